@@ -1,0 +1,190 @@
+//! Orchestration: one function per subcommand, turning validated arguments into stage calls
+//! and stage results into output. The only place that writes to stdout.
+
+use crate::cli::{self, Cli, Command, InputArgs};
+use crate::ingest::{self, Ingest, IngestOptions};
+use crate::time::parse_iso;
+use anyhow::{bail, Context, Result};
+use std::io::Write;
+
+/// Process exit codes (SPEC §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Done.
+    Ok = 0,
+    /// A negative finding: `verify` found a live tainted session the plan does not cover.
+    Finding = 1,
+    /// Usage error or fatal error.
+    Fatal = 2,
+    /// Done, but some input could not be read.
+    Incomplete = 3,
+}
+
+/// Runs one command line.
+///
+/// # Errors
+/// Fatal errors (bad arguments, unwritable outputs, `--strict` input problems).
+pub fn run(cli: Cli) -> Result<Exit> {
+    match cli.command {
+        Command::Scan(a) => scan(a),
+        Command::Export(a) => export(a),
+        Command::Generate(a) => generate(a),
+        Command::Sessions(_) | Command::Blast(_) | Command::Plan(_) | Command::Verify(_) => {
+            bail!("this command is not implemented yet")
+        }
+    }
+}
+
+fn parse_time_arg(name: &str, v: &Option<String>) -> Result<Option<i64>> {
+    match v {
+        None => Ok(None),
+        Some(s) => match parse_iso(s) {
+            Some(t) => Ok(Some(t)),
+            None => bail!("{name}: {s:?} is not an RFC 3339 time (e.g. 2024-03-11T08:00:00Z)"),
+        },
+    }
+}
+
+/// Validates the shared input options, sizes the thread pool, and runs ingest.
+fn load(a: &InputArgs) -> Result<Ingest> {
+    let since = parse_time_arg("--since", &a.since)?;
+    let until = parse_time_arg("--until", &a.until)?;
+    if let (Some(s), Some(u)) = (since, until) {
+        if s > u {
+            bail!("--since is after --until");
+        }
+    }
+    if let Some(n) = a.threads {
+        if n == 0 {
+            bail!("--threads must be at least 1");
+        }
+        // Fails only if the pool was already built (a second run in one process): keep it.
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+    }
+    let opts = IngestOptions {
+        inputs: a.inputs.clone(),
+        since,
+        until,
+        max_file_bytes: a.max_file_size,
+        progress: !a.no_progress && !a.quiet,
+    };
+    let ing = ingest::ingest(&opts).context("reading standard input")?;
+    if a.strict {
+        if let Some(p) = ing.problems.iter().find(|p| p.severity != ingest::Severity::Skipped) {
+            bail!("--strict: unreadable input: {p}");
+        }
+    }
+    crate::diag::report_problems(&ing, a.quiet);
+    Ok(ing)
+}
+
+fn finish(ing: &Ingest) -> Exit {
+    if ing.incomplete() {
+        Exit::Incomplete
+    } else {
+        Exit::Ok
+    }
+}
+
+fn stdout_write(text: &str) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut w = stdout.lock();
+    w.write_all(text.as_bytes())?;
+    w.flush()?;
+    Ok(())
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
+    let mut s = serde_json::to_string_pretty(v)?;
+    s.push('\n');
+    Ok(s)
+}
+
+fn scan(a: cli::ScanArgs) -> Result<Exit> {
+    let ing = load(&a.input)?;
+    let report = crate::scan::scan_report(&ing);
+    match a.format {
+        cli::TableOrJson::Json => stdout_write(&to_json(&report)?)?,
+        cli::TableOrJson::Table => stdout_write(&crate::scan::render_table(&report))?,
+    }
+    Ok(finish(&ing))
+}
+
+fn export(a: cli::ExportArgs) -> Result<Exit> {
+    crate::export::TableFormat::from_path(&a.output)?;
+    let ing = load(&a.input)?;
+    let events: Vec<&crate::model::Event> = ing.events.iter().collect();
+    crate::export::write_events(&a.output, &events, &ing.files)?;
+    if !a.input.quiet {
+        eprintln!("trailhound: wrote {} events to {}", events.len(), a.output.display());
+    }
+    Ok(finish(&ing))
+}
+
+/// Parses sizes like `1GB`, `500MB`, `64KiB`, `1000000`.
+fn parse_size(s: &str) -> Result<u64> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().with_context(|| format!("bad size {s:?}"))?;
+    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "kib" => 1024.0,
+        "m" | "mb" => 1e6,
+        "mib" => 1048576.0,
+        "g" | "gb" => 1e9,
+        "gib" => 1073741824.0,
+        u => bail!("bad size unit {u:?} in {s:?} (use B, KB, MB, GB, KiB, MiB, GiB)"),
+    };
+    Ok((n * mult) as u64)
+}
+
+fn generate(a: cli::GenerateArgs) -> Result<Exit> {
+    let mut o = crate::gen::GenOptions {
+        seed: a.seed,
+        out_dir: a.output.clone(),
+        hours: a.hours,
+        incident: !a.no_incident,
+        duplicates: a.duplicates,
+        ..Default::default()
+    };
+    if let Some(s) = &a.size {
+        o.target_bytes = Some(parse_size(s)?);
+    }
+    let report =
+        crate::gen::generate(&o).with_context(|| format!("writing {}", a.output.display()))?;
+    if let (Some(path), Some(truth)) = (&a.truth, &report.truth) {
+        crate::gen::write_truth(path, truth)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    eprintln!(
+        "trailhound: wrote {} files, {} records ({} unique), {} bytes uncompressed, {} compressed, under {}",
+        report.files,
+        report.records,
+        report.unique_events,
+        report.uncompressed_bytes,
+        report.compressed_bytes,
+        a.output.display()
+    );
+    Ok(Exit::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1GB").unwrap(), 1_000_000_000);
+        assert_eq!(parse_size("64KiB").unwrap(), 65536);
+        assert_eq!(parse_size("1.5 MB").unwrap(), 1_500_000);
+        assert!(parse_size("12 parsecs").is_err());
+    }
+}

@@ -1,0 +1,223 @@
+//! The command line: clap derive structs only (raw arguments, no I/O).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+const EXAMPLES: &str = "\
+Examples:
+  trailhound scan ./AWSLogs
+  trailhound sessions ./AWSLogs --key AKIAIOSFODNN7EXAMPLE
+  trailhound blast ./AWSLogs --key AKIAIOSFODNN7EXAMPLE --events-out tainted.parquet
+  trailhound plan ./AWSLogs --key AKIAIOSFODNN7EXAMPLE -o plan.json --script plan.sh
+  trailhound verify ./AWSLogs --plan plan.json
+  trailhound export ./AWSLogs -o events.parquet
+
+Exit codes: 0 done; 1 negative finding (verify: a live tainted session is not covered);
+2 usage or fatal error; 3 done, but some input could not be read.";
+
+/// Offline CloudTrail forensics for a leaked AWS access key: session chains, blast radius
+/// and a revocation plan. Never calls AWS.
+#[derive(Debug, Parser)]
+#[command(name = "trailhound", version, about, after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Inventory and ingest health: files, records, duplicates, accounts, regions, keys, problems.
+    Scan(ScanArgs),
+    /// The credential lineage: every session each key led to.
+    Sessions(SessionsArgs),
+    /// The blast radius of leaked keys: what their credentials did.
+    Blast(BlastArgs),
+    /// The revocation plan: deny policies and key deactivations, with AWS CLI commands.
+    Plan(PlanArgs),
+    /// Evaluate a plan offline against every session in the trail.
+    Verify(VerifyArgs),
+    /// Every unique event as a table (.parquet, .csv, .jsonl).
+    Export(ExportArgs),
+    /// Write a deterministic synthetic trail (for tests, demos and benchmarks).
+    Generate(GenerateArgs),
+}
+
+/// Options shared by every command that reads a trail.
+#[derive(Debug, Args, Clone)]
+pub struct InputArgs {
+    /// Trail files or directories (walked recursively), or `-` for standard input.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// Only events at or after this time (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only events at or before this time (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Make the first unreadable input (file or record) fatal.
+    #[arg(long)]
+    pub strict: bool,
+    /// Never draw a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Print nothing on stderr but fatal errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Cap on one file's decompressed size in bytes (gzip-bomb guard).
+    #[arg(long, value_name = "BYTES", default_value_t = crate::ingest::DEFAULT_MAX_FILE_BYTES)]
+    pub max_file_size: u64,
+}
+
+/// `scan` output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TableOrJson {
+    Table,
+    Json,
+}
+
+/// `trailhound scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TableOrJson::Table)]
+    pub format: TableOrJson,
+}
+
+/// `sessions` output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Tree,
+    Json,
+    Dot,
+    Mermaid,
+}
+
+/// `trailhound sessions`.
+#[derive(Debug, Args)]
+pub struct SessionsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Show only the lineage of this access key (AKIA… or ASIA…); repeatable.
+    #[arg(long = "key", value_name = "ID")]
+    pub keys: Vec<String>,
+    /// Show only the lineage of credentials of this principal ARN; repeatable.
+    #[arg(long = "principal", value_name = "ARN")]
+    pub principals: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Tree)]
+    pub format: GraphFormat,
+    /// In the tree, show at most this many sibling sessions of one principal before collapsing.
+    #[arg(long, default_value_t = 8)]
+    pub collapse: usize,
+}
+
+/// `blast` output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Table,
+    Json,
+    Markdown,
+}
+
+/// `trailhound blast`.
+#[derive(Debug, Args)]
+pub struct BlastArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// The leaked access key (AKIA… or ASIA…); repeatable.
+    #[arg(long = "key", value_name = "ID", required = true)]
+    pub keys: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+    /// Also write every tainted event to this file (.parquet, .csv or .jsonl).
+    #[arg(long, value_name = "FILE")]
+    pub events_out: Option<PathBuf>,
+}
+
+/// Plan strategies (SPEC §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Strategy {
+    /// Deny every session of the principal issued before the cut-off.
+    Strict,
+    /// Deny only the tainted sessions (aws:userid), where IAM can tell them apart.
+    Surgical,
+}
+
+/// `trailhound plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// The leaked access key (AKIA… or ASIA…); repeatable.
+    #[arg(long = "key", value_name = "ID", required = true)]
+    pub keys: Vec<String>,
+    /// Write the plan here instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Also write the AWS CLI commands as a reviewable shell script.
+    #[arg(long, value_name = "FILE")]
+    pub script: Option<PathBuf>,
+    /// strict (default) or surgical.
+    #[arg(long, value_enum, default_value_t = Strategy::Strict)]
+    pub strategy: Strategy,
+    /// Cut-off time (RFC 3339); default: the later of now and one second after the newest
+    /// tainted issue time.
+    #[arg(long, value_name = "TIME")]
+    pub effective_at: Option<String>,
+}
+
+/// `trailhound verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// The plan file written by `trailhound plan`.
+    #[arg(long, value_name = "FILE")]
+    pub plan: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TableOrJson::Table)]
+    pub format: TableOrJson,
+}
+
+/// `trailhound export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output file; the extension picks the format (.parquet, .csv, .jsonl).
+    #[arg(long, short, value_name = "FILE")]
+    pub output: PathBuf,
+}
+
+/// `trailhound generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Directory to write the trail into (an `AWSLogs/` tree is created inside).
+    #[arg(long, short, value_name = "DIR")]
+    pub output: PathBuf,
+    /// PRNG seed: the same seed gives byte-identical files.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Approximate uncompressed size, e.g. `1GB`, `500MB` (default: a small trail).
+    #[arg(long, value_name = "SIZE")]
+    pub size: Option<String>,
+    /// Hours of background traffic (ignored with --size).
+    #[arg(long, default_value_t = 6)]
+    pub hours: u32,
+    /// Do not inject the leaked-key incident.
+    #[arg(long)]
+    pub no_incident: bool,
+    /// Also deliver some events twice (same eventID), as duplicate delivery and org trails do.
+    #[arg(long)]
+    pub duplicates: bool,
+    /// Write the incident's known answer (tainted keys, events) to this JSON file.
+    #[arg(long, value_name = "FILE")]
+    pub truth: Option<PathBuf>,
+}

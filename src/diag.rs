@@ -1,0 +1,69 @@
+//! Diagnostics on stderr: the progress-bar factory and the input-problem summary.
+//!
+//! stdout carries data only (JSON, tables, reports); everything a human should notice about
+//! the run goes to stderr from here. Bars are drawn only when asked for and stderr is a
+//! terminal, so JSON output and pipes stay clean.
+
+use crate::ingest::{Ingest, Severity};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::{IsTerminal, Write};
+
+/// A byte-counting progress bar on stderr, or a hidden one when `enabled` is false or stderr
+/// is not a terminal.
+pub fn progress_bar(enabled: bool, total_bytes: u64, msg: &'static str) -> ProgressBar {
+    if !enabled || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{msg} [{bar:40}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(msg);
+    bar
+}
+
+/// Prints the input problems of an ingest to stderr: every failed or skipped file, and the
+/// rejected records (all of them with `verbose`, else the first few per file and a count).
+pub fn report_problems(ingest: &Ingest, quiet: bool) {
+    if quiet || ingest.problems.is_empty() {
+        return;
+    }
+    let stderr = std::io::stderr();
+    let mut w = stderr.lock();
+    let mut rejected_shown = 0usize;
+    let mut rejected_hidden = 0usize;
+    for p in &ingest.problems {
+        match p.severity {
+            Severity::Failed => {
+                let _ = writeln!(w, "trailhound: error: {p}");
+            }
+            Severity::Skipped => {
+                let _ = writeln!(w, "trailhound: skipped: {p}");
+            }
+            Severity::Rejected => {
+                if rejected_shown < 20 {
+                    rejected_shown += 1;
+                    let _ = writeln!(w, "trailhound: rejected: {p}");
+                } else {
+                    rejected_hidden += 1;
+                }
+            }
+        }
+    }
+    if rejected_hidden > 0 {
+        let _ = writeln!(
+            w,
+            "trailhound: … and {rejected_hidden} more rejected records (see `trailhound scan --format json`)"
+        );
+    }
+    let s = &ingest.stats;
+    if ingest.incomplete() {
+        let _ = writeln!(
+            w,
+            "trailhound: warning: {} of {} files could not be read and {} records were rejected; results may be incomplete",
+            s.files_failed, s.files_seen, s.rejected
+        );
+    }
+}

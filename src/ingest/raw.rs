@@ -1,0 +1,624 @@
+//! Wire schema: borrowed serde structs mirroring CloudTrail JSON, and lenient field types.
+//!
+//! Real trails put unexpected types in fields (`durationSeconds` as a string, `mfaAuthenticated`
+//! as a string, `requestParameters` as `null`, a string where an object was expected, …).
+//! A strict serde struct would reject the whole record over one such field, so every field here
+//! is *lenient*: [`Str`] keeps strings and ignores other types, [`Num`] accepts numbers and
+//! numeric strings, [`Flag`] accepts booleans and `"true"`/`"false"`, [`Obj`] accepts an object
+//! and ignores anything else, [`List`] accepts an array and ignores anything else. Unknown
+//! fields are skipped (serde's default). Strings borrow from the decompressed buffer, which
+//! simd-json de-escapes in place, so parsing allocates only for the few escaped strings that
+//! the deserializer hands over as owned.
+//!
+//! This module describes the wire format only; [`crate::model`] holds the normalized event.
+
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
+/// A string field that tolerates any JSON type: strings are kept, everything else is `None`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Str<'a>(pub Option<Cow<'a, str>>);
+
+impl<'a> Str<'a> {
+    /// The string, if the field held a (non-empty or empty) string.
+    pub fn get(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+    /// The string if present and not empty (CloudTrail writes `""` for absent keys, F17).
+    pub fn non_empty(&self) -> Option<&str> {
+        self.get().filter(|s| !s.is_empty())
+    }
+    /// An owned copy of [`Str::non_empty`].
+    pub fn owned(&self) -> Option<String> {
+        self.non_empty().map(str::to_owned)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Str<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Str(Some(Cow::Borrowed(v))))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Str(Some(Cow::Owned(v.to_owned()))))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Str(Some(Cow::Owned(v))))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Str(None))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Str(None))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Str(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Str(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Str(None))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Str(None))
+            }
+            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+                Str::deserialize(d)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Str(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Str(None))
+            }
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+}
+
+/// A number field that also accepts numeric strings; other types become `None`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Num(pub Option<i64>);
+
+impl<'de> Deserialize<'de> for Num {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Num;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Num, E> {
+                Ok(Num(Some(v)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Num, E> {
+                Ok(Num(i64::try_from(v).ok()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Num, E> {
+                Ok(Num(if v.is_finite() { Some(v as i64) } else { None }))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Num, E> {
+                Ok(Num(v.trim().parse().ok()))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Num, E> {
+                Ok(Num(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Num, E> {
+                Ok(Num(None))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Num, E> {
+                Ok(Num(None))
+            }
+            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Num, D2::Error> {
+                Num::deserialize(d)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Num, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Num(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Num, A::Error> {
+                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Num(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A boolean field that also accepts the strings `"true"`/`"false"` (CloudTrail writes
+/// `mfaAuthenticated` and `sessionCredentialFromConsole` as strings, CLOUDTRAIL.md §7).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Flag(pub Option<bool>);
+
+impl<'de> Deserialize<'de> for Flag {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Flag;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Flag, E> {
+                Ok(Flag(Some(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Flag, E> {
+                Ok(Flag(match v {
+                    "true" | "True" | "TRUE" | "Yes" | "yes" => Some(true),
+                    "false" | "False" | "FALSE" | "No" | "no" => Some(false),
+                    _ => None,
+                }))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Flag, E> {
+                Ok(Flag(None))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Flag, E> {
+                Ok(Flag(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Flag, E> {
+                Ok(Flag(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Flag, E> {
+                Ok(Flag(None))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Flag, E> {
+                Ok(Flag(None))
+            }
+            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Flag, D2::Error> {
+                Flag::deserialize(d)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Flag, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Flag(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Flag, A::Error> {
+                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Flag(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// An object field: the struct when the JSON value is an object, `None` for anything else.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Obj<T>(pub Option<T>);
+
+impl<T> Default for Obj<T> {
+    fn default() -> Self {
+        Obj(None)
+    }
+}
+
+impl<T> Obj<T> {
+    /// The inner value, if the field was an object.
+    pub fn get(&self) -> Option<&T> {
+        self.0.as_ref()
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = Obj<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, a: A) -> Result<Obj<T>, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(a)).map(|v| Obj(Some(v)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Obj<T>, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Obj(None))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Obj<T>, E> {
+                Ok(Obj(None))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Obj<T>, E> {
+                Ok(Obj(None))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Obj<T>, E> {
+                Ok(Obj(None))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Obj<T>, E> {
+                Ok(Obj(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Obj<T>, E> {
+                Ok(Obj(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Obj<T>, E> {
+                Ok(Obj(None))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Obj<T>, E> {
+                Ok(Obj(None))
+            }
+            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Obj<T>, D2::Error> {
+                Obj::deserialize(d)
+            }
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+}
+
+/// An array field: the elements when the JSON value is an array, `None` otherwise.
+#[derive(Debug, Clone, PartialEq)]
+pub struct List<T>(pub Option<Vec<T>>);
+
+impl<T> Default for List<T> {
+    fn default() -> Self {
+        List(None)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = List<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<List<T>, A::Error> {
+                let mut v = Vec::with_capacity(a.size_hint().unwrap_or(0).min(4096));
+                while let Some(x) = a.next_element::<T>()? {
+                    v.push(x);
+                }
+                Ok(List(Some(v)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<List<T>, A::Error> {
+                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(List(None))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<List<T>, E> {
+                Ok(List(None))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<List<T>, E> {
+                Ok(List(None))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<List<T>, E> {
+                Ok(List(None))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<List<T>, E> {
+                Ok(List(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<List<T>, E> {
+                Ok(List(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<List<T>, E> {
+                Ok(List(None))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<List<T>, E> {
+                Ok(List(None))
+            }
+            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<List<T>, D2::Error> {
+                List::deserialize(d)
+            }
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+}
+
+/// A top-level JSON document or one CloudTrail record.
+///
+/// The same struct serves both, so a file is parsed once whatever its shape: a
+/// `{"Records":[…]}` file fills `records`, `lookup-events` output fills `lookup_events`, a
+/// digest file fills `digest_start_time`/`log_files`, and a bare record fills the record
+/// fields.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawRecord<'a> {
+    /// The CloudTrail file wrapper (`{"Records":[…]}`).
+    #[serde(rename = "Records", borrow, default)]
+    pub records: List<Obj<RawRecord<'a>>>,
+    /// `aws cloudtrail lookup-events` output (`{"Events":[{"CloudTrailEvent":"…"}]}`).
+    #[serde(rename = "Events", borrow, default)]
+    pub lookup_events: List<Obj<LookupEvent<'a>>>,
+    /// Marks a digest file (CLOUDTRAIL.md §6).
+    #[serde(borrow, default)]
+    pub digest_start_time: Str<'a>,
+    /// Marks a digest file.
+    #[serde(default)]
+    pub log_files: Option<IgnoredAny>,
+    #[serde(borrow, default)]
+    pub event_version: Str<'a>,
+    #[serde(borrow, default)]
+    pub user_identity: Obj<RawIdentity<'a>>,
+    #[serde(borrow, default)]
+    pub event_time: Str<'a>,
+    #[serde(borrow, default)]
+    pub event_source: Str<'a>,
+    #[serde(borrow, default)]
+    pub event_name: Str<'a>,
+    #[serde(borrow, default)]
+    pub aws_region: Str<'a>,
+    #[serde(rename = "sourceIPAddress", borrow, default)]
+    pub source_ip_address: Str<'a>,
+    #[serde(borrow, default)]
+    pub user_agent: Str<'a>,
+    #[serde(borrow, default)]
+    pub error_code: Str<'a>,
+    #[serde(borrow, default)]
+    pub error_message: Str<'a>,
+    #[serde(borrow, default)]
+    pub request_parameters: Obj<RawRequest<'a>>,
+    #[serde(borrow, default)]
+    pub response_elements: Obj<RawResponse<'a>>,
+    #[serde(rename = "requestID", borrow, default)]
+    pub request_id: Str<'a>,
+    #[serde(rename = "eventID", borrow, default)]
+    pub event_id: Str<'a>,
+    #[serde(default)]
+    pub read_only: Flag,
+    #[serde(borrow, default)]
+    pub event_type: Str<'a>,
+    #[serde(borrow, default)]
+    pub event_category: Str<'a>,
+    #[serde(default)]
+    pub management_event: Flag,
+    #[serde(borrow, default)]
+    pub recipient_account_id: Str<'a>,
+    #[serde(rename = "sharedEventID", borrow, default)]
+    pub shared_event_id: Str<'a>,
+    #[serde(borrow, default)]
+    pub resources: List<Obj<RawResource<'a>>>,
+    #[serde(default)]
+    pub session_credential_from_console: Flag,
+}
+
+/// One entry of `lookup-events` output; the record is a JSON string.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct LookupEvent<'a> {
+    /// The CloudTrail record, serialized as a JSON string.
+    #[serde(rename = "CloudTrailEvent", borrow, default)]
+    pub cloud_trail_event: Str<'a>,
+}
+
+/// `userIdentity` (CLOUDTRAIL.md §4).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawIdentity<'a> {
+    #[serde(rename = "type", borrow, default)]
+    pub kind: Str<'a>,
+    #[serde(borrow, default)]
+    pub principal_id: Str<'a>,
+    #[serde(borrow, default)]
+    pub arn: Str<'a>,
+    #[serde(borrow, default)]
+    pub account_id: Str<'a>,
+    #[serde(borrow, default)]
+    pub access_key_id: Str<'a>,
+    #[serde(borrow, default)]
+    pub user_name: Str<'a>,
+    #[serde(borrow, default)]
+    pub invoked_by: Str<'a>,
+    #[serde(borrow, default)]
+    pub identity_provider: Str<'a>,
+    #[serde(borrow, default)]
+    pub session_context: Obj<RawSessionContext<'a>>,
+}
+
+/// `userIdentity.sessionContext`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawSessionContext<'a> {
+    #[serde(borrow, default)]
+    pub session_issuer: Obj<RawIssuer<'a>>,
+    #[serde(borrow, default)]
+    pub attributes: Obj<RawAttributes<'a>>,
+    #[serde(borrow, default)]
+    pub source_identity: Str<'a>,
+    #[serde(borrow, default)]
+    pub ec2_role_delivery: Str<'a>,
+    #[serde(borrow, default)]
+    pub web_id_federation_data: Obj<RawWebId<'a>>,
+}
+
+/// `sessionContext.sessionIssuer`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawIssuer<'a> {
+    #[serde(rename = "type", borrow, default)]
+    pub kind: Str<'a>,
+    #[serde(borrow, default)]
+    pub principal_id: Str<'a>,
+    #[serde(borrow, default)]
+    pub arn: Str<'a>,
+    #[serde(borrow, default)]
+    pub account_id: Str<'a>,
+    #[serde(borrow, default)]
+    pub user_name: Str<'a>,
+}
+
+/// `sessionContext.attributes`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawAttributes<'a> {
+    #[serde(borrow, default)]
+    pub creation_date: Str<'a>,
+    #[serde(default)]
+    pub mfa_authenticated: Flag,
+}
+
+/// `sessionContext.webIdFederationData`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawWebId<'a> {
+    #[serde(borrow, default)]
+    pub federated_provider: Str<'a>,
+}
+
+/// The `requestParameters` fields later stages use (STS/IAM issuance and persistence, S3).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawRequest<'a> {
+    #[serde(borrow, default)]
+    pub role_arn: Str<'a>,
+    #[serde(borrow, default)]
+    pub role_session_name: Str<'a>,
+    #[serde(default)]
+    pub duration_seconds: Num,
+    #[serde(borrow, default)]
+    pub user_name: Str<'a>,
+    #[serde(borrow, default)]
+    pub name: Str<'a>,
+    #[serde(borrow, default)]
+    pub source_identity: Str<'a>,
+    #[serde(borrow, default)]
+    pub principal_arn: Str<'a>,
+    #[serde(borrow, default)]
+    pub role_name: Str<'a>,
+    #[serde(borrow, default)]
+    pub policy_arn: Str<'a>,
+    #[serde(borrow, default)]
+    pub policy_name: Str<'a>,
+    #[serde(borrow, default)]
+    pub group_name: Str<'a>,
+    #[serde(borrow, default)]
+    pub access_key_id: Str<'a>,
+    #[serde(borrow, default)]
+    pub status: Str<'a>,
+    #[serde(borrow, default)]
+    pub bucket_name: Str<'a>,
+    #[serde(borrow, default)]
+    pub key: Str<'a>,
+    #[serde(borrow, default)]
+    pub function_name: Str<'a>,
+    #[serde(borrow, default)]
+    pub secret_id: Str<'a>,
+    #[serde(borrow, default)]
+    pub instance_id: Str<'a>,
+    #[serde(borrow, default)]
+    pub target_principal: Str<'a>,
+    #[serde(borrow, default)]
+    pub serial_number: Str<'a>,
+}
+
+/// The `responseElements` fields that identify issued credentials and created principals.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawResponse<'a> {
+    #[serde(borrow, default)]
+    pub credentials: Obj<RawCredentials<'a>>,
+    #[serde(borrow, default)]
+    pub assumed_role_user: Obj<RawAssumedRoleUser<'a>>,
+    #[serde(borrow, default)]
+    pub federated_user: Obj<RawFederatedUser<'a>>,
+    #[serde(borrow, default)]
+    pub access_key: Obj<RawAccessKey<'a>>,
+    #[serde(borrow, default)]
+    pub user: Obj<RawUser<'a>>,
+    #[serde(borrow, default)]
+    pub login_profile: Obj<RawLoginProfile<'a>>,
+    #[serde(borrow, default)]
+    pub role: Obj<RawRole<'a>>,
+    #[serde(borrow, default)]
+    pub subject: Str<'a>,
+    #[serde(borrow, default)]
+    pub issuer: Str<'a>,
+    #[serde(borrow, default)]
+    pub provider: Str<'a>,
+    #[serde(borrow, default)]
+    pub subject_from_web_identity_token: Str<'a>,
+    #[serde(borrow, default)]
+    pub source_identity: Str<'a>,
+    #[serde(rename = "ConsoleLogin", borrow, default)]
+    pub console_login: Str<'a>,
+}
+
+/// `responseElements.credentials`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawCredentials<'a> {
+    #[serde(borrow, default)]
+    pub access_key_id: Str<'a>,
+    #[serde(borrow, default)]
+    pub expiration: Str<'a>,
+}
+
+/// `responseElements.assumedRoleUser`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawAssumedRoleUser<'a> {
+    #[serde(borrow, default)]
+    pub assumed_role_id: Str<'a>,
+    #[serde(borrow, default)]
+    pub arn: Str<'a>,
+}
+
+/// `responseElements.federatedUser`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawFederatedUser<'a> {
+    #[serde(borrow, default)]
+    pub federated_user_id: Str<'a>,
+    #[serde(borrow, default)]
+    pub arn: Str<'a>,
+}
+
+/// `responseElements.accessKey` (CreateAccessKey).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawAccessKey<'a> {
+    #[serde(borrow, default)]
+    pub access_key_id: Str<'a>,
+    #[serde(borrow, default)]
+    pub user_name: Str<'a>,
+    #[serde(borrow, default)]
+    pub status: Str<'a>,
+    #[serde(borrow, default)]
+    pub create_date: Str<'a>,
+}
+
+/// `responseElements.user` (CreateUser).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawUser<'a> {
+    #[serde(borrow, default)]
+    pub user_name: Str<'a>,
+    #[serde(borrow, default)]
+    pub user_id: Str<'a>,
+    #[serde(borrow, default)]
+    pub arn: Str<'a>,
+}
+
+/// `responseElements.loginProfile` (CreateLoginProfile).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawLoginProfile<'a> {
+    #[serde(borrow, default)]
+    pub user_name: Str<'a>,
+}
+
+/// `responseElements.role` (CreateRole).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawRole<'a> {
+    #[serde(borrow, default)]
+    pub arn: Str<'a>,
+    #[serde(borrow, default)]
+    pub role_name: Str<'a>,
+}
+
+/// One entry of `resources` (note the upper-case `ARN` key).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawResource<'a> {
+    #[serde(rename = "ARN", borrow, default)]
+    pub arn: Str<'a>,
+    #[serde(borrow, default)]
+    pub account_id: Str<'a>,
+    #[serde(rename = "type", borrow, default)]
+    pub kind: Str<'a>,
+}

@@ -1,0 +1,25 @@
+//! trailhound: offline CloudTrail forensics for a leaked AWS access key.
+//!
+//! Pipeline (each stage a module with a small API that tests and benches call directly):
+//!
+//! ```text
+//! ingest (discover → inflate → parse, parallel per file; dedupe, sort)
+//!   → model::Event table
+//!   → chain::SessionGraph   (who issued which credential, SPEC §3)
+//!   → blast::BlastRadius    (what the tainted credentials did, SPEC §4)
+//!   → plan::Plan            (deny policies + key deactivations, SPEC §5)
+//!   → plan::verify          (offline proof, SPEC §6)
+//! ```
+//!
+//! `app` wires the stages to the command line (`cli`); `diag` owns stderr; `gen` writes the
+//! deterministic synthetic trails used by tests, the bundled sample and the benchmarks.
+
+pub mod app;
+pub mod cli;
+pub mod diag;
+pub mod export;
+pub mod gen;
+pub mod ingest;
+pub mod model;
+pub mod scan;
+pub mod time;

@@ -1,0 +1,23 @@
+//! The `trailhound` binary: parse the command line, run, map the outcome to an exit code.
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = trailhound::cli::Cli::parse();
+    match trailhound::app::run(cli) {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(err) => {
+            // A closed pipe on stdout (`trailhound … | head`) is not an error.
+            let broken_pipe = err.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            });
+            if broken_pipe {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("trailhound: error: {err:#}");
+            ExitCode::from(trailhound::app::Exit::Fatal as u8)
+        }
+    }
+}

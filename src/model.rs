@@ -1,0 +1,169 @@
+//! The normalized event: what every stage after ingest works on.
+//!
+//! One [`Event`] per unique CloudTrail record (deduplicated on `eventID`), with the fields the
+//! session-chain, blast-radius and plan stages need, already typed: times are unix seconds,
+//! empty strings are `None` (F17), and the STS/IAM request and response fields of the
+//! credential-issuing and persistence events (SPEC §3) are lifted out of the free-form
+//! `requestParameters`/`responseElements`. Every event remembers where it came from
+//! ([`Origin`]) so any finding can be traced back to a file and record.
+
+use serde::Serialize;
+
+/// Where an event was read: index into the ingest's file list, and record index in that file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Origin {
+    /// Index into [`crate::ingest::Ingest::files`].
+    pub file: u32,
+    /// Zero-based position of the record inside its file (line number for JSON Lines).
+    pub record: u32,
+}
+
+/// `userIdentity`, normalized.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identity {
+    /// `type`: Root, IAMUser, AssumedRole, FederatedUser, AWSAccount, AWSService, SAMLUser, …
+    pub kind: Option<String>,
+    pub principal_id: Option<String>,
+    pub arn: Option<String>,
+    pub account_id: Option<String>,
+    /// The access key that signed the call; `None` when absent or `""` (F17).
+    pub access_key_id: Option<String>,
+    pub user_name: Option<String>,
+    /// Service that made the call on the principal's behalf (`invokedBy`).
+    pub invoked_by: Option<String>,
+    /// SAML / OIDC provider (`identityProvider`) of SAMLUser and WebIdentityUser callers.
+    pub identity_provider: Option<String>,
+    /// `sessionContext.sessionIssuer.type` (Role, IAMUser, Root).
+    pub issuer_kind: Option<String>,
+    pub issuer_arn: Option<String>,
+    pub issuer_principal_id: Option<String>,
+    pub issuer_account_id: Option<String>,
+    pub issuer_user_name: Option<String>,
+    /// `sessionContext.attributes.creationDate`: the session's `aws:TokenIssueTime` (F5).
+    pub creation_date: Option<i64>,
+    pub mfa_authenticated: Option<bool>,
+    /// `sessionContext.sourceIdentity` (survives role chaining, F4).
+    pub source_identity: Option<String>,
+    /// `sessionContext.ec2RoleDelivery`: set on EC2 instance-profile sessions.
+    pub ec2_role_delivery: Option<String>,
+    /// `sessionCredentialFromConsole` (a top-level record field, kept with the identity).
+    pub from_console: bool,
+}
+
+impl Identity {
+    /// True for temporary (`ASIA…`) keys.
+    pub fn is_temporary_key(&self) -> bool {
+        self.access_key_id.as_deref().is_some_and(is_temporary_key)
+    }
+}
+
+/// True when `key` is a temporary STS access key id (`ASIA…`).
+pub fn is_temporary_key(key: &str) -> bool {
+    key.starts_with("ASIA")
+}
+
+/// True when `key` is a long-term access key id (`AKIA…`).
+pub fn is_long_term_key(key: &str) -> bool {
+    key.starts_with("AKIA")
+}
+
+/// The `requestParameters` fields used by later stages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Request {
+    pub role_arn: Option<String>,
+    pub role_session_name: Option<String>,
+    pub duration_seconds: Option<i64>,
+    pub user_name: Option<String>,
+    /// GetFederationToken `name`, also generic `name` parameters.
+    pub name: Option<String>,
+    pub source_identity: Option<String>,
+    /// AssumeRoleWithSAML `principalArn` (the SAML provider).
+    pub principal_arn: Option<String>,
+    pub role_name: Option<String>,
+    pub policy_arn: Option<String>,
+    pub policy_name: Option<String>,
+    pub group_name: Option<String>,
+    pub access_key_id: Option<String>,
+    pub status: Option<String>,
+    pub bucket_name: Option<String>,
+    pub key: Option<String>,
+    pub function_name: Option<String>,
+    pub secret_id: Option<String>,
+    pub instance_id: Option<String>,
+    pub target_principal: Option<String>,
+}
+
+/// The `responseElements` fields used by later stages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Response {
+    /// `credentials.accessKeyId`: the key an STS call issued (F1).
+    pub credentials_key: Option<String>,
+    /// `credentials.expiration`, parsed from the US-style string (F12).
+    pub credentials_expiration: Option<i64>,
+    /// `assumedRoleUser.arn` / `.assumedRoleId` (AssumeRole*).
+    pub assumed_role_arn: Option<String>,
+    pub assumed_role_id: Option<String>,
+    /// `federatedUser.arn` / `.federatedUserId` (GetFederationToken).
+    pub federated_user_arn: Option<String>,
+    pub federated_user_id: Option<String>,
+    /// `accessKey.*` (CreateAccessKey).
+    pub access_key_id: Option<String>,
+    pub access_key_user: Option<String>,
+    pub access_key_created: Option<i64>,
+    /// `user.*` (CreateUser).
+    pub user_arn: Option<String>,
+    pub user_id: Option<String>,
+    pub user_name: Option<String>,
+    /// `loginProfile.userName` (CreateLoginProfile).
+    pub login_profile_user: Option<String>,
+    /// `role.arn` (CreateRole).
+    pub role_arn: Option<String>,
+    /// SAML `subject` / OIDC `subjectFromWebIdentityToken`.
+    pub subject: Option<String>,
+    /// SAML `issuer` / OIDC `provider`.
+    pub provider: Option<String>,
+    pub source_identity: Option<String>,
+    /// `ConsoleLogin` result (`Success` / `Failure`).
+    pub console_login: Option<String>,
+}
+
+/// One unique CloudTrail event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Event {
+    /// `eventID`; records without one get `noid:<file>:<record>` and are never deduplicated.
+    pub id: String,
+    /// `eventTime`, unix seconds.
+    pub time: i64,
+    pub version: Option<String>,
+    pub source: String,
+    pub name: String,
+    pub region: Option<String>,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub read_only: Option<bool>,
+    pub event_type: Option<String>,
+    pub category: Option<String>,
+    pub request_id: Option<String>,
+    pub recipient_account: Option<String>,
+    pub shared_event_id: Option<String>,
+    pub identity: Identity,
+    pub request: Request,
+    pub response: Response,
+    /// `resources[].ARN`, plus S3 object/bucket ARNs derived from the request.
+    pub resources: Vec<String>,
+    pub origin: Origin,
+}
+
+impl Event {
+    /// True when the call failed (`errorCode` set).
+    pub fn failed(&self) -> bool {
+        self.error_code.is_some()
+    }
+
+    /// The account the event belongs to: `recipientAccountId`, else the caller's account.
+    pub fn account(&self) -> Option<&str> {
+        self.recipient_account.as_deref().or(self.identity.account_id.as_deref())
+    }
+}

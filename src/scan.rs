@@ -1,0 +1,178 @@
+//! `trailhound scan`: inventory and ingest health of a trail.
+
+use crate::ingest::{Ingest, Problem};
+use crate::model::{is_long_term_key, is_temporary_key};
+use crate::time::fmt_opt;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// File counters of a scan (`files` in the JSON).
+#[derive(Debug, Serialize)]
+pub struct FileCounts {
+    pub seen: u64,
+    pub read: u64,
+    pub skipped: u64,
+    pub failed: u64,
+}
+
+/// Distinct access keys by kind (`access_keys` in the JSON).
+#[derive(Debug, Serialize)]
+pub struct KeyCounts {
+    /// `AKIA…` keys.
+    pub long_term: u64,
+    /// `ASIA…` keys.
+    pub temporary: u64,
+    /// Keys with another prefix (anonymised data, bearer tokens).
+    pub other: u64,
+}
+
+/// Events per event source.
+#[derive(Debug, Serialize)]
+pub struct SourceCount {
+    pub source: String,
+    pub events: u64,
+}
+
+/// The `scan --format json` document.
+#[derive(Debug, Serialize)]
+pub struct ScanReport {
+    pub files: FileCounts,
+    pub records: u64,
+    pub events: u64,
+    pub duplicates: u64,
+    pub rejected: u64,
+    /// Unique events outside `--since`/`--until`.
+    pub filtered_out: u64,
+    pub missing_event_id: u64,
+    pub first_event: Option<String>,
+    pub last_event: Option<String>,
+    /// Events per account (`recipientAccountId`, else the caller's account).
+    pub accounts: BTreeMap<String, u64>,
+    pub regions: BTreeMap<String, u64>,
+    /// Distinct principals (ARN, else principal id).
+    pub principals: u64,
+    pub access_keys: KeyCounts,
+    /// Top 20 event sources by event count.
+    pub event_sources: Vec<SourceCount>,
+    /// Files read per detected shape.
+    pub shapes: BTreeMap<&'static str, u64>,
+    pub bytes_read: u64,
+    pub bytes_decompressed: u64,
+    /// Problems per reason code.
+    pub problems_by_reason: BTreeMap<&'static str, u64>,
+    pub problems: Vec<Problem>,
+}
+
+/// Summarizes an ingest.
+pub fn scan_report(ing: &Ingest) -> ScanReport {
+    let s = &ing.stats;
+    let mut accounts: BTreeMap<String, u64> = BTreeMap::new();
+    let mut regions: BTreeMap<String, u64> = BTreeMap::new();
+    let mut sources: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut principals: BTreeSet<&str> = BTreeSet::new();
+    let mut keys: BTreeSet<&str> = BTreeSet::new();
+    for e in &ing.events {
+        if let Some(a) = e.account() {
+            *accounts.entry(a.to_string()).or_default() += 1;
+        }
+        if let Some(r) = &e.region {
+            *regions.entry(r.clone()).or_default() += 1;
+        }
+        *sources.entry(e.source.as_str()).or_default() += 1;
+        if let Some(p) = e.identity.arn.as_deref().or(e.identity.principal_id.as_deref()) {
+            principals.insert(p);
+        }
+        if let Some(k) = &e.identity.access_key_id {
+            keys.insert(k);
+        }
+    }
+    let mut event_sources: Vec<SourceCount> = sources
+        .into_iter()
+        .map(|(s, n)| SourceCount { source: s.to_string(), events: n })
+        .collect();
+    event_sources.sort_by(|a, b| b.events.cmp(&a.events).then_with(|| a.source.cmp(&b.source)));
+    event_sources.truncate(20);
+    let long_term = keys.iter().filter(|k| is_long_term_key(k)).count() as u64;
+    let temporary = keys.iter().filter(|k| is_temporary_key(k)).count() as u64;
+    let mut problems_by_reason: BTreeMap<&'static str, u64> = BTreeMap::new();
+    for p in &ing.problems {
+        *problems_by_reason.entry(p.reason).or_default() += 1;
+    }
+    ScanReport {
+        files: FileCounts {
+            seen: s.files_seen,
+            read: s.files_read,
+            skipped: s.files_skipped,
+            failed: s.files_failed,
+        },
+        records: s.records,
+        events: s.events,
+        duplicates: s.duplicates,
+        rejected: s.rejected,
+        filtered_out: s.filtered_out,
+        missing_event_id: s.missing_event_id,
+        first_event: fmt_opt(ing.events.first().map(|e| e.time)),
+        last_event: fmt_opt(ing.events.last().map(|e| e.time)),
+        accounts,
+        regions,
+        principals: principals.len() as u64,
+        access_keys: KeyCounts {
+            long_term,
+            temporary,
+            other: keys.len() as u64 - long_term - temporary,
+        },
+        event_sources,
+        shapes: s.shapes.clone(),
+        bytes_read: s.bytes_read,
+        bytes_decompressed: s.bytes_decompressed,
+        problems_by_reason,
+        problems: ing.problems.clone(),
+    }
+}
+
+/// Renders the scan as a terminal table.
+pub fn render_table(r: &ScanReport) -> String {
+    use std::fmt::Write;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "files     {} seen, {} read, {} skipped, {} failed",
+        r.files.seen, r.files.read, r.files.skipped, r.files.failed
+    );
+    let _ = writeln!(
+        o,
+        "records   {} read = {} events + {} duplicates + {} rejected + {} outside the time window",
+        r.records, r.events, r.duplicates, r.rejected, r.filtered_out
+    );
+    let _ = writeln!(
+        o,
+        "span      {} .. {}",
+        r.first_event.as_deref().unwrap_or("-"),
+        r.last_event.as_deref().unwrap_or("-")
+    );
+    let _ = writeln!(o, "bytes     {} read, {} decompressed", r.bytes_read, r.bytes_decompressed);
+    let _ = writeln!(
+        o,
+        "principals {}   access keys: {} long-term, {} temporary, {} other",
+        r.principals, r.access_keys.long_term, r.access_keys.temporary, r.access_keys.other
+    );
+    let _ = writeln!(o, "\naccounts");
+    for (a, n) in &r.accounts {
+        let _ = writeln!(o, "  {a:<24} {n:>10}");
+    }
+    let _ = writeln!(o, "\nregions");
+    for (a, n) in &r.regions {
+        let _ = writeln!(o, "  {a:<24} {n:>10}");
+    }
+    let _ = writeln!(o, "\ntop event sources");
+    for s in &r.event_sources {
+        let _ = writeln!(o, "  {:<40} {:>10}", s.source, s.events);
+    }
+    if !r.problems_by_reason.is_empty() {
+        let _ = writeln!(o, "\nproblems");
+        for (reason, n) in &r.problems_by_reason {
+            let _ = writeln!(o, "  {reason:<24} {n:>10}");
+        }
+    }
+    o
+}

@@ -1,0 +1,119 @@
+//! Timestamps as UTC unix seconds, and the parsers for the three time formats CloudTrail uses.
+//!
+//! * `eventTime` and `sessionContext.attributes.creationDate`: ISO 8601, extended
+//!   (`2023-07-10T11:42:31Z`, what real logs carry) or basic (`20131102T010628Z`, what the
+//!   userIdentity reference documents). Both are accepted (CLOUDTRAIL.md §4, F5).
+//! * `credentials.expiration`, `accessKey.createDate`: the US-style locale string
+//!   `Nov 29, 2018 4:31:59 AM` or, since 2023, `Aug 26, 2023, 9:54:28 PM` (F12).
+//!
+//! Everything is kept as `i64` seconds: CloudTrail has second precision and an integer is
+//! cheap to compare, sort and hash.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+
+/// Parses an ISO 8601 / RFC 3339 timestamp (extended or basic notation) to unix seconds.
+///
+/// The common `YYYY-MM-DDTHH:MM:SSZ` shape is decoded by hand (it is on every record, so it
+/// is on the hot path); anything else goes through chrono.
+pub fn parse_iso(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() == 20 && b[4] == b'-' && b[7] == b'-' && b[10] == b'T' && b[19] == b'Z' {
+        let n = |i: usize, len: usize| -> Option<u32> {
+            let mut v = 0u32;
+            for &c in &b[i..i + len] {
+                if !c.is_ascii_digit() {
+                    return None;
+                }
+                v = v * 10 + u32::from(c - b'0');
+            }
+            Some(v)
+        };
+        if b[13] != b':' || b[16] != b':' {
+            return None;
+        }
+        let date = NaiveDate::from_ymd_opt(n(0, 4)? as i32, n(5, 2)?, n(8, 2)?)?;
+        let dt = date.and_hms_opt(n(11, 2)?, n(14, 2)?, n(17, 2)?)?;
+        return Some(dt.and_utc().timestamp());
+    }
+    if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
+        return Some(dt.timestamp());
+    }
+    // Basic notation, as in the userIdentity reference: 20131102T010628Z.
+    let t = s.strip_suffix('Z').unwrap_or(s);
+    for fmt in ["%Y%m%dT%H%M%S", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S"] {
+        if let Ok(dt) = NaiveDateTime::parse_from_str(t, fmt) {
+            return Some(dt.and_utc().timestamp());
+        }
+    }
+    None
+}
+
+/// Parses the US-style date strings of STS and IAM responses (`expiration`, `createDate`).
+///
+/// Accepts `Nov 29, 2018 4:31:59 AM` and `Aug 26, 2023, 9:54:28 PM`, and falls back to
+/// ISO 8601 for exports that normalised the field.
+pub fn parse_us_date(s: &str) -> Option<i64> {
+    let cleaned: String = s.replace(", ", " ").replace(',', " ");
+    let cleaned = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
+    for fmt in ["%b %d %Y %I:%M:%S %p", "%B %d %Y %I:%M:%S %p", "%b %d %Y %H:%M:%S"] {
+        if let Ok(dt) = NaiveDateTime::parse_from_str(&cleaned, fmt) {
+            return Some(dt.and_utc().timestamp());
+        }
+    }
+    parse_iso(s)
+}
+
+/// Formats unix seconds as `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn fmt_iso(t: i64) -> String {
+    match DateTime::<Utc>::from_timestamp(t, 0) {
+        Some(dt) => dt.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        None => t.to_string(),
+    }
+}
+
+/// Formats an optional timestamp; `None` stays `None`.
+pub fn fmt_opt(t: Option<i64>) -> Option<String> {
+    t.map(fmt_iso)
+}
+
+/// The current time in unix seconds, honouring `SOURCE_DATE_EPOCH` so that outputs that
+/// carry a generation time can be pinned for reproducible builds and tests.
+pub fn now() -> i64 {
+    if let Some(v) = std::env::var_os("SOURCE_DATE_EPOCH") {
+        if let Some(t) = v.to_str().and_then(|s| s.trim().parse::<i64>().ok()) {
+            return t;
+        }
+    }
+    Utc::now().timestamp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_extended_and_basic_agree() {
+        let a = parse_iso("2013-11-02T01:06:28Z").unwrap();
+        assert_eq!(parse_iso("20131102T010628Z"), Some(a));
+        assert_eq!(parse_iso("2013-11-02T01:06:28.000Z"), Some(a));
+        assert_eq!(parse_iso("2013-11-02T02:06:28+01:00"), Some(a));
+        assert_eq!(fmt_iso(a), "2013-11-02T01:06:28Z");
+    }
+
+    #[test]
+    fn iso_rejects_garbage() {
+        assert_eq!(parse_iso("2013-13-02T01:06:28Z"), None);
+        assert_eq!(parse_iso("not a time"), None);
+        assert_eq!(parse_iso(""), None);
+    }
+
+    #[test]
+    fn us_dates_both_styles() {
+        // F12: both the 2018 and the 2023+ (extra comma) shapes.
+        assert_eq!(parse_us_date("Nov 29, 2018 4:31:59 AM"), parse_iso("2018-11-29T04:31:59Z"));
+        assert_eq!(parse_us_date("Aug 26, 2023, 9:54:28 PM"), parse_iso("2023-08-26T21:54:28Z"));
+        assert_eq!(parse_us_date("Jul 18, 2023, 12:07:39 AM"), parse_iso("2023-07-18T00:07:39Z"));
+        assert_eq!(parse_us_date("2023-07-18T00:07:39Z"), parse_iso("2023-07-18T00:07:39Z"));
+        assert_eq!(parse_us_date("tomorrow"), None);
+    }
+}
