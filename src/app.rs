@@ -29,7 +29,9 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Scan(a) => scan(a),
         Command::Export(a) => export(a),
         Command::Generate(a) => generate(a),
-        Command::Sessions(_) | Command::Blast(_) | Command::Plan(_) | Command::Verify(_) => {
+        Command::Sessions(a) => sessions(a),
+        Command::Blast(a) => blast(a),
+        Command::Plan(_) | Command::Verify(_) => {
             bail!("this command is not implemented yet")
         }
     }
@@ -118,6 +120,68 @@ fn export(a: cli::ExportArgs) -> Result<Exit> {
     if !a.input.quiet {
         eprintln!("trailhound: wrote {} events to {}", events.len(), a.output.display());
     }
+    Ok(finish(&ing))
+}
+
+/// Checks `--key` values: AKIA (long-term) or ASIA (temporary) ids (SPEC §2). Other shapes
+/// are accepted with a warning, because anonymised datasets break the alphabet.
+fn check_keys(keys: &[String], quiet: bool) -> Result<()> {
+    for k in keys {
+        if k.trim().is_empty() {
+            bail!("--key: empty access key id");
+        }
+        if !quiet && !(k.starts_with("AKIA") || k.starts_with("ASIA")) {
+            eprintln!("trailhound: warning: --key {k}: not an AKIA… or ASIA… access key id");
+        }
+    }
+    Ok(())
+}
+
+/// Warns about seed keys that the trail never mentions (a typo, or the wrong trail).
+fn warn_unknown_keys(g: &crate::chain::SessionGraph, keys: &[String], quiet: bool) {
+    for k in keys {
+        if !quiet && g.nodes_for_key(k).is_empty() {
+            eprintln!("trailhound: warning: access key {k} does not appear in the trail");
+        }
+    }
+}
+
+fn sessions(a: cli::SessionsArgs) -> Result<Exit> {
+    check_keys(&a.keys, a.input.quiet)?;
+    let ing = load(&a.input)?;
+    let g = crate::chain::SessionGraph::build(&ing);
+    warn_unknown_keys(&g, &a.keys, a.input.quiet);
+    let sel = g.select(&a.keys, &a.principals);
+    let text = match a.format {
+        cli::GraphFormat::Json => to_json(&g.to_json(&sel))?,
+        cli::GraphFormat::Tree => crate::chain::render::tree(&g, &sel, a.collapse),
+        cli::GraphFormat::Dot => crate::chain::render::dot(&g, &sel),
+        cli::GraphFormat::Mermaid => crate::chain::render::mermaid(&g, &sel),
+    };
+    stdout_write(&text)?;
+    Ok(finish(&ing))
+}
+
+fn blast(a: cli::BlastArgs) -> Result<Exit> {
+    check_keys(&a.keys, a.input.quiet)?;
+    if let Some(p) = &a.events_out {
+        crate::export::TableFormat::from_path(p)?;
+    }
+    let ing = load(&a.input)?;
+    let g = crate::chain::SessionGraph::build(&ing);
+    warn_unknown_keys(&g, &a.keys, a.input.quiet);
+    let b = crate::blast::blast(&ing, &g, &a.keys);
+    if let Some(p) = &a.events_out {
+        let evs: Vec<&crate::model::Event> =
+            b.event_indices.iter().map(|&i| &ing.events[i]).collect();
+        crate::export::write_events(p, &evs, &ing.files)?;
+    }
+    let text = match a.format {
+        cli::ReportFormat::Json => to_json(&b)?,
+        cli::ReportFormat::Table => crate::blast::render_table(&b),
+        cli::ReportFormat::Markdown => crate::blast::render_markdown(&b),
+    };
+    stdout_write(&text)?;
     Ok(finish(&ing))
 }
 

@@ -15,6 +15,8 @@
 //! deterministic synthetic trails used by tests, the bundled sample and the benchmarks.
 
 pub mod app;
+pub mod blast;
+pub mod chain;
 pub mod cli;
 pub mod diag;
 pub mod export;

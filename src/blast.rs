@@ -1,0 +1,657 @@
+//! Blast radius (SPEC §4): what the leaked keys led to and what those credentials did.
+//!
+//! Taint starts at the seed keys and follows issuance edges downward, transitively: sessions
+//! minted by tainted credentials (in any account whose logs are given), and long-term keys
+//! the attacker created (and what they minted in turn). An event is tainted when the
+//! credential that signed it is tainted; the role owner's copy of a cross-account AssumeRole
+//! carries no key and is evidence of the edge, not a second tainted event (F3).
+
+use crate::chain::{NodeKind, SessionGraph};
+use crate::ingest::Ingest;
+use crate::model::Event;
+use crate::time::{fmt_iso, fmt_opt};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A tainted credential (`credentials[]` in the JSON).
+#[derive(Debug, Clone, Serialize)]
+pub struct TaintedCredential {
+    /// Node id in the session graph.
+    pub id: String,
+    pub access_key_id: Option<String>,
+    pub kind: NodeKind,
+    pub principal_arn: Option<String>,
+    pub principal_type: Option<String>,
+    pub account_id: Option<String>,
+    pub issued_at: Option<String>,
+    pub expires_at: Option<String>,
+    /// Access key (or node id) of the credential that issued it.
+    pub issued_by: Option<String>,
+    /// The issuing call.
+    pub issuing_event: Option<String>,
+    pub events: u64,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    /// Source IPs with the time each was first seen; `new` marks IPs that appeared after the
+    /// credential's first IP (a change of hands shows up here).
+    pub source_ips: Vec<SeenValue>,
+    pub user_agents: Vec<SeenValue>,
+}
+
+/// A value (IP, user agent) as seen on one credential.
+#[derive(Debug, Clone, Serialize)]
+pub struct SeenValue {
+    pub value: String,
+    pub events: u64,
+    pub first_seen: String,
+    pub new: bool,
+}
+
+/// One action (`actions[]`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Action {
+    pub event_source: String,
+    pub event_name: String,
+    pub count: u64,
+    pub errors: u64,
+}
+
+/// One resource (`resources[]`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Resource {
+    pub arn: String,
+    pub events: u64,
+    pub actions: Vec<String>,
+}
+
+/// Data read by the tainted credentials (S3 objects, secrets, parameters).
+#[derive(Debug, Clone, Serialize)]
+pub struct DataAccess {
+    pub event_name: String,
+    pub resource: String,
+    pub count: u64,
+    pub first: String,
+}
+
+/// Something the attacker created or changed that outlives the sessions.
+#[derive(Debug, Clone, Serialize)]
+pub struct Persistence {
+    pub event_time: String,
+    pub event_name: String,
+    pub event_id: String,
+    pub account_id: Option<String>,
+    /// What was created or changed (user, key, role, policy).
+    pub target: String,
+    pub detail: String,
+    /// What the responder must do.
+    pub follow_up: String,
+    pub by_access_key: Option<String>,
+}
+
+/// A hint for a responder who is not sure which key leaked.
+#[derive(Debug, Clone, Serialize)]
+pub struct Signal {
+    pub kind: String,
+    pub credential: String,
+    pub principal_arn: Option<String>,
+    pub detail: String,
+}
+
+/// The blast radius.
+#[derive(Debug, Serialize)]
+pub struct BlastRadius {
+    pub seeds: Vec<String>,
+    pub credentials: Vec<TaintedCredential>,
+    /// Number of tainted events.
+    pub events: u64,
+    pub first_event: Option<String>,
+    pub last_event: Option<String>,
+    pub accounts: BTreeMap<String, u64>,
+    pub regions: BTreeMap<String, u64>,
+    pub source_ips: BTreeMap<String, u64>,
+    pub user_agents: BTreeMap<String, u64>,
+    pub actions: Vec<Action>,
+    pub resources: Vec<Resource>,
+    pub data_access: Vec<DataAccess>,
+    pub persistence: Vec<Persistence>,
+    /// Tainted events per hour (`YYYY-MM-DDTHH`).
+    pub per_hour: BTreeMap<String, u64>,
+    pub signals: Vec<Signal>,
+    pub notes: Vec<String>,
+    /// Indices (into the ingest) of the tainted events, in time order.
+    #[serde(skip)]
+    pub event_indices: Vec<usize>,
+    /// Indices (into the graph) of the tainted credential nodes.
+    #[serde(skip)]
+    pub nodes: BTreeSet<usize>,
+}
+
+/// Seed nodes for `--key` values. A value `KEY@TIME` names one session of a reused key id.
+pub fn seed_nodes(g: &SessionGraph, seeds: &[String], notes: &mut Vec<String>) -> Vec<usize> {
+    let mut out = Vec::new();
+    for s in seeds {
+        if s.contains('@') {
+            if let Some(n) = g.node(s) {
+                out.push(n);
+            } else {
+                notes.push(format!("seed {s}: no such session in the trail"));
+            }
+            continue;
+        }
+        let found: Vec<usize> = g
+            .nodes_for_key(s)
+            .into_iter()
+            .filter(|&n| matches!(g.nodes[n].kind, NodeKind::LongTermKey | NodeKind::Session))
+            .collect();
+        if found.is_empty() {
+            notes.push(format!("seed {s}: the key does not appear in the trail"));
+        }
+        if found.len() > 1 {
+            let ids: Vec<&str> = found.iter().map(|&n| g.nodes[n].id.as_str()).collect();
+            notes.push(format!(
+                "seed {s}: the key id names {} sessions (F16); all are treated as tainted: {}. Pass KEY@ISSUE_TIME to pick one.",
+                found.len(),
+                ids.join(", ")
+            ));
+        }
+        out.extend(found);
+    }
+    out
+}
+
+const PERSISTENCE: &[&str] = &[
+    "CreateAccessKey",
+    "UpdateAccessKey",
+    "CreateUser",
+    "CreateLoginProfile",
+    "UpdateLoginProfile",
+    "AttachUserPolicy",
+    "PutUserPolicy",
+    "AttachRolePolicy",
+    "PutRolePolicy",
+    "AttachGroupPolicy",
+    "PutGroupPolicy",
+    "AddUserToGroup",
+    "CreateRole",
+    "UpdateAssumeRolePolicy",
+    "CreatePolicyVersion",
+    "SetDefaultPolicyVersion",
+    "CreateVirtualMFADevice",
+    "EnableMFADevice",
+    "CreateSAMLProvider",
+    "CreateOpenIDConnectProvider",
+    "UpdateSAMLProvider",
+    "CreateServiceSpecificCredential",
+    "UploadSSHPublicKey",
+    "CreateFunction20150331",
+    "UpdateFunctionCode20150331v2",
+    "AddPermission20150331v2",
+    "ImportKeyPair",
+    "CreateKeyPair",
+    "RunInstances",
+    "StopLogging",
+    "DeleteTrail",
+    "PutEventSelectors",
+    "UpdateTrail",
+];
+
+fn persistence_of(e: &Event) -> Option<(String, String, String)> {
+    let q = &e.request;
+    let r = &e.response;
+    let user = || {
+        q.user_name.clone().or_else(|| e.identity.user_name.clone()).unwrap_or_else(|| "?".into())
+    };
+    let role = || q.role_name.clone().unwrap_or_else(|| "?".into());
+    let (target, detail, follow) = match e.name.as_str() {
+        "CreateAccessKey" => (
+            format!("user/{}", r.access_key_user.clone().unwrap_or_else(user)),
+            format!("access key {}", r.access_key_id.as_deref().unwrap_or("?")),
+            "deactivate and delete the key (aws iam update-access-key --status Inactive, then delete-access-key)".to_string(),
+        ),
+        "UpdateAccessKey" => (
+            format!("user/{}", user()),
+            format!("access key {} set {}", q.access_key_id.as_deref().unwrap_or("?"), q.status.as_deref().unwrap_or("?")),
+            "check the key's status is what it should be".to_string(),
+        ),
+        "CreateUser" => (
+            format!("user/{}", r.user_name.clone().unwrap_or_else(user)),
+            format!("new IAM user {}", r.user_arn.as_deref().unwrap_or("")),
+            "delete the user after removing its keys, login profile, policies and group memberships".to_string(),
+        ),
+        "CreateLoginProfile" | "UpdateLoginProfile" => (
+            format!("user/{}", r.login_profile_user.clone().unwrap_or_else(user)),
+            "console password set".to_string(),
+            "delete the login profile (aws iam delete-login-profile)".to_string(),
+        ),
+        "AttachUserPolicy" | "PutUserPolicy" => (
+            format!("user/{}", user()),
+            format!("policy {}", q.policy_arn.as_deref().or(q.policy_name.as_deref()).unwrap_or("?")),
+            "detach or delete the policy".to_string(),
+        ),
+        "AttachRolePolicy" | "PutRolePolicy" => (
+            format!("role/{}", role()),
+            format!("policy {}", q.policy_arn.as_deref().or(q.policy_name.as_deref()).unwrap_or("?")),
+            "detach or delete the policy".to_string(),
+        ),
+        "AttachGroupPolicy" | "PutGroupPolicy" | "AddUserToGroup" => (
+            format!("group/{}", q.group_name.as_deref().unwrap_or("?")),
+            format!("{} {}", e.name, q.policy_arn.as_deref().or(q.user_name.as_deref()).unwrap_or("")),
+            "undo the group change".to_string(),
+        ),
+        "CreateRole" => (
+            format!("role/{}", role()),
+            format!("new role {}", r.role_arn.as_deref().unwrap_or("")),
+            "review the trust policy, then delete the role".to_string(),
+        ),
+        "UpdateAssumeRolePolicy" => (
+            format!("role/{}", role()),
+            "trust policy changed".to_string(),
+            "restore the previous trust policy (who can assume the role changed)".to_string(),
+        ),
+        "StopLogging" | "DeleteTrail" | "PutEventSelectors" | "UpdateTrail" => (
+            format!("trail {}", q.name.as_deref().unwrap_or("?")),
+            "logging tampered with".to_string(),
+            "restore logging; activity after this point may be missing from the trail".to_string(),
+        ),
+        "RunInstances" => (
+            "ec2 instances".to_string(),
+            "instances launched".to_string(),
+            "review and terminate unknown instances; their instance profiles may hold credentials".to_string(),
+        ),
+        _ => (
+            e.resources.first().cloned().unwrap_or_else(|| e.source.clone()),
+            e.name.clone(),
+            "review and undo".to_string(),
+        ),
+    };
+    Some((target, detail, follow))
+}
+
+fn is_data_read(e: &Event) -> bool {
+    matches!(
+        e.name.as_str(),
+        "GetObject"
+            | "GetSecretValue"
+            | "BatchGetSecretValue"
+            | "GetParameter"
+            | "GetParameters"
+            | "GetParametersByPath"
+            | "GetPasswordData"
+            | "Decrypt"
+            | "DescribeInstanceAttribute"
+    ) || (e.category.as_deref() == Some("Data") && e.read_only == Some(true))
+}
+
+fn seen_values<'a>(evs: impl Iterator<Item = (&'a str, i64)>) -> Vec<SeenValue> {
+    let mut m: BTreeMap<&str, (u64, i64)> = BTreeMap::new();
+    for (v, t) in evs {
+        let x = m.entry(v).or_insert((0, t));
+        x.0 += 1;
+        x.1 = x.1.min(t);
+    }
+    let first = m.values().map(|x| x.1).min();
+    let mut out: Vec<SeenValue> = m
+        .into_iter()
+        .map(|(v, (n, t))| SeenValue {
+            value: v.to_string(),
+            events: n,
+            first_seen: fmt_iso(t),
+            new: Some(t) != first,
+        })
+        .collect();
+    out.sort_by(|a, b| a.first_seen.cmp(&b.first_seen).then_with(|| a.value.cmp(&b.value)));
+    out
+}
+
+/// Computes the blast radius of `seeds`.
+pub fn blast(ing: &Ingest, g: &SessionGraph, seeds: &[String]) -> BlastRadius {
+    let mut notes = Vec::new();
+    let seed_idx = seed_nodes(g, seeds, &mut notes);
+    let nodes: BTreeSet<usize> = g
+        .descendants(&seed_idx)
+        .into_iter()
+        .filter(|&n| matches!(g.nodes[n].kind, NodeKind::LongTermKey | NodeKind::Session))
+        .collect();
+    let event_indices: Vec<usize> = (0..ing.events.len())
+        .filter(|&i| g.event_node[i].is_some_and(|n| nodes.contains(&n)))
+        .collect();
+    let evs: Vec<&Event> = event_indices.iter().map(|&i| &ing.events[i]).collect();
+
+    let parent = g.parent_edge();
+    let mut per_node: BTreeMap<usize, Vec<&Event>> = BTreeMap::new();
+    for &i in &event_indices {
+        if let Some(n) = g.event_node[i] {
+            per_node.entry(n).or_default().push(&ing.events[i]);
+        }
+    }
+    let mut credentials: Vec<TaintedCredential> = nodes
+        .iter()
+        .map(|&n| {
+            let node = &g.nodes[n];
+            let mine = per_node.get(&n).map(Vec::as_slice).unwrap_or(&[]);
+            TaintedCredential {
+                id: node.id.clone(),
+                access_key_id: node.access_key_id.clone(),
+                kind: node.kind,
+                principal_arn: node.principal_arn.clone(),
+                principal_type: node.principal_type.clone(),
+                account_id: node.account_id.clone(),
+                issued_at: fmt_opt(node.issued_at),
+                expires_at: fmt_opt(node.expires_at),
+                issued_by: parent[n].map(|(p, _)| {
+                    g.nodes[p].access_key_id.clone().unwrap_or_else(|| g.nodes[p].id.clone())
+                }),
+                issuing_event: parent[n].map(|(_, k)| g.edges[k].event_name.clone()),
+                events: node.events,
+                first_seen: fmt_opt(node.first_seen),
+                last_seen: fmt_opt(node.last_seen),
+                source_ips: seen_values(
+                    mine.iter().filter_map(|e| e.source_ip.as_deref().map(|v| (v, e.time))),
+                ),
+                user_agents: seen_values(
+                    mine.iter().filter_map(|e| e.user_agent.as_deref().map(|v| (v, e.time))),
+                ),
+            }
+        })
+        .collect();
+    credentials.sort_by(|a, b| {
+        (a.issued_at.is_some(), &a.issued_at, &a.id).cmp(&(
+            b.issued_at.is_some(),
+            &b.issued_at,
+            &b.id,
+        ))
+    });
+
+    let mut accounts = BTreeMap::new();
+    let mut regions = BTreeMap::new();
+    let mut source_ips = BTreeMap::new();
+    let mut user_agents = BTreeMap::new();
+    let mut actions: BTreeMap<(&str, &str), (u64, u64)> = BTreeMap::new();
+    let mut resources: BTreeMap<&str, (u64, BTreeSet<&str>)> = BTreeMap::new();
+    let mut data: BTreeMap<(&str, &str), (u64, i64)> = BTreeMap::new();
+    let mut per_hour = BTreeMap::new();
+    let mut persistence = Vec::new();
+    for e in &evs {
+        if let Some(a) = e.account() {
+            *accounts.entry(a.to_string()).or_default() += 1;
+        }
+        if let Some(r) = &e.region {
+            *regions.entry(r.clone()).or_default() += 1;
+        }
+        if let Some(ip) = &e.source_ip {
+            *source_ips.entry(ip.clone()).or_default() += 1;
+        }
+        if let Some(ua) = &e.user_agent {
+            *user_agents.entry(ua.clone()).or_default() += 1;
+        }
+        let a = actions.entry((e.source.as_str(), e.name.as_str())).or_default();
+        a.0 += 1;
+        if e.failed() {
+            a.1 += 1;
+        }
+        for r in &e.resources {
+            let x = resources.entry(r.as_str()).or_default();
+            x.0 += 1;
+            x.1.insert(e.name.as_str());
+        }
+        if !e.failed() && is_data_read(e) {
+            let res = e.resources.first().map(String::as_str).unwrap_or(e.source.as_str());
+            let d = data.entry((e.name.as_str(), res)).or_insert((0, e.time));
+            d.0 += 1;
+        }
+        *per_hour.entry(fmt_iso(e.time)[..13].to_string()).or_default() += 1;
+        if !e.failed() && PERSISTENCE.contains(&e.name.as_str()) {
+            if let Some((target, detail, follow_up)) = persistence_of(e) {
+                persistence.push(Persistence {
+                    event_time: fmt_iso(e.time),
+                    event_name: e.name.clone(),
+                    event_id: e.id.clone(),
+                    account_id: e.account().map(str::to_string),
+                    target,
+                    detail,
+                    follow_up,
+                    by_access_key: e.identity.access_key_id.clone(),
+                });
+            }
+        }
+    }
+    let mut actions: Vec<Action> = actions
+        .into_iter()
+        .map(|((s, n), (c, err))| Action {
+            event_source: s.into(),
+            event_name: n.into(),
+            count: c,
+            errors: err,
+        })
+        .collect();
+    actions.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| (&a.event_source, &a.event_name).cmp(&(&b.event_source, &b.event_name)))
+    });
+    let mut resources: Vec<Resource> = resources
+        .into_iter()
+        .map(|(arn, (n, acts))| Resource {
+            arn: arn.into(),
+            events: n,
+            actions: acts.into_iter().map(String::from).collect(),
+        })
+        .collect();
+    resources.sort_by(|a, b| b.events.cmp(&a.events).then_with(|| a.arn.cmp(&b.arn)));
+    let data_access = data
+        .into_iter()
+        .map(|((n, r), (c, t))| DataAccess {
+            event_name: n.into(),
+            resource: r.into(),
+            count: c,
+            first: fmt_iso(t),
+        })
+        .collect();
+
+    BlastRadius {
+        seeds: seeds.to_vec(),
+        credentials,
+        events: evs.len() as u64,
+        first_event: fmt_opt(evs.first().map(|e| e.time)),
+        last_event: fmt_opt(evs.last().map(|e| e.time)),
+        accounts,
+        regions,
+        source_ips,
+        user_agents,
+        actions,
+        resources,
+        data_access,
+        persistence,
+        per_hour,
+        signals: signals(ing, g),
+        notes,
+        event_indices,
+        nodes,
+    }
+}
+
+/// Signals over the whole trail: instance-profile credentials used from two networks.
+fn signals(ing: &Ingest, g: &SessionGraph) -> Vec<Signal> {
+    let mut by_node: BTreeMap<usize, (bool, BTreeSet<&str>)> = BTreeMap::new();
+    for (i, e) in ing.events.iter().enumerate() {
+        let Some(n) = g.event_node[i] else { continue };
+        let instance = e.identity.ec2_role_delivery.is_some()
+            || e.identity.arn.as_deref().is_some_and(|a| {
+                a.contains(":assumed-role/")
+                    && a.rsplit('/').next().is_some_and(|s| s.starts_with("i-"))
+            });
+        let x = by_node.entry(n).or_default();
+        x.0 |= instance;
+        if let Some(ip) = e.source_ip.as_deref() {
+            let internal = ip.starts_with("AWS Internal") || ip.ends_with(".amazonaws.com");
+            if !internal && e.identity.invoked_by.is_none() {
+                x.1.insert(ip);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (n, (instance, ips)) in by_node {
+        if instance && ips.len() > 1 {
+            let node = &g.nodes[n];
+            out.push(Signal {
+                kind: "instance_credentials_used_elsewhere".into(),
+                credential: node.id.clone(),
+                principal_arn: node.principal_arn.clone(),
+                detail: format!(
+                    "EC2 instance-profile session used from {} networks: {}",
+                    ips.len(),
+                    ips.into_iter().collect::<Vec<_>>().join(", ")
+                ),
+            });
+        }
+    }
+    out
+}
+
+/// Terminal rendering: a responder's one-screen summary.
+pub fn render_table(b: &BlastRadius) -> String {
+    use std::fmt::Write;
+    let mut o = String::new();
+    let _ = writeln!(o, "blast radius of {}", b.seeds.join(", "));
+    let _ = writeln!(
+        o,
+        "{} tainted credentials, {} events, {} .. {}",
+        b.credentials.len(),
+        b.events,
+        b.first_event.as_deref().unwrap_or("-"),
+        b.last_event.as_deref().unwrap_or("-")
+    );
+    let join = |m: &BTreeMap<String, u64>| {
+        m.iter().map(|(k, v)| format!("{k} ({v})")).collect::<Vec<_>>().join(", ")
+    };
+    let _ = writeln!(o, "accounts: {}", join(&b.accounts));
+    let _ = writeln!(o, "regions: {}", join(&b.regions));
+    let _ = writeln!(o, "source IPs: {}", join(&b.source_ips));
+    let _ = writeln!(o, "user agents: {}", b.user_agents.len());
+    let _ = writeln!(o, "\ncredentials");
+    for c in &b.credentials {
+        let _ = writeln!(
+            o,
+            "  {:<22} {:<8} {}  [{}]  issued {} by {} ({})  expires {}  {} events",
+            c.access_key_id.as_deref().unwrap_or(&c.id),
+            match c.kind {
+                NodeKind::LongTermKey => "key",
+                _ => "session",
+            },
+            c.principal_arn.as_deref().unwrap_or("?"),
+            c.account_id.as_deref().unwrap_or("?"),
+            c.issued_at.as_deref().unwrap_or("-"),
+            c.issued_by.as_deref().unwrap_or("-"),
+            c.issuing_event.as_deref().unwrap_or("-"),
+            c.expires_at.as_deref().unwrap_or("-"),
+            c.events
+        );
+        let new: Vec<&str> =
+            c.source_ips.iter().filter(|v| v.new).map(|v| v.value.as_str()).collect();
+        if !new.is_empty() {
+            let _ = writeln!(o, "      new source IPs: {}", new.join(", "));
+        }
+    }
+    let _ = writeln!(o, "\ntop actions (count, errors)");
+    for a in b.actions.iter().take(15) {
+        let _ = writeln!(
+            o,
+            "  {:<50} {:>6} {:>6}",
+            format!("{}:{}", a.event_source.trim_end_matches(".amazonaws.com"), a.event_name),
+            a.count,
+            a.errors
+        );
+    }
+    if !b.resources.is_empty() {
+        let _ = writeln!(o, "\ntop resources");
+        for r in b.resources.iter().take(10) {
+            let _ = writeln!(o, "  {:>6}  {}", r.events, r.arn);
+        }
+    }
+    if !b.data_access.is_empty() {
+        let _ = writeln!(o, "\ndata access");
+        for d in b.data_access.iter().take(10) {
+            let _ = writeln!(o, "  {:>6}  {} {}", d.count, d.event_name, d.resource);
+        }
+    }
+    if !b.persistence.is_empty() {
+        let _ = writeln!(o, "\npersistence (follow-up needed)");
+        for p in &b.persistence {
+            let _ = writeln!(
+                o,
+                "  {} {} {}: {} -> {}",
+                p.event_time, p.event_name, p.target, p.detail, p.follow_up
+            );
+        }
+    }
+    for s in &b.signals {
+        let _ = writeln!(o, "\nsignal: {} {}: {}", s.kind, s.credential, s.detail);
+    }
+    for n in &b.notes {
+        let _ = writeln!(o, "\nnote: {n}");
+    }
+    o
+}
+
+/// Markdown rendering, for an incident ticket.
+pub fn render_markdown(b: &BlastRadius) -> String {
+    use std::fmt::Write;
+    let mut o = String::new();
+    let _ = writeln!(o, "# Blast radius of {}\n", b.seeds.join(", "));
+    let _ = writeln!(
+        o,
+        "- **{}** tainted credentials, **{}** events, {} to {}",
+        b.credentials.len(),
+        b.events,
+        b.first_event.as_deref().unwrap_or("-"),
+        b.last_event.as_deref().unwrap_or("-")
+    );
+    let join = |m: &BTreeMap<String, u64>| {
+        m.iter().map(|(k, v)| format!("`{k}` ({v})")).collect::<Vec<_>>().join(", ")
+    };
+    let _ = writeln!(o, "- accounts: {}", join(&b.accounts));
+    let _ = writeln!(o, "- regions: {}", join(&b.regions));
+    let _ = writeln!(o, "- source IPs: {}\n", join(&b.source_ips));
+    let _ = writeln!(o, "## Credentials\n\n| key | principal | account | issued | by | expires | events |\n|---|---|---|---|---|---|---|");
+    for c in &b.credentials {
+        let _ = writeln!(
+            o,
+            "| `{}` | `{}` | {} | {} | {} | {} | {} |",
+            c.access_key_id.as_deref().unwrap_or(&c.id),
+            c.principal_arn.as_deref().unwrap_or("?"),
+            c.account_id.as_deref().unwrap_or("?"),
+            c.issued_at.as_deref().unwrap_or("-"),
+            c.issued_by
+                .as_deref()
+                .map(|x| format!("`{x}` {}", c.issuing_event.as_deref().unwrap_or("")))
+                .unwrap_or_else(|| "-".into()),
+            c.expires_at.as_deref().unwrap_or("-"),
+            c.events
+        );
+    }
+    let _ = writeln!(o, "\n## Actions\n\n| action | count | errors |\n|---|---|---|");
+    for a in &b.actions {
+        let _ =
+            writeln!(o, "| `{}:{}` | {} | {} |", a.event_source, a.event_name, a.count, a.errors);
+    }
+    if !b.persistence.is_empty() {
+        let _ = writeln!(o, "\n## Persistence\n\n| time | action | target | detail | follow-up |\n|---|---|---|---|---|");
+        for p in &b.persistence {
+            let _ = writeln!(
+                o,
+                "| {} | {} | `{}` | {} | {} |",
+                p.event_time, p.event_name, p.target, p.detail, p.follow_up
+            );
+        }
+    }
+    if !b.data_access.is_empty() {
+        let _ = writeln!(o, "\n## Data access\n\n| action | resource | count |\n|---|---|---|");
+        for d in &b.data_access {
+            let _ = writeln!(o, "| {} | `{}` | {} |", d.event_name, d.resource, d.count);
+        }
+    }
+    for n in b.notes.iter().chain(b.signals.iter().map(|s| &s.detail)) {
+        let _ = writeln!(o, "\n> {n}");
+    }
+    o
+}

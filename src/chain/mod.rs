@@ -1,0 +1,768 @@
+//! Session chains: the credential lineage graph of SPEC §3.
+//!
+//! A node is a credential (a long-term key, a temporary session) or something outside the
+//! trail that issued one (an external SAML/OIDC identity, an AWS service, another account).
+//! An edge says "this credential issued that one" and carries its evidence (event id, time,
+//! file). Temporary key ids can repeat (F16), so a session is identified by
+//! `(accessKeyId, issue time)`; the issue time is the issuing event's second, which is the
+//! `sessionContext.attributes.creationDate` of every call made with it (CLOUDTRAIL.md §5).
+//!
+//! Building is three passes over the time-sorted events, so the order in which files were
+//! delivered never matters: (1) every successful issuing event creates its child credential,
+//! (2) every issuing event is linked to its parent (the caller's credential, resolved with the
+//! same lookup as any other call), (3) every call is attributed to the credential that made
+//! it. Sessions used but never issued in the logs (console sessions, service credentials,
+//! F2) become orphan roots attached to their principal.
+//!
+//! Cross-account AssumeRole is logged twice (F3): the caller-account copy (with the caller's
+//! key) and the role-owner copy (`AWSAccount` identity, no key) share `sharedEventID` and the
+//! same issued key. Both copies resolve to the same child node; the edge comes from the
+//! caller copy, and the other copy is kept as evidence. With only the role owner's logs the
+//! chain stops at an "account" node and a note says whose logs are missing.
+
+pub mod render;
+
+use crate::ingest::Ingest;
+use crate::model::{is_long_term_key, is_temporary_key, Event};
+use crate::time::{fmt_iso, fmt_opt};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// What a node stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeKind {
+    /// An `AKIA…` key of an IAM user or root.
+    LongTermKey,
+    /// A temporary credential (`ASIA…`), identified by key and issue time.
+    Session,
+    /// A SAML or OIDC identity, or another AWS account whose logs are not in the trail.
+    ExternalIdentity,
+    /// An AWS service that assumed a role (EC2, Lambda, ECS, …).
+    Service,
+}
+
+/// A credential or issuer.
+#[derive(Debug, Clone, Serialize)]
+pub struct Node {
+    /// Stable id: `AKIA…`, `ASIA…@<issue time>`, `saml:…`, `oidc:…`, `service:…`, `account:…`.
+    pub id: String,
+    pub kind: NodeKind,
+    pub access_key_id: Option<String>,
+    /// The principal the credential acts as (session ARN for role sessions).
+    pub principal_arn: Option<String>,
+    /// IAMUser, Root, AssumedRole, FederatedUser, SAMLUser, WebIdentityUser, AWSService, AWSAccount.
+    pub principal_type: Option<String>,
+    pub account_id: Option<String>,
+    /// Issue time (`aws:TokenIssueTime`, F5); for orphans, the `creationDate` seen in use.
+    #[serde(serialize_with = "ser_time")]
+    pub issued_at: Option<i64>,
+    /// `credentials.expiration` of the issuing call, when known.
+    #[serde(serialize_with = "ser_time")]
+    pub expires_at: Option<i64>,
+    /// No issuing event in the logs (console session, service credential, earlier than the trail).
+    pub orphan: bool,
+    /// Number of events made with this credential.
+    pub events: u64,
+    #[serde(serialize_with = "ser_time")]
+    pub first_seen: Option<i64>,
+    #[serde(serialize_with = "ser_time")]
+    pub last_seen: Option<i64>,
+    /// The API call that issued it (AssumeRole, GetSessionToken, CreateAccessKey, …).
+    pub issued_by_event: Option<String>,
+    /// For role sessions: the role ARN (with path), where the deny policy goes (F7).
+    pub role_arn: Option<String>,
+    /// The `aws:userid` of the credential's requests (F9): `AROA…:session`, `acct:name`, `AIDA…`.
+    pub userid: Option<String>,
+    /// IAM user name (long-term keys, GetSessionToken / GetFederationToken callers).
+    pub user_name: Option<String>,
+    /// Distinct source IPs of its calls.
+    pub source_ips: BTreeSet<String>,
+    /// Issued for a root principal or by a root credential (F11): no IAM policy can deny it.
+    pub root_derived: bool,
+}
+
+fn ser_time<S: serde::Serializer>(t: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&fmt_iso(*t)),
+        None => s.serialize_none(),
+    }
+}
+
+/// "This credential issued that one", with its evidence.
+#[derive(Debug, Clone, Serialize)]
+pub struct Edge {
+    /// Parent node id.
+    pub parent: String,
+    /// Child node id.
+    pub child: String,
+    pub event_name: String,
+    pub event_id: String,
+    #[serde(serialize_with = "ser_time_req")]
+    pub event_time: i64,
+    /// File the issuing event was read from.
+    pub file: String,
+    /// Other copies of the same call (the role owner's copy of a cross-account AssumeRole).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other_copies: Vec<String>,
+}
+
+fn ser_time_req<S: serde::Serializer>(t: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&fmt_iso(*t))
+}
+
+/// A failed issuing call: kept as evidence, not an edge.
+#[derive(Debug, Clone, Serialize)]
+pub struct Attempt {
+    pub event_name: String,
+    pub event_id: String,
+    #[serde(serialize_with = "ser_time_req")]
+    pub event_time: i64,
+    pub caller_key: Option<String>,
+    pub caller_arn: Option<String>,
+    /// The role or user the call targeted (from the request, else from the error message).
+    pub target: Option<String>,
+    pub error_code: Option<String>,
+    pub file: String,
+}
+
+/// The lineage graph.
+#[derive(Debug, Default)]
+pub struct SessionGraph {
+    pub nodes: Vec<Node>,
+    pub edges: Vec<Edge>,
+    pub attempts: Vec<Attempt>,
+    pub notes: Vec<String>,
+    /// For each event of the ingest (same index): the node that made it, if any.
+    pub event_node: Vec<Option<usize>>,
+    /// For each edge (same index): parent and child node indices.
+    pub edge_nodes: Vec<(usize, usize)>,
+    /// For each edge (same index): index of the issuing event in the ingest.
+    pub edge_event: Vec<usize>,
+    by_id: HashMap<String, usize>,
+    sessions_by_key: HashMap<String, Vec<usize>>,
+}
+
+/// Event names that mint temporary credentials (F1).
+pub const STS_ISSUERS: &[&str] = &[
+    "AssumeRole",
+    "AssumeRoleWithSAML",
+    "AssumeRoleWithWebIdentity",
+    "GetSessionToken",
+    "GetFederationToken",
+    "AssumeRoot",
+];
+
+fn is_issuing_name(name: &str) -> bool {
+    STS_ISSUERS.contains(&name) || name == "CreateAccessKey"
+}
+
+/// Principal type from an ARN.
+pub fn principal_type_of(arn: &str) -> Option<&'static str> {
+    if arn.contains(":assumed-role/") {
+        Some("AssumedRole")
+    } else if arn.contains(":federated-user/") {
+        Some("FederatedUser")
+    } else if arn.ends_with(":root") {
+        Some("Root")
+    } else if arn.contains(":user/") {
+        Some("IAMUser")
+    } else if arn.contains(":role/") {
+        Some("Role")
+    } else {
+        None
+    }
+}
+
+/// Account id field of an ARN (`arn:aws:sts::ACCOUNT:…`).
+pub fn arn_account(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|s| !s.is_empty())
+}
+
+/// `arn:aws:iam::A:role/path/Name` + session → `arn:aws:sts::A:assumed-role/Name/session`.
+pub fn session_arn_for_role(role_arn: &str, session: &str) -> Option<String> {
+    let acct = arn_account(role_arn)?;
+    let name = role_arn.rsplit('/').next()?;
+    Some(format!("arn:aws:sts::{acct}:assumed-role/{name}/{session}"))
+}
+
+/// Role ARN from an error message: `… on resource: arn:aws:iam::A:role/R` (failed calls have
+/// no request parameters, CLOUDTRAIL.md §5).
+fn target_from_error(msg: &str) -> Option<String> {
+    let from = msg.find("on resource:").unwrap_or(0);
+    let i = from + msg[from..].find("arn:aws")?;
+    let arn: String = msg[i..].chars().take_while(|c| !c.is_whitespace() && *c != '"').collect();
+    Some(arn.trim_end_matches(['.', ',']).to_string())
+}
+
+impl SessionGraph {
+    /// Builds the graph from an ingest's (sorted, unique) events.
+    pub fn build(ing: &Ingest) -> SessionGraph {
+        let mut g = SessionGraph { event_node: vec![None; ing.events.len()], ..Default::default() };
+        let events = &ing.events;
+
+        // Copies of one cross-account call, by sharedEventID.
+        let mut shared: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, e) in events.iter().enumerate() {
+            if is_issuing_name(&e.name) {
+                if let Some(s) = &e.shared_event_id {
+                    shared.entry(s.as_str()).or_default().push(i);
+                }
+            }
+        }
+
+        // Pass 1: children of successful issuing events.
+        let mut issuing: Vec<(usize, usize)> = Vec::new(); // (event index, child node)
+        for (i, e) in events.iter().enumerate() {
+            if !is_issuing_name(&e.name) {
+                continue;
+            }
+            if e.failed() {
+                g.attempts.push(Attempt {
+                    event_name: e.name.clone(),
+                    event_id: e.id.clone(),
+                    event_time: e.time,
+                    caller_key: e.identity.access_key_id.clone(),
+                    caller_arn: e.identity.arn.clone(),
+                    target: e
+                        .request
+                        .role_arn
+                        .clone()
+                        .or_else(|| e.error_message.as_deref().and_then(target_from_error)),
+                    error_code: e.error_code.clone(),
+                    file: ing.file_of(e).to_string(),
+                });
+                continue;
+            }
+            if let Some(child) = g.issue_child(e) {
+                issuing.push((i, child));
+            }
+        }
+
+        // Pass 2: link each issuing event to its parent; merge cross-account copies (F3).
+        let mut edge_of_child_event: HashMap<(usize, i64), usize> = HashMap::new();
+        for &(i, child) in &issuing {
+            let e = &events[i];
+            // Prefer the copy that carries the caller's key; skip the others as evidence.
+            if let Some(sid) = &e.shared_event_id {
+                if let Some(copies) = shared.get(sid.as_str()) {
+                    let best = copies.iter().copied().find(|&j| {
+                        events[j].identity.access_key_id.is_some() && !events[j].failed()
+                    });
+                    if let Some(b) = best {
+                        if b != i {
+                            continue;
+                        }
+                    } else if copies.iter().any(|&j| j < i && !events[j].failed()) {
+                        continue;
+                    }
+                }
+            }
+            if edge_of_child_event.contains_key(&(child, e.time)) {
+                continue;
+            }
+            let parent = g.parent_of(e);
+            let other_copies: Vec<String> = e
+                .shared_event_id
+                .as_deref()
+                .and_then(|s| shared.get(s))
+                .map(|v| v.iter().filter(|&&j| j != i).map(|&j| events[j].id.clone()).collect())
+                .unwrap_or_default();
+            if g.nodes[parent].root_derived
+                || g.nodes[parent].principal_type.as_deref() == Some("Root")
+            {
+                g.nodes[child].root_derived = true;
+            }
+            g.edges.push(Edge {
+                parent: g.nodes[parent].id.clone(),
+                child: g.nodes[child].id.clone(),
+                event_name: e.name.clone(),
+                event_id: e.id.clone(),
+                event_time: e.time,
+                file: ing.file_of(e).to_string(),
+                other_copies,
+            });
+            g.edge_nodes.push((parent, child));
+            g.edge_event.push(i);
+            edge_of_child_event.insert((child, e.time), g.edges.len() - 1);
+        }
+        // Root-derivation flows down the chain (F11): edges are in time order.
+        for k in 0..g.edge_nodes.len() {
+            let (p, c) = g.edge_nodes[k];
+            if g.nodes[p].root_derived {
+                g.nodes[c].root_derived = true;
+            }
+        }
+
+        // Pass 3: attribute every call to its credential.
+        for (i, e) in events.iter().enumerate() {
+            let Some(key) = e.identity.access_key_id.as_deref() else { continue };
+            let n = g.resolve(key, e);
+            g.event_node[i] = Some(n);
+            let node = &mut g.nodes[n];
+            node.events += 1;
+            node.first_seen = Some(node.first_seen.map_or(e.time, |t| t.min(e.time)));
+            node.last_seen = Some(node.last_seen.map_or(e.time, |t| t.max(e.time)));
+            if let Some(ip) = &e.source_ip {
+                node.source_ips.insert(ip.clone());
+            }
+            fill_from_use(node, e);
+        }
+        g.add_notes(ing);
+        g
+    }
+
+    fn add(&mut self, node: Node) -> usize {
+        let idx = self.nodes.len();
+        self.by_id.insert(node.id.clone(), idx);
+        if node.kind == NodeKind::Session {
+            if let Some(k) = &node.access_key_id {
+                self.sessions_by_key.entry(k.clone()).or_default().push(idx);
+            }
+        }
+        self.nodes.push(node);
+        idx
+    }
+
+    fn blank(id: String, kind: NodeKind) -> Node {
+        Node {
+            id,
+            kind,
+            access_key_id: None,
+            principal_arn: None,
+            principal_type: None,
+            account_id: None,
+            issued_at: None,
+            expires_at: None,
+            orphan: false,
+            events: 0,
+            first_seen: None,
+            last_seen: None,
+            issued_by_event: None,
+            role_arn: None,
+            userid: None,
+            user_name: None,
+            source_ips: BTreeSet::new(),
+            root_derived: false,
+        }
+    }
+
+    /// Creates (or finds) the credential an issuing event minted.
+    fn issue_child(&mut self, e: &Event) -> Option<usize> {
+        if e.name == "CreateAccessKey" {
+            let key = e.response.access_key_id.as_deref()?;
+            let idx = self.long_term(key);
+            let acct = e.recipient_account.clone().or_else(|| e.identity.account_id.clone());
+            let user = e
+                .response
+                .access_key_user
+                .clone()
+                .or_else(|| e.request.user_name.clone())
+                .or_else(|| e.identity.user_name.clone());
+            let n = &mut self.nodes[idx];
+            n.issued_at = Some(e.response.access_key_created.unwrap_or(e.time));
+            n.issued_by_event = Some(e.name.clone());
+            if n.principal_arn.is_none() {
+                if let (Some(a), Some(u)) = (&acct, &user) {
+                    n.principal_arn = Some(format!("arn:aws:iam::{a}:user/{u}"));
+                    n.principal_type = Some("IAMUser".into());
+                }
+            }
+            n.account_id = n.account_id.clone().or(acct);
+            n.user_name = n.user_name.clone().or(user);
+            return Some(idx);
+        }
+        let key = e.response.credentials_key.as_deref()?;
+        // Both copies of a cross-account call name the same key and second: same node.
+        if let Some(list) = self.sessions_by_key.get(key) {
+            if let Some(&n) = list.iter().find(|&&n| self.nodes[n].issued_at == Some(e.time)) {
+                return Some(n);
+            }
+        }
+        let mut n = Self::blank(format!("{key}@{}", fmt_iso(e.time)), NodeKind::Session);
+        n.access_key_id = Some(key.to_string());
+        n.issued_at = Some(e.time);
+        n.expires_at = e.response.credentials_expiration;
+        n.issued_by_event = Some(e.name.clone());
+        match e.name.as_str() {
+            "GetSessionToken" => {
+                // F7/F9: the session acts as the calling user (or root) itself.
+                n.principal_arn = e.identity.arn.clone();
+                n.principal_type = e.identity.kind.clone();
+                n.account_id = e.identity.account_id.clone();
+                n.userid = e.identity.principal_id.clone();
+                n.user_name = e.identity.user_name.clone();
+                n.root_derived = e.identity.kind.as_deref() == Some("Root");
+            }
+            "GetFederationToken" => {
+                n.principal_arn = e.response.federated_user_arn.clone();
+                n.principal_type = Some("FederatedUser".into());
+                n.account_id = e.identity.account_id.clone();
+                n.userid = e.response.federated_user_id.clone();
+                n.user_name = e.identity.user_name.clone();
+                n.root_derived = e.identity.kind.as_deref() == Some("Root");
+            }
+            "AssumeRoot" => {
+                let target = e.request.target_principal.clone();
+                n.principal_arn = target.as_ref().map(|t| format!("arn:aws:iam::{t}:root"));
+                n.principal_type = Some("Root".into());
+                n.account_id = target;
+                n.root_derived = true;
+            }
+            _ => {
+                n.role_arn = e.request.role_arn.clone();
+                n.principal_arn = e.response.assumed_role_arn.clone().or_else(|| {
+                    let role = e.request.role_arn.as_deref()?;
+                    let s = e.request.role_session_name.as_deref()?;
+                    session_arn_for_role(role, s)
+                });
+                n.principal_type = Some("AssumedRole".into());
+                n.account_id = e
+                    .request
+                    .role_arn
+                    .as_deref()
+                    .and_then(arn_account)
+                    .or_else(|| n.principal_arn.as_deref().and_then(arn_account))
+                    .map(str::to_string);
+                n.userid = e.response.assumed_role_id.clone();
+            }
+        }
+        Some(self.add(n))
+    }
+
+    fn long_term(&mut self, key: &str) -> usize {
+        if let Some(&i) = self.by_id.get(key) {
+            return i;
+        }
+        let mut n = Self::blank(key.to_string(), NodeKind::LongTermKey);
+        n.access_key_id = Some(key.to_string());
+        self.add(n)
+    }
+
+    fn external(
+        &mut self,
+        id: String,
+        kind: NodeKind,
+        principal: Option<String>,
+        ptype: &str,
+    ) -> usize {
+        if let Some(&i) = self.by_id.get(&id) {
+            return i;
+        }
+        let mut n = Self::blank(id, kind);
+        n.principal_arn = principal;
+        n.principal_type = Some(ptype.to_string());
+        self.add(n)
+    }
+
+    /// The credential (or outside issuer) that made an issuing call.
+    fn parent_of(&mut self, e: &Event) -> usize {
+        let id = &e.identity;
+        if let Some(k) = id.access_key_id.as_deref() {
+            return self.resolve(k, e);
+        }
+        match id.kind.as_deref() {
+            Some("SAMLUser") | Some("WebIdentityUser") => {
+                let saml = id.kind.as_deref() == Some("SAMLUser");
+                let provider = id
+                    .identity_provider
+                    .clone()
+                    .or_else(|| e.response.provider.clone())
+                    .or_else(|| e.request.principal_arn.clone())
+                    .unwrap_or_else(|| "unknown-provider".into());
+                let subject = e
+                    .response
+                    .subject
+                    .clone()
+                    .or_else(|| id.user_name.clone())
+                    .or_else(|| id.principal_id.clone())
+                    .unwrap_or_else(|| "unknown-subject".into());
+                let nid = format!("{}:{provider}:{subject}", if saml { "saml" } else { "oidc" });
+                self.external(
+                    nid,
+                    NodeKind::ExternalIdentity,
+                    Some(format!("{provider}:{subject}")),
+                    id.kind.as_deref().unwrap_or(""),
+                )
+            }
+            Some("AWSAccount") => {
+                let acct = id.account_id.clone().unwrap_or_else(|| "unknown".into());
+                let idx = self.external(
+                    format!("account:{acct}"),
+                    NodeKind::ExternalIdentity,
+                    id.principal_id.clone(),
+                    "AWSAccount",
+                );
+                self.nodes[idx].account_id = Some(acct);
+                idx
+            }
+            _ => {
+                let svc = id
+                    .invoked_by
+                    .clone()
+                    .or_else(|| e.source_ip.clone().filter(|s| s.ends_with(".amazonaws.com")))
+                    .unwrap_or_else(|| id.kind.clone().unwrap_or_else(|| "unknown".into()));
+                self.external(format!("service:{svc}"), NodeKind::Service, Some(svc), "AWSService")
+            }
+        }
+    }
+
+    /// The credential node of a key as used in `e` (creating an orphan when never issued).
+    fn resolve(&mut self, key: &str, e: &Event) -> usize {
+        if !is_temporary_key(key) {
+            // Long-term keys (and, in anonymised data, keys of unknown shape).
+            let idx = self.long_term(key);
+            if is_long_term_key(key) || self.nodes[idx].principal_arn.is_none() {
+                fill_from_use(&mut self.nodes[idx], e);
+            }
+            return idx;
+        }
+        let created = e.identity.creation_date;
+        if let Some(list) = self.sessions_by_key.get(key) {
+            let pick = match created {
+                // The session's creationDate is its issuing event's second (allow clock skew).
+                Some(c) => list
+                    .iter()
+                    .copied()
+                    .find(|&n| self.nodes[n].issued_at.is_some_and(|t| (t - c).abs() <= 2)),
+                // No creationDate: the latest session of that key issued before the call.
+                None => list
+                    .iter()
+                    .copied()
+                    .filter(|&n| self.nodes[n].issued_at.is_none_or(|t| t <= e.time))
+                    .max_by_key(|&n| self.nodes[n].issued_at),
+            };
+            if let Some(n) = pick {
+                return n;
+            }
+        }
+        // Orphan: no issuing event in the logs (F2).
+        let id = match created {
+            Some(c) => format!("{key}@{}", fmt_iso(c)),
+            None => format!("{key}@unknown"),
+        };
+        let id = match &e.identity.arn {
+            Some(arn)
+                if self.by_id.get(&id).is_some_and(|&n| {
+                    self.nodes[n].principal_arn.as_deref().is_some_and(|p| p != arn)
+                }) =>
+            {
+                format!("{id}@{arn}")
+            }
+            _ => id,
+        };
+        if let Some(&n) = self.by_id.get(&id) {
+            return n;
+        }
+        let mut n = Self::blank(id, NodeKind::Session);
+        n.access_key_id = Some(key.to_string());
+        n.issued_at = created;
+        n.orphan = true;
+        n.issued_by_event = if e.identity.from_console {
+            Some("console sign-in".into())
+        } else if e.identity.ec2_role_delivery.is_some() {
+            Some("EC2 instance profile".into())
+        } else {
+            None
+        };
+        n.root_derived = e.identity.kind.as_deref() == Some("Root");
+        let idx = self.add(n);
+        fill_from_use(&mut self.nodes[idx], e);
+        idx
+    }
+
+    fn add_notes(&mut self, ing: &Ingest) {
+        let accounts: BTreeSet<&str> =
+            ing.events.iter().filter_map(|e| e.recipient_account.as_deref()).collect();
+        let mut notes = BTreeSet::new();
+        for n in &self.nodes {
+            if n.id.starts_with("account:") {
+                notes.insert(format!(
+                    "chain stops at account {}: sessions were issued to a caller in that account ({}) whose logs are not in the trail; add that account's logs to continue the chain",
+                    n.account_id.as_deref().unwrap_or("?"),
+                    n.principal_arn.as_deref().unwrap_or("unknown principal")
+                ));
+            }
+            if n.kind == NodeKind::Session && !n.orphan && n.events == 0 {
+                if let Some(a) = n.account_id.as_deref() {
+                    if !accounts.contains(a) {
+                        notes.insert(format!(
+                            "session {} ({}) lives in account {a}, whose logs are not in the trail: its activity is not visible",
+                            n.id,
+                            n.principal_arn.as_deref().unwrap_or("?")
+                        ));
+                    }
+                }
+            }
+        }
+        for (key, list) in &self.sessions_by_key {
+            if list.len() > 1 {
+                let mut ids: Vec<&str> = list.iter().map(|&n| self.nodes[n].id.as_str()).collect();
+                ids.sort_unstable();
+                notes.insert(format!(
+                    "access key {key} was issued or used for {} different sessions (temporary key ids can repeat, F16): {}",
+                    list.len(),
+                    ids.join(", ")
+                ));
+            }
+        }
+        self.notes = notes.into_iter().collect();
+    }
+
+    /// Node index by id.
+    pub fn node(&self, id: &str) -> Option<usize> {
+        self.by_id.get(id).copied()
+    }
+
+    /// All session and key nodes for an access key id (several when the id was reused, F16).
+    pub fn nodes_for_key(&self, key: &str) -> Vec<usize> {
+        if let Some(list) = self.sessions_by_key.get(key) {
+            return list.clone();
+        }
+        self.by_id.get(key).copied().into_iter().collect()
+    }
+
+    /// Children of each node (indices), in edge order.
+    pub fn children(&self) -> Vec<Vec<(usize, usize)>> {
+        let mut ch = vec![Vec::new(); self.nodes.len()];
+        for (k, &(p, c)) in self.edge_nodes.iter().enumerate() {
+            ch[p].push((c, k));
+        }
+        ch
+    }
+
+    /// Every node reachable from `seeds` along issuance edges, seeds included.
+    pub fn descendants(&self, seeds: &[usize]) -> BTreeSet<usize> {
+        let ch = self.children();
+        let mut out = BTreeSet::new();
+        let mut stack: Vec<usize> = seeds.to_vec();
+        while let Some(n) = stack.pop() {
+            if out.insert(n) {
+                stack.extend(ch[n].iter().map(|&(c, _)| c));
+            }
+        }
+        out
+    }
+
+    /// Every ancestor of `nodes` (nodes included).
+    pub fn ancestors(&self, nodes: &BTreeSet<usize>) -> BTreeSet<usize> {
+        let mut parents: Vec<Vec<usize>> = vec![Vec::new(); self.nodes.len()];
+        for &(p, c) in &self.edge_nodes {
+            parents[c].push(p);
+        }
+        let mut out = BTreeSet::new();
+        let mut stack: Vec<usize> = nodes.iter().copied().collect();
+        while let Some(n) = stack.pop() {
+            if out.insert(n) {
+                stack.extend(parents[n].iter().copied());
+            }
+        }
+        out
+    }
+
+    /// The issuer of each node (first incoming edge), as (parent node, edge index).
+    pub fn parent_edge(&self) -> Vec<Option<(usize, usize)>> {
+        let mut out = vec![None; self.nodes.len()];
+        for (k, &(p, c)) in self.edge_nodes.iter().enumerate() {
+            if out[c].is_none() {
+                out[c] = Some((p, k));
+            }
+        }
+        out
+    }
+}
+
+/// Fills what a call tells about its credential (principal, account, ids) where unknown.
+fn fill_from_use(n: &mut Node, e: &Event) {
+    let id = &e.identity;
+    if n.principal_arn.is_none() {
+        n.principal_arn = id.arn.clone();
+    }
+    if n.principal_type.is_none() {
+        n.principal_type = id
+            .kind
+            .clone()
+            .or_else(|| n.principal_arn.as_deref().and_then(principal_type_of).map(String::from));
+    }
+    if n.account_id.is_none() {
+        n.account_id = id
+            .account_id
+            .clone()
+            .or_else(|| n.principal_arn.as_deref().and_then(arn_account).map(String::from));
+    }
+    if n.userid.is_none() {
+        n.userid = id.principal_id.clone();
+    }
+    if n.role_arn.is_none() && id.issuer_kind.as_deref() == Some("Role") {
+        n.role_arn = id.issuer_arn.clone();
+    }
+    if n.user_name.is_none() && matches!(id.kind.as_deref(), Some("IAMUser")) {
+        n.user_name = id.user_name.clone();
+    }
+    if n.kind == NodeKind::LongTermKey && id.kind.as_deref() == Some("Root") {
+        n.root_derived = true;
+    }
+}
+
+/// The `sessions --format json` document.
+#[derive(Debug, Serialize)]
+pub struct GraphJson<'a> {
+    pub nodes: Vec<&'a Node>,
+    pub edges: Vec<&'a Edge>,
+    pub attempts: &'a [Attempt],
+    pub notes: &'a [String],
+}
+
+impl SessionGraph {
+    /// The node subset to show for `--key`/`--principal` filters: the matching credentials,
+    /// everything they led to, and the chain above them. Empty filters select everything.
+    pub fn select(&self, keys: &[String], principals: &[String]) -> BTreeSet<usize> {
+        if keys.is_empty() && principals.is_empty() {
+            return (0..self.nodes.len()).collect();
+        }
+        let mut seeds = Vec::new();
+        for k in keys {
+            seeds.extend(self.nodes_for_key(k));
+        }
+        for (i, n) in self.nodes.iter().enumerate() {
+            if principals
+                .iter()
+                .any(|p| n.principal_arn.as_deref() == Some(p) || n.role_arn.as_deref() == Some(p))
+            {
+                seeds.push(i);
+            }
+        }
+        let down = self.descendants(&seeds);
+        self.ancestors(&down)
+    }
+
+    /// The JSON view of a node subset.
+    pub fn to_json(&self, sel: &BTreeSet<usize>) -> GraphJson<'_> {
+        GraphJson {
+            nodes: sel.iter().map(|&i| &self.nodes[i]).collect(),
+            edges: self
+                .edge_nodes
+                .iter()
+                .enumerate()
+                .filter(|(_, (p, c))| sel.contains(p) && sel.contains(c))
+                .map(|(k, _)| &self.edges[k])
+                .collect(),
+            attempts: &self.attempts,
+            notes: &self.notes,
+        }
+    }
+}
+
+/// Summary counts by node kind, for messages.
+pub fn kind_counts(g: &SessionGraph) -> BTreeMap<NodeKind, usize> {
+    let mut m = BTreeMap::new();
+    for n in &g.nodes {
+        *m.entry(n.kind).or_default() += 1;
+    }
+    m
+}
+
+/// Formats an optional time for humans.
+pub fn t(v: Option<i64>) -> String {
+    fmt_opt(v).unwrap_or_else(|| "-".into())
+}
