@@ -31,9 +31,8 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Generate(a) => generate(a),
         Command::Sessions(a) => sessions(a),
         Command::Blast(a) => blast(a),
-        Command::Plan(_) | Command::Verify(_) => {
-            bail!("this command is not implemented yet")
-        }
+        Command::Plan(a) => plan(a),
+        Command::Verify(a) => verify(a),
     }
 }
 
@@ -182,6 +181,63 @@ fn blast(a: cli::BlastArgs) -> Result<Exit> {
         cli::ReportFormat::Markdown => crate::blast::render_markdown(&b),
     };
     stdout_write(&text)?;
+    Ok(finish(&ing))
+}
+
+fn plan(a: cli::PlanArgs) -> Result<Exit> {
+    check_keys(&a.keys, a.input.quiet)?;
+    let effective_at = parse_time_arg("--effective-at", &a.effective_at)?;
+    let ing = load(&a.input)?;
+    let g = crate::chain::SessionGraph::build(&ing);
+    warn_unknown_keys(&g, &a.keys, a.input.quiet);
+    let b = crate::blast::blast(&ing, &g, &a.keys);
+    let opts = crate::plan::PlanOptions {
+        strategy: match a.strategy {
+            cli::Strategy::Strict => crate::plan::Strategy::Strict,
+            cli::Strategy::Surgical => crate::plan::Strategy::Surgical,
+        },
+        effective_at,
+        now: crate::time::now(),
+        input_paths: a.input.inputs.iter().map(|p| p.display().to_string()).collect(),
+    };
+    let p = crate::plan::build_plan(&ing, &g, &b, &opts);
+    let text = to_json(&p)?;
+    match &a.output {
+        Some(path) => {
+            std::fs::write(path, &text).with_context(|| format!("writing {}", path.display()))?
+        }
+        None => stdout_write(&text)?,
+    }
+    if let Some(path) = &a.script {
+        std::fs::write(path, crate::plan::render_script(&p))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if !a.input.quiet && a.output.is_some() {
+        let s = &p.summary;
+        eprintln!(
+            "trailhound: plan: {} actions, {} policies; {} tainted sessions: {} covered, {} expired, {} unrevocable; {} collateral; {} keys to deactivate",
+            p.actions.len(), s.policies, s.tainted_sessions, s.covered_sessions, s.expired_sessions,
+            s.unrevocable_sessions, s.collateral_sessions, s.keys_to_deactivate
+        );
+    }
+    Ok(finish(&ing))
+}
+
+fn verify(a: cli::VerifyArgs) -> Result<Exit> {
+    let text = std::fs::read_to_string(&a.plan)
+        .with_context(|| format!("reading {}", a.plan.display()))?;
+    let p: crate::plan::Plan = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a trailhound plan", a.plan.display()))?;
+    let ing = load(&a.input)?;
+    let g = crate::chain::SessionGraph::build(&ing);
+    let v = crate::plan::verify::verify(&ing, &g, &p)?;
+    match a.format {
+        cli::TableOrJson::Json => stdout_write(&to_json(&v)?)?,
+        cli::TableOrJson::Table => stdout_write(&crate::plan::verify::render_table(&v))?,
+    }
+    if !v.ok {
+        return Ok(Exit::Finding);
+    }
     Ok(finish(&ing))
 }
 

@@ -23,5 +23,6 @@ pub mod export;
 pub mod gen;
 pub mod ingest;
 pub mod model;
+pub mod plan;
 pub mod scan;
 pub mod time;

@@ -1,0 +1,220 @@
+//! Real public CloudTrail logs (../shared/datasets, see its README for licences). Expected
+//! figures are computed independently in the test from the raw JSON with serde_json, not
+//! copied from trailhound's own output.
+
+use crate::util::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// All records of a directory of `{"Records":[…]}` files or bare arrays, read with serde_json.
+fn raw_records(dir: &Path) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let Ok(v) = serde_json::from_slice::<serde_json::Value>(&std::fs::read(&p).unwrap())
+            else {
+                continue;
+            };
+            match v {
+                serde_json::Value::Array(a) => out.extend(a),
+                serde_json::Value::Object(mut o) => {
+                    if let Some(serde_json::Value::Array(a)) = o.remove("Records") {
+                        out.extend(a)
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn dataset_invictus_counts() {
+    let Some(d) = dataset("invictus-aws") else { return };
+    let (code, v) = scan_json(&[d.to_str().unwrap()]);
+    assert_eq!(code, 0, "LICENSE and README are skipped, not failures: {v}");
+    assert_eq!(v["records"], 2900);
+    assert_eq!(v["files"]["read"], 55);
+    let raw = raw_records(&d);
+    let ids: BTreeSet<&str> = raw.iter().map(|r| r["eventID"].as_str().unwrap()).collect();
+    assert_eq!(v["events"].as_u64().unwrap(), ids.len() as u64);
+    let asia: BTreeSet<&str> = raw
+        .iter()
+        .filter_map(|r| r["userIdentity"]["accessKeyId"].as_str())
+        .filter(|k| k.starts_with("ASIA"))
+        .collect();
+    assert_eq!(v["access_keys"]["temporary"].as_u64().unwrap(), asia.len() as u64);
+}
+
+#[test]
+fn dataset_stratus_counts() {
+    let Some(d) = dataset("stratus-detonations") else { return };
+    let (code, v) = scan_json(&[d.to_str().unwrap()]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["records"], 310);
+    assert_eq!(v["files"]["read"], 35);
+    assert_eq!(v["shapes"]["json_array"], 35);
+}
+
+#[test]
+fn dataset_aws_fixtures_read_and_malformed_reported() {
+    let Some(d) = dataset("aws-processing-library-fixtures") else { return };
+    let (code, v) = scan_json(&[d.to_str().unwrap()]);
+    assert_eq!(code, 3, "one malformed file: {v}");
+    // 13 JSON files, 12 well-formed (one of them gzipped), 1 malformed.
+    assert_eq!(v["files"]["read"], 12, "{v}");
+    assert_eq!(v["files"]["failed"], 1, "{v}");
+    let failed: Vec<_> =
+        v["problems"].as_array().unwrap().iter().filter(|p| p["severity"] == "failed").collect();
+    assert!(failed[0]["path"].as_str().unwrap().ends_with("SerializerTestFileBadJsonFormat.json"));
+    assert_eq!(failed[0]["reason"], "invalid_json");
+    // The all-null record is rejected for its missing time, not silently dropped.
+    assert!(v["problems"].as_array().unwrap().iter().any(|p| p["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("SerializerAllFieldsNull.json")
+        && p["reason"] == "missing_event_time"
+        && p["record"] == 0));
+}
+
+#[test]
+fn dataset_invictus_user_key_assumes_five_roles() {
+    let Some(d) = dataset("invictus-aws") else { return };
+    let out = bin()
+        .args(["sessions", "--format", "json", "--key", "AKIATFQR7NSC8Q4X20BJ"])
+        .arg(&d)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let g = json(&out.stdout);
+    let nodes: BTreeMap<&str, &serde_json::Value> =
+        g["nodes"].as_array().unwrap().iter().map(|n| (n["id"].as_str().unwrap(), n)).collect();
+    let roles: BTreeSet<String> = g["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["parent"] == "AKIATFQR7NSC8Q4X20BJ" && e["event_name"] == "AssumeRole")
+        .map(|e| {
+            let child = nodes[e["child"].as_str().unwrap()];
+            child["principal_arn"].as_str().unwrap().split('/').nth(1).unwrap().to_string()
+        })
+        .collect();
+    // Independent answer: successful AssumeRole calls made with that key, by role.
+    let raw = raw_records(&d);
+    let expect: BTreeSet<String> = raw
+        .iter()
+        .filter(|r| {
+            r["eventName"] == "AssumeRole"
+                && r["errorCode"].is_null()
+                && r["userIdentity"]["accessKeyId"] == "AKIATFQR7NSC8Q4X20BJ"
+        })
+        .map(|r| {
+            r["requestParameters"]["roleArn"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(roles.len(), 5, "{roles:?}");
+    assert_eq!(roles, expect);
+    // Every issued session that was used is attached to its use.
+    for e in g["edges"].as_array().unwrap() {
+        let child = nodes[e["child"].as_str().unwrap()];
+        let key = child["access_key_id"].as_str().unwrap();
+        let used = raw.iter().filter(|r| r["userIdentity"]["accessKeyId"] == key).count() as u64;
+        assert_eq!(child["events"].as_u64().unwrap(), used, "{key}");
+    }
+    assert_eq!(
+        g["attempts"].as_array().unwrap().len(),
+        13,
+        "failed AssumeRole calls are attempts, not edges"
+    );
+}
+
+#[test]
+fn dataset_stratus_federation_token_session_is_used() {
+    let Some(d) = dataset("stratus-detonations") else { return };
+    let out = bin().args(["sessions", "--format", "json"]).arg(&d).output().unwrap();
+    let g = json(&out.stdout);
+    let edge = g["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event_name"] == "GetFederationToken")
+        .expect("GetFederationToken edge");
+    let child = g["nodes"].as_array().unwrap().iter().find(|n| n["id"] == edge["child"]).unwrap();
+    assert_eq!(child["principal_type"], "FederatedUser");
+    assert!(child["principal_arn"].as_str().unwrap().contains(":federated-user/"));
+    assert!(
+        child["events"].as_u64().unwrap() >= 1,
+        "the federated session is used afterwards: {child}"
+    );
+    assert!(edge["parent"].as_str().unwrap().starts_with("AKIA"));
+}
+
+#[test]
+fn dataset_invictus_blast_matches_an_independent_taint() {
+    let Some(d) = dataset("invictus-aws") else { return };
+    let out = bin()
+        .args(["blast", "--format", "json", "--key", "AKIATFQR7NSC8Q4X20BJ"])
+        .arg(&d)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let b = json(&out.stdout);
+    // Independent taint: the key, every key issued by a successful call made with a tainted
+    // key (STS credentials or CreateAccessKey), to a fixed point.
+    let raw = raw_records(&d);
+    let mut tainted: BTreeSet<String> = ["AKIATFQR7NSC8Q4X20BJ".to_string()].into();
+    loop {
+        let before = tainted.len();
+        for r in &raw {
+            let caller = r["userIdentity"]["accessKeyId"].as_str().unwrap_or("");
+            if tainted.contains(caller) && r["errorCode"].is_null() {
+                for k in [
+                    &r["responseElements"]["credentials"]["accessKeyId"],
+                    &r["responseElements"]["accessKey"]["accessKeyId"],
+                ] {
+                    if let Some(k) = k.as_str() {
+                        tainted.insert(k.to_string());
+                    }
+                }
+            }
+        }
+        if tainted.len() == before {
+            break;
+        }
+    }
+    let ids: BTreeSet<&str> = raw
+        .iter()
+        .filter(|r| r["userIdentity"]["accessKeyId"].as_str().is_some_and(|k| tainted.contains(k)))
+        .map(|r| r["eventID"].as_str().unwrap())
+        .collect();
+    assert_eq!(b["events"].as_u64().unwrap(), ids.len() as u64);
+    let creds: BTreeSet<String> = b["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["access_key_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(creds, tainted);
+    let persisted: BTreeSet<&str> = b["persistence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["event_name"].as_str().unwrap())
+        .collect();
+    for name in ["CreateAccessKey", "CreateUser", "CreateLoginProfile"] {
+        assert!(persisted.contains(name), "{name} in {persisted:?}");
+    }
+}

@@ -1,0 +1,1 @@
+//! Generated incidents with a known answer (filled in once the generator lands).
