@@ -129,7 +129,7 @@ fn check_keys(keys: &[String], quiet: bool) -> Result<()> {
         if k.trim().is_empty() {
             bail!("--key: empty access key id");
         }
-        if !quiet && !(k.starts_with("AKIA") || k.starts_with("ASIA")) {
+        if !(quiet || k.starts_with("AKIA") || k.starts_with("ASIA")) {
             eprintln!("trailhound: warning: --key {k}: not an AKIA… or ASIA… access key id");
         }
     }

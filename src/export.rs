@@ -135,7 +135,7 @@ impl<'a> Row<'a> {
 }
 
 fn str_col<'a>(name: &str, rows: &[Row<'a>], f: impl Fn(&Row<'a>) -> Option<&'a str>) -> Column {
-    Column::new(name.into(), rows.iter().map(|r| f(r)).collect::<Vec<Option<&str>>>())
+    Column::new(name.into(), rows.iter().map(f).collect::<Vec<Option<&str>>>())
 }
 
 fn time_col(name: &str, events: &[&Event], f: impl Fn(&Event) -> Option<i64>) -> Result<Column> {

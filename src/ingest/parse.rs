@@ -168,10 +168,8 @@ fn is_json_lines(body: &[u8]) -> bool {
 
 fn parse_lines(body: &mut [u8], file: u32, buffers: &mut simd_json::Buffers) -> Parsed {
     let mut out = Parsed::default();
-    let mut line_no = 0u32;
-    for line in body.split_mut(|&b| b == b'\n') {
-        let idx = line_no;
-        line_no += 1;
+    for (idx, line) in body.split_mut(|&b| b == b'\n').enumerate() {
+        let idx = idx as u32;
         let trimmed_len = line.trim_ascii().len();
         if trimmed_len == 0 {
             continue;

@@ -70,11 +70,7 @@ pub fn verify(ing: &Ingest, g: &SessionGraph, plan: &Plan) -> anyhow::Result<Ver
             "put_role_policy" | "put_user_policy" => {
                 let kind = if a.kind == "put_role_policy" { "role" } else { "user" };
                 let Some(arn) = &a.principal_arn else { continue };
-                let name = if kind == "role" {
-                    arn.rsplit('/').next().unwrap_or("").to_string()
-                } else {
-                    arn.rsplit('/').next().unwrap_or("").to_string()
-                };
+                let name = arn.rsplit('/').next().unwrap_or("").to_string();
                 let acct = a.account_id.clone().unwrap_or_default();
                 let Some(doc) = &a.policy_document else { continue };
                 let stmts: Vec<serde_json::Value> = match doc.get("Statement") {
