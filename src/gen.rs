@@ -108,7 +108,8 @@ pub struct GenOptions {
     pub out_dir: PathBuf,
     /// Start of the trail, unix seconds (default 2024-03-11T08:00:00Z).
     pub start: i64,
-    /// Time span of the background traffic in hours (default 6; at least 3 with `incident`).
+    /// Time span of the background traffic in hours (default 6; at least 3 with `incident`;
+    /// the minimum span when `target_bytes` is set).
     pub hours: u32,
     /// When set, background records are generated until the uncompressed total reaches about
     /// this many bytes; the rate is raised to at least 40,000 events per hour and the span is
@@ -265,7 +266,8 @@ pub fn generate(opts: &GenOptions) -> io::Result<GenReport> {
     }
     let start = opts.start;
     let end = start + span;
-    let t0 = start + (span / 2 - 2700) / 60 * 60;
+    // The incident sits in the middle of the span, at an unround second.
+    let t0 = start + span / 2 - 2700 + g.rng.range(0, 900);
     g.scripted_background(start, end, t0);
     let incident_end = if opts.incident { g.incident(t0) } else { start };
 
@@ -1548,15 +1550,6 @@ impl Gen {
                 json!({"snapshotSet": {}, "ownersSet": {"items": [{"owner": "self"}]}, "sharedUsers": {}, "filterSet": {}})
             }
             "ListBuckets" => json!({"Host": "s3.amazonaws.com"}),
-            "GetBucketAcl" | "GetBucketPolicy" | "GetBucketLocation" => {
-                let (b, _) = self.bucket(acct);
-                let sub = match name {
-                    "GetBucketAcl" => "acl",
-                    "GetBucketPolicy" => "policy",
-                    _ => "location",
-                };
-                json!({"bucketName": b, "Host": format!("{b}.s3.amazonaws.com"), sub: ""})
-            }
             "GetUser" | "ListAttachedUserPolicies" | "ListAccessKeys" | "ListGroupsForUser" => {
                 let u = *self.rng.pick(&["alice", "bob", "carol", "deploy-bot"]);
                 json!({"userName": u})
@@ -1604,13 +1597,28 @@ impl Gen {
         name: &'static str,
         region: Option<&'static str>,
     ) -> Record {
+        let acct = a.cred.acct();
+        if src == S3 && name.starts_with("GetBucket") {
+            // Bucket-level S3 calls are logged in the bucket's region.
+            let (b, bucket_region) = self.bucket(acct);
+            let sub = match name {
+                "GetBucketAcl" => "acl",
+                "GetBucketPolicy" => "policy",
+                _ => "location",
+            };
+            let mut r = self.base(t, a, bucket_region, src, name);
+            r.request_parameters =
+                json!({"bucketName": b, "Host": format!("{b}.s3.amazonaws.com"), sub: ""});
+            let out = self.rng.range(300, 9000);
+            r.additional_event_data = Some(self.s3_extra(0, out));
+            return r;
+        }
         let global = matches!(src, IAM | STS | ORGS) || (src == S3 && name != "GetObject");
         let region = match region {
             Some(r) => r,
             None if global => US_EAST_1,
             None => self.regional(),
         };
-        let acct = a.cred.acct();
         let mut r = self.base(t, a, region, src, name);
         r.request_parameters = self.params(src, name, acct, region);
         if src == S3 {
@@ -2475,7 +2483,7 @@ impl Gen {
             ua: Ua::Terraform,
         };
         let admin = self.roles.admin.clone();
-        let t = start + 900;
+        let t = start + 900 + self.rng.range(0, 300);
         let c = self.assume_role(t, &bot, &admin, "ci", Some(3600), None);
         let a = Actor { cred: c, ip: bot.ip.clone(), ua: Ua::Terraform };
         self.reads(t + 2, &a, 6, TERRAFORM_READS);
@@ -2500,7 +2508,7 @@ impl Gen {
         // F16: one ASIA key id issued to two unrelated sessions hours apart.
         let reused = self.new_key("ASIA", MAIN_ACCOUNT);
         let inst_role = self.roles.batch_worker.clone();
-        let t1 = start + (end - start) / 6;
+        let t1 = start + (end - start) / 6 + self.rng.range(0, 900);
         let inst_id = format!("i-0{}", self.rng.string(HEX, 16));
         let c = self.service_assume(t1, EC2, &inst_role, &inst_id, 21_600, Some(reused.clone()));
         let a = Actor { cred: c, ip: "54.216.33.10".to_string(), ua: Ua::App };
@@ -2515,7 +2523,7 @@ impl Gen {
             );
         }
         let f = self.functions[0].clone();
-        let t2 = start + (end - start) * 2 / 3;
+        let t2 = start + (end - start) * 2 / 3 + self.rng.range(0, 900);
         let c = self.service_assume(t2, LAMBDA, &f.role, f.name, 43_200, Some(reused.clone()));
         let a = Actor { cred: c, ip: f.ip, ua: Ua::LambdaPy };
         self.lambda_calls(t2 + 1, &a, f.region);
@@ -2529,7 +2537,7 @@ impl Gen {
             ua: Ua::CiOld,
         };
         let stop = if self.incident_on { t0 - 600 } else { end };
-        let mut t = start + 300;
+        let mut t = start + 240 + self.rng.range(0, 600);
         while t < stop {
             self.call(t, &ci, STS, "GetCallerIdentity", None);
             self.call(t + 4, &ci, "ecr.amazonaws.com", "GetAuthorizationToken", Some(US_EAST_1));

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Whole-process benchmark (SPEC §7): trailhound against the machine's floor, side by side.
+#
+# Generates a deterministic trail with the project's own generator (seeded, so every run
+# measures the same bytes), then runs each contender REPS times, alternating between them so
+# that noise from this shared machine hits all of them alike, and prints medians:
+#   gzip    `gzip -dc` over every file on all cores (xargs -P NPROC): the decompression floor
+#   scan    trailhound scan
+#   blast   trailhound blast --key <leaked key>
+#   plan    trailhound plan --key <leaked key>
+#   jq      (JQ=1) jq filter for the leaked key, on all cores
+#
+# Usage: benches/compare.sh [SIZE]      e.g. benches/compare.sh 1GB ; REPS=5 by default
+# Environment: REPS, DIR (where the trail is generated), JQ=1 to include jq (slow).
+set -euo pipefail
+SIZE=${1:-${SIZE:-1GB}}
+REPS=${REPS:-5}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+DIR=${DIR:-${TMPDIR:-/tmp}/trailhound-bench-$SIZE}
+KEY=AKIAIOSFODNN7EXAMPLE
+NPROC=$(nproc)
+
+cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
+BIN="$ROOT/target/release/trailhound"
+if [ ! -f "$DIR/.complete" ]; then
+    rm -rf "$DIR"
+    "$BIN" generate -o "$DIR" --size "$SIZE" --seed 7
+    touch "$DIR/.complete"
+fi
+LIST=$(mktemp)
+find "$DIR/AWSLogs" -type f -name '*.json.gz' | sort > "$LIST"
+NFILES=$(wc -l < "$LIST")
+UNCOMPRESSED=$(xargs -a "$LIST" -P "$NPROC" -n 64 gzip -dc | wc -c)
+COMPRESSED=$(xargs -a "$LIST" cat | wc -c)
+RESULTS=$(mktemp)
+
+run() { # name, command...
+    local name=$1; shift
+    sync
+    /usr/bin/time -f "$name %e %U %S %M" -a -o "$RESULTS" "$@" > /dev/null 2>/dev/null || true
+}
+
+for rep in $(seq "$REPS"); do
+    run gzip sh -c "xargs -a '$LIST' -P $NPROC -n 64 gzip -dc"
+    run scan "$BIN" scan "$DIR" --format json --no-progress -q
+    run blast "$BIN" blast "$DIR" --key "$KEY" --format json --no-progress -q
+    run plan "$BIN" plan "$DIR" --key "$KEY" --effective-at 2024-03-11T12:00:00Z --no-progress -q
+    if [ "${JQ:-0}" = 1 ]; then
+        run jq sh -c "xargs -a '$LIST' -P $NPROC -n 64 sh -c 'gzip -dc \"\$@\" | jq -c \".Records[] | select(.userIdentity.accessKeyId == \\\"$KEY\\\")\"' _"
+    fi
+done
+
+python3 - "$RESULTS" "$UNCOMPRESSED" "$COMPRESSED" "$NFILES" "$REPS" "$NPROC" <<'PY'
+import statistics, sys
+path, unc, comp, nfiles, reps, nproc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
+rows = {}
+for line in open(path):
+    p = line.split()
+    if len(p) != 5 or p[0].startswith("Command"):
+        continue
+    rows.setdefault(p[0], []).append((float(p[1]), float(p[2]) + float(p[3]), int(p[4])))
+floor = statistics.median(r[0] for r in rows["gzip"])
+print(f"trail: {nfiles} files, {unc/1e6:.0f} MB uncompressed, {comp/1e6:.0f} MB compressed; {reps} runs each, alternating; {nproc} cores")
+print(f"| tool | median wall s | median CPU s | peak RSS MB | MB/s (uncompressed) | ratio to gzip -dc |")
+print(f"|---|---|---|---|---|---|")
+for name, rs in rows.items():
+    wall = statistics.median(r[0] for r in rs)
+    cpu = statistics.median(r[1] for r in rs)
+    rss = max(r[2] for r in rs) / 1024
+    print(f"| {name} | {wall:.2f} | {cpu:.2f} | {rss:.0f} | {unc/1e6/wall:.0f} | {wall/floor:.2f} |")
+PY
+rm -f "$LIST" "$RESULTS"
