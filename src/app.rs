@@ -114,7 +114,9 @@ fn scan(a: cli::ScanArgs) -> Result<Exit> {
 fn export(a: cli::ExportArgs) -> Result<Exit> {
     crate::export::TableFormat::from_path(&a.output)?;
     let ing = load(&a.input)?;
-    let events: Vec<&crate::model::Event> = ing.events.iter().collect();
+    let all: Vec<usize> = (0..ing.stubs.len()).collect();
+    let loaded = ing.load_events(&all)?;
+    let events: Vec<&crate::model::Event> = loaded.iter().collect();
     crate::export::write_events(&a.output, &events, &ing.files)?;
     if !a.input.quiet {
         eprintln!("trailhound: wrote {} events to {}", events.len(), a.output.display());
@@ -169,10 +171,9 @@ fn blast(a: cli::BlastArgs) -> Result<Exit> {
     let ing = load(&a.input)?;
     let g = crate::chain::SessionGraph::build(&ing);
     warn_unknown_keys(&g, &a.keys, a.input.quiet);
-    let b = crate::blast::blast(&ing, &g, &a.keys);
+    let b = crate::blast::blast(&ing, &g, &a.keys, true)?;
     if let Some(p) = &a.events_out {
-        let evs: Vec<&crate::model::Event> =
-            b.event_indices.iter().map(|&i| &ing.events[i]).collect();
+        let evs: Vec<&crate::model::Event> = b.tainted_events.iter().collect();
         crate::export::write_events(p, &evs, &ing.files)?;
     }
     let text = match a.format {
@@ -190,7 +191,7 @@ fn plan(a: cli::PlanArgs) -> Result<Exit> {
     let ing = load(&a.input)?;
     let g = crate::chain::SessionGraph::build(&ing);
     warn_unknown_keys(&g, &a.keys, a.input.quiet);
-    let b = crate::blast::blast(&ing, &g, &a.keys);
+    let b = crate::blast::blast(&ing, &g, &a.keys, true)?;
     let opts = crate::plan::PlanOptions {
         strategy: match a.strategy {
             cli::Strategy::Strict => crate::plan::Strategy::Strict,

@@ -118,12 +118,15 @@ pub struct BlastRadius {
     pub per_hour: BTreeMap<String, u64>,
     pub signals: Vec<Signal>,
     pub notes: Vec<String>,
-    /// Indices (into the ingest) of the tainted events, in time order.
+    /// Indices (into [`Ingest::stubs`]) of the tainted events, in time order.
     #[serde(skip)]
     pub event_indices: Vec<usize>,
     /// Indices (into the graph) of the tainted credential nodes.
     #[serde(skip)]
     pub nodes: BTreeSet<usize>,
+    /// The tainted events in full, in time order (empty unless asked for).
+    #[serde(skip)]
+    pub tainted_events: Vec<Event>,
 }
 
 /// Seed nodes for `--key` values. A value `KEY@TIME` names one session of a reused key id.
@@ -303,8 +306,13 @@ fn seen_values<'a>(evs: impl Iterator<Item = (&'a str, i64)>) -> Vec<SeenValue> 
     out
 }
 
-/// Computes the blast radius of `seeds`.
-pub fn blast(ing: &Ingest, g: &SessionGraph, seeds: &[String]) -> BlastRadius {
+/// Computes the blast radius of `seeds`. With `with_events`, the tainted events are read back
+/// in full (a second pass over only the files that hold them) for the activity sections;
+/// without, only the tainted credentials are computed (what `verify` needs).
+///
+/// # Errors
+/// A file that changed on disk between the two passes.
+pub fn blast(ing: &Ingest, g: &SessionGraph, seeds: &[String], with_events: bool) -> anyhow::Result<BlastRadius> {
     let mut notes = Vec::new();
     let seed_idx = seed_nodes(g, seeds, &mut notes);
     let nodes: BTreeSet<usize> = g
@@ -312,16 +320,17 @@ pub fn blast(ing: &Ingest, g: &SessionGraph, seeds: &[String]) -> BlastRadius {
         .into_iter()
         .filter(|&n| matches!(g.nodes[n].kind, NodeKind::LongTermKey | NodeKind::Session))
         .collect();
-    let event_indices: Vec<usize> = (0..ing.events.len())
+    let event_indices: Vec<usize> = (0..ing.stubs.len())
         .filter(|&i| g.event_node[i].is_some_and(|n| nodes.contains(&n)))
         .collect();
-    let evs: Vec<&Event> = event_indices.iter().map(|&i| &ing.events[i]).collect();
+    let tainted_events = if with_events { ing.load_events(&event_indices)? } else { Vec::new() };
+    let evs: Vec<&Event> = tainted_events.iter().collect();
 
     let parent = g.parent_edge();
     let mut per_node: BTreeMap<usize, Vec<&Event>> = BTreeMap::new();
-    for &i in &event_indices {
-        if let Some(n) = g.event_node[i] {
-            per_node.entry(n).or_default().push(&ing.events[i]);
+    for (k, e) in tainted_events.iter().enumerate() {
+        if let Some(n) = g.event_node[event_indices[k]] {
+            per_node.entry(n).or_default().push(e);
         }
     }
     let mut credentials: Vec<TaintedCredential> = nodes
@@ -448,12 +457,11 @@ pub fn blast(ing: &Ingest, g: &SessionGraph, seeds: &[String]) -> BlastRadius {
         })
         .collect();
 
-    BlastRadius {
+    Ok(BlastRadius {
         seeds: seeds.to_vec(),
         credentials,
-        events: evs.len() as u64,
-        first_event: fmt_opt(evs.first().map(|e| e.time)),
-        last_event: fmt_opt(evs.last().map(|e| e.time)),
+        first_event: fmt_opt(event_indices.first().map(|&i| ing.stubs[i].time)),
+        last_event: fmt_opt(event_indices.last().map(|&i| ing.stubs[i].time)),
         accounts,
         regions,
         source_ips,
@@ -463,32 +471,36 @@ pub fn blast(ing: &Ingest, g: &SessionGraph, seeds: &[String]) -> BlastRadius {
         data_access,
         persistence,
         per_hour,
+        events: event_indices.len() as u64,
         signals: signals(ing, g),
         notes,
         event_indices,
         nodes,
-    }
+        tainted_events,
+    })
 }
 
 /// Signals over the whole trail: instance-profile credentials used from two networks.
 fn signals(ing: &Ingest, g: &SessionGraph) -> Vec<Signal> {
-    let mut by_node: BTreeMap<usize, (bool, BTreeSet<&str>)> = BTreeMap::new();
-    for (i, e) in ing.events.iter().enumerate() {
+    let mut by_node: BTreeMap<usize, BTreeSet<&str>> = BTreeMap::new();
+    for (i, st) in ing.stubs.iter().enumerate() {
         let Some(n) = g.event_node[i] else { continue };
-        let instance = e.identity.ec2_role_delivery.is_some()
-            || e.identity.arn.as_deref().is_some_and(|a| {
-                a.contains(":assumed-role/")
-                    && a.rsplit('/').next().is_some_and(|s| s.starts_with("i-"))
-            });
-        let x = by_node.entry(n).or_default();
-        x.0 |= instance;
-        if let Some(ip) = e.source_ip.as_deref() {
-            let internal = ip.starts_with("AWS Internal") || ip.ends_with(".amazonaws.com");
-            if !internal && e.identity.invoked_by.is_none() {
-                x.1.insert(ip);
-            }
+        let Some(ip) = ing.str(st.ip) else { continue };
+        let internal = ip.starts_with("AWS Internal") || ip.ends_with(".amazonaws.com");
+        if !internal && st.flags & crate::ingest::INVOKED_BY == 0 {
+            by_node.entry(n).or_default().insert(ip);
         }
     }
+    let parent = g.parent_edge();
+    let by_node = by_node.into_iter().map(|(n, ips)| {
+        let node = &g.nodes[n];
+        let instance = node.issued_by_event.as_deref() == Some("EC2 instance profile")
+            || parent[n].is_some_and(|(p, _)| g.nodes[p].id == "service:ec2.amazonaws.com")
+            || node.principal_arn.as_deref().is_some_and(|a| {
+                a.contains(":assumed-role/") && a.rsplit('/').next().is_some_and(|s| s.starts_with("i-"))
+            });
+        (n, (instance, ips))
+    });
     let mut out = Vec::new();
     for (n, (instance, ips)) in by_node {
         if instance && ips.len() > 1 {

@@ -69,23 +69,33 @@ pub fn scan_report(ing: &Ingest) -> ScanReport {
     let mut accounts: BTreeMap<String, u64> = BTreeMap::new();
     let mut regions: BTreeMap<String, u64> = BTreeMap::new();
     let mut sources: BTreeMap<&str, u64> = BTreeMap::new();
-    let mut principals: BTreeSet<&str> = BTreeSet::new();
-    let mut keys: BTreeSet<&str> = BTreeSet::new();
-    for e in &ing.events {
-        if let Some(a) = e.account() {
-            *accounts.entry(a.to_string()).or_default() += 1;
-        }
-        if let Some(r) = &e.region {
-            *regions.entry(r.clone()).or_default() += 1;
-        }
-        *sources.entry(e.source.as_str()).or_default() += 1;
-        if let Some(p) = e.identity.arn.as_deref().or(e.identity.principal_id.as_deref()) {
-            principals.insert(p);
-        }
-        if let Some(k) = &e.identity.access_key_id {
-            keys.insert(k);
+    let mut per_account: BTreeMap<u32, u64> = BTreeMap::new();
+    let mut per_region: BTreeMap<u32, u64> = BTreeMap::new();
+    let mut per_source: BTreeMap<u32, u64> = BTreeMap::new();
+    let mut principals: BTreeSet<u32> = BTreeSet::new();
+    let mut key_ids: BTreeSet<u32> = BTreeSet::new();
+    for st in &ing.stubs {
+        *per_account.entry(st.account).or_default() += 1;
+        *per_region.entry(st.region).or_default() += 1;
+        *per_source.entry(st.source).or_default() += 1;
+        principals.insert(st.principal);
+        key_ids.insert(st.key);
+    }
+    for (i, n) in per_account {
+        if let Some(a) = ing.str(i) {
+            accounts.insert(a.to_string(), n);
         }
     }
+    for (i, n) in per_region {
+        if let Some(r) = ing.str(i) {
+            regions.insert(r.to_string(), n);
+        }
+    }
+    for (i, n) in per_source {
+        *sources.entry(ing.str(i).unwrap_or("")).or_default() += n;
+    }
+    principals.remove(&crate::ingest::NONE);
+    let keys: BTreeSet<&str> = key_ids.iter().filter_map(|&k| ing.str(k)).collect();
     let mut event_sources: Vec<SourceCount> = sources
         .into_iter()
         .map(|(s, n)| SourceCount { source: s.to_string(), events: n })
@@ -111,8 +121,8 @@ pub fn scan_report(ing: &Ingest) -> ScanReport {
         rejected: s.rejected,
         filtered_out: s.filtered_out,
         missing_event_id: s.missing_event_id,
-        first_event: fmt_opt(ing.events.first().map(|e| e.time)),
-        last_event: fmt_opt(ing.events.last().map(|e| e.time)),
+        first_event: fmt_opt(ing.span().0),
+        last_event: fmt_opt(ing.span().1),
         accounts,
         regions,
         principals: principals.len() as u64,

@@ -23,7 +23,7 @@
 pub mod render;
 
 use crate::ingest::Ingest;
-use crate::model::{is_long_term_key, is_temporary_key, Event};
+use crate::model::{is_long_term_key, is_temporary_key, Event, Identity};
 use crate::time::{fmt_iso, fmt_opt};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -198,8 +198,8 @@ fn target_from_error(msg: &str) -> Option<String> {
 impl SessionGraph {
     /// Builds the graph from an ingest's (sorted, unique) events.
     pub fn build(ing: &Ingest) -> SessionGraph {
-        let mut g = SessionGraph { event_node: vec![None; ing.events.len()], ..Default::default() };
-        let events = &ing.events;
+        let mut g = SessionGraph { event_node: vec![None; ing.stubs.len()], ..Default::default() };
+        let events = &ing.details;
 
         // Copies of one cross-account call, by sharedEventID.
         let mut shared: HashMap<&str, Vec<usize>> = HashMap::new();
@@ -295,18 +295,22 @@ impl SessionGraph {
         }
 
         // Pass 3: attribute every call to its credential.
-        for (i, e) in events.iter().enumerate() {
-            let Some(key) = e.identity.access_key_id.as_deref() else { continue };
-            let n = g.resolve(key, e);
+        let blank = Identity::default();
+        for (i, st) in ing.stubs.iter().enumerate() {
+            let Some(key) = ing.str(st.key) else { continue };
+            let ident = ing.creds.get(&(st.key, st.created)).unwrap_or(&blank);
+            let n = g.resolve(key, st.created(), st.time, ident);
             g.event_node[i] = Some(n);
             let node = &mut g.nodes[n];
             node.events += 1;
-            node.first_seen = Some(node.first_seen.map_or(e.time, |t| t.min(e.time)));
-            node.last_seen = Some(node.last_seen.map_or(e.time, |t| t.max(e.time)));
-            if let Some(ip) = &e.source_ip {
-                node.source_ips.insert(ip.clone());
+            node.first_seen = Some(node.first_seen.map_or(st.time, |t| t.min(st.time)));
+            node.last_seen = Some(node.last_seen.map_or(st.time, |t| t.max(st.time)));
+            if let Some(ip) = ing.str(st.ip) {
+                if !node.source_ips.contains(ip) {
+                    node.source_ips.insert(ip.to_string());
+                }
             }
-            fill_from_use(node, e);
+            fill_from_use(node, ident);
         }
         g.add_notes(ing);
         g
@@ -459,7 +463,7 @@ impl SessionGraph {
     fn parent_of(&mut self, e: &Event) -> usize {
         let id = &e.identity;
         if let Some(k) = id.access_key_id.as_deref() {
-            return self.resolve(k, e);
+            return self.resolve(k, id.creation_date, e.time, id);
         }
         match id.kind.as_deref() {
             Some("SAMLUser") | Some("WebIdentityUser") => {
@@ -508,16 +512,16 @@ impl SessionGraph {
     }
 
     /// The credential node of a key as used in `e` (creating an orphan when never issued).
-    fn resolve(&mut self, key: &str, e: &Event) -> usize {
+    fn resolve(&mut self, key: &str, created: Option<i64>, time: i64, ident: &Identity) -> usize {
         if !is_temporary_key(key) {
             // Long-term keys (and, in anonymised data, keys of unknown shape).
             let idx = self.long_term(key);
             if is_long_term_key(key) || self.nodes[idx].principal_arn.is_none() {
-                fill_from_use(&mut self.nodes[idx], e);
+                fill_from_use(&mut self.nodes[idx], ident);
             }
             return idx;
         }
-        let created = e.identity.creation_date;
+
         if let Some(list) = self.sessions_by_key.get(key) {
             let pick = match created {
                 // The session's creationDate is its issuing event's second (allow clock skew).
@@ -529,7 +533,7 @@ impl SessionGraph {
                 None => list
                     .iter()
                     .copied()
-                    .filter(|&n| self.nodes[n].issued_at.is_none_or(|t| t <= e.time))
+                    .filter(|&n| self.nodes[n].issued_at.is_none_or(|t| t <= time))
                     .max_by_key(|&n| self.nodes[n].issued_at),
             };
             if let Some(n) = pick {
@@ -541,7 +545,7 @@ impl SessionGraph {
             Some(c) => format!("{key}@{}", fmt_iso(c)),
             None => format!("{key}@unknown"),
         };
-        let id = match &e.identity.arn {
+        let id = match &ident.arn {
             Some(arn)
                 if self.by_id.get(&id).is_some_and(|&n| {
                     self.nodes[n].principal_arn.as_deref().is_some_and(|p| p != arn)
@@ -558,22 +562,22 @@ impl SessionGraph {
         n.access_key_id = Some(key.to_string());
         n.issued_at = created;
         n.orphan = true;
-        n.issued_by_event = if e.identity.from_console {
+        n.issued_by_event = if ident.from_console {
             Some("console sign-in".into())
-        } else if e.identity.ec2_role_delivery.is_some() {
+        } else if ident.ec2_role_delivery.is_some() {
             Some("EC2 instance profile".into())
         } else {
             None
         };
-        n.root_derived = e.identity.kind.as_deref() == Some("Root");
+        n.root_derived = ident.kind.as_deref() == Some("Root");
         let idx = self.add(n);
-        fill_from_use(&mut self.nodes[idx], e);
+        fill_from_use(&mut self.nodes[idx], ident);
         idx
     }
 
     fn add_notes(&mut self, ing: &Ingest) {
         let accounts: BTreeSet<&str> =
-            ing.events.iter().filter_map(|e| e.recipient_account.as_deref()).collect();
+            ing.stubs.iter().filter_map(|s| ing.str(s.account)).collect();
         let mut notes = BTreeSet::new();
         for n in &self.nodes {
             if n.id.starts_with("account:") {
@@ -673,8 +677,8 @@ impl SessionGraph {
 }
 
 /// Fills what a call tells about its credential (principal, account, ids) where unknown.
-fn fill_from_use(n: &mut Node, e: &Event) {
-    let id = &e.identity;
+fn fill_from_use(n: &mut Node, id: &Identity) {
+
     if n.principal_arn.is_none() {
         n.principal_arn = id.arn.clone();
     }

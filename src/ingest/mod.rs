@@ -16,11 +16,11 @@ pub mod decompress;
 pub mod parse;
 pub mod raw;
 
-use crate::model::Event;
-use parse::{FileError, Parsed, Shape};
+use crate::model::{Event, Identity};
+use parse::{FileError, Shape};
 use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -173,13 +173,93 @@ pub struct IngestStats {
     pub shapes: BTreeMap<&'static str, u64>,
 }
 
-/// The result of ingest: the unique events, sorted by `(time, id)`, and the accounting.
+/// "No string" in a [`Stub`] field.
+pub const NONE: u32 = u32::MAX;
+/// "No time" in [`Stub::created`].
+pub const NO_TIME: i64 = i64::MIN;
+
+/// [`Stub::flags`]: the record carried an `eventID`.
+pub const HAS_ID: u8 = 1;
+/// [`Stub::flags`]: the call failed (`errorCode`).
+pub const FAILED: u8 = 2;
+/// [`Stub::flags`]: made by a service on the principal's behalf (`invokedBy`).
+pub const INVOKED_BY: u8 = 4;
+/// [`Stub::flags`]: the full event is in [`Ingest::details`].
+pub const DETAIL: u8 = 8;
+
+/// The compact form of every unique event: what the inventory and the session graph need,
+/// with strings interned in [`Ingest::strings`]. About 80 bytes an event, so a trail of
+/// millions of events fits in memory; the full [`Event`] is read back on demand
+/// ([`Ingest::load_events`]) for the few events a report needs in detail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stub {
+    /// `eventID` as 128 bits (the UUID itself, or a 128-bit hash of another string).
+    pub id: u128,
+    /// `eventTime`, unix seconds.
+    pub time: i64,
+    /// `creationDate` of the signing session, or [`NO_TIME`].
+    pub created: i64,
+    pub file: u32,
+    pub record: u32,
+    /// Access key id (interned), or [`NONE`].
+    pub key: u32,
+    pub ip: u32,
+    /// `recipientAccountId`, else the caller's account.
+    pub account: u32,
+    pub region: u32,
+    pub source: u32,
+    /// Caller ARN, else principal id.
+    pub principal: u32,
+    pub flags: u8,
+}
+
+impl Stub {
+    /// The `creationDate`, if any.
+    pub fn created(&self) -> Option<i64> {
+        (self.created != NO_TIME).then_some(self.created)
+    }
+}
+
+/// A string interner: each distinct string stored once, addressed by `u32`.
+#[derive(Debug, Default)]
+pub struct Strings {
+    list: Vec<String>,
+    map: HashMap<String, u32>,
+}
+
+impl Strings {
+    /// The index of `s`, adding it when new.
+    pub fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.map.get(s) {
+            return i;
+        }
+        let i = self.list.len() as u32;
+        self.list.push(s.to_owned());
+        self.map.insert(s.to_owned(), i);
+        i
+    }
+    fn opt(&mut self, s: Option<&str>) -> u32 {
+        s.map_or(NONE, |s| self.intern(s))
+    }
+}
+
+/// The result of ingest.
 #[derive(Debug, Default)]
 pub struct Ingest {
     /// Display path of every discovered file; [`crate::model::Origin::file`] indexes this.
     pub files: Vec<String>,
-    /// Unique events in the time window, sorted by `(time, id)`.
-    pub events: Vec<Event>,
+    inputs: Vec<InputFile>,
+    stdin: Option<Vec<u8>>,
+    max_file_bytes: u64,
+    /// Interned strings of the stubs.
+    pub strings: Vec<String>,
+    string_index: HashMap<String, u32>,
+    /// Every unique event in the time window, sorted by `(time, id)`.
+    pub stubs: Vec<Stub>,
+    /// Full events of the credential-issuing calls (STS, CreateAccessKey), sorted by `(time, id)`.
+    pub details: Vec<Event>,
+    /// What the first call of each credential `(key, creationDate)` said about its principal.
+    pub creds: HashMap<(u32, i64), Identity>,
     pub stats: IngestStats,
     /// Skipped and failed files, rejected records, in file order.
     pub problems: Vec<Problem>,
@@ -193,6 +273,71 @@ impl Ingest {
     /// Display path of an event's file.
     pub fn file_of(&self, e: &Event) -> &str {
         self.files.get(e.origin.file as usize).map(String::as_str).unwrap_or("?")
+    }
+    /// An interned string; `None` for [`NONE`].
+    pub fn str(&self, i: u32) -> Option<&str> {
+        self.strings.get(i as usize).map(String::as_str)
+    }
+    /// The interned index of a string, if any event carries it.
+    pub fn index_of(&self, s: &str) -> Option<u32> {
+        self.string_index.get(s).copied()
+    }
+    /// Time of the first and last event.
+    pub fn span(&self) -> (Option<i64>, Option<i64>) {
+        (self.stubs.first().map(|s| s.time), self.stubs.last().map(|s| s.time))
+    }
+
+    /// Reads back the full events of the given stubs (indices into [`Ingest::stubs`]), in that
+    /// order, re-parsing only the files that hold them (in parallel).
+    ///
+    /// # Errors
+    /// A file that can no longer be read the way it was the first time (changed on disk).
+    pub fn load_events(&self, stubs: &[usize]) -> anyhow::Result<Vec<Event>> {
+        let mut by_file: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+        for &i in stubs {
+            let s = &self.stubs[i];
+            by_file.entry(s.file).or_default().push(s.record);
+        }
+        for v in by_file.values_mut() {
+            v.sort_unstable();
+            v.dedup();
+        }
+        let jobs: Vec<(u32, Vec<u32>)> = by_file.into_iter().collect();
+        let cap = self.max_file_bytes;
+        let loaded: Vec<Result<Vec<Event>, String>> = jobs
+            .into_par_iter()
+            .map_init(Scratch::new, |st, (file, want)| {
+                let f = &self.inputs[file as usize];
+                let data = if f.is_stdin() { self.stdin.as_deref() } else { None };
+                let mut sink = parse::Parsed { file, want: Some(want), ..Default::default() };
+                match read_decoded(f, data, st, cap) {
+                    Err((_, detail)) => return Err(format!("{}: {detail}", f.display())),
+                    Ok(true) => parse::parse_document(&mut st.inflated, &mut st.buffers, &mut sink),
+                    Ok(false) => parse::parse_document(&mut st.raw, &mut st.buffers, &mut sink),
+                }
+                .map_err(|e| format!("{}: {e:?}", f.display()))?;
+                Ok(sink.events)
+            })
+            .collect();
+        let mut map: HashMap<(u32, u32), Event> = HashMap::new();
+        for r in loaded {
+            for e in r.map_err(|e| anyhow::anyhow!("re-reading {e} (did the file change?)"))? {
+                map.insert((e.origin.file, e.origin.record), e);
+            }
+        }
+        let mut out = Vec::with_capacity(stubs.len());
+        for &i in stubs {
+            let s = &self.stubs[i];
+            match map.get(&(s.file, s.record)) {
+                Some(e) => out.push(e.clone()),
+                None => anyhow::bail!(
+                    "re-reading {}: record {} is gone (did the file change?)",
+                    self.files[s.file as usize],
+                    s.record
+                ),
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -209,7 +354,7 @@ struct FileOutcome {
     status: FileStatus,
     bytes_read: u64,
     bytes_decompressed: u64,
-    parsed: Parsed,
+    scan: FileScan,
 }
 
 /// Walks the inputs into a sorted, de-duplicated file list. Problems met while walking
@@ -356,12 +501,13 @@ struct Scratch {
     buffers: simd_json::Buffers,
 }
 
-fn read_into(
-    f: &InputFile,
-    stdin: Option<&[u8]>,
-    buf: &mut Vec<u8>,
-    cap: u64,
-) -> std::io::Result<()> {
+impl Scratch {
+    fn new() -> Scratch {
+        Scratch { raw: Vec::new(), inflated: Vec::new(), buffers: simd_json::Buffers::default() }
+    }
+}
+
+fn read_into(f: &InputFile, stdin: Option<&[u8]>, buf: &mut Vec<u8>, cap: u64) -> std::io::Result<()> {
     buf.clear();
     if let Some(data) = stdin {
         buf.extend_from_slice(data);
@@ -373,73 +519,211 @@ fn read_into(
     Ok(())
 }
 
-fn process_file(
+/// Reads a file and inflates it when it is gzip. `Ok(true)`: the document is in
+/// `st.inflated`; `Ok(false)`: in `st.raw`.
+fn read_decoded(
     f: &InputFile,
-    idx: u32,
     stdin: Option<&[u8]>,
     st: &mut Scratch,
     cap: u64,
-) -> FileOutcome {
-    let mut out = FileOutcome {
-        status: FileStatus::Failed("io_error", String::new()),
-        bytes_read: 0,
-        bytes_decompressed: 0,
-        parsed: Parsed::default(),
-    };
+) -> Result<bool, (FileStatus, String)> {
     if let Err(e) = read_into(f, stdin, &mut st.raw, cap) {
         let p = io_problem(&f.path, &e);
-        out.status = match p.severity {
-            Severity::Skipped => FileStatus::Skipped(p.reason, p.detail),
-            _ => FileStatus::Failed(p.reason, p.detail),
-        };
-        return out;
+        let detail = p.detail.clone();
+        return Err((
+            match p.severity {
+                Severity::Skipped => FileStatus::Skipped(p.reason, p.detail),
+                _ => FileStatus::Failed(p.reason, p.detail),
+            },
+            detail,
+        ));
     }
-    out.bytes_read = st.raw.len() as u64;
-    let doc: &mut Vec<u8> = if decompress::is_gzip(&st.raw) {
+    if decompress::is_gzip(&st.raw) {
         if let Err(e) = decompress::gunzip_into(&st.raw, &mut st.inflated, cap) {
             let code = match e {
                 decompress::DecompressError::Truncated => "gzip_truncated",
                 decompress::DecompressError::Corrupt(_) => "gzip_corrupt",
                 decompress::DecompressError::TooLarge(_) => "too_large",
             };
-            out.status = FileStatus::Failed(code, e.to_string());
-            return out;
+            return Err((FileStatus::Failed(code, e.to_string()), e.to_string()));
         }
-        &mut st.inflated
-    } else {
-        if st.raw.len() as u64 > cap {
-            out.status = FileStatus::Failed(
-                "too_large",
-                format!("file exceeds the cap of {cap} bytes (raise --max-file-size)"),
-            );
-            return out;
+        return Ok(true);
+    }
+    if st.raw.len() as u64 > cap {
+        let d = format!("file exceeds the cap of {cap} bytes (raise --max-file-size)");
+        return Err((FileStatus::Failed("too_large", d.clone()), d));
+    }
+    Ok(false)
+}
+
+/// Event names whose full record the session graph needs (credential-issuing calls, F1).
+pub fn needs_detail(name: &str) -> bool {
+    crate::chain::STS_ISSUERS.contains(&name) || name == "CreateAccessKey"
+}
+
+/// 128 bits that identify an `eventID`: the UUID itself when it is one, else a hash.
+pub fn id128(s: &str) -> u128 {
+    let b = s.as_bytes();
+    if b.len() == 36 && b[8] == b'-' && b[13] == b'-' && b[18] == b'-' && b[23] == b'-' {
+        let mut v: u128 = 0;
+        let mut ok = true;
+        for (i, &c) in b.iter().enumerate() {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                continue;
+            }
+            let d = match c {
+                b'0'..=b'9' => c - b'0',
+                b'a'..=b'f' => c - b'a' + 10,
+                b'A'..=b'F' => c - b'A' + 10,
+                _ => {
+                    ok = false;
+                    break;
+                }
+            };
+            v = (v << 4) | u128::from(d);
         }
-        &mut st.raw
+        if ok {
+            return v;
+        }
+    }
+    use std::hash::{Hash, Hasher};
+    let mut h1 = std::collections::hash_map::DefaultHasher::new();
+    (0u8, s).hash(&mut h1);
+    let mut h2 = std::collections::hash_map::DefaultHasher::new();
+    (1u8, s).hash(&mut h2);
+    (u128::from(h1.finish()) << 64) | u128::from(h2.finish())
+}
+
+/// First pass over one file: a [`Stub`] per record, the full event for issuing calls, and
+/// what each credential's first call says about its principal. Strings are interned per file
+/// and re-mapped to the global interner in the merge.
+#[derive(Debug, Default)]
+struct FileScan {
+    file: u32,
+    strings: Strings,
+    stubs: Vec<Stub>,
+    details: Vec<Event>,
+    creds: HashMap<(u32, i64), Identity>,
+    records: u64,
+    kept: u64,
+    rejects: Vec<RecordReject>,
+}
+
+impl parse::RecordSink for FileScan {
+    fn record(&mut self, r: Option<&raw::RawRecord<'_>>, idx: u32) {
+        self.records += 1;
+        let Some(r) = r else {
+            self.rejects.push(RecordReject {
+                record: idx,
+                reason: RejectReason::NotARecord,
+                detail: "array element is not an object".into(),
+            });
+            return;
+        };
+        let time = match parse::check(r, idx) {
+            Ok(t) => t,
+            Err(rej) => {
+                self.rejects.push(rej);
+                return;
+            }
+        };
+        self.kept += 1;
+        let ui = r.user_identity.get();
+        let mut flags = 0u8;
+        let id = match r.event_id.non_empty() {
+            Some(s) => {
+                flags |= HAS_ID;
+                id128(s)
+            }
+            // Unique by construction: never deduplicated.
+            None => (0xFFFF_FFFFu128 << 96) | (u128::from(self.file) << 32) | u128::from(idx),
+        };
+        if r.error_code.non_empty().is_some() {
+            flags |= FAILED;
+        }
+        if ui.and_then(|u| u.invoked_by.non_empty()).is_some() {
+            flags |= INVOKED_BY;
+        }
+        let created = parse::creation_date_of(r).unwrap_or(NO_TIME);
+        let key_str = ui.and_then(|u| u.access_key_id.non_empty());
+        let key = self.strings.opt(key_str);
+        if key != NONE && !self.creds.contains_key(&(key, created)) {
+            self.creds.insert((key, created), parse::identity_of(r));
+        }
+        if needs_detail(r.event_name.get().unwrap_or("")) {
+            if let Ok(e) = parse::normalize(r, self.file, idx) {
+                self.details.push(e);
+                flags |= DETAIL;
+            }
+        }
+        let account = r.recipient_account_id.non_empty().or_else(|| ui.and_then(|u| u.account_id.non_empty()));
+        let principal = ui.and_then(|u| u.arn.non_empty().or_else(|| u.principal_id.non_empty()));
+        let stub = Stub {
+            id,
+            time,
+            created,
+            file: self.file,
+            record: idx,
+            key,
+            ip: self.strings.opt(r.source_ip_address.non_empty()),
+            account: self.strings.opt(account),
+            region: self.strings.opt(r.aws_region.non_empty()),
+            source: self.strings.opt(r.event_source.non_empty()),
+            principal: self.strings.opt(principal),
+            flags,
+        };
+        self.stubs.push(stub);
+    }
+    fn unparsed(&mut self, idx: u32, reason: RejectReason, detail: String) {
+        self.records += 1;
+        self.rejects.push(RecordReject { record: idx, reason, detail });
+    }
+    fn only_foreign(&self) -> bool {
+        !self.rejects.is_empty()
+            && self.kept == 0
+            && self.rejects.iter().all(|r| r.reason == RejectReason::NotARecord)
+    }
+}
+
+fn process_file(f: &InputFile, idx: u32, stdin: Option<&[u8]>, st: &mut Scratch, cap: u64) -> FileOutcome {
+    let mut out = FileOutcome {
+        status: FileStatus::Failed("io_error", String::new()),
+        bytes_read: 0,
+        bytes_decompressed: 0,
+        scan: FileScan { file: idx, ..FileScan::default() },
     };
+    let inflated = match read_decoded(f, stdin, st, cap) {
+        Ok(b) => b,
+        Err((status, _)) => {
+            out.bytes_read = st.raw.len() as u64;
+            out.status = status;
+            return out;
+        }
+    };
+    out.bytes_read = st.raw.len() as u64;
+    let doc: &mut Vec<u8> = if inflated { &mut st.inflated } else { &mut st.raw };
     out.bytes_decompressed = doc.len() as u64;
-    out.status = match parse::parse_document(doc, idx, &mut st.buffers) {
-        Ok((Shape::Digest, _)) => FileStatus::Skipped(
+    out.status = match parse::parse_document(doc, &mut st.buffers, &mut out.scan) {
+        Ok(Shape::Digest) => FileStatus::Skipped(
             "digest",
             "CloudTrail digest file: not events (see `trailhound integrity`)".into(),
         ),
-        Ok((shape, parsed)) => {
-            out.parsed = parsed;
-            FileStatus::Read(shape)
-        }
+        Ok(shape) => FileStatus::Read(shape),
         Err(FileError::Empty) => FileStatus::Failed("empty_file", "the file is empty".into()),
         Err(FileError::NotJson) if !f.explicit => {
             FileStatus::Skipped("not_json", "content is neither JSON nor gzip".into())
         }
-        Err(FileError::NotJson) => {
-            FileStatus::Failed("not_json", "content is neither JSON nor gzip".into())
-        }
-        Err(FileError::InvalidJson(d)) => {
-            FileStatus::Failed("invalid_json", format!("invalid JSON: {d}"))
-        }
+        Err(FileError::NotJson) => FileStatus::Failed("not_json", "content is neither JSON nor gzip".into()),
+        Err(FileError::InvalidJson(d)) => FileStatus::Failed("invalid_json", format!("invalid JSON: {d}")),
         Err(FileError::NotCloudTrail(d)) => {
             FileStatus::Failed("not_cloudtrail", format!("valid JSON but not CloudTrail: {d}"))
         }
     };
+    if !matches!(out.status, FileStatus::Read(_)) {
+        out.scan = FileScan::default();
+    }
+    // Only the list is needed from here on; free the lookup table before the merge.
+    out.scan.strings.map = HashMap::new();
     out
 }
 
@@ -471,26 +755,18 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
     } else {
         None
     };
-    let total_bytes: u64 =
-        files.iter().map(|f| std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0)).sum();
+    let total_bytes: u64 = files.iter().map(|f| std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0)).sum();
     let bar = crate::diag::progress_bar(opts.progress, total_bytes, "reading");
     let cap = opts.max_file_bytes;
     let outcomes: Vec<FileOutcome> = files
         .par_iter()
         .enumerate()
-        .map_init(
-            || Scratch {
-                raw: Vec::new(),
-                inflated: Vec::new(),
-                buffers: simd_json::Buffers::default(),
-            },
-            |st, (i, f)| {
-                let data = if f.is_stdin() { stdin_data.as_deref() } else { None };
-                let o = process_file(f, i as u32, data, st, cap);
-                bar.inc(o.bytes_read);
-                o
-            },
-        )
+        .map_init(Scratch::new, |st, (i, f)| {
+            let data = if f.is_stdin() { stdin_data.as_deref() } else { None };
+            let o = process_file(f, i as u32, data, st, cap);
+            bar.inc(o.bytes_read);
+            o
+        })
         .collect();
     bar.finish_and_clear();
 
@@ -504,7 +780,10 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
             _ => stats.files_failed += 1,
         }
     }
-    let mut events = Vec::new();
+    let mut strings = Strings::default();
+    let mut stubs: Vec<Stub> = Vec::new();
+    let mut details: Vec<Event> = Vec::new();
+    let mut creds: HashMap<(u32, i64), Identity> = HashMap::new();
     for (f, o) in files.iter().zip(outcomes) {
         stats.files_seen += 1;
         stats.bytes_read += o.bytes_read;
@@ -514,9 +793,10 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
             FileStatus::Read(shape) => {
                 stats.files_read += 1;
                 *stats.shapes.entry(shape_name(shape)).or_default() += 1;
-                stats.records += o.parsed.records;
-                stats.rejected += o.parsed.rejects.len() as u64;
-                for r in o.parsed.rejects {
+                let sc = o.scan;
+                stats.records += sc.records;
+                stats.rejected += sc.rejects.len() as u64;
+                for r in sc.rejects {
                     problems.push(Problem {
                         path: path.clone(),
                         reason: r.reason.code(),
@@ -525,44 +805,74 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
                         severity: Severity::Rejected,
                     });
                 }
-                events.extend(o.parsed.events);
+                let remap: Vec<u32> = sc.strings.list.iter().map(|s| strings.intern(s)).collect();
+                let m = |i: u32| if i == NONE { NONE } else { remap[i as usize] };
+                stubs.extend(sc.stubs.into_iter().map(|s| Stub {
+                    key: m(s.key),
+                    ip: m(s.ip),
+                    account: m(s.account),
+                    region: m(s.region),
+                    source: m(s.source),
+                    principal: m(s.principal),
+                    ..s
+                }));
+                details.extend(sc.details);
+                for ((k, c), ident) in sc.creds {
+                    creds.entry((m(k), c)).or_insert(ident);
+                }
             }
             FileStatus::Skipped(reason, detail) => {
                 stats.files_skipped += 1;
-                problems.push(Problem {
-                    path,
-                    reason,
-                    detail,
-                    record: None,
-                    severity: Severity::Skipped,
-                });
+                problems.push(Problem { path, reason, detail, record: None, severity: Severity::Skipped });
             }
             FileStatus::Failed(reason, detail) => {
                 stats.files_failed += 1;
-                problems.push(Problem {
-                    path,
-                    reason,
-                    detail,
-                    record: None,
-                    severity: Severity::Failed,
-                });
+                problems.push(Problem { path, reason, detail, record: None, severity: Severity::Failed });
             }
         }
     }
 
     // Deduplicate on eventID; the copy first in file order wins (deterministic).
-    events.sort_unstable_by(|a, b| a.id.cmp(&b.id).then(a.origin.cmp(&b.origin)));
-    let before = events.len();
-    events.dedup_by(|later, first| later.id == first.id);
-    stats.duplicates = (before - events.len()) as u64;
-    let before = events.len();
-    events.retain(|e| {
-        opts.since.is_none_or(|s| e.time >= s) && opts.until.is_none_or(|u| e.time <= u)
-    });
-    stats.filtered_out = (before - events.len()) as u64;
-    events.sort_unstable_by(|a, b| a.time.cmp(&b.time).then_with(|| a.id.cmp(&b.id)));
-    stats.events = events.len() as u64;
-    stats.missing_event_id = events.iter().filter(|e| e.id.starts_with("noid:")).count() as u64;
+    stubs.sort_unstable_by(|a, b| (a.id, a.file, a.record).cmp(&(b.id, b.file, b.record)));
+    let before = stubs.len();
+    stubs.dedup_by(|later, first| later.id == first.id);
+    stats.duplicates = (before - stubs.len()) as u64;
+    let before = stubs.len();
+    stubs.retain(|e| opts.since.is_none_or(|s| e.time >= s) && opts.until.is_none_or(|u| e.time <= u));
+    stats.filtered_out = (before - stubs.len()) as u64;
+    stubs.sort_unstable_by(|a, b| (a.time, a.id).cmp(&(b.time, b.id)));
+    stats.events = stubs.len() as u64;
+    stats.missing_event_id = stubs.iter().filter(|s| s.flags & HAS_ID == 0).count() as u64;
+    let kept: HashSet<(u32, u32)> =
+        stubs.iter().filter(|s| s.flags & DETAIL != 0).map(|s| (s.file, s.record)).collect();
+    details.retain(|e| kept.contains(&(e.origin.file, e.origin.record)));
+    details.sort_by_cached_key(|e| (e.time, id128(&e.id)));
 
-    Ok(Ingest { files: files.iter().map(InputFile::display).collect(), events, stats, problems })
+    let Strings { list, map } = strings;
+    Ok(Ingest {
+        files: files.iter().map(InputFile::display).collect(),
+        inputs: files,
+        stdin: stdin_data,
+        max_file_bytes: cap,
+        strings: list,
+        string_index: map,
+        stubs,
+        details,
+        creds,
+        stats,
+        problems,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuid_ids_are_exact_and_others_hashed() {
+        assert_eq!(id128("00000000-0000-0000-0000-00000000000a"), 10);
+        assert_eq!(id128("FFFFFFFF-0000-0000-0000-000000000000"), 0xFFFF_FFFFu128 << 96);
+        assert_ne!(id128("event-1"), id128("event-2"));
+        assert_eq!(id128("event-1"), id128("event-1"));
+    }
 }

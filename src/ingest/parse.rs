@@ -6,7 +6,8 @@
 //! the whole document into the borrowed [`RawRecord`] tree, then each record is normalized into
 //! an owned [`Event`] or rejected with a reason.
 
-use super::raw::{Obj, RawRecord};
+use super::raw::{Obj, RawRecord, Str};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use super::{RecordReject, RejectReason};
 use crate::model::{Event, Identity, Origin, Request, Response};
 use crate::time::{parse_iso, parse_us_date};
@@ -41,9 +42,24 @@ pub enum FileError {
     NotCloudTrail(String),
 }
 
-/// The records of one file.
+/// Receives the records of one document, one call per record, in file order.
+pub trait RecordSink {
+    /// A record at index `idx`; `None` when the array element is not a JSON object.
+    fn record(&mut self, r: Option<&RawRecord<'_>>, idx: u32);
+    /// A record that could not be parsed at all (a JSON Lines line, a `CloudTrailEvent` string).
+    fn unparsed(&mut self, idx: u32, reason: RejectReason, detail: String);
+    /// True when records were seen but none was a CloudTrail record (only foreign objects).
+    fn only_foreign(&self) -> bool;
+}
+
+/// A sink that normalizes records into owned [`Event`]s: all of them, or only the record
+/// indices in `want` (the second, targeted pass over files holding tainted events).
 #[derive(Debug, Default)]
 pub struct Parsed {
+    /// File index stored in each event's [`Origin`].
+    pub file: u32,
+    /// Only these record indices (sorted); `None` = every record.
+    pub want: Option<Vec<u32>>,
     /// Records seen (kept + rejected).
     pub records: u64,
     /// Normalized events, in file order.
@@ -52,16 +68,51 @@ pub struct Parsed {
     pub rejects: Vec<RecordReject>,
 }
 
-/// Parses one decompressed document. `buf` is modified (simd-json de-escapes in place).
+impl Parsed {
+    /// A sink keeping every record of file `file`.
+    pub fn all(file: u32) -> Parsed {
+        Parsed { file, ..Parsed::default() }
+    }
+}
+
+impl RecordSink for Parsed {
+    fn record(&mut self, r: Option<&RawRecord<'_>>, idx: u32) {
+        self.records += 1;
+        if let Some(w) = &self.want {
+            if w.binary_search(&idx).is_err() {
+                return;
+            }
+        }
+        match r {
+            None => self.rejects.push(reject(idx, RejectReason::NotARecord, "array element is not an object")),
+            Some(r) => match normalize(r, self.file, idx) {
+                Ok(e) => self.events.push(e),
+                Err(rej) => self.rejects.push(rej),
+            },
+        }
+    }
+    fn unparsed(&mut self, idx: u32, reason: RejectReason, detail: String) {
+        self.records += 1;
+        self.rejects.push(RecordReject { record: idx, reason, detail });
+    }
+    fn only_foreign(&self) -> bool {
+        !self.rejects.is_empty()
+            && self.events.is_empty()
+            && self.rejects.iter().all(|r| r.reason == RejectReason::NotARecord)
+    }
+}
+
+/// Parses one decompressed document into `sink`. `buf` is modified (simd-json de-escapes in
+/// place).
 ///
 /// # Errors
-/// [`FileError`] when the document as a whole is unusable; individual bad records are
-/// returned in [`Parsed::rejects`] instead.
-pub fn parse_document(
+/// [`FileError`] when the document as a whole is unusable; individual bad records go to the
+/// sink instead.
+pub fn parse_document<S: RecordSink>(
     buf: &mut [u8],
-    file: u32,
     buffers: &mut simd_json::Buffers,
-) -> Result<(Shape, Parsed), FileError> {
+    sink: &mut S,
+) -> Result<Shape, FileError> {
     let mut start = 0;
     if buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
         start = 3;
@@ -75,62 +126,66 @@ pub fn parse_document(
     let body = &mut buf[start..];
     match body[0] {
         b'[' => {
-            let list: Vec<Obj<RawRecord>> =
-                simd_json::serde::from_slice_with_buffers(body, buffers)
-                    .map_err(|e| FileError::InvalidJson(e.to_string()))?;
-            let mut out = Parsed::default();
-            for (i, r) in list.iter().enumerate() {
-                push_record(&mut out, r.get(), file, i as u32);
+            let mut d = simd_json::Deserializer::from_slice_with_buffers(body, buffers)
+                .map_err(|e| FileError::InvalidJson(e.to_string()))?;
+            let n = RecordsSeed { sink: &mut *sink }
+                .deserialize(&mut d)
+                .map_err(|e| FileError::InvalidJson(e.to_string()))?;
+            if sink.only_foreign() {
+                return Err(FileError::NotCloudTrail(format!(
+                    "none of the {} array elements is a CloudTrail record",
+                    n.unwrap_or(0)
+                )));
             }
-            not_cloudtrail_if_nothing_usable(Shape::Array, out)
+            Ok(Shape::Array)
         }
-        b'{' if is_json_lines(body) => Ok((Shape::JsonLines, parse_lines(body, file, buffers))),
+        b'{' if starts_with_records_key(body) => {
+            // The CloudTrail file format itself, on the hot path: records are handed to the
+            // sink one by one as they are deserialized, never collected.
+            let mut d = simd_json::Deserializer::from_slice_with_buffers(body, buffers)
+                .map_err(|e| FileError::InvalidJson(e.to_string()))?;
+            match (TopSeed { sink }).deserialize(&mut d) {
+                Ok(true) => Ok(Shape::RecordsWrapper),
+                Ok(false) => Err(FileError::NotCloudTrail("\"Records\" is not an array".into())),
+                Err(e) => Err(FileError::InvalidJson(e.to_string())),
+            }
+        }
+        b'{' if is_json_lines(body) => {
+            parse_lines(body, buffers, sink);
+            Ok(Shape::JsonLines)
+        }
         b'{' => {
             let top: RawRecord = simd_json::serde::from_slice_with_buffers(body, buffers)
                 .map_err(|e| FileError::InvalidJson(e.to_string()))?;
-            let mut out = Parsed::default();
             if let Some(records) = &top.records.0 {
                 for (i, r) in records.iter().enumerate() {
-                    push_record(&mut out, r.get(), file, i as u32);
+                    sink.record(r.get(), i as u32);
                 }
-                return Ok((Shape::RecordsWrapper, out));
+                return Ok(Shape::RecordsWrapper);
             }
             if let Some(events) = &top.lookup_events.0 {
                 let mut scratch = Vec::new();
                 for (i, e) in events.iter().enumerate() {
                     let i = i as u32;
-                    out.records += 1;
                     let Some(text) = e.get().and_then(|e| e.cloud_trail_event.get()) else {
-                        out.rejects.push(reject(
-                            i,
-                            RejectReason::NotARecord,
-                            "no CloudTrailEvent string",
-                        ));
+                        sink.unparsed(i, RejectReason::NotARecord, "no CloudTrailEvent string".into());
                         continue;
                     };
                     scratch.clear();
                     scratch.extend_from_slice(text.as_bytes());
-                    match simd_json::serde::from_slice_with_buffers::<RawRecord>(
-                        &mut scratch,
-                        buffers,
-                    ) {
-                        Ok(r) => {
-                            out.records -= 1;
-                            push_record(&mut out, Some(&r), file, i);
-                        }
-                        Err(err) => {
-                            out.rejects.push(reject(i, RejectReason::InvalidJson, &err.to_string()))
-                        }
+                    match simd_json::serde::from_slice_with_buffers::<RawRecord>(&mut scratch, buffers) {
+                        Ok(r) => sink.record(Some(&r), i),
+                        Err(err) => sink.unparsed(i, RejectReason::InvalidJson, err.to_string()),
                     }
                 }
-                return Ok((Shape::LookupEvents, out));
+                return Ok(Shape::LookupEvents);
             }
             if top.digest_start_time.get().is_some() || top.log_files.is_some() {
-                return Ok((Shape::Digest, out));
+                return Ok(Shape::Digest);
             }
             if looks_like_record(&top) {
-                push_record(&mut out, Some(&top), file, 0);
-                return Ok((Shape::SingleRecord, out));
+                sink.record(Some(&top), 0);
+                return Ok(Shape::SingleRecord);
             }
             Err(FileError::NotCloudTrail(
                 "a JSON object without \"Records\", \"Events\" or CloudTrail record fields".into(),
@@ -140,20 +195,90 @@ pub fn parse_document(
     }
 }
 
-fn not_cloudtrail_if_nothing_usable(
-    shape: Shape,
-    out: Parsed,
-) -> Result<(Shape, Parsed), FileError> {
-    let all_foreign = !out.rejects.is_empty()
-        && out.events.is_empty()
-        && out.rejects.iter().all(|r| r.reason == RejectReason::NotARecord);
-    if all_foreign {
-        return Err(FileError::NotCloudTrail(format!(
-            "none of the {} array elements is a CloudTrail record",
-            out.rejects.len()
-        )));
+/// True when the object's first key is `"Records"` (every CloudTrail log file).
+fn starts_with_records_key(body: &[u8]) -> bool {
+    body[1..].trim_ascii_start().starts_with(b"\"Records\"")
+}
+
+/// Feeds the elements of a JSON array of records to a sink, one at a time.
+struct RecordsSeed<'s, S> {
+    sink: &'s mut S,
+}
+
+impl<'de, S: RecordSink> DeserializeSeed<'de> for RecordsSeed<'_, S> {
+    /// Number of elements, or `None` when the value was not an array.
+    type Value = Option<u32>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<u32>, D::Error> {
+        d.deserialize_any(self)
     }
-    Ok((shape, out))
+}
+
+impl<'de, S: RecordSink> Visitor<'de> for RecordsSeed<'_, S> {
+    type Value = Option<u32>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of CloudTrail records")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<u32>, A::Error> {
+        let mut i = 0u32;
+        while let Some(r) = seq.next_element::<Obj<RawRecord<'de>>>()? {
+            self.sink.record(r.get(), i);
+            i += 1;
+        }
+        Ok(Some(i))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Option<u32>, A::Error> {
+        while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Option<u32>, E> {
+        Ok(None)
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Option<u32>, E> {
+        Ok(None)
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Option<u32>, E> {
+        Ok(None)
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Option<u32>, E> {
+        Ok(None)
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Option<u32>, E> {
+        Ok(None)
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Option<u32>, E> {
+        Ok(None)
+    }
+}
+
+/// `{"Records":[…], …}`: streams the `Records` array into the sink, skips other keys.
+struct TopSeed<'s, S> {
+    sink: &'s mut S,
+}
+
+impl<'de, S: RecordSink> DeserializeSeed<'de> for TopSeed<'_, S> {
+    /// True when a `Records` array was found.
+    type Value = bool;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, S: RecordSink> Visitor<'de> for TopSeed<'_, S> {
+    type Value = bool;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a CloudTrail log file object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<bool, A::Error> {
+        let mut found = false;
+        while let Some(k) = m.next_key::<Str<'de>>()? {
+            if !found && k.get() == Some("Records") {
+                found = m.next_value_seed(RecordsSeed { sink: &mut *self.sink })?.is_some();
+            } else {
+                m.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
 }
 
 /// JSON Lines: the first line is a complete object and another object starts on a later line.
@@ -166,26 +291,20 @@ fn is_json_lines(body: &[u8]) -> bool {
     first.len() > 1 && first.ends_with(b"}") && rest.first() == Some(&b'{')
 }
 
-fn parse_lines(body: &mut [u8], file: u32, buffers: &mut simd_json::Buffers) -> Parsed {
-    let mut out = Parsed::default();
+fn parse_lines<S: RecordSink>(body: &mut [u8], buffers: &mut simd_json::Buffers, sink: &mut S) {
     for (idx, line) in body.split_mut(|&b| b == b'\n').enumerate() {
         let idx = idx as u32;
-        let trimmed_len = line.trim_ascii().len();
-        if trimmed_len == 0 {
+        if line.trim_ascii().is_empty() {
             continue;
         }
         match simd_json::serde::from_slice_with_buffers::<RawRecord>(line, buffers) {
-            Ok(r) => push_record(&mut out, Some(&r), file, idx),
-            Err(e) => {
-                out.records += 1;
-                out.rejects.push(reject(idx, RejectReason::InvalidJson, &e.to_string()));
-            }
+            Ok(r) => sink.record(Some(&r), idx),
+            Err(e) => sink.unparsed(idx, RejectReason::InvalidJson, e.to_string()),
         }
     }
-    out
 }
 
-fn looks_like_record(r: &RawRecord) -> bool {
+pub(crate) fn looks_like_record(r: &RawRecord) -> bool {
     r.event_time.get().is_some()
         || r.event_name.get().is_some()
         || r.event_source.get().is_some()
@@ -197,56 +316,28 @@ fn reject(record: u32, reason: RejectReason, detail: &str) -> RecordReject {
     RecordReject { record, reason, detail: detail.to_owned() }
 }
 
-fn push_record(out: &mut Parsed, r: Option<&RawRecord>, file: u32, idx: u32) {
-    out.records += 1;
-    match r {
-        None => out.rejects.push(reject(
-            idx,
-            RejectReason::NotARecord,
-            "array element is not an object",
-        )),
-        Some(r) => match normalize(r, file, idx) {
-            Ok(e) => out.events.push(e),
-            Err(rej) => out.rejects.push(rej),
-        },
-    }
-}
-
-/// Turns one raw record into an [`Event`], or says why it cannot be used.
+/// Checks that a raw record is a usable CloudTrail event and returns its `eventTime`.
 ///
 /// # Errors
 /// A [`RecordReject`] for objects that are not CloudTrail records, Insights records (never
 /// counted as events, SPEC §1) and records without a usable `eventTime`.
-pub fn normalize(r: &RawRecord, file: u32, idx: u32) -> Result<Event, RecordReject> {
+pub fn check(r: &RawRecord, idx: u32) -> Result<i64, RecordReject> {
     if !looks_like_record(r) {
-        return Err(reject(
-            idx,
-            RejectReason::NotARecord,
-            "object has no CloudTrail record fields",
-        ));
+        return Err(reject(idx, RejectReason::NotARecord, "object has no CloudTrail record fields"));
     }
-    if r.event_type.get() == Some("AwsCloudTrailInsight")
-        || r.event_category.get() == Some("Insight")
-    {
+    if r.event_type.get() == Some("AwsCloudTrailInsight") || r.event_category.get() == Some("Insight") {
         return Err(reject(idx, RejectReason::Insight, "CloudTrail Insights record"));
     }
-    let time = match r.event_time.get() {
-        None => {
-            return Err(reject(idx, RejectReason::MissingEventTime, "eventTime is missing or null"))
-        }
-        Some(t) => match parse_iso(t) {
-            Some(t) => t,
-            None => {
-                return Err(reject(
-                    idx,
-                    RejectReason::BadEventTime,
-                    &format!("unparseable eventTime {t:?}"),
-                ))
-            }
-        },
-    };
-    let id = r.event_id.owned().unwrap_or_else(|| format!("noid:{file}:{idx}"));
+    match r.event_time.get() {
+        None => Err(reject(idx, RejectReason::MissingEventTime, "eventTime is missing or null")),
+        Some(t) => parse_iso(t).ok_or_else(|| {
+            reject(idx, RejectReason::BadEventTime, &format!("unparseable eventTime {t:?}"))
+        }),
+    }
+}
 
+/// The normalized `userIdentity` of a raw record.
+pub fn identity_of(r: &RawRecord) -> Identity {
     let mut identity = Identity {
         from_console: r.session_credential_from_console.0 == Some(true),
         ..Identity::default()
@@ -276,6 +367,25 @@ pub fn normalize(r: &RawRecord, file: u32, idx: u32) -> Result<Event, RecordReje
             identity.ec2_role_delivery = sc.ec2_role_delivery.owned();
         }
     }
+    identity
+}
+
+/// The `creationDate` of the session that signed a record, without building the identity.
+pub fn creation_date_of(r: &RawRecord) -> Option<i64> {
+    let u = r.user_identity.get()?;
+    let sc = u.session_context.get()?;
+    sc.attributes.get()?.creation_date.non_empty().and_then(parse_iso)
+}
+
+/// Turns one raw record into an [`Event`], or says why it cannot be used.
+///
+/// # Errors
+/// A [`RecordReject`] for objects that are not CloudTrail records, Insights records (never
+/// counted as events, SPEC §1) and records without a usable `eventTime`.
+pub fn normalize(r: &RawRecord, file: u32, idx: u32) -> Result<Event, RecordReject> {
+    let time = check(r, idx)?;
+    let id = r.event_id.owned().unwrap_or_else(|| format!("noid:{file}:{idx}"));
+    let identity = identity_of(r);
 
     let mut request = Request::default();
     if let Some(q) = r.request_parameters.get() {
@@ -387,7 +497,9 @@ mod tests {
 
     fn parse(s: &str) -> Result<(Shape, Parsed), FileError> {
         let mut b = s.as_bytes().to_vec();
-        parse_document(&mut b, 0, &mut simd_json::Buffers::default())
+        let mut sink = Parsed::all(0);
+        let shape = parse_document(&mut b, &mut simd_json::Buffers::default(), &mut sink)?;
+        Ok((shape, sink))
     }
 
     const REC: &str = r#"{"eventVersion":"1.08","eventTime":"2023-07-10T11:42:36Z","eventSource":"sts.amazonaws.com","eventName":"AssumeRole","eventID":"e1","userIdentity":{"type":"IAMUser","accessKeyId":"AKIAIOSFODNN7EXAMPLE","arn":"arn:aws:iam::111122223333:user/a","sessionContext":{"attributes":{"creationDate":"20230710T114200Z","mfaAuthenticated":"false"},"sessionIssuer":{}}},"requestParameters":{"roleArn":"arn:aws:iam::111122223333:role/R","roleSessionName":"s","durationSeconds":"900"},"responseElements":{"credentials":{"accessKeyId":"ASIAEXAMPLE000000001","expiration":"Jul 10, 2023, 12:42:36 PM","sessionToken":"x"},"assumedRoleUser":{"arn":"arn:aws:sts::111122223333:assumed-role/R/s","assumedRoleId":"AROAEXAMPLE:s"}},"resources":[{"ARN":"arn:aws:iam::111122223333:role/R","accountId":"111122223333","type":"AWS::IAM::Role"}],"readOnly":true}"#;

@@ -470,8 +470,7 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
 
     // One policy per principal with a live tainted session.
     let all_by_target = sessions_by_target(g);
-    let trail_accounts: BTreeSet<&str> =
-        ing.events.iter().filter_map(|e| e.recipient_account.as_deref()).collect();
+    let trail_accounts: BTreeSet<&str> = ing.stubs.iter().filter_map(|s| ing.str(s.account)).collect();
     for (target, tainted) in &live_by_target {
         let mut statement = deny_statement("TrailhoundRevokeOlderSessions", effective_at, None);
         let mut policy_name = STRICT_POLICY_NAME;
@@ -646,8 +645,8 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
             paths: o.input_paths.clone(),
             files: ing.stats.files_read,
             events: ing.stats.events,
-            first_event: fmt_opt(ing.events.first().map(|e| e.time)),
-            last_event: fmt_opt(ing.events.last().map(|e| e.time)),
+            first_event: fmt_opt(ing.span().0),
+            last_event: fmt_opt(ing.span().1),
         },
         seeds: b.seeds.clone(),
         tainted: PlanTainted { credentials, events: b.events },

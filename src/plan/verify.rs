@@ -58,7 +58,7 @@ pub fn verify(ing: &Ingest, g: &SessionGraph, plan: &Plan) -> anyhow::Result<Ver
     let Some(eff) = parse_iso(&plan.effective_at) else {
         anyhow::bail!("plan effective_at {:?} is not a timestamp", plan.effective_at);
     };
-    let b = crate::blast::blast(ing, g, &plan.seeds);
+    let b = crate::blast::blast(ing, g, &plan.seeds, false)?;
     let mut notes = b.notes.clone();
 
     // Statements per principal (role/user name + account), as IAM attaches them.
