@@ -79,7 +79,9 @@ fn analysis(c: &mut Criterion) {
     let graph = trailhound::chain::SessionGraph::build(&ing);
     let seeds = vec!["AKIAIOSFODNN7EXAMPLE".to_string()];
     g.bench_function("blast", |b| {
-        b.iter(|| black_box(trailhound::blast::blast(&ing, &graph, &seeds, false).expect("blast").events))
+        b.iter(|| {
+            black_box(trailhound::blast::blast(&ing, &graph, &seeds, false).expect("blast").events)
+        })
     });
     g.finish();
 }

@@ -312,7 +312,12 @@ fn seen_values<'a>(evs: impl Iterator<Item = (&'a str, i64)>) -> Vec<SeenValue> 
 ///
 /// # Errors
 /// A file that changed on disk between the two passes.
-pub fn blast(ing: &Ingest, g: &SessionGraph, seeds: &[String], with_events: bool) -> anyhow::Result<BlastRadius> {
+pub fn blast(
+    ing: &Ingest,
+    g: &SessionGraph,
+    seeds: &[String],
+    with_events: bool,
+) -> anyhow::Result<BlastRadius> {
     let mut notes = Vec::new();
     let seed_idx = seed_nodes(g, seeds, &mut notes);
     let nodes: BTreeSet<usize> = g
@@ -497,7 +502,8 @@ fn signals(ing: &Ingest, g: &SessionGraph) -> Vec<Signal> {
         let instance = node.issued_by_event.as_deref() == Some("EC2 instance profile")
             || parent[n].is_some_and(|(p, _)| g.nodes[p].id == "service:ec2.amazonaws.com")
             || node.principal_arn.as_deref().is_some_and(|a| {
-                a.contains(":assumed-role/") && a.rsplit('/').next().is_some_and(|s| s.starts_with("i-"))
+                a.contains(":assumed-role/")
+                    && a.rsplit('/').next().is_some_and(|s| s.starts_with("i-"))
             });
         (n, (instance, ips))
     });

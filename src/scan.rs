@@ -69,18 +69,26 @@ pub fn scan_report(ing: &Ingest) -> ScanReport {
     let mut accounts: BTreeMap<String, u64> = BTreeMap::new();
     let mut regions: BTreeMap<String, u64> = BTreeMap::new();
     let mut sources: BTreeMap<&str, u64> = BTreeMap::new();
-    let mut per_account: BTreeMap<u32, u64> = BTreeMap::new();
-    let mut per_region: BTreeMap<u32, u64> = BTreeMap::new();
-    let mut per_source: BTreeMap<u32, u64> = BTreeMap::new();
-    let mut principals: BTreeSet<u32> = BTreeSet::new();
-    let mut key_ids: BTreeSet<u32> = BTreeSet::new();
+    // Counts indexed by interned string: no map lookups per event.
+    let n = ing.strings.len() + 1;
+    let slot = |i: u32| if i == crate::ingest::NONE { n - 1 } else { i as usize };
+    let (mut acc_n, mut reg_n, mut src_n) = (vec![0u64; n], vec![0u64; n], vec![0u64; n]);
+    let (mut is_principal, mut is_key) = (vec![false; n], vec![false; n]);
     for st in &ing.stubs {
-        *per_account.entry(st.account).or_default() += 1;
-        *per_region.entry(st.region).or_default() += 1;
-        *per_source.entry(st.source).or_default() += 1;
-        principals.insert(st.principal);
-        key_ids.insert(st.key);
+        acc_n[slot(st.account)] += 1;
+        reg_n[slot(st.region)] += 1;
+        src_n[slot(st.source)] += 1;
+        is_principal[slot(st.principal)] = true;
+        is_key[slot(st.key)] = true;
     }
+    let nonzero = |v: &[u64]| -> Vec<(u32, u64)> {
+        v[..n - 1].iter().enumerate().filter(|(_, &c)| c > 0).map(|(i, &c)| (i as u32, c)).collect()
+    };
+    let per_account = nonzero(&acc_n);
+    let per_region = nonzero(&reg_n);
+    let per_source = nonzero(&src_n);
+    let principals: Vec<u32> = (0..n - 1).filter(|&i| is_principal[i]).map(|i| i as u32).collect();
+    let key_ids: Vec<u32> = (0..n - 1).filter(|&i| is_key[i]).map(|i| i as u32).collect();
     for (i, n) in per_account {
         if let Some(a) = ing.str(i) {
             accounts.insert(a.to_string(), n);
@@ -94,7 +102,6 @@ pub fn scan_report(ing: &Ingest) -> ScanReport {
     for (i, n) in per_source {
         *sources.entry(ing.str(i).unwrap_or("")).or_default() += n;
     }
-    principals.remove(&crate::ingest::NONE);
     let keys: BTreeSet<&str> = key_ids.iter().filter_map(|&k| ing.str(k)).collect();
     let mut event_sources: Vec<SourceCount> = sources
         .into_iter()

@@ -23,7 +23,7 @@
 pub mod render;
 
 use crate::ingest::Ingest;
-use crate::model::{is_long_term_key, is_temporary_key, Event, Identity};
+use crate::model::{is_long_term_key, is_temporary_key, Event, Use};
 use crate::time::{fmt_iso, fmt_opt};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -295,11 +295,11 @@ impl SessionGraph {
         }
 
         // Pass 3: attribute every call to its credential.
-        let blank = Identity::default();
         for (i, st) in ing.stubs.iter().enumerate() {
             let Some(key) = ing.str(st.key) else { continue };
-            let ident = ing.creds.get(&(st.key, st.created)).unwrap_or(&blank);
-            let n = g.resolve(key, st.created(), st.time, ident);
+            let ident =
+                ing.creds.get(&(st.key, st.created)).map(|f| ing.use_of(f)).unwrap_or_default();
+            let n = g.resolve(key, st.created(), st.time, &ident);
             g.event_node[i] = Some(n);
             let node = &mut g.nodes[n];
             node.events += 1;
@@ -310,7 +310,7 @@ impl SessionGraph {
                     node.source_ips.insert(ip.to_string());
                 }
             }
-            fill_from_use(node, ident);
+            fill_from_use(node, &ident);
         }
         g.add_notes(ing);
         g
@@ -463,7 +463,7 @@ impl SessionGraph {
     fn parent_of(&mut self, e: &Event) -> usize {
         let id = &e.identity;
         if let Some(k) = id.access_key_id.as_deref() {
-            return self.resolve(k, id.creation_date, e.time, id);
+            return self.resolve(k, id.creation_date, e.time, &id.as_use());
         }
         match id.kind.as_deref() {
             Some("SAMLUser") | Some("WebIdentityUser") => {
@@ -512,7 +512,7 @@ impl SessionGraph {
     }
 
     /// The credential node of a key as used in `e` (creating an orphan when never issued).
-    fn resolve(&mut self, key: &str, created: Option<i64>, time: i64, ident: &Identity) -> usize {
+    fn resolve(&mut self, key: &str, created: Option<i64>, time: i64, ident: &Use) -> usize {
         if !is_temporary_key(key) {
             // Long-term keys (and, in anonymised data, keys of unknown shape).
             let idx = self.long_term(key);
@@ -548,7 +548,7 @@ impl SessionGraph {
         let id = match &ident.arn {
             Some(arn)
                 if self.by_id.get(&id).is_some_and(|&n| {
-                    self.nodes[n].principal_arn.as_deref().is_some_and(|p| p != arn)
+                    self.nodes[n].principal_arn.as_deref().is_some_and(|p| p != *arn)
                 }) =>
             {
                 format!("{id}@{arn}")
@@ -564,12 +564,12 @@ impl SessionGraph {
         n.orphan = true;
         n.issued_by_event = if ident.from_console {
             Some("console sign-in".into())
-        } else if ident.ec2_role_delivery.is_some() {
+        } else if ident.ec2_instance {
             Some("EC2 instance profile".into())
         } else {
             None
         };
-        n.root_derived = ident.kind.as_deref() == Some("Root");
+        n.root_derived = ident.kind == Some("Root");
         let idx = self.add(n);
         fill_from_use(&mut self.nodes[idx], ident);
         idx
@@ -677,33 +677,29 @@ impl SessionGraph {
 }
 
 /// Fills what a call tells about its credential (principal, account, ids) where unknown.
-fn fill_from_use(n: &mut Node, id: &Identity) {
-
+fn fill_from_use(n: &mut Node, id: &Use) {
+    let own = |v: Option<&str>| v.map(str::to_string);
     if n.principal_arn.is_none() {
-        n.principal_arn = id.arn.clone();
+        n.principal_arn = own(id.arn);
     }
     if n.principal_type.is_none() {
-        n.principal_type = id
-            .kind
-            .clone()
+        n.principal_type = own(id.kind)
             .or_else(|| n.principal_arn.as_deref().and_then(principal_type_of).map(String::from));
     }
     if n.account_id.is_none() {
-        n.account_id = id
-            .account_id
-            .clone()
+        n.account_id = own(id.account_id)
             .or_else(|| n.principal_arn.as_deref().and_then(arn_account).map(String::from));
     }
     if n.userid.is_none() {
-        n.userid = id.principal_id.clone();
+        n.userid = own(id.principal_id);
     }
-    if n.role_arn.is_none() && id.issuer_kind.as_deref() == Some("Role") {
-        n.role_arn = id.issuer_arn.clone();
+    if n.role_arn.is_none() && id.issuer_kind == Some("Role") {
+        n.role_arn = own(id.issuer_arn);
     }
-    if n.user_name.is_none() && matches!(id.kind.as_deref(), Some("IAMUser")) {
-        n.user_name = id.user_name.clone();
+    if n.user_name.is_none() && id.kind == Some("IAMUser") {
+        n.user_name = own(id.user_name);
     }
-    if n.kind == NodeKind::LongTermKey && id.kind.as_deref() == Some("Root") {
+    if n.kind == NodeKind::LongTermKey && id.kind == Some("Root") {
         n.root_derived = true;
     }
 }

@@ -8,7 +8,7 @@
 //! partial JSON. The decompressed size is capped: a gzip bomb stops at the cap with
 //! [`DecompressError::TooLarge`] instead of exhausting memory (SPEC §8).
 
-use flate2::{Crc, Decompress, FlushDecompress, Status};
+use flate2::{Decompress, FlushDecompress, Status};
 
 /// Why an object could not be decompressed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,9 +136,8 @@ pub fn gunzip_into(input: &[u8], out: &mut Vec<u8>, cap: u64) -> Result<(), Deco
         let t = &input[pos..pos + 8];
         let crc = u32::from_le_bytes([t[0], t[1], t[2], t[3]]);
         let isize = u32::from_le_bytes([t[4], t[5], t[6], t[7]]);
-        let mut c = Crc::new();
-        c.update(&out[member_start..]);
-        if c.sum() != crc {
+        // crc32fast uses the CPU's carry-less multiply: several times faster than zlib's table.
+        if crc32fast::hash(&out[member_start..]) != crc {
             return Err(DecompressError::Corrupt("CRC-32 mismatch".into()));
         }
         if (out.len() - member_start) as u32 != isize {

@@ -16,7 +16,7 @@ pub mod decompress;
 pub mod parse;
 pub mod raw;
 
-use crate::model::{Event, Identity};
+use crate::model::Event;
 use parse::{FileError, Shape};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -220,11 +220,123 @@ impl Stub {
     }
 }
 
+/// FxHash (rustc's hasher): much cheaper than SipHash for the short strings and integer keys
+/// of the ingest hot loop. Inputs are log contents, not attacker-controlled hash-flooding
+/// material in a long-running service, so DoS resistance is not needed here.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FxHasher {
+    hash: u64,
+}
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl std::hash::Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut c = bytes.chunks_exact(8);
+        for w in &mut c {
+            self.add(u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]));
+        }
+        for &b in c.remainder() {
+            self.add(u64::from(b));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    #[inline]
+    fn write_i64(&mut self, i: i64) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+/// A `HashMap` with [`FxHasher`].
+pub type FxMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
+
+/// What the first call of a credential said about its principal, with interned strings
+/// ([`NONE`] when absent): the compact form of [`Identity`] kept for every credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CredFacts {
+    pub kind: u32,
+    pub arn: u32,
+    pub account_id: u32,
+    pub principal_id: u32,
+    pub user_name: u32,
+    pub issuer_kind: u32,
+    pub issuer_arn: u32,
+    pub from_console: bool,
+    pub ec2_instance: bool,
+}
+
+impl CredFacts {
+    fn of(r: &raw::RawRecord, strings: &mut Strings) -> CredFacts {
+        let mut f = CredFacts {
+            kind: NONE,
+            arn: NONE,
+            account_id: NONE,
+            principal_id: NONE,
+            user_name: NONE,
+            issuer_kind: NONE,
+            issuer_arn: NONE,
+            from_console: r.session_credential_from_console.0 == Some(true),
+            ec2_instance: false,
+        };
+        if let Some(u) = r.user_identity.get() {
+            f.kind = strings.opt(u.kind.non_empty());
+            f.arn = strings.opt(u.arn.non_empty());
+            f.account_id = strings.opt(u.account_id.non_empty());
+            f.principal_id = strings.opt(u.principal_id.non_empty());
+            f.user_name = strings.opt(u.user_name.non_empty());
+            if let Some(sc) = u.session_context.get() {
+                if let Some(iss) = sc.session_issuer.get() {
+                    f.issuer_kind = strings.opt(iss.kind.non_empty());
+                    f.issuer_arn = strings.opt(iss.arn.non_empty());
+                }
+                f.ec2_instance = sc.ec2_role_delivery.non_empty().is_some();
+            }
+        }
+        f
+    }
+    fn remap(self, m: impl Fn(u32) -> u32) -> CredFacts {
+        CredFacts {
+            kind: m(self.kind),
+            arn: m(self.arn),
+            account_id: m(self.account_id),
+            principal_id: m(self.principal_id),
+            user_name: m(self.user_name),
+            issuer_kind: m(self.issuer_kind),
+            issuer_arn: m(self.issuer_arn),
+            ..self
+        }
+    }
+}
+
 /// A string interner: each distinct string stored once, addressed by `u32`.
 #[derive(Debug, Default)]
 pub struct Strings {
     list: Vec<String>,
-    map: HashMap<String, u32>,
+    map: FxMap<String, u32>,
 }
 
 impl Strings {
@@ -253,13 +365,13 @@ pub struct Ingest {
     max_file_bytes: u64,
     /// Interned strings of the stubs.
     pub strings: Vec<String>,
-    string_index: HashMap<String, u32>,
+    string_index: FxMap<String, u32>,
     /// Every unique event in the time window, sorted by `(time, id)`.
     pub stubs: Vec<Stub>,
     /// Full events of the credential-issuing calls (STS, CreateAccessKey), sorted by `(time, id)`.
     pub details: Vec<Event>,
     /// What the first call of each credential `(key, creationDate)` said about its principal.
-    pub creds: HashMap<(u32, i64), Identity>,
+    pub creds: FxMap<(u32, i64), CredFacts>,
     pub stats: IngestStats,
     /// Skipped and failed files, rejected records, in file order.
     pub problems: Vec<Problem>,
@@ -282,6 +394,22 @@ impl Ingest {
     pub fn index_of(&self, s: &str) -> Option<u32> {
         self.string_index.get(s).copied()
     }
+    /// The borrowed view of a credential's facts.
+    pub fn use_of(&self, f: &CredFacts) -> crate::model::Use<'_> {
+        let s = |i: u32| self.str(i);
+        crate::model::Use {
+            kind: s(f.kind),
+            arn: s(f.arn),
+            account_id: s(f.account_id),
+            principal_id: s(f.principal_id),
+            user_name: s(f.user_name),
+            issuer_kind: s(f.issuer_kind),
+            issuer_arn: s(f.issuer_arn),
+            from_console: f.from_console,
+            ec2_instance: f.ec2_instance,
+        }
+    }
+
     /// Time of the first and last event.
     pub fn span(&self) -> (Option<i64>, Option<i64>) {
         (self.stubs.first().map(|s| s.time), self.stubs.last().map(|s| s.time))
@@ -349,12 +477,27 @@ enum FileStatus {
     Failed(&'static str, String),
 }
 
+/// What happened to one file, kept for the merge (the records went into a [`ThreadAcc`]).
 #[derive(Debug)]
 struct FileOutcome {
+    file: u32,
     status: FileStatus,
     bytes_read: u64,
     bytes_decompressed: u64,
-    scan: FileScan,
+    records: u64,
+    rejects: Vec<RecordReject>,
+}
+
+/// One rayon worker's share of the first pass: strings interned once per worker (not per
+/// file), stubs, issuing events and credential facts. Merged once, at the end.
+#[derive(Debug, Default)]
+struct ThreadAcc {
+    strings: Strings,
+    stubs: Vec<Stub>,
+    details: Vec<Event>,
+    /// First call (lowest file, record) of each credential.
+    creds: FxMap<(u32, i64), ((u32, u32), CredFacts)>,
+    files: Vec<FileOutcome>,
 }
 
 /// Walks the inputs into a sorted, de-duplicated file list. Problems met while walking
@@ -507,7 +650,12 @@ impl Scratch {
     }
 }
 
-fn read_into(f: &InputFile, stdin: Option<&[u8]>, buf: &mut Vec<u8>, cap: u64) -> std::io::Result<()> {
+fn read_into(
+    f: &InputFile,
+    stdin: Option<&[u8]>,
+    buf: &mut Vec<u8>,
+    cap: u64,
+) -> std::io::Result<()> {
     buf.clear();
     if let Some(data) = stdin {
         buf.extend_from_slice(data);
@@ -563,26 +711,34 @@ pub fn needs_detail(name: &str) -> bool {
 
 /// 128 bits that identify an `eventID`: the UUID itself when it is one, else a hash.
 pub fn id128(s: &str) -> u128 {
+    const HEX: [u8; 256] = {
+        let mut t = [0xFFu8; 256];
+        let mut i = 0;
+        while i < 10 {
+            t[b'0' as usize + i] = i as u8;
+            i += 1;
+        }
+        let mut i = 0;
+        while i < 6 {
+            t[b'a' as usize + i] = 10 + i as u8;
+            t[b'A' as usize + i] = 10 + i as u8;
+            i += 1;
+        }
+        t
+    };
     let b = s.as_bytes();
     if b.len() == 36 && b[8] == b'-' && b[13] == b'-' && b[18] == b'-' && b[23] == b'-' {
         let mut v: u128 = 0;
-        let mut ok = true;
+        let mut bad = 0u8;
         for (i, &c) in b.iter().enumerate() {
             if matches!(i, 8 | 13 | 18 | 23) {
                 continue;
             }
-            let d = match c {
-                b'0'..=b'9' => c - b'0',
-                b'a'..=b'f' => c - b'a' + 10,
-                b'A'..=b'F' => c - b'A' + 10,
-                _ => {
-                    ok = false;
-                    break;
-                }
-            };
-            v = (v << 4) | u128::from(d);
+            let d = HEX[c as usize];
+            bad |= d;
+            v = (v << 4) | u128::from(d & 0x0F);
         }
-        if ok {
+        if bad & 0xF0 == 0 {
             return v;
         }
     }
@@ -595,21 +751,16 @@ pub fn id128(s: &str) -> u128 {
 }
 
 /// First pass over one file: a [`Stub`] per record, the full event for issuing calls, and
-/// what each credential's first call says about its principal. Strings are interned per file
-/// and re-mapped to the global interner in the merge.
-#[derive(Debug, Default)]
-struct FileScan {
+/// what each credential's first call says about its principal, into the worker's [`ThreadAcc`].
+struct FileScan<'a> {
     file: u32,
-    strings: Strings,
-    stubs: Vec<Stub>,
-    details: Vec<Event>,
-    creds: HashMap<(u32, i64), Identity>,
+    acc: &'a mut ThreadAcc,
     records: u64,
     kept: u64,
     rejects: Vec<RecordReject>,
 }
 
-impl parse::RecordSink for FileScan {
+impl parse::RecordSink for FileScan<'_> {
     fn record(&mut self, r: Option<&raw::RawRecord<'_>>, idx: u32) {
         self.records += 1;
         let Some(r) = r else {
@@ -646,17 +797,28 @@ impl parse::RecordSink for FileScan {
         }
         let created = parse::creation_date_of(r).unwrap_or(NO_TIME);
         let key_str = ui.and_then(|u| u.access_key_id.non_empty());
-        let key = self.strings.opt(key_str);
-        if key != NONE && !self.creds.contains_key(&(key, created)) {
-            self.creds.insert((key, created), parse::identity_of(r));
+        let acc = &mut *self.acc;
+        let key = acc.strings.opt(key_str);
+        if key != NONE {
+            let here = (self.file, idx);
+            match acc.creds.get(&(key, created)) {
+                Some((o, _)) if *o <= here => {}
+                _ => {
+                    let facts = CredFacts::of(r, &mut acc.strings);
+                    acc.creds.insert((key, created), (here, facts));
+                }
+            }
         }
         if needs_detail(r.event_name.get().unwrap_or("")) {
             if let Ok(e) = parse::normalize(r, self.file, idx) {
-                self.details.push(e);
+                acc.details.push(e);
                 flags |= DETAIL;
             }
         }
-        let account = r.recipient_account_id.non_empty().or_else(|| ui.and_then(|u| u.account_id.non_empty()));
+        let account = r
+            .recipient_account_id
+            .non_empty()
+            .or_else(|| ui.and_then(|u| u.account_id.non_empty()));
         let principal = ui.and_then(|u| u.arn.non_empty().or_else(|| u.principal_id.non_empty()));
         let stub = Stub {
             id,
@@ -665,14 +827,14 @@ impl parse::RecordSink for FileScan {
             file: self.file,
             record: idx,
             key,
-            ip: self.strings.opt(r.source_ip_address.non_empty()),
-            account: self.strings.opt(account),
-            region: self.strings.opt(r.aws_region.non_empty()),
-            source: self.strings.opt(r.event_source.non_empty()),
-            principal: self.strings.opt(principal),
+            ip: acc.strings.opt(r.source_ip_address.non_empty()),
+            account: acc.strings.opt(account),
+            region: acc.strings.opt(r.aws_region.non_empty()),
+            source: acc.strings.opt(r.event_source.non_empty()),
+            principal: acc.strings.opt(principal),
             flags,
         };
-        self.stubs.push(stub);
+        acc.stubs.push(stub);
     }
     fn unparsed(&mut self, idx: u32, reason: RejectReason, detail: String) {
         self.records += 1;
@@ -685,25 +847,40 @@ impl parse::RecordSink for FileScan {
     }
 }
 
-fn process_file(f: &InputFile, idx: u32, stdin: Option<&[u8]>, st: &mut Scratch, cap: u64) -> FileOutcome {
+fn process_file(
+    f: &InputFile,
+    idx: u32,
+    stdin: Option<&[u8]>,
+    st: &mut Scratch,
+    acc: &mut ThreadAcc,
+    cap: u64,
+) -> u64 {
     let mut out = FileOutcome {
+        file: idx,
         status: FileStatus::Failed("io_error", String::new()),
         bytes_read: 0,
         bytes_decompressed: 0,
-        scan: FileScan { file: idx, ..FileScan::default() },
+        records: 0,
+        rejects: Vec::new(),
     };
     let inflated = match read_decoded(f, stdin, st, cap) {
         Ok(b) => b,
         Err((status, _)) => {
             out.bytes_read = st.raw.len() as u64;
             out.status = status;
-            return out;
+            acc.files.push(out);
+            return st.raw.len() as u64;
         }
     };
     out.bytes_read = st.raw.len() as u64;
     let doc: &mut Vec<u8> = if inflated { &mut st.inflated } else { &mut st.raw };
     out.bytes_decompressed = doc.len() as u64;
-    out.status = match parse::parse_document(doc, &mut st.buffers, &mut out.scan) {
+    // Roll back what a file added if it turns out unusable as a whole.
+    let marks = (acc.stubs.len(), acc.details.len());
+    let mut sink = FileScan { file: idx, acc: &mut *acc, records: 0, kept: 0, rejects: Vec::new() };
+    let parsed = parse::parse_document(doc, &mut st.buffers, &mut sink);
+    let (records, rejects) = (sink.records, sink.rejects);
+    out.status = match parsed {
         Ok(Shape::Digest) => FileStatus::Skipped(
             "digest",
             "CloudTrail digest file: not events (see `trailhound integrity`)".into(),
@@ -713,18 +890,28 @@ fn process_file(f: &InputFile, idx: u32, stdin: Option<&[u8]>, st: &mut Scratch,
         Err(FileError::NotJson) if !f.explicit => {
             FileStatus::Skipped("not_json", "content is neither JSON nor gzip".into())
         }
-        Err(FileError::NotJson) => FileStatus::Failed("not_json", "content is neither JSON nor gzip".into()),
-        Err(FileError::InvalidJson(d)) => FileStatus::Failed("invalid_json", format!("invalid JSON: {d}")),
+        Err(FileError::NotJson) => {
+            FileStatus::Failed("not_json", "content is neither JSON nor gzip".into())
+        }
+        Err(FileError::InvalidJson(d)) => {
+            FileStatus::Failed("invalid_json", format!("invalid JSON: {d}"))
+        }
         Err(FileError::NotCloudTrail(d)) => {
             FileStatus::Failed("not_cloudtrail", format!("valid JSON but not CloudTrail: {d}"))
         }
     };
-    if !matches!(out.status, FileStatus::Read(_)) {
-        out.scan = FileScan::default();
+    if matches!(out.status, FileStatus::Read(_)) {
+        out.records = records;
+        out.rejects = rejects;
+    } else {
+        // A file that fails half-way (invalid JSON after some records) contributes nothing:
+        // it is reported as failed, so its records must not be counted either.
+        acc.stubs.truncate(marks.0);
+        acc.details.truncate(marks.1);
+        acc.creds.retain(|_, (o, _)| o.0 != idx);
     }
-    // Only the list is needed from here on; free the lookup table before the merge.
-    out.scan.strings.map = HashMap::new();
-    out
+    acc.files.push(out);
+    st.raw.len() as u64
 }
 
 fn shape_name(s: Shape) -> &'static str {
@@ -755,21 +942,29 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
     } else {
         None
     };
-    let total_bytes: u64 = files.iter().map(|f| std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0)).sum();
+    let total_bytes: u64 =
+        files.iter().map(|f| std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0)).sum();
     let bar = crate::diag::progress_bar(opts.progress, total_bytes, "reading");
     let cap = opts.max_file_bytes;
-    let outcomes: Vec<FileOutcome> = files
+    let timing = std::env::var_os("TRAILHOUND_TIMING").is_some();
+    let t0 = std::time::Instant::now();
+    let accs: Vec<ThreadAcc> = files
         .par_iter()
         .enumerate()
-        .map_init(Scratch::new, |st, (i, f)| {
-            let data = if f.is_stdin() { stdin_data.as_deref() } else { None };
-            let o = process_file(f, i as u32, data, st, cap);
-            bar.inc(o.bytes_read);
-            o
-        })
+        .fold(
+            || (Scratch::new(), ThreadAcc::default()),
+            |(mut st, mut acc), (i, f)| {
+                let data = if f.is_stdin() { stdin_data.as_deref() } else { None };
+                let n = process_file(f, i as u32, data, &mut st, &mut acc, cap);
+                bar.inc(n);
+                (st, acc)
+            },
+        )
+        .map(|(_, acc)| acc)
         .collect();
     bar.finish_and_clear();
 
+    let t1 = t0.elapsed();
     let mut stats = IngestStats::default();
     // Directory-walk problems are counted as files too (a loop or unreadable entry is a file
     // the user expected to be read).
@@ -781,10 +976,36 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
         }
     }
     let mut strings = Strings::default();
-    let mut stubs: Vec<Stub> = Vec::new();
+    let mut stubs: Vec<Stub> = Vec::with_capacity(accs.iter().map(|a| a.stubs.len()).sum());
     let mut details: Vec<Event> = Vec::new();
-    let mut creds: HashMap<(u32, i64), Identity> = HashMap::new();
-    for (f, o) in files.iter().zip(outcomes) {
+    let mut creds: FxMap<(u32, i64), ((u32, u32), CredFacts)> = FxMap::default();
+    let mut outcomes: Vec<FileOutcome> = Vec::with_capacity(files.len());
+    for acc in accs {
+        let remap: Vec<u32> = acc.strings.list.iter().map(|s| strings.intern(s)).collect();
+        let m = |i: u32| if i == NONE { NONE } else { remap[i as usize] };
+        stubs.extend(acc.stubs.into_iter().map(|s| Stub {
+            key: m(s.key),
+            ip: m(s.ip),
+            account: m(s.account),
+            region: m(s.region),
+            source: m(s.source),
+            principal: m(s.principal),
+            ..s
+        }));
+        details.extend(acc.details);
+        for ((k, c), (o, facts)) in acc.creds {
+            match creds.get(&(m(k), c)) {
+                Some((o2, _)) if *o2 <= o => {}
+                _ => {
+                    creds.insert((m(k), c), (o, facts.remap(m)));
+                }
+            }
+        }
+        outcomes.extend(acc.files);
+    }
+    outcomes.sort_by_key(|o| o.file);
+    for o in outcomes {
+        let f = &files[o.file as usize];
         stats.files_seen += 1;
         stats.bytes_read += o.bytes_read;
         stats.bytes_decompressed += o.bytes_decompressed;
@@ -793,10 +1014,9 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
             FileStatus::Read(shape) => {
                 stats.files_read += 1;
                 *stats.shapes.entry(shape_name(shape)).or_default() += 1;
-                let sc = o.scan;
-                stats.records += sc.records;
-                stats.rejected += sc.rejects.len() as u64;
-                for r in sc.rejects {
+                stats.records += o.records;
+                stats.rejected += o.rejects.len() as u64;
+                for r in o.rejects {
                     problems.push(Problem {
                         path: path.clone(),
                         reason: r.reason.code(),
@@ -805,49 +1025,62 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
                         severity: Severity::Rejected,
                     });
                 }
-                let remap: Vec<u32> = sc.strings.list.iter().map(|s| strings.intern(s)).collect();
-                let m = |i: u32| if i == NONE { NONE } else { remap[i as usize] };
-                stubs.extend(sc.stubs.into_iter().map(|s| Stub {
-                    key: m(s.key),
-                    ip: m(s.ip),
-                    account: m(s.account),
-                    region: m(s.region),
-                    source: m(s.source),
-                    principal: m(s.principal),
-                    ..s
-                }));
-                details.extend(sc.details);
-                for ((k, c), ident) in sc.creds {
-                    creds.entry((m(k), c)).or_insert(ident);
-                }
             }
             FileStatus::Skipped(reason, detail) => {
                 stats.files_skipped += 1;
-                problems.push(Problem { path, reason, detail, record: None, severity: Severity::Skipped });
+                problems.push(Problem {
+                    path,
+                    reason,
+                    detail,
+                    record: None,
+                    severity: Severity::Skipped,
+                });
             }
             FileStatus::Failed(reason, detail) => {
                 stats.files_failed += 1;
-                problems.push(Problem { path, reason, detail, record: None, severity: Severity::Failed });
+                problems.push(Problem {
+                    path,
+                    reason,
+                    detail,
+                    record: None,
+                    severity: Severity::Failed,
+                });
             }
         }
     }
+    let creds: FxMap<(u32, i64), CredFacts> = creds.into_iter().map(|(k, (_, v))| (k, v)).collect();
 
+    let t2 = t0.elapsed();
     // Deduplicate on eventID; the copy first in file order wins (deterministic).
-    stubs.sort_unstable_by(|a, b| (a.id, a.file, a.record).cmp(&(b.id, b.file, b.record)));
+    stubs.par_sort_unstable_by(|a, b| (a.id, a.file, a.record).cmp(&(b.id, b.file, b.record)));
     let before = stubs.len();
     stubs.dedup_by(|later, first| later.id == first.id);
     stats.duplicates = (before - stubs.len()) as u64;
     let before = stubs.len();
-    stubs.retain(|e| opts.since.is_none_or(|s| e.time >= s) && opts.until.is_none_or(|u| e.time <= u));
+    stubs.retain(|e| {
+        opts.since.is_none_or(|s| e.time >= s) && opts.until.is_none_or(|u| e.time <= u)
+    });
     stats.filtered_out = (before - stubs.len()) as u64;
-    stubs.sort_unstable_by(|a, b| (a.time, a.id).cmp(&(b.time, b.id)));
+    stubs.par_sort_unstable_by(|a, b| (a.time, a.id).cmp(&(b.time, b.id)));
     stats.events = stubs.len() as u64;
     stats.missing_event_id = stubs.iter().filter(|s| s.flags & HAS_ID == 0).count() as u64;
-    let kept: HashSet<(u32, u32)> =
+    let kept: std::collections::HashSet<(u32, u32), std::hash::BuildHasherDefault<FxHasher>> =
         stubs.iter().filter(|s| s.flags & DETAIL != 0).map(|s| (s.file, s.record)).collect();
     details.retain(|e| kept.contains(&(e.origin.file, e.origin.record)));
     details.sort_by_cached_key(|e| (e.time, id128(&e.id)));
 
+    if timing {
+        eprintln!(
+            "trailhound: timing: parallel read+parse {:?}, merge {:?}, dedupe+sort {:?}; {} stubs, {} details, {} credentials, {} strings",
+            t1,
+            t2 - t1,
+            t0.elapsed() - t2,
+            stubs.len(),
+            details.len(),
+            creds.len(),
+            strings.list.len()
+        );
+    }
     let Strings { list, map } = strings;
     Ok(Ingest {
         files: files.iter().map(InputFile::display).collect(),

@@ -7,10 +7,10 @@
 //! an owned [`Event`] or rejected with a reason.
 
 use super::raw::{Obj, RawRecord, Str};
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use super::{RecordReject, RejectReason};
 use crate::model::{Event, Identity, Origin, Request, Response};
 use crate::time::{parse_iso, parse_us_date};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 /// What kind of document a file held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,7 +84,11 @@ impl RecordSink for Parsed {
             }
         }
         match r {
-            None => self.rejects.push(reject(idx, RejectReason::NotARecord, "array element is not an object")),
+            None => self.rejects.push(reject(
+                idx,
+                RejectReason::NotARecord,
+                "array element is not an object",
+            )),
             Some(r) => match normalize(r, self.file, idx) {
                 Ok(e) => self.events.push(e),
                 Err(rej) => self.rejects.push(rej),
@@ -168,12 +172,19 @@ pub fn parse_document<S: RecordSink>(
                 for (i, e) in events.iter().enumerate() {
                     let i = i as u32;
                     let Some(text) = e.get().and_then(|e| e.cloud_trail_event.get()) else {
-                        sink.unparsed(i, RejectReason::NotARecord, "no CloudTrailEvent string".into());
+                        sink.unparsed(
+                            i,
+                            RejectReason::NotARecord,
+                            "no CloudTrailEvent string".into(),
+                        );
                         continue;
                     };
                     scratch.clear();
                     scratch.extend_from_slice(text.as_bytes());
-                    match simd_json::serde::from_slice_with_buffers::<RawRecord>(&mut scratch, buffers) {
+                    match simd_json::serde::from_slice_with_buffers::<RawRecord>(
+                        &mut scratch,
+                        buffers,
+                    ) {
                         Ok(r) => sink.record(Some(&r), i),
                         Err(err) => sink.unparsed(i, RejectReason::InvalidJson, err.to_string()),
                     }
@@ -323,9 +334,15 @@ fn reject(record: u32, reason: RejectReason, detail: &str) -> RecordReject {
 /// counted as events, SPEC §1) and records without a usable `eventTime`.
 pub fn check(r: &RawRecord, idx: u32) -> Result<i64, RecordReject> {
     if !looks_like_record(r) {
-        return Err(reject(idx, RejectReason::NotARecord, "object has no CloudTrail record fields"));
+        return Err(reject(
+            idx,
+            RejectReason::NotARecord,
+            "object has no CloudTrail record fields",
+        ));
     }
-    if r.event_type.get() == Some("AwsCloudTrailInsight") || r.event_category.get() == Some("Insight") {
+    if r.event_type.get() == Some("AwsCloudTrailInsight")
+        || r.event_category.get() == Some("Insight")
+    {
         return Err(reject(idx, RejectReason::Insight, "CloudTrail Insights record"));
     }
     match r.event_time.get() {

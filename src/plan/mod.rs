@@ -470,7 +470,8 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
 
     // One policy per principal with a live tainted session.
     let all_by_target = sessions_by_target(g);
-    let trail_accounts: BTreeSet<&str> = ing.stubs.iter().filter_map(|s| ing.str(s.account)).collect();
+    let trail_accounts: BTreeSet<&str> =
+        ing.stubs.iter().filter_map(|s| ing.str(s.account)).collect();
     for (target, tainted) in &live_by_target {
         let mut statement = deny_statement("TrailhoundRevokeOlderSessions", effective_at, None);
         let mut policy_name = STRICT_POLICY_NAME;
