@@ -325,9 +325,12 @@ pub fn blast(
         .into_iter()
         .filter(|&n| matches!(g.nodes[n].kind, NodeKind::LongTermKey | NodeKind::Session))
         .collect();
-    let event_indices: Vec<usize> = (0..ing.stubs.len())
-        .filter(|&i| g.event_node[i].is_some_and(|n| nodes.contains(&n)))
-        .collect();
+    let mut mask = vec![false; g.nodes.len()];
+    for &n in &nodes {
+        mask[n] = true;
+    }
+    let event_indices: Vec<usize> =
+        (0..ing.stubs.len()).filter(|&i| g.event_node[i].is_some_and(|n| mask[n])).collect();
     let tainted_events = if with_events { ing.load_events(&event_indices)? } else { Vec::new() };
     let evs: Vec<&Event> = tainted_events.iter().collect();
 

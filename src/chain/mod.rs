@@ -22,7 +22,7 @@
 
 pub mod render;
 
-use crate::ingest::Ingest;
+use crate::ingest::{FxMap, Ingest};
 use crate::model::{is_long_term_key, is_temporary_key, Event, Use};
 use crate::time::{fmt_iso, fmt_opt};
 use serde::Serialize;
@@ -139,8 +139,10 @@ pub struct SessionGraph {
     pub edge_nodes: Vec<(usize, usize)>,
     /// For each edge (same index): index of the issuing event in the ingest.
     pub edge_event: Vec<usize>,
-    by_id: HashMap<String, usize>,
-    sessions_by_key: HashMap<String, Vec<usize>>,
+    /// The issuer of each node (first incoming edge), as (parent node, edge index).
+    parents: Vec<Option<(usize, usize)>>,
+    by_id: FxMap<String, usize>,
+    sessions_by_key: FxMap<String, Vec<usize>>,
 }
 
 /// Event names that mint temporary credentials (F1).
@@ -295,11 +297,28 @@ impl SessionGraph {
         }
 
         // Pass 3: attribute every call to its credential.
+        // A credential resolves the same way for all its calls, except a temporary key seen
+        // without creationDate (resolved by time): cache the rest.
+        let mut cache: crate::ingest::FxMap<(u32, i64), usize> = Default::default();
         for (i, st) in ing.stubs.iter().enumerate() {
             let Some(key) = ing.str(st.key) else { continue };
-            let ident =
-                ing.creds.get(&(st.key, st.created)).map(|f| ing.use_of(f)).unwrap_or_default();
-            let n = g.resolve(key, st.created(), st.time, &ident);
+            let cacheable = st.created().is_some() || !is_temporary_key(key);
+            let n = match cache.get(&(st.key, st.created)) {
+                Some(&n) if cacheable => n,
+                _ => {
+                    let ident = ing
+                        .creds
+                        .get(&(st.key, st.created))
+                        .map(|f| ing.use_of(f))
+                        .unwrap_or_default();
+                    let n = g.resolve(key, st.created(), st.time, &ident);
+                    fill_from_use(&mut g.nodes[n], &ident);
+                    if cacheable {
+                        cache.insert((st.key, st.created), n);
+                    }
+                    n
+                }
+            };
             g.event_node[i] = Some(n);
             let node = &mut g.nodes[n];
             node.events += 1;
@@ -310,9 +329,15 @@ impl SessionGraph {
                     node.source_ips.insert(ip.to_string());
                 }
             }
-            fill_from_use(node, &ident);
         }
         g.add_notes(ing);
+        let mut parents = vec![None; g.nodes.len()];
+        for (k, &(p, c)) in g.edge_nodes.iter().enumerate() {
+            if parents[c].is_none() {
+                parents[c] = Some((p, k));
+            }
+        }
+        g.parents = parents;
         g
     }
 
@@ -665,14 +690,8 @@ impl SessionGraph {
     }
 
     /// The issuer of each node (first incoming edge), as (parent node, edge index).
-    pub fn parent_edge(&self) -> Vec<Option<(usize, usize)>> {
-        let mut out = vec![None; self.nodes.len()];
-        for (k, &(p, c)) in self.edge_nodes.iter().enumerate() {
-            if out[c].is_none() {
-                out[c] = Some((p, k));
-            }
-        }
-        out
+    pub fn parent_edge(&self) -> &[Option<(usize, usize)>] {
+        &self.parents
     }
 }
 
