@@ -29,6 +29,8 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Scan(a) => scan(a),
         Command::Export(a) => export(a),
         Command::Generate(a) => generate(a),
+        Command::Investigate(a) => investigate(a),
+        Command::Integrity(a) => integrity(a),
         Command::Sessions(a) => sessions(a),
         Command::Blast(a) => blast(a),
         Command::Plan(a) => plan(a),
@@ -264,6 +266,89 @@ fn verify(a: cli::VerifyArgs) -> Result<Exit> {
     let code = finish(&ing);
     release(g);
     release(v);
+    release(ing);
+    Ok(code)
+}
+
+fn integrity(a: cli::IntegrityArgs) -> Result<Exit> {
+    let opts = crate::integrity::IntegrityOptions {
+        inputs: a.inputs.clone(),
+        public_keys: a.public_keys.clone(),
+    };
+    let report = crate::integrity::validate(&opts)?;
+    match a.format {
+        cli::TableOrJson::Json => stdout_write(&to_json(&report)?)?,
+        cli::TableOrJson::Table => stdout_write(&crate::integrity::render_table(&report))?,
+    }
+    Ok(if report.ok() { Exit::Ok } else { Exit::Finding })
+}
+
+fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
+    check_keys(&a.keys, a.input.quiet)?;
+    let effective_at = parse_time_arg("--effective-at", &a.effective_at)?;
+    std::fs::create_dir_all(&a.output)
+        .with_context(|| format!("creating {}", a.output.display()))?;
+    let ing = load(&a.input)?;
+    let g = crate::chain::SessionGraph::build(&ing);
+    warn_unknown_keys(&g, &a.keys, a.input.quiet);
+    let b = crate::blast::blast(&ing, &g, &a.keys, true)?;
+    let opts = crate::plan::PlanOptions {
+        strategy: match a.strategy {
+            cli::Strategy::Strict => crate::plan::Strategy::Strict,
+            cli::Strategy::Surgical => crate::plan::Strategy::Surgical,
+        },
+        effective_at,
+        now: crate::time::now(),
+        input_paths: a.input.inputs.iter().map(|p| p.display().to_string()).collect(),
+    };
+    let p = crate::plan::build_plan(&ing, &g, &b, &opts);
+    let v = crate::plan::verify::verify(&ing, &g, &p)?;
+    let scan = crate::scan::scan_report(&ing);
+    let sel = g.select(&a.keys, &[]);
+    let out = |name: &str| a.output.join(name);
+    let write = |name: &str, text: &str| -> Result<()> {
+        std::fs::write(out(name), text).with_context(|| format!("writing {}", out(name).display()))
+    };
+    write("scan.json", &to_json(&scan)?)?;
+    write("sessions.dot", &crate::chain::render::dot(&g, &sel))?;
+    write("blast.json", &to_json(&b)?)?;
+    write("blast.md", &crate::blast::render_markdown(&b))?;
+    let evs: Vec<&crate::model::Event> = b.tainted_events.iter().collect();
+    crate::export::write_events(&out("tainted-events.parquet"), &evs, &ing.files)?;
+    write("plan.json", &to_json(&p)?)?;
+    write("plan.sh", &crate::plan::render_script(&p))?;
+    write("verify.json", &to_json(&v)?)?;
+    let html = crate::report::html::render(&crate::report::html::ReportData {
+        scan: &scan,
+        graph: g.to_json(&sel),
+        blast: &b,
+        plan: &p,
+        verify: &v,
+    });
+    write("report.html", &html)?;
+    if !a.input.quiet {
+        let s = &p.summary;
+        eprintln!(
+            "trailhound: case folder {}:\n  {} tainted credentials, {} tainted events, {} .. {}\n  plan: {} actions ({} policies, {} keys to deactivate); {} tainted sessions: {} covered, {} expired, {} unrevocable; {} collateral\n  verify: {}\n  files: scan.json sessions.dot blast.json blast.md tainted-events.parquet plan.json plan.sh verify.json report.html",
+            a.output.display(),
+            b.credentials.len(),
+            b.events,
+            b.first_event.as_deref().unwrap_or("-"),
+            b.last_event.as_deref().unwrap_or("-"),
+            p.actions.len(),
+            s.policies,
+            s.keys_to_deactivate,
+            s.tainted_sessions,
+            s.covered_sessions,
+            s.expired_sessions,
+            s.unrevocable_sessions,
+            s.collateral_sessions,
+            if v.ok { "OK: every live tainted credential is cut" } else { "FAIL: see verify.json" }
+        );
+    }
+    let code = if v.ok { finish(&ing) } else { Exit::Finding };
+    release(g);
+    release(b);
     release(ing);
     Ok(code)
 }

@@ -39,6 +39,10 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Every unique event as a table (.parquet, .csv, .jsonl).
     Export(ExportArgs),
+    /// The one-shot case folder: every report, the plan, its proof and report.html.
+    Investigate(InvestigateArgs),
+    /// Validate CloudTrail digest files offline: hashes, chain, coverage, signatures.
+    Integrity(IntegrityArgs),
     /// Write a deterministic synthetic trail (for tests, demos and benchmarks).
     Generate(GenerateArgs),
 }
@@ -220,4 +224,44 @@ pub struct GenerateArgs {
     /// Write the incident's known answer (tainted keys, events) to this JSON file.
     #[arg(long, value_name = "FILE")]
     pub truth: Option<PathBuf>,
+}
+
+/// `trailhound investigate`.
+#[derive(Debug, Args)]
+pub struct InvestigateArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// The leaked access key (AKIA… or ASIA…); repeatable.
+    #[arg(long = "key", value_name = "ID", required = true)]
+    pub keys: Vec<String>,
+    /// The case folder to write (created if missing).
+    #[arg(long, short, value_name = "DIR")]
+    pub output: PathBuf,
+    /// strict (default) or surgical.
+    #[arg(long, value_enum, default_value_t = Strategy::Strict)]
+    pub strategy: Strategy,
+    /// Cut-off time (RFC 3339); see `plan --effective-at`.
+    #[arg(long, value_name = "TIME")]
+    pub effective_at: Option<String>,
+}
+
+/// `trailhound integrity`.
+#[derive(Debug, Args)]
+pub struct IntegrityArgs {
+    /// Trail directories (log files and `CloudTrail-Digest/` files), walked recursively.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TableOrJson::Table)]
+    pub format: TableOrJson,
+    /// Directory with the CloudTrail public keys (from `aws cloudtrail list-public-keys`), to
+    /// check digest signatures whose S3 metadata was exported alongside.
+    #[arg(long, value_name = "DIR")]
+    pub public_keys: Option<PathBuf>,
+    /// Never draw a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Print nothing on stderr but fatal errors.
+    #[arg(long, short)]
+    pub quiet: bool,
 }

@@ -8,3 +8,7 @@ mod ingest;
 mod datasets;
 // Generated incidents with a known answer: sessions, blast, plan, verify.
 mod generated;
+// The investigate case folder and its HTML report (headless Chromium).
+mod report;
+// Digest validation (`integrity`) on generated trails with generated digests.
+mod integrity;

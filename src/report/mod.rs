@@ -1,0 +1,2 @@
+//! Reports written for people: the self-contained HTML case report.
+pub mod html;

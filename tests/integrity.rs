@@ -1,0 +1,1 @@
+//! integrity tests (helper-2 fills this in).

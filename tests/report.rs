@@ -1,0 +1,1 @@
+//! investigate / report.html tests (helper-3 fills this in).
