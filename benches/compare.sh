@@ -22,10 +22,10 @@ NPROC=$(nproc)
 
 cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
 BIN="$ROOT/target/release/trailhound"
-if [ ! -f "$DIR/.complete" ]; then
+if [ ! -f "$DIR.complete" ]; then
     rm -rf "$DIR"
     "$BIN" generate -o "$DIR" --size "$SIZE" --seed 7
-    touch "$DIR/.complete"
+    touch "$DIR.complete"
 fi
 LIST=$(mktemp)
 find "$DIR/AWSLogs" -type f -name '*.json.gz' | sort > "$LIST"

@@ -121,18 +121,69 @@ fn scan(a: cli::ScanArgs) -> Result<Exit> {
     Ok(code)
 }
 
+/// Events per batch when streaming an export: bounds memory whatever the trail size.
+const EXPORT_BATCH: usize = 100_000;
+
 fn export(a: cli::ExportArgs) -> Result<Exit> {
-    crate::export::TableFormat::from_path(&a.output)?;
+    if !a.partition {
+        crate::export::TableFormat::from_path(&a.output)?;
+    }
     let ing = load(&a.input)?;
     let all: Vec<usize> = (0..ing.stubs.len()).collect();
-    let loaded = ing.load_events(&all)?;
-    let events: Vec<&crate::model::Event> = loaded.iter().collect();
-    crate::export::write_events(&a.output, &events, &ing.files)?;
+    let mut writers: std::collections::BTreeMap<
+        (String, String, String),
+        crate::export::TableWriter,
+    > = Default::default();
+    let mut single =
+        if a.partition { None } else { Some(crate::export::TableWriter::create(&a.output)?) };
+    // Stubs are in time order and each file's events are close in time, so a batch re-reads
+    // few files, and memory stays bounded by the batch.
+    for chunk in all.chunks(EXPORT_BATCH) {
+        let loaded = ing.load_events(chunk)?;
+        match &mut single {
+            Some(w) => w.write(&loaded.iter().collect::<Vec<_>>(), &ing.files)?,
+            None => {
+                let mut parts: std::collections::BTreeMap<_, Vec<&crate::model::Event>> =
+                    Default::default();
+                for e in &loaded {
+                    parts.entry(crate::export::partition_of(e)).or_default().push(e);
+                }
+                for (p, evs) in parts {
+                    if !writers.contains_key(&p) {
+                        let dir = crate::export::partition_dir(&a.output, &p);
+                        std::fs::create_dir_all(&dir)
+                            .with_context(|| format!("creating {}", dir.display()))?;
+                        writers.insert(
+                            p.clone(),
+                            crate::export::TableWriter::create(&dir.join("events.parquet"))?,
+                        );
+                    }
+                    if let Some(w) = writers.get_mut(&p) {
+                        w.write(&evs, &ing.files)?;
+                    }
+                }
+            }
+        }
+    }
+    if let Some(w) = single {
+        w.finish()?;
+    }
+    let partitions = writers.len();
+    for (_, w) in writers {
+        w.finish()?;
+    }
     if !a.input.quiet {
-        eprintln!("trailhound: wrote {} events to {}", events.len(), a.output.display());
+        if a.partition {
+            eprintln!(
+                "trailhound: wrote {} events in {partitions} partitions under {}",
+                all.len(),
+                a.output.display()
+            );
+        } else {
+            eprintln!("trailhound: wrote {} events to {}", all.len(), a.output.display());
+        }
     }
     let code = finish(&ing);
-    release(loaded);
     release(ing);
     Ok(code)
 }

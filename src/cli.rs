@@ -195,9 +195,14 @@ pub struct VerifyArgs {
 pub struct ExportArgs {
     #[command(flatten)]
     pub input: InputArgs,
-    /// Output file; the extension picks the format (.parquet, .csv, .jsonl).
+    /// Output file; the extension picks the format (.parquet, .csv, .jsonl). With
+    /// `--partition`, a directory.
     #[arg(long, short, value_name = "FILE")]
     pub output: PathBuf,
+    /// Write Parquet partitioned by account, region and day
+    /// (`DIR/account=…/region=…/day=…/events.parquet`), for Athena, Spark or DuckDB.
+    #[arg(long)]
+    pub partition: bool,
 }
 
 /// `trailhound generate`.

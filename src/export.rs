@@ -204,37 +204,107 @@ pub fn events_frame(events: &[&Event], files: &[String]) -> Result<DataFrame> {
     Ok(DataFrame::new(rows.len(), cols)?)
 }
 
+/// A table file being written in batches: Parquet row groups, CSV or JSON Lines rows.
+pub struct TableWriter {
+    path: std::path::PathBuf,
+    sink: Sink,
+}
+
+enum Sink {
+    Parquet(polars::io::parquet::write::BatchedWriter<BufWriter<std::fs::File>>),
+    Csv(polars::io::csv::write::BatchedWriter<BufWriter<std::fs::File>>),
+    Lines(BufWriter<std::fs::File>),
+}
+
+impl TableWriter {
+    /// Creates `path` (format from its extension).
+    ///
+    /// # Errors
+    /// Unknown extension or I/O errors; the message names the path.
+    pub fn create(path: &Path) -> Result<TableWriter> {
+        let format = TableFormat::from_path(path)?;
+        let file = std::fs::File::create(path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        let w = BufWriter::new(file);
+        let schema = events_frame(&[], &[])?.schema().clone();
+        let sink = match format {
+            TableFormat::JsonLines => Sink::Lines(w),
+            TableFormat::Csv => Sink::Csv(
+                CsvWriter::new(w)
+                    .include_header(true)
+                    .with_datetime_format(Some("%Y-%m-%dT%H:%M:%SZ".into()))
+                    .batched(&schema)?,
+            ),
+            TableFormat::Parquet => Sink::Parquet(ParquetWriter::new(w).batched(&schema)?),
+        };
+        Ok(TableWriter { path: path.to_path_buf(), sink })
+    }
+
+    /// Appends rows.
+    ///
+    /// # Errors
+    /// I/O or polars errors; the message names the path.
+    pub fn write(&mut self, events: &[&Event], files: &[String]) -> Result<()> {
+        let ctx = || format!("writing {}", self.path.display());
+        match &mut self.sink {
+            Sink::Lines(w) => {
+                for e in events {
+                    serde_json::to_writer(&mut *w, &Row::new(e, files)).with_context(ctx)?;
+                    w.write_all(b"\n").with_context(ctx)?;
+                }
+            }
+            Sink::Csv(b) => b.write_batch(&events_frame(events, files)?).with_context(ctx)?,
+            Sink::Parquet(b) => {
+                if !events.is_empty() {
+                    b.write_batch(&events_frame(events, files)?).with_context(ctx)?
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Finishes the file (Parquet footer, flush).
+    ///
+    /// # Errors
+    /// I/O or polars errors; the message names the path.
+    pub fn finish(self) -> Result<()> {
+        let ctx = || format!("writing {}", self.path.display());
+        match self.sink {
+            Sink::Lines(mut w) => w.flush().with_context(ctx)?,
+            Sink::Csv(mut b) => b.finish().with_context(ctx)?,
+            Sink::Parquet(b) => {
+                b.finish().with_context(ctx)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Writes events to `path` in the format its extension names.
 ///
 /// # Errors
 /// Unknown extension, I/O or polars errors; the message names the path.
 pub fn write_events(path: &Path, events: &[&Event], files: &[String]) -> Result<()> {
-    let format = TableFormat::from_path(path)?;
-    let file =
-        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-    let mut w = BufWriter::new(file);
-    match format {
-        TableFormat::JsonLines => {
-            for e in events {
-                serde_json::to_writer(&mut w, &Row::new(e, files))?;
-                w.write_all(b"\n")?;
-            }
-        }
-        TableFormat::Csv => {
-            let mut df = events_frame(events, files)?;
-            CsvWriter::new(&mut w)
-                .include_header(true)
-                .with_datetime_format(Some("%Y-%m-%dT%H:%M:%SZ".into()))
-                .finish(&mut df)
-                .with_context(|| format!("writing {}", path.display()))?;
-        }
-        TableFormat::Parquet => {
-            let mut df = events_frame(events, files)?;
-            ParquetWriter::new(&mut w)
-                .finish(&mut df)
-                .with_context(|| format!("writing {}", path.display()))?;
-        }
-    }
-    w.flush().with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    let mut w = TableWriter::create(path)?;
+    w.write(events, files)?;
+    w.finish()
+}
+
+/// Partition of an event for `export --partition`: account, region, UTC day.
+pub fn partition_of(e: &Event) -> (String, String, String) {
+    let clean = |s: Option<&str>| {
+        s.unwrap_or("unknown")
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+            .collect::<String>()
+    };
+    (clean(e.account()), clean(e.region.as_deref()), fmt_iso(e.time)[..10].to_string())
+}
+
+/// The hive-style directory of a partition: `account=A/region=R/day=YYYY-MM-DD`, read by
+/// DuckDB (`hive_partitioning`), Athena, Spark and polars.
+pub fn partition_dir(root: &Path, p: &(String, String, String)) -> std::path::PathBuf {
+    root.join(format!("account={}", p.0))
+        .join(format!("region={}", p.1))
+        .join(format!("day={}", p.2))
 }
