@@ -383,10 +383,8 @@ pub fn blast(
     let mut regions = BTreeMap::new();
     let mut source_ips = BTreeMap::new();
     let mut user_agents = BTreeMap::new();
-    let mut actions: BTreeMap<(&str, &str), (u64, u64)> = BTreeMap::new();
     let mut resources: BTreeMap<&str, (u64, BTreeSet<&str>)> = BTreeMap::new();
     let mut data: BTreeMap<(&str, &str), (u64, i64)> = BTreeMap::new();
-    let mut per_hour = BTreeMap::new();
     let mut persistence = Vec::new();
     for e in &evs {
         if let Some(a) = e.account() {
@@ -401,11 +399,6 @@ pub fn blast(
         if let Some(ua) = &e.user_agent {
             *user_agents.entry(ua.clone()).or_default() += 1;
         }
-        let a = actions.entry((e.source.as_str(), e.name.as_str())).or_default();
-        a.0 += 1;
-        if e.failed() {
-            a.1 += 1;
-        }
         for r in &e.resources {
             let x = resources.entry(r.as_str()).or_default();
             x.0 += 1;
@@ -416,7 +409,6 @@ pub fn blast(
             let d = data.entry((e.name.as_str(), res)).or_insert((0, e.time));
             d.0 += 1;
         }
-        *per_hour.entry(fmt_iso(e.time)[..13].to_string()).or_default() += 1;
         if !e.failed() && PERSISTENCE.contains(&e.name.as_str()) {
             if let Some((target, detail, follow_up)) = persistence_of(e) {
                 persistence.push(Persistence {
@@ -432,15 +424,7 @@ pub fn blast(
             }
         }
     }
-    let mut actions: Vec<Action> = actions
-        .into_iter()
-        .map(|((s, n), (c, err))| Action {
-            event_source: s.into(),
-            event_name: n.into(),
-            count: c,
-            errors: err,
-        })
-        .collect();
+    let (mut actions, per_hour) = aggregate(&evs)?;
     actions.sort_by(|a, b| {
         b.count
             .cmp(&a.count)
@@ -488,45 +472,112 @@ pub fn blast(
     })
 }
 
-/// Signals over the whole trail: instance-profile credentials used from two networks.
-fn signals(ing: &Ingest, g: &SessionGraph) -> Vec<Signal> {
-    let mut by_node: BTreeMap<usize, BTreeSet<&str>> = BTreeMap::new();
-    for (i, st) in ing.stubs.iter().enumerate() {
-        let Some(n) = g.event_node[i] else { continue };
-        let Some(ip) = ing.str(st.ip) else { continue };
-        let internal = ip.starts_with("AWS Internal") || ip.ends_with(".amazonaws.com");
-        if !internal && st.flags & crate::ingest::INVOKED_BY == 0 {
-            by_node.entry(n).or_default().insert(ip);
-        }
+/// Per-action counts (with errors) and per-hour counts of the tainted events, with polars
+/// group-bys over a small frame of the tainted events.
+fn aggregate(evs: &[&Event]) -> anyhow::Result<(Vec<Action>, BTreeMap<String, u64>)> {
+    use polars::prelude::{Column, DataFrame};
+    if evs.is_empty() {
+        return Ok((Vec::new(), BTreeMap::new()));
     }
+    let frame = |evs: &[&Event]| -> anyhow::Result<DataFrame> {
+        Ok(DataFrame::new(
+            evs.len(),
+            vec![
+                Column::new(
+                    "source".into(),
+                    evs.iter().map(|e| e.source.as_str()).collect::<Vec<_>>(),
+                ),
+                Column::new("name".into(), evs.iter().map(|e| e.name.as_str()).collect::<Vec<_>>()),
+                Column::new(
+                    "hour".into(),
+                    evs.iter().map(|e| fmt_iso(e.time)[..13].to_string()).collect::<Vec<_>>(),
+                ),
+            ],
+        )?)
+    };
+    // Rows per group of `by`, as (group key columns, count).
+    let count_by = |df: &DataFrame, by: &[&str]| -> anyhow::Result<BTreeMap<Vec<String>, u64>> {
+        let g = df.group_by(by.iter().copied())?.select(["source"]).count()?;
+        let n = g.column("source_count")?.cast(&polars::prelude::DataType::UInt64)?;
+        let n = n.u64()?;
+        let mut out = BTreeMap::new();
+        for i in 0..g.height() {
+            let mut k = Vec::with_capacity(by.len());
+            for c in by {
+                k.push(g.column(c)?.str()?.get(i).unwrap_or("").to_string());
+            }
+            out.insert(k, n.get(i).unwrap_or(0));
+        }
+        Ok(out)
+    };
+    let df = frame(evs)?;
+    let failed: Vec<&Event> = evs.iter().copied().filter(|e| e.failed()).collect();
+    let errors = if failed.is_empty() {
+        BTreeMap::new()
+    } else {
+        count_by(&frame(&failed)?, &["source", "name"])?
+    };
+    let actions = count_by(&df, &["source", "name"])?
+        .into_iter()
+        .map(|(k, count)| Action {
+            errors: errors.get(&k).copied().unwrap_or(0),
+            event_source: k[0].clone(),
+            event_name: k[1].clone(),
+            count,
+        })
+        .collect();
+    let per_hour = count_by(&df, &["hour"])?.into_iter().map(|(k, n)| (k[0].clone(), n)).collect();
+    Ok((actions, per_hour))
+}
+
+/// Signals over the whole trail: EC2 instance-profile credentials of one role session (same
+/// role, session name = instance id) used from more than one network. The instance fetches
+/// new keys as they rotate, so the evidence is per role session, not per key: a stolen key
+/// shows up as the same session ARN calling from somewhere else (CLOUDTRAIL.md §5, item 6).
+fn signals(ing: &Ingest, g: &SessionGraph) -> Vec<Signal> {
     let parent = g.parent_edge();
-    let by_node = by_node.into_iter().map(|(n, ips)| {
+    let is_instance = |n: usize| {
         let node = &g.nodes[n];
-        let instance = node.issued_by_event.as_deref() == Some("EC2 instance profile")
+        node.issued_by_event.as_deref() == Some("EC2 instance profile")
             || parent[n].is_some_and(|(p, _)| g.nodes[p].id == "service:ec2.amazonaws.com")
             || node.principal_arn.as_deref().is_some_and(|a| {
                 a.contains(":assumed-role/")
                     && a.rsplit('/').next().is_some_and(|s| s.starts_with("i-"))
-            });
-        (n, (instance, ips))
-    });
-    let mut out = Vec::new();
-    for (n, (instance, ips)) in by_node {
-        if instance && ips.len() > 1 {
-            let node = &g.nodes[n];
-            out.push(Signal {
-                kind: "instance_credentials_used_elsewhere".into(),
-                credential: node.id.clone(),
-                principal_arn: node.principal_arn.clone(),
-                detail: format!(
-                    "EC2 instance-profile session used from {} networks: {}",
-                    ips.len(),
-                    ips.into_iter().collect::<Vec<_>>().join(", ")
-                ),
-            });
+            })
+    };
+    // session ARN -> (ip -> keys that used it)
+    let mut by_session: BTreeMap<&str, BTreeMap<&str, BTreeSet<&str>>> = BTreeMap::new();
+    for (i, st) in ing.stubs.iter().enumerate() {
+        let Some(n) = g.event_node[i] else { continue };
+        let Some(ip) = ing.str(st.ip) else { continue };
+        let internal = ip.starts_with("AWS Internal") || ip.ends_with(".amazonaws.com");
+        if internal || st.flags & crate::ingest::INVOKED_BY != 0 || !is_instance(n) {
+            continue;
         }
+        let Some(arn) = g.nodes[n].principal_arn.as_deref() else { continue };
+        let key = g.nodes[n].access_key_id.as_deref().unwrap_or("?");
+        by_session.entry(arn).or_default().entry(ip).or_default().insert(key);
     }
-    out
+    by_session
+        .into_iter()
+        .filter(|(_, ips)| ips.len() > 1)
+        .map(|(arn, ips)| Signal {
+            kind: "instance_credentials_used_elsewhere".into(),
+            credential: arn.to_string(),
+            principal_arn: Some(arn.to_string()),
+            detail: format!(
+                "EC2 instance-profile session {arn} used from {} networks: {}",
+                ips.len(),
+                ips.iter()
+                    .map(|(ip, keys)| format!(
+                        "{ip} (keys {})",
+                        keys.iter().copied().collect::<Vec<_>>().join(", ")
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        })
+        .collect()
 }
 
 /// Terminal rendering: a responder's one-screen summary.

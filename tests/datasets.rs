@@ -218,3 +218,40 @@ fn dataset_invictus_blast_matches_an_independent_taint() {
         assert!(persisted.contains(name), "{name} in {persisted:?}");
     }
 }
+
+#[test]
+fn dataset_invictus_stolen_instance_credentials_are_signalled() {
+    let Some(d) = dataset("invictus-aws") else { return };
+    let out = bin()
+        .args(["blast", "--format", "json", "--key", "AKIATFQR7NSC8Q4X20BJ"])
+        .arg(&d)
+        .output()
+        .unwrap();
+    let b = json(&out.stdout);
+    // Independent answer: instance-profile role sessions (session name = instance id) whose
+    // calls come from more than one source IP.
+    let raw = raw_records(&d);
+    let mut ips: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for r in &raw {
+        let arn = r["userIdentity"]["arn"].as_str().unwrap_or("");
+        if arn.contains(":assumed-role/")
+            && arn.rsplit('/').next().unwrap().starts_with("i-")
+            && r["userIdentity"]["invokedBy"].is_null()
+        {
+            ips.entry(arn.to_string())
+                .or_default()
+                .insert(r["sourceIPAddress"].as_str().unwrap().to_string());
+        }
+    }
+    let want: BTreeSet<String> =
+        ips.into_iter().filter(|(_, v)| v.len() > 1).map(|(k, _)| k).collect();
+    let got: BTreeSet<String> = b["signals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["kind"] == "instance_credentials_used_elsewhere")
+        .map(|s| s["credential"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(got, want);
+}

@@ -519,3 +519,83 @@ fn bundled_sample_is_reproducible_from_the_generator() {
     .unwrap();
     assert_eq!(committed_truth, serde_json::to_value(r.truth.unwrap()).unwrap());
 }
+
+#[test]
+fn generated_background_covers_every_issuer_kind() {
+    let (d, _) = trail(15, 6);
+    let (_, g) = run_json(&["sessions", "--format", "json"], d.path());
+    let nodes: BTreeMap<&str, &Value> =
+        g["nodes"].as_array().unwrap().iter().map(|n| (n["id"].as_str().unwrap(), n)).collect();
+    let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
+    for e in g["edges"].as_array().unwrap() {
+        let parent = nodes[e["parent"].as_str().unwrap()];
+        let child = nodes[e["child"].as_str().unwrap()];
+        let pk = parent["kind"].as_str().unwrap().to_string();
+        seen.insert((e["event_name"].as_str().unwrap().to_string(), pk.clone()));
+        // Every issued credential is a session or a long-term key, never an external node.
+        assert!(child["kind"] == "session" || child["kind"] == "long_term_key", "{child}");
+        match e["event_name"].as_str().unwrap() {
+            "AssumeRoleWithSAML" => assert!(e["parent"].as_str().unwrap().starts_with("saml:")),
+            "AssumeRoleWithWebIdentity" => {
+                assert!(e["parent"].as_str().unwrap().starts_with("oidc:"))
+            }
+            "CreateAccessKey" => assert_eq!(child["kind"], "long_term_key"),
+            _ => {}
+        }
+    }
+    for (name, parent_kind) in [
+        ("AssumeRole", "long_term_key"),
+        ("AssumeRole", "session"),
+        ("AssumeRole", "service"),
+        ("AssumeRole", "external_identity"),
+        ("AssumeRoleWithSAML", "external_identity"),
+        ("AssumeRoleWithWebIdentity", "external_identity"),
+        ("GetSessionToken", "long_term_key"),
+        ("GetFederationToken", "long_term_key"),
+        ("CreateAccessKey", "session"),
+        ("CreateAccessKey", "long_term_key"),
+    ] {
+        assert!(
+            seen.contains(&(name.to_string(), parent_kind.to_string())),
+            "{name} from a {parent_kind}: {seen:?}"
+        );
+    }
+    // Orphans: console sessions with no issuing event are roots, labelled.
+    assert!(g["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["orphan"] == true && n["issued_by_event"] == "console sign-in"));
+}
+
+#[test]
+fn generated_sessions_render_as_tree_dot_and_mermaid() {
+    let (d, truth) = trail(16, 3);
+    let text = |fmt: &str| {
+        let out = bin()
+            .args(["sessions", "--format", fmt, "--key", LEAKED_KEY])
+            .arg(d.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let tree = text("tree");
+    assert!(tree.starts_with(LEAKED_KEY), "{tree}");
+    for c in &truth.tainted_credentials {
+        assert!(tree.contains(&c.access_key_id), "{} in tree", c.access_key_id);
+    }
+    assert!(tree.contains("├─ AssumeRole → ") && tree.contains("└─ "));
+    let dot = text("dot");
+    assert!(dot.starts_with("digraph sessions {") && dot.trim_end().ends_with('}'));
+    assert_eq!(dot.matches(" -> ").count(), truth.tainted_credentials.len() - 1);
+    let mm = text("mermaid");
+    assert!(mm.starts_with("flowchart LR"));
+    assert_eq!(mm.matches(" -->|").count(), truth.tainted_credentials.len() - 1);
+    // Many sibling console sessions collapse into a count.
+    let all = {
+        let out = bin().args(["sessions", "--collapse", "2"]).arg(d.path()).output().unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(all.contains("more sessions of"), "collapsed siblings");
+}
