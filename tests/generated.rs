@@ -599,3 +599,48 @@ fn generated_sessions_render_as_tree_dot_and_mermaid() {
     };
     assert!(all.contains("more sessions of"), "collapsed siblings");
 }
+
+#[test]
+fn plan_denies_a_foreign_role_session_on_our_resources() {
+    // Only account 111122223333's logs: the leaked key assumes a role in 444455556666, and that
+    // session reads our bucket (logged in our account). Its own account's IAM may not be ours.
+    let d = TempDir::new().unwrap();
+    let t = "2024-03-11T09:00:00Z";
+    let assume = format!(
+        r#"{{"eventVersion":"1.08","userIdentity":{{"type":"IAMUser","principalId":"AIDAEXAMPLE000000001","arn":"arn:aws:iam::111122223333:user/ci-deployer","accountId":"111122223333","accessKeyId":"{LEAKED_KEY}","userName":"ci-deployer"}},"eventTime":"{t}","eventSource":"sts.amazonaws.com","eventName":"AssumeRole","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.9","userAgent":"aws-cli/2.15.0","requestParameters":{{"roleArn":"arn:aws:iam::444455556666:role/Ext","roleSessionName":"x"}},"responseElements":{{"credentials":{{"accessKeyId":"ASIAEXAMPLEFOREIGN01","sessionToken":"t","expiration":"Mar 11, 2024, 10:00:00 AM"}},"assumedRoleUser":{{"assumedRoleId":"AROAEXAMPLEEXT000001:x","arn":"arn:aws:sts::444455556666:assumed-role/Ext/x"}}}},"requestID":"r1","eventID":"00000000-0000-0000-0000-0000000000a1","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","sharedEventID":"00000000-0000-0000-0000-0000000000f1","eventCategory":"Management"}}"#
+    );
+    let get = format!(
+        r#"{{"eventVersion":"1.08","userIdentity":{{"type":"AssumedRole","principalId":"AROAEXAMPLEEXT000001:x","arn":"arn:aws:sts::444455556666:assumed-role/Ext/x","accountId":"444455556666","accessKeyId":"ASIAEXAMPLEFOREIGN01","sessionContext":{{"sessionIssuer":{{"type":"Role","principalId":"AROAEXAMPLEEXT000001","arn":"arn:aws:iam::444455556666:role/Ext","accountId":"444455556666","userName":"Ext"}},"attributes":{{"creationDate":"{t}","mfaAuthenticated":"false"}}}}}},"eventTime":"2024-03-11T09:05:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.9","userAgent":"aws-cli/2.15.0","requestParameters":{{"bucketName":"example-bucket","key":"secret.txt"}},"responseElements":null,"requestID":"r2","eventID":"00000000-0000-0000-0000-0000000000a2","readOnly":true,"resources":[{{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::example-bucket/secret.txt"}}],"eventType":"AwsApiCall","managementEvent":false,"recipientAccountId":"111122223333","eventCategory":"Data"}}"#
+    );
+    write(
+        d.path(),
+        "AWSLogs/111122223333/CloudTrail/us-east-1/2024/03/11/a.json.gz",
+        &gz(format!("{{\"Records\":[{get},{assume}]}}").as_bytes()),
+    );
+    let (code, p, bytes) = plan(d.path(), "strict", "2024-03-11T09:30:00Z");
+    assert_eq!(code, 0);
+    let actions = p["actions"].as_array().unwrap();
+    let rp: Vec<&Value> = actions.iter().filter(|a| a["type"] == "resource_policy_deny").collect();
+    assert_eq!(rp.len(), 1, "{actions:?}");
+    assert_eq!(rp[0]["account_id"], "111122223333");
+    assert_eq!(rp[0]["principal_arn"], "arn:aws:s3:::example-bucket");
+    let st = &rp[0]["policy_document"]["Statement"][0];
+    assert_eq!(st["Effect"], "Deny");
+    assert_eq!(st["Principal"]["AWS"][0], "arn:aws:sts::444455556666:assumed-role/Ext/x");
+    assert!(rp[0]["command"]
+        .as_str()
+        .unwrap()
+        .contains("put-bucket-policy --bucket 'example-bucket'"));
+    // The role policy is still planned (for whoever controls that account), after the key.
+    assert_eq!(actions[0]["type"], "deactivate_access_key");
+    assert!(actions
+        .iter()
+        .any(|a| a["type"] == "put_role_policy" && a["account_id"] == "444455556666"));
+    assert!(p["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n.as_str().unwrap().contains("444455556666")));
+    let (vcode, _) = verify(d.path(), &bytes);
+    assert_eq!(vcode, 0);
+}

@@ -470,6 +470,8 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
 
     // One policy per principal with a live tainted session.
     let all_by_target = sessions_by_target(g);
+    // Principals in accounts whose logs (and so, probably, IAM) are not ours.
+    let mut foreign: Vec<(Target, Vec<usize>)> = Vec::new();
     let trail_accounts: BTreeSet<&str> =
         ing.stubs.iter().filter_map(|s| ing.str(s.account)).collect();
     for (target, tainted) in &live_by_target {
@@ -533,9 +535,10 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
         }
         if !trail_accounts.contains(target.account_id.as_str()) {
             notes.push(format!(
-                "account {} ({} {}) has no logs in the trail: collateral there is unknown; if you do not control IAM in that account, ask its owner to apply this policy or deny the session ARNs in resource policies (F7)",
+                "account {} ({} {}) has no logs in the trail: collateral there is unknown; if you do not control IAM in that account, ask its owner to apply this policy, and apply the resource_policy_deny actions on your own resources (F7)",
                 target.account_id, target.kind, target.name
             ));
+            foreign.push((target.clone(), tainted.clone()));
         }
         summary.covered_sessions += covers.len() as u64;
         summary.collateral_sessions += collateral.len() as u64;
@@ -573,6 +576,7 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
         });
     }
     summary.policies = live_by_target.len() as u64;
+    actions.extend(resource_denies(g, b, &foreign, &trail_accounts));
     summary.principals = live_by_target.len() as u64;
 
     // Persistence that needs a human.
@@ -656,6 +660,94 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
         notes,
         summary,
     }
+}
+
+/// The bucket (or other resource) whose resource policy would hold a deny for an ARN a
+/// session touched: S3 object ARNs map to their bucket.
+fn policy_resource(arn: &str) -> Option<String> {
+    if let Some(rest) = arn.strip_prefix("arn:aws:s3:::") {
+        let bucket = rest.split('/').next().filter(|b| !b.is_empty())?;
+        return Some(format!("arn:aws:s3:::{bucket}"));
+    }
+    arn.starts_with("arn:").then(|| arn.to_string())
+}
+
+/// `resource_policy_deny` actions (SPEC §5, F7): for tainted role sessions in an account whose
+/// logs are not in the trail, deny the session ARNs on the resources of the trail's accounts
+/// that they touched, in those resources' policies. These stand in for the role policy when
+/// that account's IAM is not under the responder's control.
+fn resource_denies(
+    g: &SessionGraph,
+    b: &BlastRadius,
+    foreign: &[(Target, Vec<usize>)],
+    ours: &BTreeSet<&str>,
+) -> Vec<Action> {
+    let mut by_resource: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for (_, sessions) in foreign {
+        let set: BTreeSet<usize> = sessions.iter().copied().collect();
+        for (k, e) in b.tainted_events.iter().enumerate() {
+            let Some(n) = g.event_node[b.event_indices[k]] else { continue };
+            if !set.contains(&n) || e.failed() {
+                continue;
+            }
+            let Some(acct) = e.recipient_account.as_deref().filter(|a| ours.contains(a)) else {
+                continue;
+            };
+            let Some(session_arn) = g.nodes[n].principal_arn.clone() else { continue };
+            for r in &e.resources {
+                if let Some(res) = policy_resource(r) {
+                    by_resource
+                        .entry((acct.to_string(), res))
+                        .or_default()
+                        .insert(session_arn.clone());
+                }
+            }
+        }
+    }
+    by_resource
+        .into_iter()
+        .map(|((acct, res), principals)| {
+            let principals: Vec<String> = principals.into_iter().collect();
+            let resources = if res.starts_with("arn:aws:s3:::") {
+                json!([res.clone(), format!("{res}/*")])
+            } else {
+                json!([res.clone()])
+            };
+            let doc = json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Sid": "TrailhoundDenyTaintedSessions",
+                    "Effect": "Deny",
+                    "Principal": { "AWS": principals },
+                    "Action": "*",
+                    "Resource": resources,
+                }]
+            });
+            let compact = serde_json::to_string(&doc).unwrap_or_default();
+            let command = match res.strip_prefix("arn:aws:s3:::") {
+                Some(bucket) => format!(
+                    "# put-bucket-policy REPLACES the bucket policy: merge this statement into the output of\n# aws s3api get-bucket-policy --bucket {bucket} first, then:\naws s3api put-bucket-policy --bucket {} --policy {}",
+                    shell_quote(bucket),
+                    shell_quote(&compact)
+                ),
+                None => format!("# add this statement to the resource policy of {res}:\n# {compact}"),
+            };
+            Action {
+                kind: "resource_policy_deny".into(),
+                account_id: Some(acct),
+                principal_arn: Some(res.clone()),
+                policy_size: Some(policy_size(&doc)),
+                policy_document: Some(doc),
+                covers: Some(principals.clone()),
+                reason: format!(
+                    "tainted session(s) {} of an account whose logs are not in the trail touched {res}: deny them by session ARN in its resource policy, in case you cannot change the role's policy in its own account (F7)",
+                    principals.join(", ")
+                ),
+                command,
+                ..Default::default()
+            }
+        })
+        .collect()
 }
 
 /// The plan's actions as a reviewable shell script (nothing runs unless the reader removes
