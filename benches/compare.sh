@@ -9,9 +9,11 @@
 #   blast   trailhound blast --key <leaked key>
 #   plan    trailhound plan --key <leaked key>
 #   jq      (JQ=1) jq filter for the leaked key, on all cores
+#   duckdb  (DUCKDB=1, needs `pip install duckdb`) read_json over the gzipped files with the
+#           schema inferred, as a user would type it, filtering the leaked key, all cores
 #
 # Usage: benches/compare.sh [SIZE]      e.g. benches/compare.sh 1GB ; REPS=5 by default
-# Environment: REPS, DIR (where the trail is generated), JQ=1 to include jq (slow).
+# Environment: REPS, DIR (where the trail is generated), JQ=1 / DUCKDB=1 to include those.
 set -euo pipefail
 SIZE=${1:-${SIZE:-1GB}}
 REPS=${REPS:-5}
@@ -45,6 +47,14 @@ for rep in $(seq "$REPS"); do
     run scan "$BIN" scan "$DIR" --format json --no-progress -q
     run blast "$BIN" blast "$DIR" --key "$KEY" --format json --no-progress -q
     run plan "$BIN" plan "$DIR" --key "$KEY" --effective-at 2024-03-11T12:00:00Z --no-progress -q
+    if [ "${DUCKDB:-0}" = 1 ]; then
+        run duckdb python3 -c "
+import duckdb
+con = duckdb.connect()
+con.execute('SET threads TO $NPROC'); con.execute('SET enable_progress_bar=false')
+print(con.sql(\"\"\"SELECT count(*) FROM (SELECT unnest(Records) AS r FROM read_json('$DIR/AWSLogs/**/*.json.gz', maximum_object_size=67108864)) WHERE r.userIdentity.accessKeyId = '$KEY'\"\"\").fetchall())
+"
+    fi
     if [ "${JQ:-0}" = 1 ]; then
         run jq sh -c "xargs -a '$LIST' -P $NPROC -n 64 sh -c 'gzip -dc \"\$@\" | jq -c \".Records[] | select(.userIdentity.accessKeyId == \\\"$KEY\\\")\"' _"
     fi
