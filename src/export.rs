@@ -211,8 +211,8 @@ pub struct TableWriter {
 }
 
 enum Sink {
-    Parquet(polars::io::parquet::write::BatchedWriter<BufWriter<std::fs::File>>),
-    Csv(polars::io::csv::write::BatchedWriter<BufWriter<std::fs::File>>),
+    Parquet(Box<polars::io::parquet::write::BatchedWriter<BufWriter<std::fs::File>>>),
+    Csv(Box<polars::io::csv::write::BatchedWriter<BufWriter<std::fs::File>>>),
     Lines(BufWriter<std::fs::File>),
 }
 
@@ -229,13 +229,15 @@ impl TableWriter {
         let schema = events_frame(&[], &[])?.schema().clone();
         let sink = match format {
             TableFormat::JsonLines => Sink::Lines(w),
-            TableFormat::Csv => Sink::Csv(
+            TableFormat::Csv => Sink::Csv(Box::new(
                 CsvWriter::new(w)
                     .include_header(true)
                     .with_datetime_format(Some("%Y-%m-%dT%H:%M:%SZ".into()))
                     .batched(&schema)?,
-            ),
-            TableFormat::Parquet => Sink::Parquet(ParquetWriter::new(w).batched(&schema)?),
+            )),
+            TableFormat::Parquet => {
+                Sink::Parquet(Box::new(ParquetWriter::new(w).batched(&schema)?))
+            }
         };
         Ok(TableWriter { path: path.to_path_buf(), sink })
     }
