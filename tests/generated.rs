@@ -644,3 +644,45 @@ fn plan_denies_a_foreign_role_session_on_our_resources() {
     let (vcode, _) = verify(d.path(), &bytes);
     assert_eq!(vcode, 0);
 }
+
+#[test]
+fn plan_records_a_fingerprint_of_its_evidence() {
+    let (d, truth) = trail(42, 2);
+    let (_, p1, bytes) = plan(d.path(), "strict", &truth.incident_end);
+    let fp = p1["inputs"]["sha256"].as_str().unwrap().to_string();
+    assert_eq!(fp.len(), 64);
+    // Any change to any file changes the fingerprint, and verify says so.
+    let f = std::fs::read_dir(d.path().join("AWSLogs/111122223333/CloudTrail/us-east-1"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut stack = vec![f];
+    let file = loop {
+        let p = stack.pop().unwrap();
+        if p.is_dir() {
+            stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            break p;
+        }
+    };
+    let (_, v) = verify(d.path(), &bytes);
+    assert!(!v["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n.as_str().unwrap().contains("different evidence")));
+    write(file.parent().unwrap(), "extra.json", b"{\"Records\":[]}");
+    let (_, p2, _) = plan(d.path(), "strict", &truth.incident_end);
+    assert_ne!(p2["inputs"]["sha256"].as_str().unwrap(), fp);
+    let (_, v) = verify(d.path(), &bytes);
+    assert!(
+        v["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("different evidence")),
+        "{v}"
+    );
+}

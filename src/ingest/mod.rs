@@ -410,6 +410,32 @@ impl Ingest {
         }
     }
 
+    /// The evidence fingerprint recorded in a plan: hex SHA-256 over the sorted list of
+    /// `sha256(file bytes as stored)` of every input file (digests and skipped files too), so
+    /// a reviewer can tell whether a plan matches the evidence it is applied to. Files that
+    /// cannot be read count as `unreadable`.
+    pub fn evidence_sha256(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let hex = |d: &[u8]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        let mut hashes: Vec<String> = self
+            .inputs
+            .par_iter()
+            .map(|f| {
+                let bytes = if f.is_stdin() {
+                    Ok(self.stdin.clone().unwrap_or_default())
+                } else {
+                    std::fs::read(&f.path)
+                };
+                match bytes {
+                    Ok(b) => hex(&Sha256::digest(&b)),
+                    Err(_) => format!("unreadable:{}", f.display()),
+                }
+            })
+            .collect();
+        hashes.sort_unstable();
+        hex(&Sha256::digest(hashes.join("\n").as_bytes()))
+    }
+
     /// Time of the first and last event.
     pub fn span(&self) -> (Option<i64>, Option<i64>) {
         (self.stubs.first().map(|s| s.time), self.stubs.last().map(|s| s.time))

@@ -218,7 +218,11 @@ pub struct Unrevocable {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct PlanInputs {
     pub paths: Vec<String>,
+    /// Files read.
     pub files: u64,
+    /// SHA-256 over the sorted SHA-256s of every input file ([`Ingest::evidence_sha256`]).
+    #[serde(default)]
+    pub sha256: String,
     pub events: u64,
     pub first_event: Option<String>,
     pub last_event: Option<String>,
@@ -649,6 +653,7 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
         inputs: PlanInputs {
             paths: o.input_paths.clone(),
             files: ing.stats.files_read,
+            sha256: ing.evidence_sha256(),
             events: ing.stats.events,
             first_event: fmt_opt(ing.span().0),
             last_event: fmt_opt(ing.span().1),

@@ -60,6 +60,13 @@ pub fn verify(ing: &Ingest, g: &SessionGraph, plan: &Plan) -> anyhow::Result<Ver
     };
     let b = crate::blast::blast(ing, g, &plan.seeds, false)?;
     let mut notes = b.notes.clone();
+    let evidence = ing.evidence_sha256();
+    if !plan.inputs.sha256.is_empty() && plan.inputs.sha256 != evidence {
+        notes.push(format!(
+            "the plan was built from different evidence (inputs sha256 {} in the plan, {evidence} here): the verification is of this trail",
+            plan.inputs.sha256
+        ));
+    }
 
     // Statements per principal (role/user name + account), as IAM attaches them.
     let mut policies: BTreeMap<(String, String, String), Vec<(String, serde_json::Value)>> =
