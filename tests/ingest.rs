@@ -350,3 +350,21 @@ fn export_partitioned_by_account_region_day() {
     assert_eq!(rows, report.unique_events, "every unique event exported once");
     assert!(dirs.len() >= 4, "{dirs:?}");
 }
+
+#[test]
+fn fifo_in_a_walked_tree_is_skipped_not_read() {
+    let d = with_good_file();
+    let fifo = d.path().join("AWSLogs/pipe.json.gz");
+    let ok = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !ok {
+        eprintln!("SKIPPED: mkfifo not available");
+        return;
+    }
+    let (code, v) = scan_json(&[d.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{v}");
+    assert!(problem_reasons(&v).contains(&("pipe.json.gz".into(), "not_a_file".into())));
+}

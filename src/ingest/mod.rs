@@ -2,8 +2,8 @@
 //!
 //! Pipeline: [`discover`] walks the INPUT paths (S3 export trees, organization trails, single
 //! files, `-` for standard input) into a sorted file list; rayon maps each file, with
-//! per-thread read/inflate buffers and simd-json scratch, to a [`FileOutcome`] (no shared
-//! state, no locks in the loop); a single sequential merge then deduplicates on `eventID`
+//! per-thread read/inflate buffers and simd-json scratch, into a per-worker accumulator of
+//! compact event stubs (no shared state, no locks in the loop); a single sequential merge then deduplicates on `eventID`
 //! (the first copy in file order wins, so output is deterministic), applies the time window
 //! and sorts by `(eventTime, eventID)`.
 //!
@@ -275,7 +275,8 @@ impl std::hash::Hasher for FxHasher {
 pub type FxMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
 
 /// What the first call of a credential said about its principal, with interned strings
-/// ([`NONE`] when absent): the compact form of [`Identity`] kept for every credential.
+/// ([`NONE`] when absent): the compact form of [`crate::model::Identity`] kept for every
+/// credential.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CredFacts {
     pub kind: u32,
@@ -654,6 +655,13 @@ fn walk(
         match std::fs::metadata(&p) {
             Err(e) => problems.push(io_problem(&p, &e)),
             Ok(m) if m.is_dir() => walk(&p, seen_dirs, seen_files, files, problems),
+            // FIFOs, sockets and devices found while walking would block or never end:
+            // only regular files are read (a FIFO named on the command line still is).
+            Ok(m) if !m.is_file() => problems.push(skipped(
+                &p,
+                "not_a_file",
+                "not a regular file (FIFO, socket or device): not read while walking a directory",
+            )),
             Ok(m) => {
                 if seen_files.insert(file_key(&p, &m)) {
                     files.push(InputFile { path: p, explicit: false });
