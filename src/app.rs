@@ -203,6 +203,31 @@ fn check_keys(keys: &[String], quiet: bool) -> Result<()> {
 }
 
 /// Warns about seed keys that the trail never mentions (a typo, or the wrong trail).
+/// Ingest, then the session graph, warning about `--key` values the trail never mentions.
+fn load_graph(input: &InputArgs, keys: &[String]) -> Result<(Ingest, crate::chain::SessionGraph)> {
+    let ing = load(input)?;
+    let g = crate::chain::SessionGraph::build(&ing);
+    warn_unknown_keys(&g, keys, input.quiet);
+    Ok((ing, g))
+}
+
+/// The planner's options from the command line (shared by `plan` and `investigate`).
+fn plan_options(
+    strategy: cli::Strategy,
+    effective_at: Option<i64>,
+    input: &InputArgs,
+) -> crate::plan::PlanOptions {
+    crate::plan::PlanOptions {
+        strategy: match strategy {
+            cli::Strategy::Strict => crate::plan::Strategy::Strict,
+            cli::Strategy::Surgical => crate::plan::Strategy::Surgical,
+        },
+        effective_at,
+        now: crate::time::now(),
+        input_paths: input.inputs.iter().map(|p| p.display().to_string()).collect(),
+    }
+}
+
 fn warn_unknown_keys(g: &crate::chain::SessionGraph, keys: &[String], quiet: bool) {
     for k in keys {
         if !quiet && g.nodes_for_key(k).is_empty() {
@@ -213,9 +238,7 @@ fn warn_unknown_keys(g: &crate::chain::SessionGraph, keys: &[String], quiet: boo
 
 fn sessions(a: cli::SessionsArgs) -> Result<Exit> {
     check_keys(&a.keys, a.input.quiet)?;
-    let ing = load(&a.input)?;
-    let g = crate::chain::SessionGraph::build(&ing);
-    warn_unknown_keys(&g, &a.keys, a.input.quiet);
+    let (ing, g) = load_graph(&a.input, &a.keys)?;
     let sel = g.select(&a.keys, &a.principals);
     let text = match a.format {
         cli::GraphFormat::Json => to_json(&g.to_json(&sel))?,
@@ -235,9 +258,7 @@ fn blast(a: cli::BlastArgs) -> Result<Exit> {
     if let Some(p) = &a.events_out {
         crate::export::TableFormat::from_path(p)?;
     }
-    let ing = load(&a.input)?;
-    let g = crate::chain::SessionGraph::build(&ing);
-    warn_unknown_keys(&g, &a.keys, a.input.quiet);
+    let (ing, g) = load_graph(&a.input, &a.keys)?;
     let b = crate::blast::blast(&ing, &g, &a.keys, true)?;
     if let Some(p) = &a.events_out {
         let evs: Vec<&crate::model::Event> = b.tainted_events.iter().collect();
@@ -259,19 +280,9 @@ fn blast(a: cli::BlastArgs) -> Result<Exit> {
 fn plan(a: cli::PlanArgs) -> Result<Exit> {
     check_keys(&a.keys, a.input.quiet)?;
     let effective_at = parse_time_arg("--effective-at", &a.effective_at)?;
-    let ing = load(&a.input)?;
-    let g = crate::chain::SessionGraph::build(&ing);
-    warn_unknown_keys(&g, &a.keys, a.input.quiet);
+    let (ing, g) = load_graph(&a.input, &a.keys)?;
     let b = crate::blast::blast(&ing, &g, &a.keys, true)?;
-    let opts = crate::plan::PlanOptions {
-        strategy: match a.strategy {
-            cli::Strategy::Strict => crate::plan::Strategy::Strict,
-            cli::Strategy::Surgical => crate::plan::Strategy::Surgical,
-        },
-        effective_at,
-        now: crate::time::now(),
-        input_paths: a.input.inputs.iter().map(|p| p.display().to_string()).collect(),
-    };
+    let opts = plan_options(a.strategy, effective_at, &a.input);
     let p = crate::plan::build_plan(&ing, &g, &b, &opts);
     let text = to_json(&p)?;
     match &a.output {
@@ -339,19 +350,9 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
     let effective_at = parse_time_arg("--effective-at", &a.effective_at)?;
     std::fs::create_dir_all(&a.output)
         .with_context(|| format!("creating {}", a.output.display()))?;
-    let ing = load(&a.input)?;
-    let g = crate::chain::SessionGraph::build(&ing);
-    warn_unknown_keys(&g, &a.keys, a.input.quiet);
+    let (ing, g) = load_graph(&a.input, &a.keys)?;
     let b = crate::blast::blast(&ing, &g, &a.keys, true)?;
-    let opts = crate::plan::PlanOptions {
-        strategy: match a.strategy {
-            cli::Strategy::Strict => crate::plan::Strategy::Strict,
-            cli::Strategy::Surgical => crate::plan::Strategy::Surgical,
-        },
-        effective_at,
-        now: crate::time::now(),
-        input_paths: a.input.inputs.iter().map(|p| p.display().to_string()).collect(),
-    };
+    let opts = plan_options(a.strategy, effective_at, &a.input);
     let p = crate::plan::build_plan(&ing, &g, &b, &opts);
     let v = crate::plan::verify::verify(&ing, &g, &p)?;
     let scan = crate::scan::scan_report(&ing);

@@ -367,6 +367,8 @@ pub struct Ingest {
     /// Interned strings of the stubs.
     pub strings: Vec<String>,
     string_index: FxMap<String, u32>,
+    /// [`Ingest::evidence_sha256`], computed once on first use (it re-reads every file).
+    evidence: std::sync::OnceLock<String>,
     /// Every unique event in the time window, sorted by `(time, id)`.
     pub stubs: Vec<Stub>,
     /// Full events of the credential-issuing calls (STS, CreateAccessKey), sorted by `(time, id)`.
@@ -416,6 +418,10 @@ impl Ingest {
     /// a reviewer can tell whether a plan matches the evidence it is applied to. Files that
     /// cannot be read count as `unreadable`.
     pub fn evidence_sha256(&self) -> String {
+        self.evidence.get_or_init(|| self.hash_inputs()).clone()
+    }
+
+    fn hash_inputs(&self) -> String {
         use sha2::{Digest, Sha256};
         let hex = |d: &[u8]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
         let mut hashes: Vec<String> = self
@@ -1123,6 +1129,7 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
         max_file_bytes: cap,
         strings: list,
         string_index: map,
+        evidence: std::sync::OnceLock::new(),
         stubs,
         details,
         creds,
