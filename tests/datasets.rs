@@ -9,27 +9,18 @@ use std::path::Path;
 /// All records of a directory of `{"Records":[…]}` files or bare arrays, read with serde_json.
 fn raw_records(dir: &Path) -> Vec<serde_json::Value> {
     let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-                continue;
-            }
-            let Ok(v) = serde_json::from_slice::<serde_json::Value>(&std::fs::read(&p).unwrap())
-            else {
-                continue;
-            };
-            match v {
-                serde_json::Value::Array(a) => out.extend(a),
-                serde_json::Value::Object(mut o) => {
-                    if let Some(serde_json::Value::Array(a)) = o.remove("Records") {
-                        out.extend(a)
-                    }
+    for p in files_under(dir) {
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(&std::fs::read(&p).unwrap()) else {
+            continue;
+        };
+        match v {
+            serde_json::Value::Array(a) => out.extend(a),
+            serde_json::Value::Object(mut o) => {
+                if let Some(serde_json::Value::Array(a)) = o.remove("Records") {
+                    out.extend(a)
                 }
-                _ => {}
             }
+            _ => {}
         }
     }
     out

@@ -153,19 +153,7 @@ fn generated_chains_do_not_depend_on_file_order_or_duplicates() {
     let (_, a) = run_json(&["sessions", "--format", "json"], d.path());
     // Copy every file under a name that reverses the sort order, and deliver a third of them twice.
     let e = TempDir::new().unwrap();
-    let mut files = Vec::new();
-    let mut stack = vec![d.path().to_path_buf()];
-    while let Some(p) = stack.pop() {
-        for x in std::fs::read_dir(&p).unwrap() {
-            let x = x.unwrap().path();
-            if x.is_dir() {
-                stack.push(x)
-            } else {
-                files.push(x)
-            }
-        }
-    }
-    files.sort();
+    let files = files_under(d.path());
     let n = files.len();
     for (i, f) in files.iter().enumerate() {
         let data = std::fs::read(f).unwrap();
@@ -492,27 +480,18 @@ fn bundled_sample_is_reproducible_from_the_generator() {
         ..Default::default()
     };
     let r = generate(&opts).unwrap();
-    let mut n = 0;
-    let mut stack = vec![d.path().to_path_buf()];
-    while let Some(p) = stack.pop() {
-        for x in std::fs::read_dir(&p).unwrap() {
-            let x = x.unwrap().path();
-            if x.is_dir() {
-                stack.push(x);
-                continue;
-            }
-            let rel = x.strip_prefix(d.path()).unwrap();
-            let committed = std::fs::read(sample.join(rel))
-                .unwrap_or_else(|_| panic!("{} not in testdata", rel.display()));
-            assert!(
-                committed == std::fs::read(&x).unwrap(),
-                "{} differs from the generator",
-                rel.display()
-            );
-            n += 1;
-        }
+    let generated = files_under(d.path());
+    for x in &generated {
+        let rel = x.strip_prefix(d.path()).unwrap();
+        let committed = std::fs::read(sample.join(rel))
+            .unwrap_or_else(|_| panic!("{} not in testdata", rel.display()));
+        assert!(
+            committed == std::fs::read(x).unwrap(),
+            "{} differs from the generator",
+            rel.display()
+        );
     }
-    assert_eq!(n, r.files);
+    assert_eq!(generated.len(), r.files);
     let committed_truth: Value = serde_json::from_str(
         &std::fs::read_to_string(sample.with_file_name("sample-truth.json")).unwrap(),
     )
@@ -652,21 +631,10 @@ fn plan_records_a_fingerprint_of_its_evidence() {
     let fp = p1["inputs"]["sha256"].as_str().unwrap().to_string();
     assert_eq!(fp.len(), 64);
     // Any change to any file changes the fingerprint, and verify says so.
-    let f = std::fs::read_dir(d.path().join("AWSLogs/111122223333/CloudTrail/us-east-1"))
-        .unwrap()
+    let file = files_under(&d.path().join("AWSLogs/111122223333/CloudTrail/us-east-1"))
+        .into_iter()
         .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let mut stack = vec![f];
-    let file = loop {
-        let p = stack.pop().unwrap();
-        if p.is_dir() {
-            stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
-        } else {
-            break p;
-        }
-    };
+        .unwrap();
     let (_, v) = verify(d.path(), &bytes);
     assert!(!v["notes"]
         .as_array()

@@ -323,29 +323,21 @@ fn export_partitioned_by_account_region_day() {
         .code(0);
     let mut rows = 0;
     let mut dirs = Vec::new();
-    let mut stack = vec![out.clone()];
-    while let Some(p) = stack.pop() {
-        for e in std::fs::read_dir(&p).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(&out).unwrap().to_string_lossy().to_string();
-                let parts: Vec<&str> = rel.split('/').collect();
-                assert!(
-                    parts[0].starts_with("account=")
-                        && parts[1].starts_with("region=")
-                        && parts[2].starts_with("day="),
-                    "{rel}"
-                );
-                let df = ParquetReader::new(std::fs::File::open(&p).unwrap()).finish().unwrap();
-                // Every row of a partition belongs to it.
-                let regions = df.column("aws_region").unwrap().str().unwrap().clone();
-                assert!(regions.iter().all(|r| r == Some(&parts[1]["region=".len()..])), "{rel}");
-                rows += df.height();
-                dirs.push(rel);
-            }
-        }
+    for p in files_under(&out) {
+        let rel = p.strip_prefix(&out).unwrap().to_string_lossy().to_string();
+        let parts: Vec<&str> = rel.split('/').collect();
+        assert!(
+            parts[0].starts_with("account=")
+                && parts[1].starts_with("region=")
+                && parts[2].starts_with("day="),
+            "{rel}"
+        );
+        let df = ParquetReader::new(std::fs::File::open(&p).unwrap()).finish().unwrap();
+        // Every row of a partition belongs to it.
+        let regions = df.column("aws_region").unwrap().str().unwrap().clone();
+        assert!(regions.iter().all(|r| r == Some(&parts[1]["region=".len()..])), "{rel}");
+        rows += df.height();
+        dirs.push(rel);
     }
     assert_eq!(rows, report.unique_events, "every unique event exported once");
     assert!(dirs.len() >= 4, "{dirs:?}");

@@ -84,18 +84,10 @@ fn run(dir: &Path, extra: &[&str]) -> (i32, Value) {
 /// Every `.json.gz` log file under `CloudTrail/`, relative, sorted.
 fn log_files(root: &Path) -> Vec<String> {
     let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(p) = stack.pop() {
-        for e in std::fs::read_dir(&p).unwrap() {
-            let e = e.unwrap().path();
-            if e.is_dir() {
-                stack.push(e);
-            } else {
-                let rel = e.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
-                if rel.contains("/CloudTrail/") {
-                    out.push(rel);
-                }
-            }
+    for e in crate::util::files_under(root) {
+        let rel = e.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+        if rel.contains("/CloudTrail/") {
+            out.push(rel);
         }
     }
     out.sort();
