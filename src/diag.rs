@@ -67,3 +67,17 @@ pub fn report_problems(ingest: &Ingest, quiet: bool) {
         );
     }
 }
+
+/// Current and peak resident memory of this process, for `TRAILHOUND_TIMING=1` output
+/// (Linux `/proc/self/status`; empty elsewhere).
+pub fn memory_note() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    format!("RSS {} (peak {})", field("VmRSS:"), field("VmHWM:"))
+}

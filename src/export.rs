@@ -12,7 +12,6 @@ use anyhow::{bail, Context, Result};
 use polars::prelude::{
     Column, CsvWriter, DataFrame, DataType, NamedFrom, ParquetWriter, SerWriter, Series, TimeUnit,
 };
-use serde::Serialize;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
@@ -42,166 +41,415 @@ impl TableFormat {
     }
 }
 
-/// One output row (the JSON Lines object; the Parquet/CSV columns have the same names).
-#[derive(Debug, Serialize)]
-pub struct Row<'a> {
-    pub event_id: &'a str,
-    pub event_time: String,
-    pub event_version: Option<&'a str>,
-    pub event_source: &'a str,
-    pub event_name: &'a str,
-    pub aws_region: Option<&'a str>,
-    pub source_ip: Option<&'a str>,
-    pub user_agent: Option<&'a str>,
-    pub error_code: Option<&'a str>,
-    pub error_message: Option<&'a str>,
-    pub read_only: Option<bool>,
-    pub event_type: Option<&'a str>,
-    pub event_category: Option<&'a str>,
-    pub request_id: Option<&'a str>,
-    pub recipient_account_id: Option<&'a str>,
-    pub shared_event_id: Option<&'a str>,
-    pub identity_type: Option<&'a str>,
-    pub principal_id: Option<&'a str>,
-    pub principal_arn: Option<&'a str>,
-    pub account_id: Option<&'a str>,
-    pub access_key_id: Option<&'a str>,
-    pub user_name: Option<&'a str>,
-    pub invoked_by: Option<&'a str>,
-    pub session_issuer_type: Option<&'a str>,
-    pub session_issuer_arn: Option<&'a str>,
-    pub session_created: Option<String>,
-    pub mfa_authenticated: Option<bool>,
-    pub source_identity: Option<&'a str>,
-    pub role_arn: Option<&'a str>,
-    pub role_session_name: Option<&'a str>,
-    pub issued_access_key_id: Option<&'a str>,
-    pub issued_expiration: Option<String>,
-    pub issued_principal_arn: Option<&'a str>,
-    pub created_access_key_id: Option<&'a str>,
-    pub resources: String,
-    pub file: &'a str,
-    pub record: u32,
+/// How a column is read from an [`Event`] and written back into one.
+#[derive(Clone, Copy)]
+pub enum Access {
+    Str(fn(&Event) -> Option<&str>, fn(&mut Event, String)),
+    /// Unix seconds in the model; `Datetime(ms, UTC)` in Parquet, ISO 8601 in CSV/JSON Lines.
+    Time(fn(&Event) -> Option<i64>, fn(&mut Event, i64)),
+    Bool(fn(&Event) -> Option<bool>, fn(&mut Event, bool)),
+    Int(fn(&Event) -> Option<i64>, fn(&mut Event, i64)),
 }
 
-impl<'a> Row<'a> {
-    /// The row of one event.
-    pub fn new(e: &'a Event, files: &'a [String]) -> Row<'a> {
-        let i = &e.identity;
-        Row {
-            event_id: &e.id,
-            event_time: fmt_iso(e.time),
-            event_version: e.version.as_deref(),
-            event_source: &e.source,
-            event_name: &e.name,
-            aws_region: e.region.as_deref(),
-            source_ip: e.source_ip.as_deref(),
-            user_agent: e.user_agent.as_deref(),
-            error_code: e.error_code.as_deref(),
-            error_message: e.error_message.as_deref(),
-            read_only: e.read_only,
-            event_type: e.event_type.as_deref(),
-            event_category: e.category.as_deref(),
-            request_id: e.request_id.as_deref(),
-            recipient_account_id: e.recipient_account.as_deref(),
-            shared_event_id: e.shared_event_id.as_deref(),
-            identity_type: i.kind.as_deref(),
-            principal_id: i.principal_id.as_deref(),
-            principal_arn: i.arn.as_deref(),
-            account_id: i.account_id.as_deref(),
-            access_key_id: i.access_key_id.as_deref(),
-            user_name: i.user_name.as_deref(),
-            invoked_by: i.invoked_by.as_deref(),
-            session_issuer_type: i.issuer_kind.as_deref(),
-            session_issuer_arn: i.issuer_arn.as_deref(),
-            session_created: i.creation_date.map(fmt_iso),
-            mfa_authenticated: i.mfa_authenticated,
-            source_identity: i.source_identity.as_deref(),
-            role_arn: e.request.role_arn.as_deref(),
-            role_session_name: e.request.role_session_name.as_deref(),
-            issued_access_key_id: e.response.credentials_key.as_deref(),
-            issued_expiration: e.response.credentials_expiration.map(fmt_iso),
-            issued_principal_arn: e
-                .response
-                .assumed_role_arn
-                .as_deref()
-                .or(e.response.federated_user_arn.as_deref()),
-            created_access_key_id: e.response.access_key_id.as_deref(),
-            resources: e.resources.join(";"),
-            file: files.get(e.origin.file as usize).map(String::as_str).unwrap_or(""),
-            record: e.origin.record,
+/// The export schema: every field of the normalized [`Event`], so that `sessions`, `blast`
+/// and `plan` can start from exported Parquet (SPEC §7) and reach the same result as from
+/// the JSON it came from. `file` and `record` (the source of each row) are written after
+/// these and are not read back: a row read from Parquet is traced to the Parquet file.
+pub const COLUMNS: &[(&str, Access)] = &[
+    ("event_id", Access::Str(|e| Some(&e.id), |e, v| e.id = v)),
+    ("event_time", Access::Time(|e| Some(e.time), |e, v| e.time = v)),
+    ("event_version", Access::Str(|e| e.version.as_deref(), |e, v| e.version = Some(v))),
+    ("event_source", Access::Str(|e| Some(&e.source), |e, v| e.source = v)),
+    ("event_name", Access::Str(|e| Some(&e.name), |e, v| e.name = v)),
+    ("aws_region", Access::Str(|e| e.region.as_deref(), |e, v| e.region = Some(v))),
+    ("source_ip", Access::Str(|e| e.source_ip.as_deref(), |e, v| e.source_ip = Some(v))),
+    ("user_agent", Access::Str(|e| e.user_agent.as_deref(), |e, v| e.user_agent = Some(v))),
+    ("error_code", Access::Str(|e| e.error_code.as_deref(), |e, v| e.error_code = Some(v))),
+    (
+        "error_message",
+        Access::Str(|e| e.error_message.as_deref(), |e, v| e.error_message = Some(v)),
+    ),
+    ("read_only", Access::Bool(|e| e.read_only, |e, v| e.read_only = Some(v))),
+    ("event_type", Access::Str(|e| e.event_type.as_deref(), |e, v| e.event_type = Some(v))),
+    ("event_category", Access::Str(|e| e.category.as_deref(), |e, v| e.category = Some(v))),
+    ("request_id", Access::Str(|e| e.request_id.as_deref(), |e, v| e.request_id = Some(v))),
+    (
+        "recipient_account_id",
+        Access::Str(|e| e.recipient_account.as_deref(), |e, v| e.recipient_account = Some(v)),
+    ),
+    (
+        "shared_event_id",
+        Access::Str(|e| e.shared_event_id.as_deref(), |e, v| e.shared_event_id = Some(v)),
+    ),
+    (
+        "identity_type",
+        Access::Str(|e| e.identity.kind.as_deref(), |e, v| e.identity.kind = Some(v)),
+    ),
+    (
+        "principal_id",
+        Access::Str(
+            |e| e.identity.principal_id.as_deref(),
+            |e, v| e.identity.principal_id = Some(v),
+        ),
+    ),
+    ("principal_arn", Access::Str(|e| e.identity.arn.as_deref(), |e, v| e.identity.arn = Some(v))),
+    (
+        "account_id",
+        Access::Str(|e| e.identity.account_id.as_deref(), |e, v| e.identity.account_id = Some(v)),
+    ),
+    (
+        "access_key_id",
+        Access::Str(
+            |e| e.identity.access_key_id.as_deref(),
+            |e, v| e.identity.access_key_id = Some(v),
+        ),
+    ),
+    (
+        "user_name",
+        Access::Str(|e| e.identity.user_name.as_deref(), |e, v| e.identity.user_name = Some(v)),
+    ),
+    (
+        "invoked_by",
+        Access::Str(|e| e.identity.invoked_by.as_deref(), |e, v| e.identity.invoked_by = Some(v)),
+    ),
+    (
+        "identity_provider",
+        Access::Str(
+            |e| e.identity.identity_provider.as_deref(),
+            |e, v| e.identity.identity_provider = Some(v),
+        ),
+    ),
+    (
+        "session_issuer_type",
+        Access::Str(|e| e.identity.issuer_kind.as_deref(), |e, v| e.identity.issuer_kind = Some(v)),
+    ),
+    (
+        "session_issuer_arn",
+        Access::Str(|e| e.identity.issuer_arn.as_deref(), |e, v| e.identity.issuer_arn = Some(v)),
+    ),
+    (
+        "session_issuer_principal_id",
+        Access::Str(
+            |e| e.identity.issuer_principal_id.as_deref(),
+            |e, v| e.identity.issuer_principal_id = Some(v),
+        ),
+    ),
+    (
+        "session_issuer_account_id",
+        Access::Str(
+            |e| e.identity.issuer_account_id.as_deref(),
+            |e, v| e.identity.issuer_account_id = Some(v),
+        ),
+    ),
+    (
+        "session_issuer_user_name",
+        Access::Str(
+            |e| e.identity.issuer_user_name.as_deref(),
+            |e, v| e.identity.issuer_user_name = Some(v),
+        ),
+    ),
+    (
+        "session_created",
+        Access::Time(|e| e.identity.creation_date, |e, v| e.identity.creation_date = Some(v)),
+    ),
+    (
+        "mfa_authenticated",
+        Access::Bool(
+            |e| e.identity.mfa_authenticated,
+            |e, v| e.identity.mfa_authenticated = Some(v),
+        ),
+    ),
+    (
+        "source_identity",
+        Access::Str(
+            |e| e.identity.source_identity.as_deref(),
+            |e, v| e.identity.source_identity = Some(v),
+        ),
+    ),
+    (
+        "ec2_role_delivery",
+        Access::Str(
+            |e| e.identity.ec2_role_delivery.as_deref(),
+            |e, v| e.identity.ec2_role_delivery = Some(v),
+        ),
+    ),
+    (
+        "session_credential_from_console",
+        Access::Bool(
+            |e| e.identity.from_console.then_some(true),
+            |e, v| e.identity.from_console = v,
+        ),
+    ),
+    (
+        "role_arn",
+        Access::Str(|e| e.request.role_arn.as_deref(), |e, v| e.request.role_arn = Some(v)),
+    ),
+    (
+        "role_session_name",
+        Access::Str(
+            |e| e.request.role_session_name.as_deref(),
+            |e, v| e.request.role_session_name = Some(v),
+        ),
+    ),
+    (
+        "duration_seconds",
+        Access::Int(|e| e.request.duration_seconds, |e, v| e.request.duration_seconds = Some(v)),
+    ),
+    (
+        "request_user_name",
+        Access::Str(|e| e.request.user_name.as_deref(), |e, v| e.request.user_name = Some(v)),
+    ),
+    ("request_name", Access::Str(|e| e.request.name.as_deref(), |e, v| e.request.name = Some(v))),
+    (
+        "request_source_identity",
+        Access::Str(
+            |e| e.request.source_identity.as_deref(),
+            |e, v| e.request.source_identity = Some(v),
+        ),
+    ),
+    (
+        "request_principal_arn",
+        Access::Str(
+            |e| e.request.principal_arn.as_deref(),
+            |e, v| e.request.principal_arn = Some(v),
+        ),
+    ),
+    (
+        "request_role_name",
+        Access::Str(|e| e.request.role_name.as_deref(), |e, v| e.request.role_name = Some(v)),
+    ),
+    (
+        "request_policy_arn",
+        Access::Str(|e| e.request.policy_arn.as_deref(), |e, v| e.request.policy_arn = Some(v)),
+    ),
+    (
+        "request_policy_name",
+        Access::Str(|e| e.request.policy_name.as_deref(), |e, v| e.request.policy_name = Some(v)),
+    ),
+    (
+        "request_group_name",
+        Access::Str(|e| e.request.group_name.as_deref(), |e, v| e.request.group_name = Some(v)),
+    ),
+    (
+        "request_access_key_id",
+        Access::Str(
+            |e| e.request.access_key_id.as_deref(),
+            |e, v| e.request.access_key_id = Some(v),
+        ),
+    ),
+    (
+        "request_status",
+        Access::Str(|e| e.request.status.as_deref(), |e, v| e.request.status = Some(v)),
+    ),
+    (
+        "request_bucket_name",
+        Access::Str(|e| e.request.bucket_name.as_deref(), |e, v| e.request.bucket_name = Some(v)),
+    ),
+    ("request_key", Access::Str(|e| e.request.key.as_deref(), |e, v| e.request.key = Some(v))),
+    (
+        "request_function_name",
+        Access::Str(
+            |e| e.request.function_name.as_deref(),
+            |e, v| e.request.function_name = Some(v),
+        ),
+    ),
+    (
+        "request_secret_id",
+        Access::Str(|e| e.request.secret_id.as_deref(), |e, v| e.request.secret_id = Some(v)),
+    ),
+    (
+        "request_instance_id",
+        Access::Str(|e| e.request.instance_id.as_deref(), |e, v| e.request.instance_id = Some(v)),
+    ),
+    (
+        "request_target_principal",
+        Access::Str(
+            |e| e.request.target_principal.as_deref(),
+            |e, v| e.request.target_principal = Some(v),
+        ),
+    ),
+    (
+        "issued_access_key_id",
+        Access::Str(
+            |e| e.response.credentials_key.as_deref(),
+            |e, v| e.response.credentials_key = Some(v),
+        ),
+    ),
+    (
+        "issued_expiration",
+        Access::Time(
+            |e| e.response.credentials_expiration,
+            |e, v| e.response.credentials_expiration = Some(v),
+        ),
+    ),
+    (
+        "issued_principal_arn",
+        Access::Str(
+            |e| e.response.assumed_role_arn.as_deref(),
+            |e, v| e.response.assumed_role_arn = Some(v),
+        ),
+    ),
+    (
+        "issued_principal_id",
+        Access::Str(
+            |e| e.response.assumed_role_id.as_deref(),
+            |e, v| e.response.assumed_role_id = Some(v),
+        ),
+    ),
+    (
+        "federated_user_arn",
+        Access::Str(
+            |e| e.response.federated_user_arn.as_deref(),
+            |e, v| e.response.federated_user_arn = Some(v),
+        ),
+    ),
+    (
+        "federated_user_id",
+        Access::Str(
+            |e| e.response.federated_user_id.as_deref(),
+            |e, v| e.response.federated_user_id = Some(v),
+        ),
+    ),
+    (
+        "created_access_key_id",
+        Access::Str(
+            |e| e.response.access_key_id.as_deref(),
+            |e, v| e.response.access_key_id = Some(v),
+        ),
+    ),
+    (
+        "created_access_key_user",
+        Access::Str(
+            |e| e.response.access_key_user.as_deref(),
+            |e, v| e.response.access_key_user = Some(v),
+        ),
+    ),
+    (
+        "created_access_key_date",
+        Access::Time(
+            |e| e.response.access_key_created,
+            |e, v| e.response.access_key_created = Some(v),
+        ),
+    ),
+    (
+        "created_user_arn",
+        Access::Str(|e| e.response.user_arn.as_deref(), |e, v| e.response.user_arn = Some(v)),
+    ),
+    (
+        "created_user_id",
+        Access::Str(|e| e.response.user_id.as_deref(), |e, v| e.response.user_id = Some(v)),
+    ),
+    (
+        "created_user_name",
+        Access::Str(|e| e.response.user_name.as_deref(), |e, v| e.response.user_name = Some(v)),
+    ),
+    (
+        "login_profile_user",
+        Access::Str(
+            |e| e.response.login_profile_user.as_deref(),
+            |e, v| e.response.login_profile_user = Some(v),
+        ),
+    ),
+    (
+        "created_role_arn",
+        Access::Str(|e| e.response.role_arn.as_deref(), |e, v| e.response.role_arn = Some(v)),
+    ),
+    (
+        "response_subject",
+        Access::Str(|e| e.response.subject.as_deref(), |e, v| e.response.subject = Some(v)),
+    ),
+    (
+        "response_provider",
+        Access::Str(|e| e.response.provider.as_deref(), |e, v| e.response.provider = Some(v)),
+    ),
+    (
+        "response_source_identity",
+        Access::Str(
+            |e| e.response.source_identity.as_deref(),
+            |e, v| e.response.source_identity = Some(v),
+        ),
+    ),
+    (
+        "console_login",
+        Access::Str(
+            |e| e.response.console_login.as_deref(),
+            |e, v| e.response.console_login = Some(v),
+        ),
+    ),
+];
+
+/// Resource ARNs are one column, joined with this separator.
+pub const RESOURCE_SEPARATOR: char = ';';
+
+fn column(name: &str, a: Access, events: &[&Event]) -> Result<Column> {
+    Ok(match a {
+        Access::Str(get, _) => {
+            Column::new(name.into(), events.iter().map(|e| get(e)).collect::<Vec<Option<&str>>>())
         }
-    }
+        Access::Time(get, _) => {
+            let ms: Vec<Option<i64>> = events.iter().map(|e| get(e).map(|t| t * 1000)).collect();
+            Series::new(name.into(), ms)
+                .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))?
+                .into()
+        }
+        Access::Bool(get, _) => {
+            Column::new(name.into(), events.iter().map(|e| get(e)).collect::<Vec<Option<bool>>>())
+        }
+        Access::Int(get, _) => {
+            Column::new(name.into(), events.iter().map(|e| get(e)).collect::<Vec<Option<i64>>>())
+        }
+    })
 }
 
-fn str_col<'a>(name: &str, rows: &[Row<'a>], f: impl Fn(&Row<'a>) -> Option<&'a str>) -> Column {
-    Column::new(name.into(), rows.iter().map(f).collect::<Vec<Option<&str>>>())
-}
-
-fn time_col(name: &str, events: &[&Event], f: impl Fn(&Event) -> Option<i64>) -> Result<Column> {
-    let ms: Vec<Option<i64>> = events.iter().map(|e| f(e).map(|t| t * 1000)).collect();
-    let s = Series::new(name.into(), ms).cast(&DataType::Datetime(TimeUnit::Milliseconds, None))?;
-    Ok(s.into())
-}
-
-/// The events as a polars `DataFrame` with the export schema.
+/// The events as a polars `DataFrame` with the export schema ([`COLUMNS`], then
+/// `resources`, `file`, `record`).
 ///
 /// # Errors
 /// polars errors building the columns.
 pub fn events_frame(events: &[&Event], files: &[String]) -> Result<DataFrame> {
-    let rows: Vec<Row> = events.iter().map(|e| Row::new(e, files)).collect();
-    let cols = vec![
-        Column::new("event_id".into(), rows.iter().map(|r| r.event_id).collect::<Vec<&str>>()),
-        time_col("event_time", events, |e| Some(e.time))?,
-        str_col("event_version", &rows, |r| r.event_version),
-        Column::new(
-            "event_source".into(),
-            rows.iter().map(|r| r.event_source).collect::<Vec<&str>>(),
-        ),
-        Column::new("event_name".into(), rows.iter().map(|r| r.event_name).collect::<Vec<&str>>()),
-        str_col("aws_region", &rows, |r| r.aws_region),
-        str_col("source_ip", &rows, |r| r.source_ip),
-        str_col("user_agent", &rows, |r| r.user_agent),
-        str_col("error_code", &rows, |r| r.error_code),
-        str_col("error_message", &rows, |r| r.error_message),
-        Column::new(
-            "read_only".into(),
-            rows.iter().map(|r| r.read_only).collect::<Vec<Option<bool>>>(),
-        ),
-        str_col("event_type", &rows, |r| r.event_type),
-        str_col("event_category", &rows, |r| r.event_category),
-        str_col("request_id", &rows, |r| r.request_id),
-        str_col("recipient_account_id", &rows, |r| r.recipient_account_id),
-        str_col("shared_event_id", &rows, |r| r.shared_event_id),
-        str_col("identity_type", &rows, |r| r.identity_type),
-        str_col("principal_id", &rows, |r| r.principal_id),
-        str_col("principal_arn", &rows, |r| r.principal_arn),
-        str_col("account_id", &rows, |r| r.account_id),
-        str_col("access_key_id", &rows, |r| r.access_key_id),
-        str_col("user_name", &rows, |r| r.user_name),
-        str_col("invoked_by", &rows, |r| r.invoked_by),
-        str_col("session_issuer_type", &rows, |r| r.session_issuer_type),
-        str_col("session_issuer_arn", &rows, |r| r.session_issuer_arn),
-        time_col("session_created", events, |e| e.identity.creation_date)?,
-        Column::new(
-            "mfa_authenticated".into(),
-            rows.iter().map(|r| r.mfa_authenticated).collect::<Vec<Option<bool>>>(),
-        ),
-        str_col("source_identity", &rows, |r| r.source_identity),
-        str_col("role_arn", &rows, |r| r.role_arn),
-        str_col("role_session_name", &rows, |r| r.role_session_name),
-        str_col("issued_access_key_id", &rows, |r| r.issued_access_key_id),
-        time_col("issued_expiration", events, |e| e.response.credentials_expiration)?,
-        str_col("issued_principal_arn", &rows, |r| r.issued_principal_arn),
-        str_col("created_access_key_id", &rows, |r| r.created_access_key_id),
-        Column::new(
-            "resources".into(),
-            rows.iter().map(|r| r.resources.as_str()).collect::<Vec<&str>>(),
-        ),
-        Column::new("file".into(), rows.iter().map(|r| r.file).collect::<Vec<&str>>()),
-        Column::new("record".into(), rows.iter().map(|r| r.record).collect::<Vec<u32>>()),
-    ];
-    Ok(DataFrame::new(rows.len(), cols)?)
+    let mut cols = Vec::with_capacity(COLUMNS.len() + 3);
+    for &(name, a) in COLUMNS {
+        cols.push(column(name, a, events)?);
+    }
+    let joined: Vec<String> =
+        events.iter().map(|e| e.resources.join(&RESOURCE_SEPARATOR.to_string())).collect();
+    cols.push(Column::new("resources".into(), joined));
+    let file_of = |e: &Event| files.get(e.origin.file as usize).map(String::as_str).unwrap_or("");
+    cols.push(Column::new("file".into(), events.iter().map(|e| file_of(e)).collect::<Vec<&str>>()));
+    cols.push(Column::new(
+        "record".into(),
+        events.iter().map(|e| e.origin.record).collect::<Vec<u32>>(),
+    ));
+    Ok(DataFrame::new(events.len(), cols)?)
+}
+
+/// One event as a JSON Lines object: the same columns, in the same order, times as ISO 8601.
+fn write_json_line(w: &mut impl Write, e: &Event, files: &[String]) -> Result<()> {
+    let mut first = true;
+    let mut field = |w: &mut dyn Write, name: &str, v: serde_json::Value| -> Result<()> {
+        w.write_all(if first { b"{" } else { b"," })?;
+        first = false;
+        serde_json::to_writer(&mut *w, name)?;
+        w.write_all(b":")?;
+        serde_json::to_writer(&mut *w, &v)?;
+        Ok(())
+    };
+    use serde_json::Value;
+    for &(name, a) in COLUMNS {
+        let v = match a {
+            Access::Str(get, _) => get(e).map_or(Value::Null, Value::from),
+            Access::Time(get, _) => get(e).map_or(Value::Null, |t| Value::from(fmt_iso(t))),
+            Access::Bool(get, _) => get(e).map_or(Value::Null, Value::from),
+            Access::Int(get, _) => get(e).map_or(Value::Null, Value::from),
+        };
+        field(w, name, v)?;
+    }
+    field(w, "resources", Value::from(e.resources.join(&RESOURCE_SEPARATOR.to_string())))?;
+    let file = files.get(e.origin.file as usize).map(String::as_str).unwrap_or("");
+    field(w, "file", Value::from(file))?;
+    field(w, "record", Value::from(e.origin.record))?;
+    w.write_all(b"}\n")?;
+    Ok(())
 }
 
 /// A table file being written in batches: Parquet row groups, CSV or JSON Lines rows.
@@ -251,8 +499,7 @@ impl TableWriter {
         match &mut self.sink {
             Sink::Lines(w) => {
                 for e in events {
-                    serde_json::to_writer(&mut *w, &Row::new(e, files)).with_context(ctx)?;
-                    w.write_all(b"\n").with_context(ctx)?;
+                    write_json_line(w, e, files).with_context(ctx)?;
                 }
             }
             Sink::Csv(b) => b.write_batch(&events_frame(events, files)?).with_context(ctx)?,

@@ -360,3 +360,46 @@ fn fifo_in_a_walked_tree_is_skipped_not_read() {
     assert_eq!(code, 0, "{v}");
     assert!(problem_reasons(&v).contains(&("pipe.json.gz".into(), "not_a_file".into())));
 }
+
+#[test]
+fn broken_or_foreign_parquet_is_reported_and_the_rest_is_read() {
+    use polars::prelude::{df, ParquetWriter};
+    let d = TempDir::new().unwrap();
+    let trail = d.path().join("trail");
+    let opts = trailhound::gen::GenOptions {
+        seed: 5,
+        hours: 1,
+        out_dir: trail.clone(),
+        ..Default::default()
+    };
+    let report = trailhound::gen::generate(&opts).unwrap();
+    let input = d.path().join("input");
+    let good = input.join("good.parquet");
+    std::fs::create_dir_all(&input).unwrap();
+    bin().args(["export", "-q", "-o"]).arg(&good).arg(&trail).assert().code(0);
+    // The first half of a real export: starts like Parquet, has no footer.
+    let bytes = std::fs::read(&good).unwrap();
+    write(&input, "truncated.parquet", &bytes[..bytes.len() / 2]);
+    // Valid Parquet, but some other table.
+    let mut other = df!("name" => ["a", "b"], "value" => [1i64, 2]).unwrap();
+    let f = std::fs::File::create(input.join("other.parquet")).unwrap();
+    ParquetWriter::new(f).finish(&mut other).unwrap();
+
+    let (code, v) = scan_json(&[input.to_str().unwrap()]);
+    assert_eq!(code, 3, "{v}");
+    assert_eq!(v["files"]["failed"], 2, "{v}");
+    assert_eq!(v["events"].as_u64().unwrap() as usize, report.unique_events, "{v}");
+    let reasons = problem_reasons(&v);
+    assert!(reasons.contains(&("truncated.parquet".into(), "invalid_parquet".into())), "{v}");
+    assert!(reasons.contains(&("other.parquet".into(), "invalid_parquet".into())), "{v}");
+    let detail = v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["path"].as_str().unwrap().ends_with("other.parquet"))
+        .unwrap()["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(detail.contains("event_id"), "{detail}");
+}

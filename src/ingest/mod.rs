@@ -13,6 +13,7 @@
 //! failed file and every rejected record is a [`Problem`] naming the file (and the record).
 
 pub mod decompress;
+pub mod parquet;
 pub mod parse;
 pub mod raw;
 
@@ -319,6 +320,19 @@ impl CredFacts {
         }
         f
     }
+    fn of_identity(i: &crate::model::Identity, strings: &mut Strings) -> CredFacts {
+        CredFacts {
+            kind: strings.opt(i.kind.as_deref()),
+            arn: strings.opt(i.arn.as_deref()),
+            account_id: strings.opt(i.account_id.as_deref()),
+            principal_id: strings.opt(i.principal_id.as_deref()),
+            user_name: strings.opt(i.user_name.as_deref()),
+            issuer_kind: strings.opt(i.issuer_kind.as_deref()),
+            issuer_arn: strings.opt(i.issuer_arn.as_deref()),
+            from_console: i.from_console,
+            ec2_instance: i.ec2_role_delivery.is_some(),
+        }
+    }
     fn remap(self, m: impl Fn(u32) -> u32) -> CredFacts {
         CredFacts {
             kind: m(self.kind),
@@ -473,6 +487,18 @@ impl Ingest {
                 let mut sink = parse::Parsed { file, want: Some(want), ..Default::default() };
                 match read_decoded(f, data, st, cap) {
                     Err((_, detail)) => return Err(format!("{}: {detail}", f.display())),
+                    Ok(false) if parquet::is_parquet(&st.raw) => {
+                        let mut events = Vec::new();
+                        parquet::read(
+                            &st.raw,
+                            file,
+                            |r| sink.want.as_ref().is_none_or(|w| w.binary_search(&r).is_ok()),
+                            |_| true,
+                            |r| events.extend(r.ok()),
+                        )
+                        .map_err(|e| format!("{}: {e}", f.display()))?;
+                        return Ok(events);
+                    }
                     Ok(true) => parse::parse_document(&mut st.inflated, &mut st.buffers, &mut sink),
                     Ok(false) => parse::parse_document(&mut st.raw, &mut st.buffers, &mut sink),
                 }
@@ -800,6 +826,60 @@ struct FileScan<'a> {
     rejects: Vec<RecordReject>,
 }
 
+impl FileScan<'_> {
+    /// The same as [`parse::RecordSink::record`], for an event read from exported Parquet.
+    fn event(&mut self, e: Event) {
+        let idx = e.origin.record;
+        self.records += 1;
+        self.kept += 1;
+        let mut flags = 0u8;
+        let id = if e.id.starts_with("noid:") {
+            (0xFFFF_FFFFu128 << 96) | (u128::from(self.file) << 32) | u128::from(idx)
+        } else {
+            flags |= HAS_ID;
+            id128(&e.id)
+        };
+        if e.failed() {
+            flags |= FAILED;
+        }
+        if e.identity.invoked_by.is_some() {
+            flags |= INVOKED_BY;
+        }
+        let created = e.identity.creation_date.unwrap_or(NO_TIME);
+        let acc = &mut *self.acc;
+        let key = acc.strings.opt(e.identity.access_key_id.as_deref());
+        if key != NONE {
+            let here = (self.file, idx);
+            match acc.creds.get(&(key, created)) {
+                Some((o, _)) if *o <= here => {}
+                _ => {
+                    let facts = CredFacts::of_identity(&e.identity, &mut acc.strings);
+                    acc.creds.insert((key, created), (here, facts));
+                }
+            }
+        }
+        let principal = e.identity.arn.as_deref().or(e.identity.principal_id.as_deref());
+        let stub = Stub {
+            id,
+            time: e.time,
+            created,
+            file: self.file,
+            record: idx,
+            key,
+            ip: acc.strings.opt(e.source_ip.as_deref()),
+            account: acc.strings.opt(e.account()),
+            region: acc.strings.opt(e.region.as_deref()),
+            source: acc.strings.opt(Some(e.source.as_str()).filter(|s| !s.is_empty())),
+            principal: acc.strings.opt(principal),
+            flags: if needs_detail(&e.name) { flags | DETAIL } else { flags },
+        };
+        acc.stubs.push(stub);
+        if stub.flags & DETAIL != 0 {
+            acc.details.push(e);
+        }
+    }
+}
+
 impl parse::RecordSink for FileScan<'_> {
     fn record(&mut self, r: Option<&raw::RawRecord<'_>>, idx: u32) {
         self.records += 1;
@@ -918,7 +998,24 @@ fn process_file(
     // Roll back what a file added if it turns out unusable as a whole.
     let marks = (acc.stubs.len(), acc.details.len());
     let mut sink = FileScan { file: idx, acc: &mut *acc, records: 0, kept: 0, rejects: Vec::new() };
-    let parsed = parse::parse_document(doc, &mut st.buffers, &mut sink);
+    let parsed = if !inflated && parquet::is_parquet(doc) {
+        let mut rejects = Vec::new();
+        let r = parquet::read(
+            doc,
+            idx,
+            |_| true,
+            needs_detail,
+            |r| match r {
+                Ok(e) => sink.event(e),
+                Err(rej) => rejects.push(rej),
+            },
+        );
+        sink.records += rejects.len() as u64;
+        sink.rejects.extend(rejects);
+        r.map(|_| Shape::Parquet).map_err(FileError::Parquet)
+    } else {
+        parse::parse_document(doc, &mut st.buffers, &mut sink)
+    };
     let (records, rejects) = (sink.records, sink.rejects);
     out.status = match parsed {
         Ok(Shape::Digest) => FileStatus::Skipped(
@@ -936,6 +1033,7 @@ fn process_file(
         Err(FileError::InvalidJson(d)) => {
             FileStatus::Failed("invalid_json", format!("invalid JSON: {d}"))
         }
+        Err(FileError::Parquet(d)) => FileStatus::Failed("invalid_parquet", d),
         Err(FileError::NotCloudTrail(d)) => {
             FileStatus::Failed("not_cloudtrail", format!("valid JSON but not CloudTrail: {d}"))
         }
@@ -962,6 +1060,7 @@ fn shape_name(s: Shape) -> &'static str {
         Shape::LookupEvents => "lookup_events",
         Shape::SingleRecord => "single_record",
         Shape::Digest => "digest",
+        Shape::Parquet => "parquet",
     }
 }
 
@@ -988,20 +1087,23 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
     let cap = opts.max_file_bytes;
     let timing = std::env::var_os("TRAILHOUND_TIMING").is_some();
     let t0 = std::time::Instant::now();
-    let accs: Vec<ThreadAcc> = files
-        .par_iter()
-        .enumerate()
-        .fold(
-            || (Scratch::new(), ThreadAcc::default()),
-            |(mut st, mut acc), (i, f)| {
-                let data = if f.is_stdin() { stdin_data.as_deref() } else { None };
-                let n = process_file(f, i as u32, data, &mut st, &mut acc, cap);
-                bar.inc(n);
-                (st, acc)
-            },
-        )
-        .map(|(_, acc)| acc)
-        .collect();
+    // One accumulator per worker thread (not per rayon split): each worker pulls the next
+    // file from a shared counter, so the load balances while strings are interned once per
+    // worker and the scratch buffers (inflated document, simd-json buffers) are reused for
+    // every file the worker reads instead of being allocated (and page-faulted) again.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let accs: Vec<ThreadAcc> = rayon::broadcast(|_| {
+        let mut st = Scratch::new();
+        let mut acc = ThreadAcc::default();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(f) = files.get(i) else { break };
+            let data = if f.is_stdin() { stdin_data.as_deref() } else { None };
+            let n = process_file(f, i as u32, data, &mut st, &mut acc, cap);
+            bar.inc(n);
+        }
+        acc
+    });
     bar.finish_and_clear();
 
     let t1 = t0.elapsed();
@@ -1015,11 +1117,17 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
             _ => stats.files_failed += 1,
         }
     }
-    let mut strings = Strings::default();
-    let mut stubs: Vec<Stub> = Vec::with_capacity(accs.iter().map(|a| a.stubs.len()).sum());
-    let mut details: Vec<Event> = Vec::new();
-    let mut creds: FxMap<(u32, i64), ((u32, u32), CredFacts)> = FxMap::default();
-    let mut outcomes: Vec<FileOutcome> = Vec::with_capacity(files.len());
+    // The largest worker's strings and vectors become the result as they are; only the
+    // other workers' stubs are remapped to its string indices.
+    let mut accs = accs;
+    let biggest = (0..accs.len()).max_by_key(|&i| accs[i].stubs.len()).unwrap_or(0);
+    let base = if accs.is_empty() { ThreadAcc::default() } else { accs.swap_remove(biggest) };
+    let mut strings = base.strings;
+    let mut stubs = base.stubs;
+    stubs.reserve_exact(accs.iter().map(|a| a.stubs.len()).sum());
+    let mut details = base.details;
+    let mut creds = base.creds;
+    let mut outcomes = base.files;
     for acc in accs {
         let remap: Vec<u32> = acc.strings.list.iter().map(|s| strings.intern(s)).collect();
         let m = |i: u32| if i == NONE { NONE } else { remap[i as usize] };
@@ -1111,14 +1219,15 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
 
     if timing {
         eprintln!(
-            "trailhound: timing: parallel read+parse {:?}, merge {:?}, dedupe+sort {:?}; {} stubs, {} details, {} credentials, {} strings",
+            "trailhound: timing: parallel read+parse {:?}, merge {:?}, dedupe+sort {:?}; {} stubs, {} details, {} credentials, {} strings; {}",
             t1,
             t2 - t1,
             t0.elapsed() - t2,
             stubs.len(),
             details.len(),
             creds.len(),
-            strings.list.len()
+            strings.list.len(),
+            crate::diag::memory_note()
         );
     }
     let Strings { list, map } = strings;

@@ -27,6 +27,8 @@ pub enum Shape {
     SingleRecord,
     /// A CloudTrail digest file: not events (SPEC §1).
     Digest,
+    /// A Parquet table written by `trailhound export` ([`super::parquet`]).
+    Parquet,
 }
 
 /// Why a whole file could not be used.
@@ -40,6 +42,8 @@ pub enum FileError {
     InvalidJson(String),
     /// Valid JSON, but not CloudTrail records.
     NotCloudTrail(String),
+    /// A Parquet file that cannot be read as an export table ([`super::parquet`]).
+    Parquet(String),
 }
 
 /// Receives the records of one document, one call per record, in file order.
