@@ -25,6 +25,7 @@ pub enum Exit {
 /// # Errors
 /// Fatal errors (bad arguments, unwritable outputs, `--strict` input problems).
 pub fn run(cli: Cli) -> Result<Exit> {
+    crate::diag::mark("start");
     match cli.command {
         Command::Scan(a) => scan(a),
         Command::Export(a) => export(a),
@@ -50,6 +51,11 @@ fn parse_time_arg(name: &str, v: &Option<String>) -> Result<Option<i64>> {
 
 /// Validates the shared input options, sizes the thread pool, and runs ingest.
 fn load(a: &InputArgs) -> Result<Ingest> {
+    load_with(a, false)
+}
+
+/// [`load`]; `inventory_only` for commands that never build the session graph.
+fn load_with(a: &InputArgs, inventory_only: bool) -> Result<Ingest> {
     let since = parse_time_arg("--since", &a.since)?;
     let until = parse_time_arg("--until", &a.until)?;
     if let (Some(s), Some(u)) = (since, until) {
@@ -69,6 +75,7 @@ fn load(a: &InputArgs) -> Result<Ingest> {
         since,
         until,
         max_file_bytes: a.max_file_size,
+        inventory_only,
         progress: !a.no_progress && !a.quiet,
     };
     let ing = ingest::ingest(&opts).context("reading standard input")?;
@@ -110,7 +117,7 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
 }
 
 fn scan(a: cli::ScanArgs) -> Result<Exit> {
-    let ing = load(&a.input)?;
+    let ing = load_with(&a.input, true)?;
     let report = crate::scan::scan_report(&ing);
     match a.format {
         cli::TableOrJson::Json => stdout_write(&to_json(&report)?)?,
@@ -128,7 +135,7 @@ fn export(a: cli::ExportArgs) -> Result<Exit> {
     if !a.partition {
         crate::export::TableFormat::from_path(&a.output)?;
     }
-    let ing = load(&a.input)?;
+    let ing = load_with(&a.input, true)?;
     let all: Vec<usize> = (0..ing.stubs.len()).collect();
     let mut writers: std::collections::BTreeMap<
         (String, String, String),
@@ -206,7 +213,9 @@ fn check_keys(keys: &[String], quiet: bool) -> Result<()> {
 /// Ingest, then the session graph, warning about `--key` values the trail never mentions.
 fn load_graph(input: &InputArgs, keys: &[String]) -> Result<(Ingest, crate::chain::SessionGraph)> {
     let ing = load(input)?;
+    crate::diag::mark("ingest done");
     let g = crate::chain::SessionGraph::build(&ing);
+    crate::diag::mark("session graph built");
     warn_unknown_keys(&g, keys, input.quiet);
     Ok((ing, g))
 }
@@ -260,6 +269,7 @@ fn blast(a: cli::BlastArgs) -> Result<Exit> {
     }
     let (ing, g) = load_graph(&a.input, &a.keys)?;
     let b = crate::blast::blast(&ing, &g, &a.keys, true)?;
+    crate::diag::mark("blast done");
     if let Some(p) = &a.events_out {
         let evs: Vec<&crate::model::Event> = b.tainted_events.iter().collect();
         crate::export::write_events(p, &evs, &ing.files)?;
@@ -282,8 +292,10 @@ fn plan(a: cli::PlanArgs) -> Result<Exit> {
     let effective_at = parse_time_arg("--effective-at", &a.effective_at)?;
     let (ing, g) = load_graph(&a.input, &a.keys)?;
     let b = crate::blast::blast(&ing, &g, &a.keys, true)?;
+    crate::diag::mark("blast done");
     let opts = plan_options(a.strategy, effective_at, &a.input);
     let p = crate::plan::build_plan(&ing, &g, &b, &opts);
+    crate::diag::mark("plan done");
     let text = to_json(&p)?;
     match &a.output {
         Some(path) => {
@@ -352,8 +364,10 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
         .with_context(|| format!("creating {}", a.output.display()))?;
     let (ing, g) = load_graph(&a.input, &a.keys)?;
     let b = crate::blast::blast(&ing, &g, &a.keys, true)?;
+    crate::diag::mark("blast done");
     let opts = plan_options(a.strategy, effective_at, &a.input);
     let p = crate::plan::build_plan(&ing, &g, &b, &opts);
+    crate::diag::mark("plan done");
     let v = crate::plan::verify::verify(&ing, &g, &p)?;
     let scan = crate::scan::scan_report(&ing);
     let sel = g.select(&a.keys, &[]);

@@ -330,14 +330,14 @@ pub fn blast(
         mask[n] = true;
     }
     let event_indices: Vec<usize> =
-        (0..ing.stubs.len()).filter(|&i| g.event_node[i].is_some_and(|n| mask[n])).collect();
+        (0..ing.stubs.len()).filter(|&i| g.node_of_event(i).is_some_and(|n| mask[n])).collect();
     let tainted_events = if with_events { ing.load_events(&event_indices)? } else { Vec::new() };
     let evs: Vec<&Event> = tainted_events.iter().collect();
 
     let parent = g.parent_edge();
     let mut per_node: BTreeMap<usize, Vec<&Event>> = BTreeMap::new();
     for (k, e) in tainted_events.iter().enumerate() {
-        if let Some(n) = g.event_node[event_indices[k]] {
+        if let Some(n) = g.node_of_event(event_indices[k]) {
             per_node.entry(n).or_default().push(e);
         }
     }
@@ -548,7 +548,7 @@ fn signals(ing: &Ingest, g: &SessionGraph) -> Vec<Signal> {
     // session ARN -> (ip -> keys that used it)
     let mut by_session: BTreeMap<&str, BTreeMap<&str, BTreeSet<&str>>> = BTreeMap::new();
     for (i, st) in ing.stubs.iter().enumerate() {
-        let Some(n) = g.event_node[i] else { continue };
+        let Some(n) = g.node_of_event(i) else { continue };
         let Some(ip) = ing.str(st.ip) else { continue };
         let internal = ip.starts_with("AWS Internal") || ip.ends_with(".amazonaws.com");
         if internal || st.flags & crate::ingest::INVOKED_BY != 0 || !is_instance(n) {

@@ -81,3 +81,12 @@ pub fn memory_note() -> String {
     };
     format!("RSS {} (peak {})", field("VmRSS:"), field("VmHWM:"))
 }
+
+/// With `TRAILHOUND_TIMING=1`, prints a phase mark with the time since start and the memory.
+pub fn mark(phase: &str) {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let start = *START.get_or_init(std::time::Instant::now);
+    if std::env::var_os("TRAILHOUND_TIMING").is_some() {
+        eprintln!("trailhound: timing: {phase} at {:?}; {}", start.elapsed(), memory_note());
+    }
+}

@@ -65,7 +65,19 @@ pub fn parse_us_date(s: &str) -> Option<i64> {
 
 /// Formats unix seconds as `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn fmt_iso(t: i64) -> String {
+    use chrono::{Datelike, Timelike};
     match DateTime::<Utc>::from_timestamp(t, 0) {
+        // Written out by hand: it names every session node, so it is on the graph's hot path,
+        // where chrono's `format` re-parses its pattern on each call.
+        Some(dt) if (0..=9999).contains(&dt.year()) => format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            dt.year(),
+            dt.month(),
+            dt.day(),
+            dt.hour(),
+            dt.minute(),
+            dt.second()
+        ),
         Some(dt) => dt.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
         None => t.to_string(),
     }

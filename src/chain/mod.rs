@@ -77,7 +77,8 @@ pub struct Node {
     /// IAM user name (long-term keys, GetSessionToken / GetFederationToken callers).
     pub user_name: Option<String>,
     /// Distinct source IPs of its calls.
-    pub source_ips: BTreeSet<String>,
+    /// Sorted, without repeats (a vector: most credentials have one or two).
+    pub source_ips: Vec<String>,
     /// Issued for a root principal or by a root credential (F11): no IAM policy can deny it.
     pub root_derived: bool,
 }
@@ -133,16 +134,27 @@ pub struct SessionGraph {
     pub edges: Vec<Edge>,
     pub attempts: Vec<Attempt>,
     pub notes: Vec<String>,
-    /// For each event of the ingest (same index): the node that made it, if any.
-    pub event_node: Vec<Option<usize>>,
+    /// For each event of the ingest (same index): the node that made it, or [`NO_NODE`]
+    /// ([`SessionGraph::node_of_event`]). `u32`: one of these per event of the trail.
+    event_node: Vec<u32>,
     /// For each edge (same index): parent and child node indices.
     pub edge_nodes: Vec<(usize, usize)>,
     /// For each edge (same index): index of the issuing event in the ingest.
     pub edge_event: Vec<usize>,
     /// The issuer of each node (first incoming edge), as (parent node, edge index).
     parents: Vec<Option<(usize, usize)>>,
-    by_id: FxMap<String, usize>,
-    sessions_by_key: FxMap<String, Vec<usize>>,
+    /// Node by id, keyed by the id's 128-bit hash ([`crate::ingest::id128`]) so the index
+    /// holds no second copy of every id (collisions: about 2^-128 per pair).
+    by_id: FxMap<u128, u32>,
+    /// Session nodes by access key id (hashed the same way).
+    sessions_by_key: FxMap<u128, Vec<u32>>,
+}
+
+/// [`SessionGraph::event_node`] of an event no credential made.
+const NO_NODE: u32 = u32::MAX;
+
+fn h(s: &str) -> u128 {
+    crate::ingest::id128(s)
 }
 
 /// Event names that mint temporary credentials (F1).
@@ -200,7 +212,8 @@ fn target_from_error(msg: &str) -> Option<String> {
 impl SessionGraph {
     /// Builds the graph from an ingest's (sorted, unique) events.
     pub fn build(ing: &Ingest) -> SessionGraph {
-        let mut g = SessionGraph { event_node: vec![None; ing.stubs.len()], ..Default::default() };
+        let mut g =
+            SessionGraph { event_node: vec![NO_NODE; ing.stubs.len()], ..Default::default() };
         let events = &ing.details;
 
         // Copies of one cross-account call, by sharedEventID.
@@ -296,6 +309,7 @@ impl SessionGraph {
             }
         }
 
+        crate::diag::mark("graph: issuing events linked");
         // Pass 3: attribute every call to its credential.
         // A credential resolves the same way for all its calls, except a temporary key seen
         // without creationDate (resolved by time): cache the rest.
@@ -319,17 +333,18 @@ impl SessionGraph {
                     n
                 }
             };
-            g.event_node[i] = Some(n);
+            g.event_node[i] = n as u32;
             let node = &mut g.nodes[n];
             node.events += 1;
             node.first_seen = Some(node.first_seen.map_or(st.time, |t| t.min(st.time)));
             node.last_seen = Some(node.last_seen.map_or(st.time, |t| t.max(st.time)));
             if let Some(ip) = ing.str(st.ip) {
-                if !node.source_ips.contains(ip) {
-                    node.source_ips.insert(ip.to_string());
+                if let Err(at) = node.source_ips.binary_search_by(|x| x.as_str().cmp(ip)) {
+                    node.source_ips.insert(at, ip.to_string());
                 }
             }
         }
+        crate::diag::mark("graph: calls attributed");
         g.add_notes(ing);
         let mut parents = vec![None; g.nodes.len()];
         for (k, &(p, c)) in g.edge_nodes.iter().enumerate() {
@@ -343,10 +358,10 @@ impl SessionGraph {
 
     fn add(&mut self, node: Node) -> usize {
         let idx = self.nodes.len();
-        self.by_id.insert(node.id.clone(), idx);
+        self.by_id.insert(h(&node.id), idx as u32);
         if node.kind == NodeKind::Session {
             if let Some(k) = &node.access_key_id {
-                self.sessions_by_key.entry(k.clone()).or_default().push(idx);
+                self.sessions_by_key.entry(h(k)).or_default().push(idx as u32);
             }
         }
         self.nodes.push(node);
@@ -371,7 +386,7 @@ impl SessionGraph {
             role_arn: None,
             userid: None,
             user_name: None,
-            source_ips: BTreeSet::new(),
+            source_ips: Vec::new(),
             root_derived: false,
         }
     }
@@ -403,9 +418,11 @@ impl SessionGraph {
         }
         let key = e.response.credentials_key.as_deref()?;
         // Both copies of a cross-account call name the same key and second: same node.
-        if let Some(list) = self.sessions_by_key.get(key) {
-            if let Some(&n) = list.iter().find(|&&n| self.nodes[n].issued_at == Some(e.time)) {
-                return Some(n);
+        if let Some(list) = self.sessions_by_key.get(&h(key)) {
+            if let Some(&n) =
+                list.iter().find(|&&n| self.nodes[n as usize].issued_at == Some(e.time))
+            {
+                return Some(n as usize);
             }
         }
         let mut n = Self::blank(format!("{key}@{}", fmt_iso(e.time)), NodeKind::Session);
@@ -460,7 +477,7 @@ impl SessionGraph {
     }
 
     fn long_term(&mut self, key: &str) -> usize {
-        if let Some(&i) = self.by_id.get(key) {
+        if let Some(i) = self.node(key) {
             return i;
         }
         let mut n = Self::blank(key.to_string(), NodeKind::LongTermKey);
@@ -475,7 +492,7 @@ impl SessionGraph {
         principal: Option<String>,
         ptype: &str,
     ) -> usize {
-        if let Some(&i) = self.by_id.get(&id) {
+        if let Some(i) = self.node(&id) {
             return i;
         }
         let mut n = Self::blank(id, kind);
@@ -547,17 +564,17 @@ impl SessionGraph {
             return idx;
         }
 
-        if let Some(list) = self.sessions_by_key.get(key) {
+        if let Some(list) = self.sessions_by_key.get(&h(key)) {
             let pick = match created {
                 // The session's creationDate is its issuing event's second (allow clock skew).
                 Some(c) => list
                     .iter()
-                    .copied()
+                    .map(|&n| n as usize)
                     .find(|&n| self.nodes[n].issued_at.is_some_and(|t| (t - c).abs() <= 2)),
                 // No creationDate: the latest session of that key issued before the call.
                 None => list
                     .iter()
-                    .copied()
+                    .map(|&n| n as usize)
                     .filter(|&n| self.nodes[n].issued_at.is_none_or(|t| t <= time))
                     .max_by_key(|&n| self.nodes[n].issued_at),
             };
@@ -572,7 +589,7 @@ impl SessionGraph {
         };
         let id = match &ident.arn {
             Some(arn)
-                if self.by_id.get(&id).is_some_and(|&n| {
+                if self.node(&id).is_some_and(|n| {
                     self.nodes[n].principal_arn.as_deref().is_some_and(|p| p != *arn)
                 }) =>
             {
@@ -580,7 +597,7 @@ impl SessionGraph {
             }
             _ => id,
         };
-        if let Some(&n) = self.by_id.get(&id) {
+        if let Some(n) = self.node(&id) {
             return n;
         }
         let mut n = Self::blank(id, NodeKind::Session);
@@ -624,9 +641,11 @@ impl SessionGraph {
                 }
             }
         }
-        for (key, list) in &self.sessions_by_key {
+        for list in self.sessions_by_key.values() {
             if list.len() > 1 {
-                let mut ids: Vec<&str> = list.iter().map(|&n| self.nodes[n].id.as_str()).collect();
+                let key = self.nodes[list[0] as usize].access_key_id.as_deref().unwrap_or("?");
+                let mut ids: Vec<&str> =
+                    list.iter().map(|&n| self.nodes[n as usize].id.as_str()).collect();
                 ids.sort_unstable();
                 notes.insert(format!(
                     "access key {key} was issued or used for {} different sessions (temporary key ids can repeat, F16): {}",
@@ -640,15 +659,20 @@ impl SessionGraph {
 
     /// Node index by id.
     pub fn node(&self, id: &str) -> Option<usize> {
-        self.by_id.get(id).copied()
+        self.by_id.get(&h(id)).map(|&n| n as usize)
+    }
+
+    /// The node that made event `i` of the ingest (same index as [`Ingest::stubs`]).
+    pub fn node_of_event(&self, i: usize) -> Option<usize> {
+        self.event_node.get(i).copied().filter(|&n| n != NO_NODE).map(|n| n as usize)
     }
 
     /// All session and key nodes for an access key id (several when the id was reused, F16).
     pub fn nodes_for_key(&self, key: &str) -> Vec<usize> {
-        if let Some(list) = self.sessions_by_key.get(key) {
-            return list.clone();
+        if let Some(list) = self.sessions_by_key.get(&h(key)) {
+            return list.iter().map(|&n| n as usize).collect();
         }
-        self.by_id.get(key).copied().into_iter().collect()
+        self.node(key).into_iter().collect()
     }
 
     /// Children of each node (indices), in edge order.

@@ -39,6 +39,10 @@ pub struct IngestOptions {
     pub until: Option<i64>,
     /// Cap on one file's decompressed size (gzip-bomb guard).
     pub max_file_bytes: u64,
+    /// Only the inventory (`scan`, `export`): skip what the session graph needs (the full
+    /// issuing events and the per-credential facts), which is most of ingest's memory after
+    /// the stubs.
+    pub inventory_only: bool,
     /// Show a progress bar on stderr.
     pub progress: bool,
 }
@@ -50,6 +54,7 @@ impl Default for IngestOptions {
             since: None,
             until: None,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+            inventory_only: false,
             progress: false,
         }
     }
@@ -551,6 +556,8 @@ struct FileOutcome {
 /// file), stubs, issuing events and credential facts. Merged once, at the end.
 #[derive(Debug, Default)]
 struct ThreadAcc {
+    /// [`IngestOptions::inventory_only`].
+    inventory_only: bool,
     strings: Strings,
     stubs: Vec<Stub>,
     details: Vec<Event>,
@@ -848,7 +855,7 @@ impl FileScan<'_> {
         let created = e.identity.creation_date.unwrap_or(NO_TIME);
         let acc = &mut *self.acc;
         let key = acc.strings.opt(e.identity.access_key_id.as_deref());
-        if key != NONE {
+        if key != NONE && !acc.inventory_only {
             let here = (self.file, idx);
             match acc.creds.get(&(key, created)) {
                 Some((o, _)) if *o <= here => {}
@@ -871,7 +878,11 @@ impl FileScan<'_> {
             region: acc.strings.opt(e.region.as_deref()),
             source: acc.strings.opt(Some(e.source.as_str()).filter(|s| !s.is_empty())),
             principal: acc.strings.opt(principal),
-            flags: if needs_detail(&e.name) { flags | DETAIL } else { flags },
+            flags: if !acc.inventory_only && needs_detail(&e.name) {
+                flags | DETAIL
+            } else {
+                flags
+            },
         };
         acc.stubs.push(stub);
         if stub.flags & DETAIL != 0 {
@@ -919,7 +930,7 @@ impl parse::RecordSink for FileScan<'_> {
         let key_str = ui.and_then(|u| u.access_key_id.non_empty());
         let acc = &mut *self.acc;
         let key = acc.strings.opt(key_str);
-        if key != NONE {
+        if key != NONE && !acc.inventory_only {
             let here = (self.file, idx);
             match acc.creds.get(&(key, created)) {
                 Some((o, _)) if *o <= here => {}
@@ -929,7 +940,7 @@ impl parse::RecordSink for FileScan<'_> {
                 }
             }
         }
-        if needs_detail(r.event_name.get().unwrap_or("")) {
+        if !acc.inventory_only && needs_detail(r.event_name.get().unwrap_or("")) {
             if let Ok(e) = parse::normalize(r, self.file, idx) {
                 acc.details.push(e);
                 flags |= DETAIL;
@@ -1094,7 +1105,7 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
     let next = std::sync::atomic::AtomicUsize::new(0);
     let accs: Vec<ThreadAcc> = rayon::broadcast(|_| {
         let mut st = Scratch::new();
-        let mut acc = ThreadAcc::default();
+        let mut acc = ThreadAcc { inventory_only: opts.inventory_only, ..ThreadAcc::default() };
         loop {
             let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let Some(f) = files.get(i) else { break };
@@ -1210,6 +1221,8 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
     });
     stats.filtered_out = (before - stubs.len()) as u64;
     stubs.par_sort_unstable_by(|a, b| (a.time, a.id).cmp(&(b.time, b.id)));
+    // The largest worker's vector grew by doubling: give back the slack.
+    stubs.shrink_to_fit();
     stats.events = stubs.len() as u64;
     stats.missing_event_id = stubs.iter().filter(|s| s.flags & HAS_ID == 0).count() as u64;
     let kept: std::collections::HashSet<(u32, u32), std::hash::BuildHasherDefault<FxHasher>> =

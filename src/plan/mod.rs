@@ -691,7 +691,7 @@ fn resource_denies(
     for (_, sessions) in foreign {
         let set: BTreeSet<usize> = sessions.iter().copied().collect();
         for (k, e) in b.tainted_events.iter().enumerate() {
-            let Some(n) = g.event_node[b.event_indices[k]] else { continue };
+            let Some(n) = g.node_of_event(b.event_indices[k]) else { continue };
             if !set.contains(&n) || e.failed() {
                 continue;
             }
