@@ -348,15 +348,15 @@ pub fn blast(
             let mine = per_node.get(&n).map(Vec::as_slice).unwrap_or(&[]);
             TaintedCredential {
                 id: node.id.clone(),
-                access_key_id: node.access_key_id.clone(),
+                access_key_id: node.access_key_id.as_deref().map(str::to_string),
                 kind: node.kind,
                 principal_arn: node.principal_arn.clone(),
-                principal_type: node.principal_type.clone(),
-                account_id: node.account_id.clone(),
+                principal_type: node.principal_type.as_deref().map(str::to_string),
+                account_id: node.account_id.as_deref().map(str::to_string),
                 issued_at: fmt_opt(node.issued_at),
                 expires_at: fmt_opt(node.expires_at),
                 issued_by: parent[n].map(|(p, _)| {
-                    g.nodes[p].access_key_id.clone().unwrap_or_else(|| g.nodes[p].id.clone())
+                    g.nodes[p].access_key_id.as_deref().unwrap_or(&g.nodes[p].id).to_string()
                 }),
                 issuing_event: parent[n].map(|(_, k)| g.edges[k].event_name.clone()),
                 events: node.events,

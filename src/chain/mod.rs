@@ -25,6 +25,7 @@ pub mod render;
 use crate::ingest::{FxMap, Ingest};
 use crate::model::{is_long_term_key, is_temporary_key, Event, Use};
 use crate::time::{fmt_iso, fmt_opt};
+use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -42,18 +43,23 @@ pub enum NodeKind {
     Service,
 }
 
+/// A short string stored inline when it fits in 24 bytes (access key ids, account ids,
+/// principal types, event names, IP addresses): no heap allocation for most node fields, which
+/// matters with hundreds of thousands of credentials in a trail.
+pub type Text = compact_str::CompactString;
+
 /// A credential or issuer.
 #[derive(Debug, Clone, Serialize)]
 pub struct Node {
     /// Stable id: `AKIA…`, `ASIA…@<issue time>`, `saml:…`, `oidc:…`, `service:…`, `account:…`.
     pub id: String,
     pub kind: NodeKind,
-    pub access_key_id: Option<String>,
+    pub access_key_id: Option<Text>,
     /// The principal the credential acts as (session ARN for role sessions).
     pub principal_arn: Option<String>,
     /// IAMUser, Root, AssumedRole, FederatedUser, SAMLUser, WebIdentityUser, AWSService, AWSAccount.
-    pub principal_type: Option<String>,
-    pub account_id: Option<String>,
+    pub principal_type: Option<Text>,
+    pub account_id: Option<Text>,
     /// Issue time (`aws:TokenIssueTime`, F5); for orphans, the `creationDate` seen in use.
     #[serde(serialize_with = "ser_time")]
     pub issued_at: Option<i64>,
@@ -69,16 +75,16 @@ pub struct Node {
     #[serde(serialize_with = "ser_time")]
     pub last_seen: Option<i64>,
     /// The API call that issued it (AssumeRole, GetSessionToken, CreateAccessKey, …).
-    pub issued_by_event: Option<String>,
+    pub issued_by_event: Option<Text>,
     /// For role sessions: the role ARN (with path), where the deny policy goes (F7).
     pub role_arn: Option<String>,
     /// The `aws:userid` of the credential's requests (F9): `AROA…:session`, `acct:name`, `AIDA…`.
     pub userid: Option<String>,
     /// IAM user name (long-term keys, GetSessionToken / GetFederationToken callers).
-    pub user_name: Option<String>,
+    pub user_name: Option<Text>,
     /// Distinct source IPs of its calls.
     /// Sorted, without repeats (a vector: most credentials have one or two).
-    pub source_ips: Vec<String>,
+    pub source_ips: Vec<Text>,
     /// Issued for a root principal or by a root credential (F11): no IAM policy can deny it.
     pub root_derived: bool,
 }
@@ -148,6 +154,11 @@ pub struct SessionGraph {
     by_id: FxMap<u128, u32>,
     /// Session nodes by access key id (hashed the same way).
     sessions_by_key: FxMap<u128, Vec<u32>>,
+}
+
+/// An owned string field as a node's [`Text`].
+fn text(s: &Option<String>) -> Option<Text> {
+    s.as_deref().map(Text::from)
 }
 
 /// [`SessionGraph::event_node`] of an event no credential made.
@@ -334,16 +345,9 @@ impl SessionGraph {
                 }
             };
             g.event_node[i] = n as u32;
-            let node = &mut g.nodes[n];
-            node.events += 1;
-            node.first_seen = Some(node.first_seen.map_or(st.time, |t| t.min(st.time)));
-            node.last_seen = Some(node.last_seen.map_or(st.time, |t| t.max(st.time)));
-            if let Some(ip) = ing.str(st.ip) {
-                if let Err(at) = node.source_ips.binary_search_by(|x| x.as_str().cmp(ip)) {
-                    node.source_ips.insert(at, ip.to_string());
-                }
-            }
         }
+        crate::diag::mark("graph: calls resolved");
+        g.count_calls(ing);
         crate::diag::mark("graph: calls attributed");
         g.add_notes(ing);
         let mut parents = vec![None; g.nodes.len()];
@@ -354,6 +358,49 @@ impl SessionGraph {
         }
         g.parents = parents;
         g
+    }
+
+    /// Per credential: number of calls, first and last call, distinct source IPs. Done over
+    /// compact arrays and (node, interned IP) pairs rather than node by node: with millions of
+    /// calls over hundreds of thousands of credentials, touching a whole node per call is
+    /// bound by memory latency.
+    fn count_calls(&mut self, ing: &Ingest) {
+        let n = self.nodes.len();
+        let mut events = vec![0u64; n];
+        let mut first = vec![i64::MAX; n];
+        let mut last = vec![i64::MIN; n];
+        let mut ips: Vec<(u32, u32)> = Vec::new();
+        for (st, &node) in ing.stubs.iter().zip(&self.event_node) {
+            if node == NO_NODE {
+                continue;
+            }
+            let k = node as usize;
+            events[k] += 1;
+            first[k] = first[k].min(st.time);
+            last[k] = last[k].max(st.time);
+            if st.ip != crate::ingest::NONE {
+                ips.push((node, st.ip));
+            }
+        }
+        ips.par_sort_unstable();
+        ips.dedup();
+        for (k, node) in self.nodes.iter_mut().enumerate() {
+            if events[k] > 0 {
+                node.events += events[k];
+                node.first_seen = Some(node.first_seen.map_or(first[k], |t| t.min(first[k])));
+                node.last_seen = Some(node.last_seen.map_or(last[k], |t| t.max(last[k])));
+            }
+        }
+        for group in ips.chunk_by(|a, b| a.0 == b.0) {
+            let node = &mut self.nodes[group[0].0 as usize];
+            let mut list: Vec<Text> = Vec::with_capacity(node.source_ips.len() + group.len());
+            list.append(&mut node.source_ips);
+            list.extend(group.iter().filter_map(|&(_, ip)| ing.str(ip)).map(Text::from));
+            list.sort_unstable();
+            list.dedup();
+            list.shrink_to_fit();
+            node.source_ips = list;
+        }
     }
 
     fn add(&mut self, node: Node) -> usize {
@@ -405,15 +452,15 @@ impl SessionGraph {
                 .or_else(|| e.identity.user_name.clone());
             let n = &mut self.nodes[idx];
             n.issued_at = Some(e.response.access_key_created.unwrap_or(e.time));
-            n.issued_by_event = Some(e.name.clone());
+            n.issued_by_event = Some(Text::from(e.name.as_str()));
             if n.principal_arn.is_none() {
                 if let (Some(a), Some(u)) = (&acct, &user) {
                     n.principal_arn = Some(format!("arn:aws:iam::{a}:user/{u}"));
                     n.principal_type = Some("IAMUser".into());
                 }
             }
-            n.account_id = n.account_id.clone().or(acct);
-            n.user_name = n.user_name.clone().or(user);
+            n.account_id = n.account_id.clone().or(text(&acct));
+            n.user_name = n.user_name.clone().or(text(&user));
             return Some(idx);
         }
         let key = e.response.credentials_key.as_deref()?;
@@ -426,33 +473,33 @@ impl SessionGraph {
             }
         }
         let mut n = Self::blank(format!("{key}@{}", fmt_iso(e.time)), NodeKind::Session);
-        n.access_key_id = Some(key.to_string());
+        n.access_key_id = Some(Text::from(key));
         n.issued_at = Some(e.time);
         n.expires_at = e.response.credentials_expiration;
-        n.issued_by_event = Some(e.name.clone());
+        n.issued_by_event = Some(Text::from(e.name.as_str()));
         match e.name.as_str() {
             "GetSessionToken" => {
                 // F7/F9: the session acts as the calling user (or root) itself.
                 n.principal_arn = e.identity.arn.clone();
-                n.principal_type = e.identity.kind.clone();
-                n.account_id = e.identity.account_id.clone();
+                n.principal_type = text(&e.identity.kind);
+                n.account_id = text(&e.identity.account_id);
                 n.userid = e.identity.principal_id.clone();
-                n.user_name = e.identity.user_name.clone();
+                n.user_name = text(&e.identity.user_name);
                 n.root_derived = e.identity.kind.as_deref() == Some("Root");
             }
             "GetFederationToken" => {
                 n.principal_arn = e.response.federated_user_arn.clone();
                 n.principal_type = Some("FederatedUser".into());
-                n.account_id = e.identity.account_id.clone();
+                n.account_id = text(&e.identity.account_id);
                 n.userid = e.response.federated_user_id.clone();
-                n.user_name = e.identity.user_name.clone();
+                n.user_name = text(&e.identity.user_name);
                 n.root_derived = e.identity.kind.as_deref() == Some("Root");
             }
             "AssumeRoot" => {
                 let target = e.request.target_principal.clone();
                 n.principal_arn = target.as_ref().map(|t| format!("arn:aws:iam::{t}:root"));
                 n.principal_type = Some("Root".into());
-                n.account_id = target;
+                n.account_id = text(&target);
                 n.root_derived = true;
             }
             _ => {
@@ -469,7 +516,7 @@ impl SessionGraph {
                     .as_deref()
                     .and_then(arn_account)
                     .or_else(|| n.principal_arn.as_deref().and_then(arn_account))
-                    .map(str::to_string);
+                    .map(Text::from);
                 n.userid = e.response.assumed_role_id.clone();
             }
         }
@@ -481,7 +528,7 @@ impl SessionGraph {
             return i;
         }
         let mut n = Self::blank(key.to_string(), NodeKind::LongTermKey);
-        n.access_key_id = Some(key.to_string());
+        n.access_key_id = Some(Text::from(key));
         self.add(n)
     }
 
@@ -497,7 +544,7 @@ impl SessionGraph {
         }
         let mut n = Self::blank(id, kind);
         n.principal_arn = principal;
-        n.principal_type = Some(ptype.to_string());
+        n.principal_type = Some(Text::from(ptype));
         self.add(n)
     }
 
@@ -539,7 +586,7 @@ impl SessionGraph {
                     id.principal_id.clone(),
                     "AWSAccount",
                 );
-                self.nodes[idx].account_id = Some(acct);
+                self.nodes[idx].account_id = Some(Text::from(acct));
                 idx
             }
             _ => {
@@ -601,7 +648,7 @@ impl SessionGraph {
             return n;
         }
         let mut n = Self::blank(id, NodeKind::Session);
-        n.access_key_id = Some(key.to_string());
+        n.access_key_id = Some(Text::from(key));
         n.issued_at = created;
         n.orphan = true;
         n.issued_by_event = if ident.from_console {
@@ -618,8 +665,7 @@ impl SessionGraph {
     }
 
     fn add_notes(&mut self, ing: &Ingest) {
-        let accounts: BTreeSet<&str> =
-            ing.stubs.iter().filter_map(|s| ing.str(s.account)).collect();
+        let accounts = ing.accounts();
         let mut notes = BTreeSet::new();
         for n in &self.nodes {
             if n.id.starts_with("account:") {
@@ -722,16 +768,17 @@ impl SessionGraph {
 /// Fills what a call tells about its credential (principal, account, ids) where unknown.
 fn fill_from_use(n: &mut Node, id: &Use) {
     let own = |v: Option<&str>| v.map(str::to_string);
+    let short = |v: Option<&str>| v.map(Text::from);
     if n.principal_arn.is_none() {
         n.principal_arn = own(id.arn);
     }
     if n.principal_type.is_none() {
-        n.principal_type = own(id.kind)
-            .or_else(|| n.principal_arn.as_deref().and_then(principal_type_of).map(String::from));
+        n.principal_type = short(id.kind)
+            .or_else(|| n.principal_arn.as_deref().and_then(principal_type_of).map(Text::from));
     }
     if n.account_id.is_none() {
-        n.account_id = own(id.account_id)
-            .or_else(|| n.principal_arn.as_deref().and_then(arn_account).map(String::from));
+        n.account_id = short(id.account_id)
+            .or_else(|| n.principal_arn.as_deref().and_then(arn_account).map(Text::from));
     }
     if n.userid.is_none() {
         n.userid = own(id.principal_id);
@@ -740,7 +787,7 @@ fn fill_from_use(n: &mut Node, id: &Use) {
         n.role_arn = own(id.issuer_arn);
     }
     if n.user_name.is_none() && id.kind == Some("IAMUser") {
-        n.user_name = own(id.user_name);
+        n.user_name = short(id.user_name);
     }
     if n.kind == NodeKind::LongTermKey && id.kind == Some("Root") {
         n.root_derived = true;

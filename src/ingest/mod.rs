@@ -416,6 +416,14 @@ impl Ingest {
     pub fn index_of(&self, s: &str) -> Option<u32> {
         self.string_index.get(s).copied()
     }
+    /// Every account that events belong to (`recipientAccountId`, else the caller's).
+    pub fn accounts(&self) -> std::collections::BTreeSet<&str> {
+        let mut seen: HashSet<u32, std::hash::BuildHasherDefault<FxHasher>> = HashSet::default();
+        for s in &self.stubs {
+            seen.insert(s.account);
+        }
+        seen.into_iter().filter_map(|a| self.str(a)).collect()
+    }
     /// The borrowed view of a credential's facts.
     pub fn use_of(&self, f: &CredFacts) -> crate::model::Use<'_> {
         let s = |i: u32| self.str(i);

@@ -400,13 +400,13 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
                     });
                 } else {
                     summary.keys_to_deactivate += 1;
-                    let user = node.user_name.clone().or_else(|| {
+                    let user = node.user_name.as_deref().map(str::to_string).or_else(|| {
                         node.principal_arn
                             .as_deref()
                             .and_then(|a| a.split(":user/").nth(1))
                             .map(|r| r.rsplit('/').next().unwrap_or(r).to_string())
                     });
-                    let key = node.access_key_id.clone().unwrap_or_else(|| node.id.clone());
+                    let key = node.access_key_id.as_deref().unwrap_or(&node.id).to_string();
                     let why = if b.seeds.contains(&key) {
                         "leaked key"
                     } else {
@@ -414,7 +414,7 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
                     };
                     actions.push(Action {
                         kind: "deactivate_access_key".into(),
-                        account_id: node.account_id.clone(),
+                        account_id: node.account_id.as_deref().map(str::to_string),
                         command: format!(
                             "aws iam update-access-key --user-name {} --access-key-id {} --status Inactive",
                             shell_quote(user.as_deref().unwrap_or("UNKNOWN_USER")),
@@ -459,13 +459,13 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
         }
         credentials.push(PlanCredential {
             id: node.id.clone(),
-            access_key_id: node.access_key_id.clone(),
+            access_key_id: node.access_key_id.as_deref().map(str::to_string),
             kind: match node.kind {
                 NodeKind::LongTermKey => "long_term_key".into(),
                 _ => "session".into(),
             },
             principal_arn: node.principal_arn.clone(),
-            account_id: node.account_id.clone(),
+            account_id: node.account_id.as_deref().map(str::to_string),
             issued_at: fmt_opt(node.issued_at),
             expires_at: fmt_opt(session_expiry(g, n).filter(|_| node.kind == NodeKind::Session)),
             status: status.into(),
@@ -476,8 +476,7 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
     let all_by_target = sessions_by_target(g);
     // Principals in accounts whose logs (and so, probably, IAM) are not ours.
     let mut foreign: Vec<(Target, Vec<usize>)> = Vec::new();
-    let trail_accounts: BTreeSet<&str> =
-        ing.stubs.iter().filter_map(|s| ing.str(s.account)).collect();
+    let trail_accounts = ing.accounts();
     for (target, tainted) in &live_by_target {
         let mut statement = deny_statement("TrailhoundRevokeOlderSessions", effective_at, None);
         let mut policy_name = STRICT_POLICY_NAME;

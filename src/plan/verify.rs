@@ -143,7 +143,7 @@ pub fn verify(ing: &Ingest, g: &SessionGraph, plan: &Plan) -> anyhow::Result<Ver
         let tainted = b.nodes.contains(&i);
         match node.kind {
             NodeKind::LongTermKey if tainted => {
-                let k = node.access_key_id.clone().unwrap_or_else(|| node.id.clone());
+                let k = node.access_key_id.as_deref().unwrap_or(&node.id).to_string();
                 if deactivated.contains(&k) {
                     v.keys_deactivated.push(k);
                 } else if unrevocable_listed.contains(node.id.as_str()) {

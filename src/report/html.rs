@@ -716,7 +716,7 @@ fn node_title(cx: &Ctx, n: &Node, issued_by: Option<usize>) -> String {
         let _ = writeln!(t, "active {} → {}", fmt_iso(f), fmt_iso(l));
     }
     if !n.source_ips.is_empty() {
-        let ips: Vec<&str> = n.source_ips.iter().take(6).map(String::as_str).collect();
+        let ips: Vec<&str> = n.source_ips.iter().take(6).map(|s| s.as_str()).collect();
         let _ = writeln!(
             t,
             "source IPs: {}{}",
@@ -988,7 +988,7 @@ fn graph_legend(o: &mut String, cx: &Ctx) {
         if !cx.is_tainted(&n.id) {
             continue;
         }
-        let a = n.account_id.clone().unwrap_or_else(|| "unknown".into());
+        let a = n.account_id.as_deref().unwrap_or("unknown").to_string();
         let slot = cx.colors.get(&a).copied().unwrap_or(usize::MAX).min(PALETTE.len());
         let e = per.entry(slot).or_insert((a, 0));
         e.1 += 1;
