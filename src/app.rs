@@ -50,12 +50,9 @@ fn parse_time_arg(name: &str, v: &Option<String>) -> Result<Option<i64>> {
 }
 
 /// Validates the shared input options, sizes the thread pool, and runs ingest.
-fn load(a: &InputArgs) -> Result<Ingest> {
-    load_with(a, false)
-}
-
-/// [`load`]; `inventory_only` for commands that never build the session graph.
-fn load_with(a: &InputArgs, inventory_only: bool) -> Result<Ingest> {
+/// `inventory_only` for commands that never build the session graph, `fingerprint` for
+/// those that record the evidence hash (plan, investigate, verify).
+fn load_with(a: &InputArgs, inventory_only: bool, fingerprint: bool) -> Result<Ingest> {
     let since = parse_time_arg("--since", &a.since)?;
     let until = parse_time_arg("--until", &a.until)?;
     if let (Some(s), Some(u)) = (since, until) {
@@ -76,6 +73,7 @@ fn load_with(a: &InputArgs, inventory_only: bool) -> Result<Ingest> {
         until,
         max_file_bytes: a.max_file_size,
         inventory_only,
+        fingerprint,
         progress: !a.no_progress && !a.quiet,
     };
     let ing = ingest::ingest(&opts).context("reading standard input")?;
@@ -117,7 +115,7 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
 }
 
 fn scan(a: cli::ScanArgs) -> Result<Exit> {
-    let ing = load_with(&a.input, true)?;
+    let ing = load_with(&a.input, true, false)?;
     let report = crate::scan::scan_report(&ing);
     match a.format {
         cli::TableOrJson::Json => stdout_write(&to_json(&report)?)?,
@@ -135,7 +133,7 @@ fn export(a: cli::ExportArgs) -> Result<Exit> {
     if !a.partition {
         crate::export::TableFormat::from_path(&a.output)?;
     }
-    let ing = load_with(&a.input, true)?;
+    let ing = load_with(&a.input, true, false)?;
     let all: Vec<usize> = (0..ing.stubs.len()).collect();
     let mut writers: std::collections::BTreeMap<
         (String, String, String),
@@ -211,8 +209,12 @@ fn check_keys(keys: &[String], quiet: bool) -> Result<()> {
 
 /// Warns about seed keys that the trail never mentions (a typo, or the wrong trail).
 /// Ingest, then the session graph, warning about `--key` values the trail never mentions.
-fn load_graph(input: &InputArgs, keys: &[String]) -> Result<(Ingest, crate::chain::SessionGraph)> {
-    let ing = load(input)?;
+fn load_graph(
+    input: &InputArgs,
+    keys: &[String],
+    fingerprint: bool,
+) -> Result<(Ingest, crate::chain::SessionGraph)> {
+    let ing = load_with(input, false, fingerprint)?;
     crate::diag::mark("ingest done");
     let g = crate::chain::SessionGraph::build(&ing);
     crate::diag::mark("session graph built");
@@ -247,7 +249,7 @@ fn warn_unknown_keys(g: &crate::chain::SessionGraph, keys: &[String], quiet: boo
 
 fn sessions(a: cli::SessionsArgs) -> Result<Exit> {
     check_keys(&a.keys, a.input.quiet)?;
-    let (ing, g) = load_graph(&a.input, &a.keys)?;
+    let (ing, g) = load_graph(&a.input, &a.keys, false)?;
     let sel = g.select(&a.keys, &a.principals);
     let text = match a.format {
         cli::GraphFormat::Json => to_json(&g.to_json(&sel))?,
@@ -267,7 +269,7 @@ fn blast(a: cli::BlastArgs) -> Result<Exit> {
     if let Some(p) = &a.events_out {
         crate::export::TableFormat::from_path(p)?;
     }
-    let (ing, g) = load_graph(&a.input, &a.keys)?;
+    let (ing, g) = load_graph(&a.input, &a.keys, false)?;
     let b = crate::blast::blast(&ing, &g, &a.keys, true)?;
     crate::diag::mark("blast done");
     if let Some(p) = &a.events_out {
@@ -290,7 +292,7 @@ fn blast(a: cli::BlastArgs) -> Result<Exit> {
 fn plan(a: cli::PlanArgs) -> Result<Exit> {
     check_keys(&a.keys, a.input.quiet)?;
     let effective_at = parse_time_arg("--effective-at", &a.effective_at)?;
-    let (ing, g) = load_graph(&a.input, &a.keys)?;
+    let (ing, g) = load_graph(&a.input, &a.keys, true)?;
     let b = crate::blast::blast(&ing, &g, &a.keys, true)?;
     crate::diag::mark("blast done");
     let opts = plan_options(a.strategy, effective_at, &a.input);
@@ -327,7 +329,7 @@ fn verify(a: cli::VerifyArgs) -> Result<Exit> {
         .with_context(|| format!("reading {}", a.plan.display()))?;
     let p: crate::plan::Plan = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a trailhound plan", a.plan.display()))?;
-    let ing = load(&a.input)?;
+    let ing = load_with(&a.input, false, true)?;
     let g = crate::chain::SessionGraph::build(&ing);
     let v = crate::plan::verify::verify(&ing, &g, &p)?;
     match a.format {
@@ -362,7 +364,7 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
     let effective_at = parse_time_arg("--effective-at", &a.effective_at)?;
     std::fs::create_dir_all(&a.output)
         .with_context(|| format!("creating {}", a.output.display()))?;
-    let (ing, g) = load_graph(&a.input, &a.keys)?;
+    let (ing, g) = load_graph(&a.input, &a.keys, true)?;
     let b = crate::blast::blast(&ing, &g, &a.keys, true)?;
     crate::diag::mark("blast done");
     let opts = plan_options(a.strategy, effective_at, &a.input);

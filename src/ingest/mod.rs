@@ -43,6 +43,9 @@ pub struct IngestOptions {
     /// issuing events and the per-credential facts), which is most of ingest's memory after
     /// the stubs.
     pub inventory_only: bool,
+    /// Hash every file's bytes while they are in memory anyway, for
+    /// [`Ingest::evidence_sha256`] (plans record it): saves reading the trail a second time.
+    pub fingerprint: bool,
     /// Show a progress bar on stderr.
     pub progress: bool,
 }
@@ -55,6 +58,7 @@ impl Default for IngestOptions {
             until: None,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             inventory_only: false,
+            fingerprint: false,
             progress: false,
         }
     }
@@ -386,11 +390,16 @@ pub struct Ingest {
     /// Interned strings of the stubs.
     pub strings: Vec<String>,
     string_index: FxMap<String, u32>,
-    /// [`Ingest::evidence_sha256`], computed once on first use (it re-reads every file).
+    /// SHA-256 of each input file (same index), when hashed during the read.
+    file_sha256: Vec<Option<String>>,
+    /// [`Ingest::evidence_sha256`], computed once on first use (it re-reads every file that
+    /// was not hashed during the read).
     evidence: std::sync::OnceLock<String>,
     /// Every unique event in the time window, sorted by `(time, id)`.
     pub stubs: Vec<Stub>,
-    /// Full events of the credential-issuing calls (STS, CreateAccessKey), sorted by `(time, id)`.
+    /// The credential-issuing calls (STS, CreateAccessKey), sorted by `(time, id)`, with only
+    /// the fields the session graph reads ([`for_graph`]); the full event of any call is
+    /// read back with [`Ingest::load_events`].
     pub details: Vec<Event>,
     /// What the first call of each credential `(key, creationDate)` said about its principal.
     pub creds: FxMap<(u32, i64), CredFacts>,
@@ -449,25 +458,27 @@ impl Ingest {
     }
 
     fn hash_inputs(&self) -> String {
-        use sha2::{Digest, Sha256};
-        let hex = |d: &[u8]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
         let mut hashes: Vec<String> = self
             .inputs
             .par_iter()
-            .map(|f| {
+            .enumerate()
+            .map(|(i, f)| {
+                if let Some(Some(h)) = self.file_sha256.get(i) {
+                    return h.clone();
+                }
                 let bytes = if f.is_stdin() {
                     Ok(self.stdin.clone().unwrap_or_default())
                 } else {
                     std::fs::read(&f.path)
                 };
                 match bytes {
-                    Ok(b) => hex(&Sha256::digest(&b)),
+                    Ok(b) => sha256_hex(&b),
                     Err(_) => format!("unreadable:{}", f.display()),
                 }
             })
             .collect();
         hashes.sort_unstable();
-        hex(&Sha256::digest(hashes.join("\n").as_bytes()))
+        sha256_hex(hashes.join("\n").as_bytes())
     }
 
     /// Time of the first and last event.
@@ -558,6 +569,8 @@ struct FileOutcome {
     bytes_decompressed: u64,
     records: u64,
     rejects: Vec<RecordReject>,
+    /// SHA-256 of the file as stored, when [`IngestOptions::fingerprint`] and it was read whole.
+    sha256: Option<String>,
 }
 
 /// One rayon worker's share of the first pass: strings interned once per worker (not per
@@ -566,6 +579,8 @@ struct FileOutcome {
 struct ThreadAcc {
     /// [`IngestOptions::inventory_only`].
     inventory_only: bool,
+    /// [`IngestOptions::fingerprint`].
+    fingerprint: bool,
     strings: Strings,
     stubs: Vec<Stub>,
     details: Vec<Event>,
@@ -785,6 +800,77 @@ fn read_decoded(
     Ok(false)
 }
 
+/// An issuing event as kept in [`Ingest::details`]: the fields the session graph does not
+/// read are dropped, so the hundreds of thousands of issuing calls of a large trail keep
+/// only what the chain needs (user agent, request id, resources and the request/response
+/// fields of other APIs are read back from the files when a report needs them).
+pub fn for_graph(e: Event) -> Event {
+    use crate::model::{Identity, Request, Response};
+    let Event { id, time, source, name, source_ip, error_code, error_message, .. } = e;
+    let (recipient_account, shared_event_id, origin) =
+        (e.recipient_account, e.shared_event_id, e.origin);
+    let i = e.identity;
+    let q = e.request;
+    let p = e.response;
+    Event {
+        id,
+        time,
+        source,
+        name,
+        source_ip,
+        error_code,
+        error_message,
+        recipient_account,
+        shared_event_id,
+        origin,
+        identity: Identity {
+            kind: i.kind,
+            principal_id: i.principal_id,
+            arn: i.arn,
+            account_id: i.account_id,
+            access_key_id: i.access_key_id,
+            user_name: i.user_name,
+            invoked_by: i.invoked_by,
+            identity_provider: i.identity_provider,
+            issuer_kind: i.issuer_kind,
+            issuer_arn: i.issuer_arn,
+            creation_date: i.creation_date,
+            ec2_role_delivery: i.ec2_role_delivery,
+            from_console: i.from_console,
+            ..Identity::default()
+        },
+        request: Request {
+            role_arn: q.role_arn,
+            role_session_name: q.role_session_name,
+            user_name: q.user_name,
+            principal_arn: q.principal_arn,
+            target_principal: q.target_principal,
+            ..Request::default()
+        },
+        response: Response {
+            credentials_key: p.credentials_key,
+            credentials_expiration: p.credentials_expiration,
+            assumed_role_arn: p.assumed_role_arn,
+            assumed_role_id: p.assumed_role_id,
+            federated_user_arn: p.federated_user_arn,
+            federated_user_id: p.federated_user_id,
+            access_key_id: p.access_key_id,
+            access_key_user: p.access_key_user,
+            access_key_created: p.access_key_created,
+            provider: p.provider,
+            subject: p.subject,
+            ..Response::default()
+        },
+        ..Event::default()
+    }
+}
+
+/// Lower-case hex SHA-256.
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Event names whose full record the session graph needs (credential-issuing calls, F1).
 pub fn needs_detail(name: &str) -> bool {
     crate::chain::STS_ISSUERS.contains(&name) || name == "CreateAccessKey"
@@ -894,7 +980,7 @@ impl FileScan<'_> {
         };
         acc.stubs.push(stub);
         if stub.flags & DETAIL != 0 {
-            acc.details.push(e);
+            acc.details.push(for_graph(e));
         }
     }
 }
@@ -950,7 +1036,7 @@ impl parse::RecordSink for FileScan<'_> {
         }
         if !acc.inventory_only && needs_detail(r.event_name.get().unwrap_or("")) {
             if let Ok(e) = parse::normalize(r, self.file, idx) {
-                acc.details.push(e);
+                acc.details.push(for_graph(e));
                 flags |= DETAIL;
             }
         }
@@ -1001,8 +1087,15 @@ fn process_file(
         bytes_decompressed: 0,
         records: 0,
         rejects: Vec::new(),
+        sha256: None,
     };
-    let inflated = match read_decoded(f, stdin, st, cap) {
+    let read = read_decoded(f, stdin, st, cap);
+    // Only files read whole and usable; the others are hashed (or found unreadable) again
+    // by `evidence_sha256`.
+    if acc.fingerprint && read.is_ok() && (st.raw.len() as u64) <= cap {
+        out.sha256 = Some(sha256_hex(&st.raw));
+    }
+    let inflated = match read {
         Ok(b) => b,
         Err((status, _)) => {
             out.bytes_read = st.raw.len() as u64;
@@ -1113,7 +1206,11 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
     let next = std::sync::atomic::AtomicUsize::new(0);
     let accs: Vec<ThreadAcc> = rayon::broadcast(|_| {
         let mut st = Scratch::new();
-        let mut acc = ThreadAcc { inventory_only: opts.inventory_only, ..ThreadAcc::default() };
+        let mut acc = ThreadAcc {
+            inventory_only: opts.inventory_only,
+            fingerprint: opts.fingerprint,
+            ..ThreadAcc::default()
+        };
         loop {
             let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let Some(f) = files.get(i) else { break };
@@ -1150,15 +1247,23 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
     for acc in accs {
         let remap: Vec<u32> = acc.strings.list.iter().map(|s| strings.intern(s)).collect();
         let m = |i: u32| if i == NONE { NONE } else { remap[i as usize] };
-        stubs.extend(acc.stubs.into_iter().map(|s| Stub {
-            key: m(s.key),
-            ip: m(s.ip),
-            account: m(s.account),
-            region: m(s.region),
-            source: m(s.source),
-            principal: m(s.principal),
-            ..s
-        }));
+        // Moved over from the back a slice at a time, each slice's memory given back at once,
+        // so the worker's vector and its copy never both exist in full (the order does not
+        // matter: the stubs are sorted next).
+        let mut theirs = acc.stubs;
+        while !theirs.is_empty() {
+            let from = theirs.len().saturating_sub(1 << 16);
+            stubs.extend(theirs.drain(from..).map(|s| Stub {
+                key: m(s.key),
+                ip: m(s.ip),
+                account: m(s.account),
+                region: m(s.region),
+                source: m(s.source),
+                principal: m(s.principal),
+                ..s
+            }));
+            theirs.shrink_to_fit();
+        }
         details.extend(acc.details);
         for ((k, c), (o, facts)) in acc.creds {
             match creds.get(&(m(k), c)) {
@@ -1171,7 +1276,9 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
         outcomes.extend(acc.files);
     }
     outcomes.sort_by_key(|o| o.file);
+    let mut file_sha256 = vec![None; files.len()];
     for o in outcomes {
+        file_sha256[o.file as usize] = o.sha256;
         let f = &files[o.file as usize];
         stats.files_seen += 1;
         stats.bytes_read += o.bytes_read;
@@ -1260,6 +1367,7 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
         strings: list,
         string_index: map,
         evidence: std::sync::OnceLock::new(),
+        file_sha256,
         stubs,
         details,
         creds,
