@@ -13,20 +13,22 @@
 #           schema inferred, as a user would type it, filtering the leaked key, all cores
 #
 # Usage: benches/compare.sh [SIZE]      e.g. benches/compare.sh 1GB ; REPS=5 by default
-# Environment: REPS, DIR (where the trail is generated), JQ=1 / DUCKDB=1 to include those.
+# Environment: REPS, SEED (generator seed, 7 by default), DIR (where the trail is generated),
+# JQ=1 / DUCKDB=1 to include those.
 set -euo pipefail
 SIZE=${1:-${SIZE:-1GB}}
 REPS=${REPS:-5}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DIR=${DIR:-${TMPDIR:-/tmp}/trailhound-bench-$SIZE}
 KEY=AKIAIOSFODNN7EXAMPLE
+SEED=${SEED:-7}
 NPROC=$(nproc)
 
 cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
 BIN="$ROOT/target/release/trailhound"
 if [ ! -f "$DIR.complete" ]; then
     rm -rf "$DIR"
-    "$BIN" generate -o "$DIR" --size "$SIZE" --seed 7
+    "$BIN" generate -o "$DIR" --size "$SIZE" --seed "$SEED"
     touch "$DIR.complete"
 fi
 LIST=$(mktemp)
@@ -60,9 +62,9 @@ print(con.sql(\"\"\"SELECT count(*) FROM (SELECT unnest(Records) AS r FROM read_
     fi
 done
 
-python3 - "$RESULTS" "$UNCOMPRESSED" "$COMPRESSED" "$NFILES" "$REPS" "$NPROC" <<'PY'
+python3 - "$RESULTS" "$UNCOMPRESSED" "$COMPRESSED" "$NFILES" "$REPS" "$NPROC" "$SEED" <<'PY'
 import statistics, sys
-path, unc, comp, nfiles, reps, nproc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
+path, unc, comp, nfiles, reps, nproc, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6], sys.argv[7]
 rows = {}
 for line in open(path):
     p = line.split()
@@ -70,7 +72,7 @@ for line in open(path):
         continue
     rows.setdefault(p[0], []).append((float(p[1]), float(p[2]) + float(p[3]), int(p[4])))
 floor = statistics.median(r[0] for r in rows["gzip"])
-print(f"trail: {nfiles} files, {unc/1e6:.0f} MB uncompressed, {comp/1e6:.0f} MB compressed; {reps} runs each, alternating; {nproc} cores")
+print(f"trail (seed {seed}): {nfiles} files, {unc/1e6:.0f} MB uncompressed, {comp/1e6:.0f} MB compressed; {reps} runs each, alternating; {nproc} cores")
 print(f"| tool | median wall s | median CPU s | peak RSS MB | MB/s (uncompressed) | ratio to gzip -dc |")
 print(f"|---|---|---|---|---|---|")
 for name, rs in rows.items():
