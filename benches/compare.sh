@@ -26,10 +26,11 @@ NPROC=$(nproc)
 
 cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
 BIN="$ROOT/target/release/trailhound"
-if [ ! -f "$DIR.complete" ]; then
-    rm -rf "$DIR"
+# The marker records what was generated, so a trail left by another size or seed is redone.
+if [ "$(cat "$DIR.complete" 2>/dev/null)" != "$SIZE seed $SEED" ]; then
+    rm -rf "$DIR" "$DIR.complete"
     "$BIN" generate -o "$DIR" --size "$SIZE" --seed "$SEED"
-    touch "$DIR.complete"
+    echo "$SIZE seed $SEED" > "$DIR.complete"
 fi
 LIST=$(mktemp)
 find "$DIR/AWSLogs" -type f -name '*.json.gz' | sort > "$LIST"
