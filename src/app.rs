@@ -214,9 +214,10 @@ fn load_graph(
     keys: &[String],
     fingerprint: bool,
 ) -> Result<(Ingest, crate::chain::SessionGraph)> {
-    let ing = load_with(input, false, fingerprint)?;
+    let mut ing = load_with(input, false, fingerprint)?;
+    crate::diag::release_free_memory();
     crate::diag::mark("ingest done");
-    let g = crate::chain::SessionGraph::build(&ing);
+    let g = crate::chain::SessionGraph::build_releasing(&mut ing);
     crate::diag::mark("session graph built");
     warn_unknown_keys(&g, keys, input.quiet);
     Ok((ing, g))
@@ -329,8 +330,8 @@ fn verify(a: cli::VerifyArgs) -> Result<Exit> {
         .with_context(|| format!("reading {}", a.plan.display()))?;
     let p: crate::plan::Plan = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a trailhound plan", a.plan.display()))?;
-    let ing = load_with(&a.input, false, true)?;
-    let g = crate::chain::SessionGraph::build(&ing);
+    let mut ing = load_with(&a.input, false, true)?;
+    let g = crate::chain::SessionGraph::build_releasing(&mut ing);
     let v = crate::plan::verify::verify(&ing, &g, &p)?;
     match a.format {
         cli::TableOrJson::Json => stdout_write(&to_json(&v)?)?,
