@@ -22,8 +22,8 @@
 
 pub mod render;
 
-use crate::ingest::{FxMap, Ingest};
-use crate::model::{is_long_term_key, is_temporary_key, Event, Use};
+use crate::ingest::{FxMap, Ingest, IssuingCall};
+use crate::model::{is_long_term_key, is_temporary_key, Use};
 use crate::time::{fmt_iso, fmt_opt};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -236,7 +236,7 @@ impl SessionGraph {
         Self::build_with(ing, Cow::Owned(details))
     }
 
-    fn build_with(ing: &Ingest, events: Cow<'_, [Event]>) -> SessionGraph {
+    fn build_with(ing: &Ingest, events: Cow<'_, [IssuingCall]>) -> SessionGraph {
         let mut g =
             SessionGraph { event_node: vec![NO_NODE; ing.stubs.len()], ..Default::default() };
         Self::link_issuing(&mut g, ing, &events);
@@ -249,7 +249,7 @@ impl SessionGraph {
 
     /// Passes 1 and 2: a credential for every successful issuing call, an edge from the
     /// credential (or outside issuer) that made it.
-    fn link_issuing(g: &mut SessionGraph, ing: &Ingest, events: &[Event]) {
+    fn link_issuing(g: &mut SessionGraph, ing: &Ingest, events: &[IssuingCall]) {
         // Copies of one cross-account call, by sharedEventID.
         let mut shared: HashMap<&str, Vec<usize>> = HashMap::new();
         for (i, e) in events.iter().enumerate() {
@@ -279,7 +279,7 @@ impl SessionGraph {
                         .clone()
                         .or_else(|| e.error_message.as_deref().and_then(target_from_error)),
                     error_code: e.error_code.clone(),
-                    file: ing.file_of(e).to_string(),
+                    file: ing.file_of(e.origin).to_string(),
                 });
                 continue;
             }
@@ -328,7 +328,7 @@ impl SessionGraph {
                 event_name: e.name.clone(),
                 event_id: e.id.clone(),
                 event_time: e.time,
-                file: ing.file_of(e).to_string(),
+                file: ing.file_of(e.origin).to_string(),
                 other_copies,
             });
             g.edge_nodes.push((parent, child));
@@ -464,7 +464,7 @@ impl SessionGraph {
     }
 
     /// Creates (or finds) the credential an issuing event minted.
-    fn issue_child(&mut self, e: &Event) -> Option<usize> {
+    fn issue_child(&mut self, e: &IssuingCall) -> Option<usize> {
         if e.name == "CreateAccessKey" {
             let key = e.response.access_key_id.as_deref()?;
             let idx = self.long_term(key);
@@ -574,7 +574,7 @@ impl SessionGraph {
     }
 
     /// The credential (or outside issuer) that made an issuing call.
-    fn parent_of(&mut self, e: &Event) -> usize {
+    fn parent_of(&mut self, e: &IssuingCall) -> usize {
         let id = &e.identity;
         if let Some(k) = id.access_key_id.as_deref() {
             return self.resolve(k, id.creation_date, e.time, &id.as_use());

@@ -17,7 +17,7 @@ pub mod parquet;
 pub mod parse;
 pub mod raw;
 
-use crate::model::Event;
+use crate::model::{Event, Origin};
 use parse::{FileError, Shape};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -422,7 +422,7 @@ pub struct Ingest {
     /// The credential-issuing calls (STS, CreateAccessKey), sorted by `(time, id)`, with only
     /// the fields the session graph reads ([`for_graph`]); the full event of any call is
     /// read back with [`Ingest::load_events`].
-    pub details: Vec<Event>,
+    pub details: Vec<IssuingCall>,
     /// What the first call of each credential `(key, creationDate)` said about its principal.
     pub creds: FxMap<(u32, i64), CredFacts>,
     pub stats: IngestStats,
@@ -436,8 +436,8 @@ impl Ingest {
         self.problems.iter().any(|p| p.severity != Severity::Skipped)
     }
     /// Display path of an event's file.
-    pub fn file_of(&self, e: &Event) -> &str {
-        self.files.get(e.origin.file as usize).map(String::as_str).unwrap_or("?")
+    pub fn file_of(&self, origin: Origin) -> &str {
+        self.files.get(origin.file as usize).map(String::as_str).unwrap_or("?")
     }
     /// An interned string; `None` for [`NONE`].
     pub fn str(&self, i: u32) -> Option<&str> {
@@ -605,7 +605,7 @@ struct ThreadAcc {
     fingerprint: bool,
     strings: Strings,
     stubs: Vec<Stub>,
-    details: Vec<Event>,
+    details: Vec<IssuingCall>,
     /// First call (lowest file, record) of each credential.
     creds: FxMap<(u32, i64), ((u32, u32), CredFacts)>,
     files: Vec<FileOutcome>,
@@ -822,29 +822,78 @@ fn read_decoded(
     Ok(false)
 }
 
-/// An issuing event as kept in [`Ingest::details`]: the fields the session graph does not
-/// read are dropped, so the hundreds of thousands of issuing calls of a large trail keep
-/// only what the chain needs (user agent, request id, resources and the request/response
-/// fields of other APIs are read back from the files when a report needs them).
-pub fn for_graph(e: Event) -> Event {
-    use crate::model::{Identity, Request, Response};
-    let Event { id, time, source, name, source_ip, error_code, error_message, .. } = e;
-    let (recipient_account, shared_event_id, origin) =
-        (e.recipient_account, e.shared_event_id, e.origin);
+/// An issuing call as kept in [`Ingest::details`]: only the fields the session graph reads.
+/// A full [`Event`] is 1.6 KB before any of its strings; a large trail has hundreds of
+/// thousands of issuing calls, so they are kept in this third of the size (user agent,
+/// request id, resources and the request/response fields of other APIs are read back from
+/// the files when a report needs them). Field names mirror [`Event`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IssuingCall {
+    pub id: String,
+    pub time: i64,
+    pub source: String,
+    pub name: String,
+    pub source_ip: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub recipient_account: Option<String>,
+    pub shared_event_id: Option<String>,
+    pub identity: crate::model::Identity,
+    pub request: IssuingRequest,
+    pub response: IssuingResponse,
+    pub origin: Origin,
+}
+
+/// The `requestParameters` of an issuing call that the graph reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IssuingRequest {
+    pub role_arn: Option<String>,
+    pub role_session_name: Option<String>,
+    pub user_name: Option<String>,
+    pub principal_arn: Option<String>,
+    pub target_principal: Option<String>,
+}
+
+/// The `responseElements` of an issuing call that the graph reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IssuingResponse {
+    pub credentials_key: Option<String>,
+    pub credentials_expiration: Option<i64>,
+    pub assumed_role_arn: Option<String>,
+    pub assumed_role_id: Option<String>,
+    pub federated_user_arn: Option<String>,
+    pub federated_user_id: Option<String>,
+    pub access_key_id: Option<String>,
+    pub access_key_user: Option<String>,
+    pub access_key_created: Option<i64>,
+    pub provider: Option<String>,
+    pub subject: Option<String>,
+}
+
+impl IssuingCall {
+    /// True when the call failed (`errorCode` set).
+    pub fn failed(&self) -> bool {
+        self.error_code.is_some()
+    }
+}
+
+/// The part of an issuing event the session graph keeps ([`IssuingCall`]).
+pub fn for_graph(e: Event) -> IssuingCall {
+    use crate::model::Identity;
     let i = e.identity;
     let q = e.request;
     let p = e.response;
-    Event {
-        id,
-        time,
-        source,
-        name,
-        source_ip,
-        error_code,
-        error_message,
-        recipient_account,
-        shared_event_id,
-        origin,
+    IssuingCall {
+        id: e.id,
+        time: e.time,
+        source: e.source,
+        name: e.name,
+        source_ip: e.source_ip,
+        error_code: e.error_code,
+        error_message: e.error_message,
+        recipient_account: e.recipient_account,
+        shared_event_id: e.shared_event_id,
+        origin: e.origin,
         identity: Identity {
             kind: i.kind,
             principal_id: i.principal_id,
@@ -861,15 +910,14 @@ pub fn for_graph(e: Event) -> Event {
             from_console: i.from_console,
             ..Identity::default()
         },
-        request: Request {
+        request: IssuingRequest {
             role_arn: q.role_arn,
             role_session_name: q.role_session_name,
             user_name: q.user_name,
             principal_arn: q.principal_arn,
             target_principal: q.target_principal,
-            ..Request::default()
         },
-        response: Response {
+        response: IssuingResponse {
             credentials_key: p.credentials_key,
             credentials_expiration: p.credentials_expiration,
             assumed_role_arn: p.assumed_role_arn,
@@ -881,9 +929,7 @@ pub fn for_graph(e: Event) -> Event {
             access_key_created: p.access_key_created,
             provider: p.provider,
             subject: p.subject,
-            ..Response::default()
         },
-        ..Event::default()
     }
 }
 
