@@ -198,13 +198,13 @@ pub const INVOKED_BY: u8 = 4;
 pub const DETAIL: u8 = 8;
 
 /// The compact form of every unique event: what the inventory and the session graph need,
-/// with strings interned in [`Ingest::strings`]. About 80 bytes an event, so a trail of
+/// with strings interned in [`Ingest::strings`]. 56 bytes an event, so a trail of
 /// millions of events fits in memory; the full [`Event`] is read back on demand
-/// ([`Ingest::load_events`]) for the few events a report needs in detail.
+/// ([`Ingest::load_events`]) for the few events a report needs in detail. The `eventID` is
+/// only needed to deduplicate and order the events, so it is dropped once ingest has done
+/// both (see [`Keyed`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stub {
-    /// `eventID` as 128 bits (the UUID itself, or a 128-bit hash of another string).
-    pub id: u128,
     /// `eventTime`, unix seconds.
     pub time: i64,
     /// `creationDate` of the signing session, or [`NO_TIME`].
@@ -221,6 +221,27 @@ pub struct Stub {
     /// Caller ARN, else principal id.
     pub principal: u32,
     pub flags: u8,
+}
+
+/// A stub with its `eventID` as 128 bits (the UUID itself, or a 128-bit hash of another
+/// string), as ingest holds it until events are deduplicated and sorted.
+#[derive(Debug, Clone, Copy)]
+struct Keyed {
+    id: u128,
+    s: Stub,
+}
+
+/// The stubs without their ids, in the same order, moved over a slice at a time from the
+/// back so the keyed vector and the result never both exist in full.
+fn strip_ids(mut keyed: Vec<Keyed>) -> Vec<Stub> {
+    let mut out: Vec<Stub> = Vec::with_capacity(keyed.len());
+    while !keyed.is_empty() {
+        let from = keyed.len().saturating_sub(1 << 16);
+        out.extend(keyed.drain(from..).rev().map(|k| k.s));
+        keyed.shrink_to_fit();
+    }
+    out.reverse();
+    out
 }
 
 impl Stub {
@@ -604,7 +625,7 @@ struct ThreadAcc {
     /// [`IngestOptions::fingerprint`].
     fingerprint: bool,
     strings: Strings,
-    stubs: Vec<Stub>,
+    stubs: Vec<Keyed>,
     details: Vec<IssuingCall>,
     /// First call (lowest file, record) of each credential.
     creds: FxMap<(u32, i64), ((u32, u32), CredFacts)>,
@@ -1029,7 +1050,6 @@ impl FileScan<'_> {
         }
         let principal = e.identity.arn.as_deref().or(e.identity.principal_id.as_deref());
         let stub = Stub {
-            id,
             time: e.time,
             created,
             file: self.file,
@@ -1046,7 +1066,7 @@ impl FileScan<'_> {
                 flags
             },
         };
-        acc.stubs.push(stub);
+        acc.stubs.push(Keyed { id, s: stub });
         if stub.flags & DETAIL != 0 {
             acc.details.push(for_graph(e));
         }
@@ -1114,7 +1134,6 @@ impl parse::RecordSink for FileScan<'_> {
             .or_else(|| ui.and_then(|u| u.account_id.non_empty()));
         let principal = ui.and_then(|u| u.arn.non_empty().or_else(|| u.principal_id.non_empty()));
         let stub = Stub {
-            id,
             time,
             created,
             file: self.file,
@@ -1127,7 +1146,7 @@ impl parse::RecordSink for FileScan<'_> {
             principal: acc.strings.opt(principal),
             flags,
         };
-        acc.stubs.push(stub);
+        acc.stubs.push(Keyed { id, s: stub });
     }
     fn unparsed(&mut self, idx: u32, reason: RejectReason, detail: String) {
         self.records += 1;
@@ -1321,14 +1340,17 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
         let mut theirs = acc.stubs;
         while !theirs.is_empty() {
             let from = theirs.len().saturating_sub(1 << 16);
-            stubs.extend(theirs.drain(from..).map(|s| Stub {
-                key: m(s.key),
-                ip: m(s.ip),
-                account: m(s.account),
-                region: m(s.region),
-                source: m(s.source),
-                principal: m(s.principal),
-                ..s
+            stubs.extend(theirs.drain(from..).map(|Keyed { id, s }| Keyed {
+                id,
+                s: Stub {
+                    key: m(s.key),
+                    ip: m(s.ip),
+                    account: m(s.account),
+                    region: m(s.region),
+                    source: m(s.source),
+                    principal: m(s.principal),
+                    ..s
+                },
             }));
             theirs.shrink_to_fit();
         }
@@ -1402,18 +1424,21 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
 
     let t2 = t0.elapsed();
     // Deduplicate on eventID; the copy first in file order wins (deterministic).
-    stubs.par_sort_unstable_by(|a, b| (a.id, a.file, a.record).cmp(&(b.id, b.file, b.record)));
+    stubs.par_sort_unstable_by(|a, b| {
+        (a.id, a.s.file, a.s.record).cmp(&(b.id, b.s.file, b.s.record))
+    });
     let before = stubs.len();
     stubs.dedup_by(|later, first| later.id == first.id);
     stats.duplicates = (before - stubs.len()) as u64;
     let before = stubs.len();
     stubs.retain(|e| {
-        opts.since.is_none_or(|s| e.time >= s) && opts.until.is_none_or(|u| e.time <= u)
+        opts.since.is_none_or(|s| e.s.time >= s) && opts.until.is_none_or(|u| e.s.time <= u)
     });
     stats.filtered_out = (before - stubs.len()) as u64;
-    stubs.par_sort_unstable_by(|a, b| (a.time, a.id).cmp(&(b.time, b.id)));
-    // The largest worker's vector grew by doubling: give back the slack.
-    stubs.shrink_to_fit();
+    stubs.par_sort_unstable_by(|a, b| (a.s.time, a.id).cmp(&(b.s.time, b.id)));
+    // Nothing after this point needs the ids (and the largest worker's vector grew by
+    // doubling: its slack goes too).
+    let stubs = strip_ids(stubs);
     stats.events = stubs.len() as u64;
     stats.missing_event_id = stubs.iter().filter(|s| s.flags & HAS_ID == 0).count() as u64;
     let kept: std::collections::HashSet<(u32, u32), std::hash::BuildHasherDefault<FxHasher>> =
@@ -1470,6 +1495,31 @@ mod tests {
         assert_eq!(st.list.len(), 5000);
         assert_eq!(st.index.find(&st.list, "arn:aws:iam::111122223333:role/r5000"), None);
         assert_eq!(st.intern(""), 5000);
+    }
+
+    #[test]
+    fn dropping_ids_keeps_every_stub_in_order() {
+        let stub = |i: u32| Stub {
+            time: i64::from(i),
+            created: NO_TIME,
+            file: i / 7,
+            record: i,
+            key: NONE,
+            ip: NONE,
+            account: NONE,
+            region: NONE,
+            source: NONE,
+            principal: NONE,
+            flags: 0,
+        };
+        // More than two of the 65,536-stub slices, and a partial one.
+        let n = 150_001u32;
+        let keyed: Vec<Keyed> =
+            (0..n).map(|i| Keyed { id: u128::from(i) * 3, s: stub(i) }).collect();
+        let stubs = strip_ids(keyed);
+        assert_eq!(stubs.len(), n as usize);
+        assert!(stubs.iter().enumerate().all(|(i, s)| *s == stub(i as u32)));
+        assert!(strip_ids(Vec::new()).is_empty());
     }
 
     #[test]
