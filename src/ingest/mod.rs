@@ -422,6 +422,10 @@ impl Strings {
     }
 }
 
+/// What the first call of each credential `(access key, creationDate)` said about its
+/// principal.
+pub type Creds = FxMap<(u32, i64), CredFacts>;
+
 /// The result of ingest.
 #[derive(Debug, Default)]
 pub struct Ingest {
@@ -442,10 +446,12 @@ pub struct Ingest {
     pub stubs: Vec<Stub>,
     /// The credential-issuing calls (STS, CreateAccessKey), sorted by `(time, id)`, with only
     /// the fields the session graph reads ([`for_graph`]); the full event of any call is
-    /// read back with [`Ingest::load_events`].
+    /// read back with [`Ingest::load_events`]. Empty once
+    /// [`crate::chain::SessionGraph::build_releasing`] has used them.
     pub details: Vec<IssuingCall>,
     /// What the first call of each credential `(key, creationDate)` said about its principal.
-    pub creds: FxMap<(u32, i64), CredFacts>,
+    /// Empty once [`crate::chain::SessionGraph::build_releasing`] has used them.
+    pub creds: Creds,
     pub stats: IngestStats,
     /// Skipped and failed files, rejected records, in file order.
     pub problems: Vec<Problem>,
@@ -546,39 +552,45 @@ impl Ingest {
         }
         let jobs: Vec<(u32, Vec<u32>)> = by_file.into_iter().collect();
         let cap = self.max_file_bytes;
-        let loaded: Vec<Result<Vec<Event>, String>> = jobs
-            .into_par_iter()
-            .map_init(Scratch::new, |st, (file, want)| {
-                let f = &self.inputs[file as usize];
-                let data = if f.is_stdin() { self.stdin.as_deref() } else { None };
-                let mut sink = parse::Parsed { file, want: Some(want), ..Default::default() };
-                match read_decoded(f, data, st, cap) {
-                    Err((_, detail)) => return Err(format!("{}: {detail}", f.display())),
-                    Ok(false) if parquet::is_parquet(&st.raw) => {
-                        let mut events = Vec::new();
-                        parquet::read(
-                            &st.raw,
-                            file,
-                            |r| sink.want.as_ref().is_none_or(|w| w.binary_search(&r).is_ok()),
-                            |_| true,
-                            |r| events.extend(r.ok()),
-                        )
-                        .map_err(|e| format!("{}: {e}", f.display()))?;
-                        return Ok(events);
-                    }
-                    Ok(true) => parse::parse_document(&mut st.inflated, &mut st.buffers, &mut sink),
-                    Ok(false) => parse::parse_document(&mut st.raw, &mut st.buffers, &mut sink),
+        let one = |st: &mut Scratch, (file, want): (u32, Vec<u32>)| -> Result<Vec<Event>, String> {
+            let f = &self.inputs[file as usize];
+            let data = if f.is_stdin() { self.stdin.as_deref() } else { None };
+            let mut sink = parse::Parsed { file, want: Some(want), ..Default::default() };
+            match read_decoded(f, data, st, cap) {
+                Err((_, detail)) => return Err(format!("{}: {detail}", f.display())),
+                Ok(false) if parquet::is_parquet(&st.raw) => {
+                    let mut events = Vec::new();
+                    parquet::read(
+                        &st.raw,
+                        file,
+                        |r| sink.want.as_ref().is_none_or(|w| w.binary_search(&r).is_ok()),
+                        |_| true,
+                        |r| events.extend(r.ok()),
+                    )
+                    .map_err(|e| format!("{}: {e}", f.display()))?;
+                    return Ok(events);
                 }
-                .map_err(|e| format!("{}: {e:?}", f.display()))?;
-                Ok(sink.events)
-            })
-            .collect();
+                Ok(true) => parse::parse_document(&mut st.inflated, &mut st.buffers, &mut sink),
+                Ok(false) => parse::parse_document(&mut st.raw, &mut st.buffers, &mut sink),
+            }
+            .map_err(|e| format!("{}: {e:?}", f.display()))?;
+            Ok(sink.events)
+        };
+        // One file after the other with one set of buffers: the tainted events sit in few
+        // files, and reading them on every thread made each thread's allocator arena grow
+        // again after ingest had handed its pages back (measured: +50 MB at 1 GB of trail,
+        // +35 MB at 5 GB, for a 0.05–0.15 s gain).
+        let mut st = Scratch::new();
+        let loaded: Vec<Result<Vec<Event>, String>> =
+            jobs.into_iter().map(|j| one(&mut st, j)).collect();
         let mut map: HashMap<(u32, u32), Event> = HashMap::new();
         for r in loaded {
             for e in r.map_err(|e| anyhow::anyhow!("re-reading {e} (did the file change?)"))? {
                 map.insert((e.origin.file, e.origin.record), e);
             }
         }
+        // The files' scratch buffers are gone: hand their pages back.
+        crate::diag::release_free_memory();
         let mut out = Vec::with_capacity(stubs.len());
         for &i in stubs {
             let s = &self.stubs[i];
