@@ -1359,13 +1359,6 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
             let data = if f.is_stdin() { stdin_data.as_deref() } else { None };
             let n = process_file(f, i as u32, data, &mut st, &mut acc, cap);
             bar.inc(n);
-            // glibc keeps what a thread frees in that thread's arena (outgrown vectors below
-            // its 32 MB mmap threshold, the full events of issuing calls): handing it back
-            // now and then keeps the parallel phase's resident memory to what is live
-            // (measured at 5 GB: 927 -> 781 MB; a trim takes a few milliseconds).
-            if i % 512 == 511 {
-                crate::diag::release_free_memory();
-            }
         }
         acc
     });
