@@ -215,7 +215,6 @@ fn load_graph(
     fingerprint: bool,
 ) -> Result<(Ingest, crate::chain::SessionGraph)> {
     let mut ing = load_with(input, false, fingerprint)?;
-    crate::diag::release_free_memory();
     crate::diag::mark("ingest done");
     let g = crate::chain::SessionGraph::build_releasing(&mut ing);
     crate::diag::mark("session graph built");

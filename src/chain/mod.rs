@@ -146,8 +146,6 @@ pub struct SessionGraph {
     event_node: Vec<u32>,
     /// For each edge (same index): parent and child node indices.
     pub edge_nodes: Vec<(usize, usize)>,
-    /// For each edge (same index): index of the issuing event in the ingest.
-    pub edge_event: Vec<usize>,
     /// The issuer of each node (first incoming edge), as (parent node, edge index).
     parents: Vec<Option<(usize, usize)>>,
     /// Node by id, keyed by the id's 128-bit hash ([`crate::ingest::id128`]) so the index
@@ -339,7 +337,6 @@ impl SessionGraph {
                 other_copies,
             });
             g.edge_nodes.push((parent, child));
-            g.edge_event.push(i);
             edge_of_child_event.insert((child, e.time), g.edges.len() - 1);
         }
         // Root-derivation flows down the chain (F11): edges are in time order.
@@ -762,44 +759,36 @@ impl SessionGraph {
 
     /// Every node reachable from `seeds` along issuance edges, seeds included.
     pub fn descendants(&self, seeds: &[usize]) -> BTreeSet<usize> {
-        // Edges sorted by parent: one array, not a vector for each of the (many) nodes.
-        let mut by_parent: Vec<(usize, usize)> = self.edge_nodes.clone();
-        by_parent.sort_unstable();
-        let mut out = BTreeSet::new();
-        let mut stack: Vec<usize> = seeds.to_vec();
-        while let Some(n) = stack.pop() {
-            if out.insert(n) {
-                let from = by_parent.partition_point(|&(p, _)| p < n);
-                stack.extend(
-                    by_parent[from..].iter().take_while(|&&(p, _)| p == n).map(|&(_, c)| c),
-                );
-            }
-        }
-        out
+        reach(self.edge_nodes.clone(), seeds.iter().copied())
     }
 
     /// Every ancestor of `nodes` (nodes included).
     pub fn ancestors(&self, nodes: &BTreeSet<usize>) -> BTreeSet<usize> {
-        // Edges sorted by child, as in `descendants`.
-        let mut by_child: Vec<(usize, usize)> =
-            self.edge_nodes.iter().map(|&(p, c)| (c, p)).collect();
-        by_child.sort_unstable();
-        let mut out = BTreeSet::new();
-        let mut stack: Vec<usize> = nodes.iter().copied().collect();
-        while let Some(n) = stack.pop() {
-            if out.insert(n) {
-                let from = by_child.partition_point(|&(c, _)| c < n);
-                stack
-                    .extend(by_child[from..].iter().take_while(|&&(c, _)| c == n).map(|&(_, p)| p));
-            }
-        }
-        out
+        reach(self.edge_nodes.iter().map(|&(p, c)| (c, p)).collect(), nodes.iter().copied())
     }
 
     /// The issuer of each node (first incoming edge), as (parent node, edge index).
     pub fn parent_edge(&self) -> &[Option<(usize, usize)>] {
         &self.parents
     }
+}
+
+/// Every node reachable from `start` along `(from, to)` links, `start` included. The links are
+/// sorted into one array and searched by `from`: no vector per node, which matters with
+/// hundreds of thousands of credentials.
+fn reach(mut links: Vec<(usize, usize)>, start: impl Iterator<Item = usize>) -> BTreeSet<usize> {
+    links.sort_unstable();
+    let mut out = BTreeSet::new();
+    let mut stack: Vec<usize> = start.collect();
+    while let Some(n) = stack.pop() {
+        if out.insert(n) {
+            let first = links.partition_point(|&(from, _)| from < n);
+            stack.extend(
+                links[first..].iter().take_while(|&&(from, _)| from == n).map(|&(_, to)| to),
+            );
+        }
+    }
+    out
 }
 
 /// Fills what a call tells about its credential (principal, account, ids) where unknown.

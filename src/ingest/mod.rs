@@ -231,15 +231,24 @@ struct Keyed {
     s: Stub,
 }
 
-/// The stubs without their ids, in the same order, moved over a slice at a time from the
-/// back so the keyed vector and the result never both exist in full.
-fn strip_ids(mut keyed: Vec<Keyed>) -> Vec<Stub> {
-    let mut out: Vec<Stub> = Vec::with_capacity(keyed.len());
-    while !keyed.is_empty() {
-        let from = keyed.len().saturating_sub(1 << 16);
-        out.extend(keyed.drain(from..).rev().map(|k| k.s));
-        keyed.shrink_to_fit();
+/// Moves every element of `from` into `into` (through `f`), a slice at a time from the back,
+/// giving each slice's memory back at once: the two vectors never both exist in full, which
+/// matters for the millions of stubs and hundreds of thousands of issuing calls of a large
+/// trail. The elements arrive in reverse order.
+fn move_from_back<T, U>(mut from: Vec<T>, into: &mut Vec<U>, mut f: impl FnMut(T) -> U) {
+    const SLICE: usize = 1 << 14;
+    into.reserve_exact(from.len());
+    while !from.is_empty() {
+        let start = from.len().saturating_sub(SLICE);
+        into.extend(from.drain(start..).rev().map(&mut f));
+        from.shrink_to_fit();
     }
+}
+
+/// The stubs without their ids, in the same order.
+fn strip_ids(keyed: Vec<Keyed>) -> Vec<Stub> {
+    let mut out = Vec::new();
+    move_from_back(keyed, &mut out, |k| k.s);
     out.reverse();
     out
 }
@@ -442,7 +451,10 @@ fn str_hash(s: &str) -> u64 {
 
 impl StringIndex {
     fn find(&self, list: &StringList, s: &str) -> Option<u32> {
-        self.0.find(str_hash(s), |&i| list.at(i) == s).copied()
+        self.find_hashed(list, str_hash(s), s)
+    }
+    fn find_hashed(&self, list: &StringList, hash: u64, s: &str) -> Option<u32> {
+        self.0.find(hash, |&i| list.at(i) == s).copied()
     }
 }
 
@@ -450,8 +462,7 @@ impl Strings {
     /// The index of `s`, adding it when new.
     pub fn intern(&mut self, s: &str) -> u32 {
         let hash = str_hash(s);
-        let list = &self.list;
-        if let Some(&i) = self.index.0.find(hash, |&i| list.at(i) == s) {
+        if let Some(i) = self.index.find_hashed(&self.list, hash, s) {
             return i;
         }
         let i = self.list.len() as u32;
@@ -907,7 +918,6 @@ fn read_decoded(
 pub struct IssuingCall {
     pub id: String,
     pub time: i64,
-    pub source: String,
     pub name: String,
     pub source_ip: Option<String>,
     pub error_code: Option<String>,
@@ -962,7 +972,6 @@ pub fn for_graph(e: Event) -> IssuingCall {
     IssuingCall {
         id: e.id,
         time: e.time,
-        source: e.source,
         name: e.name,
         source_ip: e.source_ip,
         error_code: e.error_code,
@@ -1391,35 +1400,22 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
     for acc in accs {
         let remap: Vec<u32> = acc.strings.list.iter().map(|s| strings.intern(s)).collect();
         let m = |i: u32| if i == NONE { NONE } else { remap[i as usize] };
-        // Moved over from the back a slice at a time, each slice's memory given back at once,
-        // so the worker's vector and its copy never both exist in full (the order does not
-        // matter: the stubs are sorted next).
-        let mut theirs = acc.stubs;
-        while !theirs.is_empty() {
-            let from = theirs.len().saturating_sub(1 << 16);
-            stubs.extend(theirs.drain(from..).map(|Keyed { id, s }| Keyed {
-                id,
-                s: Stub {
-                    key: m(s.key),
-                    ip: m(s.ip),
-                    account: m(s.account),
-                    region: m(s.region),
-                    source: m(s.source),
-                    principal: m(s.principal),
-                    ..s
-                },
-            }));
-            theirs.shrink_to_fit();
-        }
-        // Same for the issuing calls (1.6 KB each): extending from the whole vector would hold
-        // both copies at once, a spike of a sixth of a GB at 5 GB of trail.
-        let mut theirs = acc.details;
-        details.reserve_exact(theirs.len());
-        while !theirs.is_empty() {
-            let from = theirs.len().saturating_sub(1 << 12);
-            details.extend(theirs.drain(from..));
-            theirs.shrink_to_fit();
-        }
+        // Moved over slice by slice (extending from whole vectors held both copies at once: a
+        // spike of a sixth of a GB at 5 GB of trail). The order does not matter: stubs and
+        // issuing calls are both sorted next, on unique keys.
+        move_from_back(acc.stubs, &mut stubs, |Keyed { id, s }| Keyed {
+            id,
+            s: Stub {
+                key: m(s.key),
+                ip: m(s.ip),
+                account: m(s.account),
+                region: m(s.region),
+                source: m(s.source),
+                principal: m(s.principal),
+                ..s
+            },
+        });
+        move_from_back(acc.details, &mut details, |e| e);
         for ((k, c), (o, facts)) in acc.creds {
             match creds.get(&(m(k), c)) {
                 Some((o2, _)) if *o2 <= o => {}
@@ -1502,6 +1498,8 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
         stubs.iter().filter(|s| s.flags & DETAIL != 0).map(|s| (s.file, s.record)).collect();
     details.retain(|e| kept.contains(&(e.origin.file, e.origin.record)));
     details.sort_by_cached_key(|e| (e.time, id128(&e.id)));
+    // The merge, dedupe and id stripping left freed heap behind: hand it back.
+    crate::diag::release_free_memory();
 
     if timing {
         eprintln!(
