@@ -77,6 +77,13 @@ fn load_with(a: &InputArgs, inventory_only: bool, fingerprint: bool) -> Result<I
         progress: !a.no_progress && !a.quiet,
     };
     let ing = ingest::ingest(&opts).context("reading standard input")?;
+    if ing.stats.files_read == 0 && ing.stats.files_skipped == 0 {
+        crate::diag::report_problems(&ing, a.quiet);
+        bail!(
+            "no input could be read from {} (SPEC §9: nothing read at all is an error, not an empty result)",
+            a.inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
+    }
     if a.strict {
         if let Some(p) = ing.problems.iter().find(|p| p.severity != ingest::Severity::Skipped) {
             bail!("--strict: unreadable input: {p}");
@@ -100,7 +107,11 @@ fn finish(ing: &Ingest) -> Exit {
     }
 }
 
+/// Writes to stdout. Whatever the format, no raw control character from a log reaches the
+/// terminal (SPEC §9): JSON, DOT, Mermaid and Markdown escape for themselves, and this last
+/// guard escapes any left in tables and trees.
 fn stdout_write(text: &str) -> Result<()> {
+    let text = crate::escape::terminal(text);
     let stdout = std::io::stdout();
     let mut w = stdout.lock();
     w.write_all(text.as_bytes())?;
@@ -109,7 +120,8 @@ fn stdout_write(text: &str) -> Result<()> {
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
-    let mut s = serde_json::to_string_pretty(v)?;
+    let s = serde_json::to_string_pretty(v)?;
+    let mut s = crate::escape::json_text(&s).into_owned();
     s.push('\n');
     Ok(s)
 }
@@ -133,6 +145,7 @@ fn export(a: cli::ExportArgs) -> Result<Exit> {
     if !a.partition {
         crate::export::TableFormat::from_path(&a.output)?;
     }
+    guard_outputs(&a.input.inputs, &[("-o", a.output.as_path())])?;
     let ing = load_with(&a.input, true, false)?;
     let all: Vec<usize> = (0..ing.stubs.len()).collect();
     let mut writers: std::collections::BTreeMap<
@@ -193,18 +206,156 @@ fn export(a: cli::ExportArgs) -> Result<Exit> {
     Ok(code)
 }
 
-/// Checks `--key` values: AKIA (long-term) or ASIA (temporary) ids (SPEC §2). Other shapes
-/// are accepted with a warning, because anonymised datasets break the alphabet.
-fn check_keys(keys: &[String], quiet: bool) -> Result<()> {
+/// Normalizes `--key` values (SPEC §2, §9): trimmed, upper-cased (key ids are upper case;
+/// the `@TIME` of a session id is kept as given). An ARN is refused with a pointer to
+/// `--principal`. Other shapes are accepted with a warning, because anonymised datasets break
+/// the alphabet.
+fn check_keys(keys: &[String], quiet: bool) -> Result<Vec<String>> {
+    let mut out = Vec::with_capacity(keys.len());
     for k in keys {
-        if k.trim().is_empty() {
+        let k = k.trim();
+        if k.is_empty() {
             bail!("--key: empty access key id");
         }
+        if k.starts_with("arn:") {
+            bail!("--key {}: that is an ARN, not an access key id; use --principal {} to select by principal", crate::escape::one_line(k), crate::escape::one_line(k));
+        }
+        let k = match k.split_once('@') {
+            Some((id, at)) => format!("{}@{at}", id.to_ascii_uppercase()),
+            None => k.to_ascii_uppercase(),
+        };
         if !(quiet || k.starts_with("AKIA") || k.starts_with("ASIA")) {
-            eprintln!("trailhound: warning: --key {k}: not an AKIA… or ASIA… access key id");
+            eprintln!(
+                "trailhound: warning: --key {}: not an AKIA… or ASIA… access key id",
+                crate::escape::one_line(&k)
+            );
+        }
+        out.push(k);
+    }
+    Ok(out)
+}
+
+/// Levenshtein distance (small strings: key ids).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j + 1] + 1).min(cur[j] + 1).min(prev[j] + usize::from(ca != *cb));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// SPEC §9: a `--key` that matches no credential in the evidence is a usage error naming the
+/// closest key ids seen.
+fn require_keys(g: &crate::chain::SessionGraph, keys: &[String]) -> Result<()> {
+    for k in keys {
+        let found =
+            if k.contains('@') { g.node(k).is_some() } else { !g.nodes_for_key(k).is_empty() };
+        if found {
+            continue;
+        }
+        let id = k.split('@').next().unwrap_or(k);
+        let mut seen: Vec<(usize, &str)> = g
+            .nodes
+            .iter()
+            .filter_map(|n| n.access_key_id.as_deref())
+            .map(|s| (edit_distance(id, s), s))
+            .collect();
+        seen.sort();
+        seen.dedup();
+        let close: Vec<String> =
+            seen.iter().take(3).map(|(_, s)| crate::escape::one_line(s).into_owned()).collect();
+        let what = if k.contains('@') && !g.nodes_for_key(id).is_empty() {
+            let ids: Vec<&str> =
+                g.nodes_for_key(id).iter().map(|&n| g.nodes[n].id.as_str()).collect();
+            format!("; its sessions are {}", ids.join(", "))
+        } else if close.is_empty() {
+            "; the trail has no access key ids at all".to_string()
+        } else {
+            format!("; closest key ids in the trail: {}", close.join(", "))
+        };
+        bail!(
+            "--key {}: no credential in the evidence has this key id{what}",
+            crate::escape::one_line(k)
+        );
+    }
+    Ok(())
+}
+
+/// A path made absolute with symlinks resolved, also when it does not exist yet (the longest
+/// existing prefix is resolved, the rest appended).
+fn resolve_path(p: &std::path::Path) -> std::path::PathBuf {
+    use std::path::{Component, PathBuf};
+    let abs = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+    };
+    let comps: Vec<Component> = abs.components().collect();
+    for cut in (0..=comps.len()).rev() {
+        let head: PathBuf = comps[..cut].iter().collect();
+        if let Ok(mut r) = head.canonicalize() {
+            for c in &comps[cut..] {
+                match c {
+                    Component::ParentDir => {
+                        r.pop();
+                    }
+                    Component::CurDir => {}
+                    c => r.push(c.as_os_str()),
+                }
+            }
+            return r;
+        }
+    }
+    abs
+}
+
+/// SPEC §8: evidence is never overwritten or polluted. Refuses (exit 2, before anything is
+/// written) an output that is one of the input files (also through a symlink or a hard link)
+/// or that lies inside an input directory.
+fn guard_outputs(
+    inputs: &[std::path::PathBuf],
+    outputs: &[(&str, &std::path::Path)],
+) -> Result<()> {
+    for input in inputs {
+        if input.as_os_str() == "-" {
+            continue;
+        }
+        let inp = resolve_path(input);
+        let is_dir = inp.is_dir();
+        for (opt, out) in outputs {
+            let o = resolve_path(out);
+            let clash = if is_dir { o.starts_with(&inp) } else { o == inp || same_file(&o, &inp) };
+            if clash {
+                bail!(
+                    "refusing to write {opt} {}: it {} the input {} {} (evidence is never overwritten or polluted: write outside the trail)",
+                    out.display(),
+                    if is_dir { "is inside" } else { "is" },
+                    if is_dir { "directory" } else { "file" },
+                    input.display()
+                );
+            }
         }
     }
     Ok(())
+}
+
+#[cfg(unix)]
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &std::path::Path, _: &std::path::Path) -> bool {
+    false
 }
 
 /// Warns about seed keys that the trail never mentions (a typo, or the wrong trail).
@@ -218,7 +369,7 @@ fn load_graph(
     crate::diag::mark("ingest done");
     let g = crate::chain::SessionGraph::build_releasing(&mut ing);
     crate::diag::mark("session graph built");
-    warn_unknown_keys(&g, keys, input.quiet);
+    require_keys(&g, keys)?;
     Ok((ing, g))
 }
 
@@ -239,18 +390,10 @@ fn plan_options(
     }
 }
 
-fn warn_unknown_keys(g: &crate::chain::SessionGraph, keys: &[String], quiet: bool) {
-    for k in keys {
-        if !quiet && g.nodes_for_key(k).is_empty() {
-            eprintln!("trailhound: warning: access key {k} does not appear in the trail");
-        }
-    }
-}
-
 fn sessions(a: cli::SessionsArgs) -> Result<Exit> {
-    check_keys(&a.keys, a.input.quiet)?;
-    let (ing, g) = load_graph(&a.input, &a.keys, false)?;
-    let sel = g.select(&a.keys, &a.principals);
+    let keys = check_keys(&a.keys, a.input.quiet)?;
+    let (ing, g) = load_graph(&a.input, &keys, false)?;
+    let sel = g.select(&keys, &a.principals);
     let text = match a.format {
         cli::GraphFormat::Json => to_json(&g.to_json(&sel))?,
         cli::GraphFormat::Tree => crate::chain::render::tree(&g, &sel, a.collapse),
@@ -265,12 +408,13 @@ fn sessions(a: cli::SessionsArgs) -> Result<Exit> {
 }
 
 fn blast(a: cli::BlastArgs) -> Result<Exit> {
-    check_keys(&a.keys, a.input.quiet)?;
+    let keys = check_keys(&a.keys, a.input.quiet)?;
     if let Some(p) = &a.events_out {
         crate::export::TableFormat::from_path(p)?;
+        guard_outputs(&a.input.inputs, &[("--events-out", p)])?;
     }
-    let (ing, g) = load_graph(&a.input, &a.keys, false)?;
-    let b = crate::blast::blast(&ing, &g, &a.keys, true)?;
+    let (ing, g) = load_graph(&a.input, &keys, false)?;
+    let b = crate::blast::blast(&ing, &g, &keys, true)?;
     crate::diag::mark("blast done");
     if let Some(p) = &a.events_out {
         let evs: Vec<&crate::model::Event> = b.tainted_events.iter().collect();
@@ -290,10 +434,18 @@ fn blast(a: cli::BlastArgs) -> Result<Exit> {
 }
 
 fn plan(a: cli::PlanArgs) -> Result<Exit> {
-    check_keys(&a.keys, a.input.quiet)?;
+    let keys = check_keys(&a.keys, a.input.quiet)?;
     let effective_at = parse_time_arg("--effective-at", &a.effective_at)?;
-    let (ing, g) = load_graph(&a.input, &a.keys, true)?;
-    let b = crate::blast::blast(&ing, &g, &a.keys, true)?;
+    let mut outs: Vec<(&str, &std::path::Path)> = Vec::new();
+    if let Some(p) = &a.output {
+        outs.push(("-o", p));
+    }
+    if let Some(p) = &a.script {
+        outs.push(("--script", p));
+    }
+    guard_outputs(&a.input.inputs, &outs)?;
+    let (ing, g) = load_graph(&a.input, &keys, true)?;
+    let b = crate::blast::blast(&ing, &g, &keys, true)?;
     crate::diag::mark("blast done");
     let opts = plan_options(a.strategy, effective_at, &a.input);
     let p = crate::plan::build_plan(&ing, &g, &b, &opts);
@@ -359,20 +511,37 @@ fn integrity(a: cli::IntegrityArgs) -> Result<Exit> {
     Ok(if report.ok() { Exit::Ok } else { Exit::Finding })
 }
 
+/// The files of an `investigate` case folder.
+const CASE_FILES: &[&str] = &[
+    "scan.json",
+    "sessions.dot",
+    "blast.json",
+    "blast.md",
+    "tainted-events.parquet",
+    "plan.json",
+    "plan.sh",
+    "verify.json",
+    "report.html",
+];
+
 fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
-    check_keys(&a.keys, a.input.quiet)?;
+    let keys = check_keys(&a.keys, a.input.quiet)?;
     let effective_at = parse_time_arg("--effective-at", &a.effective_at)?;
+    let case_files: Vec<std::path::PathBuf> = CASE_FILES.iter().map(|f| a.output.join(f)).collect();
+    let mut outs: Vec<(&str, &std::path::Path)> = vec![("-o", a.output.as_path())];
+    outs.extend(case_files.iter().map(|p| ("-o", p.as_path())));
+    guard_outputs(&a.input.inputs, &outs)?;
+    let (ing, g) = load_graph(&a.input, &keys, true)?;
     std::fs::create_dir_all(&a.output)
         .with_context(|| format!("creating {}", a.output.display()))?;
-    let (ing, g) = load_graph(&a.input, &a.keys, true)?;
-    let b = crate::blast::blast(&ing, &g, &a.keys, true)?;
+    let b = crate::blast::blast(&ing, &g, &keys, true)?;
     crate::diag::mark("blast done");
     let opts = plan_options(a.strategy, effective_at, &a.input);
     let p = crate::plan::build_plan(&ing, &g, &b, &opts);
     crate::diag::mark("plan done");
     let v = crate::plan::verify::verify(&ing, &g, &p)?;
     let scan = crate::scan::scan_report(&ing);
-    let sel = g.select(&a.keys, &[]);
+    let sel = g.select(&keys, &[]);
     let out = |name: &str| a.output.join(name);
     let write = |name: &str, text: &str| -> Result<()> {
         std::fs::write(out(name), text).with_context(|| format!("writing {}", out(name).display()))
