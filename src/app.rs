@@ -373,6 +373,53 @@ fn load_graph(
     Ok((ing, g))
 }
 
+/// The seeds of `blast`/`plan`/`investigate`: the `--key` values, and the credentials of each
+/// `--principal` (a user, role, federated-user or session ARN) as node ids. A principal that
+/// no credential in the evidence acts as is a usage error (SPEC §9).
+fn seeds_of(
+    g: &crate::chain::SessionGraph,
+    keys: &[String],
+    principals: &[String],
+) -> Result<Vec<String>> {
+    use crate::chain::NodeKind;
+    let mut seeds = keys.to_vec();
+    for p in principals {
+        let p = p.trim();
+        let mut found: Vec<String> = g
+            .nodes
+            .iter()
+            .filter(|n| matches!(n.kind, NodeKind::LongTermKey | NodeKind::Session))
+            .filter(|n| {
+                n.principal_arn.as_deref() == Some(p)
+                    || n.role_arn.as_deref() == Some(p)
+                    || n.user_arn.as_deref() == Some(p)
+            })
+            .map(|n| n.id.clone())
+            .collect();
+        if found.is_empty() {
+            let mut close: Vec<(usize, &str)> = g
+                .nodes
+                .iter()
+                .filter_map(|n| n.principal_arn.as_deref())
+                .map(|a| (edit_distance(p, a), a))
+                .collect();
+            close.sort();
+            close.dedup();
+            let close: Vec<String> =
+                close.iter().take(3).map(|(_, a)| crate::escape::one_line(a).into_owned()).collect();
+            bail!(
+                "--principal {}: no credential in the evidence acts as this principal; closest: {}",
+                crate::escape::one_line(p),
+                if close.is_empty() { "none".to_string() } else { close.join(", ") }
+            );
+        }
+        found.sort();
+        seeds.extend(found);
+    }
+    seeds.dedup();
+    Ok(seeds)
+}
+
 /// The planner's options from the command line (shared by `plan` and `investigate`).
 fn plan_options(
     strategy: cli::Strategy,
@@ -414,7 +461,8 @@ fn blast(a: cli::BlastArgs) -> Result<Exit> {
         guard_outputs(&a.input.inputs, &[("--events-out", p)])?;
     }
     let (ing, g) = load_graph(&a.input, &keys, false)?;
-    let b = crate::blast::blast(&ing, &g, &keys, true)?;
+    let seeds = seeds_of(&g, &keys, &a.principals)?;
+    let b = crate::blast::blast(&ing, &g, &seeds, true)?;
     crate::diag::mark("blast done");
     if let Some(p) = &a.events_out {
         let evs: Vec<&crate::model::Event> = b.tainted_events.iter().collect();
@@ -445,7 +493,8 @@ fn plan(a: cli::PlanArgs) -> Result<Exit> {
     }
     guard_outputs(&a.input.inputs, &outs)?;
     let (ing, g) = load_graph(&a.input, &keys, true)?;
-    let b = crate::blast::blast(&ing, &g, &keys, true)?;
+    let seeds = seeds_of(&g, &keys, &a.principals)?;
+    let b = crate::blast::blast(&ing, &g, &seeds, true)?;
     crate::diag::mark("blast done");
     let opts = plan_options(a.strategy, effective_at, &a.input);
     let p = crate::plan::build_plan(&ing, &g, &b, &opts);
@@ -461,13 +510,21 @@ fn plan(a: cli::PlanArgs) -> Result<Exit> {
         std::fs::write(path, crate::plan::render_script(&p))
             .with_context(|| format!("writing {}", path.display()))?;
     }
-    if !a.input.quiet && a.output.is_some() {
+    if a.output.is_some() && a.format == cli::TableOrJson::Json {
+        stdout_write(&to_json(&PlanSummary::of(&p))?)?;
+    } else if !a.input.quiet && a.output.is_some() {
         let s = &p.summary;
         eprintln!(
             "trailhound: plan: {} actions, {} policies; {} tainted sessions: {} covered, {} expired, {} unrevocable; {} collateral; {} keys to deactivate",
             p.actions.len(), s.policies, s.tainted_sessions, s.covered_sessions, s.expired_sessions,
             s.unrevocable_sessions, s.collateral_sessions, s.keys_to_deactivate
         );
+        if !p.unseen_tail.is_empty() {
+            eprintln!(
+                "trailhound: {} tainted credential(s) outlive the evidence (unseen_tail in the plan): re-run on logs through the cut-off before applying",
+                p.unseen_tail.len()
+            );
+        }
     }
     let code = finish(&ing);
     release(b);
@@ -511,6 +568,41 @@ fn integrity(a: cli::IntegrityArgs) -> Result<Exit> {
     Ok(if report.ok() { Exit::Ok } else { Exit::Finding })
 }
 
+/// `plan --format json` / the `plan` part of `investigate --format json`: what a responder
+/// reads first.
+#[derive(serde::Serialize)]
+struct PlanSummary<'a> {
+    effective_at: &'a str,
+    strategy: crate::plan::Strategy,
+    actions: usize,
+    actions_by_type: std::collections::BTreeMap<&'a str, usize>,
+    summary: &'a crate::plan::Summary,
+    unrevocable: &'a [crate::plan::Unrevocable],
+    attacker_users: usize,
+    unseen_tail: usize,
+    notes: &'a [String],
+}
+
+impl<'a> PlanSummary<'a> {
+    fn of(p: &'a crate::plan::Plan) -> Self {
+        let mut by = std::collections::BTreeMap::new();
+        for a in &p.actions {
+            *by.entry(a.kind.as_str()).or_default() += 1;
+        }
+        PlanSummary {
+            effective_at: &p.effective_at,
+            strategy: p.strategy,
+            actions: p.actions.len(),
+            actions_by_type: by,
+            summary: &p.summary,
+            unrevocable: &p.unrevocable,
+            attacker_users: p.attacker_users.len(),
+            unseen_tail: p.unseen_tail.len(),
+            notes: &p.notes,
+        }
+    }
+}
+
 /// The files of an `investigate` case folder.
 const CASE_FILES: &[&str] = &[
     "scan.json",
@@ -532,16 +624,17 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
     outs.extend(case_files.iter().map(|p| ("-o", p.as_path())));
     guard_outputs(&a.input.inputs, &outs)?;
     let (ing, g) = load_graph(&a.input, &keys, true)?;
+    let seeds = seeds_of(&g, &keys, &a.principals)?;
     std::fs::create_dir_all(&a.output)
         .with_context(|| format!("creating {}", a.output.display()))?;
-    let b = crate::blast::blast(&ing, &g, &keys, true)?;
+    let b = crate::blast::blast(&ing, &g, &seeds, true)?;
     crate::diag::mark("blast done");
     let opts = plan_options(a.strategy, effective_at, &a.input);
     let p = crate::plan::build_plan(&ing, &g, &b, &opts);
     crate::diag::mark("plan done");
     let v = crate::plan::verify::verify(&ing, &g, &p)?;
     let scan = crate::scan::scan_report(&ing);
-    let sel = g.select(&keys, &[]);
+    let sel = g.select(&seeds, &[]);
     let out = |name: &str| a.output.join(name);
     let write = |name: &str, text: &str| -> Result<()> {
         std::fs::write(out(name), text).with_context(|| format!("writing {}", out(name).display()))
@@ -563,7 +656,26 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
         verify: &v,
     });
     write("report.html", &html)?;
-    if !a.input.quiet {
+    if a.format == cli::TableOrJson::Json {
+        let summary = serde_json::json!({
+            "case_folder": a.output.display().to_string(),
+            "files": CASE_FILES,
+            "tainted_credentials": b.credentials.len(),
+            "tainted_events": b.events,
+            "first_event": b.first_event,
+            "last_event": b.last_event,
+            "plan": PlanSummary::of(&p),
+            "verify": {
+                "ok": v.ok,
+                "covered": v.covered.len(),
+                "not_covered": v.not_covered.len(),
+                "unrevocable": v.unrevocable.len(),
+                "keys_left_active": v.keys_left_active.len(),
+                "command_problems": v.command_problems.len(),
+            },
+        });
+        stdout_write(&to_json(&summary)?)?;
+    } else if !a.input.quiet {
         let s = &p.summary;
         eprintln!(
             "trailhound: case folder {}:\n  {} tainted credentials, {} tainted events, {} .. {}\n  plan: {} actions ({} policies, {} keys to deactivate); {} tainted sessions: {} covered, {} expired, {} unrevocable; {} collateral\n  verify: {}\n  files: scan.json sessions.dot blast.json blast.md tainted-events.parquet plan.json plan.sh verify.json report.html",
@@ -636,6 +748,18 @@ fn generate(a: cli::GenerateArgs) -> Result<Exit> {
         report.compressed_bytes,
         a.output.display()
     );
+    if let Some(t) = &report.truth {
+        eprintln!(
+            "trailhound: the leaked key is {} ({}), used by the attacker from {} to {}; try:\n  trailhound investigate {} --key {} --effective-at {} -o case",
+            t.leaked_key,
+            t.leaked_user_arn,
+            t.incident_start,
+            t.incident_end,
+            a.output.display(),
+            t.leaked_key,
+            t.incident_end
+        );
+    }
     Ok(Exit::Ok)
 }
 

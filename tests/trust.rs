@@ -44,6 +44,34 @@ const HOSTILE: &[&str] = &[
     ".@+=,_",
 ];
 
+const FAKE_AWS: &str = r#"#!/bin/bash
+{ printf 'CALL\0'; for a in "$@"; do printf '%s\0' "$a"; done; } >> "$FAKE_AWS_LOG"
+arg() { local f=$1; shift; while [ $# -gt 0 ]; do if [ "$1" = "$f" ]; then printf '%s' "$2"; return; fi; shift; done; }
+op="$1 $2"
+fail() { echo "An error occurred ($1) when calling the $2 operation: $3" >&2; exit 254; }
+if [ "$op" = "sts get-caller-identity" ]; then printf '%s\n' "$FAKE_AWS_ACCOUNT"; exit 0; fi
+[ -n "${FAKE_AWS_STATE:-}" ] || exit 0
+u=$(arg --user-name "$@")
+ud="$FAKE_AWS_STATE/users/$u"
+[ -n "$u" ] && [ -d "$ud" ] || exit 0
+case "$op" in
+  "iam update-access-key") [ -e "$ud/keys/$(arg --access-key-id "$@")" ] || fail NoSuchEntity UpdateAccessKey "no such key";;
+  "iam delete-access-key") k="$ud/keys/$(arg --access-key-id "$@")"; [ -e "$k" ] || fail NoSuchEntity DeleteAccessKey "no such key"; /bin/rm "$k";;
+  "iam put-user-policy") /bin/mkdir -p "$ud/inline"; : > "$ud/inline/$(arg --policy-name "$@")";;
+  "iam delete-user-policy") f="$ud/inline/$(arg --policy-name "$@")"; [ -e "$f" ] || fail NoSuchEntity DeleteUserPolicy "no such policy"; /bin/rm "$f";;
+  "iam delete-login-profile") [ -e "$ud/login" ] || fail NoSuchEntity DeleteLoginProfile "no login profile"; /bin/rm "$ud/login";;
+  "iam detach-user-policy") a=$(arg --policy-arn "$@"); f="$ud/attached/${a//\//_}"; [ -e "$f" ] || fail NoSuchEntity DetachUserPolicy "not attached"; /bin/rm "$f";;
+  "iam remove-user-from-group") f="$ud/groups/$(arg --group-name "$@")"; [ -e "$f" ] || fail NoSuchEntity RemoveUserFromGroup "not a member"; /bin/rm "$f";;
+  "iam delete-user")
+    [ -e "$ud/login" ] && fail DeleteConflict DeleteUser "login profile must be deleted first"
+    for d in keys inline attached groups mfa; do
+      for f in "$ud/$d"/*; do [ -e "$f" ] && fail DeleteConflict DeleteUser "$d must be removed first"; done
+    done
+    /bin/rm -r "$ud";;
+esac
+exit 0
+"#;
+
 /// A small seeded PRNG (splitmix64): the property test is reproducible.
 struct Rng(u64);
 impl Rng {
@@ -115,18 +143,18 @@ fn hostile_trail(dir: &Path, rng: &mut Rng) {
     s.write(dir, &[SECOND]).unwrap();
 }
 
-/// A directory with a fake `aws` that appends its arguments (NUL-separated, one `CALL` per
-/// run) to `aws.log`, and nothing else: a script that tries to run anything but `aws` finds
-/// no such command.
-fn fake_aws(dir: &Path) -> PathBuf {
+/// A directory with a fake `aws` and nothing else: a script that tries to run anything but
+/// `aws` finds no such command. The fake appends its arguments (NUL-separated, one `CALL` per
+/// run) to `$FAKE_AWS_LOG`, answers `sts get-caller-identity` with `$FAKE_AWS_ACCOUNT`, and,
+/// when `$FAKE_AWS_STATE` names a directory, enforces IAM's preconditions on the users found
+/// there (`users/NAME/{keys,inline,attached,groups,mfa}/…` and `users/NAME/login`):
+/// `delete-user` fails with DeleteConflict while anything remains, deleting what does not exist
+/// fails with NoSuchEntity, as AWS answers.
+pub fn fake_aws(dir: &Path) -> PathBuf {
     let bin = dir.join("fakebin");
     std::fs::create_dir_all(&bin).unwrap();
     let aws = bin.join("aws");
-    std::fs::write(
-        &aws,
-        "#!/bin/sh\n{ printf 'CALL\\0'; for a in \"$@\"; do printf '%s\\0' \"$a\"; done; } >> \"$FAKE_AWS_LOG\"\n",
-    )
-    .unwrap();
+    std::fs::write(&aws, FAKE_AWS).unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&aws, std::fs::Permissions::from_mode(0o755)).unwrap();
     bin
@@ -154,9 +182,19 @@ fn recorded_calls(log: &Path) -> Vec<Vec<String>> {
 
 /// What each action of `plan.json` must make `aws` receive, derived here from the action's
 /// own fields, independently of the planner.
-fn described_calls(plan: &Value) -> Vec<Vec<String>> {
-    let mut out = Vec::new();
+fn described_calls(plan: &Value, account: &str) -> Vec<Vec<String>> {
+    let mut out = vec![vec![
+        "sts".to_string(),
+        "get-caller-identity".into(),
+        "--query".into(),
+        "Account".into(),
+        "--output".into(),
+        "text".into(),
+    ]];
     for a in plan["actions"].as_array().unwrap() {
+        if a["account_id"] != account {
+            continue;
+        }
         let f = |k: &str| a[k].as_str().unwrap_or_else(|| panic!("{k} in {a}")).to_string();
         let doc = || serde_json::to_string(&a["policy_document"]).unwrap();
         let words: Vec<String> = match a["type"].as_str().unwrap() {
@@ -251,8 +289,9 @@ fn described_calls(plan: &Value) -> Vec<Vec<String>> {
     out
 }
 
-/// Runs `plan.sh` (its review guard removed) with only the fake `aws` on PATH.
-fn run_script(script: &str, shell: &str, work: &Path) -> (Vec<Vec<String>>, String) {
+/// Runs `plan.sh` (its review guard removed) with only the fake `aws` on PATH, as with
+/// credentials of `account`.
+fn run_script(script: &str, shell: &str, work: &Path, account: &str) -> (Vec<Vec<String>>, String) {
     let body = script
         .replace("echo 'Review this script, then delete this line and the exit below to run it.' >&2\nexit 1\n", "");
     assert_ne!(body, script, "the review guard is where the test expects it");
@@ -267,6 +306,7 @@ fn run_script(script: &str, shell: &str, work: &Path) -> (Vec<Vec<String>>, Stri
         .env_clear()
         .env("PATH", &bin)
         .env("FAKE_AWS_LOG", &log)
+        .env("FAKE_AWS_ACCOUNT", account)
         .env("HOME", work)
         .output()
         .unwrap();
@@ -305,21 +345,33 @@ fn hostile_names_never_run_in_plan_sh_and_aws_gets_exactly_the_planned_arguments
         std::fs::create_dir_all(&out).unwrap();
         for strategy in ["strict", "surgical"] {
             let (plan, script) = plan_of(&trail, strategy, &out);
-            let expected = described_calls(&plan);
-            assert!(!expected.is_empty(), "case {case}: the leaked key is at least deactivated");
+            let mut accounts: Vec<&str> = plan["actions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|a| a["account_id"].as_str())
+                .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+                .collect();
+            accounts.sort();
+            accounts.dedup();
+            assert!(accounts.contains(&MAIN), "case {case}: the leaked key is at least deactivated");
             for shell in &shells {
-                let (calls, stderr) = run_script(&script, shell, &out);
-                assert!(
-                    !out.join("canary").exists(),
-                    "case {case} ({strategy}, {shell}): log text ran in plan.sh:\n{script}"
-                );
-                assert!(stderr.is_empty(), "case {case} ({strategy}, {shell}): {stderr}\n{script}");
-                let got: Vec<Vec<String>> = calls.into_iter().collect();
-                assert_eq!(
-                    got, expected,
-                    "case {case} ({strategy}, {shell}): aws received other arguments than plan.json describes"
-                );
-                commands_run += got.len();
+                for account in &accounts {
+                    let expected = described_calls(&plan, account);
+                    let (calls, stderr) = run_script(&script, shell, &out, account);
+                    assert!(
+                        !out.join("canary").exists(),
+                        "case {case} ({strategy}, {shell}): log text ran in plan.sh:\n{script}"
+                    );
+                    let noise: Vec<&str> =
+                        stderr.lines().filter(|l| !l.starts_with("plan.sh: ")).collect();
+                    assert!(noise.is_empty(), "case {case} ({strategy}, {shell}): {stderr}\n{script}");
+                    assert_eq!(
+                        calls, expected,
+                        "case {case} ({strategy}, {shell}, {account}): aws received other arguments than plan.json describes"
+                    );
+                    commands_run += calls.len() - 1;
+                }
             }
             // verify parses every command as shell words and agrees (SPEC §6).
             let v = bin()
@@ -617,4 +669,105 @@ fn an_implausible_key_id_never_reaches_a_command() {
             && a["reason"].as_str().unwrap().contains("not a valid access key id")),
         "{plan}"
     );
+}
+
+/// Sets up the fake IAM state of `user`: what the incident gave it.
+struct IamUser<'a> {
+    keys: &'a [&'a str],
+    login: bool,
+    attached: &'a [&'a str],
+    inline: &'a [&'a str],
+    groups: &'a [&'a str],
+    mfa: &'a [&'a str],
+}
+
+fn iam_user(state: &Path, user: &str, u: IamUser) {
+    let ud = state.join("users").join(user);
+    let (keys, login, attached, groups, mfa) = (u.keys, u.login, u.attached, u.groups, u.mfa);
+    for (dir, items) in [("keys", keys), ("attached", attached), ("inline", u.inline), ("groups", groups), ("mfa", mfa)] {
+        std::fs::create_dir_all(ud.join(dir)).unwrap();
+        for i in items {
+            std::fs::write(ud.join(dir).join(i.replace('/', "_")), b"").unwrap();
+        }
+    }
+    std::fs::create_dir_all(ud.join("inline")).unwrap();
+    if login {
+        std::fs::write(ud.join("login"), b"").unwrap();
+    }
+}
+
+fn run_with_state(script: &str, work: &Path, state: &Path, account: &str) -> (bool, String) {
+    let body = script.replace(
+        "echo 'Review this script, then delete this line and the exit below to run it.' >&2\nexit 1\n",
+        "",
+    );
+    let path = work.join("plan.sh");
+    std::fs::write(&path, body).unwrap();
+    let bin = fake_aws(work);
+    let out = std::process::Command::new("/bin/sh")
+        .arg(&path)
+        .current_dir(work)
+        .env_clear()
+        .env("PATH", &bin)
+        .env("FAKE_AWS_LOG", work.join("aws.log"))
+        .env("FAKE_AWS_ACCOUNT", account)
+        .env("FAKE_AWS_STATE", state)
+        .output()
+        .unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).to_string())
+}
+
+#[test]
+fn plan_sh_runs_end_to_end_against_aws_preconditions() {
+    let d = TempDir::new().unwrap();
+    let trail = d.path().join("trail");
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let admin = s.assume_role(&leaked, T0 + 60, &format!("arn:aws:iam::{MAIN}:role/AdminRole"), "ci", 43_200);
+    s.create_user(&admin, T0 + 80, "backup-admin");
+    s.create_login_profile(&admin, T0 + 90, "backup-admin");
+    s.attach_user_policy(&admin, T0 + 100, "backup-admin", "arn:aws:iam::aws:policy/AdministratorAccess");
+    s.put_user_policy(&admin, T0 + 101, "backup-admin", "inline-admin");
+    s.add_user_to_group(&admin, T0 + 102, "backup-admin", "admins");
+    let k1 = s.create_access_key(&admin, T0 + 110, Some("backup-admin"));
+    let k2 = s.create_access_key(&k1, T0 + 115, None);
+    s.call(&k2, T0 + 120, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let hop = s.assume_role(&admin, T0 + 130, &format!("arn:aws:iam::{SECOND}:role/Audit"), "audit", 3600);
+    s.call(&hop, T0 + 140, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.write(&trail, &[]).unwrap();
+    let out = d.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let (plan, script) = plan_of(&trail, "strict", &out);
+
+    let fresh_state = |mfa: &[&str]| {
+        let state = TempDir::new().unwrap();
+        let keys = [k1.key.as_str(), k2.key.as_str()];
+        let attached = ["arn:aws:iam::aws:policy/AdministratorAccess"];
+        iam_user(state.path(), "backup-admin", IamUser { keys: &keys, login: true, attached: &attached, inline: &["inline-admin"], groups: &["admins"], mfa });
+        iam_user(state.path(), "ci-deployer", IamUser { keys: &[LEAKED], login: false, attached: &[], inline: &[], groups: &[], mfa: &[] });
+        state
+    };
+    // With credentials of each account in turn, the whole script runs.
+    let state = fresh_state(&[]);
+    for account in [MAIN, SECOND] {
+        let (ok, err) = run_with_state(&script, &out, state.path(), account);
+        assert!(ok, "{account}: {err}\n{script}");
+        assert!(err.contains(&format!("running the block of account {account}")), "{err}");
+    }
+    assert!(!state.path().join("users/backup-admin").exists(), "the attacker's user is deleted:\n{script}");
+    assert_eq!(actions_for(&plan, "delete_user").len(), 1);
+    // An account the plan does not name: nothing runs, and the script says so.
+    let (ok, err) = run_with_state(&script, &out, fresh_state(&[]).path(), "123456789012");
+    assert!(!ok && err.contains("no block of this plan is for account 123456789012"), "{err}");
+    // Something the logs do not show (an MFA device): DeleteUser refuses, the script stops.
+    let state = fresh_state(&["arn:aws:iam::111122223333:mfa/backup-admin"]);
+    let (ok, err) = run_with_state(&script, &out, state.path(), MAIN);
+    assert!(!ok && err.contains("DeleteConflict"), "the fake enforces DeleteUser's preconditions: {err}");
+    // The rollback section names every deny it can remove.
+    assert!(script.contains("# ----- rollback -----"), "{script}");
+    assert!(script.contains("delete-role-policy --role-name 'AdminRole'"), "{script}");
+}
+
+fn actions_for<'a>(plan: &'a Value, kind: &str) -> Vec<&'a Value> {
+    plan["actions"].as_array().unwrap().iter().filter(|a| a["type"] == kind).collect()
 }
