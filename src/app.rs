@@ -119,6 +119,30 @@ fn stdout_write(text: &str) -> Result<()> {
     Ok(())
 }
 
+/// Colour on a terminal, unless `NO_COLOR` is set (no-color.org).
+fn use_colour() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+}
+
+/// Colours the status markers of an already escaped tree or table (no other escape sequence
+/// can be in it).
+fn colourize(text: &str) -> String {
+    text.replace("  LIVE", "  \x1b[1;31mLIVE\x1b[0m")
+        .replace("  EXPIRED", "  \x1b[2mEXPIRED\x1b[0m")
+        .replace("FAIL:", "\x1b[1;31mFAIL\x1b[0m:")
+        .replace("OK:", "\x1b[1;32mOK\x1b[0m:")
+}
+
+/// Writes text that was escaped and coloured by the caller.
+fn stdout_raw(text: &str) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut w = stdout.lock();
+    w.write_all(text.as_bytes())?;
+    w.flush()?;
+    Ok(())
+}
+
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
     let s = serde_json::to_string_pretty(v)?;
     let mut s = crate::escape::json_text(&s).into_owned();
@@ -405,8 +429,11 @@ fn seeds_of(
                 .collect();
             close.sort();
             close.dedup();
-            let close: Vec<String> =
-                close.iter().take(3).map(|(_, a)| crate::escape::one_line(a).into_owned()).collect();
+            let close: Vec<String> = close
+                .iter()
+                .take(3)
+                .map(|(_, a)| crate::escape::one_line(a).into_owned())
+                .collect();
             bail!(
                 "--principal {}: no credential in the evidence acts as this principal; closest: {}",
                 crate::escape::one_line(p),
@@ -447,7 +474,11 @@ fn sessions(a: cli::SessionsArgs) -> Result<Exit> {
         cli::GraphFormat::Dot => crate::chain::render::dot(&g, &sel),
         cli::GraphFormat::Mermaid => crate::chain::render::mermaid(&g, &sel),
     };
-    stdout_write(&text)?;
+    if a.format == cli::GraphFormat::Tree && use_colour() {
+        stdout_raw(&colourize(&crate::escape::terminal(&text)))?;
+    } else {
+        stdout_write(&text)?;
+    }
     let code = finish(&ing);
     release(g);
     release(ing);
@@ -543,6 +574,9 @@ fn verify(a: cli::VerifyArgs) -> Result<Exit> {
     let v = crate::plan::verify::verify(&ing, &g, &p)?;
     match a.format {
         cli::TableOrJson::Json => stdout_write(&to_json(&v)?)?,
+        cli::TableOrJson::Table if use_colour() => {
+            stdout_raw(&colourize(&crate::plan::verify::render_table(&v)))?
+        }
         cli::TableOrJson::Table => stdout_write(&crate::plan::verify::render_table(&v))?,
     }
     if !v.ok {

@@ -677,41 +677,54 @@ pub fn render_table(b: &BlastRadius) -> String {
     };
     let _ = writeln!(o, "accounts: {}", join(&b.accounts));
     let _ = writeln!(o, "regions: {}", join(&b.regions));
-    let _ = writeln!(o, "source IPs: {}", join(&b.source_ips));
+    let _ = writeln!(o, "source IPs: {}", l(&group_ips(&b.source_ips)));
     let _ = writeln!(o, "user agents: {}", b.user_agents.len());
-    let _ = writeln!(o, "\ncredentials");
+    let _ = writeln!(o, "\ncredentials (times UTC: issued–expires)");
+    let hm = |t: &Option<String>| {
+        t.as_deref().map_or("-".to_string(), |t| t.get(11..16).unwrap_or(t).to_string())
+    };
     for c in &b.credentials {
-        let _ = writeln!(
-            o,
-            "  {:<22} {:<8} {}  [{}]  issued {} by {} ({})  expires {}  {} events",
+        let when = if c.kind == NodeKind::LongTermKey {
+            format!("key {}", hm(&c.issued_at))
+        } else {
+            format!("{}–{}", hm(&c.issued_at), hm(&c.expires_at))
+        };
+        let line = format!(
+            "  {:<20}  {:<11}  {:>4} calls  {}{}",
             l(c.access_key_id.as_deref().unwrap_or(&c.id)),
-            match c.kind {
-                NodeKind::LongTermKey => "key",
-                _ => "session",
-            },
-            l(c.principal_arn.as_deref().unwrap_or("?")),
-            l(c.account_id.as_deref().unwrap_or("?")),
-            c.issued_at.as_deref().unwrap_or("-"),
-            l(c.issued_by.as_deref().unwrap_or("-")),
-            l(c.issuing_event.as_deref().unwrap_or("-")),
-            c.expires_at.as_deref().unwrap_or("-"),
-            c.events
+            when,
+            c.events,
+            c.principal_arn
+                .as_deref()
+                .map(crate::chain::render::short_principal)
+                .unwrap_or_else(|| "?".into()),
+            c.issuing_event.as_deref().map(|e| format!(" ({})", l(e))).unwrap_or_default()
         );
+        let _ = writeln!(o, "{}", crate::chain::render::middle_ellipsis(&line, 100));
         let new: Vec<&str> =
             c.source_ips.iter().filter(|v| v.new).map(|v| v.value.as_str()).collect();
         if !new.is_empty() {
             let _ = writeln!(o, "      new source IPs: {}", l(&new.join(", ")));
         }
     }
-    let _ = writeln!(o, "\ntop actions (count, errors)");
-    for a in b.actions.iter().take(15) {
-        let _ = writeln!(
-            o,
-            "  {:<50} {:>6} {:>6}",
-            l(&format!("{}:{}", a.event_source.trim_end_matches(".amazonaws.com"), a.event_name)),
-            a.count,
-            a.errors
-        );
+    let name = |a: &Action| {
+        l(&format!("{}:{}", a.event_source.trim_end_matches(".amazonaws.com"), a.event_name))
+            .into_owned()
+    };
+    let _ = writeln!(o, "\ntop successful actions (calls)");
+    let mut ok: Vec<&Action> = b.actions.iter().filter(|a| a.count > a.errors).collect();
+    ok.sort_by(|x, y| {
+        (y.count - y.errors).cmp(&(x.count - x.errors)).then_with(|| name(x).cmp(&name(y)))
+    });
+    for a in ok.iter().take(15) {
+        let _ = writeln!(o, "  {:<60} {:>6}", name(a), a.count - a.errors);
+    }
+    let failed: Vec<&Action> = b.actions.iter().filter(|a| a.errors > 0).collect();
+    if !failed.is_empty() {
+        let _ = writeln!(o, "\nfailed or denied attempts (calls)");
+        for a in failed.iter().take(15) {
+            let _ = writeln!(o, "  {:<60} {:>6}", name(a), a.errors);
+        }
     }
     if !b.resources.is_empty() {
         let _ = writeln!(o, "\ntop resources");
@@ -781,6 +794,39 @@ pub fn render_table(b: &BlastRadius) -> String {
         let _ = writeln!(o, "\nnote: {}", l(n));
     }
     o
+}
+
+/// Source addresses grouped by IPv4 /24 (`203.0.113.0/24: 54 addresses, 310 calls`); other
+/// values (IPv6, service names) as they are.
+pub fn group_ips(ips: &BTreeMap<String, u64>) -> String {
+    let mut groups: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for (ip, n) in ips {
+        let octets: Vec<&str> = ip.split('.').collect();
+        let v4 = octets.len() == 4 && octets.iter().all(|o| o.parse::<u8>().is_ok());
+        let key =
+            if v4 { format!("{}.{}.{}.0/24", octets[0], octets[1], octets[2]) } else { ip.clone() };
+        let g = groups.entry(key).or_default();
+        g.0 += 1;
+        g.1 += n;
+    }
+    groups
+        .into_iter()
+        .map(|(k, (addrs, calls))| {
+            if k.ends_with("/24") && addrs > 1 {
+                format!("{k} ({addrs} addresses, {calls} calls)")
+            } else if k.ends_with("/24") {
+                let ip = ips
+                    .iter()
+                    .find(|(ip, _)| k.starts_with(ip.rsplit_once('.').map_or("", |x| x.0)))
+                    .map(|x| x.0.clone())
+                    .unwrap_or(k);
+                format!("{ip} ({calls})")
+            } else {
+                format!("{k} ({calls})")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Markdown rendering, for an incident ticket. Every value from the logs goes through

@@ -138,7 +138,13 @@ pub enum ReportFormat {
 pub struct BlastArgs {
     /// The leaked access key (AKIA… or ASIA…, or KEY@ISSUE_TIME for one session of a reused
     /// id); repeatable.
-    #[arg(long = "key", short = 'k', value_name = "ID", required_unless_present = "principals", help_heading = "Selection")]
+    #[arg(
+        long = "key",
+        short = 'k',
+        value_name = "ID",
+        required_unless_present = "principals",
+        help_heading = "Selection"
+    )]
     pub keys: Vec<String>,
     /// Every credential of this principal (user, role or session ARN) is a seed; repeatable.
     #[arg(long = "principal", value_name = "ARN", help_heading = "Selection")]
@@ -167,7 +173,13 @@ pub enum Strategy {
 pub struct PlanArgs {
     /// The leaked access key (AKIA… or ASIA…, or KEY@ISSUE_TIME for one session of a reused
     /// id); repeatable.
-    #[arg(long = "key", short = 'k', value_name = "ID", required_unless_present = "principals", help_heading = "Selection")]
+    #[arg(
+        long = "key",
+        short = 'k',
+        value_name = "ID",
+        required_unless_present = "principals",
+        help_heading = "Selection"
+    )]
     pub keys: Vec<String>,
     /// Every credential of this principal (user, role or session ARN) is a seed; repeatable.
     #[arg(long = "principal", value_name = "ARN", help_heading = "Selection")]
@@ -251,7 +263,13 @@ pub struct GenerateArgs {
 pub struct InvestigateArgs {
     /// The leaked access key (AKIA… or ASIA…, or KEY@ISSUE_TIME for one session of a reused
     /// id); repeatable.
-    #[arg(long = "key", short = 'k', value_name = "ID", required_unless_present = "principals", help_heading = "Selection")]
+    #[arg(
+        long = "key",
+        short = 'k',
+        value_name = "ID",
+        required_unless_present = "principals",
+        help_heading = "Selection"
+    )]
     pub keys: Vec<String>,
     /// Every credential of this principal (user, role or session ARN) is a seed; repeatable.
     #[arg(long = "principal", value_name = "ARN", help_heading = "Selection")]

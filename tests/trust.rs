@@ -354,7 +354,10 @@ fn hostile_names_never_run_in_plan_sh_and_aws_gets_exactly_the_planned_arguments
                 .collect();
             accounts.sort();
             accounts.dedup();
-            assert!(accounts.contains(&MAIN), "case {case}: the leaked key is at least deactivated");
+            assert!(
+                accounts.contains(&MAIN),
+                "case {case}: the leaked key is at least deactivated"
+            );
             for shell in &shells {
                 for account in &accounts {
                     let expected = described_calls(&plan, account);
@@ -365,7 +368,10 @@ fn hostile_names_never_run_in_plan_sh_and_aws_gets_exactly_the_planned_arguments
                     );
                     let noise: Vec<&str> =
                         stderr.lines().filter(|l| !l.starts_with("plan.sh: ")).collect();
-                    assert!(noise.is_empty(), "case {case} ({strategy}, {shell}): {stderr}\n{script}");
+                    assert!(
+                        noise.is_empty(),
+                        "case {case} ({strategy}, {shell}): {stderr}\n{script}"
+                    );
                     assert_eq!(
                         calls, expected,
                         "case {case} ({strategy}, {shell}, {account}): aws received other arguments than plan.json describes"
@@ -684,7 +690,13 @@ struct IamUser<'a> {
 fn iam_user(state: &Path, user: &str, u: IamUser) {
     let ud = state.join("users").join(user);
     let (keys, login, attached, groups, mfa) = (u.keys, u.login, u.attached, u.groups, u.mfa);
-    for (dir, items) in [("keys", keys), ("attached", attached), ("inline", u.inline), ("groups", groups), ("mfa", mfa)] {
+    for (dir, items) in [
+        ("keys", keys),
+        ("attached", attached),
+        ("inline", u.inline),
+        ("groups", groups),
+        ("mfa", mfa),
+    ] {
         std::fs::create_dir_all(ud.join(dir)).unwrap();
         for i in items {
             std::fs::write(ud.join(dir).join(i.replace('/', "_")), b"").unwrap();
@@ -723,16 +735,33 @@ fn plan_sh_runs_end_to_end_against_aws_preconditions() {
     let trail = d.path().join("trail");
     let mut s = Scenario::new();
     let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
-    let admin = s.assume_role(&leaked, T0 + 60, &format!("arn:aws:iam::{MAIN}:role/AdminRole"), "ci", 43_200);
+    let admin = s.assume_role(
+        &leaked,
+        T0 + 60,
+        &format!("arn:aws:iam::{MAIN}:role/AdminRole"),
+        "ci",
+        43_200,
+    );
     s.create_user(&admin, T0 + 80, "backup-admin");
     s.create_login_profile(&admin, T0 + 90, "backup-admin");
-    s.attach_user_policy(&admin, T0 + 100, "backup-admin", "arn:aws:iam::aws:policy/AdministratorAccess");
+    s.attach_user_policy(
+        &admin,
+        T0 + 100,
+        "backup-admin",
+        "arn:aws:iam::aws:policy/AdministratorAccess",
+    );
     s.put_user_policy(&admin, T0 + 101, "backup-admin", "inline-admin");
     s.add_user_to_group(&admin, T0 + 102, "backup-admin", "admins");
     let k1 = s.create_access_key(&admin, T0 + 110, Some("backup-admin"));
     let k2 = s.create_access_key(&k1, T0 + 115, None);
     s.call(&k2, T0 + 120, "s3.amazonaws.com", "ListBuckets", Value::Null);
-    let hop = s.assume_role(&admin, T0 + 130, &format!("arn:aws:iam::{SECOND}:role/Audit"), "audit", 3600);
+    let hop = s.assume_role(
+        &admin,
+        T0 + 130,
+        &format!("arn:aws:iam::{SECOND}:role/Audit"),
+        "audit",
+        3600,
+    );
     s.call(&hop, T0 + 140, "s3.amazonaws.com", "ListBuckets", Value::Null);
     s.write(&trail, &[]).unwrap();
     let out = d.path().join("out");
@@ -743,8 +772,30 @@ fn plan_sh_runs_end_to_end_against_aws_preconditions() {
         let state = TempDir::new().unwrap();
         let keys = [k1.key.as_str(), k2.key.as_str()];
         let attached = ["arn:aws:iam::aws:policy/AdministratorAccess"];
-        iam_user(state.path(), "backup-admin", IamUser { keys: &keys, login: true, attached: &attached, inline: &["inline-admin"], groups: &["admins"], mfa });
-        iam_user(state.path(), "ci-deployer", IamUser { keys: &[LEAKED], login: false, attached: &[], inline: &[], groups: &[], mfa: &[] });
+        iam_user(
+            state.path(),
+            "backup-admin",
+            IamUser {
+                keys: &keys,
+                login: true,
+                attached: &attached,
+                inline: &["inline-admin"],
+                groups: &["admins"],
+                mfa,
+            },
+        );
+        iam_user(
+            state.path(),
+            "ci-deployer",
+            IamUser {
+                keys: &[LEAKED],
+                login: false,
+                attached: &[],
+                inline: &[],
+                groups: &[],
+                mfa: &[],
+            },
+        );
         state
     };
     // With credentials of each account in turn, the whole script runs.
@@ -754,7 +805,10 @@ fn plan_sh_runs_end_to_end_against_aws_preconditions() {
         assert!(ok, "{account}: {err}\n{script}");
         assert!(err.contains(&format!("running the block of account {account}")), "{err}");
     }
-    assert!(!state.path().join("users/backup-admin").exists(), "the attacker's user is deleted:\n{script}");
+    assert!(
+        !state.path().join("users/backup-admin").exists(),
+        "the attacker's user is deleted:\n{script}"
+    );
     assert_eq!(actions_for(&plan, "delete_user").len(), 1);
     // An account the plan does not name: nothing runs, and the script says so.
     let (ok, err) = run_with_state(&script, &out, fresh_state(&[]).path(), "123456789012");
@@ -762,7 +816,10 @@ fn plan_sh_runs_end_to_end_against_aws_preconditions() {
     // Something the logs do not show (an MFA device): DeleteUser refuses, the script stops.
     let state = fresh_state(&["arn:aws:iam::111122223333:mfa/backup-admin"]);
     let (ok, err) = run_with_state(&script, &out, state.path(), MAIN);
-    assert!(!ok && err.contains("DeleteConflict"), "the fake enforces DeleteUser's preconditions: {err}");
+    assert!(
+        !ok && err.contains("DeleteConflict"),
+        "the fake enforces DeleteUser's preconditions: {err}"
+    );
     // The rollback section names every deny it can remove.
     assert!(script.contains("# ----- rollback -----"), "{script}");
     assert!(script.contains("delete-role-policy --role-name 'AdminRole'"), "{script}");

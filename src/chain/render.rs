@@ -5,46 +5,139 @@ use crate::escape::{dot_string, mermaid_text, one_line};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
-fn node_line(g: &SessionGraph, i: usize) -> String {
+/// Terminal width the tree is laid out for (SPEC: fits 100 columns).
+pub const TREE_WIDTH: usize = 100;
+
+/// How the tree shows times: `HH:MM` when everything shown is on one UTC day (named once in
+/// the header), else `MM-DD HH:MM`.
+#[derive(Clone, Copy)]
+pub struct Clock {
+    one_day: bool,
+    /// "Now" for LIVE / EXPIRED.
+    now: i64,
+}
+
+impl Clock {
+    fn at(&self, t: Option<i64>) -> String {
+        match t {
+            None => "?".into(),
+            Some(t) => {
+                let iso = crate::time::fmt_iso(t);
+                if self.one_day {
+                    iso[11..16].to_string()
+                } else {
+                    format!("{} {}", &iso[5..10], &iso[11..16])
+                }
+            }
+        }
+    }
+}
+
+/// A principal ARN as a reader names it: `role AdminRole/ci`, `user alice`,
+/// `federated contractor`, `root`, with the account as `@ACCOUNT`.
+pub fn short_principal(arn: &str) -> String {
+    let acct = super::arn_account(arn).unwrap_or("?");
+    let rest = arn.splitn(6, ':').nth(5).unwrap_or(arn);
+    let short = if let Some(r) = rest.strip_prefix("assumed-role/") {
+        format!("role {r}")
+    } else if let Some(u) = rest.strip_prefix("user/") {
+        format!("user {}", u.rsplit('/').next().unwrap_or(u))
+    } else if let Some(f) = rest.strip_prefix("federated-user/") {
+        format!("federated {f}")
+    } else if rest == "root" {
+        "root".to_string()
+    } else if let Some(r) = rest.strip_prefix("role/") {
+        format!("role {}", r.rsplit('/').next().unwrap_or(r))
+    } else {
+        rest.to_string()
+    };
+    format!("{} @{acct}", one_line(&short))
+}
+
+/// `head…tail` of `s` in at most `max` characters (the tail names a session apart).
+pub fn middle_ellipsis(s: &str, max: usize) -> String {
+    let n = s.chars().count();
+    if n <= max || max < 5 {
+        return s.to_string();
+    }
+    let tail = (max - 1) / 2;
+    let head = max - 1 - tail;
+    let h: String = s.chars().take(head).collect();
+    let t: String = s.chars().skip(n - tail).collect();
+    format!("{h}…{t}")
+}
+
+fn node_line(
+    g: &SessionGraph,
+    i: usize,
+    clock: Clock,
+    room: usize,
+    parent: Option<usize>,
+) -> String {
     let n = &g.nodes[i];
-    let mut s = String::new();
+    let id = match n.kind {
+        NodeKind::Session => one_line(n.access_key_id.as_deref().unwrap_or(&n.id)).into_owned(),
+        _ => one_line(&n.id).into_owned(),
+    };
+    // The account is shown where the chain enters it.
+    let same_account = parent.is_some_and(|p| {
+        let pa = g.nodes[p].principal_arn.as_deref().and_then(super::arn_account);
+        pa.is_some() && pa == n.principal_arn.as_deref().and_then(super::arn_account)
+    });
+    let principal = n
+        .principal_arn
+        .as_deref()
+        .map(|a| {
+            let s = short_principal(a);
+            if same_account {
+                s.rsplit_once(" @").map(|x| x.0.to_string()).unwrap_or(s)
+            } else {
+                s
+            }
+        })
+        .unwrap_or_default();
+    let mut tail = String::new();
     match n.kind {
-        NodeKind::LongTermKey => {
-            let _ = write!(s, "{} long-term key", one_line(&n.id));
-        }
         NodeKind::Session => {
-            let _ = write!(s, "{}", one_line(n.access_key_id.as_deref().unwrap_or(&n.id)));
+            let until = crate::plan::session_expiry(g, i);
+            match until {
+                Some(u) if u <= clock.now => tail.push_str("  EXPIRED"),
+                Some(u) => {
+                    let _ = write!(tail, "  LIVE until {}", clock.at(Some(u)));
+                }
+                None => tail.push_str("  LIVE?"),
+            }
         }
-        _ => {
-            let _ = write!(s, "{}", one_line(&n.id));
-        }
+        NodeKind::LongTermKey => tail.push_str("  key"),
+        _ => {}
     }
-    if let Some(p) = &n.principal_arn {
-        let _ = write!(s, "  {}", one_line(p));
-    }
-    if let Some(a) = &n.account_id {
-        let _ = write!(s, "  [{}]", one_line(a));
-    }
-    if n.kind == NodeKind::Session {
-        let _ = write!(s, "  issued {} expires {}", t(n.issued_at), t(n.expires_at));
-    }
-    if n.kind == NodeKind::LongTermKey || n.kind == NodeKind::Session {
-        let _ = write!(s, "  {} events", n.events);
+    if matches!(n.kind, NodeKind::LongTermKey | NodeKind::Session) {
+        let _ = write!(tail, "  {} calls", n.events);
         if n.events > 0 {
-            let _ = write!(s, " {}..{}", t(n.first_seen), t(n.last_seen));
+            let _ = write!(tail, ", last {}", clock.at(n.last_seen));
         }
     }
     if n.orphan {
         let _ = write!(
-            s,
-            "  (no issuing event in the logs{})",
-            n.issued_by_event.as_deref().map(|x| format!(": {}", one_line(x))).unwrap_or_default()
+            tail,
+            "  ({})",
+            n.issued_by_event.as_deref().map(one_line).unwrap_or("no issuing event".into())
         );
     }
     if n.root_derived {
-        s.push_str("  (root)");
+        tail.push_str("  (root)");
     }
-    s
+    let mut fixed = id.chars().count() + 2 + tail.chars().count();
+    if fixed + principal.chars().count() > room {
+        // Tight: the last-call time goes first, then the middle of the principal's name.
+        if let Some(k) = tail.find(", last ") {
+            let cut = tail[k..].find("  ").map_or(tail.len(), |e| k + e);
+            tail.replace_range(k..cut, "");
+            fixed = id.chars().count() + 2 + tail.chars().count();
+        }
+    }
+    let principal = middle_ellipsis(&principal, room.saturating_sub(fixed).max(16));
+    format!("{id}  {principal}{tail}")
 }
 
 fn group_key(g: &SessionGraph, i: usize) -> String {
@@ -54,6 +147,27 @@ fn group_key(g: &SessionGraph, i: usize) -> String {
 
 /// Renders the selected nodes as an indented tree from each root issuer.
 pub fn tree(g: &SessionGraph, sel: &BTreeSet<usize>, collapse: usize) -> String {
+    if sel.len() == g.nodes.len() {
+        return tree_with_notes(g, sel, collapse, &g.notes);
+    }
+    // A selection: only the notes that name one of its credentials.
+    let names: Vec<&str> = sel
+        .iter()
+        .flat_map(|&i| [Some(g.nodes[i].id.as_str()), g.nodes[i].access_key_id.as_deref()])
+        .flatten()
+        .collect();
+    let notes: Vec<String> =
+        g.notes.iter().filter(|n| names.iter().any(|k| n.contains(k))).cloned().collect();
+    tree_with_notes(g, sel, collapse, &notes)
+}
+
+/// [`tree`] with the notes to print under it (the caller filters them to the selection).
+pub fn tree_with_notes(
+    g: &SessionGraph,
+    sel: &BTreeSet<usize>,
+    collapse: usize,
+    notes: &[String],
+) -> String {
     let ch = g.children();
     let mut has_parent = vec![false; g.nodes.len()];
     for &(p, c) in &g.edge_nodes {
@@ -71,6 +185,18 @@ pub fn tree(g: &SessionGraph, sel: &BTreeSet<usize>, collapse: usize) -> String 
         ))
     });
     let mut out = String::new();
+    let mut times = sel
+        .iter()
+        .flat_map(|&i| [g.nodes[i].issued_at, g.nodes[i].first_seen, g.nodes[i].last_seen])
+        .flatten();
+    let days: BTreeSet<String> =
+        times.by_ref().map(|t| crate::time::fmt_iso(t)[..10].to_string()).collect();
+    let clock = Clock { one_day: days.len() <= 1, now: crate::time::now() };
+    if let (true, Some(day)) = (clock.one_day, days.iter().next()) {
+        let _ = writeln!(out, "times are UTC on {day}; LIVE/EXPIRED as of now\n");
+    } else {
+        let _ = writeln!(out, "times are UTC (MM-DD HH:MM); LIVE/EXPIRED as of now\n");
+    }
     let mut orphans_by_principal: BTreeMap<String, usize> = BTreeMap::new();
     let mut visited = BTreeSet::new();
     for r in roots {
@@ -82,8 +208,8 @@ pub fn tree(g: &SessionGraph, sel: &BTreeSet<usize>, collapse: usize) -> String 
                 continue;
             }
         }
-        let _ = writeln!(out, "{}", node_line(g, r));
-        walk(g, &ch, sel, r, "", collapse, &mut out, &mut visited);
+        let _ = writeln!(out, "{}", node_line(g, r, clock, TREE_WIDTH, None));
+        walk(g, &ch, sel, r, "", collapse, clock, &mut out, &mut visited);
     }
     for (p, n) in orphans_by_principal {
         if n > collapse {
@@ -95,24 +221,32 @@ pub fn tree(g: &SessionGraph, sel: &BTreeSet<usize>, collapse: usize) -> String 
             );
         }
     }
-    if !g.notes.is_empty() {
+    if !notes.is_empty() {
         let _ = writeln!(out, "\nnotes:");
-        for n in &g.notes {
+        for n in notes {
             let _ = writeln!(out, "  - {}", one_line(n));
         }
     }
-    if !g.attempts.is_empty() {
-        let _ = writeln!(out, "\nfailed issuing calls: {}", g.attempts.len());
-        for a in g.attempts.iter().take(20) {
-            let _ = writeln!(
-                out,
-                "  {} {} by {} -> {} ({})",
-                crate::time::fmt_iso(a.event_time),
+    let keys: BTreeSet<&str> =
+        sel.iter().filter_map(|&i| g.nodes[i].access_key_id.as_deref()).collect();
+    let all = sel.len() == g.nodes.len();
+    let attempts: Vec<&super::Attempt> = g
+        .attempts
+        .iter()
+        .filter(|a| all || a.caller_key.as_deref().is_some_and(|k| keys.contains(k)))
+        .collect();
+    if !attempts.is_empty() {
+        let _ = writeln!(out, "\nfailed issuing calls: {}", attempts.len());
+        for a in attempts.iter().take(20) {
+            let line = format!(
+                "  {} {} by {} → {} ({})",
+                clock.at(Some(a.event_time)),
                 one_line(&a.event_name),
                 one_line(a.caller_key.as_deref().or(a.caller_arn.as_deref()).unwrap_or("?")),
-                one_line(a.target.as_deref().unwrap_or("?")),
+                a.target.as_deref().map(short_principal).unwrap_or_else(|| "?".into()),
                 one_line(a.error_code.as_deref().unwrap_or("error"))
             );
+            let _ = writeln!(out, "{}", middle_ellipsis(&line, TREE_WIDTH));
         }
     }
     out
@@ -126,6 +260,7 @@ fn walk(
     n: usize,
     prefix: &str,
     collapse: usize,
+    clock: Clock,
     out: &mut String,
     visited: &mut BTreeSet<usize>,
 ) {
@@ -152,13 +287,16 @@ fn walk(
     for (pos, &(c, e)) in shown.iter().enumerate() {
         let last = pos + 1 == total;
         let (branch, cont) = if last { ("└─ ", "   ") } else { ("├─ ", "│  ") };
-        let _ = writeln!(
-            out,
-            "{prefix}{branch}{} → {}",
-            one_line(&g.edges[e].event_name),
-            node_line(g, c)
+        let edge = &g.edges[e];
+        let head = format!(
+            "{prefix}{branch}{} {}{} → ",
+            one_line(&edge.event_name),
+            clock.at(Some(edge.event_time)),
+            if edge.inferred { " (inferred)" } else { "" }
         );
-        walk(g, ch, sel, c, &format!("{prefix}{cont}"), collapse, out, visited);
+        let room = TREE_WIDTH.saturating_sub(head.chars().count());
+        let _ = writeln!(out, "{head}{}", node_line(g, c, clock, room, Some(n)));
+        walk(g, ch, sel, c, &format!("{prefix}{cont}"), collapse, clock, out, visited);
     }
     for (k, (group, count)) in hidden.iter().enumerate() {
         let branch = if shown.len() + k + 1 == total { "└─ " } else { "├─ " };

@@ -1222,7 +1222,10 @@ pub fn render_script(p: &Plan) -> String {
             current = Some(acct);
             match acct.filter(|a| is_account_id(a)) {
                 Some(x) => {
-                    let _ = writeln!(o, "# ===== account {x} =====\nif [ \"$CALLER_ACCOUNT\" = {x} ]; then\n");
+                    let _ = writeln!(
+                        o,
+                        "# ===== account {x} =====\nif [ \"$CALLER_ACCOUNT\" = {x} ]; then\n"
+                    );
                 }
                 None => {
                     let _ = writeln!(o, "# ===== account unknown: review only =====\n");
@@ -1245,7 +1248,8 @@ pub fn render_script(p: &Plan) -> String {
         };
         let _ = writeln!(o, "{text}");
         // The body of an `if` needs a command: an action of comments only gets a no-op.
-        if in_block && text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+        if in_block && text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+        {
             let _ = writeln!(o, ":");
         }
         let _ = writeln!(o);
@@ -1286,14 +1290,20 @@ pub fn render_script(p: &Plan) -> String {
                 shell_word(principal),
                 shell_word(name)
             ),
-            "put_user_policy" if !deleted.contains(&(a.account_id.as_deref(), Some(principal))) => format!(
-                "aws iam delete-user-policy --user-name {} --policy-name {}",
-                shell_word(principal),
-                shell_word(name)
-            ),
+            "put_user_policy" if !deleted.contains(&(a.account_id.as_deref(), Some(principal))) => {
+                format!(
+                    "aws iam delete-user-policy --user-name {} --policy-name {}",
+                    shell_word(principal),
+                    shell_word(name)
+                )
+            }
             _ => continue,
         };
-        rollback.push(format!("#   [account {}] {}", one_line(a.account_id.as_deref().unwrap_or("?")), one_line(&line)));
+        rollback.push(format!(
+            "#   [account {}] {}",
+            one_line(a.account_id.as_deref().unwrap_or("?")),
+            one_line(&line)
+        ));
     }
     if !rollback.is_empty() {
         let _ = writeln!(
