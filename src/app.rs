@@ -270,11 +270,17 @@ fn blast(a: cli::BlastArgs) -> Result<Exit> {
         crate::export::TableFormat::from_path(p)?;
     }
     let (ing, g) = load_graph(&a.input, &a.keys, false)?;
-    let b = crate::blast::blast(&ing, &g, &a.keys, true)?;
+    // The tainted events are aggregated batch by batch and not kept (SPEC §8: memory bounded
+    // by what is kept); `--events-out` streams them the same way.
+    let b = crate::blast::blast_with(&ing, &g, &a.keys, true, false)?;
     crate::diag::mark("blast done");
     if let Some(p) = &a.events_out {
-        let evs: Vec<&crate::model::Event> = b.tainted_events.iter().collect();
-        crate::export::write_events(p, &evs, &ing.files)?;
+        let mut w = crate::export::TableWriter::create(p)?;
+        for batch in b.event_indices.chunks(50_000) {
+            let evs = ing.load_events(batch)?;
+            w.write(&evs.iter().collect::<Vec<_>>(), &ing.files)?;
+        }
+        w.finish()?;
     }
     let text = match a.format {
         cli::ReportFormat::Json => to_json(&b)?,
