@@ -246,7 +246,7 @@ pub struct Stub {
 #[derive(Debug, Clone, Copy)]
 struct Keyed {
     id: u128,
-    /// [`tape::digest`] of the record's content; 0 when unknown (read from Parquet), which
+    /// [`parse::content_digest`] of the record; 0 when unknown (read from Parquet), which
     /// matches any content.
     digest: u64,
     s: Stub,
@@ -763,7 +763,7 @@ struct FileOutcome {
     bytes_decompressed: u64,
     records: u64,
     rejects: Vec<RecordReject>,
-    /// [`parse::oversized_fields`] of its records.
+    /// the oversized values ([`parse::content_digest`]) of its records.
     truncated: u64,
     /// SHA-256 of the file as stored, when [`IngestOptions::fingerprint`] and it was read whole.
     sha256: Option<String>,
@@ -1170,7 +1170,7 @@ struct FileScan<'a> {
     records: u64,
     kept: u64,
     rejects: Vec<RecordReject>,
-    /// [`parse::oversized_fields`] summed over the file's records.
+    /// the oversized values ([`parse::content_digest`]) summed over the file's records.
     truncated: u64,
 }
 
@@ -1232,7 +1232,7 @@ impl FileScan<'_> {
 }
 
 impl parse::RecordSink for FileScan<'_> {
-    fn record(&mut self, r: Option<&raw::RawRecord<'_>>, idx: u32, digest: u64) {
+    fn record(&mut self, r: Option<&raw::RawRecord<'_>>, idx: u32) {
         self.records += 1;
         let Some(r) = r else {
             self.rejects.push(RecordReject {
@@ -1250,7 +1250,8 @@ impl parse::RecordSink for FileScan<'_> {
             }
         };
         self.kept += 1;
-        self.truncated += u64::from(parse::oversized_fields(r));
+        let (digest, oversized) = parse::content_digest(r);
+        self.truncated += u64::from(oversized);
         let ui = r.user_identity.get();
         let mut flags = 0u8;
         let id = match r.event_id.non_empty() {

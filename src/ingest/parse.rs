@@ -87,19 +87,12 @@ impl std::fmt::Display for FileError {
 /// Receives the records of one document, one call per record, in file order.
 pub trait RecordSink {
     /// A record at index `idx`; `None` when the array element is not a JSON object.
-    /// `digest` identifies the record's content ([`tape::digest`]; 0 unless
-    /// [`RecordSink::wants_digest`]).
-    fn record(&mut self, r: Option<&RawRecord<'_>>, idx: u32, digest: u64);
+    fn record(&mut self, r: Option<&RawRecord<'_>>, idx: u32);
     /// A record that could not be parsed at all (a JSON Lines line, a `CloudTrailEvent`
     /// string, a duplicate key, nesting too deep).
     fn unparsed(&mut self, idx: u32, reason: RejectReason, detail: String);
     /// True when records were seen but none was a CloudTrail record (only foreign objects).
     fn only_foreign(&self) -> bool;
-    /// Whether [`RecordSink::record`] needs the content digest (the first pass does, to tell
-    /// duplicates from conflicts).
-    fn wants_digest(&self) -> bool {
-        true
-    }
 }
 
 /// A sink that normalizes records into owned [`Event`]s: all of them, or only the record
@@ -126,7 +119,7 @@ impl Parsed {
 }
 
 impl RecordSink for Parsed {
-    fn record(&mut self, r: Option<&RawRecord<'_>>, idx: u32, _digest: u64) {
+    fn record(&mut self, r: Option<&RawRecord<'_>>, idx: u32) {
         self.records += 1;
         if let Some(w) = &self.want {
             if w.binary_search(&idx).is_err() {
@@ -153,9 +146,6 @@ impl RecordSink for Parsed {
         !self.rejects.is_empty()
             && self.events.is_empty()
             && self.rejects.iter().all(|r| r.reason == RejectReason::NotARecord)
-    }
-    fn wants_digest(&self) -> bool {
-        false
     }
 }
 
@@ -384,7 +374,7 @@ fn record_at<S: RecordSink>(nodes: &[Node<'_>], at: usize, idx: u32, sink: &mut 
     let end = (at + tape::extent(nodes, at)).min(nodes.len());
     let slice = &nodes[at..end];
     if !matches!(slice.first(), Some(Node::Object { .. })) {
-        sink.record(None, idx, 0);
+        sink.record(None, idx);
         return;
     }
     if tape::too_deep(slice, MAX_DEPTH) {
@@ -396,10 +386,7 @@ fn record_at<S: RecordSink>(nodes: &[Node<'_>], at: usize, idx: u32, sink: &mut 
         return;
     }
     match tape::from_tape::<RawRecord>(slice) {
-        Ok(r) => {
-            let d = if sink.wants_digest() { tape::digest(slice) } else { 0 };
-            sink.record(Some(&r), idx, d);
-        }
+        Ok(r) => sink.record(Some(&r), idx),
         Err(TapeError::DuplicateKey(k)) => sink.unparsed(
             idx,
             RejectReason::DuplicateKey,
@@ -822,12 +809,81 @@ pub fn normalize(r: &RawRecord, file: u32, idx: u32) -> Result<Event, RecordReje
     })
 }
 
-/// How many values of this record ingest truncates or leaves out because one record may add
-/// only so much to memory and reports (SPEC §8): string fields longer than
-/// [`super::raw::FIELD_CAP`] and `resources` entries past [`super::raw::LIST_CAP`].
-pub fn oversized_fields(r: &RawRecord) -> u32 {
-    let mut n = 0u32;
-    let mut c = |s: &Str| n += u32::from(s.oversized());
+/// Running state of [`content_digest`].
+struct Digest {
+    h: u64,
+    k: [u64; 3],
+    tag: u64,
+    /// Strings longer than [`super::raw::FIELD_CAP`] (truncated when kept).
+    oversized: u32,
+}
+
+#[inline]
+fn le64(b: &[u8]) -> u64 {
+    u64::from_le_bytes(b[..8].try_into().unwrap_or_default())
+}
+
+#[inline]
+fn le32(b: &[u8]) -> u64 {
+    u64::from(u32::from_le_bytes(b[..4].try_into().unwrap_or_default()))
+}
+
+impl Digest {
+    /// Absorbs the next field (its position and length, then its bytes), 16 bytes per
+    /// multiply; the tail is read as overlapping words (no byte loop, no copy).
+    #[inline]
+    fn bytes(&mut self, b: Option<&[u8]>) {
+        self.tag += 1;
+        let Some(b) = b else { return };
+        let k = self.k;
+        let n = b.len();
+        self.oversized += u32::from(n > super::raw::FIELD_CAP);
+        let mut h = tape::fold_mul(self.h ^ k[0] ^ self.tag, (n as u64) ^ k[1]);
+        let (x, y) = if n >= 16 {
+            let mut c = b[..n - 1].chunks_exact(16);
+            for w in &mut c {
+                h = tape::fold_mul(le64(w) ^ k[1], le64(&w[8..]) ^ h);
+            }
+            (le64(&b[n - 16..]), le64(&b[n - 8..]))
+        } else if n >= 8 {
+            (le64(b), le64(&b[n - 8..]))
+        } else if n >= 4 {
+            (le32(b), le32(&b[n - 4..]))
+        } else if n > 0 {
+            (u64::from(b[0]) | u64::from(b[n / 2]) << 8 | u64::from(b[n - 1]) << 16, 0)
+        } else {
+            (0, 0)
+        };
+        self.h = tape::fold_mul(x ^ k[2], y ^ h);
+    }
+    #[inline]
+    fn s(&mut self, s: &Str) {
+        self.bytes(s.get().map(str::as_bytes));
+    }
+    #[inline]
+    fn n(&mut self, v: Option<i64>) {
+        self.bytes(v.map(i64::to_le_bytes).as_ref().map(|b| &b[..]));
+    }
+    #[inline]
+    fn f(&mut self, v: Option<bool>) {
+        self.bytes(v.map(|b| if b { &b"t"[..] } else { &b"f"[..] }));
+    }
+}
+
+/// 64-bit digest of what trailhound reads from a record: every field of the wire structs
+/// ([`RawRecord`]), each with its position, so key order, whitespace and escaping do not
+/// matter (two deliveries of one event, an organization and an account trail, a
+/// `lookup-events` export and the log file, give the same digest) and a record that differs
+/// in any field trailhound uses gets another one. Fields trailhound never reads do not count:
+/// two records that agree on everything read are the same event to every report, so keeping
+/// either hides nothing. Keyed per run ([`tape::keys`]) with a multiply-fold mix, so a copy
+/// that collides with a given record cannot be prepared in advance. One pass over the
+/// record's read values: cheap next to parsing it. Also returns how many of those values
+/// ingest truncates or leaves out: strings longer than [`super::raw::FIELD_CAP`] bytes and
+/// `resources` entries past [`super::raw::LIST_CAP`] (what one record may add to memory and
+/// reports is capped, SPEC §8).
+pub fn content_digest(r: &RawRecord) -> (u64, u32) {
+    let mut d = Digest { h: 0, k: tape::keys(), tag: 0, oversized: 0 };
     for s in [
         &r.event_version,
         &r.event_time,
@@ -845,8 +901,12 @@ pub fn oversized_fields(r: &RawRecord) -> u32 {
         &r.recipient_account_id,
         &r.shared_event_id,
     ] {
-        c(s);
+        d.s(s);
     }
+    d.f(r.read_only.0);
+    d.f(r.management_event.0);
+    d.f(r.session_credential_from_console.0);
+    d.tag = 100;
     if let Some(u) = r.user_identity.get() {
         for s in [
             &u.kind,
@@ -858,18 +918,28 @@ pub fn oversized_fields(r: &RawRecord) -> u32 {
             &u.invoked_by,
             &u.identity_provider,
         ] {
-            c(s);
+            d.s(s);
         }
         if let Some(sc) = u.session_context.get() {
-            c(&sc.source_identity);
-            c(&sc.ec2_role_delivery);
+            d.s(&sc.source_identity);
+            d.s(&sc.ec2_role_delivery);
             if let Some(i) = sc.session_issuer.get() {
                 for s in [&i.kind, &i.principal_id, &i.arn, &i.account_id, &i.user_name] {
-                    c(s);
+                    d.s(s);
                 }
+            }
+            d.tag = 120;
+            if let Some(a) = sc.attributes.get() {
+                d.s(&a.creation_date);
+                d.f(a.mfa_authenticated.0);
+            }
+            d.tag = 130;
+            if let Some(w) = sc.web_id_federation_data.get() {
+                d.s(&w.federated_provider);
             }
         }
     }
+    d.tag = 200;
     if let Some(q) = r.request_parameters.get() {
         for s in [
             &q.role_arn,
@@ -890,10 +960,13 @@ pub fn oversized_fields(r: &RawRecord) -> u32 {
             &q.secret_id,
             &q.instance_id,
             &q.target_principal,
+            &q.serial_number,
         ] {
-            c(s);
+            d.s(s);
         }
+        d.n(q.duration_seconds.0);
     }
+    d.tag = 300;
     if let Some(p) = r.response_elements.get() {
         for s in [
             &p.subject,
@@ -903,41 +976,61 @@ pub fn oversized_fields(r: &RawRecord) -> u32 {
             &p.source_identity,
             &p.console_login,
         ] {
-            c(s);
+            d.s(s);
         }
+        d.tag = 310;
         if let Some(x) = p.credentials.get() {
-            c(&x.access_key_id);
+            d.s(&x.access_key_id);
+            d.s(&x.expiration);
         }
+        d.tag = 320;
         if let Some(x) = p.assumed_role_user.get() {
-            c(&x.arn);
-            c(&x.assumed_role_id);
+            d.s(&x.arn);
+            d.s(&x.assumed_role_id);
         }
+        d.tag = 330;
         if let Some(x) = p.federated_user.get() {
-            c(&x.arn);
-            c(&x.federated_user_id);
+            d.s(&x.arn);
+            d.s(&x.federated_user_id);
         }
+        d.tag = 340;
         if let Some(x) = p.access_key.get() {
-            c(&x.access_key_id);
-            c(&x.user_name);
+            for s in [&x.access_key_id, &x.user_name, &x.status, &x.create_date] {
+                d.s(s);
+            }
         }
+        d.tag = 350;
         if let Some(x) = p.user.get() {
-            c(&x.arn);
-            c(&x.user_id);
-            c(&x.user_name);
+            for s in [&x.arn, &x.user_id, &x.user_name] {
+                d.s(s);
+            }
         }
+        d.tag = 360;
         if let Some(x) = p.login_profile.get() {
-            c(&x.user_name);
+            d.s(&x.user_name);
         }
+        d.tag = 370;
         if let Some(x) = p.role.get() {
-            c(&x.arn);
+            d.s(&x.arn);
+            d.s(&x.role_name);
         }
     }
+    d.tag = 400;
     if let Some(list) = &r.resources.0 {
-        for res in list.iter().filter_map(|o| o.get()) {
-            c(&res.arn);
+        d.n(Some(list.len() as i64 + i64::from(r.resources.dropped())));
+        for res in list {
+            match res.get() {
+                Some(x) => {
+                    d.s(&x.arn);
+                    d.s(&x.account_id);
+                    d.s(&x.kind);
+                }
+                None => d.bytes(Some(b"-")),
+            }
         }
     }
-    n + r.resources.dropped()
+    let h = tape::fold_mul(d.h ^ d.k[2], d.k[0] ^ u64::from(d.tag as u32));
+    (h, d.oversized + r.resources.dropped())
 }
 
 #[cfg(test)]
@@ -986,6 +1079,38 @@ mod tests {
             o.id = e.id.clone();
             assert_eq!(&o, e);
         }
+    }
+
+    /// The content digest of the single record in `doc`.
+    fn digest_of(doc: &str) -> u64 {
+        let mut b = doc.as_bytes().to_vec();
+        let t =
+            simd_json::to_tape_with_buffers(&mut b, &mut simd_json::Buffers::default()).unwrap();
+        let r = tape::from_tape::<RawRecord>(&t.0).unwrap();
+        content_digest(&r).0
+    }
+
+    #[test]
+    fn content_digest_ignores_order_and_spacing_but_not_values() {
+        let a = digest_of(REC);
+        let v: serde_json::Map<String, serde_json::Value> = serde_json::from_str(REC).unwrap();
+        let reversed: serde_json::Map<String, serde_json::Value> =
+            v.iter().rev().map(|(k, v)| (k.clone(), v.clone())).collect();
+        assert_eq!(a, digest_of(&serde_json::to_string_pretty(&reversed).unwrap()));
+        for (from, to) in [
+            ("\"AssumeRole\"", "\"AssumeRolX\""),
+            ("AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLF"),
+            ("\"900\"", "\"901\""),
+            ("\"readOnly\":true", "\"readOnly\":false"),
+            ("role/R\",\"accountId", "role/S\",\"accountId"),
+        ] {
+            assert!(REC.contains(from), "{from}");
+            assert_ne!(a, digest_of(&REC.replace(from, to)), "{from} -> {to}");
+        }
+        // A value moved to another field is another record.
+        let moved =
+            REC.replace("\"roleSessionName\":\"s\"", "\"roleSessionName\":\"\",\"name\":\"s\"");
+        assert_ne!(a, digest_of(&moved));
     }
 
     #[test]

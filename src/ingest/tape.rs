@@ -1,5 +1,5 @@
-//! A serde deserializer over a simd-json tape that never recurses into what it skips, the
-//! nesting check, and the content digest of a record.
+//! A serde deserializer over a simd-json tape that never recurses into what it skips, and the
+//! nesting check.
 //!
 //! simd-json builds a flat tape of the whole document (no recursion there), but its serde
 //! deserializer recurses once per level of nesting even for values that are only skipped
@@ -67,17 +67,20 @@ pub fn too_deep(nodes: &[Node<'_>], limit: usize) -> bool {
     if nodes.len() <= limit {
         return false;
     }
-    // End (exclusive) of every open container, innermost last.
-    let mut ends: Vec<usize> = Vec::with_capacity(16);
+    // End (exclusive) of every open container, innermost last; no allocation per record.
+    let mut ends = [0usize; MAX_DEPTH + 1];
+    let limit = limit.min(MAX_DEPTH);
+    let mut open = 0usize;
     for (i, n) in nodes.iter().enumerate() {
-        while ends.last().is_some_and(|&e| e <= i) {
-            ends.pop();
+        while open > 0 && ends[open - 1] <= i {
+            open -= 1;
         }
         if let Node::Array { count, .. } | Node::Object { count, .. } = n {
-            if ends.len() + 1 > limit {
+            if open + 1 > limit {
                 return true;
             }
-            ends.push(i + 1 + count);
+            ends[open] = i + 1 + count;
+            open += 1;
         }
     }
     false
@@ -263,9 +266,10 @@ pub fn elements<'t>(nodes: &'t [Node<'_>], i: usize) -> impl Iterator<Item = usi
     })
 }
 
-/// The per-run key of [`digest`]: random, so nobody can prepare a record that collides with
-/// another one in advance (the hash never leaves the process, so output stays deterministic).
-fn keys() -> [u64; 3] {
+/// The per-run key of [`super::parse::content_digest`]: random, so nobody can prepare a
+/// record that collides with another one in advance (the hash never leaves the process, so
+/// output stays deterministic).
+pub(crate) fn keys() -> [u64; 3] {
     static K: std::sync::OnceLock<[u64; 3]> = std::sync::OnceLock::new();
     *K.get_or_init(|| {
         use std::hash::{BuildHasher, Hasher};
@@ -279,100 +283,11 @@ fn keys() -> [u64; 3] {
     })
 }
 
+/// The 128-bit product of `a` and `b`, folded to 64 bits (high half xor low half).
 #[inline]
-fn fold_mul(a: u64, b: u64) -> u64 {
+pub(crate) fn fold_mul(a: u64, b: u64) -> u64 {
     let p = u128::from(a) * u128::from(b);
     (p as u64) ^ ((p >> 64) as u64)
-}
-
-#[inline]
-fn hash_bytes(tag: u64, b: &[u8], k: &[u64; 3]) -> u64 {
-    let mut h = k[0] ^ tag.wrapping_mul(k[2]) ^ (b.len() as u64);
-    let mut c = b.chunks_exact(16);
-    for w in &mut c {
-        let a = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-        let z = u64::from_le_bytes([w[8], w[9], w[10], w[11], w[12], w[13], w[14], w[15]]);
-        h = fold_mul(a ^ k[1], z ^ h);
-    }
-    let r = c.remainder();
-    if !r.is_empty() {
-        let mut buf = [0u8; 16];
-        buf[..r.len()].copy_from_slice(r);
-        let a =
-            u64::from_le_bytes([buf[0], buf[1], buf[2], buf[3], buf[4], buf[5], buf[6], buf[7]]);
-        let z = u64::from_le_bytes([
-            buf[8], buf[9], buf[10], buf[11], buf[12], buf[13], buf[14], buf[15],
-        ]);
-        h = fold_mul(a ^ k[1], z ^ h);
-    }
-    fold_mul(h ^ k[2], k[0])
-}
-
-fn digest_at(nodes: &[Node<'_>], i: &mut usize, k: &[u64; 3]) -> u64 {
-    let Some(n) = nodes.get(*i) else { return 0 };
-    *i += 1;
-    match *n {
-        Node::String(s) => hash_bytes(1, s.as_bytes(), k),
-        Node::Static(s) => {
-            let (tag, v) = match s {
-                StaticNode::Null => (2, 0),
-                StaticNode::Bool(b) => (3, u64::from(b)),
-                StaticNode::I64(n) => (4, n as u64),
-                StaticNode::U64(n) => (4, n),
-                #[allow(clippy::useless_conversion)]
-                StaticNode::F64(f) => {
-                    let f: f64 = f.into();
-                    (5, f.to_bits())
-                }
-                #[allow(unreachable_patterns)]
-                StaticNode::I128(n) => (6, (n as u64) ^ ((n >> 64) as u64)),
-                #[allow(unreachable_patterns)]
-                StaticNode::U128(n) => (6, (n as u64) ^ ((n >> 64) as u64)),
-                #[allow(unreachable_patterns)]
-                _ => (7, 0),
-            };
-            fold_mul(v ^ k[1], tag ^ k[2])
-        }
-        Node::Array { len, count } => {
-            let end = *i + count;
-            let mut h = fold_mul(8 ^ k[0], len as u64 ^ k[1]);
-            for _ in 0..len {
-                if *i >= end {
-                    break;
-                }
-                h = fold_mul(h ^ k[2], digest_at(nodes, i, k) ^ k[1]);
-            }
-            *i = end;
-            h
-        }
-        Node::Object { len, count } => {
-            // Members are combined with a sum, so the order of keys does not matter.
-            let end = *i + count;
-            let mut sum = 0u64;
-            for _ in 0..len {
-                if *i + 1 >= end {
-                    break;
-                }
-                let key = digest_at(nodes, i, k);
-                let val = digest_at(nodes, i, k);
-                sum = sum.wrapping_add(fold_mul(key ^ k[0], val ^ k[2]));
-            }
-            *i = end;
-            fold_mul(9 ^ k[1], sum ^ (len as u64) ^ k[0])
-        }
-    }
-}
-
-/// 64-bit digest of the value at the start of `nodes`: every string and scalar in it, key
-/// order inside objects ignored, whitespace and escaping ignored (it is taken from the parsed
-/// tape), keyed per run. Two copies of one event delivered twice (organization and account
-/// trail, a lookup-events export and the log file) get the same digest; a record that differs
-/// in anything at all gets another one. Recursion follows the nesting, so call it only on a
-/// value that passed [`too_deep`].
-pub fn digest(nodes: &[Node<'_>]) -> u64 {
-    let k = keys();
-    let mut i = 0;
-    digest_at(nodes, &mut i, &k)
 }
 
 #[cfg(test)]
@@ -424,21 +339,5 @@ mod tests {
             _name: &'a str,
         }
         assert!(matches!(from_tape::<R>(&t.0), Err(TapeError::DuplicateKey(_))));
-    }
-
-    #[test]
-    fn digest_ignores_key_order_and_whitespace_only() {
-        let d = |s: &str| {
-            let (mut b, mut buf) = tape(s);
-            let t = simd_json::to_tape_with_buffers(&mut b, &mut buf).unwrap();
-            digest(&t.0)
-        };
-        let a = d(r#"{"a":1,"b":{"c":"x","d":[1,2]}}"#);
-        assert_eq!(a, d(r#"{ "b": {"d":[1, 2], "c":"x"}, "a": 1 }"#));
-        assert_ne!(a, d(r#"{"a":1,"b":{"c":"x","d":[2,1]}}"#));
-        assert_ne!(a, d(r#"{"a":2,"b":{"c":"x","d":[1,2]}}"#));
-        assert_ne!(a, d(r#"{"a":1,"b":{"c":"y","d":[1,2]}}"#));
-        assert_ne!(a, d(r#"{"a":1,"b":{"c":"x","d":[1,2]},"e":null}"#));
-        assert_ne!(d(r#"{"a":"1"}"#), d(r#"{"a":1}"#));
     }
 }
