@@ -276,7 +276,8 @@ fn blast(a: cli::BlastArgs) -> Result<Exit> {
     crate::diag::mark("blast done");
     if let Some(p) = &a.events_out {
         let mut w = crate::export::TableWriter::create(p)?;
-        for batch in b.event_indices.chunks(50_000) {
+        // In time order, a batch at a time: memory bounded by the batch.
+        for batch in b.event_indices.chunks(250_000) {
             let evs = ing.load_events(batch)?;
             w.write(&evs.iter().collect::<Vec<_>>(), &ing.files)?;
         }

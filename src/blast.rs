@@ -323,10 +323,6 @@ fn sight(m: &mut BTreeMap<String, (u64, i64)>, k: &str, t: i64) {
     }
 }
 
-/// Tainted events read back per batch by [`blast_with`]: what the activity sections hold at
-/// once when the events themselves are not kept.
-const BATCH: usize = 50_000;
-
 /// Computes the blast radius of `seeds`. With `with_events`, the tainted events are read back
 /// in full (a second pass over only the files that hold them) for the activity sections, and
 /// kept in [`BlastRadius::tainted_events`]; without, only the tainted credentials are
@@ -344,11 +340,11 @@ pub fn blast(
 }
 
 /// [`blast`], with the activity sections (`activity`) and the tainted events kept in full
-/// (`keep_events`) chosen apart. The activity is aggregated batch by batch ([`BATCH`]
-/// events), so without `keep_events` memory grows with the distinct values reported (IPs,
-/// user agents, actions, resources), not with the number of tainted events; a caller that
-/// must write every tainted event streams them with [`Ingest::load_events`] over
-/// [`BlastRadius::event_indices`].
+/// (`keep_events`) chosen apart. The activity is aggregated event by event as the files are
+/// re-read ([`Ingest::for_each_event`]), so without `keep_events` memory grows with the
+/// distinct values reported (IPs, user agents, actions, resources), not with the number of
+/// tainted events; a caller that must write every tainted event streams them in batches with
+/// [`Ingest::load_events`] over [`BlastRadius::event_indices`].
 ///
 /// # Errors
 /// A file that changed on disk between the two passes.
@@ -383,51 +379,57 @@ pub fn blast_with(
     let mut persistence = Vec::new();
     let mut counts: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
     let mut per_hour: BTreeMap<String, u64> = BTreeMap::new();
-    let mut tainted_events = Vec::new();
-    let batches: Vec<&[usize]> =
-        if activity { event_indices.chunks(BATCH).collect() } else { Vec::new() };
-    for batch in batches {
-        let loaded = ing.load_events(batch)?;
-        for (e, &i) in loaded.iter().zip(batch) {
-            if let Some(n) = g.node_of_event(i) {
-                let m = per_node.entry(n).or_default();
-                if let Some(v) = e.source_ip.as_deref() {
-                    sight(&mut m.ips, v, e.time);
-                }
-                if let Some(v) = e.user_agent.as_deref() {
-                    sight(&mut m.agents, v, e.time);
-                }
+    let mut slots: Vec<Option<Event>> = Vec::new();
+    if keep_events {
+        slots.resize_with(event_indices.len(), || None);
+    }
+    // Persistence items with the position of their event, to restore time order.
+    let mut found: Vec<(usize, Persistence)> = Vec::new();
+    let wanted: &[usize] = if activity { &event_indices } else { &[] };
+    ing.for_each_event(wanted, |pos, e| {
+        let i = event_indices[pos];
+        if let Some(n) = g.node_of_event(i) {
+            let m = per_node.entry(n).or_default();
+            if let Some(v) = e.source_ip.as_deref() {
+                sight(&mut m.ips, v, e.time);
             }
-            if let Some(a) = e.account() {
-                bump(&mut accounts, a);
+            if let Some(v) = e.user_agent.as_deref() {
+                sight(&mut m.agents, v, e.time);
             }
-            if let Some(r) = &e.region {
-                bump(&mut regions, r);
+        }
+        if let Some(a) = e.account() {
+            bump(&mut accounts, a);
+        }
+        if let Some(r) = &e.region {
+            bump(&mut regions, r);
+        }
+        if let Some(ip) = &e.source_ip {
+            bump(&mut source_ips, ip);
+        }
+        if let Some(ua) = &e.user_agent {
+            bump(&mut user_agents, ua);
+        }
+        for r in &e.resources {
+            let x = match resources.get_mut(r.as_str()) {
+                Some(x) => x,
+                None => resources.entry(r.clone()).or_default(),
+            };
+            x.0 += 1;
+            if !x.1.contains(e.name.as_str()) {
+                x.1.insert(e.name.clone());
             }
-            if let Some(ip) = &e.source_ip {
-                bump(&mut source_ips, ip);
-            }
-            if let Some(ua) = &e.user_agent {
-                bump(&mut user_agents, ua);
-            }
-            for r in &e.resources {
-                let x = match resources.get_mut(r.as_str()) {
-                    Some(x) => x,
-                    None => resources.entry(r.clone()).or_default(),
-                };
-                x.0 += 1;
-                if !x.1.contains(e.name.as_str()) {
-                    x.1.insert(e.name.clone());
-                }
-            }
-            if !e.failed() && is_data_read(e) {
-                let res = e.resources.first().map(String::as_str).unwrap_or(e.source.as_str());
-                let d = data.entry((e.name.clone(), res.to_string())).or_insert((0, e.time));
-                d.0 += 1;
-            }
-            if !e.failed() && PERSISTENCE.contains(&e.name.as_str()) {
-                if let Some((target, detail, follow_up)) = persistence_of(e) {
-                    persistence.push(Persistence {
+        }
+        if !e.failed() && is_data_read(&e) {
+            let res = e.resources.first().map(String::as_str).unwrap_or(e.source.as_str());
+            let d = data.entry((e.name.clone(), res.to_string())).or_insert((0, e.time));
+            d.0 += 1;
+            d.1 = d.1.min(e.time);
+        }
+        if !e.failed() && PERSISTENCE.contains(&e.name.as_str()) {
+            if let Some((target, detail, follow_up)) = persistence_of(&e) {
+                found.push((
+                    pos,
+                    Persistence {
                         event_time: fmt_iso(e.time),
                         event_name: e.name.clone(),
                         event_id: e.id.clone(),
@@ -436,18 +438,21 @@ pub fn blast_with(
                         detail,
                         follow_up,
                         by_access_key: e.identity.access_key_id.clone(),
-                    });
-                }
+                    },
+                ));
             }
-            let c = counts.entry((e.source.clone(), e.name.clone())).or_default();
-            c.0 += 1;
-            c.1 += u64::from(e.failed());
-            bump(&mut per_hour, &fmt_iso(e.time)[..13]);
         }
+        let c = counts.entry((e.source.clone(), e.name.clone())).or_default();
+        c.0 += 1;
+        c.1 += u64::from(e.failed());
+        bump(&mut per_hour, &fmt_iso(e.time)[..13]);
         if keep_events {
-            tainted_events.extend(loaded);
+            slots[pos] = Some(e);
         }
-    }
+    })?;
+    found.sort_by_key(|(pos, _)| *pos);
+    persistence.extend(found.into_iter().map(|(_, p)| p));
+    let tainted_events: Vec<Event> = slots.into_iter().flatten().collect();
 
     let parent = g.parent_edge();
     let mut credentials: Vec<TaintedCredential> = nodes

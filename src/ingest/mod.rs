@@ -655,94 +655,126 @@ impl Ingest {
     }
 
     /// Reads back the full events of the given stubs (indices into [`Ingest::stubs`]), in that
-    /// order, re-parsing only the files that hold them (in parallel).
+    /// order, re-parsing only the files that hold them. Holds them all: for many events use
+    /// [`Ingest::for_each_event`].
     ///
     /// # Errors
     /// A file that can no longer be read the way it was the first time (changed on disk).
     pub fn load_events(&self, stubs: &[usize]) -> anyhow::Result<Vec<Event>> {
-        let mut by_file: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
-        for &i in stubs {
+        let mut slots: Vec<Option<Event>> = Vec::new();
+        slots.resize_with(stubs.len(), || None);
+        self.for_each_event(stubs, |pos, e| slots[pos] = Some(e))?;
+        Ok(slots.into_iter().flatten().collect())
+    }
+
+    /// Calls `f(position, event)` with the full event of every stub in `stubs` (indices into
+    /// [`Ingest::stubs`]; `position` indexes `stubs`), re-parsing each file that holds them
+    /// once, on one thread, and handing each event over as soon as its record is parsed: what
+    /// this holds is one file's document, never the events (2 M tiny tainted events once took
+    /// `blast` to 13.6 GB when they were all loaded, twice). Events come in file order.
+    ///
+    /// # Errors
+    /// A file that can no longer be read the way it was the first time (changed on disk).
+    pub fn for_each_event(
+        &self,
+        stubs: &[usize],
+        mut f: impl FnMut(usize, Event),
+    ) -> anyhow::Result<()> {
+        let mut by_file: BTreeMap<u32, Vec<(u32, usize)>> = BTreeMap::new();
+        for (pos, &i) in stubs.iter().enumerate() {
             let s = &self.stubs[i];
-            by_file.entry(s.file).or_default().push(s.record);
+            by_file.entry(s.file).or_default().push((s.record, pos));
         }
-        for v in by_file.values_mut() {
-            v.sort_unstable();
-            v.dedup();
-        }
-        let jobs: Vec<(u32, Vec<u32>)> = by_file.into_iter().collect();
         let cap = self.max_file_bytes;
-        let one = |st: &mut Scratch, (file, want): (u32, Vec<u32>)| -> Result<Vec<Event>, String> {
-            let f = &self.inputs[file as usize];
-            let data = if f.is_stdin() { self.stdin.as_deref() } else { None };
-            let mut sink = parse::Parsed { file, want: Some(want), ..Default::default() };
-            let damage =
-                read_decoded(f, data, st, cap).map_err(|(_, d)| format!("{}: {d}", f.display()))?;
-            if damage.is_none() && parquet::is_parquet(&st.raw) {
-                let mut events = Vec::new();
-                parquet::read(
-                    &st.raw,
-                    file,
-                    |r| sink.want.as_ref().is_none_or(|w| w.binary_search(&r).is_ok()),
-                    |_| true,
-                    |r| events.extend(r.ok()),
-                )
-                .map_err(|e| format!("{}: {e}", f.display()))?;
-                return Ok(events);
-            }
-            match parse_decoded(st, cap, &mut sink) {
-                // The salvaged records of a damaged file are events like any other.
-                Ok(_) | Err(FileError::Damaged { .. }) => {}
-                // A broken gzip object whose readable part held records that were kept.
-                Err(_) if damage.is_some() => {}
-                Err(e) => return Err(format!("{}: {e}", f.display())),
-            }
-            Ok(sink.events)
-        };
         // One file after the other with one set of buffers: the tainted events sit in few
         // files, and reading them on every thread made each thread's allocator arena grow
         // again after ingest had handed its pages back (measured: +50 MB at 1 GB of trail,
         // +35 MB at 5 GB, for a 0.05–0.15 s gain).
         let mut st = Scratch::new();
-        // Every event is moved, never copied: the tainted events of a large incident are
-        // most of what `blast` holds (2 M of them took 13.6 GB when each was held twice).
-        let mut loaded: Vec<Event> = Vec::new();
-        for j in jobs {
-            let evs = one(&mut st, j)
-                .map_err(|e| anyhow::anyhow!("re-reading {e} (did the file change?)"))?;
-            loaded.extend(evs);
+        for (file, mut want) in by_file {
+            want.sort_unstable();
+            let f_in = &self.inputs[file as usize];
+            let gone = |what: String| anyhow::anyhow!("re-reading {what} (did the file change?)");
+            let data = if f_in.is_stdin() { self.stdin.as_deref() } else { None };
+            let damage = read_decoded(f_in, data, &mut st, cap)
+                .map_err(|(_, d)| gone(format!("{}: {d}", f_in.display())))?;
+            let mut sink = EachEvent { file, want: &want, f: &mut f, found: 0 };
+            if damage.is_none() && parquet::is_parquet(&st.raw) {
+                parquet::read(
+                    &st.raw,
+                    file,
+                    |r| want.binary_search_by_key(&r, |w| w.0).is_ok(),
+                    |_| true,
+                    |r| {
+                        if let Ok(e) = r {
+                            sink.event(e);
+                        }
+                    },
+                )
+                .map_err(|e| gone(format!("{}: {e}", f_in.display())))?;
+            } else {
+                match parse_decoded(&mut st, cap, &mut sink) {
+                    // The salvaged records of a damaged file are events like any other.
+                    Ok(_) | Err(FileError::Damaged { .. }) => {}
+                    // A broken gzip object whose readable part held records that were kept.
+                    Err(_) if damage.is_some() => {}
+                    Err(e) => return Err(gone(format!("{}: {e}", f_in.display()))),
+                }
+            }
+            if sink.found < want.len() {
+                return Err(gone(format!(
+                    "{}: {} of its records are gone",
+                    f_in.display(),
+                    want.len() - sink.found
+                )));
+            }
         }
         drop(st);
         // The files' scratch buffers are gone: hand their pages back.
         crate::diag::release_free_memory();
-        // Files were read in order and records come in file order: sorted by origin.
-        loaded.sort_by_key(|e| (e.origin.file, e.origin.record));
-        let keys: Vec<(u32, u32)> =
-            loaded.iter().map(|e| (e.origin.file, e.origin.record)).collect();
-        let mut slots: Vec<Option<Event>> = loaded.into_iter().map(Some).collect();
-        // Where each loaded event went in `out`, for a stub asked for twice.
-        let mut placed: Vec<usize> = vec![usize::MAX; slots.len()];
-        let mut out: Vec<Event> = Vec::with_capacity(stubs.len());
-        for &i in stubs {
-            let s = &self.stubs[i];
-            let Ok(k) = keys.binary_search(&(s.file, s.record)) else {
-                anyhow::bail!(
-                    "re-reading {}: record {} is gone (did the file change?)",
-                    self.files[s.file as usize],
-                    s.record
-                );
-            };
-            match slots[k].take() {
-                Some(e) => {
-                    placed[k] = out.len();
-                    out.push(e);
-                }
-                None => {
-                    let e = out[placed[k]].clone();
-                    out.push(e);
-                }
-            }
+        Ok(())
+    }
+}
+
+/// The sink of [`Ingest::for_each_event`]: normalizes the wanted records of one file and hands
+/// each over at once.
+struct EachEvent<'a, F> {
+    file: u32,
+    /// `(record, position)`, sorted.
+    want: &'a [(u32, usize)],
+    f: &'a mut F,
+    found: usize,
+}
+
+impl<F: FnMut(usize, Event)> EachEvent<'_, F> {
+    fn event(&mut self, e: Event) {
+        let idx = e.origin.record;
+        let lo = self.want.partition_point(|w| w.0 < idx);
+        let hi = self.want.partition_point(|w| w.0 <= idx);
+        if lo == hi {
+            return;
         }
-        Ok(out)
+        self.found += hi - lo;
+        for w in &self.want[lo..hi - 1] {
+            (self.f)(w.1, e.clone());
+        }
+        (self.f)(self.want[hi - 1].1, e);
+    }
+}
+
+impl<F: FnMut(usize, Event)> parse::RecordSink for EachEvent<'_, F> {
+    fn record(&mut self, r: Option<&raw::RawRecord<'_>>, idx: u32) {
+        let Some(r) = r else { return };
+        if self.want.binary_search_by_key(&idx, |w| w.0).is_err() {
+            return;
+        }
+        if let Ok(e) = parse::normalize(r, self.file, idx) {
+            self.event(e);
+        }
+    }
+    fn unparsed(&mut self, _: u32, _: RejectReason, _: String) {}
+    fn only_foreign(&self) -> bool {
+        false
     }
 }
 
