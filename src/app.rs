@@ -77,6 +77,14 @@ fn load_with(a: &InputArgs, inventory_only: bool, fingerprint: bool) -> Result<I
         progress: !a.no_progress && !a.quiet,
     };
     let ing = ingest::ingest(&opts).context("reading standard input")?;
+    // Records salvaged from a damaged file were read (SPEC §8: exit 3 with them).
+    if ing.stats.files_read == 0 && ing.stats.files_skipped == 0 && ing.stats.records == 0 {
+        crate::diag::report_problems(&ing, a.quiet);
+        bail!(
+            "no input could be read from {} (SPEC §9: nothing read at all is an error, not an empty result)",
+            a.inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
+    }
     if a.strict {
         if let Some(p) = ing.problems.iter().find(|p| p.severity != ingest::Severity::Skipped) {
             bail!("--strict: unreadable input: {p}");
@@ -100,7 +108,11 @@ fn finish(ing: &Ingest) -> Exit {
     }
 }
 
+/// Writes to stdout. Whatever the format, no raw control character from a log reaches the
+/// terminal (SPEC §9): JSON, DOT, Mermaid and Markdown escape for themselves, and this last
+/// guard escapes any left in tables and trees.
 fn stdout_write(text: &str) -> Result<()> {
+    let text = crate::escape::terminal(text);
     let stdout = std::io::stdout();
     let mut w = stdout.lock();
     w.write_all(text.as_bytes())?;
@@ -109,7 +121,8 @@ fn stdout_write(text: &str) -> Result<()> {
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
-    let mut s = serde_json::to_string_pretty(v)?;
+    let s = serde_json::to_string_pretty(v)?;
+    let mut s = crate::escape::json_text(&s).into_owned();
     s.push('\n');
     Ok(s)
 }
@@ -133,6 +146,7 @@ fn export(a: cli::ExportArgs) -> Result<Exit> {
     if !a.partition {
         crate::export::TableFormat::from_path(&a.output)?;
     }
+    guard_outputs(&a.input.inputs, &[("-o", a.output.as_path())])?;
     let ing = load_with(&a.input, true, false)?;
     let all: Vec<usize> = (0..ing.stubs.len()).collect();
     let mut writers: std::collections::BTreeMap<
@@ -193,18 +207,156 @@ fn export(a: cli::ExportArgs) -> Result<Exit> {
     Ok(code)
 }
 
-/// Checks `--key` values: AKIA (long-term) or ASIA (temporary) ids (SPEC §2). Other shapes
-/// are accepted with a warning, because anonymised datasets break the alphabet.
-fn check_keys(keys: &[String], quiet: bool) -> Result<()> {
+/// Normalizes `--key` values (SPEC §2, §9): trimmed, upper-cased (key ids are upper case;
+/// the `@TIME` of a session id is kept as given). An ARN is refused with a pointer to
+/// `--principal`. Other shapes are accepted with a warning, because anonymised datasets break
+/// the alphabet.
+fn check_keys(keys: &[String], quiet: bool) -> Result<Vec<String>> {
+    let mut out = Vec::with_capacity(keys.len());
     for k in keys {
-        if k.trim().is_empty() {
+        let k = k.trim();
+        if k.is_empty() {
             bail!("--key: empty access key id");
         }
+        if k.starts_with("arn:") {
+            bail!("--key {}: that is an ARN, not an access key id; use --principal {} to select by principal", crate::escape::one_line(k), crate::escape::one_line(k));
+        }
+        let k = match k.split_once('@') {
+            Some((id, at)) => format!("{}@{at}", id.to_ascii_uppercase()),
+            None => k.to_ascii_uppercase(),
+        };
         if !(quiet || k.starts_with("AKIA") || k.starts_with("ASIA")) {
-            eprintln!("trailhound: warning: --key {k}: not an AKIA… or ASIA… access key id");
+            eprintln!(
+                "trailhound: warning: --key {}: not an AKIA… or ASIA… access key id",
+                crate::escape::one_line(&k)
+            );
+        }
+        out.push(k);
+    }
+    Ok(out)
+}
+
+/// Levenshtein distance (small strings: key ids).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j + 1] + 1).min(cur[j] + 1).min(prev[j] + usize::from(ca != *cb));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// SPEC §9: a `--key` that matches no credential in the evidence is a usage error naming the
+/// closest key ids seen.
+fn require_keys(g: &crate::chain::SessionGraph, keys: &[String]) -> Result<()> {
+    for k in keys {
+        let found =
+            if k.contains('@') { g.node(k).is_some() } else { !g.nodes_for_key(k).is_empty() };
+        if found {
+            continue;
+        }
+        let id = k.split('@').next().unwrap_or(k);
+        let mut seen: Vec<(usize, &str)> = g
+            .nodes
+            .iter()
+            .filter_map(|n| n.access_key_id.as_deref())
+            .map(|s| (edit_distance(id, s), s))
+            .collect();
+        seen.sort();
+        seen.dedup();
+        let close: Vec<String> =
+            seen.iter().take(3).map(|(_, s)| crate::escape::one_line(s).into_owned()).collect();
+        let what = if k.contains('@') && !g.nodes_for_key(id).is_empty() {
+            let ids: Vec<&str> =
+                g.nodes_for_key(id).iter().map(|&n| g.nodes[n].id.as_str()).collect();
+            format!("; its sessions are {}", ids.join(", "))
+        } else if close.is_empty() {
+            "; the trail has no access key ids at all".to_string()
+        } else {
+            format!("; closest key ids in the trail: {}", close.join(", "))
+        };
+        bail!(
+            "--key {}: no credential in the evidence has this key id{what}",
+            crate::escape::one_line(k)
+        );
+    }
+    Ok(())
+}
+
+/// A path made absolute with symlinks resolved, also when it does not exist yet (the longest
+/// existing prefix is resolved, the rest appended).
+fn resolve_path(p: &std::path::Path) -> std::path::PathBuf {
+    use std::path::{Component, PathBuf};
+    let abs = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+    };
+    let comps: Vec<Component> = abs.components().collect();
+    for cut in (0..=comps.len()).rev() {
+        let head: PathBuf = comps[..cut].iter().collect();
+        if let Ok(mut r) = head.canonicalize() {
+            for c in &comps[cut..] {
+                match c {
+                    Component::ParentDir => {
+                        r.pop();
+                    }
+                    Component::CurDir => {}
+                    c => r.push(c.as_os_str()),
+                }
+            }
+            return r;
+        }
+    }
+    abs
+}
+
+/// SPEC §8: evidence is never overwritten or polluted. Refuses (exit 2, before anything is
+/// written) an output that is one of the input files (also through a symlink or a hard link)
+/// or that lies inside an input directory.
+fn guard_outputs(
+    inputs: &[std::path::PathBuf],
+    outputs: &[(&str, &std::path::Path)],
+) -> Result<()> {
+    for input in inputs {
+        if input.as_os_str() == "-" {
+            continue;
+        }
+        let inp = resolve_path(input);
+        let is_dir = inp.is_dir();
+        for (opt, out) in outputs {
+            let o = resolve_path(out);
+            let clash = if is_dir { o.starts_with(&inp) } else { o == inp || same_file(&o, &inp) };
+            if clash {
+                bail!(
+                    "refusing to write {opt} {}: it {} the input {} {} (evidence is never overwritten or polluted: write outside the trail)",
+                    out.display(),
+                    if is_dir { "is inside" } else { "is" },
+                    if is_dir { "directory" } else { "file" },
+                    input.display()
+                );
+            }
         }
     }
     Ok(())
+}
+
+#[cfg(unix)]
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &std::path::Path, _: &std::path::Path) -> bool {
+    false
 }
 
 /// Warns about seed keys that the trail never mentions (a typo, or the wrong trail).
@@ -218,8 +370,58 @@ fn load_graph(
     crate::diag::mark("ingest done");
     let g = crate::chain::SessionGraph::build_releasing(&mut ing);
     crate::diag::mark("session graph built");
-    warn_unknown_keys(&g, keys, input.quiet);
+    require_keys(&g, keys)?;
     Ok((ing, g))
+}
+
+/// The seeds of `blast`/`plan`/`investigate`: the `--key` values, and the credentials of each
+/// `--principal` (a user, role, federated-user or session ARN) as node ids. A principal that
+/// no credential in the evidence acts as is a usage error (SPEC §9).
+fn seeds_of(
+    g: &crate::chain::SessionGraph,
+    keys: &[String],
+    principals: &[String],
+) -> Result<Vec<String>> {
+    use crate::chain::NodeKind;
+    let mut seeds = keys.to_vec();
+    for p in principals {
+        let p = p.trim();
+        let mut found: Vec<String> = g
+            .nodes
+            .iter()
+            .filter(|n| matches!(n.kind, NodeKind::LongTermKey | NodeKind::Session))
+            .filter(|n| {
+                n.principal_arn.as_deref() == Some(p)
+                    || n.role_arn.as_deref() == Some(p)
+                    || n.user_arn.as_deref() == Some(p)
+            })
+            .map(|n| n.id.clone())
+            .collect();
+        if found.is_empty() {
+            let mut close: Vec<(usize, &str)> = g
+                .nodes
+                .iter()
+                .filter_map(|n| n.principal_arn.as_deref())
+                .map(|a| (edit_distance(p, a), a))
+                .collect();
+            close.sort();
+            close.dedup();
+            let close: Vec<String> = close
+                .iter()
+                .take(3)
+                .map(|(_, a)| crate::escape::one_line(a).into_owned())
+                .collect();
+            bail!(
+                "--principal {}: no credential in the evidence acts as this principal; closest: {}",
+                crate::escape::one_line(p),
+                if close.is_empty() { "none".to_string() } else { close.join(", ") }
+            );
+        }
+        found.sort();
+        seeds.extend(found);
+    }
+    seeds.dedup();
+    Ok(seeds)
 }
 
 /// The planner's options from the command line (shared by `plan` and `investigate`).
@@ -239,18 +441,10 @@ fn plan_options(
     }
 }
 
-fn warn_unknown_keys(g: &crate::chain::SessionGraph, keys: &[String], quiet: bool) {
-    for k in keys {
-        if !quiet && g.nodes_for_key(k).is_empty() {
-            eprintln!("trailhound: warning: access key {k} does not appear in the trail");
-        }
-    }
-}
-
 fn sessions(a: cli::SessionsArgs) -> Result<Exit> {
-    check_keys(&a.keys, a.input.quiet)?;
-    let (ing, g) = load_graph(&a.input, &a.keys, false)?;
-    let sel = g.select(&a.keys, &a.principals);
+    let keys = check_keys(&a.keys, a.input.quiet)?;
+    let (ing, g) = load_graph(&a.input, &keys, false)?;
+    let sel = g.select(&keys, &a.principals);
     let text = match a.format {
         cli::GraphFormat::Json => to_json(&g.to_json(&sel))?,
         cli::GraphFormat::Tree => crate::chain::render::tree(&g, &sel, a.collapse),
@@ -265,14 +459,16 @@ fn sessions(a: cli::SessionsArgs) -> Result<Exit> {
 }
 
 fn blast(a: cli::BlastArgs) -> Result<Exit> {
-    check_keys(&a.keys, a.input.quiet)?;
+    let keys = check_keys(&a.keys, a.input.quiet)?;
     if let Some(p) = &a.events_out {
         crate::export::TableFormat::from_path(p)?;
+        guard_outputs(&a.input.inputs, &[("--events-out", p)])?;
     }
-    let (ing, g) = load_graph(&a.input, &a.keys, false)?;
-    // The tainted events are aggregated batch by batch and not kept (SPEC §8: memory bounded
-    // by what is kept); `--events-out` streams them the same way.
-    let b = crate::blast::blast_with(&ing, &g, &a.keys, true, false)?;
+    let (ing, g) = load_graph(&a.input, &keys, false)?;
+    let seeds = seeds_of(&g, &keys, &a.principals)?;
+    // The tainted events are aggregated as they are re-read and not kept (SPEC §8: memory
+    // bounded by what is kept); `--events-out` streams them in batches.
+    let b = crate::blast::blast_with(&ing, &g, &seeds, true, false)?;
     crate::diag::mark("blast done");
     if let Some(p) = &a.events_out {
         let mut w = crate::export::TableWriter::create(p)?;
@@ -297,10 +493,19 @@ fn blast(a: cli::BlastArgs) -> Result<Exit> {
 }
 
 fn plan(a: cli::PlanArgs) -> Result<Exit> {
-    check_keys(&a.keys, a.input.quiet)?;
+    let keys = check_keys(&a.keys, a.input.quiet)?;
     let effective_at = parse_time_arg("--effective-at", &a.effective_at)?;
-    let (ing, g) = load_graph(&a.input, &a.keys, true)?;
-    let b = crate::blast::blast(&ing, &g, &a.keys, true)?;
+    let mut outs: Vec<(&str, &std::path::Path)> = Vec::new();
+    if let Some(p) = &a.output {
+        outs.push(("-o", p));
+    }
+    if let Some(p) = &a.script {
+        outs.push(("--script", p));
+    }
+    guard_outputs(&a.input.inputs, &outs)?;
+    let (ing, g) = load_graph(&a.input, &keys, true)?;
+    let seeds = seeds_of(&g, &keys, &a.principals)?;
+    let b = crate::blast::blast(&ing, &g, &seeds, true)?;
     crate::diag::mark("blast done");
     let opts = plan_options(a.strategy, effective_at, &a.input);
     let p = crate::plan::build_plan(&ing, &g, &b, &opts);
@@ -316,13 +521,21 @@ fn plan(a: cli::PlanArgs) -> Result<Exit> {
         std::fs::write(path, crate::plan::render_script(&p))
             .with_context(|| format!("writing {}", path.display()))?;
     }
-    if !a.input.quiet && a.output.is_some() {
+    if a.output.is_some() && a.format == cli::TableOrJson::Json {
+        stdout_write(&to_json(&PlanSummary::of(&p))?)?;
+    } else if !a.input.quiet && a.output.is_some() {
         let s = &p.summary;
         eprintln!(
             "trailhound: plan: {} actions, {} policies; {} tainted sessions: {} covered, {} expired, {} unrevocable; {} collateral; {} keys to deactivate",
             p.actions.len(), s.policies, s.tainted_sessions, s.covered_sessions, s.expired_sessions,
             s.unrevocable_sessions, s.collateral_sessions, s.keys_to_deactivate
         );
+        if !p.unseen_tail.is_empty() {
+            eprintln!(
+                "trailhound: {} tainted credential(s) outlive the evidence (unseen_tail in the plan): re-run on logs through the cut-off before applying",
+                p.unseen_tail.len()
+            );
+        }
     }
     let code = finish(&ing);
     release(b);
@@ -366,20 +579,73 @@ fn integrity(a: cli::IntegrityArgs) -> Result<Exit> {
     Ok(if report.ok() { Exit::Ok } else { Exit::Finding })
 }
 
+/// `plan --format json` / the `plan` part of `investigate --format json`: what a responder
+/// reads first.
+#[derive(serde::Serialize)]
+struct PlanSummary<'a> {
+    effective_at: &'a str,
+    strategy: crate::plan::Strategy,
+    actions: usize,
+    actions_by_type: std::collections::BTreeMap<&'a str, usize>,
+    summary: &'a crate::plan::Summary,
+    unrevocable: &'a [crate::plan::Unrevocable],
+    attacker_users: usize,
+    unseen_tail: usize,
+    notes: &'a [String],
+}
+
+impl<'a> PlanSummary<'a> {
+    fn of(p: &'a crate::plan::Plan) -> Self {
+        let mut by = std::collections::BTreeMap::new();
+        for a in &p.actions {
+            *by.entry(a.kind.as_str()).or_default() += 1;
+        }
+        PlanSummary {
+            effective_at: &p.effective_at,
+            strategy: p.strategy,
+            actions: p.actions.len(),
+            actions_by_type: by,
+            summary: &p.summary,
+            unrevocable: &p.unrevocable,
+            attacker_users: p.attacker_users.len(),
+            unseen_tail: p.unseen_tail.len(),
+            notes: &p.notes,
+        }
+    }
+}
+
+/// The files of an `investigate` case folder.
+const CASE_FILES: &[&str] = &[
+    "scan.json",
+    "sessions.dot",
+    "blast.json",
+    "blast.md",
+    "tainted-events.parquet",
+    "plan.json",
+    "plan.sh",
+    "verify.json",
+    "report.html",
+];
+
 fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
-    check_keys(&a.keys, a.input.quiet)?;
+    let keys = check_keys(&a.keys, a.input.quiet)?;
     let effective_at = parse_time_arg("--effective-at", &a.effective_at)?;
+    let case_files: Vec<std::path::PathBuf> = CASE_FILES.iter().map(|f| a.output.join(f)).collect();
+    let mut outs: Vec<(&str, &std::path::Path)> = vec![("-o", a.output.as_path())];
+    outs.extend(case_files.iter().map(|p| ("-o", p.as_path())));
+    guard_outputs(&a.input.inputs, &outs)?;
+    let (ing, g) = load_graph(&a.input, &keys, true)?;
+    let seeds = seeds_of(&g, &keys, &a.principals)?;
     std::fs::create_dir_all(&a.output)
         .with_context(|| format!("creating {}", a.output.display()))?;
-    let (ing, g) = load_graph(&a.input, &a.keys, true)?;
-    let b = crate::blast::blast(&ing, &g, &a.keys, true)?;
+    let b = crate::blast::blast(&ing, &g, &seeds, true)?;
     crate::diag::mark("blast done");
     let opts = plan_options(a.strategy, effective_at, &a.input);
     let p = crate::plan::build_plan(&ing, &g, &b, &opts);
     crate::diag::mark("plan done");
     let v = crate::plan::verify::verify(&ing, &g, &p)?;
     let scan = crate::scan::scan_report(&ing);
-    let sel = g.select(&a.keys, &[]);
+    let sel = g.select(&seeds, &[]);
     let out = |name: &str| a.output.join(name);
     let write = |name: &str, text: &str| -> Result<()> {
         std::fs::write(out(name), text).with_context(|| format!("writing {}", out(name).display()))
@@ -401,7 +667,26 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
         verify: &v,
     });
     write("report.html", &html)?;
-    if !a.input.quiet {
+    if a.format == cli::TableOrJson::Json {
+        let summary = serde_json::json!({
+            "case_folder": a.output.display().to_string(),
+            "files": CASE_FILES,
+            "tainted_credentials": b.credentials.len(),
+            "tainted_events": b.events,
+            "first_event": b.first_event,
+            "last_event": b.last_event,
+            "plan": PlanSummary::of(&p),
+            "verify": {
+                "ok": v.ok,
+                "covered": v.covered.len(),
+                "not_covered": v.not_covered.len(),
+                "unrevocable": v.unrevocable.len(),
+                "keys_left_active": v.keys_left_active.len(),
+                "command_problems": v.command_problems.len(),
+            },
+        });
+        stdout_write(&to_json(&summary)?)?;
+    } else if !a.input.quiet {
         let s = &p.summary;
         eprintln!(
             "trailhound: case folder {}:\n  {} tainted credentials, {} tainted events, {} .. {}\n  plan: {} actions ({} policies, {} keys to deactivate); {} tainted sessions: {} covered, {} expired, {} unrevocable; {} collateral\n  verify: {}\n  files: scan.json sessions.dot blast.json blast.md tainted-events.parquet plan.json plan.sh verify.json report.html",
@@ -474,6 +759,18 @@ fn generate(a: cli::GenerateArgs) -> Result<Exit> {
         report.compressed_bytes,
         a.output.display()
     );
+    if let Some(t) = &report.truth {
+        eprintln!(
+            "trailhound: the leaked key is {} ({}), used by the attacker from {} to {}; try:\n  trailhound investigate {} --key {} --effective-at {} -o case",
+            t.leaked_key,
+            t.leaked_user_arn,
+            t.incident_start,
+            t.incident_end,
+            a.output.display(),
+            t.leaked_key,
+            t.incident_end
+        );
+    }
     Ok(Exit::Ok)
 }
 

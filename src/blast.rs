@@ -86,6 +86,21 @@ pub struct Persistence {
     /// What the responder must do.
     pub follow_up: String,
     pub by_access_key: Option<String>,
+    /// The IAM user, role, group and policy the call named (from its request), when it
+    /// named them: what the plan's clean-up commands act on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_name: Option<String>,
+    /// `requestParameters.name` (trail name for StopLogging/DeleteTrail/UpdateTrail).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// A hint for a responder who is not sure which key leaked.
@@ -117,6 +132,14 @@ pub struct BlastRadius {
     /// Tainted events per hour (`YYYY-MM-DDTHH`).
     pub per_hour: BTreeMap<String, u64>,
     pub signals: Vec<Signal>,
+    /// Users the attacker created or took over (SPEC §9): every credential of theirs from
+    /// then on is tainted.
+    pub attacker_users: Vec<crate::taint::AttackerUser>,
+    /// Per account, the first and last event of the evidence (SPEC §9).
+    pub evidence_window: Vec<crate::taint::EvidenceWindow>,
+    /// Tainted credentials still valid when their account's evidence ends: what they did
+    /// since is not in the logs (SPEC §9).
+    pub unseen_tail: Vec<crate::taint::TailRisk>,
     pub notes: Vec<String>,
     /// Indices (into [`Ingest::stubs`]) of the tainted events, in time order.
     #[serde(skip)]
@@ -357,11 +380,41 @@ pub fn blast_with(
 ) -> anyhow::Result<BlastRadius> {
     let mut notes = Vec::new();
     let seed_idx = seed_nodes(g, seeds, &mut notes);
-    let nodes: BTreeSet<usize> = g
-        .descendants(&seed_idx)
-        .into_iter()
-        .filter(|&n| matches!(g.nodes[n].kind, NodeKind::LongTermKey | NodeKind::Session))
-        .collect();
+    let taint = crate::taint::taint(g, &seed_idx);
+    let nodes = taint.nodes;
+    let evidence_window = crate::taint::evidence_window(ing, crate::time::now());
+    let unseen_tail = crate::taint::unseen_tail(g, &nodes, &evidence_window, |n| {
+        (g.nodes[n].kind == NodeKind::Session).then(|| crate::plan::session_expiry(g, n)).flatten()
+    });
+    let trail_accounts = ing.accounts();
+    let mut gaps: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for &n in &nodes {
+        if let Some(a) = g.nodes[n].account_id.as_deref() {
+            if !trail_accounts.contains(a) {
+                gaps.entry(a).or_default().push(g.nodes[n].id.as_str());
+            }
+        }
+    }
+    for (a, ids) in gaps {
+        notes.push(format!(
+            "logs of account {a} are not in the trail: tainted credential(s) {} live there and their activity there is not visible; collect AWSLogs/{a}/ next",
+            ids.join(", ")
+        ));
+    }
+    for e in g.edges.iter().filter(|e| e.inferred) {
+        if g.node(&e.child).is_some_and(|c| nodes.contains(&c)) {
+            notes.push(format!(
+                "{} is tainted through an inferred link from {} (event {}): only the role owner's copy of the call is in the trail",
+                e.child, e.parent, e.event_id
+            ));
+        }
+    }
+    if !unseen_tail.is_empty() {
+        notes.push(format!(
+            "{} tainted credential(s) were still valid when the evidence of their account ends (see unseen_tail): re-run on logs through the cut-off before applying a plan",
+            unseen_tail.len()
+        ));
+    }
     let mut mask = vec![false; g.nodes.len()];
     for &n in &nodes {
         mask[n] = true;
@@ -438,6 +491,28 @@ pub fn blast_with(
                         detail,
                         follow_up,
                         by_access_key: e.identity.access_key_id.clone(),
+                        user_name: match e.name.as_str() {
+                            "CreateAccessKey" => e
+                                .response
+                                .access_key_user
+                                .clone()
+                                .or_else(|| e.request.user_name.clone())
+                                .or_else(|| e.identity.user_name.clone()),
+                            "CreateUser" => {
+                                e.response.user_name.clone().or_else(|| e.request.user_name.clone())
+                            }
+                            "CreateLoginProfile" => e
+                                .response
+                                .login_profile_user
+                                .clone()
+                                .or_else(|| e.request.user_name.clone()),
+                            _ => e.request.user_name.clone(),
+                        },
+                        role_name: e.request.role_name.clone(),
+                        group_name: e.request.group_name.clone(),
+                        policy_arn: e.request.policy_arn.clone(),
+                        policy_name: e.request.policy_name.clone(),
+                        name: e.request.name.clone(),
                     },
                 ));
             }
@@ -534,6 +609,9 @@ pub fn blast_with(
         per_hour,
         events: event_indices.len() as u64,
         signals: signals(ing, g),
+        attacker_users: taint.attacker_users,
+        evidence_window,
+        unseen_tail,
         notes,
         event_indices,
         nodes,
@@ -600,9 +678,10 @@ fn signals(ing: &Ingest, g: &SessionGraph) -> Vec<Signal> {
 
 /// Terminal rendering: a responder's one-screen summary.
 pub fn render_table(b: &BlastRadius) -> String {
+    use crate::escape::one_line as l;
     use std::fmt::Write;
     let mut o = String::new();
-    let _ = writeln!(o, "blast radius of {}", b.seeds.join(", "));
+    let _ = writeln!(o, "blast radius of {}", l(&b.seeds.join(", ")));
     let _ = writeln!(
         o,
         "{} tainted credentials, {} events, {} .. {}",
@@ -612,7 +691,7 @@ pub fn render_table(b: &BlastRadius) -> String {
         b.last_event.as_deref().unwrap_or("-")
     );
     let join = |m: &BTreeMap<String, u64>| {
-        m.iter().map(|(k, v)| format!("{k} ({v})")).collect::<Vec<_>>().join(", ")
+        m.iter().map(|(k, v)| format!("{} ({v})", l(k))).collect::<Vec<_>>().join(", ")
     };
     let _ = writeln!(o, "accounts: {}", join(&b.accounts));
     let _ = writeln!(o, "regions: {}", join(&b.regions));
@@ -623,23 +702,23 @@ pub fn render_table(b: &BlastRadius) -> String {
         let _ = writeln!(
             o,
             "  {:<22} {:<8} {}  [{}]  issued {} by {} ({})  expires {}  {} events",
-            c.access_key_id.as_deref().unwrap_or(&c.id),
+            l(c.access_key_id.as_deref().unwrap_or(&c.id)),
             match c.kind {
                 NodeKind::LongTermKey => "key",
                 _ => "session",
             },
-            c.principal_arn.as_deref().unwrap_or("?"),
-            c.account_id.as_deref().unwrap_or("?"),
+            l(c.principal_arn.as_deref().unwrap_or("?")),
+            l(c.account_id.as_deref().unwrap_or("?")),
             c.issued_at.as_deref().unwrap_or("-"),
-            c.issued_by.as_deref().unwrap_or("-"),
-            c.issuing_event.as_deref().unwrap_or("-"),
+            l(c.issued_by.as_deref().unwrap_or("-")),
+            l(c.issuing_event.as_deref().unwrap_or("-")),
             c.expires_at.as_deref().unwrap_or("-"),
             c.events
         );
         let new: Vec<&str> =
             c.source_ips.iter().filter(|v| v.new).map(|v| v.value.as_str()).collect();
         if !new.is_empty() {
-            let _ = writeln!(o, "      new source IPs: {}", new.join(", "));
+            let _ = writeln!(o, "      new source IPs: {}", l(&new.join(", ")));
         }
     }
     let _ = writeln!(o, "\ntop actions (count, errors)");
@@ -647,7 +726,7 @@ pub fn render_table(b: &BlastRadius) -> String {
         let _ = writeln!(
             o,
             "  {:<50} {:>6} {:>6}",
-            format!("{}:{}", a.event_source.trim_end_matches(".amazonaws.com"), a.event_name),
+            l(&format!("{}:{}", a.event_source.trim_end_matches(".amazonaws.com"), a.event_name)),
             a.count,
             a.errors
         );
@@ -655,13 +734,13 @@ pub fn render_table(b: &BlastRadius) -> String {
     if !b.resources.is_empty() {
         let _ = writeln!(o, "\ntop resources");
         for r in b.resources.iter().take(10) {
-            let _ = writeln!(o, "  {:>6}  {}", r.events, r.arn);
+            let _ = writeln!(o, "  {:>6}  {}", r.events, l(&r.arn));
         }
     }
     if !b.data_access.is_empty() {
         let _ = writeln!(o, "\ndata access");
         for d in b.data_access.iter().take(10) {
-            let _ = writeln!(o, "  {:>6}  {} {}", d.count, d.event_name, d.resource);
+            let _ = writeln!(o, "  {:>6}  {} {}", d.count, l(&d.event_name), l(&d.resource));
         }
     }
     if !b.persistence.is_empty() {
@@ -670,34 +749,75 @@ pub fn render_table(b: &BlastRadius) -> String {
             let _ = writeln!(
                 o,
                 "  {} {} {}: {} -> {}",
-                p.event_time, p.event_name, p.target, p.detail, p.follow_up
+                p.event_time,
+                l(&p.event_name),
+                l(&p.target),
+                l(&p.detail),
+                p.follow_up
+            );
+        }
+    }
+    for u in &b.attacker_users {
+        let _ = writeln!(
+            o,
+            "\nattacker-controlled user: {} since {} ({})",
+            l(&u.user_arn),
+            fmt_iso(u.since),
+            l(&u.evidence.join(", "))
+        );
+    }
+    if !b.evidence_window.is_empty() {
+        let _ = writeln!(o, "\nevidence window (per account)");
+        for w in &b.evidence_window {
+            let _ = writeln!(
+                o,
+                "  {}  {} .. {}  {} events",
+                l(&w.account_id),
+                w.first_event,
+                w.last_event,
+                w.events
+            );
+        }
+    }
+    if !b.unseen_tail.is_empty() {
+        let _ = writeln!(o, "\nunseen tail: still valid when the evidence ends");
+        for t in &b.unseen_tail {
+            let _ = writeln!(
+                o,
+                "  {}  valid until {}  evidence ends {}: {}",
+                l(&t.credential),
+                t.valid_until.as_deref().unwrap_or("deactivation"),
+                t.evidence_ends.as_deref().unwrap_or("(no logs of its account)"),
+                t.reason
             );
         }
     }
     for s in &b.signals {
-        let _ = writeln!(o, "\nsignal: {} {}: {}", s.kind, s.credential, s.detail);
+        let _ = writeln!(o, "\nsignal: {} {}: {}", l(&s.kind), l(&s.credential), l(&s.detail));
     }
     for n in &b.notes {
-        let _ = writeln!(o, "\nnote: {n}");
+        let _ = writeln!(o, "\nnote: {}", l(n));
     }
     o
 }
 
-/// Markdown rendering, for an incident ticket.
+/// Markdown rendering, for an incident ticket. Every value from the logs goes through
+/// [`crate::escape::markdown_cell`]: no HTML, no broken table, no markup (SPEC §9).
 pub fn render_markdown(b: &BlastRadius) -> String {
+    use crate::escape::markdown_cell as m;
     use std::fmt::Write;
     let mut o = String::new();
-    let _ = writeln!(o, "# Blast radius of {}\n", b.seeds.join(", "));
+    let _ = writeln!(o, "# Blast radius of {}\n", m(&b.seeds.join(", ")));
     let _ = writeln!(
         o,
         "- **{}** tainted credentials, **{}** events, {} to {}",
         b.credentials.len(),
         b.events,
-        b.first_event.as_deref().unwrap_or("-"),
-        b.last_event.as_deref().unwrap_or("-")
+        m(b.first_event.as_deref().unwrap_or("-")),
+        m(b.last_event.as_deref().unwrap_or("-"))
     );
-    let join = |m: &BTreeMap<String, u64>| {
-        m.iter().map(|(k, v)| format!("`{k}` ({v})")).collect::<Vec<_>>().join(", ")
+    let join = |map: &BTreeMap<String, u64>| {
+        map.iter().map(|(k, v)| format!("{} ({v})", m(k))).collect::<Vec<_>>().join(", ")
     };
     let _ = writeln!(o, "- accounts: {}", join(&b.accounts));
     let _ = writeln!(o, "- regions: {}", join(&b.regions));
@@ -706,42 +826,79 @@ pub fn render_markdown(b: &BlastRadius) -> String {
     for c in &b.credentials {
         let _ = writeln!(
             o,
-            "| `{}` | `{}` | {} | {} | {} | {} | {} |",
-            c.access_key_id.as_deref().unwrap_or(&c.id),
-            c.principal_arn.as_deref().unwrap_or("?"),
-            c.account_id.as_deref().unwrap_or("?"),
-            c.issued_at.as_deref().unwrap_or("-"),
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            m(c.access_key_id.as_deref().unwrap_or(&c.id)),
+            m(c.principal_arn.as_deref().unwrap_or("?")),
+            m(c.account_id.as_deref().unwrap_or("?")),
+            m(c.issued_at.as_deref().unwrap_or("-")),
             c.issued_by
                 .as_deref()
-                .map(|x| format!("`{x}` {}", c.issuing_event.as_deref().unwrap_or("")))
+                .map(|x| format!("{} {}", m(x), m(c.issuing_event.as_deref().unwrap_or(""))))
                 .unwrap_or_else(|| "-".into()),
-            c.expires_at.as_deref().unwrap_or("-"),
+            m(c.expires_at.as_deref().unwrap_or("-")),
             c.events
         );
     }
     let _ = writeln!(o, "\n## Actions\n\n| action | count | errors |\n|---|---|---|");
     for a in &b.actions {
-        let _ =
-            writeln!(o, "| `{}:{}` | {} | {} |", a.event_source, a.event_name, a.count, a.errors);
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} |",
+            m(&format!("{}:{}", a.event_source, a.event_name)),
+            a.count,
+            a.errors
+        );
     }
     if !b.persistence.is_empty() {
         let _ = writeln!(o, "\n## Persistence\n\n| time | action | target | detail | follow-up |\n|---|---|---|---|---|");
         for p in &b.persistence {
             let _ = writeln!(
                 o,
-                "| {} | {} | `{}` | {} | {} |",
-                p.event_time, p.event_name, p.target, p.detail, p.follow_up
+                "| {} | {} | {} | {} | {} |",
+                m(&p.event_time),
+                m(&p.event_name),
+                m(&p.target),
+                m(&p.detail),
+                m(&p.follow_up)
             );
         }
     }
     if !b.data_access.is_empty() {
         let _ = writeln!(o, "\n## Data access\n\n| action | resource | count |\n|---|---|---|");
         for d in &b.data_access {
-            let _ = writeln!(o, "| {} | `{}` | {} |", d.event_name, d.resource, d.count);
+            let _ = writeln!(o, "| {} | {} | {} |", m(&d.event_name), m(&d.resource), d.count);
+        }
+    }
+    if !b.attacker_users.is_empty() {
+        let _ = writeln!(
+            o,
+            "\n## Attacker-controlled users\n\n| user | since | evidence |\n|---|---|---|"
+        );
+        for u in &b.attacker_users {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} |",
+                m(&u.user_arn),
+                m(&fmt_iso(u.since)),
+                m(&u.evidence.join(", "))
+            );
+        }
+    }
+    if !b.unseen_tail.is_empty() {
+        let _ = writeln!(o, "\n## Unseen tail\n\nStill valid when the evidence of their account ends: what they did since is not in the logs.\n\n| credential | valid until | evidence ends | why |\n|---|---|---|---|");
+        for t in &b.unseen_tail {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} |",
+                m(&t.credential),
+                m(t.valid_until.as_deref().unwrap_or("until deactivated")),
+                m(t.evidence_ends.as_deref().unwrap_or("no logs")),
+                m(&t.reason)
+            );
         }
     }
     for n in b.notes.iter().chain(b.signals.iter().map(|s| &s.detail)) {
-        let _ = writeln!(o, "\n> {n}");
+        let _ = writeln!(o, "\n> {}", m(n));
     }
     o
 }

@@ -6,14 +6,18 @@ use std::path::PathBuf;
 const EXAMPLES: &str = "\
 Examples:
   trailhound scan ./AWSLogs
-  trailhound sessions ./AWSLogs --key AKIAIOSFODNN7EXAMPLE
-  trailhound blast ./AWSLogs --key AKIAIOSFODNN7EXAMPLE --events-out tainted.parquet
-  trailhound plan ./AWSLogs --key AKIAIOSFODNN7EXAMPLE -o plan.json --script plan.sh
+  trailhound sessions ./AWSLogs -k AKIAIOSFODNN7EXAMPLE
+  trailhound blast ./AWSLogs -k AKIAIOSFODNN7EXAMPLE --events-out tainted.parquet
+  trailhound plan ./AWSLogs -k AKIAIOSFODNN7EXAMPLE -o plan.json --script plan.sh
   trailhound verify ./AWSLogs --plan plan.json
+  trailhound investigate ./AWSLogs -k AKIAIOSFODNN7EXAMPLE -o case/
   trailhound export ./AWSLogs -o events.parquet
 
-Exit codes: 0 done; 1 negative finding (verify: a live tainted session is not covered);
-2 usage or fatal error; 3 done, but some input could not be read.";
+Exit codes: 0 done; 1 negative finding (verify: a live tainted credential is not cut, or a
+command does not do what its action says); 2 usage or fatal error (also: a --key or
+--principal that matches nothing, nothing readable, an output inside the evidence); 3 done,
+but some input could not be read.
+F-numbers and SPEC sections cited in the output: docs/revocation-facts.md, docs/spec.md.";
 
 /// Offline CloudTrail forensics for a leaked AWS access key: session chains, blast radius
 /// and a revocation plan. Never calls AWS.
@@ -51,29 +55,29 @@ pub enum Command {
 #[derive(Debug, Args, Clone)]
 pub struct InputArgs {
     /// Trail files or directories (walked recursively), or `-` for standard input.
-    #[arg(required = true, value_name = "INPUT")]
+    #[arg(required = true, value_name = "INPUT", help_heading = "Input")]
     pub inputs: Vec<PathBuf>,
     /// Only events at or after this time (RFC 3339).
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", help_heading = "Input")]
     pub since: Option<String>,
     /// Only events at or before this time (RFC 3339).
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", help_heading = "Input")]
     pub until: Option<String>,
     /// Worker threads (default: all cores).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", help_heading = "Input")]
     pub threads: Option<usize>,
     /// Make the first unreadable input (file or record) fatal.
-    #[arg(long)]
+    #[arg(long, help_heading = "Input")]
     pub strict: bool,
+    /// Cap on one file's decompressed size in bytes (gzip-bomb guard).
+    #[arg(long, value_name = "BYTES", default_value_t = crate::ingest::DEFAULT_MAX_FILE_BYTES, help_heading = "Input")]
+    pub max_file_size: u64,
     /// Never draw a progress bar.
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub no_progress: bool,
     /// Print nothing on stderr but fatal errors.
-    #[arg(long, short)]
+    #[arg(long, short, help_heading = "Output")]
     pub quiet: bool,
-    /// Cap on one file's decompressed size in bytes (gzip-bomb guard).
-    #[arg(long, value_name = "BYTES", default_value_t = crate::ingest::DEFAULT_MAX_FILE_BYTES)]
-    pub max_file_size: u64,
 }
 
 /// `scan` output formats.
@@ -89,7 +93,7 @@ pub struct ScanArgs {
     #[command(flatten)]
     pub input: InputArgs,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = TableOrJson::Table)]
+    #[arg(long, value_enum, default_value_t = TableOrJson::Table, help_heading = "Output")]
     pub format: TableOrJson,
 }
 
@@ -105,19 +109,19 @@ pub enum GraphFormat {
 /// `trailhound sessions`.
 #[derive(Debug, Args)]
 pub struct SessionsArgs {
-    #[command(flatten)]
-    pub input: InputArgs,
-    /// Show only the lineage of this access key (AKIA… or ASIA…); repeatable.
-    #[arg(long = "key", value_name = "ID")]
+    /// Show only the lineage of this access key (AKIA… or ASIA…, or KEY@ISSUE_TIME); repeatable.
+    #[arg(long = "key", short = 'k', value_name = "ID", help_heading = "Selection")]
     pub keys: Vec<String>,
     /// Show only the lineage of credentials of this principal ARN; repeatable.
-    #[arg(long = "principal", value_name = "ARN")]
+    #[arg(long = "principal", value_name = "ARN", help_heading = "Selection")]
     pub principals: Vec<String>,
+    #[command(flatten)]
+    pub input: InputArgs,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = GraphFormat::Tree)]
+    #[arg(long, value_enum, default_value_t = GraphFormat::Tree, help_heading = "Output")]
     pub format: GraphFormat,
     /// In the tree, show at most this many sibling sessions of one principal before collapsing.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, help_heading = "Output")]
     pub collapse: usize,
 }
 
@@ -132,16 +136,26 @@ pub enum ReportFormat {
 /// `trailhound blast`.
 #[derive(Debug, Args)]
 pub struct BlastArgs {
+    /// The leaked access key (AKIA… or ASIA…, or KEY@ISSUE_TIME for one session of a reused
+    /// id); repeatable.
+    #[arg(
+        long = "key",
+        short = 'k',
+        value_name = "ID",
+        required_unless_present = "principals",
+        help_heading = "Selection"
+    )]
+    pub keys: Vec<String>,
+    /// Every credential of this principal (user, role or session ARN) is a seed; repeatable.
+    #[arg(long = "principal", value_name = "ARN", help_heading = "Selection")]
+    pub principals: Vec<String>,
     #[command(flatten)]
     pub input: InputArgs,
-    /// The leaked access key (AKIA… or ASIA…); repeatable.
-    #[arg(long = "key", value_name = "ID", required = true)]
-    pub keys: Vec<String>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table, help_heading = "Output")]
     pub format: ReportFormat,
     /// Also write every tainted event to this file (.parquet, .csv or .jsonl).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub events_out: Option<PathBuf>,
 }
 
@@ -157,36 +171,49 @@ pub enum Strategy {
 /// `trailhound plan`.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
+    /// The leaked access key (AKIA… or ASIA…, or KEY@ISSUE_TIME for one session of a reused
+    /// id); repeatable.
+    #[arg(
+        long = "key",
+        short = 'k',
+        value_name = "ID",
+        required_unless_present = "principals",
+        help_heading = "Selection"
+    )]
+    pub keys: Vec<String>,
+    /// Every credential of this principal (user, role or session ARN) is a seed; repeatable.
+    #[arg(long = "principal", value_name = "ARN", help_heading = "Selection")]
+    pub principals: Vec<String>,
     #[command(flatten)]
     pub input: InputArgs,
-    /// The leaked access key (AKIA… or ASIA…); repeatable.
-    #[arg(long = "key", value_name = "ID", required = true)]
-    pub keys: Vec<String>,
-    /// Write the plan here instead of standard output.
-    #[arg(long, short, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// Also write the AWS CLI commands as a reviewable shell script.
-    #[arg(long, value_name = "FILE")]
-    pub script: Option<PathBuf>,
     /// strict (default) or surgical.
-    #[arg(long, value_enum, default_value_t = Strategy::Strict)]
+    #[arg(long, value_enum, default_value_t = Strategy::Strict, help_heading = "Plan")]
     pub strategy: Strategy,
     /// Cut-off time (RFC 3339); default: the later of now and one second after the newest
     /// tainted issue time.
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", help_heading = "Plan")]
     pub effective_at: Option<String>,
+    /// Write the plan here instead of standard output.
+    #[arg(long, short, value_name = "FILE", help_heading = "Output")]
+    pub output: Option<PathBuf>,
+    /// Also write the AWS CLI commands as a reviewable shell script.
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub script: Option<PathBuf>,
+    /// With -o: how to print the summary on stdout (table on stderr by default, or json).
+    #[arg(long, value_enum, default_value_t = TableOrJson::Table, help_heading = "Output")]
+    pub format: TableOrJson,
 }
 
 /// `trailhound verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
+    /// The plan file written by `trailhound plan`.
+    #[arg(long, value_name = "FILE", help_heading = "Selection")]
+    pub plan: PathBuf,
     #[command(flatten)]
     pub input: InputArgs,
-    /// The plan file written by `trailhound plan`.
-    #[arg(long, value_name = "FILE")]
-    pub plan: PathBuf,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = TableOrJson::Table)]
+    #[arg(long, value_enum, default_value_t = TableOrJson::Table, help_heading = "Output")]
     pub format: TableOrJson,
 }
 
@@ -234,20 +261,33 @@ pub struct GenerateArgs {
 /// `trailhound investigate`.
 #[derive(Debug, Args)]
 pub struct InvestigateArgs {
+    /// The leaked access key (AKIA… or ASIA…, or KEY@ISSUE_TIME for one session of a reused
+    /// id); repeatable.
+    #[arg(
+        long = "key",
+        short = 'k',
+        value_name = "ID",
+        required_unless_present = "principals",
+        help_heading = "Selection"
+    )]
+    pub keys: Vec<String>,
+    /// Every credential of this principal (user, role or session ARN) is a seed; repeatable.
+    #[arg(long = "principal", value_name = "ARN", help_heading = "Selection")]
+    pub principals: Vec<String>,
     #[command(flatten)]
     pub input: InputArgs,
-    /// The leaked access key (AKIA… or ASIA…); repeatable.
-    #[arg(long = "key", value_name = "ID", required = true)]
-    pub keys: Vec<String>,
-    /// The case folder to write (created if missing).
-    #[arg(long, short, value_name = "DIR")]
-    pub output: PathBuf,
     /// strict (default) or surgical.
-    #[arg(long, value_enum, default_value_t = Strategy::Strict)]
+    #[arg(long, value_enum, default_value_t = Strategy::Strict, help_heading = "Plan")]
     pub strategy: Strategy,
     /// Cut-off time (RFC 3339); see `plan --effective-at`.
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", help_heading = "Plan")]
     pub effective_at: Option<String>,
+    /// The case folder to write (created if missing; never inside an input directory).
+    #[arg(long, short, value_name = "DIR", help_heading = "Output")]
+    pub output: PathBuf,
+    /// The summary on stderr as text (default), or on stdout as JSON.
+    #[arg(long, value_enum, default_value_t = TableOrJson::Table, help_heading = "Output")]
+    pub format: TableOrJson,
 }
 
 /// `trailhound integrity`.

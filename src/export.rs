@@ -381,8 +381,15 @@ pub const COLUMNS: &[(&str, Access)] = &[
 /// Resource ARNs are one column, joined with this separator.
 pub const RESOURCE_SEPARATOR: char = ';';
 
-fn column(name: &str, a: Access, events: &[&Event]) -> Result<Column> {
+fn column(name: &str, a: Access, events: &[&Event], csv: bool) -> Result<Column> {
     Ok(match a {
+        Access::Str(get, _) if csv => Column::new(
+            name.into(),
+            events
+                .iter()
+                .map(|e| get(e).map(|v| crate::escape::csv_cell(v).into_owned()))
+                .collect::<Vec<Option<String>>>(),
+        ),
         Access::Str(get, _) => {
             Column::new(name.into(), events.iter().map(|e| get(e)).collect::<Vec<Option<&str>>>())
         }
@@ -407,15 +414,40 @@ fn column(name: &str, a: Access, events: &[&Event]) -> Result<Column> {
 /// # Errors
 /// polars errors building the columns.
 pub fn events_frame(events: &[&Event], files: &[String]) -> Result<DataFrame> {
+    frame(events, files, false)
+}
+
+/// [`events_frame`], with every string cell neutralised for CSV when `csv` (a leading `=`,
+/// `+`, `-`, `@`, tab or CR gets a `'`: no spreadsheet formula from a log, SPEC §9).
+fn frame(events: &[&Event], files: &[String], csv: bool) -> Result<DataFrame> {
     let mut cols = Vec::with_capacity(COLUMNS.len() + 3);
     for &(name, a) in COLUMNS {
-        cols.push(column(name, a, events)?);
+        cols.push(column(name, a, events, csv)?);
     }
-    let joined: Vec<String> =
-        events.iter().map(|e| e.resources.join(&RESOURCE_SEPARATOR.to_string())).collect();
+    let joined: Vec<String> = events
+        .iter()
+        .map(|e| {
+            let j = e.resources.join(&RESOURCE_SEPARATOR.to_string());
+            if csv {
+                crate::escape::csv_cell(&j).into_owned()
+            } else {
+                j
+            }
+        })
+        .collect();
     cols.push(Column::new("resources".into(), joined));
     let file_of = |e: &Event| files.get(e.origin.file as usize).map(String::as_str).unwrap_or("");
-    cols.push(Column::new("file".into(), events.iter().map(|e| file_of(e)).collect::<Vec<&str>>()));
+    cols.push(if csv {
+        Column::new(
+            "file".into(),
+            events
+                .iter()
+                .map(|e| crate::escape::csv_cell(file_of(e)).into_owned())
+                .collect::<Vec<String>>(),
+        )
+    } else {
+        Column::new("file".into(), events.iter().map(|e| file_of(e)).collect::<Vec<&str>>())
+    });
     cols.push(Column::new(
         "record".into(),
         events.iter().map(|e| e.origin.record).collect::<Vec<u32>>(),
@@ -502,7 +534,7 @@ impl TableWriter {
                     write_json_line(w, e, files).with_context(ctx)?;
                 }
             }
-            Sink::Csv(b) => b.write_batch(&events_frame(events, files)?).with_context(ctx)?,
+            Sink::Csv(b) => b.write_batch(&frame(events, files, true)?).with_context(ctx)?,
             Sink::Parquet(b) => {
                 if !events.is_empty() {
                     b.write_batch(&events_frame(events, files)?).with_context(ctx)?

@@ -302,6 +302,9 @@ fn a_terminal_paste_fails_and_every_complete_record_is_salvaged() {
         (Some("damaged_cloudtrail"), Some("failed"))
     );
     assert!(p[0]["detail"].as_str().unwrap().contains("37 complete records salvaged"), "{}", p[0]);
+    // Alone, it is still read (exit 3, not "nothing could be read").
+    let (code, v) = scan_json(&[d.path().join("pasted.txt").to_str().unwrap()]);
+    assert_eq!((code, v["events"].as_u64()), (3, Some(37)), "{v}");
     // The salvaged records are events like any other: blast reads them back.
     let out = bin()
         .args(["blast", "--format", "json", "--no-progress", "--key", "AKIAEXAMPLEALICE0001"])
@@ -373,7 +376,8 @@ fn json_that_is_not_cloudtrail_is_skipped_in_a_walk_and_fails_when_named() {
         );
     }
     let named = d.path().join("ground_truth.json");
-    let (code, v) = scan_json(&[named.to_str().unwrap()]);
+    let (code, v) =
+        scan_json(&[d.path().join("AWSLogs").to_str().unwrap(), named.to_str().unwrap()]);
     assert_eq!(code, 3, "{v}");
     assert_eq!(problem(&v, "ground_truth.json")[0]["severity"], "failed");
 }

@@ -80,8 +80,11 @@ fn json_that_is_not_cloudtrail() {
     assert!(reasons.contains(&("package.json".into(), "not_cloudtrail".into())), "{reasons:?}");
     assert!(reasons.contains(&("numbers.json".into(), "not_cloudtrail".into())), "{reasons:?}");
     // Named on the command line: a failure.
-    let (code, _) = scan_json(&[d.path().join("package.json").to_str().unwrap()]);
-    assert_eq!(code, 3);
+    let (code, v) = scan_json(&[
+        d.path().join("AWSLogs").to_str().unwrap(),
+        d.path().join("package.json").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 3, "{v}");
 }
 
 #[test]

@@ -15,3 +15,7 @@ mod generated;
 mod report;
 // Digest validation (`integrity`) on generated trails with generated digests.
 mod integrity;
+// SPEC §8/§9 on hostile trails the tests build: plan.sh, output formats, evidence paths.
+mod trust;
+// Known-answer incidents for the chain, taint, plan and verify rules (SPEC §6, §9).
+mod incidents;

@@ -86,8 +86,15 @@ pub struct Node {
     /// Distinct source IPs of its calls.
     /// Sorted, without repeats (a vector: most credentials have one or two).
     pub source_ips: Vec<Text>,
-    /// Issued for a root principal or by a root credential (F11): no IAM policy can deny it.
+    /// Root's own key, or a session root itself minted (GetSessionToken, GetFederationToken,
+    /// AssumeRoot, F11): no IAM policy can deny it. What *other* credentials minted downstream
+    /// (a key root created for a user, a role that user assumed) is ordinary (SPEC §9).
     pub root_derived: bool,
+    /// For federated-user sessions: the IAM user (or root) that called GetFederationToken, from
+    /// the issuing call or, without one, from `sessionContext.sessionIssuer` of the session's
+    /// own calls (F7: the deny goes on that user).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_arn: Option<String>,
 }
 
 fn ser_time<S: serde::Serializer>(t: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
@@ -113,6 +120,28 @@ pub struct Edge {
     /// Other copies of the same call (the role owner's copy of a cross-account AssumeRole).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub other_copies: Vec<String>,
+    /// The parent is inferred, not logged: only the role owner's copy of the call is in the
+    /// trail and its caller (`AROA…:session`) matches exactly one known session alive at the
+    /// time. Inferred links only ever add taint, never remove a deny.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub inferred: bool,
+}
+
+/// A call that made a user the caller's: CreateUser, or a console password created or
+/// changed (CreateLoginProfile, UpdateLoginProfile). When the caller is tainted, the user is
+/// attacker-controlled from `time` on (SPEC §9).
+#[derive(Debug, Clone, Serialize)]
+pub struct UserGrant {
+    pub user_arn: String,
+    pub account_id: String,
+    pub user_name: String,
+    pub event_name: String,
+    pub event_id: String,
+    #[serde(serialize_with = "ser_time_req")]
+    pub time: i64,
+    /// The node that made the call.
+    #[serde(skip)]
+    pub by: usize,
 }
 
 fn ser_time_req<S: serde::Serializer>(t: &i64, s: S) -> Result<S::Ok, S::Error> {
@@ -141,6 +170,8 @@ pub struct SessionGraph {
     pub edges: Vec<Edge>,
     pub attempts: Vec<Attempt>,
     pub notes: Vec<String>,
+    /// Users made or taken over (CreateUser, CreateLoginProfile, UpdateLoginProfile).
+    pub user_grants: Vec<UserGrant>,
     /// For each event of the ingest (same index): the node that made it, or [`NO_NODE`]
     /// ([`SessionGraph::node_of_event`]). `u32`: one of these per event of the trail.
     event_node: Vec<u32>,
@@ -176,6 +207,9 @@ pub const STS_ISSUERS: &[&str] = &[
     "GetFederationToken",
     "AssumeRoot",
 ];
+
+/// Event names that make a user the caller's (SPEC §9).
+pub const USER_GRANTS: &[&str] = &["CreateUser", "CreateLoginProfile", "UpdateLoginProfile"];
 
 fn is_issuing_name(name: &str) -> bool {
     STS_ISSUERS.contains(&name) || name == "CreateAccessKey"
@@ -293,6 +327,14 @@ impl SessionGraph {
             }
         }
 
+        // Sessions by aws:userid (AROA…:session), for the role owner's copies whose caller
+        // account's logs are missing (inferred links).
+        let mut by_userid: HashMap<String, Vec<usize>> = HashMap::new();
+        for (n, node) in g.nodes.iter().enumerate() {
+            if let (NodeKind::Session, Some(u)) = (node.kind, &node.userid) {
+                by_userid.entry(u.clone()).or_default().push(n);
+            }
+        }
         // Pass 2: link each issuing event to its parent; merge cross-account copies (F3).
         let mut edge_of_child_event: HashMap<(usize, i64), usize> = HashMap::new();
         for &(i, child) in &issuing {
@@ -315,17 +357,18 @@ impl SessionGraph {
             if edge_of_child_event.contains_key(&(child, e.time)) {
                 continue;
             }
-            let parent = g.parent_of(e);
+            let (parent, inferred) = match g.inferred_caller(e, &by_userid) {
+                Some(p) => (p, true),
+                None => (g.parent_of(e), false),
+            };
             let other_copies: Vec<String> = e
                 .shared_event_id
                 .as_deref()
                 .and_then(|s| shared.get(s))
                 .map(|v| v.iter().filter(|&&j| j != i).map(|&j| events[j].id.clone()).collect())
                 .unwrap_or_default();
-            if g.nodes[parent].root_derived
-                || g.nodes[parent].principal_type.as_deref() == Some("Root")
-            {
-                g.nodes[child].root_derived = true;
+            if e.name == "GetFederationToken" && g.nodes[child].user_arn.is_none() {
+                g.nodes[child].user_arn = g.nodes[parent].principal_arn.clone();
             }
             g.edges.push(Edge {
                 parent: g.nodes[parent].id.clone(),
@@ -335,16 +378,77 @@ impl SessionGraph {
                 event_time: e.time,
                 file: ing.file_of(e.origin).to_string(),
                 other_copies,
+                inferred,
             });
             g.edge_nodes.push((parent, child));
             edge_of_child_event.insert((child, e.time), g.edges.len() - 1);
         }
-        // Root-derivation flows down the chain (F11): edges are in time order.
-        for k in 0..g.edge_nodes.len() {
-            let (p, c) = g.edge_nodes[k];
-            if g.nodes[p].root_derived {
-                g.nodes[c].root_derived = true;
+        // Only what root itself minted is root-derived (SPEC §9, F11): nothing flows down.
+
+        // Users made or taken over, with the credential that did it.
+        for e in events {
+            if !USER_GRANTS.contains(&e.name.as_str()) || e.failed() {
+                continue;
             }
+            let name = e
+                .request
+                .user_name
+                .clone()
+                .or_else(|| e.response.user_name.clone())
+                .or_else(|| e.response.login_profile_user.clone());
+            let Some(name) = name else { continue };
+            let account = e
+                .recipient_account
+                .clone()
+                .or_else(|| e.identity.account_id.clone())
+                .unwrap_or_default();
+            let user_arn = e
+                .response
+                .user_arn
+                .clone()
+                .unwrap_or_else(|| format!("arn:aws:iam::{account}:user/{name}"));
+            let by = g.parent_of(e);
+            g.user_grants.push(UserGrant {
+                user_arn,
+                account_id: account,
+                user_name: name,
+                event_name: e.name.clone(),
+                event_id: e.id.clone(),
+                time: e.time,
+                by,
+            });
+        }
+    }
+
+    /// The session that made a cross-account call seen only in the role owner's copy
+    /// (`AWSAccount` identity whose `principalId` is `AROA…:session`, F3), when exactly one
+    /// known session has that `aws:userid` and was alive at the call. Never guessed: no match or
+    /// several matches leave the call to the account node (and its note).
+    fn inferred_caller(
+        &self,
+        e: &IssuingCall,
+        by_userid: &HashMap<String, Vec<usize>>,
+    ) -> Option<usize> {
+        if e.identity.kind.as_deref() != Some("AWSAccount") || e.identity.access_key_id.is_some() {
+            return None;
+        }
+        let pid = e.identity.principal_id.as_deref()?;
+        if !pid.contains(':') {
+            return None;
+        }
+        let alive: Vec<usize> = by_userid
+            .get(pid)?
+            .iter()
+            .copied()
+            .filter(|&n| {
+                let node = &self.nodes[n];
+                node.issued_at.is_some_and(|t| t <= e.time)
+                    && node.expires_at.is_none_or(|x| x > e.time)
+            })
+            .collect();
+        match alive.as_slice() {
+            [one] => Some(*one),
+            _ => None,
         }
     }
 
@@ -470,6 +574,7 @@ impl SessionGraph {
             user_name: None,
             source_ips: Vec::new(),
             root_derived: false,
+            user_arn: None,
         }
     }
 
@@ -488,6 +593,12 @@ impl SessionGraph {
             let n = &mut self.nodes[idx];
             n.issued_at = Some(e.response.access_key_created.unwrap_or(e.time));
             n.issued_by_event = Some(Text::from(e.name.as_str()));
+            if user.is_none() && e.identity.kind.as_deref() == Some("Root") {
+                // Root creating a key for itself: a new root key (F11).
+                n.principal_arn = e.identity.arn.clone();
+                n.principal_type = Some("Root".into());
+                n.root_derived = true;
+            }
             if n.principal_arn.is_none() {
                 if let (Some(a), Some(u)) = (&acct, &user) {
                     n.principal_arn = Some(format!("arn:aws:iam::{a}:user/{u}"));
@@ -524,6 +635,7 @@ impl SessionGraph {
                 n.account_id = text(&e.identity.account_id);
                 n.userid = e.response.federated_user_id.clone();
                 n.user_name = text(&e.identity.user_name);
+                n.user_arn = e.identity.arn.clone();
                 n.root_derived = e.identity.kind.as_deref() == Some("Root");
             }
             "AssumeRoot" => {
@@ -702,17 +814,37 @@ impl SessionGraph {
                     n.principal_arn.as_deref().unwrap_or("unknown principal")
                 ));
             }
-            if n.kind == NodeKind::Session && !n.orphan && n.events == 0 {
-                if let Some(a) = n.account_id.as_deref() {
-                    if !accounts.contains(a) {
-                        notes.insert(format!(
-                            "session {} ({}) lives in account {a}, whose logs are not in the trail: its activity is not visible",
-                            n.id,
-                            n.principal_arn.as_deref().unwrap_or("?")
-                        ));
-                    }
+        }
+        // Sessions whose own account's logs are missing, whether or not some of their calls
+        // are visible from another account's side: one note per account, naming it as the
+        // logs to collect next.
+        let mut missing: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for n in &self.nodes {
+            if n.kind != NodeKind::Session {
+                continue;
+            }
+            if let Some(a) = n.account_id.as_deref() {
+                if !accounts.contains(a) {
+                    missing.entry(a).or_default().push(n.id.as_str());
                 }
             }
+        }
+        for (a, mut ids) in missing {
+            ids.sort_unstable();
+            let shown: Vec<&str> = ids.iter().take(5).copied().collect();
+            let more =
+                if ids.len() > 5 { format!(" and {} more", ids.len() - 5) } else { String::new() };
+            notes.insert(format!(
+                "logs of account {a} are not in the trail: {} session(s) live there ({}{more}); only their calls into accounts whose logs are given are visible; collect AWSLogs/{a}/ next",
+                ids.len(),
+                shown.join(", ")
+            ));
+        }
+        for e in self.edges.iter().filter(|e| e.inferred) {
+            notes.insert(format!(
+                "inferred link: {} was issued to {} (event {}), seen only in the role owner's copy of the call; its caller matches exactly one known session alive at the time. Inferred links add taint and never remove a deny",
+                e.child, e.parent, e.event_id
+            ));
         }
         for list in self.sessions_by_key.values() {
             if list.len() > 1 {
@@ -817,6 +949,15 @@ fn fill_from_use(n: &mut Node, id: &Use) {
     }
     if n.kind == NodeKind::LongTermKey && id.kind == Some("Root") {
         n.root_derived = true;
+    }
+    if id.kind == Some("FederatedUser") && n.kind == NodeKind::Session {
+        // SPEC §9: a federated session seen only in use still names the user who minted it.
+        if n.user_arn.is_none() && matches!(id.issuer_kind, Some("IAMUser") | Some("Root")) {
+            n.user_arn = own(id.issuer_arn);
+        }
+        if id.issuer_kind == Some("Root") {
+            n.root_derived = true;
+        }
     }
 }
 

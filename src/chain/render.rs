@@ -1,6 +1,7 @@
 //! Text renderings of the session graph: terminal tree, Graphviz DOT, Mermaid.
 
 use super::{t, NodeKind, SessionGraph};
+use crate::escape::{dot_string, mermaid_text, one_line};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
@@ -9,20 +10,20 @@ fn node_line(g: &SessionGraph, i: usize) -> String {
     let mut s = String::new();
     match n.kind {
         NodeKind::LongTermKey => {
-            let _ = write!(s, "{} long-term key", n.id);
+            let _ = write!(s, "{} long-term key", one_line(&n.id));
         }
         NodeKind::Session => {
-            let _ = write!(s, "{}", n.access_key_id.as_deref().unwrap_or(&n.id));
+            let _ = write!(s, "{}", one_line(n.access_key_id.as_deref().unwrap_or(&n.id)));
         }
         _ => {
-            let _ = write!(s, "{}", n.id);
+            let _ = write!(s, "{}", one_line(&n.id));
         }
     }
     if let Some(p) = &n.principal_arn {
-        let _ = write!(s, "  {p}");
+        let _ = write!(s, "  {}", one_line(p));
     }
     if let Some(a) = &n.account_id {
-        let _ = write!(s, "  [{a}]");
+        let _ = write!(s, "  [{}]", one_line(a));
     }
     if n.kind == NodeKind::Session {
         let _ = write!(s, "  issued {} expires {}", t(n.issued_at), t(n.expires_at));
@@ -37,7 +38,7 @@ fn node_line(g: &SessionGraph, i: usize) -> String {
         let _ = write!(
             s,
             "  (no issuing event in the logs{})",
-            n.issued_by_event.as_deref().map(|x| format!(": {x}")).unwrap_or_default()
+            n.issued_by_event.as_deref().map(|x| format!(": {}", one_line(x))).unwrap_or_default()
         );
     }
     if n.root_derived {
@@ -88,15 +89,16 @@ pub fn tree(g: &SessionGraph, sel: &BTreeSet<usize>, collapse: usize) -> String 
         if n > collapse {
             let _ = writeln!(
                 out,
-                "… and {} more sessions of {p} with no issuing event in the logs",
-                n - collapse
+                "… and {} more sessions of {} with no issuing event in the logs",
+                n - collapse,
+                one_line(&p)
             );
         }
     }
     if !g.notes.is_empty() {
         let _ = writeln!(out, "\nnotes:");
         for n in &g.notes {
-            let _ = writeln!(out, "  - {n}");
+            let _ = writeln!(out, "  - {}", one_line(n));
         }
     }
     if !g.attempts.is_empty() {
@@ -106,10 +108,10 @@ pub fn tree(g: &SessionGraph, sel: &BTreeSet<usize>, collapse: usize) -> String 
                 out,
                 "  {} {} by {} -> {} ({})",
                 crate::time::fmt_iso(a.event_time),
-                a.event_name,
-                a.caller_key.as_deref().or(a.caller_arn.as_deref()).unwrap_or("?"),
-                a.target.as_deref().unwrap_or("?"),
-                a.error_code.as_deref().unwrap_or("error")
+                one_line(&a.event_name),
+                one_line(a.caller_key.as_deref().or(a.caller_arn.as_deref()).unwrap_or("?")),
+                one_line(a.target.as_deref().unwrap_or("?")),
+                one_line(a.error_code.as_deref().unwrap_or("error"))
             );
         }
     }
@@ -150,53 +152,57 @@ fn walk(
     for (pos, &(c, e)) in shown.iter().enumerate() {
         let last = pos + 1 == total;
         let (branch, cont) = if last { ("└─ ", "   ") } else { ("├─ ", "│  ") };
-        let _ = writeln!(out, "{prefix}{branch}{} → {}", g.edges[e].event_name, node_line(g, c));
+        let _ = writeln!(
+            out,
+            "{prefix}{branch}{} → {}",
+            one_line(&g.edges[e].event_name),
+            node_line(g, c)
+        );
         walk(g, ch, sel, c, &format!("{prefix}{cont}"), collapse, out, visited);
     }
     for (k, (group, count)) in hidden.iter().enumerate() {
         let branch = if shown.len() + k + 1 == total { "└─ " } else { "├─ " };
-        let _ = writeln!(out, "{prefix}{branch}… {count} more sessions of {group}");
+        let _ = writeln!(out, "{prefix}{branch}… {count} more sessions of {}", one_line(group));
     }
 }
 
-fn esc(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"")
-}
-
-/// Graphviz DOT.
+/// Graphviz DOT: every id and label a double-quoted DOT string escaped by [`dot_string`]
+/// (SPEC §9), attributes written as `name=value` pairs (valid for `dot`).
 pub fn dot(g: &SessionGraph, sel: &BTreeSet<usize>) -> String {
     let mut o = String::from("digraph sessions {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\", fontsize=10];\n");
     for &i in sel {
         let n = &g.nodes[i];
-        let shape = match n.kind {
-            NodeKind::LongTermKey => "box, style=bold",
+        let attrs = match n.kind {
+            NodeKind::LongTermKey => "shape=box, style=bold",
             NodeKind::Session => {
                 if n.orphan {
-                    "box, style=dashed"
+                    "shape=box, style=dashed"
                 } else {
-                    "box, style=rounded"
+                    "shape=box, style=rounded"
                 }
             }
-            _ => "ellipse",
+            _ => "shape=ellipse",
         };
         let label = format!(
             "{}\\n{}\\n{}",
-            esc(n.access_key_id.as_deref().unwrap_or(&n.id)),
-            esc(n.principal_arn.as_deref().unwrap_or("")),
-            esc(&format!("{} events, issued {}", n.events, t(n.issued_at)))
+            dot_string(n.access_key_id.as_deref().unwrap_or(&n.id)),
+            dot_string(n.principal_arn.as_deref().unwrap_or("")),
+            dot_string(&format!("{} events, issued {}", n.events, t(n.issued_at)))
         );
-        let _ = writeln!(o, "  \"{}\" [{shape}, label=\"{label}\"];", esc(&n.id));
+        let _ = writeln!(o, "  \"{}\" [{attrs}, label=\"{label}\"];", dot_string(&n.id));
     }
     for (k, &(p, c)) in g.edge_nodes.iter().enumerate() {
         if sel.contains(&p) && sel.contains(&c) {
             let e = &g.edges[k];
+            let style = if e.inferred { ", style=dashed" } else { "" };
             let _ = writeln!(
                 o,
-                "  \"{}\" -> \"{}\" [label=\"{} {}\"];",
-                esc(&e.parent),
-                esc(&e.child),
-                esc(&e.event_name),
-                crate::time::fmt_iso(e.event_time)
+                "  \"{}\" -> \"{}\" [label=\"{} {}{}\"{style}];",
+                dot_string(&e.parent),
+                dot_string(&e.child),
+                dot_string(&e.event_name),
+                crate::time::fmt_iso(e.event_time),
+                if e.inferred { " (inferred)" } else { "" }
             );
         }
     }
@@ -208,7 +214,7 @@ pub fn dot(g: &SessionGraph, sel: &BTreeSet<usize>) -> String {
 pub fn mermaid(g: &SessionGraph, sel: &BTreeSet<usize>) -> String {
     let mut o = String::from("flowchart LR\n");
     let mid = |i: usize| format!("n{i}");
-    let clean = |s: &str| s.replace('"', "'");
+    let clean = mermaid_text;
     for &i in sel {
         let n = &g.nodes[i];
         let _ = writeln!(

@@ -1078,6 +1078,11 @@ pub struct IssuingResponse {
     pub access_key_created: Option<i64>,
     pub provider: Option<String>,
     pub subject: Option<String>,
+    /// `user.arn` / `user.userName` (CreateUser) and `loginProfile.userName`
+    /// (CreateLoginProfile): the users a tainted credential made or took over (SPEC §9).
+    pub user_arn: Option<String>,
+    pub user_name: Option<String>,
+    pub login_profile_user: Option<String>,
 }
 
 impl IssuingCall {
@@ -1138,6 +1143,9 @@ pub fn for_graph(e: Event) -> IssuingCall {
             access_key_created: p.access_key_created,
             provider: p.provider,
             subject: p.subject,
+            user_arn: p.user_arn,
+            user_name: p.user_name,
+            login_profile_user: p.login_profile_user,
         },
     }
 }
@@ -1148,9 +1156,13 @@ fn sha256_hex(data: &[u8]) -> String {
     Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Event names whose full record the session graph needs (credential-issuing calls, F1).
+/// Event names whose full record the session graph needs: credential-issuing calls (F1)
+/// and the calls that make a user the attacker's (SPEC §9: CreateUser, a login profile
+/// created or changed).
 pub fn needs_detail(name: &str) -> bool {
-    crate::chain::STS_ISSUERS.contains(&name) || name == "CreateAccessKey"
+    crate::chain::STS_ISSUERS.contains(&name)
+        || name == "CreateAccessKey"
+        || crate::chain::USER_GRANTS.contains(&name)
 }
 
 /// 128 bits that identify an `eventID`: the UUID itself when it is one, else a hash.

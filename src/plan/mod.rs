@@ -25,7 +25,7 @@ pub mod verify;
 use crate::blast::BlastRadius;
 use crate::chain::{arn_account, Node, NodeKind, SessionGraph};
 use crate::ingest::Ingest;
-use crate::time::{fmt_iso, fmt_opt};
+use crate::time::{fmt_iso, fmt_opt, parse_iso};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -80,6 +80,21 @@ pub enum Blocker {
     UnknownPrincipal,
 }
 
+/// Where a role lives by its path: service-linked roles under `/aws-service-role/` (their
+/// policies cannot be changed, F6) and IAM Identity Center roles under
+/// `/aws-reserved/sso.amazonaws.com/` (F20). Decided by the path in the role's ARN, never by a
+/// name prefix: anyone who can create roles can name one `AWSReservedSSO_…` (SPEC §6).
+pub fn role_blocker(role_arn: &str) -> Option<Blocker> {
+    let path = role_arn.split(":role/").nth(1)?;
+    if path.starts_with("aws-service-role/") {
+        Some(Blocker::ServiceLinkedRole)
+    } else if path.starts_with("aws-reserved/sso.amazonaws.com/") {
+        Some(Blocker::IdentityCenter)
+    } else {
+        None
+    }
+}
+
 /// The principal whose inline policy governs a session, or why there is none.
 pub fn attach_target(g: &SessionGraph, n: usize) -> Result<Target, Blocker> {
     let node = &g.nodes[n];
@@ -92,18 +107,17 @@ pub fn attach_target(g: &SessionGraph, n: usize) -> Result<Target, Blocker> {
         let account = arn_account(arn).unwrap_or("").to_string();
         let role_arn =
             node.role_arn.clone().unwrap_or_else(|| format!("arn:aws:iam::{account}:role/{name}"));
-        if role_arn.contains("/aws-service-role/") || name.starts_with("AWSServiceRoleFor") {
-            return Err(Blocker::ServiceLinkedRole);
-        }
-        if name.starts_with("AWSReservedSSO_") {
-            return Err(Blocker::IdentityCenter);
+        if let Some(b) = role_blocker(&role_arn) {
+            return Err(b);
         }
         return Ok(Target { kind: "role".into(), name, arn: role_arn, account_id: account });
     }
     let user_arn = if arn.contains(":federated-user/") {
-        // F7: GetFederationToken sessions are denied on the IAM user that called it.
-        g.parent_edge()[n]
-            .map(|(p, _)| g.nodes[p].principal_arn.clone().unwrap_or_default())
+        // F7: GetFederationToken sessions are denied on the IAM user that called it, known
+        // from the issuing call or, without one, from the session's own sessionIssuer (SPEC §9).
+        node.user_arn
+            .clone()
+            .or_else(|| g.parent_edge()[n].and_then(|(p, _)| g.nodes[p].principal_arn.clone()))
             .unwrap_or_default()
     } else {
         arn.to_string()
@@ -187,6 +201,12 @@ pub struct Action {
     pub principal_arn: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub policy_name: Option<String>,
+    /// A managed policy to detach (`detach_user_policy`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub policy_arn: Option<String>,
+    /// A group to remove the user from (`remove_user_from_group`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub group_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub policy_document: Option<Value>,
     /// Policy size without whitespace, and its limit (F8).
@@ -275,6 +295,16 @@ pub struct Plan {
     pub tainted: PlanTainted,
     pub actions: Vec<Action>,
     pub unrevocable: Vec<Unrevocable>,
+    /// Users the attacker created or took over (SPEC §9).
+    #[serde(default)]
+    pub attacker_users: Vec<crate::taint::AttackerUser>,
+    /// Per account, the first and last event of the evidence, to hold against
+    /// `effective_at` (SPEC §9).
+    #[serde(default)]
+    pub evidence_window: Vec<crate::taint::EvidenceWindow>,
+    /// Tainted credentials still valid when their account's evidence ends (SPEC §9).
+    #[serde(default)]
+    pub unseen_tail: Vec<crate::taint::TailRisk>,
     pub notes: Vec<String>,
     pub summary: Summary,
 }
@@ -352,19 +382,222 @@ pub fn sessions_by_target(g: &SessionGraph) -> BTreeMap<Target, Vec<usize>> {
     m
 }
 
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
+use crate::escape::{
+    is_account_id, is_bucket_name, is_iam_name, is_plausible_key_id, one_line, shell_word,
+};
+
+/// Name of the deny-all policy put on users the attacker controls (SPEC §9).
+pub const DENY_ALL_POLICY_NAME: &str = "TrailhoundDenyAll";
+
+/// Action types, in the order the plan runs them: deactivations first (nothing new can be
+/// minted), then the denies, then the clean-up of attacker-made users in the order AWS
+/// requires before `DeleteUser` (login profile, keys, attached and inline policies, groups),
+/// then what needs a human.
+pub const ACTION_ORDER: &[&str] = &[
+    "deactivate_access_key",
+    "put_role_policy",
+    "put_user_policy",
+    "resource_policy_deny",
+    "delete_login_profile",
+    "delete_access_key",
+    "detach_user_policy",
+    "delete_user_policy",
+    "remove_user_from_group",
+    "delete_user",
+    "review",
+];
+
+fn rank(kind: &str) -> usize {
+    match kind {
+        "put_role_policy" | "put_user_policy" => 1,
+        k => ACTION_ORDER.iter().position(|x| *x == k).unwrap_or(ACTION_ORDER.len()),
+    }
+}
+
+/// The AWS CLI words of an action, built from its own fields: the one definition of what each
+/// action type does, used to write `command` and, by `verify`, to check it (SPEC §6). `None`
+/// when the action has no command (`review`, `resource_policy_deny` on a resource other than
+/// an S3 bucket) or lacks a field its command needs.
+pub fn expected_words(a: &Action) -> Option<Vec<String>> {
+    let w = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect::<Vec<String>>());
+    let doc = || a.policy_document.as_ref().map(|d| serde_json::to_string(d).unwrap_or_default());
+    let user = a.user_name.as_deref();
+    match a.kind.as_str() {
+        "deactivate_access_key" => w(&[
+            "aws",
+            "iam",
+            "update-access-key",
+            "--user-name",
+            user?,
+            "--access-key-id",
+            a.access_key_id.as_deref()?,
+            "--status",
+            "Inactive",
+        ]),
+        "delete_access_key" => w(&[
+            "aws",
+            "iam",
+            "delete-access-key",
+            "--user-name",
+            user?,
+            "--access-key-id",
+            a.access_key_id.as_deref()?,
+        ]),
+        "put_role_policy" | "put_user_policy" => {
+            let arn = a.principal_arn.as_deref()?;
+            let name = arn.rsplit('/').next()?;
+            let (verb, flag) = if a.kind == "put_role_policy" {
+                ("put-role-policy", "--role-name")
+            } else {
+                ("put-user-policy", "--user-name")
+            };
+            w(&[
+                "aws",
+                "iam",
+                verb,
+                flag,
+                name,
+                "--policy-name",
+                a.policy_name.as_deref()?,
+                "--policy-document",
+                &doc()?,
+            ])
+        }
+        "resource_policy_deny" => {
+            let bucket = a.principal_arn.as_deref()?.strip_prefix("arn:aws:s3:::")?;
+            w(&["aws", "s3api", "put-bucket-policy", "--bucket", bucket, "--policy", &doc()?])
+        }
+        "delete_login_profile" => w(&["aws", "iam", "delete-login-profile", "--user-name", user?]),
+        "detach_user_policy" => w(&[
+            "aws",
+            "iam",
+            "detach-user-policy",
+            "--user-name",
+            user?,
+            "--policy-arn",
+            a.policy_arn.as_deref()?,
+        ]),
+        "delete_user_policy" => w(&[
+            "aws",
+            "iam",
+            "delete-user-policy",
+            "--user-name",
+            user?,
+            "--policy-name",
+            a.policy_name.as_deref()?,
+        ]),
+        "remove_user_from_group" => w(&[
+            "aws",
+            "iam",
+            "remove-user-from-group",
+            "--user-name",
+            user?,
+            "--group-name",
+            a.group_name.as_deref()?,
+        ]),
+        "delete_user" => w(&["aws", "iam", "delete-user", "--user-name", user?]),
+        _ => None,
+    }
+}
+
+/// Every word of a command as one shell word ([`crate::escape::shell_arg`]: bare when
+/// nothing in it is special to the shell, else single-quoted).
+fn command_of(words: &[String]) -> String {
+    words.iter().map(|w| crate::escape::shell_arg(w)).collect::<Vec<_>>().join(" ")
+}
+
+/// A `review` action: something a human must look at, with a suggested command commented
+/// out (every line a `#` comment, log text on one line, SPEC §9).
+fn review(account: Option<String>, reason: String, suggestion: &[String]) -> Action {
+    let mut command = format!("# review: {}", one_line(&reason));
+    for s in suggestion {
+        command.push_str("\n# ");
+        command.push_str(&one_line(s));
+    }
+    Action { kind: "review".into(), account_id: account, reason, command, ..Default::default() }
+}
+
+/// An action whose command is built from its fields, when every value in it is plausible for
+/// what it claims to be (SPEC §9); otherwise a `review` item that says which value is not.
+fn checked(mut a: Action) -> Action {
+    let bad = |what: &str, v: &str| Some(format!("{what} {:?} is not a valid {what}", one_line(v)));
+    let mut why = None;
+    match a.account_id.as_deref() {
+        Some(acct) if !is_account_id(acct) => why = bad("account id", acct),
+        Some(_) => {}
+        None => why = Some("the account it belongs to is unknown".to_string()),
+    }
+    if let Some(k) = a.access_key_id.as_deref() {
+        if !is_plausible_key_id(k) {
+            why = bad("access key id", k);
+        }
+    }
+    if let Some(u) = a.user_name.as_deref() {
+        if !is_iam_name(u) {
+            why = bad("IAM user name", u);
+        }
+    }
+    if matches!(a.kind.as_str(), "put_role_policy" | "put_user_policy") {
+        let name = a.principal_arn.as_deref().and_then(|x| x.rsplit('/').next()).unwrap_or("");
+        if !is_iam_name(name) {
+            why = bad("IAM principal name", name);
+        }
+    }
+    if let Some(g) = a.group_name.as_deref() {
+        if !is_iam_name(g) {
+            why = bad("IAM group name", g);
+        }
+    }
+    if let Some(p) = a.policy_arn.as_deref() {
+        if !p.starts_with("arn:aws") || p.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            why = bad("policy ARN", p);
+        }
+    }
+    if a.kind == "resource_policy_deny" {
+        let b = a.principal_arn.as_deref().and_then(|x| x.strip_prefix("arn:aws:s3:::"));
+        if let Some(b) = b {
+            if !is_bucket_name(b) {
+                why = bad("bucket name", b);
+            }
+        }
+    }
+    if let Some(why) = why {
+        let kind = a.kind.clone();
+        return review(
+            a.account_id.clone(),
+            format!(
+                "{kind} not planned: {why}; do it by hand after checking the evidence ({})",
+                a.reason
+            ),
+            &[],
+        );
+    }
+    if let Some(words) = expected_words(&a) {
+        let cmd = command_of(&words);
+        a.command = if a.command.is_empty() { cmd } else { format!("{}\n{cmd}", a.command) };
+    }
+    a
 }
 
 /// Builds the plan.
 pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptions) -> Plan {
     let mut notes: Vec<String> = b.notes.clone();
-    let newest_issue = b
+    // Issue times after "now" are time anomalies (a record dated in the future): they never
+    // move the default cut-off (SPEC §8).
+    let issue_times = b
         .nodes
         .iter()
         .filter(|&&n| g.nodes[n].kind == NodeKind::Session)
-        .filter_map(|&n| g.nodes[n].issued_at)
-        .max();
+        .filter_map(|&n| g.nodes[n].issued_at);
+    let (plausible, future): (Vec<i64>, Vec<i64>) = issue_times.partition(|&t| t <= o.now);
+    let newest_issue = plausible.into_iter().max();
+    if let Some(f) = future.into_iter().max() {
+        notes.push(format!(
+            "a tainted session is dated {} , after the run's reference time {}: a time anomaly (a forged or mis-dated record); it does not move the cut-off",
+            fmt_iso(f),
+            fmt_iso(o.now)
+        ));
+    }
     // F14: never a cut-off before the newest tainted issue time.
     let effective_at =
         o.effective_at.unwrap_or_else(|| o.now.max(newest_issue.map_or(o.now, |t| t + 1)));
@@ -378,11 +611,15 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
         }
     }
 
+    let attackers: BTreeMap<(String, String), &crate::taint::AttackerUser> =
+        b.attacker_users.iter().map(|u| ((u.account_id.clone(), u.user_name.clone()), u)).collect();
     let mut actions: Vec<Action> = Vec::new();
     let mut unrevocable = Vec::new();
     let mut credentials = Vec::new();
     let mut summary = Summary::default();
     let mut live_by_target: BTreeMap<Target, Vec<usize>> = BTreeMap::new();
+    // Long-term keys of attacker-made users, to delete before the user.
+    let mut user_keys: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
 
     for &n in &b.nodes {
         let node = &g.nodes[n];
@@ -395,7 +632,7 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
                     unrevocable.push(Unrevocable {
                         credential: node.id.clone(),
                         principal_arn: node.principal_arn.clone(),
-                        reason: "root access key: delete it as the root user (Security credentials page); IAM policies cannot restrict root (F11)".into(),
+                        reason: "root access key: delete it as the root user (Security credentials page) or through centralized root access; IAM policies cannot restrict root (F11)".into(),
                         valid_until: None,
                     });
                 } else {
@@ -407,24 +644,36 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
                             .map(|r| r.rsplit('/').next().unwrap_or(r).to_string())
                     });
                     let key = node.access_key_id.as_deref().unwrap_or(&node.id).to_string();
+                    let account = node.account_id.as_deref().map(str::to_string);
                     let why = if b.seeds.contains(&key) {
                         "leaked key"
                     } else {
-                        "key created by a tainted credential (persistence)"
+                        "key created by or for a credential the attacker controls (persistence)"
                     };
-                    actions.push(Action {
-                        kind: "deactivate_access_key".into(),
-                        account_id: node.account_id.as_deref().map(str::to_string),
-                        command: format!(
-                            "aws iam update-access-key --user-name {} --access-key-id {} --status Inactive",
-                            shell_quote(user.as_deref().unwrap_or("UNKNOWN_USER")),
-                            key
-                        ),
-                        user_name: user,
-                        access_key_id: Some(key),
-                        reason: format!("{why}; stops new sessions being minted with it (a deny on aws:TokenIssueTime never matches long-term keys, F5)"),
-                        ..Default::default()
-                    });
+                    if let (Some(a), Some(u)) = (&account, &user) {
+                        if attackers.contains_key(&(a.clone(), u.clone())) {
+                            user_keys
+                                .entry((a.clone(), u.clone()))
+                                .or_default()
+                                .insert(key.clone());
+                        }
+                    }
+                    let reason = format!("{why}; stops new sessions being minted with it (a deny on aws:TokenIssueTime never matches long-term keys, F5)");
+                    match user {
+                        Some(u) => actions.push(checked(Action {
+                            kind: "deactivate_access_key".into(),
+                            account_id: account,
+                            user_name: Some(u),
+                            access_key_id: Some(key),
+                            reason,
+                            ..Default::default()
+                        })),
+                        None => actions.push(review(
+                            account,
+                            format!("deactivate access key {key} by hand: the logs do not name the user it belongs to ({reason})"),
+                            &[format!("aws iam update-access-key --user-name USER --access-key-id {} --status Inactive", shell_word(&key))],
+                        )),
+                    }
                 }
             }
             NodeKind::Session => {
@@ -439,16 +688,10 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
                         Err(why) => {
                             status = "unrevocable";
                             summary.unrevocable_sessions += 1;
-                            let reason = match why {
-                                Blocker::Root => "issued to or by root: IAM policies cannot restrict root or its GetSessionToken/GetFederationToken credentials (F11); wait for expiry, use an SCP (member accounts) or AWS Support",
-                                Blocker::ServiceLinkedRole => "service-linked role: its policies cannot be changed (F6); wait for expiry",
-                                Blocker::IdentityCenter => "Identity Center role (AWSReservedSSO_*): revoke through the permission set or the user's active sessions in IAM Identity Center (F20)",
-                                Blocker::UnknownPrincipal => "the principal of this session is unknown (no use and no issuing details in the logs); review by hand",
-                            };
                             unrevocable.push(Unrevocable {
                                 credential: node.id.clone(),
                                 principal_arn: node.principal_arn.clone(),
-                                reason: reason.into(),
+                                reason: blocker_reason(&why).into(),
                                 valid_until: fmt_opt(expiry),
                             });
                         }
@@ -471,6 +714,22 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
             status: status.into(),
         });
     }
+    // Every attacker-controlled user gets a deny-all policy, live sessions or not (SPEC §9).
+    for u in &b.attacker_users {
+        let arn = format!("arn:aws:iam::{}:user/{}", u.account_id, u.user_name);
+        let arn = if u.user_arn.ends_with(&format!("/{}", u.user_name)) {
+            u.user_arn.clone()
+        } else {
+            arn
+        };
+        let t = Target {
+            kind: "user".into(),
+            name: u.user_name.clone(),
+            arn,
+            account_id: u.account_id.clone(),
+        };
+        live_by_target.entry(t).or_default();
+    }
 
     // One policy per principal with a live tainted session.
     let all_by_target = sessions_by_target(g);
@@ -478,9 +737,12 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
     let mut foreign: Vec<(Target, Vec<usize>)> = Vec::new();
     let trail_accounts = ing.accounts();
     for (target, tainted) in &live_by_target {
+        let limit = if target.kind == "role" { ROLE_POLICY_LIMIT } else { USER_POLICY_LIMIT };
+        let attacker = (target.kind == "user")
+            .then(|| attackers.get(&(target.account_id.clone(), target.name.clone())))
+            .flatten();
         let mut statement = deny_statement("TrailhoundRevokeOlderSessions", effective_at, None);
         let mut policy_name = STRICT_POLICY_NAME;
-        let limit = if target.kind == "role" { ROLE_POLICY_LIMIT } else { USER_POLICY_LIMIT };
         let mut reason = format!(
             "{} live tainted session(s) of {} {}: deny every session of it issued before {} (AWSRevokeOlderSessions shape, F6; each hop of a chain needs its own deny, F5)",
             tainted.len(),
@@ -488,7 +750,16 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
             target.name,
             fmt_iso(effective_at)
         );
-        if o.strategy == Strategy::Surgical {
+        if let Some(u) = attacker {
+            statement = json!({ "Sid": "TrailhoundDenyAll", "Effect": "Deny", "Action": "*", "Resource": "*" });
+            policy_name = DENY_ALL_POLICY_NAME;
+            reason = format!(
+                "user {} is attacker-controlled since {} ({}): deny everything it does, with any credential, sessions and long-term keys alike, until it is removed (SPEC §9)",
+                target.name,
+                fmt_iso(u.since),
+                u.evidence.join(", ")
+            );
+        } else if o.strategy == Strategy::Surgical {
             let ids: Option<Vec<String>> =
                 tainted.iter().map(|&n| userid_pattern(&g.nodes[n])).collect();
             let separable = target.kind == "role"
@@ -524,10 +795,9 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
         let doc = json!({ "Version": "2012-10-17", "Statement": [statement.clone()] });
         let size = policy_size(&doc);
         let covers: Vec<String> = tainted.iter().map(|&n| g.nodes[n].id.clone()).collect();
-        let tainted_set: BTreeSet<usize> = b.nodes.clone();
         let mut collateral = Vec::new();
         for &s in all_by_target.get(target).map(Vec::as_slice).unwrap_or(&[]) {
-            if tainted_set.contains(&s) {
+            if b.nodes.contains(&s) {
                 continue;
             }
             let alive = session_expiry(g, s).is_none_or(|x| x > effective_at);
@@ -545,21 +815,7 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
         }
         summary.covered_sessions += covers.len() as u64;
         summary.collateral_sessions += collateral.len() as u64;
-        let compact = serde_json::to_string(&doc).unwrap_or_default();
-        let command = if target.kind == "role" {
-            format!(
-                "aws iam put-role-policy --role-name {} --policy-name {policy_name} --policy-document {}",
-                shell_quote(&target.name),
-                shell_quote(&compact)
-            )
-        } else {
-            format!(
-                "aws iam put-user-policy --user-name {} --policy-name {policy_name} --policy-document {}",
-                shell_quote(&target.name),
-                shell_quote(&compact)
-            )
-        };
-        actions.push(Action {
+        actions.push(checked(Action {
             kind: if target.kind == "role" {
                 "put_role_policy".into()
             } else {
@@ -574,72 +830,192 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
             covers: Some(covers),
             collateral: Some(collateral),
             reason,
-            command,
             ..Default::default()
-        });
+        }));
     }
     summary.policies = live_by_target.len() as u64;
     actions.extend(resource_denies(g, b, &foreign, &trail_accounts));
     summary.principals = live_by_target.len() as u64;
 
-    // Persistence that needs a human.
-    let mut seen_users = BTreeSet::new();
-    for p in &b.persistence {
-        let user = p.target.strip_prefix("user/").map(str::to_string);
-        let (kind, command) = match (p.event_name.as_str(), &user) {
-            ("CreateLoginProfile" | "UpdateLoginProfile", Some(u)) => (
-                "delete_login_profile",
-                format!("aws iam delete-login-profile --user-name {}", shell_quote(u)),
-            ),
-            ("CreateUser", Some(u)) => {
-                if !seen_users.insert(u.clone()) {
-                    continue;
-                }
-                ("delete_user", format!("aws iam delete-user --user-name {}", shell_quote(u)))
-            }
-            ("CreateAccessKey", _) => continue, // covered by deactivate_access_key above
-            _ => ("review", format!("# {}: {} ({})", p.event_name, p.target, p.detail)),
+    // Attacker-made users: removed in the order DeleteUser requires (SPEC §9). What the
+    // evidence shows is removed by name; a user the attacker only took over (its password
+    // changed) existed before the incident: it is denied and its password removed, and its
+    // deletion is left to a human.
+    let mut handled: BTreeSet<String> = BTreeSet::new();
+    for u in &b.attacker_users {
+        let key = (u.account_id.clone(), u.user_name.clone());
+        let mine = |p: &&crate::blast::Persistence| {
+            p.account_id.as_deref() == Some(u.account_id.as_str())
+                && p.user_name.as_deref() == Some(u.user_name.as_str())
         };
-        actions.push(Action {
+        let of_user: Vec<&crate::blast::Persistence> = b.persistence.iter().filter(mine).collect();
+        for p in &of_user {
+            handled.insert(p.event_id.clone());
+        }
+        let base = |kind: &str, reason: String| Action {
             kind: kind.into(),
-            account_id: p.account_id.clone(),
-            user_name: if kind == "review" { None } else { user.clone() },
-            reason: format!(
+            account_id: Some(u.account_id.clone()),
+            user_name: Some(u.user_name.clone()),
+            reason,
+            ..Default::default()
+        };
+        if of_user.iter().any(|p| p.event_name.ends_with("LoginProfile")) {
+            actions.push(checked(base(
+                "delete_login_profile",
+                format!(
+                    "user {}: its console password was set by the attacker; remove it",
+                    u.user_name
+                ),
+            )));
+        }
+        if u.created {
+            for k in user_keys.get(&key).into_iter().flatten() {
+                actions.push(checked(Action {
+                    access_key_id: Some(k.clone()),
+                    ..base("delete_access_key", format!("user {}: delete its access key {k} (already deactivated above) before deleting the user", u.user_name))
+                }));
+            }
+            let mut policies = BTreeSet::new();
+            let mut inline = BTreeSet::new();
+            let mut groups = BTreeSet::new();
+            for p in &of_user {
+                match p.event_name.as_str() {
+                    "AttachUserPolicy" => policies.extend(p.policy_arn.clone()),
+                    "PutUserPolicy" => inline.extend(p.policy_name.clone()),
+                    _ => {}
+                }
+            }
+            for p in &b.persistence {
+                if p.event_name == "AddUserToGroup"
+                    && p.account_id.as_deref() == Some(u.account_id.as_str())
+                    && p.user_name.as_deref() == Some(u.user_name.as_str())
+                {
+                    handled.insert(p.event_id.clone());
+                    groups.extend(p.group_name.clone());
+                }
+            }
+            for arn in policies {
+                actions.push(checked(Action {
+                    policy_arn: Some(arn.clone()),
+                    ..base(
+                        "detach_user_policy",
+                        format!("user {}: detach {arn}, attached by the attacker", u.user_name),
+                    )
+                }));
+            }
+            inline.insert(DENY_ALL_POLICY_NAME.to_string());
+            for name in inline {
+                actions.push(checked(Action {
+                    policy_name: Some(name.clone()),
+                    ..base("delete_user_policy", format!("user {}: delete inline policy {name} (the user has no credentials left by now)", u.user_name))
+                }));
+            }
+            for grp in groups {
+                actions.push(checked(Action {
+                    group_name: Some(grp.clone()),
+                    ..base(
+                        "remove_user_from_group",
+                        format!("user {}: remove it from group {grp}", u.user_name),
+                    )
+                }));
+            }
+            actions.push(checked(base(
+                "delete_user",
+                format!(
+                    "user {} was created by the attacker ({}); delete it. If AWS answers DeleteConflict, something the logs do not show remains (MFA devices, signing certificates, SSH keys, service-specific credentials, other keys or policies): list and remove it first",
+                    u.user_name,
+                    u.evidence.join(", ")
+                ),
+            )));
+        } else {
+            actions.push(review(
+                Some(u.account_id.clone()),
+                format!(
+                    "user {} existed before the incident but the attacker set its console password ({}): it is denied everything; decide whether to delete it or to restore access to its owner (new password, keys rotated, {DENY_ALL_POLICY_NAME} removed)",
+                    u.user_name,
+                    u.evidence.join(", ")
+                ),
+                &[format!("aws iam delete-user-policy --user-name {} --policy-name {DENY_ALL_POLICY_NAME}", shell_word(&u.user_name))],
+            ));
+        }
+    }
+
+    // Other persistence needs a human: a review item with the suggested command commented out.
+    for p in &b.persistence {
+        if handled.contains(&p.event_id) || p.event_name == "CreateAccessKey" {
+            continue; // done above, or covered by deactivate_access_key
+        }
+        let q = |v: &Option<String>| shell_word(v.as_deref().unwrap_or("?"));
+        let suggestion: Vec<String> = match p.event_name.as_str() {
+            "AttachRolePolicy" => vec![format!("aws iam detach-role-policy --role-name {} --policy-arn {}", q(&p.role_name), q(&p.policy_arn))],
+            "PutRolePolicy" => vec![format!("aws iam delete-role-policy --role-name {} --policy-name {}", q(&p.role_name), q(&p.policy_name))],
+            "AttachUserPolicy" => vec![format!("aws iam detach-user-policy --user-name {} --policy-arn {}", q(&p.user_name), q(&p.policy_arn))],
+            "PutUserPolicy" => vec![format!("aws iam delete-user-policy --user-name {} --policy-name {}", q(&p.user_name), q(&p.policy_name))],
+            "AttachGroupPolicy" => vec![format!("aws iam detach-group-policy --group-name {} --policy-arn {}", q(&p.group_name), q(&p.policy_arn))],
+            "AddUserToGroup" => vec![format!("aws iam remove-user-from-group --user-name {} --group-name {}", q(&p.user_name), q(&p.group_name))],
+            "UpdateAssumeRolePolicy" => vec![
+                format!("aws iam get-role --role-name {} --query Role.AssumeRolePolicyDocument", q(&p.role_name)),
+                format!("aws iam update-assume-role-policy --role-name {} --policy-document file://trust-policy-before-the-incident.json", q(&p.role_name)),
+            ],
+            "CreateRole" => vec![format!("aws iam delete-role --role-name {}   # after removing its policies and instance profiles", q(&p.role_name))],
+            "StopLogging" | "UpdateTrail" | "PutEventSelectors" | "DeleteTrail" => {
+                vec![format!("aws cloudtrail start-logging --name {}", q(&p.name))]
+            }
+            _ => Vec::new(),
+        };
+        actions.push(review(
+            p.account_id.clone(),
+            format!(
                 "{} {} at {} (event {}): {}",
                 p.event_name, p.target, p.event_time, p.event_id, p.follow_up
             ),
-            command,
-            ..Default::default()
-        });
+            &suggestion,
+        ));
     }
 
     // One review per distinct finding (the same change logged twice needs one look).
     let mut seen_reviews = BTreeSet::new();
     actions.retain(|a| a.kind != "review" || seen_reviews.insert(a.command.clone()));
 
-    // Deactivations first, then denies, then clean-up; stable order inside each group.
-    let rank = |k: &str| match k {
-        "deactivate_access_key" => 0,
-        "put_role_policy" | "put_user_policy" => 1,
-        "resource_policy_deny" => 2,
-        "delete_login_profile" => 3,
-        "delete_user" => 4,
-        _ => 5,
+    // One block per account (plan.sh runs a block only with that account's credentials);
+    // blocks in the order of their most urgent action, so the account where keys are
+    // deactivated comes first. Inside a block: deactivations first, then denies, then
+    // clean-up; stable order inside each group.
+    let mut block_rank: BTreeMap<Option<String>, usize> = BTreeMap::new();
+    for a in &actions {
+        let r = block_rank.entry(a.account_id.clone()).or_insert(usize::MAX);
+        *r = (*r).min(rank(&a.kind));
+    }
+    let key = |a: &Action| {
+        (
+            a.account_id.is_none(),
+            block_rank[&a.account_id],
+            a.account_id.clone(),
+            rank(&a.kind),
+            a.principal_arn.clone(),
+            a.user_name.clone(),
+            a.access_key_id.clone(),
+        )
     };
-    actions.sort_by(|a, b| {
-        (rank(&a.kind), &a.account_id, &a.principal_arn, &a.access_key_id, &a.user_name).cmp(&(
-            rank(&b.kind),
-            &b.account_id,
-            &b.principal_arn,
-            &b.access_key_id,
-            &b.user_name,
-        ))
-    });
+    actions.sort_by_key(key);
     for (i, a) in actions.iter_mut().enumerate() {
         a.order = i as u32 + 1;
     }
     credentials.sort_by(|a, b| a.id.cmp(&b.id));
     unrevocable.sort_by(|a, b| a.credential.cmp(&b.credential));
+
+    let evidence_window = crate::taint::evidence_window(ing, o.now);
+    let unseen_tail = crate::taint::unseen_tail(g, &b.nodes, &evidence_window, |n| {
+        (g.nodes[n].kind == NodeKind::Session).then(|| session_expiry(g, n)).flatten()
+    });
+    for w in &evidence_window {
+        if parse_iso(&w.last_event).is_some_and(|l| l < effective_at) && !unseen_tail.is_empty() {
+            notes.push(format!(
+                "the evidence of account {} ends at {}, before the cut-off {}: what live tainted credentials did since is not in the logs (unseen_tail); re-run on logs through the cut-off before applying",
+                w.account_id, w.last_event, fmt_iso(effective_at)
+            ));
+        }
+    }
     notes.sort();
     notes.dedup();
 
@@ -661,8 +1037,21 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
         tainted: PlanTainted { credentials, events: b.events },
         actions,
         unrevocable,
+        attacker_users: b.attacker_users.clone(),
+        evidence_window,
+        unseen_tail,
         notes,
         summary,
+    }
+}
+
+/// Why no IAM policy can cut a session, and the remedy.
+pub fn blocker_reason(b: &Blocker) -> &'static str {
+    match b {
+        Blocker::Root => "minted by root itself (GetSessionToken, GetFederationToken, AssumeRoot) or root's own session: IAM policies cannot restrict root or these credentials (F11); wait for expiry, use an SCP (member accounts) or AWS Support",
+        Blocker::ServiceLinkedRole => "service-linked role (path /aws-service-role/): its policies cannot be changed (F6); wait for expiry",
+        Blocker::IdentityCenter => "IAM Identity Center role (path /aws-reserved/sso.amazonaws.com/): revoke through the permission set or the user's active sessions in IAM Identity Center (F20)",
+        Blocker::UnknownPrincipal => "the principal of this session is unknown (no issuing event and no identity in its calls); review by hand",
     }
 }
 
@@ -728,70 +1117,202 @@ fn resource_denies(
                 }]
             });
             let compact = serde_json::to_string(&doc).unwrap_or_default();
-            let command = match res.strip_prefix("arn:aws:s3:::") {
-                Some(bucket) => format!(
-                    "# put-bucket-policy REPLACES the bucket policy: merge this statement into the output of\n# aws s3api get-bucket-policy --bucket {bucket} first, then:\naws s3api put-bucket-policy --bucket {} --policy {}",
-                    shell_quote(bucket),
-                    shell_quote(&compact)
-                ),
-                None => format!("# add this statement to the resource policy of {res}:\n# {compact}"),
-            };
-            Action {
+            let reason = format!(
+                "tainted session(s) {} of an account whose logs are not in the trail touched {res}: deny them by session ARN in its resource policy, in case you cannot change the role's policy in its own account (F7)",
+                principals.join(", ")
+            );
+            let a = Action {
                 kind: "resource_policy_deny".into(),
                 account_id: Some(acct),
                 principal_arn: Some(res.clone()),
                 policy_size: Some(policy_size(&doc)),
                 policy_document: Some(doc),
                 covers: Some(principals.clone()),
-                reason: format!(
-                    "tainted session(s) {} of an account whose logs are not in the trail touched {res}: deny them by session ARN in its resource policy, in case you cannot change the role's policy in its own account (F7)",
-                    principals.join(", ")
-                ),
-                command,
+                reason,
                 ..Default::default()
+            };
+            match res.strip_prefix("arn:aws:s3:::") {
+                Some(bucket) => checked(Action {
+                    command: format!(
+                        "# put-bucket-policy REPLACES the bucket policy: merge this statement into the output of\n# aws s3api get-bucket-policy --bucket {} first, then:",
+                        one_line(&shell_word(bucket))
+                    ),
+                    ..a
+                }),
+                None => Action {
+                    command: format!(
+                        "# add this statement to the resource policy of {}:\n# {}",
+                        one_line(&res),
+                        one_line(&compact)
+                    ),
+                    ..a
+                },
             }
         })
         .collect()
 }
 
+/// True when every line of `command` is either a `#` comment without unsafe characters or
+/// one command that parses into plain shell words (SPEC §9): what `plan.sh` will contain.
+pub fn command_is_safe(command: &str) -> bool {
+    command.split('\n').all(|line| {
+        let t = line.trim_start();
+        if t.starts_with('#') {
+            !line.chars().any(crate::escape::is_unsafe_char)
+        } else {
+            crate::escape::shell_words(line).is_some()
+        }
+    })
+}
+
 /// The plan's actions as a reviewable shell script (nothing runs unless the reader removes
-/// the guard at the top).
+/// the guard at the top). Every value from the logs is a shell word in a command or one
+/// escaped line in a comment; a command that fails [`command_is_safe`] (a hand-edited plan) is
+/// written commented out, never run.
+///
+/// The actions come in one block per account. The script asks AWS which account its
+/// credentials belong to (`aws sts get-caller-identity`) and runs only that account's block;
+/// the others are skipped with a message naming the account to run it again with. At the
+/// end, a commented rollback section removes the deny policies once the principals are
+/// cleaned up.
 pub fn render_script(p: &Plan) -> String {
     use std::fmt::Write;
     let mut o = String::new();
     let _ = writeln!(
         o,
         "#!/bin/sh\n# trailhound revocation plan ({}, strategy {}, effective at {})",
-        p.schema,
+        one_line(&p.schema),
         serde_json::to_string(&p.strategy).unwrap_or_default().trim_matches('"'),
-        p.effective_at
+        one_line(&p.effective_at)
     );
-    let _ = writeln!(o, "# seeds: {}", p.seeds.join(", "));
+    let _ = writeln!(o, "# seeds: {}", one_line(&p.seeds.join(", ")));
+    let accounts: Vec<&str> = {
+        let mut v: Vec<&str> = Vec::new();
+        for a in &p.actions {
+            if let Some(x) = a.account_id.as_deref() {
+                if !v.contains(&x) {
+                    v.push(x);
+                }
+            }
+        }
+        v
+    };
     let _ = writeln!(
         o,
-        "# Review every command. Run each block with credentials for the account it names."
+        "# Review every command. Run this script once with credentials for each account it names\n# ({}): each run does only the block of the account its credentials belong to.\n# Policy changes take a few minutes to apply (F14): run `trailhound verify` and watch\n# CloudTrail afterwards. The facts cited (F1-F20) are explained in docs/revocation-facts.md.",
+        one_line(&accounts.join(", "))
     );
-    let _ = writeln!(o, "# Policy changes take a few minutes to apply (F14): verify afterwards.\nset -eu\necho 'Review this script, then delete this line and the exit below to run it.' >&2\nexit 1\n");
+    let _ = writeln!(o, "set -eu\necho 'Review this script, then delete this line and the exit below to run it.' >&2\nexit 1\n");
+    let _ = writeln!(o, "CALLER_ACCOUNT=$(aws sts get-caller-identity --query Account --output text)\necho \"plan.sh: running the block of account $CALLER_ACCOUNT\" >&2\nRAN=no\n");
+    let mut current: Option<Option<&str>> = None;
+    let close = |o: &mut String, acct: Option<&str>| {
+        if let Some(acct) = acct.filter(|a| is_account_id(a)) {
+            let _ = writeln!(
+                o,
+                "  RAN=yes\nelse\n  echo \"plan.sh: skipped the block of account {acct}: run again with credentials for it\" >&2\nfi\n"
+            );
+        }
+    };
     for a in &p.actions {
+        let acct = a.account_id.as_deref();
+        if current != Some(acct) {
+            if let Some(prev) = current {
+                close(&mut o, prev);
+            }
+            current = Some(acct);
+            match acct.filter(|a| is_account_id(a)) {
+                Some(x) => {
+                    let _ = writeln!(
+                        o,
+                        "# ===== account {x} =====\nif [ \"$CALLER_ACCOUNT\" = {x} ]; then\n"
+                    );
+                }
+                None => {
+                    let _ = writeln!(o, "# ===== account unknown: review only =====\n");
+                }
+            }
+        }
         let _ = writeln!(
             o,
             "# [{}] {} in account {}\n# {}",
             a.order,
-            a.kind,
-            a.account_id.as_deref().unwrap_or("?"),
-            a.reason.replace('\n', " ")
+            one_line(&a.kind),
+            one_line(acct.unwrap_or("?")),
+            one_line(&a.reason)
         );
-        let _ = writeln!(o, "{}\n", a.command);
+        let in_block = acct.is_some_and(is_account_id);
+        let text = if command_is_safe(&a.command) {
+            a.command.clone()
+        } else {
+            format!("# NOT RUN (not a plain command): {}", one_line(&a.command))
+        };
+        let _ = writeln!(o, "{text}");
+        // The body of an `if` needs a command: an action of comments only gets a no-op.
+        if in_block && text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+        {
+            let _ = writeln!(o, ":");
+        }
+        let _ = writeln!(o);
     }
+    if let Some(prev) = current {
+        close(&mut o, prev);
+    }
+    let _ = writeln!(
+        o,
+        "if [ \"$RAN\" = no ]; then\n  echo \"plan.sh: no block of this plan is for account $CALLER_ACCOUNT\" >&2\n  exit 1\nfi\n"
+    );
     for u in &p.unrevocable {
         let _ = writeln!(
             o,
             "# UNREVOCABLE {} ({}): {} valid until {}",
-            u.credential,
-            u.principal_arn.as_deref().unwrap_or("?"),
-            u.reason,
-            u.valid_until.as_deref().unwrap_or("unknown")
+            one_line(&u.credential),
+            one_line(u.principal_arn.as_deref().unwrap_or("?")),
+            one_line(&u.reason),
+            one_line(u.valid_until.as_deref().unwrap_or("unknown"))
         );
+    }
+    // Rollback: the denies stay until someone decides they can go.
+    let deleted: BTreeSet<(Option<&str>, Option<&str>)> = p
+        .actions
+        .iter()
+        .filter(|a| a.kind == "delete_user")
+        .map(|a| (a.account_id.as_deref(), a.user_name.as_deref()))
+        .collect();
+    let mut rollback = Vec::new();
+    for a in &p.actions {
+        let (Some(arn), Some(name)) = (a.principal_arn.as_deref(), a.policy_name.as_deref()) else {
+            continue;
+        };
+        let principal = arn.rsplit('/').next().unwrap_or("");
+        let line = match a.kind.as_str() {
+            "put_role_policy" => format!(
+                "aws iam delete-role-policy --role-name {} --policy-name {}",
+                shell_word(principal),
+                shell_word(name)
+            ),
+            "put_user_policy" if !deleted.contains(&(a.account_id.as_deref(), Some(principal))) => {
+                format!(
+                    "aws iam delete-user-policy --user-name {} --policy-name {}",
+                    shell_word(principal),
+                    shell_word(name)
+                )
+            }
+            _ => continue,
+        };
+        rollback.push(format!(
+            "#   [account {}] {}",
+            one_line(a.account_id.as_deref().unwrap_or("?")),
+            one_line(&line)
+        ));
+    }
+    if !rollback.is_empty() {
+        let _ = writeln!(
+            o,
+            "\n# ----- rollback -----\n# The deny policies need not stay forever: once every tainted session has expired and the\n# principals are cleaned up (keys rotated, trust and permissions reviewed), remove them with:"
+        );
+        for l in rollback {
+            let _ = writeln!(o, "{l}");
+        }
     }
     o
 }

@@ -1,15 +1,27 @@
-//! Offline proof of a plan (SPEC §6): evaluate its deny statements as IAM would against every
-//! session in the trail.
+//! Offline proof of a plan (SPEC §6): an independent auditor, not the plan's echo.
 //!
-//! For each session: the inline policies of the principal it is governed by (F7; a policy
-//! attached to role A never applies to a session of role B, F5) are evaluated with
-//! `aws:TokenIssueTime` = the session's issue time and `aws:userid` = its user id (F9); an
-//! explicit deny wins. Long-term keys carry no `aws:TokenIssueTime` (F5): they count as cut
-//! only by a `deactivate_access_key` action. The tainted set is recomputed from the plan's
-//! seeds on the given trail, so a plan built from other evidence is checked, not trusted.
+//! What `verify` takes from the plan is only what the plan would *do*: its actions, and each
+//! action only if its `command` (parsed as shell words) does exactly what the action says.
+//! Everything else it derives itself from the seeds and the evidence:
+//! * the tainted set, with the same rules as `blast` ([`crate::taint`]): issuance edges and
+//!   attacker-made users;
+//! * which live tainted credentials no IAM policy can cut: root's own key and what root itself
+//!   minted (F11), service-linked roles (path `/aws-service-role/`, F6), Identity Center roles
+//!   (path `/aws-reserved/sso.amazonaws.com/`, F20) — by facts, never by name prefix and never
+//!   from the plan's `unrevocable` list, which has no authority here;
+//! * the state IAM would be in once the actions have run, in order: inline policies put
+//!   (a second `put` of the same name replaces the first, a `delete_user_policy` removes it),
+//!   keys deactivated or deleted, users deleted.
+//!
+//! Each session is then evaluated as IAM would: the inline policies of the principal that
+//! governs it (F7; a policy on role A never applies to a session of role B, F5), with
+//! `aws:TokenIssueTime` = its issue time and `aws:userid` = its user id (F9); an explicit deny
+//! wins. Long-term keys carry no `aws:TokenIssueTime` (F5): they are cut only by deactivation,
+//! deletion, a deny without that condition, or their user's deletion.
 
-use super::{attach_target, session_expiry, statement_matches, Plan, Target};
-use crate::chain::{NodeKind, SessionGraph};
+use super::{attach_target, expected_words, session_expiry, statement_matches, Blocker, Plan};
+use crate::chain::{arn_account, NodeKind, SessionGraph};
+use crate::escape::{is_unsafe_char, shell_words};
 use crate::ingest::Ingest;
 use crate::time::{fmt_iso, fmt_opt, parse_iso};
 use serde::Serialize;
@@ -22,8 +34,20 @@ pub struct SessionVerdict {
     pub principal_arn: Option<String>,
     pub issued_at: Option<String>,
     pub valid_until: Option<String>,
-    /// The policy that denies it (`principal_arn#policy_name`), if any.
+    /// The policy that denies it (`principal_arn#policy_name`), or `deleted user …`.
     pub denied_by: Option<String>,
+    /// For unrevocable credentials: why, and the remedy (verify's own judgement).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// An action whose command does not do what the action says (or does more).
+#[derive(Debug, Clone, Serialize)]
+pub struct CommandProblem {
+    pub order: u32,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub problem: String,
 }
 
 /// The `verify --format json` document.
@@ -36,15 +60,126 @@ pub struct Verification {
     pub covered: Vec<SessionVerdict>,
     pub not_covered: Vec<SessionVerdict>,
     pub expired: Vec<SessionVerdict>,
-    /// Tainted sessions the plan lists as unrevocable (acknowledged, not a failure).
+    /// Live tainted credentials that no IAM policy can cut, as verify judges them from the
+    /// evidence (root, service-linked and Identity Center roles), with their remedy. They do
+    /// not fail the run by themselves.
     pub unrevocable: Vec<SessionVerdict>,
     /// Untainted sessions alive at `effective_at` that the plan also denies.
     pub collateral: Vec<SessionVerdict>,
     pub keys_deactivated: Vec<String>,
     pub keys_left_active: Vec<String>,
-    /// True when every live tainted credential is cut (no `not_covered`, no `keys_left_active`).
+    /// Actions whose `command` does not do exactly what the action says: not counted as done.
+    pub command_problems: Vec<CommandProblem>,
+    /// Users the attacker created or took over, as verify derives them.
+    pub attacker_users: Vec<crate::taint::AttackerUser>,
+    /// Per account, where the evidence ends (SPEC §9).
+    pub evidence_window: Vec<crate::taint::EvidenceWindow>,
+    /// Tainted credentials still valid when their account's evidence ends.
+    pub unseen_tail: Vec<crate::taint::TailRisk>,
+    /// True when every live tainted credential that can be cut is cut, and every command does
+    /// what its action says.
     pub ok: bool,
     pub notes: Vec<String>,
+}
+
+/// The words of one command line, or why it is not one plain command.
+fn command_words(command: &str) -> Result<Vec<Vec<String>>, String> {
+    let mut out = Vec::new();
+    for line in command.split('\n') {
+        let t = line.trim_start();
+        if t.is_empty() {
+            continue;
+        }
+        if t.starts_with('#') {
+            if line.chars().any(is_unsafe_char) {
+                return Err("a comment line carries a control character".into());
+            }
+            continue;
+        }
+        match shell_words(line) {
+            Some(w) if !w.is_empty() => out.push(w),
+            Some(_) => {}
+            None => {
+                return Err(format!(
+                    "{:?} is not one plain command (shell syntax the planner never writes)",
+                    crate::escape::one_line(line)
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Checks that an action's command performs exactly the action (SPEC §6).
+fn check_action(a: &super::Action) -> Result<(), String> {
+    let lines = command_words(&a.command)?;
+    if a.kind == "review" {
+        return match lines.is_empty() {
+            true => Ok(()),
+            false => Err("a review item must not run anything".into()),
+        };
+    }
+    if a.kind == "resource_policy_deny"
+        && !a.principal_arn.as_deref().is_some_and(|r| r.starts_with("arn:aws:s3:::"))
+    {
+        return match lines.is_empty() {
+            true => Ok(()),
+            false => Err("a resource_policy_deny on a non-S3 resource must be a comment".into()),
+        };
+    }
+    let Some(expected) = expected_words(a) else {
+        return Err(format!(
+            "verify does not know what a {:?} action with these fields does",
+            a.kind
+        ));
+    };
+    match lines.as_slice() {
+        [one] if *one == expected => {}
+        [one] => {
+            let diff: Vec<String> = one
+                .iter()
+                .zip(&expected)
+                .filter(|(x, y)| x != y)
+                .map(|(x, y)| {
+                    format!("{:?} where the action says {:?}", crate::escape::one_line(x), y)
+                })
+                .take(3)
+                .collect();
+            return Err(if diff.is_empty() {
+                format!("the command has {} words, the action {}", one.len(), expected.len())
+            } else {
+                format!("the command says {}", diff.join("; "))
+            });
+        }
+        [] => return Err("no command".into()),
+        _ => return Err("more than one command".into()),
+    }
+    if matches!(a.kind.as_str(), "put_role_policy" | "put_user_policy") {
+        let arn = a.principal_arn.as_deref().unwrap_or("");
+        let want = if a.kind == "put_role_policy" { ":role/" } else { ":user/" };
+        if !arn.contains(want) {
+            return Err(format!(
+                "{} on {arn}, which is not a {}",
+                a.kind,
+                &want[1..want.len() - 1]
+            ));
+        }
+        if arn_account(arn) != a.account_id.as_deref() {
+            return Err(format!(
+                "the action names account {} but the principal {arn} is in another",
+                a.account_id.as_deref().unwrap_or("?")
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The IAM user (account, name) a credential node acts as, when it is an IAM user's.
+fn user_of(g: &SessionGraph, n: usize) -> Option<(String, String)> {
+    let node = &g.nodes[n];
+    let arn = node.principal_arn.as_deref()?;
+    let rest = arn.split(":user/").nth(1)?;
+    Some((arn_account(arn)?.to_string(), rest.rsplit('/').next().unwrap_or(rest).to_string()))
 }
 
 /// Verifies `plan` against the trail.
@@ -68,52 +203,98 @@ pub fn verify(ing: &Ingest, g: &SessionGraph, plan: &Plan) -> anyhow::Result<Ver
         ));
     }
 
-    // Statements per principal (role/user name + account), as IAM attaches them.
-    let mut policies: BTreeMap<(String, String, String), Vec<(String, serde_json::Value)>> =
-        BTreeMap::new();
-    let mut deactivated = BTreeSet::new();
+    // The state IAM is in once the plan's actions (those whose command checks out) have run.
+    let mut command_problems = Vec::new();
+    // (kind, name, account) → policy name → (label, statements)
+    type Policies = BTreeMap<String, (String, Vec<serde_json::Value>)>;
+    let mut policies: BTreeMap<(String, String, String), Policies> = BTreeMap::new();
+    // (key, user name, account)
+    let mut keys_cut: BTreeSet<String> = BTreeSet::new();
+    let mut key_user: BTreeMap<String, (Option<String>, Option<String>)> = BTreeMap::new();
+    let mut deleted_users: BTreeSet<(String, String)> = BTreeSet::new();
     for a in &plan.actions {
+        if let Err(problem) = check_action(a) {
+            command_problems.push(CommandProblem { order: a.order, kind: a.kind.clone(), problem });
+            continue;
+        }
+        let acct = a.account_id.clone().unwrap_or_default();
         match a.kind.as_str() {
             "put_role_policy" | "put_user_policy" => {
                 let kind = if a.kind == "put_role_policy" { "role" } else { "user" };
                 let Some(arn) = &a.principal_arn else { continue };
                 let name = arn.rsplit('/').next().unwrap_or("").to_string();
-                let acct = a.account_id.clone().unwrap_or_default();
                 let Some(doc) = &a.policy_document else { continue };
                 let stmts: Vec<serde_json::Value> = match doc.get("Statement") {
                     Some(serde_json::Value::Array(v)) => v.clone(),
                     Some(v @ serde_json::Value::Object(_)) => vec![v.clone()],
                     _ => Vec::new(),
                 };
-                let label = format!("{arn}#{}", a.policy_name.as_deref().unwrap_or("?"));
-                for s in stmts {
-                    policies
-                        .entry((kind.to_string(), name.clone(), acct.clone()))
-                        .or_default()
-                        .push((label.clone(), s));
+                let pname = a.policy_name.clone().unwrap_or_default();
+                let label = format!("{arn}#{pname}");
+                // A put with the same policy name replaces the earlier one.
+                policies
+                    .entry((kind.to_string(), name, acct))
+                    .or_default()
+                    .insert(pname, (label, stmts));
+            }
+            "delete_user_policy" => {
+                if let (Some(u), Some(p)) = (&a.user_name, &a.policy_name) {
+                    if let Some(m) = policies.get_mut(&("user".to_string(), u.clone(), acct)) {
+                        m.remove(p);
+                    }
                 }
             }
-            "deactivate_access_key" => {
+            "deactivate_access_key" | "delete_access_key" => {
                 if let Some(k) = &a.access_key_id {
-                    deactivated.insert(k.clone());
+                    keys_cut.insert(k.clone());
+                    key_user.insert(k.clone(), (a.user_name.clone(), a.account_id.clone()));
+                }
+            }
+            "delete_user" => {
+                // DeleteUser fails while the user still has access keys (DeleteConflict): it
+                // only counts when every key of the user that the evidence shows was
+                // deactivated or deleted before it.
+                if let Some(u) = &a.user_name {
+                    let left: Vec<&str> = b
+                        .nodes
+                        .iter()
+                        .filter(|&&n| g.nodes[n].kind == NodeKind::LongTermKey)
+                        .filter(|&&n| user_of(g, n).is_some_and(|x| x.0 == acct && &x.1 == u))
+                        .filter_map(|&n| g.nodes[n].access_key_id.as_deref())
+                        .filter(|k| !keys_cut.contains(*k))
+                        .collect();
+                    if left.is_empty() {
+                        deleted_users.insert((acct, u.clone()));
+                    } else {
+                        notes.push(format!(
+                            "delete_user {u} (action {}) would fail: its access key(s) {} are not deactivated or deleted before it",
+                            a.order,
+                            left.join(", ")
+                        ));
+                    }
                 }
             }
             _ => {}
         }
     }
-    let unrevocable_listed: BTreeSet<&str> =
-        plan.unrevocable.iter().map(|u| u.credential.as_str()).collect();
 
     let denied_by = |n: usize| -> Option<String> {
-        let t: Target = attach_target(g, n).ok()?;
         let node = &g.nodes[n];
-        let stmts = policies.get(&(t.kind.clone(), t.name.clone(), t.account_id.clone()))?;
-        stmts
-            .iter()
-            .find(|(_, s)| statement_matches(s, node.issued_at, node.userid.as_deref()))
+        if let Some(u) = user_of(g, n) {
+            if deleted_users.contains(&u) {
+                return Some(format!("deleted user {}", u.1));
+            }
+        }
+        let t = attach_target(g, n).ok()?;
+        let m = policies.get(&(t.kind.clone(), t.name.clone(), t.account_id.clone()))?;
+        let issued = (node.kind == NodeKind::Session).then_some(node.issued_at).flatten();
+        m.values()
+            .find(|(_, stmts)| {
+                stmts.iter().any(|s| statement_matches(s, issued, node.userid.as_deref()))
+            })
             .map(|(l, _)| l.clone())
     };
-    let verdict = |n: usize, by: Option<String>| {
+    let verdict = |n: usize, by: Option<String>, reason: Option<String>| {
         let node = &g.nodes[n];
         SessionVerdict {
             session: node.id.clone(),
@@ -121,8 +302,11 @@ pub fn verify(ing: &Ingest, g: &SessionGraph, plan: &Plan) -> anyhow::Result<Ver
             issued_at: fmt_opt(node.issued_at),
             valid_until: fmt_opt(session_expiry(g, n)),
             denied_by: by,
+            reason,
         }
     };
+    let plan_unrevocable: BTreeSet<&str> =
+        plan.unrevocable.iter().map(|u| u.credential.as_str()).collect();
 
     let mut v = Verification {
         plan_schema: plan.schema.clone(),
@@ -136,6 +320,10 @@ pub fn verify(ing: &Ingest, g: &SessionGraph, plan: &Plan) -> anyhow::Result<Ver
         collateral: Vec::new(),
         keys_deactivated: Vec::new(),
         keys_left_active: Vec::new(),
+        command_problems,
+        attacker_users: b.attacker_users.clone(),
+        evidence_window: b.evidence_window.clone(),
+        unseen_tail: b.unseen_tail.clone(),
         ok: false,
         notes: Vec::new(),
     };
@@ -144,36 +332,97 @@ pub fn verify(ing: &Ingest, g: &SessionGraph, plan: &Plan) -> anyhow::Result<Ver
         match node.kind {
             NodeKind::LongTermKey if tainted => {
                 let k = node.access_key_id.as_deref().unwrap_or(&node.id).to_string();
-                if deactivated.contains(&k) {
+                if node.root_derived || node.principal_type.as_deref() == Some("Root") {
+                    v.unrevocable.push(verdict(
+                        i,
+                        None,
+                        Some("root access key: delete it as the root user or through centralized root access (F11)".into()),
+                    ));
+                    continue;
+                }
+                let mine = user_of(g, i);
+                // The deactivation must name this key's own user and account.
+                let right_user = key_user.get(&k).is_some_and(|(u, a)| match &mine {
+                    Some((ma, mu)) => {
+                        u.as_deref() == Some(mu) && a.as_deref().is_none_or(|a| a == ma)
+                    }
+                    None => true,
+                });
+                let cut = (keys_cut.contains(&k) && right_user)
+                    || mine.as_ref().is_some_and(|u| deleted_users.contains(u))
+                    || denied_by(i).is_some();
+                if cut {
                     v.keys_deactivated.push(k);
-                } else if unrevocable_listed.contains(node.id.as_str()) {
-                    notes.push(format!("long-term key {k} is listed as unrevocable by the plan"));
                 } else {
+                    if keys_cut.contains(&k) {
+                        notes.push(format!(
+                            "the plan deactivates {k} for another user than the one it belongs to ({}): AWS would refuse it",
+                            mine.map(|u| u.1).unwrap_or_default()
+                        ));
+                    }
+                    if plan_unrevocable.contains(node.id.as_str()) {
+                        notes.push(format!("the plan lists long-term key {k} as unrevocable; it is not (deactivate it)"));
+                    }
                     v.keys_left_active.push(k);
                 }
             }
             NodeKind::Session => {
                 let alive = session_expiry(g, i).is_none_or(|x| x > eff);
                 let by = denied_by(i);
-                if tainted {
-                    v.tainted_sessions += 1;
-                    if !alive {
-                        v.expired.push(verdict(i, by));
-                    } else if by.is_some() {
-                        v.covered.push(verdict(i, by));
-                    } else if unrevocable_listed.contains(node.id.as_str()) {
-                        v.unrevocable.push(verdict(i, None));
-                    } else {
-                        v.not_covered.push(verdict(i, None));
+                if !tainted {
+                    if alive
+                        && by.is_some()
+                        && !by.as_deref().is_some_and(|d| d.starts_with("deleted user"))
+                    {
+                        v.collateral.push(verdict(i, by, None));
                     }
-                } else if alive && by.is_some() {
-                    v.collateral.push(verdict(i, by));
+                    continue;
+                }
+                v.tainted_sessions += 1;
+                if !alive {
+                    v.expired.push(verdict(i, by, None));
+                    continue;
+                }
+                if by.is_some() {
+                    v.covered.push(verdict(i, by, None));
+                    continue;
+                }
+                match attach_target(g, i) {
+                    Err(
+                        b @ (Blocker::Root | Blocker::ServiceLinkedRole | Blocker::IdentityCenter),
+                    ) => {
+                        v.unrevocable.push(verdict(
+                            i,
+                            None,
+                            Some(super::blocker_reason(&b).into()),
+                        ));
+                    }
+                    Err(Blocker::UnknownPrincipal) => {
+                        v.not_covered.push(verdict(
+                            i,
+                            None,
+                            Some(
+                                "its principal is unknown, so no policy can be shown to cut it"
+                                    .into(),
+                            ),
+                        ));
+                    }
+                    Ok(t) => {
+                        if plan_unrevocable.contains(node.id.as_str()) {
+                            notes.push(format!(
+                                "the plan lists {} as unrevocable; it is not: a deny on {} {} cuts it",
+                                node.id, t.kind, t.arn
+                            ));
+                        }
+                        v.not_covered.push(verdict(i, None, None));
+                    }
                 }
             }
             _ => {}
         }
     }
-    v.ok = v.not_covered.is_empty() && v.keys_left_active.is_empty();
+    v.ok =
+        v.not_covered.is_empty() && v.keys_left_active.is_empty() && v.command_problems.is_empty();
     notes.sort();
     notes.dedup();
     v.notes = notes;
@@ -186,7 +435,7 @@ pub fn render_table(v: &Verification) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "{}: {} tainted sessions: {} covered, {} NOT covered, {} expired by {}, {} unrevocable; {} collateral; keys: {} deactivated, {} left active",
+        "{}: {} tainted sessions: {} covered, {} NOT covered, {} expired by {}, {} unrevocable; {} collateral; keys: {} deactivated, {} left active; {} command problems",
         if v.ok { "OK" } else { "FAIL" },
         v.tainted_sessions,
         v.covered.len(),
@@ -196,7 +445,8 @@ pub fn render_table(v: &Verification) -> String {
         v.unrevocable.len(),
         v.collateral.len(),
         v.keys_deactivated.len(),
-        v.keys_left_active.len()
+        v.keys_left_active.len(),
+        v.command_problems.len()
     );
     for (label, list) in [
         ("covered", &v.covered),
@@ -207,20 +457,35 @@ pub fn render_table(v: &Verification) -> String {
         for s in list {
             let _ = writeln!(
                 o,
-                "  {label:<12} {}  {}  issued {}  valid until {}{}",
+                "  {label:<12} {}  {}  issued {}  valid until {}{}{}",
                 s.session,
                 s.principal_arn.as_deref().unwrap_or("?"),
                 s.issued_at.as_deref().unwrap_or("?"),
                 s.valid_until.as_deref().unwrap_or("?"),
-                s.denied_by.as_deref().map(|d| format!("  denied by {d}")).unwrap_or_default()
+                s.denied_by.as_deref().map(|d| format!("  denied by {d}")).unwrap_or_default(),
+                s.reason.as_deref().map(|r| format!("  ({r})")).unwrap_or_default()
             );
         }
     }
     for k in &v.keys_left_active {
         let _ = writeln!(o, "  key left active: {k}");
     }
+    for c in &v.command_problems {
+        let _ = writeln!(o, "  command of action {} ({}) is wrong: {}", c.order, c.kind, c.problem);
+    }
+    for t in &v.unseen_tail {
+        let _ = writeln!(
+            o,
+            "  unseen tail: {} valid until {}, evidence of account {} ends {}: {}",
+            t.credential,
+            t.valid_until.as_deref().unwrap_or("deactivation"),
+            t.account_id.as_deref().unwrap_or("?"),
+            t.evidence_ends.as_deref().unwrap_or("(no logs)"),
+            t.reason
+        );
+    }
     for n in &v.notes {
         let _ = writeln!(o, "note: {n}");
     }
-    o
+    crate::escape::terminal(&o).into_owned()
 }

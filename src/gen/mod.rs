@@ -38,6 +38,8 @@
 //! The known answer is returned as [`IncidentTruth`], computed while the records are emitted (taint
 //! follows `userIdentity.accessKeyId` + session `creationDate` through the issuing events).
 
+pub mod scenario;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::{self, Write};

