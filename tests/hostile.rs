@@ -455,3 +455,182 @@ fn concatenated_documents_on_stdin_and_in_one_gzip_object_are_read() {
     assert_eq!(out.status.code(), Some(3), "{v}");
     assert_eq!(v["events"], 2, "the two records of the complete document: {v}");
 }
+
+/// xorshift64*: a seeded, dependency-free generator for the mutation loop.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// Inputs the mutations start from: every shape, damaged and hostile ones included.
+fn mutation_seeds() -> Vec<Vec<u8>> {
+    let a = records_file(&[(&id(40), T0), (&id(41), T1)]);
+    let lines = format!("{}\n{}\n", record(&id(42), T0), record(&id(43), T1));
+    let lookup = format!(
+        "{{\"Events\":[{{\"CloudTrailEvent\":{}}}]}}",
+        serde_json::to_string(&record(&id(44), T0)).unwrap()
+    );
+    vec![
+        a.clone().into_bytes(),
+        format!("[{}]", record(&id(45), T0)).into_bytes(),
+        lines.into_bytes(),
+        lookup.into_bytes(),
+        record(&id(46), T0).into_bytes(),
+        format!("{a}\n{a}").into_bytes(),
+        pretty_records(3).into_bytes(),
+        pretty_records(3)[40..300].as_bytes().to_vec(),
+        br#"{"digestStartTime":"2024-03-11T08:00:00Z","logFiles":[]}"#.to_vec(),
+        br#"{"fileVersion":"1.0","configurationItems":[{"a":[1,2,{"b":null}]}]}"#.to_vec(),
+    ]
+}
+
+/// One mutation of `input` (byte edits, bracket runs, splices, duplicated keys, long strings).
+fn mutate(rng: &mut Rng, input: &[u8], seeds: &[Vec<u8>]) -> Vec<u8> {
+    let mut v = input.to_vec();
+    for _ in 0..1 + rng.below(4) {
+        let at = rng.below(v.len() + 1);
+        match rng.below(9) {
+            0 if !v.is_empty() => {
+                let i = rng.below(v.len());
+                v[i] = rng.next() as u8;
+            }
+            1 => {
+                let alphabet = b"{}[]\",:\\ \n0aet";
+                v.insert(at, alphabet[rng.below(alphabet.len())]);
+            }
+            2 if !v.is_empty() => {
+                v.remove(rng.below(v.len()));
+            }
+            3 => {
+                // A run of brackets: deep nesting, balanced or not.
+                let deep = rng.below(8) == 0;
+                let n = 1 + rng.below(if deep { 60_000 } else { 300 });
+                let open: &[u8] = if rng.below(2) == 0 { b"[" } else { b"{\"k\":" };
+                let mut run = open.repeat(n);
+                if rng.below(2) == 0 {
+                    run.extend(std::iter::repeat_n(if open == b"[" { b']' } else { b'}' }, n));
+                }
+                v.splice(at..at, run);
+            }
+            4 => v.truncate(at),
+            5 => {
+                let other = &seeds[rng.below(seeds.len())];
+                let s = rng.below(other.len());
+                let e = s + rng.below(other.len() - s + 1);
+                v.splice(at..at, other[s..e].iter().copied());
+            }
+            6 => {
+                let key = [
+                    &b"\"eventID\":\"x\","[..],
+                    b"\"eventName\":\"AssumeRole\",",
+                    b"\"userIdentity\":{},",
+                ];
+                v.splice(at..at, key[rng.below(3)].iter().copied());
+            }
+            7 => {
+                let n = rng.below(40_000);
+                let mut s = b"\"userAgent\":\"".to_vec();
+                s.extend(std::iter::repeat_n(b'A', n));
+                s.extend_from_slice(b"\",");
+                v.splice(at..at, s);
+            }
+            _ => {
+                if !v.is_empty() {
+                    let s = rng.below(v.len());
+                    let e = (s + rng.below(64)).min(v.len());
+                    let piece = v[s..e].to_vec();
+                    v.splice(at..at, piece);
+                }
+            }
+        }
+    }
+    v
+}
+
+/// Stand-in for the cargo-fuzz targets on stable Rust (fuzz/README.md): seeded mutations of
+/// every input shape through `parse_document` (every one) and the whole `ingest` path with
+/// gzip and `load_events` (one in 64), on the test thread's default 2 MiB stack. Never a
+/// panic, never a stack overflow, and `records = events + rejected` for every document. A
+/// short run in CI; `TRAILHOUND_MUTATION_SECS=N` runs for N seconds (fuzz/run.sh), and
+/// `TRAILHOUND_MUTATION_SEED` picks another seed.
+#[test]
+fn mutated_inputs_never_crash_and_always_account() {
+    use trailhound::ingest::parse::{parse_document, Parsed};
+    let secs: Option<u64> =
+        std::env::var("TRAILHOUND_MUTATION_SECS").ok().and_then(|s| s.parse().ok());
+    let seed: u64 = std::env::var("TRAILHOUND_MUTATION_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x7472_6169_6c68_6f75);
+    let start = std::time::Instant::now();
+    let mut rng = Rng(seed | 1);
+    let seeds = mutation_seeds();
+    let mut corpus = seeds.clone();
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("input.json.gz");
+    let mut buffers = simd_json::Buffers::default();
+    let (mut n, mut records, mut too_deep, mut damaged) = (0u64, 0u64, 0u64, 0u64);
+    loop {
+        let done = match secs {
+            Some(s) => start.elapsed().as_secs() >= s,
+            None => n >= 1500,
+        };
+        if done {
+            break;
+        }
+        let base = &corpus[rng.below(corpus.len())];
+        let input = mutate(&mut rng, base, &seeds);
+        let mut buf = input.clone();
+        let mut sink = Parsed::all(0);
+        let r = parse_document(&mut buf, &mut buffers, &mut sink);
+        assert_eq!(
+            sink.records as usize,
+            sink.events.len() + sink.rejects.len(),
+            "iteration {n} (seed {seed}): {r:?}"
+        );
+        records += sink.records;
+        too_deep += sink.rejects.iter().filter(|r| r.reason.code() == "too_deep").count() as u64;
+        damaged +=
+            u64::from(matches!(r, Err(trailhound::ingest::parse::FileError::Damaged { .. })));
+        // Inputs that still hold records grow the corpus (bounded), as a fuzzer's would.
+        if !sink.events.is_empty() && input.len() < 1 << 20 && corpus.len() < 4096 {
+            corpus.push(input.clone());
+        }
+        if n % 64 == 0 {
+            let bytes = match rng.below(3) {
+                0 => input.clone(),
+                1 => gz(&input),
+                _ => {
+                    let z = gz(&input);
+                    z[..rng.below(z.len() + 1)].to_vec()
+                }
+            };
+            std::fs::write(&path, bytes).unwrap();
+            let opts = trailhound::ingest::IngestOptions {
+                inputs: vec![path.clone()],
+                max_file_bytes: 4 << 20,
+                ..Default::default()
+            };
+            let ing = trailhound::ingest::ingest(&opts).unwrap();
+            let s = &ing.stats;
+            assert_eq!(s.records, s.events + s.duplicates + s.rejected + s.filtered_out, "{s:?}");
+            let all: Vec<usize> = (0..ing.stubs.len()).collect();
+            assert_eq!(ing.load_events(&all).unwrap().len(), all.len(), "iteration {n}");
+        }
+        n += 1;
+    }
+    eprintln!(
+        "mutation stand-in: seed {seed}, {n} inputs in {:?}, {records} records, {too_deep} too deep, {damaged} damaged documents, corpus {}",
+        start.elapsed(),
+        corpus.len()
+    );
+}
