@@ -634,3 +634,28 @@ fn mutated_inputs_never_crash_and_always_account() {
         corpus.len()
     );
 }
+
+#[test]
+fn parquet_copies_are_duplicates_and_never_hide_a_json_record() {
+    let d = with_good_file();
+    let pq = TempDir::new().unwrap();
+    bin()
+        .args(["export", "-q", "-o"])
+        .arg(pq.path().join("a.parquet"))
+        .arg(d.path())
+        .assert()
+        .code(0);
+    std::fs::copy(pq.path().join("a.parquet"), pq.path().join("b.parquet")).unwrap();
+    let (code, v) = scan_json(&[pq.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(
+        (v["events"].as_u64(), v["duplicates"].as_u64(), v["conflicts"].as_u64()),
+        (Some(2), Some(2), Some(0)),
+        "{v}"
+    );
+    // A row and the record it came from are digested differently: a conflict, both kept.
+    let (code, v) =
+        scan_json(&[pq.path().join("a.parquet").to_str().unwrap(), d.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!((v["events"].as_u64(), v["conflicts"].as_u64()), (Some(4), Some(2)), "{v}");
+}

@@ -246,8 +246,8 @@ pub struct Stub {
 #[derive(Debug, Clone, Copy)]
 struct Keyed {
     id: u128,
-    /// [`parse::content_digest`] of the record; 0 when unknown (read from Parquet), which
-    /// matches any content.
+    /// [`parse::content_digest`] of the record ([`parse::event_digest`] for a Parquet row);
+    /// never 0, which would mean "unknown" and match any content.
     digest: u64,
     s: Stub,
 }
@@ -1268,7 +1268,7 @@ impl FileScan<'_> {
                 flags
             },
         };
-        acc.stubs.push(Keyed { id, digest: 0, s: stub });
+        acc.stubs.push(Keyed { id, digest: parse::event_digest(&e).max(1), s: stub });
         if stub.flags & DETAIL != 0 {
             acc.details.push(for_graph(e));
         }

@@ -1033,6 +1033,110 @@ pub fn content_digest(r: &RawRecord) -> (u64, u32) {
     (h, d.oversized + r.resources.dropped())
 }
 
+/// [`content_digest`] of an event read back from a Parquet export (no raw record): every
+/// normalized field, so two copies of one export are duplicates, and a row that differs from
+/// another copy of its `eventID` in anything kept is a conflict (a Parquet row and the JSON
+/// record it came from are digested differently: they count as a conflict, both kept, which
+/// never hides anything).
+pub fn event_digest(e: &Event) -> u64 {
+    let mut d = Digest { h: 1, k: tape::keys(), tag: 0, oversized: 0 };
+    let s = |d: &mut Digest, v: &Option<String>| d.bytes(v.as_deref().map(str::as_bytes));
+    d.bytes(Some(e.id.as_bytes()));
+    d.n(Some(e.time));
+    d.bytes(Some(e.source.as_bytes()));
+    d.bytes(Some(e.name.as_bytes()));
+    for v in [
+        &e.version,
+        &e.region,
+        &e.source_ip,
+        &e.user_agent,
+        &e.error_code,
+        &e.error_message,
+        &e.event_type,
+        &e.category,
+        &e.request_id,
+        &e.recipient_account,
+        &e.shared_event_id,
+    ] {
+        s(&mut d, v);
+    }
+    d.f(e.read_only);
+    let i = &e.identity;
+    for v in [
+        &i.kind,
+        &i.principal_id,
+        &i.arn,
+        &i.account_id,
+        &i.access_key_id,
+        &i.user_name,
+        &i.invoked_by,
+        &i.identity_provider,
+        &i.issuer_kind,
+        &i.issuer_arn,
+        &i.issuer_principal_id,
+        &i.issuer_account_id,
+        &i.issuer_user_name,
+        &i.source_identity,
+        &i.ec2_role_delivery,
+    ] {
+        s(&mut d, v);
+    }
+    d.n(i.creation_date);
+    d.f(i.mfa_authenticated);
+    d.f(Some(i.from_console));
+    let q = &e.request;
+    for v in [
+        &q.role_arn,
+        &q.role_session_name,
+        &q.user_name,
+        &q.name,
+        &q.source_identity,
+        &q.principal_arn,
+        &q.role_name,
+        &q.policy_arn,
+        &q.policy_name,
+        &q.group_name,
+        &q.access_key_id,
+        &q.status,
+        &q.bucket_name,
+        &q.key,
+        &q.function_name,
+        &q.secret_id,
+        &q.instance_id,
+        &q.target_principal,
+    ] {
+        s(&mut d, v);
+    }
+    d.n(q.duration_seconds);
+    let p = &e.response;
+    for v in [
+        &p.credentials_key,
+        &p.assumed_role_arn,
+        &p.assumed_role_id,
+        &p.federated_user_arn,
+        &p.federated_user_id,
+        &p.access_key_id,
+        &p.access_key_user,
+        &p.user_arn,
+        &p.user_id,
+        &p.user_name,
+        &p.login_profile_user,
+        &p.role_arn,
+        &p.subject,
+        &p.provider,
+        &p.source_identity,
+        &p.console_login,
+    ] {
+        s(&mut d, v);
+    }
+    d.n(p.credentials_expiration);
+    d.n(p.access_key_created);
+    for r in &e.resources {
+        d.bytes(Some(r.as_bytes()));
+    }
+    tape::fold_mul(d.h ^ d.k[1], d.k[2] ^ d.tag)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
