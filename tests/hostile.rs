@@ -487,7 +487,7 @@ fn mutation_seeds() -> Vec<Vec<u8>> {
         record(&id(46), T0).into_bytes(),
         format!("{a}\n{a}").into_bytes(),
         pretty_records(3).into_bytes(),
-        pretty_records(3)[40..300].as_bytes().to_vec(),
+        pretty_records(3).as_bytes()[40..300].to_vec(),
         br#"{"digestStartTime":"2024-03-11T08:00:00Z","logFiles":[]}"#.to_vec(),
         br#"{"fileVersion":"1.0","configurationItems":[{"a":[1,2,{"b":null}]}]}"#.to_vec(),
     ]
