@@ -77,7 +77,8 @@ fn load_with(a: &InputArgs, inventory_only: bool, fingerprint: bool) -> Result<I
         progress: !a.no_progress && !a.quiet,
     };
     let ing = ingest::ingest(&opts).context("reading standard input")?;
-    if ing.stats.files_read == 0 && ing.stats.files_skipped == 0 {
+    // Records salvaged from a damaged file were read (SPEC §8: exit 3 with them).
+    if ing.stats.files_read == 0 && ing.stats.files_skipped == 0 && ing.stats.records == 0 {
         crate::diag::report_problems(&ing, a.quiet);
         bail!(
             "no input could be read from {} (SPEC §9: nothing read at all is an error, not an empty result)",
@@ -493,11 +494,18 @@ fn blast(a: cli::BlastArgs) -> Result<Exit> {
     }
     let (ing, g) = load_graph(&a.input, &keys, false)?;
     let seeds = seeds_of(&g, &keys, &a.principals)?;
-    let b = crate::blast::blast(&ing, &g, &seeds, true)?;
+    // The tainted events are aggregated as they are re-read and not kept (SPEC §8: memory
+    // bounded by what is kept); `--events-out` streams them in batches.
+    let b = crate::blast::blast_with(&ing, &g, &seeds, true, false)?;
     crate::diag::mark("blast done");
     if let Some(p) = &a.events_out {
-        let evs: Vec<&crate::model::Event> = b.tainted_events.iter().collect();
-        crate::export::write_events(p, &evs, &ing.files)?;
+        let mut w = crate::export::TableWriter::create(p)?;
+        // In time order, a batch at a time: memory bounded by the batch.
+        for batch in b.event_indices.chunks(250_000) {
+            let evs = ing.load_events(batch)?;
+            w.write(&evs.iter().collect::<Vec<_>>(), &ing.files)?;
+        }
+        w.finish()?;
     }
     let text = match a.format {
         cli::ReportFormat::Json => to_json(&b)?,

@@ -308,18 +308,12 @@ fn is_data_read(e: &Event) -> bool {
     ) || (e.category.as_deref() == Some("Data") && e.read_only == Some(true))
 }
 
-fn seen_values<'a>(evs: impl Iterator<Item = (&'a str, i64)>) -> Vec<SeenValue> {
-    let mut m: BTreeMap<&str, (u64, i64)> = BTreeMap::new();
-    for (v, t) in evs {
-        let x = m.entry(v).or_insert((0, t));
-        x.0 += 1;
-        x.1 = x.1.min(t);
-    }
+fn seen_values(m: BTreeMap<String, (u64, i64)>) -> Vec<SeenValue> {
     let first = m.values().map(|x| x.1).min();
     let mut out: Vec<SeenValue> = m
         .into_iter()
         .map(|(v, (n, t))| SeenValue {
-            value: v.to_string(),
+            value: v,
             events: n,
             first_seen: fmt_iso(t),
             new: Some(t) != first,
@@ -329,9 +323,33 @@ fn seen_values<'a>(evs: impl Iterator<Item = (&'a str, i64)>) -> Vec<SeenValue> 
     out
 }
 
+/// Adds one to the count of `k`, allocating the key only the first time it is seen.
+fn bump(m: &mut BTreeMap<String, u64>, k: &str) {
+    match m.get_mut(k) {
+        Some(n) => *n += 1,
+        None => {
+            m.insert(k.to_string(), 1);
+        }
+    }
+}
+
+/// One more sighting of `k` at `t`: count and first time.
+fn sight(m: &mut BTreeMap<String, (u64, i64)>, k: &str, t: i64) {
+    match m.get_mut(k) {
+        Some(x) => {
+            x.0 += 1;
+            x.1 = x.1.min(t);
+        }
+        None => {
+            m.insert(k.to_string(), (1, t));
+        }
+    }
+}
+
 /// Computes the blast radius of `seeds`. With `with_events`, the tainted events are read back
-/// in full (a second pass over only the files that hold them) for the activity sections;
-/// without, only the tainted credentials are computed (what `verify` needs).
+/// in full (a second pass over only the files that hold them) for the activity sections, and
+/// kept in [`BlastRadius::tainted_events`]; without, only the tainted credentials are
+/// computed (what `verify` needs).
 ///
 /// # Errors
 /// A file that changed on disk between the two passes.
@@ -340,6 +358,25 @@ pub fn blast(
     g: &SessionGraph,
     seeds: &[String],
     with_events: bool,
+) -> anyhow::Result<BlastRadius> {
+    blast_with(ing, g, seeds, with_events, with_events)
+}
+
+/// [`blast`], with the activity sections (`activity`) and the tainted events kept in full
+/// (`keep_events`) chosen apart. The activity is aggregated event by event as the files are
+/// re-read ([`Ingest::for_each_event`]), so without `keep_events` memory grows with the
+/// distinct values reported (IPs, user agents, actions, resources), not with the number of
+/// tainted events; a caller that must write every tainted event streams them in batches with
+/// [`Ingest::load_events`] over [`BlastRadius::event_indices`].
+///
+/// # Errors
+/// A file that changed on disk between the two passes.
+pub fn blast_with(
+    ing: &Ingest,
+    g: &SessionGraph,
+    seeds: &[String],
+    activity: bool,
+    keep_events: bool,
 ) -> anyhow::Result<BlastRadius> {
     let mut notes = Vec::new();
     let seed_idx = seed_nodes(g, seeds, &mut notes);
@@ -384,21 +421,120 @@ pub fn blast(
     }
     let event_indices: Vec<usize> =
         (0..ing.stubs.len()).filter(|&i| g.node_of_event(i).is_some_and(|n| mask[n])).collect();
-    let tainted_events = if with_events { ing.load_events(&event_indices)? } else { Vec::new() };
-    let evs: Vec<&Event> = tainted_events.iter().collect();
+
+    let mut per_node: BTreeMap<usize, SeenMaps> = BTreeMap::new();
+    let mut accounts = BTreeMap::new();
+    let mut regions = BTreeMap::new();
+    let mut source_ips = BTreeMap::new();
+    let mut user_agents = BTreeMap::new();
+    let mut resources: BTreeMap<String, (u64, BTreeSet<String>)> = BTreeMap::new();
+    let mut data: BTreeMap<(String, String), (u64, i64)> = BTreeMap::new();
+    let mut persistence = Vec::new();
+    let mut counts: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
+    let mut per_hour: BTreeMap<String, u64> = BTreeMap::new();
+    let mut slots: Vec<Option<Event>> = Vec::new();
+    if keep_events {
+        slots.resize_with(event_indices.len(), || None);
+    }
+    // Persistence items with the position of their event, to restore time order.
+    let mut found: Vec<(usize, Persistence)> = Vec::new();
+    let wanted: &[usize] = if activity { &event_indices } else { &[] };
+    ing.for_each_event(wanted, |pos, e| {
+        let i = event_indices[pos];
+        if let Some(n) = g.node_of_event(i) {
+            let m = per_node.entry(n).or_default();
+            if let Some(v) = e.source_ip.as_deref() {
+                sight(&mut m.ips, v, e.time);
+            }
+            if let Some(v) = e.user_agent.as_deref() {
+                sight(&mut m.agents, v, e.time);
+            }
+        }
+        if let Some(a) = e.account() {
+            bump(&mut accounts, a);
+        }
+        if let Some(r) = &e.region {
+            bump(&mut regions, r);
+        }
+        if let Some(ip) = &e.source_ip {
+            bump(&mut source_ips, ip);
+        }
+        if let Some(ua) = &e.user_agent {
+            bump(&mut user_agents, ua);
+        }
+        for r in &e.resources {
+            let x = match resources.get_mut(r.as_str()) {
+                Some(x) => x,
+                None => resources.entry(r.clone()).or_default(),
+            };
+            x.0 += 1;
+            if !x.1.contains(e.name.as_str()) {
+                x.1.insert(e.name.clone());
+            }
+        }
+        if !e.failed() && is_data_read(&e) {
+            let res = e.resources.first().map(String::as_str).unwrap_or(e.source.as_str());
+            let d = data.entry((e.name.clone(), res.to_string())).or_insert((0, e.time));
+            d.0 += 1;
+            d.1 = d.1.min(e.time);
+        }
+        if !e.failed() && PERSISTENCE.contains(&e.name.as_str()) {
+            if let Some((target, detail, follow_up)) = persistence_of(&e) {
+                found.push((
+                    pos,
+                    Persistence {
+                        event_time: fmt_iso(e.time),
+                        event_name: e.name.clone(),
+                        event_id: e.id.clone(),
+                        account_id: e.account().map(str::to_string),
+                        target,
+                        detail,
+                        follow_up,
+                        by_access_key: e.identity.access_key_id.clone(),
+                        user_name: match e.name.as_str() {
+                            "CreateAccessKey" => e
+                                .response
+                                .access_key_user
+                                .clone()
+                                .or_else(|| e.request.user_name.clone())
+                                .or_else(|| e.identity.user_name.clone()),
+                            "CreateUser" => {
+                                e.response.user_name.clone().or_else(|| e.request.user_name.clone())
+                            }
+                            "CreateLoginProfile" => e
+                                .response
+                                .login_profile_user
+                                .clone()
+                                .or_else(|| e.request.user_name.clone()),
+                            _ => e.request.user_name.clone(),
+                        },
+                        role_name: e.request.role_name.clone(),
+                        group_name: e.request.group_name.clone(),
+                        policy_arn: e.request.policy_arn.clone(),
+                        policy_name: e.request.policy_name.clone(),
+                        name: e.request.name.clone(),
+                    },
+                ));
+            }
+        }
+        let c = counts.entry((e.source.clone(), e.name.clone())).or_default();
+        c.0 += 1;
+        c.1 += u64::from(e.failed());
+        bump(&mut per_hour, &fmt_iso(e.time)[..13]);
+        if keep_events {
+            slots[pos] = Some(e);
+        }
+    })?;
+    found.sort_by_key(|(pos, _)| *pos);
+    persistence.extend(found.into_iter().map(|(_, p)| p));
+    let tainted_events: Vec<Event> = slots.into_iter().flatten().collect();
 
     let parent = g.parent_edge();
-    let mut per_node: BTreeMap<usize, Vec<&Event>> = BTreeMap::new();
-    for (k, e) in tainted_events.iter().enumerate() {
-        if let Some(n) = g.node_of_event(event_indices[k]) {
-            per_node.entry(n).or_default().push(e);
-        }
-    }
     let mut credentials: Vec<TaintedCredential> = nodes
         .iter()
         .map(|&n| {
             let node = &g.nodes[n];
-            let mine = per_node.get(&n).map(Vec::as_slice).unwrap_or(&[]);
+            let mine = per_node.remove(&n).unwrap_or_default();
             TaintedCredential {
                 id: node.id.clone(),
                 access_key_id: node.access_key_id.as_deref().map(str::to_string),
@@ -415,12 +551,8 @@ pub fn blast(
                 events: node.events,
                 first_seen: fmt_opt(node.first_seen),
                 last_seen: fmt_opt(node.last_seen),
-                source_ips: seen_values(
-                    mine.iter().filter_map(|e| e.source_ip.as_deref().map(|v| (v, e.time))),
-                ),
-                user_agents: seen_values(
-                    mine.iter().filter_map(|e| e.user_agent.as_deref().map(|v| (v, e.time))),
-                ),
+                source_ips: seen_values(mine.ips),
+                user_agents: seen_values(mine.agents),
             }
         })
         .collect();
@@ -432,74 +564,15 @@ pub fn blast(
         ))
     });
 
-    let mut accounts = BTreeMap::new();
-    let mut regions = BTreeMap::new();
-    let mut source_ips = BTreeMap::new();
-    let mut user_agents = BTreeMap::new();
-    let mut resources: BTreeMap<&str, (u64, BTreeSet<&str>)> = BTreeMap::new();
-    let mut data: BTreeMap<(&str, &str), (u64, i64)> = BTreeMap::new();
-    let mut persistence = Vec::new();
-    for e in &evs {
-        if let Some(a) = e.account() {
-            *accounts.entry(a.to_string()).or_default() += 1;
-        }
-        if let Some(r) = &e.region {
-            *regions.entry(r.clone()).or_default() += 1;
-        }
-        if let Some(ip) = &e.source_ip {
-            *source_ips.entry(ip.clone()).or_default() += 1;
-        }
-        if let Some(ua) = &e.user_agent {
-            *user_agents.entry(ua.clone()).or_default() += 1;
-        }
-        for r in &e.resources {
-            let x = resources.entry(r.as_str()).or_default();
-            x.0 += 1;
-            x.1.insert(e.name.as_str());
-        }
-        if !e.failed() && is_data_read(e) {
-            let res = e.resources.first().map(String::as_str).unwrap_or(e.source.as_str());
-            let d = data.entry((e.name.as_str(), res)).or_insert((0, e.time));
-            d.0 += 1;
-        }
-        if !e.failed() && PERSISTENCE.contains(&e.name.as_str()) {
-            if let Some((target, detail, follow_up)) = persistence_of(e) {
-                persistence.push(Persistence {
-                    event_time: fmt_iso(e.time),
-                    event_name: e.name.clone(),
-                    event_id: e.id.clone(),
-                    account_id: e.account().map(str::to_string),
-                    target,
-                    detail,
-                    follow_up,
-                    by_access_key: e.identity.access_key_id.clone(),
-                    user_name: match e.name.as_str() {
-                        "CreateAccessKey" => e
-                            .response
-                            .access_key_user
-                            .clone()
-                            .or_else(|| e.request.user_name.clone())
-                            .or_else(|| e.identity.user_name.clone()),
-                        "CreateUser" => {
-                            e.response.user_name.clone().or_else(|| e.request.user_name.clone())
-                        }
-                        "CreateLoginProfile" => e
-                            .response
-                            .login_profile_user
-                            .clone()
-                            .or_else(|| e.request.user_name.clone()),
-                        _ => e.request.user_name.clone(),
-                    },
-                    role_name: e.request.role_name.clone(),
-                    group_name: e.request.group_name.clone(),
-                    policy_arn: e.request.policy_arn.clone(),
-                    policy_name: e.request.policy_name.clone(),
-                    name: e.request.name.clone(),
-                });
-            }
-        }
-    }
-    let (mut actions, per_hour) = aggregate(&evs)?;
+    let mut actions: Vec<Action> = counts
+        .into_iter()
+        .map(|((event_source, event_name), (count, errors))| Action {
+            event_source,
+            event_name,
+            count,
+            errors,
+        })
+        .collect();
     actions.sort_by(|a, b| {
         b.count
             .cmp(&a.count)
@@ -507,18 +580,14 @@ pub fn blast(
     });
     let mut resources: Vec<Resource> = resources
         .into_iter()
-        .map(|(arn, (n, acts))| Resource {
-            arn: arn.into(),
-            events: n,
-            actions: acts.into_iter().map(String::from).collect(),
-        })
+        .map(|(arn, (n, acts))| Resource { arn, events: n, actions: acts.into_iter().collect() })
         .collect();
     resources.sort_by(|a, b| b.events.cmp(&a.events).then_with(|| a.arn.cmp(&b.arn)));
     let data_access = data
         .into_iter()
         .map(|((n, r), (c, t))| DataAccess {
-            event_name: n.into(),
-            resource: r.into(),
+            event_name: n,
+            resource: r,
             count: c,
             first: fmt_iso(t),
         })
@@ -550,62 +619,11 @@ pub fn blast(
     })
 }
 
-/// Per-action counts (with errors) and per-hour counts of the tainted events, with polars
-/// group-bys over a small frame of the tainted events.
-fn aggregate(evs: &[&Event]) -> anyhow::Result<(Vec<Action>, BTreeMap<String, u64>)> {
-    use polars::prelude::{Column, DataFrame};
-    if evs.is_empty() {
-        return Ok((Vec::new(), BTreeMap::new()));
-    }
-    let frame = |evs: &[&Event]| -> anyhow::Result<DataFrame> {
-        Ok(DataFrame::new(
-            evs.len(),
-            vec![
-                Column::new(
-                    "source".into(),
-                    evs.iter().map(|e| e.source.as_str()).collect::<Vec<_>>(),
-                ),
-                Column::new("name".into(), evs.iter().map(|e| e.name.as_str()).collect::<Vec<_>>()),
-                Column::new(
-                    "hour".into(),
-                    evs.iter().map(|e| fmt_iso(e.time)[..13].to_string()).collect::<Vec<_>>(),
-                ),
-            ],
-        )?)
-    };
-    // Rows per group of `by`, as (group key columns, count).
-    let count_by = |df: &DataFrame, by: &[&str]| -> anyhow::Result<BTreeMap<Vec<String>, u64>> {
-        let g = df.group_by(by.iter().copied())?.select(["source"]).count()?;
-        let n = g.column("source_count")?.cast(&polars::prelude::DataType::UInt64)?;
-        let n = n.u64()?;
-        let mut out = BTreeMap::new();
-        for i in 0..g.height() {
-            let mut k = Vec::with_capacity(by.len());
-            for c in by {
-                k.push(g.column(c)?.str()?.get(i).unwrap_or("").to_string());
-            }
-            out.insert(k, n.get(i).unwrap_or(0));
-        }
-        Ok(out)
-    };
-    let df = frame(evs)?;
-    let failed: Vec<&Event> = evs.iter().copied().filter(|e| e.failed()).collect();
-    let errors = if failed.is_empty() {
-        BTreeMap::new()
-    } else {
-        count_by(&frame(&failed)?, &["source", "name"])?
-    };
-    let actions = count_by(&df, &["source", "name"])?
-        .into_iter()
-        .map(|(k, count)| Action {
-            errors: errors.get(&k).copied().unwrap_or(0),
-            event_source: k[0].clone(),
-            event_name: k[1].clone(),
-            count,
-        })
-        .collect();
-    let per_hour = count_by(&df, &["hour"])?.into_iter().map(|(k, n)| (k[0].clone(), n)).collect();
-    Ok((actions, per_hour))
+/// The source IPs and user agents one credential was seen with: count and first time.
+#[derive(Debug, Default)]
+struct SeenMaps {
+    ips: BTreeMap<String, (u64, i64)>,
+    agents: BTreeMap<String, (u64, i64)>,
 }
 
 /// Signals over the whole trail: EC2 instance-profile credentials of one role session (same

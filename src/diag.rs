@@ -27,7 +27,11 @@ pub fn progress_bar(enabled: bool, total_bytes: u64, msg: &'static str) -> Progr
 /// Prints the input problems of an ingest to stderr: every failed or skipped file, and the
 /// rejected records (all of them with `verbose`, else the first few per file and a count).
 pub fn report_problems(ingest: &Ingest, quiet: bool) {
-    if quiet || ingest.problems.is_empty() {
+    if quiet {
+        return;
+    }
+    if ingest.problems.is_empty() {
+        report_evidence_warnings(ingest, &mut std::io::stderr().lock());
         return;
     }
     let stderr = std::io::stderr();
@@ -52,6 +56,7 @@ pub fn report_problems(ingest: &Ingest, quiet: bool) {
             }
         }
     }
+    report_evidence_warnings(ingest, &mut w);
     if rejected_hidden > 0 {
         let _ = writeln!(
             w,
@@ -64,6 +69,47 @@ pub fn report_problems(ingest: &Ingest, quiet: bool) {
             w,
             "trailhound: warning: {} of {} files could not be read and {} records were rejected; results may be incomplete",
             s.files_failed, s.files_seen, s.rejected
+        );
+    }
+}
+
+/// Evidence conflicts, time anomalies and truncated fields (SPEC §8): not unreadable input,
+/// but what a responder must know before trusting the results.
+fn report_evidence_warnings(ingest: &Ingest, w: &mut impl Write) {
+    let s = &ingest.stats;
+    for c in ingest.conflicts.iter().take(20) {
+        let _ = writeln!(
+            w,
+            "trailhound: warning: evidence conflict: eventID {} has different content in {} (record {}) and {} (record {}); both are kept as events",
+            c.event_id, c.first.path, c.first.record, c.other.path, c.other.record
+        );
+    }
+    if s.conflicts > 20 {
+        let _ = writeln!(
+            w,
+            "trailhound: warning: … {} evidence conflicts in all (see `trailhound scan --format json`)",
+            s.conflicts
+        );
+    }
+    if s.time_anomalies > 0 {
+        let first = ingest.time_anomalies.first();
+        let _ = writeln!(
+            w,
+            "trailhound: warning: {} events are dated after the reference time {} (clock skew or forged records), first {} in {} (record {}); they never move a default cut-off",
+            s.time_anomalies,
+            crate::time::fmt_iso(ingest.reference_time),
+            first.map_or("?", |a| a.event_time.as_str()),
+            first.map_or("?", |a| a.path.as_str()),
+            first.map_or(0, |a| a.record),
+        );
+    }
+    if s.truncated_fields > 0 {
+        let _ = writeln!(
+            w,
+            "trailhound: warning: {} oversized values truncated at {} bytes (or {} entries) each, as what one record may add to reports is capped",
+            s.truncated_fields,
+            crate::ingest::raw::FIELD_CAP,
+            crate::ingest::raw::LIST_CAP
         );
     }
 }

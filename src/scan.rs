@@ -44,6 +44,17 @@ pub struct ScanReport {
     /// Unique events outside `--since`/`--until`.
     pub filtered_out: u64,
     pub missing_event_id: u64,
+    /// Records with the `eventID` of an earlier record but other content: evidence
+    /// conflicts, each kept as an event (counted in `events`).
+    pub conflicts: u64,
+    /// Events dated after `reference_time`.
+    pub time_anomalies: u64,
+    /// The run's reference time: now, or `SOURCE_DATE_EPOCH`.
+    pub reference_time: String,
+    /// Values truncated or left out because one record may add only so much to reports.
+    pub truncated_fields: u64,
+    /// Records salvaged from damaged (failed) files, counted in `records` too.
+    pub salvaged_records: u64,
     pub first_event: Option<String>,
     pub last_event: Option<String>,
     /// Events per account (`recipientAccountId`, else the caller's account).
@@ -61,6 +72,10 @@ pub struct ScanReport {
     /// Problems per reason code.
     pub problems_by_reason: BTreeMap<&'static str, u64>,
     pub problems: Vec<Problem>,
+    /// The first evidence conflicts (both files of each).
+    pub conflict_list: Vec<crate::ingest::Conflict>,
+    /// The first events dated after `reference_time` (file and record of each).
+    pub time_anomaly_list: Vec<crate::ingest::TimeAnomaly>,
 }
 
 /// Summarizes an ingest.
@@ -128,6 +143,11 @@ pub fn scan_report(ing: &Ingest) -> ScanReport {
         rejected: s.rejected,
         filtered_out: s.filtered_out,
         missing_event_id: s.missing_event_id,
+        conflicts: s.conflicts,
+        time_anomalies: s.time_anomalies,
+        reference_time: crate::time::fmt_iso(ing.reference_time),
+        truncated_fields: s.truncated_fields,
+        salvaged_records: s.salvaged_records,
         first_event: fmt_opt(ing.span().0),
         last_event: fmt_opt(ing.span().1),
         accounts,
@@ -144,6 +164,8 @@ pub fn scan_report(ing: &Ingest) -> ScanReport {
         bytes_decompressed: s.bytes_decompressed,
         problems_by_reason,
         problems: ing.problems.clone(),
+        conflict_list: ing.conflicts.clone(),
+        time_anomaly_list: ing.time_anomalies.clone(),
     }
 }
 
@@ -161,6 +183,13 @@ pub fn render_table(r: &ScanReport) -> String {
         "records   {} read = {} events + {} duplicates + {} rejected + {} outside the time window",
         r.records, r.events, r.duplicates, r.rejected, r.filtered_out
     );
+    if r.conflicts + r.time_anomalies + r.truncated_fields + r.salvaged_records > 0 {
+        let _ = writeln!(
+            o,
+            "evidence  {} conflicts (same eventID, other content), {} events after {}, {} values truncated, {} records salvaged from damaged files",
+            r.conflicts, r.time_anomalies, r.reference_time, r.truncated_fields, r.salvaged_records
+        );
+    }
     let _ = writeln!(
         o,
         "span      {} .. {}",

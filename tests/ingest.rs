@@ -53,7 +53,11 @@ fn corrupt_gzip() {
     let n = z.len();
     z[n - 7] ^= 0x55; // CRC-32 trailer
     write(d.path(), "bad-crc.json.gz", &z);
-    assert_one_failure(&d, "bad-crc.json.gz", "gzip_corrupt", &[]);
+    let (code, v) = scan_json(&[d.path().to_str().unwrap()]);
+    assert_eq!(code, 3, "a corrupt object is a failure: {v}");
+    assert!(problem_reasons(&v).contains(&("bad-crc.json.gz".into(), "gzip_corrupt".into())));
+    // Its readable part held one complete record: salvaged and counted (SPEC §8).
+    assert_eq!((v["events"].as_u64(), v["salvaged_records"].as_u64()), (Some(3), Some(1)), "{v}");
 }
 
 #[test]
@@ -68,8 +72,19 @@ fn json_that_is_not_cloudtrail() {
     let d = with_good_file();
     write(d.path(), "package.json", br#"{"name":"left-pad","version":"1.3.0"}"#);
     write(d.path(), "numbers.json", b"[1,2,3]");
-    let v = assert_one_failure(&d, "package.json", "not_cloudtrail", &[]);
-    assert!(problem_reasons(&v).contains(&("numbers.json".into(), "not_cloudtrail".into())));
+    // Found while walking: skipped and reported (SPEC §8), not a failure.
+    let (code, v) = scan_json(&[d.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!((v["files"]["read"].as_u64(), v["files"]["skipped"].as_u64()), (Some(1), Some(2)));
+    let reasons = problem_reasons(&v);
+    assert!(reasons.contains(&("package.json".into(), "not_cloudtrail".into())), "{reasons:?}");
+    assert!(reasons.contains(&("numbers.json".into(), "not_cloudtrail".into())), "{reasons:?}");
+    // Named on the command line: a failure.
+    let (code, v) = scan_json(&[
+        d.path().join("AWSLogs").to_str().unwrap(),
+        d.path().join("package.json").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 3, "{v}");
 }
 
 #[test]

@@ -4,6 +4,9 @@
 mod util;
 // The bad-input matrix of SPEC §8 and the input shapes of SPEC §1.
 mod ingest;
+// Damaged and hostile evidence (issue #14): deep nesting, conflicting ids, future dates,
+// duplicate keys, damaged files, foreign JSON, oversized values, concatenated documents.
+mod hostile;
 // Real public CloudTrail logs from ../shared/datasets (skipped with a reason when absent).
 mod datasets;
 // Generated incidents with a known answer: sessions, blast, plan, verify.

@@ -16,6 +16,7 @@ pub mod decompress;
 pub mod parquet;
 pub mod parse;
 pub mod raw;
+pub mod tape;
 
 use crate::model::{Event, Origin};
 use parse::{FileError, Shape};
@@ -77,6 +78,10 @@ pub enum RejectReason {
     BadEventTime,
     /// A JSON Lines line or `CloudTrailEvent` string that is not valid JSON.
     InvalidJson,
+    /// Nested deeper than [`tape::MAX_DEPTH`] levels.
+    TooDeep,
+    /// A key read by trailhound appears twice in one object (valid JSON, ambiguous meaning).
+    DuplicateKey,
 }
 
 impl RejectReason {
@@ -88,6 +93,8 @@ impl RejectReason {
             RejectReason::MissingEventTime => "missing_event_time",
             RejectReason::BadEventTime => "bad_event_time",
             RejectReason::InvalidJson => "invalid_json_record",
+            RejectReason::TooDeep => "too_deep",
+            RejectReason::DuplicateKey => "duplicate_key",
         }
     }
 }
@@ -177,6 +184,17 @@ pub struct IngestStats {
     pub filtered_out: u64,
     /// Events without an `eventID` (kept, never deduplicated).
     pub missing_event_id: u64,
+    /// Records sharing an `eventID` with an earlier record but not its content: evidence
+    /// conflicts. Each is kept as an event (SPEC §8); see [`Ingest::conflicts`].
+    pub conflicts: u64,
+    /// Events dated after [`Ingest::reference_time`]; see [`Ingest::time_anomalies`].
+    pub time_anomalies: u64,
+    /// String fields truncated at [`raw::FIELD_CAP`] bytes and `resources` entries left out
+    /// past [`raw::LIST_CAP`]: what one record may add to memory and reports is capped.
+    pub truncated_fields: u64,
+    /// Records salvaged from damaged files (failed files whose complete records were still
+    /// read; they are counted in `records` too).
+    pub salvaged_records: u64,
     pub bytes_read: u64,
     pub bytes_decompressed: u64,
     /// Files read, by detected shape.
@@ -228,6 +246,9 @@ pub struct Stub {
 #[derive(Debug, Clone, Copy)]
 struct Keyed {
     id: u128,
+    /// [`parse::content_digest`] of the record ([`parse::event_digest`] for a Parquet row);
+    /// never 0, which would mean "unknown" and match any content.
+    digest: u64,
     s: Stub,
 }
 
@@ -344,15 +365,15 @@ impl CredFacts {
             ec2_instance: false,
         };
         if let Some(u) = r.user_identity.get() {
-            f.kind = strings.opt(u.kind.non_empty());
-            f.arn = strings.opt(u.arn.non_empty());
-            f.account_id = strings.opt(u.account_id.non_empty());
-            f.principal_id = strings.opt(u.principal_id.non_empty());
-            f.user_name = strings.opt(u.user_name.non_empty());
+            f.kind = strings.opt(u.kind.capped().as_deref());
+            f.arn = strings.opt(u.arn.capped().as_deref());
+            f.account_id = strings.opt(u.account_id.capped().as_deref());
+            f.principal_id = strings.opt(u.principal_id.capped().as_deref());
+            f.user_name = strings.opt(u.user_name.capped().as_deref());
             if let Some(sc) = u.session_context.get() {
                 if let Some(iss) = sc.session_issuer.get() {
-                    f.issuer_kind = strings.opt(iss.kind.non_empty());
-                    f.issuer_arn = strings.opt(iss.arn.non_empty());
+                    f.issuer_kind = strings.opt(iss.kind.capped().as_deref());
+                    f.issuer_arn = strings.opt(iss.arn.capped().as_deref());
                 }
                 f.ec2_instance = sc.ec2_role_delivery.non_empty().is_some();
             }
@@ -509,9 +530,53 @@ pub struct Ingest {
     pub stats: IngestStats,
     /// Skipped and failed files, rejected records, in file order.
     pub problems: Vec<Problem>,
+    /// The run's reference time (unix seconds): now, or `SOURCE_DATE_EPOCH` when set. An
+    /// event after it is a time anomaly ([`Ingest::is_time_anomaly`]).
+    pub reference_time: i64,
+    /// The first [`LISTED`] evidence conflicts (same `eventID`, different content), in
+    /// `eventID` order; `stats.conflicts` counts them all.
+    pub conflicts: Vec<Conflict>,
+    /// The first [`LISTED`] events dated after [`Ingest::reference_time`], in time order;
+    /// `stats.time_anomalies` counts them all.
+    pub time_anomalies: Vec<TimeAnomaly>,
 }
 
 impl Ingest {
+    /// True when `t` (unix seconds) is after the run's reference time: an event dated then
+    /// is a time anomaly (SPEC §8), which must never move a default cut-off.
+    pub fn is_time_anomaly(&self, t: i64) -> bool {
+        t > self.reference_time
+    }
+    /// The newest event time that is not a time anomaly (what a default cut-off may build on).
+    pub fn last_plausible_time(&self) -> Option<i64> {
+        let n = self.stubs.partition_point(|s| s.time <= self.reference_time);
+        n.checked_sub(1).map(|i| self.stubs[i].time)
+    }
+    /// Fills in the `eventID` of the listed conflicts (the ids were only kept as numbers).
+    fn name_conflicts(&mut self) {
+        if self.conflicts.is_empty() {
+            return;
+        }
+        let want: std::collections::HashSet<(u32, u32)> = self
+            .conflicts
+            .iter()
+            .map(|c| (self.files.iter().position(|f| *f == c.first.path), c.first.record))
+            .filter_map(|(f, r)| f.map(|f| (f as u32, r)))
+            .collect();
+        let idx: Vec<usize> = (0..self.stubs.len())
+            .filter(|&i| want.contains(&(self.stubs[i].file, self.stubs[i].record)))
+            .collect();
+        let Ok(events) = self.load_events(&idx) else { return };
+        let ids: HashMap<(String, u32), String> = events
+            .into_iter()
+            .map(|e| ((self.files[e.origin.file as usize].clone(), e.origin.record), e.id))
+            .collect();
+        for c in &mut self.conflicts {
+            if let Some(id) = ids.get(&(c.first.path.clone(), c.first.record)) {
+                c.event_id = id.clone();
+            }
+        }
+    }
     /// True when some input could not be read (exit code 3).
     pub fn incomplete(&self) -> bool {
         self.problems.iter().any(|p| p.severity != Severity::Skipped)
@@ -590,74 +655,126 @@ impl Ingest {
     }
 
     /// Reads back the full events of the given stubs (indices into [`Ingest::stubs`]), in that
-    /// order, re-parsing only the files that hold them (in parallel).
+    /// order, re-parsing only the files that hold them. Holds them all: for many events use
+    /// [`Ingest::for_each_event`].
     ///
     /// # Errors
     /// A file that can no longer be read the way it was the first time (changed on disk).
     pub fn load_events(&self, stubs: &[usize]) -> anyhow::Result<Vec<Event>> {
-        let mut by_file: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
-        for &i in stubs {
+        let mut slots: Vec<Option<Event>> = Vec::new();
+        slots.resize_with(stubs.len(), || None);
+        self.for_each_event(stubs, |pos, e| slots[pos] = Some(e))?;
+        Ok(slots.into_iter().flatten().collect())
+    }
+
+    /// Calls `f(position, event)` with the full event of every stub in `stubs` (indices into
+    /// [`Ingest::stubs`]; `position` indexes `stubs`), re-parsing each file that holds them
+    /// once, on one thread, and handing each event over as soon as its record is parsed: what
+    /// this holds is one file's document, never the events (2 M tiny tainted events once took
+    /// `blast` to 13.6 GB when they were all loaded, twice). Events come in file order.
+    ///
+    /// # Errors
+    /// A file that can no longer be read the way it was the first time (changed on disk).
+    pub fn for_each_event(
+        &self,
+        stubs: &[usize],
+        mut f: impl FnMut(usize, Event),
+    ) -> anyhow::Result<()> {
+        let mut by_file: BTreeMap<u32, Vec<(u32, usize)>> = BTreeMap::new();
+        for (pos, &i) in stubs.iter().enumerate() {
             let s = &self.stubs[i];
-            by_file.entry(s.file).or_default().push(s.record);
+            by_file.entry(s.file).or_default().push((s.record, pos));
         }
-        for v in by_file.values_mut() {
-            v.sort_unstable();
-            v.dedup();
-        }
-        let jobs: Vec<(u32, Vec<u32>)> = by_file.into_iter().collect();
         let cap = self.max_file_bytes;
-        let one = |st: &mut Scratch, (file, want): (u32, Vec<u32>)| -> Result<Vec<Event>, String> {
-            let f = &self.inputs[file as usize];
-            let data = if f.is_stdin() { self.stdin.as_deref() } else { None };
-            let mut sink = parse::Parsed { file, want: Some(want), ..Default::default() };
-            match read_decoded(f, data, st, cap) {
-                Err((_, detail)) => return Err(format!("{}: {detail}", f.display())),
-                Ok(false) if parquet::is_parquet(&st.raw) => {
-                    let mut events = Vec::new();
-                    parquet::read(
-                        &st.raw,
-                        file,
-                        |r| sink.want.as_ref().is_none_or(|w| w.binary_search(&r).is_ok()),
-                        |_| true,
-                        |r| events.extend(r.ok()),
-                    )
-                    .map_err(|e| format!("{}: {e}", f.display()))?;
-                    return Ok(events);
-                }
-                Ok(true) => parse::parse_document(&mut st.inflated, &mut st.buffers, &mut sink),
-                Ok(false) => parse::parse_document(&mut st.raw, &mut st.buffers, &mut sink),
-            }
-            .map_err(|e| format!("{}: {e:?}", f.display()))?;
-            Ok(sink.events)
-        };
         // One file after the other with one set of buffers: the tainted events sit in few
         // files, and reading them on every thread made each thread's allocator arena grow
         // again after ingest had handed its pages back (measured: +50 MB at 1 GB of trail,
         // +35 MB at 5 GB, for a 0.05–0.15 s gain).
         let mut st = Scratch::new();
-        let loaded: Vec<Result<Vec<Event>, String>> =
-            jobs.into_iter().map(|j| one(&mut st, j)).collect();
-        let mut map: HashMap<(u32, u32), Event> = HashMap::new();
-        for r in loaded {
-            for e in r.map_err(|e| anyhow::anyhow!("re-reading {e} (did the file change?)"))? {
-                map.insert((e.origin.file, e.origin.record), e);
+        for (file, mut want) in by_file {
+            want.sort_unstable();
+            let f_in = &self.inputs[file as usize];
+            let gone = |what: String| anyhow::anyhow!("re-reading {what} (did the file change?)");
+            let data = if f_in.is_stdin() { self.stdin.as_deref() } else { None };
+            let damage = read_decoded(f_in, data, &mut st, cap)
+                .map_err(|(_, d)| gone(format!("{}: {d}", f_in.display())))?;
+            let mut sink = EachEvent { file, want: &want, f: &mut f, found: 0 };
+            if damage.is_none() && parquet::is_parquet(&st.raw) {
+                parquet::read(
+                    &st.raw,
+                    file,
+                    |r| want.binary_search_by_key(&r, |w| w.0).is_ok(),
+                    |_| true,
+                    |r| {
+                        if let Ok(e) = r {
+                            sink.event(e);
+                        }
+                    },
+                )
+                .map_err(|e| gone(format!("{}: {e}", f_in.display())))?;
+            } else {
+                match parse_decoded(&mut st, cap, &mut sink) {
+                    // The salvaged records of a damaged file are events like any other.
+                    Ok(_) | Err(FileError::Damaged { .. }) => {}
+                    // A broken gzip object whose readable part held records that were kept.
+                    Err(_) if damage.is_some() => {}
+                    Err(e) => return Err(gone(format!("{}: {e}", f_in.display()))),
+                }
+            }
+            if sink.found < want.len() {
+                return Err(gone(format!(
+                    "{}: {} of its records are gone",
+                    f_in.display(),
+                    want.len() - sink.found
+                )));
             }
         }
+        drop(st);
         // The files' scratch buffers are gone: hand their pages back.
         crate::diag::release_free_memory();
-        let mut out = Vec::with_capacity(stubs.len());
-        for &i in stubs {
-            let s = &self.stubs[i];
-            match map.get(&(s.file, s.record)) {
-                Some(e) => out.push(e.clone()),
-                None => anyhow::bail!(
-                    "re-reading {}: record {} is gone (did the file change?)",
-                    self.files[s.file as usize],
-                    s.record
-                ),
-            }
+        Ok(())
+    }
+}
+
+/// The sink of [`Ingest::for_each_event`]: normalizes the wanted records of one file and hands
+/// each over at once.
+struct EachEvent<'a, F> {
+    file: u32,
+    /// `(record, position)`, sorted.
+    want: &'a [(u32, usize)],
+    f: &'a mut F,
+    found: usize,
+}
+
+impl<F: FnMut(usize, Event)> EachEvent<'_, F> {
+    fn event(&mut self, e: Event) {
+        let idx = e.origin.record;
+        let lo = self.want.partition_point(|w| w.0 < idx);
+        let hi = self.want.partition_point(|w| w.0 <= idx);
+        if lo == hi {
+            return;
         }
-        Ok(out)
+        self.found += hi - lo;
+        for w in &self.want[lo..hi - 1] {
+            (self.f)(w.1, e.clone());
+        }
+        (self.f)(self.want[hi - 1].1, e);
+    }
+}
+
+impl<F: FnMut(usize, Event)> parse::RecordSink for EachEvent<'_, F> {
+    fn record(&mut self, r: Option<&raw::RawRecord<'_>>, idx: u32) {
+        let Some(r) = r else { return };
+        if self.want.binary_search_by_key(&idx, |w| w.0).is_err() {
+            return;
+        }
+        if let Ok(e) = parse::normalize(r, self.file, idx) {
+            self.event(e);
+        }
+    }
+    fn unparsed(&mut self, _: u32, _: RejectReason, _: String) {}
+    fn only_foreign(&self) -> bool {
+        false
     }
 }
 
@@ -678,6 +795,8 @@ struct FileOutcome {
     bytes_decompressed: u64,
     records: u64,
     rejects: Vec<RecordReject>,
+    /// the oversized values ([`parse::content_digest`]) of its records.
+    truncated: u64,
     /// SHA-256 of the file as stored, when [`IngestOptions::fingerprint`] and it was read whole.
     sha256: Option<String>,
 }
@@ -872,14 +991,17 @@ fn read_into(
     Ok(())
 }
 
-/// Reads a file and inflates it when it is gzip. `Ok(true)`: the document is in
-/// `st.inflated`; `Ok(false)`: in `st.raw`.
+/// Reads a file into `st.raw` and inflates it into `st.inflated` when it is gzip.
+/// `Ok(None)`: read whole; `Ok(Some((code, detail)))`: a gzip object that is truncated or
+/// corrupt, whose readable part is in `st.inflated` (its complete records are still
+/// salvaged, SPEC §8); `Err`: nothing to parse.
+#[allow(clippy::type_complexity)]
 fn read_decoded(
     f: &InputFile,
     stdin: Option<&[u8]>,
     st: &mut Scratch,
     cap: u64,
-) -> Result<bool, (FileStatus, String)> {
+) -> Result<Option<(&'static str, String)>, (FileStatus, String)> {
     if let Err(e) = read_into(f, stdin, &mut st.raw, cap) {
         let p = io_problem(&f.path, &e);
         let detail = p.detail.clone();
@@ -896,17 +1018,19 @@ fn read_decoded(
             let code = match e {
                 decompress::DecompressError::Truncated => "gzip_truncated",
                 decompress::DecompressError::Corrupt(_) => "gzip_corrupt",
-                decompress::DecompressError::TooLarge(_) => "too_large",
+                decompress::DecompressError::TooLarge(_) => {
+                    return Err((FileStatus::Failed("too_large", e.to_string()), e.to_string()))
+                }
             };
-            return Err((FileStatus::Failed(code, e.to_string()), e.to_string()));
+            return Ok(Some((code, e.to_string())));
         }
-        return Ok(true);
+        return Ok(None);
     }
     if st.raw.len() as u64 > cap {
         let d = format!("file exceeds the cap of {cap} bytes (raise --max-file-size)");
         return Err((FileStatus::Failed("too_large", d.clone()), d));
     }
-    Ok(false)
+    Ok(None)
 }
 
 /// An issuing call as kept in [`Ingest::details`]: only the fields the session graph reads.
@@ -1090,6 +1214,8 @@ struct FileScan<'a> {
     records: u64,
     kept: u64,
     rejects: Vec<RecordReject>,
+    /// the oversized values ([`parse::content_digest`]) summed over the file's records.
+    truncated: u64,
 }
 
 impl FileScan<'_> {
@@ -1142,7 +1268,7 @@ impl FileScan<'_> {
                 flags
             },
         };
-        acc.stubs.push(Keyed { id, s: stub });
+        acc.stubs.push(Keyed { id, digest: parse::event_digest(&e).max(1), s: stub });
         if stub.flags & DETAIL != 0 {
             acc.details.push(for_graph(e));
         }
@@ -1168,6 +1294,8 @@ impl parse::RecordSink for FileScan<'_> {
             }
         };
         self.kept += 1;
+        let (digest, oversized) = parse::content_digest(r);
+        self.truncated += u64::from(oversized);
         let ui = r.user_identity.get();
         let mut flags = 0u8;
         let id = match r.event_id.non_empty() {
@@ -1185,9 +1313,9 @@ impl parse::RecordSink for FileScan<'_> {
             flags |= INVOKED_BY;
         }
         let created = parse::creation_date_of(r).unwrap_or(NO_TIME);
-        let key_str = ui.and_then(|u| u.access_key_id.non_empty());
+        let key_str = ui.and_then(|u| u.access_key_id.capped());
         let acc = &mut *self.acc;
-        let key = acc.strings.opt(key_str);
+        let key = acc.strings.opt(key_str.as_deref());
         if key != NONE && !acc.inventory_only {
             let here = (self.file, idx);
             match acc.creds.get(&(key, created)) {
@@ -1204,25 +1332,24 @@ impl parse::RecordSink for FileScan<'_> {
                 flags |= DETAIL;
             }
         }
-        let account = r
-            .recipient_account_id
-            .non_empty()
-            .or_else(|| ui.and_then(|u| u.account_id.non_empty()));
-        let principal = ui.and_then(|u| u.arn.non_empty().or_else(|| u.principal_id.non_empty()));
+        let account =
+            r.recipient_account_id.capped().or_else(|| ui.and_then(|u| u.account_id.capped()));
+        let principal = ui.and_then(|u| u.arn.capped().or_else(|| u.principal_id.capped()));
         let stub = Stub {
             time,
             created,
             file: self.file,
             record: idx,
             key,
-            ip: acc.strings.opt(r.source_ip_address.non_empty()),
-            account: acc.strings.opt(account),
-            region: acc.strings.opt(r.aws_region.non_empty()),
-            source: acc.strings.opt(r.event_source.non_empty()),
-            principal: acc.strings.opt(principal),
+            ip: acc.strings.opt(r.source_ip_address.capped().as_deref()),
+            account: acc.strings.opt(account.as_deref()),
+            region: acc.strings.opt(r.aws_region.capped().as_deref()),
+            source: acc.strings.opt(r.event_source.capped().as_deref()),
+            principal: acc.strings.opt(principal.as_deref()),
             flags,
         };
-        acc.stubs.push(Keyed { id, s: stub });
+        // 0 means "content unknown" (Parquet rows); a record's digest never is.
+        acc.stubs.push(Keyed { id, digest: digest.max(1), s: stub });
     }
     fn unparsed(&mut self, idx: u32, reason: RejectReason, detail: String) {
         self.records += 1;
@@ -1250,6 +1377,7 @@ fn process_file(
         bytes_decompressed: 0,
         records: 0,
         rejects: Vec::new(),
+        truncated: 0,
         sha256: None,
     };
     let read = read_decoded(f, stdin, st, cap);
@@ -1258,8 +1386,8 @@ fn process_file(
     if acc.fingerprint && read.is_ok() && (st.raw.len() as u64) <= cap {
         out.sha256 = Some(sha256_hex(&st.raw));
     }
-    let inflated = match read {
-        Ok(b) => b,
+    let damage = match read {
+        Ok(d) => d,
         Err((status, _)) => {
             out.bytes_read = st.raw.len() as u64;
             out.status = status;
@@ -1268,15 +1396,21 @@ fn process_file(
         }
     };
     out.bytes_read = st.raw.len() as u64;
-    let doc: &mut Vec<u8> = if inflated { &mut st.inflated } else { &mut st.raw };
-    out.bytes_decompressed = doc.len() as u64;
     // Roll back what a file added if it turns out unusable as a whole.
     let marks = (acc.stubs.len(), acc.details.len());
-    let mut sink = FileScan { file: idx, acc: &mut *acc, records: 0, kept: 0, rejects: Vec::new() };
-    let parsed = if !inflated && parquet::is_parquet(doc) {
+    let mut sink = FileScan {
+        file: idx,
+        acc: &mut *acc,
+        records: 0,
+        kept: 0,
+        rejects: Vec::new(),
+        truncated: 0,
+    };
+    let parsed = if damage.is_none() && parquet::is_parquet(&st.raw) {
+        out.bytes_decompressed = st.raw.len() as u64;
         let mut rejects = Vec::new();
         let r = parquet::read(
-            doc,
+            &st.raw,
             idx,
             |_| true,
             needs_detail,
@@ -1289,33 +1423,56 @@ fn process_file(
         sink.rejects.extend(rejects);
         r.map(|_| Shape::Parquet).map_err(FileError::Parquet)
     } else {
-        parse::parse_document(doc, &mut st.buffers, &mut sink)
+        let r = parse_decoded(st, cap, &mut sink);
+        out.bytes_decompressed = st.inflated.len() as u64;
+        r
     };
-    let (records, rejects) = (sink.records, sink.rejects);
-    out.status = match parsed {
-        Ok(Shape::Digest) => FileStatus::Skipped(
+    let (records, rejects, truncated) = (sink.records, sink.rejects, sink.truncated);
+    // Records are kept from a document that was read, and from a damaged one (salvaged).
+    let keep = matches!(&parsed, Ok(s) if *s != Shape::Digest)
+        || matches!(&parsed, Err(FileError::Damaged { .. }));
+    out.status = match (damage, parsed) {
+        // The gzip layer is broken: a failure, with what its readable part held.
+        (Some((code, detail)), _) => FileStatus::Failed(
+            code,
+            format!(
+                "{detail}; {} complete records salvaged from the readable part",
+                if keep { records } else { 0 }
+            ),
+        ),
+        (None, Ok(Shape::Digest)) => FileStatus::Skipped(
             "digest",
             "CloudTrail digest file: not events (see `trailhound integrity`)".into(),
         ),
-        Ok(shape) => FileStatus::Read(shape),
-        Err(FileError::Empty) => FileStatus::Failed("empty_file", "the file is empty".into()),
-        Err(FileError::NotJson) if !f.explicit => {
-            FileStatus::Skipped("not_json", "content is neither JSON nor gzip".into())
+        (None, Ok(shape)) => FileStatus::Read(shape),
+        (None, Err(FileError::Empty)) => {
+            FileStatus::Failed("empty_file", "the file is empty".into())
         }
-        Err(FileError::NotJson) => {
-            FileStatus::Failed("not_json", "content is neither JSON nor gzip".into())
+        (None, Err(e @ FileError::NotJson)) if !f.explicit => {
+            FileStatus::Skipped("not_json", e.to_string())
         }
-        Err(FileError::InvalidJson(d)) => {
-            FileStatus::Failed("invalid_json", format!("invalid JSON: {d}"))
+        (None, Err(e @ FileError::NotJson)) => FileStatus::Failed("not_json", e.to_string()),
+        (None, Err(e @ FileError::InvalidJson(_))) => {
+            FileStatus::Failed("invalid_json", e.to_string())
         }
-        Err(FileError::Parquet(d)) => FileStatus::Failed("invalid_parquet", d),
-        Err(FileError::NotCloudTrail(d)) => {
-            FileStatus::Failed("not_cloudtrail", format!("valid JSON but not CloudTrail: {d}"))
+        (None, Err(FileError::Parquet(d))) => FileStatus::Failed("invalid_parquet", d),
+        // Valid JSON that is not CloudTrail (an AWS Config snapshot, a manifest) found while
+        // walking a bucket export is expected there; named explicitly it is a mistake.
+        (None, Err(e @ FileError::NotCloudTrail(_))) if !f.explicit => {
+            FileStatus::Skipped("not_cloudtrail", e.to_string())
         }
+        (None, Err(e @ FileError::NotCloudTrail(_))) => {
+            FileStatus::Failed("not_cloudtrail", e.to_string())
+        }
+        (None, Err(e @ FileError::Damaged { starts_like_json, .. })) => FileStatus::Failed(
+            if starts_like_json { "invalid_json" } else { "damaged_cloudtrail" },
+            e.to_string(),
+        ),
     };
-    if matches!(out.status, FileStatus::Read(_)) {
+    if keep {
         out.records = records;
         out.rejects = rejects;
+        out.truncated = truncated;
     } else {
         // A file that fails half-way (invalid JSON after some records) contributes nothing:
         // it is reported as failed, so its records must not be counted either.
@@ -1327,6 +1484,34 @@ fn process_file(
     st.raw.len() as u64
 }
 
+/// Parses the document [`read_decoded`] left in `st` (inflated, or the file as read) into
+/// `sink`. The parse works on `st.inflated` (a copy for an uncompressed file), so the bytes
+/// as read stay in `st.raw` for the fallbacks that need the original document.
+fn parse_decoded<S: parse::RecordSink>(
+    st: &mut Scratch,
+    cap: u64,
+    sink: &mut S,
+) -> Result<Shape, FileError> {
+    let Scratch { raw, inflated, buffers } = st;
+    let gz = decompress::is_gzip(raw);
+    if !gz {
+        inflated.clear();
+        inflated.extend_from_slice(raw);
+    }
+    let raw: &Vec<u8> = raw;
+    let mut pristine = || {
+        if gz {
+            // Deterministic: the same bytes (or the same readable part) again.
+            let mut v = Vec::new();
+            let _ = decompress::gunzip_into(raw, &mut v, cap);
+            v
+        } else {
+            raw.clone()
+        }
+    };
+    parse::parse_document_with(inflated, &mut pristine, buffers, sink)
+}
+
 fn shape_name(s: Shape) -> &'static str {
     match s {
         Shape::RecordsWrapper => "records_wrapper",
@@ -1334,6 +1519,7 @@ fn shape_name(s: Shape) -> &'static str {
         Shape::JsonLines => "json_lines",
         Shape::LookupEvents => "lookup_events",
         Shape::SingleRecord => "single_record",
+        Shape::Concatenated => "concatenated",
         Shape::Digest => "digest",
         Shape::Parquet => "parquet",
     }
@@ -1415,8 +1601,9 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
         // Moved over slice by slice (extending from whole vectors held both copies at once: a
         // spike of a sixth of a GB at 5 GB of trail). The order does not matter: stubs and
         // issuing calls are both sorted next, on unique keys.
-        move_from_back(acc.stubs, &mut stubs, |Keyed { id, s }| Keyed {
+        move_from_back(acc.stubs, &mut stubs, |Keyed { id, digest, s }| Keyed {
             id,
+            digest,
             s: Stub {
                 key: m(s.key),
                 ip: m(s.ip),
@@ -1447,26 +1634,20 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
         stats.bytes_read += o.bytes_read;
         stats.bytes_decompressed += o.bytes_decompressed;
         let path = f.display();
+        // Records count whatever the file's fate: a failed file has some only when they
+        // were salvaged from it (a damaged file), and those are read like any other.
+        stats.records += o.records;
+        stats.rejected += o.rejects.len() as u64;
+        stats.truncated_fields += o.truncated;
         match o.status {
             FileStatus::Read(shape) => {
                 stats.files_read += 1;
                 *stats.shapes.entry(shape_name(shape)).or_default() += 1;
-                stats.records += o.records;
-                stats.rejected += o.rejects.len() as u64;
-                for r in o.rejects {
-                    problems.push(Problem {
-                        path: path.clone(),
-                        reason: r.reason.code(),
-                        detail: r.detail,
-                        record: Some(r.record),
-                        severity: Severity::Rejected,
-                    });
-                }
             }
             FileStatus::Skipped(reason, detail) => {
                 stats.files_skipped += 1;
                 problems.push(Problem {
-                    path,
+                    path: path.clone(),
                     reason,
                     detail,
                     record: None,
@@ -1475,8 +1656,9 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
             }
             FileStatus::Failed(reason, detail) => {
                 stats.files_failed += 1;
+                stats.salvaged_records += o.records;
                 problems.push(Problem {
-                    path,
+                    path: path.clone(),
                     reason,
                     detail,
                     record: None,
@@ -1484,23 +1666,38 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
                 });
             }
         }
+        for r in o.rejects {
+            problems.push(Problem {
+                path: path.clone(),
+                reason: r.reason.code(),
+                detail: r.detail,
+                record: Some(r.record),
+                severity: Severity::Rejected,
+            });
+        }
     }
     let creds: FxMap<(u32, i64), CredFacts> = creds.into_iter().map(|(k, (_, v))| (k, v)).collect();
 
     let t2 = t0.elapsed();
-    // Deduplicate on eventID; the copy first in file order wins (deterministic).
+    // Deduplicate on eventID *and* content (SPEC §8): of the copies of one eventID, the
+    // first in file order of each distinct content is kept (deterministic); a later copy with
+    // content seen before is a duplicate, one with new content an evidence conflict, kept.
     stubs.par_sort_unstable_by(|a, b| {
         (a.id, a.s.file, a.s.record).cmp(&(b.id, b.s.file, b.s.record))
     });
     let before = stubs.len();
-    stubs.dedup_by(|later, first| later.id == first.id);
+    let conflict_pairs = dedupe(&mut stubs);
     stats.duplicates = (before - stubs.len()) as u64;
+    stats.conflicts = conflict_pairs.len() as u64;
     let before = stubs.len();
     stubs.retain(|e| {
         opts.since.is_none_or(|s| e.s.time >= s) && opts.until.is_none_or(|u| e.s.time <= u)
     });
     stats.filtered_out = (before - stubs.len()) as u64;
-    stubs.par_sort_unstable_by(|a, b| (a.s.time, a.id).cmp(&(b.s.time, b.id)));
+    // File and record break the tie between the copies of a conflict.
+    stubs.par_sort_unstable_by(|a, b| {
+        (a.s.time, a.id, a.s.file, a.s.record).cmp(&(b.s.time, b.id, b.s.file, b.s.record))
+    });
     // Nothing after this point needs the ids (and the largest worker's vector grew by
     // doubling: its slack goes too).
     let stubs = strip_ids(stubs);
@@ -1509,7 +1706,7 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
     let kept: std::collections::HashSet<(u32, u32), std::hash::BuildHasherDefault<FxHasher>> =
         stubs.iter().filter(|s| s.flags & DETAIL != 0).map(|s| (s.file, s.record)).collect();
     details.retain(|e| kept.contains(&(e.origin.file, e.origin.record)));
-    details.sort_by_cached_key(|e| (e.time, id128(&e.id)));
+    details.sort_by_cached_key(|e| (e.time, id128(&e.id), e.origin.file, e.origin.record));
     // The merge, dedupe and id stripping left freed heap behind: hand it back.
     crate::diag::release_free_memory();
 
@@ -1528,7 +1725,29 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
     }
     let Strings { mut list, index } = strings;
     list.shrink_to_fit();
-    Ok(Ingest {
+    // Events dated after the reference time (SPEC §8): the tail of the time-sorted stubs.
+    let reference_time = crate::time::now();
+    let future = stubs.partition_point(|s| s.time <= reference_time);
+    stats.time_anomalies = (stubs.len() - future) as u64;
+    let time_anomalies = stubs[future..]
+        .iter()
+        .take(LISTED)
+        .map(|s| TimeAnomaly {
+            path: files[s.file as usize].display(),
+            record: s.record,
+            event_time: crate::time::fmt_iso(s.time),
+        })
+        .collect();
+    let conflicts = conflict_pairs
+        .iter()
+        .take(LISTED)
+        .map(|&(first, other)| Conflict {
+            event_id: String::new(),
+            first: Located { path: files[first.0 as usize].display(), record: first.1 },
+            other: Located { path: files[other.0 as usize].display(), record: other.1 },
+        })
+        .collect();
+    let mut ing = Ingest {
         files: files.iter().map(InputFile::display).collect(),
         inputs: files,
         stdin: stdin_data,
@@ -1542,7 +1761,83 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
         creds,
         stats,
         problems,
-    })
+        reference_time,
+        conflicts,
+        time_anomalies,
+    };
+    ing.name_conflicts();
+    Ok(ing)
+}
+
+/// How many evidence conflicts and time anomalies [`Ingest`] lists (all are counted).
+pub const LISTED: usize = 1000;
+
+/// Removes the duplicates from `stubs` sorted by `(id, file, record)` and returns the
+/// evidence conflicts as `((file, record) of the first copy, (file, record) of the other)`.
+/// A copy is a duplicate when an earlier kept copy of its id has the same content digest (or
+/// either digest is unknown, 0); otherwise it is kept, and it is a conflict.
+fn dedupe(stubs: &mut Vec<Keyed>) -> Vec<((u32, u32), (u32, u32))> {
+    let mut conflicts = Vec::new();
+    let mut out = 0usize;
+    // Start (in the kept prefix) of the current id's copies, and their digests when there
+    // are many (a hostile trail can repeat one id with a million contents).
+    let mut run = 0usize;
+    let mut many: hashbrown::HashSet<u64, std::hash::BuildHasherDefault<FxHasher>> =
+        Default::default();
+    for r in 0..stubs.len() {
+        let cur = stubs[r];
+        if out > run && stubs[run].id == cur.id {
+            let kept = &stubs[run..out];
+            let dup = cur.digest == 0
+                || if kept.len() <= 16 {
+                    kept.iter().any(|k| k.digest == cur.digest || k.digest == 0)
+                } else {
+                    if many.is_empty() {
+                        many.extend(kept.iter().map(|k| k.digest));
+                    }
+                    many.contains(&cur.digest) || many.contains(&0)
+                };
+            if dup {
+                continue;
+            }
+            conflicts.push(((kept[0].s.file, kept[0].s.record), (cur.s.file, cur.s.record)));
+            if !many.is_empty() {
+                many.insert(cur.digest);
+            }
+        } else {
+            run = out;
+            many.clear();
+        }
+        stubs[out] = cur;
+        out += 1;
+    }
+    stubs.truncate(out);
+    conflicts
+}
+
+/// Where a record is: file (display path) and record index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Located {
+    pub path: String,
+    pub record: u32,
+}
+
+/// Two records with the same `eventID` and different content (SPEC §8): both are events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Conflict {
+    pub event_id: String,
+    /// The first copy in file order.
+    pub first: Located,
+    /// A copy with other content.
+    pub other: Located,
+}
+
+/// An event dated after [`Ingest::reference_time`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TimeAnomaly {
+    pub path: String,
+    pub record: u32,
+    pub event_time: String,
 }
 
 #[cfg(test)]
@@ -1583,7 +1878,7 @@ mod tests {
         // More than two of the 65,536-stub slices, and a partial one.
         let n = 150_001u32;
         let keyed: Vec<Keyed> =
-            (0..n).map(|i| Keyed { id: u128::from(i) * 3, s: stub(i) }).collect();
+            (0..n).map(|i| Keyed { id: u128::from(i) * 3, digest: 1, s: stub(i) }).collect();
         let stubs = strip_ids(keyed);
         assert_eq!(stubs.len(), n as usize);
         assert!(stubs.iter().enumerate().all(|(i, s)| *s == stub(i as u32)));

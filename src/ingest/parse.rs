@@ -2,15 +2,24 @@
 //!
 //! The shape is read from the content, never the file name (SPEC §1): `{"Records":[…]}`, a
 //! bare JSON array of records, JSON Lines, `lookup-events` output (records as JSON strings in
-//! `CloudTrailEvent`), a single record, or a digest file (skipped). One simd-json pass parses
-//! the whole document into the borrowed [`RawRecord`] tree, then each record is normalized into
-//! an owned [`Event`] or rejected with a reason.
+//! `CloudTrailEvent`), a single record, several such documents one after the other
+//! (`cat *.json.gz`), or a digest file (skipped). One simd-json pass turns the document into a
+//! tape; the document around the records is read from the tape directly, and each record is
+//! deserialized from its own slice of the tape into the borrowed [`RawRecord`]
+//! ([`super::tape`]), so one bad record (a duplicate key, nesting deeper than
+//! [`MAX_DEPTH`]) is rejected alone, and nothing recurses with the input's nesting.
+//!
+//! A document that does not parse as a whole is, in order: a sequence of complete
+//! documents (read one by one); a damaged CloudTrail file (a truncated download, a terminal
+//! paste, a gzip cut short), from which every complete record is salvaged ([`salvage`]); or
+//! not JSON / invalid JSON.
 
-use super::raw::{Obj, RawRecord, Str};
+use super::raw::{RawRecord, Str};
+use super::tape::{self, TapeError, MAX_DEPTH};
 use super::{RecordReject, RejectReason};
 use crate::model::{Event, Identity, Origin, Request, Response};
 use crate::time::{parse_iso, parse_us_date};
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use simd_json::Node;
 
 /// What kind of document a file held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +34,8 @@ pub enum Shape {
     LookupEvents,
     /// One bare record object.
     SingleRecord,
+    /// Several complete JSON documents one after the other (`cat *.json.gz | … -`).
+    Concatenated,
     /// A CloudTrail digest file: not events (SPEC §1).
     Digest,
     /// A Parquet table written by `trailhound export` ([`super::parquet`]).
@@ -44,13 +55,41 @@ pub enum FileError {
     NotCloudTrail(String),
     /// A Parquet file that cannot be read as an export table ([`super::parquet`]).
     Parquet(String),
+    /// Holds CloudTrail records but does not parse as a whole (SPEC §8: a truncated download,
+    /// a terminal paste): the complete records in it were salvaged and handed to the sink
+    /// anyway. A failure all the same.
+    Damaged {
+        /// What is wrong with the document.
+        cause: String,
+        /// Records handed to the sink (kept or rejected).
+        salvaged: u64,
+        /// The content starts like JSON (`{` or `[`), i.e. a JSON document that breaks off;
+        /// otherwise a fragment (a paste that starts mid-record).
+        starts_like_json: bool,
+    },
+}
+
+impl std::fmt::Display for FileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FileError::Empty => f.write_str("the file is empty"),
+            FileError::NotJson => f.write_str("content is neither JSON nor gzip"),
+            FileError::InvalidJson(d) => write!(f, "invalid JSON: {d}"),
+            FileError::NotCloudTrail(d) => write!(f, "valid JSON but not CloudTrail: {d}"),
+            FileError::Parquet(d) => f.write_str(d),
+            FileError::Damaged { cause, salvaged, .. } => {
+                write!(f, "damaged CloudTrail file ({cause}); {salvaged} complete records salvaged")
+            }
+        }
+    }
 }
 
 /// Receives the records of one document, one call per record, in file order.
 pub trait RecordSink {
     /// A record at index `idx`; `None` when the array element is not a JSON object.
     fn record(&mut self, r: Option<&RawRecord<'_>>, idx: u32);
-    /// A record that could not be parsed at all (a JSON Lines line, a `CloudTrailEvent` string).
+    /// A record that could not be parsed at all (a JSON Lines line, a `CloudTrailEvent`
+    /// string, a duplicate key, nesting too deep).
     fn unparsed(&mut self, idx: u32, reason: RejectReason, detail: String);
     /// True when records were seen but none was a CloudTrail record (only foreign objects).
     fn only_foreign(&self) -> bool;
@@ -111,71 +150,183 @@ impl RecordSink for Parsed {
 }
 
 /// Parses one decompressed document into `sink`. `buf` is modified (simd-json de-escapes in
-/// place).
+/// place), so a copy is kept for the fallbacks (sequences of documents, salvage); callers
+/// that can restore the bytes themselves use [`parse_document_with`].
 ///
 /// # Errors
 /// [`FileError`] when the document as a whole is unusable; individual bad records go to the
-/// sink instead.
+/// sink instead. After [`FileError::Damaged`] the sink holds the salvaged records.
 pub fn parse_document<S: RecordSink>(
     buf: &mut [u8],
     buffers: &mut simd_json::Buffers,
     sink: &mut S,
 ) -> Result<Shape, FileError> {
-    let mut start = 0;
-    if buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
-        start = 3;
-    }
-    while start < buf.len() && buf[start].is_ascii_whitespace() {
-        start += 1;
-    }
+    let pristine = buf.to_vec();
+    parse_document_with(buf, &mut || pristine.clone(), buffers, sink)
+}
+
+/// [`parse_document`], with `pristine` giving back the document's original bytes when the
+/// fast path has failed half-way (and modified `buf`). Called at most once, only for a
+/// document that does not parse as a whole.
+///
+/// # Errors
+/// As [`parse_document`].
+pub fn parse_document_with<S: RecordSink>(
+    buf: &mut [u8],
+    pristine: &mut dyn FnMut() -> Vec<u8>,
+    buffers: &mut simd_json::Buffers,
+    sink: &mut S,
+) -> Result<Shape, FileError> {
+    let start = body_start(buf);
     if start == buf.len() {
         return Err(FileError::Empty);
     }
     let body = &mut buf[start..];
-    match body[0] {
-        b'[' => {
-            let mut d = simd_json::Deserializer::from_slice_with_buffers(body, buffers)
-                .map_err(|e| FileError::InvalidJson(e.to_string()))?;
-            let n = RecordsSeed { sink: &mut *sink }
-                .deserialize(&mut d)
-                .map_err(|e| FileError::InvalidJson(e.to_string()))?;
-            if sink.only_foreign() {
+    let first = body[0];
+    if first != b'{' && first != b'[' {
+        // Not JSON; but a paste that starts mid-record still holds whole records.
+        return damaged_or(
+            &mut pristine()[start..],
+            buffers,
+            sink,
+            false,
+            FileError::NotJson,
+            || "does not start like JSON (a fragment or a terminal paste?)".to_string(),
+        );
+    }
+    if first == b'{' && !starts_with_records_key(body) && is_json_lines(body) {
+        parse_lines(body, buffers, sink);
+        return foreign_check(sink, Shape::JsonLines, "no line is a CloudTrail record");
+    }
+    let mut next = 0u32;
+    let err = match simd_json::to_tape_with_buffers(body, buffers) {
+        Ok(t) => return document(&t.0, buffers, sink, &mut next, false),
+        Err(e) => e.to_string(),
+    };
+    // The fast path failed: from here on, work on the original bytes.
+    let mut orig = pristine();
+    let body = &mut orig[start..];
+    if let Some(spans) = split_values(body) {
+        if spans.len() > 1 && spans.iter().all(|&(s, e)| parses(&body[s..e], buffers)) {
+            for (s, e) in spans {
+                if let Ok(t) = simd_json::to_tape_with_buffers(&mut body[s..e], buffers) {
+                    // Errors of one document (not CloudTrail) become its records' rejections.
+                    let _ = document(&t.0, buffers, sink, &mut next, true);
+                }
+            }
+            return foreign_check(
+                sink,
+                Shape::Concatenated,
+                "no document holds CloudTrail records",
+            );
+        }
+    }
+    let cause = format!("invalid JSON: {err}");
+    damaged_or(body, buffers, sink, true, FileError::InvalidJson(err), || cause)
+}
+
+/// Where the document starts: after a UTF-8 byte order mark and whitespace.
+fn body_start(buf: &[u8]) -> usize {
+    let mut start = if buf.starts_with(&[0xEF, 0xBB, 0xBF]) { 3 } else { 0 };
+    while start < buf.len() && buf[start].is_ascii_whitespace() {
+        start += 1;
+    }
+    start
+}
+
+fn foreign_check<S: RecordSink>(sink: &S, shape: Shape, what: &str) -> Result<Shape, FileError> {
+    if sink.only_foreign() {
+        return Err(FileError::NotCloudTrail(what.to_string()));
+    }
+    Ok(shape)
+}
+
+/// Salvages the records of a document that does not parse; [`FileError::Damaged`] when it
+/// holds CloudTrail records (or record fields), else `otherwise`.
+fn damaged_or<S: RecordSink>(
+    body: &mut [u8],
+    buffers: &mut simd_json::Buffers,
+    sink: &mut S,
+    starts_like_json: bool,
+    otherwise: FileError,
+    cause: impl FnOnce() -> String,
+) -> Result<Shape, FileError> {
+    let salvaged = salvage(body, buffers, sink);
+    if salvaged > 0 || has_record_fields(body) {
+        return Err(FileError::Damaged { cause: cause(), salvaged, starts_like_json });
+    }
+    Err(otherwise)
+}
+
+/// True when `b` holds a CloudTrail record field name (`"eventTime"` and another one).
+fn has_record_fields(b: &[u8]) -> bool {
+    let has = |k: &[u8]| b.windows(k.len()).any(|w| w == k);
+    has(b"\"eventTime\"")
+        && (has(b"\"eventSource\"") || has(b"\"eventName\"") || has(b"\"eventID\""))
+}
+
+fn parses(piece: &[u8], buffers: &mut simd_json::Buffers) -> bool {
+    let mut copy = piece.to_vec();
+    simd_json::to_tape_with_buffers(&mut copy, buffers).is_ok()
+}
+
+/// The records of one parsed document (its tape) into the sink, numbered from `next`.
+/// `in_sequence`: one document of several, where an object without records is a rejected
+/// record rather than a file that is not CloudTrail.
+fn document<S: RecordSink>(
+    nodes: &[Node<'_>],
+    buffers: &mut simd_json::Buffers,
+    sink: &mut S,
+    next: &mut u32,
+    in_sequence: bool,
+) -> Result<Shape, FileError> {
+    let mut take = || {
+        let i = *next;
+        *next = next.saturating_add(1);
+        i
+    };
+    match nodes.first() {
+        Some(Node::Array { .. }) => {
+            let mut n = 0u32;
+            for at in tape::elements(nodes, 0) {
+                record_at(nodes, at, take(), sink);
+                n += 1;
+            }
+            if !in_sequence && sink.only_foreign() {
                 return Err(FileError::NotCloudTrail(format!(
-                    "none of the {} array elements is a CloudTrail record",
-                    n.unwrap_or(0)
+                    "none of the {n} array elements is a CloudTrail record"
                 )));
             }
             Ok(Shape::Array)
         }
-        b'{' if starts_with_records_key(body) => {
-            // The CloudTrail file format itself, on the hot path: records are handed to the
-            // sink one by one as they are deserialized, never collected.
-            let mut d = simd_json::Deserializer::from_slice_with_buffers(body, buffers)
-                .map_err(|e| FileError::InvalidJson(e.to_string()))?;
-            match (TopSeed { sink }).deserialize(&mut d) {
-                Ok(true) => Ok(Shape::RecordsWrapper),
-                Ok(false) => Err(FileError::NotCloudTrail("\"Records\" is not an array".into())),
-                Err(e) => Err(FileError::InvalidJson(e.to_string())),
+        Some(Node::Object { .. }) => {
+            let (mut records, mut events, mut digest) = (None, None, false);
+            for (k, v) in tape::members(nodes, 0) {
+                match k {
+                    "Records" if records.is_none() => records = Some(v),
+                    "Events" if events.is_none() => events = Some(v),
+                    "digestStartTime" | "logFiles" => digest = true,
+                    _ => {}
+                }
             }
-        }
-        b'{' if is_json_lines(body) => {
-            parse_lines(body, buffers, sink);
-            Ok(Shape::JsonLines)
-        }
-        b'{' => {
-            let top: RawRecord = simd_json::serde::from_slice_with_buffers(body, buffers)
-                .map_err(|e| FileError::InvalidJson(e.to_string()))?;
-            if let Some(records) = &top.records.0 {
-                for (i, r) in records.iter().enumerate() {
-                    sink.record(r.get(), i as u32);
+            if let Some(v) = records {
+                if !matches!(nodes[v], Node::Array { .. }) {
+                    return Err(FileError::NotCloudTrail("\"Records\" is not an array".into()));
+                }
+                for at in tape::elements(nodes, v) {
+                    record_at(nodes, at, take(), sink);
                 }
                 return Ok(Shape::RecordsWrapper);
             }
-            if let Some(events) = &top.lookup_events.0 {
+            if let Some(v) = events.filter(|&v| matches!(nodes[v], Node::Array { .. })) {
                 let mut scratch = Vec::new();
-                for (i, e) in events.iter().enumerate() {
-                    let i = i as u32;
-                    let Some(text) = e.get().and_then(|e| e.cloud_trail_event.get()) else {
+                for at in tape::elements(nodes, v) {
+                    let i = take();
+                    let text = tape::members(nodes, at).find_map(|(k, v)| match nodes[v] {
+                        Node::String(s) if k == "CloudTrailEvent" => Some(s),
+                        _ => None,
+                    });
+                    let Some(text) = text else {
                         sink.unparsed(
                             i,
                             RejectReason::NotARecord,
@@ -185,21 +336,26 @@ pub fn parse_document<S: RecordSink>(
                     };
                     scratch.clear();
                     scratch.extend_from_slice(text.as_bytes());
-                    match simd_json::serde::from_slice_with_buffers::<RawRecord>(
-                        &mut scratch,
-                        buffers,
-                    ) {
-                        Ok(r) => sink.record(Some(&r), i),
+                    match simd_json::to_tape_with_buffers(&mut scratch, buffers) {
+                        Ok(t) => record_at(&t.0, 0, i, sink),
                         Err(err) => sink.unparsed(i, RejectReason::InvalidJson, err.to_string()),
                     }
                 }
                 return Ok(Shape::LookupEvents);
             }
-            if top.digest_start_time.get().is_some() || top.log_files.is_some() {
+            if digest {
                 return Ok(Shape::Digest);
             }
-            if looks_like_record(&top) {
-                sink.record(Some(&top), 0);
+            if tape::members(nodes, 0).any(|(k, _)| RECORD_KEYS.contains(&k)) {
+                record_at(nodes, 0, take(), sink);
+                return Ok(Shape::SingleRecord);
+            }
+            if in_sequence {
+                sink.unparsed(
+                    take(),
+                    RejectReason::NotARecord,
+                    "object has no CloudTrail record fields".into(),
+                );
                 return Ok(Shape::SingleRecord);
             }
             Err(FileError::NotCloudTrail(
@@ -210,90 +366,39 @@ pub fn parse_document<S: RecordSink>(
     }
 }
 
+/// Top-level keys that make an object a CloudTrail record.
+const RECORD_KEYS: [&str; 5] = ["eventTime", "eventName", "eventSource", "eventID", "eventVersion"];
+
+/// One record: the value at `nodes[at]`, deserialized from its own slice of the tape.
+fn record_at<S: RecordSink>(nodes: &[Node<'_>], at: usize, idx: u32, sink: &mut S) {
+    let end = (at + tape::extent(nodes, at)).min(nodes.len());
+    let slice = &nodes[at..end];
+    if !matches!(slice.first(), Some(Node::Object { .. })) {
+        sink.record(None, idx);
+        return;
+    }
+    if tape::too_deep(slice, MAX_DEPTH) {
+        sink.unparsed(
+            idx,
+            RejectReason::TooDeep,
+            format!("nesting deeper than {MAX_DEPTH} levels"),
+        );
+        return;
+    }
+    match tape::from_tape::<RawRecord>(slice) {
+        Ok(r) => sink.record(Some(&r), idx),
+        Err(TapeError::DuplicateKey(k)) => sink.unparsed(
+            idx,
+            RejectReason::DuplicateKey,
+            format!("the key {k:?} appears twice in one object: which value counts is ambiguous"),
+        ),
+        Err(e) => sink.unparsed(idx, RejectReason::InvalidJson, e.to_string()),
+    }
+}
+
 /// True when the object's first key is `"Records"` (every CloudTrail log file).
 fn starts_with_records_key(body: &[u8]) -> bool {
     body[1..].trim_ascii_start().starts_with(b"\"Records\"")
-}
-
-/// Feeds the elements of a JSON array of records to a sink, one at a time.
-struct RecordsSeed<'s, S> {
-    sink: &'s mut S,
-}
-
-impl<'de, S: RecordSink> DeserializeSeed<'de> for RecordsSeed<'_, S> {
-    /// Number of elements, or `None` when the value was not an array.
-    type Value = Option<u32>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<u32>, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de, S: RecordSink> Visitor<'de> for RecordsSeed<'_, S> {
-    type Value = Option<u32>;
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("an array of CloudTrail records")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<u32>, A::Error> {
-        let mut i = 0u32;
-        while let Some(r) = seq.next_element::<Obj<RawRecord<'de>>>()? {
-            self.sink.record(r.get(), i);
-            i += 1;
-        }
-        Ok(Some(i))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Option<u32>, A::Error> {
-        while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
-    fn visit_unit<E: serde::de::Error>(self) -> Result<Option<u32>, E> {
-        Ok(None)
-    }
-    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Option<u32>, E> {
-        Ok(None)
-    }
-    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Option<u32>, E> {
-        Ok(None)
-    }
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Option<u32>, E> {
-        Ok(None)
-    }
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Option<u32>, E> {
-        Ok(None)
-    }
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Option<u32>, E> {
-        Ok(None)
-    }
-}
-
-/// `{"Records":[…], …}`: streams the `Records` array into the sink, skips other keys.
-struct TopSeed<'s, S> {
-    sink: &'s mut S,
-}
-
-impl<'de, S: RecordSink> DeserializeSeed<'de> for TopSeed<'_, S> {
-    /// True when a `Records` array was found.
-    type Value = bool;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de, S: RecordSink> Visitor<'de> for TopSeed<'_, S> {
-    type Value = bool;
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a CloudTrail log file object")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<bool, A::Error> {
-        let mut found = false;
-        while let Some(k) = m.next_key::<Str<'de>>()? {
-            if !found && k.get() == Some("Records") {
-                found = m.next_value_seed(RecordsSeed { sink: &mut *self.sink })?.is_some();
-            } else {
-                m.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(found)
-    }
 }
 
 /// JSON Lines: the first line is a complete object and another object starts on a later line.
@@ -312,11 +417,203 @@ fn parse_lines<S: RecordSink>(body: &mut [u8], buffers: &mut simd_json::Buffers,
         if line.trim_ascii().is_empty() {
             continue;
         }
-        match simd_json::serde::from_slice_with_buffers::<RawRecord>(line, buffers) {
-            Ok(r) => sink.record(Some(&r), idx),
+        match simd_json::to_tape_with_buffers(line, buffers) {
+            Ok(t) => record_at(&t.0, 0, idx, sink),
             Err(e) => sink.unparsed(idx, RejectReason::InvalidJson, e.to_string()),
         }
     }
+}
+
+/// Index just after the array or object starting at `b[start]`, or `None` when it never
+/// closes. Strings are skipped (with their escapes); bracket kinds are not matched (the
+/// parser checks that).
+fn value_end(b: &[u8], start: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut i = start;
+    let mut in_str = false;
+    while i < b.len() {
+        let c = b[i];
+        if in_str {
+            if c == b'\\' {
+                i += 2;
+                continue;
+            }
+            if c == b'"' {
+                in_str = false;
+            }
+        } else {
+            match c {
+                b'"' => in_str = true,
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        return Some(i + 1);
+                    }
+                }
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The spans of complete top-level arrays or objects that make up `b`, separated by
+/// whitespace only; `None` when anything else is met (a value that never closes, text).
+fn split_values(b: &[u8]) -> Option<Vec<(usize, usize)>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    loop {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i == b.len() {
+            return Some(out);
+        }
+        if b[i] != b'{' && b[i] != b'[' {
+            return None;
+        }
+        let end = value_end(b, i)?;
+        out.push((i, end));
+        i = end;
+    }
+}
+
+/// Keys a CloudTrail record object can start with: an unescaped `{"<key>":` is where a
+/// record may begin in a damaged file (inside a JSON string those quotes would be escaped).
+const START_KEYS: [&[u8]; 12] = [
+    b"eventVersion",
+    b"eventTime",
+    b"eventSource",
+    b"eventName",
+    b"eventID",
+    b"userIdentity",
+    b"awsRegion",
+    b"eventType",
+    b"eventCategory",
+    b"additionalEventData",
+    b"apiVersion",
+    b"errorCode",
+];
+
+/// Length of `{ "<record key>" :` at `b[i]` (whitespace allowed), or `None`.
+fn record_start(b: &[u8], i: usize) -> Option<usize> {
+    let mut j = i + 1;
+    while j < b.len() && b[j].is_ascii_whitespace() {
+        j += 1;
+    }
+    if b.get(j) != Some(&b'"') {
+        return None;
+    }
+    let rest = &b[j + 1..];
+    let key =
+        START_KEYS.iter().find(|k| rest.starts_with(k) && rest.get(k.len()) == Some(&b'"'))?;
+    let mut k = j + 2 + key.len();
+    while k < b.len() && b[k].is_ascii_whitespace() {
+        k += 1;
+    }
+    (b.get(k) == Some(&b':')).then_some(k + 1 - i)
+}
+
+/// The spans of the complete objects in `b` that start like a CloudTrail record, in order.
+/// One pass, string-aware, that re-synchronizes where it cannot be inside a string (a raw
+/// line break; an unescaped `{"eventVersion":`), so a paste that starts inside a string or a
+/// shell prompt with a stray quote does not hide the records after it. Open brackets are
+/// remembered up to a fixed depth, so memory stays small whatever the nesting.
+fn record_spans(b: &[u8]) -> Vec<(usize, usize)> {
+    const STACK: usize = 512;
+    let mut spans = Vec::new();
+    // Open brackets: (position, starts a record); `extra` counts those past STACK.
+    let mut open: Vec<(usize, bool)> = Vec::new();
+    let mut extra = 0usize;
+    let mut in_str = false;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'\n' {
+            in_str = false;
+        } else if c == b'{' && (!in_str || b.get(i + 1) == Some(&b'"')) {
+            if let Some(n) = record_start(b, i) {
+                if in_str {
+                    // A string cannot hold an unescaped `{"eventTime":`: we were not in one.
+                    in_str = false;
+                }
+                if open.len() < STACK {
+                    open.push((i, true));
+                } else {
+                    extra += 1;
+                }
+                // Continue at the key's opening quote, outside any string.
+                i += n;
+                continue;
+            }
+            if !in_str {
+                if open.len() < STACK {
+                    open.push((i, false));
+                } else {
+                    extra += 1;
+                }
+            }
+        } else if in_str {
+            if c == b'\\' {
+                i += 2;
+                continue;
+            }
+            if c == b'"' {
+                in_str = false;
+            }
+        } else {
+            match c {
+                b'"' => in_str = true,
+                b'[' => {
+                    if open.len() < STACK {
+                        open.push((i, false));
+                    } else {
+                        extra += 1;
+                    }
+                }
+                b'}' | b']' => {
+                    if extra > 0 {
+                        extra -= 1;
+                    } else if let Some((start, rec)) = open.pop() {
+                        if rec && c == b'}' {
+                            spans.push((start, i + 1));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    spans.sort_unstable();
+    spans
+}
+
+/// Hands every complete CloudTrail record of a damaged document to the sink, numbered in
+/// order from 0 (the same numbers on every pass over the same bytes), and returns how many.
+/// A record is a complete object that starts like one ([`record_spans`]), parses on its own
+/// and has CloudTrail record fields; records inside a salvaged one are not counted again.
+pub fn salvage<S: RecordSink>(body: &[u8], buffers: &mut simd_json::Buffers, sink: &mut S) -> u64 {
+    let mut n = 0u32;
+    let mut done = 0usize;
+    let mut scratch = Vec::new();
+    for (s, e) in record_spans(body) {
+        if s < done {
+            continue;
+        }
+        scratch.clear();
+        scratch.extend_from_slice(&body[s..e]);
+        let Ok(t) = simd_json::to_tape_with_buffers(&mut scratch, buffers) else { continue };
+        if !tape::members(&t.0, 0).any(|(k, _)| RECORD_KEYS.contains(&k)) {
+            continue;
+        }
+        record_at(&t.0, 0, n, sink);
+        n += 1;
+        done = e;
+    }
+    u64::from(n)
 }
 
 pub(crate) fn looks_like_record(r: &RawRecord) -> bool {
@@ -512,6 +809,334 @@ pub fn normalize(r: &RawRecord, file: u32, idx: u32) -> Result<Event, RecordReje
     })
 }
 
+/// Running state of [`content_digest`].
+struct Digest {
+    h: u64,
+    k: [u64; 3],
+    tag: u64,
+    /// Strings longer than [`super::raw::FIELD_CAP`] (truncated when kept).
+    oversized: u32,
+}
+
+#[inline]
+fn le64(b: &[u8]) -> u64 {
+    u64::from_le_bytes(b[..8].try_into().unwrap_or_default())
+}
+
+#[inline]
+fn le32(b: &[u8]) -> u64 {
+    u64::from(u32::from_le_bytes(b[..4].try_into().unwrap_or_default()))
+}
+
+impl Digest {
+    /// Absorbs the next field (its position and length, then its bytes), 16 bytes per
+    /// multiply; the tail is read as overlapping words (no byte loop, no copy).
+    #[inline]
+    fn bytes(&mut self, b: Option<&[u8]>) {
+        self.tag += 1;
+        let Some(b) = b else { return };
+        let k = self.k;
+        let n = b.len();
+        self.oversized += u32::from(n > super::raw::FIELD_CAP);
+        let mut h = tape::fold_mul(self.h ^ k[0] ^ self.tag, (n as u64) ^ k[1]);
+        let (x, y) = if n >= 16 {
+            let mut c = b[..n - 1].chunks_exact(16);
+            for w in &mut c {
+                h = tape::fold_mul(le64(w) ^ k[1], le64(&w[8..]) ^ h);
+            }
+            (le64(&b[n - 16..]), le64(&b[n - 8..]))
+        } else if n >= 8 {
+            (le64(b), le64(&b[n - 8..]))
+        } else if n >= 4 {
+            (le32(b), le32(&b[n - 4..]))
+        } else if n > 0 {
+            (u64::from(b[0]) | u64::from(b[n / 2]) << 8 | u64::from(b[n - 1]) << 16, 0)
+        } else {
+            (0, 0)
+        };
+        self.h = tape::fold_mul(x ^ k[2], y ^ h);
+    }
+    #[inline]
+    fn s(&mut self, s: &Str) {
+        self.bytes(s.get().map(str::as_bytes));
+    }
+    #[inline]
+    fn n(&mut self, v: Option<i64>) {
+        self.bytes(v.map(i64::to_le_bytes).as_ref().map(|b| &b[..]));
+    }
+    #[inline]
+    fn f(&mut self, v: Option<bool>) {
+        self.bytes(v.map(|b| if b { &b"t"[..] } else { &b"f"[..] }));
+    }
+}
+
+/// 64-bit digest of what trailhound reads from a record: every field of the wire structs
+/// ([`RawRecord`]), each with its position, so key order, whitespace and escaping do not
+/// matter (two deliveries of one event, an organization and an account trail, a
+/// `lookup-events` export and the log file, give the same digest) and a record that differs
+/// in any field trailhound uses gets another one. Fields trailhound never reads do not count:
+/// two records that agree on everything read are the same event to every report, so keeping
+/// either hides nothing. Keyed per run ([`tape::keys`]) with a multiply-fold mix, so a copy
+/// that collides with a given record cannot be prepared in advance. One pass over the
+/// record's read values: cheap next to parsing it. Also returns how many of those values
+/// ingest truncates or leaves out: strings longer than [`super::raw::FIELD_CAP`] bytes and
+/// `resources` entries past [`super::raw::LIST_CAP`] (what one record may add to memory and
+/// reports is capped, SPEC §8).
+pub fn content_digest(r: &RawRecord) -> (u64, u32) {
+    let mut d = Digest { h: 0, k: tape::keys(), tag: 0, oversized: 0 };
+    for s in [
+        &r.event_version,
+        &r.event_time,
+        &r.event_source,
+        &r.event_name,
+        &r.aws_region,
+        &r.source_ip_address,
+        &r.user_agent,
+        &r.error_code,
+        &r.error_message,
+        &r.request_id,
+        &r.event_id,
+        &r.event_type,
+        &r.event_category,
+        &r.recipient_account_id,
+        &r.shared_event_id,
+    ] {
+        d.s(s);
+    }
+    d.f(r.read_only.0);
+    d.f(r.management_event.0);
+    d.f(r.session_credential_from_console.0);
+    d.tag = 100;
+    if let Some(u) = r.user_identity.get() {
+        for s in [
+            &u.kind,
+            &u.principal_id,
+            &u.arn,
+            &u.account_id,
+            &u.access_key_id,
+            &u.user_name,
+            &u.invoked_by,
+            &u.identity_provider,
+        ] {
+            d.s(s);
+        }
+        if let Some(sc) = u.session_context.get() {
+            d.s(&sc.source_identity);
+            d.s(&sc.ec2_role_delivery);
+            if let Some(i) = sc.session_issuer.get() {
+                for s in [&i.kind, &i.principal_id, &i.arn, &i.account_id, &i.user_name] {
+                    d.s(s);
+                }
+            }
+            d.tag = 120;
+            if let Some(a) = sc.attributes.get() {
+                d.s(&a.creation_date);
+                d.f(a.mfa_authenticated.0);
+            }
+            d.tag = 130;
+            if let Some(w) = sc.web_id_federation_data.get() {
+                d.s(&w.federated_provider);
+            }
+        }
+    }
+    d.tag = 200;
+    if let Some(q) = r.request_parameters.get() {
+        for s in [
+            &q.role_arn,
+            &q.role_session_name,
+            &q.user_name,
+            &q.name,
+            &q.source_identity,
+            &q.principal_arn,
+            &q.role_name,
+            &q.policy_arn,
+            &q.policy_name,
+            &q.group_name,
+            &q.access_key_id,
+            &q.status,
+            &q.bucket_name,
+            &q.key,
+            &q.function_name,
+            &q.secret_id,
+            &q.instance_id,
+            &q.target_principal,
+            &q.serial_number,
+        ] {
+            d.s(s);
+        }
+        d.n(q.duration_seconds.0);
+    }
+    d.tag = 300;
+    if let Some(p) = r.response_elements.get() {
+        for s in [
+            &p.subject,
+            &p.issuer,
+            &p.provider,
+            &p.subject_from_web_identity_token,
+            &p.source_identity,
+            &p.console_login,
+        ] {
+            d.s(s);
+        }
+        d.tag = 310;
+        if let Some(x) = p.credentials.get() {
+            d.s(&x.access_key_id);
+            d.s(&x.expiration);
+        }
+        d.tag = 320;
+        if let Some(x) = p.assumed_role_user.get() {
+            d.s(&x.arn);
+            d.s(&x.assumed_role_id);
+        }
+        d.tag = 330;
+        if let Some(x) = p.federated_user.get() {
+            d.s(&x.arn);
+            d.s(&x.federated_user_id);
+        }
+        d.tag = 340;
+        if let Some(x) = p.access_key.get() {
+            for s in [&x.access_key_id, &x.user_name, &x.status, &x.create_date] {
+                d.s(s);
+            }
+        }
+        d.tag = 350;
+        if let Some(x) = p.user.get() {
+            for s in [&x.arn, &x.user_id, &x.user_name] {
+                d.s(s);
+            }
+        }
+        d.tag = 360;
+        if let Some(x) = p.login_profile.get() {
+            d.s(&x.user_name);
+        }
+        d.tag = 370;
+        if let Some(x) = p.role.get() {
+            d.s(&x.arn);
+            d.s(&x.role_name);
+        }
+    }
+    d.tag = 400;
+    if let Some(list) = &r.resources.0 {
+        d.n(Some(list.len() as i64 + i64::from(r.resources.dropped())));
+        for res in list {
+            match res.get() {
+                Some(x) => {
+                    d.s(&x.arn);
+                    d.s(&x.account_id);
+                    d.s(&x.kind);
+                }
+                None => d.bytes(Some(b"-")),
+            }
+        }
+    }
+    let h = tape::fold_mul(d.h ^ d.k[2], d.k[0] ^ u64::from(d.tag as u32));
+    (h, d.oversized + r.resources.dropped())
+}
+
+/// [`content_digest`] of an event read back from a Parquet export (no raw record): every
+/// normalized field, so two copies of one export are duplicates, and a row that differs from
+/// another copy of its `eventID` in anything kept is a conflict (a Parquet row and the JSON
+/// record it came from are digested differently: they count as a conflict, both kept, which
+/// never hides anything).
+pub fn event_digest(e: &Event) -> u64 {
+    let mut d = Digest { h: 1, k: tape::keys(), tag: 0, oversized: 0 };
+    let s = |d: &mut Digest, v: &Option<String>| d.bytes(v.as_deref().map(str::as_bytes));
+    d.bytes(Some(e.id.as_bytes()));
+    d.n(Some(e.time));
+    d.bytes(Some(e.source.as_bytes()));
+    d.bytes(Some(e.name.as_bytes()));
+    for v in [
+        &e.version,
+        &e.region,
+        &e.source_ip,
+        &e.user_agent,
+        &e.error_code,
+        &e.error_message,
+        &e.event_type,
+        &e.category,
+        &e.request_id,
+        &e.recipient_account,
+        &e.shared_event_id,
+    ] {
+        s(&mut d, v);
+    }
+    d.f(e.read_only);
+    let i = &e.identity;
+    for v in [
+        &i.kind,
+        &i.principal_id,
+        &i.arn,
+        &i.account_id,
+        &i.access_key_id,
+        &i.user_name,
+        &i.invoked_by,
+        &i.identity_provider,
+        &i.issuer_kind,
+        &i.issuer_arn,
+        &i.issuer_principal_id,
+        &i.issuer_account_id,
+        &i.issuer_user_name,
+        &i.source_identity,
+        &i.ec2_role_delivery,
+    ] {
+        s(&mut d, v);
+    }
+    d.n(i.creation_date);
+    d.f(i.mfa_authenticated);
+    d.f(Some(i.from_console));
+    let q = &e.request;
+    for v in [
+        &q.role_arn,
+        &q.role_session_name,
+        &q.user_name,
+        &q.name,
+        &q.source_identity,
+        &q.principal_arn,
+        &q.role_name,
+        &q.policy_arn,
+        &q.policy_name,
+        &q.group_name,
+        &q.access_key_id,
+        &q.status,
+        &q.bucket_name,
+        &q.key,
+        &q.function_name,
+        &q.secret_id,
+        &q.instance_id,
+        &q.target_principal,
+    ] {
+        s(&mut d, v);
+    }
+    d.n(q.duration_seconds);
+    let p = &e.response;
+    for v in [
+        &p.credentials_key,
+        &p.assumed_role_arn,
+        &p.assumed_role_id,
+        &p.federated_user_arn,
+        &p.federated_user_id,
+        &p.access_key_id,
+        &p.access_key_user,
+        &p.user_arn,
+        &p.user_id,
+        &p.user_name,
+        &p.login_profile_user,
+        &p.role_arn,
+        &p.subject,
+        &p.provider,
+        &p.source_identity,
+        &p.console_login,
+    ] {
+        s(&mut d, v);
+    }
+    d.n(p.credentials_expiration);
+    d.n(p.access_key_created);
+    for r in &e.resources {
+        d.bytes(Some(r.as_bytes()));
+    }
+    tape::fold_mul(d.h ^ d.k[1], d.k[2] ^ d.tag)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -558,6 +1183,38 @@ mod tests {
             o.id = e.id.clone();
             assert_eq!(&o, e);
         }
+    }
+
+    /// The content digest of the single record in `doc`.
+    fn digest_of(doc: &str) -> u64 {
+        let mut b = doc.as_bytes().to_vec();
+        let t =
+            simd_json::to_tape_with_buffers(&mut b, &mut simd_json::Buffers::default()).unwrap();
+        let r = tape::from_tape::<RawRecord>(&t.0).unwrap();
+        content_digest(&r).0
+    }
+
+    #[test]
+    fn content_digest_ignores_order_and_spacing_but_not_values() {
+        let a = digest_of(REC);
+        let v: serde_json::Map<String, serde_json::Value> = serde_json::from_str(REC).unwrap();
+        let reversed: serde_json::Map<String, serde_json::Value> =
+            v.iter().rev().map(|(k, v)| (k.clone(), v.clone())).collect();
+        assert_eq!(a, digest_of(&serde_json::to_string_pretty(&reversed).unwrap()));
+        for (from, to) in [
+            ("\"AssumeRole\"", "\"AssumeRolX\""),
+            ("AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLF"),
+            ("\"900\"", "\"901\""),
+            ("\"readOnly\":true", "\"readOnly\":false"),
+            ("role/R\",\"accountId", "role/S\",\"accountId"),
+        ] {
+            assert!(REC.contains(from), "{from}");
+            assert_ne!(a, digest_of(&REC.replace(from, to)), "{from} -> {to}");
+        }
+        // A value moved to another field is another record.
+        let moved =
+            REC.replace("\"roleSessionName\":\"s\"", "\"roleSessionName\":\"\",\"name\":\"s\"");
+        assert_ne!(a, digest_of(&moved));
     }
 
     #[test]

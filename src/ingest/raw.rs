@@ -31,10 +31,41 @@ impl<'a> Str<'a> {
     pub fn non_empty(&self) -> Option<&str> {
         self.get().filter(|s| !s.is_empty())
     }
-    /// An owned copy of [`Str::non_empty`].
+    /// An owned copy of [`Str::non_empty`], capped at [`FIELD_CAP`] bytes ([`cap`]).
     pub fn owned(&self) -> Option<String> {
-        self.non_empty().map(str::to_owned)
+        self.non_empty().map(|s| cap(s).into_owned())
     }
+    /// [`Str::non_empty`] capped at [`FIELD_CAP`] bytes ([`cap`]).
+    pub fn capped(&self) -> Option<Cow<'_, str>> {
+        self.non_empty().map(cap)
+    }
+    /// True when the string is longer than [`FIELD_CAP`] bytes (it is truncated when kept).
+    pub fn oversized(&self) -> bool {
+        self.get().is_some_and(|s| s.len() > FIELD_CAP)
+    }
+}
+
+/// Most bytes of one string field that ingest keeps (4 KiB): what one record may add to
+/// memory and to every report is capped (SPEC §8). CloudTrail itself truncates user agents at
+/// 1 KB and omits request and response elements over 100 KB, so a longer single field is
+/// hostile or broken; it is cut at a character boundary and marked ([`TRUNCATED`]), and
+/// ingest counts it (`truncated_fields` in `scan`).
+pub const FIELD_CAP: usize = 4096;
+
+/// The marker that ends a truncated field, followed by the number of bytes left out.
+pub const TRUNCATED: &str = "…[truncated by trailhound: ";
+
+/// `s`, or its first [`FIELD_CAP`] bytes (at a character boundary) and the [`TRUNCATED`]
+/// marker with the number of bytes left out.
+pub fn cap(s: &str) -> Cow<'_, str> {
+    if s.len() <= FIELD_CAP {
+        return Cow::Borrowed(s);
+    }
+    let mut end = FIELD_CAP;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!("{}{TRUNCATED}{} more bytes]", &s[..end], s.len() - end))
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
@@ -252,13 +283,25 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
     }
 }
 
-/// An array field: the elements when the JSON value is an array, `None` otherwise.
+/// Most elements one [`List`] keeps (`resources` of one record): what one record may add to
+/// memory and reports is capped (SPEC §8); the rest are counted in [`List::dropped`].
+pub const LIST_CAP: usize = 256;
+
+/// An array field: the elements when the JSON value is an array, `None` otherwise. At most
+/// [`LIST_CAP`] elements are kept; the number left out is the second field.
 #[derive(Debug, Clone, PartialEq)]
-pub struct List<T>(pub Option<Vec<T>>);
+pub struct List<T>(pub Option<Vec<T>>, pub u32);
 
 impl<T> Default for List<T> {
     fn default() -> Self {
-        List(None)
+        List(None, 0)
+    }
+}
+
+impl<T> List<T> {
+    /// Elements left out past [`LIST_CAP`].
+    pub fn dropped(&self) -> u32 {
+        self.1
     }
 }
 
@@ -271,36 +314,43 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
                 f.write_str("any JSON value")
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<List<T>, A::Error> {
-                let mut v = Vec::with_capacity(a.size_hint().unwrap_or(0).min(4096));
-                while let Some(x) = a.next_element::<T>()? {
-                    v.push(x);
+                let mut v = Vec::with_capacity(a.size_hint().unwrap_or(0).min(LIST_CAP));
+                while v.len() < LIST_CAP {
+                    match a.next_element::<T>()? {
+                        Some(x) => v.push(x),
+                        None => return Ok(List(Some(v), 0)),
+                    }
                 }
-                Ok(List(Some(v)))
+                let mut dropped = 0u32;
+                while a.next_element::<IgnoredAny>()?.is_some() {
+                    dropped = dropped.saturating_add(1);
+                }
+                Ok(List(Some(v), dropped))
             }
             fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<List<T>, A::Error> {
                 while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(List(None))
+                Ok(List(None, 0))
             }
             fn visit_str<E: de::Error>(self, _: &str) -> Result<List<T>, E> {
-                Ok(List(None))
+                Ok(List(None, 0))
             }
             fn visit_bool<E: de::Error>(self, _: bool) -> Result<List<T>, E> {
-                Ok(List(None))
+                Ok(List(None, 0))
             }
             fn visit_i64<E: de::Error>(self, _: i64) -> Result<List<T>, E> {
-                Ok(List(None))
+                Ok(List(None, 0))
             }
             fn visit_u64<E: de::Error>(self, _: u64) -> Result<List<T>, E> {
-                Ok(List(None))
+                Ok(List(None, 0))
             }
             fn visit_f64<E: de::Error>(self, _: f64) -> Result<List<T>, E> {
-                Ok(List(None))
+                Ok(List(None, 0))
             }
             fn visit_unit<E: de::Error>(self) -> Result<List<T>, E> {
-                Ok(List(None))
+                Ok(List(None, 0))
             }
             fn visit_none<E: de::Error>(self) -> Result<List<T>, E> {
-                Ok(List(None))
+                Ok(List(None, 0))
             }
             fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<List<T>, D2::Error> {
                 List::deserialize(d)
@@ -310,30 +360,18 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
     }
 }
 
-/// A top-level JSON document or one CloudTrail record.
+/// One CloudTrail record.
 ///
 /// The large nested objects are boxed: serde moves values by copy on every level of
 /// nesting, and a flat 2 KB struct made those copies a measurable share of ingest time.
 ///
-/// The same struct serves both, so a file is parsed once whatever its shape: a
-/// `{"Records":[…]}` file fills `records`, `lookup-events` output fills `lookup_events`, a
-/// digest file fills `digest_start_time`/`log_files`, and a bare record fills the record
-/// fields.
+/// Not recursive on purpose: the document around the records (`{"Records":[…]}`,
+/// `lookup-events` output, a digest) is read from the tape directly
+/// ([`super::parse`]), so no input can make deserialization nest deeper than these structs
+/// do, and a record holding a `"Records"` key of its own is just an unknown field.
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RawRecord<'a> {
-    /// The CloudTrail file wrapper (`{"Records":[…]}`).
-    #[serde(rename = "Records", borrow, default)]
-    pub records: List<Obj<RawRecord<'a>>>,
-    /// `aws cloudtrail lookup-events` output (`{"Events":[{"CloudTrailEvent":"…"}]}`).
-    #[serde(rename = "Events", borrow, default)]
-    pub lookup_events: List<Obj<LookupEvent<'a>>>,
-    /// Marks a digest file (CLOUDTRAIL.md §6).
-    #[serde(borrow, default)]
-    pub digest_start_time: Str<'a>,
-    /// Marks a digest file.
-    #[serde(default)]
-    pub log_files: Option<IgnoredAny>,
     #[serde(borrow, default)]
     pub event_version: Str<'a>,
     #[serde(borrow, default)]
@@ -378,14 +416,6 @@ pub struct RawRecord<'a> {
     pub resources: List<Obj<RawResource<'a>>>,
     #[serde(default)]
     pub session_credential_from_console: Flag,
-}
-
-/// One entry of `lookup-events` output; the record is a JSON string.
-#[derive(Debug, Default, serde::Deserialize)]
-pub struct LookupEvent<'a> {
-    /// The CloudTrail record, serialized as a JSON string.
-    #[serde(rename = "CloudTrailEvent", borrow, default)]
-    pub cloud_trail_event: Str<'a>,
 }
 
 /// `userIdentity` (CLOUDTRAIL.md §4).

@@ -1,0 +1,343 @@
+//! A serde deserializer over a simd-json tape that never recurses into what it skips, and the
+//! nesting check.
+//!
+//! simd-json builds a flat tape of the whole document (no recursion there), but its serde
+//! deserializer recurses once per level of nesting even for values that are only skipped
+//! (`IgnoredAny` visits every element): 15,000 nested brackets anywhere in a record overflowed
+//! the worker's stack and aborted the process. Here every container on the tape carries the
+//! number of nodes inside it, so a skipped value costs O(1) and no recursion, and the wire
+//! structs ([`super::raw`]) are not recursive, so the deserializer's own depth is bounded by
+//! the struct nesting (about six levels) whatever the input.
+//!
+//! Records are deserialized one at a time from their own slice of the tape, so a record that
+//! fails (a duplicate key, a wrong type that even the lenient fields refuse, nesting deeper
+//! than [`MAX_DEPTH`]) is rejected alone and the file goes on.
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use simd_json::{Node, StaticNode};
+use std::fmt;
+
+/// Deepest nesting accepted inside one record (objects and arrays counted from the record
+/// itself at 1). Real CloudTrail records nest a dozen levels or so; 128 is also serde_json's
+/// default recursion limit. A record nested deeper is rejected (`too_deep`).
+pub const MAX_DEPTH: usize = 128;
+
+/// Why a record could not be deserialized.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TapeError {
+    /// The same key twice in one object of a field that is read (`{"eventName":…,"eventName":…}`):
+    /// readers disagree on which one counts, so the record is not used.
+    DuplicateKey(String),
+    /// Anything else the lenient wire types refuse.
+    Other(String),
+}
+
+impl fmt::Display for TapeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TapeError::DuplicateKey(k) => write!(f, "duplicate key {k:?} in one object"),
+            TapeError::Other(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for TapeError {}
+
+impl de::Error for TapeError {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        TapeError::Other(msg.to_string())
+    }
+    fn duplicate_field(field: &'static str) -> Self {
+        TapeError::DuplicateKey(field.to_string())
+    }
+}
+
+/// Number of tape nodes taken by the value starting at `nodes[i]` (1 for a scalar).
+#[inline]
+pub fn extent(nodes: &[Node<'_>], i: usize) -> usize {
+    match nodes.get(i) {
+        Some(Node::Array { count, .. } | Node::Object { count, .. }) => count + 1,
+        _ => 1,
+    }
+}
+
+/// True when the value at the start of `nodes` nests deeper than `limit` levels. A value of
+/// `limit` nodes or fewer cannot, so most records cost one comparison.
+pub fn too_deep(nodes: &[Node<'_>], limit: usize) -> bool {
+    if nodes.len() <= limit {
+        return false;
+    }
+    // End (exclusive) of every open container, innermost last; no allocation per record.
+    let mut ends = [0usize; MAX_DEPTH + 1];
+    let limit = limit.min(MAX_DEPTH);
+    let mut open = 0usize;
+    for (i, n) in nodes.iter().enumerate() {
+        while open > 0 && ends[open - 1] <= i {
+            open -= 1;
+        }
+        if let Node::Array { count, .. } | Node::Object { count, .. } = n {
+            if open + 1 > limit {
+                return true;
+            }
+            ends[open] = i + 1 + count;
+            open += 1;
+        }
+    }
+    false
+}
+
+/// A serde deserializer reading one value from a tape slice.
+pub struct TapeDe<'t, 'de> {
+    nodes: &'t [Node<'de>],
+    idx: usize,
+}
+
+impl<'t, 'de> TapeDe<'t, 'de> {
+    /// A deserializer for the value at the start of `nodes`.
+    pub fn new(nodes: &'t [Node<'de>]) -> Self {
+        TapeDe { nodes, idx: 0 }
+    }
+    fn next(&mut self) -> Result<Node<'de>, TapeError> {
+        let n =
+            *self.nodes.get(self.idx).ok_or_else(|| TapeError::Other("unexpected end".into()))?;
+        self.idx += 1;
+        Ok(n)
+    }
+}
+
+/// Deserializes a `T` from the value at the start of `nodes`.
+///
+/// # Errors
+/// [`TapeError`] when `T` refuses the value.
+pub fn from_tape<'de, T: de::Deserialize<'de>>(nodes: &[Node<'de>]) -> Result<T, TapeError> {
+    T::deserialize(&mut TapeDe::new(nodes))
+}
+
+impl<'de> Deserializer<'de> for &mut TapeDe<'_, 'de> {
+    type Error = TapeError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, TapeError> {
+        let start = self.idx;
+        match self.next()? {
+            Node::String(s) => v.visit_borrowed_str(s),
+            Node::Static(StaticNode::Null) => v.visit_unit(),
+            Node::Static(StaticNode::Bool(b)) => v.visit_bool(b),
+            Node::Static(StaticNode::I64(n)) => v.visit_i64(n),
+            Node::Static(StaticNode::U64(n)) => v.visit_u64(n),
+            #[allow(clippy::useless_conversion)]
+            Node::Static(StaticNode::F64(n)) => v.visit_f64(n.into()),
+            // 128-bit integers (the crate is built with them): as far as the lenient fields
+            // care, a number; never an error.
+            #[allow(unreachable_patterns)]
+            Node::Static(other) => match other {
+                StaticNode::I128(n) => match i64::try_from(n) {
+                    Ok(x) => v.visit_i64(x),
+                    Err(_) => v.visit_f64(n as f64),
+                },
+                StaticNode::U128(n) => match u64::try_from(n) {
+                    Ok(x) => v.visit_u64(x),
+                    Err(_) => v.visit_f64(n as f64),
+                },
+                _ => v.visit_unit(),
+            },
+            Node::Array { len, count } => {
+                let r = v.visit_seq(Seq { de: &mut *self, left: len });
+                // Whatever the visitor consumed, continue after the array.
+                self.idx = start + 1 + count;
+                r
+            }
+            Node::Object { len, count } => {
+                let r = v.visit_map(Map { de: &mut *self, left: len });
+                self.idx = start + 1 + count;
+                r
+            }
+        }
+    }
+
+    /// Skips the value in O(1): no recursion, however deep it nests.
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, TapeError> {
+        if self.idx >= self.nodes.len() {
+            return Err(TapeError::Other("unexpected end".into()));
+        }
+        self.idx += extent(self.nodes, self.idx);
+        v.visit_unit()
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value, TapeError> {
+        match self.nodes.get(self.idx) {
+            Some(Node::Static(StaticNode::Null)) => {
+                self.idx += 1;
+                v.visit_none()
+            }
+            _ => v.visit_some(self),
+        }
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier
+    }
+}
+
+struct Seq<'a, 't, 'de> {
+    de: &'a mut TapeDe<'t, 'de>,
+    left: usize,
+}
+
+impl<'de> SeqAccess<'de> for Seq<'_, '_, 'de> {
+    type Error = TapeError;
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, TapeError> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        seed.deserialize(&mut *self.de).map(Some)
+    }
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.left)
+    }
+}
+
+struct Map<'a, 't, 'de> {
+    de: &'a mut TapeDe<'t, 'de>,
+    left: usize,
+}
+
+impl<'de> MapAccess<'de> for Map<'_, '_, 'de> {
+    type Error = TapeError;
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, TapeError> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        seed.deserialize(&mut *self.de).map(Some)
+    }
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, TapeError> {
+        seed.deserialize(&mut *self.de)
+    }
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.left)
+    }
+}
+
+/// The keys and value positions of the object at `nodes[i]`: `(key, index of its value)`.
+pub fn members<'t, 'de>(
+    nodes: &'t [Node<'de>],
+    i: usize,
+) -> impl Iterator<Item = (&'de str, usize)> + 't {
+    let (len, mut j) = match nodes.get(i) {
+        Some(Node::Object { len, .. }) => (*len, i + 1),
+        _ => (0, i + 1),
+    };
+    (0..len).map_while(move |_| {
+        let key = match nodes.get(j)? {
+            Node::String(s) => *s,
+            _ => return None,
+        };
+        let v = j + 1;
+        if v >= nodes.len() {
+            return None;
+        }
+        j = v + extent(nodes, v);
+        Some((key, v))
+    })
+}
+
+/// The positions of the elements of the array at `nodes[i]`.
+pub fn elements<'t>(nodes: &'t [Node<'_>], i: usize) -> impl Iterator<Item = usize> + 't {
+    let (len, mut j) = match nodes.get(i) {
+        Some(Node::Array { len, .. }) => (*len, i + 1),
+        _ => (0, i + 1),
+    };
+    (0..len).map_while(move |_| {
+        if j >= nodes.len() {
+            return None;
+        }
+        let at = j;
+        j += extent(nodes, j);
+        Some(at)
+    })
+}
+
+/// The per-run key of [`super::parse::content_digest`]: random, so nobody can prepare a
+/// record that collides with another one in advance (the hash never leaves the process, so
+/// output stays deterministic).
+pub(crate) fn keys() -> [u64; 3] {
+    static K: std::sync::OnceLock<[u64; 3]> = std::sync::OnceLock::new();
+    *K.get_or_init(|| {
+        use std::hash::{BuildHasher, Hasher};
+        let s = std::collections::hash_map::RandomState::new();
+        let k = |i: u64| {
+            let mut h = s.build_hasher();
+            h.write_u64(i);
+            h.finish() | 1
+        };
+        [k(1), k(2), k(3)]
+    })
+}
+
+/// The 128-bit product of `a` and `b`, folded to 64 bits (high half xor low half).
+#[inline]
+pub(crate) fn fold_mul(a: u64, b: u64) -> u64 {
+    let p = u128::from(a) * u128::from(b);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tape(s: &str) -> (Vec<u8>, simd_json::Buffers) {
+        (s.as_bytes().to_vec(), simd_json::Buffers::default())
+    }
+
+    #[test]
+    fn depth_is_counted_from_the_value() {
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let (mut b, mut buf) = tape(&deep);
+        let t = simd_json::to_tape_with_buffers(&mut b, &mut buf).unwrap();
+        assert!(too_deep(&t.0, 128));
+        assert!(!too_deep(&t.0, 200));
+        let (mut b, mut buf) = tape(r#"{"a":[1,{"b":[[2]]}],"c":3}"#);
+        let t = simd_json::to_tape_with_buffers(&mut b, &mut buf).unwrap();
+        assert!(!too_deep(&t.0, 5));
+        assert!(too_deep(&t.0[..], 4) || t.0.len() <= 4);
+    }
+
+    #[test]
+    fn skipping_a_deep_value_does_not_recurse() {
+        // Far deeper than any stack would take with one frame per level.
+        let n = 500_000;
+        let doc = format!("{{\"x\":{}1{},\"eventName\":\"E\"}}", "[".repeat(n), "]".repeat(n));
+        let (mut b, mut buf) = tape(&doc);
+        let t = simd_json::to_tape_with_buffers(&mut b, &mut buf).unwrap();
+        #[derive(serde::Deserialize)]
+        struct R<'a> {
+            #[serde(rename = "eventName", borrow)]
+            name: &'a str,
+        }
+        let r: R = from_tape(&t.0).unwrap();
+        assert_eq!(r.name, "E");
+        let keys: Vec<&str> = members(&t.0, 0).map(|(k, _)| k).collect();
+        assert_eq!(keys, ["x", "eventName"]);
+    }
+
+    #[test]
+    fn duplicate_known_key_is_an_error() {
+        let (mut b, mut buf) = tape(r#"{"eventName":"A","eventName":"B"}"#);
+        let t = simd_json::to_tape_with_buffers(&mut b, &mut buf).unwrap();
+        #[derive(Debug, serde::Deserialize)]
+        struct R<'a> {
+            #[serde(rename = "eventName", borrow)]
+            _name: &'a str,
+        }
+        assert!(matches!(from_tape::<R>(&t.0), Err(TapeError::DuplicateKey(_))));
+    }
+}
