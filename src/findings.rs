@@ -870,7 +870,17 @@ fn failed_attempts(
         if events.contains_key(a.event_id.as_str()) && names_seen.contains(a.event_name.as_str()) {
             continue;
         }
-        let target = a.target.clone().unwrap_or_else(|| "?".into());
+        let full = a.target.clone().unwrap_or_else(|| "?".into());
+        let account = crate::chain::arn_account(&full).map(str::to_string);
+        // `arn:aws:iam::123:role/path/Name` -> `role/Name`.
+        let target = match full.split_once(":role/").or_else(|| full.split_once(":user/")) {
+            Some((head, rest)) if full.starts_with("arn:") => format!(
+                "{}/{}",
+                if head.len() < full.len() && full.contains(":role/") { "role" } else { "user" },
+                rest.rsplit('/').next().unwrap_or(rest)
+            ),
+            _ => full.clone(),
+        };
         let mn = Meaning {
             severity: Severity::Medium,
             kind: "failed_attempt",
@@ -879,7 +889,7 @@ fn failed_attempts(
         };
         add(
             &a.event_name,
-            target.split(':').nth(4).filter(|s| !s.is_empty()).map(str::to_string),
+            account,
             target,
             mn,
             crate::time::fmt_iso(a.event_time),
@@ -909,7 +919,7 @@ fn failed_attempts(
                 if errs.is_empty() { "error".to_string() } else { errs.join(", ") }
             ),
             techniques: mn.techniques.iter().map(|t| t.to_string()).collect(),
-            next_step: "the attacker tried this: check that it is still refused (the permission that stopped it may be all that stands in the way) and look for a later success".into(),
+            next_step: "check it is still refused, and look for a later success".into(),
             evidence: ids,
             failed: true,
         });
@@ -919,6 +929,193 @@ fn failed_attempts(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gen::scenario::Scenario;
+    use serde_json::json;
+
+    /// 2024-03-11T10:00:00Z
+    const T0: i64 = 1_710_151_200;
+    const MAIN: &str = "111122223333";
+    const LEAKED: &str = "AKIAIOSFODNN7EXAMPLE";
+
+    fn blast_of(s: &Scenario) -> (BlastRadius, SessionGraph) {
+        let d = tempfile::TempDir::new().unwrap();
+        s.write(&d.path().join("trail"), &[]).unwrap();
+        let opts = crate::ingest::IngestOptions {
+            inputs: vec![d.path().join("trail")],
+            ..Default::default()
+        };
+        let ing = crate::ingest::ingest(&opts).unwrap();
+        let g = SessionGraph::build(&ing);
+        let b = crate::blast::blast(&ing, &g, &[LEAKED.to_string()], true).unwrap();
+        (b, g)
+    }
+
+    /// The leaked key makes a user with admin rights, rewrites a role's trust, backdoors a
+    /// function, reads a bucket, and tries three times to stop the trail.
+    fn incident() -> (Scenario, BTreeMap<&'static str, Vec<String>>) {
+        let mut s = Scenario::new();
+        let mut ids: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+        let k = s.user_key(MAIN, "ci-deployer", LEAKED);
+        s.create_user(&k, T0 + 10, "backdoor");
+        s.attach_user_policy(
+            &k,
+            T0 + 20,
+            "backdoor",
+            "arn:aws:iam::aws:policy/AdministratorAccess",
+        );
+        let id = s.call(
+            &k,
+            T0 + 30,
+            "iam.amazonaws.com",
+            "UpdateAssumeRolePolicy",
+            json!({"roleName": "Victim", "policyDocument": "{}"}),
+        );
+        ids.entry("trust").or_default().push(id);
+        let id = s.call(
+            &k,
+            T0 + 40,
+            "lambda.amazonaws.com",
+            "CreateFunction20150331",
+            json!({"functionName": "evil-fn", "role": "arn:aws:iam::111122223333:role/x"}),
+        );
+        ids.entry("function").or_default().push(id);
+        s.get_object(&k, T0 + 50, MAIN, "payroll", "2024/march.csv");
+        for i in 0..3 {
+            let id = s.call_full(
+                &k,
+                T0 + 60 + i,
+                "cloudtrail.amazonaws.com",
+                "StopLogging",
+                json!({"name": "main-trail"}),
+                serde_json::Value::Null,
+                Some("AccessDenied"),
+                "aws-cli/2.15.0",
+            );
+            ids.entry("stop").or_default().push(id);
+        }
+        (s, ids)
+    }
+
+    fn by_target<'a>(f: &'a [Finding], target: &str, failed: bool) -> &'a Finding {
+        f.iter()
+            .find(|x| x.target == target && x.failed == failed)
+            .unwrap_or_else(|| panic!("no finding on {target} (failed={failed}): {f:#?}"))
+    }
+
+    #[test]
+    fn an_incident_gives_ranked_findings_by_target_with_failed_attempts_apart() {
+        let (s, ids) = incident();
+        let (b, g) = blast_of(&s);
+        let f = findings(&b, &g, None);
+        // Ranked: what succeeded first, by severity; failed attempts last.
+        let keys: Vec<(bool, Severity)> = f.iter().map(|x| (x.failed, x.severity)).collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted, "{f:#?}");
+        let lead = f.iter().find(|x| x.kind == "leaked_key_used").unwrap();
+        assert_eq!((lead.severity, lead.target.as_str()), (Severity::Critical, LEAKED));
+        // Same severity: earlier first.
+        for w in f.windows(2) {
+            if (w[0].failed, w[0].severity) == (w[1].failed, w[1].severity) {
+                assert!(w[0].time <= w[1].time || w[1].time.is_none(), "{w:#?}");
+            }
+        }
+
+        let user = by_target(&f, "user/backdoor", false);
+        assert_eq!(user.severity, Severity::Critical);
+        assert_eq!(user.kind, "admin_policy_attached");
+        for t in ["T1136.003", "T1098.003"] {
+            assert!(user.techniques.iter().any(|x| x == t), "{t} in {user:?}");
+        }
+        assert_eq!(user.evidence.len(), 2, "CreateUser and AttachUserPolicy: {user:?}");
+
+        let trust = by_target(&f, "role/Victim", false);
+        assert_eq!(trust.kind, "trust_policy_changed");
+        assert!(trust.techniques.contains(&"T1484.002".to_string()));
+        assert_eq!(trust.evidence, ids["trust"]);
+
+        let func = by_target(&f, "function/evil-fn", false);
+        assert_eq!(func.kind, "lambda_backdoor");
+        assert_eq!(func.evidence, ids["function"]);
+
+        let data = by_target(&f, "bucket/payroll", false);
+        assert_eq!(data.techniques, vec!["T1530".to_string()]);
+
+        // The three refused StopLogging calls: one failed finding on the trail, by name.
+        let stop = by_target(&f, "trail/main-trail", true);
+        assert!(stop.title.contains("3×") && stop.title.contains("StopLogging"), "{stop:?}");
+        assert!(stop.detail.contains("AccessDenied"));
+        assert_eq!(stop.techniques, vec!["T1562.008".to_string()]);
+        let mut want = ids["stop"].clone();
+        want.sort();
+        assert_eq!(stop.evidence, want);
+        assert!(!f.iter().any(|x| !x.failed && x.target == "trail/main-trail"));
+
+        // Deterministic.
+        assert_eq!(f, findings(&b, &g, None));
+        let j = serde_json::to_value(&f).unwrap();
+        assert_eq!(j[0]["severity"], "critical");
+    }
+
+    fn node(id: &str, key: &str, arn: &str, issued: i64, ips: &[&str]) -> Node {
+        Node {
+            id: id.into(),
+            kind: crate::chain::NodeKind::Session,
+            access_key_id: Some(key.into()),
+            principal_arn: Some(arn.into()),
+            principal_type: Some("AssumedRole".into()),
+            account_id: Some(MAIN.into()),
+            issued_at: Some(issued),
+            expires_at: Some(issued + 21600),
+            orphan: true,
+            events: 3,
+            first_seen: Some(issued + 5),
+            last_seen: Some(issued + 50),
+            issued_by_event: Some("EC2 instance profile".into()),
+            role_arn: None,
+            userid: None,
+            user_name: None,
+            source_ips: ips.iter().map(|s| (*s).into()).collect(),
+            root_derived: false,
+            user_arn: None,
+        }
+    }
+
+    #[test]
+    fn stolen_instance_credentials_offer_the_session_used_elsewhere_for_the_plan() {
+        let (s, _) = incident();
+        let (mut b, _) = blast_of(&s);
+        let arn = "arn:aws:sts::111122223333:assumed-role/web/i-0abc1234567890def";
+        b.signals = vec![crate::blast::Signal {
+            kind: "instance_credentials_used_elsewhere".into(),
+            credential: arn.into(),
+            principal_arn: Some(arn.into()),
+            detail: "used from 2 networks".into(),
+        }];
+        let home = node(
+            "ASIAHOME000000000001@2024-03-11T09:00:00Z",
+            "ASIAHOME000000000001",
+            arn,
+            T0 - 3600,
+            &["10.0.0.5"],
+        );
+        let away = node(
+            "ASIAAWAY000000000002@2024-03-11T09:30:00Z",
+            "ASIAAWAY000000000002",
+            arn,
+            T0 - 1800,
+            &["10.0.0.5", "198.51.100.7"],
+        );
+        let f = findings_from(&b, &[&home, &away], &[], None);
+        let x = f.iter().find(|x| x.kind == "instance_credentials_stolen").unwrap();
+        assert_eq!(x.severity, Severity::Critical);
+        assert_eq!(x.target, arn);
+        assert_eq!(x.evidence, vec![away.id.clone()]);
+        assert!(x.next_step.contains("--key ASIAAWAY000000000002@2024-03-11T09:30:00Z"), "{x:?}");
+        assert!(!x.next_step.contains("ASIAHOME"), "{x:?}");
+        assert!(x.title.contains("i-0abc1234567890def"));
+        assert!(x.techniques.contains(&"T1552.005".to_string()));
+    }
 
     #[test]
     fn severity_orders_and_serializes_snake_case() {
