@@ -2238,6 +2238,9 @@ mod tests {
         assert_eq!(clip("<<<<", 3), "&lt;&lt;…");
         assert_eq!(clip("a<b", 10), "a&lt;b");
         assert_eq!(clip_mid("abcdefghij", 5), "ab…ij");
+        assert_eq!(clip_tail("stratus-red-team-ec2lui-role-pcccexdthk", 24), "stratus-…role-pcccexdthk");
+        assert_eq!(clip_tail("<b>-abcdefghijklmnop", 12), "&lt;b&gt;-…jklmnop");
+        assert_eq!(brk("arn:aws:iam::1:role/&lt;x"), "arn:<wbr>aws:<wbr>iam:<wbr>:<wbr>1:<wbr>role/<wbr>&lt;x");
         assert_eq!(clip_mid("<<<<<<>>>>>>", 4), "&lt;&lt;…&gt;");
         assert_eq!(clip_mid("short", 10), "short");
     }
