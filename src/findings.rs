@@ -873,12 +873,14 @@ fn failed_attempts(
         let full = a.target.clone().unwrap_or_else(|| "?".into());
         let account = crate::chain::arn_account(&full).map(str::to_string);
         // `arn:aws:iam::123:role/path/Name` -> `role/Name`.
-        let target = match full.split_once(":role/").or_else(|| full.split_once(":user/")) {
-            Some((head, rest)) if full.starts_with("arn:") => format!(
-                "{}/{}",
-                if head.len() < full.len() && full.contains(":role/") { "role" } else { "user" },
-                rest.rsplit('/').next().unwrap_or(rest)
-            ),
+        let last = |rest: &str| rest.rsplit('/').next().unwrap_or(rest).to_string();
+        let target = match (
+            full.starts_with("arn:"),
+            full.split_once(":role/"),
+            full.split_once(":user/"),
+        ) {
+            (true, Some((_, rest)), _) => format!("role/{}", last(rest)),
+            (true, None, Some((_, rest))) => format!("user/{}", last(rest)),
             _ => full.clone(),
         };
         let mn = Meaning {

@@ -1782,14 +1782,14 @@ fn persistence_section(o: &mut String, cx: &Ctx) {
     // order of their first change.
     let events: BTreeMap<&str, &crate::model::Event> =
         b.tainted_events.iter().map(|e| (e.id.as_str(), e)).collect();
+    type Groups<'a> = Vec<((Option<&'a str>, String), Vec<&'a crate::blast::Persistence>)>;
     let mut groups: BTreeMap<(Option<&str>, String), Vec<&crate::blast::Persistence>> =
         BTreeMap::new();
     for p in b.persistence.iter().take(LONG_TABLE_ROWS) {
         let t = crate::findings::target_of(p, events.get(p.event_id.as_str()).copied());
         groups.entry((p.account_id.as_deref(), t)).or_default().push(p);
     }
-    let mut groups: Vec<((Option<&str>, String), Vec<&crate::blast::Persistence>)> =
-        groups.into_iter().collect();
+    let mut groups: Groups = groups.into_iter().collect();
     groups.sort_by(|x, y| {
         let fx = x.1.iter().map(|p| p.event_time.as_str()).min();
         let fy = y.1.iter().map(|p| p.event_time.as_str()).min();
@@ -1839,46 +1839,46 @@ fn sev_pill(s: Severity) -> String {
 fn finding_card(o: &mut String, f: &Finding) {
     w!(
         o,
-        "<div class=\"finding f-{}{}\"><div class=\"fh\">{}<span class=\"ft\">{}</span>",
+        "<div class=\"finding f-{}{}\"><div class=\"fh\">{}<span class=\"ft\" title=\"{}\">{}</span>",
         f.severity.as_str(),
         if f.failed { " failed" } else { "" },
         sev_pill(f.severity),
+        clip(&f.title, 600),
         clip_mid(&f.title, 140)
     );
     for t in &f.techniques {
         w!(o, "<span class=\"tech\" title=\"MITRE ATT&amp;CK technique\">{}</span>", clip(t, 20));
     }
-    o.push_str("</div>\n<div class=\"fb\">");
-    w!(
-        o,
-        "<div><span class=\"k\">Target</span><code title=\"{}\">{}</code>",
-        clip(&f.target, 600),
-        clip_mid(&f.target, 110)
-    );
     if let Some(a) = &f.account_id {
-        w!(o, " <span class=\"muted\">account {}</span>", clip(a, 40));
+        w!(o, "<span class=\"muted\">account {}</span>", clip(a, 40));
     }
     if let Some(t) = &f.time {
-        w!(o, " <span class=\"muted\">{}</span>", clip(t, 40));
+        w!(o, "<span class=\"muted\">{}</span>", clip(t, 40));
     }
-    w!(o, "</div>\n<div class=\"fd\">{}</div>\n", brk(&clip(&f.detail, 700)));
-    w!(
-        o,
-        "<div class=\"next\"><span class=\"k\">Next step</span>{}</div>\n",
-        clip(&f.next_step, 900)
-    );
+    o.push_str("</div>\n<div class=\"fb\">");
+    // The target, unless the title already names it in full.
+    if !f.title.contains(&f.target) || f.title.chars().count() > 140 {
+        w!(
+            o,
+            "<div><span class=\"k\">Target</span><code title=\"{}\">{}</code></div>\n",
+            clip(&f.target, 600),
+            clip_mid(&f.target, 110)
+        );
+    }
+    w!(o, "<div class=\"fd\">{}</div>\n", brk(&clip(&f.detail, 700)));
+    w!(o, "<div class=\"next\"><span class=\"k\">Next step</span>{}", clip(&f.next_step, 900));
     if !f.evidence.is_empty() {
         w!(
             o,
-            "<details><summary>Evidence ({})</summary><ul class=\"notes mono\">",
+            " <details class=\"ev\"><summary>evidence ({})</summary><ul class=\"notes mono\">",
             f.evidence.len()
         );
         for e in &f.evidence {
             w!(o, "<li>{}</li>", clip(e, 120));
         }
-        o.push_str("</ul></details>\n");
+        o.push_str("</ul></details>");
     }
-    o.push_str("</div></div>\n");
+    o.push_str("</div>\n</div></div>\n");
 }
 
 /// Findings shown before the rest fold into a "more" list.
@@ -2238,9 +2238,15 @@ mod tests {
         assert_eq!(clip("<<<<", 3), "&lt;&lt;…");
         assert_eq!(clip("a<b", 10), "a&lt;b");
         assert_eq!(clip_mid("abcdefghij", 5), "ab…ij");
-        assert_eq!(clip_tail("stratus-red-team-ec2lui-role-pcccexdthk", 24), "stratus-…role-pcccexdthk");
+        assert_eq!(
+            clip_tail("stratus-red-team-ec2lui-role-pcccexdthk", 24),
+            "stratus-…role-pcccexdthk"
+        );
         assert_eq!(clip_tail("<b>-abcdefghijklmnop", 12), "&lt;b&gt;-…jklmnop");
-        assert_eq!(brk("arn:aws:iam::1:role/&lt;x"), "arn:<wbr>aws:<wbr>iam:<wbr>:<wbr>1:<wbr>role/<wbr>&lt;x");
+        assert_eq!(
+            brk("arn:aws:iam::1:role/&lt;x"),
+            "arn:<wbr>aws:<wbr>iam:<wbr>:<wbr>1:<wbr>role/<wbr>&lt;x"
+        );
         assert_eq!(clip_mid("<<<<<<>>>>>>", 4), "&lt;&lt;…&gt;");
         assert_eq!(clip_mid("short", 10), "short");
     }
