@@ -1795,16 +1795,29 @@ fn persistence_section(o: &mut String, cx: &Ctx) {
         let fy = y.1.iter().map(|p| p.event_time.as_str()).min();
         fx.cmp(&fy).then_with(|| x.0.cmp(&y.0))
     });
+    // One key made every change: say so once instead of repeating it on every row.
+    let keys: BTreeSet<Option<&str>> =
+        b.persistence.iter().map(|p| p.by_access_key.as_deref()).collect();
+    let by_col = keys.len() > 1;
     w!(
         o,
-        "<p class=\"muted\">{} targets, in the order the attacker first touched them.</p>\n",
+        "<p class=\"muted\">{} targets, in the order the attacker first touched them",
         groups.len()
     );
-    table_head(o, &["Time", "Call", "Detail", "Follow-up", "By key"]);
+    if let (false, Some(Some(k))) = (by_col, keys.iter().next()) {
+        w!(o, "; every change made with <code>{}</code>", clip(k, 40));
+    }
+    o.push_str(".</p>\n");
+    let ncol = if by_col { 5 } else { 4 };
+    if by_col {
+        table_head(o, &["Time", "Call", "Detail", "Follow-up", "By key"]);
+    } else {
+        table_head(o, &["Time", "Call", "Detail", "Follow-up"]);
+    }
     for ((account, target), items) in &groups {
         w!(
             o,
-            "<tr class=\"grp\"><td colspan=\"5\"><b title=\"{}\">{}</b> <span class=\"muted\">{}{} change{}</span></td></tr>\n",
+            "<tr class=\"grp\"><td colspan=\"{ncol}\"><b title=\"{}\">{}</b> <span class=\"muted\">{}{} change{}</span></td></tr>\n",
             clip(target, 600),
             clip_mid(target, 90),
             account.map_or_else(String::new, |a| format!("account {} · ", clip(a, 40))),
@@ -1814,12 +1827,16 @@ fn persistence_section(o: &mut String, cx: &Ctx) {
         for p in items {
             w!(
                 o,
-                "<tr><td class=\"t\">{}</td><td><code>{}</code></td><td class=\"wrap\">{}</td><td>{}</td><td><code>{}</code></td></tr>\n",
+                "<tr><td class=\"t\">{}</td><td><code>{}</code></td><td class=\"wrap\">{}</td><td>{}</td>{}</tr>\n",
                 escape_html(&p.event_time),
                 clip(&p.event_name, 50),
                 brk(&clip(&p.detail, 160)),
                 clip(&p.follow_up, 200),
-                opt(p.by_access_key.as_deref())
+                if by_col {
+                    format!("<td><code>{}</code></td>", opt(p.by_access_key.as_deref()))
+                } else {
+                    String::new()
+                }
             );
         }
     }
