@@ -21,6 +21,7 @@ pub mod cli;
 pub mod diag;
 pub mod escape;
 pub mod export;
+pub mod findings;
 pub mod gen;
 pub mod ingest;
 pub mod integrity;

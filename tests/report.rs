@@ -688,10 +688,22 @@ fn console_lines(stderr: &str) -> String {
     o
 }
 
+/// Chromium, or `None` with a printed reason; under `CI=true` a missing browser is a failure.
+fn chromium_or_skip(test: &str) -> Option<PathBuf> {
+    let exe = chromium();
+    if exe.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{test}: no Chromium found under CI=true (.ci/run installs it)"
+        );
+        eprintln!("SKIPPED {test}: no Chromium found (/usr/bin/chromium, chromium-browser, google-chrome); .ci/run installs it");
+    }
+    exe
+}
+
 #[test]
 fn report_renders_in_headless_chromium() {
-    let Some(exe) = chromium() else {
-        eprintln!("SKIPPED: no Chromium found (/usr/bin/chromium, chromium-browser, google-chrome); .ci/run installs it");
+    let Some(exe) = chromium_or_skip("report_renders_in_headless_chromium") else {
         return;
     };
     let (trail, eff) = generated(5);
@@ -748,4 +760,129 @@ fn report_renders_in_headless_chromium() {
     assert_self_contained(&dom);
     assert!(dom.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert_no_js_errors(&err, "hostile report");
+}
+
+// ---------------------------------------------------------------------------------------
+// Layout at two page widths.
+
+/// A copy of `report` that, once laid out, writes its own measurements into the DOM (as
+/// `<pre id="measure">` lines): the viewport and document widths, each section's top, each
+/// SVG's rendered box. The copy drops the CSP meta so that the measuring script may run; the
+/// layout (CSS, markup) is the report's own.
+fn measuring_copy(report: &Path, out: &Path) {
+    let html = std::fs::read_to_string(report).unwrap();
+    let start = html.find("<meta http-equiv=\"Content-Security-Policy\"").expect("CSP meta");
+    let end = start + html[start..].find('>').unwrap() + 1;
+    let js = r#"<script>window.addEventListener('load',function(){var r=[];var de=document.documentElement;
+r.push('viewport '+de.clientWidth+' '+de.scrollWidth);
+document.querySelectorAll('main > section').forEach(function(s){r.push('section '+s.id+' '+Math.round(s.getBoundingClientRect().top+window.scrollY));});
+document.querySelectorAll('svg').forEach(function(s){var b=s.getBoundingClientRect();var c=s.parentElement.getBoundingClientRect();
+r.push('svg '+s.id+' '+Math.round(b.left)+' '+Math.round(b.right)+' '+Math.round(c.right)+' '+Math.round(b.height));});
+var pre=document.createElement('pre');pre.id='measure';pre.textContent=r.join('\n');document.body.appendChild(pre);});</script>"#;
+    let copy =
+        format!("{}{}", &html[..start], &html[end..]).replace("</body>", &format!("{js}</body>"));
+    std::fs::write(out, copy).unwrap();
+}
+
+/// Parsed `<pre id="measure">` lines.
+struct Measure {
+    viewport: i64,
+    scroll_width: i64,
+    sections: Vec<(String, i64)>,
+    /// id, left, right, container right, height
+    svgs: Vec<(String, i64, i64, i64, i64)>,
+}
+
+fn measure(exe: &Path, page: &Path, width: u32) -> Measure {
+    let size = format!("--window-size={width},2000");
+    let (dom, err) = run_chromium(exe, page, &[&size, "--hide-scrollbars", "--dump-dom"]);
+    let start = dom.find("<pre id=\"measure\">").unwrap_or_else(|| {
+        panic!("the measuring script ran at {width} px: {}", console_lines(&err))
+    });
+    let text = &dom[start + 18..];
+    let text = &text[..text.find("</pre>").unwrap()];
+    let mut m = Measure { viewport: 0, scroll_width: 0, sections: Vec::new(), svgs: Vec::new() };
+    for l in text.lines() {
+        let f: Vec<&str> = l.split(' ').collect();
+        let n = |i: usize| f[i].parse::<i64>().unwrap();
+        match f[0] {
+            "viewport" => (m.viewport, m.scroll_width) = (n(1), n(2)),
+            "section" => m.sections.push((f[1].to_string(), n(2))),
+            "svg" => m.svgs.push((f[1].to_string(), n(2), n(3), n(4), n(5))),
+            _ => {}
+        }
+    }
+    m
+}
+
+/// The bundled sample (a chain that hops into a second account) at 1024 and 1920 px: the
+/// page never scrolls sideways, the graph and the timeline (with the cut-off line at its
+/// right end) are drawn whole inside the page, key findings come first and the plan next.
+#[test]
+fn report_layout_fits_1024_and_1920_pixels() {
+    let Some(exe) = chromium_or_skip("report_layout_fits_1024_and_1920_pixels") else {
+        return;
+    };
+    let case = TempDir::new().unwrap();
+    let out = case.path().join("case");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/sample-trail");
+    investigate(&sample, "AKIAIOSFODNN7EXAMPLE", "2024-03-11T10:30:00Z", &out);
+    let report = out.join("report.html");
+    let html = std::fs::read_to_string(&report).unwrap();
+    // Both drawings scale with the page: a viewBox and the page's width, no fixed size.
+    for id in ["chain-svg", "timeline-svg"] {
+        let tag = &html[html.find(&format!("<svg id=\"{id}\"")).unwrap()..];
+        let tag = &tag[..tag.find('>').unwrap()];
+        assert!(tag.contains(" width=\"100%\"") && tag.contains(" viewBox=\"0 0 "), "{tag}");
+        assert!(!tag.contains(" height=\""), "no fixed height: {tag}");
+    }
+    // The cut-off (10:30) is drawn on the timeline, the cross-account session in the graph.
+    assert!(html.contains(">cut-off 10:30</text>"));
+    assert!(html.contains("ASIAGJ6MTRIPST674M46"), "the session in account 444455556666");
+
+    let page = case.path().join("measure.html");
+    measuring_copy(&report, &page);
+    let shots = case.path().join("shots");
+    std::fs::create_dir_all(&shots).unwrap();
+    for width in [1024u32, 1920] {
+        let m = measure(&exe, &page, width);
+        assert_eq!(m.viewport, width as i64, "viewport");
+        assert!(
+            m.scroll_width <= m.viewport,
+            "{width} px: the page scrolls sideways ({} px wide)",
+            m.scroll_width
+        );
+        let order: Vec<&str> = m.sections.iter().map(|(s, _)| s.as_str()).collect();
+        assert_eq!(&order[..3], ["findings", "plan", "chain"], "{width} px: section order");
+        let top = |id: &str| m.sections.iter().find(|(s, _)| s == id).unwrap().1;
+        assert!(top("findings") < 600, "{width} px: findings start on the first screen");
+        assert_eq!(m.svgs.len(), 2, "{width} px: two drawings");
+        for (id, left, right, container, height) in &m.svgs {
+            assert!(
+                *left >= 0 && *right <= m.viewport,
+                "{width} px: {id} inside the page: {left}..{right}"
+            );
+            assert!(
+                right <= container,
+                "{width} px: {id} not cut by its frame: {right} > {container}"
+            );
+            assert!(*height > 150, "{width} px: {id} drawn ({height} px high)");
+        }
+        let png = shots.join(format!("sample-{width}.png"));
+        let shot = format!("--screenshot={}", png.display());
+        let size = format!("--window-size={width},3000");
+        let (_, err) = run_chromium(&exe, &report, &[&shot, &size, "--hide-scrollbars"]);
+        let bytes = std::fs::read(&png).unwrap_or_else(|e| panic!("no screenshot ({e}): {err}"));
+        assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
+        // IHDR: the picture is as wide as the window.
+        let w = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+        assert_eq!(w, width, "screenshot width");
+        keep(&png, &format!("sample-{width}.png"));
+        eprintln!("screenshot: {}", png.display());
+    }
+    // At 1024 px the graph is scaled down to fit; at 1920 px it is drawn at its own size.
+    let narrow = measure(&exe, &page, 1024);
+    let wide = measure(&exe, &page, 1920);
+    let w = |m: &Measure| m.svgs.iter().find(|s| s.0 == "chain-svg").map(|s| s.2 - s.1).unwrap();
+    assert!(w(&narrow) < w(&wide), "the graph scales with the page");
 }

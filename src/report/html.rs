@@ -28,6 +28,7 @@
 
 use crate::blast::BlastRadius;
 use crate::chain::{GraphJson, Node, NodeKind};
+use crate::findings::{Finding, Severity};
 use crate::plan::verify::{SessionVerdict, Verification};
 use crate::plan::Plan;
 use crate::scan::ScanReport;
@@ -130,6 +131,33 @@ pub fn clip_mid(s: &str, max: usize) -> String {
     let head: String = s.chars().take(max / 2).collect();
     let tail: String = s.chars().skip(n - (max - max / 2).saturating_sub(1)).collect();
     format!("{}…{}", escape_html(&head), escape_html(&tail))
+}
+
+/// Like [`clip_mid`], but keeps more of the end, where generated names differ
+/// (`stratus-red-team-…-abc123`): a third for the start, the rest for the end.
+pub fn clip_tail(s: &str, max: usize) -> String {
+    let n = s.chars().count();
+    if n <= max || max < 4 {
+        return clip(s, max);
+    }
+    let head_n = max / 3;
+    let tail_n = max - head_n - 1;
+    let head: String = s.chars().take(head_n).collect();
+    let tail: String = s.chars().skip(n - tail_n).collect();
+    format!("{}…{}", escape_html(&head), escape_html(&tail))
+}
+
+/// Allows line breaks after the separators of ARNs and paths (`/`, `:`) in already escaped
+/// text, so long names wrap between their parts instead of in the middle of a word.
+fn brk(escaped: &str) -> String {
+    let mut o = String::with_capacity(escaped.len() + 16);
+    for c in escaped.chars() {
+        o.push(c);
+        if c == '/' || c == ':' {
+            o.push_str("<wbr>");
+        }
+    }
+    o
 }
 
 /// Standard base64 (for the script's CSP hash).
@@ -308,8 +336,17 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// Renders the report as one self-contained HTML document (no network access).
+/// Renders the report as one self-contained HTML document (no network access). The key
+/// findings are computed from the report's own graph selection; [`render_with_findings`]
+/// takes them computed over the whole session graph (which also finds the sessions of a
+/// stolen instance credential outside the tainted chain).
 pub fn render(d: &ReportData) -> String {
+    let f = crate::findings::findings_from(d.blast, &d.graph.nodes, d.graph.attempts, Some(d.plan));
+    render_with_findings(d, &f)
+}
+
+/// [`render`] with the key findings given (`crate::findings::findings(blast, graph, Some(plan))`).
+pub fn render_with_findings(d: &ReportData, findings: &[Finding]) -> String {
     let cx = Ctx::new(d);
     let mut o = String::with_capacity(256 * 1024);
     let hash = {
@@ -330,17 +367,19 @@ pub fn render(d: &ReportData) -> String {
     o.push_str("<div id=\"js-error\" hidden></div>\n");
     header(&mut o, &cx);
     o.push_str(
-        "<nav class=\"toc\"><a href=\"#chain\">Session chain</a><a href=\"#timeline\">Timeline</a>\
-<a href=\"#credentials\">Credentials</a><a href=\"#activity\">Activity</a>\
-<a href=\"#persistence\">Persistence</a><a href=\"#plan\">Plan</a>\
-<a href=\"#verify\">Verification</a><span class=\"js\" id=\"js-status\">static</span></nav>\n<main>\n",
+        "<nav class=\"toc\"><a href=\"#findings\">Key findings</a><a href=\"#plan\">Plan</a>\
+<a href=\"#chain\">Session chain</a><a href=\"#timeline\">Timeline</a>\
+<a href=\"#persistence\">Persistence</a><a href=\"#credentials\">Credentials</a>\
+<a href=\"#activity\">Activity</a><a href=\"#verify\">Verification</a>\
+<span class=\"js\" id=\"js-status\">static</span></nav>\n<main>\n",
     );
+    findings_section(&mut o, findings);
+    plan_section(&mut o, &cx);
     graph_section(&mut o, &cx);
     timeline_section(&mut o, &cx);
+    persistence_section(&mut o, &cx);
     credentials_section(&mut o, &cx);
     activity_section(&mut o, &cx);
-    persistence_section(&mut o, &cx);
-    plan_section(&mut o, &cx);
     verify_section(&mut o, &cx);
     notes_section(&mut o, &cx);
     w!(
@@ -450,9 +489,9 @@ fn header(o: &mut String, cx: &Ctx) {
 // The session chain.
 
 const G_W: i64 = 224;
-const G_H: i64 = 50;
+const G_H: i64 = 64;
 const G_COL: i64 = 346;
-const G_ROW: i64 = 66;
+const G_ROW: i64 = 80;
 const G_PAD: i64 = 22;
 
 /// One box of the drawn tree.
@@ -763,7 +802,7 @@ fn graph_section(o: &mut String, cx: &Ctx) {
     );
     w!(
         o,
-        "<div class=\"scroll\"><svg id=\"chain-svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"session chain graph\">\n\
+        "<div class=\"fit\"><svg id=\"chain-svg\" class=\"fitsvg\" width=\"100%\" viewBox=\"0 0 {width} {height}\" preserveAspectRatio=\"xMinYMin meet\" style=\"max-width:{width}px\" data-w=\"{width}\" data-h=\"{height}\" role=\"img\" aria-label=\"session chain graph\">\n\
 <defs><marker id=\"arr\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#64748b\"/></marker></defs>\n"
     );
     let x_of = |depth: usize| G_PAD + depth as i64 * G_COL;
@@ -838,8 +877,8 @@ fn draw_node(o: &mut String, cx: &Ctx, n: &Node, x: i64, top: i64, edge: Option<
     }
     w!(
         o,
-        "<g class=\"tnode\"{}><title>{}</title>",
-        if expired { " opacity=\"0.45\"" } else { "" },
+        "<g class=\"tnode\"><g{}><title>{}</title>",
+        if expired { " class=\"expired\"" } else { "" },
         node_title(cx, n, edge)
     );
     let dash = if n.orphan { " stroke-dasharray=\"6 4\"" } else { "" };
@@ -861,20 +900,33 @@ fn draw_node(o: &mut String, cx: &Ctx, n: &Node, x: i64, top: i64, edge: Option<
         "<text x=\"{}\" y=\"{}\" font-size=\"12\" font-weight=\"700\" fill=\"{ink}\">{}</text>",
         x + 12,
         top + 16,
-        clip(title, 30)
+        clip_mid(title, 30)
     );
     let who = n.principal_arn.as_deref().map(principal_short).unwrap_or(match n.kind {
         NodeKind::Service => "AWS service",
         NodeKind::ExternalIdentity => "external identity",
         _ => "unknown principal",
     });
+    // Role sessions on two lines (role, then session), each shortened in the middle so the
+    // distinguishing tail stays; the full names are in the box's tooltip.
+    let (l1, l2) = match who.strip_prefix("assumed-role/").and_then(|r| r.rsplit_once('/')) {
+        Some((role, session)) => (format!("role {}", clip_tail(role, 27)), clip_tail(session, 32)),
+        None => (clip_tail(who, 32), String::new()),
+    };
     w!(
         o,
-        "<text x=\"{}\" y=\"{}\" font-size=\"10.5\" fill=\"{ink}\">{}</text>",
+        "<text x=\"{}\" y=\"{}\" font-size=\"10.5\" fill=\"{ink}\">{l1}</text>",
         x + 12,
-        top + 30,
-        clip(who, 32)
+        top + 30
     );
+    if !l2.is_empty() {
+        w!(
+            o,
+            "<text x=\"{}\" y=\"{}\" font-size=\"10.5\" fill=\"{ink}\">{l2}</text>",
+            x + 12,
+            top + 43
+        );
+    }
     let meta = if !tainted {
         format!("issuer, not tainted · {} ev", n.events)
     } else {
@@ -895,7 +947,7 @@ fn draw_node(o: &mut String, cx: &Ctx, n: &Node, x: i64, top: i64, edge: Option<
         o,
         "<text x=\"{}\" y=\"{}\" font-size=\"10\" fill=\"#475569\">{}</text>",
         x + 12,
-        top + 43,
+        top + 56,
         escape_html(&meta)
     );
     let mut xr = x + G_W - 6;
@@ -919,7 +971,7 @@ fn draw_node(o: &mut String, cx: &Ctx, n: &Node, x: i64, top: i64, edge: Option<
     if expired {
         badge(o, &mut xr, top, "EXPIRED", "#e2e8f0", "#334155");
     }
-    o.push_str("</g>");
+    o.push_str("</g></g>");
     if href.is_some() {
         o.push_str("</a>");
     }
@@ -1174,7 +1226,7 @@ fn timeline_section(o: &mut String, cx: &Ctx) {
     );
     w!(
         o,
-        "<div class=\"scroll\"><svg id=\"timeline-svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"timeline of tainted events\">\n"
+        "<div class=\"fit\"><svg id=\"timeline-svg\" class=\"fitsvg\" width=\"100%\" viewBox=\"0 0 {width} {height}\" preserveAspectRatio=\"xMinYMin meet\" data-w=\"{width}\" data-h=\"{height}\" role=\"img\" aria-label=\"timeline of tainted events\">\n"
     );
     // Incident band and y axis.
     w!(
@@ -1371,9 +1423,14 @@ fn timeline_section(o: &mut String, cx: &Ctx) {
             "<text x=\"12\" y=\"{}\" font-size=\"10.5\" fill=\"#0f172a\"{}>{}</text><text x=\"158\" y=\"{}\" font-size=\"10\" fill=\"#475569\">{}</text>",
             y + 12,
             if seed { " font-weight=\"700\"" } else { "" },
-            clip(key, 21),
+            clip_mid(key, 21),
             y + 12,
-            clip(who, 23)
+            clip_tail(
+                who.strip_prefix("assumed-role/")
+                    .and_then(|r| r.rsplit_once('/'))
+                    .map_or(who, |(role, _)| role),
+                23
+            )
         );
         // Validity bar: issue (or first use) to expiry (or the end of the axis).
         let s = start_of(c).clamp(a, z);
@@ -1514,20 +1571,24 @@ fn credentials_section(o: &mut String, cx: &Ctx) {
         o.push_str("<p class=\"muted\">None.</p>\n</section>\n");
         return;
     }
-    table_head(
-        o,
-        &[
-            "Status",
-            "Credential",
-            "Principal",
-            "Account",
-            "Issued by",
-            "Issued → expires",
-            "#Events",
-            "First / last use",
-            "Source IPs",
-        ],
-    );
+    // One account: the column would repeat it on every row (it is in the header above).
+    let accounts: BTreeSet<Option<&str>> =
+        b.credentials.iter().map(|c| c.account_id.as_deref()).collect();
+    let show_account = accounts.len() > 1;
+    let mut cols = vec!["Status", "Credential and principal"];
+    if show_account {
+        cols.push("Account");
+    }
+    cols.extend(["Issued by", "Issued → expires", "#Events", "Active", "Source IPs"]);
+    table_head(o, &cols);
+    // A time in a cell: `MM-DD HH:MM`, the full time in its tooltip.
+    let tm = |t: Option<&str>| match t {
+        Some(x) => match parse_iso(x) {
+            Some(v) => format!("<span title=\"{}\">{}</span>", escape_html(x), short(v)),
+            None => clip(x, 40),
+        },
+        None => "<span class=\"muted\">–</span>".into(),
+    };
     for (i, c) in b.credentials.iter().take(LONG_TABLE_ROWS).enumerate() {
         let status = cx.status.get(c.id.as_str()).copied().unwrap_or("tainted");
         let mut st = status_pill(status);
@@ -1565,16 +1626,16 @@ fn credentials_section(o: &mut String, cx: &Ctx) {
         };
         w!(
             o,
-            "<tr id=\"cred-{i}\"><td>{st}</td><td><code>{}</code>{seed}</td><td class=\"wrap\" title=\"{}\">{}</td><td>{}</td><td>{by}</td><td class=\"t\">{}<br>→ {}</td><td class=\"num\">{}</td><td class=\"t\">{}<br>{}</td><td>{}{more_ips}</td></tr>\n",
+            "<tr id=\"cred-{i}\"><td>{st}</td><td class=\"wrap\"><code>{}</code>{seed}<div class=\"sub2\" title=\"{}\">{}</div></td>{}<td class=\"wrap\">{by}</td><td class=\"t\">{}<br>→ {}</td><td class=\"num\">{}</td><td class=\"t\">{}<br>{}</td><td>{}{more_ips}</td></tr>\n",
             clip(key, 40),
             c.principal_arn.as_deref().map_or_else(String::new, |p| clip(p, 300)),
-            c.principal_arn.as_deref().map_or_else(|| "–".into(), |p| clip(principal_short(p), 70)),
-            opt(c.account_id.as_deref()),
-            opt(c.issued_at.as_deref()),
-            opt(c.expires_at.as_deref()),
+            c.principal_arn.as_deref().map_or_else(|| "–".into(), |p| brk(&clip_tail(principal_short(p), 70))),
+            if show_account { format!("<td>{}</td>", opt(c.account_id.as_deref())) } else { String::new() },
+            tm(c.issued_at.as_deref()),
+            tm(c.expires_at.as_deref()),
             c.events,
-            opt(c.first_seen.as_deref()),
-            opt(c.last_seen.as_deref()),
+            tm(c.first_seen.as_deref()),
+            tm(c.last_seen.as_deref()),
             ips.join("<br>")
         );
     }
@@ -1608,7 +1669,7 @@ fn activity_section(o: &mut String, cx: &Ctx) {
         w!(
             o,
             "<tr><td class=\"wrap\"><code>{}</code></td><td class=\"num\">{}</td><td>{}{}</td></tr>\n",
-            clip(&r.arn, 110),
+            brk(&clip(&r.arn, 110)),
             r.events,
             clip(&acts.join(", "), 90),
             if r.actions.len() > 4 { format!(" +{}", r.actions.len() - 4) } else { String::new() }
@@ -1626,7 +1687,7 @@ fn activity_section(o: &mut String, cx: &Ctx) {
                 "<tr><td class=\"t\">{}</td><td><code>{}</code></td><td class=\"wrap\"><code>{}</code></td><td class=\"num\">{}</td></tr>\n",
                 escape_html(&x.first),
                 clip(&x.event_name, 50),
-                clip(&x.resource, 140),
+                brk(&clip(&x.resource, 140)),
                 x.count
             );
         }
@@ -1689,7 +1750,7 @@ fn activity_section(o: &mut String, cx: &Ctx) {
                 escape_html(&fmt_iso(a.event_time)),
                 clip(&a.event_name, 50),
                 opt(a.caller_key.as_deref()),
-                a.target.as_deref().map_or_else(|| "–".into(), |t| clip(t, 120)),
+                a.target.as_deref().map_or_else(|| "–".into(), |t| brk(&clip(t, 120))),
                 a.error_code.as_deref().map_or_else(|| "–".into(), |t| clip(t, 60))
             );
         }
@@ -1717,22 +1778,187 @@ fn persistence_section(o: &mut String, cx: &Ctx) {
         o.push_str("<p class=\"muted\">No persistence found (no keys, users, login profiles, policies, roles or trail changes made with tainted credentials).</p>\n</section>\n");
         return;
     }
-    table_head(o, &["Time", "Call", "Account", "Target", "Detail", "Follow-up", "By key"]);
+    // Grouped by what each call changed (a user, a role, a trail, a function), groups in
+    // order of their first change.
+    let events: BTreeMap<&str, &crate::model::Event> =
+        b.tainted_events.iter().map(|e| (e.id.as_str(), e)).collect();
+    type Groups<'a> = Vec<((Option<&'a str>, String), Vec<&'a crate::blast::Persistence>)>;
+    let mut groups: BTreeMap<(Option<&str>, String), Vec<&crate::blast::Persistence>> =
+        BTreeMap::new();
     for p in b.persistence.iter().take(LONG_TABLE_ROWS) {
+        let t = crate::findings::target_of(p, events.get(p.event_id.as_str()).copied());
+        groups.entry((p.account_id.as_deref(), t)).or_default().push(p);
+    }
+    let mut groups: Groups = groups.into_iter().collect();
+    groups.sort_by(|x, y| {
+        let fx = x.1.iter().map(|p| p.event_time.as_str()).min();
+        let fy = y.1.iter().map(|p| p.event_time.as_str()).min();
+        fx.cmp(&fy).then_with(|| x.0.cmp(&y.0))
+    });
+    // One key made every change: say so once instead of repeating it on every row.
+    let keys: BTreeSet<Option<&str>> =
+        b.persistence.iter().map(|p| p.by_access_key.as_deref()).collect();
+    let by_col = keys.len() > 1;
+    w!(
+        o,
+        "<p class=\"muted\">{} targets, in the order the attacker first touched them",
+        groups.len()
+    );
+    if let (false, Some(Some(k))) = (by_col, keys.iter().next()) {
+        w!(o, "; every change made with <code>{}</code>", clip(k, 40));
+    }
+    o.push_str(".</p>\n");
+    let ncol = if by_col { 5 } else { 4 };
+    if by_col {
+        table_head(o, &["Time", "Call", "Detail", "Follow-up", "By key"]);
+    } else {
+        table_head(o, &["Time", "Call", "Detail", "Follow-up"]);
+    }
+    for ((account, target), items) in &groups {
         w!(
             o,
-            "<tr><td class=\"t\">{}</td><td><code>{}</code></td><td>{}</td><td class=\"wrap\"><b>{}</b></td><td class=\"wrap\">{}</td><td>{}</td><td><code>{}</code></td></tr>\n",
-            escape_html(&p.event_time),
-            clip(&p.event_name, 50),
-            opt(p.account_id.as_deref()),
-            clip(&p.target, 100),
-            clip(&p.detail, 160),
-            clip(&p.follow_up, 200),
-            opt(p.by_access_key.as_deref())
+            "<tr class=\"grp\"><td colspan=\"{ncol}\"><b title=\"{}\">{}</b> <span class=\"muted\">{}{} change{}</span></td></tr>\n",
+            clip(target, 600),
+            clip_mid(target, 90),
+            account.map_or_else(String::new, |a| format!("account {} · ", clip(a, 40))),
+            items.len(),
+            if items.len() == 1 { "" } else { "s" }
         );
+        for p in items {
+            w!(
+                o,
+                "<tr><td class=\"t\">{}</td><td><code>{}</code></td><td class=\"wrap\">{}</td><td>{}</td>{}</tr>\n",
+                escape_html(&p.event_time),
+                clip(&p.event_name, 50),
+                brk(&clip(&p.detail, 160)),
+                clip(&p.follow_up, 200),
+                if by_col {
+                    format!("<td><code>{}</code></td>", opt(p.by_access_key.as_deref()))
+                } else {
+                    String::new()
+                }
+            );
+        }
     }
     o.push_str("</tbody></table>\n");
     more(o, b.persistence.len().min(LONG_TABLE_ROWS), b.persistence.len(), "blast.json");
+    o.push_str("</section>\n");
+}
+
+// ---------------------------------------------------------------------------------------
+// Key findings.
+
+fn sev_pill(s: Severity) -> String {
+    format!("<span class=\"sev sev-{0}\">{0}</span>", s.as_str())
+}
+
+/// One finding card. Every field may carry log text: all of it is escaped.
+fn finding_card(o: &mut String, f: &Finding) {
+    w!(
+        o,
+        "<div class=\"finding f-{}{}\"><div class=\"fh\">{}<span class=\"ft\" title=\"{}\">{}</span>",
+        f.severity.as_str(),
+        if f.failed { " failed" } else { "" },
+        sev_pill(f.severity),
+        clip(&f.title, 600),
+        clip_mid(&f.title, 140)
+    );
+    for t in &f.techniques {
+        w!(o, "<span class=\"tech\" title=\"MITRE ATT&amp;CK technique\">{}</span>", clip(t, 20));
+    }
+    if let Some(a) = &f.account_id {
+        w!(o, "<span class=\"muted\">account {}</span>", clip(a, 40));
+    }
+    if let Some(t) = &f.time {
+        w!(o, "<span class=\"muted\">{}</span>", clip(t, 40));
+    }
+    o.push_str("</div>\n<div class=\"fb\">");
+    // The target, unless the title already names it in full.
+    if !f.title.contains(&f.target) || f.title.chars().count() > 140 {
+        w!(
+            o,
+            "<div><span class=\"k\">Target</span><code title=\"{}\">{}</code></div>\n",
+            clip(&f.target, 600),
+            clip_mid(&f.target, 110)
+        );
+    }
+    w!(o, "<div class=\"fd\">{}</div>\n", brk(&clip(&f.detail, 700)));
+    w!(o, "<div class=\"next\"><span class=\"k\">Next step</span>{}", clip(&f.next_step, 900));
+    if !f.evidence.is_empty() {
+        w!(
+            o,
+            " <details class=\"ev\"><summary>evidence ({})</summary><ul class=\"notes mono\">",
+            f.evidence.len()
+        );
+        for e in &f.evidence {
+            w!(o, "<li>{}</li>", clip(e, 120));
+        }
+        o.push_str("</ul></details>");
+    }
+    o.push_str("</div>\n</div></div>\n");
+}
+
+/// Findings shown before the rest fold into a "more" list.
+const FINDING_CARDS: usize = 40;
+
+/// Medium and low findings, and failed attempts: one compact row each.
+fn finding_rows(o: &mut String, list: &[&Finding]) {
+    table_head(o, &["Severity", "Finding", "ATT&amp;CK", "Next step"]);
+    for f in list.iter().take(FINDING_CARDS) {
+        w!(
+            o,
+            "<tr class=\"frow\"><td>{}</td><td class=\"wrap\"><b title=\"{}\">{}</b>{}<div class=\"fd\">{}</div></td><td>{}</td><td class=\"wrap\">{}</td></tr>\n",
+            sev_pill(f.severity),
+            clip(&f.target, 600),
+            clip_mid(&f.title, 120),
+            f.time.as_deref().map_or_else(String::new, |t| format!(" <span class=\"muted\">{}</span>", clip(t, 40))),
+            brk(&clip(&f.detail, 300)),
+            f.techniques.iter().map(|t| format!("<span class=\"tech\">{}</span>", clip(t, 20))).collect::<Vec<_>>().join(" "),
+            clip(&f.next_step, 400)
+        );
+    }
+    o.push_str("</tbody></table>\n");
+    more(o, list.len().min(FINDING_CARDS), list.len(), "blast.json");
+}
+
+fn findings_section(o: &mut String, findings: &[Finding]) {
+    o.push_str("<section id=\"findings\">\n<h2>Key findings and next steps</h2>\n");
+    let (done, failed): (Vec<&Finding>, Vec<&Finding>) = findings.iter().partition(|f| !f.failed);
+    if done.is_empty() && failed.is_empty() {
+        o.push_str("<p class=\"muted\">Nothing to report: the seed keys made no tainted calls.</p>\n</section>\n");
+        return;
+    }
+    let mut by: BTreeMap<Severity, usize> = BTreeMap::new();
+    for f in &done {
+        *by.entry(f.severity).or_default() += 1;
+    }
+    o.push_str("<p class=\"muted\">Ranked by severity, then time. ");
+    let parts: Vec<String> = by.iter().map(|(s, n)| format!("{} {n}", sev_pill(*s))).collect();
+    o.push_str(&parts.join(" "));
+    w!(
+        o,
+        " · {} failed attempt(s) listed apart. Technique ids are MITRE ATT&amp;CK.</p>\n",
+        failed.len()
+    );
+    let (urgent, rest): (Vec<&Finding>, Vec<&Finding>) =
+        done.iter().partition(|f| f.severity <= Severity::High);
+    for f in urgent.iter().take(FINDING_CARDS) {
+        finding_card(o, f);
+    }
+    more(o, urgent.len().min(FINDING_CARDS), urgent.len(), "blast.json");
+    if !rest.is_empty() {
+        w!(o, "<h3>Also found ({})</h3>\n", rest.len());
+        finding_rows(o, &rest);
+    }
+    if !failed.is_empty() {
+        w!(
+            o,
+            "<h3 class=\"failed-h\">Attempted but failed ({}): what the attacker tried and was refused</h3>\n<div class=\"failed-group\">\n",
+            failed.len()
+        );
+        finding_rows(o, &failed);
+        o.push_str("</div>\n");
+    }
     o.push_str("</section>\n");
 }
 
@@ -1804,7 +2030,12 @@ fn plan_section(o: &mut String, cx: &Ctx) {
         if let (Some(sz), Some(lim)) = (a.policy_size, a.policy_size_limit) {
             w!(o, "<span class=\"muted\">policy {sz} / {lim} chars</span>");
         }
-        w!(o, "</div><div class=\"why\">{}</div>\n", clip(&a.reason, 1000));
+        w!(
+            o,
+            "</div><div class=\"why\" title=\"{}\">{}</div>\n",
+            clip(&a.reason, 1000),
+            clip(&a.reason, 1000)
+        );
         if let Some(c) = &a.covers {
             id_list(o, "Denies", c);
         }
@@ -1832,7 +2063,7 @@ fn plan_section(o: &mut String, cx: &Ctx) {
                 o,
                 "<tr><td><code>{}</code></td><td class=\"wrap\">{}</td><td>{}</td><td>{}</td></tr>\n",
                 clip(&u.credential, 80),
-                u.principal_arn.as_deref().map_or_else(|| "–".into(), |x| clip(x, 110)),
+                u.principal_arn.as_deref().map_or_else(|| "–".into(), |x| brk(&clip(x, 110))),
                 clip(&u.reason, 300),
                 opt(u.valid_until.as_deref())
             );
@@ -1865,7 +2096,7 @@ fn verdict_table(o: &mut String, title: &str, list: &[SessionVerdict], by: bool)
             o,
             "<tr><td><code>{}</code></td><td class=\"wrap\">{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td>",
             clip(&s.session, 80),
-            s.principal_arn.as_deref().map_or_else(|| "–".into(), |x| clip(x, 110)),
+            s.principal_arn.as_deref().map_or_else(|| "–".into(), |x| brk(&clip(x, 110))),
             opt(s.issued_at.as_deref()),
             opt(s.valid_until.as_deref())
         );
@@ -1873,7 +2104,7 @@ fn verdict_table(o: &mut String, title: &str, list: &[SessionVerdict], by: bool)
             w!(
                 o,
                 "<td class=\"wrap\">{}</td>",
-                s.denied_by.as_deref().map_or_else(|| "–".into(), |x| clip(x, 140))
+                s.denied_by.as_deref().map_or_else(|| "–".into(), |x| brk(&clip(x, 140)))
             );
         }
         o.push_str("</tr>\n");
@@ -1961,7 +2192,7 @@ fn notes_section(o: &mut String, cx: &Ctx) {
                 "<tr><td>{}</td><td><code>{}</code></td><td class=\"wrap\">{}</td><td>{}</td></tr>\n",
                 clip(&s.kind, 60),
                 clip(&s.credential, 80),
-                s.principal_arn.as_deref().map_or_else(|| "–".into(), |x| clip(x, 110)),
+                s.principal_arn.as_deref().map_or_else(|| "–".into(), |x| brk(&clip(x, 110))),
                 clip(&s.detail, 300)
             );
         }
@@ -2024,6 +2255,15 @@ mod tests {
         assert_eq!(clip("<<<<", 3), "&lt;&lt;…");
         assert_eq!(clip("a<b", 10), "a&lt;b");
         assert_eq!(clip_mid("abcdefghij", 5), "ab…ij");
+        assert_eq!(
+            clip_tail("stratus-red-team-ec2lui-role-pcccexdthk", 24),
+            "stratus-…role-pcccexdthk"
+        );
+        assert_eq!(clip_tail("<b>-abcdefghijklmnop", 12), "&lt;b&gt;-…jklmnop");
+        assert_eq!(
+            brk("arn:aws:iam::1:role/&lt;x"),
+            "arn:<wbr>aws:<wbr>iam:<wbr>:<wbr>1:<wbr>role/<wbr>&lt;x"
+        );
         assert_eq!(clip_mid("<<<<<<>>>>>>", 4), "&lt;&lt;…&gt;");
         assert_eq!(clip_mid("short", 10), "short");
     }
