@@ -497,6 +497,7 @@ fn blast(a: cli::BlastArgs) -> Result<Exit> {
     // The tainted events are aggregated as they are re-read and not kept (SPEC §8: memory
     // bounded by what is kept); `--events-out` streams them in batches.
     let b = crate::blast::blast_with(&ing, &g, &seeds, true, false)?;
+    let b = crate::blast::with_findings(b, &g, None);
     crate::diag::mark("blast done");
     if let Some(p) = &a.events_out {
         let mut w = crate::export::TableWriter::create(p)?;
@@ -675,6 +676,7 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
     let p = crate::plan::build_plan(&ing, &g, &b, &opts);
     crate::diag::mark("plan done");
     let v = crate::plan::verify::verify(&ing, &g, &p)?;
+    let b = crate::blast::with_findings(b, &g, Some(&p));
     let scan = crate::scan::scan_report(&ing);
     let sel = g.select(&seeds, &[]);
     let out = |name: &str| a.output.join(name);
@@ -690,13 +692,16 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
     write("plan.json", &to_json(&p)?)?;
     write("plan.sh", &crate::plan::render_script(&p))?;
     write("verify.json", &to_json(&v)?)?;
-    let html = crate::report::html::render(&crate::report::html::ReportData {
-        scan: &scan,
-        graph: g.to_json(&sel),
-        blast: &b,
-        plan: &p,
-        verify: &v,
-    });
+    let html = crate::report::html::render_with_findings(
+        &crate::report::html::ReportData {
+            scan: &scan,
+            graph: g.to_json(&sel),
+            blast: &b,
+            plan: &p,
+            verify: &v,
+        },
+        &b.findings,
+    );
     write("report.html", &html)?;
     if a.format == cli::TableOrJson::Json {
         let summary = serde_json::json!({
@@ -706,6 +711,7 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
             "tainted_events": b.events,
             "first_event": b.first_event,
             "last_event": b.last_event,
+            "findings": b.findings,
             "plan": PlanSummary::of(&p),
             "verify": {
                 "ok": v.ok,
@@ -718,6 +724,18 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
         });
         stdout_write(&to_json(&summary)?)?;
     } else if !a.input.quiet {
+        let top: Vec<&crate::findings::Finding> =
+            b.findings.iter().filter(|f| !f.failed).take(8).collect();
+        if !top.is_empty() {
+            eprintln!("trailhound: key findings (all in report.html and blast.md):");
+            for f in top {
+                eprintln!(
+                    "  {:<8} {}",
+                    f.severity.as_str().to_uppercase(),
+                    crate::escape::one_line(&f.title)
+                );
+            }
+        }
         let s = &p.summary;
         eprintln!(
             "trailhound: case folder {}:\n  {} tainted credentials, {} tainted events, {} .. {}\n  plan: {} actions ({} policies, {} keys to deactivate); {} tainted sessions: {} covered, {} expired, {} unrevocable; {} collateral\n  verify: {}\n  files: scan.json sessions.dot blast.json blast.md tainted-events.parquet plan.json plan.sh verify.json report.html",

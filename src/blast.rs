@@ -116,6 +116,9 @@ pub struct Signal {
 #[derive(Debug, Serialize)]
 pub struct BlastRadius {
     pub seeds: Vec<String>,
+    /// Key findings and next steps, most severe first; failed attempts marked (SPEC §4;
+    /// [`crate::findings`]). Filled by [`with_findings`].
+    pub findings: Vec<crate::findings::Finding>,
     pub credentials: Vec<TaintedCredential>,
     /// Number of tainted events.
     pub events: u64,
@@ -595,6 +598,7 @@ pub fn blast_with(
 
     Ok(BlastRadius {
         seeds: seeds.to_vec(),
+        findings: Vec::new(),
         credentials,
         first_event: fmt_opt(event_indices.first().map(|&i| ing.stubs[i].time)),
         last_event: fmt_opt(event_indices.last().map(|&i| ing.stubs[i].time)),
@@ -693,6 +697,8 @@ pub fn render_table(b: &BlastRadius) -> String {
     let join = |m: &BTreeMap<String, u64>| {
         m.iter().map(|(k, v)| format!("{} ({v})", l(k))).collect::<Vec<_>>().join(", ")
     };
+    findings_text(b, &mut o);
+    let _ = writeln!(o);
     let _ = writeln!(o, "accounts: {}", join(&b.accounts));
     let _ = writeln!(o, "regions: {}", join(&b.regions));
     let _ = writeln!(o, "source IPs: {}", l(&group_ips(&b.source_ips)));
@@ -814,6 +820,52 @@ pub fn render_table(b: &BlastRadius) -> String {
     o
 }
 
+/// The blast radius with its key findings (they read the blast radius and the graph).
+pub fn with_findings(
+    mut b: BlastRadius,
+    g: &SessionGraph,
+    plan: Option<&crate::plan::Plan>,
+) -> BlastRadius {
+    b.findings = crate::findings::findings(&b, g, plan);
+    b
+}
+
+/// `: target`, unless the title already names it.
+fn named(f: &crate::findings::Finding) -> String {
+    if f.title.contains(&f.target) {
+        String::new()
+    } else {
+        format!(": {}", crate::escape::one_line(&f.target))
+    }
+}
+
+fn findings_text(b: &BlastRadius, o: &mut String) {
+    use crate::escape::one_line as l;
+    use std::fmt::Write;
+    if b.findings.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "\nkey findings and next steps");
+    for f in b.findings.iter().filter(|f| !f.failed) {
+        let _ = writeln!(
+            o,
+            "  {:<8} {}{} [{}]\n           next: {}",
+            f.severity.as_str().to_uppercase(),
+            l(&f.title),
+            named(f),
+            f.techniques.join(", "),
+            l(&f.next_step)
+        );
+    }
+    let failed: Vec<_> = b.findings.iter().filter(|f| f.failed).collect();
+    if !failed.is_empty() {
+        let _ = writeln!(o, "\nfailed attempts (refused by AWS, still intent)");
+        for f in failed {
+            let _ = writeln!(o, "  {}{} [{}]", l(&f.title), named(f), f.techniques.join(", "));
+        }
+    }
+}
+
 /// Source addresses grouped by IPv4 /24 (`203.0.113.0/24: 54 addresses, 310 calls`); other
 /// values (IPv6, service names) as they are.
 pub fn group_ips(ips: &BTreeMap<String, u64>) -> String {
@@ -865,6 +917,37 @@ pub fn render_markdown(b: &BlastRadius) -> String {
     let join = |map: &BTreeMap<String, u64>| {
         map.iter().map(|(k, v)| format!("{} ({v})", m(k))).collect::<Vec<_>>().join(", ")
     };
+    if !b.findings.is_empty() {
+        let _ = writeln!(o, "\n## Key findings and next steps\n\n| severity | finding | target | ATT&CK | next step |\n|---|---|---|---|---|");
+        for f in b.findings.iter().filter(|f| !f.failed) {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} |",
+                f.severity.as_str(),
+                m(&f.title),
+                m(&f.target),
+                m(&f.techniques.join(", ")),
+                m(&f.next_step)
+            );
+        }
+        let failed: Vec<_> = b.findings.iter().filter(|f| f.failed).collect();
+        if !failed.is_empty() {
+            let _ = writeln!(
+                o,
+                "\n### Failed attempts\n\n| finding | target | ATT&CK |\n|---|---|---|"
+            );
+            for f in failed {
+                let _ = writeln!(
+                    o,
+                    "| {} | {} | {} |",
+                    m(&f.title),
+                    m(&f.target),
+                    m(&f.techniques.join(", "))
+                );
+            }
+        }
+        let _ = writeln!(o);
+    }
     let _ = writeln!(o, "- accounts: {}", join(&b.accounts));
     let _ = writeln!(o, "- regions: {}", join(&b.regions));
     let _ = writeln!(o, "- source IPs: {}\n", join(&b.source_ips));
