@@ -12,3 +12,5 @@ mod generated;
 mod report;
 // Digest validation (`integrity`) on generated trails with generated digests.
 mod integrity;
+// The digest writer those tests (and the fuzz seed generator) use, signing with a test key.
+mod integrity_gen;
