@@ -789,7 +789,6 @@ fn a_bad_successor_does_not_get_its_predecessor_blamed() {
         let flipped = if s.starts_with('0') { "1" } else { "0" };
         v["previousDigestSignature"] = Value::String(format!("{flipped}{}", &s[1..]));
     });
-    relink(d.path(), &digests, i + 1);
     let (code, v) = run(d.path(), &["--public-keys", k]);
     assert_eq!(code, 1, "{v}");
     // The successor is what is bad: its own signature fails and its link is broken...
@@ -1211,7 +1210,7 @@ fn bleichenbacher_e3_forgery_is_rejected() {
     // a verifier that parses the padding and ignores what follows the hash accepts it.
     let prefix = [&[0u8, 1, 0xff, 0][..], &DIGEST_INFO_SHA256[..], &h[..]].concat();
     let mut target = prefix.clone();
-    target.resize(256, 0xff);
+    target.resize(256, 0);
     let s = cube_root_ceil(&BigUint::from_bytes_be(&target));
     let cube = (&s * &s * &s).to_bytes_be();
     let mut cube_em = vec![0u8; 256 - cube.len()];
