@@ -608,7 +608,14 @@ fn integrity(a: cli::IntegrityArgs) -> Result<Exit> {
         cli::TableOrJson::Json => stdout_write(&to_json(&report)?)?,
         cli::TableOrJson::Table => stdout_write(&crate::integrity::render_table(&report))?,
     }
-    Ok(if report.ok() { Exit::Ok } else { Exit::Finding })
+    // 0: everything verified, signatures included; 1: something failed (with
+    // `--public-keys`, a signature that cannot be checked fails too); 3: nothing failed but
+    // no signature was checked (no `--public-keys`), so the digests are not shown to be AWS's.
+    Ok(match report.verdict() {
+        crate::integrity::Verdict::Ok => Exit::Ok,
+        crate::integrity::Verdict::Unverified => Exit::Incomplete,
+        crate::integrity::Verdict::Failed => Exit::Finding,
+    })
 }
 
 /// `plan --format json` / the `plan` part of `investigate --format json`: what a responder

@@ -291,7 +291,19 @@ pub struct InvestigateArgs {
 }
 
 /// `trailhound integrity`.
+// Exit status: 0 every check passed and every digest signature verified (needs
+// `--public-keys`); 1 something failed: a listed log file missing or modified, a chain break,
+// a moved or unreadable digest, a log file added inside a digested hour, no digest at all,
+// or, with `--public-keys`, a signature that does not verify or cannot be checked (no
+// `.metadata.json` and no successor recording it, an empty signature, another algorithm, an
+// unknown fingerprint, a key not valid at the digest's time); 3 nothing failed, but no
+// `--public-keys` were given, so no signature was checked (status "unverified"): the files
+// agree with the digests, but nothing shows AWS wrote the digests. Lists of missing,
+// mismatched and uncovered files name the first 100; the `*_total` fields count them all.
 #[derive(Debug, Args)]
+#[command(after_help = "Exit status: 0 verified (signatures included); 1 something failed \
+(with --public-keys: any signature that does not verify or cannot be checked); 3 nothing failed \
+but signatures were not checked (no --public-keys). Bounded lists name the first 100 entries.")]
 pub struct IntegrityArgs {
     /// Trail directories (log files and `CloudTrail-Digest/` files), walked recursively.
     #[arg(required = true, value_name = "INPUT")]
@@ -299,8 +311,10 @@ pub struct IntegrityArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = TableOrJson::Table)]
     pub format: TableOrJson,
-    /// Directory with the CloudTrail public keys (from `aws cloudtrail list-public-keys`), to
-    /// check digest signatures whose S3 metadata was exported alongside.
+    /// Directory with the CloudTrail public keys: the JSON output of `aws cloudtrail
+    /// list-public-keys` (validity windows enforced) or `<fingerprint>.pem|.der|.b64` files.
+    /// Every digest signature must then verify: one that cannot be checked fails (exit 1).
+    /// Without it no signature is checked and the status is "unverified" (exit 3).
     #[arg(long, value_name = "DIR")]
     pub public_keys: Option<PathBuf>,
     /// Never draw a progress bar.

@@ -2,21 +2,22 @@
 //! known ways; and property tests: the record parser, the decompressor and the digest
 //! validator never panic on hostile bytes (mutations of real generated files).
 
+use crate::integrity_gen::{
+    hex, signing_string, unhex, write_digests, write_sidecar, DigestGenOptions, TestKey, TEST_N,
+};
 use crate::util::*;
+use base64::Engine as _;
+use rsa::BigUint;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 use trailhound::gen::{generate, GenOptions};
 use trailhound::ingest::decompress::gunzip_into;
 use trailhound::ingest::parse::{parse_document, Parsed};
-use trailhound::integrity::testgen::{verify, write_digests, DigestGenOptions, TestKey};
+use trailhound::integrity::keys::{parse_public_key, verify_sha256_rsa};
 use trailhound::integrity::{validate, IntegrityOptions};
 
-/// A 2048-bit RSA key made with `openssl genrsa 2048` for these tests only (public exponent
-/// 65537). It signs nothing but generated test digests.
-const TEST_N: &str = "9b11a91c4eb6987745216c55858910c0d858b216d75a5cde94db689dc3c5e893787b4096d2fa496269f9033012714353b51399881e392ca1d75ec5b0b1e6c6be9c027ac7755011a861318c9fc3b408a836d362518d5d3c13323cd349ac5f167077aaec816a3598ad0822d996c57c182116ab464b044af9bffe01bea3e798f9ae7f1df8523a2c3b51a4b56ec09b6f54913d51a486162119e7ecec6dc27dcf58ef325ee4033d239e793967af9afd78853c379970f25a524c1a0ac0c78406a83bb789e49f16f5d0659cfe9ae26478fefa842d2a2b5acaeac69c51ec3c5daf56ede2ddbccd02f5d8485b4fb06ebfb466e7e9a807bd350a5a93325c736f6552e16d83";
-const TEST_D: &str = "329dc1258c4bedd880a8384472221b65d7389c68f84276adf0c8ed8d11aa38106af35051eaebe7a8480f100b50f9c7903b3afa9283cb05d68e0651612bb0b88edf3daff60b44e77e9ebb1dbbc895ab7dbce7a2e01bd4a31760fe99b9229aa7286ee74bebb24f6c568ea15184f5515c4ef0a7577a851c3409874fea7a75ce69311a1a79ad25aa24dc7dd703525fc710d38811d57ac4e45ee80e389750eeaf4ddbdd3758bb61edd3e419ad15ebc094d466921e45f515dd9b0a6c9fcd41ffcd68b05972621cc36d44276e9a345b3eff2bc0e518165267441f630bd5aeb145e9d7cc75f684e3029c1fb85048d63cfdae0f1c2e2288475ee090dcb8d84d31e12b2501";
-/// The same key's public half as `openssl rsa -pubout` writes it (SubjectPublicKeyInfo).
+/// The test key's public half as `openssl rsa -pubout` writes it (SubjectPublicKeyInfo).
 const TEST_PUB_PEM: &str = "-----BEGIN PUBLIC KEY-----
 MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAmxGpHE62mHdFIWxVhYkQ
 wNhYshbXWlzelNtoncPF6JN4e0CW0vpJYmn5AzAScUNTtROZiB45LKHXXsWwsebG
@@ -32,30 +33,12 @@ gwIDAQAB
 const KAT_MSG: &str = "trailhound known-answer test\n2024-03-11T09:00:00Z";
 const KAT_SIG: &str = "6293b35da47ab47d4c4cc47730f5b51fc8f6933bfad7e65d7e6499e3549484b6d904dd66b8043f7a43a80bfa306322d7da9820737cbe41f08da3fb5b510dec75aa8a52006d8fa20b9f233445bc1606f89e95f12832a7954b5758e66fe42fd1e73b612e1cb35b225207ecfd67d2e96ee60269ff39614d68241a1de8ce3a7d3012db659c169b2adc8cacf77b23599f2aa6be6641747aff59842ad4641ca9db8db73279388e62af8db9787b97a16789e9faf54f795e868eba6ec470000d61e09196b3c6a26e83e5b998b40b97f77afb0243f70be61d65b47919ac87e8b4b6144d4bc9df9151070dc292784b14b600ced5914f79a9982c1febd9db990c6dc0b5ec3c";
 
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
-}
-
 fn test_key() -> TestKey {
-    TestKey { n: unhex(TEST_N), e: vec![1, 0, 1], d: unhex(TEST_D) }
+    TestKey::new()
 }
 
 fn b64(data: &[u8]) -> String {
-    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut s = String::new();
-    for c in data.chunks(3) {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= c.len() {
-                s.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                s.push('=');
-            }
-        }
-    }
-    s
+    base64::engine::general_purpose::STANDARD.encode(data)
 }
 
 /// A generated trail (optionally with organization-trail copies) plus its digests.
@@ -135,11 +118,15 @@ fn rewrite_digest(root: &Path, rel: &str, edit: impl FnOnce(&mut Value)) {
 
 #[test]
 fn intact_chain_validates() {
-    let (d, digests, listed) = trail(21, 3, true, DigestGenOptions::default());
+    let opts = DigestGenOptions { key: Some(test_key()), ..Default::default() };
+    let fp = opts.fingerprint.clone();
+    let (d, digests, listed) = trail(21, 3, true, opts);
     let logs = log_files(d.path());
     assert_eq!(listed, logs.len(), "every generated log file is listed once");
     let (code, v) = run(d.path(), &[]);
-    assert_eq!(code, 0, "{v}");
+    // Without public keys nothing failed, but nothing shows AWS wrote the digests: exit 3.
+    assert_eq!(code, 3, "{v}");
+    assert_eq!(v["status"], "unverified", "{v}");
     for k in [
         "digests",
         "log_files_checked",
@@ -169,13 +156,24 @@ fn intact_chain_validates() {
     assert!(chains.iter().any(|c| c["trail"] == "org-trail"), "org-trail copies have a chain");
     // Signatures were not checked, and the report says so.
     assert_eq!(v["signatures_checked"], 0);
+    assert_eq!(v["signatures_unchecked"], digests.len() as u64);
     assert!(strs_plain(&v["notes"]).iter().any(|n| n.contains("signatures were not checked")));
     // Table output, deterministic.
     let t1 = bin().arg("integrity").arg(d.path()).output().unwrap();
     let t2 = bin().arg("integrity").arg(d.path()).output().unwrap();
-    assert_eq!(t1.status.code(), Some(0));
+    assert_eq!(t1.status.code(), Some(3));
     assert_eq!(t1.stdout, t2.stdout);
-    assert!(String::from_utf8_lossy(&t1.stdout).starts_with("integrity: OK"));
+    assert!(String::from_utf8_lossy(&t1.stdout).starts_with("integrity: UNVERIFIED"));
+    // With the public key every signature verifies: exit 0, "integrity: OK".
+    let keys = TempDir::new().unwrap();
+    write(keys.path(), &format!("{fp}.pem"), TEST_PUB_PEM.as_bytes());
+    let k = keys.path().to_str().unwrap();
+    let (code, v) = run(d.path(), &["--public-keys", k]);
+    assert_eq!((code, v["status"].as_str()), (0, Some("ok")), "{v}");
+    assert_eq!(v["signatures_checked"], digests.len() as u64);
+    let t = bin().arg("integrity").arg(d.path()).args(["--public-keys", k]).output().unwrap();
+    assert_eq!(t.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&t.stdout).starts_with("integrity: OK"));
 }
 
 fn strs_plain(v: &Value) -> Vec<String> {
@@ -266,7 +264,7 @@ fn added_log_file_is_uncovered() {
     let (code, v) = run(d.path(), &[]);
     assert_eq!(strs(&v, "uncovered", "path"), vec![later.clone()], "{v}");
     assert_eq!(v["uncovered"][0]["in_digest_window"], false);
-    assert_eq!(code, 0, "{v}");
+    assert_eq!(code, 3, "only reported; unverified as no keys were given: {v}");
 }
 
 #[test]
@@ -360,7 +358,8 @@ fn restart_with_null_previous_fields_is_a_gap_not_a_break() {
     // Re-link the rest of the chain to the edited digest so that only the restart remains.
     relink(d.path(), &digests, i);
     let (code, v) = run(d.path(), &[]);
-    assert_eq!(code, 0, "{v}");
+    assert_eq!(code, 3, "{v}");
+    assert!(v["chain_breaks"].as_array().unwrap().is_empty(), "{v}");
     let g = v["gaps"].as_array().unwrap();
     assert_eq!(g.len(), 1);
     assert_eq!(g[0]["new_chain"], true);
@@ -407,7 +406,7 @@ fn digests_are_found_by_content_and_identical_copies_count_once() {
     // A copy of one digest under a name that says nothing: detected by content, deduplicated.
     std::fs::copy(d.path().join(&digests[0]), d.path().join("copy-of-something.gz")).unwrap();
     let (code, v) = run(d.path(), &[]);
-    assert_eq!(code, 0, "{v}");
+    assert_eq!(code, 3, "{v}");
     assert_eq!(v["digests"], base["digests"]);
     assert_eq!(v["log_files_checked"], base["log_files_checked"]);
     assert!(strs_plain(&v["notes"]).iter().any(|n| n.contains("identical copies")));
@@ -419,7 +418,7 @@ fn digests_are_found_by_content_and_identical_copies_count_once() {
         .args(["--format", "json"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(3));
 }
 
 #[cfg(unix)]
@@ -441,7 +440,7 @@ fn fifo_and_symlink_loop_in_the_tree_do_not_hang() {
         .output()
         .unwrap();
     let v = json(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{v}");
+    assert_eq!(out.status.code(), Some(3), "{v}");
     let reasons = strs(&v, "problems", "reason");
     assert!(reasons.contains(&"not_a_regular_file".to_string()), "{v}");
     assert!(reasons.contains(&"already_visited".to_string()), "{v}");
@@ -477,11 +476,13 @@ fn scan_skips_digest_files() {
 fn rsa_known_answer() {
     let k = test_key();
     assert_eq!(k.sign_hex(KAT_MSG.as_bytes()), KAT_SIG);
-    assert!(verify(&k.public_der(), KAT_MSG.as_bytes(), &unhex(KAT_SIG)));
+    let public = parse_public_key(&k.public_der()).unwrap();
+    assert_eq!(parse_public_key(TEST_PUB_PEM.as_bytes()).unwrap(), public, "SPKI PEM = PKCS#1 DER");
+    assert!(verify_sha256_rsa(&public, KAT_MSG.as_bytes(), &unhex(KAT_SIG)).is_ok());
     let mut bad = unhex(KAT_SIG);
     bad[100] ^= 1;
-    assert!(!verify(&k.public_der(), KAT_MSG.as_bytes(), &bad));
-    assert!(!verify(&k.public_der(), b"another message", &unhex(KAT_SIG)));
+    assert!(verify_sha256_rsa(&public, KAT_MSG.as_bytes(), &bad).is_err());
+    assert!(verify_sha256_rsa(&public, b"another message", &unhex(KAT_SIG)).is_err());
 }
 
 #[test]
@@ -511,15 +512,22 @@ fn signatures_are_verified_with_public_keys() {
     assert_eq!((code, v["signatures_checked"].as_u64()), (0, Some(digests.len() as u64)), "{v}");
 
     // Without sidecars, every digest but the newest of each chain gets its signature from
-    // its successor's previousDigestSignature.
+    // its successor's previousDigestSignature; the newest cannot be checked, which fails.
     let chains: std::collections::BTreeSet<&str> = digests.iter().map(|s| chain_of(s)).collect();
     for x in &digests {
         std::fs::remove_file(d.path().join(format!("{x}.metadata.json"))).unwrap();
     }
     let (code, v) = run(d.path(), &["--public-keys", k]);
-    assert_eq!(code, 0, "{v}");
+    assert_eq!(code, 1, "{v}");
     assert_eq!(v["signatures_checked"], (digests.len() - chains.len()) as u64);
     assert_eq!(v["signatures_unchecked"], chains.len() as u64);
+    let mut newest: Vec<String> = chains
+        .iter()
+        .map(|c| digests.iter().rfind(|x| chain_of(x) == *c).unwrap().clone())
+        .collect();
+    newest.sort();
+    assert_eq!(strs(&v, "unverifiable_signatures", "digest"), newest, "{v}");
+    assert!(v["bad_signatures"].as_array().unwrap().is_empty(), "{v}");
 }
 
 #[test]
@@ -542,7 +550,7 @@ fn a_rewritten_newest_digest_is_caught_only_by_its_signature() {
     };
     rewrite_digest(d.path(), newest, |v| v["logFiles"][0]["hashValue"] = Value::String(new_hash));
     let (code, v) = run(d.path(), &[]);
-    assert_eq!(code, 0, "undetectable without signatures: {v}");
+    assert_eq!(code, 3, "undetectable without signatures, but not reported as verified: {v}");
     let keys = TempDir::new().unwrap();
     write(keys.path(), &format!("{fp}.der"), &test_key().public_der());
     let (code, v) = run(d.path(), &["--public-keys", keys.path().to_str().unwrap()]);
@@ -561,6 +569,657 @@ fn generated_digests_are_deterministic() {
             std::fs::read(b.path().join(x)).unwrap()
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fail closed: attacks from issue 17, each on a generated signed chain
+// ---------------------------------------------------------------------------------------------
+
+/// A signed trail whose newest digest (of the first chain) was rewritten by an attacker who
+/// edited one of its log files and fixed the hash: the hashes and the chain agree, only the
+/// signature can tell. Returns (trail, digests, the newest digest, the key fingerprint).
+fn tampered_newest(seed: u64) -> (TempDir, Vec<String>, String, String) {
+    let opts = DigestGenOptions { key: Some(test_key()), ..Default::default() };
+    let fp = opts.fingerprint.clone();
+    let (d, digests, _) = trail(seed, 1, false, opts);
+    let newest = digests.iter().rfind(|x| chain_of(x) == chain_of(&digests[0])).unwrap().clone();
+    let dv: Value = serde_json::from_slice(&gunzip_file(&d.path().join(&newest))).unwrap();
+    let target = dv["logFiles"][0]["s3Object"].as_str().unwrap().to_string();
+    let mut content = gunzip_file(&d.path().join(&target));
+    let at = content.windows(15).position(|w| w == b"sourceIPAddress").unwrap() + 18;
+    content[at] = if content[at] == b'1' { b'2' } else { b'1' };
+    std::fs::write(d.path().join(&target), gz(&content)).unwrap();
+    let new_hash = {
+        use sha2::Digest;
+        hex(&sha2::Sha256::digest(&content))
+    };
+    rewrite_digest(d.path(), &newest, |v| v["logFiles"][0]["hashValue"] = Value::String(new_hash));
+    (d, digests, newest, fp)
+}
+
+/// A key directory holding the test key under `fp`.
+fn key_dir(fp: &str) -> TempDir {
+    let keys = TempDir::new().unwrap();
+    write(keys.path(), &format!("{fp}.der"), &test_key().public_der());
+    keys
+}
+
+/// Runs with `--public-keys` and expects exit 1 with `digest` unverifiable for `why`.
+fn expect_unverifiable(dir: &Path, keys: &Path, digest: &str, why: &str) -> Value {
+    let (code, v) = run(dir, &["--public-keys", keys.to_str().unwrap()]);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["status"], "failed");
+    let hit = v["unverifiable_signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["digest"] == digest)
+        .unwrap_or_else(|| panic!("{digest} not unverifiable: {v}"));
+    assert!(hit["reason"].as_str().unwrap().contains(why), "{hit} lacks {why:?}");
+    v
+}
+
+#[test]
+fn tampered_newest_digest_naming_an_unknown_key_fails() {
+    let (d, _, newest, fp) = tampered_newest(50);
+    rewrite_digest(d.path(), &newest, |v| {
+        v["digestPublicKeyFingerprint"] = Value::String("f".repeat(32));
+    });
+    expect_unverifiable(d.path(), key_dir(&fp).path(), &newest, "no usable public key");
+}
+
+#[test]
+fn tampered_newest_digest_without_metadata_fails() {
+    let (d, _, newest, fp) = tampered_newest(51);
+    std::fs::remove_file(d.path().join(format!("{newest}.metadata.json"))).unwrap();
+    expect_unverifiable(d.path(), key_dir(&fp).path(), &newest, "no signature");
+}
+
+#[test]
+fn tampered_newest_digest_with_an_empty_signature_fails() {
+    let (d, _, newest, fp) = tampered_newest(52);
+    write_sidecar(d.path(), &newest, "", "SHA256withRSA").unwrap();
+    expect_unverifiable(d.path(), key_dir(&fp).path(), &newest, "empty");
+}
+
+#[test]
+fn tampered_newest_digest_with_another_signature_algorithm_fails() {
+    let (d, _, newest, fp) = tampered_newest(53);
+    let sig = "ab".repeat(256);
+    write_sidecar(d.path(), &newest, &sig, "SHA1withRSA").unwrap();
+    rewrite_digest(d.path(), &newest, |v| {
+        v["digestSignatureAlgorithm"] = Value::String("SHA1withRSA".into());
+    });
+    expect_unverifiable(d.path(), key_dir(&fp).path(), &newest, "unsupported signature algorithm");
+}
+
+#[test]
+fn an_empty_or_wrong_public_key_folder_fails_every_digest() {
+    let opts = DigestGenOptions { key: Some(test_key()), ..Default::default() };
+    let (d, digests, _) = trail(54, 1, false, opts);
+    let empty = TempDir::new().unwrap();
+    let (code, v) = run(d.path(), &["--public-keys", empty.path().to_str().unwrap()]);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["unverifiable_signatures"].as_array().unwrap().len(), digests.len(), "{v}");
+    assert!(strs(&v, "problems", "reason").contains(&"no_public_keys".to_string()), "{v}");
+    // Keys, but not the one the digests name.
+    let wrong = key_dir(&"e".repeat(32));
+    let (code, v) = run(d.path(), &["--public-keys", wrong.path().to_str().unwrap()]);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["signatures_checked"], 0);
+    assert_eq!(v["unverifiable_signatures"].as_array().unwrap().len(), digests.len(), "{v}");
+}
+
+#[test]
+fn a_key_outside_its_validity_window_fails() {
+    let opts = DigestGenOptions { key: Some(test_key()), ..Default::default() };
+    let fp = opts.fingerprint.clone();
+    let (d, digests, _) = trail(55, 1, false, opts);
+    let list = |start: &str, end: &str| {
+        serde_json::json!({"PublicKeyList": [{
+            "Value": b64(&test_key().public_der()),
+            "ValidityStartTime": start,
+            "ValidityEndTime": end,
+            "Fingerprint": fp,
+        }]})
+        .to_string()
+    };
+    let keys = TempDir::new().unwrap();
+    // The key was rotated out before the trail's digests (2024-03-11) were signed.
+    write(
+        keys.path(),
+        "keys.json",
+        list("2023-01-01T00:00:00Z", "2024-01-01T00:00:00Z").as_bytes(),
+    );
+    let v = expect_unverifiable(d.path(), keys.path(), &digests[0], "not valid at");
+    assert_eq!(v["unverifiable_signatures"].as_array().unwrap().len(), digests.len());
+    // Inside its window (AWS CLI v2 prints offsets): verified.
+    write(
+        keys.path(),
+        "keys.json",
+        list("2024-01-01T00:00:00+00:00", "2025-01-01T00:00:00+00:00").as_bytes(),
+    );
+    let (code, v) = run(d.path(), &["--public-keys", keys.path().to_str().unwrap()]);
+    assert_eq!((code, v["signatures_checked"].as_u64()), (0, Some(digests.len() as u64)), "{v}");
+}
+
+#[test]
+fn a_moved_digest_fails() {
+    let opts = DigestGenOptions { key: Some(test_key()), ..Default::default() };
+    let fp = opts.fingerprint.clone();
+    let (d, digests, _) = trail(56, 1, false, opts);
+    // The newest digest of a chain moved to another day's folder, sidecar and all: its
+    // signature still verifies (it covers the name it was written under), so only the move
+    // gives it away.
+    let newest = digests.iter().rfind(|x| chain_of(x) == chain_of(&digests[0])).unwrap();
+    let moved = newest.replace("/2024/03/11/", "/2024/03/12/");
+    assert_ne!(&moved, newest);
+    for (a, b) in [
+        (newest.clone(), moved.clone()),
+        (format!("{newest}.metadata.json"), format!("{moved}.metadata.json")),
+    ] {
+        let to = d.path().join(&b);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::rename(d.path().join(&a), to).unwrap();
+    }
+    let keys = key_dir(&fp);
+    let (code, v) = run(d.path(), &["--public-keys", keys.path().to_str().unwrap()]);
+    assert_eq!(code, 1, "{v}");
+    let moved_problems: Vec<&Value> = v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["reason"] == "digest_moved")
+        .collect();
+    assert_eq!(moved_problems.len(), 1, "{v}");
+    assert_eq!(moved_problems[0]["path"], moved.as_str());
+    assert_eq!(moved_problems[0]["severity"], "error");
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinks_out_of_the_tree_are_not_followed() {
+    let (d, _, _) = trail(57, 1, false, DigestGenOptions::default());
+    let outside = TempDir::new().unwrap();
+    let secret = b"root:x:0:0:root:/root:/bin/bash\n";
+    let target = write(outside.path(), "passwd", secret);
+    let secret_sha = {
+        use sha2::Digest;
+        hex(&sha2::Sha256::digest(secret))
+    };
+    // A listed log file replaced by a link to a file outside the tree.
+    let logs = log_files(d.path());
+    let victim = d.path().join(&logs[2]);
+    std::fs::remove_file(&victim).unwrap();
+    std::os::unix::fs::symlink(&target, &victim).unwrap();
+    let out = bin().arg("integrity").arg(d.path()).args(["--format", "json"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(!text.contains(&secret_sha), "the outside file's hash is printed: {text}");
+    let v = json(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{v}");
+    assert_eq!(strs(&v, "missing", "path"), vec![logs[2].clone()], "{v}");
+    let skipped: Vec<&Value> = v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["reason"] == "symlink_outside_input")
+        .collect();
+    assert_eq!(skipped.len(), 1, "{v}");
+    assert_eq!(skipped[0]["path"], logs[2].as_str());
+    let table = bin().arg("integrity").arg(d.path()).output().unwrap();
+    assert!(!String::from_utf8_lossy(&table.stdout).contains(&secret_sha));
+}
+
+#[test]
+fn a_bad_successor_does_not_get_its_predecessor_blamed() {
+    let opts = DigestGenOptions { key: Some(test_key()), ..Default::default() };
+    let fp = opts.fingerprint.clone();
+    let (d, digests, _) = trail(58, 3, false, opts);
+    let i = middle(&digests);
+    let keys = key_dir(&fp);
+    let k = keys.path().to_str().unwrap();
+    // The middle digest's sidecar is missing: its signature comes from its successor, and
+    // verifies.
+    std::fs::remove_file(d.path().join(format!("{}.metadata.json", digests[i]))).unwrap();
+    let (code, v) = run(d.path(), &["--public-keys", k]);
+    assert_eq!((code, v["signatures_checked"].as_u64()), (0, Some(digests.len() as u64)), "{v}");
+    // The successor's previousDigestSignature is altered.
+    rewrite_digest(d.path(), &digests[i + 1], |v| {
+        let s = v["previousDigestSignature"].as_str().unwrap().to_string();
+        let flipped = if s.starts_with('0') { "1" } else { "0" };
+        v["previousDigestSignature"] = Value::String(format!("{flipped}{}", &s[1..]));
+    });
+    let (code, v) = run(d.path(), &["--public-keys", k]);
+    assert_eq!(code, 1, "{v}");
+    // The successor is what is bad: its own signature fails and its link is broken...
+    assert_eq!(strs(&v, "bad_signatures", "digest"), vec![digests[i + 1].clone()], "{v}");
+    let b = v["chain_breaks"].as_array().unwrap();
+    assert!(
+        b.iter().any(|b| b["previous"] == digests[i].as_str()
+            && b["next"] == digests[i + 1].as_str()
+            && b["reason"].as_str().unwrap().contains("this digest was altered")),
+        "{v}"
+    );
+    // ...and the genuine predecessor is left unverified, not reported as a bad signature.
+    assert!(!strs(&v, "bad_signatures", "digest").contains(&digests[i]), "{v}");
+    let unv = strs(&v, "unverifiable_signatures", "digest");
+    assert_eq!(unv, vec![digests[i].clone()], "{v}");
+}
+
+#[test]
+fn a_self_referencing_oldest_digest_fails() {
+    let (d, digests, _) = trail(59, 2, false, DigestGenOptions::default());
+    let oldest = &digests[0];
+    let object = {
+        let v: Value = serde_json::from_slice(&gunzip_file(&d.path().join(oldest))).unwrap();
+        v["digestS3Object"].clone()
+    };
+    rewrite_digest(d.path(), oldest, |v| {
+        v["previousDigestS3Bucket"] = v["digestS3Bucket"].clone();
+        v["previousDigestS3Object"] = object;
+        v["previousDigestHashValue"] = Value::String("0".repeat(64));
+        v["previousDigestHashAlgorithm"] = Value::String("SHA-256".into());
+        v["previousDigestSignature"] = Value::String("ab".repeat(256));
+    });
+    relink(d.path(), &digests, 0);
+    let (code, v) = run(d.path(), &[]);
+    assert_eq!(code, 1, "{v}");
+    let b = v["chain_breaks"].as_array().unwrap();
+    assert_eq!(b.len(), 1, "{v}");
+    assert_eq!(b[0]["next"], oldest.as_str());
+    assert!(b[0]["reason"].as_str().unwrap().contains("names itself"), "{v}");
+    assert!(!strs_plain(&v["notes"]).iter().any(|n| n.contains("mid-chain")), "{v}");
+}
+
+#[test]
+fn signatures_of_the_wrong_length_fail_without_a_false_chain_break() {
+    let opts = DigestGenOptions { key: Some(test_key()), ..Default::default() };
+    let fp = opts.fingerprint.clone();
+    let (d, digests, _) = trail(60, 3, false, opts);
+    let i = middle(&digests);
+    let side = d.path().join(format!("{}.metadata.json", digests[i]));
+    let meta: Value = serde_json::from_slice(&std::fs::read(&side).unwrap()).unwrap();
+    let sig = meta["Metadata"]["signature"].as_str().unwrap().to_string();
+    // A leading zero byte added: the same number, the wrong length.
+    write_sidecar(d.path(), &digests[i], &format!("00{sig}"), "SHA256withRSA").unwrap();
+    let keys = key_dir(&fp);
+    let (code, v) = run(d.path(), &["--public-keys", keys.path().to_str().unwrap()]);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(strs(&v, "bad_signatures", "digest"), vec![digests[i].clone()], "{v}");
+    assert!(v["bad_signatures"][0]["reason"].as_str().unwrap().contains("257 bytes"), "{v}");
+    // The successor, which records the right signature, is not blamed.
+    assert!(v["chain_breaks"].as_array().unwrap().is_empty(), "{v}");
+    // Without keys the disagreement is an error on the metadata, still not a chain break.
+    let (code, v) = run(d.path(), &[]);
+    assert_eq!(code, 1, "{v}");
+    assert!(v["chain_breaks"].as_array().unwrap().is_empty(), "{v}");
+    assert!(strs(&v, "problems", "reason").contains(&"signature_conflict".to_string()), "{v}");
+
+    // A leading zero dropped: find a message whose signature starts with 00.
+    let key = test_key();
+    let public = parse_public_key(&key.public_der()).unwrap();
+    let (msg, full) = (0u32..)
+        .map(|n| format!("message {n}"))
+        .map(|m| {
+            let s = key.sign(m.as_bytes());
+            (m, s)
+        })
+        .find(|(_, s)| s[0] == 0)
+        .unwrap();
+    assert!(verify_sha256_rsa(&public, msg.as_bytes(), &full).is_ok());
+    assert!(verify_sha256_rsa(&public, msg.as_bytes(), &full[1..]).is_err(), "dropped zero");
+    let mut longer = vec![0u8];
+    longer.extend_from_slice(&full);
+    assert!(verify_sha256_rsa(&public, msg.as_bytes(), &longer).is_err(), "added zero");
+}
+
+#[test]
+fn a_huge_digest_is_summarised_in_bounded_output() {
+    // 200,000 listed entries, none present locally, plus 50,000 entries without s3Object:
+    // counted in full, named up to the limit.
+    let dir = TempDir::new().unwrap();
+    let digest = "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2024/03/11/111122223333_CloudTrail-Digest_us-east-1_management-events_us-east-1_20240311T090000Z.json.gz";
+    let mut doc = String::from(
+        r#"{"awsAccountId":"111122223333","digestStartTime":"2024-03-11T08:00:00Z","digestEndTime":"2024-03-11T09:00:00Z","digestS3Bucket":"trailhound-example-trail-bucket","digestS3Object":""#,
+    );
+    doc.push_str(digest);
+    doc.push_str(r#"","digestPublicKeyFingerprint":"0123456789abcdef0123456789abcdef","digestSignatureAlgorithm":"SHA256withRSA","logFiles":["#);
+    for n in 0..200_000 {
+        doc.push_str(&format!(
+            r#"{{"s3Object":"AWSLogs/111122223333/CloudTrail/us-east-1/2024/03/11/f{n}.json.gz"}},"#
+        ));
+    }
+    doc.push_str(&"{\"x\":1},".repeat(50_000));
+    doc.push_str("{}]}");
+    write(dir.path(), digest, &gz(doc.as_bytes()));
+    let start = std::time::Instant::now();
+    let out = bin().arg("integrity").arg(dir.path()).args(["--format", "json"]).output().unwrap();
+    let took = start.elapsed();
+    assert!(out.stdout.len() < 200_000, "{} bytes of JSON", out.stdout.len());
+    let v = json(&out.stdout);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(v["log_files_checked"], 250_001);
+    assert_eq!(v["missing_total"], 200_000);
+    assert_eq!(v["missing"].as_array().unwrap().len(), 100);
+    assert_eq!(v["list_limit"], 100);
+    let malformed: Vec<&Value> = v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["reason"] == "malformed_digest")
+        .collect();
+    assert!(malformed.len() <= 6, "{v}");
+    assert!(malformed.iter().any(|p| p["detail"].as_str().unwrap().contains("more")), "{v}");
+    assert!(took < std::time::Duration::from_secs(60), "took {took:?}");
+    let table = bin().arg("integrity").arg(dir.path()).output().unwrap();
+    assert!(table.stdout.len() < 100_000, "{} bytes of table", table.stdout.len());
+    assert!(String::from_utf8_lossy(&table.stdout).contains("199900 more"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile keys and forged signatures
+// ---------------------------------------------------------------------------------------------
+
+/// DER TLV (test-side only: hostile keys need encodings no encoder would write).
+fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut v = vec![tag];
+    let n = body.len();
+    if n < 0x80 {
+        v.push(n as u8);
+    } else {
+        let len = n.to_be_bytes();
+        let skip = len.iter().position(|&b| b != 0).unwrap();
+        v.push(0x80 | (len.len() - skip) as u8);
+        v.extend_from_slice(&len[skip..]);
+    }
+    v.extend_from_slice(body);
+    v
+}
+
+/// A positive DER INTEGER, minimally encoded.
+fn int(b: &[u8]) -> Vec<u8> {
+    let b = &b[b.iter().position(|&x| x != 0).unwrap_or(b.len() - 1)..];
+    let mut body = Vec::new();
+    if b[0] & 0x80 != 0 {
+        body.push(0);
+    }
+    body.extend_from_slice(b);
+    tlv(0x02, &body)
+}
+
+fn pkcs1(n_int: &[u8], e_int: &[u8]) -> Vec<u8> {
+    tlv(0x30, &[n_int, e_int].concat())
+}
+
+fn spki(alg: &[u8], key: &[u8]) -> Vec<u8> {
+    tlv(0x30, &[alg.to_vec(), tlv(0x03, &[&[0u8][..], key].concat())].concat())
+}
+
+const RSA_ALG: &[u8] =
+    &[0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00];
+/// id-ecPublicKey with the prime256v1 curve.
+const EC_ALG: &[u8] = &[
+    0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48,
+    0xce, 0x3d, 0x03, 0x01, 0x07,
+];
+
+fn pem(label: &str, der: &[u8]) -> String {
+    let body = b64(der);
+    let lines: Vec<&str> =
+        body.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect();
+    format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
+}
+
+/// Every hostile key file of issue 17, named.
+fn hostile_keys() -> Vec<(&'static str, Vec<u8>)> {
+    use rsa::pkcs8::EncodePrivateKey;
+    let n = unhex(TEST_N);
+    let good = pkcs1(&int(&n), &int(&[1, 0, 1]));
+    let small_n = {
+        let mut m = n[..62].to_vec();
+        m[61] |= 1;
+        m
+    };
+    let mut huge_e = vec![0u8; 1 << 20];
+    huge_e[0] = 0x01;
+    *huge_e.last_mut().unwrap() = 0x01;
+    let negative_n = tlv(0x02, &n); // top bit set, no leading zero: a negative INTEGER
+    let non_minimal_n = tlv(0x02, &[&[0u8, 0u8][..], &n].concat());
+    let non_minimal_e = tlv(0x02, &[0, 1, 0, 1]);
+    let private_pem = test_key().0.to_pkcs8_pem(Default::default()).unwrap().to_string();
+    vec![
+        ("exponent 1", pkcs1(&int(&n), &int(&[1]))),
+        ("exponent 2", pkcs1(&int(&n), &int(&[2]))),
+        ("exponent 4", pkcs1(&int(&n), &int(&[4]))),
+        ("exponent 2^32+1", pkcs1(&int(&n), &int(&[1, 0, 0, 0, 1]))),
+        ("496-bit modulus", pkcs1(&int(&small_n), &int(&[1, 0, 1]))),
+        ("trailing garbage after the DER", [good.clone(), vec![0]].concat()),
+        ("trailing garbage after the SPKI", [spki(RSA_ALG, &good), b"xx".to_vec()].concat()),
+        ("PEM labelled CERTIFICATE", pem("CERTIFICATE", &spki(RSA_ALG, &good)).into_bytes()),
+        ("PEM labelled PRIVATE KEY", private_pem.into_bytes()),
+        ("PEM labelled RSA PRIVATE KEY", pem("RSA PRIVATE KEY", &good).into_bytes()),
+        ("PEM PUBLIC KEY holding PKCS#1", pem("PUBLIC KEY", &good).into_bytes()),
+        (
+            "PEM with trailing garbage",
+            [pem("PUBLIC KEY", &spki(RSA_ALG, &good)), "garbage\n".into()].concat().into_bytes(),
+        ),
+        ("EC algorithm identifier", spki(EC_ALG, &good)),
+        ("EC algorithm identifier (PEM)", pem("PUBLIC KEY", &spki(EC_ALG, &good)).into_bytes()),
+        ("negative modulus", pkcs1(&negative_n, &int(&[1, 0, 1]))),
+        ("non-minimal modulus", pkcs1(&non_minimal_n, &int(&[1, 0, 1]))),
+        ("non-minimal exponent", pkcs1(&int(&n), &non_minimal_e)),
+        ("1 MiB exponent", pkcs1(&int(&n), &int(&huge_e))),
+    ]
+}
+
+#[test]
+fn hostile_key_files_are_rejected_fast() {
+    let n = unhex(TEST_N);
+    let good = pkcs1(&int(&n), &int(&[1, 0, 1]));
+    assert!(parse_public_key(&good).is_ok(), "the well-formed key is accepted");
+    assert!(parse_public_key(&spki(RSA_ALG, &good)).is_ok());
+    assert!(parse_public_key(pem("RSA PUBLIC KEY", &good).as_bytes()).is_ok());
+    assert!(parse_public_key(b64(&good).as_bytes()).is_ok(), "base64 text of DER");
+    assert!(parse_public_key(pkcs1(&int(&n), &int(&[3])).as_slice()).is_ok(), "e = 3 is valid");
+    for (what, bytes) in hostile_keys() {
+        let start = std::time::Instant::now();
+        let r = parse_public_key(&bytes);
+        assert!(r.is_err(), "{what} was accepted");
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(1),
+            "{what} took {:?}",
+            start.elapsed()
+        );
+    }
+}
+
+#[test]
+fn hostile_key_files_fail_the_run() {
+    let (d, _, newest, fp) = tampered_newest(61);
+    // The attacker signs the rewritten digest for exponent 1: the "signature" is the padded
+    // message itself.
+    let dv = gunzip_file(&d.path().join(&newest));
+    let v: Value = serde_json::from_slice(&dv).unwrap();
+    let sha = {
+        use sha2::Digest;
+        hex(&sha2::Sha256::digest(&dv))
+    };
+    let text = signing_string(
+        v["digestEndTime"].as_str().unwrap(),
+        v["digestS3Bucket"].as_str().unwrap(),
+        v["digestS3Object"].as_str().unwrap(),
+        &sha,
+        v["previousDigestSignature"].as_str(),
+    );
+    write_sidecar(
+        d.path(),
+        &newest,
+        &hex(&emsa_pkcs1_sha256(text.as_bytes(), 256)),
+        "SHA256withRSA",
+    )
+    .unwrap();
+    for (what, bytes) in hostile_keys() {
+        let keys = TempDir::new().unwrap();
+        let ext = if bytes.starts_with(b"-----") { "pem" } else { "der" };
+        write(keys.path(), &format!("{fp}.{ext}"), &bytes);
+        let start = std::time::Instant::now();
+        let (code, v) = run(d.path(), &["--public-keys", keys.path().to_str().unwrap()]);
+        assert_eq!(code, 1, "{what}: {v}");
+        assert!(
+            strs(&v, "problems", "reason").contains(&"public_key_rejected".to_string()),
+            "{what}: {v}"
+        );
+        assert_eq!(v["signatures_checked"], 0, "{what}: {v}");
+        assert!(start.elapsed() < std::time::Duration::from_secs(20), "{what}");
+    }
+}
+
+/// EMSA-PKCS1-v1_5 encoding of SHA-256(`msg`) in `k` bytes (RFC 8017 §9.2).
+fn emsa_pkcs1_sha256(msg: &[u8], k: usize) -> Vec<u8> {
+    use sha2::Digest;
+    let t = [&DIGEST_INFO_SHA256[..], &sha2::Sha256::digest(msg)[..]].concat();
+    let mut em = vec![0xffu8; k];
+    em[0] = 0;
+    em[1] = 1;
+    em[k - t.len() - 1] = 0;
+    em[k - t.len()..].copy_from_slice(&t);
+    em
+}
+
+const DIGEST_INFO_SHA256: [u8; 19] = [
+    0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
+    0x00, 0x04, 0x20,
+];
+
+/// Raw RSA with the test key's private exponent: `em^d mod n`, `k` bytes.
+fn raw_sign(em: &[u8]) -> Vec<u8> {
+    let n = BigUint::from_bytes_be(&unhex(TEST_N));
+    let d = BigUint::from_bytes_be(&unhex(crate::integrity_gen::TEST_D));
+    let s = BigUint::from_bytes_be(em).modpow(&d, &n).to_bytes_be();
+    let mut out = vec![0u8; 256 - s.len()];
+    out.extend(s);
+    out
+}
+
+#[test]
+fn forged_paddings_are_rejected() {
+    use sha2::Digest;
+    let msg = b"2024-03-11T09:00:00Z\nbucket/AWSLogs/x.json.gz\nabc\nnull";
+    let public = parse_public_key(&test_key().public_der()).unwrap();
+    let good = emsa_pkcs1_sha256(msg, 256);
+    assert!(verify_sha256_rsa(&public, msg, &raw_sign(&good)).is_ok(), "control");
+    let h = sha2::Sha256::digest(msg);
+    let mut forged: Vec<(&str, Vec<u8>)> = Vec::new();
+    let mut e = good.clone();
+    e[1] = 2;
+    forged.push(("block type 2", e));
+    let mut e = good.clone();
+    e[0] = 1;
+    forged.push(("leading byte not zero", e));
+    let mut e = good.clone();
+    e[40] = 0xfe;
+    forged.push(("a padding byte not 0xff", e));
+    let mut e = good.clone();
+    let sep = 256 - 51 - 1;
+    e[sep] = 0xff;
+    forged.push(("no zero separator", e));
+    let mut e = good.clone();
+    e[255] ^= 1;
+    forged.push(("another hash", e));
+    // DigestInfo without the NULL parameters (shorter T, longer padding).
+    let t = [
+        &[
+            0x30, 0x2f, 0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+            0x01, 0x04, 0x20,
+        ][..],
+        &h[..],
+    ]
+    .concat();
+    let mut e = vec![0xffu8; 256];
+    e[0] = 0;
+    e[1] = 1;
+    e[256 - t.len() - 1] = 0;
+    e[256 - t.len()..].copy_from_slice(&t);
+    forged.push(("DigestInfo without NULL parameters", e));
+    // SHA-512's OID with SHA-256's hash length.
+    let mut e = good.clone();
+    e[256 - 51 + 14] = 0x03;
+    forged.push(("another digest algorithm OID", e));
+    // Short padding, the hash in the middle, garbage after it (Bleichenbacher 2006 layout).
+    let mut e = vec![0u8; 256];
+    e[1] = 1;
+    e[2..10].fill(0xff);
+    e[10] = 0;
+    e[11..11 + 19].copy_from_slice(&DIGEST_INFO_SHA256);
+    e[30..62].copy_from_slice(&h);
+    e[62..].fill(0x42);
+    forged.push(("hash followed by garbage", e));
+    // Padding of 7 bytes: too short (RFC 8017 requires at least 8).
+    let t = [&DIGEST_INFO_SHA256[..], &h[..]].concat();
+    let mut e = vec![0x42u8; 256];
+    e[0] = 0;
+    e[1] = 1;
+    e[2..9].fill(0xff);
+    e[9] = 0;
+    e[10..10 + t.len()].copy_from_slice(&t);
+    forged.push(("padding shorter than 8 bytes, garbage after", e));
+    for (what, em) in forged {
+        assert!(verify_sha256_rsa(&public, msg, &raw_sign(&em)).is_err(), "{what} verified");
+    }
+    // Degenerate signatures: 0, 1, n - 1, n, all ones.
+    let n = unhex(TEST_N);
+    let mut n_minus_1 = n.clone();
+    n_minus_1[255] -= 1;
+    let mut one = vec![0u8; 256];
+    one[255] = 1;
+    for (what, s) in [
+        ("zero", vec![0u8; 256]),
+        ("one", one),
+        ("n - 1", n_minus_1),
+        ("n", n.clone()),
+        ("all ones", vec![0xffu8; 256]),
+    ] {
+        assert!(verify_sha256_rsa(&public, msg, &s).is_err(), "signature {what} verified");
+    }
+}
+
+/// Integer cube root, rounded up, by bisection.
+fn cube_root_ceil(x: &BigUint) -> BigUint {
+    let (mut lo, mut hi) = (BigUint::from(0u8), BigUint::from(1u8) << (x.bits() / 3 + 2));
+    while lo < hi {
+        let mid = (&lo + &hi) >> 1;
+        if &(&mid * &mid * &mid) < x {
+            lo = mid + 1u8;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+#[test]
+fn bleichenbacher_e3_forgery_is_rejected() {
+    use sha2::Digest;
+    // A 2048-bit key with e = 3 (the test modulus; e need not fit the private key to verify).
+    let n = unhex(TEST_N);
+    let der = pkcs1(&int(&n), &int(&[3]));
+    let public = parse_public_key(&der).unwrap();
+    let msg = b"2024-03-11T09:00:00Z\nbucket/forged\nabc\nnull";
+    let h = sha2::Sha256::digest(msg);
+    // 00 01 FF 00 DigestInfo hash, then garbage chosen so that the whole is a perfect cube:
+    // a verifier that parses the padding and ignores what follows the hash accepts it.
+    let prefix = [&[0u8, 1, 0xff, 0][..], &DIGEST_INFO_SHA256[..], &h[..]].concat();
+    let mut target = prefix.clone();
+    target.resize(256, 0);
+    let s = cube_root_ceil(&BigUint::from_bytes_be(&target));
+    let cube = (&s * &s * &s).to_bytes_be();
+    let mut cube_em = vec![0u8; 256 - cube.len()];
+    cube_em.extend(cube);
+    assert_eq!(&cube_em[..prefix.len()], &prefix[..], "the forgery is well-formed up to the hash");
+    let mut sig = vec![0u8; 256];
+    let sb = s.to_bytes_be();
+    sig[256 - sb.len()..].copy_from_slice(&sb);
+    assert!(verify_sha256_rsa(&public, msg, &sig).is_err(), "Bleichenbacher e=3 forgery verified");
 }
 
 // ---------------------------------------------------------------------------------------------

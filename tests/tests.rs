@@ -15,6 +15,8 @@ mod generated;
 mod report;
 // Digest validation (`integrity`) on generated trails with generated digests.
 mod integrity;
+// The digest writer those tests (and the fuzz seed generator) use, signing with a test key.
+mod integrity_gen;
 // SPEC §8/§9 on hostile trails the tests build: plan.sh, output formats, evidence paths.
 mod trust;
 // Known-answer incidents for the chain, taint, plan and verify rules (SPEC §6, §9).

@@ -10,7 +10,11 @@
 use std::path::{Path, PathBuf};
 use trailhound::gen::{generate, GenOptions};
 use trailhound::ingest::decompress::gunzip_into;
-use trailhound::integrity::testgen::{write_digests, DigestGenOptions};
+
+// The digest writer of the integration tests (it no longer ships in the library).
+#[path = "../../tests/integrity_gen.rs"]
+mod integrity_gen;
+use integrity_gen::{write_digests, DigestGenOptions};
 
 fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
     let mut v: Vec<PathBuf> =
