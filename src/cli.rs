@@ -16,7 +16,7 @@ Examples:
 Exit codes: 0 done; 1 negative finding (verify: a live tainted credential is not cut, or a
 command does not do what its action says); 2 usage or fatal error (also: a --key or
 --principal that matches nothing, nothing readable, an output inside the evidence); 3 done,
-but some input could not be read.
+but some input could not be read (integrity: signatures not checked).
 F-numbers and SPEC sections cited in the output: docs/revocation-facts.md, docs/spec.md.";
 
 /// Offline CloudTrail forensics for a leaked AWS access key: session chains, blast radius
