@@ -131,6 +131,7 @@ fn use_colour() -> bool {
 fn colourize(text: &str) -> String {
     text.replace("  LIVE", "  \x1b[1;31mLIVE\x1b[0m")
         .replace("  EXPIRED", "  \x1b[2mEXPIRED\x1b[0m")
+        .replace(" DENIED)", " \x1b[33mDENIED\x1b[0m)")
         .replace("FAIL:", "\x1b[1;31mFAIL\x1b[0m:")
         .replace("OK:", "\x1b[1;32mOK\x1b[0m:")
 }

@@ -1071,6 +1071,7 @@ mod tests {
             expires_at: Some(issued + 21600),
             orphan: true,
             events: 3,
+            denied: 0,
             first_seen: Some(issued + 5),
             last_seen: Some(issued + 50),
             issued_by_event: Some("EC2 instance profile".into()),

@@ -573,6 +573,7 @@ fn generated_sessions_render_as_tree_dot_and_mermaid() {
     assert!(tree.lines().nth(2).is_some_and(|l| l.starts_with(LEAKED_KEY)), "{tree}");
     assert!(tree.lines().all(|l| l.chars().count() <= 100), "fits 100 columns:\n{tree}");
     assert!(tree.contains("LIVE") || tree.contains("EXPIRED"), "{tree}");
+    assert!(tree.contains("DENIED)"), "the leaked key's refused calls are marked: {tree}");
     for c in &truth.tainted_credentials {
         assert!(tree.contains(&c.access_key_id), "{} in tree", c.access_key_id);
     }

@@ -71,6 +71,9 @@ pub struct Node {
     pub orphan: bool,
     /// Number of events made with this credential.
     pub events: u64,
+    /// How many of them failed (an `errorCode`: AccessDenied and the like).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub denied: u64,
     #[serde(serialize_with = "ser_time")]
     pub first_seen: Option<i64>,
     #[serde(serialize_with = "ser_time")]
@@ -95,6 +98,10 @@ pub struct Node {
     /// own calls (F7: the deny goes on that user).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_arn: Option<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn ser_time<S: serde::Serializer>(t: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
@@ -501,6 +508,7 @@ impl SessionGraph {
     fn count_calls(&mut self, ing: &Ingest) {
         let n = self.nodes.len();
         let mut events = vec![0u64; n];
+        let mut denied = vec![0u64; n];
         let mut first = vec![i64::MAX; n];
         let mut last = vec![i64::MIN; n];
         let mut ips: Vec<(u32, u32)> = Vec::new();
@@ -510,6 +518,7 @@ impl SessionGraph {
             }
             let k = node as usize;
             events[k] += 1;
+            denied[k] += u64::from(st.flags & crate::ingest::FAILED != 0);
             first[k] = first[k].min(st.time);
             last[k] = last[k].max(st.time);
             if st.ip != crate::ingest::NONE {
@@ -521,6 +530,7 @@ impl SessionGraph {
         for (k, node) in self.nodes.iter_mut().enumerate() {
             if events[k] > 0 {
                 node.events += events[k];
+                node.denied += denied[k];
                 node.first_seen = Some(node.first_seen.map_or(first[k], |t| t.min(first[k])));
                 node.last_seen = Some(node.last_seen.map_or(last[k], |t| t.max(last[k])));
             }
@@ -566,6 +576,7 @@ impl SessionGraph {
             expires_at: None,
             orphan: false,
             events: 0,
+            denied: 0,
             first_seen: None,
             last_seen: None,
             issued_by_event: None,

@@ -113,6 +113,9 @@ fn node_line(
     }
     if matches!(n.kind, NodeKind::LongTermKey | NodeKind::Session) {
         let _ = write!(tail, "  {} calls", n.events);
+        if n.denied > 0 {
+            let _ = write!(tail, " ({} DENIED)", n.denied);
+        }
         if n.events > 0 {
             let _ = write!(tail, ", last {}", clock.at(n.last_seen));
         }
@@ -193,9 +196,15 @@ pub fn tree_with_notes(
         times.by_ref().map(|t| crate::time::fmt_iso(t)[..10].to_string()).collect();
     let clock = Clock { one_day: days.len() <= 1, now: crate::time::now() };
     if let (true, Some(day)) = (clock.one_day, days.iter().next()) {
-        let _ = writeln!(out, "times are UTC on {day}; LIVE/EXPIRED as of now\n");
+        let _ = writeln!(
+            out,
+            "times are UTC on {day}; LIVE/EXPIRED as of now; DENIED: calls refused\n"
+        );
     } else {
-        let _ = writeln!(out, "times are UTC (MM-DD HH:MM); LIVE/EXPIRED as of now\n");
+        let _ = writeln!(
+            out,
+            "times are UTC (MM-DD HH:MM); LIVE/EXPIRED as of now; DENIED: calls refused\n"
+        );
     }
     let mut orphans_by_principal: BTreeMap<String, usize> = BTreeMap::new();
     let mut visited = BTreeSet::new();
