@@ -385,7 +385,7 @@ pub fn blast_with(
     let seed_idx = seed_nodes(g, seeds, &mut notes);
     let taint = crate::taint::taint(g, &seed_idx);
     let nodes = taint.nodes;
-    let evidence_window = crate::taint::evidence_window(ing, crate::time::now());
+    let evidence_window = crate::taint::evidence_window(ing);
     let unseen_tail = crate::taint::unseen_tail(g, &nodes, &evidence_window, |n| {
         (g.nodes[n].kind == NodeKind::Session).then(|| crate::plan::session_expiry(g, n)).flatten()
     });
@@ -869,30 +869,24 @@ fn findings_text(b: &BlastRadius, o: &mut String) {
 /// Source addresses grouped by IPv4 /24 (`203.0.113.0/24: 54 addresses, 310 calls`); other
 /// values (IPv6, service names) as they are.
 pub fn group_ips(ips: &BTreeMap<String, u64>) -> String {
-    let mut groups: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    // key → (addresses, calls, the first address: named when it is alone in its /24)
+    let mut groups: BTreeMap<String, (u64, u64, &str)> = BTreeMap::new();
     for (ip, n) in ips {
         let octets: Vec<&str> = ip.split('.').collect();
         let v4 = octets.len() == 4 && octets.iter().all(|o| o.parse::<u8>().is_ok());
         let key =
             if v4 { format!("{}.{}.{}.0/24", octets[0], octets[1], octets[2]) } else { ip.clone() };
-        let g = groups.entry(key).or_default();
+        let g = groups.entry(key).or_insert((0, 0, ip.as_str()));
         g.0 += 1;
         g.1 += n;
     }
     groups
         .into_iter()
-        .map(|(k, (addrs, calls))| {
-            if k.ends_with("/24") && addrs > 1 {
+        .map(|(k, (addrs, calls, first))| {
+            if addrs > 1 {
                 format!("{k} ({addrs} addresses, {calls} calls)")
-            } else if k.ends_with("/24") {
-                let ip = ips
-                    .iter()
-                    .find(|(ip, _)| k.starts_with(ip.rsplit_once('.').map_or("", |x| x.0)))
-                    .map(|x| x.0.clone())
-                    .unwrap_or(k);
-                format!("{ip} ({calls})")
             } else {
-                format!("{k} ({calls})")
+                format!("{first} ({calls})")
             }
         })
         .collect::<Vec<_>>()
@@ -1030,4 +1024,28 @@ pub fn render_markdown(b: &BlastRadius) -> String {
         let _ = writeln!(o, "\n> {}", m(n));
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::group_ips;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn addresses_group_by_slash_24_and_a_lone_address_is_named() {
+        let ips: BTreeMap<String, u64> = [
+            ("203.0.113.7", 3),
+            ("203.0.113.9", 2),
+            ("10.1.1.5", 1),
+            ("10.1.12.8", 4),
+            ("ec2.amazonaws.com", 6),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        assert_eq!(
+            group_ips(&ips),
+            "10.1.1.5 (1), 10.1.12.8 (4), 203.0.113.0/24 (2 addresses, 5 calls), ec2.amazonaws.com (6)"
+        );
+    }
 }

@@ -52,7 +52,7 @@ pub struct Taint {
 
 /// The IAM user name of a credential node, with its account: long-term keys and sessions of
 /// IAM users (console and GetSessionToken sessions act as the user itself).
-fn user_of(g: &SessionGraph, n: usize) -> Option<(&str, &str)> {
+pub fn user_of(g: &SessionGraph, n: usize) -> Option<(&str, &str)> {
     let node = &g.nodes[n];
     let arn = node.principal_arn.as_deref()?;
     let rest = arn.split(":user/").nth(1)?;
@@ -145,11 +145,12 @@ pub struct EvidenceWindow {
     pub events: u64,
 }
 
-/// The evidence window of every account in the trail, sorted by account.
-pub fn evidence_window(ing: &crate::ingest::Ingest, reference: i64) -> Vec<EvidenceWindow> {
+/// The evidence window of every account in the trail, sorted by account; time anomalies
+/// ([`crate::ingest::Ingest::is_time_anomaly`]) left out.
+pub fn evidence_window(ing: &crate::ingest::Ingest) -> Vec<EvidenceWindow> {
     let mut m: crate::ingest::FxMap<u32, (i64, i64, u64)> = Default::default();
     for st in &ing.stubs {
-        if st.account == crate::ingest::NONE || st.time > reference {
+        if st.account == crate::ingest::NONE || ing.is_time_anomaly(st.time) {
             continue;
         }
         let e = m.entry(st.account).or_insert((st.time, st.time, 0));

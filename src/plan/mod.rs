@@ -1004,10 +1004,9 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
     credentials.sort_by(|a, b| a.id.cmp(&b.id));
     unrevocable.sort_by(|a, b| a.credential.cmp(&b.credential));
 
-    let evidence_window = crate::taint::evidence_window(ing, o.now);
-    let unseen_tail = crate::taint::unseen_tail(g, &b.nodes, &evidence_window, |n| {
-        (g.nodes[n].kind == NodeKind::Session).then(|| session_expiry(g, n)).flatten()
-    });
+    // The blast radius already holds both (the same tainted set and evidence).
+    let evidence_window = b.evidence_window.clone();
+    let unseen_tail = b.unseen_tail.clone();
     for w in &evidence_window {
         if parse_iso(&w.last_event).is_some_and(|l| l < effective_at) && !unseen_tail.is_empty() {
             notes.push(format!(

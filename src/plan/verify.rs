@@ -176,10 +176,7 @@ fn check_action(a: &super::Action) -> Result<(), String> {
 
 /// The IAM user (account, name) a credential node acts as, when it is an IAM user's.
 fn user_of(g: &SessionGraph, n: usize) -> Option<(String, String)> {
-    let node = &g.nodes[n];
-    let arn = node.principal_arn.as_deref()?;
-    let rest = arn.split(":user/").nth(1)?;
-    Some((arn_account(arn)?.to_string(), rest.rsplit('/').next().unwrap_or(rest).to_string()))
+    crate::taint::user_of(g, n).map(|(a, u)| (a.to_string(), u.to_string()))
 }
 
 /// Verifies `plan` against the trail.
