@@ -289,9 +289,16 @@ fn described_calls(plan: &Value, account: &str) -> Vec<Vec<String>> {
     out
 }
 
-/// Runs `plan.sh` (its review guard removed) with only the fake `aws` on PATH, as with
-/// credentials of `account`.
-fn run_script(script: &str, shell: &str, work: &Path, account: &str) -> (Vec<Vec<String>>, String) {
+/// Runs `plan.sh` (its review guard removed) under `shell` with only the fake `aws` on
+/// PATH, as with credentials of `account`, and the fake's IAM `state` when given. Returns
+/// whether it succeeded, the calls `aws` received and stderr.
+fn run_plan_sh(
+    script: &str,
+    shell: &str,
+    work: &Path,
+    account: &str,
+    state: Option<&Path>,
+) -> (bool, Vec<Vec<String>>, String) {
     let body = script
         .replace("echo 'Review this script, then delete this line and the exit below to run it.' >&2\nexit 1\n", "");
     assert_ne!(body, script, "the review guard is where the test expects it");
@@ -300,19 +307,26 @@ fn run_script(script: &str, shell: &str, work: &Path, account: &str) -> (Vec<Vec
     let bin = fake_aws(work);
     let log = work.join("aws.log");
     let _ = std::fs::remove_file(&log);
-    let out = std::process::Command::new(shell)
-        .arg(&path)
+    let mut cmd = std::process::Command::new(shell);
+    cmd.arg(&path)
         .current_dir(work)
         .env_clear()
         .env("PATH", &bin)
         .env("FAKE_AWS_LOG", &log)
         .env("FAKE_AWS_ACCOUNT", account)
-        .env("HOME", work)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "{shell} plan.sh failed: {stderr}");
-    (recorded_calls(&log), stderr)
+        .env("HOME", work);
+    if let Some(st) = state {
+        cmd.env("FAKE_AWS_STATE", st);
+    }
+    let out = cmd.output().unwrap();
+    (out.status.success(), recorded_calls(&log), String::from_utf8_lossy(&out.stderr).to_string())
+}
+
+/// [`run_plan_sh`] that must succeed.
+fn run_script(script: &str, shell: &str, work: &Path, account: &str) -> (Vec<Vec<String>>, String) {
+    let (ok, calls, stderr) = run_plan_sh(script, shell, work, account, None);
+    assert!(ok, "{shell} plan.sh failed: {stderr}");
+    (calls, stderr)
 }
 
 fn plan_of(dir: &Path, strategy: &str, out: &Path) -> (Value, String) {
@@ -709,24 +723,8 @@ fn iam_user(state: &Path, user: &str, u: IamUser) {
 }
 
 fn run_with_state(script: &str, work: &Path, state: &Path, account: &str) -> (bool, String) {
-    let body = script.replace(
-        "echo 'Review this script, then delete this line and the exit below to run it.' >&2\nexit 1\n",
-        "",
-    );
-    let path = work.join("plan.sh");
-    std::fs::write(&path, body).unwrap();
-    let bin = fake_aws(work);
-    let out = std::process::Command::new("/bin/sh")
-        .arg(&path)
-        .current_dir(work)
-        .env_clear()
-        .env("PATH", &bin)
-        .env("FAKE_AWS_LOG", work.join("aws.log"))
-        .env("FAKE_AWS_ACCOUNT", account)
-        .env("FAKE_AWS_STATE", state)
-        .output()
-        .unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).to_string())
+    let (ok, _, stderr) = run_plan_sh(script, "/bin/sh", work, account, Some(state));
+    (ok, stderr)
 }
 
 #[test]
