@@ -488,13 +488,13 @@ fn sessions(a: cli::SessionsArgs) -> Result<Exit> {
 }
 
 fn blast(a: cli::BlastArgs) -> Result<Exit> {
-    let keys = check_keys(&a.keys, a.input.quiet)?;
+    let keys = check_keys(&a.seeds.keys, a.input.quiet)?;
     if let Some(p) = &a.events_out {
         crate::export::TableFormat::from_path(p)?;
         guard_outputs(&a.input.inputs, &[("--events-out", p)])?;
     }
     let (ing, g) = load_graph(&a.input, &keys, false)?;
-    let seeds = seeds_of(&g, &keys, &a.principals)?;
+    let seeds = seeds_of(&g, &keys, &a.seeds.principals)?;
     // The tainted events are aggregated as they are re-read and not kept (SPEC §8: memory
     // bounded by what is kept); `--events-out` streams them in batches.
     let b = crate::blast::blast_with(&ing, &g, &seeds, true, false)?;
@@ -523,7 +523,7 @@ fn blast(a: cli::BlastArgs) -> Result<Exit> {
 }
 
 fn plan(a: cli::PlanArgs) -> Result<Exit> {
-    let keys = check_keys(&a.keys, a.input.quiet)?;
+    let keys = check_keys(&a.seeds.keys, a.input.quiet)?;
     let effective_at = parse_time_arg("--effective-at", &a.effective_at)?;
     let mut outs: Vec<(&str, &std::path::Path)> = Vec::new();
     if let Some(p) = &a.output {
@@ -534,7 +534,7 @@ fn plan(a: cli::PlanArgs) -> Result<Exit> {
     }
     guard_outputs(&a.input.inputs, &outs)?;
     let (ing, g) = load_graph(&a.input, &keys, true)?;
-    let seeds = seeds_of(&g, &keys, &a.principals)?;
+    let seeds = seeds_of(&g, &keys, &a.seeds.principals)?;
     let b = crate::blast::blast(&ing, &g, &seeds, true)?;
     crate::diag::mark("blast done");
     let opts = plan_options(a.strategy, effective_at, &a.input);
@@ -668,14 +668,14 @@ const CASE_FILES: &[&str] = &[
 ];
 
 fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
-    let keys = check_keys(&a.keys, a.input.quiet)?;
+    let keys = check_keys(&a.seeds.keys, a.input.quiet)?;
     let effective_at = parse_time_arg("--effective-at", &a.effective_at)?;
     let case_files: Vec<std::path::PathBuf> = CASE_FILES.iter().map(|f| a.output.join(f)).collect();
     let mut outs: Vec<(&str, &std::path::Path)> = vec![("-o", a.output.as_path())];
     outs.extend(case_files.iter().map(|p| ("-o", p.as_path())));
     guard_outputs(&a.input.inputs, &outs)?;
     let (ing, g) = load_graph(&a.input, &keys, true)?;
-    let seeds = seeds_of(&g, &keys, &a.principals)?;
+    let seeds = seeds_of(&g, &keys, &a.seeds.principals)?;
     std::fs::create_dir_all(&a.output)
         .with_context(|| format!("creating {}", a.output.display()))?;
     let b = crate::blast::blast(&ing, &g, &seeds, true)?;

@@ -80,6 +80,24 @@ pub struct InputArgs {
     pub quiet: bool,
 }
 
+/// The seeds of `blast`, `plan` and `investigate`: at least one `--key` or `--principal`.
+#[derive(Debug, Args, Clone)]
+pub struct SeedArgs {
+    /// The leaked access key (AKIA… or ASIA…, or KEY@ISSUE_TIME for one session of a reused
+    /// id); repeatable.
+    #[arg(
+        long = "key",
+        short = 'k',
+        value_name = "ID",
+        required_unless_present = "principals",
+        help_heading = "Selection"
+    )]
+    pub keys: Vec<String>,
+    /// Every credential of this principal (user, role or session ARN) is a seed; repeatable.
+    #[arg(long = "principal", value_name = "ARN", help_heading = "Selection")]
+    pub principals: Vec<String>,
+}
+
 /// `scan` output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TableOrJson {
@@ -136,19 +154,8 @@ pub enum ReportFormat {
 /// `trailhound blast`.
 #[derive(Debug, Args)]
 pub struct BlastArgs {
-    /// The leaked access key (AKIA… or ASIA…, or KEY@ISSUE_TIME for one session of a reused
-    /// id); repeatable.
-    #[arg(
-        long = "key",
-        short = 'k',
-        value_name = "ID",
-        required_unless_present = "principals",
-        help_heading = "Selection"
-    )]
-    pub keys: Vec<String>,
-    /// Every credential of this principal (user, role or session ARN) is a seed; repeatable.
-    #[arg(long = "principal", value_name = "ARN", help_heading = "Selection")]
-    pub principals: Vec<String>,
+    #[command(flatten)]
+    pub seeds: SeedArgs,
     #[command(flatten)]
     pub input: InputArgs,
     /// Output format.
@@ -171,19 +178,8 @@ pub enum Strategy {
 /// `trailhound plan`.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// The leaked access key (AKIA… or ASIA…, or KEY@ISSUE_TIME for one session of a reused
-    /// id); repeatable.
-    #[arg(
-        long = "key",
-        short = 'k',
-        value_name = "ID",
-        required_unless_present = "principals",
-        help_heading = "Selection"
-    )]
-    pub keys: Vec<String>,
-    /// Every credential of this principal (user, role or session ARN) is a seed; repeatable.
-    #[arg(long = "principal", value_name = "ARN", help_heading = "Selection")]
-    pub principals: Vec<String>,
+    #[command(flatten)]
+    pub seeds: SeedArgs,
     #[command(flatten)]
     pub input: InputArgs,
     /// strict (default) or surgical.
@@ -261,19 +257,8 @@ pub struct GenerateArgs {
 /// `trailhound investigate`.
 #[derive(Debug, Args)]
 pub struct InvestigateArgs {
-    /// The leaked access key (AKIA… or ASIA…, or KEY@ISSUE_TIME for one session of a reused
-    /// id); repeatable.
-    #[arg(
-        long = "key",
-        short = 'k',
-        value_name = "ID",
-        required_unless_present = "principals",
-        help_heading = "Selection"
-    )]
-    pub keys: Vec<String>,
-    /// Every credential of this principal (user, role or session ARN) is a seed; repeatable.
-    #[arg(long = "principal", value_name = "ARN", help_heading = "Selection")]
-    pub principals: Vec<String>,
+    #[command(flatten)]
+    pub seeds: SeedArgs,
     #[command(flatten)]
     pub input: InputArgs,
     /// strict (default) or surgical.
