@@ -21,3 +21,5 @@ mod integrity_gen;
 mod trust;
 // Known-answer incidents for the chain, taint, plan and verify rules (SPEC §6, §9).
 mod incidents;
+// Golden snapshots of every output on three trails: refactoring must leave them identical.
+mod golden;

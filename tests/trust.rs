@@ -12,7 +12,7 @@ use trailhound::gen::scenario::Scenario;
 const T0: i64 = 1_710_151_200;
 const MAIN: &str = "111122223333";
 const SECOND: &str = "444455556666";
-const LEAKED: &str = "AKIAIOSFODNN7EXAMPLE";
+pub(crate) const LEAKED: &str = "AKIAIOSFODNN7EXAMPLE";
 
 /// Pieces of text an attacker would put in names to break out of a shell word, a comment,
 /// a table or a terminal.
@@ -73,7 +73,7 @@ exit 0
 "#;
 
 /// A small seeded PRNG (splitmix64): the property test is reproducible.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 impl Rng {
     fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -100,7 +100,7 @@ impl Rng {
 /// A tainted chain whose every attacker-chosen field is `h(…)`: role and session names, a
 /// created user and its policy, a created key id, a bucket, a user agent, and a hop into an
 /// account whose logs are missing (so that a resource-policy deny names the session).
-fn hostile_trail(dir: &Path, rng: &mut Rng) {
+pub(crate) fn hostile_trail(dir: &Path, rng: &mut Rng) {
     let mut s = Scenario::new();
     let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
     s.call(&leaked, T0, "sts.amazonaws.com", "GetCallerIdentity", Value::Null);

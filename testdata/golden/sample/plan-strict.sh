@@ -1,0 +1,86 @@
+#!/bin/sh
+# trailhound revocation plan (trailhound.plan/v1, strategy strict, effective at 2026-01-01T00:00:00Z)
+# seeds: AKIAIOSFODNN7EXAMPLE
+# Review every command. Run this script once with credentials for each account it names
+# (111122223333): each run does only the block of the account its credentials belong to.
+# Policy changes take a few minutes to apply (F14): run `trailhound verify` and watch
+# CloudTrail afterwards. The facts cited (F1-F20) are explained in docs/revocation-facts.md.
+set -eu
+echo 'Review this script, then delete this line and the exit below to run it.' >&2
+exit 1
+
+CALLER_ACCOUNT=$(aws sts get-caller-identity --query Account --output text)
+echo "plan.sh: running the block of account $CALLER_ACCOUNT" >&2
+RAN=no
+
+# ===== account 111122223333 =====
+if [ "$CALLER_ACCOUNT" = 111122223333 ]; then
+
+# [1] deactivate_access_key in account 111122223333
+# key created by or for a credential the attacker controls (persistence); stops new sessions being minted with it (a deny on aws:TokenIssueTime never matches long-term keys, F5)
+aws iam update-access-key --user-name backup-admin --access-key-id AKIAYZ43I2OT25JVNEE4 --status Inactive
+
+# [2] deactivate_access_key in account 111122223333
+# key created by or for a credential the attacker controls (persistence); stops new sessions being minted with it (a deny on aws:TokenIssueTime never matches long-term keys, F5)
+aws iam update-access-key --user-name backup-admin --access-key-id AKIAYZ43I2OTVGMVNPHZ --status Inactive
+
+# [3] deactivate_access_key in account 111122223333
+# leaked key; stops new sessions being minted with it (a deny on aws:TokenIssueTime never matches long-term keys, F5)
+aws iam update-access-key --user-name ci-deployer --access-key-id AKIAIOSFODNN7EXAMPLE --status Inactive
+
+# [4] put_user_policy in account 111122223333
+# user backup-admin is attacker-controlled since 2024-03-11T09:13:36Z (CreateLoginProfile 3cc1c864-c45a-46a4-be97-8f075a10a89b, CreateUser d2b89ac2-d3a4-4899-ba61-b9a9081f2a7f): deny everything it does, with any credential, sessions and long-term keys alike, until it is removed (SPEC §9)
+aws iam put-user-policy --user-name backup-admin --policy-name TrailhoundDenyAll --policy-document '{"Statement":[{"Action":"*","Effect":"Deny","Resource":"*","Sid":"TrailhoundDenyAll"}],"Version":"2012-10-17"}'
+
+# [5] delete_login_profile in account 111122223333
+# user backup-admin: its console password was set by the attacker; remove it
+aws iam delete-login-profile --user-name backup-admin
+
+# [6] delete_access_key in account 111122223333
+# user backup-admin: delete its access key AKIAYZ43I2OT25JVNEE4 (already deactivated above) before deleting the user
+aws iam delete-access-key --user-name backup-admin --access-key-id AKIAYZ43I2OT25JVNEE4
+
+# [7] delete_access_key in account 111122223333
+# user backup-admin: delete its access key AKIAYZ43I2OTVGMVNPHZ (already deactivated above) before deleting the user
+aws iam delete-access-key --user-name backup-admin --access-key-id AKIAYZ43I2OTVGMVNPHZ
+
+# [8] detach_user_policy in account 111122223333
+# user backup-admin: detach arn:aws:iam::aws:policy/AdministratorAccess, attached by the attacker
+aws iam detach-user-policy --user-name backup-admin --policy-arn arn:aws:iam::aws:policy/AdministratorAccess
+
+# [9] delete_user_policy in account 111122223333
+# user backup-admin: delete inline policy TrailhoundDenyAll (the user has no credentials left by now)
+aws iam delete-user-policy --user-name backup-admin --policy-name TrailhoundDenyAll
+
+# [10] delete_user in account 111122223333
+# user backup-admin was created by the attacker (CreateLoginProfile 3cc1c864-c45a-46a4-be97-8f075a10a89b, CreateUser d2b89ac2-d3a4-4899-ba61-b9a9081f2a7f); delete it. If AWS answers DeleteConflict, something the logs do not show remains (MFA devices, signing certificates, SSH keys, service-specific credentials, other keys or policies): list and remove it first
+aws iam delete-user --user-name backup-admin
+
+# [11] review in account 111122223333
+# UpdateFunctionCode20150331v2 lambda.amazonaws.com at 2024-03-11T08:13:18Z (event fd95a866-5087-4d6d-b811-1e258aabc4dd): review and undo
+# review: UpdateFunctionCode20150331v2 lambda.amazonaws.com at 2024-03-11T08:13:18Z (event fd95a866-5087-4d6d-b811-1e258aabc4dd): review and undo
+:
+
+# [12] review in account 111122223333
+# UpdateAssumeRolePolicy role/MaintenanceRole at 2024-03-11T09:16:36Z (event ce5f1330-faf5-4fbc-b842-5d8aed82c003): restore the previous trust policy (who can assume the role changed)
+# review: UpdateAssumeRolePolicy role/MaintenanceRole at 2024-03-11T09:16:36Z (event ce5f1330-faf5-4fbc-b842-5d8aed82c003): restore the previous trust policy (who can assume the role changed)
+# aws iam get-role --role-name 'MaintenanceRole' --query Role.AssumeRolePolicyDocument
+# aws iam update-assume-role-policy --role-name 'MaintenanceRole' --policy-document file://trust-policy-before-the-incident.json
+:
+
+# [13] review in account 111122223333
+# PutRolePolicy role/MaintenanceRole at 2024-03-11T09:17:06Z (event 2dbdcb92-b70f-44e4-b130-eed693ce8144): detach or delete the policy
+# review: PutRolePolicy role/MaintenanceRole at 2024-03-11T09:17:06Z (event 2dbdcb92-b70f-44e4-b130-eed693ce8144): detach or delete the policy
+# aws iam delete-role-policy --role-name 'MaintenanceRole' --policy-name 'maint-ops'
+:
+
+  RAN=yes
+else
+  echo "plan.sh: skipped the block of account 111122223333: run again with credentials for it" >&2
+fi
+
+if [ "$RAN" = no ]; then
+  echo "plan.sh: no block of this plan is for account $CALLER_ACCOUNT" >&2
+  exit 1
+fi
+
