@@ -1034,3 +1034,6 @@ pub fn kind_counts(g: &SessionGraph) -> BTreeMap<NodeKind, usize> {
 pub fn t(v: Option<i64>) -> String {
     fmt_opt(v).unwrap_or_else(|| "-".into())
 }
+
+#[cfg(test)]
+mod tests;
