@@ -14,7 +14,7 @@
 #
 # Usage: benches/compare.sh [SIZE]      e.g. benches/compare.sh 1GB ; REPS=5 by default
 # Environment: REPS, SEED (generator seed, 7 by default), DIR (where the trail is generated),
-# JQ=1 / DUCKDB=1 to include those.
+# JQ=1 / DUCKDB=1 to include those, BIN (the trailhound binary to measure; built if unset).
 set -euo pipefail
 SIZE=${1:-${SIZE:-1GB}}
 REPS=${REPS:-5}
@@ -24,8 +24,12 @@ KEY=AKIAIOSFODNN7EXAMPLE
 SEED=${SEED:-7}
 NPROC=$(nproc)
 
-cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
-BIN="$ROOT/target/release/trailhound"
+# BIN=path/to/trailhound measures that binary (e.g. the one `cargo test --release` built, or an
+# older commit's) instead of building one.
+if [ -z "${BIN:-}" ]; then
+    cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
+    BIN="$ROOT/target/release/trailhound"
+fi
 # The marker records what was generated, so a trail left by another size or seed is redone.
 if [ "$(cat "$DIR.complete" 2>/dev/null)" != "$SIZE seed $SEED" ]; then
     rm -rf "$DIR" "$DIR.complete"
