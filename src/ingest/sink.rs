@@ -4,6 +4,7 @@
 use super::intern::{FxMap, Strings};
 use super::issuing::{for_graph, needs_detail, IssuingCall};
 use super::read::FileStatus;
+use super::record_digest::{content_digest, event_digest};
 use super::table::{id128, CredFacts, Keyed};
 use super::{parse, raw, RecordReject, RejectReason, Stub, FAILED, HAS_ID, INVOKED_BY};
 use super::{DETAIL, NONE, NO_TIME};
@@ -18,7 +19,7 @@ pub(super) struct FileOutcome {
     pub(super) bytes_decompressed: u64,
     pub(super) records: u64,
     pub(super) rejects: Vec<RecordReject>,
-    /// the oversized values ([`parse::content_digest`]) of its records.
+    /// the oversized values ([`content_digest`]) of its records.
     pub(super) truncated: u64,
     /// SHA-256 of the file as stored, when [`IngestOptions::fingerprint`] and it was read whole.
     pub(super) sha256: Option<String>,
@@ -48,7 +49,7 @@ pub(super) struct FileScan<'a> {
     pub(super) records: u64,
     pub(super) kept: u64,
     pub(super) rejects: Vec<RecordReject>,
-    /// the oversized values ([`parse::content_digest`]) summed over the file's records.
+    /// the oversized values ([`content_digest`]) summed over the file's records.
     pub(super) truncated: u64,
 }
 
@@ -102,7 +103,7 @@ impl FileScan<'_> {
                 flags
             },
         };
-        acc.stubs.push(Keyed { id, digest: parse::event_digest(&e).max(1), s: stub });
+        acc.stubs.push(Keyed { id, digest: event_digest(&e).max(1), s: stub });
         if stub.flags & DETAIL != 0 {
             acc.details.push(for_graph(e));
         }
@@ -128,7 +129,7 @@ impl parse::RecordSink for FileScan<'_> {
             }
         };
         self.kept += 1;
-        let (digest, oversized) = parse::content_digest(r);
+        let (digest, oversized) = content_digest(r);
         self.truncated += u64::from(oversized);
         let ui = r.user_identity.get();
         let mut flags = 0u8;

@@ -50,8 +50,9 @@ pub struct Stub {
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Keyed {
     pub(super) id: u128,
-    /// [`parse::content_digest`] of the record ([`parse::event_digest`] for a Parquet row);
-    /// never 0, which would mean "unknown" and match any content.
+    /// [`content_digest`](super::record_digest::content_digest) of the record
+    /// ([`event_digest`](super::record_digest::event_digest) for a Parquet row); never 0,
+    /// which would mean "unknown" and match any content.
     pub(super) digest: u64,
     pub(super) s: Stub,
 }
