@@ -4,11 +4,11 @@
 use crate::model::names::{STS_ISSUERS, USER_GRANTS};
 use crate::model::{Event, Origin};
 
-/// An issuing call as kept in [`Ingest::details`]: only the fields the session graph reads.
-/// A full [`Event`] is 1.6 KB before any of its strings; a large trail has hundreds of
-/// thousands of issuing calls, so they are kept in this third of the size (user agent,
-/// request id, resources and the request/response fields of other APIs are read back from
-/// the files when a report needs them). Field names mirror [`Event`].
+/// An issuing call as kept in [`Ingest::details`](super::Ingest::details): only the fields the
+/// session graph reads. A full [`Event`] is 1.6 KB before any of its strings; a large trail has
+/// hundreds of thousands of issuing calls, so they are kept in this third of the size (user agent,
+/// request id, resources and the request/response fields of other APIs are read back from the files
+/// when a report needs them). Field names mirror [`Event`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IssuingCall {
     pub id: String,

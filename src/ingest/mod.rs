@@ -3,14 +3,25 @@
 //! Pipeline: [`discover`] walks the INPUT paths (S3 export trees, organization trails, single
 //! files, `-` for standard input) into a sorted file list; rayon maps each file, with
 //! per-thread read/inflate buffers and simd-json scratch, into a per-worker accumulator of
-//! compact event stubs (no shared state, no locks in the loop); a single sequential merge then deduplicates on `eventID`
-//! (the first copy in file order wins, so output is deterministic), applies the time window
-//! and sorts by `(eventTime, eventID)`.
+//! compact event stubs (no shared state, no locks in the loop); a single sequential merge
+//! then deduplicates on `eventID` (the first copy in file order wins, so output is
+//! deterministic), applies the time window and sorts by `(eventTime, eventID)`.
 //!
 //! Accounting invariant (SPEC §8): over the files that were read,
 //! `records == events + duplicates + rejected + filtered_out`, where `filtered_out` counts
 //! unique events outside `--since`/`--until` (zero without a window). Every skipped or
 //! failed file and every rejected record is a [`Problem`] naming the file (and the record).
+//!
+//! Files, in pipeline order: `options` (what to read), `discover` (the directory walk),
+//! `read` (read, inflate, parse one file), `decompress`, `parse` (document shapes),
+//! `tape` and `raw` (records off the simd-json tape), `normalize` (record → [`Event`]),
+//! `record_digest` (content digests), `parquet` (exported Parquet input), `sink` (the first
+//! pass's per-record work), `merge` (the sequential end: merge, dedupe, sort); the result is
+//! [`Ingest`], with `table` (stubs, flags, credential facts), `intern` (strings),
+//! `issuing` (the graph's issuing calls), `problem` (problems, counters), `evidence` (input
+//! fingerprint), `reread` (full events read back) and `summary` (problems on stderr).
+//!
+//! [`Event`]: crate::model::Event
 
 pub mod decompress;
 mod discover;

@@ -21,7 +21,8 @@ pub struct IngestOptions {
     /// the stubs.
     pub inventory_only: bool,
     /// Hash every file's bytes while they are in memory anyway, for
-    /// [`Ingest::evidence_sha256`] (plans record it): saves reading the trail a second time.
+    /// [`Ingest::evidence_sha256`](super::Ingest::evidence_sha256) (plans record it): saves reading
+    /// the trail a second time.
     pub fingerprint: bool,
     /// Show a progress bar on stderr.
     pub progress: bool,

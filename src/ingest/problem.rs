@@ -18,7 +18,7 @@ pub enum RejectReason {
     BadEventTime,
     /// A JSON Lines line or `CloudTrailEvent` string that is not valid JSON.
     InvalidJson,
-    /// Nested deeper than [`tape::MAX_DEPTH`] levels.
+    /// Nested deeper than [`tape::MAX_DEPTH`](super::tape::MAX_DEPTH) levels.
     TooDeep,
     /// A key read by trailhound appears twice in one object (valid JSON, ambiguous meaning).
     DuplicateKey,
@@ -101,13 +101,15 @@ pub struct IngestStats {
     pub filtered_out: u64,
     /// Events without an `eventID` (kept, never deduplicated).
     pub missing_event_id: u64,
-    /// Records sharing an `eventID` with an earlier record but not its content: evidence
-    /// conflicts. Each is kept as an event (SPEC §8); see [`Ingest::conflicts`].
+    /// Records sharing an `eventID` with an earlier record but not its content: evidence conflicts.
+    /// Each is kept as an event (SPEC §8); see [`Ingest::conflicts`](super::Ingest::conflicts).
     pub conflicts: u64,
-    /// Events dated after [`Ingest::reference_time`]; see [`Ingest::time_anomalies`].
+    /// Events dated after [`Ingest::reference_time`](super::Ingest::reference_time); see
+    /// [`Ingest::time_anomalies`](super::Ingest::time_anomalies).
     pub time_anomalies: u64,
-    /// String fields truncated at [`raw::FIELD_CAP`] bytes and `resources` entries left out
-    /// past [`raw::LIST_CAP`]: what one record may add to memory and reports is capped.
+    /// String fields truncated at [`raw::FIELD_CAP`](super::raw::FIELD_CAP) bytes and `resources`
+    /// entries left out past [`raw::LIST_CAP`](super::raw::LIST_CAP): what one record may add to
+    /// memory and reports is capped.
     pub truncated_fields: u64,
     /// Records salvaged from damaged files (failed files whose complete records were still
     /// read; they are counted in `records` too).
@@ -135,7 +137,7 @@ pub struct Conflict {
     pub other: Located,
 }
 
-/// An event dated after [`Ingest::reference_time`].
+/// An event dated after [`Ingest::reference_time`](super::Ingest::reference_time).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TimeAnomaly {
     pub path: String,

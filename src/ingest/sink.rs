@@ -21,7 +21,8 @@ pub(super) struct FileOutcome {
     pub(super) rejects: Vec<RecordReject>,
     /// the oversized values ([`content_digest`]) of its records.
     pub(super) truncated: u64,
-    /// SHA-256 of the file as stored, when [`IngestOptions::fingerprint`] and it was read whole.
+    /// SHA-256 of the file as stored, when
+    /// [`IngestOptions::fingerprint`](super::IngestOptions::fingerprint) and it was read whole.
     pub(super) sha256: Option<String>,
 }
 
@@ -29,9 +30,9 @@ pub(super) struct FileOutcome {
 /// file), stubs, issuing events and credential facts. Merged once, at the end.
 #[derive(Debug, Default)]
 pub(super) struct ThreadAcc {
-    /// [`IngestOptions::inventory_only`].
+    /// [`IngestOptions::inventory_only`](super::IngestOptions::inventory_only).
     pub(super) inventory_only: bool,
-    /// [`IngestOptions::fingerprint`].
+    /// [`IngestOptions::fingerprint`](super::IngestOptions::fingerprint).
     pub(super) fingerprint: bool,
     pub(super) strings: Strings,
     pub(super) stubs: Vec<Keyed>,

@@ -16,15 +16,15 @@ pub const HAS_ID: u8 = 1;
 pub const FAILED: u8 = 2;
 /// [`Stub::flags`]: made by a service on the principal's behalf (`invokedBy`).
 pub const INVOKED_BY: u8 = 4;
-/// [`Stub::flags`]: the full event is in [`Ingest::details`].
+/// [`Stub::flags`]: the full event is in [`Ingest::details`](super::Ingest::details).
 pub const DETAIL: u8 = 8;
 
-/// The compact form of every unique event: what the inventory and the session graph need,
-/// with strings interned in [`Ingest::strings`]. 56 bytes an event, so a trail of
-/// millions of events fits in memory; the full [`Event`] is read back on demand
-/// ([`Ingest::load_events`]) for the few events a report needs in detail. The `eventID` is
-/// only needed to deduplicate and order the events, so it is dropped once ingest has done
-/// both (see [`Keyed`]).
+/// The compact form of every unique event: what the inventory and the session graph need, with
+/// strings interned in [`Ingest::strings`](super::Ingest::strings). 56 bytes an event, so a trail
+/// of millions of events fits in memory; the full [`Event`](crate::model::Event) is read back on
+/// demand ([`Ingest::load_events`](super::Ingest::load_events)) for the few events a report needs
+/// in detail. The `eventID` is only needed to deduplicate and order the events, so it is dropped
+/// once ingest has done both (see [`Keyed`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stub {
     /// `eventTime`, unix seconds.
