@@ -79,7 +79,7 @@ fn load_with(a: &InputArgs, inventory_only: bool, fingerprint: bool) -> Result<I
     let ing = ingest::ingest(&opts).context("reading standard input")?;
     // Records salvaged from a damaged file were read (SPEC §8: exit 3 with them).
     if ing.stats.files_read == 0 && ing.stats.files_skipped == 0 && ing.stats.records == 0 {
-        crate::diag::report_problems(&ing, a.quiet);
+        crate::ingest::report_problems(&ing, a.quiet);
         bail!(
             "no input could be read from {} (SPEC §9: nothing read at all is an error, not an empty result)",
             a.inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
@@ -90,7 +90,7 @@ fn load_with(a: &InputArgs, inventory_only: bool, fingerprint: bool) -> Result<I
             bail!("--strict: unreadable input: {p}");
         }
     }
-    crate::diag::report_problems(&ing, a.quiet);
+    crate::ingest::report_problems(&ing, a.quiet);
     Ok(ing)
 }
 

@@ -23,6 +23,7 @@
 pub mod render;
 
 use crate::ingest::{Creds, FxMap, Ingest, IssuingCall};
+use crate::model::names::{STS_ISSUERS, USER_GRANTS};
 use crate::model::{is_long_term_key, is_temporary_key, Use};
 use crate::time::{fmt_iso, fmt_opt};
 use rayon::prelude::*;
@@ -204,19 +205,6 @@ const NO_NODE: u32 = u32::MAX;
 fn h(s: &str) -> u128 {
     crate::ingest::id128(s)
 }
-
-/// Event names that mint temporary credentials (F1).
-pub const STS_ISSUERS: &[&str] = &[
-    "AssumeRole",
-    "AssumeRoleWithSAML",
-    "AssumeRoleWithWebIdentity",
-    "GetSessionToken",
-    "GetFederationToken",
-    "AssumeRoot",
-];
-
-/// Event names that make a user the caller's (SPEC §9).
-pub const USER_GRANTS: &[&str] = &["CreateUser", "CreateLoginProfile", "UpdateLoginProfile"];
 
 fn is_issuing_name(name: &str) -> bool {
     STS_ISSUERS.contains(&name) || name == "CreateAccessKey"

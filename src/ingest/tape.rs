@@ -266,9 +266,9 @@ pub fn elements<'t>(nodes: &'t [Node<'_>], i: usize) -> impl Iterator<Item = usi
     })
 }
 
-/// The per-run key of [`super::parse::content_digest`]: random, so nobody can prepare a
-/// record that collides with another one in advance (the hash never leaves the process, so
-/// output stays deterministic).
+/// The per-run key of [`super::record_digest::content_digest`]: random, so nobody can
+/// prepare a record that collides with another one in advance (the hash never leaves the
+/// process, so output stays deterministic).
 pub(crate) fn keys() -> [u64; 3] {
     static K: std::sync::OnceLock<[u64; 3]> = std::sync::OnceLock::new();
     *K.get_or_init(|| {

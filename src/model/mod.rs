@@ -7,6 +7,8 @@
 //! `requestParameters`/`responseElements`. Every event remembers where it came from
 //! ([`Origin`]) so any finding can be traced back to a file and record.
 
+pub mod names;
+
 use serde::Serialize;
 
 /// Where an event was read: index into the ingest's file list, and record index in that file.

@@ -1,0 +1,174 @@
+//! The directory walk: INPUT paths (S3 export trees, organization trails, single files, `-`
+//! for standard input) into a sorted, de-duplicated file list, following symbolic links
+//! without entering a directory twice.
+
+use super::{Problem, Severity};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// A file to read.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct InputFile {
+    /// Path as found (or `-`).
+    pub path: PathBuf,
+    /// Named on the command line rather than found by walking a directory.
+    pub explicit: bool,
+}
+
+impl InputFile {
+    pub(super) fn is_stdin(&self) -> bool {
+        self.path.as_os_str() == "-"
+    }
+    /// How the file is named in messages and outputs.
+    pub fn display(&self) -> String {
+        if self.is_stdin() {
+            "<stdin>".to_string()
+        } else {
+            self.path.display().to_string()
+        }
+    }
+}
+
+/// Walks the inputs into a sorted, de-duplicated file list. Problems met while walking
+/// (missing paths, unreadable directories, symlink loops) are appended to `problems`.
+pub fn discover(inputs: &[PathBuf], problems: &mut Vec<Problem>) -> Vec<InputFile> {
+    let mut files = Vec::new();
+    let mut seen_dirs = HashSet::new();
+    let mut seen_files = HashSet::new();
+    for input in inputs {
+        if input.as_os_str() == "-" {
+            files.push(InputFile { path: input.clone(), explicit: true });
+            continue;
+        }
+        match std::fs::metadata(input) {
+            Err(e) => problems.push(io_problem(input, &e)),
+            Ok(m) if m.is_dir() => {
+                walk(input, &mut seen_dirs, &mut seen_files, &mut files, problems)
+            }
+            Ok(m) => {
+                if seen_files.insert(file_key(input, &m)) {
+                    files.push(InputFile { path: input.clone(), explicit: true });
+                }
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[cfg(unix)]
+type FileKey = (u64, u64);
+#[cfg(not(unix))]
+type FileKey = PathBuf;
+
+#[cfg(unix)]
+fn file_key(_p: &Path, m: &std::fs::Metadata) -> FileKey {
+    use std::os::unix::fs::MetadataExt;
+    (m.dev(), m.ino())
+}
+
+#[cfg(not(unix))]
+fn file_key(p: &Path, _m: &std::fs::Metadata) -> FileKey {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+pub(super) fn io_problem(path: &Path, e: &std::io::Error) -> Problem {
+    let looped = e.raw_os_error() == Some(40); // ELOOP on Linux
+    Problem {
+        path: path.display().to_string(),
+        reason: if looped {
+            "symlink_loop"
+        } else if e.kind() == std::io::ErrorKind::NotFound {
+            "not_found"
+        } else {
+            "io_error"
+        },
+        detail: if looped { "symbolic link loop".to_string() } else { e.to_string() },
+        record: None,
+        severity: if looped { Severity::Skipped } else { Severity::Failed },
+    }
+}
+
+fn skipped(path: &Path, reason: &'static str, detail: &str) -> Problem {
+    Problem {
+        path: path.display().to_string(),
+        reason,
+        detail: detail.to_string(),
+        record: None,
+        severity: Severity::Skipped,
+    }
+}
+
+/// Recursive directory walk that follows symbolic links but never enters a directory twice,
+/// so a symlink loop is reported once instead of recursing forever.
+fn walk(
+    dir: &Path,
+    seen_dirs: &mut HashSet<FileKey>,
+    seen_files: &mut HashSet<FileKey>,
+    files: &mut Vec<InputFile>,
+    problems: &mut Vec<Problem>,
+) {
+    match std::fs::metadata(dir) {
+        Ok(m) => {
+            if !seen_dirs.insert(file_key(dir, &m)) {
+                problems.push(skipped(
+                    dir,
+                    "symlink_loop",
+                    "directory already visited through another path (symbolic link loop)",
+                ));
+                return;
+            }
+        }
+        Err(e) => {
+            problems.push(io_problem(dir, &e));
+            return;
+        }
+    }
+    let entries = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) => {
+            problems.push(io_problem(dir, &e));
+            return;
+        }
+    };
+    let mut paths: Vec<PathBuf> = Vec::new();
+    for entry in entries {
+        match entry {
+            Ok(en) => paths.push(en.path()),
+            Err(e) => problems.push(io_problem(dir, &e)),
+        }
+    }
+    paths.sort();
+    for p in paths {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        // Digest and Insights objects sit beside the logs in the same bucket: route, don't count.
+        if name == "CloudTrail-Digest" {
+            problems.push(skipped(
+                &p,
+                "digest",
+                "CloudTrail digest files are not events (see `trailhound integrity`)",
+            ));
+            continue;
+        }
+        if name == "CloudTrail-Insight" {
+            problems.push(skipped(&p, "insight", "CloudTrail Insights files are not events"));
+            continue;
+        }
+        match std::fs::metadata(&p) {
+            Err(e) => problems.push(io_problem(&p, &e)),
+            Ok(m) if m.is_dir() => walk(&p, seen_dirs, seen_files, files, problems),
+            // FIFOs, sockets and devices found while walking would block or never end:
+            // only regular files are read (a FIFO named on the command line still is).
+            Ok(m) if !m.is_file() => problems.push(skipped(
+                &p,
+                "not_a_file",
+                "not a regular file (FIFO, socket or device): not read while walking a directory",
+            )),
+            Ok(m) => {
+                if seen_files.insert(file_key(&p, &m)) {
+                    files.push(InputFile { path: p, explicit: false });
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,304 @@
+//! The sequential end of ingest: the workers' accumulators merged into one table (strings
+//! re-interned), file outcomes turned into counters and problems, events deduplicated on
+//! `eventID` and content, windowed and sorted by `(eventTime, eventID)`.
+
+use super::intern::{FxMap, Strings};
+use super::parse::Shape;
+use super::read::FileStatus;
+use super::sink::ThreadAcc;
+use super::table::{id128, move_from_back, strip_ids, CredFacts, Keyed};
+use super::{Conflict, Ingest, IngestOptions, IngestStats, InputFile, Located, Problem};
+use super::{Severity, Stub, TimeAnomaly, DETAIL, HAS_ID, LISTED, NONE};
+use rayon::prelude::*;
+use std::collections::HashMap;
+
+impl Ingest {
+    /// Fills in the `eventID` of the listed conflicts (the ids were only kept as numbers).
+    fn name_conflicts(&mut self) {
+        if self.conflicts.is_empty() {
+            return;
+        }
+        let want: std::collections::HashSet<(u32, u32)> = self
+            .conflicts
+            .iter()
+            .map(|c| (self.files.iter().position(|f| *f == c.first.path), c.first.record))
+            .filter_map(|(f, r)| f.map(|f| (f as u32, r)))
+            .collect();
+        let idx: Vec<usize> = (0..self.stubs.len())
+            .filter(|&i| want.contains(&(self.stubs[i].file, self.stubs[i].record)))
+            .collect();
+        let Ok(events) = self.load_events(&idx) else { return };
+        let ids: HashMap<(String, u32), String> = events
+            .into_iter()
+            .map(|e| ((self.files[e.origin.file as usize].clone(), e.origin.record), e.id))
+            .collect();
+        for c in &mut self.conflicts {
+            if let Some(id) = ids.get(&(c.first.path.clone(), c.first.record)) {
+                c.event_id = id.clone();
+            }
+        }
+    }
+}
+
+/// The sequential end of [`super::ingest`], once every worker has read its files.
+pub(super) fn merge(
+    opts: &IngestOptions,
+    files: Vec<InputFile>,
+    stdin_data: Option<Vec<u8>>,
+    mut problems: Vec<Problem>,
+    accs: Vec<ThreadAcc>,
+    t0: std::time::Instant,
+) -> Ingest {
+    let cap = opts.max_file_bytes;
+    let timing = std::env::var_os("TRAILHOUND_TIMING").is_some();
+
+    let t1 = t0.elapsed();
+    let mut stats = IngestStats::default();
+    // Directory-walk problems are counted as files too (a loop or unreadable entry is a file
+    // the user expected to be read).
+    for p in &problems {
+        stats.files_seen += 1;
+        match p.severity {
+            Severity::Skipped => stats.files_skipped += 1,
+            _ => stats.files_failed += 1,
+        }
+    }
+    // The largest worker's strings and vectors become the result as they are; only the
+    // other workers' stubs are remapped to its string indices.
+    let mut accs = accs;
+    let biggest = (0..accs.len()).max_by_key(|&i| accs[i].stubs.len()).unwrap_or(0);
+    let base = if accs.is_empty() { ThreadAcc::default() } else { accs.swap_remove(biggest) };
+    let mut strings = base.strings;
+    let mut stubs = base.stubs;
+    stubs.reserve_exact(accs.iter().map(|a| a.stubs.len()).sum());
+    let mut details = base.details;
+    let mut creds = base.creds;
+    let mut outcomes = base.files;
+    for acc in accs {
+        let remap: Vec<u32> = acc.strings.list.iter().map(|s| strings.intern(s)).collect();
+        let m = |i: u32| if i == NONE { NONE } else { remap[i as usize] };
+        // Moved over slice by slice (extending from whole vectors held both copies at once: a
+        // spike of a sixth of a GB at 5 GB of trail). The order does not matter: stubs and
+        // issuing calls are both sorted next, on unique keys.
+        move_from_back(acc.stubs, &mut stubs, |Keyed { id, digest, s }| Keyed {
+            id,
+            digest,
+            s: Stub {
+                key: m(s.key),
+                ip: m(s.ip),
+                account: m(s.account),
+                region: m(s.region),
+                source: m(s.source),
+                principal: m(s.principal),
+                ..s
+            },
+        });
+        move_from_back(acc.details, &mut details, |e| e);
+        for ((k, c), (o, facts)) in acc.creds {
+            match creds.get(&(m(k), c)) {
+                Some((o2, _)) if *o2 <= o => {}
+                _ => {
+                    creds.insert((m(k), c), (o, facts.remap(m)));
+                }
+            }
+        }
+        outcomes.extend(acc.files);
+    }
+    outcomes.sort_by_key(|o| o.file);
+    let mut file_sha256 = vec![None; files.len()];
+    for o in outcomes {
+        file_sha256[o.file as usize] = o.sha256;
+        let f = &files[o.file as usize];
+        stats.files_seen += 1;
+        stats.bytes_read += o.bytes_read;
+        stats.bytes_decompressed += o.bytes_decompressed;
+        let path = f.display();
+        // Records count whatever the file's fate: a failed file has some only when they
+        // were salvaged from it (a damaged file), and those are read like any other.
+        stats.records += o.records;
+        stats.rejected += o.rejects.len() as u64;
+        stats.truncated_fields += o.truncated;
+        match o.status {
+            FileStatus::Read(shape) => {
+                stats.files_read += 1;
+                *stats.shapes.entry(shape_name(shape)).or_default() += 1;
+            }
+            FileStatus::Skipped(reason, detail) => {
+                stats.files_skipped += 1;
+                problems.push(Problem {
+                    path: path.clone(),
+                    reason,
+                    detail,
+                    record: None,
+                    severity: Severity::Skipped,
+                });
+            }
+            FileStatus::Failed(reason, detail) => {
+                stats.files_failed += 1;
+                stats.salvaged_records += o.records;
+                problems.push(Problem {
+                    path: path.clone(),
+                    reason,
+                    detail,
+                    record: None,
+                    severity: Severity::Failed,
+                });
+            }
+        }
+        for r in o.rejects {
+            problems.push(Problem {
+                path: path.clone(),
+                reason: r.reason.code(),
+                detail: r.detail,
+                record: Some(r.record),
+                severity: Severity::Rejected,
+            });
+        }
+    }
+    let creds: FxMap<(u32, i64), CredFacts> = creds.into_iter().map(|(k, (_, v))| (k, v)).collect();
+
+    let t2 = t0.elapsed();
+    // Deduplicate on eventID *and* content (SPEC §8): of the copies of one eventID, the
+    // first in file order of each distinct content is kept (deterministic); a later copy with
+    // content seen before is a duplicate, one with new content an evidence conflict, kept.
+    stubs.par_sort_unstable_by(|a, b| {
+        (a.id, a.s.file, a.s.record).cmp(&(b.id, b.s.file, b.s.record))
+    });
+    let before = stubs.len();
+    let conflict_pairs = dedupe(&mut stubs);
+    stats.duplicates = (before - stubs.len()) as u64;
+    stats.conflicts = conflict_pairs.len() as u64;
+    let before = stubs.len();
+    stubs.retain(|e| {
+        opts.since.is_none_or(|s| e.s.time >= s) && opts.until.is_none_or(|u| e.s.time <= u)
+    });
+    stats.filtered_out = (before - stubs.len()) as u64;
+    // File and record break the tie between the copies of a conflict.
+    stubs.par_sort_unstable_by(|a, b| {
+        (a.s.time, a.id, a.s.file, a.s.record).cmp(&(b.s.time, b.id, b.s.file, b.s.record))
+    });
+    // Nothing after this point needs the ids (and the largest worker's vector grew by
+    // doubling: its slack goes too).
+    let stubs = strip_ids(stubs);
+    stats.events = stubs.len() as u64;
+    stats.missing_event_id = stubs.iter().filter(|s| s.flags & HAS_ID == 0).count() as u64;
+    let kept: rustc_hash::FxHashSet<(u32, u32)> =
+        stubs.iter().filter(|s| s.flags & DETAIL != 0).map(|s| (s.file, s.record)).collect();
+    details.retain(|e| kept.contains(&(e.origin.file, e.origin.record)));
+    details.sort_by_cached_key(|e| (e.time, id128(&e.id), e.origin.file, e.origin.record));
+    // The merge, dedupe and id stripping left freed heap behind: hand it back.
+    crate::diag::release_free_memory();
+
+    if timing {
+        eprintln!(
+            "trailhound: timing: parallel read+parse {:?}, merge {:?}, dedupe+sort {:?}; {} stubs, {} details, {} credentials, {} strings; {}",
+            t1,
+            t2 - t1,
+            t0.elapsed() - t2,
+            stubs.len(),
+            details.len(),
+            creds.len(),
+            strings.list.len(),
+            crate::diag::memory_note()
+        );
+    }
+    let Strings { mut list, index } = strings;
+    list.shrink_to_fit();
+    // Events dated after the reference time (SPEC §8): the tail of the time-sorted stubs.
+    let reference_time = crate::time::now();
+    let future = stubs.partition_point(|s| s.time <= reference_time);
+    stats.time_anomalies = (stubs.len() - future) as u64;
+    let time_anomalies = stubs[future..]
+        .iter()
+        .take(LISTED)
+        .map(|s| TimeAnomaly {
+            path: files[s.file as usize].display(),
+            record: s.record,
+            event_time: crate::time::fmt_iso(s.time),
+        })
+        .collect();
+    let conflicts = conflict_pairs
+        .iter()
+        .take(LISTED)
+        .map(|&(first, other)| Conflict {
+            event_id: String::new(),
+            first: Located { path: files[first.0 as usize].display(), record: first.1 },
+            other: Located { path: files[other.0 as usize].display(), record: other.1 },
+        })
+        .collect();
+    let mut ing = Ingest {
+        files: files.iter().map(InputFile::display).collect(),
+        inputs: files,
+        stdin: stdin_data,
+        max_file_bytes: cap,
+        strings: list,
+        string_index: index,
+        evidence: std::sync::OnceLock::new(),
+        file_sha256,
+        stubs,
+        details,
+        creds,
+        stats,
+        problems,
+        reference_time,
+        conflicts,
+        time_anomalies,
+    };
+    ing.name_conflicts();
+    ing
+}
+
+fn shape_name(s: Shape) -> &'static str {
+    match s {
+        Shape::RecordsWrapper => "records_wrapper",
+        Shape::Array => "json_array",
+        Shape::JsonLines => "json_lines",
+        Shape::LookupEvents => "lookup_events",
+        Shape::SingleRecord => "single_record",
+        Shape::Concatenated => "concatenated",
+        Shape::Digest => "digest",
+        Shape::Parquet => "parquet",
+    }
+}
+
+/// Removes the duplicates from `stubs` sorted by `(id, file, record)` and returns the
+/// evidence conflicts as `((file, record) of the first copy, (file, record) of the other)`.
+/// A copy is a duplicate when an earlier kept copy of its id has the same content digest (or
+/// either digest is unknown, 0); otherwise it is kept, and it is a conflict.
+fn dedupe(stubs: &mut Vec<Keyed>) -> Vec<((u32, u32), (u32, u32))> {
+    let mut conflicts = Vec::new();
+    let mut out = 0usize;
+    // Start (in the kept prefix) of the current id's copies, and their digests when there
+    // are many (a hostile trail can repeat one id with a million contents).
+    let mut run = 0usize;
+    let mut many: hashbrown::HashSet<u64, rustc_hash::FxBuildHasher> = Default::default();
+    for r in 0..stubs.len() {
+        let cur = stubs[r];
+        if out > run && stubs[run].id == cur.id {
+            let kept = &stubs[run..out];
+            let dup = cur.digest == 0
+                || if kept.len() <= 16 {
+                    kept.iter().any(|k| k.digest == cur.digest || k.digest == 0)
+                } else {
+                    if many.is_empty() {
+                        many.extend(kept.iter().map(|k| k.digest));
+                    }
+                    many.contains(&cur.digest) || many.contains(&0)
+                };
+            if dup {
+                continue;
+            }
+            conflicts.push(((kept[0].s.file, kept[0].s.record), (cur.s.file, cur.s.record)));
+            if !many.is_empty() {
+                many.insert(cur.digest);
+            }
+        } else {
+            run = out;
+            many.clear();
+        }
+        stubs[out] = cur;
+        out += 1;
+    }
+    stubs.truncate(out);
+    conflicts
+}

@@ -1,0 +1,194 @@
+//! One raw record into an [`Event`]: the checks that make it a usable CloudTrail event
+//! ([`check`]) and the typed fields every later stage reads ([`normalize`]): times as unix
+//! seconds, empty strings as `None` (F17), the STS/IAM request and response fields lifted out.
+
+use super::parse::looks_like_record;
+use super::raw::RawRecord;
+use super::{RecordReject, RejectReason};
+use crate::model::{Event, Identity, Origin, Request, Response};
+use crate::time::{parse_iso, parse_us_date};
+
+pub(super) fn reject(record: u32, reason: RejectReason, detail: &str) -> RecordReject {
+    RecordReject { record, reason, detail: detail.to_owned() }
+}
+
+/// Checks that a raw record is a usable CloudTrail event and returns its `eventTime`.
+///
+/// # Errors
+/// A [`RecordReject`] for objects that are not CloudTrail records, Insights records (never
+/// counted as events, SPEC §1) and records without a usable `eventTime`.
+pub fn check(r: &RawRecord, idx: u32) -> Result<i64, RecordReject> {
+    if !looks_like_record(r) {
+        return Err(reject(
+            idx,
+            RejectReason::NotARecord,
+            "object has no CloudTrail record fields",
+        ));
+    }
+    if r.event_type.get() == Some("AwsCloudTrailInsight")
+        || r.event_category.get() == Some("Insight")
+    {
+        return Err(reject(idx, RejectReason::Insight, "CloudTrail Insights record"));
+    }
+    match r.event_time.get() {
+        None => Err(reject(idx, RejectReason::MissingEventTime, "eventTime is missing or null")),
+        Some(t) => parse_iso(t).ok_or_else(|| {
+            reject(idx, RejectReason::BadEventTime, &format!("unparseable eventTime {t:?}"))
+        }),
+    }
+}
+
+/// The normalized `userIdentity` of a raw record.
+pub fn identity_of(r: &RawRecord) -> Identity {
+    let mut identity = Identity {
+        from_console: r.session_credential_from_console.0 == Some(true),
+        ..Identity::default()
+    };
+    if let Some(u) = r.user_identity.get() {
+        identity.kind = u.kind.owned();
+        identity.principal_id = u.principal_id.owned();
+        identity.arn = u.arn.owned();
+        identity.account_id = u.account_id.owned();
+        identity.access_key_id = u.access_key_id.owned();
+        identity.user_name = u.user_name.owned();
+        identity.invoked_by = u.invoked_by.owned();
+        identity.identity_provider = u.identity_provider.owned();
+        if let Some(sc) = u.session_context.get() {
+            if let Some(iss) = sc.session_issuer.get() {
+                identity.issuer_kind = iss.kind.owned();
+                identity.issuer_arn = iss.arn.owned();
+                identity.issuer_principal_id = iss.principal_id.owned();
+                identity.issuer_account_id = iss.account_id.owned();
+                identity.issuer_user_name = iss.user_name.owned();
+            }
+            if let Some(a) = sc.attributes.get() {
+                identity.creation_date = a.creation_date.non_empty().and_then(parse_iso);
+                identity.mfa_authenticated = a.mfa_authenticated.0;
+            }
+            identity.source_identity = sc.source_identity.owned();
+            identity.ec2_role_delivery = sc.ec2_role_delivery.owned();
+        }
+    }
+    identity
+}
+
+/// The `creationDate` of the session that signed a record, without building the identity.
+pub fn creation_date_of(r: &RawRecord) -> Option<i64> {
+    let u = r.user_identity.get()?;
+    let sc = u.session_context.get()?;
+    sc.attributes.get()?.creation_date.non_empty().and_then(parse_iso)
+}
+
+/// Turns one raw record into an [`Event`], or says why it cannot be used.
+///
+/// # Errors
+/// A [`RecordReject`] for objects that are not CloudTrail records, Insights records (never
+/// counted as events, SPEC §1) and records without a usable `eventTime`.
+pub fn normalize(r: &RawRecord, file: u32, idx: u32) -> Result<Event, RecordReject> {
+    let time = check(r, idx)?;
+    let id = r.event_id.owned().unwrap_or_else(|| format!("noid:{file}:{idx}"));
+    let identity = identity_of(r);
+
+    let mut request = Request::default();
+    if let Some(q) = r.request_parameters.get() {
+        request = Request {
+            role_arn: q.role_arn.owned(),
+            role_session_name: q.role_session_name.owned(),
+            duration_seconds: q.duration_seconds.0,
+            user_name: q.user_name.owned(),
+            name: q.name.owned(),
+            source_identity: q.source_identity.owned(),
+            principal_arn: q.principal_arn.owned(),
+            role_name: q.role_name.owned(),
+            policy_arn: q.policy_arn.owned(),
+            policy_name: q.policy_name.owned(),
+            group_name: q.group_name.owned(),
+            access_key_id: q.access_key_id.owned(),
+            status: q.status.owned(),
+            bucket_name: q.bucket_name.owned(),
+            key: q.key.owned(),
+            function_name: q.function_name.owned(),
+            secret_id: q.secret_id.owned(),
+            instance_id: q.instance_id.owned(),
+            target_principal: q.target_principal.owned(),
+        };
+    }
+
+    let mut response = Response::default();
+    if let Some(p) = r.response_elements.get() {
+        if let Some(c) = p.credentials.get() {
+            response.credentials_key = c.access_key_id.owned();
+            response.credentials_expiration = c.expiration.non_empty().and_then(parse_us_date);
+        }
+        if let Some(a) = p.assumed_role_user.get() {
+            response.assumed_role_arn = a.arn.owned();
+            response.assumed_role_id = a.assumed_role_id.owned();
+        }
+        if let Some(f) = p.federated_user.get() {
+            response.federated_user_arn = f.arn.owned();
+            response.federated_user_id = f.federated_user_id.owned();
+        }
+        if let Some(k) = p.access_key.get() {
+            response.access_key_id = k.access_key_id.owned();
+            response.access_key_user = k.user_name.owned();
+            response.access_key_created = k.create_date.non_empty().and_then(parse_us_date);
+        }
+        if let Some(u) = p.user.get() {
+            response.user_arn = u.arn.owned();
+            response.user_id = u.user_id.owned();
+            response.user_name = u.user_name.owned();
+        }
+        if let Some(l) = p.login_profile.get() {
+            response.login_profile_user = l.user_name.owned();
+        }
+        if let Some(role) = p.role.get() {
+            response.role_arn = role.arn.owned();
+        }
+        response.subject = p.subject.owned().or_else(|| p.subject_from_web_identity_token.owned());
+        response.provider = p.issuer.owned().or_else(|| p.provider.owned());
+        response.source_identity = p.source_identity.owned();
+        response.console_login = p.console_login.owned();
+    }
+
+    let mut resources = Vec::new();
+    if let Some(list) = &r.resources.0 {
+        for res in list.iter().filter_map(|o| o.get()) {
+            if let Some(arn) = res.arn.non_empty() {
+                resources.push(arn.to_owned());
+            }
+        }
+    }
+    if let Some(bucket) = &request.bucket_name {
+        let arn = match &request.key {
+            Some(k) => format!("arn:aws:s3:::{bucket}/{k}"),
+            None => format!("arn:aws:s3:::{bucket}"),
+        };
+        if !resources.contains(&arn) {
+            resources.push(arn);
+        }
+    }
+
+    Ok(Event {
+        id,
+        time,
+        version: r.event_version.owned(),
+        source: r.event_source.owned().unwrap_or_default(),
+        name: r.event_name.owned().unwrap_or_default(),
+        region: r.aws_region.owned(),
+        source_ip: r.source_ip_address.owned(),
+        user_agent: r.user_agent.owned(),
+        error_code: r.error_code.owned(),
+        error_message: r.error_message.owned(),
+        read_only: r.read_only.0,
+        event_type: r.event_type.owned(),
+        category: r.event_category.owned(),
+        request_id: r.request_id.owned(),
+        recipient_account: r.recipient_account_id.owned(),
+        shared_event_id: r.shared_event_id.owned(),
+        identity,
+        request,
+        response,
+        resources,
+        origin: Origin { file, record: idx },
+    })
+}

@@ -1,0 +1,43 @@
+//! What to read and how: the options of one ingest run.
+
+use std::path::PathBuf;
+
+/// Default cap on one file's decompressed size: 1 GiB. Real CloudTrail objects are far smaller.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 1 << 30;
+
+/// What to read and how.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// Files, directories (walked recursively) or `-` for standard input.
+    pub inputs: Vec<PathBuf>,
+    /// Keep events at or after this time (unix seconds).
+    pub since: Option<i64>,
+    /// Keep events at or before this time (unix seconds).
+    pub until: Option<i64>,
+    /// Cap on one file's decompressed size (gzip-bomb guard).
+    pub max_file_bytes: u64,
+    /// Only the inventory (`scan`, `export`): skip what the session graph needs (the full
+    /// issuing events and the per-credential facts), which is most of ingest's memory after
+    /// the stubs.
+    pub inventory_only: bool,
+    /// Hash every file's bytes while they are in memory anyway, for
+    /// [`Ingest::evidence_sha256`](super::Ingest::evidence_sha256) (plans record it): saves reading
+    /// the trail a second time.
+    pub fingerprint: bool,
+    /// Show a progress bar on stderr.
+    pub progress: bool,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            inputs: Vec::new(),
+            since: None,
+            until: None,
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+            inventory_only: false,
+            fingerprint: false,
+            progress: false,
+        }
+    }
+}

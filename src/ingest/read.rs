@@ -1,0 +1,241 @@
+//! Reading one file: read it (with the size cap), inflate it when it is gzip, parse it into a
+//! record sink; and the first pass over one file ([`process_file`]) that does all three into
+//! a worker's accumulator, deciding what happened to the file ([`FileStatus`]).
+
+use super::discover::io_problem;
+use super::evidence::sha256_hex;
+use super::issuing::needs_detail;
+use super::sink::{FileOutcome, FileScan, ThreadAcc};
+use super::{decompress, parquet, parse, InputFile, Severity};
+use parse::{FileError, Shape};
+use std::io::Read;
+
+/// What happened to one file.
+#[derive(Debug)]
+pub(super) enum FileStatus {
+    Read(Shape),
+    Skipped(&'static str, String),
+    Failed(&'static str, String),
+}
+
+/// Per-thread scratch: the raw file, the inflated document and simd-json's buffers.
+pub(super) struct Scratch {
+    pub(super) raw: Vec<u8>,
+    pub(super) inflated: Vec<u8>,
+    pub(super) buffers: simd_json::Buffers,
+}
+
+impl Scratch {
+    pub(super) fn new() -> Scratch {
+        Scratch { raw: Vec::new(), inflated: Vec::new(), buffers: simd_json::Buffers::default() }
+    }
+}
+
+fn read_into(
+    f: &InputFile,
+    stdin: Option<&[u8]>,
+    buf: &mut Vec<u8>,
+    cap: u64,
+) -> std::io::Result<()> {
+    buf.clear();
+    if let Some(data) = stdin {
+        buf.extend_from_slice(data);
+        return Ok(());
+    }
+    let file = std::fs::File::open(&f.path)?;
+    // Read at most cap+1 bytes so a huge uncompressed file is caught without reading it all.
+    file.take(cap.saturating_add(1)).read_to_end(buf)?;
+    Ok(())
+}
+
+/// Reads a file into `st.raw` and inflates it into `st.inflated` when it is gzip.
+/// `Ok(None)`: read whole; `Ok(Some((code, detail)))`: a gzip object that is truncated or
+/// corrupt, whose readable part is in `st.inflated` (its complete records are still
+/// salvaged, SPEC §8); `Err`: nothing to parse.
+#[allow(clippy::type_complexity)]
+pub(super) fn read_decoded(
+    f: &InputFile,
+    stdin: Option<&[u8]>,
+    st: &mut Scratch,
+    cap: u64,
+) -> Result<Option<(&'static str, String)>, (FileStatus, String)> {
+    if let Err(e) = read_into(f, stdin, &mut st.raw, cap) {
+        let p = io_problem(&f.path, &e);
+        let detail = p.detail.clone();
+        return Err((
+            match p.severity {
+                Severity::Skipped => FileStatus::Skipped(p.reason, p.detail),
+                _ => FileStatus::Failed(p.reason, p.detail),
+            },
+            detail,
+        ));
+    }
+    if decompress::is_gzip(&st.raw) {
+        if let Err(e) = decompress::gunzip_into(&st.raw, &mut st.inflated, cap) {
+            let code = match e {
+                decompress::DecompressError::Truncated => "gzip_truncated",
+                decompress::DecompressError::Corrupt(_) => "gzip_corrupt",
+                decompress::DecompressError::TooLarge(_) => {
+                    return Err((FileStatus::Failed("too_large", e.to_string()), e.to_string()))
+                }
+            };
+            return Ok(Some((code, e.to_string())));
+        }
+        return Ok(None);
+    }
+    if st.raw.len() as u64 > cap {
+        let d = format!("file exceeds the cap of {cap} bytes (raise --max-file-size)");
+        return Err((FileStatus::Failed("too_large", d.clone()), d));
+    }
+    Ok(None)
+}
+
+pub(super) fn process_file(
+    f: &InputFile,
+    idx: u32,
+    stdin: Option<&[u8]>,
+    st: &mut Scratch,
+    acc: &mut ThreadAcc,
+    cap: u64,
+) -> u64 {
+    let mut out = FileOutcome {
+        file: idx,
+        status: FileStatus::Failed("io_error", String::new()),
+        bytes_read: 0,
+        bytes_decompressed: 0,
+        records: 0,
+        rejects: Vec::new(),
+        truncated: 0,
+        sha256: None,
+    };
+    let read = read_decoded(f, stdin, st, cap);
+    // Only files read whole and usable; the others are hashed (or found unreadable) again
+    // by `evidence_sha256`.
+    if acc.fingerprint && read.is_ok() && (st.raw.len() as u64) <= cap {
+        out.sha256 = Some(sha256_hex(&st.raw));
+    }
+    let damage = match read {
+        Ok(d) => d,
+        Err((status, _)) => {
+            out.bytes_read = st.raw.len() as u64;
+            out.status = status;
+            acc.files.push(out);
+            return st.raw.len() as u64;
+        }
+    };
+    out.bytes_read = st.raw.len() as u64;
+    // Roll back what a file added if it turns out unusable as a whole.
+    let marks = (acc.stubs.len(), acc.details.len());
+    let mut sink = FileScan {
+        file: idx,
+        acc: &mut *acc,
+        records: 0,
+        kept: 0,
+        rejects: Vec::new(),
+        truncated: 0,
+    };
+    let parsed = if damage.is_none() && parquet::is_parquet(&st.raw) {
+        out.bytes_decompressed = st.raw.len() as u64;
+        let mut rejects = Vec::new();
+        let r = parquet::read(
+            &st.raw,
+            idx,
+            |_| true,
+            needs_detail,
+            |r| match r {
+                Ok(e) => sink.event(e),
+                Err(rej) => rejects.push(rej),
+            },
+        );
+        sink.records += rejects.len() as u64;
+        sink.rejects.extend(rejects);
+        r.map(|_| Shape::Parquet).map_err(FileError::Parquet)
+    } else {
+        let r = parse_decoded(st, cap, &mut sink);
+        out.bytes_decompressed = st.inflated.len() as u64;
+        r
+    };
+    let (records, rejects, truncated) = (sink.records, sink.rejects, sink.truncated);
+    // Records are kept from a document that was read, and from a damaged one (salvaged).
+    let keep = matches!(&parsed, Ok(s) if *s != Shape::Digest)
+        || matches!(&parsed, Err(FileError::Damaged { .. }));
+    out.status = match (damage, parsed) {
+        // The gzip layer is broken: a failure, with what its readable part held.
+        (Some((code, detail)), _) => FileStatus::Failed(
+            code,
+            format!(
+                "{detail}; {} complete records salvaged from the readable part",
+                if keep { records } else { 0 }
+            ),
+        ),
+        (None, Ok(Shape::Digest)) => FileStatus::Skipped(
+            "digest",
+            "CloudTrail digest file: not events (see `trailhound integrity`)".into(),
+        ),
+        (None, Ok(shape)) => FileStatus::Read(shape),
+        (None, Err(FileError::Empty)) => {
+            FileStatus::Failed("empty_file", "the file is empty".into())
+        }
+        (None, Err(e @ FileError::NotJson)) if !f.explicit => {
+            FileStatus::Skipped("not_json", e.to_string())
+        }
+        (None, Err(e @ FileError::NotJson)) => FileStatus::Failed("not_json", e.to_string()),
+        (None, Err(e @ FileError::InvalidJson(_))) => {
+            FileStatus::Failed("invalid_json", e.to_string())
+        }
+        (None, Err(FileError::Parquet(d))) => FileStatus::Failed("invalid_parquet", d),
+        // Valid JSON that is not CloudTrail (an AWS Config snapshot, a manifest) found while
+        // walking a bucket export is expected there; named explicitly it is a mistake.
+        (None, Err(e @ FileError::NotCloudTrail(_))) if !f.explicit => {
+            FileStatus::Skipped("not_cloudtrail", e.to_string())
+        }
+        (None, Err(e @ FileError::NotCloudTrail(_))) => {
+            FileStatus::Failed("not_cloudtrail", e.to_string())
+        }
+        (None, Err(e @ FileError::Damaged { starts_like_json, .. })) => FileStatus::Failed(
+            if starts_like_json { "invalid_json" } else { "damaged_cloudtrail" },
+            e.to_string(),
+        ),
+    };
+    if keep {
+        out.records = records;
+        out.rejects = rejects;
+        out.truncated = truncated;
+    } else {
+        // A file that fails half-way (invalid JSON after some records) contributes nothing:
+        // it is reported as failed, so its records must not be counted either.
+        acc.stubs.truncate(marks.0);
+        acc.details.truncate(marks.1);
+        acc.creds.retain(|_, (o, _)| o.0 != idx);
+    }
+    acc.files.push(out);
+    st.raw.len() as u64
+}
+
+/// Parses the document [`read_decoded`] left in `st` (inflated, or the file as read) into
+/// `sink`. The parse works on `st.inflated` (a copy for an uncompressed file), so the bytes
+/// as read stay in `st.raw` for the fallbacks that need the original document.
+pub(super) fn parse_decoded<S: parse::RecordSink>(
+    st: &mut Scratch,
+    cap: u64,
+    sink: &mut S,
+) -> Result<Shape, FileError> {
+    let Scratch { raw, inflated, buffers } = st;
+    let gz = decompress::is_gzip(raw);
+    if !gz {
+        inflated.clear();
+        inflated.extend_from_slice(raw);
+    }
+    let raw: &Vec<u8> = raw;
+    let mut pristine = || {
+        if gz {
+            // Deterministic: the same bytes (or the same readable part) again.
+            let mut v = Vec::new();
+            let _ = decompress::gunzip_into(raw, &mut v, cap);
+            v
+        } else {
+            raw.clone()
+        }
+    };
+    parse::parse_document_with(inflated, &mut pristine, buffers, sink)
+}

@@ -1,0 +1,199 @@
+//! The first pass's record sink: a [`Stub`] per record, the issuing calls in full and each
+//! credential's first facts, into one rayon worker's accumulator ([`ThreadAcc`]).
+
+use super::intern::{FxMap, Strings};
+use super::issuing::{for_graph, needs_detail, IssuingCall};
+use super::read::FileStatus;
+use super::record_digest::{content_digest, event_digest};
+use super::table::{id128, CredFacts, Keyed};
+use super::{parse, raw, RecordReject, RejectReason, Stub, FAILED, HAS_ID, INVOKED_BY};
+use super::{DETAIL, NONE, NO_TIME};
+use crate::model::Event;
+
+/// What happened to one file, kept for the merge (the records went into a [`ThreadAcc`]).
+#[derive(Debug)]
+pub(super) struct FileOutcome {
+    pub(super) file: u32,
+    pub(super) status: FileStatus,
+    pub(super) bytes_read: u64,
+    pub(super) bytes_decompressed: u64,
+    pub(super) records: u64,
+    pub(super) rejects: Vec<RecordReject>,
+    /// the oversized values ([`content_digest`]) of its records.
+    pub(super) truncated: u64,
+    /// SHA-256 of the file as stored, when
+    /// [`IngestOptions::fingerprint`](super::IngestOptions::fingerprint) and it was read whole.
+    pub(super) sha256: Option<String>,
+}
+
+/// One rayon worker's share of the first pass: strings interned once per worker (not per
+/// file), stubs, issuing events and credential facts. Merged once, at the end.
+#[derive(Debug, Default)]
+pub(super) struct ThreadAcc {
+    /// [`IngestOptions::inventory_only`](super::IngestOptions::inventory_only).
+    pub(super) inventory_only: bool,
+    /// [`IngestOptions::fingerprint`](super::IngestOptions::fingerprint).
+    pub(super) fingerprint: bool,
+    pub(super) strings: Strings,
+    pub(super) stubs: Vec<Keyed>,
+    pub(super) details: Vec<IssuingCall>,
+    /// First call (lowest file, record) of each credential.
+    pub(super) creds: FxMap<(u32, i64), ((u32, u32), CredFacts)>,
+    pub(super) files: Vec<FileOutcome>,
+}
+
+/// First pass over one file: a [`Stub`] per record, the full event for issuing calls, and
+/// what each credential's first call says about its principal, into the worker's [`ThreadAcc`].
+pub(super) struct FileScan<'a> {
+    pub(super) file: u32,
+    pub(super) acc: &'a mut ThreadAcc,
+    pub(super) records: u64,
+    pub(super) kept: u64,
+    pub(super) rejects: Vec<RecordReject>,
+    /// the oversized values ([`content_digest`]) summed over the file's records.
+    pub(super) truncated: u64,
+}
+
+impl FileScan<'_> {
+    /// The same as [`parse::RecordSink::record`], for an event read from exported Parquet.
+    pub(super) fn event(&mut self, e: Event) {
+        let idx = e.origin.record;
+        self.records += 1;
+        self.kept += 1;
+        let mut flags = 0u8;
+        let id = if e.id.starts_with("noid:") {
+            (0xFFFF_FFFFu128 << 96) | (u128::from(self.file) << 32) | u128::from(idx)
+        } else {
+            flags |= HAS_ID;
+            id128(&e.id)
+        };
+        if e.failed() {
+            flags |= FAILED;
+        }
+        if e.identity.invoked_by.is_some() {
+            flags |= INVOKED_BY;
+        }
+        let created = e.identity.creation_date.unwrap_or(NO_TIME);
+        let acc = &mut *self.acc;
+        let key = acc.strings.opt(e.identity.access_key_id.as_deref());
+        if key != NONE && !acc.inventory_only {
+            let here = (self.file, idx);
+            match acc.creds.get(&(key, created)) {
+                Some((o, _)) if *o <= here => {}
+                _ => {
+                    let facts = CredFacts::of_identity(&e.identity, &mut acc.strings);
+                    acc.creds.insert((key, created), (here, facts));
+                }
+            }
+        }
+        let principal = e.identity.arn.as_deref().or(e.identity.principal_id.as_deref());
+        let stub = Stub {
+            time: e.time,
+            created,
+            file: self.file,
+            record: idx,
+            key,
+            ip: acc.strings.opt(e.source_ip.as_deref()),
+            account: acc.strings.opt(e.account()),
+            region: acc.strings.opt(e.region.as_deref()),
+            source: acc.strings.opt(Some(e.source.as_str()).filter(|s| !s.is_empty())),
+            principal: acc.strings.opt(principal),
+            flags: if !acc.inventory_only && needs_detail(&e.name) {
+                flags | DETAIL
+            } else {
+                flags
+            },
+        };
+        acc.stubs.push(Keyed { id, digest: event_digest(&e).max(1), s: stub });
+        if stub.flags & DETAIL != 0 {
+            acc.details.push(for_graph(e));
+        }
+    }
+}
+
+impl parse::RecordSink for FileScan<'_> {
+    fn record(&mut self, r: Option<&raw::RawRecord<'_>>, idx: u32) {
+        self.records += 1;
+        let Some(r) = r else {
+            self.rejects.push(RecordReject {
+                record: idx,
+                reason: RejectReason::NotARecord,
+                detail: "array element is not an object".into(),
+            });
+            return;
+        };
+        let time = match parse::check(r, idx) {
+            Ok(t) => t,
+            Err(rej) => {
+                self.rejects.push(rej);
+                return;
+            }
+        };
+        self.kept += 1;
+        let (digest, oversized) = content_digest(r);
+        self.truncated += u64::from(oversized);
+        let ui = r.user_identity.get();
+        let mut flags = 0u8;
+        let id = match r.event_id.non_empty() {
+            Some(s) => {
+                flags |= HAS_ID;
+                id128(s)
+            }
+            // Unique by construction: never deduplicated.
+            None => (0xFFFF_FFFFu128 << 96) | (u128::from(self.file) << 32) | u128::from(idx),
+        };
+        if r.error_code.non_empty().is_some() {
+            flags |= FAILED;
+        }
+        if ui.and_then(|u| u.invoked_by.non_empty()).is_some() {
+            flags |= INVOKED_BY;
+        }
+        let created = parse::creation_date_of(r).unwrap_or(NO_TIME);
+        let key_str = ui.and_then(|u| u.access_key_id.capped());
+        let acc = &mut *self.acc;
+        let key = acc.strings.opt(key_str.as_deref());
+        if key != NONE && !acc.inventory_only {
+            let here = (self.file, idx);
+            match acc.creds.get(&(key, created)) {
+                Some((o, _)) if *o <= here => {}
+                _ => {
+                    let facts = CredFacts::of(r, &mut acc.strings);
+                    acc.creds.insert((key, created), (here, facts));
+                }
+            }
+        }
+        if !acc.inventory_only && needs_detail(r.event_name.get().unwrap_or("")) {
+            if let Ok(e) = parse::normalize(r, self.file, idx) {
+                acc.details.push(for_graph(e));
+                flags |= DETAIL;
+            }
+        }
+        let account =
+            r.recipient_account_id.capped().or_else(|| ui.and_then(|u| u.account_id.capped()));
+        let principal = ui.and_then(|u| u.arn.capped().or_else(|| u.principal_id.capped()));
+        let stub = Stub {
+            time,
+            created,
+            file: self.file,
+            record: idx,
+            key,
+            ip: acc.strings.opt(r.source_ip_address.capped().as_deref()),
+            account: acc.strings.opt(account.as_deref()),
+            region: acc.strings.opt(r.aws_region.capped().as_deref()),
+            source: acc.strings.opt(r.event_source.capped().as_deref()),
+            principal: acc.strings.opt(principal.as_deref()),
+            flags,
+        };
+        // 0 means "content unknown" (Parquet rows); a record's digest never is.
+        acc.stubs.push(Keyed { id, digest: digest.max(1), s: stub });
+    }
+    fn unparsed(&mut self, idx: u32, reason: RejectReason, detail: String) {
+        self.records += 1;
+        self.rejects.push(RecordReject { record: idx, reason, detail });
+    }
+    fn only_foreign(&self) -> bool {
+        !self.rejects.is_empty()
+            && self.kept == 0
+            && self.rejects.iter().all(|r| r.reason == RejectReason::NotARecord)
+    }
+}

@@ -1,0 +1,242 @@
+//! The compact event table ingest hands on: one [`Stub`] per unique event with interned
+//! strings and bit flags, the 128-bit `eventID` keys used to deduplicate and sort them, and
+//! what the first call of each credential said about its principal ([`CredFacts`]).
+
+use super::intern::{FxMap, Strings};
+use super::raw;
+
+/// "No string" in a [`Stub`] field.
+pub const NONE: u32 = u32::MAX;
+/// "No time" in [`Stub::created`].
+pub const NO_TIME: i64 = i64::MIN;
+
+/// [`Stub::flags`]: the record carried an `eventID`.
+pub const HAS_ID: u8 = 1;
+/// [`Stub::flags`]: the call failed (`errorCode`).
+pub const FAILED: u8 = 2;
+/// [`Stub::flags`]: made by a service on the principal's behalf (`invokedBy`).
+pub const INVOKED_BY: u8 = 4;
+/// [`Stub::flags`]: the full event is in [`Ingest::details`](super::Ingest::details).
+pub const DETAIL: u8 = 8;
+
+/// The compact form of every unique event: what the inventory and the session graph need, with
+/// strings interned in [`Ingest::strings`](super::Ingest::strings). 56 bytes an event, so a trail
+/// of millions of events fits in memory; the full [`Event`](crate::model::Event) is read back on
+/// demand ([`Ingest::load_events`](super::Ingest::load_events)) for the few events a report needs
+/// in detail. The `eventID` is only needed to deduplicate and order the events, so it is dropped
+/// once ingest has done both (see [`Keyed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stub {
+    /// `eventTime`, unix seconds.
+    pub time: i64,
+    /// `creationDate` of the signing session, or [`NO_TIME`].
+    pub created: i64,
+    pub file: u32,
+    pub record: u32,
+    /// Access key id (interned), or [`NONE`].
+    pub key: u32,
+    pub ip: u32,
+    /// `recipientAccountId`, else the caller's account.
+    pub account: u32,
+    pub region: u32,
+    pub source: u32,
+    /// Caller ARN, else principal id.
+    pub principal: u32,
+    pub flags: u8,
+}
+
+/// A stub with its `eventID` as 128 bits (the UUID itself, or a 128-bit hash of another
+/// string), as ingest holds it until events are deduplicated and sorted.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Keyed {
+    pub(super) id: u128,
+    /// [`content_digest`](super::record_digest::content_digest) of the record
+    /// ([`event_digest`](super::record_digest::event_digest) for a Parquet row); never 0,
+    /// which would mean "unknown" and match any content.
+    pub(super) digest: u64,
+    pub(super) s: Stub,
+}
+
+/// Moves every element of `from` into `into` (through `f`), a slice at a time from the back,
+/// giving each slice's memory back at once: the two vectors never both exist in full, which
+/// matters for the millions of stubs and hundreds of thousands of issuing calls of a large
+/// trail. The elements arrive in reverse order.
+pub(super) fn move_from_back<T, U>(mut from: Vec<T>, into: &mut Vec<U>, mut f: impl FnMut(T) -> U) {
+    const SLICE: usize = 1 << 14;
+    into.reserve_exact(from.len());
+    while !from.is_empty() {
+        let start = from.len().saturating_sub(SLICE);
+        into.extend(from.drain(start..).rev().map(&mut f));
+        from.shrink_to_fit();
+    }
+}
+
+/// The stubs without their ids, in the same order.
+pub(super) fn strip_ids(keyed: Vec<Keyed>) -> Vec<Stub> {
+    let mut out = Vec::new();
+    move_from_back(keyed, &mut out, |k| k.s);
+    out.reverse();
+    out
+}
+
+impl Stub {
+    /// The `creationDate`, if any.
+    pub fn created(&self) -> Option<i64> {
+        (self.created != NO_TIME).then_some(self.created)
+    }
+}
+
+/// What the first call of a credential said about its principal, with interned strings
+/// ([`NONE`] when absent): the compact form of [`crate::model::Identity`] kept for every
+/// credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CredFacts {
+    pub kind: u32,
+    pub arn: u32,
+    pub account_id: u32,
+    pub principal_id: u32,
+    pub user_name: u32,
+    pub issuer_kind: u32,
+    pub issuer_arn: u32,
+    pub from_console: bool,
+    pub ec2_instance: bool,
+}
+
+impl CredFacts {
+    pub(super) fn of(r: &raw::RawRecord, strings: &mut Strings) -> CredFacts {
+        let mut f = CredFacts {
+            kind: NONE,
+            arn: NONE,
+            account_id: NONE,
+            principal_id: NONE,
+            user_name: NONE,
+            issuer_kind: NONE,
+            issuer_arn: NONE,
+            from_console: r.session_credential_from_console.0 == Some(true),
+            ec2_instance: false,
+        };
+        if let Some(u) = r.user_identity.get() {
+            f.kind = strings.opt(u.kind.capped().as_deref());
+            f.arn = strings.opt(u.arn.capped().as_deref());
+            f.account_id = strings.opt(u.account_id.capped().as_deref());
+            f.principal_id = strings.opt(u.principal_id.capped().as_deref());
+            f.user_name = strings.opt(u.user_name.capped().as_deref());
+            if let Some(sc) = u.session_context.get() {
+                if let Some(iss) = sc.session_issuer.get() {
+                    f.issuer_kind = strings.opt(iss.kind.capped().as_deref());
+                    f.issuer_arn = strings.opt(iss.arn.capped().as_deref());
+                }
+                f.ec2_instance = sc.ec2_role_delivery.non_empty().is_some();
+            }
+        }
+        f
+    }
+    pub(super) fn of_identity(i: &crate::model::Identity, strings: &mut Strings) -> CredFacts {
+        CredFacts {
+            kind: strings.opt(i.kind.as_deref()),
+            arn: strings.opt(i.arn.as_deref()),
+            account_id: strings.opt(i.account_id.as_deref()),
+            principal_id: strings.opt(i.principal_id.as_deref()),
+            user_name: strings.opt(i.user_name.as_deref()),
+            issuer_kind: strings.opt(i.issuer_kind.as_deref()),
+            issuer_arn: strings.opt(i.issuer_arn.as_deref()),
+            from_console: i.from_console,
+            ec2_instance: i.ec2_role_delivery.is_some(),
+        }
+    }
+    pub(super) fn remap(self, m: impl Fn(u32) -> u32) -> CredFacts {
+        CredFacts {
+            kind: m(self.kind),
+            arn: m(self.arn),
+            account_id: m(self.account_id),
+            principal_id: m(self.principal_id),
+            user_name: m(self.user_name),
+            issuer_kind: m(self.issuer_kind),
+            issuer_arn: m(self.issuer_arn),
+            ..self
+        }
+    }
+}
+
+/// What the first call of each credential `(access key, creationDate)` said about its
+/// principal.
+pub type Creds = FxMap<(u32, i64), CredFacts>;
+
+/// 128 bits that identify an `eventID`: the UUID itself when it is one, else a hash.
+pub fn id128(s: &str) -> u128 {
+    const HEX: [u8; 256] = {
+        let mut t = [0xFFu8; 256];
+        let mut i = 0;
+        while i < 10 {
+            t[b'0' as usize + i] = i as u8;
+            i += 1;
+        }
+        let mut i = 0;
+        while i < 6 {
+            t[b'a' as usize + i] = 10 + i as u8;
+            t[b'A' as usize + i] = 10 + i as u8;
+            i += 1;
+        }
+        t
+    };
+    let b = s.as_bytes();
+    if b.len() == 36 && b[8] == b'-' && b[13] == b'-' && b[18] == b'-' && b[23] == b'-' {
+        let mut v: u128 = 0;
+        let mut bad = 0u8;
+        for (i, &c) in b.iter().enumerate() {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                continue;
+            }
+            let d = HEX[c as usize];
+            bad |= d;
+            v = (v << 4) | u128::from(d & 0x0F);
+        }
+        if bad & 0xF0 == 0 {
+            return v;
+        }
+    }
+    use std::hash::{Hash, Hasher};
+    let mut h1 = std::collections::hash_map::DefaultHasher::new();
+    (0u8, s).hash(&mut h1);
+    let mut h2 = std::collections::hash_map::DefaultHasher::new();
+    (1u8, s).hash(&mut h2);
+    (u128::from(h1.finish()) << 64) | u128::from(h2.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dropping_ids_keeps_every_stub_in_order() {
+        let stub = |i: u32| Stub {
+            time: i64::from(i),
+            created: NO_TIME,
+            file: i / 7,
+            record: i,
+            key: NONE,
+            ip: NONE,
+            account: NONE,
+            region: NONE,
+            source: NONE,
+            principal: NONE,
+            flags: 0,
+        };
+        // More than two of the 65,536-stub slices, and a partial one.
+        let n = 150_001u32;
+        let keyed: Vec<Keyed> =
+            (0..n).map(|i| Keyed { id: u128::from(i) * 3, digest: 1, s: stub(i) }).collect();
+        let stubs = strip_ids(keyed);
+        assert_eq!(stubs.len(), n as usize);
+        assert!(stubs.iter().enumerate().all(|(i, s)| *s == stub(i as u32)));
+        assert!(strip_ids(Vec::new()).is_empty());
+    }
+
+    #[test]
+    fn uuid_ids_are_exact_and_others_hashed() {
+        assert_eq!(id128("00000000-0000-0000-0000-00000000000a"), 10);
+        assert_eq!(id128("FFFFFFFF-0000-0000-0000-000000000000"), 0xFFFF_FFFFu128 << 96);
+        assert_ne!(id128("event-1"), id128("event-2"));
+        assert_eq!(id128("event-1"), id128("event-1"));
+    }
+}
