@@ -4,6 +4,7 @@
 
 use super::{clip, clip_mid, clip_tail, dur, escape_html, hm, principal_short, short, w, Ctx};
 use super::{MAX_LANES, OTHER, PALETTE};
+use crate::blast::TaintedCredential;
 use crate::chain::Node;
 use crate::time::{fmt_iso, parse_iso};
 use std::collections::BTreeMap;
@@ -33,16 +34,112 @@ fn tick_for(span: i64) -> i64 {
     (span / 10 / 86400 + 1) * 86400
 }
 
+/// Left margin (axis labels, lane names), in px.
+const L: i64 = 300;
+/// Width of the plot.
+const PW: i64 = 860;
+/// Top of the bars.
+const BT: i64 = 30;
+/// Height of the bars.
+const BH: i64 = 150;
+/// Height of one credential lane.
+const LANE: i64 = 17;
+
+/// The timeline section: bars, markers and lanes in one SVG, then what it leaves out.
 pub(super) fn timeline_section(o: &mut String, cx: &Ctx) {
     let b = cx.d.blast;
     o.push_str("<section id=\"timeline\">\n<h2>Tainted activity over time</h2>\n");
+    let Some(span) = span_of(cx) else {
+        o.push_str("<p class=\"muted\">No tainted events.</p>\n</section>\n");
+        return;
+    };
+    let cols = columns(cx, &span);
+    let picked = pick_lanes(cx, &span);
+    let lanes = &picked.shown;
+    let creds = &b.credentials;
+    let f = Frame::new(span, lanes.len());
+    let Span { t0, t1, bucket, nb, eff_shown, .. } = f.span;
+    let (height, width) = (f.height, f.width);
+    let xt = |t: i64| f.xt(t);
+    w!(
+        o,
+        "<p class=\"muted\">{} tainted events in {} buckets of {}, stacked by account. The shaded band is the tainted activity \
+({} → {}); ▲ marks credential issuance, ◆ persistence; below, one lane per credential (thin bar: its validity, blocks: its calls).</p>\n",
+        b.events,
+        nb,
+        dur(bucket),
+        escape_html(&fmt_iso(t0)),
+        escape_html(&fmt_iso(t1))
+    );
+    w!(
+        o,
+        "<div class=\"fit\"><svg id=\"timeline-svg\" class=\"fitsvg\" width=\"100%\" viewBox=\"0 0 {width} {height}\" preserveAspectRatio=\"xMinYMin meet\" data-w=\"{width}\" data-h=\"{height}\" role=\"img\" aria-label=\"timeline of tainted events\">\n"
+    );
+    draw_scale(o, &f, &cols);
+    draw_bars(o, &f, &cols);
+    draw_ticks(o, &f);
+    draw_markers(o, cx, &f);
+    draw_lanes(o, cx, &f, &picked);
+    if let Some(e) = eff_shown {
+        let x = xt(e);
+        w!(
+            o,
+            "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{}\" y2=\"{}\" stroke=\"#b91c1c\" stroke-width=\"2\" stroke-dasharray=\"6 4\"/>\
+<text class=\"sans\" x=\"{:.1}\" y=\"{}\" font-size=\"11\" font-weight=\"700\" fill=\"#b91c1c\" text-anchor=\"end\" paint-order=\"stroke\" stroke=\"#fff\" stroke-width=\"4\">cut-off {}</text>\n",
+            BT - 14,
+            height,
+            x - 4.0,
+            BT + 24,
+            hm(e)
+        );
+    }
+    o.push_str("</svg></div>\n");
+    if lanes.len() < creds.len() {
+        w!(
+            o,
+            "<p class=\"more\">Lanes for the {} most active of {} credentials; all are in the credentials table.</p>\n",
+            lanes.len(),
+            creds.len()
+        );
+    }
+    if eff_shown.is_none() {
+        if let Some(e) = cx.eff {
+            w!(
+                o,
+                "<p class=\"more\">The cut-off {} is far from the tainted activity and is not drawn.</p>\n",
+                escape_html(&fmt_iso(e))
+            );
+        }
+    }
+    o.push_str("<div class=\"readout\" id=\"tl-readout\">Hover a column, marker or lane for details.</div>\n</section>\n");
+}
+
+/// The time axis: the tainted activity (and the cut-off when it is near), in whole buckets.
+#[derive(Clone, Copy)]
+struct Span {
+    /// First and last tainted event.
+    t0: i64,
+    t1: i64,
+    /// The cut-off, when it is near enough to be drawn.
+    eff_shown: Option<i64>,
+    /// Bucket width (seconds).
+    bucket: i64,
+    /// The axis runs from `a` to `z`, bucket-aligned.
+    a: i64,
+    z: i64,
+    /// Number of buckets.
+    nb: usize,
+}
+
+/// The span of the axis, or `None` without tainted activity.
+fn span_of(cx: &Ctx) -> Option<Span> {
+    let b = cx.d.blast;
     let evs = &b.tainted_events;
     let (Some(t0), Some(t1)) = (
         evs.iter().map(|e| e.time).min().or_else(|| b.first_event.as_deref().and_then(parse_iso)),
         evs.iter().map(|e| e.time).max().or_else(|| b.last_event.as_deref().and_then(parse_iso)),
     ) else {
-        o.push_str("<p class=\"muted\">No tainted events.</p>\n</section>\n");
-        return;
+        return None;
     };
     // The axis covers the tainted activity, and the cut-off when it is near.
     let (mut lo, mut hi) = (t0, t1 + 1);
@@ -56,6 +153,23 @@ pub(super) fn timeline_section(o: &mut String, cx: &Ctx) {
     let a = lo.div_euclid(bucket) * bucket;
     let z = (hi + bucket - 1).div_euclid(bucket) * bucket;
     let nb = ((z - a) / bucket) as usize;
+    Some(Span { t0, t1, eff_shown, bucket, a, z, nb })
+}
+
+/// The columns: event counts per bucket and account slot, and the calls made in each bucket.
+struct Columns<'a> {
+    counts: Vec<Vec<u64>>,
+    names: Vec<BTreeMap<&'a str, u64>>,
+    /// The tallest column.
+    max: u64,
+    /// Account slot → name, for the legend and the hover text.
+    slot_names: BTreeMap<usize, String>,
+}
+
+fn columns<'a>(cx: &Ctx<'a>, span: &Span) -> Columns<'a> {
+    let b = cx.d.blast;
+    let evs = &b.tainted_events;
+    let Span { a, bucket, nb, .. } = *span;
     // Counts per bucket and account slot, plus names for the hover text.
     let nslots = PALETTE.len() + 1;
     let mut counts = vec![vec![0u64; nslots]; nb];
@@ -87,7 +201,30 @@ pub(super) fn timeline_section(o: &mut String, cx: &Ctx) {
             )
         })
         .collect();
+    Columns { counts, names, max, slot_names }
+}
 
+/// The credential lanes drawn and the calls of each credential per bucket.
+struct Lanes {
+    /// Indices into the blast radius's credentials, in drawing order.
+    shown: Vec<usize>,
+    /// Per credential: bucket → calls.
+    hits: Vec<BTreeMap<usize, u64>>,
+}
+
+/// When a credential's lane starts: its issue time, else its first use, else `t0`.
+fn lane_start(c: &TaintedCredential, t0: i64) -> i64 {
+    c.issued_at
+        .as_deref()
+        .and_then(parse_iso)
+        .or_else(|| c.first_seen.as_deref().and_then(parse_iso))
+        .unwrap_or(t0)
+}
+
+fn pick_lanes(cx: &Ctx, span: &Span) -> Lanes {
+    let b = cx.d.blast;
+    let evs = &b.tainted_events;
+    let Span { t0, a, bucket, nb, .. } = *span;
     // Credential lanes: the seeds, then live credentials, then the most active; drawn in
     // order of first activity.
     let creds = &b.credentials;
@@ -116,13 +253,7 @@ pub(super) fn timeline_section(o: &mut String, cx: &Ctx) {
         let k = ((e.time - a) / bucket).clamp(0, nb as i64 - 1) as usize;
         *lane_hits[ci].entry(k).or_default() += 1;
     }
-    let start_of = |c: &crate::blast::TaintedCredential| {
-        c.issued_at
-            .as_deref()
-            .and_then(parse_iso)
-            .or_else(|| c.first_seen.as_deref().and_then(parse_iso))
-            .unwrap_or(t0)
-    };
+    let start_of = |c: &TaintedCredential| lane_start(c, t0);
     let mut lanes: Vec<usize> = (0..creds.len()).collect();
     if lanes.len() > MAX_LANES {
         lanes.sort_by(|&x, &y| {
@@ -138,36 +269,50 @@ pub(super) fn timeline_section(o: &mut String, cx: &Ctx) {
         lanes.truncate(MAX_LANES);
     }
     lanes.sort_by(|&x, &y| start_of(&creds[x]).cmp(&start_of(&creds[y])).then(x.cmp(&y)));
+    Lanes { shown: lanes, hits: lane_hits }
+}
 
-    // Geometry.
-    const L: i64 = 300;
-    const PW: i64 = 860;
-    const BT: i64 = 30; // bars top
-    const BH: i64 = 150; // bars height
-    const LANE: i64 = 17;
-    let axis = BT + BH;
-    let issue_y = axis + 34;
-    let pers_y = issue_y + 16;
-    let lanes_top = pers_y + 18;
-    let height = lanes_top + lanes.len() as i64 * LANE + 8;
-    let width = L + PW + 24;
-    let xt = |t: i64| L as f64 + (t - a) as f64 * PW as f64 / (z - a) as f64;
-    let bw = PW as f64 / nb as f64;
+/// Where things go on the drawing.
+struct Frame {
+    span: Span,
+    /// The y of the time axis (the foot of the bars).
+    axis: i64,
+    /// The y of the issuance markers.
+    issue_y: i64,
+    /// The y of the persistence markers.
+    pers_y: i64,
+    /// The top of the first lane.
+    lanes_top: i64,
+    height: i64,
+    width: i64,
+    /// Width of one bucket.
+    bw: f64,
+}
 
-    w!(
-        o,
-        "<p class=\"muted\">{} tainted events in {} buckets of {}, stacked by account. The shaded band is the tainted activity \
-({} → {}); ▲ marks credential issuance, ◆ persistence; below, one lane per credential (thin bar: its validity, blocks: its calls).</p>\n",
-        b.events,
-        nb,
-        dur(bucket),
-        escape_html(&fmt_iso(t0)),
-        escape_html(&fmt_iso(t1))
-    );
-    w!(
-        o,
-        "<div class=\"fit\"><svg id=\"timeline-svg\" class=\"fitsvg\" width=\"100%\" viewBox=\"0 0 {width} {height}\" preserveAspectRatio=\"xMinYMin meet\" data-w=\"{width}\" data-h=\"{height}\" role=\"img\" aria-label=\"timeline of tainted events\">\n"
-    );
+impl Frame {
+    fn new(span: Span, lanes: usize) -> Frame {
+        let axis = BT + BH;
+        let issue_y = axis + 34;
+        let pers_y = issue_y + 16;
+        let lanes_top = pers_y + 18;
+        let height = lanes_top + lanes as i64 * LANE + 8;
+        let width = L + PW + 24;
+        let bw = PW as f64 / span.nb as f64;
+        Frame { span, axis, issue_y, pers_y, lanes_top, height, width, bw }
+    }
+
+    /// The x of time `t`.
+    fn xt(&self, t: i64) -> f64 {
+        let Span { a, z, .. } = self.span;
+        L as f64 + (t - a) as f64 * PW as f64 / (z - a) as f64
+    }
+}
+
+/// The incident band, the y axis and the account legend.
+fn draw_scale(o: &mut String, f: &Frame, cols: &Columns) {
+    let Span { t0, t1, bucket, .. } = f.span;
+    let (axis, height, xt) = (f.axis, f.height, |t: i64| f.xt(t));
+    let (max, slot_names) = (cols.max, &cols.slot_names);
     // Incident band and y axis.
     w!(
         o,
@@ -216,6 +361,13 @@ pub(super) fn timeline_section(o: &mut String, cx: &Ctx) {
             clip(name, 26)
         );
     }
+}
+
+/// The stacked bars, each with its hover text.
+fn draw_bars(o: &mut String, f: &Frame, cols: &Columns) {
+    let Span { a, bucket, .. } = f.span;
+    let (axis, bw) = (f.axis, f.bw);
+    let (counts, names, max, slot_names) = (&cols.counts, &cols.names, cols.max, &cols.slot_names);
     // Bars.
     for (k, c) in counts.iter().enumerate() {
         let total: u64 = c.iter().sum();
@@ -258,6 +410,12 @@ pub(super) fn timeline_section(o: &mut String, cx: &Ctx) {
         }
         o.push('\n');
     }
+}
+
+/// The x axis and its ticks.
+fn draw_ticks(o: &mut String, f: &Frame) {
+    let Span { a, z, .. } = f.span;
+    let (axis, lanes_top, height, xt) = (f.axis, f.lanes_top, f.height, |t: i64| f.xt(t));
     // X axis.
     w!(o, "<line x1=\"{L}\" x2=\"{}\" y1=\"{axis}\" y2=\"{axis}\" stroke=\"#334155\"/>\n", L + PW);
     let step = tick_for(z - a);
@@ -279,6 +437,13 @@ pub(super) fn timeline_section(o: &mut String, cx: &Ctx) {
         );
         tk += step;
     }
+}
+
+/// The issuance and persistence marker rows.
+fn draw_markers(o: &mut String, cx: &Ctx, f: &Frame) {
+    let b = cx.d.blast;
+    let Span { a, z, .. } = f.span;
+    let (issue_y, pers_y, xt) = (f.issue_y, f.pers_y, |t: i64| f.xt(t));
     // Issuance and persistence markers.
     w!(
         o,
@@ -323,6 +488,16 @@ pub(super) fn timeline_section(o: &mut String, cx: &Ctx) {
     }
     markers(o, &mut pers, "persistence finding(s)", pers_y, "l5,5 l-5,5 l-5,-5 z", &xt);
     o.push('\n');
+}
+
+/// One lane per credential: its validity and its calls.
+fn draw_lanes(o: &mut String, cx: &Ctx, f: &Frame, picked: &Lanes) {
+    let b = cx.d.blast;
+    let creds = &b.credentials;
+    let Span { t0, a, z, .. } = f.span;
+    let (lanes_top, bw, xt) = (f.lanes_top, f.bw, |t: i64| f.xt(t));
+    let (lanes, lane_hits) = (&picked.shown, &picked.hits);
+    let start_of = |c: &TaintedCredential| lane_start(c, t0);
     // Lanes.
     let maxhit = lane_hits.iter().flat_map(|m| m.values()).copied().max().unwrap_or(1).max(1);
     for (row, &ci) in lanes.iter().enumerate() {
@@ -399,38 +574,6 @@ pub(super) fn timeline_section(o: &mut String, cx: &Ctx) {
         }
         o.push('\n');
     }
-    if let Some(e) = eff_shown {
-        let x = xt(e);
-        w!(
-            o,
-            "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{}\" y2=\"{}\" stroke=\"#b91c1c\" stroke-width=\"2\" stroke-dasharray=\"6 4\"/>\
-<text class=\"sans\" x=\"{:.1}\" y=\"{}\" font-size=\"11\" font-weight=\"700\" fill=\"#b91c1c\" text-anchor=\"end\" paint-order=\"stroke\" stroke=\"#fff\" stroke-width=\"4\">cut-off {}</text>\n",
-            BT - 14,
-            height,
-            x - 4.0,
-            BT + 24,
-            hm(e)
-        );
-    }
-    o.push_str("</svg></div>\n");
-    if lanes.len() < creds.len() {
-        w!(
-            o,
-            "<p class=\"more\">Lanes for the {} most active of {} credentials; all are in the credentials table.</p>\n",
-            lanes.len(),
-            creds.len()
-        );
-    }
-    if eff_shown.is_none() {
-        if let Some(e) = cx.eff {
-            w!(
-                o,
-                "<p class=\"more\">The cut-off {} is far from the tainted activity and is not drawn.</p>\n",
-                escape_html(&fmt_iso(e))
-            );
-        }
-    }
-    o.push_str("<div class=\"readout\" id=\"tl-readout\">Hover a column, marker or lane for details.</div>\n</section>\n");
 }
 
 /// A timeline marker: time, hover line, colour.
