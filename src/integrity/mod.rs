@@ -59,7 +59,7 @@
 //! renders the report for a terminal ([`render_table`]).
 
 mod chains;
-pub mod digest;
+pub(crate) mod digest;
 pub mod keys;
 mod logs;
 mod signature;

@@ -114,7 +114,7 @@ pub(crate) use w;
 /// Escapes text for HTML element content and quoted attribute values (also inside inline
 /// SVG): `& < > " '` become entities, and control characters other than tab, newline and
 /// carriage return (invalid in HTML) become U+FFFD.
-pub fn escape_html(s: &str) -> String {
+pub(crate) fn escape_html(s: &str) -> String {
     let mut o = String::with_capacity(s.len() + 16);
     for c in s.chars() {
         match c {
@@ -132,7 +132,7 @@ pub fn escape_html(s: &str) -> String {
 }
 
 /// Truncates `s` to at most `max` characters (ending in `…` when cut), then escapes it.
-pub fn clip(s: &str, max: usize) -> String {
+pub(crate) fn clip(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         return escape_html(s);
     }
@@ -143,7 +143,7 @@ pub fn clip(s: &str, max: usize) -> String {
 }
 
 /// Like [`clip`], but keeps the start and the end (user agents differ at their end).
-pub fn clip_mid(s: &str, max: usize) -> String {
+pub(crate) fn clip_mid(s: &str, max: usize) -> String {
     let n = s.chars().count();
     if n <= max {
         return escape_html(s);
@@ -155,7 +155,7 @@ pub fn clip_mid(s: &str, max: usize) -> String {
 
 /// Like [`clip_mid`], but keeps more of the end, where generated names differ
 /// (`stratus-red-team-…-abc123`): a third for the start, the rest for the end.
-pub fn clip_tail(s: &str, max: usize) -> String {
+pub(crate) fn clip_tail(s: &str, max: usize) -> String {
     let n = s.chars().count();
     if n <= max || max < 4 {
         return clip(s, max);
