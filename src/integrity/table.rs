@@ -1,0 +1,114 @@
+//! The terminal rendering of an [`IntegrityReport`] (`--format table`).
+
+use super::{IntegrityReport, Verdict};
+
+/// Terminal rendering: a summary line per check, then the findings.
+pub fn render_table(r: &IntegrityReport) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let status = match r.verdict() {
+        Verdict::Ok => "OK",
+        Verdict::Unverified => "UNVERIFIED (signatures not checked: no --public-keys)",
+        Verdict::Failed => "FAILED",
+    };
+    let _ = writeln!(
+        s,
+        "integrity: {status} ({} digests in {} chains, {} log files checked, {} matched)",
+        r.digests,
+        r.chains.len(),
+        r.log_files_checked,
+        r.log_files_ok
+    );
+    let rows = [
+        ("mismatched", r.mismatched_total),
+        ("missing", r.missing_total),
+        ("chain breaks", r.chain_breaks.len() as u64),
+        ("uncovered", r.uncovered_total),
+        ("  inside a digested hour", r.uncovered_in_digest_window),
+        ("gaps and restarts", r.gaps.len() as u64),
+        ("signatures checked", r.signatures_checked),
+        ("bad signatures", r.bad_signatures.len() as u64),
+        ("unverifiable signatures", r.unverifiable_signatures.len() as u64),
+        ("signatures not checked", r.signatures_unchecked),
+        ("problems", r.problems.len() as u64),
+    ];
+    for (k, v) in rows {
+        let _ = writeln!(s, "  {k:<26}{v:>8}");
+    }
+    for c in &r.chains {
+        let _ = writeln!(
+            s,
+            "chain {} {} {} (home {}): {} digests, {} → {}{}",
+            c.prefix,
+            c.region,
+            c.trail,
+            c.home_region,
+            c.digests,
+            c.first_start.as_deref().unwrap_or("?"),
+            c.last_end.as_deref().unwrap_or("?"),
+            if c.starts_at_origin { ", starts at the chain origin" } else { "" }
+        );
+    }
+    for m in &r.mismatched {
+        let _ = writeln!(s, "MISMATCHED {}: {} (listed in {})", m.path, m.reason, m.digest);
+    }
+    more(&mut s, "MISMATCHED", r.mismatched_total, r.mismatched.len());
+    for m in &r.missing {
+        let _ = writeln!(s, "MISSING    {} (listed in {})", m.path, m.digest);
+    }
+    more(&mut s, "MISSING   ", r.missing_total, r.missing.len());
+    for b in &r.chain_breaks {
+        let _ = writeln!(
+            s,
+            "BROKEN     {} → {}: {}",
+            b.previous.as_deref().unwrap_or("(none)"),
+            b.next,
+            b.reason
+        );
+    }
+    for b in &r.bad_signatures {
+        let _ = writeln!(s, "SIGNATURE  {}: {}", b.digest, b.reason);
+    }
+    for b in &r.unverifiable_signatures {
+        let _ = writeln!(s, "UNVERIFIED {}: {}", b.digest, b.reason);
+    }
+    // Files delivered after the last digest can be many: list the first few only.
+    const MAX_PLAIN: usize = 20;
+    let mut shown = 0;
+    let mut plain = 0;
+    for u in &r.uncovered {
+        if u.in_digest_window {
+            shown += 1;
+            let _ = writeln!(s, "UNLISTED   {} (inside a digested hour)", u.path);
+        } else {
+            plain += 1;
+            if plain <= MAX_PLAIN {
+                shown += 1;
+                let _ = writeln!(s, "uncovered  {}", u.path);
+            }
+        }
+    }
+    more(&mut s, "uncovered ", r.uncovered_total, shown);
+    for g in &r.gaps {
+        let what = if g.new_chain { "new chain" } else { "gap" };
+        let _ = writeln!(
+            s,
+            "{what:<10} {} → {} ({} s, {} → {})",
+            g.from, g.to, g.seconds, g.after, g.before
+        );
+    }
+    for p in &r.problems {
+        let _ = writeln!(s, "{:<10} {}: {} ({})", p.severity, p.path, p.detail, p.reason);
+    }
+    for n in &r.notes {
+        let _ = writeln!(s, "note: {n}");
+    }
+    s
+}
+
+fn more(s: &mut String, label: &str, total: u64, shown: usize) {
+    use std::fmt::Write as _;
+    if total > shown as u64 {
+        let _ = writeln!(s, "{label} ... and {} more ({total} in all)", total - shown as u64);
+    }
+}
