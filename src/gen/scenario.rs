@@ -9,7 +9,7 @@
 //! the role owner's `AWSAccount` copy of a cross-account `AssumeRole` with a shared
 //! `sharedEventID`, F3). Everything is deterministic: ids come from a counter.
 
-use super::{iso, us_time};
+use super::aws::{iso, us_time};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use serde_json::{json, Value};
