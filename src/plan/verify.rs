@@ -19,8 +19,8 @@
 //! wins. Long-term keys carry no `aws:TokenIssueTime` (F5): they are cut only by deactivation,
 //! deletion, a deny without that condition, or their user's deletion.
 
-use super::{attach_target, expected_words, session_expiry, statement_matches, Blocker, Plan};
-use crate::chain::{arn_account, NodeKind, SessionGraph};
+use super::{attach_target, expected_words, statement_matches, Blocker, Plan};
+use crate::chain::{arn_account, session_expiry, NodeKind, SessionGraph};
 use crate::escape::{is_unsafe_char, shell_words};
 use crate::ingest::Ingest;
 use crate::time::{fmt_iso, fmt_opt, parse_iso};
