@@ -486,3 +486,133 @@ pub fn render_table(v: &Verification) -> String {
     }
     crate::escape::terminal(&o).into_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gen::scenario::Scenario;
+    use crate::plan::{build_plan, PlanOptions, Strategy};
+
+    /// 2024-03-11T10:00:00Z
+    const T0: i64 = 1_710_151_200;
+    const MAIN: &str = "111122223333";
+    const LEAKED: &str = "AKIAIOSFODNN7EXAMPLE";
+
+    /// An incident: the leaked key of `ci-deployer` assumes two roles; both sessions are
+    /// still alive at the cut-off. Holds the evidence, its graph, the plan built for it and
+    /// the ids of the two sessions.
+    struct Incident {
+        ing: Ingest,
+        g: SessionGraph,
+        plan: Plan,
+        deploy: String,
+        admin: String,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Incident {
+        fn new() -> Incident {
+            let mut s = Scenario::new();
+            let k = s.user_key(MAIN, "ci-deployer", LEAKED);
+            s.call(&k, T0, "sts.amazonaws.com", "GetCallerIdentity", serde_json::json!({}));
+            let deploy =
+                s.assume_role(&k, T0 + 10, "arn:aws:iam::111122223333:role/Deploy", "d1", 3600);
+            s.call(&deploy, T0 + 15, "s3.amazonaws.com", "ListBuckets", serde_json::json!({}));
+            let admin =
+                s.assume_role(&k, T0 + 20, "arn:aws:iam::111122223333:role/Admin", "a1", 3600);
+            s.call(&admin, T0 + 25, "iam.amazonaws.com", "ListUsers", serde_json::json!({}));
+            let dir = tempfile::TempDir::new().unwrap();
+            s.write(&dir.path().join("trail"), &[]).unwrap();
+            let opts = crate::ingest::IngestOptions {
+                inputs: vec![dir.path().join("trail")],
+                ..Default::default()
+            };
+            let ing = crate::ingest::ingest(&opts).unwrap();
+            let g = SessionGraph::build(&ing);
+            let b = crate::blast::blast(&ing, &g, &[LEAKED.to_string()], true).unwrap();
+            let o = PlanOptions {
+                strategy: Strategy::Strict,
+                effective_at: None,
+                now: T0 + 100,
+                input_paths: Vec::new(),
+            };
+            let plan = build_plan(&ing, &g, &b, &o);
+            Incident { ing, g, plan, deploy: deploy.node_id(), admin: admin.node_id(), _dir: dir }
+        }
+
+        fn verify(&self, plan: &Plan) -> Verification {
+            verify(&self.ing, &self.g, plan).unwrap()
+        }
+    }
+
+    fn sessions(list: &[SessionVerdict]) -> Vec<&str> {
+        list.iter().map(|s| s.session.as_str()).collect()
+    }
+
+    #[test]
+    fn the_plan_as_built_covers_every_live_tainted_session() {
+        let inc = Incident::new();
+        // As `verify` reads it: from the JSON the plan command wrote.
+        let text = serde_json::to_string_pretty(&inc.plan).unwrap();
+        let plan: Plan = serde_json::from_str(&text).unwrap();
+        let v = inc.verify(&plan);
+        assert!(v.ok, "{}", render_table(&v));
+        assert_eq!(v.tainted_sessions, 2);
+        let mut covered = sessions(&v.covered);
+        covered.sort();
+        let mut want = vec![inc.deploy.as_str(), inc.admin.as_str()];
+        want.sort();
+        assert_eq!(covered, want);
+        assert!(v.not_covered.is_empty() && v.command_problems.is_empty());
+        assert_eq!(v.keys_deactivated, vec![LEAKED.to_string()]);
+        assert!(v.keys_left_active.is_empty());
+        let admin = v.covered.iter().find(|s| s.session == inc.admin).unwrap();
+        assert_eq!(
+            admin.denied_by.as_deref(),
+            Some("arn:aws:iam::111122223333:role/Admin#TrailhoundRevokeOlderSessions")
+        );
+    }
+
+    #[test]
+    fn a_deny_removed_from_the_plan_leaves_its_session_not_covered() {
+        let inc = Incident::new();
+        let mut plan = inc.plan.clone();
+        let before = plan.actions.len();
+        plan.actions.retain(|a| {
+            !(a.kind == "put_role_policy"
+                && a.principal_arn.as_deref() == Some("arn:aws:iam::111122223333:role/Admin"))
+        });
+        assert_eq!(plan.actions.len(), before - 1, "the plan had one deny on role Admin");
+        let v = inc.verify(&plan);
+        assert!(!v.ok);
+        assert_eq!(sessions(&v.not_covered), vec![inc.admin.as_str()]);
+        assert_eq!(sessions(&v.covered), vec![inc.deploy.as_str()]);
+        assert!(v.command_problems.is_empty());
+        assert!(render_table(&v).starts_with("FAIL: 2 tainted sessions: 1 covered, 1 NOT covered"));
+    }
+
+    #[test]
+    fn a_tampered_command_is_a_command_problem_and_does_not_count() {
+        let inc = Incident::new();
+        let mut plan = inc.plan.clone();
+        let a = plan.actions.iter_mut().find(|a| a.kind == "deactivate_access_key").unwrap();
+        assert!(a.command.contains("--user-name ci-deployer"), "{}", a.command);
+        a.command = a.command.replace("--user-name ci-deployer", "--user-name someone-else");
+        let order = a.order;
+        let v = inc.verify(&plan);
+        assert!(!v.ok);
+        assert_eq!(v.command_problems.len(), 1, "{:?}", v.command_problems);
+        let p = &v.command_problems[0];
+        assert_eq!((p.order, p.kind.as_str()), (order, "deactivate_access_key"));
+        assert!(
+            p.problem.contains("\"someone-else\" where the action says \"ci-deployer\""),
+            "{}",
+            p.problem
+        );
+        // The action is not counted as done: the leaked key stays active.
+        assert_eq!(v.keys_left_active, vec![LEAKED.to_string()]);
+        assert!(v.keys_deactivated.is_empty());
+        // The denies still hold.
+        assert!(v.not_covered.is_empty());
+    }
+}
