@@ -20,7 +20,7 @@ pub use crate::blast::{Finding, Severity};
 use crate::blast::BlastRadius;
 use crate::chain::{Attempt, Node, SessionGraph};
 use crate::model::Event;
-use crate::plan::Plan;
+use crate::plan::{CredentialStatus, Plan};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// At most this many evidence ids per finding (the rest are in blast.json).
@@ -525,7 +525,8 @@ fn leaked_key(b: &BlastRadius, plan: Option<&Plan>, out: &mut Vec<Finding>) {
     }
     let next_step = match plan {
         Some(p) => {
-            let live = p.tainted.credentials.iter().filter(|c| c.status == "live").count();
+            let live =
+                p.tainted.credentials.iter().filter(|c| c.status == CredentialStatus::Live).count();
             format!(
                 "apply the revocation plan (plan.sh, {} actions) after checking it: {} live tainted session(s) to deny, {} key(s) to deactivate",
                 p.actions.len(),

@@ -3,31 +3,31 @@
 //! the plausibility check of every value put into a command, and what counts as a safe
 //! command line for `plan.sh`.
 
-use super::Action;
+use super::{Action, ActionKind};
 use crate::escape::{is_account_id, is_bucket_name, is_iam_name, is_plausible_key_id, one_line};
 
 /// Action types, in the order the plan runs them: deactivations first (nothing new can be
 /// minted), then the denies, then the clean-up of attacker-made users in the order AWS
 /// requires before `DeleteUser` (login profile, keys, attached and inline policies, groups),
 /// then what needs a human.
-pub const ACTION_ORDER: &[&str] = &[
-    "deactivate_access_key",
-    "put_role_policy",
-    "put_user_policy",
-    "resource_policy_deny",
-    "delete_login_profile",
-    "delete_access_key",
-    "detach_user_policy",
-    "delete_user_policy",
-    "remove_user_from_group",
-    "delete_user",
-    "review",
+pub const ACTION_ORDER: &[ActionKind] = &[
+    ActionKind::DeactivateAccessKey,
+    ActionKind::PutRolePolicy,
+    ActionKind::PutUserPolicy,
+    ActionKind::ResourcePolicyDeny,
+    ActionKind::DeleteLoginProfile,
+    ActionKind::DeleteAccessKey,
+    ActionKind::DetachUserPolicy,
+    ActionKind::DeleteUserPolicy,
+    ActionKind::RemoveUserFromGroup,
+    ActionKind::DeleteUser,
+    ActionKind::Review,
 ];
 
-pub(super) fn rank(kind: &str) -> usize {
+pub(super) fn rank(kind: &ActionKind) -> usize {
     match kind {
-        "put_role_policy" | "put_user_policy" => 1,
-        k => ACTION_ORDER.iter().position(|x| *x == k).unwrap_or(ACTION_ORDER.len()),
+        ActionKind::PutRolePolicy | ActionKind::PutUserPolicy => 1,
+        k => ACTION_ORDER.iter().position(|x| x == k).unwrap_or(ACTION_ORDER.len()),
     }
 }
 
@@ -39,8 +39,8 @@ pub fn expected_words(a: &Action) -> Option<Vec<String>> {
     let w = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect::<Vec<String>>());
     let doc = || a.policy_document.as_ref().map(|d| serde_json::to_string(d).unwrap_or_default());
     let user = a.user_name.as_deref();
-    match a.kind.as_str() {
-        "deactivate_access_key" => w(&[
+    match a.kind {
+        ActionKind::DeactivateAccessKey => w(&[
             "aws",
             "iam",
             "update-access-key",
@@ -51,7 +51,7 @@ pub fn expected_words(a: &Action) -> Option<Vec<String>> {
             "--status",
             "Inactive",
         ]),
-        "delete_access_key" => w(&[
+        ActionKind::DeleteAccessKey => w(&[
             "aws",
             "iam",
             "delete-access-key",
@@ -60,10 +60,10 @@ pub fn expected_words(a: &Action) -> Option<Vec<String>> {
             "--access-key-id",
             a.access_key_id.as_deref()?,
         ]),
-        "put_role_policy" | "put_user_policy" => {
+        ActionKind::PutRolePolicy | ActionKind::PutUserPolicy => {
             let arn = a.principal_arn.as_deref()?;
             let name = arn.rsplit('/').next()?;
-            let (verb, flag) = if a.kind == "put_role_policy" {
+            let (verb, flag) = if a.kind == ActionKind::PutRolePolicy {
                 ("put-role-policy", "--role-name")
             } else {
                 ("put-user-policy", "--user-name")
@@ -80,12 +80,14 @@ pub fn expected_words(a: &Action) -> Option<Vec<String>> {
                 &doc()?,
             ])
         }
-        "resource_policy_deny" => {
+        ActionKind::ResourcePolicyDeny => {
             let bucket = a.principal_arn.as_deref()?.strip_prefix("arn:aws:s3:::")?;
             w(&["aws", "s3api", "put-bucket-policy", "--bucket", bucket, "--policy", &doc()?])
         }
-        "delete_login_profile" => w(&["aws", "iam", "delete-login-profile", "--user-name", user?]),
-        "detach_user_policy" => w(&[
+        ActionKind::DeleteLoginProfile => {
+            w(&["aws", "iam", "delete-login-profile", "--user-name", user?])
+        }
+        ActionKind::DetachUserPolicy => w(&[
             "aws",
             "iam",
             "detach-user-policy",
@@ -94,7 +96,7 @@ pub fn expected_words(a: &Action) -> Option<Vec<String>> {
             "--policy-arn",
             a.policy_arn.as_deref()?,
         ]),
-        "delete_user_policy" => w(&[
+        ActionKind::DeleteUserPolicy => w(&[
             "aws",
             "iam",
             "delete-user-policy",
@@ -103,7 +105,7 @@ pub fn expected_words(a: &Action) -> Option<Vec<String>> {
             "--policy-name",
             a.policy_name.as_deref()?,
         ]),
-        "remove_user_from_group" => w(&[
+        ActionKind::RemoveUserFromGroup => w(&[
             "aws",
             "iam",
             "remove-user-from-group",
@@ -112,7 +114,7 @@ pub fn expected_words(a: &Action) -> Option<Vec<String>> {
             "--group-name",
             a.group_name.as_deref()?,
         ]),
-        "delete_user" => w(&["aws", "iam", "delete-user", "--user-name", user?]),
+        ActionKind::DeleteUser => w(&["aws", "iam", "delete-user", "--user-name", user?]),
         _ => None,
     }
 }
@@ -131,7 +133,7 @@ pub(super) fn review(account: Option<String>, reason: String, suggestion: &[Stri
         command.push_str("\n# ");
         command.push_str(&one_line(s));
     }
-    Action { kind: "review".into(), account_id: account, reason, command, ..Default::default() }
+    Action { kind: ActionKind::Review, account_id: account, reason, command, ..Default::default() }
 }
 
 /// An action whose command is built from its fields, when every value in it is plausible for
@@ -154,7 +156,7 @@ pub(super) fn checked(mut a: Action) -> Action {
             why = bad("IAM user name", u);
         }
     }
-    if matches!(a.kind.as_str(), "put_role_policy" | "put_user_policy") {
+    if matches!(a.kind, ActionKind::PutRolePolicy | ActionKind::PutUserPolicy) {
         let name = a.principal_arn.as_deref().and_then(|x| x.rsplit('/').next()).unwrap_or("");
         if !is_iam_name(name) {
             why = bad("IAM principal name", name);
@@ -170,7 +172,7 @@ pub(super) fn checked(mut a: Action) -> Action {
             why = bad("policy ARN", p);
         }
     }
-    if a.kind == "resource_policy_deny" {
+    if a.kind == ActionKind::ResourcePolicyDeny {
         let b = a.principal_arn.as_deref().and_then(|x| x.strip_prefix("arn:aws:s3:::"));
         if let Some(b) = b {
             if !is_bucket_name(b) {

@@ -35,12 +35,13 @@ mod targets;
 
 pub use commands::{command_is_safe, expected_words, ACTION_ORDER};
 pub use model::{
-    Action, Plan, PlanCredential, PlanInputs, PlanTainted, Strategy, Summary, Unrevocable,
+    Action, ActionKind, CredentialKind, CredentialStatus, Plan, PlanCredential, PlanInputs,
+    PlanTainted, Strategy, Summary, Unrevocable,
 };
 pub use policy::{glob_match, policy_size, statement_matches};
 pub use script::render_script;
 pub use targets::{
-    attach_target, blocker_reason, role_blocker, sessions_by_target, Blocker, Target,
+    attach_target, blocker_reason, role_blocker, sessions_by_target, Blocker, Target, TargetKind,
 };
 
 use crate::blast::{BlastRadius, Persistence};
@@ -123,12 +124,12 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
 
     for &n in &b.nodes {
         let node = &g.nodes[n];
-        let mut status = "live";
+        let mut status = CredentialStatus::Live;
         match node.kind {
             NodeKind::LongTermKey => {
-                status = "deactivate";
+                status = CredentialStatus::Deactivate;
                 if node.root_derived || node.principal_type.as_deref() == Some("Root") {
-                    status = "unrevocable";
+                    status = CredentialStatus::Unrevocable;
                     unrevocable.push(Unrevocable {
                         credential: node.id.clone(),
                         principal_arn: node.principal_arn.clone(),
@@ -161,7 +162,7 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
                     let reason = format!("{why}; stops new sessions being minted with it (a deny on aws:TokenIssueTime never matches long-term keys, F5)");
                     match user {
                         Some(u) => actions.push(checked(Action {
-                            kind: "deactivate_access_key".into(),
+                            kind: ActionKind::DeactivateAccessKey,
                             account_id: account,
                             user_name: Some(u),
                             access_key_id: Some(key),
@@ -180,13 +181,13 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
                 summary.tainted_sessions += 1;
                 let expiry = session_expiry(g, n);
                 if expiry.is_some_and(|x| x <= effective_at) {
-                    status = "expired";
+                    status = CredentialStatus::Expired;
                     summary.expired_sessions += 1;
                 } else {
                     match attach_target(g, n) {
                         Ok(t) => live_by_target.entry(t).or_default().push(n),
                         Err(why) => {
-                            status = "unrevocable";
+                            status = CredentialStatus::Unrevocable;
                             summary.unrevocable_sessions += 1;
                             unrevocable.push(Unrevocable {
                                 credential: node.id.clone(),
@@ -204,14 +205,14 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
             id: node.id.clone(),
             access_key_id: node.access_key_id.as_deref().map(str::to_string),
             kind: match node.kind {
-                NodeKind::LongTermKey => "long_term_key".into(),
-                _ => "session".into(),
+                NodeKind::LongTermKey => CredentialKind::LongTermKey,
+                _ => CredentialKind::Session,
             },
             principal_arn: node.principal_arn.clone(),
             account_id: node.account_id.as_deref().map(str::to_string),
             issued_at: fmt_opt(node.issued_at),
             expires_at: fmt_opt(session_expiry(g, n).filter(|_| node.kind == NodeKind::Session)),
-            status: status.into(),
+            status,
         });
     }
     // Every attacker-controlled user gets a deny-all policy, live sessions or not (SPEC §9).
@@ -223,7 +224,7 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
             arn
         };
         let t = Target {
-            kind: "user".into(),
+            kind: TargetKind::User,
             name: u.user_name.clone(),
             arn,
             account_id: u.account_id.clone(),
@@ -237,8 +238,9 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
     let mut foreign: Vec<(Target, Vec<usize>)> = Vec::new();
     let trail_accounts = ing.accounts();
     for (target, tainted) in &live_by_target {
-        let limit = if target.kind == "role" { ROLE_POLICY_LIMIT } else { USER_POLICY_LIMIT };
-        let attacker = (target.kind == "user")
+        let limit =
+            if target.kind == TargetKind::Role { ROLE_POLICY_LIMIT } else { USER_POLICY_LIMIT };
+        let attacker = (target.kind == TargetKind::User)
             .then(|| attackers.get(&(target.account_id.clone(), target.name.clone())))
             .flatten();
         let mut statement = deny_statement("TrailhoundRevokeOlderSessions", effective_at, None);
@@ -262,7 +264,7 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
         } else if o.strategy == Strategy::Surgical {
             let ids: Option<Vec<String>> =
                 tainted.iter().map(|&n| userid_pattern(&g.nodes[n])).collect();
-            let separable = target.kind == "role"
+            let separable = target.kind == TargetKind::Role
                 || tainted
                     .iter()
                     .all(|&n| g.nodes[n].principal_type.as_deref() == Some("FederatedUser"));
@@ -316,10 +318,10 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
         summary.covered_sessions += covers.len() as u64;
         summary.collateral_sessions += collateral.len() as u64;
         actions.push(checked(Action {
-            kind: if target.kind == "role" {
-                "put_role_policy".into()
+            kind: if target.kind == TargetKind::Role {
+                ActionKind::PutRolePolicy
             } else {
-                "put_user_policy".into()
+                ActionKind::PutUserPolicy
             },
             account_id: Some(target.account_id.clone()),
             principal_arn: Some(target.arn.clone()),
@@ -352,8 +354,8 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
         for p in &of_user {
             handled.insert(p.event_id.clone());
         }
-        let base = |kind: &str, reason: String| Action {
-            kind: kind.into(),
+        let base = |kind: ActionKind, reason: String| Action {
+            kind,
             account_id: Some(u.account_id.clone()),
             user_name: Some(u.user_name.clone()),
             reason,
@@ -361,7 +363,7 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
         };
         if of_user.iter().any(|p| p.event_name.ends_with("LoginProfile")) {
             actions.push(checked(base(
-                "delete_login_profile",
+                ActionKind::DeleteLoginProfile,
                 format!(
                     "user {}: its console password was set by the attacker; remove it",
                     u.user_name
@@ -372,7 +374,7 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
             for k in user_keys.get(&key).into_iter().flatten() {
                 actions.push(checked(Action {
                     access_key_id: Some(k.clone()),
-                    ..base("delete_access_key", format!("user {}: delete its access key {k} (already deactivated above) before deleting the user", u.user_name))
+                    ..base(ActionKind::DeleteAccessKey, format!("user {}: delete its access key {k} (already deactivated above) before deleting the user", u.user_name))
                 }));
             }
             let mut policies = BTreeSet::new();
@@ -398,7 +400,7 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
                 actions.push(checked(Action {
                     policy_arn: Some(arn.clone()),
                     ..base(
-                        "detach_user_policy",
+                        ActionKind::DetachUserPolicy,
                         format!("user {}: detach {arn}, attached by the attacker", u.user_name),
                     )
                 }));
@@ -407,20 +409,20 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
             for name in inline {
                 actions.push(checked(Action {
                     policy_name: Some(name.clone()),
-                    ..base("delete_user_policy", format!("user {}: delete inline policy {name} (the user has no credentials left by now)", u.user_name))
+                    ..base(ActionKind::DeleteUserPolicy, format!("user {}: delete inline policy {name} (the user has no credentials left by now)", u.user_name))
                 }));
             }
             for grp in groups {
                 actions.push(checked(Action {
                     group_name: Some(grp.clone()),
                     ..base(
-                        "remove_user_from_group",
+                        ActionKind::RemoveUserFromGroup,
                         format!("user {}: remove it from group {grp}", u.user_name),
                     )
                 }));
             }
             actions.push(checked(base(
-                "delete_user",
+                ActionKind::DeleteUser,
                 format!(
                     "user {} was created by the attacker ({}); delete it. If AWS answers DeleteConflict, something the logs do not show remains (MFA devices, signing certificates, SSH keys, service-specific credentials, other keys or policies): list and remove it first",
                     u.user_name,
@@ -475,7 +477,7 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
 
     // One review per distinct finding (the same change logged twice needs one look).
     let mut seen_reviews = BTreeSet::new();
-    actions.retain(|a| a.kind != "review" || seen_reviews.insert(a.command.clone()));
+    actions.retain(|a| a.kind != ActionKind::Review || seen_reviews.insert(a.command.clone()));
 
     // One block per account (plan.sh runs a block only with that account's credentials);
     // blocks in the order of their most urgent action, so the account where keys are
@@ -611,7 +613,7 @@ fn resource_denies(
                 principals.join(", ")
             );
             let a = Action {
-                kind: "resource_policy_deny".into(),
+                kind: ActionKind::ResourcePolicyDeny,
                 account_id: Some(acct),
                 principal_arn: Some(res.clone()),
                 policy_size: Some(policy_size(&doc)),

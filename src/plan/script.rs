@@ -1,6 +1,6 @@
 //! `plan.sh`: the plan's actions as a reviewable shell script, one guarded block per account.
 
-use super::{command_is_safe, Plan};
+use super::{command_is_safe, ActionKind, Plan};
 use crate::escape::{is_account_id, one_line, shell_word};
 use std::collections::BTreeSet;
 
@@ -75,7 +75,7 @@ pub fn render_script(p: &Plan) -> String {
             o,
             "# [{}] {} in account {}\n# {}",
             a.order,
-            one_line(&a.kind),
+            one_line(a.kind.as_str()),
             one_line(acct.unwrap_or("?")),
             one_line(&a.reason)
         );
@@ -114,7 +114,7 @@ pub fn render_script(p: &Plan) -> String {
     let deleted: BTreeSet<(Option<&str>, Option<&str>)> = p
         .actions
         .iter()
-        .filter(|a| a.kind == "delete_user")
+        .filter(|a| a.kind == ActionKind::DeleteUser)
         .map(|a| (a.account_id.as_deref(), a.user_name.as_deref()))
         .collect();
     let mut rollback = Vec::new();
@@ -123,13 +123,15 @@ pub fn render_script(p: &Plan) -> String {
             continue;
         };
         let principal = arn.rsplit('/').next().unwrap_or("");
-        let line = match a.kind.as_str() {
-            "put_role_policy" => format!(
+        let line = match a.kind {
+            ActionKind::PutRolePolicy => format!(
                 "aws iam delete-role-policy --role-name {} --policy-name {}",
                 shell_word(principal),
                 shell_word(name)
             ),
-            "put_user_policy" if !deleted.contains(&(a.account_id.as_deref(), Some(principal))) => {
+            ActionKind::PutUserPolicy
+                if !deleted.contains(&(a.account_id.as_deref(), Some(principal))) =>
+            {
                 format!(
                     "aws iam delete-user-policy --user-name {} --policy-name {}",
                     shell_word(principal),

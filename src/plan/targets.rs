@@ -5,12 +5,37 @@
 use crate::chain::{arn_account, NodeKind, SessionGraph};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::fmt;
+
+/// The kind of principal a deny is attached to (F7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    Role,
+    User,
+}
+
+impl TargetKind {
+    /// `role` or `user`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Role => "role",
+            TargetKind::User => "user",
+        }
+    }
+}
+
+impl fmt::Display for TargetKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Where a deny for a credential must be attached (F7).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Target {
     /// `role` or `user`.
-    pub kind: String,
+    pub kind: TargetKind,
     pub name: String,
     pub arn: String,
     pub account_id: String,
@@ -55,7 +80,7 @@ pub fn attach_target(g: &SessionGraph, n: usize) -> Result<Target, Blocker> {
         if let Some(b) = role_blocker(&role_arn) {
             return Err(b);
         }
-        return Ok(Target { kind: "role".into(), name, arn: role_arn, account_id: account });
+        return Ok(Target { kind: TargetKind::Role, name, arn: role_arn, account_id: account });
     }
     let user_arn = if arn.contains(":federated-user/") {
         // F7: GetFederationToken sessions are denied on the IAM user that called it, known
@@ -73,7 +98,7 @@ pub fn attach_target(g: &SessionGraph, n: usize) -> Result<Target, Blocker> {
     if let Some(rest) = user_arn.split(":user/").nth(1) {
         let name = rest.rsplit('/').next().unwrap_or(rest).to_string();
         let account = arn_account(&user_arn).unwrap_or("").to_string();
-        return Ok(Target { kind: "user".into(), name, arn: user_arn, account_id: account });
+        return Ok(Target { kind: TargetKind::User, name, arn: user_arn, account_id: account });
     }
     Err(Blocker::UnknownPrincipal)
 }
