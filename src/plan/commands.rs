@@ -121,7 +121,7 @@ pub fn expected_words(a: &Action) -> Option<Vec<String>> {
 
 /// Every word of a command as one shell word ([`crate::escape::shell_arg`]: bare when
 /// nothing in it is special to the shell, else single-quoted).
-pub(super) fn command_of(words: &[String]) -> String {
+fn command_of(words: &[String]) -> String {
     words.iter().map(|w| crate::escape::shell_arg(w)).collect::<Vec<_>>().join(" ")
 }
 
