@@ -498,7 +498,7 @@ fn blast(a: cli::BlastArgs) -> Result<Exit> {
     // The tainted events are aggregated as they are re-read and not kept (SPEC §8: memory
     // bounded by what is kept); `--events-out` streams them in batches.
     let b = crate::blast::blast_with(&ing, &g, &seeds, true, false)?;
-    let b = crate::blast::with_findings(b, &g, None);
+    let b = crate::findings::with_findings(b, &g, None);
     crate::diag::mark("blast done");
     if let Some(p) = &a.events_out {
         let mut w = crate::export::TableWriter::create(p)?;
@@ -684,7 +684,7 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
     let p = crate::plan::build_plan(&ing, &g, &b, &opts);
     crate::diag::mark("plan done");
     let v = crate::plan::verify::verify(&ing, &g, &p)?;
-    let b = crate::blast::with_findings(b, &g, Some(&p));
+    let b = crate::findings::with_findings(b, &g, Some(&p));
     let scan = crate::scan::scan_report(&ing);
     let sel = g.select(&seeds, &[]);
     let out = |name: &str| a.output.join(name);

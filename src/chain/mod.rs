@@ -20,7 +20,9 @@
 //! caller copy, and the other copy is kept as evidence. With only the role owner's logs the
 //! chain stops at an "account" node and a note says whose logs are missing.
 
+mod expiry;
 pub mod render;
+pub use expiry::session_expiry;
 
 use crate::ingest::{Creds, FxMap, Ingest, IssuingCall};
 use crate::model::names::{STS_ISSUERS, USER_GRANTS};

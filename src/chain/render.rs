@@ -99,7 +99,7 @@ fn node_line(
     let mut tail = String::new();
     match n.kind {
         NodeKind::Session => {
-            let until = crate::plan::session_expiry(g, i);
+            let until = super::session_expiry(g, i);
             match until {
                 Some(u) if u <= clock.now => tail.push_str("  EXPIRED"),
                 Some(u) => {

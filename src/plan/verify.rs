@@ -19,8 +19,10 @@
 //! wins. Long-term keys carry no `aws:TokenIssueTime` (F5): they are cut only by deactivation,
 //! deletion, a deny without that condition, or their user's deletion.
 
-use super::{attach_target, expected_words, session_expiry, statement_matches, Blocker, Plan};
-use crate::chain::{arn_account, NodeKind, SessionGraph};
+use super::{
+    attach_target, expected_words, statement_matches, ActionKind, Blocker, Plan, TargetKind,
+};
+use crate::chain::{arn_account, session_expiry, NodeKind, SessionGraph};
 use crate::escape::{is_unsafe_char, shell_words};
 use crate::ingest::Ingest;
 use crate::time::{fmt_iso, fmt_opt, parse_iso};
@@ -46,7 +48,7 @@ pub struct SessionVerdict {
 pub struct CommandProblem {
     pub order: u32,
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: ActionKind,
     pub problem: String,
 }
 
@@ -113,13 +115,13 @@ fn command_words(command: &str) -> Result<Vec<Vec<String>>, String> {
 /// Checks that an action's command performs exactly the action (SPEC §6).
 fn check_action(a: &super::Action) -> Result<(), String> {
     let lines = command_words(&a.command)?;
-    if a.kind == "review" {
+    if a.kind == ActionKind::Review {
         return match lines.is_empty() {
             true => Ok(()),
             false => Err("a review item must not run anything".into()),
         };
     }
-    if a.kind == "resource_policy_deny"
+    if a.kind == ActionKind::ResourcePolicyDeny
         && !a.principal_arn.as_deref().is_some_and(|r| r.starts_with("arn:aws:s3:::"))
     {
         return match lines.is_empty() {
@@ -130,7 +132,7 @@ fn check_action(a: &super::Action) -> Result<(), String> {
     let Some(expected) = expected_words(a) else {
         return Err(format!(
             "verify does not know what a {:?} action with these fields does",
-            a.kind
+            a.kind.as_str()
         ));
     };
     match lines.as_slice() {
@@ -154,9 +156,9 @@ fn check_action(a: &super::Action) -> Result<(), String> {
         [] => return Err("no command".into()),
         _ => return Err("more than one command".into()),
     }
-    if matches!(a.kind.as_str(), "put_role_policy" | "put_user_policy") {
+    if matches!(a.kind, ActionKind::PutRolePolicy | ActionKind::PutUserPolicy) {
         let arn = a.principal_arn.as_deref().unwrap_or("");
-        let want = if a.kind == "put_role_policy" { ":role/" } else { ":user/" };
+        let want = if a.kind == ActionKind::PutRolePolicy { ":role/" } else { ":user/" };
         if !arn.contains(want) {
             return Err(format!(
                 "{} on {arn}, which is not a {}",
@@ -204,7 +206,7 @@ pub fn verify(ing: &Ingest, g: &SessionGraph, plan: &Plan) -> anyhow::Result<Ver
     let mut command_problems = Vec::new();
     // (kind, name, account) → policy name → (label, statements)
     type Policies = BTreeMap<String, (String, Vec<serde_json::Value>)>;
-    let mut policies: BTreeMap<(String, String, String), Policies> = BTreeMap::new();
+    let mut policies: BTreeMap<(TargetKind, String, String), Policies> = BTreeMap::new();
     // (key, user name, account)
     let mut keys_cut: BTreeSet<String> = BTreeSet::new();
     let mut key_user: BTreeMap<String, (Option<String>, Option<String>)> = BTreeMap::new();
@@ -215,9 +217,13 @@ pub fn verify(ing: &Ingest, g: &SessionGraph, plan: &Plan) -> anyhow::Result<Ver
             continue;
         }
         let acct = a.account_id.clone().unwrap_or_default();
-        match a.kind.as_str() {
-            "put_role_policy" | "put_user_policy" => {
-                let kind = if a.kind == "put_role_policy" { "role" } else { "user" };
+        match a.kind {
+            ActionKind::PutRolePolicy | ActionKind::PutUserPolicy => {
+                let kind = if a.kind == ActionKind::PutRolePolicy {
+                    TargetKind::Role
+                } else {
+                    TargetKind::User
+                };
                 let Some(arn) = &a.principal_arn else { continue };
                 let name = arn.rsplit('/').next().unwrap_or("").to_string();
                 let Some(doc) = &a.policy_document else { continue };
@@ -229,25 +235,22 @@ pub fn verify(ing: &Ingest, g: &SessionGraph, plan: &Plan) -> anyhow::Result<Ver
                 let pname = a.policy_name.clone().unwrap_or_default();
                 let label = format!("{arn}#{pname}");
                 // A put with the same policy name replaces the earlier one.
-                policies
-                    .entry((kind.to_string(), name, acct))
-                    .or_default()
-                    .insert(pname, (label, stmts));
+                policies.entry((kind, name, acct)).or_default().insert(pname, (label, stmts));
             }
-            "delete_user_policy" => {
+            ActionKind::DeleteUserPolicy => {
                 if let (Some(u), Some(p)) = (&a.user_name, &a.policy_name) {
-                    if let Some(m) = policies.get_mut(&("user".to_string(), u.clone(), acct)) {
+                    if let Some(m) = policies.get_mut(&(TargetKind::User, u.clone(), acct)) {
                         m.remove(p);
                     }
                 }
             }
-            "deactivate_access_key" | "delete_access_key" => {
+            ActionKind::DeactivateAccessKey | ActionKind::DeleteAccessKey => {
                 if let Some(k) = &a.access_key_id {
                     keys_cut.insert(k.clone());
                     key_user.insert(k.clone(), (a.user_name.clone(), a.account_id.clone()));
                 }
             }
-            "delete_user" => {
+            ActionKind::DeleteUser => {
                 // DeleteUser fails while the user still has access keys (DeleteConflict): it
                 // only counts when every key of the user that the evidence shows was
                 // deactivated or deleted before it.
@@ -283,7 +286,7 @@ pub fn verify(ing: &Ingest, g: &SessionGraph, plan: &Plan) -> anyhow::Result<Ver
             }
         }
         let t = attach_target(g, n).ok()?;
-        let m = policies.get(&(t.kind.clone(), t.name.clone(), t.account_id.clone()))?;
+        let m = policies.get(&(t.kind, t.name.clone(), t.account_id.clone()))?;
         let issued = (node.kind == NodeKind::Session).then_some(node.issued_at).flatten();
         m.values()
             .find(|(_, stmts)| {
@@ -485,4 +488,155 @@ pub fn render_table(v: &Verification) -> String {
         let _ = writeln!(o, "note: {n}");
     }
     crate::escape::terminal(&o).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gen::scenario::Scenario;
+    use crate::plan::{build_plan, PlanOptions, Strategy};
+
+    /// 2024-03-11T10:00:00Z
+    const T0: i64 = 1_710_151_200;
+    const MAIN: &str = "111122223333";
+    const LEAKED: &str = "AKIAIOSFODNN7EXAMPLE";
+
+    /// An incident: the leaked key of `ci-deployer` assumes two roles; both sessions are
+    /// still alive at the cut-off. Holds the evidence, its graph, the plan built for it and
+    /// the ids of the two sessions.
+    struct Incident {
+        ing: Ingest,
+        g: SessionGraph,
+        plan: Plan,
+        deploy: String,
+        admin: String,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Incident {
+        fn new() -> Incident {
+            let mut s = Scenario::new();
+            let k = s.user_key(MAIN, "ci-deployer", LEAKED);
+            s.call(&k, T0, "sts.amazonaws.com", "GetCallerIdentity", serde_json::json!({}));
+            let deploy =
+                s.assume_role(&k, T0 + 10, "arn:aws:iam::111122223333:role/Deploy", "d1", 3600);
+            s.call(&deploy, T0 + 15, "s3.amazonaws.com", "ListBuckets", serde_json::json!({}));
+            let admin =
+                s.assume_role(&k, T0 + 20, "arn:aws:iam::111122223333:role/Admin", "a1", 3600);
+            s.call(&admin, T0 + 25, "iam.amazonaws.com", "ListUsers", serde_json::json!({}));
+            let dir = tempfile::TempDir::new().unwrap();
+            s.write(&dir.path().join("trail"), &[]).unwrap();
+            let opts = crate::ingest::IngestOptions {
+                inputs: vec![dir.path().join("trail")],
+                ..Default::default()
+            };
+            let ing = crate::ingest::ingest(&opts).unwrap();
+            let g = SessionGraph::build(&ing);
+            let b = crate::blast::blast(&ing, &g, &[LEAKED.to_string()], true).unwrap();
+            let o = PlanOptions {
+                strategy: Strategy::Strict,
+                effective_at: None,
+                now: T0 + 100,
+                input_paths: Vec::new(),
+            };
+            let plan = build_plan(&ing, &g, &b, &o);
+            Incident { ing, g, plan, deploy: deploy.node_id(), admin: admin.node_id(), _dir: dir }
+        }
+
+        fn verify(&self, plan: &Plan) -> Verification {
+            verify(&self.ing, &self.g, plan).unwrap()
+        }
+    }
+
+    fn sessions(list: &[SessionVerdict]) -> Vec<&str> {
+        list.iter().map(|s| s.session.as_str()).collect()
+    }
+
+    #[test]
+    fn the_plan_as_built_covers_every_live_tainted_session() {
+        let inc = Incident::new();
+        // As `verify` reads it: from the JSON the plan command wrote.
+        let text = serde_json::to_string_pretty(&inc.plan).unwrap();
+        let plan: Plan = serde_json::from_str(&text).unwrap();
+        let v = inc.verify(&plan);
+        assert!(v.ok, "{}", render_table(&v));
+        assert_eq!(v.tainted_sessions, 2);
+        let mut covered = sessions(&v.covered);
+        covered.sort();
+        let mut want = vec![inc.deploy.as_str(), inc.admin.as_str()];
+        want.sort();
+        assert_eq!(covered, want);
+        assert!(v.not_covered.is_empty() && v.command_problems.is_empty());
+        assert_eq!(v.keys_deactivated, vec![LEAKED.to_string()]);
+        assert!(v.keys_left_active.is_empty());
+        let admin = v.covered.iter().find(|s| s.session == inc.admin).unwrap();
+        assert_eq!(
+            admin.denied_by.as_deref(),
+            Some("arn:aws:iam::111122223333:role/Admin#TrailhoundRevokeOlderSessions")
+        );
+    }
+
+    #[test]
+    fn a_deny_removed_from_the_plan_leaves_its_session_not_covered() {
+        let inc = Incident::new();
+        let mut plan = inc.plan.clone();
+        let before = plan.actions.len();
+        plan.actions.retain(|a| {
+            !(a.kind == ActionKind::PutRolePolicy
+                && a.principal_arn.as_deref() == Some("arn:aws:iam::111122223333:role/Admin"))
+        });
+        assert_eq!(plan.actions.len(), before - 1, "the plan had one deny on role Admin");
+        let v = inc.verify(&plan);
+        assert!(!v.ok);
+        assert_eq!(sessions(&v.not_covered), vec![inc.admin.as_str()]);
+        assert_eq!(sessions(&v.covered), vec![inc.deploy.as_str()]);
+        assert!(v.command_problems.is_empty());
+        assert!(render_table(&v).starts_with("FAIL: 2 tainted sessions: 1 covered, 1 NOT covered"));
+    }
+
+    #[test]
+    fn a_tampered_command_is_a_command_problem_and_does_not_count() {
+        let inc = Incident::new();
+        let mut plan = inc.plan.clone();
+        let a =
+            plan.actions.iter_mut().find(|a| a.kind == ActionKind::DeactivateAccessKey).unwrap();
+        assert!(a.command.contains("--user-name ci-deployer"), "{}", a.command);
+        a.command = a.command.replace("--user-name ci-deployer", "--user-name someone-else");
+        let order = a.order;
+        let v = inc.verify(&plan);
+        assert!(!v.ok);
+        assert_eq!(v.command_problems.len(), 1, "{:?}", v.command_problems);
+        let p = &v.command_problems[0];
+        assert_eq!((p.order, &p.kind), (order, &ActionKind::DeactivateAccessKey));
+        assert!(
+            p.problem.contains("\"someone-else\" where the action says \"ci-deployer\""),
+            "{}",
+            p.problem
+        );
+        // The action is not counted as done: the leaked key stays active.
+        assert_eq!(v.keys_left_active, vec![LEAKED.to_string()]);
+        assert!(v.keys_deactivated.is_empty());
+        // The denies still hold.
+        assert!(v.not_covered.is_empty());
+    }
+
+    #[test]
+    fn an_unknown_action_type_still_parses_and_is_a_command_problem() {
+        let inc = Incident::new();
+        let mut doc = serde_json::to_value(&inc.plan).unwrap();
+        let first = &mut doc["actions"][0];
+        assert_eq!(first["type"], "deactivate_access_key");
+        first["type"] = "frobnicate_key".into();
+        let plan: Plan = serde_json::from_value(doc).unwrap();
+        assert_eq!(plan.actions[0].kind, ActionKind::Other("frobnicate_key".into()));
+        let v = inc.verify(&plan);
+        assert!(!v.ok);
+        assert_eq!(v.command_problems.len(), 1);
+        assert_eq!(
+            v.command_problems[0].problem,
+            "verify does not know what a \"frobnicate_key\" action with these fields does"
+        );
+        let json = serde_json::to_value(&v.command_problems[0]).unwrap();
+        assert_eq!(json["type"], "frobnicate_key");
+    }
 }

@@ -1,0 +1,128 @@
+//! What a tainted event means for the blast radius: the calls that leave something behind
+//! (persistence, with the target, what changed and what the responder must do) and the calls
+//! that read data.
+
+use crate::model::Event;
+
+pub(super) const PERSISTENCE: &[&str] = &[
+    "CreateAccessKey",
+    "UpdateAccessKey",
+    "CreateUser",
+    "CreateLoginProfile",
+    "UpdateLoginProfile",
+    "AttachUserPolicy",
+    "PutUserPolicy",
+    "AttachRolePolicy",
+    "PutRolePolicy",
+    "AttachGroupPolicy",
+    "PutGroupPolicy",
+    "AddUserToGroup",
+    "CreateRole",
+    "UpdateAssumeRolePolicy",
+    "CreatePolicyVersion",
+    "SetDefaultPolicyVersion",
+    "CreateVirtualMFADevice",
+    "EnableMFADevice",
+    "CreateSAMLProvider",
+    "CreateOpenIDConnectProvider",
+    "UpdateSAMLProvider",
+    "CreateServiceSpecificCredential",
+    "UploadSSHPublicKey",
+    "CreateFunction20150331",
+    "UpdateFunctionCode20150331v2",
+    "AddPermission20150331v2",
+    "ImportKeyPair",
+    "CreateKeyPair",
+    "RunInstances",
+    "StopLogging",
+    "DeleteTrail",
+    "PutEventSelectors",
+    "UpdateTrail",
+];
+
+pub(super) fn persistence_of(e: &Event) -> Option<(String, String, String)> {
+    let q = &e.request;
+    let r = &e.response;
+    let user = || {
+        q.user_name.clone().or_else(|| e.identity.user_name.clone()).unwrap_or_else(|| "?".into())
+    };
+    let role = || q.role_name.clone().unwrap_or_else(|| "?".into());
+    let (target, detail, follow) = match e.name.as_str() {
+        "CreateAccessKey" => (
+            format!("user/{}", r.access_key_user.clone().unwrap_or_else(user)),
+            format!("access key {}", r.access_key_id.as_deref().unwrap_or("?")),
+            "deactivate and delete the key (aws iam update-access-key --status Inactive, then delete-access-key)".to_string(),
+        ),
+        "UpdateAccessKey" => (
+            format!("user/{}", user()),
+            format!("access key {} set {}", q.access_key_id.as_deref().unwrap_or("?"), q.status.as_deref().unwrap_or("?")),
+            "check the key's status is what it should be".to_string(),
+        ),
+        "CreateUser" => (
+            format!("user/{}", r.user_name.clone().unwrap_or_else(user)),
+            format!("new IAM user {}", r.user_arn.as_deref().unwrap_or("")),
+            "delete the user after removing its keys, login profile, policies and group memberships".to_string(),
+        ),
+        "CreateLoginProfile" | "UpdateLoginProfile" => (
+            format!("user/{}", r.login_profile_user.clone().unwrap_or_else(user)),
+            "console password set".to_string(),
+            "delete the login profile (aws iam delete-login-profile)".to_string(),
+        ),
+        "AttachUserPolicy" | "PutUserPolicy" => (
+            format!("user/{}", user()),
+            format!("policy {}", q.policy_arn.as_deref().or(q.policy_name.as_deref()).unwrap_or("?")),
+            "detach or delete the policy".to_string(),
+        ),
+        "AttachRolePolicy" | "PutRolePolicy" => (
+            format!("role/{}", role()),
+            format!("policy {}", q.policy_arn.as_deref().or(q.policy_name.as_deref()).unwrap_or("?")),
+            "detach or delete the policy".to_string(),
+        ),
+        "AttachGroupPolicy" | "PutGroupPolicy" | "AddUserToGroup" => (
+            format!("group/{}", q.group_name.as_deref().unwrap_or("?")),
+            format!("{} {}", e.name, q.policy_arn.as_deref().or(q.user_name.as_deref()).unwrap_or("")),
+            "undo the group change".to_string(),
+        ),
+        "CreateRole" => (
+            format!("role/{}", role()),
+            format!("new role {}", r.role_arn.as_deref().unwrap_or("")),
+            "review the trust policy, then delete the role".to_string(),
+        ),
+        "UpdateAssumeRolePolicy" => (
+            format!("role/{}", role()),
+            "trust policy changed".to_string(),
+            "restore the previous trust policy (who can assume the role changed)".to_string(),
+        ),
+        "StopLogging" | "DeleteTrail" | "PutEventSelectors" | "UpdateTrail" => (
+            format!("trail {}", q.name.as_deref().unwrap_or("?")),
+            "logging tampered with".to_string(),
+            "restore logging; activity after this point may be missing from the trail".to_string(),
+        ),
+        "RunInstances" => (
+            "ec2 instances".to_string(),
+            "instances launched".to_string(),
+            "review and terminate unknown instances; their instance profiles may hold credentials".to_string(),
+        ),
+        _ => (
+            e.resources.first().cloned().unwrap_or_else(|| e.source.clone()),
+            e.name.clone(),
+            "review and undo".to_string(),
+        ),
+    };
+    Some((target, detail, follow))
+}
+
+pub(super) fn is_data_read(e: &Event) -> bool {
+    matches!(
+        e.name.as_str(),
+        "GetObject"
+            | "GetSecretValue"
+            | "BatchGetSecretValue"
+            | "GetParameter"
+            | "GetParameters"
+            | "GetParametersByPath"
+            | "GetPasswordData"
+            | "Decrypt"
+            | "DescribeInstanceAttribute"
+    ) || (e.category.as_deref() == Some("Data") && e.read_only == Some(true))
+}

@@ -1,0 +1,517 @@
+//! Blast radius (SPEC §4): what the leaked keys led to and what those credentials did.
+//!
+//! Taint starts at the seed keys and follows issuance edges downward, transitively: sessions
+//! minted by tainted credentials (in any account whose logs are given), and long-term keys
+//! the attacker created (and what they minted in turn). An event is tainted when the
+//! credential that signed it is tainted; the role owner's copy of a cross-account AssumeRole
+//! carries no key and is evidence of the edge, not a second tainted event (F3).
+
+mod classify;
+mod finding;
+mod render;
+mod signals;
+
+use crate::chain::{NodeKind, SessionGraph};
+use crate::ingest::Ingest;
+use crate::model::Event;
+use crate::time::{fmt_iso, fmt_opt};
+use classify::{is_data_read, persistence_of, PERSISTENCE};
+pub use finding::{Finding, Severity};
+pub use render::{group_ips, render_markdown, render_table};
+use serde::Serialize;
+use signals::signals;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A tainted credential (`credentials[]` in the JSON).
+#[derive(Debug, Clone, Serialize)]
+pub struct TaintedCredential {
+    /// Node id in the session graph.
+    pub id: String,
+    pub access_key_id: Option<String>,
+    pub kind: NodeKind,
+    pub principal_arn: Option<String>,
+    pub principal_type: Option<String>,
+    pub account_id: Option<String>,
+    pub issued_at: Option<String>,
+    pub expires_at: Option<String>,
+    /// Access key (or node id) of the credential that issued it.
+    pub issued_by: Option<String>,
+    /// The issuing call.
+    pub issuing_event: Option<String>,
+    pub events: u64,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    /// Source IPs with the time each was first seen; `new` marks IPs that appeared after the
+    /// credential's first IP (a change of hands shows up here).
+    pub source_ips: Vec<SeenValue>,
+    pub user_agents: Vec<SeenValue>,
+}
+
+/// A value (IP, user agent) as seen on one credential.
+#[derive(Debug, Clone, Serialize)]
+pub struct SeenValue {
+    pub value: String,
+    pub events: u64,
+    pub first_seen: String,
+    pub new: bool,
+}
+
+/// One action (`actions[]`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Action {
+    pub event_source: String,
+    pub event_name: String,
+    pub count: u64,
+    pub errors: u64,
+}
+
+/// One resource (`resources[]`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Resource {
+    pub arn: String,
+    pub events: u64,
+    pub actions: Vec<String>,
+}
+
+/// Data read by the tainted credentials (S3 objects, secrets, parameters).
+#[derive(Debug, Clone, Serialize)]
+pub struct DataAccess {
+    pub event_name: String,
+    pub resource: String,
+    pub count: u64,
+    pub first: String,
+}
+
+/// Something the attacker created or changed that outlives the sessions.
+#[derive(Debug, Clone, Serialize)]
+pub struct Persistence {
+    pub event_time: String,
+    pub event_name: String,
+    pub event_id: String,
+    pub account_id: Option<String>,
+    /// What was created or changed (user, key, role, policy).
+    pub target: String,
+    pub detail: String,
+    /// What the responder must do.
+    pub follow_up: String,
+    pub by_access_key: Option<String>,
+    /// The IAM user, role, group and policy the call named (from its request), when it
+    /// named them: what the plan's clean-up commands act on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_name: Option<String>,
+    /// `requestParameters.name` (trail name for StopLogging/DeleteTrail/UpdateTrail).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// A hint for a responder who is not sure which key leaked.
+#[derive(Debug, Clone, Serialize)]
+pub struct Signal {
+    pub kind: String,
+    pub credential: String,
+    pub principal_arn: Option<String>,
+    pub detail: String,
+}
+
+/// The blast radius.
+#[derive(Debug, Serialize)]
+pub struct BlastRadius {
+    pub seeds: Vec<String>,
+    /// Key findings and next steps, most severe first; failed attempts marked (SPEC §4;
+    /// ranked by the `findings` stage). Filled by `findings::with_findings`.
+    pub findings: Vec<Finding>,
+    pub credentials: Vec<TaintedCredential>,
+    /// Number of tainted events.
+    pub events: u64,
+    pub first_event: Option<String>,
+    pub last_event: Option<String>,
+    pub accounts: BTreeMap<String, u64>,
+    pub regions: BTreeMap<String, u64>,
+    pub source_ips: BTreeMap<String, u64>,
+    pub user_agents: BTreeMap<String, u64>,
+    pub actions: Vec<Action>,
+    pub resources: Vec<Resource>,
+    pub data_access: Vec<DataAccess>,
+    pub persistence: Vec<Persistence>,
+    /// Tainted events per hour (`YYYY-MM-DDTHH`).
+    pub per_hour: BTreeMap<String, u64>,
+    pub signals: Vec<Signal>,
+    /// Users the attacker created or took over (SPEC §9): every credential of theirs from
+    /// then on is tainted.
+    pub attacker_users: Vec<crate::taint::AttackerUser>,
+    /// Per account, the first and last event of the evidence (SPEC §9).
+    pub evidence_window: Vec<crate::taint::EvidenceWindow>,
+    /// Tainted credentials still valid when their account's evidence ends: what they did
+    /// since is not in the logs (SPEC §9).
+    pub unseen_tail: Vec<crate::taint::TailRisk>,
+    pub notes: Vec<String>,
+    /// Indices (into [`Ingest::stubs`]) of the tainted events, in time order.
+    #[serde(skip)]
+    pub event_indices: Vec<usize>,
+    /// Indices (into the graph) of the tainted credential nodes.
+    #[serde(skip)]
+    pub nodes: BTreeSet<usize>,
+    /// The tainted events in full, in time order (empty unless asked for).
+    #[serde(skip)]
+    pub tainted_events: Vec<Event>,
+}
+
+/// Seed nodes for `--key` values. A value `KEY@TIME` names one session of a reused key id.
+pub fn seed_nodes(g: &SessionGraph, seeds: &[String], notes: &mut Vec<String>) -> Vec<usize> {
+    let mut out = Vec::new();
+    for s in seeds {
+        if s.contains('@') {
+            if let Some(n) = g.node(s) {
+                out.push(n);
+            } else {
+                notes.push(format!("seed {s}: no such session in the trail"));
+            }
+            continue;
+        }
+        let found: Vec<usize> = g
+            .nodes_for_key(s)
+            .into_iter()
+            .filter(|&n| matches!(g.nodes[n].kind, NodeKind::LongTermKey | NodeKind::Session))
+            .collect();
+        if found.is_empty() {
+            notes.push(format!("seed {s}: the key does not appear in the trail"));
+        }
+        if found.len() > 1 {
+            let ids: Vec<&str> = found.iter().map(|&n| g.nodes[n].id.as_str()).collect();
+            notes.push(format!(
+                "seed {s}: the key id names {} sessions (F16); all are treated as tainted: {}. Pass KEY@ISSUE_TIME to pick one.",
+                found.len(),
+                ids.join(", ")
+            ));
+        }
+        out.extend(found);
+    }
+    out
+}
+
+fn seen_values(m: BTreeMap<String, (u64, i64)>) -> Vec<SeenValue> {
+    let first = m.values().map(|x| x.1).min();
+    let mut out: Vec<SeenValue> = m
+        .into_iter()
+        .map(|(v, (n, t))| SeenValue {
+            value: v,
+            events: n,
+            first_seen: fmt_iso(t),
+            new: Some(t) != first,
+        })
+        .collect();
+    out.sort_by(|a, b| a.first_seen.cmp(&b.first_seen).then_with(|| a.value.cmp(&b.value)));
+    out
+}
+
+/// Adds one to the count of `k`, allocating the key only the first time it is seen.
+fn bump(m: &mut BTreeMap<String, u64>, k: &str) {
+    match m.get_mut(k) {
+        Some(n) => *n += 1,
+        None => {
+            m.insert(k.to_string(), 1);
+        }
+    }
+}
+
+/// One more sighting of `k` at `t`: count and first time.
+fn sight(m: &mut BTreeMap<String, (u64, i64)>, k: &str, t: i64) {
+    match m.get_mut(k) {
+        Some(x) => {
+            x.0 += 1;
+            x.1 = x.1.min(t);
+        }
+        None => {
+            m.insert(k.to_string(), (1, t));
+        }
+    }
+}
+
+/// Computes the blast radius of `seeds`. With `with_events`, the tainted events are read back
+/// in full (a second pass over only the files that hold them) for the activity sections, and
+/// kept in [`BlastRadius::tainted_events`]; without, only the tainted credentials are
+/// computed (what `verify` needs).
+///
+/// # Errors
+/// A file that changed on disk between the two passes.
+pub fn blast(
+    ing: &Ingest,
+    g: &SessionGraph,
+    seeds: &[String],
+    with_events: bool,
+) -> anyhow::Result<BlastRadius> {
+    blast_with(ing, g, seeds, with_events, with_events)
+}
+
+/// [`blast`], with the activity sections (`activity`) and the tainted events kept in full
+/// (`keep_events`) chosen apart. The activity is aggregated event by event as the files are
+/// re-read ([`Ingest::for_each_event`]), so without `keep_events` memory grows with the
+/// distinct values reported (IPs, user agents, actions, resources), not with the number of
+/// tainted events; a caller that must write every tainted event streams them in batches with
+/// [`Ingest::load_events`] over [`BlastRadius::event_indices`].
+///
+/// # Errors
+/// A file that changed on disk between the two passes.
+pub fn blast_with(
+    ing: &Ingest,
+    g: &SessionGraph,
+    seeds: &[String],
+    activity: bool,
+    keep_events: bool,
+) -> anyhow::Result<BlastRadius> {
+    let mut notes = Vec::new();
+    let seed_idx = seed_nodes(g, seeds, &mut notes);
+    let taint = crate::taint::taint(g, &seed_idx);
+    let nodes = taint.nodes;
+    let evidence_window = crate::taint::evidence_window(ing);
+    let unseen_tail = crate::taint::unseen_tail(g, &nodes, &evidence_window, |n| {
+        (g.nodes[n].kind == NodeKind::Session).then(|| crate::chain::session_expiry(g, n)).flatten()
+    });
+    let trail_accounts = ing.accounts();
+    let mut gaps: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for &n in &nodes {
+        if let Some(a) = g.nodes[n].account_id.as_deref() {
+            if !trail_accounts.contains(a) {
+                gaps.entry(a).or_default().push(g.nodes[n].id.as_str());
+            }
+        }
+    }
+    for (a, ids) in gaps {
+        notes.push(format!(
+            "logs of account {a} are not in the trail: tainted credential(s) {} live there and their activity there is not visible; collect AWSLogs/{a}/ next",
+            ids.join(", ")
+        ));
+    }
+    for e in g.edges.iter().filter(|e| e.inferred) {
+        if g.node(&e.child).is_some_and(|c| nodes.contains(&c)) {
+            notes.push(format!(
+                "{} is tainted through an inferred link from {} (event {}): only the role owner's copy of the call is in the trail",
+                e.child, e.parent, e.event_id
+            ));
+        }
+    }
+    if !unseen_tail.is_empty() {
+        notes.push(format!(
+            "{} tainted credential(s) were still valid when the evidence of their account ends (see unseen_tail): re-run on logs through the cut-off before applying a plan",
+            unseen_tail.len()
+        ));
+    }
+    let mut mask = vec![false; g.nodes.len()];
+    for &n in &nodes {
+        mask[n] = true;
+    }
+    let event_indices: Vec<usize> =
+        (0..ing.stubs.len()).filter(|&i| g.node_of_event(i).is_some_and(|n| mask[n])).collect();
+
+    let mut per_node: BTreeMap<usize, SeenMaps> = BTreeMap::new();
+    let mut accounts = BTreeMap::new();
+    let mut regions = BTreeMap::new();
+    let mut source_ips = BTreeMap::new();
+    let mut user_agents = BTreeMap::new();
+    let mut resources: BTreeMap<String, (u64, BTreeSet<String>)> = BTreeMap::new();
+    let mut data: BTreeMap<(String, String), (u64, i64)> = BTreeMap::new();
+    let mut persistence = Vec::new();
+    let mut counts: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
+    let mut per_hour: BTreeMap<String, u64> = BTreeMap::new();
+    let mut slots: Vec<Option<Event>> = Vec::new();
+    if keep_events {
+        slots.resize_with(event_indices.len(), || None);
+    }
+    // Persistence items with the position of their event, to restore time order.
+    let mut found: Vec<(usize, Persistence)> = Vec::new();
+    let wanted: &[usize] = if activity { &event_indices } else { &[] };
+    ing.for_each_event(wanted, |pos, e| {
+        let i = event_indices[pos];
+        if let Some(n) = g.node_of_event(i) {
+            let m = per_node.entry(n).or_default();
+            if let Some(v) = e.source_ip.as_deref() {
+                sight(&mut m.ips, v, e.time);
+            }
+            if let Some(v) = e.user_agent.as_deref() {
+                sight(&mut m.agents, v, e.time);
+            }
+        }
+        if let Some(a) = e.account() {
+            bump(&mut accounts, a);
+        }
+        if let Some(r) = &e.region {
+            bump(&mut regions, r);
+        }
+        if let Some(ip) = &e.source_ip {
+            bump(&mut source_ips, ip);
+        }
+        if let Some(ua) = &e.user_agent {
+            bump(&mut user_agents, ua);
+        }
+        for r in &e.resources {
+            let x = match resources.get_mut(r.as_str()) {
+                Some(x) => x,
+                None => resources.entry(r.clone()).or_default(),
+            };
+            x.0 += 1;
+            if !x.1.contains(e.name.as_str()) {
+                x.1.insert(e.name.clone());
+            }
+        }
+        if !e.failed() && is_data_read(&e) {
+            let res = e.resources.first().map(String::as_str).unwrap_or(e.source.as_str());
+            let d = data.entry((e.name.clone(), res.to_string())).or_insert((0, e.time));
+            d.0 += 1;
+            d.1 = d.1.min(e.time);
+        }
+        if !e.failed() && PERSISTENCE.contains(&e.name.as_str()) {
+            if let Some((target, detail, follow_up)) = persistence_of(&e) {
+                found.push((
+                    pos,
+                    Persistence {
+                        event_time: fmt_iso(e.time),
+                        event_name: e.name.clone(),
+                        event_id: e.id.clone(),
+                        account_id: e.account().map(str::to_string),
+                        target,
+                        detail,
+                        follow_up,
+                        by_access_key: e.identity.access_key_id.clone(),
+                        user_name: match e.name.as_str() {
+                            "CreateAccessKey" => e
+                                .response
+                                .access_key_user
+                                .clone()
+                                .or_else(|| e.request.user_name.clone())
+                                .or_else(|| e.identity.user_name.clone()),
+                            "CreateUser" => {
+                                e.response.user_name.clone().or_else(|| e.request.user_name.clone())
+                            }
+                            "CreateLoginProfile" => e
+                                .response
+                                .login_profile_user
+                                .clone()
+                                .or_else(|| e.request.user_name.clone()),
+                            _ => e.request.user_name.clone(),
+                        },
+                        role_name: e.request.role_name.clone(),
+                        group_name: e.request.group_name.clone(),
+                        policy_arn: e.request.policy_arn.clone(),
+                        policy_name: e.request.policy_name.clone(),
+                        name: e.request.name.clone(),
+                    },
+                ));
+            }
+        }
+        let c = counts.entry((e.source.clone(), e.name.clone())).or_default();
+        c.0 += 1;
+        c.1 += u64::from(e.failed());
+        bump(&mut per_hour, &fmt_iso(e.time)[..13]);
+        if keep_events {
+            slots[pos] = Some(e);
+        }
+    })?;
+    found.sort_by_key(|(pos, _)| *pos);
+    persistence.extend(found.into_iter().map(|(_, p)| p));
+    let tainted_events: Vec<Event> = slots.into_iter().flatten().collect();
+
+    let parent = g.parent_edge();
+    let mut credentials: Vec<TaintedCredential> = nodes
+        .iter()
+        .map(|&n| {
+            let node = &g.nodes[n];
+            let mine = per_node.remove(&n).unwrap_or_default();
+            TaintedCredential {
+                id: node.id.clone(),
+                access_key_id: node.access_key_id.as_deref().map(str::to_string),
+                kind: node.kind,
+                principal_arn: node.principal_arn.clone(),
+                principal_type: node.principal_type.as_deref().map(str::to_string),
+                account_id: node.account_id.as_deref().map(str::to_string),
+                issued_at: fmt_opt(node.issued_at),
+                expires_at: fmt_opt(node.expires_at),
+                issued_by: parent[n].map(|(p, _)| {
+                    g.nodes[p].access_key_id.as_deref().unwrap_or(&g.nodes[p].id).to_string()
+                }),
+                issuing_event: parent[n].map(|(_, k)| g.edges[k].event_name.clone()),
+                events: node.events,
+                first_seen: fmt_opt(node.first_seen),
+                last_seen: fmt_opt(node.last_seen),
+                source_ips: seen_values(mine.ips),
+                user_agents: seen_values(mine.agents),
+            }
+        })
+        .collect();
+    credentials.sort_by(|a, b| {
+        (a.issued_at.is_some(), &a.issued_at, &a.id).cmp(&(
+            b.issued_at.is_some(),
+            &b.issued_at,
+            &b.id,
+        ))
+    });
+
+    let mut actions: Vec<Action> = counts
+        .into_iter()
+        .map(|((event_source, event_name), (count, errors))| Action {
+            event_source,
+            event_name,
+            count,
+            errors,
+        })
+        .collect();
+    actions.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| (&a.event_source, &a.event_name).cmp(&(&b.event_source, &b.event_name)))
+    });
+    let mut resources: Vec<Resource> = resources
+        .into_iter()
+        .map(|(arn, (n, acts))| Resource { arn, events: n, actions: acts.into_iter().collect() })
+        .collect();
+    resources.sort_by(|a, b| b.events.cmp(&a.events).then_with(|| a.arn.cmp(&b.arn)));
+    let data_access = data
+        .into_iter()
+        .map(|((n, r), (c, t))| DataAccess {
+            event_name: n,
+            resource: r,
+            count: c,
+            first: fmt_iso(t),
+        })
+        .collect();
+
+    Ok(BlastRadius {
+        seeds: seeds.to_vec(),
+        findings: Vec::new(),
+        credentials,
+        first_event: fmt_opt(event_indices.first().map(|&i| ing.stubs[i].time)),
+        last_event: fmt_opt(event_indices.last().map(|&i| ing.stubs[i].time)),
+        accounts,
+        regions,
+        source_ips,
+        user_agents,
+        actions,
+        resources,
+        data_access,
+        persistence,
+        per_hour,
+        events: event_indices.len() as u64,
+        signals: signals(ing, g),
+        attacker_users: taint.attacker_users,
+        evidence_window,
+        unseen_tail,
+        notes,
+        event_indices,
+        nodes,
+        tainted_events,
+    })
+}
+
+/// The source IPs and user agents one credential was seen with: count and first time.
+#[derive(Debug, Default)]
+struct SeenMaps {
+    ips: BTreeMap<String, (u64, i64)>,
+    agents: BTreeMap<String, (u64, i64)>,
+}

@@ -1,0 +1,56 @@
+//! Signals over the whole trail, for a responder who is not sure which key leaked.
+
+use super::Signal;
+use crate::chain::SessionGraph;
+use crate::ingest::Ingest;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Signals over the whole trail: EC2 instance-profile credentials of one role session (same
+/// role, session name = instance id) used from more than one network. The instance fetches
+/// new keys as they rotate, so the evidence is per role session, not per key: a stolen key
+/// shows up as the same session ARN calling from somewhere else (CLOUDTRAIL.md §5, item 6).
+pub(super) fn signals(ing: &Ingest, g: &SessionGraph) -> Vec<Signal> {
+    let parent = g.parent_edge();
+    let is_instance = |n: usize| {
+        let node = &g.nodes[n];
+        node.issued_by_event.as_deref() == Some("EC2 instance profile")
+            || parent[n].is_some_and(|(p, _)| g.nodes[p].id == "service:ec2.amazonaws.com")
+            || node.principal_arn.as_deref().is_some_and(|a| {
+                a.contains(":assumed-role/")
+                    && a.rsplit('/').next().is_some_and(|s| s.starts_with("i-"))
+            })
+    };
+    // session ARN -> (ip -> keys that used it)
+    let mut by_session: BTreeMap<&str, BTreeMap<&str, BTreeSet<&str>>> = BTreeMap::new();
+    for (i, st) in ing.stubs.iter().enumerate() {
+        let Some(n) = g.node_of_event(i) else { continue };
+        let Some(ip) = ing.str(st.ip) else { continue };
+        let internal = ip.starts_with("AWS Internal") || ip.ends_with(".amazonaws.com");
+        if internal || st.flags & crate::ingest::INVOKED_BY != 0 || !is_instance(n) {
+            continue;
+        }
+        let Some(arn) = g.nodes[n].principal_arn.as_deref() else { continue };
+        let key = g.nodes[n].access_key_id.as_deref().unwrap_or("?");
+        by_session.entry(arn).or_default().entry(ip).or_default().insert(key);
+    }
+    by_session
+        .into_iter()
+        .filter(|(_, ips)| ips.len() > 1)
+        .map(|(arn, ips)| Signal {
+            kind: "instance_credentials_used_elsewhere".into(),
+            credential: arn.to_string(),
+            principal_arn: Some(arn.to_string()),
+            detail: format!(
+                "EC2 instance-profile session {arn} used from {} networks: {}",
+                ips.len(),
+                ips.iter()
+                    .map(|(ip, keys)| format!(
+                        "{ip} (keys {})",
+                        keys.iter().copied().collect::<Vec<_>>().join(", ")
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        })
+        .collect()
+}

@@ -1,0 +1,309 @@
+//! The plan document (`trailhound.plan/v1`) as it is written to and read from `plan.json`:
+//! the strategy, the actions, the tainted credentials, the unrevocable ones and the summary.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fmt;
+
+/// Plan strategy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    Strict,
+    Surgical,
+}
+
+/// One action of the plan. Fields not used by an action type are omitted.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Action {
+    pub order: u32,
+    #[serde(rename = "type")]
+    pub kind: ActionKind,
+    pub account_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub user_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub access_key_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub principal_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub policy_name: Option<String>,
+    /// A managed policy to detach (`detach_user_policy`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub policy_arn: Option<String>,
+    /// A group to remove the user from (`remove_user_from_group`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub group_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub policy_document: Option<Value>,
+    /// Policy size without whitespace, and its limit (F8).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub policy_size: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub policy_size_limit: Option<usize>,
+    /// Tainted sessions this policy denies (session ids).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub covers: Option<Vec<String>>,
+    /// Untainted sessions alive at `effective_at` that this policy also denies.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub collateral: Option<Vec<String>>,
+    pub reason: String,
+    pub command: String,
+}
+
+/// A tainted credential no IAM policy can cut.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Unrevocable {
+    pub credential: String,
+    pub principal_arn: Option<String>,
+    pub reason: String,
+    /// When it stops being valid on its own (`null`: unknown).
+    pub valid_until: Option<String>,
+}
+
+/// `inputs` of the plan.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PlanInputs {
+    pub paths: Vec<String>,
+    /// Files read.
+    pub files: u64,
+    /// SHA-256 over the sorted SHA-256s of every input file ([`crate::ingest::Ingest::evidence_sha256`]).
+    #[serde(default)]
+    pub sha256: String,
+    pub events: u64,
+    pub first_event: Option<String>,
+    pub last_event: Option<String>,
+}
+
+/// A tainted credential as recorded in the plan.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PlanCredential {
+    pub id: String,
+    pub access_key_id: Option<String>,
+    pub kind: CredentialKind,
+    pub principal_arn: Option<String>,
+    pub account_id: Option<String>,
+    pub issued_at: Option<String>,
+    pub expires_at: Option<String>,
+    /// `live` (needs a deny), `expired`, `deactivate`, `unrevocable`.
+    pub status: CredentialStatus,
+}
+
+/// `tainted` of the plan.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PlanTainted {
+    pub credentials: Vec<PlanCredential>,
+    pub events: u64,
+}
+
+/// `summary` of the plan.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Summary {
+    pub policies: u64,
+    pub principals: u64,
+    pub tainted_sessions: u64,
+    pub covered_sessions: u64,
+    pub expired_sessions: u64,
+    pub collateral_sessions: u64,
+    pub unrevocable_sessions: u64,
+    pub keys_to_deactivate: u64,
+}
+
+/// The plan file (`trailhound.plan/v1`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Plan {
+    pub schema: String,
+    pub generated_at: String,
+    pub tool_version: String,
+    pub strategy: Strategy,
+    pub effective_at: String,
+    pub inputs: PlanInputs,
+    pub seeds: Vec<String>,
+    pub tainted: PlanTainted,
+    pub actions: Vec<Action>,
+    pub unrevocable: Vec<Unrevocable>,
+    /// Users the attacker created or took over (SPEC §9).
+    #[serde(default)]
+    pub attacker_users: Vec<crate::taint::AttackerUser>,
+    /// Per account, the first and last event of the evidence, to hold against
+    /// `effective_at` (SPEC §9).
+    #[serde(default)]
+    pub evidence_window: Vec<crate::taint::EvidenceWindow>,
+    /// Tainted credentials still valid when their account's evidence ends (SPEC §9).
+    #[serde(default)]
+    pub unseen_tail: Vec<crate::taint::TailRisk>,
+    pub notes: Vec<String>,
+    pub summary: Summary,
+}
+
+/// Names of the plan's kinds as they are written in `plan.json` (each variant's name, given
+/// explicitly). A name this version does not know (a hand-edited plan) is kept as written
+/// (`Other`), so the plan still parses and `verify` can say which action it does not
+/// understand, as it did when these were strings; a value that is not a string is refused
+/// with the same error as before. A kind reads as its name (`as_str`, `Display`,
+/// `Deref<Target = str>`, `== "name"`).
+macro_rules! named_kind {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident => $s:literal,)* }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum $name {
+            $($(#[$vm])* $v,)*
+            /// A name this version does not know, as written in the plan.
+            Other(String),
+        }
+
+        impl $name {
+            /// The name as written in `plan.json`.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$v => $s,)*
+                    $name::Other(s) => s,
+                }
+            }
+
+            /// The kind a name stands for (`Other` when it is not one of this version's).
+            pub fn from_name(name: String) -> Self {
+                match name.as_str() {
+                    $($s => $name::$v,)*
+                    _ => $name::Other(name),
+                }
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                String::deserialize(d).map($name::from_name)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                self.as_str()
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+    };
+}
+
+named_kind! {
+    /// The type of a plan action (`type` in `actions[]`).
+    ActionKind {
+        /// `aws iam update-access-key --status Inactive`.
+        DeactivateAccessKey => "deactivate_access_key",
+        /// A deny policy put on a role.
+        PutRolePolicy => "put_role_policy",
+        /// A deny policy put on an IAM user.
+        PutUserPolicy => "put_user_policy",
+        /// A deny by session ARN in a resource policy (F7).
+        ResourcePolicyDeny => "resource_policy_deny",
+        DeleteLoginProfile => "delete_login_profile",
+        DeleteAccessKey => "delete_access_key",
+        DetachUserPolicy => "detach_user_policy",
+        DeleteUserPolicy => "delete_user_policy",
+        RemoveUserFromGroup => "remove_user_from_group",
+        DeleteUser => "delete_user",
+        /// Something a human must look at; runs nothing.
+        Review => "review",
+    }
+}
+
+/// An action without a type yet: an empty name, as when the type was a string.
+impl Default for ActionKind {
+    fn default() -> Self {
+        ActionKind::Other(String::new())
+    }
+}
+
+named_kind! {
+    /// The kind of a tainted credential recorded in the plan.
+    CredentialKind {
+        LongTermKey => "long_term_key",
+        Session => "session",
+    }
+}
+
+named_kind! {
+    /// What the plan does about a tainted credential.
+    CredentialStatus {
+        /// Alive at the cut-off: needs a deny.
+        Live => "live",
+        /// Expired by the cut-off.
+        Expired => "expired",
+        /// A long-term key: deactivated.
+        Deactivate => "deactivate",
+        /// No IAM policy can cut it.
+        Unrevocable => "unrevocable",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_are_written_and_read_by_their_names() {
+        for (k, name) in [
+            (ActionKind::DeactivateAccessKey, "deactivate_access_key"),
+            (ActionKind::PutRolePolicy, "put_role_policy"),
+            (ActionKind::PutUserPolicy, "put_user_policy"),
+            (ActionKind::ResourcePolicyDeny, "resource_policy_deny"),
+            (ActionKind::DeleteLoginProfile, "delete_login_profile"),
+            (ActionKind::DeleteAccessKey, "delete_access_key"),
+            (ActionKind::DetachUserPolicy, "detach_user_policy"),
+            (ActionKind::DeleteUserPolicy, "delete_user_policy"),
+            (ActionKind::RemoveUserFromGroup, "remove_user_from_group"),
+            (ActionKind::DeleteUser, "delete_user"),
+            (ActionKind::Review, "review"),
+        ] {
+            assert_eq!(serde_json::to_value(&k).unwrap(), name);
+            assert_eq!(serde_json::from_value::<ActionKind>(name.into()).unwrap(), k);
+            assert_eq!((k.as_str(), k.to_string()), (name, name.to_string()));
+        }
+        for (s, name) in [
+            (CredentialStatus::Live, "live"),
+            (CredentialStatus::Expired, "expired"),
+            (CredentialStatus::Deactivate, "deactivate"),
+            (CredentialStatus::Unrevocable, "unrevocable"),
+        ] {
+            assert_eq!(serde_json::to_value(&s).unwrap(), name);
+            assert_eq!(serde_json::from_value::<CredentialStatus>(name.into()).unwrap(), s);
+        }
+        for (k, name) in
+            [(CredentialKind::LongTermKey, "long_term_key"), (CredentialKind::Session, "session")]
+        {
+            assert_eq!(serde_json::to_value(&k).unwrap(), name);
+            assert_eq!(serde_json::from_value::<CredentialKind>(name.into()).unwrap(), k);
+        }
+    }
+
+    #[test]
+    fn an_unknown_name_is_kept_as_written() {
+        let k: ActionKind = serde_json::from_value("Review".into()).unwrap();
+        assert_eq!(k, ActionKind::Other("Review".into()));
+        assert_eq!(serde_json::to_value(&k).unwrap(), "Review");
+        let s: CredentialStatus = serde_json::from_value("half-live".into()).unwrap();
+        assert_eq!(s.as_str(), "half-live");
+        assert_eq!(ActionKind::default().as_str(), "");
+        // Not a string: refused as when the type was a string.
+        let e = serde_json::from_value::<ActionKind>(5.into()).unwrap_err().to_string();
+        assert_eq!(e, serde_json::from_value::<String>(5.into()).unwrap_err().to_string());
+    }
+}

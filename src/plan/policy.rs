@@ -1,0 +1,127 @@
+//! The IAM policies of the plan: the deny statement it writes, its size as IAM measures it
+//! (F8), and how a deny statement matches a session as IAM evaluates it (`aws:TokenIssueTime`,
+//! `aws:userid` with `StringLike` globs), offline.
+
+use crate::chain::Node;
+use crate::time::fmt_iso;
+use serde_json::{json, Value};
+
+/// The value of `aws:userid` for a session's requests, as a `StringLike` pattern (F9).
+pub(super) fn userid_pattern(node: &Node) -> Option<String> {
+    if let Some(u) = &node.userid {
+        return Some(u.clone());
+    }
+    let arn = node.principal_arn.as_deref()?;
+    if arn.contains(":assumed-role/") {
+        return arn.rsplit('/').next().map(|s| format!("*:{s}"));
+    }
+    None
+}
+
+/// Characters of a policy without whitespace (the IAM size measure, F8).
+pub fn policy_size(doc: &Value) -> usize {
+    serde_json::to_string(doc).unwrap_or_default().chars().filter(|c| !c.is_whitespace()).count()
+}
+
+/// A deny statement as written into a policy.
+pub(super) fn deny_statement(sid: &str, cutoff: i64, userids: Option<&[String]>) -> Value {
+    let mut cond = serde_json::Map::new();
+    cond.insert("DateLessThan".into(), json!({ "aws:TokenIssueTime": fmt_iso(cutoff) }));
+    if let Some(ids) = userids {
+        cond.insert("StringLike".into(), json!({ "aws:userid": ids }));
+    }
+    json!({ "Sid": sid, "Effect": "Deny", "Action": "*", "Resource": "*", "Condition": Value::Object(cond) })
+}
+
+/// Whether a deny `statement` (from a plan) matches a session issued at `issued` with
+/// `aws:userid` = `userid`, as IAM evaluates it (SPEC §6).
+pub fn statement_matches(statement: &Value, issued: Option<i64>, userid: Option<&str>) -> bool {
+    if statement.get("Effect").and_then(Value::as_str) != Some("Deny") {
+        return false;
+    }
+    let Some(cond) = statement.get("Condition").and_then(Value::as_object) else { return true };
+    for (op, kv) in cond {
+        let Some(kv) = kv.as_object() else { return false };
+        for (key, val) in kv {
+            let vals: Vec<&str> = match val {
+                Value::String(s) => vec![s.as_str()],
+                Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+                _ => return false,
+            };
+            let ok = match (op.as_str(), key.as_str()) {
+                // F5: no aws:TokenIssueTime on long-term keys → the condition does not match.
+                ("DateLessThan", "aws:TokenIssueTime") => issued.is_some_and(|t| {
+                    vals.iter().any(|v| crate::time::parse_iso(v).is_some_and(|c| t < c))
+                }),
+                ("StringLike", "aws:userid") => {
+                    userid.is_some_and(|u| vals.iter().any(|p| glob_match(p, u)))
+                }
+                _ => false, // a condition we cannot evaluate offline never proves coverage
+            };
+            if !ok {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// IAM `StringLike` matching: `*` any run, `?` one character.
+pub fn glob_match(pattern: &str, s: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = s.chars().collect();
+    let (mut pi, mut ti, mut star, mut mark) = (0usize, 0usize, None::<usize>, 0usize);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob() {
+        assert!(glob_match("AROAEXAMPLE:ci", "AROAEXAMPLE:ci"));
+        assert!(glob_match("*:ci", "AROAEXAMPLE:ci"));
+        assert!(!glob_match("*:ci", "AROAEXAMPLE:cia"));
+        assert!(glob_match("A?OA*", "AROAX"));
+        assert!(!glob_match("", "x"));
+    }
+
+    #[test]
+    fn deny_condition_semantics() {
+        let t = crate::time::parse_iso("2024-03-11T10:00:00Z").unwrap();
+        let strict = deny_statement("s", t, None);
+        assert!(statement_matches(&strict, Some(t - 1), None));
+        assert!(!statement_matches(&strict, Some(t), None), "DateLessThan is strict");
+        // F5: long-term keys carry no aws:TokenIssueTime.
+        assert!(!statement_matches(&strict, None, Some("AIDAEXAMPLE")));
+        let surgical = deny_statement("s", t, Some(&["*:ci".to_string()]));
+        assert!(statement_matches(&surgical, Some(t - 5), Some("AROAX:ci")));
+        assert!(!statement_matches(&surgical, Some(t - 5), Some("AROAX:other")));
+    }
+
+    #[test]
+    fn size_ignores_whitespace() {
+        let d = json!({"a": "b c"});
+        assert_eq!(policy_size(&d), "{\"a\":\"bc\"}".len());
+    }
+}

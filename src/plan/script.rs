@@ -1,0 +1,159 @@
+//! `plan.sh`: the plan's actions as a reviewable shell script, one guarded block per account.
+
+use super::{command_is_safe, ActionKind, Plan};
+use crate::escape::{is_account_id, one_line, shell_word};
+use std::collections::BTreeSet;
+
+/// The plan's actions as a reviewable shell script (nothing runs unless the reader removes
+/// the guard at the top). Every value from the logs is a shell word in a command or one
+/// escaped line in a comment; a command that fails [`command_is_safe`] (a hand-edited plan) is
+/// written commented out, never run.
+///
+/// The actions come in one block per account. The script asks AWS which account its
+/// credentials belong to (`aws sts get-caller-identity`) and runs only that account's block;
+/// the others are skipped with a message naming the account to run it again with. At the
+/// end, a commented rollback section removes the deny policies once the principals are
+/// cleaned up.
+pub fn render_script(p: &Plan) -> String {
+    use std::fmt::Write;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "#!/bin/sh\n# trailhound revocation plan ({}, strategy {}, effective at {})",
+        one_line(&p.schema),
+        serde_json::to_string(&p.strategy).unwrap_or_default().trim_matches('"'),
+        one_line(&p.effective_at)
+    );
+    let _ = writeln!(o, "# seeds: {}", one_line(&p.seeds.join(", ")));
+    let accounts: Vec<&str> = {
+        let mut v: Vec<&str> = Vec::new();
+        for a in &p.actions {
+            if let Some(x) = a.account_id.as_deref() {
+                if !v.contains(&x) {
+                    v.push(x);
+                }
+            }
+        }
+        v
+    };
+    let _ = writeln!(
+        o,
+        "# Review every command. Run this script once with credentials for each account it names\n# ({}): each run does only the block of the account its credentials belong to.\n# Policy changes take a few minutes to apply (F14): run `trailhound verify` and watch\n# CloudTrail afterwards. The facts cited (F1-F20) are explained in docs/revocation-facts.md.",
+        one_line(&accounts.join(", "))
+    );
+    let _ = writeln!(o, "set -eu\necho 'Review this script, then delete this line and the exit below to run it.' >&2\nexit 1\n");
+    let _ = writeln!(o, "CALLER_ACCOUNT=$(aws sts get-caller-identity --query Account --output text)\necho \"plan.sh: running the block of account $CALLER_ACCOUNT\" >&2\nRAN=no\n");
+    let mut current: Option<Option<&str>> = None;
+    let close = |o: &mut String, acct: Option<&str>| {
+        if let Some(acct) = acct.filter(|a| is_account_id(a)) {
+            let _ = writeln!(
+                o,
+                "  RAN=yes\nelse\n  echo \"plan.sh: skipped the block of account {acct}: run again with credentials for it\" >&2\nfi\n"
+            );
+        }
+    };
+    for a in &p.actions {
+        let acct = a.account_id.as_deref();
+        if current != Some(acct) {
+            if let Some(prev) = current {
+                close(&mut o, prev);
+            }
+            current = Some(acct);
+            match acct.filter(|a| is_account_id(a)) {
+                Some(x) => {
+                    let _ = writeln!(
+                        o,
+                        "# ===== account {x} =====\nif [ \"$CALLER_ACCOUNT\" = {x} ]; then\n"
+                    );
+                }
+                None => {
+                    let _ = writeln!(o, "# ===== account unknown: review only =====\n");
+                }
+            }
+        }
+        let _ = writeln!(
+            o,
+            "# [{}] {} in account {}\n# {}",
+            a.order,
+            one_line(a.kind.as_str()),
+            one_line(acct.unwrap_or("?")),
+            one_line(&a.reason)
+        );
+        let in_block = acct.is_some_and(is_account_id);
+        let text = if command_is_safe(&a.command) {
+            a.command.clone()
+        } else {
+            format!("# NOT RUN (not a plain command): {}", one_line(&a.command))
+        };
+        let _ = writeln!(o, "{text}");
+        // The body of an `if` needs a command: an action of comments only gets a no-op.
+        if in_block && text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+        {
+            let _ = writeln!(o, ":");
+        }
+        let _ = writeln!(o);
+    }
+    if let Some(prev) = current {
+        close(&mut o, prev);
+    }
+    let _ = writeln!(
+        o,
+        "if [ \"$RAN\" = no ]; then\n  echo \"plan.sh: no block of this plan is for account $CALLER_ACCOUNT\" >&2\n  exit 1\nfi\n"
+    );
+    for u in &p.unrevocable {
+        let _ = writeln!(
+            o,
+            "# UNREVOCABLE {} ({}): {} valid until {}",
+            one_line(&u.credential),
+            one_line(u.principal_arn.as_deref().unwrap_or("?")),
+            one_line(&u.reason),
+            one_line(u.valid_until.as_deref().unwrap_or("unknown"))
+        );
+    }
+    // Rollback: the denies stay until someone decides they can go.
+    let deleted: BTreeSet<(Option<&str>, Option<&str>)> = p
+        .actions
+        .iter()
+        .filter(|a| a.kind == ActionKind::DeleteUser)
+        .map(|a| (a.account_id.as_deref(), a.user_name.as_deref()))
+        .collect();
+    let mut rollback = Vec::new();
+    for a in &p.actions {
+        let (Some(arn), Some(name)) = (a.principal_arn.as_deref(), a.policy_name.as_deref()) else {
+            continue;
+        };
+        let principal = arn.rsplit('/').next().unwrap_or("");
+        let line = match a.kind {
+            ActionKind::PutRolePolicy => format!(
+                "aws iam delete-role-policy --role-name {} --policy-name {}",
+                shell_word(principal),
+                shell_word(name)
+            ),
+            ActionKind::PutUserPolicy
+                if !deleted.contains(&(a.account_id.as_deref(), Some(principal))) =>
+            {
+                format!(
+                    "aws iam delete-user-policy --user-name {} --policy-name {}",
+                    shell_word(principal),
+                    shell_word(name)
+                )
+            }
+            _ => continue,
+        };
+        rollback.push(format!(
+            "#   [account {}] {}",
+            one_line(a.account_id.as_deref().unwrap_or("?")),
+            one_line(&line)
+        ));
+    }
+    if !rollback.is_empty() {
+        let _ = writeln!(
+            o,
+            "\n# ----- rollback -----\n# The deny policies need not stay forever: once every tainted session has expired and the\n# principals are cleaned up (keys rotated, trust and permissions reviewed), remove them with:"
+        );
+        for l in rollback {
+            let _ = writeln!(o, "{l}");
+        }
+    }
+    o
+}

@@ -1,0 +1,127 @@
+//! Where a deny for a session must be attached (F7): the role or IAM user whose inline
+//! policy governs it, or why no IAM policy can cut it (root, service-linked and Identity
+//! Center roles, an unknown principal).
+
+use crate::chain::{arn_account, NodeKind, SessionGraph};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The kind of principal a deny is attached to (F7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    Role,
+    User,
+}
+
+impl TargetKind {
+    /// `role` or `user`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Role => "role",
+            TargetKind::User => "user",
+        }
+    }
+}
+
+impl fmt::Display for TargetKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a deny for a credential must be attached (F7).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Target {
+    /// `role` or `user`.
+    pub kind: TargetKind,
+    pub name: String,
+    pub arn: String,
+    pub account_id: String,
+}
+
+/// Why a credential cannot be denied by an IAM policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Blocker {
+    Root,
+    ServiceLinkedRole,
+    IdentityCenter,
+    UnknownPrincipal,
+}
+
+/// Where a role lives by its path: service-linked roles under `/aws-service-role/` (their
+/// policies cannot be changed, F6) and IAM Identity Center roles under
+/// `/aws-reserved/sso.amazonaws.com/` (F20). Decided by the path in the role's ARN, never by a
+/// name prefix: anyone who can create roles can name one `AWSReservedSSO_…` (SPEC §6).
+pub fn role_blocker(role_arn: &str) -> Option<Blocker> {
+    let path = role_arn.split(":role/").nth(1)?;
+    if path.starts_with("aws-service-role/") {
+        Some(Blocker::ServiceLinkedRole)
+    } else if path.starts_with("aws-reserved/sso.amazonaws.com/") {
+        Some(Blocker::IdentityCenter)
+    } else {
+        None
+    }
+}
+
+/// The principal whose inline policy governs a session, or why there is none.
+pub fn attach_target(g: &SessionGraph, n: usize) -> Result<Target, Blocker> {
+    let node = &g.nodes[n];
+    if node.root_derived || node.principal_type.as_deref() == Some("Root") {
+        return Err(Blocker::Root);
+    }
+    let arn = node.principal_arn.as_deref().unwrap_or("");
+    if let Some(rest) = arn.split(":assumed-role/").nth(1) {
+        let name = rest.split('/').next().unwrap_or("").to_string();
+        let account = arn_account(arn).unwrap_or("").to_string();
+        let role_arn =
+            node.role_arn.clone().unwrap_or_else(|| format!("arn:aws:iam::{account}:role/{name}"));
+        if let Some(b) = role_blocker(&role_arn) {
+            return Err(b);
+        }
+        return Ok(Target { kind: TargetKind::Role, name, arn: role_arn, account_id: account });
+    }
+    let user_arn = if arn.contains(":federated-user/") {
+        // F7: GetFederationToken sessions are denied on the IAM user that called it, known
+        // from the issuing call or, without one, from the session's own sessionIssuer (SPEC §9).
+        node.user_arn
+            .clone()
+            .or_else(|| g.parent_edge()[n].and_then(|(p, _)| g.nodes[p].principal_arn.clone()))
+            .unwrap_or_default()
+    } else {
+        arn.to_string()
+    };
+    if user_arn.ends_with(":root") {
+        return Err(Blocker::Root);
+    }
+    if let Some(rest) = user_arn.split(":user/").nth(1) {
+        let name = rest.rsplit('/').next().unwrap_or(rest).to_string();
+        let account = arn_account(&user_arn).unwrap_or("").to_string();
+        return Ok(Target { kind: TargetKind::User, name, arn: user_arn, account_id: account });
+    }
+    Err(Blocker::UnknownPrincipal)
+}
+
+/// Every session of the trail with its attach target, for collateral and verification.
+pub fn sessions_by_target(g: &SessionGraph) -> BTreeMap<Target, Vec<usize>> {
+    let mut m: BTreeMap<Target, Vec<usize>> = BTreeMap::new();
+    for (i, n) in g.nodes.iter().enumerate() {
+        if n.kind == NodeKind::Session {
+            if let Ok(t) = attach_target(g, i) {
+                m.entry(t).or_default().push(i);
+            }
+        }
+    }
+    m
+}
+
+/// Why no IAM policy can cut a session, and the remedy.
+pub fn blocker_reason(b: &Blocker) -> &'static str {
+    match b {
+        Blocker::Root => "minted by root itself (GetSessionToken, GetFederationToken, AssumeRoot) or root's own session: IAM policies cannot restrict root or these credentials (F11); wait for expiry, use an SCP (member accounts) or AWS Support",
+        Blocker::ServiceLinkedRole => "service-linked role (path /aws-service-role/): its policies cannot be changed (F6); wait for expiry",
+        Blocker::IdentityCenter => "IAM Identity Center role (path /aws-reserved/sso.amazonaws.com/): revoke through the permission set or the user's active sessions in IAM Identity Center (F20)",
+        Blocker::UnknownPrincipal => "the principal of this session is unknown (no issuing event and no identity in its calls); review by hand",
+    }
+}
