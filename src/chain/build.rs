@@ -1,0 +1,676 @@
+//! Building the lineage graph from an ingest: the three passes described in the module doc
+//! of [`super`] (issuing calls create and link their credentials, then every call is
+//! attributed), the resolution of a key as used to its session, and the notes on missing
+//! accounts.
+
+use super::*;
+
+/// An owned string field as a node's [`Text`].
+fn text(s: &Option<String>) -> Option<Text> {
+    s.as_deref().map(Text::from)
+}
+
+fn is_issuing_name(name: &str) -> bool {
+    STS_ISSUERS.contains(&name) || name == "CreateAccessKey"
+}
+
+/// Role ARN from an error message: `… on resource: arn:aws:iam::A:role/R` (failed calls have
+/// no request parameters, CLOUDTRAIL.md §5).
+fn target_from_error(msg: &str) -> Option<String> {
+    let from = msg.find("on resource:").unwrap_or(0);
+    let i = from + msg[from..].find("arn:aws")?;
+    let arn: String = msg[i..].chars().take_while(|c| !c.is_whitespace() && *c != '"').collect();
+    Some(arn.trim_end_matches(['.', ',']).to_string())
+}
+
+impl SessionGraph {
+    /// Builds the graph from an ingest's (sorted, unique) events.
+    pub fn build(ing: &Ingest) -> SessionGraph {
+        Self::build_with(ing, Cow::Borrowed(&ing.details), Cow::Borrowed(&ing.creds))
+    }
+
+    /// [`SessionGraph::build`] for a run that has no further use for what only the graph
+    /// reads: the issuing calls and the per-credential facts are taken out of `ing` (left
+    /// empty) and each is freed as soon as its pass is done (the calls once the issuance edges
+    /// are drawn, before the pass over every call creates the credentials seen only in use;
+    /// the facts once every call is attributed). At 5 GB of trail that lowers the peak by
+    /// about 400 MB.
+    pub fn build_releasing(ing: &mut Ingest) -> SessionGraph {
+        let details = std::mem::take(&mut ing.details);
+        let creds = std::mem::take(&mut ing.creds);
+        Self::build_with(ing, Cow::Owned(details), Cow::Owned(creds))
+    }
+
+    fn build_with(
+        ing: &Ingest,
+        events: Cow<'_, [IssuingCall]>,
+        creds: Cow<'_, Creds>,
+    ) -> SessionGraph {
+        let mut g =
+            SessionGraph { event_node: vec![NO_NODE; ing.stubs.len()], ..Default::default() };
+        Self::link_issuing(&mut g, ing, &events);
+        // The issuing calls are not read again: an owned copy is freed here.
+        drop(events);
+        crate::diag::release_free_memory();
+        crate::diag::mark("graph: issuing events linked");
+        Self::attribute_calls(g, ing, creds)
+    }
+
+    /// Passes 1 and 2: a credential for every successful issuing call, an edge from the
+    /// credential (or outside issuer) that made it.
+    fn link_issuing(g: &mut SessionGraph, ing: &Ingest, events: &[IssuingCall]) {
+        // Copies of one cross-account call, by sharedEventID.
+        let mut shared: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, e) in events.iter().enumerate() {
+            if is_issuing_name(&e.name) {
+                if let Some(s) = &e.shared_event_id {
+                    shared.entry(s.as_str()).or_default().push(i);
+                }
+            }
+        }
+
+        // Pass 1: children of successful issuing events.
+        let mut issuing: Vec<(usize, usize)> = Vec::new(); // (event index, child node)
+        for (i, e) in events.iter().enumerate() {
+            if !is_issuing_name(&e.name) {
+                continue;
+            }
+            if e.failed() {
+                g.attempts.push(Attempt {
+                    event_name: e.name.clone(),
+                    event_id: e.id.clone(),
+                    event_time: e.time,
+                    caller_key: e.identity.access_key_id.clone(),
+                    caller_arn: e.identity.arn.clone(),
+                    target: e
+                        .request
+                        .role_arn
+                        .clone()
+                        .or_else(|| e.error_message.as_deref().and_then(target_from_error)),
+                    error_code: e.error_code.clone(),
+                    file: ing.file_of(e.origin).to_string(),
+                });
+                continue;
+            }
+            if let Some(child) = g.issue_child(e) {
+                issuing.push((i, child));
+            }
+        }
+
+        // Sessions by aws:userid (AROA…:session), for the role owner's copies whose caller
+        // account's logs are missing (inferred links).
+        let mut by_userid: HashMap<String, Vec<usize>> = HashMap::new();
+        for (n, node) in g.nodes.iter().enumerate() {
+            if let (NodeKind::Session, Some(u)) = (node.kind, &node.userid) {
+                by_userid.entry(u.clone()).or_default().push(n);
+            }
+        }
+        // Pass 2: link each issuing event to its parent; merge cross-account copies (F3).
+        let mut edge_of_child_event: HashMap<(usize, i64), usize> = HashMap::new();
+        for &(i, child) in &issuing {
+            let e = &events[i];
+            // Prefer the copy that carries the caller's key; skip the others as evidence.
+            if let Some(sid) = &e.shared_event_id {
+                if let Some(copies) = shared.get(sid.as_str()) {
+                    let best = copies.iter().copied().find(|&j| {
+                        events[j].identity.access_key_id.is_some() && !events[j].failed()
+                    });
+                    if let Some(b) = best {
+                        if b != i {
+                            continue;
+                        }
+                    } else if copies.iter().any(|&j| j < i && !events[j].failed()) {
+                        continue;
+                    }
+                }
+            }
+            if edge_of_child_event.contains_key(&(child, e.time)) {
+                continue;
+            }
+            let (parent, inferred) = match g.inferred_caller(e, &by_userid) {
+                Some(p) => (p, true),
+                None => (g.parent_of(e), false),
+            };
+            let other_copies: Vec<String> = e
+                .shared_event_id
+                .as_deref()
+                .and_then(|s| shared.get(s))
+                .map(|v| v.iter().filter(|&&j| j != i).map(|&j| events[j].id.clone()).collect())
+                .unwrap_or_default();
+            if e.name == "GetFederationToken" && g.nodes[child].user_arn.is_none() {
+                g.nodes[child].user_arn = g.nodes[parent].principal_arn.clone();
+            }
+            g.edges.push(Edge {
+                parent: g.nodes[parent].id.clone(),
+                child: g.nodes[child].id.clone(),
+                event_name: e.name.clone(),
+                event_id: e.id.clone(),
+                event_time: e.time,
+                file: ing.file_of(e.origin).to_string(),
+                other_copies,
+                inferred,
+            });
+            g.edge_nodes.push((parent, child));
+            edge_of_child_event.insert((child, e.time), g.edges.len() - 1);
+        }
+        // Only what root itself minted is root-derived (SPEC §9, F11): nothing flows down.
+
+        // Users made or taken over, with the credential that did it.
+        for e in events {
+            if !USER_GRANTS.contains(&e.name.as_str()) || e.failed() {
+                continue;
+            }
+            let name = e
+                .request
+                .user_name
+                .clone()
+                .or_else(|| e.response.user_name.clone())
+                .or_else(|| e.response.login_profile_user.clone());
+            let Some(name) = name else { continue };
+            let account = e
+                .recipient_account
+                .clone()
+                .or_else(|| e.identity.account_id.clone())
+                .unwrap_or_default();
+            let user_arn = e
+                .response
+                .user_arn
+                .clone()
+                .unwrap_or_else(|| format!("arn:aws:iam::{account}:user/{name}"));
+            let by = g.parent_of(e);
+            g.user_grants.push(UserGrant {
+                user_arn,
+                account_id: account,
+                user_name: name,
+                event_name: e.name.clone(),
+                event_id: e.id.clone(),
+                time: e.time,
+                by,
+            });
+        }
+    }
+
+    /// The session that made a cross-account call seen only in the role owner's copy
+    /// (`AWSAccount` identity whose `principalId` is `AROA…:session`, F3), when exactly one
+    /// known session has that `aws:userid` and was alive at the call. Never guessed: no match or
+    /// several matches leave the call to the account node (and its note).
+    fn inferred_caller(
+        &self,
+        e: &IssuingCall,
+        by_userid: &HashMap<String, Vec<usize>>,
+    ) -> Option<usize> {
+        if e.identity.kind.as_deref() != Some("AWSAccount") || e.identity.access_key_id.is_some() {
+            return None;
+        }
+        let pid = e.identity.principal_id.as_deref()?;
+        if !pid.contains(':') {
+            return None;
+        }
+        let alive: Vec<usize> = by_userid
+            .get(pid)?
+            .iter()
+            .copied()
+            .filter(|&n| {
+                let node = &self.nodes[n];
+                node.issued_at.is_some_and(|t| t <= e.time)
+                    && node.expires_at.is_none_or(|x| x > e.time)
+            })
+            .collect();
+        match alive.as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        }
+    }
+
+    /// Pass 3 and the per-credential figures.
+    fn attribute_calls(mut g: SessionGraph, ing: &Ingest, creds: Cow<'_, Creds>) -> SessionGraph {
+        // Pass 3: attribute every call to its credential.
+        // A credential resolves the same way for all its calls, except a temporary key seen
+        // without creationDate (resolved by time): cache the rest.
+        let mut cache: crate::ingest::FxMap<(u32, i64), usize> = Default::default();
+        for (i, st) in ing.stubs.iter().enumerate() {
+            let Some(key) = ing.str(st.key) else { continue };
+            let cacheable = st.created().is_some() || !is_temporary_key(key);
+            let n = match cache.get(&(st.key, st.created)) {
+                Some(&n) if cacheable => n,
+                _ => {
+                    let ident =
+                        creds.get(&(st.key, st.created)).map(|f| ing.use_of(f)).unwrap_or_default();
+                    let n = g.resolve(key, st.created(), st.time, &ident);
+                    fill_from_use(&mut g.nodes[n], &ident);
+                    if cacheable {
+                        cache.insert((st.key, st.created), n);
+                    }
+                    n
+                }
+            };
+            g.event_node[i] = n as u32;
+        }
+        // Not read again: an owned copy of the facts is freed here.
+        drop(cache);
+        drop(creds);
+        crate::diag::release_free_memory();
+        crate::diag::mark("graph: calls resolved");
+        g.count_calls(ing);
+        crate::diag::mark("graph: calls attributed");
+        g.add_notes(ing);
+        let mut parents = vec![None; g.nodes.len()];
+        for (k, &(p, c)) in g.edge_nodes.iter().enumerate() {
+            if parents[c].is_none() {
+                parents[c] = Some((p, k));
+            }
+        }
+        g.parents = parents;
+        g
+    }
+
+    /// Per credential: number of calls, first and last call, distinct source IPs. Done over
+    /// compact arrays and (node, interned IP) pairs rather than node by node: with millions of
+    /// calls over hundreds of thousands of credentials, touching a whole node per call is
+    /// bound by memory latency.
+    fn count_calls(&mut self, ing: &Ingest) {
+        let n = self.nodes.len();
+        let mut events = vec![0u64; n];
+        let mut denied = vec![0u64; n];
+        let mut first = vec![i64::MAX; n];
+        let mut last = vec![i64::MIN; n];
+        let mut ips: Vec<(u32, u32)> = Vec::new();
+        for (st, &node) in ing.stubs.iter().zip(&self.event_node) {
+            if node == NO_NODE {
+                continue;
+            }
+            let k = node as usize;
+            events[k] += 1;
+            denied[k] += u64::from(st.flags & crate::ingest::FAILED != 0);
+            first[k] = first[k].min(st.time);
+            last[k] = last[k].max(st.time);
+            if st.ip != crate::ingest::NONE {
+                ips.push((node, st.ip));
+            }
+        }
+        ips.par_sort_unstable();
+        ips.dedup();
+        for (k, node) in self.nodes.iter_mut().enumerate() {
+            if events[k] > 0 {
+                node.events += events[k];
+                node.denied += denied[k];
+                node.first_seen = Some(node.first_seen.map_or(first[k], |t| t.min(first[k])));
+                node.last_seen = Some(node.last_seen.map_or(last[k], |t| t.max(last[k])));
+            }
+        }
+        for group in ips.chunk_by(|a, b| a.0 == b.0) {
+            let node = &mut self.nodes[group[0].0 as usize];
+            let mut list: Vec<Text> = Vec::with_capacity(node.source_ips.len() + group.len());
+            list.append(&mut node.source_ips);
+            list.extend(group.iter().filter_map(|&(_, ip)| ing.str(ip)).map(Text::from));
+            list.sort_unstable();
+            list.dedup();
+            list.shrink_to_fit();
+            node.source_ips = list;
+        }
+    }
+
+    fn add(&mut self, node: Node) -> usize {
+        let idx = self.nodes.len();
+        self.by_id.insert(h(&node.id), idx as u32);
+        if node.kind == NodeKind::Session {
+            if let Some(k) = &node.access_key_id {
+                self.sessions_by_key.entry(h(k)).or_default().push(idx as u32);
+            }
+        }
+        self.nodes.push(node);
+        idx
+    }
+
+    /// The session nodes of an access key id, in creation order.
+    pub(super) fn sessions_of(&self, key: &str) -> impl Iterator<Item = usize> + '_ {
+        self.sessions_by_key.get(&h(key)).into_iter().flatten().map(|&n| n as usize)
+    }
+
+    fn blank(id: String, kind: NodeKind) -> Node {
+        Node {
+            id,
+            kind,
+            access_key_id: None,
+            principal_arn: None,
+            principal_type: None,
+            account_id: None,
+            issued_at: None,
+            expires_at: None,
+            orphan: false,
+            events: 0,
+            denied: 0,
+            first_seen: None,
+            last_seen: None,
+            issued_by_event: None,
+            role_arn: None,
+            userid: None,
+            user_name: None,
+            source_ips: Vec::new(),
+            root_derived: false,
+            user_arn: None,
+        }
+    }
+
+    /// Creates (or finds) the credential an issuing event minted.
+    fn issue_child(&mut self, e: &IssuingCall) -> Option<usize> {
+        if e.name == "CreateAccessKey" {
+            let key = e.response.access_key_id.as_deref()?;
+            let idx = self.long_term(key);
+            let acct = e.recipient_account.clone().or_else(|| e.identity.account_id.clone());
+            let user = e
+                .response
+                .access_key_user
+                .clone()
+                .or_else(|| e.request.user_name.clone())
+                .or_else(|| e.identity.user_name.clone());
+            let n = &mut self.nodes[idx];
+            n.issued_at = Some(e.response.access_key_created.unwrap_or(e.time));
+            n.issued_by_event = Some(Text::from(e.name.as_str()));
+            if user.is_none() && e.identity.kind.as_deref() == Some("Root") {
+                // Root creating a key for itself: a new root key (F11).
+                n.principal_arn = e.identity.arn.clone();
+                n.principal_type = Some("Root".into());
+                n.root_derived = true;
+            }
+            if n.principal_arn.is_none() {
+                if let (Some(a), Some(u)) = (&acct, &user) {
+                    n.principal_arn = Some(format!("arn:aws:iam::{a}:user/{u}"));
+                    n.principal_type = Some("IAMUser".into());
+                }
+            }
+            n.account_id = n.account_id.clone().or(text(&acct));
+            n.user_name = n.user_name.clone().or(text(&user));
+            return Some(idx);
+        }
+        let key = e.response.credentials_key.as_deref()?;
+        // Both copies of a cross-account call name the same key and second: same node.
+        if let Some(n) = self.sessions_of(key).find(|&n| self.nodes[n].issued_at == Some(e.time)) {
+            return Some(n);
+        }
+        let mut n = Self::blank(format!("{key}@{}", fmt_iso(e.time)), NodeKind::Session);
+        n.access_key_id = Some(Text::from(key));
+        n.issued_at = Some(e.time);
+        n.expires_at = e.response.credentials_expiration;
+        n.issued_by_event = Some(Text::from(e.name.as_str()));
+        match e.name.as_str() {
+            "GetSessionToken" => {
+                // F7/F9: the session acts as the calling user (or root) itself.
+                n.principal_arn = e.identity.arn.clone();
+                n.principal_type = text(&e.identity.kind);
+                n.account_id = text(&e.identity.account_id);
+                n.userid = e.identity.principal_id.clone();
+                n.user_name = text(&e.identity.user_name);
+                n.root_derived = e.identity.kind.as_deref() == Some("Root");
+            }
+            "GetFederationToken" => {
+                n.principal_arn = e.response.federated_user_arn.clone();
+                n.principal_type = Some("FederatedUser".into());
+                n.account_id = text(&e.identity.account_id);
+                n.userid = e.response.federated_user_id.clone();
+                n.user_name = text(&e.identity.user_name);
+                n.user_arn = e.identity.arn.clone();
+                n.root_derived = e.identity.kind.as_deref() == Some("Root");
+            }
+            "AssumeRoot" => {
+                let target = e.request.target_principal.clone();
+                n.principal_arn = target.as_ref().map(|t| format!("arn:aws:iam::{t}:root"));
+                n.principal_type = Some("Root".into());
+                n.account_id = text(&target);
+                n.root_derived = true;
+            }
+            _ => {
+                n.role_arn = e.request.role_arn.clone();
+                n.principal_arn = e.response.assumed_role_arn.clone().or_else(|| {
+                    let role = e.request.role_arn.as_deref()?;
+                    let s = e.request.role_session_name.as_deref()?;
+                    session_arn_for_role(role, s)
+                });
+                n.principal_type = Some("AssumedRole".into());
+                n.account_id = e
+                    .request
+                    .role_arn
+                    .as_deref()
+                    .and_then(arn_account)
+                    .or_else(|| n.principal_arn.as_deref().and_then(arn_account))
+                    .map(Text::from);
+                n.userid = e.response.assumed_role_id.clone();
+            }
+        }
+        Some(self.add(n))
+    }
+
+    fn long_term(&mut self, key: &str) -> usize {
+        if let Some(i) = self.node(key) {
+            return i;
+        }
+        let mut n = Self::blank(key.to_string(), NodeKind::LongTermKey);
+        n.access_key_id = Some(Text::from(key));
+        self.add(n)
+    }
+
+    fn external(
+        &mut self,
+        id: String,
+        kind: NodeKind,
+        principal: Option<String>,
+        ptype: &str,
+    ) -> usize {
+        if let Some(i) = self.node(&id) {
+            return i;
+        }
+        let mut n = Self::blank(id, kind);
+        n.principal_arn = principal;
+        n.principal_type = Some(Text::from(ptype));
+        self.add(n)
+    }
+
+    /// The credential (or outside issuer) that made an issuing call.
+    fn parent_of(&mut self, e: &IssuingCall) -> usize {
+        let id = &e.identity;
+        if let Some(k) = id.access_key_id.as_deref() {
+            return self.resolve(k, id.creation_date, e.time, &id.as_use());
+        }
+        match id.kind.as_deref() {
+            Some("SAMLUser") | Some("WebIdentityUser") => {
+                let saml = id.kind.as_deref() == Some("SAMLUser");
+                let provider = id
+                    .identity_provider
+                    .clone()
+                    .or_else(|| e.response.provider.clone())
+                    .or_else(|| e.request.principal_arn.clone())
+                    .unwrap_or_else(|| "unknown-provider".into());
+                let subject = e
+                    .response
+                    .subject
+                    .clone()
+                    .or_else(|| id.user_name.clone())
+                    .or_else(|| id.principal_id.clone())
+                    .unwrap_or_else(|| "unknown-subject".into());
+                let nid = format!("{}:{provider}:{subject}", if saml { "saml" } else { "oidc" });
+                self.external(
+                    nid,
+                    NodeKind::ExternalIdentity,
+                    Some(format!("{provider}:{subject}")),
+                    id.kind.as_deref().unwrap_or(""),
+                )
+            }
+            Some("AWSAccount") => {
+                let acct = id.account_id.clone().unwrap_or_else(|| "unknown".into());
+                let idx = self.external(
+                    format!("account:{acct}"),
+                    NodeKind::ExternalIdentity,
+                    id.principal_id.clone(),
+                    "AWSAccount",
+                );
+                self.nodes[idx].account_id = Some(Text::from(acct));
+                idx
+            }
+            _ => {
+                let svc = id
+                    .invoked_by
+                    .clone()
+                    .or_else(|| e.source_ip.clone().filter(|s| s.ends_with(".amazonaws.com")))
+                    .unwrap_or_else(|| id.kind.clone().unwrap_or_else(|| "unknown".into()));
+                self.external(format!("service:{svc}"), NodeKind::Service, Some(svc), "AWSService")
+            }
+        }
+    }
+
+    /// The credential node of a key as used in `e` (creating an orphan when never issued).
+    fn resolve(&mut self, key: &str, created: Option<i64>, time: i64, ident: &Use) -> usize {
+        if !is_temporary_key(key) {
+            // Long-term keys (and, in anonymised data, keys of unknown shape).
+            let idx = self.long_term(key);
+            if is_long_term_key(key) || self.nodes[idx].principal_arn.is_none() {
+                fill_from_use(&mut self.nodes[idx], ident);
+            }
+            return idx;
+        }
+
+        let pick = match created {
+            // The session's creationDate is its issuing event's second (allow clock skew).
+            Some(c) => self
+                .sessions_of(key)
+                .find(|&n| self.nodes[n].issued_at.is_some_and(|t| (t - c).abs() <= 2)),
+            // No creationDate: the latest session of that key issued before the call.
+            None => self
+                .sessions_of(key)
+                .filter(|&n| self.nodes[n].issued_at.is_none_or(|t| t <= time))
+                .max_by_key(|&n| self.nodes[n].issued_at),
+        };
+        if let Some(n) = pick {
+            return n;
+        }
+        // Orphan: no issuing event in the logs (F2).
+        let id = match created {
+            Some(c) => format!("{key}@{}", fmt_iso(c)),
+            None => format!("{key}@unknown"),
+        };
+        let id = match &ident.arn {
+            Some(arn)
+                if self.node(&id).is_some_and(|n| {
+                    self.nodes[n].principal_arn.as_deref().is_some_and(|p| p != *arn)
+                }) =>
+            {
+                format!("{id}@{arn}")
+            }
+            _ => id,
+        };
+        if let Some(n) = self.node(&id) {
+            return n;
+        }
+        let mut n = Self::blank(id, NodeKind::Session);
+        n.access_key_id = Some(Text::from(key));
+        n.issued_at = created;
+        n.orphan = true;
+        n.issued_by_event = if ident.from_console {
+            Some("console sign-in".into())
+        } else if ident.ec2_instance {
+            Some("EC2 instance profile".into())
+        } else {
+            None
+        };
+        n.root_derived = ident.kind == Some("Root");
+        let idx = self.add(n);
+        fill_from_use(&mut self.nodes[idx], ident);
+        idx
+    }
+
+    fn add_notes(&mut self, ing: &Ingest) {
+        let accounts = ing.accounts();
+        let mut notes = BTreeSet::new();
+        for n in &self.nodes {
+            if n.id.starts_with("account:") {
+                notes.insert(format!(
+                    "chain stops at account {}: sessions were issued to a caller in that account ({}) whose logs are not in the trail; add that account's logs to continue the chain",
+                    n.account_id.as_deref().unwrap_or("?"),
+                    n.principal_arn.as_deref().unwrap_or("unknown principal")
+                ));
+            }
+        }
+        // Sessions whose own account's logs are missing, whether or not some of their calls
+        // are visible from another account's side: one note per account, naming it as the
+        // logs to collect next.
+        let mut missing: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for n in &self.nodes {
+            if n.kind != NodeKind::Session {
+                continue;
+            }
+            if let Some(a) = n.account_id.as_deref() {
+                if !accounts.contains(a) {
+                    missing.entry(a).or_default().push(n.id.as_str());
+                }
+            }
+        }
+        for (a, mut ids) in missing {
+            ids.sort_unstable();
+            let shown: Vec<&str> = ids.iter().take(5).copied().collect();
+            let more =
+                if ids.len() > 5 { format!(" and {} more", ids.len() - 5) } else { String::new() };
+            notes.insert(format!(
+                "logs of account {a} are not in the trail: {} session(s) live there ({}{more}); only their calls into accounts whose logs are given are visible; collect AWSLogs/{a}/ next",
+                ids.len(),
+                shown.join(", ")
+            ));
+        }
+        for e in self.edges.iter().filter(|e| e.inferred) {
+            notes.insert(format!(
+                "inferred link: {} was issued to {} (event {}), seen only in the role owner's copy of the call; its caller matches exactly one known session alive at the time. Inferred links add taint and never remove a deny",
+                e.child, e.parent, e.event_id
+            ));
+        }
+        for list in self.sessions_by_key.values() {
+            if list.len() > 1 {
+                let list: Vec<usize> = list.iter().map(|&n| n as usize).collect();
+                let key = self.nodes[list[0]].access_key_id.as_deref().unwrap_or("?");
+                let mut ids: Vec<&str> = list.iter().map(|&n| self.nodes[n].id.as_str()).collect();
+                ids.sort_unstable();
+                notes.insert(format!(
+                    "access key {key} was issued or used for {} different sessions (temporary key ids can repeat, F16): {}",
+                    list.len(),
+                    ids.join(", ")
+                ));
+            }
+        }
+        self.notes = notes.into_iter().collect();
+    }
+}
+
+/// Fills what a call tells about its credential (principal, account, ids) where unknown.
+fn fill_from_use(n: &mut Node, id: &Use) {
+    let own = |v: Option<&str>| v.map(str::to_string);
+    let short = |v: Option<&str>| v.map(Text::from);
+    if n.principal_arn.is_none() {
+        n.principal_arn = own(id.arn);
+    }
+    if n.principal_type.is_none() {
+        n.principal_type = short(id.kind)
+            .or_else(|| n.principal_arn.as_deref().and_then(principal_type_of).map(Text::from));
+    }
+    if n.account_id.is_none() {
+        n.account_id = short(id.account_id)
+            .or_else(|| n.principal_arn.as_deref().and_then(arn_account).map(Text::from));
+    }
+    if n.userid.is_none() {
+        n.userid = own(id.principal_id);
+    }
+    if n.role_arn.is_none() && id.issuer_kind == Some("Role") {
+        n.role_arn = own(id.issuer_arn);
+    }
+    if n.user_name.is_none() && id.kind == Some("IAMUser") {
+        n.user_name = short(id.user_name);
+    }
+    if n.kind == NodeKind::LongTermKey && id.kind == Some("Root") {
+        n.root_derived = true;
+    }
+    if id.kind == Some("FederatedUser") && n.kind == NodeKind::Session {
+        // SPEC §9: a federated session seen only in use still names the user who minted it.
+        if n.user_arn.is_none() && matches!(id.issuer_kind, Some("IAMUser") | Some("Root")) {
+            n.user_arn = own(id.issuer_arn);
+        }
+        if id.issuer_kind == Some("Root") {
+            n.root_derived = true;
+        }
+    }
+}
