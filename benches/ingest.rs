@@ -2,6 +2,8 @@
 //! graph building / taint propagation, on a trail from the project's own generator.
 //! Run with `cargo bench`; the whole-process comparison is `benches/compare.sh`.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a benchmark prints its figures
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
 use trailhound::ingest::{decompress, parse};

@@ -1,6 +1,10 @@
 //! Orchestration: one function per subcommand, turning validated arguments into stage calls
 //! and stage results into output. The only place that writes to stdout.
 
+// The output layer: this module writes results to stdout and messages to stderr (Cargo.toml
+// denies printing everywhere else).
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use crate::cli::{self, Cli, Command, InputArgs};
 use crate::ingest::{self, Ingest, IngestOptions};
 use crate::time::parse_iso;

@@ -5,6 +5,9 @@
 //! JSON output and pipes stay clean. The summary of an ingest's input problems is
 //! [`crate::ingest::report_problems`].
 
+// The output layer for diagnostics (Cargo.toml denies printing everywhere else).
+#![allow(clippy::print_stderr)]
+
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 
@@ -36,6 +39,11 @@ pub fn memory_note() -> String {
             .unwrap_or_default()
     };
     format!("RSS {} (peak {})", field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Prints one `TRAILHOUND_TIMING` line (the caller checked that timing is on).
+pub fn timing(line: std::fmt::Arguments) {
+    eprintln!("trailhound: timing: {line}");
 }
 
 /// With `TRAILHOUND_TIMING=1`, prints a phase mark with the time since start and the memory.

@@ -1,5 +1,7 @@
 //! The `trailhound` binary: parse the command line, run, map the outcome to an exit code.
 
+#![allow(clippy::print_stderr)] // the binary reports a fatal error itself
+
 use clap::Parser;
 use std::process::ExitCode;
 

@@ -5,10 +5,10 @@
 use crate::util::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::io::Read;
 use std::path::Path;
 use tempfile::TempDir;
 use trailhound::gen::{generate, GenOptions, IncidentTruth, LEAKED_KEY};
+use trailhound::ingest::decompress::gunzip_into;
 
 const T0: &str = "2024-03-11T08:00:00Z";
 const T1: &str = "2024-03-11T08:05:00Z";
@@ -82,11 +82,9 @@ fn denied(inputs: &[&Path], truth: &IncidentTruth) -> (i32, BTreeSet<String>) {
 fn records_of(dir: &Path) -> Vec<Value> {
     let mut out = Vec::new();
     for f in files_under(dir) {
-        let mut text = String::new();
-        flate2::read::MultiGzDecoder::new(std::fs::File::open(&f).unwrap())
-            .read_to_string(&mut text)
-            .unwrap();
-        let v: Value = serde_json::from_str(&text).unwrap();
+        let mut text = Vec::new();
+        gunzip_into(&std::fs::read(&f).unwrap(), &mut text, u64::MAX).unwrap();
+        let v: Value = serde_json::from_slice(&text).unwrap();
         out.extend(v["Records"].as_array().unwrap().iter().cloned());
     }
     out

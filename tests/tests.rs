@@ -1,5 +1,8 @@
 //! One integration-test binary (faster to link than one per file). Each module is an area:
 
+// Tests say on stderr why they skip.
+#![allow(clippy::print_stderr, clippy::print_stdout)]
+
 // Helpers: temp dirs, gzip writers, running the binary, dataset paths.
 mod util;
 // The bad-input matrix of SPEC §8 and the input shapes of SPEC §1.

@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use chrono::DateTime;
@@ -52,7 +51,6 @@ struct TrailFile {
     records: Vec<Value>,
 }
 
-#[allow(clippy::disallowed_types)]
 fn load(root: &Path) -> Vec<TrailFile> {
     let mut paths = Vec::new();
     walk(root, &mut paths);
@@ -60,11 +58,10 @@ fn load(root: &Path) -> Vec<TrailFile> {
         .iter()
         .filter(|p| p.to_string_lossy().ends_with(".json.gz"))
         .map(|p| {
-            let mut text = String::new();
-            flate2::read::GzDecoder::new(fs::File::open(p).expect("open"))
-                .read_to_string(&mut text)
-                .expect("gunzip");
-            let v: Value = serde_json::from_str(&text).expect("valid JSON");
+            let mut text = Vec::new();
+            let gz = fs::read(p).expect("read");
+            crate::ingest::decompress::gunzip_into(&gz, &mut text, u64::MAX).expect("gunzip");
+            let v: Value = serde_json::from_slice(&text).expect("valid JSON");
             let rel: Vec<String> = p
                 .strip_prefix(root)
                 .expect("under root")

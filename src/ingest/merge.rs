@@ -190,8 +190,8 @@ pub(super) fn merge(
     crate::diag::release_free_memory();
 
     if timing {
-        eprintln!(
-            "trailhound: timing: parallel read+parse {:?}, merge {:?}, dedupe+sort {:?}; {} stubs, {} details, {} credentials, {} strings; {}",
+        crate::diag::timing(format_args!(
+            "parallel read+parse {:?}, merge {:?}, dedupe+sort {:?}; {} stubs, {} details, {} credentials, {} strings; {}",
             t1,
             t2 - t1,
             t0.elapsed() - t2,
@@ -200,7 +200,7 @@ pub(super) fn merge(
             creds.len(),
             strings.list.len(),
             crate::diag::memory_note()
-        );
+        ));
     }
     let Strings { mut list, index } = strings;
     list.shrink_to_fit();
