@@ -153,10 +153,18 @@ pub(crate) fn hostile_trail(dir: &Path, rng: &mut Rng) {
 pub fn fake_aws(dir: &Path) -> PathBuf {
     let bin = dir.join("fakebin");
     std::fs::create_dir_all(&bin).unwrap();
-    let aws = bin.join("aws");
-    std::fs::write(&aws, FAKE_AWS).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&aws, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // The executable is written by a child `install`, never by this (multi-threaded) process:
+    // a write descriptor of ours could be inherited by a sibling test's fork and make the exec
+    // fail with "Text file busy" (ETXTBSY).
+    let src = dir.join("fake-aws.sh");
+    std::fs::write(&src, FAKE_AWS).unwrap();
+    let st = std::process::Command::new("install")
+        .args(["-m", "755"])
+        .arg(&src)
+        .arg(bin.join("aws"))
+        .status()
+        .unwrap();
+    assert!(st.success(), "install the fake aws");
     bin
 }
 

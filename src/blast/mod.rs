@@ -17,7 +17,7 @@ use crate::model::Event;
 use crate::time::{fmt_iso, fmt_opt};
 use classify::{is_data_read, persistence_of, PERSISTENCE};
 pub use finding::{Finding, Severity};
-pub use render::{group_ips, render_markdown, render_table};
+pub use render::{render_markdown, render_table};
 use serde::Serialize;
 use signals::signals;
 use std::collections::{BTreeMap, BTreeSet};

@@ -344,15 +344,6 @@ impl SessionGraph {
     }
 }
 
-/// Summary counts by node kind, for messages.
-pub fn kind_counts(g: &SessionGraph) -> BTreeMap<NodeKind, usize> {
-    let mut m = BTreeMap::new();
-    for n in &g.nodes {
-        *m.entry(n.kind).or_default() += 1;
-    }
-    m
-}
-
 /// Formats an optional time for humans.
 pub fn t(v: Option<i64>) -> String {
     fmt_opt(v).unwrap_or_else(|| "-".into())

@@ -202,7 +202,8 @@ pub(super) fn merge(
             crate::diag::memory_note()
         ));
     }
-    let Strings { mut list, index } = strings;
+    // The string index was needed only to intern while merging: freed here.
+    let Strings { mut list, index: _ } = strings;
     list.shrink_to_fit();
     // Events dated after the reference time (SPEC §8): the tail of the time-sorted stubs.
     let reference_time = crate::time::now();
@@ -232,7 +233,6 @@ pub(super) fn merge(
         stdin: stdin_data,
         max_file_bytes: cap,
         strings: list,
-        string_index: index,
         evidence: std::sync::OnceLock::new(),
         file_sha256,
         stubs,

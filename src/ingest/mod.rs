@@ -44,8 +44,8 @@ mod table;
 pub mod tape;
 
 pub use discover::{discover, InputFile};
-pub use intern::{FxMap, StringIndex, StringList, Strings};
-pub use issuing::{for_graph, needs_detail, IssuingCall, IssuingRequest, IssuingResponse};
+pub use intern::{FxMap, StringList};
+pub use issuing::IssuingCall;
 pub use options::{IngestOptions, DEFAULT_MAX_FILE_BYTES};
 pub use problem::{Conflict, IngestStats, Located, Problem, RecordReject, RejectReason};
 pub use problem::{Severity, TimeAnomaly};
@@ -68,7 +68,6 @@ pub struct Ingest {
     max_file_bytes: u64,
     /// Interned strings of the stubs.
     pub strings: StringList,
-    string_index: StringIndex,
     /// SHA-256 of each input file (same index), when hashed during the read.
     file_sha256: Vec<Option<String>>,
     /// [`Ingest::evidence_sha256`], computed once on first use (it re-reads every file that
@@ -104,11 +103,6 @@ impl Ingest {
     pub fn is_time_anomaly(&self, t: i64) -> bool {
         t > self.reference_time
     }
-    /// The newest event time that is not a time anomaly (what a default cut-off may build on).
-    pub fn last_plausible_time(&self) -> Option<i64> {
-        let n = self.stubs.partition_point(|s| s.time <= self.reference_time);
-        n.checked_sub(1).map(|i| self.stubs[i].time)
-    }
     /// True when some input could not be read (exit code 3).
     pub fn incomplete(&self) -> bool {
         self.problems.iter().any(|p| p.severity != Severity::Skipped)
@@ -120,10 +114,6 @@ impl Ingest {
     /// An interned string; `None` for [`NONE`].
     pub fn str(&self, i: u32) -> Option<&str> {
         self.strings.get(i as usize)
-    }
-    /// The interned index of a string, if any event carries it.
-    pub fn index_of(&self, s: &str) -> Option<u32> {
-        self.string_index.find(&self.strings, s)
     }
     /// Every account that events belong to (`recipientAccountId`, else the caller's).
     pub fn accounts(&self) -> std::collections::BTreeSet<&str> {

@@ -21,7 +21,7 @@ use super::{RecordReject, RejectReason};
 use crate::model::Event;
 use simd_json::Node;
 
-pub use super::normalize::{check, creation_date_of, identity_of, normalize};
+pub use super::normalize::{check, creation_date_of, normalize};
 
 /// What kind of document a file held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -39,10 +39,6 @@ impl<'a> Str<'a> {
     pub fn capped(&self) -> Option<Cow<'_, str>> {
         self.non_empty().map(cap)
     }
-    /// True when the string is longer than [`FIELD_CAP`] bytes (it is truncated when kept).
-    pub fn oversized(&self) -> bool {
-        self.get().is_some_and(|s| s.len() > FIELD_CAP)
-    }
 }
 
 /// Most bytes of one string field that ingest keeps (4 KiB): what one record may add to

@@ -52,13 +52,6 @@ pub struct Identity {
     pub from_console: bool,
 }
 
-impl Identity {
-    /// True for temporary (`ASIA…`) keys.
-    pub fn is_temporary_key(&self) -> bool {
-        self.access_key_id.as_deref().is_some_and(is_temporary_key)
-    }
-}
-
 /// What one call says about the credential that signed it, in borrowed form: built from a
 /// full [`Identity`] or from the interned [`crate::ingest::CredFacts`] without allocating.
 #[derive(Debug, Clone, Copy, Default)]

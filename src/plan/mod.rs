@@ -33,16 +33,14 @@ mod policy;
 mod script;
 mod targets;
 
-pub use commands::{command_is_safe, expected_words, ACTION_ORDER};
+pub use commands::{command_is_safe, expected_words};
 pub use model::{
     Action, ActionKind, CredentialKind, CredentialStatus, Plan, PlanCredential, PlanInputs,
     PlanTainted, Strategy, Summary, Unrevocable,
 };
-pub use policy::{glob_match, policy_size, statement_matches};
+pub use policy::{policy_size, statement_matches};
 pub use script::render_script;
-pub use targets::{
-    attach_target, blocker_reason, role_blocker, sessions_by_target, Blocker, Target, TargetKind,
-};
+pub use targets::{attach_target, blocker_reason, sessions_by_target, Blocker, Target, TargetKind};
 
 use crate::blast::{BlastRadius, Persistence};
 use crate::chain::{session_expiry, NodeKind, SessionGraph};

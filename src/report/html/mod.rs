@@ -344,16 +344,8 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// Renders the report as one self-contained HTML document (no network access). The key
-/// findings are computed from the report's own graph selection; [`render_with_findings`]
-/// takes them computed over the whole session graph (which also finds the sessions of a
-/// stolen instance credential outside the tainted chain).
-pub fn render(d: &ReportData) -> String {
-    let f = crate::findings::findings_from(d.blast, &d.graph.nodes, d.graph.attempts, Some(d.plan));
-    render_with_findings(d, &f)
-}
-
-/// [`render`] with the key findings given (`crate::findings::findings(blast, graph, Some(plan))`).
+/// Renders the report as one self-contained HTML document (no network access), with the key
+/// findings given (`crate::findings::findings(blast, graph, Some(plan))`).
 pub fn render_with_findings(d: &ReportData, findings: &[Finding]) -> String {
     let cx = Ctx::new(d);
     let mut o = String::with_capacity(256 * 1024);
