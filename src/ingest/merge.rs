@@ -4,7 +4,7 @@
 
 use super::intern::{FxMap, Strings};
 use super::parse::Shape;
-use super::read::FileStatus;
+use super::sink::FileStatus;
 use super::sink::ThreadAcc;
 use super::table::{id128, move_from_back, strip_ids, CredFacts, Keyed};
 use super::{Conflict, Ingest, IngestOptions, IngestStats, InputFile, Located, Problem};

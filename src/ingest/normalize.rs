@@ -2,11 +2,19 @@
 //! ([`check`]) and the typed fields every later stage reads ([`normalize`]): times as unix
 //! seconds, empty strings as `None` (F17), the STS/IAM request and response fields lifted out.
 
-use super::parse::looks_like_record;
 use super::raw::RawRecord;
 use super::{RecordReject, RejectReason};
 use crate::model::{Event, Identity, Origin, Request, Response};
 use crate::time::{parse_iso, parse_us_date};
+
+/// True when a JSON object has at least one field every CloudTrail record has.
+fn looks_like_record(r: &RawRecord) -> bool {
+    r.event_time.get().is_some()
+        || r.event_name.get().is_some()
+        || r.event_source.get().is_some()
+        || r.event_id.get().is_some()
+        || r.event_version.get().is_some()
+}
 
 pub(super) fn reject(record: u32, reason: RejectReason, detail: &str) -> RecordReject {
     RecordReject { record, reason, detail: detail.to_owned() }

@@ -618,14 +618,6 @@ pub fn salvage<S: RecordSink>(body: &[u8], buffers: &mut simd_json::Buffers, sin
     u64::from(n)
 }
 
-pub(crate) fn looks_like_record(r: &RawRecord) -> bool {
-    r.event_time.get().is_some()
-        || r.event_name.get().is_some()
-        || r.event_source.get().is_some()
-        || r.event_id.get().is_some()
-        || r.event_version.get().is_some()
-}
-
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;

@@ -1,22 +1,14 @@
 //! Reading one file: read it (with the size cap), inflate it when it is gzip, parse it into a
 //! record sink; and the first pass over one file ([`process_file`]) that does all three into
-//! a worker's accumulator, deciding what happened to the file ([`FileStatus`]).
+//! a worker's accumulator, deciding what happened to the file ([`super::sink::FileStatus`]).
 
 use super::discover::io_problem;
 use super::evidence::sha256_hex;
 use super::issuing::needs_detail;
-use super::sink::{FileOutcome, FileScan, ThreadAcc};
+use super::sink::{FileOutcome, FileScan, FileStatus, ThreadAcc};
 use super::{decompress, parquet, parse, InputFile, Severity};
 use parse::{FileError, Shape};
 use std::io::Read;
-
-/// What happened to one file.
-#[derive(Debug)]
-pub(super) enum FileStatus {
-    Read(Shape),
-    Skipped(&'static str, String),
-    Failed(&'static str, String),
-}
 
 /// Per-thread scratch: the raw file, the inflated document and simd-json's buffers.
 pub(super) struct Scratch {

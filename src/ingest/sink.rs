@@ -3,12 +3,19 @@
 
 use super::intern::{FxMap, Strings};
 use super::issuing::{for_graph, needs_detail, IssuingCall};
-use super::read::FileStatus;
 use super::record_digest::{content_digest, event_digest};
 use super::table::{id128, CredFacts, Keyed};
 use super::{parse, raw, RecordReject, RejectReason, Stub, FAILED, HAS_ID, INVOKED_BY};
 use super::{DETAIL, NONE, NO_TIME};
 use crate::model::Event;
+
+/// What happened to one file.
+#[derive(Debug)]
+pub(super) enum FileStatus {
+    Read(parse::Shape),
+    Skipped(&'static str, String),
+    Failed(&'static str, String),
+}
 
 /// What happened to one file, kept for the merge (the records went into a [`ThreadAcc`]).
 #[derive(Debug)]
