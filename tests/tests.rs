@@ -26,3 +26,5 @@ mod trust;
 mod incidents;
 // Golden snapshots of every output on three trails: refactoring must leave them identical.
 mod golden;
+// The structure: file sizes and no import cycle between top-level modules (issue #18).
+mod architecture;
