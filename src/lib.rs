@@ -11,8 +11,10 @@
 //!   → plan::verify          (offline proof, SPEC §6)
 //! ```
 //!
-//! `app` wires the stages to the command line (`cli`); `diag` owns stderr; `gen` writes the
-//! deterministic synthetic trails used by tests, the bundled sample and the benchmarks.
+//! `app` wires the stages to the command line (`cli`) and is the only module that prints
+//! (`diag` draws progress and timing on stderr); `gen` writes the deterministic synthetic
+//! trails used by tests, the bundled sample and the benchmarks. The module map is in the
+//! README ("Architecture"). Modules the binary, tests and benches do not use are `pub(crate)`.
 
 pub mod app;
 pub mod blast;
