@@ -14,7 +14,7 @@
 //! where the test runs. `SOURCE_DATE_EPOCH` is pinned by `util::bin`.
 
 use crate::trust::{hostile_trail, Rng};
-use crate::util::bin;
+use crate::util::{bin, files_under};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -140,18 +140,14 @@ fn check(name: &str, trail: &Path, key: &str) {
             Err(_) => differ.push(format!("{f}: no snapshot")),
         }
     }
-    let mut stored = Vec::new();
-    let mut stack = vec![dir.clone()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                stored.push(p.strip_prefix(&dir).unwrap().to_string_lossy().into_owned());
-            }
-        }
-    }
+    let stored: Vec<String> = if dir.is_dir() {
+        files_under(&dir)
+            .iter()
+            .map(|p| p.strip_prefix(&dir).unwrap().to_string_lossy().into_owned())
+            .collect()
+    } else {
+        Vec::new()
+    };
     differ.extend(
         stored
             .into_iter()
