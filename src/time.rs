@@ -62,6 +62,11 @@ impl<'de> Deserialize<'de> for Time {
     }
 }
 
+/// An optional time as text: [`fmt_iso`], or `none` when there is none.
+pub fn fmt_or(t: Option<Time>, none: &str) -> String {
+    t.map_or_else(|| none.to_string(), |t| fmt_iso(t.0))
+}
+
 /// `deserialize_with` for an informational `Option<Time>` of a document that is read back
 /// (`plan.json`) and that nothing reads: a string that is not a time reads as `None`, as a
 /// hand-edited value there was ignored when these fields were strings. `null` is `None`;

@@ -8,6 +8,7 @@ use crate::blast::BlastRadius;
 use crate::chain::{Attempt, Node};
 use crate::model::Event;
 use crate::plan::{CredentialStatus, Plan};
+use crate::time::Time;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The seed keys were used: the headline, with what the plan does about it.
@@ -45,7 +46,7 @@ pub(super) fn leaked_key(b: &BlastRadius, plan: Option<&Plan>, out: &mut Vec<Fin
         title: format!("Leaked key used: {}", b.seeds.join(", ")),
         target: b.seeds.join(", "),
         account_id: (accounts.len() == 1).then(|| accounts.iter().next().unwrap().to_string()),
-        time: b.first_event.clone(),
+        time: b.first_event.map(|t| t.to_string()),
         detail,
         techniques: vec!["T1078.004".into()],
         next_step,
@@ -119,7 +120,7 @@ pub(super) fn stolen_instance_credentials(
 /// Data read, grouped by bucket or by kind of store.
 pub(super) fn data_read(b: &BlastRadius, out: &mut Vec<Finding>) {
     // (target, kind) -> (reads, first, resources)
-    let mut m: BTreeMap<(String, &'static str), (u64, String, BTreeSet<&str>)> = BTreeMap::new();
+    let mut m: BTreeMap<(String, &'static str), (u64, Time, BTreeSet<&str>)> = BTreeMap::new();
     for d in &b.data_access {
         let (target, what) = match d.event_name.as_str() {
             "GetObject" => {
@@ -139,10 +140,10 @@ pub(super) fn data_read(b: &BlastRadius, out: &mut Vec<Finding>) {
             "Decrypt" => ("KMS".into(), "kms"),
             _ => (d.resource.clone(), "other"),
         };
-        let e = m.entry((target, what)).or_insert((0, d.first.clone(), BTreeSet::new()));
+        let e = m.entry((target, what)).or_insert((0, d.first, BTreeSet::new()));
         e.0 += d.count;
         if d.first < e.1 {
-            e.1 = d.first.clone();
+            e.1 = d.first;
         }
         e.2.insert(d.resource.as_str());
     }
@@ -167,7 +168,7 @@ pub(super) fn data_read(b: &BlastRadius, out: &mut Vec<Finding>) {
             title: format!("Data read: {target}"),
             target,
             account_id: None,
-            time: Some(first),
+            time: Some(first.to_string()),
             detail: format!(
                 "{reads} read(s) of {} resource(s): {}{}",
                 res.len(),
