@@ -160,8 +160,8 @@ fn de_effective_at<'de, D: Deserializer<'de>>(d: D) -> Result<Time, D::Error> {
 /// explicitly). A name this version does not know (a hand-edited plan) is kept as written
 /// (`Other`), so the plan still parses and `verify` can say which action it does not
 /// understand, as it did when these were strings; a value that is not a string is refused
-/// with the same error as before. A kind reads as its name (`as_str`, `Display`,
-/// `Deref<Target = str>`, `== "name"`).
+/// with the same error as before. A kind reads as its name through `as_str` and `Display`;
+/// code compares kinds by variant.
 macro_rules! named_kind {
     ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident => $s:literal,)* }) => {
         $(#[$m])*
@@ -205,19 +205,6 @@ macro_rules! named_kind {
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(self.as_str())
-            }
-        }
-
-        impl std::ops::Deref for $name {
-            type Target = str;
-            fn deref(&self) -> &str {
-                self.as_str()
-            }
-        }
-
-        impl PartialEq<&str> for $name {
-            fn eq(&self, other: &&str) -> bool {
-                self.as_str() == *other
             }
         }
     };

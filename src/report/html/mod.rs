@@ -251,7 +251,7 @@ struct Ctx<'a> {
     /// Account → palette slot.
     colors: BTreeMap<String, usize>,
     /// Tainted credential id → plan status (`live`, `expired`, `deactivate`, `unrevocable`).
-    status: BTreeMap<&'a str, &'a str>,
+    status: BTreeMap<&'a str, &'a CredentialStatus>,
     /// Tainted credential id → row in the credentials table.
     cred_row: BTreeMap<&'a str, usize>,
     /// Session id → the action (order) whose deny covers it.
@@ -297,13 +297,7 @@ impl<'a> Ctx<'a> {
             d,
             eff: d.plan.effective_at.secs(),
             colors,
-            status: d
-                .plan
-                .tainted
-                .credentials
-                .iter()
-                .map(|c| (c.id.as_str(), c.status.as_str()))
-                .collect(),
+            status: d.plan.tainted.credentials.iter().map(|c| (c.id.as_str(), &c.status)).collect(),
             cred_row: b
                 .credentials
                 .iter()
@@ -341,7 +335,7 @@ impl<'a> Ctx<'a> {
     /// credential's own expiry.
     fn is_expired(&self, n: &Node) -> bool {
         match self.status.get(n.id.as_str()) {
-            Some(s) => *s == "expired",
+            Some(s) => **s == CredentialStatus::Expired,
             None => n.kind == NodeKind::Session && n.expires_at.is_some_and(|x| x <= self.eff),
         }
     }

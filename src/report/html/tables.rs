@@ -8,7 +8,7 @@ use super::{short, w};
 use super::{Ctx, ACTION_CARDS, COMMAND_BUDGET, LONG_TABLE_ROWS, TABLE_ROWS, UA_ROWS};
 use crate::findings::{Finding, Severity};
 use crate::plan::verify::SessionVerdict;
-use crate::plan::ActionKind;
+use crate::plan::{ActionKind, CredentialStatus};
 use crate::time::{fmt_iso, Time};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -24,15 +24,16 @@ fn table_head(o: &mut String, cols: &[&str]) {
     o.push_str("</tr></thead><tbody>\n");
 }
 
-fn status_pill(s: &str) -> String {
+/// The plan status of a tainted credential (`tainted` when the plan does not list it).
+fn status_pill(s: Option<&CredentialStatus>) -> String {
     let class = match s {
-        "live" => "s-live",
-        "expired" => "s-expired",
-        "deactivate" => "s-deactivate",
-        "unrevocable" => "s-unrevocable",
+        Some(CredentialStatus::Live) => "s-live",
+        Some(CredentialStatus::Deactivate) => "s-deactivate",
+        Some(CredentialStatus::Unrevocable) => "s-unrevocable",
         _ => "s-expired",
     };
-    format!("<span class=\"pill {class}\">{}</span>", escape_html(s))
+    let text = s.map_or("tainted", CredentialStatus::as_str);
+    format!("<span class=\"pill {class}\">{}</span>", escape_html(text))
 }
 
 pub(super) fn credentials_section(o: &mut String, cx: &Ctx) {
@@ -60,8 +61,7 @@ pub(super) fn credentials_section(o: &mut String, cx: &Ctx) {
         None => "<span class=\"muted\">–</span>".into(),
     };
     for (i, c) in b.credentials.iter().take(LONG_TABLE_ROWS).enumerate() {
-        let status = cx.status.get(c.id.as_str()).copied().unwrap_or("tainted");
-        let mut st = status_pill(status);
+        let mut st = status_pill(cx.status.get(c.id.as_str()).copied());
         if let Some(ord) = cx.denied.get(c.id.as_str()) {
             w!(st, " <a href=\"#act-{ord}\" class=\"pill s-live\">deny #{ord}</a>");
         }
@@ -490,7 +490,7 @@ pub(super) fn plan_section(o: &mut String, cx: &Ctx) {
             "<div class=\"act {class}\" id=\"act-{}\"><div class=\"h\"><span class=\"ord\">#{}</span><span class=\"ty\">{}</span><code>{}</code>",
             a.order,
             a.order,
-            clip(&a.kind, 40),
+            clip(a.kind.as_str(), 40),
             clip(target, 140)
         );
         if let Some(u) = a.user_name.as_deref().filter(|_| a.access_key_id.is_some()) {

@@ -6,6 +6,7 @@ use super::{clip, clip_mid, clip_tail, dur, escape_html, hm, principal_short, sh
 use super::{MAX_LANES, OTHER, PALETTE};
 use crate::blast::TaintedCredential;
 use crate::chain::Node;
+use crate::plan::CredentialStatus;
 use crate::time::{fmt_iso, parse_iso, Time};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -250,8 +251,9 @@ fn pick_lanes(cx: &Ctx, span: &Span) -> Lanes {
         lanes.sort_by(|&x, &y| {
             let sx = creds[x].access_key_id.as_deref().is_some_and(|k| cx.seeds.contains(k));
             let sy = creds[y].access_key_id.as_deref().is_some_and(|k| cx.seeds.contains(k));
-            let lx = cx.status.get(creds[x].id.as_str()) == Some(&"live");
-            let ly = cx.status.get(creds[y].id.as_str()) == Some(&"live");
+            let live =
+                |i: usize| cx.status.get(creds[i].id.as_str()) == Some(&&CredentialStatus::Live);
+            let (lx, ly) = (live(x), live(y));
             sy.cmp(&sx)
                 .then(ly.cmp(&lx))
                 .then(creds[y].events.cmp(&creds[x].events))
@@ -495,13 +497,13 @@ fn draw_lanes(o: &mut String, cx: &Ctx, f: &Frame, picked: &Lanes) {
         let c = &creds[ci];
         let y = lanes_top + row as i64 * LANE;
         let (_, stroke) = cx.color(c.account_id.as_deref());
-        let status = cx.status.get(c.id.as_str()).copied().unwrap_or("");
+        let status = cx.status.get(c.id.as_str()).copied();
         let mut tip = format!(
             "{}\n{}\n{} events · {}",
             c.id,
             c.principal_arn.as_deref().unwrap_or(""),
             c.events,
-            if status.is_empty() { "tainted" } else { status }
+            status.map_or("tainted", CredentialStatus::as_str)
         );
         if let (Some(f), Some(l)) = (&c.first_seen, &c.last_seen) {
             let _ = write!(tip, "\nactive {f} → {l}");
@@ -541,7 +543,7 @@ fn draw_lanes(o: &mut String, cx: &Ctx, f: &Frame, picked: &Lanes) {
         // Validity bar: issue (or first use) to expiry (or the end of the axis).
         let s = start_of(c).clamp(a, z);
         let e = c.expires_at.map_or(z, Time::secs).clamp(a, z);
-        let dim = if status == "expired" { "0.25" } else { "0.5" };
+        let dim = if status == Some(&CredentialStatus::Expired) { "0.25" } else { "0.5" };
         w!(
             o,
             "<rect x=\"{:.1}\" y=\"{}\" width=\"{:.1}\" height=\"3\" fill=\"{stroke}\" fill-opacity=\"{dim}\"/>",
