@@ -3,7 +3,7 @@
 
 use super::{Action, BlastRadius, Finding};
 use crate::chain::NodeKind;
-use crate::time::{fmt_iso, fmt_or, Time};
+use crate::time::{fmt_or, Time};
 use std::collections::BTreeMap;
 
 /// Terminal rendering: a responder's one-screen summary.
@@ -110,7 +110,7 @@ pub fn render_table(b: &BlastRadius) -> String {
             o,
             "\nattacker-controlled user: {} since {} ({})",
             l(&u.user_arn),
-            fmt_iso(u.since),
+            u.since,
             l(&u.evidence.join(", "))
         );
     }
@@ -134,8 +134,8 @@ pub fn render_table(b: &BlastRadius) -> String {
                 o,
                 "  {}  valid until {}  evidence ends {}: {}",
                 l(&t.credential),
-                t.valid_until.as_deref().unwrap_or("deactivation"),
-                t.evidence_ends.as_deref().unwrap_or("(no logs of its account)"),
+                fmt_or(t.valid_until, "deactivation"),
+                fmt_or(t.evidence_ends, "(no logs of its account)"),
                 t.reason
             );
         }
@@ -321,7 +321,7 @@ pub fn render_markdown(b: &BlastRadius) -> String {
                 o,
                 "| {} | {} | {} |",
                 m(&u.user_arn),
-                m(&fmt_iso(u.since)),
+                m(&u.since.to_string()),
                 m(&u.evidence.join(", "))
             );
         }
@@ -333,8 +333,8 @@ pub fn render_markdown(b: &BlastRadius) -> String {
                 o,
                 "| {} | {} | {} | {} |",
                 m(&t.credential),
-                m(t.valid_until.as_deref().unwrap_or("until deactivated")),
-                m(t.evidence_ends.as_deref().unwrap_or("no logs")),
+                m(&fmt_or(t.valid_until, "until deactivated")),
+                m(&fmt_or(t.evidence_ends, "no logs")),
                 m(&t.reason)
             );
         }

@@ -134,7 +134,7 @@ pub fn findings_from(
             techniques: if u.created { &["T1136.003", "T1078.004"] } else { &["T1098.001"] },
         };
         let g = groups.entry(key).or_default();
-        g.add(&m, Time(u.since), "");
+        g.add(&m, u.since, "");
         g.evidence.retain(|x| !x.is_empty());
         for e in &u.evidence {
             let id = e.rsplit(' ').next().unwrap_or(e).to_string();

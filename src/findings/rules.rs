@@ -190,7 +190,7 @@ pub(super) fn unseen_tail(b: &BlastRadius, out: &mut Vec<Finding>) {
         per.entry(t.account_id.as_deref()).or_default().push(t);
     }
     for (account, list) in per {
-        let ends = list.iter().filter_map(|t| t.evidence_ends.as_deref()).max();
+        let ends = list.iter().filter_map(|t| t.evidence_ends).max();
         let creds: Vec<String> = list.iter().map(|t| t.credential.clone()).collect();
         out.push(Finding {
             severity: Severity::High,
@@ -202,10 +202,10 @@ pub(super) fn unseen_tail(b: &BlastRadius, out: &mut Vec<Finding>) {
             ),
             target: format!("account/{}", account.unwrap_or("?")),
             account_id: account.map(str::to_string),
-            time: ends.map(str::to_string),
+            time: ends.map(|t| t.to_string()),
             detail: format!(
                 "evidence ends {}; what they did since is not in the logs: {}{} ({})",
-                ends.unwrap_or("(no logs)"),
+                crate::time::fmt_or(ends, "(no logs)"),
                 list.iter().take(5).map(|t| t.credential.as_str()).collect::<Vec<_>>().join(", "),
                 if list.len() > 5 { ", …" } else { "" },
                 list.first().map_or("", |t| t.reason.as_str())

@@ -258,7 +258,7 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
             reason = format!(
                 "user {} is attacker-controlled since {} ({}): deny everything it does, with any credential, sessions and long-term keys alike, until it is removed (SPEC §9)",
                 target.name,
-                fmt_iso(u.since),
+                u.since,
                 u.evidence.join(", ")
             );
         } else if o.strategy == Strategy::Surgical {

@@ -477,9 +477,9 @@ pub fn render_table(v: &Verification) -> String {
             o,
             "  unseen tail: {} valid until {}, evidence of account {} ends {}: {}",
             t.credential,
-            t.valid_until.as_deref().unwrap_or("deactivation"),
+            fmt_or(t.valid_until, "deactivation"),
             t.account_id.as_deref().unwrap_or("?"),
-            t.evidence_ends.as_deref().unwrap_or("(no logs)"),
+            fmt_or(t.evidence_ends, "(no logs)"),
             t.reason
         );
     }
