@@ -168,7 +168,7 @@ pub fn findings_from(
             title,
             target,
             account_id: account,
-            time: gr.first.map(|t| t.to_string()),
+            time: gr.first,
             detail: gr.whats.join("; "),
             techniques: gr.techniques.into_iter().collect(),
             next_step,

@@ -46,7 +46,7 @@ pub(super) fn leaked_key(b: &BlastRadius, plan: Option<&Plan>, out: &mut Vec<Fin
         title: format!("Leaked key used: {}", b.seeds.join(", ")),
         target: b.seeds.join(", "),
         account_id: (accounts.len() == 1).then(|| accounts.iter().next().unwrap().to_string()),
-        time: b.first_event.map(|t| t.to_string()),
+        time: b.first_event,
         detail,
         techniques: vec!["T1078.004".into()],
         next_step,
@@ -107,7 +107,7 @@ pub(super) fn stolen_instance_credentials(
             title: format!("Instance credentials used outside the instance: {instance}"),
             target: arn.to_string(),
             account_id: crate::chain::arn_account(arn).map(str::to_string),
-            time: offer.iter().filter_map(|n| n.first_seen).min().map(crate::time::fmt_iso),
+            time: offer.iter().filter_map(|n| n.first_seen).min().map(Time),
             detail: s.detail.clone(),
             techniques: vec!["T1552.005".into(), "T1078.004".into()],
             next_step,
@@ -168,7 +168,7 @@ pub(super) fn data_read(b: &BlastRadius, out: &mut Vec<Finding>) {
             title: format!("Data read: {target}"),
             target,
             account_id: None,
-            time: Some(first.to_string()),
+            time: Some(first),
             detail: format!(
                 "{reads} read(s) of {} resource(s): {}{}",
                 res.len(),
@@ -202,7 +202,7 @@ pub(super) fn unseen_tail(b: &BlastRadius, out: &mut Vec<Finding>) {
             ),
             target: format!("account/{}", account.unwrap_or("?")),
             account_id: account.map(str::to_string),
-            time: ends.map(|t| t.to_string()),
+            time: ends,
             detail: format!(
                 "evidence ends {}; what they did since is not in the logs: {}{} ({})",
                 crate::time::fmt_or(ends, "(no logs)"),
@@ -262,18 +262,18 @@ pub(super) fn failed_attempts(
     out: &mut Vec<Finding>,
 ) {
     // (call, account, target) -> (meaning, first, errors, evidence)
-    type Acc = (Meaning, String, BTreeSet<String>, Vec<String>);
+    type Acc = (Meaning, Time, BTreeSet<String>, Vec<String>);
     let mut m: BTreeMap<(String, Option<String>, String), Acc> = BTreeMap::new();
     let mut add = |name: &str,
                    account: Option<String>,
                    target: String,
                    mn: Meaning,
-                   time: String,
+                   time: Time,
                    error: Option<&str>,
                    id: &str| {
         let e = m
             .entry((name.to_string(), account, target))
-            .or_insert_with(|| (mn, time.clone(), BTreeSet::new(), Vec::new()));
+            .or_insert_with(|| (mn, time, BTreeSet::new(), Vec::new()));
         if time < e.1 {
             e.1 = time;
         }
@@ -293,7 +293,7 @@ pub(super) fn failed_attempts(
             e.account().map(str::to_string),
             call_target(e),
             mn,
-            crate::time::fmt_iso(e.time),
+            Time(e.time),
             e.error_code.as_deref(),
             &e.id,
         );
@@ -353,7 +353,7 @@ pub(super) fn failed_attempts(
             account,
             target,
             mn,
-            crate::time::fmt_iso(a.event_time),
+            Time(a.event_time),
             a.error_code.as_deref(),
             &a.event_id,
         );

@@ -339,8 +339,8 @@ fn finding_card(o: &mut String, f: &Finding) {
     if let Some(a) = &f.account_id {
         w!(o, "<span class=\"muted\">account {}</span>", clip(a, 40));
     }
-    if let Some(t) = &f.time {
-        w!(o, "<span class=\"muted\">{}</span>", clip(t, 40));
+    if let Some(t) = f.time {
+        w!(o, "<span class=\"muted\">{}</span>", clip(&t.to_string(), 40));
     }
     o.push_str("</div>\n<div class=\"fb\">");
     // The target, unless the title already names it in full.
@@ -381,7 +381,7 @@ fn finding_rows(o: &mut String, list: &[&Finding]) {
             sev_pill(f.severity),
             clip(&f.target, 600),
             clip_mid(&f.title, 120),
-            f.time.as_deref().map_or_else(String::new, |t| format!(" <span class=\"muted\">{}</span>", clip(t, 40))),
+            f.time.map_or_else(String::new, |t| format!(" <span class=\"muted\">{}</span>", clip(&t.to_string(), 40))),
             brk(&clip(&f.detail, 300)),
             f.techniques.iter().map(|t| format!("<span class=\"tech\">{}</span>", clip(t, 20))).collect::<Vec<_>>().join(" "),
             clip(&f.next_step, 400)
