@@ -173,10 +173,10 @@ pub struct TailRisk {
     pub account_id: Option<String>,
     /// When it stops being valid on its own (`null`: a long-term key, valid until deactivated).
     /// Read leniently from a plan (`verify` derives its own).
-    #[serde(deserialize_with = "crate::time::de_lenient")]
+    #[serde(default, deserialize_with = "crate::time::de_lenient")]
     pub valid_until: Option<Time>,
     /// The last event of its account's logs (`null`: no logs of that account).
-    #[serde(deserialize_with = "crate::time::de_lenient")]
+    #[serde(default, deserialize_with = "crate::time::de_lenient")]
     pub evidence_ends: Option<Time>,
     /// Why it matters: it minted credentials before, or its rights are unknown.
     pub reason: String,

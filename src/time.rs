@@ -70,7 +70,8 @@ pub fn fmt_or(t: Option<Time>, none: &str) -> String {
 /// `deserialize_with` for an informational `Option<Time>` of a document that is read back
 /// (`plan.json`) and that nothing reads: a string that is not a time reads as `None`, as a
 /// hand-edited value there was ignored when these fields were strings. `null` is `None`;
-/// a value that is not a string is still an error.
+/// a value that is not a string is still an error. Pair it with `#[serde(default)]`, so that
+/// a missing field is `None` as it was for an `Option<String>`.
 pub fn de_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Time>, D::Error> {
     Ok(Option::<String>::deserialize(d)?.and_then(|s| Time::parse(&s)))
 }
@@ -242,7 +243,7 @@ mod tests {
     fn lenient_reads_a_bad_string_as_none_and_refuses_other_types() {
         #[derive(Deserialize)]
         struct D {
-            #[serde(deserialize_with = "de_lenient")]
+            #[serde(default, deserialize_with = "de_lenient")]
             a: Option<Time>,
             #[serde(deserialize_with = "de_lenient_str")]
             b: Option<Time>,
@@ -251,6 +252,9 @@ mod tests {
         assert_eq!((d.a, d.b), (None, Some(Time(1_710_151_200))));
         let d: D = serde_json::from_str(r#"{"a": null, "b": "junk"}"#).unwrap();
         assert_eq!((d.a, d.b), (None, None));
+        let d: D = serde_json::from_str(r#"{"b": "junk"}"#).unwrap();
+        assert_eq!(d.a, None);
+        assert!(serde_json::from_str::<D>(r#"{"a": null}"#).is_err(), "b is required");
         assert!(serde_json::from_str::<D>(r#"{"a": 5, "b": "junk"}"#).is_err());
         assert!(serde_json::from_str::<D>(r#"{"a": null, "b": null}"#).is_err());
     }

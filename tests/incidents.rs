@@ -225,8 +225,9 @@ fn verify_names_a_bad_cut_off_and_ignores_informational_times() {
     m["inputs"]["first_event"] = json!("?");
     for c in m["tainted"]["credentials"].as_array_mut().unwrap() {
         c["issued_at"] = json!("unknown");
-        c["expires_at"] = json!("");
+        c.as_object_mut().unwrap().remove("expires_at");
     }
+    m["inputs"].as_object_mut().unwrap().remove("last_event");
     let (code, v) = verify(&d, &m);
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["effective_at"], CUT);

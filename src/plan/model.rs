@@ -59,7 +59,7 @@ pub struct Unrevocable {
     pub principal_arn: Option<String>,
     pub reason: String,
     /// When it stops being valid on its own (`null`: unknown).
-    #[serde(deserialize_with = "de_lenient")]
+    #[serde(default, deserialize_with = "de_lenient")]
     pub valid_until: Option<Time>,
 }
 
@@ -73,9 +73,9 @@ pub struct PlanInputs {
     #[serde(default)]
     pub sha256: String,
     pub events: u64,
-    #[serde(deserialize_with = "de_lenient")]
+    #[serde(default, deserialize_with = "de_lenient")]
     pub first_event: Option<Time>,
-    #[serde(deserialize_with = "de_lenient")]
+    #[serde(default, deserialize_with = "de_lenient")]
     pub last_event: Option<Time>,
 }
 
@@ -87,9 +87,9 @@ pub struct PlanCredential {
     pub kind: CredentialKind,
     pub principal_arn: Option<String>,
     pub account_id: Option<String>,
-    #[serde(deserialize_with = "de_lenient")]
+    #[serde(default, deserialize_with = "de_lenient")]
     pub issued_at: Option<Time>,
-    #[serde(deserialize_with = "de_lenient")]
+    #[serde(default, deserialize_with = "de_lenient")]
     pub expires_at: Option<Time>,
     /// `live` (needs a deny), `expired`, `deactivate`, `unrevocable`.
     pub status: CredentialStatus,
