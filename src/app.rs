@@ -627,7 +627,7 @@ fn integrity(a: cli::IntegrityArgs) -> Result<Exit> {
 /// reads first.
 #[derive(serde::Serialize)]
 struct PlanSummary<'a> {
-    effective_at: &'a str,
+    effective_at: crate::time::Time,
     strategy: crate::plan::Strategy,
     actions: usize,
     actions_by_type: std::collections::BTreeMap<&'a str, usize>,
@@ -645,7 +645,7 @@ impl<'a> PlanSummary<'a> {
             *by.entry(a.kind.as_str()).or_default() += 1;
         }
         PlanSummary {
-            effective_at: &p.effective_at,
+            effective_at: p.effective_at,
             strategy: p.strategy,
             actions: p.actions.len(),
             actions_by_type: by,
@@ -754,8 +754,8 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
             a.output.display(),
             b.credentials.len(),
             b.events,
-            b.first_event.as_deref().unwrap_or("-"),
-            b.last_event.as_deref().unwrap_or("-"),
+            crate::time::fmt_or(b.first_event, "-"),
+            crate::time::fmt_or(b.last_event, "-"),
             p.actions.len(),
             s.policies,
             s.keys_to_deactivate,

@@ -2,7 +2,7 @@
 
 use crate::ingest::{Ingest, Problem};
 use crate::model::{is_long_term_key, is_temporary_key};
-use crate::time::fmt_opt;
+use crate::time::{fmt_or, Time};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -50,13 +50,13 @@ pub struct ScanReport {
     /// Events dated after `reference_time`.
     pub time_anomalies: u64,
     /// The run's reference time: now, or `SOURCE_DATE_EPOCH`.
-    pub reference_time: String,
+    pub reference_time: Time,
     /// Values truncated or left out because one record may add only so much to reports.
     pub truncated_fields: u64,
     /// Records salvaged from damaged (failed) files, counted in `records` too.
     pub salvaged_records: u64,
-    pub first_event: Option<String>,
-    pub last_event: Option<String>,
+    pub first_event: Option<Time>,
+    pub last_event: Option<Time>,
     /// Events per account (`recipientAccountId`, else the caller's account).
     pub accounts: BTreeMap<String, u64>,
     pub regions: BTreeMap<String, u64>,
@@ -145,11 +145,11 @@ pub fn scan_report(ing: &Ingest) -> ScanReport {
         missing_event_id: s.missing_event_id,
         conflicts: s.conflicts,
         time_anomalies: s.time_anomalies,
-        reference_time: crate::time::fmt_iso(ing.reference_time),
+        reference_time: Time(ing.reference_time),
         truncated_fields: s.truncated_fields,
         salvaged_records: s.salvaged_records,
-        first_event: fmt_opt(ing.span().0),
-        last_event: fmt_opt(ing.span().1),
+        first_event: Time::opt(ing.span().0),
+        last_event: Time::opt(ing.span().1),
         accounts,
         regions,
         principals: principals.len() as u64,
@@ -190,12 +190,8 @@ pub fn render_table(r: &ScanReport) -> String {
             r.conflicts, r.time_anomalies, r.reference_time, r.truncated_fields, r.salvaged_records
         );
     }
-    let _ = writeln!(
-        o,
-        "span      {} .. {}",
-        r.first_event.as_deref().unwrap_or("-"),
-        r.last_event.as_deref().unwrap_or("-")
-    );
+    let _ =
+        writeln!(o, "span      {} .. {}", fmt_or(r.first_event, "-"), fmt_or(r.last_event, "-"));
     let _ = writeln!(o, "bytes     {} read, {} decompressed", r.bytes_read, r.bytes_decompressed);
     let _ = writeln!(
         o,

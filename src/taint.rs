@@ -14,6 +14,7 @@
 //!    the attacker's; keys created from a tainted console session follow by rule 1).
 
 use crate::chain::{NodeKind, SessionGraph};
+use crate::time::Time;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,21 +25,11 @@ pub struct AttackerUser {
     pub account_id: String,
     pub user_name: String,
     /// Attacker-controlled from this time (the first tainted CreateUser or login-profile call).
-    #[serde(serialize_with = "ser_time", deserialize_with = "de_time")]
-    pub since: i64,
+    pub since: Time,
     /// The attacker created the user (rather than only setting its password).
     pub created: bool,
     /// The calls that made it the attacker's (event names and ids).
     pub evidence: Vec<String>,
-}
-
-fn ser_time<S: serde::Serializer>(t: &i64, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&crate::time::fmt_iso(*t))
-}
-
-fn de_time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
-    let s = String::deserialize(d)?;
-    crate::time::parse_iso(&s).ok_or_else(|| serde::de::Error::custom(format!("not a time: {s:?}")))
 }
 
 /// The tainted credentials and the users the attacker controls.
@@ -86,12 +77,12 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
                         user_arn: gr.user_arn.clone(),
                         account_id: gr.account_id.clone(),
                         user_name: gr.user_name.clone(),
-                        since: gr.time,
+                        since: Time(gr.time),
                         created: false,
                         evidence: Vec::new(),
                     }
                 });
-            e.since = e.since.min(gr.time);
+            e.since = e.since.min(Time(gr.time));
             e.created |= gr.event_name == "CreateUser";
             if gr.event_name == "CreateUser" {
                 e.user_arn = gr.user_arn.clone();
@@ -112,7 +103,7 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
                 }
                 let node = &g.nodes[n];
                 let from = node.issued_at.or(node.first_seen);
-                let after = from.is_some_and(|t| t >= u.since);
+                let after = from.is_some_and(|t| t >= u.since.secs());
                 let console = node.kind == NodeKind::Session
                     && node.issued_by_event.as_deref() == Some("console sign-in");
                 if after && (u.created || console) {
@@ -181,9 +172,12 @@ pub struct TailRisk {
     pub principal_arn: Option<String>,
     pub account_id: Option<String>,
     /// When it stops being valid on its own (`null`: a long-term key, valid until deactivated).
-    pub valid_until: Option<String>,
+    /// Read leniently from a plan (`verify` derives its own).
+    #[serde(default, deserialize_with = "crate::time::de_lenient")]
+    pub valid_until: Option<Time>,
     /// The last event of its account's logs (`null`: no logs of that account).
-    pub evidence_ends: Option<String>,
+    #[serde(default, deserialize_with = "crate::time::de_lenient")]
+    pub evidence_ends: Option<Time>,
     /// Why it matters: it minted credentials before, or its rights are unknown.
     pub reason: String,
 }
@@ -244,8 +238,8 @@ pub fn unseen_tail(
             credential: node.id.clone(),
             principal_arn: node.principal_arn.clone(),
             account_id: acct.map(str::to_string),
-            valid_until: crate::time::fmt_opt(until),
-            evidence_ends: crate::time::fmt_opt(end),
+            valid_until: Time::opt(until),
+            evidence_ends: Time::opt(end),
             reason,
         });
     }

@@ -10,6 +10,77 @@
 //! cheap to compare, sort and hash.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+
+/// A point in time as unix seconds, the form every result keeps its times in: compared and
+/// sorted as an integer, formatted only where text is written. It serializes as
+/// [`fmt_iso`] writes it and deserializes with [`parse_iso`] (a value that is not a time is
+/// an error naming the value); [`Display`](fmt::Display) is [`fmt_iso`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Time(pub i64);
+
+impl Time {
+    /// The time as unix seconds.
+    pub fn secs(self) -> i64 {
+        self.0
+    }
+
+    /// An optional timestamp as a `Time`.
+    pub fn opt(t: Option<i64>) -> Option<Time> {
+        t.map(Time)
+    }
+
+    /// Parses a timestamp as [`parse_iso`] does.
+    pub fn parse(s: &str) -> Option<Time> {
+        parse_iso(s).map(Time)
+    }
+}
+
+impl From<i64> for Time {
+    fn from(t: i64) -> Self {
+        Time(t)
+    }
+}
+
+impl fmt::Display for Time {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&fmt_iso(self.0))
+    }
+}
+
+impl Serialize for Time {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&fmt_iso(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Time {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Time::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("not a time: {s:?}")))
+    }
+}
+
+/// An optional time as text: [`fmt_iso`], or `none` when there is none.
+pub fn fmt_or(t: Option<Time>, none: &str) -> String {
+    t.map_or_else(|| none.to_string(), |t| fmt_iso(t.0))
+}
+
+/// `deserialize_with` for an informational `Option<Time>` of a document that is read back
+/// (`plan.json`) and that nothing reads: a string that is not a time reads as `None`, as a
+/// hand-edited value there was ignored when these fields were strings. `null` is `None`;
+/// a value that is not a string is still an error. Pair it with `#[serde(default)]`, so that
+/// a missing field is `None` as it was for an `Option<String>`.
+pub fn de_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Time>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.and_then(|s| Time::parse(&s)))
+}
+
+/// Like [`de_lenient`] for a field that must be present as a string: only a string that is
+/// not a time reads as `None`; `null` is an error, as it was for a `String` field.
+pub fn de_lenient_str<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Time>, D::Error> {
+    Ok(Time::parse(&String::deserialize(d)?))
+}
 
 /// Parses an ISO 8601 / RFC 3339 timestamp (extended or basic notation) to unix seconds.
 ///
@@ -127,5 +198,64 @@ mod tests {
         assert_eq!(parse_us_date("Jul 18, 2023, 12:07:39 AM"), parse_iso("2023-07-18T00:07:39Z"));
         assert_eq!(parse_us_date("2023-07-18T00:07:39Z"), parse_iso("2023-07-18T00:07:39Z"));
         assert_eq!(parse_us_date("tomorrow"), None);
+    }
+
+    #[test]
+    fn time_serializes_as_fmt_iso_and_round_trips() {
+        let t = Time(parse_iso("2024-03-11T10:00:00Z").unwrap());
+        let json = serde_json::to_string(&t).unwrap();
+        assert_eq!(json, "\"2024-03-11T10:00:00Z\"");
+        assert_eq!(serde_json::from_str::<Time>(&json).unwrap(), t);
+        assert_eq!(t.to_string(), "2024-03-11T10:00:00Z");
+        // Any shape `parse_iso` accepts reads; it is written back in the one canonical shape.
+        let offset: Time = serde_json::from_str("\"2024-03-11T11:00:00+01:00\"").unwrap();
+        assert_eq!(offset, t);
+        let basic: Time = serde_json::from_str("\"20240311T100000Z\"").unwrap();
+        assert_eq!(basic, t);
+        assert_eq!(serde_json::to_string(&Some(t)).unwrap(), json);
+        assert_eq!(serde_json::to_string(&None::<Time>).unwrap(), "null");
+        assert!(Time(1) < Time(2));
+    }
+
+    #[test]
+    fn a_bad_time_is_an_error_naming_the_value() {
+        let e = serde_json::from_str::<Time>("\"yesterday\"").unwrap_err().to_string();
+        assert!(e.contains("not a time: \"yesterday\""), "{e}");
+        assert!(serde_json::from_str::<Time>("\"2024-13-01T00:00:00Z\"").is_err());
+        assert!(serde_json::from_str::<Time>("1710151200").is_err(), "a number is not a time");
+        assert!(serde_json::from_str::<Time>("null").is_err());
+    }
+
+    #[test]
+    fn time_outside_four_digit_years_serializes_as_fmt_iso() {
+        // Whatever `fmt_iso` writes outside years 0–9999 (chrono's sign and width, or the bare
+        // number outside chrono's range) is what the JSON shows.
+        for t in [-62_167_219_201, 253_402_300_800, i64::MAX, i64::MIN] {
+            let json = serde_json::to_string(&Time(t)).unwrap();
+            assert_eq!(json, format!("\"{}\"", fmt_iso(t)), "{t}");
+            assert_eq!(Time(t).to_string(), fmt_iso(t));
+        }
+        assert_eq!(fmt_iso(253_402_300_800), "+10000-01-01T00:00:00Z");
+        assert_eq!(fmt_iso(i64::MAX), i64::MAX.to_string());
+    }
+
+    #[test]
+    fn lenient_reads_a_bad_string_as_none_and_refuses_other_types() {
+        #[derive(Deserialize)]
+        struct D {
+            #[serde(default, deserialize_with = "de_lenient")]
+            a: Option<Time>,
+            #[serde(deserialize_with = "de_lenient_str")]
+            b: Option<Time>,
+        }
+        let d: D = serde_json::from_str(r#"{"a": "junk", "b": "2024-03-11T10:00:00Z"}"#).unwrap();
+        assert_eq!((d.a, d.b), (None, Some(Time(1_710_151_200))));
+        let d: D = serde_json::from_str(r#"{"a": null, "b": "junk"}"#).unwrap();
+        assert_eq!((d.a, d.b), (None, None));
+        let d: D = serde_json::from_str(r#"{"b": "junk"}"#).unwrap();
+        assert_eq!(d.a, None);
+        assert!(serde_json::from_str::<D>(r#"{"a": null}"#).is_err(), "b is required");
+        assert!(serde_json::from_str::<D>(r#"{"a": 5, "b": "junk"}"#).is_err());
+        assert!(serde_json::from_str::<D>(r#"{"a": null, "b": null}"#).is_err());
     }
 }

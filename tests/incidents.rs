@@ -203,6 +203,42 @@ fn verify_is_independent_of_the_plans_own_claims_and_commands() {
     assert_eq!(code, 1, "a later weaker policy of the same name wins: {v}");
 }
 
+/// The times of a hand-edited plan: a cut-off that is not a time is a fatal error (exit 2)
+/// naming the field and the value; the plan's informational times (`generated_at`, the
+/// credentials' issue and expiry times) are not read by `verify`, so a bad value there
+/// changes nothing.
+#[test]
+fn verify_names_a_bad_cut_off_and_ignores_informational_times() {
+    let (s, _, _) = two_roles();
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    let mut m = p.clone();
+    m["effective_at"] = json!("next tuesday");
+    let path = d.path().join("plan.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+    let (code, _, err) = run(&["verify", "--format", "json", "--plan", path.to_str().unwrap()], &d);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("plan effective_at \"next tuesday\" is not a timestamp"), "{err}");
+
+    let mut m = p.clone();
+    m["generated_at"] = json!("whenever");
+    m["inputs"]["first_event"] = json!("?");
+    for c in m["tainted"]["credentials"].as_array_mut().unwrap() {
+        c["issued_at"] = json!("unknown");
+        c.as_object_mut().unwrap().remove("expires_at");
+    }
+    m["inputs"].as_object_mut().unwrap().remove("last_event");
+    let (code, v) = verify(&d, &m);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["effective_at"], CUT);
+    // Another notation of the same cut-off reads as that time.
+    let mut m = p.clone();
+    m["effective_at"] = json!("2024-03-11T12:00:00+01:00");
+    let (code, v) = verify(&d, &m);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["effective_at"], CUT);
+}
+
 #[test]
 fn only_what_root_itself_minted_is_root_derived() {
     let mut s = Scenario::new();

@@ -49,8 +49,8 @@ pub struct Finding {
     pub target: String,
     /// The account the target lives in, when known.
     pub account_id: Option<String>,
-    /// When it first happened (RFC 3339).
-    pub time: Option<String>,
+    /// When it first happened (RFC 3339 in the JSON).
+    pub time: Option<crate::time::Time>,
     pub detail: String,
     /// MITRE ATT&CK technique ids.
     pub techniques: Vec<String>,

@@ -14,7 +14,7 @@ mod signals;
 use crate::chain::{NodeKind, SessionGraph};
 use crate::ingest::Ingest;
 use crate::model::Event;
-use crate::time::{fmt_iso, fmt_opt};
+use crate::time::{fmt_iso, Time};
 use classify::{is_data_read, persistence_of, PERSISTENCE};
 pub use finding::{Finding, Severity};
 pub use render::{render_markdown, render_table};
@@ -32,15 +32,15 @@ pub struct TaintedCredential {
     pub principal_arn: Option<String>,
     pub principal_type: Option<String>,
     pub account_id: Option<String>,
-    pub issued_at: Option<String>,
-    pub expires_at: Option<String>,
+    pub issued_at: Option<Time>,
+    pub expires_at: Option<Time>,
     /// Access key (or node id) of the credential that issued it.
     pub issued_by: Option<String>,
     /// The issuing call.
     pub issuing_event: Option<String>,
     pub events: u64,
-    pub first_seen: Option<String>,
-    pub last_seen: Option<String>,
+    pub first_seen: Option<Time>,
+    pub last_seen: Option<Time>,
     /// Source IPs with the time each was first seen; `new` marks IPs that appeared after the
     /// credential's first IP (a change of hands shows up here).
     pub source_ips: Vec<SeenValue>,
@@ -52,7 +52,7 @@ pub struct TaintedCredential {
 pub struct SeenValue {
     pub value: String,
     pub events: u64,
-    pub first_seen: String,
+    pub first_seen: Time,
     pub new: bool,
 }
 
@@ -79,13 +79,13 @@ pub struct DataAccess {
     pub event_name: String,
     pub resource: String,
     pub count: u64,
-    pub first: String,
+    pub first: Time,
 }
 
 /// Something the attacker created or changed that outlives the sessions.
 #[derive(Debug, Clone, Serialize)]
 pub struct Persistence {
-    pub event_time: String,
+    pub event_time: Time,
     pub event_name: String,
     pub event_id: String,
     pub account_id: Option<String>,
@@ -131,8 +131,8 @@ pub struct BlastRadius {
     pub credentials: Vec<TaintedCredential>,
     /// Number of tainted events.
     pub events: u64,
-    pub first_event: Option<String>,
-    pub last_event: Option<String>,
+    pub first_event: Option<Time>,
+    pub last_event: Option<Time>,
     pub accounts: BTreeMap<String, u64>,
     pub regions: BTreeMap<String, u64>,
     pub source_ips: BTreeMap<String, u64>,
@@ -204,7 +204,7 @@ fn seen_values(m: BTreeMap<String, (u64, i64)>) -> Vec<SeenValue> {
         .map(|(v, (n, t))| SeenValue {
             value: v,
             events: n,
-            first_seen: fmt_iso(t),
+            first_seen: Time(t),
             new: Some(t) != first,
         })
         .collect();
@@ -372,7 +372,7 @@ pub fn blast_with(
                 found.push((
                     pos,
                     Persistence {
-                        event_time: fmt_iso(e.time),
+                        event_time: Time(e.time),
                         event_name: e.name.clone(),
                         event_id: e.id.clone(),
                         account_id: e.account().map(str::to_string),
@@ -431,15 +431,15 @@ pub fn blast_with(
                 principal_arn: node.principal_arn.clone(),
                 principal_type: node.principal_type.as_deref().map(str::to_string),
                 account_id: node.account_id.as_deref().map(str::to_string),
-                issued_at: fmt_opt(node.issued_at),
-                expires_at: fmt_opt(node.expires_at),
+                issued_at: Time::opt(node.issued_at),
+                expires_at: Time::opt(node.expires_at),
                 issued_by: parent[n].map(|(p, _)| {
                     g.nodes[p].access_key_id.as_deref().unwrap_or(&g.nodes[p].id).to_string()
                 }),
                 issuing_event: parent[n].map(|(_, k)| g.edges[k].event_name.clone()),
                 events: node.events,
-                first_seen: fmt_opt(node.first_seen),
-                last_seen: fmt_opt(node.last_seen),
+                first_seen: Time::opt(node.first_seen),
+                last_seen: Time::opt(node.last_seen),
                 source_ips: seen_values(mine.ips),
                 user_agents: seen_values(mine.agents),
             }
@@ -474,20 +474,15 @@ pub fn blast_with(
     resources.sort_by(|a, b| b.events.cmp(&a.events).then_with(|| a.arn.cmp(&b.arn)));
     let data_access = data
         .into_iter()
-        .map(|((n, r), (c, t))| DataAccess {
-            event_name: n,
-            resource: r,
-            count: c,
-            first: fmt_iso(t),
-        })
+        .map(|((n, r), (c, t))| DataAccess { event_name: n, resource: r, count: c, first: Time(t) })
         .collect();
 
     Ok(BlastRadius {
         seeds: seeds.to_vec(),
         findings: Vec::new(),
         credentials,
-        first_event: fmt_opt(event_indices.first().map(|&i| ing.stubs[i].time)),
-        last_event: fmt_opt(event_indices.last().map(|&i| ing.stubs[i].time)),
+        first_event: event_indices.first().map(|&i| Time(ing.stubs[i].time)),
+        last_event: event_indices.last().map(|&i| Time(ing.stubs[i].time)),
         accounts,
         regions,
         source_ips,

@@ -3,7 +3,7 @@
 
 use super::{Action, BlastRadius, Finding};
 use crate::chain::NodeKind;
-use crate::time::fmt_iso;
+use crate::time::{fmt_or, Time};
 use std::collections::BTreeMap;
 
 /// Terminal rendering: a responder's one-screen summary.
@@ -17,8 +17,8 @@ pub fn render_table(b: &BlastRadius) -> String {
         "{} tainted credentials, {} events, {} .. {}",
         b.credentials.len(),
         b.events,
-        b.first_event.as_deref().unwrap_or("-"),
-        b.last_event.as_deref().unwrap_or("-")
+        fmt_or(b.first_event, "-"),
+        fmt_or(b.last_event, "-")
     );
     let join = |m: &BTreeMap<String, u64>| {
         m.iter().map(|(k, v)| format!("{} ({v})", l(k))).collect::<Vec<_>>().join(", ")
@@ -30,8 +30,11 @@ pub fn render_table(b: &BlastRadius) -> String {
     let _ = writeln!(o, "source IPs: {}", l(&group_ips(&b.source_ips)));
     let _ = writeln!(o, "user agents: {}", b.user_agents.len());
     let _ = writeln!(o, "\ncredentials (times UTC: issued–expires)");
-    let hm = |t: &Option<String>| {
-        t.as_deref().map_or("-".to_string(), |t| t.get(11..16).unwrap_or(t).to_string())
+    let hm = |t: &Option<Time>| {
+        t.map_or("-".to_string(), |t| {
+            let t = t.to_string();
+            t.get(11..16).map_or_else(|| t.clone(), str::to_string)
+        })
     };
     for c in &b.credentials {
         let when = if c.kind == NodeKind::LongTermKey {
@@ -107,7 +110,7 @@ pub fn render_table(b: &BlastRadius) -> String {
             o,
             "\nattacker-controlled user: {} since {} ({})",
             l(&u.user_arn),
-            fmt_iso(u.since),
+            u.since,
             l(&u.evidence.join(", "))
         );
     }
@@ -131,8 +134,8 @@ pub fn render_table(b: &BlastRadius) -> String {
                 o,
                 "  {}  valid until {}  evidence ends {}: {}",
                 l(&t.credential),
-                t.valid_until.as_deref().unwrap_or("deactivation"),
-                t.evidence_ends.as_deref().unwrap_or("(no logs of its account)"),
+                fmt_or(t.valid_until, "deactivation"),
+                fmt_or(t.evidence_ends, "(no logs of its account)"),
                 t.reason
             );
         }
@@ -221,8 +224,8 @@ pub fn render_markdown(b: &BlastRadius) -> String {
         "- **{}** tainted credentials, **{}** events, {} to {}",
         b.credentials.len(),
         b.events,
-        m(b.first_event.as_deref().unwrap_or("-")),
-        m(b.last_event.as_deref().unwrap_or("-"))
+        m(&fmt_or(b.first_event, "-")),
+        m(&fmt_or(b.last_event, "-"))
     );
     let join = |map: &BTreeMap<String, u64>| {
         map.iter().map(|(k, v)| format!("{} ({v})", m(k))).collect::<Vec<_>>().join(", ")
@@ -269,12 +272,12 @@ pub fn render_markdown(b: &BlastRadius) -> String {
             m(c.access_key_id.as_deref().unwrap_or(&c.id)),
             m(c.principal_arn.as_deref().unwrap_or("?")),
             m(c.account_id.as_deref().unwrap_or("?")),
-            m(c.issued_at.as_deref().unwrap_or("-")),
+            m(&fmt_or(c.issued_at, "-")),
             c.issued_by
                 .as_deref()
                 .map(|x| format!("{} {}", m(x), m(c.issuing_event.as_deref().unwrap_or(""))))
                 .unwrap_or_else(|| "-".into()),
-            m(c.expires_at.as_deref().unwrap_or("-")),
+            m(&fmt_or(c.expires_at, "-")),
             c.events
         );
     }
@@ -294,7 +297,7 @@ pub fn render_markdown(b: &BlastRadius) -> String {
             let _ = writeln!(
                 o,
                 "| {} | {} | {} | {} | {} |",
-                m(&p.event_time),
+                m(&p.event_time.to_string()),
                 m(&p.event_name),
                 m(&p.target),
                 m(&p.detail),
@@ -318,7 +321,7 @@ pub fn render_markdown(b: &BlastRadius) -> String {
                 o,
                 "| {} | {} | {} |",
                 m(&u.user_arn),
-                m(&fmt_iso(u.since)),
+                m(&u.since.to_string()),
                 m(&u.evidence.join(", "))
             );
         }
@@ -330,8 +333,8 @@ pub fn render_markdown(b: &BlastRadius) -> String {
                 o,
                 "| {} | {} | {} | {} |",
                 m(&t.credential),
-                m(t.valid_until.as_deref().unwrap_or("until deactivated")),
-                m(t.evidence_ends.as_deref().unwrap_or("no logs")),
+                m(&fmt_or(t.valid_until, "until deactivated")),
+                m(&fmt_or(t.evidence_ends, "no logs")),
                 m(&t.reason)
             );
         }

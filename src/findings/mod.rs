@@ -24,6 +24,7 @@ use crate::blast::BlastRadius;
 use crate::chain::{Attempt, Node, SessionGraph};
 use crate::model::Event;
 use crate::plan::Plan;
+use crate::time::Time;
 use meaning::{call_target, meaning, next_step_for, Meaning};
 use rules::{
     data_read, failed_attempts, leaked_key, missing_logs, stolen_instance_credentials, unseen_tail,
@@ -42,21 +43,21 @@ struct Group {
     kind: &'static str,
     /// Every kind seen, with its severity (the title names those of the top severity).
     kinds: BTreeSet<(Severity, &'static str)>,
-    first: Option<String>,
+    first: Option<Time>,
     whats: Vec<String>,
     techniques: BTreeSet<String>,
     evidence: Vec<String>,
 }
 
 impl Group {
-    fn add(&mut self, m: &Meaning, time: &str, event_id: &str) {
+    fn add(&mut self, m: &Meaning, time: Time, event_id: &str) {
         if self.severity.is_none_or(|s| m.severity < s) {
             self.severity = Some(m.severity);
             self.kind = m.kind;
         }
         self.kinds.insert((m.severity, m.kind));
-        if self.first.as_deref().is_none_or(|f| time < f) {
-            self.first = Some(time.to_string());
+        if self.first.is_none_or(|f| time < f) {
+            self.first = Some(time);
         }
         if !self.whats.contains(&m.what) {
             self.whats.push(m.what.clone());
@@ -114,7 +115,7 @@ pub fn findings_from(
         };
         groups.entry((p.account_id.clone(), target)).or_default().add(
             &m,
-            &p.event_time,
+            p.event_time,
             &p.event_id,
         );
     }
@@ -132,9 +133,8 @@ pub fn findings_from(
             },
             techniques: if u.created { &["T1136.003", "T1078.004"] } else { &["T1098.001"] },
         };
-        let since = crate::time::fmt_iso(u.since);
         let g = groups.entry(key).or_default();
-        g.add(&m, &since, "");
+        g.add(&m, u.since, "");
         g.evidence.retain(|x| !x.is_empty());
         for e in &u.evidence {
             let id = e.rsplit(' ').next().unwrap_or(e).to_string();

@@ -8,6 +8,7 @@ use crate::blast::BlastRadius;
 use crate::chain::{Attempt, Node};
 use crate::model::Event;
 use crate::plan::{CredentialStatus, Plan};
+use crate::time::Time;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The seed keys were used: the headline, with what the plan does about it.
@@ -45,7 +46,7 @@ pub(super) fn leaked_key(b: &BlastRadius, plan: Option<&Plan>, out: &mut Vec<Fin
         title: format!("Leaked key used: {}", b.seeds.join(", ")),
         target: b.seeds.join(", "),
         account_id: (accounts.len() == 1).then(|| accounts.iter().next().unwrap().to_string()),
-        time: b.first_event.clone(),
+        time: b.first_event,
         detail,
         techniques: vec!["T1078.004".into()],
         next_step,
@@ -106,7 +107,7 @@ pub(super) fn stolen_instance_credentials(
             title: format!("Instance credentials used outside the instance: {instance}"),
             target: arn.to_string(),
             account_id: crate::chain::arn_account(arn).map(str::to_string),
-            time: offer.iter().filter_map(|n| n.first_seen).min().map(crate::time::fmt_iso),
+            time: offer.iter().filter_map(|n| n.first_seen).min().map(Time),
             detail: s.detail.clone(),
             techniques: vec!["T1552.005".into(), "T1078.004".into()],
             next_step,
@@ -119,7 +120,7 @@ pub(super) fn stolen_instance_credentials(
 /// Data read, grouped by bucket or by kind of store.
 pub(super) fn data_read(b: &BlastRadius, out: &mut Vec<Finding>) {
     // (target, kind) -> (reads, first, resources)
-    let mut m: BTreeMap<(String, &'static str), (u64, String, BTreeSet<&str>)> = BTreeMap::new();
+    let mut m: BTreeMap<(String, &'static str), (u64, Time, BTreeSet<&str>)> = BTreeMap::new();
     for d in &b.data_access {
         let (target, what) = match d.event_name.as_str() {
             "GetObject" => {
@@ -139,10 +140,10 @@ pub(super) fn data_read(b: &BlastRadius, out: &mut Vec<Finding>) {
             "Decrypt" => ("KMS".into(), "kms"),
             _ => (d.resource.clone(), "other"),
         };
-        let e = m.entry((target, what)).or_insert((0, d.first.clone(), BTreeSet::new()));
+        let e = m.entry((target, what)).or_insert((0, d.first, BTreeSet::new()));
         e.0 += d.count;
         if d.first < e.1 {
-            e.1 = d.first.clone();
+            e.1 = d.first;
         }
         e.2.insert(d.resource.as_str());
     }
@@ -189,7 +190,7 @@ pub(super) fn unseen_tail(b: &BlastRadius, out: &mut Vec<Finding>) {
         per.entry(t.account_id.as_deref()).or_default().push(t);
     }
     for (account, list) in per {
-        let ends = list.iter().filter_map(|t| t.evidence_ends.as_deref()).max();
+        let ends = list.iter().filter_map(|t| t.evidence_ends).max();
         let creds: Vec<String> = list.iter().map(|t| t.credential.clone()).collect();
         out.push(Finding {
             severity: Severity::High,
@@ -201,10 +202,10 @@ pub(super) fn unseen_tail(b: &BlastRadius, out: &mut Vec<Finding>) {
             ),
             target: format!("account/{}", account.unwrap_or("?")),
             account_id: account.map(str::to_string),
-            time: ends.map(str::to_string),
+            time: ends,
             detail: format!(
                 "evidence ends {}; what they did since is not in the logs: {}{} ({})",
-                ends.unwrap_or("(no logs)"),
+                crate::time::fmt_or(ends, "(no logs)"),
                 list.iter().take(5).map(|t| t.credential.as_str()).collect::<Vec<_>>().join(", "),
                 if list.len() > 5 { ", …" } else { "" },
                 list.first().map_or("", |t| t.reason.as_str())
@@ -261,18 +262,18 @@ pub(super) fn failed_attempts(
     out: &mut Vec<Finding>,
 ) {
     // (call, account, target) -> (meaning, first, errors, evidence)
-    type Acc = (Meaning, String, BTreeSet<String>, Vec<String>);
+    type Acc = (Meaning, Time, BTreeSet<String>, Vec<String>);
     let mut m: BTreeMap<(String, Option<String>, String), Acc> = BTreeMap::new();
     let mut add = |name: &str,
                    account: Option<String>,
                    target: String,
                    mn: Meaning,
-                   time: String,
+                   time: Time,
                    error: Option<&str>,
                    id: &str| {
         let e = m
             .entry((name.to_string(), account, target))
-            .or_insert_with(|| (mn, time.clone(), BTreeSet::new(), Vec::new()));
+            .or_insert_with(|| (mn, time, BTreeSet::new(), Vec::new()));
         if time < e.1 {
             e.1 = time;
         }
@@ -292,7 +293,7 @@ pub(super) fn failed_attempts(
             e.account().map(str::to_string),
             call_target(e),
             mn,
-            crate::time::fmt_iso(e.time),
+            Time(e.time),
             e.error_code.as_deref(),
             &e.id,
         );
@@ -352,7 +353,7 @@ pub(super) fn failed_attempts(
             account,
             target,
             mn,
-            crate::time::fmt_iso(a.event_time),
+            Time(a.event_time),
             a.error_code.as_deref(),
             &a.event_id,
         );

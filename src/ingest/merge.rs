@@ -215,7 +215,7 @@ pub(super) fn merge(
         .map(|s| TimeAnomaly {
             path: files[s.file as usize].display(),
             record: s.record,
-            event_time: crate::time::fmt_iso(s.time),
+            event_time: crate::time::Time(s.time),
         })
         .collect();
     let conflicts = conflict_pairs

@@ -142,5 +142,5 @@ pub struct Conflict {
 pub struct TimeAnomaly {
     pub path: String,
     pub record: u32,
-    pub event_time: String,
+    pub event_time: crate::time::Time,
 }

@@ -81,7 +81,7 @@ fn report_evidence_warnings(ingest: &Ingest, w: &mut impl Write) {
             "trailhound: warning: {} events are dated after the reference time {} (clock skew or forged records), first {} in {} (record {}); they never move a default cut-off",
             s.time_anomalies,
             crate::time::fmt_iso(ingest.reference_time),
-            first.map_or("?", |a| a.event_time.as_str()),
+            first.map_or_else(|| "?".to_string(), |a| a.event_time.to_string()),
             first.map_or("?", |a| a.path.as_str()),
             first.map_or(0, |a| a.record),
         );

@@ -46,7 +46,7 @@ use crate::blast::{BlastRadius, Persistence};
 use crate::chain::{session_expiry, NodeKind, SessionGraph};
 use crate::escape::{one_line, shell_word};
 use crate::ingest::Ingest;
-use crate::time::{fmt_iso, fmt_opt, parse_iso};
+use crate::time::{fmt_iso, parse_iso, Time};
 use commands::{checked, rank, review};
 use policy::{deny_statement, userid_pattern};
 use serde_json::json;
@@ -191,7 +191,7 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
                                 credential: node.id.clone(),
                                 principal_arn: node.principal_arn.clone(),
                                 reason: blocker_reason(&why).into(),
-                                valid_until: fmt_opt(expiry),
+                                valid_until: Time::opt(expiry),
                             });
                         }
                     }
@@ -208,8 +208,8 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
             },
             principal_arn: node.principal_arn.clone(),
             account_id: node.account_id.as_deref().map(str::to_string),
-            issued_at: fmt_opt(node.issued_at),
-            expires_at: fmt_opt(session_expiry(g, n).filter(|_| node.kind == NodeKind::Session)),
+            issued_at: Time::opt(node.issued_at),
+            expires_at: Time::opt(session_expiry(g, n).filter(|_| node.kind == NodeKind::Session)),
             status,
         });
     }
@@ -256,7 +256,7 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
             reason = format!(
                 "user {} is attacker-controlled since {} ({}): deny everything it does, with any credential, sessions and long-term keys alike, until it is removed (SPEC §9)",
                 target.name,
-                fmt_iso(u.since),
+                u.since,
                 u.evidence.join(", ")
             );
         } else if o.strategy == Strategy::Surgical {
@@ -520,17 +520,17 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
 
     Plan {
         schema: SCHEMA.into(),
-        generated_at: fmt_iso(o.now),
+        generated_at: Some(Time(o.now)),
         tool_version: env!("CARGO_PKG_VERSION").into(),
         strategy: o.strategy,
-        effective_at: fmt_iso(effective_at),
+        effective_at: Time(effective_at),
         inputs: PlanInputs {
             paths: o.input_paths.clone(),
             files: ing.stats.files_read,
             sha256: ing.evidence_sha256(),
             events: ing.stats.events,
-            first_event: fmt_opt(ing.span().0),
-            last_event: fmt_opt(ing.span().1),
+            first_event: Time::opt(ing.span().0),
+            last_event: Time::opt(ing.span().1),
         },
         seeds: b.seeds.clone(),
         tainted: PlanTainted { credentials, events: b.events },

@@ -1,7 +1,8 @@
 //! The plan document (`trailhound.plan/v1`) as it is written to and read from `plan.json`:
 //! the strategy, the actions, the tainted credentials, the unrevocable ones and the summary.
 
-use serde::{Deserialize, Serialize};
+use crate::time::{de_lenient, de_lenient_str, Time};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use std::fmt;
 
@@ -58,7 +59,8 @@ pub struct Unrevocable {
     pub principal_arn: Option<String>,
     pub reason: String,
     /// When it stops being valid on its own (`null`: unknown).
-    pub valid_until: Option<String>,
+    #[serde(default, deserialize_with = "de_lenient")]
+    pub valid_until: Option<Time>,
 }
 
 /// `inputs` of the plan.
@@ -71,8 +73,10 @@ pub struct PlanInputs {
     #[serde(default)]
     pub sha256: String,
     pub events: u64,
-    pub first_event: Option<String>,
-    pub last_event: Option<String>,
+    #[serde(default, deserialize_with = "de_lenient")]
+    pub first_event: Option<Time>,
+    #[serde(default, deserialize_with = "de_lenient")]
+    pub last_event: Option<Time>,
 }
 
 /// A tainted credential as recorded in the plan.
@@ -83,8 +87,10 @@ pub struct PlanCredential {
     pub kind: CredentialKind,
     pub principal_arn: Option<String>,
     pub account_id: Option<String>,
-    pub issued_at: Option<String>,
-    pub expires_at: Option<String>,
+    #[serde(default, deserialize_with = "de_lenient")]
+    pub issued_at: Option<Time>,
+    #[serde(default, deserialize_with = "de_lenient")]
+    pub expires_at: Option<Time>,
     /// `live` (needs a deny), `expired`, `deactivate`, `unrevocable`.
     pub status: CredentialStatus,
 }
@@ -113,10 +119,16 @@ pub struct Summary {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Plan {
     pub schema: String,
-    pub generated_at: String,
+    /// Always set in a plan built here; `None` only in a plan read back whose value is not a
+    /// time (`verify` does not read it).
+    #[serde(deserialize_with = "de_lenient_str")]
+    pub generated_at: Option<Time>,
     pub tool_version: String,
     pub strategy: Strategy,
-    pub effective_at: String,
+    /// The cut-off. A value that is not a time makes the whole plan unreadable, with an error
+    /// naming the field and the value.
+    #[serde(deserialize_with = "de_effective_at")]
+    pub effective_at: Time,
     pub inputs: PlanInputs,
     pub seeds: Vec<String>,
     pub tainted: PlanTainted,
@@ -136,12 +148,20 @@ pub struct Plan {
     pub summary: Summary,
 }
 
+/// Reads `effective_at`, naming the field and the value when it is not a time.
+fn de_effective_at<'de, D: Deserializer<'de>>(d: D) -> Result<Time, D::Error> {
+    let s = String::deserialize(d)?;
+    Time::parse(&s).ok_or_else(|| {
+        serde::de::Error::custom(format!("plan effective_at {s:?} is not a timestamp"))
+    })
+}
+
 /// Names of the plan's kinds as they are written in `plan.json` (each variant's name, given
 /// explicitly). A name this version does not know (a hand-edited plan) is kept as written
 /// (`Other`), so the plan still parses and `verify` can say which action it does not
 /// understand, as it did when these were strings; a value that is not a string is refused
-/// with the same error as before. A kind reads as its name (`as_str`, `Display`,
-/// `Deref<Target = str>`, `== "name"`).
+/// with the same error as before. A kind reads as its name through `as_str` and `Display`;
+/// code compares kinds by variant.
 macro_rules! named_kind {
     ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident => $s:literal,)* }) => {
         $(#[$m])*
@@ -185,19 +205,6 @@ macro_rules! named_kind {
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(self.as_str())
-            }
-        }
-
-        impl std::ops::Deref for $name {
-            type Target = str;
-            fn deref(&self) -> &str {
-                self.as_str()
-            }
-        }
-
-        impl PartialEq<&str> for $name {
-            fn eq(&self, other: &&str) -> bool {
-                self.as_str() == *other
             }
         }
     };

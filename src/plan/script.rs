@@ -22,7 +22,7 @@ pub fn render_script(p: &Plan) -> String {
         "#!/bin/sh\n# trailhound revocation plan ({}, strategy {}, effective at {})",
         one_line(&p.schema),
         serde_json::to_string(&p.strategy).unwrap_or_default().trim_matches('"'),
-        one_line(&p.effective_at)
+        one_line(&p.effective_at.to_string())
     );
     let _ = writeln!(o, "# seeds: {}", one_line(&p.seeds.join(", ")));
     let accounts: Vec<&str> = {
@@ -107,7 +107,7 @@ pub fn render_script(p: &Plan) -> String {
             one_line(&u.credential),
             one_line(u.principal_arn.as_deref().unwrap_or("?")),
             one_line(&u.reason),
-            one_line(u.valid_until.as_deref().unwrap_or("unknown"))
+            one_line(&crate::time::fmt_or(u.valid_until, "unknown"))
         );
     }
     // Rollback: the denies stay until someone decides they can go.

@@ -25,7 +25,7 @@ use super::{
 use crate::chain::{arn_account, session_expiry, NodeKind, SessionGraph};
 use crate::escape::{is_unsafe_char, shell_words};
 use crate::ingest::Ingest;
-use crate::time::{fmt_iso, fmt_opt, parse_iso};
+use crate::time::{fmt_or, Time};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -34,8 +34,8 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct SessionVerdict {
     pub session: String,
     pub principal_arn: Option<String>,
-    pub issued_at: Option<String>,
-    pub valid_until: Option<String>,
+    pub issued_at: Option<Time>,
+    pub valid_until: Option<Time>,
     /// The policy that denies it (`principal_arn#policy_name`), or `deleted user …`.
     pub denied_by: Option<String>,
     /// For unrevocable credentials: why, and the remedy (verify's own judgement).
@@ -56,7 +56,7 @@ pub struct CommandProblem {
 #[derive(Debug, Serialize)]
 pub struct Verification {
     pub plan_schema: String,
-    pub effective_at: String,
+    pub effective_at: Time,
     pub seeds: Vec<String>,
     pub tainted_sessions: u64,
     pub covered: Vec<SessionVerdict>,
@@ -184,14 +184,13 @@ fn user_of(g: &SessionGraph, n: usize) -> Option<(String, String)> {
 /// Verifies `plan` against the trail.
 ///
 /// # Errors
-/// A plan whose schema or `effective_at` is not understood.
+/// A plan whose schema is not understood (an `effective_at` that is not a time is refused
+/// when the plan is read).
 pub fn verify(ing: &Ingest, g: &SessionGraph, plan: &Plan) -> anyhow::Result<Verification> {
     if plan.schema != super::SCHEMA {
         anyhow::bail!("unsupported plan schema {:?} (expected {})", plan.schema, super::SCHEMA);
     }
-    let Some(eff) = parse_iso(&plan.effective_at) else {
-        anyhow::bail!("plan effective_at {:?} is not a timestamp", plan.effective_at);
-    };
+    let eff = plan.effective_at.secs();
     let b = crate::blast::blast(ing, g, &plan.seeds, false)?;
     let mut notes = b.notes.clone();
     let evidence = ing.evidence_sha256();
@@ -299,8 +298,8 @@ pub fn verify(ing: &Ingest, g: &SessionGraph, plan: &Plan) -> anyhow::Result<Ver
         SessionVerdict {
             session: node.id.clone(),
             principal_arn: node.principal_arn.clone(),
-            issued_at: fmt_opt(node.issued_at),
-            valid_until: fmt_opt(session_expiry(g, n)),
+            issued_at: Time::opt(node.issued_at),
+            valid_until: Time::opt(session_expiry(g, n)),
             denied_by: by,
             reason,
         }
@@ -310,7 +309,7 @@ pub fn verify(ing: &Ingest, g: &SessionGraph, plan: &Plan) -> anyhow::Result<Ver
 
     let mut v = Verification {
         plan_schema: plan.schema.clone(),
-        effective_at: fmt_iso(eff),
+        effective_at: plan.effective_at,
         seeds: plan.seeds.clone(),
         tainted_sessions: 0,
         covered: Vec::new(),
@@ -460,8 +459,8 @@ pub fn render_table(v: &Verification) -> String {
                 "  {label:<12} {}  {}  issued {}  valid until {}{}{}",
                 s.session,
                 s.principal_arn.as_deref().unwrap_or("?"),
-                s.issued_at.as_deref().unwrap_or("?"),
-                s.valid_until.as_deref().unwrap_or("?"),
+                fmt_or(s.issued_at, "?"),
+                fmt_or(s.valid_until, "?"),
                 s.denied_by.as_deref().map(|d| format!("  denied by {d}")).unwrap_or_default(),
                 s.reason.as_deref().map(|r| format!("  ({r})")).unwrap_or_default()
             );
@@ -478,9 +477,9 @@ pub fn render_table(v: &Verification) -> String {
             o,
             "  unseen tail: {} valid until {}, evidence of account {} ends {}: {}",
             t.credential,
-            t.valid_until.as_deref().unwrap_or("deactivation"),
+            fmt_or(t.valid_until, "deactivation"),
             t.account_id.as_deref().unwrap_or("?"),
-            t.evidence_ends.as_deref().unwrap_or("(no logs)"),
+            fmt_or(t.evidence_ends, "(no logs)"),
             t.reason
         );
     }

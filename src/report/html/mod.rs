@@ -42,8 +42,9 @@ use crate::chain::{GraphJson, Node, NodeKind};
 use crate::findings::Finding;
 use crate::plan::verify::Verification;
 use crate::plan::Plan;
+use crate::plan::{ActionKind, CredentialStatus};
 use crate::scan::ScanReport;
-use crate::time::{fmt_iso, parse_iso};
+use crate::time::{fmt_iso, Time};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
@@ -230,6 +231,11 @@ fn opt(s: Option<&str>) -> String {
     s.map(escape_html).unwrap_or_else(|| "<span class=\"muted\">–</span>".into())
 }
 
+/// An optional time, escaped, or a muted dash.
+fn opt_time(t: Option<Time>) -> String {
+    opt(t.map(|t| t.to_string()).as_deref())
+}
+
 /// "Showing N of M" under a capped table.
 fn more(o: &mut String, shown: usize, total: usize, where_: &str) {
     if total > shown {
@@ -241,11 +247,11 @@ fn more(o: &mut String, shown: usize, total: usize, where_: &str) {
 struct Ctx<'a> {
     d: &'a ReportData<'a>,
     /// The plan's cut-off.
-    eff: Option<i64>,
+    eff: i64,
     /// Account → palette slot.
     colors: BTreeMap<String, usize>,
     /// Tainted credential id → plan status (`live`, `expired`, `deactivate`, `unrevocable`).
-    status: BTreeMap<&'a str, &'a str>,
+    status: BTreeMap<&'a str, &'a CredentialStatus>,
     /// Tainted credential id → row in the credentials table.
     cred_row: BTreeMap<&'a str, usize>,
     /// Session id → the action (order) whose deny covers it.
@@ -281,7 +287,7 @@ impl<'a> Ctx<'a> {
             for s in a.covers.iter().flatten() {
                 denied.entry(s.as_str()).or_insert(a.order);
             }
-            if a.kind == "deactivate_access_key" {
+            if a.kind == ActionKind::DeactivateAccessKey {
                 if let Some(k) = &a.access_key_id {
                     deactivated.insert(k.as_str());
                 }
@@ -289,15 +295,9 @@ impl<'a> Ctx<'a> {
         }
         Ctx {
             d,
-            eff: parse_iso(&d.plan.effective_at),
+            eff: d.plan.effective_at.secs(),
             colors,
-            status: d
-                .plan
-                .tainted
-                .credentials
-                .iter()
-                .map(|c| (c.id.as_str(), c.status.as_str()))
-                .collect(),
+            status: d.plan.tainted.credentials.iter().map(|c| (c.id.as_str(), &c.status)).collect(),
             cred_row: b
                 .credentials
                 .iter()
@@ -335,11 +335,8 @@ impl<'a> Ctx<'a> {
     /// credential's own expiry.
     fn is_expired(&self, n: &Node) -> bool {
         match self.status.get(n.id.as_str()) {
-            Some(s) => *s == "expired",
-            None => {
-                n.kind == NodeKind::Session
-                    && matches!((n.expires_at, self.eff), (Some(x), Some(e)) if x <= e)
-            }
+            Some(s) => **s == CredentialStatus::Expired,
+            None => n.kind == NodeKind::Session && n.expires_at.is_some_and(|x| x <= self.eff),
         }
     }
 }
@@ -414,20 +411,17 @@ fn header(o: &mut String, cx: &Ctx) {
         }
         w!(o, "<code>{}</code>", clip(s, 80));
     }
-    let span = match (b.first_event.as_deref(), b.last_event.as_deref()) {
+    let span = match (b.first_event, b.last_event) {
         (Some(f), Some(l)) => {
-            let len = match (parse_iso(f), parse_iso(l)) {
-                (Some(a), Some(z)) => format!(" ({})", dur(z - a)),
-                _ => String::new(),
-            };
-            format!("{} → {}{len}", escape_html(f), escape_html(l))
+            let len = format!(" ({})", dur(l.secs() - f.secs()));
+            format!("{} → {}{len}", escape_html(&f.to_string()), escape_html(&l.to_string()))
         }
         _ => "no tainted events".into(),
     };
     w!(o, " · tainted activity {span}</div>\n<div class=\"cards\">\n");
     let sessions = b.credentials.iter().filter(|c| c.kind == NodeKind::Session).count();
     let keys = b.credentials.iter().filter(|c| c.kind == NodeKind::LongTermKey).count();
-    let live = p.tainted.credentials.iter().filter(|c| c.status == "live").count();
+    let live = p.tainted.credentials.iter().filter(|c| c.status == CredentialStatus::Live).count();
     let card = |o: &mut String, n: String, l: &str, class: &str| {
         w!(o, "<div class=\"card {class}\"><div class=\"n\">{n}</div><div class=\"l\">{l}</div></div>\n");
     };
@@ -455,7 +449,7 @@ fn header(o: &mut String, cx: &Ctx) {
     w!(
         o,
         "<dt>Cut-off (effective_at)</dt><dd>{} · strategy {}</dd>\n",
-        escape_html(&p.effective_at),
+        escape_html(&p.effective_at.to_string()),
         match p.strategy {
             crate::plan::Strategy::Strict => "strict",
             crate::plan::Strategy::Surgical => "surgical",
@@ -468,8 +462,8 @@ fn header(o: &mut String, cx: &Ctx) {
         s.events,
         s.duplicates,
         s.files.read,
-        opt(s.first_event.as_deref()),
-        opt(s.last_event.as_deref()),
+        opt_time(s.first_event),
+        opt_time(s.last_event),
         s.accounts.len(),
         s.regions.len()
     );

@@ -3,11 +3,13 @@
 //! attempts), persistence, the verification of the plan, and the signals and notes. Long
 //! lists are capped and say where the rest is.
 
-use super::{brk, clip, clip_mid, clip_tail, escape_html, more, opt, principal_short, short, w};
+use super::{brk, clip, clip_mid, clip_tail, escape_html, more, opt, opt_time, principal_short};
+use super::{short, w};
 use super::{Ctx, ACTION_CARDS, COMMAND_BUDGET, LONG_TABLE_ROWS, TABLE_ROWS, UA_ROWS};
 use crate::findings::{Finding, Severity};
 use crate::plan::verify::SessionVerdict;
-use crate::time::{fmt_iso, parse_iso};
+use crate::plan::{ActionKind, CredentialStatus};
+use crate::time::{fmt_iso, Time};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
@@ -22,15 +24,16 @@ fn table_head(o: &mut String, cols: &[&str]) {
     o.push_str("</tr></thead><tbody>\n");
 }
 
-fn status_pill(s: &str) -> String {
+/// The plan status of a tainted credential (`tainted` when the plan does not list it).
+fn status_pill(s: Option<&CredentialStatus>) -> String {
     let class = match s {
-        "live" => "s-live",
-        "expired" => "s-expired",
-        "deactivate" => "s-deactivate",
-        "unrevocable" => "s-unrevocable",
+        Some(CredentialStatus::Live) => "s-live",
+        Some(CredentialStatus::Deactivate) => "s-deactivate",
+        Some(CredentialStatus::Unrevocable) => "s-unrevocable",
         _ => "s-expired",
     };
-    format!("<span class=\"pill {class}\">{}</span>", escape_html(s))
+    let text = s.map_or("tainted", CredentialStatus::as_str);
+    format!("<span class=\"pill {class}\">{}</span>", escape_html(text))
 }
 
 pub(super) fn credentials_section(o: &mut String, cx: &Ctx) {
@@ -51,16 +54,14 @@ pub(super) fn credentials_section(o: &mut String, cx: &Ctx) {
     cols.extend(["Issued by", "Issued → expires", "#Events", "Active", "Source IPs"]);
     table_head(o, &cols);
     // A time in a cell: `MM-DD HH:MM`, the full time in its tooltip.
-    let tm = |t: Option<&str>| match t {
-        Some(x) => match parse_iso(x) {
-            Some(v) => format!("<span title=\"{}\">{}</span>", escape_html(x), short(v)),
-            None => clip(x, 40),
-        },
+    let tm = |t: Option<Time>| match t {
+        Some(t) => {
+            format!("<span title=\"{}\">{}</span>", escape_html(&t.to_string()), short(t.secs()))
+        }
         None => "<span class=\"muted\">–</span>".into(),
     };
     for (i, c) in b.credentials.iter().take(LONG_TABLE_ROWS).enumerate() {
-        let status = cx.status.get(c.id.as_str()).copied().unwrap_or("tainted");
-        let mut st = status_pill(status);
+        let mut st = status_pill(cx.status.get(c.id.as_str()).copied());
         if let Some(ord) = cx.denied.get(c.id.as_str()) {
             w!(st, " <a href=\"#act-{ord}\" class=\"pill s-live\">deny #{ord}</a>");
         }
@@ -100,11 +101,11 @@ pub(super) fn credentials_section(o: &mut String, cx: &Ctx) {
             c.principal_arn.as_deref().map_or_else(String::new, |p| clip(p, 300)),
             c.principal_arn.as_deref().map_or_else(|| "–".into(), |p| brk(&clip_tail(principal_short(p), 70))),
             if show_account { format!("<td>{}</td>", opt(c.account_id.as_deref())) } else { String::new() },
-            tm(c.issued_at.as_deref()),
-            tm(c.expires_at.as_deref()),
+            tm(c.issued_at),
+            tm(c.expires_at),
             c.events,
-            tm(c.first_seen.as_deref()),
-            tm(c.last_seen.as_deref()),
+            tm(c.first_seen),
+            tm(c.last_seen),
             ips.join("<br>")
         );
     }
@@ -154,7 +155,7 @@ pub(super) fn activity_section(o: &mut String, cx: &Ctx) {
             w!(
                 o,
                 "<tr><td class=\"t\">{}</td><td><code>{}</code></td><td class=\"wrap\"><code>{}</code></td><td class=\"num\">{}</td></tr>\n",
-                escape_html(&x.first),
+                escape_html(&x.first.to_string()),
                 clip(&x.event_name, 50),
                 brk(&clip(&x.resource, 140)),
                 x.count
@@ -260,8 +261,8 @@ pub(super) fn persistence_section(o: &mut String, cx: &Ctx) {
     }
     let mut groups: Groups = groups.into_iter().collect();
     groups.sort_by(|x, y| {
-        let fx = x.1.iter().map(|p| p.event_time.as_str()).min();
-        let fy = y.1.iter().map(|p| p.event_time.as_str()).min();
+        let fx = x.1.iter().map(|p| p.event_time).min();
+        let fy = y.1.iter().map(|p| p.event_time).min();
         fx.cmp(&fy).then_with(|| x.0.cmp(&y.0))
     });
     // One key made every change: say so once instead of repeating it on every row.
@@ -297,7 +298,7 @@ pub(super) fn persistence_section(o: &mut String, cx: &Ctx) {
             w!(
                 o,
                 "<tr><td class=\"t\">{}</td><td><code>{}</code></td><td class=\"wrap\">{}</td><td>{}</td>{}</tr>\n",
-                escape_html(&p.event_time),
+                escape_html(&p.event_time.to_string()),
                 clip(&p.event_name, 50),
                 brk(&clip(&p.detail, 160)),
                 clip(&p.follow_up, 200),
@@ -338,8 +339,8 @@ fn finding_card(o: &mut String, f: &Finding) {
     if let Some(a) = &f.account_id {
         w!(o, "<span class=\"muted\">account {}</span>", clip(a, 40));
     }
-    if let Some(t) = &f.time {
-        w!(o, "<span class=\"muted\">{}</span>", clip(t, 40));
+    if let Some(t) = f.time {
+        w!(o, "<span class=\"muted\">{}</span>", clip(&t.to_string(), 40));
     }
     o.push_str("</div>\n<div class=\"fb\">");
     // The target, unless the title already names it in full.
@@ -380,7 +381,7 @@ fn finding_rows(o: &mut String, list: &[&Finding]) {
             sev_pill(f.severity),
             clip(&f.target, 600),
             clip_mid(&f.title, 120),
-            f.time.as_deref().map_or_else(String::new, |t| format!(" <span class=\"muted\">{}</span>", clip(t, 40))),
+            f.time.map_or_else(String::new, |t| format!(" <span class=\"muted\">{}</span>", clip(&t.to_string(), 40))),
             brk(&clip(&f.detail, 300)),
             f.techniques.iter().map(|t| format!("<span class=\"tech\">{}</span>", clip(t, 20))).collect::<Vec<_>>().join(" "),
             clip(&f.next_step, 400)
@@ -465,15 +466,17 @@ pub(super) fn plan_section(o: &mut String, cx: &Ctx) {
         s.tainted_sessions,
         s.covered_sessions,
         s.expired_sessions,
-        escape_html(&p.effective_at),
+        escape_html(&p.effective_at.to_string()),
         s.unrevocable_sessions,
         s.collateral_sessions
     );
     let mut budget = COMMAND_BUDGET;
     for (k, a) in p.actions.iter().enumerate().take(ACTION_CARDS) {
-        let class = match a.kind.as_str() {
-            "deactivate_access_key" => "key",
-            "put_role_policy" | "put_user_policy" | "resource_policy_deny" => "deny",
+        let class = match a.kind {
+            ActionKind::DeactivateAccessKey => "key",
+            ActionKind::PutRolePolicy
+            | ActionKind::PutUserPolicy
+            | ActionKind::ResourcePolicyDeny => "deny",
             _ => "human",
         };
         let target = a
@@ -487,7 +490,7 @@ pub(super) fn plan_section(o: &mut String, cx: &Ctx) {
             "<div class=\"act {class}\" id=\"act-{}\"><div class=\"h\"><span class=\"ord\">#{}</span><span class=\"ty\">{}</span><code>{}</code>",
             a.order,
             a.order,
-            clip(&a.kind, 40),
+            clip(a.kind.as_str(), 40),
             clip(target, 140)
         );
         if let Some(u) = a.user_name.as_deref().filter(|_| a.access_key_id.is_some()) {
@@ -534,7 +537,7 @@ pub(super) fn plan_section(o: &mut String, cx: &Ctx) {
                 clip(&u.credential, 80),
                 u.principal_arn.as_deref().map_or_else(|| "–".into(), |x| brk(&clip(x, 110))),
                 clip(&u.reason, 300),
-                opt(u.valid_until.as_deref())
+                opt_time(u.valid_until)
             );
         }
         o.push_str("</tbody></table>\n");
@@ -566,8 +569,8 @@ fn verdict_table(o: &mut String, title: &str, list: &[SessionVerdict], by: bool)
             "<tr><td><code>{}</code></td><td class=\"wrap\">{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td>",
             clip(&s.session, 80),
             s.principal_arn.as_deref().map_or_else(|| "–".into(), |x| brk(&clip(x, 110))),
-            opt(s.issued_at.as_deref()),
-            opt(s.valid_until.as_deref())
+            opt_time(s.issued_at),
+            opt_time(s.valid_until)
         );
         if by {
             w!(
@@ -589,7 +592,7 @@ pub(super) fn verify_section(o: &mut String, cx: &Ctx) {
         w!(
             o,
             "<div class=\"banner ok\">OK: every live tainted credential is cut by the plan at {}.</div>\n",
-            escape_html(&v.effective_at)
+            escape_html(&v.effective_at.to_string())
         );
     } else {
         w!(
@@ -597,7 +600,7 @@ pub(super) fn verify_section(o: &mut String, cx: &Ctx) {
             "<div class=\"banner fail\">FAIL: {} tainted session(s) not covered and {} key(s) left active at {}.</div>\n",
             v.not_covered.len(),
             v.keys_left_active.len(),
-            escape_html(&v.effective_at)
+            escape_html(&v.effective_at.to_string())
         );
     }
     o.push_str("<div class=\"vgrid\">");

@@ -6,7 +6,8 @@ use super::{clip, clip_mid, clip_tail, dur, escape_html, hm, principal_short, sh
 use super::{MAX_LANES, OTHER, PALETTE};
 use crate::blast::TaintedCredential;
 use crate::chain::Node;
-use crate::time::{fmt_iso, parse_iso};
+use crate::plan::CredentialStatus;
+use crate::time::{fmt_iso, parse_iso, Time};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -103,13 +104,11 @@ pub(super) fn timeline_section(o: &mut String, cx: &Ctx) {
         );
     }
     if eff_shown.is_none() {
-        if let Some(e) = cx.eff {
-            w!(
-                o,
-                "<p class=\"more\">The cut-off {} is far from the tainted activity and is not drawn.</p>\n",
-                escape_html(&fmt_iso(e))
-            );
-        }
+        w!(
+            o,
+            "<p class=\"more\">The cut-off {} is far from the tainted activity and is not drawn.</p>\n",
+            escape_html(&fmt_iso(cx.eff))
+        );
     }
     o.push_str("<div class=\"readout\" id=\"tl-readout\">Hover a column, marker or lane for details.</div>\n</section>\n");
 }
@@ -136,15 +135,15 @@ fn span_of(cx: &Ctx) -> Option<Span> {
     let b = cx.d.blast;
     let evs = &b.tainted_events;
     let (Some(t0), Some(t1)) = (
-        evs.iter().map(|e| e.time).min().or_else(|| b.first_event.as_deref().and_then(parse_iso)),
-        evs.iter().map(|e| e.time).max().or_else(|| b.last_event.as_deref().and_then(parse_iso)),
+        evs.iter().map(|e| e.time).min().or(b.first_event.map(Time::secs)),
+        evs.iter().map(|e| e.time).max().or(b.last_event.map(Time::secs)),
     ) else {
         return None;
     };
     // The axis covers the tainted activity, and the cut-off when it is near.
     let (mut lo, mut hi) = (t0, t1 + 1);
     let slack = (hi - lo).max(6 * 3600);
-    let eff_shown = cx.eff.filter(|&e| e >= lo - slack && e <= hi + slack);
+    let eff_shown = Some(cx.eff).filter(|&e| e >= lo - slack && e <= hi + slack);
     if let Some(e) = eff_shown {
         lo = lo.min(e);
         hi = hi.max(e + 1);
@@ -214,11 +213,7 @@ struct Lanes {
 
 /// When a credential's lane starts: its issue time, else its first use, else `t0`.
 fn lane_start(c: &TaintedCredential, t0: i64) -> i64 {
-    c.issued_at
-        .as_deref()
-        .and_then(parse_iso)
-        .or_else(|| c.first_seen.as_deref().and_then(parse_iso))
-        .unwrap_or(t0)
+    c.issued_at.or(c.first_seen).map_or(t0, Time::secs)
 }
 
 fn pick_lanes(cx: &Ctx, span: &Span) -> Lanes {
@@ -231,10 +226,7 @@ fn pick_lanes(cx: &Ctx, span: &Span) -> Lanes {
     let mut by_key: BTreeMap<&str, Vec<(usize, Option<i64>)>> = BTreeMap::new();
     for (i, c) in creds.iter().enumerate() {
         if let Some(k) = &c.access_key_id {
-            by_key
-                .entry(k.as_str())
-                .or_default()
-                .push((i, c.issued_at.as_deref().and_then(parse_iso)));
+            by_key.entry(k.as_str()).or_default().push((i, c.issued_at.map(Time::secs)));
         }
     }
     let mut lane_hits: Vec<BTreeMap<usize, u64>> = vec![BTreeMap::new(); creds.len()];
@@ -259,8 +251,9 @@ fn pick_lanes(cx: &Ctx, span: &Span) -> Lanes {
         lanes.sort_by(|&x, &y| {
             let sx = creds[x].access_key_id.as_deref().is_some_and(|k| cx.seeds.contains(k));
             let sy = creds[y].access_key_id.as_deref().is_some_and(|k| cx.seeds.contains(k));
-            let lx = cx.status.get(creds[x].id.as_str()) == Some(&"live");
-            let ly = cx.status.get(creds[y].id.as_str()) == Some(&"live");
+            let live =
+                |i: usize| cx.status.get(creds[i].id.as_str()) == Some(&&CredentialStatus::Live);
+            let (lx, ly) = (live(x), live(y));
             sy.cmp(&sx)
                 .then(ly.cmp(&lx))
                 .then(creds[y].events.cmp(&creds[x].events))
@@ -478,7 +471,7 @@ fn draw_markers(o: &mut String, cx: &Ctx, f: &Frame) {
     markers(o, &mut issued, "credential(s) issued", issue_y, "l5,9 l-10,0 z", &xt);
     let mut pers: Vec<Marker> = Vec::new();
     for p in &b.persistence {
-        let Some(t) = parse_iso(&p.event_time) else { continue };
+        let t = p.event_time.secs();
         if t < a || t > z {
             continue;
         }
@@ -504,13 +497,13 @@ fn draw_lanes(o: &mut String, cx: &Ctx, f: &Frame, picked: &Lanes) {
         let c = &creds[ci];
         let y = lanes_top + row as i64 * LANE;
         let (_, stroke) = cx.color(c.account_id.as_deref());
-        let status = cx.status.get(c.id.as_str()).copied().unwrap_or("");
+        let status = cx.status.get(c.id.as_str()).copied();
         let mut tip = format!(
             "{}\n{}\n{} events · {}",
             c.id,
             c.principal_arn.as_deref().unwrap_or(""),
             c.events,
-            if status.is_empty() { "tainted" } else { status }
+            status.map_or("tainted", CredentialStatus::as_str)
         );
         if let (Some(f), Some(l)) = (&c.first_seen, &c.last_seen) {
             let _ = write!(tip, "\nactive {f} → {l}");
@@ -549,8 +542,8 @@ fn draw_lanes(o: &mut String, cx: &Ctx, f: &Frame, picked: &Lanes) {
         );
         // Validity bar: issue (or first use) to expiry (or the end of the axis).
         let s = start_of(c).clamp(a, z);
-        let e = c.expires_at.as_deref().and_then(parse_iso).unwrap_or(z).clamp(a, z);
-        let dim = if status == "expired" { "0.25" } else { "0.5" };
+        let e = c.expires_at.map_or(z, Time::secs).clamp(a, z);
+        let dim = if status == Some(&CredentialStatus::Expired) { "0.25" } else { "0.5" };
         w!(
             o,
             "<rect x=\"{:.1}\" y=\"{}\" width=\"{:.1}\" height=\"3\" fill=\"{stroke}\" fill-opacity=\"{dim}\"/>",
