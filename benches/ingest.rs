@@ -79,7 +79,7 @@ fn analysis(c: &mut Criterion) {
         b.iter(|| black_box(trailhound::chain::SessionGraph::build(&ing).nodes.len()))
     });
     let graph = trailhound::chain::SessionGraph::build(&ing);
-    let seeds = vec!["AKIAIOSFODNN7EXAMPLE".to_string()];
+    let seeds = vec![trailhound::blast::SeedKey::parse("AKIAIOSFODNN7EXAMPLE")];
     g.bench_function("blast", |b| {
         b.iter(|| {
             black_box(trailhound::blast::blast(&ing, &graph, &seeds, false).expect("blast").events)

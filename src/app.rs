@@ -7,6 +7,7 @@
 
 use crate::cli::{self, Cli, Command, InputArgs};
 use crate::ingest::{self, Ingest, IngestOptions};
+use crate::model::SeedKey;
 use crate::time::parse_iso;
 use anyhow::{bail, Context, Result};
 use std::io::Write;
@@ -240,7 +241,7 @@ fn export(a: cli::ExportArgs) -> Result<Exit> {
 /// the `@TIME` of a session id is kept as given). An ARN is refused with a pointer to
 /// `--principal`. Other shapes are accepted with a warning, because anonymised datasets break
 /// the alphabet.
-fn check_keys(keys: &[String], quiet: bool) -> Result<Vec<String>> {
+fn check_keys(keys: &[String], quiet: bool) -> Result<Vec<SeedKey>> {
     let mut out = Vec::with_capacity(keys.len());
     for k in keys {
         let k = k.trim();
@@ -260,7 +261,7 @@ fn check_keys(keys: &[String], quiet: bool) -> Result<Vec<String>> {
                 crate::escape::one_line(&k)
             );
         }
-        out.push(k);
+        out.push(SeedKey::parse(&k));
     }
     Ok(out)
 }
@@ -281,14 +282,16 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 /// SPEC §9: a `--key` that matches no credential in the evidence is a usage error naming the
 /// closest key ids seen.
-fn require_keys(g: &crate::chain::SessionGraph, keys: &[String]) -> Result<()> {
+fn require_keys(g: &crate::chain::SessionGraph, keys: &[SeedKey]) -> Result<()> {
     for k in keys {
-        let found =
-            if k.contains('@') { g.node(k).is_some() } else { !g.nodes_for_key(k).is_empty() };
+        let found = match k {
+            SeedKey::Node(id) => g.node(id).is_some(),
+            SeedKey::Key(id) => !g.nodes_for_key(id).is_empty(),
+        };
         if found {
             continue;
         }
-        let id = k.split('@').next().unwrap_or(k);
+        let id = k.key_id();
         let mut seen: Vec<(usize, &str)> = g
             .nodes
             .iter()
@@ -299,7 +302,7 @@ fn require_keys(g: &crate::chain::SessionGraph, keys: &[String]) -> Result<()> {
         seen.dedup();
         let close: Vec<String> =
             seen.iter().take(3).map(|(_, s)| crate::escape::one_line(s).into_owned()).collect();
-        let what = if k.contains('@') && !g.nodes_for_key(id).is_empty() {
+        let what = if matches!(k, SeedKey::Node(_)) && !g.nodes_for_key(id).is_empty() {
             let ids: Vec<&str> =
                 g.nodes_for_key(id).iter().map(|&n| g.nodes[n].id.as_str()).collect();
             format!("; its sessions are {}", ids.join(", "))
@@ -310,7 +313,7 @@ fn require_keys(g: &crate::chain::SessionGraph, keys: &[String]) -> Result<()> {
         };
         bail!(
             "--key {}: no credential in the evidence has this key id{what}",
-            crate::escape::one_line(k)
+            crate::escape::one_line(k.as_str())
         );
     }
     Ok(())
@@ -392,7 +395,7 @@ fn same_file(_: &std::path::Path, _: &std::path::Path) -> bool {
 /// Ingest, then the session graph, warning about `--key` values the trail never mentions.
 fn load_graph(
     input: &InputArgs,
-    keys: &[String],
+    keys: &[SeedKey],
     fingerprint: bool,
 ) -> Result<(Ingest, crate::chain::SessionGraph)> {
     let mut ing = load_with(input, false, fingerprint)?;
@@ -408,14 +411,14 @@ fn load_graph(
 /// no credential in the evidence acts as is a usage error (SPEC §9).
 fn seeds_of(
     g: &crate::chain::SessionGraph,
-    keys: &[String],
+    keys: &[SeedKey],
     principals: &[String],
-) -> Result<Vec<String>> {
+) -> Result<Vec<SeedKey>> {
     use crate::chain::NodeKind;
     let mut seeds = keys.to_vec();
     for p in principals {
         let p = p.trim();
-        let mut found: Vec<String> = g
+        let mut found: Vec<SeedKey> = g
             .nodes
             .iter()
             .filter(|n| matches!(n.kind, NodeKind::LongTermKey | NodeKind::Session))
@@ -424,7 +427,7 @@ fn seeds_of(
                     || n.role_arn.as_deref() == Some(p)
                     || n.user_arn.as_deref() == Some(p)
             })
-            .map(|n| n.id.clone())
+            .map(|n| SeedKey::parse(&n.id))
             .collect();
         if found.is_empty() {
             let mut close: Vec<(usize, &str)> = g

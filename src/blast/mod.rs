@@ -14,6 +14,7 @@ mod signals;
 use crate::chain::{NodeKind, SessionGraph};
 use crate::ingest::Ingest;
 use crate::model::Event;
+pub use crate::model::SeedKey;
 use crate::time::{fmt_iso, Time};
 use classify::{is_data_read, persistence_of, PERSISTENCE};
 pub use finding::{Finding, Severity};
@@ -165,19 +166,22 @@ pub struct BlastRadius {
 }
 
 /// Seed nodes for `--key` values. A value `KEY@TIME` names one session of a reused key id.
-pub fn seed_nodes(g: &SessionGraph, seeds: &[String], notes: &mut Vec<String>) -> Vec<usize> {
+pub fn seed_nodes(g: &SessionGraph, seeds: &[SeedKey], notes: &mut Vec<String>) -> Vec<usize> {
     let mut out = Vec::new();
     for s in seeds {
-        if s.contains('@') {
-            if let Some(n) = g.node(s) {
-                out.push(n);
-            } else {
-                notes.push(format!("seed {s}: no such session in the trail"));
+        let key = match s {
+            SeedKey::Node(id) => {
+                if let Some(n) = g.node(id) {
+                    out.push(n);
+                } else {
+                    notes.push(format!("seed {s}: no such session in the trail"));
+                }
+                continue;
             }
-            continue;
-        }
+            SeedKey::Key(key) => key,
+        };
         let found: Vec<usize> = g
-            .nodes_for_key(s)
+            .nodes_for_key(key)
             .into_iter()
             .filter(|&n| matches!(g.nodes[n].kind, NodeKind::LongTermKey | NodeKind::Session))
             .collect();
@@ -245,7 +249,7 @@ fn sight(m: &mut BTreeMap<String, (u64, i64)>, k: &str, t: i64) {
 pub fn blast(
     ing: &Ingest,
     g: &SessionGraph,
-    seeds: &[String],
+    seeds: &[SeedKey],
     with_events: bool,
 ) -> anyhow::Result<BlastRadius> {
     blast_with(ing, g, seeds, with_events, with_events)
@@ -263,7 +267,7 @@ pub fn blast(
 pub fn blast_with(
     ing: &Ingest,
     g: &SessionGraph,
-    seeds: &[String],
+    seeds: &[SeedKey],
     activity: bool,
     keep_events: bool,
 ) -> anyhow::Result<BlastRadius> {
@@ -478,7 +482,7 @@ pub fn blast_with(
         .collect();
 
     Ok(BlastRadius {
-        seeds: seeds.to_vec(),
+        seeds: seeds.iter().map(SeedKey::to_string).collect(),
         findings: Vec::new(),
         credentials,
         first_event: event_indices.first().map(|&i| Time(ing.stubs[i].time)),

@@ -27,7 +27,7 @@ pub use expiry::session_expiry;
 
 use crate::ingest::{Creds, FxMap, Ingest, IssuingCall};
 use crate::model::names::{STS_ISSUERS, USER_GRANTS};
-use crate::model::{is_long_term_key, is_temporary_key, Use};
+use crate::model::{is_long_term_key, is_temporary_key, SeedKey, Use};
 use crate::time::{fmt_iso, fmt_opt};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -307,13 +307,13 @@ pub struct GraphJson<'a> {
 impl SessionGraph {
     /// The node subset to show for `--key`/`--principal` filters: the matching credentials,
     /// everything they led to, and the chain above them. Empty filters select everything.
-    pub fn select(&self, keys: &[String], principals: &[String]) -> BTreeSet<usize> {
+    pub fn select(&self, keys: &[SeedKey], principals: &[String]) -> BTreeSet<usize> {
         if keys.is_empty() && principals.is_empty() {
             return (0..self.nodes.len()).collect();
         }
         let mut seeds = Vec::new();
         for k in keys {
-            seeds.extend(self.nodes_for_key(k));
+            seeds.extend(self.nodes_for_key(k.as_str()));
         }
         for (i, n) in self.nodes.iter().enumerate() {
             if principals

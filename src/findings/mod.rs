@@ -285,7 +285,8 @@ mod tests {
         };
         let ing = crate::ingest::ingest(&opts).unwrap();
         let g = SessionGraph::build(&ing);
-        let b = crate::blast::blast(&ing, &g, &[LEAKED.to_string()], true).unwrap();
+        let b =
+            crate::blast::blast(&ing, &g, &[crate::model::SeedKey::parse(LEAKED)], true).unwrap();
         (b, g)
     }
 

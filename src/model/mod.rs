@@ -8,6 +8,8 @@
 //! ([`Origin`]) so any finding can be traced back to a file and record.
 
 pub mod names;
+mod seed;
+pub use seed::SeedKey;
 
 use serde::Serialize;
 

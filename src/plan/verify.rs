@@ -25,6 +25,7 @@ use super::{
 use crate::chain::{arn_account, session_expiry, NodeKind, SessionGraph};
 use crate::escape::{is_unsafe_char, shell_words};
 use crate::ingest::Ingest;
+use crate::model::SeedKey;
 use crate::time::{fmt_or, Time};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -191,7 +192,8 @@ pub fn verify(ing: &Ingest, g: &SessionGraph, plan: &Plan) -> anyhow::Result<Ver
         anyhow::bail!("unsupported plan schema {:?} (expected {})", plan.schema, super::SCHEMA);
     }
     let eff = plan.effective_at.secs();
-    let b = crate::blast::blast(ing, g, &plan.seeds, false)?;
+    let seeds: Vec<SeedKey> = plan.seeds.iter().map(|s| SeedKey::parse(s)).collect();
+    let b = crate::blast::blast(ing, g, &seeds, false)?;
     let mut notes = b.notes.clone();
     let evidence = ing.evidence_sha256();
     if !plan.inputs.sha256.is_empty() && plan.inputs.sha256 != evidence {
@@ -531,7 +533,7 @@ mod tests {
             };
             let ing = crate::ingest::ingest(&opts).unwrap();
             let g = SessionGraph::build(&ing);
-            let b = crate::blast::blast(&ing, &g, &[LEAKED.to_string()], true).unwrap();
+            let b = crate::blast::blast(&ing, &g, &[SeedKey::parse(LEAKED)], true).unwrap();
             let o = PlanOptions {
                 strategy: Strategy::Strict,
                 effective_at: None,

@@ -1,0 +1,60 @@
+//! A seed of the taint, parsed once where it enters (`--key`, a `--principal` resolved to its
+//! credentials, or the `seeds` of a plan read back) and matched by kind everywhere after.
+
+use std::fmt;
+
+/// One seed credential selector.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SeedKey {
+    /// An access key id: every credential that carries it (a long-term key, or every session
+    /// of a temporary key id AWS reused, F16).
+    Key(String),
+    /// One credential by its node id, `KEY@ISSUE_TIME` (a single session of a reused key id).
+    Node(String),
+}
+
+impl SeedKey {
+    /// Reads a seed as the command line and plans write it: text with an `@` names one node.
+    pub fn parse(text: &str) -> SeedKey {
+        if text.contains('@') {
+            SeedKey::Node(text.to_string())
+        } else {
+            SeedKey::Key(text.to_string())
+        }
+    }
+
+    /// The seed as text (what `parse` reads back).
+    pub fn as_str(&self) -> &str {
+        match self {
+            SeedKey::Key(s) | SeedKey::Node(s) => s,
+        }
+    }
+
+    /// The access key id part (`KEY` of `KEY@ISSUE_TIME`).
+    pub fn key_id(&self) -> &str {
+        let s = self.as_str();
+        s.split('@').next().unwrap_or(s)
+    }
+}
+
+impl fmt::Display for SeedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SeedKey;
+
+    #[test]
+    fn a_seed_with_an_issue_time_names_one_node() {
+        let k = SeedKey::parse("AKIAIOSFODNN7EXAMPLE");
+        assert_eq!(k, SeedKey::Key("AKIAIOSFODNN7EXAMPLE".into()));
+        assert_eq!(k.key_id(), "AKIAIOSFODNN7EXAMPLE");
+        let s = SeedKey::parse("ASIAEXAMPLE00000001@2024-03-11T10:00:00Z");
+        assert!(matches!(s, SeedKey::Node(_)));
+        assert_eq!(s.key_id(), "ASIAEXAMPLE00000001");
+        assert_eq!(s.to_string(), "ASIAEXAMPLE00000001@2024-03-11T10:00:00Z");
+    }
+}
