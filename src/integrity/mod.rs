@@ -204,7 +204,34 @@ pub struct IntegrityProblem {
     /// What exactly went wrong.
     pub detail: String,
     /// `error` (fails the run: a digest or key that cannot be trusted) or `warning`.
-    pub severity: &'static str,
+    pub severity: ProblemSeverity,
+}
+
+/// How much an integrity problem weighs.
+/// Declared in the order of their names, so that problems sort as they did as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProblemSeverity {
+    /// Fails the run: a digest or key that cannot be trusted.
+    Error,
+    /// Reported; the verdict does not depend on it.
+    Warning,
+}
+
+impl ProblemSeverity {
+    /// The word the JSON and the table show.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProblemSeverity::Error => "error",
+            ProblemSeverity::Warning => "warning",
+        }
+    }
+}
+
+impl std::fmt::Display for ProblemSeverity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
 }
 
 /// The overall outcome (`status` in the JSON, the first word of the table, the exit code).
@@ -285,7 +312,7 @@ impl IntegrityReport {
             && self.bad_signatures.is_empty()
             && self.unverifiable_signatures.is_empty()
             && self.uncovered_in_digest_window == 0
-            && !self.problems.iter().any(|p| p.severity == "error")
+            && !self.problems.iter().any(|p| p.severity == ProblemSeverity::Error)
     }
 
     /// The outcome: failed, else unverified while any signature went unchecked, else ok.
@@ -342,12 +369,12 @@ fn warning(path: &str, reason: &str, detail: &str) -> IntegrityProblem {
         path: path.to_string(),
         reason: reason.to_string(),
         detail: detail.to_string(),
-        severity: "warning",
+        severity: ProblemSeverity::Warning,
     }
 }
 
 fn error(path: &str, reason: &str, detail: &str) -> IntegrityProblem {
-    IntegrityProblem { severity: "error", ..warning(path, reason, detail) }
+    IntegrityProblem { severity: ProblemSeverity::Error, ..warning(path, reason, detail) }
 }
 
 // ---------------------------------------------------------------------------------------------
