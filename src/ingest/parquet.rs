@@ -2,7 +2,7 @@
 //! trail is too big for one machine, an existing engine (Athena, Spark, DuckDB) can run the
 //! heavy scan over the exported, partitioned Parquet, and `sessions`, `blast` and `plan` start
 //! from the rows it selects. Each row becomes the same normalized [`Event`] the JSON reader
-//! would have produced (the export schema, [`crate::export::COLUMNS`], carries every field of
+//! would have produced (the export schema, [`crate::model::COLUMNS`], carries every field of
 //! the model), so the chain, taint and plan are the same as from the original JSON.
 //!
 //! A file is recognised by content (`PAR1` at both ends), wherever it sits in the input tree.
@@ -14,8 +14,7 @@
 //! vector of events.
 
 use super::{RecordReject, RejectReason};
-use crate::export::{Access, COLUMNS, RESOURCE_SEPARATOR};
-use crate::model::{Event, Origin};
+use crate::model::{Access, Event, Origin, COLUMNS, RESOURCE_SEPARATOR};
 use polars::prelude::{Column, DataType, ParallelStrategy, ParquetReader, SerReader, TimeUnit};
 
 /// Columns without which a row is not an event.

@@ -7,7 +7,10 @@
 //! `requestParameters`/`responseElements`. Every event remembers where it came from
 //! ([`Origin`]) so any finding can be traced back to a file and record.
 
+mod columns;
 pub mod names;
+
+pub use columns::{Access, COLUMNS, RESOURCE_SEPARATOR};
 
 use serde::Serialize;
 
