@@ -245,3 +245,222 @@ pub fn unseen_tail(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    //! Known-answer tests: small incidents written with [`Scenario`], ingested, and the
+    //! tainted set, the attacker-made users and the unseen tail checked against what the IAM
+    //! facts say by hand.
+
+    use super::*;
+    use crate::gen::scenario::{Cred, Scenario};
+    use serde_json::Value;
+
+    /// 2024-03-11T10:00:00Z
+    const T0: i64 = 1_710_151_200;
+    const MAIN: &str = "111122223333";
+    const SECOND: &str = "444455556666";
+    const LEAKED: &str = "AKIAIOSFODNN7EXAMPLE";
+    const OTHER: &str = "AKIAOTHERUSEREXAMPLE";
+    const BOB: &str = "AKIABOBSOWNKEYEXAMPL";
+    const OLD: &str = "AKIAOLDBACKUPEXAMPLE";
+
+    /// The scenario's trail, ingested (the tempdir is returned so the files outlive the test).
+    fn ingest(s: &Scenario) -> (tempfile::TempDir, crate::ingest::Ingest, SessionGraph) {
+        let d = tempfile::TempDir::new().unwrap();
+        s.write(&d.path().join("trail"), &[]).unwrap();
+        let opts = crate::ingest::IngestOptions {
+            inputs: vec![d.path().join("trail")],
+            ..Default::default()
+        };
+        let ing = crate::ingest::ingest(&opts).unwrap();
+        let g = SessionGraph::build(&ing);
+        (d, ing, g)
+    }
+
+    fn idx(g: &SessionGraph, c: &Cred) -> usize {
+        let id = c.node_id();
+        g.node(&id).unwrap_or_else(|| panic!("no node {id}"))
+    }
+
+    fn seeded(g: &SessionGraph, key: &str) -> Taint {
+        taint(g, &[g.node(key).expect("the seed key is a node")])
+    }
+
+    fn tainted_ids(g: &SessionGraph, t: &Taint) -> BTreeSet<String> {
+        t.nodes.iter().map(|&n| g.nodes[n].id.clone()).collect()
+    }
+
+    fn role(account: &str, name: &str) -> String {
+        format!("arn:aws:iam::{account}:role/{name}")
+    }
+
+    #[test]
+    fn a_leaked_keys_role_chain_is_tainted_and_an_unrelated_users_key_is_not() {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let other = s.user_key(MAIN, "alice", OTHER);
+        let admin = s.assume_role(&leaked, T0, &role(MAIN, "ops/Admin"), "a", 3600);
+        let audit = s.assume_role(&admin, T0 + 60, &role(SECOND, "Audit"), "b", 900);
+        let deeper = s.assume_role(&audit, T0 + 90, &role(SECOND, "Deploy"), "c", 900);
+        let sts = s.get_session_token(&leaked, T0 + 120, 3600);
+        s.call(&deeper, T0 + 100, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        s.call(&sts, T0 + 130, "ec2.amazonaws.com", "DescribeInstances", Value::Null);
+        // The unrelated user assumes the very same role: a different session, not tainted.
+        let hers = s.assume_role(&other, T0 + 30, &role(MAIN, "ops/Admin"), "alice", 3600);
+        s.call(&hers, T0 + 40, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        let (_d, _ing, g) = ingest(&s);
+
+        let t = seeded(&g, LEAKED);
+        let want: BTreeSet<String> = [LEAKED.to_string(), admin.node_id(), audit.node_id()]
+            .into_iter()
+            .chain([deeper.node_id(), sts.node_id()])
+            .collect();
+        assert_eq!(tainted_ids(&g, &t), want);
+        assert!(!t.nodes.contains(&idx(&g, &other)));
+        assert!(!t.nodes.contains(&idx(&g, &hers)));
+        assert!(t.attacker_users.is_empty(), "{:?}", t.attacker_users);
+        // Every descendant of the seed that is a credential is in the set.
+        let root = g.node(LEAKED).unwrap();
+        for n in g.descendants(&[root]) {
+            if matches!(g.nodes[n].kind, NodeKind::LongTermKey | NodeKind::Session) {
+                assert!(t.nodes.contains(&n), "{} not tainted", g.nodes[n].id);
+            }
+        }
+        // Seeding the unrelated key taints only its own lineage.
+        let t2 = seeded(&g, OTHER);
+        assert_eq!(tainted_ids(&g, &t2), BTreeSet::from([OTHER.to_string(), hers.node_id()]));
+    }
+
+    #[test]
+    fn a_user_the_tainted_key_created_is_the_attackers_with_its_keys_and_sessions() {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let other = s.user_key(MAIN, "alice", OTHER);
+        s.call(&other, T0 - 600, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        // A key of an earlier user of the same name, seen only before the attacker made the
+        // user (deleted and made again): not the attacker's.
+        let before = s.user_key(MAIN, "backup-admin", OLD);
+        s.call(&before, T0 - 500, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        let create = T0 + 100;
+        s.create_user(&leaked, create, "backup-admin");
+        let key = s.create_access_key(&leaked, create + 10, Some("backup-admin"));
+        let sess = s.assume_role(&key, create + 20, &role(MAIN, "Backup"), "bk", 3600);
+        s.call(&sess, create + 30, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        // A second key made for the attacker's user by an untainted admin is the attacker's
+        // too (every credential of a user the attacker created), and so is its console session.
+        let second = s.create_access_key(&other, create + 40, Some("backup-admin"));
+        s.call(&second, create + 50, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        let console = s.console_login(MAIN, create + 60, "backup-admin");
+        s.call(&console, create + 70, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        let (_d, _ing, g) = ingest(&s);
+
+        let t = seeded(&g, LEAKED);
+        for c in [&key, &sess, &second, &console] {
+            assert!(t.nodes.contains(&idx(&g, c)), "{} not tainted", c.node_id());
+        }
+        assert!(!t.nodes.contains(&idx(&g, &other)), "the admin who made a key is not tainted");
+        assert!(!t.nodes.contains(&idx(&g, &before)), "first seen before the user was made");
+        assert_eq!(t.attacker_users.len(), 1, "{:?}", t.attacker_users);
+        let u = &t.attacker_users[0];
+        assert_eq!(u.user_name, "backup-admin");
+        assert_eq!(u.account_id, MAIN);
+        assert_eq!(u.user_arn, format!("arn:aws:iam::{MAIN}:user/backup-admin"));
+        assert_eq!(u.since, Time(create));
+        assert!(u.created);
+        assert_eq!(u.evidence.len(), 1, "{:?}", u.evidence);
+        assert!(u.evidence[0].starts_with("CreateUser "), "{:?}", u.evidence);
+        // Seeded from the admin instead, only what she issued follows (rule 1): no attacker
+        // user, so not the other credentials of the user she made a key for.
+        let t2 = seeded(&g, OTHER);
+        assert!(t2.attacker_users.is_empty());
+        assert_eq!(tainted_ids(&g, &t2), BTreeSet::from([OTHER.to_string(), second.node_id()]));
+    }
+
+    #[test]
+    fn a_password_the_tainted_key_set_taints_later_console_sessions_only() {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let bob = s.user_key(MAIN, "bob", BOB);
+        s.call(&bob, T0 - 100, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        let early = s.console_login(MAIN, T0 + 50, "bob");
+        s.call(&early, T0 + 60, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        let set = T0 + 150;
+        s.update_login_profile(&leaked, set, "bob");
+        let late = s.console_login(MAIN, T0 + 400, "bob");
+        s.call(&late, T0 + 410, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        s.call(&bob, T0 + 500, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        let (_d, _ing, g) = ingest(&s);
+
+        let t = seeded(&g, LEAKED);
+        assert!(t.nodes.contains(&idx(&g, &late)), "the console session after the change");
+        assert!(!t.nodes.contains(&idx(&g, &early)), "the console session before the change");
+        assert!(!t.nodes.contains(&idx(&g, &bob)), "bob's own older key");
+        assert_eq!(t.attacker_users.len(), 1, "{:?}", t.attacker_users);
+        let u = &t.attacker_users[0];
+        assert_eq!((u.user_name.as_str(), u.since, u.created), ("bob", Time(set), false));
+        assert!(u.evidence[0].starts_with("UpdateLoginProfile "), "{:?}", u.evidence);
+    }
+
+    #[test]
+    fn the_evidence_window_spans_each_accounts_first_and_last_event() {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let hop = s.assume_role(&leaked, T0, &role(SECOND, "Audit"), "x", 900);
+        s.call(&hop, T0 + 10, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        s.call(&leaked, T0 + 2000, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        let (_d, ing, _g) = ingest(&s);
+
+        let w = evidence_window(&ing);
+        let win = |a: &str, f: i64, l: i64, n: u64| EvidenceWindow {
+            account_id: a.into(),
+            first_event: crate::time::fmt_iso(f),
+            last_event: crate::time::fmt_iso(l),
+            events: n,
+        };
+        // MAIN: the AssumeRole and the last call; SECOND: the owner's copy and the hop's call.
+        assert_eq!(w, [win(MAIN, T0, T0 + 2000, 2), win(SECOND, T0, T0 + 10, 2)]);
+    }
+
+    #[test]
+    fn a_session_valid_after_the_last_event_is_in_the_unseen_tail_and_an_expired_one_is_not() {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let short = s.assume_role(&leaked, T0, &role(MAIN, "Short"), "s", 900);
+        let long = s.assume_role(&leaked, T0 + 100, &role(MAIN, "Long"), "l", 43_200);
+        s.call(&short, T0 + 10, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        s.call(&long, T0 + 110, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        let last = T0 + 2000;
+        s.call(&leaked, last, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        let (_d, ing, g) = ingest(&s);
+
+        let t = seeded(&g, LEAKED);
+        let w = evidence_window(&ing);
+        let expiry = |n: usize| {
+            (g.nodes[n].kind == NodeKind::Session).then(|| crate::chain::session_expiry(&g, n))?
+        };
+        let tail = unseen_tail(&g, &t.nodes, &w, expiry);
+        let ids: Vec<&str> = tail.iter().map(|r| r.credential.as_str()).collect();
+        assert!(ids.contains(&long.node_id().as_str()), "{ids:?}");
+        assert!(ids.contains(&LEAKED), "a long-term key is valid until deactivated: {ids:?}");
+        assert!(!ids.contains(&short.node_id().as_str()), "it expired at T0+900: {ids:?}");
+        assert_eq!(ids.len(), 2, "{ids:?}");
+
+        let key = tail.iter().find(|r| r.credential == LEAKED).unwrap();
+        assert_eq!((key.valid_until, key.evidence_ends), (None, Some(Time(last))));
+        assert_eq!(key.account_id.as_deref(), Some(MAIN));
+        assert!(key.reason.starts_with("it called AssumeRole in the evidence"), "{}", key.reason);
+        let l = tail.iter().find(|r| r.credential == long.node_id()).unwrap();
+        assert_eq!(l.valid_until, Some(Time(T0 + 100 + 43_200)));
+        assert_eq!(l.evidence_ends, Some(Time(last)));
+        assert!(l.reason.starts_with("its rights are unknown"), "{}", l.reason);
+
+        // An unknown expiry cannot be shown to have ended: every tainted credential stays.
+        let all = unseen_tail(&g, &t.nodes, &w, |_| None);
+        assert_eq!(all.len(), t.nodes.len());
+        // Without a window for the account there is no end of evidence either.
+        let none = unseen_tail(&g, &t.nodes, &[], expiry);
+        assert!(none.iter().all(|r| r.evidence_ends.is_none()));
+        assert_eq!(none.len(), t.nodes.len());
+    }
+}

@@ -7,9 +7,12 @@
 //! `requestParameters`/`responseElements`. Every event remembers where it came from
 //! ([`Origin`]) so any finding can be traced back to a file and record.
 
+mod columns;
 pub mod names;
 mod seed;
 pub use seed::SeedKey;
+
+pub use columns::{Access, COLUMNS, RESOURCE_SEPARATOR};
 
 use serde::Serialize;
 
