@@ -620,8 +620,18 @@ fn chromium() -> Option<PathBuf> {
     None
 }
 
-/// Runs headless Chromium with `args` on `page`; returns (stdout, stderr).
+/// Runs headless Chromium with `args` on `page`; returns (stdout, stderr). A browser that
+/// hangs (seen once, in a full run of the suite on this 2-core machine)
+/// is killed after 120 s and started once more; a second hang fails the test.
 fn run_chromium(exe: &Path, page: &Path, args: &[&str]) -> (String, String) {
+    if let Some(done) = run_chromium_once(exe, page, args) {
+        return done;
+    }
+    eprintln!("chromium did not finish in 120 s: killed, trying once more");
+    run_chromium_once(exe, page, args).expect("chromium did not finish in 120 s, twice")
+}
+
+fn run_chromium_once(exe: &Path, page: &Path, args: &[&str]) -> Option<(String, String)> {
     let profile = TempDir::new().unwrap();
     let logs = TempDir::new().unwrap();
     let (out_path, err_path) = (logs.path().join("out"), logs.path().join("err"));
@@ -656,11 +666,11 @@ fn run_chromium(exe: &Path, page: &Path, args: &[&str]) -> (String, String) {
         if start.elapsed() > Duration::from_secs(120) {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("chromium did not finish in 120 s");
+            return None;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    (std::fs::read_to_string(out_path).unwrap(), std::fs::read_to_string(err_path).unwrap())
+    Some((std::fs::read_to_string(out_path).unwrap(), std::fs::read_to_string(err_path).unwrap()))
 }
 
 fn assert_no_js_errors(stderr: &str, what: &str) {
