@@ -265,19 +265,6 @@ mod tests {
     const BOB: &str = "AKIABOBSOWNKEYEXAMPL";
     const OLD: &str = "AKIAOLDBACKUPEXAMPLE";
 
-    /// The scenario's trail, ingested (the tempdir is returned so the files outlive the test).
-    fn ingest(s: &Scenario) -> (tempfile::TempDir, crate::ingest::Ingest, SessionGraph) {
-        let d = tempfile::TempDir::new().unwrap();
-        s.write(&d.path().join("trail"), &[]).unwrap();
-        let opts = crate::ingest::IngestOptions {
-            inputs: vec![d.path().join("trail")],
-            ..Default::default()
-        };
-        let ing = crate::ingest::ingest(&opts).unwrap();
-        let g = SessionGraph::build(&ing);
-        (d, ing, g)
-    }
-
     fn idx(g: &SessionGraph, c: &Cred) -> usize {
         let id = c.node_id();
         g.node(&id).unwrap_or_else(|| panic!("no node {id}"))
@@ -309,7 +296,7 @@ mod tests {
         // The unrelated user assumes the very same role: a different session, not tainted.
         let hers = s.assume_role(&other, T0 + 30, &role(MAIN, "ops/Admin"), "alice", 3600);
         s.call(&hers, T0 + 40, "s3.amazonaws.com", "ListBuckets", Value::Null);
-        let (_d, _ing, g) = ingest(&s);
+        let (_d, _ing, g) = s.ingested(&[]);
 
         let t = seeded(&g, LEAKED);
         let want: BTreeSet<String> = [LEAKED.to_string(), admin.node_id(), audit.node_id()]
@@ -353,7 +340,7 @@ mod tests {
         s.call(&second, create + 50, "s3.amazonaws.com", "ListBuckets", Value::Null);
         let console = s.console_login(MAIN, create + 60, "backup-admin");
         s.call(&console, create + 70, "s3.amazonaws.com", "ListBuckets", Value::Null);
-        let (_d, _ing, g) = ingest(&s);
+        let (_d, _ing, g) = s.ingested(&[]);
 
         let t = seeded(&g, LEAKED);
         for c in [&key, &sess, &second, &console] {
@@ -390,7 +377,7 @@ mod tests {
         let late = s.console_login(MAIN, T0 + 400, "bob");
         s.call(&late, T0 + 410, "s3.amazonaws.com", "ListBuckets", Value::Null);
         s.call(&bob, T0 + 500, "s3.amazonaws.com", "ListBuckets", Value::Null);
-        let (_d, _ing, g) = ingest(&s);
+        let (_d, _ing, g) = s.ingested(&[]);
 
         let t = seeded(&g, LEAKED);
         assert!(t.nodes.contains(&idx(&g, &late)), "the console session after the change");
@@ -409,7 +396,7 @@ mod tests {
         let hop = s.assume_role(&leaked, T0, &role(SECOND, "Audit"), "x", 900);
         s.call(&hop, T0 + 10, "s3.amazonaws.com", "ListBuckets", Value::Null);
         s.call(&leaked, T0 + 2000, "s3.amazonaws.com", "ListBuckets", Value::Null);
-        let (_d, ing, _g) = ingest(&s);
+        let (_d, ing, _g) = s.ingested(&[]);
 
         let w = evidence_window(&ing);
         let win = |a: &str, f: i64, l: i64, n: u64| EvidenceWindow {
@@ -432,7 +419,7 @@ mod tests {
         s.call(&long, T0 + 110, "s3.amazonaws.com", "ListBuckets", Value::Null);
         let last = T0 + 2000;
         s.call(&leaked, last, "s3.amazonaws.com", "ListBuckets", Value::Null);
-        let (_d, ing, g) = ingest(&s);
+        let (_d, ing, g) = s.ingested(&[]);
 
         let t = seeded(&g, LEAKED);
         let w = evidence_window(&ing);

@@ -2,24 +2,13 @@
 //! of non-test code, and no import cycle between the top-level modules of `src/` (a module
 //! and its own submodules count as one). The module map is in the README ("Architecture").
 
+use crate::util::files_under;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 fn sources() -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("src")];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "rs") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    files_under(&src).into_iter().filter(|p| p.extension().is_some_and(|x| x == "rs")).collect()
 }
 
 /// Lines before the first `#[cfg(test)]` at the start of a line (the unit tests follow it).

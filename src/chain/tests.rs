@@ -13,12 +13,7 @@ const SECOND: &str = "444455556666";
 const LEAKED: &str = "AKIAIOSFODNN7EXAMPLE";
 
 fn graph_of(s: &Scenario, skip: &[&str]) -> SessionGraph {
-    let d = tempfile::TempDir::new().unwrap();
-    s.write(&d.path().join("trail"), skip).unwrap();
-    let opts =
-        crate::ingest::IngestOptions { inputs: vec![d.path().join("trail")], ..Default::default() };
-    let ing = crate::ingest::ingest(&opts).unwrap();
-    SessionGraph::build(&ing)
+    s.ingested(skip).2
 }
 
 fn node<'g>(g: &'g SessionGraph, c: &Cred) -> &'g Node {

@@ -277,14 +277,7 @@ mod tests {
     const LEAKED: &str = "AKIAIOSFODNN7EXAMPLE";
 
     fn blast_of(s: &Scenario) -> (BlastRadius, SessionGraph) {
-        let d = tempfile::TempDir::new().unwrap();
-        s.write(&d.path().join("trail"), &[]).unwrap();
-        let opts = crate::ingest::IngestOptions {
-            inputs: vec![d.path().join("trail")],
-            ..Default::default()
-        };
-        let ing = crate::ingest::ingest(&opts).unwrap();
-        let g = SessionGraph::build(&ing);
+        let (_d, ing, g) = s.ingested(&[]);
         let b =
             crate::blast::blast(&ing, &g, &[crate::model::SeedKey::parse(LEAKED)], true).unwrap();
         (b, g)

@@ -582,3 +582,24 @@ impl Scenario {
         Ok(())
     }
 }
+
+#[cfg(test)]
+impl Scenario {
+    /// For unit tests: the scenario written to a temporary export tree (leaving out the
+    /// accounts in `skip`), ingested, and its session graph. The directory is returned so that
+    /// the files outlive a re-read of the events (blast, plan).
+    pub(crate) fn ingested(
+        &self,
+        skip: &[&str],
+    ) -> (tempfile::TempDir, crate::ingest::Ingest, crate::chain::SessionGraph) {
+        let d = tempfile::TempDir::new().unwrap();
+        self.write(&d.path().join("trail"), skip).unwrap();
+        let opts = crate::ingest::IngestOptions {
+            inputs: vec![d.path().join("trail")],
+            ..Default::default()
+        };
+        let ing = crate::ingest::ingest(&opts).unwrap();
+        let g = crate::chain::SessionGraph::build(&ing);
+        (d, ing, g)
+    }
+}

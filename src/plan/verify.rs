@@ -525,14 +525,7 @@ mod tests {
             let admin =
                 s.assume_role(&k, T0 + 20, "arn:aws:iam::111122223333:role/Admin", "a1", 3600);
             s.call(&admin, T0 + 25, "iam.amazonaws.com", "ListUsers", serde_json::json!({}));
-            let dir = tempfile::TempDir::new().unwrap();
-            s.write(&dir.path().join("trail"), &[]).unwrap();
-            let opts = crate::ingest::IngestOptions {
-                inputs: vec![dir.path().join("trail")],
-                ..Default::default()
-            };
-            let ing = crate::ingest::ingest(&opts).unwrap();
-            let g = SessionGraph::build(&ing);
+            let (dir, ing, g) = s.ingested(&[]);
             let b = crate::blast::blast(&ing, &g, &[SeedKey::parse(LEAKED)], true).unwrap();
             let o = PlanOptions {
                 strategy: Strategy::Strict,
