@@ -13,9 +13,17 @@
 //! read back. Rows are converted a slice at a time so a large file does not become a large
 //! vector of events.
 
+use super::issuing::needs_detail;
+use super::sink::FileScan;
 use super::{RecordReject, RejectReason};
 use crate::model::{Access, Event, Origin, COLUMNS, RESOURCE_SEPARATOR};
-use polars::prelude::{Column, DataType, ParallelStrategy, ParquetReader, SerReader, TimeUnit};
+use polars::io::parquet::metadata::{FileMetadata, FileMetadataRef};
+use polars::prelude::{
+    Column, DataFrame, DataType, ParallelStrategy, ParquetReader, SerReader, TimeUnit,
+};
+use std::sync::Arc;
+
+mod light;
 
 /// Columns without which a row is not an event.
 pub const REQUIRED: [&str; 4] = ["event_id", "event_time", "event_source", "event_name"];
@@ -23,7 +31,7 @@ pub const REQUIRED: [&str; 4] = ["event_id", "event_time", "event_source", "even
 /// The columns the first pass needs for every row (the stub, the credential facts, F5
 /// `session_created`); the other columns are only converted for rows that need the full
 /// event (`full` in [`read`]).
-const LIGHT: [&str; 19] = [
+const LIGHT: [&str; 20] = [
     "event_id",
     "event_time",
     "event_source",
@@ -43,13 +51,14 @@ const LIGHT: [&str; 19] = [
     "session_issuer_arn",
     "session_created",
     "ec2_role_delivery",
+    "session_credential_from_console",
 ];
 
-/// Rows read and converted to events at a time: bounds memory on large files.
+/// Rows read and converted at a time: bounds memory on large files.
 const SLICE: usize = 65_536;
 
 fn is_light(name: &str) -> bool {
-    LIGHT.contains(&name) || name == "session_credential_from_console"
+    LIGHT.contains(&name)
 }
 
 /// True when `data` starts like a Parquet file (a truncated one too: it is then reported as
@@ -69,10 +78,250 @@ fn per_second(c: &Column, name: &str) -> Result<i64, String> {
     }
 }
 
+fn unreadable(e: polars::error::PolarsError) -> String {
+    format!("unreadable Parquet: {e}")
+}
+
+fn type_err(name: &str, e: polars::error::PolarsError) -> String {
+    format!("column {name}: {e}")
+}
+
+/// A time column in seconds.
+fn seconds(col: &Column, name: &str) -> Result<Vec<Option<i64>>, String> {
+    let unit = per_second(col, name)?;
+    let as_int = col.cast(&DataType::Int64).map_err(|e| type_err(name, e))?;
+    let ca = as_int.i64().map_err(|e| type_err(name, e))?;
+    Ok(ca.iter().map(|v| v.map(|v| v.div_euclid(unit))).collect())
+}
+
+/// An open Parquet file: its footer read once, the columns it has, one footer per row group.
+struct Table<'a> {
+    data: &'a [u8],
+    rows: usize,
+    /// The file's footer narrowed to each of its row groups: reading a row group through it
+    /// decodes that row group only (a slice of the whole file makes polars walk every row
+    /// group before it, and read the footer again).
+    groups: Vec<FileMetadataRef>,
+    /// The [`LIGHT`] columns the file has, in schema order.
+    light: Vec<String>,
+    /// Its other columns of [`COLUMNS`], and `resources`.
+    rest: Vec<String>,
+    /// Rows read at a time ([`SLICE`]; fewer in tests).
+    slice: usize,
+}
+
+/// Rows `start..start + len` of a file: rows `skip..skip + len` of its row group `group`.
+#[derive(Debug, Clone, Copy)]
+struct Chunk {
+    group: usize,
+    skip: usize,
+    start: usize,
+    len: usize,
+}
+
+fn reader(data: &[u8]) -> ParquetReader<std::io::Cursor<&[u8]>> {
+    // Files are already read in parallel, one per worker: no second level of threads.
+    ParquetReader::new(std::io::Cursor::new(data))
+        .read_parallel(ParallelStrategy::None)
+        .set_low_memory(true)
+}
+
+impl<'a> Table<'a> {
+    fn open(data: &'a [u8]) -> Result<Table<'a>, String> {
+        let mut r = reader(data);
+        let schema = r.schema().map_err(unreadable)?;
+        for name in REQUIRED {
+            if !schema.contains(name) {
+                return Err(format!(
+                    "Parquet without a {name} column: not a table written by `trailhound export`"
+                ));
+            }
+        }
+        let meta = r.get_metadata().map_err(unreadable)?;
+        let mut base: FileMetadata = (**meta).clone();
+        let rows = base.num_rows;
+        let groups = std::mem::take(&mut base.row_groups)
+            .into_iter()
+            .map(|g| {
+                let n = g.num_rows();
+                Arc::new(FileMetadata {
+                    num_rows: n,
+                    max_row_group_height: n,
+                    row_groups: vec![g],
+                    ..base.clone()
+                })
+            })
+            .collect();
+        let present = |n: &&str| schema.contains(n);
+        let names = COLUMNS.iter().map(|c| c.0);
+        let light = names.clone().filter(|n| is_light(n)).filter(present);
+        let rest = names.filter(|n| !is_light(n)).chain(["resources"]).filter(present);
+        Ok(Table {
+            data,
+            rows,
+            groups,
+            light: light.map(str::to_string).collect(),
+            rest: rest.map(str::to_string).collect(),
+            slice: SLICE,
+        })
+    }
+
+    /// The file's rows a [`SLICE`] at a time (`slice`), never across row groups.
+    fn chunks(&self) -> Vec<Chunk> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        for (group, g) in self.groups.iter().enumerate() {
+            let n = g.num_rows;
+            let mut skip = 0;
+            while skip < n {
+                let len = self.slice.min(n - skip);
+                out.push(Chunk { group, skip, start: start + skip, len });
+                skip += len;
+            }
+            start += n;
+        }
+        out
+    }
+
+    /// Columns `cols` of rows `from..from + len` of `c` (counted from its first row).
+    fn read(
+        &self,
+        c: Chunk,
+        from: usize,
+        len: usize,
+        cols: &[String],
+    ) -> Result<DataFrame, String> {
+        let mut r = reader(self.data);
+        r.set_metadata(self.groups[c.group].clone());
+        r.with_slice(Some((c.skip + from, len)))
+            .with_columns(Some(cols.to_vec()))
+            .finish()
+            .map_err(unreadable)
+    }
+}
+
+/// Sets every column `df` has (of [`COLUMNS`], and `resources`) from its row `i` into
+/// `evs[slot[i]]`, for the rows with a slot; `has_time` records which events got an
+/// `event_time`. Empty strings read as absent.
+fn fill(
+    df: &DataFrame,
+    slot: &[Option<usize>],
+    evs: &mut [Event],
+    has_time: &mut [bool],
+) -> Result<(), String> {
+    for &(name, access) in COLUMNS {
+        let Ok(col) = df.column(name) else { continue };
+        match access {
+            Access::Str(_, set) => {
+                let ca = col.str().map_err(|e| type_err(name, e))?;
+                for (i, v) in ca.iter().enumerate() {
+                    if let (Some(k), Some(v)) = (slot[i], v) {
+                        if !v.is_empty() {
+                            set(&mut evs[k], v.to_string());
+                        }
+                    }
+                }
+            }
+            Access::Time(_, set) => {
+                for (i, v) in seconds(col, name)?.into_iter().enumerate() {
+                    if let (Some(k), Some(v)) = (slot[i], v) {
+                        set(&mut evs[k], v);
+                        if name == "event_time" {
+                            has_time[k] = true;
+                        }
+                    }
+                }
+            }
+            Access::Bool(_, set) => {
+                let ca = col.bool().map_err(|e| type_err(name, e))?;
+                for (i, v) in ca.iter().enumerate() {
+                    if let (Some(k), Some(v)) = (slot[i], v) {
+                        set(&mut evs[k], v);
+                    }
+                }
+            }
+            Access::Int(_, set) => {
+                let as_int = col.cast(&DataType::Int64).map_err(|e| type_err(name, e))?;
+                let ca = as_int.i64().map_err(|e| type_err(name, e))?;
+                for (i, v) in ca.iter().enumerate() {
+                    if let (Some(k), Some(v)) = (slot[i], v) {
+                        set(&mut evs[k], v);
+                    }
+                }
+            }
+        }
+    }
+    if let Ok(col) = df.column("resources") {
+        let ca = col.str().map_err(|e| type_err("resources", e))?;
+        for (i, v) in ca.iter().enumerate() {
+            if let (Some(k), Some(v)) = (slot[i], v) {
+                evs[k].resources = v
+                    .split(RESOURCE_SEPARATOR)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect();
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The events of rows `from..from + slot.len()` of `c` that have a slot (`origin` and
+/// every [`LIGHT`] column set; the other columns for those whose slot is also in `whole`),
+/// and which of them have an `event_time`. `light` is those rows' [`LIGHT`] columns.
+fn events(
+    t: &Table,
+    c: Chunk,
+    from: usize,
+    file: u32,
+    light: &DataFrame,
+    slot: &[Option<usize>],
+    whole: &[Option<usize>],
+) -> Result<(Vec<Event>, Vec<bool>), String> {
+    let mut evs: Vec<Event> = Vec::new();
+    for (i, s) in slot.iter().enumerate() {
+        if s.is_some() {
+            let record = (c.start + from + i) as u32;
+            evs.push(Event { origin: Origin { file, record }, ..Event::default() });
+        }
+    }
+    let mut has_time = vec![false; evs.len()];
+    fill(light, slot, &mut evs, &mut has_time)?;
+    if !t.rest.is_empty() && whole.iter().any(Option::is_some) {
+        let rest = t.read(c, from, slot.len(), &t.rest)?;
+        fill(&rest, whole, &mut evs, &mut has_time)?;
+    }
+    Ok((evs, has_time))
+}
+
+/// The event names of a chunk's [`LIGHT`] columns.
+fn names(light: &DataFrame) -> Result<Vec<Option<&str>>, String> {
+    let ca = light.column("event_name").and_then(|c| c.str());
+    Ok(ca.map_err(|e| type_err("event_name", e))?.iter().collect())
+}
+
+/// The rejection of a row without a usable `event_time`.
+fn no_time(record: u32) -> RecordReject {
+    RecordReject {
+        record,
+        reason: RejectReason::MissingEventTime,
+        detail: "event_time is null".into(),
+    }
+}
+
+/// An event as the reader hands it on: rows exported without an eventID keep being unique,
+/// now by Parquet row.
+fn named(mut e: Event) -> Event {
+    if e.id.is_empty() || e.id.starts_with("noid:") {
+        e.id = format!("noid:{}:{}", e.origin.file, e.origin.record);
+    }
+    e
+}
+
 /// Reads the rows of a Parquet file that `keep` accepts (by row number), calling `each` with
 /// the event, or with a rejection for a row without a usable `event_time`. Rows whose event
-/// name `full` accepts get every column; the others only the [`LIGHT`] ones (and
-/// `session_credential_from_console`). Returns the number of rows in the file.
+/// name `full` accepts get every column; the others only the [`LIGHT`] ones. Returns the
+/// number of rows in the file.
 ///
 /// # Errors
 /// Not readable as Parquet, a required column missing, or a column of the wrong type.
@@ -81,146 +330,101 @@ pub fn read(
     file: u32,
     keep: impl Fn(u32) -> bool,
     full: impl Fn(&str) -> bool,
+    each: impl FnMut(Result<Event, RecordReject>),
+) -> Result<u64, String> {
+    read_table(&Table::open(data)?, file, keep, full, each)
+}
+
+/// [`read`] of an open table.
+fn read_table(
+    t: &Table,
+    file: u32,
+    keep: impl Fn(u32) -> bool,
+    full: impl Fn(&str) -> bool,
     mut each: impl FnMut(Result<Event, RecordReject>),
 ) -> Result<u64, String> {
-    let open = || {
-        // Files are already read in parallel, one per worker: no second level of threads.
-        ParquetReader::new(std::io::Cursor::new(data))
-            .read_parallel(ParallelStrategy::None)
-            .set_low_memory(true)
-    };
-    let unreadable = |e: polars::error::PolarsError| format!("unreadable Parquet: {e}");
-    let mut r = open();
-    let schema = r.schema().map_err(unreadable)?;
-    for name in REQUIRED {
-        if !schema.contains(name) {
-            return Err(format!(
-                "Parquet without a {name} column: not a table written by `trailhound export`"
-            ));
-        }
-    }
-    let height = r.num_rows().map_err(unreadable)?;
-    let present = |names: &mut dyn Iterator<Item = &str>| -> Vec<String> {
-        names.filter(|n| schema.contains(n)).map(str::to_string).collect()
-    };
-    let light_cols = present(&mut COLUMNS.iter().map(|c| c.0).filter(|n| is_light(n)));
-    let all_cols = present(&mut COLUMNS.iter().map(|c| c.0).chain(std::iter::once("resources")));
-    let type_err = |name: &str, e: polars::error::PolarsError| format!("column {name}: {e}");
-    let mut off = 0;
-    while off < height {
-        let len = SLICE.min(height - off);
-        // Slice row -> index into `evs`.
+    for c in t.chunks() {
+        let kept: Vec<usize> = (0..c.len).filter(|&i| keep((c.start + i) as u32)).collect();
+        let (Some(&from), Some(&last)) = (kept.first(), kept.last()) else { continue };
+        // Only the rows from the first kept one to the last.
+        let len = last + 1 - from;
         let mut slot: Vec<Option<usize>> = vec![None; len];
-        let mut evs: Vec<Event> = Vec::new();
-        for (i, s) in slot.iter_mut().enumerate() {
-            let record = (off + i) as u32;
-            if keep(record) {
-                *s = Some(evs.len());
-                evs.push(Event { origin: Origin { file, record }, ..Event::default() });
-            }
+        for (k, &i) in kept.iter().enumerate() {
+            slot[i - from] = Some(k);
         }
-        if evs.is_empty() {
-            off += len;
-            continue;
+        let light = t.read(c, from, len, &t.light)?;
+        let whole: Vec<Option<usize>> = slot
+            .iter()
+            .zip(names(&light)?)
+            .map(|(s, name)| s.filter(|_| full(name.unwrap_or(""))))
+            .collect();
+        let (evs, has_time) = events(t, c, from, file, &light, &slot, &whole)?;
+        for (e, ok) in evs.into_iter().zip(has_time) {
+            each(if ok { Ok(named(e)) } else { Err(no_time(e.origin.record)) });
         }
-        let read = |cols: &[String]| {
-            open()
-                .with_slice(Some((off, len)))
-                .with_columns(Some(cols.to_vec()))
-                .finish()
-                .map_err(unreadable)
-        };
-        let light = read(&light_cols)?;
-        // Which rows get every column.
-        let mut whole = vec![false; len];
-        let names = light.column("event_name").and_then(|c| c.str().cloned());
-        let names = names.map_err(|e| type_err("event_name", e))?;
-        for (i, v) in names.iter().enumerate() {
-            whole[i] = slot[i].is_some() && full(v.unwrap_or(""));
-        }
-        let all = if whole.iter().any(|&w| w) { Some(read(&all_cols)?) } else { None };
-        let part_of = |name: &str| if is_light(name) { Some(&light) } else { all.as_ref() };
-        let mut has_time = vec![false; evs.len()];
-        for &(name, access) in COLUMNS {
-            let Some(col) = part_of(name).and_then(|df| df.column(name).ok()) else { continue };
-            let slot: Vec<Option<usize>> = if is_light(name) {
-                slot.clone()
-            } else {
-                slot.iter().zip(&whole).map(|(s, &w)| s.filter(|_| w)).collect()
-            };
-            match access {
-                Access::Str(_, set) => {
-                    let ca = col.str().map_err(|e| type_err(name, e))?;
-                    for (i, v) in ca.iter().enumerate() {
-                        if let (Some(k), Some(v)) = (slot[i], v) {
-                            if !v.is_empty() {
-                                set(&mut evs[k], v.to_string());
-                            }
-                        }
-                    }
-                }
-                Access::Time(_, set) => {
-                    let unit = per_second(col, name)?;
-                    let as_int = col.cast(&DataType::Int64).map_err(|e| type_err(name, e))?;
-                    let ca = as_int.i64().map_err(|e| type_err(name, e))?;
-                    for (i, v) in ca.iter().enumerate() {
-                        if let (Some(k), Some(v)) = (slot[i], v) {
-                            set(&mut evs[k], v.div_euclid(unit));
-                            if name == "event_time" {
-                                has_time[k] = true;
-                            }
-                        }
-                    }
-                }
-                Access::Bool(_, set) => {
-                    let ca = col.bool().map_err(|e| type_err(name, e))?;
-                    for (i, v) in ca.iter().enumerate() {
-                        if let (Some(k), Some(v)) = (slot[i], v) {
-                            set(&mut evs[k], v);
-                        }
-                    }
-                }
-                Access::Int(_, set) => {
-                    let as_int = col.cast(&DataType::Int64).map_err(|e| type_err(name, e))?;
-                    let ca = as_int.i64().map_err(|e| type_err(name, e))?;
-                    for (i, v) in ca.iter().enumerate() {
-                        if let (Some(k), Some(v)) = (slot[i], v) {
-                            set(&mut evs[k], v);
-                        }
-                    }
-                }
-            }
-        }
-        if let Some(col) = all.as_ref().and_then(|df| df.column("resources").ok()) {
-            let ca = col.str().map_err(|e| type_err("resources", e))?;
-            for (i, v) in ca.iter().enumerate() {
-                if let (Some(k), Some(v), true) = (slot[i], v, whole[i]) {
-                    evs[k].resources = v
-                        .split(RESOURCE_SEPARATOR)
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_string)
-                        .collect();
-                }
-            }
-        }
-        for (k, mut e) in evs.into_iter().enumerate() {
-            if !has_time[k] {
-                each(Err(RecordReject {
-                    record: e.origin.record,
-                    reason: RejectReason::MissingEventTime,
-                    detail: "event_time is null".into(),
-                }));
-                continue;
-            }
-            // Rows exported without an eventID keep being unique, now by Parquet row.
-            if e.id.is_empty() || e.id.starts_with("noid:") {
-                e.id = format!("noid:{file}:{}", e.origin.record);
-            }
-            each(Ok(e));
-        }
-        off += len;
     }
-    Ok(height as u64)
+    Ok(t.rows as u64)
+}
+
+/// The first pass over a Parquet file, into `sink`: the same stubs, issuing calls, credential
+/// facts and rejections as [`read`] (every row kept) with each event handed to
+/// [`FileScan::event`], without building an [`Event`] for the rows that do not need one.
+/// Only rows whose event name `full` accepts (read with every column) or that are issuing
+/// calls ([`needs_detail`]) become events; the others are read from the [`LIGHT`] columns
+/// as borrowed strings, straight into the worker's interned strings
+/// ([`FileScan::parquet_row`]). Returns the number of rows in the file.
+///
+/// # Errors
+/// Not readable as Parquet, a required column missing, or a column of the wrong type.
+pub(super) fn scan(
+    data: &[u8],
+    sink: &mut FileScan<'_>,
+    full: impl Fn(&str) -> bool,
+) -> Result<u64, String> {
+    scan_table(&Table::open(data)?, sink, full)
+}
+
+/// [`scan`] of an open table.
+fn scan_table(
+    t: &Table,
+    sink: &mut FileScan<'_>,
+    full: impl Fn(&str) -> bool,
+) -> Result<u64, String> {
+    for c in t.chunks() {
+        let light = t.read(c, 0, c.len, &t.light)?;
+        let names = names(&light)?;
+        let mut slot: Vec<Option<usize>> = vec![None; c.len];
+        let mut whole: Vec<Option<usize>> = vec![None; c.len];
+        let mut n = 0;
+        for (i, name) in names.iter().enumerate() {
+            let name = name.unwrap_or("");
+            let w = full(name);
+            if w || needs_detail(name) {
+                slot[i] = Some(n);
+                whole[i] = w.then_some(n);
+                n += 1;
+            }
+        }
+        let cols = light::Columns::of(&light, names)?;
+        let mut evs: Vec<Option<Event>> = Vec::new();
+        if n > 0 {
+            let (e, _) = events(t, c, 0, sink.file, &light, &slot, &whole)?;
+            evs = e.into_iter().map(Some).collect();
+        }
+        for (i, s) in slot.iter().enumerate() {
+            let record = (c.start + i) as u32;
+            let e = s.and_then(|k| evs[k].take());
+            match (cols.row(i, record), e) {
+                (None, _) => {
+                    sink.records += 1;
+                    sink.rejects.push(no_time(record));
+                }
+                (Some(_), Some(e)) => sink.event(named(e)),
+                (Some(row), None) => sink.parquet_row(&row),
+            }
+        }
+    }
+    Ok(t.rows as u64)
 }
 
 #[cfg(test)]
@@ -229,7 +433,10 @@ mod tests {
     //! [`read`], and the reader's errors on tables it cannot take.
 
     use super::*;
-    use polars::prelude::{DataFrame, NamedFrom, ParquetWriter, Series};
+    use crate::ingest::record_digest::event_digest;
+    use crate::ingest::sink::ThreadAcc;
+    use crate::ingest::DETAIL;
+    use polars::prelude::{NamedFrom, ParquetWriter, Series};
 
     /// 2024-03-11T10:00:00Z
     const T0: i64 = 1_710_151_200;
@@ -432,5 +639,278 @@ mod tests {
         let whole = exported(&[sparse_event(0)]);
         let err = read_all(&whole[..whole.len() / 2], true).unwrap_err();
         assert!(err.starts_with("unreadable Parquet: "), "{err}");
+    }
+
+    /// Events that vary every column between null, empty, short and long values (quotes,
+    /// the resource separator, control and non-ASCII characters), with issuing and other
+    /// event names, ids that are UUID-like, repeated, empty or `noid:`, access keys and
+    /// creation dates that recur (so credentials are seen again, later and earlier), and
+    /// resources.
+    fn odd_events(n: u32) -> Vec<Event> {
+        let long: String = "é\"'\n\t;=+-@\\ ✓ \u{0}".chars().cycle().take(3_000).collect();
+        let names = ["AssumeRole", "CreateUser", "GetObject", "", "CreateAccessKey", "ListBuckets"];
+        let mix = |r: u32, c: usize| {
+            let h = (u64::from(r) + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                ^ (c as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            (h.wrapping_mul(0x94D0_49BB_1331_11EB) >> 62) as usize
+        };
+        (0..n)
+            .map(|r| {
+                let mut e = Event { origin: Origin { file: FILE, record: r }, ..Event::default() };
+                for (c, &(name, access)) in COLUMNS.iter().enumerate() {
+                    let pick = mix(r, c);
+                    match access {
+                        Access::Str(_, set) => match pick {
+                            0 => {}
+                            1 => set(&mut e, String::new()),
+                            2 => set(&mut e, format!("{name}-{}", r % 3)),
+                            _ => set(&mut e, format!("{long}{name}{r}")),
+                        },
+                        Access::Time(_, set) if pick > 0 => set(&mut e, T0 + i64::from(r % 3)),
+                        Access::Bool(_, set) if pick > 0 => set(&mut e, pick == 3),
+                        Access::Int(_, set) if pick > 0 => set(&mut e, i64::from(r)),
+                        _ => {}
+                    }
+                }
+                e.time = T0 + i64::from(r);
+                e.name = names[r as usize % names.len()].to_string();
+                e.id = match r % 5 {
+                    0 => String::new(),
+                    1 => format!("noid:9:{r}"),
+                    2 => format!("{r:08x}-1111-2222-3333-444455556666"),
+                    _ => format!("id-{}", r / 2),
+                };
+                e.identity.access_key_id = match r % 4 {
+                    0 => None,
+                    1 => Some("AKIAONE".into()),
+                    2 => Some("AKIATWO".into()),
+                    _ => Some(String::new()),
+                };
+                e.identity.creation_date = [None, Some(T0), Some(T0 + 1)][r as usize % 3];
+                e.resources = match r % 3 {
+                    0 => vec![],
+                    1 => vec!["arn:aws:s3:::b".into()],
+                    _ => vec!["arn:aws:s3:::b/k y".into(), format!("{long}")],
+                };
+                e
+            })
+            .collect()
+    }
+
+    /// `events` exported in row groups of `group` rows (one batch each).
+    fn exported_in_groups(events: &[Event], group: usize) -> Vec<u8> {
+        let d = tempfile::TempDir::new().unwrap();
+        let path = d.path().join("events.parquet");
+        let mut w = crate::export::TableWriter::create(&path).unwrap();
+        for batch in events.chunks(group) {
+            let refs: Vec<&Event> = batch.iter().collect();
+            w.write(&refs, &["trail/a.json.gz".to_string()]).unwrap();
+        }
+        w.finish().unwrap();
+        std::fs::read(&path).unwrap()
+    }
+
+    /// What a first pass over `data` leaves: the worker's accumulator, the file's record and
+    /// kept counts, its rejections.
+    struct Pass {
+        acc: ThreadAcc,
+        records: u64,
+        kept: u64,
+        rejects: Vec<RecordReject>,
+    }
+
+    /// The first pass with [`scan`] (`light`), or the way it was made before it: every row
+    /// read as an [`Event`] and handed to [`FileScan::event`].
+    fn first_pass(t: &Table, inventory_only: bool, full: fn(&str) -> bool, light: bool) -> Pass {
+        let mut acc = ThreadAcc { inventory_only, ..ThreadAcc::default() };
+        let mut fs = FileScan {
+            file: FILE,
+            acc: &mut acc,
+            records: 0,
+            kept: 0,
+            rejects: Vec::new(),
+            truncated: 0,
+        };
+        let n = if light {
+            scan_table(t, &mut fs, full).unwrap()
+        } else {
+            let mut rejects = Vec::new();
+            let n = read_table(
+                t,
+                FILE,
+                |_| true,
+                full,
+                |r| match r {
+                    Ok(e) => fs.event(e),
+                    Err(rej) => rejects.push(rej),
+                },
+            )
+            .unwrap();
+            fs.records += rejects.len() as u64;
+            fs.rejects.extend(rejects);
+            n
+        };
+        assert_eq!(n, fs.records, "every row is a record, kept or rejected");
+        let (records, kept, rejects) = (fs.records, fs.kept, fs.rejects);
+        Pass { acc, records, kept, rejects }
+    }
+
+    fn assert_same_pass(a: &Pass, b: &Pass) {
+        assert_eq!((a.records, a.kept, &a.rejects), (b.records, b.kept, &b.rejects));
+        assert_eq!(a.acc.stubs.len(), b.acc.stubs.len());
+        for (x, y) in a.acc.stubs.iter().zip(&b.acc.stubs) {
+            assert_eq!((x.id, x.digest, x.s), (y.id, y.digest, y.s), "row {}", y.s.record);
+        }
+        assert_eq!(a.acc.details, b.acc.details);
+        assert_eq!(a.acc.creds, b.acc.creds);
+        let strings = |p: &Pass| p.acc.strings.list.iter().map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(strings(a), strings(b), "the same strings, interned in the same order");
+    }
+
+    #[test]
+    fn the_first_pass_from_column_buffers_equals_the_pass_over_whole_events() {
+        let mut events = odd_events(240);
+        // One caller ARN of 100 kB.
+        events[7].identity.arn = Some("é\"✓;".repeat(25_000));
+        // A light row that is the first call of a credential, with strings not seen before.
+        assert_eq!(events[8].name, "GetObject");
+        let i = &mut events[8].identity;
+        (i.access_key_id, i.kind, i.arn) =
+            (Some("AKIANEW".into()), Some("K".into()), Some("A".into()));
+        let data = exported_in_groups(&events, 50);
+        let mut t = Table::open(&data).unwrap();
+        assert_eq!(t.groups.len(), 5, "several row groups");
+        let full_names: [fn(&str) -> bool; 3] = [needs_detail, |_| true, |_| false];
+        for slice in [SLICE, 7] {
+            t.slice = slice;
+            for full in full_names {
+                for inventory_only in [false, true] {
+                    let old = first_pass(&t, inventory_only, full, false);
+                    let new = first_pass(&t, inventory_only, full, true);
+                    assert_same_pass(&new, &old);
+                    assert_eq!(new.acc.stubs.len(), 240);
+                    if !inventory_only {
+                        assert_eq!(new.acc.details.len(), 240 / 6 * 3, "issuing calls in full");
+                        assert!(new.acc.creds.len() >= 4, "{:?}", new.acc.creds.len());
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_light_rows_digest_is_the_digest_of_the_event_read_back_from_it() {
+        let mut events = odd_events(60);
+        events[3].identity.arn = Some("x".repeat(100_000));
+        events[4].region = Some(String::new());
+        let data = exported(&events);
+        // The events as `read` makes them from the light columns (and their digests).
+        let t = Table::open(&data).unwrap();
+        let mut want = Vec::new();
+        read_table(&t, FILE, |_| true, |_| false, |r| want.push(r.unwrap())).unwrap();
+        let light = t.read(t.chunks()[0], 0, 60, &t.light).unwrap();
+        let cols = light::Columns::of(&light, names(&light).unwrap()).unwrap();
+        let mut digests = std::collections::HashSet::new();
+        for (i, e) in want.iter().enumerate() {
+            let row = cols.row(i, i as u32).unwrap();
+            assert_eq!(row.digest(FILE), event_digest(e), "row {i}: {e:?}");
+            assert_eq!(row.has_id(), !e.id.starts_with("noid:"));
+            digests.insert(row.digest(FILE));
+        }
+        assert_eq!(digests.len(), 60, "rows that differ have different digests");
+        assert_eq!(want[4].region, None, "an empty string is absent");
+        assert_eq!(want[3].identity.arn.as_ref().map(String::len), Some(100_000));
+        // One field more or less is another digest.
+        let row = cols.row(5, 5).unwrap();
+        let other = light::Row { region: Some("eu-west-3"), ..row };
+        assert_ne!(row.digest(FILE), other.digest(FILE));
+        assert_ne!(row.digest(FILE), row.digest(FILE + 1), "a noid row is named by its file");
+    }
+
+    #[test]
+    fn the_first_pass_rejects_rows_without_a_time_and_names_rows_without_an_id() {
+        let df = DataFrame::new(
+            3,
+            vec![
+                strs("event_id", &["", "b", "noid:1:1"]),
+                ms("event_time", &[Some(T0 * 1000), None, Some(T0 * 1000 + 1500)]),
+                strs("event_source", &["s3.amazonaws.com", "", ""]),
+                strs("event_name", &["ListBuckets", "AssumeRole", "AssumeRole"]),
+            ],
+        )
+        .unwrap();
+        let data = parquet_of(df);
+        let t = Table::open(&data).unwrap();
+        let new = first_pass(&t, false, needs_detail, true);
+        assert_same_pass(&new, &first_pass(&t, false, needs_detail, false));
+        assert_eq!((new.records, new.kept), (3, 2));
+        assert_eq!(
+            (new.rejects[0].record, new.rejects[0].reason),
+            (1, RejectReason::MissingEventTime)
+        );
+        let s: Vec<_> = new.acc.stubs.iter().map(|k| (k.s.record, k.s.time, k.s.flags)).collect();
+        assert_eq!(s, [(0, T0, 0), (2, T0 + 1, DETAIL)]);
+        assert_eq!(new.acc.details[0].id, "noid:7:2");
+    }
+
+    #[test]
+    fn the_first_pass_reports_a_bad_table_like_read() {
+        let bad = parquet_of(
+            DataFrame::new(
+                1,
+                vec![
+                    strs("event_id", &["a"]),
+                    ms("event_time", &[Some(T0 * 1000)]),
+                    strs("event_source", &["s3.amazonaws.com"]),
+                    strs("event_name", &["ListBuckets"]),
+                    Column::new("access_key_id".into(), [1i64]),
+                ],
+            )
+            .unwrap(),
+        );
+        let mut acc = ThreadAcc::default();
+        let mut fs = FileScan {
+            file: FILE,
+            acc: &mut acc,
+            records: 0,
+            kept: 0,
+            rejects: vec![],
+            truncated: 0,
+        };
+        let err = scan(&bad, &mut fs, needs_detail).unwrap_err();
+        assert!(err.starts_with("column access_key_id: "), "{err}");
+        let whole = exported(&[sparse_event(0)]);
+        for data in [&b"PAR1 truncated"[..], &whole[..whole.len() / 2]] {
+            let err = scan(data, &mut fs, needs_detail).unwrap_err();
+            assert!(err.starts_with("unreadable Parquet: "), "{err}");
+        }
+        let df = DataFrame::new(1, vec![strs("event_id", &["a"])]).unwrap();
+        let err = scan(&parquet_of(df), &mut fs, needs_detail).unwrap_err();
+        assert!(err.starts_with("Parquet without a event_time column"), "{err}");
+    }
+
+    #[test]
+    fn read_keeps_rows_across_row_groups_and_slices() {
+        let events = odd_events(30);
+        let data = exported_in_groups(&events, 8);
+        let mut t = Table::open(&data).unwrap();
+        assert_eq!(t.groups.len(), 4);
+        let mut all = Vec::new();
+        read_table(&t, FILE, |_| true, |_| true, |r| all.push(r.unwrap())).unwrap();
+        assert_eq!(all.len(), 30);
+        for (e, want) in all.iter().zip(&events) {
+            assert_eq!(e.origin.record, want.origin.record);
+            assert_eq!((&e.name, e.time), (&want.name, want.time));
+        }
+        t.slice = 3;
+        let want = [2u32, 9, 10, 23, 29];
+        let mut got = Vec::new();
+        let n = read_table(&t, FILE, |r| want.contains(&r), |_| true, |r| got.push(r.unwrap()));
+        assert_eq!(n.unwrap(), 30);
+        let back: Vec<u32> = got.iter().map(|e| e.origin.record).collect();
+        assert_eq!(back, want);
+        for e in &got {
+            assert_eq!(e, &all[e.origin.record as usize]);
+        }
     }
 }

@@ -128,19 +128,7 @@ pub(super) fn process_file(
     };
     let parsed = if damage.is_none() && parquet::is_parquet(&st.raw) {
         out.bytes_decompressed = st.raw.len() as u64;
-        let mut rejects = Vec::new();
-        let r = parquet::read(
-            &st.raw,
-            idx,
-            |_| true,
-            needs_detail,
-            |r| match r {
-                Ok(e) => sink.event(e),
-                Err(rej) => rejects.push(rej),
-            },
-        );
-        sink.records += rejects.len() as u64;
-        sink.rejects.extend(rejects);
+        let r = parquet::scan(&st.raw, &mut sink, needs_detail);
         r.map(|_| Shape::Parquet).map_err(FileError::Parquet)
     } else {
         let r = parse_decoded(st, cap, &mut sink);

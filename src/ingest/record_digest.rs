@@ -334,6 +334,35 @@ pub fn event_digest(e: &Event) -> u64 {
     tape::fold_mul(d.h ^ d.k[1], d.k[2] ^ d.tag)
 }
 
+/// [`event_digest`] a field at a time, for a reader that has the fields but no [`Event`] (the
+/// Parquet first pass, `ingest::parquet::light`): fields must come in [`event_digest`]'s order,
+/// an absent one as `None` (or counted by [`EventDigest::skip`]); the result is then the
+/// digest of the event those fields make.
+pub(super) struct EventDigest(Digest);
+
+impl EventDigest {
+    pub(super) fn new() -> EventDigest {
+        EventDigest(Digest { h: 1, k: tape::keys(), tag: 0, oversized: 0 })
+    }
+    pub(super) fn str(&mut self, v: Option<&str>) {
+        self.0.bytes(v.map(str::as_bytes));
+    }
+    pub(super) fn num(&mut self, v: Option<i64>) {
+        self.0.n(v);
+    }
+    pub(super) fn flag(&mut self, v: Option<bool>) {
+        self.0.f(v);
+    }
+    /// `n` absent fields in a row (the same as `n` calls with `None`).
+    pub(super) fn skip(&mut self, n: u64) {
+        self.0.tag += n;
+    }
+    pub(super) fn finish(self) -> u64 {
+        let d = self.0;
+        tape::fold_mul(d.h ^ d.k[1], d.k[2] ^ d.tag)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
