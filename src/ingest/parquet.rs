@@ -193,39 +193,53 @@ impl<'a> Table<'a> {
     ) -> Result<DataFrame, String> {
         let mut r = reader(self.data);
         r.set_metadata(self.groups[c.group].clone());
-        r.with_slice(Some((c.skip + from, len)))
+        let df = r
+            .with_slice(Some((c.skip + from, len)))
             .with_columns(Some(cols.to_vec()))
             .finish()
-            .map_err(unreadable)
+            .map_err(unreadable)?;
+        // Rows are then looked up by position: never past the end.
+        if df.height() != len {
+            return Err(format!(
+                "unreadable Parquet: row group {} gave {} rows where {len} were expected",
+                c.group,
+                df.height()
+            ));
+        }
+        Ok(df)
     }
 }
 
 /// Sets every column `df` has (of [`COLUMNS`], and `resources`) from its row `i` into
-/// `evs[slot[i]]`, for the rows with a slot; `has_time` records which events got an
-/// `event_time`. Empty strings read as absent.
+/// `evs[slot[i]]`, for the rows with a slot (looked up one by one: they are few next to the
+/// rows of the chunk); `has_time` records which events got an `event_time`. Empty strings
+/// read as absent.
 fn fill(
     df: &DataFrame,
     slot: &[Option<usize>],
     evs: &mut [Event],
     has_time: &mut [bool],
 ) -> Result<(), String> {
+    let rows: Vec<(usize, usize)> =
+        slot.iter().enumerate().filter_map(|(i, s)| s.map(|k| (i, k))).collect();
     for &(name, access) in COLUMNS {
         let Ok(col) = df.column(name) else { continue };
         match access {
             Access::Str(_, set) => {
                 let ca = col.str().map_err(|e| type_err(name, e))?;
-                for (i, v) in ca.iter().enumerate() {
-                    if let (Some(k), Some(v)) = (slot[i], v) {
-                        if !v.is_empty() {
-                            set(&mut evs[k], v.to_string());
-                        }
+                for &(i, k) in &rows {
+                    if let Some(v) = ca.get(i).filter(|v| !v.is_empty()) {
+                        set(&mut evs[k], v.to_string());
                     }
                 }
             }
             Access::Time(_, set) => {
-                for (i, v) in seconds(col, name)?.into_iter().enumerate() {
-                    if let (Some(k), Some(v)) = (slot[i], v) {
-                        set(&mut evs[k], v);
+                let unit = per_second(col, name)?;
+                let as_int = col.cast(&DataType::Int64).map_err(|e| type_err(name, e))?;
+                let ca = as_int.i64().map_err(|e| type_err(name, e))?;
+                for &(i, k) in &rows {
+                    if let Some(v) = ca.get(i) {
+                        set(&mut evs[k], v.div_euclid(unit));
                         if name == "event_time" {
                             has_time[k] = true;
                         }
@@ -234,8 +248,8 @@ fn fill(
             }
             Access::Bool(_, set) => {
                 let ca = col.bool().map_err(|e| type_err(name, e))?;
-                for (i, v) in ca.iter().enumerate() {
-                    if let (Some(k), Some(v)) = (slot[i], v) {
+                for &(i, k) in &rows {
+                    if let Some(v) = ca.get(i) {
                         set(&mut evs[k], v);
                     }
                 }
@@ -243,8 +257,8 @@ fn fill(
             Access::Int(_, set) => {
                 let as_int = col.cast(&DataType::Int64).map_err(|e| type_err(name, e))?;
                 let ca = as_int.i64().map_err(|e| type_err(name, e))?;
-                for (i, v) in ca.iter().enumerate() {
-                    if let (Some(k), Some(v)) = (slot[i], v) {
+                for &(i, k) in &rows {
+                    if let Some(v) = ca.get(i) {
                         set(&mut evs[k], v);
                     }
                 }
@@ -253,8 +267,8 @@ fn fill(
     }
     if let Ok(col) = df.column("resources") {
         let ca = col.str().map_err(|e| type_err("resources", e))?;
-        for (i, v) in ca.iter().enumerate() {
-            if let (Some(k), Some(v)) = (slot[i], v) {
+        for &(i, k) in &rows {
+            if let Some(v) = ca.get(i) {
                 evs[k].resources = v
                     .split(RESOURCE_SEPARATOR)
                     .filter(|s| !s.is_empty())
