@@ -10,8 +10,10 @@
 //! made by another engine still works as long as it keeps `event_id`, `event_time`,
 //! `event_source` and `event_name`. A row is traced to the Parquet file and its row number,
 //! which is what the responder has in hand; the original `file`/`record` columns are not
-//! read back. Rows are converted a slice at a time so a large file does not become a large
-//! vector of events.
+//! read back. Rows are read a row group (at most a slice) at a time so a large file does not
+//! become a large vector of events. The first pass (`scan`) makes an [`Event`] only of the
+//! rows that need one (issuing calls); the others go from the column buffers straight into
+//! the worker's stubs (`light`). [`read`] makes the events a report reads back.
 
 use super::issuing::needs_detail;
 use super::sink::FileScan;
