@@ -56,8 +56,14 @@ fn parse_time_arg(name: &str, v: &Option<String>) -> Result<Option<i64>> {
 
 /// Validates the shared input options, sizes the thread pool, and runs ingest.
 /// `inventory_only` for commands that never build the session graph, `fingerprint` for
-/// those that record the evidence hash (plan, investigate, verify).
-fn load_with(a: &InputArgs, inventory_only: bool, fingerprint: bool) -> Result<Ingest> {
+/// those that record the evidence hash (plan, investigate, verify); `seeds`, the `--key`
+/// values whose events the first pass keeps in full (they are tainted: blast reads them back).
+fn load_with(
+    a: &InputArgs,
+    inventory_only: bool,
+    fingerprint: bool,
+    seeds: &[SeedKey],
+) -> Result<Ingest> {
     let since = parse_time_arg("--since", &a.since)?;
     let until = parse_time_arg("--until", &a.until)?;
     if let (Some(s), Some(u)) = (since, until) {
@@ -80,6 +86,7 @@ fn load_with(a: &InputArgs, inventory_only: bool, fingerprint: bool) -> Result<I
         inventory_only,
         fingerprint,
         progress: !a.no_progress && !a.quiet,
+        seed_keys: seeds.iter().map(|k| k.key_id().to_string()).collect(),
     };
     let ing = ingest::ingest(&opts).context("reading standard input")?;
     // Records salvaged from a damaged file were read (SPEC §8: exit 3 with them).
@@ -158,7 +165,7 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
 }
 
 fn scan(a: cli::ScanArgs) -> Result<Exit> {
-    let ing = load_with(&a.input, true, false)?;
+    let ing = load_with(&a.input, true, false, &[])?;
     let report = crate::scan::scan_report(&ing);
     match a.format {
         cli::TableOrJson::Json => stdout_write(&to_json(&report)?)?,
@@ -177,7 +184,7 @@ fn export(a: cli::ExportArgs) -> Result<Exit> {
         crate::export::TableFormat::from_path(&a.output)?;
     }
     guard_outputs(&a.input.inputs, &[("-o", a.output.as_path())])?;
-    let ing = load_with(&a.input, true, false)?;
+    let ing = load_with(&a.input, true, false, &[])?;
     let all: Vec<usize> = (0..ing.stubs.len()).collect();
     let mut writers: std::collections::BTreeMap<
         (String, String, String),
@@ -398,7 +405,7 @@ fn load_graph(
     keys: &[SeedKey],
     fingerprint: bool,
 ) -> Result<(Ingest, crate::chain::SessionGraph)> {
-    let mut ing = load_with(input, false, fingerprint)?;
+    let mut ing = load_with(input, false, fingerprint, keys)?;
     crate::diag::mark("ingest done");
     let g = crate::chain::SessionGraph::build_releasing(&mut ing);
     crate::diag::mark("session graph built");
@@ -586,7 +593,7 @@ fn verify(a: cli::VerifyArgs) -> Result<Exit> {
         .with_context(|| format!("reading {}", a.plan.display()))?;
     let p: crate::plan::Plan = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a trailhound plan", a.plan.display()))?;
-    let mut ing = load_with(&a.input, false, true)?;
+    let mut ing = load_with(&a.input, false, true, &[])?;
     let g = crate::chain::SessionGraph::build_releasing(&mut ing);
     let v = crate::plan::verify::verify(&ing, &g, &p)?;
     match a.format {

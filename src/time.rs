@@ -136,19 +136,53 @@ pub fn parse_us_date(s: &str) -> Option<i64> {
 
 /// Formats unix seconds as `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn fmt_iso(t: i64) -> String {
-    use chrono::{Datelike, Timelike};
+    let mut s = String::with_capacity(20);
+    push_iso(&mut s, t);
+    s
+}
+
+/// Appends [`fmt_iso`]`(t)` to `out`. Written out by hand (the civil date from the day
+/// number, then the digits): it names every session node, so it is on the graph's hot path,
+/// where `format!` (and chrono's `format`, which re-parses its pattern) cost more than the
+/// rest of the node.
+pub fn push_iso(out: &mut String, t: i64) {
+    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
+    // Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's
+    // `civil_from_days`).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    if !(0..=9999).contains(&year) {
+        out.push_str(&fmt_iso_rare(t));
+        return;
+    }
+    let mut b = *b"0000-00-00T00:00:00Z";
+    let mut put = |at: usize, v: i64, width: usize| {
+        let mut v = v;
+        for k in (at..at + width).rev() {
+            b[k] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, year, 4);
+    put(5, month, 2);
+    put(8, day, 2);
+    put(11, secs / 3600, 2);
+    put(14, secs / 60 % 60, 2);
+    put(17, secs % 60, 2);
+    out.push_str(std::str::from_utf8(&b).unwrap_or_default());
+}
+
+/// [`fmt_iso`] of a time outside the years 0 to 9999 (or of any time chrono cannot
+/// represent: the number itself).
+fn fmt_iso_rare(t: i64) -> String {
     match DateTime::<Utc>::from_timestamp(t, 0) {
-        // Written out by hand: it names every session node, so it is on the graph's hot path,
-        // where chrono's `format` re-parses its pattern on each call.
-        Some(dt) if (0..=9999).contains(&dt.year()) => format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-            dt.year(),
-            dt.month(),
-            dt.day(),
-            dt.hour(),
-            dt.minute(),
-            dt.second()
-        ),
         Some(dt) => dt.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
         None => t.to_string(),
     }
@@ -173,6 +207,53 @@ pub fn now() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What `fmt_iso` was before it was written out by hand: chrono's fields through `format!`.
+    fn fmt_iso_chrono(t: i64) -> String {
+        use chrono::{Datelike, Timelike};
+        match DateTime::<Utc>::from_timestamp(t, 0) {
+            Some(dt) if (0..=9999).contains(&dt.year()) => format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+                dt.year(),
+                dt.month(),
+                dt.day(),
+                dt.hour(),
+                dt.minute(),
+                dt.second()
+            ),
+            Some(dt) => dt.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            None => t.to_string(),
+        }
+    }
+
+    #[test]
+    fn fmt_iso_matches_chrono_everywhere() {
+        let year0 = -62_167_219_200i64; // 0000-01-01T00:00:00Z
+        let year10000 = 253_402_300_800i64; // 10000-01-01T00:00:00Z
+        let mut ts = vec![0, -1, 1, 951_782_400, 951_868_799, 4_107_542_400, i64::MIN, i64::MAX];
+        for edge in [year0, year10000] {
+            ts.extend((-90_000..90_000).step_by(997).map(|d| edge + d));
+        }
+        // Eight centuries (leap years, century rules), a day about every three, at varying seconds.
+        let mut t = -11_676_096_000i64; // 1600-01-01, to 2400-01-01
+        while t < 13_569_465_600 {
+            ts.push(t);
+            t += 86_400 * 3 + 7_919;
+        }
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            ts.push((x as i64) >> 20);
+        }
+        for t in ts {
+            assert_eq!(fmt_iso(t), fmt_iso_chrono(t), "t = {t}");
+            let mut s = String::from("K@");
+            push_iso(&mut s, t);
+            assert_eq!(s, format!("K@{}", fmt_iso_chrono(t)));
+        }
+    }
 
     #[test]
     fn iso_extended_and_basic_agree() {

@@ -20,13 +20,17 @@ pub(super) fn signals(ing: &Ingest, g: &SessionGraph) -> Vec<Signal> {
                     && a.rsplit('/').next().is_some_and(|s| s.starts_with("i-"))
             })
     };
+    // Once per credential, not once per event: few credentials are instance sessions.
+    let instance: Vec<bool> = (0..g.nodes.len()).map(is_instance).collect();
     // session ARN -> (ip -> keys that used it)
     let mut by_session: BTreeMap<&str, BTreeMap<&str, BTreeSet<&str>>> = BTreeMap::new();
     for (i, st) in ing.stubs.iter().enumerate() {
         let Some(n) = g.node_of_event(i) else { continue };
+        if !instance[n] || st.flags & crate::ingest::INVOKED_BY != 0 {
+            continue;
+        }
         let Some(ip) = ing.str(st.ip) else { continue };
-        let internal = ip.starts_with("AWS Internal") || ip.ends_with(".amazonaws.com");
-        if internal || st.flags & crate::ingest::INVOKED_BY != 0 || !is_instance(n) {
+        if ip.starts_with("AWS Internal") || ip.ends_with(".amazonaws.com") {
             continue;
         }
         let Some(arn) = g.nodes[n].principal_arn.as_deref() else { continue };

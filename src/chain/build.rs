@@ -23,6 +23,15 @@ fn target_from_error(msg: &str) -> Option<String> {
     Some(arn.trim_end_matches(['.', ',']).to_string())
 }
 
+/// The id of a session node: `KEY@ISSUE_TIME`, built in one allocation.
+fn session_id(key: &str, t: i64) -> String {
+    let mut id = String::with_capacity(key.len() + 21);
+    id.push_str(key);
+    id.push('@');
+    crate::time::push_iso(&mut id, t);
+    id
+}
+
 impl SessionGraph {
     /// Builds the graph from an ingest's (sorted, unique) events.
     pub fn build(ing: &Ingest) -> SessionGraph {
@@ -48,6 +57,11 @@ impl SessionGraph {
     ) -> SessionGraph {
         let mut g =
             SessionGraph { event_node: vec![NO_NODE; ing.stubs.len()], ..Default::default() };
+        // About one node per credential (in use, or issued): reserved once rather than grown
+        // by doubling, page-faulting every copy (untouched capacity costs no memory). The
+        // hash indexes are not: a table reserved larger is touched all over as it fills
+        // (+10 MB peak at 1 GB of trail).
+        g.nodes.reserve(creds.len() + events.len());
         Self::link_issuing(&mut g, ing, &events);
         // The issuing calls are not read again: an owned copy is freed here.
         drop(events);
@@ -60,7 +74,7 @@ impl SessionGraph {
     /// credential (or outside issuer) that made it.
     fn link_issuing(g: &mut SessionGraph, ing: &Ingest, events: &[IssuingCall]) {
         // Copies of one cross-account call, by sharedEventID.
-        let mut shared: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut shared: FxMap<&str, Vec<usize>> = FxMap::default();
         for (i, e) in events.iter().enumerate() {
             if is_issuing_name(&e.name) {
                 if let Some(s) = &e.shared_event_id {
@@ -99,14 +113,14 @@ impl SessionGraph {
 
         // Sessions by aws:userid (AROA…:session), for the role owner's copies whose caller
         // account's logs are missing (inferred links).
-        let mut by_userid: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_userid: FxMap<String, Vec<usize>> = FxMap::default();
         for (n, node) in g.nodes.iter().enumerate() {
             if let (NodeKind::Session, Some(u)) = (node.kind, &node.userid) {
                 by_userid.entry(u.clone()).or_default().push(n);
             }
         }
         // Pass 2: link each issuing event to its parent; merge cross-account copies (F3).
-        let mut edge_of_child_event: HashMap<(usize, i64), usize> = HashMap::new();
+        let mut edge_of_child_event: FxMap<(usize, i64), usize> = FxMap::default();
         for &(i, child) in &issuing {
             let e = &events[i];
             // Prefer the copy that carries the caller's key; skip the others as evidence.
@@ -197,7 +211,7 @@ impl SessionGraph {
     fn inferred_caller(
         &self,
         e: &IssuingCall,
-        by_userid: &HashMap<String, Vec<usize>>,
+        by_userid: &FxMap<String, Vec<usize>>,
     ) -> Option<usize> {
         if e.identity.kind.as_deref() != Some("AWSAccount") || e.identity.access_key_id.is_some() {
             return None;
@@ -311,8 +325,14 @@ impl SessionGraph {
     }
 
     fn add(&mut self, node: Node) -> usize {
+        let hid = h(&node.id);
+        self.add_hashed(node, hid)
+    }
+
+    /// [`SessionGraph::add`] of a node whose id hash (`h(&node.id)`) is known.
+    fn add_hashed(&mut self, node: Node, hid: u128) -> usize {
         let idx = self.nodes.len();
-        self.by_id.insert(h(&node.id), idx as u32);
+        self.by_id.insert(hid, idx as u32);
         if node.kind == NodeKind::Session {
             if let Some(k) = &node.access_key_id {
                 self.sessions_by_key.entry(h(k)).or_default().push(idx as u32);
@@ -388,7 +408,7 @@ impl SessionGraph {
         if let Some(n) = self.sessions_of(key).find(|&n| self.nodes[n].issued_at == Some(e.time)) {
             return Some(n);
         }
-        let mut n = Self::blank(format!("{key}@{}", fmt_iso(e.time)), NodeKind::Session);
+        let mut n = Self::blank(session_id(key, e.time), NodeKind::Session);
         n.access_key_id = Some(Text::from(key));
         n.issued_at = Some(e.time);
         n.expires_at = e.response.credentials_expiration;
@@ -441,12 +461,13 @@ impl SessionGraph {
     }
 
     fn long_term(&mut self, key: &str) -> usize {
-        if let Some(i) = self.node(key) {
-            return i;
+        let hid = h(key);
+        if let Some(&i) = self.by_id.get(&hid) {
+            return i as usize;
         }
         let mut n = Self::blank(key.to_string(), NodeKind::LongTermKey);
         n.access_key_id = Some(Text::from(key));
-        self.add(n)
+        self.add_hashed(n, hid)
     }
 
     fn external(
@@ -544,20 +565,21 @@ impl SessionGraph {
         }
         // Orphan: no issuing event in the logs (F2).
         let id = match created {
-            Some(c) => format!("{key}@{}", fmt_iso(c)),
+            Some(c) => session_id(key, c),
             None => format!("{key}@unknown"),
         };
-        let id = match &ident.arn {
-            Some(arn)
-                if self.node(&id).is_some_and(|n| {
-                    self.nodes[n].principal_arn.as_deref().is_some_and(|p| p != *arn)
-                }) =>
-            {
-                format!("{id}@{arn}")
+        // Each id is hashed once: for the lookups and for the index.
+        let mut hid = h(&id);
+        let mut found = self.by_id.get(&hid).map(|&n| n as usize);
+        let mut id = id;
+        if let (Some(arn), Some(n)) = (ident.arn, found) {
+            if self.nodes[n].principal_arn.as_deref().is_some_and(|p| p != arn) {
+                id = format!("{id}@{arn}");
+                hid = h(&id);
+                found = self.by_id.get(&hid).map(|&n| n as usize);
             }
-            _ => id,
-        };
-        if let Some(n) = self.node(&id) {
+        }
+        if let Some(n) = found {
             return n;
         }
         let mut n = Self::blank(id, NodeKind::Session);
@@ -572,7 +594,7 @@ impl SessionGraph {
             None
         };
         n.root_derived = ident.kind == Some("Root");
-        let idx = self.add(n);
+        let idx = self.add_hashed(n, hid);
         fill_from_use(&mut self.nodes[idx], ident);
         idx
     }

@@ -3,6 +3,7 @@
 //! `eventID` and content, windowed and sorted by `(eventTime, eventID)`.
 
 use super::intern::{FxMap, Strings};
+use super::kept::Kept;
 use super::parse::Shape;
 use super::sink::FileStatus;
 use super::sink::ThreadAcc;
@@ -74,7 +75,9 @@ pub(super) fn merge(
     let mut details = base.details;
     let mut creds = base.creds;
     let mut outcomes = base.files;
-    for acc in accs {
+    let mut seed_events = base.kept;
+    for mut acc in accs {
+        seed_events.append(&mut acc.kept);
         let remap: Vec<u32> = acc.strings.list.iter().map(|s| strings.intern(s)).collect();
         let m = |i: u32| if i == NONE { NONE } else { remap[i as usize] };
         // Moved over slice by slice (extending from whole vectors held both copies at once: a
@@ -186,17 +189,19 @@ pub(super) fn merge(
         stubs.iter().filter(|s| s.flags & DETAIL != 0).map(|s| (s.file, s.record)).collect();
     details.retain(|e| kept.contains(&(e.origin.file, e.origin.record)));
     details.sort_by_cached_key(|e| (e.time, id128(&e.id), e.origin.file, e.origin.record));
+    let seed_events = Kept::of_surviving(seed_events, &stubs);
     // The merge, dedupe and id stripping left freed heap behind: hand it back.
     crate::diag::release_free_memory();
 
     if timing {
         crate::diag::timing(format_args!(
-            "parallel read+parse {:?}, merge {:?}, dedupe+sort {:?}; {} stubs, {} details, {} credentials, {} strings; {}",
+            "parallel read+parse {:?}, merge {:?}, dedupe+sort {:?}; {} stubs, {} details, {} kept, {} credentials, {} strings; {}",
             t1,
             t2 - t1,
             t0.elapsed() - t2,
             stubs.len(),
             details.len(),
+            seed_events.len(),
             creds.len(),
             strings.list.len(),
             crate::diag::memory_note()
@@ -243,6 +248,7 @@ pub(super) fn merge(
         reference_time,
         conflicts,
         time_anomalies,
+        kept: seed_events,
     };
     ing.name_conflicts();
     ing

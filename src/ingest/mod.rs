@@ -19,7 +19,8 @@
 //! pass's per-record work), `merge` (the sequential end: merge, dedupe, sort); the result is
 //! [`Ingest`], with `table` (stubs, flags, credential facts), `intern` (strings),
 //! `issuing` (the graph's issuing calls), `problem` (problems, counters), `evidence` (input
-//! fingerprint), `reread` (full events read back) and `summary` (problems on stderr).
+//! fingerprint), `kept` (the seed keys' events, kept in full by the first pass), `reread`
+//! (full events read back) and `summary` (problems on stderr).
 //!
 //! [`Event`]: crate::model::Event
 
@@ -28,6 +29,7 @@ mod discover;
 mod evidence;
 mod intern;
 mod issuing;
+mod kept;
 mod merge;
 mod normalize;
 mod options;
@@ -95,6 +97,8 @@ pub struct Ingest {
     /// The first [`LISTED`] events dated after [`Ingest::reference_time`], in time order;
     /// `stats.time_anomalies` counts them all.
     pub time_anomalies: Vec<TimeAnomaly>,
+    /// The events signed by a seed key, kept in full by the first pass ([`kept`]).
+    kept: kept::Kept,
 }
 
 impl Ingest {
@@ -176,6 +180,7 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
         let mut acc = ThreadAcc {
             inventory_only: opts.inventory_only,
             fingerprint: opts.fingerprint,
+            seed_keys: opts.seed_keys.clone(),
             ..ThreadAcc::default()
         };
         loop {

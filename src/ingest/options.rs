@@ -26,6 +26,10 @@ pub struct IngestOptions {
     pub fingerprint: bool,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// Access key ids (the `--key` values of `blast`/`plan`) whose events the first pass keeps
+    /// in full, so that reading them back ([`Ingest::for_each_event`](super::Ingest::for_each_event))
+    /// needs no second read of the files that hold only those.
+    pub seed_keys: Vec<String>,
 }
 
 impl Default for IngestOptions {
@@ -38,6 +42,7 @@ impl Default for IngestOptions {
             inventory_only: false,
             fingerprint: false,
             progress: false,
+            seed_keys: Vec::new(),
         }
     }
 }

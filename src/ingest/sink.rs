@@ -3,6 +3,7 @@
 
 use super::intern::{FxMap, Strings};
 use super::issuing::{for_graph, needs_detail, IssuingCall};
+use super::kept::keep_if_seed;
 use super::record_digest::{content_digest, event_digest};
 use super::table::{id128, CredFacts, Keyed};
 use super::{parse, raw, RecordReject, RejectReason, Stub, FAILED, HAS_ID, INVOKED_BY};
@@ -47,6 +48,10 @@ pub(super) struct ThreadAcc {
     /// First call (lowest file, record) of each credential.
     pub(super) creds: FxMap<(u32, i64), ((u32, u32), CredFacts)>,
     pub(super) files: Vec<FileOutcome>,
+    /// [`IngestOptions::seed_keys`](super::IngestOptions::seed_keys).
+    pub(super) seed_keys: Vec<String>,
+    /// The events signed by a seed key, in full ([`super::kept`]).
+    pub(super) kept: Vec<Event>,
 }
 
 /// First pass over one file: a [`Stub`] per record, the full event for issuing calls, and
@@ -159,6 +164,9 @@ impl parse::RecordSink for FileScan<'_> {
         let key_str = ui.and_then(|u| u.access_key_id.capped());
         let acc = &mut *self.acc;
         let key = acc.strings.opt(key_str.as_deref());
+        if !acc.seed_keys.is_empty() {
+            keep_if_seed(&mut acc.kept, &acc.seed_keys, key_str.as_deref(), r, self.file, idx);
+        }
         if key != NONE && !acc.inventory_only {
             let here = (self.file, idx);
             match acc.creds.get(&(key, created)) {
