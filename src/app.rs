@@ -72,7 +72,18 @@ fn load_with(a: &InputArgs, inventory_only: bool, fingerprint: bool) -> Result<I
         // Fails only if the pool was already built (a second run in one process): keep it.
         let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
     }
+    let cache = match &a.cache {
+        Some(dir) => {
+            // SPEC §8: the cache is an output like any other, never written into the evidence.
+            guard_outputs(&a.inputs, &[("--cache", dir)])?;
+            let c = ingest::Cache::open(dir)
+                .with_context(|| format!("cannot use --cache {}", dir.display()))?;
+            Some(std::sync::Arc::new(c))
+        }
+        None => None,
+    };
     let opts = IngestOptions {
+        cache,
         inputs: a.inputs.clone(),
         since,
         until,

@@ -74,6 +74,10 @@ pub(super) fn merge(
     let mut details = base.details;
     let mut creds = base.creds;
     let mut outcomes = base.files;
+    let mut cached = vec![None; files.len()];
+    for (i, e) in base.cached {
+        cached[i as usize] = Some(e);
+    }
     for acc in accs {
         let remap: Vec<u32> = acc.strings.list.iter().map(|s| strings.intern(s)).collect();
         let m = |i: u32| if i == NONE { NONE } else { remap[i as usize] };
@@ -103,6 +107,9 @@ pub(super) fn merge(
             }
         }
         outcomes.extend(acc.files);
+        for (i, e) in acc.cached {
+            cached[i as usize] = Some(e);
+        }
     }
     outcomes.sort_by_key(|o| o.file);
     let mut file_sha256 = vec![None; files.len()];
@@ -189,6 +196,12 @@ pub(super) fn merge(
     // The merge, dedupe and id stripping left freed heap behind: hand it back.
     crate::diag::release_free_memory();
 
+    if let (true, Some(c)) = (timing, &opts.cache) {
+        let (hits, misses) = c.counts();
+        crate::diag::timing(format_args!(
+            "cache: {hits} files taken from the cache, {misses} read (and cached when they can be)"
+        ));
+    }
     if timing {
         crate::diag::timing(format_args!(
             "parallel read+parse {:?}, merge {:?}, dedupe+sort {:?}; {} stubs, {} details, {} credentials, {} strings; {}",
@@ -231,6 +244,7 @@ pub(super) fn merge(
         files: files.iter().map(InputFile::display).collect(),
         inputs: files,
         stdin: stdin_data,
+        cached,
         max_file_bytes: cap,
         strings: list,
         evidence: std::sync::OnceLock::new(),

@@ -23,6 +23,7 @@
 //!
 //! [`Event`]: crate::model::Event
 
+mod cache;
 pub mod decompress;
 mod discover;
 mod evidence;
@@ -43,6 +44,7 @@ mod summary;
 mod table;
 pub mod tape;
 
+pub use cache::Cache;
 pub use discover::{discover, InputFile};
 pub use intern::{FxMap, StringList};
 pub use issuing::IssuingCall;
@@ -73,6 +75,8 @@ pub struct Ingest {
     /// [`Ingest::evidence_sha256`], computed once on first use (it re-reads every file that
     /// was not hashed during the read).
     evidence: std::sync::OnceLock<String>,
+    /// Where the events of each file read through `--cache` are (same index as `files`).
+    cached: Vec<Option<cache::CachedEvents>>,
     /// Every unique event in the time window, sorted by `(time, id)`.
     pub stubs: Vec<Stub>,
     /// The credential-issuing calls (STS, CreateAccessKey), sorted by `(time, id)`, with only
@@ -181,8 +185,17 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
         loop {
             let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let Some(f) = files.get(i) else { break };
-            let data = if f.is_stdin() { stdin_data.as_deref() } else { None };
-            let n = process_file(f, i as u32, data, &mut st, &mut acc, cap);
+            let n = match &opts.cache {
+                Some(cache) if !f.is_stdin() => {
+                    let (n, events) = cache.process(f, i as u32, &mut st, &mut acc, cap);
+                    acc.cached.extend(events.map(|e| (i as u32, e)));
+                    n
+                }
+                _ => {
+                    let data = if f.is_stdin() { stdin_data.as_deref() } else { None };
+                    process_file(f, i as u32, data, &mut st, &mut acc, cap)
+                }
+            };
             bar.inc(n);
         }
         acc

@@ -26,6 +26,9 @@ pub struct IngestOptions {
     pub fingerprint: bool,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// `--cache DIR`: take each unchanged file's first pass from the cache, and cache the
+    /// files read ([`super::Cache`]).
+    pub cache: Option<std::sync::Arc<super::Cache>>,
 }
 
 impl Default for IngestOptions {
@@ -38,6 +41,7 @@ impl Default for IngestOptions {
             inventory_only: false,
             fingerprint: false,
             progress: false,
+            cache: None,
         }
     }
 }
