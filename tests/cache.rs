@@ -124,6 +124,12 @@ fn same(a: &[(String, i32, Vec<u8>)], b: &[(String, i32, Vec<u8>)], when: &str) 
 
 /// `(files taken from the cache, files read)` of one `scan` through the cache.
 fn cache_counts(trail: &Path, cache: &Path) -> (u64, u64) {
+    let (hits, misses, _) = cache_note(trail, cache);
+    (hits, misses)
+}
+
+/// [`cache_counts`], and whether the whole run was taken at once.
+fn cache_note(trail: &Path, cache: &Path) -> (u64, u64, bool) {
     let o = bin()
         .env("TRAILHOUND_TIMING", "1")
         .args(["scan", "--format", "json", "--no-progress", "--cache"])
@@ -141,12 +147,15 @@ fn cache_counts(trail: &Path, cache: &Path) -> (u64, u64) {
         .filter(|w| !w.is_empty())
         .map(|w| w.parse().unwrap())
         .collect();
-    (nums[0], nums[1])
+    (nums[0], nums[1], line.contains("(the whole run)"))
 }
 
 fn entry_files(cache: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> =
-        std::fs::read_dir(cache.join("files")).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut v: Vec<PathBuf> = ["files", "runs"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(cache.join(d)).unwrap())
+        .map(|e| e.unwrap().path())
+        .collect();
     v.sort();
     v
 }
@@ -167,11 +176,14 @@ fn warm_runs_give_byte_for_byte_what_a_cold_run_gives() {
     same(&cold, &filling, "the run that fills the cache");
     let warm = outputs(d.path(), Some(&cache), work.path());
     same(&cold, &warm, "a warm run");
-    // Everything but the three files that failed or were skipped for what happened while
-    // reading them (damaged, empty) is taken from the cache; those are read every time.
-    let (hits, misses) = cache_counts(d.path(), &cache);
-    assert_eq!(misses, 2, "only the damaged and the empty file are read again");
+    // Every file is taken from the cache, the damaged and the empty one too (what they hold
+    // and the problem they are does not change); the whole run is kept as one.
+    let (hits, misses, whole) = cache_note(d.path(), &cache);
+    assert_eq!(misses, 0, "nothing is read again");
+    assert!(whole, "the scan's run was kept by the scan before");
     assert!(hits > 20, "{hits}");
+    // One for scan (the inventory), one for the commands that build the session graph.
+    assert_eq!(std::fs::read_dir(cache.join("runs")).unwrap().count(), 2);
     // Nothing was written into the evidence.
     assert!(!d.path().join("files").exists());
 }
@@ -242,10 +254,10 @@ fn a_damaged_cache_is_read_around_never_trusted() {
     let cache = work.path().join("cache");
     let cold = outputs(d.path(), None, work.path());
     outputs(d.path(), Some(&cache), work.path());
-    // Cut every table in half, scribble over the middle of every event part.
+    // Cut every table and kept run in half, scribble over the middle of every event part.
     for p in entry_files(&cache) {
         let mut b = std::fs::read(&p).unwrap();
-        if p.extension().is_some_and(|e| e == "t") {
+        if p.extension().is_some_and(|e| e == "t" || e == "r") {
             b.truncate(b.len() / 2);
         } else {
             let (mid, end) = (b.len() / 2, (b.len() / 2 + 64).min(b.len()));

@@ -13,6 +13,23 @@ use rayon::prelude::*;
 use std::collections::HashMap;
 
 impl Ingest {
+    /// Sets the run's reference time (unix seconds) and finds the events dated after it
+    /// (SPEC §8): the tail of the time-sorted stubs.
+    pub(super) fn set_reference_time(&mut self, reference_time: i64) {
+        self.reference_time = reference_time;
+        let future = self.stubs.partition_point(|s| s.time <= reference_time);
+        self.stats.time_anomalies = (self.stubs.len() - future) as u64;
+        self.time_anomalies = self.stubs[future..]
+            .iter()
+            .take(LISTED)
+            .map(|s| TimeAnomaly {
+                path: self.files[s.file as usize].clone(),
+                record: s.record,
+                event_time: crate::time::Time(s.time),
+            })
+            .collect();
+    }
+
     /// Fills in the `eventID` of the listed conflicts (the ids were only kept as numbers).
     fn name_conflicts(&mut self) {
         if self.conflicts.is_empty() {
@@ -196,12 +213,6 @@ pub(super) fn merge(
     // The merge, dedupe and id stripping left freed heap behind: hand it back.
     crate::diag::release_free_memory();
 
-    if let (true, Some(c)) = (timing, &opts.cache) {
-        let (hits, misses) = c.counts();
-        crate::diag::timing(format_args!(
-            "cache: {hits} files taken from the cache, {misses} read (and cached when they can be)"
-        ));
-    }
     if timing {
         crate::diag::timing(format_args!(
             "parallel read+parse {:?}, merge {:?}, dedupe+sort {:?}; {} stubs, {} details, {} credentials, {} strings; {}",
@@ -218,19 +229,6 @@ pub(super) fn merge(
     // The string index was needed only to intern while merging: freed here.
     let Strings { mut list, index: _ } = strings;
     list.shrink_to_fit();
-    // Events dated after the reference time (SPEC §8): the tail of the time-sorted stubs.
-    let reference_time = crate::time::now();
-    let future = stubs.partition_point(|s| s.time <= reference_time);
-    stats.time_anomalies = (stubs.len() - future) as u64;
-    let time_anomalies = stubs[future..]
-        .iter()
-        .take(LISTED)
-        .map(|s| TimeAnomaly {
-            path: files[s.file as usize].display(),
-            record: s.record,
-            event_time: crate::time::Time(s.time),
-        })
-        .collect();
     let conflicts = conflict_pairs
         .iter()
         .take(LISTED)
@@ -254,15 +252,16 @@ pub(super) fn merge(
         creds,
         stats,
         problems,
-        reference_time,
+        reference_time: 0,
         conflicts,
-        time_anomalies,
+        time_anomalies: Vec::new(),
     };
+    ing.set_reference_time(crate::time::now());
     ing.name_conflicts();
     ing
 }
 
-fn shape_name(s: Shape) -> &'static str {
+pub(super) fn shape_name(s: Shape) -> &'static str {
     match s {
         Shape::RecordsWrapper => "records_wrapper",
         Shape::Array => "json_array",

@@ -165,6 +165,17 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
     } else {
         None
     };
+    // A run over the same files with the same options, kept whole in the cache.
+    let run_key = match &opts.cache {
+        Some(cache) if stdin_data.is_none() && problems.is_empty() => cache.run_key(opts, &files),
+        _ => None,
+    };
+    if let (Some(cache), Some(key)) = (&opts.cache, &run_key) {
+        if let Some(ing) = cache.load_run(key, files.clone()) {
+            cache_note(opts, "the whole run");
+            return Ok(ing);
+        }
+    }
     let total_bytes: u64 =
         files.iter().map(|f| std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0)).sum();
     let bar = crate::diag::progress_bar(opts.progress, total_bytes, "reading");
@@ -203,7 +214,22 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
     bar.finish_and_clear();
     // What the workers freed (parse temporaries, outgrown vectors) goes back before the merge.
     crate::diag::release_free_memory();
-    Ok(merge::merge(opts, files, stdin_data, problems, accs, t0))
+    let ing = merge::merge(opts, files, stdin_data, problems, accs, t0);
+    if let (Some(cache), Some(key)) = (&opts.cache, &run_key) {
+        cache.save_run(key, &ing);
+    }
+    cache_note(opts, "file by file");
+    Ok(ing)
+}
+
+/// With `TRAILHOUND_TIMING`: how many files came from the cache.
+fn cache_note(opts: &IngestOptions, how: &str) {
+    if let (Some(c), Some(_)) = (&opts.cache, std::env::var_os("TRAILHOUND_TIMING")) {
+        let (hits, misses) = c.counts();
+        crate::diag::timing(format_args!(
+            "cache: {hits} files taken from the cache ({how}), {misses} read (and cached when they can be)"
+        ));
+    }
 }
 
 /// How many evidence conflicts and time anomalies [`Ingest`] lists (all are counted).

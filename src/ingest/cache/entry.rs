@@ -49,7 +49,7 @@ impl StatKey {
             .map_or((0, 0), |d| (d.as_secs() as i64, i64::from(d.subsec_nanos())));
         StatKey { size: m.len(), mtime: t, ctime: (-1, -1), ino: 0, dev: 0 }
     }
-    fn put(&self, w: &mut Writer) {
+    pub(super) fn put(&self, w: &mut Writer) {
         w.u64(self.size);
         for v in [self.mtime.0, self.mtime.1, self.ctime.0, self.ctime.1] {
             w.i64(v);
@@ -152,9 +152,23 @@ impl EventLog {
 
 /// The reasons a file can be skipped for and still be cached: what its bytes say, not what
 /// happened while reading it.
-const CACHED_SKIPS: [&str; 3] = ["digest", "not_json", "not_cloudtrail"];
+pub(super) const CACHED_SKIPS: [&str; 3] = ["digest", "not_json", "not_cloudtrail"];
 
-const SHAPES: [Shape; 8] = [
+/// The reasons a file can fail for and still be cached: what its bytes (read with the same
+/// cap) say. An I/O error is never cached: the file is tried again next time.
+pub(super) const CACHED_FAILS: [&str; 9] = [
+    "gzip_truncated",
+    "gzip_corrupt",
+    "too_large",
+    "empty_file",
+    "not_json",
+    "invalid_json",
+    "invalid_parquet",
+    "not_cloudtrail",
+    "damaged_cloudtrail",
+];
+
+pub(super) const SHAPES: [Shape; 8] = [
     Shape::RecordsWrapper,
     Shape::Array,
     Shape::JsonLines,
@@ -165,7 +179,7 @@ const SHAPES: [Shape; 8] = [
     Shape::Parquet,
 ];
 
-const REJECTS: [RejectReason; 7] = [
+pub(super) const REJECTS: [RejectReason; 7] = [
     RejectReason::NotARecord,
     RejectReason::Insight,
     RejectReason::MissingEventTime,
@@ -190,6 +204,11 @@ pub(super) fn encode(h: &Header, own: &mut ThreadAcc) -> Option<(Vec<u8>, Vec<u8
         }
         FileStatus::Skipped(reason, detail) if CACHED_SKIPS.contains(reason) => {
             w.u8(1);
+            w.str(reason);
+            w.str(detail);
+        }
+        FileStatus::Failed(reason, detail) if CACHED_FAILS.contains(reason) => {
+            w.u8(2);
             w.str(reason);
             w.str(detail);
         }
@@ -282,6 +301,11 @@ fn decode(bytes: &[u8], file: u32) -> Option<Decoded<'_>> {
             let reason = r.str()?;
             let reason = *CACHED_SKIPS.iter().find(|c| **c == reason)?;
             FileStatus::Skipped(reason, r.str()?.to_string())
+        }
+        2 => {
+            let reason = r.str()?;
+            let reason = *CACHED_FAILS.iter().find(|c| **c == reason)?;
+            FileStatus::Failed(reason, r.str()?.to_string())
         }
         _ => return None,
     };

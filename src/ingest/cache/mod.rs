@@ -23,9 +23,13 @@
 //!
 //! **Byte-identical to a cold run.** A run that fills the cache uses what it wrote: each file
 //! read is encoded to its entry and decoded back into the run, exactly as a warm run would,
-//! so both see the same stubs, issuing calls and facts. Files that fail (damaged, unreadable,
-//! too large) and standard input are never cached: they are read every time and reported
-//! every time.
+//! so both see the same stubs, issuing calls and facts. A file that failed for what its bytes
+//! hold (damaged gzip or JSON, too large, empty) is cached with its salvaged records and its
+//! problem, which every run reports again; one that could not be read (an I/O error) and
+//! standard input are never cached.
+//!
+//! A run over files that all went through the cache also keeps its merged result (`runs/`,
+//! see [`run`]), which the next run with the same files and options loads in one read.
 //!
 //! Entries are written to a temporary name and renamed, so two runs sharing a cache never see
 //! half an entry. The cache never lives inside an input directory (SPEC §8): `load_with`
@@ -35,6 +39,7 @@
 
 mod codec;
 mod entry;
+mod run;
 
 pub(super) use entry::EventLog;
 
