@@ -182,8 +182,14 @@ fn warm_runs_give_byte_for_byte_what_a_cold_run_gives() {
     assert_eq!(misses, 0, "nothing is read again");
     assert!(whole, "the scan's run was kept by the scan before");
     assert!(hits > 20, "{hits}");
-    // One for scan (the inventory), one for the commands that build the session graph.
-    assert_eq!(std::fs::read_dir(cache.join("runs")).unwrap().count(), 2);
+    // One table for scan (the inventory), one for the commands that build the session graph,
+    // and that one's graph.
+    let mut kept: Vec<String> = std::fs::read_dir(cache.join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path().extension().unwrap().to_string_lossy().to_string())
+        .collect();
+    kept.sort();
+    assert_eq!(kept, ["graph", "r", "r"]);
     // Nothing was written into the evidence.
     assert!(!d.path().join("files").exists());
 }
@@ -254,19 +260,30 @@ fn a_damaged_cache_is_read_around_never_trusted() {
     let cache = work.path().join("cache");
     let cold = outputs(d.path(), None, work.path());
     outputs(d.path(), Some(&cache), work.path());
-    // Cut every table and kept run in half, scribble over the middle of every event part.
-    for p in entry_files(&cache) {
-        let mut b = std::fs::read(&p).unwrap();
-        if p.extension().is_some_and(|e| e == "t" || e == "r") {
-            b.truncate(b.len() / 2);
-        } else {
-            let (mid, end) = (b.len() / 2, (b.len() / 2 + 64).min(b.len()));
-            for x in &mut b[mid..end] {
-                *x = 0xFF;
+    // Scribble over the middle of every event part and kept graph, the tables still good:
+    // the graph is built again and the events read from the files.
+    let scribble = |exts: &[&str], cut: bool| {
+        for p in entry_files(&cache) {
+            if !p.extension().is_some_and(|e| exts.iter().any(|x| e == *x)) {
+                continue;
             }
+            let mut b = std::fs::read(&p).unwrap();
+            if cut {
+                b.truncate(b.len() / 2);
+            } else {
+                let (mid, end) = (b.len() / 2, (b.len() / 2 + 64).min(b.len()));
+                for x in &mut b[mid..end] {
+                    *x ^= 0x5A;
+                }
+            }
+            std::fs::write(&p, b).unwrap();
         }
-        std::fs::write(&p, b).unwrap();
-    }
+    };
+    scribble(&["e", "graph"], false);
+    same(&cold, &outputs(d.path(), Some(&cache), work.path()), "with damaged events and graph");
+    // Cut every table and kept run in half: every file is read again.
+    scribble(&["t", "r"], false);
+    scribble(&["t", "r"], true);
     same(&cold, &outputs(d.path(), Some(&cache), work.path()), "with a damaged cache");
     // The run replaced the entries: the next one takes them again.
     same(&cold, &outputs(d.path(), Some(&cache), work.path()), "after the repair");

@@ -242,6 +242,7 @@ pub(super) fn merge(
         files: files.iter().map(InputFile::display).collect(),
         inputs: files,
         stdin: stdin_data,
+        run_store: None,
         cached,
         max_file_bytes: cap,
         strings: list,

@@ -45,6 +45,7 @@ mod table;
 pub mod tape;
 
 pub use cache::Cache;
+pub(crate) use cache::{Reader as ByteReader, Writer as ByteWriter};
 pub use discover::{discover, InputFile};
 pub use intern::{FxMap, StringList};
 pub use issuing::IssuingCall;
@@ -75,6 +76,10 @@ pub struct Ingest {
     /// [`Ingest::evidence_sha256`], computed once on first use (it re-reads every file that
     /// was not hashed during the read).
     evidence: std::sync::OnceLock<String>,
+    /// The cache and the key of this run, when the run's table is kept in it (loaded from it
+    /// or saved to it): what is derived from the table alone can be kept beside it
+    /// ([`Ingest::load_derived`]).
+    run_store: Option<(std::sync::Arc<Cache>, u128)>,
     /// Where the events of each file read through `--cache` are (same index as `files`).
     cached: Vec<Option<cache::CachedEvents>>,
     /// Every unique event in the time window, sorted by `(time, id)`.
@@ -143,6 +148,21 @@ impl Ingest {
         }
     }
 
+    /// What an earlier run with the same table kept under `what` ([`Ingest::save_derived`]),
+    /// when this run's table came from or went to the cache.
+    pub(crate) fn load_derived(&self, what: &str) -> Option<Vec<u8>> {
+        let (cache, key) = self.run_store.as_ref()?;
+        cache.load_derived(*key, what)
+    }
+
+    /// Keeps `bytes`, derived from this run's table alone, under `what` for the next run with
+    /// the same table (nothing when the table is not in the cache).
+    pub(crate) fn save_derived(&self, what: &str, bytes: &[u8]) {
+        if let Some((cache, key)) = &self.run_store {
+            cache.save_derived(*key, what, bytes);
+        }
+    }
+
     pub fn span(&self) -> (Option<i64>, Option<i64>) {
         (self.stubs.first().map(|s| s.time), self.stubs.last().map(|s| s.time))
     }
@@ -171,8 +191,9 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
         _ => None,
     };
     if let (Some(cache), Some(key)) = (&opts.cache, &run_key) {
-        if let Some(ing) = cache.load_run(key, files.clone()) {
+        if let Some(mut ing) = cache.load_run(key, files.clone()) {
             cache_note(opts, "the whole run");
+            ing.run_store = Some((cache.clone(), key.hash()));
             return Ok(ing);
         }
     }
@@ -214,9 +235,11 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
     bar.finish_and_clear();
     // What the workers freed (parse temporaries, outgrown vectors) goes back before the merge.
     crate::diag::release_free_memory();
-    let ing = merge::merge(opts, files, stdin_data, problems, accs, t0);
+    let mut ing = merge::merge(opts, files, stdin_data, problems, accs, t0);
     if let (Some(cache), Some(key)) = (&opts.cache, &run_key) {
-        cache.save_run(key, &ing);
+        if cache.save_run(key, &ing) {
+            ing.run_store = Some((cache.clone(), key.hash()));
+        }
     }
     cache_note(opts, "file by file");
     Ok(ing)

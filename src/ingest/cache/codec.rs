@@ -9,38 +9,38 @@ use crate::model::{Event, Identity, Origin, Request, Response};
 
 /// Appends values to a byte buffer.
 #[derive(Debug, Default)]
-pub(super) struct Writer {
-    pub(super) buf: Vec<u8>,
+pub(crate) struct Writer {
+    pub(crate) buf: Vec<u8>,
 }
 
 impl Writer {
-    pub(super) fn u8(&mut self, v: u8) {
+    pub(crate) fn u8(&mut self, v: u8) {
         self.buf.push(v);
     }
-    pub(super) fn u32(&mut self, v: u32) {
+    pub(crate) fn u32(&mut self, v: u32) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
-    pub(super) fn u64(&mut self, v: u64) {
+    pub(crate) fn u64(&mut self, v: u64) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
-    pub(super) fn i64(&mut self, v: i64) {
+    pub(crate) fn i64(&mut self, v: i64) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
-    pub(super) fn u128(&mut self, v: u128) {
+    pub(crate) fn u128(&mut self, v: u128) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
-    pub(super) fn str(&mut self, s: &str) {
+    pub(crate) fn str(&mut self, s: &str) {
         self.u32(s.len() as u32);
         self.buf.extend_from_slice(s.as_bytes());
     }
     /// `None` is the length `u32::MAX`.
-    pub(super) fn opt_str(&mut self, s: Option<&str>) {
+    pub(crate) fn opt_str(&mut self, s: Option<&str>) {
         match s {
             Some(s) => self.str(s),
             None => self.u32(u32::MAX),
         }
     }
-    pub(super) fn opt_i64(&mut self, v: Option<i64>) {
+    pub(crate) fn opt_i64(&mut self, v: Option<i64>) {
         match v {
             Some(v) => {
                 self.u8(1);
@@ -49,7 +49,7 @@ impl Writer {
             None => self.u8(0),
         }
     }
-    pub(super) fn opt_bool(&mut self, v: Option<bool>) {
+    pub(crate) fn opt_bool(&mut self, v: Option<bool>) {
         self.u8(match v {
             None => 0,
             Some(false) => 1,
@@ -59,12 +59,12 @@ impl Writer {
 }
 
 /// Reads values back; every method returns `None` past the end or on a malformed value.
-pub(super) struct Reader<'a> {
-    pub(super) b: &'a [u8],
+pub(crate) struct Reader<'a> {
+    pub(crate) b: &'a [u8],
 }
 
 impl<'a> Reader<'a> {
-    pub(super) fn new(b: &'a [u8]) -> Reader<'a> {
+    pub(crate) fn new(b: &'a [u8]) -> Reader<'a> {
         Reader { b }
     }
     fn take(&mut self, n: usize) -> Option<&'a [u8]> {
@@ -78,32 +78,32 @@ impl<'a> Reader<'a> {
     fn arr<const N: usize>(&mut self) -> Option<[u8; N]> {
         self.take(N)?.try_into().ok()
     }
-    pub(super) fn u8(&mut self) -> Option<u8> {
+    pub(crate) fn u8(&mut self) -> Option<u8> {
         Some(self.take(1)?[0])
     }
-    pub(super) fn u32(&mut self) -> Option<u32> {
+    pub(crate) fn u32(&mut self) -> Option<u32> {
         Some(u32::from_le_bytes(self.arr()?))
     }
-    pub(super) fn u64(&mut self) -> Option<u64> {
+    pub(crate) fn u64(&mut self) -> Option<u64> {
         Some(u64::from_le_bytes(self.arr()?))
     }
-    pub(super) fn i64(&mut self) -> Option<i64> {
+    pub(crate) fn i64(&mut self) -> Option<i64> {
         Some(i64::from_le_bytes(self.arr()?))
     }
-    pub(super) fn u128(&mut self) -> Option<u128> {
+    pub(crate) fn u128(&mut self) -> Option<u128> {
         Some(u128::from_le_bytes(self.arr()?))
     }
     /// A count of items each at least `min` bytes long: `None` when the rest cannot hold them
     /// (so a scribbled count never reserves more than the file's size).
-    pub(super) fn count(&mut self, min: usize) -> Option<usize> {
+    pub(crate) fn count(&mut self, min: usize) -> Option<usize> {
         let n = self.u32()? as usize;
         (n.saturating_mul(min.max(1)) <= self.b.len()).then_some(n)
     }
-    pub(super) fn str(&mut self) -> Option<&'a str> {
+    pub(crate) fn str(&mut self) -> Option<&'a str> {
         let n = self.u32()? as usize;
         std::str::from_utf8(self.take(n)?).ok()
     }
-    pub(super) fn opt_str(&mut self) -> Option<Option<&'a str>> {
+    pub(crate) fn opt_str(&mut self) -> Option<Option<&'a str>> {
         let n = self.u32()?;
         if n == u32::MAX {
             return Some(None);
@@ -113,14 +113,14 @@ impl<'a> Reader<'a> {
     fn opt_string(&mut self) -> Option<Option<String>> {
         Some(self.opt_str()?.map(str::to_string))
     }
-    pub(super) fn opt_i64(&mut self) -> Option<Option<i64>> {
+    pub(crate) fn opt_i64(&mut self) -> Option<Option<i64>> {
         match self.u8()? {
             0 => Some(None),
             1 => Some(Some(self.i64()?)),
             _ => None,
         }
     }
-    pub(super) fn opt_bool(&mut self) -> Option<Option<bool>> {
+    pub(crate) fn opt_bool(&mut self) -> Option<Option<bool>> {
         match self.u8()? {
             0 => Some(None),
             1 => Some(Some(false)),

@@ -275,6 +275,7 @@ pub(super) fn encode(h: &Header, own: &mut ThreadAcc) -> Option<(Vec<u8>, Vec<u8
         e.u32(r);
         e.u64(s);
         e.u64(end);
+        e.u64(xxhash_rust::xxh3::xxh3_64(&log.w.buf[s as usize..end as usize]));
     }
     e.buf.extend_from_slice(&log.w.buf);
     Some((w.buf, e.buf))
@@ -499,16 +500,16 @@ pub(super) fn read_events(path: &Path, hash: u128, file: u32, want: &[u32]) -> O
         return None;
     }
     let n = r.u32()? as u64;
-    let index_len = n.checked_mul(20)?;
+    let index_len = n.checked_mul(28)?;
     let data_start = 32u64.checked_add(index_len)?;
     if data_start > len {
         return None;
     }
     let mut index = vec![0u8; index_len as usize];
     at(&mut f, 32, &mut index)?;
-    let entry = |i: usize| -> Option<(u32, u64, u64)> {
-        let mut r = Reader::new(index.get(i * 20..i * 20 + 20)?);
-        Some((r.u32()?, r.u64()?, r.u64()?))
+    let entry = |i: usize| -> Option<(u32, u64, u64, u64)> {
+        let mut r = Reader::new(index.get(i * 28..i * 28 + 28)?);
+        Some((r.u32()?, r.u64()?, r.u64()?, r.u64()?))
     };
     let n = n as usize;
     let mut out = Vec::with_capacity(want.len());
@@ -529,7 +530,7 @@ pub(super) fn read_events(path: &Path, hash: u128, file: u32, want: &[u32]) -> O
         if a == n {
             break;
         }
-        let (r0, s, e) = entry(a)?;
+        let (r0, s, e, hash) = entry(a)?;
         if r0 != rec {
             continue;
         }
@@ -538,6 +539,9 @@ pub(super) fn read_events(path: &Path, hash: u128, file: u32, want: &[u32]) -> O
         }
         buf.resize((e - s) as usize, 0);
         at(&mut f, data_start + s, &mut buf)?;
+        if xxhash_rust::xxh3::xxh3_64(&buf) != hash {
+            return None;
+        }
         out.push(get_event(&mut Reader::new(&buf), origin(file, rec))?);
     }
     Some(out)

@@ -32,7 +32,8 @@
 //! see [`run`]), which the next run with the same files and options loads in one read.
 //!
 //! Entries are written to a temporary name and renamed, so two runs sharing a cache never see
-//! half an entry. The cache never lives inside an input directory (SPEC §8): `load_with`
+//! half an entry; each file ends with an xxh3-128 of its content (each event of `.e` has its
+//! own hash in the index), so a damaged one is a miss, never a wrong answer. The cache never lives inside an input directory (SPEC §8): `load_with`
 //! refuses it like any other output.
 //!
 //! [xxh3-128]: https://xxhash.com/
@@ -41,6 +42,7 @@ mod codec;
 mod entry;
 mod run;
 
+pub(crate) use codec::{Reader, Writer};
 pub(super) use entry::EventLog;
 
 use super::discover::InputFile;
@@ -107,7 +109,7 @@ impl Cache {
         let table = self.entry_path(&canonical, "t");
         let events = self.entry_path(&canonical, "e");
         let path_str = canonical.to_string_lossy();
-        if let Ok(bytes) = std::fs::read(&table) {
+        if let Some(bytes) = read_sealed(&table) {
             if let Some(hdr) = entry::header(&bytes) {
                 if hdr.path == path_str && hdr.cap == cap && hdr.explicit == f.explicit {
                     let same = hdr.stat == key || {
@@ -177,7 +179,18 @@ fn read_raw(path: &Path, cap: u64, buf: &mut Vec<u8>) -> bool {
     std::fs::File::open(path).and_then(|f| f.take(cap.saturating_add(1)).read_to_end(buf)).is_ok()
 }
 
-/// Writes `bytes` to a temporary file beside `path` and renames it over `path`.
+/// Reads a file [`write_atomic`] wrote: its bytes without the seal, `None` when it is gone or
+/// its seal does not match (a damaged or half-copied cache file is a miss).
+fn read_sealed(path: &Path) -> Option<Vec<u8>> {
+    let mut b = std::fs::read(path).ok()?;
+    let at = b.len().checked_sub(16)?;
+    let seal = u128::from_le_bytes(b[at..].try_into().ok()?);
+    b.truncate(at);
+    (xxhash_rust::xxh3::xxh3_128(&b) == seal).then_some(b)
+}
+
+/// Writes `bytes` and their seal (xxh3-128, checked by [`read_sealed`]) to a temporary file
+/// beside `path` and renames it over `path`.
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let tmp =
@@ -185,6 +198,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = PathBuf::from(tmp.to_string_lossy().replace(['(', ')', ' '], ""));
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(bytes)?;
+    f.write_all(&xxhash_rust::xxh3::xxh3_128(bytes).to_le_bytes())?;
     drop(f);
     std::fs::rename(&tmp, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);

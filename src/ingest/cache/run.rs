@@ -9,6 +9,9 @@
 //! is written only when every file went through the cache and the walk met no problem (such a
 //! run is re-done in full, files from their entries). The reference time and what depends on
 //! it (time anomalies) are computed again on load, as a cold run would.
+//!
+//! What later stages compute from the table alone (the session graph) can be kept beside it
+//! under the same key ([`Cache::save_derived`]); it holds exactly as long as the table does.
 
 use super::codec::{get_event, put_event, Reader, Writer};
 use super::entry::{StatKey, CACHED_FAILS, CACHED_SKIPS, REJECTS, SHAPES};
@@ -23,6 +26,7 @@ use crate::model::{Event, Request, Response};
 use std::path::PathBuf;
 
 const MAGIC: &[u8; 8] = b"THCACHEr";
+const DERIVED_MAGIC: &[u8; 8] = b"THCACHEd";
 const FORMAT: u32 = 1;
 
 /// The key of one run: computed before anything is read.
@@ -32,7 +36,44 @@ pub(crate) struct RunKey {
     canonical: Vec<PathBuf>,
 }
 
+impl RunKey {
+    pub(crate) fn hash(&self) -> u128 {
+        self.hash
+    }
+}
+
 impl Cache {
+    /// What was kept under `what` beside the run `key` ([`Cache::save_derived`]).
+    pub(crate) fn load_derived(&self, key: u128, what: &str) -> Option<Vec<u8>> {
+        let bytes = super::read_sealed(&self.derived_path(key, what))?;
+        let mut r = Reader::new(&bytes);
+        if r.b.get(..8)? != DERIVED_MAGIC {
+            return None;
+        }
+        r.b = &r.b[8..];
+        if r.u32()? != FORMAT || r.str()? != env!("CARGO_PKG_VERSION") || r.u128()? != key {
+            return None;
+        }
+        Some(r.b.to_vec())
+    }
+
+    /// Keeps `bytes` under `what` beside the run `key`: something computed from that run's
+    /// table alone (the session graph), so it holds for every run that loads the table.
+    pub(crate) fn save_derived(&self, key: u128, what: &str, bytes: &[u8]) {
+        let mut w = Writer::default();
+        w.buf.extend_from_slice(DERIVED_MAGIC);
+        w.u32(FORMAT);
+        w.str(env!("CARGO_PKG_VERSION"));
+        w.u128(key);
+        w.buf.extend_from_slice(bytes);
+        let _ = super::write_atomic(&self.derived_path(key, what), &w.buf);
+    }
+
+    fn derived_path(&self, key: u128, what: &str) -> PathBuf {
+        let what: String = what.chars().filter(char::is_ascii_alphanumeric).collect();
+        self.dir.join("runs").join(format!("{key:032x}.{what}"))
+    }
+
     /// The key of a run over `files` with `opts`; `None` when a file cannot be looked at
     /// (it is then read, and reported, by the usual path).
     pub(crate) fn run_key(&self, opts: &IngestOptions, files: &[InputFile]) -> Option<RunKey> {
@@ -71,7 +112,7 @@ impl Cache {
 
     /// The result of an earlier run with this key, as that run handed it on.
     pub(crate) fn load_run(&self, key: &RunKey, files: Vec<InputFile>) -> Option<Ingest> {
-        let bytes = std::fs::read(self.run_path(key)).ok()?;
+        let bytes = super::read_sealed(&self.run_path(key))?;
         let ing = decode(&bytes, key, files, |i, hash| CachedEvents {
             path: self.entry_path(&key.canonical[i], "e"),
             hash,
@@ -80,15 +121,15 @@ impl Cache {
         Some(ing)
     }
 
-    /// Keeps the result of this run, when every file went through the cache.
-    pub(crate) fn save_run(&self, key: &RunKey, ing: &Ingest) {
+    /// Keeps the result of this run, when every file went through the cache; true when it
+    /// was kept.
+    pub(crate) fn save_run(&self, key: &RunKey, ing: &Ingest) -> bool {
         if ing.stdin.is_some() || ing.cached.iter().any(Option::is_none) {
-            return;
+            return false;
         }
-        if let Some(bytes) = encode(key, ing) {
-            let _ = std::fs::create_dir_all(self.dir.join("runs"));
-            let _ = super::write_atomic(&self.run_path(key), &bytes);
-        }
+        let Some(bytes) = encode(key, ing) else { return false };
+        let _ = std::fs::create_dir_all(self.dir.join("runs"));
+        super::write_atomic(&self.run_path(key), &bytes).is_ok()
     }
 }
 
@@ -448,6 +489,7 @@ fn decode(
         files: files.iter().map(InputFile::display).collect(),
         inputs: files,
         stdin: None,
+        run_store: None,
         cached,
         max_file_bytes,
         strings,
