@@ -411,7 +411,7 @@ fn load_graph(
 ) -> Result<(Ingest, crate::chain::SessionGraph)> {
     let mut ing = load_with(input, false, fingerprint)?;
     crate::diag::mark("ingest done");
-    let g = crate::chain::SessionGraph::build_releasing(&mut ing);
+    let g = crate::chain::SessionGraph::build_releasing(&mut ing)?;
     crate::diag::mark("session graph built");
     require_keys(&g, keys)?;
     Ok((ing, g))
@@ -598,7 +598,7 @@ fn verify(a: cli::VerifyArgs) -> Result<Exit> {
     let p: crate::plan::Plan = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a trailhound plan", a.plan.display()))?;
     let mut ing = load_with(&a.input, false, true)?;
-    let g = crate::chain::SessionGraph::build_releasing(&mut ing);
+    let g = crate::chain::SessionGraph::build_releasing(&mut ing)?;
     let v = crate::plan::verify::verify(&ing, &g, &p)?;
     match a.format {
         cli::TableOrJson::Json => stdout_write(&to_json(&v)?)?,

@@ -38,17 +38,20 @@ impl SessionGraph {
     ///
     /// With `--cache`, a run whose event table came from (or went to) the cache takes the
     /// graph an earlier run built from the same table, and keeps the one it builds.
-    pub fn build_releasing(ing: &mut Ingest) -> SessionGraph {
-        let details = std::mem::take(&mut ing.details);
-        let creds = std::mem::take(&mut ing.creds);
+    ///
+    /// # Errors
+    /// A table taken from the cache whose graph inputs cannot be read back.
+    pub fn build_releasing(ing: &mut Ingest) -> anyhow::Result<SessionGraph> {
         if let Some(g) =
             ing.load_derived("graph").and_then(|b| super::stored::decode(&b, ing.stubs.len()))
         {
-            return g;
+            ing.drop_graph_inputs();
+            return Ok(g);
         }
+        let (details, creds) = ing.take_graph_inputs()?;
         let g = Self::build_with(ing, Cow::Owned(details), Cow::Owned(creds));
         ing.save_derived("graph", &super::stored::encode(&g));
-        g
+        Ok(g)
     }
 
     fn build_with(

@@ -243,6 +243,7 @@ pub(super) fn merge(
         inputs: files,
         stdin: stdin_data,
         run_store: None,
+        graph_inputs: None,
         cached,
         max_file_bytes: cap,
         strings: list,

@@ -80,6 +80,9 @@ pub struct Ingest {
     /// or saved to it): what is derived from the table alone can be kept beside it
     /// ([`Ingest::load_derived`]).
     run_store: Option<(std::sync::Arc<Cache>, u128)>,
+    /// [`Ingest::details`] and [`Ingest::creds`] still encoded, as a run loaded from the cache
+    /// holds them until the session graph is built ([`Ingest::take_graph_inputs`]).
+    graph_inputs: Option<Vec<u8>>,
     /// Where the events of each file read through `--cache` are (same index as `files`).
     cached: Vec<Option<cache::CachedEvents>>,
     /// Every unique event in the time window, sorted by `(time, id)`.
@@ -161,6 +164,31 @@ impl Ingest {
         if let Some((cache, key)) = &self.run_store {
             cache.save_derived(*key, what, bytes);
         }
+    }
+
+    /// The issuing calls and credential facts, taken out of `self` (left empty) for the session
+    /// graph to consume.
+    ///
+    /// # Errors
+    /// A table loaded from the cache whose graph inputs do not decode (cannot happen short of
+    /// a bug: the file's seal was checked).
+    pub(crate) fn take_graph_inputs(&mut self) -> anyhow::Result<(Vec<IssuingCall>, Creds)> {
+        if let Some(b) = self.graph_inputs.take() {
+            return cache::decode_graph_inputs(&b, self.strings.len(), self.files.len())
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "the --cache table of this run cannot be read back: remove the cache directory and run again"
+                    )
+                });
+        }
+        Ok((std::mem::take(&mut self.details), std::mem::take(&mut self.creds)))
+    }
+
+    /// Frees what only the session graph reads (a run that took its graph from the cache).
+    pub(crate) fn drop_graph_inputs(&mut self) {
+        self.graph_inputs = None;
+        self.details = Vec::new();
+        self.creds = Creds::default();
     }
 
     pub fn span(&self) -> (Option<i64>, Option<i64>) {

@@ -512,8 +512,10 @@ pub(super) fn read_events(path: &Path, hash: u128, file: u32, want: &[u32]) -> O
         Some((r.u32()?, r.u64()?, r.u64()?, r.u64()?))
     };
     let n = n as usize;
-    let mut out = Vec::with_capacity(want.len());
-    let mut buf = Vec::new();
+    // Where each wanted record is, then one read per run of records less than GAP apart
+    // (thousands of tainted events in a file are a few reads, not a system call each).
+    const GAP: u64 = 64 << 10;
+    let mut found: Vec<(u32, u64, u64, u64)> = Vec::with_capacity(want.len());
     let mut lo = 0usize;
     for &rec in want {
         // The index is in record order, as `want` is: search only what is left of it.
@@ -534,15 +536,30 @@ pub(super) fn read_events(path: &Path, hash: u128, file: u32, want: &[u32]) -> O
         if r0 != rec {
             continue;
         }
-        if e < s || data_start.checked_add(e)? > len {
+        if e < s || data_start.checked_add(e)? > len || found.last().is_some_and(|l| s < l.2) {
             return None;
         }
-        buf.resize((e - s) as usize, 0);
-        at(&mut f, data_start + s, &mut buf)?;
-        if xxhash_rust::xxh3::xxh3_64(&buf) != hash {
-            return None;
+        found.push((rec, s, e, hash));
+    }
+    let mut out = Vec::with_capacity(found.len());
+    let mut buf = Vec::new();
+    let mut i = 0;
+    while i < found.len() {
+        let mut j = i + 1;
+        while j < found.len() && found[j].1 - found[j - 1].2 <= GAP {
+            j += 1;
         }
-        out.push(get_event(&mut Reader::new(&buf), origin(file, rec))?);
+        let start = found[i].1;
+        buf.resize((found[j - 1].2 - start) as usize, 0);
+        at(&mut f, data_start + start, &mut buf)?;
+        for &(rec, s, e, hash) in &found[i..j] {
+            let b = &buf[(s - start) as usize..(e - start) as usize];
+            if xxhash_rust::xxh3::xxh3_64(b) != hash {
+                return None;
+            }
+            out.push(get_event(&mut Reader::new(b), origin(file, rec))?);
+        }
+        i = j;
     }
     Some(out)
 }

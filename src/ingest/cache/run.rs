@@ -334,25 +334,30 @@ fn encode(key: &RunKey, ing: &Ingest) -> Option<Vec<u8>> {
         }
         w.u8(s.flags);
     }
-    w.u32(ing.details.len() as u32);
+    // What only the session graph reads, behind its length: a run that takes the graph from
+    // the cache never decodes it.
+    let mut g = Writer::default();
+    g.u32(ing.details.len() as u32);
     for c in &ing.details {
-        w.u32(c.origin.file);
-        w.u32(c.origin.record);
-        put_event(&mut w, &as_event(c), true);
+        g.u32(c.origin.file);
+        g.u32(c.origin.record);
+        put_event(&mut g, &as_event(c), true);
     }
     let mut creds: Vec<_> = ing.creds.iter().collect();
     creds.sort_unstable_by_key(|(k, _)| **k);
-    w.u32(creds.len() as u32);
+    g.u32(creds.len() as u32);
     for ((key, created), f) in creds {
-        w.u32(*key);
-        w.i64(*created);
+        g.u32(*key);
+        g.i64(*created);
         for v in [f.kind, f.arn, f.account_id, f.principal_id, f.user_name, f.issuer_kind] {
-            w.u32(v);
+            g.u32(v);
         }
-        w.u32(f.issuer_arn);
-        w.u8(u8::from(f.from_console));
-        w.u8(u8::from(f.ec2_instance));
+        g.u32(f.issuer_arn);
+        g.u8(u8::from(f.from_console));
+        g.u8(u8::from(f.ec2_instance));
     }
+    w.u64(g.buf.len() as u64);
+    w.buf.extend_from_slice(&g.buf);
     put_stats(&mut w, &ing.stats);
     let reasons = reasons();
     w.u32(ing.problems.len() as u32);
@@ -431,34 +436,9 @@ fn decode(
         }
         stubs.push(s);
     }
-    let n = r.count(8)?;
-    let mut details = Vec::with_capacity(n);
-    for _ in 0..n {
-        let origin = crate::model::Origin { file: r.u32()?, record: r.u32()? };
-        details.push(for_graph(get_event(&mut r, origin)?));
-    }
-    let n = r.count(42)?;
-    let mut creds = crate::ingest::Creds::default();
-    creds.reserve(n);
-    for _ in 0..n {
-        let key = (local(r.u32()?)?, r.i64()?);
-        let mut v = [0u32; 7];
-        for x in &mut v {
-            *x = local(r.u32()?)?;
-        }
-        let facts = CredFacts {
-            kind: v[0],
-            arn: v[1],
-            account_id: v[2],
-            principal_id: v[3],
-            user_name: v[4],
-            issuer_kind: v[5],
-            issuer_arn: v[6],
-            from_console: r.u8()? != 0,
-            ec2_instance: r.u8()? != 0,
-        };
-        creds.insert(key, facts);
-    }
+    let len = usize::try_from(r.u64()?).ok()?;
+    let graph_inputs = r.b.get(..len)?.to_vec();
+    r.b = &r.b[len..];
     let stats = get_stats(&mut r)?;
     let reasons = reasons();
     let n = r.count(21)?;
@@ -496,8 +476,9 @@ fn decode(
         file_sha256,
         evidence: std::sync::OnceLock::new(),
         stubs,
-        details,
-        creds,
+        details: Vec::new(),
+        creds: Default::default(),
+        graph_inputs: Some(graph_inputs),
         stats,
         problems,
         reference_time: 0,
@@ -506,6 +487,49 @@ fn decode(
     };
     ing.set_reference_time(crate::time::now());
     Some(ing)
+}
+
+/// The issuing calls and credential facts [`encode`] put behind their length, for a table of
+/// `strings` strings and `files` files.
+pub(crate) fn decode_graph_inputs(
+    b: &[u8],
+    strings: usize,
+    files: usize,
+) -> Option<(Vec<IssuingCall>, crate::ingest::Creds)> {
+    let local = |i: u32| (i == crate::ingest::NONE || (i as usize) < strings).then_some(i);
+    let mut r = Reader::new(b);
+    let n = r.count(8)?;
+    let mut details = Vec::with_capacity(n);
+    for _ in 0..n {
+        let origin = crate::model::Origin { file: r.u32()?, record: r.u32()? };
+        if origin.file as usize >= files {
+            return None;
+        }
+        details.push(for_graph(get_event(&mut r, origin)?));
+    }
+    let n = r.count(42)?;
+    let mut creds = crate::ingest::Creds::default();
+    creds.reserve(n);
+    for _ in 0..n {
+        let key = (local(r.u32()?)?, r.i64()?);
+        let mut v = [0u32; 7];
+        for x in &mut v {
+            *x = local(r.u32()?)?;
+        }
+        let facts = CredFacts {
+            kind: v[0],
+            arn: v[1],
+            account_id: v[2],
+            principal_id: v[3],
+            user_name: v[4],
+            issuer_kind: v[5],
+            issuer_arn: v[6],
+            from_console: r.u8()? != 0,
+            ec2_instance: r.u8()? != 0,
+        };
+        creds.insert(key, facts);
+    }
+    r.b.is_empty().then_some((details, creds))
 }
 
 #[cfg(test)]
