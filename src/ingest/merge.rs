@@ -243,7 +243,7 @@ pub(super) fn merge(
         inputs: files,
         stdin: stdin_data,
         run_store: None,
-        graph_inputs: None,
+        graph_inputs_in_cache: false,
         cached,
         max_file_bytes: cap,
         strings: list,

@@ -80,9 +80,9 @@ pub struct Ingest {
     /// or saved to it): what is derived from the table alone can be kept beside it
     /// ([`Ingest::load_derived`]).
     run_store: Option<(std::sync::Arc<Cache>, u128)>,
-    /// [`Ingest::details`] and [`Ingest::creds`] still encoded, as a run loaded from the cache
-    /// holds them until the session graph is built ([`Ingest::take_graph_inputs`]).
-    graph_inputs: Option<Vec<u8>>,
+    /// [`Ingest::details`] and [`Ingest::creds`] are still in the cache, beside the table this
+    /// run loaded, until the session graph needs them ([`Ingest::take_graph_inputs`]).
+    graph_inputs_in_cache: bool,
     /// Where the events of each file read through `--cache` are (same index as `files`).
     cached: Vec<Option<cache::CachedEvents>>,
     /// Every unique event in the time window, sorted by `(time, id)`.
@@ -170,14 +170,16 @@ impl Ingest {
     /// graph to consume.
     ///
     /// # Errors
-    /// A table loaded from the cache whose graph inputs do not decode (cannot happen short of
-    /// a bug: the file's seal was checked).
+    /// A table loaded from the cache whose graph inputs are gone or damaged (the cache was
+    /// tampered with): the run stops rather than build a graph without them.
     pub(crate) fn take_graph_inputs(&mut self) -> anyhow::Result<(Vec<IssuingCall>, Creds)> {
-        if let Some(b) = self.graph_inputs.take() {
-            return cache::decode_graph_inputs(&b, self.strings.len(), self.files.len())
+        if std::mem::take(&mut self.graph_inputs_in_cache) {
+            return self
+                .load_derived("inputs")
+                .and_then(|b| cache::decode_graph_inputs(&b, self.strings.len(), self.files.len()))
                 .ok_or_else(|| {
                     anyhow::anyhow!(
-                        "the --cache table of this run cannot be read back: remove the cache directory and run again"
+                        "the issuing calls of this run's table are missing or damaged in the --cache directory: remove it and run again"
                     )
                 });
         }
@@ -186,7 +188,7 @@ impl Ingest {
 
     /// Frees what only the session graph reads (a run that took its graph from the cache).
     pub(crate) fn drop_graph_inputs(&mut self) {
-        self.graph_inputs = None;
+        self.graph_inputs_in_cache = false;
         self.details = Vec::new();
         self.creds = Creds::default();
     }

@@ -27,7 +27,7 @@ use std::path::PathBuf;
 
 const MAGIC: &[u8; 8] = b"THCACHEr";
 const DERIVED_MAGIC: &[u8; 8] = b"THCACHEd";
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// The key of one run: computed before anything is read.
 pub(crate) struct RunKey {
@@ -127,9 +127,10 @@ impl Cache {
         if ing.stdin.is_some() || ing.cached.iter().any(Option::is_none) {
             return false;
         }
-        let Some(bytes) = encode(key, ing) else { return false };
+        let Some((table, inputs)) = encode(key, ing) else { return false };
         let _ = std::fs::create_dir_all(self.dir.join("runs"));
-        super::write_atomic(&self.run_path(key), &bytes).is_ok()
+        self.save_derived(key.hash, "inputs", &inputs);
+        super::write_atomic(&self.run_path(key), &table).is_ok()
     }
 }
 
@@ -307,7 +308,8 @@ fn get_stats(r: &mut Reader<'_>) -> Option<IngestStats> {
     })
 }
 
-fn encode(key: &RunKey, ing: &Ingest) -> Option<Vec<u8>> {
+/// The table (`.r`) and the graph's inputs (`.inputs`) of a run.
+fn encode(key: &RunKey, ing: &Ingest) -> Option<(Vec<u8>, Vec<u8>)> {
     let mut w = Writer::default();
     w.buf.extend_from_slice(MAGIC);
     w.u128(key.hash);
@@ -334,8 +336,8 @@ fn encode(key: &RunKey, ing: &Ingest) -> Option<Vec<u8>> {
         }
         w.u8(s.flags);
     }
-    // What only the session graph reads, behind its length: a run that takes the graph from
-    // the cache never decodes it.
+    // What only the session graph reads goes to a file of its own: a run that takes the graph
+    // from the cache never reads it.
     let mut g = Writer::default();
     g.u32(ing.details.len() as u32);
     for c in &ing.details {
@@ -356,8 +358,6 @@ fn encode(key: &RunKey, ing: &Ingest) -> Option<Vec<u8>> {
         g.u8(u8::from(f.from_console));
         g.u8(u8::from(f.ec2_instance));
     }
-    w.u64(g.buf.len() as u64);
-    w.buf.extend_from_slice(&g.buf);
     put_stats(&mut w, &ing.stats);
     let reasons = reasons();
     w.u32(ing.problems.len() as u32);
@@ -377,7 +377,7 @@ fn encode(key: &RunKey, ing: &Ingest) -> Option<Vec<u8>> {
             w.u32(l.record);
         }
     }
-    Some(w.buf)
+    Some((w.buf, g.buf))
 }
 
 fn decode(
@@ -436,9 +436,6 @@ fn decode(
         }
         stubs.push(s);
     }
-    let len = usize::try_from(r.u64()?).ok()?;
-    let graph_inputs = r.b.get(..len)?.to_vec();
-    r.b = &r.b[len..];
     let stats = get_stats(&mut r)?;
     let reasons = reasons();
     let n = r.count(21)?;
@@ -478,7 +475,7 @@ fn decode(
         stubs,
         details: Vec::new(),
         creds: Default::default(),
-        graph_inputs: Some(graph_inputs),
+        graph_inputs_in_cache: true,
         stats,
         problems,
         reference_time: 0,
