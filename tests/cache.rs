@@ -183,13 +183,13 @@ fn warm_runs_give_byte_for_byte_what_a_cold_run_gives() {
     assert!(whole, "the scan's run was kept by the scan before");
     assert!(hits > 20, "{hits}");
     // One table for scan (the inventory), one for the commands that build the session graph,
-    // and that one's graph.
+    // each with its issuing calls in a file of their own, and the graph.
     let mut kept: Vec<String> = std::fs::read_dir(cache.join("runs"))
         .unwrap()
         .map(|e| e.unwrap().path().extension().unwrap().to_string_lossy().to_string())
         .collect();
     kept.sort();
-    assert_eq!(kept, ["graph", "r", "r"]);
+    assert_eq!(kept, ["graph", "inputs", "inputs", "r", "r"]);
     // Nothing was written into the evidence.
     assert!(!d.path().join("files").exists());
 }
@@ -281,6 +281,20 @@ fn a_damaged_cache_is_read_around_never_trusted() {
     };
     scribble(&["e", "graph"], false);
     same(&cold, &outputs(d.path(), Some(&cache), work.path()), "with damaged events and graph");
+    // The graph and the issuing calls it is built from both damaged, the table good: the run
+    // stops and says what to do, rather than build a graph without them.
+    scribble(&["graph", "inputs"], false);
+    let o = bin()
+        .args(["sessions", "--format", "json", "--no-progress", "--cache"])
+        .arg(&cache)
+        .arg(d.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && o.stdout.is_empty(), "{err}");
+    assert!(err.contains("--cache directory: remove it and run again"), "{err}");
+    std::fs::remove_dir_all(cache.join("runs")).unwrap();
+    same(&cold, &outputs(d.path(), Some(&cache), work.path()), "without the kept runs");
     // Cut every table and kept run in half: every file is read again.
     scribble(&["t", "r"], false);
     scribble(&["t", "r"], true);
