@@ -5,16 +5,24 @@
 # measures the same bytes), then runs each contender REPS times, alternating between them so
 # that noise from this shared machine hits all of them alike, and prints medians:
 #   gzip    `gzip -dc` over every file on all cores (xargs -P NPROC): the decompression floor
+#   floor   examples/floor.rs: read + inflate + a typed serde parse of the few fields a key
+#           search needs, all cores: what any tool reading these files must at least pay
 #   scan    trailhound scan
 #   blast   trailhound blast --key <leaked key>
 #   plan    trailhound plan --key <leaked key>
+#   warm-*  the same three with --cache, the cache filled by an earlier run (same trail)
+#   plus1-* the same three with --cache after 1% more files arrived (a second generated trail
+#           of SIZE/100 copied into the trail before each repetition, removed after it; the
+#           cache is put back as it was before each repetition)
 #   jq      (JQ=1) jq filter for the leaked key, on all cores
 #   duckdb  (DUCKDB=1, needs `pip install duckdb`) read_json over the gzipped files with the
 #           schema inferred, as a user would type it, filtering the leaked key, all cores
 #
 # Usage: benches/compare.sh [SIZE]      e.g. benches/compare.sh 1GB ; REPS=5 by default
 # Environment: REPS, SEED (generator seed, 7 by default), DIR (where the trail is generated),
-# JQ=1 / DUCKDB=1 to include those, BIN (the trailhound binary to measure; built if unset).
+# JQ=1 / DUCKDB=1 to include those, BIN (the trailhound binary to measure; built if unset),
+# FLOOR (the floor probe; built with `cargo build --release --example floor` if unset),
+# WARM=0 to leave out the cached runs.
 set -euo pipefail
 SIZE=${1:-${SIZE:-1GB}}
 REPS=${REPS:-5}
@@ -30,11 +38,27 @@ if [ -z "${BIN:-}" ]; then
     cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
     BIN="$ROOT/target/release/trailhound"
 fi
+if [ -z "${FLOOR:-}" ]; then
+    cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml" --example floor
+    FLOOR="$ROOT/target/release/examples/floor"
+fi
 # The marker records what was generated, so a trail left by another size or seed is redone.
 if [ "$(cat "$DIR.complete" 2>/dev/null)" != "$SIZE seed $SEED" ]; then
     rm -rf "$DIR" "$DIR.complete"
     "$BIN" generate -o "$DIR" --size "$SIZE" --seed "$SEED"
     echo "$SIZE seed $SEED" > "$DIR.complete"
+fi
+# 1% more files, for the incremental runs: generated once, beside the trail.
+EXTRA="$DIR.extra"
+if [ "${WARM:-1}" = 1 ] && [ "$(cat "$EXTRA.complete" 2>/dev/null)" != "$SIZE seed $SEED" ]; then
+    rm -rf "$EXTRA" "$EXTRA.complete"
+    EXTRA_SIZE=$(python3 -c "
+import re,sys
+m = re.fullmatch(r'([0-9.]+)\s*([KMG]?)B?', sys.argv[1].upper())
+n = float(m.group(1)) * {'': 1, 'K': 1e3, 'M': 1e6, 'G': 1e9}[m.group(2)]
+print(f'{max(int(n / 100 / 1e6), 1)}MB')" "$SIZE")
+    "$BIN" generate -o "$EXTRA" --size "$EXTRA_SIZE" --seed "$((SEED + 1000))" --no-incident
+    echo "$SIZE seed $SEED" > "$EXTRA.complete"
 fi
 LIST=$(mktemp)
 find "$DIR/AWSLogs" -type f -name '*.json.gz' | sort > "$LIST"
@@ -49,11 +73,38 @@ run() { # name, command...
     /usr/bin/time -f "$name %e %U %S %M" -a -o "$RESULTS" "$@" > /dev/null 2>/dev/null || true
 }
 
+CUT=2024-03-11T12:00:00Z
+CACHE=$(mktemp -d)
+if [ "${WARM:-1}" = 1 ]; then
+    # Fill the cache: one run of each kind (scan keeps the inventory, blast and plan the graph's
+    # table), then keep a copy to start every incremental repetition from.
+    "$BIN" scan "$DIR" --format json --no-progress -q --cache "$CACHE/c" > /dev/null || true
+    "$BIN" plan "$DIR" --key "$KEY" --effective-at $CUT --no-progress -q --cache "$CACHE/c" > /dev/null || true
+    cp -a "$CACHE/c" "$CACHE/pristine"
+fi
+plus1() { # name, command... : with the extra files in the trail and the cache as it was
+    local name=$1; shift
+    rm -rf "$CACHE/p" "$DIR/AWSLogs/zz-more"
+    cp -a "$CACHE/pristine" "$CACHE/p"
+    cp -r "$EXTRA/AWSLogs" "$DIR/AWSLogs/zz-more"
+    run "$name" "$@"
+    rm -rf "$DIR/AWSLogs/zz-more"
+}
+
 for rep in $(seq "$REPS"); do
     run gzip sh -c "xargs -a '$LIST' -P $NPROC -n 64 gzip -dc"
+    run floor "$FLOOR" "$LIST" "$KEY"
     run scan "$BIN" scan "$DIR" --format json --no-progress -q
     run blast "$BIN" blast "$DIR" --key "$KEY" --format json --no-progress -q
-    run plan "$BIN" plan "$DIR" --key "$KEY" --effective-at 2024-03-11T12:00:00Z --no-progress -q
+    run plan "$BIN" plan "$DIR" --key "$KEY" --effective-at $CUT --no-progress -q
+    if [ "${WARM:-1}" = 1 ]; then
+        run warm-scan "$BIN" scan "$DIR" --format json --no-progress -q --cache "$CACHE/c"
+        run warm-blast "$BIN" blast "$DIR" --key "$KEY" --format json --no-progress -q --cache "$CACHE/c"
+        run warm-plan "$BIN" plan "$DIR" --key "$KEY" --effective-at $CUT --no-progress -q --cache "$CACHE/c"
+        plus1 plus1-scan "$BIN" scan "$DIR" --format json --no-progress -q --cache "$CACHE/p"
+        plus1 plus1-blast "$BIN" blast "$DIR" --key "$KEY" --format json --no-progress -q --cache "$CACHE/p"
+        plus1 plus1-plan "$BIN" plan "$DIR" --key "$KEY" --effective-at $CUT --no-progress -q --cache "$CACHE/p"
+    fi
     if [ "${DUCKDB:-0}" = 1 ]; then
         run duckdb python3 -c "
 import duckdb
@@ -77,13 +128,20 @@ for line in open(path):
         continue
     rows.setdefault(p[0], []).append((float(p[1]), float(p[2]) + float(p[3]), int(p[4])))
 floor = statistics.median(r[0] for r in rows["gzip"])
+typed = statistics.median(r[0] for r in rows["floor"]) if "floor" in rows else None
+cold = {n: statistics.median(r[0] for r in rows[n]) for n in ("scan", "blast", "plan") if n in rows}
 print(f"trail (seed {seed}): {nfiles} files, {unc/1e6:.0f} MB uncompressed, {comp/1e6:.0f} MB compressed; {reps} runs each, alternating; {nproc} cores")
-print(f"| tool | median wall s | median CPU s | peak RSS MB | MB/s (uncompressed) | ratio to gzip -dc |")
-print(f"|---|---|---|---|---|---|")
+print(f"| tool | median wall s | median CPU s | peak RSS MB | MB/s (uncompressed) | ratio to gzip -dc | ratio to floor | ratio to scan | ratio to its cold run |")
+print(f"|---|---|---|---|---|---|---|---|---|")
 for name, rs in rows.items():
     wall = statistics.median(r[0] for r in rs)
     cpu = statistics.median(r[1] for r in rs)
     rss = max(r[2] for r in rs) / 1024
-    print(f"| {name} | {wall:.2f} | {cpu:.2f} | {rss:.0f} | {unc/1e6/wall:.0f} | {wall/floor:.2f} |")
+    base = name.split("-", 1)[-1]
+    to_typed = f"{wall/typed:.2f}" if typed else ""
+    to_scan = f"{wall/cold['scan']:.2f}" if name in ("blast", "plan") and "scan" in cold else ""
+    to_cold = f"{wall/cold[base]:.3f}" if "-" in name and base in cold else ""
+    print(f"| {name} | {wall:.2f} | {cpu:.2f} | {rss:.0f} | {unc/1e6/wall:.0f} | {wall/floor:.2f} | {to_typed} | {to_scan} | {to_cold} |")
 PY
 rm -f "$LIST" "$RESULTS"
+rm -rf "$CACHE" "$DIR/AWSLogs/zz-more"

@@ -78,7 +78,18 @@ fn load_with(
         // Fails only if the pool was already built (a second run in one process): keep it.
         let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
     }
+    let cache = match &a.cache {
+        Some(dir) => {
+            // SPEC §8: the cache is an output like any other, never written into the evidence.
+            guard_outputs(&a.inputs, &[("--cache", dir)])?;
+            let c = ingest::Cache::open(dir)
+                .with_context(|| format!("cannot use --cache {}", dir.display()))?;
+            Some(std::sync::Arc::new(c))
+        }
+        None => None,
+    };
     let opts = IngestOptions {
+        cache,
         inputs: a.inputs.clone(),
         since,
         until,
@@ -407,7 +418,7 @@ fn load_graph(
 ) -> Result<(Ingest, crate::chain::SessionGraph)> {
     let mut ing = load_with(input, false, fingerprint, keys)?;
     crate::diag::mark("ingest done");
-    let g = crate::chain::SessionGraph::build_releasing(&mut ing);
+    let g = crate::chain::SessionGraph::build_releasing(&mut ing)?;
     crate::diag::mark("session graph built");
     require_keys(&g, keys)?;
     Ok((ing, g))
@@ -594,7 +605,7 @@ fn verify(a: cli::VerifyArgs) -> Result<Exit> {
     let p: crate::plan::Plan = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a trailhound plan", a.plan.display()))?;
     let mut ing = load_with(&a.input, false, true, &[])?;
-    let g = crate::chain::SessionGraph::build_releasing(&mut ing);
+    let g = crate::chain::SessionGraph::build_releasing(&mut ing)?;
     let v = crate::plan::verify::verify(&ing, &g, &p)?;
     match a.format {
         cli::TableOrJson::Json => stdout_write(&to_json(&v)?)?,

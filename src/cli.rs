@@ -72,6 +72,10 @@ pub struct InputArgs {
     /// Cap on one file's decompressed size in bytes (gzip-bomb guard).
     #[arg(long, value_name = "BYTES", default_value_t = crate::ingest::DEFAULT_MAX_FILE_BYTES, help_heading = "Input")]
     pub max_file_size: u64,
+    /// Keep what was read of each file in DIR, and take unchanged files from it on the next
+    /// run instead of reading them again (never inside an input directory).
+    #[arg(long, value_name = "DIR", help_heading = "Input")]
+    pub cache: Option<PathBuf>,
     /// Never draw a progress bar.
     #[arg(long, help_heading = "Output")]
     pub no_progress: bool,

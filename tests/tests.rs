@@ -28,3 +28,5 @@ mod incidents;
 mod golden;
 // The structure: file sizes and no import cycle between top-level modules (issue #18).
 mod architecture;
+// `--cache DIR`: warm runs byte-identical to cold ones; changed files caught (issue #19).
+mod cache;

@@ -23,6 +23,7 @@
 mod build;
 mod expiry;
 pub mod render;
+mod stored;
 pub use expiry::session_expiry;
 
 use crate::ingest::{Creds, FxMap, Ingest, IssuingCall};

@@ -49,6 +49,22 @@ impl StringList {
         self.text.shrink_to_fit();
         self.ends.shrink_to_fit();
     }
+    /// The buffer and the end offsets, as [`StringList::from_raw_parts`] takes them.
+    pub(super) fn raw_parts(&self) -> (&str, &[usize]) {
+        (&self.text, &self.ends)
+    }
+    /// A list from its parts; `None` unless every end is a character boundary of `text`, in
+    /// order.
+    pub(super) fn from_raw_parts(text: String, ends: Vec<usize>) -> Option<StringList> {
+        let mut last = 0;
+        for &e in &ends {
+            if e < last || !text.is_char_boundary(e) {
+                return None;
+            }
+            last = e;
+        }
+        Some(StringList { text, ends })
+    }
     /// Number of strings.
     pub fn len(&self) -> usize {
         self.ends.len()

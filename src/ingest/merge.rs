@@ -14,6 +14,23 @@ use rayon::prelude::*;
 use std::collections::HashMap;
 
 impl Ingest {
+    /// Sets the run's reference time (unix seconds) and finds the events dated after it
+    /// (SPEC §8): the tail of the time-sorted stubs.
+    pub(super) fn set_reference_time(&mut self, reference_time: i64) {
+        self.reference_time = reference_time;
+        let future = self.stubs.partition_point(|s| s.time <= reference_time);
+        self.stats.time_anomalies = (self.stubs.len() - future) as u64;
+        self.time_anomalies = self.stubs[future..]
+            .iter()
+            .take(LISTED)
+            .map(|s| TimeAnomaly {
+                path: self.files[s.file as usize].clone(),
+                record: s.record,
+                event_time: crate::time::Time(s.time),
+            })
+            .collect();
+    }
+
     /// Fills in the `eventID` of the listed conflicts (the ids were only kept as numbers).
     fn name_conflicts(&mut self) {
         if self.conflicts.is_empty() {
@@ -76,6 +93,10 @@ pub(super) fn merge(
     let mut creds = base.creds;
     let mut outcomes = base.files;
     let mut seed_events = base.kept;
+    let mut cached = vec![None; files.len()];
+    for (i, e) in base.cached {
+        cached[i as usize] = Some(e);
+    }
     for mut acc in accs {
         seed_events.append(&mut acc.kept);
         let remap: Vec<u32> = acc.strings.list.iter().map(|s| strings.intern(s)).collect();
@@ -106,6 +127,9 @@ pub(super) fn merge(
             }
         }
         outcomes.extend(acc.files);
+        for (i, e) in acc.cached {
+            cached[i as usize] = Some(e);
+        }
     }
     outcomes.sort_by_key(|o| o.file);
     let mut file_sha256 = vec![None; files.len()];
@@ -210,19 +234,6 @@ pub(super) fn merge(
     // The string index was needed only to intern while merging: freed here.
     let Strings { mut list, index: _ } = strings;
     list.shrink_to_fit();
-    // Events dated after the reference time (SPEC §8): the tail of the time-sorted stubs.
-    let reference_time = crate::time::now();
-    let future = stubs.partition_point(|s| s.time <= reference_time);
-    stats.time_anomalies = (stubs.len() - future) as u64;
-    let time_anomalies = stubs[future..]
-        .iter()
-        .take(LISTED)
-        .map(|s| TimeAnomaly {
-            path: files[s.file as usize].display(),
-            record: s.record,
-            event_time: crate::time::Time(s.time),
-        })
-        .collect();
     let conflicts = conflict_pairs
         .iter()
         .take(LISTED)
@@ -236,6 +247,9 @@ pub(super) fn merge(
         files: files.iter().map(InputFile::display).collect(),
         inputs: files,
         stdin: stdin_data,
+        run_store: None,
+        graph_inputs_in_cache: false,
+        cached,
         max_file_bytes: cap,
         strings: list,
         evidence: std::sync::OnceLock::new(),
@@ -245,16 +259,17 @@ pub(super) fn merge(
         creds,
         stats,
         problems,
-        reference_time,
+        reference_time: 0,
         conflicts,
-        time_anomalies,
+        time_anomalies: Vec::new(),
         kept: seed_events,
     };
+    ing.set_reference_time(crate::time::now());
     ing.name_conflicts();
     ing
 }
 
-fn shape_name(s: Shape) -> &'static str {
+pub(super) fn shape_name(s: Shape) -> &'static str {
     match s {
         Shape::RecordsWrapper => "records_wrapper",
         Shape::Array => "json_array",

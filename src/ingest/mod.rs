@@ -24,6 +24,7 @@
 //!
 //! [`Event`]: crate::model::Event
 
+mod cache;
 pub mod decompress;
 mod discover;
 mod evidence;
@@ -45,6 +46,8 @@ mod summary;
 mod table;
 pub mod tape;
 
+pub use cache::Cache;
+pub(crate) use cache::{Reader as ByteReader, Writer as ByteWriter};
 pub use discover::{discover, InputFile};
 pub use intern::{FxMap, StringList};
 pub use issuing::IssuingCall;
@@ -75,6 +78,15 @@ pub struct Ingest {
     /// [`Ingest::evidence_sha256`], computed once on first use (it re-reads every file that
     /// was not hashed during the read).
     evidence: std::sync::OnceLock<String>,
+    /// The cache and the key of this run, when the run's table is kept in it (loaded from it
+    /// or saved to it): what is derived from the table alone can be kept beside it
+    /// ([`Ingest::load_derived`]).
+    run_store: Option<(std::sync::Arc<Cache>, u128)>,
+    /// [`Ingest::details`] and [`Ingest::creds`] are still in the cache, beside the table this
+    /// run loaded, until the session graph needs them ([`Ingest::take_graph_inputs`]).
+    graph_inputs_in_cache: bool,
+    /// Where the events of each file read through `--cache` are (same index as `files`).
+    cached: Vec<Option<cache::CachedEvents>>,
     /// Every unique event in the time window, sorted by `(time, id)`.
     pub stubs: Vec<Stub>,
     /// The credential-issuing calls (STS, CreateAccessKey), sorted by `(time, id)`, with only
@@ -143,6 +155,48 @@ impl Ingest {
         }
     }
 
+    /// What an earlier run with the same table kept under `what` ([`Ingest::save_derived`]),
+    /// when this run's table came from or went to the cache.
+    pub(crate) fn load_derived(&self, what: &str) -> Option<Vec<u8>> {
+        let (cache, key) = self.run_store.as_ref()?;
+        cache.load_derived(*key, what)
+    }
+
+    /// Keeps `bytes`, derived from this run's table alone, under `what` for the next run with
+    /// the same table (nothing when the table is not in the cache).
+    pub(crate) fn save_derived(&self, what: &str, bytes: &[u8]) {
+        if let Some((cache, key)) = &self.run_store {
+            cache.save_derived(*key, what, bytes);
+        }
+    }
+
+    /// The issuing calls and credential facts, taken out of `self` (left empty) for the session
+    /// graph to consume.
+    ///
+    /// # Errors
+    /// A table loaded from the cache whose graph inputs are gone or damaged (the cache was
+    /// tampered with): the run stops rather than build a graph without them.
+    pub(crate) fn take_graph_inputs(&mut self) -> anyhow::Result<(Vec<IssuingCall>, Creds)> {
+        if std::mem::take(&mut self.graph_inputs_in_cache) {
+            return self
+                .load_derived("inputs")
+                .and_then(|b| cache::decode_graph_inputs(&b, self.strings.len(), self.files.len()))
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "the issuing calls of this run's table are missing or damaged in the --cache directory: remove it and run again"
+                    )
+                });
+        }
+        Ok((std::mem::take(&mut self.details), std::mem::take(&mut self.creds)))
+    }
+
+    /// Frees what only the session graph reads (a run that took its graph from the cache).
+    pub(crate) fn drop_graph_inputs(&mut self) {
+        self.graph_inputs_in_cache = false;
+        self.details = Vec::new();
+        self.creds = Creds::default();
+    }
+
     pub fn span(&self) -> (Option<i64>, Option<i64>) {
         (self.stubs.first().map(|s| s.time), self.stubs.last().map(|s| s.time))
     }
@@ -165,6 +219,18 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
     } else {
         None
     };
+    // A run over the same files with the same options, kept whole in the cache.
+    let run_key = match &opts.cache {
+        Some(cache) if stdin_data.is_none() && problems.is_empty() => cache.run_key(opts, &files),
+        _ => None,
+    };
+    if let (Some(cache), Some(key)) = (&opts.cache, &run_key) {
+        if let Some(mut ing) = cache.load_run(key, files.clone()) {
+            cache_note(opts, "the whole run");
+            ing.run_store = Some((cache.clone(), key.hash()));
+            return Ok(ing);
+        }
+    }
     let total_bytes: u64 =
         files.iter().map(|f| std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0)).sum();
     let bar = crate::diag::progress_bar(opts.progress, total_bytes, "reading");
@@ -186,8 +252,17 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
         loop {
             let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let Some(f) = files.get(i) else { break };
-            let data = if f.is_stdin() { stdin_data.as_deref() } else { None };
-            let n = process_file(f, i as u32, data, &mut st, &mut acc, cap);
+            let n = match &opts.cache {
+                Some(cache) if !f.is_stdin() => {
+                    let (n, events) = cache.process(f, i as u32, &mut st, &mut acc, cap);
+                    acc.cached.extend(events.map(|e| (i as u32, e)));
+                    n
+                }
+                _ => {
+                    let data = if f.is_stdin() { stdin_data.as_deref() } else { None };
+                    process_file(f, i as u32, data, &mut st, &mut acc, cap)
+                }
+            };
             bar.inc(n);
         }
         acc
@@ -195,7 +270,24 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
     bar.finish_and_clear();
     // What the workers freed (parse temporaries, outgrown vectors) goes back before the merge.
     crate::diag::release_free_memory();
-    Ok(merge::merge(opts, files, stdin_data, problems, accs, t0))
+    let mut ing = merge::merge(opts, files, stdin_data, problems, accs, t0);
+    if let (Some(cache), Some(key)) = (&opts.cache, &run_key) {
+        if cache.save_run(key, &ing) {
+            ing.run_store = Some((cache.clone(), key.hash()));
+        }
+    }
+    cache_note(opts, "file by file");
+    Ok(ing)
+}
+
+/// With `TRAILHOUND_TIMING`: how many files came from the cache.
+fn cache_note(opts: &IngestOptions, how: &str) {
+    if let (Some(c), Some(_)) = (&opts.cache, std::env::var_os("TRAILHOUND_TIMING")) {
+        let (hits, misses) = c.counts();
+        crate::diag::timing(format_args!(
+            "cache: {hits} files taken from the cache ({how}), {misses} read (and cached when they can be)"
+        ));
+    }
 }
 
 /// How many evidence conflicts and time anomalies [`Ingest`] lists (all are counted).

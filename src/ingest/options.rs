@@ -30,6 +30,9 @@ pub struct IngestOptions {
     /// in full, so that reading them back ([`Ingest::for_each_event`](super::Ingest::for_each_event))
     /// needs no second read of the files that hold only those.
     pub seed_keys: Vec<String>,
+    /// `--cache DIR`: take each unchanged file's first pass from the cache, and cache the
+    /// files read ([`super::Cache`]).
+    pub cache: Option<std::sync::Arc<super::Cache>>,
 }
 
 impl Default for IngestOptions {
@@ -43,6 +46,7 @@ impl Default for IngestOptions {
             fingerprint: false,
             progress: false,
             seed_keys: Vec::new(),
+            cache: None,
         }
     }
 }

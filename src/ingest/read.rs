@@ -128,7 +128,9 @@ pub(super) fn process_file(
     };
     let parsed = if damage.is_none() && parquet::is_parquet(&st.raw) {
         out.bytes_decompressed = st.raw.len() as u64;
-        let r = parquet::scan(&st.raw, &mut sink, needs_detail);
+        // A file going to the cache needs every row's event (`sink.acc.events`).
+        let every = sink.acc.events.is_some();
+        let r = parquet::scan(&st.raw, &mut sink, |name| every || needs_detail(name));
         r.map(|_| Shape::Parquet).map_err(FileError::Parquet)
     } else {
         let r = parse_decoded(st, cap, &mut sink);

@@ -51,6 +51,19 @@ impl Ingest {
             if self.kept.serve(file, &want, &mut f) {
                 continue;
             }
+            if let Some(Some(c)) = self.cached.get(file as usize) {
+                let mut records: Vec<u32> = want.iter().map(|w| w.0).collect();
+                records.dedup();
+                if let Some(events) = c.events(file, &records).filter(|e| e.len() == records.len())
+                {
+                    let mut sink = EachEvent { file, want: &want, f: &mut f, found: 0 };
+                    for e in events {
+                        sink.event(e);
+                    }
+                    continue;
+                }
+                // The entry is gone or damaged: the file itself, checked as below.
+            }
             let f_in = &self.inputs[file as usize];
             let gone = |what: String| anyhow::anyhow!("re-reading {what} (did the file change?)");
             let data = if f_in.is_stdin() { self.stdin.as_deref() } else { None };

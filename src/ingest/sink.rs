@@ -52,6 +52,10 @@ pub(super) struct ThreadAcc {
     pub(super) seed_keys: Vec<String>,
     /// The events signed by a seed key, in full ([`super::kept`]).
     pub(super) kept: Vec<Event>,
+    /// Every record's normalized event, encoded, when the file goes to the cache.
+    pub(super) events: Option<super::cache::EventLog>,
+    /// Where the events of the files read through the cache are.
+    pub(super) cached: Vec<(u32, super::cache::CachedEvents)>,
 }
 
 /// First pass over one file: a [`Stub`] per record, the full event for issuing calls, and
@@ -87,6 +91,10 @@ impl FileScan<'_> {
         }
         let created = e.identity.creation_date.unwrap_or(NO_TIME);
         let acc = &mut *self.acc;
+        if let Some(log) = &mut acc.events {
+            // An exported table's id column is read back as it is, stand-ins included.
+            log.push(idx, &e, true);
+        }
         let key = acc.strings.opt(e.identity.access_key_id.as_deref());
         if key != NONE && !acc.inventory_only {
             let here = (self.file, idx);
@@ -177,10 +185,16 @@ impl parse::RecordSink for FileScan<'_> {
                 }
             }
         }
-        if !acc.inventory_only && needs_detail(r.event_name.get().unwrap_or("")) {
+        let detail = !acc.inventory_only && needs_detail(r.event_name.get().unwrap_or(""));
+        if detail || acc.events.is_some() {
             if let Ok(e) = parse::normalize(r, self.file, idx) {
-                acc.details.push(for_graph(e));
-                flags |= DETAIL;
+                if let Some(log) = &mut acc.events {
+                    log.push(idx, &e, flags & HAS_ID != 0);
+                }
+                if detail {
+                    acc.details.push(for_graph(e));
+                    flags |= DETAIL;
+                }
             }
         }
         let account =

@@ -1,0 +1,572 @@
+//! The cache's binary encoding: little-endian integers, length-prefixed strings, and the
+//! normalized [`Event`] field by field.
+//!
+//! The reader never panics and never trusts a length: every read is bounds-checked against
+//! what is left, so a truncated or scribbled cache file decodes to `None` (and the input file
+//! is read again) instead of crashing or allocating what a length claims.
+
+use crate::model::{Event, Identity, Origin, Request, Response};
+
+/// Appends values to a byte buffer.
+#[derive(Debug, Default)]
+pub(crate) struct Writer {
+    pub(crate) buf: Vec<u8>,
+}
+
+impl Writer {
+    pub(crate) fn u8(&mut self, v: u8) {
+        self.buf.push(v);
+    }
+    pub(crate) fn u32(&mut self, v: u32) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+    pub(crate) fn u64(&mut self, v: u64) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+    pub(crate) fn i64(&mut self, v: i64) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+    pub(crate) fn u128(&mut self, v: u128) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+    pub(crate) fn str(&mut self, s: &str) {
+        self.u32(s.len() as u32);
+        self.buf.extend_from_slice(s.as_bytes());
+    }
+    /// `None` is the length `u32::MAX`.
+    pub(crate) fn opt_str(&mut self, s: Option<&str>) {
+        match s {
+            Some(s) => self.str(s),
+            None => self.u32(u32::MAX),
+        }
+    }
+    pub(crate) fn opt_i64(&mut self, v: Option<i64>) {
+        match v {
+            Some(v) => {
+                self.u8(1);
+                self.i64(v);
+            }
+            None => self.u8(0),
+        }
+    }
+    pub(crate) fn opt_bool(&mut self, v: Option<bool>) {
+        self.u8(match v {
+            None => 0,
+            Some(false) => 1,
+            Some(true) => 2,
+        });
+    }
+}
+
+/// Reads values back; every method returns `None` past the end or on a malformed value.
+pub(crate) struct Reader<'a> {
+    pub(crate) b: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(b: &'a [u8]) -> Reader<'a> {
+        Reader { b }
+    }
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.b.len() < n {
+            return None;
+        }
+        let (h, t) = self.b.split_at(n);
+        self.b = t;
+        Some(h)
+    }
+    fn arr<const N: usize>(&mut self) -> Option<[u8; N]> {
+        self.take(N)?.try_into().ok()
+    }
+    pub(crate) fn u8(&mut self) -> Option<u8> {
+        Some(self.take(1)?[0])
+    }
+    pub(crate) fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.arr()?))
+    }
+    pub(crate) fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.arr()?))
+    }
+    pub(crate) fn i64(&mut self) -> Option<i64> {
+        Some(i64::from_le_bytes(self.arr()?))
+    }
+    pub(crate) fn u128(&mut self) -> Option<u128> {
+        Some(u128::from_le_bytes(self.arr()?))
+    }
+    /// A count of items each at least `min` bytes long: `None` when the rest cannot hold them
+    /// (so a scribbled count never reserves more than the file's size).
+    pub(crate) fn count(&mut self, min: usize) -> Option<usize> {
+        let n = self.u32()? as usize;
+        (n.saturating_mul(min.max(1)) <= self.b.len()).then_some(n)
+    }
+    pub(crate) fn str(&mut self) -> Option<&'a str> {
+        let n = self.u32()? as usize;
+        std::str::from_utf8(self.take(n)?).ok()
+    }
+    pub(crate) fn opt_str(&mut self) -> Option<Option<&'a str>> {
+        let n = self.u32()?;
+        if n == u32::MAX {
+            return Some(None);
+        }
+        std::str::from_utf8(self.take(n as usize)?).ok().map(Some)
+    }
+    fn opt_string(&mut self) -> Option<Option<String>> {
+        Some(self.opt_str()?.map(str::to_string))
+    }
+    pub(crate) fn opt_i64(&mut self) -> Option<Option<i64>> {
+        match self.u8()? {
+            0 => Some(None),
+            1 => Some(Some(self.i64()?)),
+            _ => None,
+        }
+    }
+    pub(crate) fn opt_bool(&mut self) -> Option<Option<bool>> {
+        match self.u8()? {
+            0 => Some(None),
+            1 => Some(Some(false)),
+            2 => Some(Some(true)),
+            _ => None,
+        }
+    }
+}
+
+/// Writes every field of `e` but its origin (the decoder is told where the event is). The
+/// `eventID` is written as absent when the record had none (`has_id` false): its stand-in
+/// `noid:<file>:<record>` names the file's position in this run's file list, which another
+/// run with more or fewer files renumbers.
+pub(super) fn put_event(w: &mut Writer, e: &Event, has_id: bool) {
+    // Destructured in full: a field added to the model fails to compile here until it is
+    // written (and read back in `get_event`).
+    let Event {
+        id,
+        time,
+        version,
+        source,
+        name,
+        region,
+        source_ip,
+        user_agent,
+        error_code,
+        error_message,
+        read_only,
+        event_type,
+        category,
+        request_id,
+        recipient_account,
+        shared_event_id,
+        identity,
+        request,
+        response,
+        resources,
+        origin: _,
+    } = e;
+    w.opt_str(has_id.then_some(id.as_str()));
+    w.i64(*time);
+    w.opt_str(version.as_deref());
+    w.str(source);
+    w.str(name);
+    for s in [region, source_ip, user_agent, error_code, error_message] {
+        w.opt_str(s.as_deref());
+    }
+    w.opt_bool(*read_only);
+    for s in [event_type, category, request_id, recipient_account, shared_event_id] {
+        w.opt_str(s.as_deref());
+    }
+    put_identity(w, identity);
+    put_request(w, request);
+    put_response(w, response);
+    w.u32(resources.len() as u32);
+    for r in resources {
+        w.str(r);
+    }
+}
+
+fn put_identity(w: &mut Writer, i: &Identity) {
+    let Identity {
+        kind,
+        principal_id,
+        arn,
+        account_id,
+        access_key_id,
+        user_name,
+        invoked_by,
+        identity_provider,
+        issuer_kind,
+        issuer_arn,
+        issuer_principal_id,
+        issuer_account_id,
+        issuer_user_name,
+        creation_date,
+        mfa_authenticated,
+        source_identity,
+        ec2_role_delivery,
+        from_console,
+    } = i;
+    for s in [
+        kind,
+        principal_id,
+        arn,
+        account_id,
+        access_key_id,
+        user_name,
+        invoked_by,
+        identity_provider,
+        issuer_kind,
+        issuer_arn,
+        issuer_principal_id,
+        issuer_account_id,
+        issuer_user_name,
+    ] {
+        w.opt_str(s.as_deref());
+    }
+    w.opt_i64(*creation_date);
+    w.opt_bool(*mfa_authenticated);
+    w.opt_str(source_identity.as_deref());
+    w.opt_str(ec2_role_delivery.as_deref());
+    w.u8(u8::from(*from_console));
+}
+
+fn put_request(w: &mut Writer, q: &Request) {
+    let Request {
+        role_arn,
+        role_session_name,
+        duration_seconds,
+        user_name,
+        name,
+        source_identity,
+        principal_arn,
+        role_name,
+        policy_arn,
+        policy_name,
+        group_name,
+        access_key_id,
+        status,
+        bucket_name,
+        key,
+        function_name,
+        secret_id,
+        instance_id,
+        target_principal,
+    } = q;
+    w.opt_str(role_arn.as_deref());
+    w.opt_str(role_session_name.as_deref());
+    w.opt_i64(*duration_seconds);
+    for s in [
+        user_name,
+        name,
+        source_identity,
+        principal_arn,
+        role_name,
+        policy_arn,
+        policy_name,
+        group_name,
+        access_key_id,
+        status,
+        bucket_name,
+        key,
+        function_name,
+        secret_id,
+        instance_id,
+        target_principal,
+    ] {
+        w.opt_str(s.as_deref());
+    }
+}
+
+fn put_response(w: &mut Writer, p: &Response) {
+    let Response {
+        credentials_key,
+        credentials_expiration,
+        assumed_role_arn,
+        assumed_role_id,
+        federated_user_arn,
+        federated_user_id,
+        access_key_id,
+        access_key_user,
+        access_key_created,
+        user_arn,
+        user_id,
+        user_name,
+        login_profile_user,
+        role_arn,
+        subject,
+        provider,
+        source_identity,
+        console_login,
+    } = p;
+    w.opt_str(credentials_key.as_deref());
+    w.opt_i64(*credentials_expiration);
+    for s in [
+        assumed_role_arn,
+        assumed_role_id,
+        federated_user_arn,
+        federated_user_id,
+        access_key_id,
+        access_key_user,
+    ] {
+        w.opt_str(s.as_deref());
+    }
+    w.opt_i64(*access_key_created);
+    for s in [
+        user_arn,
+        user_id,
+        user_name,
+        login_profile_user,
+        role_arn,
+        subject,
+        provider,
+        source_identity,
+        console_login,
+    ] {
+        w.opt_str(s.as_deref());
+    }
+}
+
+/// Reads an event [`put_event`] wrote, as read from record `origin.record` of file
+/// `origin.file` of this run.
+pub(super) fn get_event(r: &mut Reader<'_>, origin: Origin) -> Option<Event> {
+    let id = match r.opt_str()? {
+        Some(id) => id.to_string(),
+        None => format!("noid:{}:{}", origin.file, origin.record),
+    };
+    let time = r.i64()?;
+    let version = r.opt_string()?;
+    let source = r.str()?.to_string();
+    let name = r.str()?.to_string();
+    let region = r.opt_string()?;
+    let source_ip = r.opt_string()?;
+    let user_agent = r.opt_string()?;
+    let error_code = r.opt_string()?;
+    let error_message = r.opt_string()?;
+    let read_only = r.opt_bool()?;
+    let event_type = r.opt_string()?;
+    let category = r.opt_string()?;
+    let request_id = r.opt_string()?;
+    let recipient_account = r.opt_string()?;
+    let shared_event_id = r.opt_string()?;
+    let identity = Identity {
+        kind: r.opt_string()?,
+        principal_id: r.opt_string()?,
+        arn: r.opt_string()?,
+        account_id: r.opt_string()?,
+        access_key_id: r.opt_string()?,
+        user_name: r.opt_string()?,
+        invoked_by: r.opt_string()?,
+        identity_provider: r.opt_string()?,
+        issuer_kind: r.opt_string()?,
+        issuer_arn: r.opt_string()?,
+        issuer_principal_id: r.opt_string()?,
+        issuer_account_id: r.opt_string()?,
+        issuer_user_name: r.opt_string()?,
+        creation_date: r.opt_i64()?,
+        mfa_authenticated: r.opt_bool()?,
+        source_identity: r.opt_string()?,
+        ec2_role_delivery: r.opt_string()?,
+        from_console: match r.u8()? {
+            0 => false,
+            1 => true,
+            _ => return None,
+        },
+    };
+    let request = Request {
+        role_arn: r.opt_string()?,
+        role_session_name: r.opt_string()?,
+        duration_seconds: r.opt_i64()?,
+        user_name: r.opt_string()?,
+        name: r.opt_string()?,
+        source_identity: r.opt_string()?,
+        principal_arn: r.opt_string()?,
+        role_name: r.opt_string()?,
+        policy_arn: r.opt_string()?,
+        policy_name: r.opt_string()?,
+        group_name: r.opt_string()?,
+        access_key_id: r.opt_string()?,
+        status: r.opt_string()?,
+        bucket_name: r.opt_string()?,
+        key: r.opt_string()?,
+        function_name: r.opt_string()?,
+        secret_id: r.opt_string()?,
+        instance_id: r.opt_string()?,
+        target_principal: r.opt_string()?,
+    };
+    let response = Response {
+        credentials_key: r.opt_string()?,
+        credentials_expiration: r.opt_i64()?,
+        assumed_role_arn: r.opt_string()?,
+        assumed_role_id: r.opt_string()?,
+        federated_user_arn: r.opt_string()?,
+        federated_user_id: r.opt_string()?,
+        access_key_id: r.opt_string()?,
+        access_key_user: r.opt_string()?,
+        access_key_created: r.opt_i64()?,
+        user_arn: r.opt_string()?,
+        user_id: r.opt_string()?,
+        user_name: r.opt_string()?,
+        login_profile_user: r.opt_string()?,
+        role_arn: r.opt_string()?,
+        subject: r.opt_string()?,
+        provider: r.opt_string()?,
+        source_identity: r.opt_string()?,
+        console_login: r.opt_string()?,
+    };
+    let n = r.count(4)?;
+    let mut resources = Vec::with_capacity(n);
+    for _ in 0..n {
+        resources.push(r.str()?.to_string());
+    }
+    Some(Event {
+        id,
+        time,
+        version,
+        source,
+        name,
+        region,
+        source_ip,
+        user_agent,
+        error_code,
+        error_message,
+        read_only,
+        event_type,
+        category,
+        request_id,
+        recipient_account,
+        shared_event_id,
+        identity,
+        request,
+        response,
+        resources,
+        origin,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An event with every field set, each to a value of its own.
+    fn full() -> Event {
+        let mut n = 0;
+        let mut s = || {
+            n += 1;
+            Some(format!("v{n}-é\u{0}\"x"))
+        };
+        Event {
+            id: s().unwrap(),
+            time: -5,
+            version: s(),
+            source: s().unwrap(),
+            name: s().unwrap(),
+            region: s(),
+            source_ip: s(),
+            user_agent: s(),
+            error_code: s(),
+            error_message: s(),
+            read_only: Some(false),
+            event_type: s(),
+            category: s(),
+            request_id: s(),
+            recipient_account: s(),
+            shared_event_id: s(),
+            identity: Identity {
+                kind: s(),
+                principal_id: s(),
+                arn: s(),
+                account_id: s(),
+                access_key_id: s(),
+                user_name: s(),
+                invoked_by: s(),
+                identity_provider: s(),
+                issuer_kind: s(),
+                issuer_arn: s(),
+                issuer_principal_id: s(),
+                issuer_account_id: s(),
+                issuer_user_name: s(),
+                creation_date: Some(i64::MIN + 1),
+                mfa_authenticated: Some(true),
+                source_identity: s(),
+                ec2_role_delivery: s(),
+                from_console: true,
+            },
+            request: Request {
+                role_arn: s(),
+                role_session_name: s(),
+                duration_seconds: Some(3600),
+                user_name: s(),
+                name: s(),
+                source_identity: s(),
+                principal_arn: s(),
+                role_name: s(),
+                policy_arn: s(),
+                policy_name: s(),
+                group_name: s(),
+                access_key_id: s(),
+                status: s(),
+                bucket_name: s(),
+                key: s(),
+                function_name: s(),
+                secret_id: s(),
+                instance_id: s(),
+                target_principal: s(),
+            },
+            response: Response {
+                credentials_key: s(),
+                credentials_expiration: Some(7),
+                assumed_role_arn: s(),
+                assumed_role_id: s(),
+                federated_user_arn: s(),
+                federated_user_id: s(),
+                access_key_id: s(),
+                access_key_user: s(),
+                access_key_created: Some(8),
+                user_arn: s(),
+                user_id: s(),
+                user_name: s(),
+                login_profile_user: s(),
+                role_arn: s(),
+                subject: s(),
+                provider: s(),
+                source_identity: s(),
+                console_login: s(),
+            },
+            resources: vec![s().unwrap(), String::new(), "x".repeat(70_000)],
+            origin: Origin { file: 3, record: 9 },
+        }
+    }
+
+    #[test]
+    fn every_field_comes_back() {
+        let origin = Origin { file: 3, record: 9 };
+        for e in [full(), Event { origin, ..Event::default() }] {
+            let mut w = Writer::default();
+            put_event(&mut w, &e, true);
+            let mut r = Reader::new(&w.buf);
+            assert_eq!(get_event(&mut r, origin), Some(e));
+            assert!(r.b.is_empty(), "nothing left over");
+        }
+    }
+
+    #[test]
+    fn a_record_without_id_gets_the_stand_in_of_where_it_is_now() {
+        let mut w = Writer::default();
+        put_event(&mut w, &full(), false);
+        let e = get_event(&mut Reader::new(&w.buf), Origin { file: 12, record: 4 }).unwrap();
+        assert_eq!(e.id, "noid:12:4");
+        assert_eq!(e.origin, Origin { file: 12, record: 4 });
+    }
+
+    #[test]
+    fn cut_or_scribbled_bytes_never_panic() {
+        let mut w = Writer::default();
+        put_event(&mut w, &full(), true);
+        let origin = Origin::default();
+        for cut in 0..w.buf.len() {
+            assert_eq!(get_event(&mut Reader::new(&w.buf[..cut]), origin), None, "cut at {cut}");
+        }
+        for at in (0..w.buf.len()).step_by(7) {
+            let mut b = w.buf.clone();
+            b[at] ^= 0xA5;
+            // Decodes to something or to nothing, never a panic or a huge allocation.
+            let _ = get_event(&mut Reader::new(&b), origin);
+        }
+    }
+}

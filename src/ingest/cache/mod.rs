@@ -1,0 +1,212 @@
+//! `--cache DIR`: what the first pass learned from each input file, kept so that the next run
+//! over the same trail reads the cache instead of inflating and parsing the file again.
+//!
+//! One entry per input file, named by a hash of the file's canonical path, in two parts:
+//!
+//! - `files/<hash>.t`, the table: the file's key (canonical path, size, modification and
+//!   status-change times, inode, device, the [xxh3-128] hash of its bytes as stored, the
+//!   decompressed-size cap), what happened to it ([`FileOutcome`]: shape, counts, rejected
+//!   records, SHA-256), its stubs with its own strings, the first facts of each credential
+//!   it holds and its issuing calls. This is all a warm run reads.
+//! - `files/<hash>.e`, the events: every record's normalized [`Event`], with an index by
+//!   record, read back (a few records at a time) only when a report needs events in full
+//!   ([`Ingest::for_each_event`](super::Ingest::for_each_event)).
+//!
+//! **Never trusted blindly.** An entry is used only when the file's size, modification time,
+//! status-change time, inode and device are all unchanged. The status-change time (`ctime`)
+//! moves on every write and cannot be set back by `touch` or any other call short of changing
+//! the system clock, so a file rewritten with its old size and modification time restored is
+//! still caught. When any of them differs the file is read and hashed: the same bytes (a
+//! copied or touched file) keep the entry, other bytes are parsed again and the entry is
+//! replaced. Removed files are simply not asked for. An entry that does not decode (another
+//! version of trailhound, a truncated or scribbled file) is a miss, never an error.
+//!
+//! **Byte-identical to a cold run.** A run that fills the cache uses what it wrote: each file
+//! read is encoded to its entry and decoded back into the run, exactly as a warm run would,
+//! so both see the same stubs, issuing calls and facts. A file that failed for what its bytes
+//! hold (damaged gzip or JSON, too large, empty) is cached with its salvaged records and its
+//! problem, which every run reports again; one that could not be read (an I/O error) and
+//! standard input are never cached.
+//!
+//! A run over files that all went through the cache also keeps its merged result (`runs/`,
+//! see [`run`]), which the next run with the same files and options loads in one read.
+//!
+//! Entries are written to a temporary name and renamed, so two runs sharing a cache never see
+//! half an entry; each file ends with an xxh3-128 of its content (each event of `.e` has its
+//! own hash in the index), so a damaged one is a miss, never a wrong answer. The cache never lives inside an input directory (SPEC §8): `load_with`
+//! refuses it like any other output.
+//!
+//! [xxh3-128]: https://xxhash.com/
+
+mod codec;
+mod entry;
+mod run;
+
+pub(crate) use codec::{Reader, Writer};
+pub(super) use entry::EventLog;
+pub(super) use run::decode_graph_inputs;
+
+use super::discover::InputFile;
+use super::read::{process_file, Scratch};
+use super::sink::ThreadAcc;
+use crate::model::{Event, Origin};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// An open cache directory.
+#[derive(Debug)]
+pub struct Cache {
+    dir: PathBuf,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+/// Where the events of a file read through the cache are: its entry's `.e` part, and the
+/// content hash it must carry.
+#[derive(Debug, Clone)]
+pub(super) struct CachedEvents {
+    path: PathBuf,
+    hash: u128,
+}
+
+impl Cache {
+    /// Opens (creating it when needed) the cache in `dir`.
+    ///
+    /// # Errors
+    /// The directory cannot be created.
+    pub fn open(dir: &Path) -> std::io::Result<Cache> {
+        std::fs::create_dir_all(dir.join("files"))?;
+        Ok(Cache { dir: dir.to_path_buf(), hits: AtomicU64::new(0), misses: AtomicU64::new(0) })
+    }
+
+    /// `(files taken from the cache, files read and cached)` so far.
+    pub fn counts(&self) -> (u64, u64) {
+        (self.hits.load(Ordering::Relaxed), self.misses.load(Ordering::Relaxed))
+    }
+
+    fn entry_path(&self, canonical: &Path, ext: &str) -> PathBuf {
+        let h = xxhash_rust::xxh3::xxh3_128(canonical.as_os_str().as_encoded_bytes());
+        self.dir.join("files").join(format!("{h:032x}.{ext}"))
+    }
+
+    /// The first pass over one file through the cache: its entry when it is still valid,
+    /// else the file itself (and a new entry). Returns the bytes the progress bar counts and,
+    /// when the file's events are in the cache, where.
+    pub(super) fn process(
+        &self,
+        f: &InputFile,
+        idx: u32,
+        st: &mut Scratch,
+        acc: &mut ThreadAcc,
+        cap: u64,
+    ) -> (u64, Option<CachedEvents>) {
+        let Ok(canonical) = std::fs::canonicalize(&f.path) else {
+            return (process_file(f, idx, None, st, acc, cap), None);
+        };
+        let Ok(meta) = std::fs::metadata(&canonical) else {
+            return (process_file(f, idx, None, st, acc, cap), None);
+        };
+        let key = entry::StatKey::of(&meta);
+        let table = self.entry_path(&canonical, "t");
+        let events = self.entry_path(&canonical, "e");
+        let path_str = canonical.to_string_lossy();
+        if let Some(bytes) = read_sealed(&table) {
+            if let Some(hdr) = entry::header(&bytes) {
+                if hdr.path == path_str && hdr.cap == cap && hdr.explicit == f.explicit {
+                    let same = hdr.stat == key || {
+                        // Something about the file changed: its bytes decide.
+                        read_raw(&canonical, cap, &mut st.raw)
+                            && xxhash_rust::xxh3::xxh3_128(&st.raw) == hdr.hash
+                            && {
+                                // Same bytes: the entry stands, under the file's new key.
+                                let _ = write_atomic(&table, &entry::rekey(&bytes, &key));
+                                true
+                            }
+                    };
+                    if same && entry::absorb(&bytes, idx, acc) {
+                        self.hits.fetch_add(1, Ordering::Relaxed);
+                        return (meta.len(), Some(CachedEvents { path: events, hash: hdr.hash }));
+                    }
+                }
+            }
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        // Read into an accumulator of its own, encode it, and take back what was encoded.
+        let mut own = ThreadAcc {
+            inventory_only: false,
+            fingerprint: true,
+            events: Some(EventLog::default()),
+            ..ThreadAcc::default()
+        };
+        let n = process_file(f, idx, None, st, &mut own, cap);
+        let hash = xxhash_rust::xxh3::xxh3_128(&st.raw);
+        let hdr = entry::Header {
+            path: path_str.into_owned(),
+            stat: key,
+            hash,
+            cap,
+            explicit: f.explicit,
+        };
+        match entry::encode(&hdr, &mut own) {
+            Some((t, e)) => {
+                let written = write_atomic(&events, &e).is_ok() && write_atomic(&table, &t).is_ok();
+                if entry::absorb(&t, idx, acc) {
+                    return (n, written.then_some(CachedEvents { path: events, hash }));
+                }
+                // Cannot happen (the bytes were just encoded); read the file plainly.
+                (process_file(f, idx, None, st, acc, cap), None)
+            }
+            // Not cacheable (a failed file): its outcome goes in as it is.
+            None => {
+                entry::absorb_plain(own, acc);
+                (n, None)
+            }
+        }
+    }
+}
+
+impl CachedEvents {
+    /// The events of the records `want` (sorted record indices) as records of file `file`,
+    /// those the entry holds. `None` when the entry is gone or no longer this file's.
+    pub(super) fn events(&self, file: u32, want: &[u32]) -> Option<Vec<Event>> {
+        entry::read_events(&self.path, self.hash, file, want)
+    }
+}
+
+/// Reads `path` whole (at most `cap + 1` bytes) into `buf`.
+fn read_raw(path: &Path, cap: u64, buf: &mut Vec<u8>) -> bool {
+    use std::io::Read;
+    buf.clear();
+    std::fs::File::open(path).and_then(|f| f.take(cap.saturating_add(1)).read_to_end(buf)).is_ok()
+}
+
+/// Reads a file [`write_atomic`] wrote: its bytes without the seal, `None` when it is gone or
+/// its seal does not match (a damaged or half-copied cache file is a miss).
+fn read_sealed(path: &Path) -> Option<Vec<u8>> {
+    let mut b = std::fs::read(path).ok()?;
+    let at = b.len().checked_sub(16)?;
+    let seal = u128::from_le_bytes(b[at..].try_into().ok()?);
+    b.truncate(at);
+    (xxhash_rust::xxh3::xxh3_128(&b) == seal).then_some(b)
+}
+
+/// Writes `bytes` and their seal (xxh3-128, checked by [`read_sealed`]) to a temporary file
+/// beside `path` and renames it over `path`.
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp =
+        path.with_extension(format!("tmp{}.{:?}", std::process::id(), std::thread::current().id()));
+    let tmp = PathBuf::from(tmp.to_string_lossy().replace(['(', ')', ' '], ""));
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.write_all(&xxhash_rust::xxh3::xxh3_128(bytes).to_le_bytes())?;
+    drop(f);
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+/// The origin of record `record` of file `file`.
+fn origin(file: u32, record: u32) -> Origin {
+    Origin { file, record }
+}

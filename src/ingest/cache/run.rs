@@ -1,0 +1,600 @@
+//! The whole run's result, kept beside the file entries: a second run over the same files
+//! with the same options loads the merged, deduplicated, sorted event table in one read,
+//! instead of taking every file's entry and merging them again.
+//!
+//! Its key is a hash of the options that shape the table (window, cap, inventory only), the
+//! file list in order (as named, whether named on the command line) and each file's canonical
+//! path and [`StatKey`], taken *before* the files are read: a file that changes during or
+//! after the run has another key next time, so the result is never used for other bytes. It
+//! is written only when every file went through the cache and the walk met no problem (such a
+//! run is re-done in full, files from their entries). The reference time and what depends on
+//! it (time anomalies) are computed again on load, as a cold run would.
+//!
+//! What later stages compute from the table alone (the session graph) can be kept beside it
+//! under the same key ([`Cache::save_derived`]); it holds exactly as long as the table does.
+
+use super::codec::{get_event, put_event, Reader, Writer};
+use super::entry::{StatKey, CACHED_FAILS, CACHED_SKIPS, REJECTS, SHAPES};
+use super::{Cache, CachedEvents};
+use crate::ingest::intern::StringList;
+use crate::ingest::issuing::{for_graph, IssuingCall};
+use crate::ingest::{
+    Conflict, CredFacts, Ingest, IngestOptions, IngestStats, InputFile, Located, Problem, Severity,
+    Stub,
+};
+use crate::model::{Event, Request, Response};
+use std::path::PathBuf;
+
+const MAGIC: &[u8; 8] = b"THCACHEr";
+const DERIVED_MAGIC: &[u8; 8] = b"THCACHEd";
+const FORMAT: u32 = 2;
+
+/// The key of one run: computed before anything is read.
+pub(crate) struct RunKey {
+    hash: u128,
+    /// Canonical path of each file (same index), for its entry's name.
+    canonical: Vec<PathBuf>,
+}
+
+impl RunKey {
+    pub(crate) fn hash(&self) -> u128 {
+        self.hash
+    }
+}
+
+impl Cache {
+    /// What was kept under `what` beside the run `key` ([`Cache::save_derived`]).
+    pub(crate) fn load_derived(&self, key: u128, what: &str) -> Option<Vec<u8>> {
+        let bytes = super::read_sealed(&self.derived_path(key, what))?;
+        let mut r = Reader::new(&bytes);
+        if r.b.get(..8)? != DERIVED_MAGIC {
+            return None;
+        }
+        r.b = &r.b[8..];
+        if r.u32()? != FORMAT || r.str()? != env!("CARGO_PKG_VERSION") || r.u128()? != key {
+            return None;
+        }
+        Some(r.b.to_vec())
+    }
+
+    /// Keeps `bytes` under `what` beside the run `key`: something computed from that run's
+    /// table alone (the session graph), so it holds for every run that loads the table.
+    pub(crate) fn save_derived(&self, key: u128, what: &str, bytes: &[u8]) {
+        let mut w = Writer::default();
+        w.buf.extend_from_slice(DERIVED_MAGIC);
+        w.u32(FORMAT);
+        w.str(env!("CARGO_PKG_VERSION"));
+        w.u128(key);
+        w.buf.extend_from_slice(bytes);
+        let _ = super::write_atomic(&self.derived_path(key, what), &w.buf);
+    }
+
+    fn derived_path(&self, key: u128, what: &str) -> PathBuf {
+        let what: String = what.chars().filter(char::is_ascii_alphanumeric).collect();
+        self.dir.join("runs").join(format!("{key:032x}.{what}"))
+    }
+
+    /// The key of a run over `files` with `opts`; `None` when a file cannot be looked at
+    /// (it is then read, and reported, by the usual path).
+    pub(crate) fn run_key(&self, opts: &IngestOptions, files: &[InputFile]) -> Option<RunKey> {
+        use rayon::prelude::*;
+        let states: Vec<Option<(PathBuf, StatKey)>> = files
+            .par_iter()
+            .map(|f| {
+                let c = std::fs::canonicalize(&f.path).ok()?;
+                let m = std::fs::metadata(&c).ok()?;
+                Some((c, StatKey::of(&m)))
+            })
+            .collect();
+        let mut w = Writer::default();
+        w.u32(FORMAT);
+        w.str(env!("CARGO_PKG_VERSION"));
+        for t in [opts.since, opts.until] {
+            w.opt_i64(t);
+        }
+        w.u64(opts.max_file_bytes);
+        w.u8(u8::from(opts.inventory_only));
+        let mut canonical = Vec::with_capacity(files.len());
+        for (f, s) in files.iter().zip(states) {
+            let (c, stat) = s?;
+            w.str(&f.path.to_string_lossy());
+            w.u8(u8::from(f.explicit));
+            w.str(&c.to_string_lossy());
+            stat.put(&mut w);
+            canonical.push(c);
+        }
+        Some(RunKey { hash: xxhash_rust::xxh3::xxh3_128(&w.buf), canonical })
+    }
+
+    fn run_path(&self, key: &RunKey) -> PathBuf {
+        self.dir.join("runs").join(format!("{:032x}.r", key.hash))
+    }
+
+    /// The result of an earlier run with this key, as that run handed it on.
+    pub(crate) fn load_run(&self, key: &RunKey, files: Vec<InputFile>) -> Option<Ingest> {
+        let bytes = super::read_sealed(&self.run_path(key))?;
+        let ing = decode(&bytes, key, files, |i, hash| CachedEvents {
+            path: self.entry_path(&key.canonical[i], "e"),
+            hash,
+        })?;
+        self.hits.fetch_add(ing.inputs.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        Some(ing)
+    }
+
+    /// Keeps the result of this run, when every file went through the cache; true when it
+    /// was kept.
+    pub(crate) fn save_run(&self, key: &RunKey, ing: &Ingest) -> bool {
+        if ing.stdin.is_some() || ing.cached.iter().any(Option::is_none) {
+            return false;
+        }
+        let Some((table, inputs)) = encode(key, ing) else { return false };
+        let _ = std::fs::create_dir_all(self.dir.join("runs"));
+        self.save_derived(key.hash, "inputs", &inputs);
+        super::write_atomic(&self.run_path(key), &table).is_ok()
+    }
+}
+
+/// The static string `s` is in `list`, as that one.
+fn known(list: &[&'static str], s: &str) -> Option<&'static str> {
+    list.iter().find(|x| **x == s).copied()
+}
+
+fn reasons() -> Vec<&'static str> {
+    let mut v: Vec<&'static str> =
+        CACHED_SKIPS.iter().chain(CACHED_FAILS.iter()).copied().collect();
+    v.extend(REJECTS.iter().map(|r| r.code()));
+    v
+}
+
+const SEVERITIES: [Severity; 3] = [Severity::Failed, Severity::Rejected, Severity::Skipped];
+
+/// An issuing call as the event it was projected from, for the fields it keeps:
+/// `for_graph(as_event(c)) == c`.
+fn as_event(c: &IssuingCall) -> Event {
+    let IssuingCall {
+        id,
+        time,
+        name,
+        source_ip,
+        error_code,
+        error_message,
+        recipient_account,
+        shared_event_id,
+        identity,
+        request,
+        response,
+        origin,
+    } = c.clone();
+    let crate::ingest::issuing::IssuingRequest {
+        role_arn,
+        role_session_name,
+        user_name,
+        principal_arn,
+        target_principal,
+    } = request;
+    let crate::ingest::issuing::IssuingResponse {
+        credentials_key,
+        credentials_expiration,
+        assumed_role_arn,
+        assumed_role_id,
+        federated_user_arn,
+        federated_user_id,
+        access_key_id,
+        access_key_user,
+        access_key_created,
+        provider,
+        subject,
+        user_arn,
+        user_name: response_user_name,
+        login_profile_user,
+    } = response;
+    Event {
+        id,
+        time,
+        name,
+        source_ip,
+        error_code,
+        error_message,
+        recipient_account,
+        shared_event_id,
+        identity,
+        origin,
+        request: Request {
+            role_arn,
+            role_session_name,
+            user_name,
+            principal_arn,
+            target_principal,
+            ..Request::default()
+        },
+        response: Response {
+            credentials_key,
+            credentials_expiration,
+            assumed_role_arn,
+            assumed_role_id,
+            federated_user_arn,
+            federated_user_id,
+            access_key_id,
+            access_key_user,
+            access_key_created,
+            provider,
+            subject,
+            user_arn,
+            user_name: response_user_name,
+            login_profile_user,
+            ..Response::default()
+        },
+        ..Event::default()
+    }
+}
+
+fn put_stats(w: &mut Writer, s: &IngestStats) {
+    let IngestStats {
+        files_seen,
+        files_read,
+        files_skipped,
+        files_failed,
+        records,
+        events,
+        duplicates,
+        rejected,
+        filtered_out,
+        missing_event_id,
+        conflicts,
+        time_anomalies: _,
+        truncated_fields,
+        salvaged_records,
+        bytes_read,
+        bytes_decompressed,
+        shapes,
+    } = s;
+    for v in [
+        files_seen,
+        files_read,
+        files_skipped,
+        files_failed,
+        records,
+        events,
+        duplicates,
+        rejected,
+        filtered_out,
+        missing_event_id,
+        conflicts,
+        truncated_fields,
+        salvaged_records,
+        bytes_read,
+        bytes_decompressed,
+    ] {
+        w.u64(*v);
+    }
+    w.u32(shapes.len() as u32);
+    for (k, v) in shapes {
+        w.str(k);
+        w.u64(*v);
+    }
+}
+
+fn get_stats(r: &mut Reader<'_>) -> Option<IngestStats> {
+    let mut v = [0u64; 15];
+    for x in &mut v {
+        *x = r.u64()?;
+    }
+    let names: Vec<&'static str> =
+        SHAPES.iter().map(|s| crate::ingest::merge::shape_name(*s)).collect();
+    let n = r.count(12)?;
+    let mut shapes = std::collections::BTreeMap::new();
+    for _ in 0..n {
+        let k = known(&names, r.str()?)?;
+        shapes.insert(k, r.u64()?);
+    }
+    Some(IngestStats {
+        files_seen: v[0],
+        files_read: v[1],
+        files_skipped: v[2],
+        files_failed: v[3],
+        records: v[4],
+        events: v[5],
+        duplicates: v[6],
+        rejected: v[7],
+        filtered_out: v[8],
+        missing_event_id: v[9],
+        conflicts: v[10],
+        time_anomalies: 0,
+        truncated_fields: v[11],
+        salvaged_records: v[12],
+        bytes_read: v[13],
+        bytes_decompressed: v[14],
+        shapes,
+    })
+}
+
+/// The table (`.r`) and the graph's inputs (`.inputs`) of a run.
+fn encode(key: &RunKey, ing: &Ingest) -> Option<(Vec<u8>, Vec<u8>)> {
+    let mut w = Writer::default();
+    w.buf.extend_from_slice(MAGIC);
+    w.u128(key.hash);
+    w.u64(ing.max_file_bytes);
+    w.u32(ing.inputs.len() as u32);
+    for (i, c) in ing.cached.iter().enumerate() {
+        w.u128(c.as_ref()?.hash);
+        w.opt_str(ing.file_sha256.get(i)?.as_deref());
+    }
+    let (text, ends) = ing.strings.raw_parts();
+    w.str(text);
+    w.u32(ends.len() as u32);
+    for e in ends {
+        w.u64(*e as u64);
+    }
+    w.u32(ing.stubs.len() as u32);
+    for s in &ing.stubs {
+        w.i64(s.time);
+        w.i64(s.created);
+        w.u32(s.file);
+        w.u32(s.record);
+        for v in [s.key, s.ip, s.account, s.region, s.source, s.principal] {
+            w.u32(v);
+        }
+        w.u8(s.flags);
+    }
+    // What only the session graph reads goes to a file of its own: a run that takes the graph
+    // from the cache never reads it.
+    let mut g = Writer::default();
+    g.u32(ing.details.len() as u32);
+    for c in &ing.details {
+        g.u32(c.origin.file);
+        g.u32(c.origin.record);
+        put_event(&mut g, &as_event(c), true);
+    }
+    let mut creds: Vec<_> = ing.creds.iter().collect();
+    creds.sort_unstable_by_key(|(k, _)| **k);
+    g.u32(creds.len() as u32);
+    for ((key, created), f) in creds {
+        g.u32(*key);
+        g.i64(*created);
+        for v in [f.kind, f.arn, f.account_id, f.principal_id, f.user_name, f.issuer_kind] {
+            g.u32(v);
+        }
+        g.u32(f.issuer_arn);
+        g.u8(u8::from(f.from_console));
+        g.u8(u8::from(f.ec2_instance));
+    }
+    put_stats(&mut w, &ing.stats);
+    let reasons = reasons();
+    w.u32(ing.problems.len() as u32);
+    for p in &ing.problems {
+        known(&reasons, p.reason)?;
+        w.str(&p.path);
+        w.str(p.reason);
+        w.str(&p.detail);
+        w.u64(p.record.map_or(u64::MAX, u64::from));
+        w.u8(SEVERITIES.iter().position(|s| *s == p.severity)? as u8);
+    }
+    w.u32(ing.conflicts.len() as u32);
+    for c in &ing.conflicts {
+        w.str(&c.event_id);
+        for l in [&c.first, &c.other] {
+            w.str(&l.path);
+            w.u32(l.record);
+        }
+    }
+    Some((w.buf, g.buf))
+}
+
+fn decode(
+    bytes: &[u8],
+    key: &RunKey,
+    files: Vec<InputFile>,
+    events: impl Fn(usize, u128) -> CachedEvents,
+) -> Option<Ingest> {
+    let mut r = Reader::new(bytes);
+    if r.b.get(..8)? != MAGIC {
+        return None;
+    }
+    r.b = &r.b[8..];
+    if r.u128()? != key.hash {
+        return None;
+    }
+    let max_file_bytes = r.u64()?;
+    let n = r.count(17)?;
+    if n != files.len() {
+        return None;
+    }
+    let mut cached = Vec::with_capacity(n);
+    let mut file_sha256 = Vec::with_capacity(n);
+    for i in 0..n {
+        cached.push(Some(events(i, r.u128()?)));
+        file_sha256.push(r.opt_str()?.map(str::to_string));
+    }
+    let text = r.str()?;
+    let n = r.count(8)?;
+    let mut ends = Vec::with_capacity(n);
+    for _ in 0..n {
+        ends.push(usize::try_from(r.u64()?).ok()?);
+    }
+    let strings = StringList::from_raw_parts(text.to_string(), ends)?;
+    let nstr = strings.len();
+    let local = |i: u32| (i == crate::ingest::NONE || (i as usize) < nstr).then_some(i);
+    let nfiles = files.len();
+    let n = r.count(49)?;
+    let mut stubs = Vec::with_capacity(n);
+    for _ in 0..n {
+        let s = Stub {
+            time: r.i64()?,
+            created: r.i64()?,
+            file: r.u32()?,
+            record: r.u32()?,
+            key: local(r.u32()?)?,
+            ip: local(r.u32()?)?,
+            account: local(r.u32()?)?,
+            region: local(r.u32()?)?,
+            source: local(r.u32()?)?,
+            principal: local(r.u32()?)?,
+            flags: r.u8()?,
+        };
+        if s.file as usize >= nfiles {
+            return None;
+        }
+        stubs.push(s);
+    }
+    let stats = get_stats(&mut r)?;
+    let reasons = reasons();
+    let n = r.count(21)?;
+    let mut problems = Vec::with_capacity(n);
+    for _ in 0..n {
+        let path = r.str()?.to_string();
+        let reason = known(&reasons, r.str()?)?;
+        let detail = r.str()?.to_string();
+        let record = match r.u64()? {
+            u64::MAX => None,
+            x => Some(u32::try_from(x).ok()?),
+        };
+        let severity = *SEVERITIES.get(r.u8()? as usize)?;
+        problems.push(Problem { path, reason, detail, record, severity });
+    }
+    let n = r.count(16)?;
+    let mut conflicts = Vec::with_capacity(n);
+    for _ in 0..n {
+        let event_id = r.str()?.to_string();
+        let first = Located { path: r.str()?.to_string(), record: r.u32()? };
+        let other = Located { path: r.str()?.to_string(), record: r.u32()? };
+        conflicts.push(Conflict { event_id, first, other });
+    }
+    if !r.b.is_empty() {
+        return None;
+    }
+    let mut ing = Ingest {
+        files: files.iter().map(InputFile::display).collect(),
+        inputs: files,
+        stdin: None,
+        run_store: None,
+        cached,
+        max_file_bytes,
+        strings,
+        file_sha256,
+        evidence: std::sync::OnceLock::new(),
+        stubs,
+        details: Vec::new(),
+        creds: Default::default(),
+        graph_inputs_in_cache: true,
+        kept: Default::default(),
+        stats,
+        problems,
+        reference_time: 0,
+        conflicts,
+        time_anomalies: Vec::new(),
+    };
+    ing.set_reference_time(crate::time::now());
+    Some(ing)
+}
+
+/// The issuing calls and credential facts [`encode`] put behind their length, for a table of
+/// `strings` strings and `files` files.
+pub(crate) fn decode_graph_inputs(
+    b: &[u8],
+    strings: usize,
+    files: usize,
+) -> Option<(Vec<IssuingCall>, crate::ingest::Creds)> {
+    let local = |i: u32| (i == crate::ingest::NONE || (i as usize) < strings).then_some(i);
+    let mut r = Reader::new(b);
+    let n = r.count(8)?;
+    let mut details = Vec::with_capacity(n);
+    for _ in 0..n {
+        let origin = crate::model::Origin { file: r.u32()?, record: r.u32()? };
+        if origin.file as usize >= files {
+            return None;
+        }
+        details.push(for_graph(get_event(&mut r, origin)?));
+    }
+    let n = r.count(42)?;
+    let mut creds = crate::ingest::Creds::default();
+    creds.reserve(n);
+    for _ in 0..n {
+        let key = (local(r.u32()?)?, r.i64()?);
+        let mut v = [0u32; 7];
+        for x in &mut v {
+            *x = local(r.u32()?)?;
+        }
+        let facts = CredFacts {
+            kind: v[0],
+            arn: v[1],
+            account_id: v[2],
+            principal_id: v[3],
+            user_name: v[4],
+            issuer_kind: v[5],
+            issuer_arn: v[6],
+            from_console: r.u8()? != 0,
+            ec2_instance: r.u8()? != 0,
+        };
+        creds.insert(key, facts);
+    }
+    r.b.is_empty().then_some((details, creds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_issuing_call_survives_its_round_trip_through_an_event() {
+        let mut n = 0;
+        let mut s = || {
+            n += 1;
+            Some(format!("s{n}"))
+        };
+        let c = IssuingCall {
+            id: s().unwrap(),
+            time: 9,
+            name: s().unwrap(),
+            source_ip: s(),
+            error_code: s(),
+            error_message: s(),
+            recipient_account: s(),
+            shared_event_id: s(),
+            identity: crate::model::Identity {
+                kind: s(),
+                principal_id: s(),
+                arn: s(),
+                account_id: s(),
+                access_key_id: s(),
+                user_name: s(),
+                invoked_by: s(),
+                identity_provider: s(),
+                issuer_kind: s(),
+                issuer_arn: s(),
+                creation_date: Some(4),
+                ec2_role_delivery: s(),
+                from_console: true,
+                ..Default::default()
+            },
+            request: crate::ingest::issuing::IssuingRequest {
+                role_arn: s(),
+                role_session_name: s(),
+                user_name: s(),
+                principal_arn: s(),
+                target_principal: s(),
+            },
+            response: crate::ingest::issuing::IssuingResponse {
+                credentials_key: s(),
+                credentials_expiration: Some(5),
+                assumed_role_arn: s(),
+                assumed_role_id: s(),
+                federated_user_arn: s(),
+                federated_user_id: s(),
+                access_key_id: s(),
+                access_key_user: s(),
+                access_key_created: Some(6),
+                provider: s(),
+                subject: s(),
+                user_arn: s(),
+                user_name: s(),
+                login_profile_user: s(),
+            },
+            origin: crate::model::Origin { file: 2, record: 3 },
+        };
+        assert_eq!(for_graph(as_event(&c)), c);
+        let mut w = Writer::default();
+        put_event(&mut w, &as_event(&c), true);
+        let back = get_event(&mut Reader::new(&w.buf), c.origin).map(for_graph);
+        assert_eq!(back, Some(c));
+    }
+}

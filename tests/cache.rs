@@ -1,0 +1,327 @@
+//! `--cache DIR` (issue #19): a run through the cache gives byte for byte what a cold run
+//! gives, on a generated incident with hostile extras; changed, removed and added files are
+//! caught; a damaged cache is only a slower run; the cache never goes inside the evidence.
+
+use crate::util::{bin, gz, write};
+use std::path::{Path, PathBuf};
+use tempfile::TempDir;
+use trailhound::gen::{generate, GenOptions, LEAKED_KEY};
+
+/// A record signed by the leaked key from `ip` (the same length for every `ip` the tests use).
+fn leaked_call(id: &str, time: &str, ip: &str) -> String {
+    format!(
+        r#"{{"eventVersion":"1.09","userIdentity":{{"type":"IAMUser","principalId":"AIDAEXAMPLEUSER00009","arn":"arn:aws:iam::111122223333:user/deploy","accountId":"111122223333","accessKeyId":"{LEAKED_KEY}","userName":"deploy"}},"eventTime":"{time}","eventSource":"s3.amazonaws.com","eventName":"ListBuckets","awsRegion":"us-east-1","sourceIPAddress":"{ip}","userAgent":"aws-cli/2.15.0","requestParameters":null,"responseElements":null,"requestID":"r-{id}","eventID":"{id}","readOnly":true,"eventType":"AwsApiCall","recipientAccountId":"111122223333"}}"#
+    )
+}
+
+/// A generated incident plus what a hostile or damaged bucket adds: an uncompressed file the
+/// tests rewrite, a record without an `eventID`, a rejected record, an evidence conflict, a
+/// truncated gzip object, an empty file and a foreign JSON document.
+fn trail() -> (TempDir, PathBuf) {
+    let d = TempDir::new().unwrap();
+    let opts = GenOptions {
+        seed: 41,
+        out_dir: d.path().to_path_buf(),
+        hours: 4,
+        duplicates: true,
+        org_trail: true,
+        ..Default::default()
+    };
+    generate(&opts).unwrap();
+    let base = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/03/11";
+    let plain = write(
+        d.path(),
+        &format!("{base}/extra_plain.json"),
+        format!(
+            r#"{{"Records":[{},{}]}}"#,
+            leaked_call(
+                "11111111-2222-3333-4444-555555555555",
+                "2024-03-11T09:15:00Z",
+                "2001:db8::a10"
+            ),
+            leaked_call(
+                "11111111-2222-3333-4444-555555555556",
+                "2024-03-11T09:16:00Z",
+                "2001:db8::a11"
+            ),
+        )
+        .as_bytes(),
+    );
+    let noid =
+        leaked_call("X", "2024-03-11T09:20:00Z", "2001:db8::a12").replace(r#""eventID":"X","#, "");
+    let no_time = leaked_call("11111111-2222-3333-4444-555555555557", "T", "2001:db8::a13")
+        .replace(r#""eventTime":"T","#, "");
+    // The same id as the first call of extra_plain.json, other content: a conflict.
+    let conflict = leaked_call(
+        "11111111-2222-3333-4444-555555555555",
+        "2024-03-11T09:15:00Z",
+        "2001:db8::a14",
+    );
+    write(
+        d.path(),
+        &format!("{base}/extra_odd.json.gz"),
+        &gz(format!(r#"{{"Records":[{noid},{no_time},{conflict}]}}"#).as_bytes()),
+    );
+    let damaged = gz(format!(
+        r#"{{"Records":[{}]}}"#,
+        leaked_call(
+            "11111111-2222-3333-4444-555555555558",
+            "2024-03-11T09:30:00Z",
+            "2001:db8::a15"
+        )
+    )
+    .as_bytes());
+    write(d.path(), &format!("{base}/extra_damaged.json.gz"), &damaged[..damaged.len() - 30]);
+    write(d.path(), &format!("{base}/extra_empty.json.gz"), b"");
+    write(d.path(), &format!("{base}/extra_config.json"), br#"{"configurationItems":[]}"#);
+    (d, plain)
+}
+
+/// Every output of the commands a responder runs on one trail, with or without the cache:
+/// (what, exit code, stdout, stderr, file written).
+fn outputs(trail: &Path, cache: Option<&Path>, work: &Path) -> Vec<(String, i32, Vec<u8>)> {
+    let key = ["--key", LEAKED_KEY];
+    let events = work.join("events.jsonl");
+    let _ = std::fs::remove_file(&events);
+    let runs: Vec<(&str, Vec<&str>)> = vec![
+        ("scan", vec!["scan", "--format", "json"]),
+        ("sessions", vec!["sessions", "--format", "json"]),
+        ("blast", [&["blast", "--format", "json"][..], &key].concat()),
+        ("plan", [&["plan", "--effective-at", "2024-03-11T11:00:00Z"][..], &key].concat()),
+        ("blast-events", [&["blast", "--events-out", events.to_str().unwrap()][..], &key].concat()),
+    ];
+    let mut out = Vec::new();
+    for (what, args) in runs {
+        let mut c = bin();
+        c.args(&args).arg(trail).arg("--no-progress");
+        if let Some(dir) = cache {
+            c.arg("--cache").arg(dir);
+        }
+        let o = c.output().unwrap();
+        let code = o.status.code().unwrap();
+        out.push((format!("{what} stdout"), code, o.stdout));
+        out.push((format!("{what} stderr"), code, o.stderr));
+    }
+    out.push(("events file".into(), 0, std::fs::read(&events).unwrap()));
+    out
+}
+
+fn same(a: &[(String, i32, Vec<u8>)], b: &[(String, i32, Vec<u8>)], when: &str) {
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(b) {
+        assert_eq!(x.0, y.0);
+        assert!(
+            x.1 == y.1 && x.2 == y.2,
+            "{when}: {} differs (exit {} vs {}):\n{}\n---\n{}",
+            x.0,
+            x.1,
+            y.1,
+            String::from_utf8_lossy(&x.2).chars().take(3000).collect::<String>(),
+            String::from_utf8_lossy(&y.2).chars().take(3000).collect::<String>()
+        );
+    }
+}
+
+/// `(files taken from the cache, files read)` of one `scan` through the cache.
+fn cache_counts(trail: &Path, cache: &Path) -> (u64, u64) {
+    let (hits, misses, _) = cache_note(trail, cache);
+    (hits, misses)
+}
+
+/// [`cache_counts`], and whether the whole run was taken at once.
+fn cache_note(trail: &Path, cache: &Path) -> (u64, u64, bool) {
+    let o = bin()
+        .env("TRAILHOUND_TIMING", "1")
+        .args(["scan", "--format", "json", "--no-progress", "--cache"])
+        .arg(cache)
+        .arg(trail)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    let line =
+        err.lines().find(|l| l.contains("files taken from the cache")).unwrap_or_else(|| {
+            panic!("no cache line in {err}");
+        });
+    let nums: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.parse().unwrap())
+        .collect();
+    (nums[0], nums[1], line.contains("(the whole run)"))
+}
+
+fn entry_files(cache: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = ["files", "runs"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(cache.join(d)).unwrap())
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn warm_runs_give_byte_for_byte_what_a_cold_run_gives() {
+    let (d, _) = trail();
+    let work = TempDir::new().unwrap();
+    let cache = work.path().join("cache");
+    let cold = outputs(d.path(), None, work.path());
+    // The trail is hostile enough to mean something: a conflict, a rejected record and a
+    // damaged file are reported, and the leaked key's sessions are there.
+    let scan = String::from_utf8_lossy(&cold[0].2);
+    assert!(scan.contains("\"conflicts\": 1") || scan.contains("\"conflicts\":1"), "{scan}");
+    assert!(scan.contains("missing_event_time") && scan.contains("gzip_truncated"), "{scan}");
+    assert_eq!(cold[0].1, 3, "a damaged file makes the run incomplete");
+    let filling = outputs(d.path(), Some(&cache), work.path());
+    same(&cold, &filling, "the run that fills the cache");
+    let warm = outputs(d.path(), Some(&cache), work.path());
+    same(&cold, &warm, "a warm run");
+    // Every file is taken from the cache, the damaged and the empty one too (what they hold
+    // and the problem they are does not change); the whole run is kept as one.
+    let (hits, misses, whole) = cache_note(d.path(), &cache);
+    assert_eq!(misses, 0, "nothing is read again");
+    assert!(whole, "the scan's run was kept by the scan before");
+    assert!(hits > 20, "{hits}");
+    // One table for scan (the inventory), one for the commands that build the session graph,
+    // each with its issuing calls in a file of their own, and the graph.
+    let mut kept: Vec<String> = std::fs::read_dir(cache.join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path().extension().unwrap().to_string_lossy().to_string())
+        .collect();
+    kept.sort();
+    assert_eq!(kept, ["graph", "inputs", "inputs", "r", "r"]);
+    // Nothing was written into the evidence.
+    assert!(!d.path().join("files").exists());
+}
+
+#[test]
+fn changed_removed_and_added_files_are_read_again() {
+    let (d, plain) = trail();
+    let work = TempDir::new().unwrap();
+    let cache = work.path().join("cache");
+    outputs(d.path(), Some(&cache), work.path());
+    let (_, base_misses) = cache_counts(d.path(), &cache);
+
+    // Rewritten in place, same size, modification time set back: the status-change time
+    // gives it away, and its bytes decide.
+    let before = std::fs::metadata(&plain).unwrap();
+    let text = std::fs::read_to_string(&plain).unwrap().replace("2001:db8::a10", "2001:db8::a99");
+    std::fs::write(&plain, &text).unwrap();
+    let f = std::fs::File::options().write(true).open(&plain).unwrap();
+    f.set_modified(before.modified().unwrap()).unwrap();
+    drop(f);
+    assert_eq!(std::fs::metadata(&plain).unwrap().len(), before.len());
+    assert_eq!(cache_counts(d.path(), &cache).1, base_misses + 1, "the rewritten file is read");
+    let warm = outputs(d.path(), Some(&cache), work.path());
+    same(&outputs(d.path(), None, work.path()), &warm, "after a rewrite");
+    let blast = String::from_utf8_lossy(&warm[4].2);
+    assert!(blast.contains("2001:db8::a99") && !blast.contains("2001:db8::a10"), "{blast}");
+
+    // Touched only: read and hashed once, the entry kept.
+    let f = std::fs::File::options().write(true).open(&plain).unwrap();
+    f.set_modified(std::time::SystemTime::now()).unwrap();
+    drop(f);
+    let after_touch = cache_counts(d.path(), &cache);
+    assert_eq!(after_touch.1, base_misses, "same bytes: the entry stands");
+
+    // Removed.
+    std::fs::remove_file(&plain).unwrap();
+    let warm = outputs(d.path(), Some(&cache), work.path());
+    same(&outputs(d.path(), None, work.path()), &warm, "after a removal");
+    assert!(!String::from_utf8_lossy(&warm[4].2).contains("2001:db8::a99"));
+    let (hits, misses) = cache_counts(d.path(), &cache);
+    assert_eq!(misses, base_misses);
+
+    // Added: only the new file is read, once.
+    write(
+        d.path(),
+        "AWSLogs/111122223333/CloudTrail/us-east-1/2024/03/11/extra_new.json.gz",
+        &gz(format!(
+            r#"{{"Records":[{}]}}"#,
+            leaked_call(
+                "11111111-2222-3333-4444-55555555555a",
+                "2024-03-11T10:00:00Z",
+                "2001:db8::a77"
+            )
+        )
+        .as_bytes()),
+    );
+    assert_eq!(cache_counts(d.path(), &cache), (hits, base_misses + 1), "only the new file");
+    let warm = outputs(d.path(), Some(&cache), work.path());
+    same(&outputs(d.path(), None, work.path()), &warm, "after an addition");
+    assert!(String::from_utf8_lossy(&warm[4].2).contains("2001:db8::a77"));
+    assert_eq!(cache_counts(d.path(), &cache), (hits + 1, base_misses), "the new file is cached");
+}
+
+#[test]
+fn a_damaged_cache_is_read_around_never_trusted() {
+    let (d, _) = trail();
+    let work = TempDir::new().unwrap();
+    let cache = work.path().join("cache");
+    let cold = outputs(d.path(), None, work.path());
+    outputs(d.path(), Some(&cache), work.path());
+    // Scribble over the middle of every event part and kept graph, the tables still good:
+    // the graph is built again and the events read from the files.
+    let scribble = |exts: &[&str], cut: bool| {
+        for p in entry_files(&cache) {
+            if !p.extension().is_some_and(|e| exts.iter().any(|x| e == *x)) {
+                continue;
+            }
+            let mut b = std::fs::read(&p).unwrap();
+            if cut {
+                b.truncate(b.len() / 2);
+            } else {
+                let (mid, end) = (b.len() / 2, (b.len() / 2 + 64).min(b.len()));
+                for x in &mut b[mid..end] {
+                    *x ^= 0x5A;
+                }
+            }
+            std::fs::write(&p, b).unwrap();
+        }
+    };
+    scribble(&["e", "graph"], false);
+    same(&cold, &outputs(d.path(), Some(&cache), work.path()), "with damaged events and graph");
+    // The graph and the issuing calls it is built from both damaged, the table good: the run
+    // stops and says what to do, rather than build a graph without them.
+    scribble(&["graph", "inputs"], false);
+    let o = bin()
+        .args(["sessions", "--format", "json", "--no-progress", "--cache"])
+        .arg(&cache)
+        .arg(d.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && o.stdout.is_empty(), "{err}");
+    assert!(err.contains("--cache directory: remove it and run again"), "{err}");
+    std::fs::remove_dir_all(cache.join("runs")).unwrap();
+    same(&cold, &outputs(d.path(), Some(&cache), work.path()), "without the kept runs");
+    // Cut every table and kept run in half: every file is read again.
+    scribble(&["t", "r"], false);
+    scribble(&["t", "r"], true);
+    same(&cold, &outputs(d.path(), Some(&cache), work.path()), "with a damaged cache");
+    // The run replaced the entries: the next one takes them again.
+    same(&cold, &outputs(d.path(), Some(&cache), work.path()), "after the repair");
+    // Event parts that vanish send the reports back to the files.
+    for p in entry_files(&cache) {
+        if p.extension().is_some_and(|e| e == "e") {
+            std::fs::remove_file(p).unwrap();
+        }
+    }
+    same(&cold, &outputs(d.path(), Some(&cache), work.path()), "without event parts");
+}
+
+#[test]
+fn the_cache_never_goes_inside_the_evidence() {
+    let (d, _) = trail();
+    let inside = d.path().join("AWSLogs/cache");
+    let o = bin()
+        .args(["scan", "--no-progress", "--cache"])
+        .arg(&inside)
+        .arg(d.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--cache") && err.contains("evidence"), "{err}");
+    assert!(!inside.exists(), "nothing was created");
+}
