@@ -22,7 +22,8 @@
 # Environment: REPS, SEED (generator seed, 7 by default), DIR (where the trail is generated),
 # JQ=1 / DUCKDB=1 to include those, BIN (the trailhound binary to measure; built if unset),
 # FLOOR (the floor probe; built with `cargo build --release --example floor` if unset),
-# WARM=0 to leave out the cached runs.
+# WARM=0 to leave out the cached runs, PLUS1=0 to leave out the incremental ones (each of
+# their repetitions copies the whole cache).
 set -euo pipefail
 SIZE=${1:-${SIZE:-1GB}}
 REPS=${REPS:-5}
@@ -80,7 +81,7 @@ if [ "${WARM:-1}" = 1 ]; then
     # table), then keep a copy to start every incremental repetition from.
     "$BIN" scan "$DIR" --format json --no-progress -q --cache "$CACHE/c" > /dev/null || true
     "$BIN" plan "$DIR" --key "$KEY" --effective-at $CUT --no-progress -q --cache "$CACHE/c" > /dev/null || true
-    cp -a "$CACHE/c" "$CACHE/pristine"
+    [ "${PLUS1:-1}" = 1 ] && cp -a "$CACHE/c" "$CACHE/pristine"
 fi
 plus1() { # name, command... : with the extra files in the trail and the cache as it was
     local name=$1; shift
@@ -101,9 +102,11 @@ for rep in $(seq "$REPS"); do
         run warm-scan "$BIN" scan "$DIR" --format json --no-progress -q --cache "$CACHE/c"
         run warm-blast "$BIN" blast "$DIR" --key "$KEY" --format json --no-progress -q --cache "$CACHE/c"
         run warm-plan "$BIN" plan "$DIR" --key "$KEY" --effective-at $CUT --no-progress -q --cache "$CACHE/c"
+        if [ "${PLUS1:-1}" = 1 ]; then
         plus1 plus1-scan "$BIN" scan "$DIR" --format json --no-progress -q --cache "$CACHE/p"
         plus1 plus1-blast "$BIN" blast "$DIR" --key "$KEY" --format json --no-progress -q --cache "$CACHE/p"
         plus1 plus1-plan "$BIN" plan "$DIR" --key "$KEY" --effective-at $CUT --no-progress -q --cache "$CACHE/p"
+        fi
     fi
     if [ "${DUCKDB:-0}" = 1 ]; then
         run duckdb python3 -c "

@@ -325,3 +325,27 @@ fn the_cache_never_goes_inside_the_evidence() {
     assert!(err.contains("--cache") && err.contains("evidence"), "{err}");
     assert!(!inside.exists(), "nothing was created");
 }
+
+#[test]
+fn exported_parquet_goes_through_the_cache_too() {
+    let (d, _) = trail();
+    let work = TempDir::new().unwrap();
+    let pq = work.path().join("pq");
+    let o = bin()
+        .args(["export", "--no-progress", "-q", "--partition", "-o"])
+        .arg(&pq)
+        .arg(d.path())
+        .output()
+        .unwrap();
+    assert!(o.status.code().is_some_and(|c| c == 0 || c == 3), "{o:?}");
+    let cache = work.path().join("cache");
+    let cold = outputs(&pq, None, work.path());
+    assert!(String::from_utf8_lossy(&cold[4].2).contains(LEAKED_KEY));
+    same(&cold, &outputs(&pq, Some(&cache), work.path()), "Parquet, filling the cache");
+    same(&cold, &outputs(&pq, Some(&cache), work.path()), "Parquet, warm");
+    // With the kept runs gone, every file comes from its entry and the tainted events from
+    // the entries' events.
+    std::fs::remove_dir_all(cache.join("runs")).unwrap();
+    same(&cold, &outputs(&pq, Some(&cache), work.path()), "Parquet, file by file");
+    assert_eq!(cache_counts(&pq, &cache).1, 0);
+}
