@@ -157,7 +157,7 @@ impl Ingest {
 
     /// What an earlier run with the same table kept under `what` ([`Ingest::save_derived`]),
     /// when this run's table came from or went to the cache.
-    pub(crate) fn load_derived(&self, what: &str) -> Option<Vec<u8>> {
+    pub(crate) fn load_derived(&self, what: &str) -> Option<cache::Derived> {
         let (cache, key) = self.run_store.as_ref()?;
         cache.load_derived(*key, what)
     }
@@ -180,7 +180,9 @@ impl Ingest {
         if std::mem::take(&mut self.graph_inputs_in_cache) {
             return self
                 .load_derived("inputs")
-                .and_then(|b| cache::decode_graph_inputs(&b, self.strings.len(), self.files.len()))
+                .and_then(|b| {
+                    cache::decode_graph_inputs(b.bytes(), self.strings.len(), self.files.len())
+                })
                 .ok_or_else(|| {
                     anyhow::anyhow!(
                         "the issuing calls of this run's table are missing or damaged in the --cache directory: remove it and run again"

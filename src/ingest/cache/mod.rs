@@ -45,6 +45,7 @@ mod run;
 pub(crate) use codec::{Reader, Writer};
 pub(super) use entry::EventLog;
 pub(super) use run::decode_graph_inputs;
+pub(crate) use run::Derived;
 
 use super::discover::InputFile;
 use super::read::{process_file, Scratch};

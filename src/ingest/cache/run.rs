@@ -3,8 +3,8 @@
 //! instead of taking every file's entry and merging them again.
 //!
 //! Its key is a hash of the options that shape the table (window, cap, inventory only), the
-//! file list in order (as named, whether named on the command line) and each file's canonical
-//! path and [`StatKey`], taken *before* the files are read: a file that changes during or
+//! file list in order (as named, whether named on the command line) and each file's absolute
+//! path and [`StatKey`] (device and inode included), taken *before* the files are read: a file that changes during or
 //! after the run has another key next time, so the result is never used for other bytes. It
 //! is written only when every file went through the cache and the walk met no problem (such a
 //! run is re-done in full, files from their entries). The reference time and what depends on
@@ -27,13 +27,23 @@ use std::path::PathBuf;
 
 const MAGIC: &[u8; 8] = b"THCACHEr";
 const DERIVED_MAGIC: &[u8; 8] = b"THCACHEd";
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 /// The key of one run: computed before anything is read.
 pub(crate) struct RunKey {
     hash: u128,
-    /// Canonical path of each file (same index), for its entry's name.
-    canonical: Vec<PathBuf>,
+}
+
+/// What [`Cache::load_derived`] read: the bytes kept, after their header.
+pub(crate) struct Derived {
+    bytes: Vec<u8>,
+    start: usize,
+}
+
+impl Derived {
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.bytes[self.start..]
+    }
 }
 
 impl RunKey {
@@ -44,7 +54,7 @@ impl RunKey {
 
 impl Cache {
     /// What was kept under `what` beside the run `key` ([`Cache::save_derived`]).
-    pub(crate) fn load_derived(&self, key: u128, what: &str) -> Option<Vec<u8>> {
+    pub(crate) fn load_derived(&self, key: u128, what: &str) -> Option<Derived> {
         let bytes = super::read_sealed(&self.derived_path(key, what))?;
         let mut r = Reader::new(&bytes);
         if r.b.get(..8)? != DERIVED_MAGIC {
@@ -54,7 +64,8 @@ impl Cache {
         if r.u32()? != FORMAT || r.str()? != env!("CARGO_PKG_VERSION") || r.u128()? != key {
             return None;
         }
-        Some(r.b.to_vec())
+        let start = bytes.len() - r.b.len();
+        Some(Derived { bytes, start })
     }
 
     /// Keeps `bytes` under `what` beside the run `key`: something computed from that run's
@@ -78,12 +89,14 @@ impl Cache {
     /// (it is then read, and reported, by the usual path).
     pub(crate) fn run_key(&self, opts: &IngestOptions, files: &[InputFile]) -> Option<RunKey> {
         use rayon::prelude::*;
+        // The absolute path as named and what the file system says of the file it leads to
+        // (device and inode included): no need to resolve every link of every path.
         let states: Vec<Option<(PathBuf, StatKey)>> = files
             .par_iter()
             .map(|f| {
-                let c = std::fs::canonicalize(&f.path).ok()?;
-                let m = std::fs::metadata(&c).ok()?;
-                Some((c, StatKey::of(&m)))
+                let a = std::path::absolute(&f.path).ok()?;
+                let m = std::fs::metadata(&a).ok()?;
+                Some((a, StatKey::of(&m)))
             })
             .collect();
         let mut w = Writer::default();
@@ -94,16 +107,14 @@ impl Cache {
         }
         w.u64(opts.max_file_bytes);
         w.u8(u8::from(opts.inventory_only));
-        let mut canonical = Vec::with_capacity(files.len());
         for (f, s) in files.iter().zip(states) {
-            let (c, stat) = s?;
+            let (a, stat) = s?;
             w.str(&f.path.to_string_lossy());
             w.u8(u8::from(f.explicit));
-            w.str(&c.to_string_lossy());
+            w.str(&a.to_string_lossy());
             stat.put(&mut w);
-            canonical.push(c);
         }
-        Some(RunKey { hash: xxhash_rust::xxh3::xxh3_128(&w.buf), canonical })
+        Some(RunKey { hash: xxhash_rust::xxh3::xxh3_128(&w.buf) })
     }
 
     fn run_path(&self, key: &RunKey) -> PathBuf {
@@ -113,8 +124,8 @@ impl Cache {
     /// The result of an earlier run with this key, as that run handed it on.
     pub(crate) fn load_run(&self, key: &RunKey, files: Vec<InputFile>) -> Option<Ingest> {
         let bytes = super::read_sealed(&self.run_path(key))?;
-        let ing = decode(&bytes, key, files, |i, hash| CachedEvents {
-            path: self.entry_path(&key.canonical[i], "e"),
+        let ing = decode(&bytes, key, files, |name, hash| CachedEvents {
+            path: self.dir.join("files").join(name),
             hash,
         })?;
         self.hits.fetch_add(ing.inputs.len() as u64, std::sync::atomic::Ordering::Relaxed);
@@ -316,7 +327,9 @@ fn encode(key: &RunKey, ing: &Ingest) -> Option<(Vec<u8>, Vec<u8>)> {
     w.u64(ing.max_file_bytes);
     w.u32(ing.inputs.len() as u32);
     for (i, c) in ing.cached.iter().enumerate() {
-        w.u128(c.as_ref()?.hash);
+        let c = c.as_ref()?;
+        w.str(c.path.file_name()?.to_str()?);
+        w.u128(c.hash);
         w.opt_str(ing.file_sha256.get(i)?.as_deref());
     }
     let (text, ends) = ing.strings.raw_parts();
@@ -384,7 +397,7 @@ fn decode(
     bytes: &[u8],
     key: &RunKey,
     files: Vec<InputFile>,
-    events: impl Fn(usize, u128) -> CachedEvents,
+    events: impl Fn(&str, u128) -> CachedEvents,
 ) -> Option<Ingest> {
     let mut r = Reader::new(bytes);
     if r.b.get(..8)? != MAGIC {
@@ -395,14 +408,18 @@ fn decode(
         return None;
     }
     let max_file_bytes = r.u64()?;
-    let n = r.count(17)?;
+    let n = r.count(24)?;
     if n != files.len() {
         return None;
     }
     let mut cached = Vec::with_capacity(n);
     let mut file_sha256 = Vec::with_capacity(n);
-    for i in 0..n {
-        cached.push(Some(events(i, r.u128()?)));
+    for _ in 0..n {
+        let name = r.str()?;
+        if !name.ends_with(".e") || name.contains(['/', '\\']) {
+            return None;
+        }
+        cached.push(Some(events(name, r.u128()?)));
         file_sha256.push(r.opt_str()?.map(str::to_string));
     }
     let text = r.str()?;
