@@ -60,7 +60,7 @@ impl SessionGraph {
         }
         let (details, creds) = ing.take_graph_inputs()?;
         let g = Self::build_with(ing, Cow::Owned(details), Cow::Owned(creds));
-        ing.save_derived("graph", &super::stored::encode(&g));
+        ing.save_derived("graph", || super::stored::encode(&g));
         Ok(g)
     }
 

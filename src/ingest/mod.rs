@@ -162,11 +162,12 @@ impl Ingest {
         cache.load_derived(*key, what)
     }
 
-    /// Keeps `bytes`, derived from this run's table alone, under `what` for the next run with
-    /// the same table (nothing when the table is not in the cache).
-    pub(crate) fn save_derived(&self, what: &str, bytes: &[u8]) {
+    /// Keeps what `bytes` makes, derived from this run's table alone, under `what` for the next
+    /// run with the same table (nothing, and `bytes` is not called, when the table is not in the
+    /// cache).
+    pub(crate) fn save_derived(&self, what: &str, bytes: impl FnOnce() -> Vec<u8>) {
         if let Some((cache, key)) = &self.run_store {
-            cache.save_derived(*key, what, bytes);
+            cache.save_derived(*key, what, &bytes());
         }
     }
 
