@@ -85,7 +85,7 @@ pub(super) struct Header {
 fn put_header(w: &mut Writer, h: &Header) {
     w.buf.extend_from_slice(TABLE_MAGIC);
     w.u32(FORMAT);
-    w.str(env!("CARGO_PKG_VERSION"));
+    w.str(super::build_id());
     w.str(&h.path);
     h.stat.put(w);
     w.u128(h.hash);
@@ -95,7 +95,7 @@ fn put_header(w: &mut Writer, h: &Header) {
 
 fn get_header(r: &mut Reader<'_>) -> Option<Header> {
     let magic: [u8; 8] = [r.u8()?, r.u8()?, r.u8()?, r.u8()?, r.u8()?, r.u8()?, r.u8()?, r.u8()?];
-    if &magic != TABLE_MAGIC || r.u32()? != FORMAT || r.str()? != env!("CARGO_PKG_VERSION") {
+    if &magic != TABLE_MAGIC || r.u32()? != FORMAT || r.str()? != super::build_id() {
         return None;
     }
     Some(Header {

@@ -31,6 +31,9 @@
 //! A run over files that all went through the cache also keeps its merged result (`runs/`,
 //! see [`run`]), which the next run with the same files and options loads in one read.
 //!
+//! Every cache file names the build that wrote it (version, and the size and modification time
+//! of the executable): another build's cache is a miss, never trusted to normalize alike.
+//!
 //! Entries are written to a temporary name and renamed, so two runs sharing a cache never see
 //! half an entry; each file ends with an xxh3-128 of its content (each event of `.e` has its
 //! own hash in the index), so a damaged one is a miss, never a wrong answer. The cache never lives inside an input directory (SPEC §8): `load_with`
@@ -172,6 +175,28 @@ impl CachedEvents {
     pub(super) fn events(&self, file: u32, want: &[u32]) -> Option<Vec<Event>> {
         entry::read_events(&self.path, self.hash, file, want)
     }
+}
+
+/// The version of trailhound and the identity of this very build (size and modification time
+/// of the running executable): every cache file carries it, and one written by another build
+/// is a miss. A rebuilt binary may normalize records differently; its cache starts afresh
+/// rather than trust that every change to the first pass bumped a format number.
+fn build_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let exe = std::env::current_exe().and_then(std::fs::metadata).map(|m| {
+            let t = m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+            format!("{}:{}", m.len(), t.map_or(0, |d| d.as_nanos()))
+        });
+        match exe {
+            Ok(e) => format!(
+                "{}+{:016x}",
+                env!("CARGO_PKG_VERSION"),
+                xxhash_rust::xxh3::xxh3_64(e.as_bytes())
+            ),
+            Err(_) => env!("CARGO_PKG_VERSION").to_string(),
+        }
+    })
 }
 
 /// Reads `path` whole (at most `cap + 1` bytes) into `buf`.

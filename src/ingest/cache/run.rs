@@ -61,7 +61,7 @@ impl Cache {
             return None;
         }
         r.b = &r.b[8..];
-        if r.u32()? != FORMAT || r.str()? != env!("CARGO_PKG_VERSION") || r.u128()? != key {
+        if r.u32()? != FORMAT || r.str()? != super::build_id() || r.u128()? != key {
             return None;
         }
         let start = bytes.len() - r.b.len();
@@ -74,7 +74,7 @@ impl Cache {
         let mut w = Writer::default();
         w.buf.extend_from_slice(DERIVED_MAGIC);
         w.u32(FORMAT);
-        w.str(env!("CARGO_PKG_VERSION"));
+        w.str(super::build_id());
         w.u128(key);
         w.buf.extend_from_slice(bytes);
         let _ = super::write_atomic(&self.derived_path(key, what), &w.buf);
@@ -101,7 +101,7 @@ impl Cache {
             .collect();
         let mut w = Writer::default();
         w.u32(FORMAT);
-        w.str(env!("CARGO_PKG_VERSION"));
+        w.str(super::build_id());
         for t in [opts.since, opts.until] {
             w.opt_i64(t);
         }
