@@ -6,10 +6,10 @@ use super::intern::{FxMap, Strings};
 use super::kept::Kept;
 use super::parse::Shape;
 use super::sink::FileStatus;
-use super::sink::ThreadAcc;
+use super::sink::{keep_first, ThreadAcc};
 use super::table::{id128, move_from_back, strip_ids, CredFacts, Keyed};
 use super::{Conflict, Ingest, IngestOptions, IngestStats, InputFile, Located, Problem};
-use super::{Severity, Stub, TimeAnomaly, DETAIL, HAS_ID, LISTED, NONE};
+use super::{Severity, TimeAnomaly, DETAIL, HAS_ID, LISTED, NONE};
 use rayon::prelude::*;
 use std::collections::HashMap;
 
@@ -107,24 +107,11 @@ pub(super) fn merge(
         move_from_back(acc.stubs, &mut stubs, |Keyed { id, digest, s }| Keyed {
             id,
             digest,
-            s: Stub {
-                key: m(s.key),
-                ip: m(s.ip),
-                account: m(s.account),
-                region: m(s.region),
-                source: m(s.source),
-                principal: m(s.principal),
-                ..s
-            },
+            s: s.remap(m),
         });
         move_from_back(acc.details, &mut details, |e| e);
         for ((k, c), (o, facts)) in acc.creds {
-            match creds.get(&(m(k), c)) {
-                Some((o2, _)) if *o2 <= o => {}
-                _ => {
-                    creds.insert((m(k), c), (o, facts.remap(m)));
-                }
-            }
+            keep_first(&mut creds, (m(k), c), o, facts.remap(m));
         }
         outcomes.extend(acc.files);
         for (i, e) in acc.cached {

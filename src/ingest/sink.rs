@@ -46,7 +46,7 @@ pub(super) struct ThreadAcc {
     pub(super) stubs: Vec<Keyed>,
     pub(super) details: Vec<IssuingCall>,
     /// First call (lowest file, record) of each credential.
-    pub(super) creds: FxMap<(u32, i64), ((u32, u32), CredFacts)>,
+    pub(super) creds: FirstFacts,
     pub(super) files: Vec<FileOutcome>,
     /// [`IngestOptions::seed_keys`](super::IngestOptions::seed_keys).
     pub(super) seed_keys: Vec<String>,
@@ -56,6 +56,26 @@ pub(super) struct ThreadAcc {
     pub(super) events: Option<super::cache::EventLog>,
     /// Where the events of the files read through the cache are.
     pub(super) cached: Vec<(u32, super::cache::CachedEvents)>,
+}
+
+/// Each credential `(key, creationDate)` with where its first call is `(file, record)` and
+/// what that call said.
+pub(super) type FirstFacts = FxMap<(u32, i64), ((u32, u32), CredFacts)>;
+
+/// Records what a credential's call at `here` said unless an earlier call (lower file, record)
+/// is already recorded: each credential keeps its first call's facts.
+pub(super) fn keep_first(
+    creds: &mut FirstFacts,
+    key: (u32, i64),
+    here: (u32, u32),
+    facts: CredFacts,
+) {
+    match creds.get(&key) {
+        Some((o, _)) if *o <= here => {}
+        _ => {
+            creds.insert(key, (here, facts));
+        }
+    }
 }
 
 /// First pass over one file: a [`Stub`] per record, the full event for issuing calls, and

@@ -80,6 +80,18 @@ pub(super) fn strip_ids(keyed: Vec<Keyed>) -> Vec<Stub> {
 }
 
 impl Stub {
+    /// The same stub with its strings renumbered through `m` (from one interner to another).
+    pub(super) fn remap(self, m: impl Fn(u32) -> u32) -> Stub {
+        Stub {
+            key: m(self.key),
+            ip: m(self.ip),
+            account: m(self.account),
+            region: m(self.region),
+            source: m(self.source),
+            principal: m(self.principal),
+            ..self
+        }
+    }
     /// The `creationDate`, if any.
     pub fn created(&self) -> Option<i64> {
         (self.created != NO_TIME).then_some(self.created)

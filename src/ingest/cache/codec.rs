@@ -5,6 +5,7 @@
 //! what is left, so a truncated or scribbled cache file decodes to `None` (and the input file
 //! is read again) instead of crashing or allocating what a length claims.
 
+use crate::ingest::CredFacts;
 use crate::model::{Event, Identity, Origin, Request, Response};
 
 /// Appends values to a byte buffer.
@@ -128,6 +129,38 @@ impl<'a> Reader<'a> {
             _ => None,
         }
     }
+}
+
+/// Writes a credential's facts (string indices of their table).
+pub(super) fn put_facts(w: &mut Writer, f: &CredFacts) {
+    for v in [f.kind, f.arn, f.account_id, f.principal_id, f.user_name, f.issuer_kind] {
+        w.u32(v);
+    }
+    w.u32(f.issuer_arn);
+    w.u8(u8::from(f.from_console));
+    w.u8(u8::from(f.ec2_instance));
+}
+
+/// Reads facts [`put_facts`] wrote, each string index checked by `local`.
+pub(super) fn get_facts(
+    r: &mut Reader<'_>,
+    local: impl Fn(u32) -> Option<u32>,
+) -> Option<CredFacts> {
+    let mut v = [0u32; 7];
+    for x in &mut v {
+        *x = local(r.u32()?)?;
+    }
+    Some(CredFacts {
+        kind: v[0],
+        arn: v[1],
+        account_id: v[2],
+        principal_id: v[3],
+        user_name: v[4],
+        issuer_kind: v[5],
+        issuer_arn: v[6],
+        from_console: r.u8()? != 0,
+        ec2_instance: r.u8()? != 0,
+    })
 }
 
 /// Writes every field of `e` but its origin (the decoder is told where the event is). The

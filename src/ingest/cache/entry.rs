@@ -1,11 +1,11 @@
 //! One cache entry: its key, the encoding of a file's first-pass results (`.t`) and events
 //! (`.e`), and taking a decoded entry into a worker's accumulator.
 
-use super::codec::{get_event, put_event, Reader, Writer};
+use super::codec::{get_event, get_facts, put_event, put_facts, Reader, Writer};
 use super::origin;
 use crate::ingest::issuing::for_graph;
 use crate::ingest::parse::Shape;
-use crate::ingest::sink::{FileOutcome, FileStatus, ThreadAcc};
+use crate::ingest::sink::{keep_first, FileOutcome, FileStatus, ThreadAcc};
 use crate::ingest::table::{CredFacts, Keyed};
 use crate::ingest::{RecordReject, RejectReason, Stub, DETAIL, HAS_ID, NONE};
 use crate::model::Event;
@@ -249,12 +249,7 @@ pub(super) fn encode(h: &Header, own: &mut ThreadAcc) -> Option<(Vec<u8>, Vec<u8
         w.u32(*key);
         w.i64(*created);
         w.u32(*record);
-        for v in [f.kind, f.arn, f.account_id, f.principal_id, f.user_name, f.issuer_kind] {
-            w.u32(v);
-        }
-        w.u32(f.issuer_arn);
-        w.u8(u8::from(f.from_console));
-        w.u8(u8::from(f.ec2_instance));
+        put_facts(&mut w, f);
     }
     let details: Vec<u32> =
         own.stubs.iter().filter(|k| k.s.flags & DETAIL != 0).map(|k| k.s.record).collect();
@@ -359,21 +354,7 @@ fn decode(bytes: &[u8], file: u32) -> Option<Decoded<'_>> {
         let key = local(r.u32()?)?;
         let created = r.i64()?;
         let record = r.u32()?;
-        let mut v = [0u32; 7];
-        for x in &mut v {
-            *x = local(r.u32()?)?;
-        }
-        let facts = CredFacts {
-            kind: v[0],
-            arn: v[1],
-            account_id: v[2],
-            principal_id: v[3],
-            user_name: v[4],
-            issuer_kind: v[5],
-            issuer_arn: v[6],
-            from_console: r.u8()? != 0,
-            ec2_instance: r.u8()? != 0,
-        };
+        let facts = get_facts(&mut r, local)?;
         creds.push(((key, created), record, facts));
     }
     let n = r.count(8)?;
@@ -401,27 +382,11 @@ pub(super) fn absorb(bytes: &[u8], file: u32, acc: &mut ThreadAcc) -> bool {
     acc.stubs.extend(d.stubs.into_iter().map(|Keyed { id, digest, s }| Keyed {
         id,
         digest,
-        s: Stub {
-            key: m(s.key),
-            ip: m(s.ip),
-            account: m(s.account),
-            region: m(s.region),
-            source: m(s.source),
-            principal: m(s.principal),
-            flags: if full { s.flags } else { s.flags & !DETAIL },
-            ..s
-        },
+        s: Stub { flags: if full { s.flags } else { s.flags & !DETAIL }, ..s.remap(m) },
     }));
     if full {
         for ((k, created), record, facts) in d.creds {
-            let key = (m(k), created);
-            let here = (file, record);
-            match acc.creds.get(&key) {
-                Some((o, _)) if *o <= here => {}
-                _ => {
-                    acc.creds.insert(key, (here, facts.remap(m)));
-                }
-            }
+            keep_first(&mut acc.creds, (m(k), created), (file, record), facts.remap(m));
         }
         acc.details.extend(d.details.into_iter().map(for_graph));
     }
@@ -447,26 +412,11 @@ pub(super) fn absorb_plain(own: ThreadAcc, acc: &mut ThreadAcc) {
     acc.stubs.extend(own.stubs.into_iter().map(|Keyed { id, digest, s }| Keyed {
         id,
         digest,
-        s: Stub {
-            key: m(s.key),
-            ip: m(s.ip),
-            account: m(s.account),
-            region: m(s.region),
-            source: m(s.source),
-            principal: m(s.principal),
-            flags: if full { s.flags } else { s.flags & !DETAIL },
-            ..s
-        },
+        s: Stub { flags: if full { s.flags } else { s.flags & !DETAIL }, ..s.remap(m) },
     }));
     if full {
         for ((k, created), (here, facts)) in own.creds {
-            let key = (m(k), created);
-            match acc.creds.get(&key) {
-                Some((o, _)) if *o <= here => {}
-                _ => {
-                    acc.creds.insert(key, (here, facts.remap(m)));
-                }
-            }
+            keep_first(&mut acc.creds, (m(k), created), here, facts.remap(m));
         }
         acc.details.extend(own.details);
     }

@@ -13,14 +13,13 @@
 //! What later stages compute from the table alone (the session graph) can be kept beside it
 //! under the same key ([`Cache::save_derived`]); it holds exactly as long as the table does.
 
-use super::codec::{get_event, put_event, Reader, Writer};
+use super::codec::{get_event, get_facts, put_event, put_facts, Reader, Writer};
 use super::entry::{StatKey, CACHED_FAILS, CACHED_SKIPS, REJECTS, SHAPES};
 use super::{Cache, CachedEvents};
 use crate::ingest::intern::StringList;
 use crate::ingest::issuing::{for_graph, IssuingCall};
 use crate::ingest::{
-    Conflict, CredFacts, Ingest, IngestOptions, IngestStats, InputFile, Located, Problem, Severity,
-    Stub,
+    Conflict, Ingest, IngestOptions, IngestStats, InputFile, Located, Problem, Severity, Stub,
 };
 use crate::model::{Event, Request, Response};
 use std::path::PathBuf;
@@ -364,12 +363,7 @@ fn encode(key: &RunKey, ing: &Ingest) -> Option<(Vec<u8>, Vec<u8>)> {
     for ((key, created), f) in creds {
         g.u32(*key);
         g.i64(*created);
-        for v in [f.kind, f.arn, f.account_id, f.principal_id, f.user_name, f.issuer_kind] {
-            g.u32(v);
-        }
-        g.u32(f.issuer_arn);
-        g.u8(u8::from(f.from_console));
-        g.u8(u8::from(f.ec2_instance));
+        put_facts(&mut g, f);
     }
     put_stats(&mut w, &ing.stats);
     let reasons = reasons();
@@ -527,21 +521,7 @@ pub(crate) fn decode_graph_inputs(
     creds.reserve(n);
     for _ in 0..n {
         let key = (local(r.u32()?)?, r.i64()?);
-        let mut v = [0u32; 7];
-        for x in &mut v {
-            *x = local(r.u32()?)?;
-        }
-        let facts = CredFacts {
-            kind: v[0],
-            arn: v[1],
-            account_id: v[2],
-            principal_id: v[3],
-            user_name: v[4],
-            issuer_kind: v[5],
-            issuer_arn: v[6],
-            from_console: r.u8()? != 0,
-            ec2_instance: r.u8()? != 0,
-        };
+        let facts = get_facts(&mut r, local)?;
         creds.insert(key, facts);
     }
     r.b.is_empty().then_some((details, creds))
