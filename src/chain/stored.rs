@@ -7,36 +7,92 @@ use super::{Attempt, Edge, Node, NodeKind, SessionGraph, Text, UserGrant};
 use crate::ingest::{ByteReader as Reader, ByteWriter as Writer};
 
 /// Bumped whenever the graph's shape or how it is built changes.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 const KINDS: [NodeKind; 4] =
     [NodeKind::LongTermKey, NodeKind::Session, NodeKind::ExternalIdentity, NodeKind::Service];
 
-fn opt_text(w: &mut Writer, t: &Option<Text>) {
-    w.opt_str(t.as_deref());
-}
-
 fn opt_string(w: &mut Writer, t: &Option<String>) {
     w.opt_str(t.as_deref());
-}
-
-fn get_opt_text(r: &mut Reader<'_>) -> Option<Option<Text>> {
-    Some(r.opt_str()?.map(Text::from))
 }
 
 fn get_opt_string(r: &mut Reader<'_>) -> Option<Option<String>> {
     Some(r.opt_str()?.map(str::to_string))
 }
 
-fn get_bool(r: &mut Reader<'_>) -> Option<bool> {
-    match r.u8()? {
-        0 => Some(false),
-        1 => Some(true),
-        _ => None,
+/// Strings of the graph, each kept once: a reference is 0 for `None` and `i + 1` for the
+/// `i`-th string. Most node and edge fields repeat (accounts, ARNs, types, files).
+#[derive(Default)]
+struct Pool<'g> {
+    index: crate::ingest::FxMap<&'g str, u32>,
+    offsets: Vec<u32>,
+    blob: Vec<u8>,
+}
+
+impl<'g> Pool<'g> {
+    fn put(&mut self, s: &'g str) -> u32 {
+        if let Some(&r) = self.index.get(s) {
+            return r;
+        }
+        if self.offsets.is_empty() {
+            self.offsets.push(0);
+        }
+        self.blob.extend_from_slice(s.as_bytes());
+        self.offsets.push(self.blob.len() as u32);
+        let r = (self.offsets.len() - 1) as u32;
+        self.index.insert(s, r);
+        r
+    }
+    fn opt(&mut self, s: Option<&'g str>) -> u32 {
+        s.map_or(0, |s| self.put(s))
+    }
+    fn write(&self, w: &mut Writer) {
+        let n = self.offsets.len().saturating_sub(1);
+        w.u32(n as u32);
+        for &o in self.offsets.iter().skip(1) {
+            w.u32(o);
+        }
+        w.buf.extend_from_slice(&self.blob);
     }
 }
 
-fn put_node(w: &mut Writer, n: &Node) {
+/// The strings [`Pool::write`] wrote, borrowed from the bytes.
+struct Strings<'a>(Vec<&'a str>);
+
+impl<'a> Strings<'a> {
+    fn read(b: &'a [u8]) -> Option<Strings<'a>> {
+        let mut r = Reader::new(b);
+        let n = r.count(4)?;
+        let mut ends = Vec::with_capacity(n);
+        for _ in 0..n {
+            ends.push(r.u32()? as usize);
+        }
+        let blob = std::str::from_utf8(r.b).ok()?;
+        let mut out = Vec::with_capacity(n);
+        let mut at = 0;
+        for end in ends {
+            out.push(blob.get(at..end)?);
+            at = end;
+        }
+        (at == blob.len()).then_some(Strings(out))
+    }
+    fn opt(&self, r: u32) -> Option<Option<&'a str>> {
+        match r {
+            0 => Some(None),
+            r => self.0.get(r as usize - 1).map(|s| Some(*s)),
+        }
+    }
+    fn get(&self, r: u32) -> Option<&'a str> {
+        self.opt(r)?
+    }
+}
+
+/// A node as a fixed-size record, so that records decode in parallel.
+const NODE_BYTES: usize = 10 * 4 + 2 + 4 * 8 + 2 * 8 + 2 * 4;
+/// An edge as a fixed-size record.
+const EDGE_BYTES: usize = 5 * 4 + 8 + 2 * 4 + 1;
+
+fn put_node<'g>(w: &mut Writer, p: &mut Pool<'g>, lists: &mut Vec<u32>, n: &'g Node) {
     let Node {
         id,
         kind,
@@ -59,95 +115,141 @@ fn put_node(w: &mut Writer, n: &Node) {
         root_derived,
         user_arn,
     } = n;
-    w.str(id);
+    w.u32(p.put(id));
+    for s in [access_key_id, principal_type, account_id, issued_by_event, user_name] {
+        w.u32(p.opt(s.as_deref()));
+    }
+    for s in [principal_arn, role_arn, userid, user_arn] {
+        w.u32(p.opt(s.as_deref()));
+    }
     w.u8(KINDS.iter().position(|k| k == kind).unwrap_or(0) as u8);
-    opt_text(w, access_key_id);
-    opt_string(w, principal_arn);
-    opt_text(w, principal_type);
-    opt_text(w, account_id);
-    w.opt_i64(*issued_at);
-    w.opt_i64(*expires_at);
-    w.u8(u8::from(*orphan));
+    let times = [issued_at, expires_at, first_seen, last_seen];
+    let mut bits = u8::from(*orphan) | u8::from(*root_derived) << 1;
+    for (i, t) in times.iter().enumerate() {
+        bits |= u8::from(t.is_some()) << (2 + i);
+    }
+    w.u8(bits);
+    for t in times {
+        w.i64(t.unwrap_or(0));
+    }
     w.u64(*events);
     w.u64(*denied);
-    w.opt_i64(*first_seen);
-    w.opt_i64(*last_seen);
-    opt_text(w, issued_by_event);
-    opt_string(w, role_arn);
-    opt_string(w, userid);
-    opt_text(w, user_name);
+    w.u32(lists.len() as u32);
     w.u32(source_ips.len() as u32);
-    for ip in source_ips {
-        w.str(ip);
-    }
-    w.u8(u8::from(*root_derived));
-    opt_string(w, user_arn);
+    lists.extend(source_ips.iter().map(|ip| p.put(ip)));
 }
 
-fn get_node(r: &mut Reader<'_>) -> Option<Node> {
+/// Fixed-size little-endian fields of one record.
+struct Fields<'a>(&'a [u8]);
+
+impl Fields<'_> {
+    fn u32(&mut self) -> u32 {
+        let (h, t) = self.0.split_at(4);
+        self.0 = t;
+        u32::from_le_bytes([h[0], h[1], h[2], h[3]])
+    }
+    fn u64(&mut self) -> u64 {
+        let (h, t) = self.0.split_at(8);
+        self.0 = t;
+        u64::from_le_bytes(h.try_into().unwrap_or_default())
+    }
+    fn u8(&mut self) -> u8 {
+        let (h, t) = self.0.split_at(1);
+        self.0 = t;
+        h[0]
+    }
+}
+
+/// `len` references from `start` in `lists`.
+fn list<'l>(lists: &'l [u32], start: u32, len: u32) -> Option<&'l [u32]> {
+    lists.get(start as usize..(start as usize).checked_add(len as usize)?)
+}
+
+fn get_node(rec: &[u8], s: &Strings<'_>, lists: &[u32]) -> Option<Node> {
+    let mut f = Fields(rec);
+    let id = s.get(f.u32())?.to_string();
+    let mut short = [None, None, None, None, None];
+    for v in &mut short {
+        *v = s.opt(f.u32())?.map(Text::from);
+    }
+    let mut own = [None, None, None, None];
+    for v in &mut own {
+        *v = s.opt(f.u32())?.map(str::to_string);
+    }
+    let kind = *KINDS.get(f.u8() as usize)?;
+    let bits = f.u8();
+    if bits >> 6 != 0 {
+        return None;
+    }
+    let mut times = [None; 4];
+    for (i, t) in times.iter_mut().enumerate() {
+        let v = f.u64() as i64;
+        *t = (bits >> (2 + i) & 1 == 1).then_some(v);
+    }
+    let (events, denied) = (f.u64(), f.u64());
+    let (start, len) = (f.u32(), f.u32());
+    let source_ips = list(lists, start, len)?
+        .iter()
+        .map(|&r| s.get(r).map(Text::from))
+        .collect::<Option<Vec<_>>>()?;
+    let [access_key_id, principal_type, account_id, issued_by_event, user_name] = short;
+    let [principal_arn, role_arn, userid, user_arn] = own;
+    let [issued_at, expires_at, first_seen, last_seen] = times;
     Some(Node {
-        id: r.str()?.to_string(),
-        kind: *KINDS.get(r.u8()? as usize)?,
-        access_key_id: get_opt_text(r)?,
-        principal_arn: get_opt_string(r)?,
-        principal_type: get_opt_text(r)?,
-        account_id: get_opt_text(r)?,
-        issued_at: r.opt_i64()?,
-        expires_at: r.opt_i64()?,
-        orphan: get_bool(r)?,
-        events: r.u64()?,
-        denied: r.u64()?,
-        first_seen: r.opt_i64()?,
-        last_seen: r.opt_i64()?,
-        issued_by_event: get_opt_text(r)?,
-        role_arn: get_opt_string(r)?,
-        userid: get_opt_string(r)?,
-        user_name: get_opt_text(r)?,
-        source_ips: {
-            let n = r.count(4)?;
-            let mut v = Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(Text::from(r.str()?));
-            }
-            v
-        },
-        root_derived: get_bool(r)?,
-        user_arn: get_opt_string(r)?,
+        id,
+        kind,
+        access_key_id,
+        principal_arn,
+        principal_type,
+        account_id,
+        issued_at,
+        expires_at,
+        orphan: bits & 1 == 1,
+        events,
+        denied,
+        first_seen,
+        last_seen,
+        issued_by_event,
+        role_arn,
+        userid,
+        user_name,
+        source_ips,
+        root_derived: bits & 2 == 2,
+        user_arn,
     })
 }
 
-fn put_edge(w: &mut Writer, e: &Edge) {
+fn put_edge<'g>(w: &mut Writer, p: &mut Pool<'g>, lists: &mut Vec<u32>, e: &'g Edge) {
     let Edge { parent, child, event_name, event_id, event_time, file, other_copies, inferred } = e;
-    for s in [parent, child, event_name, event_id] {
-        w.str(s);
+    for s in [parent, child, event_name, event_id, file] {
+        w.u32(p.put(s));
     }
     w.i64(*event_time);
-    w.str(file);
+    w.u32(lists.len() as u32);
     w.u32(other_copies.len() as u32);
-    for c in other_copies {
-        w.str(c);
-    }
+    lists.extend(other_copies.iter().map(|c| p.put(c)));
     w.u8(u8::from(*inferred));
 }
 
-fn get_edge(r: &mut Reader<'_>) -> Option<Edge> {
-    Some(Edge {
-        parent: r.str()?.to_string(),
-        child: r.str()?.to_string(),
-        event_name: r.str()?.to_string(),
-        event_id: r.str()?.to_string(),
-        event_time: r.i64()?,
-        file: r.str()?.to_string(),
-        other_copies: {
-            let n = r.count(4)?;
-            let mut v = Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(r.str()?.to_string());
-            }
-            v
-        },
-        inferred: get_bool(r)?,
-    })
+fn get_edge(rec: &[u8], s: &Strings<'_>, lists: &[u32]) -> Option<Edge> {
+    let mut f = Fields(rec);
+    let mut text = [""; 5];
+    for v in &mut text {
+        *v = s.get(f.u32())?;
+    }
+    let [parent, child, event_name, event_id, file] = text.map(str::to_string);
+    let event_time = f.u64() as i64;
+    let (start, len) = (f.u32(), f.u32());
+    let other_copies = list(lists, start, len)?
+        .iter()
+        .map(|&r| s.get(r).map(str::to_string))
+        .collect::<Option<Vec<_>>>()?;
+    let inferred = match f.u8() {
+        0 => false,
+        1 => true,
+        _ => return None,
+    };
+    Some(Edge { parent, child, event_name, event_id, event_time, file, other_copies, inferred })
 }
 
 fn put_attempt(w: &mut Writer, a: &Attempt) {
@@ -209,7 +311,7 @@ fn index(i: u64, len: usize) -> Option<usize> {
     usize::try_from(i).ok().filter(|&i| i < len)
 }
 
-/// The graph as bytes.
+/// The graph as bytes: one string pool, fixed-size node and edge records, then the rest.
 pub(super) fn encode(g: &SessionGraph) -> Vec<u8> {
     let SessionGraph {
         nodes,
@@ -223,87 +325,156 @@ pub(super) fn encode(g: &SessionGraph) -> Vec<u8> {
         by_id,
         sessions_by_key,
     } = g;
-    let mut w = Writer::default();
-    w.u32(FORMAT);
-    w.u32(nodes.len() as u32);
+    let mut pool = Pool::default();
+    let mut lists = Vec::new();
+    let mut nw = Writer::default();
     for n in nodes {
-        put_node(&mut w, n);
+        put_node(&mut nw, &mut pool, &mut lists, n);
     }
-    w.u32(edges.len() as u32);
+    let mut ew = Writer::default();
     for e in edges {
-        put_edge(&mut w, e);
+        put_edge(&mut ew, &mut pool, &mut lists, e);
     }
-    w.u32(attempts.len() as u32);
+    debug_assert_eq!(nw.buf.len(), nodes.len() * NODE_BYTES);
+    debug_assert_eq!(ew.buf.len(), edges.len() * EDGE_BYTES);
+    let mut sw = Writer::default();
+    pool.write(&mut sw);
+
+    let mut rest = Writer::default();
+    rest.u32(attempts.len() as u32);
     for a in attempts {
-        put_attempt(&mut w, a);
+        put_attempt(&mut rest, a);
     }
-    w.u32(notes.len() as u32);
+    rest.u32(notes.len() as u32);
     for n in notes {
-        w.str(n);
+        rest.str(n);
     }
-    w.u32(user_grants.len() as u32);
+    rest.u32(user_grants.len() as u32);
     for u in user_grants {
-        put_grant(&mut w, u);
+        put_grant(&mut rest, u);
     }
-    w.u32(event_node.len() as u32);
+    rest.u32(event_node.len() as u32);
     for n in event_node {
-        w.u32(*n);
+        rest.u32(*n);
     }
-    w.u32(edge_nodes.len() as u32);
+    rest.u32(edge_nodes.len() as u32);
     for (p, c) in edge_nodes {
-        w.u64(*p as u64);
-        w.u64(*c as u64);
+        rest.u32(*p as u32);
+        rest.u32(*c as u32);
     }
-    w.u32(parents.len() as u32);
+    rest.u32(parents.len() as u32);
     for p in parents {
         match p {
             Some((n, e)) => {
-                w.u8(1);
-                w.u64(*n as u64);
-                w.u64(*e as u64);
+                rest.u8(1);
+                rest.u32(*n as u32);
+                rest.u32(*e as u32);
             }
-            None => w.u8(0),
+            None => rest.u8(0),
         }
     }
+
+    let mut index = Writer::default();
     let mut ids: Vec<_> = by_id.iter().collect();
     ids.sort_unstable();
-    w.u32(ids.len() as u32);
+    index.u32(ids.len() as u32);
     for (k, v) in ids {
-        w.u128(*k);
-        w.u32(*v);
+        index.u128(*k);
+        index.u32(*v);
     }
     let mut keys: Vec<_> = sessions_by_key.iter().collect();
     keys.sort_unstable();
-    w.u32(keys.len() as u32);
+    index.u32(keys.len() as u32);
     for (k, v) in keys {
-        w.u128(*k);
-        w.u32(v.len() as u32);
+        index.u128(*k);
+        index.u32(v.len() as u32);
         for x in v {
-            w.u32(*x);
+            index.u32(*x);
         }
+    }
+
+    let mut w = Writer::default();
+    w.u32(FORMAT);
+    w.u32(nodes.len() as u32);
+    w.u32(edges.len() as u32);
+    w.u32(lists.len() as u32);
+    for part in [&sw.buf, &nw.buf, &ew.buf, &rest.buf, &index.buf] {
+        w.u64(part.len() as u64);
+    }
+    for &l in &lists {
+        w.u32(l);
+    }
+    for part in [sw.buf, nw.buf, ew.buf, rest.buf, index.buf] {
+        w.buf.extend_from_slice(&part);
     }
     w.buf
 }
 
-/// The graph [`encode`] wrote, for a table of `events` events; `None` when the bytes are not
-/// one (another format, damage).
-pub(super) fn decode(bytes: &[u8], events: usize) -> Option<SessionGraph> {
+/// The parts of an encoded graph, each checked to be where the header says.
+struct Parts<'a> {
+    nodes: usize,
+    edges: usize,
+    lists: Vec<u32>,
+    strings: &'a [u8],
+    node_records: &'a [u8],
+    edge_records: &'a [u8],
+    rest: &'a [u8],
+    index: &'a [u8],
+}
+
+fn parts(bytes: &[u8]) -> Option<Parts<'_>> {
     let mut r = Reader::new(bytes);
     if r.u32()? != FORMAT {
         return None;
     }
-    let n = r.count(8)?;
-    let mut nodes = Vec::with_capacity(n);
-    for _ in 0..n {
-        nodes.push(get_node(&mut r)?);
+    let nodes = r.u32()? as usize;
+    let edges = r.u32()? as usize;
+    let nlists = r.count(4)?;
+    let mut lens = [0usize; 5];
+    for l in &mut lens {
+        *l = usize::try_from(r.u64()?).ok()?;
     }
-    let nn = nodes.len();
+    let mut lists = Vec::with_capacity(nlists);
+    for _ in 0..nlists {
+        lists.push(r.u32()?);
+    }
+    if lens[1] != nodes.checked_mul(NODE_BYTES)? || lens[2] != edges.checked_mul(EDGE_BYTES)? {
+        return None;
+    }
+    let total = lens.iter().try_fold(0usize, |a, &l| a.checked_add(l))?;
+    if total != r.b.len() {
+        return None;
+    }
+    let mut cut = |n: usize| {
+        let (h, t) = r.b.split_at(n);
+        r.b = t;
+        h
+    };
+    Some(Parts {
+        nodes,
+        edges,
+        lists,
+        strings: cut(lens[0]),
+        node_records: cut(lens[1]),
+        edge_records: cut(lens[2]),
+        rest: cut(lens[3]),
+        index: cut(lens[4]),
+    })
+}
+
+/// Everything but the nodes and edges, for a graph of `nn` nodes and `ne` edges.
+struct Rest {
+    attempts: Vec<Attempt>,
+    notes: Vec<String>,
+    user_grants: Vec<UserGrant>,
+    event_node: Vec<u32>,
+    edge_nodes: Vec<(usize, usize)>,
+    parents: Vec<Option<(usize, usize)>>,
+}
+
+fn get_rest(b: &[u8], nn: usize, ne: usize, events: usize) -> Option<Rest> {
+    let mut r = Reader::new(b);
     let node = |i: u32| (i as usize) < nn;
-    let n = r.count(8)?;
-    let mut edges = Vec::with_capacity(n);
-    for _ in 0..n {
-        edges.push(get_edge(&mut r)?);
-    }
     let n = r.count(8)?;
     let mut attempts = Vec::with_capacity(n);
     for _ in 0..n {
@@ -323,21 +494,20 @@ pub(super) fn decode(bytes: &[u8], events: usize) -> Option<SessionGraph> {
     if n != events {
         return None;
     }
-    let mut event_node = Vec::with_capacity(n);
-    for _ in 0..n {
-        let x = r.u32()?;
-        if x != super::NO_NODE && !node(x) {
-            return None;
-        }
-        event_node.push(x);
+    let (raw, tail) = r.b.split_at(n * 4);
+    r.b = tail;
+    let event_node: Vec<u32> =
+        raw.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    if event_node.iter().any(|&x| x != super::NO_NODE && !node(x)) {
+        return None;
     }
-    let n = r.count(16)?;
-    if n != edges.len() {
+    let n = r.count(8)?;
+    if n != ne {
         return None;
     }
     let mut edge_nodes = Vec::with_capacity(n);
     for _ in 0..n {
-        edge_nodes.push((index(r.u64()?, nn)?, index(r.u64()?, nn)?));
+        edge_nodes.push((index(r.u32()?.into(), nn)?, index(r.u32()?.into(), nn)?));
     }
     let n = r.count(1)?;
     if n != nn {
@@ -347,10 +517,18 @@ pub(super) fn decode(bytes: &[u8], events: usize) -> Option<SessionGraph> {
     for _ in 0..n {
         parents.push(match r.u8()? {
             0 => None,
-            1 => Some((index(r.u64()?, nn)?, index(r.u64()?, edges.len())?)),
+            1 => Some((index(r.u32()?.into(), nn)?, index(r.u32()?.into(), ne)?)),
             _ => return None,
         });
     }
+    r.b.is_empty().then_some(Rest { attempts, notes, user_grants, event_node, edge_nodes, parents })
+}
+
+type Index = (crate::ingest::FxMap<u128, u32>, crate::ingest::FxMap<u128, Vec<u32>>);
+
+fn get_index(b: &[u8], nn: usize) -> Option<Index> {
+    let mut r = Reader::new(b);
+    let node = |i: u32| (i as usize) < nn;
     let n = r.count(20)?;
     let mut by_id = crate::ingest::FxMap::default();
     by_id.reserve(n);
@@ -378,9 +556,40 @@ pub(super) fn decode(bytes: &[u8], events: usize) -> Option<SessionGraph> {
         }
         sessions_by_key.insert(k, v);
     }
-    if !r.b.is_empty() {
-        return None;
-    }
+    r.b.is_empty().then_some((by_id, sessions_by_key))
+}
+
+/// The graph [`encode`] wrote, for a table of `events` events; `None` when the bytes are not
+/// one (another format, damage). Nodes and edges decode in parallel, beside the indexes.
+pub(super) fn decode(bytes: &[u8], events: usize) -> Option<SessionGraph> {
+    use rayon::prelude::*;
+    let p = parts(bytes)?;
+    let ((nodes, edges), (rest, index)) = rayon::join(
+        || {
+            let Some(s) = Strings::read(p.strings) else { return (None, None) };
+            let nodes = p
+                .node_records
+                .par_chunks(NODE_BYTES)
+                .with_min_len(1024)
+                .map(|rec| get_node(rec, &s, &p.lists))
+                .collect::<Option<Vec<Node>>>();
+            let edges = p
+                .edge_records
+                .par_chunks(EDGE_BYTES)
+                .with_min_len(1024)
+                .map(|rec| get_edge(rec, &s, &p.lists))
+                .collect::<Option<Vec<Edge>>>();
+            (nodes, edges)
+        },
+        || {
+            rayon::join(
+                || get_rest(p.rest, p.nodes, p.edges, events),
+                || get_index(p.index, p.nodes),
+            )
+        },
+    );
+    let (nodes, edges, rest, (by_id, sessions_by_key)) = (nodes?, edges?, rest?, index?);
+    let Rest { attempts, notes, user_grants, event_node, edge_nodes, parents } = rest;
     Some(SessionGraph {
         nodes,
         edges,

@@ -148,3 +148,61 @@ fn user_grants_and_created_keys_hang_under_their_maker() {
     assert_eq!(k.issued_by_event.as_deref(), Some("CreateAccessKey"));
     assert_eq!(k.user_name.as_deref(), Some("backup-admin"));
 }
+
+/// Everything of a graph that its users read, as text (the maps compared sorted).
+fn graph_text(g: &SessionGraph) -> String {
+    let mut ids: Vec<_> = g.by_id.iter().collect();
+    ids.sort_unstable();
+    let mut keys: Vec<_> = g.sessions_by_key.iter().collect();
+    keys.sort_unstable();
+    format!(
+        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{ids:?}\n{keys:?}",
+        g.nodes, g.edges, g.attempts, g.notes, g.user_grants, g.event_node, g.edge_nodes, g.parents
+    )
+}
+
+#[test]
+fn a_stored_graph_reads_back_equal_and_damage_is_a_miss_not_a_panic() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let admin =
+        s.assume_role(&leaked, T0, &format!("arn:aws:iam::{MAIN}:role/ops/Admin"), "a", 3600);
+    let audit =
+        s.assume_role(&admin, T0 + 60, &format!("arn:aws:iam::{SECOND}:role/Audit"), "b", 900);
+    s.call(&audit, T0 + 70, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let sts = s.get_session_token(&leaked, T0 + 80, 3600);
+    s.call(&sts, T0 + 90, "ec2.amazonaws.com", "DescribeInstances", Value::Null);
+    let console = s.console_login(MAIN, T0 + 100, "alice");
+    s.call(&console, T0 + 120, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.create_user(&leaked, T0 + 130, "backup-admin");
+    let key = s.create_access_key(&leaked, T0 + 140, Some("backup-admin"));
+    s.call(&key, T0 + 150, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.call_full(
+        &leaked,
+        T0 + 160,
+        "sts.amazonaws.com",
+        "AssumeRole",
+        serde_json::json!({"roleArn": "arn:aws:iam::111122223333:role/Locked", "roleSessionName": "s"}),
+        Value::Null,
+        Some("AccessDenied"),
+        "aws-cli/2.15.0",
+    );
+    let g = graph_of(&s, &[]);
+    assert!(!g.edges.is_empty() && !g.attempts.is_empty() && !g.user_grants.is_empty());
+    assert!(g.edges.iter().any(|e| !e.other_copies.is_empty()), "an F3 copy is stored too");
+
+    let bytes = super::stored::encode(&g);
+    let events = g.event_node.len();
+    let back = super::stored::decode(&bytes, events).expect("decodes");
+    assert_eq!(graph_text(&back), graph_text(&g));
+    assert!(super::stored::decode(&bytes, events + 1).is_none(), "another table's graph");
+    for cut in (0..bytes.len()).step_by(7) {
+        assert!(super::stored::decode(&bytes[..cut], events).is_none(), "cut at {cut}");
+    }
+    // Scribbled bytes either decode (a field changed) or are refused; never a panic.
+    for at in (0..bytes.len()).step_by(3) {
+        let mut bad = bytes.clone();
+        bad[at] ^= 0xA5;
+        let _ = super::stored::decode(&bad, events);
+    }
+}
