@@ -161,7 +161,7 @@ impl Fields<'_> {
 }
 
 /// `len` references from `start` in `lists`.
-fn list<'l>(lists: &'l [u32], start: u32, len: u32) -> Option<&'l [u32]> {
+fn list(lists: &[u32], start: u32, len: u32) -> Option<&[u32]> {
     lists.get(start as usize..(start as usize).checked_add(len as usize)?)
 }
 
