@@ -56,15 +56,10 @@ fn read(path: &Path) -> Result<Vec<u8>, String> {
     if raw.len() as u64 > MAX_FILE_BYTES {
         return Err(format!("larger than {MAX_FILE_BYTES} bytes"));
     }
-    if raw.starts_with(&[0x1f, 0x8b]) {
+    if crate::ingest::decompress::is_gzip(&raw) {
         let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(raw.as_slice())
-            .take(MAX_FILE_BYTES + 1)
-            .read_to_end(&mut out)
+        crate::ingest::decompress::gunzip_into(&raw, &mut out, MAX_FILE_BYTES)
             .map_err(|e| format!("bad gzip: {e}"))?;
-        if out.len() as u64 > MAX_FILE_BYTES {
-            return Err(format!("inflates to more than {MAX_FILE_BYTES} bytes"));
-        }
         return Ok(out);
     }
     Ok(raw)

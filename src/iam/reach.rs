@@ -1,7 +1,9 @@
 //! What a principal could reach through the snapshot's policies: roles it could assume (and,
 //! transitively, what those roles could assume, across every account in the snapshot), users
 //! whose access keys or console passwords it could create, and accounts whose IAM policies it
-//! could change (then it may reach everything there: labelled, not enumerated).
+//! could change (then it may reach everything there: labelled, not enumerated). A user whose
+//! credentials could be created lends its own permissions, so the search continues from it
+//! (its roles count as reached through it).
 //!
 //! Assuming a role needs the role's trust policy to trust the caller. A trust policy naming
 //! the caller's own ARN (or unique id) suffices in the same account; one naming the caller's
@@ -328,7 +330,16 @@ impl Snapshot {
         let mut queue = VecDeque::from([start]);
         while let Some(n) = queue.pop_front() {
             self.outside_accounts(&n, &mut notes);
-            self.user_creds(&n, &mut users);
+            // A user whose key or password could be created lends its permissions too.
+            for arn in self.user_creds(&n, &mut users) {
+                if seen.insert(arn.clone()) {
+                    if let Some(mut next) = self.node(&arn, &mut notes) {
+                        next.certain = users[&arn].certain;
+                        next.depth = n.depth + 1;
+                        queue.push_back(next);
+                    }
+                }
+            }
             if let Some(c) = self.policy_change(&n) {
                 changes.push(c);
             }
@@ -418,13 +429,14 @@ impl Snapshot {
         Some((allow == Tri::Yes && deny == Tri::No, reasons, labels))
     }
 
-    /// Users of `n`'s account whose credentials `n` could create.
-    fn user_creds(&self, n: &Node<'_>, users: &mut BTreeMap<String, ReachedUser>) {
+    /// Users of `n`'s account whose credentials `n` could create (the new ones returned).
+    fn user_creds(&self, n: &Node<'_>, users: &mut BTreeMap<String, ReachedUser>) -> Vec<String> {
+        let mut new = Vec::new();
         let acts: Vec<&str> = USER_CREDS.iter().copied().filter(|a| n.may(a)).collect();
         if acts.is_empty() {
-            return;
+            return new;
         }
-        let Some(acct) = self.accounts.get(&n.account) else { return };
+        let Some(acct) = self.accounts.get(&n.account) else { return new };
         for u in acct.users.values() {
             if users.contains_key(&u.arn) {
                 continue;
@@ -451,9 +463,11 @@ impl Snapshot {
                 hit.reasons.dedup();
                 hit.labels.sort();
                 hit.labels.dedup();
+                new.push(u.arn.clone());
                 users.insert(u.arn.clone(), hit);
             }
         }
+        new
     }
 
     /// Whether `n` could change IAM policies in its own account.
