@@ -343,19 +343,14 @@ impl Snapshot {
             if let Some(c) = self.policy_change(&n) {
                 changes.push(c);
             }
-            if !n.may("sts:AssumeRole")
-                && !idx.contains_key(n.arn.as_str())
-                && !idx.contains_key(n.id.as_str())
-            {
-                continue;
-            }
+            // Without an identity allow of sts:AssumeRole, only a same-account trust naming
+            // the node itself can let it in: account-level trusts need the identity policy.
+            let may = n.may("sts:AssumeRole");
+            let keys = [n.arn.as_str(), n.id.as_str(), n.account.as_str(), "*", ""];
             let mut cands: Vec<&Role> = Vec::new();
-            for key in [n.arn.as_str(), n.id.as_str(), n.account.as_str(), "*", ""] {
-                if key.is_empty() && !idx.contains_key("") {
-                    continue;
-                }
+            for key in keys.into_iter().take(if may { 5 } else { 2 }) {
                 if let Some(v) = idx.get(key) {
-                    cands.extend(v.iter().copied());
+                    cands.extend(v.iter().copied().filter(|r| may || r.account == n.account));
                 }
             }
             cands.sort_by(|a, b| a.arn.cmp(&b.arn));
