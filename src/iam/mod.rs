@@ -73,7 +73,7 @@ pub enum Doc {
 pub struct InlinePolicy {
     /// Policy name.
     pub name: String,
-    /// Size in bytes of the document as JSON text (URL-decoded), for the F8 size limits.
+    /// Size of the (URL-decoded) document as F8 counts it: characters, whitespace not counted.
     pub bytes: usize,
     /// The document.
     pub doc: Doc,
@@ -84,24 +84,30 @@ pub struct InlinePolicy {
 pub enum RoleKind {
     /// Path `/aws-service-role/`: created and trusted by an AWS service, cannot be edited.
     ServiceLinked,
-    /// Path `/aws-reserved/sso.amazonaws.com/` or name `AWSReservedSSO_*` (F20).
+    /// Path `/aws-reserved/sso.amazonaws.com/` (F20). Decided by the path only, never by the
+    /// `AWSReservedSSO_` name prefix, which anyone allowed to create roles could copy.
     IdentityCenter,
     /// Any other role.
     Ordinary,
 }
 
 impl RoleKind {
-    /// Classifies a role by path and name.
-    pub fn of(path: &str, name: &str) -> RoleKind {
+    /// Classifies a role by its path (F20: never by its name).
+    pub fn of(path: &str) -> RoleKind {
         if path.starts_with("/aws-service-role/") {
             RoleKind::ServiceLinked
-        } else if path.starts_with("/aws-reserved/sso.amazonaws.com/")
-            || name.starts_with("AWSReservedSSO_")
-        {
+        } else if path.starts_with("/aws-reserved/sso.amazonaws.com/") {
             RoleKind::IdentityCenter
         } else {
             RoleKind::Ordinary
         }
+    }
+
+    /// An ordinary role named like an Identity Center role (`AWSReservedSSO_…` outside
+    /// `/aws-reserved/sso.amazonaws.com/`): a lookalike worth a label, not an Identity Center
+    /// role.
+    pub fn sso_lookalike(path: &str, name: &str) -> bool {
+        RoleKind::of(path) == RoleKind::Ordinary && name.starts_with("AWSReservedSSO_")
     }
 }
 
@@ -122,7 +128,7 @@ pub struct Role {
     pub kind: RoleKind,
     /// Inline policies, sorted by name.
     pub inline: Vec<InlinePolicy>,
-    /// Sum of the inline policies' sizes (F8 limits the aggregate per role).
+    /// Sum of the inline policies' sizes (F8 limits the aggregate per role: 10,240).
     pub inline_policy_bytes: usize,
     /// ARNs of the attached managed policies, sorted.
     pub attached: Vec<String>,
@@ -160,7 +166,7 @@ pub struct User {
     pub groups: Vec<String>,
     /// Inline policies, sorted by name.
     pub inline: Vec<InlinePolicy>,
-    /// Sum of the inline policies' sizes (F8).
+    /// Sum of the inline policies' sizes (F8 limits the aggregate per user: 2,048).
     pub inline_policy_bytes: usize,
     /// ARNs of the attached managed policies, sorted.
     pub attached: Vec<String>,
@@ -269,8 +275,8 @@ impl Snapshot {
     }
 }
 
-/// Display helper for problems.
 impl SnapshotProblem {
+    /// A problem with `file`.
     pub(crate) fn new(file: &Path, message: impl Into<String>) -> Self {
         SnapshotProblem { file: file.to_path_buf(), message: message.into() }
     }

@@ -40,6 +40,14 @@ pub(super) struct Builder {
     pending: Vec<(PathBuf, Whom, Fact)>,
 }
 
+/// A name or ARN for a message, at most 100 characters (a hostile file may hold huge ones).
+fn clip(s: &str) -> String {
+    match s.char_indices().nth(100) {
+        Some((i, _)) => format!("{}… ({} bytes)", &s[..i], s.len()),
+        None => s.to_string(),
+    }
+}
+
 fn s<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
     v.get(k).and_then(Value::as_str)
 }
@@ -68,10 +76,12 @@ fn read(path: &Path) -> Result<Vec<u8>, String> {
 /// Parses a document value; `bytes` is the size of its JSON text.
 fn doc(v: Option<&Value>) -> (Doc, usize) {
     let Some(v) = v else { return (Doc::Unreadable("no policy document".into()), 0) };
+    // F8: characters, whitespace not counted.
+    let size = |t: &str| t.chars().filter(|c| !c.is_whitespace()).count();
     let bytes = match v {
-        Value::String(t) if t.trim_start().starts_with('{') => t.len(),
-        Value::String(t) => super::policy::url_decode(t).map_or(t.len(), |d| d.len()),
-        other => serde_json::to_string(other).map_or(0, |t| t.len()),
+        Value::String(t) if t.trim_start().starts_with('{') => size(t),
+        Value::String(t) => super::policy::url_decode(t).map_or(size(t), |d| size(&d)),
+        other => serde_json::to_string(other).map_or(0, |t| size(&t)),
     };
     match Policy::from_value(v) {
         Ok(p) => (Doc::Ok(p), bytes),
@@ -175,7 +185,10 @@ impl Builder {
             let name = s(p, "PolicyName").unwrap_or("").to_string();
             let (d, bytes) = doc(p.get("PolicyDocument"));
             if let Doc::Unreadable(e) = &d {
-                self.problem(path, format!("{what}: inline policy {name:?} unreadable: {e}"));
+                self.problem(
+                    path,
+                    format!("{what}: inline policy {:?} unreadable: {e}", clip(&name)),
+                );
             }
             out.push(InlinePolicy { name, bytes, doc: d });
         }
@@ -189,7 +202,7 @@ impl Builder {
                 self.problem(path, format!("UserDetailList[{i}]: no Arn or UserName, skipped"));
                 continue;
             };
-            let what = format!("user {arn}");
+            let what = format!("user {}", clip(arn));
             let inline = self.inline(path, &what, u, "UserPolicyList");
             let user = User {
                 arn: arn.to_string(),
@@ -226,7 +239,7 @@ impl Builder {
                 self.problem(path, format!("GroupDetailList[{i}]: no Arn or GroupName, skipped"));
                 continue;
             };
-            let inline = self.inline(path, &format!("group {arn}"), g, "GroupPolicyList");
+            let inline = self.inline(path, &format!("group {}", clip(arn)), g, "GroupPolicyList");
             let group = Group {
                 arn: arn.to_string(),
                 name: name.to_string(),
@@ -237,9 +250,10 @@ impl Builder {
                 Some(a) => {
                     a.groups.entry(name.to_string()).or_insert(group);
                 }
-                None => {
-                    self.problem(path, format!("group {arn}: ARN without an account id, skipped"))
-                }
+                None => self.problem(
+                    path,
+                    format!("group {}: ARN without an account id, skipped", clip(arn)),
+                ),
             }
         }
         for (i, r) in list(v, "RoleDetailList").iter().enumerate() {
@@ -247,7 +261,7 @@ impl Builder {
                 self.problem(path, format!("RoleDetailList[{i}]: no Arn or RoleName, skipped"));
                 continue;
             };
-            let what = format!("role {arn}");
+            let what = format!("role {}", clip(arn));
             let inline = self.inline(path, &what, r, "RolePolicyList");
             let (trust, _) = doc(r.get("AssumeRolePolicyDocument"));
             if let Doc::Unreadable(e) = &trust {
@@ -258,7 +272,7 @@ impl Builder {
                 arn: arn.to_string(),
                 account: arn_parts(arn).map_or(String::new(), |(a, _)| a.to_string()),
                 name: name.to_string(),
-                kind: RoleKind::of(&rpath, name),
+                kind: RoleKind::of(&rpath),
                 path: rpath,
                 id: s(r, "RoleId").unwrap_or("").to_string(),
                 inline_policy_bytes: inline.iter().map(|p| p.bytes).sum(),
@@ -293,7 +307,7 @@ impl Builder {
                 None => (Doc::Unreadable("no default version in PolicyVersionList".into()), 0),
             };
             if let Doc::Unreadable(e) = &d {
-                self.problem(path, format!("managed policy {arn}: unreadable: {e}"));
+                self.problem(path, format!("managed policy {}: unreadable: {e}", clip(arn)));
             }
             let mp = ManagedPolicy {
                 arn: arn.to_string(),
@@ -450,7 +464,7 @@ impl Builder {
                     .collect(),
             };
             let who = match &whom {
-                Whom::Arn(a) | Whom::Name(a) => a.clone(),
+                Whom::Arn(a) | Whom::Name(a) => clip(a),
             };
             if found.len() != 1 {
                 let why = if found.is_empty() {
@@ -504,4 +518,9 @@ impl Builder {
         }
         (self.snap, self.problems)
     }
+}
+
+#[cfg(test)]
+pub(super) fn doc_for_tests(v: &Value) -> (Doc, usize) {
+    doc(Some(v))
 }

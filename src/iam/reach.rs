@@ -365,6 +365,13 @@ impl Snapshot {
                 if let Some(l) = label_kind(r.kind) {
                     labels.push(l.to_string());
                 }
+                if RoleKind::sso_lookalike(&r.path, &r.name) {
+                    labels.push(
+                        "named like an Identity Center role but not under \
+                         /aws-reserved/sso.amazonaws.com/: an ordinary IAM role (F20)"
+                            .to_string(),
+                    );
+                }
                 let certain = certain && n.certain;
                 roles.insert(
                     r.arn.clone(),

@@ -121,12 +121,26 @@ fn loads_cli_and_api_shapes_and_merges_pages() {
     assert_eq!((r.path.as_str(), r.kind, r.id.as_str()), ("/x/", RoleKind::Ordinary, "AROAApi"));
     assert!(matches!(r.trust, Doc::Ok(_)));
     assert!(matches!(r.inline[0].doc, Doc::Ok(_)));
+    // F8 size: characters without whitespace.
     assert_eq!(r.inline_policy_bytes, allow("s3:*", "*").to_string().len());
+    let spaced =
+        json!({"Statement": [{"Effect": "Allow", "Action": "s3:Get Object", "Resource": "*"}]});
+    let (d, n) =
+        super::parse::doc_for_tests(&json!(serde_json::to_string_pretty(&spaced).unwrap()));
+    assert!(matches!(d, Doc::Ok(_)));
+    assert_eq!(n, spaced.to_string().len() - 1, "whitespace, even pretty-printed, not counted");
     assert_eq!(r.attached, vec!["arn:aws:iam::aws:policy/ReadOnlyAccess"]);
     assert_eq!(r.boundary.as_deref(), Some("arn:aws:iam::111122223333:policy/Bound"));
     assert_eq!(s.role(&format!("arn:aws:iam::{A}:role/Api")).unwrap().arn, r.arn);
     assert_eq!(s.role_in(A, "AWSServiceRoleForRDS").unwrap().kind, RoleKind::ServiceLinked);
     assert_eq!(s.role_in(A, "AWSReservedSSO_Admin_0123").unwrap().kind, RoleKind::IdentityCenter);
+    // F20: decided by the path, never by the name.
+    assert_eq!(RoleKind::of("/"), RoleKind::Ordinary);
+    assert!(RoleKind::sso_lookalike("/", "AWSReservedSSO_Admin_0123"));
+    assert!(!RoleKind::sso_lookalike(
+        "/aws-reserved/sso.amazonaws.com/",
+        "AWSReservedSSO_Admin_0123"
+    ));
     let bound = &s.policies["arn:aws:iam::111122223333:policy/Bound"];
     let Doc::Ok(p) = &bound.doc else { panic!() };
     assert_eq!(
@@ -233,6 +247,16 @@ fn damaged_and_hostile_files_give_one_problem_each_and_never_stop_the_load() {
     assert!(
         by_file(3)[0].contains("no Arn") && by_file(3)[0].len() < 200,
         "the huge name is not echoed"
+    );
+    let mut huge_inline = details(vec![], vec![role(A, "H", "/", trust_aws(json!(A)), &[])]);
+    huge_inline["RoleDetailList"][0]["RolePolicyList"] =
+        json!([{"PolicyName": "P".repeat(1 << 20), "PolicyDocument": "not a policy"}]);
+    let (_, hp, _hd) = load_values(&[huge_inline]);
+    assert_eq!(hp.len(), 1);
+    assert!(
+        hp[0].message.len() < 400 && hp[0].message.contains("1048576 bytes"),
+        "{}",
+        hp[0].message
     );
     let f4 = by_file(4);
     assert_eq!(f4.len(), 2, "{f4:?}");
