@@ -826,11 +826,30 @@ fn generate(a: cli::GenerateArgs) -> Result<Exit> {
     if let Some(s) = &a.size {
         o.target_bytes = Some(parse_size(s)?);
     }
+    if let Some(dir) = &a.iam_out {
+        let inside = |d: &std::path::Path| {
+            let abs =
+                |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+            abs(d).starts_with(abs(&a.output))
+        };
+        if inside(dir) {
+            bail!("--iam-out {} is inside --output: the trail's readers would take the snapshot for log files", dir.display());
+        }
+    }
     let report =
         crate::gen::generate(&o).with_context(|| format!("writing {}", a.output.display()))?;
     if let (Some(path), Some(truth)) = (&a.truth, &report.truth) {
         crate::gen::write_truth(path, truth)
             .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(dir) = &a.iam_out {
+        let truth = crate::gen::write_iam_snapshot(a.seed, dir)
+            .with_context(|| format!("writing {}", dir.display()))?;
+        if let Some(path) = &a.iam_truth {
+            let text = serde_json::to_string_pretty(&truth)? + "\n";
+            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+        }
+        eprintln!("trailhound: wrote the IAM snapshot under {}", dir.display());
     }
     eprintln!(
         "trailhound: wrote {} files, {} records ({} unique), {} bytes uncompressed, {} compressed, under {}",

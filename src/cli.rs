@@ -256,6 +256,14 @@ pub struct GenerateArgs {
     /// Write the incident's known answer (tainted keys, events) to this JSON file.
     #[arg(long, value_name = "FILE")]
     pub truth: Option<PathBuf>,
+    /// Also write the world's IAM snapshot (`get-account-authorization-details` per account,
+    /// `list-access-keys` per user) into this directory. It must be outside `--output`: the
+    /// trail's readers would take its JSON files for log files.
+    #[arg(long, value_name = "DIR")]
+    pub iam_out: Option<PathBuf>,
+    /// Write the IAM snapshot's known answer (the leaked user's reach) to this JSON file.
+    #[arg(long, value_name = "FILE", requires = "iam_out")]
+    pub iam_truth: Option<PathBuf>,
 }
 
 /// `trailhound investigate`.

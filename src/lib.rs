@@ -26,6 +26,7 @@ pub(crate) mod escape;
 pub(crate) mod export;
 pub(crate) mod findings;
 pub mod gen;
+pub mod iam;
 pub mod ingest;
 pub mod integrity;
 pub(crate) mod model;

@@ -30,3 +30,6 @@ mod golden;
 mod architecture;
 // `--cache DIR`: warm runs byte-identical to cold ones; changed files caught (issue #19).
 mod cache;
+// IAM snapshots (issue #20): the generator's snapshot, reach against its known answer,
+// `generate --iam-out`, damaged snapshot files.
+mod iam;

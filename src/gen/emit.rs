@@ -47,16 +47,23 @@ pub(super) struct Gen {
     pub(super) ledger: Ledger,
 }
 
+/// The PRNG state after the world is drawn, the delivery PRNG, the accounts' id tags and the
+/// world of a seed: shared by [`Gen::new`] and the IAM snapshot of the same seed.
+pub(super) fn seed_world(seed: u64) -> (Rng, Rng, BTreeMap<&'static str, String>, World) {
+    let mut rng = Rng::new(seed);
+    let sink_rng = Rng::new(rng.next_u64());
+    let mut tags = BTreeMap::new();
+    for acct in [MAIN_ACCOUNT, SECOND_ACCOUNT, EXTERNAL_ACCOUNT] {
+        tags.insert(acct, rng.string(B32, 8));
+    }
+    let world = World::new(&mut rng, &tags);
+    (rng, sink_rng, tags, world)
+}
+
 impl Gen {
     pub(super) fn new(opts: &GenOptions) -> Self {
-        let mut rng = Rng::new(opts.seed);
-        let sink_rng = Rng::new(rng.next_u64());
-        let mut tags = BTreeMap::new();
-        for acct in [MAIN_ACCOUNT, SECOND_ACCOUNT, EXTERNAL_ACCOUNT] {
-            tags.insert(acct, rng.string(B32, 8));
-        }
-        let World { users, roles, instances, functions, vendor_role_id } =
-            World::new(&mut rng, &tags);
+        let (rng, sink_rng, tags, world) = seed_world(opts.seed);
+        let World { users, roles, instances, functions, vendor_role_id } = world;
         Gen {
             rng,
             sink: Sink::new(opts, sink_rng),

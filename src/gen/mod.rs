@@ -42,13 +42,15 @@
 //! through `background` (random and scripted traffic) and `incident`; activities are built from
 //! the primitives of `emit` and the credential-issuing events of `issuing`, records take the
 //! shape of `record`, `delivery` writes the files, and `truth` keeps the known answer.
-//! [`scenario`] is the small record-by-record counterpart for known-answer tests.
+//! [`scenario`] is the small record-by-record counterpart for known-answer tests, and `iam`
+//! ([`iam_snapshot`]) the IAM snapshot of the same world with the leaked user's known reach.
 
 mod agent;
 mod aws;
 mod background;
 mod delivery;
 mod emit;
+mod iam;
 mod identity;
 mod incident;
 mod issuing;
@@ -62,6 +64,7 @@ use std::io;
 use std::path::PathBuf;
 
 use emit::Gen;
+pub use iam::{iam_snapshot, write_iam_snapshot, IamSnapshot, IamTruth};
 pub use truth::{write_truth, IncidentTruth, TruthCredential};
 
 /// The main account (where the leaked user lives).

@@ -1,0 +1,526 @@
+//! Reading the snapshot files: kind detection, the authorization-details shape, the per-user
+//! outputs and the credential report, and the merge into a [`Snapshot`].
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use serde_json::Value;
+
+use super::policy::Policy;
+use super::{
+    arn_parts, Account, Doc, Group, InlinePolicy, KeyMeta, ManagedPolicy, Role, RoleKind, Snapshot,
+    SnapshotProblem, User,
+};
+
+/// Largest file read (and largest inflated size of a gzip file).
+const MAX_FILE_BYTES: u64 = 1 << 30;
+
+/// A per-user fact from an output other than authorization details.
+enum Fact {
+    Keys(Vec<KeyMeta>),
+    LoginProfile(bool),
+    Mfa(Vec<String>),
+    MfaActive(bool),
+}
+
+/// Who a fact is about.
+enum Whom {
+    /// User name only (list-access-keys, get-login-profile, list-mfa-devices).
+    Name(String),
+    /// ARN (credential report).
+    Arn(String),
+}
+
+#[derive(Default)]
+pub(super) struct Builder {
+    snap: Snapshot,
+    problems: Vec<SnapshotProblem>,
+    pending: Vec<(PathBuf, Whom, Fact)>,
+}
+
+/// A name or ARN for a message, at most 100 characters (a hostile file may hold huge ones).
+fn clip(s: &str) -> String {
+    match s.char_indices().nth(100) {
+        Some((i, _)) => format!("{}… ({} bytes)", &s[..i], s.len()),
+        None => s.to_string(),
+    }
+}
+
+fn s<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
+    v.get(k).and_then(Value::as_str)
+}
+
+fn list<'a>(v: &'a Value, k: &str) -> &'a [Value] {
+    v.get(k).and_then(Value::as_array).map_or(&[], Vec::as_slice)
+}
+
+/// Reads a file, inflating gzip.
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    let f = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    let mut raw = Vec::new();
+    f.take(MAX_FILE_BYTES + 1).read_to_end(&mut raw).map_err(|e| format!("cannot read: {e}"))?;
+    if raw.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!("larger than {MAX_FILE_BYTES} bytes"));
+    }
+    if crate::ingest::decompress::is_gzip(&raw) {
+        let mut out = Vec::new();
+        crate::ingest::decompress::gunzip_into(&raw, &mut out, MAX_FILE_BYTES)
+            .map_err(|e| format!("bad gzip: {e}"))?;
+        return Ok(out);
+    }
+    Ok(raw)
+}
+
+/// Parses a document value; `bytes` is the size of its JSON text.
+fn doc(v: Option<&Value>) -> (Doc, usize) {
+    let Some(v) = v else { return (Doc::Unreadable("no policy document".into()), 0) };
+    // F8: characters, whitespace not counted.
+    let size = |t: &str| t.chars().filter(|c| !c.is_whitespace()).count();
+    let bytes = match v {
+        Value::String(t) if t.trim_start().starts_with('{') => size(t),
+        Value::String(t) => super::policy::url_decode(t).map_or(size(t), |d| size(&d)),
+        other => serde_json::to_string(other).map_or(0, |t| size(&t)),
+    };
+    match Policy::from_value(v) {
+        Ok(p) => (Doc::Ok(p), bytes),
+        Err(e) => (Doc::Unreadable(e.0), bytes),
+    }
+}
+
+fn names(v: &Value, list_key: &str, field: &str) -> Vec<String> {
+    let mut out: Vec<String> =
+        list(v, list_key).iter().filter_map(|x| s(x, field).map(str::to_string)).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn boundary(v: &Value) -> Option<String> {
+    v.get("PermissionsBoundary").and_then(|b| s(b, "PermissionsBoundaryArn")).map(str::to_string)
+}
+
+impl Builder {
+    fn problem(&mut self, file: &Path, message: impl Into<String>) {
+        self.problems.push(SnapshotProblem::new(file, message));
+    }
+
+    pub(super) fn file(&mut self, path: &Path) {
+        let bytes = match read(path) {
+            Ok(b) => b,
+            Err(e) => return self.problem(path, e),
+        };
+        let v: Value = match serde_json::from_slice(&bytes) {
+            Ok(v) => v,
+            Err(e) => {
+                let head = &bytes[..bytes.len().min(64)];
+                if head.starts_with(b"user,arn,") || head.starts_with(b"\xef\xbb\xbfuser,arn,") {
+                    let text = String::from_utf8_lossy(&bytes).into_owned();
+                    return self.credential_report(path, &text);
+                }
+                return self.problem(path, format!("not JSON and not a credential report: {e}"));
+            }
+        };
+        if !v.is_object() {
+            return self.problem(path, "not a JSON object: not an IAM export this tool reads");
+        }
+        let has = |k: &str| v.get(k).is_some();
+        if ["UserDetailList", "GroupDetailList", "RoleDetailList", "Policies"]
+            .iter()
+            .any(|k| has(k))
+        {
+            self.authorization_details(path, &v);
+        } else if has("AccessKeyMetadata") {
+            self.access_keys(path, &v);
+        } else if has("LoginProfile") {
+            match v.get("LoginProfile").and_then(|l| s(l, "UserName")) {
+                Some(n) => self.pending.push((
+                    path.to_path_buf(),
+                    Whom::Name(n.to_string()),
+                    Fact::LoginProfile(true),
+                )),
+                None => self.problem(path, "LoginProfile without UserName"),
+            }
+        } else if has("MFADevices") {
+            self.mfa(path, &v);
+        } else if let Some(c) = s(&v, "Content") {
+            match base64::engine::general_purpose::STANDARD.decode(c.trim()) {
+                Ok(b) => {
+                    let text = String::from_utf8_lossy(&b).into_owned();
+                    self.credential_report(path, &text);
+                }
+                Err(e) => {
+                    self.problem(path, format!("credential report Content is not base64: {e}"))
+                }
+            }
+        } else {
+            let keys: Vec<&str> = v
+                .as_object()
+                .map(|m| m.keys().take(5).map(String::as_str).collect())
+                .unwrap_or_default();
+            self.problem(
+                path,
+                format!("not an IAM export this tool reads (top-level keys {keys:?})"),
+            );
+        }
+    }
+
+    fn account(&mut self, arn: &str) -> Option<&mut Account> {
+        let (acct, _) = arn_parts(arn)?;
+        if acct.len() != 12 || !acct.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some(
+            self.snap
+                .accounts
+                .entry(acct.to_string())
+                .or_insert_with(|| Account { id: acct.to_string(), ..Account::default() }),
+        )
+    }
+
+    fn inline(&mut self, path: &Path, what: &str, v: &Value, key: &str) -> Vec<InlinePolicy> {
+        let mut out = Vec::new();
+        for p in list(v, key) {
+            let name = s(p, "PolicyName").unwrap_or("").to_string();
+            let (d, bytes) = doc(p.get("PolicyDocument"));
+            if let Doc::Unreadable(e) = &d {
+                self.problem(
+                    path,
+                    format!("{what}: inline policy {:?} unreadable: {e}", clip(&name)),
+                );
+            }
+            out.push(InlinePolicy { name, bytes, doc: d });
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+
+    fn authorization_details(&mut self, path: &Path, v: &Value) {
+        for (i, u) in list(v, "UserDetailList").iter().enumerate() {
+            let (Some(arn), Some(name)) = (s(u, "Arn"), s(u, "UserName")) else {
+                self.problem(path, format!("UserDetailList[{i}]: no Arn or UserName, skipped"));
+                continue;
+            };
+            let what = format!("user {}", clip(arn));
+            let inline = self.inline(path, &what, u, "UserPolicyList");
+            let user = User {
+                arn: arn.to_string(),
+                account: arn_parts(arn).map_or(String::new(), |(a, _)| a.to_string()),
+                name: name.to_string(),
+                path: s(u, "Path").unwrap_or("/").to_string(),
+                id: s(u, "UserId").unwrap_or("").to_string(),
+                groups: {
+                    let mut g: Vec<String> = list(u, "GroupList")
+                        .iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect();
+                    g.sort();
+                    g
+                },
+                inline_policy_bytes: inline.iter().map(|p| p.bytes).sum(),
+                inline,
+                attached: names(u, "AttachedManagedPolicies", "PolicyArn"),
+                boundary: boundary(u),
+                access_keys: None,
+                login_profile: None,
+                mfa_devices: None,
+                mfa_active: None,
+            };
+            match self.account(arn) {
+                Some(a) => {
+                    a.users.entry(name.to_string()).or_insert(user);
+                }
+                None => self.problem(path, format!("{what}: ARN without an account id, skipped")),
+            }
+        }
+        for (i, g) in list(v, "GroupDetailList").iter().enumerate() {
+            let (Some(arn), Some(name)) = (s(g, "Arn"), s(g, "GroupName")) else {
+                self.problem(path, format!("GroupDetailList[{i}]: no Arn or GroupName, skipped"));
+                continue;
+            };
+            let inline = self.inline(path, &format!("group {}", clip(arn)), g, "GroupPolicyList");
+            let group = Group {
+                arn: arn.to_string(),
+                name: name.to_string(),
+                inline,
+                attached: names(g, "AttachedManagedPolicies", "PolicyArn"),
+            };
+            match self.account(arn) {
+                Some(a) => {
+                    a.groups.entry(name.to_string()).or_insert(group);
+                }
+                None => self.problem(
+                    path,
+                    format!("group {}: ARN without an account id, skipped", clip(arn)),
+                ),
+            }
+        }
+        for (i, r) in list(v, "RoleDetailList").iter().enumerate() {
+            let (Some(arn), Some(name)) = (s(r, "Arn"), s(r, "RoleName")) else {
+                self.problem(path, format!("RoleDetailList[{i}]: no Arn or RoleName, skipped"));
+                continue;
+            };
+            let what = format!("role {}", clip(arn));
+            let inline = self.inline(path, &what, r, "RolePolicyList");
+            let (trust, _) = doc(r.get("AssumeRolePolicyDocument"));
+            if let Doc::Unreadable(e) = &trust {
+                self.problem(path, format!("{what}: trust policy unreadable: {e}"));
+            }
+            let rpath = s(r, "Path").unwrap_or("/").to_string();
+            let role = Role {
+                arn: arn.to_string(),
+                account: arn_parts(arn).map_or(String::new(), |(a, _)| a.to_string()),
+                name: name.to_string(),
+                kind: RoleKind::of(&rpath),
+                path: rpath,
+                id: s(r, "RoleId").unwrap_or("").to_string(),
+                inline_policy_bytes: inline.iter().map(|p| p.bytes).sum(),
+                inline,
+                attached: names(r, "AttachedManagedPolicies", "PolicyArn"),
+                boundary: boundary(r),
+                trust,
+            };
+            match self.account(arn) {
+                Some(a) => {
+                    a.roles.entry(name.to_string()).or_insert(role);
+                }
+                None => self.problem(path, format!("{what}: ARN without an account id, skipped")),
+            }
+        }
+        for (i, p) in list(v, "Policies").iter().enumerate() {
+            let Some(arn) = s(p, "Arn") else {
+                self.problem(path, format!("Policies[{i}]: no Arn, skipped"));
+                continue;
+            };
+            if self.snap.policies.contains_key(arn) {
+                continue;
+            }
+            let default = s(p, "DefaultVersionId").unwrap_or("").to_string();
+            let versions = list(p, "PolicyVersionList");
+            let ver = versions
+                .iter()
+                .find(|x| x.get("IsDefaultVersion").and_then(Value::as_bool) == Some(true))
+                .or_else(|| versions.iter().find(|x| s(x, "VersionId") == Some(default.as_str())));
+            let (d, _) = match ver {
+                Some(x) => doc(x.get("Document")),
+                None => (Doc::Unreadable("no default version in PolicyVersionList".into()), 0),
+            };
+            if let Doc::Unreadable(e) = &d {
+                self.problem(path, format!("managed policy {}: unreadable: {e}", clip(arn)));
+            }
+            let mp = ManagedPolicy {
+                arn: arn.to_string(),
+                name: s(p, "PolicyName").unwrap_or("").to_string(),
+                default_version: default,
+                doc: d,
+            };
+            if let Some((acct, _)) = arn_parts(arn) {
+                if acct != "aws" {
+                    self.account(arn);
+                }
+            }
+            self.snap.policies.insert(arn.to_string(), mp);
+        }
+    }
+
+    fn access_keys(&mut self, path: &Path, v: &Value) {
+        let mut by_user: BTreeMap<String, Vec<KeyMeta>> = BTreeMap::new();
+        let items = list(v, "AccessKeyMetadata");
+        if items.is_empty() {
+            return self.problem(
+                path,
+                "list-access-keys output without keys: it names no user, so it cannot be attributed",
+            );
+        }
+        for (i, k) in items.iter().enumerate() {
+            let Some(user) = s(k, "UserName") else {
+                self.problem(path, format!("AccessKeyMetadata[{i}]: no UserName, skipped"));
+                continue;
+            };
+            by_user.entry(user.to_string()).or_default().push(KeyMeta {
+                id: s(k, "AccessKeyId").map(str::to_string),
+                status: s(k, "Status").unwrap_or("").to_string(),
+                created: s(k, "CreateDate").map(str::to_string),
+            });
+        }
+        for (user, keys) in by_user {
+            self.pending.push((path.to_path_buf(), Whom::Name(user), Fact::Keys(keys)));
+        }
+    }
+
+    fn mfa(&mut self, path: &Path, v: &Value) {
+        let mut by_user: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let items = list(v, "MFADevices");
+        if items.is_empty() {
+            return self.problem(
+                path,
+                "list-mfa-devices output without devices: it names no user, so it cannot be attributed",
+            );
+        }
+        for (i, d) in items.iter().enumerate() {
+            let (Some(user), Some(serial)) = (s(d, "UserName"), s(d, "SerialNumber")) else {
+                self.problem(
+                    path,
+                    format!("MFADevices[{i}]: no UserName or SerialNumber, skipped"),
+                );
+                continue;
+            };
+            by_user.entry(user.to_string()).or_default().push(serial.to_string());
+        }
+        for (user, serials) in by_user {
+            self.pending.push((path.to_path_buf(), Whom::Name(user), Fact::Mfa(serials)));
+        }
+    }
+
+    fn credential_report(&mut self, path: &Path, text: &str) {
+        let mut lines = text.trim_start_matches('\u{feff}').lines();
+        let header: Vec<&str> = lines.next().unwrap_or("").split(',').map(str::trim).collect();
+        let col = |n: &str| header.iter().position(|h| *h == n);
+        let (Some(c_arn), Some(c_pw), Some(c_mfa)) =
+            (col("arn"), col("password_enabled"), col("mfa_active"))
+        else {
+            return self.problem(
+                path,
+                "credential report without arn, password_enabled, mfa_active columns",
+            );
+        };
+        let slots: Vec<(usize, usize)> = (1..=2)
+            .filter_map(|n| {
+                Some((
+                    col(&format!("access_key_{n}_active"))?,
+                    col(&format!("access_key_{n}_last_rotated"))?,
+                ))
+            })
+            .collect();
+        for (i, line) in lines.enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let f: Vec<&str> = line.split(',').map(|x| x.trim().trim_matches('"')).collect();
+            let Some(arn) = f.get(c_arn) else {
+                self.problem(path, format!("credential report line {}: too few fields", i + 2));
+                continue;
+            };
+            if !arn.contains(":user/") {
+                continue; // `<root_account>`
+            }
+            let flag = |c: usize| match f.get(c).copied() {
+                Some("true") => Some(true),
+                Some("false") => Some(false),
+                _ => None,
+            };
+            let arn = (*arn).to_string();
+            if let Some(pw) = flag(c_pw) {
+                self.pending.push((
+                    path.to_path_buf(),
+                    Whom::Arn(arn.clone()),
+                    Fact::LoginProfile(pw),
+                ));
+            }
+            if let Some(m) = flag(c_mfa) {
+                self.pending.push((path.to_path_buf(), Whom::Arn(arn.clone()), Fact::MfaActive(m)));
+            }
+            if slots.len() == 2 {
+                let mut keys = Vec::new();
+                for &(ca, cr) in &slots {
+                    let rotated = f.get(cr).copied().filter(|r| *r != "N/A" && !r.is_empty());
+                    match (flag(ca), rotated) {
+                        (Some(true), r) => keys.push(KeyMeta {
+                            id: None,
+                            status: "Active".into(),
+                            created: r.map(str::to_string),
+                        }),
+                        (Some(false), Some(r)) => keys.push(KeyMeta {
+                            id: None,
+                            status: "Inactive".into(),
+                            created: Some(r.to_string()),
+                        }),
+                        _ => {}
+                    }
+                }
+                self.pending.push((path.to_path_buf(), Whom::Arn(arn), Fact::Keys(keys)));
+            }
+        }
+    }
+
+    pub(super) fn finish(mut self) -> (Snapshot, Vec<SnapshotProblem>) {
+        let pending = std::mem::take(&mut self.pending);
+        // Key lists with ids (list-access-keys) win over the credential report's slots.
+        let mut with_ids: std::collections::BTreeSet<String> = Default::default();
+        for (file, whom, fact) in pending {
+            let found: Vec<(String, String)> = match &whom {
+                Whom::Arn(arn) => self
+                    .snap
+                    .user(arn)
+                    .map(|u| vec![(u.account.clone(), u.name.clone())])
+                    .unwrap_or_default(),
+                Whom::Name(n) => self
+                    .snap
+                    .accounts
+                    .values()
+                    .filter(|a| a.users.contains_key(n))
+                    .map(|a| (a.id.clone(), n.clone()))
+                    .collect(),
+            };
+            let who = match &whom {
+                Whom::Arn(a) | Whom::Name(a) => clip(a),
+            };
+            if found.len() != 1 {
+                let why = if found.is_empty() {
+                    "no snapshot account has"
+                } else {
+                    "several snapshot accounts have"
+                };
+                self.problem(
+                    &file,
+                    format!("{why} user {who:?}: its credential facts are not attached"),
+                );
+                continue;
+            }
+            let (acct, name) = &found[0];
+            let key = format!("{acct}/{name}");
+            let Some(u) = self.snap.accounts.get_mut(acct).and_then(|a| a.users.get_mut(name))
+            else {
+                continue;
+            };
+            match fact {
+                Fact::Keys(k) => {
+                    let has_ids = k.iter().any(|m| m.id.is_some());
+                    if has_ids || !with_ids.contains(&key) {
+                        if has_ids && with_ids.contains(&key) {
+                            // Another page of list-access-keys: merge.
+                            let list = u.access_keys.get_or_insert_with(Vec::new);
+                            for m in k {
+                                if !list.contains(&m) {
+                                    list.push(m);
+                                }
+                            }
+                        } else {
+                            u.access_keys = Some(k);
+                        }
+                        if has_ids {
+                            with_ids.insert(key);
+                        }
+                    }
+                }
+                Fact::LoginProfile(b) => {
+                    u.login_profile = Some(u.login_profile.unwrap_or(false) || b);
+                }
+                Fact::Mfa(serials) => {
+                    let list = u.mfa_devices.get_or_insert_with(Vec::new);
+                    list.extend(serials);
+                    list.sort();
+                    list.dedup();
+                }
+                Fact::MfaActive(b) => u.mfa_active = Some(b),
+            }
+        }
+        (self.snap, self.problems)
+    }
+}
+
+#[cfg(test)]
+pub(super) fn doc_for_tests(v: &Value) -> (Doc, usize) {
+    doc(Some(v))
+}
