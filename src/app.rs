@@ -123,6 +123,29 @@ fn release<T>(v: T) {
     std::mem::forget(v);
 }
 
+/// The `--iam` snapshot of a command, its problems printed on stderr naming their files.
+fn load_iam(args: &cli::IamArgs, input: &InputArgs) -> Result<Option<crate::contain::Iam>> {
+    let iam = crate::contain::load_args(&args.iam, input.strict)?;
+    if let (Some(i), false) = (&iam, input.quiet) {
+        for p in &i.problems {
+            eprintln!(
+                "trailhound: iam snapshot {}: {}",
+                crate::escape::one_line(&p.file.display().to_string()),
+                crate::escape::one_line(&p.message)
+            );
+        }
+    }
+    Ok(iam)
+}
+
+/// [`finish`], counting the IAM snapshot's unreadable files as unread input (exit 3).
+fn finish_with(ing: &Ingest, iam: Option<&crate::contain::Iam>) -> Exit {
+    match finish(ing) {
+        Exit::Ok if iam.is_some_and(|i| !i.problems.is_empty()) => Exit::Incomplete,
+        code => code,
+    }
+}
+
 fn finish(ing: &Ingest) -> Exit {
     if ing.incomplete() {
         Exit::Incomplete
@@ -491,22 +514,54 @@ fn plan_options(
     }
 }
 
+/// The plan, with what the IAM snapshot says when there is one (issue #20): the unseen tail's
+/// reach in the blast radius and the plan, and the precautionary actions when asked.
+fn plan_with_snapshot(
+    ing: &Ingest,
+    g: &crate::chain::SessionGraph,
+    b: &mut crate::blast::BlastRadius,
+    opts: &crate::plan::PlanOptions,
+    iam: Option<&crate::contain::Iam>,
+    contain: bool,
+) -> crate::plan::Plan {
+    let reach = iam.map(|i| crate::contain::reachable(i, g, &b.nodes, &mut b.unseen_tail));
+    let mut p = crate::plan::build_plan(ing, g, b, opts);
+    if let (Some(i), Some(r)) = (iam, reach) {
+        b.reachable = Some(r.clone());
+        crate::plan::apply_snapshot(&mut p, i, r, g, contain);
+    }
+    p
+}
+
 fn sessions(a: cli::SessionsArgs) -> Result<Exit> {
     let keys = check_keys(&a.keys, a.input.quiet)?;
+    let iam = load_iam(&a.iam, &a.input)?;
     let (ing, g) = load_graph(&a.input, &keys, false)?;
     let sel = g.select(&keys, &a.principals);
-    let text = match a.format {
-        cli::GraphFormat::Json => to_json(&g.to_json(&sel))?,
+    let reach = iam.as_ref().map(|i| crate::contain::reachable_of_selection(i, &ing, &g, &sel));
+    let mut text = match a.format {
+        cli::GraphFormat::Json => match &reach {
+            Some(r) => {
+                let mut v = serde_json::to_value(g.to_json(&sel))?;
+                v["reachable"] = serde_json::to_value(r)?;
+                to_json(&v)?
+            }
+            None => to_json(&g.to_json(&sel))?,
+        },
         cli::GraphFormat::Tree => crate::chain::render::tree(&g, &sel, a.collapse),
         cli::GraphFormat::Dot => crate::chain::render::dot(&g, &sel),
         cli::GraphFormat::Mermaid => crate::chain::render::mermaid(&g, &sel),
     };
+    if let (Some(r), cli::GraphFormat::Tree) = (&reach, a.format) {
+        text.push('\n');
+        text.push_str(&crate::contain::render(r));
+    }
     if a.format == cli::GraphFormat::Tree && use_colour() {
         stdout_raw(&colourize(&crate::escape::terminal(&text)))?;
     } else {
         stdout_write(&text)?;
     }
-    let code = finish(&ing);
+    let code = finish_with(&ing, iam.as_ref());
     release(g);
     release(ing);
     Ok(code)
@@ -518,11 +573,15 @@ fn blast(a: cli::BlastArgs) -> Result<Exit> {
         crate::export::TableFormat::from_path(p)?;
         guard_outputs(&a.input.inputs, &[("--events-out", p)])?;
     }
+    let iam = load_iam(&a.iam, &a.input)?;
     let (ing, g) = load_graph(&a.input, &keys, false)?;
     let seeds = seeds_of(&g, &keys, &a.seeds.principals)?;
     // The tainted events are aggregated as they are re-read and not kept (SPEC §8: memory
     // bounded by what is kept); `--events-out` streams them in batches.
-    let b = crate::blast::blast_with(&ing, &g, &seeds, true, false)?;
+    let mut b = crate::blast::blast_with(&ing, &g, &seeds, true, false)?;
+    if let Some(i) = &iam {
+        b.reachable = Some(crate::contain::reachable(i, &g, &b.nodes, &mut b.unseen_tail));
+    }
     let b = crate::findings::with_findings(b, &g, None);
     crate::diag::mark("blast done");
     if let Some(p) = &a.events_out {
@@ -534,13 +593,20 @@ fn blast(a: cli::BlastArgs) -> Result<Exit> {
         }
         w.finish()?;
     }
-    let text = match a.format {
+    let mut text = match a.format {
         cli::ReportFormat::Json => to_json(&b)?,
         cli::ReportFormat::Table => crate::blast::render_table(&b),
         cli::ReportFormat::Markdown => crate::blast::render_markdown(&b),
     };
+    match (&b.reachable, a.format) {
+        (Some(r), cli::ReportFormat::Table) => text.push_str(&crate::contain::render(r)),
+        (Some(r), cli::ReportFormat::Markdown) => {
+            text.push_str(&format!("\n```text\n{}```\n", crate::contain::render(r)))
+        }
+        _ => {}
+    }
     stdout_write(&text)?;
-    let code = finish(&ing);
+    let code = finish_with(&ing, iam.as_ref());
     release(b);
     release(g);
     release(ing);
@@ -558,12 +624,13 @@ fn plan(a: cli::PlanArgs) -> Result<Exit> {
         outs.push(("--script", p));
     }
     guard_outputs(&a.input.inputs, &outs)?;
+    let iam = load_iam(&a.iam, &a.input)?;
     let (ing, g) = load_graph(&a.input, &keys, true)?;
     let seeds = seeds_of(&g, &keys, &a.seeds.principals)?;
-    let b = crate::blast::blast(&ing, &g, &seeds, true)?;
+    let mut b = crate::blast::blast(&ing, &g, &seeds, true)?;
     crate::diag::mark("blast done");
     let opts = plan_options(a.strategy, effective_at, &a.input);
-    let p = crate::plan::build_plan(&ing, &g, &b, &opts);
+    let p = plan_with_snapshot(&ing, &g, &mut b, &opts, iam.as_ref(), a.contain_reachable);
     crate::diag::mark("plan done");
     let text = to_json(&p)?;
     match &a.output {
@@ -592,7 +659,7 @@ fn plan(a: cli::PlanArgs) -> Result<Exit> {
             );
         }
     }
-    let code = finish(&ing);
+    let code = finish_with(&ing, iam.as_ref());
     release(b);
     release(g);
     release(ing);
@@ -604,9 +671,10 @@ fn verify(a: cli::VerifyArgs) -> Result<Exit> {
         .with_context(|| format!("reading {}", a.plan.display()))?;
     let p: crate::plan::Plan = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a trailhound plan", a.plan.display()))?;
+    let iam = load_iam(&a.iam, &a.input)?;
     let mut ing = load_with(&a.input, false, true, &[])?;
     let g = crate::chain::SessionGraph::build_releasing(&mut ing)?;
-    let v = crate::plan::verify::verify(&ing, &g, &p)?;
+    let v = crate::plan::verify::verify_with(&ing, &g, &p, iam.as_ref())?;
     match a.format {
         cli::TableOrJson::Json => stdout_write(&to_json(&v)?)?,
         cli::TableOrJson::Table if use_colour() => {
@@ -617,7 +685,7 @@ fn verify(a: cli::VerifyArgs) -> Result<Exit> {
     if !v.ok {
         return Ok(Exit::Finding);
     }
-    let code = finish(&ing);
+    let code = finish_with(&ing, iam.as_ref());
     release(g);
     release(v);
     release(ing);
@@ -699,16 +767,17 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
     let mut outs: Vec<(&str, &std::path::Path)> = vec![("-o", a.output.as_path())];
     outs.extend(case_files.iter().map(|p| ("-o", p.as_path())));
     guard_outputs(&a.input.inputs, &outs)?;
+    let iam = load_iam(&a.iam, &a.input)?;
     let (ing, g) = load_graph(&a.input, &keys, true)?;
     let seeds = seeds_of(&g, &keys, &a.seeds.principals)?;
     std::fs::create_dir_all(&a.output)
         .with_context(|| format!("creating {}", a.output.display()))?;
-    let b = crate::blast::blast(&ing, &g, &seeds, true)?;
+    let mut b = crate::blast::blast(&ing, &g, &seeds, true)?;
     crate::diag::mark("blast done");
     let opts = plan_options(a.strategy, effective_at, &a.input);
-    let p = crate::plan::build_plan(&ing, &g, &b, &opts);
+    let p = plan_with_snapshot(&ing, &g, &mut b, &opts, iam.as_ref(), a.contain_reachable);
     crate::diag::mark("plan done");
-    let v = crate::plan::verify::verify(&ing, &g, &p)?;
+    let v = crate::plan::verify::verify_with(&ing, &g, &p, iam.as_ref())?;
     let b = crate::findings::with_findings(b, &g, Some(&p));
     let scan = crate::scan::scan_report(&ing);
     let sel = g.select(&seeds, &[]);
@@ -788,7 +857,7 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
             if v.ok { "OK: every live tainted credential is cut" } else { "FAIL: see verify.json" }
         );
     }
-    let code = if v.ok { finish(&ing) } else { Exit::Finding };
+    let code = if v.ok { finish_with(&ing, iam.as_ref()) } else { Exit::Finding };
     release(g);
     release(b);
     release(ing);

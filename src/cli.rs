@@ -84,6 +84,17 @@ pub struct InputArgs {
     pub quiet: bool,
 }
 
+/// The IAM snapshot of `sessions`, `blast`, `plan`, `verify` and `investigate`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct IamArgs {
+    /// An IAM snapshot file: `aws iam get-account-authorization-details` output (one per
+    /// account), or `list-access-keys`, `get-login-profile`, `list-mfa-devices` output or a
+    /// credential report; a directory takes every file in it. Repeatable. Shows what the
+    /// tainted credentials still alive could reach.
+    #[arg(long = "iam", value_name = "FILE", help_heading = "Input")]
+    pub iam: Vec<PathBuf>,
+}
+
 /// The seeds of `blast`, `plan` and `investigate`: at least one `--key` or `--principal`.
 #[derive(Debug, Args, Clone)]
 pub struct SeedArgs {
@@ -139,6 +150,8 @@ pub struct SessionsArgs {
     pub principals: Vec<String>,
     #[command(flatten)]
     pub input: InputArgs,
+    #[command(flatten)]
+    pub iam: IamArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = GraphFormat::Tree, help_heading = "Output")]
     pub format: GraphFormat,
@@ -162,6 +175,8 @@ pub struct BlastArgs {
     pub seeds: SeedArgs,
     #[command(flatten)]
     pub input: InputArgs,
+    #[command(flatten)]
+    pub iam: IamArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Table, help_heading = "Output")]
     pub format: ReportFormat,
@@ -186,9 +201,16 @@ pub struct PlanArgs {
     pub seeds: SeedArgs,
     #[command(flatten)]
     pub input: InputArgs,
+    #[command(flatten)]
+    pub iam: IamArgs,
     /// strict (default) or surgical.
     #[arg(long, value_enum, default_value_t = Strategy::Strict, help_heading = "Plan")]
     pub strategy: Strategy,
+    /// Also deny the roles the unseen tail could reach but the evidence does not show in use,
+    /// and list the users and accounts to review (precautionary actions, kept apart; needs
+    /// --iam).
+    #[arg(long, requires = "iam", help_heading = "Plan")]
+    pub contain_reachable: bool,
     /// Cut-off time (RFC 3339); default: the later of now and one second after the newest
     /// tainted issue time.
     #[arg(long, value_name = "TIME", help_heading = "Plan")]
@@ -212,6 +234,8 @@ pub struct VerifyArgs {
     pub plan: PathBuf,
     #[command(flatten)]
     pub input: InputArgs,
+    #[command(flatten)]
+    pub iam: IamArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = TableOrJson::Table, help_heading = "Output")]
     pub format: TableOrJson,
@@ -273,9 +297,16 @@ pub struct InvestigateArgs {
     pub seeds: SeedArgs,
     #[command(flatten)]
     pub input: InputArgs,
+    #[command(flatten)]
+    pub iam: IamArgs,
     /// strict (default) or surgical.
     #[arg(long, value_enum, default_value_t = Strategy::Strict, help_heading = "Plan")]
     pub strategy: Strategy,
+    /// Also deny the roles the unseen tail could reach but the evidence does not show in use,
+    /// and list the users and accounts to review (precautionary actions, kept apart; needs
+    /// --iam).
+    #[arg(long, requires = "iam", help_heading = "Plan")]
+    pub contain_reachable: bool,
     /// Cut-off time (RFC 3339); see `plan --effective-at`.
     #[arg(long, value_name = "TIME", help_heading = "Plan")]
     pub effective_at: Option<String>,

@@ -21,6 +21,7 @@ pub mod app;
 pub mod blast;
 pub mod chain;
 pub mod cli;
+pub(crate) mod contain;
 pub(crate) mod diag;
 pub(crate) mod escape;
 pub(crate) mod export;

@@ -33,3 +33,5 @@ mod cache;
 // IAM snapshots (issue #20): the generator's snapshot, reach against its known answer,
 // `generate --iam-out`, damaged snapshot files.
 mod iam;
+// --iam on blast, plan and verify: the unseen tail's reach, contained (issue #20).
+mod contain;

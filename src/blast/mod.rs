@@ -153,6 +153,9 @@ pub struct BlastRadius {
     /// Tainted credentials still valid when their account's evidence ends: what they did
     /// since is not in the logs (SPEC §9).
     pub unseen_tail: Vec<crate::taint::TailRisk>,
+    /// What the unseen tail could reach per the IAM snapshot (`--iam`, issue #20).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reachable: Option<crate::contain::Reachable>,
     pub notes: Vec<String>,
     /// Indices (into [`Ingest::stubs`]) of the tainted events, in time order.
     #[serde(skip)]
@@ -501,6 +504,7 @@ pub fn blast_with(
         attacker_users: taint.attacker_users,
         evidence_window,
         unseen_tail,
+        reachable: None,
         notes,
         event_indices,
         nodes,

@@ -30,6 +30,7 @@ pub mod verify;
 mod commands;
 mod model;
 mod policy;
+mod precaution;
 mod script;
 mod targets;
 
@@ -39,6 +40,7 @@ pub use model::{
     PlanTainted, Strategy, Summary, Unrevocable,
 };
 pub use policy::{policy_size, statement_matches};
+pub use precaution::apply as apply_snapshot;
 pub use script::render_script;
 pub use targets::{attach_target, blocker_reason, sessions_by_target, Blocker, Target, TargetKind};
 
@@ -539,6 +541,9 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
         attacker_users: b.attacker_users.clone(),
         evidence_window,
         unseen_tail,
+        contain_reachable: false,
+        reachable: None,
+        precautionary: Vec::new(),
         notes,
         summary,
     }

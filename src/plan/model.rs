@@ -144,6 +144,18 @@ pub struct Plan {
     /// Tainted credentials still valid when their account's evidence ends (SPEC §9).
     #[serde(default)]
     pub unseen_tail: Vec<crate::taint::TailRisk>,
+    /// True when the plan was asked to contain what the unseen tail could reach
+    /// (`--contain-reachable`): `verify --iam` then requires every reachable, unused role to
+    /// be denied.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub contain_reachable: bool,
+    /// What the unseen tail could reach per the IAM snapshot (`--iam`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reachable: Option<crate::contain::Reachable>,
+    /// Precautionary actions for what the unseen tail could reach (`--contain-reachable`):
+    /// not evidence-based, kept apart from `actions` and numbered after them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub precautionary: Vec<Action>,
     pub notes: Vec<String>,
     pub summary: Summary,
 }

@@ -27,7 +27,7 @@ pub fn render_script(p: &Plan) -> String {
     let _ = writeln!(o, "# seeds: {}", one_line(&p.seeds.join(", ")));
     let accounts: Vec<&str> = {
         let mut v: Vec<&str> = Vec::new();
-        for a in &p.actions {
+        for a in p.actions.iter().chain(&p.precautionary) {
             if let Some(x) = a.account_id.as_deref() {
                 if !v.contains(&x) {
                     v.push(x);
@@ -52,8 +52,14 @@ pub fn render_script(p: &Plan) -> String {
             );
         }
     };
-    for a in &p.actions {
+    for (i, a) in p.actions.iter().chain(&p.precautionary).enumerate() {
         let acct = a.account_id.as_deref();
+        if i == p.actions.len() {
+            let _ = writeln!(
+                o,
+                "# ----- precautionary (--contain-reachable): NOT evidence-based; what the unseen tail\n# could reach per the IAM snapshot. Review them on their own. -----\n"
+            );
+        }
         if current != Some(acct) {
             if let Some(prev) = current {
                 close(&mut o, prev);
@@ -118,7 +124,7 @@ pub fn render_script(p: &Plan) -> String {
         .map(|a| (a.account_id.as_deref(), a.user_name.as_deref()))
         .collect();
     let mut rollback = Vec::new();
-    for a in &p.actions {
+    for a in p.actions.iter().chain(&p.precautionary) {
         let (Some(arn), Some(name)) = (a.principal_arn.as_deref(), a.policy_name.as_deref()) else {
             continue;
         };

@@ -79,10 +79,103 @@ pub struct Verification {
     pub evidence_window: Vec<crate::taint::EvidenceWindow>,
     /// Tainted credentials still valid when their account's evidence ends.
     pub unseen_tail: Vec<crate::taint::TailRisk>,
+    /// The plan's precautionary actions (`--contain-reachable`), checked on their own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precautionary: Option<PrecautionCheck>,
     /// True when every live tainted credential that can be cut is cut, and every command does
-    /// what its action says.
+    /// what its action says (precautionary ones included); for a plan made with
+    /// `--contain-reachable` and verified with `--iam`, also every reachable, unused role is
+    /// denied.
     pub ok: bool,
     pub notes: Vec<String>,
+}
+
+/// What `verify` says of the precautionary actions (issue #20).
+#[derive(Debug, Serialize)]
+pub struct PrecautionCheck {
+    /// How many the plan holds.
+    pub actions: usize,
+    /// True when verify recomputed what the unseen tail could reach from an IAM snapshot
+    /// (`verify --iam`); otherwise only the commands were checked.
+    pub checked_against_snapshot: bool,
+    /// Reachable roles not used in the evidence that a deny covers (sessions issued before the
+    /// cut-off), and those it does not.
+    pub reachable_roles_denied: Vec<String>,
+    pub reachable_roles_not_denied: Vec<String>,
+    /// Reachable roles no IAM policy can deny (service-linked, F6; Identity Center, F20).
+    pub reachable_roles_unrevocable: Vec<String>,
+    /// Precautionary actions whose command does not do what the action says, or that do more
+    /// than deny or review.
+    pub command_problems: Vec<CommandProblem>,
+}
+
+/// `(account, name)` of a role ARN or of the principal of a role action.
+fn role_of(arn: &str) -> Option<(&str, &str)> {
+    Some((
+        arn_account(arn)?,
+        arn.strip_prefix("arn:aws:iam::")?.split(":role/").nth(1)?.rsplit('/').next()?,
+    ))
+}
+
+/// Checks the precautionary actions, and with a snapshot that they deny every reachable,
+/// unused role (issue #20).
+fn check_precautions(
+    plan: &Plan,
+    reach: Option<&crate::contain::Reachable>,
+    eff: i64,
+) -> PrecautionCheck {
+    let mut c = PrecautionCheck {
+        actions: plan.precautionary.len(),
+        checked_against_snapshot: reach.is_some(),
+        reachable_roles_denied: Vec::new(),
+        reachable_roles_not_denied: Vec::new(),
+        reachable_roles_unrevocable: Vec::new(),
+        command_problems: Vec::new(),
+    };
+    for a in &plan.precautionary {
+        let problem = match a.kind {
+            ActionKind::PutRolePolicy | ActionKind::Review => check_action(a).err(),
+            _ => Some(
+                "a precautionary action may only deny sessions of a role or ask for a review"
+                    .into(),
+            ),
+        };
+        if let Some(problem) = problem {
+            c.command_problems.push(CommandProblem {
+                order: a.order,
+                kind: a.kind.clone(),
+                problem,
+            });
+        }
+    }
+    let Some(reach) = reach else { return c };
+    let denies = |a: &super::Action| {
+        a.kind == ActionKind::PutRolePolicy
+            && check_action(a).is_ok()
+            && a.policy_document.as_ref().and_then(|d| d.get("Statement")).is_some_and(|s| {
+                let list = match s {
+                    serde_json::Value::Array(v) => v.iter().collect::<Vec<_>>(),
+                    one => vec![one],
+                };
+                list.into_iter().any(|st| statement_matches(st, Some(eff - 1), None))
+            })
+    };
+    for r in reach.unused_roles() {
+        if r.kind != "ordinary" {
+            c.reachable_roles_unrevocable.push(r.arn.clone());
+            continue;
+        }
+        let want = role_of(&r.arn);
+        let covered = plan.actions.iter().chain(&plan.precautionary).any(|a| {
+            want.is_some() && a.principal_arn.as_deref().and_then(role_of) == want && denies(a)
+        });
+        if covered {
+            c.reachable_roles_denied.push(r.arn.clone());
+        } else {
+            c.reachable_roles_not_denied.push(r.arn.clone());
+        }
+    }
+    c
 }
 
 /// The words of one command line, or why it is not one plain command.
@@ -187,7 +280,22 @@ fn user_of(g: &SessionGraph, n: usize) -> Option<(String, String)> {
 /// # Errors
 /// A plan whose schema is not understood (an `effective_at` that is not a time is refused
 /// when the plan is read).
+#[cfg(test)]
 pub fn verify(ing: &Ingest, g: &SessionGraph, plan: &Plan) -> anyhow::Result<Verification> {
+    verify_with(ing, g, plan, None)
+}
+
+/// [`verify`], with the IAM snapshot given to `verify --iam`: what the unseen tail could reach
+/// is recomputed from it and the plan's precautionary actions are held against it.
+///
+/// # Errors
+/// As [`verify`].
+pub fn verify_with(
+    ing: &Ingest,
+    g: &SessionGraph,
+    plan: &Plan,
+    iam: Option<&crate::contain::Iam>,
+) -> anyhow::Result<Verification> {
     if plan.schema != super::SCHEMA {
         anyhow::bail!("unsupported plan schema {:?} (expected {})", plan.schema, super::SCHEMA);
     }
@@ -325,6 +433,7 @@ pub fn verify(ing: &Ingest, g: &SessionGraph, plan: &Plan) -> anyhow::Result<Ver
         attacker_users: b.attacker_users.clone(),
         evidence_window: b.evidence_window.clone(),
         unseen_tail: b.unseen_tail.clone(),
+        precautionary: None,
         ok: false,
         notes: Vec::new(),
     };
@@ -424,6 +533,16 @@ pub fn verify(ing: &Ingest, g: &SessionGraph, plan: &Plan) -> anyhow::Result<Ver
     }
     v.ok =
         v.not_covered.is_empty() && v.keys_left_active.is_empty() && v.command_problems.is_empty();
+    let reach = iam.map(|i| crate::contain::reachable(i, g, &b.nodes, &mut v.unseen_tail));
+    if reach.is_some() || !plan.precautionary.is_empty() || plan.contain_reachable {
+        let c = check_precautions(plan, reach.as_ref(), eff);
+        v.ok &= c.command_problems.is_empty()
+            && !(plan.contain_reachable && !c.reachable_roles_not_denied.is_empty());
+        if plan.contain_reachable && !c.checked_against_snapshot {
+            notes.push("the plan contains what the unseen tail could reach (--contain-reachable): give verify the same --iam snapshot to check that every reachable role is denied".into());
+        }
+        v.precautionary = Some(c);
+    }
     notes.sort();
     notes.dedup();
     v.notes = notes;
@@ -473,6 +592,36 @@ pub fn render_table(v: &Verification) -> String {
     }
     for c in &v.command_problems {
         let _ = writeln!(o, "  command of action {} ({}) is wrong: {}", c.order, c.kind, c.problem);
+    }
+    if let Some(c) = &v.precautionary {
+        let _ = writeln!(
+            o,
+            "precautionary: {} action(s); {}",
+            c.actions,
+            if c.checked_against_snapshot {
+                format!(
+                    "reachable unused roles: {} denied, {} NOT denied, {} unrevocable",
+                    c.reachable_roles_denied.len(),
+                    c.reachable_roles_not_denied.len(),
+                    c.reachable_roles_unrevocable.len()
+                )
+            } else {
+                "not held against a snapshot (no --iam)".to_string()
+            }
+        );
+        for r in &c.reachable_roles_not_denied {
+            let _ = writeln!(o, "  reachable role NOT denied: {r}");
+        }
+        for r in &c.reachable_roles_unrevocable {
+            let _ = writeln!(o, "  reachable role no IAM policy can deny: {r}");
+        }
+        for p in &c.command_problems {
+            let _ = writeln!(
+                o,
+                "  command of precautionary action {} ({}) is wrong: {}",
+                p.order, p.kind, p.problem
+            );
+        }
     }
     for t in &v.unseen_tail {
         let _ = writeln!(

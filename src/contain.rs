@@ -1,0 +1,430 @@
+//! The unseen tail, contained (issue #20): what the tainted credentials still alive after the
+//! evidence ends could reach, according to the IAM snapshot given with `--iam`.
+//!
+//! The trail shows what tainted credentials did up to the last delivered log; it cannot show
+//! what a live one did since, nor what it can still do before the plan is applied (SPEC §9,
+//! the unseen tail). With a snapshot (`aws iam get-account-authorization-details`, one file per
+//! account, see [`crate::iam`]), each unseen-tail credential's principal is evaluated
+//! ([`crate::iam::Snapshot::reach`]): the roles it could assume (transitively, across the
+//! accounts in the snapshot), the users whose keys or passwords it could create, and the
+//! accounts whose IAM policies it could change. [`reachable`] gathers that per principal and
+//! as one set, marks each role the evidence shows the attacker using, and rewrites each tail
+//! entry's reason with what the snapshot says.
+//!
+//! Which principal a credential acts as: a long-term key, its IAM user; a role session, its
+//! role; a GetSessionToken session, its user; a federated-user session, the IAM user that
+//! minted it (an upper bound: its session policy may narrow it, labelled). Root's own
+//! credentials are not evaluated: no IAM policy bounds root (F11); that is said in the notes.
+
+use crate::chain::{NodeKind, SessionGraph};
+use crate::iam::{RoleKind, Snapshot, SnapshotProblem};
+use crate::taint::TailRisk;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+/// A loaded `--iam` snapshot with the files it came from.
+#[derive(Debug, Clone)]
+pub struct Iam {
+    pub snapshot: Snapshot,
+    pub files: Vec<PathBuf>,
+    pub problems: Vec<SnapshotProblem>,
+}
+
+/// Loads the `--iam` files; `None` when none were given. Bad files are problems, never fatal.
+pub fn load(files: &[PathBuf]) -> Option<Iam> {
+    if files.is_empty() {
+        return None;
+    }
+    let (snapshot, problems) = crate::iam::load(files);
+    Some(Iam { snapshot, files: files.to_vec(), problems })
+}
+
+/// The `--iam` arguments of a command: directories are expanded to the files in them
+/// (sorted) and the snapshot is loaded; with `strict`, the first problem is fatal.
+///
+/// # Errors
+/// `--strict` and a problem; a directory that cannot be listed.
+pub fn load_args(args: &[PathBuf], strict: bool) -> anyhow::Result<Option<Iam>> {
+    let mut files = Vec::new();
+    for a in args {
+        if a.is_dir() {
+            let mut inside: Vec<PathBuf> = std::fs::read_dir(a)
+                .map_err(|e| anyhow::anyhow!("--iam {}: {e}", a.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file())
+                .collect();
+            inside.sort();
+            files.extend(inside);
+        } else {
+            files.push(a.clone());
+        }
+    }
+    let Some(iam) = load(&files) else { return Ok(None) };
+    if let (true, Some(p)) = (strict, iam.problems.first()) {
+        anyhow::bail!(
+            "--strict: unreadable IAM snapshot {}: {}",
+            crate::escape::one_line(&p.file.display().to_string()),
+            crate::escape::one_line(&p.message)
+        );
+    }
+    Ok(Some(iam))
+}
+
+/// What the selected credentials still valid after the evidence ends could reach (`sessions
+/// --iam`): [`reachable`] over the unseen tail of `selected`.
+pub fn reachable_of_selection(
+    iam: &Iam,
+    ing: &crate::ingest::Ingest,
+    g: &SessionGraph,
+    selected: &BTreeSet<usize>,
+) -> Reachable {
+    let windows = crate::taint::evidence_window(ing);
+    let mut tail =
+        crate::taint::unseen_tail(g, selected, &windows, |n| crate::chain::session_expiry(g, n));
+    reachable(iam, g, selected, &mut tail)
+}
+
+/// A snapshot file that could not be (fully) used.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FileProblem {
+    pub file: String,
+    pub problem: String,
+}
+
+/// One principal of the unseen tail.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PrincipalReach {
+    /// The IAM user or role ARN evaluated.
+    pub principal: String,
+    /// The unseen-tail credentials acting as it.
+    pub credentials: Vec<String>,
+    /// False when the snapshot does not hold it (its reach is unknown).
+    pub in_snapshot: bool,
+    pub roles: usize,
+    pub users: usize,
+    /// Accounts whose IAM policies it could change.
+    pub policy_change_accounts: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+}
+
+/// A role some unseen-tail principal could assume.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RoleReach {
+    pub arn: String,
+    pub account_id: String,
+    /// `ordinary`, `service_linked` (F6) or `identity_center` (F20).
+    pub kind: String,
+    /// True when the evidence shows a tainted session of this role.
+    pub used: bool,
+    /// False when a policy condition decides (see `labels`).
+    pub certain: bool,
+    /// The unseen-tail principals that reach it.
+    pub from: Vec<String>,
+    /// The principal or role it is first assumed from, and how many hops from `from`.
+    pub via: String,
+    pub depth: usize,
+    /// `policy#sid` of the statements that allow it.
+    pub reasons: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+}
+
+/// A user whose access keys or password some unseen-tail principal could create.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct UserReach {
+    pub arn: String,
+    pub actions: Vec<String>,
+    pub certain: bool,
+    pub from: Vec<String>,
+    pub via: String,
+    /// Its access key ids at snapshot time (`null`: unknown, no `list-access-keys` output).
+    pub keys_at_snapshot: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+}
+
+/// An account whose IAM policies some unseen-tail principal could change.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ChangeReach {
+    pub account_id: String,
+    pub actions: Vec<String>,
+    pub certain: bool,
+    pub from: Vec<String>,
+    pub via: String,
+    pub label: String,
+}
+
+/// What the unseen tail could reach (module docs).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Reachable {
+    /// The snapshot files given.
+    pub snapshot_files: Vec<String>,
+    pub problems: Vec<FileProblem>,
+    pub principals: Vec<PrincipalReach>,
+    /// Every role reached, by ARN.
+    pub roles: Vec<RoleReach>,
+    pub users: Vec<UserReach>,
+    pub policy_changes: Vec<ChangeReach>,
+    pub notes: Vec<String>,
+}
+
+impl Reachable {
+    /// Roles reached that the evidence does not show in use.
+    pub fn unused_roles(&self) -> impl Iterator<Item = &RoleReach> {
+        self.roles.iter().filter(|r| !r.used)
+    }
+}
+
+fn kind_name(k: RoleKind) -> &'static str {
+    match k {
+        RoleKind::Ordinary => "ordinary",
+        RoleKind::ServiceLinked => "service_linked",
+        RoleKind::IdentityCenter => "identity_center",
+    }
+}
+
+/// `(account, role name)` of a role or assumed-role ARN.
+fn role_key(arn: &str) -> Option<(String, String)> {
+    let mut it = arn.splitn(6, ':');
+    let acct = it.nth(4)?;
+    let res = it.next()?;
+    let name = if let Some(r) = res.strip_prefix("assumed-role/") {
+        r.split('/').next()?
+    } else {
+        res.strip_prefix("role/")?.rsplit('/').next()?
+    };
+    Some((acct.to_string(), name.to_string()))
+}
+
+/// The principal a credential acts as (module docs), with a label when it is an upper bound;
+/// `Err` with the reason when it is not evaluated.
+fn principal_of(g: &SessionGraph, n: usize) -> Result<(String, Option<String>), String> {
+    let node = &g.nodes[n];
+    if node.root_derived || node.principal_type.as_deref() == Some("Root") {
+        return Err(format!(
+            "{}: root credentials are not bounded by IAM policies (F11): they could reach everything",
+            node.id
+        ));
+    }
+    if node.kind == NodeKind::Session {
+        if let Some(r) = &node.role_arn {
+            return Ok((r.clone(), None));
+        }
+        if node.principal_type.as_deref() == Some("FederatedUser") {
+            if let Some(u) = &node.user_arn {
+                return Ok((
+                    u.clone(),
+                    Some(format!(
+                        "federated session {}: evaluated as the user that minted it (its session policy may narrow it)",
+                        node.id
+                    )),
+                ));
+            }
+        }
+    }
+    match &node.principal_arn {
+        Some(p) if p.contains(":user/") || p.contains(":assumed-role/") || p.contains(":role/") => {
+            Ok((p.clone(), None))
+        }
+        _ => Err(format!("{}: the principal it acts as is not known from the logs", node.id)),
+    }
+}
+
+/// What the unseen tail could reach through `iam` (module docs); each entry of `tail` gets the
+/// snapshot's answer as its reason.
+pub fn reachable(
+    iam: &Iam,
+    g: &SessionGraph,
+    tainted: &BTreeSet<usize>,
+    tail: &mut [TailRisk],
+) -> Reachable {
+    let used: BTreeSet<(String, String)> = tainted
+        .iter()
+        .filter(|&&n| g.nodes[n].kind == NodeKind::Session)
+        .filter_map(|&n| g.nodes[n].role_arn.as_deref().and_then(role_key))
+        .collect();
+    let mut notes: BTreeSet<String> = BTreeSet::new();
+    let mut by_principal: BTreeMap<String, (Vec<usize>, Vec<String>)> = BTreeMap::new();
+    for (i, t) in tail.iter().enumerate() {
+        let Some(n) = g.node(&t.credential) else { continue };
+        match principal_of(g, n) {
+            Ok((p, label)) => {
+                let e = by_principal.entry(p).or_default();
+                e.0.push(i);
+                e.1.extend(label);
+            }
+            Err(why) => {
+                notes.insert(why);
+            }
+        }
+    }
+    let mut principals = Vec::new();
+    let mut roles: BTreeMap<String, RoleReach> = BTreeMap::new();
+    let mut users: BTreeMap<String, UserReach> = BTreeMap::new();
+    let mut changes: BTreeMap<String, ChangeReach> = BTreeMap::new();
+    for (p, (tails, labels)) in &by_principal {
+        let r = iam.snapshot.reach(p);
+        notes.extend(r.notes.iter().cloned());
+        for x in &r.roles {
+            let is_used = role_key(&x.arn).is_some_and(|k| used.contains(&k));
+            let e = roles.entry(x.arn.clone()).or_insert_with(|| RoleReach {
+                arn: x.arn.clone(),
+                account_id: x.account.clone(),
+                kind: kind_name(x.kind).into(),
+                used: is_used,
+                certain: x.certain,
+                from: Vec::new(),
+                via: x.via.clone(),
+                depth: x.depth,
+                reasons: x.reasons.clone(),
+                labels: x.labels.clone(),
+            });
+            e.certain |= x.certain;
+            e.from.push(p.clone());
+        }
+        for u in &r.users {
+            let known = iam
+                .snapshot
+                .user(&u.arn)
+                .and_then(|s| s.access_keys.as_ref())
+                .map(|ks| ks.iter().filter_map(|k| k.id.clone()).collect::<Vec<_>>());
+            let e = users.entry(u.arn.clone()).or_insert_with(|| UserReach {
+                arn: u.arn.clone(),
+                actions: u.actions.clone(),
+                certain: u.certain,
+                from: Vec::new(),
+                via: u.via.clone(),
+                keys_at_snapshot: known,
+                labels: u.labels.clone(),
+            });
+            e.certain |= u.certain;
+            e.from.push(p.clone());
+        }
+        for c in &r.policy_changes {
+            let e = changes.entry(c.account.clone()).or_insert_with(|| ChangeReach {
+                account_id: c.account.clone(),
+                actions: c.actions.clone(),
+                certain: c.certain,
+                from: Vec::new(),
+                via: c.via.clone(),
+                label: c.label.clone(),
+            });
+            e.certain |= c.certain;
+            e.from.push(p.clone());
+        }
+        let change_accounts: Vec<String> = r
+            .policy_changes
+            .iter()
+            .map(|c| c.account.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let unused =
+            r.roles.iter().filter(|x| !role_key(&x.arn).is_some_and(|k| used.contains(&k))).count();
+        let reason = if !r.found {
+            "its principal is not in the IAM snapshot: its rights are unknown; it may have minted credentials after the last event".to_string()
+        } else {
+            let mut s = format!(
+                "per the IAM snapshot it could assume {} role(s) ({unused} not used in the evidence) and create credentials of {} user(s)",
+                r.roles.len(),
+                r.users.len()
+            );
+            if !change_accounts.is_empty() {
+                s.push_str(&format!(
+                    ", and change IAM policies in account(s) {} (then it may reach everything there)",
+                    change_accounts.join(", ")
+                ));
+            }
+            s.push_str(": what it did with them after the last event is not in the logs");
+            s
+        };
+        for &i in tails {
+            tail[i].reason = reason.clone();
+        }
+        principals.push(PrincipalReach {
+            principal: p.clone(),
+            credentials: tails.iter().map(|&i| tail[i].credential.clone()).collect(),
+            in_snapshot: r.found,
+            roles: r.roles.len(),
+            users: r.users.len(),
+            policy_change_accounts: change_accounts,
+            labels: labels.clone(),
+        });
+    }
+    let mut roles: Vec<RoleReach> = roles.into_values().collect();
+    for r in &mut roles {
+        r.from.dedup();
+    }
+    let mut users: Vec<UserReach> = users.into_values().collect();
+    for u in &mut users {
+        u.from.dedup();
+    }
+    let mut policy_changes: Vec<ChangeReach> = changes.into_values().collect();
+    for c in &mut policy_changes {
+        c.from.dedup();
+    }
+    Reachable {
+        snapshot_files: iam.files.iter().map(|f| f.display().to_string()).collect(),
+        problems: iam
+            .problems
+            .iter()
+            .map(|p| FileProblem { file: p.file.display().to_string(), problem: p.message.clone() })
+            .collect(),
+        principals,
+        roles,
+        users,
+        policy_changes,
+        notes: notes.into_iter().collect(),
+    }
+}
+
+/// The reachable set as text lines (blast's table, plan's summary).
+pub fn render(r: &Reachable) -> String {
+    use std::fmt::Write;
+    let one = |s: &str| crate::escape::one_line(s).into_owned();
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "Reachable from the unseen tail (IAM snapshot: {} file(s), {} problem(s))",
+        r.snapshot_files.len(),
+        r.problems.len()
+    );
+    for p in &r.principals {
+        let _ = writeln!(
+            o,
+            "  {}{}: {} role(s), {} user(s){}",
+            one(&p.principal),
+            if p.in_snapshot { "" } else { " (not in the snapshot)" },
+            p.roles,
+            p.users,
+            if p.policy_change_accounts.is_empty() {
+                String::new()
+            } else {
+                format!(", can change IAM policies in {}", p.policy_change_accounts.join(", "))
+            }
+        );
+    }
+    for x in &r.roles {
+        let _ = writeln!(
+            o,
+            "  role {} [{}{}{}] via {}",
+            one(&x.arn),
+            if x.used { "used" } else { "not used in the evidence" },
+            if x.certain { "" } else { ", conditional" },
+            if x.kind == "ordinary" { String::new() } else { format!(", {}", x.kind) },
+            one(&x.via)
+        );
+    }
+    for u in &r.users {
+        let _ = writeln!(o, "  user {}: {} via {}", one(&u.arn), u.actions.join(", "), one(&u.via));
+    }
+    for c in &r.policy_changes {
+        let _ = writeln!(o, "  account {}: {}", c.account_id, one(&c.label));
+    }
+    for p in &r.problems {
+        let _ = writeln!(o, "  problem: {}: {}", one(&p.file), one(&p.problem));
+    }
+    o
+}

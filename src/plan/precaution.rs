@@ -1,0 +1,213 @@
+//! What the plan does with an IAM snapshot (`--iam`, issue #20): the reachable set of the
+//! unseen tail ([`crate::contain`]) is recorded in the plan, the size of each deny policy is
+//! checked against what the principal's inline policies already use (F8 limits their total,
+//! not one policy), and with `--contain-reachable` precautionary actions are added for what
+//! the unseen tail could have minted where no log shows it:
+//!
+//! * every reachable role that is not used in the evidence gets the AWSRevokeOlderSessions
+//!   deny (F6) under its own name ([`PRECAUTION_POLICY_NAME`]), with its collateral (every
+//!   live session of that role in the trail) counted; reachable service-linked (F6) and
+//!   Identity Center (F20) roles cannot be denied by IAM and are noted instead;
+//! * every user whose access keys or password it could create is a review item (list its
+//!   keys and password, compare with the snapshot);
+//! * every account whose IAM policies it could change is a review item (IAM changes since the
+//!   evidence ended).
+//!
+//! They are kept apart from the evidence-based actions (`precautionary` in the plan, after
+//! them in `plan.sh`), numbered after them, and `verify` checks them on their own.
+
+use super::commands::{checked, review};
+use super::policy::deny_statement;
+use super::{
+    policy_size, statement_matches, Action, ActionKind, Plan, ROLE_POLICY_LIMIT, USER_POLICY_LIMIT,
+};
+use crate::chain::{session_expiry, NodeKind, SessionGraph};
+use crate::contain::{Iam, Reachable};
+use crate::escape::shell_word;
+use crate::time::fmt_iso;
+use serde_json::json;
+
+/// Name of the precautionary deny put on reachable, unused roles.
+pub const PRECAUTION_POLICY_NAME: &str = "TrailhoundPrecautionRevokeOlderSessions";
+
+/// The role name at the end of a role ARN (after its path).
+fn role_name(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+/// Records `reach` in `p`, checks every deny against the inline policies the snapshot shows,
+/// and with `contain` adds the precautionary actions (module docs).
+pub fn apply(p: &mut Plan, iam: &Iam, reach: Reachable, g: &SessionGraph, contain: bool) {
+    let cut = p.effective_at.0;
+    inline_budget(p, iam);
+    if contain {
+        p.contain_reachable = true;
+        let mut pre = Vec::new();
+        for r in reach.unused_roles() {
+            if r.kind != "ordinary" {
+                p.notes.push(format!(
+                    "reachable role {} is {}: no IAM policy can deny its sessions ({}); watch it instead",
+                    r.arn,
+                    r.kind.replace('_', "-"),
+                    if r.kind == "identity_center" { "F20: revoke through Identity Center" } else { "F6" }
+                ));
+                continue;
+            }
+            let statement = deny_statement("TrailhoundPrecautionRevokeOlderSessions", cut, None);
+            let doc = json!({ "Version": "2012-10-17", "Statement": [statement.clone()] });
+            let mut collateral = Vec::new();
+            for (n, node) in g.nodes.iter().enumerate() {
+                let of_role = node.kind == NodeKind::Session
+                    && node.role_arn.as_deref().is_some_and(|a| {
+                        role_name(a) == role_name(&r.arn)
+                            && crate::chain::arn_account(a) == Some(r.account_id.as_str())
+                    });
+                if of_role
+                    && session_expiry(g, n).is_none_or(|x| x > cut)
+                    && statement_matches(&statement, node.issued_at, node.userid.as_deref())
+                {
+                    collateral.push(node.id.clone());
+                }
+            }
+            pre.push(checked(Action {
+                kind: ActionKind::PutRolePolicy,
+                account_id: Some(r.account_id.clone()),
+                principal_arn: Some(r.arn.clone()),
+                policy_name: Some(PRECAUTION_POLICY_NAME.into()),
+                policy_size: Some(policy_size(&doc)),
+                policy_size_limit: Some(ROLE_POLICY_LIMIT),
+                policy_document: Some(doc),
+                covers: Some(Vec::new()),
+                collateral: Some(collateral),
+                reason: format!(
+                    "precaution (not evidence-based): role {} is reachable from the unseen tail ({} via {}, {} hop(s){}) but not used in the evidence; deny its sessions issued before {} in case one was minted after the last log (F6)",
+                    role_name(&r.arn),
+                    r.from.join(", "),
+                    r.via,
+                    r.depth,
+                    if r.certain { "" } else { ", under a condition" },
+                    fmt_iso(cut)
+                ),
+                ..Default::default()
+            }));
+        }
+        for u in &reach.users {
+            let name = role_name(&u.arn);
+            let account = crate::chain::arn_account(&u.arn).map(str::to_string);
+            let known = match &u.keys_at_snapshot {
+                Some(k) if k.is_empty() => "it had no access keys at snapshot time".to_string(),
+                Some(k) => format!("its keys at snapshot time: {}", k.join(", ")),
+                None => "its keys at snapshot time are unknown".to_string(),
+            };
+            pre.push(review(
+                account,
+                format!(
+                    "precaution (not evidence-based): the unseen tail could {} for user {name} (via {}): list its access keys and console password and treat any you do not know as the attacker's; {known}",
+                    u.actions.join(" / "),
+                    u.via
+                ),
+                &[
+                    format!("aws iam list-access-keys --user-name {}", shell_word(name)),
+                    format!("aws iam get-login-profile --user-name {}", shell_word(name)),
+                ],
+            ));
+        }
+        let since = p
+            .evidence_window
+            .iter()
+            .map(|w| w.last_event.clone())
+            .min()
+            .unwrap_or_else(|| fmt_iso(cut));
+        for c in &reach.policy_changes {
+            pre.push(review(
+                Some(c.account_id.clone()),
+                format!(
+                    "precaution (not evidence-based): the unseen tail could change IAM policies in account {} ({}, via {}): {}; review every IAM change there since the evidence ends",
+                    c.account_id,
+                    c.actions.join(", "),
+                    c.via,
+                    c.label
+                ),
+                &[format!(
+                    "aws cloudtrail lookup-events --lookup-attributes AttributeKey=EventSource,AttributeValue=iam.amazonaws.com --start-time {}",
+                    shell_word(&since)
+                )],
+            ));
+        }
+        let first = p.actions.len() as u32 + 1;
+        for (i, a) in pre.iter_mut().enumerate() {
+            a.order = first + i as u32;
+        }
+        p.precautionary = pre;
+    }
+    p.reachable = Some(reach);
+    p.notes.sort();
+    p.notes.dedup();
+}
+
+/// F8 limits the total size of a principal's inline policies: where the snapshot shows what a
+/// role's or user's inline policies already use, a deny that no longer fits becomes a note
+/// and a review item that attaches it as a managed policy instead.
+fn inline_budget(p: &mut Plan, iam: &Iam) {
+    let mut extra = Vec::new();
+    for a in &mut p.actions {
+        let (Some(arn), Some(size), Some(name)) =
+            (a.principal_arn.as_deref(), a.policy_size, a.policy_name.as_deref())
+        else {
+            continue;
+        };
+        let (used, limit) = match a.kind {
+            ActionKind::PutRolePolicy => match iam.snapshot.role(arn) {
+                Some(r) => (
+                    r.inline.iter().filter(|x| x.name != name).map(|x| x.bytes).sum::<usize>(),
+                    ROLE_POLICY_LIMIT,
+                ),
+                None => continue,
+            },
+            ActionKind::PutUserPolicy => match iam.snapshot.user(arn) {
+                Some(u) => (
+                    u.inline.iter().filter(|x| x.name != name).map(|x| x.bytes).sum::<usize>(),
+                    USER_POLICY_LIMIT,
+                ),
+                None => continue,
+            },
+            _ => continue,
+        };
+        a.policy_size_limit = Some(limit.saturating_sub(used));
+        if size + used > limit {
+            let principal = role_name(arn).to_string();
+            let (kind, flag) = if a.kind == ActionKind::PutRolePolicy {
+                ("role", "--role-name")
+            } else {
+                ("user", "--user-name")
+            };
+            extra.push(review(
+                a.account_id.clone(),
+                format!(
+                    "{kind} {principal}: its inline policies already use {used} of {limit} characters (F8, per the IAM snapshot), so action {} cannot be added inline: create it as a managed policy and attach that instead",
+                    a.order
+                ),
+                &[
+                    format!(
+                        "aws iam create-policy --policy-name {} --policy-document file://{}.json",
+                        shell_word(name),
+                        shell_word(name)
+                    ),
+                    format!(
+                        "aws iam attach-{kind}-policy {flag} {} --policy-arn arn:aws:iam::ACCOUNT:policy/{}",
+                        shell_word(&principal),
+                        shell_word(name)
+                    ),
+                ],
+            ));
+            p.notes.push(format!(
+                "{kind} {principal}: inline policies already use {used} of {limit} characters (F8): the deny must be a managed policy (see the review item)"
+            ));
+        }
+    }
+    let first = p.actions.len() as u32 + 1;
+    for (i, mut a) in extra.into_iter().enumerate() {
+        a.order = first + i as u32;
+        p.actions.push(a);
+    }
+}

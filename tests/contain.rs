@@ -1,0 +1,288 @@
+//! The unseen tail, contained (issue #20): `--iam` on blast, plan and verify over a generated
+//! incident with the generator's matching IAM snapshot and its known answer.
+
+use crate::util::*;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use tempfile::TempDir;
+
+const CUT: &str = "2024-03-11T11:48:36Z";
+const KEY: &str = "AKIAIOSFODNN7EXAMPLE";
+
+struct Case {
+    dir: TempDir,
+    trail: PathBuf,
+    iam: PathBuf,
+    truth: Value,
+}
+
+fn case() -> Case {
+    let dir = TempDir::new().unwrap();
+    let trail = dir.path().join("trail");
+    let iam = dir.path().join("iam");
+    let truth = dir.path().join("iam-truth.json");
+    bin()
+        .args(["generate", "-o"])
+        .arg(&trail)
+        .arg("--iam-out")
+        .arg(&iam)
+        .arg("--iam-truth")
+        .arg(&truth)
+        .assert()
+        .success();
+    let truth = serde_json::from_slice(&std::fs::read(&truth).unwrap()).unwrap();
+    Case { dir, trail, iam, truth }
+}
+
+fn strings(v: &Value) -> BTreeSet<String> {
+    v.as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect()
+}
+
+fn plan(c: &Case, extra: &[&str], out: &Path) -> std::process::Output {
+    bin()
+        .arg("plan")
+        .arg(&c.trail)
+        .args(["--key", KEY, "--effective-at", CUT, "-q", "-o"])
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn verify(c: &Case, plan: &Path, iam: bool) -> (i32, Value) {
+    let mut cmd = bin();
+    cmd.arg("verify").arg("--plan").arg(plan).arg(&c.trail).args(["--format", "json", "-q"]);
+    if iam {
+        cmd.arg("--iam").arg(&c.iam);
+    }
+    let o = cmd.output().unwrap();
+    (o.status.code().unwrap(), json(&o.stdout))
+}
+
+#[test]
+fn contain_reachable_denies_exactly_the_reachable_unused_roles_and_verify_holds_them() {
+    let c = case();
+    let out = c.dir.path().join("plan.json");
+    let script = c.dir.path().join("plan.sh");
+    let o = plan(
+        &c,
+        &[
+            "--contain-reachable",
+            "--iam",
+            c.iam.to_str().unwrap(),
+            "--script",
+            script.to_str().unwrap(),
+        ],
+        &out,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let p: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(p["contain_reachable"], true);
+
+    // The known answer: what the leaked user could reach, minus what the attacker used.
+    let reachable = strings(&c.truth["reachable_roles"]);
+    let used = strings(&c.truth["used_roles"]);
+    let unused: BTreeSet<String> = reachable.difference(&used).cloned().collect();
+    assert!(!unused.is_empty() && !used.is_empty());
+    let roles = p["reachable"]["roles"].as_array().unwrap();
+    let plan_unused: BTreeSet<String> = roles
+        .iter()
+        .filter(|r| r["used"] == false)
+        .map(|r| r["arn"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(plan_unused, unused);
+    let plan_used: BTreeSet<String> = roles
+        .iter()
+        .filter(|r| r["used"] == true)
+        .map(|r| r["arn"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(plan_used, used);
+
+    // One precautionary deny per reachable, unused role; none among the evidence's actions.
+    let pre = p["precautionary"].as_array().unwrap();
+    let denied: BTreeSet<String> = pre
+        .iter()
+        .filter(|a| a["type"] == "put_role_policy")
+        .map(|a| a["principal_arn"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(denied, unused);
+    assert!(pre.iter().all(|a| a["reason"].as_str().unwrap().starts_with("precaution")));
+    let n = p["actions"].as_array().unwrap().len() as u64;
+    assert_eq!(pre[0]["order"].as_u64(), Some(n + 1), "numbered after the evidence's actions");
+    assert!(p["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["policy_name"] != "TrailhoundPrecautionRevokeOlderSessions"));
+    // Every user whose credentials could be created is a review item.
+    let reviews: Vec<&str> = pre
+        .iter()
+        .filter(|a| a["type"] == "review")
+        .map(|a| a["reason"].as_str().unwrap())
+        .collect();
+    for u in strings(&c.truth["credential_users"]) {
+        let name = u.rsplit('/').next().unwrap();
+        assert!(
+            reviews.iter().any(|r| r.contains(&format!("for user {name} "))),
+            "no review for {u}: {reviews:?}"
+        );
+    }
+    // The tail's reasons say what the snapshot says instead of "rights unknown".
+    let tail = p["unseen_tail"].as_array().unwrap();
+    assert!(tail.iter().any(|t| t["reason"].as_str().unwrap().starts_with("per the IAM snapshot")));
+    // plan.sh keeps them apart, after the evidence's actions.
+    let sh = std::fs::read_to_string(&script).unwrap();
+    let banner = sh.find("precautionary (--contain-reachable)").expect("banner");
+    let first_pre = sh.find("TrailhoundPrecautionRevokeOlderSessions").unwrap();
+    assert!(banner < first_pre);
+
+    // verify --iam recomputes the reachable set and finds every unused role denied.
+    let (code, v) = verify(&c, &out, true);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(strings(&v["precautionary"]["reachable_roles_denied"]), unused);
+    assert!(v["precautionary"]["reachable_roles_not_denied"].as_array().unwrap().is_empty());
+
+    // Drop one precautionary deny: verify --iam names the role and fails; verify without the
+    // snapshot cannot tell, passes on the evidence and says to give it the snapshot.
+    let mut cut = p.clone();
+    let gone = unused.iter().next().unwrap().clone();
+    cut["precautionary"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|a| a["principal_arn"].as_str() != Some(gone.as_str()));
+    let cut_path = c.dir.path().join("plan-cut.json");
+    std::fs::write(&cut_path, serde_json::to_string(&cut).unwrap()).unwrap();
+    let (code, v) = verify(&c, &cut_path, true);
+    assert_eq!(code, 1);
+    assert_eq!(v["ok"], false);
+    assert_eq!(strings(&v["precautionary"]["reachable_roles_not_denied"]), BTreeSet::from([gone]));
+    let (code, v) = verify(&c, &cut_path, false);
+    assert_eq!(code, 0, "{v}");
+    assert!(v["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().contains("--iam")));
+
+    // A precautionary command that does more than its action says is a command problem.
+    let mut bad = p.clone();
+    let a = bad["precautionary"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|a| a["type"] == "put_role_policy")
+        .unwrap();
+    let cmd = a["command"].as_str().unwrap().to_string();
+    a["command"] = Value::String(format!("{cmd}; aws iam delete-user --user-name alice"));
+    let bad_path = c.dir.path().join("plan-bad.json");
+    std::fs::write(&bad_path, serde_json::to_string(&bad).unwrap()).unwrap();
+    let (code, v) = verify(&c, &bad_path, false);
+    assert_eq!(code, 1);
+    assert_eq!(v["precautionary"]["command_problems"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn without_contain_reachable_the_plan_records_the_reach_but_adds_no_action() {
+    let c = case();
+    let with = c.dir.path().join("with.json");
+    let without = c.dir.path().join("without.json");
+    assert!(plan(&c, &["--iam", c.iam.to_str().unwrap()], &with).status.success());
+    assert!(plan(&c, &[], &without).status.success());
+    let a: Value = serde_json::from_slice(&std::fs::read(&with).unwrap()).unwrap();
+    let b: Value = serde_json::from_slice(&std::fs::read(&without).unwrap()).unwrap();
+    assert!(a["reachable"].is_object() && b.get("reachable").is_none());
+    assert!(a.get("precautionary").is_none());
+    // The evidence's actions do not depend on the snapshot, but for the size budget it shows:
+    // F8 limits the total of a principal's inline policies, and the snapshot shows how much of
+    // it the existing ones use.
+    let strip = |v: &Value| {
+        let mut v = v["actions"].clone();
+        for a in v.as_array_mut().unwrap() {
+            a.as_object_mut().unwrap().remove("policy_size_limit");
+        }
+        v
+    };
+    assert_eq!(strip(&a), strip(&b));
+    let limit_of = |v: &Value, who: &str| {
+        v["actions"].as_array().unwrap().iter().find(|x| x["principal_arn"] == who).unwrap()
+            ["policy_size_limit"]
+            .as_u64()
+            .unwrap()
+    };
+    let ci = "arn:aws:iam::111122223333:user/ci-deployer";
+    assert_eq!(limit_of(&b, ci), 2048);
+    assert!(limit_of(&a, ci) < 2048, "ci-deployer's existing inline policies count");
+    // --contain-reachable needs a snapshot.
+    let o = plan(&c, &["--contain-reachable"], &c.dir.path().join("x.json"));
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn a_role_whose_inline_policies_fill_its_budget_gets_a_managed_policy_review() {
+    let c = case();
+    // AdminRole (used by the attacker: it gets an evidence-based deny) already holds over
+    // 10,100 characters of inline policy in the snapshot.
+    let mut hit = false;
+    for f in files_under(&c.iam) {
+        let mut v: Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+        let Some(roles) = v.get_mut("RoleDetailList").and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for r in roles.iter_mut().filter(|r| r["RoleName"] == "AdminRole") {
+            let big = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Sid": "x".repeat(10_100), "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]});
+            r["RolePolicyList"]
+                .as_array_mut()
+                .unwrap()
+                .push(serde_json::json!({"PolicyName": "legacy", "PolicyDocument": big}));
+            hit = true;
+        }
+        std::fs::write(&f, serde_json::to_string(&v).unwrap()).unwrap();
+    }
+    assert!(hit, "AdminRole is in the snapshot");
+    let out = c.dir.path().join("plan.json");
+    assert!(plan(&c, &["--iam", c.iam.to_str().unwrap()], &out).status.success());
+    let p: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let actions = p["actions"].as_array().unwrap();
+    let put = actions
+        .iter()
+        .find(|a| {
+            a["type"] == "put_role_policy"
+                && a["principal_arn"].as_str().unwrap().ends_with("role/AdminRole")
+        })
+        .unwrap();
+    assert!(put["policy_size_limit"].as_u64().unwrap() < 197, "{}", put["policy_size_limit"]);
+    assert!(actions.iter().any(|a| a["type"] == "review"
+        && a["reason"]
+            .as_str()
+            .unwrap()
+            .contains("role AdminRole: its inline policies already use")
+        && a["command"].as_str().unwrap().contains("attach-role-policy")));
+}
+
+#[test]
+fn blast_with_a_damaged_snapshot_file_still_answers_names_the_file_and_exits_3() {
+    let c = case();
+    std::fs::write(c.iam.join("zz-broken.json"), b"{\"RoleDetailList\": [").unwrap();
+    let o = bin()
+        .arg("blast")
+        .arg(&c.trail)
+        .args(["--key", KEY, "--format", "json", "--no-progress", "--iam"])
+        .arg(&c.iam)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("zz-broken.json"), "{err}");
+    let b = json(&o.stdout);
+    let r = &b["reachable"];
+    assert_eq!(r["problems"].as_array().unwrap().len(), 1);
+    assert!(r["problems"][0]["file"].as_str().unwrap().ends_with("zz-broken.json"));
+    assert!(!r["roles"].as_array().unwrap().is_empty(), "the good files still count");
+    // The table names the reachable roles too.
+    let o = bin()
+        .arg("blast")
+        .arg(&c.trail)
+        .args(["--key", KEY, "--no-progress", "-q", "--iam"])
+        .arg(&c.iam)
+        .output()
+        .unwrap();
+    let t = String::from_utf8_lossy(&o.stdout);
+    assert!(t.contains("Reachable from the unseen tail"), "{t}");
+}
