@@ -80,7 +80,8 @@ pub struct InlinePolicy {
 }
 
 /// What kind of role (F20: Identity Center roles are managed in Identity Center).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RoleKind {
     /// Path `/aws-service-role/`: created and trusted by an AWS service, cannot be edited.
     ServiceLinked,
