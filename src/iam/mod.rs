@@ -10,7 +10,7 @@
 //! | `aws iam list-access-keys` (`AccessKeyMetadata`) | a user's access key ids, status, creation time |
 //! | `aws iam get-login-profile` (`LoginProfile`) | the user has a console password |
 //! | `aws iam list-mfa-devices` (`MFADevices`) | a user's MFA device serials |
-//! | credential report (CSV, or `get-credential-report` JSON with base64 `Content`) | per user: password enabled, MFA active, access key slots (active, last rotated; no key ids) |
+//! | credential report (CSV, or `get-credential-report` JSON with base64 `Content`) | per user: password enabled, MFA active, access key slots (active, last rotated; no key ids, and an inactive key whose `last_rotated` is `N/A` is not seen); key lists with ids win over it |
 //!
 //! Policy documents are accepted as JSON objects (CLI output) or URL-encoded strings (the raw
 //! API). `get-account-authorization-details` says nothing about access keys, passwords or MFA:
@@ -80,7 +80,8 @@ pub struct InlinePolicy {
 }
 
 /// What kind of role (F20: Identity Center roles are managed in Identity Center).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RoleKind {
     /// Path `/aws-service-role/`: created and trusted by an AWS service, cannot be edited.
     ServiceLinked,

@@ -9,7 +9,9 @@
 //! the caller's own ARN (or unique id) suffices in the same account; one naming the caller's
 //! account (`arn:aws:iam::ACCT:root`, a bare id) or `*` needs an identity policy allowing
 //! `sts:AssumeRole` on the role too; across accounts both are always needed. Service and
-//! federated principals in a trust policy never count. The caller's permissions boundary must
+//! federated principals in a trust policy never count; `*` and `NotPrincipal` (everyone but
+//! the named) count like the account, so the identity policy is needed too. A `Deny` in the
+//! trust policy naming the caller wins. The caller's permissions boundary must
 //! allow as well, and an explicit Deny in any of them wins. The search is breadth first over
 //! sorted candidates with a visited set, so it terminates on cycles and its answer (the first,
 //! shortest path to each role) is deterministic.
@@ -50,7 +52,7 @@ enum Res {
 }
 
 /// The reach of one principal.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct Reach {
     /// The principal asked about.
     pub principal: String,
@@ -67,7 +69,7 @@ pub struct Reach {
 }
 
 /// A role the principal could assume.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct ReachedRole {
     /// Role ARN.
     pub arn: String,
@@ -88,7 +90,7 @@ pub struct ReachedRole {
 }
 
 /// A user whose credentials the principal could create.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct ReachedUser {
     /// User ARN.
     pub arn: String,
@@ -105,7 +107,7 @@ pub struct ReachedUser {
 }
 
 /// An account whose IAM policies could be changed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct PolicyChange {
     /// The account.
     pub account: String,

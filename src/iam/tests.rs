@@ -438,3 +438,61 @@ fn transitive_reach_across_accounts_with_a_cycle_users_policy_changes_and_flags(
     assert!(!none.found && none.roles.is_empty());
     assert!(none.notes.iter().any(|n| n.contains("not in the snapshot")));
 }
+
+#[test]
+fn trust_denies_not_principal_and_conditional_identity_denies() {
+    let ua = format!("arn:aws:iam::{A}:user/u");
+    let ident = json!({"Statement": [
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"},
+        {"Sid": "OffHours", "Effect": "Deny", "Action": "sts:AssumeRole", "Resource": format!("arn:aws:iam::{A}:role/Direct"),
+         "Condition": {"DateGreaterThan": {"aws:CurrentTime": "2024-01-01T00:00:00Z"}}}]});
+    let deny_trust = json!({"Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": A}, "Action": "sts:AssumeRole"},
+        {"Effect": "Deny", "Principal": {"AWS": ua}, "Action": "sts:AssumeRole"}]});
+    let not_principal = json!({"Statement": [
+        {"Effect": "Allow", "NotPrincipal": {"AWS": format!("arn:aws:iam::{A}:user/other")}, "Action": "sts:AssumeRole"}]});
+    let not_principal_me = json!({"Statement": [
+        {"Effect": "Allow", "NotPrincipal": {"AWS": ua}, "Action": "sts:AssumeRole"}]});
+    let d = details(
+        vec![user(A, "u", &[("p", ident)])],
+        vec![
+            role(A, "Direct", "/", trust_aws(json!(ua)), &[]),
+            role(A, "TrustDenies", "/", deny_trust, &[]),
+            role(A, "NotOther", "/", not_principal, &[]),
+            role(A, "NotMe", "/", not_principal_me, &[]),
+            role(A, "Anyone", "/", trust_aws(json!("*")), &[]),
+        ],
+    );
+    let (s, p, _d) = load_values(&[d]);
+    assert!(p.is_empty(), "{p:?}");
+    let r = s.reach(&ua);
+    let got: Vec<(&str, bool)> =
+        r.roles.iter().map(|x| (x.arn.rsplit('/').next().unwrap(), x.certain)).collect();
+    assert_eq!(got, vec![("Anyone", true), ("Direct", false), ("NotOther", true)]);
+    let direct = &r.roles[1];
+    assert!(
+        direct.labels.iter().any(|l| l.contains("may be denied by condition")),
+        "{:?}",
+        direct.labels
+    );
+}
+
+#[test]
+fn reach_serializes_to_json_for_the_report() {
+    let ua = format!("arn:aws:iam::{A}:user/u");
+    let d = details(
+        vec![user(A, "u", &[])],
+        vec![role(
+            A,
+            "AWSServiceRoleForX",
+            "/aws-service-role/x.amazonaws.com/",
+            trust_aws(json!(ua)),
+            &[],
+        )],
+    );
+    let (s, _, _d) = load_values(&[d]);
+    let v = serde_json::to_value(s.reach(&ua)).unwrap();
+    assert_eq!(v["roles"][0]["kind"], "service_linked");
+    assert_eq!(v["roles"][0]["labels"][0], "service-linked role (cannot be edited)");
+    assert_eq!(v["found"], true);
+}
