@@ -536,8 +536,8 @@ pub fn verify_with(
     let reach = iam.map(|i| crate::contain::reachable(i, g, &b.nodes, &mut v.unseen_tail));
     if reach.is_some() || !plan.precautionary.is_empty() || plan.contain_reachable {
         let c = check_precautions(plan, reach.as_ref(), eff);
-        v.ok &= c.command_problems.is_empty()
-            && !(plan.contain_reachable && !c.reachable_roles_not_denied.is_empty());
+        let contained = !plan.contain_reachable || c.reachable_roles_not_denied.is_empty();
+        v.ok &= c.command_problems.is_empty() && contained;
         if plan.contain_reachable && !c.checked_against_snapshot {
             notes.push("the plan contains what the unseen tail could reach (--contain-reachable): give verify the same --iam snapshot to check that every reachable role is denied".into());
         }
