@@ -286,3 +286,36 @@ fn blast_with_a_damaged_snapshot_file_still_answers_names_the_file_and_exits_3()
     let t = String::from_utf8_lossy(&o.stdout);
     assert!(t.contains("Reachable from the unseen tail"), "{t}");
 }
+
+#[test]
+fn the_report_draws_the_reachable_unused_roles_as_dashed_boxes() {
+    let c = case();
+    let out = c.dir.path().join("case");
+    let o = bin()
+        .arg("investigate")
+        .arg(&c.trail)
+        .args(["--key", KEY, "--effective-at", CUT, "-q", "--contain-reachable", "--iam"])
+        .arg(&c.iam)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let reachable = strings(&c.truth["reachable_roles"]);
+    let used = strings(&c.truth["used_roles"]);
+    let drawn: BTreeSet<String> = html
+        .match_indices("<g class=\"reach\" data-arn=\"")
+        .map(|(i, m)| {
+            let rest = &html[i + m.len()..];
+            rest[..rest.find('"').unwrap()].to_string()
+        })
+        .collect();
+    assert_eq!(drawn, reachable.difference(&used).cloned().collect::<BTreeSet<_>>());
+    assert!(html.contains("stroke-dasharray=\"6 4\""));
+    // The case folder's plan and verify carry the precautionary actions and their check.
+    let v: Value =
+        serde_json::from_slice(&std::fs::read(out.join("verify.json")).unwrap()).unwrap();
+    assert_eq!(v["ok"], true);
+    assert!(v["precautionary"]["checked_against_snapshot"] == true);
+}

@@ -94,7 +94,23 @@ pub(super) fn graph_section(o: &mut String, cx: &Ctx) {
     }
     let t = layout(cx);
     let width = 2 * G_PAD + t.max_depth as i64 * G_COL + G_W;
-    let height = G_PAD + 12 + t.rows * G_ROW + 4;
+    // Roles the unseen tail could reach but the evidence does not show in use (`--iam`):
+    // dashed boxes in a band under the chain.
+    let reach: Vec<&crate::contain::RoleReach> =
+        cx.d.plan.reachable.iter().flat_map(|r| r.unused_roles()).collect();
+    let per_row = (t.max_depth + 1).max(3);
+    let band_rows = reach.len().div_ceil(per_row) as i64;
+    let band_top = G_PAD + 12 + t.rows * G_ROW + 24;
+    let width = if reach.is_empty() {
+        width
+    } else {
+        width.max(2 * G_PAD + (per_row as i64 - 1) * G_COL + G_W)
+    };
+    let height = if reach.is_empty() {
+        G_PAD + 12 + t.rows * G_ROW + 4
+    } else {
+        band_top + 20 + band_rows * G_ROW
+    };
     w!(
         o,
         "<p class=\"muted\">Every credential the seed key led to, left to right: who issued what, with which call. \
@@ -167,9 +183,59 @@ pub(super) fn graph_section(o: &mut String, cx: &Ctx) {
             Slot::More(hidden) => draw_more(o, cx, hidden, x, top),
         }
     }
+    if !reach.is_empty() {
+        w!(
+            o,
+            "<text class=\"sans\" x=\"{G_PAD}\" y=\"{band_top}\" font-size=\"12\" font-weight=\"700\" fill=\"#334155\">Reachable from the unseen tail, not used in the evidence (IAM snapshot): {} role(s)</text>\n",
+            reach.len()
+        );
+        for (i, r) in reach.iter().enumerate() {
+            let x = G_PAD + (i % per_row) as i64 * G_COL;
+            let top = band_top + 16 + (i / per_row) as i64 * G_ROW;
+            draw_reachable(o, r, x, top);
+        }
+    }
     o.push_str("</svg></div>\n");
     graph_legend(o, cx);
     o.push_str("<div class=\"readout\" id=\"graph-readout\">Hover a credential for its details.</div>\n</section>\n");
+}
+
+/// A role the unseen tail could reach but did not use in the evidence: a dashed box.
+fn draw_reachable(o: &mut String, r: &crate::contain::RoleReach, x: i64, top: i64) {
+    let name = r.arn.rsplit('/').next().unwrap_or(&r.arn);
+    let mut title = format!(
+        "{}\nreachable from the unseen tail (IAM snapshot), not used in the evidence\nfrom: {}\nvia {} ({} hop(s)){}\n",
+        r.arn,
+        r.from.join(", "),
+        r.via,
+        r.depth,
+        if r.certain { "" } else { "\nonly under a condition" }
+    );
+    for s in r.reasons.iter().chain(&r.labels) {
+        title.push_str(s);
+        title.push('\n');
+    }
+    w!(
+        o,
+        "<g class=\"reach\" data-arn=\"{}\"><title>{}</title>\
+<rect x=\"{x}\" y=\"{top}\" width=\"{G_W}\" height=\"{G_H}\" rx=\"8\" fill=\"#ffffff\" stroke=\"#64748b\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>\
+<text class=\"sans\" x=\"{}\" y=\"{}\" font-size=\"12\" font-weight=\"700\" fill=\"#334155\">{}</text>\
+<text x=\"{}\" y=\"{}\" font-size=\"10\" fill=\"#64748b\">{} · {}{}</text>\
+<text x=\"{}\" y=\"{}\" font-size=\"10\" fill=\"#64748b\">via {}</text></g>\n",
+        escape_html(&r.arn),
+        escape_html(&title),
+        x + 10,
+        top + 20,
+        clip(name, 30),
+        x + 10,
+        top + 36,
+        escape_html(&r.account_id),
+        if r.kind == "ordinary" { "role" } else { r.kind.as_str() },
+        if r.certain { "" } else { " · conditional" },
+        x + 10,
+        top + 52,
+        clip_mid(&r.via, 34)
+    );
 }
 
 fn draw_node(o: &mut String, cx: &Ctx, n: &Node, x: i64, top: i64, edge: Option<usize>) {
