@@ -319,3 +319,88 @@ fn the_report_draws_the_reachable_unused_roles_as_dashed_boxes() {
     assert_eq!(v["ok"], true);
     assert!(v["precautionary"]["checked_against_snapshot"] == true);
 }
+
+#[test]
+fn an_attacker_made_user_in_the_snapshot_is_deleted_with_what_only_the_snapshot_shows() {
+    let c = case();
+    // The snapshot was taken after the attacker made backup-admin: it has one more key, a
+    // group, a second attached policy, an inline policy and an MFA device than the logs show.
+    let page = c.iam.join("111122223333.json");
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&page).unwrap()).unwrap();
+    v["UserDetailList"].as_array_mut().unwrap().push(serde_json::json!({
+        "Path": "/", "UserName": "backup-admin", "UserId": "AIDAIOSFODNN7BACKUP1",
+        "Arn": "arn:aws:iam::111122223333:user/backup-admin", "CreateDate": "2024-03-11T10:43:36Z",
+        "GroupList": ["ops"],
+        "AttachedManagedPolicies": [
+            {"PolicyName": "AdministratorAccess", "PolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
+            {"PolicyName": "ReadOnlyAccess", "PolicyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}
+        ],
+        "UserPolicyList": [{"PolicyName": "keepalive", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}]}}],
+        "Tags": []
+    }));
+    std::fs::write(&page, serde_json::to_string(&v).unwrap()).unwrap();
+    std::fs::write(
+        c.iam.join("keys-backup-admin.json"),
+        r#"{"AccessKeyMetadata": [{"UserName": "backup-admin", "AccessKeyId": "AKIAIOSFODNN7BACKUP1", "Status": "Active", "CreateDate": "2024-03-11T11:40:00Z"}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        c.iam.join("mfa-backup-admin.json"),
+        r#"{"MFADevices": [{"UserName": "backup-admin", "SerialNumber": "arn:aws:iam::111122223333:mfa/backup", "EnableDate": "2024-03-11T11:41:00Z"}]}"#,
+    )
+    .unwrap();
+    let with = c.dir.path().join("with.json");
+    let o = plan(&c, &["--iam", c.iam.to_str().unwrap()], &with);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let p: Value = serde_json::from_slice(&std::fs::read(&with).unwrap()).unwrap();
+    let of_user: Vec<&Value> = p["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| {
+            a["user_name"] == "backup-admin"
+                || a["reason"].as_str().unwrap().contains("backup-admin")
+        })
+        .collect();
+    let find = |kind: &str, field: &str, value: &str| {
+        of_user
+            .iter()
+            .find(|a| a["type"] == kind && a[field] == value)
+            .map(|a| a["order"].as_u64().unwrap())
+    };
+    let delete_user =
+        find("delete_user", "user_name", "backup-admin").expect("the user is deleted");
+    let before = [
+        find("deactivate_access_key", "access_key_id", "AKIAIOSFODNN7BACKUP1"),
+        find("delete_access_key", "access_key_id", "AKIAIOSFODNN7BACKUP1"),
+        find("detach_user_policy", "policy_arn", "arn:aws:iam::aws:policy/ReadOnlyAccess"),
+        find("delete_user_policy", "policy_name", "keepalive"),
+        find("remove_user_from_group", "group_name", "ops"),
+    ];
+    for (i, o) in before.iter().enumerate() {
+        let o = o.unwrap_or_else(|| panic!("snapshot fact {i} has no action: {of_user:#?}"));
+        assert!(o < delete_user, "fact {i} removed before DeleteUser");
+    }
+    // What the logs showed is not doubled.
+    let admin = of_user
+        .iter()
+        .filter(|a| {
+            a["type"] == "detach_user_policy"
+                && a["policy_arn"] == "arn:aws:iam::aws:policy/AdministratorAccess"
+        })
+        .count();
+    assert_eq!(admin, 1);
+    assert!(of_user.iter().any(|a| {
+        let c = a["command"].as_str().unwrap();
+        a["type"] == "review"
+            && c.contains("# aws iam deactivate-mfa-device --user-name 'backup-admin'")
+            && c.contains("arn:aws:iam::111122223333:mfa/backup")
+    }));
+    // Orders are 1..=n in sequence, and verify accepts every command.
+    let orders: Vec<u64> =
+        p["actions"].as_array().unwrap().iter().map(|a| a["order"].as_u64().unwrap()).collect();
+    assert_eq!(orders, (1..=orders.len() as u64).collect::<Vec<_>>());
+    let (code, v) = verify(&c, &with, true);
+    assert_eq!(code, 0, "{v}");
+    assert!(v["command_problems"].as_array().unwrap().is_empty());
+}

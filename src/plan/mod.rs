@@ -483,26 +483,7 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
     // blocks in the order of their most urgent action, so the account where keys are
     // deactivated comes first. Inside a block: deactivations first, then denies, then
     // clean-up; stable order inside each group.
-    let mut block_rank: BTreeMap<Option<String>, usize> = BTreeMap::new();
-    for a in &actions {
-        let r = block_rank.entry(a.account_id.clone()).or_insert(usize::MAX);
-        *r = (*r).min(rank(&a.kind));
-    }
-    let key = |a: &Action| {
-        (
-            a.account_id.is_none(),
-            block_rank[&a.account_id],
-            a.account_id.clone(),
-            rank(&a.kind),
-            a.principal_arn.clone(),
-            a.user_name.clone(),
-            a.access_key_id.clone(),
-        )
-    };
-    actions.sort_by_key(key);
-    for (i, a) in actions.iter_mut().enumerate() {
-        a.order = i as u32 + 1;
-    }
+    order(&mut actions);
     credentials.sort_by(|a, b| a.id.cmp(&b.id));
     unrevocable.sort_by(|a, b| a.credential.cmp(&b.credential));
 
@@ -546,6 +527,33 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
         precautionary: Vec::new(),
         notes,
         summary,
+    }
+}
+
+/// Puts the actions in the order they must run and numbers them from 1: one block per account
+/// (plan.sh runs a block only with that account's credentials), blocks in the order of their
+/// most urgent action; inside a block deactivations first, then denies, then clean-up, stable
+/// inside each group.
+fn order(actions: &mut [Action]) {
+    let mut block_rank: BTreeMap<Option<String>, usize> = BTreeMap::new();
+    for a in actions.iter() {
+        let r = block_rank.entry(a.account_id.clone()).or_insert(usize::MAX);
+        *r = (*r).min(rank(&a.kind));
+    }
+    let key = |a: &Action| {
+        (
+            a.account_id.is_none(),
+            block_rank[&a.account_id],
+            a.account_id.clone(),
+            rank(&a.kind),
+            a.principal_arn.clone(),
+            a.user_name.clone(),
+            a.access_key_id.clone(),
+        )
+    };
+    actions.sort_by_key(key);
+    for (i, a) in actions.iter_mut().enumerate() {
+        a.order = i as u32 + 1;
     }
 }
 

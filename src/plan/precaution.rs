@@ -39,7 +39,10 @@ fn role_name(arn: &str) -> &str {
 /// and with `contain` adds the precautionary actions (module docs).
 pub fn apply(p: &mut Plan, iam: &Iam, reach: Reachable, g: &SessionGraph, contain: bool) {
     let cut = p.effective_at.0;
+    attacker_user_facts(p, iam);
     inline_budget(p, iam);
+    // Both may add actions: back in running order (a no-op when they added none).
+    super::order(&mut p.actions);
     if contain {
         p.contain_reachable = true;
         let mut pre = Vec::new();
@@ -145,6 +148,98 @@ pub fn apply(p: &mut Plan, iam: &Iam, reach: Reachable, g: &SessionGraph, contai
     p.notes.dedup();
 }
 
+/// An attacker-made user is deleted in the order `DeleteUser` requires (SPEC §9); the evidence
+/// shows only what the attacker did in the logs. Where the snapshot holds the user, what it
+/// shows beyond that is removed too: access keys (deactivated, then deleted), the console
+/// password, attached and inline policies, group memberships; MFA devices are a review item
+/// (they must be deactivated by serial number, and a virtual one deleted).
+fn attacker_user_facts(p: &mut Plan, iam: &Iam) {
+    let mut extra = Vec::new();
+    for u in p.attacker_users.iter().filter(|u| u.created) {
+        let Some(s) = iam.snapshot.user_in(&u.account_id, &u.user_name) else { continue };
+        let mine = |a: &&Action| {
+            a.account_id.as_deref() == Some(u.account_id.as_str())
+                && a.user_name.as_deref() == Some(u.user_name.as_str())
+        };
+        let has = |kind: ActionKind, f: &dyn Fn(&Action) -> bool| {
+            p.actions.iter().filter(mine).any(|a| a.kind == kind && f(a))
+        };
+        let base = |kind: ActionKind, what: String| {
+            Action {
+            kind,
+            account_id: Some(u.account_id.clone()),
+            user_name: Some(u.user_name.clone()),
+            reason: format!(
+                "user {} was created by the attacker; the IAM snapshot shows {what}, which the logs do not: remove it before deleting the user",
+                u.user_name
+            ),
+            ..Default::default()
+        }
+        };
+        for k in s.access_keys.iter().flatten().filter_map(|k| k.id.as_deref()) {
+            let same = |a: &Action| a.access_key_id.as_deref() == Some(k);
+            if !has(ActionKind::DeactivateAccessKey, &same) {
+                extra.push(checked(Action {
+                    access_key_id: Some(k.to_string()),
+                    ..base(ActionKind::DeactivateAccessKey, format!("its access key {k}"))
+                }));
+            }
+            if !has(ActionKind::DeleteAccessKey, &same) {
+                extra.push(checked(Action {
+                    access_key_id: Some(k.to_string()),
+                    ..base(ActionKind::DeleteAccessKey, format!("its access key {k}"))
+                }));
+            }
+        }
+        if s.login_profile == Some(true) && !has(ActionKind::DeleteLoginProfile, &|_| true) {
+            extra.push(checked(base(ActionKind::DeleteLoginProfile, "a console password".into())));
+        }
+        for arn in &s.attached {
+            if !has(ActionKind::DetachUserPolicy, &|a| a.policy_arn.as_deref() == Some(arn)) {
+                extra.push(checked(Action {
+                    policy_arn: Some(arn.clone()),
+                    ..base(ActionKind::DetachUserPolicy, format!("the attached policy {arn}"))
+                }));
+            }
+        }
+        for ip in &s.inline {
+            let name = ip.name.as_str();
+            if !has(ActionKind::DeleteUserPolicy, &|a| a.policy_name.as_deref() == Some(name)) {
+                extra.push(checked(Action {
+                    policy_name: Some(name.to_string()),
+                    ..base(ActionKind::DeleteUserPolicy, format!("the inline policy {name}"))
+                }));
+            }
+        }
+        for grp in &s.groups {
+            if !has(ActionKind::RemoveUserFromGroup, &|a| a.group_name.as_deref() == Some(grp)) {
+                extra.push(checked(Action {
+                    group_name: Some(grp.clone()),
+                    ..base(ActionKind::RemoveUserFromGroup, format!("membership of group {grp}"))
+                }));
+            }
+        }
+        for serial in s.mfa_devices.iter().flatten() {
+            extra.push(review(
+                Some(u.account_id.clone()),
+                format!(
+                    "user {} was created by the attacker; the IAM snapshot shows the MFA device {serial}: deactivate it (and delete it if virtual) before deleting the user",
+                    u.user_name
+                ),
+                &[
+                    format!(
+                        "aws iam deactivate-mfa-device --user-name {} --serial-number {}",
+                        shell_word(&u.user_name),
+                        shell_word(serial)
+                    ),
+                    format!("aws iam delete-virtual-mfa-device --serial-number {}", shell_word(serial)),
+                ],
+            ));
+        }
+    }
+    p.actions.extend(extra);
+}
+
 /// F8 limits the total size of a principal's inline policies: where the snapshot shows what a
 /// role's or user's inline policies already use, a deny that no longer fits becomes a note
 /// and a review item that attaches it as a managed policy instead.
@@ -184,8 +279,7 @@ fn inline_budget(p: &mut Plan, iam: &Iam) {
             extra.push(review(
                 a.account_id.clone(),
                 format!(
-                    "{kind} {principal}: its inline policies already use {used} of {limit} characters (F8, per the IAM snapshot), so action {} cannot be added inline: create it as a managed policy and attach that instead",
-                    a.order
+                    "{kind} {principal}: its inline policies already use {used} of {limit} characters (F8, per the IAM snapshot), so the deny {name} cannot be added inline: create it as a managed policy and attach that instead"
                 ),
                 &[
                     format!(
@@ -205,9 +299,5 @@ fn inline_budget(p: &mut Plan, iam: &Iam) {
             ));
         }
     }
-    let first = p.actions.len() as u32 + 1;
-    for (i, mut a) in extra.into_iter().enumerate() {
-        a.order = first + i as u32;
-        p.actions.push(a);
-    }
+    p.actions.extend(extra);
 }
