@@ -16,7 +16,6 @@
 //! trails used by tests, the bundled sample and the benchmarks. The module map is in the
 //! README ("Architecture"). Modules the binary, tests and benches do not use are `pub(crate)`.
 
-pub mod alloc;
 pub mod app;
 pub mod blast;
 pub mod chain;

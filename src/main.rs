@@ -5,10 +5,6 @@
 use clap::Parser;
 use std::process::ExitCode;
 
-/// Large blocks of a warm `--cache` run on transparent huge pages (see the module's docs).
-#[global_allocator]
-static ALLOC: trailhound::alloc::HugePages = trailhound::alloc::HugePages;
-
 fn main() -> ExitCode {
     let cli = trailhound::cli::Cli::parse();
     match trailhound::app::run(cli) {

@@ -228,14 +228,11 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
         _ => None,
     };
     if let (Some(cache), Some(key)) = (&opts.cache, &run_key) {
-        // Decoding the kept run is bound by first touches of fresh memory (crate::alloc).
-        crate::alloc::huge_pages(true);
         if let Some(mut ing) = cache.load_run(key, files.clone()) {
             cache_note(opts, "the whole run");
             ing.run_store = Some((cache.clone(), key.hash()));
             return Ok(ing);
         }
-        crate::alloc::huge_pages(false);
     }
     let total_bytes: u64 =
         files.iter().map(|f| std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0)).sum();
