@@ -313,6 +313,12 @@ fn the_report_draws_the_reachable_unused_roles_as_dashed_boxes() {
         .collect();
     assert_eq!(drawn, reachable.difference(&used).cloned().collect::<BTreeSet<_>>());
     assert!(html.contains("stroke-dasharray=\"6 4\""));
+    // The plan section lists the precautionary actions apart from the evidence's.
+    let plan: Value =
+        serde_json::from_slice(&std::fs::read(out.join("plan.json")).unwrap()).unwrap();
+    let n = plan["precautionary"].as_array().unwrap().len();
+    assert!(n > 0);
+    assert!(html.contains(&format!("<h3>Precautionary ({n}): not evidence-based")), "{n}");
     // The case folder's plan and verify carry the precautionary actions and their check.
     let v: Value =
         serde_json::from_slice(&std::fs::read(out.join("verify.json")).unwrap()).unwrap();

@@ -543,6 +543,32 @@ pub(super) fn plan_section(o: &mut String, cx: &Ctx) {
         o.push_str("</tbody></table>\n");
         more(o, p.unrevocable.len().min(LONG_TABLE_ROWS), p.unrevocable.len(), "plan.json");
     }
+    if !p.precautionary.is_empty() {
+        w!(
+            o,
+            "<h3>Precautionary ({}): not evidence-based; what the unseen tail could reach per the IAM snapshot (<code>--contain-reachable</code>)</h3>\n",
+            p.precautionary.len()
+        );
+        table_head(o, &["#", "Type", "Target", "Why"]);
+        for a in p.precautionary.iter().take(LONG_TABLE_ROWS) {
+            let target = a.principal_arn.as_deref().or(a.user_name.as_deref()).unwrap_or("–");
+            w!(
+                o,
+                "<tr><td>{}</td><td>{}</td><td class=\"wrap\">{}</td><td>{}</td></tr>\n",
+                a.order,
+                clip(a.kind.as_str(), 40),
+                brk(&clip(target, 110)),
+                clip(&a.reason, 400)
+            );
+        }
+        o.push_str("</tbody></table>\n");
+        more(
+            o,
+            p.precautionary.len().min(LONG_TABLE_ROWS),
+            p.precautionary.len(),
+            "plan.json and plan.sh",
+        );
+    }
     if !p.notes.is_empty() {
         o.push_str("<h3>Planner notes</h3>\n<ul class=\"notes\">");
         for n in p.notes.iter().take(50) {
