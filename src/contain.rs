@@ -17,7 +17,7 @@
 //! credentials are not evaluated: no IAM policy bounds root (F11); that is said in the notes.
 
 use crate::chain::{NodeKind, SessionGraph};
-use crate::iam::{RoleKind, Snapshot, SnapshotProblem};
+use crate::iam::{role_key, RoleKind, Snapshot, SnapshotProblem};
 use crate::taint::TailRisk;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -185,19 +185,6 @@ fn kind_name(k: RoleKind) -> &'static str {
     }
 }
 
-/// `(account, role name)` of a role or assumed-role ARN.
-fn role_key(arn: &str) -> Option<(String, String)> {
-    let mut it = arn.splitn(6, ':');
-    let acct = it.nth(4)?;
-    let res = it.next()?;
-    let name = if let Some(r) = res.strip_prefix("assumed-role/") {
-        r.split('/').next()?
-    } else {
-        res.strip_prefix("role/")?.rsplit('/').next()?
-    };
-    Some((acct.to_string(), name.to_string()))
-}
-
 /// The principal a credential acts as (module docs), with a label when it is an upper bound;
 /// `Err` with the reason when it is not evaluated.
 fn principal_of(g: &SessionGraph, n: usize) -> Result<(String, Option<String>), String> {
@@ -240,7 +227,7 @@ pub fn reachable(
     tainted: &BTreeSet<usize>,
     tail: &mut [TailRisk],
 ) -> Reachable {
-    let used: BTreeSet<(String, String)> = tainted
+    let used: BTreeSet<(&str, &str)> = tainted
         .iter()
         .filter(|&&n| g.nodes[n].kind == NodeKind::Session)
         .filter_map(|&n| g.nodes[n].role_arn.as_deref().and_then(role_key))

@@ -236,16 +236,24 @@ pub(crate) fn arn_parts(arn: &str) -> Option<(&str, &str)> {
     (a == "arn").then_some((acct, res))
 }
 
+/// `(account, role name)` of a role ARN (with or without path) or an assumed-role session ARN
+/// (`arn:aws:sts::A:assumed-role/N/session`); `None` for any other ARN.
+pub(crate) fn role_key(arn: &str) -> Option<(&str, &str)> {
+    let (acct, res) = arn_parts(arn)?;
+    let name = if let Some(r) = res.strip_prefix("assumed-role/") {
+        r.split('/').next()?
+    } else {
+        res.strip_prefix("role/")?.rsplit('/').next()?
+    };
+    Some((acct, name))
+}
+
 impl Snapshot {
     /// A role by ARN (with or without path), by assumed-role session ARN
     /// (`arn:aws:sts::A:assumed-role/N/session`) or by unique id (`AROA…`).
     pub fn role(&self, key: &str) -> Option<&Role> {
-        if let Some((acct, res)) = arn_parts(key) {
-            let name = if let Some(r) = res.strip_prefix("assumed-role/") {
-                r.split('/').next()?
-            } else {
-                res.strip_prefix("role/")?.rsplit('/').next()?
-            };
+        if arn_parts(key).is_some() {
+            let (acct, name) = role_key(key)?;
             return self.role_in(acct, name);
         }
         self.accounts.values().flat_map(|a| a.roles.values()).find(|r| r.id == key)

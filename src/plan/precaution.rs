@@ -24,6 +24,7 @@ use super::{
 use crate::chain::{session_expiry, NodeKind, SessionGraph};
 use crate::contain::{Iam, Reachable};
 use crate::escape::shell_word;
+use crate::iam::role_key;
 use crate::time::fmt_iso;
 use serde_json::json;
 
@@ -59,12 +60,11 @@ pub fn apply(p: &mut Plan, iam: &Iam, reach: Reachable, g: &SessionGraph, contai
             let statement = deny_statement("TrailhoundPrecautionRevokeOlderSessions", cut, None);
             let doc = json!({ "Version": "2012-10-17", "Statement": [statement.clone()] });
             let mut collateral = Vec::new();
+            let want = role_key(&r.arn);
             for (n, node) in g.nodes.iter().enumerate() {
                 let of_role = node.kind == NodeKind::Session
-                    && node.role_arn.as_deref().is_some_and(|a| {
-                        role_name(a) == role_name(&r.arn)
-                            && crate::chain::arn_account(a) == Some(r.account_id.as_str())
-                    });
+                    && want.is_some()
+                    && node.role_arn.as_deref().and_then(role_key) == want;
                 if of_role
                     && session_expiry(g, n).is_none_or(|x| x > cut)
                     && statement_matches(&statement, node.issued_at, node.userid.as_deref())

@@ -24,6 +24,7 @@ use super::{
 };
 use crate::chain::{arn_account, session_expiry, NodeKind, SessionGraph};
 use crate::escape::{is_unsafe_char, shell_words};
+use crate::iam::role_key;
 use crate::ingest::Ingest;
 use crate::model::SeedKey;
 use crate::time::{fmt_or, Time};
@@ -109,14 +110,6 @@ pub struct PrecautionCheck {
     pub command_problems: Vec<CommandProblem>,
 }
 
-/// `(account, name)` of a role ARN or of the principal of a role action.
-fn role_of(arn: &str) -> Option<(&str, &str)> {
-    Some((
-        arn_account(arn)?,
-        arn.strip_prefix("arn:aws:iam::")?.split(":role/").nth(1)?.rsplit('/').next()?,
-    ))
-}
-
 /// Checks the precautionary actions, and with a snapshot that they deny every reachable,
 /// unused role (issue #20).
 fn check_precautions(
@@ -165,9 +158,15 @@ fn check_precautions(
             c.reachable_roles_unrevocable.push(r.arn.clone());
             continue;
         }
-        let want = role_of(&r.arn);
+        let want = role_key(&r.arn);
         let covered = plan.actions.iter().chain(&plan.precautionary).any(|a| {
-            want.is_some() && a.principal_arn.as_deref().and_then(role_of) == want && denies(a)
+            want.is_some()
+                && a.principal_arn
+                    .as_deref()
+                    .filter(|p| p.starts_with("arn:aws:iam::"))
+                    .and_then(role_key)
+                    == want
+                && denies(a)
         });
         if covered {
             c.reachable_roles_denied.push(r.arn.clone());
