@@ -214,11 +214,10 @@ fn without_contain_reachable_the_plan_records_the_reach_but_adds_no_action() {
     assert_eq!(o.status.code(), Some(2));
 }
 
-#[test]
-fn a_role_whose_inline_policies_fill_its_budget_gets_a_managed_policy_review() {
-    let c = case();
-    // AdminRole (used by the attacker: it gets an evidence-based deny) already holds over
-    // 10,100 characters of inline policy in the snapshot.
+/// Adds `extra` (over 10,100 characters) to AdminRole's inline policies in the snapshot and
+/// `attached` managed policies to it; AdminRole is used by the attacker, so it gets an
+/// evidence-based deny.
+fn fill_admin_role(c: &Case, attached: usize) {
     let mut hit = false;
     for f in files_under(&c.iam) {
         let mut v: Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
@@ -231,14 +230,120 @@ fn a_role_whose_inline_policies_fill_its_budget_gets_a_managed_policy_review() {
                 .as_array_mut()
                 .unwrap()
                 .push(serde_json::json!({"PolicyName": "legacy", "PolicyDocument": big}));
+            let list = r["AttachedManagedPolicies"].as_array_mut().unwrap();
+            for i in list.len()..attached {
+                let arn = format!("arn:aws:iam::111122223333:policy/extra-{i}");
+                list.push(
+                    serde_json::json!({"PolicyName": format!("extra-{i}"), "PolicyArn": arn}),
+                );
+            }
             hit = true;
         }
         std::fs::write(&f, serde_json::to_string(&v).unwrap()).unwrap();
     }
     assert!(hit, "AdminRole is in the snapshot");
+}
+
+fn read(p: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
+#[test]
+fn a_deny_with_no_inline_room_left_becomes_a_managed_policy_that_verify_evaluates() {
+    let c = case();
+    let iam = c.iam.to_str().unwrap();
+    // Before the snapshot is filled: the inline deny on AdminRole, for comparison.
+    let inline = c.dir.path().join("inline.json");
+    assert!(plan(&c, &["--iam", iam], &inline).status.success());
+    fill_admin_role(&c, 0);
+    let out = c.dir.path().join("plan.json");
+    assert!(plan(&c, &["--iam", iam], &out).status.success());
+    let p = read(&out);
+    let actions = p["actions"].as_array().unwrap();
+    let admin = "arn:aws:iam::111122223333:role/AdminRole";
+    assert!(!actions.iter().any(|a| a["type"] == "put_role_policy" && a["principal_arn"] == admin));
+    let managed = "arn:aws:iam::111122223333:policy/TrailhoundRevokeOlderSessions-AdminRole";
+    let create = actions
+        .iter()
+        .find(|a| a["type"] == "create_policy" && a["policy_arn"] == managed)
+        .expect("the deny is created as a managed policy");
+    let attach = actions
+        .iter()
+        .find(|a| a["type"] == "attach_role_policy" && a["principal_arn"] == admin)
+        .expect("and attached to the role");
+    assert_eq!(attach["policy_arn"], managed);
+    assert!(create["order"].as_u64() < attach["order"].as_u64());
+    assert!(create["command"].as_str().unwrap().starts_with(
+        "aws iam create-policy --policy-name TrailhoundRevokeOlderSessions-AdminRole --policy-document '{"
+    ));
+    assert_eq!(
+        attach["command"],
+        format!("aws iam attach-role-policy --role-name AdminRole --policy-arn {managed}")
+    );
+    // The managed policy denies what the inline one did: the same statement, the same sessions.
+    let put = read(&inline)["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["type"] == "put_role_policy" && a["principal_arn"] == admin)
+        .cloned()
+        .unwrap();
+    assert_eq!(create["policy_document"], put["policy_document"]);
+    assert_eq!(attach["covers"], put["covers"]);
+    assert!(!attach["covers"].as_array().unwrap().is_empty());
+    assert_eq!(create["policy_size_limit"], 6144);
+    // verify --iam evaluates the managed deny: every tainted session covered, and AdminRole's
+    // by the attached policy.
+    let (code, v) = verify(&c, &out, true);
+    assert_eq!(code, 0, "{v}");
+    let by_managed: Vec<&Value> = v["covered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["denied_by"].as_str().unwrap().ends_with(managed))
+        .collect();
+    assert_eq!(by_managed.len(), attach["covers"].as_array().unwrap().len());
+    // The inline plan, held against the filled snapshot: IAM would refuse the put, so its
+    // sessions are not covered.
+    let (code, v) = verify(&c, &inline, true);
+    assert_eq!(code, 1, "{v}");
+    let problems = v["command_problems"].as_array().unwrap();
+    assert!(problems.iter().any(|x| x["type"] == "put_role_policy"
+        && x["problem"].as_str().unwrap().starts_with("IAM would refuse it")));
+    assert!(!v["not_covered"].as_array().unwrap().is_empty());
+    // An attach whose policy the plan does not create covers nothing.
+    let mut cut = p.clone();
+    cut["actions"].as_array_mut().unwrap().retain(|a| a["type"] != "create_policy");
+    let cut_path = c.dir.path().join("cut.json");
+    std::fs::write(&cut_path, serde_json::to_string(&cut).unwrap()).unwrap();
+    let (code, v) = verify(&c, &cut_path, true);
+    assert_eq!(code, 1, "{v}");
+    assert!(v["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n.as_str().unwrap().contains("which no earlier action of the plan creates")));
+    // A create-policy that makes another ARN than the one the action names is refused.
+    let mut lie = p.clone();
+    for a in lie["actions"].as_array_mut().unwrap() {
+        if a["type"] == "create_policy" {
+            a["policy_name"] = "SomethingElse".into();
+        }
+    }
+    let lie_path = c.dir.path().join("lie.json");
+    std::fs::write(&lie_path, serde_json::to_string(&lie).unwrap()).unwrap();
+    let (code, v) = verify(&c, &lie_path, true);
+    assert_eq!(code, 1, "{v}");
+    assert!(v["command_problems"].as_array().unwrap().iter().any(|x| x["type"] == "create_policy"));
+}
+
+#[test]
+fn with_no_inline_room_and_the_managed_quota_used_the_deny_stays_with_a_review() {
+    let c = case();
+    fill_admin_role(&c, 10);
     let out = c.dir.path().join("plan.json");
     assert!(plan(&c, &["--iam", c.iam.to_str().unwrap()], &out).status.success());
-    let p: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let p = read(&out);
     let actions = p["actions"].as_array().unwrap();
     let put = actions
         .iter()
@@ -248,12 +353,14 @@ fn a_role_whose_inline_policies_fill_its_budget_gets_a_managed_policy_review() {
         })
         .unwrap();
     assert!(put["policy_size_limit"].as_u64().unwrap() < 197, "{}", put["policy_size_limit"]);
+    assert!(!actions.iter().any(|a| a["type"] == "create_policy"));
     assert!(actions.iter().any(|a| a["type"] == "review"
         && a["reason"]
             .as_str()
             .unwrap()
             .contains("role AdminRole: its inline policies already use")
-        && a["command"].as_str().unwrap().contains("attach-role-policy")));
+        && a["reason"].as_str().unwrap().contains("10 managed policies attached")
+        && a["command"].as_str().unwrap().contains("list-attached-role-policies")));
 }
 
 #[test]
@@ -326,11 +433,11 @@ fn the_report_draws_the_reachable_unused_roles_as_dashed_boxes() {
     assert!(v["precautionary"]["checked_against_snapshot"] == true);
 }
 
-#[test]
-fn an_attacker_made_user_in_the_snapshot_is_deleted_with_what_only_the_snapshot_shows() {
-    let c = case();
-    // The snapshot was taken after the attacker made backup-admin: it has one more key, a
-    // group, a second attached policy, an inline policy and an MFA device than the logs show.
+/// Puts backup-admin, the user the attacker made, into the snapshot, as taken after the attacker
+/// made it: one more key, a group, a second attached policy, an inline policy (with a `Sid` of
+/// `sid_len` characters) and an MFA device than the logs show.
+fn add_backup_admin(c: &Case, sid_len: usize) {
+    let sid = "k".repeat(sid_len);
     let page = c.iam.join("111122223333.json");
     let mut v: Value = serde_json::from_slice(&std::fs::read(&page).unwrap()).unwrap();
     v["UserDetailList"].as_array_mut().unwrap().push(serde_json::json!({
@@ -341,7 +448,7 @@ fn an_attacker_made_user_in_the_snapshot_is_deleted_with_what_only_the_snapshot_
             {"PolicyName": "AdministratorAccess", "PolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
             {"PolicyName": "ReadOnlyAccess", "PolicyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}
         ],
-        "UserPolicyList": [{"PolicyName": "keepalive", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}]}}],
+        "UserPolicyList": [{"PolicyName": "keepalive", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{"Sid": sid, "Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}]}}],
         "Tags": []
     }));
     std::fs::write(&page, serde_json::to_string(&v).unwrap()).unwrap();
@@ -355,6 +462,12 @@ fn an_attacker_made_user_in_the_snapshot_is_deleted_with_what_only_the_snapshot_
         r#"{"MFADevices": [{"UserName": "backup-admin", "SerialNumber": "arn:aws:iam::111122223333:mfa/backup", "EnableDate": "2024-03-11T11:41:00Z"}]}"#,
     )
     .unwrap();
+}
+
+#[test]
+fn an_attacker_made_user_in_the_snapshot_is_deleted_with_what_only_the_snapshot_shows() {
+    let c = case();
+    add_backup_admin(&c, 4);
     let with = c.dir.path().join("with.json");
     let o = plan(&c, &["--iam", c.iam.to_str().unwrap()], &with);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
@@ -409,4 +522,50 @@ fn an_attacker_made_user_in_the_snapshot_is_deleted_with_what_only_the_snapshot_
     let (code, v) = verify(&c, &with, true);
     assert_eq!(code, 0, "{v}");
     assert!(v["command_problems"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn an_attacker_made_user_with_its_inline_room_filled_gets_the_deny_all_as_a_managed_policy() {
+    // The attacker filled its user's inline budget (2,048 characters, F8) so that no inline
+    // deny fits: the deny-all becomes a managed policy, detached again before DeleteUser.
+    let c = case();
+    add_backup_admin(&c, 2_000);
+    let out = c.dir.path().join("plan.json");
+    let o = plan(&c, &["--iam", c.iam.to_str().unwrap()], &out);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let p = read(&out);
+    let actions = p["actions"].as_array().unwrap();
+    let arn = "arn:aws:iam::111122223333:policy/TrailhoundDenyAll-backup-admin";
+    let order = |kind: &str, pred: &dyn Fn(&Value) -> bool| {
+        let hits: Vec<u64> = actions
+            .iter()
+            .filter(|a| a["type"] == kind && pred(a))
+            .map(|a| a["order"].as_u64().unwrap())
+            .collect();
+        assert_eq!(hits.len(), 1, "one {kind}: {actions:#?}");
+        hits[0]
+    };
+    let create = order("create_policy", &|a| a["policy_arn"] == arn);
+    let attach = order("attach_user_policy", &|a| {
+        a["policy_arn"] == arn
+            && a["principal_arn"] == "arn:aws:iam::111122223333:user/backup-admin"
+    });
+    let detach = order("detach_user_policy", &|a| a["policy_arn"] == arn);
+    let keepalive = order("delete_user_policy", &|a| a["policy_name"] == "keepalive");
+    let delete = order("delete_user", &|a| a["user_name"] == "backup-admin");
+    assert!(create < attach && attach < detach && detach < delete && keepalive < delete);
+    assert!(!actions
+        .iter()
+        .any(|a| a["type"] == "put_user_policy" && a["user_name"] == "backup-admin"));
+    assert!(!actions.iter().any(|a| a["policy_name"] == "TrailhoundDenyAll"));
+    let (code, v) = verify(&c, &out, true);
+    assert_eq!(code, 0, "{v}");
+    assert!(v["command_problems"].as_array().unwrap().is_empty());
+    // The rollback section of plan.sh knows how to take the managed policy away again.
+    let script = c.dir.path().join("plan.sh");
+    let o =
+        plan(&c, &["--iam", c.iam.to_str().unwrap(), "--script", script.to_str().unwrap()], &out);
+    assert!(o.status.success());
+    let sh = std::fs::read_to_string(&script).unwrap();
+    assert!(sh.contains(&format!("aws iam delete-policy --policy-arn '{arn}'")), "{sh}");
 }

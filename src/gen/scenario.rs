@@ -585,6 +585,11 @@ impl Scenario {
 
 #[cfg(test)]
 impl Scenario {
+    /// For unit tests: the last record written, to damage or strip it.
+    pub(crate) fn last_record(&mut self) -> &mut Value {
+        &mut self.records.last_mut().expect("a record").1
+    }
+
     /// For unit tests: the scenario written to a temporary export tree (leaving out the
     /// accounts in `skip`), ingested, and its session graph. The directory is returned so that
     /// the files outlive a re-read of the events (blast, plan).

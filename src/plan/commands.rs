@@ -9,11 +9,16 @@ use crate::escape::{is_account_id, is_bucket_name, is_iam_name, is_plausible_key
 /// Action types, in the order the plan runs them: deactivations first (nothing new can be
 /// minted), then the denies, then the clean-up of attacker-made users in the order AWS
 /// requires before `DeleteUser` (login profile, keys, attached and inline policies, groups),
-/// then what needs a human.
+/// then what needs a human. A managed deny (`create_policy` then `attach_*_policy`, where a
+/// principal's inline policies have no room, F8) ranks with the inline denies; inside an
+/// account's block the creation comes first, as it names no principal.
 pub const ACTION_ORDER: &[ActionKind] = &[
     ActionKind::DeactivateAccessKey,
     ActionKind::PutRolePolicy,
     ActionKind::PutUserPolicy,
+    ActionKind::CreatePolicy,
+    ActionKind::AttachRolePolicy,
+    ActionKind::AttachUserPolicy,
     ActionKind::ResourcePolicyDeny,
     ActionKind::DeleteLoginProfile,
     ActionKind::DeleteAccessKey,
@@ -26,7 +31,11 @@ pub const ACTION_ORDER: &[ActionKind] = &[
 
 pub(super) fn rank(kind: &ActionKind) -> usize {
     match kind {
-        ActionKind::PutRolePolicy | ActionKind::PutUserPolicy => 1,
+        ActionKind::PutRolePolicy
+        | ActionKind::PutUserPolicy
+        | ActionKind::CreatePolicy
+        | ActionKind::AttachRolePolicy
+        | ActionKind::AttachUserPolicy => 1,
         k => ACTION_ORDER.iter().position(|x| x == k).unwrap_or(ACTION_ORDER.len()),
     }
 }
@@ -79,6 +88,24 @@ pub fn expected_words(a: &Action) -> Option<Vec<String>> {
                 "--policy-document",
                 &doc()?,
             ])
+        }
+        ActionKind::CreatePolicy => w(&[
+            "aws",
+            "iam",
+            "create-policy",
+            "--policy-name",
+            a.policy_name.as_deref()?,
+            "--policy-document",
+            &doc()?,
+        ]),
+        ActionKind::AttachRolePolicy | ActionKind::AttachUserPolicy => {
+            let name = a.principal_arn.as_deref()?.rsplit('/').next()?;
+            let (verb, flag) = if a.kind == ActionKind::AttachRolePolicy {
+                ("attach-role-policy", "--role-name")
+            } else {
+                ("attach-user-policy", "--user-name")
+            };
+            w(&["aws", "iam", verb, flag, name, "--policy-arn", a.policy_arn.as_deref()?])
         }
         ActionKind::ResourcePolicyDeny => {
             let bucket = a.principal_arn.as_deref()?.strip_prefix("arn:aws:s3:::")?;
@@ -156,7 +183,13 @@ pub(super) fn checked(mut a: Action) -> Action {
             why = bad("IAM user name", u);
         }
     }
-    if matches!(a.kind, ActionKind::PutRolePolicy | ActionKind::PutUserPolicy) {
+    if matches!(
+        a.kind,
+        ActionKind::PutRolePolicy
+            | ActionKind::PutUserPolicy
+            | ActionKind::AttachRolePolicy
+            | ActionKind::AttachUserPolicy
+    ) {
         let name = a.principal_arn.as_deref().and_then(|x| x.rsplit('/').next()).unwrap_or("");
         if !is_iam_name(name) {
             why = bad("IAM principal name", name);

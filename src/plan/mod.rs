@@ -39,7 +39,7 @@ pub use model::{
     Action, ActionKind, CredentialKind, CredentialStatus, Plan, PlanCredential, PlanInputs,
     PlanTainted, Strategy, Summary, Unrevocable,
 };
-pub use policy::{policy_size, statement_matches};
+pub use policy::{policy_size, session_userid, statement_matches};
 pub use precaution::apply as apply_snapshot;
 pub use script::render_script;
 pub use targets::{attach_target, blocker_reason, sessions_by_target, Blocker, Target, TargetKind};
@@ -263,7 +263,7 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
             );
         } else if o.strategy == Strategy::Surgical {
             let ids: Option<Vec<String>> =
-                tainted.iter().map(|&n| userid_pattern(&g.nodes[n])).collect();
+                tainted.iter().map(|&n| userid_pattern(&g.nodes[n], None)).collect();
             let separable = target.kind == TargetKind::Role
                 || tainted
                     .iter()
@@ -304,7 +304,8 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
             }
             let alive = session_expiry(g, s).is_none_or(|x| x > effective_at);
             let sn = &g.nodes[s];
-            if alive && statement_matches(&statement, sn.issued_at, sn.userid.as_deref()) {
+            let uid = session_userid(sn, None);
+            if alive && statement_matches(&statement, sn.issued_at, uid.as_deref()) {
                 collateral.push(sn.id.clone());
             }
         }

@@ -231,6 +231,13 @@ named_kind! {
         PutRolePolicy => "put_role_policy",
         /// A deny policy put on an IAM user.
         PutUserPolicy => "put_user_policy",
+        /// A customer managed policy holding a deny, for a principal whose inline policies
+        /// have no room left for it (F8); attached by the next kind.
+        CreatePolicy => "create_policy",
+        /// A managed deny policy (made by `create_policy`) attached to a role.
+        AttachRolePolicy => "attach_role_policy",
+        /// A managed deny policy (made by `create_policy`) attached to an IAM user.
+        AttachUserPolicy => "attach_user_policy",
         /// A deny by session ARN in a resource policy (F7).
         ResourcePolicyDeny => "resource_policy_deny",
         DeleteLoginProfile => "delete_login_profile",
@@ -283,6 +290,9 @@ mod tests {
             (ActionKind::DeactivateAccessKey, "deactivate_access_key"),
             (ActionKind::PutRolePolicy, "put_role_policy"),
             (ActionKind::PutUserPolicy, "put_user_policy"),
+            (ActionKind::CreatePolicy, "create_policy"),
+            (ActionKind::AttachRolePolicy, "attach_role_policy"),
+            (ActionKind::AttachUserPolicy, "attach_user_policy"),
             (ActionKind::ResourcePolicyDeny, "resource_policy_deny"),
             (ActionKind::DeleteLoginProfile, "delete_login_profile"),
             (ActionKind::DeleteAccessKey, "delete_access_key"),

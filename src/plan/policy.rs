@@ -6,16 +6,37 @@ use crate::chain::Node;
 use crate::time::fmt_iso;
 use serde_json::{json, Value};
 
-/// The value of `aws:userid` for a session's requests, as a `StringLike` pattern (F9).
-pub(super) fn userid_pattern(node: &Node) -> Option<String> {
+/// Stands for a role id the evidence does not show, in an offline `aws:userid`: 21 characters
+/// (the length of a role's unique id, `AROA` and 17 more, F9) that no id contains, so that a
+/// `StringLike` pattern matches it only where it matches every role id (`*`, `?`).
+const UNKNOWN_ROLE_ID: &str = "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+
+/// The session name of an assumed-role session's ARN.
+fn role_session_name(node: &Node) -> Option<&str> {
+    let arn = node.principal_arn.as_deref()?;
+    arn.contains(":assumed-role/").then(|| arn.rsplit('/').next()).flatten()
+}
+
+/// The `aws:userid` a session's requests carry (F9), for evaluating a deny offline: the one
+/// the evidence shows; else, for an assumed-role session, `ROLEID:session` with `role_id`
+/// (from the IAM snapshot) or a stand-in for the unknown role id.
+pub fn session_userid(node: &Node, role_id: Option<&str>) -> Option<String> {
     if let Some(u) = &node.userid {
         return Some(u.clone());
     }
-    let arn = node.principal_arn.as_deref()?;
-    if arn.contains(":assumed-role/") {
-        return arn.rsplit('/').next().map(|s| format!("*:{s}"));
+    let name = role_session_name(node)?;
+    Some(format!("{}:{name}", role_id.unwrap_or(UNKNOWN_ROLE_ID)))
+}
+
+/// The value of `aws:userid` for a session's requests, as a `StringLike` pattern (F9): the
+/// id the evidence shows; else `ROLEID:session` with `role_id` from the IAM snapshot, or
+/// `*:session` (any id of the role the deny is put on).
+pub(super) fn userid_pattern(node: &Node, role_id: Option<&str>) -> Option<String> {
+    if let Some(u) = &node.userid {
+        return Some(u.clone());
     }
-    None
+    let name = role_session_name(node)?;
+    Some(format!("{}:{name}", role_id.unwrap_or("*")))
 }
 
 /// Characters of a policy without whitespace (the IAM size measure, F8).

@@ -41,7 +41,9 @@ fn role_name(arn: &str) -> &str {
 pub fn apply(p: &mut Plan, iam: &Iam, reach: Reachable, g: &SessionGraph, contain: bool) {
     let cut = p.effective_at.0;
     attacker_user_facts(p, iam);
-    inline_budget(p, iam);
+    role_ids(p, iam, g);
+    let actions = std::mem::take(&mut p.actions);
+    p.actions = fit_or_managed(actions, iam, &mut p.notes);
     // Both may add actions: back in running order (a no-op when they added none).
     super::order(&mut p.actions);
     if contain {
@@ -137,6 +139,7 @@ pub fn apply(p: &mut Plan, iam: &Iam, reach: Reachable, g: &SessionGraph, contai
                 )],
             ));
         }
+        let mut pre = fit_or_managed(pre, iam, &mut p.notes);
         let first = p.actions.len() as u32 + 1;
         for (i, a) in pre.iter_mut().enumerate() {
             a.order = first + i as u32;
@@ -240,64 +243,181 @@ fn attacker_user_facts(p: &mut Plan, iam: &Iam) {
     p.actions.extend(extra);
 }
 
-/// F8 limits the total size of a principal's inline policies: where the snapshot shows what a
-/// role's or user's inline policies already use, a deny that no longer fits becomes a note
-/// and a review item that attaches it as a managed policy instead.
-fn inline_budget(p: &mut Plan, iam: &Iam) {
-    let mut extra = Vec::new();
-    for a in &mut p.actions {
-        let (Some(arn), Some(size), Some(name)) =
-            (a.principal_arn.as_deref(), a.policy_size, a.policy_name.as_deref())
-        else {
+/// A surgical deny names each tainted session by `aws:userid` (F9). Where the evidence shows
+/// a session's role but not its id (`*:session`), the snapshot's role id makes the pattern
+/// exact. Where the id in the evidence differs from the snapshot's, the role was deleted and
+/// re-created under the same name after the incident (or the evidence is not what AWS wrote):
+/// a note says so, and the deny keeps the evidence's id, which those sessions carry.
+fn role_ids(p: &mut Plan, iam: &Iam, g: &SessionGraph) {
+    let surgical = |a: &Action| {
+        a.kind == ActionKind::PutRolePolicy
+            && a.policy_name.as_deref() == Some(super::SURGICAL_POLICY_NAME)
+    };
+    if !p.actions.iter().any(surgical) {
+        return;
+    }
+    let index: std::collections::HashMap<&str, usize> =
+        g.nodes.iter().enumerate().map(|(i, n)| (n.id.as_str(), i)).collect();
+    for a in p.actions.iter_mut().filter(|a| surgical(a)) {
+        let Some(role) = a.principal_arn.as_deref().and_then(|r| iam.snapshot.role(r)) else {
             continue;
         };
-        let (used, limit) = match a.kind {
-            ActionKind::PutRolePolicy => match iam.snapshot.role(arn) {
-                Some(r) => (
-                    r.inline.iter().filter(|x| x.name != name).map(|x| x.bytes).sum::<usize>(),
-                    ROLE_POLICY_LIMIT,
-                ),
-                None => continue,
-            },
-            ActionKind::PutUserPolicy => match iam.snapshot.user(arn) {
-                Some(u) => (
-                    u.inline.iter().filter(|x| x.name != name).map(|x| x.bytes).sum::<usize>(),
-                    USER_POLICY_LIMIT,
-                ),
-                None => continue,
-            },
-            _ => continue,
+        let mut ids = Vec::new();
+        for id in a.covers.iter().flatten() {
+            let Some(node) = index.get(id.as_str()).map(|&n| &g.nodes[n]) else { continue };
+            if let Some(seen) = node.userid.as_deref().and_then(|u| u.split(':').next()) {
+                if seen.starts_with("ARO") && seen != role.id {
+                    p.notes.push(format!(
+                        "session {}: the evidence gives role {} the id {}, the IAM snapshot {}: the role was deleted and re-created under the same name since, or the evidence is not what AWS wrote; the deny keeps the evidence's id",
+                        node.id, role.name, seen, role.id
+                    ));
+                }
+            }
+            ids.extend(super::policy::userid_pattern(node, Some(&role.id)));
+        }
+        ids.sort();
+        ids.dedup();
+        let Some(doc) = a.policy_document.as_mut() else { continue };
+        let Some(list) = doc.pointer_mut("/Statement/0/Condition/StringLike/aws:userid") else {
+            continue;
+        };
+        let new = json!(ids);
+        if *list == new || ids.is_empty() {
+            continue;
+        }
+        *list = new;
+        a.policy_size = Some(policy_size(doc));
+        a.command.clear();
+        let done = checked(std::mem::take(a));
+        *a = done;
+    }
+}
+
+/// Characters a customer managed policy may hold (F8).
+pub const MANAGED_POLICY_LIMIT: usize = 6144;
+/// Managed policies attached to one role or user by default (F8; raisable to 20).
+const ATTACHED_POLICY_QUOTA: usize = 10;
+
+/// What the snapshot shows of the room for the inline deny of `a` on its principal: the
+/// characters its other inline policies use, the limit, and how many managed policies are
+/// attached to it. `None` when `a` is not an inline deny or the snapshot lacks its principal.
+pub(super) fn inline_room(a: &Action, iam: &Iam) -> Option<(usize, usize, usize)> {
+    let arn = a.principal_arn.as_deref()?;
+    let name = a.policy_name.as_deref()?;
+    let others = |inline: &[crate::iam::InlinePolicy]| {
+        inline.iter().filter(|x| x.name != name).map(|x| x.bytes).sum::<usize>()
+    };
+    match a.kind {
+        ActionKind::PutRolePolicy => {
+            let r = iam.snapshot.role(arn)?;
+            Some((others(&r.inline), ROLE_POLICY_LIMIT, r.attached.len()))
+        }
+        ActionKind::PutUserPolicy => {
+            let u = iam.snapshot.user(arn)?;
+            Some((others(&u.inline), USER_POLICY_LIMIT, u.attached.len()))
+        }
+        _ => None,
+    }
+}
+
+/// F8 limits the total size of a principal's inline policies, not one policy: where the
+/// snapshot shows what a role's or user's inline policies already use, each inline deny of
+/// `actions` gets the room left as its limit, and one that no longer fits is made a customer
+/// managed policy (`create_policy`, 6,144 characters) attached to the principal
+/// (`attach_*_policy`) instead, which denies the same sessions: IAM evaluates attached and
+/// inline policies alike. When the principal also has the default quota of managed policies
+/// attached, the inline deny stays with a review item (the quota may have been raised).
+fn fit_or_managed(actions: Vec<Action>, iam: &Iam, notes: &mut Vec<String>) -> Vec<Action> {
+    let mut out = Vec::with_capacity(actions.len());
+    // (account, user, inline name) → the managed policy that replaced it.
+    let mut moved: Vec<(Option<String>, String, String, String)> = Vec::new();
+    for mut a in actions {
+        let (Some((used, limit, attached)), Some(size)) = (inline_room(&a, iam), a.policy_size)
+        else {
+            out.push(a);
+            continue;
         };
         a.policy_size_limit = Some(limit.saturating_sub(used));
-        if size + used > limit {
-            let principal = role_name(arn).to_string();
-            let (kind, flag) = if a.kind == ActionKind::PutRolePolicy {
-                ("role", "--role-name")
-            } else {
-                ("user", "--user-name")
-            };
-            extra.push(review(
+        if size + used <= limit {
+            out.push(a);
+            continue;
+        }
+        let arn = a.principal_arn.clone().unwrap_or_default();
+        let principal = role_name(&arn).to_string();
+        let name = a.policy_name.clone().unwrap_or_default();
+        let role = a.kind == ActionKind::PutRolePolicy;
+        let kind = if role { "role" } else { "user" };
+        let full = format!(
+            "{kind} {principal}: its inline policies already use {used} of {limit} characters (F8, per the IAM snapshot), so the deny {name} cannot be added inline"
+        );
+        if attached >= ATTACHED_POLICY_QUOTA {
+            notes.push(format!("{full}, and it has {attached} managed policies attached (default quota {ATTACHED_POLICY_QUOTA}, F8): see the review item"));
+            let flag = if role { "--role-name" } else { "--user-name" };
+            let review_item = review(
                 a.account_id.clone(),
-                format!(
-                    "{kind} {principal}: its inline policies already use {used} of {limit} characters (F8, per the IAM snapshot), so the deny {name} cannot be added inline: create it as a managed policy and attach that instead"
-                ),
-                &[
-                    format!(
-                        "aws iam create-policy --policy-name {} --policy-document file://{}.json",
-                        shell_word(name),
-                        shell_word(name)
-                    ),
-                    format!(
-                        "aws iam attach-{kind}-policy {flag} {} --policy-arn arn:aws:iam::ACCOUNT:policy/{}",
-                        shell_word(&principal),
-                        shell_word(name)
-                    ),
-                ],
-            ));
-            p.notes.push(format!(
-                "{kind} {principal}: inline policies already use {used} of {limit} characters (F8): the deny must be a managed policy (see the review item)"
-            ));
+                format!("{full}, and it already has {attached} managed policies attached (the default quota is {ATTACHED_POLICY_QUOTA}, F8): make room (or raise the quota) and attach the deny as a managed policy"),
+                &[format!("aws iam list-attached-{kind}-policies {flag} {}", shell_word(&principal))],
+            );
+            out.push(a);
+            out.push(review_item);
+            continue;
+        }
+        let managed = format!("{name}-{principal}");
+        let account = a.account_id.clone().unwrap_or_default();
+        let policy_arn = format!("arn:aws:iam::{account}:policy/{managed}");
+        if !role {
+            moved.push((a.account_id.clone(), principal.clone(), name.clone(), policy_arn.clone()));
+        }
+        notes.push(format!(
+            "{full}: it is created as the managed policy {managed} and attached instead"
+        ));
+        out.push(checked(Action {
+            kind: ActionKind::CreatePolicy,
+            account_id: a.account_id.clone(),
+            policy_name: Some(managed.clone()),
+            policy_arn: Some(policy_arn.clone()),
+            policy_size: Some(size),
+            policy_size_limit: Some(MANAGED_POLICY_LIMIT),
+            policy_document: a.policy_document.take(),
+            reason: format!(
+                "{full}: create it as the customer managed policy {managed}, attached to {kind} {principal} by the next action"
+            ),
+            ..Default::default()
+        }));
+        out.push(checked(Action {
+            kind: if role { ActionKind::AttachRolePolicy } else { ActionKind::AttachUserPolicy },
+            account_id: a.account_id.clone(),
+            principal_arn: Some(arn),
+            policy_name: Some(managed),
+            policy_arn: Some(policy_arn),
+            covers: a.covers.take(),
+            collateral: a.collateral.take(),
+            reason: format!("{} (attached as a managed policy: no inline room left, F8)", a.reason),
+            ..Default::default()
+        }));
+    }
+    // The clean-up of an attacker-made user deletes the inline deny before DeleteUser; where
+    // the deny became a managed policy, it is detached instead (DeleteUser refuses a user with
+    // attached policies).
+    for a in &mut out {
+        if a.kind != ActionKind::DeleteUserPolicy {
+            continue;
+        }
+        let hit = moved.iter().find(|(acct, user, name, _)| {
+            *acct == a.account_id
+                && Some(user.as_str()) == a.user_name.as_deref()
+                && Some(name.as_str()) == a.policy_name.as_deref()
+        });
+        if let Some((_, user, _, arn)) = hit {
+            *a = checked(Action {
+                kind: ActionKind::DetachUserPolicy,
+                account_id: a.account_id.clone(),
+                user_name: a.user_name.clone(),
+                policy_arn: Some(arn.clone()),
+                reason: format!("user {user}: detach the managed deny {arn} (the user has no credentials left by now)"),
+                ..Default::default()
+            });
         }
     }
-    p.actions.extend(extra);
+    out
 }

@@ -124,7 +124,41 @@ pub fn render_script(p: &Plan) -> String {
         .map(|a| (a.account_id.as_deref(), a.user_name.as_deref()))
         .collect();
     let mut rollback = Vec::new();
+    let mut managed = Vec::new();
     for a in p.actions.iter().chain(&p.precautionary) {
+        if let (
+            ActionKind::AttachRolePolicy | ActionKind::AttachUserPolicy,
+            Some(arn),
+            Some(policy),
+        ) = (&a.kind, a.principal_arn.as_deref(), a.policy_arn.as_deref())
+        {
+            let principal = arn.rsplit('/').next().unwrap_or("");
+            let role = a.kind == ActionKind::AttachRolePolicy;
+            if role || !deleted.contains(&(a.account_id.as_deref(), Some(principal))) {
+                let (verb, flag) = if role {
+                    ("detach-role-policy", "--role-name")
+                } else {
+                    ("detach-user-policy", "--user-name")
+                };
+                rollback.push(format!(
+                    "#   [account {}] {}",
+                    one_line(a.account_id.as_deref().unwrap_or("?")),
+                    one_line(&format!(
+                        "aws iam {verb} {flag} {} --policy-arn {}",
+                        shell_word(principal),
+                        shell_word(policy)
+                    ))
+                ));
+            }
+        }
+        if let (ActionKind::CreatePolicy, Some(policy)) = (&a.kind, a.policy_arn.as_deref()) {
+            // Deleted last: IAM refuses to delete a policy that is still attached.
+            managed.push(format!(
+                "#   [account {}] {}",
+                one_line(a.account_id.as_deref().unwrap_or("?")),
+                one_line(&format!("aws iam delete-policy --policy-arn {}", shell_word(policy)))
+            ));
+        }
         let (Some(arn), Some(name)) = (a.principal_arn.as_deref(), a.policy_name.as_deref()) else {
             continue;
         };
@@ -152,6 +186,7 @@ pub fn render_script(p: &Plan) -> String {
             one_line(&line)
         ));
     }
+    rollback.extend(managed);
     if !rollback.is_empty() {
         let _ = writeln!(
             o,

@@ -11,12 +11,19 @@
 //!   from the plan's `unrevocable` list, which has no authority here;
 //! * the state IAM would be in once the actions have run, in order: inline policies put
 //!   (a second `put` of the same name replaces the first, a `delete_user_policy` removes it),
-//!   keys deactivated or deleted, users deleted.
+//!   managed policies created by the plan and attached (an attach counts only for a policy an
+//!   earlier `create_policy` of the plan makes: the content of any other is unknown here;
+//!   `detach_user_policy` removes it), keys deactivated or deleted, users deleted. With the
+//!   IAM snapshot (`--iam`), an inline `put` that the principal's other inline policies leave
+//!   no room for (F8 limits their total) is one IAM would refuse: a command problem that
+//!   denies nothing.
 //!
-//! Each session is then evaluated as IAM would: the inline policies of the principal that
-//! governs it (F7; a policy on role A never applies to a session of role B, F5), with
-//! `aws:TokenIssueTime` = its issue time and `aws:userid` = its user id (F9); an explicit deny
-//! wins. Long-term keys carry no `aws:TokenIssueTime` (F5): they are cut only by deactivation,
+//! Each session is then evaluated as IAM would: the inline and attached policies of the
+//! principal that governs it (F7; a policy on role A never applies to a session of role B,
+//! F5), with `aws:TokenIssueTime` = its issue time and `aws:userid` = its user id (F9); an
+//! explicit deny wins. A role session whose id the evidence does not show carries
+//! `ROLEID:session`: the role id comes from the snapshot when given, else it is unknown and
+//! only a pattern that matches every role id there (`*:session`) proves coverage. Long-term keys carry no `aws:TokenIssueTime` (F5): they are cut only by deactivation,
 //! deletion, a deny without that condition, or their user's deletion.
 
 use super::{
@@ -115,6 +122,7 @@ pub struct PrecautionCheck {
 fn check_precautions(
     plan: &Plan,
     reach: Option<&crate::contain::Reachable>,
+    iam: Option<&crate::contain::Iam>,
     eff: i64,
 ) -> PrecautionCheck {
     let mut c = PrecautionCheck {
@@ -125,9 +133,22 @@ fn check_precautions(
         reachable_roles_unrevocable: Vec::new(),
         command_problems: Vec::new(),
     };
+    // IAM once the evidence-based actions and then the precautionary ones have run.
+    let mut state = Denies::default();
+    let mut ignored = Vec::new();
+    for a in &plan.actions {
+        if check_action(a).is_ok() {
+            let _ = state.apply(a, iam, &mut ignored);
+        }
+    }
     for a in &plan.precautionary {
         let problem = match a.kind {
-            ActionKind::PutRolePolicy | ActionKind::Review => check_action(a).err(),
+            ActionKind::PutRolePolicy
+            | ActionKind::CreatePolicy
+            | ActionKind::AttachRolePolicy
+            | ActionKind::Review => {
+                check_action(a).and_then(|()| state.apply(a, iam, &mut ignored)).err()
+            }
             _ => Some(
                 "a precautionary action may only deny sessions of a role or ask for a review"
                     .into(),
@@ -142,31 +163,18 @@ fn check_precautions(
         }
     }
     let Some(reach) = reach else { return c };
-    let denies = |a: &super::Action| {
-        a.kind == ActionKind::PutRolePolicy
-            && check_action(a).is_ok()
-            && a.policy_document.as_ref().and_then(|d| d.get("Statement")).is_some_and(|s| {
-                let list = match s {
-                    serde_json::Value::Array(v) => v.iter().collect::<Vec<_>>(),
-                    one => vec![one],
-                };
-                list.into_iter().any(|st| statement_matches(st, Some(eff - 1), None))
-            })
-    };
     for r in reach.unused_roles() {
         if r.kind != "ordinary" {
             c.reachable_roles_unrevocable.push(r.arn.clone());
             continue;
         }
-        let want = role_key(&r.arn);
-        let covered = plan.actions.iter().chain(&plan.precautionary).any(|a| {
-            want.is_some()
-                && a.principal_arn
-                    .as_deref()
-                    .filter(|p| p.starts_with("arn:aws:iam::"))
-                    .and_then(role_key)
-                    == want
-                && denies(a)
+        // Denied: a policy on the role denies every session issued before the cut-off.
+        let covered = role_key(&r.arn).is_some_and(|(acct, name)| {
+            state.on.get(&(TargetKind::Role, name.to_string(), acct.to_string())).is_some_and(|m| {
+                m.values().any(|(_, stmts)| {
+                    stmts.iter().any(|st| statement_matches(st, Some(eff - 1), None))
+                })
+            })
         });
         if covered {
             c.reachable_roles_denied.push(r.arn.clone());
@@ -249,9 +257,43 @@ fn check_action(a: &super::Action) -> Result<(), String> {
         [] => return Err("no command".into()),
         _ => return Err("more than one command".into()),
     }
-    if matches!(a.kind, ActionKind::PutRolePolicy | ActionKind::PutUserPolicy) {
+    if a.kind == ActionKind::CreatePolicy {
+        let name = a.policy_name.as_deref().unwrap_or("");
+        let acct = a.account_id.as_deref().unwrap_or("");
+        let want = format!("arn:aws:iam::{acct}:policy/{name}");
+        if a.policy_arn.as_deref() != Some(want.as_str()) {
+            return Err(format!(
+                "create-policy makes {want}, not the policy_arn {:?} the action names",
+                crate::escape::one_line(a.policy_arn.as_deref().unwrap_or(""))
+            ));
+        }
+        let size = a.policy_document.as_ref().map(super::policy_size).unwrap_or(0);
+        if size > super::precaution::MANAGED_POLICY_LIMIT {
+            return Err(format!(
+                "the managed policy has {size} characters, over IAM's {} (F8): create-policy would be refused",
+                super::precaution::MANAGED_POLICY_LIMIT
+            ));
+        }
+    }
+    if matches!(a.kind, ActionKind::AttachRolePolicy | ActionKind::AttachUserPolicy)
+        && a.policy_arn.as_deref().and_then(arn_account) != a.account_id.as_deref()
+    {
+        return Err(format!(
+            "the action names account {} but the policy {} is in another",
+            a.account_id.as_deref().unwrap_or("?"),
+            crate::escape::one_line(a.policy_arn.as_deref().unwrap_or(""))
+        ));
+    }
+    if matches!(
+        a.kind,
+        ActionKind::PutRolePolicy
+            | ActionKind::PutUserPolicy
+            | ActionKind::AttachRolePolicy
+            | ActionKind::AttachUserPolicy
+    ) {
         let arn = a.principal_arn.as_deref().unwrap_or("");
-        let want = if a.kind == ActionKind::PutRolePolicy { ":role/" } else { ":user/" };
+        let role = matches!(a.kind, ActionKind::PutRolePolicy | ActionKind::AttachRolePolicy);
+        let want = if role { ":role/" } else { ":user/" };
         if !arn.contains(want) {
             return Err(format!(
                 "{} on {arn}, which is not a {}",
@@ -267,6 +309,110 @@ fn check_action(a: &super::Action) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The deny policies IAM holds once the plan's actions have run, in order, as verify
+/// rebuilds them from each action's own fields: inline policies by name, and the managed
+/// policies the plan creates where they are attached.
+/// One principal's deny policies: inline name, or `managed:` ARN → (label, statements).
+type PolicySet = BTreeMap<String, (String, Vec<serde_json::Value>)>;
+
+#[derive(Default)]
+struct Denies {
+    /// (kind, principal name, account) → policy (inline name, or `managed:` ARN) →
+    /// (label, statements).
+    on: BTreeMap<(TargetKind, String, String), PolicySet>,
+    /// Managed policies created by the plan: ARN → statements.
+    managed: BTreeMap<String, Vec<serde_json::Value>>,
+}
+
+fn statements(doc: Option<&serde_json::Value>) -> Vec<serde_json::Value> {
+    match doc.and_then(|d| d.get("Statement")) {
+        Some(serde_json::Value::Array(v)) => v.clone(),
+        Some(v @ serde_json::Value::Object(_)) => vec![v.clone()],
+        _ => Vec::new(),
+    }
+}
+
+impl Denies {
+    /// Applies one action whose command checked out. `Err`: IAM would refuse it (with the
+    /// snapshot: an inline deny the principal's other inline policies leave no room for, F8).
+    /// An attach of a policy the plan does not create adds nothing, with a note.
+    fn apply(
+        &mut self,
+        a: &super::Action,
+        iam: Option<&crate::contain::Iam>,
+        notes: &mut Vec<String>,
+    ) -> Result<(), String> {
+        let acct = a.account_id.clone().unwrap_or_default();
+        let principal = a.principal_arn.as_deref().unwrap_or("");
+        let name = principal.rsplit('/').next().unwrap_or("").to_string();
+        match a.kind {
+            ActionKind::PutRolePolicy | ActionKind::PutUserPolicy => {
+                let kind = if a.kind == ActionKind::PutRolePolicy {
+                    TargetKind::Role
+                } else {
+                    TargetKind::User
+                };
+                let size = a.policy_document.as_ref().map(super::policy_size).unwrap_or(0);
+                if let Some((used, limit, _)) =
+                    iam.and_then(|i| super::precaution::inline_room(a, i))
+                {
+                    if used + size > limit {
+                        return Err(format!(
+                            "IAM would refuse it: the other inline policies of {principal} already use {used} of {limit} characters and this one has {size} (F8, per the IAM snapshot)"
+                        ));
+                    }
+                }
+                let pname = a.policy_name.clone().unwrap_or_default();
+                let label = format!("{principal}#{pname}");
+                let stmts = statements(a.policy_document.as_ref());
+                // A put with the same policy name replaces the earlier one.
+                self.on.entry((kind, name, acct)).or_default().insert(pname, (label, stmts));
+            }
+            ActionKind::CreatePolicy => {
+                if let Some(arn) = &a.policy_arn {
+                    self.managed.insert(arn.clone(), statements(a.policy_document.as_ref()));
+                }
+            }
+            ActionKind::AttachRolePolicy | ActionKind::AttachUserPolicy => {
+                let kind = if a.kind == ActionKind::AttachRolePolicy {
+                    TargetKind::Role
+                } else {
+                    TargetKind::User
+                };
+                let arn = a.policy_arn.clone().unwrap_or_default();
+                match self.managed.get(&arn) {
+                    Some(stmts) => {
+                        let label = format!("{principal}#{arn}");
+                        let v = (label, stmts.clone());
+                        self.on.entry((kind, name, acct)).or_default().insert(format!("managed:{arn}"), v);
+                    }
+                    None => notes.push(format!(
+                        "action {} attaches {}, which no earlier action of the plan creates: what it holds is unknown here, so it covers nothing",
+                        a.order,
+                        crate::escape::one_line(&arn)
+                    )),
+                }
+            }
+            ActionKind::DeleteUserPolicy => {
+                if let (Some(u), Some(p)) = (&a.user_name, &a.policy_name) {
+                    if let Some(m) = self.on.get_mut(&(TargetKind::User, u.clone(), acct)) {
+                        m.remove(p);
+                    }
+                }
+            }
+            ActionKind::DetachUserPolicy => {
+                if let (Some(u), Some(p)) = (&a.user_name, &a.policy_arn) {
+                    if let Some(m) = self.on.get_mut(&(TargetKind::User, u.clone(), acct)) {
+                        m.remove(&format!("managed:{p}"));
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
 }
 
 /// The IAM user (account, name) a credential node acts as, when it is an IAM user's.
@@ -312,46 +458,18 @@ pub fn verify_with(
 
     // The state IAM is in once the plan's actions (those whose command checks out) have run.
     let mut command_problems = Vec::new();
-    // (kind, name, account) → policy name → (label, statements)
-    type Policies = BTreeMap<String, (String, Vec<serde_json::Value>)>;
-    let mut policies: BTreeMap<(TargetKind, String, String), Policies> = BTreeMap::new();
+    let mut policies = Denies::default();
     // (key, user name, account)
     let mut keys_cut: BTreeSet<String> = BTreeSet::new();
     let mut key_user: BTreeMap<String, (Option<String>, Option<String>)> = BTreeMap::new();
     let mut deleted_users: BTreeSet<(String, String)> = BTreeSet::new();
     for a in &plan.actions {
-        if let Err(problem) = check_action(a) {
+        if let Err(problem) = check_action(a).and_then(|()| policies.apply(a, iam, &mut notes)) {
             command_problems.push(CommandProblem { order: a.order, kind: a.kind.clone(), problem });
             continue;
         }
         let acct = a.account_id.clone().unwrap_or_default();
         match a.kind {
-            ActionKind::PutRolePolicy | ActionKind::PutUserPolicy => {
-                let kind = if a.kind == ActionKind::PutRolePolicy {
-                    TargetKind::Role
-                } else {
-                    TargetKind::User
-                };
-                let Some(arn) = &a.principal_arn else { continue };
-                let name = arn.rsplit('/').next().unwrap_or("").to_string();
-                let Some(doc) = &a.policy_document else { continue };
-                let stmts: Vec<serde_json::Value> = match doc.get("Statement") {
-                    Some(serde_json::Value::Array(v)) => v.clone(),
-                    Some(v @ serde_json::Value::Object(_)) => vec![v.clone()],
-                    _ => Vec::new(),
-                };
-                let pname = a.policy_name.clone().unwrap_or_default();
-                let label = format!("{arn}#{pname}");
-                // A put with the same policy name replaces the earlier one.
-                policies.entry((kind, name, acct)).or_default().insert(pname, (label, stmts));
-            }
-            ActionKind::DeleteUserPolicy => {
-                if let (Some(u), Some(p)) = (&a.user_name, &a.policy_name) {
-                    if let Some(m) = policies.get_mut(&(TargetKind::User, u.clone(), acct)) {
-                        m.remove(p);
-                    }
-                }
-            }
             ActionKind::DeactivateAccessKey | ActionKind::DeleteAccessKey => {
                 if let Some(k) = &a.access_key_id {
                     keys_cut.insert(k.clone());
@@ -394,11 +512,17 @@ pub fn verify_with(
             }
         }
         let t = attach_target(g, n).ok()?;
-        let m = policies.get(&(t.kind, t.name.clone(), t.account_id.clone()))?;
+        let m = policies.on.get(&(t.kind, t.name.clone(), t.account_id.clone()))?;
         let issued = (node.kind == NodeKind::Session).then_some(node.issued_at).flatten();
+        // The role id of a session the evidence shows no aws:userid for: from the snapshot.
+        let role_id = iam
+            .filter(|_| node.userid.is_none())
+            .and_then(|i| i.snapshot.role(node.principal_arn.as_deref()?))
+            .map(|r| r.id.as_str());
+        let userid = super::session_userid(node, role_id);
         m.values()
             .find(|(_, stmts)| {
-                stmts.iter().any(|s| statement_matches(s, issued, node.userid.as_deref()))
+                stmts.iter().any(|s| statement_matches(s, issued, userid.as_deref()))
             })
             .map(|(l, _)| l.clone())
     };
@@ -534,7 +658,7 @@ pub fn verify_with(
         v.not_covered.is_empty() && v.keys_left_active.is_empty() && v.command_problems.is_empty();
     let reach = iam.map(|i| crate::contain::reachable(i, g, &b.nodes, &mut v.unseen_tail));
     if reach.is_some() || !plan.precautionary.is_empty() || plan.contain_reachable {
-        let c = check_precautions(plan, reach.as_ref(), eff);
+        let c = check_precautions(plan, reach.as_ref(), iam, eff);
         let contained = !plan.contain_reachable || c.reachable_roles_not_denied.is_empty();
         v.ok &= c.command_problems.is_empty() && contained;
         if plan.contain_reachable && !c.checked_against_snapshot {
@@ -780,5 +904,88 @@ mod tests {
         );
         let json = serde_json::to_value(&v.command_problems[0]).unwrap();
         assert_eq!(json["type"], "frobnicate_key");
+    }
+
+    /// The `aws:userid` patterns of the surgical deny on `role`.
+    fn userids(p: &Plan, role: &str) -> Vec<String> {
+        let a = p
+            .actions
+            .iter()
+            .find(|a| {
+                a.kind == ActionKind::PutRolePolicy && a.principal_arn.as_deref() == Some(role)
+            })
+            .unwrap();
+        let doc = a.policy_document.as_ref().unwrap();
+        let list = doc.pointer("/Statement/0/Condition/StringLike/aws:userid").unwrap();
+        serde_json::from_value(list.clone()).unwrap()
+    }
+
+    #[test]
+    fn a_session_the_evidence_gives_no_id_is_named_by_the_snapshots_role_id() {
+        let admin_arn = "arn:aws:iam::111122223333:role/Admin";
+        let deploy_arn = "arn:aws:iam::111122223333:role/Deploy";
+        let mut s = Scenario::new();
+        let k = s.user_key(MAIN, "ci-deployer", LEAKED);
+        s.call(&k, T0, "sts.amazonaws.com", "GetCallerIdentity", serde_json::json!({}));
+        let quiet = s.assume_role(&k, T0 + 10, admin_arn, "q1", 3600);
+        // No assumedRoleUser in the response and no call by the session: its aws:userid is
+        // not in the evidence.
+        let resp = s.last_record()["responseElements"].as_object_mut().unwrap();
+        resp.remove("assumedRoleUser");
+        let seen = s.assume_role(&k, T0 + 20, deploy_arn, "d1", 3600);
+        s.call(&seen, T0 + 25, "s3.amazonaws.com", "ListBuckets", serde_json::json!({}));
+        let (_dir, ing, g) = s.ingested(&[]);
+        let b = crate::blast::blast(&ing, &g, &[SeedKey::parse(LEAKED)], true).unwrap();
+        let o = PlanOptions {
+            strategy: Strategy::Surgical,
+            effective_at: None,
+            now: T0 + 100,
+            input_paths: Vec::new(),
+        };
+        let plan = build_plan(&ing, &g, &b, &o);
+        // Without a snapshot the pattern is any id of the role with that session name, and
+        // verify proves it covers the session (whatever the id, it ends in `:q1`).
+        assert_eq!(userids(&plan, admin_arn), vec!["*:q1".to_string()]);
+        let v = verify(&ing, &g, &plan).unwrap();
+        assert!(v.ok, "{}", render_table(&v));
+        assert!(sessions(&v.covered).contains(&quiet.node_id().as_str()));
+
+        // The snapshot gives Admin's id (the one AWS gave it) and a Deploy id other than the
+        // evidence's: Deploy was re-created since.
+        let admin_id = quiet.principal_id.split(':').next().unwrap().to_string();
+        let dir = tempfile::TempDir::new().unwrap();
+        let role = |name: &str, id: &str| {
+            serde_json::json!({"Path": "/", "RoleName": name, "RoleId": id,
+                "Arn": format!("arn:aws:iam::111122223333:role/{name}"),
+                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []},
+                "RolePolicyList": [], "AttachedManagedPolicies": []})
+        };
+        let details = serde_json::json!({"UserDetailList": [], "GroupDetailList": [], "Policies": [],
+            "RoleDetailList": [role("Admin", &admin_id), role("Deploy", "AROASCEN9999999999999")]});
+        let file = dir.path().join("111122223333.json");
+        std::fs::write(&file, details.to_string()).unwrap();
+        let iam = crate::contain::load(&[file]).unwrap();
+        assert!(iam.problems.is_empty(), "{:?}", iam.problems);
+        let mut b2 = crate::blast::blast(&ing, &g, &[SeedKey::parse(LEAKED)], true).unwrap();
+        let reach = crate::contain::reachable(&iam, &g, &b2.nodes, &mut b2.unseen_tail);
+        let mut p = build_plan(&ing, &g, &b2, &o);
+        crate::plan::apply_snapshot(&mut p, &iam, reach, &g, false);
+        assert_eq!(userids(&p, admin_arn), vec![format!("{admin_id}:q1")]);
+        // Deploy keeps the id its sessions carry, with a note that the snapshot disagrees.
+        let seen_id = seen.principal_id.clone();
+        assert_eq!(userids(&p, deploy_arn), vec![seen_id.clone()]);
+        assert!(p.notes.iter().any(|n| n.contains("AROASCEN9999999999999")
+            && n.contains(seen_id.split(':').next().unwrap())
+            && n.contains("re-created")));
+        let put = p.actions.iter().find(|a| a.principal_arn.as_deref() == Some(admin_arn)).unwrap();
+        assert!(put.command.contains(&format!("{admin_id}:q1")), "{}", put.command);
+        assert!(check_action(put).is_ok());
+        // verify with the snapshot proves the exact id; without it, an exact id it cannot see
+        // in the evidence proves nothing.
+        let v = verify_with(&ing, &g, &p, Some(&iam)).unwrap();
+        assert!(v.ok, "{}", render_table(&v));
+        let v = verify(&ing, &g, &p).unwrap();
+        assert!(!v.ok);
+        assert_eq!(sessions(&v.not_covered), vec![quiet.node_id().as_str()]);
     }
 }

@@ -476,6 +476,9 @@ pub(super) fn plan_section(o: &mut String, cx: &Ctx) {
             ActionKind::DeactivateAccessKey => "key",
             ActionKind::PutRolePolicy
             | ActionKind::PutUserPolicy
+            | ActionKind::CreatePolicy
+            | ActionKind::AttachRolePolicy
+            | ActionKind::AttachUserPolicy
             | ActionKind::ResourcePolicyDeny => "deny",
             _ => "human",
         };
@@ -484,6 +487,7 @@ pub(super) fn plan_section(o: &mut String, cx: &Ctx) {
             .as_deref()
             .or(a.access_key_id.as_deref())
             .or(a.user_name.as_deref())
+            .or(a.policy_arn.as_deref())
             .unwrap_or("");
         w!(
             o,
