@@ -536,7 +536,10 @@ fn plan_with_snapshot(
 fn sessions(a: cli::SessionsArgs) -> Result<Exit> {
     let keys = check_keys(&a.keys, a.input.quiet)?;
     let iam = load_iam(&a.iam, &a.input)?;
-    let (ing, g) = load_graph(&a.input, &keys, false)?;
+    let (ing, mut g) = load_graph(&a.input, &keys, false)?;
+    if let Some(i) = &iam {
+        crate::contain::fill_role_arns(i, &mut g);
+    }
     let sel = g.select(&keys, &a.principals);
     let reach = iam.as_ref().map(|i| crate::contain::reachable_of_selection(i, &ing, &g, &sel));
     let mut text = match a.format {
@@ -574,7 +577,10 @@ fn blast(a: cli::BlastArgs) -> Result<Exit> {
         guard_outputs(&a.input.inputs, &[("--events-out", p)])?;
     }
     let iam = load_iam(&a.iam, &a.input)?;
-    let (ing, g) = load_graph(&a.input, &keys, false)?;
+    let (ing, mut g) = load_graph(&a.input, &keys, false)?;
+    if let Some(i) = &iam {
+        crate::contain::fill_role_arns(i, &mut g);
+    }
     let seeds = seeds_of(&g, &keys, &a.seeds.principals)?;
     // The tainted events are aggregated as they are re-read and not kept (SPEC §8: memory
     // bounded by what is kept); `--events-out` streams them in batches.
@@ -625,7 +631,10 @@ fn plan(a: cli::PlanArgs) -> Result<Exit> {
     }
     guard_outputs(&a.input.inputs, &outs)?;
     let iam = load_iam(&a.iam, &a.input)?;
-    let (ing, g) = load_graph(&a.input, &keys, true)?;
+    let (ing, mut g) = load_graph(&a.input, &keys, true)?;
+    if let Some(i) = &iam {
+        crate::contain::fill_role_arns(i, &mut g);
+    }
     let seeds = seeds_of(&g, &keys, &a.seeds.principals)?;
     let mut b = crate::blast::blast(&ing, &g, &seeds, true)?;
     crate::diag::mark("blast done");
@@ -673,7 +682,10 @@ fn verify(a: cli::VerifyArgs) -> Result<Exit> {
         .with_context(|| format!("{} is not a trailhound plan", a.plan.display()))?;
     let iam = load_iam(&a.iam, &a.input)?;
     let mut ing = load_with(&a.input, false, true, &[])?;
-    let g = crate::chain::SessionGraph::build_releasing(&mut ing)?;
+    let mut g = crate::chain::SessionGraph::build_releasing(&mut ing)?;
+    if let Some(i) = &iam {
+        crate::contain::fill_role_arns(i, &mut g);
+    }
     let v = crate::plan::verify::verify_with(&ing, &g, &p, iam.as_ref())?;
     match a.format {
         cli::TableOrJson::Json => stdout_write(&to_json(&v)?)?,
@@ -768,7 +780,10 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
     outs.extend(case_files.iter().map(|p| ("-o", p.as_path())));
     guard_outputs(&a.input.inputs, &outs)?;
     let iam = load_iam(&a.iam, &a.input)?;
-    let (ing, g) = load_graph(&a.input, &keys, true)?;
+    let (ing, mut g) = load_graph(&a.input, &keys, true)?;
+    if let Some(i) = &iam {
+        crate::contain::fill_role_arns(i, &mut g);
+    }
     let seeds = seeds_of(&g, &keys, &a.seeds.principals)?;
     std::fs::create_dir_all(&a.output)
         .with_context(|| format!("creating {}", a.output.display()))?;

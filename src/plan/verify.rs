@@ -347,6 +347,23 @@ impl Denies {
         let acct = a.account_id.clone().unwrap_or_default();
         let principal = a.principal_arn.as_deref().unwrap_or("");
         let name = principal.rsplit('/').next().unwrap_or("").to_string();
+        if matches!(a.kind, ActionKind::PutRolePolicy | ActionKind::AttachRolePolicy) {
+            let kind = iam.and_then(|i| i.snapshot.role(principal)).map(|r| r.kind);
+            if let Some(
+                k @ (crate::iam::RoleKind::ServiceLinked | crate::iam::RoleKind::IdentityCenter),
+            ) = kind
+            {
+                return Err(format!(
+                    "IAM would refuse it: the IAM snapshot shows {principal} is {} ({})",
+                    if k == crate::iam::RoleKind::ServiceLinked {
+                        "a service-linked role"
+                    } else {
+                        "an IAM Identity Center role"
+                    },
+                    if k == crate::iam::RoleKind::ServiceLinked { "F6" } else { "F20" }
+                ));
+            }
+        }
         match a.kind {
             ActionKind::PutRolePolicy | ActionKind::PutUserPolicy => {
                 let kind = if a.kind == ActionKind::PutRolePolicy {
@@ -987,5 +1004,61 @@ mod tests {
         let v = verify(&ing, &g, &p).unwrap();
         assert!(!v.ok);
         assert_eq!(sessions(&v.not_covered), vec![quiet.node_id().as_str()]);
+    }
+
+    #[test]
+    fn a_role_the_evidence_names_without_its_path_gets_it_from_the_snapshot() {
+        let role_arn =
+            "arn:aws:iam::111122223333:role/aws-service-role/ops.example.com/AWSServiceRoleForOps";
+        let mut s = Scenario::new();
+        let k = s.user_key(MAIN, "ci-deployer", LEAKED);
+        s.call(&k, T0, "sts.amazonaws.com", "GetCallerIdentity", serde_json::json!({}));
+        let quiet = s.assume_role(&k, T0 + 10, role_arn, "q1", 3600);
+        // The request without roleArn and no call by the session: only the session ARN
+        // (no path) names the role.
+        let req = s.last_record()["requestParameters"].as_object_mut().unwrap();
+        req.remove("roleArn");
+        let (_dir, ing, mut g) = s.ingested(&[]);
+        let b = crate::blast::blast(&ing, &g, &[SeedKey::parse(LEAKED)], true).unwrap();
+        let o = PlanOptions {
+            strategy: Strategy::Strict,
+            effective_at: None,
+            now: T0 + 100,
+            input_paths: Vec::new(),
+        };
+        // Without the snapshot the role looks ordinary: a deny on it.
+        let guessed = build_plan(&ing, &g, &b, &o);
+        let bare = "arn:aws:iam::111122223333:role/AWSServiceRoleForOps";
+        assert!(guessed.actions.iter().any(|a| a.principal_arn.as_deref() == Some(bare)));
+        let dir = tempfile::TempDir::new().unwrap();
+        let details = serde_json::json!({"UserDetailList": [], "GroupDetailList": [], "Policies": [],
+            "RoleDetailList": [{"Path": "/aws-service-role/ops.example.com/", "RoleName": "AWSServiceRoleForOps",
+                "RoleId": quiet.principal_id.split(':').next().unwrap(), "Arn": role_arn,
+                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []},
+                "RolePolicyList": [], "AttachedManagedPolicies": []}]});
+        let file = dir.path().join("111122223333.json");
+        std::fs::write(&file, details.to_string()).unwrap();
+        let iam = crate::contain::load(&[file]).unwrap();
+        // verify --iam refuses the guessed deny: IAM would not change a service-linked role.
+        let v = verify_with(&ing, &g, &guessed, Some(&iam)).unwrap();
+        assert!(
+            v.command_problems.iter().any(|c| c.problem.contains("service-linked")),
+            "{}",
+            render_table(&v)
+        );
+        assert!(!v.ok);
+        // With the snapshot's path the session is unrevocable (F6) and nothing is put on it.
+        assert_eq!(crate::contain::fill_role_arns(&iam, &mut g), 1);
+        let b = crate::blast::blast(&ing, &g, &[SeedKey::parse(LEAKED)], true).unwrap();
+        let p = build_plan(&ing, &g, &b, &o);
+        assert!(!p.actions.iter().any(|a| a
+            .principal_arn
+            .as_deref()
+            .is_some_and(|x| x.contains("AWSServiceRoleForOps"))));
+        let un = p.unrevocable.iter().find(|u| u.credential == quiet.node_id()).unwrap();
+        assert!(un.reason.contains("service-linked"), "{}", un.reason);
+        let v = verify_with(&ing, &g, &p, Some(&iam)).unwrap();
+        assert!(v.ok, "{}", render_table(&v));
+        assert_eq!(sessions(&v.unrevocable), vec![quiet.node_id().as_str()]);
     }
 }
