@@ -52,8 +52,10 @@ pub fn fill_role_arns(iam: &Iam, g: &mut SessionGraph) -> usize {
         let Some(arn) = n.principal_arn.as_deref().filter(|a| a.contains(":assumed-role/")) else {
             continue;
         };
-        if let Some(r) = iam.snapshot.role(arn) {
-            n.role_arn = Some(r.arn.clone());
+        let want = role_key(arn);
+        let found = iam.snapshot.role(arn).and_then(|r| r.consistent_arn());
+        if let Some(r) = found.filter(|r| want.is_some() && role_key(r) == want) {
+            n.role_arn = Some(r.to_string());
             filled += 1;
         }
     }

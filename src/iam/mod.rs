@@ -248,6 +248,25 @@ pub(crate) fn role_key(arn: &str) -> Option<(&str, &str)> {
     Some((acct, name))
 }
 
+/// A role's unique id as IAM writes it: `AROA` and 17 upper-case letters or digits (F9). A
+/// snapshot's id is used in a policy only when it looks like one: a hostile file could
+/// otherwise widen a surgical deny with `*`.
+pub(crate) fn is_role_id(id: &str) -> bool {
+    id.len() == 21
+        && id.starts_with("AROA")
+        && id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+impl Role {
+    /// The role's ARN when it agrees with the snapshot's own name and path for it (a hostile
+    /// or damaged file could say otherwise): `None` when it does not.
+    pub(crate) fn consistent_arn(&self) -> Option<&str> {
+        let tail = format!("role{}{}", self.path, self.name);
+        (self.path.starts_with('/') && self.path.ends_with('/') && self.arn.ends_with(&tail))
+            .then_some(self.arn.as_str())
+    }
+}
+
 impl Snapshot {
     /// A role by ARN (with or without path), by assumed-role session ARN
     /// (`arn:aws:sts::A:assumed-role/N/session`) or by unique id (`AROA…`).

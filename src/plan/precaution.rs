@@ -262,6 +262,14 @@ fn role_ids(p: &mut Plan, iam: &Iam, g: &SessionGraph) {
         let Some(role) = a.principal_arn.as_deref().and_then(|r| iam.snapshot.role(r)) else {
             continue;
         };
+        if !crate::iam::is_role_id(&role.id) {
+            p.notes.push(format!(
+                "role {}: the IAM snapshot's role id {:?} is not a role id: not used",
+                role.name,
+                crate::escape::one_line(&role.id)
+            ));
+            continue;
+        }
         let mut ids = Vec::new();
         for id in a.covers.iter().flatten() {
             let Some(node) = index.get(id.as_str()).map(|&n| &g.nodes[n]) else { continue };

@@ -535,7 +535,8 @@ pub fn verify_with(
         let role_id = iam
             .filter(|_| node.userid.is_none())
             .and_then(|i| i.snapshot.role(node.principal_arn.as_deref()?))
-            .map(|r| r.id.as_str());
+            .map(|r| r.id.as_str())
+            .filter(|id| crate::iam::is_role_id(id));
         let userid = super::session_userid(node, role_id);
         m.values()
             .find(|(_, stmts)| {
@@ -1004,6 +1005,19 @@ mod tests {
         let v = verify(&ing, &g, &p).unwrap();
         assert!(!v.ok);
         assert_eq!(sessions(&v.not_covered), vec![quiet.node_id().as_str()]);
+
+        // A hostile snapshot whose role id is `*` does not widen the deny to every session.
+        let details = serde_json::json!({"UserDetailList": [], "GroupDetailList": [], "Policies": [],
+            "RoleDetailList": [role("Admin", "*")]});
+        let file = dir.path().join("hostile.json");
+        std::fs::write(&file, details.to_string()).unwrap();
+        let hostile = crate::contain::load(&[file]).unwrap();
+        let mut b3 = crate::blast::blast(&ing, &g, &[SeedKey::parse(LEAKED)], true).unwrap();
+        let reach = crate::contain::reachable(&hostile, &g, &b3.nodes, &mut b3.unseen_tail);
+        let mut p = build_plan(&ing, &g, &b3, &o);
+        crate::plan::apply_snapshot(&mut p, &hostile, reach, &g, false);
+        assert_eq!(userids(&p, admin_arn), vec!["*:q1".to_string()]);
+        assert!(p.notes.iter().any(|n| n.contains("is not a role id")));
     }
 
     #[test]
@@ -1047,6 +1061,13 @@ mod tests {
             render_table(&v)
         );
         assert!(!v.ok);
+        // A snapshot whose Arn disagrees with its own Path for the role is not taken.
+        let mut odd = details.clone();
+        odd["RoleDetailList"][0]["Path"] = "/".into();
+        let file = dir.path().join("odd.json");
+        std::fs::write(&file, odd.to_string()).unwrap();
+        let odd = crate::contain::load(&[file]).unwrap();
+        assert_eq!(crate::contain::fill_role_arns(&odd, &mut g), 0);
         // With the snapshot's path the session is unrevocable (F6) and nothing is put on it.
         assert_eq!(crate::contain::fill_role_arns(&iam, &mut g), 1);
         let b = crate::blast::blast(&ing, &g, &[SeedKey::parse(LEAKED)], true).unwrap();
