@@ -60,7 +60,9 @@ impl SessionGraph {
         }
         let (details, creds) = ing.take_graph_inputs()?;
         let g = Self::build_with(ing, Cow::Owned(details), Cow::Owned(creds));
-        ing.save_derived("graph", || super::stored::encode(&g));
+        crate::diag::mark("graph: built");
+        ing.save_derived("graph", || super::stored::encode_parts(&g));
+        crate::diag::mark("graph: kept in the cache");
         Ok(g)
     }
 

@@ -312,7 +312,15 @@ fn index(i: u64, len: usize) -> Option<usize> {
 }
 
 /// The graph as bytes: one string pool, fixed-size node and edge records, then the rest.
+#[cfg(test)]
 pub(super) fn encode(g: &SessionGraph) -> Vec<u8> {
+    encode_parts(g).concat()
+}
+
+/// [`encode`] as the parts it is the concatenation of (header, strings, node records, edge
+/// records, the rest, the indexes): written to the cache one after the other, never copied
+/// into one buffer.
+pub(super) fn encode_parts(g: &SessionGraph) -> Vec<Vec<u8>> {
     let SessionGraph {
         nodes,
         edges,
@@ -327,11 +335,12 @@ pub(super) fn encode(g: &SessionGraph) -> Vec<u8> {
     } = g;
     let mut pool = Pool::default();
     let mut lists = Vec::new();
-    let mut nw = Writer::default();
+    // Fixed-size records: sized exactly once rather than grown (copied) by doubling.
+    let mut nw = Writer::with_capacity(nodes.len() * NODE_BYTES);
     for n in nodes {
         put_node(&mut nw, &mut pool, &mut lists, n);
     }
-    let mut ew = Writer::default();
+    let mut ew = Writer::with_capacity(edges.len() * EDGE_BYTES);
     for e in edges {
         put_edge(&mut ew, &mut pool, &mut lists, e);
     }
@@ -340,7 +349,8 @@ pub(super) fn encode(g: &SessionGraph) -> Vec<u8> {
     let mut sw = Writer::default();
     pool.write(&mut sw);
 
-    let mut rest = Writer::default();
+    let mut rest =
+        Writer::with_capacity(16 + 4 * event_node.len() + 9 * parents.len() + 8 * edge_nodes.len());
     rest.u32(attempts.len() as u32);
     for a in attempts {
         put_attempt(&mut rest, a);
@@ -374,7 +384,7 @@ pub(super) fn encode(g: &SessionGraph) -> Vec<u8> {
         }
     }
 
-    let mut index = Writer::default();
+    let mut index = Writer::with_capacity(8 + 20 * by_id.len() + 24 * sessions_by_key.len());
     let mut ids: Vec<_> = by_id.iter().collect();
     ids.sort_unstable();
     index.u32(ids.len() as u32);
@@ -404,10 +414,7 @@ pub(super) fn encode(g: &SessionGraph) -> Vec<u8> {
     for &l in &lists {
         w.u32(l);
     }
-    for part in [sw.buf, nw.buf, ew.buf, rest.buf, index.buf] {
-        w.buf.extend_from_slice(&part);
-    }
-    w.buf
+    vec![w.buf, sw.buf, nw.buf, ew.buf, rest.buf, index.buf]
 }
 
 /// The parts of an encoded graph, each checked to be where the header says.

@@ -165,9 +165,9 @@ impl Ingest {
     /// Keeps what `bytes` makes, derived from this run's table alone, under `what` for the next
     /// run with the same table (nothing, and `bytes` is not called, when the table is not in the
     /// cache).
-    pub(crate) fn save_derived(&self, what: &str, bytes: impl FnOnce() -> Vec<u8>) {
+    pub(crate) fn save_derived(&self, what: &str, parts: impl FnOnce() -> Vec<Vec<u8>>) {
         if let Some((cache, key)) = &self.run_store {
-            cache.save_derived(*key, what, &bytes());
+            cache.save_derived(*key, what, parts());
         }
     }
 
@@ -274,6 +274,7 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
     // What the workers freed (parse temporaries, outgrown vectors) goes back before the merge.
     crate::diag::release_free_memory();
     let mut ing = merge::merge(opts, files, stdin_data, problems, accs, t0);
+    crate::diag::mark("ingest: merged");
     if let (Some(cache), Some(key)) = (&opts.cache, &run_key) {
         if cache.save_run(key, &ing) {
             ing.run_store = Some((cache.clone(), key.hash()));

@@ -15,6 +15,9 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
+    pub(crate) fn with_capacity(n: usize) -> Writer {
+        Writer { buf: Vec::with_capacity(n) }
+    }
     pub(crate) fn u8(&mut self, v: u8) {
         self.buf.push(v);
     }

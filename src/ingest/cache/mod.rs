@@ -219,13 +219,22 @@ fn read_sealed(path: &Path) -> Option<Vec<u8>> {
 /// Writes `bytes` and their seal (xxh3-128, checked by [`read_sealed`]) to a temporary file
 /// beside `path` and renames it over `path`.
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_parts(path, &[bytes])
+}
+
+/// [`write_atomic`] of the concatenation of `parts`, without concatenating them in memory.
+fn write_parts(path: &Path, parts: &[impl AsRef<[u8]>]) -> std::io::Result<()> {
     use std::io::Write;
     let tmp =
         path.with_extension(format!("tmp{}.{:?}", std::process::id(), std::thread::current().id()));
     let tmp = PathBuf::from(tmp.to_string_lossy().replace(['(', ')', ' '], ""));
     let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.write_all(&xxhash_rust::xxh3::xxh3_128(bytes).to_le_bytes())?;
+    let mut seal = xxhash_rust::xxh3::Xxh3::new();
+    for p in parts {
+        f.write_all(p.as_ref())?;
+        seal.update(p.as_ref());
+    }
+    f.write_all(&seal.digest128().to_le_bytes())?;
     drop(f);
     std::fs::rename(&tmp, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);

@@ -27,6 +27,8 @@ use std::path::PathBuf;
 const MAGIC: &[u8; 8] = b"THCACHEr";
 const DERIVED_MAGIC: &[u8; 8] = b"THCACHEd";
 const FORMAT: u32 = 3;
+/// Bytes of one stub in the table (time, created, file, record, six strings, flags).
+const STUB_BYTES: usize = 8 + 8 + 4 + 4 + 6 * 4 + 1;
 
 /// The key of one run: computed before anything is read.
 pub(crate) struct RunKey {
@@ -69,14 +71,16 @@ impl Cache {
 
     /// Keeps `bytes` under `what` beside the run `key`: something computed from that run's
     /// table alone (the session graph), so it holds for every run that loads the table.
-    pub(crate) fn save_derived(&self, key: u128, what: &str, bytes: &[u8]) {
+    /// Keeps the concatenation of `parts` under `what` beside the run `key` (the parts are
+    /// written one after the other, never copied into one buffer).
+    pub(crate) fn save_derived(&self, key: u128, what: &str, mut parts: Vec<Vec<u8>>) {
         let mut w = Writer::default();
         w.buf.extend_from_slice(DERIVED_MAGIC);
         w.u32(FORMAT);
         w.str(super::build_id());
         w.u128(key);
-        w.buf.extend_from_slice(bytes);
-        let _ = super::write_atomic(&self.derived_path(key, what), &w.buf);
+        parts.insert(0, w.buf);
+        let _ = super::write_parts(&self.derived_path(key, what), &parts);
     }
 
     fn derived_path(&self, key: u128, what: &str) -> PathBuf {
@@ -139,7 +143,7 @@ impl Cache {
         }
         let Some((table, inputs)) = encode(key, ing) else { return false };
         let _ = std::fs::create_dir_all(self.dir.join("runs"));
-        self.save_derived(key.hash, "inputs", &inputs);
+        self.save_derived(key.hash, "inputs", vec![inputs]);
         super::write_atomic(&self.run_path(key), &table).is_ok()
     }
 }
@@ -320,7 +324,12 @@ fn get_stats(r: &mut Reader<'_>) -> Option<IngestStats> {
 
 /// The table (`.r`) and the graph's inputs (`.inputs`) of a run.
 fn encode(key: &RunKey, ing: &Ingest) -> Option<(Vec<u8>, Vec<u8>)> {
-    let mut w = Writer::default();
+    // Sized once for what is known to come (the stubs are most of it): grown by doubling, the
+    // buffer would be copied and page-faulted again at every step.
+    let (text, ends) = ing.strings.raw_parts();
+    let mut w = Writer::with_capacity(
+        64 + text.len() + 8 * ends.len() + STUB_BYTES * ing.stubs.len() + 256 * ing.inputs.len(),
+    );
     w.buf.extend_from_slice(MAGIC);
     w.u128(key.hash);
     w.u64(ing.max_file_bytes);
@@ -331,7 +340,6 @@ fn encode(key: &RunKey, ing: &Ingest) -> Option<(Vec<u8>, Vec<u8>)> {
         w.u128(c.hash);
         w.opt_str(ing.file_sha256.get(i)?.as_deref());
     }
-    let (text, ends) = ing.strings.raw_parts();
     w.str(text);
     w.u32(ends.len() as u32);
     for e in ends {
