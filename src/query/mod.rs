@@ -1,0 +1,310 @@
+//! `trailhound query` (issue #21): the SQL of the two-phase round trip, run where an
+//! organization's trail already lives (Athena, CloudTrail Lake, Spark) or on local files
+//! (DuckDB), so that trailhound reads back only the events its analysis needs.
+//!
+//! - Phase 1 selects the credential-issuing calls in the window (the names of
+//!   [`crate::ingest::IssuingCall`]: STS `AssumeRole*`, `GetSessionToken`,
+//!   `GetFederationToken`, `AssumeRoot`, IAM `CreateAccessKey`, `CreateUser`,
+//!   `CreateLoginProfile`, `UpdateLoginProfile`) and `ConsoleLogin`: the session graph is
+//!   built from these alone.
+//! - Phase 2 runs the session graph and the taint on a phase-1 result (`--from`) and selects
+//!   every event signed by a tainted access key id, or made by a user the attacker controls
+//!   (their console sessions' keys are not in any issuing call), in the same window.
+//!
+//! Both phases select the same flat columns ([`crate::ingest::result::COLUMNS`]), named so that
+//! trailhound rebuilds each row into the record it came from; `sessions`, `blast`, `plan`,
+//! `verify` and `investigate` then read the phase-1 and phase-2 results together (CSV or JSON
+//! Lines, detected by content) and give the answer of a direct run on the same window for the
+//! tainted credentials. What two-phase input cannot know (trail-wide counts, the activity of
+//! untainted principals) is stated in a note of `blast` and `plan`
+//! ([`crate::ingest::result::NOTE`]); the optional phase 3 ([`phase3`]) fetches where each
+//! account's logs begin and end.
+//!
+//! The column names rest on these AWS pages:
+//! - Athena: the table of "Create a table for CloudTrail logs in Athena using manual
+//!   partitioning" (<https://docs.aws.amazon.com/athena/latest/ug/create-cloudtrail-table.html>)
+//!   and its partition-projection variant, whose date partition is the string column
+//!   `timestamp` as `yyyy/MM/dd`
+//!   (<https://docs.aws.amazon.com/athena/latest/ug/create-cloudtrail-table-partition-projection.html>).
+//!   `requestparameters` and `responseelements` are JSON strings there; `resources` is an
+//!   `ARRAY<STRUCT<arn, accountid, type>>`, turned into JSON with `transform`, `MAP` and
+//!   `json_format(CAST(… AS JSON))` (Trino functions, Athena engine version 3). That table
+//!   has no column for `managementEvent`, `userIdentity.identityProvider` and
+//!   `sessionContext.sourceIdentity`: the Athena query selects them as `NULL`.
+//! - DuckDB: the same SELECT over a view that reproduces the Athena table's schema from local
+//!   CloudTrail files (`read_json_objects`), with those three fields added, so the DuckDB
+//!   round trip is exact (tests/query.rs runs it against a direct run).
+//!
+//! Every value taken from the evidence (key ids, ARNs) appears in the SQL only inside a
+//! string literal, escaped for the engine ([`literal`]); one holding a control character is
+//! left out and counted in a comment.
+
+use crate::ingest::result::{Kind, COLUMNS};
+use crate::model::names::{STS_ISSUERS, USER_GRANTS};
+
+/// The engines `trailhound query` writes SQL for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// Amazon Athena (Trino SQL) over the documented CloudTrail table.
+    Athena,
+    /// DuckDB over local CloudTrail files, through a view with the Athena table's schema.
+    DuckDb,
+}
+
+/// Where and when to query.
+#[derive(Debug, Clone)]
+pub struct QueryOptions {
+    pub engine: Engine,
+    /// The table (Athena) or the view to create (DuckDB).
+    pub table: String,
+    /// Athena: a partition column holding the day as `yyyy/MM/dd` (the partition projection
+    /// table's `timestamp`), constrained to the window's days so that Athena reads (and bills)
+    /// only those partitions.
+    pub date_partition: Option<String>,
+    /// DuckDB: the glob of the local CloudTrail files.
+    pub files: String,
+    /// DuckDB: the CSV file the query writes.
+    pub result: String,
+    /// The window (unix seconds, inclusive).
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+}
+
+/// The event names of phase 1: the issuing calls and console sign-ins.
+pub fn issuing_names() -> Vec<&'static str> {
+    let mut v: Vec<&str> = STS_ISSUERS.to_vec();
+    v.push("CreateAccessKey");
+    v.extend_from_slice(USER_GRANTS);
+    v.push("ConsoleLogin");
+    v
+}
+
+/// A SQL string literal of `s` for `engine`, or `None` when `s` holds a control character.
+pub fn literal(s: &str, _engine: Engine) -> Option<String> {
+    if s.chars().any(char::is_control) {
+        return None;
+    }
+    Some(format!("'{}'", s.replace('\'', "''")))
+}
+
+/// A quoted identifier (a table or column name given on the command line).
+fn ident(s: &str) -> String {
+    s.split('.').map(|p| format!("\"{}\"", p.replace('"', "\"\""))).collect::<Vec<_>>().join(".")
+}
+
+/// The expression of one result column over the Athena-schema table.
+fn expr(engine: Engine, name: &str, path: &[&str], kind: Kind) -> String {
+    let athena_missing =
+        ["managementevent", "useridentity_identityprovider", "session_sourceidentity"];
+    if engine == Engine::Athena && athena_missing.contains(&name) {
+        return "CAST(NULL AS VARCHAR)".to_string();
+    }
+    if name == "resources" {
+        return match engine {
+            Engine::Athena => "json_format(CAST(transform(resources, x -> MAP(ARRAY['ARN', 'accountId', 'type'], ARRAY[x.arn, x.accountid, x.type])) AS JSON))".to_string(),
+            Engine::DuckDb => "CAST(to_json(list_transform(resources, lambda x: {'ARN': x.arn, 'accountId': x.accountid, 'type': x.type})) AS VARCHAR)".to_string(),
+        };
+    }
+    debug_assert!(kind == Kind::Text || path.len() == 1);
+    path.iter().map(|p| p.to_ascii_lowercase()).collect::<Vec<_>>().join(".")
+}
+
+/// The SELECT list shared by both phases.
+fn select_list(engine: Engine) -> String {
+    COLUMNS
+        .iter()
+        .map(|(name, path, kind)| format!("  {} AS \"{name}\"", expr(engine, name, path, *kind)))
+        .collect::<Vec<_>>()
+        .join(",\n")
+}
+
+/// The window's conditions (CloudTrail writes `eventTime` as `YYYY-MM-DDTHH:MM:SSZ`, so string
+/// order is time order), with the date partition's when there is one.
+fn window(o: &QueryOptions) -> Vec<String> {
+    let mut w = Vec::new();
+    if let Some(s) = o.since {
+        w.push(format!("eventtime >= '{}'", crate::time::fmt_iso(s)));
+    }
+    if let Some(u) = o.until {
+        w.push(format!("eventtime <= '{}'", crate::time::fmt_iso(u)));
+    }
+    if let (Some(col), Engine::Athena) = (&o.date_partition, o.engine) {
+        let day = |t: i64| crate::time::fmt_iso(t)[..10].replace('-', "/");
+        if let Some(s) = o.since {
+            w.push(format!("{} >= '{}'", ident(col), day(s)));
+        }
+        if let Some(u) = o.until {
+            w.push(format!("{} <= '{}'", ident(col), day(u)));
+        }
+    }
+    w
+}
+
+fn statement(o: &QueryOptions, phase: u8, header: &str, mut conds: Vec<String>) -> String {
+    conds.extend(window(o));
+    let from = format!("FROM {}\nWHERE {}", ident(&o.table), conds.join("\n  AND "));
+    wrap(o, phase, header, &from)
+}
+
+/// The statement of `phase` selecting the result columns `from` (a FROM … WHERE clause).
+fn wrap(o: &QueryOptions, phase: u8, header: &str, from: &str) -> String {
+    let mut sql =
+        format!("-- trailhound query, phase {phase} ({}): {header}\n", engine_name(o.engine));
+    if o.since.is_none() && o.until.is_none() {
+        sql.push_str("-- no --since/--until: every event of the table is scanned\n");
+    }
+    let body = format!("SELECT\n{}\n{from}\nORDER BY eventtime, eventid", select_list(o.engine));
+    match o.engine {
+        Engine::Athena => {
+            sql.push_str(&body);
+            sql.push_str(";\n");
+        }
+        Engine::DuckDb => {
+            sql.push_str(&duckdb_view(o));
+            sql.push_str(&format!(
+                "COPY (\n{body}\n) TO {} (HEADER, DELIMITER ',');\n",
+                literal(&o.result, o.engine).unwrap_or_else(|| "'trailhound-result.csv'".into())
+            ));
+        }
+    }
+    sql
+}
+
+fn engine_name(e: Engine) -> &'static str {
+    match e {
+        Engine::Athena => "athena",
+        Engine::DuckDb => "duckdb",
+    }
+}
+
+/// Phase 1: the issuing calls and console sign-ins in the window.
+pub fn phase1(o: &QueryOptions) -> String {
+    let names: Vec<String> = issuing_names().iter().map(|n| format!("'{n}'")).collect();
+    statement(
+        o,
+        1,
+        "the credential-issuing calls, for the session graph",
+        vec![format!("eventname IN ({})", names.join(", "))],
+    )
+}
+
+/// Phase 2: every event signed by one of `keys`, or made by one of `users` (ARNs).
+pub fn phase2(o: &QueryOptions, keys: &[String], users: &[String]) -> String {
+    let lits = |v: &[String]| -> (Vec<String>, usize) {
+        let l: Vec<String> = v.iter().filter_map(|s| literal(s, o.engine)).collect();
+        let dropped = v.len() - l.len();
+        (l, dropped)
+    };
+    let (k, dk) = lits(keys);
+    let (u, du) = lits(users);
+    let mut any = Vec::new();
+    if !k.is_empty() {
+        any.push(format!("useridentity.accesskeyid IN ({})", k.join(", ")));
+    }
+    if !u.is_empty() {
+        any.push(format!("useridentity.arn IN ({})", u.join(", ")));
+    }
+    if any.is_empty() {
+        any.push("FALSE".to_string());
+    }
+    let mut sql = String::new();
+    if dk + du > 0 {
+        sql.push_str(&format!(
+            "-- {} key id(s) or ARN(s) with a control character left out\n",
+            dk + du
+        ));
+    }
+    sql.push_str(&statement(
+        o,
+        2,
+        &format!(
+            "the events of {} tainted access key id(s) and {} attacker-controlled user(s)",
+            k.len(),
+            u.len()
+        ),
+        vec![format!("({})", any.join("\n    OR "))],
+    ));
+    sql
+}
+
+/// Phase 3 (optional): the first and the last events of each account in the window. With
+/// them, the evidence window of each account (where its logs end, which decides the unseen
+/// tail, SPEC §9) and the set of accounts with logs are those of the whole trail; only the
+/// per-account event counts stay unknown. Costs a second pass over the window (the aggregate,
+/// then the rows at its ends).
+pub fn phase3(o: &QueryOptions) -> String {
+    let acct = "COALESCE(recipientaccountid, useridentity.accountid)";
+    let w = window(o);
+    let cond = if w.is_empty() { "TRUE".to_string() } else { w.join(" AND ") };
+    let from = format!(
+        "FROM {t}\nJOIN (\n  SELECT {acct} AS end_account, min(eventtime) AS end_first, max(eventtime) AS end_last\n  FROM {t}\n  WHERE {cond}\n  GROUP BY {acct}\n) ends ON {acct} = ends.end_account AND (eventtime = ends.end_first OR eventtime = ends.end_last)\nWHERE {cond}",
+        t = ident(&o.table),
+    );
+    wrap(o, 3, "the first and last events of each account, for the evidence window", &from)
+}
+
+/// The DuckDB view with the Athena table's schema (and the three fields that table lacks)
+/// over local CloudTrail files (`{"Records":[…]}`, gzipped or not).
+fn duckdb_view(o: &QueryOptions) -> String {
+    let s = |p: &str| format!("r->>'$.{p}'");
+    let ui = format!(
+        "{{'type': {}, 'principalid': {}, 'arn': {}, 'accountid': {}, 'invokedby': {}, 'accesskeyid': {}, 'username': {}, 'identityprovider': {}, 'sessioncontext': {{'attributes': {{'mfaauthenticated': {}, 'creationdate': {}}}, 'sessionissuer': {{'type': {}, 'principalid': {}, 'arn': {}, 'accountid': {}, 'username': {}}}, 'sourceidentity': {}, 'webidfederationdata': {{'federatedprovider': {}}}}}}}",
+        s("userIdentity.type"),
+        s("userIdentity.principalId"),
+        s("userIdentity.arn"),
+        s("userIdentity.accountId"),
+        s("userIdentity.invokedBy"),
+        s("userIdentity.accessKeyId"),
+        s("userIdentity.userName"),
+        s("userIdentity.identityProvider"),
+        s("userIdentity.sessionContext.attributes.mfaAuthenticated"),
+        s("userIdentity.sessionContext.attributes.creationDate"),
+        s("userIdentity.sessionContext.sessionIssuer.type"),
+        s("userIdentity.sessionContext.sessionIssuer.principalId"),
+        s("userIdentity.sessionContext.sessionIssuer.arn"),
+        s("userIdentity.sessionContext.sessionIssuer.accountId"),
+        s("userIdentity.sessionContext.sessionIssuer.userName"),
+        s("userIdentity.sessionContext.sourceIdentity"),
+        s("userIdentity.sessionContext.webIdFederationData.federatedProvider"),
+    );
+    let mut cols =
+        vec![format!("  {} AS eventversion", s("eventVersion")), format!("  {ui} AS useridentity")];
+    for (name, path, kind) in COLUMNS {
+        if path.len() > 1 || *name == "eventversion" || *name == "resources" {
+            continue;
+        }
+        cols.push(match kind {
+            Kind::Json => format!("  CAST(json_extract(r, '$.{}') AS VARCHAR) AS {name}", path[0]),
+            Kind::Text => format!("  {} AS {name}", s(path[0])),
+        });
+    }
+    cols.push(
+        "  list_transform(json_transform(r->'$.resources', '[{\"ARN\": \"VARCHAR\", \"accountId\": \"VARCHAR\", \"type\": \"VARCHAR\"}]'), lambda x: {'arn': x.ARN, 'accountid': x.accountId, 'type': x.type}) AS resources"
+            .to_string(),
+    );
+    format!(
+        "CREATE OR REPLACE TEMP VIEW {} AS\nWITH records AS (\n  SELECT unnest(json_transform(json->'$.Records', '[\"JSON\"]')) AS r\n  FROM read_json_objects({}, format = 'auto', maximum_object_size = 1073741824)\n)\nSELECT\n{}\nFROM records;\n",
+        ident(&o.table),
+        literal(&o.files, o.engine).unwrap_or_else(|| "'AWSLogs/**/*.json.gz'".into()),
+        cols.join(",\n")
+    )
+}
+
+/// The access key ids to ask phase 2 for (the seeds' and every tainted credential's) and the
+/// ARNs of the users the attacker controls, sorted.
+pub(crate) fn tainted(
+    g: &crate::chain::SessionGraph,
+    seeds: &[crate::model::SeedKey],
+) -> (Vec<String>, Vec<String>) {
+    let mut notes = Vec::new();
+    let idx = crate::blast::seed_nodes(g, seeds, &mut notes);
+    let t = crate::taint::taint(g, &idx);
+    let mut keys: std::collections::BTreeSet<String> =
+        seeds.iter().map(|s| s.key_id().to_string()).filter(|k| !k.is_empty()).collect();
+    keys.extend(
+        t.nodes.iter().filter_map(|&n| g.nodes[n].access_key_id.as_ref().map(|k| k.to_string())),
+    );
+    let users: std::collections::BTreeSet<String> =
+        t.attacker_users.iter().map(|u| u.user_arn.clone()).collect();
+    (keys.into_iter().collect(), users.into_iter().collect())
+}
