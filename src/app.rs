@@ -695,18 +695,7 @@ fn verify(a: cli::VerifyArgs) -> Result<Exit> {
 
 /// `query`: phase 1's SQL, or phase 2's from the session graph of a phase-1 result.
 fn query(a: cli::QueryArgs) -> Result<Exit> {
-    let o = crate::query::QueryOptions {
-        engine: match a.engine {
-            cli::QueryEngine::Athena => crate::query::Engine::Athena,
-            cli::QueryEngine::Duckdb => crate::query::Engine::DuckDb,
-        },
-        result: a.result.unwrap_or_else(|| format!("trailhound-phase{}.csv", a.phase)),
-        since: parse_time_arg("--since", &a.since)?,
-        until: parse_time_arg("--until", &a.until)?,
-        table: a.table,
-        date_partition: a.date_partition,
-        files: a.files,
-    };
+    let o = crate::query::QueryOptions::from_args(&a)?;
     if a.phase != 2 {
         let sql = if a.phase == 1 { crate::query::phase1(&o) } else { crate::query::phase3(&o) };
         stdout_write(&sql)?;

@@ -1,6 +1,6 @@
 //! The two-phase round trip (issue #21): `trailhound query` writes the SQL, a real engine runs
 //! it (DuckDB through its Python module, which `.ci/run` installs), and the stages read the
-//! results back (CSV, detected by content) with the answer of a direct run on the trail. The
+//! results back (CSV and Parquet, detected by content) with the answer of a direct run on the trail. The
 //! Athena SQL is compared with golden files reviewed by hand (testdata/query/).
 
 use crate::util::*;
@@ -111,9 +111,18 @@ fn duckdb_round_trip_gives_the_direct_answer() {
     assert_eq!(rscan["shapes"]["query_result"], 3, "{}", rscan["shapes"]);
     assert_eq!(rscan["rejected"], 0);
 
-    // The same sessions, record for record.
+    // The same sessions, record for record; from a Parquet result too.
     let s = ["sessions", "--format", "json", "-k", LEAKED_KEY];
     assert_eq!(strip(&run(&s, &direct)), strip(&run(&s, &two)));
+    let pq = d.path().join("p1.parquet");
+    let copy = format!(
+        "COPY (SELECT * FROM read_csv('{}', all_varchar = true)) TO '{}' (FORMAT parquet);",
+        res(1),
+        pq.display()
+    );
+    duckdb(copy.as_bytes(), d.path());
+    let mixed = [pq.to_str().unwrap(), two[1], two[2]];
+    assert_eq!(strip(&run(&s, &direct)), strip(&run(&s, &mixed)));
 
     // The same blast radius; only the per-account event counts differ, and a note says so.
     let b = ["blast", "--format", "json", "-k", LEAKED_KEY];

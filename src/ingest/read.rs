@@ -126,7 +126,16 @@ pub(super) fn process_file(
         rejects: Vec::new(),
         truncated: 0,
     };
-    let parsed = if damage.is_none() && parquet::is_parquet(&st.raw) {
+    let flat = if damage.is_none() && parquet::is_parquet(&st.raw) {
+        result::parquet_to_json_lines(&st.raw)
+    } else {
+        None
+    };
+    let parsed = if let Some(rows) = flat {
+        out.bytes_decompressed = st.raw.len() as u64;
+        rows.map_err(FileError::Parquet)
+            .map(|(mut lines, bad)| parse_rows(&mut lines, &bad, &mut st.buffers, &mut sink))
+    } else if damage.is_none() && parquet::is_parquet(&st.raw) {
         out.bytes_decompressed = st.raw.len() as u64;
         // A file going to the cache needs every row's event (`sink.acc.events`).
         let every = sink.acc.events.is_some();
@@ -235,9 +244,20 @@ fn parse_result<S: parse::RecordSink>(
     sink: &mut S,
 ) -> Result<Shape, FileError> {
     let (mut lines, bad) = result::to_json_lines(doc, form);
-    let mut sink = BadRows { inner: sink, bad: &bad, next: 0 };
-    parse::parse_lines(&mut lines, buffers, &mut sink);
-    Ok(Shape::QueryResult)
+    Ok(parse_rows(&mut lines, &bad, buffers, sink))
+}
+
+/// The rebuilt rows of a query result (`lines`, and the rows that could not be rebuilt) into
+/// `sink`.
+pub(super) fn parse_rows<S: parse::RecordSink>(
+    lines: &mut [u8],
+    bad: &[(u32, String)],
+    buffers: &mut simd_json::Buffers,
+    sink: &mut S,
+) -> Shape {
+    let mut sink = BadRows { inner: sink, bad, next: 0 };
+    parse::parse_lines(lines, buffers, &mut sink);
+    Shape::QueryResult
 }
 
 /// Passes records to `inner`, except the rows [`result::to_json_lines`] could not rebuild,

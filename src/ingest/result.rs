@@ -3,6 +3,9 @@
 //! every value a string: what the Athena and Lake consoles download) or written as JSON Lines
 //! (one flat object per line: DuckDB `COPY … (FORMAT json)`, Spark `df.write.json`).
 //!
+//! Parquet results (the same columns, written by DuckDB or Spark) are read through polars
+//! ([`parquet_to_json_lines`]) into the same rows.
+//!
 //! Detected by content like every other shape ([`detect`]): a CSV whose header names
 //! `eventid`, `eventtime` and `eventname`, or JSON Lines whose first object has the lower-case
 //! keys `eventid` and `eventtime` (a CloudTrail record spells them `eventID`, `eventTime`).
@@ -121,6 +124,13 @@ pub fn detect(doc: &[u8]) -> Option<Form> {
     let start = doc.iter().position(|b| !b.is_ascii_whitespace())?;
     let doc = &doc[start..];
     if doc[0] == b'{' {
+        let key = doc[1..]
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .map_or(&[][..], |i| &doc[1 + i..]);
+        if key.starts_with(b"\"Records\"") {
+            return None; // a CloudTrail file: the common case, decided at once
+        }
         let head = &doc[..doc.len().min(SNIFF)];
         if !contains(head, b"\"eventtime\"") {
             return None;
@@ -270,6 +280,54 @@ fn record(vals: impl Iterator<Item = (usize, Value)>) -> Result<Vec<u8>, String>
         line.push(b'}');
     }
     Ok(line)
+}
+
+/// A Parquet query result (`COPY (…) TO 'x.parquet'`, Spark `df.write.parquet`): a Parquet
+/// file with the `eventtime` and `eventid` columns and no `event_id` (which would make it a
+/// `trailhound export` table, [`super::parquet`]). `None` when `data` is not one; otherwise
+/// its rows as [`to_json_lines`] gives them, or why the file cannot be read.
+#[allow(clippy::type_complexity)]
+pub fn parquet_to_json_lines(data: &[u8]) -> Option<Result<(Vec<u8>, Vec<(u32, String)>), String>> {
+    use polars::prelude::{DataType, ParallelStrategy, ParquetReader, SerReader};
+    let reader =
+        || ParquetReader::new(std::io::Cursor::new(data)).read_parallel(ParallelStrategy::None);
+    let schema = reader().schema().ok()?;
+    if !schema.contains("eventtime") || !schema.contains("eventid") || schema.contains("event_id") {
+        return None;
+    }
+    let read = || -> Result<(Vec<u8>, Vec<(u32, String)>), String> {
+        let df = reader().finish().map_err(|e| format!("unreadable Parquet: {e}"))?;
+        let mut cols = Vec::new();
+        for (i, (name, _, _)) in COLUMNS.iter().enumerate() {
+            let Ok(c) = df.column(name) else { continue };
+            let c = c.cast(&DataType::String).map_err(|e| format!("column {name}: {e}"))?;
+            let v: Vec<Option<String>> = c
+                .str()
+                .map_err(|e| format!("column {name}: {e}"))?
+                .iter()
+                .map(|v| v.map(str::to_string))
+                .collect();
+            cols.push((i, v));
+        }
+        let mut out = Vec::new();
+        let mut bad = Vec::new();
+        for row in 0..df.height() {
+            let vals = cols.iter().filter_map(|(i, v)| {
+                let s = v[row].as_deref().filter(|s| !s.is_empty())?;
+                Some((*i, Value::String(s.to_string())))
+            });
+            match record(vals) {
+                Ok(line) => out.extend_from_slice(&line),
+                Err(d) => {
+                    out.extend_from_slice(b"{}");
+                    bad.push((row as u32, d));
+                }
+            }
+            out.push(b'\n');
+        }
+        Ok((out, bad))
+    };
+    Some(read())
 }
 
 /// RFC 4180 rows: fields separated by commas, rows by CRLF or LF, a quoted field may hold

@@ -70,6 +70,46 @@ pub struct QueryOptions {
     pub until: Option<i64>,
 }
 
+impl QueryOptions {
+    /// The options of a `trailhound query` command line.
+    ///
+    /// # Errors
+    /// A `--since`/`--until` that is not an RFC 3339 time; `--files` or `--result` holding a
+    /// control character.
+    pub fn from_args(a: &crate::cli::QueryArgs) -> anyhow::Result<QueryOptions> {
+        let time = |name: &str, v: &Option<String>| -> anyhow::Result<Option<i64>> {
+            v.as_deref()
+                .map(|s| {
+                    crate::time::parse_iso(s).ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "{name}: {s:?} is not an RFC 3339 time (e.g. 2024-03-11T08:00:00Z)"
+                        )
+                    })
+                })
+                .transpose()
+        };
+        let o = QueryOptions {
+            engine: match a.engine {
+                crate::cli::QueryEngine::Athena => Engine::Athena,
+                crate::cli::QueryEngine::Duckdb => Engine::DuckDb,
+            },
+            table: a.table.clone(),
+            date_partition: a.date_partition.clone(),
+            files: a.files.clone(),
+            result: a.result.clone().unwrap_or_else(|| format!("trailhound-phase{}.csv", a.phase)),
+            since: time("--since", &a.since)?,
+            until: time("--until", &a.until)?,
+        };
+        if o.files.chars().chain(o.result.chars()).any(char::is_control) {
+            anyhow::bail!("--files and --result must not hold control characters");
+        }
+        if let (Some(s), Some(u)) = (o.since, o.until) {
+            anyhow::ensure!(s <= u, "--since is after --until");
+        }
+        Ok(o)
+    }
+}
+
 /// The event names of phase 1: the issuing calls and console sign-ins.
 pub fn issuing_names() -> Vec<&'static str> {
     let mut v: Vec<&str> = STS_ISSUERS.to_vec();
@@ -307,4 +347,54 @@ pub(crate) fn tainted(
     let users: std::collections::BTreeSet<String> =
         t.attacker_users.iter().map(|u| u.user_arn.clone()).collect();
     (keys.into_iter().collect(), users.into_iter().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(engine: Engine) -> QueryOptions {
+        QueryOptions {
+            engine,
+            table: "db.cloudtrail_logs".into(),
+            date_partition: None,
+            files: "AWSLogs/**/*.json.gz".into(),
+            result: "out.csv".into(),
+            since: crate::time::parse_iso("2024-03-11T00:00:00Z"),
+            until: None,
+        }
+    }
+
+    #[test]
+    fn evidence_strings_stay_inside_escaped_literals() {
+        let keys = vec!["AKIA'); DROP TABLE x; --".to_string(), "ASIA\nEVIL".to_string()];
+        let users = vec!["arn:aws:iam::111122223333:user/o'brien".to_string()];
+        for e in [Engine::Athena, Engine::DuckDb] {
+            let sql = phase2(&opts(e), &keys, &users);
+            assert!(sql.contains("'AKIA''); DROP TABLE x; --'"), "{sql}");
+            assert!(sql.contains("'arn:aws:iam::111122223333:user/o''brien'"), "{sql}");
+            assert!(!sql.contains("EVIL"), "a value with a control character is left out");
+            assert!(sql.starts_with("-- 1 key id(s) or ARN(s) with a control character left out\n"));
+            assert!(sql.contains("1 tainted access key id(s) and 1 attacker-controlled user(s)"));
+            assert!(sql.contains("FROM \"db\".\"cloudtrail_logs\""), "{sql}");
+            assert!(sql.contains("eventtime >= '2024-03-11T00:00:00Z'"));
+        }
+        let none = phase2(&opts(Engine::Athena), &[], &[]);
+        assert!(none.contains("WHERE (FALSE)"), "no tainted key: nothing selected: {none}");
+    }
+
+    #[test]
+    fn phase1_selects_every_issuing_call_and_each_result_column_once() {
+        let sql = phase1(&opts(Engine::Athena));
+        for n in issuing_names() {
+            assert!(sql.contains(&format!("'{n}'")), "{n}");
+        }
+        for (name, _, _) in COLUMNS {
+            assert_eq!(sql.matches(&format!(" AS \"{name}\"")).count(), 1, "{name}");
+        }
+        assert!(sql.contains("-- trailhound query, phase 1 (athena)"));
+        let duck = phase1(&opts(Engine::DuckDb));
+        assert!(duck.contains("read_json_objects('AWSLogs/**/*.json.gz'"));
+        assert!(duck.contains(") TO 'out.csv' (HEADER, DELIMITER ',');"));
+    }
 }
