@@ -363,6 +363,8 @@ pub enum QueryEngine {
     Athena,
     /// DuckDB over local CloudTrail files (a view with the Athena table's schema).
     Duckdb,
+    /// Spark SQL over CloudTrail files (the same view; --files is a directory).
+    Spark,
 }
 
 /// `trailhound query`.
@@ -391,10 +393,11 @@ pub struct QueryArgs {
     /// table's `timestamp`), bounded by the window so that only those days are scanned.
     #[arg(long, value_name = "COLUMN")]
     pub date_partition: Option<String>,
-    /// DuckDB: the local CloudTrail files (a glob).
+    /// DuckDB: the local CloudTrail files (a glob); Spark: their directory (read recursively).
     #[arg(long, value_name = "GLOB", default_value = "AWSLogs/**/*.json.gz")]
     pub files: String,
-    /// DuckDB: the CSV file the query writes (default trailhound-phase1.csv or -phase2.csv).
+    /// DuckDB: the CSV file the query writes (default trailhound-phase1.csv, …); Spark: the
+    /// directory of JSON Lines part files it writes.
     #[arg(long, value_name = "FILE")]
     pub result: Option<String>,
     /// Phase 2: the phase-1 result (CSV or JSON Lines); repeatable.

@@ -1,7 +1,8 @@
 //! The two-phase round trip (issue #21): `trailhound query` writes the SQL, a real engine runs
 //! it (DuckDB through its Python module, which `.ci/run` installs), and the stages read the
 //! results back (CSV and Parquet, detected by content) with the answer of a direct run on the trail. The
-//! Athena SQL is compared with golden files reviewed by hand (testdata/query/).
+//! Athena and Spark SQL are compared with golden files reviewed by hand (testdata/query/);
+//! benches/query-spark.sh runs the Spark round trip (not in CI: Spark is slow to install).
 
 use crate::util::*;
 use serde_json::Value;
@@ -202,7 +203,7 @@ fn query_results_are_read_by_content_and_bad_rows_rejected_alone() {
 }
 
 #[test]
-fn athena_sql_matches_the_reviewed_golden_files() {
+fn athena_and_spark_sql_match_the_reviewed_golden_files() {
     let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/query");
     let window = ["--since", "2024-03-11T00:00:00Z", "--until", "2024-03-12T23:59:59Z"];
     for (phase, name) in [("1", "athena-phase1.sql"), ("3", "athena-phase3.sql")] {
@@ -214,4 +215,12 @@ fn athena_sql_matches_the_reviewed_golden_files() {
         let want = std::fs::read_to_string(golden.join(name)).unwrap();
         assert_eq!(String::from_utf8(sql).unwrap(), want, "{name}");
     }
+    let mut args = vec!["query", "--engine", "spark", "--phase", "1"];
+    args.extend_from_slice(&window);
+    args.extend_from_slice(&["--files", "s3a://amzn-s3-demo-bucket/AWSLogs/"]);
+    args.extend_from_slice(&["--result", "s3a://amzn-s3-demo-bucket/trailhound/phase1"]);
+    let (code, sql) = stdout_of(&args);
+    assert_eq!(code, 0);
+    let want = std::fs::read_to_string(golden.join("spark-phase1.sql")).unwrap();
+    assert_eq!(String::from_utf8(sql).unwrap(), want, "spark-phase1.sql");
 }
