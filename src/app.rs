@@ -41,6 +41,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Blast(a) => blast(a),
         Command::Plan(a) => plan(a),
         Command::Verify(a) => verify(a),
+        Command::Query(a) => query(a),
     }
 }
 
@@ -702,6 +703,38 @@ fn verify(a: cli::VerifyArgs) -> Result<Exit> {
     release(v);
     release(ing);
     Ok(code)
+}
+
+/// `query`: phase 1's SQL, or phase 2's from the session graph of a phase-1 result.
+fn query(a: cli::QueryArgs) -> Result<Exit> {
+    let o = crate::query::QueryOptions::from_args(&a)?;
+    if a.phase != 2 {
+        let sql = if a.phase == 1 { crate::query::phase1(&o) } else { crate::query::phase3(&o) };
+        stdout_write(&sql)?;
+        return Ok(Exit::Ok);
+    }
+    if a.from.is_empty() || (a.keys.is_empty() && a.principals.is_empty()) {
+        bail!("--phase 2 needs --from (the phase-1 result) and at least one --key or --principal");
+    }
+    let keys = check_keys(&a.keys, a.quiet)?;
+    let input = InputArgs {
+        inputs: a.from,
+        since: None,
+        until: None,
+        threads: None,
+        strict: false,
+        max_file_size: ingest::DEFAULT_MAX_FILE_BYTES,
+        cache: None,
+        no_progress: true,
+        quiet: a.quiet,
+    };
+    let mut ing = load_with(&input, false, false, &keys)?;
+    // A leaked key that made no issuing call is in no phase-1 row: its events are still asked.
+    let g = crate::chain::SessionGraph::build_releasing(&mut ing)?;
+    let seeds = seeds_of(&g, &keys, &a.principals)?;
+    let (k, u) = crate::query::tainted(&g, &seeds);
+    stdout_write(&crate::query::phase2(&o, &k, &u))?;
+    Ok(finish(&ing))
 }
 
 fn integrity(a: cli::IntegrityArgs) -> Result<Exit> {

@@ -12,6 +12,7 @@ Examples:
   trailhound verify ./AWSLogs --plan plan.json
   trailhound investigate ./AWSLogs -k AKIAIOSFODNN7EXAMPLE -o case/
   trailhound export ./AWSLogs -o events.parquet
+  trailhound query --engine athena --since 2024-03-10T00:00:00Z > phase1.sql
 
 Exit codes: 0 done; 1 negative finding (verify: a live tainted credential is not cut, or a
 command does not do what its action says); 2 usage or fatal error (also: a --key or
@@ -49,6 +50,8 @@ pub enum Command {
     Integrity(IntegrityArgs),
     /// Write a deterministic synthetic trail (for tests, demos and benchmarks).
     Generate(GenerateArgs),
+    /// Print the SQL of the two-phase round trip for an engine that holds the trail.
+    Query(QueryArgs),
 }
 
 /// Options shared by every command that reads a trail.
@@ -348,6 +351,64 @@ pub struct IntegrityArgs {
     /// Never draw a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Print nothing on stderr but fatal errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// The engines of `trailhound query`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QueryEngine {
+    /// Amazon Athena (Trino SQL) over the documented CloudTrail table.
+    Athena,
+    /// DuckDB over local CloudTrail files (a view with the Athena table's schema).
+    Duckdb,
+    /// Spark SQL over CloudTrail files (the same view; --files is a directory).
+    Spark,
+}
+
+/// `trailhound query`.
+#[derive(Debug, Args)]
+#[command(after_help = "Phase 1 selects the credential-issuing calls; run it, save the result \
+(CSV or JSON Lines), then phase 2 (--phase 2 --from RESULT -k KEY) selects the tainted \
+credentials' events. Give both results to sessions, blast, plan, verify or investigate.")]
+pub struct QueryArgs {
+    /// The engine that holds the trail.
+    #[arg(long, value_enum)]
+    pub engine: QueryEngine,
+    /// 1: the issuing calls; 2: the tainted credentials' events (needs --from and a seed);
+    /// 3 (optional): each account's first and last events, for the evidence window.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=3))]
+    pub phase: u8,
+    /// Only events at or after this time (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only events at or before this time (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// The table to query (Athena) or the view to create (DuckDB).
+    #[arg(long, value_name = "NAME", default_value = "cloudtrail_logs")]
+    pub table: String,
+    /// Athena: a partition column holding the day as yyyy/MM/dd (the partition projection
+    /// table's `timestamp`), bounded by the window so that only those days are scanned.
+    #[arg(long, value_name = "COLUMN")]
+    pub date_partition: Option<String>,
+    /// DuckDB: the local CloudTrail files (a glob); Spark: their directory (read recursively).
+    #[arg(long, value_name = "GLOB", default_value = "AWSLogs/**/*.json.gz")]
+    pub files: String,
+    /// DuckDB: the CSV file the query writes (default trailhound-phase1.csv, …); Spark: the
+    /// directory of JSON Lines part files it writes.
+    #[arg(long, value_name = "FILE")]
+    pub result: Option<String>,
+    /// Phase 2: the phase-1 result (CSV or JSON Lines); repeatable.
+    #[arg(long = "from", value_name = "FILE")]
+    pub from: Vec<PathBuf>,
+    /// Phase 2: the leaked access key (as for blast); repeatable.
+    #[arg(long = "key", short = 'k', value_name = "ID")]
+    pub keys: Vec<String>,
+    /// Phase 2: every credential of this principal is a seed; repeatable.
+    #[arg(long = "principal", value_name = "ARN")]
+    pub principals: Vec<String>,
     /// Print nothing on stderr but fatal errors.
     #[arg(long, short)]
     pub quiet: bool,

@@ -11,6 +11,9 @@
 //!   → plan::verify          (offline proof, SPEC §6)
 //! ```
 //!
+//! `query` writes the SQL that selects, on the engine holding an organization's trail, only
+//! the events this pipeline needs (issue #21); `ingest::result` reads the results back.
+//!
 //! `app` wires the stages to the command line (`cli`) and is the only module that prints
 //! (`diag` draws progress and timing on stderr); `gen` writes the deterministic synthetic
 //! trails used by tests, the bundled sample and the benchmarks. The module map is in the
@@ -31,6 +34,7 @@ pub mod ingest;
 pub mod integrity;
 pub(crate) mod model;
 pub(crate) mod plan;
+pub mod query;
 pub mod report;
 pub mod scan;
 pub(crate) mod taint;

@@ -35,3 +35,6 @@ mod cache;
 mod iam;
 // --iam on blast, plan and verify: the unseen tail's reach, contained (issue #20).
 mod contain;
+// `trailhound query` (issue #21): the DuckDB round trip against a direct run, query results
+// read back by content, the Athena SQL against reviewed golden files.
+mod query;

@@ -276,6 +276,9 @@ pub fn blast_with(
 ) -> anyhow::Result<BlastRadius> {
     let mut notes = Vec::new();
     let seed_idx = seed_nodes(g, seeds, &mut notes);
+    if ing.stats.shapes.contains_key("query_result") {
+        notes.push(crate::ingest::result::NOTE.to_string());
+    }
     let taint = crate::taint::taint(g, &seed_idx);
     let nodes = taint.nodes;
     let evidence_window = crate::taint::evidence_window(ing);

@@ -266,6 +266,7 @@ pub(super) fn shape_name(s: Shape) -> &'static str {
         Shape::Concatenated => "concatenated",
         Shape::Digest => "digest",
         Shape::Parquet => "parquet",
+        Shape::QueryResult => "query_result",
     }
 }
 

@@ -15,7 +15,8 @@
 //! Files, in pipeline order: `options` (what to read), `discover` (the directory walk),
 //! `read` (read, inflate, parse one file), `decompress`, `parse` (document shapes),
 //! `tape` and `raw` (records off the simd-json tape), `normalize` (record → [`Event`]),
-//! `record_digest` (content digests), `parquet` (exported Parquet input), `sink` (the first
+//! `record_digest` (content digests), `parquet` (exported Parquet input), `result` (query
+//! results: CSV and flat JSON Lines rows rebuilt into records), `sink` (the first
 //! pass's per-record work), `merge` (the sequential end: merge, dedupe, sort); the result is
 //! [`Ingest`], with `table` (stubs, flags, credential facts), `intern` (strings),
 //! `issuing` (the graph's issuing calls), `problem` (problems, counters), `evidence` (input
@@ -41,6 +42,7 @@ pub mod raw;
 mod read;
 mod record_digest;
 mod reread;
+pub mod result;
 mod sink;
 mod summary;
 mod table;

@@ -42,6 +42,8 @@ pub enum Shape {
     Digest,
     /// A Parquet table written by `trailhound export` ([`super::parquet`]).
     Parquet,
+    /// The CSV or JSON Lines result of a `trailhound query` query ([`super::result`]).
+    QueryResult,
 }
 
 /// Why a whole file could not be used.
@@ -413,7 +415,11 @@ fn is_json_lines(body: &[u8]) -> bool {
     first.len() > 1 && first.ends_with(b"}") && rest.first() == Some(&b'{')
 }
 
-fn parse_lines<S: RecordSink>(body: &mut [u8], buffers: &mut simd_json::Buffers, sink: &mut S) {
+pub(super) fn parse_lines<S: RecordSink>(
+    body: &mut [u8],
+    buffers: &mut simd_json::Buffers,
+    sink: &mut S,
+) {
     for (idx, line) in body.split_mut(|&b| b == b'\n').enumerate() {
         let idx = idx as u32;
         if line.trim_ascii().is_empty() {

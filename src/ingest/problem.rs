@@ -22,6 +22,8 @@ pub enum RejectReason {
     TooDeep,
     /// A key read by trailhound appears twice in one object (valid JSON, ambiguous meaning).
     DuplicateKey,
+    /// A query result row that cannot be rebuilt into a record ([`super::result`]).
+    InvalidResultRow,
 }
 
 impl RejectReason {
@@ -35,6 +37,7 @@ impl RejectReason {
             RejectReason::InvalidJson => "invalid_json_record",
             RejectReason::TooDeep => "too_deep",
             RejectReason::DuplicateKey => "duplicate_key",
+            RejectReason::InvalidResultRow => "invalid_result_row",
         }
     }
 }

@@ -6,7 +6,7 @@ use super::discover::io_problem;
 use super::evidence::sha256_hex;
 use super::issuing::needs_detail;
 use super::sink::{FileOutcome, FileScan, FileStatus, ThreadAcc};
-use super::{decompress, parquet, parse, InputFile, Severity};
+use super::{decompress, parquet, parse, result, InputFile, RejectReason, Severity};
 use parse::{FileError, Shape};
 use std::io::Read;
 
@@ -126,7 +126,16 @@ pub(super) fn process_file(
         rejects: Vec::new(),
         truncated: 0,
     };
-    let parsed = if damage.is_none() && parquet::is_parquet(&st.raw) {
+    let flat = if damage.is_none() && parquet::is_parquet(&st.raw) {
+        result::parquet_to_json_lines(&st.raw)
+    } else {
+        None
+    };
+    let parsed = if let Some(rows) = flat {
+        out.bytes_decompressed = st.raw.len() as u64;
+        rows.map_err(FileError::Parquet)
+            .map(|(mut lines, bad)| parse_rows(&mut lines, &bad, &mut st.buffers, &mut sink))
+    } else if damage.is_none() && parquet::is_parquet(&st.raw) {
         out.bytes_decompressed = st.raw.len() as u64;
         // A file going to the cache needs every row's event (`sink.acc.events`).
         let every = sink.acc.events.is_some();
@@ -208,6 +217,9 @@ pub(super) fn parse_decoded<S: parse::RecordSink>(
         inflated.clear();
         inflated.extend_from_slice(raw);
     }
+    if let Some(form) = result::detect(inflated) {
+        return parse_result(inflated, form, buffers, sink);
+    }
     let raw: &Vec<u8> = raw;
     let mut pristine = || {
         if gz {
@@ -220,4 +232,68 @@ pub(super) fn parse_decoded<S: parse::RecordSink>(
         }
     };
     parse::parse_document_with(inflated, &mut pristine, buffers, sink)
+}
+
+/// A query result ([`result`]): its rows rebuilt as records, one per line, parsed as JSON
+/// Lines; a row that could not be rebuilt is rejected alone (its placeholder line is not
+/// handed to `sink` as a record).
+fn parse_result<S: parse::RecordSink>(
+    doc: &[u8],
+    form: result::Form,
+    buffers: &mut simd_json::Buffers,
+    sink: &mut S,
+) -> Result<Shape, FileError> {
+    let (mut lines, bad) = result::to_json_lines(doc, form);
+    Ok(parse_rows(&mut lines, &bad, buffers, sink))
+}
+
+/// The rebuilt rows of a query result (`lines`, and the rows that could not be rebuilt) into
+/// `sink`.
+pub(super) fn parse_rows<S: parse::RecordSink>(
+    lines: &mut [u8],
+    bad: &[(u32, String)],
+    buffers: &mut simd_json::Buffers,
+    sink: &mut S,
+) -> Shape {
+    let mut sink = BadRows { inner: sink, bad, next: 0 };
+    parse::parse_lines(lines, buffers, &mut sink);
+    Shape::QueryResult
+}
+
+/// Passes records to `inner`, except the rows [`result::to_json_lines`] could not rebuild,
+/// which are rejected with their own detail.
+struct BadRows<'a, S> {
+    inner: &'a mut S,
+    /// `(row, detail)`, in row order.
+    bad: &'a [(u32, String)],
+    next: usize,
+}
+
+impl<S: parse::RecordSink> BadRows<'_, S> {
+    /// The detail of row `idx` when it is a bad row.
+    fn bad_row(&mut self, idx: u32) -> Option<String> {
+        while self.next < self.bad.len() && self.bad[self.next].0 < idx {
+            self.next += 1;
+        }
+        let b = self.bad.get(self.next).filter(|b| b.0 == idx)?;
+        Some(format!("query result row {}: {}", idx, b.1))
+    }
+}
+
+impl<S: parse::RecordSink> parse::RecordSink for BadRows<'_, S> {
+    fn record(&mut self, r: Option<&super::raw::RawRecord<'_>>, idx: u32) {
+        match self.bad_row(idx) {
+            Some(d) => self.inner.unparsed(idx, RejectReason::InvalidResultRow, d),
+            None => self.inner.record(r, idx),
+        }
+    }
+    fn unparsed(&mut self, idx: u32, reason: RejectReason, detail: String) {
+        match self.bad_row(idx) {
+            Some(d) => self.inner.unparsed(idx, RejectReason::InvalidResultRow, d),
+            None => self.inner.unparsed(idx, reason, detail),
+        }
+    }
+    fn only_foreign(&self) -> bool {
+        false
+    }
 }

@@ -70,7 +70,16 @@ impl Ingest {
             let damage = read_decoded(f_in, data, &mut st, cap)
                 .map_err(|(_, d)| gone(format!("{}: {d}", f_in.display())))?;
             let mut sink = EachEvent { file, want: &want, f: &mut f, found: 0 };
-            if damage.is_none() && parquet::is_parquet(&st.raw) {
+            let flat = if damage.is_none() && parquet::is_parquet(&st.raw) {
+                super::result::parquet_to_json_lines(&st.raw)
+            } else {
+                None
+            };
+            if let Some(rows) = flat {
+                let (mut lines, bad) =
+                    rows.map_err(|e| gone(format!("{}: {e}", f_in.display())))?;
+                super::read::parse_rows(&mut lines, &bad, &mut st.buffers, &mut sink);
+            } else if damage.is_none() && parquet::is_parquet(&st.raw) {
                 parquet::read(
                     &st.raw,
                     file,

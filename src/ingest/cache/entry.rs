@@ -168,7 +168,7 @@ pub(super) const CACHED_FAILS: [&str; 9] = [
     "damaged_cloudtrail",
 ];
 
-pub(super) const SHAPES: [Shape; 8] = [
+pub(super) const SHAPES: [Shape; 9] = [
     Shape::RecordsWrapper,
     Shape::Array,
     Shape::JsonLines,
@@ -177,9 +177,10 @@ pub(super) const SHAPES: [Shape; 8] = [
     Shape::Concatenated,
     Shape::Digest,
     Shape::Parquet,
+    Shape::QueryResult,
 ];
 
-pub(super) const REJECTS: [RejectReason; 7] = [
+pub(super) const REJECTS: [RejectReason; 8] = [
     RejectReason::NotARecord,
     RejectReason::Insight,
     RejectReason::MissingEventTime,
@@ -187,6 +188,7 @@ pub(super) const REJECTS: [RejectReason; 7] = [
     RejectReason::InvalidJson,
     RejectReason::TooDeep,
     RejectReason::DuplicateKey,
+    RejectReason::InvalidResultRow,
 ];
 
 /// Encodes what `own` (the accumulator of this one file) holds into the `.t` and `.e` parts of

@@ -1,0 +1,502 @@
+//! Query results as input (issue #21): the flat rows that `trailhound query` selects on
+//! Athena, CloudTrail Lake, Spark or DuckDB, downloaded as CSV (header row, RFC 4180 quoting,
+//! every value a string: what the Athena and Lake consoles download) or written as JSON Lines
+//! (one flat object per line: DuckDB `COPY … (FORMAT json)`, Spark `df.write.json`).
+//!
+//! Parquet results (the same columns, written by DuckDB or Spark) are read through polars
+//! ([`parquet_to_json_lines`]) into the same rows.
+//!
+//! Detected by content like every other shape ([`detect`]): a CSV whose header names
+//! `eventid`, `eventtime` and `eventname`, or JSON Lines whose first object has the lower-case
+//! keys `eventid` and `eventtime` (a CloudTrail record spells them `eventID`, `eventTime`).
+//! Each row is turned back into the CloudTrail record it came from ([`to_json_lines`]): the
+//! columns of [`COLUMNS`] are placed at their path in the record, and the JSON-text columns
+//! (`requestparameters`, `responseelements`, `resources`) are spliced in as JSON after a check
+//! that each is exactly one JSON value. The rebuilt records then go through the same parser and
+//! normalization as any trail, so a result gives the same events as the records it selected.
+//!
+//! A row that cannot be rebuilt (a field count that differs from the header, an unterminated
+//! quote, a JSON-text column that is not JSON, a line that is not a JSON object) is rejected
+//! alone (`invalid_result_row`, with the file and row), and the other rows are still read.
+//! Empty values and JSON `null` are absent fields; columns not in [`COLUMNS`] are ignored.
+
+use serde_json::{Map, Value};
+
+/// The note `blast`, `plan` and `investigate` add when their input holds query results.
+pub const NOTE: &str = "the input holds query results (trailhound query): only the issuing calls, the tainted credentials' events and (with phase 3) each account's first and last events were selected, so trail-wide counts (events per account in evidence_window) and the activity of untainted principals are unknown here; without phase 3, where each account's logs end (evidence_window, unseen_tail) is only as late as the newest selected event";
+
+/// How a column's value goes back into the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A string field.
+    Text,
+    /// A JSON value kept as JSON text by the engine (`requestparameters` in the Athena table).
+    Json,
+}
+
+/// The flat result columns, in the order the queries select them: name, path of the field in
+/// the CloudTrail record, and kind. Every field the record parser reads
+/// ([`super::raw::RawRecord`]) has a column.
+pub const COLUMNS: &[(&str, &[&str], Kind)] = &[
+    ("eventversion", &["eventVersion"], Kind::Text),
+    ("eventtime", &["eventTime"], Kind::Text),
+    ("eventsource", &["eventSource"], Kind::Text),
+    ("eventname", &["eventName"], Kind::Text),
+    ("awsregion", &["awsRegion"], Kind::Text),
+    ("sourceipaddress", &["sourceIPAddress"], Kind::Text),
+    ("useragent", &["userAgent"], Kind::Text),
+    ("errorcode", &["errorCode"], Kind::Text),
+    ("errormessage", &["errorMessage"], Kind::Text),
+    ("requestparameters", &["requestParameters"], Kind::Json),
+    ("responseelements", &["responseElements"], Kind::Json),
+    ("requestid", &["requestID"], Kind::Text),
+    ("eventid", &["eventID"], Kind::Text),
+    ("readonly", &["readOnly"], Kind::Text),
+    ("eventtype", &["eventType"], Kind::Text),
+    ("eventcategory", &["eventCategory"], Kind::Text),
+    ("managementevent", &["managementEvent"], Kind::Text),
+    ("recipientaccountid", &["recipientAccountId"], Kind::Text),
+    ("sharedeventid", &["sharedEventID"], Kind::Text),
+    ("sessioncredentialfromconsole", &["sessionCredentialFromConsole"], Kind::Text),
+    ("resources", &["resources"], Kind::Json),
+    ("useridentity_type", &["userIdentity", "type"], Kind::Text),
+    ("useridentity_principalid", &["userIdentity", "principalId"], Kind::Text),
+    ("useridentity_arn", &["userIdentity", "arn"], Kind::Text),
+    ("useridentity_accountid", &["userIdentity", "accountId"], Kind::Text),
+    ("useridentity_accesskeyid", &["userIdentity", "accessKeyId"], Kind::Text),
+    ("useridentity_username", &["userIdentity", "userName"], Kind::Text),
+    ("useridentity_invokedby", &["userIdentity", "invokedBy"], Kind::Text),
+    ("useridentity_identityprovider", &["userIdentity", "identityProvider"], Kind::Text),
+    (
+        "sessionissuer_type",
+        &["userIdentity", "sessionContext", "sessionIssuer", "type"],
+        Kind::Text,
+    ),
+    (
+        "sessionissuer_principalid",
+        &["userIdentity", "sessionContext", "sessionIssuer", "principalId"],
+        Kind::Text,
+    ),
+    ("sessionissuer_arn", &["userIdentity", "sessionContext", "sessionIssuer", "arn"], Kind::Text),
+    (
+        "sessionissuer_accountid",
+        &["userIdentity", "sessionContext", "sessionIssuer", "accountId"],
+        Kind::Text,
+    ),
+    (
+        "sessionissuer_username",
+        &["userIdentity", "sessionContext", "sessionIssuer", "userName"],
+        Kind::Text,
+    ),
+    (
+        "session_creationdate",
+        &["userIdentity", "sessionContext", "attributes", "creationDate"],
+        Kind::Text,
+    ),
+    (
+        "session_mfaauthenticated",
+        &["userIdentity", "sessionContext", "attributes", "mfaAuthenticated"],
+        Kind::Text,
+    ),
+    ("session_sourceidentity", &["userIdentity", "sessionContext", "sourceIdentity"], Kind::Text),
+    (
+        "session_federatedprovider",
+        &["userIdentity", "sessionContext", "webIdFederationData", "federatedProvider"],
+        Kind::Text,
+    ),
+];
+
+/// The two forms a query result comes in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    Csv,
+    JsonLines,
+}
+
+/// How far into a document the first line of a JSON Lines result is looked for its
+/// `eventtime` key (the queries select it second; kept small, since every JSON document read
+/// is sniffed).
+const SNIFF: usize = 4 * 1024;
+
+/// The form of a query result, when `doc` (decompressed) is one.
+pub fn detect(doc: &[u8]) -> Option<Form> {
+    let doc = doc.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(doc);
+    let start = doc.iter().position(|b| !b.is_ascii_whitespace())?;
+    let doc = &doc[start..];
+    if doc[0] == b'{' {
+        let key = doc[1..]
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .map_or(&[][..], |i| &doc[1 + i..]);
+        if key.starts_with(b"\"Records\"") {
+            return None; // a CloudTrail file: the common case, decided at once
+        }
+        let head = &doc[..doc.len().min(SNIFF)];
+        if !contains(head, b"\"eventtime\"") {
+            return None;
+        }
+        let line = doc.split(|&b| b == b'\n').next().unwrap_or(doc);
+        let obj: Map<String, Value> = serde_json::from_slice(line).ok()?;
+        return (obj.contains_key("eventtime") && obj.contains_key("eventid"))
+            .then_some(Form::JsonLines);
+    }
+    if doc[0] == b'[' {
+        return None;
+    }
+    let end = doc.iter().position(|&b| b == b'\n').unwrap_or(doc.len());
+    let mut rows = Csv { doc: &doc[..end], pos: 0 };
+    let header = rows.next_row()?.ok()?;
+    let has = |n: &str| header.iter().any(|h| h.trim().eq_ignore_ascii_case(n));
+    (has("eventid") && has("eventtime") && has("eventname")).then_some(Form::Csv)
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The result rows rebuilt as CloudTrail records, one JSON object per line (row `i` on line
+/// `i`), and the rows that could not be rebuilt: `(row, detail)`, each with a placeholder `{}`
+/// line.
+pub fn to_json_lines(doc: &[u8], form: Form) -> (Vec<u8>, Vec<(u32, String)>) {
+    let doc = doc.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(doc);
+    let mut out = Vec::with_capacity(doc.len() + doc.len() / 4);
+    let mut bad = Vec::new();
+    let mut row = 0u32;
+    let mut emit = |r: Result<Vec<u8>, String>, out: &mut Vec<u8>| {
+        match r {
+            Ok(line) => out.extend_from_slice(&line),
+            Err(d) => {
+                out.extend_from_slice(b"{}");
+                bad.push((row, d));
+            }
+        }
+        out.push(b'\n');
+        row += 1;
+    };
+    match form {
+        Form::Csv => {
+            let mut rows = Csv { doc, pos: 0 };
+            let Some(Ok(header)) = rows.next_row() else { return (out, bad) };
+            let cols: Vec<Option<usize>> = header
+                .iter()
+                .map(|h| {
+                    let h = h.trim();
+                    COLUMNS.iter().position(|c| c.0.eq_ignore_ascii_case(h))
+                })
+                .collect();
+            while let Some(r) = rows.next_row() {
+                let line = r.and_then(|fields| {
+                    if fields.len() == 1 && fields[0].is_empty() {
+                        return Ok(None);
+                    }
+                    if fields.len() != cols.len() {
+                        return Err(format!(
+                            "{} fields where the header has {}",
+                            fields.len(),
+                            cols.len()
+                        ));
+                    }
+                    let vals = cols.iter().zip(&fields).filter_map(|(c, f)| {
+                        let c = (*c)?;
+                        (!f.is_empty()).then(|| (c, Value::String(f.clone())))
+                    });
+                    record(vals).map(Some)
+                });
+                match line {
+                    Ok(None) => {}
+                    Ok(Some(l)) => emit(Ok(l), &mut out),
+                    Err(e) => emit(Err(e), &mut out),
+                }
+            }
+        }
+        Form::JsonLines => {
+            for line in doc.split(|&b| b == b'\n') {
+                if line.trim_ascii().is_empty() {
+                    emit(Ok(Vec::new()), &mut out);
+                    continue;
+                }
+                let r = serde_json::from_slice::<Map<String, Value>>(line)
+                    .map_err(|e| format!("not a JSON object: {e}"))
+                    .and_then(|obj| {
+                        record(obj.into_iter().filter_map(|(k, v)| {
+                            let c = COLUMNS.iter().position(|c| c.0 == k)?;
+                            (!v.is_null()).then_some((c, v))
+                        }))
+                    });
+                emit(r, &mut out);
+            }
+        }
+    }
+    (out, bad)
+}
+
+/// One record from `(column index, value)` pairs: the text fields as a JSON object tree, the
+/// JSON-text fields spliced in after it is checked that each is one JSON value.
+fn record(vals: impl Iterator<Item = (usize, Value)>) -> Result<Vec<u8>, String> {
+    let mut root = Map::new();
+    let mut spliced: Vec<(&str, String)> = Vec::new();
+    for (c, v) in vals {
+        let (name, path, kind) = COLUMNS[c];
+        match kind {
+            Kind::Json => {
+                let text = match v {
+                    Value::String(s) if s.trim().is_empty() => continue,
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                if serde_json::from_str::<serde::de::IgnoredAny>(&text).is_err() {
+                    return Err(format!("column {name} is not one JSON value"));
+                }
+                // JSON allows raw line breaks only as whitespace between tokens: as spaces,
+                // the record stays on its line.
+                spliced.push((path[0], text.replace(['\n', '\r'], " ")));
+            }
+            Kind::Text => {
+                let v = match v {
+                    Value::String(s) => s,
+                    Value::Bool(b) => b.to_string(),
+                    Value::Number(n) => n.to_string(),
+                    _ => return Err(format!("column {name} holds an object or array")),
+                };
+                let (last, parents) = path.split_last().expect("a column has a path");
+                let mut obj = &mut root;
+                for p in parents {
+                    let e = obj.entry(*p).or_insert_with(|| Value::Object(Map::new()));
+                    obj = e.as_object_mut().expect("only objects are made at inner paths");
+                }
+                obj.insert((*last).to_string(), Value::String(v));
+            }
+        }
+    }
+    let mut line = serde_json::to_vec(&Value::Object(root)).map_err(|e| e.to_string())?;
+    for (key, text) in spliced {
+        line.pop(); // the closing brace
+        if line.len() > 1 {
+            line.push(b',');
+        }
+        line.extend_from_slice(&serde_json::to_vec(key).map_err(|e| e.to_string())?);
+        line.push(b':');
+        line.extend_from_slice(text.as_bytes());
+        line.push(b'}');
+    }
+    Ok(line)
+}
+
+/// A Parquet query result (`COPY (…) TO 'x.parquet'`, Spark `df.write.parquet`): a Parquet
+/// file with the `eventtime` and `eventid` columns and no `event_id` (which would make it a
+/// `trailhound export` table, [`super::parquet`]). `None` when `data` is not one; otherwise
+/// its rows as [`to_json_lines`] gives them, or why the file cannot be read.
+#[allow(clippy::type_complexity)]
+pub fn parquet_to_json_lines(data: &[u8]) -> Option<Result<(Vec<u8>, Vec<(u32, String)>), String>> {
+    use polars::prelude::{DataType, ParallelStrategy, ParquetReader, SerReader};
+    let reader =
+        || ParquetReader::new(std::io::Cursor::new(data)).read_parallel(ParallelStrategy::None);
+    let schema = reader().schema().ok()?;
+    if !schema.contains("eventtime") || !schema.contains("eventid") || schema.contains("event_id") {
+        return None;
+    }
+    let read = || -> Result<(Vec<u8>, Vec<(u32, String)>), String> {
+        let df = reader().finish().map_err(|e| format!("unreadable Parquet: {e}"))?;
+        let mut cols = Vec::new();
+        for (i, (name, _, _)) in COLUMNS.iter().enumerate() {
+            let Ok(c) = df.column(name) else { continue };
+            let c = c.cast(&DataType::String).map_err(|e| format!("column {name}: {e}"))?;
+            let v: Vec<Option<String>> = c
+                .str()
+                .map_err(|e| format!("column {name}: {e}"))?
+                .iter()
+                .map(|v| v.map(str::to_string))
+                .collect();
+            cols.push((i, v));
+        }
+        let mut out = Vec::new();
+        let mut bad = Vec::new();
+        for row in 0..df.height() {
+            let vals = cols.iter().filter_map(|(i, v)| {
+                let s = v[row].as_deref().filter(|s| !s.is_empty())?;
+                Some((*i, Value::String(s.to_string())))
+            });
+            match record(vals) {
+                Ok(line) => out.extend_from_slice(&line),
+                Err(d) => {
+                    out.extend_from_slice(b"{}");
+                    bad.push((row as u32, d));
+                }
+            }
+            out.push(b'\n');
+        }
+        Ok((out, bad))
+    };
+    Some(read())
+}
+
+/// RFC 4180 rows: fields separated by commas, rows by CRLF or LF, a quoted field may hold
+/// commas, line breaks and doubled quotes.
+struct Csv<'a> {
+    doc: &'a [u8],
+    pos: usize,
+}
+
+impl Csv<'_> {
+    /// The next row; `Err` for a row that is not valid CSV (the rest of the document is then
+    /// consumed: an unterminated quote runs to the end).
+    fn next_row(&mut self) -> Option<Result<Vec<String>, String>> {
+        if self.pos >= self.doc.len() {
+            return None;
+        }
+        let d = self.doc;
+        let mut fields = Vec::new();
+        let mut field = Vec::new();
+        let mut i = self.pos;
+        let mut err = None;
+        loop {
+            if i >= d.len() {
+                fields.push(std::mem::take(&mut field));
+                break;
+            }
+            if d[i] == b'"' && field.is_empty() {
+                // A quoted field.
+                i += 1;
+                loop {
+                    match d.get(i) {
+                        None => {
+                            err = Some("unterminated quoted field".to_string());
+                            break;
+                        }
+                        Some(b'"') if d.get(i + 1) == Some(&b'"') => {
+                            field.push(b'"');
+                            i += 2;
+                        }
+                        Some(b'"') => {
+                            i += 1;
+                            break;
+                        }
+                        Some(&c) => {
+                            field.push(c);
+                            i += 1;
+                        }
+                    }
+                }
+                if err.is_some() {
+                    i = d.len();
+                    break;
+                }
+                match d.get(i) {
+                    None | Some(b',' | b'\n' | b'\r') => {}
+                    Some(_) => {
+                        err = Some("text after a closing quote".to_string());
+                    }
+                }
+            }
+            match d.get(i) {
+                None => {
+                    fields.push(std::mem::take(&mut field));
+                    break;
+                }
+                Some(b',') => {
+                    fields.push(std::mem::take(&mut field));
+                    i += 1;
+                }
+                Some(b'\r') if d.get(i + 1) == Some(&b'\n') => {
+                    fields.push(std::mem::take(&mut field));
+                    i += 2;
+                    break;
+                }
+                Some(b'\n') => {
+                    fields.push(std::mem::take(&mut field));
+                    i += 1;
+                    break;
+                }
+                Some(&c) => {
+                    field.push(c);
+                    i += 1;
+                }
+            }
+        }
+        self.pos = i;
+        if let Some(e) = err {
+            return Some(Err(e));
+        }
+        let fields: Result<Vec<String>, String> = fields
+            .into_iter()
+            .map(|f| String::from_utf8(f).map_err(|_| "a field is not UTF-8".to_string()))
+            .collect();
+        Some(fields)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(doc: &str, form: Form) -> (Vec<String>, Vec<(u32, String)>) {
+        let (out, bad) = to_json_lines(doc.as_bytes(), form);
+        let s = String::from_utf8(out).unwrap();
+        (s.lines().map(str::to_string).collect(), bad)
+    }
+
+    #[test]
+    fn detects_by_content() {
+        assert_eq!(
+            detect(b"\"eventid\",\"eventtime\",\"eventname\"\n\"a\",\"b\",\"c\"\n"),
+            Some(Form::Csv)
+        );
+        assert_eq!(detect(b"eventname,eventtime,eventid\r\n"), Some(Form::Csv));
+        assert_eq!(detect(b"{\"eventtime\":\"x\",\"eventid\":\"y\"}\n"), Some(Form::JsonLines));
+        assert_eq!(detect(b"{\"eventTime\":\"x\",\"eventID\":\"y\"}\n"), None);
+        assert_eq!(detect(b"{\"Records\":[]}"), None);
+        assert_eq!(detect(b"name,value\n1,2\n"), None);
+        assert_eq!(detect(b""), None);
+    }
+
+    #[test]
+    fn csv_rows_become_records() {
+        let doc = "\"eventid\",\"eventtime\",\"eventname\",\"useridentity_accesskeyid\",\"requestparameters\",\"other\"\n\
+                   \"e1\",\"2024-03-11T09:00:00Z\",\"AssumeRole\",\"AKIAIOSFODNN7EXAMPLE\",\"{\"\"roleArn\"\":\"\"arn:aws:iam::111122223333:role/a,b\"\"}\",\"x\"\n\
+                   \"e2\",\"2024-03-11T09:01:00Z\",\"GetCallerIdentity\",\"\",\"\",\"\"\n";
+        let (l, bad) = lines(doc, Form::Csv);
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(l.len(), 2);
+        let r: Value = serde_json::from_str(&l[0]).unwrap();
+        assert_eq!(r["eventID"], "e1");
+        assert_eq!(r["userIdentity"]["accessKeyId"], "AKIAIOSFODNN7EXAMPLE");
+        assert_eq!(r["requestParameters"]["roleArn"], "arn:aws:iam::111122223333:role/a,b");
+        let r: Value = serde_json::from_str(&l[1]).unwrap();
+        assert!(r.get("userIdentity").is_none() && r.get("requestParameters").is_none());
+    }
+
+    #[test]
+    fn bad_rows_are_rejected_alone() {
+        let doc = "eventid,eventtime,eventname,requestparameters\n\
+                   e1,t,A,\n\
+                   e2,t\n\
+                   e3,t,A,\"{\"\"a\"\":1}, \"\"eventID\"\":\"\"x\"\"\"\n\
+                   e4,t,A,\"{}\"\n\
+                   e5,t,\"A";
+        let (l, bad) = lines(doc, Form::Csv);
+        assert_eq!(l.len(), 5);
+        let rows: Vec<u32> = bad.iter().map(|b| b.0).collect();
+        assert_eq!(rows, vec![1, 2, 4], "{bad:?}");
+        assert!(bad[0].1.contains("2 fields"));
+        assert!(bad[1].1.contains("not one JSON value"));
+        assert!(bad[2].1.contains("unterminated"));
+        assert_eq!(l[1], "{}");
+        assert!(l[3].contains("\"requestParameters\":{}"));
+    }
+
+    #[test]
+    fn json_lines_rows_become_records() {
+        let doc = "{\"eventid\":\"e1\",\"eventtime\":\"t\",\"readonly\":true,\"responseelements\":{\"credentials\":{\"accessKeyId\":\"ASIA\"}},\"resources\":null}\n\
+                   \n\
+                   [1]\n\
+                   {\"eventid\":\"e2\",\"eventtime\":\"t\",\"requestparameters\":\"{\\n\\\"a\\\":\\n1}\"}\n";
+        let (l, bad) = lines(doc, Form::JsonLines);
+        assert_eq!(bad.iter().map(|b| b.0).collect::<Vec<_>>(), vec![2]);
+        let r: Value = serde_json::from_str(&l[0]).unwrap();
+        assert_eq!(r["readOnly"], "true");
+        assert_eq!(r["responseElements"]["credentials"]["accessKeyId"], "ASIA");
+        assert!(l[1].is_empty());
+        let r: Value = serde_json::from_str(&l[3]).unwrap();
+        assert_eq!(r["requestParameters"]["a"], 1);
+    }
+}

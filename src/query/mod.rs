@@ -1,0 +1,510 @@
+//! `trailhound query` (issue #21): the SQL of the two-phase round trip, run where an
+//! organization's trail already lives (Athena, CloudTrail Lake, Spark) or on local files
+//! (DuckDB), so that trailhound reads back only the events its analysis needs.
+//!
+//! - Phase 1 selects the credential-issuing calls in the window (the names of
+//!   [`crate::ingest::IssuingCall`]: STS `AssumeRole*`, `GetSessionToken`,
+//!   `GetFederationToken`, `AssumeRoot`, IAM `CreateAccessKey`, `CreateUser`,
+//!   `CreateLoginProfile`, `UpdateLoginProfile`) and `ConsoleLogin`: the session graph is
+//!   built from these alone.
+//! - Phase 2 runs the session graph and the taint on a phase-1 result (`--from`) and selects
+//!   every event signed by a tainted access key id, or made by a user the attacker controls
+//!   (their console sessions' keys are not in any issuing call), in the same window.
+//!
+//! Both phases select the same flat columns ([`crate::ingest::result::COLUMNS`]), named so that
+//! trailhound rebuilds each row into the record it came from; `sessions`, `blast`, `plan`,
+//! `verify` and `investigate` then read the phase-1 and phase-2 results together (CSV or JSON
+//! Lines, detected by content) and give the answer of a direct run on the same window for the
+//! tainted credentials. What two-phase input cannot know (trail-wide counts, the activity of
+//! untainted principals) is stated in a note of `blast` and `plan`
+//! ([`crate::ingest::result::NOTE`]); the optional phase 3 ([`phase3`]) fetches where each
+//! account's logs begin and end.
+//!
+//! The column names rest on these AWS pages:
+//! - Athena: the table of "Create a table for CloudTrail logs in Athena using manual
+//!   partitioning" (<https://docs.aws.amazon.com/athena/latest/ug/create-cloudtrail-table.html>)
+//!   and its partition-projection variant, whose date partition is the string column
+//!   `timestamp` as `yyyy/MM/dd`
+//!   (<https://docs.aws.amazon.com/athena/latest/ug/create-cloudtrail-table-partition-projection.html>).
+//!   `requestparameters` and `responseelements` are JSON strings there; `resources` is an
+//!   `ARRAY<STRUCT<arn, accountid, type>>`, turned into JSON with `transform`, `MAP` and
+//!   `json_format(CAST(… AS JSON))` (Trino functions, Athena engine version 3). That table
+//!   has no column for `managementEvent`, `userIdentity.identityProvider` and
+//!   `sessionContext.sourceIdentity`: the Athena query selects them as `NULL`.
+//! - DuckDB: the same SELECT over a view that reproduces the Athena table's schema from local
+//!   CloudTrail files (`read_json_objects`), with those three fields added, so the DuckDB
+//!   round trip is exact (tests/query.rs runs it against a direct run).
+//! - Spark SQL: the same SELECT (backtick identifiers, backslash-escaped literals, `to_json`
+//!   and `transform`) over the same view built from the files read whole as text
+//!   (`wholetext`, `get_json_object`), written as JSON Lines part files with
+//!   `INSERT OVERWRITE DIRECTORY … USING json`. Not in CI (Spark takes minutes to install and
+//!   start): `benches/query-spark.sh` runs the round trip with PySpark in local mode and
+//!   compares it with a direct run.
+//! - CloudTrail Lake is not written for: its `requestparameters` and `responseelements` are
+//!   `map<string,string>` ("Supported SQL schemas for event data stores",
+//!   <https://docs.aws.amazon.com/awscloudtrail/latest/userguide/query-supported-event-schemas.html>),
+//!   and how a nested object (`responseElements.credentials`, which the session graph reads) is
+//!   encoded as a map value is not documented, so its round trip could not be made exact here.
+//!
+//! Every value taken from the evidence (key ids, ARNs) appears in the SQL only inside a
+//! string literal, escaped for the engine ([`literal`]); one holding a control character is
+//! left out and counted in a comment.
+
+use crate::ingest::result::{Kind, COLUMNS};
+use crate::model::names::{STS_ISSUERS, USER_GRANTS};
+
+/// The engines `trailhound query` writes SQL for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// Amazon Athena (Trino SQL) over the documented CloudTrail table.
+    Athena,
+    /// DuckDB over local CloudTrail files, through a view with the Athena table's schema.
+    DuckDb,
+    /// Spark SQL over CloudTrail files (local or `s3a://`), through the same view.
+    Spark,
+}
+
+/// Where and when to query.
+#[derive(Debug, Clone)]
+pub struct QueryOptions {
+    pub engine: Engine,
+    /// The table (Athena) or the view to create (DuckDB).
+    pub table: String,
+    /// Athena: a partition column holding the day as `yyyy/MM/dd` (the partition projection
+    /// table's `timestamp`), constrained to the window's days so that Athena reads (and bills)
+    /// only those partitions.
+    pub date_partition: Option<String>,
+    /// DuckDB: the glob of the local CloudTrail files.
+    pub files: String,
+    /// DuckDB: the CSV file the query writes.
+    pub result: String,
+    /// The window (unix seconds, inclusive).
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+}
+
+impl QueryOptions {
+    /// The options of a `trailhound query` command line.
+    ///
+    /// # Errors
+    /// A `--since`/`--until` that is not an RFC 3339 time; `--files` or `--result` holding a
+    /// control character.
+    pub fn from_args(a: &crate::cli::QueryArgs) -> anyhow::Result<QueryOptions> {
+        let time = |name: &str, v: &Option<String>| -> anyhow::Result<Option<i64>> {
+            v.as_deref()
+                .map(|s| {
+                    crate::time::parse_iso(s).ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "{name}: {s:?} is not an RFC 3339 time (e.g. 2024-03-11T08:00:00Z)"
+                        )
+                    })
+                })
+                .transpose()
+        };
+        let o = QueryOptions {
+            engine: match a.engine {
+                crate::cli::QueryEngine::Athena => Engine::Athena,
+                crate::cli::QueryEngine::Duckdb => Engine::DuckDb,
+                crate::cli::QueryEngine::Spark => Engine::Spark,
+            },
+            table: a.table.clone(),
+            date_partition: a.date_partition.clone(),
+            files: a.files.clone(),
+            result: a.result.clone().unwrap_or_else(|| format!("trailhound-phase{}.csv", a.phase)),
+            since: time("--since", &a.since)?,
+            until: time("--until", &a.until)?,
+        };
+        if o.files.chars().chain(o.result.chars()).any(char::is_control) {
+            anyhow::bail!("--files and --result must not hold control characters");
+        }
+        if let (Some(s), Some(u)) = (o.since, o.until) {
+            anyhow::ensure!(s <= u, "--since is after --until");
+        }
+        Ok(o)
+    }
+}
+
+/// The event names of phase 1: the issuing calls and console sign-ins.
+pub fn issuing_names() -> Vec<&'static str> {
+    let mut v: Vec<&str> = STS_ISSUERS.to_vec();
+    v.push("CreateAccessKey");
+    v.extend_from_slice(USER_GRANTS);
+    v.push("ConsoleLogin");
+    v
+}
+
+/// A SQL string literal of `s` for `engine`, or `None` when `s` holds a control character.
+/// Trino and DuckDB double a quote; Spark SQL escapes it (and a backslash) with a backslash,
+/// and reads two adjacent literals as one.
+pub fn literal(s: &str, engine: Engine) -> Option<String> {
+    if s.chars().any(char::is_control) {
+        return None;
+    }
+    Some(match engine {
+        Engine::Spark => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
+        _ => format!("'{}'", s.replace('\'', "''")),
+    })
+}
+
+/// A quoted identifier (a table or column name given on the command line): double quotes,
+/// or backticks in Spark SQL.
+fn ident_for(s: &str, engine: Engine) -> String {
+    let q = if engine == Engine::Spark { '`' } else { '"' };
+    s.split('.')
+        .map(|p| format!("{q}{}{q}", p.replace(q, &format!("{q}{q}"))))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// The expression of one result column over the Athena-schema table.
+fn expr(engine: Engine, name: &str, path: &[&str], kind: Kind) -> String {
+    let athena_missing =
+        ["managementevent", "useridentity_identityprovider", "session_sourceidentity"];
+    if engine == Engine::Athena && athena_missing.contains(&name) {
+        return "CAST(NULL AS VARCHAR)".to_string();
+    }
+    if name == "resources" {
+        return match engine {
+            Engine::Athena => "json_format(CAST(transform(resources, x -> MAP(ARRAY['ARN', 'accountId', 'type'], ARRAY[x.arn, x.accountid, x.type])) AS JSON))".to_string(),
+            Engine::DuckDb => "CAST(to_json(list_transform(resources, lambda x: {'ARN': x.arn, 'accountId': x.accountid, 'type': x.type})) AS VARCHAR)".to_string(),
+            Engine::Spark => "to_json(transform(resources, x -> map('ARN', x.arn, 'accountId', x.accountid, 'type', x.type)))".to_string(),
+        };
+    }
+    debug_assert!(kind == Kind::Text || path.len() == 1);
+    path.iter().map(|p| p.to_ascii_lowercase()).collect::<Vec<_>>().join(".")
+}
+
+/// The SELECT list shared by both phases.
+fn select_list(engine: Engine) -> String {
+    COLUMNS
+        .iter()
+        .map(|(name, path, kind)| {
+            format!("  {} AS {}", expr(engine, name, path, *kind), ident_for(name, engine))
+        })
+        .collect::<Vec<_>>()
+        .join(",\n")
+}
+
+/// The window's conditions (CloudTrail writes `eventTime` as `YYYY-MM-DDTHH:MM:SSZ`, so string
+/// order is time order), with the date partition's when there is one.
+fn window(o: &QueryOptions) -> Vec<String> {
+    let mut w = Vec::new();
+    if let Some(s) = o.since {
+        w.push(format!("eventtime >= '{}'", crate::time::fmt_iso(s)));
+    }
+    if let Some(u) = o.until {
+        w.push(format!("eventtime <= '{}'", crate::time::fmt_iso(u)));
+    }
+    if let (Some(col), Engine::Athena) = (&o.date_partition, o.engine) {
+        let day = |t: i64| crate::time::fmt_iso(t)[..10].replace('-', "/");
+        if let Some(s) = o.since {
+            w.push(format!("{} >= '{}'", ident_for(col, o.engine), day(s)));
+        }
+        if let Some(u) = o.until {
+            w.push(format!("{} <= '{}'", ident_for(col, o.engine), day(u)));
+        }
+    }
+    w
+}
+
+fn statement(o: &QueryOptions, phase: u8, header: &str, mut conds: Vec<String>) -> String {
+    conds.extend(window(o));
+    let from = format!("FROM {}\nWHERE {}", ident_for(&o.table, o.engine), conds.join("\n  AND "));
+    wrap(o, phase, header, &from)
+}
+
+/// The statement of `phase` selecting the result columns `from` (a FROM … WHERE clause).
+fn wrap(o: &QueryOptions, phase: u8, header: &str, from: &str) -> String {
+    let mut sql =
+        format!("-- trailhound query, phase {phase} ({}): {header}\n", engine_name(o.engine));
+    if o.since.is_none() && o.until.is_none() {
+        sql.push_str("-- no --since/--until: every event of the table is scanned\n");
+    }
+    let body = format!("SELECT\n{}\n{from}\nORDER BY eventtime, eventid", select_list(o.engine));
+    match o.engine {
+        Engine::Athena => {
+            sql.push_str(&body);
+            sql.push_str(";\n");
+        }
+        Engine::Spark => {
+            sql.push_str(&spark_view(o));
+            sql.push_str(&format!(
+                "INSERT OVERWRITE DIRECTORY {} USING json\n{body};\n",
+                literal(&o.result, o.engine).unwrap_or_else(|| "'trailhound-result'".into())
+            ));
+        }
+        Engine::DuckDb => {
+            sql.push_str(&duckdb_view(o));
+            sql.push_str(&format!(
+                "COPY (\n{body}\n) TO {} (HEADER, DELIMITER ',');\n",
+                literal(&o.result, o.engine).unwrap_or_else(|| "'trailhound-result.csv'".into())
+            ));
+        }
+    }
+    sql
+}
+
+fn engine_name(e: Engine) -> &'static str {
+    match e {
+        Engine::Athena => "athena",
+        Engine::DuckDb => "duckdb",
+        Engine::Spark => "spark",
+    }
+}
+
+/// Phase 1: the issuing calls and console sign-ins in the window.
+pub fn phase1(o: &QueryOptions) -> String {
+    let names: Vec<String> = issuing_names().iter().map(|n| format!("'{n}'")).collect();
+    statement(
+        o,
+        1,
+        "the credential-issuing calls, for the session graph",
+        vec![format!("eventname IN ({})", names.join(", "))],
+    )
+}
+
+/// Phase 2: every event signed by one of `keys`, or made by one of `users` (ARNs).
+pub fn phase2(o: &QueryOptions, keys: &[String], users: &[String]) -> String {
+    let lits = |v: &[String]| -> (Vec<String>, usize) {
+        let l: Vec<String> = v.iter().filter_map(|s| literal(s, o.engine)).collect();
+        let dropped = v.len() - l.len();
+        (l, dropped)
+    };
+    let (k, dk) = lits(keys);
+    let (u, du) = lits(users);
+    let mut any = Vec::new();
+    if !k.is_empty() {
+        any.push(format!("useridentity.accesskeyid IN ({})", k.join(", ")));
+    }
+    if !u.is_empty() {
+        any.push(format!("useridentity.arn IN ({})", u.join(", ")));
+    }
+    if any.is_empty() {
+        any.push("FALSE".to_string());
+    }
+    let mut sql = String::new();
+    if dk + du > 0 {
+        sql.push_str(&format!(
+            "-- {} key id(s) or ARN(s) with a control character left out\n",
+            dk + du
+        ));
+    }
+    sql.push_str(&statement(
+        o,
+        2,
+        &format!(
+            "the events of {} tainted access key id(s) and {} attacker-controlled user(s)",
+            k.len(),
+            u.len()
+        ),
+        vec![format!("({})", any.join("\n    OR "))],
+    ));
+    sql
+}
+
+/// Phase 3 (optional): the first and the last events of each account in the window. With
+/// them, the evidence window of each account (where its logs end, which decides the unseen
+/// tail, SPEC §9) and the set of accounts with logs are those of the whole trail; only the
+/// per-account event counts stay unknown. Costs a second pass over the window (the aggregate,
+/// then the rows at its ends).
+pub fn phase3(o: &QueryOptions) -> String {
+    let acct = "COALESCE(recipientaccountid, useridentity.accountid)";
+    let w = window(o);
+    let cond = if w.is_empty() { "TRUE".to_string() } else { w.join(" AND ") };
+    let from = format!(
+        "FROM {t}\nJOIN (\n  SELECT {acct} AS end_account, min(eventtime) AS end_first, max(eventtime) AS end_last\n  FROM {t}\n  WHERE {cond}\n  GROUP BY {acct}\n) ends ON {acct} = ends.end_account AND (eventtime = ends.end_first OR eventtime = ends.end_last)\nWHERE {cond}",
+        t = ident_for(&o.table, o.engine),
+    );
+    wrap(o, 3, "the first and last events of each account, for the evidence window", &from)
+}
+
+/// The Spark SQL view with the Athena table's schema (and the three fields that table lacks)
+/// over CloudTrail files (`{"Records":[…]}`, gzipped or not), read whole as text
+/// (`recursiveFileLookup` under the `--files` directory); every field is taken with
+/// `get_json_object`, objects as their JSON text.
+fn spark_view(o: &QueryOptions) -> String {
+    let s = |p: &str| format!("get_json_object(r, '$.{p}')");
+    let st = |fields: &[(&str, String)]| {
+        let f: Vec<String> = fields.iter().map(|(k, v)| format!("'{k}', {v}")).collect();
+        format!("named_struct({})", f.join(", "))
+    };
+    let issuer = st(&[
+        ("type", s("userIdentity.sessionContext.sessionIssuer.type")),
+        ("principalid", s("userIdentity.sessionContext.sessionIssuer.principalId")),
+        ("arn", s("userIdentity.sessionContext.sessionIssuer.arn")),
+        ("accountid", s("userIdentity.sessionContext.sessionIssuer.accountId")),
+        ("username", s("userIdentity.sessionContext.sessionIssuer.userName")),
+    ]);
+    let context = st(&[
+        (
+            "attributes",
+            st(&[
+                ("mfaauthenticated", s("userIdentity.sessionContext.attributes.mfaAuthenticated")),
+                ("creationdate", s("userIdentity.sessionContext.attributes.creationDate")),
+            ]),
+        ),
+        ("sessionissuer", issuer),
+        ("sourceidentity", s("userIdentity.sessionContext.sourceIdentity")),
+        (
+            "webidfederationdata",
+            st(&[(
+                "federatedprovider",
+                s("userIdentity.sessionContext.webIdFederationData.federatedProvider"),
+            )]),
+        ),
+    ]);
+    let ui = st(&[
+        ("type", s("userIdentity.type")),
+        ("principalid", s("userIdentity.principalId")),
+        ("arn", s("userIdentity.arn")),
+        ("accountid", s("userIdentity.accountId")),
+        ("invokedby", s("userIdentity.invokedBy")),
+        ("accesskeyid", s("userIdentity.accessKeyId")),
+        ("username", s("userIdentity.userName")),
+        ("identityprovider", s("userIdentity.identityProvider")),
+        ("sessioncontext", context),
+    ]);
+    let mut cols =
+        vec![format!("  {} AS eventversion", s("eventVersion")), format!("  {ui} AS useridentity")];
+    for (name, path, _) in COLUMNS {
+        if path.len() > 1 || *name == "eventversion" || *name == "resources" {
+            continue;
+        }
+        cols.push(format!("  {} AS {name}", s(path[0])));
+    }
+    cols.push("  transform(from_json(get_json_object(r, '$.resources'), 'ARRAY<STRUCT<ARN: STRING, accountId: STRING, type: STRING>>'), x -> named_struct('arn', x.ARN, 'accountid', x.accountId, 'type', x.type)) AS resources".to_string());
+    let raw = ident_for(&format!("{}_files", o.table), Engine::Spark);
+    format!(
+        "CREATE OR REPLACE TEMPORARY VIEW {raw} USING text OPTIONS (path {}, wholetext 'true', recursiveFileLookup 'true');\nCREATE OR REPLACE TEMPORARY VIEW {} AS\nWITH records AS (\n  SELECT explode(from_json(value, 'Records ARRAY<STRING>').Records) AS r\n  FROM {raw}\n)\nSELECT\n{}\nFROM records;\n",
+        literal(&o.files, Engine::Spark).unwrap_or_else(|| "'AWSLogs'".into()),
+        ident_for(&o.table, Engine::Spark),
+        cols.join(",\n")
+    )
+}
+
+/// The DuckDB view with the Athena table's schema (and the three fields that table lacks)
+/// over local CloudTrail files (`{"Records":[…]}`, gzipped or not).
+fn duckdb_view(o: &QueryOptions) -> String {
+    let s = |p: &str| format!("r->>'$.{p}'");
+    let ui = format!(
+        "{{'type': {}, 'principalid': {}, 'arn': {}, 'accountid': {}, 'invokedby': {}, 'accesskeyid': {}, 'username': {}, 'identityprovider': {}, 'sessioncontext': {{'attributes': {{'mfaauthenticated': {}, 'creationdate': {}}}, 'sessionissuer': {{'type': {}, 'principalid': {}, 'arn': {}, 'accountid': {}, 'username': {}}}, 'sourceidentity': {}, 'webidfederationdata': {{'federatedprovider': {}}}}}}}",
+        s("userIdentity.type"),
+        s("userIdentity.principalId"),
+        s("userIdentity.arn"),
+        s("userIdentity.accountId"),
+        s("userIdentity.invokedBy"),
+        s("userIdentity.accessKeyId"),
+        s("userIdentity.userName"),
+        s("userIdentity.identityProvider"),
+        s("userIdentity.sessionContext.attributes.mfaAuthenticated"),
+        s("userIdentity.sessionContext.attributes.creationDate"),
+        s("userIdentity.sessionContext.sessionIssuer.type"),
+        s("userIdentity.sessionContext.sessionIssuer.principalId"),
+        s("userIdentity.sessionContext.sessionIssuer.arn"),
+        s("userIdentity.sessionContext.sessionIssuer.accountId"),
+        s("userIdentity.sessionContext.sessionIssuer.userName"),
+        s("userIdentity.sessionContext.sourceIdentity"),
+        s("userIdentity.sessionContext.webIdFederationData.federatedProvider"),
+    );
+    let mut cols =
+        vec![format!("  {} AS eventversion", s("eventVersion")), format!("  {ui} AS useridentity")];
+    for (name, path, kind) in COLUMNS {
+        if path.len() > 1 || *name == "eventversion" || *name == "resources" {
+            continue;
+        }
+        cols.push(match kind {
+            Kind::Json => format!("  CAST(json_extract(r, '$.{}') AS VARCHAR) AS {name}", path[0]),
+            Kind::Text => format!("  {} AS {name}", s(path[0])),
+        });
+    }
+    cols.push(
+        "  list_transform(json_transform(r->'$.resources', '[{\"ARN\": \"VARCHAR\", \"accountId\": \"VARCHAR\", \"type\": \"VARCHAR\"}]'), lambda x: {'arn': x.ARN, 'accountid': x.accountId, 'type': x.type}) AS resources"
+            .to_string(),
+    );
+    format!(
+        "CREATE OR REPLACE TEMP VIEW {} AS\nWITH records AS (\n  SELECT unnest(json_transform(json->'$.Records', '[\"JSON\"]')) AS r\n  FROM read_json_objects({}, format = 'auto', maximum_object_size = 1073741824)\n)\nSELECT\n{}\nFROM records;\n",
+        ident_for(&o.table, o.engine),
+        literal(&o.files, o.engine).unwrap_or_else(|| "'AWSLogs/**/*.json.gz'".into()),
+        cols.join(",\n")
+    )
+}
+
+/// The access key ids to ask phase 2 for (the seeds' and every tainted credential's) and the
+/// ARNs of the users the attacker controls, sorted.
+pub(crate) fn tainted(
+    g: &crate::chain::SessionGraph,
+    seeds: &[crate::model::SeedKey],
+) -> (Vec<String>, Vec<String>) {
+    let mut notes = Vec::new();
+    let idx = crate::blast::seed_nodes(g, seeds, &mut notes);
+    let t = crate::taint::taint(g, &idx);
+    let mut keys: std::collections::BTreeSet<String> =
+        seeds.iter().map(|s| s.key_id().to_string()).filter(|k| !k.is_empty()).collect();
+    keys.extend(
+        t.nodes.iter().filter_map(|&n| g.nodes[n].access_key_id.as_ref().map(|k| k.to_string())),
+    );
+    let users: std::collections::BTreeSet<String> =
+        t.attacker_users.iter().map(|u| u.user_arn.clone()).collect();
+    (keys.into_iter().collect(), users.into_iter().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(engine: Engine) -> QueryOptions {
+        QueryOptions {
+            engine,
+            table: "db.cloudtrail_logs".into(),
+            date_partition: None,
+            files: "AWSLogs/**/*.json.gz".into(),
+            result: "out.csv".into(),
+            since: crate::time::parse_iso("2024-03-11T00:00:00Z"),
+            until: None,
+        }
+    }
+
+    #[test]
+    fn evidence_strings_stay_inside_escaped_literals() {
+        let keys = vec!["AKIA'); DROP TABLE x; --".to_string(), "ASIA\nEVIL".to_string()];
+        let users = vec!["arn:aws:iam::111122223333:user/o'brien".to_string()];
+        for e in [Engine::Athena, Engine::DuckDb, Engine::Spark] {
+            let sql = phase2(&opts(e), &keys, &users);
+            let (k, u) = if e == Engine::Spark {
+                ("'AKIA\\'); DROP TABLE x; --'", "'arn:aws:iam::111122223333:user/o\\'brien'")
+            } else {
+                ("'AKIA''); DROP TABLE x; --'", "'arn:aws:iam::111122223333:user/o''brien'")
+            };
+            assert!(sql.contains(k), "{sql}");
+            assert!(sql.contains(u), "{sql}");
+            assert!(!sql.contains("EVIL"), "a value with a control character is left out");
+            assert!(sql.starts_with("-- 1 key id(s) or ARN(s) with a control character left out\n"));
+            assert!(sql.contains("1 tainted access key id(s) and 1 attacker-controlled user(s)"));
+            let from = if e == Engine::Spark {
+                "FROM `db`.`cloudtrail_logs`"
+            } else {
+                "FROM \"db\".\"cloudtrail_logs\""
+            };
+            assert!(sql.contains(from), "{sql}");
+            assert!(sql.contains("eventtime >= '2024-03-11T00:00:00Z'"));
+        }
+        assert_eq!(literal("a\\'b", Engine::Spark).unwrap(), "'a\\\\\\'b'");
+        let none = phase2(&opts(Engine::Athena), &[], &[]);
+        assert!(none.contains("WHERE (FALSE)"), "no tainted key: nothing selected: {none}");
+    }
+
+    #[test]
+    fn phase1_selects_every_issuing_call_and_each_result_column_once() {
+        let sql = phase1(&opts(Engine::Athena));
+        for n in issuing_names() {
+            assert!(sql.contains(&format!("'{n}'")), "{n}");
+        }
+        for (name, _, _) in COLUMNS {
+            assert_eq!(sql.matches(&format!(" AS \"{name}\"")).count(), 1, "{name}");
+        }
+        assert!(sql.contains("-- trailhound query, phase 1 (athena)"));
+        let duck = phase1(&opts(Engine::DuckDb));
+        assert!(duck.contains("read_json_objects('AWSLogs/**/*.json.gz'"));
+        assert!(duck.contains(") TO 'out.csv' (HEADER, DELIMITER ',');"));
+    }
+}
