@@ -21,22 +21,24 @@ fn role_session_name(node: &Node) -> Option<&str> {
 /// the evidence shows; else, for an assumed-role session, `ROLEID:session` with `role_id`
 /// (from the IAM snapshot) or a stand-in for the unknown role id.
 pub fn session_userid(node: &Node, role_id: Option<&str>) -> Option<String> {
-    if let Some(u) = &node.userid {
-        return Some(u.clone());
-    }
-    let name = role_session_name(node)?;
-    Some(format!("{}:{name}", role_id.unwrap_or(UNKNOWN_ROLE_ID)))
+    userid_or(node, role_id, UNKNOWN_ROLE_ID)
 }
 
 /// The value of `aws:userid` for a session's requests, as a `StringLike` pattern (F9): the
 /// id the evidence shows; else `ROLEID:session` with `role_id` from the IAM snapshot, or
 /// `*:session` (any id of the role the deny is put on).
 pub(super) fn userid_pattern(node: &Node, role_id: Option<&str>) -> Option<String> {
+    userid_or(node, role_id, "*")
+}
+
+/// The evidence's `aws:userid` of `node`, else `ROLEID:session` for an assumed-role session,
+/// with `unknown` standing for a role id neither the evidence nor the snapshot gives.
+fn userid_or(node: &Node, role_id: Option<&str>, unknown: &str) -> Option<String> {
     if let Some(u) = &node.userid {
         return Some(u.clone());
     }
     let name = role_session_name(node)?;
-    Some(format!("{}:{name}", role_id.unwrap_or("*")))
+    Some(format!("{}:{name}", role_id.unwrap_or(unknown)))
 }
 
 /// Characters of a policy without whitespace (the IAM size measure, F8).

@@ -213,6 +213,15 @@ fn command_words(command: &str) -> Result<Vec<Vec<String>>, String> {
     Ok(out)
 }
 
+/// The kind of principal a deny action is put on or attached to (`None`: not such an action).
+fn principal_kind(kind: &ActionKind) -> Option<TargetKind> {
+    match kind {
+        ActionKind::PutRolePolicy | ActionKind::AttachRolePolicy => Some(TargetKind::Role),
+        ActionKind::PutUserPolicy | ActionKind::AttachUserPolicy => Some(TargetKind::User),
+        _ => None,
+    }
+}
+
 /// Checks that an action's command performs exactly the action (SPEC §6).
 fn check_action(a: &super::Action) -> Result<(), String> {
     let lines = command_words(&a.command)?;
@@ -284,16 +293,9 @@ fn check_action(a: &super::Action) -> Result<(), String> {
             crate::escape::one_line(a.policy_arn.as_deref().unwrap_or(""))
         ));
     }
-    if matches!(
-        a.kind,
-        ActionKind::PutRolePolicy
-            | ActionKind::PutUserPolicy
-            | ActionKind::AttachRolePolicy
-            | ActionKind::AttachUserPolicy
-    ) {
+    if let Some(kind) = principal_kind(&a.kind) {
         let arn = a.principal_arn.as_deref().unwrap_or("");
-        let role = matches!(a.kind, ActionKind::PutRolePolicy | ActionKind::AttachRolePolicy);
-        let want = if role { ":role/" } else { ":user/" };
+        let want = if kind == TargetKind::Role { ":role/" } else { ":user/" };
         if !arn.contains(want) {
             return Err(format!(
                 "{} on {arn}, which is not a {}",
@@ -347,7 +349,7 @@ impl Denies {
         let acct = a.account_id.clone().unwrap_or_default();
         let principal = a.principal_arn.as_deref().unwrap_or("");
         let name = principal.rsplit('/').next().unwrap_or("").to_string();
-        if matches!(a.kind, ActionKind::PutRolePolicy | ActionKind::AttachRolePolicy) {
+        if principal_kind(&a.kind) == Some(TargetKind::Role) {
             let kind = iam.and_then(|i| i.snapshot.role(principal)).map(|r| r.kind);
             if let Some(
                 k @ (crate::iam::RoleKind::ServiceLinked | crate::iam::RoleKind::IdentityCenter),
@@ -366,11 +368,7 @@ impl Denies {
         }
         match a.kind {
             ActionKind::PutRolePolicy | ActionKind::PutUserPolicy => {
-                let kind = if a.kind == ActionKind::PutRolePolicy {
-                    TargetKind::Role
-                } else {
-                    TargetKind::User
-                };
+                let kind = principal_kind(&a.kind).unwrap_or(TargetKind::User);
                 let size = a.policy_document.as_ref().map(super::policy_size).unwrap_or(0);
                 if let Some((used, limit, _)) =
                     iam.and_then(|i| super::precaution::inline_room(a, i))
@@ -393,11 +391,7 @@ impl Denies {
                 }
             }
             ActionKind::AttachRolePolicy | ActionKind::AttachUserPolicy => {
-                let kind = if a.kind == ActionKind::AttachRolePolicy {
-                    TargetKind::Role
-                } else {
-                    TargetKind::User
-                };
+                let kind = principal_kind(&a.kind).unwrap_or(TargetKind::User);
                 let arn = a.policy_arn.clone().unwrap_or_default();
                 match self.managed.get(&arn) {
                     Some(stmts) => {
