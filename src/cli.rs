@@ -365,6 +365,8 @@ pub enum QueryEngine {
     Duckdb,
     /// Spark SQL over CloudTrail files (the same view; --files is a directory).
     Spark,
+    /// CloudTrail Lake (--table is the event data store id; selects each event's eventjson).
+    Lake,
 }
 
 /// `trailhound query`.
@@ -386,7 +388,8 @@ pub struct QueryArgs {
     /// Only events at or before this time (RFC 3339).
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
-    /// The table to query (Athena) or the view to create (DuckDB).
+    /// The table to query (Athena), the view to create (DuckDB, Spark) or the event data
+    /// store id (Lake).
     #[arg(long, value_name = "NAME", default_value = "cloudtrail_logs")]
     pub table: String,
     /// Athena: a partition column holding the day as yyyy/MM/dd (the partition projection

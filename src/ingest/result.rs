@@ -15,6 +15,11 @@
 //! that each is exactly one JSON value. The rebuilt records then go through the same parser and
 //! normalization as any trail, so a result gives the same events as the records it selected.
 //!
+//! A CloudTrail Lake result (`trailhound query --engine lake`) carries each event's own JSON in
+//! the column `eventjson`: when a result has that column, each row is that record, taken whole
+//! once it is checked to be one JSON object, and the other columns (the time, id and name
+//! shown beside it) are not used. A row whose `eventjson` is empty is rejected.
+//!
 //! A row that cannot be rebuilt (a field count that differs from the header, an unterminated
 //! quote, a JSON-text column that is not JSON, a line that is not a JSON object) is rejected
 //! alone (`invalid_result_row`, with the file and row), and the other rows are still read.
@@ -132,13 +137,14 @@ pub fn detect(doc: &[u8]) -> Option<Form> {
             return None; // a CloudTrail file: the common case, decided at once
         }
         let head = &doc[..doc.len().min(SNIFF)];
-        if !contains(head, b"\"eventtime\"") {
+        if !contains(head, b"\"eventtime\"") && !contains(head, b"\"eventjson\"") {
             return None;
         }
         let line = doc.split(|&b| b == b'\n').next().unwrap_or(doc);
         let obj: Map<String, Value> = serde_json::from_slice(line).ok()?;
-        return (obj.contains_key("eventtime") && obj.contains_key("eventid"))
-            .then_some(Form::JsonLines);
+        return (obj.contains_key(EVENT_JSON)
+            || (obj.contains_key("eventtime") && obj.contains_key("eventid")))
+        .then_some(Form::JsonLines);
     }
     if doc[0] == b'[' {
         return None;
@@ -147,7 +153,32 @@ pub fn detect(doc: &[u8]) -> Option<Form> {
     let mut rows = Csv { doc: &doc[..end], pos: 0 };
     let header = rows.next_row()?.ok()?;
     let has = |n: &str| header.iter().any(|h| h.trim().eq_ignore_ascii_case(n));
-    (has("eventid") && has("eventtime") && has("eventname")).then_some(Form::Csv)
+    (has(EVENT_JSON) || (has("eventid") && has("eventtime") && has("eventname")))
+        .then_some(Form::Csv)
+}
+
+/// The CloudTrail Lake column holding the event's own JSON.
+const EVENT_JSON: &str = "eventjson";
+
+/// A row's `eventjson`: the record itself, once it is checked to be one JSON object (line
+/// breaks, which JSON allows only between tokens, become spaces so that it stays on its line).
+fn whole_event(v: Value) -> Result<Vec<u8>, String> {
+    let text = match v {
+        Value::String(s) => s,
+        Value::Object(o) => Value::Object(o).to_string(),
+        Value::Null => String::new(),
+        _ => return Err("column eventjson is not a JSON object".to_string()),
+    };
+    if text.trim().is_empty() {
+        return Err("column eventjson is empty: the event data store kept no JSON for this event"
+            .to_string());
+    }
+    if !text.trim_start().starts_with('{')
+        || serde_json::from_str::<serde::de::IgnoredAny>(&text).is_err()
+    {
+        return Err("column eventjson is not one JSON object".to_string());
+    }
+    Ok(text.replace(['\n', '\r'], " ").into_bytes())
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -184,8 +215,9 @@ pub fn to_json_lines(doc: &[u8], form: Form) -> (Vec<u8>, Vec<(u32, String)>) {
                     COLUMNS.iter().position(|c| c.0.eq_ignore_ascii_case(h))
                 })
                 .collect();
+            let whole = header.iter().position(|h| h.trim().eq_ignore_ascii_case(EVENT_JSON));
             while let Some(r) = rows.next_row() {
-                let line = r.and_then(|fields| {
+                let line = r.and_then(|mut fields| {
                     if fields.len() == 1 && fields[0].is_empty() {
                         return Ok(None);
                     }
@@ -195,6 +227,10 @@ pub fn to_json_lines(doc: &[u8], form: Form) -> (Vec<u8>, Vec<(u32, String)>) {
                             fields.len(),
                             cols.len()
                         ));
+                    }
+                    if let Some(w) = whole {
+                        let v = Value::String(std::mem::take(&mut fields[w]));
+                        return whole_event(v).map(Some);
                     }
                     let vals = cols.iter().zip(&fields).filter_map(|(c, f)| {
                         let c = (*c)?;
@@ -217,7 +253,10 @@ pub fn to_json_lines(doc: &[u8], form: Form) -> (Vec<u8>, Vec<(u32, String)>) {
                 }
                 let r = serde_json::from_slice::<Map<String, Value>>(line)
                     .map_err(|e| format!("not a JSON object: {e}"))
-                    .and_then(|obj| {
+                    .and_then(|mut obj| {
+                        if let Some(v) = obj.remove(EVENT_JSON) {
+                            return whole_event(v);
+                        }
                         record(obj.into_iter().filter_map(|(k, v)| {
                             let c = COLUMNS.iter().position(|c| c.0 == k)?;
                             (!v.is_null()).then_some((c, v))
@@ -283,7 +322,7 @@ fn record(vals: impl Iterator<Item = (usize, Value)>) -> Result<Vec<u8>, String>
 }
 
 /// A Parquet query result (`COPY (…) TO 'x.parquet'`, Spark `df.write.parquet`): a Parquet
-/// file with the `eventtime` and `eventid` columns and no `event_id` (which would make it a
+/// file with the `eventtime` and `eventid` columns, or `eventjson`, and no `event_id` (which would make it a
 /// `trailhound export` table, [`super::parquet`]). `None` when `data` is not one; otherwise
 /// its rows as [`to_json_lines`] gives them, or why the file cannot be read.
 #[allow(clippy::type_complexity)]
@@ -292,31 +331,42 @@ pub fn parquet_to_json_lines(data: &[u8]) -> Option<Result<(Vec<u8>, Vec<(u32, S
     let reader =
         || ParquetReader::new(std::io::Cursor::new(data)).read_parallel(ParallelStrategy::None);
     let schema = reader().schema().ok()?;
-    if !schema.contains("eventtime") || !schema.contains("eventid") || schema.contains("event_id") {
+    let whole = schema.contains(EVENT_JSON);
+    if !(whole || (schema.contains("eventtime") && schema.contains("eventid")))
+        || schema.contains("event_id")
+    {
         return None;
     }
     let read = || -> Result<(Vec<u8>, Vec<(u32, String)>), String> {
         let df = reader().finish().map_err(|e| format!("unreadable Parquet: {e}"))?;
-        let mut cols = Vec::new();
-        for (i, (name, _, _)) in COLUMNS.iter().enumerate() {
-            let Ok(c) = df.column(name) else { continue };
+        let text = |name: &str| -> Result<Option<Vec<Option<String>>>, String> {
+            let Ok(c) = df.column(name) else { return Ok(None) };
             let c = c.cast(&DataType::String).map_err(|e| format!("column {name}: {e}"))?;
-            let v: Vec<Option<String>> = c
-                .str()
-                .map_err(|e| format!("column {name}: {e}"))?
-                .iter()
-                .map(|v| v.map(str::to_string))
-                .collect();
-            cols.push((i, v));
+            let c = c.str().map_err(|e| format!("column {name}: {e}"))?;
+            Ok(Some(c.iter().map(|v| v.map(str::to_string)).collect()))
+        };
+        // With `eventjson` (CloudTrail Lake), each row is that record; otherwise it is rebuilt
+        // from the columns of COLUMNS.
+        let whole = if whole { text(EVENT_JSON)? } else { None };
+        let mut cols = Vec::new();
+        if whole.is_none() {
+            for (i, (name, _, _)) in COLUMNS.iter().enumerate() {
+                if let Some(v) = text(name)? {
+                    cols.push((i, v));
+                }
+            }
         }
         let mut out = Vec::new();
         let mut bad = Vec::new();
         for row in 0..df.height() {
-            let vals = cols.iter().filter_map(|(i, v)| {
-                let s = v[row].as_deref().filter(|s| !s.is_empty())?;
-                Some((*i, Value::String(s.to_string())))
-            });
-            match record(vals) {
+            let line = match &whole {
+                Some(w) => whole_event(w[row].clone().map_or(Value::Null, Value::String)),
+                None => record(cols.iter().filter_map(|(i, v)| {
+                    let s = v[row].as_deref().filter(|s| !s.is_empty())?;
+                    Some((*i, Value::String(s.to_string())))
+                })),
+            };
+            match line {
                 Ok(line) => out.extend_from_slice(&line),
                 Err(d) => {
                     out.extend_from_slice(b"{}");
@@ -482,6 +532,41 @@ mod tests {
         assert!(bad[2].1.contains("unterminated"));
         assert_eq!(l[1], "{}");
         assert!(l[3].contains("\"requestParameters\":{}"));
+    }
+
+    #[test]
+    fn an_eventjson_row_is_its_record_whole() {
+        let ev = r#"{"eventVersion":"1.09","eventTime":"2024-03-11T09:00:00Z","eventID":"e1","responseElements":{"credentials":{"accessKeyId":"ASIAIOSFODNN7EXAMPLE"}}}"#;
+        let pretty = serde_json::to_string_pretty(&serde_json::from_str::<Value>(ev).unwrap())
+            .unwrap()
+            .replace('"', "\"\"");
+        let doc = format!(
+            "eventtime,eventid,eventname,eventjson\n\
+             2024-03-11 09:00:00.000,e1,AssumeRole,\"{pretty}\"\n\
+             2024-03-11 09:00:01.000,e2,AssumeRole,\n\
+             2024-03-11 09:00:02.000,e3,AssumeRole,\"{{}} {{}}\"\n\
+             2024-03-11 09:00:03.000,e4,AssumeRole,\"[1]\"\n"
+        );
+        assert_eq!(detect(doc.as_bytes()), Some(Form::Csv));
+        assert_eq!(detect(b"eventjson\n\"{}\"\n"), Some(Form::Csv), "eventjson alone");
+        let (l, bad) = lines(&doc, Form::Csv);
+        assert_eq!(l.len(), 4, "one line per row, the pretty-printed record on one");
+        let r: Value = serde_json::from_str(&l[0]).unwrap();
+        assert_eq!(r["responseElements"]["credentials"]["accessKeyId"], "ASIAIOSFODNN7EXAMPLE");
+        assert_eq!(r["eventTime"], "2024-03-11T09:00:00Z", "the record's time, not the column's");
+        assert_eq!(bad.iter().map(|b| b.0).collect::<Vec<_>>(), vec![1, 2, 3], "{bad:?}");
+        assert!(bad[0].1.contains("empty"));
+        assert!(bad[1].1.contains("not one JSON object") && bad[2].1.contains("not one JSON"));
+
+        let jl = format!(
+            "{{\"eventtime\":\"x\",\"eventjson\":{}}}\n{{\"eventjson\":null}}\n{{\"eventjson\":{ev}}}\n",
+            serde_json::to_string(ev).unwrap()
+        );
+        assert_eq!(detect(jl.as_bytes()), Some(Form::JsonLines));
+        let (l, bad) = lines(&jl, Form::JsonLines);
+        assert_eq!(bad.iter().map(|b| b.0).collect::<Vec<_>>(), vec![1]);
+        assert_eq!(l[0], ev);
+        assert_eq!(serde_json::from_str::<Value>(&l[2]).unwrap()["eventID"], "e1");
     }
 
     #[test]

@@ -40,11 +40,22 @@
 //!   `INSERT OVERWRITE DIRECTORY … USING json`. Not in CI (Spark takes minutes to install and
 //!   start): `benches/query-spark.sh` runs the round trip with PySpark in local mode and
 //!   compares it with a direct run.
-//! - CloudTrail Lake is not written for: its `requestparameters` and `responseelements` are
-//!   `map<string,string>` ("Supported SQL schemas for event data stores",
-//!   <https://docs.aws.amazon.com/awscloudtrail/latest/userguide/query-supported-event-schemas.html>),
-//!   and how a nested object (`responseElements.credentials`, which the session graph reads) is
-//!   encoded as a map value is not documented, so its round trip could not be made exact here.
+//! - CloudTrail Lake: its `requestparameters` and `responseelements` are `map<string,string>`,
+//!   where how a nested object (`responseElements.credentials`) is encoded is not documented,
+//!   but every CloudTrail event data store also has the column `eventjson` ("Supported SQL
+//!   schemas for event data stores",
+//!   <https://docs.aws.amazon.com/awscloudtrail/latest/userguide/query-supported-event-schemas.html>):
+//!   the event's own JSON, which the Lake queries select whole, with `eventtime`, `eventid` and
+//!   `eventname` beside it for the reader of the CSV ([`lake`]). A result row with an
+//!   `eventjson` column is that record, exactly ([`crate::ingest::result`]); one whose
+//!   `eventjson` is empty is rejected. The table is the event data store's id (the ID part of
+//!   its ARN), `eventtime` is a `timestamp` compared with `'YYYY-MM-DD HH:MM:SS'` strings (the
+//!   form of the page "CloudTrail Lake queries"), and phase 3 uses `min_by`/`max_by` and
+//!   `UNION ALL` rather than a sub-query (Lake supports "all valid Presto SQL SELECT
+//!   statements, functions, and operators", "CloudTrail Lake SQL constraints",
+//!   <https://docs.aws.amazon.com/awscloudtrail/latest/userguide/query-limitations.html>).
+//!   tests/query.rs runs the Lake SQL in DuckDB over a view with those columns of the Lake
+//!   schema and checks the round trip against a direct run; no live Lake run was made.
 //!
 //! Every value taken from the evidence (key ids, ARNs) appears in the SQL only inside a
 //! string literal, escaped for the engine ([`literal`]); one holding a control character is
@@ -62,6 +73,8 @@ pub enum Engine {
     DuckDb,
     /// Spark SQL over CloudTrail files (local or `s3a://`), through the same view.
     Spark,
+    /// CloudTrail Lake over an event data store (its `eventjson` column, whole).
+    Lake,
 }
 
 /// Where and when to query.
@@ -106,6 +119,7 @@ impl QueryOptions {
                 crate::cli::QueryEngine::Athena => Engine::Athena,
                 crate::cli::QueryEngine::Duckdb => Engine::DuckDb,
                 crate::cli::QueryEngine::Spark => Engine::Spark,
+                crate::cli::QueryEngine::Lake => Engine::Lake,
             },
             table: a.table.clone(),
             date_partition: a.date_partition.clone(),
@@ -119,6 +133,10 @@ impl QueryOptions {
         }
         if let (Some(s), Some(u)) = (o.since, o.until) {
             anyhow::ensure!(s <= u, "--since is after --until");
+        }
+        let mut o = o;
+        if o.engine == Engine::Lake {
+            o.table = lake_store(&o.table)?;
         }
         Ok(o)
     }
@@ -168,6 +186,7 @@ fn expr(engine: Engine, name: &str, path: &[&str], kind: Kind) -> String {
             Engine::Athena => "json_format(CAST(transform(resources, x -> MAP(ARRAY['ARN', 'accountId', 'type'], ARRAY[x.arn, x.accountid, x.type])) AS JSON))".to_string(),
             Engine::DuckDb => "CAST(to_json(list_transform(resources, lambda x: {'ARN': x.arn, 'accountId': x.accountid, 'type': x.type})) AS VARCHAR)".to_string(),
             Engine::Spark => "to_json(transform(resources, x -> map('ARN', x.arn, 'accountId', x.accountid, 'type', x.type)))".to_string(),
+            Engine::Lake => unreachable!("the Lake queries select eventjson whole"),
         };
     }
     debug_assert!(kind == Kind::Text || path.len() == 1);
@@ -208,6 +227,9 @@ fn window(o: &QueryOptions) -> Vec<String> {
 }
 
 fn statement(o: &QueryOptions, phase: u8, header: &str, mut conds: Vec<String>) -> String {
+    if o.engine == Engine::Lake {
+        return lake(o, phase, header, &conds);
+    }
     conds.extend(window(o));
     let from = format!("FROM {}\nWHERE {}", ident_for(&o.table, o.engine), conds.join("\n  AND "));
     wrap(o, phase, header, &from)
@@ -233,6 +255,7 @@ fn wrap(o: &QueryOptions, phase: u8, header: &str, from: &str) -> String {
                 literal(&o.result, o.engine).unwrap_or_else(|| "'trailhound-result'".into())
             ));
         }
+        Engine::Lake => unreachable!("the Lake statements are written by lake()"),
         Engine::DuckDb => {
             sql.push_str(&duckdb_view(o));
             sql.push_str(&format!(
@@ -249,7 +272,68 @@ fn engine_name(e: Engine) -> &'static str {
         Engine::Athena => "athena",
         Engine::DuckDb => "duckdb",
         Engine::Spark => "spark",
+        Engine::Lake => "lake",
     }
+}
+
+/// The event data store id of `--table` for CloudTrail Lake: the ID part of its ARN (a whole
+/// ARN is cut to it). It is written bare in the FROM clause, as the Lake examples do, so only
+/// letters, digits and hyphens are taken.
+fn lake_store(table: &str) -> anyhow::Result<String> {
+    let id = table.rsplit_once(":eventdatastore/").map_or(table, |(_, id)| id);
+    anyhow::ensure!(
+        !id.is_empty()
+            && id.len() <= 256
+            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'),
+        "--table: {table:?} is not an event data store id (the ID part of its ARN, e.g. EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE)"
+    );
+    Ok(id.to_string())
+}
+
+/// The window for CloudTrail Lake, whose `eventtime` is a `timestamp` compared with
+/// `'YYYY-MM-DD HH:MM:SS'` strings.
+fn lake_window(o: &QueryOptions) -> Vec<String> {
+    let t = |t: i64| crate::time::fmt_iso(t).trim_end_matches('Z').replace('T', " ");
+    let mut w = Vec::new();
+    if let Some(s) = o.since {
+        w.push(format!("eventtime >= '{}'", t(s)));
+    }
+    if let Some(u) = o.until {
+        w.push(format!("eventtime <= '{}'", t(u)));
+    }
+    w
+}
+
+/// A CloudTrail Lake statement: the events' own JSON (`eventjson`) whole, with their time, id
+/// and name beside it for whoever reads the CSV. Phase 3 (`conds` empty) takes each account's
+/// first and last events with `min_by`/`max_by`, one row each, joined by `UNION ALL`.
+fn lake(o: &QueryOptions, phase: u8, header: &str, conds: &[String]) -> String {
+    let mut sql = format!("-- trailhound query, phase {phase} (lake): {header}\n");
+    if o.since.is_none() && o.until.is_none() {
+        sql.push_str("-- no --since/--until: every event of the event data store is scanned\n");
+    }
+    let mut w = conds.to_vec();
+    w.extend(lake_window(o));
+    let eds = &o.table;
+    if phase == 3 {
+        let cond = if w.is_empty() { "TRUE".to_string() } else { w.join(" AND ") };
+        let part = |agg: &str, by: &str| {
+            format!(
+                "SELECT {agg}(eventtime) AS eventtime, {by}(eventjson, eventtime) AS eventjson\nFROM {eds}\nWHERE {cond}\nGROUP BY COALESCE(recipientaccountid, useridentity.accountid)"
+            )
+        };
+        sql.push_str(&format!(
+            "{}\nUNION ALL\n{};\n",
+            part("min", "min_by"),
+            part("max", "max_by")
+        ));
+        return sql;
+    }
+    sql.push_str(&format!(
+        "SELECT eventtime, eventid, eventname, eventjson\nFROM {eds}\nWHERE {}\nORDER BY eventtime, eventid;\n",
+        w.join("\n  AND ")
+    ));
+    sql
 }
 
 /// Phase 1: the issuing calls and console sign-ins in the window.
@@ -308,6 +392,14 @@ pub fn phase2(o: &QueryOptions, keys: &[String], users: &[String]) -> String {
 /// per-account event counts stay unknown. Costs a second pass over the window (the aggregate,
 /// then the rows at its ends).
 pub fn phase3(o: &QueryOptions) -> String {
+    if o.engine == Engine::Lake {
+        return lake(
+            o,
+            3,
+            "the first and last events of each account, for the evidence window",
+            &[],
+        );
+    }
     let acct = "COALESCE(recipientaccountid, useridentity.accountid)";
     let w = window(o);
     let cond = if w.is_empty() { "TRUE".to_string() } else { w.join(" AND ") };
@@ -491,6 +583,39 @@ mod tests {
         assert_eq!(literal("a\\'b", Engine::Spark).unwrap(), "'a\\\\\\'b'");
         let none = phase2(&opts(Engine::Athena), &[], &[]);
         assert!(none.contains("WHERE (FALSE)"), "no tainted key: nothing selected: {none}");
+    }
+
+    #[test]
+    fn lake_selects_eventjson_from_an_event_data_store_id() {
+        let mut o = opts(Engine::Lake);
+        o.table = lake_store(
+            "arn:aws:cloudtrail:us-east-1:111122223333:eventdatastore/EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE",
+        )
+        .unwrap();
+        assert_eq!(o.table, "EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE");
+        for bad in ["cloudtrail_logs", "eds; DROP TABLE x", "", "a b", "\"q\""] {
+            assert!(lake_store(bad).is_err(), "{bad:?}");
+        }
+        o.until = crate::time::parse_iso("2024-03-12T23:59:59Z");
+        let p1 = phase1(&o);
+        assert!(p1.contains("SELECT eventtime, eventid, eventname, eventjson\nFROM EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE\n"), "{p1}");
+        assert!(p1.contains("eventtime >= '2024-03-11 00:00:00'"), "{p1}");
+        assert!(p1.contains("eventtime <= '2024-03-12 23:59:59'"), "{p1}");
+        for n in issuing_names() {
+            assert!(p1.contains(&format!("'{n}'")), "{n}");
+        }
+        let p2 = phase2(&o, &["AKIA'x".to_string()], &[]);
+        assert!(p2.contains("useridentity.accesskeyid IN ('AKIA''x')"), "{p2}");
+        let p3 = phase3(&o);
+        assert_eq!(
+            p3.matches("GROUP BY COALESCE(recipientaccountid, useridentity.accountid)").count(),
+            2
+        );
+        assert!(
+            p3.contains("min_by(eventjson, eventtime)")
+                && p3.contains("max_by(eventjson, eventtime)")
+        );
+        assert!(p3.contains("\nUNION ALL\n"));
     }
 
     #[test]
