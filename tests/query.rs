@@ -178,6 +178,35 @@ fn lake_round_trip_through_eventjson_gives_the_direct_answer() {
     let p3 = std::fs::read_to_string(&results[2]).unwrap();
     assert!(p3.starts_with("eventtime,eventjson\n"), "{}", &p3[..p3.len().min(200)]);
     same_answer_as_direct(t, &results, d.path());
+
+    // Phase 2 as `aws cloudtrail get-query-results` prints it gives the same blast radius.
+    let jl = d.path().join("lake2.jsonl");
+    let copy = format!(
+        "COPY (SELECT * FROM read_csv('{}', all_varchar = true)) TO '{}' (FORMAT json);",
+        results[1],
+        jl.display()
+    );
+    duckdb(copy.as_bytes(), d.path());
+    let rows: Vec<Value> = std::fs::read_to_string(&jl)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let o: serde_json::Map<String, Value> = serde_json::from_str(l).unwrap();
+            Value::Array(o.into_iter().map(|(k, v)| serde_json::json!({ k: v })).collect())
+        })
+        .collect();
+    assert!(!rows.is_empty());
+    let answer = serde_json::json!({"QueryStatus": "FINISHED", "QueryResultRows": rows});
+    let api = write(d.path(), "lake2-api.json", &serde_json::to_vec_pretty(&answer).unwrap());
+    let b = ["blast", "--format", "json", "-k", LEAKED_KEY];
+    let blast = |inputs: &[&str]| {
+        let (code, out) = stdout_of(&[&b[..], inputs].concat());
+        assert_eq!(code, 0, "{inputs:?}");
+        strip(&json(&out))
+    };
+    let csv: Vec<&str> = results.iter().map(String::as_str).collect();
+    let with_api = [csv[0], api.to_str().unwrap(), csv[2]];
+    assert_eq!(blast(&csv), blast(&with_api));
 }
 
 /// The stages on the query `results` give the direct run's answer on the trail `t`: the same

@@ -18,7 +18,8 @@
 //! A CloudTrail Lake result (`trailhound query --engine lake`) carries each event's own JSON in
 //! the column `eventjson`: when a result has that column, each row is that record, taken whole
 //! once it is checked to be one JSON object, and the other columns (the time, id and name
-//! shown beside it) are not used. A row whose `eventjson` is empty is rejected.
+//! shown beside it) are not used. A row whose `eventjson` is empty is rejected. Lake results
+//! are also read as `aws cloudtrail get-query-results` prints them ([`Form::LakeApi`]).
 //!
 //! A row that cannot be rebuilt (a field count that differs from the header, an unterminated
 //! quote, a JSON-text column that is not JSON, a line that is not a JSON object) is rejected
@@ -111,11 +112,15 @@ pub const COLUMNS: &[(&str, &[&str], Kind)] = &[
     ),
 ];
 
-/// The two forms a query result comes in.
+/// The forms a query result comes in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Form {
     Csv,
     JsonLines,
+    /// The answer of CloudTrail Lake's `GetQueryResults` (`aws cloudtrail get-query-results`):
+    /// `{"QueryResultRows": [[{"column": "value"}, …], …], …}`, each row a list of one-entry
+    /// maps.
+    LakeApi,
 }
 
 /// How far into a document the first line of a JSON Lines result is looked for its
@@ -137,6 +142,18 @@ pub fn detect(doc: &[u8]) -> Option<Form> {
             return None; // a CloudTrail file: the common case, decided at once
         }
         let head = &doc[..doc.len().min(SNIFF)];
+        if contains(head, b"\"QueryResultRows\"") {
+            // The whole document must be one object with that key: the words alone may sit
+            // in a string of a record.
+            #[derive(serde::Deserialize)]
+            struct Answer {
+                #[serde(rename = "QueryResultRows")]
+                _rows: serde::de::IgnoredAny,
+            }
+            if serde_json::from_slice::<Answer>(doc).is_ok() {
+                return Some(Form::LakeApi);
+            }
+        }
         if !contains(head, b"\"eventtime\"") && !contains(head, b"\"eventjson\"") {
             return None;
         }
@@ -245,6 +262,41 @@ pub fn to_json_lines(doc: &[u8], form: Form) -> (Vec<u8>, Vec<(u32, String)>) {
                 }
             }
         }
+        Form::LakeApi => {
+            let rows = match serde_json::from_slice::<Value>(doc) {
+                Ok(Value::Object(mut o)) => match o.remove("QueryResultRows") {
+                    Some(Value::Array(rows)) => rows,
+                    _ => {
+                        emit(Err("QueryResultRows is not an array".to_string()), &mut out);
+                        return (out, bad);
+                    }
+                },
+                _ => {
+                    emit(
+                        Err("not a GetQueryResults answer (one JSON object)".to_string()),
+                        &mut out,
+                    );
+                    return (out, bad);
+                }
+            };
+            for r in rows {
+                let obj = match r {
+                    Value::Array(cells) => {
+                        let mut obj = Map::new();
+                        let mut err = None;
+                        for c in cells {
+                            match c {
+                                Value::Object(c) => obj.extend(c),
+                                _ => err = Some("a cell is not a one-entry map".to_string()),
+                            }
+                        }
+                        err.map_or(Ok(obj), Err)
+                    }
+                    _ => Err("a row is not a list of cells".to_string()),
+                };
+                emit(obj.and_then(object_row), &mut out);
+            }
+        }
         Form::JsonLines => {
             for line in doc.split(|&b| b == b'\n') {
                 if line.trim_ascii().is_empty() {
@@ -253,20 +305,23 @@ pub fn to_json_lines(doc: &[u8], form: Form) -> (Vec<u8>, Vec<(u32, String)>) {
                 }
                 let r = serde_json::from_slice::<Map<String, Value>>(line)
                     .map_err(|e| format!("not a JSON object: {e}"))
-                    .and_then(|mut obj| {
-                        if let Some(v) = obj.remove(EVENT_JSON) {
-                            return whole_event(v);
-                        }
-                        record(obj.into_iter().filter_map(|(k, v)| {
-                            let c = COLUMNS.iter().position(|c| c.0 == k)?;
-                            (!v.is_null()).then_some((c, v))
-                        }))
-                    });
+                    .and_then(object_row);
                 emit(r, &mut out);
             }
         }
     }
     (out, bad)
+}
+
+/// One record from a row given as a JSON object of columns (JSON Lines, `GetQueryResults`).
+fn object_row(mut obj: Map<String, Value>) -> Result<Vec<u8>, String> {
+    if let Some(v) = obj.remove(EVENT_JSON) {
+        return whole_event(v);
+    }
+    record(obj.into_iter().filter_map(|(k, v)| {
+        let c = COLUMNS.iter().position(|c| c.0 == k)?;
+        (!v.is_null()).then_some((c, v))
+    }))
 }
 
 /// One record from `(column index, value)` pairs: the text fields as a JSON object tree, the
@@ -567,6 +622,21 @@ mod tests {
         assert_eq!(bad.iter().map(|b| b.0).collect::<Vec<_>>(), vec![1]);
         assert_eq!(l[0], ev);
         assert_eq!(serde_json::from_str::<Value>(&l[2]).unwrap()["eventID"], "e1");
+
+        // The answer of `aws cloudtrail get-query-results`.
+        let api = format!(
+            "{{\"QueryStatus\": \"FINISHED\", \"QueryResultRows\": [[{{\"eventtime\": \"2024-03-11 09:00:00.000\"}}, {{\"eventjson\": {}}}], [{{\"eventjson\": \"\"}}], [1]]}}",
+            serde_json::to_string(ev).unwrap()
+        );
+        assert_eq!(detect(api.as_bytes()), Some(Form::LakeApi));
+        let (l, bad) = lines(&api, Form::LakeApi);
+        assert_eq!(l[0], ev);
+        assert_eq!(bad.iter().map(|b| b.0).collect::<Vec<_>>(), vec![1, 2], "{bad:?}");
+        let (l, bad) = lines("{\"QueryResultRows\": 5}", Form::LakeApi);
+        assert_eq!((l.len(), bad.len()), (1, 1));
+        // A record whose text holds the words is not taken for an answer.
+        let rec = "{\"eventVersion\":\"1.09\",\"userAgent\":\"\\\"QueryResultRows\\\"\"}\n{\"eventVersion\":\"1.09\"}\n";
+        assert_eq!(detect(rec.as_bytes()), None, "{rec}");
     }
 
     #[test]
