@@ -337,6 +337,34 @@ fn athena_lake_and_spark_sql_match_the_reviewed_golden_files() {
         let want = std::fs::read_to_string(golden.join(name)).unwrap();
         assert_eq!(String::from_utf8(sql).unwrap(), want, "{name}");
     }
+    // Phase 2 from the bundled sample trail (read as a phase-1 result): its tainted key ids
+    // and attacker-made user, as escaped literals.
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/sample-trail");
+    for (engine, table, name) in [
+        ("athena", "cloudtrail_logs_pp", "athena-phase2.sql"),
+        ("lake", "EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE", "lake-phase2.sql"),
+    ] {
+        let mut args = vec!["query", "--engine", engine, "--phase", "2", "--table", table];
+        args.extend_from_slice(&window);
+        if engine == "athena" {
+            args.extend_from_slice(&["--date-partition", "timestamp"]);
+        }
+        args.extend_from_slice(&["--from", sample.to_str().unwrap(), "-k", LEAKED_KEY]);
+        let (code, sql) = stdout_of(&args);
+        assert_eq!(code, 0);
+        let want = std::fs::read_to_string(golden.join(name)).unwrap();
+        assert_eq!(String::from_utf8(sql).unwrap(), want, "{name}");
+        // The keys asked for are the generator's ground truth of the tainted credentials.
+        let truth: Value = serde_json::from_slice(
+            &std::fs::read(sample.parent().unwrap().join("sample-truth.json")).unwrap(),
+        )
+        .unwrap();
+        let creds = truth["tainted_credentials"].as_array().unwrap();
+        assert!(want.contains(&format!("{} tainted access key id(s)", creds.len())), "{want}");
+        for c in creds {
+            assert!(want.contains(&format!("'{}'", c["access_key_id"].as_str().unwrap())));
+        }
+    }
     // The default table name is not an event data store id: refused, not queried.
     let (code, _) = stdout_of(&["query", "--engine", "lake"]);
     assert_eq!(code, 2);

@@ -1,0 +1,48 @@
+-- trailhound query, phase 2 (athena): the events of 9 tainted access key id(s) and 1 attacker-controlled user(s)
+SELECT
+  eventversion AS "eventversion",
+  eventtime AS "eventtime",
+  eventsource AS "eventsource",
+  eventname AS "eventname",
+  awsregion AS "awsregion",
+  sourceipaddress AS "sourceipaddress",
+  useragent AS "useragent",
+  errorcode AS "errorcode",
+  errormessage AS "errormessage",
+  requestparameters AS "requestparameters",
+  responseelements AS "responseelements",
+  requestid AS "requestid",
+  eventid AS "eventid",
+  readonly AS "readonly",
+  eventtype AS "eventtype",
+  eventcategory AS "eventcategory",
+  CAST(NULL AS VARCHAR) AS "managementevent",
+  recipientaccountid AS "recipientaccountid",
+  sharedeventid AS "sharedeventid",
+  sessioncredentialfromconsole AS "sessioncredentialfromconsole",
+  json_format(CAST(transform(resources, x -> MAP(ARRAY['ARN', 'accountId', 'type'], ARRAY[x.arn, x.accountid, x.type])) AS JSON)) AS "resources",
+  useridentity.type AS "useridentity_type",
+  useridentity.principalid AS "useridentity_principalid",
+  useridentity.arn AS "useridentity_arn",
+  useridentity.accountid AS "useridentity_accountid",
+  useridentity.accesskeyid AS "useridentity_accesskeyid",
+  useridentity.username AS "useridentity_username",
+  useridentity.invokedby AS "useridentity_invokedby",
+  CAST(NULL AS VARCHAR) AS "useridentity_identityprovider",
+  useridentity.sessioncontext.sessionissuer.type AS "sessionissuer_type",
+  useridentity.sessioncontext.sessionissuer.principalid AS "sessionissuer_principalid",
+  useridentity.sessioncontext.sessionissuer.arn AS "sessionissuer_arn",
+  useridentity.sessioncontext.sessionissuer.accountid AS "sessionissuer_accountid",
+  useridentity.sessioncontext.sessionissuer.username AS "sessionissuer_username",
+  useridentity.sessioncontext.attributes.creationdate AS "session_creationdate",
+  useridentity.sessioncontext.attributes.mfaauthenticated AS "session_mfaauthenticated",
+  CAST(NULL AS VARCHAR) AS "session_sourceidentity",
+  useridentity.sessioncontext.webidfederationdata.federatedprovider AS "session_federatedprovider"
+FROM "cloudtrail_logs_pp"
+WHERE (useridentity.accesskeyid IN ('AKIAIOSFODNN7EXAMPLE', 'AKIAYZ43I2OT25JVNEE4', 'AKIAYZ43I2OTVGMVNPHZ', 'ASIAGJ6MTRIP23KULQMR', 'ASIAGJ6MTRIPST674M46', 'ASIAYZ43I2OTDCLKYLEX', 'ASIAYZ43I2OTLPTEXYEH', 'ASIAYZ43I2OTVS2NZJY5', 'ASIAYZ43I2OTWDYGALDZ')
+    OR useridentity.arn IN ('arn:aws:iam::111122223333:user/backup-admin'))
+  AND eventtime >= '2024-03-11T00:00:00Z'
+  AND eventtime <= '2024-03-12T23:59:59Z'
+  AND "timestamp" >= '2024/03/11'
+  AND "timestamp" <= '2024/03/12'
+ORDER BY eventtime, eventid;
