@@ -79,8 +79,10 @@ impl SessionGraph {
         // (+10 MB peak at 1 GB of trail).
         g.nodes.reserve(creds.len() + events.len());
         Self::link_issuing(&mut g, ing, &events);
+        crate::diag::mark("graph: edges drawn");
         // The issuing calls are not read again: an owned copy is freed here.
         drop(events);
+        crate::diag::mark("graph: issuing calls freed");
         crate::diag::release_free_memory();
         crate::diag::mark("graph: issuing events linked");
         Self::attribute_calls(g, ing, creds)
@@ -127,6 +129,7 @@ impl SessionGraph {
             }
         }
 
+        crate::diag::mark("graph: issued credentials made");
         // Sessions by aws:userid (AROA…:session), for the role owner's copies whose caller
         // account's logs are missing (inferred links).
         let mut by_userid: FxMap<String, Vec<usize>> = FxMap::default();

@@ -206,14 +206,53 @@ fn read_raw(path: &Path, cap: u64, buf: &mut Vec<u8>) -> bool {
     std::fs::File::open(path).and_then(|f| f.take(cap.saturating_add(1)).read_to_end(buf)).is_ok()
 }
 
+/// The bytes of a sealed cache file without its seal: read into memory when small, mapped
+/// when large (the run table and the kept graph: mapping them spares copying tens of MB out of
+/// the page cache into freshly zeroed pages, the larger part of a warm run's reading).
+pub(crate) enum Sealed {
+    Read(Vec<u8>, usize),
+    Mapped(memmap2::Mmap, usize),
+}
+
+impl std::ops::Deref for Sealed {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Sealed::Read(b, len) => &b[..*len],
+            Sealed::Mapped(m, len) => &m[..*len],
+        }
+    }
+}
+
+/// Files at least this large are mapped rather than read by [`read_sealed`].
+const MAP_AT: u64 = 1 << 20;
+
 /// Reads a file [`write_atomic`] wrote: its bytes without the seal, `None` when it is gone or
 /// its seal does not match (a damaged or half-copied cache file is a miss).
-fn read_sealed(path: &Path) -> Option<Vec<u8>> {
-    let mut b = std::fs::read(path).ok()?;
-    let at = b.len().checked_sub(16)?;
-    let seal = u128::from_le_bytes(b[at..].try_into().ok()?);
-    b.truncate(at);
-    (xxhash_rust::xxh3::xxh3_128(&b) == seal).then_some(b)
+fn read_sealed(path: &Path) -> Option<Sealed> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).ok()?;
+    let size = f.metadata().ok()?.len();
+    let b = if size >= MAP_AT {
+        // SAFETY: a cache file is never written in place: `write_parts` writes a temporary
+        // file and renames it over the old one, so the file mapped here keeps its bytes while
+        // the map lives (a later run's rename leaves this inode as it is). Only a hand edit of
+        // the cache directory during a run could change them under the map.
+        let m = unsafe { memmap2::Mmap::map(&f) }.ok()?;
+        let len = m.len().checked_sub(16)?;
+        Sealed::Mapped(m, len)
+    } else {
+        let mut v = Vec::with_capacity(size as usize);
+        f.read_to_end(&mut v).ok()?;
+        let len = v.len().checked_sub(16)?;
+        Sealed::Read(v, len)
+    };
+    let (body, seal) = match &b {
+        Sealed::Read(v, len) => (&v[..*len], &v[*len..]),
+        Sealed::Mapped(m, len) => (&m[..*len], &m[*len..]),
+    };
+    let seal = u128::from_le_bytes(seal.try_into().ok()?);
+    (xxhash_rust::xxh3::xxh3_128(body) == seal).then_some(b)
 }
 
 /// Writes `bytes` and their seal (xxh3-128, checked by [`read_sealed`]) to a temporary file
@@ -244,4 +283,35 @@ fn write_parts(path: &Path, parts: &[impl AsRef<[u8]>]) -> std::io::Result<()> {
 /// The origin of record `record` of file `file`.
 fn origin(file: u32, record: u32) -> Origin {
     Origin { file, record }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Small files are read, large ones mapped; either way a changed byte, a cut or a file
+    /// shorter than its seal is a miss, never a panic.
+    #[test]
+    fn sealed_files_read_or_mapped_fail_closed() {
+        let dir = tempfile::TempDir::new().unwrap();
+        for size in [10usize, MAP_AT as usize + 12_345] {
+            let body: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();
+            let p = dir.path().join(format!("f{size}"));
+            write_atomic(&p, &body).unwrap();
+            let got = read_sealed(&p).expect("a sealed file reads back");
+            assert_eq!(&got[..], &body[..]);
+            assert_eq!(matches!(got, Sealed::Mapped(..)), size as u64 >= MAP_AT, "{size}");
+            drop(got);
+            let mut raw = std::fs::read(&p).unwrap();
+            raw[size / 2] ^= 1;
+            std::fs::write(&p, &raw).unwrap();
+            assert!(read_sealed(&p).is_none(), "a changed byte");
+            raw[size / 2] ^= 1;
+            std::fs::write(&p, &raw[..raw.len() - 1]).unwrap();
+            assert!(read_sealed(&p).is_none(), "a cut file");
+            std::fs::write(&p, &raw[..7]).unwrap();
+            assert!(read_sealed(&p).is_none(), "shorter than its seal");
+        }
+        assert!(read_sealed(&dir.path().join("gone")).is_none());
+    }
 }

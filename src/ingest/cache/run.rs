@@ -37,7 +37,7 @@ pub(crate) struct RunKey {
 
 /// What [`Cache::load_derived`] read: the bytes kept, after their header.
 pub(crate) struct Derived {
-    bytes: Vec<u8>,
+    bytes: super::Sealed,
     start: usize,
 }
 
