@@ -46,22 +46,10 @@ pub struct Taint {
 pub fn user_of(g: &SessionGraph, n: usize) -> Option<(&str, &str)> {
     let node = &g.nodes[n];
     let arn = node.principal_arn.as_deref()?;
-    let rest = after_user(arn)?;
+    let rest = crate::chain::after_segment(arn, "user/")?;
     let name = rest.rsplit('/').next().unwrap_or(rest);
     let acct = crate::chain::arn_account(arn)?;
     Some((acct, name))
-}
-
-/// The text between the first `:user/` of `arn` and the next one, if any
-/// (`arn.split(":user/").nth(1)`), found from its colons (a character search) rather than with
-/// a substring search, whose set-up per string showed in every run: it is asked of every node.
-fn after_user(arn: &str) -> Option<&str> {
-    let rest = arn.match_indices(':').find_map(|(i, _)| arn[i + 1..].strip_prefix("user/"))?;
-    if rest.contains(':') {
-        rest.split(":user/").next()
-    } else {
-        Some(rest)
-    }
 }
 
 /// Computes the tainted set from seed nodes.
@@ -267,7 +255,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn after_user_is_the_text_after_the_first_user_segment() {
+    fn after_segment_is_split_nth_1() {
         for arn in [
             "arn:aws:iam::111122223333:user/alice",
             "arn:aws:iam::111122223333:user/path/to/alice",
@@ -280,8 +268,20 @@ mod tests {
             "arn:aws:iam::1:userx/a",
             "",
             "\u{e9}:user/\u{fc}",
+            "arn:aws:sts::1:assumed-role/R/s",
+            "arn:aws:sts::1:assumed-role/R:assumed-role/x/s",
+            ":assumed-role/",
         ] {
-            assert_eq!(after_user(arn), arn.split(":user/").nth(1), "{arn:?}");
+            assert_eq!(
+                crate::chain::after_segment(arn, "user/"),
+                arn.split(":user/").nth(1),
+                "{arn:?}"
+            );
+            assert_eq!(
+                crate::chain::after_segment(arn, "assumed-role/"),
+                arn.split(":assumed-role/").nth(1),
+                "{arn:?}"
+            );
         }
     }
     use crate::gen::scenario::{Cred, Scenario};

@@ -224,7 +224,39 @@ pub fn principal_type_of(arn: &str) -> Option<&'static str> {
 
 /// Account id field of an ARN (`arn:aws:sts::ACCOUNT:…`).
 pub fn arn_account(arn: &str) -> Option<&str> {
-    arn.split(':').nth(4).filter(|s| !s.is_empty())
+    // `arn.split(':').nth(4)`, non-empty, by one pass over the bytes: asked of every node by
+    // the taint and the plan.
+    let mut start = 0;
+    let mut field = 0;
+    for (i, &c) in arn.as_bytes().iter().enumerate() {
+        if c == b':' {
+            if field == 4 {
+                return Some(&arn[start..i]).filter(|s| !s.is_empty());
+            }
+            field += 1;
+            start = i + 1;
+        }
+    }
+    (field == 4).then(|| &arn[start..]).filter(|s| !s.is_empty())
+}
+
+/// `arn.split(&format!(":{seg}")).nth(1)`: the text between the first `:` + `seg` of `arn` and
+/// the next one, found without a substring search, whose set-up per string showed in every
+/// run: the taint and the plan ask it of every node. `seg` does not start with a colon.
+pub fn after_segment<'a>(arn: &'a str, seg: &str) -> Option<&'a str> {
+    // A plain loop over the bytes: on strings this short, `memchr` and the `str` searchers
+    // cost more in set-up than they save.
+    let (b, s) = (arn.as_bytes(), seg.as_bytes());
+    let at = b.iter().enumerate().position(|(i, &c)| c == b':' && b[i + 1..].starts_with(s))?;
+    // `seg` is ASCII in every use, so this is a character boundary (`get` checks it).
+    let rest = arn.get(at + 1 + s.len()..)?;
+    if rest.bytes().any(|c| c == b':') {
+        // A further `:seg` may end the segment (never in an ARN AWS writes).
+        let pat = format!(":{seg}");
+        rest.split(pat.as_str()).next()
+    } else {
+        Some(rest)
+    }
 }
 
 /// `arn:aws:iam::A:role/path/Name` + session → `arn:aws:sts::A:assumed-role/Name/session`.

@@ -206,3 +206,24 @@ fn a_stored_graph_reads_back_equal_and_damage_is_a_miss_not_a_panic() {
         let _ = super::stored::decode(&bad, events);
     }
 }
+
+#[test]
+fn arn_account_is_the_fifth_field() {
+    for arn in [
+        "arn:aws:iam::111122223333:user/alice",
+        "arn:aws:sts::111122223333:assumed-role/R/s:x",
+        "arn:aws:iam:::user/x",
+        "arn:aws:iam::111122223333",
+        "arn:aws:iam:",
+        "a:b:c:d:e",
+        "a:b:c:d:",
+        "",
+        "::::\u{e9}:",
+    ] {
+        assert_eq!(
+            super::arn_account(arn),
+            arn.split(':').nth(4).filter(|s| !s.is_empty()),
+            "{arn:?}"
+        );
+    }
+}

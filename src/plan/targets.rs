@@ -72,7 +72,7 @@ pub fn attach_target(g: &SessionGraph, n: usize) -> Result<Target, Blocker> {
         return Err(Blocker::Root);
     }
     let arn = node.principal_arn.as_deref().unwrap_or("");
-    if let Some(rest) = arn.split(":assumed-role/").nth(1) {
+    if let Some(rest) = crate::chain::after_segment(arn, "assumed-role/") {
         let name = rest.split('/').next().unwrap_or("").to_string();
         let account = arn_account(arn).unwrap_or("").to_string();
         let role_arn =
@@ -104,14 +104,41 @@ pub fn attach_target(g: &SessionGraph, n: usize) -> Result<Target, Blocker> {
 }
 
 /// Every session of the trail with its attach target, for collateral and verification.
+///
+/// Every assumed-role session of one role has the same target: [`attach_target`] reads only
+/// its role name and account (from its ARN), its role ARN and whether root made it. So the
+/// target is worked out once for each such group rather than once per session (a trail has
+/// about one session per credential), and the groups are merged in node order.
 pub fn sessions_by_target(g: &SessionGraph) -> BTreeMap<Target, Vec<usize>> {
+    type Key<'a> = (&'a str, Option<&'a str>, Option<&'a str>, bool);
+    let mut groups: crate::ingest::FxMap<Key<'_>, Vec<usize>> = Default::default();
     let mut m: BTreeMap<Target, Vec<usize>> = BTreeMap::new();
     for (i, n) in g.nodes.iter().enumerate() {
-        if n.kind == NodeKind::Session {
-            if let Ok(t) = attach_target(g, i) {
-                m.entry(t).or_default().push(i);
+        if n.kind != NodeKind::Session {
+            continue;
+        }
+        let arn = n.principal_arn.as_deref().unwrap_or("");
+        let root = n.root_derived || n.principal_type.as_deref() == Some("Root");
+        match crate::chain::after_segment(arn, "assumed-role/") {
+            Some(rest) => {
+                let name = rest.split('/').next().unwrap_or("");
+                let key = (name, arn_account(arn), n.role_arn.as_deref(), root);
+                groups.entry(key).or_default().push(i);
+            }
+            None => {
+                if let Ok(t) = attach_target(g, i) {
+                    m.entry(t).or_default().push(i);
+                }
             }
         }
+    }
+    for members in groups.into_values() {
+        if let Ok(t) = attach_target(g, members[0]) {
+            m.entry(t).or_default().extend(members);
+        }
+    }
+    for v in m.values_mut() {
+        v.sort_unstable();
     }
     m
 }
