@@ -251,6 +251,22 @@ fn changed_removed_and_added_files_are_read_again() {
     same(&outputs(d.path(), None, work.path()), &warm, "after an addition");
     assert!(String::from_utf8_lossy(&warm[4].2).contains("2001:db8::a77"));
     assert_eq!(cache_counts(d.path(), &cache), (hits + 1, base_misses), "the new file is cached");
+
+    // Every change above made new runs (merged tables) for scan and for the graph commands;
+    // only the four used last are kept, each with all its parts, and the newest whole.
+    let runs: Vec<String> = std::fs::read_dir(cache.join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let tables = runs.iter().filter(|n| n.ends_with(".r")).count();
+    assert_eq!(tables, 4, "{runs:?}");
+    for n in &runs {
+        let key = n.split('.').next().unwrap();
+        assert!(runs.contains(&format!("{key}.r")), "{n} kept without its table: {runs:?}");
+    }
+    assert!(cache_note(d.path(), &cache).2, "the run used last is kept whole");
+    let warm = outputs(d.path(), Some(&cache), work.path());
+    same(&outputs(d.path(), None, work.path()), &warm, "after runs were pruned");
 }
 
 #[test]

@@ -29,7 +29,10 @@
 //! standard input are never cached.
 //!
 //! A run over files that all went through the cache also keeps its merged result (`runs/`,
-//! see [`run`]), which the next run with the same files and options loads in one read.
+//! see [`run`]), which the next run with the same files and options loads in one read. Only
+//! the runs used last are kept ([`run::KEPT_RUNS`]): a batch of new log files makes a new
+//! run, and the old one is removed once it falls out of those. Entries of removed files are
+//! not pruned (telling them apart means reading every entry's header).
 //!
 //! Every cache file names the build that wrote it (version, and the size and modification time
 //! of the executable): another build's cache is a miss, never trusted to normalize alike.

@@ -30,6 +30,9 @@ const FORMAT: u32 = 3;
 /// Bytes of one stub in the table (time, created, file, record, six strings, flags).
 const STUB_BYTES: usize = 8 + 8 + 4 + 4 + 6 * 4 + 1;
 
+/// How many runs (merged tables with their graphs) a cache keeps: the most recently used.
+pub(crate) const KEPT_RUNS: usize = 4;
+
 /// The key of one run: computed before anything is read.
 pub(crate) struct RunKey {
     hash: u128,
@@ -126,7 +129,14 @@ impl Cache {
 
     /// The result of an earlier run with this key, as that run handed it on.
     pub(crate) fn load_run(&self, key: &RunKey, files: Vec<InputFile>) -> Option<Ingest> {
-        let bytes = super::read_sealed(&self.run_path(key))?;
+        let path = self.run_path(key);
+        let bytes = super::read_sealed(&path)?;
+        // Marked as used now, for [`Cache::prune_runs`] (best effort: a read-only cache
+        // still works).
+        let _ = std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .and_then(|f| f.set_modified(std::time::SystemTime::now()));
         let ing = decode(&bytes, key, files, |name, hash| CachedEvents {
             path: self.dir.join("files").join(name),
             hash,
@@ -144,7 +154,54 @@ impl Cache {
         let Some((table, inputs)) = encode(key, ing) else { return false };
         let _ = std::fs::create_dir_all(self.dir.join("runs"));
         self.save_derived(key.hash, "inputs", vec![inputs]);
-        super::write_atomic(&self.run_path(key), &table).is_ok()
+        let saved = super::write_atomic(&self.run_path(key), &table).is_ok();
+        if saved {
+            self.prune_runs(key.hash);
+        }
+        saved
+    }
+
+    /// Removes the kept runs (merged table, graph inputs, graph) beyond the
+    /// [`KEPT_RUNS`] most recently used, `newest` always kept. A run is keyed by its files and
+    /// their states, so each batch of newly arrived log files makes a new one and the one
+    /// before is rarely asked for again: without this, a case re-run as logs arrive would
+    /// keep a dead copy of its whole table per batch (half a GB a batch at 5 GB of trail).
+    /// Another run of the same cache that still wants a removed run finds it missing: a miss,
+    /// which rebuilds it from the files' entries.
+    fn prune_runs(&self, newest: u128) {
+        let Ok(dir) = std::fs::read_dir(self.dir.join("runs")) else { return };
+        let mut used: Vec<(std::time::SystemTime, String)> = Vec::new();
+        let mut all: Vec<(String, PathBuf)> = Vec::new();
+        for e in dir.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some((key, ext)) = name.split_once('.') else { continue };
+            if key.len() != 32 || ext.contains("tmp") {
+                continue; // not a run file, or one being written
+            }
+            if ext == "r" {
+                let t = e.metadata().and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH);
+                used.push((t, key.to_string()));
+            }
+            all.push((key.to_string(), e.path()));
+        }
+        used.sort_unstable_by(|a, b| b.cmp(a));
+        let newest = format!("{newest:032x}");
+        let keep: std::collections::HashSet<&str> = used
+            .iter()
+            .map(|(_, k)| k.as_str())
+            .filter(|k| *k != newest)
+            .take(KEPT_RUNS - 1)
+            .chain([newest.as_str()])
+            .collect();
+        let listed: std::collections::HashSet<&str> =
+            used.iter().map(|(_, k)| k.as_str()).collect();
+        for (key, path) in &all {
+            // Parts whose table (`.r`) is not there are left alone: another run sharing the
+            // cache may be writing that run's parts now, its table last.
+            if listed.contains(key.as_str()) && !keep.contains(key.as_str()) {
+                let _ = std::fs::remove_file(path);
+            }
+        }
     }
 }
 
