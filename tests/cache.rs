@@ -224,9 +224,17 @@ fn changed_removed_and_added_files_are_read_again() {
     let after_touch = cache_counts(d.path(), &cache);
     assert_eq!(after_touch.1, base_misses, "same bytes: the entry stands");
 
-    // Removed.
+    // Removed: its entry goes too, once a run over the new set of files is saved.
+    let tables = |ext: &str| {
+        std::fs::read_dir(cache.join("files"))
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == ext))
+            .count()
+    };
+    let (t0, e0) = (tables("t"), tables("e"));
     std::fs::remove_file(&plain).unwrap();
     let warm = outputs(d.path(), Some(&cache), work.path());
+    assert_eq!((tables("t"), tables("e")), (t0 - 1, e0 - 1), "the removed file's entry");
     same(&outputs(d.path(), None, work.path()), &warm, "after a removal");
     assert!(!String::from_utf8_lossy(&warm[4].2).contains("2001:db8::a99"));
     let (hits, misses) = cache_counts(d.path(), &cache);

@@ -31,8 +31,8 @@
 //! A run over files that all went through the cache also keeps its merged result (`runs/`,
 //! see [`run`]), which the next run with the same files and options loads in one read. Only
 //! the runs used last are kept ([`run::KEPT_RUNS`]): a batch of new log files makes a new
-//! run, and the old one is removed once it falls out of those. Entries of removed files are
-//! not pruned (telling them apart means reading every entry's header).
+//! run, and the old one is removed once it falls out of those. Then the entries of input files
+//! that are gone are removed too ([`Cache::prune_files`]).
 //!
 //! Every cache file names the build that wrote it (version, and the size and modification time
 //! of the executable): another build's cache is a miss, never trusted to normalize alike.
@@ -89,6 +89,40 @@ impl Cache {
     /// `(files taken from the cache, files read and cached)` so far.
     pub fn counts(&self) -> (u64, u64) {
         (self.hits.load(Ordering::Relaxed), self.misses.load(Ordering::Relaxed))
+    }
+
+    /// Removes the entries of input files that are gone (their canonical path names nothing
+    /// any more): called when a run is saved, that is when the set of files changed. Only the
+    /// start of each table is read, for the path in its header; an entry whose header does
+    /// not decode (another build's, a damaged one) is left to be replaced when its file is
+    /// read, and one whose path cannot be looked at (permissions) is kept.
+    pub(super) fn prune_files(&self) {
+        use std::io::Read;
+        let Ok(dir) = std::fs::read_dir(self.dir.join("files")) else { return };
+        let mut buf = Vec::with_capacity(4096);
+        for e in dir.flatten() {
+            let name = e.file_name();
+            let Some(key) = name.to_str().and_then(|n| n.strip_suffix(".t")) else { continue };
+            if key.len() != 32 {
+                continue;
+            }
+            let mut header = None;
+            for limit in [4096u64, 1 << 16] {
+                buf.clear();
+                let read = std::fs::File::open(e.path())
+                    .and_then(|f| f.take(limit).read_to_end(&mut buf))
+                    .is_ok();
+                header = read.then(|| entry::header(&buf)).flatten();
+                if header.is_some() || (buf.len() as u64) < limit {
+                    break;
+                }
+            }
+            let Some(h) = header else { continue };
+            if Path::new(&h.path).try_exists().is_ok_and(|there| !there) {
+                let _ = std::fs::remove_file(e.path());
+                let _ = std::fs::remove_file(e.path().with_extension("e"));
+            }
+        }
     }
 
     fn entry_path(&self, canonical: &Path, ext: &str) -> PathBuf {

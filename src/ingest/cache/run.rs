@@ -156,7 +156,10 @@ impl Cache {
         self.save_derived(key.hash, "inputs", vec![inputs]);
         let saved = super::write_atomic(&self.run_path(key), &table).is_ok();
         if saved {
+            crate::diag::mark("cache: run kept");
             self.prune_runs(key.hash);
+            self.prune_files();
+            crate::diag::mark("cache: old runs and removed files' entries pruned");
         }
         saved
     }
