@@ -251,13 +251,21 @@ pub(crate) enum Sealed {
     Mapped(memmap2::Mmap, usize),
 }
 
+impl Sealed {
+    /// The file's bytes, seal included, and where the seal starts.
+    fn whole(&self) -> (&[u8], usize) {
+        match self {
+            Sealed::Read(b, len) => (b, *len),
+            Sealed::Mapped(m, len) => (m, *len),
+        }
+    }
+}
+
 impl std::ops::Deref for Sealed {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        match self {
-            Sealed::Read(b, len) => &b[..*len],
-            Sealed::Mapped(m, len) => &m[..*len],
-        }
+        let (all, len) = self.whole();
+        &all[..len]
     }
 }
 
@@ -284,10 +292,8 @@ fn read_sealed(path: &Path) -> Option<Sealed> {
         let len = v.len().checked_sub(16)?;
         Sealed::Read(v, len)
     };
-    let (body, seal) = match &b {
-        Sealed::Read(v, len) => (&v[..*len], &v[*len..]),
-        Sealed::Mapped(m, len) => (&m[..*len], &m[*len..]),
-    };
+    let (all, len) = b.whole();
+    let (body, seal) = all.split_at(len);
     let seal = u128::from_le_bytes(seal.try_into().ok()?);
     (xxhash_rust::xxh3::xxh3_128(body) == seal).then_some(b)
 }
