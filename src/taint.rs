@@ -266,6 +266,8 @@ mod tests {
             "user/a",
             "a::user/b",
             "arn:aws:iam::1:userx/a",
+            "a:u:us:user/b:a",
+            "arn:aws:iam::1:user/",
             "",
             "\u{e9}:user/\u{fc}",
             "arn:aws:sts::1:assumed-role/R/s",

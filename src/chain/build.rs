@@ -51,10 +51,9 @@ impl SessionGraph {
     /// # Errors
     /// A table taken from the cache whose graph inputs cannot be read back.
     pub fn build_releasing(ing: &mut Ingest) -> anyhow::Result<SessionGraph> {
-        if let Some(g) = ing
-            .load_derived("graph")
-            .and_then(|b| super::stored::decode(b.bytes(), ing.stubs.len()))
-        {
+        if let Some(g) = ing.load_derived("graph").and_then(|b| {
+            super::stored::decode(b.bytes(), ing.stubs.len(), &|part| b.release(part))
+        }) {
             ing.drop_graph_inputs();
             return Ok(g);
         }

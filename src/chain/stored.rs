@@ -531,7 +531,7 @@ fn get_rest(b: &[u8], nn: usize, ne: usize, events: usize) -> Option<Rest> {
     r.b.is_empty().then_some(Rest { attempts, notes, user_grants, event_node, edge_nodes, parents })
 }
 
-type Index = (crate::ingest::FxMap<u128, u32>, crate::ingest::FxMap<u128, Vec<u32>>);
+type Index = (crate::ingest::FxMap<u128, u32>, crate::ingest::FxMap<u128, super::KeySessions>);
 
 fn get_index(b: &[u8], nn: usize) -> Option<Index> {
     let mut r = Reader::new(b);
@@ -553,7 +553,7 @@ fn get_index(b: &[u8], nn: usize) -> Option<Index> {
     for _ in 0..n {
         let k = r.u128()?;
         let m = r.count(4)?;
-        let mut v = Vec::with_capacity(m);
+        let mut v = super::KeySessions::with_capacity(m);
         for _ in 0..m {
             let x = r.u32()?;
             if !node(x) {
@@ -566,32 +566,55 @@ fn get_index(b: &[u8], nn: usize) -> Option<Index> {
     r.b.is_empty().then_some((by_id, sessions_by_key))
 }
 
+/// Decodes `bytes`, records of `size` bytes, in parallel; `None` when one does not decode.
+/// Collected by index, each straight into its place: collected as an `Option<Vec<_>>`, rayon
+/// would gather pieces of unknown length, growing each, and copy them into the result again
+/// (a tenth of a warm run, most of it page faults). The last step reuses the allocation.
+fn par_records<T: Send>(
+    bytes: &[u8],
+    size: usize,
+    f: impl Fn(&[u8]) -> Option<T> + Sync + Send,
+) -> Option<Vec<T>> {
+    use rayon::prelude::*;
+    let v: Vec<Option<T>> = bytes.par_chunks(size).with_min_len(1024).map(f).collect();
+    v.into_iter().collect()
+}
+
 /// The graph [`encode`] wrote, for a table of `events` events; `None` when the bytes are not
 /// one (another format, damage). Nodes and edges decode in parallel, beside the indexes.
-pub(super) fn decode(bytes: &[u8], events: usize) -> Option<SessionGraph> {
-    use rayon::prelude::*;
+///
+/// `done` is told of each part of `bytes` once it is decoded and will not be read again, so
+/// that its memory can be given back while the rest decodes ([`crate::ingest::Cache`] maps
+/// the file).
+pub(super) fn decode(
+    bytes: &[u8],
+    events: usize,
+    done: &(dyn Fn(&[u8]) + Sync),
+) -> Option<SessionGraph> {
     let p = parts(bytes)?;
     let ((nodes, edges), (rest, index)) = rayon::join(
         || {
             let Some(s) = Strings::read(p.strings) else { return (None, None) };
-            let nodes = p
-                .node_records
-                .par_chunks(NODE_BYTES)
-                .with_min_len(1024)
-                .map(|rec| get_node(rec, &s, &p.lists))
-                .collect::<Option<Vec<Node>>>();
-            let edges = p
-                .edge_records
-                .par_chunks(EDGE_BYTES)
-                .with_min_len(1024)
-                .map(|rec| get_edge(rec, &s, &p.lists))
-                .collect::<Option<Vec<Edge>>>();
+            let nodes = par_records(p.node_records, NODE_BYTES, |rec| get_node(rec, &s, &p.lists));
+            done(p.node_records);
+            let edges = par_records(p.edge_records, EDGE_BYTES, |rec| get_edge(rec, &s, &p.lists));
+            done(p.edge_records);
+            drop(s);
+            done(p.strings);
             (nodes, edges)
         },
         || {
             rayon::join(
-                || get_rest(p.rest, p.nodes, p.edges, events),
-                || get_index(p.index, p.nodes),
+                || {
+                    let rest = get_rest(p.rest, p.nodes, p.edges, events);
+                    done(p.rest);
+                    rest
+                },
+                || {
+                    let index = get_index(p.index, p.nodes);
+                    done(p.index);
+                    index
+                },
             )
         },
     );

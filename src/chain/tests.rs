@@ -193,17 +193,17 @@ fn a_stored_graph_reads_back_equal_and_damage_is_a_miss_not_a_panic() {
 
     let bytes = super::stored::encode(&g);
     let events = g.event_node.len();
-    let back = super::stored::decode(&bytes, events).expect("decodes");
+    let back = super::stored::decode(&bytes, events, &|_| {}).expect("decodes");
     assert_eq!(graph_text(&back), graph_text(&g));
-    assert!(super::stored::decode(&bytes, events + 1).is_none(), "another table's graph");
+    assert!(super::stored::decode(&bytes, events + 1, &|_| {}).is_none(), "another table's graph");
     for cut in (0..bytes.len()).step_by(7) {
-        assert!(super::stored::decode(&bytes[..cut], events).is_none(), "cut at {cut}");
+        assert!(super::stored::decode(&bytes[..cut], events, &|_| {}).is_none(), "cut at {cut}");
     }
     // Scribbled bytes either decode (a field changed) or are refused; never a panic.
     for at in (0..bytes.len()).step_by(3) {
         let mut bad = bytes.clone();
         bad[at] ^= 0xA5;
-        let _ = super::stored::decode(&bad, events);
+        let _ = super::stored::decode(&bad, events, &|_| {});
     }
 }
 

@@ -261,6 +261,44 @@ impl Sealed {
     }
 }
 
+impl Sealed {
+    /// Gives back the memory of `part`, bytes of this file that are done with and will not be
+    /// read again: the pages of a mapped file that hold only bytes of `part` leave the
+    /// process's resident memory (they stay in the page cache). A warm run at 5 GB of trail
+    /// decodes a 170 MB graph into 600 MB of objects; without this, every page of the file
+    /// would stay resident to the end of the decoding, on top of what it made. Nothing for a
+    /// file read into memory, or a part of less than a page.
+    pub(crate) fn release(&self, part: &[u8]) {
+        let Sealed::Mapped(m, _) = self else { return };
+        let Some((offset, len)) =
+            whole_pages(m.as_ptr() as usize, m.len(), part.as_ptr() as usize, part.len())
+        else {
+            return;
+        };
+        // SAFETY: a read-only mapping of a file that is never written in place (`write_parts`
+        // renames a new file over it): dropping its pages only means that a later read would
+        // fault them in again from the same file, and the caller reads none of `part` again.
+        // The range is inside the map and page-aligned ([`whole_pages`]).
+        let _ =
+            unsafe { m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, len) };
+    }
+}
+
+/// The range (offset from `base`, length) of the whole pages inside the `len` bytes at
+/// `start`, in a map of `map_len` bytes at `base`; `None` when there is none or the bytes are
+/// not all inside the map. Pages are taken as 64 KiB: a multiple of every page size Linux uses
+/// on the usual machines, so the range is aligned whatever the page size is (the `madvise`
+/// wrapper would otherwise widen it down to a page boundary, outside the bytes).
+fn whole_pages(base: usize, map_len: usize, start: usize, len: usize) -> Option<(usize, usize)> {
+    const ALIGN: usize = 1 << 16;
+    let end = start.checked_add(len)?;
+    if start < base || end > base.checked_add(map_len)? {
+        return None;
+    }
+    let (from, to) = (start.checked_next_multiple_of(ALIGN)?, end / ALIGN * ALIGN);
+    (to > from).then(|| (from - base, to - from))
+}
+
 impl std::ops::Deref for Sealed {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
@@ -356,5 +394,35 @@ mod tests {
             assert!(read_sealed(&p).is_none(), "shorter than its seal");
         }
         assert!(read_sealed(&dir.path().join("gone")).is_none());
+    }
+
+    /// What a mapped file gives back is whole aligned pages inside the part, never a byte
+    /// around it; and the bytes read the same afterwards.
+    #[test]
+    fn only_whole_pages_inside_a_part_are_given_back() {
+        const A: usize = 1 << 16;
+        let base = 7 * A;
+        for (start, len) in
+            [(base, 10 * A), (base + 1, 3 * A), (base + A - 1, A + 2), (base + 5, 2 * A)]
+        {
+            let (off, n) = whole_pages(base, 20 * A, start, len).expect("a whole page inside");
+            assert_eq!((base + off) % A, 0);
+            assert!(base + off >= start && base + off + n <= start + len, "{start} {len}");
+            assert!(n + 2 * A > len, "every whole page is given: {start} {len}");
+        }
+        assert_eq!(whole_pages(base, 20 * A, base + 1, A), None, "no whole page inside");
+        assert_eq!(whole_pages(base, 20 * A, base - 1, 3 * A), None, "starts before the map");
+        assert_eq!(whole_pages(base, 4 * A, base, 5 * A), None, "ends after the map");
+        assert_eq!(whole_pages(base, 4 * A, usize::MAX - 2, 5), None, "no overflow");
+
+        let dir = tempfile::TempDir::new().unwrap();
+        let body: Vec<u8> = (0..40 * A).map(|i| (i * 31 % 251) as u8).collect();
+        let p = dir.path().join("big");
+        write_atomic(&p, &body).unwrap();
+        let got = read_sealed(&p).expect("reads back");
+        assert!(matches!(got, Sealed::Mapped(..)));
+        got.release(&got[3 * A + 17..20 * A]);
+        got.release(&body[..]); // not of this file: nothing
+        assert_eq!(&got[..], &body[..], "the bytes read the same after a release");
     }
 }
