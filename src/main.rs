@@ -7,7 +7,10 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = trailhound::cli::Cli::parse();
-    match trailhound::app::run(cli) {
+    let outcome = trailhound::app::run(cli);
+    // What `--cache` is still writing in the background is finished before the process ends.
+    trailhound::ingest::wait_for_cache_writes();
+    match outcome {
         Ok(code) => ExitCode::from(code as u8),
         Err(err) => {
             // A closed pipe on stdout (`trailhound … | head`) is not an error.

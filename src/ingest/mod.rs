@@ -48,7 +48,7 @@ mod summary;
 mod table;
 pub mod tape;
 
-pub use cache::Cache;
+pub use cache::{wait_for_writes as wait_for_cache_writes, Cache};
 pub(crate) use cache::{Reader as ByteReader, Writer as ByteWriter};
 pub use discover::{discover, InputFile};
 pub use intern::{FxMap, StringList};

@@ -336,6 +336,71 @@ fn read_sealed(path: &Path) -> Option<Sealed> {
     (xxhash_rust::xxh3::xxh3_128(body) == seal).then_some(b)
 }
 
+/// The writing of the run's table and graph, in the background (one job after the other, in
+/// the order given): the last job started, which waits for the one before it first, and the
+/// files the jobs given since the last wait write.
+static WRITING: std::sync::Mutex<(Option<std::thread::JoinHandle<()>>, Vec<PathBuf>)> =
+    std::sync::Mutex::new((None, Vec::new()));
+
+/// Runs `job` (writing cache files) on a thread of its own, after the jobs given before it:
+/// the run's table and graph are hundreds of MB at 5 GB of trail, and copying them into the
+/// page cache took a fifth of a run that fills the cache while the other core waited on the
+/// single-threaded graph build. When no thread can be started the job runs here.
+fn in_background(writes: Vec<PathBuf>, job: impl FnOnce() + Send + 'static) {
+    let mut pending = WRITING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    pending.1.extend(writes);
+    let before = pending.0.take();
+    // The job goes through a slot so that it is still here if the thread cannot start.
+    let slot = std::sync::Arc::new(std::sync::Mutex::new(Some(job)));
+    let theirs = slot.clone();
+    let started = std::thread::Builder::new().name("cache-writer".into()).spawn(move || {
+        if let Some(h) = before {
+            let _ = h.join();
+        }
+        let job = theirs.lock().ok().and_then(|mut j| j.take());
+        if let Some(job) = job {
+            job();
+        }
+    });
+    match started {
+        Ok(h) => pending.0 = Some(h),
+        Err(_) => {
+            let job = slot.lock().ok().and_then(|mut j| j.take());
+            if let Some(job) = job {
+                job();
+            }
+        }
+    }
+}
+
+/// Waits until every cache file given to be written has been: called before the process ends,
+/// and before a file being written is read ([`wait_for_write_of`]), so that a run finds what
+/// an earlier one in the same process kept. Never called from a job itself.
+pub fn wait_for_writes() {
+    let last = {
+        let mut pending = WRITING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        pending.1.clear();
+        pending.0.take()
+    };
+    if let Some(h) = last {
+        let _ = h.join();
+        crate::diag::mark("cache: writes finished");
+    }
+}
+
+/// [`wait_for_writes`], when `path` is one of the files being written.
+fn wait_for_write_of(path: &Path) {
+    let pending = WRITING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .1
+        .iter()
+        .any(|p| p == path);
+    if pending {
+        wait_for_writes();
+    }
+}
+
 /// Writes `bytes` and their seal (xxh3-128, checked by [`read_sealed`]) to a temporary file
 /// beside `path` and renames it over `path`.
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

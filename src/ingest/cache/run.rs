@@ -63,7 +63,9 @@ impl RunKey {
 impl Cache {
     /// What was kept under `what` beside the run `key` ([`Cache::save_derived`]).
     pub(crate) fn load_derived(&self, key: u128, what: &str) -> Option<Derived> {
-        let bytes = super::read_sealed(&self.derived_path(key, what))?;
+        let path = self.derived_path(key, what);
+        super::wait_for_write_of(&path);
+        let bytes = super::read_sealed(&path)?;
         let mut r = Reader::new(&bytes);
         if r.b.get(..8)? != DERIVED_MAGIC {
             return None;
@@ -80,17 +82,20 @@ impl Cache {
     /// table alone (the session graph), so it holds for every run that loads the table.
     /// Keeps the concatenation of `parts` under `what` beside the run `key` (the parts are
     /// written one after the other, never copied into one buffer).
-    pub(crate) fn save_derived(&self, key: u128, what: &str, mut parts: Vec<Vec<u8>>) {
-        let mut w = Writer::default();
-        w.buf.extend_from_slice(DERIVED_MAGIC);
-        w.u32(FORMAT);
-        w.str(super::build_id());
-        w.u128(key);
-        parts.insert(0, w.buf);
-        let _ = super::write_parts(&self.derived_path(key, what), &parts);
+    ///
+    /// Written in the background ([`super::in_background`]), after what was given before; a
+    /// part whose run's table (`.r`) is not there once those are written (its writing failed)
+    /// is not written, so that nothing is kept that no run can use or prune.
+    pub(crate) fn save_derived(&self, key: u128, what: &str, parts: Vec<Vec<u8>>) {
+        let (path, table) = (self.derived_path(key, what), self.run_path(&RunKey { hash: key }));
+        super::in_background(vec![path.clone()], move || {
+            if table.exists() {
+                let _ = write_derived(&path, key, parts);
+            }
+        });
     }
 
-    fn derived_path(&self, key: u128, what: &str) -> PathBuf {
+    pub(super) fn derived_path(&self, key: u128, what: &str) -> PathBuf {
         let what: String = what.chars().filter(char::is_ascii_alphanumeric).collect();
         self.dir.join("runs").join(format!("{key:032x}.{what}"))
     }
@@ -134,6 +139,7 @@ impl Cache {
     /// The result of an earlier run with this key, as that run handed it on.
     pub(crate) fn load_run(&self, key: &RunKey, files: Vec<InputFile>) -> Option<Ingest> {
         let path = self.run_path(key);
+        super::wait_for_write_of(&path);
         let bytes = super::read_sealed(&path)?;
         // Marked as used now, for [`Cache::prune_runs`] (best effort: a read-only cache
         // still works).
@@ -151,21 +157,29 @@ impl Cache {
 
     /// Keeps the result of this run, when every file went through the cache; true when it
     /// was kept.
-    pub(crate) fn save_run(&self, key: &RunKey, ing: &Ingest) -> bool {
+    ///
+    /// The table is encoded here and written in the background ([`super::in_background`]):
+    /// true once it is handed over. Its graph inputs are written first, then the table, then
+    /// older runs and removed files' entries are pruned.
+    pub(crate) fn save_run(self: &std::sync::Arc<Self>, key: &RunKey, ing: &Ingest) -> bool {
         if ing.stdin.is_some() || ing.cached.iter().any(Option::is_none) {
             return false;
         }
         let Some((table, inputs)) = encode(key, ing) else { return false };
-        let _ = std::fs::create_dir_all(self.dir.join("runs"));
-        self.save_derived(key.hash, "inputs", vec![inputs]);
-        let saved = super::write_atomic(&self.run_path(key), &table).is_ok();
-        if saved {
-            crate::diag::mark("cache: run kept");
-            self.prune_runs(key.hash);
-            self.prune_files();
-            crate::diag::mark("cache: old runs and removed files' entries pruned");
-        }
-        saved
+        crate::diag::mark("cache: run encoded");
+        let (cache, hash) = (self.clone(), key.hash);
+        let writes = vec![self.derived_path(hash, "inputs"), self.run_path(key)];
+        super::in_background(writes, move || {
+            let _ = std::fs::create_dir_all(cache.dir.join("runs"));
+            let _ = write_derived(&cache.derived_path(hash, "inputs"), hash, vec![inputs]);
+            if super::write_atomic(&cache.run_path(&RunKey { hash }), &table).is_ok() {
+                crate::diag::mark("cache: run kept");
+                cache.prune_runs(hash);
+                cache.prune_files();
+                crate::diag::mark("cache: old runs and removed files' entries pruned");
+            }
+        });
+        true
     }
 
     /// Removes the kept runs (merged table, graph inputs, graph) beyond the
@@ -210,6 +224,21 @@ impl Cache {
             }
         }
     }
+}
+
+/// Writes `parts` under `path`, behind the header of a part kept beside the run `key`.
+fn write_derived(
+    path: &std::path::Path,
+    key: u128,
+    mut parts: Vec<Vec<u8>>,
+) -> std::io::Result<()> {
+    let mut w = Writer::default();
+    w.buf.extend_from_slice(DERIVED_MAGIC);
+    w.u32(FORMAT);
+    w.str(super::build_id());
+    w.u128(key);
+    parts.insert(0, w.buf);
+    super::write_parts(path, &parts)
 }
 
 /// The static string `s` is in `list`, as that one.
