@@ -4,7 +4,7 @@
 //! points into: a damaged entry is `None` (and the graph is built), never a panic.
 
 use super::{Attempt, Edge, Node, NodeKind, SessionGraph, Text, UserGrant};
-use crate::ingest::{ByteReader as Reader, ByteWriter as Writer};
+use crate::ingest::{ByteFields as Fields, ByteReader as Reader, ByteWriter as Writer};
 
 /// Bumped whenever the graph's shape or how it is built changes.
 const FORMAT: u32 = 2;
@@ -137,27 +137,6 @@ fn put_node<'g>(w: &mut Writer, p: &mut Pool<'g>, lists: &mut Vec<u32>, n: &'g N
     w.u32(lists.len() as u32);
     w.u32(source_ips.len() as u32);
     lists.extend(source_ips.iter().map(|ip| p.put(ip)));
-}
-
-/// Fixed-size little-endian fields of one record.
-struct Fields<'a>(&'a [u8]);
-
-impl Fields<'_> {
-    fn u32(&mut self) -> u32 {
-        let (h, t) = self.0.split_at(4);
-        self.0 = t;
-        u32::from_le_bytes([h[0], h[1], h[2], h[3]])
-    }
-    fn u64(&mut self) -> u64 {
-        let (h, t) = self.0.split_at(8);
-        self.0 = t;
-        u64::from_le_bytes(h.try_into().unwrap_or_default())
-    }
-    fn u8(&mut self) -> u8 {
-        let (h, t) = self.0.split_at(1);
-        self.0 = t;
-        h[0]
-    }
 }
 
 /// `len` references from `start` in `lists`.

@@ -49,7 +49,7 @@ mod table;
 pub mod tape;
 
 pub use cache::{wait_for_writes as wait_for_cache_writes, Cache};
-pub(crate) use cache::{Reader as ByteReader, Writer as ByteWriter};
+pub(crate) use cache::{Fields as ByteFields, Reader as ByteReader, Writer as ByteWriter};
 pub use discover::{discover, InputFile};
 pub use intern::{FxMap, StringList};
 pub use issuing::IssuingCall;

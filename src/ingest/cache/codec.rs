@@ -62,6 +62,28 @@ impl Writer {
     }
 }
 
+/// Fixed-size little-endian fields of one record, read in order: the record's length is
+/// checked once by whoever cut it (a read past its end panics), so no field needs a check.
+pub(crate) struct Fields<'a>(pub(crate) &'a [u8]);
+
+impl Fields<'_> {
+    pub(crate) fn u32(&mut self) -> u32 {
+        let (h, t) = self.0.split_at(4);
+        self.0 = t;
+        u32::from_le_bytes([h[0], h[1], h[2], h[3]])
+    }
+    pub(crate) fn u64(&mut self) -> u64 {
+        let (h, t) = self.0.split_at(8);
+        self.0 = t;
+        u64::from_le_bytes(h.try_into().unwrap_or_default())
+    }
+    pub(crate) fn u8(&mut self) -> u8 {
+        let (h, t) = self.0.split_at(1);
+        self.0 = t;
+        h[0]
+    }
+}
+
 /// Reads values back; every method returns `None` past the end or on a malformed value.
 pub(crate) struct Reader<'a> {
     pub(crate) b: &'a [u8],

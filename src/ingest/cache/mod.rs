@@ -48,7 +48,7 @@ mod codec;
 mod entry;
 mod run;
 
-pub(crate) use codec::{Reader, Writer};
+pub(crate) use codec::{Fields, Reader, Writer};
 pub(super) use entry::EventLog;
 pub(super) use run::decode_graph_inputs;
 pub(crate) use run::Derived;
@@ -259,9 +259,7 @@ impl Sealed {
             Sealed::Mapped(m, len) => (m, *len),
         }
     }
-}
 
-impl Sealed {
     /// Gives back the memory of `part`, bytes of this file that are done with and will not be
     /// read again: the pages of a mapped file that hold only bytes of `part` leave the
     /// process's resident memory (they stay in the page cache). A warm run at 5 GB of trail
@@ -336,11 +334,17 @@ fn read_sealed(path: &Path) -> Option<Sealed> {
     (xxhash_rust::xxh3::xxh3_128(body) == seal).then_some(b)
 }
 
-/// The writing of the run's table and graph, in the background (one job after the other, in
-/// the order given): the last job started, which waits for the one before it first, and the
-/// files the jobs given since the last wait write.
-static WRITING: std::sync::Mutex<(Option<std::thread::JoinHandle<()>>, Vec<PathBuf>)> =
-    std::sync::Mutex::new((None, Vec::new()));
+/// The writing of the run's table and graph in the background, one job after the other in
+/// the order given.
+struct Writing {
+    /// The last job started: it waits for the one before it first.
+    last: Option<std::thread::JoinHandle<()>>,
+    /// The files the jobs given since the last wait write.
+    files: Vec<PathBuf>,
+}
+
+static WRITING: std::sync::Mutex<Writing> =
+    std::sync::Mutex::new(Writing { last: None, files: Vec::new() });
 
 /// Runs `job` (writing cache files) on a thread of its own, after the jobs given before it:
 /// the run's table and graph are hundreds of MB at 5 GB of trail, and copying them into the
@@ -348,8 +352,8 @@ static WRITING: std::sync::Mutex<(Option<std::thread::JoinHandle<()>>, Vec<PathB
 /// single-threaded graph build. When no thread can be started the job runs here.
 fn in_background(writes: Vec<PathBuf>, job: impl FnOnce() + Send + 'static) {
     let mut pending = WRITING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    pending.1.extend(writes);
-    let before = pending.0.take();
+    pending.files.extend(writes);
+    let before = pending.last.take();
     // The job goes through a slot so that it is still here if the thread cannot start.
     let slot = std::sync::Arc::new(std::sync::Mutex::new(Some(job)));
     let theirs = slot.clone();
@@ -363,7 +367,7 @@ fn in_background(writes: Vec<PathBuf>, job: impl FnOnce() + Send + 'static) {
         }
     });
     match started {
-        Ok(h) => pending.0 = Some(h),
+        Ok(h) => pending.last = Some(h),
         Err(_) => {
             let job = slot.lock().ok().and_then(|mut j| j.take());
             if let Some(job) = job {
@@ -379,8 +383,8 @@ fn in_background(writes: Vec<PathBuf>, job: impl FnOnce() + Send + 'static) {
 pub fn wait_for_writes() {
     let last = {
         let mut pending = WRITING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        pending.1.clear();
-        pending.0.take()
+        pending.files.clear();
+        pending.last.take()
     };
     if let Some(h) = last {
         let _ = h.join();
@@ -393,7 +397,7 @@ fn wait_for_write_of(path: &Path) {
     let pending = WRITING
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .1
+        .files
         .iter()
         .any(|p| p == path);
     if pending {

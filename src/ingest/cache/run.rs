@@ -13,7 +13,7 @@
 //! What later stages compute from the table alone (the session graph) can be kept beside it
 //! under the same key ([`Cache::save_derived`]); it holds exactly as long as the table does.
 
-use super::codec::{get_event, get_facts, put_event, put_facts, Reader, Writer};
+use super::codec::{get_event, get_facts, put_event, put_facts, Fields, Reader, Writer};
 use super::entry::{StatKey, CACHED_FAILS, CACHED_SKIPS, REJECTS, SHAPES};
 use super::{Cache, CachedEvents};
 use crate::ingest::intern::StringList;
@@ -168,11 +168,12 @@ impl Cache {
         let Some((table, inputs)) = encode(key, ing) else { return false };
         crate::diag::mark("cache: run encoded");
         let (cache, hash) = (self.clone(), key.hash);
-        let writes = vec![self.derived_path(hash, "inputs"), self.run_path(key)];
+        let (inputs_path, table_path) = (self.derived_path(hash, "inputs"), self.run_path(key));
+        let writes = vec![inputs_path.clone(), table_path.clone()];
         super::in_background(writes, move || {
             let _ = std::fs::create_dir_all(cache.dir.join("runs"));
-            let _ = write_derived(&cache.derived_path(hash, "inputs"), hash, vec![inputs]);
-            if super::write_atomic(&cache.run_path(&RunKey { hash }), &table).is_ok() {
+            let _ = write_derived(&inputs_path, hash, vec![inputs]);
+            if super::write_atomic(&table_path, &table).is_ok() {
                 crate::diag::mark("cache: run kept");
                 cache.prune_runs(hash);
                 cache.prune_files();
@@ -592,22 +593,20 @@ fn get_stubs(b: &[u8], strings: usize, files: usize) -> Option<Vec<Stub>> {
         .par_chunks_exact(STUB_BYTES)
         .with_min_len(4096)
         .map(|rec| {
-            let u32_at =
-                |i: usize| u32::from_le_bytes([rec[i], rec[i + 1], rec[i + 2], rec[i + 3]]);
-            let i64_at =
-                |i: usize| i64::from_le_bytes(rec[i..i + 8].try_into().unwrap_or_default());
+            // In the order `put_stubs` wrote them.
+            let mut f = Fields(rec);
             Stub {
-                time: i64_at(0),
-                created: i64_at(8),
-                file: u32_at(16),
-                record: u32_at(20),
-                key: u32_at(24),
-                ip: u32_at(28),
-                account: u32_at(32),
-                region: u32_at(36),
-                source: u32_at(40),
-                principal: u32_at(44),
-                flags: rec[48],
+                time: f.u64() as i64,
+                created: f.u64() as i64,
+                file: f.u32(),
+                record: f.u32(),
+                key: f.u32(),
+                ip: f.u32(),
+                account: f.u32(),
+                region: f.u32(),
+                source: f.u32(),
+                principal: f.u32(),
+                flags: f.u8(),
             }
         })
         .collect();
