@@ -20,6 +20,7 @@
 //! README ("Architecture"). Modules the binary, tests and benches do not use are `pub(crate)`.
 
 pub mod app;
+pub mod arena;
 pub mod blast;
 pub mod chain;
 pub mod cli;

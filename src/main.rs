@@ -5,6 +5,9 @@
 use clap::Parser;
 use std::process::ExitCode;
 
+#[global_allocator]
+static ALLOC: trailhound::arena::Alloc = trailhound::arena::Alloc;
+
 fn main() -> ExitCode {
     let cli = trailhound::cli::Cli::parse();
     let outcome = trailhound::app::run(cli);

@@ -52,6 +52,7 @@ impl SessionGraph {
     /// A table taken from the cache whose graph inputs cannot be read back.
     pub fn build_releasing(ing: &mut Ingest) -> anyhow::Result<SessionGraph> {
         if let Some(g) = ing.load_derived("graph").and_then(|b| {
+            let _kept = crate::arena::Keep::begin();
             super::stored::decode(b.bytes(), ing.stubs.len(), &|part| b.release(part))
         }) {
             ing.drop_graph_inputs();

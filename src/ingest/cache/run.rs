@@ -147,10 +147,13 @@ impl Cache {
             .write(true)
             .open(&path)
             .and_then(|f| f.set_modified(std::time::SystemTime::now()));
+        let kept = crate::arena::Keep::begin();
         let ing = decode(&bytes, key, files, |name, hash| CachedEvents {
             path: self.dir.join("files").join(name),
             hash,
-        })?;
+        });
+        drop(kept);
+        let ing = ing?;
         self.hits.fetch_add(ing.inputs.len() as u64, std::sync::atomic::Ordering::Relaxed);
         Some(ing)
     }
