@@ -2,12 +2,17 @@
 //! allocations come from one region of address space reserved for objects that live to the
 //! end of the process, carved off in order and never given back.
 //!
-//! Why: a run whose session graph comes from `--cache` decodes it into a few hundred
-//! thousand strings and records that it keeps to the end (the process hands them to the OS
-//! at exit). Through the system allocator each of them costs a `malloc`, and the heap grows
-//! a 4 KiB page fault at a time: on a 1 GB trail a warm `plan` took 46,000 faults, and the
-//! kernel's share of its time was 40%. From the region, an allocation is a pointer bump, and
-//! the region asks for transparent huge pages (`MADV_HUGEPAGE`), so that a fault maps 2 MiB.
+//! Why: a run whose event table and session graph come from `--cache` decodes them into a
+//! few hundred thousand strings and records that it keeps to the end (the process hands them
+//! to the OS at exit). Through the system allocator each of them costs a `malloc`, and the
+//! heap grows a 4 KiB page fault at a time: on a 1 GB trail a warm `plan` took 46,000 faults,
+//! and the kernel's share of its time was 40%. From the region, an allocation is a pointer
+//! bump, and the memory of each piece the region hands out is backed in one call
+//! (`MADV_POPULATE_WRITE`) rather than page by page.
+//!
+//! Transparent huge pages (`MADV_HUGEPAGE` on the region) were tried: faster still in a row of
+//! warm runs, but 40% slower on the first warm run after a cold one (the command a responder
+//! runs right after filling the cache), the kernel spending half the run zeroing 2 MiB pages.
 //!
 //! A block of the region that is freed is not reused (its memory stays until the process
 //! ends), so a [`Keep`] is held only around code that allocates what it keeps. A block
@@ -63,19 +68,27 @@ impl Drop for Keep {
     }
 }
 
-/// Reserves the region: address space only, with huge pages asked for.
+/// The region's map, kept for the life of the process: blocks in it are handed out and never
+/// unmapped. `None` when it could not be reserved.
+static REGION: std::sync::OnceLock<Option<memmap2::MmapMut>> = std::sync::OnceLock::new();
+
+/// Reserves the region: address space only.
 fn reserve() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let map = memmap2::MmapOptions::new().len(RESERVE).no_reserve_swap().map_anon();
-        let Ok(map) = map else { return };
-        #[cfg(target_os = "linux")]
-        let _ = map.advise(memmap2::Advice::HugePage);
-        let start = map.as_ptr() as usize;
-        // Kept for the life of the process: blocks in it are handed out and never unmapped.
-        std::mem::forget(map);
-        START.store(start, Relaxed);
-    });
+    let map = REGION
+        .get_or_init(|| memmap2::MmapOptions::new().len(RESERVE).no_reserve_swap().map_anon().ok());
+    if let Some(map) = map {
+        START.store(map.as_ptr() as usize, Relaxed);
+    }
+}
+
+/// Backs the `len` bytes at `offset` in the region with memory now, in one call, rather than
+/// a page fault for each page on first write (most of what the kernel spent on a warm run).
+fn populate(offset: usize, len: usize) {
+    #[cfg(target_os = "linux")]
+    if let Some(Some(map)) = REGION.get() {
+        // Best effort: an older kernel refuses it, and the pages fault in as they are written.
+        let _ = map.advise_range(memmap2::Advice::PopulateWrite, offset, len);
+    }
 }
 
 /// True when `p` is in the region.
@@ -97,7 +110,11 @@ fn take(size: usize, align: usize) -> Option<usize> {
         return None;
     }
     let at = NEXT.fetch_add(size, Relaxed);
-    (at.checked_add(size)? <= RESERVE).then(|| start + at)
+    if at.checked_add(size)? > RESERVE {
+        return None;
+    }
+    populate(at, size);
+    Some(start + at)
 }
 
 /// A block of the region for `layout`, from this thread's chunk (a new chunk when it has no
