@@ -61,7 +61,7 @@ impl SessionGraph {
         let (details, creds) = ing.take_graph_inputs()?;
         let g = Self::build_with(ing, Cow::Owned(details), Cow::Owned(creds));
         crate::diag::mark("graph: built");
-        ing.save_derived("graph", || super::stored::encode_parts(&g));
+        ing.save_derived("graph", |out| super::stored::encode_into(&g, out));
         crate::diag::mark("graph: kept in the cache");
         Ok(g)
     }

@@ -4,10 +4,11 @@
 //! points into: a damaged entry is `None` (and the graph is built), never a panic.
 
 use super::{Attempt, Edge, Node, NodeKind, SessionGraph, Text, UserGrant};
-use crate::ingest::{ByteFields as Fields, ByteReader as Reader, ByteWriter as Writer};
+use crate::ingest::ByteWriter as Writer;
+use crate::ingest::{ByteFields as Fields, ByteReader as Reader, ByteSink as Sink};
 
 /// Bumped whenever the graph's shape or how it is built changes.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 const KINDS: [NodeKind; 4] =
     [NodeKind::LongTermKey, NodeKind::Session, NodeKind::ExternalIdentity, NodeKind::Service];
@@ -21,60 +22,55 @@ fn get_opt_string(r: &mut Reader<'_>) -> Option<Option<String>> {
 }
 
 /// Strings of the graph, each kept once: a reference is 0 for `None` and `i + 1` for the
-/// `i`-th string. Most node and edge fields repeat (accounts, ARNs, types, files).
+/// `i`-th string. Most node and edge fields repeat (accounts, ARNs, types, files). A string's
+/// bytes are written out when it is first met ([`Pool::intern`]); only the index and the end
+/// of each are kept.
 #[derive(Default)]
 struct Pool<'g> {
     index: crate::ingest::FxMap<&'g str, u32>,
-    offsets: Vec<u32>,
-    blob: Vec<u8>,
+    ends: Vec<u32>,
+    len: u32,
 }
 
 impl<'g> Pool<'g> {
-    fn put(&mut self, s: &'g str) -> u32 {
+    /// The reference of `s`, whose bytes go to `out` when it is new.
+    fn intern(&mut self, s: &'g str, out: &mut impl Sink) -> u32 {
         if let Some(&r) = self.index.get(s) {
             return r;
         }
-        if self.offsets.is_empty() {
-            self.offsets.push(0);
-        }
-        self.blob.extend_from_slice(s.as_bytes());
-        self.offsets.push(self.blob.len() as u32);
-        let r = (self.offsets.len() - 1) as u32;
+        out.w().buf.extend_from_slice(s.as_bytes());
+        self.len += s.len() as u32;
+        self.ends.push(self.len);
+        let r = self.ends.len() as u32;
         self.index.insert(s, r);
         r
     }
-    fn opt(&mut self, s: Option<&'g str>) -> u32 {
-        s.map_or(0, |s| self.put(s))
+    fn intern_opt(&mut self, s: Option<&'g str>, out: &mut impl Sink) -> u32 {
+        s.map_or(0, |s| self.intern(s, out))
     }
-    fn write(&self, w: &mut Writer) {
-        let n = self.offsets.len().saturating_sub(1);
-        w.u32(n as u32);
-        for &o in self.offsets.iter().skip(1) {
-            w.u32(o);
-        }
-        w.buf.extend_from_slice(&self.blob);
+    /// The reference of `s`, interned before.
+    fn get(&self, s: &str) -> u32 {
+        self.index.get(s).copied().unwrap_or(0)
+    }
+    fn opt(&self, s: Option<&str>) -> u32 {
+        s.map_or(0, |s| self.get(s))
     }
 }
 
-/// The strings [`Pool::write`] wrote, borrowed from the bytes.
+/// The strings of a graph: the bytes of each, end to end, and where each ends.
 struct Strings<'a>(Vec<&'a str>);
 
 impl<'a> Strings<'a> {
-    fn read(b: &'a [u8]) -> Option<Strings<'a>> {
-        let mut r = Reader::new(b);
-        let n = r.count(4)?;
-        let mut ends = Vec::with_capacity(n);
-        for _ in 0..n {
-            ends.push(r.u32()? as usize);
-        }
-        let blob = std::str::from_utf8(r.b).ok()?;
-        let mut out = Vec::with_capacity(n);
+    fn read(blob: &'a [u8], ends: &[u8]) -> Option<Strings<'a>> {
+        let blob = std::str::from_utf8(blob).ok()?;
+        let mut out = Vec::with_capacity(ends.len() / 4);
         let mut at = 0;
-        for end in ends {
+        for end in ends.chunks_exact(4) {
+            let end = u32::from_le_bytes([end[0], end[1], end[2], end[3]]) as usize;
             out.push(blob.get(at..end)?);
             at = end;
         }
-        (at == blob.len()).then_some(Strings(out))
+        (at == blob.len() && ends.len() % 4 == 0).then_some(Strings(out))
     }
     fn opt(&self, r: u32) -> Option<Option<&'a str>> {
         match r {
@@ -92,7 +88,23 @@ const NODE_BYTES: usize = 10 * 4 + 2 + 4 * 8 + 2 * 8 + 2 * 4;
 /// An edge as a fixed-size record.
 const EDGE_BYTES: usize = 5 * 4 + 8 + 2 * 4 + 1;
 
-fn put_node<'g>(w: &mut Writer, p: &mut Pool<'g>, lists: &mut Vec<u32>, n: &'g Node) {
+/// Interns the strings of `n`, the references of its list going to `lists`.
+fn intern_node<'g>(p: &mut Pool<'g>, lists: &mut Vec<u32>, n: &'g Node, out: &mut impl Sink) {
+    p.intern(&n.id, out);
+    for s in [&n.access_key_id, &n.principal_type, &n.account_id, &n.issued_by_event, &n.user_name]
+    {
+        p.intern_opt(s.as_deref(), out);
+    }
+    for s in [&n.principal_arn, &n.role_arn, &n.userid, &n.user_arn] {
+        p.intern_opt(s.as_deref(), out);
+    }
+    for ip in &n.source_ips {
+        lists.push(p.intern(ip, out));
+    }
+}
+
+/// The record of `n`, its list starting at `*list` in the lists.
+fn put_node(w: &mut Writer, p: &Pool<'_>, list: &mut u32, n: &Node) {
     let Node {
         id,
         kind,
@@ -115,7 +127,7 @@ fn put_node<'g>(w: &mut Writer, p: &mut Pool<'g>, lists: &mut Vec<u32>, n: &'g N
         root_derived,
         user_arn,
     } = n;
-    w.u32(p.put(id));
+    w.u32(p.get(id));
     for s in [access_key_id, principal_type, account_id, issued_by_event, user_name] {
         w.u32(p.opt(s.as_deref()));
     }
@@ -134,9 +146,9 @@ fn put_node<'g>(w: &mut Writer, p: &mut Pool<'g>, lists: &mut Vec<u32>, n: &'g N
     }
     w.u64(*events);
     w.u64(*denied);
-    w.u32(lists.len() as u32);
+    w.u32(*list);
     w.u32(source_ips.len() as u32);
-    lists.extend(source_ips.iter().map(|ip| p.put(ip)));
+    *list += source_ips.len() as u32;
 }
 
 /// `len` references from `start` in `lists`.
@@ -198,15 +210,26 @@ fn get_node(rec: &[u8], s: &Strings<'_>, lists: &[u32]) -> Option<Node> {
     })
 }
 
-fn put_edge<'g>(w: &mut Writer, p: &mut Pool<'g>, lists: &mut Vec<u32>, e: &'g Edge) {
+/// Interns the strings of `e`, the references of its list going to `lists`.
+fn intern_edge<'g>(p: &mut Pool<'g>, lists: &mut Vec<u32>, e: &'g Edge, out: &mut impl Sink) {
+    for s in [&e.parent, &e.child, &e.event_name, &e.event_id, &e.file] {
+        p.intern(s, out);
+    }
+    for c in &e.other_copies {
+        lists.push(p.intern(c, out));
+    }
+}
+
+/// The record of `e`, its list starting at `*list` in the lists.
+fn put_edge(w: &mut Writer, p: &Pool<'_>, list: &mut u32, e: &Edge) {
     let Edge { parent, child, event_name, event_id, event_time, file, other_copies, inferred } = e;
     for s in [parent, child, event_name, event_id, file] {
-        w.u32(p.put(s));
+        w.u32(p.get(s));
     }
     w.i64(*event_time);
-    w.u32(lists.len() as u32);
+    w.u32(*list);
     w.u32(other_copies.len() as u32);
-    lists.extend(other_copies.iter().map(|c| p.put(c)));
+    *list += other_copies.len() as u32;
     w.u8(u8::from(*inferred));
 }
 
@@ -290,16 +313,31 @@ fn index(i: u64, len: usize) -> Option<usize> {
     usize::try_from(i).ok().filter(|&i| i < len)
 }
 
-/// The graph as bytes: one string pool, fixed-size node and edge records, then the rest.
+/// The graph as bytes ([`encode_into`] a buffer).
 #[cfg(test)]
 pub(super) fn encode(g: &SessionGraph) -> Vec<u8> {
-    encode_parts(g).concat()
+    let mut w = Writer::default();
+    encode_into(g, &mut w);
+    w.buf
 }
 
-/// [`encode`] as the parts it is the concatenation of (header, strings, node records, edge
-/// records, the rest, the indexes): written to the cache one after the other, never copied
-/// into one buffer.
-pub(super) fn encode_parts(g: &SessionGraph) -> Vec<Vec<u8>> {
+/// How many parts an encoded graph has ([`Parts`]), each one's length in the trailer.
+const PARTS: usize = 7;
+
+/// The length of the part written to `out` since `*from`, which moves to its end.
+fn part_len(out: &impl Sink, from: &mut u64) -> u64 {
+    let (start, now) = (*from, out.at());
+    *from = now;
+    now - start
+}
+
+/// Writes the graph to `out` as it encodes it, in parts ([`Parts`]): the bytes of every
+/// string (each once), where each ends, the lists (a node's source IPs, an edge's other
+/// copies) as string references, the fixed-size node and edge records, the rest, the
+/// indexes; then the length of each part. The strings go first, written as they are met, so
+/// that nothing but the strings' index is held to the end: at 5 GB of trail the graph is
+/// 170 MB, and a run that filled the cache used to hold it whole beside the graph itself.
+pub(super) fn encode_into(g: &SessionGraph, out: &mut impl Sink) {
     let SessionGraph {
         nodes,
         edges,
@@ -312,99 +350,136 @@ pub(super) fn encode_parts(g: &SessionGraph) -> Vec<Vec<u8>> {
         by_id,
         sessions_by_key,
     } = g;
+    out.w().u32(FORMAT);
+    out.w().u32(nodes.len() as u32);
+    out.w().u32(edges.len() as u32);
+    let mut lens = [0u64; PARTS];
+    let mut from = out.at();
     let mut pool = Pool::default();
     // About one distinct string per node and edge (ids, ARNs, event ids), a few shared ones:
     // reserved once rather than rehashed as it grows (5% of a run that saves the graph).
     pool.index.reserve(2 * nodes.len() + edges.len());
     let mut lists = Vec::new();
-    // Fixed-size records: sized exactly once rather than grown (copied) by doubling.
-    let mut nw = Writer::with_capacity(nodes.len() * NODE_BYTES);
     for n in nodes {
-        put_node(&mut nw, &mut pool, &mut lists, n);
+        intern_node(&mut pool, &mut lists, n, out);
+        out.spill();
     }
-    let mut ew = Writer::with_capacity(edges.len() * EDGE_BYTES);
     for e in edges {
-        put_edge(&mut ew, &mut pool, &mut lists, e);
+        intern_edge(&mut pool, &mut lists, e, out);
+        out.spill();
     }
-    debug_assert_eq!(nw.buf.len(), nodes.len() * NODE_BYTES);
-    debug_assert_eq!(ew.buf.len(), edges.len() * EDGE_BYTES);
-    let mut sw = Writer::default();
-    pool.write(&mut sw);
-
-    let mut rest =
-        Writer::with_capacity(16 + 4 * event_node.len() + 9 * parents.len() + 8 * edge_nodes.len());
-    rest.u32(attempts.len() as u32);
-    for a in attempts {
-        put_attempt(&mut rest, a);
-    }
-    rest.u32(notes.len() as u32);
-    for n in notes {
-        rest.str(n);
-    }
-    rest.u32(user_grants.len() as u32);
-    for u in user_grants {
-        put_grant(&mut rest, u);
-    }
-    rest.u32(event_node.len() as u32);
-    for n in event_node {
-        rest.u32(*n);
-    }
-    rest.u32(edge_nodes.len() as u32);
-    for (p, c) in edge_nodes {
-        rest.u32(*p as u32);
-        rest.u32(*c as u32);
-    }
-    rest.u32(parents.len() as u32);
-    for p in parents {
-        match p {
-            Some((n, e)) => {
-                rest.u8(1);
-                rest.u32(*n as u32);
-                rest.u32(*e as u32);
+    lens[0] = part_len(out, &mut from);
+    for (i, refs) in [(1, &pool.ends), (2, &lists)] {
+        for piece in refs.chunks(1 << 16) {
+            for &x in piece {
+                out.w().u32(x);
             }
-            None => rest.u8(0),
+            out.spill();
         }
+        lens[i] = part_len(out, &mut from);
     }
+    let mut list = 0;
+    for piece in nodes.chunks(1 << 12) {
+        for n in piece {
+            put_node(out.w(), &pool, &mut list, n);
+        }
+        out.spill();
+    }
+    lens[3] = part_len(out, &mut from);
+    for piece in edges.chunks(1 << 12) {
+        for e in piece {
+            put_edge(out.w(), &pool, &mut list, e);
+        }
+        out.spill();
+    }
+    lens[4] = part_len(out, &mut from);
+    debug_assert_eq!(lens[3], (nodes.len() * NODE_BYTES) as u64);
+    debug_assert_eq!(lens[4], (edges.len() * EDGE_BYTES) as u64);
+    drop(pool);
 
-    let mut index = Writer::with_capacity(8 + 20 * by_id.len() + 24 * sessions_by_key.len());
+    let w = out.w();
+    w.u32(attempts.len() as u32);
+    for a in attempts {
+        put_attempt(w, a);
+    }
+    w.u32(notes.len() as u32);
+    for n in notes {
+        w.str(n);
+    }
+    w.u32(user_grants.len() as u32);
+    for u in user_grants {
+        put_grant(w, u);
+    }
+    out.spill();
+    out.w().u32(event_node.len() as u32);
+    for piece in event_node.chunks(1 << 16) {
+        for n in piece {
+            out.w().u32(*n);
+        }
+        out.spill();
+    }
+    out.w().u32(edge_nodes.len() as u32);
+    for (p, c) in edge_nodes {
+        out.w().u32(*p as u32);
+        out.w().u32(*c as u32);
+    }
+    out.spill();
+    out.w().u32(parents.len() as u32);
+    for piece in parents.chunks(1 << 16) {
+        for p in piece {
+            let w = out.w();
+            match p {
+                Some((n, e)) => {
+                    w.u8(1);
+                    w.u32(*n as u32);
+                    w.u32(*e as u32);
+                }
+                None => w.u8(0),
+            }
+        }
+        out.spill();
+    }
+    lens[5] = part_len(out, &mut from);
+
     let mut ids: Vec<_> = by_id.iter().collect();
     ids.sort_unstable();
-    index.u32(ids.len() as u32);
-    for (k, v) in ids {
-        index.u128(*k);
-        index.u32(*v);
+    out.w().u32(ids.len() as u32);
+    for piece in ids.chunks(1 << 16) {
+        for (k, v) in piece {
+            out.w().u128(**k);
+            out.w().u32(**v);
+        }
+        out.spill();
     }
+    drop(ids);
     let mut keys: Vec<_> = sessions_by_key.iter().collect();
     keys.sort_unstable();
-    index.u32(keys.len() as u32);
-    for (k, v) in keys {
-        index.u128(*k);
-        index.u32(v.len() as u32);
-        for x in v {
-            index.u32(*x);
+    out.w().u32(keys.len() as u32);
+    for piece in keys.chunks(1 << 14) {
+        for (k, v) in piece {
+            let w = out.w();
+            w.u128(**k);
+            w.u32(v.len() as u32);
+            for x in v.iter() {
+                w.u32(*x);
+            }
         }
+        out.spill();
     }
-
-    let mut w = Writer::default();
-    w.u32(FORMAT);
-    w.u32(nodes.len() as u32);
-    w.u32(edges.len() as u32);
-    w.u32(lists.len() as u32);
-    for part in [&sw.buf, &nw.buf, &ew.buf, &rest.buf, &index.buf] {
-        w.u64(part.len() as u64);
+    lens[6] = part_len(out, &mut from);
+    for l in lens {
+        out.w().u64(l);
     }
-    for &l in &lists {
-        w.u32(l);
-    }
-    vec![w.buf, sw.buf, nw.buf, ew.buf, rest.buf, index.buf]
 }
 
-/// The parts of an encoded graph, each checked to be where the header says.
+/// The parts of an encoded graph ([`encode_into`]), each checked to be where the trailer
+/// says.
 struct Parts<'a> {
     nodes: usize,
     edges: usize,
+    blob: &'a [u8],
+    ends: &'a [u8],
     lists: Vec<u32>,
-    strings: &'a [u8],
     node_records: &'a [u8],
     edge_records: &'a [u8],
     rest: &'a [u8],
@@ -418,36 +493,39 @@ fn parts(bytes: &[u8]) -> Option<Parts<'_>> {
     }
     let nodes = r.u32()? as usize;
     let edges = r.u32()? as usize;
-    let nlists = r.count(4)?;
-    let mut lens = [0usize; 5];
-    for l in &mut lens {
-        *l = usize::try_from(r.u64()?).ok()?;
+    let (mut body, trailer) = r.b.split_at_checked(r.b.len().checked_sub(8 * PARTS)?)?;
+    let mut lens = [0usize; PARTS];
+    for (l, b) in lens.iter_mut().zip(trailer.chunks_exact(8)) {
+        *l = usize::try_from(u64::from_le_bytes(b.try_into().ok()?)).ok()?;
     }
-    let mut lists = Vec::with_capacity(nlists);
-    for _ in 0..nlists {
-        lists.push(r.u32()?);
-    }
-    if lens[1] != nodes.checked_mul(NODE_BYTES)? || lens[2] != edges.checked_mul(EDGE_BYTES)? {
+    if lens[3] != nodes.checked_mul(NODE_BYTES)? || lens[4] != edges.checked_mul(EDGE_BYTES)? {
         return None;
     }
-    let total = lens.iter().try_fold(0usize, |a, &l| a.checked_add(l))?;
-    if total != r.b.len() {
+    if lens.iter().try_fold(0usize, |a, &l| a.checked_add(l))? != body.len() {
         return None;
     }
     let mut cut = |n: usize| {
-        let (h, t) = r.b.split_at(n);
-        r.b = t;
+        let (h, t) = body.split_at(n);
+        body = t;
         h
     };
+    let (blob, ends, lists) = (cut(lens[0]), cut(lens[1]), cut(lens[2]));
+    if lists.len() % 4 != 0 {
+        return None;
+    }
     Some(Parts {
         nodes,
         edges,
-        lists,
-        strings: cut(lens[0]),
-        node_records: cut(lens[1]),
-        edge_records: cut(lens[2]),
-        rest: cut(lens[3]),
-        index: cut(lens[4]),
+        blob,
+        ends,
+        lists: lists
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+        node_records: cut(lens[3]),
+        edge_records: cut(lens[4]),
+        rest: cut(lens[5]),
+        index: cut(lens[6]),
     })
 }
 
@@ -576,13 +654,14 @@ pub(super) fn decode(
     let p = parts(bytes)?;
     let ((nodes, edges), (rest, index)) = rayon::join(
         || {
-            let Some(s) = Strings::read(p.strings) else { return (None, None) };
+            let Some(s) = Strings::read(p.blob, p.ends) else { return (None, None) };
             let nodes = par_records(p.node_records, NODE_BYTES, |rec| get_node(rec, &s, &p.lists));
             done(p.node_records);
             let edges = par_records(p.edge_records, EDGE_BYTES, |rec| get_edge(rec, &s, &p.lists));
             done(p.edge_records);
             drop(s);
-            done(p.strings);
+            done(p.blob);
+            done(p.ends);
             (nodes, edges)
         },
         || {

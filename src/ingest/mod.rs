@@ -48,6 +48,7 @@ mod summary;
 mod table;
 pub mod tape;
 
+pub(crate) use cache::Sink as ByteSink;
 pub use cache::{wait_for_writes as wait_for_cache_writes, Cache};
 pub(crate) use cache::{Fields as ByteFields, Reader as ByteReader, Writer as ByteWriter};
 pub use discover::{discover, InputFile};
@@ -164,12 +165,12 @@ impl Ingest {
         cache.load_derived(*key, what)
     }
 
-    /// Keeps what `bytes` makes, derived from this run's table alone, under `what` for the next
-    /// run with the same table (nothing, and `bytes` is not called, when the table is not in the
-    /// cache).
-    pub(crate) fn save_derived(&self, what: &str, parts: impl FnOnce() -> Vec<Vec<u8>>) {
+    /// Keeps what `encode` writes, derived from this run's table alone, under `what` for the
+    /// next run with the same table (nothing, and `encode` is not called, when the table is not
+    /// in the cache). It is written in the background as it is encoded.
+    pub(crate) fn save_derived(&self, what: &str, encode: impl FnOnce(&mut cache::Stream)) {
         if let Some((cache, key)) = &self.run_store {
-            cache.save_derived(*key, what, parts());
+            cache.save_derived(*key, what, encode);
         }
     }
 

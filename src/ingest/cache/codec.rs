@@ -14,6 +14,25 @@ pub(crate) struct Writer {
     pub(crate) buf: Vec<u8>,
 }
 
+/// Where encoded bytes go: a [`Writer`], which may hand its bytes on as it fills
+/// ([`super::Stream`]).
+pub(crate) trait Sink {
+    fn w(&mut self) -> &mut Writer;
+    /// Called between records: the bytes may be handed on here.
+    fn spill(&mut self) {}
+    /// How many bytes were written so far.
+    fn at(&self) -> u64;
+}
+
+impl Sink for Writer {
+    fn w(&mut self) -> &mut Writer {
+        self
+    }
+    fn at(&self) -> u64 {
+        self.buf.len() as u64
+    }
+}
+
 impl Writer {
     pub(crate) fn with_capacity(n: usize) -> Writer {
         Writer { buf: Vec::with_capacity(n) }

@@ -47,11 +47,15 @@
 mod codec;
 mod entry;
 mod run;
+mod write;
 
-pub(crate) use codec::{Fields, Reader, Writer};
+pub(crate) use codec::{Fields, Reader, Sink, Writer};
 pub(super) use entry::EventLog;
 pub(super) use run::decode_graph_inputs;
 pub(crate) use run::Derived;
+pub use write::wait_for_writes;
+pub(crate) use write::Stream;
+use write::{wait_for_write_of, write_atomic};
 
 use super::discover::InputFile;
 use super::read::{process_file, Scratch};
@@ -332,102 +336,6 @@ fn read_sealed(path: &Path) -> Option<Sealed> {
     let (body, seal) = all.split_at(len);
     let seal = u128::from_le_bytes(seal.try_into().ok()?);
     (xxhash_rust::xxh3::xxh3_128(body) == seal).then_some(b)
-}
-
-/// The writing of the run's table and graph in the background, one job after the other in
-/// the order given.
-struct Writing {
-    /// The last job started: it waits for the one before it first.
-    last: Option<std::thread::JoinHandle<()>>,
-    /// The files the jobs given since the last wait write.
-    files: Vec<PathBuf>,
-}
-
-static WRITING: std::sync::Mutex<Writing> =
-    std::sync::Mutex::new(Writing { last: None, files: Vec::new() });
-
-/// Runs `job` (writing cache files) on a thread of its own, after the jobs given before it:
-/// the run's table and graph are hundreds of MB at 5 GB of trail, and copying them into the
-/// page cache took a fifth of a run that fills the cache while the other core waited on the
-/// single-threaded graph build. When no thread can be started the job runs here.
-fn in_background(writes: Vec<PathBuf>, job: impl FnOnce() + Send + 'static) {
-    let mut pending = WRITING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    pending.files.extend(writes);
-    let before = pending.last.take();
-    // The job goes through a slot so that it is still here if the thread cannot start.
-    let slot = std::sync::Arc::new(std::sync::Mutex::new(Some(job)));
-    let theirs = slot.clone();
-    let started = std::thread::Builder::new().name("cache-writer".into()).spawn(move || {
-        if let Some(h) = before {
-            let _ = h.join();
-        }
-        let job = theirs.lock().ok().and_then(|mut j| j.take());
-        if let Some(job) = job {
-            job();
-        }
-    });
-    match started {
-        Ok(h) => pending.last = Some(h),
-        Err(_) => {
-            let job = slot.lock().ok().and_then(|mut j| j.take());
-            if let Some(job) = job {
-                job();
-            }
-        }
-    }
-}
-
-/// Waits until every cache file given to be written has been: called before the process ends,
-/// and before a file being written is read ([`wait_for_write_of`]), so that a run finds what
-/// an earlier one in the same process kept. Never called from a job itself.
-pub fn wait_for_writes() {
-    let last = {
-        let mut pending = WRITING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        pending.files.clear();
-        pending.last.take()
-    };
-    if let Some(h) = last {
-        let _ = h.join();
-        crate::diag::mark("cache: writes finished");
-    }
-}
-
-/// [`wait_for_writes`], when `path` is one of the files being written.
-fn wait_for_write_of(path: &Path) {
-    let pending = WRITING
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .files
-        .iter()
-        .any(|p| p == path);
-    if pending {
-        wait_for_writes();
-    }
-}
-
-/// Writes `bytes` and their seal (xxh3-128, checked by [`read_sealed`]) to a temporary file
-/// beside `path` and renames it over `path`.
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    write_parts(path, &[bytes])
-}
-
-/// [`write_atomic`] of the concatenation of `parts`, without concatenating them in memory.
-fn write_parts(path: &Path, parts: &[impl AsRef<[u8]>]) -> std::io::Result<()> {
-    use std::io::Write;
-    let tmp =
-        path.with_extension(format!("tmp{}.{:?}", std::process::id(), std::thread::current().id()));
-    let tmp = PathBuf::from(tmp.to_string_lossy().replace(['(', ')', ' '], ""));
-    let mut f = std::fs::File::create(&tmp)?;
-    let mut seal = xxhash_rust::xxh3::Xxh3::new();
-    for p in parts {
-        f.write_all(p.as_ref())?;
-        seal.update(p.as_ref());
-    }
-    f.write_all(&seal.digest128().to_le_bytes())?;
-    drop(f);
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
 }
 
 /// The origin of record `record` of file `file`.

@@ -15,7 +15,7 @@
 
 use super::codec::{get_event, get_facts, put_event, put_facts, Fields, Reader, Writer};
 use super::entry::{StatKey, CACHED_FAILS, CACHED_SKIPS, REJECTS, SHAPES};
-use super::{Cache, CachedEvents};
+use super::{Cache, CachedEvents, Stream};
 use crate::ingest::intern::StringList;
 use crate::ingest::issuing::{for_graph, IssuingCall};
 use crate::ingest::{
@@ -78,21 +78,19 @@ impl Cache {
         Some(Derived { bytes, start })
     }
 
-    /// Keeps `bytes` under `what` beside the run `key`: something computed from that run's
-    /// table alone (the session graph), so it holds for every run that loads the table.
-    /// Keeps the concatenation of `parts` under `what` beside the run `key` (the parts are
-    /// written one after the other, never copied into one buffer).
+    /// Keeps what `encode` writes under `what` beside the run `key`: something computed from
+    /// that run's table alone (the session graph), so it holds for every run that loads the
+    /// table.
     ///
-    /// Written in the background ([`super::in_background`]), after what was given before; a
-    /// part whose run's table (`.r`) is not there once those are written (its writing failed)
-    /// is not written, so that nothing is kept that no run can use or prune.
-    pub(crate) fn save_derived(&self, key: u128, what: &str, parts: Vec<Vec<u8>>) {
+    /// Written in the background as it is encoded ([`Stream`]), after what was given before.
+    /// It is not written when the run's table (`.r`) is not there once those are written (its
+    /// writing failed), so that nothing is kept that no run can use or prune.
+    pub(crate) fn save_derived(&self, key: u128, what: &str, encode: impl FnOnce(&mut Stream)) {
         let (path, table) = (self.derived_path(key, what), self.run_path(&RunKey { hash: key }));
-        super::in_background(vec![path.clone()], move || {
-            if table.exists() {
-                let _ = write_derived(&path, key, parts);
-            }
-        });
+        let mut out = Stream::start(path, move || table.exists(), |_| {});
+        derived_header(&mut out.w, key);
+        encode(&mut out);
+        out.finish();
     }
 
     pub(super) fn derived_path(&self, key: u128, what: &str) -> PathBuf {
@@ -161,28 +159,39 @@ impl Cache {
     /// Keeps the result of this run, when every file went through the cache; true when it
     /// was kept.
     ///
-    /// The table is encoded here and written in the background ([`super::in_background`]):
-    /// true once it is handed over. Its graph inputs are written first, then the table, then
-    /// older runs and removed files' entries are pruned.
+    /// Its graph inputs, then its table, are encoded here and written in the background as
+    /// they are ([`super::Stream`]), never whole in memory: true once they are handed over.
+    /// Then older runs and removed files' entries are pruned.
     pub(crate) fn save_run(self: &std::sync::Arc<Self>, key: &RunKey, ing: &Ingest) -> bool {
         if ing.stdin.is_some() || ing.cached.iter().any(Option::is_none) {
             return false;
         }
-        let Some((table, inputs)) = encode(key, ing) else { return false };
+        // What can fail to encode is encoded first, before anything is written.
+        let Some((head, tail)) = encode_ends(key, ing) else { return false };
+        if std::fs::create_dir_all(self.dir.join("runs")).is_err() {
+            return false;
+        }
+        let hash = key.hash;
+        let mut inputs = Stream::start(self.derived_path(hash, "inputs"), || true, |_| {});
+        derived_header(&mut inputs.w, hash);
+        put_graph_inputs(&mut inputs, ing);
+        inputs.finish();
+        let cache = self.clone();
+        let mut table = Stream::start(
+            self.run_path(key),
+            || true,
+            move |written| {
+                if written {
+                    crate::diag::mark("cache: run kept");
+                    cache.prune_runs(hash);
+                    cache.prune_files();
+                    crate::diag::mark("cache: old runs and removed files' entries pruned");
+                }
+            },
+        );
+        put_table(&mut table, ing, head, tail);
+        table.finish();
         crate::diag::mark("cache: run encoded");
-        let (cache, hash) = (self.clone(), key.hash);
-        let (inputs_path, table_path) = (self.derived_path(hash, "inputs"), self.run_path(key));
-        let writes = vec![inputs_path.clone(), table_path.clone()];
-        super::in_background(writes, move || {
-            let _ = std::fs::create_dir_all(cache.dir.join("runs"));
-            let _ = write_derived(&inputs_path, hash, vec![inputs]);
-            if super::write_atomic(&table_path, &table).is_ok() {
-                crate::diag::mark("cache: run kept");
-                cache.prune_runs(hash);
-                cache.prune_files();
-                crate::diag::mark("cache: old runs and removed files' entries pruned");
-            }
-        });
         true
     }
 
@@ -230,19 +239,12 @@ impl Cache {
     }
 }
 
-/// Writes `parts` under `path`, behind the header of a part kept beside the run `key`.
-fn write_derived(
-    path: &std::path::Path,
-    key: u128,
-    mut parts: Vec<Vec<u8>>,
-) -> std::io::Result<()> {
-    let mut w = Writer::default();
+/// The header of a part kept beside the run `key`.
+fn derived_header(w: &mut Writer, key: u128) {
     w.buf.extend_from_slice(DERIVED_MAGIC);
     w.u32(FORMAT);
     w.str(super::build_id());
     w.u128(key);
-    parts.insert(0, w.buf);
-    super::write_parts(path, &parts)
 }
 
 /// The static string `s` is in `list`, as that one.
@@ -419,14 +421,10 @@ fn get_stats(r: &mut Reader<'_>) -> Option<IngestStats> {
     })
 }
 
-/// The table (`.r`) and the graph's inputs (`.inputs`) of a run.
-fn encode(key: &RunKey, ing: &Ingest) -> Option<(Vec<u8>, Vec<u8>)> {
-    // Sized once for what is known to come (the stubs are most of it): grown by doubling, the
-    // buffer would be copied and page-faulted again at every step.
-    let (text, ends) = ing.strings.raw_parts();
-    let mut w = Writer::with_capacity(
-        64 + text.len() + 8 * ends.len() + STUB_BYTES * ing.stubs.len() + 256 * ing.inputs.len(),
-    );
+/// The two ends of a run's table (`.r`), what can fail to encode: the header with the list
+/// of files, and the stats, problems and conflicts after the stubs.
+fn encode_ends(key: &RunKey, ing: &Ingest) -> Option<(Vec<u8>, Vec<u8>)> {
+    let mut w = Writer::with_capacity(64 + 96 * ing.inputs.len());
     w.buf.extend_from_slice(MAGIC);
     w.u128(key.hash);
     w.u64(ing.max_file_bytes);
@@ -437,50 +435,75 @@ fn encode(key: &RunKey, ing: &Ingest) -> Option<(Vec<u8>, Vec<u8>)> {
         w.u128(c.hash);
         w.opt_str(ing.file_sha256.get(i)?.as_deref());
     }
-    w.str(text);
-    w.u32(ends.len() as u32);
-    for e in ends {
-        w.u64(*e as u64);
+    let mut t = Writer::default();
+    put_stats(&mut t, &ing.stats);
+    let reasons = reasons();
+    t.u32(ing.problems.len() as u32);
+    for p in &ing.problems {
+        known(&reasons, p.reason)?;
+        t.str(&p.path);
+        t.str(p.reason);
+        t.str(&p.detail);
+        t.u64(p.record.map_or(u64::MAX, u64::from));
+        t.u8(SEVERITIES.iter().position(|s| *s == p.severity)? as u8);
     }
-    w.u32(ing.stubs.len() as u32);
-    put_stubs(&mut w, &ing.stubs);
-    // What only the session graph reads goes to a file of its own: a run that takes the graph
-    // from the cache never reads it.
-    let mut g = Writer::default();
-    g.u32(ing.details.len() as u32);
+    t.u32(ing.conflicts.len() as u32);
+    for c in &ing.conflicts {
+        t.str(&c.event_id);
+        for l in [&c.first, &c.other] {
+            t.str(&l.path);
+            t.u32(l.record);
+        }
+    }
+    Some((w.buf, t.buf))
+}
+
+/// The run's table (`.r`): `head` and `tail` from [`encode_ends`], the strings and the stubs
+/// between them ([`decode`] reads it).
+fn put_table(out: &mut Stream, ing: &Ingest, head: Vec<u8>, tail: Vec<u8>) {
+    out.w.buf.extend_from_slice(&head);
+    let (text, ends) = ing.strings.raw_parts();
+    // As `Writer::str` would, in pieces.
+    out.w.u32(text.len() as u32);
+    for piece in text.as_bytes().chunks(1 << 20) {
+        out.w.buf.extend_from_slice(piece);
+        out.spill();
+    }
+    out.w.u32(ends.len() as u32);
+    for piece in ends.chunks(1 << 16) {
+        for e in piece {
+            out.w.u64(*e as u64);
+        }
+        out.spill();
+    }
+    out.w.u32(ing.stubs.len() as u32);
+    for piece in ing.stubs.chunks(1 << 14) {
+        put_stubs(&mut out.w, piece);
+        out.spill();
+    }
+    out.w.buf.extend_from_slice(&tail);
+}
+
+/// What only the session graph reads (`.inputs`, beside the table: a run that takes the graph
+/// from the cache never reads it): the issuing calls and the credentials' first facts
+/// ([`decode_graph_inputs`] reads them).
+fn put_graph_inputs(out: &mut Stream, ing: &Ingest) {
+    out.w.u32(ing.details.len() as u32);
     for c in &ing.details {
-        g.u32(c.origin.file);
-        g.u32(c.origin.record);
-        put_event(&mut g, &as_event(c), true);
+        out.w.u32(c.origin.file);
+        out.w.u32(c.origin.record);
+        put_event(&mut out.w, &as_event(c), true);
+        out.spill();
     }
     let mut creds: Vec<_> = ing.creds.iter().collect();
     creds.sort_unstable_by_key(|(k, _)| **k);
-    g.u32(creds.len() as u32);
+    out.w.u32(creds.len() as u32);
     for ((key, created), f) in creds {
-        g.u32(*key);
-        g.i64(*created);
-        put_facts(&mut g, f);
+        out.w.u32(*key);
+        out.w.i64(*created);
+        put_facts(&mut out.w, f);
+        out.spill();
     }
-    put_stats(&mut w, &ing.stats);
-    let reasons = reasons();
-    w.u32(ing.problems.len() as u32);
-    for p in &ing.problems {
-        known(&reasons, p.reason)?;
-        w.str(&p.path);
-        w.str(p.reason);
-        w.str(&p.detail);
-        w.u64(p.record.map_or(u64::MAX, u64::from));
-        w.u8(SEVERITIES.iter().position(|s| *s == p.severity)? as u8);
-    }
-    w.u32(ing.conflicts.len() as u32);
-    for c in &ing.conflicts {
-        w.str(&c.event_id);
-        for l in [&c.first, &c.other] {
-            w.str(&l.path);
-            w.u32(l.record);
-        }
-    }
-    Some((w.buf, g.buf))
 }
 
 fn decode(

@@ -1,0 +1,316 @@
+//! Writing cache files: sealed and renamed into place ([`write_atomic`]); the run's table,
+//! graph inputs and graph on a thread of their own, one after the other, while they are
+//! encoded ([`Stream`]).
+
+use super::codec::Writer;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender};
+
+/// The writing of the run's table and graph in the background, one job after the other in
+/// the order given.
+struct Writing {
+    /// The last job started: it waits for the one before it first.
+    last: Option<std::thread::JoinHandle<()>>,
+    /// The files the jobs given since the last wait write.
+    files: Vec<PathBuf>,
+}
+
+static WRITING: std::sync::Mutex<Writing> =
+    std::sync::Mutex::new(Writing { last: None, files: Vec::new() });
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Starts `job` (writing cache files) on a thread of its own, after the jobs queued before
+/// it: the run's table and graph are hundreds of MB at 5 GB of trail, and copying them into
+/// the page cache took a fifth of a run that fills the cache while the other core waited on
+/// the single-threaded graph build. When no thread can be started, waits here for those jobs
+/// and gives `job` back.
+fn queue(writes: Vec<PathBuf>, job: Job) -> Result<(), Job> {
+    let mut pending = WRITING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    pending.files.extend(writes);
+    // The job and the one before it go through a slot, so that both are still here if the
+    // thread cannot start.
+    let slot = std::sync::Arc::new(std::sync::Mutex::new(Some((pending.last.take(), job))));
+    let theirs = slot.clone();
+    let started = std::thread::Builder::new().name("cache-writer".into()).spawn(move || {
+        let taken = theirs.lock().ok().and_then(|mut j| j.take());
+        if let Some((before, job)) = taken {
+            if let Some(h) = before {
+                let _ = h.join();
+            }
+            job();
+        }
+    });
+    match started {
+        Ok(h) => {
+            pending.last = Some(h);
+            Ok(())
+        }
+        Err(_) => {
+            let taken = slot.lock().ok().and_then(|mut j| j.take());
+            let Some((before, job)) = taken else { return Ok(()) };
+            if let Some(h) = before {
+                let _ = h.join();
+            }
+            Err(job)
+        }
+    }
+}
+
+/// Waits until every cache file given to be written has been: called before the process ends,
+/// and before a file being written is read ([`wait_for_write_of`]), so that a run finds what
+/// an earlier one in the same process kept. Never called from a job itself.
+pub fn wait_for_writes() {
+    let last = {
+        let mut pending = WRITING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        pending.files.clear();
+        pending.last.take()
+    };
+    if let Some(h) = last {
+        let _ = h.join();
+        crate::diag::mark("cache: writes finished");
+    }
+}
+
+/// [`wait_for_writes`], when `path` is one of the files being written.
+pub(super) fn wait_for_write_of(path: &Path) {
+    let pending = WRITING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .files
+        .iter()
+        .any(|p| p == path);
+    if pending {
+        wait_for_writes();
+    }
+}
+
+/// Writes `bytes` and their seal (xxh3-128, checked by [`super::read_sealed`]) to a temporary
+/// file beside `path` and renames it over `path`.
+pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_parts(path, &[bytes])
+}
+
+/// [`write_atomic`] of the concatenation of `parts`, without concatenating them in memory.
+pub(super) fn write_parts(path: &Path, parts: &[impl AsRef<[u8]>]) -> std::io::Result<()> {
+    let mut out = Sealing::create(path)?;
+    for p in parts {
+        out.write(p.as_ref())?;
+    }
+    out.commit()
+}
+
+/// A cache file being written: a temporary file beside it, and the seal of what it holds.
+struct Sealing {
+    path: PathBuf,
+    tmp: PathBuf,
+    file: std::fs::File,
+    seal: xxhash_rust::xxh3::Xxh3,
+}
+
+impl Sealing {
+    fn create(path: &Path) -> std::io::Result<Sealing> {
+        let tmp = path.with_extension(format!(
+            "tmp{}.{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let tmp = PathBuf::from(tmp.to_string_lossy().replace(['(', ')', ' '], ""));
+        let file = std::fs::File::create(&tmp)?;
+        let seal = xxhash_rust::xxh3::Xxh3::new();
+        Ok(Sealing { path: path.to_path_buf(), tmp, file, seal })
+    }
+
+    fn write(&mut self, b: &[u8]) -> std::io::Result<()> {
+        use std::io::Write;
+        self.seal.update(b);
+        self.file.write_all(b).inspect_err(|_| {
+            let _ = std::fs::remove_file(&self.tmp);
+        })
+    }
+
+    /// Seals the file and renames it into place.
+    fn commit(mut self) -> std::io::Result<()> {
+        let seal = self.seal.digest128().to_le_bytes();
+        self.write(&seal)?;
+        drop(self.file);
+        std::fs::rename(&self.tmp, &self.path).inspect_err(|_| {
+            let _ = std::fs::remove_file(&self.tmp);
+        })
+    }
+
+    /// Gives up: the temporary file goes.
+    fn abandon(self) {
+        drop(self.file);
+        let _ = std::fs::remove_file(&self.tmp);
+    }
+}
+
+/// How many bytes a [`Stream`] hands over at a time.
+const CHUNK: usize = 4 << 20;
+/// How many handed-over chunks may wait for the writer before the encoder waits for it.
+const QUEUED: usize = 4;
+
+/// A cache file written on the writer thread while it is encoded here: the encoder appends
+/// to [`Stream::w`] and calls [`Stream::spill`] between records, which hands each full
+/// chunk over through a bounded channel. The file is never whole in memory: at 5 GB of trail
+/// the run's table, graph inputs and graph are 550 MB, and a run that filled the cache held
+/// them beside the graph (a peak of 1.2 GB). The file is sealed and renamed into place only
+/// once [`Stream::finish`] is called: a stream dropped before (an encoder that gave up)
+/// leaves nothing.
+///
+/// Streams are written one after the other, in the order they are started ([`queue`]): an
+/// encoder must finish one before it writes to the next.
+pub(crate) struct Stream {
+    /// The bytes not handed over yet.
+    pub(crate) w: Writer,
+    /// How many were handed over.
+    handed: u64,
+    out: Out,
+}
+
+impl super::codec::Sink for Stream {
+    fn w(&mut self) -> &mut Writer {
+        &mut self.w
+    }
+    fn spill(&mut self) {
+        Stream::spill(self);
+    }
+    fn at(&self) -> u64 {
+        self.handed + self.w.buf.len() as u64
+    }
+}
+
+enum Out {
+    /// To the writer thread: `Some` chunk, `None` once the file is whole.
+    Thread(SyncSender<Option<Vec<u8>>>),
+    /// No thread could be started: the chunks wait here, written when the stream finishes
+    /// (when the first function says so; the second is told whether they were).
+    Here(PathBuf, Vec<Vec<u8>>, Box<dyn FnOnce() -> bool + Send>, Box<dyn FnOnce(bool) + Send>),
+}
+
+impl Stream {
+    /// Starts writing `path`, when `when()` says so once the jobs before are done; `then` is
+    /// called with whether it was written, once it is.
+    pub(crate) fn start(
+        path: PathBuf,
+        when: impl FnOnce() -> bool + Send + 'static,
+        then: impl FnOnce(bool) + Send + 'static,
+    ) -> Stream {
+        type When = Box<dyn FnOnce() -> bool + Send>;
+        type Then = Box<dyn FnOnce(bool) + Send>;
+        let (tx, rx) = std::sync::mpsc::sync_channel(QUEUED);
+        // `when` and `then` go through a slot, so that they are still here if no thread can
+        // start.
+        let both = (Box::new(when) as When, Box::new(then) as Then);
+        let slot = std::sync::Arc::new(std::sync::Mutex::new(Some(both)));
+        let (theirs, dest) = (slot.clone(), path.clone());
+        let job: Job = Box::new(move || {
+            if let Some((when, then)) = theirs.lock().ok().and_then(|mut t| t.take()) {
+                then(receive(&dest, &rx, when()));
+            }
+        });
+        let out = match queue(vec![path.clone()], job) {
+            Ok(()) => Out::Thread(tx),
+            Err(_) => match slot.lock().ok().and_then(|mut t| t.take()) {
+                Some((when, then)) => Out::Here(path, Vec::new(), when, then),
+                None => Out::Here(path, Vec::new(), Box::new(|| false), Box::new(|_| {})),
+            },
+        };
+        Stream { w: Writer::with_capacity(CHUNK + CHUNK / 4), handed: 0, out }
+    }
+
+    /// Hands the bytes over once they fill a chunk.
+    pub(crate) fn spill(&mut self) {
+        if self.w.buf.len() >= CHUNK {
+            self.hand_over();
+        }
+    }
+
+    fn hand_over(&mut self) {
+        let full = std::mem::replace(&mut self.w.buf, Vec::with_capacity(CHUNK + CHUNK / 4));
+        self.handed += full.len() as u64;
+        match &mut self.out {
+            // A writer that stopped (it cannot have: it reads to the end) would only lose the
+            // file, which is then not renamed into place.
+            Out::Thread(tx) => drop(tx.send(Some(full))),
+            Out::Here(_, chunks, ..) => chunks.push(full),
+        }
+    }
+
+    /// The file is whole: it is sealed and renamed into place (on the writer thread, or here
+    /// when there is none).
+    pub(crate) fn finish(mut self) {
+        self.hand_over();
+        match self.out {
+            Out::Thread(tx) => drop(tx.send(None)),
+            Out::Here(path, chunks, when, then) => {
+                then(when() && write_parts(&path, &chunks).is_ok());
+            }
+        }
+    }
+}
+
+/// The writer thread's side of a [`Stream`]: writes what it receives to `path` (when
+/// `wanted`), and commits it once told the file is whole; true when it was written. Reads
+/// every chunk to the end, even after a failed write, so that the encoder never waits on a
+/// writer that stopped.
+fn receive(path: &Path, rx: &Receiver<Option<Vec<u8>>>, wanted: bool) -> bool {
+    let mut out = if wanted { Sealing::create(path).ok() } else { None };
+    for chunk in rx {
+        let Some(chunk) = chunk else {
+            return out.is_some_and(|o| o.commit().is_ok());
+        };
+        if let Some(o) = &mut out {
+            if o.write(&chunk).is_err() {
+                out = None;
+            }
+        }
+    }
+    // The stream was dropped before it finished.
+    if let Some(o) = out {
+        o.abandon();
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stream is written whole, sealed, once finished; dropped before that, or not wanted
+    /// once the jobs before it are done, it leaves nothing (not even its temporary file).
+    #[test]
+    fn a_stream_is_written_whole_or_not_at_all() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let body: Vec<u8> = (0..3 * CHUNK + 12_345).map(|i| (i * 7 % 253) as u8).collect();
+        let (told, heard) = std::sync::mpsc::channel();
+        let stream = |name: &str, wanted: bool| {
+            let told = told.clone();
+            let name_told = name.to_string();
+            let mut s = Stream::start(
+                dir.path().join(name),
+                move || wanted,
+                move |written| told.send((name_told, written)).unwrap(),
+            );
+            for piece in body.chunks(1000) {
+                s.w.buf.extend_from_slice(piece);
+                s.spill();
+            }
+            assert_eq!(super::super::codec::Sink::at(&s), body.len() as u64);
+            s
+        };
+        stream("whole", true).finish();
+        drop(stream("dropped", true));
+        stream("unwanted", false).finish();
+        wait_for_writes();
+        let mut said: Vec<_> = heard.try_iter().collect();
+        said.sort();
+        let expected = [("dropped", false), ("unwanted", false), ("whole", true)];
+        assert_eq!(said, expected.map(|(n, w)| (n.to_string(), w)));
+        let got = super::super::read_sealed(&dir.path().join("whole")).expect("written, sealed");
+        assert_eq!(&got[..], &body[..]);
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+        assert_eq!(left.len(), 1, "only the finished stream's file: {left:?}");
+    }
+}
