@@ -143,6 +143,7 @@ fn bump(layout: Layout) -> Option<*mut u8> {
 // 64 bytes go to the system), and never freed; every other block is the system allocator's,
 // and it is handed back to it.
 unsafe impl GlobalAlloc for Alloc {
+    #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if KEEPING.load(Relaxed) != 0 {
             if let Some(p) = bump(layout) {
@@ -153,6 +154,7 @@ unsafe impl GlobalAlloc for Alloc {
         unsafe { System.alloc(layout) }
     }
 
+    #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         if KEEPING.load(Relaxed) != 0 {
             // The region's bytes are handed out once, fresh from an anonymous map: zero.
@@ -164,6 +166,7 @@ unsafe impl GlobalAlloc for Alloc {
         unsafe { System.alloc_zeroed(layout) }
     }
 
+    #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         if !in_region(ptr) {
             // SAFETY: a block of the system allocator, with its layout.
@@ -171,6 +174,7 @@ unsafe impl GlobalAlloc for Alloc {
         }
     }
 
+    #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         if !in_region(ptr) {
             // SAFETY: a block of the system allocator, with its layout and a valid new size.
