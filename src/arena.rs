@@ -15,17 +15,21 @@
 //! runs right after filling the cache), the kernel spending half the run zeroing 2 MiB pages.
 //!
 //! A block of the region that is freed is not reused (its memory stays until the process
-//! ends), so a [`Keep`] is held only around code that allocates what it keeps. A block
-//! reallocated is copied to a new one. Freeing, or reallocating, a block of the system
-//! allocator is handed to it whatever the mode: the region is known by its address range.
-//! When the region cannot be reserved, or is used up, allocations go to the system allocator.
+//! ends), so a [`Keep`] is held only around code that allocates what it keeps: the decoding of
+//! a cache file whose seal was checked. What such code allocates and drops (a temporary, a
+//! vector's buffer before it grew, or, should the bytes fail to decode after all, everything
+//! decoded so far) stays resident to the end; so does what another thread allocates while
+//! the [`Keep`] is held (a warm run has no other work then). A block reallocated is copied to
+//! a new one. Freeing, or reallocating, a block of the system allocator is handed to it
+//! whatever the mode: the region is known by its address range. When the region cannot be
+//! reserved, or is used up, allocations go to the system allocator.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-/// Address space reserved (not memory: pages are only backed once written): 16 GiB, a
-/// quarter of the address space on a 32-bit target.
+/// Address space reserved (not memory: pages are only backed once handed out): 16 GiB on a
+/// 64-bit target, 1 GiB on a 32-bit one.
 const RESERVE: usize = if usize::BITS >= 64 { 1 << (usize::BITS / 2 + 2) } else { 1 << 30 };
 /// What a thread takes from the region at a time, and bumps through alone.
 const CHUNK: usize = 1 << 20;
@@ -72,10 +76,17 @@ impl Drop for Keep {
 /// unmapped. `None` when it could not be reserved.
 static REGION: std::sync::OnceLock<Option<memmap2::MmapMut>> = std::sync::OnceLock::new();
 
-/// Reserves the region: address space only.
+/// Reserves the region: address space only. Not under strict overcommit accounting
+/// (`vm.overcommit_memory = 2`), where the kernel would count all of it as committed memory.
 fn reserve() {
-    let map = REGION
-        .get_or_init(|| memmap2::MmapOptions::new().len(RESERVE).no_reserve_swap().map_anon().ok());
+    let map = REGION.get_or_init(|| {
+        let strict =
+            std::fs::read("/proc/sys/vm/overcommit_memory").is_ok_and(|b| b.starts_with(b"2"));
+        if strict {
+            return None;
+        }
+        memmap2::MmapOptions::new().len(RESERVE).no_reserve_swap().map_anon().ok()
+    });
     if let Some(map) = map {
         START.store(map.as_ptr() as usize, Relaxed);
     }
@@ -109,10 +120,11 @@ fn take(size: usize, align: usize) -> Option<usize> {
     if align > 64 {
         return None;
     }
-    let at = NEXT.fetch_add(size, Relaxed);
-    if at.checked_add(size)? > RESERVE {
-        return None;
-    }
+    // Moved on only when the range fits: a region used up stays used up (a failed take that
+    // still moved it on could wrap it round, and hand out what is in use).
+    let at = NEXT
+        .fetch_update(Relaxed, Relaxed, |at| at.checked_add(size).filter(|&end| end <= RESERVE))
+        .ok()?;
     populate(at, size);
     Some(start + at)
 }
@@ -121,21 +133,37 @@ fn take(size: usize, align: usize) -> Option<usize> {
 /// room); `None` when the region cannot give one.
 fn bump(layout: Layout) -> Option<*mut u8> {
     let (size, align) = (layout.size().max(1), layout.align());
+    if align > 64 {
+        return None; // every range the region gives is aligned to 64 bytes, no more
+    }
     if size >= LARGE {
         return take(size, align).map(|a| a as *mut u8);
     }
-    CHUNK_LEFT.with(|c| {
-        let (next, end) = c.get();
-        let at = next.checked_next_multiple_of(align)?;
-        if next != 0 && at.checked_add(size)? <= end {
-            c.set((at + size, end));
-            return Some(at as *mut u8);
-        }
-        let fresh = take(CHUNK, 64)?;
-        let at = fresh.checked_next_multiple_of(align)?;
-        c.set((at + size, fresh + CHUNK));
-        Some(at as *mut u8)
-    })
+    // `try_with`: never a panic inside the allocator (this thread's storage being torn down).
+    CHUNK_LEFT
+        .try_with(|c| {
+            let (next, end) = c.get();
+            let at = next.checked_next_multiple_of(align)?;
+            if next != 0 && at.checked_add(size)? <= end {
+                c.set((at + size, end));
+                return Some(at as *mut u8);
+            }
+            let fresh = take(CHUNK, 64)?;
+            let at = fresh.checked_next_multiple_of(align)?;
+            c.set((at + size, fresh + CHUNK));
+            Some(at as *mut u8)
+        })
+        .ok()
+        .flatten()
+}
+
+/// A block of the region for `layout`, while a [`Keep`] is held and the region has room.
+#[inline]
+fn kept(layout: Layout) -> Option<*mut u8> {
+    if KEEPING.load(Relaxed) == 0 {
+        return None;
+    }
+    bump(layout)
 }
 
 // SAFETY: blocks from the region are disjoint (each range is taken once, with an atomic add,
@@ -145,25 +173,15 @@ fn bump(layout: Layout) -> Option<*mut u8> {
 unsafe impl GlobalAlloc for Alloc {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if KEEPING.load(Relaxed) != 0 {
-            if let Some(p) = bump(layout) {
-                return p;
-            }
-        }
         // SAFETY: the caller's contract, passed on.
-        unsafe { System.alloc(layout) }
+        kept(layout).unwrap_or_else(|| unsafe { System.alloc(layout) })
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if KEEPING.load(Relaxed) != 0 {
-            // The region's bytes are handed out once, fresh from an anonymous map: zero.
-            if let Some(p) = bump(layout) {
-                return p;
-            }
-        }
+        // The region's bytes are handed out once, fresh from an anonymous map: zero.
         // SAFETY: as above.
-        unsafe { System.alloc_zeroed(layout) }
+        kept(layout).unwrap_or_else(|| unsafe { System.alloc_zeroed(layout) })
     }
 
     #[inline]
@@ -200,6 +218,8 @@ unsafe impl GlobalAlloc for Alloc {
 mod tests {
     use super::*;
 
+    /// Assumes no other unit test holds a [`Keep`] meanwhile: one is only taken when a run's
+    /// table or graph is loaded from a cache, which no unit test does.
     #[test]
     fn blocks_come_from_the_region_only_while_kept_and_are_never_reused() {
         let a = Alloc;
@@ -223,6 +243,10 @@ mod tests {
                 assert_eq!(x as usize % l.align(), 0, "aligned");
             }
             assert!(q as usize >= p as usize + 24 || p as usize >= q as usize + 24, "disjoint");
+            let page = Layout::from_size_align(100, 4096).unwrap();
+            let x = a.alloc(page);
+            assert!(!in_region(x) && x as usize % 4096 == 0, "above 64: the system's, aligned");
+            a.dealloc(x, page);
             assert!(std::slice::from_raw_parts(z, big.size()).iter().all(|&b| b == 0));
             // Growing a block of the region copies it; freeing one is a no-op (never reused).
             std::ptr::copy_nonoverlapping(b"0123456789abcdefghijklmn".as_ptr(), p, 24);

@@ -640,7 +640,7 @@ fn par_records<T: Send>(
     v.into_iter().collect()
 }
 
-/// The graph [`encode`] wrote, for a table of `events` events; `None` when the bytes are not
+/// The graph [`encode_into`] wrote, for a table of `events` events; `None` when the bytes are not
 /// one (another format, damage). Nodes and edges decode in parallel, beside the indexes.
 ///
 /// `done` is told of each part of `bytes` once it is decoded and will not be read again, so

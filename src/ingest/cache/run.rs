@@ -609,7 +609,7 @@ fn put_stubs(w: &mut Writer, stubs: &[Stub]) {
     }
 }
 
-/// The stubs [`encode`] wrote end to end, `STUB_BYTES` each, for a table of `strings`
+/// The stubs [`put_table`] wrote end to end, `STUB_BYTES` each, for a table of `strings`
 /// strings and `files` files; `None` when one refers past either. Decoded in parallel, each
 /// straight into its place (800,000 of them at 1 GB of trail: a fifth of a warm run's load
 /// when decoded one after the other), then checked.
@@ -644,7 +644,7 @@ fn get_stubs(b: &[u8], strings: usize, files: usize) -> Option<Vec<Stub>> {
     stubs.par_iter().with_min_len(4096).all(fits).then_some(stubs)
 }
 
-/// The issuing calls and credential facts [`encode`] put behind their length, for a table of
+/// The issuing calls and credential facts [`put_graph_inputs`] wrote behind their count, for a table of
 /// `strings` strings and `files` files.
 pub(crate) fn decode_graph_inputs(
     b: &[u8],

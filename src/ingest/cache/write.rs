@@ -47,6 +47,9 @@ fn queue(writes: Vec<PathBuf>, job: Job) -> Result<(), Job> {
             Ok(())
         }
         Err(_) => {
+            // The earlier jobs are waited for with the lock let go (a job never takes it, but
+            // a stream's job waits for its encoder, which may need it).
+            drop(pending);
             let taken = slot.lock().ok().and_then(|mut j| j.take());
             let Some((before, job)) = taken else { return Ok(()) };
             if let Some(h) = before {
@@ -160,7 +163,8 @@ const QUEUED: usize = 4;
 /// leaves nothing.
 ///
 /// Streams are written one after the other, in the order they are started ([`queue`]): an
-/// encoder must finish one before it writes to the next.
+/// encoder must finish (or drop) one before it starts the next, and before it waits for the
+/// writing ([`wait_for_writes`]); otherwise it would wait for a writer that waits for it.
 pub(crate) struct Stream {
     /// The bytes not handed over yet.
     pub(crate) w: Writer,
