@@ -34,18 +34,18 @@ struct Pool<'g> {
 
 impl<'g> Pool<'g> {
     /// The reference of `s`, whose bytes go to `out` when it is new.
-    fn intern(&mut self, s: &'g str, out: &mut impl Sink) -> u32 {
+    fn intern(&mut self, s: &'g str, out: &mut Writer) -> u32 {
         if let Some(&r) = self.index.get(s) {
             return r;
         }
-        out.w().buf.extend_from_slice(s.as_bytes());
+        out.buf.extend_from_slice(s.as_bytes());
         self.len += s.len() as u32;
         self.ends.push(self.len);
         let r = self.ends.len() as u32;
         self.index.insert(s, r);
         r
     }
-    fn intern_opt(&mut self, s: Option<&'g str>, out: &mut impl Sink) -> u32 {
+    fn intern_opt(&mut self, s: Option<&'g str>, out: &mut Writer) -> u32 {
         s.map_or(0, |s| self.intern(s, out))
     }
     /// The reference of `s`, interned before.
@@ -89,7 +89,7 @@ const NODE_BYTES: usize = 10 * 4 + 2 + 4 * 8 + 2 * 8 + 2 * 4;
 const EDGE_BYTES: usize = 5 * 4 + 8 + 2 * 4 + 1;
 
 /// Interns the strings of `n`, the references of its list going to `lists`.
-fn intern_node<'g>(p: &mut Pool<'g>, lists: &mut Vec<u32>, n: &'g Node, out: &mut impl Sink) {
+fn intern_node<'g>(p: &mut Pool<'g>, lists: &mut Vec<u32>, n: &'g Node, out: &mut Writer) {
     p.intern(&n.id, out);
     for s in [&n.access_key_id, &n.principal_type, &n.account_id, &n.issued_by_event, &n.user_name]
     {
@@ -211,7 +211,7 @@ fn get_node(rec: &[u8], s: &Strings<'_>, lists: &[u32]) -> Option<Node> {
 }
 
 /// Interns the strings of `e`, the references of its list going to `lists`.
-fn intern_edge<'g>(p: &mut Pool<'g>, lists: &mut Vec<u32>, e: &'g Edge, out: &mut impl Sink) {
+fn intern_edge<'g>(p: &mut Pool<'g>, lists: &mut Vec<u32>, e: &'g Edge, out: &mut Writer) {
     for s in [&e.parent, &e.child, &e.event_name, &e.event_id, &e.file] {
         p.intern(s, out);
     }
@@ -360,112 +360,64 @@ pub(super) fn encode_into(g: &SessionGraph, out: &mut impl Sink) {
     // reserved once rather than rehashed as it grows (5% of a run that saves the graph).
     pool.index.reserve(2 * nodes.len() + edges.len());
     let mut lists = Vec::new();
-    for n in nodes {
-        intern_node(&mut pool, &mut lists, n, out);
-        out.spill();
-    }
-    for e in edges {
-        intern_edge(&mut pool, &mut lists, e, out);
-        out.spill();
-    }
+    out.put_all(nodes, |w, n| intern_node(&mut pool, &mut lists, n, w));
+    out.put_all(edges, |w, e| intern_edge(&mut pool, &mut lists, e, w));
     lens[0] = part_len(out, &mut from);
     for (i, refs) in [(1, &pool.ends), (2, &lists)] {
-        for piece in refs.chunks(1 << 16) {
-            for &x in piece {
-                out.w().u32(x);
-            }
-            out.spill();
-        }
+        out.put_all(refs, |w, x| w.u32(*x));
         lens[i] = part_len(out, &mut from);
     }
     let mut list = 0;
-    for piece in nodes.chunks(1 << 12) {
-        for n in piece {
-            put_node(out.w(), &pool, &mut list, n);
-        }
-        out.spill();
-    }
+    out.put_all(nodes, |w, n| put_node(w, &pool, &mut list, n));
     lens[3] = part_len(out, &mut from);
-    for piece in edges.chunks(1 << 12) {
-        for e in piece {
-            put_edge(out.w(), &pool, &mut list, e);
-        }
-        out.spill();
-    }
+    out.put_all(edges, |w, e| put_edge(w, &pool, &mut list, e));
     lens[4] = part_len(out, &mut from);
     debug_assert_eq!(lens[3], (nodes.len() * NODE_BYTES) as u64);
     debug_assert_eq!(lens[4], (edges.len() * EDGE_BYTES) as u64);
     drop(pool);
 
-    let w = out.w();
-    w.u32(attempts.len() as u32);
-    for a in attempts {
-        put_attempt(w, a);
-    }
-    w.u32(notes.len() as u32);
-    for n in notes {
-        w.str(n);
-    }
-    w.u32(user_grants.len() as u32);
-    for u in user_grants {
-        put_grant(w, u);
-    }
-    out.spill();
+    out.w().u32(attempts.len() as u32);
+    out.put_all(attempts, put_attempt);
+    out.w().u32(notes.len() as u32);
+    out.put_all(notes, |w, n| w.str(n));
+    out.w().u32(user_grants.len() as u32);
+    out.put_all(user_grants, put_grant);
     out.w().u32(event_node.len() as u32);
-    for piece in event_node.chunks(1 << 16) {
-        for n in piece {
-            out.w().u32(*n);
-        }
-        out.spill();
-    }
+    out.put_all(event_node, |w, n| w.u32(*n));
     out.w().u32(edge_nodes.len() as u32);
-    for (p, c) in edge_nodes {
-        out.w().u32(*p as u32);
-        out.w().u32(*c as u32);
-    }
-    out.spill();
+    out.put_all(edge_nodes, |w, (p, c)| {
+        w.u32(*p as u32);
+        w.u32(*c as u32);
+    });
     out.w().u32(parents.len() as u32);
-    for piece in parents.chunks(1 << 16) {
-        for p in piece {
-            let w = out.w();
-            match p {
-                Some((n, e)) => {
-                    w.u8(1);
-                    w.u32(*n as u32);
-                    w.u32(*e as u32);
-                }
-                None => w.u8(0),
-            }
+    out.put_all(parents, |w, p| match p {
+        Some((n, e)) => {
+            w.u8(1);
+            w.u32(*n as u32);
+            w.u32(*e as u32);
         }
-        out.spill();
-    }
+        None => w.u8(0),
+    });
     lens[5] = part_len(out, &mut from);
 
     let mut ids: Vec<_> = by_id.iter().collect();
     ids.sort_unstable();
     out.w().u32(ids.len() as u32);
-    for piece in ids.chunks(1 << 16) {
-        for (k, v) in piece {
-            out.w().u128(**k);
-            out.w().u32(**v);
-        }
-        out.spill();
-    }
+    out.put_all(&ids, |w, (k, v)| {
+        w.u128(**k);
+        w.u32(**v);
+    });
     drop(ids);
     let mut keys: Vec<_> = sessions_by_key.iter().collect();
     keys.sort_unstable();
     out.w().u32(keys.len() as u32);
-    for piece in keys.chunks(1 << 14) {
-        for (k, v) in piece {
-            let w = out.w();
-            w.u128(**k);
-            w.u32(v.len() as u32);
-            for x in v.iter() {
-                w.u32(*x);
-            }
+    out.put_all(&keys, |w, (k, v)| {
+        w.u128(**k);
+        w.u32(v.len() as u32);
+        for x in v.iter() {
+            w.u32(*x);
         }
-        out.spill();
-    }
+    });
     lens[6] = part_len(out, &mut from);
     for l in lens {
         out.w().u64(l);

@@ -22,6 +22,19 @@ pub(crate) trait Sink {
     fn spill(&mut self) {}
     /// How many bytes were written so far.
     fn at(&self) -> u64;
+    /// Writes each of `items` with `put`, the bytes handed on as they fill.
+    fn put_all<T>(
+        &mut self,
+        items: impl IntoIterator<Item = T>,
+        mut put: impl FnMut(&mut Writer, T),
+    ) where
+        Self: Sized,
+    {
+        for x in items {
+            put(self.w(), x);
+            self.spill();
+        }
+    }
 }
 
 impl Sink for Writer {

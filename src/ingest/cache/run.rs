@@ -13,7 +13,7 @@
 //! What later stages compute from the table alone (the session graph) can be kept beside it
 //! under the same key ([`Cache::save_derived`]); it holds exactly as long as the table does.
 
-use super::codec::{get_event, get_facts, put_event, put_facts, Fields, Reader, Writer};
+use super::codec::{get_event, get_facts, put_event, put_facts, Fields, Reader, Sink, Writer};
 use super::entry::{StatKey, CACHED_FAILS, CACHED_SKIPS, REJECTS, SHAPES};
 use super::{Cache, CachedEvents, Stream};
 use crate::ingest::intern::StringList;
@@ -465,22 +465,11 @@ fn put_table(out: &mut Stream, ing: &Ingest, head: Vec<u8>, tail: Vec<u8>) {
     let (text, ends) = ing.strings.raw_parts();
     // As `Writer::str` would, in pieces.
     out.w.u32(text.len() as u32);
-    for piece in text.as_bytes().chunks(1 << 20) {
-        out.w.buf.extend_from_slice(piece);
-        out.spill();
-    }
+    out.put_all(text.as_bytes().chunks(1 << 20), |w, piece| w.buf.extend_from_slice(piece));
     out.w.u32(ends.len() as u32);
-    for piece in ends.chunks(1 << 16) {
-        for e in piece {
-            out.w.u64(*e as u64);
-        }
-        out.spill();
-    }
+    out.put_all(ends, |w, e| w.u64(*e as u64));
     out.w.u32(ing.stubs.len() as u32);
-    for piece in ing.stubs.chunks(1 << 14) {
-        put_stubs(&mut out.w, piece);
-        out.spill();
-    }
+    out.put_all(&ing.stubs, put_stub);
     out.w.buf.extend_from_slice(&tail);
 }
 
@@ -489,21 +478,19 @@ fn put_table(out: &mut Stream, ing: &Ingest, head: Vec<u8>, tail: Vec<u8>) {
 /// ([`decode_graph_inputs`] reads them).
 fn put_graph_inputs(out: &mut Stream, ing: &Ingest) {
     out.w.u32(ing.details.len() as u32);
-    for c in &ing.details {
-        out.w.u32(c.origin.file);
-        out.w.u32(c.origin.record);
-        put_event(&mut out.w, &as_event(c), true);
-        out.spill();
-    }
+    out.put_all(&ing.details, |w, c| {
+        w.u32(c.origin.file);
+        w.u32(c.origin.record);
+        put_event(w, &as_event(c), true);
+    });
     let mut creds: Vec<_> = ing.creds.iter().collect();
     creds.sort_unstable_by_key(|(k, _)| **k);
     out.w.u32(creds.len() as u32);
-    for ((key, created), f) in creds {
-        out.w.u32(*key);
-        out.w.i64(*created);
-        put_facts(&mut out.w, f);
-        out.spill();
-    }
+    out.put_all(creds, |w, ((key, created), f)| {
+        w.u32(*key);
+        w.i64(*created);
+        put_facts(w, f);
+    });
 }
 
 fn decode(
@@ -595,18 +582,16 @@ fn decode(
     Some(ing)
 }
 
-/// The stubs, `STUB_BYTES` each, end to end ([`get_stubs`] reads them).
-fn put_stubs(w: &mut Writer, stubs: &[Stub]) {
-    for s in stubs {
-        w.i64(s.time);
-        w.i64(s.created);
-        w.u32(s.file);
-        w.u32(s.record);
-        for v in [s.key, s.ip, s.account, s.region, s.source, s.principal] {
-            w.u32(v);
-        }
-        w.u8(s.flags);
+/// A stub in `STUB_BYTES`; stubs go end to end ([`get_stubs`] reads them).
+fn put_stub(w: &mut Writer, s: &Stub) {
+    w.i64(s.time);
+    w.i64(s.created);
+    w.u32(s.file);
+    w.u32(s.record);
+    for v in [s.key, s.ip, s.account, s.region, s.source, s.principal] {
+        w.u32(v);
     }
+    w.u8(s.flags);
 }
 
 /// The stubs [`put_table`] wrote end to end, `STUB_BYTES` each, for a table of `strings`
@@ -619,7 +604,7 @@ fn get_stubs(b: &[u8], strings: usize, files: usize) -> Option<Vec<Stub>> {
         .par_chunks_exact(STUB_BYTES)
         .with_min_len(4096)
         .map(|rec| {
-            // In the order `put_stubs` wrote them.
+            // In the order `put_stub` wrote them.
             let mut f = Fields(rec);
             Stub {
                 time: f.u64() as i64,
@@ -697,7 +682,7 @@ mod tests {
         let stubs: Vec<Stub> = (0..20_000).map(stub).collect();
         let encoded = |stubs: &[Stub]| {
             let mut w = Writer::default();
-            put_stubs(&mut w, stubs);
+            w.put_all(stubs, put_stub);
             w.buf
         };
         let b = encoded(&stubs);
