@@ -189,7 +189,8 @@ fn warm_runs_give_byte_for_byte_what_a_cold_run_gives() {
         .map(|e| e.unwrap().path().extension().unwrap().to_string_lossy().to_string())
         .collect();
     kept.sort();
-    assert_eq!(kept, ["graph", "inputs", "inputs", "r", "r"]);
+    // What a later run with more files needs to extend each table: its files and its ids.
+    assert_eq!(kept, ["files", "files", "graph", "grow", "grow", "inputs", "inputs", "r", "r"]);
     // Nothing was written into the evidence.
     assert!(!d.path().join("files").exists());
 }
@@ -277,6 +278,162 @@ fn changed_removed_and_added_files_are_read_again() {
     same(&outputs(d.path(), None, work.path()), &warm, "after runs were pruned");
 }
 
+/// The cache line of one `args` run through `cache` (`TRAILHOUND_TIMING`): how the run was
+/// had, and how many files were read.
+fn how(trail: &Path, cache: &Path, args: &[&str]) -> (String, u64) {
+    let o = bin()
+        .env("TRAILHOUND_TIMING", "1")
+        .args(args)
+        .args(["--no-progress", "--cache"])
+        .arg(cache)
+        .arg(trail)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    let line = err.lines().find(|l| l.contains("files taken from the cache")).unwrap();
+    let how = line.split('(').nth(1).unwrap().split(')').next().unwrap().to_string();
+    let read = line.split("), ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    (how, read)
+}
+
+/// Copies the log files of another generated trail (another seed, no incident) into
+/// `trail`'s folders, where their names fall among the files already there; returns how many.
+fn more_logs(trail: &Path, seed: u64) -> u64 {
+    let more = TempDir::new().unwrap();
+    let opts = GenOptions {
+        seed,
+        out_dir: more.path().to_path_buf(),
+        hours: 2,
+        incident: false,
+        org_trail: true,
+        ..Default::default()
+    };
+    generate(&opts).unwrap();
+    let mut n = 0;
+    let mut stack = vec![more.path().join("AWSLogs")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let to = trail.join(p.strip_prefix(more.path()).unwrap());
+                std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+                assert!(!to.exists(), "{to:?}");
+                std::fs::copy(&p, &to).unwrap();
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+#[test]
+fn new_log_files_extend_the_earlier_run_and_give_what_a_cold_run_gives() {
+    let (d, _) = trail();
+    let work = TempDir::new().unwrap();
+    let cache = work.path().join("cache");
+    outputs(d.path(), Some(&cache), work.path());
+    // Log files arrive, their names among the old ones; with them a damaged file, a record
+    // without an id and a rejected one, whose problems a cold run lists among the old ones'.
+    let base = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/03/11";
+    let mut added = more_logs(d.path(), 1041);
+    assert!(added > 10, "{added}");
+    let noid =
+        leaked_call("X", "2024-03-11T09:40:00Z", "2001:db8::b12").replace(r#""eventID":"X","#, "");
+    let no_time = leaked_call("11111111-2222-3333-4444-55555555555b", "T", "2001:db8::b13")
+        .replace(r#""eventTime":"T","#, "");
+    write(
+        d.path(),
+        &format!("{base}/extra_more_odd.json.gz"),
+        &gz(format!(r#"{{"Records":[{noid},{no_time}]}}"#).as_bytes()),
+    );
+    write(d.path(), &format!("{base}/extra_more_damaged.json.gz"), &gz(b"{\"Records\":[{")[..20]);
+    added += 2;
+    // Each kind of run (the inventory, and the commands that build the session graph) reads
+    // only the new files, into the table of the run before.
+    assert_eq!(how(d.path(), &cache, &["scan"]), ("extending an earlier run".into(), added));
+    assert_eq!(
+        how(d.path(), &cache, &["sessions", "--format", "json"]),
+        ("extending an earlier run".into(), 0),
+        "the new files' entries were written by the scan"
+    );
+    // What the extended runs kept gives what a cold run over all the files gives; so does
+    // extending again.
+    let cold = outputs(d.path(), None, work.path());
+    let scan = String::from_utf8_lossy(&cold[0].2);
+    assert!(scan.contains("gzip_truncated") && scan.contains("missing_event_time"), "{scan}");
+    same(&cold, &outputs(d.path(), Some(&cache), work.path()), "after an extension");
+    std::fs::remove_dir_all(cache.join("runs")).unwrap();
+    outputs(d.path(), Some(&cache), work.path());
+    let again = more_logs(d.path(), 1042);
+    let (h, read) = how(d.path(), &cache, &["blast", "--key", LEAKED_KEY]);
+    assert_eq!((h.as_str(), read), ("extending an earlier run", again));
+    same(
+        &outputs(d.path(), None, work.path()),
+        &outputs(d.path(), Some(&cache), work.path()),
+        "twice",
+    );
+}
+
+#[test]
+fn new_files_that_repeat_an_old_event_or_spoil_the_cache_are_merged_in_full() {
+    let (d, _) = trail();
+    let work = TempDir::new().unwrap();
+    let cache = work.path().join("cache");
+    outputs(d.path(), Some(&cache), work.path());
+    let base = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/03/11";
+    // A second delivery of an event already in the table (a duplicate), and another copy
+    // of it with other content (an evidence conflict): which copy a cold run keeps is decided
+    // by the whole merge.
+    let copy = leaked_call(
+        "11111111-2222-3333-4444-555555555556",
+        "2024-03-11T09:16:00Z",
+        "2001:db8::a11",
+    );
+    write(
+        d.path(),
+        &format!("{base}/extra_again.json.gz"),
+        &gz(format!(r#"{{"Records":[{copy}]}}"#).as_bytes()),
+    );
+    assert_eq!(how(d.path(), &cache, &["scan"]), ("file by file".into(), 1));
+    let cold = outputs(d.path(), None, work.path());
+    same(&cold, &outputs(d.path(), Some(&cache), work.path()), "a duplicate in a new file");
+    let other = copy.replace("2001:db8::a11", "2001:db8::c11");
+    write(
+        d.path(),
+        &format!("{base}/extra_again2.json.gz"),
+        &gz(format!(r#"{{"Records":[{other}]}}"#).as_bytes()),
+    );
+    assert_eq!(how(d.path(), &cache, &["scan"]), ("file by file".into(), 1));
+    let cold = outputs(d.path(), None, work.path());
+    let scan = String::from_utf8_lossy(&cold[0].2);
+    assert!(scan.contains("\"conflicts\": 2") || scan.contains("\"conflicts\":2"), "{scan}");
+    same(&cold, &outputs(d.path(), Some(&cache), work.path()), "a conflict in a new file");
+    // The ids kept beside the tables scribbled over, the file lists cut short: no earlier
+    // run is taken as it is, and a new file still gives what a cold run gives.
+    for p in entry_files(&cache) {
+        let ext = p.extension().unwrap().to_string_lossy().to_string();
+        if ext == "grow" || ext == "files" {
+            let mut b = std::fs::read(&p).unwrap();
+            if ext == "grow" {
+                let mid = b.len() / 2;
+                b[mid] ^= 0x5A;
+            } else {
+                b.truncate(b.len() - 40);
+            }
+            std::fs::write(&p, b).unwrap();
+        }
+    }
+    more_logs(d.path(), 1043);
+    assert_eq!(how(d.path(), &cache, &["scan"]).0, "file by file");
+    same(
+        &outputs(d.path(), None, work.path()),
+        &outputs(d.path(), Some(&cache), work.path()),
+        "a spoilt cache",
+    );
+}
+
 #[test]
 fn a_damaged_cache_is_read_around_never_trusted() {
     let (d, _) = trail();
@@ -332,6 +489,17 @@ fn a_damaged_cache_is_read_around_never_trusted() {
         }
     }
     same(&cold, &outputs(d.path(), Some(&cache), work.path()), "without event parts");
+    // The key of the digests kept in the entries scribbled over: entries digested under
+    // another key cannot be compared with new files' records, so the cache is emptied of its
+    // own files (nothing else in the directory) and filled again.
+    let theirs = cache.join("files").join("notes.txt");
+    std::fs::write(&theirs, "not the cache's").unwrap();
+    std::fs::write(cache.join("digest.key"), b"scribbled").unwrap();
+    let (hits, misses) = cache_counts(d.path(), &cache);
+    assert_eq!(hits, 0);
+    assert!(misses > 20, "{misses}");
+    assert!(theirs.exists(), "only the cache's own files are removed");
+    same(&cold, &outputs(d.path(), Some(&cache), work.path()), "with a new digest key");
 }
 
 #[test]

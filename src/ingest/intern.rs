@@ -97,6 +97,16 @@ impl StringIndex {
 }
 
 impl Strings {
+    /// An interner that goes on from `list` (each string's number stays as it is).
+    pub(super) fn from_list(list: StringList) -> Strings {
+        let mut index = StringIndex::default();
+        index.0.reserve(list.len(), |&j| str_hash(list.at(j)));
+        for i in 0..list.len() as u32 {
+            index.0.insert_unique(str_hash(list.at(i)), i, |&j| str_hash(list.at(j)));
+        }
+        Strings { list, index }
+    }
+
     /// The index of `s`, adding it when new.
     pub fn intern(&mut self, s: &str) -> u32 {
         let hash = str_hash(s);

@@ -3,10 +3,10 @@
 //! `eventID` and content, windowed and sorted by `(eventTime, eventID)`.
 
 use super::intern::{FxMap, Strings};
+use super::issuing::IssuingCall;
 use super::kept::Kept;
 use super::parse::Shape;
-use super::sink::FileStatus;
-use super::sink::{keep_first, ThreadAcc};
+use super::sink::{keep_first, FileOutcome, FileStatus, FirstFacts, ThreadAcc};
 use super::table::{id128, move_from_back, strip_ids, CredFacts, Keyed};
 use super::{Conflict, Ingest, IngestOptions, IngestStats, InputFile, Located, Problem};
 use super::{Severity, TimeAnomaly, DETAIL, HAS_ID, LISTED, NONE};
@@ -32,7 +32,7 @@ impl Ingest {
     }
 
     /// Fills in the `eventID` of the listed conflicts (the ids were only kept as numbers).
-    fn name_conflicts(&mut self) {
+    pub(super) fn name_conflicts(&mut self) {
         if self.conflicts.is_empty() {
             return;
         }
@@ -58,29 +58,22 @@ impl Ingest {
     }
 }
 
-/// The sequential end of [`super::ingest`], once every worker has read its files.
-pub(super) fn merge(
-    opts: &IngestOptions,
-    files: Vec<InputFile>,
-    stdin_data: Option<Vec<u8>>,
-    mut problems: Vec<Problem>,
-    accs: Vec<ThreadAcc>,
-    t0: std::time::Instant,
-) -> Ingest {
-    let cap = opts.max_file_bytes;
-    let timing = std::env::var_os("TRAILHOUND_TIMING").is_some();
+/// The workers' accumulators put together: strings re-interned into the largest worker's,
+/// the other stubs, issuing calls and credential facts moved over, the file outcomes sorted.
+pub(super) struct Gathered {
+    pub(super) strings: Strings,
+    pub(super) stubs: Vec<Keyed>,
+    pub(super) details: Vec<IssuingCall>,
+    pub(super) creds: FirstFacts,
+    /// Sorted by file.
+    pub(super) outcomes: Vec<FileOutcome>,
+    pub(super) seed_events: Vec<crate::model::Event>,
+    /// Same index as the files.
+    pub(super) cached: Vec<Option<super::cache::CachedEvents>>,
+}
 
-    let t1 = t0.elapsed();
-    let mut stats = IngestStats::default();
-    // Directory-walk problems are counted as files too (a loop or unreadable entry is a file
-    // the user expected to be read).
-    for p in &problems {
-        stats.files_seen += 1;
-        match p.severity {
-            Severity::Skipped => stats.files_skipped += 1,
-            _ => stats.files_failed += 1,
-        }
-    }
+/// Puts the accumulators of the workers that read some of `nfiles` files together.
+pub(super) fn gather(accs: Vec<ThreadAcc>, nfiles: usize) -> Gathered {
     // The largest worker's strings and vectors become the result as they are; only the
     // other workers' stubs are remapped to its string indices.
     let mut accs = accs;
@@ -93,7 +86,7 @@ pub(super) fn merge(
     let mut creds = base.creds;
     let mut outcomes = base.files;
     let mut seed_events = base.kept;
-    let mut cached = vec![None; files.len()];
+    let mut cached = vec![None; nfiles];
     for (i, e) in base.cached {
         cached[i as usize] = Some(e);
     }
@@ -119,7 +112,19 @@ pub(super) fn merge(
         }
     }
     outcomes.sort_by_key(|o| o.file);
-    let mut file_sha256 = vec![None; files.len()];
+    Gathered { strings, stubs, details, creds, outcomes, seed_events, cached }
+}
+
+/// Counts the file outcomes (sorted by file) into `stats`, and adds each file's problem and
+/// rejected records to `problems`, in file order; the SHA-256 of each file read whole goes
+/// into `file_sha256`.
+pub(super) fn account(
+    outcomes: Vec<FileOutcome>,
+    files: &[InputFile],
+    stats: &mut IngestStats,
+    problems: &mut Vec<Problem>,
+    file_sha256: &mut [Option<String>],
+) {
     for o in outcomes {
         file_sha256[o.file as usize] = o.sha256;
         let f = &files[o.file as usize];
@@ -169,6 +174,41 @@ pub(super) fn merge(
             });
         }
     }
+}
+
+/// The sequential end of [`super::ingest`], once every worker has read its files.
+pub(super) fn merge(
+    opts: &IngestOptions,
+    files: Vec<InputFile>,
+    stdin_data: Option<Vec<u8>>,
+    mut problems: Vec<Problem>,
+    accs: Vec<ThreadAcc>,
+    t0: std::time::Instant,
+) -> Ingest {
+    let cap = opts.max_file_bytes;
+    let timing = std::env::var_os("TRAILHOUND_TIMING").is_some();
+
+    let t1 = t0.elapsed();
+    let mut stats = IngestStats::default();
+    // Directory-walk problems are counted as files too (a loop or unreadable entry is a file
+    // the user expected to be read).
+    for p in &problems {
+        stats.files_seen += 1;
+        match p.severity {
+            Severity::Skipped => stats.files_skipped += 1,
+            _ => stats.files_failed += 1,
+        }
+    }
+    let Gathered { strings, mut stubs, mut details, creds, outcomes, seed_events, cached } =
+        gather(accs, files.len());
+    let mut file_sha256 = vec![None; files.len()];
+    account(outcomes, &files, &mut stats, &mut problems, &mut file_sha256);
+    // What a later run over more files needs to extend this one ([`super::extend`]).
+    let mut first_calls: Vec<((u32, i64), (u32, u32))> = Vec::new();
+    if opts.cache.is_some() {
+        first_calls = creds.iter().map(|(k, (o, _))| (*k, *o)).collect();
+        first_calls.sort_unstable();
+    }
     let creds: FxMap<(u32, i64), CredFacts> = creds.into_iter().map(|(k, (_, v))| (k, v)).collect();
 
     let t2 = t0.elapsed();
@@ -192,8 +232,8 @@ pub(super) fn merge(
         (a.s.time, a.id, a.s.file, a.s.record).cmp(&(b.s.time, b.id, b.s.file, b.s.record))
     });
     // Nothing after this point needs the ids (and the largest worker's vector grew by
-    // doubling: its slack goes too).
-    let stubs = strip_ids(stubs);
+    // doubling: its slack goes too), but a run that keeps its table keeps them too.
+    let (stubs, ids) = strip_ids(stubs, opts.cache.is_some());
     stats.events = stubs.len() as u64;
     stats.missing_event_id = stubs.iter().filter(|s| s.flags & HAS_ID == 0).count() as u64;
     let kept: rustc_hash::FxHashSet<(u32, u32)> =
@@ -221,15 +261,7 @@ pub(super) fn merge(
     // The string index was needed only to intern while merging: freed here.
     let Strings { mut list, index: _ } = strings;
     list.shrink_to_fit();
-    let conflicts = conflict_pairs
-        .iter()
-        .take(LISTED)
-        .map(|&(first, other)| Conflict {
-            event_id: String::new(),
-            first: Located { path: files[first.0 as usize].display(), record: first.1 },
-            other: Located { path: files[other.0 as usize].display(), record: other.1 },
-        })
-        .collect();
+    let conflicts = listed_conflicts(&conflict_pairs, &files);
     let mut ing = Ingest {
         files: files.iter().map(InputFile::display).collect(),
         inputs: files,
@@ -250,10 +282,28 @@ pub(super) fn merge(
         conflicts,
         time_anomalies: Vec::new(),
         kept: seed_events,
+        growable: opts.cache.is_some().then(|| Box::new(super::Growable { ids, first_calls })),
     };
     ing.set_reference_time(crate::time::now());
     ing.name_conflicts();
     ing
+}
+
+/// The first [`LISTED`] evidence conflicts of `pairs` (from [`dedupe`]), their ids not yet
+/// named ([`Ingest::name_conflicts`]).
+pub(super) fn listed_conflicts(
+    pairs: &[((u32, u32), (u32, u32))],
+    files: &[InputFile],
+) -> Vec<Conflict> {
+    pairs
+        .iter()
+        .take(LISTED)
+        .map(|&(first, other)| Conflict {
+            event_id: String::new(),
+            first: Located { path: files[first.0 as usize].display(), record: first.1 },
+            other: Located { path: files[other.0 as usize].display(), record: other.1 },
+        })
+        .collect()
 }
 
 pub(super) fn shape_name(s: Shape) -> &'static str {
@@ -274,7 +324,7 @@ pub(super) fn shape_name(s: Shape) -> &'static str {
 /// evidence conflicts as `((file, record) of the first copy, (file, record) of the other)`.
 /// A copy is a duplicate when an earlier kept copy of its id has the same content digest (or
 /// either digest is unknown, 0); otherwise it is kept, and it is a conflict.
-fn dedupe(stubs: &mut Vec<Keyed>) -> Vec<((u32, u32), (u32, u32))> {
+pub(super) fn dedupe(stubs: &mut Vec<Keyed>) -> Vec<((u32, u32), (u32, u32))> {
     let mut conflicts = Vec::new();
     let mut out = 0usize;
     // Start (in the kept prefix) of the current id's copies, and their digests when there

@@ -29,6 +29,7 @@ mod cache;
 pub mod decompress;
 mod discover;
 mod evidence;
+mod extend;
 mod intern;
 mod issuing;
 mod kept;
@@ -114,6 +115,19 @@ pub struct Ingest {
     pub time_anomalies: Vec<TimeAnomaly>,
     /// The events signed by a seed key, kept in full by the first pass ([`kept`]).
     kept: kept::Kept,
+    /// What a later run needs to extend this run's table ([`extend`]), until the table is
+    /// kept in the cache; only with `--cache`.
+    growable: Option<Box<Growable>>,
+}
+
+/// What a later run over more files needs to extend a run's table without merging every
+/// file again ([`extend`]), kept in the cache beside the table.
+#[derive(Debug, Default)]
+pub(crate) struct Growable {
+    /// Each stub's event id (or the stand-in of an event without one), in stub order.
+    pub(crate) ids: Vec<u128>,
+    /// Where the first call of each credential is: `((key, created), (file, record))`, sorted.
+    pub(crate) first_calls: Vec<((u32, i64), (u32, u32))>,
 }
 
 impl Ingest {
@@ -236,12 +250,59 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
             ing.run_store = Some((cache.clone(), key.hash()));
             return Ok(ing);
         }
+        // An earlier run over some of these files (new log files arrived): only the others
+        // are read, and merged into its table (never with a time window: see `extend`).
+        let windowed = opts.since.is_some() || opts.until.is_some();
+        if let Some(base) = (!windowed).then(|| cache.find_base(key, &files)).flatten() {
+            crate::diag::mark("cache: earlier run loaded");
+            let t0 = std::time::Instant::now();
+            let new: Vec<usize> = (0..files.len())
+                .filter(|&i| base.map.binary_search(&(i as u32)).is_err())
+                .collect();
+            let from_base = base.map.len() as u64;
+            let accs = read_files(opts, &files, &new, None);
+            if let Some(mut ing) = extend::extend(opts, files.clone(), base, accs, t0) {
+                cache.taken(from_base);
+                save(cache, key, &mut ing);
+                cache_note(opts, "extending an earlier run");
+                return Ok(ing);
+            }
+            crate::diag::mark("cache: the earlier run cannot be extended");
+        }
     }
-    let total_bytes: u64 =
-        files.iter().map(|f| std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0)).sum();
+    let all: Vec<usize> = (0..files.len()).collect();
+    let t0 = std::time::Instant::now();
+    let accs = read_files(opts, &files, &all, stdin_data.as_deref());
+    let mut ing = merge::merge(opts, files, stdin_data, problems, accs, t0);
+    crate::diag::mark("ingest: merged");
+    if let (Some(cache), Some(key)) = (&opts.cache, &run_key) {
+        save(cache, key, &mut ing);
+    }
+    cache_note(opts, "file by file");
+    Ok(ing)
+}
+
+/// Keeps the run's table in the cache, with what a later run needs to extend it.
+fn save(cache: &std::sync::Arc<Cache>, key: &cache::RunKey, ing: &mut Ingest) {
+    let grow = ing.growable.take();
+    if cache.save_run(key, ing, grow.as_deref()) {
+        ing.run_store = Some((cache.clone(), key.hash()));
+    }
+}
+
+/// The first pass over the files `which` (indices into `files`), both cores reading.
+fn read_files(
+    opts: &IngestOptions,
+    files: &[InputFile],
+    which: &[usize],
+    stdin_data: Option<&[u8]>,
+) -> Vec<ThreadAcc> {
+    let total_bytes: u64 = which
+        .iter()
+        .map(|&i| std::fs::metadata(&files[i].path).map(|m| m.len()).unwrap_or(0))
+        .sum();
     let bar = crate::diag::progress_bar(opts.progress, total_bytes, "reading");
     let cap = opts.max_file_bytes;
-    let t0 = std::time::Instant::now();
     // One accumulator per worker thread (not per rayon split): each worker pulls the next
     // file from a shared counter, so the load balances while strings are interned once per
     // worker and the scratch buffers (inflated document, simd-json buffers) are reused for
@@ -256,8 +317,9 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
             ..ThreadAcc::default()
         };
         loop {
-            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some(f) = files.get(i) else { break };
+            let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(&i) = which.get(n) else { break };
+            let f = &files[i];
             let n = match &opts.cache {
                 Some(cache) if !f.is_stdin() => {
                     let (n, events) = cache.process(f, i as u32, &mut st, &mut acc, cap);
@@ -265,7 +327,7 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
                     n
                 }
                 _ => {
-                    let data = if f.is_stdin() { stdin_data.as_deref() } else { None };
+                    let data = if f.is_stdin() { stdin_data } else { None };
                     process_file(f, i as u32, data, &mut st, &mut acc, cap)
                 }
             };
@@ -276,15 +338,7 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
     bar.finish_and_clear();
     // What the workers freed (parse temporaries, outgrown vectors) goes back before the merge.
     crate::diag::release_free_memory();
-    let mut ing = merge::merge(opts, files, stdin_data, problems, accs, t0);
-    crate::diag::mark("ingest: merged");
-    if let (Some(cache), Some(key)) = (&opts.cache, &run_key) {
-        if cache.save_run(key, &ing) {
-            ing.run_store = Some((cache.clone(), key.hash()));
-        }
-    }
-    cache_note(opts, "file by file");
-    Ok(ing)
+    accs
 }
 
 /// With `TRAILHOUND_TIMING`: how many files came from the cache.

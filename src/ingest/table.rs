@@ -71,12 +71,19 @@ pub(super) fn move_from_back<T, U>(mut from: Vec<T>, into: &mut Vec<U>, mut f: i
     }
 }
 
-/// The stubs without their ids, in the same order.
-pub(super) fn strip_ids(keyed: Vec<Keyed>) -> Vec<Stub> {
+/// The stubs without their ids, in the same order, and the ids in that order when `keep`.
+pub(super) fn strip_ids(keyed: Vec<Keyed>, keep: bool) -> (Vec<Stub>, Vec<u128>) {
     let mut out = Vec::new();
-    move_from_back(keyed, &mut out, |k| k.s);
+    let mut ids = Vec::with_capacity(if keep { keyed.len() } else { 0 });
+    move_from_back(keyed, &mut out, |k| {
+        if keep {
+            ids.push(k.id);
+        }
+        k.s
+    });
     out.reverse();
-    out
+    ids.reverse();
+    (out, ids)
 }
 
 impl Stub {
@@ -238,10 +245,15 @@ mod tests {
         let n = 150_001u32;
         let keyed: Vec<Keyed> =
             (0..n).map(|i| Keyed { id: u128::from(i) * 3, digest: 1, s: stub(i) }).collect();
-        let stubs = strip_ids(keyed);
+        let (stubs, ids) = strip_ids(keyed.clone(), false);
         assert_eq!(stubs.len(), n as usize);
         assert!(stubs.iter().enumerate().all(|(i, s)| *s == stub(i as u32)));
-        assert!(strip_ids(Vec::new()).is_empty());
+        assert!(ids.is_empty());
+        // Kept, the ids come in the same order as their stubs.
+        let (again, ids) = strip_ids(keyed, true);
+        assert_eq!(again, stubs);
+        assert!(ids.iter().enumerate().all(|(i, id)| *id == i as u128 * 3));
+        assert!(strip_ids(Vec::new(), true).0.is_empty());
     }
 
     #[test]

@@ -266,11 +266,13 @@ pub fn elements<'t>(nodes: &'t [Node<'_>], i: usize) -> impl Iterator<Item = usi
     })
 }
 
-/// The per-run key of [`super::record_digest::content_digest`]: random, so nobody can
-/// prepare a record that collides with another one in advance (the hash never leaves the
-/// process, so output stays deterministic).
+static K: std::sync::OnceLock<[u64; 3]> = std::sync::OnceLock::new();
+
+/// The key of [`super::record_digest::content_digest`]: random per run, so nobody can
+/// prepare a record that collides with another one in advance (no hash reaches an output, so
+/// output stays deterministic); or, with `--cache`, the cache's own ([`use_keys`]), since its
+/// entries keep their records' digests for later runs to compare with.
 pub(crate) fn keys() -> [u64; 3] {
-    static K: std::sync::OnceLock<[u64; 3]> = std::sync::OnceLock::new();
     *K.get_or_init(|| {
         use std::hash::{BuildHasher, Hasher};
         let s = std::collections::hash_map::RandomState::new();
@@ -281,6 +283,12 @@ pub(crate) fn keys() -> [u64; 3] {
         };
         [k(1), k(2), k(3)]
     })
+}
+
+/// Makes `k` the key of every digest of this process; false when another key was already
+/// in use (a digest was taken before, or another cache was opened).
+pub(crate) fn use_keys(k: [u64; 3]) -> bool {
+    K.get_or_init(|| k) == &k
 }
 
 /// The 128-bit product of `a` and `b`, folded to 64 bits (high half xor low half).

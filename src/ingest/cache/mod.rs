@@ -34,6 +34,10 @@
 //! run, and the old one is removed once it falls out of those. Then the entries of input files
 //! that are gone are removed too ([`Cache::prune_files`]).
 //!
+//! A run over more files than a kept run, which are all among them unchanged (new log files
+//! arrived), reads only the new files and merges them into that run's table ([`grow`],
+//! [`crate::ingest::extend`]).
+//!
 //! Every cache file names the build that wrote it (version, and the size and modification time
 //! of the executable): another build's cache is a miss, never trusted to normalize alike.
 //!
@@ -46,13 +50,14 @@
 
 mod codec;
 mod entry;
+mod grow;
 mod run;
 mod write;
 
 pub(crate) use codec::{Fields, Reader, Sink, Writer};
 pub(super) use entry::EventLog;
 pub(super) use run::decode_graph_inputs;
-pub(crate) use run::Derived;
+pub(crate) use run::{Derived, RunKey};
 pub use write::wait_for_writes;
 pub(crate) use write::Stream;
 use write::{wait_for_write_of, write_atomic};
@@ -63,6 +68,31 @@ use super::sink::ThreadAcc;
 use crate::model::{Event, Origin};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Removes every cache file (named `<32 hex digits>.<part>`) of `dir`'s `files/` and `runs/`,
+/// and nothing else: `--cache` may have been pointed at a directory that holds other things.
+fn remove_entries(dir: &Path) {
+    for sub in ["files", "runs"] {
+        let Ok(list) = std::fs::read_dir(dir.join(sub)) else { continue };
+        for e in list.flatten() {
+            let name = e.file_name();
+            let ours = name
+                .to_str()
+                .and_then(|n| n.split_once('.'))
+                .is_some_and(|(h, _)| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+            if ours && e.file_type().is_ok_and(|t| t.is_file()) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
+/// The three keys of `digest.key`.
+fn parse_keys(b: &[u8]) -> Option<[u64; 3]> {
+    let mut r = Reader::new(b);
+    let k = [r.u64()?, r.u64()?, r.u64()?];
+    (r.b.is_empty() && k.iter().all(|v| v & 1 == 1)).then_some(k)
+}
 
 /// An open cache directory.
 #[derive(Debug)]
@@ -85,8 +115,49 @@ impl Cache {
     ///
     /// # Errors
     /// The directory cannot be created.
+    ///
+    /// Every entry keeps its records' content digests, which deduplication compares with
+    /// those of files read in later runs: they are all keyed with the cache's own random key
+    /// (`digest.key`, made once, never replaced while it reads back whole), not the key a run
+    /// without a cache draws for itself. A cache whose key is damaged or gone is emptied and
+    /// given a new one: entries digested under another key would make copies of one event
+    /// look different.
+    ///
+    /// # Errors
+    /// The directory cannot be created, or another cache was opened in this process.
     pub fn open(dir: &Path) -> std::io::Result<Cache> {
         std::fs::create_dir_all(dir.join("files"))?;
+        let path = dir.join("digest.key");
+        let keys = match read_sealed(&path).and_then(|b| parse_keys(&b)) {
+            Some(k) => k,
+            None => {
+                // No key, or a damaged one: no entry can be trusted to compare alike.
+                remove_entries(dir);
+                let _ = std::fs::remove_file(&path);
+                let k = crate::ingest::tape::keys();
+                let mut w = Writer::default();
+                for v in k {
+                    w.u64(v);
+                }
+                // Written beside and linked into place, so two runs that make the cache at
+                // once agree on one key: the second link fails, and the first key is read.
+                let tmp = dir.join(format!("digest.key.tmp{}", std::process::id()));
+                write_atomic(&tmp, &w.buf)?;
+                let linked = std::fs::hard_link(&tmp, &path);
+                let _ = std::fs::remove_file(&tmp);
+                match linked {
+                    Ok(()) => k,
+                    Err(_) => read_sealed(&path).and_then(|b| parse_keys(&b)).ok_or_else(|| {
+                        std::io::Error::other("its digest key cannot be read back")
+                    })?,
+                }
+            }
+        };
+        if !crate::ingest::tape::use_keys(keys) {
+            return Err(std::io::Error::other(
+                "another cache's digest key is already in use in this process",
+            ));
+        }
         Ok(Cache { dir: dir.to_path_buf(), hits: AtomicU64::new(0), misses: AtomicU64::new(0) })
     }
 

@@ -19,7 +19,8 @@ use super::{Cache, CachedEvents, Stream};
 use crate::ingest::intern::StringList;
 use crate::ingest::issuing::{for_graph, IssuingCall};
 use crate::ingest::{
-    Conflict, Ingest, IngestOptions, IngestStats, InputFile, Located, Problem, Severity, Stub,
+    Conflict, Growable, Ingest, IngestOptions, IngestStats, InputFile, Located, Problem, Severity,
+    Stub,
 };
 use crate::model::{Event, Request, Response};
 use std::path::PathBuf;
@@ -35,7 +36,12 @@ pub(crate) const KEPT_RUNS: usize = 4;
 
 /// The key of one run: computed before anything is read.
 pub(crate) struct RunKey {
-    hash: u128,
+    pub(super) hash: u128,
+    /// What the hash is of: the options ([`RunKey::head`]), then each file's entry (path as
+    /// named, whether named, absolute path, [`StatKey`]) end to end, ending at `ends`.
+    pub(super) head: Vec<u8>,
+    pub(super) entries: Vec<u8>,
+    pub(super) ends: Vec<usize>,
 }
 
 /// What [`Cache::load_derived`] read: the bytes kept, after their header.
@@ -86,7 +92,7 @@ impl Cache {
     /// It is not written when the run's table (`.r`) is not there once those are written (its
     /// writing failed), so that nothing is kept that no run can use or prune.
     pub(crate) fn save_derived(&self, key: u128, what: &str, encode: impl FnOnce(&mut Stream)) {
-        let (path, table) = (self.derived_path(key, what), self.run_path(&RunKey { hash: key }));
+        let (path, table) = (self.derived_path(key, what), self.run_path(key));
         let mut out = Stream::start(path, move || table.exists(), |_| {});
         derived_header(&mut out.w, key);
         encode(&mut out);
@@ -112,31 +118,37 @@ impl Cache {
                 Some((a, StatKey::of(&m)))
             })
             .collect();
-        let mut w = Writer::default();
-        w.u32(FORMAT);
-        w.str(super::build_id());
+        let mut head = Writer::default();
+        head.u32(FORMAT);
+        head.str(super::build_id());
         for t in [opts.since, opts.until] {
-            w.opt_i64(t);
+            head.opt_i64(t);
         }
-        w.u64(opts.max_file_bytes);
-        w.u8(u8::from(opts.inventory_only));
+        head.u64(opts.max_file_bytes);
+        head.u8(u8::from(opts.inventory_only));
+        let mut w = Writer::default();
+        let mut ends = Vec::with_capacity(files.len());
         for (f, s) in files.iter().zip(states) {
             let (a, stat) = s?;
             w.str(&f.path.to_string_lossy());
             w.u8(u8::from(f.explicit));
             w.str(&a.to_string_lossy());
             stat.put(&mut w);
+            ends.push(w.buf.len());
         }
-        Some(RunKey { hash: xxhash_rust::xxh3::xxh3_128(&w.buf) })
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        h.update(&head.buf);
+        h.update(&w.buf);
+        Some(RunKey { hash: h.digest128(), head: head.buf, entries: w.buf, ends })
     }
 
-    fn run_path(&self, key: &RunKey) -> PathBuf {
-        self.dir.join("runs").join(format!("{:032x}.r", key.hash))
+    pub(super) fn run_path(&self, hash: u128) -> PathBuf {
+        self.dir.join("runs").join(format!("{hash:032x}.r"))
     }
 
     /// The result of an earlier run with this key, as that run handed it on.
     pub(crate) fn load_run(&self, key: &RunKey, files: Vec<InputFile>) -> Option<Ingest> {
-        let path = self.run_path(key);
+        let path = self.run_path(key.hash);
         super::wait_for_write_of(&path);
         let bytes = super::read_sealed(&path)?;
         // Marked as used now, for [`Cache::prune_runs`] (best effort: a read-only cache
@@ -146,7 +158,7 @@ impl Cache {
             .open(&path)
             .and_then(|f| f.set_modified(std::time::SystemTime::now()));
         let kept = crate::arena::Keep::begin();
-        let ing = decode(&bytes, key, files, |name, hash| CachedEvents {
+        let ing = decode(&bytes, key.hash, files, |name, hash| CachedEvents {
             path: self.dir.join("files").join(name),
             hash,
         });
@@ -162,7 +174,12 @@ impl Cache {
     /// Its graph inputs, then its table, are encoded here and written in the background as
     /// they are ([`super::Stream`]), never whole in memory: true once they are handed over.
     /// Then older runs and removed files' entries are pruned.
-    pub(crate) fn save_run(self: &std::sync::Arc<Self>, key: &RunKey, ing: &Ingest) -> bool {
+    pub(crate) fn save_run(
+        self: &std::sync::Arc<Self>,
+        key: &RunKey,
+        ing: &Ingest,
+        grow: Option<&Growable>,
+    ) -> bool {
         if ing.stdin.is_some() || ing.cached.iter().any(Option::is_none) {
             return false;
         }
@@ -176,9 +193,12 @@ impl Cache {
         derived_header(&mut inputs.w, hash);
         put_graph_inputs(&mut inputs, ing);
         inputs.finish();
+        if let Some(grow) = grow {
+            self.save_growable(key, grow);
+        }
         let cache = self.clone();
         let mut table = Stream::start(
-            self.run_path(key),
+            self.run_path(key.hash),
             || true,
             move |written| {
                 if written {
@@ -240,7 +260,7 @@ impl Cache {
 }
 
 /// The header of a part kept beside the run `key`.
-fn derived_header(w: &mut Writer, key: u128) {
+pub(super) fn derived_header(w: &mut Writer, key: u128) {
     w.buf.extend_from_slice(DERIVED_MAGIC);
     w.u32(FORMAT);
     w.str(super::build_id());
@@ -493,9 +513,9 @@ fn put_graph_inputs(out: &mut Stream, ing: &Ingest) {
     });
 }
 
-fn decode(
+pub(super) fn decode(
     bytes: &[u8],
-    key: &RunKey,
+    hash: u128,
     files: Vec<InputFile>,
     events: impl Fn(&str, u128) -> CachedEvents,
 ) -> Option<Ingest> {
@@ -504,7 +524,7 @@ fn decode(
         return None;
     }
     r.b = &r.b[8..];
-    if r.u128()? != key.hash {
+    if r.u128()? != hash {
         return None;
     }
     let max_file_bytes = r.u64()?;
@@ -572,6 +592,7 @@ fn decode(
         creds: Default::default(),
         graph_inputs_in_cache: true,
         kept: Default::default(),
+        growable: None,
         stats,
         problems,
         reference_time: 0,

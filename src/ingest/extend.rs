@@ -1,0 +1,236 @@
+//! Extending an earlier run's table with the files it did not have (new log files arrived),
+//! found in the cache by [`Cache::find_base`](super::cache::Cache::find_base): the earlier
+//! table is already merged, deduplicated and sorted, so only the new files' events are, and
+//! the two sorted lists are merged.
+//!
+//! The result is the table a full merge of every file gives, or nothing (and the caller does
+//! the full merge). It is the same because, when it is given:
+//!
+//! - the earlier run's files keep their order among the new ones ([`Base::map`] rises), so
+//!   every `(file, record)` comparison and "first in file order" rule among its events holds
+//!   after their files are renumbered;
+//! - no new event shares an `eventID` with an earlier one (else the whole merge decides
+//!   which copy is kept, a duplicate or a conflict), and at most one side has evidence
+//!   conflicts (their list is capped, and interleaved by id);
+//! - there is no `--since`/`--until` (deduplication comes before the window, and the earlier
+//!   table holds only what was in it);
+//! - the first call of each credential is compared by `(file, record)` across both sides,
+//!   so its facts are those a cold run takes.
+//!
+//! The strings keep the earlier run's numbers; new ones are added after them. String numbers
+//! never reach an output (a cold run's depend on which worker read what).
+
+use super::intern::Strings;
+use super::issuing::IssuingCall;
+use super::merge::{account, dedupe, gather, listed_conflicts, Gathered};
+use super::sink::{keep_first, FirstFacts, ThreadAcc};
+use super::table::{id128, Keyed};
+use super::{Growable, Ingest, IngestOptions, InputFile, Stub};
+use super::{DETAIL, HAS_ID, NONE};
+use rayon::prelude::*;
+
+/// The top 32 bits of the stand-in id of an event without an `eventID`.
+const STAND_IN: u128 = 0xFFFF_FFFFu128 << 96;
+
+/// An earlier run's table, as loaded from the cache, with its file numbers still its own.
+pub(super) struct Base {
+    pub(super) ing: Ingest,
+    pub(super) details: Vec<IssuingCall>,
+    pub(super) creds: FirstFacts,
+    /// Each stub's id, in stub order ([`Growable::ids`]).
+    pub(super) ids: Vec<u128>,
+    /// The number in this run of each of its files (rising).
+    pub(super) map: Vec<u32>,
+}
+
+/// The table of a run over `files`: `base` and the new files' accumulators merged; `None` when
+/// only a full merge gives it (see the module's documentation).
+pub(super) fn extend(
+    opts: &IngestOptions,
+    files: Vec<InputFile>,
+    base: Base,
+    accs: Vec<ThreadAcc>,
+    t0: std::time::Instant,
+) -> Option<Ingest> {
+    if opts.since.is_some() || opts.until.is_some() {
+        return None;
+    }
+    let t1 = t0.elapsed();
+    let Base { ing: old, details: old_details, creds: old_creds, ids: mut old_ids, map } = base;
+    let Gathered { strings: theirs, stubs, details, creds, outcomes, seed_events: _, cached } =
+        gather(accs, files.len());
+
+    // The new files' stubs on the earlier run's strings, deduplicated among themselves.
+    let mut strings = Strings::from_list(old.strings);
+    let remap: Vec<u32> = theirs.list.iter().map(|s| strings.intern(s)).collect();
+    let m = |i: u32| if i == NONE { NONE } else { remap[i as usize] };
+    let mut new: Vec<Keyed> = stubs.into_iter().map(|k| Keyed { s: k.s.remap(m), ..k }).collect();
+    new.par_sort_unstable_by(|a, b| {
+        (a.id, a.s.file, a.s.record).cmp(&(b.id, b.s.file, b.s.record))
+    });
+    let before = new.len();
+    let pairs = dedupe(&mut new);
+    let duplicates = (before - new.len()) as u64;
+    if !pairs.is_empty() && old.stats.conflicts > 0 {
+        return None;
+    }
+    // No id on both sides, and no real id that looks like a stand-in (which would not sort
+    // alike once its file is renumbered).
+    let new_ids: Vec<u128> = new.iter().filter(|k| k.s.flags & HAS_ID != 0).map(|k| k.id).collect();
+    if new_ids.iter().any(|&id| id & STAND_IN == STAND_IN) {
+        return None;
+    }
+    let mut old_stubs = old.stubs;
+    let clash = old_stubs.par_iter_mut().zip(old_ids.par_iter_mut()).any(|(s, id)| {
+        s.file = map[s.file as usize];
+        if s.flags & HAS_ID == 0 {
+            *id = STAND_IN | (u128::from(s.file) << 32) | u128::from(s.record);
+            false
+        } else {
+            *id & STAND_IN == STAND_IN || new_ids.binary_search(id).is_ok()
+        }
+    });
+    if clash {
+        return None;
+    }
+    drop(new_ids);
+
+    // Both sorted by (time, id, file, record), then merged from the back into the earlier
+    // table's vectors.
+    new.par_sort_unstable_by(|a, b| {
+        (a.s.time, a.id, a.s.file, a.s.record).cmp(&(b.s.time, b.id, b.s.file, b.s.record))
+    });
+    let (stubs, ids) = merge_sorted(old_stubs, old_ids, &new);
+    let t2 = t0.elapsed();
+
+    // Counters, problems and per-file facts.
+    let mut stats = old.stats;
+    let mut file_sha256 = vec![None; files.len()];
+    let mut cached_all = cached;
+    for (j, &i) in map.iter().enumerate() {
+        file_sha256[i as usize] = old.file_sha256.get(j).cloned().flatten();
+        cached_all[i as usize] = old.cached.get(j).cloned().flatten();
+    }
+    let mut problems = Vec::new();
+    account(outcomes, &files, &mut stats, &mut problems, &mut file_sha256);
+    let problems = interleave(old.problems, problems, &files)?;
+    stats.duplicates += duplicates;
+    stats.conflicts += pairs.len() as u64;
+    stats.events = stubs.len() as u64;
+    stats.missing_event_id = stubs.iter().filter(|s| s.flags & HAS_ID == 0).count() as u64;
+
+    // The issuing calls kept (those of new events that survived deduplication), sorted as a
+    // full merge sorts them; each credential's facts from its first call on either side.
+    let kept: rustc_hash::FxHashSet<(u32, u32)> =
+        new.iter().filter(|k| k.s.flags & DETAIL != 0).map(|k| (k.s.file, k.s.record)).collect();
+    let mut all_details = old_details;
+    for d in &mut all_details {
+        d.origin.file = map[d.origin.file as usize];
+    }
+    all_details
+        .extend(details.into_iter().filter(|e| kept.contains(&(e.origin.file, e.origin.record))));
+    all_details.sort_by_cached_key(|e| (e.time, id128(&e.id), e.origin.file, e.origin.record));
+    let mut first = old_creds;
+    for (_, (o, _)) in first.iter_mut() {
+        o.0 = map[o.0 as usize];
+    }
+    for ((k, c), (o, facts)) in creds {
+        keep_first(&mut first, (m(k), c), o, facts.remap(m));
+    }
+    let mut first_calls: Vec<((u32, i64), (u32, u32))> =
+        first.iter().map(|(k, (o, _))| (*k, *o)).collect();
+    first_calls.sort_unstable();
+    let creds = first.into_iter().map(|(k, (_, v))| (k, v)).collect();
+
+    let conflicts = if pairs.is_empty() { old.conflicts } else { listed_conflicts(&pairs, &files) };
+    if std::env::var_os("TRAILHOUND_TIMING").is_some() {
+        crate::diag::timing(format_args!(
+            "extended an earlier run of {} files with {} files: read+parse {:?}, merge {:?}, the rest {:?}; {} stubs ({} new); {}",
+            map.len(),
+            files.len() - map.len(),
+            t1,
+            t2 - t1,
+            t0.elapsed() - t2,
+            stubs.len(),
+            new.len(),
+            crate::diag::memory_note()
+        ));
+    }
+    let Strings { mut list, index: _ } = strings;
+    list.shrink_to_fit();
+    let mut ing = Ingest {
+        files: files.iter().map(InputFile::display).collect(),
+        inputs: files,
+        max_file_bytes: opts.max_file_bytes,
+        strings: list,
+        file_sha256,
+        cached: cached_all,
+        stubs,
+        details: all_details,
+        creds,
+        stats,
+        problems,
+        conflicts,
+        growable: Some(Box::new(Growable { ids, first_calls })),
+        ..Ingest::default()
+    };
+    ing.set_reference_time(crate::time::now());
+    ing.name_conflicts();
+    Some(ing)
+}
+
+/// `old` and `new`, both sorted by `(time, id, file, record)` and with no id in common,
+/// merged in that order (from the back, into `old`'s vectors).
+fn merge_sorted(mut stubs: Vec<Stub>, mut ids: Vec<u128>, new: &[Keyed]) -> (Vec<Stub>, Vec<u128>) {
+    let (n_old, n_new) = (stubs.len(), new.len());
+    let Some(fill) = new.first().map(|k| k.s) else { return (stubs, ids) };
+    stubs.resize(n_old + n_new, fill);
+    ids.resize(n_old + n_new, 0);
+    let (mut i, mut j) = (n_old, n_new);
+    for out in (0..n_old + n_new).rev() {
+        let take_new = j > 0
+            && (i == 0 || {
+                let (a, b) = (&stubs[i - 1], &new[j - 1]);
+                (b.s.time, b.id, b.s.file, b.s.record) > (a.time, ids[i - 1], a.file, a.record)
+            });
+        if take_new {
+            j -= 1;
+            stubs[out] = new[j].s;
+            ids[out] = new[j].id;
+        } else {
+            i -= 1;
+            stubs[out] = stubs[i];
+            ids[out] = ids[i];
+        }
+    }
+    (stubs, ids)
+}
+
+/// The earlier run's problems (by display path) and the new files' (in file order) in the
+/// order a full merge lists them: by file. `None` when a problem's file is not one of `files`.
+fn interleave(
+    old: Vec<super::Problem>,
+    new: Vec<super::Problem>,
+    files: &[InputFile],
+) -> Option<Vec<super::Problem>> {
+    if old.is_empty() {
+        return Some(new);
+    }
+    let index: std::collections::HashMap<String, usize> =
+        files.iter().enumerate().map(|(i, f)| (f.display(), i)).collect();
+    if index.len() != files.len() {
+        return None; // two files shown alike: which one a problem is of is not known
+    }
+    let place = |p: &super::Problem| index.get(&p.path).copied();
+    let mut out = Vec::with_capacity(old.len() + new.len());
+    let mut new = new.into_iter().peekable();
+    for p in old {
+        let at = place(&p)?;
+        while let Some(q) = new.next_if(|q| place(q).is_some_and(|b| b < at)) {
+            out.push(q);
+        }
+        out.push(p);
+    }
+    out.extend(new);
+    Some(out)
+}
