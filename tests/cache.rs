@@ -494,11 +494,14 @@ fn a_damaged_cache_is_read_around_never_trusted() {
     // own files (nothing else in the directory) and filled again.
     let theirs = cache.join("files").join("notes.txt");
     std::fs::write(&theirs, "not the cache's").unwrap();
+    // Named like an entry, but not one (an md5-named file, say).
+    let lookalike = cache.join("files").join("d41d8cd98f00b204e9800998ecf8427e.t");
+    std::fs::write(&lookalike, "not the cache's either").unwrap();
     std::fs::write(cache.join("digest.key"), b"scribbled").unwrap();
     let (hits, misses) = cache_counts(d.path(), &cache);
     assert_eq!(hits, 0);
     assert!(misses > 20, "{misses}");
-    assert!(theirs.exists(), "only the cache's own files are removed");
+    assert!(theirs.exists() && lookalike.exists(), "only the cache's own files are removed");
     same(&cold, &outputs(d.path(), Some(&cache), work.path()), "with a new digest key");
 }
 

@@ -189,6 +189,14 @@ pub(super) fn merge(
     let timing = std::env::var_os("TRAILHOUND_TIMING").is_some();
 
     let t1 = t0.elapsed();
+    // What a later run over more files needs to extend this one ([`super::extend`]): only
+    // when this one can be kept as such (a run key: no standard input, no walk problem) and
+    // could be extended (no time window).
+    let growable = opts.cache.is_some()
+        && stdin_data.is_none()
+        && problems.is_empty()
+        && opts.since.is_none()
+        && opts.until.is_none();
     let mut stats = IngestStats::default();
     // Directory-walk problems are counted as files too (a loop or unreadable entry is a file
     // the user expected to be read).
@@ -203,9 +211,8 @@ pub(super) fn merge(
         gather(accs, files.len());
     let mut file_sha256 = vec![None; files.len()];
     account(outcomes, &files, &mut stats, &mut problems, &mut file_sha256);
-    // What a later run over more files needs to extend this one ([`super::extend`]).
     let mut first_calls: Vec<((u32, i64), (u32, u32))> = Vec::new();
-    if opts.cache.is_some() {
+    if growable {
         first_calls = creds.iter().map(|(k, (o, _))| (*k, *o)).collect();
         first_calls.sort_unstable();
     }
@@ -233,7 +240,7 @@ pub(super) fn merge(
     });
     // Nothing after this point needs the ids (and the largest worker's vector grew by
     // doubling: its slack goes too), but a run that keeps its table keeps them too.
-    let (stubs, ids) = strip_ids(stubs, opts.cache.is_some());
+    let (stubs, ids) = strip_ids(stubs, growable);
     stats.events = stubs.len() as u64;
     stats.missing_event_id = stubs.iter().filter(|s| s.flags & HAS_ID == 0).count() as u64;
     let kept: rustc_hash::FxHashSet<(u32, u32)> =
@@ -282,19 +289,20 @@ pub(super) fn merge(
         conflicts,
         time_anomalies: Vec::new(),
         kept: seed_events,
-        growable: opts.cache.is_some().then(|| Box::new(super::Growable { ids, first_calls })),
+        growable: growable.then(|| Box::new(super::Growable { ids, first_calls })),
     };
     ing.set_reference_time(crate::time::now());
     ing.name_conflicts();
     ing
 }
 
+/// An evidence conflict found by [`dedupe`]: `(file, record)` of the first copy, and of the
+/// copy with other content.
+pub(super) type ConflictPair = ((u32, u32), (u32, u32));
+
 /// The first [`LISTED`] evidence conflicts of `pairs` (from [`dedupe`]), their ids not yet
 /// named ([`Ingest::name_conflicts`]).
-pub(super) fn listed_conflicts(
-    pairs: &[((u32, u32), (u32, u32))],
-    files: &[InputFile],
-) -> Vec<Conflict> {
+pub(super) fn listed_conflicts(pairs: &[ConflictPair], files: &[InputFile]) -> Vec<Conflict> {
     pairs
         .iter()
         .take(LISTED)
@@ -324,7 +332,7 @@ pub(super) fn shape_name(s: Shape) -> &'static str {
 /// evidence conflicts as `((file, record) of the first copy, (file, record) of the other)`.
 /// A copy is a duplicate when an earlier kept copy of its id has the same content digest (or
 /// either digest is unknown, 0); otherwise it is kept, and it is a conflict.
-pub(super) fn dedupe(stubs: &mut Vec<Keyed>) -> Vec<((u32, u32), (u32, u32))> {
+pub(super) fn dedupe(stubs: &mut Vec<Keyed>) -> Vec<ConflictPair> {
     let mut conflicts = Vec::new();
     let mut out = 0usize;
     // Start (in the kept prefix) of the current id's copies, and their digests when there

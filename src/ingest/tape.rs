@@ -273,16 +273,19 @@ static K: std::sync::OnceLock<[u64; 3]> = std::sync::OnceLock::new();
 /// output stays deterministic); or, with `--cache`, the cache's own ([`use_keys`]), since its
 /// entries keep their records' digests for later runs to compare with.
 pub(crate) fn keys() -> [u64; 3] {
-    *K.get_or_init(|| {
-        use std::hash::{BuildHasher, Hasher};
-        let s = std::collections::hash_map::RandomState::new();
-        let k = |i: u64| {
-            let mut h = s.build_hasher();
-            h.write_u64(i);
-            h.finish() | 1
-        };
-        [k(1), k(2), k(3)]
-    })
+    *K.get_or_init(fresh_keys)
+}
+
+/// A new random key, not put in use.
+pub(crate) fn fresh_keys() -> [u64; 3] {
+    use std::hash::{BuildHasher, Hasher};
+    let s = std::collections::hash_map::RandomState::new();
+    let k = |i: u64| {
+        let mut h = s.build_hasher();
+        h.write_u64(i);
+        h.finish() | 1
+    };
+    [k(1), k(2), k(3)]
 }
 
 /// Makes `k` the key of every digest of this process; false when another key was already

@@ -69,18 +69,65 @@ use crate::model::{Event, Origin};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Removes every cache file (named `<32 hex digits>.<part>`) of `dir`'s `files/` and `runs/`,
-/// and nothing else: `--cache` may have been pointed at a directory that holds other things.
+/// The cache's digest key ([`Cache::open`]): read from `digest.key`, or made.
+fn digest_key(dir: &Path) -> std::io::Result<[u64; 3]> {
+    let path = dir.join("digest.key");
+    if let Some(k) = read_sealed(&path).and_then(|b| parse_keys(&b)) {
+        return Ok(k);
+    }
+    // No key, or a damaged one: no entry can be trusted to compare alike. Only a key that is
+    // there and does not read back is removed (never one another run may just have made).
+    remove_entries(dir);
+    if path.exists() {
+        std::fs::remove_file(&path)?;
+    }
+    let k = crate::ingest::tape::fresh_keys();
+    let mut w = Writer::default();
+    for v in k {
+        w.u64(v);
+    }
+    // Written beside and linked into place, so two runs that make the cache at once agree on
+    // one key: the second link fails, and both read back the first.
+    let tmp = dir.join(format!("digest.key.tmp{}.{:016x}", std::process::id(), k[0]));
+    write_atomic(&tmp, &w.buf)?;
+    match std::fs::hard_link(&tmp, &path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(_) => {
+            // No hard links on this file system (FAT, some network mounts): created only
+            // when it is still not there.
+            use std::io::Write;
+            if let Ok(mut f) = std::fs::File::options().write(true).create_new(true).open(&path) {
+                f.write_all(&std::fs::read(&tmp)?)?;
+            }
+        }
+    }
+    let _ = std::fs::remove_file(&tmp);
+    read_sealed(&path)
+        .and_then(|b| parse_keys(&b))
+        .ok_or_else(|| std::io::Error::other("its digest key (digest.key) cannot be read back"))
+}
+
+/// Removes the cache's own files from `dir`'s `files/` and `runs/` (named `<32 hex
+/// digits>.<part>` for one of the parts it writes, and starting with its magic bytes), and
+/// nothing else: `--cache` may have been pointed at a directory that holds other things, and
+/// files being written (`.tmp…`) are another run's.
 fn remove_entries(dir: &Path) {
+    const PARTS: [&str; 7] = ["t", "e", "r", "inputs", "graph", "files", "grow"];
     for sub in ["files", "runs"] {
         let Ok(list) = std::fs::read_dir(dir.join(sub)) else { continue };
         for e in list.flatten() {
             let name = e.file_name();
-            let ours = name
-                .to_str()
-                .and_then(|n| n.split_once('.'))
-                .is_some_and(|(h, _)| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()));
-            if ours && e.file_type().is_ok_and(|t| t.is_file()) {
+            let named = name.to_str().and_then(|n| n.split_once('.')).is_some_and(|(h, ext)| {
+                h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()) && PARTS.contains(&ext)
+            });
+            let ours = named && e.file_type().is_ok_and(|t| t.is_file()) && {
+                use std::io::Read;
+                let mut magic = [0u8; 7];
+                std::fs::File::open(e.path()).and_then(|mut f| f.read_exact(&mut magic)).is_ok()
+                    && &magic == b"THCACHE"
+            };
+            if ours {
                 let _ = std::fs::remove_file(e.path());
             }
         }
@@ -113,9 +160,6 @@ pub(super) struct CachedEvents {
 impl Cache {
     /// Opens (creating it when needed) the cache in `dir`.
     ///
-    /// # Errors
-    /// The directory cannot be created.
-    ///
     /// Every entry keeps its records' content digests, which deduplication compares with
     /// those of files read in later runs: they are all keyed with the cache's own random key
     /// (`digest.key`, made once, never replaced while it reads back whole), not the key a run
@@ -127,32 +171,7 @@ impl Cache {
     /// The directory cannot be created, or another cache was opened in this process.
     pub fn open(dir: &Path) -> std::io::Result<Cache> {
         std::fs::create_dir_all(dir.join("files"))?;
-        let path = dir.join("digest.key");
-        let keys = match read_sealed(&path).and_then(|b| parse_keys(&b)) {
-            Some(k) => k,
-            None => {
-                // No key, or a damaged one: no entry can be trusted to compare alike.
-                remove_entries(dir);
-                let _ = std::fs::remove_file(&path);
-                let k = crate::ingest::tape::keys();
-                let mut w = Writer::default();
-                for v in k {
-                    w.u64(v);
-                }
-                // Written beside and linked into place, so two runs that make the cache at
-                // once agree on one key: the second link fails, and the first key is read.
-                let tmp = dir.join(format!("digest.key.tmp{}", std::process::id()));
-                write_atomic(&tmp, &w.buf)?;
-                let linked = std::fs::hard_link(&tmp, &path);
-                let _ = std::fs::remove_file(&tmp);
-                match linked {
-                    Ok(()) => k,
-                    Err(_) => read_sealed(&path).and_then(|b| parse_keys(&b)).ok_or_else(|| {
-                        std::io::Error::other("its digest key cannot be read back")
-                    })?,
-                }
-            }
-        };
+        let keys = digest_key(dir)?;
         if !crate::ingest::tape::use_keys(keys) {
             return Err(std::io::Error::other(
                 "another cache's digest key is already in use in this process",
@@ -417,6 +436,33 @@ fn origin(file: u32, record: u32) -> Origin {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The digest key is made once and read back by every later open; a damaged one is
+    /// replaced, and the cache's own entries go with it (nothing else does).
+    #[test]
+    fn the_digest_key_is_made_once_and_a_damaged_one_empties_the_cache() {
+        let d = tempfile::TempDir::new().unwrap();
+        std::fs::create_dir_all(d.path().join("files")).unwrap();
+        let k = digest_key(d.path()).unwrap();
+        assert_eq!(digest_key(d.path()).unwrap(), k);
+        let entry = d.path().join("files").join(format!("{:032x}.t", 7));
+        std::fs::write(&entry, b"THCACHEt and the rest").unwrap();
+        let other = d.path().join("files").join(format!("{:032x}.t", 8));
+        std::fs::write(&other, b"not an entry").unwrap();
+        assert_eq!(digest_key(d.path()).unwrap(), k, "a key that reads back stands");
+        assert!(entry.exists());
+        std::fs::write(d.path().join("digest.key"), b"scribbled").unwrap();
+        let k2 = digest_key(d.path()).unwrap();
+        assert_ne!(k2, k);
+        assert_eq!(digest_key(d.path()).unwrap(), k2);
+        assert!(!entry.exists() && other.exists());
+        let left: Vec<_> = std::fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains("tmp"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
 
     /// Small files are read, large ones mapped; either way a changed byte, a cut or a file
     /// shorter than its seal is a miss, never a panic.

@@ -193,9 +193,7 @@ impl Cache {
         derived_header(&mut inputs.w, hash);
         put_graph_inputs(&mut inputs, ing);
         inputs.finish();
-        if let Some(grow) = grow {
-            self.save_growable(key, grow);
-        }
+        crate::diag::mark("cache: graph inputs encoded");
         let cache = self.clone();
         let mut table = Stream::start(
             self.run_path(key.hash),
@@ -212,6 +210,10 @@ impl Cache {
         put_table(&mut table, ing, head, tail);
         table.finish();
         crate::diag::mark("cache: run encoded");
+        if let Some(grow) = grow {
+            self.save_growable(key, grow);
+            crate::diag::mark("cache: what extends the run encoded");
+        }
         true
     }
 
