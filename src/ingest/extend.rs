@@ -22,6 +22,7 @@
 
 use super::intern::Strings;
 use super::issuing::IssuingCall;
+use super::kept::Kept;
 use super::merge::{account, dedupe, gather, listed_conflicts, Gathered};
 use super::sink::{keep_first, FirstFacts, ThreadAcc};
 use super::table::{id128, Keyed};
@@ -57,7 +58,7 @@ pub(super) fn extend(
     }
     let t1 = t0.elapsed();
     let Base { ing: old, details: old_details, creds: old_creds, ids: mut old_ids, map } = base;
-    let Gathered { strings: theirs, stubs, details, creds, outcomes, seed_events: _, cached } =
+    let Gathered { strings: theirs, stubs, details, creds, outcomes, seed_events, cached } =
         gather(accs, files.len());
 
     // The new files' stubs on the earlier run's strings, deduplicated among themselves.
@@ -156,6 +157,9 @@ pub(super) fn extend(
             crate::diag::memory_note()
         ));
     }
+    // The seed key's events of the new files (those of the earlier ones are read back from
+    // the cache's entries, as in a warm run).
+    let kept = Kept::of_surviving(seed_events, &stubs);
     let Strings { mut list, index: _ } = strings;
     list.shrink_to_fit();
     // The new files' accumulators and the merge's temporaries: handed back.
@@ -174,6 +178,7 @@ pub(super) fn extend(
         problems,
         conflicts,
         growable: Some(Box::new(Growable { ids, first_calls })),
+        kept,
         ..Ingest::default()
     };
     ing.set_reference_time(crate::time::now());
