@@ -130,24 +130,29 @@ fn cache_counts(trail: &Path, cache: &Path) -> (u64, u64) {
 
 /// [`cache_counts`], and whether the whole run was taken at once.
 fn cache_note(trail: &Path, cache: &Path) -> (u64, u64, bool) {
-    let o = bin()
-        .env("TRAILHOUND_TIMING", "1")
-        .args(["scan", "--format", "json", "--no-progress", "--cache"])
-        .arg(cache)
-        .arg(trail)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    let line =
-        err.lines().find(|l| l.contains("files taken from the cache")).unwrap_or_else(|| {
-            panic!("no cache line in {err}");
-        });
+    let line = cache_line(trail, cache, &["scan", "--format", "json"]);
     let nums: Vec<u64> = line
         .split(|c: char| !c.is_ascii_digit())
         .filter(|w| !w.is_empty())
         .map(|w| w.parse().unwrap())
         .collect();
     (nums[0], nums[1], line.contains("(the whole run)"))
+}
+
+/// The cache line (`TRAILHOUND_TIMING`) of one `args` run through `cache`: how many files
+/// were taken from the cache and how, how many were read.
+fn cache_line(trail: &Path, cache: &Path, args: &[&str]) -> String {
+    let o = bin()
+        .env("TRAILHOUND_TIMING", "1")
+        .args(args)
+        .args(["--no-progress", "--cache"])
+        .arg(cache)
+        .arg(trail)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    let line = err.lines().find(|l| l.contains("files taken from the cache"));
+    line.unwrap_or_else(|| panic!("no cache line in {err}")).to_string()
 }
 
 fn entry_files(cache: &Path) -> Vec<PathBuf> {
@@ -278,19 +283,9 @@ fn changed_removed_and_added_files_are_read_again() {
     same(&outputs(d.path(), None, work.path()), &warm, "after runs were pruned");
 }
 
-/// The cache line of one `args` run through `cache` (`TRAILHOUND_TIMING`): how the run was
-/// had, and how many files were read.
+/// How one `args` run through `cache` was had ([`cache_line`]), and how many files it read.
 fn how(trail: &Path, cache: &Path, args: &[&str]) -> (String, u64) {
-    let o = bin()
-        .env("TRAILHOUND_TIMING", "1")
-        .args(args)
-        .args(["--no-progress", "--cache"])
-        .arg(cache)
-        .arg(trail)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    let line = err.lines().find(|l| l.contains("files taken from the cache")).unwrap();
+    let line = cache_line(trail, cache, args);
     let how = line.split('(').nth(1).unwrap().split(')').next().unwrap().to_string();
     let read = line.split("), ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
     (how, read)

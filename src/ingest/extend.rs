@@ -24,14 +24,11 @@ use super::intern::Strings;
 use super::issuing::IssuingCall;
 use super::kept::Kept;
 use super::merge::{account, dedupe, gather, listed_conflicts, Gathered};
-use super::sink::{keep_first, FirstFacts, ThreadAcc};
-use super::table::{id128, Keyed};
+use super::sink::{keep_first, split_first, FirstFacts, ThreadAcc};
+use super::table::{id128, stand_in, Keyed, STAND_IN};
 use super::{Growable, Ingest, IngestOptions, InputFile, Stub};
 use super::{DETAIL, HAS_ID, NONE};
 use rayon::prelude::*;
-
-/// The top 32 bits of the stand-in id of an event without an `eventID`.
-const STAND_IN: u128 = 0xFFFF_FFFFu128 << 96;
 
 /// An earlier run's table, as loaded from the cache, with its file numbers still its own.
 pub(super) struct Base {
@@ -85,7 +82,7 @@ pub(super) fn extend(
     let clash = old_stubs.par_iter_mut().zip(old_ids.par_iter_mut()).any(|(s, id)| {
         s.file = map[s.file as usize];
         if s.flags & HAS_ID == 0 {
-            *id = STAND_IN | (u128::from(s.file) << 32) | u128::from(s.record);
+            *id = stand_in(s.file, s.record);
             false
         } else {
             *id & STAND_IN == STAND_IN || new_ids.binary_search(id).is_ok()
@@ -138,10 +135,7 @@ pub(super) fn extend(
     for ((k, c), (o, facts)) in creds {
         keep_first(&mut first, (m(k), c), o, facts.remap(m));
     }
-    let mut first_calls: Vec<((u32, i64), (u32, u32))> =
-        first.iter().map(|(k, (o, _))| (*k, *o)).collect();
-    first_calls.sort_unstable();
-    let creds = first.into_iter().map(|(k, (_, v))| (k, v)).collect();
+    let (creds, first_calls) = split_first(first, true);
 
     let conflicts = if pairs.is_empty() { old.conflicts } else { listed_conflicts(&pairs, &files) };
     if std::env::var_os("TRAILHOUND_TIMING").is_some() {
@@ -253,19 +247,7 @@ mod tests {
     /// id, the vectors grown exactly.
     #[test]
     fn merging_two_sorted_tables_gives_the_full_sort() {
-        let stub = |time: i64, file: u32, record: u32| Stub {
-            time,
-            created: crate::ingest::NO_TIME,
-            file,
-            record,
-            key: NONE,
-            ip: NONE,
-            account: NONE,
-            region: NONE,
-            source: NONE,
-            principal: NONE,
-            flags: HAS_ID,
-        };
+        let stub = |time: i64, file: u32, record: u32| Stub::bare(time, file, record, HAS_ID);
         let mut all: Vec<Keyed> = (0..500u32)
             .map(|i| Keyed {
                 id: u128::from((i * 7919) % 503),

@@ -2,12 +2,12 @@
 //! re-interned), file outcomes turned into counters and problems, events deduplicated on
 //! `eventID` and content, windowed and sorted by `(eventTime, eventID)`.
 
-use super::intern::{FxMap, Strings};
+use super::intern::Strings;
 use super::issuing::IssuingCall;
 use super::kept::Kept;
 use super::parse::Shape;
-use super::sink::{keep_first, FileOutcome, FileStatus, FirstFacts, ThreadAcc};
-use super::table::{id128, move_from_back, strip_ids, CredFacts, Keyed};
+use super::sink::{keep_first, split_first, FileOutcome, FileStatus, FirstFacts, ThreadAcc};
+use super::table::{id128, move_from_back, strip_ids, Keyed};
 use super::{Conflict, Ingest, IngestOptions, IngestStats, InputFile, Located, Problem};
 use super::{Severity, TimeAnomaly, DETAIL, HAS_ID, LISTED, NONE};
 use rayon::prelude::*;
@@ -176,7 +176,9 @@ pub(super) fn account(
     }
 }
 
-/// The sequential end of [`super::ingest`], once every worker has read its files.
+/// The sequential end of [`super::ingest`], once every worker has read its files. With
+/// `growable`, the result keeps what a later run over more files needs to extend it
+/// ([`super::Growable`]).
 pub(super) fn merge(
     opts: &IngestOptions,
     files: Vec<InputFile>,
@@ -184,19 +186,12 @@ pub(super) fn merge(
     mut problems: Vec<Problem>,
     accs: Vec<ThreadAcc>,
     t0: std::time::Instant,
+    growable: bool,
 ) -> Ingest {
     let cap = opts.max_file_bytes;
     let timing = std::env::var_os("TRAILHOUND_TIMING").is_some();
 
     let t1 = t0.elapsed();
-    // What a later run over more files needs to extend this one ([`super::extend`]): only
-    // when this one can be kept as such (a run key: no standard input, no walk problem) and
-    // could be extended (no time window).
-    let growable = opts.cache.is_some()
-        && stdin_data.is_none()
-        && problems.is_empty()
-        && opts.since.is_none()
-        && opts.until.is_none();
     let mut stats = IngestStats::default();
     // Directory-walk problems are counted as files too (a loop or unreadable entry is a file
     // the user expected to be read).
@@ -211,12 +206,7 @@ pub(super) fn merge(
         gather(accs, files.len());
     let mut file_sha256 = vec![None; files.len()];
     account(outcomes, &files, &mut stats, &mut problems, &mut file_sha256);
-    let mut first_calls: Vec<((u32, i64), (u32, u32))> = Vec::new();
-    if growable {
-        first_calls = creds.iter().map(|(k, (o, _))| (*k, *o)).collect();
-        first_calls.sort_unstable();
-    }
-    let creds: FxMap<(u32, i64), CredFacts> = creds.into_iter().map(|(k, (_, v))| (k, v)).collect();
+    let (creds, first_calls) = split_first(creds, growable);
 
     let t2 = t0.elapsed();
     // Deduplicate on eventID *and* content (SPEC §8): of the copies of one eventID, the

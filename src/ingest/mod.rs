@@ -127,7 +127,7 @@ pub(crate) struct Growable {
     /// Each stub's event id (or the stand-in of an event without one), in stub order.
     pub(crate) ids: Vec<u128>,
     /// Where the first call of each credential is: `((key, created), (file, record))`, sorted.
-    pub(crate) first_calls: Vec<((u32, i64), (u32, u32))>,
+    pub(crate) first_calls: Vec<sink::FirstCall>,
 }
 
 impl Ingest {
@@ -244,6 +244,9 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
         Some(cache) if stdin_data.is_none() && problems.is_empty() => cache.run_key(opts, &files),
         _ => None,
     };
+    // A run kept in the cache can be extended by a later one over more files, unless a time
+    // window cut its table (see `extend`).
+    let extensible = run_key.is_some() && opts.since.is_none() && opts.until.is_none();
     if let (Some(cache), Some(key)) = (&opts.cache, &run_key) {
         if let Some(mut ing) = cache.load_run(key, files.clone()) {
             cache_note(opts, "the whole run");
@@ -252,8 +255,7 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
         }
         // An earlier run over some of these files (new log files arrived): only the others
         // are read, and merged into its table (never with a time window: see `extend`).
-        let windowed = opts.since.is_some() || opts.until.is_some();
-        if let Some(base) = (!windowed).then(|| cache.find_base(key, &files)).flatten() {
+        if let Some(base) = extensible.then(|| cache.find_base(key, &files)).flatten() {
             crate::diag::mark("cache: earlier run loaded");
             let t0 = std::time::Instant::now();
             let new: Vec<usize> = (0..files.len())
@@ -273,7 +275,7 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
     let all: Vec<usize> = (0..files.len()).collect();
     let t0 = std::time::Instant::now();
     let accs = read_files(opts, &files, &all, stdin_data.as_deref());
-    let mut ing = merge::merge(opts, files, stdin_data, problems, accs, t0);
+    let mut ing = merge::merge(opts, files, stdin_data, problems, accs, t0, extensible);
     crate::diag::mark("ingest: merged");
     if let (Some(cache), Some(key)) = (&opts.cache, &run_key) {
         save(cache, key, &mut ing);

@@ -5,7 +5,7 @@ use super::intern::{FxMap, Strings};
 use super::issuing::{for_graph, needs_detail, IssuingCall};
 use super::kept::keep_if_seed;
 use super::record_digest::{content_digest, event_digest};
-use super::table::{id128, CredFacts, Keyed};
+use super::table::{id128, stand_in, CredFacts, Keyed};
 use super::{parse, raw, RecordReject, RejectReason, Stub, FAILED, HAS_ID, INVOKED_BY};
 use super::{DETAIL, NONE, NO_TIME};
 use crate::model::Event;
@@ -62,6 +62,20 @@ pub(super) struct ThreadAcc {
 /// what that call said.
 pub(super) type FirstFacts = FxMap<(u32, i64), ((u32, u32), CredFacts)>;
 
+/// Where a credential's first call is: `((key, created), (file, record))`.
+pub(crate) type FirstCall = ((u32, i64), (u32, u32));
+
+/// Each credential's first facts without where they were said, and, when `keep`, where each
+/// first call is (sorted by credential), for [`super::Growable::first_calls`].
+pub(super) fn split_first(creds: FirstFacts, keep: bool) -> (super::Creds, Vec<FirstCall>) {
+    let mut first_calls: Vec<FirstCall> = Vec::new();
+    if keep {
+        first_calls = creds.iter().map(|(k, (o, _))| (*k, *o)).collect();
+        first_calls.sort_unstable();
+    }
+    (creds.into_iter().map(|(k, (_, v))| (k, v)).collect(), first_calls)
+}
+
 /// Records what a credential's call at `here` said unless an earlier call (lower file, record)
 /// is already recorded: each credential keeps its first call's facts.
 pub(super) fn keep_first(
@@ -98,7 +112,7 @@ impl FileScan<'_> {
         self.kept += 1;
         let mut flags = 0u8;
         let id = if e.id.starts_with("noid:") {
-            (0xFFFF_FFFFu128 << 96) | (u128::from(self.file) << 32) | u128::from(idx)
+            stand_in(self.file, idx)
         } else {
             flags |= HAS_ID;
             id128(&e.id)
@@ -180,7 +194,7 @@ impl parse::RecordSink for FileScan<'_> {
                 id128(s)
             }
             // Unique by construction: never deduplicated.
-            None => (0xFFFF_FFFFu128 << 96) | (u128::from(self.file) << 32) | u128::from(idx),
+            None => stand_in(self.file, idx),
         };
         if r.error_code.non_empty().is_some() {
             flags |= FAILED;

@@ -45,6 +45,16 @@ pub struct Stub {
     pub flags: u8,
 }
 
+/// The top 32 bits of the stand-in id of an event without an `eventID` ([`stand_in`]).
+pub(super) const STAND_IN: u128 = 0xFFFF_FFFFu128 << 96;
+
+/// The id of an event without an `eventID`: where it is in this run (file and record), so
+/// unique by construction and never deduplicated; it sorts after every real id (a real one
+/// in that range is a UUID beginning `FFFFFFFF`).
+pub(super) fn stand_in(file: u32, record: u32) -> u128 {
+    STAND_IN | (u128::from(file) << 32) | u128::from(record)
+}
+
 /// A stub with its `eventID` as 128 bits (the UUID itself, or a 128-bit hash of another
 /// string), as ingest holds it until events are deduplicated and sorted.
 #[derive(Debug, Clone, Copy)]
@@ -87,6 +97,24 @@ pub(super) fn strip_ids(keyed: Vec<Keyed>, keep: bool) -> (Vec<Stub>, Vec<u128>)
 }
 
 impl Stub {
+    /// A stub at `time`, `(file, record)`, with no strings (for tests).
+    #[cfg(test)]
+    pub(super) fn bare(time: i64, file: u32, record: u32, flags: u8) -> Stub {
+        Stub {
+            time,
+            created: NO_TIME,
+            file,
+            record,
+            key: NONE,
+            ip: NONE,
+            account: NONE,
+            region: NONE,
+            source: NONE,
+            principal: NONE,
+            flags,
+        }
+    }
+
     /// The same stub with its strings renumbered through `m` (from one interner to another).
     pub(super) fn remap(self, m: impl Fn(u32) -> u32) -> Stub {
         Stub {
@@ -228,19 +256,7 @@ mod tests {
 
     #[test]
     fn dropping_ids_keeps_every_stub_in_order() {
-        let stub = |i: u32| Stub {
-            time: i64::from(i),
-            created: NO_TIME,
-            file: i / 7,
-            record: i,
-            key: NONE,
-            ip: NONE,
-            account: NONE,
-            region: NONE,
-            source: NONE,
-            principal: NONE,
-            flags: 0,
-        };
+        let stub = |i: u32| Stub::bare(i64::from(i), i / 7, i, 0);
         // More than two of the 65,536-stub slices, and a partial one.
         let n = 150_001u32;
         let keyed: Vec<Keyed> =

@@ -346,7 +346,7 @@ fn decode(bytes: &[u8], file: u32) -> Option<Decoded<'_>> {
         };
         if s.flags & HAS_ID == 0 {
             // The stand-in id of a record without one names its file's position in this run.
-            id = (0xFFFF_FFFFu128 << 96) | (u128::from(file) << 32) | u128::from(record);
+            id = crate::ingest::table::stand_in(file, record);
         }
         stubs.push(Keyed { id, digest, s });
     }

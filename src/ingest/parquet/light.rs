@@ -212,7 +212,7 @@ impl FileScan<'_> {
             flags |= HAS_ID;
             id128(r.id)
         } else {
-            (0xFFFF_FFFFu128 << 96) | (u128::from(self.file) << 32) | u128::from(idx)
+            crate::ingest::table::stand_in(self.file, idx)
         };
         if r.error_code.is_some() {
             flags |= FAILED;
