@@ -16,8 +16,8 @@
 //!   them.
 
 use super::codec::{Reader, Sink};
-use super::run::{decode, decode_graph_inputs, derived_header};
-use super::{Cache, CachedEvents, RunKey, Stream};
+use super::run::{decode_graph_inputs, derived_header};
+use super::{Cache, RunKey, Stream};
 use crate::ingest::extend::Base;
 use crate::ingest::sink::FirstFacts;
 use crate::ingest::{Growable, InputFile};
@@ -106,15 +106,9 @@ impl Cache {
 
     /// The run `hash`'s table, graph inputs and `.grow`, over `files` at `map`.
     fn load_base(&self, hash: u128, map: Vec<u32>, files: &[InputFile]) -> Option<Base> {
-        let path = self.run_path(hash);
-        super::wait_for_write_of(&path);
-        let bytes = super::read_sealed(&path)?;
+        // Not in the memory region: the extension grows the table's vectors.
         let theirs: Vec<InputFile> = map.iter().map(|&i| files[i as usize].clone()).collect();
-        let ing = decode(&bytes, hash, theirs, |name, hash| CachedEvents {
-            path: self.dir.join("files").join(name),
-            hash,
-        })?;
-        drop(bytes);
+        let ing = self.read_run(hash, theirs, false)?;
         // Each part is let go of as soon as it is decoded: at 5 GB of trail they are 160 MB
         // and 75 MB, all resident once their seal is checked.
         let inputs = self.load_derived(hash, "inputs")?;

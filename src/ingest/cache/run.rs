@@ -148,24 +148,35 @@ impl Cache {
 
     /// The result of an earlier run with this key, as that run handed it on.
     pub(crate) fn load_run(&self, key: &RunKey, files: Vec<InputFile>) -> Option<Ingest> {
-        let path = self.run_path(key.hash);
-        super::wait_for_write_of(&path);
-        let bytes = super::read_sealed(&path)?;
+        let ing = self.read_run(key.hash, files, true)?;
         // Marked as used now, for [`Cache::prune_runs`] (best effort: a read-only cache
         // still works).
         let _ = std::fs::File::options()
             .write(true)
-            .open(&path)
+            .open(self.run_path(key.hash))
             .and_then(|f| f.set_modified(std::time::SystemTime::now()));
-        let kept = crate::arena::Keep::begin();
-        let ing = decode(&bytes, key.hash, files, |name, hash| CachedEvents {
+        self.hits.fetch_add(ing.inputs.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        Some(ing)
+    }
+
+    /// The table of the run `hash` over `files` ([`decode`]), decoded into the memory region
+    /// of [`crate::arena`] when `in_region` (a table that is not grown afterwards).
+    pub(super) fn read_run(
+        &self,
+        hash: u128,
+        files: Vec<InputFile>,
+        in_region: bool,
+    ) -> Option<Ingest> {
+        let path = self.run_path(hash);
+        super::wait_for_write_of(&path);
+        let bytes = super::read_sealed(&path)?;
+        let kept = in_region.then(crate::arena::Keep::begin);
+        let ing = decode(&bytes, hash, files, |name, hash| CachedEvents {
             path: self.dir.join("files").join(name),
             hash,
         });
         drop(kept);
-        let ing = ing?;
-        self.hits.fetch_add(ing.inputs.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        Some(ing)
+        ing
     }
 
     /// Keeps the result of this run, when every file went through the cache; true when it
@@ -515,7 +526,7 @@ fn put_graph_inputs(out: &mut Stream, ing: &Ingest) {
     });
 }
 
-pub(super) fn decode(
+fn decode(
     bytes: &[u8],
     hash: u128,
     files: Vec<InputFile>,
