@@ -99,6 +99,8 @@ fn load_with(
         fingerprint,
         progress: !a.no_progress && !a.quiet,
         seed_keys: seeds.iter().map(|k| k.key_id().to_string()).collect(),
+        // Every command that reads the whole table builds the session graph next.
+        save_with_graph: !inventory_only,
     };
     let ing = ingest::ingest(&opts).context("reading standard input")?;
     // Records salvaged from a damaged file were read (SPEC §8: exit 3 with them).

@@ -539,3 +539,48 @@ fn exported_parquet_goes_through_the_cache_too() {
     same(&cold, &outputs(&pq, Some(&cache), work.path()), "Parquet, file by file");
     assert_eq!(cache_counts(&pq, &cache).1, 0);
 }
+
+/// The parts of a kept run are written before its table, the table on a thread of its own
+/// while the session graph is built: when the table cannot be written (here a directory is
+/// in its place), the parts written before it are removed, and the answer is a cold run's.
+#[test]
+fn a_run_whose_table_cannot_be_written_keeps_none_of_its_parts() {
+    let (d, _) = trail();
+    let work = TempDir::new().unwrap();
+    let cache = work.path().join("cache");
+    let sessions = |cache: Option<&Path>| {
+        let mut c = bin();
+        c.args(["sessions", "--format", "json", "--no-progress", "-q"]);
+        if let Some(dir) = cache {
+            c.arg("--cache").arg(dir);
+        }
+        let o = c.arg(d.path()).output().unwrap();
+        assert!(o.status.code().is_some_and(|c| c != 2), "{}", String::from_utf8_lossy(&o.stderr));
+        o.stdout
+    };
+    let cold = sessions(None);
+    assert_eq!(sessions(Some(&cache)), cold);
+    let names = || -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(cache.join("runs"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let kept = names();
+    let key = kept.iter().find_map(|n| n.strip_suffix(".r")).unwrap().to_string();
+    for part in ["files", "graph", "grow", "inputs"] {
+        assert!(kept.contains(&format!("{key}.{part}")), "{part} kept: {kept:?}");
+    }
+    std::fs::remove_dir_all(cache.join("runs")).unwrap();
+    std::fs::create_dir_all(cache.join("runs").join(format!("{key}.r"))).unwrap();
+    assert_eq!(sessions(Some(&cache)), cold);
+    let left = names();
+    for part in ["files", "grow", "inputs"] {
+        assert!(
+            !left.contains(&format!("{key}.{part}")),
+            "{part} left without its table: {left:?}"
+        );
+    }
+}

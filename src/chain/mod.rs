@@ -32,7 +32,6 @@ use crate::model::{is_long_term_key, is_temporary_key, SeedKey, Use};
 use crate::time::{fmt_iso, fmt_opt};
 use rayon::prelude::*;
 use serde::Serialize;
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What a node stands for.

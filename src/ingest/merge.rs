@@ -280,6 +280,7 @@ pub(super) fn merge(
         time_anomalies: Vec::new(),
         kept: seed_events,
         growable: growable.then(|| Box::new(super::Growable { ids, first_calls })),
+        pending_save: None,
     };
     ing.set_reference_time(crate::time::now());
     ing.name_conflicts();

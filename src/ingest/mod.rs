@@ -49,6 +49,7 @@ mod summary;
 mod table;
 pub mod tape;
 
+pub(crate) use cache::RunSave;
 pub(crate) use cache::Sink as ByteSink;
 pub use cache::{wait_for_writes as wait_for_cache_writes, Cache};
 pub(crate) use cache::{Fields as ByteFields, Reader as ByteReader, Writer as ByteWriter};
@@ -118,6 +119,9 @@ pub struct Ingest {
     /// What a later run needs to extend this run's table ([`extend`]), until the table is
     /// kept in the cache; only with `--cache`.
     growable: Option<Box<Growable>>,
+    /// The run's table, not kept in the cache yet: the session graph keeps it while it is
+    /// built ([`IngestOptions::save_with_graph`]).
+    pending_save: Option<Box<cache::RunSave>>,
 }
 
 /// What a later run over more files needs to extend a run's table without merging every
@@ -210,6 +214,12 @@ impl Ingest {
         Ok((std::mem::take(&mut self.details), std::mem::take(&mut self.creds)))
     }
 
+    /// The run's table, ready to be kept in the cache while the session graph is built from
+    /// it ([`IngestOptions::save_with_graph`]); `None` when it was kept already or cannot be.
+    pub(crate) fn take_pending_save(&mut self) -> Option<Box<cache::RunSave>> {
+        self.pending_save.take()
+    }
+
     /// Frees what only the session graph reads (a run that took its graph from the cache).
     pub(crate) fn drop_graph_inputs(&mut self) {
         self.graph_inputs_in_cache = false;
@@ -265,7 +275,7 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
             let accs = read_files(opts, &files, &new, None);
             if let Some(mut ing) = extend::extend(opts, files.clone(), base, accs, t0) {
                 cache.taken(from_base);
-                save(cache, key, &mut ing);
+                save(opts, cache, key, &mut ing);
                 cache_note(opts, "extending an earlier run");
                 return Ok(ing);
             }
@@ -278,17 +288,28 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
     let mut ing = merge::merge(opts, files, stdin_data, problems, accs, t0, extensible);
     crate::diag::mark("ingest: merged");
     if let (Some(cache), Some(key)) = (&opts.cache, &run_key) {
-        save(cache, key, &mut ing);
+        save(opts, cache, key, &mut ing);
     }
     cache_note(opts, "file by file");
     Ok(ing)
 }
 
-/// Keeps the run's table in the cache, with what a later run needs to extend it.
-fn save(cache: &std::sync::Arc<Cache>, key: &cache::RunKey, ing: &mut Ingest) {
+/// Keeps the run's table in the cache, with what a later run needs to extend it: now, or,
+/// when the session graph is built next ([`IngestOptions::save_with_graph`]), while it is
+/// built ([`Ingest::take_pending_save`]).
+fn save(
+    opts: &IngestOptions,
+    cache: &std::sync::Arc<Cache>,
+    key: &cache::RunKey,
+    ing: &mut Ingest,
+) {
     let grow = ing.growable.take();
-    if cache.save_run(key, ing, grow.as_deref()) {
-        ing.run_store = Some((cache.clone(), key.hash()));
+    let Some(run) = cache.prepare_run(key.clone(), ing, grow) else { return };
+    ing.run_store = Some((cache.clone(), run.hash()));
+    if opts.save_with_graph {
+        ing.pending_save = Some(Box::new(run));
+    } else {
+        run.write(ing, &ing.details, &ing.creds);
     }
 }
 

@@ -24,12 +24,11 @@ use crate::ingest::{Growable, InputFile};
 
 impl Cache {
     /// Keeps what a later run needs to extend the run `key` (its `.files` and `.grow`), written
-    /// in the background after its table, and only when the table was written (else nothing
-    /// would ever prune them).
+    /// in the background before its table ([`super::RunSave::write_growable`]). A run found
+    /// through its `.files` whose table is not there (being written by another run, or never
+    /// written) is no base: [`Cache::find_base`] tries the next.
     pub(super) fn save_growable(&self, key: &RunKey, grow: &Growable) {
-        let table = self.run_path(key.hash);
-        let there = move || table.exists();
-        let mut files = Stream::start(self.derived_path(key.hash, "files"), there.clone(), |_| {});
+        let mut files = Stream::start(self.derived_path(key.hash, "files"), || true, |_| {});
         derived_header(&mut files.w, key.hash);
         files.w.u32(key.head.len() as u32);
         files.w.buf.extend_from_slice(&key.head);
@@ -39,7 +38,7 @@ impl Cache {
             w.buf.extend_from_slice(e);
         });
         files.finish();
-        let mut out = Stream::start(self.derived_path(key.hash, "grow"), there, |_| {});
+        let mut out = Stream::start(self.derived_path(key.hash, "grow"), || true, |_| {});
         derived_header(&mut out.w, key.hash);
         out.w.u32(grow.ids.len() as u32);
         out.put_all(&grow.ids, |w, id| w.u128(*id));

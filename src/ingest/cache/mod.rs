@@ -57,7 +57,7 @@ mod write;
 pub(crate) use codec::{Fields, Reader, Sink, Writer};
 pub(super) use entry::EventLog;
 pub(super) use run::decode_graph_inputs;
-pub(crate) use run::{Derived, RunKey};
+pub(crate) use run::{Derived, RunKey, RunSave};
 pub use write::wait_for_writes;
 pub(crate) use write::Stream;
 use write::{wait_for_write_of, write_atomic};

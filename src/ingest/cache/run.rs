@@ -35,6 +35,7 @@ const STUB_BYTES: usize = 8 + 8 + 4 + 4 + 6 * 4 + 1;
 pub(crate) const KEPT_RUNS: usize = 4;
 
 /// The key of one run: computed before anything is read.
+#[derive(Debug, Clone)]
 pub(crate) struct RunKey {
     pub(super) hash: u128,
     /// What the hash is of: the options ([`RunKey::head`]), then each file's entry (path as
@@ -42,6 +43,97 @@ pub(crate) struct RunKey {
     pub(super) head: Vec<u8>,
     pub(super) entries: Vec<u8>,
     pub(super) ends: Vec<usize>,
+}
+
+/// A run's result ready to be kept ([`Cache::prepare_run`]), until [`RunSave::write`].
+#[derive(Debug)]
+pub(crate) struct RunSave {
+    cache: std::sync::Arc<Cache>,
+    key: RunKey,
+    /// The table's head and tail ([`encode_ends`]).
+    head: Vec<u8>,
+    tail: Vec<u8>,
+    grow: Option<Box<Growable>>,
+}
+
+impl RunSave {
+    /// The key of the run being kept.
+    pub(crate) fn hash(&self) -> u128 {
+        self.key.hash
+    }
+
+    /// Keeps the run: [`RunSave::write_growable`], [`RunSave::write_inputs`], then
+    /// [`RunSave::write_table`].
+    pub(crate) fn write(
+        mut self,
+        ing: &Ingest,
+        details: impl std::ops::Deref<Target = Vec<IssuingCall>>,
+        creds: impl std::ops::Deref<Target = crate::ingest::Creds>,
+    ) {
+        self.write_growable();
+        self.write_inputs(details, creds);
+        self.write_table(ing);
+    }
+
+    /// Keeps what extends the run (its `.files` and `.grow`), first of its parts: its event
+    /// ids are let go of as soon as they are encoded (64 MB at 5 GB of trail), before the
+    /// session graph is built. Should the table not be written after all, they are removed
+    /// with the run's other parts ([`RunSave::write_table`]).
+    pub(crate) fn write_growable(&mut self) {
+        if let Some(grow) = self.grow.take() {
+            self.cache.save_growable(&self.key, &grow);
+            crate::diag::mark("cache: what extends the run encoded");
+        }
+    }
+
+    /// Keeps the run's graph inputs (`details` and `creds`, let go of as soon as they are
+    /// encoded). Encoded here and written in the background as it is ([`super::Stream`]),
+    /// never whole in memory.
+    pub(crate) fn write_inputs(
+        &self,
+        details: impl std::ops::Deref<Target = Vec<IssuingCall>>,
+        creds: impl std::ops::Deref<Target = crate::ingest::Creds>,
+    ) {
+        let hash = self.key.hash;
+        let mut inputs = Stream::start(self.cache.derived_path(hash, "inputs"), || true, |_| {});
+        derived_header(&mut inputs.w, hash);
+        put_graph_inputs(&mut inputs, &details, &creds);
+        inputs.finish();
+        drop((details, creds));
+        crate::diag::mark("cache: graph inputs encoded");
+    }
+
+    /// Keeps the run's table, its last part, the same way. Once the table is written, older
+    /// runs and removed files' entries are pruned; if it cannot be, the parts written before
+    /// it are removed (no run could use them, and pruning leaves a run without a table alone).
+    ///
+    /// Reads only the strings, stubs and per-file facts of `ing`, so that it can run on one
+    /// core while the session graph is built on the other from the same table
+    /// ([`crate::chain::SessionGraph::build_releasing`]).
+    pub(crate) fn write_table(self, ing: &Ingest) {
+        let RunSave { cache, key, head, tail, grow: _ } = self;
+        let hash = key.hash;
+        let pruner = cache.clone();
+        let mut table = Stream::start(
+            cache.run_path(hash),
+            || true,
+            move |written| {
+                if written {
+                    crate::diag::mark("cache: run kept");
+                    pruner.prune_runs(hash);
+                    pruner.prune_files();
+                    crate::diag::mark("cache: old runs and removed files' entries pruned");
+                } else {
+                    for part in ["inputs", "files", "grow"] {
+                        let _ = std::fs::remove_file(pruner.derived_path(hash, part));
+                    }
+                }
+            },
+        );
+        put_table(&mut table, ing, head, tail);
+        table.finish();
+        crate::diag::mark("cache: run encoded");
+    }
 }
 
 /// What [`Cache::load_derived`] read: the bytes kept, after their header.
@@ -179,53 +271,21 @@ impl Cache {
         ing
     }
 
-    /// Keeps the result of this run, when every file went through the cache; true when it
-    /// was kept.
-    ///
-    /// Its graph inputs, then its table, are encoded here and written in the background as
-    /// they are ([`super::Stream`]), never whole in memory: true once they are handed over.
-    /// Then older runs and removed files' entries are pruned.
-    pub(crate) fn save_run(
+    /// Gets this run's result ready to be kept, when every file went through the cache:
+    /// what can fail is checked and encoded here, before anything is written; `None` when
+    /// the run cannot be kept. [`RunSave::write`] then writes it.
+    pub(crate) fn prepare_run(
         self: &std::sync::Arc<Self>,
-        key: &RunKey,
+        key: RunKey,
         ing: &Ingest,
-        grow: Option<&Growable>,
-    ) -> bool {
+        grow: Option<Box<Growable>>,
+    ) -> Option<RunSave> {
         if ing.stdin.is_some() || ing.cached.iter().any(Option::is_none) {
-            return false;
+            return None;
         }
-        // What can fail to encode is encoded first, before anything is written.
-        let Some((head, tail)) = encode_ends(key, ing) else { return false };
-        if std::fs::create_dir_all(self.dir.join("runs")).is_err() {
-            return false;
-        }
-        let hash = key.hash;
-        let mut inputs = Stream::start(self.derived_path(hash, "inputs"), || true, |_| {});
-        derived_header(&mut inputs.w, hash);
-        put_graph_inputs(&mut inputs, ing);
-        inputs.finish();
-        crate::diag::mark("cache: graph inputs encoded");
-        let cache = self.clone();
-        let mut table = Stream::start(
-            self.run_path(key.hash),
-            || true,
-            move |written| {
-                if written {
-                    crate::diag::mark("cache: run kept");
-                    cache.prune_runs(hash);
-                    cache.prune_files();
-                    crate::diag::mark("cache: old runs and removed files' entries pruned");
-                }
-            },
-        );
-        put_table(&mut table, ing, head, tail);
-        table.finish();
-        crate::diag::mark("cache: run encoded");
-        if let Some(grow) = grow {
-            self.save_growable(key, grow);
-            crate::diag::mark("cache: what extends the run encoded");
-        }
-        true
+        let (head, tail) = encode_ends(&key, ing)?;
+        std::fs::create_dir_all(self.dir.join("runs")).ok()?;
+        Some(RunSave { cache: self.clone(), key, head, tail, grow })
     }
 
     /// Removes the kept runs (merged table, graph inputs, graph) beyond the
@@ -509,14 +569,14 @@ fn put_table(out: &mut Stream, ing: &Ingest, head: Vec<u8>, tail: Vec<u8>) {
 /// What only the session graph reads (`.inputs`, beside the table: a run that takes the graph
 /// from the cache never reads it): the issuing calls and the credentials' first facts
 /// ([`decode_graph_inputs`] reads them).
-fn put_graph_inputs(out: &mut Stream, ing: &Ingest) {
-    out.w.u32(ing.details.len() as u32);
-    out.put_all(&ing.details, |w, c| {
+fn put_graph_inputs(out: &mut Stream, details: &[IssuingCall], creds: &crate::ingest::Creds) {
+    out.w.u32(details.len() as u32);
+    out.put_all(details, |w, c| {
         w.u32(c.origin.file);
         w.u32(c.origin.record);
         put_event(w, &as_event(c), true);
     });
-    let mut creds: Vec<_> = ing.creds.iter().collect();
+    let mut creds: Vec<_> = creds.iter().collect();
     creds.sort_unstable_by_key(|(k, _)| **k);
     out.w.u32(creds.len() as u32);
     out.put_all(creds, |w, ((key, created), f)| {
@@ -606,6 +666,7 @@ fn decode(
         graph_inputs_in_cache: true,
         kept: Default::default(),
         growable: None,
+        pending_save: None,
         stats,
         problems,
         reference_time: 0,
