@@ -102,6 +102,9 @@ impl SessionGraph {
                     if let Some(mut run) = take() {
                         run.write_growable();
                         run.write_inputs(d, c);
+                        // What encoding them freed goes back now, not once the graph's
+                        // second pass is done: it would add to the graph's peak.
+                        crate::diag::release_free_memory();
                         // Told, or the graph's thread is gone: either way the table's turn.
                         let _ = table_turn.recv();
                         run.write_table(ing);

@@ -6,6 +6,7 @@
 use super::{Attempt, Edge, Node, NodeKind, SessionGraph, Text, UserGrant};
 use crate::ingest::ByteWriter as Writer;
 use crate::ingest::{ByteFields as Fields, ByteReader as Reader, ByteSink as Sink};
+use rayon::prelude::*;
 
 /// Bumped whenever the graph's shape or how it is built changes.
 const FORMAT: u32 = 3;
@@ -331,6 +332,41 @@ fn part_len(out: &impl Sink, from: &mut u64) -> u64 {
     now - start
 }
 
+/// Where a list of `len` references starts: `*at`, which moves past it.
+fn after(at: &mut u32, len: usize) -> u32 {
+    let start = *at;
+    *at += len as u32;
+    start
+}
+
+/// Writes the fixed-size (`size` bytes) record of each of `items`, the `i`-th with its list
+/// starting at `lists[i]`, encoded on every core a batch at a time and written in order.
+fn put_records<T: Sync>(
+    out: &mut impl Sink,
+    items: &[T],
+    lists: &[u32],
+    size: usize,
+    put: impl Fn(&mut Writer, u32, &T) + Sync,
+) {
+    use rayon::prelude::*;
+    const BATCH: usize = 1 << 16;
+    const PIECE: usize = 4096;
+    for (items, lists) in items.chunks(BATCH).zip(lists.chunks(BATCH)) {
+        let pieces: Vec<Vec<u8>> = items
+            .par_chunks(PIECE)
+            .zip(lists.par_chunks(PIECE))
+            .map(|(items, lists)| {
+                let mut w = Writer { buf: Vec::with_capacity(items.len() * size) };
+                for (x, &l) in items.iter().zip(lists) {
+                    put(&mut w, l, x);
+                }
+                w.buf
+            })
+            .collect();
+        out.put_all(&pieces, |w, p| w.buf.extend_from_slice(p));
+    }
+}
+
 /// Writes the graph to `out` as it encodes it, in parts ([`Parts`]): the bytes of every
 /// string (each once), where each ends, the lists (a node's source IPs, an edge's other
 /// copies) as string references, the fixed-size node and edge records, the rest, the
@@ -363,18 +399,25 @@ pub(super) fn encode_into(g: &SessionGraph, out: &mut impl Sink) {
     out.put_all(nodes, |w, n| intern_node(&mut pool, &mut lists, n, w));
     out.put_all(edges, |w, e| intern_edge(&mut pool, &mut lists, e, w));
     lens[0] = part_len(out, &mut from);
+    crate::diag::mark("graph encode: strings");
     for (i, refs) in [(1, &pool.ends), (2, &lists)] {
         out.put_all(refs, |w, x| w.u32(*x));
         lens[i] = part_len(out, &mut from);
     }
+    // The fixed-size records, on every core: each only reads the strings' index, and where
+    // its list starts is the sum of the lists before it (at 5 GB of trail, 0.7 s on one core).
     let mut list = 0;
-    out.put_all(nodes, |w, n| put_node(w, &pool, &mut list, n));
+    let node_lists: Vec<u32> = nodes.iter().map(|n| after(&mut list, n.source_ips.len())).collect();
+    let edge_lists: Vec<u32> =
+        edges.iter().map(|e| after(&mut list, e.other_copies.len())).collect();
+    put_records(out, nodes, &node_lists, NODE_BYTES, |w, mut l, n| put_node(w, &pool, &mut l, n));
     lens[3] = part_len(out, &mut from);
-    out.put_all(edges, |w, e| put_edge(w, &pool, &mut list, e));
+    put_records(out, edges, &edge_lists, EDGE_BYTES, |w, mut l, e| put_edge(w, &pool, &mut l, e));
     lens[4] = part_len(out, &mut from);
     debug_assert_eq!(lens[3], (nodes.len() * NODE_BYTES) as u64);
     debug_assert_eq!(lens[4], (edges.len() * EDGE_BYTES) as u64);
     drop(pool);
+    crate::diag::mark("graph encode: records");
 
     out.w().u32(attempts.len() as u32);
     out.put_all(attempts, put_attempt);
@@ -399,9 +442,10 @@ pub(super) fn encode_into(g: &SessionGraph, out: &mut impl Sink) {
         None => w.u8(0),
     });
     lens[5] = part_len(out, &mut from);
+    crate::diag::mark("graph encode: the rest");
 
     let mut ids: Vec<_> = by_id.iter().collect();
-    ids.sort_unstable();
+    ids.par_sort_unstable();
     out.w().u32(ids.len() as u32);
     out.put_all(&ids, |w, (k, v)| {
         w.u128(**k);
@@ -409,7 +453,7 @@ pub(super) fn encode_into(g: &SessionGraph, out: &mut impl Sink) {
     });
     drop(ids);
     let mut keys: Vec<_> = sessions_by_key.iter().collect();
-    keys.sort_unstable();
+    keys.par_sort_unstable_by_key(|(k, _)| **k);
     out.w().u32(keys.len() as u32);
     out.put_all(&keys, |w, (k, v)| {
         w.u128(**k);
