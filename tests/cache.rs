@@ -542,7 +542,8 @@ fn exported_parquet_goes_through_the_cache_too() {
 
 /// The parts of a kept run are written before its table, the table on a thread of its own
 /// while the session graph is built: when the table cannot be written (here a directory is
-/// in its place), the parts written before it are removed, and the answer is a cold run's.
+/// in its place), the parts written before it are removed, the graph is not kept, and the
+/// answer is a cold run's.
 #[test]
 fn a_run_whose_table_cannot_be_written_keeps_none_of_its_parts() {
     let (d, _) = trail();
@@ -577,7 +578,7 @@ fn a_run_whose_table_cannot_be_written_keeps_none_of_its_parts() {
     std::fs::create_dir_all(cache.join("runs").join(format!("{key}.r"))).unwrap();
     assert_eq!(sessions(Some(&cache)), cold);
     let left = names();
-    for part in ["files", "grow", "inputs"] {
+    for part in ["files", "graph", "grow", "inputs"] {
         assert!(
             !left.contains(&format!("{key}.{part}")),
             "{part} left without its table: {left:?}"

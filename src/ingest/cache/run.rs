@@ -185,7 +185,8 @@ impl Cache {
     /// writing failed), so that nothing is kept that no run can use or prune.
     pub(crate) fn save_derived(&self, key: u128, what: &str, encode: impl FnOnce(&mut Stream)) {
         let (path, table) = (self.derived_path(key, what), self.run_path(key));
-        let mut out = Stream::start(path, move || table.exists(), |_| {});
+        // A file: something else in the table's place (a directory) is no table.
+        let mut out = Stream::start(path, move || table.is_file(), |_| {});
         derived_header(&mut out.w, key);
         encode(&mut out);
         out.finish();
