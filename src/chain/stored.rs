@@ -348,7 +348,6 @@ fn put_records<T: Sync>(
     size: usize,
     put: impl Fn(&mut Writer, u32, &T) + Sync,
 ) {
-    use rayon::prelude::*;
     const BATCH: usize = 1 << 16;
     const PIECE: usize = 4096;
     for (items, lists) in items.chunks(BATCH).zip(lists.chunks(BATCH)) {
@@ -356,7 +355,7 @@ fn put_records<T: Sync>(
             .par_chunks(PIECE)
             .zip(lists.par_chunks(PIECE))
             .map(|(items, lists)| {
-                let mut w = Writer { buf: Vec::with_capacity(items.len() * size) };
+                let mut w = Writer::with_capacity(items.len() * size);
                 for (x, &l) in items.iter().zip(lists) {
                     put(&mut w, l, x);
                 }
