@@ -437,16 +437,32 @@ fn same_file(_: &std::path::Path, _: &std::path::Path) -> bool {
 
 /// Warns about seed keys that the trail never mentions (a typo, or the wrong trail).
 /// Ingest, then the session graph, warning about `--key` values the trail never mentions.
+///
+/// With an `--iam` snapshot, the role ARNs it knows are filled into the graph (after the graph
+/// the table alone gives is kept in the cache); without one, the graph is kept in the cache
+/// while the command goes on ([`crate::chain::SessionGraph::build_shared`]).
 fn load_graph(
     input: &InputArgs,
     keys: &[SeedKey],
     fingerprint: bool,
-) -> Result<(Ingest, crate::chain::SessionGraph)> {
+    iam: Option<&crate::contain::Iam>,
+) -> Result<(Ingest, std::sync::Arc<crate::chain::SessionGraph>)> {
     let mut ing = load_with(input, false, fingerprint, keys)?;
     crate::diag::mark("ingest done");
-    let g = crate::chain::SessionGraph::build_releasing(&mut ing)?;
+    let g = match iam {
+        Some(i) => {
+            let mut g = crate::chain::SessionGraph::build_releasing(&mut ing)?;
+            require_keys(&g, keys)?;
+            crate::contain::fill_role_arns(i, &mut g);
+            std::sync::Arc::new(g)
+        }
+        None => {
+            let g = crate::chain::SessionGraph::build_shared(&mut ing)?;
+            require_keys(&g, keys)?;
+            g
+        }
+    };
     crate::diag::mark("session graph built");
-    require_keys(&g, keys)?;
     Ok((ing, g))
 }
 
@@ -539,10 +555,7 @@ fn plan_with_snapshot(
 fn sessions(a: cli::SessionsArgs) -> Result<Exit> {
     let keys = check_keys(&a.keys, a.input.quiet)?;
     let iam = load_iam(&a.iam, &a.input)?;
-    let (ing, mut g) = load_graph(&a.input, &keys, false)?;
-    if let Some(i) = &iam {
-        crate::contain::fill_role_arns(i, &mut g);
-    }
+    let (ing, g) = load_graph(&a.input, &keys, false, iam.as_ref())?;
     let sel = g.select(&keys, &a.principals);
     let reach = iam.as_ref().map(|i| crate::contain::reachable_of_selection(i, &ing, &g, &sel));
     let mut text = match a.format {
@@ -580,10 +593,7 @@ fn blast(a: cli::BlastArgs) -> Result<Exit> {
         guard_outputs(&a.input.inputs, &[("--events-out", p)])?;
     }
     let iam = load_iam(&a.iam, &a.input)?;
-    let (ing, mut g) = load_graph(&a.input, &keys, false)?;
-    if let Some(i) = &iam {
-        crate::contain::fill_role_arns(i, &mut g);
-    }
+    let (ing, g) = load_graph(&a.input, &keys, false, iam.as_ref())?;
     let seeds = seeds_of(&g, &keys, &a.seeds.principals)?;
     // The tainted events are aggregated as they are re-read and not kept (SPEC §8: memory
     // bounded by what is kept); `--events-out` streams them in batches.
@@ -634,10 +644,7 @@ fn plan(a: cli::PlanArgs) -> Result<Exit> {
     }
     guard_outputs(&a.input.inputs, &outs)?;
     let iam = load_iam(&a.iam, &a.input)?;
-    let (ing, mut g) = load_graph(&a.input, &keys, true)?;
-    if let Some(i) = &iam {
-        crate::contain::fill_role_arns(i, &mut g);
-    }
+    let (ing, g) = load_graph(&a.input, &keys, true, iam.as_ref())?;
     let seeds = seeds_of(&g, &keys, &a.seeds.principals)?;
     let mut b = crate::blast::blast(&ing, &g, &seeds, true)?;
     crate::diag::mark("blast done");
@@ -815,10 +822,7 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
     outs.extend(case_files.iter().map(|p| ("-o", p.as_path())));
     guard_outputs(&a.input.inputs, &outs)?;
     let iam = load_iam(&a.iam, &a.input)?;
-    let (ing, mut g) = load_graph(&a.input, &keys, true)?;
-    if let Some(i) = &iam {
-        crate::contain::fill_role_arns(i, &mut g);
-    }
+    let (ing, g) = load_graph(&a.input, &keys, true, iam.as_ref())?;
     let seeds = seeds_of(&g, &keys, &a.seeds.principals)?;
     std::fs::create_dir_all(&a.output)
         .with_context(|| format!("creating {}", a.output.display()))?;

@@ -51,6 +51,35 @@ impl SessionGraph {
     /// # Errors
     /// A table taken from the cache whose graph inputs cannot be read back.
     pub fn build_releasing(ing: &mut Ingest) -> anyhow::Result<SessionGraph> {
+        let (g, built) = Self::build_or_load(ing)?;
+        if built {
+            ing.save_derived("graph", |out| super::stored::encode_into(&g, out));
+            crate::diag::mark("graph: kept in the cache");
+        }
+        Ok(g)
+    }
+
+    /// [`SessionGraph::build_releasing`] for a command that only reads the graph: a graph
+    /// built here is kept in the cache on a thread of its own while the command goes on
+    /// (encoding it took as long as `blast` and `plan` after it, at 1 GB of trail).
+    ///
+    /// # Errors
+    /// As [`SessionGraph::build_releasing`].
+    pub fn build_shared(ing: &mut Ingest) -> anyhow::Result<std::sync::Arc<SessionGraph>> {
+        let (g, built) = Self::build_or_load(ing)?;
+        let g = std::sync::Arc::new(g);
+        if built {
+            let shared = g.clone();
+            ing.save_derived_beside("graph", move |out| {
+                super::stored::encode_into(&shared, out);
+                crate::diag::mark("graph: encoded for the cache");
+            });
+        }
+        Ok(g)
+    }
+
+    /// The graph an earlier run kept, or one built here (`true`).
+    fn build_or_load(ing: &mut Ingest) -> anyhow::Result<(SessionGraph, bool)> {
         // A run just read, whose table goes to the cache: it is written while the graph is
         // built (below), or, if the graph is taken from the cache, now.
         let pending = ing.take_pending_save();
@@ -62,7 +91,7 @@ impl SessionGraph {
                 run.write(ing, &ing.details, &ing.creds);
             }
             ing.drop_graph_inputs();
-            return Ok(g);
+            return Ok((g, false));
         }
         let (details, creds) = ing.take_graph_inputs()?;
         let g = match pending {
@@ -70,9 +99,7 @@ impl SessionGraph {
             Some(run) => Self::build_while_saving(ing, *run, details, creds),
         };
         crate::diag::mark("graph: built");
-        ing.save_derived("graph", |out| super::stored::encode_into(&g, out));
-        crate::diag::mark("graph: kept in the cache");
-        Ok(g)
+        Ok((g, true))
     }
 
     /// Builds the graph on this thread while another keeps the run's table in the cache: the

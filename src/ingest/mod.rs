@@ -192,6 +192,19 @@ impl Ingest {
         }
     }
 
+    /// [`Ingest::save_derived`] on a thread of its own, while the command goes on with what
+    /// `encode` reads (shared with it); the process waits for it before it ends
+    /// ([`wait_for_cache_writes`]).
+    pub(crate) fn save_derived_beside(
+        &self,
+        what: &str,
+        encode: impl FnOnce(&mut cache::Stream) + Send + 'static,
+    ) {
+        if let Some((cache, key)) = &self.run_store {
+            cache.save_derived_beside(*key, what, encode);
+        }
+    }
+
     /// The issuing calls and credential facts, taken out of `self` (left empty) for the session
     /// graph to consume.
     ///

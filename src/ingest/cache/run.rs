@@ -192,6 +192,19 @@ impl Cache {
         out.finish();
     }
 
+    /// [`Cache::save_derived`] on a thread of its own, while the command goes on with what
+    /// `encode` reads (shared with it).
+    pub(crate) fn save_derived_beside(
+        self: &std::sync::Arc<Self>,
+        key: u128,
+        what: &str,
+        encode: impl FnOnce(&mut Stream) + Send + 'static,
+    ) {
+        let (cache, name) = (self.clone(), what.to_string());
+        let path = self.derived_path(key, what);
+        super::write::beside(vec![path], Box::new(move || cache.save_derived(key, &name, encode)));
+    }
+
     pub(super) fn derived_path(&self, key: u128, what: &str) -> PathBuf {
         let what: String = what.chars().filter(char::is_ascii_alphanumeric).collect();
         self.dir.join("runs").join(format!("{key:032x}.{what}"))

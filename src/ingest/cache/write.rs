@@ -13,10 +13,12 @@ struct Writing {
     last: Option<std::thread::JoinHandle<()>>,
     /// The files the jobs given since the last wait write.
     files: Vec<PathBuf>,
+    /// Encoders running beside the command ([`beside`]), which queue jobs of their own.
+    side: Vec<std::thread::JoinHandle<()>>,
 }
 
 static WRITING: std::sync::Mutex<Writing> =
-    std::sync::Mutex::new(Writing { last: None, files: Vec::new() });
+    std::sync::Mutex::new(Writing { last: None, files: Vec::new(), side: Vec::new() });
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -60,10 +62,51 @@ fn queue(writes: Vec<PathBuf>, job: Job) -> Result<(), Job> {
     }
 }
 
+/// Runs `encode` (which writes the cache files `writes` through [`Stream`]s) on a thread of
+/// its own, beside the command: the session graph is encoded while `blast` and `plan` read
+/// it. [`wait_for_writes`] waits for it. When no thread can be started, runs it here.
+pub(super) fn beside(writes: Vec<PathBuf>, encode: Job) {
+    let mut pending = WRITING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    pending.files.extend(writes);
+    // Through a slot, so that it is still here if the thread cannot start.
+    let slot = std::sync::Arc::new(std::sync::Mutex::new(Some(encode)));
+    let theirs = slot.clone();
+    let started = std::thread::Builder::new().name("cache-encoder".into()).spawn(move || {
+        if let Some(job) = theirs.lock().ok().and_then(|mut j| j.take()) {
+            job();
+        }
+    });
+    match started {
+        Ok(h) => pending.side.push(h),
+        Err(_) => {
+            // The job queues streams, which takes the lock.
+            drop(pending);
+            if let Some(job) = slot.lock().ok().and_then(|mut j| j.take()) {
+                job();
+            }
+        }
+    }
+}
+
 /// Waits until every cache file given to be written has been: called before the process ends,
 /// and before a file being written is read ([`wait_for_write_of`]), so that a run finds what
-/// an earlier one in the same process kept. Never called from a job itself.
+/// an earlier one in the same process kept. Never called from a job itself. A panic of an
+/// encoder running [`beside`] the command is raised here.
 pub fn wait_for_writes() {
+    // The encoders first: they queue the jobs waited for below.
+    loop {
+        let side = std::mem::take(
+            &mut WRITING.lock().unwrap_or_else(std::sync::PoisonError::into_inner).side,
+        );
+        if side.is_empty() {
+            break;
+        }
+        for h in side {
+            if let Err(panic) = h.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+    }
     let last = {
         let mut pending = WRITING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         pending.files.clear();
@@ -316,5 +359,32 @@ mod tests {
         assert_eq!(&got[..], &body[..]);
         let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
         assert_eq!(left.len(), 1, "only the finished stream's file: {left:?}");
+    }
+
+    /// What an encoder running beside the command writes is whole once [`wait_for_writes`]
+    /// returns, even when the encoder starts its stream only after the wait began (the wait
+    /// joins the encoders before the writer's jobs); a file it is to write is waited for by
+    /// a reader in the same process.
+    #[test]
+    fn an_encoder_beside_the_command_is_waited_for() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join("late");
+        let body: Vec<u8> = (0..2 * CHUNK + 777).map(|i| (i * 13 % 251) as u8).collect();
+        let (p, b) = (path.clone(), body.clone());
+        beside(
+            vec![path.clone()],
+            Box::new(move || {
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                let mut s = Stream::start(p, || true, |_| {});
+                for piece in b.chunks(4096) {
+                    s.w.buf.extend_from_slice(piece);
+                    s.spill();
+                }
+                s.finish();
+            }),
+        );
+        wait_for_write_of(&path);
+        let got = super::super::read_sealed(&path).expect("written whole before the wait ends");
+        assert_eq!(&got[..], &body[..]);
     }
 }
