@@ -12,6 +12,9 @@ use crate::time::parse_iso;
 use anyhow::{bail, Context, Result};
 use std::io::Write;
 
+mod seeds;
+use seeds::{check_keys, require_keys, seeds_of};
+
 /// Process exit codes (SPEC §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
@@ -281,88 +284,6 @@ fn export(a: cli::ExportArgs) -> Result<Exit> {
     Ok(code)
 }
 
-/// Normalizes `--key` values (SPEC §2, §9): trimmed, upper-cased (key ids are upper case;
-/// the `@TIME` of a session id is kept as given). An ARN is refused with a pointer to
-/// `--principal`. Other shapes are accepted with a warning, because anonymised datasets break
-/// the alphabet.
-fn check_keys(keys: &[String], quiet: bool) -> Result<Vec<SeedKey>> {
-    let mut out = Vec::with_capacity(keys.len());
-    for k in keys {
-        let k = k.trim();
-        if k.is_empty() {
-            bail!("--key: empty access key id");
-        }
-        if k.starts_with("arn:") {
-            bail!("--key {}: that is an ARN, not an access key id; use --principal {} to select by principal", crate::escape::one_line(k), crate::escape::one_line(k));
-        }
-        let k = match k.split_once('@') {
-            Some((id, at)) => format!("{}@{at}", id.to_ascii_uppercase()),
-            None => k.to_ascii_uppercase(),
-        };
-        if !(quiet || k.starts_with("AKIA") || k.starts_with("ASIA")) {
-            eprintln!(
-                "trailhound: warning: --key {}: not an AKIA… or ASIA… access key id",
-                crate::escape::one_line(&k)
-            );
-        }
-        out.push(SeedKey::parse(&k));
-    }
-    Ok(out)
-}
-
-/// Levenshtein distance (small strings: key ids).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j + 1] + 1).min(cur[j] + 1).min(prev[j] + usize::from(ca != *cb));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
-/// SPEC §9: a `--key` that matches no credential in the evidence is a usage error naming the
-/// closest key ids seen.
-fn require_keys(g: &crate::chain::SessionGraph, keys: &[SeedKey]) -> Result<()> {
-    for k in keys {
-        let found = match k {
-            SeedKey::Node(id) => g.node(id).is_some(),
-            SeedKey::Key(id) => !g.nodes_for_key(id).is_empty(),
-        };
-        if found {
-            continue;
-        }
-        let id = k.key_id();
-        let mut seen: Vec<(usize, &str)> = g
-            .nodes
-            .iter()
-            .filter_map(|n| n.access_key_id.as_deref())
-            .map(|s| (edit_distance(id, s), s))
-            .collect();
-        seen.sort();
-        seen.dedup();
-        let close: Vec<String> =
-            seen.iter().take(3).map(|(_, s)| crate::escape::one_line(s).into_owned()).collect();
-        let what = if matches!(k, SeedKey::Node(_)) && !g.nodes_for_key(id).is_empty() {
-            let ids: Vec<&str> =
-                g.nodes_for_key(id).iter().map(|&n| g.nodes[n].id.as_str()).collect();
-            format!("; its sessions are {}", ids.join(", "))
-        } else if close.is_empty() {
-            "; the trail has no access key ids at all".to_string()
-        } else {
-            format!("; closest key ids in the trail: {}", close.join(", "))
-        };
-        bail!(
-            "--key {}: no credential in the evidence has this key id{what}",
-            crate::escape::one_line(k.as_str())
-        );
-    }
-    Ok(())
-}
-
 /// A path made absolute with symlinks resolved, also when it does not exist yet (the longest
 /// existing prefix is resolved, the rest appended).
 fn resolve_path(p: &std::path::Path) -> std::path::PathBuf {
@@ -435,7 +356,6 @@ fn same_file(_: &std::path::Path, _: &std::path::Path) -> bool {
     false
 }
 
-/// Warns about seed keys that the trail never mentions (a typo, or the wrong trail).
 /// Ingest, then the session graph, warning about `--key` values the trail never mentions.
 ///
 /// With an `--iam` snapshot, the role ARNs it knows are filled into the graph (after the graph
@@ -466,56 +386,6 @@ fn load_graph(
     Ok((ing, g))
 }
 
-/// The seeds of `blast`/`plan`/`investigate`: the `--key` values, and the credentials of each
-/// `--principal` (a user, role, federated-user or session ARN) as node ids. A principal that
-/// no credential in the evidence acts as is a usage error (SPEC §9).
-fn seeds_of(
-    g: &crate::chain::SessionGraph,
-    keys: &[SeedKey],
-    principals: &[String],
-) -> Result<Vec<SeedKey>> {
-    use crate::chain::NodeKind;
-    let mut seeds = keys.to_vec();
-    for p in principals {
-        let p = p.trim();
-        let mut found: Vec<SeedKey> = g
-            .nodes
-            .iter()
-            .filter(|n| matches!(n.kind, NodeKind::LongTermKey | NodeKind::Session))
-            .filter(|n| {
-                n.principal_arn.as_deref() == Some(p)
-                    || n.role_arn.as_deref() == Some(p)
-                    || n.user_arn.as_deref() == Some(p)
-            })
-            .map(|n| SeedKey::parse(&n.id))
-            .collect();
-        if found.is_empty() {
-            let mut close: Vec<(usize, &str)> = g
-                .nodes
-                .iter()
-                .filter_map(|n| n.principal_arn.as_deref())
-                .map(|a| (edit_distance(p, a), a))
-                .collect();
-            close.sort();
-            close.dedup();
-            let close: Vec<String> = close
-                .iter()
-                .take(3)
-                .map(|(_, a)| crate::escape::one_line(a).into_owned())
-                .collect();
-            bail!(
-                "--principal {}: no credential in the evidence acts as this principal; closest: {}",
-                crate::escape::one_line(p),
-                if close.is_empty() { "none".to_string() } else { close.join(", ") }
-            );
-        }
-        found.sort();
-        seeds.extend(found);
-    }
-    seeds.dedup();
-    Ok(seeds)
-}
-
 /// The planner's options from the command line (shared by `plan` and `investigate`).
 fn plan_options(
     strategy: cli::Strategy,
@@ -533,18 +403,36 @@ fn plan_options(
     }
 }
 
+/// Every session of the graph by the target that would cut it
+/// ([`crate::plan::sessions_by_target`]).
+type PlanTargets = std::collections::BTreeMap<crate::plan::Target, Vec<usize>>;
+
+/// The blast radius of `seeds` and, on the other core meanwhile, what the plan needs of the
+/// graph alone (at 1 GB of trail a tenth of a `plan` over a filled cache).
+fn blast_for_plan(
+    ing: &Ingest,
+    g: &crate::chain::SessionGraph,
+    seeds: &[SeedKey],
+) -> Result<(crate::blast::BlastRadius, PlanTargets)> {
+    let (b, by_target) = rayon::join(
+        || crate::blast::blast(ing, g, seeds, true),
+        || crate::plan::sessions_by_target(g),
+    );
+    Ok((b?, by_target))
+}
+
 /// The plan, with what the IAM snapshot says when there is one (issue #20): the unseen tail's
 /// reach in the blast radius and the plan, and the precautionary actions when asked.
 fn plan_with_snapshot(
     ing: &Ingest,
     g: &crate::chain::SessionGraph,
-    b: &mut crate::blast::BlastRadius,
+    (b, by_target): (&mut crate::blast::BlastRadius, PlanTargets),
     opts: &crate::plan::PlanOptions,
     iam: Option<&crate::contain::Iam>,
     contain: bool,
 ) -> crate::plan::Plan {
     let reach = iam.map(|i| crate::contain::reachable(i, g, &b.nodes, &mut b.unseen_tail));
-    let mut p = crate::plan::build_plan(ing, g, b, opts);
+    let mut p = crate::plan::build_plan(ing, g, b, opts, by_target);
     if let (Some(i), Some(r)) = (iam, reach) {
         b.reachable = Some(r.clone());
         crate::plan::apply_snapshot(&mut p, i, r, g, contain);
@@ -646,10 +534,11 @@ fn plan(a: cli::PlanArgs) -> Result<Exit> {
     let iam = load_iam(&a.iam, &a.input)?;
     let (ing, g) = load_graph(&a.input, &keys, true, iam.as_ref())?;
     let seeds = seeds_of(&g, &keys, &a.seeds.principals)?;
-    let mut b = crate::blast::blast(&ing, &g, &seeds, true)?;
+    let (mut b, by_target) = blast_for_plan(&ing, &g, &seeds)?;
     crate::diag::mark("blast done");
     let opts = plan_options(a.strategy, effective_at, &a.input);
-    let p = plan_with_snapshot(&ing, &g, &mut b, &opts, iam.as_ref(), a.contain_reachable);
+    let p =
+        plan_with_snapshot(&ing, &g, (&mut b, by_target), &opts, iam.as_ref(), a.contain_reachable);
     crate::diag::mark("plan done");
     let text = to_json(&p)?;
     match &a.output {
@@ -826,10 +715,11 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
     let seeds = seeds_of(&g, &keys, &a.seeds.principals)?;
     std::fs::create_dir_all(&a.output)
         .with_context(|| format!("creating {}", a.output.display()))?;
-    let mut b = crate::blast::blast(&ing, &g, &seeds, true)?;
+    let (mut b, by_target) = blast_for_plan(&ing, &g, &seeds)?;
     crate::diag::mark("blast done");
     let opts = plan_options(a.strategy, effective_at, &a.input);
-    let p = plan_with_snapshot(&ing, &g, &mut b, &opts, iam.as_ref(), a.contain_reachable);
+    let p =
+        plan_with_snapshot(&ing, &g, (&mut b, by_target), &opts, iam.as_ref(), a.contain_reachable);
     crate::diag::mark("plan done");
     let v = crate::plan::verify::verify_with(&ing, &g, &p, iam.as_ref())?;
     let b = crate::findings::with_findings(b, &g, Some(&p));

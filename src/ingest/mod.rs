@@ -154,11 +154,16 @@ impl Ingest {
     }
     /// Every account that events belong to (`recipientAccountId`, else the caller's).
     pub fn accounts(&self) -> std::collections::BTreeSet<&str> {
-        let mut seen: rustc_hash::FxHashSet<u32> = Default::default();
+        // A flag per string rather than a hash set: one store per event, not a hash and a
+        // probe (the graph, `blast` and `plan` each ask, over every event).
+        let mut seen = vec![false; self.strings.len()];
         for s in &self.stubs {
-            seen.insert(s.account);
+            if let Some(x) = seen.get_mut(s.account as usize) {
+                *x = true;
+            }
         }
-        seen.into_iter().filter_map(|a| self.str(a)).collect()
+        let named = seen.iter().enumerate().filter(|&(_, &x)| x);
+        named.filter_map(|(a, _)| self.str(a as u32)).collect()
     }
     /// The borrowed view of a credential's facts.
     pub fn use_of(&self, f: &CredFacts) -> crate::model::Use<'_> {

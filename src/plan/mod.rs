@@ -80,8 +80,16 @@ pub struct PlanOptions {
     pub input_paths: Vec<String>,
 }
 
-/// Builds the plan.
-pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptions) -> Plan {
+/// Builds the plan, given every session of the graph by the target that would cut it
+/// ([`sessions_by_target`], which reads the graph alone: a command works it out while the
+/// blast radius is drawn).
+pub fn build_plan(
+    ing: &Ingest,
+    g: &SessionGraph,
+    b: &BlastRadius,
+    o: &PlanOptions,
+    all_by_target: BTreeMap<Target, Vec<usize>>,
+) -> Plan {
     let mut notes: Vec<String> = b.notes.clone();
     // Issue times after "now" are time anomalies (a record dated in the future): they never
     // move the default cut-off (SPEC §8).
@@ -233,7 +241,6 @@ pub fn build_plan(ing: &Ingest, g: &SessionGraph, b: &BlastRadius, o: &PlanOptio
     }
 
     // One policy per principal with a live tainted session.
-    let all_by_target = sessions_by_target(g);
     // Principals in accounts whose logs (and so, probably, IAM) are not ours.
     let mut foreign: Vec<(Target, Vec<usize>)> = Vec::new();
     let trail_accounts = ing.accounts();

@@ -779,7 +779,7 @@ pub fn render_table(v: &Verification) -> String {
 mod tests {
     use super::*;
     use crate::gen::scenario::Scenario;
-    use crate::plan::{build_plan, PlanOptions, Strategy};
+    use crate::plan::{build_plan, sessions_by_target, PlanOptions, Strategy};
 
     /// 2024-03-11T10:00:00Z
     const T0: i64 = 1_710_151_200;
@@ -817,7 +817,7 @@ mod tests {
                 now: T0 + 100,
                 input_paths: Vec::new(),
             };
-            let plan = build_plan(&ing, &g, &b, &o);
+            let plan = build_plan(&ing, &g, &b, &o, sessions_by_target(&g));
             Incident { ing, g, plan, deploy: deploy.node_id(), admin: admin.node_id(), _dir: dir }
         }
 
@@ -954,7 +954,7 @@ mod tests {
             now: T0 + 100,
             input_paths: Vec::new(),
         };
-        let plan = build_plan(&ing, &g, &b, &o);
+        let plan = build_plan(&ing, &g, &b, &o, sessions_by_target(&g));
         // Without a snapshot the pattern is any id of the role with that session name, and
         // verify proves it covers the session (whatever the id, it ends in `:q1`).
         assert_eq!(userids(&plan, admin_arn), vec!["*:q1".to_string()]);
@@ -980,7 +980,7 @@ mod tests {
         assert!(iam.problems.is_empty(), "{:?}", iam.problems);
         let mut b2 = crate::blast::blast(&ing, &g, &[SeedKey::parse(LEAKED)], true).unwrap();
         let reach = crate::contain::reachable(&iam, &g, &b2.nodes, &mut b2.unseen_tail);
-        let mut p = build_plan(&ing, &g, &b2, &o);
+        let mut p = build_plan(&ing, &g, &b2, &o, sessions_by_target(&g));
         crate::plan::apply_snapshot(&mut p, &iam, reach, &g, false);
         assert_eq!(userids(&p, admin_arn), vec![format!("{admin_id}:q1")]);
         // Deploy keeps the id its sessions carry, with a note that the snapshot disagrees.
@@ -1008,7 +1008,7 @@ mod tests {
         let hostile = crate::contain::load(&[file]).unwrap();
         let mut b3 = crate::blast::blast(&ing, &g, &[SeedKey::parse(LEAKED)], true).unwrap();
         let reach = crate::contain::reachable(&hostile, &g, &b3.nodes, &mut b3.unseen_tail);
-        let mut p = build_plan(&ing, &g, &b3, &o);
+        let mut p = build_plan(&ing, &g, &b3, &o, sessions_by_target(&g));
         crate::plan::apply_snapshot(&mut p, &hostile, reach, &g, false);
         assert_eq!(userids(&p, admin_arn), vec!["*:q1".to_string()]);
         assert!(p.notes.iter().any(|n| n.contains("is not a role id")));
@@ -1035,7 +1035,7 @@ mod tests {
             input_paths: Vec::new(),
         };
         // Without the snapshot the role looks ordinary: a deny on it.
-        let guessed = build_plan(&ing, &g, &b, &o);
+        let guessed = build_plan(&ing, &g, &b, &o, sessions_by_target(&g));
         let bare = "arn:aws:iam::111122223333:role/AWSServiceRoleForOps";
         assert!(guessed.actions.iter().any(|a| a.principal_arn.as_deref() == Some(bare)));
         let dir = tempfile::TempDir::new().unwrap();
@@ -1065,7 +1065,7 @@ mod tests {
         // With the snapshot's path the session is unrevocable (F6) and nothing is put on it.
         assert_eq!(crate::contain::fill_role_arns(&iam, &mut g), 1);
         let b = crate::blast::blast(&ing, &g, &[SeedKey::parse(LEAKED)], true).unwrap();
-        let p = build_plan(&ing, &g, &b, &o);
+        let p = build_plan(&ing, &g, &b, &o, sessions_by_target(&g));
         assert!(!p.actions.iter().any(|a| a
             .principal_arn
             .as_deref()
