@@ -22,6 +22,26 @@ static WRITING: std::sync::Mutex<Writing> =
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// Runs `run(value)` on a new thread named `name`; when no thread can be started, gives
+/// `value` back (through a slot: `spawn` drops a closure it cannot start, and what it holds
+/// with it).
+fn spawn_or_give_back<T: Send + 'static>(
+    name: &str,
+    value: T,
+    run: impl FnOnce(T) + Send + 'static,
+) -> Result<std::thread::JoinHandle<()>, Option<T>> {
+    let slot = std::sync::Arc::new(std::sync::Mutex::new(Some(value)));
+    let theirs = slot.clone();
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            if let Some(v) = theirs.lock().ok().and_then(|mut v| v.take()) {
+                run(v);
+            }
+        })
+        .map_err(|_| slot.lock().ok().and_then(|mut v| v.take()))
+}
+
 /// Starts `job` (writing cache files) on a thread of its own, after the jobs queued before
 /// it: the run's table and graph are hundreds of MB at 5 GB of trail, and copying them into
 /// the page cache took a fifth of a run that fills the cache while the other core waited on
@@ -30,30 +50,24 @@ type Job = Box<dyn FnOnce() + Send>;
 fn queue(writes: Vec<PathBuf>, job: Job) -> Result<(), Job> {
     let mut pending = WRITING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     pending.files.extend(writes);
-    // The job and the one before it go through a slot, so that both are still here if the
-    // thread cannot start.
-    let slot = std::sync::Arc::new(std::sync::Mutex::new(Some((pending.last.take(), job))));
-    let theirs = slot.clone();
-    let started = std::thread::Builder::new().name("cache-writer".into()).spawn(move || {
-        let taken = theirs.lock().ok().and_then(|mut j| j.take());
-        if let Some((before, job)) = taken {
+    // The job goes with the one before it, which it waits for first.
+    let started =
+        spawn_or_give_back("cache-writer", (pending.last.take(), job), |(before, job)| {
             if let Some(h) = before {
                 let _ = h.join();
             }
             job();
-        }
-    });
+        });
     match started {
         Ok(h) => {
             pending.last = Some(h);
             Ok(())
         }
-        Err(_) => {
+        Err(back) => {
             // The earlier jobs are waited for with the lock let go (a job never takes it, but
             // a stream's job waits for its encoder, which may need it).
             drop(pending);
-            let taken = slot.lock().ok().and_then(|mut j| j.take());
-            let Some((before, job)) = taken else { return Ok(()) };
+            let Some((before, job)) = back else { return Ok(()) };
             if let Some(h) = before {
                 let _ = h.join();
             }
@@ -68,20 +82,12 @@ fn queue(writes: Vec<PathBuf>, job: Job) -> Result<(), Job> {
 pub(super) fn beside(writes: Vec<PathBuf>, encode: Job) {
     let mut pending = WRITING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     pending.files.extend(writes);
-    // Through a slot, so that it is still here if the thread cannot start.
-    let slot = std::sync::Arc::new(std::sync::Mutex::new(Some(encode)));
-    let theirs = slot.clone();
-    let started = std::thread::Builder::new().name("cache-encoder".into()).spawn(move || {
-        if let Some(job) = theirs.lock().ok().and_then(|mut j| j.take()) {
-            job();
-        }
-    });
-    match started {
+    match spawn_or_give_back("cache-encoder", encode, |job| job()) {
         Ok(h) => pending.side.push(h),
-        Err(_) => {
+        Err(back) => {
             // The job queues streams, which takes the lock.
             drop(pending);
-            if let Some(job) = slot.lock().ok().and_then(|mut j| j.take()) {
+            if let Some(job) = back {
                 job();
             }
         }
