@@ -34,6 +34,15 @@ pub(super) fn check_keys(keys: &[String], quiet: bool) -> Result<Vec<SeedKey>> {
     Ok(out)
 }
 
+/// The three of `seen` closest to `wanted` (by edit distance, then order; each once), escaped
+/// for one line of a message.
+fn closest<'a>(wanted: &str, seen: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut by_distance: Vec<(usize, &str)> = seen.map(|s| (edit_distance(wanted, s), s)).collect();
+    by_distance.sort();
+    by_distance.dedup();
+    by_distance.iter().take(3).map(|(_, s)| crate::escape::one_line(s).into_owned()).collect()
+}
+
 /// Levenshtein distance (small strings: key ids).
 fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
@@ -60,16 +69,7 @@ pub(super) fn require_keys(g: &crate::chain::SessionGraph, keys: &[SeedKey]) -> 
             continue;
         }
         let id = k.key_id();
-        let mut seen: Vec<(usize, &str)> = g
-            .nodes
-            .iter()
-            .filter_map(|n| n.access_key_id.as_deref())
-            .map(|s| (edit_distance(id, s), s))
-            .collect();
-        seen.sort();
-        seen.dedup();
-        let close: Vec<String> =
-            seen.iter().take(3).map(|(_, s)| crate::escape::one_line(s).into_owned()).collect();
+        let close = closest(id, g.nodes.iter().filter_map(|n| n.access_key_id.as_deref()));
         let what = if matches!(k, SeedKey::Node(_)) && !g.nodes_for_key(id).is_empty() {
             let ids: Vec<&str> =
                 g.nodes_for_key(id).iter().map(|&n| g.nodes[n].id.as_str()).collect();
@@ -111,19 +111,7 @@ pub(super) fn seeds_of(
             .map(|n| SeedKey::parse(&n.id))
             .collect();
         if found.is_empty() {
-            let mut close: Vec<(usize, &str)> = g
-                .nodes
-                .iter()
-                .filter_map(|n| n.principal_arn.as_deref())
-                .map(|a| (edit_distance(p, a), a))
-                .collect();
-            close.sort();
-            close.dedup();
-            let close: Vec<String> = close
-                .iter()
-                .take(3)
-                .map(|(_, a)| crate::escape::one_line(a).into_owned())
-                .collect();
+            let close = closest(p, g.nodes.iter().filter_map(|n| n.principal_arn.as_deref()));
             bail!(
                 "--principal {}: no credential in the evidence acts as this principal; closest: {}",
                 crate::escape::one_line(p),
