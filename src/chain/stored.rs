@@ -104,8 +104,8 @@ fn intern_node<'g>(p: &mut Pool<'g>, lists: &mut Vec<u32>, n: &'g Node, out: &mu
     }
 }
 
-/// The record of `n`, its list starting at `*list` in the lists.
-fn put_node(w: &mut Writer, p: &Pool<'_>, list: &mut u32, n: &Node) {
+/// The record of `n`, its list starting at `list` in the lists.
+fn put_node(w: &mut Writer, p: &Pool<'_>, list: u32, n: &Node) {
     let Node {
         id,
         kind,
@@ -147,9 +147,8 @@ fn put_node(w: &mut Writer, p: &Pool<'_>, list: &mut u32, n: &Node) {
     }
     w.u64(*events);
     w.u64(*denied);
-    w.u32(*list);
+    w.u32(list);
     w.u32(source_ips.len() as u32);
-    *list += source_ips.len() as u32;
 }
 
 /// `len` references from `start` in `lists`.
@@ -221,16 +220,15 @@ fn intern_edge<'g>(p: &mut Pool<'g>, lists: &mut Vec<u32>, e: &'g Edge, out: &mu
     }
 }
 
-/// The record of `e`, its list starting at `*list` in the lists.
-fn put_edge(w: &mut Writer, p: &Pool<'_>, list: &mut u32, e: &Edge) {
+/// The record of `e`, its list starting at `list` in the lists.
+fn put_edge(w: &mut Writer, p: &Pool<'_>, list: u32, e: &Edge) {
     let Edge { parent, child, event_name, event_id, event_time, file, other_copies, inferred } = e;
     for s in [parent, child, event_name, event_id, file] {
         w.u32(p.get(s));
     }
     w.i64(*event_time);
-    w.u32(*list);
+    w.u32(list);
     w.u32(other_copies.len() as u32);
-    *list += other_copies.len() as u32;
     w.u8(u8::from(*inferred));
 }
 
@@ -409,9 +407,9 @@ pub(super) fn encode_into(g: &SessionGraph, out: &mut impl Sink) {
     let node_lists: Vec<u32> = nodes.iter().map(|n| after(&mut list, n.source_ips.len())).collect();
     let edge_lists: Vec<u32> =
         edges.iter().map(|e| after(&mut list, e.other_copies.len())).collect();
-    put_records(out, nodes, &node_lists, NODE_BYTES, |w, mut l, n| put_node(w, &pool, &mut l, n));
+    put_records(out, nodes, &node_lists, NODE_BYTES, |w, l, n| put_node(w, &pool, l, n));
     lens[3] = part_len(out, &mut from);
-    put_records(out, edges, &edge_lists, EDGE_BYTES, |w, mut l, e| put_edge(w, &pool, &mut l, e));
+    put_records(out, edges, &edge_lists, EDGE_BYTES, |w, l, e| put_edge(w, &pool, l, e));
     lens[4] = part_len(out, &mut from);
     debug_assert_eq!(lens[3], (nodes.len() * NODE_BYTES) as u64);
     debug_assert_eq!(lens[4], (edges.len() * EDGE_BYTES) as u64);
