@@ -403,17 +403,13 @@ fn plan_options(
     }
 }
 
-/// Every session of the graph by the target that would cut it
-/// ([`crate::plan::sessions_by_target`]).
-type PlanTargets = std::collections::BTreeMap<crate::plan::Target, Vec<usize>>;
-
 /// The blast radius of `seeds` and, on the other core meanwhile, what the plan needs of the
 /// graph alone (at 1 GB of trail a tenth of a `plan` over a filled cache).
 fn blast_for_plan(
     ing: &Ingest,
     g: &crate::chain::SessionGraph,
     seeds: &[SeedKey],
-) -> Result<(crate::blast::BlastRadius, PlanTargets)> {
+) -> Result<(crate::blast::BlastRadius, crate::plan::SessionsByTarget)> {
     let (b, by_target) = rayon::join(
         || crate::blast::blast(ing, g, seeds, true),
         || crate::plan::sessions_by_target(g),
@@ -426,7 +422,7 @@ fn blast_for_plan(
 fn plan_with_snapshot(
     ing: &Ingest,
     g: &crate::chain::SessionGraph,
-    (b, by_target): (&mut crate::blast::BlastRadius, PlanTargets),
+    (b, by_target): (&mut crate::blast::BlastRadius, crate::plan::SessionsByTarget),
     opts: &crate::plan::PlanOptions,
     iam: Option<&crate::contain::Iam>,
     contain: bool,

@@ -42,7 +42,10 @@ pub use model::{
 pub use policy::{policy_size, session_userid, statement_matches};
 pub use precaution::apply as apply_snapshot;
 pub use script::render_script;
-pub use targets::{attach_target, blocker_reason, sessions_by_target, Blocker, Target, TargetKind};
+pub use targets::{
+    attach_target, blocker_reason, sessions_by_target, Blocker, SessionsByTarget, Target,
+    TargetKind,
+};
 
 use crate::blast::{BlastRadius, Persistence};
 use crate::chain::{session_expiry, NodeKind, SessionGraph};
@@ -88,7 +91,7 @@ pub fn build_plan(
     g: &SessionGraph,
     b: &BlastRadius,
     o: &PlanOptions,
-    all_by_target: BTreeMap<Target, Vec<usize>>,
+    all_by_target: SessionsByTarget,
 ) -> Plan {
     let mut notes: Vec<String> = b.notes.clone();
     // Issue times after "now" are time anomalies (a record dated in the future): they never
@@ -126,7 +129,7 @@ pub fn build_plan(
     let mut unrevocable = Vec::new();
     let mut credentials = Vec::new();
     let mut summary = Summary::default();
-    let mut live_by_target: BTreeMap<Target, Vec<usize>> = BTreeMap::new();
+    let mut live_by_target = SessionsByTarget::new();
     // Long-term keys of attacker-made users, to delete before the user.
     let mut user_keys: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
 

@@ -103,16 +103,19 @@ pub fn attach_target(g: &SessionGraph, n: usize) -> Result<Target, Blocker> {
     Err(Blocker::UnknownPrincipal)
 }
 
+/// Sessions (node indexes, in node order) by the target whose deny would cut them.
+pub type SessionsByTarget = BTreeMap<Target, Vec<usize>>;
+
 /// Every session of the trail with its attach target, for collateral and verification.
 ///
 /// Every assumed-role session of one role has the same target: [`attach_target`] reads only
 /// its role name and account (from its ARN), its role ARN and whether root made it. So the
 /// target is worked out once for each such group rather than once per session (a trail has
 /// about one session per credential), and the groups are merged in node order.
-pub fn sessions_by_target(g: &SessionGraph) -> BTreeMap<Target, Vec<usize>> {
+pub fn sessions_by_target(g: &SessionGraph) -> SessionsByTarget {
     type Key<'a> = (&'a str, Option<&'a str>, Option<&'a str>, bool);
     let mut groups: crate::ingest::FxMap<Key<'_>, Vec<usize>> = Default::default();
-    let mut m: BTreeMap<Target, Vec<usize>> = BTreeMap::new();
+    let mut m = SessionsByTarget::new();
     for (i, n) in g.nodes.iter().enumerate() {
         if n.kind != NodeKind::Session {
             continue;
