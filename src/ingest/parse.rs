@@ -19,7 +19,7 @@ use super::raw::RawRecord;
 use super::tape::{self, TapeError, MAX_DEPTH};
 use super::{RecordReject, RejectReason};
 use crate::model::Event;
-use simd_json::Node;
+use simd_json::{Node, Tape};
 
 pub use super::normalize::{check, creation_date_of, normalize};
 
@@ -153,6 +153,40 @@ impl RecordSink for Parsed {
     }
 }
 
+/// simd-json's buffers and a tape, both reused from one document to the next by a reader of
+/// many files. A tape made afresh for every document (`simd_json::to_tape_with_buffers`) was
+/// sized from the previous document and then grown by `realloc`, which copied it: about 2%
+/// of a cold run's CPU.
+#[derive(Default)]
+pub struct JsonScratch {
+    pub buffers: simd_json::Buffers,
+    /// The tape, cleared, between documents (while one is parsed it borrows that document and
+    /// is out of here). One grown past [`KEPT_TAPE_BYTES`] is let go of instead.
+    tape: Option<Tape<'static>>,
+}
+
+/// The largest tape kept for the next document: a CloudTrail log file needs a few MB; a
+/// document near the size cap (`--max-file-size`) needs far more, and its tape is freed with
+/// it, as before tapes were reused.
+const KEPT_TAPE_BYTES: usize = 64 << 20;
+
+impl JsonScratch {
+    /// Parses `input` (de-escaped in place) into the reused tape and hands its nodes, with the
+    /// buffers for any nested parse, to `f`.
+    fn parse<R>(
+        &mut self,
+        input: &mut [u8],
+        f: impl FnOnce(&[Node<'_>], &mut simd_json::Buffers) -> R,
+    ) -> Result<R, simd_json::Error> {
+        let mut tape = self.tape.take().unwrap_or_else(|| Tape(Vec::new())).reset();
+        let out = simd_json::fill_tape(input, &mut self.buffers, &mut tape)
+            .map(|()| f(&tape.0, &mut self.buffers));
+        let bytes = tape.0.capacity() * std::mem::size_of::<Node<'_>>();
+        self.tape = (bytes <= KEPT_TAPE_BYTES).then(|| tape.reset());
+        out
+    }
+}
+
 /// Parses one decompressed document into `sink`. `buf` is modified (simd-json de-escapes in
 /// place), so a copy is kept for the fallbacks (sequences of documents, salvage); callers
 /// that can restore the bytes themselves use [`parse_document_with`].
@@ -166,7 +200,10 @@ pub fn parse_document<S: RecordSink>(
     sink: &mut S,
 ) -> Result<Shape, FileError> {
     let pristine = buf.to_vec();
-    parse_document_with(buf, &mut || pristine.clone(), buffers, sink)
+    let mut json = JsonScratch { buffers: std::mem::take(buffers), tape: None };
+    let out = parse_document_with(buf, &mut || pristine.clone(), &mut json, sink);
+    *buffers = json.buffers;
+    out
 }
 
 /// [`parse_document`], with `pristine` giving back the document's original bytes when the
@@ -178,7 +215,7 @@ pub fn parse_document<S: RecordSink>(
 pub fn parse_document_with<S: RecordSink>(
     buf: &mut [u8],
     pristine: &mut dyn FnMut() -> Vec<u8>,
-    buffers: &mut simd_json::Buffers,
+    json: &mut JsonScratch,
     sink: &mut S,
 ) -> Result<Shape, FileError> {
     let start = body_start(buf);
@@ -191,7 +228,7 @@ pub fn parse_document_with<S: RecordSink>(
         // Not JSON; but a paste that starts mid-record still holds whole records.
         return damaged_or(
             &mut pristine()[start..],
-            buffers,
+            &mut json.buffers,
             sink,
             false,
             FileError::NotJson,
@@ -199,14 +236,16 @@ pub fn parse_document_with<S: RecordSink>(
         );
     }
     if first == b'{' && !starts_with_records_key(body) && is_json_lines(body) {
-        parse_lines(body, buffers, sink);
+        parse_lines(body, json, sink);
         return foreign_check(sink, Shape::JsonLines, "no line is a CloudTrail record");
     }
     let mut next = 0u32;
-    let err = match simd_json::to_tape_with_buffers(body, buffers) {
-        Ok(t) => return document(&t.0, buffers, sink, &mut next, false),
-        Err(e) => e.to_string(),
-    };
+    let err =
+        match json.parse(body, |nodes, buffers| document(nodes, buffers, sink, &mut next, false)) {
+            Ok(shape) => return shape,
+            Err(e) => e.to_string(),
+        };
+    let buffers = &mut json.buffers;
     // The fast path failed: from here on, work on the original bytes.
     let mut orig = pristine();
     let body = &mut orig[start..];
@@ -415,19 +454,14 @@ fn is_json_lines(body: &[u8]) -> bool {
     first.len() > 1 && first.ends_with(b"}") && rest.first() == Some(&b'{')
 }
 
-pub(super) fn parse_lines<S: RecordSink>(
-    body: &mut [u8],
-    buffers: &mut simd_json::Buffers,
-    sink: &mut S,
-) {
+pub(super) fn parse_lines<S: RecordSink>(body: &mut [u8], json: &mut JsonScratch, sink: &mut S) {
     for (idx, line) in body.split_mut(|&b| b == b'\n').enumerate() {
         let idx = idx as u32;
         if line.trim_ascii().is_empty() {
             continue;
         }
-        match simd_json::to_tape_with_buffers(line, buffers) {
-            Ok(t) => record_at(&t.0, 0, idx, sink),
-            Err(e) => sink.unparsed(idx, RejectReason::InvalidJson, e.to_string()),
+        if let Err(e) = json.parse(line, |nodes, _| record_at(nodes, 0, idx, sink)) {
+            sink.unparsed(idx, RejectReason::InvalidJson, e.to_string());
         }
     }
 }
@@ -672,6 +706,49 @@ pub(super) mod tests {
             assert_eq!(&o, e);
         }
     }
+    /// One scratch (buffers and tape) carried from document to document, larger then smaller,
+    /// valid then broken, in every shape, gives what a fresh parse of each gives: nothing of
+    /// one document shows through in the next. A tape grown past the bound is not kept.
+    #[test]
+    fn a_reused_tape_gives_what_a_fresh_parse_gives() {
+        let rec = |i: usize| REC.replace("\"e1\"", &format!("\"e{i}\""));
+        let many: Vec<String> = (0..300).map(rec).collect();
+        let docs = [
+            format!("{{\"Records\":[{}]}}", many.join(",")),
+            format!("[{}]", rec(7)),
+            format!("{{\"Records\":[{},{{\"eventTime\":null}},3]}}", many[..40].join(",")),
+            format!("{}\n{}\n", rec(8), rec(9)),
+            format!("{{\"Records\":[{}", many[..10].join(",")),
+            rec(10),
+            "{\"Records\":[]}".to_string(),
+            format!("{{\"Records\":[{}]}}", many.join(",")),
+        ];
+        let mut json = JsonScratch::default();
+        for (i, doc) in docs.iter().enumerate() {
+            let fresh = parse(doc).map(|(shape, p)| (shape, p.events, p.rejects));
+            let mut b = doc.as_bytes().to_vec();
+            let pristine = b.clone();
+            let mut sink = Parsed::all(0);
+            let again = parse_document_with(&mut b, &mut || pristine.clone(), &mut json, &mut sink)
+                .map(|shape| (shape, sink.events, sink.rejects));
+            assert_eq!(format!("{again:?}"), format!("{fresh:?}"), "document {i}");
+            assert!(json.tape.is_some(), "document {i}: the tape is kept for the next");
+        }
+        // About 3 M tape nodes (over 64 MB): parsed, then let go of.
+        let mut big = vec![b'['];
+        big.extend(std::iter::repeat_n(&b"1,"[..], 3 << 20).flatten());
+        big.extend_from_slice(b"1]");
+        let pristine = big.clone();
+        let mut sink = Parsed::all(0);
+        let r = parse_document_with(&mut big, &mut || pristine.clone(), &mut json, &mut sink);
+        assert!(matches!(r, Err(FileError::NotCloudTrail(_))), "{r:?}");
+        assert!(json.tape.is_none(), "a tape past the bound is freed");
+        let (mut b, mut sink) = (rec(11).into_bytes(), Parsed::all(0));
+        let pristine = b.clone();
+        parse_document_with(&mut b, &mut || pristine.clone(), &mut json, &mut sink).unwrap();
+        assert_eq!(sink.events.len(), 1);
+    }
+
     #[test]
     fn lenient_fields_do_not_reject_records() {
         let odd = r#"{"Records":[{"eventTime":"2023-07-10T11:42:36Z","eventName":"X","userIdentity":"weird","requestParameters":[1,2],"responseElements":{"credentials":5},"readOnly":"true","resources":null,"userAgent":7}]}"#;

@@ -14,12 +14,12 @@ use std::io::Read;
 pub(super) struct Scratch {
     pub(super) raw: Vec<u8>,
     pub(super) inflated: Vec<u8>,
-    pub(super) buffers: simd_json::Buffers,
+    pub(super) json: parse::JsonScratch,
 }
 
 impl Scratch {
     pub(super) fn new() -> Scratch {
-        Scratch { raw: Vec::new(), inflated: Vec::new(), buffers: simd_json::Buffers::default() }
+        Scratch { raw: Vec::new(), inflated: Vec::new(), json: parse::JsonScratch::default() }
     }
 }
 
@@ -134,7 +134,7 @@ pub(super) fn process_file(
     let parsed = if let Some(rows) = flat {
         out.bytes_decompressed = st.raw.len() as u64;
         rows.map_err(FileError::Parquet)
-            .map(|(mut lines, bad)| parse_rows(&mut lines, &bad, &mut st.buffers, &mut sink))
+            .map(|(mut lines, bad)| parse_rows(&mut lines, &bad, &mut st.json, &mut sink))
     } else if damage.is_none() && parquet::is_parquet(&st.raw) {
         out.bytes_decompressed = st.raw.len() as u64;
         // A file going to the cache needs every row's event (`sink.acc.events`).
@@ -211,14 +211,14 @@ pub(super) fn parse_decoded<S: parse::RecordSink>(
     cap: u64,
     sink: &mut S,
 ) -> Result<Shape, FileError> {
-    let Scratch { raw, inflated, buffers } = st;
+    let Scratch { raw, inflated, json } = st;
     let gz = decompress::is_gzip(raw);
     if !gz {
         inflated.clear();
         inflated.extend_from_slice(raw);
     }
     if let Some(form) = result::detect(inflated) {
-        return parse_result(inflated, form, buffers, sink);
+        return parse_result(inflated, form, json, sink);
     }
     let raw: &Vec<u8> = raw;
     let mut pristine = || {
@@ -231,7 +231,7 @@ pub(super) fn parse_decoded<S: parse::RecordSink>(
             raw.clone()
         }
     };
-    parse::parse_document_with(inflated, &mut pristine, buffers, sink)
+    parse::parse_document_with(inflated, &mut pristine, json, sink)
 }
 
 /// A query result ([`result`]): its rows rebuilt as records, one per line, parsed as JSON
@@ -240,11 +240,11 @@ pub(super) fn parse_decoded<S: parse::RecordSink>(
 fn parse_result<S: parse::RecordSink>(
     doc: &[u8],
     form: result::Form,
-    buffers: &mut simd_json::Buffers,
+    json: &mut parse::JsonScratch,
     sink: &mut S,
 ) -> Result<Shape, FileError> {
     let (mut lines, bad) = result::to_json_lines(doc, form);
-    Ok(parse_rows(&mut lines, &bad, buffers, sink))
+    Ok(parse_rows(&mut lines, &bad, json, sink))
 }
 
 /// The rebuilt rows of a query result (`lines`, and the rows that could not be rebuilt) into
@@ -252,11 +252,11 @@ fn parse_result<S: parse::RecordSink>(
 pub(super) fn parse_rows<S: parse::RecordSink>(
     lines: &mut [u8],
     bad: &[(u32, String)],
-    buffers: &mut simd_json::Buffers,
+    json: &mut parse::JsonScratch,
     sink: &mut S,
 ) -> Shape {
     let mut sink = BadRows { inner: sink, bad, next: 0 };
-    parse::parse_lines(lines, buffers, &mut sink);
+    parse::parse_lines(lines, json, &mut sink);
     Shape::QueryResult
 }
 

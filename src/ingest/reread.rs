@@ -78,7 +78,7 @@ impl Ingest {
             if let Some(rows) = flat {
                 let (mut lines, bad) =
                     rows.map_err(|e| gone(format!("{}: {e}", f_in.display())))?;
-                super::read::parse_rows(&mut lines, &bad, &mut st.buffers, &mut sink);
+                super::read::parse_rows(&mut lines, &bad, &mut st.json, &mut sink);
             } else if damage.is_none() && parquet::is_parquet(&st.raw) {
                 parquet::read(
                     &st.raw,
