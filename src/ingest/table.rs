@@ -226,20 +226,26 @@ pub fn id128(s: &str) -> u128 {
         }
         t
     };
+    /// Where the 32 hex digits of a UUID are: 16 for each half.
+    const DIGITS: [usize; 32] = [
+        0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 14, 15, 16, 17, //
+        19, 20, 21, 22, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35,
+    ];
     let b = s.as_bytes();
     if b.len() == 36 && b[8] == b'-' && b[13] == b'-' && b[18] == b'-' && b[23] == b'-' {
-        let mut v: u128 = 0;
+        // Two 64-bit halves over fixed positions (unrolled, no 128-bit shifts): asked of every
+        // record of the trail.
         let mut bad = 0u8;
-        for (i, &c) in b.iter().enumerate() {
-            if matches!(i, 8 | 13 | 18 | 23) {
-                continue;
-            }
-            let d = HEX[c as usize];
-            bad |= d;
-            v = (v << 4) | u128::from(d & 0x0F);
-        }
+        let mut half = |at: &[usize]| {
+            at.iter().fold(0u64, |v, &i| {
+                let d = HEX[b[i] as usize];
+                bad |= d;
+                (v << 4) | u64::from(d & 0x0F)
+            })
+        };
+        let (hi, lo) = (half(&DIGITS[..16]), half(&DIGITS[16..]));
         if bad & 0xF0 == 0 {
-            return v;
+            return (u128::from(hi) << 64) | u128::from(lo);
         }
     }
     use std::hash::{Hash, Hasher};
@@ -278,5 +284,53 @@ mod tests {
         assert_eq!(id128("FFFFFFFF-0000-0000-0000-000000000000"), 0xFFFF_FFFFu128 << 96);
         assert_ne!(id128("event-1"), id128("event-2"));
         assert_eq!(id128("event-1"), id128("event-1"));
+    }
+
+    /// The UUID's own 128 bits, as a plain reading of its hex digits gives them, whatever
+    /// the case; one byte that is not a hex digit, anywhere, makes it an id to hash.
+    #[test]
+    fn uuid_ids_read_as_their_digits() {
+        let reference = |s: &str| -> Option<u128> {
+            let hex: String = s.chars().filter(|&c| c != '-').collect();
+            let dashes = s.char_indices().filter(|&(_, c)| c == '-').map(|(i, _)| i);
+            (s.len() == 36 && dashes.eq([8, 13, 18, 23]) && hex.len() == 32)
+                .then(|| u128::from_str_radix(&hex, 16).ok())
+                .flatten()
+        };
+        // splitmix64, seeded: the same strings on every run.
+        let mut state = 19u64;
+        let mut below = |n: usize| {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            ((z ^ (z >> 31)) % n as u64) as usize
+        };
+        let digits = b"0123456789abcdefABCDEF";
+        let alphabet = b"0123456789abcdefABCDEFgz-G/:@ ";
+        for i in 0..20_000 {
+            let mut id: Vec<u8> = (0..36).map(|_| digits[below(digits.len())]).collect();
+            for at in [8, 13, 18, 23] {
+                id[at] = b'-';
+            }
+            if i % 2 == 1 {
+                // One byte anywhere (a dash too) becomes any of the alphabet.
+                id[below(36)] = alphabet[below(alphabet.len())];
+            }
+            let s = String::from_utf8(id).unwrap();
+            match reference(&s) {
+                Some(v) => assert_eq!(id128(&s), v, "{s}"),
+                None => assert_eq!(
+                    id128(&s) >> 64,
+                    {
+                        use std::hash::{Hash, Hasher};
+                        let mut h = std::collections::hash_map::DefaultHasher::new();
+                        (0u8, s.as_str()).hash(&mut h);
+                        u128::from(h.finish())
+                    },
+                    "{s} is hashed"
+                ),
+            }
+        }
     }
 }
