@@ -356,14 +356,16 @@ impl SessionGraph {
     ) -> SessionGraph {
         // Pass 3: attribute every call to its credential.
         // A credential resolves the same way for all its calls, except a temporary key seen
-        // without creationDate (resolved by time): cache the rest.
+        // without creationDate (resolved by time): cache the rest. Whether a credential is
+        // cached depends on its `(key, created)` only, so a call found in the cache is one
+        // to take from it (its key's text is not looked at).
         let mut cache: crate::ingest::FxMap<(u32, i64), usize> = Default::default();
         for (i, st) in ing.stubs.iter().enumerate() {
-            let Some(key) = ing.str(st.key) else { continue };
-            let cacheable = st.created().is_some() || !is_temporary_key(key);
             let n = match cache.get(&(st.key, st.created)) {
-                Some(&n) if cacheable => n,
-                _ => {
+                Some(&n) => n,
+                None => {
+                    let Some(key) = ing.str(st.key) else { continue };
+                    let cacheable = st.created().is_some() || !is_temporary_key(key);
                     let ident =
                         creds.get(&(st.key, st.created)).map(|f| ing.use_of(f)).unwrap_or_default();
                     let n = g.resolve(key, st.created(), st.time, &ident);
