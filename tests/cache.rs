@@ -110,14 +110,22 @@ fn same(a: &[(String, i32, Vec<u8>)], b: &[(String, i32, Vec<u8>)], when: &str) 
     assert_eq!(a.len(), b.len());
     for (x, y) in a.iter().zip(b) {
         assert_eq!(x.0, y.0);
+        // Shown from a little before the first byte that differs.
+        let at = x.2.iter().zip(&y.2).position(|(a, b)| a != b).unwrap_or(x.2.len().min(y.2.len()));
+        let near = |b: &[u8]| {
+            String::from_utf8_lossy(&b[at.saturating_sub(600).min(b.len())..])
+                .chars()
+                .take(1500)
+                .collect::<String>()
+        };
         assert!(
             x.1 == y.1 && x.2 == y.2,
-            "{when}: {} differs (exit {} vs {}):\n{}\n---\n{}",
+            "{when}: {} differs (exit {} vs {}) at byte {at}:\n{}\n---\n{}",
             x.0,
             x.1,
             y.1,
-            String::from_utf8_lossy(&x.2).chars().take(3000).collect::<String>(),
-            String::from_utf8_lossy(&y.2).chars().take(3000).collect::<String>()
+            near(&x.2),
+            near(&y.2)
         );
     }
 }
@@ -323,15 +331,31 @@ fn more_logs(trail: &Path, seed: u64) -> u64 {
     n
 }
 
+/// An `AssumeRole` by the leaked key with no `eventID` (damaged or hostile evidence).
+fn assume_without_id() -> String {
+    format!(
+        r#"{{"eventVersion":"1.08","userIdentity":{{"type":"IAMUser","principalId":"AIDAEXAMPLEUSER00009","arn":"arn:aws:iam::111122223333:user/deploy","accountId":"111122223333","accessKeyId":"{LEAKED_KEY}","userName":"deploy"}},"eventTime":"2024-03-11T09:25:00Z","eventSource":"sts.amazonaws.com","eventName":"AssumeRole","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.9","userAgent":"aws-cli/2.15.0","requestParameters":{{"roleArn":"arn:aws:iam::111122223333:role/NoIdRole","roleSessionName":"noid"}},"responseElements":{{"credentials":{{"accessKeyId":"ASIAEXAMPLENOID00001","sessionToken":"t","expiration":"Mar 11, 2024, 10:25:00 AM"}},"assumedRoleUser":{{"assumedRoleId":"AROAEXAMPLENOID00001:noid","arn":"arn:aws:sts::111122223333:assumed-role/NoIdRole/noid"}}}},"requestID":"r-noid","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management"}}"#
+    )
+}
+
 #[test]
 fn new_log_files_extend_the_earlier_run_and_give_what_a_cold_run_gives() {
     let (d, _) = trail();
+    // An old issuing call without an `eventID`: its stand-in names its file's number, which
+    // the new files below change.
+    let base = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/03/11";
+    write(
+        d.path(),
+        &format!("{base}/extra_zz_assume.json"),
+        format!(r#"{{"Records":[{}]}}"#, assume_without_id()).as_bytes(),
+    );
     let work = TempDir::new().unwrap();
     let cache = work.path().join("cache");
-    outputs(d.path(), Some(&cache), work.path());
+    let first = outputs(d.path(), Some(&cache), work.path());
+    let sessions = String::from_utf8_lossy(&first[2].2);
+    assert!(sessions.contains("\"noid:"), "{sessions}");
     // Log files arrive, their names among the old ones; with them a damaged file, a record
     // without an id and a rejected one, whose problems a cold run lists among the old ones'.
-    let base = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/03/11";
     let mut added = more_logs(d.path(), 1041);
     assert!(added > 10, "{added}");
     let noid =

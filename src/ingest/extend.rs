@@ -8,7 +8,8 @@
 //!
 //! - the earlier run's files keep their order among the new ones ([`Base::map`] rises), so
 //!   every `(file, record)` comparison and "first in file order" rule among its events holds
-//!   after their files are renumbered;
+//!   after their files are renumbered, and an earlier issuing call without an `eventID`,
+//!   named by its stand-in `noid:<file>:<record>`, is renamed with its file's new number;
 //! - no new event shares an `eventID` with an earlier one (else the whole merge decides
 //!   which copy is kept, a duplicate or a conflict), and at most one side has evidence
 //!   conflicts (their list is capped, and interleaved by id);
@@ -121,9 +122,19 @@ pub(super) fn extend(
     // full merge sorts them; each credential's facts from its first call on either side.
     let kept: rustc_hash::FxHashSet<(u32, u32)> =
         new.iter().filter(|k| k.s.flags & DETAIL != 0).map(|k| (k.s.file, k.s.record)).collect();
+    // An earlier issuing call without an `eventID` is named by its stand-in, which names its
+    // file's number: renamed as a cold run over these files names it.
+    let unnamed: rustc_hash::FxHashSet<(u32, u32)> = stubs
+        .iter()
+        .filter(|s| s.flags & (HAS_ID | DETAIL) == DETAIL)
+        .map(|s| (s.file, s.record))
+        .collect();
     let mut all_details = old_details;
     for d in &mut all_details {
         d.origin.file = map[d.origin.file as usize];
+        if unnamed.contains(&(d.origin.file, d.origin.record)) {
+            d.id = format!("noid:{}:{}", d.origin.file, d.origin.record);
+        }
     }
     all_details
         .extend(details.into_iter().filter(|e| kept.contains(&(e.origin.file, e.origin.record))));
