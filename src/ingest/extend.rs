@@ -75,7 +75,9 @@ pub(super) fn extend(
     }
     // No id on both sides, and no real id that looks like a stand-in (which would not sort
     // alike once its file is renumbered).
-    let new_ids: Vec<u128> = new.iter().filter(|k| k.s.flags & HAS_ID != 0).map(|k| k.id).collect();
+    // (A set: each of the earlier run's ids is looked up, 800,000 at 1 GB of trail.)
+    let new_ids: hashbrown::HashSet<u128, rustc_hash::FxBuildHasher> =
+        new.iter().filter(|k| k.s.flags & HAS_ID != 0).map(|k| k.id).collect();
     if new_ids.iter().any(|&id| id & STAND_IN == STAND_IN) {
         return None;
     }
@@ -86,7 +88,7 @@ pub(super) fn extend(
             *id = stand_in(s.file, s.record);
             false
         } else {
-            *id & STAND_IN == STAND_IN || new_ids.binary_search(id).is_ok()
+            *id & STAND_IN == STAND_IN || new_ids.contains(id)
         }
     });
     if clash {

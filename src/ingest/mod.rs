@@ -222,6 +222,7 @@ impl Ingest {
                 .load_derived("inputs")
                 .and_then(|b| {
                     cache::decode_graph_inputs(b.bytes(), self.strings.len(), self.files.len())
+                        .map(|(details, creds)| (details, creds.into_iter().collect()))
                 })
                 .ok_or_else(|| {
                     anyhow::anyhow!(

@@ -125,22 +125,24 @@ impl Cache {
             .map(|c| u128::from_le_bytes(c.try_into().unwrap_or_default()))
             .collect();
         grow.release(part);
+        // Each credential's first call, in the order of their keys as the facts are.
         let n = r.count(20)?;
         if n != creds.len() {
             return None;
         }
-        let mut creds = creds;
         let mut first: FirstFacts = FirstFacts::default();
         first.reserve(n);
-        for _ in 0..n {
-            let k = (r.u32()?, r.i64()?);
+        for (k, facts) in creds {
+            if (r.u32()?, r.i64()?) != k {
+                return None;
+            }
             let origin = (r.u32()?, r.u32()?);
             if origin.0 as usize >= map.len() {
                 return None;
             }
-            first.insert(k, (origin, creds.remove(&k)?));
+            first.insert(k, (origin, facts));
         }
-        if !r.b.is_empty() || !creds.is_empty() {
+        if !r.b.is_empty() {
             return None;
         }
         Some(Base { ing, details, creds: first, ids, map })
