@@ -132,15 +132,27 @@ pub(super) fn extend(
         .map(|s| (s.file, s.record))
         .collect();
     let mut all_details = old_details;
+    let mut renamed = false;
     for d in &mut all_details {
         d.origin.file = map[d.origin.file as usize];
         if unnamed.contains(&(d.origin.file, d.origin.record)) {
             d.id = format!("noid:{}:{}", d.origin.file, d.origin.record);
+            renamed = true;
         }
     }
-    all_details
-        .extend(details.into_iter().filter(|e| kept.contains(&(e.origin.file, e.origin.record))));
-    all_details.sort_by_cached_key(|e| (e.time, id128(&e.id), e.origin.file, e.origin.record));
+    let order = |e: &IssuingCall| (e.time, id128(&e.id), e.origin.file, e.origin.record);
+    let mut new_details: Vec<IssuingCall> =
+        details.into_iter().filter(|e| kept.contains(&(e.origin.file, e.origin.record))).collect();
+    new_details.sort_by_cached_key(order);
+    // The earlier calls are in that order already (their files' numbers rise with the old
+    // ones): the new ones are merged in. Sorting all of them again moved each call (a
+    // kilobyte) around in memory, a tenth of the extension's time.
+    if renamed || !all_details.is_sorted_by_key(order) {
+        all_details.append(&mut new_details);
+        all_details.sort_by_cached_key(order);
+    } else {
+        merge_from_back(&mut all_details, new_details, order);
+    }
     let mut first = old_creds;
     for (_, (o, _)) in first.iter_mut() {
         o.0 = map[o.0 as usize];
@@ -223,6 +235,27 @@ fn merge_sorted(mut stubs: Vec<Stub>, mut ids: Vec<u128>, new: &[Keyed]) -> (Vec
     (stubs, ids)
 }
 
+/// `new` merged into `old`, both sorted by `key` (no key on both sides): from the back, each
+/// of `old` moved at most once, in its own vector (grown by `new`'s length only).
+fn merge_from_back<T: Default, K: Ord>(old: &mut Vec<T>, mut new: Vec<T>, key: impl Fn(&T) -> K) {
+    let n_old = old.len();
+    old.reserve_exact(new.len());
+    old.resize_with(n_old + new.len(), T::default);
+    // old[..i] are still to be placed; places above `out` are final.
+    let mut i = n_old;
+    for out in (0..old.len()).rev() {
+        let Some(last) = new.last() else { break };
+        if i == 0 || key(last) > key(&old[i - 1]) {
+            if let Some(x) = new.pop() {
+                old[out] = x;
+            }
+        } else {
+            old.swap(out, i - 1);
+            i -= 1;
+        }
+    }
+}
+
 /// The earlier run's problems (by display path) and the new files' (in file order) in the
 /// order a full merge lists them: by file. `None` when a problem's file is not one of `files`.
 fn interleave(
@@ -283,5 +316,26 @@ mod tests {
         // Nothing new: the table as it was.
         let (same, _) = merge_sorted(stubs.clone(), ids, &[]);
         assert_eq!(same, stubs);
+    }
+
+    /// Merged from the back, in place: the order one sort of both gives, whichever side
+    /// runs out first, the vector grown by the new ones only.
+    #[test]
+    fn merging_sorted_calls_from_the_back_gives_the_full_sort() {
+        for (n, every) in [(0u64, 2u64), (1, 2), (300, 2), (300, 7), (300, 1), (300, 1000)] {
+            // A spread of keys with many equal times (the id breaks the tie).
+            let all: Vec<(u64, String)> =
+                (0..n).map(|i| ((i * 7919) % 61, format!("id-{}", (i * 104_729) % 997))).collect();
+            let (mut old, mut new): (Vec<_>, Vec<_>) =
+                all.iter().cloned().partition(|(t, id)| (t + id.len() as u64) % every != 0);
+            let mut want = all.clone();
+            want.sort();
+            old.sort();
+            old.shrink_to_fit();
+            new.sort();
+            merge_from_back(&mut old, new, |x| x.clone());
+            assert_eq!(old, want, "{n} {every}");
+            assert_eq!(old.capacity(), want.len());
+        }
     }
 }
