@@ -136,8 +136,11 @@ pub(super) fn extend(
     for d in &mut all_details {
         d.origin.file = map[d.origin.file as usize];
         if unnamed.contains(&(d.origin.file, d.origin.record)) {
-            d.id = format!("noid:{}:{}", d.origin.file, d.origin.record);
-            renamed = true;
+            let name = format!("noid:{}:{}", d.origin.file, d.origin.record);
+            if name != d.id {
+                d.id = name;
+                renamed = true;
+            }
         }
     }
     let order = |e: &IssuingCall| (e.time, id128(&e.id), e.origin.file, e.origin.record);
