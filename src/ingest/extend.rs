@@ -26,7 +26,7 @@ use super::issuing::IssuingCall;
 use super::kept::Kept;
 use super::merge::{account, dedupe, gather, listed_conflicts, Gathered};
 use super::sink::{keep_first, split_first, FirstFacts, ThreadAcc};
-use super::table::{id128, stand_in, Keyed, STAND_IN};
+use super::table::{id128, stand_in, stand_in_name, Keyed, STAND_IN};
 use super::{Growable, Ingest, IngestOptions, InputFile, Stub};
 use super::{DETAIL, HAS_ID, NONE};
 use rayon::prelude::*;
@@ -136,7 +136,7 @@ pub(super) fn extend(
     for d in &mut all_details {
         d.origin.file = map[d.origin.file as usize];
         if unnamed.contains(&(d.origin.file, d.origin.record)) {
-            let name = format!("noid:{}:{}", d.origin.file, d.origin.record);
+            let name = stand_in_name(d.origin.file, d.origin.record);
             if name != d.id {
                 d.id = name;
                 renamed = true;

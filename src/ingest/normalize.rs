@@ -94,7 +94,7 @@ pub fn creation_date_of(r: &RawRecord) -> Option<i64> {
 /// counted as events, SPEC §1) and records without a usable `eventTime`.
 pub fn normalize(r: &RawRecord, file: u32, idx: u32) -> Result<Event, RecordReject> {
     let time = check(r, idx)?;
-    let id = r.event_id.owned().unwrap_or_else(|| format!("noid:{file}:{idx}"));
+    let id = r.event_id.owned().unwrap_or_else(|| super::table::stand_in_name(file, idx));
     let identity = identity_of(r);
 
     let mut request = Request::default();

@@ -329,7 +329,7 @@ fn no_time(record: u32) -> RecordReject {
 /// now by Parquet row.
 fn named(mut e: Event) -> Event {
     if e.id.is_empty() || e.id.starts_with("noid:") {
-        e.id = format!("noid:{}:{}", e.origin.file, e.origin.record);
+        e.id = super::table::stand_in_name(e.origin.file, e.origin.record);
     }
     e
 }

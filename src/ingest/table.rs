@@ -48,6 +48,13 @@ pub struct Stub {
 /// The top 32 bits of the stand-in id of an event without an `eventID` ([`stand_in`]).
 pub(super) const STAND_IN: u128 = 0xFFFF_FFFFu128 << 96;
 
+/// The `eventID` an event without one is given, `noid:<file>:<record>` (the text that
+/// [`stand_in`] stands for): every path that names such an event, and the extension of an
+/// earlier run that renames one, names it here.
+pub(super) fn stand_in_name(file: u32, record: u32) -> String {
+    format!("noid:{file}:{record}")
+}
+
 /// The id of an event without an `eventID`: where it is in this run (file and record), so
 /// unique by construction and never deduplicated; it sorts after every real id (a real one
 /// in that range is a UUID beginning `FFFFFFFF`).

@@ -418,7 +418,7 @@ fn put_response(w: &mut Writer, p: &Response) {
 pub(super) fn get_event(r: &mut Reader<'_>, origin: Origin) -> Option<Event> {
     let id = match r.opt_str()? {
         Some(id) => id.to_string(),
-        None => format!("noid:{}:{}", origin.file, origin.record),
+        None => crate::ingest::table::stand_in_name(origin.file, origin.record),
     };
     let time = r.i64()?;
     let version = r.opt_string()?;

@@ -158,7 +158,7 @@ impl Row<'_> {
         let id = if self.has_id() {
             self.id
         } else {
-            noid = format!("noid:{file}:{}", self.record);
+            noid = crate::ingest::table::stand_in_name(file, self.record);
             &noid
         };
         d.str(Some(id));
