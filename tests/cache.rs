@@ -331,6 +331,13 @@ fn more_logs(trail: &Path, seed: u64) -> u64 {
     n
 }
 
+/// The `duplicates` count of a `scan --format json`.
+fn duplicates(scan: &[u8]) -> u64 {
+    let s = String::from_utf8_lossy(scan);
+    let n = s.split("\"duplicates\": ").nth(1).unwrap_or_else(|| panic!("{s}"));
+    n.split(',').next().unwrap().parse().unwrap()
+}
+
 /// An `AssumeRole` by the leaked key with no `eventID` (damaged or hostile evidence).
 fn assume_without_id() -> String {
     format!(
@@ -398,13 +405,23 @@ fn new_log_files_extend_the_earlier_run_and_give_what_a_cold_run_gives() {
 #[test]
 fn new_files_that_repeat_an_old_event_or_spoil_the_cache_are_merged_in_full() {
     let (d, _) = trail();
+    let base = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/03/11";
+    // An issuing call by the leaked key, in a file of its own.
+    let assume = assume_without_id().replace(
+        r#""requestID":"r-noid","#,
+        r#""requestID":"r-noid","eventID":"11111111-2222-3333-4444-5555555555aa","#,
+    );
+    write(
+        d.path(),
+        &format!("{base}/extra_zz_assume.json"),
+        format!(r#"{{"Records":[{assume}]}}"#).as_bytes(),
+    );
     let work = TempDir::new().unwrap();
     let cache = work.path().join("cache");
-    outputs(d.path(), Some(&cache), work.path());
-    let base = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/03/11";
-    // A second delivery of an event already in the table (a duplicate), and another copy
-    // of it with other content (an evidence conflict): which copy a cold run keeps is decided
-    // by the whole merge.
+    let first = outputs(d.path(), Some(&cache), work.path());
+    // Second deliveries of events already in the table (duplicates: a call and the issuing
+    // call), in a file that comes before theirs: a cold run keeps the new copies, and the
+    // run is extended with them in the old copies' places.
     let copy = leaked_call(
         "11111111-2222-3333-4444-555555555556",
         "2024-03-11T09:16:00Z",
@@ -413,11 +430,17 @@ fn new_files_that_repeat_an_old_event_or_spoil_the_cache_are_merged_in_full() {
     write(
         d.path(),
         &format!("{base}/extra_again.json.gz"),
-        &gz(format!(r#"{{"Records":[{copy}]}}"#).as_bytes()),
+        &gz(format!(r#"{{"Records":[{copy},{assume}]}}"#).as_bytes()),
     );
-    assert_eq!(how(d.path(), &cache, &["scan"]), ("file by file".into(), 1));
+    assert_eq!(how(d.path(), &cache, &["scan"]), ("extending an earlier run".into(), 1));
     let cold = outputs(d.path(), None, work.path());
-    same(&cold, &outputs(d.path(), Some(&cache), work.path()), "a duplicate in a new file");
+    let sessions = String::from_utf8_lossy(&cold[2].2);
+    let edge = sessions.split("5555555555aa").nth(1).unwrap();
+    assert!(edge.split('}').next().unwrap().contains("extra_again.json.gz"), "{edge}");
+    assert_eq!(duplicates(&cold[0].2), duplicates(&first[0].2) + 2);
+    same(&cold, &outputs(d.path(), Some(&cache), work.path()), "duplicates in a new file");
+    // Another copy of a call with other content (an evidence conflict): which copies a cold
+    // run keeps and lists is decided by the whole merge.
     let other = copy.replace("2001:db8::a11", "2001:db8::c11");
     write(
         d.path(),
@@ -607,5 +630,94 @@ fn a_run_whose_table_cannot_be_written_keeps_none_of_its_parts() {
             !left.contains(&format!("{key}.{part}")),
             "{part} left without its table: {left:?}"
         );
+    }
+}
+
+/// The log files under `trail` (paths relative to it), in path order.
+fn log_files(trail: &Path) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    let mut stack = vec![trail.join("AWSLogs")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                v.push(p.strip_prefix(trail).unwrap().to_path_buf());
+            }
+        }
+    }
+    v.sort();
+    v
+}
+
+/// The delivery time a CloudTrail object's name carries (`…_20240311T0915Z_…`), or "" for
+/// the hand-written extras.
+fn delivered(p: &Path) -> String {
+    let name = p.file_name().unwrap().to_string_lossy();
+    name.split('_').nth(3).filter(|t| t.len() == 14 && t.ends_with('Z')).unwrap_or("").into()
+}
+
+/// Incidents go on while their logs arrive: the responder runs the commands, new log files
+/// land (holding the attacker's next steps: the sessions issued to keys the earlier files
+/// only saw in use, the calls of sessions issued earlier), and the responder runs them again.
+/// Each time, the run through the cache extends the earlier run and gives byte for byte what
+/// a cold run over the same files gives. The files arrive in the order they were delivered,
+/// and, as a copy from another account or region does, out of it.
+#[test]
+fn incident_logs_that_arrive_while_it_goes_on_extend_the_run_as_a_cold_run_reads_them() {
+    let (d, _) = trail();
+    let all = log_files(d.path());
+    let held = TempDir::new().unwrap();
+    let hold = |files: &[&PathBuf]| {
+        for p in files {
+            let to = held.path().join(p);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::rename(d.path().join(p), to).unwrap();
+        }
+    };
+    let land = |files: &[&PathBuf]| {
+        for p in files {
+            std::fs::rename(held.path().join(p), d.path().join(p)).unwrap();
+        }
+    };
+    let stages: Vec<(&str, Vec<&PathBuf>, Vec<&PathBuf>)> = vec![
+        (
+            // Delivered after 09:45 (the incident began at 09:15), then after 10:20.
+            "in delivery order",
+            all.iter().filter(|p| delivered(p).as_str() > "20240311T0945Z").collect(),
+            all.iter().filter(|p| delivered(p).as_str() > "20240311T1020Z").collect(),
+        ),
+        (
+            // Every third file, then every other of those: new files among the old in every
+            // folder, each renumbering the files after it.
+            "out of order",
+            all.iter().step_by(3).collect(),
+            all.iter().step_by(6).collect(),
+        ),
+    ];
+    for (how_held, first, second) in stages {
+        let work = TempDir::new().unwrap();
+        let cache = work.path().join("cache");
+        hold(&first);
+        outputs(d.path(), Some(&cache), work.path());
+        let mut blast_before = outputs(d.path(), None, work.path())[4].2.clone();
+        for (now, later) in [(&first, &second), (&second, &Vec::new())] {
+            let landing: Vec<&PathBuf> =
+                now.iter().filter(|p| !later.contains(p)).copied().collect();
+            assert!(landing.len() > 5, "{how_held}: {} files", landing.len());
+            land(&landing);
+            assert_eq!(
+                how(d.path(), &cache, &["scan"]),
+                ("extending an earlier run".into(), landing.len() as u64),
+                "{how_held}: only the new files are read"
+            );
+            let cold = outputs(d.path(), None, work.path());
+            same(&cold, &outputs(d.path(), Some(&cache), work.path()), how_held);
+            // The files that landed told more of the incident.
+            assert_ne!(cold[4].2, blast_before, "{how_held}: the blast grew");
+            blast_before = cold[4].2.clone();
+        }
+        assert!(log_files(d.path()) == all, "{how_held}: every file is back");
     }
 }

@@ -10,8 +10,11 @@
 //!   every `(file, record)` comparison and "first in file order" rule among its events holds
 //!   after their files are renumbered, and an earlier issuing call without an `eventID`,
 //!   named by its stand-in `noid:<file>:<record>`, is renamed with its file's new number;
-//! - no new event shares an `eventID` with an earlier one (else the whole merge decides
-//!   which copy is kept, a duplicate or a conflict), and at most one side has evidence
+//! - a new event that shares an `eventID` with an earlier one is a duplicate of it (the same
+//!   content digest; a second delivery, or an organization trail's copy beside the account's
+//!   own): the copy kept is the first in file order, as deduplication keeps it
+//!   ([`repeats`]). Another content under the id (an evidence conflict), or an id already in
+//!   conflict on either side, is left to the whole merge, and at most one side has evidence
 //!   conflicts (their list is capped, and interleaved by id);
 //! - there is no `--since`/`--until` (deduplication comes before the window, and the earlier
 //!   table holds only what was in it);
@@ -38,6 +41,8 @@ pub(super) struct Base {
     pub(super) creds: FirstFacts,
     /// Each stub's id, in stub order ([`Growable::ids`]).
     pub(super) ids: Vec<u128>,
+    /// Each stub's content digest, in stub order ([`Growable::digests`]).
+    pub(super) digests: Vec<u64>,
     /// The number in this run of each of its files (rising).
     pub(super) map: Vec<u32>,
 }
@@ -55,7 +60,11 @@ pub(super) fn extend(
         return None;
     }
     let t1 = t0.elapsed();
-    let Base { ing: old, details: old_details, creds: old_creds, ids: mut old_ids, map } = base;
+    let Base { ing: old, details: old_details, creds: old_creds, ids: mut old_ids, digests, map } =
+        base;
+    if digests.len() != old_ids.len() {
+        return None;
+    }
     let Gathered { strings: theirs, stubs, details, creds, outcomes, seed_events, cached } =
         gather(accs, files.len());
 
@@ -69,39 +78,62 @@ pub(super) fn extend(
     });
     let before = new.len();
     let pairs = dedupe(&mut new);
-    let duplicates = (before - new.len()) as u64;
+    let mut duplicates = (before - new.len()) as u64;
     if !pairs.is_empty() && old.stats.conflicts > 0 {
         return None;
     }
-    // No id on both sides, and no real id that looks like a stand-in (which would not sort
-    // alike once its file is renumbered).
-    // (A set: each of the earlier run's ids is looked up, 800,000 at 1 GB of trail.)
-    let new_ids: hashbrown::HashSet<u128, rustc_hash::FxBuildHasher> =
-        new.iter().filter(|k| k.s.flags & HAS_ID != 0).map(|k| k.id).collect();
-    if new_ids.iter().any(|&id| id & STAND_IN == STAND_IN) {
+    // No real id that looks like a stand-in (which would not sort alike once its file is
+    // renumbered). An id on both sides is an event a new file repeats (below).
+    // (A map: each of the earlier run's ids is looked up, 800,000 at 1 GB of trail.)
+    let new_ids: hashbrown::HashMap<u128, u32, rustc_hash::FxBuildHasher> = new
+        .iter()
+        .enumerate()
+        .filter(|(_, k)| k.s.flags & HAS_ID != 0)
+        .map(|(j, k)| (k.id, j as u32))
+        .collect();
+    if new_ids.keys().any(|&id| id & STAND_IN == STAND_IN) {
         return None;
     }
     let mut old_stubs = old.stubs;
-    let clash = old_stubs.par_iter_mut().zip(old_ids.par_iter_mut()).any(|(s, id)| {
-        s.file = map[s.file as usize];
-        if s.flags & HAS_ID == 0 {
-            *id = stand_in(s.file, s.record);
-            false
-        } else {
-            *id & STAND_IN == STAND_IN || new_ids.contains(id)
-        }
-    });
-    if clash {
-        return None;
-    }
+    // `(earlier stub, new stub)` of each event on both sides; `None` for a stand-in look-alike.
+    let both: Vec<Option<(usize, u32)>> = old_stubs
+        .par_iter_mut()
+        .zip(old_ids.par_iter_mut())
+        .enumerate()
+        .filter_map(|(i, (s, id))| {
+            s.file = map[s.file as usize];
+            if s.flags & HAS_ID == 0 {
+                *id = stand_in(s.file, s.record);
+                None
+            } else if *id & STAND_IN == STAND_IN {
+                Some(None)
+            } else {
+                new_ids.get(id).map(|&j| Some((i, j)))
+            }
+        })
+        .collect();
     drop(new_ids);
+    let mut moved = Vec::new();
+    if !both.is_empty() {
+        let both: Vec<(usize, u32)> = both.into_iter().collect::<Option<_>>()?;
+        let (replaced, dropped) = repeats(&mut old_stubs, &digests, &both, &new)?;
+        moved = replaced;
+        duplicates += dropped.len() as u64;
+        let mut at = dropped.into_iter().peekable();
+        let mut j = 0u32;
+        new.retain(|_| {
+            let gone = at.next_if_eq(&j).is_some();
+            j += 1;
+            !gone
+        });
+    }
 
     // Both sorted by (time, id, file, record), then merged from the back into the earlier
     // table's vectors.
     new.par_sort_unstable_by(|a, b| {
         (a.s.time, a.id, a.s.file, a.s.record).cmp(&(b.s.time, b.id, b.s.file, b.s.record))
     });
-    let (stubs, ids) = merge_sorted(old_stubs, old_ids, &new);
+    let (stubs, ids, digests) = merge_sorted((old_stubs, old_ids, digests), &new);
     let t2 = t0.elapsed();
 
     // Counters, problems and per-file facts.
@@ -122,8 +154,13 @@ pub(super) fn extend(
 
     // The issuing calls kept (those of new events that survived deduplication), sorted as a
     // full merge sorts them; each credential's facts from its first call on either side.
-    let kept: rustc_hash::FxHashSet<(u32, u32)> =
-        new.iter().filter(|k| k.s.flags & DETAIL != 0).map(|k| (k.s.file, k.s.record)).collect();
+    // (With those whose new copy took an earlier one's place: the call kept is the new copy.)
+    let kept: rustc_hash::FxHashSet<(u32, u32)> = new
+        .iter()
+        .filter(|k| k.s.flags & DETAIL != 0)
+        .map(|k| (k.s.file, k.s.record))
+        .chain(moved.iter().map(|&(_, to)| to))
+        .collect();
     // An earlier issuing call without an `eventID` is named by its stand-in, which names its
     // file's number: renamed as a cold run over these files names it.
     let unnamed: rustc_hash::FxHashSet<(u32, u32)> = stubs
@@ -135,6 +172,12 @@ pub(super) fn extend(
     let mut renamed = false;
     for d in &mut all_details {
         d.origin.file = map[d.origin.file as usize];
+    }
+    if !moved.is_empty() {
+        let from: rustc_hash::FxHashSet<(u32, u32)> = moved.iter().map(|&(from, _)| from).collect();
+        all_details.retain(|d| !from.contains(&(d.origin.file, d.origin.record)));
+    }
+    for d in &mut all_details {
         if unnamed.contains(&(d.origin.file, d.origin.record)) {
             let name = stand_in_name(d.origin.file, d.origin.record);
             if name != d.id {
@@ -199,7 +242,7 @@ pub(super) fn extend(
         stats,
         problems,
         conflicts,
-        growable: Some(Box::new(Growable { ids, first_calls })),
+        growable: Some(Box::new(Growable { ids, digests, first_calls })),
         kept,
         ..Ingest::default()
     };
@@ -208,16 +251,71 @@ pub(super) fn extend(
     Some(ing)
 }
 
+/// Where an issuing call kept from an earlier run moved: `(earlier copy, new copy)` as
+/// `(file, record)`.
+type Moved = Vec<((u32, u32), (u32, u32))>;
+
+/// A table's stubs with each one's id and content digest.
+type Columns = (Vec<Stub>, Vec<u128>, Vec<u64>);
+
+/// Events that new files repeat (`both`: an earlier stub and the new one with its id), as a
+/// full merge deduplicates them ([`dedupe`]): the copy kept is the first in file order. A copy
+/// with the same content is a duplicate (a second delivery, or an organization trail's copy
+/// beside the account's own trail): the earlier stub stays, or takes the new copy's place when
+/// the new copy's file comes first, and the new stub goes. Returns the issuing calls whose
+/// kept copy moved, and the new stubs to drop (by their place in `new`, rising).
+///
+/// `None` (the whole merge decides) when the content differs (an evidence conflict), when a
+/// digest is not known, or when the id is already in conflict on either side (two stubs of
+/// it kept): which copies a conflict lists depends on all of them. `new` is still sorted by
+/// id here, so a new conflict's copies are neighbours.
+fn repeats(
+    old_stubs: &mut [Stub],
+    digests: &[u64],
+    both: &[(usize, u32)],
+    new: &[Keyed],
+) -> Option<(Moved, Vec<u32>)> {
+    let mut moved = Vec::new();
+    let mut dropped = Vec::with_capacity(both.len());
+    for &(i, j) in both {
+        let (o, k) = (old_stubs.get_mut(i)?, new.get(j as usize)?);
+        let beside = |at: Option<usize>| at.and_then(|a| new.get(a)).is_some_and(|n| n.id == k.id);
+        if beside((j as usize).checked_sub(1)) || beside(Some(j as usize + 1)) {
+            return None;
+        }
+        let d = *digests.get(i)?;
+        if d == 0 || d != k.digest || o.time != k.s.time {
+            return None;
+        }
+        if (k.s.file, k.s.record) < (o.file, o.record) {
+            if o.flags & DETAIL != 0 {
+                moved.push(((o.file, o.record), (k.s.file, k.s.record)));
+            }
+            *o = k.s;
+        }
+        dropped.push(j);
+    }
+    dropped.sort_unstable();
+    // One new stub repeated by two earlier ones: an earlier conflict.
+    if dropped.windows(2).any(|w| w[0] == w[1]) {
+        return None;
+    }
+    Some((moved, dropped))
+}
+
 /// `old` and `new`, both sorted by `(time, id, file, record)` and with no id in common,
-/// merged in that order (from the back, into `old`'s vectors).
-fn merge_sorted(mut stubs: Vec<Stub>, mut ids: Vec<u128>, new: &[Keyed]) -> (Vec<Stub>, Vec<u128>) {
+/// merged in that order (from the back, into `old`'s vectors: stubs, ids and digests).
+fn merge_sorted(old: Columns, new: &[Keyed]) -> Columns {
+    let (mut stubs, mut ids, mut digests) = old;
     let (n_old, n_new) = (stubs.len(), new.len());
-    let Some(fill) = new.first().map(|k| k.s) else { return (stubs, ids) };
+    let Some(fill) = new.first().map(|k| k.s) else { return (stubs, ids, digests) };
     // Exactly (a resize alone would double the vectors, a quarter of a GB at 5 GB of trail).
     stubs.reserve_exact(n_new);
     ids.reserve_exact(n_new);
+    digests.reserve_exact(n_new);
     stubs.resize(n_old + n_new, fill);
     ids.resize(n_old + n_new, 0);
+    digests.resize(n_old + n_new, 0);
     let (mut i, mut j) = (n_old, n_new);
     for out in (0..n_old + n_new).rev() {
         let take_new = j > 0
@@ -229,13 +327,15 @@ fn merge_sorted(mut stubs: Vec<Stub>, mut ids: Vec<u128>, new: &[Keyed]) -> (Vec
             j -= 1;
             stubs[out] = new[j].s;
             ids[out] = new[j].id;
+            digests[out] = new[j].digest;
         } else {
             i -= 1;
             stubs[out] = stubs[i];
             ids[out] = ids[i];
+            digests[out] = digests[i];
         }
     }
-    (stubs, ids)
+    (stubs, ids, digests)
 }
 
 /// `new` merged into `old`, both sorted by `key` (no key on both sides): from the back, each
@@ -300,7 +400,7 @@ mod tests {
         let mut all: Vec<Keyed> = (0..500u32)
             .map(|i| Keyed {
                 id: u128::from((i * 7919) % 503),
-                digest: 1,
+                digest: u64::from(i) * 31 + 1,
                 s: stub(i64::from(i % 37), i % 5, i),
             })
             .collect();
@@ -312,12 +412,18 @@ mod tests {
         all.sort_by_key(key);
         let ids: Vec<u128> = old.iter().map(|k| k.id).collect();
         let stubs: Vec<Stub> = old.iter().map(|k| k.s).collect();
-        let (stubs, ids) = merge_sorted(stubs, ids, &new);
+        let digests: Vec<u64> = old.iter().map(|k| k.digest).collect();
+        let (stubs, ids, digests) = merge_sorted((stubs, ids, digests), &new);
         assert_eq!(stubs.len(), all.len());
         assert_eq!(stubs.capacity(), all.len());
-        assert!(stubs.iter().zip(&ids).zip(&all).all(|((s, id), k)| *s == k.s && *id == k.id));
+        assert!(stubs
+            .iter()
+            .zip(&ids)
+            .zip(&digests)
+            .zip(&all)
+            .all(|(((s, id), d), k)| *s == k.s && *id == k.id && *d == k.digest));
         // Nothing new: the table as it was.
-        let (same, _) = merge_sorted(stubs.clone(), ids, &[]);
+        let (same, _, _) = merge_sorted((stubs.clone(), ids, digests), &[]);
         assert_eq!(same, stubs);
     }
 

@@ -230,7 +230,7 @@ pub(super) fn merge(
     });
     // Nothing after this point needs the ids (and the largest worker's vector grew by
     // doubling: its slack goes too), but a run that keeps its table keeps them too.
-    let (stubs, ids) = strip_ids(stubs, growable);
+    let (stubs, ids, digests) = strip_ids(stubs, growable);
     stats.events = stubs.len() as u64;
     stats.missing_event_id = stubs.iter().filter(|s| s.flags & HAS_ID == 0).count() as u64;
     let kept: rustc_hash::FxHashSet<(u32, u32)> =
@@ -279,7 +279,7 @@ pub(super) fn merge(
         conflicts,
         time_anomalies: Vec::new(),
         kept: seed_events,
-        growable: growable.then(|| Box::new(super::Growable { ids, first_calls })),
+        growable: growable.then(|| Box::new(super::Growable { ids, digests, first_calls })),
         pending_save: None,
     };
     ing.set_reference_time(crate::time::now());

@@ -130,6 +130,9 @@ pub struct Ingest {
 pub(crate) struct Growable {
     /// Each stub's event id (or the stand-in of an event without one), in stub order.
     pub(crate) ids: Vec<u128>,
+    /// Each stub's content digest (under the cache's digest key), in stub order: whether an
+    /// event a new file repeats is the same event or another under its id.
+    pub(crate) digests: Vec<u64>,
     /// Where the first call of each credential is: `((key, created), (file, record))`, sorted.
     pub(crate) first_calls: Vec<sink::FirstCall>,
 }

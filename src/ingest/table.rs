@@ -88,19 +88,23 @@ pub(super) fn move_from_back<T, U>(mut from: Vec<T>, into: &mut Vec<U>, mut f: i
     }
 }
 
-/// The stubs without their ids, in the same order, and the ids in that order when `keep`.
-pub(super) fn strip_ids(keyed: Vec<Keyed>, keep: bool) -> (Vec<Stub>, Vec<u128>) {
+/// The stubs without their ids, in the same order, and the ids and content digests in that
+/// order when `keep`.
+pub(super) fn strip_ids(keyed: Vec<Keyed>, keep: bool) -> (Vec<Stub>, Vec<u128>, Vec<u64>) {
     let mut out = Vec::new();
-    let mut ids = Vec::with_capacity(if keep { keyed.len() } else { 0 });
+    let kept = if keep { keyed.len() } else { 0 };
+    let (mut ids, mut digests) = (Vec::with_capacity(kept), Vec::with_capacity(kept));
     move_from_back(keyed, &mut out, |k| {
         if keep {
             ids.push(k.id);
+            digests.push(k.digest);
         }
         k.s
     });
     out.reverse();
     ids.reverse();
-    (out, ids)
+    digests.reverse();
+    (out, ids, digests)
 }
 
 impl Stub {
@@ -277,16 +281,18 @@ mod tests {
         let stub = |i: u32| Stub::bare(i64::from(i), i / 7, i, 0);
         // More than two of the 65,536-stub slices, and a partial one.
         let n = 150_001u32;
-        let keyed: Vec<Keyed> =
-            (0..n).map(|i| Keyed { id: u128::from(i) * 3, digest: 1, s: stub(i) }).collect();
-        let (stubs, ids) = strip_ids(keyed.clone(), false);
+        let keyed: Vec<Keyed> = (0..n)
+            .map(|i| Keyed { id: u128::from(i) * 3, digest: u64::from(i) + 5, s: stub(i) })
+            .collect();
+        let (stubs, ids, digests) = strip_ids(keyed.clone(), false);
         assert_eq!(stubs.len(), n as usize);
         assert!(stubs.iter().enumerate().all(|(i, s)| *s == stub(i as u32)));
-        assert!(ids.is_empty());
-        // Kept, the ids come in the same order as their stubs.
-        let (again, ids) = strip_ids(keyed, true);
+        assert!(ids.is_empty() && digests.is_empty());
+        // Kept, the ids and digests come in the same order as their stubs.
+        let (again, ids, digests) = strip_ids(keyed, true);
         assert_eq!(again, stubs);
         assert!(ids.iter().enumerate().all(|(i, id)| *id == i as u128 * 3));
+        assert!(digests.iter().enumerate().all(|(i, d)| *d == i as u64 + 5));
         assert!(strip_ids(Vec::new(), true).0.is_empty());
     }
 

@@ -28,6 +28,9 @@ impl Cache {
     /// through its `.files` whose table is not there (being written by another run, or never
     /// written) is no base: [`Cache::find_base`] tries the next.
     pub(super) fn save_growable(&self, key: &RunKey, grow: &Growable) {
+        if grow.digests.len() != grow.ids.len() {
+            return; // read back, they would be taken one for the other
+        }
         let mut files = Stream::start(self.derived_path(key.hash, "files"), || true, |_| {});
         derived_header(&mut files.w, key.hash);
         files.w.u32(key.head.len() as u32);
@@ -42,6 +45,7 @@ impl Cache {
         derived_header(&mut out.w, key.hash);
         out.w.u32(grow.ids.len() as u32);
         out.put_all(&grow.ids, |w, id| w.u128(*id));
+        out.put_all(&grow.digests, |w, d| w.u64(*d));
         out.w.u32(grow.first_calls.len() as u32);
         out.put_all(&grow.first_calls, |w, &((key, created), (file, record))| {
             w.u32(key);
@@ -125,6 +129,12 @@ impl Cache {
             .map(|c| u128::from_le_bytes(c.try_into().unwrap_or_default()))
             .collect();
         grow.release(part);
+        let part = r.take(n * 8)?;
+        let digests: Vec<u64> = part
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
+            .collect();
+        grow.release(part);
         // Each credential's first call, in the order of their keys as the facts are.
         let n = r.count(20)?;
         if n != creds.len() {
@@ -145,7 +155,7 @@ impl Cache {
         if !r.b.is_empty() {
             return None;
         }
-        Some(Base { ing, details, creds: first, ids, map })
+        Some(Base { ing, details, creds: first, ids, digests, map })
     }
 }
 

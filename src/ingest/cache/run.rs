@@ -26,7 +26,7 @@ use std::path::PathBuf;
 
 const MAGIC: &[u8; 8] = b"THCACHEr";
 const DERIVED_MAGIC: &[u8; 8] = b"THCACHEd";
-const FORMAT: u32 = 4;
+const FORMAT: u32 = 5;
 /// Bytes of one stub in the table (time, created, file, record, six strings, flags).
 const STUB_BYTES: usize = 8 + 8 + 4 + 4 + 6 * 4 + 1;
 
