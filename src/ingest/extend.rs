@@ -296,7 +296,8 @@ fn repeats(
         dropped.push(j);
     }
     dropped.sort_unstable();
-    // One new stub repeated by two earlier ones: an earlier conflict.
+    // One new stub repeated by two earlier ones: an earlier conflict (whose two digests
+    // differ, so one of them failed above already; kept as a guard).
     if dropped.windows(2).any(|w| w[0] == w[1]) {
         return None;
     }

@@ -247,7 +247,7 @@ impl parse::RecordSink for FileScan<'_> {
             principal: acc.strings.opt(principal.as_deref()),
             flags,
         };
-        // 0 means "content unknown" (Parquet rows); a record's digest never is.
+        // Never 0: deduplication takes a 0 digest for "content unknown", a copy of anything.
         acc.stubs.push(Keyed { id, digest: digest.max(1), s: stub });
     }
     fn unparsed(&mut self, idx: u32, reason: RejectReason, detail: String) {

@@ -10,8 +10,9 @@
 //!   of its files is among this run's, with the same entry** (same path, same size, times,
 //!   inode and device), in the same order. A changed or removed file rules the run out: then
 //!   every file is merged from its entry, as before.
-//! - `runs/<key>.grow`: each stub's event id (or an event without one's stand-in) in stub
-//!   order, and where each credential's first call is: what deduplication, the sort and "first
+//! - `runs/<key>.grow`: each stub's event id (or an event without one's stand-in) and content
+//!   digest in stub order, and where each credential's first call is: what deduplication
+//!   (whether a new file's copy of an earlier event is the same event), the sort and "first
 //!   call of a credential" need to place the new files' events exactly where a cold run puts
 //!   them.
 
