@@ -578,7 +578,18 @@ fn exported_parquet_goes_through_the_cache_too() {
     let cache = work.path().join("cache");
     let cold = outputs(&pq, None, work.path());
     assert!(String::from_utf8_lossy(&cold[4].2).contains(LEAKED_KEY));
-    same(&cold, &outputs(&pq, Some(&cache), work.path()), "Parquet, filling the cache");
+    // The tainted call exported without an eventID, named by its file's number in each run.
+    let events = String::from_utf8_lossy(&cold.last().unwrap().2).into_owned();
+    assert!(events.contains(r#"{"event_id":"noid:"#), "{events}");
+    // A partition exported later (the first in path order: every file after it is
+    // renumbered): the run without it is extended with it.
+    let late = pq.join("account=111122223333/region=eu-west-1");
+    let aside = work.path().join("aside");
+    std::fs::rename(&late, &aside).unwrap();
+    outputs(&pq, Some(&cache), work.path());
+    std::fs::rename(&aside, &late).unwrap();
+    assert_eq!(how(&pq, &cache, &["scan"]), ("extending an earlier run".into(), 1));
+    same(&cold, &outputs(&pq, Some(&cache), work.path()), "Parquet, extended");
     same(&cold, &outputs(&pq, Some(&cache), work.path()), "Parquet, warm");
     // With the kept runs gone, every file comes from its entry and the tainted events from
     // the entries' events.

@@ -126,8 +126,10 @@ impl FileScan<'_> {
         let created = e.identity.creation_date.unwrap_or(NO_TIME);
         let acc = &mut *self.acc;
         if let Some(log) = &mut acc.events {
-            // An exported table's id column is read back as it is, stand-ins included.
-            log.push(idx, &e, true);
+            // A row exported without an eventID was named by its place (`noid:<file>:<row>`,
+            // the Parquet reader's `named`): kept without it, as for a JSON record, so that a
+            // later run names it by the file's number in that run, not in this one.
+            log.push(idx, &e, flags & HAS_ID != 0);
         }
         let key = acc.strings.opt(e.identity.access_key_id.as_deref());
         if key != NONE && !acc.inventory_only {
