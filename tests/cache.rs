@@ -2,7 +2,7 @@
 //! gives, on a generated incident with hostile extras; changed, removed and added files are
 //! caught; a damaged cache is only a slower run; the cache never goes inside the evidence.
 
-use crate::util::{bin, gz, write};
+use crate::util::{bin, files_under, gz, write};
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 use trailhound::gen::{generate, GenOptions, LEAKED_KEY};
@@ -313,20 +313,12 @@ fn more_logs(trail: &Path, seed: u64) -> u64 {
     };
     generate(&opts).unwrap();
     let mut n = 0;
-    let mut stack = vec![more.path().join("AWSLogs")];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let to = trail.join(p.strip_prefix(more.path()).unwrap());
-                std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-                assert!(!to.exists(), "{to:?}");
-                std::fs::copy(&p, &to).unwrap();
-                n += 1;
-            }
-        }
+    for p in files_under(&more.path().join("AWSLogs")) {
+        let to = trail.join(p.strip_prefix(more.path()).unwrap());
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        assert!(!to.exists(), "{to:?}");
+        std::fs::copy(&p, &to).unwrap();
+        n += 1;
     }
     n
 }
@@ -646,20 +638,8 @@ fn a_run_whose_table_cannot_be_written_keeps_none_of_its_parts() {
 
 /// The log files under `trail` (paths relative to it), in path order.
 fn log_files(trail: &Path) -> Vec<PathBuf> {
-    let mut v = Vec::new();
-    let mut stack = vec![trail.join("AWSLogs")];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                v.push(p.strip_prefix(trail).unwrap().to_path_buf());
-            }
-        }
-    }
-    v.sort();
-    v
+    let all = files_under(&trail.join("AWSLogs"));
+    all.iter().map(|p| p.strip_prefix(trail).unwrap().to_path_buf()).collect()
 }
 
 /// The delivery time a CloudTrail object's name carries (`…_20240311T0915Z_…`), or "" for

@@ -168,24 +168,25 @@ pub(super) fn extend(
         .filter(|s| s.flags & (HAS_ID | DETAIL) == DETAIL)
         .map(|s| (s.file, s.record))
         .collect();
+    // An earlier call whose kept copy is now a new file's goes (the new copy is kept).
+    let moved_from: rustc_hash::FxHashSet<(u32, u32)> = moved.iter().map(|&(f, _)| f).collect();
     let mut all_details = old_details;
     let mut renamed = false;
-    for d in &mut all_details {
+    all_details.retain_mut(|d| {
         d.origin.file = map[d.origin.file as usize];
-    }
-    if !moved.is_empty() {
-        let from: rustc_hash::FxHashSet<(u32, u32)> = moved.iter().map(|&(from, _)| from).collect();
-        all_details.retain(|d| !from.contains(&(d.origin.file, d.origin.record)));
-    }
-    for d in &mut all_details {
-        if unnamed.contains(&(d.origin.file, d.origin.record)) {
-            let name = stand_in_name(d.origin.file, d.origin.record);
+        let at = (d.origin.file, d.origin.record);
+        if moved_from.contains(&at) {
+            return false;
+        }
+        if unnamed.contains(&at) {
+            let name = stand_in_name(at.0, at.1);
             if name != d.id {
                 d.id = name;
                 renamed = true;
             }
         }
-    }
+        true
+    });
     let order = |e: &IssuingCall| (e.time, id128(&e.id), e.origin.file, e.origin.record);
     let mut new_details: Vec<IssuingCall> =
         details.into_iter().filter(|e| kept.contains(&(e.origin.file, e.origin.record))).collect();
