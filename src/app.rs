@@ -68,6 +68,19 @@ fn load_with(
     fingerprint: bool,
     seeds: &[SeedKey],
 ) -> Result<Ingest> {
+    // Every command that reads the whole table builds the session graph next.
+    load_keeping(a, inventory_only, fingerprint, seeds, !inventory_only)
+}
+
+/// [`load_with`]; `keep_later`: the caller keeps the run's table in the cache while it goes
+/// on ([`IngestOptions::save_with_graph`]).
+fn load_keeping(
+    a: &InputArgs,
+    inventory_only: bool,
+    fingerprint: bool,
+    seeds: &[SeedKey],
+    keep_later: bool,
+) -> Result<Ingest> {
     let since = parse_time_arg("--since", &a.since)?;
     let until = parse_time_arg("--until", &a.until)?;
     if let (Some(s), Some(u)) = (since, until) {
@@ -102,8 +115,7 @@ fn load_with(
         fingerprint,
         progress: !a.no_progress && !a.quiet,
         seed_keys: seeds.iter().map(|k| k.key_id().to_string()).collect(),
-        // Every command that reads the whole table builds the session graph next.
-        save_with_graph: !inventory_only,
+        save_with_graph: keep_later,
     };
     let ing = ingest::ingest(&opts).context("reading standard input")?;
     // Records salvaged from a damaged file were read (SPEC §8: exit 3 with them).
@@ -205,8 +217,9 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
 }
 
 fn scan(a: cli::ScanArgs) -> Result<Exit> {
-    let ing = load_with(&a.input, true, false, &[])?;
-    let report = crate::scan::scan_report(&ing);
+    let mut ing = load_keeping(&a.input, true, false, &[], true)?;
+    let report = ing.keep_run_while(crate::scan::scan_report);
+    crate::diag::mark("scan: counted");
     match a.format {
         cli::TableOrJson::Json => stdout_write(&to_json(&report)?)?,
         cli::TableOrJson::Table => stdout_write(&crate::scan::render_table(&report))?,

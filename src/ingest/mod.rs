@@ -242,6 +242,39 @@ impl Ingest {
         self.pending_save.take()
     }
 
+    /// `f` of this run, while its table is kept in the cache on a thread of its own when it is
+    /// still to be ([`IngestOptions::save_with_graph`]): `scan` counts while the table is
+    /// encoded (after new log files arrived, encoding it was a fifth of the run, and the
+    /// report a tenth).
+    pub(crate) fn keep_run_while<R>(&mut self, f: impl FnOnce(&Ingest) -> R) -> R {
+        let Some(run) = self.take_pending_save() else { return f(self) };
+        let ing = &*self;
+        let slot = std::sync::Mutex::new(Some(run));
+        let take = || slot.lock().ok().and_then(|mut r| r.take());
+        std::thread::scope(|s| {
+            let writer = std::thread::Builder::new()
+                .name("trailhound-keep-run".into())
+                .spawn_scoped(s, || {
+                    if let Some(run) = take() {
+                        run.write(ing, &ing.details, &ing.creds);
+                    }
+                });
+            if writer.is_err() {
+                // No thread: the run is kept first.
+                if let Some(run) = take() {
+                    run.write(ing, &ing.details, &ing.creds);
+                }
+            }
+            let out = f(ing);
+            if let Ok(w) = writer {
+                if let Err(panic) = w.join() {
+                    std::panic::resume_unwind(panic);
+                }
+            }
+            out
+        })
+    }
+
     /// Frees what only the session graph reads (a run that took its graph from the cache).
     pub(crate) fn drop_graph_inputs(&mut self) {
         self.graph_inputs_in_cache = false;
@@ -263,7 +296,9 @@ impl Ingest {
 /// I/O errors reading standard input.
 pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
     let mut problems = Vec::new();
-    let files = discover(&opts.inputs, &mut problems);
+    let (files, stats): (Vec<InputFile>, Vec<_>) =
+        discover::discover_stat(&opts.inputs, &mut problems).into_iter().unzip();
+    crate::diag::mark("ingest: files found");
     let stdin_data = if files.iter().any(InputFile::is_stdin) {
         let mut v = Vec::new();
         std::io::stdin().lock().read_to_end(&mut v)?;
@@ -273,12 +308,15 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
     };
     // A run over the same files with the same options, kept whole in the cache.
     let run_key = match &opts.cache {
-        Some(cache) if stdin_data.is_none() && problems.is_empty() => cache.run_key(opts, &files),
+        Some(cache) if stdin_data.is_none() && problems.is_empty() => {
+            cache.run_key(opts, &files, &stats)
+        }
         _ => None,
     };
     // A run kept in the cache can be extended by a later one over more files, unless a time
     // window cut its table (see `extend`).
     let extensible = run_key.is_some() && opts.since.is_none() && opts.until.is_none();
+    crate::diag::mark("cache: run key taken");
     if let (Some(cache), Some(key)) = (&opts.cache, &run_key) {
         if let Some(mut ing) = cache.load_run(key, files.clone()) {
             cache_note(opts, "the whole run");

@@ -33,12 +33,13 @@ pub struct IngestOptions {
     /// `--cache DIR`: take each unchanged file's first pass from the cache, and cache the
     /// files read ([`super::Cache`]).
     pub cache: Option<std::sync::Arc<super::Cache>>,
-    /// The session graph is built right after ingest, with
-    /// [`SessionGraph::build_releasing`](crate::chain::SessionGraph::build_releasing): a run
-    /// whose table goes to the cache is written while the graph is built (the graph takes
-    /// one core, the writing the other) instead of before ingest returns. A caller that sets
-    /// this and builds no graph leaves the run out of the cache (its files' entries are kept
-    /// either way).
+    /// The caller keeps the run's table in the cache while it goes on, instead of ingest
+    /// before it returns: the session graph, built right after ingest with
+    /// [`SessionGraph::build_releasing`](crate::chain::SessionGraph::build_releasing) (the
+    /// graph takes one core, the writing the other), or `scan`'s report
+    /// ([`Ingest::keep_run_while`](super::Ingest::keep_run_while)). A caller that sets this
+    /// and does neither leaves the run out of the cache (its files' entries are kept either
+    /// way).
     pub save_with_graph: bool,
 }
 

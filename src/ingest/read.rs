@@ -15,11 +15,19 @@ pub(super) struct Scratch {
     pub(super) raw: Vec<u8>,
     pub(super) inflated: Vec<u8>,
     pub(super) json: parse::JsonScratch,
+    /// Directories as named, each with every link in its path resolved
+    /// ([`super::cache::Cache::process`]).
+    pub(super) dirs: std::collections::HashMap<std::path::PathBuf, std::path::PathBuf>,
 }
 
 impl Scratch {
     pub(super) fn new() -> Scratch {
-        Scratch { raw: Vec::new(), inflated: Vec::new(), json: parse::JsonScratch::default() }
+        Scratch {
+            raw: Vec::new(),
+            inflated: Vec::new(),
+            json: parse::JsonScratch::default(),
+            dirs: Default::default(),
+        }
     }
 }
 
@@ -211,7 +219,7 @@ pub(super) fn parse_decoded<S: parse::RecordSink>(
     cap: u64,
     sink: &mut S,
 ) -> Result<Shape, FileError> {
-    let Scratch { raw, inflated, json } = st;
+    let Scratch { raw, inflated, json, .. } = st;
     let gz = decompress::is_gzip(raw);
     if !gz {
         inflated.clear();

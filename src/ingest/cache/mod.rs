@@ -60,7 +60,7 @@ pub(super) use run::decode_graph_inputs;
 pub(crate) use run::{Derived, RunKey, RunSave};
 pub use write::wait_for_writes;
 pub(crate) use write::Stream;
-use write::{wait_for_write_of, write_atomic};
+use write::{wait_for_write_of, write_atomic, write_new};
 
 use super::discover::InputFile;
 use super::read::{process_file, Scratch};
@@ -157,6 +157,13 @@ pub(super) struct CachedEvents {
     hash: u128,
 }
 
+impl CachedEvents {
+    /// The name its file's entry goes by in `files/` (without `.t` or `.e`).
+    pub(super) fn entry_name(&self) -> String {
+        self.path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+    }
+}
+
 impl Cache {
     /// Opens (creating it when needed) the cache in `dir`.
     ///
@@ -190,14 +197,19 @@ impl Cache {
     /// start of each table is read, for the path in its header; an entry whose header does
     /// not decode (another build's, a damaged one) is left to be replaced when its file is
     /// read, and one whose path cannot be looked at (permissions) is kept.
-    pub(super) fn prune_files(&self) {
+    ///
+    /// The entries named in `own` (by [`CachedEvents::entry_name`]) are those of the run just
+    /// saved, whose files were looked at moments ago: they are not opened (at 1 GB of trail,
+    /// opening every entry was an eighth of a `scan` run after new log files arrived). One of
+    /// them whose file goes in between is pruned by a later run.
+    pub(super) fn prune_files(&self, own: &std::collections::HashSet<String>) {
         use std::io::Read;
         let Ok(dir) = std::fs::read_dir(self.dir.join("files")) else { return };
         let mut buf = Vec::with_capacity(4096);
         for e in dir.flatten() {
             let name = e.file_name();
             let Some(key) = name.to_str().and_then(|n| n.strip_suffix(".t")) else { continue };
-            if key.len() != 32 {
+            if key.len() != 32 || own.contains(key) {
                 continue;
             }
             let mut header = None;
@@ -235,10 +247,7 @@ impl Cache {
         acc: &mut ThreadAcc,
         cap: u64,
     ) -> (u64, Option<CachedEvents>) {
-        let Ok(canonical) = std::fs::canonicalize(&f.path) else {
-            return (process_file(f, idx, None, st, acc, cap), None);
-        };
-        let Ok(meta) = std::fs::metadata(&canonical) else {
+        let Some((canonical, meta)) = resolve(&f.path, &mut st.dirs) else {
             return (process_file(f, idx, None, st, acc, cap), None);
         };
         let key = entry::StatKey::of(&meta);
@@ -284,7 +293,7 @@ impl Cache {
         };
         match entry::encode(&hdr, &mut own) {
             Some((t, e)) => {
-                let written = write_atomic(&events, &e).is_ok() && write_atomic(&table, &t).is_ok();
+                let written = write_new(&events, &e).is_ok() && write_new(&table, &t).is_ok();
                 if entry::absorb(&t, idx, acc) {
                     return (n, written.then_some(CachedEvents { path: events, hash }));
                 }
@@ -328,6 +337,42 @@ fn build_id() -> &'static str {
             Err(_) => env!("CARGO_PKG_VERSION").to_string(),
         }
     })
+}
+
+/// `path` with every link in it resolved (as [`std::fs::canonicalize`]), and what the file
+/// system says of the file it names. The resolved directory is kept in `dirs`: a file that is
+/// not a link is its directory's resolved path and its name, one look at the file instead of
+/// one per component of its path (after new log files arrived, resolving each path in full
+/// was a twentieth of reading them).
+fn resolve(
+    path: &Path,
+    dirs: &mut std::collections::HashMap<PathBuf, PathBuf>,
+) -> Option<(PathBuf, std::fs::Metadata)> {
+    let plain = || {
+        let c = std::fs::canonicalize(path).ok()?;
+        let m = std::fs::metadata(&c).ok()?;
+        Some((c, m))
+    };
+    // A name that is a link, `..` or `.`, or no directory named: resolved in full.
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else { return plain() };
+    let last = path.components().next_back();
+    if dir.as_os_str().is_empty() || !matches!(last, Some(std::path::Component::Normal(_))) {
+        return plain();
+    }
+    let m = std::fs::symlink_metadata(path).ok()?;
+    if m.file_type().is_symlink() {
+        return plain();
+    }
+    let resolved = match dirs.get(dir) {
+        Some(d) => d.join(name),
+        None => {
+            let d = std::fs::canonicalize(dir).ok()?;
+            let joined = d.join(name);
+            dirs.insert(dir.to_path_buf(), d);
+            joined
+        }
+    };
+    Some((resolved, m))
 }
 
 /// Reads `path` whole (at most `cap + 1` bytes) into `buf`.
@@ -518,5 +563,68 @@ mod tests {
         got.release(&got[3 * A + 17..20 * A]);
         got.release(&body[..]); // not of this file: nothing
         assert_eq!(&got[..], &body[..], "the bytes read the same after a release");
+    }
+
+    /// A new entry is written in its place and reads back sealed; one already there (stale,
+    /// or half-written by a run that crashed) is replaced whole, never written over in place;
+    /// a half-written one is a miss until then.
+    #[test]
+    fn a_new_entry_is_written_in_place_and_an_old_one_replaced() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let p = dir.path().join("e");
+        let body: Vec<u8> = (0..5000).map(|i| (i * 7 % 251) as u8).collect();
+        write_new(&p, &body).unwrap();
+        assert_eq!(&read_sealed(&p).expect("sealed")[..], &body[..]);
+        // Cut short, as by a crash: a miss.
+        let raw = std::fs::read(&p).unwrap();
+        std::fs::write(&p, &raw[..raw.len() / 2]).unwrap();
+        assert!(read_sealed(&p).is_none(), "a half-written entry is a miss");
+        // Written again: the file there is replaced (a new inode), not written into.
+        #[cfg(unix)]
+        let before = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&p).unwrap());
+        let other: Vec<u8> = body.iter().rev().copied().collect();
+        write_new(&p, &other).unwrap();
+        assert_eq!(&read_sealed(&p).expect("sealed")[..], &other[..]);
+        #[cfg(unix)]
+        assert_ne!(std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&p).unwrap()), before);
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+        assert_eq!(left.len(), 1, "no temporary file left: {left:?}");
+        // Somewhere it cannot be created: an error, nothing written.
+        assert!(write_new(&dir.path().join("no/such/dir/e"), &body).is_err());
+    }
+
+    /// A path resolves as `canonicalize` resolves it, whatever links it goes through (a
+    /// linked directory, a linked file, `..`), with the file's own metadata;
+    /// a second file of the same directory takes the directory from what was kept.
+    #[cfg(unix)]
+    #[test]
+    fn paths_resolve_as_canonicalize_resolves_them() {
+        let d = tempfile::TempDir::new().unwrap();
+        let real = d.path().join("real/2024/03");
+        std::fs::create_dir_all(&real).unwrap();
+        for n in ["a.json.gz", "b.json.gz"] {
+            std::fs::write(real.join(n), n).unwrap();
+        }
+        std::os::unix::fs::symlink(d.path().join("real"), d.path().join("linked")).unwrap();
+        std::os::unix::fs::symlink(real.join("a.json.gz"), real.join("c.json.gz")).unwrap();
+        let rel = std::path::PathBuf::from(format!("{}/../", d.path().display()));
+        let paths = [
+            real.join("a.json.gz"),
+            real.join("b.json.gz"),
+            d.path().join("linked/2024/03/a.json.gz"),
+            d.path().join("linked/2024/03/b.json.gz"),
+            real.join("c.json.gz"),
+            d.path().join("linked/2024/../2024/03/c.json.gz"),
+            rel.join(d.path().file_name().unwrap()).join("real/2024/03/b.json.gz"),
+        ];
+        let mut dirs = std::collections::HashMap::new();
+        for p in &paths {
+            let (got, meta) = resolve(p, &mut dirs).expect("resolves");
+            assert_eq!(got, std::fs::canonicalize(p).unwrap(), "{}", p.display());
+            let want = std::fs::metadata(p).unwrap();
+            assert_eq!(entry::StatKey::of(&meta), entry::StatKey::of(&want), "{}", p.display());
+        }
+        assert!(dirs.len() >= 2, "directories kept: {dirs:?}");
+        assert!(resolve(&real.join("gone.json.gz"), &mut dirs).is_none());
     }
 }

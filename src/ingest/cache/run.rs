@@ -113,6 +113,8 @@ impl RunSave {
         let RunSave { cache, key, head, tail, grow: _ } = self;
         let hash = key.hash;
         let pruner = cache.clone();
+        // The entries of this run's files name files just looked at: not opened to be pruned.
+        let own = ing.cached.iter().flatten().map(CachedEvents::entry_name).collect();
         let mut table = Stream::start(
             cache.run_path(hash),
             || true,
@@ -120,7 +122,7 @@ impl RunSave {
                 if written {
                     crate::diag::mark("cache: run kept");
                     pruner.prune_runs(hash);
-                    pruner.prune_files();
+                    pruner.prune_files(&own);
                     crate::diag::mark("cache: old runs and removed files' entries pruned");
                 } else {
                     for part in ["inputs", "files", "grow"] {
@@ -210,17 +212,31 @@ impl Cache {
     }
 
     /// The key of a run over `files` with `opts`; `None` when a file cannot be looked at
-    /// (it is then read, and reported, by the usual path).
-    pub(crate) fn run_key(&self, opts: &IngestOptions, files: &[InputFile]) -> Option<RunKey> {
+    /// (it is then read, and reported, by the usual path). `stats` holds what the file system
+    /// said of each file when it was found (the walk follows links, as this does), or `None`
+    /// to ask it here.
+    pub(crate) fn run_key(
+        &self,
+        opts: &IngestOptions,
+        files: &[InputFile],
+        stats: &[Option<std::fs::Metadata>],
+    ) -> Option<RunKey> {
         use rayon::prelude::*;
+        if stats.len() != files.len() {
+            return None;
+        }
         // The absolute path as named and what the file system says of the file it leads to
         // (device and inode included): no need to resolve every link of every path.
         let states: Vec<Option<(PathBuf, StatKey)>> = files
             .par_iter()
-            .map(|f| {
+            .zip(stats)
+            .map(|(f, m)| {
                 let a = std::path::absolute(&f.path).ok()?;
-                let m = std::fs::metadata(&a).ok()?;
-                Some((a, StatKey::of(&m)))
+                let m = match m {
+                    Some(m) => StatKey::of(m),
+                    None => StatKey::of(&std::fs::metadata(&a).ok()?),
+                };
+                Some((a, m))
             })
             .collect();
         let mut head = Writer::default();

@@ -152,10 +152,34 @@ pub(super) fn write_parts(path: &Path, parts: &[impl AsRef<[u8]>]) -> std::io::R
     out.commit()
 }
 
-/// A cache file being written: a temporary file beside it, and the seal of what it holds.
+/// [`write_atomic`] of a file that is not there yet (the entry of a log file read for the
+/// first time): created in its place rather than beside it and renamed, which makes three
+/// changes to the directory instead of one (after new log files arrived, renaming the entries
+/// of the files read was a tenth of the reading; the entries of a whole trail share one
+/// directory). It is never written in place over bytes a reader may hold: should it be there
+/// already (another run sharing the cache wrote it meanwhile), [`write_atomic`] replaces it.
+/// A reader that meets it half-written finds its seal wrong, a miss as for a damaged file; so
+/// does the run after a crash in the middle of it, which then writes it again.
+pub(super) fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let file = match std::fs::File::options().write(true).create_new(true).open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return write_atomic(path, bytes);
+        }
+        Err(e) => return Err(e),
+    };
+    let seal = xxhash_rust::xxh3::Xxh3::new();
+    let mut out = Sealing { path: path.to_path_buf(), tmp: None, file, seal };
+    out.write(bytes)?;
+    out.commit()
+}
+
+/// A cache file being written, and the seal of what it holds: in a temporary file beside it
+/// (renamed into place once sealed), or in its place when it is new ([`write_new`]).
 struct Sealing {
     path: PathBuf,
-    tmp: PathBuf,
+    /// The temporary file, or `None` when the file is written in its place.
+    tmp: Option<PathBuf>,
     file: std::fs::File,
     seal: xxhash_rust::xxh3::Xxh3,
 }
@@ -170,14 +194,19 @@ impl Sealing {
         let tmp = PathBuf::from(tmp.to_string_lossy().replace(['(', ')', ' '], ""));
         let file = std::fs::File::create(&tmp)?;
         let seal = xxhash_rust::xxh3::Xxh3::new();
-        Ok(Sealing { path: path.to_path_buf(), tmp, file, seal })
+        Ok(Sealing { path: path.to_path_buf(), tmp: Some(tmp), file, seal })
+    }
+
+    /// The file being written: the temporary one, or the file itself.
+    fn written(&self) -> &Path {
+        self.tmp.as_deref().unwrap_or(&self.path)
     }
 
     fn write(&mut self, b: &[u8]) -> std::io::Result<()> {
         use std::io::Write;
         self.seal.update(b);
         self.file.write_all(b).inspect_err(|_| {
-            let _ = std::fs::remove_file(&self.tmp);
+            let _ = std::fs::remove_file(self.written());
         })
     }
 
@@ -186,15 +215,17 @@ impl Sealing {
         let seal = self.seal.digest128().to_le_bytes();
         self.write(&seal)?;
         drop(self.file);
-        std::fs::rename(&self.tmp, &self.path).inspect_err(|_| {
-            let _ = std::fs::remove_file(&self.tmp);
+        let Some(tmp) = &self.tmp else { return Ok(()) };
+        std::fs::rename(tmp, &self.path).inspect_err(|_| {
+            let _ = std::fs::remove_file(tmp);
         })
     }
 
-    /// Gives up: the temporary file goes.
+    /// Gives up: the file being written goes.
     fn abandon(self) {
-        drop(self.file);
-        let _ = std::fs::remove_file(&self.tmp);
+        let Sealing { path, tmp, file, .. } = self;
+        drop(file);
+        let _ = std::fs::remove_file(tmp.as_deref().unwrap_or(&path));
     }
 }
 
