@@ -119,7 +119,9 @@ pub fn scan_report(ing: &Ingest) -> ScanReport {
     }
     // Only counted: a hash set, not a sorted one (at 1 GB of trail, ordering 114,000 keys by
     // their text was most of the report's time).
-    let keys: rustc_hash::FxHashSet<&str> = key_ids.iter().filter_map(|&k| ing.str(k)).collect();
+    let mut keys =
+        rustc_hash::FxHashSet::with_capacity_and_hasher(key_ids.len(), Default::default());
+    keys.extend(key_ids.iter().filter_map(|&k| ing.str(k)));
     let mut event_sources: Vec<SourceCount> = sources
         .into_iter()
         .map(|(s, n)| SourceCount { source: s.to_string(), events: n })

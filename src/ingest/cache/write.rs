@@ -266,8 +266,9 @@ impl super::codec::Sink for Stream {
 }
 
 enum Out {
-    /// To the writer thread: `Some` chunk, `None` once the file is whole.
-    Thread(SyncSender<Option<Vec<u8>>>),
+    /// To the writer thread: `Some` chunk, `None` once the file is whole; the chunks it has
+    /// written come back to be filled again.
+    Thread(SyncSender<Option<Vec<u8>>>, Receiver<Vec<u8>>),
     /// No thread could be started: the chunks wait here, written when the stream finishes
     /// (when the first function says so; the second is told whether they were).
     Here(PathBuf, Vec<Vec<u8>>, Box<dyn FnOnce() -> bool + Send>, Box<dyn FnOnce(bool) + Send>),
@@ -284,6 +285,7 @@ impl Stream {
         type When = Box<dyn FnOnce() -> bool + Send>;
         type Then = Box<dyn FnOnce(bool) + Send>;
         let (tx, rx) = std::sync::mpsc::sync_channel(QUEUED);
+        let (spare_tx, spare_rx) = std::sync::mpsc::channel();
         // `when` and `then` go through a slot, so that they are still here if no thread can
         // start.
         let both = (Box::new(when) as When, Box::new(then) as Then);
@@ -291,11 +293,11 @@ impl Stream {
         let (theirs, dest) = (slot.clone(), path.clone());
         let job: Job = Box::new(move || {
             if let Some((when, then)) = theirs.lock().ok().and_then(|mut t| t.take()) {
-                then(receive(&dest, &rx, when()));
+                then(receive(&dest, &rx, when(), &spare_tx));
             }
         });
         let out = match queue(vec![path.clone()], job) {
-            Ok(()) => Out::Thread(tx),
+            Ok(()) => Out::Thread(tx, spare_rx),
             Err(_) => match slot.lock().ok().and_then(|mut t| t.take()) {
                 Some((when, then)) => Out::Here(path, Vec::new(), when, then),
                 None => Out::Here(path, Vec::new(), Box::new(|| false), Box::new(|_| {})),
@@ -312,12 +314,19 @@ impl Stream {
     }
 
     fn hand_over(&mut self) {
-        let full = std::mem::replace(&mut self.w.buf, Vec::with_capacity(CHUNK + CHUNK / 4));
+        // A chunk the writer is done with, rather than a new one whose every page faults in
+        // (the run's table at 5 GB of trail is 55 chunks; at most `QUEUED + 1` are new).
+        let next = match &self.out {
+            Out::Thread(_, spare) => spare.try_recv().ok(),
+            Out::Here(..) => None,
+        };
+        let next = next.unwrap_or_else(|| Vec::with_capacity(CHUNK + CHUNK / 4));
+        let full = std::mem::replace(&mut self.w.buf, next);
         self.handed += full.len() as u64;
         match &mut self.out {
             // A writer that stopped (it cannot have: it reads to the end) would only lose the
             // file, which is then not renamed into place.
-            Out::Thread(tx) => drop(tx.send(Some(full))),
+            Out::Thread(tx, _) => drop(tx.send(Some(full))),
             Out::Here(_, chunks, ..) => chunks.push(full),
         }
     }
@@ -327,7 +336,7 @@ impl Stream {
     pub(crate) fn finish(mut self) {
         self.hand_over();
         match self.out {
-            Out::Thread(tx) => drop(tx.send(None)),
+            Out::Thread(tx, _) => drop(tx.send(None)),
             Out::Here(path, chunks, when, then) => {
                 then(when() && write_parts(&path, &chunks).is_ok());
             }
@@ -338,8 +347,14 @@ impl Stream {
 /// The writer thread's side of a [`Stream`]: writes what it receives to `path` (when
 /// `wanted`), and commits it once told the file is whole; true when it was written. Reads
 /// every chunk to the end, even after a failed write, so that the encoder never waits on a
-/// writer that stopped.
-fn receive(path: &Path, rx: &Receiver<Option<Vec<u8>>>, wanted: bool) -> bool {
+/// writer that stopped. Each chunk written goes back to the encoder through `spare` (dropped
+/// when the stream is done).
+fn receive(
+    path: &Path,
+    rx: &Receiver<Option<Vec<u8>>>,
+    wanted: bool,
+    spare: &std::sync::mpsc::Sender<Vec<u8>>,
+) -> bool {
     let mut out = if wanted { Sealing::create(path).ok() } else { None };
     for chunk in rx {
         let Some(chunk) = chunk else {
@@ -350,6 +365,9 @@ fn receive(path: &Path, rx: &Receiver<Option<Vec<u8>>>, wanted: bool) -> bool {
                 out = None;
             }
         }
+        let mut chunk = chunk;
+        chunk.clear();
+        let _ = spare.send(chunk);
     }
     // The stream was dropped before it finished.
     if let Some(o) = out {
