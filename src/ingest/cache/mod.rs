@@ -41,10 +41,13 @@
 //! Every cache file names the build that wrote it (version, and the size and modification time
 //! of the executable): another build's cache is a miss, never trusted to normalize alike.
 //!
-//! Entries are written to a temporary name and renamed, so two runs sharing a cache never see
-//! half an entry; each file ends with an xxh3-128 of its content (each event of `.e` has its
-//! own hash in the index), so a damaged one is a miss, never a wrong answer. The cache never lives inside an input directory (SPEC §8): `load_with`
-//! refuses it like any other output.
+//! Each file ends with an xxh3-128 of its content (each event of `.e` has its own hash in the
+//! index), so a damaged or half-written one is a miss, never a wrong answer. A file's entry
+//! that is not there yet is created in its place ([`write::write_new`]: a run sharing the cache
+//! that meets it half-written takes it for a miss); a cache file that is there is replaced
+//! through a temporary name and a rename, never written over in place, so that a run reading
+//! it (a mapped file) never sees its bytes change. The cache never lives inside an input
+//! directory (SPEC §8): `load_with` refuses it like any other output.
 //!
 //! [xxh3-128]: https://xxhash.com/
 
