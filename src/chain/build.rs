@@ -118,41 +118,28 @@ impl SessionGraph {
         creds: Creds,
     ) -> SessionGraph {
         let (details, creds) = (std::sync::Arc::new(details), std::sync::Arc::new(creds));
-        let slot = std::sync::Mutex::new(Some(run));
-        let take = || slot.lock().ok().and_then(|mut r| r.take());
         let (go, table_turn) = std::sync::mpsc::channel::<()>();
-        std::thread::scope(|s| {
-            let (d, c) = (details.clone(), creds.clone());
-            let writer = std::thread::Builder::new()
-                .name("trailhound-keep-run".into())
-                .spawn_scoped(s, move || {
-                    if let Some(mut run) = take() {
-                        run.write_growable();
-                        run.write_inputs(d, c);
-                        // What encoding them freed goes back now, not once the graph's
-                        // second pass is done: it would add to the graph's peak.
-                        crate::diag::release_free_memory();
-                        // Told, or the graph's thread is gone: either way the table's turn.
-                        let _ = table_turn.recv();
-                        run.write_table(ing);
-                    }
-                });
-            if writer.is_err() {
-                // No thread: the run is kept first, as without the graph.
-                if let Some(run) = take() {
-                    run.write(ing, &*details, &*creds);
-                }
-            }
-            let g = Self::build_with(ing, details, creds, move || {
-                let _ = go.send(());
-            });
-            if let Ok(w) = writer {
-                if let Err(panic) = w.join() {
-                    std::panic::resume_unwind(panic);
-                }
-            }
-            g
-        })
+        let (d, c) = (details.clone(), creds.clone());
+        let (fd, fc) = (details.clone(), creds.clone());
+        run.keep_beside(
+            move |mut run| {
+                run.write_growable();
+                run.write_inputs(d, c);
+                // What encoding them freed goes back now, not once the graph's second pass
+                // is done: it would add to the graph's peak.
+                crate::diag::release_free_memory();
+                // Told, or the graph's thread is gone: either way the table's turn.
+                let _ = table_turn.recv();
+                run.write_table(ing);
+            },
+            // No thread: the run is kept first, as without the graph.
+            move |run| run.write(ing, &*fd, &*fc),
+            move || {
+                Self::build_with(ing, details, creds, move || {
+                    let _ = go.send(());
+                })
+            },
+        )
     }
 
     /// The three passes; `issuing_done` is called once the issuing calls are freed.

@@ -249,30 +249,8 @@ impl Ingest {
     pub(crate) fn keep_run_while<R>(&mut self, f: impl FnOnce(&Ingest) -> R) -> R {
         let Some(run) = self.take_pending_save() else { return f(self) };
         let ing = &*self;
-        let slot = std::sync::Mutex::new(Some(run));
-        let take = || slot.lock().ok().and_then(|mut r| r.take());
-        std::thread::scope(|s| {
-            let writer = std::thread::Builder::new()
-                .name("trailhound-keep-run".into())
-                .spawn_scoped(s, || {
-                    if let Some(run) = take() {
-                        run.write(ing, &ing.details, &ing.creds);
-                    }
-                });
-            if writer.is_err() {
-                // No thread: the run is kept first.
-                if let Some(run) = take() {
-                    run.write(ing, &ing.details, &ing.creds);
-                }
-            }
-            let out = f(ing);
-            if let Ok(w) = writer {
-                if let Err(panic) = w.join() {
-                    std::panic::resume_unwind(panic);
-                }
-            }
-            out
-        })
+        let keep = |run: cache::RunSave| run.write(ing, &ing.details, &ing.creds);
+        run.keep_beside(keep, keep, || f(ing))
     }
 
     /// Frees what only the session graph reads (a run that took its graph from the cache).

@@ -74,6 +74,47 @@ impl RunSave {
         self.write_table(ing);
     }
 
+    /// Keeps the run with `write` on a thread of its own while `here` runs on this one, and
+    /// returns what `here` returns: the run's table is encoded on one core while the command
+    /// goes on with it on the other (the session graph, `scan`'s report). When no thread can be
+    /// started, `fallback` keeps the run here first; otherwise it is dropped at once (with
+    /// what it holds). A panic of the writer is raised here once `here` is done.
+    pub(crate) fn keep_beside<R>(
+        self,
+        write: impl FnOnce(RunSave) + Send,
+        fallback: impl FnOnce(RunSave),
+        here: impl FnOnce() -> R,
+    ) -> R {
+        // Through a slot: a thread that cannot be started drops its closure, and the run with
+        // it.
+        let slot = std::sync::Mutex::new(Some(self));
+        let take = || slot.lock().ok().and_then(|mut r| r.take());
+        std::thread::scope(|s| {
+            let writer = std::thread::Builder::new()
+                .name("trailhound-keep-run".into())
+                .spawn_scoped(s, || {
+                    if let Some(run) = take() {
+                        write(run);
+                    }
+                });
+            match &writer {
+                Ok(_) => drop(fallback),
+                Err(_) => {
+                    if let Some(run) = take() {
+                        fallback(run);
+                    }
+                }
+            }
+            let out = here();
+            if let Ok(w) = writer {
+                if let Err(panic) = w.join() {
+                    std::panic::resume_unwind(panic);
+                }
+            }
+            out
+        })
+    }
+
     /// Keeps what extends the run (its `.files` and `.grow`), first of its parts: its event
     /// ids are let go of as soon as they are encoded (64 MB at 5 GB of trail), before the
     /// session graph is built. Should the table not be written after all, they are removed
