@@ -142,13 +142,12 @@ impl SessionGraph {
         )
     }
 
-    /// The three passes; `issuing_done` is called once the issuing calls are freed and their
-    /// pages handed back.
+    /// The three passes; `issuing_done` is called once the issuing calls are freed.
     fn build_with(
         ing: &Ingest,
         events: impl std::ops::Deref<Target = Vec<IssuingCall>>,
         creds: impl std::ops::Deref<Target = Creds>,
-        issuing_done: impl FnOnce() + Send,
+        issuing_done: impl FnOnce(),
     ) -> SessionGraph {
         let mut g =
             SessionGraph { event_node: vec![NO_NODE; ing.stubs.len()], ..Default::default() };
@@ -163,23 +162,10 @@ impl SessionGraph {
         // once the run's writer is done with it too).
         drop(events);
         crate::diag::mark("graph: issuing calls freed");
-        std::thread::scope(|s| {
-            // Handing their pages back took 65 ms at 1 GB of trail (the allocator walks every
-            // small block they freed): done beside the third pass instead of before it. The
-            // pass reuses the freed blocks either way, so the peak stays as it was (at 5 GB of
-            // trail, freeing the calls beside the pass as well raised it by 60 MB). If the
-            // thread cannot start, the pages stay mapped, and dropping `issuing_done` tells
-            // the run's writer as calling it would.
-            let _ = std::thread::Builder::new().name("trailhound-trim".into()).spawn_scoped(
-                s,
-                move || {
-                    crate::diag::release_free_memory();
-                    crate::diag::mark("graph: issuing events linked");
-                    issuing_done();
-                },
-            );
-            Self::attribute_calls(g, ing, creds)
-        })
+        crate::diag::release_free_memory();
+        crate::diag::mark("graph: issuing events linked");
+        issuing_done();
+        Self::attribute_calls(g, ing, creds)
     }
 
     /// Passes 1 and 2: a credential for every successful issuing call, an edge from the
