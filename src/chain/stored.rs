@@ -22,10 +22,13 @@ fn get_opt_string(r: &mut Reader<'_>) -> Option<Option<String>> {
     Some(r.opt_str()?.map(str::to_string))
 }
 
-/// Strings of the graph, each kept once: a reference is 0 for `None` and `i + 1` for the
-/// `i`-th string. Most node and edge fields repeat (accounts, ARNs, types, files). A string's
-/// bytes are written out when it is first met ([`Pool::intern`]); only the index and the end
-/// of each are kept.
+/// Strings of the graph as they are written: a reference is 0 for `None` and `i + 1` for the
+/// `i`-th string written. The fields that repeat (accounts, ARNs, types, files, addresses)
+/// are written once, when first met ([`Pool::shared`]), and found again through the index;
+/// those of one node or edge alone (its id, access key id, event id: most of the strings) are
+/// written where they are met ([`Pool::own`]), never looked up. Only the index of the
+/// repeating ones and the end of each string are kept: at 5 GB of trail an index of every
+/// string was 50 MB, and the largest part of what keeping the graph added to a run's peak.
 #[derive(Default)]
 struct Pool<'g> {
     index: crate::ingest::FxMap<&'g str, u32>,
@@ -34,21 +37,65 @@ struct Pool<'g> {
 }
 
 impl<'g> Pool<'g> {
-    /// The reference of `s`, whose bytes go to `out` when it is new.
-    fn intern(&mut self, s: &'g str, out: &mut Writer) -> u32 {
-        if let Some(&r) = self.index.get(s) {
-            return r;
-        }
+    /// Writes `s` to `out`: its reference.
+    fn own(&mut self, s: &str, out: &mut Writer) -> u32 {
         out.buf.extend_from_slice(s.as_bytes());
         self.len += s.len() as u32;
         self.ends.push(self.len);
-        let r = self.ends.len() as u32;
+        self.ends.len() as u32
+    }
+    /// The reference of `s`, whose bytes go to `out` when it is new.
+    fn shared(&mut self, s: &'g str, out: &mut Writer) -> u32 {
+        if let Some(&r) = self.index.get(s) {
+            return r;
+        }
+        let r = self.own(s, out);
         self.index.insert(s, r);
         r
     }
-    fn intern_opt(&mut self, s: Option<&'g str>, out: &mut Writer) -> u32 {
-        s.map_or(0, |s| self.intern(s, out))
+    /// Writes each of `fields` ([`Field`]).
+    fn put(&mut self, fields: &[Field<'g>], out: &mut Writer) {
+        for f in fields {
+            match *f {
+                Field::Own(Some(s)) => drop(self.own(s, out)),
+                Field::Shared(Some(s)) => drop(self.shared(s, out)),
+                Field::Own(None) | Field::Shared(None) => {}
+            }
+        }
     }
+}
+
+/// A string field of a node or an edge, as [`Pool`] writes it.
+#[derive(Clone, Copy)]
+enum Field<'g> {
+    /// Its own: written each time.
+    Own(Option<&'g str>),
+    /// One that repeats: written once.
+    Shared(Option<&'g str>),
+}
+
+/// The references [`Pool::put`] gave `fields`, from the number of strings written before
+/// them (`before`) and the index of the shared ones: the same walk, without writing. A shared
+/// string whose reference is the next one was new where it is met.
+fn refs<const N: usize>(
+    fields: &[Field<'_>; N],
+    mut before: u32,
+    index: &crate::ingest::FxMap<&str, u32>,
+) -> [u32; N] {
+    fields.map(|f| match f {
+        Field::Own(None) | Field::Shared(None) => 0,
+        Field::Own(Some(_)) => {
+            before += 1;
+            before
+        }
+        Field::Shared(Some(s)) => {
+            let r = index.get(s).copied().unwrap_or(0);
+            if r == before + 1 {
+                before = r;
+            }
+            r
+        }
+    })
 }
 
 /// The strings of a graph: the bytes of each, end to end, and where each ends.
@@ -82,37 +129,48 @@ const NODE_BYTES: usize = 10 * 4 + 2 + 4 * 8 + 2 * 8 + 2 * 4;
 /// An edge as a fixed-size record.
 const EDGE_BYTES: usize = 5 * 4 + 8 + 2 * 4 + 1;
 
-/// References of a node's strings, then where its list starts in the lists.
-const NODE_REFS: usize = 10 + 1;
-/// References of an edge's strings, then where its list starts in the lists.
-const EDGE_REFS: usize = 5 + 1;
+/// Where the strings of a node or an edge start: how many strings were written before them,
+/// and where its list starts in the lists.
+#[derive(Clone, Copy)]
+struct Start {
+    strings: u32,
+    list: u32,
+}
 
-/// Interns the strings of `n`: their references, then where its list starts, go to `refs`,
-/// the references of its list to `lists`. Its record is written from `refs` later, without
-/// looking any string up again.
-fn intern_node<'g>(
+/// The strings of `n`, in the order of its record.
+fn node_fields(n: &Node) -> [Field<'_>; 10] {
+    [
+        Field::Own(Some(&n.id)),
+        Field::Own(n.access_key_id.as_deref()),
+        Field::Shared(n.principal_type.as_deref()),
+        Field::Shared(n.account_id.as_deref()),
+        Field::Shared(n.issued_by_event.as_deref()),
+        Field::Shared(n.user_name.as_deref()),
+        Field::Shared(n.principal_arn.as_deref()),
+        Field::Shared(n.role_arn.as_deref()),
+        Field::Shared(n.userid.as_deref()),
+        Field::Shared(n.user_arn.as_deref()),
+    ]
+}
+
+/// Writes the strings of `n`, and its list's references to `lists`; where they start goes to
+/// `starts`. Its record is written later ([`put_node`]).
+fn put_node_strings<'g>(
     p: &mut Pool<'g>,
-    refs: &mut Vec<u32>,
+    starts: &mut Vec<Start>,
     lists: &mut Vec<u32>,
     n: &'g Node,
     out: &mut Writer,
 ) {
-    refs.push(p.intern(&n.id, out));
-    for s in [&n.access_key_id, &n.principal_type, &n.account_id, &n.issued_by_event, &n.user_name]
-    {
-        refs.push(p.intern_opt(s.as_deref(), out));
-    }
-    for s in [&n.principal_arn, &n.role_arn, &n.userid, &n.user_arn] {
-        refs.push(p.intern_opt(s.as_deref(), out));
-    }
-    refs.push(lists.len() as u32);
+    starts.push(Start { strings: p.ends.len() as u32, list: lists.len() as u32 });
+    p.put(&node_fields(n), out);
     for ip in &n.source_ips {
-        lists.push(p.intern(ip, out));
+        lists.push(p.shared(ip, out));
     }
 }
 
-/// The record of `n`, from the references [`intern_node`] gave it.
-fn put_node(w: &mut Writer, refs: &[u32], n: &Node) {
+/// The record of `n`, whose strings [`put_node_strings`] wrote from `at`.
+fn put_node(w: &mut Writer, at: Start, index: &crate::ingest::FxMap<&str, u32>, n: &Node) {
     let Node {
         id: _,
         kind,
@@ -135,9 +193,8 @@ fn put_node(w: &mut Writer, refs: &[u32], n: &Node) {
         root_derived,
         user_arn: _,
     } = n;
-    let (strings, list) = refs.split_at(NODE_REFS - 1);
-    for r in strings {
-        w.u32(*r);
+    for r in refs(&node_fields(n), at.strings, index) {
+        w.u32(r);
     }
     w.u8(KINDS.iter().position(|k| k == kind).unwrap_or(0) as u8);
     let times = [issued_at, expires_at, first_seen, last_seen];
@@ -151,7 +208,7 @@ fn put_node(w: &mut Writer, refs: &[u32], n: &Node) {
     }
     w.u64(*events);
     w.u64(*denied);
-    w.u32(list[0]);
+    w.u32(at.list);
     w.u32(source_ips.len() as u32);
 }
 
@@ -214,33 +271,40 @@ fn get_node(rec: &[u8], s: &Strings<'_>, lists: &[u32]) -> Option<Node> {
     })
 }
 
-/// Interns the strings of `e`, the references of its list going to `lists`.
-/// [`intern_node`] for an edge.
-fn intern_edge<'g>(
+/// The strings of `e`, in the order of its record.
+fn edge_fields(e: &Edge) -> [Field<'_>; 5] {
+    [
+        Field::Shared(Some(&e.parent)),
+        Field::Own(Some(&e.child)),
+        Field::Shared(Some(&e.event_name)),
+        Field::Own(Some(&e.event_id)),
+        Field::Shared(Some(&e.file)),
+    ]
+}
+
+/// [`put_node_strings`] for an edge (the other copies' event ids are its own).
+fn put_edge_strings<'g>(
     p: &mut Pool<'g>,
-    refs: &mut Vec<u32>,
+    starts: &mut Vec<Start>,
     lists: &mut Vec<u32>,
     e: &'g Edge,
     out: &mut Writer,
 ) {
-    for s in [&e.parent, &e.child, &e.event_name, &e.event_id, &e.file] {
-        refs.push(p.intern(s, out));
-    }
-    refs.push(lists.len() as u32);
+    starts.push(Start { strings: p.ends.len() as u32, list: lists.len() as u32 });
+    p.put(&edge_fields(e), out);
     for c in &e.other_copies {
-        lists.push(p.intern(c, out));
+        lists.push(p.own(c, out));
     }
 }
 
-/// The record of `e`, from the references [`intern_edge`] gave it.
-fn put_edge(w: &mut Writer, refs: &[u32], e: &Edge) {
+/// [`put_node`] for an edge.
+fn put_edge(w: &mut Writer, at: Start, index: &crate::ingest::FxMap<&str, u32>, e: &Edge) {
     let Edge { event_time, other_copies, inferred, .. } = e;
-    let (strings, list) = refs.split_at(EDGE_REFS - 1);
-    for r in strings {
-        w.u32(*r);
+    for r in refs(&edge_fields(e), at.strings, index) {
+        w.u32(r);
     }
     w.i64(*event_time);
-    w.u32(list[0]);
+    w.u32(at.list);
     w.u32(other_copies.len() as u32);
     w.u8(u8::from(*inferred));
 }
@@ -343,28 +407,26 @@ fn part_len(out: &impl Sink, from: &mut u64) -> u64 {
     now - start
 }
 
-/// Writes the fixed-size (`size` bytes) record of each of `items`, the `i`-th from the `i`-th
-/// run of `stride` references in `refs`, encoded on every core a batch at a time and written
-/// in order.
+/// Writes the fixed-size (`size` bytes) record of each of `items`, the `i`-th from where its
+/// strings start (`starts[i]`), encoded on every core a batch at a time and written in order.
 fn put_records<T: Sync>(
     out: &mut impl Sink,
     items: &[T],
-    refs: &[u32],
-    stride: usize,
+    starts: &[Start],
     size: usize,
-    put: impl Fn(&mut Writer, &[u32], &T) + Sync,
+    put: impl Fn(&mut Writer, Start, &T) + Sync,
 ) {
     const BATCH: usize = 1 << 16;
     const PIECE: usize = 4096;
-    debug_assert_eq!(refs.len(), items.len() * stride);
-    for (items, refs) in items.chunks(BATCH).zip(refs.chunks(BATCH * stride)) {
+    debug_assert_eq!(starts.len(), items.len());
+    for (items, starts) in items.chunks(BATCH).zip(starts.chunks(BATCH)) {
         let pieces: Vec<Vec<u8>> = items
             .par_chunks(PIECE)
-            .zip(refs.par_chunks(PIECE * stride))
-            .map(|(items, refs)| {
+            .zip(starts.par_chunks(PIECE))
+            .map(|(items, starts)| {
                 let mut w = Writer::with_capacity(items.len() * size);
-                for (x, r) in items.iter().zip(refs.chunks_exact(stride)) {
-                    put(&mut w, r, x);
+                for (x, at) in items.iter().zip(starts) {
+                    put(&mut w, *at, x);
                 }
                 w.buf
             })
@@ -374,10 +436,11 @@ fn put_records<T: Sync>(
 }
 
 /// Writes the graph to `out` as it encodes it, in parts ([`Parts`]): the bytes of every
-/// string (each once), where each ends, the lists (a node's source IPs, an edge's other
+/// string ([`Pool`]), where each ends, the lists (a node's source IPs, an edge's other
 /// copies) as string references, the fixed-size node and edge records, the rest, the
 /// indexes; then the length of each part. The strings go first, written as they are met, so
-/// that nothing but the strings' index is held to the end: at 5 GB of trail the graph is
+/// that nothing but where each node's and edge's strings start (and the index of those that
+/// repeat) is held to the end: at 5 GB of trail the graph is
 /// 170 MB, and a run that filled the cache used to hold it whole beside the graph itself.
 pub(super) fn encode_into(g: &SessionGraph, out: &mut impl Sink) {
     let SessionGraph {
@@ -398,32 +461,28 @@ pub(super) fn encode_into(g: &SessionGraph, out: &mut impl Sink) {
     let mut lens = [0u64; PARTS];
     let mut from = out.at();
     let mut pool = Pool::default();
-    // About one distinct string per node and edge (ids, ARNs, event ids), a few shared ones:
-    // reserved once rather than rehashed as it grows (5% of a run that saves the graph).
-    pool.index.reserve(2 * nodes.len() + edges.len());
     let mut lists = Vec::new();
-    let mut node_refs = Vec::with_capacity(nodes.len() * NODE_REFS);
-    out.put_all(nodes, |w, n| intern_node(&mut pool, &mut node_refs, &mut lists, n, w));
-    let mut edge_refs = Vec::with_capacity(edges.len() * EDGE_REFS);
-    out.put_all(edges, |w, e| intern_edge(&mut pool, &mut edge_refs, &mut lists, e, w));
+    let mut node_starts = Vec::with_capacity(nodes.len());
+    out.put_all(nodes, |w, n| put_node_strings(&mut pool, &mut node_starts, &mut lists, n, w));
+    let mut edge_starts = Vec::with_capacity(edges.len());
+    out.put_all(edges, |w, e| put_edge_strings(&mut pool, &mut edge_starts, &mut lists, e, w));
     lens[0] = part_len(out, &mut from);
-    // The records take their references from `node_refs` and `edge_refs`: the index is not
-    // read again (at 5 GB of trail, as large as those two).
-    drop(pool.index);
     crate::diag::mark("graph encode: strings");
     for (i, refs) in [(1, &pool.ends), (2, &lists)] {
         out.put_all(refs, |w, x| w.u32(*x));
         lens[i] = part_len(out, &mut from);
     }
-    // The fixed-size records, on every core (at 5 GB of trail, 0.7 s on one core).
-    put_records(out, nodes, &node_refs, NODE_REFS, NODE_BYTES, put_node);
+    drop((pool.ends, lists));
+    // The fixed-size records, on every core (at 5 GB of trail, 0.7 s on one core), their
+    // references found again from where each one's strings start.
+    let index = &pool.index;
+    put_records(out, nodes, &node_starts, NODE_BYTES, |w, at, n| put_node(w, at, index, n));
     lens[3] = part_len(out, &mut from);
-    drop(node_refs);
-    put_records(out, edges, &edge_refs, EDGE_REFS, EDGE_BYTES, put_edge);
+    put_records(out, edges, &edge_starts, EDGE_BYTES, |w, at, e| put_edge(w, at, index, e));
     lens[4] = part_len(out, &mut from);
     debug_assert_eq!(lens[3], (nodes.len() * NODE_BYTES) as u64);
     debug_assert_eq!(lens[4], (edges.len() * EDGE_BYTES) as u64);
-    drop((edge_refs, pool.ends));
+    drop((node_starts, edge_starts, pool.index));
     crate::diag::mark("graph encode: records");
 
     out.w().u32(attempts.len() as u32);
@@ -696,4 +755,44 @@ pub(super) fn decode(
         by_id,
         sessions_by_key,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The references found again from where an item's strings start are those it was given
+    /// as they were written: shared strings met again, first met in the middle of an item,
+    /// twice in one item, equal to another item's own string, and absent fields.
+    #[test]
+    fn references_found_again_are_those_written() {
+        let items: Vec<Vec<Field<'_>>> = vec![
+            vec![Field::Own(Some("k1")), Field::Shared(Some("acct")), Field::Shared(None)],
+            vec![Field::Own(Some("acct")), Field::Shared(Some("arn")), Field::Shared(Some("acct"))],
+            vec![Field::Shared(Some("arn")), Field::Own(None), Field::Shared(Some("new"))],
+            vec![Field::Shared(Some("x")), Field::Shared(Some("x")), Field::Own(Some("x"))],
+            vec![Field::Own(Some("k1")), Field::Shared(Some("k1")), Field::Shared(Some("new"))],
+        ];
+        let mut pool = Pool::default();
+        let mut blob = Writer::default();
+        let mut starts = Vec::new();
+        for fields in &items {
+            starts.push(pool.ends.len() as u32);
+            pool.put(fields, &mut blob);
+        }
+        let mut ends = Writer::default();
+        for e in &pool.ends {
+            ends.u32(*e);
+        }
+        let strings = Strings::read(&blob.buf, &ends.buf).expect("strings read back");
+        assert_eq!(strings.0.len(), 9, "own strings each time, shared ones once");
+        for (fields, start) in items.iter().zip(starts) {
+            let fields: [Field<'_>; 3] = fields.clone().try_into().ok().expect("three fields");
+            let refs = refs(&fields, start, &pool.index);
+            for (f, r) in fields.iter().zip(refs) {
+                let (Field::Own(want) | Field::Shared(want)) = *f;
+                assert_eq!(strings.opt(r), Some(want), "{refs:?} from {start}");
+            }
+        }
+    }
 }

@@ -116,8 +116,8 @@ impl RunSave {
     }
 
     /// Keeps what extends the run (its `.files` and `.grow`), first of its parts: its event
-    /// ids are let go of as soon as they are encoded (64 MB at 5 GB of trail), before the
-    /// session graph is built. Should the table not be written after all, they are removed
+    /// ids and digests are let go of as soon as they are encoded (110 MB at 5 GB of trail),
+    /// before the session graph is built. Should the table not be written after all, they are removed
     /// with the run's other parts ([`RunSave::write_table`]).
     pub(crate) fn write_growable(&mut self) {
         if let Some(grow) = self.grow.take() {
