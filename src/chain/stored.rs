@@ -57,8 +57,12 @@ impl<'g> Pool<'g> {
     fn put(&mut self, fields: &[Field<'g>], out: &mut Writer) {
         for f in fields {
             match *f {
-                Field::Own(Some(s)) => drop(self.own(s, out)),
-                Field::Shared(Some(s)) => drop(self.shared(s, out)),
+                Field::Own(Some(s)) => {
+                    self.own(s, out);
+                }
+                Field::Shared(Some(s)) => {
+                    self.shared(s, out);
+                }
                 Field::Own(None) | Field::Shared(None) => {}
             }
         }
@@ -440,8 +444,8 @@ fn put_records<T: Sync>(
 /// copies) as string references, the fixed-size node and edge records, the rest, the
 /// indexes; then the length of each part. The strings go first, written as they are met, so
 /// that nothing but where each node's and edge's strings start (and the index of those that
-/// repeat) is held to the end: at 5 GB of trail the graph is
-/// 170 MB, and a run that filled the cache used to hold it whole beside the graph itself.
+/// repeat) is held to the end: at 5 GB of trail the graph is 170 MB, and a run that filled
+/// the cache used to hold it whole beside the graph itself.
 pub(super) fn encode_into(g: &SessionGraph, out: &mut impl Sink) {
     let SessionGraph {
         nodes,

@@ -117,8 +117,8 @@ impl RunSave {
 
     /// Keeps what extends the run (its `.files` and `.grow`), first of its parts: its event
     /// ids and digests are let go of as soon as they are encoded (110 MB at 5 GB of trail),
-    /// before the session graph is built. Should the table not be written after all, they are removed
-    /// with the run's other parts ([`RunSave::write_table`]).
+    /// before the session graph is built. Should the table not be written after all, they are
+    /// removed with the run's other parts ([`RunSave::write_table`]).
     pub(crate) fn write_growable(&mut self) {
         if let Some(grow) = self.grow.take() {
             self.cache.save_growable(&self.key, &grow);
