@@ -175,10 +175,12 @@ impl SessionGraph {
     /// Passes 1 and 2: a credential for every successful issuing call, an edge from the
     /// credential (or outside issuer) that made it.
     fn link_issuing(g: &mut SessionGraph, ing: &Ingest, events: &[IssuingCall]) {
+        // Whether each call issues credentials: asked in both passes, worked out once.
+        let issuing_name: Vec<bool> = events.iter().map(|e| is_issuing_name(&e.name)).collect();
         // Copies of one cross-account call, by sharedEventID.
         let mut shared: FxMap<&str, Vec<usize>> = FxMap::default();
         for (i, e) in events.iter().enumerate() {
-            if is_issuing_name(&e.name) {
+            if issuing_name[i] {
                 if let Some(s) = &e.shared_event_id {
                     shared.entry(s.as_str()).or_default().push(i);
                 }
@@ -188,7 +190,7 @@ impl SessionGraph {
         // Pass 1: children of successful issuing events.
         let mut issuing: Vec<(usize, usize)> = Vec::new(); // (event index, child node)
         for (i, e) in events.iter().enumerate() {
-            if !is_issuing_name(&e.name) {
+            if !issuing_name[i] {
                 continue;
             }
             if e.failed() {

@@ -149,6 +149,42 @@ fn user_grants_and_created_keys_hang_under_their_maker() {
     assert_eq!(k.user_name.as_deref(), Some("backup-admin"));
 }
 
+#[test]
+fn every_node_is_found_by_its_id_and_every_session_by_its_key() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let admin =
+        s.assume_role(&leaked, T0, &format!("arn:aws:iam::{MAIN}:role/ops/Admin"), "a", 3600);
+    s.call(&admin, T0 + 10, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let sts = s.get_session_token(&leaked, T0 + 80, 3600);
+    s.call(&sts, T0 + 90, "ec2.amazonaws.com", "DescribeInstances", Value::Null);
+    let console = s.console_login(MAIN, T0 + 100, "alice");
+    s.call(&console, T0 + 120, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let key = s.create_access_key(&leaked, T0 + 140, Some("backup-admin"));
+    s.call(&key, T0 + 150, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let g = graph_of(&s, &[]);
+    // The leaked key, the role session, the GetSessionToken session, the console session and
+    // the created key at least.
+    assert!(g.nodes.len() >= 5, "{:?}", ids(&g));
+    for (i, n) in g.nodes.iter().enumerate() {
+        assert_eq!(g.node(&n.id), Some(i), "{}", n.id);
+        if let (NodeKind::Session, Some(k)) = (n.kind, &n.access_key_id) {
+            assert!(g.nodes_for_key(k).contains(&i), "{} under its key {k}", n.id);
+        }
+    }
+    for c in [&leaked, &admin, &sts, &console, &key] {
+        assert_eq!(node(&g, c).id, c.node_id());
+    }
+    assert_eq!(g.node("AKIAI44QH8DHBEXAMPLE"), None, "a key the trail never saw");
+    assert!(g.nodes_for_key("ASIAI44QH8DHBEXAMPLE").is_empty());
+    // Distinct ids, distinct hashes; one id, one hash.
+    let mut hashes: Vec<u128> = g.nodes.iter().map(|n| h(&n.id)).collect();
+    hashes.sort_unstable();
+    hashes.dedup();
+    assert_eq!(hashes.len(), g.nodes.len());
+    assert_eq!(h(LEAKED), h(&format!("AKIA{}", &LEAKED[4..])));
+}
+
 /// Everything of a graph that its users read, as text (the maps compared sorted).
 fn graph_text(g: &SessionGraph) -> String {
     let mut ids: Vec<_> = g.by_id.iter().collect();
