@@ -4,6 +4,7 @@
 //! accounts.
 
 use super::*;
+use crate::ingest::IssuingField as F;
 
 /// An owned string field as a node's [`Text`].
 fn text(s: &Option<String>) -> Option<Text> {
@@ -176,13 +177,13 @@ impl SessionGraph {
     /// credential (or outside issuer) that made it.
     fn link_issuing(g: &mut SessionGraph, ing: &Ingest, events: &[IssuingCall]) {
         // Whether each call issues credentials: asked in both passes, worked out once.
-        let issuing_name: Vec<bool> = events.iter().map(|e| is_issuing_name(&e.name)).collect();
+        let issuing_name: Vec<bool> = events.iter().map(|e| is_issuing_name(e.name())).collect();
         // Copies of one cross-account call, by sharedEventID.
         let mut shared: FxMap<&str, Vec<usize>> = FxMap::default();
         for (i, e) in events.iter().enumerate() {
             if issuing_name[i] {
-                if let Some(s) = &e.shared_event_id {
-                    shared.entry(s.as_str()).or_default().push(i);
+                if let Some(s) = e.get(F::SharedEventId) {
+                    shared.entry(s).or_default().push(i);
                 }
             }
         }
@@ -195,17 +196,16 @@ impl SessionGraph {
             }
             if e.failed() {
                 g.attempts.push(Attempt {
-                    event_name: e.name.clone(),
-                    event_id: e.id.clone(),
+                    event_name: e.name().to_string(),
+                    event_id: e.id().to_string(),
                     event_time: e.time,
-                    caller_key: e.identity.access_key_id.clone(),
-                    caller_arn: e.identity.arn.clone(),
+                    caller_key: e.get(F::AccessKeyId).map(String::from),
+                    caller_arn: e.get(F::Arn).map(String::from),
                     target: e
-                        .request
-                        .role_arn
-                        .clone()
-                        .or_else(|| e.error_message.as_deref().and_then(target_from_error)),
-                    error_code: e.error_code.clone(),
+                        .get(F::RoleArn)
+                        .map(String::from)
+                        .or_else(|| e.get(F::ErrorMessage).and_then(target_from_error)),
+                    error_code: e.get(F::ErrorCode).map(String::from),
                     file: ing.file_of(e.origin).to_string(),
                 });
                 continue;
@@ -229,11 +229,12 @@ impl SessionGraph {
         for &(i, child) in &issuing {
             let e = &events[i];
             // Prefer the copy that carries the caller's key; skip the others as evidence.
-            if let Some(sid) = &e.shared_event_id {
-                if let Some(copies) = shared.get(sid.as_str()) {
-                    let best = copies.iter().copied().find(|&j| {
-                        events[j].identity.access_key_id.is_some() && !events[j].failed()
-                    });
+            if let Some(sid) = e.get(F::SharedEventId) {
+                if let Some(copies) = shared.get(sid) {
+                    let best = copies
+                        .iter()
+                        .copied()
+                        .find(|&j| events[j].get(F::AccessKeyId).is_some() && !events[j].failed());
                     if let Some(b) = best {
                         if b != i {
                             continue;
@@ -251,19 +252,20 @@ impl SessionGraph {
                 None => (g.parent_of(e), false),
             };
             let other_copies: Vec<String> = e
-                .shared_event_id
-                .as_deref()
+                .get(F::SharedEventId)
                 .and_then(|s| shared.get(s))
-                .map(|v| v.iter().filter(|&&j| j != i).map(|&j| events[j].id.clone()).collect())
+                .map(|v| {
+                    v.iter().filter(|&&j| j != i).map(|&j| events[j].id().to_string()).collect()
+                })
                 .unwrap_or_default();
-            if e.name == "GetFederationToken" && g.nodes[child].user_arn.is_none() {
+            if e.name() == "GetFederationToken" && g.nodes[child].user_arn.is_none() {
                 g.nodes[child].user_arn = g.nodes[parent].principal_arn.clone();
             }
             g.edges.push(Edge {
                 parent: g.nodes[parent].id.clone(),
                 child: g.nodes[child].id.clone(),
-                event_name: e.name.clone(),
-                event_id: e.id.clone(),
+                event_name: e.name().to_string(),
+                event_id: e.id().to_string(),
                 event_time: e.time,
                 file: ing.file_of(e.origin).to_string(),
                 other_copies,
@@ -276,33 +278,31 @@ impl SessionGraph {
 
         // Users made or taken over, with the credential that did it.
         for e in events {
-            if !USER_GRANTS.contains(&e.name.as_str()) || e.failed() {
+            if !USER_GRANTS.contains(&e.name()) || e.failed() {
                 continue;
             }
             let name = e
-                .request
-                .user_name
-                .clone()
-                .or_else(|| e.response.user_name.clone())
-                .or_else(|| e.response.login_profile_user.clone());
+                .get(F::RequestUserName)
+                .or_else(|| e.get(F::ResponseUserName))
+                .or_else(|| e.get(F::LoginProfileUser))
+                .map(String::from);
             let Some(name) = name else { continue };
             let account = e
-                .recipient_account
-                .clone()
-                .or_else(|| e.identity.account_id.clone())
+                .get(F::RecipientAccount)
+                .or_else(|| e.get(F::AccountId))
+                .map(String::from)
                 .unwrap_or_default();
             let user_arn = e
-                .response
-                .user_arn
-                .clone()
+                .get(F::UserArn)
+                .map(String::from)
                 .unwrap_or_else(|| format!("arn:aws:iam::{account}:user/{name}"));
             let by = g.parent_of(e);
             g.user_grants.push(UserGrant {
                 user_arn,
                 account_id: account,
                 user_name: name,
-                event_name: e.name.clone(),
-                event_id: e.id.clone(),
+                event_name: e.name().to_string(),
+                event_id: e.id().to_string(),
                 time: e.time,
                 by,
             });
@@ -318,10 +318,10 @@ impl SessionGraph {
         e: &IssuingCall,
         by_userid: &FxMap<String, Vec<usize>>,
     ) -> Option<usize> {
-        if e.identity.kind.as_deref() != Some("AWSAccount") || e.identity.access_key_id.is_some() {
+        if e.get(F::Kind) != Some("AWSAccount") || e.get(F::AccessKeyId).is_some() {
             return None;
         }
-        let pid = e.identity.principal_id.as_deref()?;
+        let pid = e.get(F::PrincipalId)?;
         if !pid.contains(':') {
             return None;
         }
@@ -485,22 +485,21 @@ impl SessionGraph {
 
     /// Creates (or finds) the credential an issuing event minted.
     fn issue_child(&mut self, e: &IssuingCall) -> Option<usize> {
-        if e.name == "CreateAccessKey" {
-            let key = e.response.access_key_id.as_deref()?;
+        if e.name() == "CreateAccessKey" {
+            let key = e.get(F::CreatedKeyId)?;
             let idx = self.long_term(key);
-            let acct = e.recipient_account.clone().or_else(|| e.identity.account_id.clone());
+            let acct = e.get(F::RecipientAccount).or_else(|| e.get(F::AccountId)).map(String::from);
             let user = e
-                .response
-                .access_key_user
-                .clone()
-                .or_else(|| e.request.user_name.clone())
-                .or_else(|| e.identity.user_name.clone());
+                .get(F::AccessKeyUser)
+                .or_else(|| e.get(F::RequestUserName))
+                .or_else(|| e.get(F::UserName))
+                .map(String::from);
             let n = &mut self.nodes[idx];
-            n.issued_at = Some(e.response.access_key_created.unwrap_or(e.time));
-            n.issued_by_event = Some(Text::from(e.name.as_str()));
-            if user.is_none() && e.identity.kind.as_deref() == Some("Root") {
+            n.issued_at = Some(e.access_key_created.unwrap_or(e.time));
+            n.issued_by_event = Some(Text::from(e.name()));
+            if user.is_none() && e.get(F::Kind) == Some("Root") {
                 // Root creating a key for itself: a new root key (F11).
-                n.principal_arn = e.identity.arn.clone();
+                n.principal_arn = e.get(F::Arn).map(String::from);
                 n.principal_type = Some("Root".into());
                 n.root_derived = true;
             }
@@ -514,7 +513,7 @@ impl SessionGraph {
             n.user_name = n.user_name.clone().or(text(&user));
             return Some(idx);
         }
-        let key = e.response.credentials_key.as_deref()?;
+        let key = e.get(F::CredentialsKey)?;
         // Both copies of a cross-account call name the same key and second: same node.
         if let Some(n) = self.sessions_of(key).find(|&n| self.nodes[n].issued_at == Some(e.time)) {
             return Some(n);
@@ -522,50 +521,48 @@ impl SessionGraph {
         let mut n = Self::blank(session_id(key, e.time), NodeKind::Session);
         n.access_key_id = Some(Text::from(key));
         n.issued_at = Some(e.time);
-        n.expires_at = e.response.credentials_expiration;
-        n.issued_by_event = Some(Text::from(e.name.as_str()));
-        match e.name.as_str() {
+        n.expires_at = e.credentials_expiration;
+        n.issued_by_event = Some(Text::from(e.name()));
+        match e.name() {
             "GetSessionToken" => {
                 // F7/F9: the session acts as the calling user (or root) itself.
-                n.principal_arn = e.identity.arn.clone();
-                n.principal_type = text(&e.identity.kind);
-                n.account_id = text(&e.identity.account_id);
-                n.userid = e.identity.principal_id.clone();
-                n.user_name = text(&e.identity.user_name);
-                n.root_derived = e.identity.kind.as_deref() == Some("Root");
+                n.principal_arn = e.get(F::Arn).map(String::from);
+                n.principal_type = e.get(F::Kind).map(Text::from);
+                n.account_id = e.get(F::AccountId).map(Text::from);
+                n.userid = e.get(F::PrincipalId).map(String::from);
+                n.user_name = e.get(F::UserName).map(Text::from);
+                n.root_derived = e.get(F::Kind) == Some("Root");
             }
             "GetFederationToken" => {
-                n.principal_arn = e.response.federated_user_arn.clone();
+                n.principal_arn = e.get(F::FederatedUserArn).map(String::from);
                 n.principal_type = Some("FederatedUser".into());
-                n.account_id = text(&e.identity.account_id);
-                n.userid = e.response.federated_user_id.clone();
-                n.user_name = text(&e.identity.user_name);
-                n.user_arn = e.identity.arn.clone();
-                n.root_derived = e.identity.kind.as_deref() == Some("Root");
+                n.account_id = e.get(F::AccountId).map(Text::from);
+                n.userid = e.get(F::FederatedUserId).map(String::from);
+                n.user_name = e.get(F::UserName).map(Text::from);
+                n.user_arn = e.get(F::Arn).map(String::from);
+                n.root_derived = e.get(F::Kind) == Some("Root");
             }
             "AssumeRoot" => {
-                let target = e.request.target_principal.clone();
-                n.principal_arn = target.as_ref().map(|t| format!("arn:aws:iam::{t}:root"));
+                let target = e.get(F::TargetPrincipal);
+                n.principal_arn = target.map(|t| format!("arn:aws:iam::{t}:root"));
                 n.principal_type = Some("Root".into());
-                n.account_id = text(&target);
+                n.account_id = target.map(Text::from);
                 n.root_derived = true;
             }
             _ => {
-                n.role_arn = e.request.role_arn.clone();
-                n.principal_arn = e.response.assumed_role_arn.clone().or_else(|| {
-                    let role = e.request.role_arn.as_deref()?;
-                    let s = e.request.role_session_name.as_deref()?;
+                n.role_arn = e.get(F::RoleArn).map(String::from);
+                n.principal_arn = e.get(F::AssumedRoleArn).map(String::from).or_else(|| {
+                    let role = e.get(F::RoleArn)?;
+                    let s = e.get(F::RoleSessionName)?;
                     session_arn_for_role(role, s)
                 });
                 n.principal_type = Some("AssumedRole".into());
                 n.account_id = e
-                    .request
-                    .role_arn
-                    .as_deref()
+                    .get(F::RoleArn)
                     .and_then(arn_account)
                     .or_else(|| n.principal_arn.as_deref().and_then(arn_account))
                     .map(Text::from);
-                n.userid = e.response.assumed_role_id.clone();
+                n.userid = e.get(F::AssumedRoleId).map(String::from);
             }
         }
         Some(self.add(n))
@@ -599,51 +596,48 @@ impl SessionGraph {
 
     /// The credential (or outside issuer) that made an issuing call.
     fn parent_of(&mut self, e: &IssuingCall) -> usize {
-        let id = &e.identity;
-        if let Some(k) = id.access_key_id.as_deref() {
-            return self.resolve(k, id.creation_date, e.time, &id.as_use());
+        if let Some(k) = e.get(F::AccessKeyId) {
+            return self.resolve(k, e.creation_date, e.time, &e.as_use());
         }
-        match id.kind.as_deref() {
+        match e.get(F::Kind) {
             Some("SAMLUser") | Some("WebIdentityUser") => {
-                let saml = id.kind.as_deref() == Some("SAMLUser");
-                let provider = id
-                    .identity_provider
-                    .clone()
-                    .or_else(|| e.response.provider.clone())
-                    .or_else(|| e.request.principal_arn.clone())
-                    .unwrap_or_else(|| "unknown-provider".into());
+                let saml = e.get(F::Kind) == Some("SAMLUser");
+                let provider = e
+                    .get(F::IdentityProvider)
+                    .or_else(|| e.get(F::Provider))
+                    .or_else(|| e.get(F::PrincipalArn))
+                    .unwrap_or("unknown-provider");
                 let subject = e
-                    .response
-                    .subject
-                    .clone()
-                    .or_else(|| id.user_name.clone())
-                    .or_else(|| id.principal_id.clone())
-                    .unwrap_or_else(|| "unknown-subject".into());
+                    .get(F::Subject)
+                    .or_else(|| e.get(F::UserName))
+                    .or_else(|| e.get(F::PrincipalId))
+                    .unwrap_or("unknown-subject");
                 let nid = format!("{}:{provider}:{subject}", if saml { "saml" } else { "oidc" });
                 self.external(
                     nid,
                     NodeKind::ExternalIdentity,
                     Some(format!("{provider}:{subject}")),
-                    id.kind.as_deref().unwrap_or(""),
+                    e.get(F::Kind).unwrap_or(""),
                 )
             }
             Some("AWSAccount") => {
-                let acct = id.account_id.clone().unwrap_or_else(|| "unknown".into());
+                let acct = e.get(F::AccountId).unwrap_or("unknown");
                 let idx = self.external(
                     format!("account:{acct}"),
                     NodeKind::ExternalIdentity,
-                    id.principal_id.clone(),
+                    e.get(F::PrincipalId).map(String::from),
                     "AWSAccount",
                 );
                 self.nodes[idx].account_id = Some(Text::from(acct));
                 idx
             }
             _ => {
-                let svc = id
-                    .invoked_by
-                    .clone()
-                    .or_else(|| e.source_ip.clone().filter(|s| s.ends_with(".amazonaws.com")))
-                    .unwrap_or_else(|| id.kind.clone().unwrap_or_else(|| "unknown".into()));
+                let svc = e
+                    .get(F::InvokedBy)
+                    .or_else(|| e.get(F::SourceIp).filter(|s| s.ends_with(".amazonaws.com")))
+                    .or_else(|| e.get(F::Kind))
+                    .unwrap_or("unknown")
+                    .to_string();
                 self.external(format!("service:{svc}"), NodeKind::Service, Some(svc), "AWSService")
             }
         }

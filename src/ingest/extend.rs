@@ -180,14 +180,14 @@ pub(super) fn extend(
         }
         if unnamed.contains(&at) {
             let name = stand_in_name(at.0, at.1);
-            if name != d.id {
-                d.id = name;
+            if name != d.id() {
+                d.set_id(&name);
                 renamed = true;
             }
         }
         true
     });
-    let order = |e: &IssuingCall| (e.time, id128(&e.id), e.origin.file, e.origin.record);
+    let order = |e: &IssuingCall| (e.time, id128(e.id()), e.origin.file, e.origin.record);
     let mut new_details: Vec<IssuingCall> =
         details.into_iter().filter(|e| kept.contains(&(e.origin.file, e.origin.record))).collect();
     new_details.sort_by_cached_key(order);

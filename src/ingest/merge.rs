@@ -236,7 +236,7 @@ pub(super) fn merge(
     let kept: rustc_hash::FxHashSet<(u32, u32)> =
         stubs.iter().filter(|s| s.flags & DETAIL != 0).map(|s| (s.file, s.record)).collect();
     details.retain(|e| kept.contains(&(e.origin.file, e.origin.record)));
-    details.sort_by_cached_key(|e| (e.time, id128(&e.id), e.origin.file, e.origin.record));
+    details.sort_by_cached_key(|e| (e.time, id128(e.id()), e.origin.file, e.origin.record));
     let seed_events = Kept::of_surviving(seed_events, &stubs);
     // The merge, dedupe and id stripping left freed heap behind: hand it back.
     crate::diag::release_free_memory();

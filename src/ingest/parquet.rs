@@ -866,7 +866,7 @@ mod tests {
         );
         let s: Vec<_> = new.acc.stubs.iter().map(|k| (k.s.record, k.s.time, k.s.flags)).collect();
         assert_eq!(s, [(0, T0, 0), (2, T0 + 1, DETAIL)]);
-        assert_eq!(new.acc.details[0].id, "noid:7:2");
+        assert_eq!(new.acc.details[0].id(), "noid:7:2");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! what is left, so a truncated or scribbled cache file decodes to `None` (and the input file
 //! is read again) instead of crashing or allocating what a length claims.
 
-use crate::ingest::issuing::{IssuingCall, IssuingRequest, IssuingResponse};
+use crate::ingest::issuing::IssuingCall;
 use crate::ingest::CredFacts;
 use crate::model::{Event, Identity, Origin, Request, Response};
 
@@ -535,110 +535,116 @@ fn get_identity(r: &mut Reader<'_>) -> Option<Identity> {
     })
 }
 
+/// An issuing call's string fields in the order [`put_issuing`] writes them, in runs between
+/// its other fields: after its id, time and name; the identity's (then three of the issuer's
+/// the graph does not keep, and scalars); the request's; the response's after its key and
+/// expiration; the response's after the created key's date.
+mod layout {
+    use crate::ingest::issuing::Field as F;
+    pub(super) const CALL: [F; 5] =
+        [F::SourceIp, F::ErrorCode, F::ErrorMessage, F::RecipientAccount, F::SharedEventId];
+    pub(super) const IDENTITY: [F; 10] = [
+        F::Kind,
+        F::PrincipalId,
+        F::Arn,
+        F::AccountId,
+        F::AccessKeyId,
+        F::UserName,
+        F::InvokedBy,
+        F::IdentityProvider,
+        F::IssuerKind,
+        F::IssuerArn,
+    ];
+    pub(super) const REQUEST: [F; 5] =
+        [F::RoleArn, F::RoleSessionName, F::RequestUserName, F::PrincipalArn, F::TargetPrincipal];
+    pub(super) const ISSUED: [F; 6] = [
+        F::AssumedRoleArn,
+        F::AssumedRoleId,
+        F::FederatedUserArn,
+        F::FederatedUserId,
+        F::CreatedKeyId,
+        F::AccessKeyUser,
+    ];
+    pub(super) const LAST: [F; 5] =
+        [F::Provider, F::Subject, F::UserArn, F::ResponseUserName, F::LoginProfileUser];
+}
+
 /// Writes every field of an issuing call but its origin (the decoder is told where it is):
 /// only what the session graph reads, a third of a whole event's bytes and allocations. The
 /// `eventID` is written as it is (a stand-in too: `extend` renames those of a renumbered file).
+///
+/// The layout is that of a call's fields as [`put_identity`] and its neighbours write them,
+/// with the identity's fields the graph does not keep written as absent ([`layout`]).
 pub(super) fn put_issuing(w: &mut Writer, c: &IssuingCall) {
-    // Destructured in full: a field added fails to compile here until it is written (and
-    // read back in `get_issuing`).
-    let IssuingCall {
-        id,
-        time,
-        name,
-        source_ip,
-        error_code,
-        error_message,
-        recipient_account,
-        shared_event_id,
-        identity,
-        request,
-        response,
-        origin: _,
-    } = c;
-    w.str(id);
-    w.i64(*time);
-    w.str(name);
-    for s in [source_ip, error_code, error_message, recipient_account, shared_event_id] {
-        w.opt_str(s.as_deref());
+    use crate::ingest::issuing::Field as F;
+    let s = c.strs();
+    let run = |w: &mut Writer, fields: &[F]| fields.iter().for_each(|&f| w.opt_str(s[f as usize]));
+    w.str(c.id());
+    w.i64(c.time);
+    w.str(c.name());
+    run(w, &layout::CALL);
+    run(w, &layout::IDENTITY);
+    for _ in 0..3 {
+        w.opt_str(None);
     }
-    put_identity(w, identity);
-    let IssuingRequest { role_arn, role_session_name, user_name, principal_arn, target_principal } =
-        request;
-    for s in [role_arn, role_session_name, user_name, principal_arn, target_principal] {
-        w.opt_str(s.as_deref());
-    }
-    let IssuingResponse {
-        credentials_key,
-        credentials_expiration,
-        assumed_role_arn,
-        assumed_role_id,
-        federated_user_arn,
-        federated_user_id,
-        access_key_id,
-        access_key_user,
-        access_key_created,
-        provider,
-        subject,
-        user_arn,
-        user_name,
-        login_profile_user,
-    } = response;
-    w.opt_str(credentials_key.as_deref());
-    w.opt_i64(*credentials_expiration);
-    for s in [
-        assumed_role_arn,
-        assumed_role_id,
-        federated_user_arn,
-        federated_user_id,
-        access_key_id,
-        access_key_user,
-    ] {
-        w.opt_str(s.as_deref());
-    }
-    w.opt_i64(*access_key_created);
-    for s in [provider, subject, user_arn, user_name, login_profile_user] {
-        w.opt_str(s.as_deref());
-    }
+    w.opt_i64(c.creation_date);
+    // MFA and sourceIdentity, not kept.
+    w.opt_bool(None);
+    w.opt_str(None);
+    run(w, &[F::Ec2RoleDelivery]);
+    w.u8(u8::from(c.from_console));
+    run(w, &layout::REQUEST);
+    run(w, &[F::CredentialsKey]);
+    w.opt_i64(c.credentials_expiration);
+    run(w, &layout::ISSUED);
+    w.opt_i64(c.access_key_created);
+    run(w, &layout::LAST);
 }
 
 /// Reads an issuing call [`put_issuing`] wrote, found at `origin`.
-pub(super) fn get_issuing(r: &mut Reader<'_>, origin: Origin) -> Option<IssuingCall> {
+pub(super) fn get_issuing<'a>(r: &mut Reader<'a>, origin: Origin) -> Option<IssuingCall> {
+    use crate::ingest::issuing::{Field as F, FIELDS};
     // Fields are read in the order they are written here, which is `put_issuing`'s.
-    Some(IssuingCall {
-        id: r.str()?.to_string(),
-        time: r.i64()?,
-        name: r.str()?.to_string(),
-        source_ip: r.opt_string()?,
-        error_code: r.opt_string()?,
-        error_message: r.opt_string()?,
-        recipient_account: r.opt_string()?,
-        shared_event_id: r.opt_string()?,
-        identity: get_identity(r)?,
-        request: IssuingRequest {
-            role_arn: r.opt_string()?,
-            role_session_name: r.opt_string()?,
-            user_name: r.opt_string()?,
-            principal_arn: r.opt_string()?,
-            target_principal: r.opt_string()?,
-        },
-        response: IssuingResponse {
-            credentials_key: r.opt_string()?,
-            credentials_expiration: r.opt_i64()?,
-            assumed_role_arn: r.opt_string()?,
-            assumed_role_id: r.opt_string()?,
-            federated_user_arn: r.opt_string()?,
-            federated_user_id: r.opt_string()?,
-            access_key_id: r.opt_string()?,
-            access_key_user: r.opt_string()?,
-            access_key_created: r.opt_i64()?,
-            provider: r.opt_string()?,
-            subject: r.opt_string()?,
-            user_arn: r.opt_string()?,
-            user_name: r.opt_string()?,
-            login_profile_user: r.opt_string()?,
-        },
-        origin,
-    })
+    fn read<'a>(r: &mut Reader<'a>, s: &mut [Option<&'a str>; FIELDS], fields: &[F]) -> Option<()> {
+        for &f in fields {
+            s[f as usize] = r.opt_str()?;
+        }
+        Some(())
+    }
+    let mut s = [None; FIELDS];
+    let mut run = |r: &mut Reader<'a>, fields: &[F]| read(r, &mut s, fields);
+    let id = r.str()?;
+    let time = r.i64()?;
+    let name = r.str()?;
+    run(r, &layout::CALL)?;
+    run(r, &layout::IDENTITY)?;
+    // The issuer's principal id, account and user name, not kept.
+    for _ in 0..3 {
+        r.opt_str()?;
+    }
+    let creation_date = r.opt_i64()?;
+    r.opt_bool()?;
+    r.opt_str()?;
+    run(r, &[F::Ec2RoleDelivery])?;
+    let from_console = match r.u8()? {
+        0 => false,
+        1 => true,
+        _ => return None,
+    };
+    run(r, &layout::REQUEST)?;
+    run(r, &[F::CredentialsKey])?;
+    let credentials_expiration = r.opt_i64()?;
+    run(r, &layout::ISSUED)?;
+    let access_key_created = r.opt_i64()?;
+    run(r, &layout::LAST)?;
+    s[F::Id as usize] = Some(id);
+    s[F::Name as usize] = Some(name);
+    let mut c = IssuingCall::new(time, origin, &s);
+    c.creation_date = creation_date;
+    c.credentials_expiration = credentials_expiration;
+    c.access_key_created = access_key_created;
+    c.from_console = from_console;
+    Some(c)
 }
 
 #[cfg(test)]
@@ -745,6 +751,133 @@ mod tests {
             assert_eq!(get_event(&mut r, origin), Some(e));
             assert!(r.b.is_empty(), "nothing left over");
         }
+    }
+
+    /// Each field the graph reads is kept under its own name (`full` gives every field a
+    /// value of its own, so two fields swapped fail), and an issuing call is written in the
+    /// layout caches already hold: that of its fields as an event's writers lay them out, with
+    /// the identity's fields the graph does not keep written as absent.
+    #[test]
+    fn an_issuing_call_keeps_each_field_under_its_name_in_the_cached_layout() {
+        use crate::ingest::issuing::{for_graph, Field as F, FIELDS};
+        let e = full();
+        let c = for_graph(e.clone());
+        let (i, q, p) = (&e.identity, &e.request, &e.response);
+        let want: [(F, &Option<String>); FIELDS - 2] = [
+            (F::SourceIp, &e.source_ip),
+            (F::ErrorCode, &e.error_code),
+            (F::ErrorMessage, &e.error_message),
+            (F::RecipientAccount, &e.recipient_account),
+            (F::SharedEventId, &e.shared_event_id),
+            (F::Kind, &i.kind),
+            (F::PrincipalId, &i.principal_id),
+            (F::Arn, &i.arn),
+            (F::AccountId, &i.account_id),
+            (F::AccessKeyId, &i.access_key_id),
+            (F::UserName, &i.user_name),
+            (F::InvokedBy, &i.invoked_by),
+            (F::IdentityProvider, &i.identity_provider),
+            (F::IssuerKind, &i.issuer_kind),
+            (F::IssuerArn, &i.issuer_arn),
+            (F::Ec2RoleDelivery, &i.ec2_role_delivery),
+            (F::RoleArn, &q.role_arn),
+            (F::RoleSessionName, &q.role_session_name),
+            (F::RequestUserName, &q.user_name),
+            (F::PrincipalArn, &q.principal_arn),
+            (F::TargetPrincipal, &q.target_principal),
+            (F::CredentialsKey, &p.credentials_key),
+            (F::AssumedRoleArn, &p.assumed_role_arn),
+            (F::AssumedRoleId, &p.assumed_role_id),
+            (F::FederatedUserArn, &p.federated_user_arn),
+            (F::FederatedUserId, &p.federated_user_id),
+            (F::CreatedKeyId, &p.access_key_id),
+            (F::AccessKeyUser, &p.access_key_user),
+            (F::Provider, &p.provider),
+            (F::Subject, &p.subject),
+            (F::UserArn, &p.user_arn),
+            (F::ResponseUserName, &p.user_name),
+            (F::LoginProfileUser, &p.login_profile_user),
+        ];
+        let mut seen = [false; FIELDS];
+        seen[F::Id as usize] = true;
+        seen[F::Name as usize] = true;
+        for (f, v) in want {
+            assert!(v.is_some(), "{f:?}: full() sets it");
+            assert_eq!(c.get(f), v.as_deref(), "{f:?}");
+            assert!(!std::mem::replace(&mut seen[f as usize], true), "{f:?} twice");
+        }
+        assert!(seen.iter().all(|&s| s), "every field checked");
+        assert_eq!(
+            (c.id(), c.name(), c.time, c.origin),
+            (e.id.as_str(), e.name.as_str(), e.time, e.origin)
+        );
+        assert_eq!(
+            (c.creation_date, c.credentials_expiration, c.access_key_created, c.from_console),
+            (i.creation_date, p.credentials_expiration, p.access_key_created, i.from_console)
+        );
+        assert_eq!(c.as_use().ec2_instance, i.ec2_role_delivery.is_some());
+
+        let mut w = Writer::default();
+        put_issuing(&mut w, &c);
+        let mut old = Writer::default();
+        old.str(&e.id);
+        old.i64(e.time);
+        old.str(&e.name);
+        for s in [&e.source_ip, &e.error_code, &e.error_message, &e.recipient_account] {
+            old.opt_str(s.as_deref());
+        }
+        old.opt_str(e.shared_event_id.as_deref());
+        let kept = Identity {
+            issuer_principal_id: None,
+            issuer_account_id: None,
+            issuer_user_name: None,
+            mfa_authenticated: None,
+            source_identity: None,
+            ..i.clone()
+        };
+        put_identity(&mut old, &kept);
+        for s in [&q.role_arn, &q.role_session_name, &q.user_name, &q.principal_arn] {
+            old.opt_str(s.as_deref());
+        }
+        old.opt_str(q.target_principal.as_deref());
+        old.opt_str(p.credentials_key.as_deref());
+        old.opt_i64(p.credentials_expiration);
+        for s in [&p.assumed_role_arn, &p.assumed_role_id, &p.federated_user_arn] {
+            old.opt_str(s.as_deref());
+        }
+        for s in [&p.federated_user_id, &p.access_key_id, &p.access_key_user] {
+            old.opt_str(s.as_deref());
+        }
+        old.opt_i64(p.access_key_created);
+        for s in [&p.provider, &p.subject, &p.user_arn, &p.user_name, &p.login_profile_user] {
+            old.opt_str(s.as_deref());
+        }
+        assert!(w.buf == old.buf, "the cached layout");
+        let mut r = Reader::new(&w.buf);
+        assert_eq!(get_issuing(&mut r, c.origin), Some(c.clone()));
+        assert!(r.b.is_empty());
+    }
+
+    /// Absent and empty fields stay apart; renaming a call changes its id alone.
+    #[test]
+    fn an_issuing_call_tells_absent_from_empty_and_renames_alone() {
+        use crate::ingest::issuing::{Field as F, FIELDS};
+        let mut s = [None; FIELDS];
+        s[F::Id as usize] = Some("noid:1:2");
+        s[F::Name as usize] = Some("AssumeRole");
+        s[F::ErrorCode as usize] = Some("");
+        s[F::LoginProfileUser as usize] = Some("last");
+        let mut c = IssuingCall::new(5, Origin { file: 1, record: 2 }, &s);
+        assert_eq!(c.get(F::ErrorCode), Some(""));
+        assert!(c.failed(), "an empty errorCode is still one");
+        assert_eq!(c.get(F::SourceIp), None);
+        assert_eq!(c.get(F::LoginProfileUser), Some("last"));
+        c.set_id("noid:4:2");
+        s[F::Id as usize] = Some("noid:4:2");
+        assert_eq!(c.strs(), s);
+        assert_eq!(c, IssuingCall::new(5, Origin { file: 1, record: 2 }, &s));
+        let none = IssuingCall::default();
+        assert_eq!((none.id(), none.name(), none.get(F::Id)), ("", "", None));
     }
 
     #[test]

@@ -818,61 +818,14 @@ mod tests {
 
     #[test]
     fn issuing_calls_survive_their_round_trip_and_fail_closed() {
-        let mut n = 0;
-        let mut s = || {
-            n += 1;
-            Some(format!("s{n}"))
-        };
-        let c = IssuingCall {
-            id: s().unwrap(),
-            time: 9,
-            name: s().unwrap(),
-            source_ip: s(),
-            error_code: s(),
-            error_message: s(),
-            recipient_account: s(),
-            shared_event_id: s(),
-            identity: crate::model::Identity {
-                kind: s(),
-                principal_id: s(),
-                arn: s(),
-                account_id: s(),
-                access_key_id: s(),
-                user_name: s(),
-                invoked_by: s(),
-                identity_provider: s(),
-                issuer_kind: s(),
-                issuer_arn: s(),
-                creation_date: Some(4),
-                ec2_role_delivery: s(),
-                from_console: true,
-                ..Default::default()
-            },
-            request: crate::ingest::issuing::IssuingRequest {
-                role_arn: s(),
-                role_session_name: s(),
-                user_name: s(),
-                principal_arn: s(),
-                target_principal: s(),
-            },
-            response: crate::ingest::issuing::IssuingResponse {
-                credentials_key: s(),
-                credentials_expiration: Some(5),
-                assumed_role_arn: s(),
-                assumed_role_id: s(),
-                federated_user_arn: s(),
-                federated_user_id: s(),
-                access_key_id: s(),
-                access_key_user: s(),
-                access_key_created: Some(6),
-                provider: s(),
-                subject: s(),
-                user_arn: s(),
-                user_name: s(),
-                login_profile_user: s(),
-            },
-            origin: crate::model::Origin { file: 2, record: 3 },
-        };
+        use crate::ingest::issuing::{Strs, FIELDS};
+        let owned: Vec<String> = (1..=FIELDS).map(|n| format!("s{n}")).collect();
+        let strs: Strs<'_> = std::array::from_fn(|i| Some(owned[i].as_str()));
+        let mut c = IssuingCall::new(9, crate::model::Origin { file: 2, record: 3 }, &strs);
+        c.creation_date = Some(4);
+        c.credentials_expiration = Some(5);
+        c.access_key_created = Some(6);
+        c.from_console = true;
         let mut w = Writer::default();
         put_issuing(&mut w, &c);
         let mut r = Reader::new(&w.buf);
@@ -882,11 +835,12 @@ mod tests {
         // after them. Cut short or scribbled over anywhere, they fail closed (or decode to
         // other values of the same shape), never panic.
         let calls: Vec<IssuingCall> = (0..1000u32)
-            .map(|i| IssuingCall {
-                id: format!("id-{i}"),
-                time: i64::from(i),
-                origin: crate::model::Origin { file: i % 3, record: i },
-                ..c.clone()
+            .map(|i| {
+                let mut call = c.clone();
+                call.set_id(&format!("id-{i}"));
+                call.time = i64::from(i);
+                call.origin = crate::model::Origin { file: i % 3, record: i };
+                call
             })
             .collect();
         let facts = CredFacts {
