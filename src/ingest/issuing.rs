@@ -55,6 +55,8 @@ pub enum Field {
 
 /// How many [`Field`]s there are.
 pub const FIELDS: usize = Field::LoginProfileUser as usize + 1;
+// One bit each in `IssuingCall::present`.
+const _: () = assert!(FIELDS <= 64);
 
 /// An issuing call's string fields, by [`Field`] number, as [`IssuingCall::new`] takes them.
 pub type Strs<'a> = [Option<&'a str>; FIELDS];
@@ -89,8 +91,13 @@ pub struct IssuingCall {
 }
 
 impl Default for IssuingCall {
+    /// A call with an empty id and name (always present, as in every call read) and nothing
+    /// else.
     fn default() -> Self {
-        IssuingCall::new(0, Origin::default(), &[None; FIELDS])
+        let mut strs = [None; FIELDS];
+        strs[Field::Id as usize] = Some("");
+        strs[Field::Name as usize] = Some("");
+        IssuingCall::new(0, Origin::default(), &strs)
     }
 }
 

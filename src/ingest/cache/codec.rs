@@ -858,6 +858,32 @@ mod tests {
         assert!(r.b.is_empty());
     }
 
+    /// The cached layout names every field of an issuing call once: a field added to
+    /// [`crate::ingest::issuing::Field`] and not to [`layout`] fails here.
+    #[test]
+    fn the_issuing_call_layout_names_every_field_once() {
+        use crate::ingest::issuing::{Field as F, FIELDS};
+        let mut seen = [0u32; FIELDS];
+        let written = [F::Id, F::Name, F::Ec2RoleDelivery, F::CredentialsKey];
+        for list in [
+            &written[..],
+            &layout::CALL,
+            &layout::IDENTITY,
+            &layout::REQUEST,
+            &layout::ISSUED,
+            &layout::LAST,
+        ] {
+            for &f in list {
+                seen[f as usize] += 1;
+            }
+        }
+        assert_eq!(seen, [1; FIELDS]);
+        let mut w = Writer::default();
+        let call = IssuingCall::default();
+        put_issuing(&mut w, &call);
+        assert_eq!(get_issuing(&mut Reader::new(&w.buf), call.origin), Some(call));
+    }
+
     /// Absent and empty fields stay apart; renaming a call changes its id alone.
     #[test]
     fn an_issuing_call_tells_absent_from_empty_and_renames_alone() {
@@ -877,7 +903,7 @@ mod tests {
         assert_eq!(c.strs(), s);
         assert_eq!(c, IssuingCall::new(5, Origin { file: 1, record: 2 }, &s));
         let none = IssuingCall::default();
-        assert_eq!((none.id(), none.name(), none.get(F::Id)), ("", "", None));
+        assert_eq!((none.id(), none.name(), none.get(F::SourceIp)), ("", "", None));
     }
 
     #[test]
