@@ -145,26 +145,21 @@ impl IssuingCall {
 
     /// A string field, `None` when absent.
     pub fn get(&self, f: Field) -> Option<&str> {
-        let i = f as usize;
+        self.at(f as usize)
+    }
+
+    /// Every string field, by [`Field`] number.
+    pub fn strs(&self) -> Strs<'_> {
+        std::array::from_fn(|i| self.at(i))
+    }
+
+    /// The string field numbered `i`, `None` when absent.
+    fn at(&self, i: usize) -> Option<&str> {
         if self.present & (1 << i) == 0 {
             return None;
         }
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
         self.text.get(start..self.ends[i] as usize)
-    }
-
-    /// Every string field, by [`Field`] number.
-    pub fn strs(&self) -> Strs<'_> {
-        let mut out = [None; FIELDS];
-        let mut start = 0usize;
-        for (i, o) in out.iter_mut().enumerate() {
-            let end = self.ends[i] as usize;
-            if self.present & (1 << i) != 0 {
-                *o = self.text.get(start..end);
-            }
-            start = end;
-        }
-        out
     }
 
     /// The `eventID` (a stand-in name for a record without one).

@@ -57,8 +57,9 @@ pub struct Identity {
     pub from_console: bool,
 }
 
-/// What one call says about the credential that signed it, in borrowed form: built from a
-/// full [`Identity`] or from the interned [`crate::ingest::CredFacts`] without allocating.
+/// What one call says about the credential that signed it, in borrowed form: built from an
+/// issuing call ([`crate::ingest::IssuingCall::as_use`]) or from the interned
+/// [`crate::ingest::CredFacts`] ([`crate::ingest::Ingest::use_of`]) without allocating.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Use<'a> {
     pub kind: Option<&'a str>,
@@ -70,23 +71,6 @@ pub struct Use<'a> {
     pub issuer_arn: Option<&'a str>,
     pub from_console: bool,
     pub ec2_instance: bool,
-}
-
-impl Identity {
-    /// The borrowed view of this identity.
-    pub fn as_use(&self) -> Use<'_> {
-        Use {
-            kind: self.kind.as_deref(),
-            arn: self.arn.as_deref(),
-            account_id: self.account_id.as_deref(),
-            principal_id: self.principal_id.as_deref(),
-            user_name: self.user_name.as_deref(),
-            issuer_kind: self.issuer_kind.as_deref(),
-            issuer_arn: self.issuer_arn.as_deref(),
-            from_console: self.from_console,
-            ec2_instance: self.ec2_role_delivery.is_some(),
-        }
-    }
 }
 
 /// True when `key` is a temporary STS access key id (`ASIA…`).
