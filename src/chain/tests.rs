@@ -263,3 +263,29 @@ fn arn_account_is_the_fifth_field() {
         );
     }
 }
+
+#[test]
+fn a_temporary_key_seen_with_two_creation_dates_is_two_sessions_each_with_its_calls() {
+    // Two console sessions whose key ids repeat (F16), seen only in use (F2): the calls of
+    // each, interleaved in time, go to the session their creationDate names, and the leaked
+    // long-term key's calls around them to the key.
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let first = s.console_login(MAIN, T0, "alice");
+    let mut second = s.console_login(MAIN, T0 + 100, "bob");
+    second.key = first.key.clone();
+    for (c, at) in [(&first, 30), (&leaked, 35), (&second, 130), (&first, 150), (&second, 160)] {
+        s.call(c, T0 + at, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    }
+    s.call(&second, T0 + 170, "ec2.amazonaws.com", "DescribeInstances", Value::Null);
+    s.call(&leaked, T0 + 180, "ec2.amazonaws.com", "DescribeInstances", Value::Null);
+    let g = graph_of(&s, &[]);
+
+    let (a, b) = (node(&g, &first), node(&g, &second));
+    assert_ne!(a.id, b.id);
+    assert_eq!((a.events, b.events), (2, 3), "{a:?} {b:?}");
+    assert_eq!(a.principal_arn.as_deref(), Some(first.arn.as_str()));
+    assert_eq!(b.principal_arn.as_deref(), Some(second.arn.as_str()));
+    assert_eq!(node(&g, &leaked).events, 2);
+    assert!(g.notes.iter().any(|n| n.contains(&first.key) && n.contains("2 different sessions")));
+}
