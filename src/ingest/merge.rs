@@ -268,7 +268,7 @@ pub(super) fn merge(
         cached,
         max_file_bytes: cap,
         strings: list,
-        evidence: std::sync::OnceLock::new(),
+        evidence: Default::default(),
         file_sha256,
         stubs,
         details,

@@ -82,7 +82,7 @@ pub struct Ingest {
     file_sha256: Vec<Option<String>>,
     /// [`Ingest::evidence_sha256`], computed once on first use (it re-reads every file that
     /// was not hashed during the read).
-    evidence: std::sync::OnceLock<String>,
+    evidence: evidence::Evidence,
     /// The cache and the key of this run, when the run's table is kept in it (loaded from it
     /// or saved to it): what is derived from the table alone can be kept beside it
     /// ([`Ingest::load_derived`]).
@@ -310,7 +310,7 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
                 .filter(|&i| base.map.binary_search(&(i as u32)).is_err())
                 .collect();
             let from_base = base.map.len() as u64;
-            let accs = read_files(opts, &files, &new, None);
+            let accs = read_files(opts, &files, &new, None, true);
             if let Some(mut ing) = extend::extend(opts, files.clone(), base, accs, t0) {
                 cache.taken(from_base);
                 save(opts, cache, key, &mut ing);
@@ -321,10 +321,19 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
         }
     }
     let all: Vec<usize> = (0..files.len()).collect();
+    // The evidence fingerprint of a run without the cache is taken after the read, beside
+    // the session graph ([`evidence`]), on a system whose file states tell a change (Unix):
+    // the files' states as found are kept for it.
+    let hash_after = (cfg!(unix) && opts.fingerprint && opts.cache.is_none())
+        .then(|| (files.clone(), stats))
+        .filter(|(f, s)| s.iter().zip(f).all(|(s, f)| s.is_some() && !f.is_stdin()));
     let t0 = std::time::Instant::now();
-    let accs = read_files(opts, &files, &all, stdin_data.as_deref());
+    let accs = read_files(opts, &files, &all, stdin_data.as_deref(), hash_after.is_none());
     let mut ing = merge::merge(opts, files, stdin_data, problems, accs, t0, extensible);
     crate::diag::mark("ingest: merged");
+    if let Some((files, found)) = hash_after {
+        ing.evidence.hash_beside(files, found);
+    }
     if let (Some(cache), Some(key)) = (&opts.cache, &run_key) {
         save(opts, cache, key, &mut ing);
     }
@@ -351,12 +360,14 @@ fn save(
     }
 }
 
-/// The first pass over the files `which` (indices into `files`), both cores reading.
+/// The first pass over the files `which` (indices into `files`), both cores reading; each
+/// file hashed as it is read when the run wants the evidence fingerprint and `hash_now`.
 fn read_files(
     opts: &IngestOptions,
     files: &[InputFile],
     which: &[usize],
     stdin_data: Option<&[u8]>,
+    hash_now: bool,
 ) -> Vec<ThreadAcc> {
     let total_bytes: u64 = which
         .iter()
@@ -373,7 +384,7 @@ fn read_files(
         let mut st = Scratch::new();
         let mut acc = ThreadAcc {
             inventory_only: opts.inventory_only,
-            fingerprint: opts.fingerprint,
+            fingerprint: opts.fingerprint && hash_now,
             seed_keys: opts.seed_keys.clone(),
             ..ThreadAcc::default()
         };

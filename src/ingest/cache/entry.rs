@@ -19,7 +19,7 @@ const FORMAT: u32 = 1;
 
 /// What the file system says about a file: any change in it sends the file to be hashed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct StatKey {
+pub(in crate::ingest) struct StatKey {
     size: u64,
     mtime: (i64, i64),
     ctime: (i64, i64),
@@ -29,7 +29,7 @@ pub(super) struct StatKey {
 
 impl StatKey {
     #[cfg(unix)]
-    pub(super) fn of(m: &std::fs::Metadata) -> StatKey {
+    pub(in crate::ingest) fn of(m: &std::fs::Metadata) -> StatKey {
         use std::os::unix::fs::MetadataExt;
         StatKey {
             size: m.len(),
@@ -40,7 +40,7 @@ impl StatKey {
         }
     }
     #[cfg(not(unix))]
-    pub(super) fn of(m: &std::fs::Metadata) -> StatKey {
+    pub(in crate::ingest) fn of(m: &std::fs::Metadata) -> StatKey {
         // Without a status-change time every entry is checked by its hash.
         let t = m
             .modified()

@@ -58,7 +58,7 @@ mod run;
 mod write;
 
 pub(crate) use codec::{Fields, Reader, Sink, Writer};
-pub(super) use entry::EventLog;
+pub(super) use entry::{EventLog, StatKey};
 pub(super) use run::decode_graph_inputs;
 pub(crate) use run::{Derived, RunKey, RunSave};
 pub use write::wait_for_writes;

@@ -654,7 +654,7 @@ fn decode(
         max_file_bytes,
         strings,
         file_sha256,
-        evidence: std::sync::OnceLock::new(),
+        evidence: Default::default(),
         stubs,
         details: Vec::new(),
         creds: Default::default(),
