@@ -153,7 +153,7 @@ mod tests {
         // Rewritten after it was found, with the same size: not vouched for.
         let at_start = found();
         std::thread::sleep(std::time::Duration::from_millis(20));
-        std::fs::write(&b, br#"{"Records":[1]}"#[..14].to_vec()).unwrap();
+        std::fs::write(&b, &br#"{"Records":[1]}"#[..14]).unwrap();
         let after = hash_unchanged(&files, &at_start);
         assert_ne!(after, while_read);
         let changed = combine(vec![
