@@ -55,19 +55,20 @@ pub(super) fn hash_unchanged(
         .iter()
         .zip(found.iter().chain(std::iter::repeat(&None)))
         .map(|(f, at)| {
-            let Ok(mut file) = std::fs::File::open(&f.path) else {
-                return format!("unreadable:{}", f.display());
+            // The file's state before its bytes are read, and after (`None`: not told).
+            let mut read = || -> std::io::Result<_> {
+                let mut file = std::fs::File::open(&f.path)?;
+                let before = file.metadata()?;
+                buf.clear();
+                file.read_to_end(&mut buf)?;
+                Ok((before, file.metadata().ok()))
             };
-            let Ok(before) = file.metadata() else {
-                return format!("unreadable:{}", f.display());
-            };
-            buf.clear();
-            if file.read_to_end(&mut buf).is_err() {
-                return format!("unreadable:{}", f.display());
-            }
-            match file.metadata() {
-                Ok(after) if same(&before, at) && same(&after, at) => sha256_hex(&buf),
-                _ => format!("changed:{}", f.display()),
+            match read() {
+                Err(_) => format!("unreadable:{}", f.display()),
+                Ok((before, Some(after))) if same(&before, at) && same(&after, at) => {
+                    sha256_hex(&buf)
+                }
+                Ok(_) => format!("changed:{}", f.display()),
             }
         })
         .collect();

@@ -323,10 +323,10 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
     let all: Vec<usize> = (0..files.len()).collect();
     // The evidence fingerprint of a run without the cache is taken after the read, beside
     // the session graph ([`evidence`]), on a system whose file states tell a change (Unix):
-    // the files' states as found are kept for it.
+    // the files' states as found are kept for it. Not when one has no state (standard input).
     let hash_after = (cfg!(unix) && opts.fingerprint && opts.cache.is_none())
         .then(|| (files.clone(), stats))
-        .filter(|(f, s)| s.iter().zip(f).all(|(s, f)| s.is_some() && !f.is_stdin()));
+        .filter(|(_, s)| s.iter().all(Option::is_some));
     let t0 = std::time::Instant::now();
     let accs = read_files(opts, &files, &all, stdin_data.as_deref(), hash_after.is_none());
     let mut ing = merge::merge(opts, files, stdin_data, problems, accs, t0, extensible);
