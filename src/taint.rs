@@ -56,15 +56,21 @@ pub fn user_of(g: &SessionGraph, n: usize) -> Option<(&str, &str)> {
 pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
     let is_cred = |n: usize| matches!(g.nodes[n].kind, NodeKind::LongTermKey | NodeKind::Session);
     let mut reached: BTreeSet<usize> = g.descendants(seeds);
-    // Credential nodes of each IAM user, computed once.
-    let mut by_user: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
-    for n in 0..g.nodes.len() {
-        if is_cred(n) {
-            if let Some(u) = user_of(g, n) {
-                by_user.entry(u).or_default().push(n);
+    // Credential nodes of each IAM user, computed once, and only when a tainted credential
+    // made some user the attacker's (reading every credential's ARN was most of this
+    // function's time).
+    let mut by_user: Option<BTreeMap<(&str, &str), Vec<usize>>> = None;
+    let index_users = || {
+        let mut m: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+        for n in 0..g.nodes.len() {
+            if is_cred(n) {
+                if let Some(u) = user_of(g, n) {
+                    m.entry(u).or_default().push(n);
+                }
             }
         }
-    }
+        m
+    };
     let mut users: BTreeMap<(String, String), AttackerUser> = BTreeMap::new();
     loop {
         for gr in &g.user_grants {
@@ -92,6 +98,10 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
                 e.evidence.push(ev);
             }
         }
+        if users.is_empty() {
+            break;
+        }
+        let by_user = by_user.get_or_insert_with(index_users);
         let mut new = Vec::new();
         for u in users.values() {
             let Some(creds) = by_user.get(&(u.account_id.as_str(), u.user_name.as_str())) else {

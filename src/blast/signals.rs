@@ -11,17 +11,22 @@ use std::collections::{BTreeMap, BTreeSet};
 /// shows up as the same session ARN calling from somewhere else (CLOUDTRAIL.md §5, item 6).
 pub(super) fn signals(ing: &Ingest, g: &SessionGraph) -> Vec<Signal> {
     let parent = g.parent_edge();
+    // Cheapest test first: the node's own fields, the last segment of its ARN before a search
+    // through it, its parent (another node, elsewhere in memory) last.
     let is_instance = |n: usize| {
         let node = &g.nodes[n];
         node.issued_by_event.as_deref() == Some("EC2 instance profile")
-            || parent[n].is_some_and(|(p, _)| g.nodes[p].id == "service:ec2.amazonaws.com")
             || node.principal_arn.as_deref().is_some_and(|a| {
-                a.contains(":assumed-role/")
-                    && a.rsplit('/').next().is_some_and(|s| s.starts_with("i-"))
+                a.rsplit('/').next().is_some_and(|s| s.starts_with("i-"))
+                    && a.contains(":assumed-role/")
             })
+            || parent[n].is_some_and(|(p, _)| g.nodes[p].id == "service:ec2.amazonaws.com")
     };
     // Once per credential, not once per event: few credentials are instance sessions.
     let instance: Vec<bool> = (0..g.nodes.len()).map(is_instance).collect();
+    if !instance.contains(&true) {
+        return Vec::new();
+    }
     // session ARN -> (ip -> keys that used it)
     let mut by_session: BTreeMap<&str, BTreeMap<&str, BTreeSet<&str>>> = BTreeMap::new();
     for (i, st) in ing.stubs.iter().enumerate() {

@@ -59,6 +59,15 @@ fn a_role_chain_across_accounts_is_one_lineage_with_expiry_and_role() {
     let down: Vec<&str> =
         g.descendants(&[root]).into_iter().map(|n| g.nodes[n].id.as_str()).collect();
     assert_eq!(down.len(), 3, "{down:?}");
+    // From the middle of the chain, down and up.
+    let (a_id, b_id) = (admin.node_id(), audit.node_id());
+    let names = |set: BTreeSet<usize>| -> BTreeSet<String> {
+        set.into_iter().map(|n| g.nodes[n].id.clone()).collect()
+    };
+    let mid = g.node(&a_id).unwrap();
+    assert_eq!(names(g.descendants(&[mid])), BTreeSet::from([a_id.clone(), b_id.clone()]));
+    let up = names(g.ancestors(&BTreeSet::from([g.node(&b_id).unwrap()])));
+    assert_eq!(up, BTreeSet::from([LEAKED.to_string(), a_id, b_id]));
 }
 
 #[test]
