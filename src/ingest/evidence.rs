@@ -17,8 +17,17 @@ use rayon::prelude::*;
 /// after the read.
 #[derive(Debug, Default)]
 pub(crate) struct Evidence {
-    done: std::sync::OnceLock<String>,
-    job: std::sync::Mutex<Option<std::thread::JoinHandle<String>>>,
+    done: std::sync::OnceLock<Fingerprint>,
+    job: std::sync::Mutex<Option<std::thread::JoinHandle<Fingerprint>>>,
+}
+
+/// The fingerprint ([`Ingest::evidence_sha256`]), and the files it does not vouch for because
+/// they changed while the run read them ([`Ingest::evidence_changed`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Fingerprint {
+    sha256: String,
+    /// As displayed, in input order.
+    changed: Vec<String>,
 }
 
 impl Evidence {
@@ -45,7 +54,7 @@ impl Evidence {
 pub(super) fn hash_unchanged(
     files: &[super::InputFile],
     found: &[Option<std::fs::Metadata>],
-) -> String {
+) -> Fingerprint {
     use std::io::Read;
     let same = |a: &std::fs::Metadata, b: &Option<std::fs::Metadata>| {
         b.as_ref().is_some_and(|b| super::cache::StatKey::of(a) == super::cache::StatKey::of(b))
@@ -72,7 +81,9 @@ pub(super) fn hash_unchanged(
             }
         })
         .collect();
-    combine(hashes)
+    let changed =
+        hashes.iter().filter_map(|h| h.strip_prefix("changed:")).map(str::to_string).collect();
+    Fingerprint { sha256: combine(hashes), changed }
 }
 
 /// The fingerprint of the files' hashes: their sorted list, one per line, hashed.
@@ -86,13 +97,23 @@ impl Ingest {
     /// a reviewer can tell whether a plan matches the evidence it is applied to. Files that
     /// cannot be read count as `unreadable`, files that changed during the run as `changed`.
     pub fn evidence_sha256(&self) -> String {
+        self.fingerprint().sha256.clone()
+    }
+
+    /// The input files (as displayed) that changed while the run read them, which
+    /// [`Ingest::evidence_sha256`] therefore does not vouch for: a plan built now may rest on
+    /// bytes that are no longer the evidence.
+    pub fn evidence_changed(&self) -> Vec<String> {
+        self.fingerprint().changed.clone()
+    }
+
+    fn fingerprint(&self) -> &Fingerprint {
         let e = &self.evidence;
-        e.done
-            .get_or_init(|| {
-                let job = e.job.lock().ok().and_then(|mut j| j.take());
-                job.and_then(|j| j.join().ok()).unwrap_or_else(|| self.hash_inputs())
-            })
-            .clone()
+        e.done.get_or_init(|| {
+            let job = e.job.lock().ok().and_then(|mut j| j.take());
+            job.and_then(|j| j.join().ok())
+                .unwrap_or_else(|| Fingerprint { sha256: self.hash_inputs(), changed: Vec::new() })
+        })
     }
 
     fn hash_inputs(&self) -> String {
@@ -116,6 +137,20 @@ impl Ingest {
             })
             .collect();
         combine(hashes)
+    }
+}
+
+#[cfg(test)]
+impl Ingest {
+    /// Hashes the evidence after the read as a run without `--cache` does, against what the
+    /// file system said of each input file ([`Ingest::input_files`]) when `found` was taken.
+    pub(crate) fn hash_evidence_as_found(&self, found: Vec<Option<std::fs::Metadata>>) {
+        self.evidence.hash_beside(self.inputs.clone(), found);
+    }
+
+    /// The input files, in input order.
+    pub(crate) fn input_files(&self) -> Vec<std::path::PathBuf> {
+        self.inputs.iter().map(|f| f.path.clone()).collect()
     }
 }
 
@@ -149,13 +184,18 @@ mod tests {
             sha256_hex(&std::fs::read(&a).unwrap()),
             sha256_hex(&std::fs::read(&b).unwrap()),
         ]);
-        assert_eq!(hash_unchanged(&files, &found()), while_read);
+        assert_eq!(
+            hash_unchanged(&files, &found()),
+            Fingerprint { sha256: while_read.clone(), changed: vec![] }
+        );
 
         // Rewritten after it was found, with the same size: not vouched for.
         let at_start = found();
         std::thread::sleep(std::time::Duration::from_millis(20));
         std::fs::write(&b, &br#"{"Records":[1]}"#[..14]).unwrap();
         let after = hash_unchanged(&files, &at_start);
+        assert_eq!(after.changed, vec![files[1].display()]);
+        let after = after.sha256;
         assert_ne!(after, while_read);
         let changed = combine(vec![
             sha256_hex(&std::fs::read(&a).unwrap()),
@@ -164,9 +204,11 @@ mod tests {
         assert_eq!(after, changed);
         // Found afresh, it is hashed as it now is; a file that is gone is unreadable, and one
         // the run has no state for is not vouched for.
-        assert_ne!(hash_unchanged(&files, &found()), while_read);
+        assert_ne!(hash_unchanged(&files, &found()).sha256, while_read);
         std::fs::remove_file(&a).unwrap();
         let gone = hash_unchanged(&files, &found());
+        assert!(gone.changed.is_empty(), "a file that is gone is reported as unreadable");
+        let gone = gone.sha256;
         assert_eq!(
             gone,
             combine(vec![
@@ -174,6 +216,8 @@ mod tests {
                 sha256_hex(&std::fs::read(&b).unwrap())
             ])
         );
-        assert!(hash_unchanged(&files[1..], &[None]) != hash_unchanged(&files[1..], &found()[1..]));
+        let unknown = hash_unchanged(&files[1..], &[None]);
+        assert_eq!(unknown.changed, vec![files[1].display()]);
+        assert!(unknown.sha256 != hash_unchanged(&files[1..], &found()[1..]).sha256);
     }
 }

@@ -509,6 +509,9 @@ pub fn build_plan(
             ));
         }
     }
+    for f in ing.evidence_changed() {
+        notes.push(changed_note(&f));
+    }
     notes.sort();
     notes.dedup();
 
@@ -663,4 +666,12 @@ fn resource_denies(
             }
         })
         .collect()
+}
+
+/// The note on an input file that changed while the run read it (`plan` and `verify`): the
+/// fingerprint they record or compare (`inputs.sha256`) does not vouch for it.
+pub(crate) fn changed_note(file: &str) -> String {
+    format!(
+        "input file {file} changed while this run read it: inputs.sha256 does not vouch for it and matches no evidence; re-run once the trail is no longer being written"
+    )
 }

@@ -460,6 +460,7 @@ pub fn verify_with(
     let b = crate::blast::blast(ing, g, &seeds, false)?;
     let mut notes = b.notes.clone();
     let evidence = ing.evidence_sha256();
+    notes.extend(ing.evidence_changed().iter().map(|f| super::changed_note(f)));
     if !plan.inputs.sha256.is_empty() && plan.inputs.sha256 != evidence {
         notes.push(format!(
             "the plan was built from different evidence (inputs sha256 {} in the plan, {evidence} here): the verification is of this trail",
@@ -824,6 +825,47 @@ mod tests {
         fn verify(&self, plan: &Plan) -> Verification {
             verify(&self.ing, &self.g, plan).unwrap()
         }
+    }
+
+    /// A log file rewritten after the run found it (a delivery still being written, or
+    /// someone editing the evidence) is named in the plan's and the verification's notes: the
+    /// fingerprint they record does not vouch for it.
+    #[test]
+    fn a_file_that_changed_while_the_run_read_it_is_named_in_the_plan_and_the_verification() {
+        let mut s = Scenario::new();
+        let k = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let deploy =
+            s.assume_role(&k, T0 + 10, "arn:aws:iam::111122223333:role/Deploy", "d1", 3600);
+        s.call(&deploy, T0 + 15, "s3.amazonaws.com", "ListBuckets", serde_json::json!({}));
+        let (_dir, ing, g) = s.ingested(&[]);
+        let files = ing.input_files();
+        let found: Vec<_> = files.iter().map(|f| std::fs::metadata(f).ok()).collect();
+        let target = files.last().unwrap();
+        // The same bytes written again: only the file system's record of it changes.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(target, std::fs::read(target).unwrap()).unwrap();
+        ing.hash_evidence_as_found(found);
+
+        let b = crate::blast::blast(&ing, &g, &[SeedKey::parse(LEAKED)], true).unwrap();
+        let o = PlanOptions {
+            strategy: Strategy::Strict,
+            effective_at: None,
+            now: T0 + 100,
+            input_paths: Vec::new(),
+        };
+        let plan = build_plan(&ing, &g, &b, &o, sessions_by_target(&g));
+        let name = target.file_name().unwrap().to_str().unwrap();
+        let named = |notes: &[String]| {
+            notes
+                .iter()
+                .filter(|n| n.contains("changed while this run read it"))
+                .all(|n| n.contains(name))
+                && notes.iter().filter(|n| n.contains("changed while this run read it")).count()
+                    == 1
+        };
+        assert!(named(&plan.notes), "{:?}", plan.notes);
+        let v = verify(&ing, &g, &plan).unwrap();
+        assert!(named(&v.notes), "{:?}", v.notes);
     }
 
     fn sessions(list: &[SessionVerdict]) -> Vec<&str> {
