@@ -811,20 +811,25 @@ mod tests {
                 s.assume_role(&k, T0 + 20, "arn:aws:iam::111122223333:role/Admin", "a1", 3600);
             s.call(&admin, T0 + 25, "iam.amazonaws.com", "ListUsers", serde_json::json!({}));
             let (dir, ing, g) = s.ingested(&[]);
-            let b = crate::blast::blast(&ing, &g, &[SeedKey::parse(LEAKED)], true).unwrap();
-            let o = PlanOptions {
-                strategy: Strategy::Strict,
-                effective_at: None,
-                now: T0 + 100,
-                input_paths: Vec::new(),
-            };
-            let plan = build_plan(&ing, &g, &b, &o, sessions_by_target(&g));
+            let plan = strict_plan(&ing, &g);
             Incident { ing, g, plan, deploy: deploy.node_id(), admin: admin.node_id(), _dir: dir }
         }
 
         fn verify(&self, plan: &Plan) -> Verification {
             verify(&self.ing, &self.g, plan).unwrap()
         }
+    }
+
+    /// The strict plan for the leaked key, built at `T0 + 100`.
+    fn strict_plan(ing: &Ingest, g: &SessionGraph) -> Plan {
+        let b = crate::blast::blast(ing, g, &[SeedKey::parse(LEAKED)], true).unwrap();
+        let o = PlanOptions {
+            strategy: Strategy::Strict,
+            effective_at: None,
+            now: T0 + 100,
+            input_paths: Vec::new(),
+        };
+        build_plan(ing, g, &b, &o, sessions_by_target(g))
     }
 
     /// A log file rewritten after the run found it (a delivery still being written, or
@@ -846,14 +851,7 @@ mod tests {
         std::fs::write(target, std::fs::read(target).unwrap()).unwrap();
         ing.hash_evidence_as_found(found);
 
-        let b = crate::blast::blast(&ing, &g, &[SeedKey::parse(LEAKED)], true).unwrap();
-        let o = PlanOptions {
-            strategy: Strategy::Strict,
-            effective_at: None,
-            now: T0 + 100,
-            input_paths: Vec::new(),
-        };
-        let plan = build_plan(&ing, &g, &b, &o, sessions_by_target(&g));
+        let plan = strict_plan(&ing, &g);
         let name = target.file_name().unwrap().to_str().unwrap();
         let named = |notes: &[String]| {
             notes
