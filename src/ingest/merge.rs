@@ -232,10 +232,18 @@ pub(super) fn merge(
     // doubling: its slack goes too), but a run that keeps its table keeps them too.
     let (stubs, ids, digests) = strip_ids(stubs, growable);
     stats.events = stubs.len() as u64;
-    stats.missing_event_id = stubs.iter().filter(|s| s.flags & HAS_ID == 0).count() as u64;
-    let kept: rustc_hash::FxHashSet<(u32, u32)> =
-        stubs.iter().filter(|s| s.flags & DETAIL != 0).map(|s| (s.file, s.record)).collect();
-    details.retain(|e| kept.contains(&(e.origin.file, e.origin.record)));
+    let (missing, with_detail) = stubs.iter().fold((0u64, 0usize), |(m, d), s| {
+        (m + u64::from(s.flags & HAS_ID == 0), d + usize::from(s.flags & DETAIL != 0))
+    });
+    stats.missing_event_id = missing;
+    // Each issuing call is the detail of one event (flagged `DETAIL` when it was kept): when
+    // as many flagged events are left as there are calls, deduplication and the time window
+    // removed none of them, and no call is looked up.
+    if with_detail != details.len() {
+        let kept: rustc_hash::FxHashSet<(u32, u32)> =
+            stubs.iter().filter(|s| s.flags & DETAIL != 0).map(|s| (s.file, s.record)).collect();
+        details.retain(|e| kept.contains(&(e.origin.file, e.origin.record)));
+    }
     details.sort_by_cached_key(|e| (e.time, id128(e.id()), e.origin.file, e.origin.record));
     let seed_events = Kept::of_surviving(seed_events, &stubs);
     // The merge, dedupe and id stripping left freed heap behind: hand it back.

@@ -371,6 +371,12 @@ fn decode(bytes: &[u8], file: u32) -> Option<Decoded<'_>> {
     if !r.b.is_empty() {
         return None;
     }
+    // One issuing call for each event flagged as having one, and no other, as the writer keeps
+    // them (the merge counts on it, [`crate::ingest::merge`]).
+    let flagged = stubs.iter().filter(|k| k.s.flags & DETAIL != 0).map(|k| k.s.record);
+    if !flagged.eq(details.iter().map(|d| d.origin.record)) {
+        return None;
+    }
     Some(Decoded { status, counts, sha256, rejects, strings, stubs, creds, details })
 }
 
@@ -514,4 +520,70 @@ pub(super) fn read_events(path: &Path, hash: u128, file: u32, want: &[u32]) -> O
         i = j;
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::read::{process_file, Scratch};
+    use crate::ingest::InputFile;
+
+    /// Every file under `dir`.
+    fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                out.extend(files_under(&p));
+            } else {
+                out.push(p);
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// An entry is taken back only with one issuing call for each event flagged as having
+    /// one (the merge counts on it, keeping every call when as many flagged events are left
+    /// as there are calls): an entry whose flag was cleared on the way is a miss.
+    #[test]
+    fn an_entry_whose_issuing_calls_and_flagged_events_differ_is_a_miss() {
+        let mut s = crate::gen::scenario::Scenario::new();
+        let k = s.user_key("111122223333", "ci-deployer", "AKIAIOSFODNN7EXAMPLE");
+        let role = "arn:aws:iam::111122223333:role/Deploy";
+        let d1 = s.assume_role(&k, 1_710_151_200, role, "d1", 3600);
+        s.call(&d1, 1_710_151_210, "s3.amazonaws.com", "ListBuckets", serde_json::Value::Null);
+        let dir = tempfile::TempDir::new().unwrap();
+        s.write(dir.path(), &[]).unwrap();
+        let mut tried = 0;
+        for path in files_under(dir.path()) {
+            let f = InputFile { path: path.clone(), explicit: true };
+            let mut own = ThreadAcc {
+                inventory_only: false,
+                fingerprint: true,
+                events: Some(EventLog::default()),
+                ..ThreadAcc::default()
+            };
+            let cap = 1 << 30;
+            process_file(&f, 0, None, &mut Scratch::new(), &mut own, cap);
+            let stat = StatKey::of(&std::fs::metadata(&path).unwrap());
+            let h = Header { path: path.display().to_string(), stat, hash: 0, cap, explicit: true };
+            let Some((t, _)) = encode(&h, &mut own) else { continue };
+            let d = decode(&t, 0).expect("an entry just encoded decodes");
+            let Some(k) = d.stubs.iter().find(|k| k.s.flags & DETAIL != 0) else { continue };
+            assert_eq!(d.details.len(), 1);
+            // The flag byte of that event: after its time, creationDate, record and six strings.
+            let mut at = k.s.time.to_le_bytes().to_vec();
+            at.extend(k.s.created.to_le_bytes());
+            at.extend(k.s.record.to_le_bytes());
+            let pos = t.windows(at.len()).position(|w| w == at.as_slice()).unwrap();
+            let flag = pos + at.len() + 6 * 4;
+            assert_eq!(t[flag], k.s.flags);
+            let mut cleared = t.clone();
+            cleared[flag] &= !DETAIL;
+            assert!(decode(&cleared, 0).is_none(), "a call whose event is not flagged");
+            tried += 1;
+        }
+        assert_eq!(tried, 1, "one file holds the AssumeRole call");
+    }
 }
