@@ -89,22 +89,39 @@ pub(super) fn move_from_back<T, U>(mut from: Vec<T>, into: &mut Vec<U>, mut f: i
 }
 
 /// The stubs without their ids, in the same order, and the ids and content digests in that
-/// order when `keep`.
-pub(super) fn strip_ids(keyed: Vec<Keyed>, keep: bool) -> (Vec<Stub>, Vec<u128>, Vec<u64>) {
-    let mut out = Vec::new();
-    let kept = if keep { keyed.len() } else { 0 };
+/// order when `keep`. Moved over a sixteenth at a time from the back, each part on every
+/// core, the source shrunk after each part so that both vectors never exist in full (at 5 GB
+/// of trail, 4 million stubs: moved a few thousand at a time on one core this took 0.14 s).
+pub(super) fn strip_ids(mut keyed: Vec<Keyed>, keep: bool) -> (Vec<Stub>, Vec<u128>, Vec<u64>) {
+    use rayon::prelude::*;
+    let n = keyed.len();
+    let part = n.div_ceil(16).max(1 << 14);
+    let mut out: Vec<Stub> = Vec::with_capacity(n);
+    let kept = if keep { n } else { 0 };
     let (mut ids, mut digests) = (Vec::with_capacity(kept), Vec::with_capacity(kept));
-    move_from_back(keyed, &mut out, |k| {
+    while !keyed.is_empty() {
+        let start = keyed.len().saturating_sub(part);
         if keep {
-            ids.push(k.id);
-            digests.push(k.digest);
+            ids.par_extend(keyed[start..].par_iter().rev().map(|k| k.id));
+            digests.par_extend(keyed[start..].par_iter().rev().map(|k| k.digest));
         }
-        k.s
-    });
-    out.reverse();
-    ids.reverse();
-    digests.reverse();
+        out.par_extend(keyed.par_drain(start..).rev().map(|k| k.s));
+        keyed.shrink_to_fit();
+    }
+    par_reverse(&mut out);
+    par_reverse(&mut ids);
+    par_reverse(&mut digests);
     (out, ids, digests)
+}
+
+/// `v` in reverse order, the swaps spread over the cores.
+fn par_reverse<T: Send>(v: &mut [T]) {
+    use rayon::prelude::*;
+    let half = v.len() / 2;
+    let (front, back) = v.split_at_mut(half);
+    let skip = back.len() - half; // the middle element of an odd length stays
+    let back = &mut back[skip..];
+    front.par_iter_mut().zip(back.par_iter_mut().rev()).for_each(|(a, b)| std::mem::swap(a, b));
 }
 
 impl Stub {
@@ -279,7 +296,7 @@ mod tests {
     #[test]
     fn dropping_ids_keeps_every_stub_in_order() {
         let stub = |i: u32| Stub::bare(i64::from(i), i / 7, i, 0);
-        // More than two of the 65,536-stub slices, and a partial one.
+        // Ten parts of at least 16,384 stubs, the last one partial; an odd number in all.
         let n = 150_001u32;
         let keyed: Vec<Keyed> = (0..n)
             .map(|i| Keyed { id: u128::from(i) * 3, digest: u64::from(i) + 5, s: stub(i) })
@@ -294,6 +311,11 @@ mod tests {
         assert!(ids.iter().enumerate().all(|(i, id)| *id == i as u128 * 3));
         assert!(digests.iter().enumerate().all(|(i, d)| *d == i as u64 + 5));
         assert!(strip_ids(Vec::new(), true).0.is_empty());
+        for len in [0usize, 1, 2, 5, 6] {
+            let mut v: Vec<usize> = (0..len).collect();
+            par_reverse(&mut v);
+            assert_eq!(v, (0..len).rev().collect::<Vec<_>>());
+        }
     }
 
     #[test]
