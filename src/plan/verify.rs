@@ -820,16 +820,15 @@ mod tests {
         }
     }
 
+    /// Plan options for `strategy`, built at `T0 + 100`, no cut-off given.
+    fn options(strategy: Strategy) -> PlanOptions {
+        PlanOptions { strategy, effective_at: None, now: T0 + 100, input_paths: Vec::new() }
+    }
+
     /// The strict plan for the leaked key, built at `T0 + 100`.
     fn strict_plan(ing: &Ingest, g: &SessionGraph) -> Plan {
         let b = crate::blast::blast(ing, g, &[SeedKey::parse(LEAKED)], true).unwrap();
-        let o = PlanOptions {
-            strategy: Strategy::Strict,
-            effective_at: None,
-            now: T0 + 100,
-            input_paths: Vec::new(),
-        };
-        build_plan(ing, g, &b, &o, sessions_by_target(g))
+        build_plan(ing, g, &b, &options(Strategy::Strict), sessions_by_target(g))
     }
 
     /// A log file rewritten after the run found it (a delivery still being written, or
@@ -988,12 +987,7 @@ mod tests {
         s.call(&seen, T0 + 25, "s3.amazonaws.com", "ListBuckets", serde_json::json!({}));
         let (_dir, ing, g) = s.ingested(&[]);
         let b = crate::blast::blast(&ing, &g, &[SeedKey::parse(LEAKED)], true).unwrap();
-        let o = PlanOptions {
-            strategy: Strategy::Surgical,
-            effective_at: None,
-            now: T0 + 100,
-            input_paths: Vec::new(),
-        };
+        let o = options(Strategy::Surgical);
         let plan = build_plan(&ing, &g, &b, &o, sessions_by_target(&g));
         // Without a snapshot the pattern is any id of the role with that session name, and
         // verify proves it covers the session (whatever the id, it ends in `:q1`).
@@ -1068,12 +1062,7 @@ mod tests {
         req.remove("roleArn");
         let (_dir, ing, mut g) = s.ingested(&[]);
         let b = crate::blast::blast(&ing, &g, &[SeedKey::parse(LEAKED)], true).unwrap();
-        let o = PlanOptions {
-            strategy: Strategy::Strict,
-            effective_at: None,
-            now: T0 + 100,
-            input_paths: Vec::new(),
-        };
+        let o = options(Strategy::Strict);
         // Without the snapshot the role looks ordinary: a deny on it.
         let guessed = build_plan(&ing, &g, &b, &o, sessions_by_target(&g));
         let bare = "arn:aws:iam::111122223333:role/AWSServiceRoleForOps";
