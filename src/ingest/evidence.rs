@@ -60,6 +60,7 @@ pub(super) fn hash_unchanged(
         b.as_ref().is_some_and(|b| super::cache::StatKey::of(a) == super::cache::StatKey::of(b))
     };
     let mut buf = Vec::new();
+    let mut changed = Vec::new();
     let hashes: Vec<String> = files
         .iter()
         .zip(found.iter().chain(std::iter::repeat(&None)))
@@ -77,12 +78,13 @@ pub(super) fn hash_unchanged(
                 Ok((before, Some(after))) if same(&before, at) && same(&after, at) => {
                     sha256_hex(&buf)
                 }
-                Ok(_) => format!("changed:{}", f.display()),
+                Ok(_) => {
+                    changed.push(f.display());
+                    format!("changed:{}", f.display())
+                }
             }
         })
         .collect();
-    let changed =
-        hashes.iter().filter_map(|h| h.strip_prefix("changed:")).map(str::to_string).collect();
     Fingerprint { sha256: combine(hashes), changed }
 }
 
