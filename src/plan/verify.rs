@@ -688,6 +688,9 @@ pub fn verify_with(
 /// Terminal rendering.
 pub fn render_table(v: &Verification) -> String {
     use std::fmt::Write;
+    // Every value that can come from a log or a path on one line (a newline in a session
+    // name or a file name must not start a line of its own).
+    use crate::escape::one_line as l;
     let mut o = String::new();
     let _ = writeln!(
         o,
@@ -714,20 +717,21 @@ pub fn render_table(v: &Verification) -> String {
             let _ = writeln!(
                 o,
                 "  {label:<12} {}  {}  issued {}  valid until {}{}{}",
-                s.session,
-                s.principal_arn.as_deref().unwrap_or("?"),
+                l(&s.session),
+                l(s.principal_arn.as_deref().unwrap_or("?")),
                 fmt_or(s.issued_at, "?"),
                 fmt_or(s.valid_until, "?"),
-                s.denied_by.as_deref().map(|d| format!("  denied by {d}")).unwrap_or_default(),
-                s.reason.as_deref().map(|r| format!("  ({r})")).unwrap_or_default()
+                s.denied_by.as_deref().map(|d| format!("  denied by {}", l(d))).unwrap_or_default(),
+                s.reason.as_deref().map(|r| format!("  ({})", l(r))).unwrap_or_default()
             );
         }
     }
     for k in &v.keys_left_active {
-        let _ = writeln!(o, "  key left active: {k}");
+        let _ = writeln!(o, "  key left active: {}", l(k));
     }
     for c in &v.command_problems {
-        let _ = writeln!(o, "  command of action {} ({}) is wrong: {}", c.order, c.kind, c.problem);
+        let _ =
+            writeln!(o, "  command of action {} ({}) is wrong: {}", c.order, c.kind, l(&c.problem));
     }
     if let Some(c) = &v.precautionary {
         let _ = writeln!(
@@ -746,16 +750,18 @@ pub fn render_table(v: &Verification) -> String {
             }
         );
         for r in &c.reachable_roles_not_denied {
-            let _ = writeln!(o, "  reachable role NOT denied: {r}");
+            let _ = writeln!(o, "  reachable role NOT denied: {}", l(r));
         }
         for r in &c.reachable_roles_unrevocable {
-            let _ = writeln!(o, "  reachable role no IAM policy can deny: {r}");
+            let _ = writeln!(o, "  reachable role no IAM policy can deny: {}", l(r));
         }
         for p in &c.command_problems {
             let _ = writeln!(
                 o,
                 "  command of precautionary action {} ({}) is wrong: {}",
-                p.order, p.kind, p.problem
+                p.order,
+                p.kind,
+                l(&p.problem)
             );
         }
     }
@@ -763,15 +769,15 @@ pub fn render_table(v: &Verification) -> String {
         let _ = writeln!(
             o,
             "  unseen tail: {} valid until {}, evidence of account {} ends {}: {}",
-            t.credential,
+            l(&t.credential),
             fmt_or(t.valid_until, "deactivation"),
-            t.account_id.as_deref().unwrap_or("?"),
+            l(t.account_id.as_deref().unwrap_or("?")),
             fmt_or(t.evidence_ends, "(no logs)"),
-            t.reason
+            l(&t.reason)
         );
     }
     for n in &v.notes {
-        let _ = writeln!(o, "note: {n}");
+        let _ = writeln!(o, "note: {}", l(n));
     }
     crate::escape::terminal(&o).into_owned()
 }
@@ -841,10 +847,26 @@ mod tests {
         let deploy =
             s.assume_role(&k, T0 + 10, "arn:aws:iam::111122223333:role/Deploy", "d1", 3600);
         s.call(&deploy, T0 + 15, "s3.amazonaws.com", "ListBuckets", serde_json::json!({}));
-        let (_dir, ing, g) = s.ingested(&[]);
+        // The file that changes carries a name chosen to break a shell, a line and a terminal.
+        let dir = tempfile::TempDir::new().unwrap();
+        let trail = dir.path().join("trail");
+        s.write(&trail, &[]).unwrap();
+        let last = crate::ingest::ingest(&crate::ingest::IngestOptions {
+            inputs: vec![trail.clone()],
+            ..Default::default()
+        })
+        .unwrap()
+        .input_files()
+        .pop()
+        .unwrap();
+        let hostile = last.with_file_name("x$(touch pwned)'\"\n\u{1b}[31mred.json.gz");
+        std::fs::rename(&last, &hostile).unwrap();
+        let opts = crate::ingest::IngestOptions { inputs: vec![trail], ..Default::default() };
+        let ing = crate::ingest::ingest(&opts).unwrap();
+        let g = SessionGraph::build(&ing);
         let files = ing.input_files();
         let found: Vec<_> = files.iter().map(|f| std::fs::metadata(f).ok()).collect();
-        let target = files.last().unwrap();
+        let target = files.iter().find(|f| **f == hostile).unwrap();
         // The same bytes written again: only the file system's record of it changes.
         std::thread::sleep(std::time::Duration::from_millis(20));
         std::fs::write(target, std::fs::read(target).unwrap()).unwrap();
@@ -863,6 +885,13 @@ mod tests {
         assert!(named(&plan.notes), "{:?}", plan.notes);
         let v = verify(&ing, &g, &plan).unwrap();
         assert!(named(&v.notes), "{:?}", v.notes);
+        // On the terminal the note is one line, its escape code shown, not sent; in JSON too.
+        let table = render_table(&v);
+        let line = table.lines().find(|l| l.contains("changed while this run read it")).unwrap();
+        assert!(line.contains("touch pwned") && line.ends_with("being written"), "{line}");
+        assert!(!table.contains('\u{1b}'), "{table}");
+        let json = serde_json::to_string(&plan).unwrap();
+        assert!(!json.contains('\u{1b}') && !json.contains('\n'));
     }
 
     fn sessions(list: &[SessionVerdict]) -> Vec<&str> {
