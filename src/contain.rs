@@ -411,7 +411,10 @@ pub fn render(r: &Reachable) -> String {
             if p.policy_change_accounts.is_empty() {
                 String::new()
             } else {
-                format!(", can change IAM policies in {}", p.policy_change_accounts.join(", "))
+                format!(
+                    ", can change IAM policies in {}",
+                    one(&p.policy_change_accounts.join(", "))
+                )
             }
         );
     }
@@ -427,10 +430,16 @@ pub fn render(r: &Reachable) -> String {
         );
     }
     for u in &r.users {
-        let _ = writeln!(o, "  user {}: {} via {}", one(&u.arn), u.actions.join(", "), one(&u.via));
+        let _ = writeln!(
+            o,
+            "  user {}: {} via {}",
+            one(&u.arn),
+            one(&u.actions.join(", ")),
+            one(&u.via)
+        );
     }
     for c in &r.policy_changes {
-        let _ = writeln!(o, "  account {}: {}", c.account_id, one(&c.label));
+        let _ = writeln!(o, "  account {}: {}", one(&c.account_id), one(&c.label));
     }
     for p in &r.problems {
         let _ = writeln!(o, "  problem: {}: {}", one(&p.file), one(&p.problem));

@@ -175,6 +175,7 @@ pub fn scan_report(ing: &Ingest) -> ScanReport {
 
 /// Renders the scan as a terminal table.
 pub fn render_table(r: &ScanReport) -> String {
+    use crate::escape::one_line;
     use std::fmt::Write;
     let mut o = String::new();
     let _ = writeln!(
@@ -202,17 +203,19 @@ pub fn render_table(r: &ScanReport) -> String {
         "principals {}   access keys: {} long-term, {} temporary, {} other",
         r.principals, r.access_keys.long_term, r.access_keys.temporary, r.access_keys.other
     );
+    // Account ids, regions and event sources are log text: a forged record can hold any of
+    // them, so each is shown on one line (SPEC §9), as every other table does.
     let _ = writeln!(o, "\naccounts");
     for (a, n) in &r.accounts {
-        let _ = writeln!(o, "  {a:<24} {n:>10}");
+        let _ = writeln!(o, "  {:<24} {n:>10}", one_line(a));
     }
     let _ = writeln!(o, "\nregions");
     for (a, n) in &r.regions {
-        let _ = writeln!(o, "  {a:<24} {n:>10}");
+        let _ = writeln!(o, "  {:<24} {n:>10}", one_line(a));
     }
     let _ = writeln!(o, "\ntop event sources");
     for s in &r.event_sources {
-        let _ = writeln!(o, "  {:<40} {:>10}", s.source, s.events);
+        let _ = writeln!(o, "  {:<40} {:>10}", one_line(&s.source), s.events);
     }
     if !r.problems_by_reason.is_empty() {
         let _ = writeln!(o, "\nproblems");

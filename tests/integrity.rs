@@ -268,6 +268,41 @@ fn added_log_file_is_uncovered() {
 }
 
 #[test]
+fn the_table_keeps_hostile_file_names_and_digest_fields_on_one_line() {
+    let (d, digests, _) = trail(29, 1, false, DigestGenOptions::default());
+    let logs = log_files(d.path());
+    // A log file planted inside a digested hour whose name tries to print a verdict.
+    let forged = "\nintegrity: OK (forged)\u{1b}[2J";
+    let (head, _) = logs[4].rsplit_once('_').unwrap();
+    let planted = format!("{head}_PLANTED{forged}.json.gz");
+    write(
+        d.path(),
+        &planted,
+        &gz(records_file(&[("11111111-2222-3333-4444-555555555555", "2024-03-11T08:30:00Z")])
+            .as_bytes()),
+    );
+    // A digest that lists a file by a hostile name: it is missing.
+    rewrite_digest(d.path(), &digests[0], |v| {
+        v["logFiles"][0]["s3Object"] = Value::String(format!("gone{forged}.json.gz"));
+    });
+    let out = bin().arg("integrity").arg(d.path()).args(["--format", "table"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.starts_with("integrity: FAILED"), "{text}");
+    assert!(!text.contains('\u{1b}'), "raw escape sequence:\n{text}");
+    assert_eq!(text.lines().filter(|l| l.starts_with("integrity:")).count(), 1, "{text}");
+    // Both are still named, each on its own line.
+    let planted_line = text.lines().find(|l| l.contains("PLANTED")).expect(&text);
+    assert!(planted_line.starts_with("UNLISTED"), "{text}");
+    assert!(
+        planted_line.contains("PLANTED\\nintegrity: OK (forged)\\u{1b}[2J.json.gz (inside"),
+        "{text}"
+    );
+    let missing = text.lines().find(|l| l.starts_with("MISSING ")).expect(&text);
+    assert!(missing.contains("gone\\nintegrity: OK"), "{text}");
+}
+
+#[test]
 fn edited_digest_link_breaks_the_chain_on_both_sides() {
     let (d, digests, _) = trail(25, 3, false, DigestGenOptions::default());
     let i = middle(&digests);

@@ -608,6 +608,48 @@ fn csv_markdown_and_terminal_outputs_neutralise_log_text() {
     }
 }
 
+/// A forged line a log value would try to start in a terminal table.
+const FORGED_LINE: &str = "\nfiles     0 seen, 0 read, 0 skipped, 0 failed\u{1b}[2J";
+
+#[test]
+fn scan_table_keeps_forged_accounts_regions_and_sources_on_one_line() {
+    let d = TempDir::new().unwrap();
+    let trail = d.path().join("trail");
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    s.call(&leaked, T0, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.write(&trail, &[]).unwrap();
+    // A forged record whose account, region and event source each try to start a line.
+    let mut forged: Value = serde_json::from_str(&record(
+        "aaaaaaaa-1111-2222-3333-444444444444",
+        "2024-03-11T10:05:00Z",
+    ))
+    .unwrap();
+    forged["recipientAccountId"] = Value::from(format!("{MAIN}{FORGED_LINE}"));
+    forged["awsRegion"] = Value::from(format!("us-east-1{FORGED_LINE}"));
+    forged["eventSource"] = Value::from(format!("iam.amazonaws.com{FORGED_LINE}"));
+    let body = serde_json::to_vec(&serde_json::json!({"Records": [forged]})).unwrap();
+    write(&trail, "forged.json.gz", &gz(&body));
+
+    let o = bin().args(["scan", "--no-progress"]).arg(&trail).output().unwrap();
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(o.status.code(), Some(0), "{out}{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!out.contains('\u{1b}'), "raw escape sequence:\n{out}");
+    // One "files" line, the first: the forged ones stay inside their rows.
+    let files_lines: Vec<&str> = out.lines().filter(|l| l.starts_with("files")).collect();
+    assert_eq!(files_lines.len(), 1, "{out}");
+    assert!(out.starts_with("files     2 seen"), "{out}");
+    // Each forged value is still shown, escaped, in its section.
+    for v in
+        [format!("{MAIN}\\nfiles"), "us-east-1\\nfiles".into(), "iam.amazonaws.com\\nfiles".into()]
+    {
+        assert!(
+            out.lines().any(|l| l.starts_with("  ") && l.contains(&v) && l.contains("\\u{1b}[2J")),
+            "{v} not on one line:\n{out}"
+        );
+    }
+}
+
 fn assert_refused(args: &[&str], trail: &Path, untouched: &Path) {
     let before = std::fs::read(untouched).ok();
     let o = bin().args(args).arg("--no-progress").arg(trail).output().unwrap();

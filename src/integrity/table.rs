@@ -1,8 +1,13 @@
 //! The terminal rendering of an [`IntegrityReport`] (`--format table`).
 
 use super::{IntegrityReport, Verdict};
+use crate::escape::one_line as l;
 
 /// Terminal rendering: a summary line per check, then the findings.
+///
+/// Every path, digest field, reason and note is shown through [`crate::escape::one_line`]
+/// (here `l`): file names and digest files are the attacker's to choose, and a newline in one
+/// must not start a line of its own that reads like a verdict (SPEC §9).
 pub fn render_table(r: &IntegrityReport) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
@@ -39,38 +44,39 @@ pub fn render_table(r: &IntegrityReport) -> String {
         let _ = writeln!(
             s,
             "chain {} {} {} (home {}): {} digests, {} → {}{}",
-            c.prefix,
-            c.region,
-            c.trail,
-            c.home_region,
+            l(&c.prefix),
+            l(&c.region),
+            l(&c.trail),
+            l(&c.home_region),
             c.digests,
-            c.first_start.as_deref().unwrap_or("?"),
-            c.last_end.as_deref().unwrap_or("?"),
+            l(c.first_start.as_deref().unwrap_or("?")),
+            l(c.last_end.as_deref().unwrap_or("?")),
             if c.starts_at_origin { ", starts at the chain origin" } else { "" }
         );
     }
     for m in &r.mismatched {
-        let _ = writeln!(s, "MISMATCHED {}: {} (listed in {})", m.path, m.reason, m.digest);
+        let _ =
+            writeln!(s, "MISMATCHED {}: {} (listed in {})", l(&m.path), l(&m.reason), l(&m.digest));
     }
     more(&mut s, "MISMATCHED", r.mismatched_total, r.mismatched.len());
     for m in &r.missing {
-        let _ = writeln!(s, "MISSING    {} (listed in {})", m.path, m.digest);
+        let _ = writeln!(s, "MISSING    {} (listed in {})", l(&m.path), l(&m.digest));
     }
     more(&mut s, "MISSING   ", r.missing_total, r.missing.len());
     for b in &r.chain_breaks {
         let _ = writeln!(
             s,
             "BROKEN     {} → {}: {}",
-            b.previous.as_deref().unwrap_or("(none)"),
-            b.next,
-            b.reason
+            l(b.previous.as_deref().unwrap_or("(none)")),
+            l(&b.next),
+            l(&b.reason)
         );
     }
     for b in &r.bad_signatures {
-        let _ = writeln!(s, "SIGNATURE  {}: {}", b.digest, b.reason);
+        let _ = writeln!(s, "SIGNATURE  {}: {}", l(&b.digest), l(&b.reason));
     }
     for b in &r.unverifiable_signatures {
-        let _ = writeln!(s, "UNVERIFIED {}: {}", b.digest, b.reason);
+        let _ = writeln!(s, "UNVERIFIED {}: {}", l(&b.digest), l(&b.reason));
     }
     // Files delivered after the last digest can be many: list the first few only.
     const MAX_PLAIN: usize = 20;
@@ -79,12 +85,12 @@ pub fn render_table(r: &IntegrityReport) -> String {
     for u in &r.uncovered {
         if u.in_digest_window {
             shown += 1;
-            let _ = writeln!(s, "UNLISTED   {} (inside a digested hour)", u.path);
+            let _ = writeln!(s, "UNLISTED   {} (inside a digested hour)", l(&u.path));
         } else {
             plain += 1;
             if plain <= MAX_PLAIN {
                 shown += 1;
-                let _ = writeln!(s, "uncovered  {}", u.path);
+                let _ = writeln!(s, "uncovered  {}", l(&u.path));
             }
         }
     }
@@ -94,14 +100,19 @@ pub fn render_table(r: &IntegrityReport) -> String {
         let _ = writeln!(
             s,
             "{what:<10} {} → {} ({} s, {} → {})",
-            g.from, g.to, g.seconds, g.after, g.before
+            l(&g.from),
+            l(&g.to),
+            g.seconds,
+            l(&g.after),
+            l(&g.before)
         );
     }
     for p in &r.problems {
-        let _ = writeln!(s, "{:<10} {}: {} ({})", p.severity, p.path, p.detail, p.reason);
+        let _ =
+            writeln!(s, "{:<10} {}: {} ({})", p.severity, l(&p.path), l(&p.detail), l(&p.reason));
     }
     for n in &r.notes {
-        let _ = writeln!(s, "note: {n}");
+        let _ = writeln!(s, "note: {}", l(n));
     }
     s
 }
