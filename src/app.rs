@@ -32,6 +32,12 @@ pub enum Exit {
 ///
 /// # Errors
 /// Fatal errors (bad arguments, unwritable outputs, `--strict` input problems).
+/// A fatal error as the binary prints it: its causes joined by `: `, with no escape sequence
+/// left raw, as a message can name a file of the evidence (SPEC §9).
+pub fn error_text(err: &anyhow::Error) -> String {
+    crate::escape::terminal(&format!("{err:#}")).into_owned()
+}
+
 pub fn run(cli: Cli) -> Result<Exit> {
     crate::diag::mark("start");
     match cli.command {

@@ -24,7 +24,9 @@ fn main() -> ExitCode {
             if broken_pipe {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("trailhound: error: {err:#}");
+            // A message can name a file of the evidence (a name the attacker chose): no escape
+            // sequence of it reaches the terminal raw (SPEC §9).
+            eprintln!("trailhound: error: {}", trailhound::app::error_text(&err));
             ExitCode::from(trailhound::app::Exit::Fatal as u8)
         }
     }

@@ -650,6 +650,43 @@ fn scan_table_keeps_forged_accounts_regions_and_sources_on_one_line() {
     }
 }
 
+#[test]
+fn stderr_names_hostile_files_on_one_line() {
+    let d = TempDir::new().unwrap();
+    let trail = d.path().join("trail");
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    s.call(&leaked, T0, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.write(&trail, &[]).unwrap();
+    // Damaged files whose names try to print a line of their own and clear the screen.
+    let damaged = "bad\ntrailhound: 0 problems\u{1b}[2J.json.gz";
+    write(&trail, damaged, b"not gzip");
+    let other = "x\u{1b}[31m.json";
+    write(&trail, other, b"{\"a\":1}");
+
+    let o = bin().args(["scan", "--no-progress"]).arg(&trail).output().unwrap();
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(!err.contains('\u{1b}'), "raw escape sequence:\n{err}");
+    assert!(err.lines().all(|l| l.starts_with("trailhound: ")), "{err}");
+    assert!(!err.lines().any(|l| l.starts_with("trailhound: 0 problems")), "{err}");
+    let named = |name: &str| {
+        err.lines().any(|l| l.starts_with("trailhound: skipped: ") && l.contains(name))
+    };
+    assert!(named("bad\\ntrailhound: 0 problems\\u{1b}[2J.json.gz"), "{err}");
+    assert!(named("x\\u{1b}[31m.json"), "{err}");
+
+    // Named on the command line, the same file is a fatal error: still no raw escape.
+    let o = bin().args(["scan", "--no-progress"]).arg(trail.join(other)).output().unwrap();
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(!err.contains('\u{1b}'), "raw escape sequence:\n{err}");
+    assert!(
+        err.lines().any(|l| l.starts_with("trailhound: error: no input could be read")),
+        "{err}"
+    );
+}
+
 fn assert_refused(args: &[&str], trail: &Path, untouched: &Path) {
     let before = std::fs::read(untouched).ok();
     let o = bin().args(args).arg("--no-progress").arg(trail).output().unwrap();

@@ -81,11 +81,16 @@ pub struct Problem {
     pub severity: Severity,
 }
 
+/// One line for stderr: the path is a file name from the evidence and the detail may quote a
+/// record, so both are shown through [`crate::escape::one_line`] (SPEC §9): a hostile name can
+/// neither start a line of its own nor send an escape sequence to the terminal.
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::escape::one_line;
+        let (path, detail) = (one_line(&self.path), one_line(&self.detail));
         match self.record {
-            Some(r) => write!(f, "{}: record {}: {} ({})", self.path, r, self.detail, self.reason),
-            None => write!(f, "{}: {} ({})", self.path, self.detail, self.reason),
+            Some(r) => write!(f, "{path}: record {r}: {detail} ({})", self.reason),
+            None => write!(f, "{path}: {detail} ({})", self.reason),
         }
     }
 }

@@ -58,13 +58,20 @@ pub fn report_problems(ingest: &Ingest, quiet: bool) {
 
 /// Evidence conflicts, time anomalies and truncated fields (SPEC §8): not unreadable input,
 /// but what a responder must know before trusting the results.
+///
+/// Event ids, times and paths are the evidence's own text: each is one-lined (SPEC §9).
 fn report_evidence_warnings(ingest: &Ingest, w: &mut impl Write) {
+    use crate::escape::one_line;
     let s = &ingest.stats;
     for c in ingest.conflicts.iter().take(20) {
         let _ = writeln!(
             w,
             "trailhound: warning: evidence conflict: eventID {} has different content in {} (record {}) and {} (record {}); both are kept as events",
-            c.event_id, c.first.path, c.first.record, c.other.path, c.other.record
+            one_line(&c.event_id),
+            one_line(&c.first.path),
+            c.first.record,
+            one_line(&c.other.path),
+            c.other.record
         );
     }
     if s.conflicts > 20 {
@@ -81,8 +88,8 @@ fn report_evidence_warnings(ingest: &Ingest, w: &mut impl Write) {
             "trailhound: warning: {} events are dated after the reference time {} (clock skew or forged records), first {} in {} (record {}); they never move a default cut-off",
             s.time_anomalies,
             crate::time::fmt_iso(ingest.reference_time),
-            first.map_or_else(|| "?".to_string(), |a| a.event_time.to_string()),
-            first.map_or("?", |a| a.path.as_str()),
+            one_line(&first.map_or_else(|| "?".to_string(), |a| a.event_time.to_string())),
+            one_line(first.map_or("?", |a| a.path.as_str())),
             first.map_or(0, |a| a.record),
         );
     }
