@@ -38,7 +38,30 @@ pub fn memory_note() -> String {
             .map(|v| v.trim().to_string())
             .unwrap_or_default()
     };
-    format!("RSS {} (peak {})", field("VmRSS:"), field("VmHWM:"))
+    format!("RSS {} (peak {}){}", field("VmRSS:"), field("VmHWM:"), cpu_note())
+}
+
+/// The CPU time of the whole process so far (every thread, user and system), to set beside
+/// the wall time of a mark: their ratio over a phase says how much of it used both cores.
+fn cpu_note() -> String {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        #[repr(C)]
+        struct Timespec {
+            sec: i64,
+            nsec: i64,
+        }
+        extern "C" {
+            fn clock_gettime(clock: i32, tp: *mut Timespec) -> i32;
+        }
+        const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
+        let mut t = Timespec { sec: 0, nsec: 0 };
+        // SAFETY: clock_gettime writes one timespec, which `t` is (64-bit Linux layout).
+        if unsafe { clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &mut t) } == 0 {
+            return format!("; cpu {:.1} ms", t.sec as f64 * 1e3 + t.nsec as f64 / 1e6);
+        }
+    }
+    String::new()
 }
 
 /// Prints one `TRAILHOUND_TIMING` line (the caller checked that timing is on).
