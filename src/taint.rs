@@ -56,21 +56,6 @@ pub fn user_of(g: &SessionGraph, n: usize) -> Option<(&str, &str)> {
 pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
     let is_cred = |n: usize| matches!(g.nodes[n].kind, NodeKind::LongTermKey | NodeKind::Session);
     let mut reached: BTreeSet<usize> = g.descendants(seeds);
-    // Credential nodes of each IAM user, computed once, and only when a tainted credential
-    // made some user the attacker's (reading every credential's ARN was most of this
-    // function's time).
-    let mut by_user: Option<BTreeMap<(&str, &str), Vec<usize>>> = None;
-    let index_users = || {
-        let mut m: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
-        for n in 0..g.nodes.len() {
-            if is_cred(n) {
-                if let Some(u) = user_of(g, n) {
-                    m.entry(u).or_default().push(n);
-                }
-            }
-        }
-        m
-    };
     let mut users: BTreeMap<(String, String), AttackerUser> = BTreeMap::new();
     loop {
         for gr in &g.user_grants {
@@ -101,24 +86,29 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
         if users.is_empty() {
             break;
         }
-        let by_user = by_user.get_or_insert_with(index_users);
+        // The credentials of the attacker's users, found by looking for those few users in
+        // every credential rather than by indexing every credential's user: an index of all
+        // of them (a map over every IAM user's keys and sessions) was most of this
+        // function's time. A credential's ARN is only parsed when it holds the name of
+        // one of them (the name `user_of` finds is always part of the ARN).
         let mut new = Vec::new();
-        for u in users.values() {
-            let Some(creds) = by_user.get(&(u.account_id.as_str(), u.user_name.as_str())) else {
+        for n in 0..g.nodes.len() {
+            if !is_cred(n) || reached.contains(&n) {
                 continue;
-            };
-            for &n in creds {
-                if reached.contains(&n) {
-                    continue;
-                }
-                let node = &g.nodes[n];
-                let from = node.issued_at.or(node.first_seen);
-                let after = from.is_some_and(|t| t >= u.since.secs());
-                let console = node.kind == NodeKind::Session
-                    && node.issued_by_event.as_deref() == Some("console sign-in");
-                if after && (u.created || console) {
-                    new.push(n);
-                }
+            }
+            let node = &g.nodes[n];
+            let Some(arn) = node.principal_arn.as_deref() else { continue };
+            if !users.keys().any(|(_, name)| arn.contains(name.as_str())) {
+                continue;
+            }
+            let Some((acct, name)) = user_of(g, n) else { continue };
+            let Some(u) = users.get(&(acct.to_string(), name.to_string())) else { continue };
+            let from = node.issued_at.or(node.first_seen);
+            let after = from.is_some_and(|t| t >= u.since.secs());
+            let console = node.kind == NodeKind::Session
+                && node.issued_by_event.as_deref() == Some("console sign-in");
+            if after && (u.created || console) {
+                new.push(n);
             }
         }
         if new.is_empty() {
@@ -149,29 +139,20 @@ pub struct EvidenceWindow {
 /// The evidence window of every account in the trail, sorted by account; time anomalies
 /// ([`crate::ingest::Ingest::is_time_anomaly`]) left out.
 pub fn evidence_window(ing: &crate::ingest::Ingest) -> Vec<EvidenceWindow> {
-    let mut m: crate::ingest::FxMap<u32, (i64, i64, u64)> = Default::default();
-    for st in &ing.stubs {
-        if st.account == crate::ingest::NONE || ing.is_time_anomaly(st.time) {
-            continue;
-        }
-        let e = m.entry(st.account).or_insert((st.time, st.time, 0));
-        e.0 = e.0.min(st.time);
-        e.1 = e.1.max(st.time);
-        e.2 += 1;
-    }
-    let mut out: Vec<EvidenceWindow> = m
-        .into_iter()
-        .filter_map(|(a, (f, l, n))| {
+    // In account order, from the table's spans (one pass over the events, shared with
+    // `Ingest::accounts`).
+    ing.account_spans()
+        .iter()
+        .filter(|a| a.events > 0)
+        .filter_map(|a| {
             Some(EvidenceWindow {
-                account_id: ing.str(a)?.to_string(),
-                first_event: crate::time::fmt_iso(f),
-                last_event: crate::time::fmt_iso(l),
-                events: n,
+                account_id: ing.str(a.account)?.to_string(),
+                first_event: crate::time::fmt_iso(a.first),
+                last_event: crate::time::fmt_iso(a.last),
+                events: a.events,
             })
         })
-        .collect();
-    out.sort_by(|a, b| a.account_id.cmp(&b.account_id));
-    out
+        .collect()
 }
 
 /// A tainted credential that was still valid when the evidence of its account ends, and so
@@ -439,7 +420,17 @@ mod tests {
         let hop = s.assume_role(&leaked, T0, &role(SECOND, "Audit"), "x", 900);
         s.call(&hop, T0 + 10, "s3.amazonaws.com", "ListBuckets", Value::Null);
         s.call(&leaked, T0 + 2000, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        // Calls dated after the run's reference time (now) are time anomalies: left out of
+        // the windows (an account with nothing else has none), but their account is still an
+        // account of the trail.
+        let far = T0 + 20 * 365 * 86_400;
+        s.call(&leaked, far, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        let other = s.user_key("123456789012", "ops", "AKIAI44QH8DHBEXAMPLE");
+        s.call(&other, far, "s3.amazonaws.com", "ListBuckets", Value::Null);
         let (_d, ing, _g) = s.ingested(&[]);
+        assert_eq!(ing.stats.time_anomalies, 2);
+        let accounts: Vec<&str> = ing.accounts().into_iter().collect();
+        assert_eq!(accounts, ["111122223333", "123456789012", "444455556666"]);
 
         let w = evidence_window(&ing);
         let win = |a: &str, f: i64, l: i64, n: u64| EvidenceWindow {

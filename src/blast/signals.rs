@@ -3,6 +3,7 @@
 use super::Signal;
 use crate::chain::SessionGraph;
 use crate::ingest::Ingest;
+use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Signals over the whole trail: EC2 instance-profile credentials of one role session (same
@@ -23,25 +24,45 @@ pub(super) fn signals(ing: &Ingest, g: &SessionGraph) -> Vec<Signal> {
             || parent[n].is_some_and(|(p, _)| g.nodes[p].id == "service:ec2.amazonaws.com")
     };
     // Once per credential, not once per event: few credentials are instance sessions.
-    let instance: Vec<bool> = (0..g.nodes.len()).map(is_instance).collect();
+    // Both on both cores, in parts (this runs beside the blast radius, and whichever core is
+    // free takes the next part): the maps and sets merge to the same result in any order.
+    let instance: Vec<bool> = (0..g.nodes.len()).into_par_iter().map(is_instance).collect();
     if !instance.contains(&true) {
         return Vec::new();
     }
     // session ARN -> (ip -> keys that used it)
-    let mut by_session: BTreeMap<&str, BTreeMap<&str, BTreeSet<&str>>> = BTreeMap::new();
-    for (i, st) in ing.stubs.iter().enumerate() {
-        let Some(n) = g.node_of_event(i) else { continue };
-        if !instance[n] || st.flags & crate::ingest::INVOKED_BY != 0 {
-            continue;
-        }
-        let Some(ip) = ing.str(st.ip) else { continue };
-        if ip.starts_with("AWS Internal") || ip.ends_with(".amazonaws.com") {
-            continue;
-        }
-        let Some(arn) = g.nodes[n].principal_arn.as_deref() else { continue };
-        let key = g.nodes[n].access_key_id.as_deref().unwrap_or("?");
-        by_session.entry(arn).or_default().entry(ip).or_default().insert(key);
-    }
+    type BySession<'a> = BTreeMap<&'a str, BTreeMap<&'a str, BTreeSet<&'a str>>>;
+    const PART: usize = 65_536;
+    let by_session: BySession<'_> = ing
+        .stubs
+        .par_chunks(PART)
+        .enumerate()
+        .map(|(p, stubs)| {
+            let mut by_session = BySession::new();
+            for (j, st) in stubs.iter().enumerate() {
+                let Some(n) = g.node_of_event(p * PART + j) else { continue };
+                if !instance[n] || st.flags & crate::ingest::INVOKED_BY != 0 {
+                    continue;
+                }
+                let Some(ip) = ing.str(st.ip) else { continue };
+                if ip.starts_with("AWS Internal") || ip.ends_with(".amazonaws.com") {
+                    continue;
+                }
+                let Some(arn) = g.nodes[n].principal_arn.as_deref() else { continue };
+                let key = g.nodes[n].access_key_id.as_deref().unwrap_or("?");
+                by_session.entry(arn).or_default().entry(ip).or_default().insert(key);
+            }
+            by_session
+        })
+        .reduce(BySession::new, |mut a, b| {
+            for (arn, ips) in b {
+                let into = a.entry(arn).or_default();
+                for (ip, keys) in ips {
+                    into.entry(ip).or_default().extend(keys);
+                }
+            }
+            a
+        });
     by_session
         .into_iter()
         .filter(|(_, ips)| ips.len() > 1)

@@ -18,6 +18,8 @@ impl Ingest {
     /// (SPEC §8): the tail of the time-sorted stubs.
     pub(super) fn set_reference_time(&mut self, reference_time: i64) {
         self.reference_time = reference_time;
+        // The spans leave out events after it: worked out again on next use.
+        self.account_spans = Default::default();
         let future = self.stubs.partition_point(|s| s.time <= reference_time);
         self.stats.time_anomalies = (self.stubs.len() - future) as u64;
         self.time_anomalies = self.stubs[future..]
@@ -287,6 +289,7 @@ pub(super) fn merge(
         conflicts,
         time_anomalies: Vec::new(),
         kept: seed_events,
+        account_spans: Default::default(),
         growable: growable.then(|| Box::new(super::Growable { ids, digests, first_calls })),
         pending_save: None,
     };

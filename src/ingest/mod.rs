@@ -69,6 +69,19 @@ use sink::ThreadAcc;
 use std::io::Read;
 
 /// The result of ingest.
+/// The events of one account in the table ([`Ingest::account_spans`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountSpan {
+    /// The account id's string.
+    pub account: u32,
+    /// Its first and last event (unix seconds), time anomalies left out: `i64::MAX` and
+    /// `i64::MIN` when it has no other event.
+    pub first: i64,
+    pub last: i64,
+    /// Its events, time anomalies left out.
+    pub events: u64,
+}
+
 #[derive(Debug, Default)]
 pub struct Ingest {
     /// Display path of every discovered file; [`crate::model::Origin::file`] indexes this.
@@ -116,6 +129,8 @@ pub struct Ingest {
     pub time_anomalies: Vec<TimeAnomaly>,
     /// The events signed by a seed key, kept in full by the first pass ([`kept`]).
     kept: kept::Kept,
+    /// [`Ingest::account_spans`], once asked.
+    account_spans: std::sync::OnceLock<Vec<AccountSpan>>,
     /// What a later run needs to extend this run's table ([`extend`]), until the table is
     /// kept in the cache; only with `--cache`.
     growable: Option<Box<Growable>>,
@@ -157,16 +172,47 @@ impl Ingest {
     }
     /// Every account that events belong to (`recipientAccountId`, else the caller's).
     pub fn accounts(&self) -> std::collections::BTreeSet<&str> {
-        // A flag per string rather than a hash set: one store per event, not a hash and a
-        // probe (the graph, `blast` and `plan` each ask, over every event).
-        let mut seen = vec![false; self.strings.len()];
-        for s in &self.stubs {
-            if let Some(x) = seen.get_mut(s.account as usize) {
-                *x = true;
+        self.account_spans().iter().filter_map(|a| self.str(a.account)).collect()
+    }
+    /// Per account that events belong to, in string order: its first and last event and how
+    /// many there are, time anomalies left out ([`crate::taint::evidence_window`]).
+    ///
+    /// Worked out on first use in one pass over the table, and kept: the graph, `blast` and
+    /// `plan` each ask, and each pass over every event was 7 ms of a 160 ms warm `plan` at
+    /// 1 GB of trail. The table is not changed once an `Ingest` is made, so neither are they.
+    pub fn account_spans(&self) -> &[AccountSpan] {
+        self.account_spans.get_or_init(|| {
+            // Arrays by string rather than a hash map: one store per event, not a hash and a
+            // probe.
+            let n = self.strings.len();
+            let mut seen = vec![false; n];
+            let mut first = vec![i64::MAX; n];
+            let mut last = vec![i64::MIN; n];
+            let mut events = vec![0u64; n];
+            for s in &self.stubs {
+                let a = s.account as usize;
+                if a >= n {
+                    continue; // no account
+                }
+                seen[a] = true;
+                if !self.is_time_anomaly(s.time) {
+                    first[a] = first[a].min(s.time);
+                    last[a] = last[a].max(s.time);
+                    events[a] += 1;
+                }
             }
-        }
-        let named = seen.iter().enumerate().filter(|&(_, &x)| x);
-        named.filter_map(|(a, _)| self.str(a as u32)).collect()
+            let mut out: Vec<AccountSpan> = (0..n)
+                .filter(|&a| seen[a] && self.str(a as u32).is_some())
+                .map(|a| AccountSpan {
+                    account: a as u32,
+                    first: first[a],
+                    last: last[a],
+                    events: events[a],
+                })
+                .collect();
+            out.sort_by(|x, y| self.str(x.account).cmp(&self.str(y.account)));
+            out
+        })
     }
     /// The borrowed view of a credential's facts.
     pub fn use_of(&self, f: &CredFacts) -> crate::model::Use<'_> {

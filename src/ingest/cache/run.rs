@@ -660,6 +660,7 @@ fn decode(
         creds: Default::default(),
         graph_inputs_in_cache: true,
         kept: Default::default(),
+        account_spans: Default::default(),
         growable: None,
         pending_save: None,
         stats,
