@@ -94,7 +94,7 @@ pub(super) fn extend(
     if new_ids.keys().any(|&id| id & STAND_IN == STAND_IN) {
         return None;
     }
-    let mut old_stubs = old.stubs;
+    let mut old_stubs = old.stubs.into_vec();
     // `(earlier stub, new stub)` of each event on both sides; `None` for a stand-in look-alike.
     let both: Vec<Option<(usize, u32)>> = old_stubs
         .par_iter_mut()
@@ -237,7 +237,7 @@ pub(super) fn extend(
         strings: list,
         file_sha256,
         cached: cached_all,
-        stubs,
+        stubs: stubs.into(),
         details: all_details,
         creds,
         stats,

@@ -280,7 +280,7 @@ pub(super) fn merge(
         strings: list,
         evidence: Default::default(),
         file_sha256,
-        stubs,
+        stubs: stubs.into(),
         details,
         creds,
         stats,

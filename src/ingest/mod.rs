@@ -60,7 +60,7 @@ pub use options::{IngestOptions, DEFAULT_MAX_FILE_BYTES};
 pub use problem::{Conflict, IngestStats, Located, Problem, RecordReject, RejectReason};
 pub use problem::{Severity, TimeAnomaly};
 pub use summary::report_problems;
-pub use table::{id128, CredFacts, Creds, Stub, DETAIL, FAILED, HAS_ID, INVOKED_BY};
+pub use table::{id128, CredFacts, Creds, Stub, Stubs, DETAIL, FAILED, HAS_ID, INVOKED_BY};
 pub use table::{NONE, NO_TIME};
 
 use crate::model::Origin;
@@ -106,7 +106,7 @@ pub struct Ingest {
     /// Where the events of each file read through `--cache` are (same index as `files`).
     cached: Vec<Option<cache::CachedEvents>>,
     /// Every unique event in the time window, sorted by `(time, id)`.
-    pub stubs: Vec<Stub>,
+    pub stubs: Stubs,
     /// The credential-issuing calls (STS, CreateAccessKey), sorted by `(time, id)`, with only
     /// the fields the session graph reads ([`for_graph`]); the full event of any call is
     /// read back with [`Ingest::load_events`]. Empty once

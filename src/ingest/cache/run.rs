@@ -20,15 +20,17 @@ use crate::ingest::intern::StringList;
 use crate::ingest::issuing::IssuingCall;
 use crate::ingest::{
     Conflict, CredFacts, Growable, Ingest, IngestOptions, IngestStats, InputFile, Located, Problem,
-    Severity, Stub,
+    Severity, Stub, Stubs,
 };
 use std::path::PathBuf;
 
 const MAGIC: &[u8; 8] = b"THCACHEr";
 const DERIVED_MAGIC: &[u8; 8] = b"THCACHEd";
-const FORMAT: u32 = 5;
+const FORMAT: u32 = 6;
 /// Bytes of one stub in the table (time, created, file, record, six strings, flags).
-const STUB_BYTES: usize = 8 + 8 + 4 + 4 + 6 * 4 + 1;
+/// A stub as it is in memory ([`Stub`] is `repr(C)`): the run's table is read in place.
+const STUB_BYTES: usize = std::mem::size_of::<Stub>();
+const STUB_ALIGN: usize = std::mem::align_of::<Stub>();
 
 /// How many runs (merged tables with their graphs) a cache keeps: the most recently used.
 pub(crate) const KEPT_RUNS: usize = 4;
@@ -331,9 +333,10 @@ impl Cache {
     ) -> Option<Ingest> {
         let path = self.run_path(hash);
         super::wait_for_write_of(&path);
-        let bytes = super::read_sealed(&path)?;
+        // Shared with the table's stubs, read in place from it.
+        let bytes = std::sync::Arc::new(super::read_sealed(&path)?);
         let kept = in_region.then(crate::arena::Keep::begin);
-        let ing = decode(&bytes, hash, files, |name, hash| CachedEvents {
+        let ing = decode(&bytes, Some(&bytes), hash, files, |name, hash| CachedEvents {
             path: self.dir.join("files").join(name),
             hash,
         });
@@ -552,6 +555,11 @@ fn put_table(out: &mut Stream, ing: &Ingest, head: Vec<u8>, tail: Vec<u8>) {
     out.w.u32(ends.len() as u32);
     out.put_all(ends, |w, e| w.u64(*e as u64));
     out.w.u32(ing.stubs.len() as u32);
+    // Padding, so that the stubs start at an offset of the file aligned for `Stub`: a warm
+    // run reads them in place from the mapped file ([`Stubs::mapped`]).
+    let pad = (STUB_ALIGN - (out.at() as usize + 1) % STUB_ALIGN) % STUB_ALIGN;
+    out.w.u8(pad as u8);
+    out.w.buf.extend_from_slice(&[0; STUB_ALIGN][..pad]);
     out.put_all(&ing.stubs, put_stub);
     out.w.buf.extend_from_slice(&tail);
 }
@@ -583,6 +591,7 @@ fn put_graph_inputs(out: &mut impl Sink, details: &[IssuingCall], creds: &crate:
 
 fn decode(
     bytes: &[u8],
+    file: Option<&std::sync::Arc<super::Sealed>>,
     hash: u128,
     files: Vec<InputFile>,
     events: impl Fn(&str, u128) -> CachedEvents,
@@ -618,7 +627,18 @@ fn decode(
     }
     let strings = StringList::from_raw_parts(text.to_string(), ends)?;
     let n = r.count(STUB_BYTES)?;
-    let stubs = get_stubs(r.take(n * STUB_BYTES)?, strings.len(), files.len())?;
+    let pad = r.u8()? as usize;
+    if pad >= STUB_ALIGN || r.take(pad)?.iter().any(|&b| b != 0) {
+        return None;
+    }
+    let part = r.take(n * STUB_BYTES)?;
+    let stubs = match file
+        .and_then(|f| Stubs::mapped(f, part.as_ptr() as usize - bytes.as_ptr() as usize, n))
+    {
+        // In place: only checked.
+        Some(stubs) => check_stubs(&stubs, strings.len(), files.len()).then_some(stubs)?,
+        None => get_stubs(part, strings.len(), files.len())?.into(),
+    };
     let stats = get_stats(&mut r)?;
     let reasons = reasons();
     let n = r.count(21)?;
@@ -683,6 +703,7 @@ fn put_stub(w: &mut Writer, s: &Stub) {
         w.u32(v);
     }
     w.u8(s.flags);
+    w.buf.extend_from_slice(&[0; STUB_BYTES - 49]); // the padding of `Stub`
 }
 
 /// The stubs [`put_table`] wrote end to end, `STUB_BYTES` each, for a table of `strings`
@@ -712,12 +733,18 @@ fn get_stubs(b: &[u8], strings: usize, files: usize) -> Option<Vec<Stub>> {
             }
         })
         .collect();
+    check_stubs(&stubs, strings, files).then_some(stubs)
+}
+
+/// True when no stub refers past the table's `strings` strings or its `files` files.
+fn check_stubs(stubs: &[Stub], strings: usize, files: usize) -> bool {
+    use rayon::prelude::*;
     let local = |i: u32| i == crate::ingest::NONE || (i as usize) < strings;
     let fits = |s: &Stub| {
         (s.file as usize) < files
             && [s.key, s.ip, s.account, s.region, s.source, s.principal].into_iter().all(local)
     };
-    stubs.par_iter().with_min_len(4096).all(fits).then_some(stubs)
+    stubs.par_iter().with_min_len(4096).all(fits)
 }
 
 /// Credential facts by their key, `(access key id, creationDate)`, the keys rising.
@@ -785,9 +812,8 @@ mod tests {
 
     /// Stubs come back as written, in order, across the parallel pieces; one that names a
     /// string or a file past the table's makes the whole table a miss.
-    #[test]
-    fn stubs_round_trip_and_fail_closed() {
-        let stub = |i: u32| Stub {
+    fn stub(i: u32) -> Stub {
+        Stub {
             time: 1_700_000_000 + i64::from(i),
             created: if i % 3 == 0 { crate::ingest::NO_TIME } else { -i64::from(i) },
             file: i % 7,
@@ -799,7 +825,11 @@ mod tests {
             source: i % 44,
             principal: i % 45,
             flags: (i % 256) as u8,
-        };
+        }
+    }
+
+    #[test]
+    fn stubs_round_trip_and_fail_closed() {
         let stubs: Vec<Stub> = (0..20_000).map(stub).collect();
         let encoded = |stubs: &[Stub]| {
             let mut w = Writer::default();
@@ -815,6 +845,28 @@ mod tests {
         let mut late = stubs.clone();
         late[19_999].principal = 45;
         assert!(get_stubs(&encoded(&late), 45, 7).is_none(), "in the last piece too");
+    }
+
+    /// A table's stubs written at an aligned offset are read in place, as they were written;
+    /// at an offset that is not aligned, or running past the file, they are not (the caller
+    /// then decodes a copy).
+    #[test]
+    fn stubs_are_read_in_place_only_where_they_fit() {
+        let stubs: Vec<Stub> = (0..5_000).map(stub).collect();
+        let mut w = Writer::default();
+        w.buf.extend_from_slice(&[7; STUB_ALIGN]);
+        w.put_all(&stubs, put_stub);
+        let body = w.buf.len();
+        w.buf.extend_from_slice(&[0; 16]); // where the seal goes
+        let file = std::sync::Arc::new(super::super::Sealed::Read(w.buf, body));
+        assert_eq!((file.as_ptr() as usize) % STUB_ALIGN, 0, "a vector's buffer is aligned");
+        let m = Stubs::mapped(&file, STUB_ALIGN, stubs.len()).expect("aligned and inside");
+        assert_eq!(format!("{m:?}"), "Stubs(5000 mapped)");
+        assert!(m[..] == stubs[..], "read in place as written");
+        assert!(check_stubs(&m, 45, 7));
+        assert!(Stubs::mapped(&file, STUB_ALIGN / 2, stubs.len()).is_none(), "not aligned");
+        assert!(Stubs::mapped(&file, STUB_ALIGN, stubs.len() + 1).is_none(), "past the end");
+        assert!(m.into_vec() == stubs, "copied out");
     }
 
     #[test]
