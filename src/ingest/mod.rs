@@ -342,7 +342,8 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
     let extensible = run_key.is_some() && opts.since.is_none() && opts.until.is_none();
     crate::diag::mark("cache: run key taken");
     if let (Some(cache), Some(key)) = (&opts.cache, &run_key) {
-        if let Some(mut ing) = cache.load_run(key, files.clone()) {
+        let then = (!opts.inventory_only).then_some("graph");
+        if let Some(mut ing) = cache.load_run(key, files.clone(), then) {
             cache_note(opts, "the whole run");
             ing.run_store = Some((cache.clone(), key.hash()));
             return Ok(ing);

@@ -150,6 +150,9 @@ pub struct Cache {
     dir: PathBuf,
     hits: AtomicU64,
     misses: AtomicU64,
+    /// A file kept beside a run, read (and its seal checked) beside the run's table
+    /// ([`Cache::load_run`]) for the [`Cache::load_derived`] that asks for it next.
+    prefetched: std::sync::Mutex<Option<(PathBuf, Sealed)>>,
 }
 
 /// Where the events of a file read through the cache are: its entry's `.e` part, and the
@@ -187,7 +190,12 @@ impl Cache {
                 "another cache's digest key is already in use in this process",
             ));
         }
-        Ok(Cache { dir: dir.to_path_buf(), hits: AtomicU64::new(0), misses: AtomicU64::new(0) })
+        Ok(Cache {
+            dir: dir.to_path_buf(),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            prefetched: Default::default(),
+        })
     }
 
     /// `(files taken from the cache, files read and cached)` so far.
@@ -391,6 +399,12 @@ fn read_raw(path: &Path, cap: u64, buf: &mut Vec<u8>) -> bool {
 pub(crate) enum Sealed {
     Read(Vec<u8>, usize),
     Mapped(memmap2::Mmap, usize),
+}
+
+impl std::fmt::Debug for Sealed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Sealed({} bytes)", self.len())
+    }
 }
 
 impl Sealed {
