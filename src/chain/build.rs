@@ -86,7 +86,8 @@ impl SessionGraph {
         let pending = ing.take_pending_save();
         if let Some(g) = ing.load_derived("graph").and_then(|b| {
             let _kept = crate::arena::Keep::begin();
-            super::stored::decode(b.bytes(), ing.stubs.len(), &|part| b.release(part))
+            let (file, start) = b.file();
+            super::stored::decode_kept(file, start, ing.stubs.len(), &|part| b.release(part))
         }) {
             if let Some(run) = pending {
                 run.write(ing, &ing.details, &ing.creds);
@@ -473,7 +474,13 @@ impl SessionGraph {
 
     /// The session nodes of an access key id, in creation order.
     pub(super) fn sessions_of(&self, key: &str) -> impl Iterator<Item = usize> + '_ {
-        self.sessions_by_key.get(&h(key)).into_iter().flatten().map(|&n| n as usize)
+        use rayon::iter::Either;
+        match &self.stored {
+            Some(s) => Either::Left(s.sessions(h(key)).into_iter().flatten().map(|n| n as usize)),
+            None => Either::Right(
+                self.sessions_by_key.get(&h(key)).into_iter().flatten().map(|&n| n as usize),
+            ),
+        }
     }
 
     fn blank(id: String, kind: NodeKind) -> Node {

@@ -9,7 +9,7 @@ use crate::ingest::{ByteFields as Fields, ByteReader as Reader, ByteSink as Sink
 use rayon::prelude::*;
 
 /// Bumped whenever the graph's shape or how it is built changes.
-const FORMAT: u32 = 4;
+const FORMAT: u32 = 5;
 
 const KINDS: [NodeKind; 4] =
     [NodeKind::LongTermKey, NodeKind::Session, NodeKind::ExternalIdentity, NodeKind::Service];
@@ -458,6 +458,7 @@ pub(super) fn encode_into(g: &SessionGraph, out: &mut impl Sink) {
         parents,
         by_id,
         sessions_by_key,
+        stored,
     } = g;
     out.w().u32(FORMAT);
     out.w().u32(nodes.len() as u32);
@@ -514,24 +515,38 @@ pub(super) fn encode_into(g: &SessionGraph, out: &mut impl Sink) {
     lens[5] = part_len(out, &mut from);
     crate::diag::mark("graph encode: the rest");
 
-    let mut ids: Vec<_> = by_id.iter().collect();
-    ids.par_sort_unstable();
-    out.w().u32(ids.len() as u32);
-    out.put_all(&ids, |w, (k, v)| {
-        w.u128(**k);
-        w.u32(**v);
-    });
-    drop(ids);
-    let mut keys: Vec<_> = sessions_by_key.iter().collect();
-    keys.par_sort_unstable_by_key(|(k, _)| **k);
-    out.w().u32(keys.len() as u32);
-    out.put_all(&keys, |w, (k, v)| {
-        w.u128(**k);
-        w.u32(v.len() as u32);
-        for x in v.iter() {
-            w.u32(*x);
+    // The indexes, keys rising (a warm run looks them up in place: `StoredIndex`): ids as
+    // (key, node) records; access keys as (key, start, count) records into one list of
+    // their session nodes.
+    match stored {
+        Some(s) => s.put(out),
+        None => {
+            let mut ids: Vec<_> = by_id.iter().collect();
+            ids.par_sort_unstable();
+            out.w().u32(ids.len() as u32);
+            out.put_all(&ids, |w, (k, v)| {
+                w.u128(**k);
+                w.u32(**v);
+            });
+            drop(ids);
+            let mut keys: Vec<_> = sessions_by_key.iter().collect();
+            keys.par_sort_unstable_by_key(|(k, _)| **k);
+            out.w().u32(keys.len() as u32);
+            let mut start = 0u32;
+            out.put_all(&keys, |w, (k, v)| {
+                w.u128(**k);
+                w.u32(start);
+                w.u32(v.len() as u32);
+                start += v.len() as u32;
+            });
+            out.w().u32(start);
+            out.put_all(&keys, |w, (_, v)| {
+                for x in v.iter() {
+                    w.u32(*x);
+                }
+            });
         }
-    });
+    }
     lens[6] = part_len(out, &mut from);
     for l in lens {
         out.w().u64(l);
@@ -660,36 +675,126 @@ fn get_rest(b: &[u8], nn: usize, ne: usize, events: usize) -> Option<Rest> {
 type Index = (crate::ingest::FxMap<u128, u32>, crate::ingest::FxMap<u128, super::KeySessions>);
 
 fn get_index(b: &[u8], nn: usize) -> Option<Index> {
-    let mut r = Reader::new(b);
-    let node = |i: u32| (i as usize) < nn;
-    let n = r.count(20)?;
+    let [ids, keys, lists] = index_parts(b, nn)?;
+    let (ids, keys, lists) = (&b[ids], &b[keys], &b[lists]);
     let mut by_id = crate::ingest::FxMap::default();
-    by_id.reserve(n);
-    for _ in 0..n {
-        let k = r.u128()?;
-        let v = r.u32()?;
-        if !node(v) {
-            return None;
-        }
-        by_id.insert(k, v);
+    by_id.reserve(ids.len() / ID_BYTES);
+    for rec in ids.chunks_exact(ID_BYTES) {
+        by_id.insert(u128_at(rec, 0), u32_at(rec, 16));
     }
-    let n = r.count(20)?;
     let mut sessions_by_key = crate::ingest::FxMap::default();
-    sessions_by_key.reserve(n);
-    for _ in 0..n {
-        let k = r.u128()?;
-        let m = r.count(4)?;
-        let mut v = super::KeySessions::with_capacity(m);
-        for _ in 0..m {
-            let x = r.u32()?;
-            if !node(x) {
-                return None;
-            }
-            v.push(x);
-        }
-        sessions_by_key.insert(k, v);
+    sessions_by_key.reserve(keys.len() / KEY_BYTES);
+    for rec in keys.chunks_exact(KEY_BYTES) {
+        let (start, count) = (u32_at(rec, 16) as usize, u32_at(rec, 20) as usize);
+        let list = &lists[start * 4..(start + count) * 4];
+        sessions_by_key
+            .insert(u128_at(rec, 0), list.chunks_exact(4).map(|c| u32_at(c, 0)).collect());
     }
-    r.b.is_empty().then_some((by_id, sessions_by_key))
+    Some((by_id, sessions_by_key))
+}
+
+/// An id's record in the index: its key and its node.
+const ID_BYTES: usize = 16 + 4;
+/// An access key's record: its key, and where its session nodes start in the list and how many.
+const KEY_BYTES: usize = 16 + 4 + 4;
+
+fn u128_at(b: &[u8], at: usize) -> u128 {
+    let mut x = [0u8; 16];
+    x.copy_from_slice(&b[at..at + 16]);
+    u128::from_le_bytes(x)
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    let mut x = [0u8; 4];
+    x.copy_from_slice(&b[at..at + 4]);
+    u32::from_le_bytes(x)
+}
+
+/// Where the index part `b` holds its three arrays (ids, access keys, the list of session
+/// nodes), checked for a graph of `nn` nodes: keys strictly rising in both (so a binary
+/// search finds each), every node below `nn`, every access key's sessions inside the list
+/// and at least one. `None` when any is not so.
+fn index_parts(b: &[u8], nn: usize) -> Option<[std::ops::Range<usize>; 3]> {
+    let mut r = Reader::new(b);
+    let mut ranges = [0..0, 0..0, 0..0];
+    for (range, size) in ranges.iter_mut().zip([ID_BYTES, KEY_BYTES, 4]) {
+        let n = r.count(size)?;
+        let at = b.len() - r.b.len();
+        r.take(n * size)?;
+        *range = at..at + n * size;
+    }
+    if !r.b.is_empty() {
+        return None;
+    }
+    let (ids, keys, lists) = (&b[ranges[0].clone()], &b[ranges[1].clone()], &b[ranges[2].clone()]);
+    let node = |rec: &[u8], at: usize| (u32_at(rec, at) as usize) < nn;
+    let rising = |recs: &[u8], size: usize| {
+        recs.chunks_exact(size)
+            .zip(recs.chunks_exact(size).skip(1))
+            .all(|(a, b)| u128_at(a, 0) < u128_at(b, 0))
+    };
+    let listed = lists.len() / 4;
+    let ok = rising(ids, ID_BYTES)
+        && rising(keys, KEY_BYTES)
+        && ids.chunks_exact(ID_BYTES).all(|rec| node(rec, 16))
+        && lists.chunks_exact(4).all(|rec| node(rec, 0))
+        && keys.chunks_exact(KEY_BYTES).all(|rec| {
+            let (start, count) = (u32_at(rec, 16) as usize, u32_at(rec, 20) as usize);
+            count > 0 && start.checked_add(count).is_some_and(|end| end <= listed)
+        });
+    ok.then_some(ranges)
+}
+
+/// The indexes of a graph read from the cache, looked up in place in its file (kept mapped
+/// as long as the graph is): the arrays [`encode_into`] wrote, checked once
+/// ([`index_parts`]), searched by key.
+#[derive(Debug)]
+pub(super) struct StoredIndex {
+    file: std::sync::Arc<crate::ingest::Sealed>,
+    /// The three arrays' places in the file.
+    ids: std::ops::Range<usize>,
+    keys: std::ops::Range<usize>,
+    lists: std::ops::Range<usize>,
+}
+
+impl StoredIndex {
+    fn part(&self, r: &std::ops::Range<usize>) -> &[u8] {
+        &self.file[r.clone()]
+    }
+    /// The record of `key` among `records` of `size` bytes, keys rising.
+    fn find(records: &[u8], size: usize, key: u128) -> Option<&[u8]> {
+        let (mut lo, mut hi) = (0, records.len() / size);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let rec = &records[mid * size..(mid + 1) * size];
+            match u128_at(rec, 0).cmp(&key) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(rec),
+            }
+        }
+        None
+    }
+    /// The node of the id hashed to `key`.
+    pub(super) fn node(&self, key: u128) -> Option<u32> {
+        Self::find(self.part(&self.ids), ID_BYTES, key).map(|rec| u32_at(rec, 16))
+    }
+    /// The session nodes of the access key hashed to `key`, in creation order; `None` when it
+    /// has none.
+    pub(super) fn sessions(&self, key: u128) -> Option<impl Iterator<Item = u32> + '_> {
+        let rec = Self::find(self.part(&self.keys), KEY_BYTES, key)?;
+        let (start, count) = (u32_at(rec, 16) as usize, u32_at(rec, 20) as usize);
+        let list = &self.part(&self.lists)[start * 4..(start + count) * 4];
+        Some(list.chunks_exact(4).map(|c| u32_at(c, 0)))
+    }
+    /// Writes the index as [`encode_into`] does (it is already in that form).
+    fn put(&self, out: &mut impl Sink) {
+        for (r, size) in [(&self.ids, ID_BYTES), (&self.keys, KEY_BYTES), (&self.lists, 4)] {
+            let part = self.part(r);
+            out.w().u32((part.len() / size) as u32);
+            out.put_all(part.chunks(1 << 20), |w, c| w.buf.extend_from_slice(c));
+        }
+    }
 }
 
 /// Decodes `bytes`, records of `size` bytes, in parallel; `None` when one does not decode.
@@ -712,8 +817,29 @@ fn par_records<T: Send>(
 /// `done` is told of each part of `bytes` once it is decoded and will not be read again, so
 /// that its memory can be given back while the rest decodes ([`crate::ingest::Cache`] maps
 /// the file).
+#[cfg(test)]
 pub(super) fn decode(
     bytes: &[u8],
+    events: usize,
+    done: &(dyn Fn(&[u8]) + Sync),
+) -> Option<SessionGraph> {
+    decode_in(bytes, None, events, done)
+}
+
+/// [`decode`] of the graph at byte `start` of a cache file, whose indexes are then looked up
+/// in place ([`StoredIndex`]): the graph keeps the file.
+pub(super) fn decode_kept(
+    file: &std::sync::Arc<crate::ingest::Sealed>,
+    start: usize,
+    events: usize,
+    done: &(dyn Fn(&[u8]) + Sync),
+) -> Option<SessionGraph> {
+    decode_in(file.get(start..)?, Some(file), events, done)
+}
+
+fn decode_in(
+    bytes: &[u8],
+    file: Option<&std::sync::Arc<crate::ingest::Sealed>>,
     events: usize,
     done: &(dyn Fn(&[u8]) + Sync),
 ) -> Option<SessionGraph> {
@@ -737,16 +863,30 @@ pub(super) fn decode(
                     done(p.rest);
                     rest
                 },
-                || {
-                    let index = get_index(p.index, p.nodes);
-                    done(p.index);
-                    index
+                || match file {
+                    Some(file) => {
+                        let [ids, keys, lists] = index_parts(p.index, p.nodes)?;
+                        let at = p.index.as_ptr() as usize - file.as_ptr() as usize;
+                        let place = |r: std::ops::Range<usize>| at + r.start..at + r.end;
+                        let (ids, keys, lists) = (place(ids), place(keys), place(lists));
+                        let file = file.clone();
+                        Some(Stored::InPlace(StoredIndex { file, ids, keys, lists }))
+                    }
+                    None => {
+                        let index = get_index(p.index, p.nodes);
+                        done(p.index);
+                        index.map(Stored::Maps)
+                    }
                 },
             )
         },
     );
-    let (nodes, edges, rest, (by_id, sessions_by_key)) = (nodes?, edges?, rest?, index?);
+    let (nodes, edges, rest, index) = (nodes?, edges?, rest?, index?);
     let Rest { attempts, notes, user_grants, event_node, edge_nodes, parents } = rest;
+    let (by_id, sessions_by_key, stored) = match index {
+        Stored::Maps((by_id, sessions_by_key)) => (by_id, sessions_by_key, None),
+        Stored::InPlace(s) => (Default::default(), Default::default(), Some(s)),
+    };
     Some(SessionGraph {
         nodes,
         edges,
@@ -758,7 +898,14 @@ pub(super) fn decode(
         parents,
         by_id,
         sessions_by_key,
+        stored,
     })
+}
+
+/// The indexes as [`decode_in`] read them.
+enum Stored {
+    Maps(Index),
+    InPlace(StoredIndex),
 }
 
 #[cfg(test)]

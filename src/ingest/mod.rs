@@ -50,6 +50,7 @@ mod table;
 pub mod tape;
 
 pub(crate) use cache::RunSave;
+pub(crate) use cache::Sealed;
 pub(crate) use cache::Sink as ByteSink;
 pub use cache::{wait_for_writes as wait_for_cache_writes, Cache};
 pub(crate) use cache::{Fields as ByteFields, Reader as ByteReader, Writer as ByteWriter};

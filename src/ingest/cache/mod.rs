@@ -29,7 +29,10 @@
 //! standard input are never cached.
 //!
 //! A run over files that all went through the cache also keeps its merged result (`runs/`,
-//! see [`run`]), which the next run with the same files and options loads in one read. Only
+//! see [`run`]), which the next run with the same files and options loads in one read: the
+//! file is mapped, and its event table is used in place, in the layout of
+//! [`Stub`](super::Stub) ([`Stubs`](super::Stubs)), after a check that it refers to no string
+//! or file past the table's. Only
 //! the runs used last are kept ([`run::KEPT_RUNS`]): a batch of new log files makes a new
 //! run, and the old one is removed once it falls out of those. Then the entries of input files
 //! that are gone are removed too ([`Cache::prune_files`]).

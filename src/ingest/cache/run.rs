@@ -182,13 +182,18 @@ impl RunSave {
 
 /// What [`Cache::load_derived`] read: the bytes kept, after their header.
 pub(crate) struct Derived {
-    bytes: super::Sealed,
+    bytes: std::sync::Arc<super::Sealed>,
     start: usize,
 }
 
 impl Derived {
     pub(crate) fn bytes(&self) -> &[u8] {
         &self.bytes[self.start..]
+    }
+    /// The file the bytes are read from, to keep (and read in place) beyond this value, and
+    /// where [`Derived::bytes`] start in it.
+    pub(crate) fn file(&self) -> (&std::sync::Arc<super::Sealed>, usize) {
+        (&self.bytes, self.start)
     }
     /// [`super::Sealed::release`]: `part` of [`Derived::bytes`] is done with.
     pub(crate) fn release(&self, part: &[u8]) {
@@ -221,7 +226,7 @@ impl Cache {
             return None;
         }
         let start = bytes.len() - r.b.len();
-        Some(Derived { bytes, start })
+        Some(Derived { bytes: std::sync::Arc::new(bytes), start })
     }
 
     /// Keeps what `encode` writes under `what` beside the run `key`: something computed from
