@@ -426,7 +426,7 @@ impl Stubs {
                 for (i, part) in all.chunks(PART).enumerate() {
                     v.extend_from_slice(part);
                     let from = at + i * PART * size;
-                    file.release(&bytes[from..from + part.len() * size]);
+                    file.release(&bytes[from..from + std::mem::size_of_val(part)]);
                 }
                 v
             }
