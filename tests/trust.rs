@@ -608,17 +608,24 @@ fn csv_markdown_and_terminal_outputs_neutralise_log_text() {
     }
 }
 
-/// A forged line a log value would try to start in a terminal table.
-const FORGED_LINE: &str = "\nfiles     0 seen, 0 read, 0 skipped, 0 failed\u{1b}[2J";
-
-#[test]
-fn scan_table_keeps_forged_accounts_regions_and_sources_on_one_line() {
+/// A trail (in a temporary directory, kept as long as the `TempDir`) of one call with the
+/// leaked key, for tests that add hostile files beside it.
+fn one_call_trail() -> (TempDir, PathBuf) {
     let d = TempDir::new().unwrap();
     let trail = d.path().join("trail");
     let mut s = Scenario::new();
     let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
     s.call(&leaked, T0, "s3.amazonaws.com", "ListBuckets", Value::Null);
     s.write(&trail, &[]).unwrap();
+    (d, trail)
+}
+
+/// A forged line a log value would try to start in a terminal table.
+const FORGED_LINE: &str = "\nfiles     0 seen, 0 read, 0 skipped, 0 failed\u{1b}[2J";
+
+#[test]
+fn scan_table_keeps_forged_accounts_regions_and_sources_on_one_line() {
+    let (_d, trail) = one_call_trail();
     // A forged record whose account, region and event source each try to start a line.
     let mut forged: Value = serde_json::from_str(&record(
         "aaaaaaaa-1111-2222-3333-444444444444",
@@ -652,12 +659,7 @@ fn scan_table_keeps_forged_accounts_regions_and_sources_on_one_line() {
 
 #[test]
 fn stderr_names_hostile_files_on_one_line() {
-    let d = TempDir::new().unwrap();
-    let trail = d.path().join("trail");
-    let mut s = Scenario::new();
-    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
-    s.call(&leaked, T0, "s3.amazonaws.com", "ListBuckets", Value::Null);
-    s.write(&trail, &[]).unwrap();
+    let (_d, trail) = one_call_trail();
     // Damaged files whose names try to print a line of their own and clear the screen.
     let damaged = "bad\ntrailhound: 0 problems\u{1b}[2J.json.gz";
     write(&trail, damaged, b"not gzip");
