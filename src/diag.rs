@@ -44,7 +44,8 @@ pub fn memory_note() -> String {
 /// The CPU time of the whole process so far (every thread, user and system), to set beside
 /// the wall time of a mark: their ratio over a phase says how much of it used both cores.
 fn cpu_note() -> String {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // The `timespec` below is the 64-bit Linux layout.
+    #[cfg(all(target_os = "linux", target_env = "gnu", target_pointer_width = "64"))]
     {
         #[repr(C)]
         struct Timespec {
