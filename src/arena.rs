@@ -19,7 +19,8 @@
 //! a cache file whose seal was checked. What such code allocates and drops (a temporary, a
 //! vector's buffer before it grew, or, should the bytes fail to decode after all, everything
 //! decoded so far) stays resident to the end; so does what another thread allocates while
-//! the [`Keep`] is held (a warm run has no other work then). A block reallocated is copied to
+//! the [`Keep`] is held (a warm run reads the files it decodes before it takes one, and has
+//! no other work while it holds it). A block reallocated is copied to
 //! a new one. Freeing, or reallocating, a block of the system allocator is handed to it
 //! whatever the mode: the region is known by its address range. When the region cannot be
 //! reserved, or is used up, allocations go to the system allocator.

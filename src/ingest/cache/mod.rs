@@ -32,7 +32,10 @@
 //! see [`run`]), which the next run with the same files and options loads in one read: the
 //! file is mapped, and its event table is used in place, in the layout of
 //! [`Stub`](super::Stub) ([`Stubs`](super::Stubs)), after a check that it refers to no string
-//! or file past the table's. Only
+//! or file past the table's; so are the kept graph's indexes. Both files stay mapped for the
+//! rest of the command: the cache directory must not be edited in place meanwhile (a file
+//! cut short under the map would stop the process with SIGBUS). The tool itself never does:
+//! every cache file is replaced through a new file and a rename. Only
 //! the runs used last are kept ([`run::KEPT_RUNS`]): a batch of new log files makes a new
 //! run, and the old one is removed once it falls out of those. Then the entries of input files
 //! that are gone are removed too ([`Cache::prune_files`]).

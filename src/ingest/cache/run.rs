@@ -211,10 +211,12 @@ impl Cache {
     /// What was kept under `what` beside the run `key` ([`Cache::save_derived`]).
     pub(crate) fn load_derived(&self, key: u128, what: &str) -> Option<Derived> {
         let path = self.derived_path(key, what);
-        super::wait_for_write_of(&path);
+        // A file this process was still writing is read again once written, not taken from
+        // what was read before.
+        let written = super::wait_for_write_of(&path);
         let pre = self.prefetched.lock().ok().and_then(|mut p| p.take());
         let bytes = match pre {
-            Some((at, bytes)) if at == path => bytes,
+            Some((at, bytes)) if at == path && !written => bytes,
             _ => super::read_sealed(&path)?,
         };
         let mut r = Reader::new(&bytes);
@@ -329,8 +331,12 @@ impl Cache {
         files: Vec<InputFile>,
         then: Option<&str>,
     ) -> Option<Ingest> {
-        let (ing, pre) = rayon::join(
-            || self.read_run(key.hash, files, true),
+        let path = self.run_path(key.hash);
+        super::wait_for_write_of(&path);
+        // Both files read before the table is decoded: nothing the other core allocates
+        // lands in the region the decoding keeps ([`crate::arena`]).
+        let (bytes, pre) = rayon::join(
+            || super::read_sealed(&path),
             || {
                 let path = self.derived_path(key.hash, then?);
                 let bytes = super::read_sealed(&path)?;
@@ -340,7 +346,7 @@ impl Cache {
         if let (Some(pre), Ok(mut slot)) = (pre, self.prefetched.lock()) {
             *slot = Some(pre);
         }
-        let ing = ing?;
+        let ing = self.decode_run(std::sync::Arc::new(bytes?), key.hash, files, true)?;
         // Marked as used now, for [`Cache::prune_runs`] (best effort: a read-only cache
         // still works).
         let _ = std::fs::File::options()
@@ -361,8 +367,18 @@ impl Cache {
     ) -> Option<Ingest> {
         let path = self.run_path(hash);
         super::wait_for_write_of(&path);
-        // Shared with the table's stubs, read in place from it.
-        let bytes = std::sync::Arc::new(super::read_sealed(&path)?);
+        self.decode_run(std::sync::Arc::new(super::read_sealed(&path)?), hash, files, in_region)
+    }
+
+    /// [`Cache::read_run`] of the run file's bytes, read already; shared with the table's
+    /// stubs, which are read in place from it.
+    fn decode_run(
+        &self,
+        bytes: std::sync::Arc<super::Sealed>,
+        hash: u128,
+        files: Vec<InputFile>,
+        in_region: bool,
+    ) -> Option<Ingest> {
         let kept = in_region.then(crate::arena::Keep::begin);
         let ing = decode(&bytes, Some(&bytes), hash, files, |name, hash| CachedEvents {
             path: self.dir.join("files").join(name),
@@ -693,6 +709,13 @@ fn decode(
     if !r.b.is_empty() {
         return None;
     }
+    if let Some(f) = file {
+        // All but the stubs was copied out: the pages of the file around them leave the
+        // process's resident memory (nothing but the stubs is read from it again).
+        let at = part.as_ptr() as usize - bytes.as_ptr() as usize;
+        f.release(&bytes[..at]);
+        f.release(&bytes[at + part.len()..]);
+    }
     let mut ing = Ingest {
         files: files.iter().map(InputFile::display).collect(),
         inputs: files,
@@ -882,18 +905,22 @@ mod tests {
     fn stubs_are_read_in_place_only_where_they_fit() {
         let stubs: Vec<Stub> = (0..5_000).map(stub).collect();
         let mut w = Writer::default();
-        w.buf.extend_from_slice(&[7; STUB_ALIGN]);
+        // The stubs after a header, at an aligned address (a vector of bytes need not be).
+        w.buf.reserve(STUB_ALIGN * 3 + stubs.len() * STUB_BYTES + 16);
+        let skew = (STUB_ALIGN - w.buf.as_ptr() as usize % STUB_ALIGN) % STUB_ALIGN;
+        let at = skew + STUB_ALIGN;
+        w.buf.extend_from_slice(&vec![7; at]);
         w.put_all(&stubs, put_stub);
         let body = w.buf.len();
         w.buf.extend_from_slice(&[0; 16]); // where the seal goes
         let file = std::sync::Arc::new(super::super::Sealed::Read(w.buf, body));
-        assert_eq!((file.as_ptr() as usize) % STUB_ALIGN, 0, "a vector's buffer is aligned");
-        let m = Stubs::mapped(&file, STUB_ALIGN, stubs.len()).expect("aligned and inside");
+        assert_eq!((file.as_ptr() as usize + at) % STUB_ALIGN, 0);
+        let m = Stubs::mapped(&file, at, stubs.len()).expect("aligned and inside");
         assert_eq!(format!("{m:?}"), "Stubs(5000 mapped)");
         assert!(m[..] == stubs[..], "read in place as written");
         assert!(check_stubs(&m, 45, 7));
-        assert!(Stubs::mapped(&file, STUB_ALIGN / 2, stubs.len()).is_none(), "not aligned");
-        assert!(Stubs::mapped(&file, STUB_ALIGN, stubs.len() + 1).is_none(), "past the end");
+        assert!(Stubs::mapped(&file, at - STUB_ALIGN / 2, stubs.len()).is_none(), "not aligned");
+        assert!(Stubs::mapped(&file, at, stubs.len() + 1).is_none(), "past the end");
         assert!(m.into_vec() == stubs, "copied out");
     }
 

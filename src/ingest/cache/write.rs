@@ -125,7 +125,7 @@ pub fn wait_for_writes() {
 }
 
 /// [`wait_for_writes`], when `path` is one of the files being written.
-pub(super) fn wait_for_write_of(path: &Path) {
+pub(super) fn wait_for_write_of(path: &Path) -> bool {
     let pending = WRITING
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -135,6 +135,7 @@ pub(super) fn wait_for_write_of(path: &Path) {
     if pending {
         wait_for_writes();
     }
+    pending
 }
 
 /// Writes `bytes` and their seal (xxh3-128, checked by [`super::read_sealed`]) to a temporary
