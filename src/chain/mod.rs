@@ -303,12 +303,10 @@ impl SessionGraph {
 
     /// All session and key nodes for an access key id (several when the id was reused, F16).
     pub fn nodes_for_key(&self, key: &str) -> Vec<usize> {
-        let has_sessions = match &self.stored {
-            Some(s) => s.sessions(h(key)).is_some(),
-            None => self.sessions_by_key.contains_key(&h(key)),
-        };
-        if has_sessions {
-            return self.sessions_of(key).collect();
+        // A key listed with sessions has at least one (as built, and as checked when read).
+        let sessions: Vec<usize> = self.sessions_of(key).collect();
+        if !sessions.is_empty() {
+            return sessions;
         }
         self.node(key).into_iter().collect()
     }

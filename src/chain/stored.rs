@@ -672,27 +672,6 @@ fn get_rest(b: &[u8], nn: usize, ne: usize, events: usize) -> Option<Rest> {
     r.b.is_empty().then_some(Rest { attempts, notes, user_grants, event_node, edge_nodes, parents })
 }
 
-type Index = (crate::ingest::FxMap<u128, u32>, crate::ingest::FxMap<u128, super::KeySessions>);
-
-fn get_index(b: &[u8], nn: usize) -> Option<Index> {
-    let [ids, keys, lists] = index_parts(b, nn)?;
-    let (ids, keys, lists) = (&b[ids], &b[keys], &b[lists]);
-    let mut by_id = crate::ingest::FxMap::default();
-    by_id.reserve(ids.len() / ID_BYTES);
-    for rec in ids.chunks_exact(ID_BYTES) {
-        by_id.insert(u128_at(rec, 0), u32_at(rec, 16));
-    }
-    let mut sessions_by_key = crate::ingest::FxMap::default();
-    sessions_by_key.reserve(keys.len() / KEY_BYTES);
-    for rec in keys.chunks_exact(KEY_BYTES) {
-        let (start, count) = (u32_at(rec, 16) as usize, u32_at(rec, 20) as usize);
-        let list = &lists[start * 4..(start + count) * 4];
-        sessions_by_key
-            .insert(u128_at(rec, 0), list.chunks_exact(4).map(|c| u32_at(c, 0)).collect());
-    }
-    Some((by_id, sessions_by_key))
-}
-
 /// An id's record in the index: its key and its node.
 const ID_BYTES: usize = 16 + 4;
 /// An access key's record: its key, and where its session nodes start in the list and how many.
@@ -745,6 +724,10 @@ fn index_parts(b: &[u8], nn: usize) -> Option<[std::ops::Range<usize>; 3]> {
     ok.then_some(ranges)
 }
 
+/// Both indexes listed by key: ids with their node, access keys with their session nodes.
+#[cfg(test)]
+pub(super) type IndexEntries = (Vec<(u128, u32)>, Vec<(u128, Vec<u32>)>);
+
 /// The indexes of a graph read from the cache, looked up in place in its file (kept mapped
 /// as long as the graph is): the arrays [`encode_into`] wrote, checked once
 /// ([`index_parts`]), searched by key.
@@ -787,6 +770,20 @@ impl StoredIndex {
         let list = &self.part(&self.lists)[start * 4..(start + count) * 4];
         Some(list.chunks_exact(4).map(|c| u32_at(c, 0)))
     }
+    /// Every entry of both indexes, keys rising, in the shape of a built graph's maps (the
+    /// tests compare the two).
+    #[cfg(test)]
+    pub(super) fn entries(&self) -> IndexEntries {
+        let ids = self.part(&self.ids).chunks_exact(ID_BYTES);
+        let keys = self.part(&self.keys).chunks_exact(KEY_BYTES);
+        (
+            ids.map(|r| (u128_at(r, 0), u32_at(r, 16))).collect(),
+            keys.map(|r| {
+                (u128_at(r, 0), self.sessions(u128_at(r, 0)).into_iter().flatten().collect())
+            })
+            .collect(),
+        )
+    }
     /// Writes the index as [`encode_into`] does (it is already in that form).
     fn put(&self, out: &mut impl Sink) {
         for (r, size) in [(&self.ids, ID_BYTES), (&self.keys, KEY_BYTES), (&self.lists, 4)] {
@@ -811,38 +808,21 @@ fn par_records<T: Send>(
     v.into_iter().collect()
 }
 
-/// The graph [`encode_into`] wrote, for a table of `events` events; `None` when the bytes are not
-/// one (another format, damage). Nodes and edges decode in parallel, beside the indexes.
+/// The graph [`encode_into`] wrote at byte `start` of a cache file, for a table of `events`
+/// events; `None` when the bytes are not one (another format, damage). Nodes and edges decode
+/// in parallel, beside the indexes, which are checked and then looked up in place in the file
+/// ([`StoredIndex`]): the graph keeps it.
 ///
-/// `done` is told of each part of `bytes` once it is decoded and will not be read again, so
+/// `done` is told of each part of the file once it is decoded and will not be read again, so
 /// that its memory can be given back while the rest decodes ([`crate::ingest::Cache`] maps
 /// the file).
-#[cfg(test)]
-pub(super) fn decode(
-    bytes: &[u8],
-    events: usize,
-    done: &(dyn Fn(&[u8]) + Sync),
-) -> Option<SessionGraph> {
-    decode_in(bytes, None, events, done)
-}
-
-/// [`decode`] of the graph at byte `start` of a cache file, whose indexes are then looked up
-/// in place ([`StoredIndex`]): the graph keeps the file.
 pub(super) fn decode_kept(
     file: &std::sync::Arc<crate::ingest::Sealed>,
     start: usize,
     events: usize,
     done: &(dyn Fn(&[u8]) + Sync),
 ) -> Option<SessionGraph> {
-    decode_in(file.get(start..)?, Some(file), events, done)
-}
-
-fn decode_in(
-    bytes: &[u8],
-    file: Option<&std::sync::Arc<crate::ingest::Sealed>>,
-    events: usize,
-    done: &(dyn Fn(&[u8]) + Sync),
-) -> Option<SessionGraph> {
+    let bytes = file.get(start..)?;
     let p = parts(bytes)?;
     let ((nodes, edges), (rest, index)) = rayon::join(
         || {
@@ -863,30 +843,18 @@ fn decode_in(
                     done(p.rest);
                     rest
                 },
-                || match file {
-                    Some(file) => {
-                        let [ids, keys, lists] = index_parts(p.index, p.nodes)?;
-                        let at = p.index.as_ptr() as usize - file.as_ptr() as usize;
-                        let place = |r: std::ops::Range<usize>| at + r.start..at + r.end;
-                        let (ids, keys, lists) = (place(ids), place(keys), place(lists));
-                        let file = file.clone();
-                        Some(Stored::InPlace(StoredIndex { file, ids, keys, lists }))
-                    }
-                    None => {
-                        let index = get_index(p.index, p.nodes);
-                        done(p.index);
-                        index.map(Stored::Maps)
-                    }
+                || {
+                    let [ids, keys, lists] = index_parts(p.index, p.nodes)?;
+                    let at = p.index.as_ptr() as usize - file.as_ptr() as usize;
+                    let place = |r: std::ops::Range<usize>| at + r.start..at + r.end;
+                    let (ids, keys, lists) = (place(ids), place(keys), place(lists));
+                    Some(StoredIndex { file: file.clone(), ids, keys, lists })
                 },
             )
         },
     );
     let (nodes, edges, rest, index) = (nodes?, edges?, rest?, index?);
     let Rest { attempts, notes, user_grants, event_node, edge_nodes, parents } = rest;
-    let (by_id, sessions_by_key, stored) = match index {
-        Stored::Maps((by_id, sessions_by_key)) => (by_id, sessions_by_key, None),
-        Stored::InPlace(s) => (Default::default(), Default::default(), Some(s)),
-    };
     Some(SessionGraph {
         nodes,
         edges,
@@ -896,16 +864,10 @@ fn decode_in(
         event_node,
         edge_nodes,
         parents,
-        by_id,
-        sessions_by_key,
-        stored,
+        by_id: Default::default(),
+        sessions_by_key: Default::default(),
+        stored: Some(index),
     })
-}
-
-/// The indexes as [`decode_in`] read them.
-enum Stored {
-    Maps(Index),
-    InPlace(StoredIndex),
 }
 
 #[cfg(test)]

@@ -194,12 +194,20 @@ fn every_node_is_found_by_its_id_and_every_session_by_its_key() {
     assert_eq!(h(LEAKED), h(&format!("AKIA{}", &LEAKED[4..])));
 }
 
-/// Everything of a graph that its users read, as text (the maps compared sorted).
+/// Everything of a graph that its users read, as text (the indexes listed by key, from the
+/// maps of a built graph or the arrays of one read from the cache).
 fn graph_text(g: &SessionGraph) -> String {
-    let mut ids: Vec<_> = g.by_id.iter().collect();
-    ids.sort_unstable();
-    let mut keys: Vec<_> = g.sessions_by_key.iter().collect();
-    keys.sort_unstable();
+    let (ids, keys) = match &g.stored {
+        Some(s) => s.entries(),
+        None => {
+            let mut ids: Vec<(u128, u32)> = g.by_id.iter().map(|(k, v)| (*k, *v)).collect();
+            ids.sort_unstable();
+            let mut keys: Vec<(u128, Vec<u32>)> =
+                g.sessions_by_key.iter().map(|(k, v)| (*k, v.to_vec())).collect();
+            keys.sort_unstable();
+            (ids, keys)
+        }
+    };
     format!(
         "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{ids:?}\n{keys:?}",
         g.nodes, g.edges, g.attempts, g.notes, g.user_grants, g.event_node, g.edge_nodes, g.parents
@@ -238,17 +246,19 @@ fn a_stored_graph_reads_back_equal_and_damage_is_a_miss_not_a_panic() {
 
     let bytes = super::stored::encode(&g);
     let events = g.event_node.len();
-    let back = super::stored::decode(&bytes, events, &|_| {}).expect("decodes");
-    assert_eq!(graph_text(&back), graph_text(&g));
-    assert!(super::stored::decode(&bytes, events + 1, &|_| {}).is_none(), "another table's graph");
-    // Read in place from a kept file, after a header: the indexes are looked up there and
-    // answer as the built graph's maps do; written again, it gives the same bytes.
-    let mut file = vec![0u8; 8];
-    file.extend_from_slice(&bytes);
-    let len = file.len();
-    file.extend_from_slice(&[0; 16]); // where the seal goes
-    let file = std::sync::Arc::new(crate::ingest::Sealed::Read(file, len));
-    let kept = super::stored::decode_kept(&file, 8, events, &|_| {}).expect("decodes in place");
+    // Read as a cache file holds it, after a header: the indexes are looked up in place.
+    let decode = |bytes: &[u8], events: usize| {
+        let mut file = vec![0u8; 8];
+        file.extend_from_slice(bytes);
+        let len = file.len();
+        file.extend_from_slice(&[0; 16]); // where the seal goes
+        let file = std::sync::Arc::new(crate::ingest::Sealed::Read(file, len));
+        super::stored::decode_kept(&file, 8, events, &|_| {})
+    };
+    let kept = decode(&bytes, events).expect("decodes");
+    assert_eq!(graph_text(&kept), graph_text(&g));
+    assert!(decode(&bytes, events + 1).is_none(), "another table's graph");
+    // The indexes answer as the built graph's maps do; written again, it gives the same bytes.
     assert!(kept.stored.is_some() && kept.by_id.is_empty() && kept.sessions_by_key.is_empty());
     for n in &g.nodes {
         assert_eq!(kept.node(&n.id), g.node(&n.id), "{}", n.id);
@@ -261,13 +271,13 @@ fn a_stored_graph_reads_back_equal_and_damage_is_a_miss_not_a_panic() {
     assert!(kept.nodes_for_key("ASIAIOSFODNN7NOTHERE").is_empty());
     assert!(super::stored::encode(&kept) == bytes, "written again as it was read");
     for cut in (0..bytes.len()).step_by(7) {
-        assert!(super::stored::decode(&bytes[..cut], events, &|_| {}).is_none(), "cut at {cut}");
+        assert!(decode(&bytes[..cut], events).is_none(), "cut at {cut}");
     }
     // Scribbled bytes either decode (a field changed) or are refused; never a panic.
     for at in (0..bytes.len()).step_by(3) {
         let mut bad = bytes.clone();
         bad[at] ^= 0xA5;
-        let _ = super::stored::decode(&bad, events, &|_| {});
+        let _ = decode(&bad, events);
     }
 }
 

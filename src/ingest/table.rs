@@ -294,6 +294,111 @@ fn hashed_id(s: &str) -> u128 {
     (u128::from(h1.finish()) << 64) | u128::from(h2.finish())
 }
 
+const _: () = assert!(std::mem::size_of::<Stub>() == 56 && std::mem::align_of::<Stub>() == 8);
+
+/// The event table: stubs of its own, or the stubs of a run's table in the cache, read in
+/// place from the mapped file ([`Stubs::mapped`]) rather than copied into fresh memory (45 MB
+/// at 1 GB of trail, a sixth of a warm `plan`, most of it the kernel backing new pages).
+/// Either way a slice of [`Stub`]s.
+pub struct Stubs(Store);
+
+impl Default for Stubs {
+    fn default() -> Stubs {
+        Stubs(Store::Owned(Vec::new()))
+    }
+}
+
+enum Store {
+    Owned(Vec<Stub>),
+    /// `len` stubs at byte `at` of the file, which is kept mapped as long as they are.
+    Mapped {
+        file: std::sync::Arc<super::cache::Sealed>,
+        at: usize,
+        len: usize,
+    },
+}
+
+impl Stubs {
+    /// The `len` stubs at byte `at` of `file`, in place, if they are laid out there as in
+    /// memory: a little-endian target and an offset aligned for [`Stub`], inside the file.
+    /// `None` otherwise (the caller decodes a copy). Every bit pattern is a valid `Stub`
+    /// (integers only; the padding is never read), so any bytes will do.
+    pub(crate) fn mapped(
+        file: &std::sync::Arc<super::cache::Sealed>,
+        at: usize,
+        len: usize,
+    ) -> Option<Stubs> {
+        let bytes: &[u8] = file;
+        let size = len.checked_mul(std::mem::size_of::<Stub>())?;
+        let part = bytes.get(at..at.checked_add(size)?)?;
+        let aligned = (part.as_ptr() as usize) % std::mem::align_of::<Stub>() == 0;
+        (cfg!(target_endian = "little") && aligned)
+            .then(|| Stubs(Store::Mapped { file: file.clone(), at, len }))
+    }
+    /// The stubs as a vector of their own: a copy when they are mapped, made a part at a time,
+    /// each part's pages of the file given back once copied ([`super::cache::Sealed::release`]),
+    /// so that the table is not resident twice (250 MB at 5 GB of trail, in a run that extends
+    /// the table with new files).
+    pub fn into_vec(self) -> Vec<Stub> {
+        match self.0 {
+            Store::Owned(v) => v,
+            Store::Mapped { ref file, at, len } => {
+                const PART: usize = 1 << 14; // stubs: 896 KiB
+                let (all, bytes): (&[Stub], &[u8]) = (&self, file);
+                let size = std::mem::size_of::<Stub>();
+                let mut v = Vec::with_capacity(len);
+                for (i, part) in all.chunks(PART).enumerate() {
+                    v.extend_from_slice(part);
+                    let from = at + i * PART * size;
+                    file.release(&bytes[from..from + std::mem::size_of_val(part)]);
+                }
+                v
+            }
+        }
+    }
+}
+
+impl From<Vec<Stub>> for Stubs {
+    fn from(v: Vec<Stub>) -> Stubs {
+        Stubs(Store::Owned(v))
+    }
+}
+
+impl std::ops::Deref for Stubs {
+    type Target = [Stub];
+    fn deref(&self) -> &[Stub] {
+        match &self.0 {
+            Store::Owned(v) => v,
+            Store::Mapped { file, at, len } => {
+                let bytes: &[u8] = file;
+                let part = &bytes[*at..*at + len * std::mem::size_of::<Stub>()];
+                // SAFETY: `mapped` checked that these bytes are inside the file, aligned for
+                // `Stub` and `len` stubs long; `Stub` is `repr(C)` with integer fields only,
+                // so every bit pattern of its fields is valid (the padding is never read as a
+                // value); the file's bytes do not change while it is kept here (a cache file
+                // is never written in place: see `read_sealed`), and `file` keeps it mapped as
+                // long as the slice is borrowed from `self`.
+                unsafe { std::slice::from_raw_parts(part.as_ptr().cast::<Stub>(), *len) }
+            }
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Stubs {
+    type Item = &'a Stub;
+    type IntoIter = std::slice::Iter<'a, Stub>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl std::fmt::Debug for Stubs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let how = if matches!(self.0, Store::Mapped { .. }) { "mapped" } else { "owned" };
+        write!(f, "Stubs({} {how})", self.len())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -368,110 +473,5 @@ mod tests {
                 None => assert_eq!(id128(&s), hashed_id(&s), "{s} is hashed"),
             }
         }
-    }
-}
-
-const _: () = assert!(std::mem::size_of::<Stub>() == 56 && std::mem::align_of::<Stub>() == 8);
-
-/// The event table: stubs of its own, or the stubs of a run's table in the cache, read in
-/// place from the mapped file ([`Stubs::mapped`]) rather than copied into fresh memory (45 MB
-/// at 1 GB of trail, a sixth of a warm `plan`, most of it the kernel backing new pages).
-/// Either way a slice of [`Stub`]s.
-#[derive(Default)]
-pub struct Stubs(Store);
-
-#[derive(Default)]
-enum Store {
-    #[default]
-    Empty,
-    Owned(Vec<Stub>),
-    /// `len` stubs at byte `at` of the file, which is kept mapped as long as they are.
-    Mapped {
-        file: std::sync::Arc<super::cache::Sealed>,
-        at: usize,
-        len: usize,
-    },
-}
-
-impl Stubs {
-    /// The `len` stubs at byte `at` of `file`, in place, if they are laid out there as in
-    /// memory: a little-endian target and an offset aligned for [`Stub`], inside the file.
-    /// `None` otherwise (the caller decodes a copy). Every bit pattern is a valid `Stub`
-    /// (integers only; the padding is never read), so any bytes will do.
-    pub(crate) fn mapped(
-        file: &std::sync::Arc<super::cache::Sealed>,
-        at: usize,
-        len: usize,
-    ) -> Option<Stubs> {
-        let bytes: &[u8] = file;
-        let size = len.checked_mul(std::mem::size_of::<Stub>())?;
-        let part = bytes.get(at..at.checked_add(size)?)?;
-        let aligned = (part.as_ptr() as usize) % std::mem::align_of::<Stub>() == 0;
-        (cfg!(target_endian = "little") && aligned)
-            .then(|| Stubs(Store::Mapped { file: file.clone(), at, len }))
-    }
-    /// The stubs as a vector of their own: a copy when they are mapped, made a part at a time,
-    /// each part's pages of the file given back once copied ([`super::cache::Sealed::release`]),
-    /// so that the table is not resident twice (250 MB at 5 GB of trail, in a run that extends
-    /// the table with new files).
-    pub fn into_vec(self) -> Vec<Stub> {
-        match self.0 {
-            Store::Empty => Vec::new(),
-            Store::Owned(v) => v,
-            Store::Mapped { ref file, at, len } => {
-                const PART: usize = 1 << 14; // stubs: 896 KiB
-                let (all, bytes): (&[Stub], &[u8]) = (&self, file);
-                let size = std::mem::size_of::<Stub>();
-                let mut v = Vec::with_capacity(len);
-                for (i, part) in all.chunks(PART).enumerate() {
-                    v.extend_from_slice(part);
-                    let from = at + i * PART * size;
-                    file.release(&bytes[from..from + std::mem::size_of_val(part)]);
-                }
-                v
-            }
-        }
-    }
-}
-
-impl From<Vec<Stub>> for Stubs {
-    fn from(v: Vec<Stub>) -> Stubs {
-        Stubs(Store::Owned(v))
-    }
-}
-
-impl std::ops::Deref for Stubs {
-    type Target = [Stub];
-    fn deref(&self) -> &[Stub] {
-        match &self.0 {
-            Store::Empty => &[],
-            Store::Owned(v) => v,
-            Store::Mapped { file, at, len } => {
-                let bytes: &[u8] = file;
-                let part = &bytes[*at..*at + len * std::mem::size_of::<Stub>()];
-                // SAFETY: `mapped` checked that these bytes are inside the file, aligned for
-                // `Stub` and `len` stubs long; `Stub` is `repr(C)` with integer fields only,
-                // so every bit pattern of its fields is valid (the padding is never read as a
-                // value); the file's bytes do not change while it is kept here (a cache file
-                // is never written in place: see `read_sealed`), and `file` keeps it mapped as
-                // long as the slice is borrowed from `self`.
-                unsafe { std::slice::from_raw_parts(part.as_ptr().cast::<Stub>(), *len) }
-            }
-        }
-    }
-}
-
-impl<'a> IntoIterator for &'a Stubs {
-    type Item = &'a Stub;
-    type IntoIter = std::slice::Iter<'a, Stub>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.iter()
-    }
-}
-
-impl std::fmt::Debug for Stubs {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let how = if matches!(self.0, Store::Mapped { .. }) { "mapped" } else { "owned" };
-        write!(f, "Stubs({} {how})", self.len())
     }
 }

@@ -380,7 +380,7 @@ impl Cache {
         in_region: bool,
     ) -> Option<Ingest> {
         let kept = in_region.then(crate::arena::Keep::begin);
-        let ing = decode(&bytes, Some(&bytes), hash, files, |name, hash| CachedEvents {
+        let ing = decode(&bytes, hash, files, |name, hash| CachedEvents {
             path: self.dir.join("files").join(name),
             hash,
         });
@@ -634,12 +634,12 @@ fn put_graph_inputs(out: &mut impl Sink, details: &[IssuingCall], creds: &crate:
 }
 
 fn decode(
-    bytes: &[u8],
-    file: Option<&std::sync::Arc<super::Sealed>>,
+    file: &std::sync::Arc<super::Sealed>,
     hash: u128,
     files: Vec<InputFile>,
     events: impl Fn(&str, u128) -> CachedEvents,
 ) -> Option<Ingest> {
+    let bytes: &[u8] = file;
     let mut r = Reader::new(bytes);
     if r.b.get(..8)? != MAGIC {
         return None;
@@ -676,9 +676,8 @@ fn decode(
         return None;
     }
     let part = r.take(n * STUB_BYTES)?;
-    let stubs = match file
-        .and_then(|f| Stubs::mapped(f, part.as_ptr() as usize - bytes.as_ptr() as usize, n))
-    {
+    let at = part.as_ptr() as usize - bytes.as_ptr() as usize;
+    let stubs = match Stubs::mapped(file, at, n) {
         // In place: only checked.
         Some(stubs) => check_stubs(&stubs, strings.len(), files.len()).then_some(stubs)?,
         None => get_stubs(part, strings.len(), files.len())?.into(),
@@ -709,13 +708,10 @@ fn decode(
     if !r.b.is_empty() {
         return None;
     }
-    if let Some(f) = file {
-        // All but the stubs was copied out: the pages of the file around them leave the
-        // process's resident memory (nothing but the stubs is read from it again).
-        let at = part.as_ptr() as usize - bytes.as_ptr() as usize;
-        f.release(&bytes[..at]);
-        f.release(&bytes[at + part.len()..]);
-    }
+    // All but the stubs was copied out: the pages of the file around them leave the
+    // process's resident memory (nothing but the stubs is read from it again).
+    file.release(&bytes[..at]);
+    file.release(&bytes[at + part.len()..]);
     let mut ing = Ingest {
         files: files.iter().map(InputFile::display).collect(),
         inputs: files,
