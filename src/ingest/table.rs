@@ -50,6 +50,18 @@ pub struct Stub {
     pub flags: u8,
 }
 
+// The layout the run's table in the cache is written in (`stub_bytes` in `cache::run`): each
+// field at the offset it is written at, the flags last, then padding.
+const _: () = {
+    use std::mem::{align_of, offset_of, size_of};
+    assert!(offset_of!(Stub, time) == 0 && offset_of!(Stub, created) == 8);
+    assert!(offset_of!(Stub, file) == 16 && offset_of!(Stub, record) == 20);
+    assert!(offset_of!(Stub, key) == 24 && offset_of!(Stub, ip) == 28);
+    assert!(offset_of!(Stub, account) == 32 && offset_of!(Stub, region) == 36);
+    assert!(offset_of!(Stub, source) == 40 && offset_of!(Stub, principal) == 44);
+    assert!(offset_of!(Stub, flags) == 48 && size_of::<Stub>() == 56 && align_of::<Stub>() == 8);
+};
+
 /// The top 32 bits of the stand-in id of an event without an `eventID` ([`stand_in`]).
 pub(super) const STAND_IN: u128 = 0xFFFF_FFFFu128 << 96;
 

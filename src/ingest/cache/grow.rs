@@ -45,8 +45,8 @@ impl Cache {
         let mut out = Stream::start(self.derived_path(key.hash, "grow"), || true, |_| {});
         derived_header(&mut out.w, key.hash);
         out.w.u32(grow.ids.len() as u32);
-        out.put_all(&grow.ids, |w, id| w.u128(*id));
-        out.put_all(&grow.digests, |w, d| w.u64(*d));
+        out.put_fixed(&grow.ids, |id| id.to_le_bytes());
+        out.put_fixed(&grow.digests, |d| d.to_le_bytes());
         out.w.u32(grow.first_calls.len() as u32);
         out.put_all(&grow.first_calls, |w, &((key, created), (file, record))| {
             w.u32(key);

@@ -604,7 +604,7 @@ fn put_table(out: &mut Stream, ing: &Ingest, head: Vec<u8>, tail: Vec<u8>) {
     let pad = (STUB_ALIGN - (out.at() as usize + 1) % STUB_ALIGN) % STUB_ALIGN;
     out.w.u8(pad as u8);
     out.w.buf.extend_from_slice(&[0; STUB_ALIGN][..pad]);
-    out.put_all(&ing.stubs, put_stub);
+    out.put_fixed(&ing.stubs, stub_bytes);
     out.w.buf.extend_from_slice(&tail);
 }
 
@@ -741,16 +741,18 @@ fn decode(
 }
 
 /// A stub in `STUB_BYTES`; stubs go end to end ([`get_stubs`] reads them).
-fn put_stub(w: &mut Writer, s: &Stub) {
-    w.i64(s.time);
-    w.i64(s.created);
-    w.u32(s.file);
-    w.u32(s.record);
-    for v in [s.key, s.ip, s.account, s.region, s.source, s.principal] {
-        w.u32(v);
+/// A stub's bytes in the table: its fields little-endian in their order and at their offsets
+/// in [`Stub`] (`repr(C)`), the padding after the flags zero.
+fn stub_bytes(s: &Stub) -> [u8; STUB_BYTES] {
+    let mut b = [0; STUB_BYTES];
+    b[0..8].copy_from_slice(&s.time.to_le_bytes());
+    b[8..16].copy_from_slice(&s.created.to_le_bytes());
+    let words = [s.file, s.record, s.key, s.ip, s.account, s.region, s.source, s.principal];
+    for (at, v) in (16..).step_by(4).zip(words) {
+        b[at..at + 4].copy_from_slice(&v.to_le_bytes());
     }
-    w.u8(s.flags);
-    w.buf.extend_from_slice(&[0; STUB_BYTES - 49]); // the padding of `Stub`
+    b[48] = s.flags;
+    b
 }
 
 /// The stubs [`put_table`] wrote end to end, `STUB_BYTES` each, for a table of `strings`
@@ -763,7 +765,7 @@ fn get_stubs(b: &[u8], strings: usize, files: usize) -> Option<Vec<Stub>> {
         .par_chunks_exact(STUB_BYTES)
         .with_min_len(4096)
         .map(|rec| {
-            // In the order `put_stub` wrote them.
+            // In the order `stub_bytes` wrote them.
             let mut f = Fields(rec);
             Stub {
                 time: f.u64() as i64,
@@ -880,7 +882,7 @@ mod tests {
         let stubs: Vec<Stub> = (0..20_000).map(stub).collect();
         let encoded = |stubs: &[Stub]| {
             let mut w = Writer::default();
-            w.put_all(stubs, put_stub);
+            w.put_fixed(stubs, stub_bytes);
             w.buf
         };
         let b = encoded(&stubs);
@@ -906,7 +908,7 @@ mod tests {
         let skew = (STUB_ALIGN - w.buf.as_ptr() as usize % STUB_ALIGN) % STUB_ALIGN;
         let at = skew + STUB_ALIGN;
         w.buf.extend_from_slice(&vec![7; at]);
-        w.put_all(&stubs, put_stub);
+        w.put_fixed(&stubs, stub_bytes);
         let body = w.buf.len();
         w.buf.extend_from_slice(&[0; 16]); // where the seal goes
         let file = std::sync::Arc::new(super::super::Sealed::Read(w.buf, body));
