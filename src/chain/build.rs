@@ -180,7 +180,7 @@ impl SessionGraph {
         // Whether each call issues credentials: asked in both passes, worked out once.
         let issuing_name: Vec<bool> = events.iter().map(|e| is_issuing_name(e.name())).collect();
         // Copies of one cross-account call, by sharedEventID.
-        let mut shared: FxMap<&str, Vec<usize>> = FxMap::default();
+        let mut shared: StrMap<&str, Vec<usize>> = StrMap::default();
         for (i, e) in events.iter().enumerate() {
             if issuing_name[i] {
                 if let Some(s) = e.get(F::SharedEventId) {
@@ -219,7 +219,7 @@ impl SessionGraph {
         crate::diag::mark("graph: issued credentials made");
         // Sessions by aws:userid (AROA…:session), for the role owner's copies whose caller
         // account's logs are missing (inferred links).
-        let mut by_userid: FxMap<String, Vec<usize>> = FxMap::default();
+        let mut by_userid: StrMap<String, Vec<usize>> = StrMap::default();
         for (n, node) in g.nodes.iter().enumerate() {
             if let (NodeKind::Session, Some(u)) = (node.kind, &node.userid) {
                 by_userid.entry(u.clone()).or_default().push(n);
@@ -317,7 +317,7 @@ impl SessionGraph {
     fn inferred_caller(
         &self,
         e: &IssuingCall,
-        by_userid: &FxMap<String, Vec<usize>>,
+        by_userid: &StrMap<String, Vec<usize>>,
     ) -> Option<usize> {
         if e.get(F::Kind) != Some("AWSAccount") || e.get(F::AccessKeyId).is_some() {
             return None;

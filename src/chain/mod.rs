@@ -26,7 +26,7 @@ pub mod render;
 mod stored;
 pub use expiry::session_expiry;
 
-use crate::ingest::{Creds, FxMap, Ingest, IssuingCall};
+use crate::ingest::{Creds, FxMap, Ingest, IssuingCall, StrMap};
 use crate::model::names::{STS_ISSUERS, USER_GRANTS};
 use crate::model::{is_long_term_key, is_temporary_key, SeedKey, Use};
 use crate::time::{fmt_iso, fmt_opt};

@@ -31,7 +31,7 @@ fn get_opt_string(r: &mut Reader<'_>) -> Option<Option<String>> {
 /// string was 50 MB, and the largest part of what keeping the graph added to a run's peak.
 #[derive(Default)]
 struct Pool<'g> {
-    index: crate::ingest::FxMap<&'g str, u32>,
+    index: crate::ingest::StrMap<&'g str, u32>,
     ends: Vec<u32>,
     len: u32,
 }
@@ -84,7 +84,7 @@ enum Field<'g> {
 fn refs<const N: usize>(
     fields: &[Field<'_>; N],
     mut before: u32,
-    index: &crate::ingest::FxMap<&str, u32>,
+    index: &crate::ingest::StrMap<&str, u32>,
 ) -> [u32; N] {
     fields.map(|f| match f {
         Field::Own(None) | Field::Shared(None) => 0,
@@ -174,7 +174,7 @@ fn put_node_strings<'g>(
 }
 
 /// The record of `n`, whose strings [`put_node_strings`] wrote from `at`.
-fn put_node(w: &mut Writer, at: Start, index: &crate::ingest::FxMap<&str, u32>, n: &Node) {
+fn put_node(w: &mut Writer, at: Start, index: &crate::ingest::StrMap<&str, u32>, n: &Node) {
     let Node {
         id: _,
         kind,
@@ -302,7 +302,7 @@ fn put_edge_strings<'g>(
 }
 
 /// [`put_node`] for an edge.
-fn put_edge(w: &mut Writer, at: Start, index: &crate::ingest::FxMap<&str, u32>, e: &Edge) {
+fn put_edge(w: &mut Writer, at: Start, index: &crate::ingest::StrMap<&str, u32>, e: &Edge) {
     let Edge { event_time, other_copies, inferred, .. } = e;
     for r in refs(&edge_fields(e), at.strings, index) {
         w.u32(r);

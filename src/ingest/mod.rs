@@ -55,7 +55,7 @@ pub(crate) use cache::Sink as ByteSink;
 pub use cache::{wait_for_writes as wait_for_cache_writes, Cache};
 pub(crate) use cache::{Fields as ByteFields, Reader as ByteReader, Writer as ByteWriter};
 pub use discover::{discover, InputFile};
-pub use intern::{FxMap, StringList};
+pub use intern::{FxMap, StrMap, StringList};
 pub use issuing::{Field as IssuingField, IssuingCall};
 pub use options::{IngestOptions, DEFAULT_MAX_FILE_BYTES};
 pub use problem::{Conflict, IngestStats, Located, Problem, RecordReject, RejectReason};
