@@ -915,3 +915,32 @@ fn plan_sh_runs_end_to_end_against_aws_preconditions() {
 fn actions_for<'a>(plan: &'a Value, kind: &str) -> Vec<&'a Value> {
     plan["actions"].as_array().unwrap().iter().filter(|a| a["type"] == kind).collect()
 }
+
+/// A role chain is as deep as its records say: each hop one `AssumeRole` signed with the
+/// session before it. `sessions` draws it without a call per level (30,000 levels, 2 MB of
+/// gzipped logs, overflowed the stack and aborted) and without indenting past a fixed depth
+/// (indented all the way, each line was as long as the chain is deep: O(hops²) text); the
+/// deeper lines say their depth instead.
+#[test]
+fn a_role_chain_thirty_thousand_hops_deep_is_drawn_not_a_crash() {
+    const HOPS: usize = 30_000;
+    let d = TempDir::new().unwrap();
+    let trail = d.path().join("trail");
+    let mut s = Scenario::new();
+    let mut c = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let role = format!("arn:aws:iam::{MAIN}:role/hop");
+    for i in 0..HOPS {
+        c = s.assume_role(&c, T0 + i as i64, &role, &format!("h{i}"), 43_200);
+    }
+    s.write(&trail, &[]).unwrap();
+    let o =
+        bin().args(["sessions", "--no-progress", "--key", LEAKED]).arg(&trail).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8(o.stdout).unwrap();
+    let hops: Vec<&str> = out.lines().filter(|l| l.contains("AssumeRole")).collect();
+    assert_eq!(hops.len(), HOPS, "one line per hop");
+    assert!(hops[0].starts_with("└─ AssumeRole"), "{}", hops[0]);
+    assert!(hops[HOPS - 1].contains(&format!("[{HOPS}] AssumeRole")), "{}", hops[HOPS - 1]);
+    let widest = out.lines().map(|l| l.chars().count()).max().unwrap();
+    assert!(widest <= 160, "a line of {widest} characters");
+}

@@ -218,7 +218,7 @@ pub fn tree_with_notes(
             }
         }
         let _ = writeln!(out, "{}", node_line(g, r, clock, TREE_WIDTH, None));
-        walk(g, &ch, sel, r, "", collapse, clock, &mut out, &mut visited);
+        walk(g, &ch, sel, r, collapse, clock, &mut out, &mut visited);
     }
     for (p, n) in orphans_by_principal {
         if n > collapse {
@@ -261,55 +261,89 @@ pub fn tree_with_notes(
     out
 }
 
+/// How many levels a chain is indented by in the text tree. A deeper session's line is not
+/// indented further: it starts with its depth in brackets, `[41]`. A chain can be as deep as
+/// its records say (each hop one `AssumeRole` signed with the session before it): indented all
+/// the way, 20,000 hops made lines of 60,000 characters, 1 GB of text.
+const MAX_INDENT: usize = 16;
+
+/// The tree under `n` (its line already written), depth first, with an explicit stack rather
+/// than a call per level (a chain of 30,000 hops, 2 MB of gzipped logs, overflowed the stack:
+/// `sessions` aborted). Lines come in the order a recursive walk gives: each child's line,
+/// then its subtree, then the next child; the collapsed siblings of a node last.
 #[allow(clippy::too_many_arguments)]
 fn walk(
     g: &SessionGraph,
     ch: &[Vec<(usize, usize)>],
     sel: &BTreeSet<usize>,
     n: usize,
-    prefix: &str,
     collapse: usize,
     clock: Clock,
     out: &mut String,
     visited: &mut BTreeSet<usize>,
 ) {
-    if !visited.insert(n) {
-        return;
+    /// A node being walked: its children to show, those collapsed, and the next to show.
+    struct Frame {
+        node: usize,
+        prefix: String,
+        depth: usize,
+        shown: Vec<(usize, usize)>,
+        hidden: BTreeMap<String, usize>,
+        next: usize,
     }
-    let kids: Vec<(usize, usize)> =
-        ch[n].iter().copied().filter(|(c, _)| sel.contains(c)).collect();
-    // Collapse siblings of one principal beyond the limit.
-    let mut per_group: BTreeMap<String, usize> = BTreeMap::new();
-    let mut shown = Vec::new();
-    let mut hidden: BTreeMap<String, usize> = BTreeMap::new();
-    for &(c, e) in &kids {
-        let k = group_key(g, c);
-        let cnt = per_group.entry(k.clone()).or_default();
-        *cnt += 1;
-        if *cnt > collapse && ch[c].is_empty() {
-            *hidden.entry(k).or_default() += 1;
-        } else {
-            shown.push((c, e));
+    let open = |n: usize, prefix: String, depth: usize, visited: &mut BTreeSet<usize>| {
+        if !visited.insert(n) {
+            return None;
         }
-    }
-    let total = shown.len() + hidden.len();
-    for (pos, &(c, e)) in shown.iter().enumerate() {
-        let last = pos + 1 == total;
+        // Collapse siblings of one principal beyond the limit.
+        let mut per_group: BTreeMap<String, usize> = BTreeMap::new();
+        let mut shown = Vec::new();
+        let mut hidden: BTreeMap<String, usize> = BTreeMap::new();
+        for &(c, e) in ch[n].iter().filter(|(c, _)| sel.contains(c)) {
+            let k = group_key(g, c);
+            let cnt = per_group.entry(k.clone()).or_default();
+            *cnt += 1;
+            if *cnt > collapse && ch[c].is_empty() {
+                *hidden.entry(k).or_default() += 1;
+            } else {
+                shown.push((c, e));
+            }
+        }
+        Some(Frame { node: n, prefix, depth, shown, hidden, next: 0 })
+    };
+    let mut stack: Vec<Frame> = open(n, String::new(), 0, visited).into_iter().collect();
+    while let Some(f) = stack.last_mut() {
+        let total = f.shown.len() + f.hidden.len();
+        let Some(&(c, e)) = f.shown.get(f.next) else {
+            let prefix = &f.prefix;
+            for (k, (group, count)) in f.hidden.iter().enumerate() {
+                let branch = if f.shown.len() + k + 1 == total { "└─ " } else { "├─ " };
+                let _ =
+                    writeln!(out, "{prefix}{branch}… {count} more sessions of {}", one_line(group));
+            }
+            stack.pop();
+            continue;
+        };
+        f.next += 1;
+        let last = f.next == total;
         let (branch, cont) = if last { ("└─ ", "   ") } else { ("├─ ", "│  ") };
         let edge = &g.edges[e];
+        let depth = f.depth + 1;
+        let deep = if depth > MAX_INDENT { format!("[{depth}] ") } else { String::new() };
         let head = format!(
-            "{prefix}{branch}{} {}{} → ",
+            "{}{branch}{deep}{} {}{} → ",
+            f.prefix,
             one_line(&edge.event_name),
             clock.at(Some(edge.event_time)),
             if edge.inferred { " (inferred)" } else { "" }
         );
         let room = TREE_WIDTH.saturating_sub(head.chars().count());
-        let _ = writeln!(out, "{head}{}", node_line(g, c, clock, room, Some(n)));
-        walk(g, ch, sel, c, &format!("{prefix}{cont}"), collapse, clock, out, visited);
-    }
-    for (k, (group, count)) in hidden.iter().enumerate() {
-        let branch = if shown.len() + k + 1 == total { "└─ " } else { "├─ " };
-        let _ = writeln!(out, "{prefix}{branch}… {count} more sessions of {}", one_line(group));
+        let _ = writeln!(out, "{head}{}", node_line(g, c, clock, room, Some(f.node)));
+        let prefix =
+            if depth < MAX_INDENT { format!("{}{cont}", f.prefix) } else { f.prefix.clone() };
+        if let Some(child) = open(c, prefix, depth, visited) {
+            stack.push(child);
+        }
     }
 }
 
