@@ -226,23 +226,25 @@ impl SessionGraph {
             }
         }
         // Pass 2: link each issuing event to its parent; merge cross-account copies (F3).
+        // The copy of each sharedEventID that draws the edge: the first that carries the
+        // caller's key and succeeded, else the first that succeeded. Worked out once per id,
+        // not once per copy: a forged trail can give one id any number of copies.
+        let drawing: StrMap<&str, Option<usize>> = shared
+            .iter()
+            .map(|(&sid, copies)| {
+                let ok = |j: &usize| !events[*j].failed();
+                let keyed =
+                    copies.iter().find(|&j| ok(j) && events[*j].get(F::AccessKeyId).is_some());
+                (sid, keyed.or_else(|| copies.iter().find(|&j| ok(j))).copied())
+            })
+            .collect();
         let mut edge_of_child_event: FxMap<(usize, i64), usize> = FxMap::default();
         for &(i, child) in &issuing {
             let e = &events[i];
             // Prefer the copy that carries the caller's key; skip the others as evidence.
-            if let Some(sid) = e.get(F::SharedEventId) {
-                if let Some(copies) = shared.get(sid) {
-                    let best = copies
-                        .iter()
-                        .copied()
-                        .find(|&j| events[j].get(F::AccessKeyId).is_some() && !events[j].failed());
-                    if let Some(b) = best {
-                        if b != i {
-                            continue;
-                        }
-                    } else if copies.iter().any(|&j| j < i && !events[j].failed()) {
-                        continue;
-                    }
+            if let Some(&Some(d)) = e.get(F::SharedEventId).and_then(|sid| drawing.get(sid)) {
+                if d != i {
+                    continue;
                 }
             }
             if edge_of_child_event.contains_key(&(child, e.time)) {
@@ -326,18 +328,14 @@ impl SessionGraph {
         if !pid.contains(':') {
             return None;
         }
-        let alive: Vec<usize> = by_userid
-            .get(pid)?
-            .iter()
-            .copied()
-            .filter(|&n| {
-                let node = &self.nodes[n];
-                node.issued_at.is_some_and(|t| t <= e.time)
-                    && node.expires_at.is_none_or(|x| x > e.time)
-            })
-            .collect();
-        match alive.as_slice() {
-            [one] => Some(*one),
+        let mut alive = by_userid.get(pid)?.iter().copied().filter(|&n| {
+            let node = &self.nodes[n];
+            node.issued_at.is_some_and(|t| t <= e.time)
+                && node.expires_at.is_none_or(|x| x > e.time)
+        });
+        // A second match is enough to refuse.
+        match (alive.next(), alive.next()) {
+            (Some(one), None) => Some(one),
             _ => None,
         }
     }
