@@ -115,7 +115,9 @@ pub type SessionsByTarget = BTreeMap<Target, Vec<usize>>;
 pub fn sessions_by_target(g: &SessionGraph) -> SessionsByTarget {
     use rayon::prelude::*;
     type Key<'a> = (&'a str, Option<&'a str>, Option<&'a str>, bool);
-    type Groups<'a> = crate::ingest::FxMap<Key<'a>, Vec<usize>>;
+    // Keyed by text from the logs (a role name is its creator's to choose): std's keyed hash,
+    // so that no trail can be made of names of one hash.
+    type Groups<'a> = crate::ingest::StrMap<Key<'a>, Vec<usize>>;
     // The nodes in parts, on both cores (it runs beside the blast radius, and whichever core
     // is free takes the next part); the parts are merged in node order.
     const PART: usize = 8192;
