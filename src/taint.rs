@@ -53,44 +53,53 @@ pub fn user_of(g: &SessionGraph, n: usize) -> Option<(&str, &str)> {
 }
 
 /// Computes the tainted set from seed nodes.
+///
+/// Each pass takes the user grants made by a tainted credential (each grant once), then the
+/// credentials of the users those made the attacker's, then everything those issued. The
+/// work stays linear in the trail whatever the number of attacker users: a credential is
+/// looked at only when its ARN's last segment is one of their names (the name [`user_of`]
+/// finds is always that segment), and each pass walks only from the credentials it adds.
 pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
     let is_cred = |n: usize| matches!(g.nodes[n].kind, NodeKind::LongTermKey | NodeKind::Session);
     let mut reached: BTreeSet<usize> = g.descendants(seeds);
     let mut users: BTreeMap<(String, String), AttackerUser> = BTreeMap::new();
+    // Each user's ARN is that of its last `CreateUser` grant in the graph's order.
+    let mut arn_from: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut taken = vec![false; g.user_grants.len()];
     loop {
-        for gr in &g.user_grants {
-            if !reached.contains(&gr.by) {
+        for (k, gr) in g.user_grants.iter().enumerate() {
+            if taken[k] || !reached.contains(&gr.by) {
                 continue;
             }
-            let e =
-                users.entry((gr.account_id.clone(), gr.user_name.clone())).or_insert_with(|| {
-                    AttackerUser {
-                        user_arn: gr.user_arn.clone(),
-                        account_id: gr.account_id.clone(),
-                        user_name: gr.user_name.clone(),
-                        since: Time(gr.time),
-                        created: false,
-                        evidence: Vec::new(),
-                    }
-                });
+            taken[k] = true;
+            let who = (gr.account_id.clone(), gr.user_name.clone());
+            let e = users.entry(who.clone()).or_insert_with(|| AttackerUser {
+                user_arn: gr.user_arn.clone(),
+                account_id: gr.account_id.clone(),
+                user_name: gr.user_name.clone(),
+                since: Time(gr.time),
+                created: false,
+                evidence: Vec::new(),
+            });
             e.since = e.since.min(Time(gr.time));
             e.created |= gr.event_name == "CreateUser";
             if gr.event_name == "CreateUser" {
-                e.user_arn = gr.user_arn.clone();
+                let last = arn_from.entry(who).or_insert(k);
+                *last = (*last).max(k);
+                e.user_arn = g.user_grants[*last].user_arn.clone();
             }
-            let ev = format!("{} {}", gr.event_name, gr.event_id);
-            if !e.evidence.contains(&ev) {
-                e.evidence.push(ev);
-            }
+            e.evidence.push(format!("{} {}", gr.event_name, gr.event_id));
         }
         if users.is_empty() {
             break;
         }
-        // The credentials of the attacker's users, found by looking for those few users in
-        // every credential rather than by indexing every credential's user: an index of all
-        // of them (a map over every IAM user's keys and sessions) was most of this
-        // function's time. A credential's ARN is only parsed when it holds the name of
-        // one of them (the name `user_of` finds is always part of the ARN).
+        // The credentials of the attacker's users, found by looking for those users' names
+        // in every credential rather than by indexing every credential's user: an index of
+        // all of them (a map over every IAM user's keys and sessions) was most of this
+        // function's time. A credential's ARN is parsed only when its last segment is one of
+        // their names: a set of them, keyed (the names are the logs').
+        let names: std::collections::HashSet<&str> =
+            users.keys().map(|(_, name)| name.as_str()).collect();
         let mut new = Vec::new();
         for n in 0..g.nodes.len() {
             if !is_cred(n) || reached.contains(&n) {
@@ -98,7 +107,7 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
             }
             let node = &g.nodes[n];
             let Some(arn) = node.principal_arn.as_deref() else { continue };
-            if !users.keys().any(|(_, name)| arn.contains(name.as_str())) {
+            if !names.contains(arn.rsplit('/').next().unwrap_or(arn)) {
                 continue;
             }
             let Some((acct, name)) = user_of(g, n) else { continue };
@@ -114,13 +123,14 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
         if new.is_empty() {
             break;
         }
-        new.extend(reached.iter().copied());
-        reached = g.descendants(&new);
+        // What the new credentials issued (what `reached` issued is in it already).
+        reached.extend(g.descendants(&new));
     }
     let nodes = reached.into_iter().filter(|&n| is_cred(n)).collect();
     let mut attacker_users: Vec<AttackerUser> = users.into_values().collect();
     for u in &mut attacker_users {
         u.evidence.sort();
+        u.evidence.dedup();
     }
     Taint { nodes, attacker_users }
 }
