@@ -355,14 +355,20 @@ pub fn build_plan(
     // changed) existed before the incident: it is denied and its password removed, and its
     // deletion is left to a human.
     let mut handled: BTreeSet<String> = BTreeSet::new();
+    // Each user's persistence entries, in their order: grouped once, not looked for among all
+    // of them for each user (5,000 users the attacker made are 5,000 entries each scanned
+    // 5,000 times).
+    let mut by_user: BTreeMap<(&str, &str), Vec<&Persistence>> = BTreeMap::new();
+    for p in &b.persistence {
+        if let (Some(a), Some(n)) = (p.account_id.as_deref(), p.user_name.as_deref()) {
+            by_user.entry((a, n)).or_default().push(p);
+        }
+    }
     for u in &b.attacker_users {
         let key = (u.account_id.clone(), u.user_name.clone());
-        let mine = |p: &&Persistence| {
-            p.account_id.as_deref() == Some(u.account_id.as_str())
-                && p.user_name.as_deref() == Some(u.user_name.as_str())
-        };
-        let of_user: Vec<&Persistence> = b.persistence.iter().filter(mine).collect();
-        for p in &of_user {
+        let of_user: &[&Persistence] =
+            by_user.get(&(u.account_id.as_str(), u.user_name.as_str())).map_or(&[], |v| v);
+        for p in of_user {
             handled.insert(p.event_id.clone());
         }
         let base = |kind: ActionKind, reason: String| Action {
@@ -391,21 +397,16 @@ pub fn build_plan(
             let mut policies = BTreeSet::new();
             let mut inline = BTreeSet::new();
             let mut groups = BTreeSet::new();
-            for p in &of_user {
+            for p in of_user {
                 match p.event_name.as_str() {
                     "AttachUserPolicy" => policies.extend(p.policy_arn.clone()),
                     "PutUserPolicy" => inline.extend(p.policy_name.clone()),
                     _ => {}
                 }
             }
-            for p in &b.persistence {
-                if p.event_name == "AddUserToGroup"
-                    && p.account_id.as_deref() == Some(u.account_id.as_str())
-                    && p.user_name.as_deref() == Some(u.user_name.as_str())
-                {
-                    handled.insert(p.event_id.clone());
-                    groups.extend(p.group_name.clone());
-                }
+            for p in of_user.iter().filter(|p| p.event_name == "AddUserToGroup") {
+                handled.insert(p.event_id.clone());
+                groups.extend(p.group_name.clone());
             }
             for arn in policies {
                 actions.push(checked(Action {
