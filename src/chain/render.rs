@@ -153,14 +153,19 @@ pub fn tree(g: &SessionGraph, sel: &BTreeSet<usize>, collapse: usize) -> String 
     if sel.len() == g.nodes.len() {
         return tree_with_notes(g, sel, collapse, &g.notes);
     }
-    // A selection: only the notes that name one of its credentials.
-    let names: Vec<&str> = sel
+    // A selection: only the notes that name one of its credentials, found in one pass over
+    // each note for all the names at once (each name looked for in each note was minutes with
+    // 100,000 notes and as many names, a forged trail of reused key ids).
+    let names: BTreeSet<&str> = sel
         .iter()
         .flat_map(|&i| [Some(g.nodes[i].id.as_str()), g.nodes[i].access_key_id.as_deref()])
         .flatten()
         .collect();
-    let notes: Vec<String> =
-        g.notes.iter().filter(|n| names.iter().any(|k| n.contains(k))).cloned().collect();
+    let notes: Vec<String> = match aho_corasick::AhoCorasick::new(&names) {
+        Ok(any) => g.notes.iter().filter(|n| any.is_match(n.as_str())).cloned().collect(),
+        // Too many names for one automaton: each looked for in turn.
+        Err(_) => g.notes.iter().filter(|n| names.iter().any(|k| n.contains(k))).cloned().collect(),
+    };
     tree_with_notes(g, sel, collapse, &notes)
 }
 
