@@ -403,6 +403,8 @@ impl SessionGraph {
             }
         }
         g.parents = parents;
+        // Only resolving reads it.
+        g.by_issue = Default::default();
         g
     }
 
@@ -463,20 +465,59 @@ impl SessionGraph {
         self.by_id.insert(hid, idx as u32);
         if node.kind == NodeKind::Session {
             if let Some(k) = &node.access_key_id {
-                self.sessions_by_key.entry(h(k)).or_default().push(idx as u32);
+                let key = h(k);
+                let list = self.sessions_by_key.entry(key).or_default();
+                list.push(idx as u32);
+                if list.len() > INDEXED_FROM {
+                    let index = self.by_issue.entry(key).or_default();
+                    if index.is_empty() {
+                        for &n in &list[..list.len() - 1] {
+                            index.add(n, self.nodes[n as usize].issued_at);
+                        }
+                    }
+                    index.add(idx as u32, node.issued_at);
+                }
             }
         }
         self.nodes.push(node);
         idx
     }
 
+    /// The first session of a key (in the order they were made) issued within `slack`
+    /// seconds of `t`.
+    fn session_issued_near(&self, key: &str, t: i64, slack: i64) -> Option<usize> {
+        let key = h(key);
+        if let Some(index) = self.by_issue.get(&key) {
+            return index.first_near(t, slack);
+        }
+        self.sessions_of_hash(key)
+            .find(|&n| self.nodes[n].issued_at.is_some_and(|x| (x - t).abs() <= slack))
+    }
+
+    /// The latest session of a key issued at or before `time` (of those issued in one second,
+    /// the last made); when none was, the last made with no issue time.
+    fn session_latest_at(&self, key: &str, time: i64) -> Option<usize> {
+        let key = h(key);
+        if let Some(index) = self.by_issue.get(&key) {
+            return index.latest_at(time);
+        }
+        self.sessions_of_hash(key)
+            .filter(|&n| self.nodes[n].issued_at.is_none_or(|t| t <= time))
+            .max_by_key(|&n| self.nodes[n].issued_at)
+    }
+
     /// The session nodes of an access key id, in creation order.
     pub(super) fn sessions_of(&self, key: &str) -> impl Iterator<Item = usize> + '_ {
+        self.sessions_of_hash(h(key))
+    }
+
+    /// [`SessionGraph::sessions_of`] the key whose hash is `key`.
+    fn sessions_of_hash(&self, key: u128) -> impl Iterator<Item = usize> + '_ {
         use rayon::iter::Either;
         match &self.stored {
-            Some(s) => Either::Left(s.sessions(h(key)).into_iter().flatten().map(|n| n as usize)),
+            Some(s) => Either::Left(s.sessions(key).into_iter().flatten().map(|n| n as usize)),
             None => Either::Right(
-                self.sessions_by_key.get(&h(key)).into_iter().flatten().map(|&n| n as usize),
+                self.sessions_by_key.get(&key).into_iter().flatten().map(|&n| n as usize),
             ),
         }
     }
@@ -538,7 +579,7 @@ impl SessionGraph {
         }
         let key = e.get(F::CredentialsKey)?;
         // Both copies of a cross-account call name the same key and second: same node.
-        if let Some(n) = self.sessions_of(key).find(|&n| self.nodes[n].issued_at == Some(e.time)) {
+        if let Some(n) = self.session_issued_near(key, e.time, 0) {
             return Some(n);
         }
         let mut n = Self::blank(session_id(key, e.time), NodeKind::Session);
@@ -679,14 +720,9 @@ impl SessionGraph {
 
         let pick = match created {
             // The session's creationDate is its issuing event's second (allow clock skew).
-            Some(c) => self
-                .sessions_of(key)
-                .find(|&n| self.nodes[n].issued_at.is_some_and(|t| (t - c).abs() <= 2)),
+            Some(c) => self.session_issued_near(key, c, 2),
             // No creationDate: the latest session of that key issued before the call.
-            None => self
-                .sessions_of(key)
-                .filter(|&n| self.nodes[n].issued_at.is_none_or(|t| t <= time))
-                .max_by_key(|&n| self.nodes[n].issued_at),
+            None => self.session_latest_at(key, time),
         };
         if let Some(n) = pick {
             return n;

@@ -458,6 +458,7 @@ pub(super) fn encode_into(g: &SessionGraph, out: &mut impl Sink) {
         parents,
         by_id,
         sessions_by_key,
+        by_issue: _,
         stored,
     } = g;
     out.w().u32(FORMAT);
@@ -866,6 +867,7 @@ pub(super) fn decode_kept(
         parents,
         by_id: Default::default(),
         sessions_by_key: Default::default(),
+        by_issue: Default::default(),
         stored: Some(index),
     })
 }

@@ -327,3 +327,34 @@ fn a_temporary_key_seen_with_two_creation_dates_is_two_sessions_each_with_its_ca
     assert_eq!(node(&g, &leaked).events, 2);
     assert!(g.notes.iter().any(|n| n.contains(&first.key) && n.contains("2 different sessions")));
 }
+
+/// The issue-time index of a key with many sessions answers as the walk over its sessions in
+/// the order made does (the first within the slack; the latest at or before a time, the last
+/// made of its second, else the last untimed), over many random keys and queries.
+#[test]
+fn the_issue_time_index_answers_as_the_walk_does() {
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    for _ in 0..200 {
+        let made: Vec<Option<i64>> =
+            (0..next(60) + 1).map(|_| (next(5) != 0).then(|| next(40) as i64)).collect();
+        let mut index = IssueIndex::default();
+        for (n, &t) in made.iter().enumerate() {
+            index.add(n as u32, t);
+        }
+        for _ in 0..50 {
+            let (t, slack) = (next(50) as i64 - 5, next(3) as i64);
+            let walk = made.iter().position(|x| x.is_some_and(|x| (x - t).abs() <= slack));
+            assert_eq!(index.first_near(t, slack), walk, "{made:?} near {t}±{slack}");
+            let latest = (0..made.len())
+                .filter(|&n| made[n].is_none_or(|x| x <= t))
+                .max_by_key(|&n| made[n]);
+            assert_eq!(index.latest_at(t), latest, "{made:?} at {t}");
+        }
+    }
+}
