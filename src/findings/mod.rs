@@ -44,9 +44,13 @@ struct Group {
     /// Every kind seen, with its severity (the title names those of the top severity).
     kinds: BTreeSet<(Severity, &'static str)>,
     first: Option<Time>,
+    /// In the order first met; `seen_whats` and `seen` say which are in, so that a target
+    /// with 100,000 changes (an attacker's own calls) is not a list scanned at each.
     whats: Vec<String>,
+    seen_whats: std::collections::HashSet<String>,
     techniques: BTreeSet<String>,
     evidence: Vec<String>,
+    seen: std::collections::HashSet<String>,
 }
 
 impl Group {
@@ -59,12 +63,17 @@ impl Group {
         if self.first.is_none_or(|f| time < f) {
             self.first = Some(time);
         }
-        if !self.whats.contains(&m.what) {
+        if self.seen_whats.insert(m.what.clone()) {
             self.whats.push(m.what.clone());
         }
         self.techniques.extend(m.techniques.iter().map(|t| t.to_string()));
-        if !self.evidence.iter().any(|x| x == event_id) {
-            self.evidence.push(event_id.to_string());
+        self.add_evidence(event_id);
+    }
+
+    /// Adds an event id to the evidence, unless it is there.
+    fn add_evidence(&mut self, id: &str) {
+        if self.seen.insert(id.to_string()) {
+            self.evidence.push(id.to_string());
         }
     }
 }
@@ -136,11 +145,9 @@ pub fn findings_from(
         let g = groups.entry(key).or_default();
         g.add(&m, u.since, "");
         g.evidence.retain(|x| !x.is_empty());
+        g.seen.remove("");
         for e in &u.evidence {
-            let id = e.rsplit(' ').next().unwrap_or(e).to_string();
-            if !g.evidence.contains(&id) {
-                g.evidence.push(id);
-            }
+            g.add_evidence(e.rsplit(' ').next().unwrap_or(e));
         }
         // An attacker-made user is the strongest thing in its group unless something
         // critical (an admin policy) was done to it.
