@@ -3,6 +3,7 @@
 //! attributed), the resolution of a key as used to its session, and the notes on missing
 //! accounts.
 
+use super::alive::UseridSessions;
 use super::*;
 use crate::ingest::IssuingField as F;
 
@@ -219,12 +220,13 @@ impl SessionGraph {
         crate::diag::mark("graph: issued credentials made");
         // Sessions by aws:userid (AROA…:session), for the role owner's copies whose caller
         // account's logs are missing (inferred links).
-        let mut by_userid: StrMap<String, Vec<usize>> = StrMap::default();
+        let mut by_userid: StrMap<String, UseridSessions> = StrMap::default();
         for (n, node) in g.nodes.iter().enumerate() {
             if let (NodeKind::Session, Some(u)) = (node.kind, &node.userid) {
-                by_userid.entry(u.clone()).or_default().push(n);
+                by_userid.entry(u.clone()).or_default().push(n, node.issued_at, node.expires_at);
             }
         }
+        by_userid.values_mut().for_each(UseridSessions::seal);
         // Pass 2: link each issuing event to its parent; merge cross-account copies (F3).
         // The copy of each sharedEventID that draws the edge: the first that carries the
         // caller's key and succeeded, else the first that succeeded. Worked out once per id,
@@ -319,7 +321,7 @@ impl SessionGraph {
     fn inferred_caller(
         &self,
         e: &IssuingCall,
-        by_userid: &StrMap<String, Vec<usize>>,
+        by_userid: &StrMap<String, UseridSessions>,
     ) -> Option<usize> {
         if e.get(F::Kind) != Some("AWSAccount") || e.get(F::AccessKeyId).is_some() {
             return None;
@@ -328,16 +330,7 @@ impl SessionGraph {
         if !pid.contains(':') {
             return None;
         }
-        let mut alive = by_userid.get(pid)?.iter().copied().filter(|&n| {
-            let node = &self.nodes[n];
-            node.issued_at.is_some_and(|t| t <= e.time)
-                && node.expires_at.is_none_or(|x| x > e.time)
-        });
-        // A second match is enough to refuse.
-        match (alive.next(), alive.next()) {
-            (Some(one), None) => Some(one),
-            _ => None,
-        }
+        by_userid.get(pid)?.only_alive_at(e.time)
     }
 
     /// Pass 3 and the per-credential figures.

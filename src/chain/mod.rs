@@ -20,6 +20,7 @@
 //! caller copy, and the other copy is kept as evidence. With only the role owner's logs the
 //! chain stops at an "account" node and a note says whose logs are missing.
 
+mod alive;
 mod build;
 mod expiry;
 pub mod render;

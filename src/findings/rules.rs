@@ -61,14 +61,25 @@ pub(super) fn stolen_instance_credentials(
     nodes: &[&Node],
     out: &mut Vec<Finding>,
 ) {
-    for s in b.signals.iter().filter(|s| s.kind == "instance_credentials_used_elsewhere") {
+    let signals: Vec<_> =
+        b.signals.iter().filter(|s| s.kind == "instance_credentials_used_elsewhere").collect();
+    // The sessions of each signalled role session, gathered in one walk over the nodes (not
+    // one walk per signal: a forged trail can raise many).
+    let mut by_arn: BTreeMap<&str, Vec<&Node>> = signals
+        .iter()
+        .map(|s| (s.principal_arn.as_deref().unwrap_or(&s.credential), Vec::new()))
+        .collect();
+    if !by_arn.is_empty() {
+        for n in nodes.iter().copied().filter(|n| n.access_key_id.is_some()) {
+            if let Some(v) = n.principal_arn.as_deref().and_then(|a| by_arn.get_mut(a)) {
+                v.push(n);
+            }
+        }
+    }
+    for s in signals {
         let arn = s.principal_arn.as_deref().unwrap_or(&s.credential);
         // Sessions of this role session (the instance rotates keys), oldest first.
-        let mut sessions: Vec<&Node> = nodes
-            .iter()
-            .copied()
-            .filter(|n| n.principal_arn.as_deref() == Some(arn) && n.access_key_id.is_some())
-            .collect();
+        let mut sessions: Vec<&Node> = by_arn.get(arn).cloned().unwrap_or_default();
         sessions.sort_by(|x, y| {
             (x.issued_at.or(x.first_seen), &x.id).cmp(&(y.issued_at.or(y.first_seen), &y.id))
         });

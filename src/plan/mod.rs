@@ -593,8 +593,11 @@ fn resource_denies(
     ours: &BTreeSet<&str>,
 ) -> Vec<Action> {
     let mut by_resource: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
-    for (_, sessions) in foreign {
-        let set: BTreeSet<usize> = sessions.iter().copied().collect();
+    // Which target a session belongs to does not change the deny, so the sessions of every
+    // foreign target are one set and the tainted events are walked once (not once per target:
+    // a forged trail can name any number of foreign roles).
+    let set: BTreeSet<usize> = foreign.iter().flat_map(|(_, s)| s.iter().copied()).collect();
+    if !set.is_empty() {
         for (k, e) in b.tainted_events.iter().enumerate() {
             let Some(n) = g.node_of_event(b.event_indices[k]) else { continue };
             if !set.contains(&n) || e.failed() {
@@ -603,13 +606,13 @@ fn resource_denies(
             let Some(acct) = e.recipient_account.as_deref().filter(|a| ours.contains(a)) else {
                 continue;
             };
-            let Some(session_arn) = g.nodes[n].principal_arn.clone() else { continue };
+            let Some(session_arn) = g.nodes[n].principal_arn.as_deref() else { continue };
             for r in &e.resources {
                 if let Some(res) = policy_resource(r) {
-                    by_resource
-                        .entry((acct.to_string(), res))
-                        .or_default()
-                        .insert(session_arn.clone());
+                    let principals = by_resource.entry((acct.to_string(), res)).or_default();
+                    if !principals.contains(session_arn) {
+                        principals.insert(session_arn.to_string());
+                    }
                 }
             }
         }

@@ -475,6 +475,16 @@ pub fn verify_with(
     let mut keys_cut: BTreeSet<String> = BTreeSet::new();
     let mut key_user: BTreeMap<String, (Option<String>, Option<String>)> = BTreeMap::new();
     let mut deleted_users: BTreeSet<(String, String)> = BTreeSet::new();
+    // The long-term keys the evidence shows for each user, gathered once (a plan may delete
+    // many users, and a forged trail may hold many keys).
+    let mut user_keys: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
+    if plan.actions.iter().any(|a| a.kind == ActionKind::DeleteUser) {
+        for &n in b.nodes.iter().filter(|&&n| g.nodes[n].kind == NodeKind::LongTermKey) {
+            if let (Some(u), Some(k)) = (user_of(g, n), g.nodes[n].access_key_id.as_deref()) {
+                user_keys.entry(u).or_default().push(k);
+            }
+        }
+    }
     for a in &plan.actions {
         if let Err(problem) = check_action(a).and_then(|()| policies.apply(a, iam, &mut notes)) {
             command_problems.push(CommandProblem { order: a.order, kind: a.kind.clone(), problem });
@@ -493,16 +503,16 @@ pub fn verify_with(
                 // only counts when every key of the user that the evidence shows was
                 // deactivated or deleted before it.
                 if let Some(u) = &a.user_name {
-                    let left: Vec<&str> = b
-                        .nodes
-                        .iter()
-                        .filter(|&&n| g.nodes[n].kind == NodeKind::LongTermKey)
-                        .filter(|&&n| user_of(g, n).is_some_and(|x| x.0 == acct && &x.1 == u))
-                        .filter_map(|&n| g.nodes[n].access_key_id.as_deref())
+                    let user = (acct, u.clone());
+                    let left: Vec<&str> = user_keys
+                        .get(&user)
+                        .into_iter()
+                        .flatten()
+                        .copied()
                         .filter(|k| !keys_cut.contains(*k))
                         .collect();
                     if left.is_empty() {
-                        deleted_users.insert((acct, u.clone()));
+                        deleted_users.insert(user);
                     } else {
                         notes.push(format!(
                             "delete_user {u} (action {}) would fail: its access key(s) {} are not deactivated or deleted before it",
