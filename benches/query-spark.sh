@@ -43,7 +43,7 @@ for phase in 1 2 3; do
     for f in "$work/p$phase"/part-*; do results+=("$f"); done
 done
 python3 - "$T" "$trail" "$KEY" "${results[@]}" <<'PY'
-import json, subprocess, sys
+import datetime, json, subprocess, sys
 t, trail, key, results = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 def run(args, inputs):
     return json.loads(subprocess.run([t, *args, *inputs, "--no-progress", "-q"], capture_output=True, check=True).stdout)
@@ -51,10 +51,15 @@ def strip(v):
     if isinstance(v, dict): return {k: strip(x) for k, x in v.items() if k not in ("file", "record")}
     if isinstance(v, list): return [strip(x) for x in v]
     return v
+# The cut-off: one second after the newest tainted issue time, so the plan covers every live
+# tainted session (an earlier one leaves some uncut: plan exits 1).
+newest = max(c.get("issued_at") or "" for c in run(["blast", "--format", "json", "-k", key], [trail])["credentials"])
+cut = datetime.datetime.strptime(newest, "%Y-%m-%dT%H:%M:%SZ") + datetime.timedelta(seconds=1)
+cut = cut.strftime("%Y-%m-%dT%H:%M:%SZ")
 ok = True
 for args, skip in [(["sessions", "--format", "json", "-k", key], ()),
                    (["blast", "--format", "json", "-k", key], ("evidence_window", "notes")),
-                   (["plan", "-k", key, "--effective-at", "2024-03-11T12:00:00Z"], ("generated_at", "inputs", "evidence_window", "notes"))]:
+                   (["plan", "-k", key, "--effective-at", cut], ("generated_at", "inputs", "evidence_window", "notes"))]:
     d, q = strip(run(args, [trail])), strip(run(args, results))
     diff = [k for k in d if k not in skip and d[k] != q.get(k)]
     print(f"{args[0]}: {'same as the direct run' if not diff else 'DIFFERS in ' + ', '.join(diff)}")

@@ -571,9 +571,9 @@ fn plan(a: cli::PlanArgs) -> Result<Exit> {
     } else if !a.input.quiet && a.output.is_some() {
         let s = &p.summary;
         eprintln!(
-            "trailhound: plan: {} actions, {} policies; {} tainted sessions: {} covered, {} expired, {} unrevocable; {} collateral; {} keys to deactivate",
-            p.actions.len(), s.policies, s.tainted_sessions, s.covered_sessions, s.expired_sessions,
-            s.unrevocable_sessions, s.collateral_sessions, s.keys_to_deactivate
+            "trailhound: plan: {} actions, {} policies; {} tainted sessions: {} covered{}, {} expired, {} unrevocable; {} collateral; {} keys to deactivate",
+            p.actions.len(), s.policies, s.tainted_sessions, s.covered_sessions, s.not_covered_text(),
+            s.expired_sessions, s.unrevocable_sessions, s.collateral_sessions, s.keys_to_deactivate
         );
         if !p.unseen_tail.is_empty() {
             eprintln!(
@@ -582,7 +582,15 @@ fn plan(a: cli::PlanArgs) -> Result<Exit> {
             );
         }
     }
-    let code = finish_with(&ing, iam.as_ref());
+    let mut code = finish_with(&ing, iam.as_ref());
+    if p.summary.uncovered_sessions > 0 {
+        // Even with -q: a plan that leaves live tainted sessions alive must not look done.
+        eprintln!(
+            "trailhound: error: this plan does NOT cut {} live tainted session(s) (the NOT COVERED notes in the plan name them): its cut-off {} is not after their issue time, or it is unknown (F14); do not apply it, plan again without --effective-at or with a later one",
+            p.summary.uncovered_sessions, p.effective_at
+        );
+        code = Exit::Finding;
+    }
     release(b);
     release(g);
     release(ing);
@@ -799,7 +807,7 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
         }
         let s = &p.summary;
         eprintln!(
-            "trailhound: case folder {}:\n  {} tainted credentials, {} tainted events, {} .. {}\n  plan: {} actions ({} policies, {} keys to deactivate); {} tainted sessions: {} covered, {} expired, {} unrevocable; {} collateral\n  verify: {}\n  files: scan.json sessions.dot blast.json blast.md tainted-events.parquet plan.json plan.sh verify.json report.html",
+            "trailhound: case folder {}:\n  {} tainted credentials, {} tainted events, {} .. {}\n  plan: {} actions ({} policies, {} keys to deactivate); {} tainted sessions: {} covered{}, {} expired, {} unrevocable; {} collateral\n  verify: {}\n  files: scan.json sessions.dot blast.json blast.md tainted-events.parquet plan.json plan.sh verify.json report.html",
             a.output.display(),
             b.credentials.len(),
             b.events,
@@ -810,6 +818,7 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
             s.keys_to_deactivate,
             s.tainted_sessions,
             s.covered_sessions,
+            s.not_covered_text(),
             s.expired_sessions,
             s.unrevocable_sessions,
             s.collateral_sessions,

@@ -571,12 +571,18 @@ fn a_future_dated_record_never_moves_the_default_cut_off() {
     );
     let d = write(&s, &[]);
     let (code, p, err) = run(&["plan", "--key", LEAKED], &d);
-    assert_eq!(code, 0, "{err}");
     assert_eq!(p["effective_at"], "2026-01-01T00:00:00Z", "the cut-off is now, not 2031");
     assert!(
         p["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().contains("time anomaly")),
         "{p}"
     );
+    // A session dated after the cut-off is not cut by a deny on older sessions: if the record
+    // is genuine it stays alive, so the plan says so and fails closed, as `verify` does.
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(p["summary"]["uncovered_sessions"], 1, "{}", p["summary"]);
+    assert!(err.contains("does NOT cut 1 live tainted session"), "{err}");
+    let (vcode, _) = verify(&d, &p);
+    assert_eq!(vcode, 1);
 }
 
 #[test]

@@ -944,3 +944,57 @@ fn a_role_chain_thirty_thousand_hops_deep_is_drawn_not_a_crash() {
     let widest = out.lines().map(|l| l.chars().count()).max().unwrap();
     assert!(widest <= 160, "a line of {widest} characters");
 }
+
+/// A cut-off given before a tainted session was issued cannot cut it (F14): the plan must
+/// not count it as covered, must say so on stderr and in `plan.sh`, and exits 1, as `verify`
+/// does on the same plan. With a cut-off after the issue time, the same trail plans clean.
+#[test]
+fn a_cut_off_before_a_tainted_session_is_never_reported_as_covering_it() {
+    let d = TempDir::new().unwrap();
+    let trail = d.path().join("trail");
+    let mut s = Scenario::new();
+    let c = s.user_key(MAIN, "ci-deployer", LEAKED);
+    // Issued at 11:00 for 12 hours; the cut-off below is 10:30.
+    s.assume_role(&c, T0 + 3600, &format!("arn:aws:iam::{MAIN}:role/Deploy"), "late", 43_200);
+    s.write(&trail, &[]).unwrap();
+    let out = d.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let run = |cut: &str, name: &str| {
+        let plan = out.join(format!("{name}.json"));
+        let script = out.join(format!("{name}.sh"));
+        let mut cmd = bin();
+        cmd.args(["plan", "--no-progress", "--key", LEAKED, "-o"]).arg(&plan);
+        cmd.arg("--script").arg(&script);
+        let o = cmd.args(["--effective-at", cut]).arg(&trail).output().unwrap();
+        let p = json(&std::fs::read(&plan).unwrap());
+        let v = bin().args(["verify", "--no-progress", "--plan"]).arg(&plan).arg(&trail).output();
+        let v = v.unwrap();
+        (o, p, std::fs::read_to_string(&script).unwrap(), v)
+    };
+
+    let (o, p, script, v) = run("2024-03-11T10:30:00Z", "early");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("does NOT cut 1 live tainted session"), "{stderr}");
+    assert_eq!(p["summary"]["tainted_sessions"], 1);
+    assert_eq!(p["summary"]["covered_sessions"], 0, "{}", p["summary"]);
+    assert_eq!(p["summary"]["uncovered_sessions"], 1, "{}", p["summary"]);
+    let deny = p["actions"].as_array().unwrap().iter().find(|a| a["type"] == "put_role_policy");
+    let deny = deny.expect("the role still gets its deny");
+    assert_eq!(deny["covers"], serde_json::json!([]), "{deny}");
+    assert!(p["notes"].as_array().unwrap().iter().any(|n| n
+        .as_str()
+        .is_some_and(|n| n.starts_with("NOT COVERED: 1 live tainted session(s) of role Deploy"))));
+    assert!(
+        script.contains("# WARNING: this plan does NOT cut 1 live tainted session"),
+        "{script}"
+    );
+    assert_eq!(v.status.code(), Some(1), "verify agrees: {}", String::from_utf8_lossy(&v.stdout));
+
+    let (o, p, script, v) = run("2024-03-11T11:30:00Z", "later");
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(p["summary"]["covered_sessions"], 1, "{}", p["summary"]);
+    assert!(p["summary"].get("uncovered_sessions").is_none(), "{}", p["summary"]);
+    assert!(!script.contains("WARNING"), "{script}");
+    assert_eq!(v.status.code(), Some(0), "{}", String::from_utf8_lossy(&v.stdout));
+}

@@ -306,7 +306,26 @@ pub fn build_plan(
         }
         let doc = json!({ "Version": "2012-10-17", "Statement": [statement.clone()] });
         let size = policy_size(&doc);
-        let covers: Vec<String> = tainted.iter().map(|&n| g.nodes[n].id.clone()).collect();
+        // A policy covers only the sessions its statement matches, as IAM would evaluate it:
+        // one issued at or after the cut-off (an `--effective-at` before the newest tainted
+        // issue time, F14) or with no known issue time escapes the `aws:TokenIssueTime`
+        // condition. Such a session is counted and named as not covered, never as covered.
+        let (covered, missed): (Vec<usize>, Vec<usize>) = tainted.iter().partition(|&&n| {
+            let sn = &g.nodes[n];
+            statement_matches(&statement, sn.issued_at, session_userid(sn, None).as_deref())
+        });
+        if !missed.is_empty() {
+            notes.push(format!(
+                "NOT COVERED: {} live tainted session(s) of {} {} escape this plan's deny (issued at or after the cut-off {}, or with no known issue time: F6, F14): {}",
+                missed.len(),
+                target.kind,
+                target.name,
+                fmt_iso(effective_at),
+                missed.iter().map(|&n| g.nodes[n].id.as_str()).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        summary.uncovered_sessions += missed.len() as u64;
+        let covers: Vec<String> = covered.iter().map(|&n| g.nodes[n].id.clone()).collect();
         let mut collateral = Vec::new();
         for &s in all_by_target.get(target).map(Vec::as_slice).unwrap_or(&[]) {
             if b.nodes.contains(&s) {

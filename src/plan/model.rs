@@ -113,6 +113,25 @@ pub struct Summary {
     pub collateral_sessions: u64,
     pub unrevocable_sessions: u64,
     pub keys_to_deactivate: u64,
+    /// Live tainted sessions the plan's denies do not match (issued at or after an
+    /// `--effective-at` given too early, or with no known issue time): written only when
+    /// there are some, and `plan` then exits 1.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub uncovered_sessions: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl Summary {
+    /// `", N NOT covered"` to follow the covered count in a one-line summary, or nothing.
+    pub fn not_covered_text(&self) -> String {
+        match self.uncovered_sessions {
+            0 => String::new(),
+            n => format!(", {n} NOT covered"),
+        }
+    }
 }
 
 /// The plan file (`trailhound.plan/v1`).

@@ -41,6 +41,13 @@ pub fn render_script(p: &Plan) -> String {
         "# Review every command. Run this script once with credentials for each account it names\n# ({}): each run does only the block of the account its credentials belong to.\n# Policy changes take a few minutes to apply (F14): run `trailhound verify` and watch\n# CloudTrail afterwards. The facts cited (F1-F20) are explained in docs/revocation-facts.md.",
         one_line(&accounts.join(", "))
     );
+    if p.summary.uncovered_sessions > 0 {
+        let _ = writeln!(
+            o,
+            "# WARNING: this plan does NOT cut {} live tainted session(s): its cut-off is not after\n# their issue time, or it is unknown (F14). See the NOT COVERED notes in the plan; plan again.",
+            p.summary.uncovered_sessions
+        );
+    }
     let _ = writeln!(o, "set -eu\necho 'Review this script, then delete this line and the exit below to run it.' >&2\nexit 1\n");
     let _ = writeln!(o, "CALLER_ACCOUNT=$(aws sts get-caller-identity --query Account --output text)\necho \"plan.sh: running the block of account $CALLER_ACCOUNT\" >&2\nRAN=no\n");
     let mut current: Option<Option<&str>> = None;

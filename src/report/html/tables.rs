@@ -457,7 +457,7 @@ pub(super) fn plan_section(o: &mut String, cx: &Ctx) {
     o.push_str("<section id=\"plan\">\n<h2>Revocation plan</h2>\n");
     w!(
         o,
-        "<p>{} actions: {} keys to deactivate, {} deny policies on {} principals. {} tainted sessions: {} covered, {} expired by the cut-off \
+        "<p>{} actions: {} keys to deactivate, {} deny policies on {} principals. {} tainted sessions: {} covered{}, {} expired by the cut-off \
 <b>{}</b>, {} unrevocable; {} untainted sessions also cut (collateral). The same commands are in <code>plan.sh</code>; apply them in order.</p>\n",
         p.actions.len(),
         s.keys_to_deactivate,
@@ -465,6 +465,7 @@ pub(super) fn plan_section(o: &mut String, cx: &Ctx) {
         s.principals,
         s.tainted_sessions,
         s.covered_sessions,
+        s.not_covered_text(),
         s.expired_sessions,
         escape_html(&p.effective_at.to_string()),
         s.unrevocable_sessions,
