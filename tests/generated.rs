@@ -443,6 +443,45 @@ fn generated_plans_cover_every_live_session_over_many_trails() {
 }
 
 #[test]
+fn plan_and_verify_agree_on_what_a_cut_off_inside_the_incident_leaves_uncut() {
+    // Property: a cut-off while the attacker is still minting sessions leaves the later ones
+    // alive (F14). Whatever the cut-off, the plan's own figures are the ones `verify` finds:
+    // the same sessions covered, the same number not covered, and the same exit code.
+    let mut uncut = 0;
+    for seed in 120..126u64 {
+        let (d, truth) = trail(seed, 2);
+        let start = parse_iso(&truth.incident_start).unwrap();
+        let end = parse_iso(&truth.incident_end).unwrap();
+        for k in 1..4 {
+            let cutoff = trailhound::time::fmt_iso(start + (end - start) * k / 4);
+            for strategy in ["strict", "surgical"] {
+                let (code, p, bytes) = plan(d.path(), strategy, &cutoff);
+                let (vcode, v) = verify(d.path(), &bytes);
+                let at = format!("seed {seed} {strategy} cut-off {cutoff}");
+                let covered = |x: &Value| x["summary"]["covered_sessions"].as_u64().unwrap();
+                let not_covered = p["summary"]["uncovered_sessions"].as_u64().unwrap_or(0);
+                assert_eq!(covered(&p), v["covered"].as_array().unwrap().len() as u64, "{at}");
+                assert_eq!(not_covered, v["not_covered"].as_array().unwrap().len() as u64, "{at}");
+                assert_eq!(
+                    p["summary"]["collateral_sessions"].as_u64().unwrap(),
+                    v["collateral"].as_array().unwrap().len() as u64,
+                    "{at}"
+                );
+                assert_eq!(
+                    p["summary"]["expired_sessions"].as_u64().unwrap(),
+                    v["expired"].as_array().unwrap().len() as u64,
+                    "{at}"
+                );
+                assert_eq!(code, vcode, "{at}: {v}");
+                assert_eq!(code, if not_covered > 0 { 1 } else { 0 }, "{at}");
+                uncut += not_covered;
+            }
+        }
+    }
+    assert!(uncut > 0, "some cut-off fell before a tainted session was issued");
+}
+
+#[test]
 fn generated_plan_is_byte_identical_across_runs_and_threads() {
     let (d, truth) = trail(41, 3);
     let (_, _, a) = plan(d.path(), "surgical", &truth.incident_end);
