@@ -19,7 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::policy::{Caller, Eval, Policy, Tri};
-use super::{arn_parts, Doc, Role, RoleKind, Snapshot};
+use super::{arn_parts, Doc, Role, RoleKind, Snapshot, User};
 
 /// IAM actions that change who may do what in an account (resource type they act on).
 const POLICY_CHANGE: &[(&str, Res)] = &[
@@ -323,7 +323,12 @@ impl Snapshot {
                 "{unreadable_trust} role(s) with an unreadable trust policy were not considered"
             ));
         }
-        let idx = self.trust_index();
+        // The roles each trust names and, per account, the users not reached yet: both shrink
+        // as they are reached, so a node looks only at what is still unreached (an admin that
+        // reached every user and role leaves nothing for the next node to look through;
+        // walking them all at each node was O(nodes²) per principal).
+        let mut idx = self.trust_index();
+        let mut pending_users: BTreeMap<String, Vec<&User>> = BTreeMap::new();
         let mut roles: BTreeMap<String, ReachedRole> = BTreeMap::new();
         let mut users: BTreeMap<String, ReachedUser> = BTreeMap::new();
         let mut changes: Vec<PolicyChange> = Vec::new();
@@ -333,7 +338,7 @@ impl Snapshot {
         while let Some(n) = queue.pop_front() {
             self.outside_accounts(&n, &mut notes);
             // A user whose key or password could be created lends its permissions too.
-            for arn in self.user_creds(&n, &mut users) {
+            for arn in self.user_creds(&n, &mut pending_users, &mut users) {
                 if seen.insert(arn.clone()) {
                     if let Some(mut next) = self.node(&arn, &mut notes) {
                         next.certain = users[&arn].certain;
@@ -351,7 +356,8 @@ impl Snapshot {
             let keys = [n.arn.as_str(), n.id.as_str(), n.account.as_str(), "*", ""];
             let mut cands: Vec<&Role> = Vec::new();
             for key in keys.into_iter().take(if may { 5 } else { 2 }) {
-                if let Some(v) = idx.get(key) {
+                if let Some(v) = idx.get_mut(key) {
+                    v.retain(|r| !seen.contains(&r.arn));
                     cands.extend(v.iter().copied().filter(|r| may || r.account == n.account));
                 }
             }
@@ -433,18 +439,23 @@ impl Snapshot {
         Some((allow == Tri::Yes && deny == Tri::No, reasons, labels))
     }
 
-    /// Users of `n`'s account whose credentials `n` could create (the new ones returned).
-    fn user_creds(&self, n: &Node<'_>, users: &mut BTreeMap<String, ReachedUser>) -> Vec<String> {
+    /// Users of `n`'s account whose credentials `n` could create (the new ones returned), among
+    /// `pending`: each account's users not in `users` yet, in name order (filled on first use).
+    fn user_creds<'s>(
+        &'s self,
+        n: &Node<'_>,
+        pending: &mut BTreeMap<String, Vec<&'s User>>,
+        users: &mut BTreeMap<String, ReachedUser>,
+    ) -> Vec<String> {
         let mut new = Vec::new();
         let acts: Vec<&str> = USER_CREDS.iter().copied().filter(|a| n.may(a)).collect();
         if acts.is_empty() {
             return new;
         }
         let Some(acct) = self.accounts.get(&n.account) else { return new };
-        for u in acct.users.values() {
-            if users.contains_key(&u.arn) {
-                continue;
-            }
+        let pending =
+            pending.entry(n.account.clone()).or_insert_with(|| acct.users.values().collect());
+        pending.retain(|u| {
             let mut hit = ReachedUser {
                 arn: u.arn.clone(),
                 via: n.arn.clone(),
@@ -463,14 +474,16 @@ impl Snapshot {
                 hit.reasons.extend(e.reasons);
                 hit.labels.extend(e.labels);
             }
-            if !hit.actions.is_empty() {
-                hit.reasons.dedup();
-                hit.labels.sort();
-                hit.labels.dedup();
-                new.push(u.arn.clone());
-                users.insert(u.arn.clone(), hit);
+            if hit.actions.is_empty() {
+                return true;
             }
-        }
+            hit.reasons.dedup();
+            hit.labels.sort();
+            hit.labels.dedup();
+            new.push(u.arn.clone());
+            users.insert(u.arn.clone(), hit);
+            false
+        });
         new
     }
 
@@ -483,16 +496,18 @@ impl Snapshot {
             if !n.may(a) {
                 continue;
             }
-            let arns: Vec<&str> = match res {
-                Res::User => acct.users.values().map(|u| u.arn.as_str()).collect(),
-                Res::Role => acct.roles.values().map(|r| r.arn.as_str()).collect(),
-                Res::Group => acct.groups.values().map(|g| g.arn.as_str()).collect(),
-                Res::Policy => self
-                    .policies
-                    .keys()
-                    .filter(|k| arn_parts(k).is_some_and(|(x, _)| x == n.account))
-                    .map(String::as_str)
-                    .collect(),
+            // Walked lazily: the first resource allowed for certain ends the walk (collecting
+            // every user's ARN first cost O(users) per node).
+            let arns: Box<dyn Iterator<Item = &str>> = match res {
+                Res::User => Box::new(acct.users.values().map(|u| u.arn.as_str())),
+                Res::Role => Box::new(acct.roles.values().map(|r| r.arn.as_str())),
+                Res::Group => Box::new(acct.groups.values().map(|g| g.arn.as_str())),
+                Res::Policy => Box::new(
+                    self.policies
+                        .keys()
+                        .filter(|k| arn_parts(k).is_some_and(|(x, _)| x == n.account))
+                        .map(String::as_str),
+                ),
             };
             let mut best = Tri::No;
             for arn in arns {
