@@ -57,14 +57,40 @@ pub(super) fn deny_statement(sid: &str, cutoff: i64, userids: Option<&[String]>)
 }
 
 /// Whether a deny `statement` (from a plan) matches a session issued at `issued` with
-/// `aws:userid` = `userid`, as IAM evaluates it (SPEC §6).
+/// `aws:userid` = `userid`, as IAM evaluates it (SPEC §6), for every action on every
+/// resource: only such a deny cuts a session. A statement narrowed to some actions or
+/// resources (`Action`/`Resource` other than `*`, any `NotAction`, `NotResource`,
+/// `Principal` or `NotPrincipal`, an element this check does not know, or a condition
+/// operator with nothing under it) proves nothing, so it never matches: a hand-edited plan
+/// fails closed.
 pub fn statement_matches(statement: &Value, issued: Option<i64>, userid: Option<&str>) -> bool {
-    if statement.get("Effect").and_then(Value::as_str) != Some("Deny") {
+    let Some(st) = statement.as_object() else { return false };
+    if st.get("Effect").and_then(Value::as_str) != Some("Deny") {
         return false;
     }
-    let Some(cond) = statement.get("Condition").and_then(Value::as_object) else { return true };
+    if st
+        .keys()
+        .any(|k| !matches!(k.as_str(), "Sid" | "Effect" | "Action" | "Resource" | "Condition"))
+    {
+        return false;
+    }
+    let everything = |v: Option<&Value>| match v {
+        Some(Value::String(s)) => s == "*",
+        Some(Value::Array(a)) => a.iter().any(|x| x.as_str() == Some("*")),
+        _ => false,
+    };
+    if !everything(st.get("Action")) || !everything(st.get("Resource")) {
+        return false;
+    }
+    let cond = match st.get("Condition") {
+        None => return true,
+        Some(c) => match c.as_object() {
+            Some(c) => c,
+            None => return false,
+        },
+    };
     for (op, kv) in cond {
-        let Some(kv) = kv.as_object() else { return false };
+        let Some(kv) = kv.as_object().filter(|kv| !kv.is_empty()) else { return false };
         for (key, val) in kv {
             let vals: Vec<&str> = match val {
                 Value::String(s) => vec![s.as_str()],
@@ -140,6 +166,49 @@ mod tests {
         let surgical = deny_statement("s", t, Some(&["*:ci".to_string()]));
         assert!(statement_matches(&surgical, Some(t - 5), Some("AROAX:ci")));
         assert!(!statement_matches(&surgical, Some(t - 5), Some("AROAX:other")));
+    }
+
+    #[test]
+    fn a_deny_narrowed_or_of_an_unknown_shape_never_proves_a_cut() {
+        let t = crate::time::parse_iso("2024-03-11T10:00:00Z").unwrap();
+        let strict = deny_statement("s", t, None);
+        assert!(statement_matches(&strict, Some(t - 1), None));
+        let edited = |f: &dyn Fn(&mut serde_json::Map<String, Value>)| {
+            let mut s = strict.clone();
+            f(s.as_object_mut().unwrap());
+            statement_matches(&s, Some(t - 1), None)
+        };
+        assert!(edited(&|s| {
+            s.insert("Action".into(), json!(["iam:*", "*"]));
+        }));
+        assert!(!edited(&|s| {
+            s.insert("Action".into(), json!("iam:*"));
+        }));
+        assert!(!edited(&|s| {
+            s.insert("Resource".into(), json!("arn:aws:s3:::b/*"));
+        }));
+        assert!(!edited(&|s| {
+            s.remove("Action");
+            s.insert("NotAction".into(), json!("*"));
+        }));
+        assert!(!edited(&|s| {
+            s.insert("NotResource".into(), json!("arn:aws:s3:::b"));
+        }));
+        assert!(!edited(&|s| {
+            s.insert("Principal".into(), json!({"AWS": "*"}));
+        }));
+        assert!(!edited(&|s| {
+            s.insert("Condition".into(), json!({"DateLessThan": {}}));
+        }));
+        assert!(!edited(&|s| {
+            s.insert("Condition".into(), json!("x"));
+        }));
+        assert!(!edited(&|s| {
+            s.insert("Effect".into(), json!("Allow"));
+        }));
+        assert!(edited(&|s| {
+            s.remove("Condition");
+        }));
     }
 
     #[test]
