@@ -621,3 +621,86 @@ fn scenario_trails_are_plain_cloudtrail() {
     assert_eq!(code, 0);
     assert_eq!(v["events"], 5);
 }
+
+/// `run` with "now" pinned to `now` (unix seconds) instead of the tests' 2026.
+fn run_at(now: i64, args: &[&str], d: &TempDir) -> (i32, Value, String) {
+    let o = bin()
+        .env("SOURCE_DATE_EPOCH", now.to_string())
+        .args(args)
+        .arg("--no-progress")
+        .arg(d.path().join("trail"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    let v = if o.stdout.starts_with(b"{") { json(&o.stdout) } else { Value::Null };
+    (o.status.code().unwrap(), v, err)
+}
+
+#[test]
+fn a_cut_off_in_the_future_never_turns_a_session_alive_now_into_an_expired_one() {
+    // Now is 10:30; DeployRole's session (10:02 for an hour) is alive now and expires at
+    // 11:02, before the cut-off of 12:00. Until then it works: it needs its deny.
+    let (s, _, deploy) = two_roles();
+    let d = write(&s, &[]);
+    let now = T0 + 1800;
+    let cut = "2024-03-11T12:00:00Z";
+    let (code, p, err) = run_at(now, &["plan", "--key", LEAKED, "--effective-at", cut], &d);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(p["summary"]["expired_sessions"], 0, "{}", p["summary"]);
+    assert_eq!(p["summary"]["covered_sessions"], 2, "{}", p["summary"]);
+    assert!(principals(&p, "put_role_policy").iter().any(|a| a.ends_with("role/DeployRole")));
+    let path = d.path().join("plan.json");
+    let verify_at = |plan: &Value| {
+        std::fs::write(&path, serde_json::to_vec(plan).unwrap()).unwrap();
+        run_at(now, &["verify", "--format", "json", "--plan", path.to_str().unwrap()], &d)
+    };
+    let (vcode, v, _) = verify_at(&p);
+    assert_eq!(vcode, 0, "{v}");
+    // The same plan without DeployRole's deny: verify does not call its session expired.
+    let mut cut_short = p.clone();
+    cut_short["actions"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|a| !a["principal_arn"].as_str().unwrap_or("").ends_with("role/DeployRole"));
+    let (vcode, v, _) = verify_at(&cut_short);
+    assert_eq!(vcode, 1, "{v}");
+    let missed: Vec<&str> = v["not_covered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["session"].as_str().unwrap())
+        .collect();
+    assert_eq!(missed, [deploy.as_str()], "{v}");
+}
+
+#[test]
+fn verify_refuses_a_trail_without_the_plans_seeds() {
+    let (s, _, _) = two_roles();
+    let d = write(&s, &[]);
+    let (code, p, err) = run(&["plan", "--key", LEAKED, "--effective-at", CUT], &d);
+    assert_eq!(code, 0, "{err}");
+    // Another trail, where the leaked key never appears (a narrower copy, say).
+    let mut other = Scenario::new();
+    let k = other.user_key(MAIN, "someone-else", "AKIAI44QH8DHBEXAMPLE");
+    other.call(&k, T0, "sts.amazonaws.com", "GetCallerIdentity", Value::Null);
+    let o = write(&other, &[]);
+    let path = d.path().join("plan.json");
+    let verify_err = |plan: &Value, on: &TempDir| {
+        std::fs::write(&path, serde_json::to_vec(plan).unwrap()).unwrap();
+        let (code, v, err) = run(&["verify", "--plan", path.to_str().unwrap()], on);
+        assert!(v.is_null(), "no verdict: {v}");
+        (code, err)
+    };
+    let (vcode, verr) = verify_err(&p, &o);
+    assert_eq!(vcode, 2, "{verr}");
+    assert!(verr.contains("the plan's seed AKIAIOSFODNN7EXAMPLE is not in this trail"), "{verr}");
+    // A plan edited to name no seed at all.
+    let mut none = p.clone();
+    none["seeds"] = json!([]);
+    let (vcode, verr) = verify_err(&none, &d);
+    assert_eq!(vcode, 2, "{verr}");
+    assert!(verr.contains("names no seeds"), "{verr}");
+    // The plan's own trail still verifies.
+    let (vcode, v) = verify(&d, &p);
+    assert_eq!(vcode, 0, "{v}");
+}

@@ -123,6 +123,17 @@ pub fn build_plan(
         }
     }
 
+    // What is still alive is judged at the cut-off, or now if the cut-off is later: a session
+    // alive now that expires before a future cut-off is alive until then, and needs its deny.
+    let live_from = effective_at.min(o.now);
+    if effective_at > o.now {
+        notes.push(format!(
+            "the cut-off {} is after now ({}): sessions that are alive now are treated as live even if they expire before it",
+            fmt_iso(effective_at),
+            fmt_iso(o.now)
+        ));
+    }
+
     let attackers: BTreeMap<(String, String), &crate::taint::AttackerUser> =
         b.attacker_users.iter().map(|u| ((u.account_id.clone(), u.user_name.clone()), u)).collect();
     let mut actions: Vec<Action> = Vec::new();
@@ -191,7 +202,7 @@ pub fn build_plan(
             NodeKind::Session => {
                 summary.tainted_sessions += 1;
                 let expiry = session_expiry(g, n);
-                if expiry.is_some_and(|x| x <= effective_at) {
+                if expiry.is_some_and(|x| x <= live_from) {
                     status = CredentialStatus::Expired;
                     summary.expired_sessions += 1;
                 } else {
@@ -331,7 +342,7 @@ pub fn build_plan(
             if b.nodes.contains(&s) {
                 continue;
             }
-            let alive = session_expiry(g, s).is_none_or(|x| x > effective_at);
+            let alive = session_expiry(g, s).is_none_or(|x| x > live_from);
             let sn = &g.nodes[s];
             let uid = session_userid(sn, None);
             if alive && statement_matches(&statement, sn.issued_at, uid.as_deref()) {

@@ -457,8 +457,41 @@ pub fn verify_with(
     }
     let eff = plan.effective_at.secs();
     let seeds: Vec<SeedKey> = plan.seeds.iter().map(|s| SeedKey::parse(s)).collect();
+    // The tainted set is re-derived from the plan's seeds: a seed this trail does not hold (a
+    // narrower trail than the plan's, or an edited plan) would leave it short, and the run
+    // would say OK about less than the plan is meant for. That is an error (exit 2), as an
+    // unknown --key is for `plan`.
+    if seeds.is_empty() {
+        anyhow::bail!(
+            "the plan names no seeds: there is nothing to re-derive the tainted set from"
+        );
+    }
+    for s in &seeds {
+        let found = match s {
+            SeedKey::Node(id) => g.node(id).is_some(),
+            SeedKey::Key(id) => !g.nodes_for_key(id).is_empty(),
+        };
+        if !found {
+            anyhow::bail!(
+                "the plan's seed {} is not in this trail: verify re-derives the tainted set from the seeds, so run it on the trail the plan was made from (or a later copy of it)",
+                crate::escape::one_line(s.as_str())
+            );
+        }
+    }
     let b = crate::blast::blast(ing, g, &seeds, false)?;
     let mut notes = b.notes.clone();
+    // Liveness is judged at the plan's cut-off, or now if that is later: moving the cut-off
+    // into the future (by hand, or with --effective-at) must not turn a session alive now
+    // into an "expired" one that needs no deny.
+    let now = crate::time::now();
+    let live_from = eff.min(now);
+    if eff > now {
+        notes.push(format!(
+            "the plan's cut-off {} is after now ({}): sessions alive now are judged live even if they expire before it",
+            crate::time::fmt_iso(eff),
+            crate::time::fmt_iso(now)
+        ));
+    }
     let evidence = ing.evidence_sha256();
     notes.extend(ing.evidence_changed().iter().map(|f| super::changed_note(f)));
     if !plan.inputs.sha256.is_empty() && plan.inputs.sha256 != evidence {
@@ -623,7 +656,7 @@ pub fn verify_with(
                 }
             }
             NodeKind::Session => {
-                let alive = session_expiry(g, i).is_none_or(|x| x > eff);
+                let alive = session_expiry(g, i).is_none_or(|x| x > live_from);
                 let by = denied_by(i);
                 if !tainted {
                     if alive
