@@ -855,7 +855,7 @@ fn plan_sh_runs_end_to_end_against_aws_preconditions() {
     std::fs::create_dir_all(&out).unwrap();
     let (plan, script) = plan_of(&trail, "strict", &out);
 
-    let fresh_state = |mfa: &[&str]| {
+    let state_with = |mfa: &[&str], leaked_keys: &[&str]| {
         let state = TempDir::new().unwrap();
         let keys = [k1.key.as_str(), k2.key.as_str()];
         let attached = ["arn:aws:iam::aws:policy/AdministratorAccess"];
@@ -875,7 +875,7 @@ fn plan_sh_runs_end_to_end_against_aws_preconditions() {
             state.path(),
             "ci-deployer",
             IamUser {
-                keys: &[LEAKED],
+                keys: leaked_keys,
                 login: false,
                 attached: &[],
                 inline: &[],
@@ -885,6 +885,7 @@ fn plan_sh_runs_end_to_end_against_aws_preconditions() {
         );
         state
     };
+    let fresh_state = |mfa: &[&str]| state_with(mfa, &[LEAKED]);
     // With credentials of each account in turn, the whole script runs.
     let state = fresh_state(&[]);
     for account in [MAIN, SECOND] {
@@ -907,6 +908,22 @@ fn plan_sh_runs_end_to_end_against_aws_preconditions() {
         !ok && err.contains("DeleteConflict"),
         "the fake enforces DeleteUser's preconditions: {err}"
     );
+    // ... and the user is not left without its deny: the deny-all policy goes back on.
+    assert!(err.contains("delete_user FAILED: putting the deny-all policy back"), "{err}");
+    assert!(state.path().join("users/backup-admin/inline/TrailhoundDenyAll").exists(), "{err}");
+    assert!(err.contains("FAILED (see above): the plan is not fully applied"), "{err}");
+    // The leaked key already deleted by the responder: its deactivation fails, and the denies
+    // after it still run; the script still ends in failure, saying why.
+    let state = state_with(&[], &[]);
+    let (ok, calls, err) = run_plan_sh(&script, "/bin/sh", &out, MAIN, Some(state.path()));
+    assert!(!ok, "{err}");
+    assert!(err.contains("deactivate_access_key FAILED: if AWS said NoSuchEntity"), "{err}");
+    assert!(
+        calls.iter().any(|c| c.get(1).map(String::as_str) == Some("put-role-policy")
+            && c.contains(&"AdminRole".to_string())),
+        "the deny after the failed deactivation still ran: {calls:?}"
+    );
+    assert!(!state.path().join("users/backup-admin").exists(), "{err}");
     // The rollback section names every deny it can remove.
     assert!(script.contains("# ----- rollback -----"), "{script}");
     assert!(script.contains("delete-role-policy --role-name 'AdminRole'"), "{script}");

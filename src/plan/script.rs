@@ -49,7 +49,7 @@ pub fn render_script(p: &Plan) -> String {
         );
     }
     let _ = writeln!(o, "set -eu\necho 'Review this script, then delete this line and the exit below to run it.' >&2\nexit 1\n");
-    let _ = writeln!(o, "CALLER_ACCOUNT=$(aws sts get-caller-identity --query Account --output text)\necho \"plan.sh: running the block of account $CALLER_ACCOUNT\" >&2\nRAN=no\n");
+    let _ = writeln!(o, "CALLER_ACCOUNT=$(aws sts get-caller-identity --query Account --output text)\necho \"plan.sh: running the block of account $CALLER_ACCOUNT\" >&2\nRAN=no\nFAILED=\n");
     let mut current: Option<Option<&str>> = None;
     let close = |o: &mut String, acct: Option<&str>| {
         if let Some(acct) = acct.filter(|a| is_account_id(a)) {
@@ -98,7 +98,41 @@ pub fn render_script(p: &Plan) -> String {
         } else {
             format!("# NOT RUN (not a plain command): {}", one_line(&a.command))
         };
-        let _ = writeln!(o, "{text}");
+        let wrap = in_block && command_is_safe(&a.command) && !a.command.contains('\n');
+        match (&a.kind, wrap) {
+            // A key the responder already deleted makes this fail (NoSuchEntity): the denies
+            // after it must still run, and the run must still end in failure.
+            (ActionKind::DeactivateAccessKey, true) => {
+                let _ = writeln!(
+                    o,
+                    "if ! {text}\nthen\n  echo \"plan.sh: action [{n}] deactivate_access_key FAILED: if AWS said NoSuchEntity the key was already deleted; otherwise it is still active and can mint sessions that the denies below do not cut: fix it and run again\" >&2\n  FAILED=\"$FAILED {n}\"\nfi",
+                    n = a.order
+                );
+            }
+            // DeleteUser needs the deny-all policy gone first; if the user cannot be deleted
+            // (something the logs do not show still holds it), the deny goes back on at once.
+            (ActionKind::DeleteUser, true) => {
+                let deny = deny_all_of(p, a);
+                let _ = writeln!(o, "if ! {text}\nthen");
+                let _ = writeln!(
+                    o,
+                    "  echo \"plan.sh: action [{}] delete_user FAILED: {}; remove what the logs do not show (MFA devices, SSH keys, signing certificates, service-specific credentials) and run again\" >&2",
+                    a.order,
+                    if deny.is_some() {
+                        "putting the deny-all policy back on the user"
+                    } else {
+                        "the user has no deny-all policy now: put it back by hand at once"
+                    }
+                );
+                if let Some(deny) = deny {
+                    let _ = writeln!(o, "  {deny}");
+                }
+                let _ = writeln!(o, "  FAILED=\"$FAILED {}\"\nfi", a.order);
+            }
+            _ => {
+                let _ = writeln!(o, "{text}");
+            }
+        }
         // The body of an `if` needs a command: an action of comments only gets a no-op.
         if in_block && text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
         {
@@ -111,7 +145,7 @@ pub fn render_script(p: &Plan) -> String {
     }
     let _ = writeln!(
         o,
-        "if [ \"$RAN\" = no ]; then\n  echo \"plan.sh: no block of this plan is for account $CALLER_ACCOUNT\" >&2\n  exit 1\nfi\n"
+        "if [ \"$RAN\" = no ]; then\n  echo \"plan.sh: no block of this plan is for account $CALLER_ACCOUNT\" >&2\n  exit 1\nfi\nif [ -n \"$FAILED\" ]; then\n  echo \"plan.sh: action(s)$FAILED FAILED (see above): the plan is not fully applied\" >&2\n  exit 1\nfi\n"
     );
     for u in &p.unrevocable {
         let _ = writeln!(
@@ -204,4 +238,20 @@ pub fn render_script(p: &Plan) -> String {
         }
     }
     o
+}
+
+/// The command that puts the deny-all policy on the user `delete_user` action `d` deletes,
+/// when the plan has it (and it is a plain command).
+fn deny_all_of<'p>(p: &'p Plan, d: &super::Action) -> Option<&'p str> {
+    p.actions
+        .iter()
+        .find(|a| {
+            a.kind == ActionKind::PutUserPolicy
+                && a.policy_name.as_deref() == Some(super::DENY_ALL_POLICY_NAME)
+                && a.account_id == d.account_id
+                && a.principal_arn.as_deref().and_then(|arn| arn.rsplit('/').next())
+                    == d.user_name.as_deref()
+        })
+        .map(|a| a.command.as_str())
+        .filter(|c| command_is_safe(c) && !c.contains('\n'))
 }

@@ -12,13 +12,18 @@ exit 1
 CALLER_ACCOUNT=$(aws sts get-caller-identity --query Account --output text)
 echo "plan.sh: running the block of account $CALLER_ACCOUNT" >&2
 RAN=no
+FAILED=
 
 # ===== account 111122223333 =====
 if [ "$CALLER_ACCOUNT" = 111122223333 ]; then
 
 # [1] deactivate_access_key in account 111122223333
 # leaked key; stops new sessions being minted with it (a deny on aws:TokenIssueTime never matches long-term keys, F5)
-aws iam update-access-key --user-name ci-deployer --access-key-id AKIAIOSFODNN7EXAMPLE --status Inactive
+if ! aws iam update-access-key --user-name ci-deployer --access-key-id AKIAIOSFODNN7EXAMPLE --status Inactive
+then
+  echo "plan.sh: action [1] deactivate_access_key FAILED: if AWS said NoSuchEntity the key was already deleted; otherwise it is still active and can mint sessions that the denies below do not cut: fix it and run again" >&2
+  FAILED="$FAILED 1"
+fi
 
 # [2] review in account 111122223333
 # deactivate_access_key not planned: IAM user name "{a,b}* x1" is not a valid IAM user name; do it by hand after checking the evidence (key created by or for a credential the attacker controls (persistence); stops new sessions being minted with it (a deny on aws:TokenIssueTime never matches long-term keys, F5))
@@ -78,6 +83,10 @@ fi
 
 if [ "$RAN" = no ]; then
   echo "plan.sh: no block of this plan is for account $CALLER_ACCOUNT" >&2
+  exit 1
+fi
+if [ -n "$FAILED" ]; then
+  echo "plan.sh: action(s)$FAILED FAILED (see above): the plan is not fully applied" >&2
   exit 1
 fi
 

@@ -12,21 +12,34 @@ exit 1
 CALLER_ACCOUNT=$(aws sts get-caller-identity --query Account --output text)
 echo "plan.sh: running the block of account $CALLER_ACCOUNT" >&2
 RAN=no
+FAILED=
 
 # ===== account 111122223333 =====
 if [ "$CALLER_ACCOUNT" = 111122223333 ]; then
 
 # [1] deactivate_access_key in account 111122223333
 # key created by or for a credential the attacker controls (persistence); stops new sessions being minted with it (a deny on aws:TokenIssueTime never matches long-term keys, F5)
-aws iam update-access-key --user-name backup-admin --access-key-id AKIAYZ43I2OT25JVNEE4 --status Inactive
+if ! aws iam update-access-key --user-name backup-admin --access-key-id AKIAYZ43I2OT25JVNEE4 --status Inactive
+then
+  echo "plan.sh: action [1] deactivate_access_key FAILED: if AWS said NoSuchEntity the key was already deleted; otherwise it is still active and can mint sessions that the denies below do not cut: fix it and run again" >&2
+  FAILED="$FAILED 1"
+fi
 
 # [2] deactivate_access_key in account 111122223333
 # key created by or for a credential the attacker controls (persistence); stops new sessions being minted with it (a deny on aws:TokenIssueTime never matches long-term keys, F5)
-aws iam update-access-key --user-name backup-admin --access-key-id AKIAYZ43I2OTVGMVNPHZ --status Inactive
+if ! aws iam update-access-key --user-name backup-admin --access-key-id AKIAYZ43I2OTVGMVNPHZ --status Inactive
+then
+  echo "plan.sh: action [2] deactivate_access_key FAILED: if AWS said NoSuchEntity the key was already deleted; otherwise it is still active and can mint sessions that the denies below do not cut: fix it and run again" >&2
+  FAILED="$FAILED 2"
+fi
 
 # [3] deactivate_access_key in account 111122223333
 # leaked key; stops new sessions being minted with it (a deny on aws:TokenIssueTime never matches long-term keys, F5)
-aws iam update-access-key --user-name ci-deployer --access-key-id AKIAIOSFODNN7EXAMPLE --status Inactive
+if ! aws iam update-access-key --user-name ci-deployer --access-key-id AKIAIOSFODNN7EXAMPLE --status Inactive
+then
+  echo "plan.sh: action [3] deactivate_access_key FAILED: if AWS said NoSuchEntity the key was already deleted; otherwise it is still active and can mint sessions that the denies below do not cut: fix it and run again" >&2
+  FAILED="$FAILED 3"
+fi
 
 # [4] put_user_policy in account 111122223333
 # user backup-admin is attacker-controlled since 2024-03-11T09:13:36Z (CreateLoginProfile 3cc1c864-c45a-46a4-be97-8f075a10a89b, CreateUser d2b89ac2-d3a4-4899-ba61-b9a9081f2a7f): deny everything it does, with any credential, sessions and long-term keys alike, until it is removed (SPEC §9)
@@ -54,7 +67,12 @@ aws iam delete-user-policy --user-name backup-admin --policy-name TrailhoundDeny
 
 # [10] delete_user in account 111122223333
 # user backup-admin was created by the attacker (CreateLoginProfile 3cc1c864-c45a-46a4-be97-8f075a10a89b, CreateUser d2b89ac2-d3a4-4899-ba61-b9a9081f2a7f); delete it. If AWS answers DeleteConflict, something the logs do not show remains (MFA devices, signing certificates, SSH keys, service-specific credentials, other keys or policies): list and remove it first
-aws iam delete-user --user-name backup-admin
+if ! aws iam delete-user --user-name backup-admin
+then
+  echo "plan.sh: action [10] delete_user FAILED: putting the deny-all policy back on the user; remove what the logs do not show (MFA devices, SSH keys, signing certificates, service-specific credentials) and run again" >&2
+  aws iam put-user-policy --user-name backup-admin --policy-name TrailhoundDenyAll --policy-document '{"Statement":[{"Action":"*","Effect":"Deny","Resource":"*","Sid":"TrailhoundDenyAll"}],"Version":"2012-10-17"}'
+  FAILED="$FAILED 10"
+fi
 
 # [11] review in account 111122223333
 # UpdateFunctionCode20150331v2 lambda.amazonaws.com at 2024-03-11T08:13:18Z (event fd95a866-5087-4d6d-b811-1e258aabc4dd): review and undo
@@ -81,6 +99,10 @@ fi
 
 if [ "$RAN" = no ]; then
   echo "plan.sh: no block of this plan is for account $CALLER_ACCOUNT" >&2
+  exit 1
+fi
+if [ -n "$FAILED" ]; then
+  echo "plan.sh: action(s)$FAILED FAILED (see above): the plan is not fully applied" >&2
   exit 1
 fi
 
