@@ -349,8 +349,17 @@ fn plan_of(dir: &Path, strategy: &str, out: &Path) -> (Value, String) {
         .arg(dir)
         .output()
         .unwrap();
-    assert!(o.status.code() == Some(0), "plan failed: {}", String::from_utf8_lossy(&o.stderr));
-    (json(&std::fs::read(&plan).unwrap()), std::fs::read_to_string(&script).unwrap())
+    let p = json(&std::fs::read(&plan).unwrap());
+    // Exit 1 exactly when a deny could not be planned (a name IAM would not accept is a review
+    // item) and so some live tainted session is not covered.
+    let uncovered = p["summary"]["uncovered_sessions"].as_u64().unwrap_or(0);
+    assert_eq!(
+        o.status.code(),
+        Some(if uncovered > 0 { 1 } else { 0 }),
+        "plan: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    (p, std::fs::read_to_string(&script).unwrap())
 }
 
 #[test]
@@ -1014,4 +1023,39 @@ fn a_cut_off_before_a_tainted_session_is_never_reported_as_covering_it() {
     assert!(p["summary"].get("uncovered_sessions").is_none(), "{}", p["summary"]);
     assert!(!script.contains("WARNING"), "{script}");
     assert_eq!(v.status.code(), Some(0), "{}", String::from_utf8_lossy(&v.stdout));
+}
+
+/// A deny that cannot be written as a command (a role name IAM would not accept, from a
+/// forged record) becomes a review item: the plan does not count its session as covered,
+/// says so, and exits 1, as `verify` does.
+#[test]
+fn a_deny_left_to_a_review_item_is_not_counted_as_covering_anything() {
+    let d = TempDir::new().unwrap();
+    let trail = d.path().join("trail");
+    let mut s = Scenario::new();
+    let c = s.user_key(MAIN, "ci-deployer", LEAKED);
+    s.assume_role(&c, T0 + 60, &format!("arn:aws:iam::{MAIN}:role/Admin;x"), "ci", 43_200);
+    s.write(&trail, &[]).unwrap();
+    let plan = d.path().join("plan.json");
+    let o = bin()
+        .args(["plan", "--no-progress", "--key", LEAKED, "--effective-at", "2024-03-11T10:30:00Z"])
+        .arg("-o")
+        .arg(&plan)
+        .arg(&trail)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let p = json(&std::fs::read(&plan).unwrap());
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert_eq!(p["summary"]["covered_sessions"], 0, "{}", p["summary"]);
+    assert_eq!(p["summary"]["uncovered_sessions"], 1, "{}", p["summary"]);
+    assert_eq!(p["summary"]["policies"], 0, "{}", p["summary"]);
+    assert!(p["actions"].as_array().unwrap().iter().all(|a| a["type"] != "put_role_policy"), "{p}");
+    let notes = p["notes"].as_array().unwrap();
+    assert!(
+        notes.iter().any(|n| n.as_str().unwrap().starts_with("NOT COVERED: the deny for role")),
+        "{notes:?}"
+    );
+    let v = bin().args(["verify", "--no-progress", "--plan"]).arg(&plan).arg(&trail).output();
+    assert_eq!(v.unwrap().status.code(), Some(1));
 }

@@ -356,9 +356,8 @@ pub fn build_plan(
             ));
             foreign.push((target.clone(), tainted.clone()));
         }
-        summary.covered_sessions += covers.len() as u64;
-        summary.collateral_sessions += collateral.len() as u64;
-        actions.push(checked(Action {
+        let (covering, collateral_n) = (covers.len() as u64, collateral.len() as u64);
+        let put = checked(Action {
             kind: if target.kind == TargetKind::Role {
                 ActionKind::PutRolePolicy
             } else {
@@ -374,9 +373,25 @@ pub fn build_plan(
             collateral: Some(collateral),
             reason,
             ..Default::default()
-        }));
+        });
+        // A deny that could not be written as a command (a name IAM would not accept) is a
+        // review item: what it would have covered is not covered by this plan.
+        if put.kind == ActionKind::Review {
+            if covering > 0 {
+                notes.push(format!(
+                    "NOT COVERED: the deny for {} {} could not be planned (see its review item): its {covering} live tainted session(s) stay alive until it is done by hand",
+                    target.kind,
+                    crate::escape::one_line(&target.name)
+                ));
+            }
+            summary.uncovered_sessions += covering;
+        } else {
+            summary.covered_sessions += covering;
+            summary.collateral_sessions += collateral_n;
+            summary.policies += 1;
+        }
+        actions.push(put);
     }
-    summary.policies = live_by_target.len() as u64;
     actions.extend(resource_denies(g, b, &foreign, &trail_accounts));
     summary.principals = live_by_target.len() as u64;
 
