@@ -658,10 +658,11 @@ fn plan_denies_a_foreign_role_session_on_our_resources() {
     let st = &rp[0]["policy_document"]["Statement"][0];
     assert_eq!(st["Effect"], "Deny");
     assert_eq!(st["Principal"]["AWS"][0], "arn:aws:sts::444455556666:assumed-role/Ext/x");
-    assert!(rp[0]["command"]
-        .as_str()
-        .unwrap()
-        .contains("put-bucket-policy --bucket example-bucket"));
+    // Shown, never run: put-bucket-policy would replace the bucket's whole policy.
+    let command = rp[0]["command"].as_str().unwrap();
+    assert!(command.contains("put-bucket-policy --bucket example-bucket"), "{command}");
+    assert!(command.contains("REPLACES the whole bucket policy"), "{command}");
+    assert!(command.lines().all(|l| l.starts_with('#')), "{command}");
     // The role policy is still planned (for whoever controls that account), after the key.
     assert_eq!(actions[0]["type"], "deactivate_access_key");
     assert!(actions
@@ -674,6 +675,14 @@ fn plan_denies_a_foreign_role_session_on_our_resources() {
         .any(|n| n.as_str().unwrap().contains("444455556666")));
     let (vcode, _) = verify(d.path(), &bytes);
     assert_eq!(vcode, 0);
+    // The commented command, uncommented into the plan: verify refuses it.
+    let mut edited = p.clone();
+    let i = actions.iter().position(|a| a["type"] == "resource_policy_deny").unwrap();
+    let run = command.lines().last().unwrap().trim_start_matches("# ").to_string();
+    edited["actions"][i]["command"] = Value::String(run);
+    let (vcode, v) = verify(d.path(), &serde_json::to_vec(&edited).unwrap());
+    assert_eq!(vcode, 1, "{v}");
+    assert!(v["command_problems"][0]["problem"].as_str().unwrap().contains("must be a comment"));
 }
 
 #[test]

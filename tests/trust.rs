@@ -243,17 +243,8 @@ fn described_calls(plan: &Value, account: &str) -> Vec<Vec<String>> {
                     doc(),
                 ]
             }
-            "resource_policy_deny" => match f("principal_arn").strip_prefix("arn:aws:s3:::") {
-                Some(b) => vec![
-                    "s3api".into(),
-                    "put-bucket-policy".into(),
-                    "--bucket".into(),
-                    b.into(),
-                    "--policy".into(),
-                    doc(),
-                ],
-                None => continue,
-            },
+            // Comments only: putting a resource policy replaces the whole policy.
+            "resource_policy_deny" => continue,
             "delete_login_profile" => {
                 vec![
                     "iam".into(),

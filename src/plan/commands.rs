@@ -107,10 +107,10 @@ pub fn expected_words(a: &Action) -> Option<Vec<String>> {
             };
             w(&["aws", "iam", verb, flag, name, "--policy-arn", a.policy_arn.as_deref()?])
         }
-        ActionKind::ResourcePolicyDeny => {
-            let bucket = a.principal_arn.as_deref()?.strip_prefix("arn:aws:s3:::")?;
-            w(&["aws", "s3api", "put-bucket-policy", "--bucket", bucket, "--policy", &doc()?])
-        }
+        // Never a command: put-bucket-policy replaces the whole bucket policy (its grants, a
+        // log bucket's CloudTrail delivery), so the statement must be merged by hand. The
+        // planner writes it as comments (`bucket_policy_comment`); verify requires that.
+        ActionKind::ResourcePolicyDeny => None,
         ActionKind::DeleteLoginProfile => {
             w(&["aws", "iam", "delete-login-profile", "--user-name", user?])
         }
@@ -242,4 +242,19 @@ pub fn command_is_safe(command: &str) -> bool {
             crate::escape::shell_words(line).is_some()
         }
     })
+}
+
+/// The comment lines of an S3 `resource_policy_deny`: how to merge its statement into the
+/// bucket's policy, and the command to put the merged policy, commented out.
+pub(super) fn bucket_policy_comment(bucket: &str, doc: &serde_json::Value) -> String {
+    let words: Vec<String> = ["aws", "s3api", "put-bucket-policy", "--bucket", bucket, "--policy"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([serde_json::to_string(doc).unwrap_or_default()])
+        .collect();
+    format!(
+        "# not run: put-bucket-policy REPLACES the whole bucket policy (its grants, and CloudTrail's\n# delivery if this is a log bucket). Merge this statement into the output of\n# aws s3api get-bucket-policy --bucket {b} and put the merged policy; this one alone:\n# {}",
+        one_line(&command_of(&words)),
+        b = one_line(&crate::escape::shell_arg(bucket))
+    )
 }

@@ -698,9 +698,9 @@ fn resource_denies(
             };
             match res.strip_prefix("arn:aws:s3:::") {
                 Some(bucket) => checked(Action {
-                    command: format!(
-                        "# put-bucket-policy REPLACES the bucket policy: merge this statement into the output of\n# aws s3api get-bucket-policy --bucket {} first, then:",
-                        one_line(&shell_word(bucket))
+                    command: commands::bucket_policy_comment(
+                        bucket,
+                        a.policy_document.as_ref().unwrap_or(&serde_json::Value::Null),
                     ),
                     ..a
                 }),

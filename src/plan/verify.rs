@@ -231,12 +231,10 @@ fn check_action(a: &super::Action) -> Result<(), String> {
             false => Err("a review item must not run anything".into()),
         };
     }
-    if a.kind == ActionKind::ResourcePolicyDeny
-        && !a.principal_arn.as_deref().is_some_and(|r| r.starts_with("arn:aws:s3:::"))
-    {
+    if a.kind == ActionKind::ResourcePolicyDeny {
         return match lines.is_empty() {
             true => Ok(()),
-            false => Err("a resource_policy_deny on a non-S3 resource must be a comment".into()),
+            false => Err("a resource_policy_deny must be a comment: put-bucket-policy (or any put of a resource policy) replaces the whole policy, so the statement is merged by hand".into()),
         };
     }
     let Some(expected) = expected_words(a) else {
