@@ -1050,3 +1050,39 @@ fn a_deny_left_to_a_review_item_is_not_counted_as_covering_anything() {
     let v = bin().args(["verify", "--no-progress", "--plan"]).arg(&plan).arg(&trail).output();
     assert_eq!(v.unwrap().status.code(), Some(1));
 }
+
+/// A leaked temporary key seen only in calls that name no principal (no issuing event, no
+/// ARN): no deny can be planned for it. The plan does not call it unrevocable (it is only
+/// not provably cut): it is uncovered, and plan exits 1 as verify does.
+#[test]
+fn a_session_of_unknown_principal_is_uncovered_not_unrevocable() {
+    let d = TempDir::new().unwrap();
+    let key = "ASIAEXAMPLEUNKNOWN01";
+    let rec = record("00000000-0000-0000-0000-0000000000c1", "2024-03-11T10:05:00Z").replace(
+        r#""userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLEUSER00001","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","accessKeyId":"AKIAEXAMPLEALICE0001","userName":"alice"}"#,
+        &format!(r#""userIdentity":{{"type":"AssumedRole","accountId":"111122223333","accessKeyId":"{key}"}}"#),
+    );
+    assert!(rec.contains(key));
+    write(
+        d.path(),
+        "trail/AWSLogs/111122223333/CloudTrail/eu-west-1/2024/03/11/u.json.gz",
+        &gz(format!("{{\"Records\":[{rec}]}}").as_bytes()),
+    );
+    let trail = d.path().join("trail");
+    let plan = d.path().join("plan.json");
+    let o = bin()
+        .args(["plan", "--no-progress", "--key", key, "--effective-at", "2024-03-11T10:10:00Z"])
+        .arg("-o")
+        .arg(&plan)
+        .arg(&trail)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let p = json(&std::fs::read(&plan).unwrap());
+    assert_eq!(p["summary"]["tainted_sessions"], 1, "{}", p["summary"]);
+    assert_eq!(p["summary"]["unrevocable_sessions"], 0, "{}", p["summary"]);
+    assert_eq!(p["summary"]["uncovered_sessions"], 1, "{}", p["summary"]);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    let v = bin().args(["verify", "--no-progress", "--plan"]).arg(&plan).arg(&trail).output();
+    assert_eq!(v.unwrap().status.code(), Some(1));
+}

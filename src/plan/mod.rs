@@ -208,6 +208,16 @@ pub fn build_plan(
                 } else {
                     match attach_target(g, n) {
                         Ok(t) => live_by_target.entry(t).or_default().push(n),
+                        // Not provably unrevocable, only not provably cut: no deny is
+                        // planned, so it is not covered (verify says the same).
+                        Err(Blocker::UnknownPrincipal) => {
+                            summary.uncovered_sessions += 1;
+                            notes.push(format!(
+                                "NOT COVERED: live tainted session {}: {}",
+                                node.id,
+                                blocker_reason(&Blocker::UnknownPrincipal)
+                            ));
+                        }
                         Err(why) => {
                             status = CredentialStatus::Unrevocable;
                             summary.unrevocable_sessions += 1;
