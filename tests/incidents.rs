@@ -704,3 +704,34 @@ fn verify_refuses_a_trail_without_the_plans_seeds() {
     let (vcode, v) = verify(&d, &p);
     assert_eq!(vcode, 0, "{v}");
 }
+
+#[test]
+fn a_precautionary_action_that_replaces_an_evidence_deny_is_judged_by_what_it_leaves() {
+    // plan.sh runs the precautionary actions last: one with the same policy name on the same
+    // role replaces the evidence-based deny in IAM. Here it keeps the name and shape but
+    // moves the cut-off to 2000: it denies nothing, and AdminRole's session is not cut.
+    let (s, admin, _) = two_roles();
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    let deny = actions(&p, "put_role_policy")
+        .into_iter()
+        .find(|a| a["principal_arn"].as_str().unwrap().ends_with("role/AdminRole"))
+        .unwrap()
+        .clone();
+    let text = serde_json::to_string(&deny).unwrap().replace(CUT, "2000-01-01T00:00:00Z");
+    let mut weak: Value = serde_json::from_str(&text).unwrap();
+    weak["order"] = json!(p["actions"].as_array().unwrap().len() + 1);
+    let mut edited = p.clone();
+    edited["precautionary"] = json!([weak]);
+    let (code, v) = verify(&d, &edited);
+    assert_eq!(code, 1, "{v}");
+    let missed: Vec<&str> = v["not_covered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["session"].as_str().unwrap())
+        .collect();
+    assert_eq!(missed, [admin.as_str()], "{v}");
+    // Its command itself checks out: the replacement, not the command, is what fails.
+    assert_eq!(v["command_problems"].as_array().map_or(0, Vec::len), 0, "{v}");
+}

@@ -556,6 +556,19 @@ pub fn verify_with(
             _ => {}
         }
     }
+    // plan.sh runs the precautionary actions after these: one that puts a policy of the same
+    // name on the same principal replaces the evidence-based deny in IAM, so what is cut is
+    // judged on the state after both (their own checks are in `check_precautions`).
+    let mut ignored = Vec::new();
+    for a in &plan.precautionary {
+        let kind_ok = matches!(
+            a.kind,
+            ActionKind::PutRolePolicy | ActionKind::CreatePolicy | ActionKind::AttachRolePolicy
+        );
+        if kind_ok && check_action(a).is_ok() {
+            let _ = policies.apply(a, iam, &mut ignored);
+        }
+    }
 
     let denied_by = |n: usize| -> Option<String> {
         let node = &g.nodes[n];
