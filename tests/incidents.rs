@@ -735,3 +735,55 @@ fn a_precautionary_action_that_replaces_an_evidence_deny_is_judged_by_what_it_le
     // Its command itself checks out: the replacement, not the command, is what fails.
     assert_eq!(v["command_problems"].as_array().map_or(0, Vec::len), 0, "{v}");
 }
+
+#[test]
+fn one_role_reached_through_two_arns_gets_one_deny() {
+    // The leaked key assumes role ci/Deploy (its ARN with the path); a second leaked session
+    // of the same role is seen only in a call whose identity has no sessionIssuer, so its
+    // role ARN is rebuilt without the path. IAM knows one role (put-role-policy takes its
+    // name): one deny must cover both, not two puts of one policy name, the second
+    // replacing the first.
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let first = s.assume_role(
+        &leaked,
+        T0 + 60,
+        &format!("arn:aws:iam::{MAIN}:role/ci/Deploy"),
+        "a",
+        43_200,
+    );
+    s.call(&first, T0 + 70, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let d = write(&s, &[]);
+    let other = "ASIAEXAMPLEPATHLESS1";
+    let rec = format!(
+        r#"{{"eventVersion":"1.08","userIdentity":{{"type":"AssumedRole","principalId":"AROAEXAMPLEDEPLOY001:b","arn":"arn:aws:sts::{MAIN}:assumed-role/Deploy/b","accountId":"{MAIN}","accessKeyId":"{other}","sessionContext":{{"attributes":{{"creationDate":"2024-03-11T10:04:00Z","mfaAuthenticated":"false"}}}}}},"eventTime":"2024-03-11T10:05:00Z","eventSource":"s3.amazonaws.com","eventName":"ListBuckets","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.9","userAgent":"aws-cli/2.15.0","requestParameters":null,"responseElements":null,"requestID":"r-b","eventID":"00000000-0000-0000-0000-0000000000b7","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"{MAIN}","eventCategory":"Management"}}"#
+    );
+    crate::util::write(
+        d.path(),
+        &format!("trail/AWSLogs/{MAIN}/CloudTrail/us-east-1/2024/03/11/b.json.gz"),
+        &gz(format!("{{\"Records\":[{rec}]}}").as_bytes()),
+    );
+    for strategy in ["strict", "surgical"] {
+        let (code, p, err) = run(
+            &[
+                "plan",
+                "--key",
+                LEAKED,
+                "--key",
+                other,
+                "--strategy",
+                strategy,
+                "--effective-at",
+                CUT,
+            ],
+            &d,
+        );
+        assert_eq!(code, 0, "{strategy}: {err}");
+        let puts = actions(&p, "put_role_policy");
+        assert_eq!(puts.len(), 1, "{strategy}: {puts:?}");
+        assert_eq!(puts[0]["covers"].as_array().unwrap().len(), 2, "{strategy}: {}", puts[0]);
+        let (vcode, v) = verify(&d, &p);
+        assert_eq!(vcode, 0, "{strategy}: {v}");
+        assert_eq!(v["covered"].as_array().unwrap().len(), 2, "{strategy}: {v}");
+    }
+}

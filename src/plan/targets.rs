@@ -32,13 +32,45 @@ impl fmt::Display for TargetKind {
 }
 
 /// Where a deny for a credential must be attached (F7).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+///
+/// One principal is one target whatever ARN a session gave for it: IAM names a role or user
+/// by account and name (`put-role-policy --role-name`), and a session's role ARN may come with
+/// its path (from `sessionIssuer`) or without (rebuilt from the session ARN). Two targets for
+/// one role would be two puts of one policy name, the second replacing the first. So targets
+/// are equal and ordered by kind, name and account; `arn` is the first one seen.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Target {
     /// `role` or `user`.
     pub kind: TargetKind,
     pub name: String,
     pub arn: String,
     pub account_id: String,
+}
+
+impl Target {
+    fn key(&self) -> (TargetKind, &str, &str) {
+        (self.kind, &self.name, &self.account_id)
+    }
+}
+
+impl PartialEq for Target {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for Target {}
+
+impl PartialOrd for Target {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Target {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
+    }
 }
 
 /// Why a credential cannot be denied by an IAM policy.
