@@ -787,3 +787,30 @@ fn one_role_reached_through_two_arns_gets_one_deny() {
         assert_eq!(v["covered"].as_array().unwrap().len(), 2, "{strategy}: {v}");
     }
 }
+
+#[test]
+fn verify_says_which_cuts_wait_on_an_account_without_logs() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let admin = s.assume_role(
+        &leaked,
+        T0 + 60,
+        &format!("arn:aws:iam::{MAIN}:role/AdminRole"),
+        "ci",
+        43_200,
+    );
+    let hop =
+        s.assume_role(&admin, T0 + 400, &format!("arn:aws:iam::{SECOND}:role/Audit"), "x", 43_200);
+    s.call(&hop, T0 + 410, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let d = write(&s, &[SECOND]);
+    let p = plan(&d, LEAKED, "strict");
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 0, "{v}");
+    let notes: Vec<&str> =
+        v["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    assert!(
+        notes.iter().any(|n| n.starts_with("1 covered session(s) are cut by a deny in account 444455556666, whose logs are not in the trail")),
+        "{notes:?}"
+    );
+    assert!(!notes.iter().any(|n| n.contains("account 111122223333, whose logs")), "{notes:?}");
+}

@@ -723,6 +723,22 @@ pub fn verify_with(
     }
     v.ok =
         v.not_covered.is_empty() && v.keys_left_active.is_empty() && v.command_problems.is_empty();
+    // A deny in an account whose logs are not in the trail is applied only by a run of plan.sh
+    // with credentials for that account (its block is skipped otherwise): say which covered
+    // sessions depend on it, so that an OK is not read as "done" after one run.
+    let trail_accounts = ing.accounts();
+    let mut elsewhere: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in &v.covered {
+        let acct = c.denied_by.as_deref().and_then(crate::chain::arn_account);
+        if let Some(a) = acct.filter(|a| !trail_accounts.contains(a)) {
+            *elsewhere.entry(a).or_default() += 1;
+        }
+    }
+    for (a, n) in elsewhere {
+        notes.push(format!(
+            "{n} covered session(s) are cut by a deny in account {a}, whose logs are not in the trail: it takes effect only once plan.sh runs with credentials for {a} (or its owner applies that block)"
+        ));
+    }
     let reach = iam.map(|i| crate::contain::reachable(i, g, &b.nodes, &mut v.unseen_tail));
     if reach.is_some() || !plan.precautionary.is_empty() || plan.contain_reachable {
         let c = check_precautions(plan, reach.as_ref(), iam, eff);
