@@ -1016,6 +1016,18 @@ fn a_cut_off_before_a_tainted_session_is_never_reported_as_covering_it() {
     assert_eq!(v.status.code(), Some(0), "{}", String::from_utf8_lossy(&v.stdout));
 }
 
+/// `plan` with `args` on `trail`, writing `plan.json` beside it, then `verify` of that plan:
+/// plan's exit code, the plan, plan's stderr and verify's exit code.
+fn plan_then_verify(trail: &Path, args: &[&str]) -> (Option<i32>, Value, String, Option<i32>) {
+    let plan = trail.with_file_name("plan.json");
+    let mut cmd = bin();
+    cmd.args(["plan", "--no-progress"]).args(args).arg("-o").arg(&plan).arg(trail);
+    let o = cmd.output().unwrap();
+    let p = json(&std::fs::read(&plan).unwrap());
+    let v = bin().args(["verify", "--no-progress", "--plan"]).arg(&plan).arg(trail).output();
+    (o.status.code(), p, String::from_utf8_lossy(&o.stderr).into_owned(), v.unwrap().status.code())
+}
+
 /// A deny that cannot be written as a command (a role name IAM would not accept, from a
 /// forged record) becomes a review item: the plan does not count its session as covered,
 /// says so, and exits 1, as `verify` does.
@@ -1027,17 +1039,9 @@ fn a_deny_left_to_a_review_item_is_not_counted_as_covering_anything() {
     let c = s.user_key(MAIN, "ci-deployer", LEAKED);
     s.assume_role(&c, T0 + 60, &format!("arn:aws:iam::{MAIN}:role/Admin;x"), "ci", 43_200);
     s.write(&trail, &[]).unwrap();
-    let plan = d.path().join("plan.json");
-    let o = bin()
-        .args(["plan", "--no-progress", "--key", LEAKED, "--effective-at", "2024-03-11T10:30:00Z"])
-        .arg("-o")
-        .arg(&plan)
-        .arg(&trail)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    let p = json(&std::fs::read(&plan).unwrap());
-    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    let args = ["--key", LEAKED, "--effective-at", "2024-03-11T10:30:00Z"];
+    let (code, p, stderr, vcode) = plan_then_verify(&trail, &args);
+    assert_eq!(code, Some(1), "{stderr}");
     assert_eq!(p["summary"]["covered_sessions"], 0, "{}", p["summary"]);
     assert_eq!(p["summary"]["uncovered_sessions"], 1, "{}", p["summary"]);
     assert_eq!(p["summary"]["policies"], 0, "{}", p["summary"]);
@@ -1047,8 +1051,7 @@ fn a_deny_left_to_a_review_item_is_not_counted_as_covering_anything() {
         notes.iter().any(|n| n.as_str().unwrap().starts_with("NOT COVERED: the deny for role")),
         "{notes:?}"
     );
-    let v = bin().args(["verify", "--no-progress", "--plan"]).arg(&plan).arg(&trail).output();
-    assert_eq!(v.unwrap().status.code(), Some(1));
+    assert_eq!(vcode, Some(1));
 }
 
 /// A leaked temporary key seen only in calls that name no principal (no issuing event, no
@@ -1069,20 +1072,11 @@ fn a_session_of_unknown_principal_is_uncovered_not_unrevocable() {
         &gz(format!("{{\"Records\":[{rec}]}}").as_bytes()),
     );
     let trail = d.path().join("trail");
-    let plan = d.path().join("plan.json");
-    let o = bin()
-        .args(["plan", "--no-progress", "--key", key, "--effective-at", "2024-03-11T10:10:00Z"])
-        .arg("-o")
-        .arg(&plan)
-        .arg(&trail)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    let p = json(&std::fs::read(&plan).unwrap());
+    let args = ["--key", key, "--effective-at", "2024-03-11T10:10:00Z"];
+    let (code, p, stderr, vcode) = plan_then_verify(&trail, &args);
     assert_eq!(p["summary"]["tainted_sessions"], 1, "{}", p["summary"]);
     assert_eq!(p["summary"]["unrevocable_sessions"], 0, "{}", p["summary"]);
     assert_eq!(p["summary"]["uncovered_sessions"], 1, "{}", p["summary"]);
-    assert_eq!(o.status.code(), Some(1), "{stderr}");
-    let v = bin().args(["verify", "--no-progress", "--plan"]).arg(&plan).arg(&trail).output();
-    assert_eq!(v.unwrap().status.code(), Some(1));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(vcode, Some(1));
 }
