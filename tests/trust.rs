@@ -839,6 +839,9 @@ fn plan_sh_runs_end_to_end_against_aws_preconditions() {
     );
     s.put_user_policy(&admin, T0 + 101, "backup-admin", "inline-admin");
     s.add_user_to_group(&admin, T0 + 102, "backup-admin", "admins");
+    let serial = format!("arn:aws:iam::{MAIN}:mfa/backup-admin");
+    let mfa = serde_json::json!({ "userName": "backup-admin", "serialNumber": serial });
+    s.call(&admin, T0 + 103, "iam.amazonaws.com", "EnableMFADevice", mfa);
     let k1 = s.create_access_key(&admin, T0 + 110, Some("backup-admin"));
     let k2 = s.create_access_key(&k1, T0 + 115, None);
     s.call(&k2, T0 + 120, "s3.amazonaws.com", "ListBuckets", Value::Null);
@@ -898,6 +901,17 @@ fn plan_sh_runs_end_to_end_against_aws_preconditions() {
         "the attacker's user is deleted:\n{script}"
     );
     assert_eq!(actions_for(&plan, "delete_user").len(), 1);
+    // The MFA device the evidence shows is a review item (its serial comes from a list call),
+    // named in the delete_user action, which DeleteUser would otherwise refuse.
+    let delete = actions_for(&plan, "delete_user")[0]["reason"].as_str().unwrap();
+    assert!(delete.contains("The evidence shows EnableMFADevice on it"), "{delete}");
+    assert!(
+        actions_for(&plan, "review").iter().any(|a| a["command"]
+            .as_str()
+            .unwrap()
+            .contains("# aws iam deactivate-mfa-device --user-name 'backup-admin'")),
+        "{plan}"
+    );
     // An account the plan does not name: nothing runs, and the script says so.
     let (ok, err) = run_with_state(&script, &out, fresh_state(&[]).path(), "123456789012");
     assert!(!ok && err.contains("no block of this plan is for account 123456789012"), "{err}");

@@ -68,6 +68,15 @@ pub const STRICT_POLICY_NAME: &str = "TrailhoundRevokeOlderSessions";
 /// Policy name used by the surgical strategy.
 pub const SURGICAL_POLICY_NAME: &str = "TrailhoundRevokeTaintedSessions";
 
+/// Persistence calls on a user that make `DeleteUser` fail (DeleteConflict) until undone, and
+/// that the plan cannot undo by name from the evidence alone.
+const BLOCKS_DELETE_USER: &[&str] = &[
+    "EnableMFADevice",
+    "UploadSSHPublicKey",
+    "CreateServiceSpecificCredential",
+    "UploadSigningCertificate",
+];
+
 /// Name of the deny-all policy put on users the attacker controls (SPEC §9).
 pub const DENY_ALL_POLICY_NAME: &str = "TrailhoundDenyAll";
 
@@ -423,8 +432,18 @@ pub fn build_plan(
         let key = (u.account_id.clone(), u.user_name.clone());
         let of_user: &[&Persistence] =
             by_user.get(&(u.account_id.as_str(), u.user_name.as_str())).map_or(&[], |v| v);
+        // What DeleteUser refuses to delete for us (DeleteConflict) and the plan cannot remove
+        // by name from the evidence (the device serial or key id comes from a list call): each
+        // stays a review item, named in the delete_user action, and not taken as handled.
+        let blocking: Vec<&Persistence> = of_user
+            .iter()
+            .copied()
+            .filter(|p| BLOCKS_DELETE_USER.contains(&p.event_name.as_str()))
+            .collect();
         for p in of_user {
-            handled.insert(p.event_id.clone());
+            if !BLOCKS_DELETE_USER.contains(&p.event_name.as_str()) {
+                handled.insert(p.event_id.clone());
+            }
         }
         let base = |kind: ActionKind, reason: String| Action {
             kind,
@@ -488,10 +507,21 @@ pub fn build_plan(
                     )
                 }));
             }
+            let first = if blocking.is_empty() {
+                String::new()
+            } else {
+                let mut names: Vec<&str> = blocking.iter().map(|p| p.event_name.as_str()).collect();
+                names.sort_unstable();
+                names.dedup();
+                format!(
+                    " The evidence shows {} on it: do those review items first, or AWS answers DeleteConflict (plan.sh then puts the deny-all policy back).",
+                    names.join(", ")
+                )
+            };
             actions.push(checked(base(
                 ActionKind::DeleteUser,
                 format!(
-                    "user {} was created by the attacker ({}); delete it. If AWS answers DeleteConflict, something the logs do not show remains (MFA devices, signing certificates, SSH keys, service-specific credentials, other keys or policies): list and remove it first",
+                    "user {} was created by the attacker ({}); delete it.{first} If AWS answers DeleteConflict, something the logs do not show remains (MFA devices, signing certificates, SSH keys, service-specific credentials, other keys or policies): list and remove it first",
                     u.user_name,
                     u.evidence.join(", ")
                 ),
@@ -527,6 +557,18 @@ pub fn build_plan(
                 format!("aws iam update-assume-role-policy --role-name {} --policy-document file://trust-policy-before-the-incident.json", q(&p.role_name)),
             ],
             "CreateRole" => vec![format!("aws iam delete-role --role-name {}   # after removing its policies and instance profiles", q(&p.role_name))],
+            "EnableMFADevice" => vec![
+                format!("aws iam list-mfa-devices --user-name {}", q(&p.user_name)),
+                format!("aws iam deactivate-mfa-device --user-name {} --serial-number SERIAL_FROM_THE_LIST", q(&p.user_name)),
+            ],
+            "UploadSSHPublicKey" => vec![
+                format!("aws iam list-ssh-public-keys --user-name {}", q(&p.user_name)),
+                format!("aws iam delete-ssh-public-key --user-name {} --ssh-public-key-id ID_FROM_THE_LIST", q(&p.user_name)),
+            ],
+            "CreateServiceSpecificCredential" => vec![
+                format!("aws iam list-service-specific-credentials --user-name {}", q(&p.user_name)),
+                format!("aws iam delete-service-specific-credential --user-name {} --service-specific-credential-id ID_FROM_THE_LIST", q(&p.user_name)),
+            ],
             "StopLogging" | "UpdateTrail" | "PutEventSelectors" | "DeleteTrail" => {
                 vec![format!("aws cloudtrail start-logging --name {}", q(&p.name))]
             }
