@@ -586,9 +586,17 @@ fn plan(a: cli::PlanArgs) -> Result<Exit> {
     if p.summary.uncovered_sessions > 0 {
         // Even with -q: a plan that leaves live tainted sessions alive must not look done.
         eprintln!(
-            "trailhound: error: this plan does NOT cut {} live tainted session(s) (the NOT COVERED notes in the plan name them): its cut-off {} is not after their issue time, or it is unknown (F14); do not apply it, plan again without --effective-at or with a later one",
-            p.summary.uncovered_sessions, p.effective_at
+            "trailhound: error: this plan does NOT cut {} live tainted session(s) (the NOT COVERED notes in the plan name them and say why: a cut-off not after their issue time (F14), an unknown issue time or principal, or a deny left to a review item); do not apply it as done",
+            p.summary.uncovered_sessions
         );
+    }
+    if p.summary.keys_by_hand > 0 {
+        eprintln!(
+            "trailhound: error: {} tainted access key(s) must be deactivated by hand (review items; the NOT CUT notes name them): the plan does not do it",
+            p.summary.keys_by_hand
+        );
+    }
+    if p.summary.leaves_some_uncut() {
         code = Exit::Finding;
     }
     release(b);

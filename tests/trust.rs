@@ -341,9 +341,10 @@ fn plan_of(dir: &Path, strategy: &str, out: &Path) -> (Value, String) {
         .output()
         .unwrap();
     let p = json(&std::fs::read(&plan).unwrap());
-    // Exit 1 exactly when a deny could not be planned (a name IAM would not accept is a review
-    // item) and so some live tainted session is not covered.
-    let uncovered = p["summary"]["uncovered_sessions"].as_u64().unwrap_or(0);
+    // Exit 1 exactly when a deny or a deactivation could not be planned (a name IAM would not
+    // accept is a review item) and so some live tainted credential is not cut.
+    let uncovered = p["summary"]["uncovered_sessions"].as_u64().unwrap_or(0)
+        + p["summary"]["keys_by_hand"].as_u64().unwrap_or(0);
     assert_eq!(
         o.status.code(),
         Some(if uncovered > 0 { 1 } else { 0 }),

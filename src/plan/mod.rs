@@ -168,7 +168,6 @@ pub fn build_plan(
                         valid_until: None,
                     });
                 } else {
-                    summary.keys_to_deactivate += 1;
                     let user = node.user_name.as_deref().map(str::to_string).or_else(|| {
                         node.principal_arn
                             .as_deref()
@@ -191,21 +190,32 @@ pub fn build_plan(
                         }
                     }
                     let reason = format!("{why}; stops new sessions being minted with it (a deny on aws:TokenIssueTime never matches long-term keys, F5)");
-                    match user {
-                        Some(u) => actions.push(checked(Action {
+                    let a = match user {
+                        Some(u) => checked(Action {
                             kind: ActionKind::DeactivateAccessKey,
                             account_id: account,
                             user_name: Some(u),
-                            access_key_id: Some(key),
+                            access_key_id: Some(key.clone()),
                             reason,
                             ..Default::default()
-                        })),
-                        None => actions.push(review(
+                        }),
+                        None => review(
                             account,
                             format!("deactivate access key {key} by hand: the logs do not name the user it belongs to ({reason})"),
                             &[format!("aws iam update-access-key --user-name USER --access-key-id {} --status Inactive", shell_word(&key))],
-                        )),
+                        ),
+                    };
+                    // A deactivation left to a review item is not one the plan makes.
+                    if a.kind == ActionKind::Review {
+                        summary.keys_by_hand += 1;
+                        notes.push(format!(
+                            "NOT CUT: access key {} stays active until it is deactivated by hand (see its review item)",
+                            one_line(&key)
+                        ));
+                    } else {
+                        summary.keys_to_deactivate += 1;
                     }
+                    actions.push(a);
                 }
             }
             NodeKind::Session => {

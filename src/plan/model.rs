@@ -118,6 +118,11 @@ pub struct Summary {
     /// there are some, and `plan` then exits 1.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub uncovered_sessions: u64,
+    /// Tainted long-term keys the plan cannot deactivate itself (the logs do not name their
+    /// user, or a name IAM would not accept): review items; written only when there are
+    /// some, and `plan` then exits 1.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub keys_by_hand: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -131,6 +136,10 @@ impl Summary {
             0 => String::new(),
             n => format!(", {n} NOT covered"),
         }
+    }
+    /// Whether the plan leaves some live tainted credential uncut (`plan` exits 1).
+    pub fn leaves_some_uncut(&self) -> bool {
+        self.uncovered_sessions > 0 || self.keys_by_hand > 0
     }
 }
 

@@ -44,8 +44,15 @@ pub fn render_script(p: &Plan) -> String {
     if p.summary.uncovered_sessions > 0 {
         let _ = writeln!(
             o,
-            "# WARNING: this plan does NOT cut {} live tainted session(s): its cut-off is not after\n# their issue time, or it is unknown (F14). See the NOT COVERED notes in the plan; plan again.",
+            "# WARNING: this plan does NOT cut {} live tainted session(s). See the NOT COVERED notes in\n# the plan for why (a cut-off not after their issue time, F14; an unknown issue time or\n# principal; a deny left to a review item).",
             p.summary.uncovered_sessions
+        );
+    }
+    if p.summary.keys_by_hand > 0 {
+        let _ = writeln!(
+            o,
+            "# WARNING: {} tainted access key(s) are left to review items: deactivate them by hand.",
+            p.summary.keys_by_hand
         );
     }
     let _ = writeln!(o, "set -eu\necho 'Review this script, then delete this line and the exit below to run it.' >&2\nexit 1\n");
