@@ -472,6 +472,11 @@ fn plan_and_verify_agree_on_what_a_cut_off_inside_the_incident_leaves_uncut() {
                     v["expired"].as_array().unwrap().len() as u64,
                     "{at}"
                 );
+                assert_eq!(
+                    p["summary"]["keys_to_deactivate"].as_u64().unwrap(),
+                    v["keys_deactivated"].as_array().unwrap().len() as u64,
+                    "{at}"
+                );
                 assert_eq!(code, vcode, "{at}: {v}");
                 assert_eq!(code, if not_covered > 0 { 1 } else { 0 }, "{at}");
                 uncut += not_covered;
