@@ -61,11 +61,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// closest key ids seen.
 pub(super) fn require_keys(g: &crate::chain::SessionGraph, keys: &[SeedKey]) -> Result<()> {
     for k in keys {
-        let found = match k {
-            SeedKey::Node(id) => g.node(id).is_some(),
-            SeedKey::Key(id) => !g.nodes_for_key(id).is_empty(),
-        };
-        if found {
+        if g.holds_seed(k) {
             continue;
         }
         let id = k.key_id();

@@ -354,6 +354,15 @@ impl SessionGraph {
         self.node(key).into_iter().collect()
     }
 
+    /// Whether the evidence holds a credential for `seed`: the session it names
+    /// (`KEY@ISSUE_TIME`), or any credential of its key id.
+    pub fn holds_seed(&self, seed: &SeedKey) -> bool {
+        match seed {
+            SeedKey::Node(id) => self.node(id).is_some(),
+            SeedKey::Key(id) => !self.nodes_for_key(id).is_empty(),
+        }
+    }
+
     /// Children of each node (indices), in edge order.
     pub fn children(&self) -> Vec<Vec<(usize, usize)>> {
         let mut ch = vec![Vec::new(); self.nodes.len()];

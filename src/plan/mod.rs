@@ -445,16 +445,9 @@ pub fn build_plan(
         // What DeleteUser refuses to delete for us (DeleteConflict) and the plan cannot remove
         // by name from the evidence (the device serial or key id comes from a list call): each
         // stays a review item, named in the delete_user action, and not taken as handled.
-        let blocking: Vec<&Persistence> = of_user
-            .iter()
-            .copied()
-            .filter(|p| BLOCKS_DELETE_USER.contains(&p.event_name.as_str()))
-            .collect();
-        for p in of_user {
-            if !BLOCKS_DELETE_USER.contains(&p.event_name.as_str()) {
-                handled.insert(p.event_id.clone());
-            }
-        }
+        let (blocking, undone): (Vec<&Persistence>, Vec<&Persistence>) =
+            of_user.iter().partition(|p| BLOCKS_DELETE_USER.contains(&p.event_name.as_str()));
+        handled.extend(undone.iter().map(|p| p.event_id.clone()));
         let base = |kind: ActionKind, reason: String| Action {
             kind,
             account_id: Some(u.account_id.clone()),

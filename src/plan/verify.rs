@@ -117,30 +117,17 @@ pub struct PrecautionCheck {
     pub command_problems: Vec<CommandProblem>,
 }
 
-/// Checks the precautionary actions, and with a snapshot that they deny every reachable,
-/// unused role (issue #20).
-fn check_precautions(
+/// Applies the precautionary actions to `state` (IAM once the evidence-based actions have
+/// run) as plan.sh runs them, last: a precautionary put of the same policy name on the same
+/// principal replaces an evidence deny. Returns the problems of those whose command does not
+/// check out, or that do more than deny sessions of a role or ask for a review.
+fn apply_precautions(
     plan: &Plan,
-    reach: Option<&crate::contain::Reachable>,
+    state: &mut Denies,
     iam: Option<&crate::contain::Iam>,
-    eff: i64,
-) -> PrecautionCheck {
-    let mut c = PrecautionCheck {
-        actions: plan.precautionary.len(),
-        checked_against_snapshot: reach.is_some(),
-        reachable_roles_denied: Vec::new(),
-        reachable_roles_not_denied: Vec::new(),
-        reachable_roles_unrevocable: Vec::new(),
-        command_problems: Vec::new(),
-    };
-    // IAM once the evidence-based actions and then the precautionary ones have run.
-    let mut state = Denies::default();
+) -> Vec<CommandProblem> {
+    let mut problems = Vec::new();
     let mut ignored = Vec::new();
-    for a in &plan.actions {
-        if check_action(a).is_ok() {
-            let _ = state.apply(a, iam, &mut ignored);
-        }
-    }
     for a in &plan.precautionary {
         let problem = match a.kind {
             ActionKind::PutRolePolicy
@@ -155,13 +142,30 @@ fn check_precautions(
             ),
         };
         if let Some(problem) = problem {
-            c.command_problems.push(CommandProblem {
-                order: a.order,
-                kind: a.kind.clone(),
-                problem,
-            });
+            problems.push(CommandProblem { order: a.order, kind: a.kind.clone(), problem });
         }
     }
+    problems
+}
+
+/// The verdict on the precautionary actions, given IAM's `state` once every action has run
+/// ([`apply_precautions`]) and their problems: with a snapshot, whether they deny every
+/// reachable, unused role (issue #20).
+fn check_precautions(
+    plan: &Plan,
+    reach: Option<&crate::contain::Reachable>,
+    state: &Denies,
+    command_problems: Vec<CommandProblem>,
+    eff: i64,
+) -> PrecautionCheck {
+    let mut c = PrecautionCheck {
+        actions: plan.precautionary.len(),
+        checked_against_snapshot: reach.is_some(),
+        reachable_roles_denied: Vec::new(),
+        reachable_roles_not_denied: Vec::new(),
+        reachable_roles_unrevocable: Vec::new(),
+        command_problems,
+    };
     let Some(reach) = reach else { return c };
     for r in reach.unused_roles() {
         if r.kind != "ordinary" {
@@ -464,17 +468,11 @@ pub fn verify_with(
             "the plan names no seeds: there is nothing to re-derive the tainted set from"
         );
     }
-    for s in &seeds {
-        let found = match s {
-            SeedKey::Node(id) => g.node(id).is_some(),
-            SeedKey::Key(id) => !g.nodes_for_key(id).is_empty(),
-        };
-        if !found {
-            anyhow::bail!(
-                "the plan's seed {} is not in this trail: verify re-derives the tainted set from the seeds, so run it on the trail the plan was made from (or a later copy of it)",
-                crate::escape::one_line(s.as_str())
-            );
-        }
+    if let Some(s) = seeds.iter().find(|s| !g.holds_seed(s)) {
+        anyhow::bail!(
+            "the plan's seed {} is not in this trail: verify re-derives the tainted set from the seeds, so run it on the trail the plan was made from (or a later copy of it)",
+            crate::escape::one_line(s.as_str())
+        );
     }
     let b = crate::blast::blast(ing, g, &seeds, false)?;
     let mut notes = b.notes.clone();
@@ -556,19 +554,8 @@ pub fn verify_with(
             _ => {}
         }
     }
-    // plan.sh runs the precautionary actions after these: one that puts a policy of the same
-    // name on the same principal replaces the evidence-based deny in IAM, so what is cut is
-    // judged on the state after both (their own checks are in `check_precautions`).
-    let mut ignored = Vec::new();
-    for a in &plan.precautionary {
-        let kind_ok = matches!(
-            a.kind,
-            ActionKind::PutRolePolicy | ActionKind::CreatePolicy | ActionKind::AttachRolePolicy
-        );
-        if kind_ok && check_action(a).is_ok() {
-            let _ = policies.apply(a, iam, &mut ignored);
-        }
-    }
+    // What is cut is judged on the state after the precautionary actions too.
+    let precaution_problems = apply_precautions(plan, &mut policies, iam);
 
     let denied_by = |n: usize| -> Option<String> {
         let node = &g.nodes[n];
@@ -741,7 +728,7 @@ pub fn verify_with(
     }
     let reach = iam.map(|i| crate::contain::reachable(i, g, &b.nodes, &mut v.unseen_tail));
     if reach.is_some() || !plan.precautionary.is_empty() || plan.contain_reachable {
-        let c = check_precautions(plan, reach.as_ref(), iam, eff);
+        let c = check_precautions(plan, reach.as_ref(), &policies, precaution_problems, eff);
         let contained = !plan.contain_reachable || c.reachable_roles_not_denied.is_empty();
         v.ok &= c.command_problems.is_empty() && contained;
         if plan.contain_reachable && !c.checked_against_snapshot {
