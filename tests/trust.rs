@@ -50,6 +50,7 @@ arg() { local f=$1; shift; while [ $# -gt 0 ]; do if [ "$1" = "$f" ]; then print
 op="$1 $2"
 fail() { echo "An error occurred ($1) when calling the $2 operation: $3" >&2; exit 254; }
 if [ "$op" = "sts get-caller-identity" ]; then printf '%s\n' "$FAKE_AWS_ACCOUNT"; exit 0; fi
+if [ -n "${FAKE_AWS_FAIL:-}" ] && [ "$2 $(arg --role-name "$@")" = "$FAKE_AWS_FAIL" ]; then fail LimitExceeded "$2" "refused by the test"; fi
 [ -n "${FAKE_AWS_STATE:-}" ] || exit 0
 u=$(arg --user-name "$@")
 ud="$FAKE_AWS_STATE/users/$u"
@@ -298,6 +299,19 @@ fn run_plan_sh(
     account: &str,
     state: Option<&Path>,
 ) -> (bool, Vec<Vec<String>>, String) {
+    run_plan_sh_failing(script, shell, work, account, state, None)
+}
+
+/// [`run_plan_sh`] with the fake refusing one call: `fail` is `"VERB ROLE"`
+/// (`"put-role-policy AdminRole"`), answered with LimitExceeded.
+fn run_plan_sh_failing(
+    script: &str,
+    shell: &str,
+    work: &Path,
+    account: &str,
+    state: Option<&Path>,
+    fail: Option<&str>,
+) -> (bool, Vec<Vec<String>>, String) {
     let body = script
         .replace("echo 'Review this script, then delete this line and the exit below to run it.' >&2\nexit 1\n", "");
     assert_ne!(body, script, "the review guard is where the test expects it");
@@ -316,6 +330,9 @@ fn run_plan_sh(
         .env("HOME", work);
     if let Some(st) = state {
         cmd.env("FAKE_AWS_STATE", st);
+    }
+    if let Some(f) = fail {
+        cmd.env("FAKE_AWS_FAIL", f);
     }
     let out = cmd.output().unwrap();
     (out.status.success(), recorded_calls(&log), String::from_utf8_lossy(&out.stderr).to_string())
@@ -938,6 +955,25 @@ fn plan_sh_runs_end_to_end_against_aws_preconditions() {
             && c.contains(&"AdminRole".to_string())),
         "the deny after the failed deactivation still ran: {calls:?}"
     );
+    assert!(!state.path().join("users/backup-admin").exists(), "{err}");
+    // A deny IAM refuses (LimitExceeded here; AccessDenied, a role deleted meanwhile): the
+    // script reports it and still makes every other call of the block, then fails.
+    let state = fresh_state(&[]);
+    let (ok, calls, err) = run_plan_sh_failing(
+        &script,
+        "/bin/sh",
+        &out,
+        MAIN,
+        Some(state.path()),
+        Some("put-role-policy AdminRole"),
+    );
+    assert!(!ok, "{err}");
+    assert!(
+        err.contains("put_role_policy FAILED: the tainted sessions this deny covers are NOT cut"),
+        "{err}"
+    );
+    assert!(err.contains("FAILED (see above): the plan is not fully applied"), "{err}");
+    assert_eq!(calls, described_calls(&plan, MAIN), "every action was still tried: {err}");
     assert!(!state.path().join("users/backup-admin").exists(), "{err}");
     // The rollback section names every deny it can remove.
     assert!(script.contains("# ----- rollback -----"), "{script}");

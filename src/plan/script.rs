@@ -4,6 +4,23 @@ use super::{command_is_safe, ActionKind, Plan};
 use crate::escape::{is_account_id, one_line, shell_word};
 use std::collections::BTreeSet;
 
+/// What a failed action of `kind` leaves undone, for the line `plan.sh` prints (no log text:
+/// the action's order number and kind say which one it was).
+fn failure_meaning(kind: &ActionKind) -> &'static str {
+    match kind {
+        ActionKind::PutRolePolicy
+        | ActionKind::PutUserPolicy
+        | ActionKind::AttachRolePolicy
+        | ActionKind::AttachUserPolicy => {
+            "the tainted sessions this deny covers are NOT cut; the actions after it still ran: fix it (see the error above) and run again"
+        }
+        ActionKind::CreatePolicy => {
+            "if AWS said EntityAlreadyExists an earlier run made it and the attach below uses it; otherwise the attach below fails too: fix it and run again"
+        }
+        _ => "the actions after it still ran: fix it (see the error above) and run again",
+    }
+}
+
 /// The plan's actions as a reviewable shell script (nothing runs unless the reader removes
 /// the guard at the top). Every value from the logs is a shell word in a command or one
 /// escaped line in a comment; a command that fails [`command_is_safe`] (a hand-edited plan) is
@@ -135,6 +152,21 @@ pub fn render_script(p: &Plan) -> String {
                     let _ = writeln!(o, "  {deny}");
                 }
                 let _ = writeln!(o, "  FAILED=\"$FAILED {}\"\nfi", a.order);
+            }
+            // Any other command: a failure (AccessDenied, LimitExceeded, a principal deleted
+            // meanwhile) is reported and the actions after it still run; under `set -e` alone
+            // the first failure stopped the script before every deny after it.
+            (kind, true)
+                if !matches!(kind, ActionKind::Review | ActionKind::Other(_))
+                    && !text.trim_start().starts_with('#') =>
+            {
+                let _ = writeln!(
+                    o,
+                    "if ! {text}\nthen\n  echo \"plan.sh: action [{n}] {k} FAILED: {why}\" >&2\n  FAILED=\"$FAILED {n}\"\nfi",
+                    n = a.order,
+                    k = kind.as_str(),
+                    why = failure_meaning(kind),
+                );
             }
             _ => {
                 let _ = writeln!(o, "{text}");

@@ -43,27 +43,51 @@ fi
 
 # [4] put_user_policy in account 111122223333
 # user backup-admin is attacker-controlled since 2024-03-11T10:13:05Z (CreateLoginProfile e9ecd8cb-449e-4d60-ad75-9950f3804129, CreateUser 98c092e6-5173-46ac-8a17-ccbc54c95f36): deny everything it does, with any credential, sessions and long-term keys alike, until it is removed (SPEC §9)
-aws iam put-user-policy --user-name backup-admin --policy-name TrailhoundDenyAll --policy-document '{"Statement":[{"Action":"*","Effect":"Deny","Resource":"*","Sid":"TrailhoundDenyAll"}],"Version":"2012-10-17"}'
+if ! aws iam put-user-policy --user-name backup-admin --policy-name TrailhoundDenyAll --policy-document '{"Statement":[{"Action":"*","Effect":"Deny","Resource":"*","Sid":"TrailhoundDenyAll"}],"Version":"2012-10-17"}'
+then
+  echo "plan.sh: action [4] put_user_policy FAILED: the tainted sessions this deny covers are NOT cut; the actions after it still ran: fix it (see the error above) and run again" >&2
+  FAILED="$FAILED 4"
+fi
 
 # [5] delete_login_profile in account 111122223333
 # user backup-admin: its console password was set by the attacker; remove it
-aws iam delete-login-profile --user-name backup-admin
+if ! aws iam delete-login-profile --user-name backup-admin
+then
+  echo "plan.sh: action [5] delete_login_profile FAILED: the actions after it still ran: fix it (see the error above) and run again" >&2
+  FAILED="$FAILED 5"
+fi
 
 # [6] delete_access_key in account 111122223333
 # user backup-admin: delete its access key AKIASQ6RMNEK4TU2TFNQ (already deactivated above) before deleting the user
-aws iam delete-access-key --user-name backup-admin --access-key-id AKIASQ6RMNEK4TU2TFNQ
+if ! aws iam delete-access-key --user-name backup-admin --access-key-id AKIASQ6RMNEK4TU2TFNQ
+then
+  echo "plan.sh: action [6] delete_access_key FAILED: the actions after it still ran: fix it (see the error above) and run again" >&2
+  FAILED="$FAILED 6"
+fi
 
 # [7] delete_access_key in account 111122223333
 # user backup-admin: delete its access key AKIASQ6RMNEKPW7PFS2M (already deactivated above) before deleting the user
-aws iam delete-access-key --user-name backup-admin --access-key-id AKIASQ6RMNEKPW7PFS2M
+if ! aws iam delete-access-key --user-name backup-admin --access-key-id AKIASQ6RMNEKPW7PFS2M
+then
+  echo "plan.sh: action [7] delete_access_key FAILED: the actions after it still ran: fix it (see the error above) and run again" >&2
+  FAILED="$FAILED 7"
+fi
 
 # [8] detach_user_policy in account 111122223333
 # user backup-admin: detach arn:aws:iam::aws:policy/AdministratorAccess, attached by the attacker
-aws iam detach-user-policy --user-name backup-admin --policy-arn arn:aws:iam::aws:policy/AdministratorAccess
+if ! aws iam detach-user-policy --user-name backup-admin --policy-arn arn:aws:iam::aws:policy/AdministratorAccess
+then
+  echo "plan.sh: action [8] detach_user_policy FAILED: the actions after it still ran: fix it (see the error above) and run again" >&2
+  FAILED="$FAILED 8"
+fi
 
 # [9] delete_user_policy in account 111122223333
 # user backup-admin: delete inline policy TrailhoundDenyAll (the user has no credentials left by now)
-aws iam delete-user-policy --user-name backup-admin --policy-name TrailhoundDenyAll
+if ! aws iam delete-user-policy --user-name backup-admin --policy-name TrailhoundDenyAll
+then
+  echo "plan.sh: action [9] delete_user_policy FAILED: the actions after it still ran: fix it (see the error above) and run again" >&2
+  FAILED="$FAILED 9"
+fi
 
 # [10] delete_user in account 111122223333
 # user backup-admin was created by the attacker (CreateLoginProfile e9ecd8cb-449e-4d60-ad75-9950f3804129, CreateUser 98c092e6-5173-46ac-8a17-ccbc54c95f36); delete it. If AWS answers DeleteConflict, something the logs do not show remains (MFA devices, signing certificates, SSH keys, service-specific credentials, other keys or policies): list and remove it first
