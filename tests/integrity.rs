@@ -267,6 +267,76 @@ fn added_log_file_is_uncovered() {
     assert_eq!(code, 3, "only reported; unverified as no keys were given: {v}");
 }
 
+/// With every signature verified, a file the other commands read as evidence is never "ok"
+/// unless a digest lists it: whatever its name, whatever it mentions near its top, in a region
+/// whose digests were deleted, or reached through a link out of the tree.
+#[test]
+fn signed_digests_never_vouch_for_a_log_file_they_do_not_list() {
+    let opts = DigestGenOptions { key: Some(test_key()), ..Default::default() };
+    let fp = opts.fingerprint.clone();
+    let (d, digests, _) = trail(61, 3, false, opts);
+    let keys = key_dir(&fp);
+    let k = ["--public-keys", keys.path().to_str().unwrap()];
+    let (code, v) = run(d.path(), &k);
+    assert_eq!((code, v["status"].as_str()), (0, Some("ok")), "the untouched trail: {v}");
+    let logs = log_files(d.path());
+    let forged = || {
+        gz(records_file(&[("f0f0f0f0-2222-3333-4444-555555555555", "2024-03-11T08:30:00Z")])
+            .as_bytes())
+    };
+    let scan_events = |dir: &Path| {
+        let out = bin().arg("scan").arg(dir).args(["--format", "json", "-q"]).output().unwrap();
+        json(&out.stdout)["events"].as_u64().unwrap()
+    };
+    let before = scan_events(d.path());
+
+    // 1. A log file, beside the others in a digested hour, that mentions "digestStartTime"
+    //    near its top: it was taken for a digest that failed to parse (a warning), and never
+    //    counted as uncovered, while scan read its record.
+    let (head, _) = logs[4].rsplit_once('_').unwrap();
+    let planted = format!("{head}_DIGESTLOOKALIKE0.json.gz");
+    let rec = records_file(&[("f1f1f1f1-2222-3333-4444-555555555555", "2024-03-11T08:30:00Z")]);
+    let body = format!("{{\"digestStartTime\":\"2024-03-11T08:00:00Z\",{}", &rec[1..]);
+    write(d.path(), &planted, &gz(body.as_bytes()));
+    assert_eq!(scan_events(d.path()), before + 1, "scan reads the planted record");
+    let (code, v) = run(d.path(), &k);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(strs(&v, "uncovered", "path"), vec![planted.clone()], "{v}");
+    assert_eq!(v["uncovered"][0]["in_digest_window"], true, "{v}");
+    std::fs::remove_file(d.path().join(&planted)).unwrap();
+
+    // 2. A log file under a name that is no CloudTrail name, next to the account's folders.
+    let account = logs[0].split('/').nth(1).unwrap().to_string();
+    let odd = format!("AWSLogs/{account}/extra-0910.json.gz");
+    write(d.path(), &odd, &forged());
+    assert_eq!(scan_events(d.path()), before + 1, "scan reads the oddly named file");
+    let (code, v) = run(d.path(), &k);
+    assert_eq!((code, v["status"].as_str()), (3, Some("unverified")), "{v}");
+    assert_eq!(strs(&v, "uncovered", "path"), vec![odd.clone()], "{v}");
+    std::fs::remove_file(d.path().join(&odd)).unwrap();
+
+    // 3. One region's digests deleted: its log files are listed by nothing now.
+    let region_dir = {
+        let (dir, _) = digests[0].split_once("/2024/").unwrap();
+        dir.to_string()
+    };
+    std::fs::remove_dir_all(d.path().join(&region_dir)).unwrap();
+    let (code, v) = run(d.path(), &k);
+    assert_eq!((code, v["status"].as_str()), (3, Some("unverified")), "{v}");
+    let log_dir = format!("{}/", region_dir.replace("/CloudTrail-Digest/", "/CloudTrail/"));
+    let unlisted = logs.iter().filter(|l| l.starts_with(&log_dir)).count();
+    assert!(unlisted > 0);
+    assert_eq!(v["uncovered_total"].as_u64(), Some(unlisted as u64), "{v}");
+    let table = bin().arg("integrity").arg(d.path()).args(k).output().unwrap();
+    let first = String::from_utf8_lossy(&table.stdout).lines().next().unwrap_or("").to_string();
+    assert!(
+        first.starts_with(&format!(
+            "integrity: UNVERIFIED ({unlisted} log files that no digest lists"
+        )),
+        "{first}"
+    );
+}
+
 #[test]
 fn the_table_keeps_hostile_file_names_and_digest_fields_on_one_line() {
     let (d, digests, _) = trail(29, 1, false, DigestGenOptions::default());
@@ -801,6 +871,9 @@ fn symlinks_out_of_the_tree_are_not_followed() {
         .collect();
     assert_eq!(skipped.len(), 1, "{v}");
     assert_eq!(skipped[0]["path"], logs[2].as_str());
+    // The other commands follow the link and read what it leads to: not checked here, so
+    // an error, never a skip the status ignores.
+    assert_eq!(skipped[0]["severity"], "error", "{v}");
     let table = bin().arg("integrity").arg(d.path()).output().unwrap();
     assert!(!String::from_utf8_lossy(&table.stdout).contains(&secret_sha));
 }

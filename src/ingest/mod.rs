@@ -60,6 +60,7 @@ pub use issuing::{Field as IssuingField, IssuingCall};
 pub use options::{IngestOptions, DEFAULT_MAX_FILE_BYTES};
 pub use problem::{Conflict, IngestStats, Located, Problem, RecordReject, RejectReason};
 pub use problem::{Severity, TimeAnomaly};
+pub use read::holds_events;
 pub use summary::report_problems;
 pub use table::{id128, CredFacts, Creds, Stub, Stubs, DETAIL, FAILED, HAS_ID, INVOKED_BY};
 pub use table::{NONE, NO_TIME};

@@ -305,3 +305,37 @@ impl<S: parse::RecordSink> parse::RecordSink for BadRows<'_, S> {
         false
     }
 }
+
+/// True when `doc` (a file's bytes as stored: gzip or not) would give a run at least one
+/// event: a record that passes [`parse::check`], read the way every command reads an input
+/// file (JSON in any of its shapes, a damaged document's salvaged records, a query result), or
+/// any Parquet file. `trailhound integrity` asks this of every file it cannot place by its
+/// name, so that nothing the other commands take as evidence escapes its checks.
+pub fn holds_events(doc: &[u8], cap: u64) -> bool {
+    struct Count(u64);
+    impl parse::RecordSink for Count {
+        fn record(&mut self, r: Option<&super::raw::RawRecord<'_>>, idx: u32) {
+            if r.is_some_and(|r| parse::check(r, idx).is_ok()) {
+                self.0 += 1;
+            }
+        }
+        fn unparsed(&mut self, _: u32, _: RejectReason, _: String) {}
+        fn only_foreign(&self) -> bool {
+            self.0 == 0
+        }
+    }
+    let mut st = Scratch::new();
+    st.raw.extend_from_slice(doc);
+    if decompress::is_gzip(doc) && decompress::gunzip_into(doc, &mut st.inflated, cap).is_err() {
+        // A gzip cut short: its readable part is what a run salvages records from.
+        if st.inflated.is_empty() {
+            return false;
+        }
+    }
+    if parquet::is_parquet(if decompress::is_gzip(doc) { &st.inflated } else { doc }) {
+        return true;
+    }
+    let mut sink = Count(0);
+    let _ = parse_decoded(&mut st, cap, &mut sink);
+    sink.0 > 0
+}

@@ -3,8 +3,11 @@
 //! digest as the digest is parsed.
 
 use super::digest::{self, looks_like_digest, short, Lenient, LogFileEntry};
-use super::walk::{awslogs_suffix, load, match_key, match_name, Found};
+use super::walk::{
+    awslogs_suffix, load, match_key, match_name, read_by_other_commands, Found, PathClass,
+};
 use super::{hex, parse_sha256, Mismatch, Missing, LIST_LIMIT};
+use crate::ingest::holds_events;
 use sha2::{Digest as _, Sha256};
 use std::collections::{HashMap, HashSet};
 
@@ -17,18 +20,30 @@ pub(super) struct Examined {
     pub(super) error: Option<String>,
     /// The content looks like a digest: parsed in the second pass.
     pub(super) digest: bool,
+    /// Read as the other commands read an input file, it gives them events: a log file,
+    /// whatever its name (asked of files not plainly a log file by their path).
+    pub(super) events: bool,
 }
 
 pub(super) fn examine(f: &Found, raw: &mut Vec<u8>, inflated: &mut Vec<u8>, cap: u64) -> Examined {
+    let read = read_by_other_commands(&f.shown);
     match load(&f.path, raw, inflated, cap) {
-        Ok(content) => Examined {
-            sha256: Some(Sha256::digest(content).into()),
-            error: None,
-            digest: looks_like_digest(content),
-        },
-        Err((reason, detail)) => {
-            Examined { sha256: None, error: Some(format!("{reason}: {detail}")), digest: false }
+        Ok(content) => {
+            let looks = looks_like_digest(content);
+            let sha256 = Some(Sha256::digest(content).into());
+            // A file the other commands read that holds events is a log file, whatever its
+            // name, and whatever it mentions near its top (`"digestStartTime"` in a log file
+            // made it a digest that failed to parse, a warning, while `scan` read its records).
+            let events = read && (f.class != PathClass::Log || looks) && holds_events(raw, cap);
+            Examined { sha256, error: None, digest: looks && !events, events }
         }
+        Err((reason, detail)) => Examined {
+            sha256: None,
+            error: Some(format!("{reason}: {detail}")),
+            digest: false,
+            // A damaged gzip still gives the other commands its complete records.
+            events: read && f.class != PathClass::Log && holds_events(raw, cap),
+        },
     }
 }
 

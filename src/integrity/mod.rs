@@ -29,7 +29,11 @@
 //!    strictly inside the hour of a digest of its own account and region should have been
 //!    listed: it was added after delivery (or another trail without validation shares the
 //!    prefix) and fails the run; other uncovered files (before the first or after the last
-//!    digest) are only reported.
+//!    digest, in a region or account without digests) do not fail it, but leave it
+//!    [`Verdict::Unverified`] at best: their content is not proven. A file is a log file by
+//!    its path (`CloudTrail/`, `_CloudTrail_`) or, under any other name outside
+//!    `CloudTrail-Digest/` and `CloudTrail-Insight/`, by its content: when the other commands
+//!    would take events from it ([`crate::ingest::holds_events`]).
 //! 4. **Signatures** ([`keys`]). The signature is not in the digest file: it is S3 object
 //!    metadata (`x-amz-meta-signature`, hex), lost by a plain `aws s3 sync`. It is taken from
 //!    a sidecar `<digest file>.metadata.json` (the output of `aws s3api head-object`, whose
@@ -241,8 +245,10 @@ pub enum Verdict {
     /// Everything checked passed, every digest signature included (exit 0).
     Ok,
     /// Hashes, chain and coverage passed, but no `--public-keys` were given, so no signature
-    /// was verified: the files agree with the digests, but nothing shows AWS wrote the
-    /// digests (exit 3).
+    /// was verified (the files agree with the digests, but nothing shows AWS wrote the
+    /// digests), or some log file is listed by no digest (outside every digested hour: an
+    /// export's first and last hours, a region or account without digests), so its content
+    /// is not proven (exit 3).
     Unverified,
     /// Something failed (exit 1).
     #[default]
@@ -252,7 +258,7 @@ pub enum Verdict {
 /// The `integrity --format json` document (SPEC §2 keys plus details).
 #[derive(Debug, Serialize, Default)]
 pub struct IntegrityReport {
-    /// `ok`, `unverified` (no `--public-keys`) or `failed`.
+    /// `ok`, `unverified` (no `--public-keys`, or uncovered log files) or `failed`.
     pub status: Verdict,
     /// Distinct digest files found (identical copies counted once).
     pub digests: u64,
@@ -315,15 +321,40 @@ impl IntegrityReport {
             && !self.problems.iter().any(|p| p.severity == ProblemSeverity::Error)
     }
 
-    /// The outcome: failed, else unverified while any signature went unchecked, else ok.
+    /// The outcome: failed, else unverified while any signature went unchecked or any log
+    /// file is listed by no digest, else ok.
+    ///
+    /// An uncovered log file outside every digested hour does not fail the run (an export
+    /// starts and ends mid-chain, and the newest hour's digest comes after its logs), but it
+    /// is not proven either: its events are read by every other command as evidence. Taking
+    /// it for "ok" let a log file dropped in a region or hour whose digests were deleted, or
+    /// edited after its digests were deleted, pass a signed check.
     pub fn verdict(&self) -> Verdict {
         if !self.ok() {
             Verdict::Failed
-        } else if self.signatures_unchecked > 0 || self.signatures_checked < self.digests {
+        } else if self.signatures_unchecked > 0
+            || self.signatures_checked < self.digests
+            || self.uncovered_total > 0
+        {
             Verdict::Unverified
         } else {
             Verdict::Ok
         }
+    }
+
+    /// Why the verdict is [`Verdict::Unverified`], for the table's first line.
+    pub fn unverified_because(&self) -> String {
+        let mut why = Vec::new();
+        if self.signatures_unchecked > 0 || self.signatures_checked < self.digests {
+            why.push("signatures not checked: no --public-keys".to_string());
+        }
+        if self.uncovered_total > 0 {
+            why.push(format!(
+                "{} log files that no digest lists: their content is not proven",
+                self.uncovered_total
+            ));
+        }
+        why.join("; ")
     }
 }
 
@@ -449,9 +480,16 @@ pub fn validate(o: &IntegrityOptions) -> anyhow::Result<IntegrityReport> {
         .map(|f| (f.shown.as_str(), f))
         .collect();
 
-    // Pass 1: hash every file that is not a digest by its name; some turn out to be digests.
-    let first: Vec<&Found> =
-        found.iter().filter(|f| matches!(f.class, PathClass::Log | PathClass::Other)).collect();
+    // Pass 1: hash every file that is not a digest by its folder; some turn out to be
+    // digests, and some files of other names (a digest's name included) log files.
+    let first: Vec<&Found> = found
+        .iter()
+        .filter(|f| match f.class {
+            PathClass::Log | PathClass::Other => true,
+            PathClass::Digest => walk::read_by_other_commands(&f.shown),
+            PathClass::Sidecar | PathClass::Insight => false,
+        })
+        .collect();
     let examined: Vec<Examined> = first
         .par_iter()
         .map_init(
@@ -460,13 +498,15 @@ pub fn validate(o: &IntegrityOptions) -> anyhow::Result<IntegrityReport> {
         )
         .collect();
     let mut logs = Vec::new();
-    let mut digest_files: Vec<&Found> =
-        found.iter().filter(|f| f.class == PathClass::Digest).collect();
+    let mut digest_files: Vec<&Found> = found
+        .iter()
+        .filter(|f| f.class == PathClass::Digest && !walk::read_by_other_commands(&f.shown))
+        .collect();
     let mut other_files = 0u64;
     for (f, ex) in first.iter().zip(examined) {
-        if ex.digest {
+        if ex.digest || (f.class == PathClass::Digest && !ex.events) {
             digest_files.push(f);
-        } else if f.class == PathClass::Log {
+        } else if f.class == PathClass::Log || ex.events {
             logs.push(LogEntry { shown: f.shown.clone(), sha256: ex.sha256, error: ex.error });
         } else {
             other_files += 1;
@@ -509,6 +549,16 @@ pub fn validate(o: &IntegrityOptions) -> anyhow::Result<IntegrityReport> {
     find_uncovered(&idx, &covered, &links.windows, &mut rep);
     check_signatures(o, &digests, &sidecars, &links.successor_sig, &mut rep, &mut problems)?;
 
+    other_files += found.iter().filter(|f| f.class == PathClass::Insight).count() as u64;
+    if rep.uncovered_total > rep.uncovered_in_digest_window {
+        rep.notes.push(format!(
+            "{} log files are listed by no digest and lie outside every digested hour (before \
+             the first digest, after the last, in a region or account without digests, or \
+             under a name that says neither): not a failure, but their content is not proven, \
+             so the status is unverified",
+            rep.uncovered_total - rep.uncovered_in_digest_window
+        ));
+    }
     if other_files > 0 {
         rep.notes.push(format!(
             "{other_files} files are neither CloudTrail log files nor digests and were ignored"

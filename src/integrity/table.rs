@@ -12,9 +12,9 @@ pub fn render_table(r: &IntegrityReport) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
     let status = match r.verdict() {
-        Verdict::Ok => "OK",
-        Verdict::Unverified => "UNVERIFIED (signatures not checked: no --public-keys)",
-        Verdict::Failed => "FAILED",
+        Verdict::Ok => "OK".to_string(),
+        Verdict::Unverified => format!("UNVERIFIED ({})", r.unverified_because()),
+        Verdict::Failed => "FAILED".to_string(),
     };
     let _ = writeln!(
         s,

@@ -144,8 +144,19 @@ pub(super) enum PathClass {
     Log,
     /// A `.metadata.json` sidecar (read on demand).
     Sidecar,
-    /// `CloudTrail-Insight/` and anything else: read only to see whether it is a digest.
+    /// Under `CloudTrail-Insight/`: never read (the other commands skip that folder too).
+    Insight,
+    /// Anything else: read to see whether it is a digest, or a log file under another name.
     Other,
+}
+
+/// True when a path is under a `CloudTrail-Digest/` or `CloudTrail-Insight/` folder (below the
+/// input), which the other commands never read ([`crate::ingest::discover`]); any other file
+/// they read, and so must be checked here whatever its name.
+pub(super) fn read_by_other_commands(shown: &str) -> bool {
+    let mut segs: Vec<&str> = shown.split('/').collect();
+    segs.pop();
+    !segs.iter().any(|s| *s == "CloudTrail-Digest" || *s == "CloudTrail-Insight")
 }
 
 fn classify(shown: &str) -> PathClass {
@@ -157,7 +168,7 @@ fn classify(shown: &str) -> PathClass {
     if name.contains("_CloudTrail-Digest_") || segs.contains(&"CloudTrail-Digest") {
         PathClass::Digest
     } else if segs.contains(&"CloudTrail-Insight") {
-        PathClass::Other
+        PathClass::Insight
     } else if name.contains("_CloudTrail_") || segs.contains(&"CloudTrail") {
         PathClass::Log
     } else {
@@ -229,14 +240,18 @@ fn walk(
         let link = std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink());
         if link {
             // A symbolic link is followed only while it stays inside the input tree: a link
-            // to /etc/passwd must not have that file's hash printed as evidence.
+            // to /etc/passwd must not have that file's hash printed as evidence. The other
+            // commands follow every link, so what such a link leads to would be read as
+            // evidence that nothing here checked: an error, not a skip.
             match std::fs::canonicalize(&p) {
                 Ok(target) if target.starts_with(&w.canon) => {}
                 Ok(_) => {
-                    problems.push(warning(
+                    problems.push(error(
                         &shown,
                         "symlink_outside_input",
-                        "symbolic link to a path outside the input tree: skipped, not read",
+                        "symbolic link to a path outside the input tree: not read, so not \
+                         checked, but the other commands follow it and would read what it \
+                         leads to as evidence; copy that file into the tree and run again",
                     ));
                     continue;
                 }
