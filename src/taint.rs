@@ -12,6 +12,14 @@
 //!    (whoever created them), its GetSessionToken sessions. For a user whose password the
 //!    attacker set, its console sessions from then on are tainted (its older keys are not
 //!    the attacker's; keys created from a tainted console session follow by rule 1).
+//! 3. Attacker-set trust (this repository's addition to SPEC §9): a role whose trust policy a
+//!    tainted credential set (CreateRole, UpdateAssumeRolePolicy) can be assumed by whoever
+//!    the attacker chose, from then on. Its sessions issued from then on by an issuer outside
+//!    the trail's credentials (another account, an OIDC or SAML provider, a service) or by an
+//!    issuer the logs do not show are tainted: they are the attacker's way back in, and a
+//!    session already issued stays valid whatever the trust policy says next (F7, F12), so
+//!    reverting the trust policy (a review item) does not cut them. Sessions a known, untainted
+//!    credential of the trail issued are not: they are that credential's.
 
 use crate::chain::{NodeKind, SessionGraph};
 use crate::time::Time;
@@ -52,6 +60,41 @@ pub fn user_of(g: &SessionGraph, n: usize) -> Option<(&str, &str)> {
     Some((acct, name))
 }
 
+/// The account and name of the role a session belongs to (from its issuing call's role ARN,
+/// else from its assumed-role ARN).
+pub fn role_of(g: &SessionGraph, n: usize) -> Option<(&str, &str)> {
+    let node = &g.nodes[n];
+    if let Some(r) = node.role_arn.as_deref() {
+        let rest = crate::chain::after_segment(r, "role/")?;
+        return Some((crate::chain::arn_account(r)?, rest.rsplit('/').next().unwrap_or(rest)));
+    }
+    let arn = node.principal_arn.as_deref()?;
+    let rest = crate::chain::after_segment(arn, "assumed-role/")?;
+    Some((crate::chain::arn_account(arn)?, rest.split('/').next()?))
+}
+
+/// Rule 3: a session of a role whose trust policy the attacker set (`roles`: since when),
+/// issued from then on by an issuer that is no credential of the trail, or by none the logs
+/// show.
+fn by_attacker_trust(g: &SessionGraph, n: usize, roles: &BTreeMap<(String, String), i64>) -> bool {
+    let node = &g.nodes[n];
+    if node.kind != NodeKind::Session || node.principal_type.as_deref() != Some("AssumedRole") {
+        return false;
+    }
+    let Some((acct, name)) = role_of(g, n) else { return false };
+    let Some(&since) = roles.get(&(acct.to_string(), name.to_string())) else { return false };
+    let Some(from) = node.issued_at.or(node.first_seen) else { return false };
+    if from < since {
+        return false;
+    }
+    match g.parent_edge()[n] {
+        None => true,
+        Some((p, _)) => {
+            matches!(g.nodes[p].kind, NodeKind::ExternalIdentity | NodeKind::Service)
+        }
+    }
+}
+
 /// Computes the tainted set from seed nodes.
 ///
 /// Each pass takes the user grants made by a tainted credential (each grant once), then the
@@ -66,7 +109,19 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
     // Each user's ARN is that of its last `CreateUser` grant in the graph's order.
     let mut arn_from: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut taken = vec![false; g.user_grants.len()];
+    // Roles whose trust policy the attacker set, with the time it first did.
+    let mut roles: BTreeMap<(String, String), i64> = BTreeMap::new();
+    let mut role_taken = vec![false; g.role_grants.len()];
     loop {
+        for (k, gr) in g.role_grants.iter().enumerate() {
+            if role_taken[k] || !reached.contains(&gr.by) {
+                continue;
+            }
+            role_taken[k] = true;
+            let since =
+                roles.entry((gr.account_id.clone(), gr.user_name.clone())).or_insert(gr.time);
+            *since = (*since).min(gr.time);
+        }
         for (k, gr) in g.user_grants.iter().enumerate() {
             if taken[k] || !reached.contains(&gr.by) {
                 continue;
@@ -90,7 +145,7 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
             }
             e.evidence.push(format!("{} {}", gr.event_name, gr.event_id));
         }
-        if users.is_empty() {
+        if users.is_empty() && roles.is_empty() {
             break;
         }
         // The credentials of the attacker's users, found by looking for those users' names
@@ -106,6 +161,10 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
                 continue;
             }
             let node = &g.nodes[n];
+            if !roles.is_empty() && by_attacker_trust(g, n, &roles) {
+                new.push(n);
+                continue;
+            }
             let Some(arn) = node.principal_arn.as_deref() else { continue };
             if !names.contains(arn.rsplit('/').next().unwrap_or(arn)) {
                 continue;
@@ -199,7 +258,7 @@ pub fn unseen_tail(
     for (k, &(p, _)) in g.edge_nodes.iter().enumerate() {
         minted.entry(p).or_default().insert(g.edges[k].event_name.clone());
     }
-    for gr in &g.user_grants {
+    for gr in g.user_grants.iter().chain(&g.role_grants) {
         minted.entry(gr.by).or_default().insert(gr.event_name.clone());
     }
     let mut tried: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();

@@ -164,14 +164,23 @@ fn dataset_invictus_blast_matches_an_independent_taint() {
     assert_eq!(out.status.code(), Some(0));
     let b = json(&out.stdout);
     // Independent taint: the key, every key issued by a successful call made with a tainted
-    // key (STS credentials or CreateAccessKey), to a fixed point.
+    // key (STS credentials or CreateAccessKey), and every role session issued, by a caller
+    // with no access key (a service, another account), at or after a tainted credential set
+    // that role's trust policy (CreateRole, UpdateAssumeRolePolicy): to a fixed point. The
+    // dataset's attacker creates roles for EC2 instances and Lambda functions, whose
+    // sessions the services then take.
     let raw = raw_records(&d);
     let mut tainted: BTreeSet<String> = ["AKIATFQR7NSC8Q4X20BJ".to_string()].into();
+    let mut roles: BTreeMap<(String, String), String> = BTreeMap::new();
+    let time = |r: &serde_json::Value| r["eventTime"].as_str().unwrap_or("").to_string();
     loop {
-        let before = tainted.len();
+        let before = (tainted.len(), roles.len());
         for r in &raw {
             let caller = r["userIdentity"]["accessKeyId"].as_str().unwrap_or("");
-            if tainted.contains(caller) && r["errorCode"].is_null() {
+            if !r["errorCode"].is_null() {
+                continue;
+            }
+            if tainted.contains(caller) {
                 for k in [
                     &r["responseElements"]["credentials"]["accessKeyId"],
                     &r["responseElements"]["accessKey"]["accessKeyId"],
@@ -180,9 +189,28 @@ fn dataset_invictus_blast_matches_an_independent_taint() {
                         tainted.insert(k.to_string());
                     }
                 }
+                let name = r["eventName"].as_str().unwrap_or("");
+                if let ("CreateRole" | "UpdateAssumeRolePolicy", Some(role)) =
+                    (name, r["requestParameters"]["roleName"].as_str())
+                {
+                    let acct = r["recipientAccountId"].as_str().unwrap_or("").to_string();
+                    let since = roles.entry((acct, role.to_string())).or_insert_with(|| time(r));
+                    *since = since.clone().min(time(r));
+                }
+            }
+            let role_arn = r["requestParameters"]["roleArn"].as_str().unwrap_or("");
+            let role = (
+                role_arn.split(':').nth(4).unwrap_or("").to_string(),
+                role_arn.rsplit('/').next().unwrap_or("").to_string(),
+            );
+            let issued = r["responseElements"]["credentials"]["accessKeyId"].as_str();
+            if let (true, Some(since), Some(k)) = (caller.is_empty(), roles.get(&role), issued) {
+                if time(r) >= *since {
+                    tainted.insert(k.to_string());
+                }
             }
         }
-        if tainted.len() == before {
+        if (tainted.len(), roles.len()) == before {
             break;
         }
     }

@@ -1131,3 +1131,48 @@ fn a_session_of_unknown_principal_is_uncovered_not_unrevocable() {
     assert_eq!(code, Some(1), "{stderr}");
     assert_eq!(vcode, Some(1));
 }
+
+/// A role whose trust policy the leaked key rewrote: the session the attacker then takes from
+/// an account whose logs are not in the trail (only the role owner's copy of the AssumeRole
+/// is) is the attacker's, and the plan denies it; verify agrees. A session an untainted user of
+/// the trail takes of that role afterwards is that user's, not tainted; one an outsider took
+/// before the rewrite is not the attacker's route either.
+#[test]
+fn a_session_through_a_trust_policy_the_attacker_set_is_tainted_and_denied() {
+    let d = TempDir::new().unwrap();
+    let trail = d.path().join("trail");
+    let admin = format!("arn:aws:iam::{MAIN}:role/Admin");
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let outsider = s.user_key(SECOND, "mallory", "AKIAI44QH8DHBEXAMPLE");
+    let alice = s.user_key(MAIN, "alice", "AKIAJ7ALICE000EXAMPL");
+    let before = s.assume_role(&outsider, T0 + 30, &admin, "earlier", 3600);
+    let trust = serde_json::json!({"roleName": "Admin", "policyDocument": "{\"Statement\":[]}"});
+    s.call(&leaked, T0 + 60, "iam.amazonaws.com", "UpdateAssumeRolePolicy", trust);
+    let back_in = s.assume_role(&outsider, T0 + 120, &admin, "x", 43_200);
+    s.call(&back_in, T0 + 130, "iam.amazonaws.com", "ListUsers", Value::Null);
+    let alices = s.assume_role(&alice, T0 + 140, &admin, "alice", 3600);
+    s.call(&alices, T0 + 150, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.call(&before, T0 + 160, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    // The attacker's own account's logs are not in the trail.
+    s.write(&trail, &[SECOND]).unwrap();
+
+    let cut = trailhound::time::fmt_iso(T0 + 600);
+    let (code, plan, err, verified) =
+        plan_then_verify(&trail, &["--key", LEAKED, "--effective-at", &cut]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(verified, Some(0), "verify agrees");
+    let ids: Vec<&str> = plan["tainted"]["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    assert!(ids.contains(&back_in.node_id().as_str()), "{ids:?}");
+    assert!(!ids.contains(&alices.node_id().as_str()), "{ids:?}");
+    assert!(!ids.contains(&before.node_id().as_str()), "{ids:?}");
+    let deny = actions_for(&plan, "put_role_policy");
+    assert_eq!(deny.len(), 1, "{plan}");
+    assert_eq!(deny[0]["principal_arn"], admin.as_str());
+    assert_eq!(deny[0]["covers"], serde_json::json!([back_in.node_id()]), "{}", deny[0]);
+}

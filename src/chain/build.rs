@@ -281,6 +281,28 @@ impl SessionGraph {
         }
         // Only what root itself minted is root-derived (SPEC §9, F11): nothing flows down.
 
+        // Roles whose trust policy was set, with the credential that did it.
+        for e in events {
+            if !ROLE_GRANTS.contains(&e.name()) || e.failed() {
+                continue;
+            }
+            let Some(name) = e.get(F::RequestRoleName).map(String::from) else { continue };
+            let account = e
+                .get(F::RecipientAccount)
+                .or_else(|| e.get(F::AccountId))
+                .map(String::from)
+                .unwrap_or_default();
+            let by = g.parent_of(e);
+            g.role_grants.push(UserGrant {
+                user_arn: format!("arn:aws:iam::{account}:role/{name}"),
+                account_id: account,
+                user_name: name,
+                event_name: e.name().to_string(),
+                event_id: e.id().to_string(),
+                time: e.time,
+                by,
+            });
+        }
         // Users made or taken over, with the credential that did it.
         for e in events {
             if !USER_GRANTS.contains(&e.name()) || e.failed() {

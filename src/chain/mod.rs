@@ -28,7 +28,7 @@ mod stored;
 pub use expiry::session_expiry;
 
 use crate::ingest::{Creds, FxMap, Ingest, IssuingCall, StrMap};
-use crate::model::names::{STS_ISSUERS, USER_GRANTS};
+use crate::model::names::{ROLE_GRANTS, STS_ISSUERS, USER_GRANTS};
 use crate::model::{is_long_term_key, is_temporary_key, SeedKey, Use};
 use crate::time::{fmt_iso, fmt_opt};
 use rayon::prelude::*;
@@ -184,6 +184,10 @@ pub struct SessionGraph {
     pub notes: Vec<String>,
     /// Users made or taken over (CreateUser, CreateLoginProfile, UpdateLoginProfile).
     pub user_grants: Vec<UserGrant>,
+    /// Roles whose trust policy a call set (CreateRole, UpdateAssumeRolePolicy), in the same
+    /// shape: `user_arn` holds the role's ARN (without its path, which the call does not
+    /// name) and `user_name` the role's name.
+    pub role_grants: Vec<UserGrant>,
     /// For each event of the ingest (same index): the node that made it, or [`NO_NODE`]
     /// ([`SessionGraph::node_of_event`]). `u32`: one of these per event of the trail.
     event_node: Vec<u32>,

@@ -9,7 +9,7 @@ use crate::ingest::{ByteFields as Fields, ByteReader as Reader, ByteSink as Sink
 use rayon::prelude::*;
 
 /// Bumped whenever the graph's shape or how it is built changes.
-const FORMAT: u32 = 5;
+const FORMAT: u32 = 6;
 
 const KINDS: [NodeKind; 4] =
     [NodeKind::LongTermKey, NodeKind::Session, NodeKind::ExternalIdentity, NodeKind::Service];
@@ -453,6 +453,7 @@ pub(super) fn encode_into(g: &SessionGraph, out: &mut impl Sink) {
         attempts,
         notes,
         user_grants,
+        role_grants,
         event_node,
         edge_nodes,
         parents,
@@ -497,6 +498,8 @@ pub(super) fn encode_into(g: &SessionGraph, out: &mut impl Sink) {
     out.put_all(notes, |w, n| w.str(n));
     out.w().u32(user_grants.len() as u32);
     out.put_all(user_grants, put_grant);
+    out.w().u32(role_grants.len() as u32);
+    out.put_all(role_grants, put_grant);
     out.w().u32(event_node.len() as u32);
     out.put_all(event_node, |w, n| w.u32(*n));
     out.w().u32(edge_nodes.len() as u32);
@@ -616,6 +619,7 @@ struct Rest {
     attempts: Vec<Attempt>,
     notes: Vec<String>,
     user_grants: Vec<UserGrant>,
+    role_grants: Vec<UserGrant>,
     event_node: Vec<u32>,
     edge_nodes: Vec<(usize, usize)>,
     parents: Vec<Option<(usize, usize)>>,
@@ -638,6 +642,11 @@ fn get_rest(b: &[u8], nn: usize, ne: usize, events: usize) -> Option<Rest> {
     let mut user_grants = Vec::with_capacity(n);
     for _ in 0..n {
         user_grants.push(get_grant(&mut r, nn)?);
+    }
+    let n = r.count(8)?;
+    let mut role_grants = Vec::with_capacity(n);
+    for _ in 0..n {
+        role_grants.push(get_grant(&mut r, nn)?);
     }
     let n = r.count(4)?;
     if n != events {
@@ -670,7 +679,15 @@ fn get_rest(b: &[u8], nn: usize, ne: usize, events: usize) -> Option<Rest> {
             _ => return None,
         });
     }
-    r.b.is_empty().then_some(Rest { attempts, notes, user_grants, event_node, edge_nodes, parents })
+    r.b.is_empty().then_some(Rest {
+        attempts,
+        notes,
+        user_grants,
+        role_grants,
+        event_node,
+        edge_nodes,
+        parents,
+    })
 }
 
 /// An id's record in the index: its key and its node.
@@ -855,13 +872,14 @@ pub(super) fn decode_kept(
         },
     );
     let (nodes, edges, rest, index) = (nodes?, edges?, rest?, index?);
-    let Rest { attempts, notes, user_grants, event_node, edge_nodes, parents } = rest;
+    let Rest { attempts, notes, user_grants, role_grants, event_node, edge_nodes, parents } = rest;
     Some(SessionGraph {
         nodes,
         edges,
         attempts,
         notes,
         user_grants,
+        role_grants,
         event_node,
         edge_nodes,
         parents,

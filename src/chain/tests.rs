@@ -209,8 +209,16 @@ fn graph_text(g: &SessionGraph) -> String {
         }
     };
     format!(
-        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{ids:?}\n{keys:?}",
-        g.nodes, g.edges, g.attempts, g.notes, g.user_grants, g.event_node, g.edge_nodes, g.parents
+        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{ids:?}\n{keys:?}",
+        g.nodes,
+        g.edges,
+        g.attempts,
+        g.notes,
+        g.user_grants,
+        g.role_grants,
+        g.event_node,
+        g.edge_nodes,
+        g.parents
     )
 }
 
@@ -357,4 +365,28 @@ fn the_issue_time_index_answers_as_the_walk_does() {
             assert_eq!(index.latest_at(t), latest, "{made:?} at {t}");
         }
     }
+}
+
+/// Without `expiration`, only a role assumed with another role's session is bounded at an
+/// hour (F4); a role assumed with a GetSessionToken session may last the role's maximum, and
+/// taking it for chained made a live session "expired" at the cut-off, with no deny.
+#[test]
+fn only_a_role_session_parent_makes_a_chain_of_an_hour() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let gst = s.get_session_token(&leaked, T0, 129_600);
+    let admin = format!("arn:aws:iam::{MAIN}:role/Admin");
+    let from_gst = s.assume_role(&gst, T0 + 60, &admin, "g", 43_200);
+    let role = s.assume_role(&leaked, T0 + 90, &admin, "r", 43_200);
+    let chained =
+        s.assume_role(&role, T0 + 120, &format!("arn:aws:iam::{MAIN}:role/Audit"), "c", 3600);
+    let mut g = graph_of(&s, &[]);
+    for c in [&from_gst, &role, &chained] {
+        let n = g.node(&c.node_id()).unwrap();
+        g.nodes[n].expires_at = None;
+    }
+    let expiry = |g: &SessionGraph, c: &Cred| session_expiry(g, g.node(&c.node_id()).unwrap());
+    assert_eq!(expiry(&g, &from_gst), Some(T0 + 60 + 12 * 3600), "not chained");
+    assert_eq!(expiry(&g, &role), Some(T0 + 90 + 12 * 3600));
+    assert_eq!(expiry(&g, &chained), Some(T0 + 120 + 3600), "chained");
 }

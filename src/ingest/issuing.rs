@@ -1,7 +1,7 @@
 //! The session graph's projection of the credential-issuing calls: which events are kept
 //! in full ([`needs_detail`]) and the part of them the graph reads ([`IssuingCall`]).
 
-use crate::model::names::{STS_ISSUERS, USER_GRANTS};
+use crate::model::names::{ROLE_GRANTS, STS_ISSUERS, USER_GRANTS};
 use crate::model::{Event, Origin};
 
 /// The string fields of an [`IssuingCall`], by number: those of the call itself, of its
@@ -51,10 +51,13 @@ pub enum Field {
     /// `responseElements.user.userName`.
     ResponseUserName,
     LoginProfileUser,
+    /// `requestParameters.roleName`: the role a CreateRole or UpdateAssumeRolePolicy sets
+    /// the trust policy of.
+    RequestRoleName,
 }
 
 /// How many [`Field`]s there are.
-pub const FIELDS: usize = Field::LoginProfileUser as usize + 1;
+pub const FIELDS: usize = Field::RequestRoleName as usize + 1;
 // One bit each in `IssuingCall::present`.
 const _: () = assert!(FIELDS <= 64);
 
@@ -245,6 +248,7 @@ pub fn for_graph(e: Event) -> IssuingCall {
         o(&p.user_arn),
         o(&p.user_name),
         o(&p.login_profile_user),
+        o(&q.role_name),
     ];
     let mut c = IssuingCall::new(e.time, e.origin, &strs);
     c.creation_date = i.creation_date;
@@ -254,9 +258,13 @@ pub fn for_graph(e: Event) -> IssuingCall {
     c
 }
 
-/// Event names whose full record the session graph needs: credential-issuing calls (F1)
-/// and the calls that make a user the attacker's (SPEC §9: CreateUser, a login profile
-/// created or changed).
+/// Event names whose full record the session graph needs: credential-issuing calls (F1),
+/// the calls that make a user the attacker's (SPEC §9: CreateUser, a login profile created or
+/// changed) and those that set a role's trust policy (CreateRole, UpdateAssumeRolePolicy:
+/// who may assume it from then on, [`crate::taint`]).
 pub fn needs_detail(name: &str) -> bool {
-    STS_ISSUERS.contains(&name) || name == "CreateAccessKey" || USER_GRANTS.contains(&name)
+    STS_ISSUERS.contains(&name)
+        || name == "CreateAccessKey"
+        || USER_GRANTS.contains(&name)
+        || ROLE_GRANTS.contains(&name)
 }

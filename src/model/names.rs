@@ -14,3 +14,8 @@ pub const STS_ISSUERS: &[&str] = &[
 
 /// Event names that make a user the caller's (SPEC §9).
 pub const USER_GRANTS: &[&str] = &["CreateUser", "CreateLoginProfile", "UpdateLoginProfile"];
+
+/// Calls that set who may assume a role (its trust policy): made by a tainted credential,
+/// they open a route into the role that the leaked key's lineage does not show
+/// ([`crate::taint`]).
+pub const ROLE_GRANTS: &[&str] = &["CreateRole", "UpdateAssumeRolePolicy"];

@@ -62,7 +62,7 @@
 //! left out and counted in a comment.
 
 use crate::ingest::result::{Kind, COLUMNS};
-use crate::model::names::{STS_ISSUERS, USER_GRANTS};
+use crate::model::names::{ROLE_GRANTS, STS_ISSUERS, USER_GRANTS};
 
 /// The engines `trailhound query` writes SQL for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,11 +142,13 @@ impl QueryOptions {
     }
 }
 
-/// The event names of phase 1: the issuing calls and console sign-ins.
+/// The event names of phase 1: the issuing calls, the calls that give the attacker a user
+/// or a role's trust, and console sign-ins.
 pub fn issuing_names() -> Vec<&'static str> {
     let mut v: Vec<&str> = STS_ISSUERS.to_vec();
     v.push("CreateAccessKey");
     v.extend_from_slice(USER_GRANTS);
+    v.extend_from_slice(ROLE_GRANTS);
     v.push("ConsoleLogin");
     v
 }

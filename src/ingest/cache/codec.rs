@@ -586,6 +586,8 @@ mod layout {
     ];
     pub(super) const LAST: [F; 5] =
         [F::Provider, F::Subject, F::UserArn, F::ResponseUserName, F::LoginProfileUser];
+    /// After the response: the request's role name (trust-policy calls), added later.
+    pub(super) const ROLE: [F; 1] = [F::RequestRoleName];
 }
 
 /// Writes every field of an issuing call but its origin (the decoder is told where it is):
@@ -618,6 +620,7 @@ pub(super) fn put_issuing(w: &mut Writer, c: &IssuingCall) {
     run(w, &layout::ISSUED);
     w.opt_i64(c.access_key_created);
     run(w, &layout::LAST);
+    run(w, &layout::ROLE);
 }
 
 /// Reads an issuing call [`put_issuing`] wrote, found at `origin`.
@@ -656,6 +659,7 @@ pub(super) fn get_issuing<'a>(r: &mut Reader<'a>, origin: Origin) -> Option<Issu
     run(r, &layout::ISSUED)?;
     let access_key_created = r.opt_i64()?;
     run(r, &layout::LAST)?;
+    run(r, &layout::ROLE)?;
     s[F::Id as usize] = Some(id);
     s[F::Name as usize] = Some(name);
     let mut c = IssuingCall::new(time, origin, &s);
@@ -816,6 +820,7 @@ mod tests {
             (F::UserArn, &p.user_arn),
             (F::ResponseUserName, &p.user_name),
             (F::LoginProfileUser, &p.login_profile_user),
+            (F::RequestRoleName, &q.role_name),
         ];
         let mut seen = [false; FIELDS];
         seen[F::Id as usize] = true;
@@ -871,6 +876,7 @@ mod tests {
         for s in [&p.provider, &p.subject, &p.user_arn, &p.user_name, &p.login_profile_user] {
             old.opt_str(s.as_deref());
         }
+        old.opt_str(q.role_name.as_deref());
         assert!(w.buf == old.buf, "the cached layout");
         let mut r = Reader::new(&w.buf);
         assert_eq!(get_issuing(&mut r, c.origin), Some(c.clone()));
@@ -891,6 +897,7 @@ mod tests {
             &layout::REQUEST,
             &layout::ISSUED,
             &layout::LAST,
+            &layout::ROLE,
         ] {
             for &f in list {
                 seen[f as usize] += 1;
