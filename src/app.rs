@@ -535,6 +535,32 @@ fn blast(a: cli::BlastArgs) -> Result<Exit> {
     Ok(code)
 }
 
+/// With `--since`: the sessions seen in the window that were issued before it. Their issuing
+/// calls were filtered out with everything before the window, so whether a leaked key led to
+/// them cannot be told: a plan (or a verification) of a window may miss live tainted
+/// sessions that one over the whole trail finds. Said on stderr too, even with `-q`.
+fn window_note(g: &crate::chain::SessionGraph, a: &InputArgs) -> Result<Option<String>> {
+    let Some(since) = parse_time_arg("--since", &a.since)? else { return Ok(None) };
+    let before = g
+        .nodes
+        .iter()
+        .filter(|n| {
+            n.kind == crate::chain::NodeKind::Session
+                && n.orphan
+                && n.issued_at.is_some_and(|t| t < since)
+        })
+        .count();
+    if before == 0 {
+        return Ok(None);
+    }
+    let note = format!(
+        "WINDOW: --since {} left out the issuing calls of {before} session(s) used in the window but issued before it: whether the seeds led to them cannot be told, so live tainted sessions may be missing from this result; run it again without --since before relying on it",
+        crate::time::fmt_iso(since)
+    );
+    eprintln!("trailhound: warning: {note}");
+    Ok(Some(note))
+}
+
 fn plan(a: cli::PlanArgs) -> Result<Exit> {
     let keys = check_keys(&a.seeds.keys, a.input.quiet)?;
     let effective_at = parse_time_arg("--effective-at", &a.effective_at)?;
@@ -552,8 +578,9 @@ fn plan(a: cli::PlanArgs) -> Result<Exit> {
     let (mut b, by_target) = blast_for_plan(&ing, &g, &seeds)?;
     crate::diag::mark("blast done");
     let opts = plan_options(a.strategy, effective_at, &a.input);
-    let p =
+    let mut p =
         plan_with_snapshot(&ing, &g, (&mut b, by_target), &opts, iam.as_ref(), a.contain_reachable);
+    p.notes.extend(window_note(&g, &a.input)?);
     crate::diag::mark("plan done");
     let text = to_json(&p)?;
     match &a.output {
@@ -616,7 +643,8 @@ fn verify(a: cli::VerifyArgs) -> Result<Exit> {
     if let Some(i) = &iam {
         crate::contain::fill_role_arns(i, &mut g);
     }
-    let v = crate::plan::verify::verify_with(&ing, &g, &p, iam.as_ref())?;
+    let mut v = crate::plan::verify::verify_with(&ing, &g, &p, iam.as_ref())?;
+    v.notes.extend(window_note(&g, &a.input)?);
     match a.format {
         cli::TableOrJson::Json => stdout_write(&to_json(&v)?)?,
         cli::TableOrJson::Table if use_colour() => {
@@ -749,8 +777,9 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
     let (mut b, by_target) = blast_for_plan(&ing, &g, &seeds)?;
     crate::diag::mark("blast done");
     let opts = plan_options(a.strategy, effective_at, &a.input);
-    let p =
+    let mut p =
         plan_with_snapshot(&ing, &g, (&mut b, by_target), &opts, iam.as_ref(), a.contain_reachable);
+    p.notes.extend(window_note(&g, &a.input)?);
     crate::diag::mark("plan done");
     let v = crate::plan::verify::verify_with(&ing, &g, &p, iam.as_ref())?;
     let b = crate::findings::with_findings(b, &g, Some(&p));

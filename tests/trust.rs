@@ -1176,3 +1176,34 @@ fn a_session_through_a_trust_policy_the_attacker_set_is_tainted_and_denied() {
     assert_eq!(deny[0]["principal_arn"], admin.as_str());
     assert_eq!(deny[0]["covers"], serde_json::json!([back_in.node_id()]), "{}", deny[0]);
 }
+
+/// `--since` after a tainted session's AssumeRole filters the issuing call out: the session
+/// is an orphan the seeds do not reach, so a plan of the window has no deny for it. The plan
+/// and verify of that window say so (note and stderr, even with `-q`); over the whole trail
+/// the session is tainted and denied.
+#[test]
+fn a_window_that_leaves_out_an_issuing_call_says_so() {
+    let d = TempDir::new().unwrap();
+    let trail = d.path().join("trail");
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let admin = s.assume_role(&leaked, T0, &format!("arn:aws:iam::{MAIN}:role/Admin"), "a", 43_200);
+    s.call(&leaked, T0 + 400, "sts.amazonaws.com", "GetCallerIdentity", Value::Null);
+    s.call(&admin, T0 + 420, "iam.amazonaws.com", "ListUsers", Value::Null);
+    s.write(&trail, &[]).unwrap();
+    let cut = trailhound::time::fmt_iso(T0 + 3600);
+    let since = trailhound::time::fmt_iso(T0 + 300);
+    let args = ["--key", LEAKED, "--effective-at", cut.as_str(), "-q"];
+    let (code, plan, _, verified) = plan_then_verify(&trail, &args);
+    assert_eq!((code, verified), (Some(0), Some(0)));
+    assert_eq!(actions_for(&plan, "put_role_policy").len(), 1, "the whole trail: {plan}");
+    let windowed: Vec<&str> = args.iter().copied().chain(["--since", since.as_str()]).collect();
+    let (_, plan, err, _) = plan_then_verify(&trail, &windowed);
+    assert!(actions_for(&plan, "put_role_policy").is_empty(), "{plan}");
+    let note = format!("WINDOW: --since {since} left out the issuing calls of 1 session(s)");
+    assert!(err.contains(&note), "{err}");
+    assert!(
+        plan["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().starts_with(&note)),
+        "{plan}"
+    );
+}
