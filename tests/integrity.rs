@@ -305,6 +305,15 @@ fn signed_digests_never_vouch_for_a_log_file_they_do_not_list() {
     assert_eq!(v["uncovered"][0]["in_digest_window"], true, "{v}");
     std::fs::remove_file(d.path().join(&planted)).unwrap();
 
+    // 1b. A log file named like a digest's signature sidecar, beside the listed files.
+    let sidecar = format!("{head}_SIDECARLOOKALIKE.metadata.json");
+    write(d.path(), &sidecar, rec.as_bytes());
+    assert_eq!(scan_events(d.path()), before + 1, "scan reads the sidecar-named file");
+    let (code, v) = run(d.path(), &k);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(strs(&v, "uncovered", "path"), vec![sidecar.clone()], "{v}");
+    std::fs::remove_file(d.path().join(&sidecar)).unwrap();
+
     // 2. A log file under a name that is no CloudTrail name, next to the account's folders.
     let account = logs[0].split('/').nth(1).unwrap().to_string();
     let odd = format!("AWSLogs/{account}/extra-0910.json.gz");

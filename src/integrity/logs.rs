@@ -35,7 +35,8 @@ pub(super) fn examine(f: &Found, raw: &mut Vec<u8>, inflated: &mut Vec<u8>, cap:
             // name, and whatever it mentions near its top (`"digestStartTime"` in a log file
             // made it a digest that failed to parse, a warning, while `scan` read its records).
             let events = read && (f.class != PathClass::Log || looks) && holds_events(raw, cap);
-            Examined { sha256, error: None, digest: looks && !events, events }
+            let digest = looks && !events && f.class != PathClass::Sidecar;
+            Examined { sha256, error: None, digest, events }
         }
         Err((reason, detail)) => Examined {
             sha256: None,
