@@ -535,10 +535,11 @@ fn blast(a: cli::BlastArgs) -> Result<Exit> {
     Ok(code)
 }
 
-/// With `--since`: the sessions seen in the window that were issued before it. Their issuing
-/// calls were filtered out with everything before the window, so whether a leaked key led to
-/// them cannot be told: a plan (or a verification) of a window may miss live tainted
-/// sessions that one over the whole trail finds. Said on stderr too, even with `-q`.
+/// With `--since`: what the window leaves out. Every issuing call before it is gone, and with
+/// them the calls that give the attacker a user or a role's trust: a session used in the
+/// window but issued before it has no known issuer, and a grant made before it taints
+/// nothing. So a plan (or a verification) of a window may miss live tainted sessions that one
+/// over the whole trail finds. Said on stderr too, even with `-q`.
 fn window_note(g: &crate::chain::SessionGraph, a: &InputArgs) -> Result<Option<String>> {
     let Some(since) = parse_time_arg("--since", &a.since)? else { return Ok(None) };
     let before = g
@@ -550,11 +551,8 @@ fn window_note(g: &crate::chain::SessionGraph, a: &InputArgs) -> Result<Option<S
                 && n.issued_at.is_some_and(|t| t < since)
         })
         .count();
-    if before == 0 {
-        return Ok(None);
-    }
     let note = format!(
-        "WINDOW: --since {} left out the issuing calls of {before} session(s) used in the window but issued before it: whether the seeds led to them cannot be told, so live tainted sessions may be missing from this result; run it again without --since before relying on it",
+        "WINDOW: --since {} leaves out every issuing call before it, and the calls that give the attacker a user or a role's trust ({before} session(s) used in the window were issued before it): live tainted sessions may be missing from this result; run it again without --since before relying on it",
         crate::time::fmt_iso(since)
     );
     eprintln!("trailhound: warning: {note}");

@@ -82,7 +82,9 @@ fn by_attacker_trust(g: &SessionGraph, n: usize, roles: &BTreeMap<(String, Strin
         return false;
     }
     let Some((acct, name)) = role_of(g, n) else { return false };
-    let Some(&since) = roles.get(&(acct.to_string(), name.to_string())) else { return false };
+    let Some(&since) = roles.get(&(acct.to_string(), name.to_ascii_lowercase())) else {
+        return false;
+    };
     let Some(from) = node.issued_at.or(node.first_seen) else { return false };
     if from < since {
         return false;
@@ -118,8 +120,9 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
                 continue;
             }
             role_taken[k] = true;
-            let since =
-                roles.entry((gr.account_id.clone(), gr.user_name.clone())).or_insert(gr.time);
+            // IAM role names are unique regardless of case: `Admin` and `admin` are one role.
+            let role = (gr.account_id.clone(), gr.user_name.to_ascii_lowercase());
+            let since = roles.entry(role).or_insert(gr.time);
             *since = (*since).min(gr.time);
         }
         for (k, gr) in g.user_grants.iter().enumerate() {

@@ -292,6 +292,42 @@ fn a_deny_with_no_inline_room_left_becomes_a_managed_policy_that_verify_evaluate
     assert_eq!(attach["covers"], put["covers"]);
     assert!(!attach["covers"].as_array().unwrap().is_empty());
     assert_eq!(create["policy_size_limit"], 6144);
+    // plan.sh: when the create fails (a policy of that name is already there: an earlier run's
+    // cut-off, or the attacker's document), the attach is skipped, never made to attach a
+    // policy this plan did not write; the other actions still run, and the script fails.
+    let script = c.dir.path().join("plan.sh");
+    let scripted = c.dir.path().join("scripted.json");
+    let o = plan(&c, &["--iam", iam, "--script", script.to_str().unwrap()], &scripted);
+    assert!(o.status.success());
+    let sh = std::fs::read_to_string(&script).unwrap();
+    if let Some(sc) = crate::trust::tool("shellcheck") {
+        let o = std::process::Command::new(sc)
+            .args(["-s", "sh", "-e", "SC2317"])
+            .arg(&script)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "shellcheck:\n{}", String::from_utf8_lossy(&o.stdout));
+    }
+    let work = TempDir::new().unwrap();
+    let (ok, calls, err) = crate::trust::run_plan_sh_failing(
+        &sh,
+        "/bin/sh",
+        work.path(),
+        "111122223333",
+        None,
+        Some("create-policy "),
+    );
+    assert!(!ok, "{err}");
+    assert!(err.contains("create_policy FAILED: its attach below is skipped"), "{err}");
+    assert!(err.contains("attach_role_policy SKIPPED: its create_policy"), "{err}");
+    assert!(
+        !calls.iter().any(|c| c.get(1).map(String::as_str) == Some("attach-role-policy")),
+        "{calls:?}"
+    );
+    assert!(
+        calls.iter().any(|c| c.get(1).map(String::as_str) == Some("update-access-key")),
+        "the other actions still ran: {calls:?}"
+    );
     // verify --iam evaluates the managed deny: every tainted session covered, and AdminRole's
     // by the attached policy.
     let (code, v) = verify(&c, &out, true);

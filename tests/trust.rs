@@ -303,8 +303,9 @@ fn run_plan_sh(
 }
 
 /// [`run_plan_sh`] with the fake refusing one call: `fail` is `"VERB ROLE"`
-/// (`"put-role-policy AdminRole"`), answered with LimitExceeded.
-fn run_plan_sh_failing(
+/// (`"put-role-policy AdminRole"`; `"create-policy "` for a call without a role), answered
+/// with LimitExceeded.
+pub(crate) fn run_plan_sh_failing(
     script: &str,
     shell: &str,
     work: &Path,
@@ -474,7 +475,7 @@ fn plain_incident(dir: &Path) -> Scenario {
 }
 
 /// A tool the CI installs (`.ci/run`); elsewhere its absence skips the check with a reason.
-fn tool(name: &str) -> Option<PathBuf> {
+pub(crate) fn tool(name: &str) -> Option<PathBuf> {
     for dir in ["/usr/bin", "/usr/local/bin", "/bin"] {
         let p = Path::new(dir).join(name);
         if p.exists() {
@@ -975,6 +976,26 @@ fn plan_sh_runs_end_to_end_against_aws_preconditions() {
     assert!(err.contains("FAILED (see above): the plan is not fully applied"), "{err}");
     assert_eq!(calls, described_calls(&plan, MAIN), "every action was still tried: {err}");
     assert!(!state.path().join("users/backup-admin").exists(), "{err}");
+    // A step of removing the user fails (here the login profile is already gone): the rest
+    // of the removal waits, the user keeps its deny-all policy, and the script fails.
+    let state = state_with(&[], &[LEAKED]);
+    let login = state.path().join("users/backup-admin/login");
+    std::fs::remove_file(&login).unwrap();
+    let (ok, calls, err) = run_plan_sh(&script, "/bin/sh", &out, MAIN, Some(state.path()));
+    assert!(!ok, "{err}");
+    assert!(
+        err.contains("delete_login_profile FAILED: the removal of this user stops here"),
+        "{err}"
+    );
+    assert!(
+        err.contains("delete_user SKIPPED: a step of removing this user failed above"),
+        "{err}"
+    );
+    assert!(state.path().join("users/backup-admin/inline/TrailhoundDenyAll").exists(), "{err}");
+    assert!(
+        !calls.iter().any(|c| c.get(1).map(String::as_str) == Some("delete-user")),
+        "{calls:?}"
+    );
     // The rollback section names every deny it can remove.
     assert!(script.contains("# ----- rollback -----"), "{script}");
     assert!(script.contains("delete-role-policy --role-name 'AdminRole'"), "{script}");
@@ -1200,8 +1221,9 @@ fn a_window_that_leaves_out_an_issuing_call_says_so() {
     let windowed: Vec<&str> = args.iter().copied().chain(["--since", since.as_str()]).collect();
     let (_, plan, err, _) = plan_then_verify(&trail, &windowed);
     assert!(actions_for(&plan, "put_role_policy").is_empty(), "{plan}");
-    let note = format!("WINDOW: --since {since} left out the issuing calls of 1 session(s)");
+    let note = format!("WINDOW: --since {since} leaves out every issuing call before it");
     assert!(err.contains(&note), "{err}");
+    assert!(err.contains("(1 session(s) used in the window were issued before it)"), "{err}");
     assert!(
         plan["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().starts_with(&note)),
         "{plan}"

@@ -15,7 +15,7 @@ fn failure_meaning(kind: &ActionKind) -> &'static str {
             "the tainted sessions this deny covers are NOT cut; the actions after it still ran: fix it (see the error above) and run again"
         }
         ActionKind::CreatePolicy => {
-            "if AWS said EntityAlreadyExists an earlier run made it and the attach below uses it; otherwise the attach below fails too: fix it and run again"
+            "its attach below is skipped: if AWS said EntityAlreadyExists, a policy of that name is already there (an earlier run with another cut-off, or someone else, the attacker included) and its document is not this plan's: check it, delete it and run again"
         }
         _ => "the actions after it still ran: fix it (see the error above) and run again",
     }
@@ -74,6 +74,22 @@ pub fn render_script(p: &Plan) -> String {
     }
     let _ = writeln!(o, "set -eu\necho 'Review this script, then delete this line and the exit below to run it.' >&2\nexit 1\n");
     let _ = writeln!(o, "CALLER_ACCOUNT=$(aws sts get-caller-identity --query Account --output text)\necho \"plan.sh: running the block of account $CALLER_ACCOUNT\" >&2\nRAN=no\nFAILED=\n");
+    // The create_policy action making each managed policy: its attach runs only if that
+    // create did (an existing policy of the name holds a document this plan did not write).
+    let created: std::collections::HashMap<&str, u32> = p
+        .actions
+        .iter()
+        .chain(&p.precautionary)
+        .filter(|a| a.kind == ActionKind::CreatePolicy)
+        .filter_map(|a| Some((a.policy_arn.as_deref()?, a.order)))
+        .collect();
+    // The DeleteUser action of each user the plan removes, by account and user name.
+    let users_removed: std::collections::HashMap<(Option<&str>, Option<&str>), u32> = p
+        .actions
+        .iter()
+        .filter(|a| a.kind == ActionKind::DeleteUser)
+        .map(|a| ((a.account_id.as_deref(), a.user_name.as_deref()), a.order))
+        .collect();
     let mut current: Option<Option<&str>> = None;
     let close = |o: &mut String, acct: Option<&str>| {
         if let Some(acct) = acct.filter(|a| is_account_id(a)) {
@@ -123,6 +139,11 @@ pub fn render_script(p: &Plan) -> String {
             format!("# NOT RUN (not a plain command): {}", one_line(&a.command))
         };
         let wrap = in_block && command_is_safe(&a.command) && !a.command.contains('\n');
+        // The DeleteUser action this one prepares, when it is a step of removing a user.
+        let removal =
+            users_removed.get(&(a.account_id.as_deref(), a.user_name.as_deref())).copied();
+        let is_deny_all_removal = a.kind == ActionKind::DeleteUserPolicy
+            && a.policy_name.as_deref() == Some(super::DENY_ALL_POLICY_NAME);
         match (&a.kind, wrap) {
             // A key the responder already deleted makes this fail (NoSuchEntity): the denies
             // after it must still run, and the run must still end in failure.
@@ -134,19 +155,28 @@ pub fn render_script(p: &Plan) -> String {
                 );
             }
             // DeleteUser needs the deny-all policy gone first; if the user cannot be deleted
-            // (something the logs do not show still holds it), the deny goes back on at once.
+            // (something the logs do not show still holds it), or a step before it failed,
+            // the deny goes back on at once.
             (ActionKind::DeleteUser, true) => {
                 let deny = deny_all_of(p, a);
-                let _ = writeln!(o, "if ! {text}\nthen");
+                let back = if deny.is_some() {
+                    "putting the deny-all policy back on the user"
+                } else {
+                    "the user has no deny-all policy now: put it back by hand at once"
+                };
                 let _ = writeln!(
                     o,
-                    "  echo \"plan.sh: action [{}] delete_user FAILED: {}; remove what the logs do not show (MFA devices, SSH keys, signing certificates, service-specific credentials) and run again\" >&2",
+                    "if [ \"${{CLEANUP_FAILED_{n}:-}}\" = yes ]\nthen\n  echo \"plan.sh: action [{n}] delete_user SKIPPED: a step of removing this user failed above; {back}\" >&2",
+                    n = a.order
+                );
+                if let Some(deny) = deny {
+                    let _ = writeln!(o, "  {deny}");
+                }
+                let _ = writeln!(o, "  FAILED=\"$FAILED {}\"\nelif ! {text}\nthen", a.order);
+                let _ = writeln!(
+                    o,
+                    "  echo \"plan.sh: action [{}] delete_user FAILED: {back}; remove what the logs do not show (MFA devices, SSH keys, signing certificates, service-specific credentials) and run again\" >&2",
                     a.order,
-                    if deny.is_some() {
-                        "putting the deny-all policy back on the user"
-                    } else {
-                        "the user has no deny-all policy now: put it back by hand at once"
-                    }
                 );
                 if let Some(deny) = deny {
                     let _ = writeln!(o, "  {deny}");
@@ -155,17 +185,53 @@ pub fn render_script(p: &Plan) -> String {
             }
             // Any other command: a failure (AccessDenied, LimitExceeded, a principal deleted
             // meanwhile) is reported and the actions after it still run; under `set -e` alone
-            // the first failure stopped the script before every deny after it.
+            // the first failure stopped the script before every deny after it. Two kinds wait
+            // on an earlier action: an attach on the create_policy making its policy (an
+            // existing policy of that name holds a document this plan did not write), and the
+            // removal of a user's deny-all policy on every step of removing the user before it
+            // (the user would be left without its deny, and DeleteUser would fail anyway).
             (kind, true)
                 if !matches!(kind, ActionKind::Review | ActionKind::Other(_))
                     && !text.trim_start().starts_with('#') =>
             {
+                let (n, k) = (a.order, kind.as_str());
+                let waits = match kind {
+                    ActionKind::AttachRolePolicy | ActionKind::AttachUserPolicy => a
+                        .policy_arn
+                        .as_deref()
+                        .and_then(|arn| created.get(arn))
+                        .map(|m| (format!("CREATE_FAILED_{m}"), format!("its create_policy [{m}] failed, so the policy of that name is not this plan's"))),
+                    _ if is_deny_all_removal => removal.map(|d| {
+                        (format!("CLEANUP_FAILED_{d}"), "a step of removing this user failed above: its deny-all policy stays on".to_string())
+                    }),
+                    _ => None,
+                };
+                if let Some((var, why)) = &waits {
+                    let _ = write!(
+                        o,
+                        "if [ \"${{{var}:-}}\" = yes ]\nthen\n  echo \"plan.sh: action [{n}] {k} SKIPPED: {why}\" >&2\n  FAILED=\"$FAILED {n}\"\nel"
+                    );
+                }
+                let mark = match (kind, removal) {
+                    (ActionKind::CreatePolicy, _) => format!("\n  CREATE_FAILED_{n}=yes"),
+                    (
+                        ActionKind::DeleteLoginProfile
+                        | ActionKind::DeleteAccessKey
+                        | ActionKind::DetachUserPolicy
+                        | ActionKind::DeleteUserPolicy
+                        | ActionKind::RemoveUserFromGroup,
+                        Some(d),
+                    ) if d > n => format!("\n  CLEANUP_FAILED_{d}=yes"),
+                    _ => String::new(),
+                };
+                let why = if mark.contains("CLEANUP_FAILED_") {
+                    "the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again"
+                } else {
+                    failure_meaning(kind)
+                };
                 let _ = writeln!(
                     o,
-                    "if ! {text}\nthen\n  echo \"plan.sh: action [{n}] {k} FAILED: {why}\" >&2\n  FAILED=\"$FAILED {n}\"\nfi",
-                    n = a.order,
-                    k = kind.as_str(),
-                    why = failure_meaning(kind),
+                    "if ! {text}\nthen\n  echo \"plan.sh: action [{n}] {k} FAILED: {why}\" >&2\n  FAILED=\"$FAILED {n}\"{mark}\nfi"
                 );
             }
             _ => {

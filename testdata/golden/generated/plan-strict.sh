@@ -53,45 +53,59 @@ fi
 # user backup-admin: its console password was set by the attacker; remove it
 if ! aws iam delete-login-profile --user-name backup-admin
 then
-  echo "plan.sh: action [5] delete_login_profile FAILED: the actions after it still ran: fix it (see the error above) and run again" >&2
+  echo "plan.sh: action [5] delete_login_profile FAILED: the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again" >&2
   FAILED="$FAILED 5"
+  CLEANUP_FAILED_10=yes
 fi
 
 # [6] delete_access_key in account 111122223333
 # user backup-admin: delete its access key AKIASQ6RMNEK4TU2TFNQ (already deactivated above) before deleting the user
 if ! aws iam delete-access-key --user-name backup-admin --access-key-id AKIASQ6RMNEK4TU2TFNQ
 then
-  echo "plan.sh: action [6] delete_access_key FAILED: the actions after it still ran: fix it (see the error above) and run again" >&2
+  echo "plan.sh: action [6] delete_access_key FAILED: the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again" >&2
   FAILED="$FAILED 6"
+  CLEANUP_FAILED_10=yes
 fi
 
 # [7] delete_access_key in account 111122223333
 # user backup-admin: delete its access key AKIASQ6RMNEKPW7PFS2M (already deactivated above) before deleting the user
 if ! aws iam delete-access-key --user-name backup-admin --access-key-id AKIASQ6RMNEKPW7PFS2M
 then
-  echo "plan.sh: action [7] delete_access_key FAILED: the actions after it still ran: fix it (see the error above) and run again" >&2
+  echo "plan.sh: action [7] delete_access_key FAILED: the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again" >&2
   FAILED="$FAILED 7"
+  CLEANUP_FAILED_10=yes
 fi
 
 # [8] detach_user_policy in account 111122223333
 # user backup-admin: detach arn:aws:iam::aws:policy/AdministratorAccess, attached by the attacker
 if ! aws iam detach-user-policy --user-name backup-admin --policy-arn arn:aws:iam::aws:policy/AdministratorAccess
 then
-  echo "plan.sh: action [8] detach_user_policy FAILED: the actions after it still ran: fix it (see the error above) and run again" >&2
+  echo "plan.sh: action [8] detach_user_policy FAILED: the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again" >&2
   FAILED="$FAILED 8"
+  CLEANUP_FAILED_10=yes
 fi
 
 # [9] delete_user_policy in account 111122223333
 # user backup-admin: delete inline policy TrailhoundDenyAll (the user has no credentials left by now)
-if ! aws iam delete-user-policy --user-name backup-admin --policy-name TrailhoundDenyAll
+if [ "${CLEANUP_FAILED_10:-}" = yes ]
 then
-  echo "plan.sh: action [9] delete_user_policy FAILED: the actions after it still ran: fix it (see the error above) and run again" >&2
+  echo "plan.sh: action [9] delete_user_policy SKIPPED: a step of removing this user failed above: its deny-all policy stays on" >&2
   FAILED="$FAILED 9"
+elif ! aws iam delete-user-policy --user-name backup-admin --policy-name TrailhoundDenyAll
+then
+  echo "plan.sh: action [9] delete_user_policy FAILED: the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again" >&2
+  FAILED="$FAILED 9"
+  CLEANUP_FAILED_10=yes
 fi
 
 # [10] delete_user in account 111122223333
 # user backup-admin was created by the attacker (CreateLoginProfile e9ecd8cb-449e-4d60-ad75-9950f3804129, CreateUser 98c092e6-5173-46ac-8a17-ccbc54c95f36); delete it. If AWS answers DeleteConflict, something the logs do not show remains (MFA devices, signing certificates, SSH keys, service-specific credentials, other keys or policies): list and remove it first
-if ! aws iam delete-user --user-name backup-admin
+if [ "${CLEANUP_FAILED_10:-}" = yes ]
+then
+  echo "plan.sh: action [10] delete_user SKIPPED: a step of removing this user failed above; putting the deny-all policy back on the user" >&2
+  aws iam put-user-policy --user-name backup-admin --policy-name TrailhoundDenyAll --policy-document '{"Statement":[{"Action":"*","Effect":"Deny","Resource":"*","Sid":"TrailhoundDenyAll"}],"Version":"2012-10-17"}'
+  FAILED="$FAILED 10"
+elif ! aws iam delete-user --user-name backup-admin
 then
   echo "plan.sh: action [10] delete_user FAILED: putting the deny-all policy back on the user; remove what the logs do not show (MFA devices, SSH keys, signing certificates, service-specific credentials) and run again" >&2
   aws iam put-user-policy --user-name backup-admin --policy-name TrailhoundDenyAll --policy-document '{"Statement":[{"Action":"*","Effect":"Deny","Resource":"*","Sid":"TrailhoundDenyAll"}],"Version":"2012-10-17"}'

@@ -53,45 +53,59 @@ fi
 # user backup-admin: its console password was set by the attacker; remove it
 if ! aws iam delete-login-profile --user-name backup-admin
 then
-  echo "plan.sh: action [5] delete_login_profile FAILED: the actions after it still ran: fix it (see the error above) and run again" >&2
+  echo "plan.sh: action [5] delete_login_profile FAILED: the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again" >&2
   FAILED="$FAILED 5"
+  CLEANUP_FAILED_10=yes
 fi
 
 # [6] delete_access_key in account 111122223333
 # user backup-admin: delete its access key AKIAYZ43I2OT25JVNEE4 (already deactivated above) before deleting the user
 if ! aws iam delete-access-key --user-name backup-admin --access-key-id AKIAYZ43I2OT25JVNEE4
 then
-  echo "plan.sh: action [6] delete_access_key FAILED: the actions after it still ran: fix it (see the error above) and run again" >&2
+  echo "plan.sh: action [6] delete_access_key FAILED: the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again" >&2
   FAILED="$FAILED 6"
+  CLEANUP_FAILED_10=yes
 fi
 
 # [7] delete_access_key in account 111122223333
 # user backup-admin: delete its access key AKIAYZ43I2OTVGMVNPHZ (already deactivated above) before deleting the user
 if ! aws iam delete-access-key --user-name backup-admin --access-key-id AKIAYZ43I2OTVGMVNPHZ
 then
-  echo "plan.sh: action [7] delete_access_key FAILED: the actions after it still ran: fix it (see the error above) and run again" >&2
+  echo "plan.sh: action [7] delete_access_key FAILED: the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again" >&2
   FAILED="$FAILED 7"
+  CLEANUP_FAILED_10=yes
 fi
 
 # [8] detach_user_policy in account 111122223333
 # user backup-admin: detach arn:aws:iam::aws:policy/AdministratorAccess, attached by the attacker
 if ! aws iam detach-user-policy --user-name backup-admin --policy-arn arn:aws:iam::aws:policy/AdministratorAccess
 then
-  echo "plan.sh: action [8] detach_user_policy FAILED: the actions after it still ran: fix it (see the error above) and run again" >&2
+  echo "plan.sh: action [8] detach_user_policy FAILED: the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again" >&2
   FAILED="$FAILED 8"
+  CLEANUP_FAILED_10=yes
 fi
 
 # [9] delete_user_policy in account 111122223333
 # user backup-admin: delete inline policy TrailhoundDenyAll (the user has no credentials left by now)
-if ! aws iam delete-user-policy --user-name backup-admin --policy-name TrailhoundDenyAll
+if [ "${CLEANUP_FAILED_10:-}" = yes ]
 then
-  echo "plan.sh: action [9] delete_user_policy FAILED: the actions after it still ran: fix it (see the error above) and run again" >&2
+  echo "plan.sh: action [9] delete_user_policy SKIPPED: a step of removing this user failed above: its deny-all policy stays on" >&2
   FAILED="$FAILED 9"
+elif ! aws iam delete-user-policy --user-name backup-admin --policy-name TrailhoundDenyAll
+then
+  echo "plan.sh: action [9] delete_user_policy FAILED: the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again" >&2
+  FAILED="$FAILED 9"
+  CLEANUP_FAILED_10=yes
 fi
 
 # [10] delete_user in account 111122223333
 # user backup-admin was created by the attacker (CreateLoginProfile 3cc1c864-c45a-46a4-be97-8f075a10a89b, CreateUser d2b89ac2-d3a4-4899-ba61-b9a9081f2a7f); delete it. If AWS answers DeleteConflict, something the logs do not show remains (MFA devices, signing certificates, SSH keys, service-specific credentials, other keys or policies): list and remove it first
-if ! aws iam delete-user --user-name backup-admin
+if [ "${CLEANUP_FAILED_10:-}" = yes ]
+then
+  echo "plan.sh: action [10] delete_user SKIPPED: a step of removing this user failed above; putting the deny-all policy back on the user" >&2
+  aws iam put-user-policy --user-name backup-admin --policy-name TrailhoundDenyAll --policy-document '{"Statement":[{"Action":"*","Effect":"Deny","Resource":"*","Sid":"TrailhoundDenyAll"}],"Version":"2012-10-17"}'
+  FAILED="$FAILED 10"
+elif ! aws iam delete-user --user-name backup-admin
 then
   echo "plan.sh: action [10] delete_user FAILED: putting the deny-all policy back on the user; remove what the logs do not show (MFA devices, SSH keys, signing certificates, service-specific credentials) and run again" >&2
   aws iam put-user-policy --user-name backup-admin --policy-name TrailhoundDenyAll --policy-document '{"Statement":[{"Action":"*","Effect":"Deny","Resource":"*","Sid":"TrailhoundDenyAll"}],"Version":"2012-10-17"}'
