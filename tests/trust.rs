@@ -1168,7 +1168,8 @@ fn a_session_through_a_trust_policy_the_attacker_set_is_tainted_and_denied() {
     let outsider = s.user_key(SECOND, "mallory", "AKIAI44QH8DHBEXAMPLE");
     let alice = s.user_key(MAIN, "alice", "AKIAJ7ALICE000EXAMPL");
     let before = s.assume_role(&outsider, T0 + 30, &admin, "earlier", 3600);
-    let trust = serde_json::json!({"roleName": "Admin", "policyDocument": "{\"Statement\":[]}"});
+    // Named in another case than the role's ARN: IAM role names are unique regardless of case.
+    let trust = serde_json::json!({"roleName": "admin", "policyDocument": "{\"Statement\":[]}"});
     s.call(&leaked, T0 + 60, "iam.amazonaws.com", "UpdateAssumeRolePolicy", trust);
     let back_in = s.assume_role(&outsider, T0 + 120, &admin, "x", 43_200);
     s.call(&back_in, T0 + 130, "iam.amazonaws.com", "ListUsers", Value::Null);
