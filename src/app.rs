@@ -687,8 +687,8 @@ fn query(a: cli::QueryArgs) -> Result<Exit> {
     // A leaked key that made no issuing call is in no phase-1 row: its events are still asked.
     let g = crate::chain::SessionGraph::build_releasing(&mut ing)?;
     let seeds = seeds_of(&g, &keys, &a.principals)?;
-    let (k, u) = crate::query::tainted(&g, &seeds);
-    stdout_write(&crate::query::phase2(&o, &k, &u))?;
+    let (k, u, r) = crate::query::tainted(&g, &seeds);
+    stdout_write(&crate::query::phase2(&o, &k, &u, &r))?;
     Ok(finish(&ing))
 }
 

@@ -47,6 +47,9 @@ pub struct Taint {
     pub nodes: BTreeSet<usize>,
     /// Sorted by account and user name.
     pub attacker_users: Vec<AttackerUser>,
+    /// The roles whose trust policy the attacker set (rule 3): account and role name (as the
+    /// first call naming it wrote it), sorted.
+    pub attacker_roles: Vec<(String, String)>,
 }
 
 /// The IAM user name of a credential node, with its account: long-term keys and sessions of
@@ -194,7 +197,16 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
         u.evidence.sort();
         u.evidence.dedup();
     }
-    Taint { nodes, attacker_users }
+    let mut attacker_roles: Vec<(String, String)> = g
+        .role_grants
+        .iter()
+        .zip(&role_taken)
+        .filter(|(_, &t)| t)
+        .map(|(gr, _)| (gr.account_id.clone(), gr.user_name.clone()))
+        .collect();
+    attacker_roles.sort();
+    attacker_roles.dedup_by(|a, b| a.0 == b.0 && a.1.eq_ignore_ascii_case(&b.1));
+    Taint { nodes, attacker_users, attacker_roles }
 }
 
 /// What the evidence covers for one account: its first and last event (SPEC §9). Events

@@ -349,8 +349,10 @@ pub fn phase1(o: &QueryOptions) -> String {
     )
 }
 
-/// Phase 2: every event signed by one of `keys`, or made by one of `users` (ARNs).
-pub fn phase2(o: &QueryOptions, keys: &[String], users: &[String]) -> String {
+/// Phase 2: every event signed by one of `keys`, made by one of `users` (ARNs), or by a
+/// session whose ARN starts with one of `roles` (lower case; `_` in a role name matches any
+/// character there, which asks for more rows, never fewer).
+pub fn phase2(o: &QueryOptions, keys: &[String], users: &[String], roles: &[String]) -> String {
     let lits = |v: &[String]| -> (Vec<String>, usize) {
         let l: Vec<String> = v.iter().filter_map(|s| literal(s, o.engine)).collect();
         let dropped = v.len() - l.len();
@@ -358,6 +360,8 @@ pub fn phase2(o: &QueryOptions, keys: &[String], users: &[String]) -> String {
     };
     let (k, dk) = lits(keys);
     let (u, du) = lits(users);
+    let patterns: Vec<String> = roles.iter().map(|r| format!("{r}%")).collect();
+    let (r, dr) = lits(&patterns);
     let mut any = Vec::new();
     if !k.is_empty() {
         any.push(format!("useridentity.accesskeyid IN ({})", k.join(", ")));
@@ -365,24 +369,36 @@ pub fn phase2(o: &QueryOptions, keys: &[String], users: &[String]) -> String {
     if !u.is_empty() {
         any.push(format!("useridentity.arn IN ({})", u.join(", ")));
     }
+    for r in &r {
+        any.push(format!("lower(useridentity.arn) LIKE {r}"));
+    }
     if any.is_empty() {
         any.push("FALSE".to_string());
     }
     let mut sql = String::new();
-    if dk + du > 0 {
+    if dk + du + dr > 0 {
         sql.push_str(&format!(
             "-- {} key id(s) or ARN(s) with a control character left out\n",
-            dk + du
+            dk + du + dr
         ));
     }
     sql.push_str(&statement(
         o,
         2,
-        &format!(
-            "the events of {} tainted access key id(s) and {} attacker-controlled user(s)",
-            k.len(),
-            u.len()
-        ),
+        &if r.is_empty() {
+            format!(
+                "the events of {} tainted access key id(s) and {} attacker-controlled user(s)",
+                k.len(),
+                u.len()
+            )
+        } else {
+            format!(
+                "the events of {} tainted access key id(s), {} attacker-controlled user(s) and the sessions of {} role(s) whose trust policy the attacker set",
+                k.len(),
+                u.len(),
+                r.len()
+            )
+        },
         vec![format!("({})", any.join("\n    OR "))],
     ));
     sql
@@ -523,12 +539,15 @@ fn duckdb_view(o: &QueryOptions) -> String {
     )
 }
 
-/// The access key ids to ask phase 2 for (the seeds' and every tainted credential's) and the
-/// ARNs of the users the attacker controls, sorted.
+/// What to ask phase 2 for: the access key ids (the seeds' and every tainted credential's),
+/// the ARNs of the users the attacker controls, and the session ARN prefixes
+/// (`arn:aws:sts::ACCOUNT:assumed-role/NAME/`, lower case) of the roles whose trust policy
+/// the attacker set, whose sessions without an issuing call in phase 1 are tainted by their
+/// use alone ([`crate::taint`], rule 3); each sorted.
 pub(crate) fn tainted(
     g: &crate::chain::SessionGraph,
     seeds: &[crate::model::SeedKey],
-) -> (Vec<String>, Vec<String>) {
+) -> (Vec<String>, Vec<String>, Vec<String>) {
     let mut notes = Vec::new();
     let idx = crate::blast::seed_nodes(g, seeds, &mut notes);
     let t = crate::taint::taint(g, &idx);
@@ -539,7 +558,12 @@ pub(crate) fn tainted(
     );
     let users: std::collections::BTreeSet<String> =
         t.attacker_users.iter().map(|u| u.user_arn.clone()).collect();
-    (keys.into_iter().collect(), users.into_iter().collect())
+    let roles: std::collections::BTreeSet<String> = t
+        .attacker_roles
+        .iter()
+        .map(|(acct, name)| format!("arn:aws:sts::{acct}:assumed-role/{name}/").to_lowercase())
+        .collect();
+    (keys.into_iter().collect(), users.into_iter().collect(), roles.into_iter().collect())
 }
 
 #[cfg(test)]
@@ -563,7 +587,7 @@ mod tests {
         let keys = vec!["AKIA'); DROP TABLE x; --".to_string(), "ASIA\nEVIL".to_string()];
         let users = vec!["arn:aws:iam::111122223333:user/o'brien".to_string()];
         for e in [Engine::Athena, Engine::DuckDb, Engine::Spark] {
-            let sql = phase2(&opts(e), &keys, &users);
+            let sql = phase2(&opts(e), &keys, &users, &[]);
             let (k, u) = if e == Engine::Spark {
                 ("'AKIA\\'); DROP TABLE x; --'", "'arn:aws:iam::111122223333:user/o\\'brien'")
             } else {
@@ -583,7 +607,17 @@ mod tests {
             assert!(sql.contains("eventtime >= '2024-03-11T00:00:00Z'"));
         }
         assert_eq!(literal("a\\'b", Engine::Spark).unwrap(), "'a\\\\\\'b'");
-        let none = phase2(&opts(Engine::Athena), &[], &[]);
+        // The sessions of a role whose trust policy the attacker set, by ARN prefix.
+        let roles = vec!["arn:aws:sts::111122223333:assumed-role/o'x/".to_string()];
+        let sql = phase2(&opts(Engine::Athena), &[], &[], &roles);
+        assert!(
+            sql.contains(
+                "lower(useridentity.arn) LIKE 'arn:aws:sts::111122223333:assumed-role/o''x/%'"
+            ),
+            "{sql}"
+        );
+        assert!(sql.contains("the sessions of 1 role(s) whose trust policy the attacker set"));
+        let none = phase2(&opts(Engine::Athena), &[], &[], &[]);
         assert!(none.contains("WHERE (FALSE)"), "no tainted key: nothing selected: {none}");
     }
 
@@ -606,7 +640,7 @@ mod tests {
         for n in issuing_names() {
             assert!(p1.contains(&format!("'{n}'")), "{n}");
         }
-        let p2 = phase2(&o, &["AKIA'x".to_string()], &[]);
+        let p2 = phase2(&o, &["AKIA'x".to_string()], &[], &[]);
         assert!(p2.contains("useridentity.accesskeyid IN ('AKIA''x')"), "{p2}");
         let p3 = phase3(&o);
         assert_eq!(

@@ -1,4 +1,4 @@
--- trailhound query, phase 2 (athena): the events of 9 tainted access key id(s) and 1 attacker-controlled user(s)
+-- trailhound query, phase 2 (athena): the events of 9 tainted access key id(s), 1 attacker-controlled user(s) and the sessions of 1 role(s) whose trust policy the attacker set
 SELECT
   eventversion AS "eventversion",
   eventtime AS "eventtime",
@@ -40,7 +40,8 @@ SELECT
   useridentity.sessioncontext.webidfederationdata.federatedprovider AS "session_federatedprovider"
 FROM "cloudtrail_logs_pp"
 WHERE (useridentity.accesskeyid IN ('AKIAIOSFODNN7EXAMPLE', 'AKIAYZ43I2OT25JVNEE4', 'AKIAYZ43I2OTVGMVNPHZ', 'ASIAGJ6MTRIP23KULQMR', 'ASIAGJ6MTRIPST674M46', 'ASIAYZ43I2OTDCLKYLEX', 'ASIAYZ43I2OTLPTEXYEH', 'ASIAYZ43I2OTVS2NZJY5', 'ASIAYZ43I2OTWDYGALDZ')
-    OR useridentity.arn IN ('arn:aws:iam::111122223333:user/backup-admin'))
+    OR useridentity.arn IN ('arn:aws:iam::111122223333:user/backup-admin')
+    OR lower(useridentity.arn) LIKE 'arn:aws:sts::111122223333:assumed-role/maintenancerole/%')
   AND eventtime >= '2024-03-11T00:00:00Z'
   AND eventtime <= '2024-03-12T23:59:59Z'
   AND "timestamp" >= '2024/03/11'
