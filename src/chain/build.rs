@@ -16,6 +16,30 @@ fn is_issuing_name(name: &str) -> bool {
     STS_ISSUERS.contains(&name) || name == "CreateAccessKey"
 }
 
+/// A successful role assumption logged without its response (no key issued in the record):
+/// how it is held until pass 3 knows the session it made ([`SessionGraph::link_unanswered`]).
+struct Unanswered {
+    /// The node that made the call.
+    parent: usize,
+    /// `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`, from the request.
+    session_arn: String,
+    time: i64,
+    event_name: String,
+    event_id: String,
+    file: String,
+}
+
+/// The session ARN a successful AssumeRole-family call without a response made, from its
+/// request (role ARN and session name); `None` for any other call.
+fn unanswered_session(e: &IssuingCall) -> Option<String> {
+    if !e.name().starts_with("AssumeRole") || e.failed() || e.get(F::CredentialsKey).is_some() {
+        return None;
+    }
+    e.get(F::AssumedRoleArn)
+        .map(String::from)
+        .or_else(|| session_arn_for_role(e.get(F::RoleArn)?, e.get(F::RoleSessionName)?))
+}
+
 /// Role ARN from an error message: `… on resource: arn:aws:iam::A:role/R` (failed calls have
 /// no request parameters, CLOUDTRAIL.md §5).
 fn target_from_error(msg: &str) -> Option<String> {
@@ -163,7 +187,7 @@ impl SessionGraph {
         // hash indexes are not: a table reserved larger is touched all over as it fills
         // (+10 MB peak at 1 GB of trail).
         g.nodes.reserve(creds.len() + events.len());
-        Self::link_issuing(&mut g, ing, &events);
+        let unanswered = Self::link_issuing(&mut g, ing, &events);
         crate::diag::mark("graph: edges drawn");
         // The issuing calls are not read again: an owned copy is freed here (a shared one
         // once the run's writer is done with it too).
@@ -172,12 +196,12 @@ impl SessionGraph {
         crate::diag::release_free_memory();
         crate::diag::mark("graph: issuing events linked");
         issuing_done();
-        Self::attribute_calls(g, ing, creds)
+        Self::attribute_calls(g, ing, creds, unanswered)
     }
 
     /// Passes 1 and 2: a credential for every successful issuing call, an edge from the
     /// credential (or outside issuer) that made it.
-    fn link_issuing(g: &mut SessionGraph, ing: &Ingest, events: &[IssuingCall]) {
+    fn link_issuing(g: &mut SessionGraph, ing: &Ingest, events: &[IssuingCall]) -> Vec<Unanswered> {
         // Whether each call issues credentials: asked in both passes, worked out once.
         let issuing_name: Vec<bool> = events.iter().map(|e| is_issuing_name(e.name())).collect();
         // Copies of one cross-account call, by sharedEventID.
@@ -192,6 +216,8 @@ impl SessionGraph {
 
         // Pass 1: children of successful issuing events.
         let mut issuing: Vec<(usize, usize)> = Vec::new(); // (event index, child node)
+                                                           // Successful role assumptions whose response (the key issued) is not in the record.
+        let mut unanswered_calls: Vec<(usize, String)> = Vec::new();
         for (i, e) in events.iter().enumerate() {
             if !issuing_name[i] {
                 continue;
@@ -214,6 +240,8 @@ impl SessionGraph {
             }
             if let Some(child) = g.issue_child(e) {
                 issuing.push((i, child));
+            } else if let Some(arn) = unanswered_session(e) {
+                unanswered_calls.push((i, arn));
             }
         }
 
@@ -281,6 +309,27 @@ impl SessionGraph {
         }
         // Only what root itself minted is root-derived (SPEC §9, F11): nothing flows down.
 
+        // The callers of the role assumptions without a response, for pass 3 to link to the
+        // session they made once it is known from its use (one copy per sharedEventID).
+        let mut unanswered = Vec::with_capacity(unanswered_calls.len());
+        for (i, arn) in unanswered_calls {
+            let e = &events[i];
+            if let Some(&Some(d)) = e.get(F::SharedEventId).and_then(|sid| drawing.get(sid)) {
+                if d != i {
+                    continue;
+                }
+            }
+            let parent = g.inferred_caller(e, &by_userid).unwrap_or_else(|| g.parent_of(e));
+            unanswered.push(Unanswered {
+                parent,
+                session_arn: arn,
+                time: e.time,
+                event_name: e.name().to_string(),
+                event_id: e.id().to_string(),
+                file: ing.file_of(e.origin).to_string(),
+            });
+        }
+
         // Roles whose trust policy was set, with the credential that did it.
         for e in events {
             if !ROLE_GRANTS.contains(&e.name()) || e.failed() {
@@ -334,6 +383,7 @@ impl SessionGraph {
                 by,
             });
         }
+        unanswered
     }
 
     /// The session that made a cross-account call seen only in the role owner's copy
@@ -360,6 +410,7 @@ impl SessionGraph {
         mut g: SessionGraph,
         ing: &Ingest,
         creds: impl std::ops::Deref<Target = Creds>,
+        unanswered: Vec<Unanswered>,
     ) -> SessionGraph {
         // Pass 3: attribute every call to its credential.
         // A credential resolves the same way for all its calls, except a temporary key seen
@@ -410,7 +461,8 @@ impl SessionGraph {
         crate::diag::mark("graph: calls resolved");
         g.count_calls(ing);
         crate::diag::mark("graph: calls attributed");
-        g.add_notes(ing);
+        let linked = g.link_unanswered(unanswered);
+        g.add_notes(ing, &linked);
         let mut parents = vec![None; g.nodes.len()];
         for (k, &(p, c)) in g.edge_nodes.iter().enumerate() {
             if parents[c].is_none() {
@@ -421,6 +473,65 @@ impl SessionGraph {
         // Only resolving reads it.
         g.by_issue = Default::default();
         g
+    }
+
+    /// Links each successful role assumption whose response was not logged (some converted
+    /// exports drop `responseElements`) to the session it made, found from its use: the one
+    /// orphan session with the call's assumed-role ARN (role and session name) whose
+    /// `creationDate` is within 2 seconds of the call. Several candidates, or none, leave the
+    /// call unlinked. The edge is marked inferred: it only ever adds taint.
+    ///
+    /// Returns the event ids of the calls it linked (their notes are [`SessionGraph::add_notes`]'s).
+    fn link_unanswered(&mut self, unanswered: Vec<Unanswered>) -> BTreeSet<String> {
+        let mut linked = BTreeSet::new();
+        if unanswered.is_empty() {
+            return linked;
+        }
+        let mut orphans: StrMap<&str, Vec<usize>> = StrMap::default();
+        for (n, node) in self.nodes.iter().enumerate() {
+            if let (NodeKind::Session, true, Some(arn)) =
+                (node.kind, node.orphan, node.principal_arn.as_deref())
+            {
+                orphans.entry(arn).or_default().push(n);
+            }
+        }
+        let mut links = Vec::new();
+        for u in unanswered {
+            let near =
+                |&&n: &&usize| self.nodes[n].issued_at.is_some_and(|t| (t - u.time).abs() <= 2);
+            let found: Vec<usize> = orphans
+                .get(u.session_arn.as_str())
+                .map(|v| v.iter().filter(near).copied().collect())
+                .unwrap_or_default();
+            if let [child] = found[..] {
+                links.push((u, child));
+            }
+        }
+        let mut has_parent = vec![false; self.nodes.len()];
+        for &(_, c) in &self.edge_nodes {
+            has_parent[c] = true;
+        }
+        for (u, child) in links {
+            if std::mem::replace(&mut has_parent[child], true) {
+                continue;
+            }
+            let node = &mut self.nodes[child];
+            node.orphan = false;
+            node.issued_by_event = Some(Text::from(u.event_name.as_str()));
+            linked.insert(u.event_id.clone());
+            self.edges.push(Edge {
+                parent: self.nodes[u.parent].id.clone(),
+                child: self.nodes[child].id.clone(),
+                event_name: u.event_name,
+                event_id: u.event_id,
+                event_time: u.time,
+                file: u.file,
+                other_copies: Vec::new(),
+                inferred: true,
+            });
+            self.edge_nodes.push((u.parent, child));
+        }
+        linked
     }
 
     /// Per credential: number of calls, first and last call, distinct source IPs. Done over
@@ -778,7 +889,9 @@ impl SessionGraph {
         idx
     }
 
-    fn add_notes(&mut self, ing: &Ingest) {
+    /// The graph's notes; `unanswered`: the event ids of the role assumptions without a
+    /// response that [`SessionGraph::link_unanswered`] linked.
+    fn add_notes(&mut self, ing: &Ingest, unanswered: &BTreeSet<String>) {
         let accounts = ing.accounts();
         let mut notes = BTreeSet::new();
         for n in &self.nodes {
@@ -815,7 +928,13 @@ impl SessionGraph {
                 shown.join(", ")
             ));
         }
-        for e in self.edges.iter().filter(|e| e.inferred) {
+        for e in self.edges.iter().filter(|e| e.inferred && unanswered.contains(&e.event_id)) {
+            notes.insert(format!(
+                "inferred link: {} was issued to {} (event {}), whose record has no response (no key issued): the session is the one orphan with the call's role and session name whose creationDate is within 2 s of the call. Inferred links add taint and never remove a deny",
+                e.child, e.parent, e.event_id
+            ));
+        }
+        for e in self.edges.iter().filter(|e| e.inferred && !unanswered.contains(&e.event_id)) {
             notes.insert(format!(
                 "inferred link: {} was issued to {} (event {}), seen only in the role owner's copy of the call; its caller matches exactly one known session alive at the time. Inferred links add taint and never remove a deny",
                 e.child, e.parent, e.event_id

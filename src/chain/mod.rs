@@ -132,9 +132,11 @@ pub struct Edge {
     /// Other copies of the same call (the role owner's copy of a cross-account AssumeRole).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub other_copies: Vec<String>,
-    /// The parent is inferred, not logged: only the role owner's copy of the call is in the
-    /// trail and its caller (`AROA…:session`) matches exactly one known session alive at the
-    /// time. Inferred links only ever add taint, never remove a deny.
+    /// The parent or the child is inferred, not logged: only the role owner's copy of the call
+    /// is in the trail and its caller (`AROA…:session`) matches exactly one known session
+    /// alive at the time; or the call's record has no response (no key issued) and exactly
+    /// one orphan session has its role, session name and second. Inferred links only ever add
+    /// taint, never remove a deny.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub inferred: bool,
 }

@@ -390,3 +390,30 @@ fn only_a_role_session_parent_makes_a_chain_of_an_hour() {
     assert_eq!(expiry(&g, &role), Some(T0 + 90 + 12 * 3600));
     assert_eq!(expiry(&g, &chained), Some(T0 + 120 + 3600), "chained");
 }
+
+/// A successful AssumeRole whose record lost its response: the session, known only from its
+/// use, is linked to the caller (inferred, with a note saying why), so the leaked key's
+/// descendants hold it. A second orphan of the same role and session name, issued at another time, is
+/// not.
+#[test]
+fn an_assume_role_without_its_response_is_linked_to_the_session_seen_in_use() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let admin = format!("arn:aws:iam::{MAIN}:role/Admin");
+    let sess = s.assume_role_unanswered(&leaked, T0 + 100, &admin, "pwn", 43_200);
+    s.call(&sess, T0 + 200, "iam.amazonaws.com", "ListUsers", Value::Null);
+    let alice = s.user_key(MAIN, "alice", "AKIAJ7ALICE000EXAMPL");
+    let other = s.assume_role_unanswered(&alice, T0 + 900, &admin, "pwn", 3600);
+    s.call(&other, T0 + 950, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let g = graph_of(&s, &[]);
+    assert_eq!(parent_id(&g, &sess), Some(LEAKED), "{:?}", ids(&g));
+    assert!(!node(&g, &sess).orphan);
+    assert_eq!(parent_id(&g, &other), Some("AKIAJ7ALICE000EXAMPL"));
+    let e = g.edges.iter().find(|e| e.child == sess.node_id()).unwrap();
+    assert!(e.inferred && e.event_name == "AssumeRole");
+    assert!(g.notes.iter().any(|n| n.contains("whose record has no response")), "{:?}", g.notes);
+    // The leaked key's descendants (what the taint follows) hold the session, not the other.
+    let d = g.descendants(&[g.node(LEAKED).unwrap()]);
+    assert!(d.contains(&g.node(&sess.node_id()).unwrap()));
+    assert!(!d.contains(&g.node(&other.node_id()).unwrap()));
+}

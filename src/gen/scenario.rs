@@ -276,6 +276,25 @@ impl Scenario {
         }
     }
 
+    /// [`Scenario::assume_role`] in the caller's own account, its record written without
+    /// `responseElements` (as some converted exports keep it): the session is seen only in use.
+    pub fn assume_role_unanswered(
+        &mut self,
+        caller: &Cred,
+        at: i64,
+        role_arn: &str,
+        session: &str,
+        duration: i64,
+    ) -> Cred {
+        let c = self.assume_role(caller, at, role_arn, session, duration);
+        if let Some((_, r)) = self.records.last_mut() {
+            if let Some(o) = r.as_object_mut() {
+                o.remove("responseElements");
+            }
+        }
+        c
+    }
+
     /// `GetSessionToken` by `caller` (an IAM user's or root's long-term key).
     pub fn get_session_token(&mut self, caller: &Cred, at: i64, duration: i64) -> Cred {
         let key = self.new_key("ASIA");
