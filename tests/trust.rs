@@ -1230,3 +1230,40 @@ fn a_window_that_leaves_out_an_issuing_call_says_so() {
         "{plan}"
     );
 }
+
+/// Rule 3 over several passes: each backdoored role's session backdoors the next role, whose
+/// session the outsider then takes; every hop is tainted and denied.
+#[test]
+fn a_chain_of_backdoored_roles_is_followed_hop_by_hop() {
+    let d = TempDir::new().unwrap();
+    let trail = d.path().join("trail");
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let outsider = s.user_key(SECOND, "mallory", "AKIAI44QH8DHBEXAMPLE");
+    let mut by = leaked;
+    let mut hops = Vec::new();
+    for i in 0..4 {
+        let role = format!("Hop{i}");
+        let trust = serde_json::json!({"roleName": role, "policyDocument": "{}"});
+        s.call(&by, T0 + 100 * i + 10, "iam.amazonaws.com", "UpdateAssumeRolePolicy", trust);
+        let arn = format!("arn:aws:iam::{MAIN}:role/{role}");
+        let sess = s.assume_role(&outsider, T0 + 100 * i + 20, &arn, "x", 43_200);
+        hops.push(sess.node_id());
+        by = sess;
+    }
+    s.write(&trail, &[SECOND]).unwrap();
+    let cut = trailhound::time::fmt_iso(T0 + 1000);
+    let (code, plan, err, verified) =
+        plan_then_verify(&trail, &["--key", LEAKED, "--effective-at", &cut]);
+    assert_eq!((code, verified), (Some(0), Some(0)), "{err}");
+    let ids: Vec<&str> = plan["tainted"]["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    for h in &hops {
+        assert!(ids.contains(&h.as_str()), "{h} in {ids:?}");
+    }
+    assert_eq!(actions_for(&plan, "put_role_policy").len(), 4, "{plan}");
+}
