@@ -100,6 +100,24 @@ fn by_attacker_trust(g: &SessionGraph, n: usize, roles: &BTreeMap<(String, Strin
     }
 }
 
+/// Passes of the taint that look for the attacker's users' credentials in every credential
+/// before it indexes them all by user ([`creds_by_user`]).
+const FULL_USER_SCANS: u32 = 8;
+
+/// Every credential of an IAM user, by (account, user name) as [`user_of`] gives them.
+fn creds_by_user(g: &SessionGraph) -> BTreeMap<(String, String), Vec<usize>> {
+    let mut m: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    for n in 0..g.nodes.len() {
+        if !matches!(g.nodes[n].kind, NodeKind::LongTermKey | NodeKind::Session) {
+            continue;
+        }
+        if let Some((acct, name)) = user_of(g, n) {
+            m.entry((acct.to_string(), name.to_string())).or_default().push(n);
+        }
+    }
+    m
+}
+
 /// The sessions rule 3 may take, by role (account, lower-case name): assumed-role sessions
 /// whose issuer is no credential of the trail, or unknown.
 fn sessions_by_role(g: &SessionGraph) -> BTreeMap<(String, String), Vec<usize>> {
@@ -157,6 +175,9 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
     let mut role_taken = vec![false; g.role_grants.len()];
     // The sessions rule 3 may take, by role (made once, when a role first needs it).
     let mut role_sessions: Option<BTreeMap<(String, String), Vec<usize>>> = None;
+    // Every user's credentials, for a chain of users past its first passes.
+    let mut user_creds: Option<BTreeMap<(String, String), Vec<usize>>> = None;
+    let mut user_scans = 0;
     // Each pass looks only at what the grants of the credentials it reached first changed: a
     // user or role whose entry did not change has had its credentials looked at already
     // (an entry only ever widens: an earlier time, a user created). A forged chain of 12,000
@@ -177,14 +198,14 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
                 roles_changed.push(role);
             }
         }
-        let mut users_changed = false;
+        let mut users_changed: Vec<(String, String)> = Vec::new();
         for k in made_by(&user_grants_by, &frontier) {
             if std::mem::replace(&mut taken[k], true) {
                 continue;
             }
-            users_changed = true;
             let gr = &g.user_grants[k];
             let who = (gr.account_id.clone(), gr.user_name.clone());
+            users_changed.push(who.clone());
             let e = users.entry(who.clone()).or_insert_with(|| AttackerUser {
                 user_arn: gr.user_arn.clone(),
                 account_id: gr.account_id.clone(),
@@ -213,7 +234,16 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
                 }
             }
         }
-        if users_changed {
+        let takes = |n: usize, u: &AttackerUser| {
+            let node = &g.nodes[n];
+            let from = node.issued_at.or(node.first_seen);
+            let after = from.is_some_and(|t| t >= u.since.secs());
+            let console = node.kind == NodeKind::Session
+                && node.issued_by_event.as_deref() == Some("console sign-in");
+            after && (u.created || console)
+        };
+        if !users_changed.is_empty() && user_scans < FULL_USER_SCANS {
+            user_scans += 1;
             // The credentials of the attacker's users, found by looking for those users'
             // names in every credential rather than by indexing every credential's user: an
             // index of all of them (a map over every IAM user's keys and sessions) was most of
@@ -225,19 +255,27 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
                 if !is_cred(n) || reached.contains(&n) {
                     continue;
                 }
-                let node = &g.nodes[n];
-                let Some(arn) = node.principal_arn.as_deref() else { continue };
+                let Some(arn) = g.nodes[n].principal_arn.as_deref() else { continue };
                 if !names.contains(arn.rsplit('/').next().unwrap_or(arn)) {
                     continue;
                 }
                 let Some((acct, name)) = user_of(g, n) else { continue };
                 let Some(u) = users.get(&(acct.to_string(), name.to_string())) else { continue };
-                let from = node.issued_at.or(node.first_seen);
-                let after = from.is_some_and(|t| t >= u.since.secs());
-                let console = node.kind == NodeKind::Session
-                    && node.issued_by_event.as_deref() == Some("console sign-in");
-                if after && (u.created || console) {
+                if takes(n, u) {
                     new.push(n);
+                }
+            }
+        } else if !users_changed.is_empty() {
+            // A chain of users, each made by the last one's credentials (a forged trail):
+            // past a few passes, the index of every user's credentials costs less than
+            // scanning them all in every pass.
+            let index = user_creds.get_or_insert_with(|| creds_by_user(g));
+            for who in &users_changed {
+                let Some(u) = users.get(who) else { continue };
+                for &n in index.get(who).into_iter().flatten() {
+                    if !reached.contains(&n) && takes(n, u) {
+                        new.push(n);
+                    }
                 }
             }
         }
@@ -625,5 +663,31 @@ mod tests {
         let none = unseen_tail(&g, &t.nodes, &[], expiry);
         assert!(none.iter().all(|r| r.evidence_ends.is_none()));
         assert_eq!(none.len(), t.nodes.len());
+    }
+
+    /// A chain of attacker-made users, each made with the last one's key: past the first
+    /// passes, the users' credentials come from the index ([`creds_by_user`]); every key of
+    /// the chain is tainted either way, and the user the last key made is the attacker's.
+    #[test]
+    fn a_chain_of_users_longer_than_the_scanned_passes_is_followed_to_its_end() {
+        let mut s = Scenario::new();
+        let mut by = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let hops = FULL_USER_SCANS as i64 + 5;
+        let mut keys = Vec::new();
+        for i in 0..hops {
+            let user = format!("u{i}");
+            s.create_user(&by, T0 + 10 * i, &user);
+            let key = format!("AKIAEXAMPLE{i:09}");
+            by = s.user_key(MAIN, &user, &key);
+            keys.push(key);
+        }
+        s.create_user(&by, T0 + 10 * hops, "last");
+        let (_d, _ing, g) = s.ingested(&[]);
+        let t = seeded(&g, LEAKED);
+        let ids = tainted_ids(&g, &t);
+        for k in &keys[..keys.len() - 1] {
+            assert!(ids.contains(k), "{k} in {ids:?}");
+        }
+        assert!(t.attacker_users.iter().any(|u| u.user_name == "last"), "{:?}", t.attacker_users);
     }
 }
