@@ -6,8 +6,16 @@ use std::collections::BTreeSet;
 
 /// What a failed action of `kind` leaves undone, for the line `plan.sh` prints (no log text:
 /// the action's order number and kind say which one it was).
-fn failure_meaning(kind: &ActionKind) -> &'static str {
+/// `cleanup`: the action is a step of removing a user, whose removal then stops.
+fn failure_meaning(kind: &ActionKind, cleanup: bool) -> &'static str {
+    if cleanup {
+        return "the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again";
+    }
     match kind {
+        // A key the responder already deleted makes this fail (NoSuchEntity).
+        ActionKind::DeactivateAccessKey => {
+            "if AWS said NoSuchEntity the key was already deleted; otherwise it is still active and can mint sessions that the denies below do not cut: fix it and run again"
+        }
         ActionKind::PutRolePolicy
         | ActionKind::PutUserPolicy
         | ActionKind::AttachRolePolicy
@@ -19,6 +27,21 @@ fn failure_meaning(kind: &ActionKind) -> &'static str {
         }
         _ => "the actions after it still ran: fix it (see the error above) and run again",
     }
+}
+
+/// The start of an action that waits on an earlier one: when `var` was set (the earlier one
+/// failed), say so, run `instead` (one command, or nothing), count the action as failed, and
+/// go on to the `elif`/`if` of the action itself, which the caller writes next.
+fn write_skip(o: &mut String, var: &str, n: u32, kind: &str, why: &str, instead: Option<&str>) {
+    use std::fmt::Write;
+    let _ = writeln!(
+        o,
+        "if [ \"${{{var}:-}}\" = yes ]\nthen\n  echo \"plan.sh: action [{n}] {kind} SKIPPED: {why}\" >&2"
+    );
+    if let Some(cmd) = instead {
+        let _ = writeln!(o, "  {cmd}");
+    }
+    let _ = write!(o, "  FAILED=\"$FAILED {n}\"\nel");
 }
 
 /// The plan's actions as a reviewable shell script (nothing runs unless the reader removes
@@ -145,15 +168,6 @@ pub fn render_script(p: &Plan) -> String {
         let is_deny_all_removal = a.kind == ActionKind::DeleteUserPolicy
             && a.policy_name.as_deref() == Some(super::DENY_ALL_POLICY_NAME);
         match (&a.kind, wrap) {
-            // A key the responder already deleted makes this fail (NoSuchEntity): the denies
-            // after it must still run, and the run must still end in failure.
-            (ActionKind::DeactivateAccessKey, true) => {
-                let _ = writeln!(
-                    o,
-                    "if ! {text}\nthen\n  echo \"plan.sh: action [{n}] deactivate_access_key FAILED: if AWS said NoSuchEntity the key was already deleted; otherwise it is still active and can mint sessions that the denies below do not cut: fix it and run again\" >&2\n  FAILED=\"$FAILED {n}\"\nfi",
-                    n = a.order
-                );
-            }
             // DeleteUser needs the deny-all policy gone first; if the user cannot be deleted
             // (something the logs do not show still holds it), or a step before it failed,
             // the deny goes back on at once.
@@ -164,15 +178,16 @@ pub fn render_script(p: &Plan) -> String {
                 } else {
                     "the user has no deny-all policy now: put it back by hand at once"
                 };
-                let _ = writeln!(
-                    o,
-                    "if [ \"${{CLEANUP_FAILED_{n}:-}}\" = yes ]\nthen\n  echo \"plan.sh: action [{n}] delete_user SKIPPED: a step of removing this user failed above; {back}\" >&2",
-                    n = a.order
+                let why = format!("a step of removing this user failed above; {back}");
+                write_skip(
+                    &mut o,
+                    &format!("CLEANUP_FAILED_{}", a.order),
+                    a.order,
+                    "delete_user",
+                    &why,
+                    deny,
                 );
-                if let Some(deny) = deny {
-                    let _ = writeln!(o, "  {deny}");
-                }
-                let _ = writeln!(o, "  FAILED=\"$FAILED {}\"\nelif ! {text}\nthen", a.order);
+                let _ = writeln!(o, "if ! {text}\nthen");
                 let _ = writeln!(
                     o,
                     "  echo \"plan.sh: action [{}] delete_user FAILED: {back}; remove what the logs do not show (MFA devices, SSH keys, signing certificates, service-specific credentials) and run again\" >&2",
@@ -207,28 +222,26 @@ pub fn render_script(p: &Plan) -> String {
                     _ => None,
                 };
                 if let Some((var, why)) = &waits {
-                    let _ = write!(
-                        o,
-                        "if [ \"${{{var}:-}}\" = yes ]\nthen\n  echo \"plan.sh: action [{n}] {k} SKIPPED: {why}\" >&2\n  FAILED=\"$FAILED {n}\"\nel"
-                    );
+                    write_skip(&mut o, var, n, k, why, None);
                 }
-                let mark = match (kind, removal) {
+                // The step of removing a user that this action is, if any: that removal waits.
+                let cleanup_of = removal.filter(|&d| {
+                    d > n
+                        && matches!(
+                            kind,
+                            ActionKind::DeleteLoginProfile
+                                | ActionKind::DeleteAccessKey
+                                | ActionKind::DetachUserPolicy
+                                | ActionKind::DeleteUserPolicy
+                                | ActionKind::RemoveUserFromGroup
+                        )
+                });
+                let mark = match (kind, cleanup_of) {
                     (ActionKind::CreatePolicy, _) => format!("\n  CREATE_FAILED_{n}=yes"),
-                    (
-                        ActionKind::DeleteLoginProfile
-                        | ActionKind::DeleteAccessKey
-                        | ActionKind::DetachUserPolicy
-                        | ActionKind::DeleteUserPolicy
-                        | ActionKind::RemoveUserFromGroup,
-                        Some(d),
-                    ) if d > n => format!("\n  CLEANUP_FAILED_{d}=yes"),
+                    (_, Some(d)) => format!("\n  CLEANUP_FAILED_{d}=yes"),
                     _ => String::new(),
                 };
-                let why = if mark.contains("CLEANUP_FAILED_") {
-                    "the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again"
-                } else {
-                    failure_meaning(kind)
-                };
+                let why = failure_meaning(kind, cleanup_of.is_some());
                 let _ = writeln!(
                     o,
                     "if ! {text}\nthen\n  echo \"plan.sh: action [{n}] {k} FAILED: {why}\" >&2\n  FAILED=\"$FAILED {n}\"{mark}\nfi"
