@@ -47,8 +47,8 @@ pub struct Taint {
     pub nodes: BTreeSet<usize>,
     /// Sorted by account and user name.
     pub attacker_users: Vec<AttackerUser>,
-    /// The roles whose trust policy the attacker set (rule 3): account and role name (as the
-    /// first call naming it wrote it), sorted.
+    /// The roles whose trust policy the attacker set (rule 3): account and role name in lower
+    /// case (IAM role names are unique regardless of case), sorted.
     pub attacker_roles: Vec<(String, String)>,
 }
 
@@ -76,30 +76,6 @@ pub fn role_of(g: &SessionGraph, n: usize) -> Option<(&str, &str)> {
     Some((crate::chain::arn_account(arn)?, rest.split('/').next()?))
 }
 
-/// Rule 3: a session of a role whose trust policy the attacker set (`roles`: since when),
-/// issued from then on by an issuer that is no credential of the trail, or by none the logs
-/// show.
-fn by_attacker_trust(g: &SessionGraph, n: usize, roles: &BTreeMap<(String, String), i64>) -> bool {
-    let node = &g.nodes[n];
-    if node.kind != NodeKind::Session || node.principal_type.as_deref() != Some("AssumedRole") {
-        return false;
-    }
-    let Some((acct, name)) = role_of(g, n) else { return false };
-    let Some(&since) = roles.get(&(acct.to_string(), name.to_ascii_lowercase())) else {
-        return false;
-    };
-    let Some(from) = node.issued_at.or(node.first_seen) else { return false };
-    if from < since {
-        return false;
-    }
-    match g.parent_edge()[n] {
-        None => true,
-        Some((p, _)) => {
-            matches!(g.nodes[p].kind, NodeKind::ExternalIdentity | NodeKind::Service)
-        }
-    }
-}
-
 /// Passes of the taint that look for the attacker's users' credentials in every credential
 /// before it indexes them all by user ([`creds_by_user`]).
 const FULL_USER_SCANS: u32 = 8;
@@ -119,7 +95,9 @@ fn creds_by_user(g: &SessionGraph) -> BTreeMap<(String, String), Vec<usize>> {
 }
 
 /// The sessions rule 3 may take, by role (account, lower-case name): assumed-role sessions
-/// whose issuer is no credential of the trail, or unknown.
+/// whose issuer is no credential of the trail (another account, an OIDC or SAML provider, a
+/// service), or unknown. Rule 3 takes those issued (or first seen) once the attacker set the
+/// role's trust policy.
 fn sessions_by_role(g: &SessionGraph) -> BTreeMap<(String, String), Vec<usize>> {
     let mut m: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     for n in 0..g.nodes.len() {
@@ -227,8 +205,11 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
         if !roles_changed.is_empty() {
             let index = role_sessions.get_or_insert_with(|| sessions_by_role(g));
             for role in &roles_changed {
+                let since = roles[role];
                 for &n in index.get(role).into_iter().flatten() {
-                    if !reached.contains(&n) && by_attacker_trust(g, n, &roles) {
+                    let node = &g.nodes[n];
+                    let from = node.issued_at.or(node.first_seen);
+                    if !reached.contains(&n) && from.is_some_and(|t| t >= since) {
                         new.push(n);
                     }
                 }
@@ -293,16 +274,7 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
         u.evidence.sort();
         u.evidence.dedup();
     }
-    let mut attacker_roles: Vec<(String, String)> = g
-        .role_grants
-        .iter()
-        .zip(&role_taken)
-        .filter(|(_, &t)| t)
-        .map(|(gr, _)| (gr.account_id.clone(), gr.user_name.clone()))
-        .collect();
-    attacker_roles.sort();
-    attacker_roles.dedup_by(|a, b| a.0 == b.0 && a.1.eq_ignore_ascii_case(&b.1));
-    Taint { nodes, attacker_users, attacker_roles }
+    Taint { nodes, attacker_users, attacker_roles: roles.into_keys().collect() }
 }
 
 /// What the evidence covers for one account: its first and last event (SPEC §9). Events

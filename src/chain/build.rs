@@ -215,8 +215,9 @@ impl SessionGraph {
         }
 
         // Pass 1: children of successful issuing events.
-        let mut issuing: Vec<(usize, usize)> = Vec::new(); // (event index, child node)
-                                                           // Successful role assumptions whose response (the key issued) is not in the record.
+        // (event index, child node)
+        let mut issuing: Vec<(usize, usize)> = Vec::new();
+        // Successful role assumptions whose response (the key issued) is not in the record.
         let mut unanswered_calls: Vec<(usize, String)> = Vec::new();
         for (i, e) in events.iter().enumerate() {
             if !issuing_name[i] {
@@ -330,58 +331,47 @@ impl SessionGraph {
             });
         }
 
-        // Roles whose trust policy was set, with the credential that did it.
+        // Users made or taken over, and roles whose trust policy was set, with the credential
+        // that did it.
         for e in events {
-            if !ROLE_GRANTS.contains(&e.name()) || e.failed() {
+            let role = ROLE_GRANTS.contains(&e.name());
+            if (!role && !USER_GRANTS.contains(&e.name())) || e.failed() {
                 continue;
             }
-            let Some(name) = e.get(F::RequestRoleName).map(String::from) else { continue };
+            let name = if role {
+                e.get(F::RequestRoleName)
+            } else {
+                e.get(F::RequestUserName)
+                    .or_else(|| e.get(F::ResponseUserName))
+                    .or_else(|| e.get(F::LoginProfileUser))
+            };
+            let Some(name) = name.map(String::from) else { continue };
             let account = e
                 .get(F::RecipientAccount)
                 .or_else(|| e.get(F::AccountId))
                 .map(String::from)
                 .unwrap_or_default();
-            let by = g.parent_of(e);
-            g.role_grants.push(UserGrant {
-                user_arn: format!("arn:aws:iam::{account}:role/{name}"),
+            let arn = if role {
+                format!("arn:aws:iam::{account}:role/{name}")
+            } else {
+                e.get(F::UserArn)
+                    .map(String::from)
+                    .unwrap_or_else(|| format!("arn:aws:iam::{account}:user/{name}"))
+            };
+            let grant = UserGrant {
+                user_arn: arn,
                 account_id: account,
                 user_name: name,
                 event_name: e.name().to_string(),
                 event_id: e.id().to_string(),
                 time: e.time,
-                by,
-            });
-        }
-        // Users made or taken over, with the credential that did it.
-        for e in events {
-            if !USER_GRANTS.contains(&e.name()) || e.failed() {
-                continue;
+                by: g.parent_of(e),
+            };
+            if role {
+                g.role_grants.push(grant);
+            } else {
+                g.user_grants.push(grant);
             }
-            let name = e
-                .get(F::RequestUserName)
-                .or_else(|| e.get(F::ResponseUserName))
-                .or_else(|| e.get(F::LoginProfileUser))
-                .map(String::from);
-            let Some(name) = name else { continue };
-            let account = e
-                .get(F::RecipientAccount)
-                .or_else(|| e.get(F::AccountId))
-                .map(String::from)
-                .unwrap_or_default();
-            let user_arn = e
-                .get(F::UserArn)
-                .map(String::from)
-                .unwrap_or_else(|| format!("arn:aws:iam::{account}:user/{name}"));
-            let by = g.parent_of(e);
-            g.user_grants.push(UserGrant {
-                user_arn,
-                account_id: account,
-                user_name: name,
-                event_name: e.name().to_string(),
-                event_id: e.id().to_string(),
-                time: e.time,
-                by,
-            });
         }
         unanswered
     }
