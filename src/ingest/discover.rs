@@ -109,6 +109,11 @@ fn skipped(path: &Path, reason: &'static str, detail: &str) -> Problem {
     }
 }
 
+/// The folders of digest and Insights files beside the logs, which a walk never reads
+/// (`trailhound integrity` checks every other file, [`crate::integrity`]).
+pub const DIGEST_FOLDER: &str = "CloudTrail-Digest";
+pub const INSIGHT_FOLDER: &str = "CloudTrail-Insight";
+
 /// Entries of a directory from which [`walk`] looks at them on every core.
 const PARALLEL_AT: usize = 16;
 
@@ -163,7 +168,7 @@ fn walk(
     for (p, meta) in paths.into_iter().zip(metas) {
         let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
         // Digest and Insights objects sit beside the logs in the same bucket: route, don't count.
-        if name == "CloudTrail-Digest" {
+        if name == DIGEST_FOLDER {
             problems.push(skipped(
                 &p,
                 "digest",
@@ -171,7 +176,7 @@ fn walk(
             ));
             continue;
         }
-        if name == "CloudTrail-Insight" {
+        if name == INSIGHT_FOLDER {
             problems.push(skipped(&p, "insight", "CloudTrail Insights files are not events"));
             continue;
         }

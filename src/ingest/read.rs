@@ -326,13 +326,13 @@ pub fn holds_events(doc: &[u8], cap: u64) -> bool {
     }
     let mut st = Scratch::new();
     st.raw.extend_from_slice(doc);
-    if decompress::is_gzip(doc) && decompress::gunzip_into(doc, &mut st.inflated, cap).is_err() {
-        // A gzip cut short: its readable part is what a run salvages records from.
-        if st.inflated.is_empty() {
-            return false;
-        }
+    let gz = decompress::is_gzip(doc);
+    // A gzip cut short: its readable part is what a run salvages records from.
+    if gz && decompress::gunzip_into(doc, &mut st.inflated, cap).is_err() && st.inflated.is_empty()
+    {
+        return false;
     }
-    if parquet::is_parquet(if decompress::is_gzip(doc) { &st.inflated } else { doc }) {
+    if parquet::is_parquet(if gz { &st.inflated } else { doc }) {
         return true;
     }
     let mut sink = Count(0);

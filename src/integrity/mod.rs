@@ -332,20 +332,22 @@ impl IntegrityReport {
     pub fn verdict(&self) -> Verdict {
         if !self.ok() {
             Verdict::Failed
-        } else if self.signatures_unchecked > 0
-            || self.signatures_checked < self.digests
-            || self.uncovered_total > 0
-        {
+        } else if self.signatures_unverified() || self.uncovered_total > 0 {
             Verdict::Unverified
         } else {
             Verdict::Ok
         }
     }
 
+    /// Some digest's signature was not verified (no `--public-keys`).
+    fn signatures_unverified(&self) -> bool {
+        self.signatures_unchecked > 0 || self.signatures_checked < self.digests
+    }
+
     /// Why the verdict is [`Verdict::Unverified`], for the table's first line.
     pub fn unverified_because(&self) -> String {
         let mut why = Vec::new();
-        if self.signatures_unchecked > 0 || self.signatures_checked < self.digests {
+        if self.signatures_unverified() {
             why.push("signatures not checked: no --public-keys".to_string());
         }
         if self.uncovered_total > 0 {

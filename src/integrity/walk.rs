@@ -156,7 +156,8 @@ pub(super) enum PathClass {
 pub(super) fn read_by_other_commands(shown: &str) -> bool {
     let mut segs: Vec<&str> = shown.split('/').collect();
     segs.pop();
-    !segs.iter().any(|s| *s == "CloudTrail-Digest" || *s == "CloudTrail-Insight")
+    use crate::ingest::{DIGEST_FOLDER, INSIGHT_FOLDER};
+    !segs.iter().any(|s| *s == DIGEST_FOLDER || *s == INSIGHT_FOLDER)
 }
 
 fn classify(shown: &str) -> PathClass {
