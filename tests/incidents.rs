@@ -814,3 +814,177 @@ fn verify_says_which_cuts_wait_on_an_account_without_logs() {
     );
     assert!(!notes.iter().any(|n| n.contains("account 111122223333, whose logs")), "{notes:?}");
 }
+
+/// The leaked key launches two instances with an existing role's instance profile
+/// (`RunInstances`); the first instance's role session is used from outside and alive at the
+/// cut-off, the second's expired before it. Another instance of the same role, not launched
+/// in the logs, is the company's own. Whoever launches an instance holds its role's
+/// sessions, and the instance fetches new ones by itself: both launched instances' sessions
+/// are tainted, and only a deny by their `aws:userid` with no time condition cuts them.
+fn launched_instances() -> (Scenario, String, String, String) {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let role = format!("arn:aws:iam::{MAIN}:role/AppRole");
+    let (live, gone, own) = ("i-0a1b2c3d4e5f60718", "i-0b1c2d3e4f5a60718", "i-0f0e0d0c0b0a09080");
+    s.run_instances(&leaked, T0 + 60, "AppProfile", &[live, gone]);
+    let a = s.instance_session(&role, live, T0 + 120, 6 * 3600);
+    let b = s.instance_session(&role, gone, T0 + 120, 900);
+    let c = s.instance_session(&role, own, T0 + 100, 6 * 3600);
+    s.call(&a, T0 + 300, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.call(&b, T0 + 310, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.call(&c, T0 + 320, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    (s, a.node_id(), b.node_id(), c.node_id())
+}
+
+#[test]
+fn instances_the_attacker_launched_with_an_existing_role_are_cut_renewals_included() {
+    let (s, live, gone, own) = launched_instances();
+    let d = write(&s, &[]);
+    let tainted = tainted_ids(&d, LEAKED);
+    assert!(tainted.contains(&live) && tainted.contains(&gone), "{tainted:?}");
+    assert!(!tainted.contains(&own), "the company's own instance is not the attacker's");
+
+    for strategy in ["strict", "surgical"] {
+        let p = plan(&d, LEAKED, strategy);
+        let puts = actions(&p, "put_role_policy");
+        assert_eq!(puts.len(), 1, "{strategy}: {p}");
+        let doc = &puts[0]["policy_document"];
+        let launch: Vec<&Value> = doc["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|st| st["Sid"] == "TrailhoundDenyLaunchedInstances")
+            .collect();
+        assert_eq!(launch.len(), 1, "{strategy}: {doc}");
+        let cond = &launch[0]["Condition"];
+        assert!(cond.get("DateLessThan").is_none(), "no time condition: {cond}");
+        let ids: Vec<&str> = cond["StringLike"]["aws:userid"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(ids.len(), 2, "{ids:?}");
+        assert!(ids
+            .iter()
+            .all(|i| i.ends_with(":i-0a1b2c3d4e5f60718") || i.ends_with(":i-0b1c2d3e4f5a60718")));
+        let (code, v) = verify(&d, &p);
+        assert_eq!(code, 0, "{strategy}: {v}");
+        assert!(v["covered"].as_array().unwrap().iter().any(|c| c["session"] == live.as_str()));
+        if strategy == "surgical" {
+            assert!(v["collateral"].as_array().unwrap().is_empty(), "{v}");
+        }
+
+        // Without the launch statement (the time-conditioned deny alone), the live session is
+        // cut but the next one either instance fetches is not: NOT covered.
+        let mut m = p.clone();
+        for a in m["actions"].as_array_mut().unwrap() {
+            if a["type"] != "put_role_policy" {
+                continue;
+            }
+            let old = serde_json::to_string(&a["policy_document"]).unwrap();
+            let cmd = a["command"].as_str().unwrap().to_string();
+            assert!(cmd.contains(&old), "the command carries the document: {cmd}");
+            a["policy_document"]["Statement"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|st| st["Sid"] != "TrailhoundDenyLaunchedInstances");
+            let new = serde_json::to_string(&a["policy_document"]).unwrap();
+            a["command"] = json!(cmd.replace(&old, &new));
+        }
+        let (code, v) = verify(&d, &m);
+        assert_eq!(code, 1, "{strategy}: {v}");
+        let missed = v["not_covered"].as_array().unwrap();
+        for sess in [&live, &gone] {
+            assert!(missed.iter().any(|c| c["session"] == sess.as_str()), "{sess}: {v}");
+        }
+    }
+}
+
+/// A session's `aws:TokenIssueTime` is the `creationDate` its calls carry (F5): when STS
+/// logged the `AssumeRole` a second before, a cut-off at "the call's second + 1" does not
+/// deny it, and the plan must not say it does.
+#[test]
+fn a_session_is_timed_by_its_creation_date_when_the_issuing_call_is_a_second_earlier() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let mut admin = s.assume_role(
+        &leaked,
+        T0 + 60,
+        &format!("arn:aws:iam::{MAIN}:role/AdminRole"),
+        "ci",
+        43_200,
+    );
+    // The session is named by its issuing call's second; its own calls carry the next.
+    let id = admin.node_id();
+    admin.issued_at = Some(T0 + 61);
+    s.call(&admin, T0 + 200, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let d = write(&s, &[]);
+    // 10:01:01 is after the call (10:01:00) but not after the session's issue time.
+    let (code, p, err) = run(
+        &[
+            "plan",
+            "--key",
+            LEAKED,
+            "--strategy",
+            "strict",
+            "--effective-at",
+            "2024-03-11T10:01:01Z",
+        ],
+        &d,
+    );
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(p["summary"]["uncovered_sessions"], 1, "{p}");
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 1, "{v}");
+    assert!(
+        v["not_covered"].as_array().unwrap().iter().any(|c| c["session"] == id.as_str()),
+        "{v}"
+    );
+    // A second later it is denied, and both agree.
+    let (code, p, err) = run(
+        &[
+            "plan",
+            "--key",
+            LEAKED,
+            "--strategy",
+            "strict",
+            "--effective-at",
+            "2024-03-11T10:01:02Z",
+        ],
+        &d,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(verify(&d, &p).0, 0);
+}
+
+/// A key created by the leaked key, logged without its response: its id is in no record of
+/// the call, so no action can deactivate it. The plan says so (a review item, NOT CUT, exit
+/// 1) and `verify` does not call the plan complete.
+#[test]
+fn a_key_created_without_its_id_in_the_logs_is_not_cut_and_said_so() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let made = s.create_access_key_unanswered(&leaked, T0 + 60, Some("alice"));
+    s.call(&made, T0 + 120, "sts.amazonaws.com", "GetCallerIdentity", Value::Null);
+    let d = write(&s, &[]);
+    let (code, p, err) =
+        run(&["plan", "--key", LEAKED, "--strategy", "strict", "--effective-at", CUT], &d);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(p["summary"]["keys_by_hand"], 1, "{p}");
+    let review = actions(&p, "review");
+    assert!(
+        review.iter().any(|a| a["command"]
+            .as_str()
+            .unwrap()
+            .contains("list-access-keys --user-name 'alice'")),
+        "{p}"
+    );
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 1, "{v}");
+    assert!(v["keys_left_active"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|k| k.as_str().unwrap().contains("alice")));
+}

@@ -188,6 +188,8 @@ impl SessionGraph {
         // (+10 MB peak at 1 GB of trail).
         g.nodes.reserve(creds.len() + events.len());
         let unanswered = Self::link_issuing(&mut g, ing, &events);
+        let launches = g.launches(ing, &events);
+        g.keep_unnamed_keys(&events);
         crate::diag::mark("graph: edges drawn");
         // The issuing calls are not read again: an owned copy is freed here (a shared one
         // once the run's writer is done with it too).
@@ -196,7 +198,7 @@ impl SessionGraph {
         crate::diag::release_free_memory();
         crate::diag::mark("graph: issuing events linked");
         issuing_done();
-        Self::attribute_calls(g, ing, creds, unanswered)
+        Self::attribute_calls(g, ing, creds, unanswered, launches)
     }
 
     /// Passes 1 and 2: a credential for every successful issuing call, an edge from the
@@ -401,6 +403,7 @@ impl SessionGraph {
         ing: &Ingest,
         creds: impl std::ops::Deref<Target = Creds>,
         unanswered: Vec<Unanswered>,
+        launches: Vec<super::launch::Launch>,
     ) -> SessionGraph {
         // Pass 3: attribute every call to its credential.
         // A credential resolves the same way for all its calls, except a temporary key seen
@@ -452,6 +455,7 @@ impl SessionGraph {
         g.count_calls(ing);
         crate::diag::mark("graph: calls attributed");
         let linked = g.link_unanswered(unanswered);
+        g.link_launches(launches);
         g.add_notes(ing, &linked);
         let mut parents = vec![None; g.nodes.len()];
         for (k, &(p, c)) in g.edge_nodes.iter().enumerate() {
@@ -775,7 +779,7 @@ impl SessionGraph {
     }
 
     /// The credential (or outside issuer) that made an issuing call.
-    fn parent_of(&mut self, e: &IssuingCall) -> usize {
+    pub(super) fn parent_of(&mut self, e: &IssuingCall) -> usize {
         if let Some(k) = e.get(F::AccessKeyId) {
             return self.resolve(k, e.creation_date, e.time, &e.as_use());
         }
@@ -841,6 +845,15 @@ impl SessionGraph {
             None => self.session_latest_at(key, time),
         };
         if let Some(n) = pick {
+            // `aws:TokenIssueTime` is the creationDate its calls carry (F5), not the issuing
+            // call's `eventTime`: when STS logged the call a second or two before, the later
+            // is taken, or a deny at "newest issue time + 1 s" (F14) would be judged to match
+            // a session it misses.
+            if let (Some(c), Some(t)) = (created, self.nodes[n].issued_at) {
+                if c > t {
+                    self.nodes[n].issued_at = Some(c);
+                }
+            }
             return n;
         }
         // Orphan: no issuing event in the logs (F2).

@@ -23,8 +23,10 @@
 mod alive;
 mod build;
 mod expiry;
+mod launch;
 pub mod render;
 mod stored;
+mod unnamed;
 pub use expiry::session_expiry;
 
 use crate::ingest::{Creds, FxMap, Ingest, IssuingCall, StrMap};
@@ -190,6 +192,10 @@ pub struct SessionGraph {
     /// shape: `user_arn` holds the role's ARN (without its path, which the call does not
     /// name) and `user_name` the role's name.
     pub role_grants: Vec<UserGrant>,
+    /// Successful `CreateAccessKey` calls whose record does not name the key made (no
+    /// response): `user_name` is the user it was made for. No action can name such a key:
+    /// `plan` and `verify` count it as not cut unless its user is denied everything.
+    pub unnamed_keys: Vec<UserGrant>,
     /// For each event of the ingest (same index): the node that made it, or [`NO_NODE`]
     /// ([`SessionGraph::node_of_event`]). `u32`: one of these per event of the trail.
     event_node: Vec<u32>,

@@ -9,7 +9,7 @@ use crate::ingest::{ByteFields as Fields, ByteReader as Reader, ByteSink as Sink
 use rayon::prelude::*;
 
 /// Bumped whenever the graph's shape or how it is built changes.
-const FORMAT: u32 = 6;
+const FORMAT: u32 = 7;
 
 const KINDS: [NodeKind; 4] =
     [NodeKind::LongTermKey, NodeKind::Session, NodeKind::ExternalIdentity, NodeKind::Service];
@@ -454,6 +454,7 @@ pub(super) fn encode_into(g: &SessionGraph, out: &mut impl Sink) {
         notes,
         user_grants,
         role_grants,
+        unnamed_keys,
         event_node,
         edge_nodes,
         parents,
@@ -500,6 +501,8 @@ pub(super) fn encode_into(g: &SessionGraph, out: &mut impl Sink) {
     out.put_all(user_grants, put_grant);
     out.w().u32(role_grants.len() as u32);
     out.put_all(role_grants, put_grant);
+    out.w().u32(unnamed_keys.len() as u32);
+    out.put_all(unnamed_keys, put_grant);
     out.w().u32(event_node.len() as u32);
     out.put_all(event_node, |w, n| w.u32(*n));
     out.w().u32(edge_nodes.len() as u32);
@@ -620,6 +623,7 @@ struct Rest {
     notes: Vec<String>,
     user_grants: Vec<UserGrant>,
     role_grants: Vec<UserGrant>,
+    unnamed_keys: Vec<UserGrant>,
     event_node: Vec<u32>,
     edge_nodes: Vec<(usize, usize)>,
     parents: Vec<Option<(usize, usize)>>,
@@ -647,6 +651,11 @@ fn get_rest(b: &[u8], nn: usize, ne: usize, events: usize) -> Option<Rest> {
     let mut role_grants = Vec::with_capacity(n);
     for _ in 0..n {
         role_grants.push(get_grant(&mut r, nn)?);
+    }
+    let n = r.count(8)?;
+    let mut unnamed_keys = Vec::with_capacity(n);
+    for _ in 0..n {
+        unnamed_keys.push(get_grant(&mut r, nn)?);
     }
     let n = r.count(4)?;
     if n != events {
@@ -684,6 +693,7 @@ fn get_rest(b: &[u8], nn: usize, ne: usize, events: usize) -> Option<Rest> {
         notes,
         user_grants,
         role_grants,
+        unnamed_keys,
         event_node,
         edge_nodes,
         parents,
@@ -872,7 +882,16 @@ pub(super) fn decode_kept(
         },
     );
     let (nodes, edges, rest, index) = (nodes?, edges?, rest?, index?);
-    let Rest { attempts, notes, user_grants, role_grants, event_node, edge_nodes, parents } = rest;
+    let Rest {
+        attempts,
+        notes,
+        user_grants,
+        role_grants,
+        unnamed_keys,
+        event_node,
+        edge_nodes,
+        parents,
+    } = rest;
     Some(SessionGraph {
         nodes,
         edges,
@@ -880,6 +899,7 @@ pub(super) fn decode_kept(
         notes,
         user_grants,
         role_grants,
+        unnamed_keys,
         event_node,
         edge_nodes,
         parents,

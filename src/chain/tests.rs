@@ -209,13 +209,14 @@ fn graph_text(g: &SessionGraph) -> String {
         }
     };
     format!(
-        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{ids:?}\n{keys:?}",
+        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{ids:?}\n{keys:?}",
         g.nodes,
         g.edges,
         g.attempts,
         g.notes,
         g.user_grants,
         g.role_grants,
+        g.unnamed_keys,
         g.event_node,
         g.edge_nodes,
         g.parents
@@ -248,9 +249,17 @@ fn a_stored_graph_reads_back_equal_and_damage_is_a_miss_not_a_panic() {
         Some("AccessDenied"),
         "aws-cli/2.15.0",
     );
+    s.create_access_key_unanswered(&leaked, T0 + 170, Some("carol"));
+    let instance = "i-0a1b2c3d4e5f60718";
+    s.run_instances(&leaked, T0 + 175, "AppProfile", &[instance]);
+    let role = format!("arn:aws:iam::{MAIN}:role/AppRole");
+    let inst = s.instance_session(&role, instance, T0 + 180, 3600);
+    s.call(&inst, T0 + 190, "s3.amazonaws.com", "ListBuckets", Value::Null);
     let g = graph_of(&s, &[]);
     assert!(!g.edges.is_empty() && !g.attempts.is_empty() && !g.user_grants.is_empty());
     assert!(g.edges.iter().any(|e| !e.other_copies.is_empty()), "an F3 copy is stored too");
+    assert_eq!(g.unnamed_keys.len(), 1, "the key made without its id is stored too");
+    assert!(g.edges.iter().any(|e| e.event_name == "RunInstances"), "and the launch's edge");
 
     let bytes = super::stored::encode(&g);
     let events = g.event_node.len();

@@ -295,6 +295,90 @@ impl Scenario {
         c
     }
 
+    /// `RunInstances` by `caller` with the instance profile `profile`, launching
+    /// `instance_ids` (as EC2's response names them); returns the call's eventID.
+    pub fn run_instances(
+        &mut self,
+        caller: &Cred,
+        at: i64,
+        profile: &str,
+        instance_ids: &[&str],
+    ) -> String {
+        let request = json!({
+            "instancesSet": {"items": [{"imageId": "ami-0abcdef1234567890", "minCount": 1, "maxCount": instance_ids.len()}]},
+            "instanceType": "t3.micro",
+            "iamInstanceProfile": {"name": profile},
+        });
+        let items: Vec<Value> = instance_ids
+            .iter()
+            .map(|i| json!({"instanceId": i, "imageId": "ami-0abcdef1234567890", "instanceState": {"code": 0, "name": "pending"}}))
+            .collect();
+        let response = json!({"requestId": "req-run", "reservationId": "r-0123456789abcdef0", "ownerId": caller.account, "instancesSet": {"items": items}});
+        self.call_full(
+            caller,
+            at,
+            "ec2.amazonaws.com",
+            "RunInstances",
+            request,
+            response,
+            None,
+            "aws-cli/2.15.0",
+        )
+    }
+
+    /// A role session of EC2 instance `instance_id` with the instance profile's role
+    /// `role_arn`, issued at `at` for `duration` seconds: named by the instance id, as EC2
+    /// names it, and seen only in use (its issuing call is the service's, not in the logs).
+    pub fn instance_session(
+        &mut self,
+        role_arn: &str,
+        instance_id: &str,
+        at: i64,
+        duration: i64,
+    ) -> Cred {
+        let (acct, name) = role_parts(role_arn);
+        let role_id = self.unique_id(true, role_arn, "AROA");
+        let key = self.new_key("ASIA");
+        let session_arn = format!("arn:aws:sts::{acct}:assumed-role/{name}/{instance_id}");
+        Cred {
+            key,
+            identity: json!({
+                "type": "AssumedRole",
+                "principalId": format!("{role_id}:{instance_id}"),
+                "arn": session_arn,
+                "accountId": acct,
+                "sessionContext": {
+                    "sessionIssuer": {"type": "Role", "principalId": role_id, "arn": role_arn, "accountId": acct, "userName": name},
+                    "ec2RoleDelivery": "2.0",
+                },
+            }),
+            account: acct,
+            arn: session_arn,
+            principal_id: format!("{role_id}:{instance_id}"),
+            issued_at: Some(at),
+            expires_at: Some(at + duration),
+            user_name: None,
+            from_console: false,
+        }
+    }
+
+    /// [`Scenario::create_access_key`], its record written without `responseElements` (as
+    /// some converted exports keep it): the key's id is seen only in its use.
+    pub fn create_access_key_unanswered(
+        &mut self,
+        caller: &Cred,
+        at: i64,
+        user: Option<&str>,
+    ) -> Cred {
+        let c = self.create_access_key(caller, at, user);
+        if let Some((_, r)) = self.records.last_mut() {
+            if let Some(o) = r.as_object_mut() {
+                o.remove("responseElements");
+            }
+        }
+        c
+    }
+
     /// `GetSessionToken` by `caller` (an IAM user's or root's long-term key).
     pub fn get_session_token(&mut self, caller: &Cred, at: i64, duration: i64) -> Cred {
         let key = self.new_key("ASIA");

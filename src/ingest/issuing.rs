@@ -54,10 +54,13 @@ pub enum Field {
     /// `requestParameters.roleName`: the role a CreateRole or UpdateAssumeRolePolicy sets
     /// the trust policy of.
     RequestRoleName,
+    /// `responseElements.instancesSet.items[].instanceId` (RunInstances), comma-separated:
+    /// the instances whose role sessions the caller's launch gave it.
+    InstanceIds,
 }
 
 /// How many [`Field`]s there are.
-pub const FIELDS: usize = Field::RequestRoleName as usize + 1;
+pub const FIELDS: usize = Field::InstanceIds as usize + 1;
 // One bit each in `IssuingCall::present`.
 const _: () = assert!(FIELDS <= 64);
 
@@ -249,6 +252,7 @@ pub fn for_graph(e: Event) -> IssuingCall {
         o(&p.user_name),
         o(&p.login_profile_user),
         o(&q.role_name),
+        o(&p.instance_ids),
     ];
     let mut c = IssuingCall::new(e.time, e.origin, &strs);
     c.creation_date = i.creation_date;
@@ -261,10 +265,15 @@ pub fn for_graph(e: Event) -> IssuingCall {
 /// Event names whose full record the session graph needs: credential-issuing calls (F1),
 /// the calls that make a user the attacker's (SPEC §9: CreateUser, a login profile created or
 /// changed) and those that set a role's trust policy (CreateRole, UpdateAssumeRolePolicy:
-/// who may assume it from then on, [`crate::taint`]).
+/// who may assume it from then on, [`crate::taint`]), and `RunInstances`, whose instances'
+/// role sessions are the launcher's to use (the graph links them by instance id).
 pub fn needs_detail(name: &str) -> bool {
     STS_ISSUERS.contains(&name)
         || name == "CreateAccessKey"
         || USER_GRANTS.contains(&name)
         || ROLE_GRANTS.contains(&name)
+        || name == LAUNCHES
 }
+
+/// The call whose response names instances ([`Field::InstanceIds`]).
+pub const LAUNCHES: &str = "RunInstances";

@@ -156,6 +156,7 @@ pub fn normalize(r: &RawRecord, file: u32, idx: u32) -> Result<Event, RecordReje
         response.provider = p.issuer.owned().or_else(|| p.provider.owned());
         response.source_identity = p.source_identity.owned();
         response.console_login = p.console_login.owned();
+        response.instance_ids = p.instance_ids();
     }
 
     let mut resources = Vec::new();

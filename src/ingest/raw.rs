@@ -564,6 +564,40 @@ pub struct RawResponse<'a> {
     pub source_identity: Str<'a>,
     #[serde(rename = "ConsoleLogin", borrow, default)]
     pub console_login: Str<'a>,
+    #[serde(borrow, default)]
+    pub instances_set: Obj<RawInstancesSet<'a>>,
+}
+
+/// `responseElements.instancesSet` (EC2 `RunInstances`): the instances launched.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawInstancesSet<'a> {
+    #[serde(borrow, default)]
+    pub items: List<Obj<RawInstance<'a>>>,
+}
+
+/// One entry of `responseElements.instancesSet.items`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawInstance<'a> {
+    #[serde(borrow, default)]
+    pub instance_id: Str<'a>,
+}
+
+impl RawResponse<'_> {
+    /// The ids of the instances a `RunInstances` launched, comma-separated in the order of
+    /// the response, or `None`. Only ids of the form EC2 gives them (`i-` and 8 or 17 hex
+    /// digits, [`crate::model::is_instance_id`]) are kept: the session graph matches them
+    /// against role session names.
+    pub fn instance_ids(&self) -> Option<String> {
+        let items = self.instances_set.get()?.items.0.as_ref()?;
+        let ids: Vec<&str> = items
+            .iter()
+            .filter_map(|i| i.get()?.instance_id.non_empty())
+            .filter(|id| crate::model::is_instance_id(id))
+            .collect();
+        (!ids.is_empty()).then(|| ids.join(","))
+    }
 }
 
 /// `responseElements.credentials`.

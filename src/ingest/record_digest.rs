@@ -211,6 +211,12 @@ pub fn content_digest(r: &RawRecord) -> (u64, u32) {
             d.s(&x.arn);
             d.s(&x.role_name);
         }
+        d.tag = 380;
+        if let Some(items) = p.instances_set.get().and_then(|x| x.items.0.as_ref()) {
+            for i in items {
+                d.s(i.get().map_or(&Str(None), |i| &i.instance_id));
+            }
+        }
     }
     d.tag = 400;
     if let Some(list) = &r.resources.0 {
@@ -323,6 +329,7 @@ pub fn event_digest(e: &Event) -> u64 {
         &p.provider,
         &p.source_identity,
         &p.console_login,
+        &p.instance_ids,
     ] {
         s(&mut d, v);
     }

@@ -339,6 +339,13 @@ pub const COLUMNS: &[(&str, Access)] = &[
             |e, v| e.response.console_login = Some(v),
         ),
     ),
+    (
+        "response_instance_ids",
+        Access::Str(
+            |e| e.response.instance_ids.as_deref(),
+            |e, v| e.response.instance_ids = Some(v),
+        ),
+    ),
 ];
 
 /// Resource ARNs are one column, joined with this separator.

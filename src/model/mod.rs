@@ -141,6 +141,17 @@ pub struct Response {
     pub source_identity: Option<String>,
     /// `ConsoleLogin` result (`Success` / `Failure`).
     pub console_login: Option<String>,
+    /// `instancesSet.items[].instanceId` (RunInstances): the instances launched, comma-separated.
+    pub instance_ids: Option<String>,
+}
+
+/// An EC2 instance id as EC2 gives them: `i-` and 8 or 17 lower-case hex digits. An instance's
+/// role sessions are named by it (CLOUDTRAIL.md §5), so it is what links a launch to them.
+pub fn is_instance_id(s: &str) -> bool {
+    s.strip_prefix("i-").is_some_and(|h| {
+        matches!(h.len(), 8 | 17)
+            && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
 /// One unique CloudTrail event.

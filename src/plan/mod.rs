@@ -53,7 +53,7 @@ use crate::escape::{one_line, shell_word};
 use crate::ingest::Ingest;
 use crate::time::{fmt_iso, parse_iso, Time};
 use commands::{checked, rank, review};
-use policy::{deny_statement, userid_pattern};
+use policy::{any_matches, deny_statement, launch_statement, userid_pattern, RENEWAL};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -266,6 +266,17 @@ pub fn build_plan(
             status,
         });
     }
+    // Sessions of instances a tainted credential launched: the instance fetches new ones by
+    // itself, so their role gets a deny by their aws:userid with no time condition, expired
+    // ones included (the next one is not in the logs yet).
+    let launched = g.launched_sessions();
+    let mut launches_by_target: BTreeMap<Target, Vec<usize>> = BTreeMap::new();
+    for &n in launched.keys().filter(|n| b.nodes.contains(n)) {
+        if let Ok(t) = attach_target(g, n) {
+            live_by_target.entry(t.clone()).or_default();
+            launches_by_target.entry(t).or_default().push(n);
+        }
+    }
     // Every attacker-controlled user gets a deny-all policy, live sessions or not (SPEC §9).
     for u in &b.attacker_users {
         let arn = format!("arn:aws:iam::{}:user/{}", u.account_id, u.user_name);
@@ -344,15 +355,45 @@ pub fn build_plan(
                 )),
             }
         }
-        let doc = json!({ "Version": "2012-10-17", "Statement": [statement.clone()] });
+        // The statements: the deny of the live tainted sessions (none when the target is here
+        // only for its launched instances), then that of the launched instances' sessions.
+        let launches = launches_by_target.get(target);
+        let only_launches = tainted.is_empty() && attacker.is_none() && launches.is_some();
+        let mut statements = Vec::new();
+        if !only_launches {
+            statements.push(statement);
+        }
+        if let Some(ls) = launches {
+            let mut ids: Vec<String> =
+                ls.iter().filter_map(|&n| userid_pattern(&g.nodes[n], None)).collect();
+            ids.sort();
+            ids.dedup();
+            let mut instances: Vec<&str> =
+                ls.iter().filter_map(|n| launched.get(n).copied()).collect();
+            instances.sort_unstable();
+            instances.dedup();
+            statements.push(launch_statement(&ids));
+            reason = format!(
+                "{}{}instance(s) {} launched by a tainted credential run with role {}: deny every session of them by aws:userid (F9), with no time condition, because the instance fetches new credentials by itself (F21)",
+                if only_launches { "" } else { &reason },
+                if only_launches { "" } else { "; and " },
+                instances.join(", "),
+                target.name
+            );
+        }
+        let doc = json!({ "Version": "2012-10-17", "Statement": statements.clone() });
         let size = policy_size(&doc);
         // A policy covers only the sessions its statement matches, as IAM would evaluate it:
         // one issued at or after the cut-off (an `--effective-at` before the newest tainted
         // issue time, F14) or with no known issue time escapes the `aws:TokenIssueTime`
         // condition. Such a session is counted and named as not covered, never as covered.
+        // A launched instance's session is covered only when the one it fetches next is too.
         let (covered, missed): (Vec<usize>, Vec<usize>) = tainted.iter().partition(|&&n| {
             let sn = &g.nodes[n];
-            statement_matches(&statement, sn.issued_at, session_userid(sn, None).as_deref())
+            let userid = session_userid(sn, None);
+            any_matches(&statements, sn.issued_at, userid.as_deref())
+                && (!launched.contains_key(&n)
+                    || any_matches(&statements, Some(RENEWAL), userid.as_deref()))
         });
         if !missed.is_empty() {
             notes.push(format!(
@@ -374,7 +415,7 @@ pub fn build_plan(
             let alive = session_expiry(g, s).is_none_or(|x| x > live_from);
             let sn = &g.nodes[s];
             let uid = session_userid(sn, None);
-            if alive && statement_matches(&statement, sn.issued_at, uid.as_deref()) {
+            if alive && any_matches(&statements, sn.issued_at, uid.as_deref()) {
                 collateral.push(sn.id.clone());
             }
         }
@@ -542,6 +583,31 @@ pub fn build_plan(
         }
     }
 
+    // A key made with a tainted credential whose id the logs do not show (no response in the
+    // record): no action can name it, so it is cut only if its user is denied everything.
+    for k in g.unnamed_keys.iter().filter(|k| b.nodes.contains(&k.by)) {
+        if attackers.contains_key(&(k.account_id.clone(), k.user_name.clone())) {
+            continue;
+        }
+        summary.keys_by_hand += 1;
+        notes.push(format!(
+            "NOT CUT: {} stays active until it is found and deactivated by hand (see its review item)",
+            one_line(&unknown_key(k))
+        ));
+        let u = shell_word(if k.user_name.is_empty() { "USER" } else { &k.user_name });
+        actions.push(review(
+            Some(k.account_id.clone()).filter(|a| !a.is_empty()),
+            format!(
+                "{}: list the user's keys and deactivate the one created at {}",
+                unknown_key(k),
+                fmt_iso(k.time)
+            ),
+            &[
+                format!("aws iam list-access-keys --user-name {u}"),
+                format!("aws iam update-access-key --user-name {u} --access-key-id ID_FROM_THE_LIST --status Inactive"),
+            ],
+        ));
+    }
     // Other persistence needs a human: a review item with the suggested command commented out.
     for p in &b.persistence {
         if handled.contains(&p.event_id) || p.event_name == "CreateAccessKey" {
@@ -777,5 +843,15 @@ fn resource_denies(
 pub(crate) fn changed_note(file: &str) -> String {
     format!(
         "input file {file} changed while this run read it: inputs.sha256 does not vouch for it and matches no evidence; re-run once the trail is no longer being written"
+    )
+}
+
+/// How a key a tainted credential made, whose id the logs do not show, is named.
+pub(crate) fn unknown_key(k: &crate::chain::UserGrant) -> String {
+    format!(
+        "the access key made for user {} in account {} (event {}: no response in its record, so its id is unknown)",
+        if k.user_name.is_empty() { "?" } else { &k.user_name },
+        if k.account_id.is_empty() { "?" } else { &k.account_id },
+        k.event_id
     )
 }

@@ -56,6 +56,27 @@ pub(super) fn deny_statement(sid: &str, cutoff: i64, userids: Option<&[String]>)
     json!({ "Sid": sid, "Effect": "Deny", "Action": "*", "Resource": "*", "Condition": Value::Object(cond) })
 }
 
+/// The `Sid` of the statement that denies the sessions of instances a tainted credential
+/// launched ([`launch_statement`]).
+pub(super) const LAUNCH_SID: &str = "TrailhoundDenyLaunchedInstances";
+
+/// The issue time of the session an instance fetches after the plan has run: later than any
+/// cut-off, so only a deny with no `aws:TokenIssueTime` condition matches it
+/// ([`crate::chain::SessionGraph::launched_sessions`]).
+pub const RENEWAL: i64 = i64::MAX / 4;
+
+/// A deny of every session, renewals included, whose `aws:userid` is one of `userids` (the
+/// `ROLEID:i-…` of instances a tainted credential launched, F9): no time condition, because
+/// the instance fetches new credentials by itself (F21).
+pub(super) fn launch_statement(userids: &[String]) -> Value {
+    json!({ "Sid": LAUNCH_SID, "Effect": "Deny", "Action": "*", "Resource": "*", "Condition": { "StringLike": { "aws:userid": userids } } })
+}
+
+/// Whether any of `statements` matches a session ([`statement_matches`]).
+pub fn any_matches(statements: &[Value], issued: Option<i64>, userid: Option<&str>) -> bool {
+    statements.iter().any(|s| statement_matches(s, issued, userid))
+}
+
 /// Whether a deny `statement` (from a plan) matches a session issued at `issued` with
 /// `aws:userid` = `userid`, as IAM evaluates it (SPEC §6), for every action on every
 /// resource: only such a deny cuts a session. A statement narrowed to some actions or

@@ -557,7 +557,9 @@ pub fn verify_with(
     // What is cut is judged on the state after the precautionary actions too.
     let precaution_problems = apply_precautions(plan, &mut policies, iam);
 
-    let denied_by = |n: usize| -> Option<String> {
+    // `issued`: the issue time to judge the session at, when not its own (a launched
+    // instance's next session, [`super::policy::RENEWAL`]).
+    let denied_at = |n: usize, issued: Option<i64>| -> Option<String> {
         let node = &g.nodes[n];
         if let Some(u) = user_of(g, n) {
             if deleted_users.contains(&u) {
@@ -566,7 +568,8 @@ pub fn verify_with(
         }
         let t = attach_target(g, n).ok()?;
         let m = policies.on.get(&(t.kind, t.name.clone(), t.account_id.clone()))?;
-        let issued = (node.kind == NodeKind::Session).then_some(node.issued_at).flatten();
+        let issued =
+            issued.or_else(|| (node.kind == NodeKind::Session).then_some(node.issued_at).flatten());
         // The role id of a session the evidence shows no aws:userid for: from the snapshot.
         let role_id = iam
             .filter(|_| node.userid.is_none())
@@ -580,6 +583,11 @@ pub fn verify_with(
             })
             .map(|(l, _)| l.clone())
     };
+    let denied_by = |n: usize| denied_at(n, None);
+    // Sessions of instances launched by a credential the logs show (`RunInstances`): the
+    // instance fetches new credentials by itself, so its session is cut only when the one it
+    // fetches next is denied too.
+    let launched = g.launched_sessions();
     let verdict = |n: usize, by: Option<String>, reason: Option<String>| {
         let node = &g.nodes[n];
         SessionVerdict {
@@ -666,6 +674,16 @@ pub fn verify_with(
                     continue;
                 }
                 v.tainted_sessions += 1;
+                if let Some(instance) = launched.get(&i) {
+                    if denied_at(i, Some(super::policy::RENEWAL)).is_none() {
+                        v.not_covered.push(verdict(
+                            i,
+                            None,
+                            Some(format!("instance {instance} was launched by a tainted credential and fetches new credentials for its role by itself: only a deny with no aws:TokenIssueTime condition (its aws:userid, F9) cuts the next one (F21)")),
+                        ));
+                        continue;
+                    }
+                }
                 if !alive {
                     v.expired.push(verdict(i, by, None));
                     continue;
@@ -706,6 +724,19 @@ pub fn verify_with(
                 }
             }
             _ => {}
+        }
+    }
+    // Keys a tainted credential made whose id the logs do not show (a `CreateAccessKey`
+    // record without its response): no action can name them, so they are cut only with their
+    // user (deleted, or denied everything).
+    for k in g.unnamed_keys.iter().filter(|k| b.nodes.contains(&k.by)) {
+        let user = (k.account_id.clone(), k.user_name.clone());
+        let cut = deleted_users.contains(&user)
+            || policies.on.get(&(TargetKind::User, user.1.clone(), user.0.clone())).is_some_and(
+                |m| m.values().any(|(_, st)| super::policy::any_matches(st, None, None)),
+            );
+        if !cut {
+            v.keys_left_active.push(super::unknown_key(k));
         }
     }
     v.ok =

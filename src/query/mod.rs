@@ -149,6 +149,7 @@ pub fn issuing_names() -> Vec<&'static str> {
     v.push("CreateAccessKey");
     v.extend_from_slice(USER_GRANTS);
     v.extend_from_slice(ROLE_GRANTS);
+    v.push(crate::ingest::LAUNCHES);
     v.push("ConsoleLogin");
     v
 }

@@ -403,6 +403,7 @@ fn put_response(w: &mut Writer, p: &Response) {
         provider,
         source_identity,
         console_login,
+        instance_ids,
     } = p;
     w.opt_str(credentials_key.as_deref());
     w.opt_i64(*credentials_expiration);
@@ -427,6 +428,7 @@ fn put_response(w: &mut Writer, p: &Response) {
         provider,
         source_identity,
         console_login,
+        instance_ids,
     ] {
         w.opt_str(s.as_deref());
     }
@@ -495,6 +497,7 @@ pub(super) fn get_event(r: &mut Reader<'_>, origin: Origin) -> Option<Event> {
         provider: r.opt_string()?,
         source_identity: r.opt_string()?,
         console_login: r.opt_string()?,
+        instance_ids: r.opt_string()?,
     };
     let n = r.count(4)?;
     let mut resources = Vec::with_capacity(n);
@@ -588,6 +591,8 @@ mod layout {
         [F::Provider, F::Subject, F::UserArn, F::ResponseUserName, F::LoginProfileUser];
     /// After the response: the request's role name (trust-policy calls), added later.
     pub(super) const ROLE: [F; 1] = [F::RequestRoleName];
+    /// Then the instances a `RunInstances` launched, added later still.
+    pub(super) const LAUNCH: [F; 1] = [F::InstanceIds];
 }
 
 /// Writes every field of an issuing call but its origin (the decoder is told where it is):
@@ -621,6 +626,7 @@ pub(super) fn put_issuing(w: &mut Writer, c: &IssuingCall) {
     w.opt_i64(c.access_key_created);
     run(w, &layout::LAST);
     run(w, &layout::ROLE);
+    run(w, &layout::LAUNCH);
 }
 
 /// Reads an issuing call [`put_issuing`] wrote, found at `origin`.
@@ -660,6 +666,7 @@ pub(super) fn get_issuing<'a>(r: &mut Reader<'a>, origin: Origin) -> Option<Issu
     let access_key_created = r.opt_i64()?;
     run(r, &layout::LAST)?;
     run(r, &layout::ROLE)?;
+    run(r, &layout::LAUNCH)?;
     s[F::Id as usize] = Some(id);
     s[F::Name as usize] = Some(name);
     let mut c = IssuingCall::new(time, origin, &s);
@@ -758,6 +765,7 @@ mod tests {
                 provider: s(),
                 source_identity: s(),
                 console_login: s(),
+                instance_ids: s(),
             },
             resources: vec![s().unwrap(), String::new(), "x".repeat(70_000)],
             origin: Origin { file: 3, record: 9 },
@@ -821,6 +829,7 @@ mod tests {
             (F::ResponseUserName, &p.user_name),
             (F::LoginProfileUser, &p.login_profile_user),
             (F::RequestRoleName, &q.role_name),
+            (F::InstanceIds, &p.instance_ids),
         ];
         let mut seen = [false; FIELDS];
         seen[F::Id as usize] = true;
@@ -877,6 +886,7 @@ mod tests {
             old.opt_str(s.as_deref());
         }
         old.opt_str(q.role_name.as_deref());
+        old.opt_str(p.instance_ids.as_deref());
         assert!(w.buf == old.buf, "the cached layout");
         let mut r = Reader::new(&w.buf);
         assert_eq!(get_issuing(&mut r, c.origin), Some(c.clone()));
@@ -898,6 +908,7 @@ mod tests {
             &layout::ISSUED,
             &layout::LAST,
             &layout::ROLE,
+            &layout::LAUNCH,
         ] {
             for &f in list {
                 seen[f as usize] += 1;

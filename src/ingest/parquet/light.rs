@@ -194,7 +194,7 @@ impl Row<'_> {
         d.flag(None); // MFA
         d.flag(Some(self.from_console));
         d.skip(18 + 1); // the request's strings and duration
-        d.skip(16 + 2); // the response's strings, expiration and key creation date
+        d.skip(17 + 2); // the response's strings, expiration and key creation date
         d.finish()
     }
 }
