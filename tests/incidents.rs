@@ -988,3 +988,29 @@ fn a_key_created_without_its_id_in_the_logs_is_not_cut_and_said_so() {
         .iter()
         .any(|k| k.as_str().unwrap().contains("alice")));
 }
+
+/// The leaked key sets the console password of an existing user, `alice`: the plan denies
+/// alice everything (no condition), which also stops alice's own access key, used before and
+/// after. That key is not the attacker's: plan and verify both count it as collateral.
+#[test]
+fn a_taken_over_users_own_key_is_collateral_of_its_deny_all() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let own = "AKIAEXAMPLEALICE0001";
+    let alice = s.user_key(MAIN, "alice", own);
+    s.call(&alice, T0 + 10, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.update_login_profile(&leaked, T0 + 60, "alice");
+    s.call(&alice, T0 + 120, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    let puts = actions(&p, "put_user_policy");
+    let deny = puts
+        .iter()
+        .find(|a| a["principal_arn"].as_str().is_some_and(|x| x.ends_with(":user/alice")))
+        .expect("alice is denied");
+    assert_eq!(deny["collateral"], json!([own]), "{deny}");
+    assert_eq!(p["summary"]["collateral_sessions"], 1, "{p}");
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 0, "{v}");
+    assert!(v["collateral"].as_array().unwrap().iter().any(|c| c["session"] == own), "{v}");
+}

@@ -258,3 +258,17 @@ pub(super) fn bucket_policy_comment(bucket: &str, doc: &serde_json::Value) -> St
         b = one_line(&crate::escape::shell_arg(bucket))
     )
 }
+
+/// The AWS partitions an ARN of the plan may name (`arn:PARTITION:…`).
+pub const PARTITIONS: &[&str] =
+    &["aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"];
+
+/// The partition of `arn` when it is one of [`PARTITIONS`], else `aws`: the partition a policy
+/// made for the principal of that ARN lives in (its ARN must name the same one).
+pub fn partition_of(arn: &str) -> &str {
+    let mut parts = arn.split(':');
+    match (parts.next(), parts.next()) {
+        (Some("arn"), Some(p)) if PARTITIONS.contains(&p) => p,
+        _ => "aws",
+    }
+}

@@ -294,6 +294,21 @@ pub fn build_plan(
         live_by_target.entry(t).or_default();
     }
 
+    // The untainted long-term keys of each attacker-controlled user: its deny-all (no
+    // condition) stops them too, so they are collateral (a user the attacker took over keeps
+    // its owner's keys). Indexed once, not looked for among every node per user.
+    let mut keys_by_user: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    if !attackers.is_empty() {
+        for (n, node) in g.nodes.iter().enumerate() {
+            if node.kind != NodeKind::LongTermKey || b.nodes.contains(&n) {
+                continue;
+            }
+            if let Some(u) = verify::user_of(g, n).filter(|u| attackers.contains_key(u)) {
+                keys_by_user.entry(u).or_default().push(n);
+            }
+        }
+    }
+
     // One policy per principal with a live tainted session.
     // Principals in accounts whose logs (and so, probably, IAM) are not ours.
     let mut foreign: Vec<(Target, Vec<usize>)> = Vec::new();
@@ -417,6 +432,15 @@ pub fn build_plan(
             let uid = session_userid(sn, None);
             if alive && any_matches(&statements, sn.issued_at, uid.as_deref()) {
                 collateral.push(sn.id.clone());
+            }
+        }
+        // (A user the attacker made is removed: its keys go with it, and are its.)
+        if attacker.is_some_and(|u| !u.created) {
+            let user = (target.account_id.clone(), target.name.clone());
+            for &k in keys_by_user.get(&user).map(Vec::as_slice).unwrap_or(&[]) {
+                if any_matches(&statements, None, None) {
+                    collateral.push(g.nodes[k].id.clone());
+                }
             }
         }
         if !trail_accounts.contains(target.account_id.as_str()) {

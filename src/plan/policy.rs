@@ -120,9 +120,9 @@ pub fn statement_matches(statement: &Value, issued: Option<i64>, userid: Option<
             };
             let ok = match (op.as_str(), key.as_str()) {
                 // F5: no aws:TokenIssueTime on long-term keys → the condition does not match.
-                ("DateLessThan", "aws:TokenIssueTime") => issued.is_some_and(|t| {
-                    vals.iter().any(|v| crate::time::parse_iso(v).is_some_and(|c| t < c))
-                }),
+                ("DateLessThan", "aws:TokenIssueTime") => {
+                    issued.is_some_and(|t| vals.iter().any(|v| iam_date(v).is_some_and(|c| t < c)))
+                }
                 ("StringLike", "aws:userid") => {
                     userid.is_some_and(|u| vals.iter().any(|p| glob_match(p, u)))
                 }
@@ -134,6 +134,23 @@ pub fn statement_matches(statement: &Value, issued: Option<i64>, userid: Option<
         }
     }
     true
+}
+
+/// A date condition value in the one form the plan writes and IAM documents (W3C ISO 8601,
+/// `YYYY-MM-DDThh:mm:ssZ`). Any other form (a space for the `T`, no zone, the basic form that
+/// a lenient parser also reads) proves nothing: IAM may refuse the policy or never match it,
+/// so a hand-edited date fails closed.
+fn iam_date(v: &str) -> Option<i64> {
+    let b = v.as_bytes();
+    let shape = b.len() == 20
+        && b.iter().enumerate().all(|(i, &c)| match i {
+            4 | 7 => c == b'-',
+            10 => c == b'T',
+            13 | 16 => c == b':',
+            19 => c == b'Z',
+            _ => c.is_ascii_digit(),
+        });
+    shape.then(|| crate::time::parse_iso(v)).flatten()
 }
 
 /// IAM `StringLike` matching: `*` any run, `?` one character.
@@ -230,6 +247,21 @@ mod tests {
         assert!(edited(&|s| {
             s.remove("Condition");
         }));
+    }
+
+    /// Only the documented date form proves a cut: the forms a lenient parser also reads
+    /// (a space, no zone, the basic form) do not.
+    #[test]
+    fn a_cut_off_in_another_date_form_proves_nothing() {
+        let t = crate::time::parse_iso("2024-03-11T10:00:00Z").unwrap();
+        let at = |date: &str| json!({"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"DateLessThan": {"aws:TokenIssueTime": date}}});
+        assert!(statement_matches(&at("2024-03-11T10:30:00Z"), Some(t), None));
+        for other in
+            ["2024-03-11 10:30:00", "20240311T103000Z", "2024-03-11T10:30:00", "1710153000"]
+        {
+            assert!(crate::time::parse_iso(other).is_some() || other == "1710153000");
+            assert!(!statement_matches(&at(other), Some(t), None), "{other}");
+        }
     }
 
     #[test]

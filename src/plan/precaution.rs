@@ -372,7 +372,10 @@ fn fit_or_managed(actions: Vec<Action>, iam: &Iam, notes: &mut Vec<String>) -> V
         }
         let managed = format!("{name}-{principal}");
         let account = a.account_id.clone().unwrap_or_default();
-        let policy_arn = format!("arn:aws:iam::{account}:policy/{managed}");
+        // In the principal's partition (aws-cn, aws-us-gov, …): IAM refuses to attach a policy
+        // of another.
+        let partition = super::commands::partition_of(&arn);
+        let policy_arn = format!("arn:{partition}:iam::{account}:policy/{managed}");
         if !role {
             moved.push((a.account_id.clone(), principal.clone(), name.clone(), policy_arn.clone()));
         }

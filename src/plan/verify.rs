@@ -271,7 +271,9 @@ fn check_action(a: &super::Action) -> Result<(), String> {
     if a.kind == ActionKind::CreatePolicy {
         let name = a.policy_name.as_deref().unwrap_or("");
         let acct = a.account_id.as_deref().unwrap_or("");
-        let want = format!("arn:aws:iam::{acct}:policy/{name}");
+        // The partition is the account's, which the action does not name: any known one.
+        let partition = super::commands::partition_of(a.policy_arn.as_deref().unwrap_or(""));
+        let want = format!("arn:{partition}:iam::{acct}:policy/{name}");
         if a.policy_arn.as_deref() != Some(want.as_str()) {
             return Err(format!(
                 "create-policy makes {want}, not the policy_arn {:?} the action names",
@@ -283,6 +285,18 @@ fn check_action(a: &super::Action) -> Result<(), String> {
             return Err(format!(
                 "the managed policy has {size} characters, over IAM's {} (F8): create-policy would be refused",
                 super::precaution::MANAGED_POLICY_LIMIT
+            ));
+        }
+    }
+    if matches!(a.kind, ActionKind::AttachRolePolicy | ActionKind::AttachUserPolicy) {
+        let (policy, principal) =
+            (a.policy_arn.as_deref().unwrap_or(""), a.principal_arn.as_deref().unwrap_or(""));
+        let (pp, qp) =
+            (super::commands::partition_of(policy), super::commands::partition_of(principal));
+        if pp != qp {
+            return Err(format!(
+                "the policy {} is in partition {pp} and the principal in {qp}: IAM would refuse the attach",
+                crate::escape::one_line(policy)
             ));
         }
     }
@@ -429,7 +443,7 @@ impl Denies {
 }
 
 /// The IAM user (account, name) a credential node acts as, when it is an IAM user's.
-fn user_of(g: &SessionGraph, n: usize) -> Option<(String, String)> {
+pub(super) fn user_of(g: &SessionGraph, n: usize) -> Option<(String, String)> {
     crate::taint::user_of(g, n).map(|(a, u)| (a.to_string(), u.to_string()))
 }
 
@@ -661,6 +675,13 @@ pub fn verify_with(
                     v.keys_left_active.push(k);
                 }
             }
+            // An untainted key of a user the plan denies everything (a user the attacker took
+            // over): the deny stops it too.
+            NodeKind::LongTermKey => {
+                if let Some(by) = denied_by(i).filter(|d| !d.starts_with("deleted user")) {
+                    v.collateral.push(verdict(i, Some(by), None));
+                }
+            }
             NodeKind::Session => {
                 let alive = session_expiry(g, i).is_none_or(|x| x > live_from);
                 let by = denied_by(i);
@@ -875,6 +896,49 @@ mod tests {
     use super::*;
     use crate::gen::scenario::Scenario;
     use crate::plan::{build_plan, sessions_by_target, PlanOptions, Strategy};
+
+    /// A managed policy the plan creates lives in its account's partition (aws-cn,
+    /// aws-us-gov, …): its ARN names that partition, and an attach of a policy of another
+    /// partition than the principal's is one IAM would refuse.
+    #[test]
+    fn a_managed_policy_is_made_and_attached_in_the_principals_partition() {
+        use super::super::commands::{checked, partition_of};
+        use super::super::Action;
+        assert_eq!(partition_of("arn:aws-cn:iam::111122223333:role/Admin"), "aws-cn");
+        assert_eq!(partition_of("arn:forged:iam::111122223333:role/Admin"), "aws");
+        let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [super::super::policy::deny_statement("TrailhoundRevokeOlderSessions", T0, None)]});
+        let name = "TrailhoundRevokeOlderSessions-Admin";
+        let create = |policy: &str| {
+            checked(Action {
+                kind: ActionKind::CreatePolicy,
+                account_id: Some(MAIN.into()),
+                policy_name: Some(name.into()),
+                policy_arn: Some(policy.into()),
+                policy_size: Some(super::super::policy_size(&doc)),
+                policy_document: Some(doc.clone()),
+                ..Default::default()
+            })
+        };
+        let attach = |policy: &str, role: &str| {
+            checked(Action {
+                kind: ActionKind::AttachRolePolicy,
+                account_id: Some(MAIN.into()),
+                principal_arn: Some(role.into()),
+                policy_name: Some(name.into()),
+                policy_arn: Some(policy.into()),
+                ..Default::default()
+            })
+        };
+        for part in ["aws", "aws-cn", "aws-us-gov"] {
+            let policy = format!("arn:{part}:iam::{MAIN}:policy/{name}");
+            let role = format!("arn:{part}:iam::{MAIN}:role/Admin");
+            assert_eq!(check_action(&create(&policy)), Ok(()), "{part}");
+            assert_eq!(check_action(&attach(&policy, &role)), Ok(()), "{part}");
+        }
+        let cn_role = format!("arn:aws-cn:iam::{MAIN}:role/Admin");
+        let commercial = format!("arn:aws:iam::{MAIN}:policy/{name}");
+        assert!(check_action(&attach(&commercial, &cn_role)).is_err());
+    }
 
     /// 2024-03-11T10:00:00Z
     const T0: i64 = 1_710_151_200;
