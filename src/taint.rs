@@ -88,7 +88,7 @@ fn creds_by_user(g: &SessionGraph) -> BTreeMap<(String, String), Vec<usize>> {
             continue;
         }
         if let Some((acct, name)) = user_of(g, n) {
-            m.entry((acct.to_string(), name.to_string())).or_default().push(n);
+            m.entry((acct.to_string(), name.to_ascii_lowercase())).or_default().push(n);
         }
     }
     m
@@ -182,7 +182,9 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
                 continue;
             }
             let gr = &g.user_grants[k];
-            let who = (gr.account_id.clone(), gr.user_name.clone());
+            // IAM user names are unique regardless of case, and a call that named `BOB` and
+            // succeeded acted on `bob`: the users are keyed by the lower-case name.
+            let who = (gr.account_id.clone(), gr.user_name.to_ascii_lowercase());
             users_changed.push(who.clone());
             let e = users.entry(who.clone()).or_insert_with(|| AttackerUser {
                 user_arn: gr.user_arn.clone(),
@@ -219,8 +221,15 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
             let node = &g.nodes[n];
             let from = node.issued_at.or(node.first_seen);
             let after = from.is_some_and(|t| t >= u.since.secs());
+            // A console session: said so by its calls, or a session of the user that no call
+            // in the logs issued and whose calls say nothing of how it was made (the console
+            // flag is missing from some calls; the user's other sessions, GetSessionToken
+            // and GetFederationToken, are issued by logged calls).
             let console = node.kind == NodeKind::Session
-                && node.issued_by_event.as_deref() == Some("console sign-in");
+                && match node.issued_by_event.as_deref() {
+                    Some(e) => e == "console sign-in",
+                    None => node.orphan,
+                };
             after && (u.created || console)
         };
         if !users_changed.is_empty() && user_scans < FULL_USER_SCANS {
@@ -232,16 +241,21 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
             // one of their names: a set of them, keyed (the names are the logs').
             let names: std::collections::HashSet<&str> =
                 users.keys().map(|(_, name)| name.as_str()).collect();
+            let mut lower = String::new();
             for n in 0..g.nodes.len() {
                 if !is_cred(n) || reached.contains(&n) {
                     continue;
                 }
                 let Some(arn) = g.nodes[n].principal_arn.as_deref() else { continue };
-                if !names.contains(arn.rsplit('/').next().unwrap_or(arn)) {
+                lower.clear();
+                lower.push_str(arn.rsplit('/').next().unwrap_or(arn));
+                lower.make_ascii_lowercase();
+                if !names.contains(lower.as_str()) {
                     continue;
                 }
                 let Some((acct, name)) = user_of(g, n) else { continue };
-                let Some(u) = users.get(&(acct.to_string(), name.to_string())) else { continue };
+                let who = (acct.to_string(), name.to_ascii_lowercase());
+                let Some(u) = users.get(&who) else { continue };
                 if takes(n, u) {
                     new.push(n);
                 }

@@ -1014,3 +1014,37 @@ fn a_taken_over_users_own_key_is_collateral_of_its_deny_all() {
     assert_eq!(code, 0, "{v}");
     assert!(v["collateral"].as_array().unwrap().iter().any(|c| c["session"] == own), "{v}");
 }
+
+/// The leaked key sets the console password of `bob`, naming him `BOB` (IAM names are
+/// unique regardless of case: the call succeeded on bob); bob's console session, whose calls
+/// lack the console flag, assumes AdminRole for 12 hours. The session and what it made are
+/// the attacker's whichever way the name is spelled or the flag is written.
+#[test]
+fn a_taken_over_users_console_session_is_the_attackers_whatever_the_case_or_flag() {
+    for (spelled, flagged) in [("bob", false), ("BOB", true), ("BOB", false)] {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        s.update_login_profile(&leaked, T0 + 60, spelled);
+        let console = s.console_login(MAIN, T0 + 120, "bob");
+        let console = if flagged { console } else { console.unflagged() };
+        let admin = s.assume_role(
+            &console,
+            T0 + 180,
+            &format!("arn:aws:iam::{MAIN}:role/AdminRole"),
+            "bob",
+            43_200,
+        );
+        s.call(&admin, T0 + 240, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        let d = write(&s, &[]);
+        let tainted = tainted_ids(&d, LEAKED);
+        let case = format!("{spelled} flagged={flagged}");
+        assert!(tainted.contains(&console.node_id()), "{case}: {tainted:?}");
+        assert!(tainted.contains(&admin.node_id()), "{case}: {tainted:?}");
+        let p = plan(&d, LEAKED, "strict");
+        assert!(
+            principals(&p, "put_role_policy").iter().any(|a| a.ends_with("role/AdminRole")),
+            "{case}"
+        );
+        assert_eq!(verify(&d, &p).0, 0, "{case}");
+    }
+}

@@ -40,6 +40,12 @@ pub struct Cred {
 }
 
 impl Cred {
+    /// The same credential, its calls written without `sessionCredentialFromConsole` (some
+    /// console calls lack it).
+    pub fn unflagged(&self) -> Cred {
+        Cred { from_console: false, ..self.clone() }
+    }
+
     /// The session id trailhound gives it (`ASIA…@time`), or the key for long-term keys.
     pub fn node_id(&self) -> String {
         match self.issued_at {
