@@ -9,6 +9,39 @@
 /// Lists up to this long are walked.
 const WALKED_UP_TO: usize = 16;
 
+/// Most sessions of one `aws:userid` alive at one time that a role owner's copy is linked to
+/// ([`super::SessionGraph::inferred_callers`]); with more, it is left to the account node.
+pub(super) const CALLERS_UP_TO: usize = 64;
+
+impl super::SessionGraph {
+    /// The sessions that may have made a cross-account call seen only in the role owner's
+    /// copy (`AWSAccount` identity whose `principalId` is `AROA…:session`, F3): the known
+    /// sessions with that `aws:userid` alive at the call. One is the caller; when several are
+    /// (a session name used twice, by the attacker or beside it), each is linked, so the
+    /// session the call made is tainted when any of them is: the evidence cannot say which
+    /// made it, and leaving it to nobody let a tainted caller's session go uncut. None, or
+    /// more than [`CALLERS_UP_TO`], leave the call to the account node (and its note).
+    pub(super) fn inferred_callers(
+        &self,
+        e: &crate::ingest::IssuingCall,
+        by_userid: &crate::ingest::StrMap<String, UseridSessions>,
+    ) -> Vec<usize> {
+        use crate::ingest::IssuingField as F;
+        if e.get(F::Kind) != Some("AWSAccount") || e.get(F::AccessKeyId).is_some() {
+            return Vec::new();
+        }
+        let Some(pid) = e.get(F::PrincipalId).filter(|p| p.contains(':')) else {
+            return Vec::new();
+        };
+        let Some(sessions) = by_userid.get(pid) else { return Vec::new() };
+        let mut found = sessions.alive_at(e.time, CALLERS_UP_TO + 1);
+        if found.len() > CALLERS_UP_TO {
+            found.clear();
+        }
+        found
+    }
+}
+
 /// The sessions of one `aws:userid`: `(node, issued_at, expires_at)` in the order made.
 #[derive(Debug, Default)]
 pub(super) struct UseridSessions {
@@ -61,30 +94,47 @@ impl UseridSessions {
 
     /// The one session issued at or before `t` and not expired at `t` (expiring after it);
     /// `None` when there is none or more than one.
+    #[cfg(test)]
     pub(super) fn only_alive_at(&self, t: i64) -> Option<usize> {
-        let alive = |&&(_, i, x): &&(usize, Option<i64>, Option<i64>)| {
-            i.is_some_and(|i| i <= t) && x.is_none_or(|x| x > t)
-        };
-        let mut found = Vec::with_capacity(2);
-        match &self.index {
-            None => found.extend(self.list.iter().filter(alive).take(2).map(|s| s.0)),
-            Some(s) => {
-                let end = s.issued.partition_point(|&i| i <= t);
-                s.alive_in(1, 0, s.size, end, t, &mut found);
-            }
-        }
-        match found[..] {
+        match self.alive_at(t, 2)[..] {
             [one] => Some(one),
             _ => None,
         }
     }
+
+    /// Up to `most` of the sessions issued at or before `t` and not expired at `t`, in the
+    /// order of the list (walked) or of their issue times (indexed).
+    pub(super) fn alive_at(&self, t: i64, most: usize) -> Vec<usize> {
+        let alive = |&&(_, i, x): &&(usize, Option<i64>, Option<i64>)| {
+            i.is_some_and(|i| i <= t) && x.is_none_or(|x| x > t)
+        };
+        let mut found = Vec::new();
+        match &self.index {
+            None => found.extend(self.list.iter().filter(alive).take(most).map(|s| s.0)),
+            Some(s) => {
+                let end = s.issued.partition_point(|&i| i <= t);
+                s.alive_in(1, 0, s.size, end, t, most, &mut found);
+            }
+        }
+        found
+    }
 }
 
 impl Sorted {
-    /// Pushes to `found` (up to two) the nodes among leaves `[lo, hi)` of tree node `k` that
-    /// lie before `end` and expire after `t`.
-    fn alive_in(&self, k: usize, lo: usize, hi: usize, end: usize, t: i64, found: &mut Vec<usize>) {
-        if found.len() >= 2 || lo >= end || self.tree[k] <= t {
+    /// Pushes to `found` (up to `most`) the nodes among leaves `[lo, hi)` of tree node `k`
+    /// that lie before `end` and expire after `t`.
+    #[allow(clippy::too_many_arguments)]
+    fn alive_in(
+        &self,
+        k: usize,
+        lo: usize,
+        hi: usize,
+        end: usize,
+        t: i64,
+        most: usize,
+        found: &mut Vec<usize>,
+    ) {
+        if found.len() >= most || lo >= end || self.tree[k] <= t {
             return;
         }
         if hi - lo == 1 {
@@ -92,8 +142,8 @@ impl Sorted {
             return;
         }
         let mid = (lo + hi) / 2;
-        self.alive_in(2 * k, lo, mid, end, t, found);
-        self.alive_in(2 * k + 1, mid, hi, end, t, found);
+        self.alive_in(2 * k, lo, mid, end, t, most, found);
+        self.alive_in(2 * k + 1, mid, hi, end, t, most, found);
     }
 }
 

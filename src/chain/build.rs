@@ -283,10 +283,9 @@ impl SessionGraph {
             if edge_of_child_event.contains_key(&(child, e.time)) {
                 continue;
             }
-            let (parent, inferred) = match g.inferred_caller(e, &by_userid) {
-                Some(p) => (p, true),
-                None => (g.parent_of(e), false),
-            };
+            let callers = g.inferred_callers(e, &by_userid);
+            let inferred = !callers.is_empty();
+            let parents = if inferred { callers } else { vec![g.parent_of(e)] };
             let other_copies: Vec<String> = e
                 .get(F::SharedEventId)
                 .and_then(|s| shared.get(s))
@@ -295,19 +294,21 @@ impl SessionGraph {
                 })
                 .unwrap_or_default();
             if e.name() == "GetFederationToken" && g.nodes[child].user_arn.is_none() {
-                g.nodes[child].user_arn = g.nodes[parent].principal_arn.clone();
+                g.nodes[child].user_arn = g.nodes[parents[0]].principal_arn.clone();
             }
-            g.edges.push(Edge {
-                parent: g.nodes[parent].id.clone(),
-                child: g.nodes[child].id.clone(),
-                event_name: e.name().to_string(),
-                event_id: e.id().to_string(),
-                event_time: e.time,
-                file: ing.file_of(e.origin).to_string(),
-                other_copies,
-                inferred,
-            });
-            g.edge_nodes.push((parent, child));
+            for parent in parents {
+                g.edges.push(Edge {
+                    parent: g.nodes[parent].id.clone(),
+                    child: g.nodes[child].id.clone(),
+                    event_name: e.name().to_string(),
+                    event_id: e.id().to_string(),
+                    event_time: e.time,
+                    file: ing.file_of(e.origin).to_string(),
+                    other_copies: other_copies.clone(),
+                    inferred,
+                });
+                g.edge_nodes.push((parent, child));
+            }
             edge_of_child_event.insert((child, e.time), g.edges.len() - 1);
         }
         // Only what root itself minted is root-derived (SPEC §9, F11): nothing flows down.
@@ -322,7 +323,10 @@ impl SessionGraph {
                     continue;
                 }
             }
-            let parent = g.inferred_caller(e, &by_userid).unwrap_or_else(|| g.parent_of(e));
+            let parent = match g.inferred_callers(e, &by_userid)[..] {
+                [one] => one,
+                _ => g.parent_of(e),
+            };
             unanswered.push(Unanswered {
                 parent,
                 session_arn: arn,
@@ -376,25 +380,6 @@ impl SessionGraph {
             }
         }
         unanswered
-    }
-
-    /// The session that made a cross-account call seen only in the role owner's copy
-    /// (`AWSAccount` identity whose `principalId` is `AROA…:session`, F3), when exactly one
-    /// known session has that `aws:userid` and was alive at the call. Never guessed: no match or
-    /// several matches leave the call to the account node (and its note).
-    fn inferred_caller(
-        &self,
-        e: &IssuingCall,
-        by_userid: &StrMap<String, UseridSessions>,
-    ) -> Option<usize> {
-        if e.get(F::Kind) != Some("AWSAccount") || e.get(F::AccessKeyId).is_some() {
-            return None;
-        }
-        let pid = e.get(F::PrincipalId)?;
-        if !pid.contains(':') {
-            return None;
-        }
-        by_userid.get(pid)?.only_alive_at(e.time)
     }
 
     /// Pass 3 and the per-credential figures.
@@ -939,7 +924,7 @@ impl SessionGraph {
         }
         for e in self.edges.iter().filter(|e| e.inferred && !unanswered.contains(&e.event_id)) {
             notes.insert(format!(
-                "inferred link: {} was issued to {} (event {}), seen only in the role owner's copy of the call; its caller matches exactly one known session alive at the time. Inferred links add taint and never remove a deny",
+                "inferred link: {} was issued to {} (event {}), seen only in the role owner's copy of the call; its caller's aws:userid matches that session, alive at the time (when several match, each is linked: the session is tainted if any of them is). Inferred links add taint and never remove a deny",
                 e.child, e.parent, e.event_id
             ));
         }
