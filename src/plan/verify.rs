@@ -778,6 +778,16 @@ pub fn verify_with(
             "{n} covered session(s) are cut by a deny in account {a}, whose logs are not in the trail: it takes effect only once plan.sh runs with credentials for {a} (or its owner applies that block)"
         ));
     }
+    // F8 limits the total of a principal's inline policies, which only the snapshot shows:
+    // without it, an inline deny that fits alone may still be refused (LimitExceeded).
+    if iam.is_none()
+        && plan.actions.iter().any(|a| {
+            matches!(a.kind, ActionKind::PutRolePolicy | ActionKind::PutUserPolicy)
+                && !v.covered.is_empty()
+        })
+    {
+        notes.push("each inline deny was checked against F8's limit alone: IAM counts the principal's other inline policies too, which only an IAM snapshot shows (give verify --iam); a deny IAM refuses makes plan.sh report it and exit 1".into());
+    }
     let reach = iam.map(|i| crate::contain::reachable(i, g, &b.nodes, &mut v.unseen_tail));
     if reach.is_some() || !plan.precautionary.is_empty() || plan.contain_reachable {
         let c = check_precautions(plan, reach.as_ref(), &policies, precaution_problems, eff);
