@@ -1077,3 +1077,50 @@ fn a_role_owners_copy_with_several_possible_callers_is_linked_to_each() {
     assert!(principals(&p, "put_role_policy").iter().any(|a| a.ends_with(":role/Admin")), "{p}");
     assert_eq!(verify(&d, &p).0, 0);
 }
+
+/// The leaked key makes user `backup` and a key for it; that key takes a federated session
+/// (`GetFederationToken`). The plan removes `backup` (its deny-all is deleted just before the
+/// user, as `DeleteUser` requires): the federated session acts with the user's permissions
+/// (F7), so removing the user cuts it, and plan and verify agree (verify said NOT covered).
+#[test]
+fn a_federated_session_of_a_user_the_plan_removes_is_cut_with_it() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    s.create_user(&leaked, T0 + 60, "backup");
+    let key = s.create_access_key(&leaked, T0 + 120, Some("backup"));
+    let fed = s.get_federation_token(&key, T0 + 180, "ops", 43_200);
+    s.call(&fed, T0 + 240, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let d = write(&s, &[]);
+    assert!(tainted_ids(&d, LEAKED).contains(&fed.node_id()));
+    let p = plan(&d, LEAKED, "strict");
+    assert!(!actions(&p, "delete_user").is_empty(), "{p}");
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 0, "{v}");
+    assert!(v["covered"].as_array().unwrap().iter().any(|c| c["session"] == fed.node_id()), "{v}");
+}
+
+/// A forged trail names one instance in 200 launches, and the instance has 200 sessions: only
+/// the first launch links it (an instance is launched once), so the graph draws 200 edges,
+/// not 40,000.
+#[test]
+fn one_instance_named_by_many_launches_is_linked_once() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let (role, id) = (format!("arn:aws:iam::{MAIN}:role/AppRole"), "i-0a1b2c3d4e5f60718");
+    for k in 0..200 {
+        s.run_instances(&leaked, T0 + k, "AppProfile", &[id]);
+    }
+    for k in 0..200 {
+        let c = s.instance_session(&role, id, T0 + 300 + 60 * k, 3600);
+        s.call(&c, T0 + 310 + 60 * k, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    }
+    let d = write(&s, &[]);
+    let (_, g, err) = run(&["sessions", "--format", "json"], &d);
+    let launches = g["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{err}"))
+        .iter()
+        .filter(|e| e["event_name"] == "RunInstances")
+        .count();
+    assert_eq!(launches, 200);
+}

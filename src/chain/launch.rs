@@ -80,9 +80,17 @@ impl SessionGraph {
             }
         }
         let mut drawn: BTreeSet<(usize, usize)> = BTreeSet::new();
+        // An instance is launched once: only the first launch (in time order) naming an id
+        // links it. A forged trail naming one id in any number of launches would otherwise
+        // draw launches × sessions edges.
+        let mut linked: BTreeSet<(&str, &str)> = BTreeSet::new();
         for l in &launches {
             for id in &l.instance_ids {
-                let Some(sessions) = by_instance.get(&(l.account.as_str(), id.as_str())) else {
+                let at = (l.account.as_str(), id.as_str());
+                if !linked.insert(at) {
+                    continue;
+                }
+                let Some(sessions) = by_instance.get(&at) else {
                     continue;
                 };
                 for &child in sessions {

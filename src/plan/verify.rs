@@ -447,6 +447,16 @@ pub(super) fn user_of(g: &SessionGraph, n: usize) -> Option<(String, String)> {
     crate::taint::user_of(g, n).map(|(a, u)| (a.to_string(), u.to_string()))
 }
 
+/// The account and name of the IAM user whose `GetFederationToken` made a federated session.
+fn federated_users_user(node: &crate::chain::Node) -> Option<(String, String)> {
+    if node.principal_type.as_deref() != Some("FederatedUser") {
+        return None;
+    }
+    let arn = node.user_arn.as_deref()?;
+    let rest = crate::chain::after_segment(arn, "user/")?;
+    Some((arn_account(arn)?.to_string(), rest.rsplit('/').next().unwrap_or(rest).to_string()))
+}
+
 /// Verifies `plan` against the trail.
 ///
 /// # Errors
@@ -575,7 +585,9 @@ pub fn verify_with(
     // instance's next session, [`super::policy::RENEWAL`]).
     let denied_at = |n: usize, issued: Option<i64>| -> Option<String> {
         let node = &g.nodes[n];
-        if let Some(u) = user_of(g, n) {
+        // A federated session acts with its IAM user's permissions (F7): deleting the user
+        // cuts it too.
+        if let Some(u) = user_of(g, n).or_else(|| federated_users_user(node)) {
             if deleted_users.contains(&u) {
                 return Some(format!("deleted user {}", u.1));
             }
