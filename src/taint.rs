@@ -148,6 +148,8 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
     // Each user's ARN is that of its last `CreateUser` grant in the graph's order.
     let mut arn_from: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut taken = vec![false; g.user_grants.len()];
+    // Accounts whose root password the attacker set (a user grant named ""), from when.
+    let mut roots: BTreeMap<String, i64> = BTreeMap::new();
     // Roles whose trust policy the attacker set, with the time it first did.
     let mut roles: BTreeMap<(String, String), i64> = BTreeMap::new();
     let mut role_taken = vec![false; g.role_grants.len()];
@@ -177,11 +179,23 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
             }
         }
         let mut users_changed: Vec<(String, String)> = Vec::new();
+        let mut roots_changed = false;
         for k in made_by(&user_grants_by, &frontier) {
             if std::mem::replace(&mut taken[k], true) {
                 continue;
             }
             let gr = &g.user_grants[k];
+            if gr.user_name.is_empty() {
+                // Root's own console password (from an AssumeRoot session): root's console
+                // sessions from then on are the attacker's. Root is not a user the plan can
+                // deny or remove (F11): it gets no attacker-user entry, only its sessions.
+                let since = roots.entry(gr.account_id.clone()).or_insert(i64::MAX);
+                if gr.time < *since {
+                    *since = gr.time;
+                    roots_changed = true;
+                }
+                continue;
+            }
             // IAM user names are unique regardless of case, and a call that named `BOB` and
             // succeeded acted on `bob`: the users are keyed by the lower-case name.
             let who = (gr.account_id.clone(), gr.user_name.to_ascii_lowercase());
@@ -232,6 +246,24 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
                 };
             after && (u.created || console)
         };
+        if roots_changed {
+            for (n, node) in g.nodes.iter().enumerate() {
+                let console = match node.issued_by_event.as_deref() {
+                    Some(e) => e == "console sign-in",
+                    None => node.orphan,
+                };
+                let from = node.issued_at.or(node.first_seen);
+                let since = node.account_id.as_deref().and_then(|a| roots.get(a));
+                if node.kind == NodeKind::Session
+                    && node.principal_type.as_deref() == Some("Root")
+                    && console
+                    && !reached.contains(&n)
+                    && from.zip(since).is_some_and(|(t, s)| t >= *s)
+                {
+                    new.push(n);
+                }
+            }
+        }
         if !users_changed.is_empty() && user_scans < FULL_USER_SCANS {
             user_scans += 1;
             // The credentials of the attacker's users, found by looking for those users'

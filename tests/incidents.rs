@@ -1124,3 +1124,41 @@ fn one_instance_named_by_many_launches_is_linked_once() {
         .count();
     assert_eq!(launches, 200);
 }
+
+/// Root's leaked key sets root's own console password (`CreateLoginProfile` with no user
+/// name); a root console session then makes a key for user `ops`. Root's console session is
+/// the attacker's (listed unrevocable, F11) and the key it made is deactivated; the password
+/// itself is a review item naming root (before: the key stayed active, OK).
+#[test]
+fn a_root_password_the_attacker_set_taints_roots_console_sessions() {
+    let mut s = Scenario::new();
+    let root = s.root_key(MAIN, LEAKED);
+    s.call(
+        &root,
+        T0 + 30,
+        "iam.amazonaws.com",
+        "CreateLoginProfile",
+        json!({"passwordResetRequired": false}),
+    );
+    let console = s.root_console_login(MAIN, T0 + 120);
+    let made = s.create_access_key(&console, T0 + 180, Some("ops"));
+    s.call(&made, T0 + 240, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let d = write(&s, &[]);
+    let tainted = tainted_ids(&d, LEAKED);
+    assert!(tainted.contains(&console.node_id()) && tainted.contains(&made.key), "{tainted:?}");
+    let p = plan(&d, LEAKED, "strict");
+    let keys: Vec<&str> = actions(&p, "deactivate_access_key")
+        .iter()
+        .map(|a| a["access_key_id"].as_str().unwrap())
+        .collect();
+    assert!(keys.contains(&made.key.as_str()), "{p}");
+    assert!(
+        actions(&p, "review").iter().any(|a| a["reason"]
+            .as_str()
+            .unwrap()
+            .contains("root user's console password")
+            || a["reason"].as_str().unwrap().starts_with("CreateLoginProfile root")),
+        "{p}"
+    );
+    assert_eq!(verify(&d, &p).0, 0);
+}

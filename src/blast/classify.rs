@@ -63,6 +63,19 @@ pub(super) fn persistence_of(e: &Event) -> Option<(String, String, String)> {
             format!("new IAM user {}", r.user_arn.as_deref().unwrap_or("")),
             "delete the user after removing its keys, login profile, policies and group memberships".to_string(),
         ),
+        // With no user name, from a root session (AssumeRoot with the task policy
+        // IAMCreateRootUserPassword): the root user's own password.
+        "CreateLoginProfile" | "UpdateLoginProfile"
+            if r.login_profile_user.is_none()
+                && q.user_name.is_none()
+                && e.identity.kind.as_deref() == Some("Root") =>
+        {
+            (
+                "root".to_string(),
+                "the root user's console password set".to_string(),
+                "reset the root password (sign in as root, or account recovery) and delete it through centralized root access (aws iam delete-login-profile from an AssumeRoot session with the task policy IAMDeleteRootUserCredentials); no IAM policy restricts root (F11)".to_string(),
+            )
+        }
         "CreateLoginProfile" | "UpdateLoginProfile" => (
             format!("user/{}", r.login_profile_user.clone().unwrap_or_else(user)),
             "console password set".to_string(),

@@ -351,7 +351,13 @@ impl SessionGraph {
                     .or_else(|| e.get(F::ResponseUserName))
                     .or_else(|| e.get(F::LoginProfileUser))
             };
-            let Some(name) = name.map(String::from) else { continue };
+            // A login profile set with no user name by root (an AssumeRoot session) is root's
+            // own password: the grant of the root user, named "" (the taint's root rule).
+            let name = match name {
+                Some(n) => n.to_string(),
+                None if !role && e.get(F::Kind) == Some("Root") => String::new(),
+                None => continue,
+            };
             let account = e
                 .get(F::RecipientAccount)
                 .or_else(|| e.get(F::AccountId))
@@ -359,6 +365,8 @@ impl SessionGraph {
                 .unwrap_or_default();
             let arn = if role {
                 format!("arn:aws:iam::{account}:role/{name}")
+            } else if name.is_empty() {
+                format!("arn:aws:iam::{account}:root")
             } else {
                 e.get(F::UserArn)
                     .map(String::from)

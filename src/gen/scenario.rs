@@ -654,6 +654,31 @@ impl Scenario {
         u
     }
 
+    /// The root user of `account` signing in to the console at `at`: the `ConsoleLogin`
+    /// record, and the console session (`Root` identity, flagged as from the console).
+    pub fn root_console_login(&mut self, account: &str, at: i64) -> Cred {
+        let mut u = self.root_key(account, "");
+        let id = self.event_id();
+        let mut ident = u.identity.clone();
+        ident["accessKeyId"] = json!("");
+        self.records.push((
+            account.to_string(),
+            json!({
+                "eventVersion": "1.09", "userIdentity": ident, "eventTime": iso(at),
+                "eventSource": "signin.amazonaws.com", "eventName": "ConsoleLogin",
+                "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.50", "userAgent": "Mozilla/5.0",
+                "requestParameters": null, "responseElements": {"ConsoleLogin": "Success"},
+                "eventID": id, "readOnly": false, "eventType": "AwsConsoleSignIn",
+                "managementEvent": true, "recipientAccountId": account, "eventCategory": "Management",
+            }),
+        ));
+        u.key = self.new_key("ASIA");
+        u.issued_at = Some(at);
+        u.expires_at = Some(at + 3600);
+        u.from_console = true;
+        u
+    }
+
     /// Writes the scenario as an S3 export tree under `dir` (`AWSLogs/<account>/CloudTrail/
     /// us-east-1/…`, one gzip file per account), leaving out the accounts in `skip` (whose
     /// logs the responder does not have).
