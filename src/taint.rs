@@ -94,6 +94,17 @@ fn creds_by_user(g: &SessionGraph) -> BTreeMap<(String, String), Vec<usize>> {
     m
 }
 
+/// A console session: said so by its calls, or a session that no call in the logs issued and
+/// whose calls say nothing of how it was made (the console flag is missing from some calls; a
+/// user's other sessions, GetSessionToken and GetFederationToken, are issued by logged calls).
+fn console_session(node: &crate::chain::Node) -> bool {
+    node.kind == NodeKind::Session
+        && match node.issued_by_event.as_deref() {
+            Some(e) => e == "console sign-in",
+            None => node.orphan,
+        }
+}
+
 /// The sessions rule 3 may take, by role (account, lower-case name): assumed-role sessions
 /// whose issuer is no credential of the trail (another account, an OIDC or SAML provider, a
 /// service), or unknown. Rule 3 takes those issued (or first seen) once the attacker set the
@@ -235,28 +246,14 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
             let node = &g.nodes[n];
             let from = node.issued_at.or(node.first_seen);
             let after = from.is_some_and(|t| t >= u.since.secs());
-            // A console session: said so by its calls, or a session of the user that no call
-            // in the logs issued and whose calls say nothing of how it was made (the console
-            // flag is missing from some calls; the user's other sessions, GetSessionToken
-            // and GetFederationToken, are issued by logged calls).
-            let console = node.kind == NodeKind::Session
-                && match node.issued_by_event.as_deref() {
-                    Some(e) => e == "console sign-in",
-                    None => node.orphan,
-                };
-            after && (u.created || console)
+            after && (u.created || console_session(node))
         };
         if roots_changed {
             for (n, node) in g.nodes.iter().enumerate() {
-                let console = match node.issued_by_event.as_deref() {
-                    Some(e) => e == "console sign-in",
-                    None => node.orphan,
-                };
                 let from = node.issued_at.or(node.first_seen);
                 let since = node.account_id.as_deref().and_then(|a| roots.get(a));
-                if node.kind == NodeKind::Session
-                    && node.principal_type.as_deref() == Some("Root")
-                    && console
+                if node.principal_type.as_deref() == Some("Root")
+                    && console_session(node)
                     && !reached.contains(&n)
                     && from.zip(since).is_some_and(|(t, s)| t >= *s)
                 {

@@ -927,19 +927,11 @@ fn a_session_is_timed_by_its_creation_date_when_the_issuing_call_is_a_second_ear
     admin.issued_at = Some(T0 + 61);
     s.call(&admin, T0 + 200, "s3.amazonaws.com", "ListBuckets", Value::Null);
     let d = write(&s, &[]);
+    let plan_at = |cut: &str| {
+        run(&["plan", "--key", LEAKED, "--strategy", "strict", "--effective-at", cut], &d)
+    };
     // 10:01:01 is after the call (10:01:00) but not after the session's issue time.
-    let (code, p, err) = run(
-        &[
-            "plan",
-            "--key",
-            LEAKED,
-            "--strategy",
-            "strict",
-            "--effective-at",
-            "2024-03-11T10:01:01Z",
-        ],
-        &d,
-    );
+    let (code, p, err) = plan_at("2024-03-11T10:01:01Z");
     assert_eq!(code, 1, "{err}");
     assert_eq!(p["summary"]["uncovered_sessions"], 1, "{p}");
     let (code, v) = verify(&d, &p);
@@ -949,18 +941,7 @@ fn a_session_is_timed_by_its_creation_date_when_the_issuing_call_is_a_second_ear
         "{v}"
     );
     // A second later it is denied, and both agree.
-    let (code, p, err) = run(
-        &[
-            "plan",
-            "--key",
-            LEAKED,
-            "--strategy",
-            "strict",
-            "--effective-at",
-            "2024-03-11T10:01:02Z",
-        ],
-        &d,
-    );
+    let (code, p, err) = plan_at("2024-03-11T10:01:02Z");
     assert_eq!(code, 0, "{err}");
     assert_eq!(verify(&d, &p).0, 0);
 }

@@ -435,12 +435,10 @@ pub fn build_plan(
             }
         }
         // (A user the attacker made is removed: its keys go with it, and are its.)
-        if attacker.is_some_and(|u| !u.created) {
+        if attacker.is_some_and(|u| !u.created) && any_matches(&statements, None, None) {
             let user = (target.account_id.clone(), target.name.clone());
             for &k in keys_by_user.get(&user).map(Vec::as_slice).unwrap_or(&[]) {
-                if any_matches(&statements, None, None) {
-                    collateral.push(g.nodes[k].id.clone());
-                }
+                collateral.push(g.nodes[k].id.clone());
             }
         }
         if !trail_accounts.contains(target.account_id.as_str()) {

@@ -793,10 +793,11 @@ pub fn verify_with(
     // F8 limits the total of a principal's inline policies, which only the snapshot shows:
     // without it, an inline deny that fits alone may still be refused (LimitExceeded).
     if iam.is_none()
-        && plan.actions.iter().any(|a| {
-            matches!(a.kind, ActionKind::PutRolePolicy | ActionKind::PutUserPolicy)
-                && !v.covered.is_empty()
-        })
+        && !v.covered.is_empty()
+        && plan
+            .actions
+            .iter()
+            .any(|a| matches!(a.kind, ActionKind::PutRolePolicy | ActionKind::PutUserPolicy))
     {
         notes.push("each inline deny was checked against F8's limit alone: IAM counts the principal's other inline policies too, which only an IAM snapshot shows (give verify --iam); a deny IAM refuses makes plan.sh report it and exit 1".into());
     }
