@@ -1143,3 +1143,95 @@ fn a_root_password_the_attacker_set_taints_roots_console_sessions() {
     );
     assert_eq!(verify(&d, &p).0, 0);
 }
+
+/// The leaked key replaces the code of an existing Lambda function (`UpdateFunctionCode`,
+/// naming it by ARN) and creates another with an existing role (`CreateFunction`). Lambda
+/// takes the functions' role sessions itself (not in the logs) and names them by the function:
+/// those issued after the calls run the attacker's code and are the attacker's; Lambda renews
+/// them by itself, so only a deny by their `aws:userid` with no time condition cuts them (F21).
+/// Not the attacker's: the function's session from before the change, another function of the
+/// same role, and a session a person took with the function's name as session name.
+#[test]
+fn functions_the_attacker_changed_are_cut_renewals_included() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let alice = s.user_key(MAIN, "alice", "AKIAI44QH8DHBEXAMPLE");
+    let billing = format!("arn:aws:iam::{MAIN}:role/BillingRole");
+    let ops = format!("arn:aws:iam::{MAIN}:role/OpsRole");
+    let before = s.function_session(&billing, "billing-export", T0 + 30, 6 * 3600);
+    s.call(&before, T0 + 40, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.function_change(
+        &leaked,
+        T0 + 60,
+        "UpdateFunctionCode20150331v2",
+        &format!("arn:aws:lambda:us-east-1:{MAIN}:function:billing-export"),
+        None,
+    );
+    s.function_change(&leaked, T0 + 70, "CreateFunction20150331", "sync-job", Some(&ops));
+    let after = s.function_session(&billing, "billing-export", T0 + 120, 6 * 3600);
+    let created = s.function_session(&ops, "sync-job", T0 + 130, 6 * 3600);
+    let other = s.function_session(&billing, "reports", T0 + 140, 6 * 3600);
+    let person = s.assume_role(&alice, T0 + 150, &billing, "billing-export", 3600);
+    for (k, c) in [&after, &created, &other, &person].into_iter().enumerate() {
+        s.call(c, T0 + 300 + k as i64, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    }
+    let d = write(&s, &[]);
+    let tainted = tainted_ids(&d, LEAKED);
+    for c in [&after, &created] {
+        assert!(tainted.contains(&c.node_id()), "{}: {tainted:?}", c.node_id());
+    }
+    for c in [&before, &other, &person] {
+        assert!(!tainted.contains(&c.node_id()), "{}: {tainted:?}", c.node_id());
+    }
+
+    for strategy in ["strict", "surgical"] {
+        let p = plan(&d, LEAKED, strategy);
+        let puts = actions(&p, "put_role_policy");
+        assert_eq!(puts.len(), 2, "{strategy}: {p}");
+        for (role, function) in [("BillingRole", "billing-export"), ("OpsRole", "sync-job")] {
+            let put = puts
+                .iter()
+                .find(|a| a["principal_arn"].as_str().unwrap().ends_with(role))
+                .unwrap_or_else(|| panic!("{role}: {p}"));
+            let st: Vec<&Value> = put["policy_document"]["Statement"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|st| st["Sid"] == "TrailhoundDenyChangedFunctions")
+                .collect();
+            assert_eq!(st.len(), 1, "{strategy} {role}: {put}");
+            assert!(st[0]["Condition"].get("DateLessThan").is_none(), "{}", st[0]);
+            let ids = st[0]["Condition"]["StringLike"]["aws:userid"].as_array().unwrap();
+            assert_eq!(ids.len(), 1, "{ids:?}");
+            assert!(ids[0].as_str().unwrap().ends_with(&format!(":{function}")), "{ids:?}");
+        }
+        let (code, v) = verify(&d, &p);
+        assert_eq!(code, 0, "{strategy}: {v}");
+
+        // Without the function statements, the sessions in the logs are cut (the time
+        // condition) but the next ones Lambda takes are not: NOT covered.
+        let mut m = p.clone();
+        for a in m["actions"].as_array_mut().unwrap() {
+            if a["type"] != "put_role_policy" {
+                continue;
+            }
+            let old = serde_json::to_string(&a["policy_document"]).unwrap();
+            let cmd = a["command"].as_str().unwrap().to_string();
+            a["policy_document"]["Statement"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|st| st["Sid"] != "TrailhoundDenyChangedFunctions");
+            if a["policy_document"]["Statement"].as_array().unwrap().is_empty() {
+                a["policy_document"]["Statement"] = json!([{"Sid": "Keep", "Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"DateLessThan": {"aws:TokenIssueTime": CUT}}}]);
+            }
+            let new = serde_json::to_string(&a["policy_document"]).unwrap();
+            a["command"] = json!(cmd.replace(&old, &new));
+        }
+        let (code, v) = verify(&d, &m);
+        assert_eq!(code, 1, "{strategy}: {v}");
+        let missed = v["not_covered"].as_array().unwrap();
+        for c in [&after, &created] {
+            assert!(missed.iter().any(|x| x["session"] == c.node_id().as_str()), "{v}");
+        }
+    }
+}

@@ -30,6 +30,7 @@ pub(super) const PERSISTENCE: &[&str] = &[
     "UploadSSHPublicKey",
     "CreateFunction20150331",
     "UpdateFunctionCode20150331v2",
+    "UpdateFunctionConfiguration20150331v2",
     "AddPermission20150331v2",
     "ImportKeyPair",
     "CreateKeyPair",
@@ -110,6 +111,14 @@ pub(super) fn persistence_of(e: &Event) -> Option<(String, String, String)> {
             format!("trail {}", q.name.as_deref().unwrap_or("?")),
             "logging tampered with".to_string(),
             "restore logging; activity after this point may be missing from the trail".to_string(),
+        ),
+        name if crate::ingest::FUNCTION_CHANGES.contains(&name) => (
+            format!(
+                "function {}",
+                q.function_name.as_deref().and_then(|f| crate::chain::function_name(f)).map_or("?", |(_, n)| n)
+            ),
+            "Lambda function code or configuration set".to_string(),
+            "restore or delete the function (code, layers, environment, role): it runs with its role's credentials, which Lambda renews by itself (F21)".to_string(),
         ),
         "RunInstances" => (
             "ec2 instances".to_string(),

@@ -28,6 +28,7 @@ pub mod render;
 mod stored;
 mod unnamed;
 pub use expiry::session_expiry;
+pub use launch::{function_name, Workload};
 
 use crate::ingest::{Creds, FxMap, Ingest, IssuingCall, StrMap};
 use crate::model::names::{ROLE_GRANTS, STS_ISSUERS, USER_GRANTS};

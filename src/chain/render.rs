@@ -54,6 +54,56 @@ pub fn short_principal(arn: &str) -> String {
     format!("{} @{acct}", one_line(&short))
 }
 
+/// `text` in lines of at most [`TREE_WIDTH`] characters, broken at spaces, the first after
+/// `first` and the rest after `rest`; a word longer than a line is cut with
+/// [`middle_ellipsis`] (an id a note names whole is in the JSON output).
+fn wrap_into(out: &mut String, text: &str, first: &str, rest: &str) {
+    let mut line = String::from(first);
+    let mut len = first.chars().count();
+    let mut empty = true;
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let room = TREE_WIDTH - rest.chars().count();
+        let word = if word.chars().count() > room {
+            middle_ellipsis(word, room)
+        } else {
+            word.to_string()
+        };
+        let w = word.chars().count();
+        if !empty && len + 1 + w > TREE_WIDTH {
+            out.push_str(&line);
+            out.push('\n');
+            line = String::from(rest);
+            len = rest.chars().count();
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+            len += 1;
+        }
+        line.push_str(&word);
+        len += w;
+        empty = false;
+    }
+    out.push_str(&line);
+    out.push('\n');
+}
+
+/// An event name as the tree shows it: Lambda's without the API version CloudTrail appends
+/// (`UpdateFunctionCode20150331v2` is `UpdateFunctionCode`), which would leave no room for
+/// the session on a line of [`TREE_WIDTH`].
+fn short_event(name: &str) -> &str {
+    if !crate::ingest::FUNCTION_CHANGES.contains(&name) {
+        return name;
+    }
+    let base = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == 'v');
+    // "…v2" trims to the date's digits and on: the name itself has no digits or 'v' at its end.
+    if base.is_empty() {
+        name
+    } else {
+        base
+    }
+}
+
 /// `head…tail` of `s` in at most `max` characters (the tail names a session apart).
 pub fn middle_ellipsis(s: &str, max: usize) -> String {
     let n = s.chars().count();
@@ -112,7 +162,7 @@ fn node_line(
         _ => {}
     }
     if matches!(n.kind, NodeKind::LongTermKey | NodeKind::Session) {
-        let _ = write!(tail, "  {} calls", n.events);
+        let _ = write!(tail, "  {} call{}", n.events, if n.events == 1 { "" } else { "s" });
         if n.denied > 0 {
             let _ = write!(tail, " ({} DENIED)", n.denied);
         }
@@ -184,13 +234,13 @@ pub fn tree_with_notes(
         }
     }
     let mut roots: Vec<usize> = sel.iter().copied().filter(|&i| !has_parent[i]).collect();
+    // Credentials first, in time order; then what has no time of its own (a service, an
+    // outside identity: in a `--key` view, only there as another issuer of what the key led
+    // to, such as a Lambda function the key changed); orphans last.
     roots.sort_by(|&a, &b| {
         let (na, nb) = (&g.nodes[a], &g.nodes[b]);
-        (na.orphan, na.first_seen.or(na.issued_at), &na.id).cmp(&(
-            nb.orphan,
-            nb.first_seen.or(nb.issued_at),
-            &nb.id,
-        ))
+        let (ta, tb) = (na.first_seen.or(na.issued_at), nb.first_seen.or(nb.issued_at));
+        (na.orphan, ta.is_none(), ta, &na.id).cmp(&(nb.orphan, tb.is_none(), tb, &nb.id))
     });
     let mut out = String::new();
     let mut times = sel
@@ -238,7 +288,7 @@ pub fn tree_with_notes(
     if !notes.is_empty() {
         let _ = writeln!(out, "\nnotes:");
         for n in notes {
-            let _ = writeln!(out, "  - {}", one_line(n));
+            wrap_into(&mut out, &one_line(n), "  - ", "    ");
         }
     }
     let keys: BTreeSet<&str> =
@@ -338,7 +388,7 @@ fn walk(
         let head = format!(
             "{}{branch}{deep}{} {}{} → ",
             f.prefix,
-            one_line(&edge.event_name),
+            one_line(short_event(&edge.event_name)),
             clock.at(Some(edge.event_time)),
             if edge.inferred { " (inferred)" } else { "" }
         );

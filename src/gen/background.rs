@@ -629,7 +629,10 @@ impl Gen {
             r.request_parameters =
                 json!({"functionName": "orders-api", "publish": true, "dryRun": false});
             r.response_elements = json!({"functionName": "orders-api", "functionArn": fn_arn, "runtime": "python3.12", "codeSize": self.rng.range(100_000, 900_000), "version": "$LATEST", "state": "Active"});
-            self.send(r);
+            let id = self.send(r);
+            // The key is leaked: whatever it deployed may be the attacker's (F21).
+            let call = (t + 55, "UpdateFunctionCode20150331v2", id.as_str());
+            self.ledger.function_changed(&ci.cred, (MAIN_ACCOUNT, "orders-api"), call);
             self.call(t + 70, &ci, CFN, "DescribeStacks", Some(US_EAST_1));
             t += 2700 + self.rng.range(-300, 300);
         }

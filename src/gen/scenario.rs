@@ -368,6 +368,77 @@ impl Scenario {
         }
     }
 
+    /// A Lambda call by `caller` that sets function `function`'s code or configuration
+    /// (`event`: `CreateFunction20150331`, `UpdateFunctionCode20150331v2`, …), naming the
+    /// function as given (a name or an ARN) and, when `role_arn` is given, its role; returns
+    /// the call's eventID.
+    pub fn function_change(
+        &mut self,
+        caller: &Cred,
+        at: i64,
+        event: &str,
+        function: &str,
+        role_arn: Option<&str>,
+    ) -> String {
+        let mut request =
+            json!({"functionName": function, "runtime": "python3.12", "handler": "index.handler"});
+        if let Some(r) = role_arn {
+            request["role"] = json!(r);
+        }
+        let name = function.rsplit(":function:").next().unwrap_or(function);
+        let response = json!({
+            "functionName": name,
+            "functionArn": format!("arn:aws:lambda:us-east-1:{}:function:{name}", caller.account),
+            "role": role_arn,
+            "runtime": "python3.12",
+        });
+        self.call_full(
+            caller,
+            at,
+            "lambda.amazonaws.com",
+            event,
+            request,
+            response,
+            None,
+            "aws-cli/2.15.0",
+        )
+    }
+
+    /// A role session Lambda took for function `function` with its role `role_arn`, issued at
+    /// `at` for `duration` seconds: named by the function, as Lambda names it, and seen only in
+    /// use (Lambda's own `AssumeRole` is not in the logs).
+    pub fn function_session(
+        &mut self,
+        role_arn: &str,
+        function: &str,
+        at: i64,
+        duration: i64,
+    ) -> Cred {
+        let (acct, name) = role_parts(role_arn);
+        let role_id = self.unique_id(true, role_arn, "AROA");
+        let key = self.new_key("ASIA");
+        let session_arn = format!("arn:aws:sts::{acct}:assumed-role/{name}/{function}");
+        Cred {
+            key,
+            identity: json!({
+                "type": "AssumedRole",
+                "principalId": format!("{role_id}:{function}"),
+                "arn": session_arn,
+                "accountId": acct,
+                "sessionContext": {
+                    "sessionIssuer": {"type": "Role", "principalId": role_id, "arn": role_arn, "accountId": acct, "userName": name},
+                },
+            }),
+            account: acct,
+            arn: session_arn,
+            principal_id: format!("{role_id}:{function}"),
+            issued_at: Some(at),
+            expires_at: Some(at + duration),
+            user_name: None,
+            from_console: false,
+        }
+    }
+
     /// [`Scenario::create_access_key`], its record written without `responseElements` (as
     /// some converted exports keep it): the key's id is seen only in its use.
     pub fn create_access_key_unanswered(

@@ -323,14 +323,32 @@ fn truth_matches_the_written_trail() {
     let mut keys: BTreeSet<(String, Option<String>)> = BTreeSet::new();
     keys.insert((LEAKED_KEY.to_string(), None));
     let mut marked = BTreeSet::new();
+    // Functions whose code a tainted key set: Lambda's sessions of them from then on (F21).
+    let mut functions: BTreeSet<(String, String)> = BTreeSet::new();
     for r in ordered {
         let ui = &r["userIdentity"];
+        let function = r["requestParameters"]["roleSessionName"].as_str().unwrap_or("");
+        let account = r["recipientAccountId"].as_str().unwrap_or("").to_string();
+        if ui["invokedBy"] == "lambda.amazonaws.com"
+            && functions.contains(&(account, function.to_string()))
+        {
+            if let Some(nk) = r["responseElements"]["credentials"]["accessKeyId"].as_str() {
+                keys.insert((nk.to_string(), r["eventTime"].as_str().map(String::from)));
+            }
+        }
         let Some(k) = ui["accessKeyId"].as_str() else { continue };
         let created = ui["sessionContext"]["attributes"]["creationDate"].as_str().map(String::from);
         if !keys.contains(&(k.to_string(), created)) {
             continue;
         }
         marked.insert(r["eventID"].as_str().unwrap_or("").to_string());
+        let name = r["eventName"].as_str().unwrap_or("");
+        if name.starts_with("UpdateFunctionCode") || name.starts_with("CreateFunction") {
+            let f = r["requestParameters"]["functionName"].as_str().unwrap_or("");
+            let f = f.rsplit(":function:").next().unwrap_or(f);
+            let account = r["recipientAccountId"].as_str().unwrap_or("");
+            functions.insert((account.to_string(), f.to_string()));
+        }
         let resp = &r["responseElements"];
         if let Some(nk) = resp["credentials"]["accessKeyId"].as_str() {
             keys.insert((nk.to_string(), r["eventTime"].as_str().map(String::from)));
@@ -371,6 +389,8 @@ fn truth_matches_the_written_trail() {
         [
             "arn:aws:iam::111122223333:role/AdminRole",
             "arn:aws:iam::111122223333:role/ci/DeployRole",
+            // orders-api's, after the leaked key deployed its code (F21).
+            "arn:aws:iam::111122223333:role/service-role/orders-api-exec-role",
             "arn:aws:iam::444455556666:role/CrossAccountAudit",
             "arn:aws:iam::444455556666:role/DataReader",
         ]
@@ -379,7 +399,15 @@ fn truth_matches_the_written_trail() {
     assert_eq!(truth.created_users, ["arn:aws:iam::111122223333:user/backup-admin"]);
     assert_eq!(truth.created_access_keys.len(), 2);
     assert_eq!(truth.modified_roles, ["arn:aws:iam::111122223333:role/MaintenanceRole"]);
-    assert_eq!(truth.tainted_credentials.len(), 9);
+    // The incident's nine, and the sessions Lambda took of orders-api after the leaked key
+    // deployed its code.
+    let functions = truth
+        .tainted_credentials
+        .iter()
+        .filter(|c| c.issuing_event.as_deref() == Some("UpdateFunctionCode20150331v2"))
+        .count();
+    assert!(functions > 0);
+    assert_eq!(truth.tainted_credentials.len(), 9 + functions);
     assert!(truth
         .collateral_sessions
         .iter()

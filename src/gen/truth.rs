@@ -95,6 +95,9 @@ pub fn write_truth(path: &Path, truth: &IncidentTruth) -> io::Result<()> {
     fs::write(path, text)
 }
 
+/// A change of a function by a tainted credential: time, eventID, event name, the caller's key.
+type FunctionChange = (i64, String, String, Option<String>);
+
 /// Truth bookkeeping of one run: which keys are tainted (within which session), which events
 /// they signed, and what the attacker created or changed.
 #[derive(Default)]
@@ -113,6 +116,16 @@ pub(super) struct Ledger {
     reused_keys: Vec<String>,
     attacker_ips: BTreeSet<String>,
     attack_window: Option<(i64, i64)>,
+    /// Functions whose code a tainted credential set: (account, name) → each change (time,
+    /// eventID, event name, the caller's key) in time order (F21).
+    function_changes: BTreeMap<(String, String), Vec<FunctionChange>>,
+    /// The role sessions Lambda took, named by their function: (account, function, issue
+    /// time, the credential, its `creationDate`). Those issued at or after a change of their
+    /// function by a tainted credential are tainted; which ones is known only once every
+    /// record is made (the background's sessions are made before the calls that change them).
+    lambda_sessions: Vec<(String, String, i64, TruthCredential, Option<String>)>,
+    /// The events signed by a function's session: (key, `creationDate`, time, eventID, failed).
+    lambda_events: Vec<(String, Option<String>, i64, String, bool)>,
 }
 
 impl Ledger {
@@ -143,6 +156,19 @@ impl Ledger {
         let created =
             r.user_identity.session_context.as_ref().map(|s| s.attributes.creation_date.as_str());
         // A key is tainted only within its session (same creationDate): F16.
+        let function_session = r.user_identity.arn.as_deref().is_some_and(|a| {
+            a.contains(":assumed-role/")
+                && a.rsplit('/').next().is_some_and(|n| super::world::FUNCTIONS.contains(&n))
+        });
+        if let (Some(k), true) = (key, function_session) {
+            self.lambda_events.push((
+                k.to_string(),
+                created.map(str::to_string),
+                r.t,
+                r.event_id.clone(),
+                r.error_code.is_some(),
+            ));
+        }
         if let Some(want) = key.and_then(|k| self.taint.get(k)) {
             if want.as_deref() == created {
                 self.tainted_events.push((r.t, r.event_id.clone()));
@@ -202,6 +228,17 @@ impl Ledger {
             issuing_event_id: Some(event_id.to_string()),
             role_arn,
         };
+        if let (Who::Service(super::aws::LAMBDA), Who::Role(r, function)) =
+            (&parent.who, &child.who)
+        {
+            self.lambda_sessions.push((
+                r.acct.to_string(),
+                function.clone(),
+                t,
+                tc.clone(),
+                child.created.map(iso),
+            ));
+        }
         if self.is_tainted(parent) {
             self.taint.insert(key, child.created.map(iso));
             if event == "GetSessionToken" || event == "GetFederationToken" {
@@ -239,6 +276,51 @@ impl Ledger {
         }
     }
 
+    /// `by` set the code or configuration of function `name` in account `acct` at `t`: the
+    /// function's sessions from then on run code of its choosing (F21).
+    pub(super) fn function_changed(
+        &mut self,
+        by: &Cred,
+        (acct, name): (&str, &str),
+        (t, event, id): (i64, &str, &str),
+    ) {
+        if self.is_tainted(by) {
+            let v = self.function_changes.entry((acct.to_string(), name.to_string())).or_default();
+            v.push((t, id.to_string(), event.to_string(), by.key.clone()));
+            v.sort();
+        }
+    }
+
+    /// The sessions of functions a tainted credential changed, issued at or after the change,
+    /// with their events and failed ones: (credentials, (time, eventID), failed eventIDs).
+    #[allow(clippy::type_complexity)]
+    fn function_taint(&self) -> (Vec<TruthCredential>, Vec<(i64, String)>, Vec<String>) {
+        let (mut creds, mut events, mut failed) = (Vec::new(), Vec::new(), Vec::new());
+        for (acct, name, t, tc, created) in &self.lambda_sessions {
+            let changes = self.function_changes.get(&(acct.clone(), name.clone()));
+            // The latest change before the session: the code it runs.
+            let Some((_, id, event, by)) = changes.and_then(|c| c.iter().rfind(|c| c.0 <= *t))
+            else {
+                continue;
+            };
+            creds.push(TruthCredential {
+                issued_by: by.clone(),
+                issuing_event: Some(event.clone()),
+                issuing_event_id: Some(id.clone()),
+                ..tc.clone()
+            });
+            for (k, c, et, id, f) in &self.lambda_events {
+                if *k == tc.access_key_id && c == created {
+                    events.push((*et, id.clone()));
+                    if *f {
+                        failed.push(id.clone());
+                    }
+                }
+            }
+        }
+        (creds, events, failed)
+    }
+
     /// Calls from `ip` are the attacker's.
     pub(super) fn attacker_ip(&mut self, ip: &str) {
         self.attacker_ips.insert(ip.to_string());
@@ -253,14 +335,20 @@ impl Ledger {
     /// trail.
     pub(super) fn truth(&self, first_event: i64, last_event: i64) -> IncidentTruth {
         let (lo, hi) = self.attack_window.unwrap_or((first_event, last_event));
+        let (function_creds, function_events, function_failed) = self.function_taint();
         let mut tainted_credentials = self.tainted_creds.clone();
+        tainted_credentials.extend(function_creds);
         tainted_credentials.sort_by(|a, b| a.access_key_id.cmp(&b.access_key_id));
+        let tainted_events: Vec<(i64, String)> =
+            self.tainted_events.iter().cloned().chain(function_events).collect();
+        let mut failed = self.failed.clone();
+        failed.extend(function_failed);
         let mut tainted_event_ids: Vec<String> =
-            self.tainted_events.iter().map(|(_, id)| id.clone()).collect();
+            tainted_events.iter().map(|(_, id)| id.clone()).collect();
         tainted_event_ids.sort();
         tainted_event_ids.dedup();
         let mut pre: Vec<String> =
-            self.tainted_events.iter().filter(|(t, _)| *t < lo).map(|(_, id)| id.clone()).collect();
+            tainted_events.iter().filter(|(t, _)| *t < lo).map(|(_, id)| id.clone()).collect();
         pre.sort();
         let roles: BTreeSet<String> =
             tainted_credentials.iter().filter_map(|c| c.role_arn.clone()).collect();
@@ -292,7 +380,7 @@ impl Ledger {
             modified_roles: sorted(&self.modified_roles),
             roles_with_tainted_sessions: roles.into_iter().collect(),
             users_with_tainted_sessions: self.tainted_users.iter().cloned().collect(),
-            failed_attempts: sorted(&self.failed),
+            failed_attempts: sorted(&failed),
             role_owner_copy_event_ids: sorted(&self.owner_copies),
             collateral_sessions: collateral,
             reused_key_ids: sorted(&self.reused_keys),

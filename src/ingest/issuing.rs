@@ -57,10 +57,13 @@ pub enum Field {
     /// `responseElements.instancesSet.items[].instanceId` (RunInstances), comma-separated:
     /// the instances whose role sessions the caller's launch gave it.
     InstanceIds,
+    /// `requestParameters.functionName` (a Lambda call of [`FUNCTION_CHANGES`]): a name, or a
+    /// full or partial ARN, of the function whose code, configuration or role the call set.
+    FunctionName,
 }
 
 /// How many [`Field`]s there are.
-pub const FIELDS: usize = Field::InstanceIds as usize + 1;
+pub const FIELDS: usize = Field::FunctionName as usize + 1;
 // One bit each in `IssuingCall::present`.
 const _: () = assert!(FIELDS <= 64);
 
@@ -253,6 +256,7 @@ pub fn for_graph(e: Event) -> IssuingCall {
         o(&p.login_profile_user),
         o(&q.role_name),
         o(&p.instance_ids),
+        o(&q.function_name),
     ];
     let mut c = IssuingCall::new(e.time, e.origin, &strs);
     c.creation_date = i.creation_date;
@@ -266,14 +270,32 @@ pub fn for_graph(e: Event) -> IssuingCall {
 /// the calls that make a user the attacker's (SPEC §9: CreateUser, a login profile created or
 /// changed) and those that set a role's trust policy (CreateRole, UpdateAssumeRolePolicy:
 /// who may assume it from then on, [`crate::taint`]), and `RunInstances`, whose instances'
-/// role sessions are the launcher's to use (the graph links them by instance id).
+/// role sessions are the launcher's to use (the graph links them by instance id), and the
+/// Lambda calls that set what a function runs ([`FUNCTION_CHANGES`], linked by function name).
 pub fn needs_detail(name: &str) -> bool {
     STS_ISSUERS.contains(&name)
         || name == "CreateAccessKey"
         || USER_GRANTS.contains(&name)
         || ROLE_GRANTS.contains(&name)
         || name == LAUNCHES
+        || FUNCTION_CHANGES.contains(&name)
 }
+
+/// The Lambda calls that set what a function runs or with which role (its code, its
+/// configuration: role, layers, environment), as CloudTrail names them (with the API version
+/// Lambda appends, and without, as older and converted logs have them): whoever makes one
+/// runs code of their choice with the function's role, whose sessions Lambda names by the
+/// function name ([`Field::FunctionName`]).
+pub const FUNCTION_CHANGES: &[&str] = &[
+    "CreateFunction20150331",
+    "CreateFunction",
+    "UpdateFunctionCode20150331v2",
+    "UpdateFunctionCode20150331",
+    "UpdateFunctionCode",
+    "UpdateFunctionConfiguration20150331v2",
+    "UpdateFunctionConfiguration20150331",
+    "UpdateFunctionConfiguration",
+];
 
 /// The call whose response names instances ([`Field::InstanceIds`]).
 pub const LAUNCHES: &str = "RunInstances";

@@ -48,12 +48,16 @@ pub use targets::{
 };
 
 use crate::blast::{BlastRadius, Persistence};
+use crate::chain::Workload;
 use crate::chain::{session_expiry, NodeKind, SessionGraph};
 use crate::escape::{one_line, shell_word};
 use crate::ingest::Ingest;
 use crate::time::{fmt_iso, parse_iso, Time};
 use commands::{checked, rank, review};
-use policy::{any_matches, deny_statement, launch_statement, userid_pattern, RENEWAL};
+use policy::{
+    any_matches, deny_statement, launch_statement, userid_pattern, FUNCTION_SID, LAUNCH_SID,
+    RENEWAL,
+};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -266,9 +270,10 @@ pub fn build_plan(
             status,
         });
     }
-    // Sessions of instances a tainted credential launched: the instance fetches new ones by
-    // itself, so their role gets a deny by their aws:userid with no time condition, expired
-    // ones included (the next one is not in the logs yet).
+    // Sessions of instances a tainted credential launched, or of functions whose code or
+    // configuration it set: the instance or Lambda fetches new ones by itself, so their role
+    // gets a deny by their aws:userid with no time condition, expired ones included (the next
+    // one is not in the logs yet).
     let launched = g.launched_sessions();
     let mut launches_by_target: BTreeMap<Target, Vec<usize>> = BTreeMap::new();
     for &n in launched.keys().filter(|n| b.nodes.contains(n)) {
@@ -379,21 +384,45 @@ pub fn build_plan(
             statements.push(statement);
         }
         if let Some(ls) = launches {
-            let mut ids: Vec<String> =
-                ls.iter().filter_map(|&n| userid_pattern(&g.nodes[n], None)).collect();
-            ids.sort();
-            ids.dedup();
-            let mut instances: Vec<&str> =
-                ls.iter().filter_map(|n| launched.get(n).copied()).collect();
-            instances.sort_unstable();
-            instances.dedup();
-            statements.push(launch_statement(&ids));
+            let mut parts = Vec::new();
+            for (kind, sid) in
+                [(Workload::Instance, LAUNCH_SID), (Workload::Function, FUNCTION_SID)]
+            {
+                let of: Vec<usize> = ls
+                    .iter()
+                    .copied()
+                    .filter(|n| launched.get(n).is_some_and(|w| w.0 == kind))
+                    .collect();
+                if of.is_empty() {
+                    continue;
+                }
+                let mut ids: Vec<String> =
+                    of.iter().filter_map(|&n| userid_pattern(&g.nodes[n], None)).collect();
+                ids.sort();
+                ids.dedup();
+                let mut names: Vec<&str> =
+                    of.iter().filter_map(|n| launched.get(n).map(|w| w.1)).collect();
+                names.sort_unstable();
+                names.dedup();
+                statements.push(launch_statement(sid, &ids));
+                parts.push(match kind {
+                    Workload::Instance => format!(
+                        "instance(s) {} launched by a tainted credential run with role {}: deny every session of them by aws:userid (F9), with no time condition, because the instance fetches new credentials by itself (F21)",
+                        names.join(", "),
+                        target.name
+                    ),
+                    Workload::Function => format!(
+                        "Lambda function(s) {} whose code or configuration a tainted credential set run with role {}: deny every session of them by aws:userid (F9), with no time condition, because Lambda fetches new credentials for the function by itself (F21)",
+                        names.join(", "),
+                        target.name
+                    ),
+                });
+            }
             reason = format!(
-                "{}{}instance(s) {} launched by a tainted credential run with role {}: deny every session of them by aws:userid (F9), with no time condition, because the instance fetches new credentials by itself (F21)",
+                "{}{}{}",
                 if only_launches { "" } else { &reason },
                 if only_launches { "" } else { "; and " },
-                instances.join(", "),
-                target.name
+                parts.join("; and ")
             );
         }
         let doc = json!({ "Version": "2012-10-17", "Statement": statements.clone() });

@@ -60,16 +60,21 @@ pub(super) fn deny_statement(sid: &str, cutoff: i64, userids: Option<&[String]>)
 /// launched ([`launch_statement`]).
 pub(super) const LAUNCH_SID: &str = "TrailhoundDenyLaunchedInstances";
 
+/// The `Sid` of the statement that denies the sessions of Lambda functions whose code or
+/// configuration a tainted credential set ([`launch_statement`]).
+pub(super) const FUNCTION_SID: &str = "TrailhoundDenyChangedFunctions";
+
 /// The issue time of the session an instance fetches after the plan has run: later than any
 /// cut-off, so only a deny with no `aws:TokenIssueTime` condition matches it
 /// ([`crate::chain::SessionGraph::launched_sessions`]).
 pub const RENEWAL: i64 = i64::MAX / 4;
 
 /// A deny of every session, renewals included, whose `aws:userid` is one of `userids` (the
-/// `ROLEID:i-…` of instances a tainted credential launched, F9): no time condition, because
-/// the instance fetches new credentials by itself (F21).
-pub(super) fn launch_statement(userids: &[String]) -> Value {
-    json!({ "Sid": LAUNCH_SID, "Effect": "Deny", "Action": "*", "Resource": "*", "Condition": { "StringLike": { "aws:userid": userids } } })
+/// `ROLEID:i-…` of instances a tainted credential launched, or `ROLEID:FUNCTION` of functions
+/// it changed, F9): no time condition, because the instance or Lambda fetches new credentials
+/// by itself (F21).
+pub(super) fn launch_statement(sid: &str, userids: &[String]) -> Value {
+    json!({ "Sid": sid, "Effect": "Deny", "Action": "*", "Resource": "*", "Condition": { "StringLike": { "aws:userid": userids } } })
 }
 
 /// Whether any of `statements` matches a session ([`statement_matches`]).

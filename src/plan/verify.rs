@@ -707,12 +707,16 @@ pub fn verify_with(
                     continue;
                 }
                 v.tainted_sessions += 1;
-                if let Some(instance) = launched.get(&i) {
+                if let Some(&(kind, name)) = launched.get(&i) {
                     if denied_at(i, Some(super::policy::RENEWAL)).is_none() {
+                        let what = match kind {
+                            crate::chain::Workload::Instance => format!("instance {name} was launched by a tainted credential and fetches new credentials for its role by itself"),
+                            crate::chain::Workload::Function => format!("Lambda function {name} runs code or configuration a tainted credential set, and Lambda fetches new credentials for its role by itself"),
+                        };
                         v.not_covered.push(verdict(
                             i,
                             None,
-                            Some(format!("instance {instance} was launched by a tainted credential and fetches new credentials for its role by itself: only a deny with no aws:TokenIssueTime condition (its aws:userid, F9) cuts the next one (F21)")),
+                            Some(format!("{what}: only a deny with no aws:TokenIssueTime condition (its aws:userid, F9) cuts the next one (F21)")),
                         ));
                         continue;
                     }

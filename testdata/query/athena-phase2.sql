@@ -1,4 +1,4 @@
--- trailhound query, phase 2 (athena): the events of 9 tainted access key id(s), 1 attacker-controlled user(s) and the sessions of 1 role(s) whose trust policy the attacker set
+-- trailhound query, phase 2 (athena): the events of 13 tainted access key id(s), 1 attacker-controlled user(s) and the sessions of 1 role(s) whose trust policy the attacker set
 SELECT
   eventversion AS "eventversion",
   eventtime AS "eventtime",
@@ -39,7 +39,7 @@ SELECT
   CAST(NULL AS VARCHAR) AS "session_sourceidentity",
   useridentity.sessioncontext.webidfederationdata.federatedprovider AS "session_federatedprovider"
 FROM "cloudtrail_logs_pp"
-WHERE (useridentity.accesskeyid IN ('AKIAIOSFODNN7EXAMPLE', 'AKIAYZ43I2OT25JVNEE4', 'AKIAYZ43I2OTVGMVNPHZ', 'ASIAGJ6MTRIP23KULQMR', 'ASIAGJ6MTRIPST674M46', 'ASIAYZ43I2OTDCLKYLEX', 'ASIAYZ43I2OTLPTEXYEH', 'ASIAYZ43I2OTVS2NZJY5', 'ASIAYZ43I2OTWDYGALDZ')
+WHERE (useridentity.accesskeyid IN ('AKIAIOSFODNN7EXAMPLE', 'AKIAYZ43I2OT25JVNEE4', 'AKIAYZ43I2OTVGMVNPHZ', 'ASIAGJ6MTRIP23KULQMR', 'ASIAGJ6MTRIPST674M46', 'ASIAYZ43I2OT6PQRNXOM', 'ASIAYZ43I2OTDCLKYLEX', 'ASIAYZ43I2OTGBIV2BB6', 'ASIAYZ43I2OTLPTEXYEH', 'ASIAYZ43I2OTMQA2LAEE', 'ASIAYZ43I2OTVS2NZJY5', 'ASIAYZ43I2OTWDYGALDZ', 'ASIAYZ43I2OTZHXAWFBS')
     OR useridentity.arn IN ('arn:aws:iam::111122223333:user/backup-admin')
     OR lower(useridentity.arn) LIKE 'arn:aws:sts::111122223333:assumed-role/maintenancerole/%')
   AND eventtime >= '2024-03-11T00:00:00Z'

@@ -593,6 +593,8 @@ mod layout {
     pub(super) const ROLE: [F; 1] = [F::RequestRoleName];
     /// Then the instances a `RunInstances` launched, added later still.
     pub(super) const LAUNCH: [F; 1] = [F::InstanceIds];
+    /// Then the function a Lambda call changed.
+    pub(super) const FUNCTION: [F; 1] = [F::FunctionName];
 }
 
 /// Writes every field of an issuing call but its origin (the decoder is told where it is):
@@ -627,6 +629,7 @@ pub(super) fn put_issuing(w: &mut Writer, c: &IssuingCall) {
     run(w, &layout::LAST);
     run(w, &layout::ROLE);
     run(w, &layout::LAUNCH);
+    run(w, &layout::FUNCTION);
 }
 
 /// Reads an issuing call [`put_issuing`] wrote, found at `origin`.
@@ -667,6 +670,7 @@ pub(super) fn get_issuing<'a>(r: &mut Reader<'a>, origin: Origin) -> Option<Issu
     run(r, &layout::LAST)?;
     run(r, &layout::ROLE)?;
     run(r, &layout::LAUNCH)?;
+    run(r, &layout::FUNCTION)?;
     s[F::Id as usize] = Some(id);
     s[F::Name as usize] = Some(name);
     let mut c = IssuingCall::new(time, origin, &s);
@@ -830,6 +834,7 @@ mod tests {
             (F::LoginProfileUser, &p.login_profile_user),
             (F::RequestRoleName, &q.role_name),
             (F::InstanceIds, &p.instance_ids),
+            (F::FunctionName, &q.function_name),
         ];
         let mut seen = [false; FIELDS];
         seen[F::Id as usize] = true;
@@ -887,6 +892,7 @@ mod tests {
         }
         old.opt_str(q.role_name.as_deref());
         old.opt_str(p.instance_ids.as_deref());
+        old.opt_str(q.function_name.as_deref());
         assert!(w.buf == old.buf, "the cached layout");
         let mut r = Reader::new(&w.buf);
         assert_eq!(get_issuing(&mut r, c.origin), Some(c.clone()));
@@ -909,6 +915,7 @@ mod tests {
             &layout::LAST,
             &layout::ROLE,
             &layout::LAUNCH,
+            &layout::FUNCTION,
         ] {
             for &f in list {
                 seen[f as usize] += 1;

@@ -41,100 +41,108 @@ then
   FAILED="$FAILED 3"
 fi
 
-# [4] put_user_policy in account 111122223333
-# user backup-admin is attacker-controlled since 2024-03-11T10:13:05Z (CreateLoginProfile e9ecd8cb-449e-4d60-ad75-9950f3804129, CreateUser 98c092e6-5173-46ac-8a17-ccbc54c95f36): deny everything it does, with any credential, sessions and long-term keys alike, until it is removed (SPEC §9)
-if ! aws iam put-user-policy --user-name backup-admin --policy-name TrailhoundDenyAll --policy-document '{"Statement":[{"Action":"*","Effect":"Deny","Resource":"*","Sid":"TrailhoundDenyAll"}],"Version":"2012-10-17"}'
+# [4] put_role_policy in account 111122223333
+# Lambda function(s) orders-api whose code or configuration a tainted credential set run with role orders-api-exec-role: deny every session of them by aws:userid (F9), with no time condition, because Lambda fetches new credentials for the function by itself (F21)
+if ! aws iam put-role-policy --role-name orders-api-exec-role --policy-name TrailhoundRevokeOlderSessions --policy-document '{"Statement":[{"Action":"*","Condition":{"StringLike":{"aws:userid":["AROASQ6RMNEKIB77TJMJS:orders-api"]}},"Effect":"Deny","Resource":"*","Sid":"TrailhoundDenyChangedFunctions"}],"Version":"2012-10-17"}'
 then
-  echo "plan.sh: action [4] put_user_policy FAILED: the tainted sessions this deny covers are NOT cut; the actions after it still ran: fix it (see the error above) and run again" >&2
+  echo "plan.sh: action [4] put_role_policy FAILED: the tainted sessions this deny covers are NOT cut; the actions after it still ran: fix it (see the error above) and run again" >&2
   FAILED="$FAILED 4"
 fi
 
-# [5] delete_login_profile in account 111122223333
+# [5] put_user_policy in account 111122223333
+# user backup-admin is attacker-controlled since 2024-03-11T10:13:05Z (CreateLoginProfile e9ecd8cb-449e-4d60-ad75-9950f3804129, CreateUser 98c092e6-5173-46ac-8a17-ccbc54c95f36): deny everything it does, with any credential, sessions and long-term keys alike, until it is removed (SPEC §9)
+if ! aws iam put-user-policy --user-name backup-admin --policy-name TrailhoundDenyAll --policy-document '{"Statement":[{"Action":"*","Effect":"Deny","Resource":"*","Sid":"TrailhoundDenyAll"}],"Version":"2012-10-17"}'
+then
+  echo "plan.sh: action [5] put_user_policy FAILED: the tainted sessions this deny covers are NOT cut; the actions after it still ran: fix it (see the error above) and run again" >&2
+  FAILED="$FAILED 5"
+fi
+
+# [6] delete_login_profile in account 111122223333
 # user backup-admin: its console password was set by the attacker; remove it
 if ! aws iam delete-login-profile --user-name backup-admin
 then
-  echo "plan.sh: action [5] delete_login_profile FAILED: the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again" >&2
-  FAILED="$FAILED 5"
-  CLEANUP_FAILED_10=yes
-fi
-
-# [6] delete_access_key in account 111122223333
-# user backup-admin: delete its access key AKIASQ6RMNEK4TU2TFNQ (already deactivated above) before deleting the user
-if ! aws iam delete-access-key --user-name backup-admin --access-key-id AKIASQ6RMNEK4TU2TFNQ
-then
-  echo "plan.sh: action [6] delete_access_key FAILED: the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again" >&2
+  echo "plan.sh: action [6] delete_login_profile FAILED: the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again" >&2
   FAILED="$FAILED 6"
-  CLEANUP_FAILED_10=yes
+  CLEANUP_FAILED_11=yes
 fi
 
 # [7] delete_access_key in account 111122223333
-# user backup-admin: delete its access key AKIASQ6RMNEKPW7PFS2M (already deactivated above) before deleting the user
-if ! aws iam delete-access-key --user-name backup-admin --access-key-id AKIASQ6RMNEKPW7PFS2M
+# user backup-admin: delete its access key AKIASQ6RMNEK4TU2TFNQ (already deactivated above) before deleting the user
+if ! aws iam delete-access-key --user-name backup-admin --access-key-id AKIASQ6RMNEK4TU2TFNQ
 then
   echo "plan.sh: action [7] delete_access_key FAILED: the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again" >&2
   FAILED="$FAILED 7"
-  CLEANUP_FAILED_10=yes
+  CLEANUP_FAILED_11=yes
 fi
 
-# [8] detach_user_policy in account 111122223333
+# [8] delete_access_key in account 111122223333
+# user backup-admin: delete its access key AKIASQ6RMNEKPW7PFS2M (already deactivated above) before deleting the user
+if ! aws iam delete-access-key --user-name backup-admin --access-key-id AKIASQ6RMNEKPW7PFS2M
+then
+  echo "plan.sh: action [8] delete_access_key FAILED: the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again" >&2
+  FAILED="$FAILED 8"
+  CLEANUP_FAILED_11=yes
+fi
+
+# [9] detach_user_policy in account 111122223333
 # user backup-admin: detach arn:aws:iam::aws:policy/AdministratorAccess, attached by the attacker
 if ! aws iam detach-user-policy --user-name backup-admin --policy-arn arn:aws:iam::aws:policy/AdministratorAccess
 then
-  echo "plan.sh: action [8] detach_user_policy FAILED: the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again" >&2
-  FAILED="$FAILED 8"
-  CLEANUP_FAILED_10=yes
+  echo "plan.sh: action [9] detach_user_policy FAILED: the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again" >&2
+  FAILED="$FAILED 9"
+  CLEANUP_FAILED_11=yes
 fi
 
-# [9] delete_user_policy in account 111122223333
+# [10] delete_user_policy in account 111122223333
 # user backup-admin: delete inline policy TrailhoundDenyAll (the user has no credentials left by now)
-if [ "${CLEANUP_FAILED_10:-}" = yes ]
+if [ "${CLEANUP_FAILED_11:-}" = yes ]
 then
-  echo "plan.sh: action [9] delete_user_policy SKIPPED: a step of removing this user failed above: its deny-all policy stays on" >&2
-  FAILED="$FAILED 9"
+  echo "plan.sh: action [10] delete_user_policy SKIPPED: a step of removing this user failed above: its deny-all policy stays on" >&2
+  FAILED="$FAILED 10"
 elif ! aws iam delete-user-policy --user-name backup-admin --policy-name TrailhoundDenyAll
 then
-  echo "plan.sh: action [9] delete_user_policy FAILED: the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again" >&2
-  FAILED="$FAILED 9"
-  CLEANUP_FAILED_10=yes
+  echo "plan.sh: action [10] delete_user_policy FAILED: the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again" >&2
+  FAILED="$FAILED 10"
+  CLEANUP_FAILED_11=yes
 fi
 
-# [10] delete_user in account 111122223333
+# [11] delete_user in account 111122223333
 # user backup-admin was created by the attacker (CreateLoginProfile e9ecd8cb-449e-4d60-ad75-9950f3804129, CreateUser 98c092e6-5173-46ac-8a17-ccbc54c95f36); delete it. If AWS answers DeleteConflict, something the logs do not show remains (MFA devices, signing certificates, SSH keys, service-specific credentials, other keys or policies): list and remove it first
-if [ "${CLEANUP_FAILED_10:-}" = yes ]
+if [ "${CLEANUP_FAILED_11:-}" = yes ]
 then
-  echo "plan.sh: action [10] delete_user SKIPPED: a step of removing this user failed above; putting the deny-all policy back on the user" >&2
+  echo "plan.sh: action [11] delete_user SKIPPED: a step of removing this user failed above; putting the deny-all policy back on the user" >&2
   aws iam put-user-policy --user-name backup-admin --policy-name TrailhoundDenyAll --policy-document '{"Statement":[{"Action":"*","Effect":"Deny","Resource":"*","Sid":"TrailhoundDenyAll"}],"Version":"2012-10-17"}'
-  FAILED="$FAILED 10"
+  FAILED="$FAILED 11"
 elif ! aws iam delete-user --user-name backup-admin
 then
-  echo "plan.sh: action [10] delete_user FAILED: putting the deny-all policy back on the user; remove what the logs do not show (MFA devices, SSH keys, signing certificates, service-specific credentials) and run again" >&2
+  echo "plan.sh: action [11] delete_user FAILED: putting the deny-all policy back on the user; remove what the logs do not show (MFA devices, SSH keys, signing certificates, service-specific credentials) and run again" >&2
   aws iam put-user-policy --user-name backup-admin --policy-name TrailhoundDenyAll --policy-document '{"Statement":[{"Action":"*","Effect":"Deny","Resource":"*","Sid":"TrailhoundDenyAll"}],"Version":"2012-10-17"}'
-  FAILED="$FAILED 10"
+  FAILED="$FAILED 11"
 fi
 
-# [11] review in account 111122223333
-# UpdateFunctionCode20150331v2 lambda.amazonaws.com at 2024-03-11T08:11:26Z (event 141e9551-0738-46b6-a7e1-e17383609d1e): review and undo
-# review: UpdateFunctionCode20150331v2 lambda.amazonaws.com at 2024-03-11T08:11:26Z (event 141e9551-0738-46b6-a7e1-e17383609d1e): review and undo
-:
-
 # [12] review in account 111122223333
-# UpdateFunctionCode20150331v2 lambda.amazonaws.com at 2024-03-11T08:57:48Z (event 08f6d149-f78b-482e-9155-15abdd741f46): review and undo
-# review: UpdateFunctionCode20150331v2 lambda.amazonaws.com at 2024-03-11T08:57:48Z (event 08f6d149-f78b-482e-9155-15abdd741f46): review and undo
+# UpdateFunctionCode20150331v2 function orders-api at 2024-03-11T08:11:26Z (event 141e9551-0738-46b6-a7e1-e17383609d1e): restore or delete the function (code, layers, environment, role): it runs with its role's credentials, which Lambda renews by itself (F21)
+# review: UpdateFunctionCode20150331v2 function orders-api at 2024-03-11T08:11:26Z (event 141e9551-0738-46b6-a7e1-e17383609d1e): restore or delete the function (code, layers, environment, role): it runs with its role's credentials, which Lambda renews by itself (F21)
 :
 
 # [13] review in account 111122223333
-# UpdateFunctionCode20150331v2 lambda.amazonaws.com at 2024-03-11T09:41:30Z (event bff79438-915e-4f69-b9db-b543e3f73a76): review and undo
-# review: UpdateFunctionCode20150331v2 lambda.amazonaws.com at 2024-03-11T09:41:30Z (event bff79438-915e-4f69-b9db-b543e3f73a76): review and undo
+# UpdateFunctionCode20150331v2 function orders-api at 2024-03-11T08:57:48Z (event 08f6d149-f78b-482e-9155-15abdd741f46): restore or delete the function (code, layers, environment, role): it runs with its role's credentials, which Lambda renews by itself (F21)
+# review: UpdateFunctionCode20150331v2 function orders-api at 2024-03-11T08:57:48Z (event 08f6d149-f78b-482e-9155-15abdd741f46): restore or delete the function (code, layers, environment, role): it runs with its role's credentials, which Lambda renews by itself (F21)
 :
 
 # [14] review in account 111122223333
+# UpdateFunctionCode20150331v2 function orders-api at 2024-03-11T09:41:30Z (event bff79438-915e-4f69-b9db-b543e3f73a76): restore or delete the function (code, layers, environment, role): it runs with its role's credentials, which Lambda renews by itself (F21)
+# review: UpdateFunctionCode20150331v2 function orders-api at 2024-03-11T09:41:30Z (event bff79438-915e-4f69-b9db-b543e3f73a76): restore or delete the function (code, layers, environment, role): it runs with its role's credentials, which Lambda renews by itself (F21)
+:
+
+# [15] review in account 111122223333
 # UpdateAssumeRolePolicy role/MaintenanceRole at 2024-03-11T10:16:05Z (event 6a1e3f61-e1fd-41b4-967e-4ed94d18446e): restore the previous trust policy (who can assume the role changed)
 # review: UpdateAssumeRolePolicy role/MaintenanceRole at 2024-03-11T10:16:05Z (event 6a1e3f61-e1fd-41b4-967e-4ed94d18446e): restore the previous trust policy (who can assume the role changed)
 # aws iam get-role --role-name 'MaintenanceRole' --query Role.AssumeRolePolicyDocument
 # aws iam update-assume-role-policy --role-name 'MaintenanceRole' --policy-document file://trust-policy-before-the-incident.json
 :
 
-# [15] review in account 111122223333
+# [16] review in account 111122223333
 # PutRolePolicy role/MaintenanceRole at 2024-03-11T10:16:35Z (event ec8ea2dc-499d-4890-bc17-d20b70783170): detach or delete the policy
 # review: PutRolePolicy role/MaintenanceRole at 2024-03-11T10:16:35Z (event ec8ea2dc-499d-4890-bc17-d20b70783170): detach or delete the policy
 # aws iam delete-role-policy --role-name 'MaintenanceRole' --policy-name 'maint-ops'
@@ -154,3 +162,8 @@ if [ -n "$FAILED" ]; then
   exit 1
 fi
 
+
+# ----- rollback -----
+# The deny policies need not stay forever: once every tainted session has expired and the
+# principals are cleaned up (keys rotated, trust and permissions reviewed), remove them with:
+#   [account 111122223333] aws iam delete-role-policy --role-name 'orders-api-exec-role' --policy-name 'TrailhoundRevokeOlderSessions'
