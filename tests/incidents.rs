@@ -1235,3 +1235,29 @@ fn functions_the_attacker_changed_are_cut_renewals_included() {
         }
     }
 }
+
+/// A forged trail names one function in changes by 100 credentials, and 100 of its sessions
+/// follow: each session is linked to the latest 64 callers before it, not to all of them
+/// (callers × sessions edges), and the run stays quick.
+#[test]
+fn one_function_changed_by_many_credentials_is_linked_a_bounded_number_of_times() {
+    let mut s = Scenario::new();
+    let role = format!("arn:aws:iam::{MAIN}:role/BillingRole");
+    for k in 0..100 {
+        let c = s.user_key(MAIN, &format!("dev{k}"), &format!("AKIAFORGEDEXAMPLE{k:03}"));
+        s.function_change(&c, T0 + k, "UpdateFunctionCode20150331v2", "billing-export", None);
+    }
+    for k in 0..100 {
+        let c = s.function_session(&role, "billing-export", T0 + 300 + 60 * k, 3600);
+        s.call(&c, T0 + 310 + 60 * k, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    }
+    let d = write(&s, &[]);
+    let (_, g, err) = run(&["sessions", "--format", "json"], &d);
+    let links = g["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{err}"))
+        .iter()
+        .filter(|e| e["event_name"] == "UpdateFunctionCode20150331v2")
+        .count();
+    assert_eq!(links, 100 * 64);
+}

@@ -233,12 +233,20 @@ impl SessionGraph {
             std::collections::HashMap::new();
         let mut order: Vec<usize> = (0..functions.len()).collect();
         order.sort_by_key(|&i| functions[i].time);
+        // (account, function, caller) -> its place in the function's callers: a forged trail
+        // can name one function in calls by any number of credentials.
+        let mut place: std::collections::HashMap<(&str, &str, usize), usize> =
+            std::collections::HashMap::new();
         for &i in &order {
             let l = &functions[i];
-            let c = callers.entry((l.account.as_str(), l.instance_ids[0].as_str())).or_default();
-            match c.iter_mut().find(|(_, calls)| functions[calls[0]].parent == l.parent) {
-                Some((_, calls)) => calls.push(i),
-                None => c.push((l.time, vec![i])),
+            let (acct, name) = (l.account.as_str(), l.instance_ids[0].as_str());
+            let c = callers.entry((acct, name)).or_default();
+            match place.get(&(acct, name, l.parent)) {
+                Some(&k) => c[k].1.push(i),
+                None => {
+                    place.insert((acct, name, l.parent), c.len());
+                    c.push((l.time, vec![i]));
+                }
             }
         }
         let mut links: Vec<(usize, usize)> = Vec::new();
