@@ -1261,3 +1261,44 @@ fn one_function_changed_by_many_credentials_is_linked_a_bounded_number_of_times(
         .count();
     assert_eq!(links, 100 * 64);
 }
+
+/// The leaked key re-points the company's SAML provider (`UpdateSAMLProvider`) to a metadata
+/// document of its own: every sign-in through the provider from then on is the attacker's,
+/// whatever name it signs in as, to whichever role trusts the provider. The sign-in before the
+/// change and the one through another provider are the company's. Before: no taint, OK.
+#[test]
+fn sign_ins_through_a_saml_provider_the_attacker_re_pointed_are_tainted() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let okta = format!("arn:aws:iam::{MAIN}:saml-provider/CorpOkta");
+    let other = format!("arn:aws:iam::{MAIN}:saml-provider/PartnerIdP");
+    let admin = format!("arn:aws:iam::{MAIN}:role/AdminRole");
+    let eng = format!("arn:aws:iam::{MAIN}:role/Engineer");
+    let before = s.assume_role_with_saml(&okta, &eng, "alice@example.com", T0 + 30, 4 * 3600);
+    // Named in another letter case than the sign-ins name it (IAM does not tell them apart).
+    s.update_saml_provider(&leaked, T0 + 60, &okta.replace("CorpOkta", "corpokta"));
+    let after = s.assume_role_with_saml(&okta, &admin, "alice@example.com", T0 + 120, 4 * 3600);
+    let partner = s.assume_role_with_saml(&other, &eng, "bob@example.net", T0 + 130, 4 * 3600);
+    for (k, c) in [&before, &after, &partner].into_iter().enumerate() {
+        s.call(c, T0 + 300 + k as i64, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    }
+    let d = write(&s, &[]);
+    let tainted = tainted_ids(&d, LEAKED);
+    assert!(tainted.contains(&after.node_id()), "{tainted:?}");
+    for c in [&before, &partner] {
+        assert!(!tainted.contains(&c.node_id()), "{}: {tainted:?}", c.node_id());
+    }
+    for strategy in ["strict", "surgical"] {
+        let p = plan(&d, LEAKED, strategy);
+        assert_eq!(principals(&p, "put_role_policy"), [admin.clone()], "{strategy}: {p}");
+        let (code, v) = verify(&d, &p);
+        assert_eq!(code, 0, "{strategy}: {v}");
+        assert!(v["covered"].as_array().unwrap().iter().any(|c| c["session"] == after.node_id()));
+        // The provider itself is for the responder to restore: named in a review item.
+        let review: Vec<&Value> = actions(&p, "review");
+        assert!(
+            review.iter().any(|a| a.to_string().contains("saml-provider/corpokta")),
+            "{strategy}: {review:?}"
+        );
+    }
+}

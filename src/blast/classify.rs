@@ -120,6 +120,14 @@ pub(super) fn persistence_of(e: &Event) -> Option<(String, String, String)> {
             "Lambda function code or configuration set".to_string(),
             "restore or delete the function (code, layers, environment, role): it runs with its role's credentials, which Lambda renews by itself (F21)".to_string(),
         ),
+        "UpdateSAMLProvider" => (
+            q.principal_arn
+                .as_deref()
+                .and_then(|a| a.split_once(":saml-provider/"))
+                .map_or_else(|| "saml-provider/?".to_string(), |(_, n)| format!("saml-provider/{n}")),
+            "SAML provider re-pointed to another metadata document".to_string(),
+            "restore the provider's metadata document from a copy you trust (aws iam update-saml-provider) or delete the provider: until then whoever holds the new signing key signs in to every role that trusts it, after any cut-off".to_string(),
+        ),
         "RunInstances" => (
             "ec2 instances".to_string(),
             "instances launched".to_string(),

@@ -189,6 +189,7 @@ impl SessionGraph {
         g.nodes.reserve(creds.len() + events.len());
         let unanswered = Self::link_issuing(&mut g, ing, &events);
         let launches = g.launches(ing, &events);
+        g.link_providers(ing, &events);
         g.keep_unnamed_keys(&events);
         crate::diag::mark("graph: edges drawn");
         // The issuing calls are not read again: an owned copy is freed here (a shared one

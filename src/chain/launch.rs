@@ -92,6 +92,59 @@ pub fn function_name(s: &str) -> Option<(Option<&str>, &str)> {
     ok.then_some((account, name))
 }
 
+/// The changes credentials made to named things (a Lambda function, an identity provider),
+/// indexed to link a session of the thing to the changes made before it was issued: each
+/// caller's latest change before it, for at most the latest [`FUNCTION_CALLERS`] callers to
+/// start (a forged trail can name one thing in calls by any number of credentials).
+pub(super) struct Changes<K> {
+    /// Name -> each caller, in the order of its first change, with its changes (indexes into
+    /// the calls) in time order.
+    by_name: std::collections::HashMap<K, Vec<(i64, Vec<usize>)>>,
+}
+
+impl<K: std::hash::Hash + Eq + Clone> Changes<K> {
+    /// `calls`: (name, caller node, time), in any order.
+    pub(super) fn new(calls: &[(K, usize, i64)]) -> Self {
+        let mut order: Vec<usize> = (0..calls.len()).collect();
+        order.sort_by_key(|&i| calls[i].2);
+        let mut by_name: std::collections::HashMap<K, Vec<(i64, Vec<usize>)>> =
+            std::collections::HashMap::new();
+        // (name, caller) -> its place among the name's callers.
+        let mut place: std::collections::HashMap<(K, usize), usize> =
+            std::collections::HashMap::new();
+        for i in order {
+            let (name, caller, time) = &calls[i];
+            let c = by_name.entry(name.clone()).or_default();
+            match place.get(&(name.clone(), *caller)) {
+                Some(&k) => c[k].1.push(i),
+                None => {
+                    place.insert((name.clone(), *caller), c.len());
+                    c.push((*time, vec![i]));
+                }
+            }
+        }
+        Changes { by_name }
+    }
+
+    /// The calls to link a session of `name` issued at `t` (unknown: every change counts) to:
+    /// each caller's latest change at or before `t`.
+    pub(super) fn before(&self, calls: &[(K, usize, i64)], name: &K, t: Option<i64>) -> Vec<usize> {
+        let Some(c) = self.by_name.get(name) else { return Vec::new() };
+        let upto = |v: &[usize]| match t {
+            Some(t) => v.partition_point(|&k| calls[k].2 <= t),
+            None => v.len(),
+        };
+        let callers = match t {
+            Some(t) => c.partition_point(|&(first, _)| first <= t),
+            None => c.len(),
+        };
+        c[callers.saturating_sub(FUNCTION_CALLERS)..callers]
+            .iter()
+            .map(|(_, v)| v[upto(v) - 1])
+            .collect()
+    }
+}
+
 impl SessionGraph {
     /// The successful launches among the issuing calls, each with the node of its caller.
     pub(super) fn launches(&mut self, ing: &Ingest, events: &[IssuingCall]) -> Vec<Launch> {
@@ -226,29 +279,11 @@ impl SessionGraph {
                 trail_issued[c] = true;
             }
         }
-        // (account, function) -> each caller, in the order of its first change, with its
-        // changes in time order.
-        type Callers = Vec<(i64, Vec<usize>)>;
-        let mut callers: std::collections::HashMap<(&str, &str), Callers> =
-            std::collections::HashMap::new();
-        let mut order: Vec<usize> = (0..functions.len()).collect();
-        order.sort_by_key(|&i| functions[i].time);
-        // (account, function, caller) -> its place in the function's callers: a forged trail
-        // can name one function in calls by any number of credentials.
-        let mut place: std::collections::HashMap<(&str, &str, usize), usize> =
-            std::collections::HashMap::new();
-        for &i in &order {
-            let l = &functions[i];
-            let (acct, name) = (l.account.as_str(), l.instance_ids[0].as_str());
-            let c = callers.entry((acct, name)).or_default();
-            match place.get(&(acct, name, l.parent)) {
-                Some(&k) => c[k].1.push(i),
-                None => {
-                    place.insert((acct, name, l.parent), c.len());
-                    c.push((l.time, vec![i]));
-                }
-            }
-        }
+        let calls: Vec<((&str, &str), usize, i64)> = functions
+            .iter()
+            .map(|l| ((l.account.as_str(), l.instance_ids[0].as_str()), l.parent, l.time))
+            .collect();
+        let changes = Changes::new(&calls);
         let mut links: Vec<(usize, usize)> = Vec::new();
         for (n, node) in self.nodes.iter().enumerate() {
             if trail_issued[n] {
@@ -256,18 +291,7 @@ impl SessionGraph {
             }
             let Some(name) = role_session_name(node) else { continue };
             let acct = node.principal_arn.as_deref().and_then(arn_account).unwrap_or("");
-            let Some(c) = callers.get(&(acct, name)) else { continue };
-            let before = match node.issued_at {
-                Some(t) => c.partition_point(|&(first, _)| first <= t),
-                None => c.len(),
-            };
-            // Each caller's latest change before the session: the one whose code it runs.
-            for (_, calls) in &c[before.saturating_sub(FUNCTION_CALLERS)..before] {
-                let upto = match node.issued_at {
-                    Some(t) => calls.partition_point(|&k| functions[k].time <= t),
-                    None => calls.len(),
-                };
-                let i = calls[upto - 1];
+            for i in changes.before(&calls, &(acct, name), node.issued_at) {
                 if functions[i].parent != n {
                     links.push((i, n));
                 }

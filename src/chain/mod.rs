@@ -24,6 +24,7 @@ mod alive;
 mod build;
 mod expiry;
 mod launch;
+mod provider;
 pub mod render;
 mod stored;
 mod unnamed;

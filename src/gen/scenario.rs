@@ -368,6 +368,97 @@ impl Scenario {
         }
     }
 
+    /// `AssumeRoleWithSAML` of `role_arn` through the SAML provider `provider_arn` by the
+    /// person `subject` (session named by them), valid `duration` seconds: the record is the
+    /// provider's sign-in (a `SAMLUser` identity, no key), in the role's account.
+    pub fn assume_role_with_saml(
+        &mut self,
+        provider_arn: &str,
+        role_arn: &str,
+        subject: &str,
+        at: i64,
+        duration: i64,
+    ) -> Cred {
+        let (acct, name) = role_parts(role_arn);
+        let role_id = self.unique_id(true, role_arn, "AROA");
+        let key = self.new_key("ASIA");
+        let provider = provider_arn.rsplit('/').next().unwrap_or(provider_arn);
+        let qualifier = format!("{provider}EXAMPLEqualifier=");
+        let saml = Cred {
+            key: String::new(),
+            identity: json!({"type": "SAMLUser", "principalId": format!("{qualifier}:{subject}"), "userName": subject, "identityProvider": qualifier}),
+            account: acct.clone(),
+            arn: String::new(),
+            principal_id: format!("{qualifier}:{subject}"),
+            issued_at: None,
+            expires_at: None,
+            user_name: None,
+            from_console: false,
+        };
+        let session_arn = format!("arn:aws:sts::{acct}:assumed-role/{name}/{subject}");
+        let request = json!({"roleArn": role_arn, "roleSessionName": subject, "principalArn": provider_arn, "durationSeconds": duration});
+        let response = json!({
+            "credentials": Self::credentials(&key, at + duration),
+            "assumedRoleUser": {"assumedRoleId": format!("{role_id}:{subject}"), "arn": session_arn},
+            "subject": subject,
+            "subjectType": "persistent",
+            "issuer": "http://www.okta.com/exk1example2Abc3d4e5",
+            "audience": "https://signin.aws.amazon.com/saml",
+            "nameQualifier": qualifier,
+        });
+        self.call_full(
+            &saml,
+            at,
+            "sts.amazonaws.com",
+            "AssumeRoleWithSAML",
+            request,
+            response,
+            None,
+            "Mozilla/5.0",
+        );
+        if let Some((_, r)) = self.records.last_mut() {
+            if let Some(o) = r["userIdentity"].as_object_mut() {
+                o.remove("accessKeyId");
+            }
+        }
+        Cred {
+            key,
+            identity: json!({
+                "type": "AssumedRole",
+                "principalId": format!("{role_id}:{subject}"),
+                "arn": session_arn,
+                "accountId": acct,
+                "sessionContext": {
+                    "sessionIssuer": {"type": "Role", "principalId": role_id, "arn": role_arn, "accountId": acct, "userName": name},
+                },
+            }),
+            account: acct,
+            arn: session_arn,
+            principal_id: format!("{role_id}:{subject}"),
+            issued_at: Some(at),
+            expires_at: Some(at + duration),
+            user_name: None,
+            from_console: false,
+        }
+    }
+
+    /// `UpdateSAMLProvider` by `caller`: the provider `provider_arn` trusts a new metadata
+    /// document (another identity provider's signing key); returns the call's eventID.
+    pub fn update_saml_provider(&mut self, caller: &Cred, at: i64, provider_arn: &str) -> String {
+        let request = json!({"sAMLProviderArn": provider_arn, "sAMLMetadataDocument": "<EntityDescriptor>…</EntityDescriptor>"});
+        let response = json!({"sAMLProviderArn": provider_arn});
+        self.call_full(
+            caller,
+            at,
+            "iam.amazonaws.com",
+            "UpdateSAMLProvider",
+            request,
+            response,
+            None,
+            "aws-cli/2.15.0",
+        )
+    }
+
     /// A Lambda call by `caller` that sets function `function`'s code or configuration
     /// (`event`: `CreateFunction20150331`, `UpdateFunctionCode20150331v2`, …), naming the
     /// function as given (a name or an ARN) and, when `role_arn` is given, its role; returns

@@ -270,8 +270,9 @@ pub fn for_graph(e: Event) -> IssuingCall {
 /// the calls that make a user the attacker's (SPEC §9: CreateUser, a login profile created or
 /// changed) and those that set a role's trust policy (CreateRole, UpdateAssumeRolePolicy:
 /// who may assume it from then on, [`crate::taint`]), and `RunInstances`, whose instances'
-/// role sessions are the launcher's to use (the graph links them by instance id), and the
-/// Lambda calls that set what a function runs ([`FUNCTION_CHANGES`], linked by function name).
+/// role sessions are the launcher's to use (the graph links them by instance id), the Lambda
+/// calls that set what a function runs ([`FUNCTION_CHANGES`], linked by function name), and
+/// [`PROVIDER_CHANGE`] (linked to the sign-ins through the provider).
 pub fn needs_detail(name: &str) -> bool {
     STS_ISSUERS.contains(&name)
         || name == "CreateAccessKey"
@@ -279,7 +280,12 @@ pub fn needs_detail(name: &str) -> bool {
         || ROLE_GRANTS.contains(&name)
         || name == LAUNCHES
         || FUNCTION_CHANGES.contains(&name)
+        || name == PROVIDER_CHANGE
 }
+
+/// The call that re-points a SAML identity provider to another metadata document: whoever
+/// makes it can sign in as anyone through it, to every role that trusts the provider.
+pub const PROVIDER_CHANGE: &str = "UpdateSAMLProvider";
 
 /// The Lambda calls that set what a function runs or with which role (its code, its
 /// configuration: role, layers, environment), as CloudTrail names them (with the API version

@@ -56,7 +56,9 @@ pub use cache::{wait_for_writes as wait_for_cache_writes, Cache};
 pub(crate) use cache::{Fields as ByteFields, Reader as ByteReader, Writer as ByteWriter};
 pub use discover::{discover, InputFile, DIGEST_FOLDER, INSIGHT_FOLDER};
 pub use intern::{FxMap, StrMap, StringList};
-pub use issuing::{Field as IssuingField, IssuingCall, FUNCTION_CHANGES, LAUNCHES};
+pub use issuing::{
+    Field as IssuingField, IssuingCall, FUNCTION_CHANGES, LAUNCHES, PROVIDER_CHANGE,
+};
 pub use options::{IngestOptions, DEFAULT_MAX_FILE_BYTES};
 pub use problem::{Conflict, IngestStats, Located, Problem, RecordReject, RejectReason};
 pub use problem::{Severity, TimeAnomaly};

@@ -106,7 +106,7 @@ pub fn normalize(r: &RawRecord, file: u32, idx: u32) -> Result<Event, RecordReje
             user_name: q.user_name.owned(),
             name: q.name.owned(),
             source_identity: q.source_identity.owned(),
-            principal_arn: q.principal_arn.owned(),
+            principal_arn: q.principal_arn.owned().or_else(|| q.saml_provider_arn.owned()),
             role_name: q.role_name.owned(),
             policy_arn: q.policy_arn.owned(),
             policy_name: q.policy_name.owned(),

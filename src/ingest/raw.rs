@@ -532,6 +532,10 @@ pub struct RawRequest<'a> {
     pub target_principal: Str<'a>,
     #[serde(borrow, default)]
     pub serial_number: Str<'a>,
+    /// `UpdateSAMLProvider`'s provider (read as the request's `principal_arn`, the provider
+    /// an `AssumeRoleWithSAML` names).
+    #[serde(borrow, default, rename = "sAMLProviderArn")]
+    pub saml_provider_arn: Str<'a>,
 }
 
 /// The `responseElements` fields that identify issued credentials and created principals.

@@ -158,6 +158,7 @@ pub fn content_digest(r: &RawRecord) -> (u64, u32) {
             &q.instance_id,
             &q.target_principal,
             &q.serial_number,
+            &q.saml_provider_arn,
         ] {
             d.s(s);
         }

@@ -93,7 +93,8 @@ pub struct Request {
     /// GetFederationToken `name`, also generic `name` parameters.
     pub name: Option<String>,
     pub source_identity: Option<String>,
-    /// AssumeRoleWithSAML `principalArn` (the SAML provider).
+    /// AssumeRoleWithSAML `principalArn` (the SAML provider), or the provider an
+    /// `UpdateSAMLProvider` re-points (`sAMLProviderArn`).
     pub principal_arn: Option<String>,
     pub role_name: Option<String>,
     pub policy_arn: Option<String>,

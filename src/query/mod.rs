@@ -143,7 +143,7 @@ impl QueryOptions {
 }
 
 /// The event names of phase 1: the issuing calls, the calls that give the attacker a user
-/// or a role's trust, instance launches and Lambda function changes, and console sign-ins.
+/// or a role's trust, instance launches, Lambda function and SAML provider changes, and console sign-ins.
 pub fn issuing_names() -> Vec<&'static str> {
     let mut v: Vec<&str> = STS_ISSUERS.to_vec();
     v.push("CreateAccessKey");
@@ -151,6 +151,7 @@ pub fn issuing_names() -> Vec<&'static str> {
     v.extend_from_slice(ROLE_GRANTS);
     v.push(crate::ingest::LAUNCHES);
     v.extend_from_slice(crate::ingest::FUNCTION_CHANGES);
+    v.push(crate::ingest::PROVIDER_CHANGE);
     v.push("ConsoleLogin");
     v
 }
