@@ -160,4 +160,46 @@ mod tests {
             all.iter().copied().filter(|&i| with.str(with.stubs[i].key) == Some(SEED)).collect();
         assert_eq!(with.load_events(&seed_only).unwrap().len(), 3);
     }
+
+    /// Many files (the parallel re-read, a window of files on every thread): the events come
+    /// in the same order as on one thread, seed events served from memory included, and a
+    /// file gone from disk is an error either way.
+    #[test]
+    fn many_files_are_read_again_in_file_order_on_every_thread() {
+        let d = tempfile::TempDir::new().unwrap();
+        let id = |n: u32| format!("00000000-0000-0000-0000-{n:012}");
+        for f in 0..80u32 {
+            let t = |s: u32| format!("2024-03-11T08:{:02}:{:02}Z", f % 60, s);
+            let recs: Vec<String> = (0..5)
+                .map(|k| rec(&id(f * 10 + k), &t(k), if k % 2 == 0 { SEED } else { OTHER }))
+                .collect();
+            std::fs::write(d.path().join(format!("f{f:03}.json")), doc(&recs)).unwrap();
+        }
+        let plain = IngestOptions { inputs: vec![d.path().to_path_buf()], ..Default::default() };
+        let seeded = IngestOptions { seed_keys: vec![SEED.to_string()], ..plain.clone() };
+        let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let many = rayon::ThreadPoolBuilder::new().num_threads(4).build().unwrap();
+        for opts in [plain, seeded] {
+            let ing = ingest(&opts).unwrap();
+            // Every other event, so that each file is wanted in part.
+            let wanted: Vec<usize> = (0..ing.stubs.len()).step_by(2).collect();
+            let run = |pool: &rayon::ThreadPool| {
+                pool.install(|| {
+                    let mut v = Vec::new();
+                    ing.for_each_event(&wanted, |pos, e| v.push((pos, e))).unwrap();
+                    v
+                })
+            };
+            let (a, b) = (run(&one), run(&many));
+            assert_eq!(a.len(), wanted.len());
+            assert_eq!(a, b);
+        }
+        let ing =
+            ingest(&IngestOptions { inputs: vec![d.path().to_path_buf()], ..Default::default() })
+                .unwrap();
+        std::fs::remove_file(d.path().join("f041.json")).unwrap();
+        let all: Vec<usize> = (0..ing.stubs.len()).collect();
+        let err = many.install(|| ing.for_each_event(&all, |_, _| {})).unwrap_err();
+        assert!(err.to_string().contains("f041.json"), "{err}");
+    }
 }

@@ -22,9 +22,10 @@ impl Ingest {
 
     /// Calls `f(position, event)` with the full event of every stub in `stubs` (indices into
     /// [`Ingest::stubs`]; `position` indexes `stubs`), re-parsing each file that holds them
-    /// once, on one thread, and handing each event over as soon as its record is parsed: what
-    /// this holds is one file's document, never the events (2 M tiny tainted events once took
-    /// `blast` to 13.6 GB when they were all loaded, twice). Events come in file order.
+    /// once, and handing each event over as soon as its record (or, with many files, its
+    /// window of files) is parsed: what this holds is a few files' documents and events, never
+    /// all the events (2 M tiny tainted events once took `blast` to 13.6 GB when they were all
+    /// loaded, twice). Events come in file order, on one thread or many.
     /// A file whose wanted events were all kept by the first pass (the seed keys' events,
     /// [`super::kept`]) is not read again: they are served from memory, in the same order.
     ///
@@ -40,81 +41,125 @@ impl Ingest {
             let s = &self.stubs[i];
             by_file.entry(s.file).or_default().push((s.record, pos));
         }
-        let cap = self.max_file_bytes;
-        // One file after the other with one set of buffers: the tainted events sit in few
-        // files, and reading them on every thread made each thread's allocator arena grow
-        // again after ingest had handed its pages back (measured: +50 MB at 1 GB of trail,
-        // +35 MB at 5 GB, for a 0.05–0.15 s gain).
-        let mut st = Scratch::new();
-        for (file, mut want) in by_file {
+        let mut files: Vec<(u32, Vec<(u32, usize)>)> = by_file.into_iter().collect();
+        for (_, want) in &mut files {
             want.sort_unstable();
-            if self.kept.serve(file, &want, &mut f) {
-                continue;
+        }
+        let threads = rayon::current_num_threads();
+        if files.len() < PARALLEL_FILES || threads < 2 {
+            // One file after the other with one set of buffers: the tainted events usually
+            // sit in few files, and reading them on every thread made each thread's
+            // allocator arena grow again after ingest had handed its pages back (measured:
+            // +50 MB at 1 GB of trail, +35 MB at 5 GB, for a 0.05–0.15 s gain).
+            let mut st = Scratch::new();
+            for (file, want) in &files {
+                self.file_events(*file, want, &mut st, &mut f)?;
             }
-            if let Some(Some(c)) = self.cached.get(file as usize) {
-                let mut records: Vec<u32> = want.iter().map(|w| w.0).collect();
-                records.dedup();
-                if let Some(events) = c.events(file, &records).filter(|e| e.len() == records.len())
-                {
-                    let mut sink = EachEvent { file, want: &want, f: &mut f, found: 0 };
-                    for e in events {
-                        sink.event(e);
+        } else {
+            // Many files (the sessions of a function or an instance the key changed, F21, run
+            // all day): a window of files at a time, read on every thread, each file's events
+            // kept until the window is handed over in file order, so what is held is a
+            // window's wanted events, never all of them.
+            use rayon::prelude::*;
+            for window in files.chunks(WINDOW * threads) {
+                let read: Vec<anyhow::Result<Vec<(usize, Event)>>> = window
+                    .par_iter()
+                    .map_init(Scratch::new, |st, (file, want)| {
+                        let mut out = Vec::with_capacity(want.len());
+                        self.file_events(*file, want, st, &mut |p, e| out.push((p, e)))?;
+                        Ok(out)
+                    })
+                    .collect();
+                for events in read {
+                    for (p, e) in events? {
+                        f(p, e);
                     }
-                    continue;
                 }
-                // The entry is gone or damaged: the file itself, checked as below.
-            }
-            let f_in = &self.inputs[file as usize];
-            let gone = |what: String| anyhow::anyhow!("re-reading {what} (did the file change?)");
-            let data = if f_in.is_stdin() { self.stdin.as_deref() } else { None };
-            let damage = read_decoded(f_in, data, &mut st, cap)
-                .map_err(|(_, d)| gone(format!("{}: {d}", f_in.display())))?;
-            let mut sink = EachEvent { file, want: &want, f: &mut f, found: 0 };
-            let flat = if damage.is_none() && parquet::is_parquet(&st.raw) {
-                super::result::parquet_to_json_lines(&st.raw)
-            } else {
-                None
-            };
-            if let Some(rows) = flat {
-                let (mut lines, bad) =
-                    rows.map_err(|e| gone(format!("{}: {e}", f_in.display())))?;
-                super::read::parse_rows(&mut lines, &bad, &mut st.json, &mut sink);
-            } else if damage.is_none() && parquet::is_parquet(&st.raw) {
-                parquet::read(
-                    &st.raw,
-                    file,
-                    |r| want.binary_search_by_key(&r, |w| w.0).is_ok(),
-                    |_| true,
-                    |r| {
-                        if let Ok(e) = r {
-                            sink.event(e);
-                        }
-                    },
-                )
-                .map_err(|e| gone(format!("{}: {e}", f_in.display())))?;
-            } else {
-                match parse_decoded(&mut st, cap, &mut sink) {
-                    // The salvaged records of a damaged file are events like any other.
-                    Ok(_) | Err(FileError::Damaged { .. }) => {}
-                    // A broken gzip object whose readable part held records that were kept.
-                    Err(_) if damage.is_some() => {}
-                    Err(e) => return Err(gone(format!("{}: {e}", f_in.display()))),
-                }
-            }
-            if sink.found < want.len() {
-                return Err(gone(format!(
-                    "{}: {} of its records are gone",
-                    f_in.display(),
-                    want.len() - sink.found
-                )));
             }
         }
-        drop(st);
         // The files' scratch buffers are gone: hand their pages back.
         crate::diag::release_free_memory();
         Ok(())
     }
+
+    /// The wanted events of one file (`want`: `(record, position)`, sorted), from the events
+    /// the first pass kept, the cache, or the file itself re-parsed in `st`.
+    fn file_events(
+        &self,
+        file: u32,
+        want: &[(u32, usize)],
+        st: &mut Scratch,
+        mut f: impl FnMut(usize, Event),
+    ) -> anyhow::Result<()> {
+        let cap = self.max_file_bytes;
+        if self.kept.serve(file, want, &mut f) {
+            return Ok(());
+        }
+        if let Some(Some(c)) = self.cached.get(file as usize) {
+            let mut records: Vec<u32> = want.iter().map(|w| w.0).collect();
+            records.dedup();
+            if let Some(events) = c.events(file, &records).filter(|e| e.len() == records.len()) {
+                let mut sink = EachEvent { file, want, f: &mut f, found: 0 };
+                for e in events {
+                    sink.event(e);
+                }
+                return Ok(());
+            }
+            // The entry is gone or damaged: the file itself, checked as below.
+        }
+        let f_in = &self.inputs[file as usize];
+        let gone = |what: String| anyhow::anyhow!("re-reading {what} (did the file change?)");
+        let data = if f_in.is_stdin() { self.stdin.as_deref() } else { None };
+        let damage = read_decoded(f_in, data, st, cap)
+            .map_err(|(_, d)| gone(format!("{}: {d}", f_in.display())))?;
+        let mut sink = EachEvent { file, want, f: &mut f, found: 0 };
+        let flat = if damage.is_none() && parquet::is_parquet(&st.raw) {
+            super::result::parquet_to_json_lines(&st.raw)
+        } else {
+            None
+        };
+        if let Some(rows) = flat {
+            let (mut lines, bad) = rows.map_err(|e| gone(format!("{}: {e}", f_in.display())))?;
+            super::read::parse_rows(&mut lines, &bad, &mut st.json, &mut sink);
+        } else if damage.is_none() && parquet::is_parquet(&st.raw) {
+            parquet::read(
+                &st.raw,
+                file,
+                |r| want.binary_search_by_key(&r, |w| w.0).is_ok(),
+                |_| true,
+                |r| {
+                    if let Ok(e) = r {
+                        sink.event(e);
+                    }
+                },
+            )
+            .map_err(|e| gone(format!("{}: {e}", f_in.display())))?;
+        } else {
+            match parse_decoded(st, cap, &mut sink) {
+                // The salvaged records of a damaged file are events like any other.
+                Ok(_) | Err(FileError::Damaged { .. }) => {}
+                // A broken gzip object whose readable part held records that were kept.
+                Err(_) if damage.is_some() => {}
+                Err(e) => return Err(gone(format!("{}: {e}", f_in.display()))),
+            }
+        }
+        if sink.found < want.len() {
+            return Err(gone(format!(
+                "{}: {} of its records are gone",
+                f_in.display(),
+                want.len() - sink.found
+            )));
+        }
+        Ok(())
+    }
 }
+
+/// How many files to re-read before they are read on every thread ([`Ingest::for_each_event`]).
+const PARALLEL_FILES: usize = 32;
+
+/// Files per thread in one window of a parallel re-read: enough that files of unequal size
+/// even out between the threads.
+const WINDOW: usize = 2;
 
 /// The sink of [`Ingest::for_each_event`]: normalizes the wanted records of one file and hands
 /// each over at once.
