@@ -149,6 +149,12 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
         m
     };
     let (user_grants_by, role_grants_by) = (by_maker(&g.user_grants), by_maker(&g.role_grants));
+    let change_grants_by = by_maker(&g.change_grants);
+    let mut change_taken = vec![false; g.change_grants.len()];
+    // Functions and SAML providers a tainted credential changed, with the first time it did
+    // (F21; [`crate::chain::SessionGraph::change_grants`]), and their sessions (made once).
+    let mut changed: BTreeMap<ChangeKey, i64> = BTreeMap::new();
+    let mut change_sessions: Option<BTreeMap<ChangeKey, Vec<usize>>> = None;
     let made_by = |m: &BTreeMap<usize, Vec<usize>>, frontier: &[usize]| {
         let mut ks: Vec<usize> =
             frontier.iter().filter_map(|n| m.get(n)).flatten().copied().collect();
@@ -187,6 +193,18 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
             if gr.time < *since {
                 *since = gr.time;
                 roles_changed.push(role);
+            }
+        }
+        let mut changes_changed: Vec<ChangeKey> = Vec::new();
+        for k in made_by(&change_grants_by, &frontier) {
+            if std::mem::replace(&mut change_taken[k], true) {
+                continue;
+            }
+            let key = change_key(&g.change_grants[k]);
+            let since = changed.entry(key.clone()).or_insert(i64::MAX);
+            if g.change_grants[k].time < *since {
+                *since = g.change_grants[k].time;
+                changes_changed.push(key);
             }
         }
         let mut users_changed: Vec<(String, String)> = Vec::new();
@@ -237,6 +255,19 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
                     let node = &g.nodes[n];
                     let from = node.issued_at.or(node.first_seen);
                     if !reached.contains(&n) && from.is_some_and(|t| t >= since) {
+                        new.push(n);
+                    }
+                }
+            }
+        }
+        if !changes_changed.is_empty() {
+            let index = change_sessions.get_or_insert_with(|| sessions_by_change(g));
+            for key in &changes_changed {
+                let since = changed[key];
+                for &n in index.get(key).into_iter().flatten() {
+                    // A sign-in's console session is within 2 s of it (inferred).
+                    let after = g.nodes[n].issued_at.is_none_or(|t| t + 2 >= since);
+                    if !reached.contains(&n) && after {
                         new.push(n);
                     }
                 }
@@ -318,6 +349,52 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
         u.evidence.dedup();
     }
     Taint { nodes, attacker_users, attacker_roles: roles.into_keys().collect() }
+}
+
+/// A function (`"function"`, account, name) or a SAML provider (`"provider"`, account,
+/// lower-case name) whose changes the graph keeps.
+type ChangeKey = (&'static str, String, String);
+
+fn change_key(gr: &crate::chain::UserGrant) -> ChangeKey {
+    let kind = if crate::ingest::FUNCTION_CHANGES.contains(&gr.event_name.as_str()) {
+        "function"
+    } else {
+        "provider"
+    };
+    (kind, gr.account_id.clone(), gr.user_name.clone())
+}
+
+/// The sessions of each function or provider: the children of the edges from its changes
+/// (each session has one, from the latest change before it), found by the change's eventID.
+fn sessions_by_change(g: &SessionGraph) -> BTreeMap<ChangeKey, Vec<usize>> {
+    let mut by_event: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (k, gr) in g.change_grants.iter().enumerate() {
+        by_event.entry(gr.event_id.as_str()).or_default().push(k);
+    }
+    let mut out: BTreeMap<ChangeKey, Vec<usize>> = BTreeMap::new();
+    for (e, &(_, child)) in g.edges.iter().zip(&g.edge_nodes) {
+        let Some(ks) = by_event.get(e.event_id.as_str()) else { continue };
+        let node = &g.nodes[child];
+        let session = node.principal_arn.as_deref().and_then(|a| a.rsplit('/').next());
+        for &k in ks {
+            let gr = &g.change_grants[k];
+            if gr.event_name != e.event_name {
+                continue;
+            }
+            let key = change_key(gr);
+            // A function's edge goes to the session named by it (a call naming `function:X`
+            // is kept for both readings, one grant each).
+            if key.0 == "function" && session != Some(gr.user_name.as_str()) {
+                continue;
+            }
+            out.entry(key).or_default().push(child);
+        }
+    }
+    for v in out.values_mut() {
+        v.sort_unstable();
+        v.dedup();
+    }
+    out
 }
 
 /// What the evidence covers for one account: its first and last event (SPEC §9). Events

@@ -1236,30 +1236,82 @@ fn functions_the_attacker_changed_are_cut_renewals_included() {
     }
 }
 
-/// A forged trail names one function in changes by 100 credentials, and 100 of its sessions
-/// follow: each session is linked to the latest 64 callers before it, not to all of them
-/// (callers × sessions edges), and the run stays quick.
+/// The leaked key changes a function's configuration (a layer, which later deployments keep);
+/// then 100 deployment runs, each a session of its own, deploy its code; then its sessions
+/// follow. Every one is the attacker's (the first tainted change reaches every later session,
+/// however many callers came after), and each session has one edge, from the latest change
+/// (callers × sessions edges would be unbounded on a busy pipeline or a forged trail).
 #[test]
-fn one_function_changed_by_many_credentials_is_linked_a_bounded_number_of_times() {
+fn a_function_changed_by_many_credentials_after_the_attacker_stays_tainted() {
     let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let ci = s.user_key(MAIN, "pipeline", "AKIAI44QH8DHBEXAMPLE");
+    let deploy = format!("arn:aws:iam::{MAIN}:role/DeployRole");
     let role = format!("arn:aws:iam::{MAIN}:role/BillingRole");
+    s.function_change(&leaked, T0, "UpdateFunctionConfiguration20150331v2", "billing-export", None);
     for k in 0..100 {
-        let c = s.user_key(MAIN, &format!("dev{k}"), &format!("AKIAFORGEDEXAMPLE{k:03}"));
-        s.function_change(&c, T0 + k, "UpdateFunctionCode20150331v2", "billing-export", None);
+        let run = s.assume_role(&ci, T0 + 10 + 2 * k, &deploy, &format!("run{k}"), 900);
+        s.function_change(
+            &run,
+            T0 + 11 + 2 * k,
+            "UpdateFunctionCode20150331v2",
+            "billing-export",
+            None,
+        );
     }
+    let mut sessions = Vec::new();
     for k in 0..100 {
         let c = s.function_session(&role, "billing-export", T0 + 300 + 60 * k, 3600);
         s.call(&c, T0 + 310 + 60 * k, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        sessions.push(c.node_id());
     }
     let d = write(&s, &[]);
+    let tainted = tainted_ids(&d, LEAKED);
+    for id in &sessions {
+        assert!(tainted.contains(id), "{id}");
+    }
     let (_, g, err) = run(&["sessions", "--format", "json"], &d);
     let links = g["edges"]
         .as_array()
         .unwrap_or_else(|| panic!("{err}"))
         .iter()
-        .filter(|e| e["event_name"] == "UpdateFunctionCode20150331v2")
+        .filter(|e| e["event_name"].as_str().is_some_and(|n| n.starts_with("UpdateFunction")))
         .count();
-    assert_eq!(links, 100 * 64);
+    assert_eq!(links, 100);
+}
+
+/// Names an attacker can pick: a function named `function` (and named so by ARN, or as
+/// `function:NAME`) is linked; a function named like a person or an instance does not make
+/// the person's SAML session or the instance's session the attacker's.
+#[test]
+fn function_names_are_read_as_lambda_reads_them_and_only_lambda_sessions_are_linked() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let admin = format!("arn:aws:iam::{MAIN}:role/AdminRole");
+    let okta = format!("arn:aws:iam::{MAIN}:saml-provider/CorpOkta");
+    s.function_change(&leaked, T0, "CreateFunction20150331", "function", Some(&admin));
+    let arn = format!("arn:aws:lambda:us-east-1:{MAIN}:function:billing-export");
+    s.function_change(&leaked, T0 + 1, "UpdateFunctionCode20150331v2", &arn, None);
+    s.function_change(&leaked, T0 + 2, "UpdateFunctionCode", "function:reports", None);
+    s.function_change(&leaked, T0 + 3, "CreateFunction20150331", "jdoe", Some(&admin));
+    let instance = "i-0a1b2c3d4e5f60718";
+    s.function_change(&leaked, T0 + 4, "CreateFunction20150331", instance, Some(&admin));
+    let named = s.function_session(&admin, "function", T0 + 60, 3600);
+    let by_arn = s.function_session(&admin, "billing-export", T0 + 61, 3600);
+    let partial = s.function_session(&admin, "reports", T0 + 62, 3600);
+    let person = s.assume_role_with_saml(&okta, &admin, "jdoe", T0 + 63, 3600);
+    let ec2 = s.instance_session(&admin, instance, T0 + 64, 3600);
+    for (k, c) in [&named, &by_arn, &partial, &person, &ec2].into_iter().enumerate() {
+        s.call(c, T0 + 300 + k as i64, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    }
+    let d = write(&s, &[]);
+    let tainted = tainted_ids(&d, LEAKED);
+    for c in [&named, &by_arn, &partial] {
+        assert!(tainted.contains(&c.node_id()), "{}: {tainted:?}", c.node_id());
+    }
+    for c in [&person, &ec2] {
+        assert!(!tainted.contains(&c.node_id()), "{}: {tainted:?}", c.node_id());
+    }
 }
 
 /// The leaked key re-points the company's SAML provider (`UpdateSAMLProvider`) to a metadata
@@ -1305,4 +1357,55 @@ fn sign_ins_through_a_saml_provider_the_attacker_re_pointed_are_tainted() {
             "{strategy}: {review:?}"
         );
     }
+}
+
+/// A role trusts a SAML provider by its ARN: the leaked key deletes the company's provider and
+/// makes one again under its name (`CreateSAMLProvider`). A sign-in whose record lost its
+/// response (linked by its role, session name and second, inferred), and the console session
+/// of a sign-in (its own key, flagged from the console, no issuing call), are the attacker's
+/// too, and so is the access key that console session made.
+#[test]
+fn a_saml_provider_made_again_and_its_console_sign_ins_are_followed() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let okta = format!("arn:aws:iam::{MAIN}:saml-provider/CorpOkta");
+    let admin = format!("arn:aws:iam::{MAIN}:role/AdminRole");
+    s.call(
+        &leaked,
+        T0,
+        "iam.amazonaws.com",
+        "DeleteSAMLProvider",
+        json!({"sAMLProviderArn": okta}),
+    );
+    s.call_full(
+        &leaked,
+        T0 + 10,
+        "iam.amazonaws.com",
+        "CreateSAMLProvider",
+        json!({"name": "CorpOkta", "sAMLMetadataDocument": "<EntityDescriptor/>"}),
+        json!({"sAMLProviderArn": okta}),
+        None,
+        "aws-cli/2.15.0",
+    );
+    let signed = s.assume_role_with_saml(&okta, &admin, "mallory", T0 + 60, 12 * 3600);
+    let key = s.new_key("ASIA");
+    let console = signed.console_copy(&key);
+    let made = s.create_access_key(&console, T0 + 120, Some("bob"));
+    let unanswered = s.assume_role_with_saml(&okta, &admin, "trudy", T0 + 200, 12 * 3600);
+    s.drop_last_response();
+    s.call(&unanswered, T0 + 300, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.call(&made, T0 + 400, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let d = write(&s, &[]);
+    let tainted = tainted_ids(&d, LEAKED);
+    for id in [console.node_id(), made.node_id(), unanswered.node_id()] {
+        assert!(tainted.contains(&id), "{id}: {tainted:?}");
+    }
+    let p = plan(&d, LEAKED, "strict");
+    let keys: Vec<&str> = actions(&p, "deactivate_access_key")
+        .iter()
+        .filter_map(|a| a["access_key_id"].as_str())
+        .collect();
+    assert!(keys.contains(&made.key.as_str()), "{p}");
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 0, "{v}");
 }

@@ -120,6 +120,11 @@ pub(super) fn persistence_of(e: &Event) -> Option<(String, String, String)> {
             "Lambda function code or configuration set".to_string(),
             "restore or delete the function (code, layers, environment, role): it runs with its role's credentials, which Lambda renews by itself (F21)".to_string(),
         ),
+        "CreateSAMLProvider" => (
+            format!("saml-provider/{}", q.name.as_deref().unwrap_or("?")),
+            "SAML provider made (a role that trusts a provider of that name trusts it)".to_string(),
+            "delete the provider, or restore the metadata document of the one it replaced: until then whoever holds its signing key signs in to every role that trusts it, after any cut-off".to_string(),
+        ),
         "UpdateSAMLProvider" => (
             q.principal_arn
                 .as_deref()

@@ -395,7 +395,9 @@ fn radius(
             d.0 += 1;
             d.1 = d.1.min(e.time);
         }
-        if !e.failed() && PERSISTENCE.contains(&e.name.as_str()) {
+        let named = PERSISTENCE.contains(&e.name.as_str())
+            || crate::ingest::FUNCTION_CHANGES.contains(&e.name.as_str());
+        if !e.failed() && named {
             if let Some((target, detail, follow_up)) = persistence_of(&e) {
                 found.push((
                     pos,

@@ -189,7 +189,6 @@ impl SessionGraph {
         g.nodes.reserve(creds.len() + events.len());
         let unanswered = Self::link_issuing(&mut g, ing, &events);
         let launches = g.launches(ing, &events);
-        g.link_providers(ing, &events);
         g.keep_unnamed_keys(&events);
         crate::diag::mark("graph: edges drawn");
         // The issuing calls are not read again: an owned copy is freed here (a shared one
@@ -397,7 +396,7 @@ impl SessionGraph {
         ing: &Ingest,
         creds: impl std::ops::Deref<Target = Creds>,
         unanswered: Vec<Unanswered>,
-        launches: Vec<super::launch::Launch>,
+        launches: super::launch::Pending,
     ) -> SessionGraph {
         // Pass 3: attribute every call to its credential.
         // A credential resolves the same way for all its calls, except a temporary key seen

@@ -49,6 +49,14 @@ pub(super) struct Launch {
     file: String,
 }
 
+/// The launches, function changes and SAML provider changes of a trail, held until pass 3
+/// has made the node of every credential in use and the role assumptions without a response
+/// are linked ([`SessionGraph::link_launches`]).
+pub(super) struct Pending {
+    launches: Vec<Launch>,
+    providers: super::provider::Providers,
+}
+
 /// What a workload's sessions are named by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Workload {
@@ -68,110 +76,96 @@ impl Workload {
     }
 }
 
-/// The most callers one session of a function is linked to: the latest that changed the
-/// function before the session was issued. A forged trail naming one function in calls by
-/// any number of credentials would otherwise draw callers × sessions edges.
-const FUNCTION_CALLERS: usize = 64;
-
-/// The account (when the call named the function by ARN) and the name of a function, as
-/// Lambda's `functionName` parameter takes it: `NAME`, `NAME:QUALIFIER`,
-/// `ACCOUNT:function:NAME[:QUALIFIER]` or `arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME
-/// [:QUALIFIER]`. `None` for anything else, or a name that is not one Lambda allows (1 to 64
-/// letters, digits, `-` and `_`), which no session could be named by.
-pub fn function_name(s: &str) -> Option<(Option<&str>, &str)> {
-    let parts: Vec<&str> = s.split(':').collect();
-    let (account, name) = match parts.iter().position(|p| *p == "function") {
-        Some(i) if i >= 1 && i + 1 < parts.len() => (Some(parts[i - 1]), parts[i + 1]),
-        Some(_) => return None,
-        None if parts.len() <= 2 => (None, parts[0]),
-        None => return None,
-    };
-    let account = account.filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()));
-    let ok = (1..=64).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    ok.then_some((account, name))
+/// Whether Lambda allows `s` as a function's name (1 to 64 letters, digits, `-`, `_`, and
+/// `.`, which its pattern takes): only such a name can be a function's session's.
+fn is_function_name(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-/// The changes credentials made to named things (a Lambda function, an identity provider),
-/// indexed to link a session of the thing to the changes made before it was issued: each
-/// caller's latest change before it, for at most the latest [`FUNCTION_CALLERS`] callers to
-/// start (a forged trail can name one thing in calls by any number of credentials).
-pub(super) struct Changes<K> {
-    /// Name -> each caller, in the order of its first change, with its changes (indexes into
-    /// the calls) in time order.
-    by_name: std::collections::HashMap<K, Vec<(i64, Vec<usize>)>>,
-}
-
-impl<K: std::hash::Hash + Eq + Clone> Changes<K> {
-    /// `calls`: (name, caller node, time), in any order.
-    pub(super) fn new(calls: &[(K, usize, i64)]) -> Self {
-        let mut order: Vec<usize> = (0..calls.len()).collect();
-        order.sort_by_key(|&i| calls[i].2);
-        let mut by_name: std::collections::HashMap<K, Vec<(i64, Vec<usize>)>> =
-            std::collections::HashMap::new();
-        // (name, caller) -> its place among the name's callers.
-        let mut place: std::collections::HashMap<(K, usize), usize> =
-            std::collections::HashMap::new();
-        for i in order {
-            let (name, caller, time) = &calls[i];
-            let c = by_name.entry(name.clone()).or_default();
-            match place.get(&(name.clone(), *caller)) {
-                Some(&k) => c[k].1.push(i),
-                None => {
-                    place.insert((name.clone(), *caller), c.len());
-                    c.push((*time, vec![i]));
-                }
-            }
-        }
-        Changes { by_name }
-    }
-
-    /// The calls to link a session of `name` issued at `t` (unknown: every change counts) to:
-    /// each caller's latest change at or before `t`.
-    pub(super) fn before(&self, calls: &[(K, usize, i64)], name: &K, t: Option<i64>) -> Vec<usize> {
-        let Some(c) = self.by_name.get(name) else { return Vec::new() };
-        let upto = |v: &[usize]| match t {
-            Some(t) => v.partition_point(|&k| calls[k].2 <= t),
-            None => v.len(),
-        };
-        let callers = match t {
-            Some(t) => c.partition_point(|&(first, _)| first <= t),
-            None => c.len(),
-        };
-        c[callers.saturating_sub(FUNCTION_CALLERS)..callers]
+/// `us-east-1`, `us-gov-west-1`, …: a region as a partial function ARN starts with one.
+fn is_region(s: &str) -> bool {
+    let p: Vec<&str> = s.split('-').collect();
+    p.len() >= 3
+        && p[0].len() == 2
+        && p[..p.len() - 1]
             .iter()
-            .map(|(_, v)| v[upto(v) - 1])
-            .collect()
+            .all(|x| !x.is_empty() && x.bytes().all(|b| b.is_ascii_lowercase()))
+        && p[p.len() - 1].bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The functions Lambda's `functionName` parameter can name, each with its account when the
+/// parameter gives one: `NAME`, `NAME:QUALIFIER`, `[REGION:][ACCOUNT:]function:NAME
+/// [:QUALIFIER]` or `arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`. The
+/// partial `function:X` is both the function `X` and the function `function` at qualifier
+/// `X`: both are linked. Nothing for a name no function could have.
+pub fn function_names(s: &str) -> Vec<(Option<&str>, &str)> {
+    let parts: Vec<&str> = s.split(':').collect();
+    let account_of = |a: &str| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit());
+    let mut out = Vec::new();
+    if parts.first() == Some(&"arn") {
+        if (7..=8).contains(&parts.len()) && parts[2] == "lambda" && parts[5] == "function" {
+            out.push((Some(parts[4]).filter(|a| account_of(a)), parts[6]));
+        }
+    } else {
+        let mut rest = &parts[..];
+        if rest.len() > 1 && is_region(rest[0]) {
+            rest = &rest[1..];
+        }
+        let mut account = None;
+        if rest.len() > 1 && account_of(rest[0]) {
+            account = Some(rest[0]);
+            rest = &rest[1..];
+        }
+        match rest {
+            ["function", name] => {
+                out.push((account, *name));
+                out.push((account, "function"));
+            }
+            ["function", name, _] | [name] | [name, _] => out.push((account, *name)),
+            _ => {}
+        }
     }
+    out.retain(|(_, n)| is_function_name(n));
+    out
+}
+
+/// The first function [`function_names`] finds in `s`.
+pub fn function_name(s: &str) -> Option<(Option<&str>, &str)> {
+    function_names(s).first().copied()
 }
 
 impl SessionGraph {
     /// The successful launches among the issuing calls, each with the node of its caller.
-    pub(super) fn launches(&mut self, ing: &Ingest, events: &[IssuingCall]) -> Vec<Launch> {
+    pub(super) fn launches(&mut self, ing: &Ingest, events: &[IssuingCall]) -> Pending {
+        let providers = self.provider_changes(ing, events);
+        Pending { launches: self.workload_launches(ing, events), providers }
+    }
+
+    fn workload_launches(&mut self, ing: &Ingest, events: &[IssuingCall]) -> Vec<Launch> {
         let mut out = Vec::new();
         for e in events {
             if e.failed() {
                 continue;
             }
             if let Some(&name) = FUNCTION_CHANGES.iter().find(|&&n| n == e.name()) {
-                let Some((acct, function)) = e.get(F::FunctionName).and_then(function_name) else {
-                    continue;
-                };
-                let Some(account) =
-                    acct.or(e.get(F::RecipientAccount)).or_else(|| e.get(F::AccountId))
-                else {
-                    continue;
-                };
-                out.push(Launch {
-                    parent: self.parent_of(e),
-                    account: account.to_string(),
-                    instance_ids: vec![function.to_string()],
-                    function: true,
-                    time: e.time,
-                    name,
-                    event_id: e.id().to_string(),
-                    file: ing.file_of(e.origin).to_string(),
-                });
+                let functions = e.get(F::FunctionName).map(function_names).unwrap_or_default();
+                let parent = if functions.is_empty() { continue } else { self.parent_of(e) };
+                for (acct, function) in functions {
+                    let account =
+                        acct.or(e.get(F::RecipientAccount)).or_else(|| e.get(F::AccountId));
+                    let Some(account) = account else { continue };
+                    out.push(Launch {
+                        parent,
+                        account: account.to_string(),
+                        instance_ids: vec![function.to_string()],
+                        function: true,
+                        time: e.time,
+                        name,
+                        event_id: e.id().to_string(),
+                        file: ing.file_of(e.origin).to_string(),
+                    });
+                }
                 continue;
             }
             if e.name() != crate::ingest::LAUNCHES {
@@ -204,10 +198,16 @@ impl SessionGraph {
     /// its account whose session name is one of the instance ids. An instance id is never
     /// reused, so no time window is needed; a launch whose instances have no session in the
     /// logs links nothing (`blast` lists the launch for review).
-    pub(super) fn link_launches(&mut self, launches: Vec<Launch>) {
+    pub(super) fn link_launches(&mut self, pending: Pending) {
+        self.link_providers(pending.providers);
         let (functions, launches): (Vec<Launch>, Vec<Launch>) =
-            launches.into_iter().partition(|l| l.function);
+            pending.launches.into_iter().partition(|l| l.function);
+        self.link_instances(launches);
+        // After the instances' links: a launched instance's session is no function's.
         self.link_functions(functions);
+    }
+
+    fn link_instances(&mut self, launches: Vec<Launch>) {
         if launches.is_empty() {
             return;
         }
@@ -261,37 +261,55 @@ impl SessionGraph {
         self.edge_nodes.push((l.parent, child));
     }
 
-    /// Links each function change to the sessions of its function: those of its account named
-    /// by the function, issued at or after the call (or at an unknown time), that no credential
-    /// of the trail issued. Each session is linked to every credential that changed the
-    /// function before it was issued (up to the latest [`FUNCTION_CALLERS`] to start): an
-    /// earlier change (a role, a layer) can outlive a later one; the edge is that credential's
-    /// latest change before the session.
+    /// Links each function's sessions to its latest change before them: the sessions of its
+    /// account named by the function, issued at or after a change (or at an unknown time),
+    /// that Lambda took or that no logged call issued. Not the sessions a credential of the
+    /// trail, an outside identity or another service issued, console sessions or an instance's
+    /// (a person, a SAML sign-in or EC2 can give a session any name). Every change is kept
+    /// ([`SessionGraph::change_grants`]): the taint takes a function's sessions from the first
+    /// change a tainted credential made (an earlier change, a role or a layer, can outlive a
+    /// later one), which one edge per session could not say without one per caller (a busy
+    /// deployment pipeline makes a new session for every deployment).
     fn link_functions(&mut self, functions: Vec<Launch>) {
         if functions.is_empty() {
             return;
         }
-        // Sessions a credential of the trail issued (an edge from a credential, not from a
-        // service or an outside identity).
-        let mut trail_issued = vec![false; self.nodes.len()];
+        let lambda = self.node("service:lambda.amazonaws.com");
+        let mut other = vec![false; self.nodes.len()];
         for &(p, c) in &self.edge_nodes {
-            if matches!(self.nodes[p].kind, NodeKind::LongTermKey | NodeKind::Session) {
-                trail_issued[c] = true;
+            if self.nodes[p].kind != NodeKind::Service || Some(p) != lambda {
+                other[c] = true;
             }
         }
-        let calls: Vec<((&str, &str), usize, i64)> = functions
-            .iter()
-            .map(|l| ((l.account.as_str(), l.instance_ids[0].as_str()), l.parent, l.time))
-            .collect();
-        let changes = Changes::new(&calls);
+        // (account, function) -> its changes, in time order.
+        let mut by_function: std::collections::HashMap<(&str, &str), Vec<usize>> =
+            std::collections::HashMap::new();
+        for (i, l) in functions.iter().enumerate() {
+            by_function
+                .entry((l.account.as_str(), l.instance_ids[0].as_str()))
+                .or_default()
+                .push(i);
+        }
+        for v in by_function.values_mut() {
+            v.sort_by_key(|&i| (functions[i].time, i));
+        }
         let mut links: Vec<(usize, usize)> = Vec::new();
         for (n, node) in self.nodes.iter().enumerate() {
-            if trail_issued[n] {
+            let elsewhere = matches!(
+                node.issued_by_event.as_deref(),
+                Some("console sign-in" | "EC2 instance profile")
+            );
+            if other[n] || elsewhere {
                 continue;
             }
             let Some(name) = role_session_name(node) else { continue };
             let acct = node.principal_arn.as_deref().and_then(arn_account).unwrap_or("");
-            for i in changes.before(&calls, &(acct, name), node.issued_at) {
+            let Some(c) = by_function.get(&(acct, name)) else { continue };
+            let upto = match node.issued_at {
+                Some(t) => c.partition_point(|&k| functions[k].time <= t),
+                None => c.len(),
+            };
+            if let Some(&i) = upto.checked_sub(1).map(|u| &c[u]) {
                 if functions[i].parent != n {
                     links.push((i, n));
                 }
@@ -299,6 +317,18 @@ impl SessionGraph {
         }
         for (i, n) in links {
             self.launch_edge(&functions[i], n);
+        }
+        for l in functions {
+            let grant = UserGrant {
+                user_arn: format!("function:{}", l.instance_ids[0]),
+                account_id: l.account,
+                user_name: l.instance_ids[0].clone(),
+                event_name: l.name.to_string(),
+                event_id: l.event_id,
+                time: l.time,
+                by: l.parent,
+            };
+            self.change_grants.push(grant);
         }
     }
 
@@ -323,15 +353,14 @@ impl SessionGraph {
 }
 
 /// The session name of a role session (`…:assumed-role/ROLE/NAME`), when it is one a Lambda
-/// function could have ([`function_name`]).
+/// function could have.
 fn role_session_name(node: &Node) -> Option<&str> {
     if node.kind != NodeKind::Session {
         return None;
     }
     let arn = node.principal_arn.as_deref()?;
     let name = arn.rsplit('/').next()?;
-    (arn.contains(":assumed-role/") && function_name(name).is_some_and(|(_, n)| n == name))
-        .then_some(name)
+    (arn.contains(":assumed-role/") && is_function_name(name)).then_some(name)
 }
 
 /// The instance id a role session is named by (`…:assumed-role/ROLE/i-…`), if it is one.
@@ -346,28 +375,41 @@ fn instance_session(node: &Node) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::function_name;
+    use super::function_names;
 
     /// Every form Lambda's `functionName` takes gives the function's name (and its account
-    /// when an ARN names it); what no Lambda function could be named gives nothing.
+    /// when it names one); `function:X` gives both readings; a name no function could have
+    /// gives nothing.
     #[test]
     fn a_function_is_named_by_name_partial_arn_or_arn() {
         let acct = Some("111122223333");
-        for (given, want) in [
-            ("billing-export", Some((None, "billing-export"))),
-            ("billing-export:prod", Some((None, "billing-export"))),
-            ("111122223333:function:billing-export", Some((acct, "billing-export"))),
-            ("arn:aws:lambda:us-east-1:111122223333:function:billing_2", Some((acct, "billing_2"))),
-            ("arn:aws-cn:lambda:cn-north-1:111122223333:function:f:7", Some((acct, "f"))),
-            ("arn:aws:lambda:us-east-1:bad:function:f", Some((None, "f"))),
-            ("", None),
-            ("a/b", None),
-            ("name with space", None),
-            ("arn:aws:lambda:us-east-1:111122223333:function", None),
-            ("a:b:c", None),
-            (&"x".repeat(65), None),
-        ] {
-            assert_eq!(function_name(given), want, "{given}");
+        type Named<'a> = &'a [(Option<&'a str>, &'a str)];
+        let cases: &[(&str, Named)] = &[
+            ("billing-export", &[(None, "billing-export")]),
+            ("billing-export:prod", &[(None, "billing-export")]),
+            ("function", &[(None, "function")]),
+            ("function:billing", &[(None, "billing"), (None, "function")]),
+            ("function:billing:7", &[(None, "billing")]),
+            (
+                "111122223333:function:billing-export",
+                &[(acct, "billing-export"), (acct, "function")],
+            ),
+            ("us-east-1:111122223333:function:f:$LATEST", &[(acct, "f")]),
+            ("us-gov-west-1:function:f.v2", &[(None, "f.v2"), (None, "function")]),
+            ("arn:aws:lambda:us-east-1:111122223333:function:billing_2", &[(acct, "billing_2")]),
+            ("arn:aws:lambda:us-east-1:111122223333:function:function", &[(acct, "function")]),
+            ("arn:aws-cn:lambda:cn-north-1:111122223333:function:f:7", &[(acct, "f")]),
+            ("arn:aws:lambda:us-east-1:bad:function:f", &[(None, "f")]),
+            ("", &[]),
+            ("a/b", &[]),
+            ("name with space", &[]),
+            ("arn:aws:lambda:us-east-1:111122223333:function", &[]),
+            ("arn:aws:s3:::bucket", &[]),
+            ("a:b:c", &[]),
+        ];
+        for (given, want) in cases {
+            assert_eq!(function_names(given), *want, "{given}");
         }
+        assert!(function_names(&"x".repeat(65)).is_empty());
     }
 }

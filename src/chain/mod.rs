@@ -198,6 +198,12 @@ pub struct SessionGraph {
     /// response): `user_name` is the user it was made for. No action can name such a key:
     /// `plan` and `verify` count it as not cut unless its user is denied everything.
     pub unnamed_keys: Vec<UserGrant>,
+    /// Calls that set what a Lambda function runs (its code, configuration or role) or which
+    /// signer a SAML provider trusts: `user_name` is the function's name or the provider's
+    /// lower-case name, `event_name` the call. The taint takes the function's or provider's
+    /// sessions issued from the first such call a tainted credential made
+    /// ([`crate::taint`]; each session has an edge from the latest change before it).
+    pub change_grants: Vec<UserGrant>,
     /// For each event of the ingest (same index): the node that made it, or [`NO_NODE`]
     /// ([`SessionGraph::node_of_event`]). `u32`: one of these per event of the trail.
     event_node: Vec<u32>,

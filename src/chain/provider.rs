@@ -1,72 +1,149 @@
-//! SAML identity providers a credential re-pointed (`UpdateSAMLProvider`): the provider's new
-//! metadata document names the identity provider whose signed assertions AWS accepts, so
-//! whoever sets it can sign in as anyone, to every role that trusts the provider
-//! (`AssumeRoleWithSAML` naming it as `principalArn`), without any credential of the trail.
-//! The sign-ins through the provider from the change on are linked to whoever changed it by
-//! an edge named `UpdateSAMLProvider`, and the taint follows it like any issuance edge: a
-//! tainted change makes those sessions the attacker's (the company's own people cannot sign in
-//! through a provider that now trusts another signer, unless the attacker kept their key, and
-//! then nobody can tell the two apart). The plan denies them like any role session; only
-//! restoring the provider's metadata (a `review` item) stops the sign-ins after the cut-off.
+//! SAML identity providers a credential re-pointed or made (`UpdateSAMLProvider`,
+//! `CreateSAMLProvider`): a provider's metadata document names the identity provider whose
+//! signed assertions AWS accepts, so whoever sets it can sign in as anyone, to every role that
+//! trusts the provider (`AssumeRoleWithSAML` naming it as `principalArn`), without any
+//! credential of the trail. A role trusts a provider by its ARN: one deleted and made again
+//! under the same name is trusted as before. Every such change is kept
+//! ([`SessionGraph::change_grants`]); each sign-in through the provider at or after a change is
+//! linked to the latest one by an edge named after it, and so is the console session of that
+//! sign-in (an orphan with its assumed-role ARN within 2 seconds: inferred). The taint takes
+//! the sign-ins from the first change a tainted credential made (the company's own people
+//! cannot sign in through a provider that now trusts another signer, unless the attacker
+//! kept their key, and then nobody can tell the two apart). The plan denies them like any role
+//! session; only restoring the provider (a `review` item) stops the sign-ins after the cut-off.
 
-use super::launch::Changes;
 use super::*;
 use crate::ingest::IssuingField as F;
-use crate::ingest::PROVIDER_CHANGE;
+use crate::ingest::PROVIDER_CHANGES;
+
+/// (account, provider name in lower case): IAM names are unique regardless of case.
+type Provider = (String, String);
+
+/// The provider changes and the sign-ins of a trail, held until the role assumptions without
+/// a response are linked ([`SessionGraph::link_providers`]).
+#[derive(Default)]
+pub(super) struct Providers {
+    /// (provider, caller node, time, event name, event id, file).
+    changes: Vec<(Provider, usize, i64, &'static str, String, String)>,
+    /// The provider of each successful `AssumeRoleWithSAML`, by its eventID.
+    sign_ins: std::collections::HashMap<String, Provider>,
+}
+
+/// The provider an ARN `arn:PARTITION:iam::ACCOUNT:saml-provider/NAME` names.
+fn provider_of(arn: &str) -> Option<Provider> {
+    let (head, name) = arn.split_once(":saml-provider/")?;
+    let account = head.rsplit(':').next()?;
+    (!name.is_empty()).then(|| (account.to_string(), name.to_ascii_lowercase()))
+}
 
 impl SessionGraph {
-    /// Links each successful `UpdateSAMLProvider` to the sessions of the successful
-    /// `AssumeRoleWithSAML` calls through its provider (ARNs compared without regard to case)
-    /// at or after it; each to the latest change of each credential that changed the provider
-    /// before it ([`Changes`]). Runs after the issuing calls' edges are drawn.
-    pub(super) fn link_providers(&mut self, ing: &Ingest, events: &[IssuingCall]) {
-        let mut calls: Vec<(String, usize, i64)> = Vec::new();
-        let mut made: Vec<&IssuingCall> = Vec::new();
+    /// The successful provider changes, each with its caller's node, and (when there is one)
+    /// the provider of every successful SAML sign-in.
+    pub(super) fn provider_changes(&mut self, ing: &Ingest, events: &[IssuingCall]) -> Providers {
+        let mut p = Providers::default();
         for e in events {
-            if e.name() != PROVIDER_CHANGE || e.failed() {
+            let Some(&name) = PROVIDER_CHANGES.iter().find(|&&n| n == e.name()) else { continue };
+            if e.failed() {
                 continue;
             }
-            let Some(provider) = e.get(F::PrincipalArn) else { continue };
-            calls.push((provider.to_ascii_lowercase(), self.parent_of(e), e.time));
-            made.push(e);
+            let Some(provider) = e.get(F::PrincipalArn).and_then(provider_of) else { continue };
+            let file = ing.file_of(e.origin).to_string();
+            p.changes.push((provider, self.parent_of(e), e.time, name, e.id().to_string(), file));
         }
-        if calls.is_empty() {
+        if !p.changes.is_empty() {
+            p.sign_ins = events
+                .iter()
+                .filter(|e| e.name() == "AssumeRoleWithSAML" && !e.failed())
+                .filter_map(|e| Some((e.id().to_string(), provider_of(e.get(F::PrincipalArn)?)?)))
+                .collect();
+        }
+        p
+    }
+
+    /// Links each sign-in through a changed provider (and its console session) to the latest
+    /// change before it, and keeps every change for the taint.
+    pub(super) fn link_providers(&mut self, p: Providers) {
+        if p.changes.is_empty() {
             return;
         }
-        let changes = Changes::new(&calls);
-        // The provider each sign-in named, by its eventID.
-        let sign_ins: std::collections::HashMap<&str, String> = events
-            .iter()
-            .filter(|e| e.name() == "AssumeRoleWithSAML" && !e.failed())
-            .filter_map(|e| Some((e.id(), e.get(F::PrincipalArn)?.to_ascii_lowercase())))
-            .collect();
-        let mut links: Vec<(usize, usize)> = Vec::new();
+        let mut by_provider: std::collections::HashMap<&Provider, Vec<usize>> =
+            std::collections::HashMap::new();
+        for (i, c) in p.changes.iter().enumerate() {
+            by_provider.entry(&c.0).or_default().push(i);
+        }
+        for v in by_provider.values_mut() {
+            v.sort_by_key(|&i| (p.changes[i].2, i));
+        }
+        let mut links: Vec<(usize, usize, bool)> = Vec::new();
         for (edge, &(_, child)) in self.edges.iter().zip(&self.edge_nodes) {
             if edge.event_name != "AssumeRoleWithSAML" {
                 continue;
             }
-            let Some(provider) = sign_ins.get(edge.event_id.as_str()) else { continue };
-            for i in changes.before(&calls, provider, Some(edge.event_time)) {
-                if calls[i].1 != child {
-                    links.push((i, child));
+            let Some(c) = p.sign_ins.get(&edge.event_id).and_then(|k| by_provider.get(k)) else {
+                continue;
+            };
+            let upto = c.partition_point(|&k| p.changes[k].2 <= edge.event_time);
+            if let Some(&i) = upto.checked_sub(1).map(|u| &c[u]) {
+                if p.changes[i].1 != child {
+                    links.push((i, child, false));
                 }
             }
         }
         links.sort_unstable();
         links.dedup();
-        for (i, child) in links {
-            let e = made[i];
+        // The console sessions of those sign-ins: orphans with the signed-in session's ARN and
+        // issue time (±2 s), whose issuing call the console does not log (F2).
+        let signed: std::collections::HashMap<&str, Vec<(i64, usize)>> = {
+            let mut m: std::collections::HashMap<&str, Vec<(i64, usize)>> = Default::default();
+            for &(i, child, _) in &links {
+                let n = &self.nodes[child];
+                if let (Some(arn), Some(t)) = (n.principal_arn.as_deref(), n.issued_at) {
+                    m.entry(arn).or_default().push((t, i));
+                }
+            }
+            m
+        };
+        let mut console: Vec<(usize, usize, bool)> = Vec::new();
+        for (n, node) in self.nodes.iter().enumerate() {
+            if !node.orphan || node.kind != NodeKind::Session {
+                continue;
+            }
+            let (Some(arn), Some(t)) = (node.principal_arn.as_deref(), node.issued_at) else {
+                continue;
+            };
+            for &(at, i) in signed.get(arn).into_iter().flatten() {
+                if (at - t).abs() <= 2 && p.changes[i].1 != n {
+                    console.push((i, n, true));
+                }
+            }
+        }
+        links.extend(console);
+        links.sort_unstable();
+        links.dedup_by_key(|l| (l.0, l.1));
+        for (i, child, inferred) in links {
+            let (_, by, time, name, id, file) = &p.changes[i];
             self.edges.push(Edge {
-                parent: self.nodes[calls[i].1].id.clone(),
+                parent: self.nodes[*by].id.clone(),
                 child: self.nodes[child].id.clone(),
-                event_name: PROVIDER_CHANGE.to_string(),
-                event_id: e.id().to_string(),
-                event_time: e.time,
-                file: ing.file_of(e.origin).to_string(),
+                event_name: name.to_string(),
+                event_id: id.clone(),
+                event_time: *time,
+                file: file.clone(),
                 other_copies: Vec::new(),
-                inferred: false,
+                inferred,
             });
-            self.edge_nodes.push((calls[i].1, child));
+            self.edge_nodes.push((*by, child));
+        }
+        for ((account, name), by, time, event, id, _) in p.changes {
+            self.change_grants.push(UserGrant {
+                user_arn: format!("saml-provider/{name}"),
+                account_id: account,
+                user_name: name,
+                event_name: event.to_string(),
+                event_id: id,
+                time,
+                by,
+            });
         }
     }
 }

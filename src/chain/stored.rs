@@ -9,7 +9,7 @@ use crate::ingest::{ByteFields as Fields, ByteReader as Reader, ByteSink as Sink
 use rayon::prelude::*;
 
 /// Bumped whenever the graph's shape or how it is built changes.
-const FORMAT: u32 = 8;
+const FORMAT: u32 = 9;
 
 const KINDS: [NodeKind; 4] =
     [NodeKind::LongTermKey, NodeKind::Session, NodeKind::ExternalIdentity, NodeKind::Service];
@@ -455,6 +455,7 @@ pub(super) fn encode_into(g: &SessionGraph, out: &mut impl Sink) {
         user_grants,
         role_grants,
         unnamed_keys,
+        change_grants,
         event_node,
         edge_nodes,
         parents,
@@ -503,6 +504,8 @@ pub(super) fn encode_into(g: &SessionGraph, out: &mut impl Sink) {
     out.put_all(role_grants, put_grant);
     out.w().u32(unnamed_keys.len() as u32);
     out.put_all(unnamed_keys, put_grant);
+    out.w().u32(change_grants.len() as u32);
+    out.put_all(change_grants, put_grant);
     out.w().u32(event_node.len() as u32);
     out.put_all(event_node, |w, n| w.u32(*n));
     out.w().u32(edge_nodes.len() as u32);
@@ -624,6 +627,7 @@ struct Rest {
     user_grants: Vec<UserGrant>,
     role_grants: Vec<UserGrant>,
     unnamed_keys: Vec<UserGrant>,
+    change_grants: Vec<UserGrant>,
     event_node: Vec<u32>,
     edge_nodes: Vec<(usize, usize)>,
     parents: Vec<Option<(usize, usize)>>,
@@ -656,6 +660,11 @@ fn get_rest(b: &[u8], nn: usize, ne: usize, events: usize) -> Option<Rest> {
     let mut unnamed_keys = Vec::with_capacity(n);
     for _ in 0..n {
         unnamed_keys.push(get_grant(&mut r, nn)?);
+    }
+    let n = r.count(8)?;
+    let mut change_grants = Vec::with_capacity(n);
+    for _ in 0..n {
+        change_grants.push(get_grant(&mut r, nn)?);
     }
     let n = r.count(4)?;
     if n != events {
@@ -694,6 +703,7 @@ fn get_rest(b: &[u8], nn: usize, ne: usize, events: usize) -> Option<Rest> {
         user_grants,
         role_grants,
         unnamed_keys,
+        change_grants,
         event_node,
         edge_nodes,
         parents,
@@ -888,6 +898,7 @@ pub(super) fn decode_kept(
         user_grants,
         role_grants,
         unnamed_keys,
+        change_grants,
         event_node,
         edge_nodes,
         parents,
@@ -900,6 +911,7 @@ pub(super) fn decode_kept(
         user_grants,
         role_grants,
         unnamed_keys,
+        change_grants,
         event_node,
         edge_nodes,
         parents,

@@ -209,7 +209,7 @@ fn graph_text(g: &SessionGraph) -> String {
         }
     };
     format!(
-        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{ids:?}\n{keys:?}",
+        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{ids:?}\n{keys:?}",
         g.nodes,
         g.edges,
         g.attempts,
@@ -217,6 +217,7 @@ fn graph_text(g: &SessionGraph) -> String {
         g.user_grants,
         g.role_grants,
         g.unnamed_keys,
+        g.change_grants,
         g.event_node,
         g.edge_nodes,
         g.parents

@@ -46,6 +46,13 @@ impl Cred {
         Cred { from_console: false, ..self.clone() }
     }
 
+    /// The console session of a sign-in (SAML, say): the same identity and issue time under a
+    /// key of its own, whose calls are flagged `sessionCredentialFromConsole` and whose issuing
+    /// call is not logged.
+    pub fn console_copy(&self, key: &str) -> Cred {
+        Cred { key: key.to_string(), from_console: true, ..self.clone() }
+    }
+
     /// The session id trailhound gives it (`ASIA…@time`), or the key for long-term keys.
     pub fn node_id(&self) -> String {
         match self.issued_at {
@@ -439,6 +446,14 @@ impl Scenario {
             expires_at: Some(at + duration),
             user_name: None,
             from_console: false,
+        }
+    }
+
+    /// Removes `responseElements` from the last record written (some converted exports drop
+    /// it): a call whose response is seen only in the credential's use.
+    pub fn drop_last_response(&mut self) {
+        if let Some(o) = self.records.last_mut().and_then(|(_, r)| r.as_object_mut()) {
+            o.remove("responseElements");
         }
     }
 

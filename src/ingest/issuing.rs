@@ -258,6 +258,16 @@ pub fn for_graph(e: Event) -> IssuingCall {
         o(&p.instance_ids),
         o(&q.function_name),
     ];
+    // A provider made (`CreateSAMLProvider`, named by its request's `name`): the graph reads
+    // the provider's ARN from the principal ARN, as it does for `UpdateSAMLProvider`.
+    let made;
+    let mut strs = strs;
+    if e.name == "CreateSAMLProvider" && q.principal_arn.is_none() {
+        if let (Some(acct), Some(name)) = (e.recipient_account.as_deref(), q.name.as_deref()) {
+            made = format!("arn:aws:iam::{acct}:saml-provider/{name}");
+            strs[Field::PrincipalArn as usize] = Some(made.as_str());
+        }
+    }
     let mut c = IssuingCall::new(e.time, e.origin, &strs);
     c.creation_date = i.creation_date;
     c.credentials_expiration = p.credentials_expiration;
@@ -272,7 +282,7 @@ pub fn for_graph(e: Event) -> IssuingCall {
 /// who may assume it from then on, [`crate::taint`]), and `RunInstances`, whose instances'
 /// role sessions are the launcher's to use (the graph links them by instance id), the Lambda
 /// calls that set what a function runs ([`FUNCTION_CHANGES`], linked by function name), and
-/// [`PROVIDER_CHANGE`] (linked to the sign-ins through the provider).
+/// [`PROVIDER_CHANGES`] (linked to the sign-ins through the provider).
 pub fn needs_detail(name: &str) -> bool {
     STS_ISSUERS.contains(&name)
         || name == "CreateAccessKey"
@@ -280,12 +290,13 @@ pub fn needs_detail(name: &str) -> bool {
         || ROLE_GRANTS.contains(&name)
         || name == LAUNCHES
         || FUNCTION_CHANGES.contains(&name)
-        || name == PROVIDER_CHANGE
+        || PROVIDER_CHANGES.contains(&name)
 }
 
-/// The call that re-points a SAML identity provider to another metadata document: whoever
-/// makes it can sign in as anyone through it, to every role that trusts the provider.
-pub const PROVIDER_CHANGE: &str = "UpdateSAMLProvider";
+/// The calls that point a SAML identity provider at a metadata document (re-pointing one, or
+/// making one, perhaps again under a name roles already trust): whoever makes one can sign in
+/// as anyone through it, to every role that trusts the provider.
+pub const PROVIDER_CHANGES: &[&str] = &["UpdateSAMLProvider", "CreateSAMLProvider"];
 
 /// The Lambda calls that set what a function runs or with which role (its code, its
 /// configuration: role, layers, environment), as CloudTrail names them (with the API version

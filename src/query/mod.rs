@@ -151,7 +151,7 @@ pub fn issuing_names() -> Vec<&'static str> {
     v.extend_from_slice(ROLE_GRANTS);
     v.push(crate::ingest::LAUNCHES);
     v.extend_from_slice(crate::ingest::FUNCTION_CHANGES);
-    v.push(crate::ingest::PROVIDER_CHANGE);
+    v.extend_from_slice(crate::ingest::PROVIDER_CHANGES);
     v.push("ConsoleLogin");
     v
 }
