@@ -265,8 +265,9 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
             for key in &changes_changed {
                 let since = changed[key];
                 for &n in index.get(key).into_iter().flatten() {
-                    // A sign-in's console session is within 2 s of it (inferred).
-                    let after = g.nodes[n].issued_at.is_none_or(|t| t + 2 >= since);
+                    // A sign-in's console session is within a minute of it (inferred).
+                    let slack = if key.0 == "provider" { 60 } else { 0 };
+                    let after = g.nodes[n].issued_at.is_none_or(|t| t + slack >= since);
                     if !reached.contains(&n) && after {
                         new.push(n);
                     }
@@ -367,26 +368,38 @@ fn change_key(gr: &crate::chain::UserGrant) -> ChangeKey {
 /// The sessions of each function or provider: the children of the edges from its changes
 /// (each session has one, from the latest change before it), found by the change's eventID.
 fn sessions_by_change(g: &SessionGraph) -> BTreeMap<ChangeKey, Vec<usize>> {
-    let mut by_event: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    // By eventID and caller (the edge's parent): forged records can repeat an eventID.
+    let mut by_event: BTreeMap<(&str, usize), Vec<usize>> = BTreeMap::new();
     for (k, gr) in g.change_grants.iter().enumerate() {
-        by_event.entry(gr.event_id.as_str()).or_default().push(k);
+        by_event.entry((gr.event_id.as_str(), gr.by)).or_default().push(k);
     }
     let mut out: BTreeMap<ChangeKey, Vec<usize>> = BTreeMap::new();
-    for (e, &(_, child)) in g.edges.iter().zip(&g.edge_nodes) {
-        let Some(ks) = by_event.get(e.event_id.as_str()) else { continue };
+    for (e, &(parent, child)) in g.edges.iter().zip(&g.edge_nodes) {
+        let Some(ks) = by_event.get(&(e.event_id.as_str(), parent)) else { continue };
         let node = &g.nodes[child];
-        let session = node.principal_arn.as_deref().and_then(|a| a.rsplit('/').next());
+        let arn = node.principal_arn.as_deref();
+        let session = arn.and_then(|a| a.rsplit('/').next());
+        let account = arn.and_then(crate::chain::arn_account);
+        let mut keys: Vec<ChangeKey> = Vec::new();
         for &k in ks {
             let gr = &g.change_grants[k];
-            if gr.event_name != e.event_name {
+            // The session's own account: a function runs, and a role trusts a provider, in
+            // its account.
+            if gr.event_name != e.event_name || account != Some(gr.account_id.as_str()) {
+                continue;
+            }
+            let function = crate::ingest::FUNCTION_CHANGES.contains(&gr.event_name.as_str());
+            // A function's edge goes to the session named by it (a call naming `function:X`
+            // is kept for both readings, one grant each).
+            if function && session != Some(gr.user_name.as_str()) {
                 continue;
             }
             let key = change_key(gr);
-            // A function's edge goes to the session named by it (a call naming `function:X`
-            // is kept for both readings, one grant each).
-            if key.0 == "function" && session != Some(gr.user_name.as_str()) {
-                continue;
+            if !keys.contains(&key) {
+                keys.push(key);
             }
+        }
+        for key in keys {
             out.entry(key).or_default().push(child);
         }
     }

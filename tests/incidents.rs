@@ -1409,3 +1409,42 @@ fn a_saml_provider_made_again_and_its_console_sign_ins_are_followed() {
     let (code, v) = verify(&d, &p);
     assert_eq!(code, 0, "{v}");
 }
+
+/// Two ways a function's session could slip out of the function rule: it changes its own
+/// function in the second it was issued (the latest change before it is then its own, which
+/// must not hide the leaked key's earlier one), or the function is named after an instance a
+/// colleague launched (that launch's link is no issuer). Both sessions make a key: cut.
+#[test]
+fn a_function_session_changing_itself_or_named_like_an_instance_is_still_followed() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let dev = s.user_key(MAIN, "dev", "AKIAI44QH8DHBEXAMPLE");
+    let admin = format!("arn:aws:iam::{MAIN}:role/AdminRole");
+    let instance = "i-0abcd1234ef567890";
+    s.run_instances(&dev, T0, "DevProfile", &[instance]);
+    s.function_change(&leaked, T0 + 60, "UpdateFunctionCode20150331v2", "billing-export", None);
+    s.function_change(&leaked, T0 + 61, "CreateFunction20150331", instance, Some(&admin));
+    let own = s.function_session(&admin, "billing-export", T0 + 120, 12 * 3600);
+    s.function_change(
+        &own,
+        T0 + 120,
+        "UpdateFunctionConfiguration20150331v2",
+        "billing-export",
+        None,
+    );
+    let named = s.function_session(&admin, instance, T0 + 130, 12 * 3600);
+    let a = s.create_access_key(&own, T0 + 200, Some("alice"));
+    let b = s.create_access_key(&named, T0 + 210, Some("bob"));
+    let d = write(&s, &[]);
+    let tainted = tainted_ids(&d, LEAKED);
+    for c in [&own, &named, &a, &b] {
+        assert!(tainted.contains(&c.node_id()), "{}: {tainted:?}", c.node_id());
+    }
+    let p = plan(&d, LEAKED, "strict");
+    let keys: Vec<&str> = actions(&p, "deactivate_access_key")
+        .iter()
+        .filter_map(|x| x["access_key_id"].as_str())
+        .collect();
+    assert!(keys.contains(&a.key.as_str()) && keys.contains(&b.key.as_str()), "{p}");
+    assert_eq!(verify(&d, &p).0, 0);
+}

@@ -276,7 +276,12 @@ impl SessionGraph {
         }
         let lambda = self.node("service:lambda.amazonaws.com");
         let mut other = vec![false; self.nodes.len()];
-        for &(p, c) in &self.edge_nodes {
+        for (e, &(p, c)) in self.edges.iter().zip(&self.edge_nodes) {
+            // A launch's link is no issuer: a session named by an instance id another launch
+            // named can be a function's of that name (the instance's own carry EC2's mark).
+            if e.event_name == crate::ingest::LAUNCHES {
+                continue;
+            }
             if self.nodes[p].kind != NodeKind::Service || Some(p) != lambda {
                 other[c] = true;
             }
@@ -309,10 +314,10 @@ impl SessionGraph {
                 Some(t) => c.partition_point(|&k| functions[k].time <= t),
                 None => c.len(),
             };
-            if let Some(&i) = upto.checked_sub(1).map(|u| &c[u]) {
-                if functions[i].parent != n {
-                    links.push((i, n));
-                }
+            // The latest change by another credential: a session's own change of its function
+            // does not hide the one before it.
+            if let Some(&i) = c[..upto].iter().rev().find(|&&k| functions[k].parent != n) {
+                links.push((i, n));
             }
         }
         for (i, n) in links {

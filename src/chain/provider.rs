@@ -6,7 +6,7 @@
 //! under the same name is trusted as before. Every such change is kept
 //! ([`SessionGraph::change_grants`]); each sign-in through the provider at or after a change is
 //! linked to the latest one by an edge named after it, and so is the console session of that
-//! sign-in (an orphan with its assumed-role ARN within 2 seconds: inferred). The taint takes
+//! sign-in (an orphan with its assumed-role ARN within a minute: inferred). The taint takes
 //! the sign-ins from the first change a tainted credential made (the company's own people
 //! cannot sign in through a provider that now trusts another signer, unless the attacker
 //! kept their key, and then nobody can tell the two apart). The plan denies them like any role
@@ -18,6 +18,10 @@ use crate::ingest::PROVIDER_CHANGES;
 
 /// (account, provider name in lower case): IAM names are unique regardless of case.
 type Provider = (String, String);
+
+/// Seconds between a SAML sign-in and the console session it opened that link them (the
+/// console's own session is issued as the sign-in completes; a minute allows for clocks).
+const CONSOLE_WINDOW: i64 = 60;
 
 /// The provider changes and the sign-ins of a trail, held until the role assumptions without
 /// a response are linked ([`SessionGraph::link_providers`]).
@@ -83,26 +87,30 @@ impl SessionGraph {
                 continue;
             };
             let upto = c.partition_point(|&k| p.changes[k].2 <= edge.event_time);
-            if let Some(&i) = upto.checked_sub(1).map(|u| &c[u]) {
-                if p.changes[i].1 != child {
-                    links.push((i, child, false));
-                }
+            // The latest change by another credential than the session itself.
+            if let Some(&i) = c[..upto].iter().rev().find(|&&k| p.changes[k].1 != child) {
+                links.push((i, child, false));
             }
         }
         links.sort_unstable();
         links.dedup();
-        // The console sessions of those sign-ins: orphans with the signed-in session's ARN and
-        // issue time (±2 s), whose issuing call the console does not log (F2).
-        let signed: std::collections::HashMap<&str, Vec<(i64, usize)>> = {
-            let mut m: std::collections::HashMap<&str, Vec<(i64, usize)>> = Default::default();
-            for &(i, child, _) in &links {
-                let n = &self.nodes[child];
-                if let (Some(arn), Some(t)) = (n.principal_arn.as_deref(), n.issued_at) {
-                    m.entry(arn).or_default().push((t, i));
-                }
+        // The console sessions of those sign-ins: orphans with the signed-in session's ARN,
+        // issued within a minute of it, whose issuing call the console does not log (F2). One
+        // link per provider is what the taint needs: each orphan gets one per provider signed
+        // into with its ARN (a forged trail of thousands of sign-ins in one second is not
+        // thousands × thousands).
+        let mut signed: std::collections::HashMap<&str, Vec<(i64, &Provider, usize)>> =
+            Default::default();
+        for &(i, child, _) in &links {
+            let n = &self.nodes[child];
+            if let (Some(arn), Some(t)) = (n.principal_arn.as_deref(), n.issued_at) {
+                signed.entry(arn).or_default().push((t, &p.changes[i].0, i));
             }
-            m
-        };
+        }
+        for v in signed.values_mut() {
+            v.sort_unstable();
+            v.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+        }
         let mut console: Vec<(usize, usize, bool)> = Vec::new();
         for (n, node) in self.nodes.iter().enumerate() {
             if !node.orphan || node.kind != NodeKind::Session {
@@ -111,8 +119,15 @@ impl SessionGraph {
             let (Some(arn), Some(t)) = (node.principal_arn.as_deref(), node.issued_at) else {
                 continue;
             };
-            for &(at, i) in signed.get(arn).into_iter().flatten() {
-                if (at - t).abs() <= 2 && p.changes[i].1 != n {
+            let Some(v) = signed.get(arn) else { continue };
+            let from = v.partition_point(|e| e.0 < t - CONSOLE_WINDOW);
+            let mut seen: Vec<&Provider> = Vec::new();
+            for &(at, provider, i) in &v[from..] {
+                if at > t + CONSOLE_WINDOW {
+                    break;
+                }
+                if p.changes[i].1 != n && !seen.contains(&provider) {
+                    seen.push(provider);
                     console.push((i, n, true));
                 }
             }
