@@ -357,25 +357,20 @@ impl SessionGraph {
     }
 }
 
-/// The session name of a role session (`…:assumed-role/ROLE/NAME`), when it is one a Lambda
-/// function could have.
+/// The session name of a role session (`…:assumed-role/ROLE/NAME`).
+fn session_name(node: &Node) -> Option<&str> {
+    let arn = node.principal_arn.as_deref().filter(|_| node.kind == NodeKind::Session)?;
+    arn.contains(":assumed-role/").then(|| arn.rsplit('/').next()).flatten()
+}
+
+/// The session name of a role session when it is one a Lambda function could have.
 fn role_session_name(node: &Node) -> Option<&str> {
-    if node.kind != NodeKind::Session {
-        return None;
-    }
-    let arn = node.principal_arn.as_deref()?;
-    let name = arn.rsplit('/').next()?;
-    (arn.contains(":assumed-role/") && is_function_name(name)).then_some(name)
+    session_name(node).filter(|n| is_function_name(n))
 }
 
 /// The instance id a role session is named by (`…:assumed-role/ROLE/i-…`), if it is one.
 fn instance_session(node: &Node) -> Option<&str> {
-    if node.kind != NodeKind::Session {
-        return None;
-    }
-    let arn = node.principal_arn.as_deref()?;
-    let name = arn.rsplit('/').next()?;
-    (arn.contains(":assumed-role/") && is_instance_id(name)).then_some(name)
+    session_name(node).filter(|n| is_instance_id(n))
 }
 
 #[cfg(test)]

@@ -339,6 +339,45 @@ impl Scenario {
         )
     }
 
+    /// A session of role `role_arn` named `session`, issued at `at` for `duration` seconds, as
+    /// its calls show it (`extra`: more `sessionContext` fields), its issuing call not written.
+    fn role_session(
+        &mut self,
+        role_arn: &str,
+        session: &str,
+        at: i64,
+        duration: i64,
+        extra: Value,
+    ) -> Cred {
+        let (acct, name) = role_parts(role_arn);
+        let role_id = self.unique_id(true, role_arn, "AROA");
+        let key = self.new_key("ASIA");
+        let session_arn = format!("arn:aws:sts::{acct}:assumed-role/{name}/{session}");
+        let mut ctx = json!({
+            "sessionIssuer": {"type": "Role", "principalId": role_id, "arn": role_arn, "accountId": acct, "userName": name},
+        });
+        if let (Some(c), Some(x)) = (ctx.as_object_mut(), extra.as_object()) {
+            c.extend(x.clone());
+        }
+        Cred {
+            key,
+            identity: json!({
+                "type": "AssumedRole",
+                "principalId": format!("{role_id}:{session}"),
+                "arn": session_arn,
+                "accountId": acct,
+                "sessionContext": ctx,
+            }),
+            account: acct,
+            arn: session_arn,
+            principal_id: format!("{role_id}:{session}"),
+            issued_at: Some(at),
+            expires_at: Some(at + duration),
+            user_name: None,
+            from_console: false,
+        }
+    }
+
     /// A role session of EC2 instance `instance_id` with the instance profile's role
     /// `role_arn`, issued at `at` for `duration` seconds: named by the instance id, as EC2
     /// names it, and seen only in use (its issuing call is the service's, not in the logs).
@@ -349,30 +388,8 @@ impl Scenario {
         at: i64,
         duration: i64,
     ) -> Cred {
-        let (acct, name) = role_parts(role_arn);
-        let role_id = self.unique_id(true, role_arn, "AROA");
-        let key = self.new_key("ASIA");
-        let session_arn = format!("arn:aws:sts::{acct}:assumed-role/{name}/{instance_id}");
-        Cred {
-            key,
-            identity: json!({
-                "type": "AssumedRole",
-                "principalId": format!("{role_id}:{instance_id}"),
-                "arn": session_arn,
-                "accountId": acct,
-                "sessionContext": {
-                    "sessionIssuer": {"type": "Role", "principalId": role_id, "arn": role_arn, "accountId": acct, "userName": name},
-                    "ec2RoleDelivery": "2.0",
-                },
-            }),
-            account: acct,
-            arn: session_arn,
-            principal_id: format!("{role_id}:{instance_id}"),
-            issued_at: Some(at),
-            expires_at: Some(at + duration),
-            user_name: None,
-            from_console: false,
-        }
+        let ctx = json!({"ec2RoleDelivery": "2.0"});
+        self.role_session(role_arn, instance_id, at, duration, ctx)
     }
 
     /// `AssumeRoleWithSAML` of `role_arn` through the SAML provider `provider_arn` by the
@@ -386,15 +403,13 @@ impl Scenario {
         at: i64,
         duration: i64,
     ) -> Cred {
-        let (acct, name) = role_parts(role_arn);
-        let role_id = self.unique_id(true, role_arn, "AROA");
-        let key = self.new_key("ASIA");
+        let cred = self.role_session(role_arn, subject, at, duration, json!({}));
         let provider = provider_arn.rsplit('/').next().unwrap_or(provider_arn);
         let qualifier = format!("{provider}EXAMPLEqualifier=");
         let saml = Cred {
             key: String::new(),
             identity: json!({"type": "SAMLUser", "principalId": format!("{qualifier}:{subject}"), "userName": subject, "identityProvider": qualifier}),
-            account: acct.clone(),
+            account: cred.account.clone(),
             arn: String::new(),
             principal_id: format!("{qualifier}:{subject}"),
             issued_at: None,
@@ -402,11 +417,10 @@ impl Scenario {
             user_name: None,
             from_console: false,
         };
-        let session_arn = format!("arn:aws:sts::{acct}:assumed-role/{name}/{subject}");
         let request = json!({"roleArn": role_arn, "roleSessionName": subject, "principalArn": provider_arn, "durationSeconds": duration});
         let response = json!({
-            "credentials": Self::credentials(&key, at + duration),
-            "assumedRoleUser": {"assumedRoleId": format!("{role_id}:{subject}"), "arn": session_arn},
+            "credentials": Self::credentials(&cred.key, at + duration),
+            "assumedRoleUser": {"assumedRoleId": cred.principal_id, "arn": cred.arn},
             "subject": subject,
             "subjectType": "persistent",
             "issuer": "http://www.okta.com/exk1example2Abc3d4e5",
@@ -428,25 +442,7 @@ impl Scenario {
                 o.remove("accessKeyId");
             }
         }
-        Cred {
-            key,
-            identity: json!({
-                "type": "AssumedRole",
-                "principalId": format!("{role_id}:{subject}"),
-                "arn": session_arn,
-                "accountId": acct,
-                "sessionContext": {
-                    "sessionIssuer": {"type": "Role", "principalId": role_id, "arn": role_arn, "accountId": acct, "userName": name},
-                },
-            }),
-            account: acct,
-            arn: session_arn,
-            principal_id: format!("{role_id}:{subject}"),
-            issued_at: Some(at),
-            expires_at: Some(at + duration),
-            user_name: None,
-            from_console: false,
-        }
+        cred
     }
 
     /// Removes `responseElements` from the last record written (some converted exports drop
@@ -520,29 +516,7 @@ impl Scenario {
         at: i64,
         duration: i64,
     ) -> Cred {
-        let (acct, name) = role_parts(role_arn);
-        let role_id = self.unique_id(true, role_arn, "AROA");
-        let key = self.new_key("ASIA");
-        let session_arn = format!("arn:aws:sts::{acct}:assumed-role/{name}/{function}");
-        Cred {
-            key,
-            identity: json!({
-                "type": "AssumedRole",
-                "principalId": format!("{role_id}:{function}"),
-                "arn": session_arn,
-                "accountId": acct,
-                "sessionContext": {
-                    "sessionIssuer": {"type": "Role", "principalId": role_id, "arn": role_arn, "accountId": acct, "userName": name},
-                },
-            }),
-            account: acct,
-            arn: session_arn,
-            principal_id: format!("{role_id}:{function}"),
-            issued_at: Some(at),
-            expires_at: Some(at + duration),
-            user_name: None,
-            from_console: false,
-        }
+        self.role_session(role_arn, function, at, duration, json!({}))
     }
 
     /// [`Scenario::create_access_key`], its record written without `responseElements` (as
