@@ -48,6 +48,14 @@ fn actions<'a>(p: &'a Value, kind: &str) -> Vec<&'a Value> {
     p["actions"].as_array().unwrap().iter().filter(|a| a["type"] == kind).collect()
 }
 
+/// The access keys the plan deactivates.
+fn deactivated(p: &Value) -> Vec<&str> {
+    actions(p, "deactivate_access_key")
+        .iter()
+        .map(|a| a["access_key_id"].as_str().unwrap())
+        .collect()
+}
+
 fn principals(p: &Value, kind: &str) -> Vec<String> {
     actions(p, kind).iter().map(|a| a["principal_arn"].as_str().unwrap().to_string()).collect()
 }
@@ -253,10 +261,7 @@ fn only_what_root_itself_minted_is_root_derived() {
     let d = write(&s, &[]);
     let p = plan(&d, LEAKED, "strict");
     // The backdoor key is deactivated, the role session denied on its role.
-    let keys: Vec<&str> = actions(&p, "deactivate_access_key")
-        .iter()
-        .map(|a| a["access_key_id"].as_str().unwrap())
-        .collect();
+    let keys: Vec<&str> = deactivated(&p);
     assert_eq!(keys, vec![k.key.as_str()], "{p}");
     assert!(
         principals(&p, "put_role_policy").contains(&format!("arn:aws:iam::{MAIN}:role/OpsRole")),
@@ -323,10 +328,7 @@ fn an_attacker_made_user_its_console_session_and_its_key_are_tainted_and_removed
         deny_all["policy_document"]["Statement"][0].get("Condition").is_none(),
         "denies long-term keys too"
     );
-    let keys: Vec<&str> = actions(&p, "deactivate_access_key")
-        .iter()
-        .map(|a| a["access_key_id"].as_str().unwrap())
-        .collect();
+    let keys: Vec<&str> = deactivated(&p);
     assert!(keys.contains(&key.key.as_str()) && keys.contains(&LEAKED), "{keys:?}");
     // The removal order DeleteUser needs.
     let order: Vec<&str> = p["actions"]
@@ -1128,10 +1130,7 @@ fn a_root_password_the_attacker_set_taints_roots_console_sessions() {
     let tainted = tainted_ids(&d, LEAKED);
     assert!(tainted.contains(&console.node_id()) && tainted.contains(&made.key), "{tainted:?}");
     let p = plan(&d, LEAKED, "strict");
-    let keys: Vec<&str> = actions(&p, "deactivate_access_key")
-        .iter()
-        .map(|a| a["access_key_id"].as_str().unwrap())
-        .collect();
+    let keys: Vec<&str> = deactivated(&p);
     assert!(keys.contains(&made.key.as_str()), "{p}");
     assert!(
         actions(&p, "review").iter().any(|a| a["reason"]
@@ -1401,10 +1400,7 @@ fn a_saml_provider_made_again_and_its_console_sign_ins_are_followed() {
         assert!(tainted.contains(&id), "{id}: {tainted:?}");
     }
     let p = plan(&d, LEAKED, "strict");
-    let keys: Vec<&str> = actions(&p, "deactivate_access_key")
-        .iter()
-        .filter_map(|a| a["access_key_id"].as_str())
-        .collect();
+    let keys: Vec<&str> = deactivated(&p);
     assert!(keys.contains(&made.key.as_str()), "{p}");
     let (code, v) = verify(&d, &p);
     assert_eq!(code, 0, "{v}");
@@ -1441,10 +1437,7 @@ fn a_function_session_changing_itself_or_named_like_an_instance_is_still_followe
         assert!(tainted.contains(&c.node_id()), "{}: {tainted:?}", c.node_id());
     }
     let p = plan(&d, LEAKED, "strict");
-    let keys: Vec<&str> = actions(&p, "deactivate_access_key")
-        .iter()
-        .filter_map(|x| x["access_key_id"].as_str())
-        .collect();
+    let keys: Vec<&str> = deactivated(&p);
     assert!(keys.contains(&a.key.as_str()) && keys.contains(&b.key.as_str()), "{p}");
     assert_eq!(verify(&d, &p).0, 0);
 }

@@ -4,7 +4,7 @@
 
 use crate::model::Event;
 
-pub(super) const PERSISTENCE: &[&str] = &[
+const PERSISTENCE: &[&str] = &[
     "CreateAccessKey",
     "UpdateAccessKey",
     "CreateUser",
@@ -28,9 +28,6 @@ pub(super) const PERSISTENCE: &[&str] = &[
     "UpdateSAMLProvider",
     "CreateServiceSpecificCredential",
     "UploadSSHPublicKey",
-    "CreateFunction20150331",
-    "UpdateFunctionCode20150331v2",
-    "UpdateFunctionConfiguration20150331v2",
     "AddPermission20150331v2",
     "ImportKeyPair",
     "CreateKeyPair",
@@ -40,6 +37,12 @@ pub(super) const PERSISTENCE: &[&str] = &[
     "PutEventSelectors",
     "UpdateTrail",
 ];
+
+/// Whether a successful call of this name leaves something behind ([`PERSISTENCE`], and every
+/// Lambda call that sets what a function runs, with or without its API version).
+pub(super) fn is_persistence(name: &str) -> bool {
+    PERSISTENCE.contains(&name) || crate::ingest::FUNCTION_CHANGES.contains(&name)
+}
 
 pub(super) fn persistence_of(e: &Event) -> Option<(String, String, String)> {
     let q = &e.request;

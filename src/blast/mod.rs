@@ -16,7 +16,7 @@ use crate::ingest::Ingest;
 use crate::model::Event;
 pub use crate::model::SeedKey;
 use crate::time::{fmt_iso, Time};
-use classify::{is_data_read, persistence_of, PERSISTENCE};
+use classify::{is_data_read, is_persistence, persistence_of};
 pub use finding::{Finding, Severity};
 pub use render::{render_markdown, render_table};
 use serde::Serialize;
@@ -395,9 +395,7 @@ fn radius(
             d.0 += 1;
             d.1 = d.1.min(e.time);
         }
-        let named = PERSISTENCE.contains(&e.name.as_str())
-            || crate::ingest::FUNCTION_CHANGES.contains(&e.name.as_str());
-        if !e.failed() && named {
+        if !e.failed() && is_persistence(&e.name) {
             if let Some((target, detail, follow_up)) = persistence_of(&e) {
                 found.push((
                     pos,

@@ -66,14 +66,37 @@ pub enum Workload {
     Function,
 }
 
-impl Workload {
-    /// The word for it in plans and verdicts.
-    pub fn word(self) -> &'static str {
-        match self {
-            Workload::Instance => "instance",
-            Workload::Function => "function",
-        }
+/// The changes (by their place in the list the keys came from) of each thing changed, in
+/// time order (ties in list order).
+pub(super) fn in_time_order<K: std::hash::Hash + Eq>(
+    keys: impl Iterator<Item = (K, i64)>,
+) -> std::collections::HashMap<K, Vec<usize>> {
+    let mut by: std::collections::HashMap<K, Vec<(i64, usize)>> = Default::default();
+    for (i, (k, t)) in keys.enumerate() {
+        by.entry(k).or_default().push((t, i));
     }
+    by.into_iter()
+        .map(|(k, mut v)| {
+            v.sort_unstable();
+            (k, v.into_iter().map(|(_, i)| i).collect())
+        })
+        .collect()
+}
+
+/// The latest of `changes` (in time order; `change(k)` is its time and caller) made at or
+/// before `t` (any, when `t` is unknown) by another credential than `node`: a session's own
+/// change of what it is a session of does not hide the one before it.
+pub(super) fn latest_by_other(
+    changes: &[usize],
+    t: Option<i64>,
+    node: usize,
+    change: impl Fn(usize) -> (i64, usize),
+) -> Option<usize> {
+    let upto = match t {
+        Some(t) => changes.partition_point(|&k| change(k).0 <= t),
+        None => changes.len(),
+    };
+    changes[..upto].iter().rev().copied().find(|&k| change(k).1 != node)
 }
 
 /// Whether Lambda allows `s` as a function's name (1 to 64 letters, digits, `-`, `_`, and
@@ -248,17 +271,29 @@ impl SessionGraph {
     }
 
     fn launch_edge(&mut self, l: &Launch, child: usize) {
+        self.change_edge(l.parent, child, (l.name, &l.event_id, l.time, &l.file), false);
+    }
+
+    /// An edge from `parent` to `child` for the call `(name, eventID, time, file)` that
+    /// launched, changed or re-pointed what `child` is a session of.
+    pub(super) fn change_edge(
+        &mut self,
+        parent: usize,
+        child: usize,
+        (name, id, time, file): (&str, &str, i64, &str),
+        inferred: bool,
+    ) {
         self.edges.push(Edge {
-            parent: self.nodes[l.parent].id.clone(),
+            parent: self.nodes[parent].id.clone(),
             child: self.nodes[child].id.clone(),
-            event_name: l.name.to_string(),
-            event_id: l.event_id.clone(),
-            event_time: l.time,
-            file: l.file.clone(),
+            event_name: name.to_string(),
+            event_id: id.to_string(),
+            event_time: time,
+            file: file.to_string(),
             other_copies: Vec::new(),
-            inferred: false,
+            inferred,
         });
-        self.edge_nodes.push((l.parent, child));
+        self.edge_nodes.push((parent, child));
     }
 
     /// Links each function's sessions to its latest change before them: the sessions of its
@@ -286,18 +321,9 @@ impl SessionGraph {
                 other[c] = true;
             }
         }
-        // (account, function) -> its changes, in time order.
-        let mut by_function: std::collections::HashMap<(&str, &str), Vec<usize>> =
-            std::collections::HashMap::new();
-        for (i, l) in functions.iter().enumerate() {
-            by_function
-                .entry((l.account.as_str(), l.instance_ids[0].as_str()))
-                .or_default()
-                .push(i);
-        }
-        for v in by_function.values_mut() {
-            v.sort_by_key(|&i| (functions[i].time, i));
-        }
+        let by_function = in_time_order(
+            functions.iter().map(|l| ((l.account.as_str(), l.instance_ids[0].as_str()), l.time)),
+        );
         let mut links: Vec<(usize, usize)> = Vec::new();
         for (n, node) in self.nodes.iter().enumerate() {
             let elsewhere = matches!(
@@ -310,13 +336,8 @@ impl SessionGraph {
             let Some(name) = role_session_name(node) else { continue };
             let acct = node.principal_arn.as_deref().and_then(arn_account).unwrap_or("");
             let Some(c) = by_function.get(&(acct, name)) else { continue };
-            let upto = match node.issued_at {
-                Some(t) => c.partition_point(|&k| functions[k].time <= t),
-                None => c.len(),
-            };
-            // The latest change by another credential: a session's own change of its function
-            // does not hide the one before it.
-            if let Some(&i) = c[..upto].iter().rev().find(|&&k| functions[k].parent != n) {
+            let change = |k: usize| (functions[k].time, functions[k].parent);
+            if let Some(i) = latest_by_other(c, node.issued_at, n, change) {
                 links.push((i, n));
             }
         }

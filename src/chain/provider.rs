@@ -12,6 +12,7 @@
 //! kept their key, and then nobody can tell the two apart). The plan denies them like any role
 //! session; only restoring the provider (a `review` item) stops the sign-ins after the cut-off.
 
+use super::launch::{in_time_order, latest_by_other};
 use super::*;
 use crate::ingest::IssuingField as F;
 use crate::ingest::PROVIDER_CHANGES;
@@ -70,14 +71,8 @@ impl SessionGraph {
         if p.changes.is_empty() {
             return;
         }
-        let mut by_provider: std::collections::HashMap<&Provider, Vec<usize>> =
-            std::collections::HashMap::new();
-        for (i, c) in p.changes.iter().enumerate() {
-            by_provider.entry(&c.0).or_default().push(i);
-        }
-        for v in by_provider.values_mut() {
-            v.sort_by_key(|&i| (p.changes[i].2, i));
-        }
+        let by_provider = in_time_order(p.changes.iter().map(|c| (&c.0, c.2)));
+        let change = |k: usize| (p.changes[k].2, p.changes[k].1);
         let mut links: Vec<(usize, usize, bool)> = Vec::new();
         for (edge, &(_, child)) in self.edges.iter().zip(&self.edge_nodes) {
             if edge.event_name != "AssumeRoleWithSAML" {
@@ -86,9 +81,7 @@ impl SessionGraph {
             let Some(c) = p.sign_ins.get(&edge.event_id).and_then(|k| by_provider.get(k)) else {
                 continue;
             };
-            let upto = c.partition_point(|&k| p.changes[k].2 <= edge.event_time);
-            // The latest change by another credential than the session itself.
-            if let Some(&i) = c[..upto].iter().rev().find(|&&k| p.changes[k].1 != child) {
+            if let Some(i) = latest_by_other(c, Some(edge.event_time), child, change) {
                 links.push((i, child, false));
             }
         }
@@ -137,17 +130,7 @@ impl SessionGraph {
         links.dedup_by_key(|l| (l.0, l.1));
         for (i, child, inferred) in links {
             let (_, by, time, name, id, file) = &p.changes[i];
-            self.edges.push(Edge {
-                parent: self.nodes[*by].id.clone(),
-                child: self.nodes[child].id.clone(),
-                event_name: name.to_string(),
-                event_id: id.clone(),
-                event_time: *time,
-                file: file.clone(),
-                other_copies: Vec::new(),
-                inferred,
-            });
-            self.edge_nodes.push((*by, child));
+            self.change_edge(*by, child, (name, id, *time, file), inferred);
         }
         for ((account, name), by, time, event, id, _) in p.changes {
             self.change_grants.push(UserGrant {
