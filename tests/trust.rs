@@ -99,8 +99,9 @@ impl Rng {
 }
 
 /// A tainted chain whose every attacker-chosen field is `h(…)`: role and session names, a
-/// created user and its policy, a created key id, a bucket, a user agent, and a hop into an
-/// account whose logs are missing (so that a resource-policy deny names the session).
+/// created user and its policy, a created key id, a bucket, a user agent, a hop into an
+/// account whose logs are missing (so that a resource-policy deny names the session), a SAML
+/// provider's name and a Lambda function's.
 pub(crate) fn hostile_trail(dir: &Path, rng: &mut Rng) {
     let mut s = Scenario::new();
     let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
@@ -141,6 +142,11 @@ pub(crate) fn hostile_trail(dir: &Path, rng: &mut Rng) {
         "StopLogging",
         serde_json::json!({"name": rng.hostile()}),
     );
+    // A SAML provider re-pointed and a Lambda function changed, both named by the attacker:
+    // their review items carry the names.
+    let provider = format!("arn:aws:iam::{MAIN}:saml-provider/{}", rng.hostile());
+    s.update_saml_provider(&admin, T0 + 160, &provider);
+    s.function_change(&admin, T0 + 170, "UpdateFunctionCode20150331v2", &rng.hostile(), None);
     s.write(dir, &[SECOND]).unwrap();
 }
 

@@ -77,6 +77,16 @@ fi
 # aws cloudtrail start-logging --name '<script>alert(1)</script>'
 :
 
+# [12] review in account 111122223333
+# UpdateSAMLProvider saml-provider/\r |x1 at 2024-03-11T10:02:40Z (event 00000016-5ce0-4a1e-8000-000000000016): restore the provider's metadata document from a copy you trust (aws iam update-saml-provider) or delete the provider: until then whoever holds the new signing key signs in to every role that trusts it, after any cut-off
+# review: UpdateSAMLProvider saml-provider/\r |x1 at 2024-03-11T10:02:40Z (event 00000016-5ce0-4a1e-8000-000000000016): restore the provider's metadata document from a copy you trust (aws iam update-saml-provider) or delete the provider: until then whoever holds the new signing key signs in to every role that trusts it, after any cut-off
+:
+
+# [13] review in account 111122223333
+# UpdateFunctionCode20150331v2 function ? at 2024-03-11T10:02:50Z (event 00000017-5ce0-4a1e-8000-000000000017): restore or delete the function (code, layers, environment, role): it runs with its role's credentials, which Lambda renews by itself (F21)
+# review: UpdateFunctionCode20150331v2 function ? at 2024-03-11T10:02:50Z (event 00000017-5ce0-4a1e-8000-000000000017): restore or delete the function (code, layers, environment, role): it runs with its role's credentials, which Lambda renews by itself (F21)
+:
+
   RAN=yes
 else
   echo "plan.sh: skipped the block of account 111122223333: run again with credentials for it" >&2
