@@ -1,51 +1,74 @@
 //! Events kept in full during the first pass: those signed by a seed access key
 //! ([`IngestOptions::seed_keys`](super::IngestOptions::seed_keys), the `--key` values of
-//! `blast`/`plan`), which are known before ingest starts and are always tainted. Normalized
+//! `blast`/`plan`), which are known before ingest starts and are always tainted, and those
+//! guessed to be tainted from the seed keys' own calls ([`super::watch`]). Normalized
 //! while their file's document is in memory anyway, they spare the second pass
 //! ([`Ingest::for_each_event`](super::Ingest::for_each_event)) re-reading every file that
 //! holds one; only the files with other wanted records are read again.
 
-use super::{parse, raw, Stub};
-use crate::model::Event;
+use super::cache::codec::{get_event, put_event, Reader, Writer};
+use super::Stub;
+use crate::model::{Event, Origin};
+
+/// Events kept by one worker, each encoded with the cache's codec as it is kept: about a
+/// fifth of the memory of an [`Event`] (10,000 events of a function's sessions took 33 MB
+/// as `Event`s), decoded again only when a report wants them.
+#[derive(Debug, Default)]
+pub(super) struct KeptLog {
+    w: Writer,
+    at: Vec<At>,
+}
+
+/// Where one kept event is: its time, record and bytes (`log`: which worker's log).
+#[derive(Debug, Clone, Copy)]
+struct At {
+    time: i64,
+    file: u32,
+    record: u32,
+    log: u32,
+    start: usize,
+    end: usize,
+}
+
+impl KeptLog {
+    /// Keeps `e` (`has_id`: its record carried an `eventID`, [`put_event`]).
+    pub(super) fn push(&mut self, e: &Event, has_id: bool) {
+        let start = self.w.buf.len();
+        put_event(&mut self.w, e, has_id);
+        let (file, record) = (e.origin.file, e.origin.record);
+        self.at.push(At { time: e.time, file, record, log: 0, start, end: self.w.buf.len() });
+    }
+}
 
 /// The kept events that survived deduplication and the time window, sorted by
 /// `(file, record)`.
 #[derive(Debug, Default)]
 pub(super) struct Kept {
-    events: Vec<Event>,
-}
-
-/// Normalizes a first-pass record into `kept` when its access key is one of `seeds`.
-pub(super) fn keep_if_seed(
-    kept: &mut Vec<Event>,
-    seeds: &[String],
-    key: Option<&str>,
-    r: &raw::RawRecord<'_>,
-    file: u32,
-    idx: u32,
-) {
-    if key.is_some_and(|k| seeds.iter().any(|s| s == k)) {
-        if let Ok(e) = parse::normalize(r, file, idx) {
-            kept.push(e);
-        }
-    }
+    logs: Vec<Vec<u8>>,
+    at: Vec<At>,
 }
 
 impl Kept {
-    /// The events of `all` whose stub is in `stubs` (sorted by time; a record rolled back
+    /// The events of `logs` whose stub is in `stubs` (sorted by time; a record rolled back
     /// with its file, a duplicate copy or an event outside the window has none).
     ///
     /// Second by second: the stubs of each second a kept event has are listed once, sorted,
     /// and searched for each kept event of that second. (Each kept event looked through its
     /// second's stubs: a forged trail of a million events signed by the seed key in one
     /// second made that 10^12 comparisons.)
-    pub(super) fn of_surviving(mut all: Vec<Event>, stubs: &[Stub]) -> Kept {
-        all.sort_unstable_by_key(|e| (e.time, e.origin.file, e.origin.record));
+    pub(super) fn of_surviving(logs: Vec<KeptLog>, stubs: &[Stub]) -> Kept {
+        let mut all: Vec<At> = Vec::with_capacity(logs.iter().map(|l| l.at.len()).sum());
+        let mut bytes = Vec::with_capacity(logs.len());
+        for (n, l) in logs.into_iter().enumerate() {
+            all.extend(l.at.into_iter().map(|a| At { log: n as u32, ..a }));
+            bytes.push(l.w.buf);
+        }
+        all.sort_unstable_by_key(|a| (a.time, a.file, a.record));
         let mut keep = vec![false; all.len()];
         let mut i = 0;
         while i < all.len() {
             let t = all[i].time;
-            let j = i + all[i..].partition_point(|e| e.time == t);
+            let j = i + all[i..].partition_point(|a| a.time == t);
             let lo = stubs.partition_point(|s| s.time < t);
             let mut here: Vec<(u32, u32)> = stubs[lo..]
                 .iter()
@@ -53,20 +76,30 @@ impl Kept {
                 .map(|s| (s.file, s.record))
                 .collect();
             here.sort_unstable();
-            for (k, e) in keep[i..j].iter_mut().zip(&all[i..j]) {
-                *k = here.binary_search(&(e.origin.file, e.origin.record)).is_ok();
+            for (k, a) in keep[i..j].iter_mut().zip(&all[i..j]) {
+                *k = here.binary_search(&(a.file, a.record)).is_ok();
             }
             i = j;
         }
         let mut keep = keep.into_iter();
         all.retain(|_| keep.next().unwrap_or(false));
-        all.sort_unstable_by_key(|e| (e.origin.file, e.origin.record));
+        all.sort_unstable_by_key(|a| (a.file, a.record));
         all.shrink_to_fit();
-        Kept { events: all }
+        Kept { logs: bytes, at: all }
     }
 
     pub(super) fn len(&self) -> usize {
-        self.events.len()
+        self.at.len()
+    }
+
+    fn find(&self, file: u32, record: u32) -> Option<&At> {
+        let i = self.at.binary_search_by_key(&(file, record), |a| (a.file, a.record)).ok()?;
+        Some(&self.at[i])
+    }
+
+    /// Whether every wanted record of `file` (`(record, position)`) is kept.
+    pub(super) fn covers(&self, file: u32, want: &[(u32, usize)]) -> bool {
+        want.iter().all(|w| self.find(file, w.0).is_some())
     }
 
     /// Hands over the wanted records of `file` (`(record, position)`, sorted) in that order,
@@ -78,14 +111,17 @@ impl Kept {
         want: &[(u32, usize)],
         f: &mut impl FnMut(usize, Event),
     ) -> bool {
-        let find = |r: u32| {
-            self.events.binary_search_by_key(&(file, r), |e| (e.origin.file, e.origin.record)).ok()
+        let decode = |w: &(u32, usize)| {
+            let a = self.find(file, w.0)?;
+            let bytes = self.logs.get(a.log as usize)?.get(a.start..a.end)?;
+            get_event(&mut Reader::new(bytes), Origin { file, record: w.0 })
         };
-        let Some(found) = want.iter().map(|w| find(w.0)).collect::<Option<Vec<usize>>>() else {
+        // Decoded before any is handed over: all of them, or none.
+        let Some(events) = want.iter().map(decode).collect::<Option<Vec<Event>>>() else {
             return false;
         };
-        for (w, k) in want.iter().zip(found) {
-            f(w.1, self.events[k].clone());
+        for (w, e) in want.iter().zip(events) {
+            f(w.1, e);
         }
         true
     }
@@ -201,5 +237,98 @@ mod tests {
         let all: Vec<usize> = (0..ing.stubs.len()).collect();
         let err = many.install(|| ing.for_each_event(&all, |_, _| {})).unwrap_err();
         assert!(err.to_string().contains("f041.json"), "{err}");
+    }
+
+    /// A record with the given name, identity and request/response (JSON object bodies).
+    fn call(id: u32, time: &str, name: &str, who: &str, req: &str, resp: &str) -> String {
+        format!(
+            r#"{{"eventVersion":"1.08","eventTime":"{time}","eventSource":"x.amazonaws.com","eventName":"{name}","awsRegion":"us-east-1","eventID":"00000000-0000-0000-0000-{id:012}","userIdentity":{who},"requestParameters":{req},"responseElements":{resp},"recipientAccountId":"111122223333","sourceIPAddress":"198.51.100.7"}}"#
+        )
+    }
+
+    /// What the seed key's calls lead to is kept too ([`super::super::watch`]): the session
+    /// its AssumeRole returned and the role sessions of the function it changed, although
+    /// their file sorts first by path (eu-west-1) — the files are read in the order CloudTrail
+    /// delivered them. Served from memory, they are the events a re-read gives; a file holding
+    /// anything else is still read again.
+    #[test]
+    fn what_the_seed_key_leads_to_is_kept_and_served_as_a_re_read_would() {
+        let d = tempfile::TempDir::new().unwrap();
+        let dir = |region: &str| {
+            let p = d.path().join(format!("AWSLogs/111122223333/CloudTrail/{region}/2024/03/11"));
+            std::fs::create_dir_all(&p).unwrap();
+            p
+        };
+        let user = format!(
+            r#"{{"type":"IAMUser","accessKeyId":"{SEED}","arn":"arn:aws:iam::111122223333:user/ci","accountId":"111122223333"}}"#
+        );
+        let derived = "ASIADERIVEDEXAMPLE01";
+        let session = format!(
+            r#"{{"type":"AssumedRole","accessKeyId":"{derived}","arn":"arn:aws:sts::111122223333:assumed-role/Admin/s","accountId":"111122223333"}}"#
+        );
+        let function = r#"{"type":"AssumedRole","accessKeyId":"ASIAFUNCTIONEXAMPLE1","arn":"arn:aws:sts::111122223333:assumed-role/orders-exec/orders-api","accountId":"111122223333"}"#;
+        let other = r#"{"type":"IAMUser","accessKeyId":"AKIAOTHER0000000000X","arn":"arn:aws:iam::111122223333:user/u","accountId":"111122223333"}"#;
+        let issued = doc(&[
+            call(
+                1,
+                "2024-03-11T08:00:00Z",
+                "AssumeRole",
+                &user,
+                r#"{"roleArn":"arn:aws:iam::111122223333:role/Admin","roleSessionName":"s"}"#,
+                &format!(
+                    r#"{{"credentials":{{"accessKeyId":"{derived}","expiration":"Mar 11, 2024, 9:00:00 AM"}}}}"#
+                ),
+            ),
+            call(
+                2,
+                "2024-03-11T08:00:10Z",
+                "UpdateFunctionCode20150331v2",
+                &user,
+                r#"{"functionName":"orders-api"}"#,
+                "null",
+            ),
+        ]);
+        let used = doc(&[
+            call(3, "2024-03-11T08:10:00Z", "ListBuckets", &session, "null", "null"),
+            call(4, "2024-03-11T08:11:00Z", "GetObject", function, "null", "null"),
+        ]);
+        let mixed = doc(&[
+            call(5, "2024-03-11T08:12:00Z", "ListBuckets", &session, "null", "null"),
+            call(6, "2024-03-11T08:13:00Z", "ListBuckets", other, "null", "null"),
+        ]);
+        let east = dir("us-east-1");
+        let west = dir("eu-west-1");
+        let name = |region: &str, t: &str, u: &str| {
+            format!("111122223333_CloudTrail_{region}_20240311T{t}Z_{u}.json")
+        };
+        std::fs::write(east.join(name("us-east-1", "0805", "a")), issued).unwrap();
+        std::fs::write(west.join(name("eu-west-1", "0815", "b")), used).unwrap();
+        std::fs::write(west.join(name("eu-west-1", "0820", "c")), mixed).unwrap();
+        let plain = IngestOptions { inputs: vec![d.path().to_path_buf()], ..Default::default() };
+        let seeded = IngestOptions { seed_keys: vec![SEED.to_string()], ..plain.clone() };
+        // One thread: each file is read after the one CloudTrail delivered before it.
+        let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let (without, with) = one.install(|| (ingest(&plain).unwrap(), ingest(&seeded).unwrap()));
+        assert_eq!(without.kept.len(), 0);
+        // The seed's two calls, the derived session's two, the function session's one.
+        assert_eq!(with.kept.len(), 5);
+        let all: Vec<usize> = (0..with.stubs.len()).collect();
+        let expected = without.load_events(&all).unwrap();
+        assert_eq!(expected.len(), 6);
+        assert_eq!(with.load_events(&all).unwrap(), expected);
+        // The file of the derived session's and the function's events is never read again.
+        let b = std::fs::read_dir(&west)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.to_string_lossy().ends_with("_b.json"))
+            .unwrap();
+        std::fs::remove_file(&b).unwrap();
+        assert_eq!(with.load_events(&all).unwrap(), expected);
+        assert!(without.load_events(&all).is_err(), "a plain ingest re-reads every file");
+        // The mixed file holds another key's event: read again.
+        for e in std::fs::read_dir(&west).unwrap() {
+            std::fs::remove_file(e.unwrap().path()).unwrap();
+        }
+        assert!(with.load_events(&all).is_err());
     }
 }

@@ -69,7 +69,7 @@ pub(super) struct Gathered {
     pub(super) creds: FirstFacts,
     /// Sorted by file.
     pub(super) outcomes: Vec<FileOutcome>,
-    pub(super) seed_events: Vec<crate::model::Event>,
+    pub(super) seed_events: Vec<super::kept::KeptLog>,
     /// Same index as the files.
     pub(super) cached: Vec<Option<super::cache::CachedEvents>>,
 }
@@ -87,13 +87,13 @@ pub(super) fn gather(accs: Vec<ThreadAcc>, nfiles: usize) -> Gathered {
     let mut details = base.details;
     let mut creds = base.creds;
     let mut outcomes = base.files;
-    let mut seed_events = base.kept;
+    let mut seed_events = vec![base.kept];
     let mut cached = vec![None; nfiles];
     for (i, e) in base.cached {
         cached[i as usize] = Some(e);
     }
     for mut acc in accs {
-        seed_events.append(&mut acc.kept);
+        seed_events.push(std::mem::take(&mut acc.kept));
         let remap: Vec<u32> = acc.strings.list.iter().map(|s| strings.intern(s)).collect();
         let m = |i: u32| if i == NONE { NONE } else { remap[i as usize] };
         // Moved over slice by slice (extending from whole vectors held both copies at once: a

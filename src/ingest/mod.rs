@@ -48,6 +48,7 @@ mod sink;
 mod summary;
 mod table;
 pub mod tape;
+mod watch;
 
 pub(crate) use cache::RunSave;
 pub(crate) use cache::Sealed;
@@ -431,12 +432,23 @@ fn read_files(
     // worker and the scratch buffers (inflated document, simd-json buffers) are reused for
     // every file the worker reads instead of being allocated (and page-faulted) again.
     let next = std::sync::atomic::AtomicUsize::new(0);
+    let watch = (!opts.seed_keys.is_empty()).then(|| watch::Shared::new(&opts.seed_keys));
+    // With seed keys, the files are read in the order their names say CloudTrail delivered
+    // them (across accounts and regions, which sort apart by path), so that what the seeds'
+    // calls lead to is learned before the files of its use are read ([`watch`]). Only the
+    // order of reading changes: each file keeps its number, and the result does not depend
+    // on it.
+    let mut order: Vec<usize> = which.to_vec();
+    if watch.is_some() {
+        order.sort_by_cached_key(|&i| watch::delivered(&files[i].path));
+    }
+    let which = &order[..];
     let accs: Vec<ThreadAcc> = rayon::broadcast(|_| {
         let mut st = Scratch::new();
         let mut acc = ThreadAcc {
             inventory_only: opts.inventory_only,
             fingerprint: opts.fingerprint && hash_now,
-            seed_keys: opts.seed_keys.clone(),
+            watch: watch.as_ref().map(watch::Watch::new),
             ..ThreadAcc::default()
         };
         loop {

@@ -45,6 +45,14 @@ impl Ingest {
         for (_, want) in &mut files {
             want.sort_unstable();
         }
+        if std::env::var_os("TRAILHOUND_TIMING").is_some() {
+            let kept = files.iter().filter(|(file, want)| self.kept.covers(*file, want)).count();
+            crate::diag::timing(format_args!(
+                "re-read: {} events wanted in {} files, {kept} of the files served from the first pass",
+                stubs.len(),
+                files.len()
+            ));
+        }
         let threads = rayon::current_num_threads();
         if files.len() < PARALLEL_FILES || threads < 2 {
             // One file after the other with one set of buffers: the tainted events usually

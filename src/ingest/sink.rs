@@ -3,7 +3,6 @@
 
 use super::intern::{FxMap, Strings};
 use super::issuing::{for_graph, needs_detail, IssuingCall};
-use super::kept::keep_if_seed;
 use super::record_digest::{content_digest, event_digest};
 use super::table::{id128, stand_in, CredFacts, Keyed};
 use super::{parse, raw, RecordReject, RejectReason, Stub, FAILED, HAS_ID, INVOKED_BY};
@@ -48,10 +47,11 @@ pub(super) struct ThreadAcc {
     /// First call (lowest file, record) of each credential.
     pub(super) creds: FirstFacts,
     pub(super) files: Vec<FileOutcome>,
-    /// [`IngestOptions::seed_keys`](super::IngestOptions::seed_keys).
-    pub(super) seed_keys: Vec<String>,
-    /// The events signed by a seed key, in full ([`super::kept`]).
-    pub(super) kept: Vec<Event>,
+    /// Which records to keep in full ([`super::watch`]), when there are seed keys
+    /// ([`IngestOptions::seed_keys`](super::IngestOptions::seed_keys)).
+    pub(super) watch: Option<super::watch::Watch>,
+    /// The events signed by a seed key, or guessed to be tainted, in full ([`super::kept`]).
+    pub(super) kept: super::kept::KeptLog,
     /// Every record's normalized event, encoded, when the file goes to the cache.
     pub(super) events: Option<super::cache::EventLog>,
     /// Where the events of the files read through the cache are.
@@ -208,8 +208,9 @@ impl parse::RecordSink for FileScan<'_> {
         let key_str = ui.and_then(|u| u.access_key_id.capped());
         let acc = &mut *self.acc;
         let key = acc.strings.opt(key_str.as_deref());
-        if !acc.seed_keys.is_empty() {
-            keep_if_seed(&mut acc.kept, &acc.seed_keys, key_str.as_deref(), r, self.file, idx);
+        let arn = ui.and_then(|u| u.arn.capped());
+        if let Some(w) = &mut acc.watch {
+            w.keep(&mut acc.kept, key_str.as_deref(), arn.as_deref(), r, self.file, idx);
         }
         if key != NONE && !acc.inventory_only {
             let here = (self.file, idx);
@@ -235,7 +236,7 @@ impl parse::RecordSink for FileScan<'_> {
         }
         let account =
             r.recipient_account_id.capped().or_else(|| ui.and_then(|u| u.account_id.capped()));
-        let principal = ui.and_then(|u| u.arn.capped().or_else(|| u.principal_id.capped()));
+        let principal = arn.or_else(|| ui.and_then(|u| u.principal_id.capped()));
         let stub = Stub {
             time,
             created,

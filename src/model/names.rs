@@ -19,3 +19,57 @@ pub const USER_GRANTS: &[&str] = &["CreateUser", "CreateLoginProfile", "UpdateLo
 /// they open a route into the role that the leaked key's lineage does not show
 /// ([`crate::taint`]).
 pub const ROLE_GRANTS: &[&str] = &["CreateRole", "UpdateAssumeRolePolicy"];
+
+/// Whether Lambda allows `s` as a function's name (1 to 64 letters, digits, `-`, `_`, and
+/// `.`, which its pattern takes): only such a name can be a function's session's.
+pub fn is_function_name(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// `us-east-1`, `us-gov-west-1`, …: a region as a partial function ARN starts with one.
+fn is_region(s: &str) -> bool {
+    let p: Vec<&str> = s.split('-').collect();
+    p.len() >= 3
+        && p[0].len() == 2
+        && p[..p.len() - 1]
+            .iter()
+            .all(|x| !x.is_empty() && x.bytes().all(|b| b.is_ascii_lowercase()))
+        && p[p.len() - 1].bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The functions Lambda's `functionName` parameter can name, each with its account when the
+/// parameter gives one: `NAME`, `NAME:QUALIFIER`, `[REGION:][ACCOUNT:]function:NAME
+/// [:QUALIFIER]` or `arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`. The
+/// partial `function:X` is both the function `X` and the function `function` at qualifier
+/// `X`: both are linked. Nothing for a name no function could have.
+pub fn function_names(s: &str) -> Vec<(Option<&str>, &str)> {
+    let parts: Vec<&str> = s.split(':').collect();
+    let account_of = |a: &str| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit());
+    let mut out = Vec::new();
+    if parts.first() == Some(&"arn") {
+        if (7..=8).contains(&parts.len()) && parts[2] == "lambda" && parts[5] == "function" {
+            out.push((Some(parts[4]).filter(|a| account_of(a)), parts[6]));
+        }
+    } else {
+        let mut rest = &parts[..];
+        if rest.len() > 1 && is_region(rest[0]) {
+            rest = &rest[1..];
+        }
+        let mut account = None;
+        if rest.len() > 1 && account_of(rest[0]) {
+            account = Some(rest[0]);
+            rest = &rest[1..];
+        }
+        match rest {
+            ["function", name] => {
+                out.push((account, *name));
+                out.push((account, "function"));
+            }
+            ["function", name, _] | [name] | [name, _] => out.push((account, *name)),
+            _ => {}
+        }
+    }
+    out.retain(|(_, n)| is_function_name(n));
+    out
+}

@@ -244,7 +244,7 @@ pub(super) fn get_facts(
 /// `eventID` is written as absent when the record had none (`has_id` false): its stand-in
 /// `noid:<file>:<record>` names the file's position in this run's file list, which another
 /// run with more or fewer files renumbers.
-pub(super) fn put_event(w: &mut Writer, e: &Event, has_id: bool) {
+pub(crate) fn put_event(w: &mut Writer, e: &Event, has_id: bool) {
     // Destructured in full: a field added to the model fails to compile here until it is
     // written (and read back in `get_event`).
     let Event {
@@ -436,7 +436,7 @@ fn put_response(w: &mut Writer, p: &Response) {
 
 /// Reads an event [`put_event`] wrote, as read from record `origin.record` of file
 /// `origin.file` of this run.
-pub(super) fn get_event(r: &mut Reader<'_>, origin: Origin) -> Option<Event> {
+pub(crate) fn get_event(r: &mut Reader<'_>, origin: Origin) -> Option<Event> {
     let id = match r.opt_str()? {
         Some(id) => id.to_string(),
         None => crate::ingest::table::stand_in_name(origin.file, origin.record),

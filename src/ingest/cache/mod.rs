@@ -57,7 +57,7 @@
 //!
 //! [xxh3-128]: https://xxhash.com/
 
-mod codec;
+pub(super) mod codec;
 mod entry;
 mod grow;
 mod run;

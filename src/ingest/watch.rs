@@ -1,0 +1,261 @@
+//! Which records the first pass keeps in full ([`super::kept`]): those signed by a seed key
+//! (the `--key` values of `blast`/`plan`, always tainted), and, as a guess that spares most of
+//! the second pass, those of the credentials the seed keys' own calls lead to, learned as the
+//! files go by:
+//!
+//! - the key an issuing call made by a watched credential returned (`AssumeRole`,
+//!   `GetSessionToken`, `CreateAccessKey`, …: F1);
+//! - the role sessions of a Lambda function a watched credential changed, and of an instance
+//!   it launched, which are named by the function or the instance (F21).
+//!
+//! This is only a guess at the taint, never the taint itself: the session graph decides which
+//! events a report wants, and the second pass ([`super::Ingest::for_each_event`]) re-reads
+//! every file holding a wanted event that was not kept. A record read before its credential
+//! was learned (by the other worker, or in a file earlier in the list) is simply not kept.
+//! What is kept is the same [`Event`] a re-read would give, so the output never depends on
+//! what was guessed.
+//!
+//! Bounded for forged trails: at most [`MAX_LEARNED`] credentials are learned and at most
+//! [`MAX_GUESSED`] events kept by guess (the seed keys' events are always kept, as before).
+//!
+//! The workers share what they learned through an append-only list; each worker copies the
+//! entries it has not seen into its own sets when the list's length changed (one relaxed
+//! atomic read per record), so each entry is copied once per worker.
+
+use super::{issuing::needs_detail, parse, raw};
+use crate::model::names::function_names;
+use crate::model::Event;
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// At most this many credentials (keys and named sessions) are learned in one run.
+pub(super) const MAX_LEARNED: usize = 4096;
+
+/// At most this many events are kept because they were guessed (a few hundred bytes each,
+/// encoded: [`super::kept::KeptLog`]).
+pub(super) const MAX_GUESSED: usize = 65_536;
+
+/// A credential learned: an access key id, or the role sessions of one account named by a
+/// function or an instance.
+#[derive(Debug, Clone)]
+enum Learned {
+    Key(Box<str>),
+    Session { account: Box<str>, name: Box<str> },
+}
+
+/// What the workers share.
+#[derive(Debug)]
+pub(super) struct Shared {
+    seeds: Vec<Box<str>>,
+    learned: Mutex<Vec<Learned>>,
+    /// `learned`'s length, read without the lock.
+    len: AtomicUsize,
+    /// Events kept by guess so far (all workers).
+    guessed: AtomicUsize,
+}
+
+impl Shared {
+    pub(super) fn new(seeds: &[String]) -> Arc<Shared> {
+        Arc::new(Shared {
+            seeds: seeds.iter().map(|s| s.as_str().into()).collect(),
+            learned: Mutex::new(Vec::new()),
+            len: AtomicUsize::new(0),
+            guessed: AtomicUsize::new(0),
+        })
+    }
+}
+
+/// One worker's view: the seed keys and what it has copied of the shared list.
+#[derive(Debug)]
+pub(super) struct Watch {
+    shared: Arc<Shared>,
+    seen: usize,
+    keys: FxHashSet<Box<str>>,
+    /// Session name → the accounts whose role sessions of that name are watched.
+    sessions: FxHashMap<Box<str>, Vec<Box<str>>>,
+}
+
+impl Watch {
+    pub(super) fn new(shared: &Arc<Shared>) -> Watch {
+        Watch {
+            keys: shared.seeds.iter().cloned().collect(),
+            shared: Arc::clone(shared),
+            seen: 0,
+            sessions: FxHashMap::default(),
+        }
+    }
+
+    /// Copies what other workers learned since the last call.
+    fn refresh(&mut self) {
+        if self.shared.len.load(Ordering::Relaxed) == self.seen {
+            return;
+        }
+        let shared = Arc::clone(&self.shared);
+        let list = shared.learned.lock().unwrap_or_else(|e| e.into_inner());
+        for l in &list[self.seen..] {
+            self.add(l.clone());
+        }
+        self.seen = list.len();
+    }
+
+    fn add(&mut self, l: Learned) {
+        match l {
+            Learned::Key(k) => {
+                self.keys.insert(k);
+            }
+            Learned::Session { account, name } => {
+                let accounts = self.sessions.entry(name).or_default();
+                if !accounts.contains(&account) {
+                    accounts.push(account);
+                }
+            }
+        }
+    }
+
+    /// Shares `l` with every worker (unless the list is full).
+    fn learn(&mut self, l: Learned) {
+        let shared = Arc::clone(&self.shared);
+        let mut list = shared.learned.lock().unwrap_or_else(|e| e.into_inner());
+        if list.len() >= MAX_LEARNED {
+            return;
+        }
+        list.push(l);
+        shared.len.store(list.len(), Ordering::Relaxed);
+        // What others added before it, and it.
+        for l in &list[self.seen..] {
+            self.add(l.clone());
+        }
+        self.seen = list.len();
+    }
+
+    fn is_seed(&self, key: Option<&str>) -> bool {
+        key.is_some_and(|k| self.shared.seeds.iter().any(|s| &**s == k))
+    }
+
+    /// Whether the record signed by `key` as `arn` is watched.
+    fn wants(&mut self, key: Option<&str>, arn: Option<&str>) -> bool {
+        self.refresh();
+        if key.is_some_and(|k| self.keys.contains(k)) {
+            return true;
+        }
+        if self.sessions.is_empty() {
+            return false;
+        }
+        let Some((account, name)) = arn.and_then(role_session) else { return false };
+        self.sessions.get(name).is_some_and(|a| a.iter().any(|a| &**a == account))
+    }
+
+    /// Keeps the record (`key`, `arn`: its signing key and principal ARN) in `kept` when it is
+    /// watched, and learns what a watched issuing call leads to.
+    pub(super) fn keep(
+        &mut self,
+        kept: &mut super::kept::KeptLog,
+        key: Option<&str>,
+        arn: Option<&str>,
+        r: &raw::RawRecord<'_>,
+        file: u32,
+        idx: u32,
+    ) {
+        if !self.wants(key, arn) {
+            return;
+        }
+        if !self.is_seed(key) && self.shared.guessed.fetch_add(1, Ordering::Relaxed) >= MAX_GUESSED
+        {
+            return;
+        }
+        let Ok(e) = parse::normalize(r, file, idx) else { return };
+        if !e.failed() && needs_detail(&e.name) {
+            for l in leads(&e) {
+                self.learn(l);
+            }
+        }
+        kept.push(&e, r.event_id.non_empty().is_some());
+    }
+}
+
+/// When CloudTrail delivered a log file, as its name says
+/// (`ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHMMZ_UNIQUE.json.gz`): the `YYYYMMDDTHHMMZ` part,
+/// which sorts in time order; `None` for a file named otherwise.
+pub(super) fn delivered(path: &std::path::Path) -> Option<String> {
+    let name = path.file_name()?.to_str()?;
+    name.split('_')
+        .find(|p| {
+            let b = p.as_bytes();
+            b.len() == 14
+                && b[..8].iter().all(u8::is_ascii_digit)
+                && b[8] == b'T'
+                && b[9..13].iter().all(u8::is_ascii_digit)
+                && b[13] == b'Z'
+        })
+        .map(str::to_string)
+}
+
+/// `(account, session name)` of an assumed-role ARN
+/// (`arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/NAME`).
+fn role_session(arn: &str) -> Option<(&str, &str)> {
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(_), Some("sts"), Some(_), Some(account), Some(rest)) =
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    let rest = rest.strip_prefix("assumed-role/")?;
+    let (_, name) = rest.rsplit_once('/')?;
+    Some((account, name))
+}
+
+/// The credentials a successful issuing call leads to: the key it returned, and the role
+/// sessions of the functions it changed or the instances it launched.
+fn leads(e: &Event) -> Vec<Learned> {
+    let mut out = Vec::new();
+    let p = &e.response;
+    for k in [&p.credentials_key, &p.access_key_id].into_iter().flatten() {
+        out.push(Learned::Key(k.as_str().into()));
+    }
+    let Some(here) = e.account() else { return out };
+    let mut session = |account: &str, name: &str| {
+        out.push(Learned::Session { account: account.into(), name: name.into() });
+    };
+    if let Some(f) = &e.request.function_name {
+        for (account, name) in function_names(f) {
+            session(account.unwrap_or(here), name);
+        }
+    }
+    if let Some(ids) = &p.instance_ids {
+        for id in ids.split(',').filter(|i| crate::model::is_instance_id(i)) {
+            session(here, id);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{delivered, role_session};
+    use std::path::Path;
+
+    #[test]
+    fn delivered_reads_the_time_in_a_cloudtrail_file_name() {
+        let p = "AWSLogs/111122223333/CloudTrail/eu-west-1/2024/03/11/\
+                 111122223333_CloudTrail_eu-west-1_20240311T0806Z_MtEmWI5CT0WhNekQ.json.gz";
+        assert_eq!(delivered(Path::new(p)).as_deref(), Some("20240311T0806Z"));
+        assert_eq!(delivered(Path::new("export.json")), None);
+        assert_eq!(delivered(Path::new("a_20240311T08Z_b.json")), None);
+    }
+
+    #[test]
+    fn role_session_reads_an_assumed_role_arn_only() {
+        assert_eq!(
+            role_session("arn:aws:sts::111122223333:assumed-role/app/orders-api"),
+            Some(("111122223333", "orders-api"))
+        );
+        assert_eq!(
+            role_session("arn:aws-us-gov:sts::111122223333:assumed-role/p/a/th/i-0abc"),
+            Some(("111122223333", "i-0abc"))
+        );
+        assert_eq!(role_session("arn:aws:iam::111122223333:user/alice"), None);
+        assert_eq!(role_session("arn:aws:sts::111122223333:federated-user/bob"), None);
+        assert_eq!(role_session("assumed-role/app/x"), None);
+    }
+}
