@@ -142,8 +142,14 @@ impl Watch {
         if self.sessions.is_empty() {
             return false;
         }
-        let Some((account, name)) = arn.and_then(role_session) else { return false };
-        self.sessions.get(name).is_some_and(|a| a.iter().any(|a| &**a == account))
+        // The name first (one hash probe), the whole ARN only for a name watched.
+        let Some(accounts) =
+            arn.and_then(|a| a.rsplit_once('/')).and_then(|(_, n)| self.sessions.get(n))
+        else {
+            return false;
+        };
+        let Some((account, _)) = arn.and_then(role_session) else { return false };
+        accounts.iter().any(|a| &**a == account)
     }
 
     /// Keeps the record (`key`, `arn`: its signing key and principal ARN) in `kept` when it is
