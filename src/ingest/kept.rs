@@ -31,12 +31,13 @@ struct At {
 }
 
 impl KeptLog {
-    /// Keeps `e` (`has_id`: its record carried an `eventID`, [`put_event`]).
-    pub(super) fn push(&mut self, e: &Event, has_id: bool) {
+    /// Keeps `e` (`has_id`: its record carried an `eventID`, [`put_event`]); the bytes it took.
+    pub(super) fn push(&mut self, e: &Event, has_id: bool) -> usize {
         let start = self.w.buf.len();
         put_event(&mut self.w, e, has_id);
         let (file, record) = (e.origin.file, e.origin.record);
         self.at.push(At { time: e.time, file, record, log: 0, start, end: self.w.buf.len() });
+        self.w.buf.len() - start
     }
 }
 

@@ -16,7 +16,8 @@
 //! what was guessed.
 //!
 //! Bounded for forged trails: at most [`MAX_LEARNED`] credentials are learned and at most
-//! [`MAX_GUESSED`] events kept by guess (the seed keys' events are always kept, as before).
+//! [`MAX_GUESSED`] events ([`MAX_GUESSED_BYTES`] encoded) kept by guess (the seed keys' events
+//! are always kept, as before).
 //!
 //! The workers share what they learned through an append-only list; each worker copies the
 //! entries it has not seen into its own sets when the list's length changed (one relaxed
@@ -36,6 +37,10 @@ pub(super) const MAX_LEARNED: usize = 4096;
 /// encoded: [`super::kept::KeptLog`]).
 pub(super) const MAX_GUESSED: usize = 65_536;
 
+/// And at most this many bytes of them, encoded: an attacker's own sessions can sign records
+/// whose every field is as long as ingest keeps (4 KiB).
+pub(super) const MAX_GUESSED_BYTES: usize = 64 << 20;
+
 /// A credential learned: an access key id, or the role sessions of one account named by a
 /// function or an instance.
 #[derive(Debug, Clone)]
@@ -53,6 +58,8 @@ pub(super) struct Shared {
     len: AtomicUsize,
     /// Events kept by guess so far (all workers).
     guessed: AtomicUsize,
+    /// Their encoded bytes so far (all workers).
+    guessed_bytes: AtomicUsize,
 }
 
 impl Shared {
@@ -62,6 +69,7 @@ impl Shared {
             learned: Mutex::new(Vec::new()),
             len: AtomicUsize::new(0),
             guessed: AtomicUsize::new(0),
+            guessed_bytes: AtomicUsize::new(0),
         })
     }
 }
@@ -166,7 +174,10 @@ impl Watch {
         if !self.wants(key, arn) {
             return;
         }
-        if !self.is_seed(key) && self.shared.guessed.fetch_add(1, Ordering::Relaxed) >= MAX_GUESSED
+        let guess = !self.is_seed(key);
+        if guess
+            && (self.shared.guessed.fetch_add(1, Ordering::Relaxed) >= MAX_GUESSED
+                || self.shared.guessed_bytes.load(Ordering::Relaxed) >= MAX_GUESSED_BYTES)
         {
             return;
         }
@@ -176,7 +187,10 @@ impl Watch {
                 self.learn(l);
             }
         }
-        kept.push(&e, r.event_id.non_empty().is_some());
+        let bytes = kept.push(&e, r.event_id.non_empty().is_some());
+        if guess {
+            self.shared.guessed_bytes.fetch_add(bytes, Ordering::Relaxed);
+        }
     }
 }
 
