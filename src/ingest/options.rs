@@ -27,8 +27,10 @@ pub struct IngestOptions {
     /// Show a progress bar on stderr.
     pub progress: bool,
     /// Access key ids (the `--key` values of `blast`/`plan`) whose events the first pass keeps
-    /// in full, so that reading them back ([`Ingest::for_each_event`](super::Ingest::for_each_event))
-    /// needs no second read of the files that hold only those.
+    /// in full, with those of the credentials their calls lead to (a guess, bounded:
+    /// [`super::watch`]), so that reading them back
+    /// ([`Ingest::for_each_event`](super::Ingest::for_each_event)) needs no second read of the
+    /// files that hold only those. With seed keys the files are read in delivery order.
     pub seed_keys: Vec<String>,
     /// `--cache DIR`: take each unchanged file's first pass from the cache, and cache the
     /// files read ([`super::Cache`]).

@@ -26,8 +26,9 @@ impl Ingest {
     /// window of files) is parsed: what this holds is a few files' documents and events, never
     /// all the events (2 M tiny tainted events once took `blast` to 13.6 GB when they were all
     /// loaded, twice). Events come in file order, on one thread or many.
-    /// A file whose wanted events were all kept by the first pass (the seed keys' events,
-    /// [`super::kept`]) is not read again: they are served from memory, in the same order.
+    /// A file whose wanted events were all kept by the first pass (the seed keys' events and
+    /// those of the credentials they led to, [`super::kept`], [`super::watch`]) is not read
+    /// again: they are served from memory, in the same order.
     ///
     /// # Errors
     /// A file that can no longer be read the way it was the first time (changed on disk).
