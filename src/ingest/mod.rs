@@ -440,7 +440,7 @@ fn read_files(
     // on it.
     let mut order: Vec<usize> = which.to_vec();
     if watch.is_some() {
-        order.sort_by_cached_key(|&i| watch::delivered(&files[i].path));
+        order.sort_by_key(|&i| watch::delivered(&files[i].path));
     }
     let which = &order[..];
     let accs: Vec<ThreadAcc> = rayon::broadcast(|_| {

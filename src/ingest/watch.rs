@@ -101,6 +101,11 @@ impl Watch {
         }
         let shared = Arc::clone(&self.shared);
         let list = shared.learned.lock().unwrap_or_else(|e| e.into_inner());
+        self.catch_up(&list);
+    }
+
+    /// Adds the entries of the shared list (`list`, under its lock) this worker has not seen.
+    fn catch_up(&mut self, list: &[Learned]) {
         for l in &list[self.seen..] {
             self.add(l.clone());
         }
@@ -131,10 +136,7 @@ impl Watch {
         list.push(l);
         shared.len.store(list.len(), Ordering::Relaxed);
         // What others added before it, and it.
-        for l in &list[self.seen..] {
-            self.add(l.clone());
-        }
-        self.seen = list.len();
+        self.catch_up(&list);
     }
 
     fn is_seed(&self, key: Option<&str>) -> bool {
@@ -197,18 +199,16 @@ impl Watch {
 /// When CloudTrail delivered a log file, as its name says
 /// (`ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHMMZ_UNIQUE.json.gz`): the `YYYYMMDDTHHMMZ` part,
 /// which sorts in time order; `None` for a file named otherwise.
-pub(super) fn delivered(path: &std::path::Path) -> Option<String> {
+pub(super) fn delivered(path: &std::path::Path) -> Option<&str> {
     let name = path.file_name()?.to_str()?;
-    name.split('_')
-        .find(|p| {
-            let b = p.as_bytes();
-            b.len() == 14
-                && b[..8].iter().all(u8::is_ascii_digit)
-                && b[8] == b'T'
-                && b[9..13].iter().all(u8::is_ascii_digit)
-                && b[13] == b'Z'
-        })
-        .map(str::to_string)
+    name.split('_').find(|p| {
+        let b = p.as_bytes();
+        b.len() == 14
+            && b[..8].iter().all(u8::is_ascii_digit)
+            && b[8] == b'T'
+            && b[9..13].iter().all(u8::is_ascii_digit)
+            && b[13] == b'Z'
+    })
 }
 
 /// `(account, session name)` of an assumed-role ARN
@@ -259,7 +259,7 @@ mod tests {
     fn delivered_reads_the_time_in_a_cloudtrail_file_name() {
         let p = "AWSLogs/111122223333/CloudTrail/eu-west-1/2024/03/11/\
                  111122223333_CloudTrail_eu-west-1_20240311T0806Z_MtEmWI5CT0WhNekQ.json.gz";
-        assert_eq!(delivered(Path::new(p)).as_deref(), Some("20240311T0806Z"));
+        assert_eq!(delivered(Path::new(p)), Some("20240311T0806Z"));
         assert_eq!(delivered(Path::new("export.json")), None);
         assert_eq!(delivered(Path::new("a_20240311T08Z_b.json")), None);
     }
