@@ -521,52 +521,6 @@ impl SessionGraph {
         linked
     }
 
-    /// Per credential: number of calls, first and last call, distinct source IPs. Done over
-    /// compact arrays and (node, interned IP) pairs rather than node by node: with millions of
-    /// calls over hundreds of thousands of credentials, touching a whole node per call is
-    /// bound by memory latency.
-    fn count_calls(&mut self, ing: &Ingest) {
-        let n = self.nodes.len();
-        let mut events = vec![0u64; n];
-        let mut denied = vec![0u64; n];
-        let mut first = vec![i64::MAX; n];
-        let mut last = vec![i64::MIN; n];
-        let mut ips: Vec<(u32, u32)> = Vec::new();
-        for (st, &node) in ing.stubs.iter().zip(&self.event_node) {
-            if node == NO_NODE {
-                continue;
-            }
-            let k = node as usize;
-            events[k] += 1;
-            denied[k] += u64::from(st.flags & crate::ingest::FAILED != 0);
-            first[k] = first[k].min(st.time);
-            last[k] = last[k].max(st.time);
-            if st.ip != crate::ingest::NONE {
-                ips.push((node, st.ip));
-            }
-        }
-        ips.par_sort_unstable();
-        ips.dedup();
-        for (k, node) in self.nodes.iter_mut().enumerate() {
-            if events[k] > 0 {
-                node.events += events[k];
-                node.denied += denied[k];
-                node.first_seen = Some(node.first_seen.map_or(first[k], |t| t.min(first[k])));
-                node.last_seen = Some(node.last_seen.map_or(last[k], |t| t.max(last[k])));
-            }
-        }
-        for group in ips.chunk_by(|a, b| a.0 == b.0) {
-            let node = &mut self.nodes[group[0].0 as usize];
-            let mut list: Vec<Text> = Vec::with_capacity(node.source_ips.len() + group.len());
-            list.append(&mut node.source_ips);
-            list.extend(group.iter().filter_map(|&(_, ip)| ing.str(ip)).map(Text::from));
-            list.sort_unstable();
-            list.dedup();
-            list.shrink_to_fit();
-            node.source_ips = list;
-        }
-    }
-
     fn add(&mut self, node: Node) -> usize {
         let hid = h(&node.id);
         self.add_hashed(node, hid)

@@ -22,6 +22,7 @@
 
 mod alive;
 mod build;
+mod count;
 mod expiry;
 mod launch;
 mod provider;

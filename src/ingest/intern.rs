@@ -185,11 +185,39 @@ impl Strings {
     pub(super) fn opt(&mut self, s: Option<&str>) -> u32 {
         s.map_or(NONE, |s| self.intern(s))
     }
+
+    /// [`Strings::opt`] for a field that mostly repeats from one record to the next (a file's
+    /// region, account, event source): `recent` is the number of the field's string in the
+    /// record before, compared first, which spares hashing it.
+    pub(super) fn opt_recent(&mut self, s: Option<&str>, recent: &mut u32) -> u32 {
+        let Some(s) = s else { return NONE };
+        if *recent != NONE && self.list.at(*recent) == s {
+            return *recent;
+        }
+        *recent = self.intern(s);
+        *recent
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_repeated_field_gets_the_number_interning_gives() {
+        let mut st = Strings::default();
+        let mut recent = NONE;
+        let a = st.opt_recent(Some("us-east-1"), &mut recent);
+        assert_eq!((a, recent), (0, 0));
+        assert_eq!(st.opt_recent(Some("us-east-1"), &mut recent), 0);
+        assert_eq!(st.opt_recent(None, &mut recent), NONE);
+        assert_eq!(recent, 0, "no value leaves the last one");
+        assert_eq!(st.intern("eu-west-1"), 1);
+        assert_eq!(st.opt_recent(Some("eu-west-1"), &mut recent), 1, "interned before");
+        assert_eq!(st.opt_recent(Some("us-east-1"), &mut recent), 0);
+        assert_eq!(st.opt_recent(Some("us-east-"), &mut recent), 2, "a prefix is another string");
+        assert_eq!(st.list.len(), 3);
+    }
 
     #[test]
     fn interner_keeps_one_copy_and_finds_it_again() {

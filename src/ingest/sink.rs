@@ -56,6 +56,22 @@ pub(super) struct ThreadAcc {
     pub(super) events: Option<super::cache::EventLog>,
     /// Where the events of the files read through the cache are.
     pub(super) cached: Vec<(u32, super::cache::CachedEvents)>,
+    /// The last record's account, region and event source ([`Strings::opt_recent`]).
+    pub(super) recent: Recent,
+}
+
+/// String numbers of the fields that mostly repeat from record to record.
+#[derive(Debug)]
+pub(super) struct Recent {
+    account: u32,
+    region: u32,
+    source: u32,
+}
+
+impl Default for Recent {
+    fn default() -> Recent {
+        Recent { account: NONE, region: NONE, source: NONE }
+    }
 }
 
 /// Each credential `(key, creationDate)` with where its first call is `(file, record)` and
@@ -209,8 +225,14 @@ impl parse::RecordSink for FileScan<'_> {
         let acc = &mut *self.acc;
         let key = acc.strings.opt(key_str.as_deref());
         let arn = ui.and_then(|u| u.arn.capped());
+        let principal = match &arn {
+            Some(a) => acc.strings.intern(a),
+            None => acc.strings.opt(ui.and_then(|u| u.principal_id.capped()).as_deref()),
+        };
         if let Some(w) = &mut acc.watch {
-            w.keep(&mut acc.kept, key_str.as_deref(), arn.as_deref(), r, self.file, idx);
+            let arn_id = if arn.is_some() { principal } else { NONE };
+            let ids = (key, arn_id);
+            w.keep(&mut acc.kept, key_str.as_deref(), arn.as_deref(), ids, r, self.file, idx);
         }
         if key != NONE && !acc.inventory_only {
             let here = (self.file, idx);
@@ -236,7 +258,6 @@ impl parse::RecordSink for FileScan<'_> {
         }
         let account =
             r.recipient_account_id.capped().or_else(|| ui.and_then(|u| u.account_id.capped()));
-        let principal = arn.or_else(|| ui.and_then(|u| u.principal_id.capped()));
         let stub = Stub {
             time,
             created,
@@ -244,10 +265,14 @@ impl parse::RecordSink for FileScan<'_> {
             record: idx,
             key,
             ip: acc.strings.opt(r.source_ip_address.capped().as_deref()),
-            account: acc.strings.opt(account.as_deref()),
-            region: acc.strings.opt(r.aws_region.capped().as_deref()),
-            source: acc.strings.opt(r.event_source.capped().as_deref()),
-            principal: acc.strings.opt(principal.as_deref()),
+            account: acc.strings.opt_recent(account.as_deref(), &mut acc.recent.account),
+            region: acc
+                .strings
+                .opt_recent(r.aws_region.capped().as_deref(), &mut acc.recent.region),
+            source: acc
+                .strings
+                .opt_recent(r.event_source.capped().as_deref(), &mut acc.recent.source),
+            principal,
             flags,
         };
         // Never 0: deduplication takes a 0 digest for "content unknown", a copy of anything.

@@ -22,11 +22,18 @@
 //! The workers share what they learned through an append-only list; each worker copies the
 //! entries it has not seen into its own sets when the list's length changed (one relaxed
 //! atomic read per record), so each entry is copied once per worker.
+//!
+//! Whether a key or an ARN is watched depends only on its text and on how many entries of the
+//! list the worker has copied, so each worker notes the answer by the string's number in its
+//! interner ([`Memo`]): a record costs an array read or two, not a hash of its key and of its
+//! ARN's session name. The sets are hashed with keys drawn at random for the process: the
+//! learned function names (and, in a forged trail, keys) are the writer's to choose.
 
 use super::{issuing::needs_detail, parse, raw};
 use crate::model::names::function_names;
 use crate::model::Event;
-use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::{HashMap, HashSet};
+use std::hash::RandomState;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -79,9 +86,39 @@ impl Shared {
 pub(super) struct Watch {
     shared: Arc<Shared>,
     seen: usize,
-    keys: FxHashSet<Box<str>>,
+    keys: HashSet<Box<str>, RandomState>,
     /// Session name → the accounts whose role sessions of that name are watched.
-    sessions: FxHashMap<Box<str>, Vec<Box<str>>>,
+    sessions: HashMap<Box<str>, Vec<Box<str>>, RandomState>,
+    /// Whether each string (by its number in the worker's interner) is a watched key.
+    key_memo: Memo,
+    /// Whether each string is the ARN of a watched role session.
+    arn_memo: Memo,
+}
+
+/// Answers noted by string number, each valid while the worker has copied as many learned
+/// entries as when it was noted: `(entries copied + 1) << 1 | answer`, 0 for none.
+#[derive(Debug, Default)]
+struct Memo(Vec<u32>);
+
+impl Memo {
+    /// The answer for string `id`, worked out by `ask` unless noted at `seen`.
+    fn get(&mut self, id: u32, seen: usize, ask: impl FnOnce() -> bool) -> bool {
+        if id == super::NONE {
+            return ask();
+        }
+        let stamp = (seen as u32 + 1) << 1;
+        let i = id as usize;
+        if let Some(&v) = self.0.get(i) {
+            if v & !1 == stamp {
+                return v & 1 == 1;
+            }
+        } else {
+            self.0.resize(i + 1, 0);
+        }
+        let answer = ask();
+        self.0[i] = stamp | u32::from(answer);
+        answer
+    }
 }
 
 impl Watch {
@@ -90,7 +127,9 @@ impl Watch {
             keys: shared.seeds.iter().cloned().collect(),
             shared: Arc::clone(shared),
             seen: 0,
-            sessions: FxHashMap::default(),
+            sessions: HashMap::default(),
+            key_memo: Memo::default(),
+            arn_memo: Memo::default(),
         }
     }
 
@@ -143,37 +182,44 @@ impl Watch {
         key.is_some_and(|k| self.shared.seeds.iter().any(|s| &**s == k))
     }
 
-    /// Whether the record signed by `key` as `arn` is watched.
-    fn wants(&mut self, key: Option<&str>, arn: Option<&str>) -> bool {
+    /// Whether the record signed by `key` as `arn` is watched; `key_id` and `arn_id`: their
+    /// numbers in the worker's interner (or [`super::NONE`]).
+    fn wants(&mut self, key_id: u32, key: Option<&str>, arn_id: u32, arn: Option<&str>) -> bool {
         self.refresh();
-        if key.is_some_and(|k| self.keys.contains(k)) {
-            return true;
+        let seen = self.seen;
+        if let Some(k) = key {
+            let keys = &self.keys;
+            if self.key_memo.get(key_id, seen, || keys.contains(k)) {
+                return true;
+            }
         }
+        let Some(arn) = arn else { return false };
         if self.sessions.is_empty() {
             return false;
         }
-        // The name first (one hash probe), the whole ARN only for a name watched.
-        let Some(accounts) =
-            arn.and_then(|a| a.rsplit_once('/')).and_then(|(_, n)| self.sessions.get(n))
-        else {
-            return false;
-        };
-        let Some((account, _)) = arn.and_then(role_session) else { return false };
-        accounts.iter().any(|a| &**a == account)
+        let sessions = &self.sessions;
+        self.arn_memo.get(arn_id, seen, || {
+            role_session(arn).is_some_and(|(account, name)| {
+                sessions.get(name).is_some_and(|a| a.iter().any(|a| &**a == account))
+            })
+        })
     }
 
-    /// Keeps the record (`key`, `arn`: its signing key and principal ARN) in `kept` when it is
-    /// watched, and learns what a watched issuing call leads to.
+    /// Keeps the record (`key`, `arn`: its signing key and principal ARN, `ids`: their numbers
+    /// in the worker's interner) in `kept` when it is watched, and learns what a watched
+    /// issuing call leads to.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn keep(
         &mut self,
         kept: &mut super::kept::KeptLog,
         key: Option<&str>,
         arn: Option<&str>,
+        ids: (u32, u32),
         r: &raw::RawRecord<'_>,
         file: u32,
         idx: u32,
     ) {
-        if !self.wants(key, arn) {
+        if !self.wants(ids.0, key, ids.1, arn) {
             return;
         }
         let guess = !self.is_seed(key);
@@ -252,8 +298,48 @@ fn leads(e: &Event) -> Vec<Learned> {
 
 #[cfg(test)]
 mod tests {
-    use super::{delivered, role_session};
+    use super::{delivered, role_session, Learned, Memo, Shared, Watch};
+    use crate::ingest::NONE;
     use std::path::Path;
+
+    #[test]
+    fn an_answer_noted_holds_only_until_something_more_is_learned() {
+        let mut m = Memo::default();
+        let mut asked = 0;
+        let mut ask = |a: bool| {
+            asked += 1;
+            a
+        };
+        assert!(!m.get(7, 0, || ask(false)));
+        assert!(!m.get(7, 0, || ask(true)), "noted at the same count: not asked again");
+        assert!(m.get(7, 1, || ask(true)), "one entry more: asked again");
+        assert!(m.get(7, 1, || ask(false)));
+        assert!(!m.get(3, 1, || ask(false)), "another string");
+        assert!(m.get(NONE, 1, || ask(true)), "no string: always asked");
+        assert!(m.get(NONE, 1, || ask(true)));
+        assert_eq!(asked, 5);
+    }
+
+    #[test]
+    fn a_string_number_seen_before_is_asked_again_once_a_key_or_a_function_is_learned() {
+        let shared = Shared::new(&["AKIAIOSFODNN7EXAMPLE".to_string()]);
+        let mut w = Watch::new(&shared);
+        let mut other = Watch::new(&shared);
+        let arn = "arn:aws:sts::111122223333:assumed-role/app/orders-api";
+        let key = "ASIAQ3EGUKNVEXAMPLE1";
+        assert!(w.wants(1, Some("AKIAIOSFODNN7EXAMPLE"), NONE, None), "a seed key");
+        assert!(!w.wants(2, Some(key), 3, Some(arn)));
+        // Learned by the other worker: this one sees it at its next record.
+        other.learn(Learned::Key(key.into()));
+        assert!(w.wants(2, Some(key), 3, Some(arn)));
+        let key2 = "ASIAQ3EGUKNVEXAMPLE2";
+        assert!(!w.wants(4, Some(key2), 3, Some(arn)));
+        other.learn(Learned::Session { account: "444455556666".into(), name: "orders-api".into() });
+        assert!(!w.wants(4, Some(key2), 3, Some(arn)), "another account's function");
+        other.learn(Learned::Session { account: "111122223333".into(), name: "orders-api".into() });
+        assert!(w.wants(4, Some(key2), 3, Some(arn)));
+        assert!(!w.wants(4, Some(key2), NONE, None), "no ARN");
+    }
 
     #[test]
     fn delivered_reads_the_time_in_a_cloudtrail_file_name() {
