@@ -50,27 +50,27 @@ impl SessionGraph {
             }
         }
         drop((events, denied, first, last));
-        // Each node's IPs, on every core: its slice of `ips` is its own.
-        let mut groups: Vec<&mut [u32]> = Vec::with_capacity(n);
+        // Each node's IPs, its slice of `ips`, sorted and deduplicated on its own.
         let mut rest = &mut ips[..];
-        for k in 0..n {
+        for (k, node) in self.nodes.iter_mut().enumerate() {
             let (group, tail) = rest.split_at_mut((with_ip[k + 1] - with_ip[k]) as usize);
-            groups.push(group);
             rest = tail;
-        }
-        self.nodes.par_iter_mut().zip(groups).with_min_len(1024).for_each(|(node, group)| {
             if group.is_empty() {
-                return;
+                continue;
             }
             group.sort_unstable();
             let group = &*group;
-            let distinct = (0..group.len()).filter(|&i| i == 0 || group[i - 1] != group[i]);
-            let mut list: Vec<Text> = std::mem::take(&mut node.source_ips);
-            list.extend(distinct.filter_map(|i| ing.str(group[i])).map(Text::from));
+            let distinct = || (0..group.len()).filter(|&i| i == 0 || group[i - 1] != group[i]);
+            // Allocated once at its size: no growth, and no shrinking below when the node had
+            // no IPs before.
+            let mut list: Vec<Text> =
+                Vec::with_capacity(node.source_ips.len() + distinct().count());
+            list.append(&mut node.source_ips);
+            list.extend(distinct().filter_map(|i| ing.str(group[i])).map(Text::from));
             list.sort_unstable();
             list.dedup();
             list.shrink_to_fit();
             node.source_ips = list;
-        });
+        }
     }
 }

@@ -36,7 +36,6 @@ use crate::ingest::{Creds, FxMap, Ingest, IssuingCall, StrMap};
 use crate::model::names::{ROLE_GRANTS, STS_ISSUERS, USER_GRANTS};
 use crate::model::{is_long_term_key, is_temporary_key, SeedKey, Use};
 use crate::time::{fmt_iso, fmt_opt};
-use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
