@@ -229,8 +229,8 @@ impl parse::RecordSink for FileScan<'_> {
             Some(a) => acc.strings.intern(a),
             None => acc.strings.opt(ui.and_then(|u| u.principal_id.capped()).as_deref()),
         };
+        let arn_id = if arn.is_some() { principal } else { NONE };
         if let Some(w) = &mut acc.watch {
-            let arn_id = if arn.is_some() { principal } else { NONE };
             let ids = (key, arn_id);
             w.keep(&mut acc.kept, key_str.as_deref(), arn.as_deref(), ids, r, self.file, idx);
         }
@@ -239,7 +239,7 @@ impl parse::RecordSink for FileScan<'_> {
             match acc.creds.get(&(key, created)) {
                 Some((o, _)) if *o <= here => {}
                 _ => {
-                    let facts = CredFacts::of(r, &mut acc.strings);
+                    let facts = CredFacts::of(r, arn_id, &mut acc.strings);
                     acc.creds.insert((key, created), (here, facts));
                 }
             }

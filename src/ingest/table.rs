@@ -195,7 +195,9 @@ pub struct CredFacts {
 }
 
 impl CredFacts {
-    pub(super) fn of(r: &raw::RawRecord, strings: &mut Strings) -> CredFacts {
+    /// `arn`: the number of the record's `userIdentity.arn` in `strings` (interned already,
+    /// for its stub), or [`NONE`].
+    pub(super) fn of(r: &raw::RawRecord, arn: u32, strings: &mut Strings) -> CredFacts {
         let mut f = CredFacts {
             kind: NONE,
             arn: NONE,
@@ -209,7 +211,7 @@ impl CredFacts {
         };
         if let Some(u) = r.user_identity.get() {
             f.kind = strings.opt(u.kind.capped().as_deref());
-            f.arn = strings.opt(u.arn.capped().as_deref());
+            f.arn = arn;
             f.account_id = strings.opt(u.account_id.capped().as_deref());
             f.principal_id = strings.opt(u.principal_id.capped().as_deref());
             f.user_name = strings.opt(u.user_name.capped().as_deref());
