@@ -203,7 +203,11 @@ fn warm_runs_give_byte_for_byte_what_a_cold_run_gives() {
         .collect();
     kept.sort();
     // What a later run with more files needs to extend each table: its files and its ids.
-    assert_eq!(kept, ["files", "files", "graph", "grow", "grow", "inputs", "inputs", "r", "r"]);
+    // And the events the reports read again, for the next run of a report.
+    assert_eq!(
+        kept,
+        ["events", "files", "files", "graph", "grow", "grow", "inputs", "inputs", "r", "r"]
+    );
     // Nothing was written into the evidence.
     assert!(!d.path().join("files").exists());
 }
@@ -494,7 +498,7 @@ fn a_damaged_cache_is_read_around_never_trusted() {
             std::fs::write(&p, b).unwrap();
         }
     };
-    scribble(&["e", "graph"], false);
+    scribble(&["e", "graph", "events"], false);
     same(&cold, &outputs(d.path(), Some(&cache), work.path()), "with damaged events and graph");
     // The graph and the issuing calls it is built from both damaged, the table good: the run
     // stops and says what to do, rather than build a graph without them.
@@ -537,6 +541,66 @@ fn a_damaged_cache_is_read_around_never_trusted() {
     assert!(misses > 20, "{misses}");
     assert!(theirs.exists() && lookalike.exists(), "only the cache's own files are removed");
     same(&cold, &outputs(d.path(), Some(&cache), work.path()), "with a new digest key");
+}
+
+/// `(files holding wanted events, files served from the events kept in the cache)` of one
+/// `blast` through `cache`, summed over its re-read lines (`TRAILHOUND_TIMING`: it reads
+/// events for its findings, then for the blast radius), and its output.
+fn reread_line(trail: &Path, cache: &Path) -> ((u64, u64), Vec<u8>) {
+    let o = bin()
+        .env("TRAILHOUND_TIMING", "1")
+        .args(["blast", "--format", "json", "--key", LEAKED_KEY, "--no-progress", "--cache"])
+        .arg(cache)
+        .arg(trail)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    let mut sum = (0, 0);
+    for line in err.lines().filter(|l| l.contains("re-read:")) {
+        let nums: Vec<u64> = line
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|w| !w.is_empty())
+            .map(|w| w.parse().unwrap())
+            .collect();
+        // "re-read: N events wanted in F files, K of the files served from the first pass, S
+        // from the events kept in the cache"
+        assert_eq!(nums.len(), 4, "{line}");
+        sum = (sum.0 + nums[1], sum.1 + nums[3]);
+    }
+    (sum, o.stdout)
+}
+
+#[test]
+fn a_report_run_again_takes_the_events_it_wants_from_the_cache_and_never_damaged_ones() {
+    let (d, _) = trail();
+    let work = TempDir::new().unwrap();
+    let cache = work.path().join("cache");
+    let cold = outputs(d.path(), None, work.path());
+    let blast = &cold.iter().find(|o| o.0 == "blast stdout").unwrap().2;
+    let ((files, served), out) = reread_line(d.path(), &cache);
+    assert!(files > 1, "the leaked key's events are in several files: {files}");
+    assert_eq!(served, 0, "nothing kept yet");
+    assert_eq!(&out, blast);
+    // The next run reads none of those files (nor their entries in the cache).
+    let ((again, served), out) = reread_line(d.path(), &cache);
+    assert!(again > 1 && served == again, "{again} files, {served} served");
+    assert_eq!(&out, blast);
+    // Damaged (the seal no longer matches): read around, and kept again.
+    let events: Vec<PathBuf> =
+        entry_files(&cache).into_iter().filter(|p| p.extension().unwrap() == "events").collect();
+    assert_eq!(events.len(), 1);
+    let mut b = std::fs::read(&events[0]).unwrap();
+    let mid = b.len() / 2;
+    b[mid] ^= 0x20;
+    std::fs::write(&events[0], b).unwrap();
+    let ((_, served), out) = reread_line(d.path(), &cache);
+    assert_eq!(served, 0);
+    assert_eq!(&out, blast);
+    let ((again, served), out) = reread_line(d.path(), &cache);
+    assert!(again > 1 && served == again, "{again} files, {served} served");
+    assert_eq!(&out, blast);
+    // Every other command gives what a cold run gives, the kept events in place.
+    same(&cold, &outputs(d.path(), Some(&cache), work.path()), "with the events kept");
 }
 
 #[test]

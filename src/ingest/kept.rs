@@ -39,6 +39,15 @@ impl KeptLog {
         self.at.push(At { time: e.time, file, record, log: 0, start, end: self.w.buf.len() });
         self.w.buf.len() - start
     }
+
+    /// Adds the events of `other` after those of `self`.
+    pub(super) fn append(&mut self, other: KeptLog) {
+        let base = self.w.buf.len();
+        self.w.buf.extend_from_slice(&other.w.buf);
+        let moved =
+            other.at.into_iter().map(|a| At { start: a.start + base, end: a.end + base, ..a });
+        self.at.extend(moved);
+    }
 }
 
 /// The kept events that survived deduplication and the time window, sorted by
@@ -123,6 +132,63 @@ impl Kept {
         };
         for (w, e) in want.iter().zip(events) {
             f(w.1, e);
+        }
+        true
+    }
+}
+
+/// The most bytes of events a run keeps beside its table in the cache ([`Kept::put_saved`]).
+pub(super) const MAX_SAVED_BYTES: usize = 64 << 20;
+
+impl Kept {
+    /// The events an earlier run over the same cached table read for its reports
+    /// ([`Kept::put_saved`]); `None` when the bytes do not decode as such (entries out of
+    /// order, or lengths past the end).
+    pub(super) fn of_saved(bytes: &[u8]) -> Option<Kept> {
+        let mut r = Reader::new(bytes);
+        let n = r.count(20)?;
+        let mut at: Vec<At> = Vec::with_capacity(n);
+        let mut log = Vec::new();
+        for _ in 0..n {
+            let (file, record, time) = (r.u32()?, r.u32()?, r.i64()?);
+            let len = r.u32()? as usize;
+            let b = r.take(len)?;
+            if at.last().is_some_and(|a| (a.file, a.record) >= (file, record)) {
+                return None;
+            }
+            let start = log.len();
+            log.extend_from_slice(b);
+            at.push(At { time, file, record, log: 0, start, end: log.len() });
+        }
+        r.b.is_empty().then_some(Kept { logs: vec![log], at })
+    }
+
+    /// Writes the events of `self` and those of `more` (what a run read again for its
+    /// reports) for [`Kept::of_saved`]: one entry per `(file, record)`, in that order. Nothing
+    /// (`false`) when they are over [`MAX_SAVED_BYTES`].
+    pub(super) fn put_saved(&self, more: &KeptLog, w: &mut Writer) -> bool {
+        let mut all: Vec<(u32, u32, i64, &[u8])> =
+            Vec::with_capacity(self.at.len() + more.at.len());
+        for a in &self.at {
+            let log = self.logs.get(a.log as usize).and_then(|l| l.get(a.start..a.end));
+            all.push((a.file, a.record, a.time, log.unwrap_or_default()));
+        }
+        for a in &more.at {
+            all.push((a.file, a.record, a.time, &more.w.buf[a.start..a.end]));
+        }
+        if all.iter().map(|e| e.3.len() + 20).sum::<usize>() > MAX_SAVED_BYTES {
+            return false;
+        }
+        // Stable: of two copies of a record (the same event), the one kept before.
+        all.sort_by_key(|e| (e.0, e.1));
+        all.dedup_by_key(|e| (e.0, e.1));
+        w.u32(all.len() as u32);
+        for (file, record, time, bytes) in all {
+            w.u32(file);
+            w.u32(record);
+            w.i64(time);
+            w.u32(bytes.len() as u32);
+            w.buf.extend_from_slice(bytes);
         }
         true
     }

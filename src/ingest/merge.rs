@@ -292,6 +292,8 @@ pub(super) fn merge(
         account_spans: Default::default(),
         growable: growable.then(|| Box::new(super::Growable { ids, digests, first_calls })),
         pending_save: None,
+        saved_events: Default::default(),
+        read_again: Default::default(),
     };
     ing.set_reference_time(crate::time::now());
     ing.name_conflicts();

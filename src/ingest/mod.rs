@@ -136,6 +136,12 @@ pub struct Ingest {
     kept: kept::Kept,
     /// [`Ingest::account_spans`], once asked.
     account_spans: std::sync::OnceLock<Vec<AccountSpan>>,
+    /// The events an earlier run over the same table in the cache read again for its
+    /// reports, loaded on first use ([`Ingest::for_each_event`]).
+    saved_events: std::sync::OnceLock<Option<kept::Kept>>,
+    /// The events this run read again for its reports, to keep beside the table with the
+    /// saved ones (with `--cache`).
+    read_again: std::sync::Mutex<kept::KeptLog>,
     /// What a later run needs to extend this run's table ([`extend`]), until the table is
     /// kept in the cache; only with `--cache`.
     growable: Option<Box<Growable>>,

@@ -1,8 +1,10 @@
 //! Reading full events back: the event table keeps only stubs, so the few events a report
 //! needs in detail are re-parsed from the files that hold them.
 
+use super::cache::codec::Writer;
+use super::kept::{Kept, KeptLog};
 use super::read::{parse_decoded, read_decoded, Scratch};
-use super::{parquet, parse, raw, Ingest, RejectReason};
+use super::{parquet, parse, raw, Ingest, RejectReason, HAS_ID};
 use crate::model::Event;
 use parse::FileError;
 use std::collections::BTreeMap;
@@ -32,11 +34,24 @@ impl Ingest {
     ///
     /// # Errors
     /// A file that can no longer be read the way it was the first time (changed on disk).
+    ///
+    /// With `--cache`, the events read again are kept beside the run's table (with those an
+    /// earlier run kept there, and those the run's earlier reports read), and a later run over
+    /// the same table serves the files they cover from there: one file read instead of every
+    /// file that holds a wanted event.
     pub fn for_each_event(
         &self,
         stubs: &[usize],
         mut f: impl FnMut(usize, Event),
     ) -> anyhow::Result<()> {
+        let keep = self.run_store.is_some();
+        let mut log = KeptLog::default();
+        let mut f = |p: usize, e: Event| {
+            if keep {
+                log.push(&e, self.stubs[stubs[p]].flags & HAS_ID != 0);
+            }
+            f(p, e)
+        };
         let mut by_file: BTreeMap<u32, Vec<(u32, usize)>> = BTreeMap::new();
         for (pos, &i) in stubs.iter().enumerate() {
             let s = &self.stubs[i];
@@ -48,12 +63,16 @@ impl Ingest {
         }
         if std::env::var_os("TRAILHOUND_TIMING").is_some() {
             let kept = files.iter().filter(|(file, want)| self.kept.covers(*file, want)).count();
+            let saved = self
+                .saved_events()
+                .map_or(0, |k| files.iter().filter(|(file, want)| k.covers(*file, want)).count());
             crate::diag::timing(format_args!(
-                "re-read: {} events wanted in {} files, {kept} of the files served from the first pass",
+                "re-read: {} events wanted in {} files, {kept} of the files served from the first pass, {saved} from the events kept in the cache",
                 stubs.len(),
                 files.len()
             ));
         }
+        let mut read = false;
         let threads = rayon::current_num_threads();
         if files.len() < PARALLEL_FILES || threads < 2 {
             // One file after the other with one set of buffers: the tainted events usually
@@ -62,7 +81,7 @@ impl Ingest {
             // +50 MB at 1 GB of trail, +35 MB at 5 GB, for a 0.05–0.15 s gain).
             let mut st = Scratch::new();
             for (file, want) in &files {
-                self.file_events(*file, want, &mut st, &mut f)?;
+                read |= self.file_events(*file, want, &mut st, &mut f)?;
             }
         } else {
             // Many files (the sessions of a function or an instance the key changed, F21, run
@@ -76,21 +95,36 @@ impl Ingest {
             let scratch: Vec<std::sync::Mutex<Scratch>> =
                 (0..threads).map(|_| std::sync::Mutex::new(Scratch::new())).collect();
             for window in files.chunks(WINDOW * threads) {
-                let read: Vec<anyhow::Result<Vec<(usize, Event)>>> = window
+                let got: Vec<anyhow::Result<FileRead>> = window
                     .par_iter()
                     .map(|(file, want)| {
                         let k = rayon::current_thread_index().unwrap_or(0) % threads;
                         let mut st = scratch[k].lock().unwrap_or_else(|e| e.into_inner());
                         let mut out = Vec::with_capacity(want.len());
-                        self.file_events(*file, want, &mut st, &mut |p, e| out.push((p, e)))?;
-                        Ok(out)
+                        let r =
+                            self.file_events(*file, want, &mut st, &mut |p, e| out.push((p, e)))?;
+                        Ok((r, out))
                     })
                     .collect();
-                for events in read {
-                    for (p, e) in events? {
+                for events in got {
+                    let (r, events) = events?;
+                    read |= r;
+                    for (p, e) in events {
                         f(p, e);
                     }
                 }
+            }
+        }
+        if keep && read {
+            // With what earlier reports of this run read (a command may ask more than once),
+            // written here, in order: the last written holds them all.
+            let mut all = self.read_again.lock().unwrap_or_else(|e| e.into_inner());
+            all.append(log);
+            let mut w = Writer::default();
+            let none = Kept::default();
+            if self.saved_events().unwrap_or(&none).put_saved(&all, &mut w) {
+                drop(all);
+                self.save_derived("events", |out| out.w.buf.extend(w.buf));
             }
         }
         // The files' scratch buffers are gone: hand their pages back.
@@ -98,18 +132,30 @@ impl Ingest {
         Ok(())
     }
 
+    /// [`Ingest::saved_events`]: what an earlier run over this table in the cache kept of the
+    /// events its reports read ([`Kept::put_saved`]).
+    fn saved_events(&self) -> Option<&Kept> {
+        self.saved_events
+            .get_or_init(|| self.load_derived("events").and_then(|d| Kept::of_saved(d.bytes())))
+            .as_ref()
+    }
+
     /// The wanted events of one file (`want`: `(record, position)`, sorted), from the events
-    /// the first pass kept, the cache, or the file itself re-parsed in `st`.
+    /// the first pass kept, those kept in the cache beside the run, the cache's entry of the
+    /// file, or the file itself re-parsed in `st`; whether any was read (not served from the
+    /// first two).
     fn file_events(
         &self,
         file: u32,
         want: &[(u32, usize)],
         st: &mut Scratch,
         mut f: impl FnMut(usize, Event),
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<bool> {
         let cap = self.max_file_bytes;
-        if self.kept.serve(file, want, &mut f) {
-            return Ok(());
+        if self.kept.serve(file, want, &mut f)
+            || self.saved_events().is_some_and(|k| k.serve(file, want, &mut f))
+        {
+            return Ok(false);
         }
         if let Some(Some(c)) = self.cached.get(file as usize) {
             let mut records: Vec<u32> = want.iter().map(|w| w.0).collect();
@@ -119,7 +165,7 @@ impl Ingest {
                 for e in events {
                     sink.event(e);
                 }
-                return Ok(());
+                return Ok(true);
             }
             // The entry is gone or damaged: the file itself, checked as below.
         }
@@ -166,9 +212,13 @@ impl Ingest {
                 want.len() - sink.found
             )));
         }
-        Ok(())
+        Ok(true)
     }
 }
+
+/// One file's wanted events, `(position, event)`, and whether the file (or its cache entry)
+/// was read for them.
+type FileRead = (bool, Vec<(usize, Event)>);
 
 /// How many files to re-read before they are read on every thread ([`Ingest::for_each_event`]).
 const PARALLEL_FILES: usize = 32;

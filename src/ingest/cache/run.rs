@@ -730,6 +730,8 @@ fn decode(
         account_spans: Default::default(),
         growable: None,
         pending_save: None,
+        saved_events: Default::default(),
+        read_again: Default::default(),
         stats,
         problems,
         reference_time: 0,
