@@ -40,6 +40,10 @@ impl KeptLog {
         self.w.buf.len() - start
     }
 
+    pub(super) fn is_empty(&self) -> bool {
+        self.at.is_empty()
+    }
+
     /// Adds the events of `other` after those of `self`.
     pub(super) fn append(&mut self, other: KeptLog) {
         let base = self.w.buf.len();
@@ -262,6 +266,56 @@ mod tests {
         let seed_only: Vec<usize> =
             all.iter().copied().filter(|&i| with.str(with.stubs[i].key) == Some(SEED)).collect();
         assert_eq!(with.load_events(&seed_only).unwrap().len(), 3);
+    }
+
+    /// What a run keeps in the cache of the events its reports read ([`super::Kept::put_saved`])
+    /// reads back as the same events, each `(file, record)` once; bytes out of order or cut
+    /// short are refused whole.
+    #[test]
+    fn events_kept_for_the_next_run_read_back_as_they_were_and_nothing_else_does() {
+        use super::{Kept, KeptLog};
+        use crate::ingest::cache::codec::Writer;
+        let d = tempfile::TempDir::new().unwrap();
+        trail(d.path());
+        let opts = IngestOptions { inputs: vec![d.path().to_path_buf()], ..Default::default() };
+        let ing = ingest(&opts).unwrap();
+        let all: Vec<usize> = (0..ing.stubs.len()).collect();
+        let mut log = KeptLog::default();
+        let mut expected = Vec::new();
+        ing.for_each_event(&all, |pos, e| {
+            log.push(&e, ing.stubs[all[pos]].flags & crate::ingest::HAS_ID != 0);
+            expected.push(e);
+        })
+        .unwrap();
+        assert_eq!(expected.len(), 4);
+        // The same events twice (an earlier run's and this one's): kept once.
+        let mut w = Writer::default();
+        assert!(Kept::default().put_saved(&log, &mut w));
+        let first = Kept::of_saved(&w.buf).unwrap();
+        let mut twice = Writer::default();
+        assert!(first.put_saved(&log, &mut twice));
+        assert_eq!(twice.buf, w.buf);
+        let mut got = Vec::new();
+        for (file, record) in [(0u32, 0u32), (0, 1), (1, 0), (1, 1)] {
+            assert!(first.covers(file, &[(record, 0)]));
+            assert!(first.serve(file, &[(record, 0)], &mut |_, e| got.push(e)));
+        }
+        expected.sort_by_key(|e| (e.origin.file, e.origin.record));
+        assert_eq!(got, expected);
+        assert!(!first.covers(2, &[(0, 0)]), "c.json's copy is a duplicate: not wanted, not kept");
+        // Cut short, or two entries swapped: refused.
+        assert!(Kept::of_saved(&w.buf[..w.buf.len() - 1]).is_none());
+        let mut more = w.buf.clone();
+        more.push(0);
+        assert!(Kept::of_saved(&more).is_none());
+        let one = 4 + 20 + u32::from_le_bytes(w.buf[20..24].try_into().unwrap()) as usize;
+        let mut swapped = w.buf[..4].to_vec();
+        let second_len = 20 + u32::from_le_bytes(w.buf[one + 16..one + 20].try_into().unwrap());
+        swapped.extend_from_slice(&w.buf[one..one + second_len as usize]);
+        swapped.extend_from_slice(&w.buf[4..one]);
+        swapped.extend_from_slice(&w.buf[one + second_len as usize..]);
+        assert_eq!(swapped.len(), w.buf.len());
+        assert!(Kept::of_saved(&swapped).is_none());
     }
 
     /// Many files (the parallel re-read, a window of files on every thread): the events come

@@ -44,14 +44,6 @@ impl Ingest {
         stubs: &[usize],
         mut f: impl FnMut(usize, Event),
     ) -> anyhow::Result<()> {
-        let keep = self.run_store.is_some();
-        let mut log = KeptLog::default();
-        let mut f = |p: usize, e: Event| {
-            if keep {
-                log.push(&e, self.stubs[stubs[p]].flags & HAS_ID != 0);
-            }
-            f(p, e)
-        };
         let mut by_file: BTreeMap<u32, Vec<(u32, usize)>> = BTreeMap::new();
         for (pos, &i) in stubs.iter().enumerate() {
             let s = &self.stubs[i];
@@ -72,7 +64,25 @@ impl Ingest {
                 files.len()
             ));
         }
-        let mut read = false;
+        // With `--cache`, the events an earlier run did not keep are kept for the next run
+        // (those the first pass kept too: a warm run has no first pass).
+        let keep = self.run_store.is_some();
+        let mut to_keep = vec![false; if keep { stubs.len() } else { 0 }];
+        if keep {
+            let saved = self.saved_events();
+            for (file, want) in &files {
+                if !saved.is_some_and(|k| k.covers(*file, want)) {
+                    want.iter().for_each(|w| to_keep[w.1] = true);
+                }
+            }
+        }
+        let mut log = KeptLog::default();
+        let mut f = |p: usize, e: Event| {
+            if to_keep.get(p).copied().unwrap_or(false) {
+                log.push(&e, self.stubs[stubs[p]].flags & HAS_ID != 0);
+            }
+            f(p, e)
+        };
         let threads = rayon::current_num_threads();
         if files.len() < PARALLEL_FILES || threads < 2 {
             // One file after the other with one set of buffers: the tainted events usually
@@ -81,7 +91,7 @@ impl Ingest {
             // +50 MB at 1 GB of trail, +35 MB at 5 GB, for a 0.05–0.15 s gain).
             let mut st = Scratch::new();
             for (file, want) in &files {
-                read |= self.file_events(*file, want, &mut st, &mut f)?;
+                self.file_events(*file, want, &mut st, &mut f)?;
             }
         } else {
             // Many files (the sessions of a function or an instance the key changed, F21, run
@@ -95,27 +105,24 @@ impl Ingest {
             let scratch: Vec<std::sync::Mutex<Scratch>> =
                 (0..threads).map(|_| std::sync::Mutex::new(Scratch::new())).collect();
             for window in files.chunks(WINDOW * threads) {
-                let got: Vec<anyhow::Result<FileRead>> = window
+                let got: Vec<anyhow::Result<Vec<(usize, Event)>>> = window
                     .par_iter()
                     .map(|(file, want)| {
                         let k = rayon::current_thread_index().unwrap_or(0) % threads;
                         let mut st = scratch[k].lock().unwrap_or_else(|e| e.into_inner());
                         let mut out = Vec::with_capacity(want.len());
-                        let r =
-                            self.file_events(*file, want, &mut st, &mut |p, e| out.push((p, e)))?;
-                        Ok((r, out))
+                        self.file_events(*file, want, &mut st, &mut |p, e| out.push((p, e)))?;
+                        Ok(out)
                     })
                     .collect();
                 for events in got {
-                    let (r, events) = events?;
-                    read |= r;
-                    for (p, e) in events {
+                    for (p, e) in events? {
                         f(p, e);
                     }
                 }
             }
         }
-        if keep && read {
+        if !log.is_empty() {
             // With what earlier reports of this run read (a command may ask more than once),
             // written here, in order: the last written holds them all.
             let mut all = self.read_again.lock().unwrap_or_else(|e| e.into_inner());
@@ -142,20 +149,19 @@ impl Ingest {
 
     /// The wanted events of one file (`want`: `(record, position)`, sorted), from the events
     /// the first pass kept, those kept in the cache beside the run, the cache's entry of the
-    /// file, or the file itself re-parsed in `st`; whether any was read (not served from the
-    /// first two).
+    /// file, or the file itself re-parsed in `st`.
     fn file_events(
         &self,
         file: u32,
         want: &[(u32, usize)],
         st: &mut Scratch,
         mut f: impl FnMut(usize, Event),
-    ) -> anyhow::Result<bool> {
+    ) -> anyhow::Result<()> {
         let cap = self.max_file_bytes;
         if self.kept.serve(file, want, &mut f)
             || self.saved_events().is_some_and(|k| k.serve(file, want, &mut f))
         {
-            return Ok(false);
+            return Ok(());
         }
         if let Some(Some(c)) = self.cached.get(file as usize) {
             let mut records: Vec<u32> = want.iter().map(|w| w.0).collect();
@@ -165,7 +171,7 @@ impl Ingest {
                 for e in events {
                     sink.event(e);
                 }
-                return Ok(true);
+                return Ok(());
             }
             // The entry is gone or damaged: the file itself, checked as below.
         }
@@ -212,13 +218,9 @@ impl Ingest {
                 want.len() - sink.found
             )));
         }
-        Ok(true)
+        Ok(())
     }
 }
-
-/// One file's wanted events, `(position, event)`, and whether the file (or its cache entry)
-/// was read for them.
-type FileRead = (bool, Vec<(usize, Event)>);
 
 /// How many files to re-read before they are read on every thread ([`Ingest::for_each_event`]).
 const PARALLEL_FILES: usize = 32;
