@@ -6,7 +6,7 @@
 //! ([`Ingest::for_each_event`](super::Ingest::for_each_event)) re-reading every file that
 //! holds one; only the files with other wanted records are read again.
 
-use super::cache::codec::{get_event, put_event, Reader, Writer};
+use super::cache::codec::{get_event, put_event, Reader, Sink, Writer};
 use super::Stub;
 use crate::model::{Event, Origin};
 
@@ -141,6 +141,9 @@ impl Kept {
     }
 }
 
+/// One event kept for the next run: `(file, record, time, encoded bytes)`.
+type Saved<'a> = (u32, u32, i64, &'a [u8]);
+
 /// The most bytes of events a run keeps beside its table in the cache ([`Kept::put_saved`]).
 pub(super) const MAX_SAVED_BYTES: usize = 64 << 20;
 
@@ -167,12 +170,11 @@ impl Kept {
         r.b.is_empty().then_some(Kept { logs: vec![log], at })
     }
 
-    /// Writes the events of `self` and those of `more` (what a run read again for its
-    /// reports) for [`Kept::of_saved`]: one entry per `(file, record)`, in that order. Nothing
-    /// (`false`) when they are over [`MAX_SAVED_BYTES`].
-    pub(super) fn put_saved(&self, more: &KeptLog, w: &mut Writer) -> bool {
-        let mut all: Vec<(u32, u32, i64, &[u8])> =
-            Vec::with_capacity(self.at.len() + more.at.len());
+    /// The entries of `self` and of `more` (what a run read again for its reports), one per
+    /// `(file, record)` in that order, the entry kept before first; `None` when their bytes
+    /// are over [`MAX_SAVED_BYTES`].
+    fn union<'a>(&'a self, more: &'a KeptLog) -> Option<Vec<Saved<'a>>> {
+        let mut all: Vec<Saved> = Vec::with_capacity(self.at.len() + more.at.len());
         for a in &self.at {
             let log = self.logs.get(a.log as usize).and_then(|l| l.get(a.start..a.end));
             all.push((a.file, a.record, a.time, log.unwrap_or_default()));
@@ -181,20 +183,33 @@ impl Kept {
             all.push((a.file, a.record, a.time, &more.w.buf[a.start..a.end]));
         }
         if all.iter().map(|e| e.3.len() + 20).sum::<usize>() > MAX_SAVED_BYTES {
-            return false;
+            return None;
         }
         // Stable: of two copies of a record (the same event), the one kept before.
         all.sort_by_key(|e| (e.0, e.1));
         all.dedup_by_key(|e| (e.0, e.1));
-        w.u32(all.len() as u32);
-        for (file, record, time, bytes) in all {
+        Some(all)
+    }
+
+    /// Writes the events of `self` and those of `more` for [`Kept::of_saved`], handed on to
+    /// `out` as they are written (never a second copy of them all). Nothing (`false`) when
+    /// they are over [`MAX_SAVED_BYTES`].
+    pub(super) fn put_saved(&self, more: &KeptLog, out: &mut impl Sink) -> bool {
+        let Some(all) = self.union(more) else { return false };
+        out.w().u32(all.len() as u32);
+        out.put_all(all, |w, (file, record, time, bytes)| {
             w.u32(file);
             w.u32(record);
             w.i64(time);
             w.u32(bytes.len() as u32);
             w.buf.extend_from_slice(bytes);
-        }
+        });
         true
+    }
+
+    /// Whether [`Kept::put_saved`] would write them.
+    pub(super) fn fits_saved(&self, more: &KeptLog) -> bool {
+        self.union(more).is_some()
     }
 }
 

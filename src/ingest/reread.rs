@@ -1,8 +1,7 @@
 //! Reading full events back: the event table keeps only stubs, so the few events a report
 //! needs in detail are re-parsed from the files that hold them.
 
-use super::cache::codec::Writer;
-use super::kept::{Kept, KeptLog};
+use super::kept::{Kept, KeptLog, MAX_SAVED_BYTES};
 use super::read::{parse_decoded, read_decoded, Scratch};
 use super::{parquet, parse, raw, Ingest, RejectReason, HAS_ID};
 use crate::model::Event;
@@ -76,10 +75,14 @@ impl Ingest {
                 }
             }
         }
-        let mut log = KeptLog::default();
+        // Bounded as the file is: past it, nothing more is encoded and nothing is kept.
+        let (mut log, mut bytes, mut over) = (KeptLog::default(), 0, false);
         let mut f = |p: usize, e: Event| {
-            if to_keep.get(p).copied().unwrap_or(false) {
-                log.push(&e, self.stubs[stubs[p]].flags & HAS_ID != 0);
+            if !over && to_keep.get(p).copied().unwrap_or(false) {
+                bytes += log.push(&e, self.stubs[stubs[p]].flags & HAS_ID != 0) + 20;
+                if bytes > MAX_SAVED_BYTES {
+                    (log, over) = (KeptLog::default(), true);
+                }
             }
             f(p, e)
         };
@@ -127,11 +130,15 @@ impl Ingest {
             // written here, in order: the last written holds them all.
             let mut all = self.read_again.lock().unwrap_or_else(|e| e.into_inner());
             all.append(log);
-            let mut w = Writer::default();
             let none = Kept::default();
-            if self.saved_events().unwrap_or(&none).put_saved(&all, &mut w) {
-                drop(all);
-                self.save_derived("events", |out| out.w.buf.extend(w.buf));
+            let saved = self.saved_events().unwrap_or(&none);
+            if saved.fits_saved(&all) {
+                self.save_derived("events", |out| {
+                    saved.put_saved(&all, out);
+                });
+            } else {
+                // Over the bound: what this run read is not kept (nor held) any longer.
+                *all = KeptLog::default();
             }
         }
         // The files' scratch buffers are gone: hand their pages back.
