@@ -139,17 +139,20 @@ fn cache_counts(trail: &Path, cache: &Path) -> (u64, u64) {
 /// [`cache_counts`], and whether the whole run was taken at once.
 fn cache_note(trail: &Path, cache: &Path) -> (u64, u64, bool) {
     let line = cache_line(trail, cache, &["scan", "--format", "json"]);
-    let nums: Vec<u64> = line
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|w| !w.is_empty())
-        .map(|w| w.parse().unwrap())
-        .collect();
+    let nums = numbers(&line);
     (nums[0], nums[1], line.contains("(the whole run)"))
 }
 
-/// The cache line (`TRAILHOUND_TIMING`) of one `args` run through `cache`: how many files
-/// were taken from the cache and how, how many were read.
-fn cache_line(trail: &Path, cache: &Path, args: &[&str]) -> String {
+/// The numbers in `line`, in order.
+fn numbers(line: &str) -> Vec<u64> {
+    line.split(|c: char| !c.is_ascii_digit())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.parse().unwrap())
+        .collect()
+}
+
+/// One `args` run through `cache` with `TRAILHOUND_TIMING`: its standard error and output.
+fn timed_run(trail: &Path, cache: &Path, args: &[&str]) -> (String, Vec<u8>) {
     let o = bin()
         .env("TRAILHOUND_TIMING", "1")
         .args(args)
@@ -158,7 +161,13 @@ fn cache_line(trail: &Path, cache: &Path, args: &[&str]) -> String {
         .arg(trail)
         .output()
         .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
+    (String::from_utf8_lossy(&o.stderr).into_owned(), o.stdout)
+}
+
+/// The cache line (`TRAILHOUND_TIMING`) of one `args` run through `cache`: how many files
+/// were taken from the cache and how, how many were read.
+fn cache_line(trail: &Path, cache: &Path, args: &[&str]) -> String {
+    let (err, _) = timed_run(trail, cache, args);
     let line = err.lines().find(|l| l.contains("files taken from the cache"));
     line.unwrap_or_else(|| panic!("no cache line in {err}")).to_string()
 }
@@ -547,27 +556,17 @@ fn a_damaged_cache_is_read_around_never_trusted() {
 /// `blast` through `cache`, summed over its re-read lines (`TRAILHOUND_TIMING`: it reads
 /// events for its findings, then for the blast radius), and its output.
 fn reread_line(trail: &Path, cache: &Path) -> ((u64, u64), Vec<u8>) {
-    let o = bin()
-        .env("TRAILHOUND_TIMING", "1")
-        .args(["blast", "--format", "json", "--key", LEAKED_KEY, "--no-progress", "--cache"])
-        .arg(cache)
-        .arg(trail)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
+    let args = ["blast", "--format", "json", "--key", LEAKED_KEY];
+    let (err, out) = timed_run(trail, cache, &args);
     let mut sum = (0, 0);
     for line in err.lines().filter(|l| l.contains("re-read:")) {
-        let nums: Vec<u64> = line
-            .split(|c: char| !c.is_ascii_digit())
-            .filter(|w| !w.is_empty())
-            .map(|w| w.parse().unwrap())
-            .collect();
         // "re-read: N events wanted in F files, K of the files served from the first pass, S
         // from the events kept in the cache"
+        let nums = numbers(line);
         assert_eq!(nums.len(), 4, "{line}");
         sum = (sum.0 + nums[1], sum.1 + nums[3]);
     }
-    (sum, o.stdout)
+    (sum, out)
 }
 
 #[test]

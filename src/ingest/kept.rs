@@ -142,7 +142,7 @@ impl Kept {
 }
 
 /// One event kept for the next run: `(file, record, time, encoded bytes)`.
-type Saved<'a> = (u32, u32, i64, &'a [u8]);
+pub(super) type Saved<'a> = (u32, u32, i64, &'a [u8]);
 
 /// The most bytes of events a run keeps beside its table in the cache ([`Kept::put_saved`]).
 pub(super) const MAX_SAVED_BYTES: usize = 64 << 20;
@@ -171,9 +171,9 @@ impl Kept {
     }
 
     /// The entries of `self` and of `more` (what a run read again for its reports), one per
-    /// `(file, record)` in that order, the entry kept before first; `None` when their bytes
-    /// are over [`MAX_SAVED_BYTES`].
-    fn union<'a>(&'a self, more: &'a KeptLog) -> Option<Vec<Saved<'a>>> {
+    /// `(file, record)` in that order, the entry kept before first, for [`Kept::put_saved`];
+    /// `None` when their bytes are over [`MAX_SAVED_BYTES`].
+    pub(super) fn union<'a>(&'a self, more: &'a KeptLog) -> Option<Vec<Saved<'a>>> {
         let mut all: Vec<Saved> = Vec::with_capacity(self.at.len() + more.at.len());
         for a in &self.at {
             let log = self.logs.get(a.log as usize).and_then(|l| l.get(a.start..a.end));
@@ -191,11 +191,9 @@ impl Kept {
         Some(all)
     }
 
-    /// Writes the events of `self` and those of `more` for [`Kept::of_saved`], handed on to
-    /// `out` as they are written (never a second copy of them all). Nothing (`false`) when
-    /// they are over [`MAX_SAVED_BYTES`].
-    pub(super) fn put_saved(&self, more: &KeptLog, out: &mut impl Sink) -> bool {
-        let Some(all) = self.union(more) else { return false };
+    /// Writes `all` ([`Kept::union`]) for [`Kept::of_saved`], handed on to `out` as it is
+    /// written (never a second copy of them all).
+    pub(super) fn put_saved(all: Vec<Saved>, out: &mut impl Sink) {
         out.w().u32(all.len() as u32);
         out.put_all(all, |w, (file, record, time, bytes)| {
             w.u32(file);
@@ -204,12 +202,6 @@ impl Kept {
             w.u32(bytes.len() as u32);
             w.buf.extend_from_slice(bytes);
         });
-        true
-    }
-
-    /// Whether [`Kept::put_saved`] would write them.
-    pub(super) fn fits_saved(&self, more: &KeptLog) -> bool {
-        self.union(more).is_some()
     }
 }
 
@@ -283,7 +275,7 @@ mod tests {
         assert_eq!(with.load_events(&seed_only).unwrap().len(), 3);
     }
 
-    /// What a run keeps in the cache of the events its reports read ([`super::Kept::put_saved`])
+    /// What a run keeps in the cache of the events its reports read ([`super::Kept::union`])
     /// reads back as the same events, each `(file, record)` once; bytes out of order or cut
     /// short are refused whole.
     #[test]
@@ -305,10 +297,10 @@ mod tests {
         assert_eq!(expected.len(), 4);
         // The same events twice (an earlier run's and this one's): kept once.
         let mut w = Writer::default();
-        assert!(Kept::default().put_saved(&log, &mut w));
+        Kept::put_saved(Kept::default().union(&log).unwrap(), &mut w);
         let first = Kept::of_saved(&w.buf).unwrap();
         let mut twice = Writer::default();
-        assert!(first.put_saved(&log, &mut twice));
+        Kept::put_saved(first.union(&log).unwrap(), &mut twice);
         assert_eq!(twice.buf, w.buf);
         let mut got = Vec::new();
         for (file, record) in [(0u32, 0u32), (0, 1), (1, 0), (1, 1)] {

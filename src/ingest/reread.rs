@@ -131,14 +131,10 @@ impl Ingest {
             let mut all = self.read_again.lock().unwrap_or_else(|e| e.into_inner());
             all.append(log);
             let none = Kept::default();
-            let saved = self.saved_events().unwrap_or(&none);
-            if saved.fits_saved(&all) {
-                self.save_derived("events", |out| {
-                    saved.put_saved(&all, out);
-                });
-            } else {
+            match self.saved_events().unwrap_or(&none).union(&all) {
+                Some(union) => self.save_derived("events", |out| Kept::put_saved(union, out)),
                 // Over the bound: what this run read is not kept (nor held) any longer.
-                *all = KeptLog::default();
+                None => *all = KeptLog::default(),
             }
         }
         // The files' scratch buffers are gone: hand their pages back.
@@ -147,7 +143,7 @@ impl Ingest {
     }
 
     /// [`Ingest::saved_events`]: what an earlier run over this table in the cache kept of the
-    /// events its reports read ([`Kept::put_saved`]).
+    /// events its reports read ([`Kept::union`]).
     fn saved_events(&self) -> Option<&Kept> {
         self.saved_events
             .get_or_init(|| self.load_derived("events").and_then(|d| Kept::of_saved(d.bytes())))
