@@ -603,6 +603,55 @@ fn a_report_run_again_takes_the_events_it_wants_from_the_cache_and_never_damaged
 }
 
 #[test]
+fn a_run_extended_by_new_log_files_takes_the_events_the_run_before_kept() {
+    let (d, _) = trail();
+    let work = TempDir::new().unwrap();
+    let cache = work.path().join("cache");
+    let blast_of =
+        |o: &[(String, i32, Vec<u8>)]| o.iter().find(|o| o.0 == "blast stdout").unwrap().2.clone();
+    reread_line(d.path(), &cache);
+    let ((files, served), _) = reread_line(d.path(), &cache);
+    assert!(files > 1 && served == files, "{files} files, {served} served");
+    // New log files arrive, their names among the old ones: every old file after them is
+    // renumbered. A command that reads no events extends the run first; the next report
+    // still serves the old files from what the run before kept.
+    let added = more_logs(d.path(), 1043);
+    let sessions = ["sessions", "--format", "json"];
+    assert_eq!(how(d.path(), &cache, &sessions), ("extending an earlier run".into(), added));
+    let blast = blast_of(&outputs(d.path(), None, work.path()));
+    let ((now, served), out) = reread_line(d.path(), &cache);
+    assert!(now >= files && served > 0 && served <= now, "{now} files, {served} served");
+    assert_eq!(out, blast);
+    let ((again, served), out) = reread_line(d.path(), &cache);
+    assert!(served == again && again == now, "{again} files, {served} served");
+    assert_eq!(out, blast);
+    // A report that extends the run itself (its events without an `eventID` named after
+    // their files' new numbers) gives what a cold run gives, every command after it too.
+    more_logs(d.path(), 1044);
+    let blast = blast_of(&outputs(d.path(), None, work.path()));
+    let ((now, served), out) = reread_line(d.path(), &cache);
+    assert!(served > 0 && served <= now, "{now} files, {served} served");
+    assert_eq!(out, blast);
+    same(
+        &outputs(d.path(), None, work.path()),
+        &outputs(d.path(), Some(&cache), work.path()),
+        "extended",
+    );
+    // Damaged kept events are never carried into the run that extends theirs.
+    for p in entry_files(&cache).into_iter().filter(|p| p.extension().unwrap() == "events") {
+        let mut b = std::fs::read(&p).unwrap();
+        let mid = b.len() / 2;
+        b[mid] ^= 0x20;
+        std::fs::write(&p, b).unwrap();
+    }
+    more_logs(d.path(), 1045);
+    let blast = blast_of(&outputs(d.path(), None, work.path()));
+    let ((_, served), out) = reread_line(d.path(), &cache);
+    assert_eq!(served, 0);
+    assert_eq!(out, blast);
+}
+
+#[test]
 fn the_cache_never_goes_inside_the_evidence() {
     let (d, _) = trail();
     let inside = d.path().join("AWSLogs/cache");

@@ -53,6 +53,8 @@ pub(super) struct Base {
     pub(super) digests: Vec<u64>,
     /// The number in this run of each of its files (rising).
     pub(super) map: Vec<u32>,
+    /// Its run key's hash, under which its derived parts are kept.
+    pub(super) hash: u128,
 }
 
 /// The table of a run over `files`: `base` and the new files' accumulators merged; `None` when
@@ -68,8 +70,15 @@ pub(super) fn extend(
         return None;
     }
     let t1 = t0.elapsed();
-    let Base { ing: old, details: old_details, creds: old_creds, ids: mut old_ids, digests, map } =
-        base;
+    let Base {
+        ing: old,
+        details: old_details,
+        creds: old_creds,
+        ids: mut old_ids,
+        digests,
+        map,
+        ..
+    } = base;
     if digests.len() != old_ids.len() {
         return None;
     }

@@ -170,6 +170,21 @@ impl Kept {
         r.b.is_empty().then_some(Kept { logs: vec![log], at })
     }
 
+    /// An earlier run's kept events ([`Kept::of_saved`]) as the run that extends it numbers
+    /// its files: the earlier run's file `i` is `map[i]` ([`Base::map`](super::extend::Base),
+    /// rising, so the entries stay in `(file, record)` order). `None` when an entry names a
+    /// file the earlier run did not have. A record's content does not depend on its file's
+    /// number: an event without an `eventID` is named after its origin when it is decoded.
+    pub(super) fn renumbered(mut self, map: &[u32]) -> Option<Kept> {
+        for a in &mut self.at {
+            a.file = *map.get(a.file as usize)?;
+        }
+        self.at
+            .windows(2)
+            .all(|w| (w[0].file, w[0].record) < (w[1].file, w[1].record))
+            .then_some(self)
+    }
+
     /// The entries of `self` and of `more` (what a run read again for its reports), one per
     /// `(file, record)` in that order, the entry kept before first, for [`Kept::put_saved`];
     /// `None` when their bytes are over [`MAX_SAVED_BYTES`].
@@ -310,6 +325,21 @@ mod tests {
         expected.sort_by_key(|e| (e.origin.file, e.origin.record));
         assert_eq!(got, expected);
         assert!(!first.covers(2, &[(0, 0)]), "c.json's copy is a duplicate: not wanted, not kept");
+        // Renumbered for a run that extends this one (new files before each of these): the
+        // same events under the files' new numbers, each decoded with its new origin.
+        let moved = Kept::of_saved(&w.buf).unwrap().renumbered(&[1, 3, 4]).unwrap();
+        for (file, record) in [(0u32, 0u32), (0, 1), (1, 0), (1, 1)] {
+            let new = [1u32, 3][file as usize];
+            let mut e = Vec::new();
+            assert!(moved.serve(new, &[(record, 0)], &mut |_, x| e.push(x)));
+            let was = expected.iter().find(|x| (x.origin.file, x.origin.record) == (file, record));
+            let mut was = was.unwrap().clone();
+            was.origin.file = new;
+            assert_eq!(e, [was]);
+        }
+        assert!(!moved.covers(0, &[(0, 0)]) && !moved.covers(2, &[(0, 0)]));
+        // A file the earlier run did not have: refused.
+        assert!(Kept::of_saved(&w.buf).unwrap().renumbered(&[1]).is_none());
         // Cut short, or two entries swapped: refused.
         assert!(Kept::of_saved(&w.buf[..w.buf.len() - 1]).is_none());
         let mut more = w.buf.clone();

@@ -293,6 +293,8 @@ pub(super) fn merge(
         growable: growable.then(|| Box::new(super::Growable { ids, digests, first_calls })),
         pending_save: None,
         saved_events: Default::default(),
+        events_carried: Default::default(),
+        carry_with_table: false,
         read_again: Default::default(),
     };
     ing.set_reference_time(crate::time::now());

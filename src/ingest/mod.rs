@@ -139,6 +139,14 @@ pub struct Ingest {
     /// The events an earlier run over the same table in the cache read again for its
     /// reports, loaded on first use ([`Ingest::for_each_event`]).
     saved_events: std::sync::OnceLock<Option<kept::Kept>>,
+    /// Whether [`Ingest::saved_events`] came from the earlier run this run extends: they
+    /// are kept beside this run's table at its first re-read, even when it reads nothing
+    /// more (that run is pruned once this one is kept).
+    events_carried: std::sync::atomic::AtomicBool,
+    /// Whether the carried events are kept as soon as the table is: for a command without
+    /// seed keys, which may never read events again. A report (`--key`) keeps them at its
+    /// re-read, with what it reads (written once, not twice).
+    carry_with_table: bool,
     /// The events this run read again for its reports, to keep beside the table with the
     /// saved ones (with `--cache`).
     read_again: std::sync::Mutex<kept::KeptLog>,
@@ -368,9 +376,20 @@ pub fn ingest(opts: &IngestOptions) -> std::io::Result<Ingest> {
                 .filter(|&i| base.map.binary_search(&(i as u32)).is_err())
                 .collect();
             let from_base = base.map.len() as u64;
+            // The events the earlier run's reports read again, for this run's: loaded now,
+            // before that run is pruned (when this one is kept), by commands that may ask.
+            let carried = (!opts.inventory_only)
+                .then(|| cache.load_derived(base.hash, "events"))
+                .flatten()
+                .and_then(|d| kept::Kept::of_saved(d.bytes())?.renumbered(&base.map));
             let accs = read_files(opts, &files, &new, None, true);
             if let Some(mut ing) = extend::extend(opts, files.clone(), base, accs, t0) {
                 cache.taken(from_base);
+                if let Some(k) = carried {
+                    ing.saved_events = Some(k).into();
+                    *ing.events_carried.get_mut() = true;
+                    ing.carry_with_table = opts.seed_keys.is_empty();
+                }
                 save(opts, cache, key, &mut ing);
                 cache_note(opts, "extending an earlier run");
                 return Ok(ing);

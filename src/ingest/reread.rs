@@ -125,10 +125,12 @@ impl Ingest {
                 }
             }
         }
-        if !log.is_empty() {
-            // With what earlier reports of this run read (a command may ask more than once),
-            // written here, in order: the last written holds them all.
-            let mut all = self.read_again.lock().unwrap_or_else(|e| e.into_inner());
+        // With what earlier reports of this run read (a command may ask more than once),
+        // written here, in order: the last written holds them all. Those carried from the run
+        // this run extends, not written yet, are written with them.
+        let mut all = self.read_again.lock().unwrap_or_else(|e| e.into_inner());
+        let carried = self.events_carried.swap(false, std::sync::atomic::Ordering::Relaxed);
+        if !log.is_empty() || carried {
             all.append(log);
             let none = Kept::default();
             match self.saved_events().unwrap_or(&none).union(&all) {
@@ -140,6 +142,25 @@ impl Ingest {
         // The files' scratch buffers are gone: hand their pages back.
         crate::diag::release_free_memory();
         Ok(())
+    }
+
+    /// Keeps the events carried from the run this run extends ([`Ingest::events_carried`])
+    /// under this run's key `key`, once its table is kept, for a command without seed keys:
+    /// one that reads no events (`sessions`) would otherwise leave the next warm run none to
+    /// serve. Done once, by this or by the first re-read (with what it read), whichever comes
+    /// first: each writes under the lock of what the run read again, so the last written
+    /// holds all.
+    pub(super) fn keep_carried_events(&self, cache: &super::cache::Cache, key: u128) {
+        if !self.carry_with_table {
+            return;
+        }
+        let all = self.read_again.lock().unwrap_or_else(|e| e.into_inner());
+        if !self.events_carried.swap(false, std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
+        if let Some(union) = self.saved_events().and_then(|k| k.union(&all)) {
+            cache.save_derived(key, "events", |out| Kept::put_saved(union, out));
+        }
     }
 
     /// [`Ingest::saved_events`]: what an earlier run over this table in the cache kept of the

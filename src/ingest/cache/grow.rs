@@ -156,7 +156,7 @@ impl Cache {
         if !r.b.is_empty() {
             return None;
         }
-        Some(Base { ing, details, creds: first, ids, digests, map })
+        Some(Base { ing, details, creds: first, ids, digests, map, hash })
     }
 }
 

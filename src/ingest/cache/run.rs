@@ -177,6 +177,7 @@ impl RunSave {
         put_table(&mut table, ing, head, tail);
         table.finish();
         crate::diag::mark("cache: run encoded");
+        ing.keep_carried_events(&cache, hash);
     }
 }
 
@@ -731,6 +732,8 @@ fn decode(
         growable: None,
         pending_save: None,
         saved_events: Default::default(),
+        events_carried: Default::default(),
+        carry_with_table: false,
         read_again: Default::default(),
         stats,
         problems,
