@@ -428,9 +428,10 @@ fn blast_for_plan(
     ing: &Ingest,
     g: &crate::chain::SessionGraph,
     seeds: &[SeedKey],
+    keep_events: bool,
 ) -> Result<(crate::blast::BlastRadius, crate::plan::SessionsByTarget)> {
     let (b, by_target) = rayon::join(
-        || crate::blast::blast(ing, g, seeds, true),
+        || crate::blast::blast_with(ing, g, seeds, true, keep_events),
         || crate::plan::sessions_by_target(g),
     );
     Ok((b?, by_target))
@@ -573,7 +574,8 @@ fn plan(a: cli::PlanArgs) -> Result<Exit> {
     let iam = load_iam(&a.iam, &a.input)?;
     let (ing, g) = load_graph(&a.input, &keys, true, iam.as_ref())?;
     let seeds = seeds_of(&g, &keys, &a.seeds.principals)?;
-    let (mut b, by_target) = blast_for_plan(&ing, &g, &seeds)?;
+    // The plan reads the tainted calls' resources, not the events in full (memory: SPEC §7).
+    let (mut b, by_target) = blast_for_plan(&ing, &g, &seeds, false)?;
     crate::diag::mark("blast done");
     let opts = plan_options(a.strategy, effective_at, &a.input);
     let mut p =
@@ -772,7 +774,8 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
     let seeds = seeds_of(&g, &keys, &a.seeds.principals)?;
     std::fs::create_dir_all(&a.output)
         .with_context(|| format!("creating {}", a.output.display()))?;
-    let (mut b, by_target) = blast_for_plan(&ing, &g, &seeds)?;
+    // The case folder's timeline and `tainted-events.parquet` are the events in full.
+    let (mut b, by_target) = blast_for_plan(&ing, &g, &seeds, true)?;
     crate::diag::mark("blast done");
     let opts = plan_options(a.strategy, effective_at, &a.input);
     let mut p =

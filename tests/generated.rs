@@ -680,16 +680,34 @@ fn plan_denies_a_foreign_role_session_on_our_resources() {
     let get = format!(
         r#"{{"eventVersion":"1.08","userIdentity":{{"type":"AssumedRole","principalId":"AROAEXAMPLEEXT000001:x","arn":"arn:aws:sts::444455556666:assumed-role/Ext/x","accountId":"444455556666","accessKeyId":"ASIAEXAMPLEFOREIGN01","sessionContext":{{"sessionIssuer":{{"type":"Role","principalId":"AROAEXAMPLEEXT000001","arn":"arn:aws:iam::444455556666:role/Ext","accountId":"444455556666","userName":"Ext"}},"attributes":{{"creationDate":"{t}","mfaAuthenticated":"false"}}}}}},"eventTime":"2024-03-11T09:05:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.9","userAgent":"aws-cli/2.15.0","requestParameters":{{"bucketName":"example-bucket","key":"secret.txt"}},"responseElements":null,"requestID":"r2","eventID":"00000000-0000-0000-0000-0000000000a2","readOnly":true,"resources":[{{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::example-bucket/secret.txt"}}],"eventType":"AwsApiCall","managementEvent":false,"recipientAccountId":"111122223333","eventCategory":"Data"}}"#
     );
+    // The same session refused on another bucket: nothing of that bucket is denied.
+    let refused = get
+        .replace("example-bucket", "refused-bucket")
+        .replace("0000000000a2", "0000000000a3")
+        .replace(r#""requestID":"r2","#, r#""requestID":"r3","errorCode":"AccessDenied","#);
     write(
         d.path(),
         "AWSLogs/111122223333/CloudTrail/us-east-1/2024/03/11/a.json.gz",
-        &gz(format!("{{\"Records\":[{get},{assume}]}}").as_bytes()),
+        &gz(format!("{{\"Records\":[{get},{assume},{refused}]}}").as_bytes()),
     );
     let (code, p, bytes) = plan(d.path(), "strict", "2024-03-11T09:30:00Z");
     assert_eq!(code, 0);
     let actions = p["actions"].as_array().unwrap();
     let rp: Vec<&Value> = actions.iter().filter(|a| a["type"] == "resource_policy_deny").collect();
     assert_eq!(rp.len(), 1, "{actions:?}");
+    // `investigate`, which keeps the tainted events in full for its case folder, plans the
+    // same actions as `plan`, which reads only their resources.
+    let case = TempDir::new().unwrap();
+    let o = bin()
+        .args(["investigate", "--no-progress", "-q", "--key", LEAKED_KEY])
+        .args(["--strategy", "strict", "--effective-at", "2024-03-11T09:30:00Z", "-o"])
+        .arg(case.path().join("case"))
+        .arg(d.path())
+        .output()
+        .unwrap();
+    assert!(o.status.code().is_some_and(|c| c <= 1), "{o:?}");
+    let folder = json(&std::fs::read(case.path().join("case/plan.json")).unwrap());
+    assert_eq!(folder["actions"], p["actions"]);
     assert_eq!(rp[0]["account_id"], "111122223333");
     assert_eq!(rp[0]["principal_arn"], "arn:aws:s3:::example-bucket");
     let st = &rp[0]["policy_document"]["Statement"][0];

@@ -815,16 +815,19 @@ fn resource_denies(
     // a forged trail can name any number of foreign roles).
     let set: BTreeSet<usize> = foreign.iter().flat_map(|(_, s)| s.iter().copied()).collect();
     if !set.is_empty() {
-        for (k, e) in b.tainted_events.iter().enumerate() {
-            let Some(n) = g.node_of_event(b.event_indices[k]) else { continue };
-            if !set.contains(&n) || e.failed() {
+        // The calls that succeeded and name resources (the others add nothing), whether or
+        // not the tainted events were kept in full.
+        for u in &b.resource_uses {
+            let Some(n) = g.node_of_event(b.event_indices[u.position]) else { continue };
+            if !set.contains(&n) {
                 continue;
             }
-            let Some(acct) = e.recipient_account.as_deref().filter(|a| ours.contains(a)) else {
+            let acct = u.recipient_account.as_str();
+            if !ours.contains(acct) {
                 continue;
-            };
+            }
             let Some(session_arn) = g.nodes[n].principal_arn.as_deref() else { continue };
-            for r in &e.resources {
+            for r in &u.resources {
                 if let Some(res) = policy_resource(r) {
                     let principals = by_resource.entry((acct.to_string(), res)).or_default();
                     if !principals.contains(session_arn) {
