@@ -44,8 +44,14 @@ impl KeptLog {
         self.at.is_empty()
     }
 
-    /// Adds the events of `other` after those of `self`.
+    /// Adds the events of `other` after those of `self` (taken over whole when `self` has
+    /// none: a run's first re-read kept 51 MB of events at 5 GB of trail, copied while both
+    /// were held).
     pub(super) fn append(&mut self, other: KeptLog) {
+        if self.at.is_empty() {
+            *self = other;
+            return;
+        }
         let base = self.w.buf.len();
         self.w.buf.extend_from_slice(&other.w.buf);
         let moved =
