@@ -106,6 +106,11 @@ fn outputs(trail: &Path, cache: Option<&Path>, work: &Path) -> Vec<(String, i32,
     out
 }
 
+/// What `blast --format json` printed among [`outputs`].
+fn blast_stdout(o: &[(String, i32, Vec<u8>)]) -> Vec<u8> {
+    o.iter().find(|o| o.0 == "blast stdout").unwrap().2.clone()
+}
+
 fn same(a: &[(String, i32, Vec<u8>)], b: &[(String, i32, Vec<u8>)], when: &str) {
     assert_eq!(a.len(), b.len());
     for (x, y) in a.iter().zip(b) {
@@ -575,7 +580,7 @@ fn a_report_run_again_takes_the_events_it_wants_from_the_cache_and_never_damaged
     let work = TempDir::new().unwrap();
     let cache = work.path().join("cache");
     let cold = outputs(d.path(), None, work.path());
-    let blast = &cold.iter().find(|o| o.0 == "blast stdout").unwrap().2;
+    let blast = &blast_stdout(&cold);
     let ((files, served), out) = reread_line(d.path(), &cache);
     assert!(files > 1, "the leaked key's events are in several files: {files}");
     assert_eq!(served, 0, "nothing kept yet");
@@ -607,8 +612,6 @@ fn a_run_extended_by_new_log_files_takes_the_events_the_run_before_kept() {
     let (d, _) = trail();
     let work = TempDir::new().unwrap();
     let cache = work.path().join("cache");
-    let blast_of =
-        |o: &[(String, i32, Vec<u8>)]| o.iter().find(|o| o.0 == "blast stdout").unwrap().2.clone();
     reread_line(d.path(), &cache);
     let ((files, served), _) = reread_line(d.path(), &cache);
     assert!(files > 1 && served == files, "{files} files, {served} served");
@@ -618,7 +621,7 @@ fn a_run_extended_by_new_log_files_takes_the_events_the_run_before_kept() {
     let added = more_logs(d.path(), 1043);
     let sessions = ["sessions", "--format", "json"];
     assert_eq!(how(d.path(), &cache, &sessions), ("extending an earlier run".into(), added));
-    let blast = blast_of(&outputs(d.path(), None, work.path()));
+    let blast = blast_stdout(&outputs(d.path(), None, work.path()));
     let ((now, served), out) = reread_line(d.path(), &cache);
     assert!(now >= files && served > 0 && served <= now, "{now} files, {served} served");
     assert_eq!(out, blast);
@@ -628,7 +631,7 @@ fn a_run_extended_by_new_log_files_takes_the_events_the_run_before_kept() {
     // A report that extends the run itself (its events without an `eventID` named after
     // their files' new numbers) gives what a cold run gives, every command after it too.
     more_logs(d.path(), 1044);
-    let blast = blast_of(&outputs(d.path(), None, work.path()));
+    let blast = blast_stdout(&outputs(d.path(), None, work.path()));
     let ((now, served), out) = reread_line(d.path(), &cache);
     assert!(served > 0 && served <= now, "{now} files, {served} served");
     assert_eq!(out, blast);
@@ -645,7 +648,7 @@ fn a_run_extended_by_new_log_files_takes_the_events_the_run_before_kept() {
         std::fs::write(&p, b).unwrap();
     }
     more_logs(d.path(), 1045);
-    let blast = blast_of(&outputs(d.path(), None, work.path()));
+    let blast = blast_stdout(&outputs(d.path(), None, work.path()));
     let ((_, served), out) = reread_line(d.path(), &cache);
     assert_eq!(served, 0);
     assert_eq!(out, blast);
