@@ -214,11 +214,12 @@ pub(super) fn merge(
     // Deduplicate on eventID *and* content (SPEC §8): of the copies of one eventID, the
     // first in file order of each distinct content is kept (deterministic); a later copy with
     // content seen before is a duplicate, one with new content an evidence conflict, kept.
+    // File and record break the tie between the copies of a conflict.
     stubs.par_sort_unstable_by(|a, b| {
-        (a.id, a.s.file, a.s.record).cmp(&(b.id, b.s.file, b.s.record))
+        (a.s.time, a.id, a.s.file, a.s.record).cmp(&(b.s.time, b.id, b.s.file, b.s.record))
     });
     let before = stubs.len();
-    let conflict_pairs = dedupe(&mut stubs);
+    let conflict_pairs = dedupe_in_time_order(&mut stubs);
     stats.duplicates = (before - stubs.len()) as u64;
     stats.conflicts = conflict_pairs.len() as u64;
     let before = stubs.len();
@@ -226,10 +227,6 @@ pub(super) fn merge(
         opts.since.is_none_or(|s| e.s.time >= s) && opts.until.is_none_or(|u| e.s.time <= u)
     });
     stats.filtered_out = (before - stubs.len()) as u64;
-    // File and record break the tie between the copies of a conflict.
-    stubs.par_sort_unstable_by(|a, b| {
-        (a.s.time, a.id, a.s.file, a.s.record).cmp(&(b.s.time, b.id, b.s.file, b.s.record))
-    });
     // Nothing after this point needs the ids (and the largest worker's vector grew by
     // doubling: its slack goes too), but a run that keeps its table keeps them too.
     let (stubs, ids, digests) = strip_ids(stubs, growable);
@@ -334,6 +331,60 @@ pub(super) fn shape_name(s: Shape) -> &'static str {
     }
 }
 
+/// [`dedupe`] for `stubs` sorted by `(time, id, file, record)`: the same copies removed, the
+/// same conflicts returned in the same order, and the order of the rest kept. Only the copies
+/// of the ids that repeat (found by sorting the 16-byte ids alone; most trails have none) are
+/// put in `(id, file, record)` order for [`dedupe`], which is cheaper than sorting every
+/// 80-byte stub twice. When most events repeat (a trail given twice), sorting them all by id
+/// and back by time is done instead, so that the copies never double the table in memory.
+pub(super) fn dedupe_in_time_order(stubs: &mut Vec<Keyed>) -> Vec<ConflictPair> {
+    let mut ids: Vec<u128> = stubs.par_iter().map(|k| k.id).collect();
+    ids.par_sort_unstable();
+    let mut repeated: Vec<u128> = ids.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
+    drop(ids);
+    repeated.dedup();
+    if repeated.is_empty() {
+        return Vec::new();
+    }
+    let mut at: Vec<usize> = (0..stubs.len())
+        .into_par_iter()
+        .filter(|&i| repeated.binary_search(&stubs[i].id).is_ok())
+        .collect();
+    if at.len() > stubs.len() / 4 {
+        drop(at);
+        let by_id =
+            |a: &Keyed, b: &Keyed| (a.id, a.s.file, a.s.record).cmp(&(b.id, b.s.file, b.s.record));
+        stubs.par_sort_unstable_by(by_id);
+        let conflicts = dedupe(stubs);
+        stubs.par_sort_unstable_by(|a, b| {
+            (a.s.time, a.id, a.s.file, a.s.record).cmp(&(b.s.time, b.id, b.s.file, b.s.record))
+        });
+        return conflicts;
+    }
+    at.par_sort_unstable_by_key(|&i| (stubs[i].id, stubs[i].s.file, stubs[i].s.record));
+    let mut copies: Vec<Keyed> = at.iter().map(|&i| stubs[i]).collect();
+    let conflicts = dedupe(&mut copies);
+    // `dedupe` keeps a subsequence of `copies`, and `(file, record)` names one stub.
+    let mut kept = copies.iter().map(|k| (k.s.file, k.s.record)).peekable();
+    let mut dropped: Vec<usize> = Vec::with_capacity(at.len() - copies.len());
+    for &i in &at {
+        if kept.peek() == Some(&(stubs[i].s.file, stubs[i].s.record)) {
+            kept.next();
+        } else {
+            dropped.push(i);
+        }
+    }
+    dropped.sort_unstable();
+    let mut next = dropped.into_iter().peekable();
+    let mut i = 0usize;
+    stubs.retain(|_| {
+        let drop = next.next_if_eq(&i).is_some();
+        i += 1;
+        !drop
+    });
+    conflicts
+}
+
 /// Removes the duplicates from `stubs` sorted by `(id, file, record)` and returns the
 /// evidence conflicts as `((file, record) of the first copy, (file, record) of the other)`.
 /// A copy is a duplicate when an earlier kept copy of its id has the same content digest (or
@@ -374,4 +425,57 @@ pub(super) fn dedupe(stubs: &mut Vec<Keyed>) -> Vec<ConflictPair> {
     }
     stubs.truncate(out);
     conflicts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::table::Stub;
+
+    /// The two sorts and [`dedupe`] that [`dedupe_in_time_order`] stands for.
+    fn by_two_sorts(mut stubs: Vec<Keyed>) -> (Vec<Keyed>, Vec<ConflictPair>) {
+        stubs.sort_by_key(|k| (k.id, k.s.file, k.s.record));
+        let conflicts = dedupe(&mut stubs);
+        stubs.sort_by_key(|k| (k.s.time, k.id, k.s.file, k.s.record));
+        (stubs, conflicts)
+    }
+
+    /// `n` stubs drawn from `ids` distinct ids and `digests` distinct contents (0: unknown),
+    /// spread over 7 files, seeded.
+    fn drawn(seed: u64, n: u32, ids: u64, digests: u64) -> Vec<Keyed> {
+        let mut x = seed;
+        let mut next = move |m: u64| {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (x >> 33) % m
+        };
+        (0..n)
+            .map(|r| Keyed {
+                id: u128::from(next(ids)) << 64 | 0xfeed,
+                digest: next(digests),
+                s: Stub::bare(1_700_000_000 + next(50) as i64, r % 7, r, 0),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_time_sort_removes_the_copies_and_lists_the_conflicts_the_two_sorts_did() {
+        // Few repeats (the copies sorted apart), many (the fallback), none, and all one id.
+        for (seed, n, ids, digests) in
+            [(1, 2000, 100_000, 4), (2, 2000, 300, 3), (3, 500, 1 << 40, 5), (4, 300, 1, 40)]
+        {
+            let stubs = drawn(seed, n, ids, digests);
+            let (want, want_conflicts) = by_two_sorts(stubs.clone());
+            let mut got = stubs;
+            got.sort_by_key(|k| (k.s.time, k.id, k.s.file, k.s.record));
+            let conflicts = dedupe_in_time_order(&mut got);
+            let key = |k: &Keyed| (k.id, k.digest, k.s);
+            assert_eq!(
+                got.iter().map(key).collect::<Vec<_>>(),
+                want.iter().map(key).collect::<Vec<_>>(),
+                "seed {seed}"
+            );
+            assert_eq!(conflicts, want_conflicts, "seed {seed}");
+            assert!(n as usize > want.len() || ids > u64::from(n), "seed {seed}: nothing removed");
+        }
+    }
 }
