@@ -163,9 +163,13 @@ pub struct BlastRadius {
     /// Indices (into the graph) of the tainted credential nodes.
     #[serde(skip)]
     pub nodes: BTreeSet<usize>,
-    /// The tainted events in full, in time order (empty unless asked for).
+    /// The tainted events in full, in time order (empty unless asked for, and until
+    /// [`BlastRadius::unpack_events`] when [`blast_with`] kept them packed).
     #[serde(skip)]
     pub tainted_events: Vec<Event>,
+    /// The tainted events [`blast_with`] kept, encoded, until they are unpacked.
+    #[serde(skip)]
+    pub packed_events: crate::ingest::Packed,
     /// The resources of each tainted call that succeeded and names some, with the account
     /// that received it: `(position in event_indices, recipient account, resources)`, in
     /// time order. What the plan's resource-policy denies read (SPEC §5, F7), kept whether
@@ -271,14 +275,17 @@ pub fn blast(
     seeds: &[SeedKey],
     with_events: bool,
 ) -> anyhow::Result<BlastRadius> {
-    blast_with(ing, g, seeds, with_events, with_events)
+    let mut b = blast_with(ing, g, seeds, with_events, with_events)?;
+    b.unpack_events()?;
+    Ok(b)
 }
 
-/// [`blast`], with the activity sections (`activity`) and the tainted events kept in full
-/// (`keep_events`) chosen apart. The activity is aggregated event by event as the files are
-/// re-read ([`Ingest::for_each_event`]), so without `keep_events` memory grows with the
-/// distinct values reported (IPs, user agents, actions, resources), not with the number of
-/// tainted events; a caller that must write every tainted event streams them in batches with
+/// [`blast`], with the activity sections (`activity`) and the tainted events kept
+/// (`keep_events`: packed, under a third of their memory in full, until
+/// [`BlastRadius::unpack_events`]) chosen apart. The activity is aggregated event by event
+/// as the files are re-read ([`Ingest::for_each_event`]), so without `keep_events` memory
+/// grows with the distinct values reported (IPs, user agents, actions, resources), not with
+/// the number of tainted events; a caller that must write every tainted event streams them in batches with
 /// [`Ingest::load_events`] over [`BlastRadius::event_indices`].
 ///
 /// # Errors
@@ -298,6 +305,21 @@ pub fn blast_with(
     let (b, signals) =
         rayon::join(|| radius(ing, g, seeds, activity, keep_events), || signals(ing, g));
     Ok(BlastRadius { signals, ..b? })
+}
+
+impl BlastRadius {
+    /// The tainted events [`blast_with`] kept packed, in full in
+    /// [`BlastRadius::tainted_events`] (a caller with the session graph and event table in
+    /// memory unpacks them once it has dropped what it can of those).
+    ///
+    /// # Errors
+    /// A kept event that does not decode.
+    pub fn unpack_events(&mut self) -> anyhow::Result<()> {
+        if !self.packed_events.is_empty() {
+            self.tainted_events = std::mem::take(&mut self.packed_events).unpack()?;
+        }
+        Ok(())
+    }
 }
 
 /// [`blast_with`] but for the signals.
@@ -365,10 +387,7 @@ fn radius(
     let mut persistence = Vec::new();
     let mut counts: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
     let mut per_hour: BTreeMap<String, u64> = BTreeMap::new();
-    let mut slots: Vec<Option<Event>> = Vec::new();
-    if keep_events {
-        slots.resize_with(event_indices.len(), || None);
-    }
+    let mut packed_events = crate::ingest::Packed::default();
     // Persistence items with the position of their event, to restore time order.
     let mut found: Vec<(usize, Persistence)> = Vec::new();
     let wanted: &[usize] = if activity { &event_indices } else { &[] };
@@ -465,12 +484,11 @@ fn radius(
         c.1 += u64::from(e.failed());
         bump(&mut per_hour, &fmt_iso(e.time)[..13]);
         if keep_events {
-            slots[pos] = Some(e);
+            packed_events.push(pos, &e);
         }
     })?;
     found.sort_by_key(|(pos, _)| *pos);
     persistence.extend(found.into_iter().map(|(_, p)| p));
-    let tainted_events: Vec<Event> = slots.into_iter().flatten().collect();
 
     let parent = g.parent_edge();
     let mut credentials: Vec<TaintedCredential> = nodes
@@ -555,7 +573,8 @@ fn radius(
         notes,
         event_indices,
         nodes,
-        tainted_events,
+        tainted_events: Vec::new(),
+        packed_events,
         resource_uses,
     })
 }
