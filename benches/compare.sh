@@ -10,6 +10,8 @@
 #   scan    trailhound scan
 #   blast   trailhound blast --key <leaked key>
 #   plan    trailhound plan --key <leaked key>
+#   investigate  trailhound investigate --key <leaked key> -o <a new folder>: the whole case
+#           folder, the tainted events in full among it (INVESTIGATE=0 leaves it out)
 #   warm-*  the same three with --cache, the cache filled by an earlier run (same trail)
 #   plus1-* the same three with --cache after 1% more files arrived (a second generated trail
 #           of SIZE/100 copied into the trail before each repetition, removed after it; each
@@ -67,6 +69,7 @@ NFILES=$(wc -l < "$LIST")
 UNCOMPRESSED=$(xargs -a "$LIST" -P "$NPROC" -n 64 gzip -dc | wc -c)
 COMPRESSED=$(xargs -a "$LIST" cat | wc -c)
 RESULTS=$(mktemp)
+CASE=$(mktemp -d)
 
 run() { # name, command...
     local name=$1; shift
@@ -110,6 +113,9 @@ for rep in $(seq "$REPS"); do
     run scan "$BIN" scan "$DIR" --format json --no-progress -q
     run blast "$BIN" blast "$DIR" --key "$KEY" --format json --no-progress -q
     run plan "$BIN" plan "$DIR" --key "$KEY" --effective-at $CUT --no-progress -q
+    if [ "${INVESTIGATE:-1}" = 1 ]; then
+        run investigate "$BIN" investigate "$DIR" --key "$KEY" --effective-at $CUT --no-progress -q -o "$CASE/case"
+    fi
     if [ "${WARM:-1}" = 1 ]; then
         run warm-scan "$BIN" scan "$DIR" --format json --no-progress -q --cache "$CACHE/c"
         run warm-blast "$BIN" blast "$DIR" --key "$KEY" --format json --no-progress -q --cache "$CACHE/c"
@@ -144,7 +150,7 @@ for line in open(path):
     rows.setdefault(p[0], []).append((float(p[1]), float(p[2]) + float(p[3]), int(p[4])))
 floor = statistics.median(r[0] for r in rows["gzip"])
 typed = statistics.median(r[0] for r in rows["floor"]) if "floor" in rows else None
-cold = {n: statistics.median(r[0] for r in rows[n]) for n in ("scan", "blast", "plan") if n in rows}
+cold = {n: statistics.median(r[0] for r in rows[n]) for n in ("scan", "blast", "plan", "investigate") if n in rows}
 print(f"trail (seed {seed}): {nfiles} files, {unc/1e6:.0f} MB uncompressed, {comp/1e6:.0f} MB compressed; {reps} runs each, alternating; {nproc} cores")
 print(f"| tool | median wall s | median CPU s | peak RSS MB | MB/s (uncompressed) | ratio to gzip -dc | ratio to floor | ratio to scan | ratio to its cold run |")
 print(f"|---|---|---|---|---|---|---|---|---|")
@@ -154,9 +160,10 @@ for name, rs in rows.items():
     rss = max(r[2] for r in rs) / 1024
     base = name.split("-", 1)[-1]
     to_typed = f"{wall/typed:.2f}" if typed else ""
-    to_scan = f"{wall/cold['scan']:.2f}" if name in ("blast", "plan") and "scan" in cold else ""
+    to_scan = f"{wall/cold['scan']:.2f}" if name in ("blast", "plan", "investigate") and "scan" in cold else ""
     to_cold = f"{wall/cold[base]:.3f}" if "-" in name and base in cold else ""
     print(f"| {name} | {wall:.2f} | {cpu:.2f} | {rss:.0f} | {unc/1e6/wall:.0f} | {wall/floor:.2f} | {to_typed} | {to_scan} | {to_cold} |")
 PY
 rm -f "$LIST" "$RESULTS"
+rm -rf "$CASE"
 rm -rf "$CACHE" "$DIR/AWSLogs/zz-more"
