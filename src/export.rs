@@ -221,10 +221,12 @@ impl TableWriter {
     }
 }
 
-/// Writes events to `path` in the format its extension names.
+/// Writes events to `path` in the format its extension names, in one batch (the tests'
+/// shorthand: the commands write a batch at a time, [`TableWriter`]).
 ///
 /// # Errors
 /// Unknown extension, I/O or polars errors; the message names the path.
+#[cfg(test)]
 pub fn write_events(path: &Path, events: &[&Event], files: &[String]) -> Result<()> {
     let mut w = TableWriter::create(path)?;
     w.write(events, files)?;

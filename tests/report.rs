@@ -896,3 +896,88 @@ fn report_layout_fits_1024_and_1920_pixels() {
     let w = |m: &Measure| m.svgs.iter().find(|s| s.0 == "chain-svg").map(|s| s.2 - s.1).unwrap();
     assert!(w(&narrow) < w(&wide), "the graph scales with the page");
 }
+
+/// A flood of calls signed by the leaked key (an exfiltration reads objects by the thousand),
+/// spread over files out of time order: `tainted-events.parquet` holds every one, in time
+/// order, written a batch at a time (more than one batch here), and the findings still see
+/// the failed calls and the persistence among them (which `investigate` keeps in full while
+/// the rest of the events are only counted and placed on the timeline).
+#[test]
+fn a_flood_of_calls_signed_by_the_leaked_key_fills_the_case_folder_in_time_order() {
+    let d = TempDir::new().unwrap();
+    let t0 = 1_710_151_200; // 2024-03-11T10:00:00Z
+    let rec = |n: usize, name: &str, source: &str, params: &str, error: Option<&str>| {
+        let err = error.map_or(String::new(), |e| {
+            format!(r#""errorCode":"{e}","errorMessage":"not authorized","#)
+        });
+        format!(
+            r#"{{"eventVersion":"1.09","userIdentity":{{"type":"IAMUser","principalId":"AIDAEXAMPLELEAKED001","arn":"arn:aws:iam::111122223333:user/ci-deployer","accountId":"111122223333","accessKeyId":"{LEAKED_KEY}","userName":"ci-deployer"}},"eventTime":"{}","eventSource":"{source}","eventName":"{name}","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.9","userAgent":"aws-cli/2.15.0",{err}"requestParameters":{params},"responseElements":null,"requestID":"r-{n}","eventID":"00000000-0000-4000-8000-{n:012}","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"111122223333"}}"#,
+            fmt_iso(t0 + n as i64 / 3)
+        )
+    };
+    let (files, per_file) = (3, 4_000);
+    let mut ids = Vec::new();
+    for f in 0..files {
+        // File f holds every third record: each file spans the whole flood.
+        let recs: Vec<String> = (0..per_file)
+            .map(|i| {
+                let n = i * files + f;
+                ids.push((t0 + n as i64 / 3, format!("00000000-0000-4000-8000-{n:012}")));
+                match n {
+                    7 => rec(
+                        n,
+                        "CreateUser",
+                        "iam.amazonaws.com",
+                        r#"{"userName":"backdoor"}"#,
+                        None,
+                    ),
+                    100 | 101 => rec(
+                        n,
+                        "StopLogging",
+                        "cloudtrail.amazonaws.com",
+                        r#"{"name":"main-trail"}"#,
+                        Some("AccessDenied"),
+                    ),
+                    _ => rec(
+                        n,
+                        "GetObject",
+                        "s3.amazonaws.com",
+                        &format!(
+                            r#"{{"bucketName":"customer-data","key":"exports/part-{n}.csv"}}"#
+                        ),
+                        None,
+                    ),
+                }
+            })
+            .collect();
+        let body = format!("{{\"Records\":[{}]}}", recs.join(","));
+        write(
+            d.path(),
+            &format!("AWSLogs/111122223333/CloudTrail/us-east-1/2024/03/11/111122223333_CloudTrail_us-east-1_20240311T10{f:02}Z_flood.json.gz"),
+            &gz(body.as_bytes()),
+        );
+    }
+    ids.sort();
+    let out = d.path().join("case");
+    investigate(&d.path().join("AWSLogs"), LEAKED_KEY, "2024-03-11T12:00:00Z", &out);
+    let blast = read_json(&out.join("blast.json"));
+    assert_eq!(blast["events"].as_u64(), Some((files * per_file) as u64));
+    let f = std::fs::File::open(out.join("tainted-events.parquet")).unwrap();
+    let df = {
+        use polars::prelude::{ParquetReader, SerReader};
+        ParquetReader::new(f).finish().unwrap()
+    };
+    let got: Vec<&str> =
+        df.column("event_id").unwrap().str().unwrap().iter().map(Option::unwrap).collect();
+    let want: Vec<&str> = ids.iter().map(|(_, id)| id.as_str()).collect();
+    assert_eq!(got, want, "every tainted event, once, in time order");
+    let findings = blast["findings"].as_array().unwrap();
+    let on = |target: &str, failed: bool| {
+        findings.iter().any(|x| x["target"] == target && x["failed"] == failed)
+    };
+    assert!(on("trail/main-trail", true), "the refused StopLogging calls: {findings:#?}");
+    assert!(on("user/backdoor", false), "the user made: {findings:#?}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("<svg id=\"timeline-svg\""), "timeline drawn");
+    assert!(html.contains("GetObject"), "the calls named on the timeline");
+}

@@ -8,6 +8,7 @@
 
 mod classify;
 mod finding;
+mod moments;
 mod render;
 mod signals;
 
@@ -18,6 +19,7 @@ pub use crate::model::SeedKey;
 use crate::time::{fmt_iso, Time};
 use classify::{is_data_read, is_persistence, persistence_of};
 pub use finding::{Finding, Severity};
+pub use moments::{Moment, Moments, NONE as NO_STRING};
 pub use render::{render_markdown, render_table};
 use serde::Serialize;
 use signals::signals;
@@ -163,13 +165,18 @@ pub struct BlastRadius {
     /// Indices (into the graph) of the tainted credential nodes.
     #[serde(skip)]
     pub nodes: BTreeSet<usize>,
-    /// The tainted events in full, in time order (empty unless asked for, and until
-    /// [`BlastRadius::unpack_events`] when [`blast_with`] kept them packed).
+    /// The events the findings read in full, in time order: the persistence calls (what
+    /// names their targets) and the failed calls (the attempts). Empty unless the events were
+    /// asked for ([`BlastRadius::events_kept`]).
     #[serde(skip)]
-    pub tainted_events: Vec<Event>,
-    /// The tainted events [`blast_with`] kept, encoded, until they are unpacked.
+    pub finding_events: Vec<Event>,
+    /// Whether [`BlastRadius::finding_events`] and [`BlastRadius::moments`] were kept
+    /// (`keep_events`): without them, the findings fall back on the per-action counts.
     #[serde(skip)]
-    pub packed_events: crate::ingest::Packed,
+    pub events_kept: bool,
+    /// What the report's timeline reads of every tainted event (empty unless asked for).
+    #[serde(skip)]
+    pub moments: Moments,
     /// The resources of each tainted call that succeeded and names some, with the account
     /// that received it: `(position in event_indices, recipient account, resources)`, in
     /// time order. What the plan's resource-policy denies read (SPEC §5, F7), kept whether
@@ -264,8 +271,9 @@ fn sight(m: &mut BTreeMap<String, (u64, i64)>, k: &str, t: i64) {
 
 /// Computes the blast radius of `seeds`. With `with_events`, the tainted events are read back
 /// in full (a second pass over only the files that hold them) for the activity sections, and
-/// kept in [`BlastRadius::tainted_events`]; without, only the tainted credentials are
-/// computed (what `verify` needs).
+/// what the report reads of them is kept ([`BlastRadius::moments`],
+/// [`BlastRadius::finding_events`]); without, only the tainted credentials are computed
+/// (what `verify` needs).
 ///
 /// # Errors
 /// A file that changed on disk between the two passes.
@@ -275,14 +283,12 @@ pub fn blast(
     seeds: &[SeedKey],
     with_events: bool,
 ) -> anyhow::Result<BlastRadius> {
-    let mut b = blast_with(ing, g, seeds, with_events, with_events)?;
-    b.unpack_events()?;
-    Ok(b)
+    blast_with(ing, g, seeds, with_events, with_events)
 }
 
-/// [`blast`], with the activity sections (`activity`) and the tainted events kept
-/// (`keep_events`: packed, under a third of their memory in full, until
-/// [`BlastRadius::unpack_events`]) chosen apart. The activity is aggregated event by event
+/// [`blast`], with the activity sections (`activity`) and what the report reads of the
+/// tainted events (`keep_events`: [`BlastRadius::moments`] and
+/// [`BlastRadius::finding_events`]) chosen apart. The activity is aggregated event by event
 /// as the files are re-read ([`Ingest::for_each_event`]), so without `keep_events` memory
 /// grows with the distinct values reported (IPs, user agents, actions, resources), not with
 /// the number of tainted events; a caller that must write every tainted event streams them in batches with
@@ -305,21 +311,6 @@ pub fn blast_with(
     let (b, signals) =
         rayon::join(|| radius(ing, g, seeds, activity, keep_events), || signals(ing, g));
     Ok(BlastRadius { signals, ..b? })
-}
-
-impl BlastRadius {
-    /// The tainted events [`blast_with`] kept packed, in full in
-    /// [`BlastRadius::tainted_events`] (a caller with the session graph and event table in
-    /// memory unpacks them once it has dropped what it can of those).
-    ///
-    /// # Errors
-    /// A kept event that does not decode.
-    pub fn unpack_events(&mut self) -> anyhow::Result<()> {
-        if !self.packed_events.is_empty() {
-            self.tainted_events = std::mem::take(&mut self.packed_events).unpack()?;
-        }
-        Ok(())
-    }
 }
 
 /// [`blast_with`] but for the signals.
@@ -387,7 +378,8 @@ fn radius(
     let mut persistence = Vec::new();
     let mut counts: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
     let mut per_hour: BTreeMap<String, u64> = BTreeMap::new();
-    let mut packed_events = crate::ingest::Packed::default();
+    let (mut moments, mut strings) = (Vec::new(), moments::Strings::default());
+    let mut finding_events: Vec<(usize, Event)> = Vec::new();
     // Persistence items with the position of their event, to restore time order.
     let mut found: Vec<(usize, Persistence)> = Vec::new();
     let wanted: &[usize] = if activity { &event_indices } else { &[] };
@@ -440,8 +432,10 @@ fn radius(
             d.0 += 1;
             d.1 = d.1.min(e.time);
         }
+        let mut persisted = false;
         if !e.failed() && is_persistence(&e.name) {
             if let Some((target, detail, follow_up)) = persistence_of(&e) {
+                persisted = true;
                 found.push((
                     pos,
                     Persistence {
@@ -484,11 +478,17 @@ fn radius(
         c.1 += u64::from(e.failed());
         bump(&mut per_hour, &fmt_iso(e.time)[..13]);
         if keep_events {
-            packed_events.push(pos, &e);
+            moments.push((pos, strings.moment(&e)));
+            if persisted || e.failed() {
+                finding_events.push((pos, e));
+            }
         }
     })?;
     found.sort_by_key(|(pos, _)| *pos);
     persistence.extend(found.into_iter().map(|(_, p)| p));
+    finding_events.sort_by_key(|(pos, _)| *pos);
+    let finding_events = finding_events.into_iter().map(|(_, e)| e).collect();
+    let moments = Moments::of(moments, strings);
 
     let parent = g.parent_edge();
     let mut credentials: Vec<TaintedCredential> = nodes
@@ -573,8 +573,9 @@ fn radius(
         notes,
         event_indices,
         nodes,
-        tainted_events: Vec::new(),
-        packed_events,
+        finding_events,
+        events_kept: keep_events,
+        moments,
         resource_uses,
     })
 }

@@ -103,7 +103,7 @@ pub fn findings_from(
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     let events: BTreeMap<&str, &Event> =
-        b.tainted_events.iter().map(|e| (e.id.as_str(), e)).collect();
+        b.finding_events.iter().map(|e| (e.id.as_str(), e)).collect();
 
     leaked_key(b, plan, &mut out);
 

@@ -310,7 +310,7 @@ pub(super) fn failed_attempts(
         );
     }
     // Without the events loaded: the per-action error counts.
-    if events.is_empty() {
+    if !b.events_kept {
         for a in b.actions.iter().filter(|a| a.errors > 0) {
             let Some(mut mn) = meaning(&a.event_name, None, None, true) else { continue };
             mn.severity = mn.severity.lower();

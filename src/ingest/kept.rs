@@ -226,70 +226,6 @@ impl Kept {
     }
 }
 
-/// Events held encoded with the cache's codec, under a third of their memory as [`Event`]s,
-/// each with its position in a list the caller orders by: what `investigate` holds of the
-/// tainted events while the session graph and the event table are in memory beside them
-/// (52,190 events at 5 GB of trail took 180 MB in full, and its peak to 1.19 GB).
-#[derive(Debug, Default)]
-pub struct Packed {
-    /// The bytes, in blocks of about [`BLOCK`]: a buffer grown by doubling instead was
-    /// copied at each step, old and new held together (+50 MB on the peak at 5 GB).
-    blocks: Vec<Writer>,
-    /// `(position, block, start, end, origin)` of each event, in the order pushed.
-    at: Vec<(usize, usize, usize, usize, Origin)>,
-}
-
-/// The size past which [`Packed`] starts a new block.
-const BLOCK: usize = 1 << 20;
-
-impl Packed {
-    /// Keeps `e` at `position`.
-    pub fn push(&mut self, position: usize, e: &Event) {
-        if self.blocks.last().is_none_or(|b| b.buf.len() >= BLOCK) {
-            let buf = Vec::with_capacity(2 * BLOCK);
-            self.blocks.push(Writer { buf });
-        }
-        let block = self.blocks.len() - 1;
-        let w = &mut self.blocks[block];
-        let start = w.buf.len();
-        // With its `eventID` as it is (a stand-in name too): decoded, the same string.
-        put_event(w, e, true);
-        self.at.push((position, block, start, w.buf.len(), e.origin));
-    }
-
-    /// How many events are held.
-    pub fn len(&self) -> usize {
-        self.at.len()
-    }
-
-    /// True when none are.
-    pub fn is_empty(&self) -> bool {
-        self.at.is_empty()
-    }
-
-    /// The events in full, ordered by position.
-    ///
-    /// # Errors
-    /// An event that does not decode (never, for the bytes [`Packed::push`] wrote; said
-    /// rather than dropped if it ever happens).
-    pub fn unpack(self) -> anyhow::Result<Vec<Event>> {
-        let Packed { blocks, mut at } = self;
-        at.sort_by_key(|a| a.0);
-        let mut out = Vec::with_capacity(at.len());
-        for (position, block, start, end, origin) in at {
-            let e = blocks
-                .get(block)
-                .and_then(|w| w.buf.get(start..end))
-                .and_then(|b| get_event(&mut Reader::new(b), origin))
-                .ok_or_else(|| {
-                    anyhow::anyhow!("internal error: tainted event {position} did not decode")
-                })?;
-            out.push(e);
-        }
-        Ok(out)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use crate::ingest::{ingest, IngestOptions};
@@ -358,33 +294,6 @@ mod tests {
         let seed_only: Vec<usize> =
             all.iter().copied().filter(|&i| with.str(with.stubs[i].key) == Some(SEED)).collect();
         assert_eq!(with.load_events(&seed_only).unwrap().len(), 3);
-    }
-
-    /// Packed events unpack as they were, in the order of their positions whatever the
-    /// order they were pushed in, across blocks (a hostile record's 1.2 MB error message
-    /// fills one), their `eventID` stand-in names included.
-    #[test]
-    fn packed_events_unpack_as_they_were_in_position_order() {
-        let d = tempfile::TempDir::new().unwrap();
-        trail(d.path());
-        let noid = r#"{"eventVersion":"1.08","eventTime":"2024-03-11T08:00:06Z","eventSource":"s3.amazonaws.com","eventName":"ListBuckets","userIdentity":{"type":"IAMUser","accessKeyId":"AKIAIOSFODNN7EXAMPLE"}}"#;
-        std::fs::write(d.path().join("d.json"), doc(&[noid.to_string()])).unwrap();
-        let opts = IngestOptions { inputs: vec![d.path().to_path_buf()], ..Default::default() };
-        let ing = ingest(&opts).unwrap();
-        let all: Vec<usize> = (0..ing.stubs.len()).collect();
-        let mut events = ing.load_events(&all).unwrap();
-        assert_eq!(events.len(), 5);
-        assert!(events.iter().any(|e| e.id.starts_with("noid:")), "{events:?}");
-        events[1].error_message = Some("\u{1b}]x".repeat(400_000));
-        events[3].error_message = Some("y".repeat(1_500_000));
-        let mut packed = super::Packed::default();
-        for (pos, e) in events.iter().enumerate().rev() {
-            packed.push(pos, e);
-        }
-        assert_eq!(packed.len(), 5);
-        assert!(packed.blocks.len() >= 3, "{} blocks", packed.blocks.len());
-        assert_eq!(packed.unpack().unwrap(), events);
-        assert!(super::Packed::default().unpack().unwrap().is_empty());
     }
 
     /// What a run keeps in the cache of the events its reports read ([`super::Kept::union`])

@@ -60,7 +60,6 @@ pub use intern::{FxMap, StrMap, StringList};
 pub use issuing::{
     Field as IssuingField, IssuingCall, FUNCTION_CHANGES, LAUNCHES, PROVIDER_CHANGES,
 };
-pub use kept::Packed;
 pub use options::{IngestOptions, DEFAULT_MAX_FILE_BYTES};
 pub use problem::{Conflict, IngestStats, Located, Problem, RecordReject, RejectReason};
 pub use problem::{Severity, TimeAnomaly};
@@ -177,16 +176,6 @@ impl Ingest {
     /// is a time anomaly (SPEC §8), which must never move a default cut-off.
     pub fn is_time_anomaly(&self, t: i64) -> bool {
         t > self.reference_time
-    }
-    /// Drops the event table, its strings and the events the first pass kept, and hands
-    /// their pages back: for a command that has read all it needs of them (`investigate`,
-    /// before it unpacks the tainted events and writes its case folder). Whatever reads the
-    /// table after this finds it empty; the files, problems and statistics stay.
-    pub fn release_table(&mut self) {
-        self.stubs = Stubs::default();
-        self.strings = StringList::default();
-        self.kept = kept::Kept::default();
-        crate::diag::release_free_memory();
     }
     /// True when some input could not be read (exit code 3).
     pub fn incomplete(&self) -> bool {

@@ -61,7 +61,8 @@ pub struct ReportData<'a> {
     pub scan: &'a ScanReport,
     /// The tainted part of the session graph (leaked keys, their chains and ancestors).
     pub graph: GraphJson<'a>,
-    /// The blast radius, with `tainted_events` loaded (the timeline is drawn from them).
+    /// The blast radius, with its events' moments and persistence calls kept (the timeline
+    /// and the persistence table are drawn from them).
     pub blast: &'a BlastRadius,
     /// The revocation plan.
     pub plan: &'a Plan,

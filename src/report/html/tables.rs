@@ -251,7 +251,7 @@ pub(super) fn persistence_section(o: &mut String, cx: &Ctx) {
     // Grouped by what each call changed (a user, a role, a trail, a function), groups in
     // order of their first change.
     let events: BTreeMap<&str, &crate::model::Event> =
-        b.tainted_events.iter().map(|e| (e.id.as_str(), e)).collect();
+        b.finding_events.iter().map(|e| (e.id.as_str(), e)).collect();
     type Groups<'a> = Vec<((Option<&'a str>, String), Vec<&'a crate::blast::Persistence>)>;
     let mut groups: BTreeMap<(Option<&str>, String), Vec<&crate::blast::Persistence>> =
         BTreeMap::new();

@@ -133,7 +133,7 @@ struct Span {
 /// The span of the axis, or `None` without tainted activity.
 fn span_of(cx: &Ctx) -> Option<Span> {
     let b = cx.d.blast;
-    let evs = &b.tainted_events;
+    let evs = b.moments.list();
     let (Some(t0), Some(t1)) = (
         evs.iter().map(|e| e.time).min().or(b.first_event.map(Time::secs)),
         evs.iter().map(|e| e.time).max().or(b.last_event.map(Time::secs)),
@@ -167,7 +167,7 @@ struct Columns<'a> {
 
 fn columns<'a>(cx: &Ctx<'a>, span: &Span) -> Columns<'a> {
     let b = cx.d.blast;
-    let evs = &b.tainted_events;
+    let (evs, m) = (b.moments.list(), &b.moments);
     let Span { a, bucket, nb, .. } = *span;
     // Counts per bucket and account slot, plus names for the hover text.
     let nslots = PALETTE.len() + 1;
@@ -186,8 +186,8 @@ fn columns<'a>(cx: &Ctx<'a>, span: &Span) -> Columns<'a> {
     }
     for e in evs {
         let k = ((e.time - a) / bucket).clamp(0, nb as i64 - 1) as usize;
-        counts[k][slot_of(e.account())] += 1;
-        *names[k].entry(e.name.as_str()).or_default() += 1;
+        counts[k][slot_of(m.str(e.account))] += 1;
+        *names[k].entry(m.str(e.name).unwrap_or_default()).or_default() += 1;
     }
     let max = counts.iter().map(|c| c.iter().sum::<u64>()).max().unwrap_or(1).max(1);
     let slot_names: BTreeMap<usize, String> = cx
@@ -218,7 +218,7 @@ fn lane_start(c: &TaintedCredential, t0: i64) -> i64 {
 
 fn pick_lanes(cx: &Ctx, span: &Span) -> Lanes {
     let b = cx.d.blast;
-    let evs = &b.tainted_events;
+    let (evs, m) = (b.moments.list(), &b.moments);
     let Span { t0, a, bucket, nb, .. } = *span;
     // Credential lanes: the seeds, then live credentials, then the most active; drawn in
     // order of first activity.
@@ -231,14 +231,14 @@ fn pick_lanes(cx: &Ctx, span: &Span) -> Lanes {
     }
     let mut lane_hits: Vec<BTreeMap<usize, u64>> = vec![BTreeMap::new(); creds.len()];
     for e in evs {
-        let Some(list) = e.identity.access_key_id.as_deref().and_then(|k| by_key.get(k)) else {
+        let Some(list) = m.str(e.key).and_then(|k| by_key.get(k)) else {
             continue;
         };
         let ci = if list.len() == 1 {
             list[0].0
         } else {
             list.iter()
-                .find(|(_, t)| *t == e.identity.creation_date)
+                .find(|(_, t)| *t == e.created)
                 .or_else(|| list.first())
                 .map_or(list[0].0, |x| x.0)
         };
