@@ -122,6 +122,7 @@ fn load_keeping(
         progress: !a.no_progress && !a.quiet,
         seed_keys: seeds.iter().map(|k| k.key_id().to_string()).collect(),
         save_with_graph: keep_later,
+        ..IngestOptions::default()
     };
     let ing = ingest::ingest(&opts).context("reading standard input")?;
     // Records salvaged from a damaged file were read (SPEC §8: exit 3 with them).

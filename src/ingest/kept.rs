@@ -296,6 +296,46 @@ mod tests {
         assert_eq!(with.load_events(&seed_only).unwrap().len(), 3);
     }
 
+    /// Past the bound on the seed keys' own events (one byte here: only the first is kept),
+    /// the files of the rest are read again, to the same events, and an issuing call among
+    /// them is still learned from: the session it returned is watched, its call kept.
+    #[test]
+    fn past_the_seed_keys_bound_their_files_are_read_again_and_their_calls_still_learned_from() {
+        const SESSION: &str = "ASIAEXAMPLESESSION01";
+        let d = tempfile::TempDir::new().unwrap();
+        let id = |n: u32| format!("00000000-0000-0000-0000-{n:012}");
+        let assume = format!(
+            r#"{{"eventVersion":"1.08","eventTime":"2024-03-11T08:00:02Z","eventSource":"sts.amazonaws.com","eventName":"AssumeRole","awsRegion":"us-east-1","eventID":"{}","userIdentity":{{"type":"IAMUser","accessKeyId":"{SEED}","arn":"arn:aws:iam::111122223333:user/u","accountId":"111122223333"}},"requestParameters":{{"roleArn":"arn:aws:iam::111122223333:role/r","roleSessionName":"s"}},"responseElements":{{"credentials":{{"accessKeyId":"{SESSION}","expiration":"Mar 11, 2024, 9:00:02 AM","sessionToken":"x"}},"assumedRoleUser":{{"arn":"arn:aws:sts::111122223333:assumed-role/r/s","assumedRoleId":"AROAEXAMPLE:s"}}}},"recipientAccountId":"111122223333"}}"#,
+            id(3)
+        );
+        let first = doc(&[
+            rec(&id(1), "2024-03-11T08:00:00Z", SEED),
+            rec(&id(2), "2024-03-11T08:00:01Z", SEED),
+            assume,
+        ]);
+        let a = d.path().join("111122223333_CloudTrail_us-east-1_20240311T0800Z_a.json");
+        std::fs::write(&a, first).unwrap();
+        let later = doc(&[rec(&id(4), "2024-03-11T08:05:00Z", SESSION)]);
+        let b = d.path().join("111122223333_CloudTrail_us-east-1_20240311T0810Z_b.json");
+        std::fs::write(b, later).unwrap();
+        let plain = IngestOptions { inputs: vec![d.path().to_path_buf()], ..Default::default() };
+        let capped =
+            IngestOptions { seed_keys: vec![SEED.to_string()], max_seed_bytes: 1, ..plain.clone() };
+        // One worker: the files are read in delivery order, the AssumeRole before its use.
+        let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let with = one.install(|| ingest(&capped)).unwrap();
+        let without = ingest(&plain).unwrap();
+        assert_eq!(with.kept.len(), 2, "the first seed event and the session's call");
+        let all: Vec<usize> = (0..with.stubs.len()).collect();
+        assert_eq!(with.load_events(&all).unwrap(), without.load_events(&all).unwrap());
+        let session: Vec<usize> =
+            all.iter().copied().filter(|&i| with.str(with.stubs[i].key) == Some(SESSION)).collect();
+        assert_eq!(session.len(), 1);
+        std::fs::remove_file(&a).unwrap();
+        assert!(with.load_events(&all).is_err(), "the seed's file is read again: it is gone");
+        assert_eq!(with.load_events(&session).unwrap().len(), 1, "the session's call was kept");
+    }
+
     /// What a run keeps in the cache of the events its reports read ([`super::Kept::union`])
     /// reads back as the same events, each `(file, record)` once; bytes out of order or cut
     /// short are refused whole.

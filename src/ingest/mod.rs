@@ -457,7 +457,8 @@ fn read_files(
     // worker and the scratch buffers (inflated document, simd-json buffers) are reused for
     // every file the worker reads instead of being allocated (and page-faulted) again.
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let watch = (!opts.seed_keys.is_empty()).then(|| watch::Shared::new(&opts.seed_keys));
+    let watch = (!opts.seed_keys.is_empty())
+        .then(|| watch::Shared::new(&opts.seed_keys, opts.max_seed_bytes));
     // With seed keys, the files are read in the order their names say CloudTrail delivered
     // them (across accounts and regions, which sort apart by path), so that what the seeds'
     // calls lead to is learned before the files of its use are read ([`watch`]). Only the

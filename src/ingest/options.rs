@@ -32,6 +32,9 @@ pub struct IngestOptions {
     /// ([`Ingest::for_each_event`](super::Ingest::for_each_event)) needs no second read of the
     /// files that hold only those. With seed keys the files are read in delivery order.
     pub seed_keys: Vec<String>,
+    /// The most bytes of the seed keys' own events the first pass keeps, encoded
+    /// ([`super::watch::MAX_SEED_BYTES`]; the tests ask for fewer).
+    pub max_seed_bytes: usize,
     /// `--cache DIR`: take each unchanged file's first pass from the cache, and cache the
     /// files read ([`super::Cache`]).
     pub cache: Option<std::sync::Arc<super::Cache>>,
@@ -56,6 +59,7 @@ impl Default for IngestOptions {
             fingerprint: false,
             progress: false,
             seed_keys: Vec::new(),
+            max_seed_bytes: super::watch::MAX_SEED_BYTES,
             cache: None,
             save_with_graph: false,
         }

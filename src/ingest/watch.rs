@@ -16,8 +16,10 @@
 //! what was guessed.
 //!
 //! Bounded for forged trails: at most [`MAX_LEARNED`] credentials are learned and at most
-//! [`MAX_GUESSED`] events ([`MAX_GUESSED_BYTES`] encoded) kept by guess (the seed keys' events
-//! are always kept, as before).
+//! [`MAX_GUESSED`] events ([`MAX_GUESSED_BYTES`] encoded) kept by guess, and at most
+//! [`MAX_SEED_BYTES`] of the seed keys' own events: past that, their files are read again by
+//! the second pass like those of any event not kept, and the issuing calls among them are
+//! still learned from.
 //!
 //! The workers share what they learned through an append-only list; each worker copies the
 //! entries it has not seen into its own sets when the list's length changed (one relaxed
@@ -48,6 +50,12 @@ pub(super) const MAX_GUESSED: usize = 65_536;
 /// whose every field is as long as ingest keeps (4 KiB).
 pub(super) const MAX_GUESSED_BYTES: usize = 64 << 20;
 
+/// And at most this many bytes of the seed keys' own events, encoded (all workers): a flood
+/// of calls signed by the leaked key (an exfiltration reads objects by the hundred thousand)
+/// was kept whole, 300,000 `GetObject` calls taking `plan` to 534 MB. The 5 GB generated
+/// trail's seed and guessed events take about 50 MB.
+pub(super) const MAX_SEED_BYTES: usize = 128 << 20;
+
 /// A credential learned: an access key id, or the role sessions of one account named by a
 /// function or an instance.
 #[derive(Debug, Clone)]
@@ -67,16 +75,21 @@ pub(super) struct Shared {
     guessed: AtomicUsize,
     /// Their encoded bytes so far (all workers).
     guessed_bytes: AtomicUsize,
+    /// The encoded bytes of the seed keys' events kept so far (all workers), and the most.
+    seed_bytes: AtomicUsize,
+    max_seed_bytes: usize,
 }
 
 impl Shared {
-    pub(super) fn new(seeds: &[String]) -> Arc<Shared> {
+    pub(super) fn new(seeds: &[String], max_seed_bytes: usize) -> Arc<Shared> {
         Arc::new(Shared {
             seeds: seeds.iter().map(|s| s.as_str().into()).collect(),
             learned: Mutex::new(Vec::new()),
             len: AtomicUsize::new(0),
             guessed: AtomicUsize::new(0),
             guessed_bytes: AtomicUsize::new(0),
+            seed_bytes: AtomicUsize::new(0),
+            max_seed_bytes,
         })
     }
 }
@@ -229,16 +242,24 @@ impl Watch {
         {
             return;
         }
+        // Past the seed keys' bound, their events are read only for what they lead to.
+        let full =
+            !guess && self.shared.seed_bytes.load(Ordering::Relaxed) >= self.shared.max_seed_bytes;
+        if full && !r.event_name.non_empty().is_some_and(needs_detail) {
+            return;
+        }
         let Ok(e) = parse::normalize(r, file, idx) else { return };
         if !e.failed() && needs_detail(&e.name) {
             for l in leads(&e) {
                 self.learn(l);
             }
         }
-        let bytes = kept.push(&e, r.event_id.non_empty().is_some());
-        if guess {
-            self.shared.guessed_bytes.fetch_add(bytes, Ordering::Relaxed);
+        if full {
+            return;
         }
+        let bytes = kept.push(&e, r.event_id.non_empty().is_some());
+        let total = if guess { &self.shared.guessed_bytes } else { &self.shared.seed_bytes };
+        total.fetch_add(bytes, Ordering::Relaxed);
     }
 }
 
@@ -322,7 +343,7 @@ mod tests {
 
     #[test]
     fn a_string_number_seen_before_is_asked_again_once_a_key_or_a_function_is_learned() {
-        let shared = Shared::new(&["AKIAIOSFODNN7EXAMPLE".to_string()]);
+        let shared = Shared::new(&["AKIAIOSFODNN7EXAMPLE".to_string()], super::MAX_SEED_BYTES);
         let mut w = Watch::new(&shared);
         let mut other = Watch::new(&shared);
         let arn = "arn:aws:sts::111122223333:assumed-role/app/orders-api";
