@@ -291,8 +291,8 @@ pub fn blast(
 /// [`BlastRadius::finding_events`]) chosen apart. The activity is aggregated event by event
 /// as the files are re-read ([`Ingest::for_each_event`]), so without `keep_events` memory
 /// grows with the distinct values reported (IPs, user agents, actions, resources), not with
-/// the number of tainted events; a caller that must write every tainted event streams them in batches with
-/// [`Ingest::load_events`] over [`BlastRadius::event_indices`].
+/// the number of tainted events; a caller that must write every tainted event streams them
+/// in batches with [`Ingest::load_events`] over [`BlastRadius::event_indices`].
 ///
 /// # Errors
 /// A file that changed on disk between the two passes.
