@@ -794,13 +794,14 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
     let write = |name: &str, text: &str| -> Result<()> {
         std::fs::write(out(name), text).with_context(|| format!("writing {}", out(name).display()))
     };
+    // The events first: they are read again, and a file changed since the first pass stops
+    // the run before any other file of the case folder is written.
+    write_tainted_events(&ing, &b, &out("tainted-events.parquet"))?;
+    crate::diag::mark("case: events written");
     write("scan.json", &to_json(&scan)?)?;
     write("sessions.dot", &crate::chain::render::dot(&g, &sel))?;
     write("blast.json", &to_json(&b)?)?;
     write("blast.md", &crate::blast::render_markdown(&b))?;
-    crate::diag::mark("case: reports written");
-    write_tainted_events(&ing, &b, &out("tainted-events.parquet"))?;
-    crate::diag::mark("case: events written");
     write("plan.json", &to_json(&p)?)?;
     write("plan.sh", &crate::plan::render_script(&p))?;
     write("verify.json", &to_json(&v)?)?;
@@ -881,18 +882,24 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
 /// graph and the event table. (Batches of 300,000 rows wrote 300,000 events no faster.)
 const CASE_EVENTS_BATCH: usize = 4096;
 
-/// Writes the tainted events to `path`, in time order, a batch at a time.
+/// Writes the tainted events to `path`, in time order, a batch at a time; on failure (a file
+/// changed since the first pass) no part of it is left behind.
 fn write_tainted_events(
     ing: &Ingest,
     b: &crate::blast::BlastRadius,
     path: &std::path::Path,
 ) -> Result<()> {
-    let mut w = crate::export::TableWriter::create(path)?;
-    for batch in b.event_indices.chunks(CASE_EVENTS_BATCH) {
-        let evs = ing.load_events(batch)?;
-        w.write(&evs.iter().collect::<Vec<_>>(), &ing.files)?;
-    }
-    w.finish()
+    let write = || -> Result<()> {
+        let mut w = crate::export::TableWriter::create(path)?;
+        for batch in b.event_indices.chunks(CASE_EVENTS_BATCH) {
+            let evs = ing.load_events(batch)?;
+            w.write(&evs.iter().collect::<Vec<_>>(), &ing.files)?;
+        }
+        w.finish()
+    };
+    write().inspect_err(|_| {
+        let _ = std::fs::remove_file(path);
+    })
 }
 
 /// Parses sizes like `1GB`, `500MB`, `64KiB`, `1000000`.
