@@ -509,13 +509,7 @@ fn blast(a: cli::BlastArgs) -> Result<Exit> {
     let b = crate::findings::with_findings(b, &g, None);
     crate::diag::mark("blast done");
     if let Some(p) = &a.events_out {
-        let mut w = crate::export::TableWriter::create(p)?;
-        // In time order, a batch at a time: memory bounded by the batch.
-        for batch in b.event_indices.chunks(250_000) {
-            let evs = ing.load_events(batch)?;
-            w.write(&evs.iter().collect::<Vec<_>>(), &ing.files)?;
-        }
-        w.finish()?;
+        write_events_in_batches(&ing, &b.event_indices, 250_000, p)?;
     }
     let mut text = match a.format {
         cli::ReportFormat::Json => to_json(&b)?,
@@ -776,9 +770,9 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
     std::fs::create_dir_all(&a.output)
         .with_context(|| format!("creating {}", a.output.display()))?;
     // The timeline reads a few fields of each tainted event, the findings the persistence
-    // and failed calls in full; `tainted-events.parquet` is written a batch at a time, below. Held in
-    // full, the events took the peak to 1.19 GB at 5 GB of trail (SPEC §7), and grew with
-    // them: 1.75 GB for 300,000 `GetObject` calls signed by the leaked key.
+    // and failed calls in full; `tainted-events.parquet` is written a batch at a time, below.
+    // Held in full, the events took the peak to 1.19 GB at 5 GB of trail (SPEC §7), and grew
+    // with them: 1.75 GB for 300,000 `GetObject` calls signed by the leaked key.
     let (mut b, by_target) = blast_for_plan(&ing, &g, &seeds, true)?;
     crate::diag::mark("blast done");
     let opts = plan_options(a.strategy, effective_at, &a.input);
@@ -882,6 +876,22 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
 /// graph and the event table. (Batches of 300,000 rows wrote 300,000 events no faster.)
 const CASE_EVENTS_BATCH: usize = 4096;
 
+/// Writes the events at `indices` (into the event table, in time order) to `path`, `batch`
+/// at a time: memory bounded by the batch.
+fn write_events_in_batches(
+    ing: &Ingest,
+    indices: &[usize],
+    batch: usize,
+    path: &std::path::Path,
+) -> Result<()> {
+    let mut w = crate::export::TableWriter::create(path)?;
+    for part in indices.chunks(batch) {
+        let evs = ing.load_events(part)?;
+        w.write(&evs.iter().collect::<Vec<_>>(), &ing.files)?;
+    }
+    w.finish()
+}
+
 /// Writes the tainted events to `path`, in time order, a batch at a time; on failure (a file
 /// changed since the first pass) no part of it is left behind.
 fn write_tainted_events(
@@ -889,15 +899,7 @@ fn write_tainted_events(
     b: &crate::blast::BlastRadius,
     path: &std::path::Path,
 ) -> Result<()> {
-    let write = || -> Result<()> {
-        let mut w = crate::export::TableWriter::create(path)?;
-        for batch in b.event_indices.chunks(CASE_EVENTS_BATCH) {
-            let evs = ing.load_events(batch)?;
-            w.write(&evs.iter().collect::<Vec<_>>(), &ing.files)?;
-        }
-        w.finish()
-    };
-    write().inspect_err(|_| {
+    write_events_in_batches(ing, &b.event_indices, CASE_EVENTS_BATCH, path).inspect_err(|_| {
         let _ = std::fs::remove_file(path);
     })
 }

@@ -19,7 +19,7 @@ pub use crate::model::SeedKey;
 use crate::time::{fmt_iso, Time};
 use classify::{is_data_read, is_persistence, persistence_of};
 pub use finding::{Finding, Severity};
-pub use moments::{Moment, Moments, NONE as NO_STRING};
+pub use moments::{Moment, Moments};
 pub use render::{render_markdown, render_table};
 use serde::Serialize;
 use signals::signals;
@@ -378,7 +378,7 @@ fn radius(
     let mut persistence = Vec::new();
     let mut counts: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
     let mut per_hour: BTreeMap<String, u64> = BTreeMap::new();
-    let (mut moments, mut strings) = (Vec::new(), moments::Strings::default());
+    let (mut moments, mut strings) = (Vec::new(), crate::ingest::Strings::default());
     let mut finding_events: Vec<(usize, Event)> = Vec::new();
     // Persistence items with the position of their event, to restore time order.
     let mut found: Vec<(usize, Persistence)> = Vec::new();
@@ -478,7 +478,7 @@ fn radius(
         c.1 += u64::from(e.failed());
         bump(&mut per_hour, &fmt_iso(e.time)[..13]);
         if keep_events {
-            moments.push((pos, strings.moment(&e)));
+            moments.push((pos, Moment::of(&e, &mut strings)));
             if persisted || e.failed() {
                 finding_events.push((pos, e));
             }

@@ -6,16 +6,16 @@
 //! in full: 300,000 `GetObject` calls signed by the leaked key took it to 1.75 GB when it held
 //! them all.
 
+use crate::ingest::{StringList, Strings};
 use crate::model::Event;
-use std::collections::HashMap;
 
 /// One tainted event as the timeline reads it; the strings are numbers into
-/// [`Moments::str`] ([`NONE`] for none).
+/// [`Moments::str`] ([`NONE`](crate::ingest::NONE) for none).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Moment {
     /// `eventTime`, unix seconds.
     pub time: i64,
-    /// The account the event belongs to ([`Event::account`]).
+    /// The account the event belongs to ([`crate::model::Event::account`]).
     pub account: u32,
     /// `eventName`.
     pub name: u32,
@@ -25,23 +25,33 @@ pub struct Moment {
     pub created: Option<i64>,
 }
 
-/// No string.
-pub const NONE: u32 = u32::MAX;
+impl Moment {
+    /// The moment of `e`, its strings interned in `strings`.
+    pub fn of(e: &Event, strings: &mut Strings) -> Moment {
+        Moment {
+            time: e.time,
+            account: strings.opt(e.account()),
+            name: strings.intern(&e.name),
+            key: strings.opt(e.identity.access_key_id.as_deref()),
+            created: e.identity.creation_date,
+        }
+    }
+}
 
 /// The [`Moment`]s of the tainted events, in time order, and their strings.
 #[derive(Debug, Default)]
 pub struct Moments {
-    strings: Vec<String>,
+    strings: StringList,
     list: Vec<Moment>,
 }
 
 impl Moments {
     /// Each event's moment at its position (in time order), whatever the order `events` come
-    /// in.
+    /// in; `strings`, what they were interned in.
     pub fn of(events: impl IntoIterator<Item = (usize, Moment)>, strings: Strings) -> Moments {
         let mut all: Vec<(usize, Moment)> = events.into_iter().collect();
         all.sort_by_key(|m| m.0);
-        Moments { strings: strings.strings, list: all.into_iter().map(|m| m.1).collect() }
+        Moments { strings: strings.into_list(), list: all.into_iter().map(|m| m.1).collect() }
     }
 
     /// The moments, in time order.
@@ -49,45 +59,8 @@ impl Moments {
         &self.list
     }
 
-    /// The string numbered `i`; `None` for [`NONE`].
+    /// The string numbered `i`; `None` for [`NONE`](crate::ingest::NONE).
     pub fn str(&self, i: u32) -> Option<&str> {
-        self.strings.get(i as usize).map(String::as_str)
-    }
-
-    /// True when there are none.
-    pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
-    }
-}
-
-/// The strings of moments being gathered.
-#[derive(Debug, Default)]
-pub struct Strings {
-    strings: Vec<String>,
-    /// Keyed by strings a log's writer chose: std's keyed hash.
-    index: HashMap<String, u32>,
-}
-
-impl Strings {
-    fn number(&mut self, s: Option<&str>) -> u32 {
-        let Some(s) = s else { return NONE };
-        if let Some(&i) = self.index.get(s) {
-            return i;
-        }
-        let i = self.strings.len() as u32;
-        self.strings.push(s.to_string());
-        self.index.insert(s.to_string(), i);
-        i
-    }
-
-    /// The moment of `e`.
-    pub fn moment(&mut self, e: &Event) -> Moment {
-        Moment {
-            time: e.time,
-            account: self.number(e.account()),
-            name: self.number(Some(&e.name)),
-            key: self.number(e.identity.access_key_id.as_deref()),
-            created: e.identity.creation_date,
-        }
+        self.strings.get(i as usize)
     }
 }

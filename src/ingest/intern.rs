@@ -164,6 +164,11 @@ impl Strings {
         Strings { list, index }
     }
 
+    /// The strings, numbered as interned; the index is dropped.
+    pub fn into_list(self) -> StringList {
+        self.list
+    }
+
     /// The index of `s`, adding it when new.
     pub fn intern(&mut self, s: &str) -> u32 {
         let hash = hash_with(&self.index.keyed, s);
@@ -182,7 +187,9 @@ impl Strings {
         }
         i
     }
-    pub(super) fn opt(&mut self, s: Option<&str>) -> u32 {
+
+    /// [`Strings::intern`] of `s`, or [`NONE`] for none.
+    pub fn opt(&mut self, s: Option<&str>) -> u32 {
         s.map_or(NONE, |s| self.intern(s))
     }
 

@@ -56,7 +56,7 @@ pub(crate) use cache::Sink as ByteSink;
 pub use cache::{wait_for_writes as wait_for_cache_writes, Cache};
 pub(crate) use cache::{Fields as ByteFields, Reader as ByteReader, Writer as ByteWriter};
 pub use discover::{discover, InputFile, DIGEST_FOLDER, INSIGHT_FOLDER};
-pub use intern::{FxMap, StrMap, StringList};
+pub use intern::{FxMap, StrMap, StringList, Strings};
 pub use issuing::{
     Field as IssuingField, IssuingCall, FUNCTION_CHANGES, LAUNCHES, PROVIDER_CHANGES,
 };
