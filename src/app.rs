@@ -790,7 +790,12 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
     };
     // The events first: they are read again, and a file changed since the first pass stops
     // the run before any other file of the case folder is written.
-    write_tainted_events(&ing, &b, &out("tainted-events.parquet"))?;
+    write_tainted_events(
+        &ing,
+        &b.event_indices,
+        CASE_EVENTS_BATCH,
+        &out("tainted-events.parquet"),
+    )?;
     crate::diag::mark("case: events written");
     write("scan.json", &to_json(&scan)?)?;
     write("sessions.dot", &crate::chain::render::dot(&g, &sel))?;
@@ -896,10 +901,11 @@ fn write_events_in_batches(
 /// changed since the first pass) no part of it is left behind.
 fn write_tainted_events(
     ing: &Ingest,
-    b: &crate::blast::BlastRadius,
+    indices: &[usize],
+    batch: usize,
     path: &std::path::Path,
 ) -> Result<()> {
-    write_events_in_batches(ing, &b.event_indices, CASE_EVENTS_BATCH, path).inspect_err(|_| {
+    write_events_in_batches(ing, indices, batch, path).inspect_err(|_| {
         let _ = std::fs::remove_file(path);
     })
 }
@@ -992,6 +998,72 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// A file that lost records between the first pass and the re-read stops the case folder's
+    /// events part way (here after the batches of the first account's file were written): the
+    /// error names the file, and no partial `tainted-events.parquet` is left to be taken for
+    /// the whole.
+    #[test]
+    fn a_file_changed_since_the_first_pass_leaves_no_partial_tainted_events_file() {
+        use crate::gen::scenario::Scenario;
+        const T0: i64 = 1_710_151_200;
+        let mut s = Scenario::new();
+        let leaked = s.user_key("111122223333", "ci-deployer", "AKIAIOSFODNN7EXAMPLE");
+        for i in 0..4 {
+            s.call(
+                &leaked,
+                T0 + i * 60,
+                "s3.amazonaws.com",
+                "ListBuckets",
+                serde_json::Value::Null,
+            );
+        }
+        let role = "arn:aws:iam::444455556666:role/Audit";
+        let audit = s.assume_role(&leaked, T0 + 600, role, "x", 3600);
+        for i in 0..4 {
+            s.call(
+                &audit,
+                T0 + 700 + i * 60,
+                "s3.amazonaws.com",
+                "ListBuckets",
+                serde_json::Value::Null,
+            );
+        }
+        let (dir, ing, _) = s.ingested(&[]);
+        let all: Vec<usize> = (0..ing.stubs.len()).collect();
+        let out = dir.path().join("tainted-events.parquet");
+        write_tainted_events(&ing, &all, 1, &out).unwrap();
+        assert!(std::fs::metadata(&out).unwrap().len() > 0, "unchanged files: written whole");
+        std::fs::remove_file(&out).unwrap();
+
+        let second = walkdir(&dir.path().join("trail"))
+            .into_iter()
+            .find(|p| p.to_string_lossy().contains("444455556666_CloudTrail"))
+            .expect("the second account's file");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, br#"{"Records":[]}"#).unwrap();
+        std::fs::write(&second, gz.finish().unwrap()).unwrap();
+        let err = write_tainted_events(&ing, &all, 1, &out).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(
+            msg.contains("444455556666_CloudTrail") && msg.contains("did the file change"),
+            "{msg}"
+        );
+        assert!(!out.exists(), "a partial tainted-events.parquet was left behind");
+    }
+
+    fn walkdir(d: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walkdir(&p));
+            } else {
+                out.push(p);
+            }
+        }
+        out
     }
 
     #[test]
