@@ -177,22 +177,27 @@ pub struct BlastRadius {
     /// What the report's timeline reads of every tainted event (empty unless asked for).
     #[serde(skip)]
     pub moments: Moments,
-    /// The resources of each tainted call that succeeded and names some, with the account
-    /// that received it: `(position in event_indices, recipient account, resources)`, in
-    /// time order. What the plan's resource-policy denies read (SPEC §5, F7), kept whether
-    /// or not the events are (at 5 GB of trail, `plan` holding the 52,190 tainted events in
-    /// full took its peak from 0.93 to 1.10 GB).
+    /// What the plan's resource-policy denies read (SPEC §5, F7), kept whether or not the
+    /// events are: for each tainted credential, each account that received a call of its that
+    /// succeeded and named resources, and the resources whose policy would hold a deny
+    /// ([`policy_resource`]: an S3 object's bucket). A set, not a row per call: a flood of
+    /// `GetObject` calls over one bucket is one entry (it was a copy of every call's
+    /// resources, most of the 300,000-call flood's peak).
     #[serde(skip)]
-    pub resource_uses: Vec<ResourceUse>,
+    pub resource_uses: ResourceUses,
 }
 
-/// One entry of [`BlastRadius::resource_uses`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResourceUse {
-    /// Its position in [`BlastRadius::event_indices`].
-    pub position: usize,
-    pub recipient_account: String,
-    pub resources: Vec<String>,
+/// [`BlastRadius::resource_uses`]: credential node → recipient account → policy resources.
+pub type ResourceUses = BTreeMap<usize, BTreeMap<String, BTreeSet<String>>>;
+
+/// The bucket (or other resource) whose resource policy would hold a deny for an ARN a
+/// session touched: S3 object ARNs map to their bucket; what is not an ARN, to nothing.
+pub fn policy_resource(arn: &str) -> Option<&str> {
+    if let Some(rest) = arn.strip_prefix("arn:aws:s3:::") {
+        let bucket = rest.split('/').next().filter(|b| !b.is_empty())?;
+        return Some(&arn[..arn.len() - rest.len() + bucket.len()]);
+    }
+    arn.starts_with("arn:").then_some(arn)
 }
 
 /// Seed nodes for `--key` values. A value `KEY@TIME` names one session of a reused key id.
@@ -383,18 +388,23 @@ fn radius(
     // Persistence items with the position of their event, to restore time order.
     let mut found: Vec<(usize, Persistence)> = Vec::new();
     let wanted: &[usize] = if activity { &event_indices } else { &[] };
-    let mut resource_uses = Vec::new();
+    let mut resource_uses = ResourceUses::new();
     ing.for_each_event(wanted, |pos, e| {
-        if let (false, false, Some(a)) =
-            (e.failed(), e.resources.is_empty(), e.recipient_account.as_ref())
-        {
-            resource_uses.push(ResourceUse {
-                position: pos,
-                recipient_account: a.clone(),
-                resources: e.resources.clone(),
-            });
-        }
         let i = event_indices[pos];
+        if let (false, false, Some(a), Some(n)) =
+            (e.failed(), e.resources.is_empty(), e.recipient_account.as_ref(), g.node_of_event(i))
+        {
+            let by_account = resource_uses.entry(n).or_default();
+            let held = match by_account.get_mut(a.as_str()) {
+                Some(h) => h,
+                None => by_account.entry(a.clone()).or_default(),
+            };
+            for r in e.resources.iter().filter_map(|r| policy_resource(r)) {
+                if !held.contains(r) {
+                    held.insert(r.to_string());
+                }
+            }
+        }
         if let Some(n) = g.node_of_event(i) {
             let m = per_node.entry(n).or_default();
             if let Some(v) = e.source_ip.as_deref() {
@@ -585,4 +595,72 @@ fn radius(
 struct SeenMaps {
     ips: BTreeMap<String, (u64, i64)>,
     agents: BTreeMap<String, (u64, i64)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gen::scenario::Scenario;
+    use serde_json::{json, Value};
+
+    /// What the plan's resource-policy denies read grows with the buckets and resources a
+    /// credential's calls reached, not with its calls: 500 reads of one bucket's objects are
+    /// one entry (the bucket); a refused call and what is not an ARN add nothing. The report
+    /// still counts every object.
+    #[test]
+    fn a_flood_of_object_reads_is_one_resource_use_per_credential_account_and_bucket() {
+        const T0: i64 = 1_710_151_200;
+        const KEY: &str = "AKIAIOSFODNN7EXAMPLE";
+        let mut s = Scenario::new();
+        let leaked = s.user_key("111122223333", "ci-deployer", KEY);
+        let object = |b: &str, k: &str| json!([{"type": "AWS::S3::Object", "ARN": format!("arn:aws:s3:::{b}/{k}")}]);
+        for i in 0..500 {
+            let key = format!("exports/{i:04}.csv");
+            s.call(
+                &leaked,
+                T0 + i,
+                "s3.amazonaws.com",
+                "GetObject",
+                json!({"bucketName": "example-bucket", "key": key}),
+            );
+            s.last_record()["resources"] = object("example-bucket", &key);
+        }
+        let req = json!({"bucketName": "refused-bucket", "key": "x"});
+        s.call_full(
+            &leaked,
+            T0 + 600,
+            "s3.amazonaws.com",
+            "GetObject",
+            req,
+            Value::Null,
+            Some("AccessDenied"),
+            "aws-cli/2.15.0",
+        );
+        s.last_record()["resources"] = object("refused-bucket", "x");
+        s.call(&leaked, T0 + 700, "iam.amazonaws.com", "GetRole", json!({"roleName": "Admin"}));
+        s.last_record()["resources"] =
+            json!([{"ARN": "arn:aws:iam::111122223333:role/Admin"}, {"ARN": "not-an-arn"}]);
+        let (_d, ing, g) = s.ingested(&[]);
+        let b = blast(&ing, &g, &[crate::model::SeedKey::parse(KEY)], true).unwrap();
+        let node = g.node(KEY).unwrap();
+        let held: BTreeSet<String> =
+            ["arn:aws:iam::111122223333:role/Admin", "arn:aws:s3:::example-bucket"]
+                .map(String::from)
+                .into();
+        let want: ResourceUses = [(node, [("111122223333".to_string(), held)].into())].into();
+        assert_eq!(b.resource_uses, want);
+        assert!(b.resources.len() >= 500, "every object is still reported: {}", b.resources.len());
+    }
+
+    #[test]
+    fn a_policy_resource_is_the_bucket_of_an_object_and_nothing_of_what_is_not_an_arn() {
+        assert_eq!(policy_resource("arn:aws:s3:::b/k/deep"), Some("arn:aws:s3:::b"));
+        assert_eq!(policy_resource("arn:aws:s3:::b"), Some("arn:aws:s3:::b"));
+        assert_eq!(policy_resource("arn:aws:s3:::/k"), None);
+        assert_eq!(
+            policy_resource("arn:aws:iam::111122223333:role/R"),
+            Some("arn:aws:iam::111122223333:role/R")
+        );
+        assert_eq!(policy_resource("example-bucket"), None);
+    }
 }

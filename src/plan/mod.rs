@@ -789,16 +789,6 @@ fn order(actions: &mut [Action]) {
     }
 }
 
-/// The bucket (or other resource) whose resource policy would hold a deny for an ARN a
-/// session touched: S3 object ARNs map to their bucket.
-fn policy_resource(arn: &str) -> Option<String> {
-    if let Some(rest) = arn.strip_prefix("arn:aws:s3:::") {
-        let bucket = rest.split('/').next().filter(|b| !b.is_empty())?;
-        return Some(format!("arn:aws:s3:::{bucket}"));
-    }
-    arn.starts_with("arn:").then(|| arn.to_string())
-}
-
 /// `resource_policy_deny` actions (SPEC §5, F7): for tainted role sessions in an account whose
 /// logs are not in the trail, deny the session ARNs on the resources of the trail's accounts
 /// that they touched, in those resources' policies. These stand in for the role policy when
@@ -815,21 +805,16 @@ fn resource_denies(
     // a forged trail can name any number of foreign roles).
     let set: BTreeSet<usize> = foreign.iter().flat_map(|(_, s)| s.iter().copied()).collect();
     if !set.is_empty() {
-        // The calls that succeeded and name resources (the others add nothing), whether or
-        // not the tainted events were kept in full.
-        for u in &b.resource_uses {
-            let Some(n) = g.node_of_event(b.event_indices[u.position]) else { continue };
-            if !set.contains(&n) {
+        // What the sessions' calls that succeeded named (the others add nothing), by session
+        // and receiving account, whether or not the tainted events were kept in full.
+        for (n, by_account) in &b.resource_uses {
+            if !set.contains(n) {
                 continue;
             }
-            let acct = u.recipient_account.as_str();
-            if !ours.contains(acct) {
-                continue;
-            }
-            let Some(session_arn) = g.nodes[n].principal_arn.as_deref() else { continue };
-            for r in &u.resources {
-                if let Some(res) = policy_resource(r) {
-                    let principals = by_resource.entry((acct.to_string(), res)).or_default();
+            let Some(session_arn) = g.nodes[*n].principal_arn.as_deref() else { continue };
+            for (acct, held) in by_account.iter().filter(|(a, _)| ours.contains(a.as_str())) {
+                for res in held {
+                    let principals = by_resource.entry((acct.clone(), res.clone())).or_default();
                     if !principals.contains(session_arn) {
                         principals.insert(session_arn.to_string());
                     }
