@@ -445,11 +445,21 @@ impl SessionGraph {
         drop(creds);
         crate::diag::release_free_memory();
         crate::diag::mark("graph: calls resolved");
-        g.count_calls(ing);
+        // The per-credential figures are worked out from the calls' nodes alone, on the other
+        // core while the last links and the notes are made (neither reads them).
+        let event_node = std::mem::take(&mut g.event_node);
+        let n = g.nodes.len();
+        let (tally, ()) = rayon::join(
+            || Self::tally_calls(&event_node, ing, n),
+            || {
+                let linked = g.link_unanswered(unanswered);
+                g.link_launches(launches);
+                g.add_notes(ing, &linked);
+            },
+        );
+        g.event_node = event_node;
+        g.apply_tally(tally);
         crate::diag::mark("graph: calls attributed");
-        let linked = g.link_unanswered(unanswered);
-        g.link_launches(launches);
-        g.add_notes(ing, &linked);
         let mut parents = vec![None; g.nodes.len()];
         for (k, &(p, c)) in g.edge_nodes.iter().enumerate() {
             if parents[c].is_none() {
