@@ -98,16 +98,24 @@ pub(super) fn gather(accs: Vec<ThreadAcc>, nfiles: usize) -> Gathered {
         let m = |i: u32| if i == NONE { NONE } else { remap[i as usize] };
         // Moved over slice by slice (extending from whole vectors held both copies at once: a
         // spike of a sixth of a GB at 5 GB of trail). The order does not matter: stubs and
-        // issuing calls are both sorted next, on unique keys.
-        move_from_back(acc.stubs, &mut stubs, |Keyed { id, digest, s }| Keyed {
-            id,
-            digest,
-            s: s.remap(m),
-        });
-        move_from_back(acc.details, &mut details, |e| e);
-        for ((k, c), (o, facts)) in acc.creds {
-            keep_first(&mut creds, (m(k), c), o, facts.remap(m));
-        }
+        // issuing calls are both sorted next, on unique keys. The stubs on one core, the
+        // issuing calls and the credentials' first facts on the other.
+        let (acc_stubs, acc_details, acc_creds) = (acc.stubs, acc.details, acc.creds);
+        rayon::join(
+            || {
+                move_from_back(acc_stubs, &mut stubs, |Keyed { id, digest, s }| Keyed {
+                    id,
+                    digest,
+                    s: s.remap(m),
+                })
+            },
+            || {
+                move_from_back(acc_details, &mut details, |e| e);
+                for ((k, c), (o, facts)) in acc_creds {
+                    keep_first(&mut creds, (m(k), c), o, facts.remap(m));
+                }
+            },
+        );
         outcomes.extend(acc.files);
         for (i, e) in acc.cached {
             cached[i as usize] = Some(e);
