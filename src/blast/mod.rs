@@ -390,9 +390,9 @@ fn radius(
     let wanted: &[usize] = if activity { &event_indices } else { &[] };
     let mut resource_uses = ResourceUses::new();
     ing.for_each_event(wanted, |pos, e| {
-        let i = event_indices[pos];
+        let node = g.node_of_event(event_indices[pos]);
         if let (false, false, Some(a), Some(n)) =
-            (e.failed(), e.resources.is_empty(), e.recipient_account.as_ref(), g.node_of_event(i))
+            (e.failed(), e.resources.is_empty(), e.recipient_account.as_ref(), node)
         {
             let by_account = resource_uses.entry(n).or_default();
             let held = match by_account.get_mut(a.as_str()) {
@@ -405,7 +405,7 @@ fn radius(
                 }
             }
         }
-        if let Some(n) = g.node_of_event(i) {
+        if let Some(n) = node {
             let m = per_node.entry(n).or_default();
             if let Some(v) = e.source_ip.as_deref() {
                 sight(&mut m.ips, v, e.time);
