@@ -741,6 +741,90 @@ fn plan_denies_a_foreign_role_session_on_our_resources() {
 }
 
 #[test]
+fn a_foreign_session_in_the_china_partition_is_denied_once_per_bucket_in_that_partition() {
+    // As above, in cn-north-1 (partition aws-cn): the session reads many objects of one
+    // bucket. The deny names the bucket in its own partition, objects included, once; and the
+    // resource made from requestParameters.bucketName is in that partition too.
+    let d = TempDir::new().unwrap();
+    let t = "2024-03-11T09:00:00Z";
+    let assume = format!(
+        r#"{{"eventVersion":"1.08","userIdentity":{{"type":"IAMUser","principalId":"AIDAEXAMPLE000000001","arn":"arn:aws-cn:iam::111122223333:user/ci-deployer","accountId":"111122223333","accessKeyId":"{LEAKED_KEY}","userName":"ci-deployer"}},"eventTime":"{t}","eventSource":"sts.amazonaws.com","eventName":"AssumeRole","awsRegion":"cn-north-1","sourceIPAddress":"203.0.113.9","userAgent":"aws-cli/2.15.0","requestParameters":{{"roleArn":"arn:aws-cn:iam::444455556666:role/Ext","roleSessionName":"x"}},"responseElements":{{"credentials":{{"accessKeyId":"ASIAEXAMPLEFOREIGN01","sessionToken":"t","expiration":"Mar 11, 2024, 10:00:00 AM"}},"assumedRoleUser":{{"assumedRoleId":"AROAEXAMPLEEXT000001:x","arn":"arn:aws-cn:sts::444455556666:assumed-role/Ext/x"}}}},"requestID":"r1","eventID":"00000000-0000-0000-0000-0000000000a1","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","sharedEventID":"00000000-0000-0000-0000-0000000000f1","eventCategory":"Management"}}"#
+    );
+    let mut records = vec![assume];
+    for i in 0..40 {
+        records.push(format!(
+            r#"{{"eventVersion":"1.08","userIdentity":{{"type":"AssumedRole","principalId":"AROAEXAMPLEEXT000001:x","arn":"arn:aws-cn:sts::444455556666:assumed-role/Ext/x","accountId":"444455556666","accessKeyId":"ASIAEXAMPLEFOREIGN01","sessionContext":{{"sessionIssuer":{{"type":"Role","principalId":"AROAEXAMPLEEXT000001","arn":"arn:aws-cn:iam::444455556666:role/Ext","accountId":"444455556666","userName":"Ext"}},"attributes":{{"creationDate":"{t}","mfaAuthenticated":"false"}}}}}},"eventTime":"2024-03-11T09:05:{i:02}Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"cn-north-1","sourceIPAddress":"203.0.113.9","userAgent":"aws-cli/2.15.0","requestParameters":{{"bucketName":"example-bucket","key":"data/{i:03}.csv"}},"responseElements":null,"requestID":"g{i}","eventID":"00000000-0000-0000-0000-000000000{i:03}","readOnly":true,"resources":[{{"type":"AWS::S3::Object","ARN":"arn:aws-cn:s3:::example-bucket/data/{i:03}.csv"}},{{"accountId":"111122223333","type":"AWS::S3::Bucket","ARN":"arn:aws-cn:s3:::example-bucket"}}],"eventType":"AwsApiCall","managementEvent":false,"recipientAccountId":"111122223333","eventCategory":"Data"}}"#
+        ));
+    }
+    write(
+        d.path(),
+        "AWSLogs/111122223333/CloudTrail/cn-north-1/2024/03/11/a.json.gz",
+        &gz(format!("{{\"Records\":[{}]}}", records.join(",")).as_bytes()),
+    );
+    let (code, p, _) = plan(d.path(), "strict", "2024-03-11T09:30:00Z");
+    assert_eq!(code, 0);
+    let actions = p["actions"].as_array().unwrap();
+    let rp: Vec<&Value> = actions.iter().filter(|a| a["type"] == "resource_policy_deny").collect();
+    assert_eq!(rp.len(), 1, "one deny for the bucket, not one per object: {actions:?}");
+    assert_eq!(rp[0]["principal_arn"], "arn:aws-cn:s3:::example-bucket");
+    let st = &rp[0]["policy_document"]["Statement"][0];
+    assert_eq!(
+        st["Resource"],
+        serde_json::json!(["arn:aws-cn:s3:::example-bucket", "arn:aws-cn:s3:::example-bucket/*"])
+    );
+    let command = rp[0]["command"].as_str().unwrap();
+    assert!(command.contains("put-bucket-policy --bucket example-bucket"), "{command}");
+    let out = bin()
+        .args(["blast", "--no-progress", "--format", "json", "--key", LEAKED_KEY])
+        .arg(d.path())
+        .output()
+        .unwrap();
+    let b = json(&out.stdout);
+    let listed = b["resources"].to_string();
+    assert!(listed.contains("arn:aws-cn:s3:::example-bucket/data/007.csv"), "{listed}");
+    assert!(!listed.contains("arn:aws:s3:::"), "no resource in the aws partition: {listed}");
+}
+
+#[test]
+fn a_key_whose_records_name_two_users_is_left_to_a_review_and_verify_agrees() {
+    // userIdentity.userName says alice, the ARN says ci-deployer (a forged or damaged
+    // record). The plan must not deactivate the key under either name unchecked: a review
+    // item with both, the key counted as left active, and verify says the same.
+    let d = TempDir::new().unwrap();
+    let call = |name: &str, user: &str, time: &str, id: &str| {
+        format!(
+            r#"{{"eventVersion":"1.08","userIdentity":{{"type":"IAMUser","principalId":"AIDAEXAMPLE000000001","arn":"arn:aws:iam::111122223333:user/ci-deployer","accountId":"111122223333","accessKeyId":"{LEAKED_KEY}","userName":"{user}"}},"eventTime":"{time}","eventSource":"iam.amazonaws.com","eventName":"{name}","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.9","userAgent":"aws-cli/2.15.0","requestParameters":null,"responseElements":null,"requestID":"r{id}","eventID":"00000000-0000-0000-0000-0000000000{id}","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management"}}"#
+        )
+    };
+    let records = [
+        call("ListUsers", "alice", "2024-03-11T09:00:00Z", "b1"),
+        call("ListRoles", "ci-deployer", "2024-03-11T09:01:00Z", "b2"),
+    ];
+    write(
+        d.path(),
+        "AWSLogs/111122223333/CloudTrail/us-east-1/2024/03/11/a.json.gz",
+        &gz(format!("{{\"Records\":[{}]}}", records.join(",")).as_bytes()),
+    );
+    let (_, p, bytes) = plan(d.path(), "strict", "2024-03-11T09:30:00Z");
+    let actions = p["actions"].as_array().unwrap();
+    assert!(
+        !actions.iter().any(|a| a["type"] == "deactivate_access_key"),
+        "no deactivation under a name the evidence contradicts: {actions:?}"
+    );
+    let review = actions
+        .iter()
+        .find(|a| a["type"] == "review" && a["reason"].as_str().unwrap().contains("two users"))
+        .unwrap_or_else(|| panic!("a review item: {actions:?}"));
+    let command = review["command"].as_str().unwrap();
+    assert!(command.contains("--user-name 'ci-deployer'"), "{command}");
+    assert!(command.contains("--user-name 'alice'"), "{command}");
+    assert!(command.lines().all(|l| l.starts_with('#')), "{command}");
+    let (code, v) = verify(d.path(), &bytes);
+    assert_eq!(code, 1, "the key is not cut: {v}");
+    assert!(v["keys_left_active"].to_string().contains(LEAKED_KEY), "{v}");
+}
+
+#[test]
 fn plan_records_a_fingerprint_of_its_evidence() {
     let (d, truth) = trail(42, 2);
     let (_, p1, bytes) = plan(d.path(), "strict", &truth.incident_end);

@@ -191,13 +191,54 @@ pub struct BlastRadius {
 pub type ResourceUses = BTreeMap<usize, BTreeMap<String, BTreeSet<String>>>;
 
 /// The bucket (or other resource) whose resource policy would hold a deny for an ARN a
-/// session touched: S3 object ARNs map to their bucket; what is not an ARN, to nothing.
+/// session touched: S3 object ARNs map to their bucket, in whatever partition the ARN names
+/// (`arn:aws-cn:s3:::b/k` to `arn:aws-cn:s3:::b`), and S3 Express objects to their directory
+/// bucket; what is not an ARN, to nothing. A flood of reads of one bucket's objects is then
+/// one resource, not one per object.
 pub fn policy_resource(arn: &str) -> Option<&str> {
-    if let Some(rest) = arn.strip_prefix("arn:aws:s3:::") {
+    if let Some((prefix, rest)) = s3_split(arn) {
         let bucket = rest.split('/').next().filter(|b| !b.is_empty())?;
-        return Some(&arn[..arn.len() - rest.len() + bucket.len()]);
+        return Some(&arn[..prefix + bucket.len()]);
+    }
+    if let Some(at) = express_bucket_end(arn) {
+        return Some(&arn[..at]);
     }
     arn.starts_with("arn:").then_some(arn)
+}
+
+/// The bucket named by an S3 ARN `arn:<partition>:s3:::bucket[/key]`, in any partition
+/// (`aws`, `aws-cn`, `aws-us-gov`, …), or `None` for any other ARN.
+pub fn s3_bucket(arn: &str) -> Option<&str> {
+    let (_, rest) = s3_split(arn)?;
+    rest.split('/').next().filter(|b| !b.is_empty())
+}
+
+/// What follows `arn:<partition>:s3:::` in an S3 ARN (`bucket` or `bucket/key`).
+pub fn s3_rest(arn: &str) -> Option<&str> {
+    s3_split(arn).map(|(_, rest)| rest)
+}
+
+/// `(length of "arn:<partition>:s3:::", the rest)` of an S3 ARN.
+fn s3_split(arn: &str) -> Option<(usize, &str)> {
+    let after = arn.strip_prefix("arn:")?;
+    let (partition, rest) = after.split_once(':')?;
+    let ok = !partition.is_empty()
+        && partition.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-');
+    let rest = rest.strip_prefix("s3:::").filter(|_| ok)?;
+    Some((arn.len() - rest.len(), rest))
+}
+
+/// Where the directory bucket of an S3 Express object ARN
+/// (`arn:<partition>:s3express:<region>:<account>:bucket/<name>/<key>`) ends.
+fn express_bucket_end(arn: &str) -> Option<usize> {
+    let mut parts = arn.splitn(6, ':');
+    let (arn_, _, service) = (parts.next()?, parts.next()?, parts.next()?);
+    let (_, _, resource) = (parts.next()?, parts.next()?, parts.next()?);
+    if arn_ != "arn" || service != "s3express" {
+        return None;
+    }
+    let name = resource.strip_prefix("bucket/")?.split('/').next().filter(|b| !b.is_empty())?;
+    Some(arn.len() - resource.len() + "bucket/".len() + name.len())
 }
 
 /// Seed nodes for `--key` values. A value `KEY@TIME` names one session of a reused key id.
@@ -662,5 +703,18 @@ mod tests {
             Some("arn:aws:iam::111122223333:role/R")
         );
         assert_eq!(policy_resource("example-bucket"), None);
+        // Other partitions' buckets, and S3 Express directory buckets.
+        assert_eq!(policy_resource("arn:aws-cn:s3:::b/k"), Some("arn:aws-cn:s3:::b"));
+        assert_eq!(policy_resource("arn:aws-us-gov:s3:::b"), Some("arn:aws-us-gov:s3:::b"));
+        assert_eq!(
+            policy_resource(
+                "arn:aws:s3express:us-east-1:111122223333:bucket/d--use1-az4--x-s3/o/k"
+            ),
+            Some("arn:aws:s3express:us-east-1:111122223333:bucket/d--use1-az4--x-s3")
+        );
+        assert_eq!(s3_bucket("arn:aws-cn:s3:::b/k"), Some("b"));
+        assert_eq!(s3_bucket("arn:AWS:s3:::b"), None, "not a partition");
+        assert_eq!(s3_bucket("arn::s3:::b"), None);
+        assert_eq!(s3_bucket("arn:aws:s3express:us-east-1:111122223333:bucket/b"), None);
     }
 }

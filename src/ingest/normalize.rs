@@ -87,6 +87,20 @@ pub fn creation_date_of(r: &RawRecord) -> Option<i64> {
     sc.attributes.get()?.creation_date.non_empty().and_then(parse_iso)
 }
 
+/// The ARN partition of an AWS region (`cn-north-1` is in `aws-cn`, `us-gov-west-1` in
+/// `aws-us-gov`, the isolated regions in theirs); `aws` for every other (or no) region.
+pub fn partition_of_region(region: &str) -> &'static str {
+    const PREFIXES: [(&str, &str); 6] = [
+        ("cn-", "aws-cn"),
+        ("us-gov-", "aws-us-gov"),
+        ("us-isob-", "aws-iso-b"),
+        ("us-isof-", "aws-iso-f"),
+        ("eu-isoe-", "aws-iso-e"),
+        ("us-iso-", "aws-iso"),
+    ];
+    PREFIXES.iter().find(|(p, _)| region.starts_with(p)).map_or("aws", |(_, partition)| partition)
+}
+
 /// Turns one raw record into an [`Event`], or says why it cannot be used.
 ///
 /// # Errors
@@ -168,9 +182,12 @@ pub fn normalize(r: &RawRecord, file: u32, idx: u32) -> Result<Event, RecordReje
         }
     }
     if let Some(bucket) = &request.bucket_name {
+        // In the partition of the call's region: a bucket in China or GovCloud is not an
+        // `arn:aws:` one, and a deny naming it so would match nothing there.
+        let partition = partition_of_region(r.aws_region.get().unwrap_or(""));
         let arn = match &request.key {
-            Some(k) => format!("arn:aws:s3:::{bucket}/{k}"),
-            None => format!("arn:aws:s3:::{bucket}"),
+            Some(k) => format!("arn:{partition}:s3:::{bucket}/{k}"),
+            None => format!("arn:{partition}:s3:::{bucket}"),
         };
         if !resources.contains(&arn) {
             resources.push(arn);

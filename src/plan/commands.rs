@@ -206,7 +206,7 @@ pub(super) fn checked(mut a: Action) -> Action {
         }
     }
     if a.kind == ActionKind::ResourcePolicyDeny {
-        let b = a.principal_arn.as_deref().and_then(|x| x.strip_prefix("arn:aws:s3:::"));
+        let b = a.principal_arn.as_deref().and_then(crate::blast::s3_rest);
         if let Some(b) = b {
             if !is_bucket_name(b) {
                 why = bad("bucket name", b);

@@ -172,12 +172,18 @@ pub fn build_plan(
                         valid_until: None,
                     });
                 } else {
-                    let user = node.user_name.as_deref().map(str::to_string).or_else(|| {
-                        node.principal_arn
-                            .as_deref()
-                            .and_then(|a| a.split(":user/").nth(1))
-                            .map(|r| r.rsplit('/').next().unwrap_or(r).to_string())
-                    });
+                    // The user the key belongs to, as `verify` reads it: from the ARN, which
+                    // is what IAM names; `userName` only when there is no user ARN. Records
+                    // that name two users (a damaged or forged record) leave the key to a
+                    // review rather than deactivating it under a name AWS may refuse or, worse,
+                    // that may be another user's.
+                    let from_arn = crate::taint::user_of(g, n).map(|(_, u)| u.to_string());
+                    let named = node.user_name.as_deref().map(str::to_string);
+                    let two_names = match (&from_arn, &named) {
+                        (Some(a), Some(u)) if a != u => Some((a.clone(), u.clone())),
+                        _ => None,
+                    };
+                    let user = if two_names.is_some() { None } else { from_arn.or(named) };
                     let key = node.access_key_id.as_deref().unwrap_or(&node.id).to_string();
                     let account = node.account_id.as_deref().map(str::to_string);
                     let why = if b.seeds.contains(&key) {
@@ -203,11 +209,22 @@ pub fn build_plan(
                             reason,
                             ..Default::default()
                         }),
-                        None => review(
-                            account,
-                            format!("deactivate access key {key} by hand: the logs do not name the user it belongs to ({reason})"),
-                            &[format!("aws iam update-access-key --user-name USER --access-key-id {} --status Inactive", shell_word(&key))],
-                        ),
+                        None => match &two_names {
+                            Some((a, u)) => review(
+                                account,
+                                format!(
+                                    "deactivate access key {key} by hand: its records name two users, {} (userIdentity.arn) and {} (userIdentity.userName); check with `aws iam list-access-keys --user-name` which one it belongs to ({reason})",
+                                    one_line(a),
+                                    one_line(u)
+                                ),
+                                &[a, u].map(|name| format!("aws iam update-access-key --user-name {} --access-key-id {} --status Inactive", shell_word(name), shell_word(&key))),
+                            ),
+                            None => review(
+                                account,
+                                format!("deactivate access key {key} by hand: the logs do not name the user it belongs to ({reason})"),
+                                &[format!("aws iam update-access-key --user-name USER --access-key-id {} --status Inactive", shell_word(&key))],
+                            ),
+                        },
                     };
                     // A deactivation left to a review item is not one the plan makes.
                     if a.kind == ActionKind::Review {
@@ -826,7 +843,7 @@ fn resource_denies(
         .into_iter()
         .map(|((acct, res), principals)| {
             let principals: Vec<String> = principals.into_iter().collect();
-            let resources = if res.starts_with("arn:aws:s3:::") {
+            let resources = if crate::blast::s3_rest(&res).is_some() {
                 json!([res.clone(), format!("{res}/*")])
             } else {
                 json!([res.clone()])
@@ -856,7 +873,7 @@ fn resource_denies(
                 reason,
                 ..Default::default()
             };
-            match res.strip_prefix("arn:aws:s3:::") {
+            match crate::blast::s3_rest(&res) {
                 Some(bucket) => checked(Action {
                     command: commands::bucket_policy_comment(
                         bucket,
