@@ -12,6 +12,8 @@ use crate::time::parse_iso;
 use anyhow::{bail, Context, Result};
 use std::io::Write;
 
+mod links;
+use links::guard_outputs;
 mod seeds;
 use seeds::{check_keys, require_keys, seeds_of};
 
@@ -330,50 +332,6 @@ fn resolve_path(p: &std::path::Path) -> std::path::PathBuf {
         }
     }
     abs
-}
-
-/// SPEC §8: evidence is never overwritten or polluted. Refuses (exit 2, before anything is
-/// written) an output that is one of the input files (also through a symlink or a hard link)
-/// or that lies inside an input directory.
-fn guard_outputs(
-    inputs: &[std::path::PathBuf],
-    outputs: &[(&str, &std::path::Path)],
-) -> Result<()> {
-    for input in inputs {
-        if input.as_os_str() == "-" {
-            continue;
-        }
-        let inp = resolve_path(input);
-        let is_dir = inp.is_dir();
-        for (opt, out) in outputs {
-            let o = resolve_path(out);
-            let clash = if is_dir { o.starts_with(&inp) } else { o == inp || same_file(&o, &inp) };
-            if clash {
-                bail!(
-                    "refusing to write {opt} {}: it {} the input {} {} (evidence is never overwritten or polluted: write outside the trail)",
-                    out.display(),
-                    if is_dir { "is inside" } else { "is" },
-                    if is_dir { "directory" } else { "file" },
-                    input.display()
-                );
-            }
-        }
-    }
-    Ok(())
-}
-
-#[cfg(unix)]
-fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
-        _ => false,
-    }
-}
-
-#[cfg(not(unix))]
-fn same_file(_: &std::path::Path, _: &std::path::Path) -> bool {
-    false
 }
 
 /// Ingest, then the session graph, warning about `--key` values the trail never mentions.

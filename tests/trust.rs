@@ -781,6 +781,43 @@ fn outputs_never_overwrite_or_pollute_the_evidence() {
 }
 
 #[test]
+fn an_output_the_trail_reaches_through_a_link_is_refused() {
+    // The walk follows links: a cache (or a plan) that a link inside the trail leads to would
+    // be read back as evidence, and a cache so read grew with every run.
+    let d = TempDir::new().unwrap();
+    let trail = d.path().join("trail");
+    plain_incident(&trail);
+    let cache = d.path().join("cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    std::os::unix::fs::symlink(&cache, trail.join("AWSLogs/extra")).unwrap();
+    let marker = cache.join("marker");
+    std::fs::write(&marker, b"x").unwrap();
+    let o =
+        bin().args(["scan", "--no-progress", "--cache"]).arg(&cache).arg(&trail).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("reaches it through the link"), "{err}");
+    let left: Vec<_> =
+        std::fs::read_dir(&cache).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("marker")], "nothing written to the cache");
+    // A plan into the linked directory, and a link to its parent: refused too.
+    let plan = cache.join("plan.json");
+    assert_refused(&["plan", "--key", LEAKED, "-o", plan.to_str().unwrap()], &trail, &plan);
+    std::fs::remove_file(trail.join("AWSLogs/extra")).unwrap();
+    std::os::unix::fs::symlink(d.path(), trail.join("AWSLogs/up")).unwrap();
+    assert_refused(&["plan", "--key", LEAKED, "-o", plan.to_str().unwrap()], &trail, &plan);
+    // Without the link, the same cache is used.
+    std::fs::remove_file(trail.join("AWSLogs/up")).unwrap();
+    let o = bin()
+        .args(["scan", "--no-progress", "-q", "--cache"])
+        .arg(&cache)
+        .arg(&trail)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
 fn an_implausible_key_id_never_reaches_a_command() {
     let d = TempDir::new().unwrap();
     let trail = d.path().join("trail");

@@ -1,0 +1,99 @@
+//! What an input directory's walk reaches through symbolic links: the walk follows them, so
+//! an output (the cache above all, which every run writes into) that a link inside the trail
+//! leads to would be read back as evidence, and a cache so read grew with every run (each run
+//! caching the cache's own files). SPEC §8: such an output is refused like one inside the
+//! directory. [`guard_outputs`] is the whole check, before anything is written.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// Each symbolic link under `root` (followed into linked directories, each directory once)
+/// with the canonical path it leads to. Lists directories only: no file is opened.
+pub(super) fn linked_targets(root: &Path) -> Vec<(PathBuf, PathBuf)> {
+    let mut out = Vec::new();
+    let mut seen: HashSet<PathBuf> = HashSet::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(canon) = dir.canonicalize() else { continue };
+        if !seen.insert(canon) {
+            continue;
+        }
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for e in entries.flatten() {
+            let Ok(kind) = e.file_type() else { continue };
+            let path = e.path();
+            if kind.is_dir() {
+                stack.push(path);
+            } else if kind.is_symlink() {
+                let Ok(target) = path.canonicalize() else { continue };
+                if target.is_dir() {
+                    stack.push(target.clone());
+                }
+                out.push((path, target));
+            }
+        }
+    }
+    out
+}
+
+/// The link (of [`linked_targets`]) through which the walk reaches `output` (as resolved,
+/// also when it does not exist yet): a link to it, to a directory holding it, or into it.
+pub(super) fn reaching(linked: &[(PathBuf, PathBuf)], output: &Path) -> Option<PathBuf> {
+    linked
+        .iter()
+        .find(|(_, t)| output.starts_with(t) || t.starts_with(output))
+        .map(|(link, _)| link.clone())
+}
+
+/// SPEC §8: evidence is never overwritten or polluted. Refuses (exit 2, before anything is
+/// written) an output that is one of the input files (also through a symlink or a hard link)
+/// or that lies inside an input directory.
+pub(super) fn guard_outputs(
+    inputs: &[std::path::PathBuf],
+    outputs: &[(&str, &std::path::Path)],
+) -> anyhow::Result<()> {
+    for input in inputs {
+        if input.as_os_str() == "-" {
+            continue;
+        }
+        let inp = super::resolve_path(input);
+        let is_dir = inp.is_dir();
+        let linked = if is_dir { linked_targets(&inp) } else { Vec::new() };
+        for (opt, out) in outputs {
+            let o = super::resolve_path(out);
+            let clash = if is_dir { o.starts_with(&inp) } else { o == inp || same_file(&o, &inp) };
+            if clash {
+                anyhow::bail!(
+                    "refusing to write {opt} {}: it {} the input {} {} (evidence is never overwritten or polluted: write outside the trail)",
+                    out.display(),
+                    if is_dir { "is inside" } else { "is" },
+                    if is_dir { "directory" } else { "file" },
+                    input.display()
+                );
+            }
+            if let Some(link) = reaching(&linked, &o) {
+                anyhow::bail!(
+                    "refusing to write {opt} {}: the input directory {} reaches it through the link {} (its files would be read as evidence: write outside the trail, or remove the link)",
+                    out.display(),
+                    input.display(),
+                    link.display()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &std::path::Path, _: &std::path::Path) -> bool {
+    false
+}
