@@ -1441,3 +1441,28 @@ fn a_function_session_changing_itself_or_named_like_an_instance_is_still_followe
     assert!(keys.contains(&a.key.as_str()) && keys.contains(&b.key.as_str()), "{p}");
     assert_eq!(verify(&d, &p).0, 0);
 }
+
+/// The session an AssumeRole made signs its calls with a `creationDate` 3 s after the call
+/// (past the 2 s a use is matched by): what it did (a user it created) is still the
+/// attacker's. It was an untainted orphan listed as collateral: the user escaped the plan and
+/// `verify` said OK.
+#[test]
+fn a_session_whose_creation_date_is_off_by_seconds_is_still_cut_and_its_user_denied() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let role = format!("arn:aws:iam::{MAIN}:role/R1");
+    let sess = s.assume_role(&leaked, T0 + 100, &role, "s1", 43_200);
+    let mut skewed = sess.clone();
+    skewed.issued_at = Some(T0 + 103);
+    s.create_user(&skewed, T0 + 600, "bd");
+    let d = write(&s, &[]);
+    let tainted = tainted_ids(&d, LEAKED);
+    assert!(tainted.contains(&skewed.node_id()), "{tainted:?}");
+    let p = plan(&d, LEAKED, "strict");
+    assert_eq!(p["attacker_users"][0]["user_name"], "bd", "{p}");
+    assert!(principals(&p, "put_role_policy").iter().any(|a| a.ends_with(":role/R1")), "{p}");
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 0, "{v}");
+    assert!(v["covered"].to_string().contains(&skewed.node_id()), "{v}");
+    assert!(v["collateral"].as_array().unwrap().is_empty(), "{v}");
+}

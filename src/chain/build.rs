@@ -454,7 +454,13 @@ impl SessionGraph {
             || {
                 let linked = g.link_unanswered(unanswered);
                 g.link_launches(launches);
+                let skewed = g.link_skewed();
                 g.add_notes(ing, &linked);
+                if !skewed.is_empty() {
+                    g.notes.extend(skewed);
+                    g.notes.sort_unstable();
+                    g.notes.dedup();
+                }
             },
         );
         g.event_node = event_node;

@@ -27,6 +27,7 @@ mod expiry;
 mod launch;
 mod provider;
 pub mod render;
+mod skew;
 mod stored;
 mod unnamed;
 pub use expiry::session_expiry;

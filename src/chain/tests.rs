@@ -427,3 +427,56 @@ fn an_assume_role_without_its_response_is_linked_to_the_session_seen_in_use() {
     assert!(d.contains(&g.node(&sess.node_id()).unwrap()));
     assert!(!d.contains(&g.node(&other.node_id()).unwrap()));
 }
+
+/// A session whose calls carry a `creationDate` 3 s (or more) from its AssumeRole, beyond the
+/// 2 s a use is matched by: the orphan it becomes is linked to the call (inferred, with a
+/// note), so the leaked key's descendants hold it. A session of the same key id under another
+/// session name, and one outside the session's lifetime, are not.
+#[test]
+fn a_session_seen_with_a_skewed_creation_date_is_linked_to_its_issuing_call() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let admin = format!("arn:aws:iam::{MAIN}:role/Admin");
+    let sess = s.assume_role(&leaked, T0 + 100, &admin, "pwn", 3600);
+    let mut skewed = sess.clone();
+    skewed.issued_at = Some(T0 + 103);
+    s.call(
+        &skewed,
+        T0 + 200,
+        "iam.amazonaws.com",
+        "CreateUser",
+        serde_json::json!({"userName": "bd"}),
+    );
+    let mut before = sess.clone();
+    before.issued_at = Some(T0 + 95);
+    s.call(&before, T0 + 210, "iam.amazonaws.com", "ListUsers", Value::Null);
+    let mut late = sess.clone();
+    late.issued_at = Some(T0 + 100 + 3600 + 60);
+    s.call(&late, T0 + 3800, "iam.amazonaws.com", "ListRoles", Value::Null);
+    // Another session name under the same key id (F16): another session's identity, this key.
+    let other = s.assume_role(&leaked, T0 + 2000, &admin, "other", 3600);
+    let mut renamed = other.clone();
+    renamed.key = sess.key.clone();
+    renamed.issued_at = Some(T0 + 110);
+    s.call(&renamed, T0 + 220, "iam.amazonaws.com", "ListGroups", Value::Null);
+    let g = graph_of(&s, &[]);
+    let seed = g.node(LEAKED).unwrap();
+    let d = g.descendants(&[seed]);
+    for c in [&skewed, &before] {
+        let n = g.node(&c.node_id()).unwrap_or_else(|| panic!("{} in {:?}", c.node_id(), ids(&g)));
+        assert!(d.contains(&n), "{} is tainted", c.node_id());
+        let e = g.edges.iter().find(|e| e.child == c.node_id()).unwrap();
+        assert!(e.inferred && e.event_name == "AssumeRole" && e.parent == LEAKED, "{e:?}");
+        assert!(!g.nodes[n].orphan);
+    }
+    for c in [&late, &renamed] {
+        let n = g.node(&c.node_id()).unwrap_or_else(|| panic!("{} in {:?}", c.node_id(), ids(&g)));
+        assert!(!d.contains(&n), "{} is not", c.node_id());
+        assert!(g.nodes[n].orphan);
+    }
+    assert!(
+        g.notes.iter().any(|n| n.contains(&skewed.node_id()) && n.contains("+3 s")),
+        "{:?}",
+        g.notes
+    );
+}

@@ -1,0 +1,87 @@
+//! Sessions whose calls carry a `creationDate` more than two seconds from their issuing call.
+//!
+//! A use is matched to the session an issuing call made by key id and `creationDate` within
+//! 2 s of the call's second (the observed skew). A use further off becomes an orphan session
+//! of its own, and so was never tainted with the session it most likely is: same temporary key
+//! id, same session ARN (role and session name), during that session's lifetime. Damaged or
+//! forged timestamps, or AWS's clock, are enough; what the orphan then did (a user it created)
+//! escaped the plan, and `verify` said OK. Such an orphan is now linked, as *inferred*, to the
+//! issuing call of each session it matches: it is tainted whenever that session is. Key ids
+//! can repeat (F16), so a match may be another session that happens to share the key id and
+//! the session name: that only adds taint (a deny a responder sees, with a note), never
+//! removes one.
+
+use super::{h, Edge, NodeKind, SessionGraph, Text};
+
+/// How long before its issuing call a session's `creationDate` may lie and still be taken for
+/// it (a clock behind by minutes at most).
+const BEFORE: i64 = 300;
+/// A session's lifetime when its issuing call did not say (the longest STS grants: 36 h).
+const LIFETIME: i64 = 36 * 3600;
+/// More matches than this (a forged trail) link nothing.
+const MAX_MATCHES: usize = 64;
+
+impl SessionGraph {
+    /// Links each orphan session to the issuing call of every issued session with its key id
+    /// and session ARN whose lifetime holds its `creationDate`; returns the notes to add.
+    pub(super) fn link_skewed(&mut self) -> Vec<String> {
+        let mut issuing_edge: Vec<Option<usize>> = vec![None; self.nodes.len()];
+        for (k, &(_, c)) in self.edge_nodes.iter().enumerate() {
+            issuing_edge[c].get_or_insert(k);
+        }
+        let mut links: Vec<(usize, usize)> = Vec::new();
+        for (o, node) in self.nodes.iter().enumerate() {
+            if node.kind != NodeKind::Session || !node.orphan || issuing_edge[o].is_some() {
+                continue;
+            }
+            let (Some(key), Some(arn), Some(created)) =
+                (node.access_key_id.as_deref(), node.principal_arn.as_deref(), node.issued_at)
+            else {
+                continue;
+            };
+            let Some(list) = self.sessions_by_key.get(&h(key)) else { continue };
+            let found: Vec<usize> = list
+                .iter()
+                .map(|&s| s as usize)
+                .filter(|&s| {
+                    let n = &self.nodes[s];
+                    s != o
+                        && !n.orphan
+                        && issuing_edge[s].is_some()
+                        && n.access_key_id.as_deref() == Some(key)
+                        && n.principal_arn.as_deref() == Some(arn)
+                        && n.issued_at.is_some_and(|t| {
+                            created >= t - BEFORE && created <= n.expires_at.unwrap_or(t + LIFETIME)
+                        })
+                })
+                .collect();
+            if found.len() <= MAX_MATCHES {
+                links.extend(found.into_iter().map(|s| (s, o)));
+            }
+        }
+        let mut notes = Vec::new();
+        for (s, o) in links {
+            let Some(k) = issuing_edge[s] else { continue };
+            let parent = self.edge_nodes[k].0;
+            let edge = Edge {
+                child: self.nodes[o].id.clone(),
+                other_copies: Vec::new(),
+                inferred: true,
+                ..self.edges[k].clone()
+            };
+            let off = self.nodes[o].issued_at.unwrap_or(0) - edge.event_time;
+            notes.push(format!(
+                "session {} is taken for session {} (inferred): the same key id and session ARN, its calls' creationDate {off:+} s from the issuing call {} (key ids can repeat, F16: if it is another session, it is denied as well)",
+                self.nodes[o].id, self.nodes[s].id, edge.event_id
+            ));
+            let (name, expires) = (Text::from(edge.event_name.as_str()), self.nodes[s].expires_at);
+            let node = &mut self.nodes[o];
+            node.orphan = false;
+            node.issued_by_event = Some(name);
+            node.expires_at = node.expires_at.or(expires);
+            self.edges.push(edge);
+            self.edge_nodes.push((parent, o));
+        }
+        notes
+    }
+}
