@@ -827,3 +827,38 @@ fn incident_logs_that_arrive_while_it_goes_on_extend_the_run_as_a_cold_run_reads
         assert!(log_files(d.path()) == all, "{how_held}: every file is back");
     }
 }
+
+/// Entries made under another cache's digest key (its `digest.key` copied in, as a partial
+/// restore would) are misses, not digests compared with this key's: trusted, an exact second
+/// delivery of a file became an evidence conflict (and a tainted event in it counted twice).
+#[test]
+fn entries_digested_under_another_key_are_not_trusted() {
+    let d = TempDir::new().unwrap();
+    let opts =
+        GenOptions { seed: 5, out_dir: d.path().join("trail"), hours: 2, ..Default::default() };
+    generate(&opts).unwrap();
+    let trail = d.path().join("trail");
+    let (a, b) = (d.path().join("a"), d.path().join("b"));
+    for c in [&a, &b] {
+        let o = bin().args(["scan", "--no-progress", "-q", "--cache"]).arg(c).arg(&trail).output();
+        assert!(o.unwrap().status.success());
+    }
+    std::fs::copy(a.join("digest.key"), b.join("digest.key")).unwrap();
+    // An exact second delivery of a file.
+    let first =
+        files_under(&trail).into_iter().find(|f| f.extension().is_some_and(|e| e == "gz")).unwrap();
+    std::fs::create_dir_all(trail.join("zzz")).unwrap();
+    std::fs::copy(&first, trail.join("zzz/a.json.gz")).unwrap();
+    let scan = |cache: Option<&Path>| {
+        let mut c = bin();
+        c.args(["scan", "--format", "json", "--no-progress", "-q"]);
+        if let Some(p) = cache {
+            c.arg("--cache").arg(p);
+        }
+        String::from_utf8(c.arg(&trail).output().unwrap().stdout).unwrap()
+    };
+    let cold = scan(None);
+    assert!(duplicates(cold.as_bytes()) > 0, "the copy is a duplicate");
+    assert_eq!(scan(Some(&b)), cold, "a cache whose key was replaced gives the cold answer");
+    assert_eq!(scan(Some(&b)), cold, "and so does the run after it");
+}

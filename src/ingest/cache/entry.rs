@@ -85,7 +85,7 @@ pub(super) struct Header {
 fn put_header(w: &mut Writer, h: &Header) {
     w.buf.extend_from_slice(TABLE_MAGIC);
     w.u32(FORMAT);
-    w.str(super::build_id());
+    w.str(super::stamp());
     w.str(&h.path);
     h.stat.put(w);
     w.u128(h.hash);
@@ -95,7 +95,7 @@ fn put_header(w: &mut Writer, h: &Header) {
 
 fn get_header(r: &mut Reader<'_>) -> Option<Header> {
     let magic: [u8; 8] = [r.u8()?, r.u8()?, r.u8()?, r.u8()?, r.u8()?, r.u8()?, r.u8()?, r.u8()?];
-    if &magic != TABLE_MAGIC || r.u32()? != FORMAT || r.str()? != super::build_id() {
+    if &magic != TABLE_MAGIC || r.u32()? != FORMAT || r.str()? != super::stamp() {
         return None;
     }
     Some(Header {

@@ -356,6 +356,21 @@ fn build_id() -> &'static str {
     })
 }
 
+/// [`build_id`] and a fingerprint of the digest key this process uses (the cache's own, set by
+/// [`Cache::open`] before any cache file is read or written): every cache file carries it, so
+/// an entry or run digested under another key (a `digest.key` copied from another cache, a
+/// `files/` directory taken from one) is a miss. Trusted, its digests made every copy of an
+/// event it holds look different from the same event read fresh: a duplicate delivery became
+/// an evidence conflict, and a tainted event was counted twice.
+fn stamp() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let k = crate::ingest::tape::keys();
+        let bytes: Vec<u8> = k.iter().flat_map(|v| v.to_le_bytes()).collect();
+        format!("{}#{:016x}", build_id(), xxhash_rust::xxh3::xxh3_64(&bytes))
+    })
+}
+
 /// `path` with every link in it resolved (as [`std::fs::canonicalize`]), and what the file
 /// system says of the file it names. The resolved directory is kept in `dirs`: a file that is
 /// not a link is its directory's resolved path and its name, one look at the file instead of

@@ -225,7 +225,7 @@ impl Cache {
             return None;
         }
         r.b = &r.b[8..];
-        if r.u32()? != FORMAT || r.str()? != super::build_id() || r.u128()? != key {
+        if r.u32()? != FORMAT || r.str()? != super::stamp() || r.u128()? != key {
             return None;
         }
         let start = bytes.len() - r.b.len();
@@ -296,7 +296,7 @@ impl Cache {
             .collect();
         let mut head = Writer::default();
         head.u32(FORMAT);
-        head.str(super::build_id());
+        head.str(super::stamp());
         for t in [opts.since, opts.until] {
             head.opt_i64(t);
         }
@@ -454,7 +454,7 @@ impl Cache {
 pub(super) fn derived_header(w: &mut Writer, key: u128) {
     w.buf.extend_from_slice(DERIVED_MAGIC);
     w.u32(FORMAT);
-    w.str(super::build_id());
+    w.str(super::stamp());
     w.u128(key);
 }
 
