@@ -4,9 +4,10 @@
 //! by polars from a `DataFrame`; JSON Lines is written row by row with serde (the same
 //! columns, one object per line), which keeps polars' JSON feature and its second JSON parser
 //! out of the build. Times are UTC: `Datetime(ms)` columns in Parquet, ISO 8601 in CSV and
-//! JSON Lines. `resources` holds the resource ARNs joined with `;`.
+//! JSON Lines. `resources` holds the resource ARNs joined with `;` (a `;` or `\` inside one
+//! preceded by `\`: [`crate::model::join_resources`]).
 
-use crate::model::{Access, Event, COLUMNS, RESOURCE_SEPARATOR};
+use crate::model::{join_resources, Access, Event, COLUMNS};
 use crate::time::fmt_iso;
 use anyhow::{bail, Context, Result};
 use polars::prelude::{
@@ -87,7 +88,7 @@ fn frame(events: &[&Event], files: &[String], csv: bool) -> Result<DataFrame> {
     let joined: Vec<String> = events
         .iter()
         .map(|e| {
-            let j = e.resources.join(&RESOURCE_SEPARATOR.to_string());
+            let j = join_resources(&e.resources);
             if csv {
                 crate::escape::csv_cell(&j).into_owned()
             } else {
@@ -136,7 +137,7 @@ fn write_json_line(w: &mut impl Write, e: &Event, files: &[String]) -> Result<()
         };
         field(w, name, v)?;
     }
-    field(w, "resources", Value::from(e.resources.join(&RESOURCE_SEPARATOR.to_string())))?;
+    field(w, "resources", Value::from(join_resources(&e.resources)))?;
     let file = files.get(e.origin.file as usize).map(String::as_str).unwrap_or("");
     field(w, "file", Value::from(file))?;
     field(w, "record", Value::from(e.origin.record))?;

@@ -921,3 +921,44 @@ fn exported_parquet_is_accepted_as_input_with_the_same_results() {
     let (code, v) = verify(&parts, &plan_bytes);
     assert_eq!((code, &v["ok"]), (0, &Value::Bool(true)), "{v}");
 }
+
+#[test]
+fn an_object_key_holding_the_resource_separator_adds_no_resource_through_parquet() {
+    // S3 keys are named by whoever writes the object: one holding `;arn:…` read back from the
+    // exported Parquet as two resources, and the plan denied a bucket nobody touched.
+    use trailhound::gen::scenario::Scenario;
+    let t0 = 1_710_151_200;
+    let mut s = Scenario::new();
+    let leaked = s.user_key("111122223333", "ci-deployer", LEAKED_KEY);
+    let sess = s.assume_role(&leaked, t0, "arn:aws:iam::444455556666:role/Ext", "x", 3600);
+    for (i, key) in
+        ["loot;arn:aws:s3:::innocent-payroll-bucket", "a\\;b\\", "plain.csv"].iter().enumerate()
+    {
+        s.get_object(&sess, t0 + 60 + i as i64, "111122223333", "exfil-bucket", key);
+    }
+    let d = TempDir::new().unwrap();
+    s.write(&d.path().join("trail"), &["444455556666"]).unwrap();
+    let parts = d.path().join("parts");
+    bin()
+        .args(["export", "-q", "--partition", "-o"])
+        .arg(&parts)
+        .arg(d.path().join("trail"))
+        .assert()
+        .code(0);
+    let cutoff = "2024-03-11T10:30:00Z";
+    let runs: [&[&str]; 2] = [
+        &["blast", "--format", "json", "--key", LEAKED_KEY],
+        &["plan", "--key", LEAKED_KEY, "--effective-at", cutoff, "--strategy", "strict"],
+    ];
+    for args in runs {
+        let (_, from_json) = run_json(args, &d.path().join("trail"));
+        let (_, from_parquet) = run_json(args, &parts);
+        assert_eq!(without_sources(&from_json), without_sources(&from_parquet), "{args:?}");
+        let text = from_parquet.to_string();
+        assert!(!text.contains("\"arn:aws:s3:::innocent-payroll-bucket\""), "{text}");
+    }
+    let (_, b) = run_json(&["blast", "--format", "json", "--key", LEAKED_KEY], &parts);
+    let listed = b["resources"].to_string();
+    assert!(listed.contains("loot;arn:aws:s3:::innocent-payroll-bucket"), "{listed}");
+    assert!(listed.contains(r"a\\;b\\"), "the backslashes are kept: {listed}");
+}

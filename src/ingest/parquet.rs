@@ -18,7 +18,7 @@
 use super::issuing::needs_detail;
 use super::sink::FileScan;
 use super::{RecordReject, RejectReason};
-use crate::model::{Access, Event, Origin, COLUMNS, RESOURCE_SEPARATOR};
+use crate::model::{split_resources, Access, Event, Origin, COLUMNS};
 use polars::io::parquet::metadata::{FileMetadata, FileMetadataRef};
 use polars::prelude::{
     Column, DataFrame, DataType, ParallelStrategy, ParquetReader, SerReader, TimeUnit,
@@ -271,11 +271,7 @@ fn fill(
         let ca = col.str().map_err(|e| type_err("resources", e))?;
         for &(i, k) in &rows {
             if let Some(v) = ca.get(i) {
-                evs[k].resources = v
-                    .split(RESOURCE_SEPARATOR)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect();
+                evs[k].resources = split_resources(v);
             }
         }
     }

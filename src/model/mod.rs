@@ -12,7 +12,7 @@ pub mod names;
 mod seed;
 pub use seed::SeedKey;
 
-pub use columns::{Access, COLUMNS, RESOURCE_SEPARATOR};
+pub use columns::{join_resources, split_resources, Access, COLUMNS};
 
 use serde::Serialize;
 
