@@ -206,14 +206,8 @@ pub fn policy_resource(arn: &str) -> Option<&str> {
     arn.starts_with("arn:").then_some(arn)
 }
 
-/// The bucket named by an S3 ARN `arn:<partition>:s3:::bucket[/key]`, in any partition
-/// (`aws`, `aws-cn`, `aws-us-gov`, …), or `None` for any other ARN.
-pub fn s3_bucket(arn: &str) -> Option<&str> {
-    let (_, rest) = s3_split(arn)?;
-    rest.split('/').next().filter(|b| !b.is_empty())
-}
-
-/// What follows `arn:<partition>:s3:::` in an S3 ARN (`bucket` or `bucket/key`).
+/// What follows `arn:<partition>:s3:::` in an S3 ARN (`bucket` or `bucket/key`), in any
+/// partition (`aws`, `aws-cn`, `aws-us-gov`, …), or `None` for any other ARN.
 pub fn s3_rest(arn: &str) -> Option<&str> {
     s3_split(arn).map(|(_, rest)| rest)
 }
@@ -712,9 +706,9 @@ mod tests {
             ),
             Some("arn:aws:s3express:us-east-1:111122223333:bucket/d--use1-az4--x-s3")
         );
-        assert_eq!(s3_bucket("arn:aws-cn:s3:::b/k"), Some("b"));
-        assert_eq!(s3_bucket("arn:AWS:s3:::b"), None, "not a partition");
-        assert_eq!(s3_bucket("arn::s3:::b"), None);
-        assert_eq!(s3_bucket("arn:aws:s3express:us-east-1:111122223333:bucket/b"), None);
+        assert_eq!(s3_rest("arn:aws-cn:s3:::b/k"), Some("b/k"));
+        assert_eq!(s3_rest("arn:AWS:s3:::b"), None, "not a partition");
+        assert_eq!(s3_rest("arn::s3:::b"), None);
+        assert_eq!(s3_rest("arn:aws:s3express:us-east-1:111122223333:bucket/b"), None);
     }
 }

@@ -455,24 +455,14 @@ impl SessionGraph {
                 let linked = g.link_unanswered(unanswered);
                 g.link_launches(launches);
                 let skewed = g.link_skewed();
-                g.add_notes(ing, &linked);
-                if !skewed.is_empty() {
-                    g.notes.extend(skewed);
-                    g.notes.sort_unstable();
-                    g.notes.dedup();
-                }
+                g.add_notes(ing, &linked, skewed);
             },
         );
         g.event_node = event_node;
         g.apply_tally(tally);
         crate::diag::mark("graph: calls attributed");
-        let mut parents = vec![None; g.nodes.len()];
-        for (k, &(p, c)) in g.edge_nodes.iter().enumerate() {
-            if parents[c].is_none() {
-                parents[c] = Some((p, k));
-            }
-        }
-        g.parents = parents;
+        g.parents =
+            g.first_edges().into_iter().map(|k| k.map(|k| (g.edge_nodes[k].0, k))).collect();
         // Only resolving reads it.
         g.by_issue = Default::default();
         g
@@ -510,10 +500,7 @@ impl SessionGraph {
                 links.push((u, child));
             }
         }
-        let mut has_parent = vec![false; self.nodes.len()];
-        for &(_, c) in &self.edge_nodes {
-            has_parent[c] = true;
-        }
+        let mut has_parent: Vec<bool> = self.first_edges().iter().map(Option::is_some).collect();
         for (u, child) in links {
             if std::mem::replace(&mut has_parent[child], true) {
                 continue;
@@ -857,9 +844,10 @@ impl SessionGraph {
 
     /// The graph's notes; `unanswered`: the event ids of the role assumptions without a
     /// response that [`SessionGraph::link_unanswered`] linked.
-    fn add_notes(&mut self, ing: &Ingest, unanswered: &BTreeSet<String>) {
+    /// The notes on the graph, with `more` (those a link already worked out).
+    fn add_notes(&mut self, ing: &Ingest, unanswered: &BTreeSet<String>, more: Vec<String>) {
         let accounts = ing.accounts();
-        let mut notes = BTreeSet::new();
+        let mut notes: BTreeSet<String> = more.into_iter().collect();
         for n in &self.nodes {
             if n.id.starts_with("account:") {
                 notes.insert(format!(

@@ -272,6 +272,17 @@ impl IssueIndex {
 /// [`SessionGraph::event_node`] of an event no credential made.
 const NO_NODE: u32 = u32::MAX;
 
+impl SessionGraph {
+    /// The first edge into each node (its issuing call), by node; `None` for roots.
+    fn first_edges(&self) -> Vec<Option<usize>> {
+        let mut first = vec![None; self.nodes.len()];
+        for (k, &(_, c)) in self.edge_nodes.iter().enumerate() {
+            first[c].get_or_insert(k);
+        }
+        first
+    }
+}
+
 /// The 128-bit hash of a node id (or an access key id) that [`SessionGraph::by_id`] and
 /// [`SessionGraph::sessions_by_key`] are keyed by: SipHash-1-3 with a 128-bit output, one pass
 /// over the bytes. Node ids are never UUIDs, so [`crate::ingest::id128`] hashed each of them

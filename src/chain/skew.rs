@@ -25,10 +25,7 @@ impl SessionGraph {
     /// Links each orphan session to the issuing call of every issued session with its key id
     /// and session ARN whose lifetime holds its `creationDate`; returns the notes to add.
     pub(super) fn link_skewed(&mut self) -> Vec<String> {
-        let mut issuing_edge: Vec<Option<usize>> = vec![None; self.nodes.len()];
-        for (k, &(_, c)) in self.edge_nodes.iter().enumerate() {
-            issuing_edge[c].get_or_insert(k);
-        }
+        let issuing_edge = self.first_edges();
         let mut links: Vec<(usize, usize)> = Vec::new();
         for (o, node) in self.nodes.iter().enumerate() {
             if node.kind != NodeKind::Session || !node.orphan || issuing_edge[o].is_some() {
@@ -40,23 +37,26 @@ impl SessionGraph {
                 continue;
             };
             let Some(list) = self.sessions_by_key.get(&h(key)) else { continue };
-            let found: Vec<usize> = list
-                .iter()
-                .map(|&s| s as usize)
-                .filter(|&s| {
-                    let n = &self.nodes[s];
-                    s != o
-                        && !n.orphan
-                        && issuing_edge[s].is_some()
-                        && n.access_key_id.as_deref() == Some(key)
-                        && n.principal_arn.as_deref() == Some(arn)
-                        && n.issued_at.is_some_and(|t| {
-                            created >= t - BEFORE && created <= n.expires_at.unwrap_or(t + LIFETIME)
-                        })
-                })
-                .collect();
-            if found.len() <= MAX_MATCHES {
-                links.extend(found.into_iter().map(|s| (s, o)));
+            let start = links.len();
+            links.extend(
+                list.iter()
+                    .map(|&s| s as usize)
+                    .filter(|&s| {
+                        let n = &self.nodes[s];
+                        s != o
+                            && !n.orphan
+                            && issuing_edge[s].is_some()
+                            && n.access_key_id.as_deref() == Some(key)
+                            && n.principal_arn.as_deref() == Some(arn)
+                            && n.issued_at.is_some_and(|t| {
+                                created >= t - BEFORE
+                                    && created <= n.expires_at.unwrap_or(t + LIFETIME)
+                            })
+                    })
+                    .map(|s| (s, o)),
+            );
+            if links.len() - start > MAX_MATCHES {
+                links.truncate(start);
             }
         }
         let mut notes = Vec::new();

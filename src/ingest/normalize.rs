@@ -89,7 +89,7 @@ pub fn creation_date_of(r: &RawRecord) -> Option<i64> {
 
 /// The ARN partition of an AWS region (`cn-north-1` is in `aws-cn`, `us-gov-west-1` in
 /// `aws-us-gov`, the isolated regions in theirs); `aws` for every other (or no) region.
-pub fn partition_of_region(region: &str) -> &'static str {
+fn partition_of_region(region: &str) -> &'static str {
     const PREFIXES: [(&str, &str); 6] = [
         ("cn-", "aws-cn"),
         ("us-gov-", "aws-us-gov"),
