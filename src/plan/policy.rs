@@ -26,9 +26,36 @@ pub fn session_userid(node: &Node, role_id: Option<&str>) -> Option<String> {
 
 /// The value of `aws:userid` for a session's requests, as a `StringLike` pattern (F9): the
 /// id the evidence shows; else `ROLEID:session` with `role_id` from the IAM snapshot, or
-/// `*:session` (any id of the role the deny is put on).
+/// `*:session` (any id of the role the deny is put on). What comes from the evidence is
+/// matched literally ([`literal`]): a forged session name `*` must not widen the deny to
+/// every session of the role, nor `${*}` narrow it to a name no session has.
 pub(super) fn userid_pattern(node: &Node, role_id: Option<&str>) -> Option<String> {
-    userid_or(node, role_id, "*")
+    if let Some(u) = &node.userid {
+        return Some(literal(u));
+    }
+    let name = role_session_name(node)?;
+    Some(format!("{}:{}", role_id.map_or_else(|| "*".to_string(), literal), literal(name)))
+}
+
+/// `s` as a `StringLike` pattern that matches only `s`: IAM's escapes for the characters a
+/// pattern reads otherwise (`${*}`, `${?}`, `${$}`: a policy of version 2012-10-17, which
+/// the plan writes, reads `${` as the start of a policy variable).
+pub fn literal(s: &str) -> String {
+    if !s.contains(['*', '?', '$']) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '*' | '?' | '$' => {
+                out.push_str("${");
+                out.push(c);
+                out.push('}');
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// The evidence's `aws:userid` of `node`, else `ROLEID:session` for an assumed-role session,
@@ -158,16 +185,50 @@ fn iam_date(v: &str) -> Option<i64> {
     shape.then(|| crate::time::parse_iso(v)).flatten()
 }
 
-/// IAM `StringLike` matching: `*` any run, `?` one character.
+/// One element of a `StringLike` pattern.
+#[derive(Clone, Copy, PartialEq)]
+enum Glob {
+    /// `*`: any run of characters.
+    Any,
+    /// `?`: one character.
+    One,
+    /// A character matched as itself (`${*}`, `${?}`, `${$}` are `*`, `?`, `$`).
+    Char(char),
+}
+
+/// A `StringLike` pattern of a 2012-10-17 policy, or `None` when it holds a policy variable
+/// (`${aws:username}`, …): its value depends on the request, so offline it proves nothing.
+fn glob_parse(pattern: &str) -> Option<Vec<Glob>> {
+    let mut out = Vec::with_capacity(pattern.len());
+    let mut rest = pattern;
+    while let Some(c) = rest.chars().next() {
+        if rest.starts_with("${") {
+            let esc = ["${*}", "${?}", "${$}"].into_iter().find(|e| rest.starts_with(e))?;
+            out.push(Glob::Char(esc.as_bytes()[2] as char));
+            rest = &rest[esc.len()..];
+            continue;
+        }
+        out.push(match c {
+            '*' => Glob::Any,
+            '?' => Glob::One,
+            c => Glob::Char(c),
+        });
+        rest = &rest[c.len_utf8()..];
+    }
+    Some(out)
+}
+
+/// IAM `StringLike` matching: `*` any run, `?` one character, `${*}`, `${?}` and `${$}` the
+/// character itself; a pattern with any other `${` (a policy variable) matches nothing.
 pub fn glob_match(pattern: &str, s: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
+    let Some(p) = glob_parse(pattern) else { return false };
     let t: Vec<char> = s.chars().collect();
     let (mut pi, mut ti, mut star, mut mark) = (0usize, 0usize, None::<usize>, 0usize);
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+        if pi < p.len() && (p[pi] == Glob::One || p[pi] == Glob::Char(t[ti])) {
             pi += 1;
             ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        } else if pi < p.len() && p[pi] == Glob::Any {
             star = Some(pi);
             mark = ti;
             pi += 1;
@@ -179,7 +240,7 @@ pub fn glob_match(pattern: &str, s: &str) -> bool {
             return false;
         }
     }
-    while pi < p.len() && p[pi] == '*' {
+    while pi < p.len() && p[pi] == Glob::Any {
         pi += 1;
     }
     pi == p.len()
@@ -196,6 +257,23 @@ mod tests {
         assert!(!glob_match("*:ci", "AROAEXAMPLE:cia"));
         assert!(glob_match("A?OA*", "AROAX"));
         assert!(!glob_match("", "x"));
+        // IAM's escapes match the character itself, not as a wildcard.
+        assert!(glob_match("A:x${*}y", "A:x*y"));
+        assert!(!glob_match("A:x${*}y", "A:xzy"));
+        assert!(glob_match("A:${$}${?}", "A:$?"));
+        assert!(!glob_match("A:${?}", "A:z"));
+        // A policy variable depends on the request: it proves nothing offline.
+        assert!(!glob_match("${aws:username}", "${aws:username}"));
+        assert!(!glob_match("A:${", "A:${"));
+    }
+
+    #[test]
+    fn a_forged_session_name_is_denied_literally() {
+        for name in ["*", "x${*}y", "a?b", "$", "${aws:userid}"] {
+            let pattern = literal(&format!("AROAEXAMPLE:{name}"));
+            assert!(glob_match(&pattern, &format!("AROAEXAMPLE:{name}")), "{name}");
+            assert!(!glob_match(&pattern, "AROAEXAMPLE:innocent"), "{name} must not widen");
+        }
     }
 
     #[test]
