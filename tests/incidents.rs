@@ -1466,3 +1466,87 @@ fn a_session_whose_creation_date_is_off_by_seconds_is_still_cut_and_its_user_den
     assert!(v["covered"].to_string().contains(&skewed.node_id()), "{v}");
     assert!(v["collateral"].as_array().unwrap().is_empty(), "{v}");
 }
+
+/// A session of a foreign account (its logs are not in the trail) makes one call naming 300
+/// resources of ours (hostile or broken: ingest keeps 256, SPEC §8) and reads a directory
+/// bucket (S3 Express). The plan denies what it kept, says in a review item that the rest got
+/// no deny, and names the directory bucket only as what it is: no `arn:aws:s3:::…--x-s3`.
+#[test]
+fn resources_a_record_names_past_the_cap_are_reported_not_silently_left_undenied() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let hop = s.assume_role(&leaked, T0, &format!("arn:aws:iam::{SECOND}:role/Hop"), "hop", 7200);
+    let many: Vec<Value> = (0..300)
+        .map(|i| json!({"accountId": MAIN, "type": "AWS::DynamoDB::Table", "ARN": format!("arn:aws:dynamodb:us-east-1:{MAIN}:table/t{i:03}")}))
+        .collect();
+    let request = json!({"requestItems": "many"});
+    s.data_event(
+        &hop,
+        T0 + 60,
+        MAIN,
+        "dynamodb.amazonaws.com",
+        "BatchGetItem",
+        request,
+        json!(many),
+    );
+    let express = "loot--use1-az4--x-s3";
+    let request = json!({"bucketName": express, "key": "a.csv"});
+    let resources = json!([{"accountId": MAIN, "type": "AWS::S3Express::Object", "ARN": format!("arn:aws:s3express:us-east-1:{MAIN}:bucket/{express}/a.csv")}]);
+    s.data_event(&hop, T0 + 90, MAIN, "s3express.amazonaws.com", "GetObject", request, resources);
+    let d = write(&s, &[SECOND]);
+    let p = plan(&d, LEAKED, "strict");
+    let denies = actions(&p, "resource_policy_deny");
+    let named: Vec<&str> = denies.iter().map(|a| a["principal_arn"].as_str().unwrap()).collect();
+    assert!(named.contains(&format!("arn:aws:dynamodb:us-east-1:{MAIN}:table/t000").as_str()));
+    assert!(named.contains(&format!("arn:aws:dynamodb:us-east-1:{MAIN}:table/t255").as_str()));
+    assert!(!named.iter().any(|n| n.ends_with("t256")), "past the cap: {named:?}");
+    let directory = format!("arn:aws:s3express:us-east-1:{MAIN}:bucket/{express}");
+    assert!(named.contains(&directory.as_str()), "{named:?}");
+    assert!(!named.iter().any(|n| n.starts_with("arn:aws:s3:::")), "{named:?}");
+    assert!(!named.iter().any(|n| n.contains("truncated")), "no deny names a marker: {named:?}");
+    let reviews = actions(&p, "review");
+    let review = reviews
+        .iter()
+        .find(|a| a["reason"].as_str().unwrap().contains("did not keep in full"))
+        .unwrap_or_else(|| panic!("the uncovered resources are a review item: {reviews:?}"));
+    assert_eq!(review["account_id"], MAIN, "{review}");
+    let hop_arn = format!("arn:aws:sts::{SECOND}:assumed-role/Hop/hop");
+    assert!(review["reason"].as_str().unwrap().contains(&hop_arn), "{review}");
+    let (_, b, _) = run(&["blast", "--format", "json", "--key", LEAKED], &d);
+    assert!(b["resources"].to_string().contains("44 more resources"), "blast says so too: {b}");
+}
+
+/// A forged session name that a `StringLike` pattern reads as a wildcard (`*`) or as an
+/// escape (`${*}`): the surgical deny names it literally, so it neither widens to every
+/// session of the role (alice's would be collateral) nor narrows to a name no session has
+/// (the attacker's session would stay live while verify said covered).
+#[test]
+fn a_session_name_holding_pattern_characters_is_denied_literally() {
+    for name in ["*", "x${*}y", "a?"] {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let alice = s.user_key(MAIN, "alice", "AKIAEXAMPLEALICE0001");
+        let role = format!("arn:aws:iam::{MAIN}:role/Deploy");
+        let mine = s.assume_role(&alice, T0 - 60, &role, "ops", 7200);
+        s.call(&mine, T0 + 30, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        let bad = s.assume_role(&leaked, T0, &role, name, 7200);
+        s.call(&bad, T0 + 60, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        let d = write(&s, &[]);
+        let p = plan(&d, LEAKED, "surgical");
+        let put = actions(&p, "put_role_policy");
+        let deny = put
+            .iter()
+            .find(|a| a["principal_arn"].as_str().is_some_and(|x| x.ends_with(":role/Deploy")))
+            .unwrap_or_else(|| panic!("{name}: Deploy is denied: {p}"));
+        let ids = deny["policy_document"]["Statement"][0]["Condition"]["StringLike"]["aws:userid"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}: surgical, by aws:userid: {deny}"));
+        assert_eq!(ids.len(), 1, "{deny}");
+        let id = ids[0].as_str().unwrap();
+        let escaped = name.replace('$', "${$}").replace('*', "${*}").replace('?', "${?}");
+        assert!(id.ends_with(&format!(":{escaped}")), "{name}: {id}");
+        assert_eq!(p["summary"]["collateral_sessions"], 0, "{name}: alice's session spared: {p}");
+        let (code, v) = verify(&d, &p);
+        assert_eq!(code, 0, "{name}: {v}");
+    }
+}

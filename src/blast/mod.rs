@@ -190,6 +190,25 @@ pub struct BlastRadius {
 /// [`BlastRadius::resource_uses`]: credential node → recipient account → policy resources.
 pub type ResourceUses = BTreeMap<usize, BTreeMap<String, BTreeSet<String>>>;
 
+/// Stands, among a session's [`ResourceUses`], for resources its calls named that ingest did
+/// not keep in full (a record's `resources` past [`crate::ingest::raw::LIST_CAP`], an ARN
+/// cut at [`crate::ingest::raw::FIELD_CAP`]): no deny can name them, and the plan says so.
+pub const INCOMPLETE_RESOURCES: &str = "…[truncated by trailhound: resources not kept in full]";
+
+/// [`policy_resource`] of a resource as the event table holds it: a truncated ARN, or the
+/// marker of resources left out, whose policy resource is not known, is
+/// [`INCOMPLETE_RESOURCES`] (an S3 object cut in its key still names its bucket).
+pub fn held_resource(r: &str) -> Option<&str> {
+    let p = policy_resource(r);
+    if !r.contains(crate::ingest::raw::TRUNCATED) {
+        return p;
+    }
+    match p {
+        Some(p) if !p.contains(crate::ingest::raw::TRUNCATED) => Some(p),
+        _ => Some(INCOMPLETE_RESOURCES),
+    }
+}
+
 /// The bucket (or other resource) whose resource policy would hold a deny for an ARN a
 /// session touched: S3 object ARNs map to their bucket, in whatever partition the ARN names
 /// (`arn:aws-cn:s3:::b/k` to `arn:aws-cn:s3:::b`), and S3 Express objects to their directory
@@ -434,7 +453,7 @@ fn radius(
                 Some(h) => h,
                 None => by_account.entry(a.clone()).or_default(),
             };
-            for r in e.resources.iter().filter_map(|r| policy_resource(r)) {
+            for r in e.resources.iter().filter_map(|r| held_resource(r)) {
                 if !held.contains(r) {
                     held.insert(r.to_string());
                 }

@@ -742,33 +742,51 @@ impl Scenario {
     /// An S3 `GetObject` of `bucket`/`key` made with `c`, recorded in `bucket_account`'s logs
     /// (the bucket owner's data event).
     pub fn get_object(&mut self, c: &Cred, at: i64, bucket_account: &str, bucket: &str, key: &str) {
+        let resources = json!([
+            {"type": "AWS::S3::Object", "ARN": format!("arn:aws:s3:::{bucket}/{key}")},
+            {"accountId": bucket_account, "type": "AWS::S3::Bucket", "ARN": format!("arn:aws:s3:::{bucket}")},
+        ]);
+        let request = json!({"bucketName": bucket, "key": key});
+        self.data_event(c, at, bucket_account, "s3.amazonaws.com", "GetObject", request, resources);
+    }
+
+    /// A data event of call `name` made with `c`, recorded in `account`'s logs (the owner of
+    /// the `resources` it names, a JSON array as CloudTrail writes it).
+    #[allow(clippy::too_many_arguments)]
+    pub fn data_event(
+        &mut self,
+        c: &Cred,
+        at: i64,
+        account: &str,
+        source: &str,
+        name: &str,
+        request: Value,
+        resources: Value,
+    ) {
         let id = self.event_id();
         let mut r = json!({
             "eventVersion": "1.09",
             "userIdentity": Self::identity_of(c),
             "eventTime": iso(at),
-            "eventSource": "s3.amazonaws.com",
-            "eventName": "GetObject",
+            "eventSource": source,
+            "eventName": name,
             "awsRegion": "us-east-1",
             "sourceIPAddress": "203.0.113.50",
             "userAgent": "aws-cli/2.15.0",
-            "requestParameters": {"bucketName": bucket, "key": key},
+            "requestParameters": request,
             "responseElements": null,
-            "resources": [
-                {"type": "AWS::S3::Object", "ARN": format!("arn:aws:s3:::{bucket}/{key}")},
-                {"accountId": bucket_account, "type": "AWS::S3::Bucket", "ARN": format!("arn:aws:s3:::{bucket}")},
-            ],
+            "resources": resources,
             "eventID": id,
             "readOnly": true,
             "eventType": "AwsApiCall",
             "managementEvent": false,
-            "recipientAccountId": bucket_account,
+            "recipientAccountId": account,
             "eventCategory": "Data",
         });
         if c.from_console {
             r["sessionCredentialFromConsole"] = json!("true");
         }
-        self.records.push((bucket_account.to_string(), r));
+        self.records.push((account.to_string(), r));
     }
 
     /// A console sign-in of `user` at `at`, and the console session's temporary key (no

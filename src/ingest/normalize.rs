@@ -101,6 +101,27 @@ fn partition_of_region(region: &str) -> &'static str {
     PREFIXES.iter().find(|(p, _)| region.starts_with(p)).map_or("aws", |(_, partition)| partition)
 }
 
+/// The ARN of the bucket (or object) `requestParameters.bucketName` names, in the partition
+/// of the call's region: a bucket in China or GovCloud is not an `arn:aws:` one, and a deny
+/// naming it so would match nothing there. A name ending in `--x-s3` is a directory bucket
+/// (S3 Express One Zone; general purpose bucket names may not end so): its ARN is
+/// `arn:<partition>:s3express:<region>:<account>:bucket/<name>`, made only when the record
+/// gives the region and the receiving account (else the record's own `resources` name it).
+fn bucket_arn(r: &RawRecord, request: &Request) -> Option<String> {
+    let bucket = request.bucket_name.as_deref()?;
+    let region = r.aws_region.get().unwrap_or("");
+    let partition = partition_of_region(region);
+    if bucket.ends_with("--x-s3") {
+        let account = r.recipient_account_id.get()?;
+        return (!region.is_empty())
+            .then(|| format!("arn:{partition}:s3express:{region}:{account}:bucket/{bucket}"));
+    }
+    Some(match &request.key {
+        Some(k) => format!("arn:{partition}:s3:::{bucket}/{k}"),
+        None => format!("arn:{partition}:s3:::{bucket}"),
+    })
+}
+
 /// Turns one raw record into an [`Event`], or says why it cannot be used.
 ///
 /// # Errors
@@ -181,17 +202,16 @@ pub fn normalize(r: &RawRecord, file: u32, idx: u32) -> Result<Event, RecordReje
             }
         }
     }
-    if let Some(bucket) = &request.bucket_name {
-        // In the partition of the call's region: a bucket in China or GovCloud is not an
-        // `arn:aws:` one, and a deny naming it so would match nothing there.
-        let partition = partition_of_region(r.aws_region.get().unwrap_or(""));
-        let arn = match &request.key {
-            Some(k) => format!("arn:{partition}:s3:::{bucket}/{k}"),
-            None => format!("arn:{partition}:s3:::{bucket}"),
-        };
+    if let Some(arn) = bucket_arn(r, &request) {
         if !resources.contains(&arn) {
             resources.push(arn);
         }
+    }
+    let dropped = r.resources.dropped();
+    if dropped > 0 {
+        // Marked, as a truncated string is: what the record named is not all kept here, and
+        // whoever acts on the list (a plan's resource denies) must know it.
+        resources.push(format!("{}{dropped} more resources]", super::raw::TRUNCATED));
     }
 
     Ok(Event {

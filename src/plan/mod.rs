@@ -843,6 +843,18 @@ fn resource_denies(
         .into_iter()
         .map(|((acct, res), principals)| {
             let principals: Vec<String> = principals.into_iter().collect();
+            if res == crate::blast::INCOMPLETE_RESOURCES {
+                return review(
+                    Some(acct),
+                    format!(
+                        "tainted session(s) {} of an account whose logs are not in the trail named resources of this account that trailhound did not keep in full (a record with more than {} resources, or an ARN over {} bytes, SPEC §8): those resources get NO resource-policy deny in this plan; find the sessions' calls (blast --events-out) and deny the sessions in those resources' policies by hand (F7)",
+                        principals.join(", "),
+                        crate::ingest::raw::LIST_CAP,
+                        crate::ingest::raw::FIELD_CAP
+                    ),
+                    &[],
+                );
+            }
             let resources = if crate::blast::s3_rest(&res).is_some() {
                 json!([res.clone(), format!("{res}/*")])
             } else {
