@@ -994,6 +994,9 @@ fn plan_sh_runs_end_to_end_against_aws_preconditions() {
     let (ok, calls, err) = run_plan_sh(&script, "/bin/sh", &out, MAIN, Some(state.path()));
     assert!(!ok, "{err}");
     assert!(err.contains("deactivate_access_key FAILED: if AWS said NoSuchEntity"), "{err}");
+    // NoSuchEntity also answers a key named under another user: the text says how to tell.
+    assert!(err.contains("OR belongs to another user"), "{err}");
+    assert!(err.contains("aws iam get-access-key-last-used --access-key-id"), "{err}");
     assert!(
         calls.iter().any(|c| c.get(1).map(String::as_str) == Some("put-role-policy")
             && c.contains(&"AdminRole".to_string())),

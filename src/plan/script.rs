@@ -12,9 +12,10 @@ fn failure_meaning(kind: &ActionKind, cleanup: bool) -> &'static str {
         return "the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again";
     }
     match kind {
-        // A key the responder already deleted makes this fail (NoSuchEntity).
+        // NoSuchEntity: the key was deleted, or it is not this user's (the logs named
+        // another user than its owner); only IAM can tell which.
         ActionKind::DeactivateAccessKey => {
-            "if AWS said NoSuchEntity the key was already deleted; otherwise it is still active and can mint sessions that the denies below do not cut: fix it and run again"
+            "if AWS said NoSuchEntity, the key was already deleted OR belongs to another user than the one named here: run aws iam get-access-key-last-used --access-key-id with the key, whose UserName is its owner; until it is deactivated it can mint sessions that the denies below do not cut: fix it and run again"
         }
         ActionKind::PutRolePolicy
         | ActionKind::PutUserPolicy

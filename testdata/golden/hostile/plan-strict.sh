@@ -22,7 +22,7 @@ if [ "$CALLER_ACCOUNT" = 111122223333 ]; then
 # leaked key; stops new sessions being minted with it (a deny on aws:TokenIssueTime never matches long-term keys, F5)
 if ! aws iam update-access-key --user-name ci-deployer --access-key-id AKIAIOSFODNN7EXAMPLE --status Inactive
 then
-  echo "plan.sh: action [1] deactivate_access_key FAILED: if AWS said NoSuchEntity the key was already deleted; otherwise it is still active and can mint sessions that the denies below do not cut: fix it and run again" >&2
+  echo "plan.sh: action [1] deactivate_access_key FAILED: if AWS said NoSuchEntity, the key was already deleted OR belongs to another user than the one named here: run aws iam get-access-key-last-used --access-key-id with the key, whose UserName is its owner; until it is deactivated it can mint sessions that the denies below do not cut: fix it and run again" >&2
   FAILED="$FAILED 1"
 fi
 
