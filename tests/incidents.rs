@@ -1550,3 +1550,45 @@ fn a_session_name_holding_pattern_characters_is_denied_literally() {
         assert_eq!(code, 0, "{name}: {v}");
     }
 }
+
+/// The leaked key makes user `backdoor` with a console password; the attacker signs in and
+/// switches to AdminRole in the console. No call issues the role session (only a
+/// `SwitchRole` sign-in record, which carries no key): it is named after the user and must be
+/// tainted through the console session it came from. alice does the same from her own
+/// console session: hers is not the attacker's.
+#[test]
+fn a_role_the_attackers_user_switched_to_in_the_console_is_denied() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let role = format!("arn:aws:iam::{MAIN}:role/AdminRole");
+    let alice = s.console_login(MAIN, T0 - 120, "alice");
+    let hers = s.switch_role(&alice, T0 - 60, &role);
+    s.call(&hers, T0 - 50, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.create_user(&leaked, T0 + 10, "backdoor");
+    s.create_login_profile(&leaked, T0 + 20, "backdoor");
+    let console = s.console_login(MAIN, T0 + 120, "backdoor");
+    s.call(&console, T0 + 130, "iam.amazonaws.com", "ListRoles", Value::Null);
+    let admin = s.switch_role(&console, T0 + 180, &role);
+    s.call(&admin, T0 + 200, "iam.amazonaws.com", "ListUsers", Value::Null);
+    let d = write(&s, &[]);
+    let tainted = tainted_ids(&d, LEAKED);
+    assert!(tainted.contains(&admin.node_id()), "{tainted:?}");
+    assert!(!tainted.contains(&hers.node_id()), "alice's switch is hers: {tainted:?}");
+    for strategy in ["strict", "surgical"] {
+        let p = plan(&d, LEAKED, strategy);
+        let put = actions(&p, "put_role_policy");
+        let deny = put
+            .iter()
+            .find(|a| a["principal_arn"] == role.as_str())
+            .unwrap_or_else(|| panic!("{strategy}: AdminRole is denied: {p}"));
+        if strategy == "surgical" {
+            let ids = deny["policy_document"]["Statement"][0]["Condition"]["StringLike"]
+                ["aws:userid"]
+                .to_string();
+            assert!(ids.contains(":backdoor"), "{ids}");
+            assert!(!ids.contains(":alice"), "{ids}");
+        }
+        let (code, v) = verify(&d, &p);
+        assert_eq!(code, 0, "{strategy}: {v}");
+    }
+}

@@ -454,8 +454,9 @@ impl SessionGraph {
             || {
                 let linked = g.link_unanswered(unanswered);
                 g.link_launches(launches);
-                let skewed = g.link_skewed();
-                g.add_notes(ing, &linked, skewed);
+                let mut more = g.link_skewed();
+                more.extend(g.link_switched());
+                g.add_notes(ing, &linked, more);
             },
         );
         g.event_node = event_node;

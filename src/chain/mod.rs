@@ -29,6 +29,7 @@ mod provider;
 pub mod render;
 mod skew;
 mod stored;
+mod switch;
 mod unnamed;
 pub use expiry::session_expiry;
 pub use launch::{function_name, Workload};

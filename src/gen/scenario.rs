@@ -823,6 +823,63 @@ impl Scenario {
         u
     }
 
+    /// A console "switch role" from the console session `from` to `role_arn` at `at`: the
+    /// `SwitchRole` sign-in record (no key; `additionalEventData.SwitchFrom` names the user),
+    /// and the role session the console makes, named after the user, whose issuing call is not
+    /// logged and whose calls are flagged as console calls.
+    pub fn switch_role(&mut self, from: &Cred, at: i64, role_arn: &str) -> Cred {
+        let (acct, name) = role_parts(role_arn);
+        let role_id = self.unique_id(true, role_arn, "AROA");
+        let session = from.arn.rsplit('/').next().unwrap_or("").to_string();
+        let session_arn = format!("arn:aws:sts::{acct}:assumed-role/{name}/{session}");
+        let mut c = Cred {
+            key: self.new_key("ASIA"),
+            identity: json!({
+                "type": "AssumedRole",
+                "principalId": format!("{role_id}:{session}"),
+                "arn": session_arn,
+                "accountId": acct,
+                "sessionContext": {"sessionIssuer": {
+                    "type": "Role", "principalId": role_id, "arn": role_arn, "accountId": acct, "userName": name,
+                }},
+            }),
+            account: acct.clone(),
+            arn: session_arn,
+            principal_id: format!("{role_id}:{session}"),
+            issued_at: Some(at),
+            expires_at: Some(at + 3600),
+            user_name: None,
+            from_console: true,
+        };
+        let id = self.event_id();
+        let mut ident = Self::identity_of(&c);
+        ident["accessKeyId"] = json!("");
+        self.records.push((
+            from.account.clone(),
+            json!({
+                "eventVersion": "1.08",
+                "userIdentity": ident,
+                "eventTime": iso(at),
+                "eventSource": "signin.amazonaws.com",
+                "eventName": "SwitchRole",
+                "awsRegion": "us-east-1",
+                "sourceIPAddress": "203.0.113.50",
+                "userAgent": "Mozilla/5.0",
+                "requestParameters": null,
+                "responseElements": {"SwitchRole": "Success"},
+                "additionalEventData": {"SwitchFrom": from.arn, "RedirectTo": "https://console.aws.amazon.com/console/home"},
+                "eventID": id,
+                "readOnly": false,
+                "eventType": "AwsConsoleSignIn",
+                "managementEvent": true,
+                "recipientAccountId": from.account,
+                "eventCategory": "Management",
+            }),
+        ));
+        c.from_console = true;
+        c
+    }
+
     /// The root user of `account` signing in to the console at `at`: the `ConsoleLogin`
     /// record, and the console session (`Root` identity, flagged as from the console).
     pub fn root_console_login(&mut self, account: &str, at: i64) -> Cred {

@@ -1,0 +1,125 @@
+//! Console "switch role" sessions.
+//!
+//! In the console, a user (or a federated console session) switches to a role without any
+//! `AssumeRole` in the logs: only a `SwitchRole` sign-in record, which carries no key, and
+//! then the role session's own calls, flagged as console calls. The console names the switched
+//! session after the user: `assumed-role/<role>/<user name>`. Such a session was an orphan,
+//! never tainted with the console session it came from: an attacker who made a user (or set
+//! its password) with the leaked key, signed in and switched to an admin role kept that role
+//! session after the plan, and `verify` said OK. It is now linked, as *inferred*, to every
+//! console session alive at its start whose user name (or, for a federated console session,
+//! session name) is its session name: it is tainted whenever one of them is. A wrong match
+//! only adds taint (a deny a responder sees, with a note), never removes one.
+
+use super::{Edge, NodeKind, SessionGraph};
+use std::collections::BTreeMap;
+
+/// The longest console session (12 h), for a console session whose expiry is not known.
+const CONSOLE_LIFETIME: i64 = 12 * 3600;
+/// How far a switched session's start may lie before the console session it came from is
+/// first seen (the two records' clocks).
+const SLACK: i64 = 60;
+/// More candidates than this (a forged trail) link nothing.
+const MAX_MATCHES: usize = 64;
+
+/// `(role ARN part, session name)` of an assumed-role session ARN.
+fn role_session(arn: &str) -> Option<(&str, &str)> {
+    let rest = arn.split_once(":assumed-role/")?.1;
+    rest.rsplit_once('/')
+}
+
+fn from_console(node: &super::Node) -> bool {
+    node.issued_by_event.as_deref() == Some("console sign-in")
+}
+
+impl SessionGraph {
+    /// Links each orphan console role session to the console sessions it may have been
+    /// switched from; returns the notes to add.
+    pub(super) fn link_switched(&mut self) -> Vec<String> {
+        let incoming = self.first_edges();
+        let orphans: Vec<usize> = (0..self.nodes.len())
+            .filter(|&o| {
+                let n = &self.nodes[o];
+                n.kind == NodeKind::Session
+                    && n.orphan
+                    && incoming[o].is_none()
+                    && from_console(n)
+                    && n.principal_arn.as_deref().and_then(role_session).is_some()
+            })
+            .collect();
+        if orphans.is_empty() {
+            return Vec::new();
+        }
+        // Console sessions by the name a switch from them gives: the user's name, or a
+        // federated console session's own session name (IAM names compare without case).
+        let mut by_name: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (p, n) in self.nodes.iter().enumerate() {
+            if n.kind != NodeKind::Session || !from_console(n) {
+                continue;
+            }
+            let Some(arn) = n.principal_arn.as_deref() else { continue };
+            let name = match role_session(arn) {
+                Some((_, session)) => session,
+                None if arn.contains(":user/") => arn.rsplit('/').next().unwrap_or(""),
+                None => continue,
+            };
+            if !name.is_empty() {
+                by_name.entry(name.to_ascii_lowercase()).or_default().push(p);
+            }
+        }
+        let mut links: Vec<(usize, usize)> = Vec::new();
+        for o in orphans {
+            let node = &self.nodes[o];
+            let (Some(arn), Some(start)) = (node.principal_arn.as_deref(), node.issued_at) else {
+                continue;
+            };
+            let Some((_, name)) = role_session(arn) else { continue };
+            let Some(list) = by_name.get(&name.to_ascii_lowercase()) else { continue };
+            let first = links.len();
+            links.extend(
+                list.iter()
+                    .copied()
+                    .filter(|&p| {
+                        let n = &self.nodes[p];
+                        let Some(from) = n.issued_at.or(n.first_seen) else { return false };
+                        let parent_arn = n.principal_arn.as_deref().unwrap_or("");
+                        // A role session as parent started strictly before: no cycle.
+                        let before = if role_session(parent_arn).is_some() {
+                            from < start
+                        } else {
+                            from <= start + SLACK
+                        };
+                        p != o
+                            && parent_arn != arn
+                            && before
+                            && start <= n.expires_at.unwrap_or(from + CONSOLE_LIFETIME)
+                    })
+                    .map(|p| (p, o)),
+            );
+            if links.len() - first > MAX_MATCHES {
+                links.truncate(first);
+            }
+        }
+        let mut notes = Vec::new();
+        for (p, o) in links {
+            let start = self.nodes[o].issued_at.unwrap_or(0);
+            notes.push(format!(
+                "session {} is taken as a console switch-role from {} (inferred: no call in the logs issued it, the console names a switched session after the user, and {} was a console session alive at its start): it is tainted whenever that session is",
+                self.nodes[o].id, self.nodes[p].id, self.nodes[p].id
+            ));
+            self.edges.push(Edge {
+                parent: self.nodes[p].id.clone(),
+                child: self.nodes[o].id.clone(),
+                event_name: "SwitchRole".into(),
+                event_id: String::new(),
+                event_time: start,
+                file: String::new(),
+                other_copies: Vec::new(),
+                inferred: true,
+            });
+            self.edge_nodes.push((p, o));
+            self.nodes[o].orphan = false;
+        }
+        notes
+    }
+}
