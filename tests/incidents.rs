@@ -1592,3 +1592,31 @@ fn a_role_the_attackers_user_switched_to_in_the_console_is_denied() {
         assert_eq!(code, 0, "{strategy}: {v}");
     }
 }
+
+/// The leaked key of ci-deployer assumes DataAdmin in another account through a regional STS
+/// endpoint whose region ci-deployer's trail does not record: only the role owner's copy is
+/// in the trail, naming the caller by its user id (`AIDA…`), which is the leaked key's own.
+/// The session must be tainted and denied, not left to the account node.
+#[test]
+fn a_role_owners_copy_naming_the_leaked_keys_user_links_the_session_to_it() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    s.call(&leaked, T0 - 30, "sts.amazonaws.com", "GetCallerIdentity", Value::Null);
+    let role = format!("arn:aws:iam::{SECOND}:role/DataAdmin");
+    let hop = s.assume_role(&leaked, T0, &role, "x", 7200);
+    s.call(&hop, T0 + 60, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    // Only ci-deployer's own account's copy of the AssumeRole is dropped.
+    s.drop_records(|account, r| account == MAIN && r["eventName"] == "AssumeRole");
+    let d = write(&s, &[]);
+    let tainted = tainted_ids(&d, LEAKED);
+    assert!(tainted.contains(&hop.node_id()), "{tainted:?}");
+    for strategy in ["strict", "surgical"] {
+        let p = plan(&d, LEAKED, strategy);
+        assert!(
+            actions(&p, "put_role_policy").iter().any(|a| a["principal_arn"] == role.as_str()),
+            "{strategy}: DataAdmin is denied: {p}"
+        );
+        let (code, v) = verify(&d, &p);
+        assert_eq!(code, 0, "{strategy}: {v}");
+    }
+}

@@ -309,6 +309,11 @@ impl SessionGraph {
                 });
                 g.edge_nodes.push((parent, child));
             }
+            if let (false, Some(pid)) = (inferred, e.get(F::PrincipalId)) {
+                if e.get(F::Kind) == Some("AWSAccount") && !pid.is_empty() && !pid.contains(':') {
+                    g.user_callers.push((g.edges.len() - 1, pid.to_string()));
+                }
+            }
             edge_of_child_event.insert((child, e.time), g.edges.len() - 1);
         }
         // Only what root itself minted is root-derived (SPEC §9, F11): nothing flows down.
@@ -454,7 +459,8 @@ impl SessionGraph {
             || {
                 let linked = g.link_unanswered(unanswered);
                 g.link_launches(launches);
-                let mut more = g.link_skewed();
+                let mut more = g.link_user_callers();
+                more.extend(g.link_skewed());
                 more.extend(g.link_switched());
                 g.add_notes(ing, &linked, more);
             },

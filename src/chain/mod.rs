@@ -31,6 +31,7 @@ mod skew;
 mod stored;
 mod switch;
 mod unnamed;
+mod usercaller;
 pub use expiry::session_expiry;
 pub use launch::{function_name, Workload};
 
@@ -224,6 +225,9 @@ pub struct SessionGraph {
     /// of them. A forged trail can give one temporary key id any number of sessions (100,000
     /// `creationDate`s of one key took `sessions` 32 s).
     by_issue: FxMap<u128, IssueIndex>,
+    /// While the graph is built: the edges drawn from an `account:` node for a role owner's
+    /// copy whose caller is a user (or root) id, with that id ([`SessionGraph::link_user_callers`]).
+    user_callers: Vec<(usize, String)>,
     /// Both indexes of a graph read from the cache, looked up in place in its file (sorted
     /// arrays): `by_id` and `sessions_by_key` are then empty. A warm run looks up a handful
     /// of ids, and rebuilding the two maps was 15 ms of CPU of a 120 ms warm `plan` at 1 GB.

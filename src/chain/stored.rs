@@ -462,6 +462,7 @@ pub(super) fn encode_into(g: &SessionGraph, out: &mut impl Sink) {
         by_id,
         sessions_by_key,
         by_issue: _,
+        user_callers: _,
         stored,
     } = g;
     out.w().u32(FORMAT);
@@ -918,6 +919,7 @@ pub(super) fn decode_kept(
         by_id: Default::default(),
         sessions_by_key: Default::default(),
         by_issue: Default::default(),
+        user_callers: Vec::new(),
         stored: Some(index),
     })
 }

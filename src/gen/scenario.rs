@@ -823,6 +823,12 @@ impl Scenario {
         u
     }
 
+    /// Removes the records written so far that `drop` picks (given their account and record):
+    /// a copy of a call that went to a region or trail the evidence does not hold.
+    pub fn drop_records(&mut self, drop: impl Fn(&str, &Value) -> bool) {
+        self.records.retain(|(account, r)| !drop(account, r));
+    }
+
     /// A console "switch role" from the console session `from` to `role_arn` at `at`: the
     /// `SwitchRole` sign-in record (no key; `additionalEventData.SwitchFrom` names the user),
     /// and the role session the console makes, named after the user, whose issuing call is not
