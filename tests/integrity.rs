@@ -346,6 +346,58 @@ fn signed_digests_never_vouch_for_a_log_file_they_do_not_list() {
     );
 }
 
+/// Paths are shown relative to the input, but a file is located (account, region, delivery
+/// time) by its place under `AWSLogs/`: run on `bucket/AWSLogs`, `bucket/AWSLogs/<acct>` or `.`
+/// inside it, a log file planted inside a signed, digested hour fails as it does when run on
+/// the bucket (it was only uncovered outside every digested hour: unverified, exit 3).
+#[test]
+fn a_planted_log_file_fails_whichever_folder_of_the_bucket_is_the_input() {
+    let opts = DigestGenOptions { key: Some(test_key()), ..Default::default() };
+    let fp = opts.fingerprint.clone();
+    let (d, _, _) = trail(62, 3, true, opts);
+    let keys = key_dir(&fp);
+    let k = ["--public-keys", keys.path().to_str().unwrap()];
+    let logs = log_files(d.path());
+    let src = logs.iter().find(|l| !l.contains("/o-")).unwrap();
+    let account = src.split('/').nth(1).unwrap().to_string();
+    let acct_dir = d.path().join("AWSLogs").join(&account);
+    // Each input, and what of a path from the bucket it no longer shows.
+    let inputs: Vec<(PathBuf, String)> = vec![
+        (d.path().to_path_buf(), String::new()),
+        (d.path().join("AWSLogs"), "AWSLogs/".into()),
+        (acct_dir.clone(), format!("AWSLogs/{account}/")),
+    ];
+    for (input, _) in &inputs {
+        let (code, v) = run(input, &k);
+        assert_eq!((code, v["status"].as_str()), (0, Some("ok")), "{}: {v}", input.display());
+    }
+    // Same folder and delivery minute as a listed file.
+    let (head, _) = src.rsplit_once('_').unwrap();
+    let planted = format!("{head}_PLANTEDPLANTED00.json.gz");
+    let rec = records_file(&[("f2f2f2f2-2222-3333-4444-555555555555", "2024-03-11T09:30:00Z")]);
+    write(d.path(), &planted, &gz(rec.as_bytes()));
+    let expect_failed = |v: &Value, code: i32, shown: &str, what: &str| {
+        assert_eq!((code, v["status"].as_str()), (1, Some("failed")), "{what}: {v}");
+        assert_eq!(strs(v, "uncovered", "path"), vec![shown.to_string()], "{what}: {v}");
+        assert_eq!(v["uncovered"][0]["in_digest_window"], true, "{what}: {v}");
+        assert_eq!(v["uncovered_in_digest_window"], 1, "{what}: {v}");
+    };
+    for (input, above) in &inputs {
+        let (code, v) = run(input, &k);
+        let shown = planted.strip_prefix(above.as_str()).unwrap();
+        expect_failed(&v, code, shown, &input.display().to_string());
+    }
+    // `.` from inside the account folder: the input's own path says nothing either.
+    let out = bin()
+        .current_dir(&acct_dir)
+        .args(["integrity", ".", "--format", "json"])
+        .args(k)
+        .output()
+        .unwrap();
+    let shown = planted.strip_prefix(&format!("AWSLogs/{account}/")).unwrap();
+    expect_failed(&json(&out.stdout), out.status.code().unwrap(), shown, "`.`");
+}
+
 #[test]
 fn the_table_keeps_hostile_file_names_and_digest_fields_on_one_line() {
     let (d, digests, _) = trail(29, 1, false, DigestGenOptions::default());

@@ -238,7 +238,7 @@ pub(super) fn find_uncovered(
             continue;
         }
         rep.uncovered_total += 1;
-        let in_window = log_location(&l.shown).is_some_and(|(prefix, region, t)| {
+        let in_window = log_location(&l.located).is_some_and(|(prefix, region, t)| {
             t.is_some_and(|t| {
                 windows
                     .get(&(prefix, region))

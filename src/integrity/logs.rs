@@ -52,6 +52,8 @@ pub(super) fn examine(f: &Found, raw: &mut Vec<u8>, inflated: &mut Vec<u8>, cap:
 #[derive(Debug)]
 pub(super) struct LogEntry {
     pub(super) shown: String,
+    /// Where it sits under `AWSLogs/` ([`Found::located`]).
+    pub(super) located: String,
     pub(super) sha256: Option<[u8; 32]>,
     pub(super) error: Option<String>,
 }
@@ -69,7 +71,7 @@ impl LogIndex {
         let mut by_name: HashMap<String, Vec<u32>> = HashMap::new();
         for (i, l) in logs.iter().enumerate() {
             let i = i as u32;
-            if let Some(k) = match_key(&l.shown) {
+            if let Some(k) = match_key(&l.located) {
                 by_key.entry(k.to_string()).or_default().push(i);
             }
             by_name.entry(match_name(&l.shown).to_string()).or_default().push(i);

@@ -514,7 +514,8 @@ pub fn validate(o: &IntegrityOptions) -> anyhow::Result<IntegrityReport> {
         if ex.digest || (f.class == PathClass::Digest && !ex.events) {
             digest_files.push(f);
         } else if f.class == PathClass::Log || ex.events {
-            logs.push(LogEntry { shown: f.shown.clone(), sha256: ex.sha256, error: ex.error });
+            let (shown, located) = (f.shown.clone(), f.located.clone());
+            logs.push(LogEntry { shown, located, sha256: ex.sha256, error: ex.error });
         } else {
             other_files += 1;
         }

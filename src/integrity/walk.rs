@@ -9,7 +9,7 @@ use crate::ingest::decompress::{gunzip_into, is_gzip};
 use crate::time::parse_iso;
 use std::collections::HashSet;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 // ---------------------------------------------------------------------------------------------
 // Paths and names
@@ -47,6 +47,30 @@ fn rel_string(path: &Path, root: &Path) -> String {
     parts.join("/")
 }
 
+/// A path from its last `AWSLogs` segment on (`/`-joined), or `None`.
+fn from_last_awslogs(p: &Path) -> Option<String> {
+    let parts: Vec<String> = p
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect();
+    let at = parts.iter().rposition(|s| s == "AWSLogs")?;
+    Some(parts[at..].join("/"))
+}
+
+/// Where an input sits under `AWSLogs/` when the part below it does not say (the input is
+/// `bucket/AWSLogs`, `bucket/AWSLogs/<acct>`, or `.` inside them): from its absolute path as
+/// given (without `..`, which only the file system can resolve), else from its canonical path
+/// (a symbolic link named otherwise that leads into `AWSLogs/`).
+fn awslogs_base(p: &Path) -> Option<String> {
+    let abs =
+        std::path::absolute(p).ok().filter(|a| !a.components().any(|c| c == Component::ParentDir));
+    abs.and_then(|a| from_last_awslogs(&a))
+        .or_else(|| std::fs::canonicalize(p).ok().and_then(|c| from_last_awslogs(&c)))
+}
+
 /// Parses `YYYYMMDDTHHmmZ` or `YYYYMMDDTHHmmssZ` to unix seconds.
 fn parse_compact_time(s: &str) -> Option<i64> {
     let b = s.as_bytes();
@@ -60,7 +84,8 @@ fn parse_compact_time(s: &str) -> Option<i64> {
     }
 }
 
-/// Where a log file sits: (prefix up to `CloudTrail`, region) and its delivery time.
+/// Where a log file sits: (prefix up to `CloudTrail`, region) and its delivery time, from its
+/// [`Found::located`] path.
 pub(super) fn log_location(key: &str) -> Option<(String, String, Option<i64>)> {
     let suffix = awslogs_suffix(key)?;
     let i = suffix.find("/CloudTrail/")?;
@@ -181,7 +206,13 @@ fn classify(shown: &str) -> PathClass {
 #[derive(Debug)]
 pub(super) struct Found {
     pub(super) path: PathBuf,
+    /// The path as the report shows it: relative to the input root.
     pub(super) shown: String,
+    /// The path that says where the file sits under `AWSLogs/` (its account, region and
+    /// delivery time): the part below the input root when it has an `AWSLogs` segment, else
+    /// that part under the input's own place below `AWSLogs/` ([`awslogs_base`]). Run on
+    /// `bucket/AWSLogs/<acct>`, a file is located as it is when run on `bucket`.
+    pub(super) located: String,
     pub(super) class: PathClass,
 }
 
@@ -193,6 +224,9 @@ struct WalkRoot<'a> {
     canon: PathBuf,
     /// Shown before relative paths when several directories are given.
     prefix: String,
+    /// The input's place under `AWSLogs/` ([`awslogs_base`]), asked for only when a path
+    /// below it has no `AWSLogs` segment.
+    base: std::cell::OnceCell<Option<String>>,
 }
 
 impl WalkRoot<'_> {
@@ -202,6 +236,18 @@ impl WalkRoot<'_> {
             r
         } else {
             format!("{}/{r}", self.prefix)
+        }
+    }
+
+    /// See [`Found::located`].
+    fn located(&self, p: &Path) -> String {
+        let r = rel_string(p, self.root);
+        if awslogs_suffix(&r).is_some() {
+            return r;
+        }
+        match self.base.get_or_init(|| awslogs_base(self.root)) {
+            Some(b) => format!("{b}/{r}"),
+            None => r,
         }
     }
 }
@@ -278,7 +324,8 @@ fn walk(
             Ok(_) => {
                 let canon = std::fs::canonicalize(&p).unwrap_or_else(|_| p.clone());
                 if seen.insert(canon) {
-                    out.push(Found { class: classify(&shown), shown, path: p });
+                    let located = w.located(&p);
+                    out.push(Found { class: classify(&shown), shown, located, path: p });
                 }
             }
         }
@@ -328,7 +375,7 @@ pub(super) fn gather(
                 any = true;
                 let prefix = if dirs > 1 { input.display().to_string() } else { String::new() };
                 let canon = std::fs::canonicalize(input).unwrap_or_else(|_| input.clone());
-                let w = WalkRoot { root: input, canon, prefix };
+                let w = WalkRoot { root: input, canon, prefix, base: Default::default() };
                 walk(input, &w, &mut seen, &mut found, problems);
             }
             Ok(m) if !m.is_file() => {
@@ -344,7 +391,12 @@ pub(super) fn gather(
                 let canon = std::fs::canonicalize(input).unwrap_or_else(|_| input.clone());
                 if seen.insert(canon) {
                     let shown = input.display().to_string().replace('\\', "/");
-                    found.push(Found { class: classify(&shown), shown, path: input.clone() });
+                    let located = match awslogs_suffix(&shown) {
+                        Some(_) => shown.clone(),
+                        None => awslogs_base(input).unwrap_or_else(|| shown.clone()),
+                    };
+                    let (class, path) = (classify(&shown), input.clone());
+                    found.push(Found { class, shown, located, path });
                 }
             }
         }
