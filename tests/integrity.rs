@@ -532,6 +532,60 @@ fn restart_with_null_previous_fields_is_a_gap_not_a_break() {
     assert_eq!(g[0]["before"], digests[i].as_str());
 }
 
+/// Digest windows rarely fall on the hour (10:00:37 to 11:00:37, then to 12:00:37): a log file
+/// named for the minute 11:00 fits neither window on its own, but lies inside the unbroken,
+/// signed chain, so planted there it fails. Where the chain restarts (null previous fields)
+/// the windows are not joined: the same file is only uncovered.
+#[test]
+fn a_log_file_planted_where_two_digest_windows_meet_fails() {
+    let opts = DigestGenOptions { key: Some(test_key()), window_offset: 37, ..Default::default() };
+    let fp = opts.fingerprint.clone();
+    let (d, digests, _) = trail(63, 3, false, opts);
+    let keys = key_dir(&fp);
+    let k = ["--public-keys", keys.path().to_str().unwrap()];
+    let (code, v) = run(d.path(), &k);
+    assert_eq!((code, v["status"].as_str()), (0, Some("ok")), "the untouched trail: {v}");
+    // Digest i ends, and digest i + 1 starts, at `boundary` (…:00:37).
+    let i = middle(&digests);
+    let stamp = &digests[i][digests[i].len() - "20240311T090037Z.json.gz".len()..][..16];
+    let boundary = trailhound::time::parse_iso(stamp).unwrap();
+    assert_eq!(boundary.rem_euclid(3600), 37, "{stamp}");
+    let logs = chain_of(&digests[i]).replace("/CloudTrail-Digest/", "/CloudTrail/");
+    let account = logs.split('/').nth(1).unwrap();
+    let region = logs.rsplit('/').next().unwrap();
+    let iso = trailhound::time::fmt_iso(boundary - 37);
+    let minute = iso[..16].replace(['-', ':'], "");
+    let planted = format!(
+        "{logs}/{}/{account}_CloudTrail_{region}_{minute}Z_PLANTEDBOUNDARY.json.gz",
+        iso[..10].replace('-', "/")
+    );
+    let rec = records_file(&[("f3f3f3f3-2222-3333-4444-555555555555", &iso)]);
+    write(d.path(), &planted, &gz(rec.as_bytes()));
+    let (code, v) = run(d.path(), &k);
+    assert_eq!((code, v["status"].as_str()), (1, Some("failed")), "{v}");
+    assert_eq!(strs(&v, "uncovered", "path"), vec![planted.clone()], "{v}");
+    assert_eq!(v["uncovered"][0]["in_digest_window"], true, "{v}");
+
+    // The chain restarts at digest i + 1: a gap, not a break, and the windows stay apart.
+    rewrite_digest(d.path(), &digests[i + 1], |v| {
+        for k in [
+            "previousDigestS3Bucket",
+            "previousDigestS3Object",
+            "previousDigestHashValue",
+            "previousDigestHashAlgorithm",
+            "previousDigestSignature",
+        ] {
+            v[k] = Value::Null;
+        }
+    });
+    relink(d.path(), &digests, i + 1);
+    let (code, v) = run(d.path(), &[]);
+    assert_eq!((code, v["status"].as_str()), (3, Some("unverified")), "{v}");
+    assert_eq!(v["gaps"][0]["new_chain"], true, "{v}");
+    assert_eq!(strs(&v, "uncovered", "path"), vec![planted], "{v}");
+    assert_eq!(v["uncovered"][0]["in_digest_window"], false, "{v}");
+}
+
 #[test]
 fn lenient_parsing_of_hostile_digests() {
     let (d, digests, _) = trail(28, 1, false, DigestGenOptions::default());

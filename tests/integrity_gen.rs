@@ -86,6 +86,9 @@ pub struct DigestGenOptions {
     pub key: Option<TestKey>,
     /// Write `<digest>.metadata.json` sidecars holding the signature.
     pub sidecars: bool,
+    /// Seconds past the hour at which each digest's window starts and ends (CloudTrail's
+    /// rarely fall on the hour: `…T100037Z` to `…T110037Z`); 0 to 3599.
+    pub window_offset: i64,
 }
 
 impl Default for DigestGenOptions {
@@ -98,6 +101,7 @@ impl Default for DigestGenOptions {
             fingerprint: "0123456789abcdef0123456789abcdef".into(),
             key: None,
             sidecars: true,
+            window_offset: 0,
         }
     }
 }
@@ -202,8 +206,9 @@ fn log_key(rel: &str) -> Option<(String, String, String, i64)> {
 }
 
 /// Walks the log files of a generated trail under `trail_dir` and writes one digest per
-/// hour (empty hours included) per (account or org prefix, region), from the hour of the
-/// first delivery to the hour of the last: correct hashes of the uncompressed logs, the
+/// hour (empty hours included, each starting [`DigestGenOptions::window_offset`] seconds past
+/// the hour) per (account or org prefix, region), from the hour of the first delivery to the
+/// hour of the last (a file is listed by the hour its file-name minute starts in): correct hashes of the uncompressed logs, the
 /// previous-digest chain from a starting digest with null previous fields, fields as in
 /// CLOUDTRAIL.md §6. Deterministic: the same trail gives byte-identical digests.
 pub fn write_digests(trail_dir: &Path, o: &DigestGenOptions) -> io::Result<DigestGenReport> {
@@ -227,7 +232,7 @@ pub fn write_digests(trail_dir: &Path, o: &DigestGenOptions) -> io::Result<Diges
         groups
             .entry((prefix, region))
             .or_default()
-            .entry(t - t.rem_euclid(3600))
+            .entry(t - (t - o.window_offset).rem_euclid(3600))
             .or_default()
             .push((key, sha, span));
     }

@@ -102,13 +102,51 @@ pub(super) fn check_moved(digests: &[DigestEntry], problems: &mut Vec<IntegrityP
     }
 }
 
+/// How far (seconds) a digest may start after its predecessor's end without a gap between
+/// them (`gaps`).
+const GAP_SLACK: i64 = 60;
+
 /// What the chain walk hands to the later checks.
 pub(super) struct ChainFacts {
     /// For a digest whose successor links to it correctly (hash and name): the successor's
     /// `previousDigestSignature` (if any) and the successor's path.
     pub(super) successor_sig: HashMap<usize, (Option<String>, String)>,
-    /// Covered (start, end) windows per (prefix, region).
+    /// Covered (start, end) windows per (prefix, region): each an unbroken stretch of one
+    /// chain ([`Stretches`]).
     pub(super) windows: HashMap<(String, String), Vec<(i64, i64)>>,
+}
+
+/// One chain's digest windows, merged into unbroken stretches: a digest extends the stretch
+/// of the one before it when it links to it correctly and starts no later than
+/// [`GAP_SLACK`] after its end (no gap, no restart, no break between them). A log file whose
+/// minute straddles the end of one hourly window and the start of the next (`…T1100Z…`
+/// against windows ending and starting at 11:00:37) fits neither window, but lies inside the
+/// stretch: CloudTrail would have listed it in one of them.
+#[derive(Default)]
+struct Stretches {
+    done: Vec<(i64, i64)>,
+    open: Option<(i64, i64)>,
+}
+
+impl Stretches {
+    /// Adds the next digest's window (in chain order); `linked`: it links to the one before.
+    fn add(&mut self, window: Option<(i64, i64)>, linked: bool) {
+        match (self.open.as_mut(), window) {
+            (Some(o), Some((s, e))) if linked && s <= o.1 + GAP_SLACK => {
+                o.0 = o.0.min(s);
+                o.1 = o.1.max(e);
+            }
+            _ => {
+                let ended = std::mem::replace(&mut self.open, window);
+                self.done.extend(ended);
+            }
+        }
+    }
+
+    fn finish(mut self) -> Vec<(i64, i64)> {
+        self.done.extend(self.open);
+        self.done
+    }
 }
 
 /// True when the previous fields `p` of digest `cur` name `cur` itself.
@@ -149,11 +187,10 @@ pub(super) fn check_chains(digests: &[DigestEntry], rep: &mut IntegrityReport) -
         let starts: Vec<i64> = idx.iter().filter_map(|&i| digests[i].start).collect();
         summary.first_start = starts.iter().min().map(|&t| fmt_iso(t));
         summary.last_end = idx.iter().filter_map(|&i| digests[i].end).max().map(fmt_iso);
+        let mut stretches = Stretches::default();
         for (pos, &i) in idx.iter().enumerate() {
             let cur = &digests[i];
-            if let (Some(s), Some(e)) = (cur.start, cur.end) {
-                windows.entry((ck.prefix.clone(), ck.region.clone())).or_default().push((s, e));
-            }
+            let window = cur.start.zip(cur.end);
             let prev_idx = pos.checked_sub(1).map(|p| idx[p]);
             let prev = prev_idx.map(|p| &digests[p]);
             let link = cur.doc.prev.as_ref();
@@ -161,6 +198,7 @@ pub(super) fn check_chains(digests: &[DigestEntry], rep: &mut IntegrityReport) -
                 .and_then(|p| p.object.as_deref())
                 .map(|o| awslogs_suffix(o).unwrap_or(o).to_string());
             if link.is_some_and(|p| names_itself(cur, p)) {
+                stretches.add(window, false);
                 rep.chain_breaks.push(ChainBreak {
                     previous: prev.map(|pr| pr.shown.clone()),
                     next: cur.shown.clone(),
@@ -169,6 +207,7 @@ pub(super) fn check_chains(digests: &[DigestEntry], rep: &mut IntegrityReport) -
                 });
                 continue;
             }
+            let mut linked = false;
             match (prev, link) {
                 (None, None) => summary.starts_at_origin = true,
                 (None, Some(p)) => rep.notes.push(format!(
@@ -194,6 +233,7 @@ pub(super) fn check_chains(digests: &[DigestEntry], rep: &mut IntegrityReport) -
                     match link_problem(pr, p, digests, &by_hash, &by_dkey) {
                         None => {
                             successor_sig.insert(pi, (p.signature.clone(), cur.shown.clone()));
+                            linked = true;
                         }
                         Some(reason) => rep.chain_breaks.push(ChainBreak {
                             previous: Some(pr.shown.clone()),
@@ -203,7 +243,7 @@ pub(super) fn check_chains(digests: &[DigestEntry], rep: &mut IntegrityReport) -
                         }),
                     }
                     if let (Some(a), Some(b)) = (pr.end, cur.start) {
-                        if b > a + 60 {
+                        if b > a + GAP_SLACK {
                             rep.gaps.push(Gap {
                                 after: pr.shown.clone(),
                                 before: cur.shown.clone(),
@@ -216,15 +256,19 @@ pub(super) fn check_chains(digests: &[DigestEntry], rep: &mut IntegrityReport) -
                     }
                 }
             }
+            stretches.add(window, linked);
         }
+        let key = (ck.prefix.clone(), ck.region.clone());
+        windows.entry(key).or_default().extend(stretches.finish());
         rep.chains.push(summary);
     }
 
     ChainFacts { successor_sig, windows }
 }
 
-/// Lists local log files no digest lists, flagging those inside a digested hour; names the
-/// first [`LIST_LIMIT`] (those inside a digested hour first) and counts all.
+/// Lists local log files no digest lists, flagging those inside a digested hour (inside an
+/// unbroken stretch of one chain's digests, [`Stretches`]); names the first [`LIST_LIMIT`]
+/// (those inside a digested hour first) and counts all.
 pub(super) fn find_uncovered(
     idx: &LogIndex,
     covered: &[bool],

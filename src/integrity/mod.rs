@@ -26,7 +26,8 @@
 //!    else than its own `digestS3Object` names, or naming another bucket than the rest of its
 //!    chain, was moved: an error.
 //! 3. **Uncovered files.** Local log files that no digest lists. One delivered (file-name time)
-//!    strictly inside the hour of a digest of its own account and region should have been
+//!    strictly inside the hour of a digest of its own account and region (or inside an unbroken
+//!    stretch of one chain's correctly linked digests, whose windows meet) should have been
 //!    listed: it was added after delivery (or another trail without validation shares the
 //!    prefix) and fails the run; other uncovered files (before the first or after the last
 //!    digest, in a region or account without digests) do not fail it, but leave it
@@ -132,7 +133,8 @@ pub struct Uncovered {
     /// The local file.
     pub path: String,
     /// Delivered (file-name time) strictly inside the hour covered by a digest of the same
-    /// account and region: CloudTrail would have listed it (this fails the run).
+    /// account and region, or by consecutive, correctly linked digests of one chain whose
+    /// windows meet: CloudTrail would have listed it (this fails the run).
     pub in_digest_window: bool,
 }
 
