@@ -273,6 +273,50 @@ fn a_duplicate_key_rejects_only_its_record() {
     assert!(p[0]["detail"].as_str().unwrap().contains("eventName"), "{}", p[0]);
 }
 
+/// A wrapper key given twice (`Records` twice, `Records` and `Events`), or an event's
+/// `CloudTrailEvent` twice: other tools keep the last copy, trailhound kept the first and
+/// counted nothing. Every array is now read and the file is a failure that says why; the
+/// event with two texts is a rejected record.
+#[test]
+fn a_wrapper_key_given_twice_loses_no_record_silently() {
+    let d = with_good_file();
+    let lookup = |r: &str| format!("\"CloudTrailEvent\":{}", serde_json::to_string(r).unwrap());
+    let twice =
+        format!("{{\"Records\":[{}],\"Records\":[{}]}}", record(&id(20), T0), record(&id(21), T1));
+    write(d.path(), "records-twice.json", twice.as_bytes());
+    let both = format!(
+        "{{\"Records\":[{}],\"Events\":[{{{}}}]}}",
+        record(&id(22), T0),
+        lookup(&record(&id(23), T1))
+    );
+    write(d.path(), "records-and-events.json", both.as_bytes());
+    let texts = format!(
+        "{{\"Events\":[{{{},{}}},{{{}}}]}}",
+        lookup(&record(&id(24), T0)),
+        lookup(&record(&id(25), T0)),
+        lookup(&record(&id(26), T1))
+    );
+    write(d.path(), "two-texts.json", texts.as_bytes());
+    let (code, v) = scan_dir(d.path());
+    assert_eq!(code, 3, "{v}");
+    // 2 good + 2 + 2 + 1; the event with two texts is rejected.
+    assert_eq!((v["events"].as_u64(), v["rejected"].as_u64()), (Some(7), Some(1)), "{v}");
+    for f in ["records-twice.json", "records-and-events.json"] {
+        let p = problem(&v, f);
+        assert_eq!(
+            (p[0]["reason"].as_str(), p[0]["severity"].as_str()),
+            (Some("damaged_cloudtrail"), Some("failed")),
+            "{f}: {v}"
+        );
+        assert!(p[0]["detail"].as_str().unwrap().contains("ambiguous"), "{}", p[0]);
+    }
+    let p = problem(&v, "two-texts.json");
+    assert_eq!(
+        (p[0]["reason"].as_str(), p[0]["record"].as_u64()),
+        (Some("duplicate_key"), Some(0))
+    );
+}
+
 /// 39 pretty-printed records as a terminal shows them.
 fn pretty_records(n: u32) -> String {
     let recs: Vec<Value> =

@@ -67,8 +67,9 @@ pub enum FileError {
         cause: String,
         /// Records handed to the sink (kept or rejected).
         salvaged: u64,
-        /// The content starts like JSON (`{` or `[`), i.e. a JSON document that breaks off;
-        /// otherwise a fragment (a paste that starts mid-record).
+        /// The content starts like JSON (`{` or `[`), i.e. a JSON document that breaks off
+        /// (`invalid_json`); otherwise a fragment (a paste that starts mid-record) or a whole
+        /// document whose wrapper is ambiguous (`damaged_cloudtrail`).
         starts_like_json: bool,
     },
 }
@@ -343,16 +344,39 @@ fn document<S: RecordSink>(
             Ok(Shape::Array)
         }
         Some(Node::Object { .. }) => {
-            let (mut records, mut events, mut digest) = (None, None, false);
+            let (mut records, mut events, mut digest) = (Vec::new(), Vec::new(), false);
             for (k, v) in tape::members(nodes, 0) {
                 match k {
-                    "Records" if records.is_none() => records = Some(v),
-                    "Events" if events.is_none() => events = Some(v),
+                    "Records" => records.push(v),
+                    "Events" => events.push(v),
                     "digestStartTime" | "logFiles" => digest = true,
                     _ => {}
                 }
             }
-            if let Some(v) = records {
+            if records.len() + events.len() > 1 {
+                // Which one counts is ambiguous (other tools keep the last, trailhound kept the
+                // first): every array is read, and the file is a failure that says so.
+                let mut salvaged = 0u64;
+                for &v in records.iter().filter(|&&v| matches!(nodes[v], Node::Array { .. })) {
+                    for at in tape::elements(nodes, v) {
+                        record_at(nodes, at, take(), sink);
+                        salvaged += 1;
+                    }
+                }
+                for &v in events.iter().filter(|&&v| matches!(nodes[v], Node::Array { .. })) {
+                    salvaged += lookup_events(nodes, v, buffers, sink, &mut take);
+                }
+                return Err(FileError::Damaged {
+                    cause: format!(
+                        "the document holds {} \"Records\" and {} \"Events\" keys: which one counts is ambiguous (other tools keep the last), so every array was read",
+                        records.len(),
+                        events.len()
+                    ),
+                    salvaged,
+                    starts_like_json: false,
+                });
+            }
+            if let Some(&v) = records.first() {
                 if !matches!(nodes[v], Node::Array { .. }) {
                     return Err(FileError::NotCloudTrail("\"Records\" is not an array".into()));
                 }
@@ -361,29 +385,8 @@ fn document<S: RecordSink>(
                 }
                 return Ok(Shape::RecordsWrapper);
             }
-            if let Some(v) = events.filter(|&v| matches!(nodes[v], Node::Array { .. })) {
-                let mut scratch = Vec::new();
-                for at in tape::elements(nodes, v) {
-                    let i = take();
-                    let text = tape::members(nodes, at).find_map(|(k, v)| match nodes[v] {
-                        Node::String(s) if k == "CloudTrailEvent" => Some(s),
-                        _ => None,
-                    });
-                    let Some(text) = text else {
-                        sink.unparsed(
-                            i,
-                            RejectReason::NotARecord,
-                            "no CloudTrailEvent string".into(),
-                        );
-                        continue;
-                    };
-                    scratch.clear();
-                    scratch.extend_from_slice(text.as_bytes());
-                    match simd_json::to_tape_with_buffers(&mut scratch, buffers) {
-                        Ok(t) => record_at(&t.0, 0, i, sink),
-                        Err(err) => sink.unparsed(i, RejectReason::InvalidJson, err.to_string()),
-                    }
-                }
+            if let Some(&v) = events.first().filter(|&&v| matches!(nodes[v], Node::Array { .. })) {
+                lookup_events(nodes, v, buffers, sink, &mut take);
                 return Ok(Shape::LookupEvents);
             }
             if digest {
@@ -407,6 +410,47 @@ fn document<S: RecordSink>(
         }
         _ => Err(FileError::NotJson),
     }
+}
+
+/// The records of a `lookup-events` array (`Events`, each with a `CloudTrailEvent` string) at
+/// `nodes[v]` into the sink; returns how many elements it handed on.
+fn lookup_events<S: RecordSink>(
+    nodes: &[Node<'_>],
+    v: usize,
+    buffers: &mut simd_json::Buffers,
+    sink: &mut S,
+    take: &mut impl FnMut() -> u32,
+) -> u64 {
+    let mut scratch = Vec::new();
+    let mut n = 0u64;
+    for at in tape::elements(nodes, v) {
+        let i = take();
+        n += 1;
+        let mut texts = tape::members(nodes, at).filter(|(k, _)| *k == "CloudTrailEvent");
+        let (first, second) = (texts.next(), texts.next());
+        if second.is_some() {
+            sink.unparsed(
+                i,
+                RejectReason::DuplicateKey,
+                "the key \"CloudTrailEvent\" appears twice in one event: which value counts is ambiguous".into(),
+            );
+            continue;
+        }
+        let Some(text) = first.and_then(|(_, v)| match nodes[v] {
+            Node::String(s) => Some(s),
+            _ => None,
+        }) else {
+            sink.unparsed(i, RejectReason::NotARecord, "no CloudTrailEvent string".into());
+            continue;
+        };
+        scratch.clear();
+        scratch.extend_from_slice(text.as_bytes());
+        match simd_json::to_tape_with_buffers(&mut scratch, buffers) {
+            Ok(t) => record_at(&t.0, 0, i, sink),
+            Err(err) => sink.unparsed(i, RejectReason::InvalidJson, err.to_string()),
+        }
+    }
+    n
 }
 
 /// Top-level keys that make an object a CloudTrail record.
