@@ -309,6 +309,12 @@ fn export(a: cli::ExportArgs) -> Result<Exit> {
 /// A path made absolute with symlinks resolved, also when it does not exist yet (the longest
 /// existing prefix is resolved, the rest appended).
 fn resolve_path(p: &std::path::Path) -> std::path::PathBuf {
+    resolve_path_within(p, 0)
+}
+
+/// [`resolve_path`], following at most 40 links that point to nothing yet (a dangling link
+/// is where a write to it lands: in its target).
+fn resolve_path_within(p: &std::path::Path, links: u32) -> std::path::PathBuf {
     use std::path::{Component, PathBuf};
     let abs = if p.is_absolute() {
         p.to_path_buf()
@@ -319,13 +325,20 @@ fn resolve_path(p: &std::path::Path) -> std::path::PathBuf {
     for cut in (0..=comps.len()).rev() {
         let head: PathBuf = comps[..cut].iter().collect();
         if let Ok(mut r) = head.canonicalize() {
-            for c in &comps[cut..] {
+            for (i, c) in comps[cut..].iter().enumerate() {
                 match c {
                     Component::ParentDir => {
                         r.pop();
                     }
                     Component::CurDir => {}
-                    c => r.push(c.as_os_str()),
+                    c => {
+                        let next = r.join(c.as_os_str());
+                        if let (true, Ok(target)) = (links < 40, std::fs::read_link(&next)) {
+                            let rest: PathBuf = comps[cut + i + 1..].iter().collect();
+                            return resolve_path_within(&r.join(target).join(rest), links + 1);
+                        }
+                        r = next;
+                    }
                 }
             }
             return r;

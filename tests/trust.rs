@@ -818,6 +818,60 @@ fn an_output_the_trail_reaches_through_a_link_is_refused() {
 }
 
 #[test]
+fn an_output_through_a_dangling_link_or_onto_standard_input_is_refused() {
+    // `-o` names a link outside the trail that points to a file not yet made inside it: the
+    // write would follow the link into the evidence.
+    let d = TempDir::new().unwrap();
+    let trail = d.path().join("trail");
+    plain_incident(&trail);
+    let target = trail.join("AWSLogs/events.parquet");
+    let link = d.path().join("out.parquet");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    assert_refused(&["export", "-o", link.to_str().unwrap()], &trail, &target);
+    assert_refused(&["plan", "--key", LEAKED, "-o", link.to_str().unwrap()], &trail, &target);
+    assert!(!target.exists(), "nothing written into the trail");
+    // A chain of two links, the second relative: refused too.
+    let hop = d.path().join("hop");
+    std::os::unix::fs::symlink("trail/AWSLogs/x.jsonl", &hop).unwrap();
+    let first = d.path().join("first.jsonl");
+    std::os::unix::fs::symlink(&hop, &first).unwrap();
+    assert_refused(
+        &["export", "-o", first.to_str().unwrap()],
+        &trail,
+        &trail.join("AWSLogs/x.jsonl"),
+    );
+    // Evidence on standard input, `-o` naming that same file: refused, the file untouched.
+    let lake = d.path().join("lake.jsonl");
+    let rec = std::fs::read(&files_under(&trail)[0]).unwrap();
+    let mut text = Vec::new();
+    trailhound::ingest::decompress::gunzip_into(&rec, &mut text, 1 << 30).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&text).unwrap();
+    let lines: Vec<String> =
+        v["Records"].as_array().unwrap().iter().map(|r| r.to_string()).collect();
+    std::fs::write(&lake, lines.join("\n") + "\n").unwrap();
+    let before = std::fs::read(&lake).unwrap();
+    // Standard input is the file itself (a shell's `< lake.jsonl`), not a pipe.
+    let on_stdin = |out: &Path| {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("trailhound"))
+            .args(["export", "--no-progress", "-", "-o"])
+            .arg(out)
+            .stdin(std::fs::File::open(&lake).unwrap())
+            .output()
+            .unwrap()
+    };
+    let o = on_stdin(&lake);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("standard input"), "{err}");
+    assert_eq!(std::fs::read(&lake).unwrap(), before, "the evidence is untouched");
+    // Another file as output: written.
+    let other = d.path().join("table.jsonl");
+    let o = on_stdin(&other);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(other.exists());
+}
+
+#[test]
 fn an_implausible_key_id_never_reaches_a_command() {
     let d = TempDir::new().unwrap();
     let trail = d.path().join("trail");

@@ -54,6 +54,14 @@ pub(super) fn guard_outputs(
 ) -> anyhow::Result<()> {
     for input in inputs {
         if input.as_os_str() == "-" {
+            // Evidence given on standard input: never written over through its path.
+            let stdin = std::path::Path::new("/dev/stdin");
+            if let Some((opt, out)) = outputs.iter().find(|(_, o)| same_file(o, stdin)) {
+                anyhow::bail!(
+                    "refusing to write {opt} {}: it is the file given on standard input (evidence is never overwritten: write outside the trail)",
+                    out.display()
+                );
+            }
             continue;
         }
         let inp = super::resolve_path(input);
