@@ -1620,3 +1620,35 @@ fn a_role_owners_copy_naming_the_leaked_keys_user_links_the_session_to_it() {
         assert_eq!(code, 0, "{strategy}: {v}");
     }
 }
+
+/// A plan edited down to "deactivate the attacker user's keys, then delete the user": IAM
+/// refuses DeleteUser (DeleteConflict) while the user still has a key (an inactive one too)
+/// or a console password, so the user's live sessions are not cut, and verify must not count
+/// the deletion. The plan as made (keys deleted, password and deny-all removed first) verifies.
+#[test]
+fn verify_does_not_count_a_user_deletion_iam_would_refuse() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    s.create_user(&leaked, T0 + 10, "backdoor");
+    let key = s.create_access_key(&leaked, T0 + 20, Some("backdoor"));
+    s.create_login_profile(&leaked, T0 + 30, "backdoor");
+    let sts = s.get_session_token(&key, T0 + 60, 36 * 3600);
+    s.call(&sts, T0 + 70, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let console = s.console_login(MAIN, T0 + 120, "backdoor");
+    s.call(&console, T0 + 130, "iam.amazonaws.com", "ListUsers", Value::Null);
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    assert!(!actions(&p, "delete_user").is_empty(), "{p}");
+    assert_eq!(verify(&d, &p).0, 0, "the plan as made");
+    let mut edited = p.clone();
+    edited["actions"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|a| a["type"] == "deactivate_access_key" || a["type"] == "delete_user");
+    let (code, v) = verify(&d, &edited);
+    assert_eq!(code, 1, "{v}");
+    let notes = v["notes"].to_string();
+    assert!(notes.contains("would fail (DeleteConflict)"), "{notes}");
+    assert!(notes.contains("console password"), "{notes}");
+    assert!(v["not_covered"].to_string().contains(&sts.node_id()), "{v}");
+}

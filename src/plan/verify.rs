@@ -347,6 +347,56 @@ struct Denies {
 /// The statements of a policy document. In a document that is not of version 2012-10-17
 /// (the one the plan writes) IAM reads `${` literally, not as the escapes and variables the
 /// offline match reads ([`super::policy::glob_match`]): such a statement proves nothing.
+/// What an action removes from its user, as [`left_on_user`] names it; `None` for an action
+/// that removes nothing DeleteUser would refuse over.
+fn removal(a: &super::Action) -> Option<String> {
+    Some(match a.kind {
+        ActionKind::DeleteAccessKey => format!("access key {}", a.access_key_id.as_deref()?),
+        ActionKind::DeleteLoginProfile => "console password".to_string(),
+        ActionKind::DeleteUserPolicy => format!("inline policy {}", a.policy_name.as_deref()?),
+        ActionKind::DetachUserPolicy => format!("policy {}", a.policy_arn.as_deref()?),
+        ActionKind::RemoveUserFromGroup => format!("group {}", a.group_name.as_deref()?),
+        ActionKind::PutUserPolicy => format!("+inline policy {}", a.policy_name.as_deref()?),
+        _ => return None,
+    })
+}
+
+/// What DeleteUser would refuse over that the evidence (or the plan itself) puts on `user` and
+/// the plan did not remove before it: its keys the evidence shows (deleted, not only
+/// deactivated), a console password a tainted credential set, inline policies the plan put. (The
+/// policies and groups the attacker gave it are not in the graph: plan.sh puts the deny-all
+/// back when DeleteUser fails over one of those.)
+fn left_on_user(
+    user: &(String, String),
+    user_keys: &BTreeMap<(String, String), Vec<&str>>,
+    grants: &[&crate::chain::UserGrant],
+    removed: &BTreeSet<(String, String, String)>,
+) -> Vec<String> {
+    let mut need: BTreeSet<String> = BTreeSet::new();
+    for k in user_keys.get(user).into_iter().flatten() {
+        need.insert(format!("access key {k}"));
+    }
+    if grants.iter().any(|gr| {
+        gr.event_name.ends_with("LoginProfile")
+            && gr.account_id == user.0
+            && gr.user_name.eq_ignore_ascii_case(&user.1)
+    }) {
+        need.insert("console password".to_string());
+    }
+    let mine = |what: &str| removed.contains(&(user.0.clone(), user.1.clone(), what.to_string()));
+    for (acct, u, what) in removed {
+        if let Some(name) = what.strip_prefix("+inline policy ") {
+            if (acct, u) == (&user.0, &user.1) {
+                need.insert(format!("inline policy {name}"));
+            }
+        }
+    }
+    need.into_iter()
+        .filter(|w| !mine(w))
+        .map(|w| crate::escape::one_line(&w).into_owned())
+        .collect()
+}
+
 fn statements(doc: Option<&serde_json::Value>) -> Vec<serde_json::Value> {
     let mut v = match doc.and_then(|d| d.get("Statement")) {
         Some(serde_json::Value::Array(v)) => v.clone(),
@@ -534,12 +584,19 @@ pub fn verify_with(
     let mut policies = Denies::default();
     // (key, user name, account)
     let mut keys_cut: BTreeSet<String> = BTreeSet::new();
+    // What the plan removed from each user before deleting it: (account, user, what).
+    let mut removed: BTreeSet<(String, String, String)> = BTreeSet::new();
     let mut key_user: BTreeMap<String, (Option<String>, Option<String>)> = BTreeMap::new();
     let mut deleted_users: BTreeSet<(String, String)> = BTreeSet::new();
     // The long-term keys the evidence shows for each user, gathered once (a plan may delete
     // many users, and a forged trail may hold many keys).
     let mut user_keys: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
+    // The console passwords a tainted credential set (the plan removes those before it
+    // deletes a user).
+    let mut set_by_taint: Vec<&crate::chain::UserGrant> = Vec::new();
     if plan.actions.iter().any(|a| a.kind == ActionKind::DeleteUser) {
+        let tainted: BTreeSet<usize> = b.nodes.iter().copied().collect();
+        set_by_taint.extend(g.user_grants.iter().filter(|gr| tainted.contains(&gr.by)));
         for &n in b.nodes.iter().filter(|&&n| g.nodes[n].kind == NodeKind::LongTermKey) {
             if let (Some(u), Some(k)) = (user_of(g, n), g.nodes[n].access_key_id.as_deref()) {
                 user_keys.entry(u).or_default().push(k);
@@ -560,23 +617,19 @@ pub fn verify_with(
                 }
             }
             ActionKind::DeleteUser => {
-                // DeleteUser fails while the user still has access keys (DeleteConflict): it
-                // only counts when every key of the user that the evidence shows was
-                // deactivated or deleted before it.
+                // DeleteUser fails (DeleteConflict) while the user still has an access key
+                // (an inactive one too), a console password, a policy or a group: it only
+                // counts when the plan removed, before it, every one of those the evidence
+                // shows (what the evidence does not show, plan.sh's deny-all guards).
                 if let Some(u) = &a.user_name {
                     let user = (acct, u.clone());
-                    let left: Vec<&str> = user_keys
-                        .get(&user)
-                        .into_iter()
-                        .flatten()
-                        .copied()
-                        .filter(|k| !keys_cut.contains(*k))
-                        .collect();
+                    let left = left_on_user(&user, &user_keys, &set_by_taint, &removed);
                     if left.is_empty() {
                         deleted_users.insert(user);
                     } else {
                         notes.push(format!(
-                            "delete_user {u} (action {}) would fail: its access key(s) {} are not deactivated or deleted before it",
+                            "delete_user {} (action {}) would fail (DeleteConflict): {} not removed before it",
+                            crate::escape::one_line(u),
                             a.order,
                             left.join(", ")
                         ));
@@ -584,6 +637,9 @@ pub fn verify_with(
                 }
             }
             _ => {}
+        }
+        if let (Some(u), Some(what)) = (&a.user_name, removal(a)) {
+            removed.insert((a.account_id.clone().unwrap_or_default(), u.clone(), what));
         }
     }
     // What is cut is judged on the state after the precautionary actions too.
