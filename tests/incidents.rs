@@ -1652,3 +1652,30 @@ fn verify_does_not_count_a_user_deletion_iam_would_refuse() {
     assert!(notes.contains("console password"), "{notes}");
     assert!(v["not_covered"].to_string().contains(&sts.node_id()), "{v}");
 }
+
+/// Routes to a role's sessions that the taint does not follow yet (commands run on an
+/// instance through SSM, a role put on an instance, a stack acting with a service role): the
+/// plan cannot deny what it does not know, but it must not be silent about them.
+#[test]
+fn routes_the_taint_does_not_follow_are_review_items_in_the_plan() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let cmd = json!({"documentName": "AWS-RunShellScript", "instanceIds": ["i-0abc1234def567890"]});
+    s.call(&leaked, T0, "ssm.amazonaws.com", "SendCommand", cmd);
+    let assoc =
+        json!({"instanceId": "i-0abc1234def567891", "iamInstanceProfile": {"name": "Admin"}});
+    s.call(&leaked, T0 + 10, "ec2.amazonaws.com", "AssociateIamInstanceProfile", assoc);
+    let stack = json!({"stackName": "monitoring", "roleARN": format!("arn:aws:iam::{MAIN}:role/CFNDeployRole")});
+    s.call(&leaked, T0 + 20, "cloudformation.amazonaws.com", "CreateStack", stack);
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    let reviews: Vec<String> =
+        actions(&p, "review").iter().map(|a| a["reason"].as_str().unwrap().to_string()).collect();
+    for call in ["SendCommand", "AssociateIamInstanceProfile", "CreateStack"] {
+        assert!(
+            reviews.iter().any(|r| r.starts_with(call) && r.contains("NOT FOLLOWED")),
+            "{call}: {reviews:?}"
+        );
+    }
+    assert!(reviews.iter().any(|r| r.contains("instance/i-0abc1234def567891")), "{reviews:?}");
+}

@@ -130,6 +130,24 @@ pub(super) fn meaning(
         "RunInstances" => {
             m(Severity::Medium, "persistence", "EC2 instances launched".into(), &["T1578.002"])
         }
+        "SendCommand" | "StartSession" => m(
+            Severity::High,
+            "persistence",
+            format!("{name}: commands run on instances, whose role credentials they can read"),
+            &["T1651"],
+        ),
+        "AssociateIamInstanceProfile" | "ReplaceIamInstanceProfileAssociation" => m(
+            Severity::High,
+            "persistence",
+            format!("{name}: a role put on an instance"),
+            &["T1098"],
+        ),
+        "CreateStack" | "UpdateStack" => m(
+            Severity::Medium,
+            "persistence",
+            format!("{name}: CloudFormation acting with the stack's service role"),
+            &["T1578"],
+        ),
         "ImportKeyPair" | "CreateKeyPair" => {
             m(Severity::Medium, "persistence", format!("{name}: SSH key pair"), &["T1098.004"])
         }
