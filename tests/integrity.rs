@@ -506,11 +506,11 @@ fn relink(root: &Path, digests: &[String], from: usize) {
     }
 }
 
-#[test]
-fn restart_with_null_previous_fields_is_a_gap_not_a_break() {
-    let (d, digests, _) = trail(27, 3, false, DigestGenOptions::default());
-    let i = middle(&digests);
-    rewrite_digest(d.path(), &digests[i], |v| {
+/// Makes digest `i` start a new chain (its previous-digest fields null, as after a trail
+/// was stopped and started) and re-links the rest of the chain to it, so that only the
+/// restart remains.
+fn restart_chain_at(root: &Path, digests: &[String], i: usize) {
+    rewrite_digest(root, &digests[i], |v| {
         for k in [
             "previousDigestS3Bucket",
             "previousDigestS3Object",
@@ -521,8 +521,14 @@ fn restart_with_null_previous_fields_is_a_gap_not_a_break() {
             v[k] = Value::Null;
         }
     });
-    // Re-link the rest of the chain to the edited digest so that only the restart remains.
-    relink(d.path(), &digests, i);
+    relink(root, digests, i);
+}
+
+#[test]
+fn restart_with_null_previous_fields_is_a_gap_not_a_break() {
+    let (d, digests, _) = trail(27, 3, false, DigestGenOptions::default());
+    let i = middle(&digests);
+    restart_chain_at(d.path(), &digests, i);
     let (code, v) = run(d.path(), &[]);
     assert_eq!(code, 3, "{v}");
     assert!(v["chain_breaks"].as_array().unwrap().is_empty(), "{v}");
@@ -567,18 +573,7 @@ fn a_log_file_planted_where_two_digest_windows_meet_fails() {
     assert_eq!(v["uncovered"][0]["in_digest_window"], true, "{v}");
 
     // The chain restarts at digest i + 1: a gap, not a break, and the windows stay apart.
-    rewrite_digest(d.path(), &digests[i + 1], |v| {
-        for k in [
-            "previousDigestS3Bucket",
-            "previousDigestS3Object",
-            "previousDigestHashValue",
-            "previousDigestHashAlgorithm",
-            "previousDigestSignature",
-        ] {
-            v[k] = Value::Null;
-        }
-    });
-    relink(d.path(), &digests, i + 1);
+    restart_chain_at(d.path(), &digests, i + 1);
     let (code, v) = run(d.path(), &[]);
     assert_eq!((code, v["status"].as_str()), (3, Some("unverified")), "{v}");
     assert_eq!(v["gaps"][0]["new_chain"], true, "{v}");

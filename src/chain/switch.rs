@@ -11,7 +11,7 @@
 //! session name) is its session name: it is tainted whenever one of them is. A wrong match
 //! only adds taint (a deny a responder sees, with a note), never removes one.
 
-use super::{Edge, NodeKind, SessionGraph};
+use super::{NodeKind, SessionGraph};
 use std::collections::BTreeMap;
 
 /// The longest console session (12 h), for a console session whose expiry is not known.
@@ -107,17 +107,8 @@ impl SessionGraph {
                 "session {} is taken as a console switch-role from {} (inferred: no call in the logs issued it, the console names a switched session after the user, and {} was a console session alive at its start): it is tainted whenever that session is",
                 self.nodes[o].id, self.nodes[p].id, self.nodes[p].id
             ));
-            self.edges.push(Edge {
-                parent: self.nodes[p].id.clone(),
-                child: self.nodes[o].id.clone(),
-                event_name: "SwitchRole".into(),
-                event_id: String::new(),
-                event_time: start,
-                file: String::new(),
-                other_copies: Vec::new(),
-                inferred: true,
-            });
-            self.edge_nodes.push((p, o));
+            // No record of the switch is read: no event id, no file.
+            self.change_edge(p, o, ("SwitchRole", "", start, ""), true);
             self.nodes[o].orphan = false;
         }
         notes

@@ -64,7 +64,7 @@ impl SessionGraph {
                 edge.child,
                 self.nodes[p].id,
                 edge.event_id,
-                crate::escape::one_line(&self.nodes[p].userid.clone().unwrap_or_default()),
+                crate::escape::one_line(self.nodes[p].userid.as_deref().unwrap_or("")),
                 self.nodes[p].id
             ));
             self.edges.push(edge);

@@ -834,28 +834,10 @@ impl Scenario {
     /// and the role session the console makes, named after the user, whose issuing call is not
     /// logged and whose calls are flagged as console calls.
     pub fn switch_role(&mut self, from: &Cred, at: i64, role_arn: &str) -> Cred {
-        let (acct, name) = role_parts(role_arn);
-        let role_id = self.unique_id(true, role_arn, "AROA");
         let session = from.arn.rsplit('/').next().unwrap_or("").to_string();
-        let session_arn = format!("arn:aws:sts::{acct}:assumed-role/{name}/{session}");
-        let mut c = Cred {
-            key: self.new_key("ASIA"),
-            identity: json!({
-                "type": "AssumedRole",
-                "principalId": format!("{role_id}:{session}"),
-                "arn": session_arn,
-                "accountId": acct,
-                "sessionContext": {"sessionIssuer": {
-                    "type": "Role", "principalId": role_id, "arn": role_arn, "accountId": acct, "userName": name,
-                }},
-            }),
-            account: acct.clone(),
-            arn: session_arn,
-            principal_id: format!("{role_id}:{session}"),
-            issued_at: Some(at),
-            expires_at: Some(at + 3600),
-            user_name: None,
+        let c = Cred {
             from_console: true,
+            ..self.role_session(role_arn, &session, at, 3600, json!({}))
         };
         let id = self.event_id();
         let mut ident = Self::identity_of(&c);
@@ -882,7 +864,6 @@ impl Scenario {
                 "eventCategory": "Management",
             }),
         ));
-        c.from_console = true;
         c
     }
 
