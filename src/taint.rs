@@ -50,6 +50,10 @@ pub struct Taint {
     /// The roles whose trust policy the attacker set (rule 3): account and role name in lower
     /// case (IAM role names are unique regardless of case), sorted.
     pub attacker_roles: Vec<(String, String)>,
+    /// Sessions tainted through a call too many credentials may have made to link each
+    /// ([`crate::chain::Wide`]), with the tainted credential that may have made it and the
+    /// call's event id: `(session, credential, event id)`, in the order taken.
+    pub wide: Vec<(usize, usize, String)>,
 }
 
 /// The IAM user name of a credential node, with its account: long-term keys and sessions of
@@ -180,7 +184,18 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
     // (an entry only ever widens: an earlier time, a user created). A forged chain of 12,000
     // roles, each backdoored by the previous one's session, took 17 s when every pass looked
     // at every grant and every credential.
+    // Calls too many credentials may have made to link each: taken once one of them is
+    // tainted (rule 1, decided here rather than by edges: `crate::chain::Wide`).
+    let mut wide_index = crate::chain::WideIndex::new(&g.wide);
+    let mut wide = Vec::new();
     loop {
+        let mut new = Vec::new();
+        for (link, by) in wide_index.take(&frontier) {
+            if !reached.contains(&link.child) {
+                new.push(link.child);
+                wide.push((link.child, by, link.event_id.clone()));
+            }
+        }
         let mut roles_changed: Vec<(String, String)> = Vec::new();
         for k in made_by(&role_grants_by, &frontier) {
             if std::mem::replace(&mut role_taken[k], true) {
@@ -246,7 +261,6 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
             }
             e.evidence.push(format!("{} {}", gr.event_name, gr.event_id));
         }
-        let mut new = Vec::new();
         if !roles_changed.is_empty() {
             let index = role_sessions.get_or_insert_with(|| sessions_by_role(g));
             for role in &roles_changed {
@@ -349,7 +363,7 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
         u.evidence.sort();
         u.evidence.dedup();
     }
-    Taint { nodes, attacker_users, attacker_roles: roles.into_keys().collect() }
+    Taint { nodes, attacker_users, attacker_roles: roles.into_keys().collect(), wide }
 }
 
 /// A function (`"function"`, account, name) or a SAML provider (`"provider"`, account,

@@ -1679,3 +1679,85 @@ fn routes_the_taint_does_not_follow_are_review_items_in_the_plan() {
     }
     assert!(reviews.iter().any(|r| r.contains("instance/i-0abc1234def567891")), "{reviews:?}");
 }
+
+/// More than 64 credentials alive with the caller's id (the attacker can make them on purpose:
+/// 65 `AssumeRole` calls with one session name, 65 GetSessionToken sessions, 65 console
+/// sign-ins) must not let a call seen only by its `aws:userid` escape: the session it made is
+/// tainted when one of them is (the taint decides, no edge from each), and denied. The same
+/// shape by a user the leak never touched (alice) stays untainted.
+#[test]
+fn a_call_with_more_possible_makers_than_are_linked_is_still_tainted() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let alice_key = s.user_key(MAIN, "alice", "AKIAI44QH8DHBEXAMPLE");
+    s.call(&alice_key, T0 - 100, "sts.amazonaws.com", "GetCallerIdentity", Value::Null);
+    // 1. The role owner's copy names a role session (`AROA…:x`) of which 65 are alive.
+    let (pivot, pivot2) =
+        (format!("arn:aws:iam::{MAIN}:role/Pivot"), format!("arn:aws:iam::{MAIN}:role/Pivot2"));
+    let (data, data2) = (
+        format!("arn:aws:iam::{SECOND}:role/DataAdmin"),
+        format!("arn:aws:iam::{SECOND}:role/DataAdmin2"),
+    );
+    let mut last = None;
+    let mut hers = None;
+    for i in 0..65 {
+        last = Some(s.assume_role(&leaked, T0 + i, &pivot, "x", 3600));
+        hers = Some(s.assume_role(&alice_key, T0 + i, &pivot2, "x", 3600));
+    }
+    let hop = s.assume_role(last.as_ref().unwrap(), T0 + 100, &data, "y", 3600);
+    s.call(&hop, T0 + 160, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let her_hop = s.assume_role(hers.as_ref().unwrap(), T0 + 100, &data2, "y", 3600);
+    s.call(&her_hop, T0 + 160, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    // 2. The role owner's copy names the leaked key's user (`AIDA…`), which has 65 sessions.
+    for i in 0..65 {
+        s.get_session_token(&leaked, T0 + 200 + i, 3600);
+    }
+    let ops = format!("arn:aws:iam::{SECOND}:role/OpsAdmin");
+    let by_user = s.assume_role(&leaked, T0 + 300, &ops, "z", 3600);
+    s.call(&by_user, T0 + 310, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    // Only the role owners' copies of the cross-account calls are in the trail.
+    s.drop_records(|account, r| {
+        let target = r["requestParameters"]["roleArn"].as_str().unwrap_or("");
+        account == MAIN && [&data, &data2, &ops].iter().any(|t| t.as_str() == target)
+    });
+    // 3. A console switch-role from a user with 65 console sessions alive.
+    s.create_user(&leaked, T0 + 400, "backdoor");
+    s.create_login_profile(&leaked, T0 + 410, "backdoor");
+    let mut console = None;
+    for i in 0..65 {
+        let c = s.console_login(MAIN, T0 + 500 + i, "backdoor");
+        s.call(&c, T0 + 600 + i, "iam.amazonaws.com", "ListRoles", Value::Null);
+        console = Some(c);
+    }
+    let admin = format!("arn:aws:iam::{MAIN}:role/AdminRole");
+    let switched = s.switch_role(console.as_ref().unwrap(), T0 + 700, &admin);
+    s.call(&switched, T0 + 710, "iam.amazonaws.com", "ListUsers", Value::Null);
+    let d = write(&s, &[]);
+    let tainted = tainted_ids(&d, LEAKED);
+    let missing: Vec<_> = [&hop, &by_user, &switched]
+        .iter()
+        .filter(|c| !tainted.contains(&c.node_id()))
+        .map(|c| c.node_id())
+        .collect();
+    assert!(missing.is_empty(), "MISSING {missing:?}");
+    assert!(!tainted.contains(&her_hop.node_id()), "alice's hop is hers: {tainted:?}");
+    let (_, b, _) = run(&["blast", "--key", LEAKED, "--format", "json"], &d);
+    let notes = b["notes"].to_string();
+    assert!(notes.contains(&format!("{} is tainted because", hop.node_id())), "{notes}");
+    // The graph a cached run stores and the next run reads keeps these links.
+    let cache = d.path().join("cache");
+    let cached = ["blast", "--key", LEAKED, "--format", "json", "--cache", cache.to_str().unwrap()];
+    for _ in 0..2 {
+        assert_eq!(run(&cached, &d).1, b, "cold and warm cached blast");
+    }
+    for strategy in ["strict", "surgical"] {
+        let p = plan(&d, LEAKED, strategy);
+        let denied = principals(&p, "put_role_policy");
+        for role in [&data, &ops, &admin] {
+            assert!(denied.contains(role), "{strategy}: {role} is denied: {denied:?}");
+        }
+        assert!(!denied.contains(&data2), "{strategy}: {denied:?}");
+        let (code, v) = verify(&d, &p);
+        assert_eq!(code, 0, "{strategy}: {v}");
+    }
+}

@@ -414,6 +414,12 @@ fn radius(
             ));
         }
     }
+    for (child, by, event) in &taint.wide {
+        notes.push(format!(
+            "{} is tainted because {}, which is tainted, may have made its issuing call (event {event}): more credentials than are each linked could have (the session graph's notes say which they share)",
+            g.nodes[*child].id, g.nodes[*by].id
+        ));
+    }
     if !unseen_tail.is_empty() {
         notes.push(format!(
             "{} tainted credential(s) were still valid when the evidence of their account ends (see unseen_tail): re-run on logs through the cut-off before applying a plan",

@@ -9,9 +9,7 @@
 /// Lists up to this long are walked.
 const WALKED_UP_TO: usize = 16;
 
-/// Most sessions of one `aws:userid` alive at one time that a role owner's copy is linked to
-/// ([`super::SessionGraph::inferred_callers`]); with more, it is left to the account node.
-pub(super) const CALLERS_UP_TO: usize = 64;
+use super::wide::EDGES_UP_TO as CALLERS_UP_TO;
 
 impl super::SessionGraph {
     /// The sessions that may have made a cross-account call seen only in the role owner's
@@ -19,26 +17,24 @@ impl super::SessionGraph {
     /// sessions with that `aws:userid` alive at the call. One is the caller; when several are
     /// (a session name used twice, by the attacker or beside it), each is linked, so the
     /// session the call made is tainted when any of them is: the evidence cannot say which
-    /// made it, and leaving it to nobody let a tainted caller's session go uncut. None, or
-    /// more than [`CALLERS_UP_TO`], leave the call to the account node (and its note).
+    /// made it, and leaving it to nobody let a tainted caller's session go uncut. None leaves
+    /// the call to the account node (and its note); more than [`CALLERS_UP_TO`] is `None`:
+    /// the call is left to the account node and the taint decides it ([`super::wide`]).
     pub(super) fn inferred_callers(
         &self,
         e: &crate::ingest::IssuingCall,
         by_userid: &crate::ingest::StrMap<String, UseridSessions>,
-    ) -> Vec<usize> {
+    ) -> Option<Vec<usize>> {
         use crate::ingest::IssuingField as F;
         if e.get(F::Kind) != Some("AWSAccount") || e.get(F::AccessKeyId).is_some() {
-            return Vec::new();
+            return Some(Vec::new());
         }
         let Some(pid) = e.get(F::PrincipalId).filter(|p| p.contains(':')) else {
-            return Vec::new();
+            return Some(Vec::new());
         };
-        let Some(sessions) = by_userid.get(pid) else { return Vec::new() };
-        let mut found = sessions.alive_at(e.time, CALLERS_UP_TO + 1);
-        if found.len() > CALLERS_UP_TO {
-            found.clear();
-        }
-        found
+        let Some(sessions) = by_userid.get(pid) else { return Some(Vec::new()) };
+        let found = sessions.alive_at(e.time, CALLERS_UP_TO + 1);
+        (found.len() <= CALLERS_UP_TO).then_some(found)
     }
 }
 

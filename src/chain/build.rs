@@ -19,8 +19,10 @@ fn is_issuing_name(name: &str) -> bool {
 /// A successful role assumption logged without its response (no key issued in the record):
 /// how it is held until pass 3 knows the session it made ([`SessionGraph::link_unanswered`]).
 struct Unanswered {
-    /// The node that made the call.
-    parent: usize,
+    /// The nodes that may have made the call (one but for the role owner's copies, F3).
+    parents: Vec<usize>,
+    /// The caller's `aws:userid` when it had too many sessions alive to link each.
+    wide: Option<String>,
     /// `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`, from the request.
     session_arn: String,
     time: i64,
@@ -284,6 +286,8 @@ impl SessionGraph {
                 continue;
             }
             let callers = g.inferred_callers(e, &by_userid);
+            let wide = callers.is_none().then(|| e.get(F::PrincipalId)).flatten();
+            let callers = callers.unwrap_or_default();
             let inferred = !callers.is_empty();
             let parents = if inferred { callers } else { vec![g.parent_of(e)] };
             let other_copies: Vec<String> = e
@@ -314,6 +318,9 @@ impl SessionGraph {
                     g.user_callers.push((g.edges.len() - 1, pid.to_string()));
                 }
             }
+            if let Some(pid) = wide {
+                g.defer_wide(pid, e.time, child, e.id());
+            }
             edge_of_child_event.insert((child, e.time), g.edges.len() - 1);
         }
         // Only what root itself minted is root-derived (SPEC §9, F11): nothing flows down.
@@ -328,12 +335,16 @@ impl SessionGraph {
                     continue;
                 }
             }
-            let parent = match g.inferred_callers(e, &by_userid)[..] {
-                [one] => one,
-                _ => g.parent_of(e),
+            // Several callers: each is linked; too many: the taint decides (`super::wide`).
+            let callers = g.inferred_callers(e, &by_userid);
+            let wide = callers.is_none().then(|| e.get(F::PrincipalId).map(String::from)).flatten();
+            let parents = match callers.unwrap_or_default() {
+                none if none.is_empty() => vec![g.parent_of(e)],
+                some => some,
             };
             unanswered.push(Unanswered {
-                parent,
+                parents,
+                wide,
                 session_arn: arn,
                 time: e.time,
                 event_name: e.name().to_string(),
@@ -462,6 +473,7 @@ impl SessionGraph {
                 let mut more = g.link_user_callers();
                 more.extend(g.link_skewed());
                 more.extend(g.link_switched());
+                more.extend(g.finish_wide());
                 g.add_notes(ing, &linked, more);
             },
         );
@@ -516,17 +528,22 @@ impl SessionGraph {
             node.orphan = false;
             node.issued_by_event = Some(Text::from(u.event_name.as_str()));
             linked.insert(u.event_id.clone());
-            self.edges.push(Edge {
-                parent: self.nodes[u.parent].id.clone(),
-                child: self.nodes[child].id.clone(),
-                event_name: u.event_name,
-                event_id: u.event_id,
-                event_time: u.time,
-                file: u.file,
-                other_copies: Vec::new(),
-                inferred: true,
-            });
-            self.edge_nodes.push((u.parent, child));
+            if let Some(pid) = &u.wide {
+                self.defer_wide(pid, u.time, child, &u.event_id);
+            }
+            for &parent in &u.parents {
+                self.edges.push(Edge {
+                    parent: self.nodes[parent].id.clone(),
+                    child: self.nodes[child].id.clone(),
+                    event_name: u.event_name.clone(),
+                    event_id: u.event_id.clone(),
+                    event_time: u.time,
+                    file: u.file.clone(),
+                    other_copies: Vec::new(),
+                    inferred: true,
+                });
+                self.edge_nodes.push((parent, child));
+            }
         }
         linked
     }

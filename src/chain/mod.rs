@@ -32,8 +32,10 @@ mod stored;
 mod switch;
 mod unnamed;
 mod usercaller;
+mod wide;
 pub use expiry::session_expiry;
 pub use launch::{function_name, Workload};
+pub use wide::{Wide, WideIndex, WideLink};
 
 use crate::ingest::{Creds, FxMap, Ingest, IssuingCall, StrMap};
 use crate::model::names::{ROLE_GRANTS, STS_ISSUERS, USER_GRANTS};
@@ -228,6 +230,11 @@ pub struct SessionGraph {
     /// While the graph is built: the edges drawn from an `account:` node for a role owner's
     /// copy whose caller is a user (or root) id, with that id ([`SessionGraph::link_user_callers`]).
     user_callers: Vec<(usize, String)>,
+    /// Calls with more possible makers than are each given an edge: the taint decides them
+    /// ([`Wide`]).
+    pub wide: Wide,
+    /// While the graph is built: the wide links found, before their groups are made.
+    wide_pending: Vec<wide::Pending>,
     /// Both indexes of a graph read from the cache, looked up in place in its file (sorted
     /// arrays): `by_id` and `sessions_by_key` are then empty. A warm run looks up a handful
     /// of ids, and rebuilding the two maps was 15 ms of CPU of a 120 ms warm `plan` at 1 GB.

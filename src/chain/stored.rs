@@ -9,7 +9,7 @@ use crate::ingest::{ByteFields as Fields, ByteReader as Reader, ByteSink as Sink
 use rayon::prelude::*;
 
 /// Bumped whenever the graph's shape or how it is built changes.
-const FORMAT: u32 = 9;
+const FORMAT: u32 = 10;
 
 const KINDS: [NodeKind; 4] =
     [NodeKind::LongTermKey, NodeKind::Session, NodeKind::ExternalIdentity, NodeKind::Service];
@@ -463,6 +463,8 @@ pub(super) fn encode_into(g: &SessionGraph, out: &mut impl Sink) {
         sessions_by_key,
         by_issue: _,
         user_callers: _,
+        wide,
+        wide_pending: _,
         stored,
     } = g;
     out.w().u32(FORMAT);
@@ -507,6 +509,7 @@ pub(super) fn encode_into(g: &SessionGraph, out: &mut impl Sink) {
     out.put_all(unnamed_keys, put_grant);
     out.w().u32(change_grants.len() as u32);
     out.put_all(change_grants, put_grant);
+    super::wide::put(out.w(), wide);
     out.w().u32(event_node.len() as u32);
     out.put_all(event_node, |w, n| w.u32(*n));
     out.w().u32(edge_nodes.len() as u32);
@@ -629,6 +632,7 @@ struct Rest {
     role_grants: Vec<UserGrant>,
     unnamed_keys: Vec<UserGrant>,
     change_grants: Vec<UserGrant>,
+    wide: super::Wide,
     event_node: Vec<u32>,
     edge_nodes: Vec<(usize, usize)>,
     parents: Vec<Option<(usize, usize)>>,
@@ -667,6 +671,7 @@ fn get_rest(b: &[u8], nn: usize, ne: usize, events: usize) -> Option<Rest> {
     for _ in 0..n {
         change_grants.push(get_grant(&mut r, nn)?);
     }
+    let wide = super::wide::get(&mut r, nn)?;
     let n = r.count(4)?;
     if n != events {
         return None;
@@ -705,6 +710,7 @@ fn get_rest(b: &[u8], nn: usize, ne: usize, events: usize) -> Option<Rest> {
         role_grants,
         unnamed_keys,
         change_grants,
+        wide,
         event_node,
         edge_nodes,
         parents,
@@ -900,6 +906,7 @@ pub(super) fn decode_kept(
         role_grants,
         unnamed_keys,
         change_grants,
+        wide,
         event_node,
         edge_nodes,
         parents,
@@ -920,6 +927,8 @@ pub(super) fn decode_kept(
         sessions_by_key: Default::default(),
         by_issue: Default::default(),
         user_callers: Vec::new(),
+        wide,
+        wide_pending: Vec::new(),
         stored: Some(index),
     })
 }

@@ -19,8 +19,6 @@ const CONSOLE_LIFETIME: i64 = 12 * 3600;
 /// How far a switched session's start may lie before the console session it came from is
 /// first seen (the two records' clocks).
 const SLACK: i64 = 60;
-/// More candidates than this (a forged trail) link nothing.
-const MAX_MATCHES: usize = 64;
 
 /// `(role ARN part, session name)` of an assumed-role session ARN.
 fn role_session(arn: &str) -> Option<(&str, &str)> {
@@ -30,6 +28,27 @@ fn role_session(arn: &str) -> Option<(&str, &str)> {
 
 fn from_console(node: &super::Node) -> bool {
     node.issued_by_event.as_deref() == Some("console sign-in")
+}
+
+/// The name a console switch-role from `node` gives its session (the user's name, or a
+/// federated console session's own session name; lower case: IAM names compare without case)
+/// and the first and last start (inclusive) such a session may have, for a console session;
+/// `None` for any other node.
+pub(super) fn switch_window(node: &super::Node) -> Option<(String, i64, i64)> {
+    if node.kind != NodeKind::Session || !from_console(node) {
+        return None;
+    }
+    let arn = node.principal_arn.as_deref()?;
+    let (name, role) = match role_session(arn) {
+        Some((_, session)) => (session, true),
+        None if arn.contains(":user/") => (arn.rsplit('/').next().unwrap_or(""), false),
+        None => return None,
+    };
+    let from = node.issued_at.or(node.first_seen)?;
+    // A role session as parent started strictly before: no cycle.
+    let lo = if role { from + 1 } else { from - SLACK };
+    let hi = node.expires_at.unwrap_or(from + CONSOLE_LIFETIME);
+    (!name.is_empty()).then(|| (name.to_ascii_lowercase(), lo, hi))
 }
 
 impl SessionGraph {
@@ -50,21 +69,11 @@ impl SessionGraph {
         if orphans.is_empty() {
             return Vec::new();
         }
-        // Console sessions by the name a switch from them gives: the user's name, or a
-        // federated console session's own session name (IAM names compare without case).
+        // Console sessions by the name a switch from them gives.
         let mut by_name: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (p, n) in self.nodes.iter().enumerate() {
-            if n.kind != NodeKind::Session || !from_console(n) {
-                continue;
-            }
-            let Some(arn) = n.principal_arn.as_deref() else { continue };
-            let name = match role_session(arn) {
-                Some((_, session)) => session,
-                None if arn.contains(":user/") => arn.rsplit('/').next().unwrap_or(""),
-                None => continue,
-            };
-            if !name.is_empty() {
-                by_name.entry(name.to_ascii_lowercase()).or_default().push(p);
+            if let Some((name, _, _)) = switch_window(n) {
+                by_name.entry(name).or_default().push(p);
             }
         }
         let mut links: Vec<(usize, usize)> = Vec::new();
@@ -74,30 +83,29 @@ impl SessionGraph {
                 continue;
             };
             let Some((_, name)) = role_session(arn) else { continue };
-            let Some(list) = by_name.get(&name.to_ascii_lowercase()) else { continue };
+            let name = name.to_ascii_lowercase();
+            let Some(list) = by_name.get(&name) else { continue };
             let first = links.len();
             links.extend(
                 list.iter()
                     .copied()
                     .filter(|&p| {
                         let n = &self.nodes[p];
-                        let Some(from) = n.issued_at.or(n.first_seen) else { return false };
-                        let parent_arn = n.principal_arn.as_deref().unwrap_or("");
-                        // A role session as parent started strictly before: no cycle.
-                        let before = if role_session(parent_arn).is_some() {
-                            from < start
-                        } else {
-                            from <= start + SLACK
-                        };
-                        p != o
-                            && parent_arn != arn
-                            && before
-                            && start <= n.expires_at.unwrap_or(from + CONSOLE_LIFETIME)
+                        let fits =
+                            switch_window(n).is_some_and(|(_, lo, hi)| lo <= start && start <= hi);
+                        p != o && n.principal_arn.as_deref() != Some(arn) && fits
                     })
                     .map(|p| (p, o)),
             );
-            if links.len() - first > MAX_MATCHES {
+            if links.len() - first > super::wide::EDGES_UP_TO {
+                // Too many to link each: the taint decides (`super::wide`).
                 links.truncate(first);
+                self.wide_pending.push(super::wide::Pending {
+                    key: super::wide::WideKey::Console(name),
+                    time: start,
+                    child: o,
+                    event_id: String::new(),
+                });
             }
         }
         let mut notes = Vec::new();

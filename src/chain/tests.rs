@@ -209,7 +209,7 @@ fn graph_text(g: &SessionGraph) -> String {
         }
     };
     format!(
-        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{ids:?}\n{keys:?}",
+        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{ids:?}\n{keys:?}",
         g.nodes,
         g.edges,
         g.attempts,
@@ -218,6 +218,7 @@ fn graph_text(g: &SessionGraph) -> String {
         g.role_grants,
         g.unnamed_keys,
         g.change_grants,
+        g.wide,
         g.event_node,
         g.edge_nodes,
         g.parents

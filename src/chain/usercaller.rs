@@ -9,13 +9,11 @@
 //! `verify` said OK with the session live. Such a call is now linked, as *inferred*, to every
 //! credential of the trail with that `aws:userid` that could have made it: the user's keys
 //! (not made after the call) and its sessions alive at the call (GetSessionToken, console).
-//! A wrong match only adds taint, never removes a deny; more than 64 link nothing.
+//! A wrong match only adds taint, never removes a deny; with more than 64, the taint decides
+//! ([`super::wide`]).
 
 use super::{NodeKind, SessionGraph};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// More candidates than this (a forged trail) link nothing.
-const MAX_MATCHES: usize = 64;
 
 impl SessionGraph {
     /// Adds the inferred edges from each user's credentials to the sessions the role owner's
@@ -49,8 +47,15 @@ impl SessionGraph {
                     links.push((*k, p));
                 }
             }
-            if links.len() - first > MAX_MATCHES {
+            if links.len() - first > super::wide::EDGES_UP_TO {
+                // Too many to link each: the taint decides (`super::wide`).
                 links.truncate(first);
+                self.wide_pending.push(super::wide::Pending {
+                    key: super::wide::WideKey::Userid(pid.clone()),
+                    time: t,
+                    child,
+                    event_id: self.edges[*k].event_id.clone(),
+                });
             }
         }
         let mut notes = Vec::new();
