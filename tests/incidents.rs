@@ -1761,3 +1761,33 @@ fn a_call_with_more_possible_makers_than_are_linked_is_still_tainted() {
         assert_eq!(code, 0, "{strategy}: {v}");
     }
 }
+
+/// A role assumption logged without its response, seen only in the role owner's copy, whose
+/// caller id (`AROA…:x`) two sessions carried at the call (the leaked key's and alice's, one
+/// session name): the session it made, found from its use, is linked to both, so it is
+/// tainted; with 65 of the leaked key's sessions alive, the taint decides. It used to be left
+/// to the account node (plan and verify OK with it live).
+#[test]
+fn a_response_less_assumption_by_a_shared_session_name_is_tainted() {
+    for own in [1, 65] {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let alice = s.user_key(MAIN, "alice", "AKIAI44QH8DHBEXAMPLE");
+        let pivot = format!("arn:aws:iam::{MAIN}:role/Pivot");
+        let mut mine = Vec::new();
+        for i in 0..own {
+            mine.push(s.assume_role(&leaked, T0 + i, &pivot, "x", 3600));
+        }
+        s.assume_role(&alice, T0 + 70, &pivot, "x", 3600);
+        let data = format!("arn:aws:iam::{SECOND}:role/DataAdmin");
+        let hop = s.assume_role_unanswered(&mine[0], T0 + 100, &data, "y", 3600);
+        s.call(&hop, T0 + 160, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        s.drop_records(|account, r| account == MAIN && r["requestParameters"]["roleArn"] == *data);
+        let d = write(&s, &[]);
+        let tainted = tainted_ids(&d, LEAKED);
+        assert!(tainted.contains(&hop.node_id()), "{own}: {tainted:?}");
+        let p = plan(&d, LEAKED, "strict");
+        assert!(principals(&p, "put_role_policy").contains(&data), "{own}: {p}");
+        assert_eq!(verify(&d, &p).0, 0, "{own}");
+    }
+}
