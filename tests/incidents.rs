@@ -1791,3 +1791,30 @@ fn a_response_less_assumption_by_a_shared_session_name_is_tainted() {
         assert_eq!(verify(&d, &p).0, 0, "{own}");
     }
 }
+
+/// A session whose calls carry no `creationDate` (an instance's role session seen only in use)
+/// was issued before its first call: the strict deny of its role, with a cut-off after that
+/// call, cuts it, so plan and verify both count it as collateral.
+#[test]
+fn a_session_with_no_issue_time_that_the_deny_cuts_is_collateral() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let role = format!("arn:aws:iam::{MAIN}:role/AppRole");
+    let hop = s.assume_role(&leaked, T0, &role, "x", 7200);
+    s.call(&hop, T0 + 10, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let mut instance = s.instance_session(&role, "i-0abc1234def567890", T0 - 600, 6 * 3600);
+    instance.issued_at = None;
+    s.call(&instance, T0 - 300, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    let put = actions(&p, "put_role_policy");
+    let deny = put.iter().find(|a| a["principal_arn"] == role.as_str()).expect("AppRole denied");
+    let collateral = deny["collateral"].to_string();
+    assert!(
+        collateral.contains("i-0abc1234def567890") || collateral.contains(&instance.key),
+        "{p}"
+    );
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["collateral"].as_array().unwrap().len(), 1, "{v}");
+}

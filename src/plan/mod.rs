@@ -476,7 +476,10 @@ pub fn build_plan(
             let alive = session_expiry(g, s).is_none_or(|x| x > live_from);
             let sn = &g.nodes[s];
             let uid = session_userid(sn, None);
-            if alive && any_matches(&statements, sn.issued_at, uid.as_deref()) {
+            // A session whose calls carry no `creationDate` was issued before its first call:
+            // the deny cuts it when that call is before the cut-off.
+            let issued = sn.issued_at.or(sn.first_seen);
+            if alive && any_matches(&statements, issued, uid.as_deref()) {
                 collateral.push(sn.id.clone());
             }
         }

@@ -762,6 +762,9 @@ pub fn verify_with(
                 let alive = session_expiry(g, i).is_none_or(|x| x > live_from);
                 let by = denied_by(i);
                 if !tainted {
+                    // With no `creationDate`, issued before its first call (collateral only:
+                    // a tainted session with no issue time is never counted as cut).
+                    let by = by.or_else(|| denied_at(i, g.nodes[i].first_seen));
                     if alive
                         && by.is_some()
                         && !by.as_deref().is_some_and(|d| d.starts_with("deleted user"))
