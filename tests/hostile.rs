@@ -317,6 +317,36 @@ fn a_wrapper_key_given_twice_loses_no_record_silently() {
     );
 }
 
+/// A log file whose gzip magic lost a bit, or compressed twice, or in a container trailhound
+/// does not open, found by walking the trail where CloudTrail writes its logs: damaged
+/// evidence, a failure (exit 3) naming what it holds, not a stray file skipped with exit 0.
+/// A stray file outside the log folders is still skipped.
+#[test]
+fn a_damaged_log_file_found_by_walking_fails_and_a_stray_file_is_skipped() {
+    let d = with_good_file();
+    let dir = "AWSLogs/111122223333/CloudTrail/eu-west-1/2024/03/11/";
+    let good = gz(records_file(&[(&id(30), T0)]).as_bytes());
+    let mut flipped = good.clone();
+    flipped[1] ^= 1;
+    write(d.path(), &format!("{dir}flipped.json.gz"), &flipped);
+    write(d.path(), &format!("{dir}twice.json.gz"), &gz(&good));
+    write(d.path(), "AWSLogs/111122223333/CloudTrail/x_CloudTrail_y.json", b"BZh91AY&SY");
+    write(d.path(), "notes/README.txt", b"case notes, not evidence");
+    let (code, v) = scan_dir(d.path());
+    assert_eq!(code, 3, "{v}");
+    for (f, says) in [
+        ("flipped.json.gz", "damaged gzip header"),
+        ("twice.json.gz", "compressed twice"),
+        ("x_CloudTrail_y.json", "bzip2"),
+    ] {
+        let p = problem(&v, f);
+        assert_eq!(p[0]["severity"].as_str(), Some("failed"), "{f}: {v}");
+        assert!(p[0]["detail"].as_str().unwrap().contains(says), "{f}: {}", p[0]);
+    }
+    let p = problem(&v, "README.txt");
+    assert_eq!(p[0]["severity"].as_str(), Some("skipped"), "{v}");
+}
+
 /// 39 pretty-printed records as a terminal shows them.
 fn pretty_records(n: u32) -> String {
     let recs: Vec<Value> =

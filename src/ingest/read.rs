@@ -175,17 +175,23 @@ pub(super) fn process_file(
         (None, Err(FileError::Empty)) => {
             FileStatus::Failed("empty_file", "the file is empty".into())
         }
-        (None, Err(e @ FileError::NotJson)) if !f.explicit => {
+        (None, Err(e @ FileError::NotJson)) if !f.explicit && !placed_as_log(&f.path) => {
             FileStatus::Skipped("not_json", e.to_string())
         }
-        (None, Err(e @ FileError::NotJson)) => FileStatus::Failed("not_json", e.to_string()),
+        (None, Err(e @ FileError::NotJson)) => FileStatus::Failed(
+            "not_json",
+            match container(&st.inflated) {
+                Some(what) => format!("{e}: it holds {what}, which trailhound does not open"),
+                None => e.to_string(),
+            },
+        ),
         (None, Err(e @ FileError::InvalidJson(_))) => {
             FileStatus::Failed("invalid_json", e.to_string())
         }
         (None, Err(FileError::Parquet(d))) => FileStatus::Failed("invalid_parquet", d),
         // Valid JSON that is not CloudTrail (an AWS Config snapshot, a manifest) found while
         // walking a bucket export is expected there; named explicitly it is a mistake.
-        (None, Err(e @ FileError::NotCloudTrail(_))) if !f.explicit => {
+        (None, Err(e @ FileError::NotCloudTrail(_))) if !f.explicit && !named_as_log(&f.path) => {
             FileStatus::Skipped("not_cloudtrail", e.to_string())
         }
         (None, Err(e @ FileError::NotCloudTrail(_))) => {
@@ -338,4 +344,41 @@ pub fn holds_events(doc: &[u8], cap: u64) -> bool {
     let mut sink = Count(0);
     let _ = parse_decoded(&mut st, cap, &mut sink);
     sink.0 > 0
+}
+
+/// Whether a file found by walking a directory that is neither JSON nor gzip is placed as a log
+/// file: named `.json.gz`, named as CloudTrail names its log files (`_CloudTrail_`), or in
+/// a `CloudTrail` folder. Such a file is damaged or swapped evidence, a failure (exit 3), not
+/// a stray file to skip: a one-bit flip in a log file's gzip magic made it "neither JSON nor
+/// gzip", skipped with exit 0.
+fn placed_as_log(path: &std::path::Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    named_as_log(path)
+        || name.to_ascii_lowercase().ends_with(".json.gz")
+        || path.parent().is_some_and(|d| d.components().any(|c| c.as_os_str() == "CloudTrail"))
+}
+
+/// Whether a file is named as CloudTrail names its log files (`…_CloudTrail_…`): valid JSON
+/// that is not CloudTrail there is a swapped log file (a failure), while other JSON found by
+/// walking a bucket export (a manifest, a Config snapshot) is skipped.
+fn named_as_log(path: &std::path::Path) -> bool {
+    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.contains("_CloudTrail_"))
+}
+
+/// What a file that is not JSON holds, when its first bytes say (a container trailhound does
+/// not open): for the failure's text.
+fn container(b: &[u8]) -> Option<&'static str> {
+    const MAGICS: [(&[u8], &str); 7] = [
+        (b"\x1f\x8b", "gzip inside the gzip layer (compressed twice)"),
+        (b"\x1f", "a damaged gzip header"),
+        (b"BZh", "bzip2"),
+        (b"\xfd7zXZ\x00", "xz"),
+        (b"\x28\xb5\x2f\xfd", "zstd"),
+        (b"PK\x03\x04", "a zip archive"),
+        (b"\xff\xfe", "UTF-16 text"),
+    ];
+    if b.starts_with(b"\xfe\xff") {
+        return Some("UTF-16 text");
+    }
+    MAGICS.iter().find(|(m, _)| b.starts_with(m)).map(|(_, what)| *what)
 }
