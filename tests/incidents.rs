@@ -1818,3 +1818,53 @@ fn a_session_with_no_issue_time_that_the_deny_cuts_is_collateral() {
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["collateral"].as_array().unwrap().len(), 1, "{v}");
 }
+
+/// A cross-account hop, seen only in the role owner's copy (`AROA…:name`), from a tainted
+/// session that no logged call issued: a console switch-role of the attacker's user, and a
+/// session whose issuing record lost its response. Such a session is made from its use, after
+/// the hops are linked: the hop was left to the account node (with a note saying that
+/// account's logs were missing, though they were there), untainted, and plan and verify said
+/// OK with it live.
+#[test]
+fn a_hop_from_a_session_seen_only_in_use_is_linked_through_the_role_owners_copy() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    s.create_user(&leaked, T0 + 10, "backdoor");
+    s.create_login_profile(&leaked, T0 + 20, "backdoor");
+    let console = s.console_login(MAIN, T0 + 120, "backdoor");
+    s.call(&console, T0 + 130, "iam.amazonaws.com", "ListRoles", Value::Null);
+    let admin = s.switch_role(&console, T0 + 180, &format!("arn:aws:iam::{MAIN}:role/AdminRole"));
+    s.call(&admin, T0 + 190, "iam.amazonaws.com", "ListUsers", Value::Null);
+    let org = format!("arn:aws:iam::{SECOND}:role/OrgAdmin");
+    let from_switch = s.assume_role(&admin, T0 + 200, &org, "evil", 7200);
+    s.call(&from_switch, T0 + 210, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let pivot = s.assume_role_unanswered(
+        &leaked,
+        T0 + 300,
+        &format!("arn:aws:iam::{MAIN}:role/Pivot"),
+        "p",
+        7200,
+    );
+    s.call(&pivot, T0 + 310, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let data = format!("arn:aws:iam::{SECOND}:role/DataAdmin");
+    let from_unanswered = s.assume_role(&pivot, T0 + 320, &data, "q", 7200);
+    s.call(&from_unanswered, T0 + 330, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.drop_records(|account, r| {
+        let target = r["requestParameters"]["roleArn"].as_str().unwrap_or("");
+        account == MAIN && (target == org || target == data)
+    });
+    let d = write(&s, &[]);
+    let tainted = tainted_ids(&d, LEAKED);
+    for c in [&admin, &pivot, &from_switch, &from_unanswered] {
+        assert!(tainted.contains(&c.node_id()), "{}: {tainted:?}", c.node_id());
+    }
+    let (_, g, _) = run(&["sessions", "--format", "json"], &d);
+    let notes = g["notes"].to_string();
+    assert!(!notes.contains(&format!("chain stops at account {MAIN}")), "{notes}");
+    for strategy in ["strict", "surgical"] {
+        let p = plan(&d, LEAKED, strategy);
+        let denied = principals(&p, "put_role_policy");
+        assert!(denied.contains(&org) && denied.contains(&data), "{strategy}: {denied:?}");
+        assert_eq!(verify(&d, &p).0, 0, "{strategy}");
+    }
+}

@@ -21,8 +21,9 @@ fn is_issuing_name(name: &str) -> bool {
 struct Unanswered {
     /// The nodes that may have made the call (one but for the role owner's copies, F3).
     parents: Vec<usize>,
-    /// The caller's `aws:userid` when it had too many sessions alive to link each.
-    wide: Option<String>,
+    /// A role owner's copy: its caller's id, and whether it had too many sessions alive to
+    /// link each (the taint decides) ([`SessionGraph::link_user_callers`]).
+    owner: Option<(String, bool)>,
     /// `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`, from the request.
     session_arn: String,
     time: i64,
@@ -300,6 +301,7 @@ impl SessionGraph {
             if e.name() == "GetFederationToken" && g.nodes[child].user_arn.is_none() {
                 g.nodes[child].user_arn = g.nodes[parents[0]].principal_arn.clone();
             }
+            let drawn = parents.len();
             for parent in parents {
                 g.edges.push(Edge {
                     parent: g.nodes[parent].id.clone(),
@@ -313,10 +315,10 @@ impl SessionGraph {
                 });
                 g.edge_nodes.push((parent, child));
             }
-            if let (false, Some(pid)) = (inferred, e.get(F::PrincipalId)) {
-                if e.get(F::Kind) == Some("AWSAccount") && !pid.is_empty() && !pid.contains(':') {
-                    g.user_callers.push((g.edges.len() - 1, pid.to_string()));
-                }
+            // A role owner's copy: its caller's credentials seen only in use are known after
+            // pass 3 (`link_user_callers`).
+            if let (None, Some(pid)) = (wide, g.owner_copy_caller(e)) {
+                g.user_callers.push((g.edges.len() - drawn, drawn, pid.to_string()));
             }
             if let Some(pid) = wide {
                 g.defer_wide(pid, e.time, child, e.id());
@@ -337,14 +339,15 @@ impl SessionGraph {
             }
             // Several callers: each is linked; too many: the taint decides (`super::wide`).
             let callers = g.inferred_callers(e, &by_userid);
-            let wide = callers.is_none().then(|| e.get(F::PrincipalId).map(String::from)).flatten();
+            let wide = callers.is_none();
+            let owner = g.owner_copy_caller(e).map(|pid| (pid.to_string(), wide));
             let parents = match callers.unwrap_or_default() {
                 none if none.is_empty() => vec![g.parent_of(e)],
                 some => some,
             };
             unanswered.push(Unanswered {
                 parents,
-                wide,
+                owner,
                 session_arn: arn,
                 time: e.time,
                 event_name: e.name().to_string(),
@@ -528,8 +531,13 @@ impl SessionGraph {
             node.orphan = false;
             node.issued_by_event = Some(Text::from(u.event_name.as_str()));
             linked.insert(u.event_id.clone());
-            if let Some(pid) = &u.wide {
-                self.defer_wide(pid, u.time, child, &u.event_id);
+            match &u.owner {
+                Some((pid, true)) => self.defer_wide(pid, u.time, child, &u.event_id),
+                Some((pid, false)) => {
+                    let drawn = u.parents.len();
+                    self.user_callers.push((self.edges.len(), drawn, pid.clone()));
+                }
+                None => {}
             }
             for &parent in &u.parents {
                 self.edges.push(Edge {
@@ -872,14 +880,16 @@ impl SessionGraph {
     fn add_notes(&mut self, ing: &Ingest, unanswered: &BTreeSet<String>, more: Vec<String>) {
         let accounts = ing.accounts();
         let mut notes: BTreeSet<String> = more.into_iter().collect();
-        for n in &self.nodes {
-            if n.id.starts_with("account:") {
-                notes.insert(format!(
-                    "chain stops at account {}: sessions were issued to a caller in that account ({}) whose logs are not in the trail; add that account's logs to continue the chain",
-                    n.account_id.as_deref().unwrap_or("?"),
-                    n.principal_arn.as_deref().unwrap_or("unknown principal")
-                ));
-            }
+        for n in self.nodes.iter().filter(|n| n.id.starts_with("account:")) {
+            let (acct, who) = (
+                n.account_id.as_deref().unwrap_or("?"),
+                n.principal_arn.as_deref().unwrap_or("unknown principal"),
+            );
+            notes.insert(if accounts.contains(acct) {
+                format!("the trail holds only the role owner's copy of calls by {who} in account {acct}, whose logs are in the trail: the caller's own copy is not (a region or trail that was not recorded, F15); the sessions it issued are linked, as inferred, to the credentials with that caller id, where the trail has them")
+            } else {
+                format!("chain stops at account {acct}: sessions were issued to a caller in that account ({who}) whose logs are not in the trail; add that account's logs to continue the chain")
+            });
         }
         // Sessions whose own account's logs are missing, whether or not some of their calls
         // are visible from another account's side: one note per account, naming it as the

@@ -227,9 +227,9 @@ pub struct SessionGraph {
     /// of them. A forged trail can give one temporary key id any number of sessions (100,000
     /// `creationDate`s of one key took `sessions` 32 s).
     by_issue: FxMap<u128, IssueIndex>,
-    /// While the graph is built: the edges drawn from an `account:` node for a role owner's
-    /// copy whose caller is a user (or root) id, with that id ([`SessionGraph::link_user_callers`]).
-    user_callers: Vec<(usize, String)>,
+    /// While the graph is built: the edges drawn for a role owner's copy of a call (first edge,
+    /// how many) with its caller's id ([`SessionGraph::link_user_callers`]).
+    user_callers: Vec<(usize, usize, String)>,
     /// Calls with more possible makers than are each given an edge: the taint decides them
     /// ([`Wide`]).
     pub wide: Wide,

@@ -1,29 +1,43 @@
-//! Role owners' copies whose caller is a user.
+//! Role owners' copies: the callers the trail knows only after every call is attributed.
 //!
 //! When only the role owner's copy of a cross-account `AssumeRole` is in the trail (the
 //! caller's copy went to a region or trail that is not), the copy names the caller by its
-//! `principalId` alone. For a role session that is `AROA…:session`, linked to the sessions
-//! with that `aws:userid` ([`SessionGraph::inferred_callers`]). For an IAM user it is the
-//! user's id (`AIDA…`), and for root the account id: the session was left to the account
-//! node, untainted, though the trail holds that very user's leaked key, and `plan` and
-//! `verify` said OK with the session live. Such a call is now linked, as *inferred*, to every
-//! credential of the trail with that `aws:userid` that could have made it: the user's keys
-//! (not made after the call) and its sessions alive at the call (GetSessionToken, console).
-//! A wrong match only adds taint, never removes a deny; with more than 64, the taint decides
-//! ([`super::wide`]).
+//! `principalId` alone. For an IAM user it is the user's id (`AIDA…`), and for root the
+//! account id: the session was left to the account node, untainted, though the trail holds
+//! that very user's leaked key, and `plan` and `verify` said OK with the session live. For a
+//! role session it is `AROA…:session`, which pass 2 links to the sessions issued by a logged
+//! call ([`SessionGraph::inferred_callers`]); but a caller session no logged call issued (a
+//! console switch-role, a function's session, a session whose issuing record lost its
+//! response) is made only in pass 3, from its use, so a hop from it was left to the account
+//! node as well (a review reproduced all three, `plan` and `verify` OK).
+//!
+//! Such a call is now linked, as *inferred*, to every credential of the trail with that
+//! `aws:userid` that could have made it and that pass 2 did not link: the user's keys (not
+//! made after the call) and the sessions alive at the call (GetSessionToken, console, and those
+//! seen only in use). A wrong match only adds taint, never removes a deny; with more than 64,
+//! the taint decides ([`super::wide`]).
 
 use super::{NodeKind, SessionGraph};
+use crate::ingest::{IssuingCall, IssuingField as F};
 use std::collections::{BTreeMap, BTreeSet};
 
 impl SessionGraph {
-    /// Adds the inferred edges from each user's credentials to the sessions the role owner's
+    /// The caller id of a role owner's copy of a call (an `AWSAccount` identity with no key):
+    /// a user's id, root's account id or a session's `AROA…:name`.
+    pub(super) fn owner_copy_caller<'e>(&self, e: &'e IssuingCall) -> Option<&'e str> {
+        let pid = e.get(F::PrincipalId).filter(|p| !p.is_empty())?;
+        let keyless = !pid.contains(':') || e.get(F::AccessKeyId).is_none();
+        (e.get(F::Kind) == Some("AWSAccount") && keyless).then_some(pid)
+    }
+
+    /// Adds the inferred edges from each caller's credentials to the sessions the role owner's
     /// copies of its calls show; returns the notes to add.
     pub(super) fn link_user_callers(&mut self) -> Vec<String> {
         let pending = std::mem::take(&mut self.user_callers);
         if pending.is_empty() {
             return Vec::new();
         }
-        let wanted: BTreeSet<&str> = pending.iter().map(|(_, pid)| pid.as_str()).collect();
+        let wanted: BTreeSet<&str> = pending.iter().map(|(_, _, pid)| pid.as_str()).collect();
         let mut by_userid: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
         for (n, node) in self.nodes.iter().enumerate() {
             if !matches!(node.kind, NodeKind::LongTermKey | NodeKind::Session) {
@@ -34,27 +48,30 @@ impl SessionGraph {
             }
         }
         let mut links: Vec<(usize, usize)> = Vec::new();
-        for (k, pid) in &pending {
-            let (t, child) = (self.edges[*k].event_time, self.edge_nodes[*k].1);
-            let first = links.len();
+        for (first, drawn, pid) in &pending {
+            let (k, t, child) = (*first, self.edges[*first].event_time, self.edge_nodes[*first].1);
+            let had: Vec<usize> = (k..k + drawn).map(|j| self.edge_nodes[j].0).collect();
+            let start = links.len();
             for &p in by_userid.get(pid.as_str()).into_iter().flatten() {
                 let n = &self.nodes[p];
                 let could = match n.kind {
                     NodeKind::LongTermKey => n.issued_at.is_none_or(|i| i <= t),
                     _ => n.issued_at.is_some_and(|i| i <= t) && n.expires_at.is_none_or(|x| x > t),
                 };
-                if p != child && could {
-                    links.push((*k, p));
+                if p != child && could && !had.contains(&p) {
+                    links.push((k, p));
                 }
             }
-            if links.len() - first > super::wide::EDGES_UP_TO {
+            // Pass 2's own callers count too: they are candidates as well.
+            let known = had.iter().filter(|&&p| self.nodes[p].userid.as_deref() == Some(pid));
+            if links.len() - start + known.count() > super::wide::EDGES_UP_TO {
                 // Too many to link each: the taint decides (`super::wide`).
-                links.truncate(first);
+                links.truncate(start);
                 self.wide_pending.push(super::wide::Pending {
                     key: super::wide::WideKey::Userid(pid.clone()),
                     time: t,
                     child,
-                    event_id: self.edges[*k].event_id.clone(),
+                    event_id: self.edges[k].event_id.clone(),
                 });
             }
         }
