@@ -30,19 +30,32 @@ fn from_console(node: &super::Node) -> bool {
     node.issued_by_event.as_deref() == Some("console sign-in")
 }
 
+/// A console session, or a session no logged call issued whose calls say nothing of how it
+/// was made (`sessionCredentialFromConsole` is missing from some console calls; the taint
+/// takes such a session of a user for a console session too): a switched session whose calls
+/// lacked the flag, or a user's console session whose calls did, was not linked, and the role
+/// session stayed untainted with plan and verify OK.
+fn maybe_console(node: &super::Node) -> bool {
+    from_console(node) || (node.orphan && node.issued_by_event.is_none())
+}
+
 /// The name a console switch-role from `node` gives its session (the user's name, or a
 /// federated console session's own session name; lower case: IAM names compare without case)
 /// and the first and last start (inclusive) such a session may have, for a console session;
 /// `None` for any other node.
 pub(super) fn switch_window(node: &super::Node) -> Option<(String, i64, i64)> {
-    if node.kind != NodeKind::Session || !from_console(node) {
+    if node.kind != NodeKind::Session {
         return None;
     }
     let arn = node.principal_arn.as_deref()?;
+    // A role session parent (a federated console session) only when its calls say console:
+    // unflagged, it is as likely a CLI session of the same person (SSO names both alike).
     let (name, role) = match role_session(arn) {
-        Some((_, session)) => (session, true),
-        None if arn.contains(":user/") => (arn.rsplit('/').next().unwrap_or(""), false),
-        None => return None,
+        Some((_, session)) if from_console(node) => (session, true),
+        None if arn.contains(":user/") && maybe_console(node) => {
+            (arn.rsplit('/').next().unwrap_or(""), false)
+        }
+        _ => return None,
     };
     let from = node.issued_at.or(node.first_seen)?;
     // A role session as parent started strictly before: no cycle.
@@ -62,7 +75,7 @@ impl SessionGraph {
                 n.kind == NodeKind::Session
                     && n.orphan
                     && incoming[o].is_none()
-                    && from_console(n)
+                    && maybe_console(n)
                     && n.principal_arn.as_deref().and_then(role_session).is_some()
             })
             .collect();
