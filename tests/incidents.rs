@@ -1667,17 +1667,37 @@ fn routes_the_taint_does_not_follow_are_review_items_in_the_plan() {
     s.call(&leaked, T0 + 10, "ec2.amazonaws.com", "AssociateIamInstanceProfile", assoc);
     let stack = json!({"stackName": "monitoring", "roleARN": format!("arn:aws:iam::{MAIN}:role/CFNDeployRole")});
     s.call(&leaked, T0 + 20, "cloudformation.amazonaws.com", "CreateStack", stack);
+    // Instances started by Auto Scaling or a fleet from a template naming a profile, and a
+    // key pushed into an instance (a review reproduced the first two with plan/verify OK).
+    let template = json!({"launchTemplateName": "web", "launchTemplateData": {"iamInstanceProfile": {"name": "WebAdmin"}}});
+    s.call(&leaked, T0 + 30, "ec2.amazonaws.com", "CreateLaunchTemplate", template);
+    let group =
+        json!({"autoScalingGroupName": "web", "launchTemplate": {"launchTemplateName": "web"}});
+    s.call(&leaked, T0 + 40, "autoscaling.amazonaws.com", "CreateAutoScalingGroup", group);
+    let fleet = json!({"type": "instant", "launchTemplateConfigs": [{"launchTemplateSpecification": {"launchTemplateName": "web"}}]});
+    s.call(&leaked, T0 + 50, "ec2.amazonaws.com", "CreateFleet", fleet);
+    let ssh = json!({"instanceId": "i-0abc1234def567892", "instanceOSUser": "ec2-user"});
+    s.call(&leaked, T0 + 60, "ec2-instance-connect.amazonaws.com", "SendSSHPublicKey", ssh);
     let d = write(&s, &[]);
     let p = plan(&d, LEAKED, "strict");
     let reviews: Vec<String> =
         actions(&p, "review").iter().map(|a| a["reason"].as_str().unwrap().to_string()).collect();
-    for call in ["SendCommand", "AssociateIamInstanceProfile", "CreateStack"] {
+    for call in [
+        "SendCommand",
+        "AssociateIamInstanceProfile",
+        "CreateStack",
+        "CreateLaunchTemplate",
+        "CreateAutoScalingGroup",
+        "CreateFleet",
+        "SendSSHPublicKey",
+    ] {
         assert!(
             reviews.iter().any(|r| r.starts_with(call) && r.contains("NOT FOLLOWED")),
             "{call}: {reviews:?}"
         );
     }
     assert!(reviews.iter().any(|r| r.contains("instance/i-0abc1234def567891")), "{reviews:?}");
+    assert!(reviews.iter().any(|r| r.contains("instance/i-0abc1234def567892")), "{reviews:?}");
 }
 
 /// More than 64 credentials alive with the caller's id (the attacker can make them on purpose:
@@ -1866,5 +1886,34 @@ fn a_hop_from_a_session_seen_only_in_use_is_linked_through_the_role_owners_copy(
         let denied = principals(&p, "put_role_policy");
         assert!(denied.contains(&org) && denied.contains(&data), "{strategy}: {denied:?}");
         assert_eq!(verify(&d, &p).0, 0, "{strategy}");
+    }
+}
+
+/// A console switch-role whose calls lack `sessionCredentialFromConsole` (some console calls
+/// do), on the switched session's side or on the user's console session's side: still linked,
+/// so the role the attacker's user switched to is denied.
+#[test]
+fn a_switch_role_is_linked_when_the_console_flag_is_missing_on_either_side() {
+    for unflag_switched in [true, false] {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        s.create_user(&leaked, T0 + 10, "backdoor");
+        s.create_login_profile(&leaked, T0 + 20, "backdoor");
+        let console = s.console_login(MAIN, T0 + 120, "backdoor");
+        let role = format!("arn:aws:iam::{MAIN}:role/AdminRole");
+        let admin = s.switch_role(&console, T0 + 180, &role);
+        let (console, admin) = if unflag_switched {
+            (console, admin.unflagged())
+        } else {
+            (console.unflagged(), admin)
+        };
+        s.call(&console, T0 + 130, "iam.amazonaws.com", "ListRoles", Value::Null);
+        s.call(&admin, T0 + 200, "iam.amazonaws.com", "ListUsers", Value::Null);
+        let d = write(&s, &[]);
+        let tainted = tainted_ids(&d, LEAKED);
+        assert!(tainted.contains(&admin.node_id()), "{unflag_switched}: {tainted:?}");
+        let p = plan(&d, LEAKED, "strict");
+        assert!(principals(&p, "put_role_policy").contains(&role), "{unflag_switched}: {p}");
+        assert_eq!(verify(&d, &p).0, 0, "{unflag_switched}");
     }
 }

@@ -38,6 +38,17 @@ const PERSISTENCE: &[&str] = &[
     "ReplaceIamInstanceProfileAssociation",
     "CreateStack",
     "UpdateStack",
+    "CreateAutoScalingGroup",
+    "UpdateAutoScalingGroup",
+    "CreateLaunchConfiguration",
+    "CreateLaunchTemplate",
+    "CreateLaunchTemplateVersion",
+    "ModifyLaunchTemplate",
+    "CreateFleet",
+    "RequestSpotInstances",
+    "RequestSpotFleet",
+    "ModifyInstanceAttribute",
+    "SendSSHPublicKey",
     "StopLogging",
     "DeleteTrail",
     "PutEventSelectors",
@@ -158,6 +169,21 @@ pub(super) fn persistence_of(e: &Event) -> Option<(String, String, String)> {
                 "commands run on instances (SSM): their role's credentials are readable there".to_string()
             },
             "NOT FOLLOWED by the taint: the instances' role sessions may be the attacker's, and the instance renews them by itself; find the instances (the call's requestParameters), deny their role's sessions by aws:userid ROLEID:i-... with no time condition (F21), and replace or remove the instance profile".to_string(),
+        ),
+        // Instances started by another route than RunInstances by the key (Auto Scaling's
+        // service role, a fleet, a spot request) from a template or configuration naming an
+        // instance profile, and ways into a running instance.
+        "CreateAutoScalingGroup" | "UpdateAutoScalingGroup" | "CreateLaunchConfiguration"
+        | "CreateLaunchTemplate" | "CreateLaunchTemplateVersion" | "ModifyLaunchTemplate"
+        | "CreateFleet" | "RequestSpotInstances" | "RequestSpotFleet" => (
+            e.resources.first().cloned().unwrap_or_else(|| format!("{} ({})", e.name, e.source)),
+            "instances started by Auto Scaling, a fleet or a spot request, or the template they start from (with its instance profile)".to_string(),
+            "NOT FOLLOWED by the taint: the instances started this way carry the template's instance profile, and their role sessions, which they renew by themselves, may be the attacker's; find the instances (aws autoscaling describe-auto-scaling-groups, aws ec2 describe-fleet-instances, describe-spot-instance-requests), deny their role's sessions by aws:userid ROLEID:i-... with no time condition (F21), and delete the group, fleet, request or template version".to_string(),
+        ),
+        "ModifyInstanceAttribute" | "SendSSHPublicKey" => (
+            q.instance_id.as_deref().map_or_else(|| "ec2 instances".to_string(), |i| format!("instance/{i}")),
+            "a way into an instance (user data run at its next start, an SSH key pushed): its role's credentials are readable there".to_string(),
+            "NOT FOLLOWED by the taint: the instance's role sessions may be the attacker's, and the instance renews them by itself; deny its role's sessions by aws:userid ROLEID:i-... with no time condition (F21), restore its user data, and replace the instance if in doubt".to_string(),
         ),
         "CreateStack" | "UpdateStack" => (
             e.resources.first().cloned().unwrap_or_else(|| "cloudformation stack".to_string()),

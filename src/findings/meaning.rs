@@ -142,6 +142,26 @@ pub(super) fn meaning(
             format!("{name}: a role put on an instance"),
             &["T1098"],
         ),
+        "CreateAutoScalingGroup"
+        | "UpdateAutoScalingGroup"
+        | "CreateLaunchConfiguration"
+        | "CreateLaunchTemplate"
+        | "CreateLaunchTemplateVersion"
+        | "ModifyLaunchTemplate"
+        | "CreateFleet"
+        | "RequestSpotInstances"
+        | "RequestSpotFleet" => m(
+            Severity::Medium,
+            "persistence",
+            format!("{name}: instances started from a template with its instance profile"),
+            &["T1578.002"],
+        ),
+        "ModifyInstanceAttribute" | "SendSSHPublicKey" => m(
+            Severity::High,
+            "persistence",
+            format!("{name}: a way into an instance, whose role credentials it can read"),
+            &["T1098.004"],
+        ),
         "CreateStack" | "UpdateStack" => m(
             Severity::Medium,
             "persistence",
