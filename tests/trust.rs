@@ -1368,3 +1368,30 @@ fn a_chain_of_backdoored_roles_is_followed_hop_by_hop() {
     }
     assert_eq!(actions_for(&plan, "put_role_policy").len(), 4, "{plan}");
 }
+
+/// The trail given as a list of its files (a shell glob): an output inside the `AWSLogs` tree
+/// that holds them was written there, and the next run over the tree read the case's
+/// tainted-events table back as evidence. Refused; beside the tree is fine.
+#[test]
+fn an_output_inside_the_aws_logs_tree_of_an_input_file_is_refused() {
+    let d = TempDir::new().unwrap();
+    let trail = d.path().join("trail");
+    plain_incident(&trail);
+    let input = files_under(&trail)[0].clone();
+    let case = trail.join("AWSLogs/case");
+    let events = trail.join("AWSLogs/111122223333/tainted.parquet");
+    let c = case.to_str().unwrap();
+    assert_refused(&["investigate", "--key", LEAKED, "-o", c], &input, &case.join("plan.json"));
+    let e = events.to_str().unwrap();
+    assert_refused(&["blast", "--key", LEAKED, "--events-out", e], &input, &events);
+    assert!(!case.exists() && !events.exists(), "nothing written into the tree");
+    let beside = d.path().join("case");
+    let o = bin()
+        .args(["investigate", "--no-progress", "--key", LEAKED, "-o"])
+        .arg(&beside)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_ne!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(beside.join("plan.json").exists());
+}

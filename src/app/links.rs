@@ -79,6 +79,22 @@ pub(super) fn guard_outputs(
                     input.display()
                 );
             }
+            // An input file inside an `AWSLogs` tree (the trail given as a list of its files,
+            // a shell glob): the tree is the evidence, and a case folder written inside it was
+            // read back by the next run over the tree (every tainted event twice, as conflicts).
+            let tree = (!is_dir)
+                .then(|| {
+                    inp.ancestors().skip(1).find(|a| a.file_name().is_some_and(|n| n == "AWSLogs"))
+                })
+                .flatten();
+            if let Some(tree) = tree.filter(|t| o.starts_with(t)) {
+                anyhow::bail!(
+                    "refusing to write {opt} {}: it is inside {}, the AWSLogs tree that holds the input file {} (evidence is never overwritten or polluted: write outside the trail)",
+                    out.display(),
+                    tree.display(),
+                    input.display()
+                );
+            }
             if let Some(link) = reaching(&linked, &o) {
                 anyhow::bail!(
                     "refusing to write {opt} {}: the input directory {} reaches it through the link {} (its files would be read as evidence: write outside the trail, or remove the link)",
