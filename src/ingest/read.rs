@@ -274,6 +274,15 @@ pub(super) fn parse_rows<S: parse::RecordSink>(
     Shape::QueryResult
 }
 
+/// Why a result row was not rebuilt: a column given twice is a `duplicate_key` (SPEC §8).
+fn bad_reason(detail: &str) -> RejectReason {
+    if detail.starts_with(result::DUPLICATE) {
+        RejectReason::DuplicateKey
+    } else {
+        RejectReason::InvalidResultRow
+    }
+}
+
 /// Passes records to `inner`, except the rows [`result::to_json_lines`] could not rebuild,
 /// which are rejected with their own detail.
 struct BadRows<'a, S> {
@@ -285,25 +294,25 @@ struct BadRows<'a, S> {
 
 impl<S: parse::RecordSink> BadRows<'_, S> {
     /// The detail of row `idx` when it is a bad row.
-    fn bad_row(&mut self, idx: u32) -> Option<String> {
+    fn bad_row(&mut self, idx: u32) -> Option<(RejectReason, String)> {
         while self.next < self.bad.len() && self.bad[self.next].0 < idx {
             self.next += 1;
         }
         let b = self.bad.get(self.next).filter(|b| b.0 == idx)?;
-        Some(format!("query result row {}: {}", idx, b.1))
+        Some((bad_reason(&b.1), format!("query result row {}: {}", idx, b.1)))
     }
 }
 
 impl<S: parse::RecordSink> parse::RecordSink for BadRows<'_, S> {
     fn record(&mut self, r: Option<&super::raw::RawRecord<'_>>, idx: u32) {
         match self.bad_row(idx) {
-            Some(d) => self.inner.unparsed(idx, RejectReason::InvalidResultRow, d),
+            Some((why, d)) => self.inner.unparsed(idx, why, d),
             None => self.inner.record(r, idx),
         }
     }
     fn unparsed(&mut self, idx: u32, reason: RejectReason, detail: String) {
         match self.bad_row(idx) {
-            Some(d) => self.inner.unparsed(idx, RejectReason::InvalidResultRow, d),
+            Some((why, d)) => self.inner.unparsed(idx, why, d),
             None => self.inner.unparsed(idx, reason, detail),
         }
     }

@@ -23,7 +23,11 @@
 //!
 //! A row that cannot be rebuilt (a field count that differs from the header, an unterminated
 //! quote, a JSON-text column that is not JSON, a line that is not a JSON object) is rejected
-//! alone (`invalid_result_row`, with the file and row), and the other rows are still read.
+//! alone (`invalid_result_row`, with the file and row), and the other rows are still read. A
+//! column given twice (a repeated JSON key, header name or Lake cell) rejects its row as a
+//! `duplicate_key`: which value is the row's cannot be told. A CSV row stops being split at
+//! the header's count of fields, and a Lake answer is read a row at a time, so a small crafted
+//! result cannot take memory out of proportion to its size.
 //! Empty values and JSON `null` are absent fields; columns not in [`COLUMNS`] are ignored.
 
 use serde_json::{Map, Value};
@@ -167,7 +171,7 @@ pub fn detect(doc: &[u8]) -> Option<Form> {
         return None;
     }
     let end = doc.iter().position(|&b| b == b'\n').unwrap_or(doc.len());
-    let mut rows = Csv { doc: &doc[..end], pos: 0 };
+    let mut rows = Csv { doc: &doc[..end], pos: 0, max: MAX_COLUMNS };
     let header = rows.next_row()?.ok()?;
     let has = |n: &str| header.iter().any(|h| h.trim().eq_ignore_ascii_case(n));
     (has(EVENT_JSON) || (has("eventid") && has("eventtime") && has("eventname")))
@@ -223,8 +227,9 @@ pub fn to_json_lines(doc: &[u8], form: Form) -> (Vec<u8>, Vec<(u32, String)>) {
     };
     match form {
         Form::Csv => {
-            let mut rows = Csv { doc, pos: 0 };
+            let mut rows = Csv { doc, pos: 0, max: MAX_COLUMNS };
             let Some(Ok(header)) = rows.next_row() else { return (out, bad) };
+            rows.max = header.len();
             let cols: Vec<Option<usize>> = header
                 .iter()
                 .map(|h| {
@@ -233,10 +238,20 @@ pub fn to_json_lines(doc: &[u8], form: Form) -> (Vec<u8>, Vec<(u32, String)>) {
                 })
                 .collect();
             let whole = header.iter().position(|h| h.trim().eq_ignore_ascii_case(EVENT_JSON));
+            // A column named twice: which value is the row's? (Neither: every row is rejected.)
+            let twice = header.iter().enumerate().find_map(|(i, h)| {
+                let h = h.trim();
+                let known = cols[i].is_some() || h.eq_ignore_ascii_case(EVENT_JSON);
+                (known && header[..i].iter().any(|g| g.trim().eq_ignore_ascii_case(h)))
+                    .then(|| h.to_string())
+            });
             while let Some(r) = rows.next_row() {
                 let line = r.and_then(|mut fields| {
                     if fields.len() == 1 && fields[0].is_empty() {
                         return Ok(None);
+                    }
+                    if let Some(c) = &twice {
+                        return Err(format!("{DUPLICATE} {c} (in the header)"));
                     }
                     if fields.len() != cols.len() {
                         return Err(format!(
@@ -263,30 +278,23 @@ pub fn to_json_lines(doc: &[u8], form: Form) -> (Vec<u8>, Vec<(u32, String)>) {
             }
         }
         Form::LakeApi => {
-            let rows = match serde_json::from_slice::<Value>(doc) {
-                Ok(Value::Object(mut o)) => match o.remove("QueryResultRows") {
-                    Some(Value::Array(rows)) => rows,
-                    _ => {
-                        emit(Err("QueryResultRows is not an array".to_string()), &mut out);
-                        return (out, bad);
-                    }
-                },
-                _ => {
-                    emit(
-                        Err("not a GetQueryResults answer (one JSON object)".to_string()),
-                        &mut out,
-                    );
-                    return (out, bad);
-                }
-            };
-            for r in rows {
+            // The rows are read one at a time as the answer is parsed: a whole answer held as
+            // a `Value` took 50 times its size (1.35 GB for a 64 KB gzip of 1.5 million rows).
+            let mut row_of = |r: Value| {
                 let obj = match r {
                     Value::Array(cells) => {
                         let mut obj = Map::new();
                         let mut err = None;
                         for c in cells {
                             match c {
-                                Value::Object(c) => obj.extend(c),
+                                Value::Object(c) => {
+                                    for (k, v) in c {
+                                        if obj.contains_key(&k) {
+                                            err = Some(format!("{DUPLICATE} {k}"));
+                                        }
+                                        obj.insert(k, v);
+                                    }
+                                }
                                 _ => err = Some("a cell is not a one-entry map".to_string()),
                             }
                         }
@@ -295,6 +303,29 @@ pub fn to_json_lines(doc: &[u8], form: Form) -> (Vec<u8>, Vec<(u32, String)>) {
                     _ => Err("a row is not a list of cells".to_string()),
                 };
                 emit(obj.and_then(object_row), &mut out);
+            };
+            let mut seen = 0u32;
+            let mut de = serde_json::Deserializer::from_slice(doc);
+            let read = serde::de::DeserializeSeed::deserialize(
+                lake::Answer { row: &mut row_of, seen: &mut seen },
+                &mut de,
+            )
+            .and_then(|()| de.end());
+            if let Err(e) = read {
+                let d = match (seen, e.classify()) {
+                    (0, _) => "not a GetQueryResults answer (one JSON object)".to_string(),
+                    (_, serde_json::error::Category::Data) => {
+                        "QueryResultRows is not an array".to_string()
+                    }
+                    _ => format!("the answer is damaged after its last row read: {e}"),
+                };
+                emit(Err(d), &mut out);
+            } else if seen > 1 {
+                // Which list is the answer's? Every row of each is read, and this is counted.
+                let d = format!(
+                    "{DUPLICATE} QueryResultRows, {seen} times: the rows of each were read"
+                );
+                emit(Err(d), &mut out);
             }
         }
         Form::JsonLines => {
@@ -303,9 +334,12 @@ pub fn to_json_lines(doc: &[u8], form: Form) -> (Vec<u8>, Vec<(u32, String)>) {
                     emit(Ok(Vec::new()), &mut out);
                     continue;
                 }
-                let r = serde_json::from_slice::<Map<String, Value>>(line)
-                    .map_err(|e| format!("not a JSON object: {e}"))
-                    .and_then(object_row);
+                let r = serde_json::from_slice::<lake::Unique>(line)
+                    .map_err(|e| match e.to_string() {
+                        d if d.starts_with(DUPLICATE) => d,
+                        d => format!("not a JSON object: {d}"),
+                    })
+                    .and_then(|o| object_row(o.0));
                 emit(r, &mut out);
             }
         }
@@ -440,7 +474,12 @@ pub fn parquet_to_json_lines(data: &[u8]) -> Option<Result<(Vec<u8>, Vec<(u32, S
 struct Csv<'a> {
     doc: &'a [u8],
     pos: usize,
+    /// The most fields a row may have: the header's count once it is read.
+    max: usize,
 }
+
+/// The most columns a result's header may have (trailhound's own queries select a few dozen).
+const MAX_COLUMNS: usize = 4096;
 
 impl Csv<'_> {
     /// The next row; `Err` for a row that is not valid CSV (the rest of the document is then
@@ -454,9 +493,21 @@ impl Csv<'_> {
         let mut field = Vec::new();
         let mut i = self.pos;
         let mut err = None;
+        // At most `max` fields are kept: a row of millions of commas (a few KB gzipped) held
+        // a vector per field, hundreds of MB.
+        let max = self.max;
+        let mut over = false;
+        let mut put = |fields: &mut Vec<Vec<u8>>, field: &mut Vec<u8>| {
+            if fields.len() < max {
+                fields.push(std::mem::take(field));
+            } else {
+                field.clear();
+                over = true;
+            }
+        };
         loop {
             if i >= d.len() {
-                fields.push(std::mem::take(&mut field));
+                put(&mut fields, &mut field);
                 break;
             }
             if d[i] == b'"' && field.is_empty() {
@@ -495,20 +546,20 @@ impl Csv<'_> {
             }
             match d.get(i) {
                 None => {
-                    fields.push(std::mem::take(&mut field));
+                    put(&mut fields, &mut field);
                     break;
                 }
                 Some(b',') => {
-                    fields.push(std::mem::take(&mut field));
+                    put(&mut fields, &mut field);
                     i += 1;
                 }
                 Some(b'\r') if d.get(i + 1) == Some(&b'\n') => {
-                    fields.push(std::mem::take(&mut field));
+                    put(&mut fields, &mut field);
                     i += 2;
                     break;
                 }
                 Some(b'\n') => {
-                    fields.push(std::mem::take(&mut field));
+                    put(&mut fields, &mut field);
                     i += 1;
                     break;
                 }
@@ -522,11 +573,114 @@ impl Csv<'_> {
         if let Some(e) = err {
             return Some(Err(e));
         }
+        if over {
+            return Some(Err(format!("more than {max} fields (the header has {max})")));
+        }
         let fields: Result<Vec<String>, String> = fields
             .into_iter()
             .map(|f| String::from_utf8(f).map_err(|_| "a field is not UTF-8".to_string()))
             .collect();
         Some(fields)
+    }
+}
+
+/// How the detail of a row rejected for a column given twice starts (read as a
+/// `duplicate_key` reject, SPEC §8: which of the two values is the row's cannot be told).
+pub(crate) const DUPLICATE: &str = "a column given twice:";
+
+/// Streaming readers of result rows.
+mod lake {
+    use super::DUPLICATE;
+    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+    use serde_json::{Map, Value};
+    use std::fmt;
+
+    /// A `GetQueryResults` answer: each row of `QueryResultRows` handed to `row` as it is
+    /// read; `seen` counts the key (given twice, the rows of both are read). Other keys are
+    /// skipped unread.
+    pub(super) struct Answer<'a, F: FnMut(Value)> {
+        pub row: &'a mut F,
+        pub seen: &'a mut u32,
+    }
+
+    impl<'de, F: FnMut(Value)> DeserializeSeed<'de> for Answer<'_, F> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de, F: FnMut(Value)> Visitor<'de> for Answer<'_, F> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a GetQueryResults answer")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(k) = map.next_key::<String>()? {
+                if k == "QueryResultRows" {
+                    *self.seen += 1;
+                    map.next_value_seed(Rows(&mut *self.row))?;
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            if *self.seen == 0 {
+                return Err(serde::de::Error::custom("no QueryResultRows"));
+            }
+            Ok(())
+        }
+    }
+
+    struct Rows<'a, F: FnMut(Value)>(&'a mut F);
+
+    impl<'de, F: FnMut(Value)> DeserializeSeed<'de> for Rows<'_, F> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+
+    impl<'de, F: FnMut(Value)> Visitor<'de> for Rows<'_, F> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("QueryResultRows as an array")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while let Some(v) = seq.next_element::<Value>()? {
+                (self.0)(v);
+            }
+            Ok(())
+        }
+    }
+
+    /// A JSON object whose keys are each given once: a key given twice is an error whose text
+    /// starts with [`DUPLICATE`] (a JSON Lines row; the serde map keeps the last silently).
+    pub(super) struct Unique(pub Map<String, Value>);
+
+    impl<'de> serde::Deserialize<'de> for Unique {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Unique, D::Error> {
+            d.deserialize_map(UniqueVisitor)
+        }
+    }
+
+    struct UniqueVisitor;
+
+    impl<'de> Visitor<'de> for UniqueVisitor {
+        type Value = Unique;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Unique, A::Error> {
+            let mut m = Map::new();
+            while let Some(k) = map.next_key::<String>()? {
+                let v = map.next_value::<Value>()?;
+                if m.contains_key(&k) {
+                    return Err(serde::de::Error::custom(format!("{DUPLICATE} {k}")));
+                }
+                m.insert(k, v);
+            }
+            Ok(Unique(m))
+        }
     }
 }
 
@@ -568,6 +722,39 @@ mod tests {
         assert_eq!(r["requestParameters"]["roleArn"], "arn:aws:iam::111122223333:role/a,b");
         let r: Value = serde_json::from_str(&l[1]).unwrap();
         assert!(r.get("userIdentity").is_none() && r.get("requestParameters").is_none());
+    }
+
+    /// A column given twice (a JSON Lines key, a CSV header name, a Lake cell) rejects the row
+    /// as a duplicate key instead of keeping the last value (a review read `GetObject` by one
+    /// key as `DeleteTrail` by another); a CSV row with more fields than the header stops
+    /// being split there; `QueryResultRows` given twice reads both lists and says so.
+    #[test]
+    fn a_column_given_twice_rejects_its_row() {
+        let twice = |bad: &[(u32, String)], row: u32| {
+            bad.iter().any(|b| b.0 == row && b.1.starts_with(DUPLICATE))
+        };
+        let jl = "{\"eventid\":\"e1\",\"eventtime\":\"t\",\"eventname\":\"GetObject\",\"eventname\":\"DeleteTrail\"}\n\
+                  {\"eventid\":\"e2\",\"eventtime\":\"t\",\"eventname\":\"GetObject\"}";
+        let (l, bad) = lines(jl, Form::JsonLines);
+        assert!(twice(&bad, 0) && bad.len() == 1, "{bad:?}");
+        assert!(l[1].contains("GetObject"));
+        let csv = "eventid,eventtime,eventname,EventName\ne1,t,GetObject,DeleteTrail\n";
+        let (_, bad) = lines(csv, Form::Csv);
+        assert!(twice(&bad, 0), "{bad:?}");
+        let api = r#"{"QueryResultRows":[[{"eventid":"e1"},{"eventname":"GetObject"},{"eventname":"DeleteTrail"}],[{"eventid":"e2"}]]}"#;
+        let (l, bad) = lines(api, Form::LakeApi);
+        assert_eq!(l.len(), 2);
+        assert!(twice(&bad, 0) && bad.len() == 1, "{bad:?}");
+        let api =
+            r#"{"QueryResultRows":[[{"eventid":"e1"}]],"QueryResultRows":[[{"eventid":"e2"}]]}"#;
+        let (l, bad) = lines(api, Form::LakeApi);
+        assert!(l[0].contains("e1") && l[1].contains("e2"), "{l:?}");
+        assert!(twice(&bad, 2), "{bad:?}");
+        let wide = format!("eventid,eventtime,eventname\ne1,t{}\ne2,t,A\n", ",".repeat(100_000));
+        let (l, bad) = lines(&wide, Form::Csv);
+        assert_eq!(bad.len(), 1, "{bad:?}");
+        assert!(bad[0].1.contains("more than 3 fields"), "{bad:?}");
+        assert!(l[1].contains("e2"), "the next row is read");
     }
 
     #[test]
