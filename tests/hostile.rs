@@ -347,6 +347,40 @@ fn a_damaged_log_file_found_by_walking_fails_and_a_stray_file_is_skipped() {
     assert_eq!(p[0]["severity"].as_str(), Some("skipped"), "{v}");
 }
 
+/// Documents back to back, and JSON Lines holding a whole document: no record is dropped
+/// without a word. A record that also has a `logFiles` key is a record (it was skipped as a
+/// digest, or dropped inside a sequence); `Records` that is not an array inside a sequence is
+/// a rejected record (it vanished); `Records` twice inside a sequence makes the file damaged
+/// (as it does alone); a whole document on one line of JSON Lines is rejected saying how many
+/// records it holds (it was "an object with no record fields").
+#[test]
+fn documents_back_to_back_lose_no_record_without_a_word() {
+    let d = with_good_file();
+    let with_logfiles = |id: &str| record(id, T0).replacen('{', "{\"logFiles\":[],", 1);
+    let seq = format!("{}\n{}", records_file(&[(&id(40), T0)]), with_logfiles(&id(41)));
+    write(d.path(), "seq-logfiles.json", seq.as_bytes());
+    write(d.path(), "single-logfiles.json", with_logfiles(&id(42)).as_bytes());
+    let seq = format!("{}\n{{\"Records\":{{\"a\":1}}}}", records_file(&[(&id(43), T0)]));
+    write(d.path(), "seq-records-object.json", seq.as_bytes());
+    let twice =
+        format!("{{\"Records\":[{}],\"Records\":[{}]}}", record(&id(44), T0), record(&id(45), T1));
+    let seq = format!("{}\n{twice}", records_file(&[(&id(46), T0)]));
+    write(d.path(), "seq-twice.json", seq.as_bytes());
+    let jl =
+        format!("{}\n{}\n", record(&id(47), T0), records_file(&[(&id(48), T0), (&id(49), T1)]));
+    write(d.path(), "wrapper-line.jsonl", jl.as_bytes());
+    let (code, v) = scan_dir(d.path());
+    assert_eq!(code, 3, "seq-twice.json is damaged: {v}");
+    // 2 good + 2 + 1 + 1 (+1 rejected) + 3 + 1 (+1 rejected).
+    assert_eq!((v["events"].as_u64(), v["rejected"].as_u64()), (Some(10), Some(2)), "{v}");
+    assert!(problem(&v, "single-logfiles.json").is_empty(), "a record, not a digest: {v}");
+    let p = problem(&v, "seq-records-object.json");
+    assert_eq!(p[0]["reason"].as_str(), Some("not_a_record"), "{v}");
+    assert_eq!(problem(&v, "seq-twice.json")[0]["reason"].as_str(), Some("damaged_cloudtrail"));
+    let p = problem(&v, "wrapper-line.jsonl");
+    assert!(p[0]["detail"].as_str().unwrap().contains("with 2 records"), "{}", p[0]);
+}
+
 /// 39 pretty-printed records as a terminal shows them.
 fn pretty_records(n: u32) -> String {
     let recs: Vec<Value> =

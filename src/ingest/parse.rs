@@ -252,11 +252,20 @@ pub fn parse_document_with<S: RecordSink>(
     let body = &mut orig[start..];
     if let Some(spans) = split_values(body) {
         if spans.len() > 1 && spans.iter().all(|&(s, e)| parses(&body[s..e], buffers)) {
+            let mut damaged = None;
             for (s, e) in spans {
                 if let Ok(t) = simd_json::to_tape_with_buffers(&mut body[s..e], buffers) {
-                    // Errors of one document (not CloudTrail) become its records' rejections.
-                    let _ = document(&t.0, buffers, sink, &mut next, true);
+                    // In a sequence, a document that is not CloudTrail is a rejected record
+                    // (`document`); one whose records are ambiguous makes the file damaged.
+                    if let Err(d @ FileError::Damaged { .. }) =
+                        document(&t.0, buffers, sink, &mut next, true)
+                    {
+                        damaged.get_or_insert(d);
+                    }
                 }
+            }
+            if let Some(d) = damaged {
+                return Err(d);
             }
             return foreign_check(
                 sink,
@@ -378,7 +387,12 @@ fn document<S: RecordSink>(
             }
             if let Some(&v) = records.first() {
                 if !matches!(nodes[v], Node::Array { .. }) {
-                    return Err(FileError::NotCloudTrail("\"Records\" is not an array".into()));
+                    let what = "\"Records\" is not an array";
+                    if in_sequence {
+                        sink.unparsed(take(), RejectReason::NotARecord, what.into());
+                        return Ok(Shape::RecordsWrapper);
+                    }
+                    return Err(FileError::NotCloudTrail(what.into()));
                 }
                 for at in tape::elements(nodes, v) {
                     record_at(nodes, at, take(), sink);
@@ -389,12 +403,19 @@ fn document<S: RecordSink>(
                 lookup_events(nodes, v, buffers, sink, &mut take);
                 return Ok(Shape::LookupEvents);
             }
-            if digest {
-                return Ok(Shape::Digest);
-            }
+            // Record fields first: a record with a forged `logFiles` key is a record, not a
+            // digest file to skip.
             if tape::members(nodes, 0).any(|(k, _)| RECORD_KEYS.contains(&k)) {
                 record_at(nodes, 0, take(), sink);
                 return Ok(Shape::SingleRecord);
+            }
+            if digest && in_sequence {
+                let what = "a CloudTrail digest among the documents of a log file";
+                sink.unparsed(take(), RejectReason::NotARecord, what.into());
+                return Ok(Shape::SingleRecord);
+            }
+            if digest {
+                return Ok(Shape::Digest);
             }
             if in_sequence {
                 sink.unparsed(
@@ -504,7 +525,25 @@ pub(super) fn parse_lines<S: RecordSink>(body: &mut [u8], json: &mut JsonScratch
         if line.trim_ascii().is_empty() {
             continue;
         }
-        if let Err(e) = json.parse(line, |nodes, _| record_at(nodes, 0, idx, sink)) {
+        let parsed = json.parse(line, |nodes, _| {
+            // A whole `{"Records": [...]}` document on one line holds several records where
+            // the line has one number: rejected as one, saying how many it holds.
+            let held = tape::members(nodes, 0)
+                .filter(|(k, _)| matches!(*k, "Records" | "Events"))
+                .find_map(|(k, v)| matches!(nodes[v], Node::Array { .. }).then(|| (k, v)));
+            match held {
+                Some((k, v)) if matches!(nodes.first(), Some(Node::Object { .. })) => sink.unparsed(
+                    idx,
+                    RejectReason::NotARecord,
+                    format!(
+                        "a whole document on one line, with {} records under \"{k}\": not read as records (give it as a file of its own)",
+                        tape::elements(nodes, v).count()
+                    ),
+                ),
+                _ => record_at(nodes, 0, idx, sink),
+            }
+        });
+        if let Err(e) = parsed {
             sink.unparsed(idx, RejectReason::InvalidJson, e.to_string());
         }
     }
