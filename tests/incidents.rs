@@ -1917,3 +1917,44 @@ fn a_switch_role_is_linked_when_the_console_flag_is_missing_on_either_side() {
         assert_eq!(verify(&d, &p).0, 0, "{unflag_switched}");
     }
 }
+
+/// The leaked key assumes a role through a regional STS endpoint the trail does not record:
+/// the session's calls are in the trail, its issuing call is not, and nothing links it to the
+/// key. It is not tainted (the evidence cannot say whose it is), but it called from the
+/// attacker's address: `blast` signals it and the plan holds a review item naming it, so a
+/// responder is not told all is well in silence. A session of the same role from another
+/// address is not named.
+#[test]
+fn a_session_issued_out_of_sight_from_the_attackers_address_is_a_review_item() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    s.call(&leaked, T0, "iam.amazonaws.com", "ListRoles", Value::Null);
+    let admin = format!("arn:aws:iam::{MAIN}:role/Admin");
+    let hidden = s.assume_role(&leaked, T0 + 10, &admin, "x", 12 * 3600);
+    let hers = s.assume_role(&leaked, T0 + 20, &admin, "alice", 12 * 3600);
+    s.drop_records(|_, r| r["eventName"] == "AssumeRole");
+    s.call(&hidden, T0 + 30, "iam.amazonaws.com", "ListUsers", Value::Null);
+    let other = s.call(&hers, T0 + 40, "iam.amazonaws.com", "ListUsers", Value::Null);
+    s.edit_records(|_, r| {
+        if r["eventID"] == *other {
+            r["sourceIPAddress"] = "198.51.100.20".into();
+        }
+    });
+    let d = write(&s, &[]);
+    let (_, b, _) = run(&["blast", "--key", LEAKED, "--format", "json"], &d);
+    let named: Vec<&str> = b["signals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["kind"] == "session_without_issuer_from_attacker_ip")
+        .map(|x| x["credential"].as_str().unwrap())
+        .collect();
+    assert_eq!(named, vec![hidden.node_id()], "{b}");
+    let p = plan(&d, LEAKED, "strict");
+    let reviews = actions(&p, "review");
+    assert!(
+        reviews.iter().any(|a| a["reason"].as_str().unwrap().starts_with("SUSPECTED")
+            && a["reason"].as_str().unwrap().contains(&hidden.node_id())),
+        "{p}"
+    );
+}

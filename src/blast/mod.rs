@@ -23,6 +23,7 @@ pub use moments::{Moment, Moments};
 pub use render::{render_markdown, render_table};
 use serde::Serialize;
 use signals::signals;
+pub use signals::SUSPECTED;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A tainted credential (`credentials[]` in the JSON).
@@ -369,7 +370,9 @@ pub fn blast_with(
     // `plan` over a filled cache at 1 GB).
     let (b, signals) =
         rayon::join(|| radius(ing, g, seeds, activity, keep_events), || signals(ing, g));
-    Ok(BlastRadius { signals, ..b? })
+    let mut b = b?;
+    let suspected = std::mem::take(&mut b.signals);
+    Ok(BlastRadius { signals: [signals, suspected].concat(), ..b })
 }
 
 /// [`blast_with`] but for the signals.
@@ -635,7 +638,7 @@ fn radius(
         persistence,
         per_hour,
         events: event_indices.len() as u64,
-        signals: Vec::new(),
+        signals: signals::suspected(g, &nodes),
         attacker_users: taint.attacker_users,
         evidence_window,
         unseen_tail,

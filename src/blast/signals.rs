@@ -84,3 +84,56 @@ pub(super) fn signals(ing: &Ingest, g: &SessionGraph) -> Vec<Signal> {
         })
         .collect()
 }
+
+/// The kind of [`suspected`]'s signals.
+pub const SUSPECTED: &str = "session_without_issuer_from_attacker_ip";
+
+/// Role sessions the trail shows in use but not issued, not tainted, not console or service
+/// sessions, that called from an address a tainted credential called from. An `AssumeRole`
+/// through a regional STS endpoint the trail does not record (F15) leaves exactly that: the
+/// session's calls elsewhere are in the trail, its issuing call is not, and nothing links it
+/// to the leaked key (a review reproduced it with plan and verify OK). Not tainted (the same
+/// address may be a shared NAT): a signal, and a review item in the plan.
+pub(super) fn suspected(g: &SessionGraph, tainted: &BTreeSet<usize>) -> Vec<Signal> {
+    let outside = |ip: &str| !ip.starts_with("AWS Internal") && !ip.ends_with(".amazonaws.com");
+    let ips: BTreeSet<&str> = tainted
+        .iter()
+        .flat_map(|&n| g.nodes[n].source_ips.iter().map(|s| s.as_str()))
+        .filter(|ip| outside(ip))
+        .collect();
+    if ips.is_empty() {
+        return Vec::new();
+    }
+    let parent = g.parent_edge();
+    let mut out = Vec::new();
+    for (n, node) in g.nodes.iter().enumerate() {
+        let role_session = node.principal_arn.as_deref().filter(|a| a.contains(":assumed-role/"));
+        let (Some(arn), true) = (role_session, node.orphan && node.issued_by_event.is_none())
+        else {
+            continue;
+        };
+        if node.kind != crate::chain::NodeKind::Session
+            || parent[n].is_some()
+            || tainted.contains(&n)
+            || arn.rsplit('/').next().is_some_and(|s| s.starts_with("i-"))
+        {
+            continue;
+        }
+        let shared: Vec<&str> =
+            node.source_ips.iter().map(|s| s.as_str()).filter(|ip| ips.contains(ip)).collect();
+        if shared.is_empty() {
+            continue;
+        }
+        out.push(Signal {
+            kind: SUSPECTED.into(),
+            credential: node.id.clone(),
+            principal_arn: Some(arn.to_string()),
+            detail: format!(
+                "role session {} ({arn}) has no issuing call in the trail and called from {} that the leaked key's credentials called from: it may have been issued through an STS regional endpoint or region the trail does not record (F15); if it is not yours, deny it",
+                node.id,
+                shared.join(", ")
+            ),
+        });
+    }
+    out
+}

@@ -829,6 +829,13 @@ impl Scenario {
         self.records.retain(|(account, r)| !drop(account, r));
     }
 
+    /// Edits every record written so far (with the account whose logs hold it).
+    pub fn edit_records(&mut self, mut edit: impl FnMut(&str, &mut Value)) {
+        for (account, r) in &mut self.records {
+            edit(account, r);
+        }
+    }
+
     /// A console "switch role" from the console session `from` to `role_arn` at `at`: the
     /// `SwitchRole` sign-in record (no key; `additionalEventData.SwitchFrom` names the user),
     /// and the role session the console makes, named after the user, whose issuing call is not

@@ -679,6 +679,18 @@ pub fn build_plan(
             ],
         ));
     }
+    // Sessions the trail does not show issued, from the attacker's addresses (F15): a human
+    // decides whether they are the attacker's.
+    for sig in b.signals.iter().filter(|s| s.kind == crate::blast::SUSPECTED) {
+        let account = sig.principal_arn.as_deref().and_then(|a| a.split(':').nth(4));
+        actions.push(review(
+            account.map(String::from).filter(|a| !a.is_empty()),
+            format!("SUSPECTED, not denied: {}", sig.detail),
+            &[
+                "to deny it: add its aws:userid (the principalId of its calls, ROLEID:session-name) to a deny on its role, or revoke the role's active sessions in the IAM console (which cuts every session of the role, F6)".to_string(),
+            ],
+        ));
+    }
     // Other persistence needs a human: a review item with the suggested command commented out.
     for p in &b.persistence {
         if handled.contains(&p.event_id) || p.event_name == "CreateAccessKey" {
