@@ -54,11 +54,29 @@ pub fn shell_arg(s: &str) -> Cow<'_, str> {
 
 /// True for characters that must never be written raw to a one-line context: C0 and C1
 /// controls (newline, carriage return, escape, …), DEL, the Unicode line and paragraph
-/// separators, and the bidirectional overrides that can make text read differently than it is.
+/// separators, the bidirectional overrides that can make text read differently than it is,
+/// and the characters that show nothing (zero-width spaces and joiners, the soft hyphen,
+/// fillers, tag characters): with them, two different names (`admin` and `ad\u{200b}min`) looked
+/// the same in a tree or a plan.
 pub fn is_unsafe_char(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
         || matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{FEFF}')
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{17B4}'
+                | '\u{17B5}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200D}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{3164}'
+                | '\u{FFA0}'
+                | '\u{E0000}'..='\u{E007F}'
+        )
 }
 
 /// The text on one line with every unsafe character ([`is_unsafe_char`]) shown as an escape
@@ -323,6 +341,8 @@ mod tests {
         assert_eq!(one_line("a\nb\r\tc"), "a\\nb\\r\\tc");
         assert_eq!(one_line("\u{1b}[2J"), "\\u{1b}[2J");
         assert_eq!(one_line("x\u{202E}y"), "x\\u{202e}y");
+        assert_eq!(one_line("ad\u{200B}min"), "ad\\u{200b}min", "a zero-width space shows");
+        assert_eq!(one_line("a\u{AD}b\u{E0041}"), "a\\u{ad}b\\u{e0041}");
         assert!(matches!(one_line("plain text"), Cow::Borrowed(_)));
         assert_eq!(terminal("a\u{1b}b\nc"), "a\\u{1b}b\nc");
     }
