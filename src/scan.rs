@@ -132,7 +132,7 @@ pub fn scan_report(ing: &Ingest) -> ScanReport {
     let temporary = keys.iter().filter(|k| is_temporary_key(k)).count() as u64;
     let mut problems_by_reason: BTreeMap<&'static str, u64> = BTreeMap::new();
     for p in &ing.problems {
-        *problems_by_reason.entry(p.reason).or_default() += 1;
+        *problems_by_reason.entry(p.reason).or_default() += 1 + p.more;
     }
     ScanReport {
         files: FileCounts {

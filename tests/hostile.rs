@@ -381,6 +381,40 @@ fn documents_back_to_back_lose_no_record_without_a_word() {
     assert!(p[0]["detail"].as_str().unwrap().contains("with 2 records"), "{}", p[0]);
 }
 
+/// A file of thousands of records that are all rejected (a few KB gzipped): every one is
+/// counted, the first thousand are listed, and one entry per reason counts the rest, so that
+/// memory stays bounded; a run over a cache says the same.
+#[test]
+fn a_flood_of_rejected_records_is_counted_but_not_listed_one_by_one() {
+    let d = with_good_file();
+    let bare: Vec<&str> = vec!["{\"eventID\":\"x\"}"; 2500];
+    let flood = format!("{{\"Records\":[{},[1]]}}", bare.join(","));
+    write(d.path(), "flood.json.gz", &gz(flood.as_bytes()));
+    let cache = TempDir::new().unwrap();
+    let c = cache.path().to_str().unwrap();
+    for args in [
+        &[d.path().to_str().unwrap()][..],
+        &[d.path().to_str().unwrap(), "--cache", c],
+        &[d.path().to_str().unwrap(), "--cache", c],
+    ] {
+        let (_, v) = scan_json(args);
+        assert_eq!(v["rejected"].as_u64(), Some(2501), "{args:?}");
+        let by = &v["problems_by_reason"];
+        assert_eq!(
+            (by["missing_event_time"].as_u64(), by["not_a_record"].as_u64()),
+            (Some(2500), Some(1)),
+            "{by}"
+        );
+        let listed = problem(&v, "flood.json.gz");
+        assert_eq!(listed.len(), 1002, "1000 listed, one entry per reason past them");
+        assert!(
+            listed[1000]["detail"].as_str().unwrap().contains("and 1499 more records"),
+            "{}",
+            listed[1000]
+        );
+    }
+}
+
 /// 39 pretty-printed records as a terminal shows them.
 fn pretty_records(n: u32) -> String {
     let recs: Vec<Value> =

@@ -96,6 +96,7 @@ pub(super) fn io_problem(path: &Path, e: &std::io::Error) -> Problem {
         detail: if looped { "symbolic link loop".to_string() } else { e.to_string() },
         record: None,
         severity: if looped { Severity::Skipped } else { Severity::Failed },
+        more: 0,
     }
 }
 
@@ -106,6 +107,7 @@ fn skipped(path: &Path, reason: &'static str, detail: &str) -> Problem {
         detail: detail.to_string(),
         record: None,
         severity: Severity::Skipped,
+        more: 0,
     }
 }
 

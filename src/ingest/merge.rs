@@ -145,7 +145,7 @@ pub(super) fn account(
         // Records count whatever the file's fate: a failed file has some only when they
         // were salvaged from it (a damaged file), and those are read like any other.
         stats.records += o.records;
-        stats.rejected += o.rejects.len() as u64;
+        stats.rejected += super::problem::rejected(&o.rejects);
         stats.truncated_fields += o.truncated;
         match o.status {
             FileStatus::Read(shape) => {
@@ -160,6 +160,7 @@ pub(super) fn account(
                     detail,
                     record: None,
                     severity: Severity::Skipped,
+                    more: 0,
                 });
             }
             FileStatus::Failed(reason, detail) => {
@@ -171,16 +172,25 @@ pub(super) fn account(
                     detail,
                     record: None,
                     severity: Severity::Failed,
+                    more: 0,
                 });
             }
         }
         for r in o.rejects {
+            let detail = match r.more {
+                0 => r.detail,
+                n => format!(
+                    "{} (and {n} more records of this file rejected for the same reason, counted but not listed one by one)",
+                    r.detail
+                ),
+            };
             problems.push(Problem {
                 path: path.clone(),
                 reason: r.reason.code(),
-                detail: r.detail,
+                detail,
                 record: Some(r.record),
                 severity: Severity::Rejected,
+                more: r.more,
             });
         }
     }

@@ -17,7 +17,7 @@ fn looks_like_record(r: &RawRecord) -> bool {
 }
 
 pub(super) fn reject(record: u32, reason: RejectReason, detail: &str) -> RecordReject {
-    RecordReject { record, reason, detail: detail.to_owned() }
+    RecordReject { record, reason, detail: detail.to_owned(), more: 0 }
 }
 
 /// Checks that a raw record is a usable CloudTrail event and returns its `eventTime`.

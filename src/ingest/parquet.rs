@@ -318,6 +318,7 @@ fn no_time(record: u32) -> RecordReject {
         record,
         reason: RejectReason::MissingEventTime,
         detail: "event_time is null".into(),
+        more: 0,
     }
 }
 
@@ -429,7 +430,7 @@ fn scan_table(
             match (cols.row(i, record), e) {
                 (None, _) => {
                     sink.records += 1;
-                    sink.rejects.push(no_time(record));
+                    super::problem::push_reject(&mut sink.rejects, no_time(record));
                 }
                 (Some(_), Some(e)) => sink.event(named(e)),
                 (Some(row), None) => sink.parquet_row(&row),
@@ -759,7 +760,9 @@ mod tests {
             )
             .unwrap();
             fs.records += rejects.len() as u64;
-            fs.rejects.extend(rejects);
+            for r in rejects {
+                crate::ingest::problem::push_reject(&mut fs.rejects, r);
+            }
             n
         };
         assert_eq!(n, fs.records, "every row is a record, kept or rejected");

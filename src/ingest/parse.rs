@@ -145,7 +145,7 @@ impl RecordSink for Parsed {
     }
     fn unparsed(&mut self, idx: u32, reason: RejectReason, detail: String) {
         self.records += 1;
-        self.rejects.push(RecordReject { record: idx, reason, detail });
+        self.rejects.push(RecordReject { record: idx, reason, detail, more: 0 });
     }
     fn only_foreign(&self) -> bool {
         !self.rejects.is_empty()

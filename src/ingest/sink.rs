@@ -3,6 +3,7 @@
 
 use super::intern::{FxMap, Strings};
 use super::issuing::{for_graph, needs_detail, IssuingCall};
+use super::problem::push_reject;
 use super::record_digest::{content_digest, event_digest};
 use super::table::{id128, stand_in, CredFacts, Keyed};
 use super::{parse, raw, RecordReject, RejectReason, Stub, FAILED, HAS_ID, INVOKED_BY};
@@ -187,17 +188,15 @@ impl parse::RecordSink for FileScan<'_> {
     fn record(&mut self, r: Option<&raw::RawRecord<'_>>, idx: u32) {
         self.records += 1;
         let Some(r) = r else {
-            self.rejects.push(RecordReject {
-                record: idx,
-                reason: RejectReason::NotARecord,
-                detail: "array element is not an object".into(),
-            });
+            let detail = "array element is not an object".into();
+            let reason = RejectReason::NotARecord;
+            push_reject(&mut self.rejects, RecordReject { record: idx, reason, detail, more: 0 });
             return;
         };
         let time = match parse::check(r, idx) {
             Ok(t) => t,
             Err(rej) => {
-                self.rejects.push(rej);
+                push_reject(&mut self.rejects, rej);
                 return;
             }
         };
@@ -280,7 +279,7 @@ impl parse::RecordSink for FileScan<'_> {
     }
     fn unparsed(&mut self, idx: u32, reason: RejectReason, detail: String) {
         self.records += 1;
-        self.rejects.push(RecordReject { record: idx, reason, detail });
+        push_reject(&mut self.rejects, RecordReject { record: idx, reason, detail, more: 0 });
     }
     fn only_foreign(&self) -> bool {
         !self.rejects.is_empty()

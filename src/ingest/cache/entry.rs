@@ -225,6 +225,7 @@ pub(super) fn encode(h: &Header, own: &mut ThreadAcc) -> Option<(Vec<u8>, Vec<u8
         w.u32(r.record);
         w.str(r.reason.code());
         w.str(&r.detail);
+        w.u64(r.more);
     }
     let strings = &own.strings.list;
     w.u32(strings.len() as u32);
@@ -309,13 +310,14 @@ fn decode(bytes: &[u8], file: u32) -> Option<Decoded<'_>> {
     };
     let counts = [r.u64()?, r.u64()?, r.u64()?, r.u64()?];
     let sha256 = r.opt_str()?.map(str::to_string);
-    let n = r.count(12)?;
+    let n = r.count(20)?;
     let mut rejects = Vec::with_capacity(n);
     for _ in 0..n {
         let record = r.u32()?;
         let code = r.str()?;
         let reason = *REJECTS.iter().find(|x| x.code() == code)?;
-        rejects.push(RecordReject { record, reason, detail: r.str()?.to_string() });
+        let detail = r.str()?.to_string();
+        rejects.push(RecordReject { record, reason, detail, more: r.u64()? });
     }
     let n = r.count(4)?;
     let mut strings = Vec::with_capacity(n);

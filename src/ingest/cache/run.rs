@@ -577,6 +577,7 @@ fn encode_ends(key: &RunKey, ing: &Ingest) -> Option<(Vec<u8>, Vec<u8>)> {
         t.str(&p.detail);
         t.u64(p.record.map_or(u64::MAX, u64::from));
         t.u8(SEVERITIES.iter().position(|s| *s == p.severity)? as u8);
+        t.u64(p.more);
     }
     t.u32(ing.conflicts.len() as u32);
     for c in &ing.conflicts {
@@ -685,7 +686,7 @@ fn decode(
     };
     let stats = get_stats(&mut r)?;
     let reasons = reasons();
-    let n = r.count(21)?;
+    let n = r.count(29)?;
     let mut problems = Vec::with_capacity(n);
     for _ in 0..n {
         let path = r.str()?.to_string();
@@ -696,7 +697,8 @@ fn decode(
             x => Some(u32::try_from(x).ok()?),
         };
         let severity = *SEVERITIES.get(r.u8()? as usize)?;
-        problems.push(Problem { path, reason, detail, record, severity });
+        let more = r.u64()?;
+        problems.push(Problem { path, reason, detail, record, severity, more });
     }
     let n = r.count(16)?;
     let mut conflicts = Vec::with_capacity(n);
