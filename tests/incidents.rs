@@ -1678,6 +1678,8 @@ fn routes_the_taint_does_not_follow_are_review_items_in_the_plan() {
     s.call(&leaked, T0 + 50, "ec2.amazonaws.com", "CreateFleet", fleet);
     let ssh = json!({"instanceId": "i-0abc1234def567892", "instanceOSUser": "ec2-user"});
     s.call(&leaked, T0 + 60, "ec2-instance-connect.amazonaws.com", "SendSSHPublicKey", ssh);
+    let pool = json!({"identityPoolId": "us-east-1:11111111-2222-3333-4444-555555555555", "roles": {"authenticated": format!("arn:aws:iam::{MAIN}:role/Admin")}});
+    s.call(&leaked, T0 + 70, "cognito-identity.amazonaws.com", "SetIdentityPoolRoles", pool);
     let d = write(&s, &[]);
     let p = plan(&d, LEAKED, "strict");
     let reviews: Vec<String> =
@@ -1690,6 +1692,7 @@ fn routes_the_taint_does_not_follow_are_review_items_in_the_plan() {
         "CreateAutoScalingGroup",
         "CreateFleet",
         "SendSSHPublicKey",
+        "SetIdentityPoolRoles",
     ] {
         assert!(
             reviews.iter().any(|r| r.starts_with(call) && r.contains("NOT FOLLOWED")),

@@ -49,6 +49,7 @@ const PERSISTENCE: &[&str] = &[
     "RequestSpotFleet",
     "ModifyInstanceAttribute",
     "SendSSHPublicKey",
+    "SetIdentityPoolRoles",
     "StopLogging",
     "DeleteTrail",
     "PutEventSelectors",
@@ -184,6 +185,11 @@ pub(super) fn persistence_of(e: &Event) -> Option<(String, String, String)> {
             q.instance_id.as_deref().map_or_else(|| "ec2 instances".to_string(), |i| format!("instance/{i}")),
             "a way into an instance (user data run at its next start, an SSH key pushed): its role's credentials are readable there".to_string(),
             "NOT FOLLOWED by the taint: the instance's role sessions may be the attacker's, and the instance renews them by itself; deny its role's sessions by aws:userid ROLEID:i-... with no time condition (F21), restore its user data, and replace the instance if in doubt".to_string(),
+        ),
+        "SetIdentityPoolRoles" => (
+            q.role_arn.clone().unwrap_or_else(|| "cognito identity pool".to_string()),
+            "roles a Cognito identity pool hands out set (its authenticated or unauthenticated identities get their sessions)".to_string(),
+            "NOT FOLLOWED by the taint: sessions issued through the pool from then on (AssumeRoleWithWebIdentity by cognito-identity.amazonaws.com) may be the attacker's; restore the pool's roles (aws cognito-identity get-identity-pool-roles, set-identity-pool-roles) and deny the roles' sessions issued since the call (F6)".to_string(),
         ),
         "CreateStack" | "UpdateStack" => (
             e.resources.first().cloned().unwrap_or_else(|| "cloudformation stack".to_string()),

@@ -162,6 +162,12 @@ pub(super) fn meaning(
             format!("{name}: a way into an instance, whose role credentials it can read"),
             &["T1098.004"],
         ),
+        "SetIdentityPoolRoles" => m(
+            Severity::High,
+            "persistence",
+            format!("{name}: roles a Cognito identity pool hands out"),
+            &["T1098"],
+        ),
         "CreateStack" | "UpdateStack" => m(
             Severity::Medium,
             "persistence",
