@@ -1926,18 +1926,26 @@ fn a_switch_role_is_linked_when_the_console_flag_is_missing_on_either_side() {
 /// key. It is not tainted (the evidence cannot say whose it is), but it called from the
 /// attacker's address: `blast` signals it and the plan holds a review item naming it, so a
 /// responder is not told all is well in silence. A session of the same role from another
-/// address is not named.
+/// address, and an IAM Identity Center session from the same address, are not named; past 20,
+/// the plan names the rest in one item.
 #[test]
 fn a_session_issued_out_of_sight_from_the_attackers_address_is_a_review_item() {
     let mut s = Scenario::new();
     let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
     s.call(&leaked, T0, "iam.amazonaws.com", "ListRoles", Value::Null);
     let admin = format!("arn:aws:iam::{MAIN}:role/Admin");
-    let hidden = s.assume_role(&leaked, T0 + 10, &admin, "x", 12 * 3600);
-    let hers = s.assume_role(&leaked, T0 + 20, &admin, "alice", 12 * 3600);
+    let sso = format!("arn:aws:iam::{MAIN}:role/AWSReservedSSO_Admin_0123456789abcdef");
+    let hidden: Vec<_> = (0..22)
+        .map(|i| s.assume_role(&leaked, T0 + 10 + i, &admin, &format!("x{i}"), 43200))
+        .collect();
+    let hers = s.assume_role(&leaked, T0 + 40, &admin, "alice", 12 * 3600);
+    let sso_session = s.assume_role(&leaked, T0 + 50, &sso, "alice@example.com", 3600);
     s.drop_records(|_, r| r["eventName"] == "AssumeRole");
-    s.call(&hidden, T0 + 30, "iam.amazonaws.com", "ListUsers", Value::Null);
-    let other = s.call(&hers, T0 + 40, "iam.amazonaws.com", "ListUsers", Value::Null);
+    for (i, h) in hidden.iter().enumerate() {
+        s.call(h, T0 + 100 + i as i64, "iam.amazonaws.com", "ListUsers", Value::Null);
+    }
+    s.call(&sso_session, T0 + 130, "iam.amazonaws.com", "ListUsers", Value::Null);
+    let other = s.call(&hers, T0 + 140, "iam.amazonaws.com", "ListUsers", Value::Null);
     s.edit_records(|_, r| {
         if r["eventID"] == *other {
             r["sourceIPAddress"] = "198.51.100.20".into();
@@ -1945,19 +1953,20 @@ fn a_session_issued_out_of_sight_from_the_attackers_address_is_a_review_item() {
     });
     let d = write(&s, &[]);
     let (_, b, _) = run(&["blast", "--key", LEAKED, "--format", "json"], &d);
-    let named: Vec<&str> = b["signals"]
+    let named: std::collections::BTreeSet<&str> = b["signals"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|x| x["kind"] == "session_without_issuer_from_attacker_ip")
         .map(|x| x["credential"].as_str().unwrap())
         .collect();
-    assert_eq!(named, vec![hidden.node_id()], "{b}");
+    let ids: Vec<String> = hidden.iter().map(|h| h.node_id()).collect();
+    assert_eq!(named, ids.iter().map(String::as_str).collect(), "{b}");
     let p = plan(&d, LEAKED, "strict");
-    let reviews = actions(&p, "review");
-    assert!(
-        reviews.iter().any(|a| a["reason"].as_str().unwrap().starts_with("SUSPECTED")
-            && a["reason"].as_str().unwrap().contains(&hidden.node_id())),
-        "{p}"
-    );
+    let suspected: Vec<&str> = actions(&p, "review")
+        .iter()
+        .filter_map(|a| a["reason"].as_str().filter(|r| r.starts_with("SUSPECTED")))
+        .collect();
+    assert_eq!(suspected.len(), 21, "20 named, one for the other 2: {suspected:?}");
+    assert!(suspected.iter().any(|r| r.contains("2 more role sessions")), "{suspected:?}");
 }

@@ -112,10 +112,16 @@ pub(super) fn suspected(g: &SessionGraph, tainted: &BTreeSet<usize>) -> Vec<Sign
         else {
             continue;
         };
+        // IAM Identity Center and service-linked roles: their sessions come from the SSO
+        // sign-in or the service, never from a key (and a shared office address would name
+        // every one of them).
+        let role = arn.split_once(":assumed-role/").map_or("", |(_, r)| r);
         if node.kind != crate::chain::NodeKind::Session
             || parent[n].is_some()
             || tainted.contains(&n)
             || arn.rsplit('/').next().is_some_and(|s| s.starts_with("i-"))
+            || role.starts_with("AWSReservedSSO_")
+            || role.starts_with("AWSServiceRole")
         {
             continue;
         }

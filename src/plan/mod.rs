@@ -65,6 +65,9 @@ use std::collections::{BTreeMap, BTreeSet};
 pub const SCHEMA: &str = "trailhound.plan/v1";
 /// Inline policy size limits without whitespace (F8).
 pub const USER_POLICY_LIMIT: usize = 2048;
+
+/// How many suspected sessions the plan lists as review items one by one.
+const SUSPECTS_LISTED: usize = 20;
 /// Role inline policy size limit (F8).
 pub const ROLE_POLICY_LIMIT: usize = 10240;
 /// Policy name used by the strict strategy.
@@ -681,7 +684,21 @@ pub fn build_plan(
     }
     // Sessions the trail does not show issued, from the attacker's addresses (F15): a human
     // decides whether they are the attacker's.
-    for sig in b.signals.iter().filter(|s| s.kind == crate::blast::SUSPECTED) {
+    // At most `SUSPECTS_LISTED` one by one (an address the key's owner shares with others, a
+    // NAT, may name many): the rest in one item, every one of them in `blast`'s signals.
+    let suspects: Vec<_> = b.signals.iter().filter(|s| s.kind == crate::blast::SUSPECTED).collect();
+    if suspects.len() > SUSPECTS_LISTED {
+        actions.push(review(
+            None,
+            format!(
+                "SUSPECTED, not denied: {} more role sessions without an issuing call in the trail called from the leaked key's addresses (see blast's signals {}: a shared address, a NAT, names sessions that are not the attacker's)",
+                suspects.len() - SUSPECTS_LISTED,
+                crate::blast::SUSPECTED
+            ),
+            &[],
+        ));
+    }
+    for sig in suspects.into_iter().take(SUSPECTS_LISTED) {
         let account = sig.principal_arn.as_deref().and_then(|a| a.split(':').nth(4));
         actions.push(review(
             account.map(String::from).filter(|a| !a.is_empty()),
