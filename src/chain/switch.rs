@@ -82,11 +82,11 @@ impl SessionGraph {
         if orphans.is_empty() {
             return Vec::new();
         }
-        // Console sessions by the name a switch from them gives.
-        let mut by_name: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        // Console sessions by the name a switch from them gives, with their windows.
+        let mut by_name: BTreeMap<String, Vec<(usize, i64, i64)>> = BTreeMap::new();
         for (p, n) in self.nodes.iter().enumerate() {
-            if let Some((name, _, _)) = switch_window(n) {
-                by_name.entry(name).or_default().push(p);
+            if let Some((name, lo, hi)) = switch_window(n) {
+                by_name.entry(name).or_default().push((p, lo, hi));
             }
         }
         let mut links: Vec<(usize, usize)> = Vec::new();
@@ -101,14 +101,11 @@ impl SessionGraph {
             let first = links.len();
             links.extend(
                 list.iter()
-                    .copied()
-                    .filter(|&p| {
-                        let n = &self.nodes[p];
-                        let fits =
-                            switch_window(n).is_some_and(|(_, lo, hi)| lo <= start && start <= hi);
-                        p != o && n.principal_arn.as_deref() != Some(arn) && fits
+                    .filter(|&&(p, lo, hi)| {
+                        let other = self.nodes[p].principal_arn.as_deref() != Some(arn);
+                        p != o && other && lo <= start && start <= hi
                     })
-                    .map(|p| (p, o)),
+                    .map(|&(p, _, _)| (p, o)),
             );
             if links.len() - first > super::wide::EDGES_UP_TO {
                 // Too many to link each: the taint decides (`super::wide`).

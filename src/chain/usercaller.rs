@@ -17,6 +17,7 @@
 //! seen only in use). A wrong match only adds taint, never removes a deny; with more than 64,
 //! the taint decides ([`super::wide`]).
 
+use super::wide::caller_window;
 use super::{NodeKind, SessionGraph};
 use crate::ingest::{IssuingCall, IssuingField as F};
 use std::collections::{BTreeMap, BTreeSet};
@@ -53,11 +54,8 @@ impl SessionGraph {
             let had: Vec<usize> = (k..k + drawn).map(|j| self.edge_nodes[j].0).collect();
             let start = links.len();
             for &p in by_userid.get(pid.as_str()).into_iter().flatten() {
-                let n = &self.nodes[p];
-                let could = match n.kind {
-                    NodeKind::LongTermKey => n.issued_at.is_none_or(|i| i <= t),
-                    _ => n.issued_at.is_some_and(|i| i <= t) && n.expires_at.is_none_or(|x| x > t),
-                };
+                let could =
+                    caller_window(&self.nodes[p]).is_some_and(|(lo, hi)| lo <= t && t <= hi);
                 if p != child && could && !had.contains(&p) {
                     links.push((k, p));
                 }

@@ -70,6 +70,19 @@ pub(super) struct Pending {
     pub event_id: String,
 }
 
+/// The first and last time (inclusive) a credential may have made a call as its `aws:userid`:
+/// a key from when it was made (or always), a session while it was valid; `None` for a node
+/// that is no credential or a session with no known issue time.
+pub(super) fn caller_window(node: &super::Node) -> Option<(i64, i64)> {
+    match node.kind {
+        NodeKind::LongTermKey => Some((node.issued_at.unwrap_or(i64::MIN), i64::MAX)),
+        NodeKind::Session => {
+            node.issued_at.map(|i| (i, node.expires_at.map_or(i64::MAX, |x| x - 1)))
+        }
+        _ => None,
+    }
+}
+
 impl SessionGraph {
     /// Records a call with too many possible makers of `aws:userid` `pid` to link each.
     pub(super) fn defer_wide(&mut self, pid: &str, time: i64, child: usize, event_id: &str) {
@@ -105,14 +118,8 @@ impl SessionGraph {
         }
         let mut makers: Vec<Vec<(usize, i64, i64)>> = vec![Vec::new(); calls.len()];
         for (n, node) in self.nodes.iter().enumerate() {
-            let cred = matches!(node.kind, NodeKind::LongTermKey | NodeKind::Session);
-            if let Some(&g) = node.userid.as_deref().filter(|_| cred).and_then(|u| userids.get(u)) {
-                // A key from when it was made (or always); a session while it was valid.
-                let window = match node.kind {
-                    NodeKind::LongTermKey => Some((node.issued_at.unwrap_or(i64::MIN), i64::MAX)),
-                    _ => node.issued_at.map(|i| (i, node.expires_at.map_or(i64::MAX, |x| x - 1))),
-                };
-                if let Some((lo, hi)) = window {
+            if let Some(&g) = node.userid.as_deref().and_then(|u| userids.get(u)) {
+                if let Some((lo, hi)) = caller_window(node) {
                     makers[g as usize].push((n, lo, hi));
                 }
             }
