@@ -179,15 +179,15 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
     // Every user's credentials, for a chain of users past its first passes.
     let mut user_creds: Option<BTreeMap<(String, String), Vec<usize>>> = None;
     let mut user_scans = 0;
+    // Calls too many credentials may have made to link each: taken once one of them is
+    // tainted (rule 1, decided here rather than by edges: `crate::chain::Wide`).
+    let mut wide_index = crate::chain::WideIndex::new(&g.wide);
+    let mut wide = Vec::new();
     // Each pass looks only at what the grants of the credentials it reached first changed: a
     // user or role whose entry did not change has had its credentials looked at already
     // (an entry only ever widens: an earlier time, a user created). A forged chain of 12,000
     // roles, each backdoored by the previous one's session, took 17 s when every pass looked
     // at every grant and every credential.
-    // Calls too many credentials may have made to link each: taken once one of them is
-    // tainted (rule 1, decided here rather than by edges: `crate::chain::Wide`).
-    let mut wide_index = crate::chain::WideIndex::new(&g.wide);
-    let mut wide = Vec::new();
     loop {
         let mut new = Vec::new();
         for (link, by) in wide_index.take(&frontier) {

@@ -370,8 +370,9 @@ pub fn blast_with(
     // `plan` over a filled cache at 1 GB).
     let (b, signals) =
         rayon::join(|| radius(ing, g, seeds, activity, keep_events), || signals(ing, g));
-    let mut b = b?;
-    let suspected = std::mem::take(&mut b.signals);
+    let b = b?;
+    // The sessions suspected from the tainted credentials' addresses need the taint.
+    let suspected = signals::suspected(g, &b.nodes);
     Ok(BlastRadius { signals: [signals, suspected].concat(), ..b })
 }
 
@@ -638,7 +639,7 @@ fn radius(
         persistence,
         per_hour,
         events: event_indices.len() as u64,
-        signals: signals::suspected(g, &nodes),
+        signals: Vec::new(),
         attacker_users: taint.attacker_users,
         evidence_window,
         unseen_tail,

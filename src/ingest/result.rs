@@ -574,7 +574,7 @@ impl Csv<'_> {
             return Some(Err(e));
         }
         if over {
-            return Some(Err(format!("more than {max} fields (the header has {max})")));
+            return Some(Err(format!("more than {max} fields (the most the header allows)")));
         }
         let fields: Result<Vec<String>, String> = fields
             .into_iter()

@@ -65,9 +65,6 @@ use std::collections::{BTreeMap, BTreeSet};
 pub const SCHEMA: &str = "trailhound.plan/v1";
 /// Inline policy size limits without whitespace (F8).
 pub const USER_POLICY_LIMIT: usize = 2048;
-
-/// How many suspected sessions the plan lists as review items one by one.
-const SUSPECTS_LISTED: usize = 20;
 /// Role inline policy size limit (F8).
 pub const ROLE_POLICY_LIMIT: usize = 10240;
 /// Policy name used by the strict strategy.
@@ -683,9 +680,10 @@ pub fn build_plan(
         ));
     }
     // Sessions the trail does not show issued, from the attacker's addresses (F15): a human
-    // decides whether they are the attacker's.
-    // At most `SUSPECTS_LISTED` one by one (an address the key's owner shares with others, a
-    // NAT, may name many): the rest in one item, every one of them in `blast`'s signals.
+    // decides whether they are the attacker's. At most `SUSPECTS_LISTED` one by one (an
+    // address the key's owner shares with others, a NAT, may name many): the rest in one item,
+    // every one of them in `blast`'s signals.
+    const SUSPECTS_LISTED: usize = 20;
     let suspects: Vec<_> = b.signals.iter().filter(|s| s.kind == crate::blast::SUSPECTED).collect();
     if suspects.len() > SUSPECTS_LISTED {
         actions.push(review(
