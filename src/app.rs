@@ -423,7 +423,8 @@ fn plan_with_snapshot(
     let mut p = crate::plan::build_plan(ing, g, b, opts, by_target);
     if let (Some(i), Some(r)) = (iam, reach) {
         b.reachable = Some(r.clone());
-        crate::plan::apply_snapshot(&mut p, i, r, g, contain);
+        let trail = crate::plan::TrailRooms::from_persistence(&b.persistence);
+        crate::plan::apply_snapshot(&mut p, i, &trail, r, g, contain);
     }
     p
 }

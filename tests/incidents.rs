@@ -1970,3 +1970,88 @@ fn a_session_issued_out_of_sight_from_the_attackers_address_is_a_review_item() {
     assert_eq!(suspected.len(), 21, "20 named, one for the other 2: {suspected:?}");
     assert!(suspected.iter().any(|r| r.contains("2 more role sessions")), "{suspected:?}");
 }
+
+/// F8 limits the total of a principal's inline policies. The leaked key puts a policy of about
+/// 1,990 characters (pretty-printed: whitespace does not count) on its own user, and the
+/// attacker's role session puts one on AdminRole whose record does not hold its document. An
+/// inline deny on either would be refused by IAM (`LimitExceeded`) while the plan's proof
+/// counted it as applied: verify said OK and plan.sh failed at apply time. Without an IAM
+/// snapshot, the plan now makes those denies managed policies attached to the principal, and
+/// verify refuses an inline deny the trail shows has no room.
+#[test]
+fn inline_policies_the_attacker_put_leave_the_deny_no_room_so_it_is_attached_as_managed() {
+    let build = |pad: bool| {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let token = s.get_session_token(&leaked, T0, 36 * 3600);
+        s.call(&token, T0 + 10, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        let admin = s.assume_role(
+            &leaked,
+            T0 + 20,
+            &format!("arn:aws:iam::{MAIN}:role/AdminRole"),
+            "a",
+            7200,
+        );
+        let deploy = s.assume_role(
+            &leaked,
+            T0 + 30,
+            &format!("arn:aws:iam::{MAIN}:role/DeployRole"),
+            "d",
+            7200,
+        );
+        if pad {
+            let sid = "k".repeat(1900);
+            let doc = format!(
+                "{{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {{\n      \"Sid\": \"{sid}\",\n      \"Effect\": \"Allow\",\n      \"Action\": \"sts:GetCallerIdentity\",\n      \"Resource\": \"*\"\n    }}\n  ]\n}}"
+            );
+            let request =
+                json!({"userName": "ci-deployer", "policyName": "pad", "policyDocument": doc});
+            s.call(&leaked, T0 + 40, "iam.amazonaws.com", "PutUserPolicy", request);
+            let unknown = json!({"roleName": "AdminRole", "policyName": "pad2"});
+            s.call(&admin, T0 + 50, "iam.amazonaws.com", "PutRolePolicy", unknown);
+            let small = json!({"roleName": "DeployRole", "policyName": "small", "policyDocument": "{\"Version\":\"2012-10-17\",\"Statement\":[]}"});
+            s.call(&deploy, T0 + 60, "iam.amazonaws.com", "PutRolePolicy", small);
+        } else {
+            s.call(&admin, T0 + 50, "iam.amazonaws.com", "ListRoles", Value::Null);
+            s.call(&deploy, T0 + 60, "iam.amazonaws.com", "ListRoles", Value::Null);
+        }
+        write(&s, &[])
+    };
+    let padded = build(true);
+    let p = plan(&padded, LEAKED, "strict");
+    let user = format!("arn:aws:iam::{MAIN}:user/ci-deployer");
+    let admin = format!("arn:aws:iam::{MAIN}:role/AdminRole");
+    let deploy = format!("arn:aws:iam::{MAIN}:role/DeployRole");
+    assert!(!principals(&p, "put_user_policy").contains(&user), "{p:#}");
+    assert!(principals(&p, "attach_user_policy").contains(&user), "{p:#}");
+    assert!(!principals(&p, "put_role_policy").contains(&admin), "{p:#}");
+    assert!(principals(&p, "attach_role_policy").contains(&admin), "{p:#}");
+    // DeployRole's 39 characters leave room: its deny stays inline, with the room left.
+    let put = actions(&p, "put_role_policy");
+    let d = put.iter().find(|a| a["principal_arn"] == deploy.as_str()).expect("DeployRole inline");
+    assert_eq!(d["policy_size_limit"], 10240 - 39, "{d:#}");
+    assert_eq!(actions(&p, "create_policy").len(), 2, "{p:#}");
+    let notes = p["notes"].to_string();
+    assert!(
+        notes.contains("pad (2014)) already use 2014 of 2048"),
+        "whitespace not counted: {notes}"
+    );
+    assert!(
+        notes.contains("inline policy pad2 on it, of a size the record does not show"),
+        "{notes}"
+    );
+    let (code, v) = verify(&padded, &p);
+    assert_eq!(code, 0, "{v:#}");
+    // The plan made where the trail lacks the attacker's puts keeps both denies inline:
+    // verified against the trail that holds them, IAM would refuse both.
+    let inline = plan(&build(false), LEAKED, "strict");
+    assert!(principals(&inline, "put_user_policy").contains(&user), "{inline:#}");
+    let (code, v) = verify(&padded, &inline);
+    assert_ne!(code, 0, "{v:#}");
+    let problems = v["command_problems"].to_string();
+    assert!(
+        problems.contains("IAM would refuse it") && problems.contains("per the trail"),
+        "{v:#}"
+    );
+    assert_eq!(v["command_problems"].as_array().unwrap().len(), 2, "{v:#}");
+}

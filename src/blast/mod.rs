@@ -114,6 +114,11 @@ pub struct Persistence {
     /// `requestParameters.name` (trail name for StopLogging/DeleteTrail/UpdateTrail).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The characters of the inline policy a `PutUserPolicy`/`PutRolePolicy` put, as F8
+    /// counts them, when the record holds its document: what is left of the principal's
+    /// inline budget for the plan's deny ([`crate::plan::TrailRooms`]). Not in `blast.json`.
+    #[serde(skip)]
+    pub policy_size: Option<i64>,
 }
 
 /// A hint for a responder who is not sure which key leaked.
@@ -543,6 +548,7 @@ fn radius(
                         policy_arn: e.request.policy_arn.clone(),
                         policy_name: e.request.policy_name.clone(),
                         name: e.request.name.clone(),
+                        policy_size: e.request.policy_size,
                     },
                 ));
             }

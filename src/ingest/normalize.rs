@@ -145,6 +145,7 @@ pub fn normalize(r: &RawRecord, file: u32, idx: u32) -> Result<Event, RecordReje
             role_name: q.role_name.owned(),
             policy_arn: q.policy_arn.owned(),
             policy_name: q.policy_name.owned(),
+            policy_size: q.policy_document.get().map(super::raw::policy_chars),
             group_name: q.group_name.owned(),
             access_key_id: q.access_key_id.owned(),
             status: q.status.owned(),

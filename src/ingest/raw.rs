@@ -115,6 +115,14 @@ impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
     }
 }
 
+/// The characters of a policy document as F8 counts them against an entity's inline policy
+/// budget: whitespace is not counted. Only ASCII whitespace is left out here, so that a
+/// document with other blanks is counted at least as large as IAM counts it.
+pub fn policy_chars(doc: &str) -> i64 {
+    let n = doc.chars().filter(|c| !matches!(c, ' ' | '\t' | '\n' | '\r')).count();
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 /// A number field that also accepts numeric strings; other types become `None`.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Num(pub Option<i64>);
@@ -512,6 +520,9 @@ pub struct RawRequest<'a> {
     pub policy_arn: Str<'a>,
     #[serde(borrow, default)]
     pub policy_name: Str<'a>,
+    /// `PutUserPolicy`/`PutRolePolicy`'s document: only its size is kept ([`policy_chars`]).
+    #[serde(borrow, default)]
+    pub policy_document: Str<'a>,
     #[serde(borrow, default)]
     pub group_name: Str<'a>,
     #[serde(borrow, default)]

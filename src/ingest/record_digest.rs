@@ -163,6 +163,7 @@ pub fn content_digest(r: &RawRecord) -> (u64, u32) {
             d.s(s);
         }
         d.n(q.duration_seconds.0);
+        d.n(q.policy_document.get().map(super::raw::policy_chars));
     }
     d.tag = 300;
     if let Some(p) = r.response_elements.get() {
@@ -312,6 +313,7 @@ pub fn event_digest(e: &Event) -> u64 {
         s(&mut d, v);
     }
     d.n(q.duration_seconds);
+    d.n(q.policy_size);
     let p = &e.response;
     for v in [
         &p.credentials_key,

@@ -190,6 +190,10 @@ pub const COLUMNS: &[(&str, Access)] = &[
         Access::Str(|e| e.request.policy_name.as_deref(), |e, v| e.request.policy_name = Some(v)),
     ),
     (
+        "request_policy_size",
+        Access::Int(|e| e.request.policy_size, |e, v| e.request.policy_size = Some(v)),
+    ),
+    (
         "request_group_name",
         Access::Str(|e| e.request.group_name.as_deref(), |e, v| e.request.group_name = Some(v)),
     ),

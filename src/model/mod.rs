@@ -99,6 +99,9 @@ pub struct Request {
     pub role_name: Option<String>,
     pub policy_arn: Option<String>,
     pub policy_name: Option<String>,
+    /// The characters of `policyDocument` as F8 counts them (no whitespace), for an inline
+    /// policy put on a user or role: what the plan's inline deny must still fit beside.
+    pub policy_size: Option<i64>,
     pub group_name: Option<String>,
     pub access_key_id: Option<String>,
     pub status: Option<String>,

@@ -31,6 +31,7 @@ mod commands;
 mod model;
 mod policy;
 mod precaution;
+mod room;
 mod script;
 mod targets;
 
@@ -41,6 +42,7 @@ pub use model::{
 };
 pub use policy::{policy_size, session_userid, statement_matches};
 pub use precaution::apply as apply_snapshot;
+pub use room::TrailRooms;
 pub use script::render_script;
 pub use targets::{
     attach_target, blocker_reason, sessions_by_target, Blocker, SessionsByTarget, Target,
@@ -754,6 +756,15 @@ pub fn build_plan(
     // One review per distinct finding (the same change logged twice needs one look).
     let mut seen_reviews = BTreeSet::new();
     actions.retain(|a| a.kind != ActionKind::Review || seen_reviews.insert(a.command.clone()));
+
+    // An inline deny where the attacker's own inline policies leave it no room (F8) becomes a
+    // managed policy attached to the principal (`room`); with a snapshot, `--iam` checks again.
+    actions = precaution::fit_or_managed(
+        actions,
+        None,
+        &TrailRooms::from_persistence(&b.persistence),
+        &mut notes,
+    );
 
     // One block per account (plan.sh runs a block only with that account's credentials);
     // blocks in the order of their most urgent action, so the account where keys are

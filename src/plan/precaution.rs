@@ -18,9 +18,8 @@
 
 use super::commands::{checked, review};
 use super::policy::deny_statement;
-use super::{
-    policy_size, statement_matches, Action, ActionKind, Plan, ROLE_POLICY_LIMIT, USER_POLICY_LIMIT,
-};
+use super::room::{room, TrailRooms};
+use super::{policy_size, statement_matches, Action, ActionKind, Plan, ROLE_POLICY_LIMIT};
 use crate::chain::{session_expiry, NodeKind, SessionGraph};
 use crate::contain::{Iam, Reachable};
 use crate::escape::shell_word;
@@ -38,12 +37,19 @@ fn role_name(arn: &str) -> &str {
 
 /// Records `reach` in `p`, checks every deny against the inline policies the snapshot shows,
 /// and with `contain` adds the precautionary actions (module docs).
-pub fn apply(p: &mut Plan, iam: &Iam, reach: Reachable, g: &SessionGraph, contain: bool) {
+pub fn apply(
+    p: &mut Plan,
+    iam: &Iam,
+    trail: &TrailRooms,
+    reach: Reachable,
+    g: &SessionGraph,
+    contain: bool,
+) {
     let cut = p.effective_at.0;
     attacker_user_facts(p, iam);
     role_ids(p, iam, g);
     let actions = std::mem::take(&mut p.actions);
-    p.actions = fit_or_managed(actions, iam, &mut p.notes);
+    p.actions = fit_or_managed(actions, Some(iam), trail, &mut p.notes);
     // Both may add actions: back in running order (a no-op when they added none).
     super::order(&mut p.actions);
     if contain {
@@ -139,7 +145,7 @@ pub fn apply(p: &mut Plan, iam: &Iam, reach: Reachable, g: &SessionGraph, contai
                 )],
             ));
         }
-        let mut pre = fit_or_managed(pre, iam, &mut p.notes);
+        let mut pre = fit_or_managed(pre, Some(iam), trail, &mut p.notes);
         let first = p.actions.len() as u32 + 1;
         for (i, a) in pre.iter_mut().enumerate() {
             a.order = first + i as u32;
@@ -306,45 +312,29 @@ pub const MANAGED_POLICY_LIMIT: usize = 6144;
 /// Managed policies attached to one role or user by default (F8; raisable to 20).
 const ATTACHED_POLICY_QUOTA: usize = 10;
 
-/// What the snapshot shows of the room for the inline deny of `a` on its principal: the
-/// characters its other inline policies use, the limit, and how many managed policies are
-/// attached to it. `None` when `a` is not an inline deny or the snapshot lacks its principal.
-pub(super) fn inline_room(a: &Action, iam: &Iam) -> Option<(usize, usize, usize)> {
-    let arn = a.principal_arn.as_deref()?;
-    let name = a.policy_name.as_deref()?;
-    let others = |inline: &[crate::iam::InlinePolicy]| {
-        inline.iter().filter(|x| x.name != name).map(|x| x.bytes).sum::<usize>()
-    };
-    match a.kind {
-        ActionKind::PutRolePolicy => {
-            let r = iam.snapshot.role(arn)?;
-            Some((others(&r.inline), ROLE_POLICY_LIMIT, r.attached.len()))
-        }
-        ActionKind::PutUserPolicy => {
-            let u = iam.snapshot.user(arn)?;
-            Some((others(&u.inline), USER_POLICY_LIMIT, u.attached.len()))
-        }
-        _ => None,
-    }
-}
-
 /// F8 limits the total size of a principal's inline policies, not one policy: where the
-/// snapshot shows what a role's or user's inline policies already use, each inline deny of
-/// `actions` gets the room left as its limit, and one that no longer fits is made a customer
-/// managed policy (`create_policy`, 6,144 characters) attached to the principal
-/// (`attach_*_policy`) instead, which denies the same sessions: IAM evaluates attached and
-/// inline policies alike. When the principal also has the default quota of managed policies
-/// attached, the inline deny stays with a review item (the quota may have been raised).
-fn fit_or_managed(actions: Vec<Action>, iam: &Iam, notes: &mut Vec<String>) -> Vec<Action> {
+/// snapshot or the trail shows what a role's or user's inline policies already use
+/// ([`super::room::room`]), each inline deny of `actions` gets the room left as its limit, and
+/// one that no longer fits is made a customer managed policy (`create_policy`, 6,144
+/// characters) attached to the principal (`attach_*_policy`) instead, which denies the same
+/// sessions: IAM evaluates attached and inline policies alike. When the principal also has the
+/// default quota of managed policies attached, the inline deny stays with a review item (the
+/// quota may have been raised).
+pub(super) fn fit_or_managed(
+    actions: Vec<Action>,
+    iam: Option<&Iam>,
+    trail: &TrailRooms,
+    notes: &mut Vec<String>,
+) -> Vec<Action> {
     let mut out = Vec::with_capacity(actions.len());
     // (account, user, inline name) → the managed policy that replaced it.
     let mut moved: Vec<(Option<String>, String, String, String)> = Vec::new();
     for mut a in actions {
-        let (Some((used, limit, attached)), Some(size)) = (inline_room(&a, iam), a.policy_size)
-        else {
+        let (Some(room), Some(size)) = (room(&a, iam, trail), a.policy_size) else {
             out.push(a);
             continue;
         };
+        let (used, limit, attached) = (room.used, room.limit, room.attached);
         a.policy_size_limit = Some(limit.saturating_sub(used));
         if size + used <= limit {
             out.push(a);
@@ -355,9 +345,8 @@ fn fit_or_managed(actions: Vec<Action>, iam: &Iam, notes: &mut Vec<String>) -> V
         let name = a.policy_name.clone().unwrap_or_default();
         let role = a.kind == ActionKind::PutRolePolicy;
         let kind = if role { "role" } else { "user" };
-        let full = format!(
-            "{kind} {principal}: its inline policies already use {used} of {limit} characters (F8, per the IAM snapshot), so the deny {name} cannot be added inline"
-        );
+        let full =
+            format!("{kind} {principal}: {}, so the deny {name} cannot be added inline", room.why);
         if attached >= ATTACHED_POLICY_QUOTA {
             notes.push(format!("{full}, and it has {attached} managed policies attached (default quota {ATTACHED_POLICY_QUOTA}, F8): see the review item"));
             let flag = if role { "--role-name" } else { "--user-name" };

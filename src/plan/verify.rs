@@ -342,11 +342,11 @@ struct Denies {
     on: BTreeMap<(TargetKind, String, String), PolicySet>,
     /// Managed policies created by the plan: ARN → statements.
     managed: BTreeMap<String, Vec<serde_json::Value>>,
+    /// The inline policies the trail shows tainted credentials put (F8's room, with the
+    /// snapshot's).
+    trail: super::TrailRooms,
 }
 
-/// The statements of a policy document. In a document that is not of version 2012-10-17
-/// (the one the plan writes) IAM reads `${` literally, not as the escapes and variables the
-/// offline match reads ([`super::policy::glob_match`]): such a statement proves nothing.
 /// What an action removes from its user, as [`left_on_user`] names it; `None` for an action
 /// that removes nothing DeleteUser would refuse over.
 fn removal(a: &super::Action) -> Option<String> {
@@ -397,6 +397,9 @@ fn left_on_user(
         .collect()
 }
 
+/// The statements of a policy document. In a document that is not of version 2012-10-17
+/// (the one the plan writes) IAM reads `${` literally, not as the escapes and variables the
+/// offline match reads ([`super::policy::glob_match`]): such a statement proves nothing.
 fn statements(doc: Option<&serde_json::Value>) -> Vec<serde_json::Value> {
     let mut v = match doc.and_then(|d| d.get("Statement")) {
         Some(serde_json::Value::Array(v)) => v.clone(),
@@ -408,6 +411,23 @@ fn statements(doc: Option<&serde_json::Value>) -> Vec<serde_json::Value> {
         v.retain(|s| !s.to_string().contains("${"));
     }
     v
+}
+
+/// What the trail shows tainted credentials put on each principal's inline budget (F8): their
+/// IAM calls (a few of the tainted events, found by their event source in the table) are read
+/// back, since the blast radius verify draws reads no event.
+fn trail_rooms(ing: &Ingest, b: &crate::blast::BlastRadius) -> anyhow::Result<super::TrailRooms> {
+    let mut rooms = super::TrailRooms::default();
+    let iam: Vec<usize> = b
+        .event_indices
+        .iter()
+        .copied()
+        .filter(|&i| ing.strings.get(ing.stubs[i].source as usize) == Some("iam.amazonaws.com"))
+        .collect();
+    if !iam.is_empty() {
+        ing.for_each_event(&iam, |_, e| rooms.add_event(&e))?;
+    }
+    Ok(rooms)
 }
 
 impl Denies {
@@ -444,12 +464,11 @@ impl Denies {
             ActionKind::PutRolePolicy | ActionKind::PutUserPolicy => {
                 let kind = principal_kind(&a.kind).unwrap_or(TargetKind::User);
                 let size = a.policy_document.as_ref().map(super::policy_size).unwrap_or(0);
-                if let Some((used, limit, _)) =
-                    iam.and_then(|i| super::precaution::inline_room(a, i))
-                {
-                    if used + size > limit {
+                if let Some(room) = super::room::room(a, iam, &self.trail) {
+                    if room.used.saturating_add(size) > room.limit {
                         return Err(format!(
-                            "IAM would refuse it: the other inline policies of {principal} already use {used} of {limit} characters and this one has {size} (F8, per the IAM snapshot)"
+                            "IAM would refuse it: this deny has {size} characters and for {principal} {}",
+                            room.why
                         ));
                     }
                 }
@@ -581,7 +600,7 @@ pub fn verify_with(
 
     // The state IAM is in once the plan's actions (those whose command checks out) have run.
     let mut command_problems = Vec::new();
-    let mut policies = Denies::default();
+    let mut policies = Denies { trail: trail_rooms(ing, &b)?, ..Denies::default() };
     // (key, user name, account)
     let mut keys_cut: BTreeSet<String> = BTreeSet::new();
     // What the plan removed from each user before deleting it: (account, user, what).
@@ -870,7 +889,7 @@ pub fn verify_with(
             .iter()
             .any(|a| matches!(a.kind, ActionKind::PutRolePolicy | ActionKind::PutUserPolicy))
     {
-        notes.push("each inline deny was checked against F8's limit alone: IAM counts the principal's other inline policies too, which only an IAM snapshot shows (give verify --iam); a deny IAM refuses makes plan.sh report it and exit 1".into());
+        notes.push("each inline deny was checked against F8's limit and the inline policies the trail shows tainted credentials put on its principal: IAM counts the principal's other inline policies too, which only an IAM snapshot shows (give verify --iam); a deny IAM refuses makes plan.sh report it and exit 1".into());
     }
     let reach = iam.map(|i| crate::contain::reachable(i, g, &b.nodes, &mut v.unseen_tail));
     if reach.is_some() || !plan.precautionary.is_empty() || plan.contain_reachable {
@@ -1290,7 +1309,7 @@ mod tests {
         let mut b2 = crate::blast::blast(&ing, &g, &[SeedKey::parse(LEAKED)], true).unwrap();
         let reach = crate::contain::reachable(&iam, &g, &b2.nodes, &mut b2.unseen_tail);
         let mut p = build_plan(&ing, &g, &b2, &o, sessions_by_target(&g));
-        crate::plan::apply_snapshot(&mut p, &iam, reach, &g, false);
+        crate::plan::apply_snapshot(&mut p, &iam, &Default::default(), reach, &g, false);
         assert_eq!(userids(&p, admin_arn), vec![format!("{admin_id}:q1")]);
         // Deploy keeps the id its sessions carry, with a note that the snapshot disagrees.
         let seen_id = seen.principal_id.clone();
@@ -1318,7 +1337,7 @@ mod tests {
         let mut b3 = crate::blast::blast(&ing, &g, &[SeedKey::parse(LEAKED)], true).unwrap();
         let reach = crate::contain::reachable(&hostile, &g, &b3.nodes, &mut b3.unseen_tail);
         let mut p = build_plan(&ing, &g, &b3, &o, sessions_by_target(&g));
-        crate::plan::apply_snapshot(&mut p, &hostile, reach, &g, false);
+        crate::plan::apply_snapshot(&mut p, &hostile, &Default::default(), reach, &g, false);
         assert_eq!(userids(&p, admin_arn), vec!["*:q1".to_string()]);
         assert!(p.notes.iter().any(|n| n.contains("is not a role id")));
     }

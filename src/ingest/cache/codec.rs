@@ -348,6 +348,7 @@ fn put_request(w: &mut Writer, q: &Request) {
         role_name,
         policy_arn,
         policy_name,
+        policy_size,
         group_name,
         access_key_id,
         status,
@@ -381,6 +382,7 @@ fn put_request(w: &mut Writer, q: &Request) {
     ] {
         w.opt_str(s.as_deref());
     }
+    w.opt_i64(*policy_size);
 }
 
 fn put_response(w: &mut Writer, p: &Response) {
@@ -477,6 +479,7 @@ pub(crate) fn get_event(r: &mut Reader<'_>, origin: Origin) -> Option<Event> {
         secret_id: r.opt_string()?,
         instance_id: r.opt_string()?,
         target_principal: r.opt_string()?,
+        policy_size: r.opt_i64()?,
     };
     let response = Response {
         credentials_key: r.opt_string()?,
@@ -740,6 +743,7 @@ mod tests {
                 role_name: s(),
                 policy_arn: s(),
                 policy_name: s(),
+                policy_size: Some(2014),
                 group_name: s(),
                 access_key_id: s(),
                 status: s(),

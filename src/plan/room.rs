@@ -1,0 +1,173 @@
+//! The room a role's or user's inline policies leave for the plan's inline deny (F8).
+//!
+//! F8 limits the total of one entity's inline policies (2,048 characters for a user, 10,240
+//! for a role, whitespace not counted), not each policy. Two sources say what is already used:
+//!
+//! * the IAM snapshot (`--iam`), which shows every inline policy of the principal;
+//! * the trail, whose tainted `PutUserPolicy` and `PutRolePolicy` calls show what the attacker
+//!   put there. Filling a user's 2,048 characters is one call, and it would make IAM refuse
+//!   the deny (`LimitExceeded`) while the plan's proof counted it as applied.
+//!
+//! Where either shows too little room, the plan makes the deny a customer managed policy
+//! attached to the principal instead (`precaution::fit_or_managed`), and `verify` treats an
+//! inline deny that does not fit as a command IAM would refuse. A put whose record does not
+//! hold the document counts as filling the budget: nothing shows the deny would fit. Without
+//! a snapshot, the inline policies others put before the trail starts are not known; `verify`
+//! says so, and `plan.sh` reports a deny IAM refuses and exits 1.
+
+use super::{Action, ActionKind, ROLE_POLICY_LIMIT, USER_POLICY_LIMIT};
+use crate::blast::Persistence;
+use crate::contain::Iam;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// (account, role (true) or user (false), principal name).
+type Principal = (String, bool, String);
+
+/// What the trail shows tainted credentials put on each principal: its inline policies (by
+/// name, with their size when the record holds the document) and the managed policies
+/// attached to it.
+#[derive(Debug, Default, Clone)]
+pub struct TrailRooms {
+    inline: BTreeMap<Principal, BTreeMap<String, Option<usize>>>,
+    attached: BTreeMap<Principal, BTreeSet<String>>,
+}
+
+impl TrailRooms {
+    /// From the blast radius's persistence findings (successful calls of tainted credentials
+    /// only). A name put twice counts at its larger size; a later delete is not subtracted,
+    /// so the room is never overstated.
+    pub fn from_persistence(found: &[Persistence]) -> TrailRooms {
+        let mut t = TrailRooms::default();
+        for p in found {
+            let principal = (p.user_name.as_deref(), p.role_name.as_deref());
+            let policy = (p.policy_name.as_deref(), p.policy_arn.as_deref(), p.policy_size);
+            t.note(&p.event_name, p.account_id.as_deref(), principal, policy);
+        }
+        t
+    }
+
+    /// Adds what the call `e` of a tainted credential put or attached, if it succeeded: as
+    /// [`TrailRooms::from_persistence`], for `verify`, which reads those calls itself.
+    pub fn add_event(&mut self, e: &crate::model::Event) {
+        if e.failed() {
+            return;
+        }
+        let q = &e.request;
+        let principal = (q.user_name.as_deref(), q.role_name.as_deref());
+        let policy = (q.policy_name.as_deref(), q.policy_arn.as_deref(), q.policy_size);
+        self.note(&e.name, e.account(), principal, policy);
+    }
+
+    /// `(user, role)` the call named; `(inline name, managed ARN, inline size)`.
+    fn note(
+        &mut self,
+        event: &str,
+        account: Option<&str>,
+        (user, role_name): (Option<&str>, Option<&str>),
+        (policy, arn, size): (Option<&str>, Option<&str>, Option<i64>),
+    ) {
+        let role = match event {
+            "PutRolePolicy" | "AttachRolePolicy" => true,
+            "PutUserPolicy" | "AttachUserPolicy" => false,
+            _ => return,
+        };
+        let name = if role { role_name } else { user };
+        let (Some(name), Some(acct)) = (name, account) else { return };
+        let key = (acct.to_string(), role, name.to_string());
+        if event.starts_with("Put") {
+            let Some(policy) = policy else { return };
+            let size = size.map(|s| usize::try_from(s).unwrap_or(usize::MAX));
+            let slot =
+                self.inline.entry(key).or_default().entry(policy.to_string()).or_insert(size);
+            *slot = match (*slot, size) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                _ => None,
+            };
+        } else if let Some(arn) = arn {
+            self.attached.entry(key).or_default().insert(arn.to_string());
+        }
+    }
+}
+
+/// What is known of the room for one inline deny.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Room {
+    /// Characters the principal's other inline policies use (a put of unknown size counts as
+    /// the whole limit).
+    pub used: usize,
+    pub limit: usize,
+    /// Managed policies attached to the principal (at least).
+    pub attached: usize,
+    /// Why `used`, for the notes: "its inline policies already use N of L characters (F8,
+    /// per …)".
+    pub why: String,
+}
+
+/// The room for the inline deny `a` on its principal, from the snapshot (if given) and the
+/// trail, whichever shows less; `None` when `a` is not an inline deny or neither source knows
+/// its principal.
+pub fn room(a: &Action, iam: Option<&Iam>, trail: &TrailRooms) -> Option<Room> {
+    let arn = a.principal_arn.as_deref()?;
+    let deny = a.policy_name.as_deref()?;
+    let role = match a.kind {
+        ActionKind::PutRolePolicy => true,
+        ActionKind::PutUserPolicy => false,
+        _ => return None,
+    };
+    let limit = if role { ROLE_POLICY_LIMIT } else { USER_POLICY_LIMIT };
+    let snapshot = iam.and_then(|i| {
+        let others = |inline: &[crate::iam::InlinePolicy]| {
+            inline.iter().filter(|x| x.name != deny).map(|x| x.bytes).sum::<usize>()
+        };
+        if role {
+            i.snapshot.role(arn).map(|r| (others(&r.inline), r.attached.len()))
+        } else {
+            i.snapshot.user(arn).map(|u| (others(&u.inline), u.attached.len()))
+        }
+    });
+    let key = (a.account_id.clone().unwrap_or_default(), role, arn.rsplit('/').next()?.to_string());
+    let put: Vec<(&String, Option<usize>)> = trail
+        .inline
+        .get(&key)
+        .into_iter()
+        .flatten()
+        .filter(|(name, _)| name.as_str() != deny)
+        .map(|(n, s)| (n, *s))
+        .collect();
+    let attached = trail.attached.get(&key).map_or(0, BTreeSet::len);
+    if snapshot.is_none() && put.is_empty() && attached == 0 {
+        return None;
+    }
+    let unknown: Vec<&str> =
+        put.iter().filter(|(_, s)| s.is_none()).map(|(n, _)| n.as_str()).collect();
+    let from_trail = if unknown.is_empty() {
+        put.iter().map(|(_, s)| s.unwrap_or(0)).fold(0usize, usize::saturating_add)
+    } else {
+        limit
+    };
+    let (snap_used, snap_attached) = snapshot.unwrap_or((0, 0));
+    let why = if snapshot.is_some() && snap_used >= from_trail {
+        format!("its inline policies already use {snap_used} of {limit} characters (F8, per the IAM snapshot)")
+    } else if !unknown.is_empty() {
+        format!(
+            "tainted credentials put the inline polic{} {} on it, of a size the record does not show (F8, per the trail: no room is known)",
+            if unknown.len() == 1 { "y" } else { "ies" },
+            crate::escape::one_line(&unknown.join(", "))
+        )
+    } else {
+        let names: Vec<String> = put
+            .iter()
+            .map(|(n, s)| format!("{} ({})", crate::escape::one_line(n), s.unwrap_or(0)))
+            .collect();
+        format!(
+            "the inline policies tainted credentials put on it ({}) already use {from_trail} of {limit} characters (F8, per the trail)",
+            names.join(", ")
+        )
+    };
+    Some(Room {
+        used: snap_used.max(from_trail),
+        limit,
+        attached: snap_attached.max(attached),
+        why,
+    })
+}
