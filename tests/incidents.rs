@@ -5,7 +5,7 @@
 use crate::util::*;
 use serde_json::{json, Value};
 use tempfile::TempDir;
-use trailhound::gen::scenario::Scenario;
+use trailhound::gen::scenario::{Cred, Scenario};
 
 /// 2024-03-11T10:00:00Z
 const T0: i64 = 1_710_151_200;
@@ -2054,4 +2054,57 @@ fn inline_policies_the_attacker_put_leave_the_deny_no_room_so_it_is_attached_as_
         "{v:#}"
     );
     assert_eq!(v["command_problems"].as_array().unwrap().len(), 2, "{v:#}");
+}
+
+/// A session's end is a fact the logs can contradict: a session used after its stated
+/// `expiration` (15 minutes, then a call an hour and a half later), one whose `expiration` is
+/// before its issue (a misread year), and a role assumed for 12 hours from an instance's
+/// session whose records do not carry `ec2RoleDelivery` (taken for a chain link, capped at an
+/// hour, F4) were each judged expired at the cut-off: no deny, and verify said OK.
+#[test]
+fn a_session_the_logs_show_alive_past_its_stated_end_is_still_denied() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let short = format!("arn:aws:iam::{MAIN}:role/ShortRole");
+    let hop = s.assume_role(&leaked, T0, &short, "x", 900);
+    s.call(&hop, T0 + 100, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.call(&hop, T0 + 5400, "iam.amazonaws.com", "ListUsers", Value::Null);
+    let misread = format!("arn:aws:iam::{MAIN}:role/MisreadRole");
+    let hop2 = s.assume_role(&leaked, T0 + 10, &misread, "y", 7200);
+    s.call(&hop2, T0 + 110, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let web = format!("arn:aws:iam::{MAIN}:role/WebRole");
+    let instance = s.instance_session(&web, "i-0e71aa70123c6077b", T0 - 600, 6 * 3600);
+    s.call(&instance, T0 - 500, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let admin = format!("arn:aws:iam::{MAIN}:role/AdminRole");
+    let from_instance = s.assume_role(&instance, T0 + 20, &admin, "z", 43200);
+    s.call(&from_instance, T0 + 120, "iam.amazonaws.com", "ListRoles", Value::Null);
+    s.edit_records(|_, r| {
+        let role = r["requestParameters"]["roleArn"].as_str().unwrap_or("").to_string();
+        if role == misread {
+            r["responseElements"]["credentials"]["expiration"] = json!("Mar 11, 24, 10:00:00 PM");
+        }
+        if role == admin {
+            r["responseElements"]["credentials"].as_object_mut().unwrap().remove("expiration");
+        }
+        if let Some(c) = r["userIdentity"]["sessionContext"].as_object_mut() {
+            c.remove("ec2RoleDelivery");
+        }
+    });
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    let denied = principals(&p, "put_role_policy");
+    for role in [&short, &misread] {
+        assert!(denied.contains(role), "{role} not denied: {p:#}");
+    }
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 0, "{v:#}");
+    // The stated ends that are not believed are not shown as the sessions' ends.
+    let creds = p["tainted"]["credentials"].as_array().unwrap();
+    let of = |c: &Cred| creds.iter().find(|x| x["id"] == c.node_id().as_str()).unwrap().clone();
+    assert_eq!(of(&hop)["status"], "live", "{:#}", of(&hop));
+    assert_ne!(of(&hop2)["expires_at"], "0024-03-11T22:00:00Z", "{:#}", of(&hop2));
+    let p = plan(&d, &instance.key, "strict");
+    assert!(principals(&p, "put_role_policy").contains(&admin), "AdminRole not denied: {p:#}");
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 0, "{v:#}");
 }

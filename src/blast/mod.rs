@@ -584,7 +584,7 @@ fn radius(
                 principal_type: node.principal_type.as_deref().map(str::to_string),
                 account_id: node.account_id.as_deref().map(str::to_string),
                 issued_at: Time::opt(node.issued_at),
-                expires_at: Time::opt(node.expires_at),
+                expires_at: Time::opt(crate::chain::stated_expiry(g, n)),
                 issued_by: parent[n].map(|(p, _)| {
                     g.nodes[p].access_key_id.as_deref().unwrap_or(&g.nodes[p].id).to_string()
                 }),

@@ -687,7 +687,11 @@ impl SessionGraph {
         let mut n = Self::blank(session_id(key, e.time), NodeKind::Session);
         n.access_key_id = Some(Text::from(key));
         n.issued_at = Some(e.time);
-        n.expires_at = e.credentials_expiration;
+        // A stated end sooner than STS allows (before the call, a year misread) is not believed
+        // (`session_expiry`), nor used to bound the session's calls.
+        n.expires_at = e
+            .credentials_expiration
+            .filter(|&x| x >= e.time.saturating_add(super::expiry::SHORTEST_LIFE));
         n.issued_by_event = Some(Text::from(e.name()));
         match e.name() {
             "GetSessionToken" => {

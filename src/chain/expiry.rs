@@ -3,12 +3,34 @@
 
 use super::{NodeKind, SessionGraph};
 
-/// When a session stops being valid: its `expiration`, else issue time + the maximum
-/// lifetime of its kind (F12; chained role sessions 1 h, F4; AssumeRoot 15 min; root 1 h).
+/// The shortest life STS gives a session (900 s for AssumeRole, GetSessionToken and
+/// GetFederationToken), less a minute for the clocks of the record: a stated `expiration`
+/// closer to the issue time than this (or before it, or a year misread) is not believed.
+pub const SHORTEST_LIFE: i64 = 840;
+
+/// The `expiration` a session's issuing call stated, if it is believable: not sooner after the
+/// issue time than [`SHORTEST_LIFE`], and not before the session's last call (the logs show
+/// the session valid then). What the renderings show as the session's stated end.
+pub fn stated_expiry(g: &SessionGraph, n: usize) -> Option<i64> {
+    let node = &g.nodes[n];
+    node.expires_at.filter(|&e| believable(node, e))
+}
+
+fn believable(node: &super::Node, end: i64) -> bool {
+    node.issued_at.is_none_or(|i| end >= i.saturating_add(SHORTEST_LIFE))
+        && node.last_seen.is_none_or(|l| end >= l)
+}
+
+/// When a session stops being valid: its `expiration` ([`stated_expiry`]), else issue time +
+/// the maximum lifetime of its kind (F12; chained role sessions 1 h, F4; AssumeRoot 15 min;
+/// root 1 h). A session the logs show in use after that was not of that kind (a role assumed
+/// from an instance's session whose records did not say so is not chained, F4), or its times
+/// are off: it gets the longest life of its type (12 h for a role session, 36 h otherwise),
+/// and when it is used even later, no end (the end can never be before its last call).
 /// `None` when the issue time is unknown too (it cannot be shown to have expired).
 pub fn session_expiry(g: &SessionGraph, n: usize) -> Option<i64> {
     let node = &g.nodes[n];
-    if let Some(e) = node.expires_at {
+    if let Some(e) = stated_expiry(g, n) {
         return Some(e);
     }
     let issued = node.issued_at?;
@@ -17,12 +39,14 @@ pub fn session_expiry(g: &SessionGraph, n: usize) -> Option<i64> {
     // as a chain link). A role assumed from a GetSessionToken, federated or instance session
     // is not chained and may last the role's maximum: capping it at an hour made a live
     // 12-hour session "expired", and no deny was planned for it. A parent of unknown type is
-    // not taken for a role session (the longer life is the one that keeps a deny).
+    // not taken for a role session (the longer life is the one that keeps a deny); nor is one
+    // named like an instance (`…/i-0abc…`), as instance profile sessions are.
     let parent_is_session = g.parent_edge()[n].is_some_and(|(p, _)| {
         let parent = &g.nodes[p];
         let from_ec2 = parent.issued_by_event.as_deref() == Some("EC2 instance profile")
             || g.parent_edge()[p]
-                .is_some_and(|(q, _)| g.nodes[q].id == "service:ec2.amazonaws.com");
+                .is_some_and(|(q, _)| g.nodes[q].id == "service:ec2.amazonaws.com")
+            || parent.principal_arn.as_deref().is_some_and(named_like_an_instance);
         parent.kind == NodeKind::Session
             && parent.principal_type.as_deref() == Some("AssumedRole")
             && !from_ec2
@@ -39,5 +63,24 @@ pub fn session_expiry(g: &SessionGraph, n: usize) -> Option<i64> {
             _ => 36 * 3600,
         },
     };
-    Some(issued + max)
+    let end = issued.saturating_add(max);
+    if believable(node, end) {
+        return Some(end);
+    }
+    let longest = match node.principal_type.as_deref() {
+        Some("AssumedRole") => 12 * 3600,
+        _ => 36 * 3600,
+    };
+    let end = issued.saturating_add(longest.max(max));
+    believable(node, end).then_some(end)
+}
+
+/// True for a role session ARN whose session name is an EC2 instance id (`i-` and 8 or 17 hex
+/// digits), the name an instance profile's sessions carry.
+fn named_like_an_instance(arn: &str) -> bool {
+    let name = arn.rsplit('/').next().unwrap_or("");
+    name.strip_prefix("i-").is_some_and(|h| {
+        matches!(h.len(), 8 | 17)
+            && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
