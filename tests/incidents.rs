@@ -2108,3 +2108,66 @@ fn a_session_the_logs_show_alive_past_its_stated_end_is_still_denied() {
     let (code, v) = verify(&d, &p);
     assert_eq!(code, 0, "{v:#}");
 }
+
+/// A tainted session's call whose `creationDate` fits no session (1970, 2099, minutes before
+/// the issuing call) became an orphan of its own, untainted, as did a call without
+/// `creationDate` logged a second before the call that issued its key: the access key each
+/// made was never deactivated, and verify said OK. They are now taken for the session whose
+/// key id and ARN they share, by the time of their first call.
+#[test]
+fn calls_with_a_creation_date_that_fits_no_session_are_still_the_sessions() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let admin = format!("arn:aws:iam::{MAIN}:role/AdminRole");
+    let mut made = Vec::new();
+    for (i, bad) in ["1970-01-01T00:00:00Z", "2099-01-01T00:00:00Z", "2024-03-11T09:50:00Z", ""]
+        .iter()
+        .enumerate()
+    {
+        let at = T0 + 100 * i as i64;
+        let hop = s.assume_role(&leaked, at, &admin, &format!("s{i}"), 7200);
+        let user = format!("backup{i}");
+        // The last one is logged a second before the AssumeRole that issued its key.
+        let when = if bad.is_empty() { at - 1 } else { at + 50 };
+        let key = s.create_access_key(&hop, when, Some(&user));
+        s.call(&key, at + 60, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        made.push((user, key.key.clone(), bad.to_string()));
+    }
+    let forged = made.clone();
+    s.edit_records(|_, r| {
+        let user = r["requestParameters"]["userName"].as_str().unwrap_or("").to_string();
+        let Some((_, _, bad)) = forged.iter().find(|(u, _, _)| *u == user) else { return };
+        if r["eventName"] != "CreateAccessKey" {
+            return;
+        }
+        let ctx = &mut r["userIdentity"]["sessionContext"];
+        if bad.is_empty() {
+            ctx.as_object_mut().unwrap().remove("attributes");
+        } else {
+            ctx["attributes"]["creationDate"] = json!(bad);
+        }
+    });
+    let d = write(&s, &[]);
+    // Exit 1: the 2099 one (below).
+    let (code, p, err) =
+        run(&["plan", "--key", LEAKED, "--strategy", "strict", "--effective-at", CUT], &d);
+    assert_eq!(code, 1, "{err}");
+    let keys = deactivated(&p);
+    for (user, key, bad) in &made {
+        assert!(keys.contains(&key.as_str()), "{user}'s key ({bad:?}) not deactivated: {p:#}");
+    }
+    let (_, g, err) = run(&["sessions", "--format", "json"], &d);
+    let notes = g["notes"].to_string();
+    assert!(
+        notes.contains("(its calls' creationDate, 1970-01-01T00:00:00Z, fits no session)"),
+        "{notes}{err}"
+    );
+    assert!(notes.contains("(its calls carry no creationDate)"), "{notes}");
+    let (code, v) = verify(&d, &p);
+    // The 2099 creationDate is a session issued after the cut-off as far as IAM's
+    // aws:TokenIssueTime is concerned: it is named NOT COVERED, never silently passed.
+    assert_eq!(code, 1, "{v:#}");
+    let not_covered = v["not_covered"].to_string();
+    assert!(not_covered.contains("2099"), "{v:#}");
+    assert!(!not_covered.contains("1970"), "{v:#}");
+}

@@ -418,7 +418,7 @@ fn radius(
     for e in g.edges.iter().filter(|e| e.inferred) {
         if g.node(&e.child).is_some_and(|c| nodes.contains(&c)) {
             notes.push(format!(
-                "{} is tainted through an inferred link from {} (event {}): the trail does not show that call issuing it (only the role owner's copy of the call, a record without its response, or a creationDate seconds off the call; the session graph's notes say which)",
+                "{} is tainted through an inferred link from {} (event {}): the trail does not show that call issuing it (only the role owner's copy of the call, a record without its response, or calls with its key id and ARN whose creationDate is off the call or missing; the session graph's notes say which)",
                 e.child, e.parent, e.event_id
             ));
         }

@@ -864,6 +864,9 @@ impl SessionGraph {
         let mut n = Self::blank(id, NodeKind::Session);
         n.access_key_id = Some(Text::from(key));
         n.issued_at = created;
+        // The calls come in time order: this is its first (the figures, later, agree), which
+        // `link_skewed` reads when the `creationDate` is missing or fits no session.
+        n.first_seen = Some(time);
         n.orphan = true;
         n.issued_by_event = if ident.from_console {
             Some("console sign-in".into())
