@@ -665,6 +665,7 @@ fn integrity(a: cli::IntegrityArgs) -> Result<Exit> {
     let opts = crate::integrity::IntegrityOptions {
         inputs: a.inputs.clone(),
         public_keys: a.public_keys.clone(),
+        max_file_size: a.max_file_size,
     };
     let report = crate::integrity::validate(&opts)?;
     match a.format {

@@ -327,14 +327,18 @@ pub struct InvestigateArgs {
 // a moved or unreadable digest, a log file added inside a digested hour, no digest at all,
 // or, with `--public-keys`, a signature that does not verify or cannot be checked (no
 // `.metadata.json` and no successor recording it, an empty signature, another algorithm, an
-// unknown fingerprint, a key not valid at the digest's time); 3 nothing failed, but no
-// `--public-keys` were given, so no signature was checked (status "unverified"): the files
-// agree with the digests, but nothing shows AWS wrote the digests. Lists of missing,
+// unknown fingerprint, a key not valid at the digest's time), an unreadable folder, or a
+// link into or out of a folder the other commands skip; 3 nothing failed, but something is
+// not proven (status "unverified"): no `--public-keys` (the files agree with the digests, but
+// nothing shows AWS wrote them), a file read as evidence that no digest lists or that could
+// not be read, or a chain that ends hours early or restarts after a gap. Lists of missing,
 // mismatched and uncovered files name the first 100; the `*_total` fields count them all.
 #[derive(Debug, Args)]
 #[command(after_help = "Exit status: 0 verified (signatures included); 1 something failed \
 (with --public-keys: any signature that does not verify or cannot be checked); 3 nothing failed \
-but signatures were not checked (no --public-keys). Bounded lists name the first 100 entries.")]
+but something is not proven: signatures not checked (no --public-keys), a file the other commands \
+read that no digest lists or that could not be read, or a chain that ends hours early or restarts \
+after a gap. Bounded lists name the first 100 entries.")]
 pub struct IntegrityArgs {
     /// Trail directories (log files and `CloudTrail-Digest/` files), walked recursively.
     #[arg(required = true, value_name = "INPUT")]
@@ -348,6 +352,10 @@ pub struct IntegrityArgs {
     /// Without it no signature is checked and the status is "unverified" (exit 3).
     #[arg(long, value_name = "DIR")]
     pub public_keys: Option<PathBuf>,
+    /// Cap on one file's decompressed size in bytes, as for the other commands: a file they
+    /// would read that is larger (or unreadable) is not proven, so the status is not ok.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::ingest::DEFAULT_MAX_FILE_BYTES)]
+    pub max_file_size: u64,
     /// Never draw a progress bar.
     #[arg(long)]
     pub no_progress: bool,

@@ -34,7 +34,11 @@ fuzz_target!(|data: &[u8]| {
     let root = root();
     let bytes = if data.starts_with(&[0x1f, 0x8b]) { data.to_vec() } else { gz(data) };
     std::fs::write(root.join(DIGEST), bytes).expect("write digest");
-    let opts = IntegrityOptions { inputs: vec![root.clone()], public_keys: None };
+    let opts = IntegrityOptions {
+        inputs: vec![root.clone()],
+        public_keys: None,
+        max_file_size: trailhound::ingest::DEFAULT_MAX_FILE_BYTES,
+    };
     let report = validate(&opts).expect("an existing input is never a fatal error");
     let _ = render_table(&report);
 });

@@ -7,7 +7,7 @@ use super::logs::LogIndex;
 use super::walk::{awslogs_suffix, log_location, match_key, ChainKey};
 use super::{error, hex, parse_sha256, DigestEntry, LIST_LIMIT};
 use super::{ChainBreak, ChainSummary, Gap, IntegrityProblem, IntegrityReport, Uncovered};
-use crate::time::fmt_iso;
+use crate::time::{fmt_iso, parse_iso};
 use std::collections::{BTreeMap, HashMap};
 
 /// Keeps one of each set of identical digests (by content: the name that counts is inside
@@ -363,5 +363,55 @@ fn link_problem(
         (None, None) => Some(format!(
             "the previous digest {named_str} is not among the inputs (deleted or not exported)"
         )),
+    }
+}
+
+/// How far a chain may end before the newest chain of its trail and account: CloudTrail
+/// delivers a digest for every hour of every region of a trail, events or not, a little after
+/// the hour; two hours leave room for that.
+const EARLY: i64 = 7200;
+
+/// Fills [`IntegrityReport::not_shown`] from the chains and gaps found, and says in a note
+/// what no offline check can show: the newest digests of every chain may have been deleted
+/// with their log files.
+pub(super) fn not_shown(rep: &mut IntegrityReport) {
+    let mut newest: BTreeMap<(&str, &str, &str), i64> = BTreeMap::new();
+    let ends: Vec<Option<i64>> =
+        rep.chains.iter().map(|c| c.last_end.as_deref().and_then(parse_iso)).collect();
+    for (c, end) in rep.chains.iter().zip(&ends) {
+        if let Some(e) = *end {
+            let n = newest.entry((&c.prefix, &c.trail, &c.home_region)).or_insert(e);
+            *n = (*n).max(e);
+        }
+    }
+    let mut found = Vec::new();
+    for (c, end) in rep.chains.iter().zip(&ends) {
+        let top = newest.get(&(c.prefix.as_str(), c.trail.as_str(), c.home_region.as_str()));
+        if let (Some(e), Some(&top)) = (*end, top) {
+            if top - e > EARLY {
+                found.push(format!(
+                    "{} {} (trail {}): its digests end at {}, {} h before the newest digest of the same trail ({}), though CloudTrail writes one every hour: the newest digests of this region and their log files may have been deleted",
+                    c.prefix, c.region, c.trail, fmt_iso(e), (top - e) / 3600, fmt_iso(top)
+                ));
+            }
+        }
+    }
+    for g in rep.gaps.iter().filter(|g| g.seconds > 0) {
+        found.push(format!(
+            "{} s without digests from {} to {} (between {} and {}){}: logging stopped then, or digests and their log files were deleted",
+            g.seconds,
+            g.from,
+            g.to,
+            g.after,
+            g.before,
+            if g.new_chain { ", where the chain starts again" } else { "" }
+        ));
+    }
+    rep.not_shown = found;
+    if let Some(last) = ends.iter().flatten().max() {
+        rep.notes.push(format!(
+            "nothing vouches for what follows the newest digest of each chain (the latest ends at {}): its digests and log files could be deleted without a trace here; compare with the trail's LatestDigestDeliveryTime (aws cloudtrail get-trail-status)",
+            fmt_iso(*last)
+        ));
     }
 }

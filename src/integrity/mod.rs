@@ -73,7 +73,6 @@ mod walk;
 
 pub use table::render_table;
 
-use crate::ingest::DEFAULT_MAX_FILE_BYTES;
 use crate::time::parse_iso;
 use chains::{check_chains, check_moved, dedupe_digests, find_uncovered, merge_listings};
 use digest::{parse_digest, DigestDoc};
@@ -97,6 +96,9 @@ pub struct IntegrityOptions {
     pub inputs: Vec<PathBuf>,
     /// Directory of CloudTrail public keys, to verify digest signatures (see the module docs).
     pub public_keys: Option<PathBuf>,
+    /// Cap on one file's decompressed size, as the other commands' `--max-file-size`: a file
+    /// the other commands read that is larger is not proven (an uncovered log file).
+    pub max_file_size: u64,
 }
 
 /// A listed log file whose content does not match the digest.
@@ -302,6 +304,11 @@ pub struct IntegrityReport {
     pub unverifiable_signatures: Vec<BadSignature>,
     /// The chains found.
     pub chains: Vec<ChainSummary>,
+    /// Chains that end hours before the newest chain of the same trail and account, or stop
+    /// and start again with time between: where the newest digests, or those of a restart, and
+    /// their log files may have been deleted, which nothing offline can show either way. Each
+    /// keeps the status from ok.
+    pub not_shown: Vec<String>,
     /// Files that could not be used.
     pub problems: Vec<IntegrityProblem>,
     /// What was not checked and why, and other remarks.
@@ -334,7 +341,10 @@ impl IntegrityReport {
     pub fn verdict(&self) -> Verdict {
         if !self.ok() {
             Verdict::Failed
-        } else if self.signatures_unverified() || self.uncovered_total > 0 {
+        } else if self.signatures_unverified()
+            || self.uncovered_total > 0
+            || !self.not_shown.is_empty()
+        {
             Verdict::Unverified
         } else {
             Verdict::Ok
@@ -356,6 +366,12 @@ impl IntegrityReport {
             why.push(format!(
                 "{} log files that no digest lists: their content is not proven",
                 self.uncovered_total
+            ));
+        }
+        if !self.not_shown.is_empty() {
+            why.push(format!(
+                "{} chains end early or restart after a gap: digests and their log files may have been deleted there (not_shown)",
+                self.not_shown.len()
             ));
         }
         why.join("; ")
@@ -436,10 +452,10 @@ struct DigestEntry {
 fn read_digest(
     f: &Found,
     idx: &LogIndex,
-    raw: &mut Vec<u8>,
-    inflated: &mut Vec<u8>,
+    (raw, inflated): (&mut Vec<u8>, &mut Vec<u8>),
+    cap: u64,
 ) -> Result<DigestEntry, String> {
-    let content = load(&f.path, raw, inflated, DEFAULT_MAX_FILE_BYTES)
+    let content = load(&f.path, raw, inflated, cap)
         .map_err(|(reason, detail)| format!("{reason}: {detail}"))?;
     let sha256: [u8; 32] = Sha256::digest(content).into();
     let mut listing = Listing::default();
@@ -500,7 +516,7 @@ pub fn validate(o: &IntegrityOptions) -> anyhow::Result<IntegrityReport> {
         .par_iter()
         .map_init(
             || (Vec::new(), Vec::new()),
-            |(raw, inflated), f| examine(f, raw, inflated, DEFAULT_MAX_FILE_BYTES),
+            |(raw, inflated), f| examine(f, raw, inflated, o.max_file_size),
         )
         .collect();
     let mut logs = Vec::new();
@@ -515,7 +531,13 @@ pub fn validate(o: &IntegrityOptions) -> anyhow::Result<IntegrityReport> {
         }
         if ex.digest || (f.class == PathClass::Digest && !ex.events) {
             digest_files.push(f);
-        } else if f.class == PathClass::Log || ex.events {
+        } else if f.class == PathClass::Log
+            || ex.events
+            // A file the other commands read that could not be read here (too large for the
+            // cap, unreadable, damaged) is not shown to hold no events: a log file no digest
+            // lists, so the run is not OK.
+            || (ex.error.is_some() && walk::read_by_other_commands(&f.shown))
+        {
             let (shown, located) = (f.shown.clone(), f.located.clone());
             logs.push(LogEntry { shown, located, sha256: ex.sha256, error: ex.error });
         } else {
@@ -530,7 +552,7 @@ pub fn validate(o: &IntegrityOptions) -> anyhow::Result<IntegrityReport> {
         .par_iter()
         .map_init(
             || (Vec::new(), Vec::new()),
-            |(raw, inflated), f| read_digest(f, &idx, raw, inflated),
+            |(raw, inflated), f| read_digest(f, &idx, (raw, inflated), o.max_file_size),
         )
         .collect();
     let mut digests = Vec::new();
@@ -556,6 +578,7 @@ pub fn validate(o: &IntegrityOptions) -> anyhow::Result<IntegrityReport> {
     let covered = merge_listings(&digests, &idx, &mut rep, &mut problems);
     check_moved(&digests, &mut problems);
     let links = check_chains(&digests, &mut rep);
+    chains::not_shown(&mut rep);
     find_uncovered(&idx, &covered, &links.windows, &mut rep);
     check_signatures(o, &digests, &sidecars, &links.successor_sig, &mut rep, &mut problems)?;
 

@@ -31,6 +31,7 @@ pub fn render_table(r: &IntegrityReport) -> String {
         ("uncovered", r.uncovered_total),
         ("  inside a digested hour", r.uncovered_in_digest_window),
         ("gaps and restarts", r.gaps.len() as u64),
+        ("not shown either way", r.not_shown.len() as u64),
         ("signatures checked", r.signatures_checked),
         ("bad signatures", r.bad_signatures.len() as u64),
         ("unverifiable signatures", r.unverifiable_signatures.len() as u64),
@@ -106,6 +107,9 @@ pub fn render_table(r: &IntegrityReport) -> String {
             l(&g.after),
             l(&g.before)
         );
+    }
+    for n in &r.not_shown {
+        let _ = writeln!(s, "not shown  {}", l(n));
     }
     for p in &r.problems {
         let _ =

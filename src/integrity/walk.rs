@@ -270,14 +270,14 @@ fn walk(
         }
         Ok(_) => {}
         Err(e) => {
-            problems.push(warning(&w.shown(dir), "io_error", &e.to_string()));
+            problems.push(error(&w.shown(dir), "io_error", &unreadable(&e)));
             return;
         }
     }
     let mut paths: Vec<PathBuf> = match std::fs::read_dir(dir) {
         Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
         Err(e) => {
-            problems.push(warning(&w.shown(dir), "io_error", &e.to_string()));
+            problems.push(error(&w.shown(dir), "io_error", &unreadable(&e)));
             return;
         }
     };
@@ -291,6 +291,21 @@ fn walk(
             // commands follow every link, so what such a link leads to would be read as
             // evidence that nothing here checked: an error, not a skip.
             match std::fs::canonicalize(&p) {
+                // A link into or out of a folder the other commands skip (CloudTrail-Digest/,
+                // CloudTrail-Insight/): each file is visited once, by the first path found,
+                // and judged by it, so a file the other commands read through one path could
+                // be taken as skipped through the link (planted events passed as OK). Real
+                // exports have no such links: an error.
+                Ok(target)
+                    if target.starts_with(&w.canon) && crosses_skipped(&shown, &target, w) =>
+                {
+                    problems.push(error(
+                        &shown,
+                        "symlink_crosses_skipped_folder",
+                        "symbolic link into or out of a CloudTrail-Digest/ or CloudTrail-Insight/                          folder: the other commands read what it leads to by one path and skip it                          by the other, so it is not checked; replace the link by a copy and run again",
+                    ));
+                    continue;
+                }
                 Ok(target) if target.starts_with(&w.canon) => {}
                 Ok(_) => {
                     problems.push(error(
@@ -313,7 +328,7 @@ fn walk(
             }
         }
         match std::fs::metadata(&p) {
-            Err(e) => problems.push(warning(&shown, "io_error", &e.to_string())),
+            Err(e) => problems.push(error(&shown, "io_error", &unreadable(&e))),
             Ok(m) if m.is_dir() => walk(&p, w, seen, out, problems),
             // A FIFO or device found while walking would block or never end: not evidence.
             Ok(m) if !m.is_file() => problems.push(warning(
@@ -330,6 +345,20 @@ fn walk(
             }
         }
     }
+}
+
+/// Why a directory or file found while walking could not be read: an error, since what it
+/// holds is not checked while the other commands, run with other rights, may read it.
+fn unreadable(e: &std::io::Error) -> String {
+    format!("{e}: what it holds is not checked, and another command run with other rights may read it as evidence; make it readable and run again")
+}
+
+/// True when the link at `shown` and its target `target` differ in whether the other commands
+/// read what is below them ([`read_by_other_commands`]).
+fn crosses_skipped(shown: &str, target: &Path, w: &WalkRoot<'_>) -> bool {
+    let probe = |s: &str| if target.is_dir() { format!("{s}/x") } else { s.to_string() };
+    let real = rel_string(target, &w.canon);
+    read_by_other_commands(&probe(shown)) != read_by_other_commands(&probe(&real))
 }
 
 pub(super) fn read_capped(path: &Path, buf: &mut Vec<u8>, cap: u64) -> std::io::Result<()> {
