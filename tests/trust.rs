@@ -1323,6 +1323,16 @@ fn a_window_that_leaves_out_an_issuing_call_says_so() {
     let windowed: Vec<&str> = args.iter().copied().chain(["--since", since.as_str()]).collect();
     let (_, plan, err, _) = plan_then_verify(&trail, &windowed);
     assert!(actions_for(&plan, "put_role_policy").is_empty(), "{plan}");
+    // Verified over the same window, that plan was OK (exit 0): verify of a window is never.
+    let o = bin()
+        .args(["verify", "--no-progress", "--format", "json", "--since", since.as_str(), "--plan"])
+        .arg(trail.with_file_name("plan.json"))
+        .arg(&trail)
+        .output()
+        .unwrap();
+    let v = json(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{v}");
+    assert!(v["notes"].to_string().contains("NOT VERIFIED: verify over a window"), "{v}");
     let note = format!("WINDOW: --since {since} leaves out every issuing call before it");
     assert!(err.contains(&note), "{err}");
     assert!(err.contains("(1 session(s) used in the window were issued before it)"), "{err}");
