@@ -2171,3 +2171,27 @@ fn calls_with_a_creation_date_that_fits_no_session_are_still_the_sessions() {
     assert!(not_covered.contains("2099"), "{v:#}");
     assert!(!not_covered.contains("1970"), "{v:#}");
 }
+
+/// A key the attacker created, written in lower case (or with blanks) in the CreateAccessKey
+/// response of a damaged or forged record, while its uses carry it in capitals as AWS writes
+/// it: the key was left to a by-hand review and the 36-hour session it minted was never
+/// tainted, so no deny was planned for its user.
+#[test]
+fn a_created_key_written_in_lower_case_is_still_the_key_its_uses_name() {
+    for written in ["akiaexamplebackup001", " AKIAEXAMPLEBACKUP001 "] {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let key = s.create_access_key_with(&leaked, T0, Some("backup"), written);
+        let mut key = key;
+        key.key = "AKIAEXAMPLEBACKUP001".into();
+        let token = s.get_session_token(&key, T0 + 60, 36 * 3600);
+        s.call(&token, T0 + 120, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        let d = write(&s, &[]);
+        let p = plan(&d, LEAKED, "strict");
+        assert!(deactivated(&p).contains(&"AKIAEXAMPLEBACKUP001"), "{written:?}: {p:#}");
+        let user = format!("arn:aws:iam::{MAIN}:user/backup");
+        assert!(principals(&p, "put_user_policy").contains(&user), "{written:?}: {p:#}");
+        let (code, v) = verify(&d, &p);
+        assert_eq!(code, 0, "{written:?}: {v:#}");
+    }
+}

@@ -127,6 +127,20 @@ fn bucket_arn(r: &RawRecord, request: &Request) -> Option<String> {
 /// # Errors
 /// A [`RecordReject`] for objects that are not CloudTrail records, Insights records (never
 /// counted as events, SPEC §1) and records without a usable `eventTime`.
+/// An access key id a response or request names (a key issued, created, or acted on): AWS
+/// writes them in capitals, and the calls that use the key carry it so; one written in lower
+/// case or with blanks around it (a damaged or forged record) is read as that key, so that its
+/// uses are found. Any other text is kept as it is.
+fn key_id(s: &super::raw::Str<'_>) -> Option<String> {
+    let v = s.owned()?;
+    let t = v.trim();
+    let upper = t.to_ascii_uppercase();
+    let shaped = (upper.starts_with("AKIA") || upper.starts_with("ASIA"))
+        && t.len() >= 16
+        && t.bytes().all(|b| b.is_ascii_alphanumeric());
+    Some(if shaped { upper } else { v })
+}
+
 pub fn normalize(r: &RawRecord, file: u32, idx: u32) -> Result<Event, RecordReject> {
     let time = check(r, idx)?;
     let id = r.event_id.owned().unwrap_or_else(|| super::table::stand_in_name(file, idx));
@@ -147,7 +161,7 @@ pub fn normalize(r: &RawRecord, file: u32, idx: u32) -> Result<Event, RecordReje
             policy_name: q.policy_name.owned(),
             policy_size: q.policy_document.get().map(super::raw::policy_chars),
             group_name: q.group_name.owned(),
-            access_key_id: q.access_key_id.owned(),
+            access_key_id: key_id(&q.access_key_id),
             status: q.status.owned(),
             bucket_name: q.bucket_name.owned(),
             key: q.key.owned(),
@@ -161,7 +175,7 @@ pub fn normalize(r: &RawRecord, file: u32, idx: u32) -> Result<Event, RecordReje
     let mut response = Response::default();
     if let Some(p) = r.response_elements.get() {
         if let Some(c) = p.credentials.get() {
-            response.credentials_key = c.access_key_id.owned();
+            response.credentials_key = key_id(&c.access_key_id);
             response.credentials_expiration = c.expiration.non_empty().and_then(parse_us_date);
         }
         if let Some(a) = p.assumed_role_user.get() {
@@ -173,7 +187,7 @@ pub fn normalize(r: &RawRecord, file: u32, idx: u32) -> Result<Event, RecordReje
             response.federated_user_id = f.federated_user_id.owned();
         }
         if let Some(k) = p.access_key.get() {
-            response.access_key_id = k.access_key_id.owned();
+            response.access_key_id = key_id(&k.access_key_id);
             response.access_key_user = k.user_name.owned();
             response.access_key_created = k.create_date.non_empty().and_then(parse_us_date);
         }
