@@ -431,7 +431,7 @@ fn radius(
     }
     if !unseen_tail.is_empty() {
         notes.push(format!(
-            "{} tainted credential(s) were still valid when the evidence of their account ends (see unseen_tail): re-run on logs through the cut-off before applying a plan",
+            "{} tainted credential(s) were still valid when the evidence of their account ends (see unseen_tail): what they did after it is not in these logs; re-run on logs up to the time a plan is applied",
             unseen_tail.len()
         ));
     }

@@ -130,8 +130,13 @@ pub fn build_plan(
         o.effective_at.unwrap_or_else(|| o.now.max(newest_issue.map_or(o.now, |t| t + 1)));
     if let (Some(e), Some(t)) = (o.effective_at, newest_issue) {
         if e <= t {
+            let which = if e == t {
+                "sessions issued in that second are not denied".to_string()
+            } else {
+                format!("sessions issued from {} to {} are not denied", fmt_iso(e), fmt_iso(t))
+            };
             notes.push(format!(
-                "--effective-at {} is not after the newest tainted issue time {}: sessions issued in that second would not be denied (F14)",
+                "--effective-at {} is not after the newest tainted issue time {}: {which} (F14; NOT COVERED notes name them)",
                 fmt_iso(e),
                 fmt_iso(t)
             ));
