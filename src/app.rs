@@ -571,7 +571,7 @@ fn plan(a: cli::PlanArgs) -> Result<Exit> {
         );
         if !p.unseen_tail.is_empty() {
             eprintln!(
-                "trailhound: {} tainted credential(s) were still valid where the evidence ends (unseen_tail in the plan): what they did after it is not in these logs, and a credential they minted since was issued after the cut-off, which no deny here cuts; re-run on logs up to the time you apply the plan",
+                "trailhound: {} tainted credential(s) were still valid where the evidence ends (unseen_tail in the plan): what they did after it is not in these logs, and a credential they minted since was issued after the cut-off, which no deny here cuts; re-run on logs through the cut-off and up to the time you apply the plan, before applying it",
                 p.unseen_tail.len()
             );
         }

@@ -431,7 +431,7 @@ fn radius(
     }
     if !unseen_tail.is_empty() {
         notes.push(format!(
-            "{} tainted credential(s) were still valid when the evidence of their account ends (see unseen_tail): what they did after it is not in these logs; re-run on logs up to the time a plan is applied",
+            "{} tainted credential(s) were still valid when the evidence of their account ends (see unseen_tail): what they did after it is not in these logs; re-run on logs through the cut-off and up to the time a plan is applied, before applying it",
             unseen_tail.len()
         ));
     }
