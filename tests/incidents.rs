@@ -2195,3 +2195,29 @@ fn a_created_key_written_in_lower_case_is_still_the_key_its_uses_name() {
         assert_eq!(code, 0, "{written:?}: {v:#}");
     }
 }
+
+/// A session's `aws:TokenIssueTime` is the `creationDate` its calls carry, seen up to two
+/// seconds after its issuing call's `eventTime`. For a session the trail never shows in use,
+/// a cut-off one second after the call was judged to cover it, while IAM's `DateLessThan`
+/// may miss it: it is now judged at the latest issue time it may have.
+#[test]
+fn a_session_never_seen_in_use_is_covered_only_by_a_cut_off_past_its_issue_skew() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let role = format!("arn:aws:iam::{MAIN}:role/Quiet");
+    s.assume_role(&leaked, T0, &role, "q", 7200);
+    let d = write(&s, &[]);
+    let at = |t: i64| trailhound::time::fmt_iso(t);
+    let (code, p, err) =
+        run(&["plan", "--key", LEAKED, "--strategy", "strict", "--effective-at", &at(T0 + 1)], &d);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(p["summary"]["uncovered_sessions"], 1, "{}", p["summary"]);
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 1, "{v:#}");
+    let (code, p, err) =
+        run(&["plan", "--key", LEAKED, "--strategy", "strict", "--effective-at", &at(T0 + 3)], &d);
+    assert_eq!(code, 0, "{err}");
+    assert!(principals(&p, "put_role_policy").contains(&role), "{p:#}");
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 0, "{v:#}");
+}

@@ -8,6 +8,20 @@ use super::{NodeKind, SessionGraph};
 /// closer to the issue time than this (or before it, or a year misread) is not believed.
 pub const SHORTEST_LIFE: i64 = 840;
 
+/// How much later than its issuing call's `eventTime` a session's `aws:TokenIssueTime` (the
+/// `creationDate` its calls carry, F5) has been seen to be.
+const ISSUE_SKEW: i64 = 2;
+
+/// The latest `aws:TokenIssueTime` a session may have: its issue time, which its calls'
+/// `creationDate` fixes when the trail shows it in use; for a session issued by a logged call
+/// and never seen in use, up to [`ISSUE_SKEW`] later than that call. A deny `DateLessThan` a
+/// cut-off one second after the call would miss it, so the plan and `verify` judge it at this
+/// time.
+pub fn token_issue_time(node: &super::Node) -> Option<i64> {
+    let unseen = node.kind == NodeKind::Session && !node.orphan && node.last_seen.is_none();
+    node.issued_at.map(|t| if unseen { t.saturating_add(ISSUE_SKEW) } else { t })
+}
+
 /// The `expiration` a session's issuing call stated, if it is believable: not sooner after the
 /// issue time than [`SHORTEST_LIFE`], and not before the session's last call (the logs show
 /// the session valid then). What the renderings show as the session's stated end.

@@ -33,7 +33,7 @@ mod switch;
 mod unnamed;
 mod usercaller;
 mod wide;
-pub use expiry::{session_expiry, stated_expiry};
+pub use expiry::{session_expiry, stated_expiry, token_issue_time};
 pub use launch::{function_name, Workload};
 pub use wide::{Wide, WideIndex, WideLink};
 

@@ -115,7 +115,7 @@ pub fn build_plan(
         .nodes
         .iter()
         .filter(|&&n| g.nodes[n].kind == NodeKind::Session)
-        .filter_map(|&n| g.nodes[n].issued_at);
+        .filter_map(|&n| crate::chain::token_issue_time(&g.nodes[n]));
     let (plausible, future): (Vec<i64>, Vec<i64>) = issue_times.partition(|&t| t <= o.now);
     let newest_issue = plausible.into_iter().max();
     if let Some(f) = future.into_iter().max() {
@@ -459,7 +459,7 @@ pub fn build_plan(
         let (covered, missed): (Vec<usize>, Vec<usize>) = tainted.iter().partition(|&&n| {
             let sn = &g.nodes[n];
             let userid = session_userid(sn, None);
-            any_matches(&statements, sn.issued_at, userid.as_deref())
+            any_matches(&statements, crate::chain::token_issue_time(sn), userid.as_deref())
                 && (!launched.contains_key(&n)
                     || any_matches(&statements, Some(RENEWAL), userid.as_deref()))
         });

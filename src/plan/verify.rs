@@ -677,8 +677,9 @@ pub fn verify_with(
         }
         let t = attach_target(g, n).ok()?;
         let m = policies.on.get(&(t.kind, t.name.clone(), t.account_id.clone()))?;
-        let issued =
-            issued.or_else(|| (node.kind == NodeKind::Session).then_some(node.issued_at).flatten());
+        let issued = issued.or_else(|| {
+            (node.kind == NodeKind::Session).then(|| crate::chain::token_issue_time(node)).flatten()
+        });
         // The role id of a session the evidence shows no aws:userid for: from the snapshot.
         let role_id = iam
             .filter(|_| node.userid.is_none())
