@@ -2221,3 +2221,49 @@ fn a_session_never_seen_in_use_is_covered_only_by_a_cut_off_past_its_issue_skew(
     let (code, v) = verify(&d, &p);
     assert_eq!(code, 0, "{v:#}");
 }
+
+/// Three ways the attacker's inline policies escaped the F8 room check (a review of the
+/// check): a put naming the user in another case (IAM names are not told apart by case), a put
+/// whose record lost its request (CloudTrail drops one over 100 KB: a document padded with
+/// blanks F8 does not count), and a put by the attacker's user from a console session whose
+/// record carries no key. Each left the deny inline with no room and verify said OK.
+#[test]
+fn inline_room_is_judged_whatever_the_case_the_record_or_the_credential_of_the_put() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let token = s.get_session_token(&leaked, T0, 36 * 3600);
+    s.call(&token, T0 + 10, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let admin = format!("arn:aws:iam::{MAIN}:role/AdminRole");
+    let hop = s.assume_role(&leaked, T0 + 20, &admin, "a", 7200);
+    let doc = format!(
+        "{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Sid\":\"{}\",\"Effect\":\"Allow\",\"Action\":\"sts:GetCallerIdentity\",\"Resource\":\"*\"}}]}}",
+        "k".repeat(1930)
+    );
+    let put = |user: &str| json!({"userName": user, "policyName": "pad", "policyDocument": doc});
+    s.call(&leaked, T0 + 30, "iam.amazonaws.com", "PutUserPolicy", put("CI-DEPLOYER"));
+    s.call(&hop, T0 + 40, "iam.amazonaws.com", "PutRolePolicy", json!({"roleName": "AdminRole"}));
+    s.create_user(&leaked, T0 + 50, "evil");
+    s.create_login_profile(&leaked, T0 + 60, "evil");
+    let console = s.console_login(MAIN, T0 + 120, "evil");
+    s.call(&console, T0 + 130, "iam.amazonaws.com", "PutUserPolicy", put("evil"));
+    s.edit_records(|_, r| {
+        if r["eventName"] == "PutRolePolicy" {
+            r["requestParameters"] = Value::Null;
+        }
+        if r["eventName"] == "PutUserPolicy" && r["requestParameters"]["userName"] == "evil" {
+            r["userIdentity"].as_object_mut().unwrap().remove("accessKeyId");
+        }
+    });
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    for arn in
+        [format!("arn:aws:iam::{MAIN}:user/ci-deployer"), format!("arn:aws:iam::{MAIN}:user/evil")]
+    {
+        assert!(!principals(&p, "put_user_policy").contains(&arn), "{arn} inline: {p:#}");
+        assert!(principals(&p, "attach_user_policy").contains(&arn), "{arn} not attached: {p:#}");
+    }
+    assert!(!principals(&p, "put_role_policy").contains(&admin), "{p:#}");
+    assert!(principals(&p, "attach_role_policy").contains(&admin), "{p:#}");
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 0, "{v:#}");
+}

@@ -23,16 +23,20 @@ pub fn token_issue_time(node: &super::Node) -> Option<i64> {
 }
 
 /// The `expiration` a session's issuing call stated, if it is believable: not sooner after the
-/// issue time than [`SHORTEST_LIFE`], and not before the session's last call (the logs show
-/// the session valid then). What the renderings show as the session's stated end.
+/// issue time than [`SHORTEST_LIFE`], and not more than [`USE_SKEW`] before the session's last
+/// call (the logs show the session valid then). What the renderings show as the session's stated end.
 pub fn stated_expiry(g: &SessionGraph, n: usize) -> Option<i64> {
     let node = &g.nodes[n];
     node.expires_at.filter(|&e| believable(node, e))
 }
 
+/// How long after its end a session's call may still be logged: the clocks of the services
+/// that log a call (SigV4 allows requests five minutes off).
+const USE_SKEW: i64 = 300;
+
 fn believable(node: &super::Node, end: i64) -> bool {
     node.issued_at.is_none_or(|i| end >= i.saturating_add(SHORTEST_LIFE))
-        && node.last_seen.is_none_or(|l| end >= l)
+        && node.last_seen.is_none_or(|l| end >= l.saturating_sub(USE_SKEW))
 }
 
 /// When a session stops being valid: its `expiration` ([`stated_expiry`]), else issue time +

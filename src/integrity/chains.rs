@@ -375,18 +375,26 @@ const EARLY: i64 = 7200;
 /// what no offline check can show: the newest digests of every chain may have been deleted
 /// with their log files.
 pub(super) fn not_shown(rep: &mut IntegrityReport) {
-    let mut newest: BTreeMap<(&str, &str, &str), i64> = BTreeMap::new();
+    // One trail: its account's prefix, or, for an organization trail (`AWSLogs/<o-id>/<acct>`),
+    // the organization's, whose member accounts' chains end together too.
+    let trail_of = |prefix: &str| -> String {
+        match prefix.rsplit_once('/') {
+            Some((org, _)) if prefix.split('/').count() == 3 => org.to_string(),
+            _ => prefix.to_string(),
+        }
+    };
+    let mut newest: BTreeMap<(String, &str, &str), i64> = BTreeMap::new();
     let ends: Vec<Option<i64>> =
         rep.chains.iter().map(|c| c.last_end.as_deref().and_then(parse_iso)).collect();
     for (c, end) in rep.chains.iter().zip(&ends) {
         if let Some(e) = *end {
-            let n = newest.entry((&c.prefix, &c.trail, &c.home_region)).or_insert(e);
+            let n = newest.entry((trail_of(&c.prefix), &c.trail, &c.home_region)).or_insert(e);
             *n = (*n).max(e);
         }
     }
     let mut found = Vec::new();
     for (c, end) in rep.chains.iter().zip(&ends) {
-        let top = newest.get(&(c.prefix.as_str(), c.trail.as_str(), c.home_region.as_str()));
+        let top = newest.get(&(trail_of(&c.prefix), c.trail.as_str(), c.home_region.as_str()));
         if let (Some(e), Some(&top)) = (*end, top) {
             if top - e > EARLY {
                 found.push(format!(

@@ -579,6 +579,9 @@ pub fn validate(o: &IntegrityOptions) -> anyhow::Result<IntegrityReport> {
     check_moved(&digests, &mut problems);
     let links = check_chains(&digests, &mut rep);
     chains::not_shown(&mut rep);
+    rep.not_shown.extend(problems.iter().filter(|p| p.reason == "io_error").map(|p| {
+        format!("{}: could not be read ({}), so what it holds is not checked", p.path, p.detail)
+    }));
     find_uncovered(&idx, &covered, &links.windows, &mut rep);
     check_signatures(o, &digests, &sidecars, &links.successor_sig, &mut rep, &mut problems)?;
 

@@ -270,14 +270,14 @@ fn walk(
         }
         Ok(_) => {}
         Err(e) => {
-            problems.push(error(&w.shown(dir), "io_error", &unreadable(&e)));
+            problems.push(warning(&w.shown(dir), "io_error", &unreadable(&e)));
             return;
         }
     }
     let mut paths: Vec<PathBuf> = match std::fs::read_dir(dir) {
         Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
         Err(e) => {
-            problems.push(error(&w.shown(dir), "io_error", &unreadable(&e)));
+            problems.push(warning(&w.shown(dir), "io_error", &unreadable(&e)));
             return;
         }
     };
@@ -328,7 +328,7 @@ fn walk(
             }
         }
         match std::fs::metadata(&p) {
-            Err(e) => problems.push(error(&shown, "io_error", &unreadable(&e))),
+            Err(e) => problems.push(warning(&shown, "io_error", &unreadable(&e))),
             Ok(m) if m.is_dir() => walk(&p, w, seen, out, problems),
             // A FIFO or device found while walking would block or never end: not evidence.
             Ok(m) if !m.is_file() => problems.push(warning(
@@ -347,8 +347,9 @@ fn walk(
     }
 }
 
-/// Why a directory or file found while walking could not be read: an error, since what it
-/// holds is not checked while the other commands, run with other rights, may read it.
+/// Why a directory or file found while walking could not be read. A warning, but the run is
+/// not ok ([`super::IntegrityReport::not_shown`]): what it holds is not checked, while the
+/// other commands, run with other rights, may read it.
 fn unreadable(e: &std::io::Error) -> String {
     format!("{e}: what it holds is not checked, and another command run with other rights may read it as evidence; make it readable and run again")
 }

@@ -117,6 +117,19 @@ pub fn build_plan(
         .filter(|&&n| g.nodes[n].kind == NodeKind::Session)
         .filter_map(|&n| crate::chain::token_issue_time(&g.nodes[n]));
     let (plausible, future): (Vec<i64>, Vec<i64>) = issue_times.partition(|&t| t <= o.now);
+    // A stated end the logs contradict is not the session's end (`session_expiry`): say so.
+    for &n in &b.nodes {
+        let node = &g.nodes[n];
+        if let (Some(x), None) = (node.expires_at, crate::chain::stated_expiry(g, n)) {
+            notes.push(format!(
+                "session {}: its issuing call's expiration {} is not believed (sooner than STS allows after its issue, or before its last call {}): it is judged valid until {}",
+                node.id,
+                fmt_iso(x),
+                node.last_seen.map_or_else(|| "-".to_string(), fmt_iso),
+                session_expiry(g, n).map_or_else(|| "no known end".to_string(), fmt_iso)
+            ));
+        }
+    }
     let newest_issue = plausible.into_iter().max();
     if let Some(f) = future.into_iter().max() {
         notes.push(format!(
@@ -764,12 +777,8 @@ pub fn build_plan(
 
     // An inline deny where the attacker's own inline policies leave it no room (F8) becomes a
     // managed policy attached to the principal (`room`); with a snapshot, `--iam` checks again.
-    actions = precaution::fit_or_managed(
-        actions,
-        None,
-        &TrailRooms::from_persistence(&b.persistence),
-        &mut notes,
-    );
+    let rooms = TrailRooms::for_plan(ing, b, &mut notes);
+    actions = precaution::fit_or_managed(actions, None, &rooms, &mut notes);
 
     // One block per account (plan.sh runs a block only with that account's credentials);
     // blocks in the order of their most urgent action, so the account where keys are

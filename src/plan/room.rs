@@ -30,6 +30,10 @@ type Principal = (String, bool, String);
 pub struct TrailRooms {
     inline: BTreeMap<Principal, BTreeMap<String, Option<usize>>>,
     attached: BTreeMap<Principal, BTreeSet<String>>,
+    /// (account, role?) of a put that names no principal: its record lost its request
+    /// (CloudTrail drops one over 100 KB, and a document padded with blanks F8 does not count
+    /// gets there), so it may have filled any budget of that kind in the account.
+    unnamed: BTreeSet<(String, bool)>,
 }
 
 impl TrailRooms {
@@ -44,6 +48,67 @@ impl TrailRooms {
             t.note(&p.event_name, p.account_id.as_deref(), principal, policy);
         }
         t
+    }
+
+    /// What the trail shows was put on principals' inline budgets: the IAM calls of the
+    /// tainted credentials (the blast radius's events), and those of the attacker's users
+    /// whatever credential they carry (a console session's calls may carry no key, F17, and so
+    /// belong to no credential), read back from their files. `plan` and `verify` both use it.
+    ///
+    /// # Errors
+    /// A file that changed on disk since it was read.
+    pub fn from_trail(
+        ing: &crate::ingest::Ingest,
+        b: &crate::blast::BlastRadius,
+    ) -> anyhow::Result<TrailRooms> {
+        let mut t = TrailRooms::default();
+        let Some(iam) = ing.strings.iter().position(|s| s == "iam.amazonaws.com") else {
+            return Ok(t);
+        };
+        let mut mask = vec![false; ing.stubs.len()];
+        for &i in &b.event_indices {
+            mask[i] = true;
+        }
+        let users: BTreeSet<(&str, String)> = b
+            .attacker_users
+            .iter()
+            .map(|u| (u.account_id.as_str(), u.user_name.to_ascii_lowercase()))
+            .collect();
+        let by_user = |arn: Option<&str>| {
+            let Some(rest) = arn.and_then(|a| a.strip_prefix("arn:")) else { return false };
+            let mut parts = rest.splitn(5, ':');
+            let (_, service, _, acct, res) =
+                (parts.next(), parts.next(), parts.next(), parts.next(), parts.next());
+            let (Some("iam"), Some(acct), Some(res)) = (service, acct, res) else { return false };
+            let Some(path) = res.strip_prefix("user/") else { return false };
+            let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+            users.contains(&(acct, name))
+        };
+        let wanted: Vec<usize> = (0..ing.stubs.len())
+            .filter(|&i| {
+                let s = &ing.stubs[i];
+                s.source as usize == iam
+                    && (mask[i]
+                        || (!users.is_empty() && by_user(ing.strings.get(s.principal as usize))))
+            })
+            .collect();
+        if !wanted.is_empty() {
+            ing.for_each_event(&wanted, |_, e| t.add_event(&e))?;
+        }
+        Ok(t)
+    }
+
+    /// [`TrailRooms::from_trail`] for the plan: when a file changed since it was read, the
+    /// persistence findings of the blast radius instead, with a note.
+    pub fn for_plan(
+        ing: &crate::ingest::Ingest,
+        b: &crate::blast::BlastRadius,
+        notes: &mut Vec<String>,
+    ) -> TrailRooms {
+        TrailRooms::from_trail(ing, b).unwrap_or_else(|e| {
+            notes.push(format!("the IAM calls that put inline policies could not be read back ({e}): the room for each inline deny (F8) is judged from the tainted credentials' calls in the blast radius alone"));
+            TrailRooms::from_persistence(&b.persistence)
+        })
     }
 
     /// Adds what the call `e` of a tainted credential put or attached, if it succeeded: as
@@ -71,9 +136,16 @@ impl TrailRooms {
             "PutUserPolicy" | "AttachUserPolicy" => false,
             _ => return,
         };
+        let Some(acct) = account else { return };
         let name = if role { role_name } else { user };
-        let (Some(name), Some(acct)) = (name, account) else { return };
-        let key = (acct.to_string(), role, name.to_string());
+        let Some(name) = name.filter(|n| !n.is_empty()) else {
+            if event.starts_with("Put") {
+                self.unnamed.insert((acct.to_string(), role));
+            }
+            return;
+        };
+        // IAM names are not told apart by case.
+        let key = (acct.to_string(), role, name.to_ascii_lowercase());
         if event.starts_with("Put") {
             let Some(policy) = policy else { return };
             let size = size.map(|s| usize::try_from(s).unwrap_or(usize::MAX));
@@ -125,7 +197,22 @@ pub fn room(a: &Action, iam: Option<&Iam>, trail: &TrailRooms) -> Option<Room> {
             i.snapshot.user(arn).map(|u| (others(&u.inline), u.attached.len()))
         }
     });
-    let key = (a.account_id.clone().unwrap_or_default(), role, arn.rsplit('/').next()?.to_string());
+    let account = a.account_id.clone().unwrap_or_default();
+    if trail.unnamed.contains(&(account.clone(), role)) {
+        let (snap_used, snap_attached) = snapshot.unwrap_or((0, 0));
+        return Some(Room {
+            used: limit.max(snap_used),
+            limit,
+            attached: snap_attached,
+            why: format!(
+                "a tainted Put{}Policy in account {} names no {} (its record lost its request, as CloudTrail drops one over 100 KB), so it may have filled this one's inline policies (F8, per the trail: no room is known)",
+                if role { "Role" } else { "User" },
+                crate::escape::one_line(&account),
+                if role { "role" } else { "user" }
+            ),
+        });
+    }
+    let key = (account, role, arn.rsplit('/').next()?.to_ascii_lowercase());
     let put: Vec<(&String, Option<usize>)> = trail
         .inline
         .get(&key)

@@ -413,23 +413,6 @@ fn statements(doc: Option<&serde_json::Value>) -> Vec<serde_json::Value> {
     v
 }
 
-/// What the trail shows tainted credentials put on each principal's inline budget (F8): their
-/// IAM calls (a few of the tainted events, found by their event source in the table) are read
-/// back, since the blast radius verify draws reads no event.
-fn trail_rooms(ing: &Ingest, b: &crate::blast::BlastRadius) -> anyhow::Result<super::TrailRooms> {
-    let mut rooms = super::TrailRooms::default();
-    let iam: Vec<usize> = b
-        .event_indices
-        .iter()
-        .copied()
-        .filter(|&i| ing.strings.get(ing.stubs[i].source as usize) == Some("iam.amazonaws.com"))
-        .collect();
-    if !iam.is_empty() {
-        ing.for_each_event(&iam, |_, e| rooms.add_event(&e))?;
-    }
-    Ok(rooms)
-}
-
 impl Denies {
     /// Applies one action whose command checked out. `Err`: IAM would refuse it (with the
     /// snapshot: an inline deny the principal's other inline policies leave no room for, F8).
@@ -600,7 +583,8 @@ pub fn verify_with(
 
     // The state IAM is in once the plan's actions (those whose command checks out) have run.
     let mut command_problems = Vec::new();
-    let mut policies = Denies { trail: trail_rooms(ing, &b)?, ..Denies::default() };
+    let mut policies =
+        Denies { trail: super::TrailRooms::from_trail(ing, &b)?, ..Denies::default() };
     // (key, user name, account)
     let mut keys_cut: BTreeSet<String> = BTreeSet::new();
     // What the plan removed from each user before deleting it: (account, user, what).
