@@ -2090,12 +2090,19 @@ fn a_session_the_logs_show_alive_past_its_stated_end_is_still_denied() {
             c.remove("ec2RoleDelivery");
         }
     });
+    // A call logged two seconds after a 15-minute session's end is clock skew, not a
+    // contradiction: that session stays expired at the cut-off, and its role is not denied.
+    let skewed = format!("arn:aws:iam::{MAIN}:role/SkewRole");
+    let hop3 = s.assume_role(&leaked, T0 + 30, &skewed, "k", 900);
+    s.call(&hop3, T0 + 30 + 902, "s3.amazonaws.com", "ListBuckets", Value::Null);
     let d = write(&s, &[]);
     let p = plan(&d, LEAKED, "strict");
     let denied = principals(&p, "put_role_policy");
     for role in [&short, &misread] {
         assert!(denied.contains(role), "{role} not denied: {p:#}");
     }
+    assert!(!denied.contains(&skewed), "{p:#}");
+    assert!(p["notes"].to_string().contains("is not believed"), "{p:#}");
     let (code, v) = verify(&d, &p);
     assert_eq!(code, 0, "{v:#}");
     // The stated ends that are not believed are not shown as the sessions' ends.

@@ -1733,21 +1733,48 @@ fn a_file_reached_through_an_insight_link_or_too_large_to_check_is_never_ok() {
 /// for what follows the newest digest.
 #[test]
 fn a_chain_that_ends_hours_before_the_rest_of_its_trail_is_not_ok() {
+    for org in [false, true] {
+        chain_ends_early(org);
+    }
+}
+
+/// [`a_chain_that_ends_hours_before_the_rest_of_its_trail_is_not_ok`] on a trail with (or
+/// without) organization-trail copies: with them, every chain of one member account is cut,
+/// and the other member's chains of the same trail show it.
+fn chain_ends_early(org: bool) {
     let opts = DigestGenOptions { key: Some(test_key()), ..Default::default() };
     let fp = opts.fingerprint.clone();
-    let (d, digests, _) = trail(63, 6, false, opts);
+    let (d, digests, _) = trail(63, 6, org, opts);
     let keys = key_dir(&fp);
     let k = ["--public-keys", keys.path().to_str().unwrap()];
     let (code, v) = run(d.path(), &k);
     assert_eq!((code, v["status"].as_str()), (0, Some("ok")), "the untouched trail: {v}");
     assert!(v["not_shown"].as_array().unwrap().is_empty(), "{v}");
     assert!(v["notes"].to_string().contains("LatestDigestDeliveryTime"), "{v}");
-    // The last three digests of the first chain, their sidecars and the files they list.
-    let chain = chain_of(&digests[0]).to_string();
-    let mut of_chain: Vec<&String> = digests.iter().filter(|x| chain_of(x) == chain).collect();
-    of_chain.sort();
-    assert!(of_chain.len() >= 5, "{of_chain:?}");
-    for rel in &of_chain[of_chain.len() - 3..] {
+    // The last three digests of the first chain (with organization copies: of every chain of
+    // the first member account), their sidecars and the files they list.
+    let first = if org {
+        digests.iter().find(|x| x.starts_with("AWSLogs/o-")).expect("organization digests")
+    } else {
+        &digests[0]
+    };
+    let chain = chain_of(first).to_string();
+    let member = chain[..chain.find("/CloudTrail-Digest/").unwrap()].to_string();
+    let mut chains: Vec<&str> = digests
+        .iter()
+        .map(|x| chain_of(x))
+        .filter(|c| if org { c.starts_with(&format!("{member}/")) } else { *c == chain })
+        .collect();
+    chains.sort();
+    chains.dedup();
+    let mut cut = Vec::new();
+    for c in &chains {
+        let mut of_chain: Vec<&String> = digests.iter().filter(|x| chain_of(x) == *c).collect();
+        of_chain.sort();
+        assert!(of_chain.len() >= 5, "{of_chain:?}");
+        cut.extend(of_chain[of_chain.len() - 3..].iter().map(|x| x.to_string()));
+    }
+    for rel in &cut {
         let v: Value = serde_json::from_slice(&gunzip_file(&d.path().join(rel))).unwrap();
         for l in v["logFiles"].as_array().unwrap() {
             let key = l["s3Object"].as_str().unwrap();
