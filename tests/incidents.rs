@@ -2274,3 +2274,32 @@ fn inline_room_is_judged_whatever_the_case_the_record_or_the_credential_of_the_p
     let (code, v) = verify(&d, &p);
     assert_eq!(code, 0, "{v:#}");
 }
+
+/// A user renamed after the attacker filled its inline budget takes its inline policies along:
+/// the deny on the new name has no more room than on the old one (a review of the F8 room).
+#[test]
+fn a_renamed_user_keeps_the_inline_room_its_policies_used() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    s.create_user(&leaked, T0, "tmp");
+    let doc = format!(
+        "{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Sid\":\"{}\",\"Effect\":\"Allow\",\"Action\":\"sts:GetCallerIdentity\",\"Resource\":\"*\"}}]}}",
+        "k".repeat(1930)
+    );
+    let put = json!({"userName": "tmp", "policyName": "pad", "policyDocument": doc});
+    s.call(&leaked, T0 + 10, "iam.amazonaws.com", "PutUserPolicy", put);
+    let key = s.create_access_key(&leaked, T0 + 20, Some("tmp"));
+    let rename = json!({"userName": "tmp", "newUserName": "evil"});
+    s.call(&leaked, T0 + 30, "iam.amazonaws.com", "UpdateUser", rename);
+    // The key now signs as user evil.
+    let key = s.user_key(MAIN, "evil", &key.key);
+    let token = s.get_session_token(&key, T0 + 60, 36 * 3600);
+    s.call(&token, T0 + 70, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let d = write(&s, &[]);
+    let (code, p, err) =
+        run(&["plan", "--key", LEAKED, "--strategy", "strict", "--effective-at", CUT], &d);
+    assert!(code == 0 || code == 1, "{err}");
+    let evil = format!("arn:aws:iam::{MAIN}:user/evil");
+    assert!(!principals(&p, "put_user_policy").contains(&evil), "{p:#}");
+    assert!(principals(&p, "attach_user_policy").contains(&evil), "{p:#}");
+}

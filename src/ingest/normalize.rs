@@ -160,6 +160,7 @@ pub fn normalize(r: &RawRecord, file: u32, idx: u32) -> Result<Event, RecordReje
             policy_arn: q.policy_arn.owned(),
             policy_name: q.policy_name.owned(),
             policy_size: q.policy_document.get().map(super::raw::policy_chars),
+            new_user_name: q.new_user_name.owned(),
             group_name: q.group_name.owned(),
             access_key_id: key_id(&q.access_key_id),
             status: q.status.owned(),

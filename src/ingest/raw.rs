@@ -523,6 +523,9 @@ pub struct RawRequest<'a> {
     /// `PutUserPolicy`/`PutRolePolicy`'s document: only its size is kept ([`policy_chars`]).
     #[serde(borrow, default)]
     pub policy_document: Str<'a>,
+    /// `UpdateUser`'s new name.
+    #[serde(borrow, default)]
+    pub new_user_name: Str<'a>,
     #[serde(borrow, default)]
     pub group_name: Str<'a>,
     #[serde(borrow, default)]

@@ -164,6 +164,7 @@ pub fn content_digest(r: &RawRecord) -> (u64, u32) {
         }
         d.n(q.duration_seconds.0);
         d.n(q.policy_document.get().map(super::raw::policy_chars));
+        d.s(&q.new_user_name);
     }
     d.tag = 300;
     if let Some(p) = r.response_elements.get() {
@@ -314,6 +315,7 @@ pub fn event_digest(e: &Event) -> u64 {
     }
     d.n(q.duration_seconds);
     d.n(q.policy_size);
+    s(&mut d, &q.new_user_name);
     let p = &e.response;
     for v in [
         &p.credentials_key,

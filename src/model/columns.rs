@@ -194,6 +194,13 @@ pub const COLUMNS: &[(&str, Access)] = &[
         Access::Int(|e| e.request.policy_size, |e, v| e.request.policy_size = Some(v)),
     ),
     (
+        "request_new_user_name",
+        Access::Str(
+            |e| e.request.new_user_name.as_deref(),
+            |e, v| e.request.new_user_name = Some(v),
+        ),
+    ),
+    (
         "request_group_name",
         Access::Str(|e| e.request.group_name.as_deref(), |e, v| e.request.group_name = Some(v)),
     ),

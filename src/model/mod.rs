@@ -102,6 +102,8 @@ pub struct Request {
     /// The characters of `policyDocument` as F8 counts them (no whitespace), for an inline
     /// policy put on a user or role: what the plan's inline deny must still fit beside.
     pub policy_size: Option<i64>,
+    /// `UpdateUser`'s `newUserName`: the user's inline policies go with it.
+    pub new_user_name: Option<String>,
     pub group_name: Option<String>,
     pub access_key_id: Option<String>,
     pub status: Option<String>,

@@ -92,8 +92,14 @@ impl TrailRooms {
                         || (!users.is_empty() && by_user(ing.strings.get(s.principal as usize))))
             })
             .collect();
+        // In time order: a user renamed after a put takes its inline policies along.
+        let mut calls: Vec<(usize, crate::model::Event)> = Vec::new();
         if !wanted.is_empty() {
-            ing.for_each_event(&wanted, |_, e| t.add_event(&e))?;
+            ing.for_each_event(&wanted, |pos, e| calls.push((pos, e)))?;
+        }
+        calls.sort_by_key(|(pos, _)| *pos);
+        for (_, e) in &calls {
+            t.add_event(e);
         }
         Ok(t)
     }
@@ -118,6 +124,23 @@ impl TrailRooms {
             return;
         }
         let q = &e.request;
+        if e.name == "UpdateUser" {
+            // Inline and attached policies stay with a renamed user: its budget moves with it.
+            let (Some(acct), Some(from), Some(to)) =
+                (e.account(), q.user_name.as_deref(), q.new_user_name.as_deref())
+            else {
+                return;
+            };
+            let (from, to) = (from.to_ascii_lowercase(), to.to_ascii_lowercase());
+            let key = |n: &str| (acct.to_string(), false, n.to_string());
+            if let Some(m) = self.inline.remove(&key(&from)) {
+                self.inline.entry(key(&to)).or_default().extend(m);
+            }
+            if let Some(m) = self.attached.remove(&key(&from)) {
+                self.attached.entry(key(&to)).or_default().extend(m);
+            }
+            return;
+        }
         let principal = (q.user_name.as_deref(), q.role_name.as_deref());
         let policy = (q.policy_name.as_deref(), q.policy_arn.as_deref(), q.policy_size);
         self.note(&e.name, e.account(), principal, policy);

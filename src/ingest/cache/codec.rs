@@ -349,6 +349,7 @@ fn put_request(w: &mut Writer, q: &Request) {
         policy_arn,
         policy_name,
         policy_size,
+        new_user_name,
         group_name,
         access_key_id,
         status,
@@ -383,6 +384,7 @@ fn put_request(w: &mut Writer, q: &Request) {
         w.opt_str(s.as_deref());
     }
     w.opt_i64(*policy_size);
+    w.opt_str(new_user_name.as_deref());
 }
 
 fn put_response(w: &mut Writer, p: &Response) {
@@ -480,6 +482,7 @@ pub(crate) fn get_event(r: &mut Reader<'_>, origin: Origin) -> Option<Event> {
         instance_id: r.opt_string()?,
         target_principal: r.opt_string()?,
         policy_size: r.opt_i64()?,
+        new_user_name: r.opt_string()?,
     };
     let response = Response {
         credentials_key: r.opt_string()?,
@@ -744,6 +747,7 @@ mod tests {
                 policy_arn: s(),
                 policy_name: s(),
                 policy_size: Some(2014),
+                new_user_name: s(),
                 group_name: s(),
                 access_key_id: s(),
                 status: s(),
