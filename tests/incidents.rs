@@ -2103,6 +2103,13 @@ fn a_session_the_logs_show_alive_past_its_stated_end_is_still_denied() {
     }
     assert!(!denied.contains(&skewed), "{p:#}");
     assert!(p["notes"].to_string().contains("is not believed"), "{p:#}");
+    // The misread one is named in the session graph's notes.
+    let (_, g, _) = run(&["sessions", "--format", "json"], &d);
+    let notes = g["notes"].to_string();
+    assert!(
+        notes.contains("the expiration 0024-03-11T22:00:00Z its issuing call states"),
+        "{notes}"
+    );
     let (code, v) = verify(&d, &p);
     assert_eq!(code, 0, "{v:#}");
     // The stated ends that are not believed are not shown as the sessions' ends.

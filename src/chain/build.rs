@@ -4,6 +4,7 @@
 //! accounts.
 
 use super::alive::UseridSessions;
+use super::expiry::SHORTEST_LIFE;
 use super::*;
 use crate::ingest::IssuingField as F;
 
@@ -688,10 +689,12 @@ impl SessionGraph {
         n.access_key_id = Some(Text::from(key));
         n.issued_at = Some(e.time);
         // A stated end sooner than STS allows (before the call, a year misread) is not believed
-        // (`session_expiry`), nor used to bound the session's calls.
-        n.expires_at = e
-            .credentials_expiration
-            .filter(|&x| x >= e.time.saturating_add(super::expiry::SHORTEST_LIFE));
+        // (`session_expiry`), nor used to bound the session's calls; the graph's notes say so.
+        n.expires_at = e.credentials_expiration;
+        if let Some(x) = n.expires_at.filter(|&x| x < e.time.saturating_add(SHORTEST_LIFE)) {
+            n.expires_at = None;
+            self.notes.push(super::expiry::unbelieved(&n.id, x, e.get(F::Id)));
+        }
         n.issued_by_event = Some(Text::from(e.name()));
         match e.name() {
             "GetSessionToken" => {
@@ -886,7 +889,9 @@ impl SessionGraph {
     /// The notes on the graph, with `more` (those a link already worked out).
     fn add_notes(&mut self, ing: &Ingest, unanswered: &BTreeSet<String>, more: Vec<String>) {
         let accounts = ing.accounts();
-        let mut notes: BTreeSet<String> = more.into_iter().collect();
+        // With the notes made while the calls were read (`self.notes`).
+        let mut notes: BTreeSet<String> =
+            more.into_iter().chain(std::mem::take(&mut self.notes)).collect();
         for n in self.nodes.iter().filter(|n| n.id.starts_with("account:")) {
             let (acct, who) = (
                 n.account_id.as_deref().unwrap_or("?"),

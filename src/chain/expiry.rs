@@ -22,6 +22,16 @@ pub fn token_issue_time(node: &super::Node) -> Option<i64> {
     node.issued_at.map(|t| if unseen { t.saturating_add(ISSUE_SKEW) } else { t })
 }
 
+/// The note for a session whose issuing call (event `event`) states an end `x` before the
+/// call or sooner after it than STS allows: not believed ([`session_expiry`]).
+pub(super) fn unbelieved(id: &str, x: i64, event: Option<&str>) -> String {
+    format!(
+        "session {id}: the expiration {} its issuing call states (event {}) is before the call or sooner after it than STS allows (900 s): not believed; the session is given its kind's longest life",
+        crate::time::fmt_iso(x),
+        event.unwrap_or("?")
+    )
+}
+
 /// The `expiration` a session's issuing call stated, if it is believable: not sooner after the
 /// issue time than [`SHORTEST_LIFE`], and not more than [`USE_SKEW`] before the session's last
 /// call (the logs show the session valid then). What the renderings show as the session's stated end.
