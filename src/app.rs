@@ -423,8 +423,7 @@ fn plan_with_snapshot(
     let mut p = crate::plan::build_plan(ing, g, b, opts, by_target);
     if let (Some(i), Some(r)) = (iam, reach) {
         b.reachable = Some(r.clone());
-        let trail = crate::plan::TrailRooms::for_plan(ing, b, &mut p.notes);
-        crate::plan::apply_snapshot(&mut p, i, &trail, r, g, contain);
+        crate::plan::apply_snapshot(&mut p, i, r, g, contain);
     }
     p
 }

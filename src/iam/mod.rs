@@ -236,6 +236,12 @@ pub(crate) fn arn_parts(arn: &str) -> Option<(&str, &str)> {
     (a == "arn").then_some((acct, res))
 }
 
+/// `(account, user name)` of a user ARN (with or without path); `None` for any other ARN.
+pub(crate) fn user_key(arn: &str) -> Option<(&str, &str)> {
+    let (acct, res) = arn_parts(arn)?;
+    Some((acct, res.strip_prefix("user/")?.rsplit('/').next()?))
+}
+
 /// `(account, role name)` of a role ARN (with or without path) or an assumed-role session ARN
 /// (`arn:aws:sts::A:assumed-role/N/session`); `None` for any other ARN.
 pub(crate) fn role_key(arn: &str) -> Option<(&str, &str)> {
@@ -285,8 +291,8 @@ impl Snapshot {
 
     /// A user by ARN (with or without path) or unique id (`AIDA…`).
     pub fn user(&self, key: &str) -> Option<&User> {
-        if let Some((acct, res)) = arn_parts(key) {
-            let name = res.strip_prefix("user/")?.rsplit('/').next()?;
+        if arn_parts(key).is_some() {
+            let (acct, name) = user_key(key)?;
             return self.user_in(acct, name);
         }
         self.accounts.values().flat_map(|a| a.users.values()).find(|u| u.id == key)

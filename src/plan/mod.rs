@@ -777,8 +777,8 @@ pub fn build_plan(
 
     // An inline deny where the attacker's own inline policies leave it no room (F8) becomes a
     // managed policy attached to the principal (`room`); with a snapshot, `--iam` checks again.
-    let rooms = TrailRooms::for_plan(ing, b, &mut notes);
-    actions = precaution::fit_or_managed(actions, None, &rooms, &mut notes);
+    let trail_rooms = TrailRooms::for_plan(ing, b, &mut notes);
+    actions = precaution::fit_or_managed(actions, None, &trail_rooms, &mut notes);
 
     // One block per account (plan.sh runs a block only with that account's credentials);
     // blocks in the order of their most urgent action, so the account where keys are
@@ -831,6 +831,7 @@ pub fn build_plan(
         precautionary: Vec::new(),
         notes,
         summary,
+        trail_rooms,
     }
 }
 

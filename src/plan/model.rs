@@ -186,6 +186,10 @@ pub struct Plan {
     pub precautionary: Vec<Action>,
     pub notes: Vec<String>,
     pub summary: Summary,
+    /// What the trail shows was put on principals' inline budgets (F8), read once when the
+    /// plan is built and used again when an IAM snapshot is applied to it. Not in the file.
+    #[serde(skip)]
+    pub trail_rooms: super::TrailRooms,
 }
 
 /// Reads `effective_at`, naming the field and the value when it is not a time.

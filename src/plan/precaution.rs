@@ -37,7 +37,14 @@ fn role_name(arn: &str) -> &str {
 
 /// Records `reach` in `p`, checks every deny against the inline policies the snapshot shows,
 /// and with `contain` adds the precautionary actions (module docs).
-pub fn apply(
+pub fn apply(p: &mut Plan, iam: &Iam, reach: Reachable, g: &SessionGraph, contain: bool) {
+    // The rooms the plan was built with (borrowed out while `p` changes).
+    let trail = std::mem::take(&mut p.trail_rooms);
+    apply_with(p, iam, &trail, reach, g, contain);
+    p.trail_rooms = trail;
+}
+
+fn apply_with(
     p: &mut Plan,
     iam: &Iam,
     trail: &TrailRooms,

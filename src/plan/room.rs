@@ -26,7 +26,7 @@ type Principal = (String, bool, String);
 /// What the trail shows tainted credentials put on each principal: its inline policies (by
 /// name, with their size when the record holds the document) and the managed policies
 /// attached to it.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct TrailRooms {
     inline: BTreeMap<Principal, BTreeMap<String, Option<usize>>>,
     attached: BTreeMap<Principal, BTreeSet<String>>,
@@ -62,36 +62,26 @@ impl TrailRooms {
         b: &crate::blast::BlastRadius,
     ) -> anyhow::Result<TrailRooms> {
         let mut t = TrailRooms::default();
-        let Some(iam) = ing.strings.iter().position(|s| s == "iam.amazonaws.com") else {
-            return Ok(t);
-        };
-        let mut mask = vec![false; ing.stubs.len()];
-        for &i in &b.event_indices {
-            mask[i] = true;
-        }
+        let is_iam =
+            |i: usize| ing.strings.get(ing.stubs[i].source as usize) == Some("iam.amazonaws.com");
+        // The tainted calls (sorted, as the blast radius keeps them).
+        let mut wanted: Vec<usize> =
+            b.event_indices.iter().copied().filter(|&i| is_iam(i)).collect();
         let users: BTreeSet<(&str, String)> = b
             .attacker_users
             .iter()
             .map(|u| (u.account_id.as_str(), u.user_name.to_ascii_lowercase()))
             .collect();
-        let by_user = |arn: Option<&str>| {
-            let Some(rest) = arn.and_then(|a| a.strip_prefix("arn:")) else { return false };
-            let mut parts = rest.splitn(5, ':');
-            let (_, service, _, acct, res) =
-                (parts.next(), parts.next(), parts.next(), parts.next(), parts.next());
-            let (Some("iam"), Some(acct), Some(res)) = (service, acct, res) else { return false };
-            let Some(path) = res.strip_prefix("user/") else { return false };
-            let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
-            users.contains(&(acct, name))
-        };
-        let wanted: Vec<usize> = (0..ing.stubs.len())
-            .filter(|&i| {
-                let s = &ing.stubs[i];
-                s.source as usize == iam
-                    && (mask[i]
-                        || (!users.is_empty() && by_user(ing.strings.get(s.principal as usize))))
-            })
-            .collect();
+        if !users.is_empty() {
+            let by_user = |i: usize| {
+                let arn = ing.strings.get(ing.stubs[i].principal as usize);
+                arn.and_then(crate::iam::user_key)
+                    .is_some_and(|(acct, name)| users.contains(&(acct, name.to_ascii_lowercase())))
+            };
+            wanted.extend((0..ing.stubs.len()).filter(|&i| is_iam(i) && by_user(i)));
+            wanted.sort_unstable();
+            wanted.dedup();
+        }
         // In time order: a user renamed after a put takes its inline policies along.
         let mut calls: Vec<(usize, crate::model::Event)> = Vec::new();
         if !wanted.is_empty() {

@@ -1294,7 +1294,7 @@ mod tests {
         let mut b2 = crate::blast::blast(&ing, &g, &[SeedKey::parse(LEAKED)], true).unwrap();
         let reach = crate::contain::reachable(&iam, &g, &b2.nodes, &mut b2.unseen_tail);
         let mut p = build_plan(&ing, &g, &b2, &o, sessions_by_target(&g));
-        crate::plan::apply_snapshot(&mut p, &iam, &Default::default(), reach, &g, false);
+        crate::plan::apply_snapshot(&mut p, &iam, reach, &g, false);
         assert_eq!(userids(&p, admin_arn), vec![format!("{admin_id}:q1")]);
         // Deploy keeps the id its sessions carry, with a note that the snapshot disagrees.
         let seen_id = seen.principal_id.clone();
@@ -1322,7 +1322,7 @@ mod tests {
         let mut b3 = crate::blast::blast(&ing, &g, &[SeedKey::parse(LEAKED)], true).unwrap();
         let reach = crate::contain::reachable(&hostile, &g, &b3.nodes, &mut b3.unseen_tail);
         let mut p = build_plan(&ing, &g, &b3, &o, sessions_by_target(&g));
-        crate::plan::apply_snapshot(&mut p, &hostile, &Default::default(), reach, &g, false);
+        crate::plan::apply_snapshot(&mut p, &hostile, reach, &g, false);
         assert_eq!(userids(&p, admin_arn), vec!["*:q1".to_string()]);
         assert!(p.notes.iter().any(|n| n.contains("is not a role id")));
     }
