@@ -2249,10 +2249,7 @@ fn inline_room_is_judged_whatever_the_case_the_record_or_the_credential_of_the_p
     s.call(&token, T0 + 10, "s3.amazonaws.com", "ListBuckets", Value::Null);
     let admin = format!("arn:aws:iam::{MAIN}:role/AdminRole");
     let hop = s.assume_role(&leaked, T0 + 20, &admin, "a", 7200);
-    let doc = format!(
-        "{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Sid\":\"{}\",\"Effect\":\"Allow\",\"Action\":\"sts:GetCallerIdentity\",\"Resource\":\"*\"}}]}}",
-        "k".repeat(1930)
-    );
+    let doc = padded_policy(1930);
     let put = |user: &str| json!({"userName": user, "policyName": "pad", "policyDocument": doc});
     s.call(&leaked, T0 + 30, "iam.amazonaws.com", "PutUserPolicy", put("CI-DEPLOYER"));
     s.call(&hop, T0 + 40, "iam.amazonaws.com", "PutRolePolicy", json!({"roleName": "AdminRole"}));
@@ -2289,10 +2286,7 @@ fn a_renamed_user_keeps_the_inline_room_its_policies_used() {
     let mut s = Scenario::new();
     let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
     s.create_user(&leaked, T0, "tmp");
-    let doc = format!(
-        "{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Sid\":\"{}\",\"Effect\":\"Allow\",\"Action\":\"sts:GetCallerIdentity\",\"Resource\":\"*\"}}]}}",
-        "k".repeat(1930)
-    );
+    let doc = padded_policy(1930);
     let put = json!({"userName": "tmp", "policyName": "pad", "policyDocument": doc});
     s.call(&leaked, T0 + 10, "iam.amazonaws.com", "PutUserPolicy", put);
     let key = s.create_access_key(&leaked, T0 + 20, Some("tmp"));
@@ -2309,4 +2303,13 @@ fn a_renamed_user_keeps_the_inline_room_its_policies_used() {
     let evil = format!("arn:aws:iam::{MAIN}:user/evil");
     assert!(!principals(&p, "put_user_policy").contains(&evil), "{p:#}");
     assert!(principals(&p, "attach_user_policy").contains(&evil), "{p:#}");
+}
+
+/// A policy document of one statement whose `Sid` is `n` characters long (2,014 characters in
+/// all for 1,930, no whitespace): enough to leave a user's inline budget (F8) no room.
+fn padded_policy(n: usize) -> String {
+    format!(
+        "{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Sid\":\"{}\",\"Effect\":\"Allow\",\"Action\":\"sts:GetCallerIdentity\",\"Resource\":\"*\"}}]}}",
+        "k".repeat(n)
+    )
 }

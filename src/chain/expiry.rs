@@ -86,21 +86,23 @@ pub fn session_expiry(g: &SessionGraph, n: usize) -> Option<i64> {
         Some(_) if parent_is_session && node.principal_type.as_deref() == Some("AssumedRole") => {
             3600
         }
-        _ => match node.principal_type.as_deref() {
-            Some("AssumedRole") => 12 * 3600,
-            _ => 36 * 3600,
-        },
+        _ => longest_of_type(node),
     };
     let end = issued.saturating_add(max);
     if believable(node, end) {
         return Some(end);
     }
-    let longest = match node.principal_type.as_deref() {
+    let end = issued.saturating_add(longest_of_type(node).max(max));
+    believable(node, end).then_some(end)
+}
+
+/// The longest life STS gives a session of the node's type: 12 h for a role session, 36 h
+/// otherwise (GetSessionToken, GetFederationToken, F12).
+fn longest_of_type(node: &super::Node) -> i64 {
+    match node.principal_type.as_deref() {
         Some("AssumedRole") => 12 * 3600,
         _ => 36 * 3600,
-    };
-    let end = issued.saturating_add(longest.max(max));
-    believable(node, end).then_some(end)
+    }
 }
 
 /// True for a role session ARN whose session name is an EC2 instance id (`i-` and 8 or 17 hex

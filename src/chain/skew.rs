@@ -57,7 +57,7 @@ impl SessionGraph {
                             && n.principal_arn.as_deref() == Some(arn)
                             && n.issued_at.is_some_and(|t| {
                                 let end = n.expires_at.unwrap_or(t + LIFETIME);
-                                created.is_some_and(|c| c >= t - BEFORE && c <= end)
+                                created.is_some_and(|c| fits(c, t, end))
                                     || used.is_some_and(|u| u >= t - SKEW && u <= end)
                             })
                     })
@@ -81,7 +81,7 @@ impl SessionGraph {
                 (edge.event_time, self.nodes[s].expires_at.unwrap_or(edge.event_time + LIFETIME));
             let (first, ev) = (self.nodes[o].first_seen.unwrap_or(t) - t, &edge.event_id);
             let why = match self.nodes[o].issued_at {
-                Some(c) if c >= t - BEFORE && c <= end => {
+                Some(c) if fits(c, t, end) => {
                     format!("its calls' creationDate {:+} s from the issuing call {ev}", c - t)
                 }
                 Some(c) => format!(
@@ -108,4 +108,9 @@ impl SessionGraph {
         }
         notes
     }
+}
+
+/// A `creationDate` `c` that may be that of the session issued at `t` and valid until `end`.
+fn fits(c: i64, t: i64, end: i64) -> bool {
+    c >= t - BEFORE && c <= end
 }
