@@ -36,8 +36,13 @@ pub struct AttackerUser {
     pub since: Time,
     /// The attacker created the user (rather than only setting its password).
     pub created: bool,
-    /// The calls that made it the attacker's (event names and ids).
+    /// The calls that made it the attacker's (event names and ids), and those that renamed it.
     pub evidence: Vec<String>,
+    /// The names it had before `UpdateUser` gave it `user_name`, oldest first: what the
+    /// attacker's calls on it named it then. Every action takes `user_name`, the only one IAM
+    /// knows it by at the end of the trail.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub renamed_from: Vec<String>,
 }
 
 /// The tainted credentials and the users the attacker controls.
@@ -57,14 +62,16 @@ pub struct Taint {
 }
 
 /// The IAM user name of a credential node, with its account: long-term keys and sessions of
-/// IAM users (console and GetSessionToken sessions act as the user itself).
+/// IAM users (console and GetSessionToken sessions act as the user itself). The name is the
+/// one the user has at the end of the trail: a user renamed after the credential was seen
+/// (`UpdateUser`) is known to IAM only by its new name ([`SessionGraph::user_name_now`]).
 pub fn user_of(g: &SessionGraph, n: usize) -> Option<(&str, &str)> {
     let node = &g.nodes[n];
     let arn = node.principal_arn.as_deref()?;
     let rest = crate::chain::after_segment(arn, "user/")?;
     let name = rest.rsplit('/').next().unwrap_or(rest);
     let acct = crate::chain::arn_account(arn)?;
-    Some((acct, name))
+    Some((acct, g.user_name_now(acct, name, node.issued_at.or(node.first_seen))))
 }
 
 /// The account and name of the role a session belongs to (from its issuing call's role ARN,
@@ -240,24 +247,38 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
                 }
                 continue;
             }
+            // A user renamed after the grant is known by its last name (`UpdateUser`, by
+            // whatever credential): the entry is that name's.
+            let renames = g.renames_of(&gr.account_id, &gr.user_name, Some(gr.time));
+            let name =
+                renames.last().map_or(gr.user_name.as_str(), |r| crate::chain::renamed_to(r));
             // IAM user names are unique regardless of case, and a call that named `BOB` and
             // succeeded acted on `bob`: the users are keyed by the lower-case name.
-            let who = (gr.account_id.clone(), gr.user_name.to_ascii_lowercase());
+            let who = (gr.account_id.clone(), name.to_ascii_lowercase());
             users_changed.push(who.clone());
             let e = users.entry(who.clone()).or_insert_with(|| AttackerUser {
-                user_arn: gr.user_arn.clone(),
+                user_arn: g.user_arn_now(&gr.user_arn, Some(gr.time)),
                 account_id: gr.account_id.clone(),
-                user_name: gr.user_name.clone(),
+                user_name: name.to_string(),
                 since: Time(gr.time),
                 created: false,
                 evidence: Vec::new(),
+                renamed_from: Vec::new(),
             });
+            let mut before = gr.user_name.as_str();
+            for r in &renames {
+                if !e.renamed_from.iter().any(|n| n.eq_ignore_ascii_case(before)) {
+                    e.renamed_from.push(before.to_string());
+                }
+                e.evidence.push(format!("{} {}", r.event_name, r.event_id));
+                before = crate::chain::renamed_to(r);
+            }
             e.since = e.since.min(Time(gr.time));
             e.created |= gr.event_name == "CreateUser";
             if gr.event_name == "CreateUser" {
                 let last = arn_from.entry(who).or_insert(k);
                 *last = (*last).max(k);
-                e.user_arn = g.user_grants[*last].user_arn.clone();
+                e.user_arn = g.user_arn_now(&g.user_grants[*last].user_arn, Some(gr.time));
             }
             e.evidence.push(format!("{} {}", gr.event_name, gr.event_id));
         }
@@ -314,8 +335,15 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
             // index of all of them (a map over every IAM user's keys and sessions) was most of
             // this function's time. A credential's ARN is parsed only when its last segment is
             // one of their names: a set of them, keyed (the names are the logs').
-            let names: std::collections::HashSet<&str> =
-                users.keys().map(|(_, name)| name.as_str()).collect();
+            let lower_old: Vec<String> = users
+                .values()
+                .flat_map(|u| u.renamed_from.iter().map(|n| n.to_ascii_lowercase()))
+                .collect();
+            let names: std::collections::HashSet<&str> = users
+                .keys()
+                .map(|(_, name)| name.as_str())
+                .chain(lower_old.iter().map(String::as_str))
+                .collect();
             let mut lower = String::new();
             for n in 0..g.nodes.len() {
                 if !is_cred(n) || reached.contains(&n) {

@@ -2313,3 +2313,92 @@ fn padded_policy(n: usize) -> String {
         "k".repeat(n)
     )
 }
+
+/// A user the attacker made and then renamed (`UpdateUser`) is known to IAM only by its new
+/// name: every action takes that name (under the old one IAM answers NoSuchEntity, and its key
+/// would stay active), its clean-up removes what its own console session put on it (a call
+/// that may carry no key, F17), and `verify` counts a deactivation under the old name as no
+/// deactivation and a DeleteUser before that clean-up as one that fails.
+#[test]
+fn a_user_the_attacker_renamed_is_acted_on_under_its_new_name() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    s.create_user(&leaked, T0, "tmp");
+    s.create_login_profile(&leaked, T0 + 5, "tmp");
+    let key = s.create_access_key(&leaked, T0 + 20, Some("tmp"));
+    s.attach_user_policy(&leaked, T0 + 25, "tmp", "arn:aws:iam::aws:policy/AdministratorAccess");
+    let rename = json!({"userName": "tmp", "newUserName": "Evil"});
+    s.call(&leaked, T0 + 30, "iam.amazonaws.com", "UpdateUser", rename);
+    // The key now signs as user Evil; its console session puts a policy with no key (F17).
+    let key = s.user_key(MAIN, "Evil", &key.key);
+    s.call(&key, T0 + 70, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let console = s.console_login(MAIN, T0 + 80, "Evil");
+    s.call(&console, T0 + 85, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.put_user_policy(&console, T0 + 90, "Evil", "backdoor");
+    // The leaked key's own user is renamed too.
+    let rename = json!({"userName": "ci-deployer", "newUserName": "ops"});
+    s.call(&leaked, T0 + 100, "iam.amazonaws.com", "UpdateUser", rename);
+    s.edit_records(|_, r| {
+        if r["eventName"] == "PutUserPolicy" {
+            r["userIdentity"].as_object_mut().unwrap().remove("accessKeyId");
+        }
+    });
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    let user_of = |kind: &str| -> Vec<String> {
+        actions(&p, kind)
+            .iter()
+            .map(|a| a["user_name"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    let named = |kind: &str, field: &str, value: &str| {
+        actions(&p, kind).iter().find(|a| a[field] == value).map(|a| a["user_name"].clone())
+    };
+    assert_eq!(
+        named("deactivate_access_key", "access_key_id", &key.key),
+        Some(json!("Evil")),
+        "{p:#}"
+    );
+    assert_eq!(
+        named("deactivate_access_key", "access_key_id", LEAKED),
+        Some(json!("ops")),
+        "{p:#}"
+    );
+    let evil = format!("arn:aws:iam::{MAIN}:user/Evil");
+    assert!(principals(&p, "put_user_policy").contains(&evil), "{p:#}");
+    assert_eq!(user_of("delete_user"), ["Evil"], "{p:#}");
+    assert_eq!(user_of("detach_user_policy"), ["Evil"], "{p:#}");
+    assert_eq!(user_of("delete_login_profile"), ["Evil"], "{p:#}");
+    let inline: Vec<&str> = actions(&p, "delete_user_policy")
+        .iter()
+        .map(|a| a["policy_name"].as_str().unwrap())
+        .collect();
+    assert!(inline.contains(&"backdoor"), "{p:#}");
+    let text = serde_json::to_string(&p["actions"]).unwrap();
+    assert!(!text.contains("user-name tmp") && !text.contains("user/tmp"), "{p:#}");
+    assert_eq!(p["attacker_users"][0]["renamed_from"], json!(["tmp"]), "{p:#}");
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 0, "{v:#}");
+    // The console session of the renamed user is the attacker's too.
+    assert!(tainted_ids(&d, LEAKED).iter().any(|id| id.starts_with(&console.key)));
+
+    // A deactivation under the old name deactivates nothing.
+    let mut m = p.clone();
+    for a in m["actions"].as_array_mut().unwrap() {
+        if a["access_key_id"] == key.key.as_str() {
+            a["user_name"] = json!("tmp");
+            let cmd = a["command"].as_str().unwrap().replace("--user-name Evil", "--user-name tmp");
+            a["command"] = json!(cmd);
+        }
+    }
+    let (code, v) = verify(&d, &m);
+    assert_ne!(code, 0, "{v:#}");
+    assert!(v["keys_left_active"].as_array().unwrap().contains(&json!(key.key)), "{v:#}");
+
+    // DeleteUser before the console session's policy comes off fails.
+    let mut m = p.clone();
+    m["actions"].as_array_mut().unwrap().retain(|a| a["policy_name"] != "backdoor");
+    let (_, v) = verify(&d, &m);
+    let notes = serde_json::to_string(&v["notes"]).unwrap();
+    assert!(notes.contains("would fail (DeleteConflict): inline policy backdoor"), "{v:#}");
+}

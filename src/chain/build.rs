@@ -194,6 +194,7 @@ impl SessionGraph {
         let unanswered = Self::link_issuing(&mut g, ing, &events);
         let launches = g.launches(ing, &events);
         g.keep_unnamed_keys(&events);
+        g.keep_user_renames(&events);
         crate::diag::mark("graph: edges drawn");
         // The issuing calls are not read again: an owned copy is freed here (a shared one
         // once the run's writer is done with it too).

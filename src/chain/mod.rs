@@ -26,6 +26,7 @@ mod count;
 mod expiry;
 mod launch;
 mod provider;
+mod rename;
 pub mod render;
 mod skew;
 mod stored;
@@ -35,6 +36,7 @@ mod usercaller;
 mod wide;
 pub use expiry::{session_expiry, stated_expiry, token_issue_time};
 pub use launch::{function_name, Workload};
+pub use rename::renamed_to;
 pub use wide::{Wide, WideIndex, WideLink};
 
 use crate::ingest::{Creds, FxMap, Ingest, IssuingCall, StrMap};
@@ -209,6 +211,15 @@ pub struct SessionGraph {
     /// sessions issued from the first such call a tainted credential made
     /// ([`crate::taint`]; each session has an edge from the latest change before it).
     pub change_grants: Vec<UserGrant>,
+    /// Successful `UpdateUser` calls that renamed a user, by any credential, in time order:
+    /// `user_name` is the name the call gave (the old one) and `user_arn` the user's ARN after
+    /// it (`arn:aws:iam::ACCOUNT:user/NEW`, without a path). Every action on a user is taken
+    /// under the name it has by the end of the trail ([`SessionGraph::user_name_now`]): under
+    /// its old name IAM answers NoSuchEntity, and a key deactivated under it stays active.
+    pub user_renames: Vec<UserGrant>,
+    /// [`SessionGraph::user_renames`] by account and lower-case old name (made when first
+    /// asked).
+    renames_by_name: std::sync::OnceLock<BTreeMap<(String, String), Vec<usize>>>,
     /// For each event of the ingest (same index): the node that made it, or [`NO_NODE`]
     /// ([`SessionGraph::node_of_event`]). `u32`: one of these per event of the trail.
     event_node: Vec<u32>,

@@ -9,7 +9,7 @@ use crate::ingest::{ByteFields as Fields, ByteReader as Reader, ByteSink as Sink
 use rayon::prelude::*;
 
 /// Bumped whenever the graph's shape or how it is built changes.
-const FORMAT: u32 = 10;
+const FORMAT: u32 = 11;
 
 const KINDS: [NodeKind; 4] =
     [NodeKind::LongTermKey, NodeKind::Session, NodeKind::ExternalIdentity, NodeKind::Service];
@@ -456,6 +456,8 @@ pub(super) fn encode_into(g: &SessionGraph, out: &mut impl Sink) {
         role_grants,
         unnamed_keys,
         change_grants,
+        user_renames,
+        renames_by_name: _,
         event_node,
         edge_nodes,
         parents,
@@ -509,6 +511,8 @@ pub(super) fn encode_into(g: &SessionGraph, out: &mut impl Sink) {
     out.put_all(unnamed_keys, put_grant);
     out.w().u32(change_grants.len() as u32);
     out.put_all(change_grants, put_grant);
+    out.w().u32(user_renames.len() as u32);
+    out.put_all(user_renames, put_grant);
     super::wide::put(out.w(), wide);
     out.w().u32(event_node.len() as u32);
     out.put_all(event_node, |w, n| w.u32(*n));
@@ -632,6 +636,7 @@ struct Rest {
     role_grants: Vec<UserGrant>,
     unnamed_keys: Vec<UserGrant>,
     change_grants: Vec<UserGrant>,
+    user_renames: Vec<UserGrant>,
     wide: super::Wide,
     event_node: Vec<u32>,
     edge_nodes: Vec<(usize, usize)>,
@@ -670,6 +675,11 @@ fn get_rest(b: &[u8], nn: usize, ne: usize, events: usize) -> Option<Rest> {
     let mut change_grants = Vec::with_capacity(n);
     for _ in 0..n {
         change_grants.push(get_grant(&mut r, nn)?);
+    }
+    let n = r.count(8)?;
+    let mut user_renames = Vec::with_capacity(n);
+    for _ in 0..n {
+        user_renames.push(get_grant(&mut r, nn)?);
     }
     let wide = super::wide::get(&mut r, nn)?;
     let n = r.count(4)?;
@@ -710,6 +720,7 @@ fn get_rest(b: &[u8], nn: usize, ne: usize, events: usize) -> Option<Rest> {
         role_grants,
         unnamed_keys,
         change_grants,
+        user_renames,
         wide,
         event_node,
         edge_nodes,
@@ -906,6 +917,7 @@ pub(super) fn decode_kept(
         role_grants,
         unnamed_keys,
         change_grants,
+        user_renames,
         wide,
         event_node,
         edge_nodes,
@@ -920,6 +932,8 @@ pub(super) fn decode_kept(
         role_grants,
         unnamed_keys,
         change_grants,
+        user_renames,
+        renames_by_name: Default::default(),
         event_node,
         edge_nodes,
         parents,

@@ -60,10 +60,12 @@ pub enum Field {
     /// `requestParameters.functionName` (a Lambda call of [`FUNCTION_CHANGES`]): a name, or a
     /// full or partial ARN, of the function whose code, configuration or role the call set.
     FunctionName,
+    /// `requestParameters.newUserName` (`UpdateUser`): the name a user is renamed to.
+    NewUserName,
 }
 
 /// How many [`Field`]s there are.
-pub const FIELDS: usize = Field::FunctionName as usize + 1;
+pub const FIELDS: usize = Field::NewUserName as usize + 1;
 // One bit each in `IssuingCall::present`.
 const _: () = assert!(FIELDS <= 64);
 
@@ -257,6 +259,7 @@ pub fn for_graph(e: Event) -> IssuingCall {
         o(&q.role_name),
         o(&p.instance_ids),
         o(&q.function_name),
+        o(&q.new_user_name),
     ];
     // A provider made (`CreateSAMLProvider`, named by its request's `name`): the graph reads
     // the provider's ARN from the principal ARN, as it does for `UpdateSAMLProvider`.
@@ -282,7 +285,8 @@ pub fn for_graph(e: Event) -> IssuingCall {
 /// who may assume it from then on, [`crate::taint`]), and `RunInstances`, whose instances'
 /// role sessions are the launcher's to use (the graph links them by instance id), the Lambda
 /// calls that set what a function runs ([`FUNCTION_CHANGES`], linked by function name), and
-/// [`PROVIDER_CHANGES`] (linked to the sign-ins through the provider).
+/// [`PROVIDER_CHANGES`] (linked to the sign-ins through the provider), and `UpdateUser`, whose
+/// rename every action on the user must follow ([`crate::chain::SessionGraph::user_renames`]).
 pub fn needs_detail(name: &str) -> bool {
     STS_ISSUERS.contains(&name)
         || name == "CreateAccessKey"
@@ -291,7 +295,12 @@ pub fn needs_detail(name: &str) -> bool {
         || name == LAUNCHES
         || FUNCTION_CHANGES.contains(&name)
         || PROVIDER_CHANGES.contains(&name)
+        || name == USER_RENAME
 }
+
+/// The call that renames an IAM user (`newUserName`); by whatever credential, the user is
+/// called by its new name from then on.
+pub const USER_RENAME: &str = "UpdateUser";
 
 /// The calls that point a SAML identity provider at a metadata document (re-pointing one, or
 /// making one, perhaps again under a name roles already trust): whoever makes one can sign in

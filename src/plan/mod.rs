@@ -197,8 +197,14 @@ pub fn build_plan(
                     // that name two users (a damaged or forged record) leave the key to a
                     // review rather than deactivating it under a name AWS may refuse or, worse,
                     // that may be another user's.
+                    // Both under the name the user has at the end of the trail (`UpdateUser`).
                     let from_arn = crate::taint::user_of(g, n).map(|(_, u)| u.to_string());
-                    let named = node.user_name.as_deref().map(str::to_string);
+                    let since = node.issued_at.or(node.first_seen);
+                    let named =
+                        node.user_name.as_deref().map(|u| match node.account_id.as_deref() {
+                            Some(a) => g.user_name_now(a, u, since).to_string(),
+                            None => u.to_string(),
+                        });
                     let two_names = match (&from_arn, &named) {
                         (Some(a), Some(u)) if a != u => Some((a.clone(), u.clone())),
                         _ => None,
@@ -561,6 +567,10 @@ pub fn build_plan(
     // changed) existed before the incident: it is denied and its password removed, and its
     // deletion is left to a human.
     let mut handled: BTreeSet<String> = BTreeSet::new();
+    // What the trail shows put on principals: the attacker's users' inline and managed
+    // policies, whatever credential put them (a console session may carry no key, F17), come
+    // off before DeleteUser; the room each inline deny has (F8) is judged from it below.
+    let trail_rooms = TrailRooms::for_plan(ing, b, &mut notes);
     // Each user's persistence entries, in their order: grouped once, not looked for among all
     // of them for each user (5,000 users the attacker made are 5,000 entries each scanned
     // 5,000 times).
@@ -572,8 +582,14 @@ pub fn build_plan(
     }
     for u in &b.attacker_users {
         let key = (u.account_id.clone(), u.user_name.clone());
-        let of_user: &[&Persistence] =
-            by_user.get(&(u.account_id.as_str(), u.user_name.as_str())).map_or(&[], |v| v);
+        // Under each name it had: a call before a rename named it by its old one.
+        let of_user: Vec<&Persistence> = std::iter::once(&u.user_name)
+            .chain(&u.renamed_from)
+            .filter_map(|name| by_user.get(&(u.account_id.as_str(), name.as_str())))
+            .flatten()
+            .copied()
+            .collect();
+        let of_user = of_user.as_slice();
         // What DeleteUser refuses to delete for us (DeleteConflict) and the plan cannot remove
         // by name from the evidence (the device serial or key id comes from a list call): each
         // stays a review item, named in the delete_user action, and not taken as handled.
@@ -613,6 +629,10 @@ pub fn build_plan(
                     _ => {}
                 }
             }
+            let (shown_inline, shown_attached) =
+                trail_rooms.user_policies(&u.account_id, &u.user_name);
+            inline.extend(shown_inline.into_iter().map(str::to_string));
+            policies.extend(shown_attached.into_iter().map(str::to_string));
             for p in of_user.iter().filter(|p| p.event_name == "AddUserToGroup") {
                 handled.insert(p.event_id.clone());
                 groups.extend(p.group_name.clone());
@@ -777,7 +797,6 @@ pub fn build_plan(
 
     // An inline deny where the attacker's own inline policies leave it no room (F8) becomes a
     // managed policy attached to the principal (`room`); with a snapshot, `--iam` checks again.
-    let trail_rooms = TrailRooms::for_plan(ing, b, &mut notes);
     actions = precaution::fit_or_managed(actions, None, &trail_rooms, &mut notes);
 
     // One block per account (plan.sh runs a block only with that account's credentials);

@@ -67,10 +67,14 @@ impl TrailRooms {
         // The tainted calls (sorted, as the blast radius keeps them).
         let mut wanted: Vec<usize> =
             b.event_indices.iter().copied().filter(|&i| is_iam(i)).collect();
+        // Under every name each had (a call before a rename signs with the old one).
         let users: BTreeSet<(&str, String)> = b
             .attacker_users
             .iter()
-            .map(|u| (u.account_id.as_str(), u.user_name.to_ascii_lowercase()))
+            .flat_map(|u| {
+                let names = std::iter::once(&u.user_name).chain(&u.renamed_from);
+                names.map(|n| (u.account_id.as_str(), n.to_ascii_lowercase()))
+            })
             .collect();
         if !users.is_empty() {
             let by_user = |i: usize| {
@@ -92,6 +96,15 @@ impl TrailRooms {
             t.add_event(e);
         }
         Ok(t)
+    }
+
+    /// The inline policy names and the managed policy ARNs the trail shows put on user `name`
+    /// of `account` (by the name it has at the end of the trail).
+    pub fn user_policies(&self, account: &str, name: &str) -> (Vec<&str>, Vec<&str>) {
+        let key = (account.to_string(), false, name.to_ascii_lowercase());
+        let inline = self.inline.get(&key).into_iter().flat_map(|m| m.keys().map(String::as_str));
+        let attached = self.attached.get(&key).into_iter().flatten().map(String::as_str);
+        (inline.collect(), attached.collect())
     }
 
     /// [`TrailRooms::from_trail`] for the plan: when a file changed since it was read, the

@@ -127,7 +127,11 @@ pub fn attach_target(g: &SessionGraph, n: usize) -> Result<Target, Blocker> {
     if user_arn.ends_with(":root") {
         return Err(Blocker::Root);
     }
-    if let Some(rest) = user_arn.split(":user/").nth(1) {
+    if user_arn.split(":user/").nth(1).is_some() {
+        // Under the name the user has at the end of the trail (`UpdateUser`): IAM knows a
+        // renamed user by no other.
+        let user_arn = g.user_arn_now(&user_arn, node.issued_at.or(node.first_seen));
+        let rest = user_arn.split(":user/").nth(1).unwrap_or("");
         let name = rest.rsplit('/').next().unwrap_or(rest).to_string();
         let account = arn_account(&user_arn).unwrap_or("").to_string();
         return Ok(Target { kind: TargetKind::User, name, arn: user_arn, account_id: account });

@@ -363,13 +363,16 @@ fn removal(a: &super::Action) -> Option<String> {
 
 /// What DeleteUser would refuse over that the evidence (or the plan itself) puts on `user` and
 /// the plan did not remove before it: its keys the evidence shows (deleted, not only
-/// deactivated), a console password a tainted credential set, inline policies the plan put. (The
-/// policies and groups the attacker gave it are not in the graph: plan.sh puts the deny-all
-/// back when DeleteUser fails over one of those.)
+/// deactivated), a console password a tainted credential set, the inline and managed policies
+/// the trail shows tainted credentials or the attacker's users put on it (`shown`), inline
+/// policies the plan put. Each under the name the user has at the end of the trail. (Groups
+/// are not in the graph: plan.sh puts the deny-all back when DeleteUser fails over one.)
 fn left_on_user(
+    g: &SessionGraph,
     user: &(String, String),
     user_keys: &BTreeMap<(String, String), Vec<&str>>,
     grants: &[&crate::chain::UserGrant],
+    shown: &super::TrailRooms,
     removed: &BTreeSet<(String, String, String)>,
 ) -> Vec<String> {
     let mut need: BTreeSet<String> = BTreeSet::new();
@@ -379,10 +382,14 @@ fn left_on_user(
     if grants.iter().any(|gr| {
         gr.event_name.ends_with("LoginProfile")
             && gr.account_id == user.0
-            && gr.user_name.eq_ignore_ascii_case(&user.1)
+            && g.user_name_now(&gr.account_id, &gr.user_name, Some(gr.time))
+                .eq_ignore_ascii_case(&user.1)
     }) {
         need.insert("console password".to_string());
     }
+    let (inline, attached) = shown.user_policies(&user.0, &user.1);
+    need.extend(inline.into_iter().map(|p| format!("inline policy {p}")));
+    need.extend(attached.into_iter().map(|p| format!("policy {p}")));
     let mine = |what: &str| removed.contains(&(user.0.clone(), user.1.clone(), what.to_string()));
     for (acct, u, what) in removed {
         if let Some(name) = what.strip_prefix("+inline policy ") {
@@ -626,7 +633,14 @@ pub fn verify_with(
                 // shows (what the evidence does not show, plan.sh's deny-all guards).
                 if let Some(u) = &a.user_name {
                     let user = (acct, u.clone());
-                    let left = left_on_user(&user, &user_keys, &set_by_taint, &removed);
+                    let left = left_on_user(
+                        g,
+                        &user,
+                        &user_keys,
+                        &set_by_taint,
+                        &policies.trail,
+                        &removed,
+                    );
                     if left.is_empty() {
                         deleted_users.insert(user);
                     } else {

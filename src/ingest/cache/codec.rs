@@ -601,6 +601,8 @@ mod layout {
     pub(super) const LAUNCH: [F; 1] = [F::InstanceIds];
     /// Then the function a Lambda call changed.
     pub(super) const FUNCTION: [F; 1] = [F::FunctionName];
+    /// Then the name an `UpdateUser` gives the user.
+    pub(super) const RENAME: [F; 1] = [F::NewUserName];
 }
 
 /// Writes every field of an issuing call but its origin (the decoder is told where it is):
@@ -636,6 +638,7 @@ pub(super) fn put_issuing(w: &mut Writer, c: &IssuingCall) {
     run(w, &layout::ROLE);
     run(w, &layout::LAUNCH);
     run(w, &layout::FUNCTION);
+    run(w, &layout::RENAME);
 }
 
 /// Reads an issuing call [`put_issuing`] wrote, found at `origin`.
@@ -677,6 +680,7 @@ pub(super) fn get_issuing<'a>(r: &mut Reader<'a>, origin: Origin) -> Option<Issu
     run(r, &layout::ROLE)?;
     run(r, &layout::LAUNCH)?;
     run(r, &layout::FUNCTION)?;
+    run(r, &layout::RENAME)?;
     s[F::Id as usize] = Some(id);
     s[F::Name as usize] = Some(name);
     let mut c = IssuingCall::new(time, origin, &s);
@@ -843,6 +847,7 @@ mod tests {
             (F::RequestRoleName, &q.role_name),
             (F::InstanceIds, &p.instance_ids),
             (F::FunctionName, &q.function_name),
+            (F::NewUserName, &q.new_user_name),
         ];
         let mut seen = [false; FIELDS];
         seen[F::Id as usize] = true;
@@ -901,6 +906,7 @@ mod tests {
         old.opt_str(q.role_name.as_deref());
         old.opt_str(p.instance_ids.as_deref());
         old.opt_str(q.function_name.as_deref());
+        old.opt_str(q.new_user_name.as_deref());
         assert!(w.buf == old.buf, "the cached layout");
         let mut r = Reader::new(&w.buf);
         assert_eq!(get_issuing(&mut r, c.origin), Some(c.clone()));
@@ -924,6 +930,7 @@ mod tests {
             &layout::ROLE,
             &layout::LAUNCH,
             &layout::FUNCTION,
+            &layout::RENAME,
         ] {
             for &f in list {
                 seen[f as usize] += 1;

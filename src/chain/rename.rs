@@ -1,0 +1,112 @@
+//! Users renamed with `UpdateUser` (`newUserName`). IAM keeps a renamed user's keys, policies,
+//! groups and console password, and from then on knows it only by its new name: an action
+//! under the old one fails with NoSuchEntity, and an access key "deactivated" under it stays
+//! active. So the graph keeps every rename the trail shows, whoever made it (an attacker's
+//! user renames itself from its console session, which may carry no key, F17), and every
+//! action on a user is taken under the name it has at the end of the trail.
+
+use super::*;
+use crate::ingest::IssuingField as F;
+
+/// The name a rename gives: the last segment of its `user_arn`.
+pub fn renamed_to(r: &UserGrant) -> &str {
+    r.user_arn.rsplit('/').next().unwrap_or("")
+}
+
+impl SessionGraph {
+    /// Keeps each successful `UpdateUser` among `events` that gives a user a new name, in time
+    /// order, with the node of the credential that made it.
+    pub(super) fn keep_user_renames(&mut self, events: &[IssuingCall]) {
+        for e in events {
+            if e.name() != crate::ingest::USER_RENAME || e.failed() {
+                continue;
+            }
+            let (Some(from), Some(to)) = (e.get(F::RequestUserName), e.get(F::NewUserName)) else {
+                continue;
+            };
+            // A user name has no `/` (IAM refuses one); a name that holds one, or none, is
+            // not a rename this can follow.
+            if from.is_empty() || to.is_empty() || to.contains('/') {
+                continue;
+            }
+            let account = e
+                .get(F::RecipientAccount)
+                .or_else(|| e.get(F::AccountId))
+                .unwrap_or("")
+                .to_string();
+            let by = self.parent_of(e);
+            self.user_renames.push(UserGrant {
+                user_arn: format!("arn:aws:iam::{account}:user/{to}"),
+                account_id: account,
+                user_name: from.to_string(),
+                event_name: e.name().to_string(),
+                event_id: e.id().to_string(),
+                time: e.time,
+                by,
+            });
+        }
+        self.user_renames.sort_by(|a, b| (a.time, &a.event_id).cmp(&(b.time, &b.event_id)));
+    }
+
+    /// The renames that user `name` of `account`, as a call at `since` named it (`None`: at
+    /// any time), went through by the end of the trail: each made at or after the one before
+    /// it, from the name that one gave (IAM names are not told apart by case). Empty in a
+    /// trail without renames, the common case.
+    pub fn renames_of(&self, account: &str, name: &str, since: Option<i64>) -> Vec<&UserGrant> {
+        if self.user_renames.is_empty() {
+            return Vec::new();
+        }
+        let index = self.renames_by_name.get_or_init(|| {
+            let mut m: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+            for (i, r) in self.user_renames.iter().enumerate() {
+                let key = (r.account_id.clone(), r.user_name.to_ascii_lowercase());
+                m.entry(key).or_default().push(i);
+            }
+            m
+        });
+        let mut out: Vec<&UserGrant> = Vec::new();
+        let mut t = since.unwrap_or(i64::MIN);
+        let mut at = name.to_ascii_lowercase();
+        // Each step takes a later rename than the last (or the same time, a later one in the
+        // list): at most one step per rename.
+        let mut last: Option<usize> = None;
+        while let Some(list) = index.get(&(account.to_string(), at.clone())) {
+            let next = list
+                .iter()
+                .copied()
+                .find(|&i| self.user_renames[i].time >= t && last.is_none_or(|l| i > l));
+            let Some(i) = next else { break };
+            let r = &self.user_renames[i];
+            out.push(r);
+            t = r.time;
+            last = Some(i);
+            at = renamed_to(r).to_ascii_lowercase();
+        }
+        out
+    }
+
+    /// The name user `name` of `account`, as a call at `since` named it, has at the end of the
+    /// trail ([`SessionGraph::renames_of`]): `name` itself when it was not renamed after.
+    pub fn user_name_now<'a>(
+        &'a self,
+        account: &str,
+        name: &'a str,
+        since: Option<i64>,
+    ) -> &'a str {
+        self.renames_of(account, name, since).last().map_or(name, |r| renamed_to(r))
+    }
+
+    /// `arn` (a user's ARN) with its last segment, the user's name, replaced by the name the
+    /// user has at the end of the trail; `arn` itself when it was not renamed.
+    pub fn user_arn_now(&self, arn: &str, since: Option<i64>) -> String {
+        let (Some(account), Some((head, name))) = (arn_account(arn), arn.rsplit_once('/')) else {
+            return arn.to_string();
+        };
+        let now = self.user_name_now(account, name, since);
+        if now == name {
+            arn.to_string()
+        } else {
+            format!("{head}/{now}")
+        }
+    }
+}
