@@ -110,3 +110,49 @@ impl SessionGraph {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rename(account: &str, from: &str, to: &str, time: i64) -> UserGrant {
+        UserGrant {
+            user_arn: format!("arn:aws:iam::{account}:user/{to}"),
+            account_id: account.to_string(),
+            user_name: from.to_string(),
+            event_name: "UpdateUser".to_string(),
+            event_id: format!("e{time}"),
+            time,
+            by: 0,
+        }
+    }
+
+    #[test]
+    fn renames_are_followed_forward_in_time_whatever_the_case_and_end() {
+        let a = "111122223333";
+        let g = SessionGraph {
+            user_renames: vec![
+                rename(a, "tmp", "Evil", 10),
+                rename("444455556666", "evil", "other", 15),
+                rename(a, "EVIL", "x", 20),
+                rename(a, "x", "tmp", 30),
+                rename(a, "tmp", "back", 40),
+            ],
+            ..Default::default()
+        };
+        // tmp at 0 → Evil → x → tmp → back: every step later than the one before.
+        assert_eq!(g.user_name_now(a, "tmp", Some(0)), "back");
+        assert_eq!(g.renames_of(a, "TMP", Some(0)).len(), 4);
+        // Named after the first rename: only the later ones apply.
+        assert_eq!(g.user_name_now(a, "x", Some(25)), "back");
+        assert_eq!(g.user_name_now(a, "back", Some(25)), "back");
+        assert_eq!(g.user_name_now(a, "x", Some(31)), "x");
+        // Another account's user of the same name is not this one.
+        assert_eq!(g.user_name_now("444455556666", "tmp", None), "tmp");
+        assert_eq!(
+            g.user_arn_now(&format!("arn:aws:iam::{a}:user/team/Evil"), Some(12)),
+            format!("arn:aws:iam::{a}:user/team/back")
+        );
+        assert_eq!(SessionGraph::default().user_name_now(a, "tmp", None), "tmp");
+    }
+}
