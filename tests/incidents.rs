@@ -1767,6 +1767,14 @@ fn a_call_with_more_possible_makers_than_are_linked_is_still_tainted() {
     let (_, b, _) = run(&["blast", "--key", LEAKED, "--format", "json"], &d);
     let notes = b["notes"].to_string();
     assert!(notes.contains(&format!("{} is tainted because", hop.node_id())), "{notes}");
+    // The tree of the key draws what the taint takes, not only what its edges reach.
+    let (_, tree, err) = run(&["sessions", "--key", LEAKED, "--format", "json"], &d);
+    let drawn: Vec<&str> =
+        tree["nodes"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap()).collect();
+    for c in [&hop, &by_user, &switched] {
+        assert!(drawn.contains(&c.node_id().as_str()), "{} not drawn: {err}", c.node_id());
+    }
+    assert!(!drawn.contains(&her_hop.node_id().as_str()), "alice's hop is not drawn");
     // The graph a cached run stores and the next run reads keeps these links.
     let cache = d.path().join("cache");
     let cached = ["blast", "--key", LEAKED, "--format", "json", "--cache", cache.to_str().unwrap()];
