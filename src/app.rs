@@ -432,7 +432,7 @@ fn sessions(a: cli::SessionsArgs) -> Result<Exit> {
     let keys = check_keys(&a.keys, a.input.quiet)?;
     let iam = load_iam(&a.iam, &a.input)?;
     let (ing, g) = load_graph(&a.input, &keys, false, iam.as_ref())?;
-    let sel = crate::taint::with_taint(&g, &keys, g.select(&keys, &a.principals));
+    let sel = crate::blast::with_taint(&g, &keys, g.select(&keys, &a.principals));
     let reach = iam.as_ref().map(|i| crate::contain::reachable_of_selection(i, &ing, &g, &sel));
     let mut text = match a.format {
         cli::GraphFormat::Json => match &reach {

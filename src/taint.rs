@@ -394,28 +394,6 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
     Taint { nodes, attacker_users, attacker_roles: roles.into_keys().collect(), wide }
 }
 
-/// What `sessions --key` draws: `sel` (what the keys' edges reach, with its ancestors) and every
-/// credential the taint takes beyond those edges, with its ancestors: a session issued by a
-/// call too many credentials may have made ([`crate::chain::Wide`]), the attacker's users'
-/// sessions, those of a role whose trust policy, or a function whose code, an earlier tainted
-/// call set. Without it the tree left out sessions that `blast`, `plan` and `verify` act on.
-/// With no keys, `sel` itself.
-pub fn with_taint(
-    g: &SessionGraph,
-    keys: &[crate::model::SeedKey],
-    mut sel: BTreeSet<usize>,
-) -> BTreeSet<usize> {
-    if keys.is_empty() {
-        return sel;
-    }
-    let seeds = crate::blast::seed_nodes(g, keys, &mut Vec::new());
-    let beyond: BTreeSet<usize> = taint(g, &seeds).nodes.into_iter().filter(|n| !sel.contains(n)).collect();
-    if !beyond.is_empty() {
-        sel.extend(g.ancestors(&beyond));
-    }
-    sel
-}
-
 /// A function (`"function"`, account, name) or a SAML provider (`"provider"`, account,
 /// lower-case name) whose changes the graph keeps.
 type ChangeKey = (&'static str, String, String);

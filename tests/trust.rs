@@ -61,6 +61,7 @@ case "$op" in
   "iam put-user-policy") /bin/mkdir -p "$ud/inline"; : > "$ud/inline/$(arg --policy-name "$@")";;
   "iam delete-user-policy") f="$ud/inline/$(arg --policy-name "$@")"; [ -e "$f" ] || fail NoSuchEntity DeleteUserPolicy "no such policy"; /bin/rm "$f";;
   "iam delete-login-profile") [ -e "$ud/login" ] || fail NoSuchEntity DeleteLoginProfile "no login profile"; /bin/rm "$ud/login";;
+  "iam attach-user-policy") a=$(arg --policy-arn "$@"); /bin/mkdir -p "$ud/attached"; : > "$ud/attached/${a//\//_}";;
   "iam detach-user-policy") a=$(arg --policy-arn "$@"); f="$ud/attached/${a//\//_}"; [ -e "$f" ] || fail NoSuchEntity DetachUserPolicy "not attached"; /bin/rm "$f";;
   "iam remove-user-from-group") f="$ud/groups/$(arg --group-name "$@")"; [ -e "$f" ] || fail NoSuchEntity RemoveUserFromGroup "not a member"; /bin/rm "$f";;
   "iam delete-user")
@@ -1404,4 +1405,83 @@ fn an_output_inside_the_aws_logs_tree_of_an_input_file_is_refused() {
         .unwrap();
     assert_ne!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(beside.join("plan.json").exists());
+}
+
+/// A user the attacker made whose inline room it used up (F8) gets its deny-all as a managed
+/// policy. Its clean-up detaches that policy before DeleteUser; when DeleteUser then fails (a
+/// key made for the user whose id the logs do not show), plan.sh must attach it back, as it
+/// puts an inline deny-all back, and `verify` judges the user as plan.sh leaves it. And a
+/// policy the attacker made first under the name the plan would give its own is never the
+/// plan's: the plan takes another name, and `verify` refuses a create under the taken one.
+#[test]
+fn a_managed_deny_all_goes_back_on_when_delete_user_fails_and_its_name_is_never_the_attackers() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    s.create_user(&leaked, T0, "bob");
+    let doc = format!(
+        "{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Sid\":\"{}\",\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"}}]}}",
+        "k".repeat(1940)
+    );
+    let pad = serde_json::json!({"userName": "bob", "policyName": "pad", "policyDocument": doc});
+    s.call(&leaked, T0 + 10, "iam.amazonaws.com", "PutUserPolicy", pad);
+    let key = s.create_access_key(&leaked, T0 + 20, Some("bob"));
+    s.create_access_key_unanswered(&leaked, T0 + 30, Some("bob"));
+    let taken = serde_json::json!({"policyName": "TrailhoundDenyAll-bob", "policyDocument": "{}"});
+    s.call(&leaked, T0 + 40, "iam.amazonaws.com", "CreatePolicy", taken);
+    let bob = s.user_key(MAIN, "bob", &key.key);
+    s.call(&bob, T0 + 50, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let dir = TempDir::new().unwrap();
+    s.write(&dir.path().join("trail"), &[]).unwrap();
+    let out = TempDir::new().unwrap();
+    let (plan, script) = plan_of(&dir.path().join("trail"), "strict", out.path());
+    let arn = format!("arn:aws:iam::{MAIN}:policy/TrailhoundDenyAll-bob-2");
+    let made: Vec<&str> = actions_for(&plan, "create_policy")
+        .iter()
+        .filter_map(|a| a["policy_arn"].as_str())
+        .collect();
+    assert_eq!(made, [arn.as_str()], "{plan}");
+    // Verify judges the user as plan.sh leaves it: not deleted, denied everything.
+    let plan_path = out.path().join("plan.json");
+    let o = bin()
+        .args(["verify", "--no-progress", "--format", "json", "--plan"])
+        .arg(&plan_path)
+        .arg(dir.path().join("trail"))
+        .output()
+        .unwrap();
+    let v = json(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{v}");
+    let notes = v["notes"].to_string();
+    assert!(
+        notes.contains(
+            "whose id the logs do not show not removed before it; plan.sh then puts its deny-all"
+        ),
+        "{notes}"
+    );
+    // The fake IAM holds bob with both keys: DeleteUser refuses, the deny goes back on.
+    let state = TempDir::new().unwrap();
+    let ud = state.path().join("users/bob");
+    for (d, f) in [("keys", key.key.as_str()), ("keys", "AKIAUNKNOWNKEY000001"), ("inline", "pad")]
+    {
+        std::fs::create_dir_all(ud.join(d)).unwrap();
+        std::fs::write(ud.join(d).join(f), "").unwrap();
+    }
+    let (ok, _, err) = run_plan_sh(&script, "/bin/sh", out.path(), MAIN, Some(state.path()));
+    assert!(!ok, "{err}");
+    assert!(err.contains("delete_user FAILED: putting the deny-all policy back"), "{err}");
+    let attached = ud.join("attached").join(arn.replace('/', "_"));
+    assert!(attached.exists(), "the managed deny-all is attached again: {err}\n{script}");
+    // A create under the name the attacker took: IAM would refuse it, verify says so.
+    let edited = std::fs::read_to_string(&plan_path)
+        .unwrap()
+        .replace("TrailhoundDenyAll-bob-2", "TrailhoundDenyAll-bob");
+    std::fs::write(&plan_path, edited).unwrap();
+    let o = bin()
+        .args(["verify", "--no-progress", "--format", "json", "--plan"])
+        .arg(&plan_path)
+        .arg(dir.path().join("trail"))
+        .output()
+        .unwrap();
+    let v = json(&o.stdout);
+    assert_ne!(o.status.code(), Some(0), "{v}");
+    assert!(v["command_problems"].to_string().contains("EntityAlreadyExists"), "{v}");
 }

@@ -296,6 +296,29 @@ pub fn seed_nodes(g: &SessionGraph, seeds: &[SeedKey], notes: &mut Vec<String>) 
     out
 }
 
+/// What `sessions --key` draws: `sel` (what the keys' edges reach, with its ancestors) and every
+/// credential the taint takes beyond those edges, with its ancestors: a session issued by a
+/// call too many credentials may have made ([`crate::chain::Wide`]), the attacker's users'
+/// sessions, those of a role whose trust policy, or a function whose code, an earlier tainted
+/// call set. Without it the tree left out sessions that `blast`, `plan` and `verify` act on.
+/// With no keys, `sel` itself.
+pub fn with_taint(
+    g: &SessionGraph,
+    keys: &[crate::model::SeedKey],
+    mut sel: BTreeSet<usize>,
+) -> BTreeSet<usize> {
+    if keys.is_empty() {
+        return sel;
+    }
+    let seeds = seed_nodes(g, keys, &mut Vec::new());
+    let beyond: BTreeSet<usize> =
+        crate::taint::taint(g, &seeds).nodes.into_iter().filter(|n| !sel.contains(n)).collect();
+    if !beyond.is_empty() {
+        sel.extend(g.ancestors(&beyond));
+    }
+    sel
+}
+
 fn seen_values(m: BTreeMap<String, (u64, i64)>) -> Vec<SeenValue> {
     let first = m.values().map(|x| x.1).min();
     let mut out: Vec<SeenValue> = m

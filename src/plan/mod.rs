@@ -76,7 +76,7 @@ pub const SURGICAL_POLICY_NAME: &str = "TrailhoundRevokeTaintedSessions";
 
 /// Persistence calls on a user that make `DeleteUser` fail (DeleteConflict) until undone, and
 /// that the plan cannot undo by name from the evidence alone.
-const BLOCKS_DELETE_USER: &[&str] = &[
+pub(crate) const BLOCKS_DELETE_USER: &[&str] = &[
     "EnableMFADevice",
     "UploadSSHPublicKey",
     "CreateServiceSpecificCredential",

@@ -20,7 +20,7 @@ use super::commands::{checked, review};
 use super::policy::deny_statement;
 use super::room::{room, TrailRooms};
 use super::{policy_size, statement_matches, Action, ActionKind, Plan, ROLE_POLICY_LIMIT};
-use crate::chain::{session_expiry, NodeKind, SessionGraph};
+use crate::chain::{arn_account, session_expiry, NodeKind, SessionGraph};
 use crate::contain::{Iam, Reachable};
 use crate::escape::shell_word;
 use crate::iam::role_key;
@@ -336,6 +336,9 @@ pub(super) fn fit_or_managed(
     let mut out = Vec::with_capacity(actions.len());
     // (account, user, inline name) → the managed policy that replaced it.
     let mut moved: Vec<(Option<String>, String, String, String)> = Vec::new();
+    // (account, lower-case name) of the managed policies made here: a role and a user of one
+    // name in one account get a policy each.
+    let mut named: std::collections::BTreeSet<(String, String)> = Default::default();
     for mut a in actions {
         let (Some(room), Some(size)) = (room(&a, iam, trail), a.policy_size) else {
             out.push(a);
@@ -366,8 +369,31 @@ pub(super) fn fit_or_managed(
             out.push(review_item);
             continue;
         }
-        let managed = format!("{name}-{principal}");
         let account = a.account_id.clone().unwrap_or_default();
+        // A name no call of the trail made a policy under, nor the snapshot shows, nor this
+        // plan gave already: IAM refuses a second policy of one name (EntityAlreadyExists),
+        // and one the attacker made first holds a document this plan did not write.
+        let taken = |n: &str| {
+            named.contains(&(account.clone(), n.to_ascii_lowercase()))
+                || trail.made_policy(&account, n)
+                || iam.is_some_and(|i| {
+                    i.snapshot.policies.keys().any(|arn| {
+                        arn_account(arn) == Some(account.as_str())
+                            && arn.rsplit('/').next().is_some_and(|p| p.eq_ignore_ascii_case(n))
+                    })
+                })
+        };
+        let base = format!("{name}-{principal}");
+        let managed = std::iter::once(base.clone())
+            .chain((2..).map(|k| format!("{base}-{k}")))
+            .find(|n| !taken(n))
+            .unwrap_or(base);
+        if managed != format!("{name}-{principal}") {
+            notes.push(format!(
+                "the managed policy name {name}-{principal} is taken in account {account} (a CreatePolicy in the trail, the snapshot or another deny of this plan): the deny is created as {managed}"
+            ));
+        }
+        named.insert((account.clone(), managed.to_ascii_lowercase()));
         // In the principal's partition (aws-cn, aws-us-gov, …): IAM refuses to attach a policy
         // of another.
         let partition = super::commands::partition_of(&arn);

@@ -34,6 +34,12 @@ pub struct TrailRooms {
     /// (CloudTrail drops one over 100 KB, and a document padded with blanks F8 does not count
     /// gets there), so it may have filled any budget of that kind in the account.
     unnamed: BTreeSet<(String, bool)>,
+    /// (account, lower-case name) of each customer managed policy the calls made
+    /// (`CreatePolicy`): a name the plan must not give a policy of its own. IAM refuses a
+    /// second policy of one name in an account (EntityAlreadyExists), and an attacker who
+    /// made one first, under the name the plan would use, would have plan.sh's attach skipped
+    /// or, worse, the attacker's document attached.
+    made: BTreeSet<(String, String)>,
 }
 
 impl TrailRooms {
@@ -43,6 +49,11 @@ impl TrailRooms {
     pub fn from_persistence(found: &[Persistence]) -> TrailRooms {
         let mut t = TrailRooms::default();
         for p in found {
+            if p.event_name == "CreatePolicy" {
+                if let (Some(a), Some(n)) = (p.account_id.as_deref(), p.policy_name.as_deref()) {
+                    t.made.insert((a.to_string(), n.to_ascii_lowercase()));
+                }
+            }
             let principal = (p.user_name.as_deref(), p.role_name.as_deref());
             let policy = (p.policy_name.as_deref(), p.policy_arn.as_deref(), p.policy_size);
             t.note(&p.event_name, p.account_id.as_deref(), principal, policy);
@@ -107,6 +118,12 @@ impl TrailRooms {
         (inline.collect(), attached.collect())
     }
 
+    /// Whether the calls made a customer managed policy named `name` (whatever its case) in
+    /// `account`.
+    pub fn made_policy(&self, account: &str, name: &str) -> bool {
+        self.made.contains(&(account.to_string(), name.to_ascii_lowercase()))
+    }
+
     /// [`TrailRooms::from_trail`] for the plan: when a file changed since it was read, the
     /// persistence findings of the blast radius instead, with a note.
     pub fn for_plan(
@@ -127,6 +144,12 @@ impl TrailRooms {
             return;
         }
         let q = &e.request;
+        if e.name == "CreatePolicy" {
+            if let (Some(a), Some(n)) = (e.account(), q.policy_name.as_deref()) {
+                self.made.insert((a.to_string(), n.to_ascii_lowercase()));
+            }
+            return;
+        }
         if e.name == "UpdateUser" {
             // Inline and attached policies stay with a renamed user: its budget moves with it.
             let (Some(acct), Some(from), Some(to)) =

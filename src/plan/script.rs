@@ -166,8 +166,17 @@ pub fn render_script(p: &Plan) -> String {
         // The DeleteUser action this one prepares, when it is a step of removing a user.
         let removal =
             users_removed.get(&(a.account_id.as_deref(), a.user_name.as_deref())).copied();
-        let is_deny_all_removal = a.kind == ActionKind::DeleteUserPolicy
-            && a.policy_name.as_deref() == Some(super::DENY_ALL_POLICY_NAME);
+        // The removal of a user's deny-all: the inline policy deleted, or the managed policy
+        // it became (F8) detached.
+        let is_deny_all_removal = match a.kind {
+            ActionKind::DeleteUserPolicy => {
+                a.policy_name.as_deref() == Some(super::DENY_ALL_POLICY_NAME)
+            }
+            ActionKind::DetachUserPolicy => p.actions.iter().any(|put| {
+                is_deny_all_of(put, a) && put.policy_arn.is_some() && put.policy_arn == a.policy_arn
+            }),
+            _ => false,
+        };
         match (&a.kind, wrap) {
             // DeleteUser needs the deny-all policy gone first; if the user cannot be deleted
             // (something the logs do not show still holds it), or a step before it failed,
@@ -186,7 +195,7 @@ pub fn render_script(p: &Plan) -> String {
                     a.order,
                     "delete_user",
                     &why,
-                    deny,
+                    deny.as_deref(),
                 );
                 let _ = writeln!(o, "if ! {text}\nthen");
                 let _ = writeln!(
@@ -194,7 +203,7 @@ pub fn render_script(p: &Plan) -> String {
                     "  echo \"plan.sh: action [{}] delete_user FAILED: {back}; remove what the logs do not show (MFA devices, SSH keys, signing certificates, service-specific credentials) and run again\" >&2",
                     a.order,
                 );
-                if let Some(deny) = deny {
+                if let Some(deny) = &deny {
                     let _ = writeln!(o, "  {deny}");
                 }
                 let _ = writeln!(o, "  FAILED=\"$FAILED {}\"\nfi", a.order);
@@ -361,16 +370,36 @@ pub fn render_script(p: &Plan) -> String {
 
 /// The command that puts the deny-all policy on the user `delete_user` action `d` deletes,
 /// when the plan has it (and it is a plain command).
-fn deny_all_of<'p>(p: &'p Plan, d: &super::Action) -> Option<&'p str> {
-    p.actions
-        .iter()
-        .find(|a| {
-            a.kind == ActionKind::PutUserPolicy
-                && a.policy_name.as_deref() == Some(super::DENY_ALL_POLICY_NAME)
-                && a.account_id == d.account_id
-                && a.principal_arn.as_deref().and_then(|arn| arn.rsplit('/').next())
-                    == d.user_name.as_deref()
-        })
-        .map(|a| a.command.as_str())
-        .filter(|c| command_is_safe(c) && !c.contains('\n'))
+fn deny_all_of(p: &Plan, d: &super::Action) -> Option<String> {
+    let a = p.actions.iter().find(|a| is_deny_all_of(a, d))?;
+    let c = a.command.as_str();
+    if !command_is_safe(c) || c.contains('\n') {
+        return None;
+    }
+    // A managed deny-all goes back on only if its create_policy ran: a policy of that name
+    // that the plan did not make holds a document it did not write.
+    let made = p.actions.iter().find(|m| {
+        m.kind == ActionKind::CreatePolicy && m.policy_arn.is_some() && m.policy_arn == a.policy_arn
+    });
+    Some(match (a.kind == ActionKind::AttachUserPolicy, made) {
+        (true, Some(m)) => format!("[ \"${{CREATE_FAILED_{}:-}}\" = yes ] || {c}", m.order),
+        _ => c.to_string(),
+    })
+}
+
+/// Whether `a` puts the deny-all policy on the user that `d` (an action on a user) acts on:
+/// inline, or as the managed policy it became where the user's inline room was used up (F8).
+pub(super) fn is_deny_all_of(a: &super::Action, d: &super::Action) -> bool {
+    let name = a.policy_name.as_deref().unwrap_or("");
+    let deny_all = match a.kind {
+        ActionKind::PutUserPolicy => name == super::DENY_ALL_POLICY_NAME,
+        ActionKind::AttachUserPolicy => {
+            name.strip_prefix(super::DENY_ALL_POLICY_NAME).is_some_and(|rest| rest.starts_with('-'))
+        }
+        _ => false,
+    };
+    deny_all
+        && a.account_id == d.account_id
+        && a.principal_arn.as_deref().and_then(|arn| arn.rsplit('/').next())
+            == d.user_name.as_deref()
 }

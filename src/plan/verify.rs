@@ -366,16 +366,38 @@ fn removal(a: &super::Action) -> Option<String> {
 /// deactivated), a console password a tainted credential set, the inline and managed policies
 /// the trail shows tainted credentials or the attacker's users put on it (`shown`), inline
 /// policies the plan put. Each under the name the user has at the end of the trail. (Groups
-/// are not in the graph: plan.sh puts the deny-all back when DeleteUser fails over one.)
+/// are not in the graph: plan.sh puts the deny-all back when DeleteUser fails over one.) What
+/// no action can remove, because the evidence does not name it, is never removed: a key made
+/// for it whose id the logs do not show, and an MFA device, SSH key, service-specific
+/// credential or signing certificate a tainted credential gave it.
 fn left_on_user(
     g: &SessionGraph,
     user: &(String, String),
     user_keys: &BTreeMap<(String, String), Vec<&str>>,
     grants: &[&crate::chain::UserGrant],
     shown: &super::TrailRooms,
+    found: &[crate::blast::Persistence],
     removed: &BTreeSet<(String, String, String)>,
 ) -> Vec<String> {
     let mut need: BTreeSet<String> = BTreeSet::new();
+    let named = |acct: &str, name: &str, at: Option<i64>| {
+        acct == user.0 && g.user_name_now(acct, name, at).eq_ignore_ascii_case(&user.1)
+    };
+    for k in &g.unnamed_keys {
+        if named(&k.account_id, &k.user_name, Some(k.time)) {
+            need.insert(format!(
+                "the access key made at {} whose id the logs do not show",
+                crate::time::fmt_iso(k.time)
+            ));
+        }
+    }
+    for p in found.iter().filter(|p| super::BLOCKS_DELETE_USER.contains(&p.event_name.as_str())) {
+        if let (Some(a), Some(u)) = (p.account_id.as_deref(), p.user_name.as_deref()) {
+            if named(a, u, Some(p.event_time.secs())) {
+                need.insert(format!("what {} {} gave it", p.event_name, p.event_id));
+            }
+        }
+    }
     for k in user_keys.get(user).into_iter().flatten() {
         need.insert(format!("access key {k}"));
     }
@@ -469,6 +491,13 @@ impl Denies {
                 self.on.entry((kind, name, acct)).or_default().insert(pname, (label, stmts));
             }
             ActionKind::CreatePolicy => {
+                let name = a.policy_arn.as_deref().and_then(|arn| arn.rsplit('/').next());
+                if name.is_some_and(|n| self.trail.made_policy(&acct, n)) {
+                    return Err(format!(
+                        "IAM would refuse it (EntityAlreadyExists): the trail shows a CreatePolicy of the name {} in account {acct}, whose document this plan did not write (plan.sh then skips its attach)",
+                        crate::escape::one_line(name.unwrap_or(""))
+                    ));
+                }
                 if let Some(arn) = &a.policy_arn {
                     self.managed.insert(arn.clone(), statements(a.policy_document.as_ref()));
                 }
@@ -639,13 +668,26 @@ pub fn verify_with(
                         &user_keys,
                         &set_by_taint,
                         &policies.trail,
+                        &b.persistence,
                         &removed,
                     );
                     if left.is_empty() {
                         deleted_users.insert(user);
                     } else {
+                        // plan.sh puts the user's deny-all back when DeleteUser fails: judged
+                        // as it leaves the user.
+                        let back = plan
+                            .actions
+                            .iter()
+                            .find(|d| d.order < a.order && super::script::is_deny_all_of(d, a));
+                        let then = match back {
+                            Some(d) if policies.apply(d, iam, &mut notes).is_ok() => {
+                                format!("plan.sh then puts its deny-all (action {}) back", d.order)
+                            }
+                            _ => "and the user is left without a deny-all".to_string(),
+                        };
                         notes.push(format!(
-                            "delete_user {} (action {}) would fail (DeleteConflict): {} not removed before it",
+                            "delete_user {} (action {}) would fail (DeleteConflict): {} not removed before it; {then}",
                             crate::escape::one_line(u),
                             a.order,
                             left.join(", ")
