@@ -43,6 +43,30 @@ pub struct AttackerUser {
     /// knows it by at the end of the trail.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub renamed_from: Vec<String>,
+    /// The `DeleteUser` (event id and time) that removed it after the attacker last made it:
+    /// a user made again under its name afterwards is someone else's, and there is nothing
+    /// left to remove.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<String>,
+    /// The time of that `DeleteUser`.
+    #[serde(skip)]
+    pub deleted_at: Option<i64>,
+}
+
+/// When the user `u` the attacker controls was deleted after it last made it (`made`: the
+/// time of its last tainted `CreateUser`, else `u.since`), under any of its names.
+fn deleted_at<'g>(
+    g: &'g SessionGraph,
+    u: &AttackerUser,
+    made: i64,
+) -> Option<&'g crate::chain::UserGrant> {
+    if g.user_deletions.is_empty() {
+        return None;
+    }
+    std::iter::once(&u.user_name)
+        .chain(&u.renamed_from)
+        .filter_map(|n| g.deleted_after(&u.account_id, n, made))
+        .min_by_key(|d| d.time)
 }
 
 /// The tainted credentials and the users the attacker controls.
@@ -173,6 +197,9 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
         ks
     };
     let mut users: BTreeMap<(String, String), AttackerUser> = BTreeMap::new();
+    // The time of each user's last tainted `CreateUser`: a deletion before it is of an
+    // earlier user of the name.
+    let mut made: BTreeMap<(String, String), i64> = BTreeMap::new();
     // Each user's ARN is that of its last `CreateUser` grant in the graph's order.
     let mut arn_from: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut taken = vec![false; g.user_grants.len()];
@@ -264,6 +291,8 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
                 created: false,
                 evidence: Vec::new(),
                 renamed_from: Vec::new(),
+                deleted: None,
+                deleted_at: None,
             });
             let mut before = gr.user_name.as_str();
             for r in &renames {
@@ -276,6 +305,8 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
             e.since = e.since.min(Time(gr.time));
             e.created |= gr.event_name == "CreateUser";
             if gr.event_name == "CreateUser" {
+                let last = made.entry(who.clone()).or_insert(gr.time);
+                *last = (*last).max(gr.time);
                 let last = arn_from.entry(who).or_insert(k);
                 *last = (*last).max(k);
                 e.user_arn = g.user_arn_now(&g.user_grants[*last].user_arn, Some(gr.time));
@@ -313,7 +344,12 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
             let node = &g.nodes[n];
             let from = node.issued_at.or(node.first_seen);
             let after = from.is_some_and(|t| t >= u.since.secs());
-            after && (u.created || console_session(node))
+            // A user deleted after the attacker last made it: what a user of that name holds
+            // from then on is another user's.
+            let who = (u.account_id.clone(), u.user_name.to_ascii_lowercase());
+            let armed = made.get(&who).copied().unwrap_or(u.since.secs());
+            let gone = deleted_at(g, u, armed).is_some_and(|d| from.is_some_and(|t| t >= d.time));
+            after && !gone && (u.created || console_session(node))
         };
         if roots_changed {
             for (n, node) in g.nodes.iter().enumerate() {
@@ -390,6 +426,13 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
     for u in &mut attacker_users {
         u.evidence.sort();
         u.evidence.dedup();
+        let who = (u.account_id.clone(), u.user_name.to_ascii_lowercase());
+        let armed = made.get(&who).copied().unwrap_or(u.since.secs());
+        let d = deleted_at(g, u, armed);
+        u.deleted_at = d.map(|d| d.time);
+        u.deleted = d.map(|d| {
+            format!("{} {} at {}", d.event_name, d.event_id, crate::time::fmt_iso(d.time))
+        });
     }
     Taint { nodes, attacker_users, attacker_roles: roles.into_keys().collect(), wide }
 }

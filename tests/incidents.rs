@@ -2412,3 +2412,55 @@ fn a_user_the_attacker_renamed_is_acted_on_under_its_new_name() {
     let notes = serde_json::to_string(&v["notes"]).unwrap();
     assert!(notes.contains("would fail (DeleteConflict): inline policy backdoor"), "{v:#}");
 }
+
+/// A user the attacker made and an administrator deleted is gone: a user made again under its
+/// name is someone else's, whose key the plan must not deactivate and whom it must not deny or
+/// delete, and the attacker's calls on the old one are no review items naming the name. If
+/// the attacker makes the name again, it is the attacker's again.
+#[test]
+fn a_user_deleted_since_the_attacker_made_it_is_not_the_next_user_of_its_name() {
+    let admin_key = "AKIAI44QH8DHBEXAMPLE";
+    let build = |again: bool| {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let admin = s.user_key(MAIN, "admin", admin_key);
+        s.create_user(&leaked, T0, "bob");
+        let old = s.create_access_key(&leaked, T0 + 10, Some("bob"));
+        s.attach_user_policy(
+            &leaked,
+            T0 + 20,
+            "bob",
+            "arn:aws:iam::aws:policy/AdministratorAccess",
+        );
+        let del_key = json!({"userName": "bob", "accessKeyId": old.key});
+        s.call(&admin, T0 + 100, "iam.amazonaws.com", "DeleteAccessKey", del_key);
+        let detach =
+            json!({"userName": "bob", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"});
+        s.call(&admin, T0 + 110, "iam.amazonaws.com", "DetachUserPolicy", detach);
+        s.call(&admin, T0 + 120, "iam.amazonaws.com", "DeleteUser", json!({"userName": "bob"}));
+        let maker = if again { &leaked } else { &admin };
+        s.create_user(maker, T0 + 200, "bob");
+        let new = s.create_access_key(&admin, T0 + 210, Some("bob"));
+        let new = s.user_key(MAIN, "bob", &new.key);
+        s.call(&new, T0 + 220, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        (write(&s, &[]), new.key)
+    };
+    let (d, new) = build(false);
+    let p = plan(&d, LEAKED, "strict");
+    assert!(!deactivated(&p).contains(&new.as_str()), "{p:#}");
+    let bob = format!("arn:aws:iam::{MAIN}:user/bob");
+    assert!(!principals(&p, "put_user_policy").contains(&bob), "{p:#}");
+    assert!(actions(&p, "delete_user").is_empty(), "{p:#}");
+    let reviews = serde_json::to_string(&actions(&p, "review")).unwrap();
+    assert!(!reviews.contains("user/bob"), "{reviews}");
+    assert!(p["attacker_users"][0]["deleted"].as_str().unwrap().starts_with("DeleteUser"), "{p:#}");
+    assert!(!tainted_ids(&d, LEAKED).contains(&new), "the new bob's key is not the attacker's");
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 0, "{v:#}");
+    // Made again by the attacker: the attacker's again, key and all.
+    let (d, new) = build(true);
+    let p = plan(&d, LEAKED, "strict");
+    assert!(deactivated(&p).contains(&new.as_str()), "{p:#}");
+    assert!(principals(&p, "put_user_policy").contains(&bob), "{p:#}");
+    assert_eq!(actions(&p, "delete_user").len(), 1, "{p:#}");
+}

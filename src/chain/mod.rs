@@ -217,6 +217,10 @@ pub struct SessionGraph {
     /// under the name it has by the end of the trail ([`SessionGraph::user_name_now`]): under
     /// its old name IAM answers NoSuchEntity, and a key deactivated under it stays active.
     pub user_renames: Vec<UserGrant>,
+    /// Successful `DeleteUser` calls, by any credential, in time order (`user_name` the user
+    /// deleted): a user made again under the name afterwards is another user, not the
+    /// attacker's ([`SessionGraph::deleted_after`]).
+    pub user_deletions: Vec<UserGrant>,
     /// [`SessionGraph::user_renames`] by account and lower-case old name (made when first
     /// asked).
     renames_by_name: std::sync::OnceLock<BTreeMap<(String, String), Vec<usize>>>,

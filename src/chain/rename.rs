@@ -3,7 +3,9 @@
 //! under the old one fails with NoSuchEntity, and an access key "deactivated" under it stays
 //! active. So the graph keeps every rename the trail shows, whoever made it (an attacker's
 //! user renames itself from its console session, which may carry no key, F17), and every
-//! action on a user is taken under the name it has at the end of the trail.
+//! action on a user is taken under the name it has at the end of the trail. Deletions
+//! (`DeleteUser`) are kept the same way: a user made again under a deleted user's name is
+//! another user.
 
 use super::*;
 use crate::ingest::IssuingField as F;
@@ -18,6 +20,24 @@ impl SessionGraph {
     /// order, with the node of the credential that made it.
     pub(super) fn keep_user_renames(&mut self, events: &[IssuingCall]) {
         for e in events {
+            if e.name() == crate::ingest::USER_DELETE && !e.failed() {
+                let Some(user) = e.get(F::RequestUserName).filter(|u| !u.is_empty()) else {
+                    continue;
+                };
+                let account = e.get(F::RecipientAccount).or_else(|| e.get(F::AccountId));
+                let account = account.unwrap_or("").to_string();
+                let by = self.parent_of(e);
+                self.user_deletions.push(UserGrant {
+                    user_arn: format!("arn:aws:iam::{account}:user/{user}"),
+                    account_id: account,
+                    user_name: user.to_string(),
+                    event_name: e.name().to_string(),
+                    event_id: e.id().to_string(),
+                    time: e.time,
+                    by,
+                });
+                continue;
+            }
             if e.name() != crate::ingest::USER_RENAME || e.failed() {
                 continue;
             }
@@ -46,6 +66,15 @@ impl SessionGraph {
             });
         }
         self.user_renames.sort_by(|a, b| (a.time, &a.event_id).cmp(&(b.time, &b.event_id)));
+        self.user_deletions.sort_by(|a, b| (a.time, &a.event_id).cmp(&(b.time, &b.event_id)));
+    }
+
+    /// The first successful `DeleteUser` of user `name` of `account` (whatever its case)
+    /// made at or after `since`: the user the name meant at `since` is gone from then on.
+    pub fn deleted_after(&self, account: &str, name: &str, since: i64) -> Option<&UserGrant> {
+        self.user_deletions.iter().find(|d| {
+            d.time >= since && d.account_id == account && d.user_name.eq_ignore_ascii_case(name)
+        })
     }
 
     /// The renames that user `name` of `account`, as a call at `since` named it (`None`: at

@@ -457,6 +457,7 @@ pub(super) fn encode_into(g: &SessionGraph, out: &mut impl Sink) {
         unnamed_keys,
         change_grants,
         user_renames,
+        user_deletions,
         renames_by_name: _,
         event_node,
         edge_nodes,
@@ -513,6 +514,8 @@ pub(super) fn encode_into(g: &SessionGraph, out: &mut impl Sink) {
     out.put_all(change_grants, put_grant);
     out.w().u32(user_renames.len() as u32);
     out.put_all(user_renames, put_grant);
+    out.w().u32(user_deletions.len() as u32);
+    out.put_all(user_deletions, put_grant);
     super::wide::put(out.w(), wide);
     out.w().u32(event_node.len() as u32);
     out.put_all(event_node, |w, n| w.u32(*n));
@@ -637,6 +640,7 @@ struct Rest {
     unnamed_keys: Vec<UserGrant>,
     change_grants: Vec<UserGrant>,
     user_renames: Vec<UserGrant>,
+    user_deletions: Vec<UserGrant>,
     wide: super::Wide,
     event_node: Vec<u32>,
     edge_nodes: Vec<(usize, usize)>,
@@ -681,6 +685,11 @@ fn get_rest(b: &[u8], nn: usize, ne: usize, events: usize) -> Option<Rest> {
     for _ in 0..n {
         user_renames.push(get_grant(&mut r, nn)?);
     }
+    let n = r.count(8)?;
+    let mut user_deletions = Vec::with_capacity(n);
+    for _ in 0..n {
+        user_deletions.push(get_grant(&mut r, nn)?);
+    }
     let wide = super::wide::get(&mut r, nn)?;
     let n = r.count(4)?;
     if n != events {
@@ -721,6 +730,7 @@ fn get_rest(b: &[u8], nn: usize, ne: usize, events: usize) -> Option<Rest> {
         unnamed_keys,
         change_grants,
         user_renames,
+        user_deletions,
         wide,
         event_node,
         edge_nodes,
@@ -918,6 +928,7 @@ pub(super) fn decode_kept(
         unnamed_keys,
         change_grants,
         user_renames,
+        user_deletions,
         wide,
         event_node,
         edge_nodes,
@@ -933,6 +944,7 @@ pub(super) fn decode_kept(
         unnamed_keys,
         change_grants,
         user_renames,
+        user_deletions,
         renames_by_name: Default::default(),
         event_node,
         edge_nodes,

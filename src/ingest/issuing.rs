@@ -296,7 +296,11 @@ pub fn needs_detail(name: &str) -> bool {
         || FUNCTION_CHANGES.contains(&name)
         || PROVIDER_CHANGES.contains(&name)
         || name == USER_RENAME
+        || name == USER_DELETE
 }
+
+/// The call that deletes an IAM user: a user made again under its name is another user.
+pub const USER_DELETE: &str = "DeleteUser";
 
 /// The call that renames an IAM user (`newUserName`); by whatever credential, the user is
 /// called by its new name from then on.

@@ -34,6 +34,7 @@ mod precaution;
 mod room;
 mod script;
 mod targets;
+mod users;
 
 pub use commands::{command_is_safe, expected_words};
 pub use model::{
@@ -49,7 +50,7 @@ pub use targets::{
     TargetKind,
 };
 
-use crate::blast::{BlastRadius, Persistence};
+use crate::blast::BlastRadius;
 use crate::chain::Workload;
 use crate::chain::{session_expiry, NodeKind, SessionGraph};
 use crate::escape::{one_line, shell_word};
@@ -167,8 +168,19 @@ pub fn build_plan(
         ));
     }
 
+    // A user the attacker made and someone deleted since has nothing left to deny or remove,
+    // and a user made again under its name is not the attacker's.
+    let (gone, live_users): (Vec<&crate::taint::AttackerUser>, Vec<_>) =
+        b.attacker_users.iter().partition(|u| u.deleted.is_some());
+    for u in gone {
+        notes.push(format!(
+            "user {} the attacker made was deleted ({}): nothing of it is left to deny or remove, and a user made under its name after that is not taken for the attacker's",
+            one_line(&u.user_name),
+            u.deleted.as_deref().unwrap_or("")
+        ));
+    }
     let attackers: BTreeMap<(String, String), &crate::taint::AttackerUser> =
-        b.attacker_users.iter().map(|u| ((u.account_id.clone(), u.user_name.clone()), u)).collect();
+        live_users.iter().map(|&u| ((u.account_id.clone(), u.user_name.clone()), u)).collect();
     let mut actions: Vec<Action> = Vec::new();
     let mut unrevocable = Vec::new();
     let mut credentials = Vec::new();
@@ -326,7 +338,7 @@ pub fn build_plan(
         }
     }
     // Every attacker-controlled user gets a deny-all policy, live sessions or not (SPEC §9).
-    for u in &b.attacker_users {
+    for &u in &live_users {
         let arn = format!("arn:aws:iam::{}:user/{}", u.account_id, u.user_name);
         let arn = if u.user_arn.ends_with(&format!("/{}", u.user_name)) {
             u.user_arn.clone()
@@ -571,133 +583,16 @@ pub fn build_plan(
     // policies, whatever credential put them (a console session may carry no key, F17), come
     // off before DeleteUser; the room each inline deny has (F8) is judged from it below.
     let trail_rooms = TrailRooms::for_plan(ing, b, &mut notes);
-    // Each user's persistence entries, in their order: grouped once, not looked for among all
-    // of them for each user (5,000 users the attacker made are 5,000 entries each scanned
-    // 5,000 times).
-    let mut by_user: BTreeMap<(&str, &str), Vec<&Persistence>> = BTreeMap::new();
-    for p in &b.persistence {
-        if let (Some(a), Some(n)) = (p.account_id.as_deref(), p.user_name.as_deref()) {
-            by_user.entry((a, n)).or_default().push(p);
-        }
-    }
-    for u in &b.attacker_users {
-        let key = (u.account_id.clone(), u.user_name.clone());
-        // Under each name it had: a call before a rename named it by its old one.
-        let of_user: Vec<&Persistence> = std::iter::once(&u.user_name)
-            .chain(&u.renamed_from)
-            .filter_map(|name| by_user.get(&(u.account_id.as_str(), name.as_str())))
-            .flatten()
-            .copied()
-            .collect();
-        let of_user = of_user.as_slice();
-        // What DeleteUser refuses to delete for us (DeleteConflict) and the plan cannot remove
-        // by name from the evidence (the device serial or key id comes from a list call): each
-        // stays a review item, named in the delete_user action, and not taken as handled.
-        let (blocking, undone): (Vec<&Persistence>, Vec<&Persistence>) =
-            of_user.iter().partition(|p| BLOCKS_DELETE_USER.contains(&p.event_name.as_str()));
-        handled.extend(undone.iter().map(|p| p.event_id.clone()));
-        let base = |kind: ActionKind, reason: String| Action {
-            kind,
-            account_id: Some(u.account_id.clone()),
-            user_name: Some(u.user_name.clone()),
-            reason,
-            ..Default::default()
-        };
-        if of_user.iter().any(|p| p.event_name.ends_with("LoginProfile")) {
-            actions.push(checked(base(
-                ActionKind::DeleteLoginProfile,
-                format!(
-                    "user {}: its console password was set by the attacker; remove it",
-                    u.user_name
-                ),
-            )));
-        }
-        if u.created {
-            for k in user_keys.get(&key).into_iter().flatten() {
-                actions.push(checked(Action {
-                    access_key_id: Some(k.clone()),
-                    ..base(ActionKind::DeleteAccessKey, format!("user {}: delete its access key {k} (already deactivated above) before deleting the user", u.user_name))
-                }));
-            }
-            let mut policies = BTreeSet::new();
-            let mut inline = BTreeSet::new();
-            let mut groups = BTreeSet::new();
-            for p in of_user {
-                match p.event_name.as_str() {
-                    "AttachUserPolicy" => policies.extend(p.policy_arn.clone()),
-                    "PutUserPolicy" => inline.extend(p.policy_name.clone()),
-                    _ => {}
-                }
-            }
-            let (shown_inline, shown_attached) =
-                trail_rooms.user_policies(&u.account_id, &u.user_name);
-            inline.extend(shown_inline.into_iter().map(str::to_string));
-            policies.extend(shown_attached.into_iter().map(str::to_string));
-            for p in of_user.iter().filter(|p| p.event_name == "AddUserToGroup") {
-                handled.insert(p.event_id.clone());
-                groups.extend(p.group_name.clone());
-            }
-            for arn in policies {
-                actions.push(checked(Action {
-                    policy_arn: Some(arn.clone()),
-                    ..base(
-                        ActionKind::DetachUserPolicy,
-                        format!("user {}: detach {arn}, attached by the attacker", u.user_name),
-                    )
-                }));
-            }
-            inline.insert(DENY_ALL_POLICY_NAME.to_string());
-            for name in inline {
-                actions.push(checked(Action {
-                    policy_name: Some(name.clone()),
-                    ..base(ActionKind::DeleteUserPolicy, format!("user {}: delete inline policy {name} (the user has no credentials left by now)", u.user_name))
-                }));
-            }
-            for grp in groups {
-                actions.push(checked(Action {
-                    group_name: Some(grp.clone()),
-                    ..base(
-                        ActionKind::RemoveUserFromGroup,
-                        format!("user {}: remove it from group {grp}", u.user_name),
-                    )
-                }));
-            }
-            let first = if blocking.is_empty() {
-                String::new()
-            } else {
-                let mut names: Vec<&str> = blocking.iter().map(|p| p.event_name.as_str()).collect();
-                names.sort_unstable();
-                names.dedup();
-                format!(
-                    " The evidence shows {} on it: do those review items first, or AWS answers DeleteConflict (plan.sh then puts the deny-all policy back).",
-                    names.join(", ")
-                )
-            };
-            actions.push(checked(base(
-                ActionKind::DeleteUser,
-                format!(
-                    "user {} was created by the attacker ({}); delete it.{first} If AWS answers DeleteConflict, something the logs do not show remains (MFA devices, signing certificates, SSH keys, service-specific credentials, other keys or policies): list and remove it first",
-                    u.user_name,
-                    u.evidence.join(", ")
-                ),
-            )));
-        } else {
-            actions.push(review(
-                Some(u.account_id.clone()),
-                format!(
-                    "user {} existed before the incident but the attacker set its console password ({}): it is denied everything; decide whether to delete it or to restore access to its owner (new password, keys rotated, {DENY_ALL_POLICY_NAME} removed)",
-                    u.user_name,
-                    u.evidence.join(", ")
-                ),
-                &[format!("aws iam delete-user-policy --user-name {} --policy-name {DENY_ALL_POLICY_NAME}", shell_word(&u.user_name))],
-            ));
-        }
-    }
+    users::remove_users(b, &live_users, &user_keys, &trail_rooms, &mut handled, &mut actions);
 
     // A key made with a tainted credential whose id the logs do not show (no response in the
     // record): no action can name it, so it is cut only if its user is denied everything.
     for k in g.unnamed_keys.iter().filter(|k| b.nodes.contains(&k.by)) {
-        if attackers.contains_key(&(k.account_id.clone(), k.user_name.clone())) {
+        // Under the user's name at the end of the trail; a user deleted since took its keys.
+        let user = g.user_name_now(&k.account_id, &k.user_name, Some(k.time));
+        if attackers.contains_key(&(k.account_id.clone(), user.to_string()))
+            || g.deleted_after(&k.account_id, user, k.time).is_some()
+        {
             continue;
         }
         summary.keys_by_hand += 1;

@@ -894,8 +894,10 @@ pub fn verify_with(
     // record without its response): no action can name them, so they are cut only with their
     // user (deleted, or denied everything).
     for k in g.unnamed_keys.iter().filter(|k| b.nodes.contains(&k.by)) {
-        let user = (k.account_id.clone(), k.user_name.clone());
+        let name = g.user_name_now(&k.account_id, &k.user_name, Some(k.time));
+        let user = (k.account_id.clone(), name.to_string());
         let cut = deleted_users.contains(&user)
+            || g.deleted_after(&k.account_id, name, k.time).is_some()
             || policies.on.get(&(TargetKind::User, user.1.clone(), user.0.clone())).is_some_and(
                 |m| m.values().any(|(_, st)| super::policy::any_matches(st, None, None)),
             );
