@@ -258,6 +258,8 @@ fn only_what_root_itself_minted_is_root_derived() {
     s.call(&role, T0 + 30, "ec2.amazonaws.com", "DescribeInstances", Value::Null);
     let gst = s.get_session_token(&root, T0 + 40, 3600);
     s.call(&gst, T0 + 50, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    // A second key of root's own.
+    let second = s.create_access_key(&root, T0 + 60, None);
     let d = write(&s, &[]);
     let p = plan(&d, LEAKED, "strict");
     // The backdoor key is deactivated, the role session denied on its role.
@@ -275,13 +277,19 @@ fn only_what_root_itself_minted_is_root_derived() {
         .map(|u| u["credential"].as_str().unwrap())
         .collect();
     assert!(unrev.contains(&LEAKED) && unrev.contains(&gst.node_id().as_str()), "{unrev:?}");
+    assert!(unrev.contains(&second.key.as_str()), "{unrev:?}");
     assert!(
         !unrev.contains(&role.node_id().as_str()) && !unrev.contains(&k.key.as_str()),
         "{unrev:?}"
     );
     let (code, v) = verify(&d, &p);
     assert_eq!(code, 0, "{v}");
-    assert_eq!(v["unrevocable"].as_array().unwrap().len(), 2, "{v}");
+    assert_eq!(v["unrevocable"].as_array().unwrap().len(), 3, "{v}");
+    // Root's keys do not expire on their own: no end is shown for them.
+    for key in [LEAKED, second.key.as_str()] {
+        let found = v["unrevocable"].as_array().unwrap().iter().find(|u| u["session"] == key);
+        assert_eq!(found.map(|u| &u["valid_until"]), Some(&Value::Null), "{v}");
+    }
     // Without the deactivation and deletion of the key root made for helper, DeleteUser
     // fails and plan.sh puts helper's deny-all back, which still cuts the key; without
     // helper's deletion too, its deny-all is removed and nothing cuts the key.

@@ -744,7 +744,8 @@ pub fn verify_with(
             session: node.id.clone(),
             principal_arn: node.principal_arn.clone(),
             issued_at: Time::opt(node.issued_at),
-            valid_until: Time::opt(session_expiry(g, n)),
+            // A long-term key (a root key among the unrevocable) never expires on its own.
+            valid_until: Time::opt(session_expiry(g, n).filter(|_| node.kind == NodeKind::Session)),
             denied_by: by,
             reason,
         }
