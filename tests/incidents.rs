@@ -2472,3 +2472,32 @@ fn a_user_deleted_since_the_attacker_made_it_is_not_the_next_user_of_its_name() 
     assert!(principals(&p, "put_user_policy").contains(&bob), "{p:#}");
     assert_eq!(actions(&p, "delete_user").len(), 1, "{p:#}");
 }
+
+/// So many instances launched with one role that the deny naming each one's sessions (F9, F21)
+/// is over the 10,240 characters all of the role's inline policies may hold (F8): IAM refuses
+/// it (LimitExceeded). The plan must say its sessions are not covered (exit 1) and `verify`
+/// must count the deny as a command IAM refuses, not say OK.
+#[test]
+fn a_deny_over_the_roles_whole_inline_budget_is_never_counted_as_applied() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let role = format!("arn:aws:iam::{MAIN}:role/AppRole");
+    let ids: Vec<String> = (0..240).map(|i| format!("i-0000000000000{i:04x}")).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    s.run_instances(&leaked, T0 + 60, "AppProfile", &refs);
+    for id in &ids {
+        let c = s.instance_session(&role, id, T0 + 120, 6 * 3600);
+        s.call(&c, T0 + 300, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    }
+    let d = write(&s, &[]);
+    let (code, p, err) =
+        run(&["plan", "--key", LEAKED, "--strategy", "strict", "--effective-at", CUT], &d);
+    assert_eq!(code, 1, "{err}");
+    let deny = actions(&p, "put_role_policy");
+    assert!(deny[0]["policy_size"].as_u64().unwrap() > 10240, "{p:#}");
+    assert_eq!(p["summary"]["uncovered_sessions"], 240, "{:#}", p["summary"]);
+    assert!(p["notes"].to_string().contains("LimitExceeded"), "{:#}", p["notes"]);
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 1, "{v:#}");
+    assert!(v["command_problems"].to_string().contains("LimitExceeded"), "{v:#}");
+}
