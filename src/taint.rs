@@ -207,6 +207,8 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
     let mut roots: BTreeMap<String, i64> = BTreeMap::new();
     // Roles whose trust policy the attacker set, with the time it first did.
     let mut roles: BTreeMap<(String, String), i64> = BTreeMap::new();
+    // And the time it last did.
+    let mut role_last: BTreeMap<(String, String), i64> = BTreeMap::new();
     let mut role_taken = vec![false; g.role_grants.len()];
     // The sessions rule 3 may take, by role (made once, when a role first needs it).
     let mut role_sessions: Option<BTreeMap<(String, String), Vec<usize>>> = None;
@@ -239,8 +241,12 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
             // IAM role names are unique regardless of case: `Admin` and `admin` are one role.
             let role = (gr.account_id.clone(), gr.user_name.to_ascii_lowercase());
             let since = roles.entry(role.clone()).or_insert(i64::MAX);
-            if gr.time < *since {
-                *since = gr.time;
+            let last = role_last.entry(role.clone()).or_insert(i64::MIN);
+            // A later grant re-arms a role deleted since the first: its sessions are looked
+            // at again.
+            if gr.time < *since || gr.time > *last {
+                *since = (*since).min(gr.time);
+                *last = (*last).max(gr.time);
                 roles_changed.push(role);
             }
         }
@@ -317,10 +323,14 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
             let index = role_sessions.get_or_insert_with(|| sessions_by_role(g));
             for role in &roles_changed {
                 let since = roles[role];
+                // A role deleted after the attacker last set its trust policy is gone: a role
+                // made again under its name is another, whose sessions are not taken.
+                let gone = g.role_deleted_after(&role.0, &role.1, role_last[role]).map(|d| d.time);
                 for &n in index.get(role).into_iter().flatten() {
                     let node = &g.nodes[n];
                     let from = node.issued_at.or(node.first_seen);
-                    if !reached.contains(&n) && from.is_some_and(|t| t >= since) {
+                    let alive = gone.is_none_or(|d| from.is_some_and(|t| t < d));
+                    if !reached.contains(&n) && alive && from.is_some_and(|t| t >= since) {
                         new.push(n);
                     }
                 }

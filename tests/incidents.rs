@@ -1694,6 +1694,8 @@ fn routes_the_taint_does_not_follow_are_review_items_in_the_plan() {
     s.call(&leaked, T0 + 60, "ec2-instance-connect.amazonaws.com", "SendSSHPublicKey", ssh);
     let pool = json!({"identityPoolId": "us-east-1:11111111-2222-3333-4444-555555555555", "roles": {"authenticated": format!("arn:aws:iam::{MAIN}:role/Admin")}});
     s.call(&leaked, T0 + 70, "cognito-identity.amazonaws.com", "SetIdentityPoolRoles", pool);
+    let swap = json!({"instanceProfileName": "AppProfile", "roleName": "AdminRole"});
+    s.call(&leaked, T0 + 80, "iam.amazonaws.com", "AddRoleToInstanceProfile", swap);
     let d = write(&s, &[]);
     let p = plan(&d, LEAKED, "strict");
     let reviews: Vec<String> =
@@ -1707,6 +1709,7 @@ fn routes_the_taint_does_not_follow_are_review_items_in_the_plan() {
         "CreateFleet",
         "SendSSHPublicKey",
         "SetIdentityPoolRoles",
+        "AddRoleToInstanceProfile",
     ] {
         assert!(
             reviews.iter().any(|r| r.starts_with(call) && r.contains("NOT FOLLOWED")),
@@ -2500,4 +2503,44 @@ fn a_deny_over_the_roles_whole_inline_budget_is_never_counted_as_applied() {
     let (code, v) = verify(&d, &p);
     assert_eq!(code, 1, "{v:#}");
     assert!(v["command_problems"].to_string().contains("LimitExceeded"), "{v:#}");
+}
+
+/// A role whose trust policy the attacker set is the attacker's to assume from then on, until
+/// it is deleted: a role made again under its name by someone else (a new role id) is another
+/// role, whose sessions are not tainted. If the attacker sets the new role's trust policy
+/// too, its sessions from then on are the attacker's again.
+#[test]
+fn a_role_deleted_since_the_attacker_set_its_trust_is_not_the_next_role_of_its_name() {
+    let admin_key = "AKIAI44QH8DHBEXAMPLE";
+    let role = format!("arn:aws:iam::{MAIN}:role/ExtAudit");
+    let build = |again: bool| {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let admin = s.user_key(MAIN, "admin", admin_key);
+        let create = json!({"roleName": "ExtAudit", "assumeRolePolicyDocument": "{}"});
+        s.call(&leaked, T0, "iam.amazonaws.com", "CreateRole", create.clone());
+        let old = s.function_session(&role, "audit-export", T0 + 60, 3600);
+        s.call(&old, T0 + 70, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        s.call(
+            &admin,
+            T0 + 120,
+            "iam.amazonaws.com",
+            "DeleteRole",
+            json!({"roleName": "ExtAudit"}),
+        );
+        s.call(&admin, T0 + 130, "iam.amazonaws.com", "CreateRole", create.clone());
+        if again {
+            let trust = json!({"roleName": "ExtAudit", "policyDocument": "{}"});
+            s.call(&leaked, T0 + 140, "iam.amazonaws.com", "UpdateAssumeRolePolicy", trust);
+        }
+        let new = s.function_session(&role, "audit-export", T0 + 200, 3600);
+        s.call(&new, T0 + 210, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        (write(&s, &[]), old.node_id(), new.node_id())
+    };
+    let (d, old, new) = build(false);
+    let tainted = tainted_ids(&d, LEAKED);
+    assert!(tainted.contains(&old), "{tainted:?}");
+    assert!(!tainted.contains(&new), "the new role's session is not the attacker's: {tainted:?}");
+    let (d, _, new) = build(true);
+    assert!(tainted_ids(&d, LEAKED).contains(&new), "set again by the attacker");
 }

@@ -50,6 +50,7 @@ const PERSISTENCE: &[&str] = &[
     "ModifyInstanceAttribute",
     "SendSSHPublicKey",
     "SetIdentityPoolRoles",
+    "AddRoleToInstanceProfile",
     "StopLogging",
     "DeleteTrail",
     "PutEventSelectors",
@@ -185,6 +186,11 @@ pub(super) fn persistence_of(e: &Event) -> Option<(String, String, String)> {
             q.instance_id.as_deref().map_or_else(|| "ec2 instances".to_string(), |i| format!("instance/{i}")),
             "a way into an instance (user data run at its next start, an SSH key pushed): its role's credentials are readable there".to_string(),
             "NOT FOLLOWED by the taint: the instance's role sessions may be the attacker's, and the instance renews them by itself; deny its role's sessions by aws:userid ROLEID:i-... with no time condition (F21), restore its user data, and replace the instance if in doubt".to_string(),
+        ),
+        "AddRoleToInstanceProfile" => (
+            format!("role/{}", role()),
+            "role put in an instance profile: every instance with the profile now fetches sessions of it".to_string(),
+            "NOT FOLLOWED by the taint: instances launched earlier with this profile (their renewals included, F21) now hold sessions of this role, which no deny of this plan names; find them (aws ec2 describe-iam-instance-profile-associations), deny the role's sessions by aws:userid ROLEID:i-... with no time condition (F21), and restore the profile's role".to_string(),
         ),
         "SetIdentityPoolRoles" => (
             q.role_arn.clone().unwrap_or_else(|| "cognito identity pool".to_string()),

@@ -221,6 +221,9 @@ pub struct SessionGraph {
     /// deleted): a user made again under the name afterwards is another user, not the
     /// attacker's ([`SessionGraph::deleted_after`]).
     pub user_deletions: Vec<UserGrant>,
+    /// Successful `DeleteRole` calls, by any credential, in time order (`user_name` the role
+    /// deleted): a role made again under the name afterwards is another role.
+    pub role_deletions: Vec<UserGrant>,
     /// [`SessionGraph::user_renames`] by account and lower-case old name (made when first
     /// asked).
     renames_by_name: std::sync::OnceLock<BTreeMap<(String, String), Vec<usize>>>,

@@ -20,15 +20,19 @@ impl SessionGraph {
     /// order, with the node of the credential that made it.
     pub(super) fn keep_user_renames(&mut self, events: &[IssuingCall]) {
         for e in events {
-            if e.name() == crate::ingest::USER_DELETE && !e.failed() {
-                let Some(user) = e.get(F::RequestUserName).filter(|u| !u.is_empty()) else {
+            let role = e.name() == crate::ingest::ROLE_DELETE;
+            if (role || e.name() == crate::ingest::USER_DELETE) && !e.failed() {
+                let name = if role { e.get(F::RequestRoleName) } else { e.get(F::RequestUserName) };
+                let Some(user) = name.filter(|u| !u.is_empty()) else {
                     continue;
                 };
                 let account = e.get(F::RecipientAccount).or_else(|| e.get(F::AccountId));
                 let account = account.unwrap_or("").to_string();
                 let by = self.parent_of(e);
-                self.user_deletions.push(UserGrant {
-                    user_arn: format!("arn:aws:iam::{account}:user/{user}"),
+                let list = if role { &mut self.role_deletions } else { &mut self.user_deletions };
+                let kind = if role { "role" } else { "user" };
+                list.push(UserGrant {
+                    user_arn: format!("arn:aws:iam::{account}:{kind}/{user}"),
                     account_id: account,
                     user_name: user.to_string(),
                     event_name: e.name().to_string(),
@@ -67,6 +71,15 @@ impl SessionGraph {
         }
         self.user_renames.sort_by(|a, b| (a.time, &a.event_id).cmp(&(b.time, &b.event_id)));
         self.user_deletions.sort_by(|a, b| (a.time, &a.event_id).cmp(&(b.time, &b.event_id)));
+        self.role_deletions.sort_by(|a, b| (a.time, &a.event_id).cmp(&(b.time, &b.event_id)));
+    }
+
+    /// The first successful `DeleteRole` of role `name` of `account` (whatever its case) made
+    /// at or after `since`.
+    pub fn role_deleted_after(&self, account: &str, name: &str, since: i64) -> Option<&UserGrant> {
+        self.role_deletions.iter().find(|d| {
+            d.time >= since && d.account_id == account && d.user_name.eq_ignore_ascii_case(name)
+        })
     }
 
     /// The first successful `DeleteUser` of user `name` of `account` (whatever its case)

@@ -458,6 +458,7 @@ pub(super) fn encode_into(g: &SessionGraph, out: &mut impl Sink) {
         change_grants,
         user_renames,
         user_deletions,
+        role_deletions,
         renames_by_name: _,
         event_node,
         edge_nodes,
@@ -516,6 +517,8 @@ pub(super) fn encode_into(g: &SessionGraph, out: &mut impl Sink) {
     out.put_all(user_renames, put_grant);
     out.w().u32(user_deletions.len() as u32);
     out.put_all(user_deletions, put_grant);
+    out.w().u32(role_deletions.len() as u32);
+    out.put_all(role_deletions, put_grant);
     super::wide::put(out.w(), wide);
     out.w().u32(event_node.len() as u32);
     out.put_all(event_node, |w, n| w.u32(*n));
@@ -641,6 +644,7 @@ struct Rest {
     change_grants: Vec<UserGrant>,
     user_renames: Vec<UserGrant>,
     user_deletions: Vec<UserGrant>,
+    role_deletions: Vec<UserGrant>,
     wide: super::Wide,
     event_node: Vec<u32>,
     edge_nodes: Vec<(usize, usize)>,
@@ -690,6 +694,11 @@ fn get_rest(b: &[u8], nn: usize, ne: usize, events: usize) -> Option<Rest> {
     for _ in 0..n {
         user_deletions.push(get_grant(&mut r, nn)?);
     }
+    let n = r.count(8)?;
+    let mut role_deletions = Vec::with_capacity(n);
+    for _ in 0..n {
+        role_deletions.push(get_grant(&mut r, nn)?);
+    }
     let wide = super::wide::get(&mut r, nn)?;
     let n = r.count(4)?;
     if n != events {
@@ -731,6 +740,7 @@ fn get_rest(b: &[u8], nn: usize, ne: usize, events: usize) -> Option<Rest> {
         change_grants,
         user_renames,
         user_deletions,
+        role_deletions,
         wide,
         event_node,
         edge_nodes,
@@ -929,6 +939,7 @@ pub(super) fn decode_kept(
         change_grants,
         user_renames,
         user_deletions,
+        role_deletions,
         wide,
         event_node,
         edge_nodes,
@@ -945,6 +956,7 @@ pub(super) fn decode_kept(
         change_grants,
         user_renames,
         user_deletions,
+        role_deletions,
         renames_by_name: Default::default(),
         event_node,
         edge_nodes,

@@ -162,6 +162,12 @@ pub(super) fn meaning(
             format!("{name}: a way into an instance, whose role credentials it can read"),
             &["T1098.004"],
         ),
+        "AddRoleToInstanceProfile" => m(
+            Severity::High,
+            "persistence",
+            format!("{name}: a role handed to every instance of an instance profile"),
+            &["T1098"],
+        ),
         "SetIdentityPoolRoles" => m(
             Severity::High,
             "persistence",

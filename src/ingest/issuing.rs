@@ -297,7 +297,12 @@ pub fn needs_detail(name: &str) -> bool {
         || PROVIDER_CHANGES.contains(&name)
         || name == USER_RENAME
         || name == USER_DELETE
+        || name == ROLE_DELETE
 }
+
+/// The call that deletes an IAM role: a role made again under its name is another role (with
+/// another role id), whose sessions are not the old one's.
+pub const ROLE_DELETE: &str = "DeleteRole";
 
 /// The call that deletes an IAM user: a user made again under its name is another user.
 pub const USER_DELETE: &str = "DeleteUser";
