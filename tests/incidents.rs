@@ -2541,6 +2541,11 @@ fn a_role_deleted_since_the_attacker_set_its_trust_is_not_the_next_role_of_its_n
     let tainted = tainted_ids(&d, LEAKED);
     assert!(tainted.contains(&old), "{tainted:?}");
     assert!(!tainted.contains(&new), "the new role's session is not the attacker's: {tainted:?}");
+    // Nor does a review item send the responder to delete the role that holds the name now.
+    let p = plan(&d, LEAKED, "strict");
+    let reviews = serde_json::to_string(&actions(&p, "review")).unwrap();
+    assert!(!reviews.contains("delete-role"), "{reviews}");
+    assert!(p["notes"].to_string().contains("the role was deleted since"), "{:#}", p["notes"]);
     let (d, _, new) = build(true);
     assert!(tainted_ids(&d, LEAKED).contains(&new), "set again by the attacker");
 }

@@ -658,6 +658,23 @@ pub fn build_plan(
         if handled.contains(&p.event_id) || p.event_name == "CreateAccessKey" {
             continue; // done above, or covered by deactivate_access_key
         }
+        // What was done to a role deleted since went with it: a review item naming the role
+        // would point at whatever role holds the name now (another role, made again).
+        let t = p.event_time.secs();
+        if let (Some(a), Some(r)) = (p.account_id.as_deref(), p.role_name.as_deref()) {
+            if let Some(d) = g.role_deleted_after(a, r, t) {
+                notes.push(format!(
+                    "{} of role {} ({}) is not reviewed: the role was deleted since ({} {} at {}), and a role made under its name after that is another",
+                    p.event_name,
+                    one_line(r),
+                    p.event_id,
+                    d.event_name,
+                    d.event_id,
+                    fmt_iso(d.time)
+                ));
+                continue;
+            }
+        }
         let q = |v: &Option<String>| shell_word(v.as_deref().unwrap_or("?"));
         let suggestion: Vec<String> = match p.event_name.as_str() {
             "AttachRolePolicy" => vec![format!("aws iam detach-role-policy --role-name {} --policy-arn {}", q(&p.role_name), q(&p.policy_arn))],
