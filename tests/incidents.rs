@@ -2549,3 +2549,31 @@ fn a_role_deleted_since_the_attacker_set_its_trust_is_not_the_next_role_of_its_n
     let (d, _, new) = build(true);
     assert!(tainted_ids(&d, LEAKED).contains(&new), "set again by the attacker");
 }
+
+/// The attacker fills a role's inline budget (F8) and its quota of ten managed policies: the
+/// plan's deny fits neither way, stays inline with a review item, and IAM will refuse it
+/// (LimitExceeded). The plan must count the role's tainted sessions as not covered (exit 1),
+/// as `verify` does.
+#[test]
+fn a_deny_that_fits_neither_inline_nor_managed_leaves_its_sessions_not_covered() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let admin = format!("arn:aws:iam::{MAIN}:role/AdminRole");
+    let hop = s.assume_role(&leaked, T0 + 20, &admin, "a", 7200);
+    s.call(&hop, T0 + 30, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let put = json!({"roleName": "AdminRole", "policyName": "pad", "policyDocument": padded_policy(10100)});
+    s.call(&leaked, T0 + 40, "iam.amazonaws.com", "PutRolePolicy", put);
+    for i in 0..10 {
+        let attach = json!({"roleName": "AdminRole", "policyArn": format!("arn:aws:iam::{MAIN}:policy/p{i}")});
+        s.call(&leaked, T0 + 50 + i, "iam.amazonaws.com", "AttachRolePolicy", attach);
+    }
+    let d = write(&s, &[]);
+    let (code, p, err) =
+        run(&["plan", "--key", LEAKED, "--strategy", "strict", "--effective-at", CUT], &d);
+    assert_eq!(code, 1, "{err}");
+    assert!(principals(&p, "put_role_policy").contains(&admin), "{p:#}");
+    assert_eq!(p["summary"]["uncovered_sessions"], 1, "{:#}", p["summary"]);
+    assert!(p["notes"].to_string().contains("IAM refuses it (LimitExceeded)"), "{:#}", p["notes"]);
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 1, "{v:#}");
+}
