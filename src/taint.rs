@@ -54,15 +54,18 @@ pub struct AttackerUser {
 }
 
 /// When the user `u` the attacker controls was deleted after it last made it (`made`: the
-/// time of its last tainted `CreateUser`, else `u.since`), under any of its names.
+/// time of each user's last tainted `CreateUser`; without one, `u.since`), under any of its
+/// names.
 fn deleted_at<'g>(
     g: &'g SessionGraph,
     u: &AttackerUser,
-    made: i64,
+    made: &BTreeMap<(String, String), i64>,
 ) -> Option<&'g crate::chain::UserGrant> {
     if g.user_deletions.is_empty() {
         return None;
     }
+    let who = (u.account_id.clone(), u.user_name.to_ascii_lowercase());
+    let made = made.get(&who).copied().unwrap_or(u.since.secs());
     std::iter::once(&u.user_name)
         .chain(&u.renamed_from)
         .filter_map(|n| g.deleted_after(&u.account_id, n, made))
@@ -356,9 +359,7 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
             let after = from.is_some_and(|t| t >= u.since.secs());
             // A user deleted after the attacker last made it: what a user of that name holds
             // from then on is another user's.
-            let who = (u.account_id.clone(), u.user_name.to_ascii_lowercase());
-            let armed = made.get(&who).copied().unwrap_or(u.since.secs());
-            let gone = deleted_at(g, u, armed).is_some_and(|d| from.is_some_and(|t| t >= d.time));
+            let gone = deleted_at(g, u, &made).is_some_and(|d| from.is_some_and(|t| t >= d.time));
             after && !gone && (u.created || console_session(node))
         };
         if roots_changed {
@@ -436,9 +437,7 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
     for u in &mut attacker_users {
         u.evidence.sort();
         u.evidence.dedup();
-        let who = (u.account_id.clone(), u.user_name.to_ascii_lowercase());
-        let armed = made.get(&who).copied().unwrap_or(u.since.secs());
-        let d = deleted_at(g, u, armed);
+        let d = deleted_at(g, u, &made);
         u.deleted_at = d.map(|d| d.time);
         u.deleted = d.map(|d| {
             format!("{} {} at {}", d.event_name, d.event_id, crate::time::fmt_iso(d.time))

@@ -1442,14 +1442,17 @@ fn a_managed_deny_all_goes_back_on_when_delete_user_fails_and_its_name_is_never_
     assert_eq!(made, [arn.as_str()], "{plan}");
     // Verify judges the user as plan.sh leaves it: not deleted, denied everything.
     let plan_path = out.path().join("plan.json");
-    let o = bin()
-        .args(["verify", "--no-progress", "--format", "json", "--plan"])
-        .arg(&plan_path)
-        .arg(dir.path().join("trail"))
-        .output()
-        .unwrap();
-    let v = json(&o.stdout);
-    assert_eq!(o.status.code(), Some(0), "{v}");
+    let verify = || {
+        let o = bin()
+            .args(["verify", "--no-progress", "--format", "json", "--plan"])
+            .arg(&plan_path)
+            .arg(dir.path().join("trail"))
+            .output()
+            .unwrap();
+        (o.status.code(), json(&o.stdout))
+    };
+    let (code, v) = verify();
+    assert_eq!(code, Some(0), "{v}");
     let notes = v["notes"].to_string();
     assert!(
         notes.contains(
@@ -1475,13 +1478,7 @@ fn a_managed_deny_all_goes_back_on_when_delete_user_fails_and_its_name_is_never_
         .unwrap()
         .replace("TrailhoundDenyAll-bob-2", "TrailhoundDenyAll-bob");
     std::fs::write(&plan_path, edited).unwrap();
-    let o = bin()
-        .args(["verify", "--no-progress", "--format", "json", "--plan"])
-        .arg(&plan_path)
-        .arg(dir.path().join("trail"))
-        .output()
-        .unwrap();
-    let v = json(&o.stdout);
-    assert_ne!(o.status.code(), Some(0), "{v}");
+    let (code, v) = verify();
+    assert_ne!(code, Some(0), "{v}");
     assert!(v["command_problems"].to_string().contains("EntityAlreadyExists"), "{v}");
 }

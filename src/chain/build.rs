@@ -194,7 +194,7 @@ impl SessionGraph {
         let unanswered = Self::link_issuing(&mut g, ing, &events);
         let launches = g.launches(ing, &events);
         g.keep_unnamed_keys(&events);
-        g.keep_user_renames(&events);
+        g.keep_renames_and_deletions(&events);
         crate::diag::mark("graph: edges drawn");
         // The issuing calls are not read again: an owned copy is freed here (a shared one
         // once the run's writer is done with it too).
@@ -379,29 +379,17 @@ impl SessionGraph {
                 None if !role && e.get(F::Kind) == Some("Root") => String::new(),
                 None => continue,
             };
-            let account = e
-                .get(F::RecipientAccount)
-                .or_else(|| e.get(F::AccountId))
-                .map(String::from)
-                .unwrap_or_default();
-            let arn = if role {
-                format!("arn:aws:iam::{account}:role/{name}")
-            } else if name.is_empty() {
-                format!("arn:aws:iam::{account}:root")
-            } else {
-                e.get(F::UserArn)
-                    .map(String::from)
-                    .unwrap_or_else(|| format!("arn:aws:iam::{account}:user/{name}"))
-            };
-            let grant = UserGrant {
-                user_arn: arn,
-                account_id: account,
-                user_name: name,
-                event_name: e.name().to_string(),
-                event_id: e.id().to_string(),
-                time: e.time,
-                by: g.parent_of(e),
-            };
+            let grant = g.grant_of(e, name, |account, name| {
+                if role {
+                    format!("arn:aws:iam::{account}:role/{name}")
+                } else if name.is_empty() {
+                    format!("arn:aws:iam::{account}:root")
+                } else {
+                    e.get(F::UserArn)
+                        .map(String::from)
+                        .unwrap_or_else(|| format!("arn:aws:iam::{account}:user/{name}"))
+                }
+            });
             if role {
                 g.role_grants.push(grant);
             } else {

@@ -16,9 +16,10 @@ pub fn renamed_to(r: &UserGrant) -> &str {
 }
 
 impl SessionGraph {
-    /// Keeps each successful `UpdateUser` among `events` that gives a user a new name, in time
-    /// order, with the node of the credential that made it.
-    pub(super) fn keep_user_renames(&mut self, events: &[IssuingCall]) {
+    /// Keeps each successful `UpdateUser` among `events` that gives a user a new name, and each
+    /// successful `DeleteUser` and `DeleteRole`, in time order, with the node of the credential
+    /// that made it.
+    pub(super) fn keep_renames_and_deletions(&mut self, events: &[IssuingCall]) {
         for e in events {
             let role = e.name() == crate::ingest::ROLE_DELETE;
             if (role || e.name() == crate::ingest::USER_DELETE) && !e.failed() {
@@ -26,20 +27,11 @@ impl SessionGraph {
                 let Some(user) = name.filter(|u| !u.is_empty()) else {
                     continue;
                 };
-                let account = e.get(F::RecipientAccount).or_else(|| e.get(F::AccountId));
-                let account = account.unwrap_or("").to_string();
-                let by = self.parent_of(e);
-                let list = if role { &mut self.role_deletions } else { &mut self.user_deletions };
                 let kind = if role { "role" } else { "user" };
-                list.push(UserGrant {
-                    user_arn: format!("arn:aws:iam::{account}:{kind}/{user}"),
-                    account_id: account,
-                    user_name: user.to_string(),
-                    event_name: e.name().to_string(),
-                    event_id: e.id().to_string(),
-                    time: e.time,
-                    by,
-                });
+                let d = self
+                    .grant_of(e, user.to_string(), |a, u| format!("arn:aws:iam::{a}:{kind}/{u}"));
+                let list = if role { &mut self.role_deletions } else { &mut self.user_deletions };
+                list.push(d);
                 continue;
             }
             if e.name() != crate::ingest::USER_RENAME || e.failed() {
@@ -53,41 +45,25 @@ impl SessionGraph {
             if from.is_empty() || to.is_empty() || to.contains('/') {
                 continue;
             }
-            let account = e
-                .get(F::RecipientAccount)
-                .or_else(|| e.get(F::AccountId))
-                .unwrap_or("")
-                .to_string();
-            let by = self.parent_of(e);
-            self.user_renames.push(UserGrant {
-                user_arn: format!("arn:aws:iam::{account}:user/{to}"),
-                account_id: account,
-                user_name: from.to_string(),
-                event_name: e.name().to_string(),
-                event_id: e.id().to_string(),
-                time: e.time,
-                by,
-            });
+            let r =
+                self.grant_of(e, from.to_string(), |a, _| format!("arn:aws:iam::{a}:user/{to}"));
+            self.user_renames.push(r);
         }
-        self.user_renames.sort_by(|a, b| (a.time, &a.event_id).cmp(&(b.time, &b.event_id)));
-        self.user_deletions.sort_by(|a, b| (a.time, &a.event_id).cmp(&(b.time, &b.event_id)));
-        self.role_deletions.sort_by(|a, b| (a.time, &a.event_id).cmp(&(b.time, &b.event_id)));
+        for list in [&mut self.user_renames, &mut self.user_deletions, &mut self.role_deletions] {
+            list.sort_by(|a, b| (a.time, &a.event_id).cmp(&(b.time, &b.event_id)));
+        }
     }
 
     /// The first successful `DeleteRole` of role `name` of `account` (whatever its case) made
     /// at or after `since`.
     pub fn role_deleted_after(&self, account: &str, name: &str, since: i64) -> Option<&UserGrant> {
-        self.role_deletions.iter().find(|d| {
-            d.time >= since && d.account_id == account && d.user_name.eq_ignore_ascii_case(name)
-        })
+        first_deletion(&self.role_deletions, account, name, since)
     }
 
     /// The first successful `DeleteUser` of user `name` of `account` (whatever its case)
     /// made at or after `since`: the user the name meant at `since` is gone from then on.
     pub fn deleted_after(&self, account: &str, name: &str, since: i64) -> Option<&UserGrant> {
-        self.user_deletions.iter().find(|d| {
-            d.time >= since && d.account_id == account && d.user_name.eq_ignore_ascii_case(name)
-        })
+        first_deletion(&self.user_deletions, account, name, since)
     }
 
     /// The renames that user `name` of `account`, as a call at `since` named it (`None`: at
@@ -151,6 +127,19 @@ impl SessionGraph {
             format!("{head}/{now}")
         }
     }
+}
+
+/// The first of `deletions` (in time order) of `name` in `account`, whatever its case, made at
+/// or after `since`.
+fn first_deletion<'g>(
+    deletions: &'g [UserGrant],
+    account: &str,
+    name: &str,
+    since: i64,
+) -> Option<&'g UserGrant> {
+    deletions.iter().find(|d| {
+        d.time >= since && d.account_id == account && d.user_name.eq_ignore_ascii_case(name)
+    })
 }
 
 #[cfg(test)]

@@ -22,21 +22,29 @@ impl SessionGraph {
                 .or_else(|| e.get(F::UserName))
                 .unwrap_or("")
                 .to_string();
-            let account = e
-                .get(F::RecipientAccount)
-                .or_else(|| e.get(F::AccountId))
-                .unwrap_or("")
-                .to_string();
-            let by = self.parent_of(e);
-            self.unnamed_keys.push(UserGrant {
-                user_arn: format!("arn:aws:iam::{account}:user/{user}"),
-                account_id: account,
-                user_name: user,
-                event_name: e.name().to_string(),
-                event_id: e.id().to_string(),
-                time: e.time,
-                by,
-            });
+            let grant = self.grant_of(e, user, |a, u| format!("arn:aws:iam::{a}:user/{u}"));
+            self.unnamed_keys.push(grant);
+        }
+    }
+
+    /// The call `e` as a [`UserGrant`] about `name`: in the call's account (its recipient's,
+    /// else its caller's), with `arn(account, name)` as its ARN, and the node of the credential
+    /// that made it.
+    pub(super) fn grant_of(
+        &mut self,
+        e: &IssuingCall,
+        name: String,
+        arn: impl FnOnce(&str, &str) -> String,
+    ) -> UserGrant {
+        let account = e.get(F::RecipientAccount).or_else(|| e.get(F::AccountId)).unwrap_or("");
+        UserGrant {
+            user_arn: arn(account, &name),
+            account_id: account.to_string(),
+            user_name: name,
+            event_name: e.name().to_string(),
+            event_id: e.id().to_string(),
+            time: e.time,
+            by: self.parent_of(e),
         }
     }
 }

@@ -70,6 +70,15 @@ pub const SCHEMA: &str = "trailhound.plan/v1";
 pub const USER_POLICY_LIMIT: usize = 2048;
 /// Role inline policy size limit (F8).
 pub const ROLE_POLICY_LIMIT: usize = 10240;
+
+/// The characters all inline policies of a role (`true`) or a user may hold together (F8).
+pub fn inline_limit(role: bool) -> usize {
+    if role {
+        ROLE_POLICY_LIMIT
+    } else {
+        USER_POLICY_LIMIT
+    }
+}
 /// Policy name used by the strict strategy.
 pub const STRICT_POLICY_NAME: &str = "TrailhoundRevokeOlderSessions";
 /// Policy name used by the surgical strategy.
@@ -374,8 +383,7 @@ pub fn build_plan(
     let mut foreign: Vec<(Target, Vec<usize>)> = Vec::new();
     let trail_accounts = ing.accounts();
     for (target, tainted) in &live_by_target {
-        let limit =
-            if target.kind == TargetKind::Role { ROLE_POLICY_LIMIT } else { USER_POLICY_LIMIT };
+        let limit = inline_limit(target.kind == TargetKind::Role);
         let attacker = (target.kind == TargetKind::User)
             .then(|| attackers.get(&(target.account_id.clone(), target.name.clone())))
             .flatten();
@@ -728,8 +736,7 @@ pub fn build_plan(
     for a in &actions {
         let inline = matches!(a.kind, ActionKind::PutRolePolicy | ActionKind::PutUserPolicy);
         let (Some(size), Some(room)) = (a.policy_size, a.policy_size_limit) else { continue };
-        let whole =
-            if a.kind == ActionKind::PutRolePolicy { ROLE_POLICY_LIMIT } else { USER_POLICY_LIMIT };
+        let whole = inline_limit(a.kind == ActionKind::PutRolePolicy);
         if !inline || size <= room || size > whole {
             continue;
         }

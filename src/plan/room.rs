@@ -15,7 +15,7 @@
 //! a snapshot, the inline policies others put before the trail starts are not known; `verify`
 //! says so, and `plan.sh` reports a deny IAM refuses and exits 1.
 
-use super::{Action, ActionKind, ROLE_POLICY_LIMIT, USER_POLICY_LIMIT};
+use super::{Action, ActionKind};
 use crate::blast::Persistence;
 use crate::contain::Iam;
 use std::collections::{BTreeMap, BTreeSet};
@@ -235,7 +235,7 @@ pub fn room(a: &Action, iam: Option<&Iam>, trail: &TrailRooms) -> Option<Room> {
         ActionKind::PutUserPolicy => false,
         _ => return None,
     };
-    let limit = if role { ROLE_POLICY_LIMIT } else { USER_POLICY_LIMIT };
+    let limit = super::inline_limit(role);
     let snapshot = iam.and_then(|i| {
         let others = |inline: &[crate::iam::InlinePolicy]| {
             inline.iter().filter(|x| x.name != deny).map(|x| x.bytes).sum::<usize>()

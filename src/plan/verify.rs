@@ -477,10 +477,7 @@ impl Denies {
                 let kind = principal_kind(&a.kind).unwrap_or(TargetKind::User);
                 let size = a.policy_document.as_ref().map(super::policy_size).unwrap_or(0);
                 // Over the principal's whole inline budget whatever else it holds (F8).
-                let limit = match kind {
-                    TargetKind::Role => super::ROLE_POLICY_LIMIT,
-                    _ => super::USER_POLICY_LIMIT,
-                };
+                let limit = super::inline_limit(kind == TargetKind::Role);
                 if size > limit {
                     return Err(format!(
                         "IAM would refuse it (LimitExceeded): this deny has {size} characters, over the {limit} that all inline policies of {principal} may hold together (F8)"
