@@ -2577,3 +2577,37 @@ fn a_deny_that_fits_neither_inline_nor_managed_leaves_its_sessions_not_covered()
     let (code, v) = verify(&d, &p);
     assert_eq!(code, 1, "{v:#}");
 }
+
+/// The attacker's inline policy leaves a role's deny no inline room (F8), so the plan makes it a
+/// customer managed policy; but the deny (a role's instances named one by one) is over the
+/// 6,144 characters a managed policy may hold: IAM refuses it too. The plan must count the
+/// role's tainted sessions as not covered (exit 1), as `verify` does.
+#[test]
+fn a_deny_moved_to_a_managed_policy_it_overflows_leaves_its_sessions_not_covered() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let role = format!("arn:aws:iam::{MAIN}:role/AppRole");
+    let ids: Vec<String> = (0..170).map(|i| format!("i-0000000000000{i:04x}")).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    s.run_instances(&leaked, T0 + 60, "AppProfile", &refs);
+    for id in &ids {
+        let c = s.instance_session(&role, id, T0 + 120, 6 * 3600);
+        s.call(&c, T0 + 300, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    }
+    let put =
+        json!({"roleName": "AppRole", "policyName": "pad", "policyDocument": padded_policy(4000)});
+    s.call(&leaked, T0 + 40, "iam.amazonaws.com", "PutRolePolicy", put);
+    let d = write(&s, &[]);
+    let (code, p, err) =
+        run(&["plan", "--key", LEAKED, "--strategy", "strict", "--effective-at", CUT], &d);
+    let made = actions(&p, "create_policy");
+    assert_eq!(made.len(), 1, "{p:#}");
+    let size = made[0]["policy_size"].as_u64().unwrap();
+    assert!(size > 6144 && size < 10240, "{size}");
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(p["summary"]["uncovered_sessions"], 170, "{:#}", p["summary"]);
+    assert_eq!(p["summary"]["covered_sessions"], 0, "{:#}", p["summary"]);
+    assert!(p["notes"].to_string().contains("LimitExceeded"), "{:#}", p["notes"]);
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 1, "{v:#}");
+}

@@ -730,30 +730,8 @@ pub fn build_plan(
     // An inline deny where the attacker's own inline policies leave it no room (F8) becomes a
     // managed policy attached to the principal (`room`); with a snapshot, `--iam` checks again.
     actions = precaution::fit_or_managed(actions, None, &trail_rooms, &mut notes);
-    // An inline deny left without room (its principal also has its quota of managed policies
-    // attached: a review item) is refused by IAM (LimitExceeded): what it covers is not.
-    // (A deny over the whole budget was counted so above.)
-    for a in &actions {
-        let inline = matches!(a.kind, ActionKind::PutRolePolicy | ActionKind::PutUserPolicy);
-        let (Some(size), Some(room)) = (a.policy_size, a.policy_size_limit) else { continue };
-        let whole = inline_limit(a.kind == ActionKind::PutRolePolicy);
-        if !inline || size <= room || size > whole {
-            continue;
-        }
-        let covers = a.covers.as_ref().map_or(0, Vec::len) as u64;
-        let collateral = a.collateral.as_ref().map_or(0, Vec::len) as u64;
-        summary.covered_sessions = summary.covered_sessions.saturating_sub(covers);
-        summary.collateral_sessions = summary.collateral_sessions.saturating_sub(collateral);
-        summary.policies = summary.policies.saturating_sub(1);
-        summary.uncovered_sessions += covers;
-        if covers > 0 {
-            notes.push(format!(
-                "NOT COVERED: the deny {} on {} has {size} characters and its principal's other inline policies leave {room} (F8): IAM refuses it (LimitExceeded), so its {covers} live tainted session(s) stay alive until it fits (see the review item)",
-                a.policy_name.as_deref().unwrap_or(""),
-                one_line(a.principal_arn.as_deref().unwrap_or(""))
-            ));
-        }
-    }
+    // A deny IAM will refuse for want of room (F8) covers nothing.
+    room::count_refused(&Default::default(), room::refused(&actions), &mut summary, &mut notes);
 
     // One block per account (plan.sh runs a block only with that account's credentials);
     // blocks in the order of their most urgent action, so the account where keys are

@@ -56,7 +56,11 @@ fn apply_with(
     attacker_user_facts(p, iam);
     role_ids(p, iam, g);
     let actions = std::mem::take(&mut p.actions);
+    // What the snapshot shows may leave a deny less room, or more, than the trail did (F8).
+    let before = super::room::refused(&actions);
     p.actions = fit_or_managed(actions, Some(iam), trail, &mut p.notes);
+    let after = super::room::refused(&p.actions);
+    super::room::count_refused(&before, after, &mut p.summary, &mut p.notes);
     // Both may add actions: back in running order (a no-op when they added none).
     super::order(&mut p.actions);
     if contain {

@@ -15,9 +15,11 @@
 //! a snapshot, the inline policies others put before the trail starts are not known; `verify`
 //! says so, and `plan.sh` reports a deny IAM refuses and exits 1.
 
-use super::{Action, ActionKind};
+use super::precaution::MANAGED_POLICY_LIMIT;
+use super::{inline_limit, Action, ActionKind, Summary};
 use crate::blast::Persistence;
 use crate::contain::Iam;
+use crate::escape::one_line;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// (account, role (true) or user (false), principal name).
@@ -306,4 +308,81 @@ pub fn room(a: &Action, iam: Option<&Iam>, trail: &TrailRooms) -> Option<Room> {
         attached: snap_attached.max(attached),
         why,
     })
+}
+
+/// What the plan's denies that IAM will refuse for want of room (F8, `LimitExceeded`) would
+/// cover: an inline deny left without room (its principal also has its quota of managed
+/// policies attached: a review item), and a deny moved to a managed policy (no inline room)
+/// over the 6,144 characters one may hold. A deny over the principal's whole inline budget is
+/// counted so when it is written, not here.
+#[derive(Debug, Default)]
+pub(super) struct Refused {
+    covers: u64,
+    collateral: u64,
+    policies: u64,
+    notes: Vec<String>,
+}
+
+/// Moves what `after` refuses, beyond what `before` did (counted already), from the plan's
+/// covered sessions to its uncovered ones, with a NOT COVERED note each.
+pub(super) fn count_refused(
+    before: &Refused,
+    after: Refused,
+    s: &mut Summary,
+    notes: &mut Vec<String>,
+) {
+    let shift = |n: u64, add: u64, take: u64| (n + take).saturating_sub(add);
+    s.covered_sessions = shift(s.covered_sessions, after.covers, before.covers);
+    s.collateral_sessions = shift(s.collateral_sessions, after.collateral, before.collateral);
+    s.policies = shift(s.policies, after.policies, before.policies);
+    s.uncovered_sessions = shift(s.uncovered_sessions, before.covers, after.covers);
+    notes.extend(after.notes.into_iter().filter(|n| !before.notes.contains(n)));
+}
+
+/// What `actions` leave to IAM to refuse ([`Refused`]).
+pub(super) fn refused(actions: &[Action]) -> Refused {
+    let mut r = Refused::default();
+    let mut refuse = |a: &Action, why: String| {
+        let covers = a.covers.as_ref().map_or(0, Vec::len) as u64;
+        r.covers += covers;
+        r.collateral += a.collateral.as_ref().map_or(0, Vec::len) as u64;
+        r.policies += 1;
+        if covers > 0 {
+            r.notes.push(format!(
+                "NOT COVERED: the deny {} on {} {why} (F8): IAM refuses it (LimitExceeded), so its {covers} live tainted session(s) stay alive until it fits",
+                one_line(a.policy_name.as_deref().unwrap_or("")),
+                one_line(a.principal_arn.as_deref().unwrap_or(""))
+            ));
+        }
+    };
+    let managed_size = |arn: &str| {
+        actions
+            .iter()
+            .find(|m| m.kind == ActionKind::CreatePolicy && m.policy_arn.as_deref() == Some(arn))
+            .and_then(|m| m.policy_size)
+    };
+    for a in actions {
+        let role = matches!(a.kind, ActionKind::PutRolePolicy | ActionKind::AttachRolePolicy);
+        let whole = inline_limit(role);
+        match a.kind {
+            ActionKind::PutRolePolicy | ActionKind::PutUserPolicy => {
+                let (Some(size), Some(room)) = (a.policy_size, a.policy_size_limit) else {
+                    continue;
+                };
+                if size > room && size <= whole {
+                    let why = format!("has {size} characters and its principal's other inline policies leave {room} (see the review item)");
+                    refuse(a, why);
+                }
+            }
+            ActionKind::AttachRolePolicy | ActionKind::AttachUserPolicy => {
+                let Some(size) = a.policy_arn.as_deref().and_then(managed_size) else { continue };
+                if size > MANAGED_POLICY_LIMIT && size <= whole {
+                    let why = format!("was moved to a managed policy for want of inline room, and has {size} characters, over the {MANAGED_POLICY_LIMIT} a managed policy may hold; split its aws:userid lists across several managed policies and attach them by hand");
+                    refuse(a, why);
+                }
+            }
+            _ => {}
+        }
+    }
+    r
 }
