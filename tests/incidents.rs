@@ -2611,3 +2611,62 @@ fn a_deny_moved_to_a_managed_policy_it_overflows_leaves_its_sessions_not_covered
     let (code, v) = verify(&d, &p);
     assert_eq!(code, 1, "{v:#}");
 }
+
+/// Issuing calls logged without their response (some converted exports drop
+/// `responseElements`): the session each made must still be cut. A role session never used in
+/// the logs is counted as the call tells it (no key) and its role denied; `GetSessionToken` and
+/// `GetFederationToken` sessions are found from their use, as role sessions are; a session whose
+/// calls carry a `creationDate` seconds off the call is linked too, so that the user it made is
+/// the attacker's.
+#[test]
+fn a_session_made_by_a_call_logged_without_its_response_is_still_cut() {
+    let admin = format!("arn:aws:iam::{MAIN}:role/AdminRole");
+    // Never used: only the call tells the session.
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    s.assume_role_unanswered(&leaked, T0 + 20, &admin, "quiet", 43_200);
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    assert!(principals(&p, "put_role_policy").contains(&admin), "{p:#}");
+    assert_eq!(p["summary"]["covered_sessions"], 1, "{:#}", p["summary"]);
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 0, "{v:#}");
+    // Without the deny, verify finds the session alive and uncut.
+    let mut without = p.clone();
+    without["actions"].as_array_mut().unwrap().retain(|a| a["type"] != "put_role_policy");
+    let (code, v) = verify(&d, &without);
+    assert_eq!(code, 1, "{v:#}");
+    assert!(v["not_covered"].to_string().contains("no-key-logged@"), "{v:#}");
+
+    // GetSessionToken and GetFederationToken without their response, each session used.
+    for federated in [false, true] {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let session = if federated {
+            s.get_federation_token(&leaked, T0 + 20, "vendor", 129_600)
+        } else {
+            s.get_session_token(&leaked, T0 + 20, 129_600)
+        };
+        s.drop_last_response();
+        s.call(&session, T0 + 260, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        let d = write(&s, &[]);
+        assert!(tainted_ids(&d, LEAKED).contains(&session.node_id()), "federated: {federated}");
+        let p = plan(&d, LEAKED, "strict");
+        let user = format!("arn:aws:iam::{MAIN}:user/ci-deployer");
+        assert!(principals(&p, "put_user_policy").contains(&user), "{p:#}");
+        assert_eq!(verify(&d, &p).0, 0);
+    }
+
+    // Used, with a creationDate three seconds after the call: the user it made is removed.
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let mut hop = s.assume_role_unanswered(&leaked, T0 + 20, &admin, "ci", 43_200);
+    hop.issued_at = Some(T0 + 23);
+    s.create_user(&hop, T0 + 60, "backdoor");
+    let d = write(&s, &[]);
+    assert!(tainted_ids(&d, LEAKED).contains(&hop.node_id()));
+    let p = plan(&d, LEAKED, "strict");
+    assert!(!actions(&p, "delete_user").is_empty(), "{p:#}");
+    assert!(principals(&p, "put_role_policy").contains(&admin), "{p:#}");
+    assert_eq!(verify(&d, &p).0, 0);
+}

@@ -5,6 +5,7 @@
 
 use super::alive::UseridSessions;
 use super::expiry::SHORTEST_LIFE;
+use super::unanswered::{unanswered_session, Unanswered};
 use super::*;
 use crate::ingest::IssuingField as F;
 
@@ -15,33 +16,6 @@ fn text(s: &Option<String>) -> Option<Text> {
 
 fn is_issuing_name(name: &str) -> bool {
     STS_ISSUERS.contains(&name) || name == "CreateAccessKey"
-}
-
-/// A successful role assumption logged without its response (no key issued in the record):
-/// how it is held until pass 3 knows the session it made ([`SessionGraph::link_unanswered`]).
-struct Unanswered {
-    /// The nodes that may have made the call (one but for the role owner's copies, F3).
-    parents: Vec<usize>,
-    /// A role owner's copy: its caller's id, and whether it had too many sessions alive to
-    /// link each (the taint decides) ([`SessionGraph::link_user_callers`]).
-    owner: Option<(String, bool)>,
-    /// `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`, from the request.
-    session_arn: String,
-    time: i64,
-    event_name: String,
-    event_id: String,
-    file: String,
-}
-
-/// The session ARN a successful AssumeRole-family call without a response made, from its
-/// request (role ARN and session name); `None` for any other call.
-fn unanswered_session(e: &IssuingCall) -> Option<String> {
-    if !e.name().starts_with("AssumeRole") || e.failed() || e.get(F::CredentialsKey).is_some() {
-        return None;
-    }
-    e.get(F::AssumedRoleArn)
-        .map(String::from)
-        .or_else(|| session_arn_for_role(e.get(F::RoleArn)?, e.get(F::RoleSessionName)?))
 }
 
 /// Role ARN from an error message: `… on resource: arn:aws:iam::A:role/R` (failed calls have
@@ -225,7 +199,7 @@ impl SessionGraph {
         // (event index, child node)
         let mut issuing: Vec<(usize, usize)> = Vec::new();
         // Successful role assumptions whose response (the key issued) is not in the record.
-        let mut unanswered_calls: Vec<(usize, String)> = Vec::new();
+        let mut unanswered_calls: Vec<(usize, (bool, String))> = Vec::new();
         for (i, e) in events.iter().enumerate() {
             if !issuing_name[i] {
                 continue;
@@ -347,9 +321,17 @@ impl SessionGraph {
                 none if none.is_empty() => vec![g.parent_of(e)],
                 some => some,
             };
+            let mut unseen = Self::blank(
+                format!("no-key-logged@{}:{}", fmt_iso(e.time), e.id()),
+                NodeKind::Session,
+            );
+            unseen.issued_at = Some(e.time);
+            unseen.issued_by_event = Some(Text::from(e.name()));
+            session_facts(&mut unseen, e);
             unanswered.push(Unanswered {
                 parents,
                 owner,
+                unseen,
                 session_arn: arn,
                 time: e.time,
                 event_name: e.name().to_string(),
@@ -461,9 +443,10 @@ impl SessionGraph {
         let (tally, ()) = rayon::join(
             || Self::tally_calls(&event_node, ing, n),
             || {
-                let linked = g.link_unanswered(unanswered);
+                let (linked, unseen) = g.link_unanswered(unanswered);
                 g.link_launches(launches);
-                let mut more = g.link_user_callers();
+                let mut more = unseen;
+                more.extend(g.link_user_callers());
                 more.extend(g.link_skewed());
                 more.extend(g.link_switched());
                 more.extend(g.finish_wide());
@@ -480,73 +463,7 @@ impl SessionGraph {
         g
     }
 
-    /// Links each successful role assumption whose response was not logged (some converted
-    /// exports drop `responseElements`) to the session it made, found from its use: the one
-    /// orphan session with the call's assumed-role ARN (role and session name) whose
-    /// `creationDate` is within 2 seconds of the call. Several candidates, or none, leave the
-    /// call unlinked. The edge is marked inferred: it only ever adds taint.
-    ///
-    /// Returns the event ids of the calls it linked (their notes are [`SessionGraph::add_notes`]'s).
-    fn link_unanswered(&mut self, unanswered: Vec<Unanswered>) -> BTreeSet<String> {
-        let mut linked = BTreeSet::new();
-        if unanswered.is_empty() {
-            return linked;
-        }
-        let mut orphans: StrMap<&str, Vec<usize>> = StrMap::default();
-        for (n, node) in self.nodes.iter().enumerate() {
-            if let (NodeKind::Session, true, Some(arn)) =
-                (node.kind, node.orphan, node.principal_arn.as_deref())
-            {
-                orphans.entry(arn).or_default().push(n);
-            }
-        }
-        let mut links = Vec::new();
-        for u in unanswered {
-            let near =
-                |&&n: &&usize| self.nodes[n].issued_at.is_some_and(|t| (t - u.time).abs() <= 2);
-            let found: Vec<usize> = orphans
-                .get(u.session_arn.as_str())
-                .map(|v| v.iter().filter(near).copied().collect())
-                .unwrap_or_default();
-            if let [child] = found[..] {
-                links.push((u, child));
-            }
-        }
-        let mut has_parent: Vec<bool> = self.first_edges().iter().map(Option::is_some).collect();
-        for (u, child) in links {
-            if std::mem::replace(&mut has_parent[child], true) {
-                continue;
-            }
-            let node = &mut self.nodes[child];
-            node.orphan = false;
-            node.issued_by_event = Some(Text::from(u.event_name.as_str()));
-            linked.insert(u.event_id.clone());
-            match &u.owner {
-                Some((pid, true)) => self.defer_wide(pid, u.time, child, &u.event_id),
-                Some((pid, false)) => {
-                    let drawn = u.parents.len();
-                    self.user_callers.push((self.edges.len(), drawn, pid.clone()));
-                }
-                None => {}
-            }
-            for &parent in &u.parents {
-                self.edges.push(Edge {
-                    parent: self.nodes[parent].id.clone(),
-                    child: self.nodes[child].id.clone(),
-                    event_name: u.event_name.clone(),
-                    event_id: u.event_id.clone(),
-                    event_time: u.time,
-                    file: u.file.clone(),
-                    other_copies: Vec::new(),
-                    inferred: true,
-                });
-                self.edge_nodes.push((parent, child));
-            }
-        }
-        linked
-    }
-
-    fn add(&mut self, node: Node) -> usize {
+    pub(super) fn add(&mut self, node: Node) -> usize {
         let hid = h(&node.id);
         self.add_hashed(node, hid)
     }
@@ -614,7 +531,7 @@ impl SessionGraph {
         }
     }
 
-    fn blank(id: String, kind: NodeKind) -> Node {
+    pub(super) fn blank(id: String, kind: NodeKind) -> Node {
         Node {
             id,
             kind,
@@ -685,48 +602,7 @@ impl SessionGraph {
             self.notes.push(super::expiry::unbelieved(&n.id, x, e.get(F::Id)));
         }
         n.issued_by_event = Some(Text::from(e.name()));
-        match e.name() {
-            "GetSessionToken" => {
-                // F7/F9: the session acts as the calling user (or root) itself.
-                n.principal_arn = e.get(F::Arn).map(String::from);
-                n.principal_type = e.get(F::Kind).map(Text::from);
-                n.account_id = e.get(F::AccountId).map(Text::from);
-                n.userid = e.get(F::PrincipalId).map(String::from);
-                n.user_name = e.get(F::UserName).map(Text::from);
-                n.root_derived = e.get(F::Kind) == Some("Root");
-            }
-            "GetFederationToken" => {
-                n.principal_arn = e.get(F::FederatedUserArn).map(String::from);
-                n.principal_type = Some("FederatedUser".into());
-                n.account_id = e.get(F::AccountId).map(Text::from);
-                n.userid = e.get(F::FederatedUserId).map(String::from);
-                n.user_name = e.get(F::UserName).map(Text::from);
-                n.user_arn = e.get(F::Arn).map(String::from);
-                n.root_derived = e.get(F::Kind) == Some("Root");
-            }
-            "AssumeRoot" => {
-                let target = e.get(F::TargetPrincipal);
-                n.principal_arn = target.map(|t| format!("arn:aws:iam::{t}:root"));
-                n.principal_type = Some("Root".into());
-                n.account_id = target.map(Text::from);
-                n.root_derived = true;
-            }
-            _ => {
-                n.role_arn = e.get(F::RoleArn).map(String::from);
-                n.principal_arn = e.get(F::AssumedRoleArn).map(String::from).or_else(|| {
-                    let role = e.get(F::RoleArn)?;
-                    let s = e.get(F::RoleSessionName)?;
-                    session_arn_for_role(role, s)
-                });
-                n.principal_type = Some("AssumedRole".into());
-                n.account_id = e
-                    .get(F::RoleArn)
-                    .and_then(arn_account)
-                    .or_else(|| n.principal_arn.as_deref().and_then(arn_account))
-                    .map(Text::from);
-                n.userid = e.get(F::AssumedRoleId).map(String::from);
-            }
-        }
+        session_facts(&mut n, e);
         Some(self.add(n))
     }
 
@@ -943,6 +819,52 @@ impl SessionGraph {
             }
         }
         self.notes = notes.into_iter().collect();
+    }
+}
+
+/// What an issuing call tells about the session it made: its principal, account and ids.
+fn session_facts(n: &mut Node, e: &IssuingCall) {
+    match e.name() {
+        "GetSessionToken" => {
+            // F7/F9: the session acts as the calling user (or root) itself.
+            n.principal_arn = e.get(F::Arn).map(String::from);
+            n.principal_type = e.get(F::Kind).map(Text::from);
+            n.account_id = e.get(F::AccountId).map(Text::from);
+            n.userid = e.get(F::PrincipalId).map(String::from);
+            n.user_name = e.get(F::UserName).map(Text::from);
+            n.root_derived = e.get(F::Kind) == Some("Root");
+        }
+        "GetFederationToken" => {
+            n.principal_arn = e.get(F::FederatedUserArn).map(String::from);
+            n.principal_type = Some("FederatedUser".into());
+            n.account_id = e.get(F::AccountId).map(Text::from);
+            n.userid = e.get(F::FederatedUserId).map(String::from);
+            n.user_name = e.get(F::UserName).map(Text::from);
+            n.user_arn = e.get(F::Arn).map(String::from);
+            n.root_derived = e.get(F::Kind) == Some("Root");
+        }
+        "AssumeRoot" => {
+            let target = e.get(F::TargetPrincipal);
+            n.principal_arn = target.map(|t| format!("arn:aws:iam::{t}:root"));
+            n.principal_type = Some("Root".into());
+            n.account_id = target.map(Text::from);
+            n.root_derived = true;
+        }
+        _ => {
+            n.role_arn = e.get(F::RoleArn).map(String::from);
+            n.principal_arn = e.get(F::AssumedRoleArn).map(String::from).or_else(|| {
+                let role = e.get(F::RoleArn)?;
+                let s = e.get(F::RoleSessionName)?;
+                session_arn_for_role(role, s)
+            });
+            n.principal_type = Some("AssumedRole".into());
+            n.account_id = e
+                .get(F::RoleArn)
+                .and_then(arn_account)
+                .or_else(|| n.principal_arn.as_deref().and_then(arn_account))
+                .map(Text::from);
+            n.userid = e.get(F::AssumedRoleId).map(String::from);
+        }
     }
 }
 

@@ -31,6 +31,7 @@ pub mod render;
 mod skew;
 mod stored;
 mod switch;
+mod unanswered;
 mod unnamed;
 mod usercaller;
 mod wide;
