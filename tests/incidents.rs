@@ -2670,3 +2670,64 @@ fn a_session_made_by_a_call_logged_without_its_response_is_still_cut() {
     assert!(principals(&p, "put_role_policy").contains(&admin), "{p:#}");
     assert_eq!(verify(&d, &p).0, 0);
 }
+
+/// IAM names a role or user without regard to case: `Admin` and `admin` are one role, and a
+/// put of one policy name on either replaces the other. Sessions that spell their role two ways
+/// get one deny covering both, and `verify` judges a second put under the other spelling as
+/// replacing the first. A user the attacker's calls name `bob`, whose own calls say `BOB`, is
+/// one user: one deny-all, which alone leaves room for it and cuts the key the attacker made.
+#[test]
+fn one_role_or_user_spelled_in_two_cases_is_one_principal() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let upper =
+        s.assume_role(&leaked, T0 + 20, &format!("arn:aws:iam::{MAIN}:role/Admin"), "s1", 3600);
+    let lower =
+        s.assume_role(&leaked, T0 + 30, &format!("arn:aws:iam::{MAIN}:role/admin"), "s2", 3600);
+    s.call(&upper, T0 + 40, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.call(&lower, T0 + 50, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "surgical");
+    let puts = actions(&p, "put_role_policy");
+    assert_eq!(puts.len(), 1, "{p:#}");
+    assert_eq!(puts[0]["covers"].as_array().unwrap().len(), 2, "{:#}", puts[0]);
+    assert_eq!(verify(&d, &p).0, 0);
+    // A second put of the same policy name on the other spelling, naming s2 only, replaces
+    // the first in IAM: s1 is no longer cut.
+    let mut two = p.clone();
+    let mut other = puts[0].clone();
+    other["principal_arn"] = json!(format!("arn:aws:iam::{MAIN}:role/admin"));
+    let mut doc = other["policy_document"].clone();
+    let ids = &mut doc["Statement"][0]["Condition"]["StringLike"]["aws:userid"];
+    let s1 = ids[0].as_str().unwrap().to_string();
+    assert!(s1.ends_with(":s1"), "{s1}");
+    *ids = json!([ids[1].clone()]);
+    other["policy_document"] = doc;
+    let command = other["command"].as_str().unwrap();
+    let command = command
+        .replace("--role-name Admin ", "--role-name admin ")
+        .replace(&format!("\"{s1}\","), "");
+    other["command"] = json!(command);
+    other["order"] = json!(p["actions"].as_array().unwrap().len() + 1);
+    two["actions"].as_array_mut().unwrap().push(other);
+    let (code, v) = verify(&d, &two);
+    assert_eq!(code, 1, "{v:#}");
+    assert!(v["not_covered"].to_string().contains(&upper.node_id()), "{v:#}");
+
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let pad =
+        json!({"userName": "bob", "policyName": "pad", "policyDocument": padded_policy(1740)});
+    s.call(&leaked, T0 + 10, "iam.amazonaws.com", "PutUserPolicy", pad);
+    s.update_login_profile(&leaked, T0 + 60, "bob");
+    s.create_access_key_unanswered(&leaked, T0 + 90, Some("bob"));
+    let console = s.console_login(MAIN, T0 + 120, "BOB");
+    s.call(&console, T0 + 130, "iam.amazonaws.com", "ListUsers", Value::Null);
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    let puts = actions(&p, "put_user_policy");
+    assert_eq!(puts.len(), 1, "{p:#}");
+    assert_eq!(puts[0]["policy_name"], "TrailhoundDenyAll", "{p:#}");
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 0, "{v:#}");
+}

@@ -72,6 +72,12 @@ pub const USER_POLICY_LIMIT: usize = 2048;
 pub const ROLE_POLICY_LIMIT: usize = 10240;
 
 /// The characters all inline policies of a role (`true`) or a user may hold together (F8).
+/// An IAM user as the plan's maps key it: (account, name in lower case). IAM names a user
+/// without regard to case (`BOB` and `bob` are one user), and records may spell it either way.
+pub(super) fn who(account: &str, user: &str) -> (String, String) {
+    (account.to_string(), user.to_ascii_lowercase())
+}
+
 pub fn inline_limit(role: bool) -> usize {
     if role {
         ROLE_POLICY_LIMIT
@@ -189,7 +195,7 @@ pub fn build_plan(
         ));
     }
     let attackers: BTreeMap<(String, String), &crate::taint::AttackerUser> =
-        live_users.iter().map(|&u| ((u.account_id.clone(), u.user_name.clone()), u)).collect();
+        live_users.iter().map(|&u| (who(&u.account_id, &u.user_name), u)).collect();
     let mut actions: Vec<Action> = Vec::new();
     let mut unrevocable = Vec::new();
     let mut credentials = Vec::new();
@@ -239,11 +245,8 @@ pub fn build_plan(
                         "key created by or for a credential the attacker controls (persistence)"
                     };
                     if let (Some(a), Some(u)) = (&account, &user) {
-                        if attackers.contains_key(&(a.clone(), u.clone())) {
-                            user_keys
-                                .entry((a.clone(), u.clone()))
-                                .or_default()
-                                .insert(key.clone());
+                        if attackers.contains_key(&who(a, u)) {
+                            user_keys.entry(who(a, u)).or_default().insert(key.clone());
                         }
                     }
                     let reason = format!("{why}; stops new sessions being minted with it (a deny on aws:TokenIssueTime never matches long-term keys, F5)");
@@ -372,8 +375,9 @@ pub fn build_plan(
             if node.kind != NodeKind::LongTermKey || b.nodes.contains(&n) {
                 continue;
             }
-            if let Some(u) = verify::user_of(g, n).filter(|u| attackers.contains_key(u)) {
-                keys_by_user.entry(u).or_default().push(n);
+            let Some((a, u)) = verify::user_of(g, n) else { continue };
+            if attackers.contains_key(&who(&a, &u)) {
+                keys_by_user.entry(who(&a, &u)).or_default().push(n);
             }
         }
     }
@@ -385,7 +389,7 @@ pub fn build_plan(
     for (target, tainted) in &live_by_target {
         let limit = inline_limit(target.kind == TargetKind::Role);
         let attacker = (target.kind == TargetKind::User)
-            .then(|| attackers.get(&(target.account_id.clone(), target.name.clone())))
+            .then(|| attackers.get(&who(&target.account_id, &target.name)))
             .flatten();
         let mut statement = deny_statement("TrailhoundRevokeOlderSessions", effective_at, None);
         let mut policy_name = STRICT_POLICY_NAME;
@@ -531,7 +535,7 @@ pub fn build_plan(
         }
         // (A user the attacker made is removed: its keys go with it, and are its.)
         if attacker.is_some_and(|u| !u.created) && any_matches(&statements, None, None) {
-            let user = (target.account_id.clone(), target.name.clone());
+            let user = who(&target.account_id, &target.name);
             for &k in keys_by_user.get(&user).map(Vec::as_slice).unwrap_or(&[]) {
                 collateral.push(g.nodes[k].id.clone());
             }
@@ -610,7 +614,7 @@ pub fn build_plan(
     for k in g.unnamed_keys.iter().filter(|k| b.nodes.contains(&k.by)) {
         // Under the user's name at the end of the trail; a user deleted since took its keys.
         let user = g.user_name_now(&k.account_id, &k.user_name, Some(k.time));
-        if attackers.contains_key(&(k.account_id.clone(), user.to_string()))
+        if attackers.contains_key(&who(&k.account_id, user))
             || g.deleted_after(&k.account_id, user, k.time).is_some()
         {
             continue;

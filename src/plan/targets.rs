@@ -37,7 +37,8 @@ impl fmt::Display for TargetKind {
 /// by account and name (`put-role-policy --role-name`), and a session's role ARN may come with
 /// its path (from `sessionIssuer`) or without (rebuilt from the session ARN). Two targets for
 /// one role would be two puts of one policy name, the second replacing the first. So targets
-/// are equal and ordered by kind, name and account; `arn` is the first one seen.
+/// are equal and ordered by kind, name (whatever its case: IAM names are not told apart by
+/// case) and account; `arn` and `name` are the first ones seen.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Target {
     /// `role` or `user`.
@@ -48,14 +49,16 @@ pub struct Target {
 }
 
 impl Target {
-    fn key(&self) -> (TargetKind, &str, &str) {
-        (self.kind, &self.name, &self.account_id)
+    /// IAM names a role or user without regard to case (`Admin` and `admin` are one role):
+    /// the name compares so.
+    fn key(&self) -> (TargetKind, impl Iterator<Item = u8> + '_, &str) {
+        (self.kind, self.name.bytes().map(|b| b.to_ascii_lowercase()), &self.account_id)
     }
 }
 
 impl PartialEq for Target {
     fn eq(&self, other: &Self) -> bool {
-        self.key() == other.key()
+        self.cmp(other) == std::cmp::Ordering::Equal
     }
 }
 
@@ -69,7 +72,8 @@ impl PartialOrd for Target {
 
 impl Ord for Target {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.key().cmp(&other.key())
+        let ((k, n, a), (ok, on, oa)) = (self.key(), other.key());
+        k.cmp(&ok).then_with(|| n.cmp(on)).then_with(|| a.cmp(oa))
     }
 }
 

@@ -40,7 +40,7 @@ pub(super) fn remove_users(
         }
     }
     for &u in live_users {
-        let key = (u.account_id.clone(), u.user_name.clone());
+        let key = super::who(&u.account_id, &u.user_name);
         // Under each name it had: a call before a rename named it by its old one.
         let of_user: Vec<&Persistence> = std::iter::once(&u.user_name)
             .chain(&u.renamed_from)

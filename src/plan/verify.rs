@@ -174,7 +174,7 @@ fn check_precautions(
         }
         // Denied: a policy on the role denies every session issued before the cut-off.
         let covered = role_key(&r.arn).is_some_and(|(acct, name)| {
-            state.on.get(&(TargetKind::Role, name.to_string(), acct.to_string())).is_some_and(|m| {
+            state.on.get(&on_key(TargetKind::Role, name, acct)).is_some_and(|m| {
                 m.values().any(|(_, stmts)| {
                     stmts.iter().any(|st| statement_matches(st, Some(eff - 1), None))
                 })
@@ -442,6 +442,13 @@ fn statements(doc: Option<&serde_json::Value>) -> Vec<serde_json::Value> {
     v
 }
 
+/// The key of a principal's policies in [`Denies::on`]: IAM names a role or user without
+/// regard to case (`Admin` and `admin` are one role), so a put on either spelling replaces a
+/// put of the same policy name on the other.
+fn on_key(kind: TargetKind, name: &str, account: &str) -> (TargetKind, String, String) {
+    (kind, name.to_ascii_lowercase(), account.to_string())
+}
+
 impl Denies {
     /// Applies one action whose command checked out. `Err`: IAM would refuse it (with the
     /// snapshot: an inline deny the principal's other inline policies leave no room for, F8).
@@ -495,7 +502,10 @@ impl Denies {
                 let label = format!("{principal}#{pname}");
                 let stmts = statements(a.policy_document.as_ref());
                 // A put with the same policy name replaces the earlier one.
-                self.on.entry((kind, name, acct)).or_default().insert(pname, (label, stmts));
+                self.on
+                    .entry(on_key(kind, &name, &acct))
+                    .or_default()
+                    .insert(pname, (label, stmts));
             }
             ActionKind::CreatePolicy => {
                 let name = a.policy_arn.as_deref().and_then(|arn| arn.rsplit('/').next());
@@ -516,7 +526,7 @@ impl Denies {
                     Some(stmts) => {
                         let label = format!("{principal}#{arn}");
                         let v = (label, stmts.clone());
-                        self.on.entry((kind, name, acct)).or_default().insert(format!("managed:{arn}"), v);
+                        self.on.entry(on_key(kind, &name, &acct)).or_default().insert(format!("managed:{arn}"), v);
                     }
                     None => notes.push(format!(
                         "action {} attaches {}, which no earlier action of the plan creates: what it holds is unknown here, so it covers nothing",
@@ -527,14 +537,14 @@ impl Denies {
             }
             ActionKind::DeleteUserPolicy => {
                 if let (Some(u), Some(p)) = (&a.user_name, &a.policy_name) {
-                    if let Some(m) = self.on.get_mut(&(TargetKind::User, u.clone(), acct)) {
+                    if let Some(m) = self.on.get_mut(&on_key(TargetKind::User, u, &acct)) {
                         m.remove(p);
                     }
                 }
             }
             ActionKind::DetachUserPolicy => {
                 if let (Some(u), Some(p)) = (&a.user_name, &a.policy_arn) {
-                    if let Some(m) = self.on.get_mut(&(TargetKind::User, u.clone(), acct)) {
+                    if let Some(m) = self.on.get_mut(&on_key(TargetKind::User, u, &acct)) {
                         m.remove(&format!("managed:{p}"));
                     }
                 }
@@ -723,7 +733,7 @@ pub fn verify_with(
             }
         }
         let t = attach_target(g, n).ok()?;
-        let m = policies.on.get(&(t.kind, t.name.clone(), t.account_id.clone()))?;
+        let m = policies.on.get(&on_key(t.kind, &t.name, &t.account_id))?;
         let issued = issued.or_else(|| {
             (node.kind == NodeKind::Session).then(|| crate::chain::token_issue_time(node)).flatten()
         });
@@ -906,9 +916,9 @@ pub fn verify_with(
         let user = (k.account_id.clone(), name.to_string());
         let cut = deleted_users.contains(&user)
             || g.deleted_after(&k.account_id, name, k.time).is_some()
-            || policies.on.get(&(TargetKind::User, user.1.clone(), user.0.clone())).is_some_and(
-                |m| m.values().any(|(_, st)| super::policy::any_matches(st, None, None)),
-            );
+            || policies.on.get(&on_key(TargetKind::User, &user.1, &user.0)).is_some_and(|m| {
+                m.values().any(|(_, st)| super::policy::any_matches(st, None, None))
+            });
         if !cut {
             v.keys_left_active.push(super::unknown_key(k));
         }
