@@ -2731,3 +2731,25 @@ fn one_role_or_user_spelled_in_two_cases_is_one_principal() {
     let (code, v) = verify(&d, &p);
     assert_eq!(code, 0, "{v:#}");
 }
+
+/// A session the logs show working minutes after its stated `expiration` (a clock off by less
+/// than the skew the expiry check allows) is alive until that call at least: a cut-off between
+/// the two must still deny it, and `verify` must not call it expired.
+#[test]
+fn a_session_used_after_its_stated_end_is_alive_until_that_use() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let admin = format!("arn:aws:iam::{MAIN}:role/AdminRole");
+    let hop = s.assume_role(&leaked, T0 + 60, &admin, "ci", 900);
+    s.create_user(&hop, T0 + 1200, "backdoor");
+    let d = write(&s, &[]);
+    let cut = "2024-03-11T10:18:00Z";
+    let (code, p, err) =
+        run(&["plan", "--key", LEAKED, "--strategy", "strict", "--effective-at", cut], &d);
+    assert_eq!(code, 0, "{err}");
+    assert!(principals(&p, "put_role_policy").contains(&admin), "{p:#}");
+    assert_eq!(p["summary"]["expired_sessions"], 0, "{:#}", p["summary"]);
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 0, "{v:#}");
+    assert!(v["expired"].as_array().unwrap().is_empty(), "{v:#}");
+}

@@ -56,7 +56,16 @@ fn believable(node: &super::Node, end: i64) -> bool {
 /// are off: it gets the longest life of its type (12 h for a role session, 36 h otherwise),
 /// and when it is used even later, no end (the end can never be before its last call).
 /// `None` when the issue time is unknown too (it cannot be shown to have expired).
+///
+/// An end a few minutes before the session's last call (a clock off, [`believable`]) moves to
+/// that call: the logs show the session working then, so a cut-off between the two must not
+/// find it expired.
 pub fn session_expiry(g: &SessionGraph, n: usize) -> Option<i64> {
+    let end = expiry_of(g, n)?;
+    Some(g.nodes[n].last_seen.map_or(end, |l| end.max(l)))
+}
+
+fn expiry_of(g: &SessionGraph, n: usize) -> Option<i64> {
     let node = &g.nodes[n];
     if let Some(e) = stated_expiry(g, n) {
         return Some(e);
