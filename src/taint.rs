@@ -625,7 +625,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn after_segment_is_split_nth_1() {
+    fn after_segment_is_the_resource_after_its_type() {
         for arn in [
             "arn:aws:iam::111122223333:user/alice",
             "arn:aws:iam::111122223333:user/path/to/alice",
@@ -643,18 +643,27 @@ mod tests {
             "arn:aws:sts::1:assumed-role/R/s",
             "arn:aws:sts::1:assumed-role/R:assumed-role/x/s",
             ":assumed-role/",
+            "arn:aws:iam::1:user/x:assumed-role/Admin/eve",
+            "arn:aws:iam::1:user/x:user/eve",
+            "arn:aws-cn:sts::1:assumed-role/R/s",
         ] {
-            assert_eq!(
-                crate::chain::after_segment(arn, "user/"),
-                arn.split(":user/").nth(1),
-                "{arn:?}"
-            );
-            assert_eq!(
-                crate::chain::after_segment(arn, "assumed-role/"),
-                arn.split(":assumed-role/").nth(1),
-                "{arn:?}"
-            );
+            // The resource (after the fifth colon) when it starts with `seg`, up to a further
+            // `:seg`.
+            let reference = |seg: &str| {
+                let resource = arn.splitn(6, ':').nth(5)?;
+                resource.strip_prefix(seg)?.split(format!(":{seg}").as_str()).next()
+            };
+            for seg in ["user/", "assumed-role/"] {
+                assert_eq!(crate::chain::after_segment(arn, seg), reference(seg), "{arn:?} {seg}");
+            }
         }
+        assert_eq!(
+            crate::chain::after_segment(
+                "arn:aws:iam::1:user/x:assumed-role/Admin/eve",
+                "assumed-role/"
+            ),
+            None
+        );
     }
     use crate::gen::scenario::{Cred, Scenario};
     use serde_json::Value;
