@@ -71,13 +71,13 @@ pub const USER_POLICY_LIMIT: usize = 2048;
 /// Role inline policy size limit (F8).
 pub const ROLE_POLICY_LIMIT: usize = 10240;
 
-/// The characters all inline policies of a role (`true`) or a user may hold together (F8).
 /// An IAM user as the plan's maps key it: (account, name in lower case). IAM names a user
 /// without regard to case (`BOB` and `bob` are one user), and records may spell it either way.
 pub(super) fn who(account: &str, user: &str) -> (String, String) {
     (account.to_string(), user.to_ascii_lowercase())
 }
 
+/// The characters all inline policies of a role (`true`) or a user may hold together (F8).
 pub fn inline_limit(role: bool) -> usize {
     if role {
         ROLE_POLICY_LIMIT
