@@ -860,7 +860,11 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
             s.expired_sessions,
             s.unrevocable_sessions,
             s.collateral_sessions,
-            if v.ok { "OK: every live tainted credential is cut" } else { "FAIL: see verify.json" }
+            match (v.ok, &v.unread) {
+                (false, _) => "FAIL: see verify.json",
+                (true, Some(_)) => "INCOMPLETE: every live tainted credential found is cut, but some input could not be read (verify.json, unread)",
+                (true, None) => "OK: every live tainted credential is cut",
+            }
         );
     }
     let code = if v.ok { finish_with(&ing, iam.as_ref()) } else { Exit::Finding };

@@ -2753,3 +2753,365 @@ fn a_session_used_after_its_stated_end_is_alive_until_that_use() {
     assert_eq!(code, 0, "{v:#}");
     assert!(v["expired"].as_array().unwrap().is_empty(), "{v:#}");
 }
+
+/// Rewrites every record of the trail in `d` into `partition` and `region` (`arn:aws:` to
+/// `arn:PARTITION:`, `us-east-1` to `REGION`), as the same incident would be logged there.
+fn into_partition(d: &TempDir, partition: &str, region: &str) {
+    use std::io::Write;
+    for f in files_under(&d.path().join("trail")) {
+        let mut raw = Vec::new();
+        trailhound::ingest::decompress::gunzip_into(&std::fs::read(&f).unwrap(), &mut raw, 1 << 30)
+            .unwrap();
+        let text = String::from_utf8(raw).unwrap();
+        let text =
+            text.replace("arn:aws:", &format!("arn:{partition}:")).replace("us-east-1", region);
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(text.as_bytes()).unwrap();
+        std::fs::write(&f, enc.finish().unwrap()).unwrap();
+    }
+}
+
+/// In aws-cn (or aws-us-gov) no principal or policy is `arn:aws:`: the ARNs the plan builds
+/// where the evidence names none (a user known only from the attacker's calls, the managed
+/// policy its deny is moved to when no inline room is left, F8) are in the account's own
+/// partition, or the attach is refused and the user's key stays active. `verify` checks each
+/// ARN of the plan against the partition the trail shows for its account: a plan whose
+/// policy and principal agree with each other in `aws` fails there.
+#[test]
+fn the_arns_a_plan_builds_are_in_the_partition_of_their_account() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "leaky", LEAKED);
+    let put =
+        json!({"userName": "bob", "policyName": "pad", "policyDocument": padded_policy(1900)});
+    s.call(&leaked, T0 + 10, "iam.amazonaws.com", "PutUserPolicy", put);
+    s.update_login_profile(&leaked, T0 + 60, "bob");
+    s.create_access_key_unanswered(&leaked, T0 + 90, Some("bob"));
+    let d = write(&s, &[]);
+    into_partition(&d, "aws-cn", "cn-north-1");
+    let p = plan(&d, LEAKED, "strict");
+    let made = actions(&p, "create_policy");
+    assert_eq!(made.len(), 1, "{p:#}");
+    let policy = format!("arn:aws-cn:iam::{MAIN}:policy/TrailhoundDenyAll-bob");
+    assert_eq!(made[0]["policy_arn"], policy.as_str(), "{:#}", made[0]);
+    let attach = actions(&p, "attach_user_policy");
+    assert_eq!(attach.len(), 1, "{p:#}");
+    assert_eq!(attach[0]["policy_arn"], policy.as_str());
+    assert_eq!(attach[0]["principal_arn"], format!("arn:aws-cn:iam::{MAIN}:user/bob").as_str());
+    let every: Vec<&str> = p["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["principal_arn"].as_str())
+        .collect();
+    assert!(every.iter().all(|a| a.starts_with("arn:aws-cn:")), "{every:?}");
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 0, "{v:#}");
+
+    // The same plan with its policy and user in `aws` (as it was written before): they agree
+    // with each other, but not with the account's ARNs in the trail.
+    let text = serde_json::to_string(&p).unwrap().replace("arn:aws-cn:", "arn:aws:");
+    let (code, v) = verify(&d, &serde_json::from_str(&text).unwrap());
+    assert_eq!(code, 1, "{v:#}");
+    assert!(v["command_problems"].to_string().contains("partition aws"), "{v:#}");
+}
+
+/// Replaces `from`'s key with `to`'s in every record written so far, and in `from`: as if STS
+/// had given both sessions one key id (F16), or a record naming `to`'s key were planted.
+fn same_key(s: &mut Scenario, from: &mut Cred, to: &Cred) {
+    let (old, new) = (from.key.clone(), to.key.clone());
+    s.edit_records(|_, r| {
+        *r = serde_json::from_str(&r.to_string().replace(&old, &new)).unwrap();
+    });
+    from.key = new;
+}
+
+/// Two issuing records of one key id in one second (F16: key ids are not unique; or a record
+/// planted in the trail). Of one principal, they are one session that lives to the later end
+/// either states: a copy saying it ended sooner does not make a live session "expired". Of two
+/// principals, they are two sessions, each denied as its own role's and each given the calls
+/// that name it, whichever record comes first.
+#[test]
+fn two_issuing_records_of_one_key_and_second_never_hide_a_live_session() {
+    let admin = format!("arn:aws:iam::{MAIN}:role/Admin");
+    let deploy = format!("arn:aws:iam::{MAIN}:role/Deploy");
+    let cut_without = |p: &Value, arn: &str| {
+        let mut m = p.clone();
+        m["actions"].as_array_mut().unwrap().retain(|a| a["principal_arn"] != arn);
+        m
+    };
+
+    // The first record says the session lasts 15 minutes; the second, 12 hours.
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let mut short = s.assume_role(&leaked, T0 + 20, &admin, "x", 900);
+    let long = s.assume_role(&leaked, T0 + 20, &admin, "x", 43_200);
+    same_key(&mut s, &mut short, &long);
+    s.call(&long, T0 + 300, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    assert!(principals(&p, "put_role_policy").contains(&admin), "{p:#}");
+    assert_eq!(p["summary"]["covered_sessions"], 1, "{:#}", p["summary"]);
+    assert_eq!(verify(&d, &p).0, 0);
+    assert_eq!(verify(&d, &cut_without(&p, &admin)).0, 1);
+
+    // Two roles under one key id and second, each session used: both are cut.
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let mut y = s.assume_role(&leaked, T0 + 20, &deploy, "y", 43_200);
+    let x = s.assume_role(&leaked, T0 + 20, &admin, "x", 43_200);
+    same_key(&mut s, &mut y, &x);
+    s.call(&x, T0 + 300, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.call(&y, T0 + 310, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.call(&y, T0 + 320, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    let denied = principals(&p, "put_role_policy");
+    assert!(denied.contains(&admin) && denied.contains(&deploy), "{p:#}");
+    assert_eq!(p["summary"]["covered_sessions"], 2, "{:#}", p["summary"]);
+    assert_eq!(verify(&d, &p).0, 0);
+    for role in [&admin, &deploy] {
+        let (code, v) = verify(&d, &cut_without(&p, role));
+        assert_eq!(code, 1, "{role}: {v:#}");
+    }
+    // Each session has the calls that name it.
+    let (code, v, err) = run(&["sessions", "--key", LEAKED, "--format", "json"], &d);
+    assert_eq!(code, 0, "{err}");
+    let calls = |role: &str| {
+        v["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["principal_arn"].as_str().is_some_and(|a| a.contains(role)))
+            .map(|n| n["events"].as_u64().unwrap())
+    };
+    assert_eq!(
+        (calls("assumed-role/Admin/"), calls("assumed-role/Deploy/")),
+        (Some(1), Some(2)),
+        "{v:#}"
+    );
+    assert!(v.to_string().contains("issued twice in one second"), "{v:#}");
+}
+
+/// IAM names may start with `-` (`[\w+=,.@-]+`): `-svc`, `--ops`. The AWS CLI reads a word
+/// that starts with `-` after an option as an option of its own and refuses the command, so
+/// the plan joins such a value to its option (`--user-name=-svc`), and `verify` refuses the
+/// command written the other way, which would do nothing.
+#[test]
+fn names_that_start_with_a_dash_are_joined_to_their_option() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    s.create_user(&leaked, T0 + 10, "-svc");
+    let key = s.create_access_key(&leaked, T0 + 20, Some("-svc"));
+    s.call(&key, T0 + 30, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let ops =
+        s.assume_role(&leaked, T0 + 40, &format!("arn:aws:iam::{MAIN}:role/--ops"), "o", 43_200);
+    s.call(&ops, T0 + 50, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    let commands: Vec<&str> =
+        p["actions"].as_array().unwrap().iter().filter_map(|a| a["command"].as_str()).collect();
+    // One shell word each (quoted, as a word with `=` is).
+    let joined =
+        |c: &str| c.contains(" '--user-name=-svc' ") || c.contains(" '--role-name=--ops' ");
+    assert!(commands.iter().any(|c| c.contains("update-access-key") && joined(c)), "{commands:#?}");
+    assert!(commands.iter().any(|c| c.contains("put-role-policy") && joined(c)), "{commands:#?}");
+    assert!(
+        !commands.iter().any(|c| c.contains("-name -") || c.contains("-name '-")),
+        "{commands:#?}"
+    );
+    assert_eq!(verify(&d, &p).0, 0);
+    // The same plan with the name as a word of its own.
+    let text = serde_json::to_string(&p)
+        .unwrap()
+        .replace("'--user-name=-svc'", "--user-name -svc")
+        .replace("'--role-name=--ops'", "--role-name --ops");
+    let (code, v) = verify(&d, &serde_json::from_str(&text).unwrap());
+    assert_eq!(code, 1, "{v:#}");
+    assert!(v["command_problems"].as_array().unwrap().len() >= 2, "{v:#}");
+}
+
+/// IAM refuses a policy whose name is not `[\w+=,.@-]{1,128}`, or one of whose statements has
+/// a `Sid` other than ASCII letters and digits (or the `Sid` of another statement): the put
+/// fails and denies nothing. `verify` counts such a hand-edited deny as a command problem, not
+/// as covering its sessions.
+#[test]
+fn a_deny_iam_would_refuse_for_its_name_or_sid_covers_nothing() {
+    let (s, _, _) = two_roles();
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    assert_eq!(verify(&d, &p).0, 0);
+    type Edit = fn(&mut Value);
+    let edits: [(&str, Edit); 4] = [
+        ("name with a space", |a| {
+            let name = a["policy_name"].as_str().unwrap().to_string();
+            let spaced = "Trailhound Revoke";
+            a["command"] =
+                a["command"].as_str().unwrap().replace(&name, &format!("'{spaced}'")).into();
+            a["policy_name"] = spaced.into();
+        }),
+        ("sid with a space", |a| sid(a, json!("Trailhound Revoke"))),
+        ("numeric sid", |a| sid(a, json!(7))),
+        ("two statements of one sid", |a| {
+            let st = a["policy_document"]["Statement"][0].clone();
+            a["policy_document"]["Statement"].as_array_mut().unwrap().push(st);
+            refresh(a);
+        }),
+    ];
+    fn refresh(a: &mut Value) {
+        let doc = serde_json::to_string(&a["policy_document"]).unwrap();
+        let cmd = a["command"].as_str().unwrap();
+        let at = cmd.find("--policy-document ").unwrap() + "--policy-document ".len();
+        a["command"] = format!("{}'{}'", &cmd[..at], doc.replace('\'', "'\\''")).into();
+    }
+    fn sid(a: &mut Value, to: Value) {
+        a["policy_document"]["Statement"][0]["Sid"] = to;
+        refresh(a);
+    }
+    for (what, edit) in edits {
+        let mut m = p.clone();
+        let put = m["actions"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|a| a["type"] == "put_role_policy")
+            .unwrap();
+        edit(put);
+        let (code, v) = verify(&d, &m);
+        assert_eq!(code, 1, "{what}: {v:#}");
+        let problems = v["command_problems"].to_string();
+        assert!(
+            problems.contains("IAM refuses") || problems.contains("refuses the policy"),
+            "{what}: {problems}"
+        );
+    }
+}
+
+/// The leaked key assumes a role in an account whose logs are not in the trail; a principal of
+/// that account the logs cannot name (a user the attacker made there, say) then assumes a role
+/// back in the logged account, and the session calls from the attacker's address. Nothing
+/// links it to the key, so it is not tainted, but `blast` signals it and the plan asks for a
+/// review: not an OK in silence. The same session from another address is not named.
+#[test]
+fn a_session_issued_from_an_unlogged_account_at_the_attackers_address_is_a_review_item() {
+    for same_address in [true, false] {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        s.assume_role(&leaked, T0 + 10, &format!("arn:aws:iam::{SECOND}:role/Bridge"), "br", 3600);
+        let shadow = s.user_key(SECOND, "shadow", "AKIAI44QH8DHBEXAMPLE");
+        let ops =
+            s.assume_role(&shadow, T0 + 60, &format!("arn:aws:iam::{MAIN}:role/Ops"), "home", 3600);
+        let call = s.call(&ops, T0 + 90, "iam.amazonaws.com", "ListUsers", Value::Null);
+        s.drop_records(|account, _| account == SECOND);
+        if !same_address {
+            s.edit_records(|_, r| {
+                if r["eventID"] == *call {
+                    r["sourceIPAddress"] = "198.51.100.20".into();
+                }
+            });
+        }
+        let d = write(&s, &[]);
+        assert!(!tainted_ids(&d, LEAKED).contains(&ops.node_id()));
+        let (_, b, _) = run(&["blast", "--key", LEAKED, "--format", "json"], &d);
+        let named: Vec<&str> = b["signals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["kind"] == "session_without_issuer_from_attacker_ip")
+            .map(|x| x["credential"].as_str().unwrap())
+            .collect();
+        let p = plan(&d, LEAKED, "strict");
+        let review = actions(&p, "review").iter().any(|a| {
+            a["reason"].as_str().is_some_and(|r| r.contains("whose logs are not in the trail"))
+        });
+        if same_address {
+            assert_eq!(named, vec![ops.node_id().as_str()], "{b:#}");
+            assert!(review, "{p:#}");
+        } else {
+            assert!(named.is_empty(), "{b:#}");
+            assert!(!review, "{p:#}");
+        }
+    }
+}
+
+/// Access given on a resource itself (a bucket or key policy, a secret's policy, a snapshot
+/// shared with another account) names principals directly: no deny or deactivation of the
+/// plan takes it back. `blast` lists each such call of a tainted credential as persistence with
+/// its follow-up, and the plan holds a review item for it.
+#[test]
+fn resource_policies_and_shares_a_tainted_credential_set_are_persistence_to_review() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let calls = [
+        (
+            "s3.amazonaws.com",
+            "PutBucketPolicy",
+            json!({"bucketName": "example-bucket", "bucketPolicy": {"Statement": []}}),
+        ),
+        (
+            "kms.amazonaws.com",
+            "PutKeyPolicy",
+            json!({"keyId": "1234abcd-12ab-34cd-56ef-1234567890ab", "policyName": "default"}),
+        ),
+        ("secretsmanager.amazonaws.com", "PutResourcePolicy", json!({"secretId": "prod/db"})),
+        (
+            "ec2.amazonaws.com",
+            "ModifySnapshotAttribute",
+            json!({"snapshotId": "snap-0123456789abcdef0", "attributeType": "CREATE_VOLUME_PERMISSION"}),
+        ),
+        ("iam.amazonaws.com", "DeleteRolePermissionsBoundary", json!({"roleName": "Admin"})),
+    ];
+    for (i, (source, name, request)) in calls.iter().enumerate() {
+        s.call(&leaked, T0 + 10 + i as i64, source, name, request.clone());
+    }
+    let d = write(&s, &[]);
+    let (_, b, _) = run(&["blast", "--key", LEAKED, "--format", "json"], &d);
+    let listed: Vec<&str> = b["persistence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["event_name"].as_str().unwrap())
+        .collect();
+    for (_, name, _) in &calls {
+        assert!(listed.contains(name), "{name}: {listed:?}");
+    }
+    let p = plan(&d, LEAKED, "strict");
+    let reviews = actions(&p, "review").iter().map(|a| a["reason"].to_string()).collect::<String>();
+    for (_, name, _) in &calls {
+        assert!(reviews.contains(name), "{name}: {reviews}");
+    }
+}
+
+/// A record rejected while it is read (here the `AssumeRole` of a chain's second hop, its
+/// `eventTime` null) may hide a session of the attacker: `verify` then says INCOMPLETE, not
+/// OK, names what was not read, and exits 3, as `plan` does.
+#[test]
+fn a_verdict_over_rejected_records_says_incomplete_not_ok() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let admin =
+        s.assume_role(&leaked, T0 + 10, &format!("arn:aws:iam::{MAIN}:role/Admin"), "x", 43_200);
+    let deep = s.assume_role(&admin, T0 + 20, &format!("arn:aws:iam::{MAIN}:role/Deep"), "y", 3600);
+    s.call(&deep, T0 + 30, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.edit_records(|_, r| {
+        if r["eventName"] == "AssumeRole" && r["requestParameters"]["roleSessionName"] == "y" {
+            r["eventTime"] = Value::Null;
+        }
+    });
+    let d = write(&s, &[]);
+    let (code, p, err) = run(&["plan", "--key", LEAKED, "--effective-at", CUT], &d);
+    assert_eq!(code, 3, "{err}");
+    let path = d.path().join("plan.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&p).unwrap()).unwrap();
+    let o = bin()
+        .args(["verify", "--no-progress", "--plan", path.to_str().unwrap()])
+        .arg(d.path().join("trail"))
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(3), "{out}");
+    assert!(out.starts_with("INCOMPLETE: "), "{out}");
+    assert!(out.contains("1 records were rejected"), "{out}");
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 3);
+    assert!(v["unread"].as_str().is_some_and(|u| u.contains("not followed")), "{v:#}");
+}

@@ -55,6 +55,25 @@ const PERSISTENCE: &[&str] = &[
     "DeleteTrail",
     "PutEventSelectors",
     "UpdateTrail",
+    // Access given through a resource's own policy, grants or sharing: it names principals of
+    // any account directly, so no deny or key deactivation of the plan takes it back.
+    "PutBucketPolicy",
+    "PutBucketAcl",
+    "PutKeyPolicy",
+    "CreateGrant",
+    "PutResourcePolicy",
+    "ModifySnapshotAttribute",
+    "ModifyImageAttribute",
+    "ModifyDBSnapshotAttribute",
+    "ModifyDBClusterSnapshotAttribute",
+    "SetRepositoryPolicy",
+    "AddPermission",
+    // A limit on a principal's rights or sessions removed or changed.
+    "DeleteRolePermissionsBoundary",
+    "DeleteUserPermissionsBoundary",
+    "PutRolePermissionsBoundary",
+    "PutUserPermissionsBoundary",
+    "UpdateRole",
 ];
 
 /// Whether a successful call of this name leaves something behind ([`PERSISTENCE`], and every
@@ -201,6 +220,23 @@ pub(super) fn persistence_of(e: &Event) -> Option<(String, String, String)> {
             e.resources.first().cloned().unwrap_or_else(|| "cloudformation stack".to_string()),
             "CloudFormation stack created or updated (with the service role it was handed, if any)".to_string(),
             "NOT FOLLOWED by the taint: what CloudFormation made as the stack's service role (users, access keys, roles) is not tainted; list the stack's resources (aws cloudformation describe-stack-resources), deactivate and delete access keys and users it made, and deny the service role's sessions".to_string(),
+        ),
+        "PutBucketPolicy" | "PutBucketAcl" | "PutKeyPolicy" | "CreateGrant" | "PutResourcePolicy"
+        | "ModifySnapshotAttribute" | "ModifyImageAttribute" | "ModifyDBSnapshotAttribute"
+        | "ModifyDBClusterSnapshotAttribute" | "SetRepositoryPolicy" | "AddPermission" => (
+            e.resources.first().cloned().unwrap_or_else(|| format!("{} ({})", e.name, e.source)),
+            format!("{}: a resource's policy, grants or sharing set (access it gives other principals or accounts does not go through them)", e.name),
+            "NOT CUT by this plan: access granted on the resource itself (a bucket or key policy, an ACL, a KMS grant, a secret's policy, a snapshot or image shared with another account) outlives every deny and deactivated key; read the call's requestParameters, then restore the resource's policy, revoke the grant, or stop the sharing".to_string(),
+        ),
+        "DeleteRolePermissionsBoundary" | "PutRolePermissionsBoundary" | "UpdateRole" => (
+            format!("role/{}", role()),
+            format!("{}: the role's permissions boundary or settings (its longest session) changed", e.name),
+            "restore the role's permissions boundary and maximum session duration (aws iam get-role shows them)".to_string(),
+        ),
+        "DeleteUserPermissionsBoundary" | "PutUserPermissionsBoundary" => (
+            format!("user/{}", user()),
+            format!("{}: the user's permissions boundary changed", e.name),
+            "restore the user's permissions boundary (aws iam get-user shows it)".to_string(),
         ),
         _ => (
             e.resources.first().cloned().unwrap_or_else(|| e.source.clone()),

@@ -94,6 +94,11 @@ pub const SUSPECTED: &str = "session_without_issuer_from_attacker_ip";
 /// session's calls elsewhere are in the trail, its issuing call is not, and nothing links it
 /// to the leaked key (a review reproduced it with plan and verify OK). Not tainted (the same
 /// address may be a shared NAT): a signal, and a review item in the plan.
+///
+/// So are the role sessions issued to a principal of another account whose logs are not in
+/// the trail (`account:…`) that called from such an address: a tainted session in that
+/// account may have made a user or key there whose calls the trail cannot show, and then come
+/// back through it (a review reproduced a chain out and back with plan and verify OK).
 pub(super) fn suspected(g: &SessionGraph, tainted: &BTreeSet<usize>) -> Vec<Signal> {
     let outside = |ip: &str| !ip.starts_with("AWS Internal") && !ip.ends_with(".amazonaws.com");
     let ips: BTreeSet<&str> = tainted
@@ -108,8 +113,9 @@ pub(super) fn suspected(g: &SessionGraph, tainted: &BTreeSet<usize>) -> Vec<Sign
     let mut out = Vec::new();
     for (n, node) in g.nodes.iter().enumerate() {
         let role_session = node.principal_arn.as_deref().filter(|a| a.contains(":assumed-role/"));
-        let (Some(arn), true) = (role_session, node.orphan && node.issued_by_event.is_none())
-        else {
+        let from_unlogged = parent[n].is_some_and(|(p, _)| g.nodes[p].id.starts_with("account:"));
+        let unissued = node.orphan && node.issued_by_event.is_none() && parent[n].is_none();
+        let (Some(arn), true) = (role_session, unissued || from_unlogged) else {
             continue;
         };
         // IAM Identity Center and service-linked roles: their sessions come from the SSO
@@ -117,7 +123,6 @@ pub(super) fn suspected(g: &SessionGraph, tainted: &BTreeSet<usize>) -> Vec<Sign
         // every one of them).
         let role = arn.split_once(":assumed-role/").map_or("", |(_, r)| r);
         if node.kind != crate::chain::NodeKind::Session
-            || parent[n].is_some()
             || tainted.contains(&n)
             || arn.rsplit('/').next().is_some_and(|s| s.starts_with("i-"))
             || role.starts_with("AWSReservedSSO_")
@@ -130,15 +135,24 @@ pub(super) fn suspected(g: &SessionGraph, tainted: &BTreeSet<usize>) -> Vec<Sign
         if shared.is_empty() {
             continue;
         }
-        out.push(Signal {
-            kind: SUSPECTED.into(),
-            credential: node.id.clone(),
-            principal_arn: Some(arn.to_string()),
-            detail: format!(
+        let detail = match parent[n] {
+            Some((p, _)) => format!(
+                "role session {} ({arn}) was issued to a principal of {}, whose logs are not in the trail, and called from {} that the leaked key's credentials called from: a tainted session there may have made that principal; if it is not yours, deny it",
+                node.id,
+                g.nodes[p].id,
+                shared.join(", ")
+            ),
+            None => format!(
                 "role session {} ({arn}) has no issuing call in the trail and called from {} that the leaked key's credentials called from: it may have been issued through an STS regional endpoint or region the trail does not record (F15); if it is not yours, deny it",
                 node.id,
                 shared.join(", ")
             ),
+        };
+        out.push(Signal {
+            kind: SUSPECTED.into(),
+            credential: node.id.clone(),
+            principal_arn: Some(arn.to_string()),
+            detail,
         });
     }
     out

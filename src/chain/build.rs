@@ -361,15 +361,15 @@ impl SessionGraph {
                 None if !role && e.get(F::Kind) == Some("Root") => String::new(),
                 None => continue,
             };
-            let grant = g.grant_of(e, name, |account, name| {
+            let grant = g.grant_of(e, name, |p, account, name| {
                 if role {
-                    format!("arn:aws:iam::{account}:role/{name}")
+                    format!("arn:{p}:iam::{account}:role/{name}")
                 } else if name.is_empty() {
-                    format!("arn:aws:iam::{account}:root")
+                    format!("arn:{p}:iam::{account}:root")
                 } else {
                     e.get(F::UserArn)
                         .map(String::from)
-                        .unwrap_or_else(|| format!("arn:aws:iam::{account}:user/{name}"))
+                        .unwrap_or_else(|| format!("arn:{p}:iam::{account}:user/{name}"))
                 }
             });
             if role {
@@ -432,6 +432,7 @@ impl SessionGraph {
             g.event_node[i] = n;
         }
         drop((first_created, first_node, others));
+        g.route_twins(ing);
         // Not read again: an owned copy of the facts is freed here.
         drop(creds);
         crate::diag::release_free_memory();
@@ -578,7 +579,8 @@ impl SessionGraph {
             }
             if n.principal_arn.is_none() {
                 if let (Some(a), Some(u)) = (&acct, &user) {
-                    n.principal_arn = Some(format!("arn:aws:iam::{a}:user/{u}"));
+                    let p = super::unnamed::call_partition(e);
+                    n.principal_arn = Some(format!("arn:{p}:iam::{a}:user/{u}"));
                     n.principal_type = Some("IAMUser".into());
                 }
             }
@@ -587,23 +589,33 @@ impl SessionGraph {
             return Some(idx);
         }
         let key = e.get(F::CredentialsKey)?;
-        // Both copies of a cross-account call name the same key and second: same node.
-        if let Some(n) = self.session_issued_near(key, e.time, 0) {
-            return Some(n);
-        }
+        let earlier = self.session_issued_near(key, e.time, 0);
         let mut n = Self::blank(session_id(key, e.time), NodeKind::Session);
         n.access_key_id = Some(Text::from(key));
         n.issued_at = Some(e.time);
         // A stated end sooner than STS allows (before the call, a year misread) is not believed
         // (`session_expiry`), nor used to bound the session's calls; the graph's notes say so.
         n.expires_at = e.credentials_expiration;
-        if let Some(x) = n.expires_at.filter(|&x| x < e.time.saturating_add(SHORTEST_LIFE)) {
+        let unbelieved = n.expires_at.filter(|&x| x < e.time.saturating_add(SHORTEST_LIFE));
+        if unbelieved.is_some() {
             n.expires_at = None;
-            self.notes.push(super::expiry::unbelieved(&n.id, x, e.get(F::Id)));
         }
         n.issued_by_event = Some(Text::from(e.name()));
         session_facts(&mut n, e);
-        Some(self.add(n))
+        if let Some(first) = earlier {
+            // Both copies of a cross-account call name the same key and second: same node.
+            // Records that disagree: `twin.rs`.
+            if let Some(same) = self.same_session(first, &n, e) {
+                return Some(same);
+            }
+        }
+        if let Some(x) = unbelieved {
+            self.notes.push(super::expiry::unbelieved(&n.id, x, e.get(F::Id)));
+        }
+        Some(match earlier {
+            Some(first) => self.add_twin(first, n, e),
+            None => self.add(n),
+        })
     }
 
     fn long_term(&mut self, key: &str) -> usize {
@@ -845,7 +857,8 @@ fn session_facts(n: &mut Node, e: &IssuingCall) {
         }
         "AssumeRoot" => {
             let target = e.get(F::TargetPrincipal);
-            n.principal_arn = target.map(|t| format!("arn:aws:iam::{t}:root"));
+            let p = super::unnamed::call_partition(e);
+            n.principal_arn = target.map(|t| format!("arn:{p}:iam::{t}:root"));
             n.principal_type = Some("Root".into());
             n.account_id = target.map(Text::from);
             n.root_derived = true;

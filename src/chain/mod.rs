@@ -31,6 +31,7 @@ pub mod render;
 mod skew;
 mod stored;
 mod switch;
+mod twin;
 mod unanswered;
 mod unnamed;
 mod usercaller;
@@ -258,6 +259,9 @@ pub struct SessionGraph {
     /// arrays): `by_id` and `sessions_by_key` are then empty. A warm run looks up a handful
     /// of ids, and rebuilding the two maps was 15 ms of CPU of a 120 ms warm `plan` at 1 GB.
     stored: Option<stored::StoredIndex>,
+    /// While the graph is built: the sessions whose key and second were issued again to
+    /// another principal (`twin.rs`), whose calls are then matched by their principal too.
+    twinned: Vec<u32>,
 }
 
 /// The session nodes of one access key id, in creation order.
@@ -343,6 +347,16 @@ pub fn principal_type_of(arn: &str) -> Option<&'static str> {
     }
 }
 
+/// The partition `arn` names (`arn:PARTITION:…`) when it is one of
+/// [`PARTITIONS`](crate::model::names::PARTITIONS).
+pub fn arn_partition(arn: &str) -> Option<&str> {
+    let mut parts = arn.split(':');
+    match (parts.next(), parts.next()) {
+        (Some("arn"), Some(p)) if crate::model::names::PARTITIONS.contains(&p) => Some(p),
+        _ => None,
+    }
+}
+
 /// Account id field of an ARN (`arn:aws:sts::ACCOUNT:…`).
 pub fn arn_account(arn: &str) -> Option<&str> {
     // `arn.split(':').nth(4)`, non-empty, by one pass over the bytes: asked of every node by
@@ -383,11 +397,13 @@ pub fn after_segment<'a>(arn: &'a str, seg: &str) -> Option<&'a str> {
     }
 }
 
-/// `arn:aws:iam::A:role/path/Name` + session → `arn:aws:sts::A:assumed-role/Name/session`.
+/// `arn:aws:iam::A:role/path/Name` + session → `arn:aws:sts::A:assumed-role/Name/session`,
+/// in the role's partition.
 pub fn session_arn_for_role(role_arn: &str, session: &str) -> Option<String> {
     let acct = arn_account(role_arn)?;
     let name = role_arn.rsplit('/').next()?;
-    Some(format!("arn:aws:sts::{acct}:assumed-role/{name}/{session}"))
+    let p = arn_partition(role_arn).unwrap_or("aws");
+    Some(format!("arn:{p}:sts::{acct}:assumed-role/{name}/{session}"))
 }
 
 impl SessionGraph {

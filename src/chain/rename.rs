@@ -28,8 +28,9 @@ impl SessionGraph {
                     continue;
                 };
                 let kind = if role { "role" } else { "user" };
-                let d = self
-                    .grant_of(e, user.to_string(), |a, u| format!("arn:aws:iam::{a}:{kind}/{u}"));
+                let d = self.grant_of(e, user.to_string(), |p, a, u| {
+                    format!("arn:{p}:iam::{a}:{kind}/{u}")
+                });
                 let list = if role { &mut self.role_deletions } else { &mut self.user_deletions };
                 list.push(d);
                 continue;
@@ -46,7 +47,7 @@ impl SessionGraph {
                 continue;
             }
             let r =
-                self.grant_of(e, from.to_string(), |a, _| format!("arn:aws:iam::{a}:user/{to}"));
+                self.grant_of(e, from.to_string(), |p, a, _| format!("arn:{p}:iam::{a}:user/{to}"));
             self.user_renames.push(r);
         }
         for list in [&mut self.user_renames, &mut self.user_deletions, &mut self.role_deletions] {

@@ -9,7 +9,7 @@ use crate::ingest::{ByteFields as Fields, ByteReader as Reader, ByteSink as Sink
 use rayon::prelude::*;
 
 /// Bumped whenever the graph's shape or how it is built changes.
-const FORMAT: u32 = 12;
+const FORMAT: u32 = 13;
 
 const KINDS: [NodeKind; 4] =
     [NodeKind::LongTermKey, NodeKind::Session, NodeKind::ExternalIdentity, NodeKind::Service];
@@ -470,6 +470,7 @@ pub(super) fn encode_into(g: &SessionGraph, out: &mut impl Sink) {
         wide,
         wide_pending: _,
         stored,
+        twinned: _,
     } = g;
     out.w().u32(FORMAT);
     out.w().u32(nodes.len() as u32);
@@ -968,6 +969,7 @@ pub(super) fn decode_kept(
         wide,
         wide_pending: Vec::new(),
         stored: Some(index),
+        twinned: Vec::new(),
     })
 }
 

@@ -22,23 +22,23 @@ impl SessionGraph {
                 .or_else(|| e.get(F::UserName))
                 .unwrap_or("")
                 .to_string();
-            let grant = self.grant_of(e, user, |a, u| format!("arn:aws:iam::{a}:user/{u}"));
+            let grant = self.grant_of(e, user, |p, a, u| format!("arn:{p}:iam::{a}:user/{u}"));
             self.unnamed_keys.push(grant);
         }
     }
 
     /// The call `e` as a [`UserGrant`] about `name`: in the call's account (its recipient's,
-    /// else its caller's), with `arn(account, name)` as its ARN, and the node of the credential
-    /// that made it.
+    /// else its caller's), with `arn(partition, account, name)` as its ARN, and the node of the
+    /// credential that made it.
     pub(super) fn grant_of(
         &mut self,
         e: &IssuingCall,
         name: String,
-        arn: impl FnOnce(&str, &str) -> String,
+        arn: impl FnOnce(&str, &str, &str) -> String,
     ) -> UserGrant {
         let account = e.get(F::RecipientAccount).or_else(|| e.get(F::AccountId)).unwrap_or("");
         UserGrant {
-            user_arn: arn(account, &name),
+            user_arn: arn(call_partition(e), account, &name),
             account_id: account.to_string(),
             user_name: name,
             event_name: e.name().to_string(),
@@ -47,4 +47,15 @@ impl SessionGraph {
             by: self.parent_of(e),
         }
     }
+}
+
+/// The partition of the account a call was made in, as the call's own ARNs show it (the
+/// caller's first): `aws` when none names one. An ARN the plan builds for a principal of that
+/// account must name the same partition, or IAM in aws-cn or aws-us-gov refuses the policy
+/// that names it.
+pub(super) fn call_partition(e: &IssuingCall) -> &str {
+    [F::Arn, F::UserArn, F::IssuerArn, F::AssumedRoleArn, F::RoleArn, F::PrincipalArn]
+        .into_iter()
+        .find_map(|f| e.get(f).and_then(arn_partition))
+        .unwrap_or("aws")
 }

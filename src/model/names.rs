@@ -12,6 +12,10 @@ pub const STS_ISSUERS: &[&str] = &[
     "AssumeRoot",
 ];
 
+/// The AWS partitions an ARN may name (`arn:PARTITION:…`).
+pub const PARTITIONS: &[&str] =
+    &["aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"];
+
 /// Event names that make a user the caller's (SPEC §9).
 pub const USER_GRANTS: &[&str] = &["CreateUser", "CreateLoginProfile", "UpdateLoginProfile"];
 

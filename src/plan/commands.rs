@@ -44,8 +44,28 @@ pub(super) fn rank(kind: &ActionKind) -> usize {
 /// action type does, used to write `command` and, by `verify`, to check it (SPEC §6). `None`
 /// when the action has no command (`review`, `resource_policy_deny` on a resource other than
 /// an S3 bucket) or lacks a field its command needs.
+///
+/// A value that starts with `-` (IAM names may: `[\w+=,.@-]+`) is written joined to its
+/// option, `--user-name=-svc`: the AWS CLI takes a separate `-svc` for an option of its own
+/// and refuses the command ("expected one argument").
 pub fn expected_words(a: &Action) -> Option<Vec<String>> {
-    let w = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect::<Vec<String>>());
+    let w = |v: &[&str]| {
+        let mut words: Vec<String> = Vec::with_capacity(v.len());
+        let mut i = 0;
+        while i < v.len() {
+            match v.get(i + 1) {
+                Some(value) if v[i].starts_with("--") && value.starts_with('-') => {
+                    words.push(format!("{}={value}", v[i]));
+                    i += 2;
+                }
+                _ => {
+                    words.push(v[i].to_string());
+                    i += 1;
+                }
+            }
+        }
+        Some(words)
+    };
     let doc = || a.policy_document.as_ref().map(|d| serde_json::to_string(d).unwrap_or_default());
     let user = a.user_name.as_deref();
     match a.kind {
@@ -259,16 +279,9 @@ pub(super) fn bucket_policy_comment(bucket: &str, doc: &serde_json::Value) -> St
     )
 }
 
-/// The AWS partitions an ARN of the plan may name (`arn:PARTITION:…`).
-pub const PARTITIONS: &[&str] =
-    &["aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"];
-
-/// The partition of `arn` when it is one of [`PARTITIONS`], else `aws`: the partition a policy
-/// made for the principal of that ARN lives in (its ARN must name the same one).
+/// The partition of `arn` when it is one of
+/// [`PARTITIONS`](crate::model::names::PARTITIONS), else `aws`: the partition a policy made
+/// for the principal of that ARN lives in (its ARN must name the same one).
 pub fn partition_of(arn: &str) -> &str {
-    let mut parts = arn.split(':');
-    match (parts.next(), parts.next()) {
-        (Some("arn"), Some(p)) if PARTITIONS.contains(&p) => p,
-        _ => "aws",
-    }
+    crate::chain::arn_partition(arn).unwrap_or("aws")
 }

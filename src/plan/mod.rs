@@ -351,7 +351,8 @@ pub fn build_plan(
     }
     // Every attacker-controlled user gets a deny-all policy, live sessions or not (SPEC §9).
     for &u in &live_users {
-        let arn = format!("arn:aws:iam::{}:user/{}", u.account_id, u.user_name);
+        let partition = crate::chain::arn_partition(&u.user_arn).unwrap_or("aws");
+        let arn = format!("arn:{partition}:iam::{}:user/{}", u.account_id, u.user_name);
         let arn = if u.user_arn.ends_with(&format!("/{}", u.user_name)) {
             u.user_arn.clone()
         } else {
@@ -648,7 +649,7 @@ pub fn build_plan(
         actions.push(review(
             None,
             format!(
-                "SUSPECTED, not denied: {} more role sessions without an issuing call in the trail called from the leaked key's addresses (see blast's signals {}: a shared address, a NAT, names sessions that are not the attacker's)",
+                "SUSPECTED, not denied: {} more role sessions without an issuing call in the trail (or issued from an account whose logs it lacks) called from the leaked key's addresses (see blast's signals {}: a shared address, a NAT, names sessions that are not the attacker's)",
                 suspects.len() - SUSPECTS_LISTED,
                 crate::blast::SUSPECTED
             ),

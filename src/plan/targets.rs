@@ -111,8 +111,12 @@ pub fn attach_target(g: &SessionGraph, n: usize) -> Result<Target, Blocker> {
     if let Some(rest) = crate::chain::after_segment(arn, "assumed-role/") {
         let name = rest.split('/').next().unwrap_or("").to_string();
         let account = arn_account(arn).unwrap_or("").to_string();
-        let role_arn =
-            node.role_arn.clone().unwrap_or_else(|| format!("arn:aws:iam::{account}:role/{name}"));
+        // Built in the session's own partition: in aws-cn or aws-us-gov no role is
+        // `arn:aws:`, and a policy attached by such an ARN is refused.
+        let role_arn = node.role_arn.clone().unwrap_or_else(|| {
+            let partition = crate::chain::arn_partition(arn).unwrap_or("aws");
+            format!("arn:{partition}:iam::{account}:role/{name}")
+        });
         if let Some(b) = role_blocker(&role_arn) {
             return Err(b);
         }

@@ -90,6 +90,11 @@ pub struct Verification {
     /// The plan's precautionary actions (`--contain-reachable`), checked on their own.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub precautionary: Option<PrecautionCheck>,
+    /// When some input could not be read (files that failed, records rejected): what was not
+    /// read, which may hold a call that issued or used a tainted credential. `ok` is then of
+    /// what was read only, and the headline says INCOMPLETE rather than OK (exit 3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unread: Option<String>,
     /// True when every live tainted credential that can be cut is cut, and every command does
     /// what its action says (precautionary ones included); for a plan made with
     /// `--contain-reachable` and verified with `--iam`, also every reachable, unused role is
@@ -227,6 +232,72 @@ fn principal_kind(kind: &ActionKind) -> Option<TargetKind> {
 }
 
 /// Checks that an action's command performs exactly the action (SPEC §6).
+/// The partitions the trail's own ARNs show for each account (`arn:aws-cn:…:111122223333:…`).
+fn account_partitions(g: &SessionGraph) -> BTreeMap<&str, BTreeSet<&str>> {
+    let mut seen: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for n in &g.nodes {
+        for arn in [&n.principal_arn, &n.role_arn, &n.user_arn].into_iter().flatten() {
+            if let (Some(acct), Some(p)) = (arn_account(arn), crate::chain::arn_partition(arn)) {
+                seen.entry(acct).or_default().insert(p);
+            }
+        }
+    }
+    seen
+}
+
+/// An IAM ARN the action names in an account whose ARNs in the trail are all of another
+/// partition: in aws-cn or aws-us-gov no principal or policy is `arn:aws:`, so IAM refuses
+/// the put or attach and its deny is never in force. Checked against the evidence, not
+/// against the plan's own ARNs (which agree with each other however they were built).
+fn check_partition(a: &super::Action, seen: &BTreeMap<&str, BTreeSet<&str>>) -> Result<(), String> {
+    for arn in [&a.principal_arn, &a.policy_arn].into_iter().flatten() {
+        let Some(known) = arn_account(arn).and_then(|acct| seen.get(acct)) else {
+            continue;
+        };
+        let p = super::commands::partition_of(arn);
+        if !known.contains(p) {
+            let known: Vec<&str> = known.iter().copied().collect();
+            return Err(format!(
+                "{} is in partition {p}, but the trail's ARNs of its account are in {}: IAM there would refuse it",
+                crate::escape::one_line(arn),
+                known.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// IAM refuses a policy whose statement has a `Sid` that is not a string of ASCII letters and
+/// digits, or two statements of one `Sid`: the whole put is then refused, whatever else
+/// denies.
+fn sids_iam_takes(doc: &serde_json::Value) -> Result<(), String> {
+    let statements = match doc.get("Statement") {
+        Some(serde_json::Value::Array(a)) => a.iter().collect(),
+        Some(one) => vec![one],
+        None => Vec::new(),
+    };
+    let mut seen = BTreeSet::new();
+    for st in statements {
+        let Some(sid) = st.get("Sid") else { continue };
+        match sid.as_str() {
+            Some(s) if s.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+                if !seen.insert(s) {
+                    return Err(format!(
+                        "two statements have the Sid {s:?}: IAM refuses the policy"
+                    ));
+                }
+            }
+            _ => {
+                return Err(format!(
+                    "IAM refuses the Sid {}: only ASCII letters and digits",
+                    crate::escape::one_line(&sid.to_string())
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
 fn check_action(a: &super::Action) -> Result<(), String> {
     let lines = command_words(&a.command)?;
     if a.kind == ActionKind::Review {
@@ -240,6 +311,24 @@ fn check_action(a: &super::Action) -> Result<(), String> {
             true => Ok(()),
             false => Err("a resource_policy_deny must be a comment: put-bucket-policy (or any put of a resource policy) replaces the whole policy, so the statement is merged by hand".into()),
         };
+    }
+    // The name of a policy the action makes (a name to remove is the evidence's own).
+    let makes = matches!(
+        a.kind,
+        ActionKind::PutRolePolicy | ActionKind::PutUserPolicy | ActionKind::CreatePolicy
+    );
+    if let Some(name) = a.policy_name.as_deref().filter(|_| makes) {
+        let ok = (1..=128).contains(&name.len())
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
+        if !ok {
+            return Err(format!(
+                "IAM refuses the policy name {:?} (1 to 128 of A-Z a-z 0-9 +=,.@_-)",
+                crate::escape::one_line(name)
+            ));
+        }
+    }
+    if let Some(doc) = &a.policy_document {
+        sids_iam_takes(doc)?;
     }
     let Some(expected) = expected_words(a) else {
         return Err(format!(
@@ -659,8 +748,12 @@ pub fn verify_with(
             }
         }
     }
+    let partitions = account_partitions(g);
     for a in &plan.actions {
-        if let Err(problem) = check_action(a).and_then(|()| policies.apply(a, iam, &mut notes)) {
+        if let Err(problem) = check_action(a)
+            .and_then(|()| check_partition(a, &partitions))
+            .and_then(|()| policies.apply(a, iam, &mut notes))
+        {
             command_problems.push(CommandProblem { order: a.order, kind: a.kind.clone(), problem });
             continue;
         }
@@ -787,6 +880,7 @@ pub fn verify_with(
         evidence_window: b.evidence_window.clone(),
         unseen_tail: b.unseen_tail.clone(),
         precautionary: None,
+        unread: None,
         ok: false,
         notes: Vec::new(),
     };
@@ -965,7 +1059,19 @@ pub fn verify_with(
     notes.sort();
     notes.dedup();
     v.notes = notes;
+    v.unread = unread(ing);
     Ok(v)
+}
+
+/// What [`Verification::unread`] says of `ing`.
+pub fn unread(ing: &Ingest) -> Option<String> {
+    let s = &ing.stats;
+    ing.incomplete().then(|| {
+        format!(
+            "{} of {} files could not be read and {} records were rejected (each named above and in `scan`): a credential they issued or used is not followed, so the verdict is of what was read only; repair or re-export them and verify again",
+            s.files_failed, s.files_seen, s.rejected
+        )
+    })
 }
 
 /// Terminal rendering.
@@ -978,7 +1084,11 @@ pub fn render_table(v: &Verification) -> String {
     let _ = writeln!(
         o,
         "{}: {} tainted sessions: {} covered, {} NOT covered, {} expired by {}, {} unrevocable; {} collateral; keys: {} deactivated, {} left active; {} command problems",
-        if v.ok { "OK" } else { "FAIL" },
+        match (v.ok, &v.unread) {
+            (false, _) => "FAIL",
+            (true, Some(_)) => "INCOMPLETE",
+            (true, None) => "OK",
+        },
         v.tainted_sessions,
         v.covered.len(),
         v.not_covered.len(),
@@ -990,6 +1100,9 @@ pub fn render_table(v: &Verification) -> String {
         v.keys_left_active.len(),
         v.command_problems.len()
     );
+    if let Some(u) = &v.unread {
+        let _ = writeln!(o, "  unread input: {}", l(u));
+    }
     for (label, list) in [
         ("covered", &v.covered),
         ("NOT covered", &v.not_covered),

@@ -544,7 +544,8 @@ fn duckdb_view(o: &QueryOptions) -> String {
 
 /// What to ask phase 2 for: the access key ids (the seeds' and every tainted credential's),
 /// the ARNs of the users the attacker controls, and the session ARN prefixes
-/// (`arn:aws:sts::ACCOUNT:assumed-role/NAME/`, lower case) of the roles whose trust policy
+/// (`arn:aws%:sts::ACCOUNT:assumed-role/NAME/`, lower case: `aws%` for every partition, as
+/// `aws-cn` or `aws-us-gov`, which asks for more rows, never fewer) of the roles whose trust policy
 /// the attacker set, whose sessions without an issuing call in phase 1 are tainted by their
 /// use alone ([`crate::taint`], rule 3); each sorted.
 pub(crate) fn tainted(
@@ -564,7 +565,7 @@ pub(crate) fn tainted(
     let roles: std::collections::BTreeSet<String> = t
         .attacker_roles
         .iter()
-        .map(|(acct, name)| format!("arn:aws:sts::{acct}:assumed-role/{name}/").to_lowercase())
+        .map(|(acct, name)| format!("arn:aws%:sts::{acct}:assumed-role/{name}/").to_lowercase())
         .collect();
     (keys.into_iter().collect(), users.into_iter().collect(), roles.into_iter().collect())
 }

@@ -41,7 +41,7 @@ SELECT
 FROM "cloudtrail_logs_pp"
 WHERE (useridentity.accesskeyid IN ('AKIAIOSFODNN7EXAMPLE', 'AKIAYZ43I2OT25JVNEE4', 'AKIAYZ43I2OTVGMVNPHZ', 'ASIAGJ6MTRIP23KULQMR', 'ASIAGJ6MTRIPST674M46', 'ASIAYZ43I2OT6PQRNXOM', 'ASIAYZ43I2OTDCLKYLEX', 'ASIAYZ43I2OTGBIV2BB6', 'ASIAYZ43I2OTLPTEXYEH', 'ASIAYZ43I2OTMQA2LAEE', 'ASIAYZ43I2OTVS2NZJY5', 'ASIAYZ43I2OTWDYGALDZ', 'ASIAYZ43I2OTZHXAWFBS')
     OR useridentity.arn IN ('arn:aws:iam::111122223333:user/backup-admin')
-    OR lower(useridentity.arn) LIKE 'arn:aws:sts::111122223333:assumed-role/maintenancerole/%')
+    OR lower(useridentity.arn) LIKE 'arn:aws%:sts::111122223333:assumed-role/maintenancerole/%')
   AND eventtime >= '2024-03-11T00:00:00Z'
   AND eventtime <= '2024-03-12T23:59:59Z'
   AND "timestamp" >= '2024/03/11'
