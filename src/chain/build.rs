@@ -250,7 +250,8 @@ impl SessionGraph {
                 (sid, keyed.or_else(|| copies.iter().find(|&j| ok(j))).copied())
             })
             .collect();
-        let mut edge_of_child_event: FxMap<(usize, i64), usize> = FxMap::default();
+        // (child, issue time) → the callers' credentials that drew an edge to it, by their key.
+        let mut edge_of_child_event: FxMap<(usize, i64), Vec<usize>> = FxMap::default();
         for &(i, child) in &issuing {
             let e = &events[i];
             // Prefer the copy that carries the caller's key; skip the others as evidence.
@@ -259,7 +260,23 @@ impl SessionGraph {
                     continue;
                 }
             }
-            if edge_of_child_event.contains_key(&(child, e.time)) {
+            if let Some(drawn) = edge_of_child_event.get(&(child, e.time)) {
+                // Another record of the session with another caller's key (one key id issued
+                // to two callers, F16, or a record planted before the real one): either may
+                // have issued it, so each is drawn as its issuer (`twin.rs`).
+                let Some(parent) = g.second_caller(e, drawn) else { continue };
+                g.edges.push(Edge {
+                    parent: g.nodes[parent].id.clone(),
+                    child: g.nodes[child].id.clone(),
+                    event_name: e.name().to_string(),
+                    event_id: e.id().to_string(),
+                    event_time: e.time,
+                    file: ing.file_of(e.origin).to_string(),
+                    other_copies: Vec::new(),
+                    inferred: false,
+                });
+                g.edge_nodes.push((parent, child));
+                edge_of_child_event.entry((child, e.time)).or_default().push(parent);
                 continue;
             }
             let callers = g.inferred_callers(e, &by_userid);
@@ -278,6 +295,11 @@ impl SessionGraph {
                 g.nodes[child].user_arn = g.nodes[parents[0]].principal_arn.clone();
             }
             let drawn = parents.len();
+            let keyed = if inferred || e.get(F::AccessKeyId).is_none() {
+                Vec::new()
+            } else {
+                parents.clone()
+            };
             for parent in parents {
                 g.edges.push(Edge {
                     parent: g.nodes[parent].id.clone(),
@@ -299,7 +321,7 @@ impl SessionGraph {
             if let Some(pid) = wide {
                 g.defer_wide(pid, e.time, child, e.id());
             }
-            edge_of_child_event.insert((child, e.time), g.edges.len() - 1);
+            edge_of_child_event.insert((child, e.time), keyed);
         }
         // Only what root itself minted is root-derived (SPEC §9, F11): nothing flows down.
 
@@ -522,7 +544,7 @@ impl SessionGraph {
     }
 
     /// [`SessionGraph::sessions_of`] the key whose hash is `key`.
-    fn sessions_of_hash(&self, key: u128) -> impl Iterator<Item = usize> + '_ {
+    pub(super) fn sessions_of_hash(&self, key: u128) -> impl Iterator<Item = usize> + '_ {
         use rayon::iter::Either;
         match &self.stored {
             Some(s) => Either::Left(s.sessions(key).into_iter().flatten().map(|n| n as usize)),
@@ -705,8 +727,9 @@ impl SessionGraph {
         }
 
         let pick = match created {
-            // The session's creationDate is its issuing event's second (allow clock skew).
-            Some(c) => self.session_issued_near(key, c, 2),
+            // The session's creationDate is its issuing event's second (allow clock skew); of
+            // two sessions of the key so issued, the one whose principal the call names.
+            Some(c) => self.session_as(h(key), c, 2, ident.arn),
             // No creationDate: the latest session of that key issued before the call.
             None => self.session_latest_at(key, time),
         };
@@ -899,7 +922,12 @@ fn fill_from_use(n: &mut Node, id: &Use) {
     if n.userid.is_none() {
         n.userid = own(id.principal_id);
     }
-    if n.role_arn.is_none() && id.issuer_kind == Some("Role") {
+    // The role as AWS writes it in the session's own calls (`sessionIssuer`), over the
+    // `roleArn` the caller wrote in its request: a path there (`aws-reserved/…`,
+    // `aws-service-role/…`) must not make a session unrevocable that its calls show is not.
+    if id.issuer_kind == Some("Role")
+        && id.issuer_arn.is_some_and(|a| n.role_arn.as_deref().is_none_or(|r| r != a))
+    {
         n.role_arn = own(id.issuer_arn);
     }
     if n.user_name.is_none() && id.kind == Some("IAMUser") {

@@ -20,10 +20,14 @@ impl SessionGraph {
     /// is a session of another principal.
     pub(super) fn same_session(&mut self, n: usize, m: &Node, e: &IssuingCall) -> Option<usize> {
         let node = &mut self.nodes[n];
-        let same = match (&node.principal_arn, &m.principal_arn) {
+        let agree = |a: &Option<String>, b: &Option<String>| match (a, b) {
             (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
             _ => true,
         };
+        // A federated user's session is its calling user's (F7): one name minted by two users
+        // is two sessions.
+        let same =
+            agree(&node.principal_arn, &m.principal_arn) && agree(&node.user_arn, &m.user_arn);
         if !same {
             return None;
         }
@@ -60,12 +64,70 @@ impl SessionGraph {
             arn,
             e.get(F::Id).unwrap_or("")
         ));
-        self.twinned.push(first as u32);
-        self.add(m)
+        let twin = self.add(m);
+        self.twinned.extend([first as u32, twin as u32]);
+        twin
+    }
+
+    /// The credential of `e`'s caller when it is not one of `drawn` (the callers' credentials
+    /// already drawn as issuers of the session `e` names): another caller of one session.
+    /// `None` when `e` names no caller's key, or no keyed caller was drawn (a role owner's copy
+    /// of a cross-account call names none, and its edge was drawn otherwise).
+    pub(super) fn second_caller(&mut self, e: &IssuingCall, drawn: &[usize]) -> Option<usize> {
+        e.get(F::AccessKeyId)?;
+        if drawn.is_empty() {
+            return None;
+        }
+        let p = self.parent_of(e);
+        (!drawn.contains(&p)).then_some(p)
+    }
+
+    /// Of the sessions of the key hashed `key` issued within `slack` seconds of `t`, the first
+    /// made whose principal is `arn`, else the first made (F16: a session is its key, its issue
+    /// time and its principal; one key id issued twice, or in two seconds, goes to the session
+    /// whose principal the call carries).
+    pub(super) fn session_as(
+        &self,
+        key: u128,
+        t: i64,
+        slack: i64,
+        arn: Option<&str>,
+    ) -> Option<usize> {
+        let near = self.near(key, t, slack);
+        let mut all = near.into_iter();
+        let first = all.next()?;
+        let Some(arn) = arn else { return Some(first) };
+        let same = |n: usize| {
+            self.nodes[n].principal_arn.as_deref().is_some_and(|p| p.eq_ignore_ascii_case(arn))
+        };
+        if same(first) {
+            return Some(first);
+        }
+        Some(all.find(|&n| same(n)).unwrap_or(first))
+    }
+
+    /// The sessions of the key hashed `key` issued within `slack` seconds of `t`, in the order
+    /// made: through the index by issue time where the key has one (a forged trail can give
+    /// one key any number of sessions).
+    fn near(&self, key: u128, t: i64, slack: i64) -> smallvec::SmallVec<[usize; 2]> {
+        if let Some(index) = self.by_issue.get(&key) {
+            let range = t.saturating_sub(slack)..=t.saturating_add(slack);
+            let mut v: smallvec::SmallVec<[usize; 2]> = index
+                .issued
+                .range(range)
+                .flat_map(|(_, v)| v.iter().map(|&n| n as usize))
+                .collect();
+            v.sort_unstable();
+            return v;
+        }
+        self.sessions_of_hash(key)
+            .filter(|&n| self.nodes[n].issued_at.is_some_and(|x| (x - t).abs() <= slack))
+            .collect()
     }
 
     /// Gives each call made with the key of a session issued twice in one second to the one
-    /// whose principal it names (pass 3 matched it on its key and `creationDate` alone).
+    /// whose principal it names (pass 3 matched it on its key and `creationDate` alone, or on
+    /// its key and time when it has none).
     pub(super) fn route_twins(&mut self, ing: &crate::ingest::Ingest) {
         if self.twinned.is_empty() {
             return;
@@ -76,16 +138,20 @@ impl SessionGraph {
             if !twinned.contains(&n) {
                 continue;
             }
-            let (Some(key), Some(arn), Some(created)) =
-                (ing.str(st.key), ing.str(st.principal), st.created())
-            else {
+            let (Some(key), Some(arn)) = (ing.str(st.key), ing.str(st.principal)) else {
                 continue;
             };
-            let own = self.sessions_of(key).find(|&s| {
-                let s = &self.nodes[s];
-                s.issued_at.is_some_and(|x| (x - created).abs() <= 2)
-                    && s.principal_arn.as_deref().is_some_and(|p| p.eq_ignore_ascii_case(arn))
-            });
+            let same = |s: &usize| {
+                self.nodes[*s].principal_arn.as_deref().is_some_and(|p| p.eq_ignore_ascii_case(arn))
+            };
+            let own = match st.created() {
+                Some(c) => self.near(h(key), c, 2).into_iter().find(same),
+                // The latest issued by the call's time, as pass 3 takes one without creationDate.
+                None => self
+                    .sessions_of(key)
+                    .filter(|s| same(s) && self.nodes[*s].issued_at.is_some_and(|x| x <= st.time))
+                    .max_by_key(|&s| (self.nodes[s].issued_at, std::cmp::Reverse(s))),
+            };
             if let Some(own) = own {
                 self.event_node[i] = own as u32;
             }

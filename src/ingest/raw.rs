@@ -293,33 +293,39 @@ pub const LIST_CAP: usize = 256;
 
 /// An array field: the elements when the JSON value is an array, `None` otherwise. At most
 /// [`LIST_CAP`] elements are kept; the number left out is the second field.
+/// (`CAP` elements for a list whose every element matters: [`INSTANCES_CAP`].)
 #[derive(Debug, Clone, PartialEq)]
-pub struct List<T>(pub Option<Vec<T>>, pub u32);
+pub struct List<T, const CAP: usize = LIST_CAP>(pub Option<Vec<T>>, pub u32);
 
-impl<T> Default for List<T> {
+/// Most instance ids one `RunInstances` record gives that are kept: each is a session the
+/// attacker's instance renews by itself (F21), so they are not cut at [`LIST_CAP`] (an attacker
+/// that launched 300 instances in one call left 44 of them undenied).
+pub const INSTANCES_CAP: usize = 1 << 20;
+
+impl<T, const CAP: usize> Default for List<T, CAP> {
     fn default() -> Self {
         List(None, 0)
     }
 }
 
-impl<T> List<T> {
-    /// Elements left out past [`LIST_CAP`].
+impl<T, const CAP: usize> List<T, CAP> {
+    /// Elements left out past `CAP`.
     pub fn dropped(&self) -> u32 {
         self.1
     }
 }
 
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
+impl<'de, T: Deserialize<'de>, const CAP: usize> Deserialize<'de> for List<T, CAP> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<T>(PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
-            type Value = List<T>;
+        struct V<T, const CAP: usize>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>, const CAP: usize> Visitor<'de> for V<T, CAP> {
+            type Value = List<T, CAP>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("any JSON value")
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<List<T>, A::Error> {
-                let mut v = Vec::with_capacity(a.size_hint().unwrap_or(0).min(LIST_CAP));
-                while v.len() < LIST_CAP {
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<List<T, CAP>, A::Error> {
+                let mut v = Vec::with_capacity(a.size_hint().unwrap_or(0).min(CAP));
+                while v.len() < CAP {
                     match a.next_element::<T>()? {
                         Some(x) => v.push(x),
                         None => return Ok(List(Some(v), 0)),
@@ -331,32 +337,32 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
                 }
                 Ok(List(Some(v), dropped))
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<List<T>, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<List<T, CAP>, A::Error> {
                 while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
                 Ok(List(None, 0))
             }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<List<T>, E> {
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<List<T, CAP>, E> {
                 Ok(List(None, 0))
             }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<List<T>, E> {
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<List<T, CAP>, E> {
                 Ok(List(None, 0))
             }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<List<T>, E> {
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<List<T, CAP>, E> {
                 Ok(List(None, 0))
             }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<List<T>, E> {
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<List<T, CAP>, E> {
                 Ok(List(None, 0))
             }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<List<T>, E> {
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<List<T, CAP>, E> {
                 Ok(List(None, 0))
             }
-            fn visit_unit<E: de::Error>(self) -> Result<List<T>, E> {
+            fn visit_unit<E: de::Error>(self) -> Result<List<T, CAP>, E> {
                 Ok(List(None, 0))
             }
-            fn visit_none<E: de::Error>(self) -> Result<List<T>, E> {
+            fn visit_none<E: de::Error>(self) -> Result<List<T, CAP>, E> {
                 Ok(List(None, 0))
             }
-            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<List<T>, D2::Error> {
+            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<List<T, CAP>, D2::Error> {
                 List::deserialize(d)
             }
         }
@@ -591,7 +597,7 @@ pub struct RawResponse<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct RawInstancesSet<'a> {
     #[serde(borrow, default)]
-    pub items: List<Obj<RawInstance<'a>>>,
+    pub items: List<Obj<RawInstance<'a>>, INSTANCES_CAP>,
 }
 
 /// One entry of `responseElements.instancesSet.items`.

@@ -166,6 +166,16 @@ pub fn expected_words(a: &Action) -> Option<Vec<String>> {
     }
 }
 
+/// `flag value` as shell words, or `'flag=value'` when the value starts with `-` (which the
+/// AWS CLI would take for an option of its own: [`expected_words`]).
+pub(super) fn option(flag: &str, value: &str) -> String {
+    if value.starts_with('-') {
+        crate::escape::shell_word(&format!("{flag}={value}"))
+    } else {
+        format!("{flag} {}", crate::escape::shell_word(value))
+    }
+}
+
 /// Every word of a command as one shell word ([`crate::escape::shell_arg`]: bare when
 /// nothing in it is special to the shell, else single-quoted).
 fn command_of(words: &[String]) -> String {

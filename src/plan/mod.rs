@@ -567,20 +567,11 @@ pub fn build_plan(
             ..Default::default()
         });
         // A deny over the principal's whole inline budget (F8: a role's instances or functions
-        // named one by one) is refused by IAM (LimitExceeded): what it would cover is not.
-        let over = put.kind != ActionKind::Review && size > limit;
-        if over && covering > 0 {
-            notes.push(format!(
-                "NOT COVERED: the deny for {} {} has {size} characters, over the {limit} its inline policies may hold together (F8): IAM refuses it (LimitExceeded), so its {covering} live tainted session(s) stay alive; split its aws:userid lists across customer managed policies (6,144 characters each, 10 attached by default) and attach them by hand",
-                target.kind,
-                crate::escape::one_line(&target.name)
-            ));
-        }
+        // named one by one) is split across managed policies (`precaution::fit_or_managed`);
+        // what IAM would still refuse is counted then (`room::refused`).
         // A deny that could not be written as a command (a name IAM would not accept) is a
         // review item: what it would have covered is not covered by this plan.
-        if over {
-            summary.uncovered_sessions += covering;
-        } else if put.kind == ActionKind::Review {
+        if put.kind == ActionKind::Review {
             if covering > 0 {
                 notes.push(format!(
                     "NOT COVERED: the deny for {} {} could not be planned (see its review item): its {covering} live tainted session(s) stay alive until it is done by hand",

@@ -73,6 +73,71 @@ pub fn policy_size(doc: &Value) -> usize {
     serde_json::to_string(doc).unwrap_or_default().chars().filter(|c| !c.is_whitespace()).count()
 }
 
+/// `doc`'s statements spread over as few policy documents of at most `max` characters each
+/// (F8) as their order allows, a statement's `aws:userid` list cut between documents where it
+/// does not fit whole: each part is the same deny of fewer sessions, so together they deny
+/// what `doc` does. `None` when one statement does not fit alone even with a single id.
+pub(super) fn split_policy(doc: &Value, max: usize) -> Option<Vec<Value>> {
+    let wrap = |sts: &[Value]| json!({ "Version": "2012-10-17", "Statement": sts });
+    let fits = |sts: &[Value]| policy_size(&wrap(sts)) <= max;
+    let ids_of = |st: &Value| st.pointer("/Condition/StringLike/aws:userid")?.as_array().cloned();
+    let mut docs: Vec<Vec<Value>> = vec![Vec::new()];
+    for st in doc.get("Statement")?.as_array()? {
+        let cur = docs.last_mut()?;
+        cur.push(st.clone());
+        if fits(cur) {
+            continue;
+        }
+        cur.pop();
+        let Some(ids) = ids_of(st).filter(|ids| ids.len() > 1) else {
+            // Whole, in a document of its own.
+            if !cur.is_empty() {
+                docs.push(Vec::new());
+            }
+            let cur = docs.last_mut()?;
+            cur.push(st.clone());
+            if !fits(cur) {
+                return None;
+            }
+            continue;
+        };
+        let with = |part: &[Value]| {
+            let mut s = st.clone();
+            s["Condition"]["StringLike"]["aws:userid"] = Value::Array(part.to_vec());
+            s
+        };
+        let mut part: Vec<Value> = Vec::new();
+        for id in ids {
+            part.push(id);
+            let cur = docs.last_mut()?;
+            cur.push(with(&part));
+            let ok = fits(cur);
+            cur.pop();
+            if ok {
+                continue;
+            }
+            let id = part.pop()?;
+            if !part.is_empty() {
+                cur.push(with(&part));
+            }
+            if cur.is_empty() {
+                return None;
+            }
+            docs.push(Vec::new());
+            part = vec![id];
+            let cur = docs.last_mut()?;
+            cur.push(with(&part));
+            let ok = fits(cur);
+            cur.pop();
+            if !ok {
+                return None;
+            }
+        }
+        docs.last_mut()?.push(with(&part));
+    }
+    Some(docs.iter().filter(|d| !d.is_empty()).map(|d| wrap(d)).collect())
+}
+
 /// A deny statement as written into a policy.
 pub(super) fn deny_statement(sid: &str, cutoff: i64, userids: Option<&[String]>) -> Value {
     let mut cond = serde_json::Map::new();

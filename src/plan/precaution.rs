@@ -344,7 +344,9 @@ pub(super) fn fit_or_managed(
     // name in one account get a policy each.
     let mut named: std::collections::BTreeSet<(String, String)> = Default::default();
     for mut a in actions {
-        let (Some(room), Some(size)) = (room(&a, iam, trail), a.policy_size) else {
+        let (Some(room), Some(size)) =
+            (room(&a, iam, trail).or_else(|| over_whole(&a)), a.policy_size)
+        else {
             out.push(a);
             continue;
         };
@@ -361,7 +363,16 @@ pub(super) fn fit_or_managed(
         let kind = if role { "role" } else { "user" };
         let full =
             format!("{kind} {principal}: {}, so the deny {name} cannot be added inline", room.why);
-        if attached >= ATTACHED_POLICY_QUOTA {
+        // One managed policy, or several where it is over what one may hold: its aws:userid
+        // lists cut between them (a statement that cannot be cut stays whole, and IAM refuses
+        // it: `room::refused` counts it).
+        let docs: Vec<serde_json::Value> = a
+            .policy_document
+            .as_ref()
+            .filter(|_| size > MANAGED_POLICY_LIMIT)
+            .and_then(|d| super::policy::split_policy(d, MANAGED_POLICY_LIMIT))
+            .unwrap_or_else(|| a.policy_document.clone().into_iter().collect());
+        if attached + docs.len() > ATTACHED_POLICY_QUOTA {
             notes.push(format!("{full}, and it has {attached} managed policies attached (default quota {ATTACHED_POLICY_QUOTA}, F8): see the review item"));
             let flag = if role { "--role-name" } else { "--user-name" };
             let review_item = review(
@@ -377,7 +388,7 @@ pub(super) fn fit_or_managed(
         // A name no call of the trail made a policy under, nor the snapshot shows, nor this
         // plan gave already: IAM refuses a second policy of one name (EntityAlreadyExists),
         // and one the attacker made first holds a document this plan did not write.
-        let taken = |n: &str| {
+        let taken = |named: &std::collections::BTreeSet<(String, String)>, n: &str| {
             named.contains(&(account.clone(), n.to_ascii_lowercase()))
                 || trail.made_policy(&account, n)
                 || iam.is_some_and(|i| {
@@ -388,73 +399,120 @@ pub(super) fn fit_or_managed(
                 })
         };
         let base = format!("{name}-{principal}");
-        let managed = std::iter::once(base.clone())
-            .chain((2..).map(|k| format!("{base}-{k}")))
-            .find(|n| !taken(n))
-            .unwrap_or(base);
-        if managed != format!("{name}-{principal}") {
-            notes.push(format!(
-                "the managed policy name {name}-{principal} is taken in account {account} (a CreatePolicy in the trail, the snapshot or another deny of this plan): the deny is created as {managed}"
-            ));
+        let mut made = Vec::new();
+        for (k, doc) in docs.into_iter().enumerate() {
+            let managed = std::iter::once(base.clone())
+                .chain((2..).map(|k| format!("{base}-{k}")))
+                .find(|n| !taken(&named, n))
+                .unwrap_or_else(|| base.clone());
+            if k == 0 && managed != base {
+                notes.push(format!(
+                    "the managed policy name {base} is taken in account {account} (a CreatePolicy in the trail, the snapshot or another deny of this plan): the deny is created as {managed}"
+                ));
+            }
+            named.insert((account.clone(), managed.to_ascii_lowercase()));
+            // In the principal's partition (aws-cn, aws-us-gov, …): IAM refuses to attach a
+            // policy of another.
+            let partition = super::commands::partition_of(&arn);
+            let policy_arn = format!("arn:{partition}:iam::{account}:policy/{managed}");
+            if !role {
+                moved.push((
+                    a.account_id.clone(),
+                    principal.clone(),
+                    name.clone(),
+                    policy_arn.clone(),
+                ));
+            }
+            let part_size = super::policy_size(&doc);
+            out.push(checked(Action {
+                kind: ActionKind::CreatePolicy,
+                account_id: a.account_id.clone(),
+                policy_name: Some(managed.clone()),
+                policy_arn: Some(policy_arn.clone()),
+                policy_size: Some(part_size),
+                policy_size_limit: Some(MANAGED_POLICY_LIMIT),
+                policy_document: Some(doc),
+                reason: format!(
+                    "{full}: create it as the customer managed policy {managed}, attached to {kind} {principal} by the next action"
+                ),
+                ..Default::default()
+            }));
+            // What the deny covers is counted once, on its first part.
+            out.push(checked(Action {
+                kind: if role {
+                    ActionKind::AttachRolePolicy
+                } else {
+                    ActionKind::AttachUserPolicy
+                },
+                account_id: a.account_id.clone(),
+                principal_arn: Some(arn.clone()),
+                policy_name: Some(managed.clone()),
+                policy_arn: Some(policy_arn),
+                covers: a.covers.take(),
+                collateral: a.collateral.take(),
+                reason: format!(
+                    "{} (attached as a managed policy: no inline room left, F8)",
+                    a.reason
+                ),
+                ..Default::default()
+            }));
+            made.push(managed);
         }
-        named.insert((account.clone(), managed.to_ascii_lowercase()));
-        // In the principal's partition (aws-cn, aws-us-gov, …): IAM refuses to attach a policy
-        // of another.
-        let partition = super::commands::partition_of(&arn);
-        let policy_arn = format!("arn:{partition}:iam::{account}:policy/{managed}");
-        if !role {
-            moved.push((a.account_id.clone(), principal.clone(), name.clone(), policy_arn.clone()));
-        }
-        notes.push(format!(
-            "{full}: it is created as the managed policy {managed} and attached instead"
-        ));
-        out.push(checked(Action {
-            kind: ActionKind::CreatePolicy,
-            account_id: a.account_id.clone(),
-            policy_name: Some(managed.clone()),
-            policy_arn: Some(policy_arn.clone()),
-            policy_size: Some(size),
-            policy_size_limit: Some(MANAGED_POLICY_LIMIT),
-            policy_document: a.policy_document.take(),
-            reason: format!(
-                "{full}: create it as the customer managed policy {managed}, attached to {kind} {principal} by the next action"
+        notes.push(match made.len() {
+            1 => format!("{full}: it is created as the managed policy {} and attached instead", made[0]),
+            n => format!(
+                "{full}: it has {size} characters, over the {MANAGED_POLICY_LIMIT} one managed policy may hold, so its aws:userid lists are cut across {n} managed policies ({}), created and attached instead",
+                made.join(", ")
             ),
-            ..Default::default()
-        }));
-        out.push(checked(Action {
-            kind: if role { ActionKind::AttachRolePolicy } else { ActionKind::AttachUserPolicy },
-            account_id: a.account_id.clone(),
-            principal_arn: Some(arn),
-            policy_name: Some(managed),
-            policy_arn: Some(policy_arn),
-            covers: a.covers.take(),
-            collateral: a.collateral.take(),
-            reason: format!("{} (attached as a managed policy: no inline room left, F8)", a.reason),
-            ..Default::default()
-        }));
+        });
     }
     // The clean-up of an attacker-made user deletes the inline deny before DeleteUser; where
     // the deny became a managed policy, it is detached instead (DeleteUser refuses a user with
     // attached policies).
-    for a in &mut out {
-        if a.kind != ActionKind::DeleteUserPolicy {
+    // (A deny cut in parts is detached part by part.)
+    let mut done = Vec::with_capacity(out.len());
+    for a in out {
+        let hits: Vec<&(Option<String>, String, String, String)> = moved
+            .iter()
+            .filter(|(acct, user, name, _)| {
+                a.kind == ActionKind::DeleteUserPolicy
+                    && *acct == a.account_id
+                    && Some(user.as_str()) == a.user_name.as_deref()
+                    && Some(name.as_str()) == a.policy_name.as_deref()
+            })
+            .collect();
+        if hits.is_empty() {
+            done.push(a);
             continue;
         }
-        let hit = moved.iter().find(|(acct, user, name, _)| {
-            *acct == a.account_id
-                && Some(user.as_str()) == a.user_name.as_deref()
-                && Some(name.as_str()) == a.policy_name.as_deref()
-        });
-        if let Some((_, user, _, arn)) = hit {
-            *a = checked(Action {
+        for (_, user, _, arn) in hits {
+            done.push(checked(Action {
                 kind: ActionKind::DetachUserPolicy,
                 account_id: a.account_id.clone(),
                 user_name: a.user_name.clone(),
                 policy_arn: Some(arn.clone()),
                 reason: format!("user {user}: detach the managed deny {arn} (the user has no credentials left by now)"),
                 ..Default::default()
-            });
+            }));
         }
     }
-    out
+    done
+}
+
+/// The room of an inline deny over its principal's whole inline budget (F8) where nothing
+/// else is known of the principal: none.
+fn over_whole(a: &Action) -> Option<super::room::Room> {
+    let role = match a.kind {
+        ActionKind::PutRolePolicy => true,
+        ActionKind::PutUserPolicy => false,
+        _ => return None,
+    };
+    let limit = super::inline_limit(role);
+    let size = a.policy_size?;
+    (size > limit).then(|| super::room::Room {
+        used: 0,
+        limit,
+        attached: 0,
+        why: format!("this deny has {size} characters, over the {limit} all its inline policies may hold together (F8)"),
+    })
 }

@@ -16,7 +16,7 @@
 //! says so, and `plan.sh` reports a deny IAM refuses and exits 1.
 
 use super::precaution::MANAGED_POLICY_LIMIT;
-use super::{inline_limit, Action, ActionKind, Summary};
+use super::{Action, ActionKind, Summary};
 use crate::blast::Persistence;
 use crate::contain::Iam;
 use crate::escape::one_line;
@@ -312,9 +312,9 @@ pub fn room(a: &Action, iam: Option<&Iam>, trail: &TrailRooms) -> Option<Room> {
 
 /// What the plan's denies that IAM will refuse for want of room (F8, `LimitExceeded`) would
 /// cover: an inline deny left without room (its principal also has its quota of managed
-/// policies attached: a review item), and a deny moved to a managed policy (no inline room)
-/// over the 6,144 characters one may hold. A deny over the principal's whole inline budget is
-/// counted so when it is written, not here.
+/// policies attached: a review item; or it is over the principal's whole inline budget), and a
+/// deny moved to a managed policy (no inline room) over the 6,144 characters one may hold (a
+/// statement its split could not cut small enough).
 #[derive(Debug, Default)]
 pub(super) struct Refused {
     covers: u64,
@@ -362,22 +362,20 @@ pub(super) fn refused(actions: &[Action]) -> Refused {
             .and_then(|m| m.policy_size)
     };
     for a in actions {
-        let role = matches!(a.kind, ActionKind::PutRolePolicy | ActionKind::AttachRolePolicy);
-        let whole = inline_limit(role);
         match a.kind {
             ActionKind::PutRolePolicy | ActionKind::PutUserPolicy => {
                 let (Some(size), Some(room)) = (a.policy_size, a.policy_size_limit) else {
                     continue;
                 };
-                if size > room && size <= whole {
+                if size > room {
                     let why = format!("has {size} characters and its principal's other inline policies leave {room} (see the review item)");
                     refuse(a, why);
                 }
             }
             ActionKind::AttachRolePolicy | ActionKind::AttachUserPolicy => {
                 let Some(size) = a.policy_arn.as_deref().and_then(managed_size) else { continue };
-                if size > MANAGED_POLICY_LIMIT && size <= whole {
-                    let why = format!("was moved to a managed policy for want of inline room, and has {size} characters, over the {MANAGED_POLICY_LIMIT} a managed policy may hold; split its aws:userid lists across several managed policies and attach them by hand");
+                if size > MANAGED_POLICY_LIMIT {
+                    let why = format!("was moved to a managed policy for want of inline room, and has {size} characters, over the {MANAGED_POLICY_LIMIT} a managed policy may hold, in a statement that cannot be split");
                     refuse(a, why);
                 }
             }

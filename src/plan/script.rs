@@ -313,8 +313,8 @@ pub fn render_script(p: &Plan) -> String {
                     "#   [account {}] {}",
                     one_line(a.account_id.as_deref().unwrap_or("?")),
                     one_line(&format!(
-                        "aws iam {verb} {flag} {} --policy-arn {}",
-                        shell_word(principal),
+                        "aws iam {verb} {} --policy-arn {}",
+                        super::commands::option(flag, principal),
                         shell_word(policy)
                     ))
                 ));
@@ -334,16 +334,16 @@ pub fn render_script(p: &Plan) -> String {
         let principal = arn.rsplit('/').next().unwrap_or("");
         let line = match a.kind {
             ActionKind::PutRolePolicy => format!(
-                "aws iam delete-role-policy --role-name {} --policy-name {}",
-                shell_word(principal),
+                "aws iam delete-role-policy {} --policy-name {}",
+                super::commands::option("--role-name", principal),
                 shell_word(name)
             ),
             ActionKind::PutUserPolicy
                 if !deleted.contains(&(a.account_id.as_deref(), Some(principal))) =>
             {
                 format!(
-                    "aws iam delete-user-policy --user-name {} --policy-name {}",
-                    shell_word(principal),
+                    "aws iam delete-user-policy {} --policy-name {}",
+                    super::commands::option("--user-name", principal),
                     shell_word(name)
                 )
             }

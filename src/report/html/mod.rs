@@ -392,7 +392,10 @@ Parquet and shell files next to this report</footer>\n</main>\n<script>{SCRIPT}<
 
 fn header(o: &mut String, cx: &Ctx) {
     let (d, b, v, p) = (cx.d, cx.d.blast, cx.d.verify, cx.d.plan);
-    let verdict = if v.ok {
+    let verdict = if v.ok && v.unread.is_some() {
+        "<span class=\"verdict fail\">INPUT INCOMPLETE: verified over what was read only</span>"
+            .to_string()
+    } else if v.ok {
         "<span class=\"verdict ok\">PLAN VERIFIED</span>".to_string()
     } else {
         format!(
