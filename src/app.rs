@@ -420,7 +420,7 @@ fn plan_with_snapshot(
     contain: bool,
 ) -> crate::plan::Plan {
     let reach = iam.map(|i| crate::contain::reachable(i, g, &b.nodes, &mut b.unseen_tail));
-    let mut p = crate::plan::build_plan(ing, g, b, opts, by_target);
+    let mut p = crate::plan::build_plan_with(ing, g, b, opts, by_target, iam);
     if let (Some(i), Some(r)) = (iam, reach) {
         b.reachable = Some(r.clone());
         crate::plan::apply_snapshot(&mut p, i, r, g, contain);
@@ -628,7 +628,7 @@ fn verify(a: cli::VerifyArgs) -> Result<Exit> {
         // leaves out what live tainted credentials minted after it (a key, a session), which
         // is in the logs: what verify re-derives is short by them, so it cannot show the plan
         // cuts every one. Never OK.
-        v.ok = false;
+        v.fail();
         v.notes.extend(windows.into_iter().flatten());
         v.notes.push("NOT VERIFIED: verify over a window (--since, --until) cannot show that the plan cuts every tainted credential; run it again without them".into());
     }
@@ -639,8 +639,10 @@ fn verify(a: cli::VerifyArgs) -> Result<Exit> {
         }
         cli::TableOrJson::Table => stdout_write(&crate::plan::verify::render_table(&v))?,
     }
-    if !v.ok {
-        return Ok(Exit::Finding);
+    match v.verdict {
+        "FAIL" => return Ok(Exit::Finding),
+        "INCOMPLETE" => return Ok(Exit::Incomplete),
+        _ => {}
     }
     let code = finish_with(&ing, iam.as_ref());
     release(g);
@@ -822,6 +824,7 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
             "plan": PlanSummary::of(&p),
             "verify": {
                 "ok": v.ok,
+                "verdict": v.verdict,
                 "covered": v.covered.len(),
                 "not_covered": v.not_covered.len(),
                 "unrevocable": v.unrevocable.len(),
@@ -860,14 +863,18 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
             s.expired_sessions,
             s.unrevocable_sessions,
             s.collateral_sessions,
-            match (v.ok, &v.unread) {
-                (false, _) => "FAIL: see verify.json",
-                (true, Some(_)) => "INCOMPLETE: every live tainted credential found is cut, but some input could not be read (verify.json, unread)",
-                (true, None) => "OK: every live tainted credential is cut",
+            match v.verdict {
+                "FAIL" => "FAIL: see verify.json",
+                "INCOMPLETE" => "INCOMPLETE: every live tainted credential found is cut, but some input could not be read (verify.json, unread)",
+                _ => "OK: every live tainted credential is cut",
             }
         );
     }
-    let code = if v.ok { finish_with(&ing, iam.as_ref()) } else { Exit::Finding };
+    let code = match v.verdict {
+        "FAIL" => Exit::Finding,
+        "INCOMPLETE" => Exit::Incomplete,
+        _ => finish_with(&ing, iam.as_ref()),
+    };
     release(g);
     release(b);
     release(ing);

@@ -3169,6 +3169,7 @@ fn a_verdict_over_rejected_records_says_incomplete_not_ok() {
     let (code, v) = verify(&d, &p);
     assert_eq!(code, 3);
     assert!(v["unread"].as_str().is_some_and(|u| u.contains("not followed")), "{v:#}");
+    assert_eq!((&v["ok"], &v["verdict"]), (&json!(false), &json!("INCOMPLETE")), "{v:#}");
     // The case folder's report says so too.
     let case = d.path().join("case");
     let o = bin()
@@ -3274,4 +3275,157 @@ fn a_request_path_the_sessions_own_calls_contradict_does_not_make_it_unrevocable
     let (code, v) = verify(&d, &p);
     assert_eq!(code, 0, "{v:#}");
     assert!(v["unrevocable"].as_array().unwrap().is_empty(), "{v:#}");
+}
+
+/// F8 allows 10 managed policies attached to one principal by default. A deny cut in two
+/// parts on a role the attacker attached 8 policies to fits (8 + 2); on one with 9 it does
+/// not: the plan leaves it inline with a review item and counts its sessions NOT COVERED, and
+/// `verify` refuses the second part's attach of a plan made before the ninth.
+#[test]
+fn the_parts_of_a_deny_count_against_the_managed_policy_quota() {
+    let build = |attached: usize| {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let role = format!("arn:aws:iam::{MAIN}:role/AppRole");
+        let ids: Vec<String> = (0..170).map(|i| format!("i-0000000000000{i:04x}")).collect();
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        s.run_instances(&leaked, T0 + 60, "AppProfile", &refs);
+        for id in &ids {
+            let c = s.instance_session(&role, id, T0 + 120, 6 * 3600);
+            s.call(&c, T0 + 300, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        }
+        let put = json!({"roleName": "AppRole", "policyName": "pad", "policyDocument": padded_policy(4000)});
+        s.call(&leaked, T0 + 40, "iam.amazonaws.com", "PutRolePolicy", put);
+        for k in 0..attached {
+            let attach = json!({"roleName": "AppRole", "policyArn": format!("arn:aws:iam::{MAIN}:policy/p{k}")});
+            s.call(&leaked, T0 + 41 + k as i64, "iam.amazonaws.com", "AttachRolePolicy", attach);
+        }
+        write(&s, &[])
+    };
+    let eight = build(8);
+    let p = plan(&eight, LEAKED, "strict");
+    assert_eq!(actions(&p, "attach_role_policy").len(), 2, "{p:#}");
+    assert_eq!(verify(&eight, &p).0, 0);
+    let nine = build(9);
+    let (code, v) = verify(&nine, &p);
+    assert_eq!(code, 1, "{v:#}");
+    assert!(v["command_problems"].to_string().contains("managed policies"), "{v:#}");
+    let (code, q, err) =
+        run(&["plan", "--key", LEAKED, "--strategy", "strict", "--effective-at", CUT], &nine);
+    assert_eq!(code, 1, "{err}");
+    assert!(actions(&q, "attach_role_policy").is_empty(), "{q:#}");
+    assert_eq!(q["summary"]["uncovered_sessions"], 170, "{:#}", q["summary"]);
+}
+
+/// The IAM snapshot (`--iam`) decides the managed parts of a deny as the trail does: a role
+/// the snapshot shows with 9 managed policies attached has no quota for a deny cut in two
+/// (NOT COVERED, exit 1, and `verify --iam` fails a plan made without the snapshot that
+/// attaches both), and names the snapshot shows taken are not given to the parts.
+#[test]
+fn the_snapshot_decides_the_managed_parts_quota_and_names() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "alice", LEAKED);
+    let role = format!("arn:aws:iam::{MAIN}:role/AppRole");
+    let ids: Vec<String> = (0..300).map(|i| format!("i-0000000000000{i:04x}")).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    s.run_instances(&leaked, T0 + 60, "AppProfile", &refs);
+    for id in &ids {
+        let c = s.instance_session(&role, id, T0 + 120, 6 * 3600);
+        s.call(&c, T0 + 300, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    }
+    let d = write(&s, &[]);
+    let snapshot = |attached: usize, taken: &[&str]| {
+        let policies: Vec<Value> = (0..attached)
+            .map(|k| json!({"PolicyName": format!("P{k}"), "PolicyArn": format!("arn:aws:iam::{MAIN}:policy/P{k}")}))
+            .collect();
+        let made: Vec<Value> = taken
+            .iter()
+            .map(|n| json!({"PolicyName": n, "PolicyId": "ANPAEXAMPLE0000000001", "Arn": format!("arn:aws:iam::{MAIN}:policy/{n}"), "Path": "/", "DefaultVersionId": "v1", "AttachmentCount": 0, "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": true, "Document": {"Version": "2012-10-17", "Statement": []}}]}))
+            .collect();
+        let doc = json!({
+            "UserDetailList": [{"Path": "/", "UserName": "alice", "UserId": "AIDAEXAMPLEALICE0001", "Arn": format!("arn:aws:iam::{MAIN}:user/alice"), "CreateDate": "2023-01-01T00:00:00Z", "UserPolicyList": [], "GroupList": [], "AttachedManagedPolicies": []}],
+            "GroupDetailList": [],
+            "RoleDetailList": [{"Path": "/", "RoleName": "AppRole", "RoleId": "AROAEXAMPLEAPPROLE01", "Arn": role, "CreateDate": "2023-01-01T00:00:00Z", "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []}, "RolePolicyList": [], "AttachedManagedPolicies": policies}],
+            "Policies": made,
+        });
+        let path = d.path().join(format!("iam-{attached}-{}.json", taken.len()));
+        std::fs::write(&path, serde_json::to_vec(&doc).unwrap()).unwrap();
+        path
+    };
+    let plan_with = |iam: &std::path::Path| {
+        run(&["plan", "--key", LEAKED, "--effective-at", CUT, "--iam", iam.to_str().unwrap()], &d)
+    };
+    // Nine attached: no quota for the parts.
+    let nine = snapshot(9, &[]);
+    let (code, p, err) = plan_with(&nine);
+    assert_eq!(code, 1, "{err}");
+    assert!(actions(&p, "attach_role_policy").is_empty(), "{p:#}");
+    let without = plan(&d, LEAKED, "strict");
+    assert!(actions(&without, "attach_role_policy").len() >= 2, "{without:#}");
+    let path = d.path().join("plan.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&without).unwrap()).unwrap();
+    let args = [
+        "verify",
+        "--format",
+        "json",
+        "--plan",
+        path.to_str().unwrap(),
+        "--iam",
+        nine.to_str().unwrap(),
+    ];
+    let (code, v, _) = run(&args, &d);
+    assert_eq!(code, 1, "{v:#}");
+    assert!(v["command_problems"].to_string().contains("managed policies"), "{v:#}");
+    // Names taken: the parts go past them.
+    let base = "TrailhoundRevokeOlderSessions-AppRole";
+    let taken = snapshot(0, &[base, &format!("{base}-2")]);
+    let (code, p, err) = plan_with(&taken);
+    assert_eq!(code, 0, "{err}");
+    let names: Vec<&str> =
+        actions(&p, "create_policy").iter().map(|a| a["policy_name"].as_str().unwrap()).collect();
+    assert!(!names.contains(&base) && !names.contains(&format!("{base}-2").as_str()), "{names:?}");
+    // and verify refuses a create of a name the snapshot shows.
+    let args = [
+        "verify",
+        "--format",
+        "json",
+        "--plan",
+        path.to_str().unwrap(),
+        "--iam",
+        taken.to_str().unwrap(),
+    ];
+    let (code, v, _) = run(&args, &d);
+    assert_eq!(code, 1, "{v:#}");
+    assert!(v["command_problems"].to_string().contains("EntityAlreadyExists"), "{v:#}");
+}
+
+/// A call without `creationDate` goes to the latest session of its key issued before it whose
+/// principal it names, not to the latest whatever its principal: the attacker's session
+/// issued a second before an innocent one of the same key id (F16) keeps its calls, and the
+/// role it assumes is denied.
+#[test]
+fn a_call_without_creation_date_goes_to_the_session_of_its_principal() {
+    let role = |name: &str| format!("arn:aws:iam::{MAIN}:role/{name}");
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "alice", LEAKED);
+    let bob = s.user_key(MAIN, "bob", "AKIAI44QH8DHBEXAMPLE");
+    let ours = s.assume_role(&leaked, T0 + 9, &role("AppRole"), "x", 3600);
+    let mut theirs = s.assume_role(&bob, T0 + 10, &role("OtherRole"), "y", 3600);
+    same_key(&mut s, &mut theirs, &ours);
+    let admin = s.assume_role(&ours, T0 + 60, &role("AdminRole"), "z", 3600);
+    s.call(&admin, T0 + 90, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let key = ours.key.clone();
+    s.edit_records(|_, r| {
+        if r["userIdentity"]["accessKeyId"] == key.as_str() {
+            if let Some(sc) = r["userIdentity"]["sessionContext"].as_object_mut() {
+                sc.remove("attributes");
+            }
+        }
+    });
+    let d = write(&s, &[]);
+    assert!(tainted_ids(&d, LEAKED).contains(&admin.node_id()));
+    let p = plan(&d, LEAKED, "strict");
+    assert!(principals(&p, "put_role_policy").contains(&role("AdminRole")), "{p:#}");
+    assert!(!principals(&p, "put_role_policy").contains(&role("OtherRole")), "{p:#}");
+    assert_eq!(verify(&d, &p).0, 0);
 }

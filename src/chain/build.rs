@@ -437,8 +437,15 @@ impl SessionGraph {
             } else {
                 let Some(key) = ing.str(st.key) else { continue };
                 let cacheable = st.created().is_some() || !is_temporary_key(key);
-                let ident =
+                let mut ident =
                     creds.get(&(st.key, st.created)).map(|f| ing.use_of(f)).unwrap_or_default();
+                // Resolved call by call (no creationDate): by its own caller ARN, which tells
+                // two sessions of one key apart (`twin.rs`).
+                if !cacheable {
+                    if let Some(arn) = ing.str(st.principal).filter(|a| a.starts_with("arn:")) {
+                        ident.arn = Some(arn);
+                    }
+                }
                 let n = g.resolve(key, st.created(), st.time, &ident) as u32;
                 fill_from_use(&mut g.nodes[n as usize], &ident);
                 if cacheable {
@@ -528,7 +535,7 @@ impl SessionGraph {
 
     /// The latest session of a key issued at or before `time` (of those issued in one second,
     /// the last made); when none was, the last made with no issue time.
-    fn session_latest_at(&self, key: &str, time: i64) -> Option<usize> {
+    pub(super) fn session_latest_at(&self, key: &str, time: i64) -> Option<usize> {
         let key = h(key);
         if let Some(index) = self.by_issue.get(&key) {
             return index.latest_at(time);
@@ -730,8 +737,9 @@ impl SessionGraph {
             // The session's creationDate is its issuing event's second (allow clock skew); of
             // two sessions of the key so issued, the one whose principal the call names.
             Some(c) => self.session_as(h(key), c, 2, ident.arn),
-            // No creationDate: the latest session of that key issued before the call.
-            None => self.session_latest_at(key, time),
+            // No creationDate: the latest session of that key issued before the call (of those
+            // whose principal the call names, when one is).
+            None => self.session_latest_as(key, time, ident.arn),
         };
         if let Some(n) = pick {
             // `aws:TokenIssueTime` is the creationDate its calls carry (F5), not the issuing

@@ -106,6 +106,34 @@ impl SessionGraph {
         Some(all.find(|&n| same(n)).unwrap_or(first))
     }
 
+    /// The latest session of `key` issued at or before `time` whose principal is `arn`, else
+    /// the latest so issued whatever its principal (`session_latest_at`).
+    pub(super) fn session_latest_as(
+        &self,
+        key: &str,
+        time: i64,
+        arn: Option<&str>,
+    ) -> Option<usize> {
+        let latest = self.session_latest_at(key, time)?;
+        let Some(arn) = arn else { return Some(latest) };
+        let same = |n: usize| {
+            self.nodes[n].principal_arn.as_deref().is_some_and(|p| p.eq_ignore_ascii_case(arn))
+        };
+        // (Past a few thousand sessions of one key, a forged trail's, the latest is taken:
+        // looking through them all for every call of the key would take quadratic time.)
+        if same(latest)
+            || self.sessions_of(key).nth(1).is_none()
+            || self.sessions_of(key).nth(4096).is_some()
+        {
+            return Some(latest);
+        }
+        let own = self
+            .sessions_of(key)
+            .filter(|&n| same(n) && self.nodes[n].issued_at.is_none_or(|t| t <= time))
+            .max_by_key(|&n| (self.nodes[n].issued_at, n));
+        Some(own.unwrap_or(latest))
+    }
+
     /// The sessions of the key hashed `key` issued within `slack` seconds of `t`, in the order
     /// made: through the index by issue time where the key has one (a forged trail can give
     /// one key any number of sessions).

@@ -117,12 +117,28 @@ pub struct PlanOptions {
 /// Builds the plan, given every session of the graph by the target that would cut it
 /// ([`sessions_by_target`], which reads the graph alone: a command works it out while the
 /// blast radius is drawn).
+#[cfg(test)]
 pub fn build_plan(
     ing: &Ingest,
     g: &SessionGraph,
     b: &BlastRadius,
     o: &PlanOptions,
     all_by_target: SessionsByTarget,
+) -> Plan {
+    build_plan_with(ing, g, b, o, all_by_target, None)
+}
+
+/// [`build_plan`], the denies fitted (F8: inline room, managed policies, their names and
+/// quota) with what the IAM snapshot shows as well as the trail, when there is one: fitting
+/// them first without it, then again with it, left managed parts made the first time
+/// unchecked against the snapshot (a quota already used, a name already taken).
+pub fn build_plan_with(
+    ing: &Ingest,
+    g: &SessionGraph,
+    b: &BlastRadius,
+    o: &PlanOptions,
+    all_by_target: SessionsByTarget,
+    iam: Option<&crate::contain::Iam>,
 ) -> Plan {
     let mut notes: Vec<String> = b.notes.clone();
     // Issue times after "now" are time anomalies (a record dated in the future): they never
@@ -725,7 +741,7 @@ pub fn build_plan(
 
     // An inline deny where the attacker's own inline policies leave it no room (F8) becomes a
     // managed policy attached to the principal (`room`); with a snapshot, `--iam` checks again.
-    actions = precaution::fit_or_managed(actions, None, &trail_rooms, &mut notes);
+    actions = precaution::fit_or_managed(actions, iam, &trail_rooms, &mut notes);
     // A deny IAM will refuse for want of room (F8) covers nothing.
     room::count_refused(&Default::default(), room::refused(&actions), &mut summary, &mut notes);
 

@@ -321,7 +321,7 @@ fn role_ids(p: &mut Plan, iam: &Iam, g: &SessionGraph) {
 /// Characters a customer managed policy may hold (F8).
 pub const MANAGED_POLICY_LIMIT: usize = 6144;
 /// Managed policies attached to one role or user by default (F8; raisable to 20).
-const ATTACHED_POLICY_QUOTA: usize = 10;
+pub(super) const ATTACHED_POLICY_QUOTA: usize = 10;
 
 /// F8 limits the total size of a principal's inline policies, not one policy: where the
 /// snapshot or the trail shows what a role's or user's inline policies already use
@@ -342,7 +342,14 @@ pub(super) fn fit_or_managed(
     let mut moved: Vec<(Option<String>, String, String, String)> = Vec::new();
     // (account, lower-case name) of the managed policies made here: a role and a user of one
     // name in one account get a policy each.
-    let mut named: std::collections::BTreeSet<(String, String)> = Default::default();
+    // Those an earlier fitting made are taken too.
+    let mut named: std::collections::BTreeSet<(String, String)> = actions
+        .iter()
+        .filter(|a| a.kind == ActionKind::CreatePolicy)
+        .filter_map(|a| {
+            Some((a.account_id.clone()?, a.policy_name.as_deref()?.to_ascii_lowercase()))
+        })
+        .collect();
     for mut a in actions {
         let (Some(room), Some(size)) =
             (room(&a, iam, trail).or_else(|| over_whole(&a)), a.policy_size)

@@ -120,6 +120,12 @@ impl TrailRooms {
         (inline.collect(), attached.collect())
     }
 
+    /// How many managed policies the calls attached to the role (or user) `name` in `account`.
+    pub fn attached_to(&self, account: &str, role: bool, name: &str) -> usize {
+        let key = (account.to_string(), role, name.to_ascii_lowercase());
+        self.attached.get(&key).map_or(0, BTreeSet::len)
+    }
+
     /// Whether the calls made a customer managed policy named `name` (whatever its case) in
     /// `account`.
     pub fn made_policy(&self, account: &str, name: &str) -> bool {

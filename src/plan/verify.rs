@@ -98,9 +98,32 @@ pub struct Verification {
     /// True when every live tainted credential that can be cut is cut, and every command does
     /// what its action says (precautionary ones included); for a plan made with
     /// `--contain-reachable` and verified with `--iam`, also every reachable, unused role is
-    /// denied.
+    /// denied; and all input was read (`unread` is none): a verdict over part of the evidence
+    /// is never `ok` (automation reading `ok` alone is not told it passed).
     pub ok: bool,
+    /// `OK`, `FAIL` (something is not cut, or a command is wrong) or `INCOMPLETE` (nothing
+    /// wrong over what was read, but some input could not be: exit 3).
+    pub verdict: &'static str,
     pub notes: Vec<String>,
+}
+
+impl Verification {
+    /// Sets [`Verification::verdict`] from `ok` as worked out over what was read and
+    /// `unread`, and `ok` to whether that is `OK`.
+    fn settle(&mut self) {
+        self.verdict = match (self.ok, &self.unread) {
+            (false, _) => "FAIL",
+            (true, Some(_)) => "INCOMPLETE",
+            (true, None) => "OK",
+        };
+        self.ok = self.verdict == "OK";
+    }
+
+    /// A FAIL whatever else was found (a window that cannot show every credential is cut).
+    pub fn fail(&mut self) {
+        self.ok = false;
+        self.verdict = "FAIL";
+    }
 }
 
 /// What `verify` says of the precautionary actions (issue #20).
@@ -598,6 +621,26 @@ impl Denies {
             }
             ActionKind::CreatePolicy => {
                 let name = a.policy_arn.as_deref().and_then(|arn| arn.rsplit('/').next());
+                if a.policy_arn.as_ref().is_some_and(|arn| self.managed.contains_key(arn)) {
+                    return Err(format!(
+                        "IAM would refuse it (EntityAlreadyExists): an earlier action of the plan creates {} (plan.sh then skips the attach that follows)",
+                        crate::escape::one_line(a.policy_arn.as_deref().unwrap_or(""))
+                    ));
+                }
+                let in_snapshot = iam.is_some_and(|i| {
+                    i.snapshot.policies.keys().any(|p| {
+                        arn_account(p) == Some(acct.as_str())
+                            && name.is_some_and(|n| {
+                                p.rsplit('/').next().is_some_and(|q| q.eq_ignore_ascii_case(n))
+                            })
+                    })
+                });
+                if in_snapshot {
+                    return Err(format!(
+                        "IAM would refuse it (EntityAlreadyExists): the IAM snapshot shows a policy named {} in account {acct}, whose document this plan did not write",
+                        crate::escape::one_line(name.unwrap_or(""))
+                    ));
+                }
                 if name.is_some_and(|n| self.trail.made_policy(&acct, n)) {
                     return Err(format!(
                         "IAM would refuse it (EntityAlreadyExists): the trail shows a CreatePolicy of the name {} in account {acct}, whose document this plan did not write (plan.sh then skips its attach)",
@@ -611,6 +654,31 @@ impl Denies {
             ActionKind::AttachRolePolicy | ActionKind::AttachUserPolicy => {
                 let kind = principal_kind(&a.kind).unwrap_or(TargetKind::User);
                 let arn = a.policy_arn.clone().unwrap_or_default();
+                // F8: 10 managed policies attached to one principal by default. Those the
+                // trail shows tainted credentials attached, or the snapshot shows, and this
+                // plan's own attaches before this one count.
+                let role = kind == TargetKind::Role;
+                let shown = self.trail.attached_to(&acct, role, &name);
+                let snap = iam.and_then(|i| {
+                    let p = a.principal_arn.as_deref()?;
+                    Some(if role {
+                        i.snapshot.role(p)?.attached.len()
+                    } else {
+                        i.snapshot.user(p)?.attached.len()
+                    })
+                });
+                let planned = self.on.get(&on_key(kind, &name, &acct)).map_or(0, |m| {
+                    m.keys()
+                        .filter(|k| k.starts_with("managed:") && **k != format!("managed:{arn}"))
+                        .count()
+                });
+                let quota = super::precaution::ATTACHED_POLICY_QUOTA;
+                if shown.max(snap.unwrap_or(0)) + planned + 1 > quota {
+                    return Err(format!(
+                        "IAM would refuse it (LimitExceeded): {principal} would have more than the {quota} managed policies one principal may have attached by default (F8: {} already, {planned} attached by this plan before)",
+                        shown.max(snap.unwrap_or(0))
+                    ));
+                }
                 match self.managed.get(&arn) {
                     Some(stmts) => {
                         let label = format!("{principal}#{arn}");
@@ -882,6 +950,7 @@ pub fn verify_with(
         precautionary: None,
         unread: None,
         ok: false,
+        verdict: "FAIL",
         notes: Vec::new(),
     };
     for (i, node) in g.nodes.iter().enumerate() {
@@ -1046,6 +1115,14 @@ pub fn verify_with(
     {
         notes.push("each inline deny was checked against F8's limit and the inline policies the trail shows tainted credentials put on its principal: IAM counts the principal's other inline policies too, which only an IAM snapshot shows (give verify --iam); a deny IAM refuses makes plan.sh report it and exit 1".into());
     }
+    // Likewise the managed policies: the quota of 10 attached counts those attached before
+    // the trail or by others, and a name taken by someone else makes create-policy fail.
+    if iam.is_none()
+        && !v.covered.is_empty()
+        && plan.actions.iter().any(|a| a.kind == ActionKind::CreatePolicy)
+    {
+        notes.push("each managed deny was checked against F8's quota of 10 managed policies attached and the names and attaches the trail shows tainted credentials made: IAM counts the policies attached before the trail or by others, and refuses a policy name already taken (EntityAlreadyExists), which only an IAM snapshot shows (give verify --iam); plan.sh reports a refused create or attach and exits 1".into());
+    }
     let reach = iam.map(|i| crate::contain::reachable(i, g, &b.nodes, &mut v.unseen_tail));
     if reach.is_some() || !plan.precautionary.is_empty() || plan.contain_reachable {
         let c = check_precautions(plan, reach.as_ref(), &policies, precaution_problems, eff);
@@ -1060,6 +1137,7 @@ pub fn verify_with(
     notes.dedup();
     v.notes = notes;
     v.unread = unread(ing);
+    v.settle();
     Ok(v)
 }
 
@@ -1084,11 +1162,7 @@ pub fn render_table(v: &Verification) -> String {
     let _ = writeln!(
         o,
         "{}: {} tainted sessions: {} covered, {} NOT covered, {} expired by {}, {} unrevocable; {} collateral; keys: {} deactivated, {} left active; {} command problems",
-        match (v.ok, &v.unread) {
-            (false, _) => "FAIL",
-            (true, Some(_)) => "INCOMPLETE",
-            (true, None) => "OK",
-        },
+        v.verdict,
         v.tainted_sessions,
         v.covered.len(),
         v.not_covered.len(),

@@ -392,10 +392,10 @@ Parquet and shell files next to this report</footer>\n</main>\n<script>{SCRIPT}<
 
 fn header(o: &mut String, cx: &Ctx) {
     let (d, b, v, p) = (cx.d, cx.d.blast, cx.d.verify, cx.d.plan);
-    let verdict = if v.ok && v.unread.is_some() {
+    let verdict = if v.verdict == "INCOMPLETE" {
         "<span class=\"verdict fail\">INPUT INCOMPLETE: verified over what was read only</span>"
             .to_string()
-    } else if v.ok {
+    } else if v.verdict == "OK" {
         "<span class=\"verdict ok\">PLAN VERIFIED</span>".to_string()
     } else {
         format!(

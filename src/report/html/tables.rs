@@ -619,14 +619,14 @@ fn verdict_table(o: &mut String, title: &str, list: &[SessionVerdict], by: bool)
 pub(super) fn verify_section(o: &mut String, cx: &Ctx) {
     let v = cx.d.verify;
     o.push_str("<section id=\"verify\">\n<h2>Verification of the plan (offline)</h2>\n");
-    if let (true, Some(unread)) = (v.ok, &v.unread) {
+    if let ("INCOMPLETE", Some(unread)) = (v.verdict, &v.unread) {
         w!(
             o,
             "<div class=\"banner fail\">INCOMPLETE: every live tainted credential found is cut by the plan at {}, but {}</div>\n",
             escape_html(&v.effective_at.to_string()),
             escape_html(unread)
         );
-    } else if v.ok {
+    } else if v.verdict == "OK" {
         w!(
             o,
             "<div class=\"banner ok\">OK: every live tainted credential is cut by the plan at {}.</div>\n",
