@@ -576,9 +576,7 @@ pub(super) fn plan_section(o: &mut String, cx: &Ctx) {
     }
     if !p.notes.is_empty() {
         o.push_str("<h3>Planner notes</h3>\n<ul class=\"notes\">");
-        for n in p.notes.iter().take(50) {
-            w!(o, "<li>{}</li>", clip(n, 600));
-        }
+        notes_list(o, &p.notes, "plan.json");
         o.push_str("</ul>\n");
     }
     o.push_str("</section>\n");
@@ -711,9 +709,7 @@ pub(super) fn notes_section(o: &mut String, cx: &Ctx) {
     }
     if !notes.is_empty() {
         o.push_str("<ul class=\"notes\">");
-        for n in notes.iter().take(50) {
-            w!(o, "<li>{}</li>", clip(n, 600));
-        }
+        notes_list(o, &notes.iter().collect::<Vec<_>>(), "blast.json");
         o.push_str("</ul>\n");
     }
     if !g.notes.is_empty() {
@@ -727,4 +723,36 @@ pub(super) fn notes_section(o: &mut String, cx: &Ctx) {
         o.push_str("</ul></details>\n");
     }
     o.push_str("</section>\n");
+}
+
+/// The items of a list of notes: every one that says something is NOT COVERED or NOT CUT
+/// first (however many: a responder must not miss one behind others), then the first 50 of
+/// the rest, and how many more `where_` holds.
+fn notes_list<S: AsRef<str>>(o: &mut String, notes: &[S], where_: &str) {
+    let urgent = |n: &str| n.contains("NOT COVERED") || n.contains("NOT CUT");
+    for n in notes.iter().map(AsRef::as_ref).filter(|n| urgent(n)) {
+        w!(o, "<li>{}</li>", clip(n, 600));
+    }
+    let rest: Vec<&str> = notes.iter().map(AsRef::as_ref).filter(|n| !urgent(n)).collect();
+    for n in rest.iter().take(50) {
+        w!(o, "<li>{}</li>", clip(n, 600));
+    }
+    if rest.len() > 50 {
+        w!(o, "<li>… {} more in {where_}</li>", rest.len() - 50);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// A NOT COVERED note behind 60 others is still shown, and what is left out is counted.
+    #[test]
+    fn a_not_covered_note_is_never_left_out_of_a_long_list() {
+        let mut notes: Vec<String> = (0..60).map(|i| format!("note {i}")).collect();
+        notes.push("NOT COVERED: 3 live tainted session(s) of role AppRole".into());
+        let mut o = String::new();
+        super::notes_list(&mut o, &notes, "plan.json");
+        assert!(o.starts_with("<li>NOT COVERED: 3 live"), "{o}");
+        assert!(o.contains("<li>note 49</li>") && !o.contains("<li>note 50</li>"), "{o}");
+        assert!(o.ends_with("<li>… 10 more in plan.json</li>"), "{o}");
+    }
 }
