@@ -2483,16 +2483,7 @@ fn a_user_deleted_since_the_attacker_made_it_is_not_the_next_user_of_its_name() 
 /// inline whole (by hand) is a command IAM refuses for `verify`, not an OK.
 #[test]
 fn a_deny_over_the_roles_whole_inline_budget_is_never_counted_as_applied() {
-    let mut s = Scenario::new();
-    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
-    let role = format!("arn:aws:iam::{MAIN}:role/AppRole");
-    let ids: Vec<String> = (0..240).map(|i| format!("i-0000000000000{i:04x}")).collect();
-    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    s.run_instances(&leaked, T0 + 60, "AppProfile", &refs);
-    for id in &ids {
-        let c = s.instance_session(&role, id, T0 + 120, 6 * 3600);
-        s.call(&c, T0 + 300, "s3.amazonaws.com", "ListBuckets", Value::Null);
-    }
+    let (s, _, role) = launched(240);
     let d = write(&s, &[]);
     let (code, p, err) =
         run(&["plan", "--key", LEAKED, "--strategy", "strict", "--effective-at", CUT], &d);
@@ -2612,16 +2603,7 @@ fn a_deny_that_fits_neither_inline_nor_managed_leaves_its_sessions_not_covered()
 #[test]
 fn a_deny_over_what_one_managed_policy_holds_is_cut_across_several() {
     for (instances, pad) in [(170, Some(4000)), (300, None)] {
-        let mut s = Scenario::new();
-        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
-        let role = format!("arn:aws:iam::{MAIN}:role/AppRole");
-        let ids: Vec<String> = (0..instances).map(|i| format!("i-0000000000000{i:04x}")).collect();
-        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-        s.run_instances(&leaked, T0 + 60, "AppProfile", &refs);
-        for id in &ids {
-            let c = s.instance_session(&role, id, T0 + 120, 6 * 3600);
-            s.call(&c, T0 + 300, "s3.amazonaws.com", "ListBuckets", Value::Null);
-        }
+        let (mut s, leaked, _) = launched(instances);
         if let Some(pad) = pad {
             let put = json!({"roleName": "AppRole", "policyName": "pad", "policyDocument": padded_policy(pad)});
             s.call(&leaked, T0 + 40, "iam.amazonaws.com", "PutRolePolicy", put);
@@ -3284,16 +3266,7 @@ fn a_request_path_the_sessions_own_calls_contradict_does_not_make_it_unrevocable
 #[test]
 fn the_parts_of_a_deny_count_against_the_managed_policy_quota() {
     let build = |attached: usize| {
-        let mut s = Scenario::new();
-        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
-        let role = format!("arn:aws:iam::{MAIN}:role/AppRole");
-        let ids: Vec<String> = (0..170).map(|i| format!("i-0000000000000{i:04x}")).collect();
-        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-        s.run_instances(&leaked, T0 + 60, "AppProfile", &refs);
-        for id in &ids {
-            let c = s.instance_session(&role, id, T0 + 120, 6 * 3600);
-            s.call(&c, T0 + 300, "s3.amazonaws.com", "ListBuckets", Value::Null);
-        }
+        let (mut s, leaked, _) = launched(170);
         let put = json!({"roleName": "AppRole", "policyName": "pad", "policyDocument": padded_policy(4000)});
         s.call(&leaked, T0 + 40, "iam.amazonaws.com", "PutRolePolicy", put);
         for k in 0..attached {
@@ -3323,16 +3296,7 @@ fn the_parts_of_a_deny_count_against_the_managed_policy_quota() {
 /// attaches both), and names the snapshot shows taken are not given to the parts.
 #[test]
 fn the_snapshot_decides_the_managed_parts_quota_and_names() {
-    let mut s = Scenario::new();
-    let leaked = s.user_key(MAIN, "alice", LEAKED);
-    let role = format!("arn:aws:iam::{MAIN}:role/AppRole");
-    let ids: Vec<String> = (0..300).map(|i| format!("i-0000000000000{i:04x}")).collect();
-    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    s.run_instances(&leaked, T0 + 60, "AppProfile", &refs);
-    for id in &ids {
-        let c = s.instance_session(&role, id, T0 + 120, 6 * 3600);
-        s.call(&c, T0 + 300, "s3.amazonaws.com", "ListBuckets", Value::Null);
-    }
+    let (s, _, role) = launched(300);
     let d = write(&s, &[]);
     let snapshot = |attached: usize, taken: &[&str]| {
         let policies: Vec<Value> = (0..attached)
@@ -3343,7 +3307,7 @@ fn the_snapshot_decides_the_managed_parts_quota_and_names() {
             .map(|n| json!({"PolicyName": n, "PolicyId": "ANPAEXAMPLE0000000001", "Arn": format!("arn:aws:iam::{MAIN}:policy/{n}"), "Path": "/", "DefaultVersionId": "v1", "AttachmentCount": 0, "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": true, "Document": {"Version": "2012-10-17", "Statement": []}}]}))
             .collect();
         let doc = json!({
-            "UserDetailList": [{"Path": "/", "UserName": "alice", "UserId": "AIDAEXAMPLEALICE0001", "Arn": format!("arn:aws:iam::{MAIN}:user/alice"), "CreateDate": "2023-01-01T00:00:00Z", "UserPolicyList": [], "GroupList": [], "AttachedManagedPolicies": []}],
+            "UserDetailList": [{"Path": "/", "UserName": "ci-deployer", "UserId": "AIDAEXAMPLEDEPLOY001", "Arn": format!("arn:aws:iam::{MAIN}:user/ci-deployer"), "CreateDate": "2023-01-01T00:00:00Z", "UserPolicyList": [], "GroupList": [], "AttachedManagedPolicies": []}],
             "GroupDetailList": [],
             "RoleDetailList": [{"Path": "/", "RoleName": "AppRole", "RoleId": "AROAEXAMPLEAPPROLE01", "Arn": role, "CreateDate": "2023-01-01T00:00:00Z", "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []}, "RolePolicyList": [], "AttachedManagedPolicies": policies}],
             "Policies": made,
@@ -3397,6 +3361,49 @@ fn the_snapshot_decides_the_managed_parts_quota_and_names() {
     let (code, v, _) = run(&args, &d);
     assert_eq!(code, 1, "{v:#}");
     assert!(v["command_problems"].to_string().contains("EntityAlreadyExists"), "{v:#}");
+    // A snapshot part that cannot be read: INCOMPLETE, not OK.
+    let broken = d.path().join("iam-broken.json");
+    std::fs::write(&broken, b"{\"RoleDetailList\": [").unwrap();
+    let good = d.path().join("plan-taken.json");
+    std::fs::write(&good, serde_json::to_vec_pretty(&p).unwrap()).unwrap();
+    let args = [
+        "verify",
+        "--format",
+        "json",
+        "--plan",
+        good.to_str().unwrap(),
+        "--iam",
+        taken.to_str().unwrap(),
+        "--iam",
+        broken.to_str().unwrap(),
+    ];
+    let (code, v, _) = run(&args, &d);
+    assert_eq!(code, 3, "{v:#}");
+    assert_eq!((&v["ok"], &v["verdict"]), (&json!(false), &json!("INCOMPLETE")), "{v:#}");
+}
+
+/// A put whose record lost its request may have filled any role's inline policies (F8), so a
+/// role's deny goes to a managed policy; where the trail shows the role already has the 10
+/// managed policies attached it may hold, that is refused too: NOT COVERED, exit 1.
+#[test]
+fn a_role_with_no_inline_room_and_its_managed_quota_shown_used_is_not_covered() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let app =
+        s.assume_role(&leaked, T0 + 10, &format!("arn:aws:iam::{MAIN}:role/AppRole"), "x", 43_200);
+    s.call(&app, T0 + 20, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.call(&leaked, T0 + 30, "iam.amazonaws.com", "PutRolePolicy", Value::Null);
+    for k in 0..10 {
+        let attach =
+            json!({"roleName": "AppRole", "policyArn": format!("arn:aws:iam::{MAIN}:policy/p{k}")});
+        s.call(&leaked, T0 + 40 + k, "iam.amazonaws.com", "AttachRolePolicy", attach);
+    }
+    let d = write(&s, &[]);
+    let (code, p, err) =
+        run(&["plan", "--key", LEAKED, "--strategy", "strict", "--effective-at", CUT], &d);
+    assert_eq!(code, 1, "{err}");
+    assert!(actions(&p, "attach_role_policy").is_empty(), "{p:#}");
+    assert_eq!(verify(&d, &p).0, 1);
 }
 
 /// A call without `creationDate` goes to the latest session of its key issued before it whose
@@ -3405,6 +3412,15 @@ fn the_snapshot_decides_the_managed_parts_quota_and_names() {
 /// role it assumes is denied.
 #[test]
 fn a_call_without_creation_date_goes_to_the_session_of_its_principal() {
+    // The attacker's AssumeRole of AdminRole as logged: with its ARN, with its principal id
+    // only, and with an ARN that names no session of the key (then both sessions of the key
+    // are drawn as its makers).
+    for signer in ["arn", "principal id", "no session"] {
+        without_creation_date(signer);
+    }
+}
+
+fn without_creation_date(signer: &str) {
     let role = |name: &str| format!("arn:aws:iam::{MAIN}:role/{name}");
     let mut s = Scenario::new();
     let leaked = s.user_key(MAIN, "alice", LEAKED);
@@ -3415,17 +3431,42 @@ fn a_call_without_creation_date_goes_to_the_session_of_its_principal() {
     let admin = s.assume_role(&ours, T0 + 60, &role("AdminRole"), "z", 3600);
     s.call(&admin, T0 + 90, "s3.amazonaws.com", "ListBuckets", Value::Null);
     let key = ours.key.clone();
+    let other = format!("arn:aws:sts::{MAIN}:assumed-role/AppRole/other");
     s.edit_records(|_, r| {
         if r["userIdentity"]["accessKeyId"] == key.as_str() {
             if let Some(sc) = r["userIdentity"]["sessionContext"].as_object_mut() {
                 sc.remove("attributes");
             }
+            if r["eventName"] == "AssumeRole" {
+                let id = r["userIdentity"].as_object_mut().unwrap();
+                match signer {
+                    "principal id" => drop(id.remove("arn")),
+                    "no session" => drop(id.insert("arn".into(), other.clone().into())),
+                    _ => {}
+                }
+            }
         }
     });
     let d = write(&s, &[]);
-    assert!(tainted_ids(&d, LEAKED).contains(&admin.node_id()));
+    assert!(tainted_ids(&d, LEAKED).contains(&admin.node_id()), "{signer}");
     let p = plan(&d, LEAKED, "strict");
     assert!(principals(&p, "put_role_policy").contains(&role("AdminRole")), "{p:#}");
     assert!(!principals(&p, "put_role_policy").contains(&role("OtherRole")), "{p:#}");
     assert_eq!(verify(&d, &p).0, 0);
+}
+
+/// The leaked key (user ci-deployer) launches `n` instances with role AppRole's profile, and
+/// each instance's session makes a call: the scenario, the leaked key and the role's ARN.
+fn launched(n: usize) -> (Scenario, Cred, String) {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let role = format!("arn:aws:iam::{MAIN}:role/AppRole");
+    let ids: Vec<String> = (0..n).map(|i| format!("i-0000000000000{i:04x}")).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    s.run_instances(&leaked, T0 + 60, "AppProfile", &refs);
+    for id in &ids {
+        let c = s.instance_session(&role, id, T0 + 120, 6 * 3600);
+        s.call(&c, T0 + 300, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    }
+    (s, leaked, role)
 }

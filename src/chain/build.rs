@@ -265,17 +265,7 @@ impl SessionGraph {
                 // to two callers, F16, or a record planted before the real one): either may
                 // have issued it, so each is drawn as its issuer (`twin.rs`).
                 let Some(parent) = g.second_caller(e, drawn) else { continue };
-                g.edges.push(Edge {
-                    parent: g.nodes[parent].id.clone(),
-                    child: g.nodes[child].id.clone(),
-                    event_name: e.name().to_string(),
-                    event_id: e.id().to_string(),
-                    event_time: e.time,
-                    file: ing.file_of(e.origin).to_string(),
-                    other_copies: Vec::new(),
-                    inferred: false,
-                });
-                g.edge_nodes.push((parent, child));
+                g.draw(ing, e, (parent, child), Vec::new(), false);
                 edge_of_child_event.entry((child, e.time)).or_default().push(parent);
                 continue;
             }
@@ -283,7 +273,7 @@ impl SessionGraph {
             let wide = callers.is_none().then(|| e.get(F::PrincipalId)).flatten();
             let callers = callers.unwrap_or_default();
             let inferred = !callers.is_empty();
-            let parents = if inferred { callers } else { vec![g.parent_of(e)] };
+            let parents = if inferred { callers } else { g.parents_of(e) };
             let other_copies: Vec<String> = e
                 .get(F::SharedEventId)
                 .and_then(|s| shared.get(s))
@@ -301,17 +291,7 @@ impl SessionGraph {
                 parents.clone()
             };
             for parent in parents {
-                g.edges.push(Edge {
-                    parent: g.nodes[parent].id.clone(),
-                    child: g.nodes[child].id.clone(),
-                    event_name: e.name().to_string(),
-                    event_id: e.id().to_string(),
-                    event_time: e.time,
-                    file: ing.file_of(e.origin).to_string(),
-                    other_copies: other_copies.clone(),
-                    inferred,
-                });
-                g.edge_nodes.push((parent, child));
+                g.draw(ing, e, (parent, child), other_copies.clone(), inferred);
             }
             // A role owner's copy: its caller's credentials seen only in use are known after
             // pass 3 (`link_user_callers`).
@@ -442,8 +422,10 @@ impl SessionGraph {
                 // Resolved call by call (no creationDate): by its own caller ARN, which tells
                 // two sessions of one key apart (`twin.rs`).
                 if !cacheable {
-                    if let Some(arn) = ing.str(st.principal).filter(|a| a.starts_with("arn:")) {
-                        ident.arn = Some(arn);
+                    match ing.str(st.principal) {
+                        Some(arn) if arn.starts_with("arn:") => ident.arn = Some(arn),
+                        Some(id) => (ident.arn, ident.principal_id) = (None, Some(id)),
+                        None => {}
                     }
                 }
                 let n = g.resolve(key, st.created(), st.time, &ident) as u32;
@@ -491,6 +473,28 @@ impl SessionGraph {
         // Only resolving reads it.
         g.by_issue = Default::default();
         g
+    }
+
+    /// An edge `(parent, child)` for the issuing call `e`.
+    fn draw(
+        &mut self,
+        ing: &Ingest,
+        e: &IssuingCall,
+        (parent, child): (usize, usize),
+        other_copies: Vec<String>,
+        inferred: bool,
+    ) {
+        self.edges.push(Edge {
+            parent: self.nodes[parent].id.clone(),
+            child: self.nodes[child].id.clone(),
+            event_name: e.name().to_string(),
+            event_id: e.id().to_string(),
+            event_time: e.time,
+            file: ing.file_of(e.origin).to_string(),
+            other_copies,
+            inferred,
+        });
+        self.edge_nodes.push((parent, child));
     }
 
     pub(super) fn add(&mut self, node: Node) -> usize {
@@ -736,10 +740,10 @@ impl SessionGraph {
         let pick = match created {
             // The session's creationDate is its issuing event's second (allow clock skew); of
             // two sessions of the key so issued, the one whose principal the call names.
-            Some(c) => self.session_as(h(key), c, 2, ident.arn),
+            Some(c) => self.session_as(h(key), c, 2, ident.arn.or(ident.principal_id)),
             // No creationDate: the latest session of that key issued before the call (of those
             // whose principal the call names, when one is).
-            None => self.session_latest_as(key, time, ident.arn),
+            None => self.session_latest_as(key, time, ident.arn.or(ident.principal_id)),
         };
         if let Some(n) = pick {
             // `aws:TokenIssueTime` is the creationDate its calls carry (F5), not the issuing

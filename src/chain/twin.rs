@@ -69,6 +69,55 @@ impl SessionGraph {
         twin
     }
 
+    /// Whether session `n` is the one `who` (a caller's ARN, or else its principal id, as a
+    /// call names its signer) names.
+    pub(super) fn names(&self, n: usize, who: &str) -> bool {
+        let node = &self.nodes[n];
+        if who.starts_with("arn:") {
+            node.principal_arn.as_deref().is_some_and(|p| p.eq_ignore_ascii_case(who))
+        } else {
+            node.userid.as_deref() == Some(who)
+        }
+    }
+
+    /// The credentials that may have made the issuing call `e`: its caller's
+    /// ([`SessionGraph::parent_of`]), or, where that is a session of a key issued more than
+    /// once that the call's signer (its ARN, or principal id) does not name, the one of them
+    /// it names; and where it names none, every session of the key issued by then (64 at
+    /// most), with a note: one of them made the call, and a chain from the attacker's must not
+    /// be hung on an innocent one.
+    pub(super) fn parents_of(&mut self, e: &IssuingCall) -> Vec<usize> {
+        let p = self.parent_of(e);
+        let (Some(key), Some(who)) =
+            (e.get(F::AccessKeyId), e.get(F::Arn).or_else(|| e.get(F::PrincipalId)))
+        else {
+            return vec![p];
+        };
+        if self.nodes[p].kind != NodeKind::Session || self.names(p, who) {
+            return vec![p];
+        }
+        let by_then: Vec<usize> = self
+            .sessions_of(key)
+            .filter(|&n| self.nodes[n].issued_at.is_some_and(|t| t <= e.time))
+            .take(64)
+            .collect();
+        if by_then.len() < 2 {
+            return vec![p];
+        }
+        if let Some(&n) = by_then.iter().find(|&&n| self.names(n, who)) {
+            return vec![n];
+        }
+        self.notes.push(format!(
+            "{} (event {}) was signed with key {}, issued to {} sessions, none of them {}: each is drawn as a maker of what it issued",
+            e.name(),
+            e.id(),
+            key,
+            by_then.len(),
+            who
+        ));
+        by_then
+    }
+
     /// The credential of `e`'s caller when it is not one of `drawn` (the callers' credentials
     /// already drawn as issuers of the session `e` names): another caller of one session.
     /// `None` when `e` names no caller's key, or no keyed caller was drawn (a role owner's copy
@@ -97,9 +146,7 @@ impl SessionGraph {
         let mut all = near.into_iter();
         let first = all.next()?;
         let Some(arn) = arn else { return Some(first) };
-        let same = |n: usize| {
-            self.nodes[n].principal_arn.as_deref().is_some_and(|p| p.eq_ignore_ascii_case(arn))
-        };
+        let same = |n: usize| self.names(n, arn);
         if same(first) {
             return Some(first);
         }
@@ -116,9 +163,7 @@ impl SessionGraph {
     ) -> Option<usize> {
         let latest = self.session_latest_at(key, time)?;
         let Some(arn) = arn else { return Some(latest) };
-        let same = |n: usize| {
-            self.nodes[n].principal_arn.as_deref().is_some_and(|p| p.eq_ignore_ascii_case(arn))
-        };
+        let same = |n: usize| self.names(n, arn);
         // (Past a few thousand sessions of one key, a forged trail's, the latest is taken:
         // looking through them all for every call of the key would take quadratic time.)
         if same(latest)
@@ -169,9 +214,7 @@ impl SessionGraph {
             let (Some(key), Some(arn)) = (ing.str(st.key), ing.str(st.principal)) else {
                 continue;
             };
-            let same = |s: &usize| {
-                self.nodes[*s].principal_arn.as_deref().is_some_and(|p| p.eq_ignore_ascii_case(arn))
-            };
+            let same = |s: &usize| self.names(*s, arn);
             let own = match st.created() {
                 Some(c) => self.near(h(key), c, 2).into_iter().find(same),
                 // The latest issued by the call's time, as pass 3 takes one without creationDate.

@@ -53,11 +53,12 @@ fn apply_with(
     contain: bool,
 ) {
     let cut = p.effective_at.0;
+    // What the plan counted refused already: taken before `role_ids` grows a surgical deny's
+    // list, so that a deny it pushes past its room is counted as newly refused.
+    let before = super::room::refused(&p.actions);
     attacker_user_facts(p, iam);
     role_ids(p, iam, g);
     let actions = std::mem::take(&mut p.actions);
-    // What the snapshot shows may leave a deny less room, or more, than the trail did (F8).
-    let before = super::room::refused(&actions);
     p.actions = fit_or_managed(actions, Some(iam), trail, &mut p.notes);
     let after = super::room::refused(&p.actions);
     super::room::count_refused(&before, after, &mut p.summary, &mut p.notes);

@@ -257,10 +257,11 @@ pub fn room(a: &Action, iam: Option<&Iam>, trail: &TrailRooms) -> Option<Room> {
     let account = a.account_id.clone().unwrap_or_default();
     if trail.unnamed.contains(&(account.clone(), role)) {
         let (snap_used, snap_attached) = snapshot.unwrap_or((0, 0));
+        let shown = trail.attached_to(&account, role, arn.rsplit('/').next().unwrap_or(""));
         return Some(Room {
             used: limit.max(snap_used),
             limit,
-            attached: snap_attached,
+            attached: snap_attached.max(shown),
             why: format!(
                 "a tainted Put{}Policy in account {} names no {} (its record lost its request, as CloudTrail drops one over 100 KB), so it may have filled this one's inline policies (F8, per the trail: no room is known)",
                 if role { "Role" } else { "User" },

@@ -621,7 +621,11 @@ impl Denies {
             }
             ActionKind::CreatePolicy => {
                 let name = a.policy_arn.as_deref().and_then(|arn| arn.rsplit('/').next());
-                if a.policy_arn.as_ref().is_some_and(|arn| self.managed.contains_key(arn)) {
+                // (Policy names are unique whatever their case.)
+                if a.policy_arn
+                    .as_ref()
+                    .is_some_and(|arn| self.managed.keys().any(|k| k.eq_ignore_ascii_case(arn)))
+                {
                     return Err(format!(
                         "IAM would refuse it (EntityAlreadyExists): an earlier action of the plan creates {} (plan.sh then skips the attach that follows)",
                         crate::escape::one_line(a.policy_arn.as_deref().unwrap_or(""))
@@ -1136,20 +1140,30 @@ pub fn verify_with(
     notes.sort();
     notes.dedup();
     v.notes = notes;
-    v.unread = unread(ing);
+    v.unread = unread(ing, iam);
     v.settle();
     Ok(v)
 }
 
-/// What [`Verification::unread`] says of `ing`.
-pub fn unread(ing: &Ingest) -> Option<String> {
+/// What [`Verification::unread`] says of `ing`, and of the IAM snapshot's problems.
+pub fn unread(ing: &Ingest, iam: Option<&crate::contain::Iam>) -> Option<String> {
     let s = &ing.stats;
-    ing.incomplete().then(|| {
+    let trail = ing.incomplete().then(|| {
         format!(
             "{} of {} files could not be read and {} records were rejected (each named above and in `scan`): a credential they issued or used is not followed, so the verdict is of what was read only; repair or re-export them and verify again",
             s.files_failed, s.files_seen, s.rejected
         )
-    })
+    });
+    let snapshot = iam.filter(|i| !i.problems.is_empty()).map(|i| {
+        format!(
+            "{} part(s) of the IAM snapshot could not be read (each named above): what it shows of room, quotas and names, and what the unseen tail could reach, is of what was read only",
+            i.problems.len()
+        )
+    });
+    match (trail, snapshot) {
+        (Some(t), Some(s)) => Some(format!("{t}; and {s}")),
+        (t, s) => t.or(s),
+    }
 }
 
 /// Terminal rendering.
