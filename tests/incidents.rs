@@ -2913,6 +2913,23 @@ fn two_issuing_records_of_one_key_and_second_never_hide_a_live_session() {
         "{v:#}"
     );
     assert!(v.to_string().contains("issued twice in one second"), "{v:#}");
+
+    // The second principal's record logged twice, the first copy with a sooner end: the
+    // twin lives to the later one too.
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let bob = s.user_key(MAIN, "bob", "AKIAI44QH8DHBEXAMPLE");
+    let mut theirs = s.assume_role(&bob, T0 + 20, &deploy, "y", 43_200);
+    let mut short = s.assume_role(&leaked, T0 + 20, &admin, "x", 900);
+    let long = s.assume_role(&leaked, T0 + 20, &admin, "x", 43_200);
+    same_key(&mut s, &mut theirs, &long);
+    same_key(&mut s, &mut short, &long);
+    s.call(&long, T0 + 300, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    assert!(principals(&p, "put_role_policy").contains(&admin), "{p:#}");
+    assert_eq!(verify(&d, &p).0, 0);
+    assert_eq!(verify(&d, &cut_without(&p, &admin)).0, 1);
 }
 
 /// IAM names may start with `-` (`[\w+=,.@-]+`): `-svc`, `--ops`. The AWS CLI reads a word

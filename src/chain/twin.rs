@@ -55,7 +55,8 @@ impl SessionGraph {
         let arn = m.principal_arn.clone().unwrap_or_default();
         m.id = format!("{}@{arn}", m.id);
         if let Some(&n) = self.by_id.get(&h(&m.id)) {
-            return n as usize;
+            // Another record of that twin: the later end again.
+            return self.same_session(n as usize, &m, e).unwrap_or(n as usize);
         }
         self.notes.push(format!(
             "session key {} was issued twice in one second, to {} and to {} (event {}): key ids are not unique (F16), so each is a session of its own principal, and both are followed",
