@@ -211,8 +211,17 @@ pub fn is_plausible_key_id(s: &str) -> bool {
 
 /// An IAM user or role name as IAM accepts it: 1 to 64 characters of `[A-Za-z0-9+=,.@_-]`.
 pub fn is_iam_name(s: &str) -> bool {
-    (1..=64).contains(&s.len())
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+    (1..=64).contains(&s.len()) && iam_name_chars(s)
+}
+
+/// An IAM policy name as IAM accepts it: the characters of [`is_iam_name`], 1 to 128 of them.
+pub fn is_iam_policy_name(s: &str) -> bool {
+    (1..=128).contains(&s.len()) && iam_name_chars(s)
+}
+
+/// Only the characters IAM names may hold (`[\w+=,.@-]`).
+fn iam_name_chars(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
 }
 
 /// A twelve-digit AWS account id.

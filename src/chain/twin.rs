@@ -167,10 +167,7 @@ impl SessionGraph {
         let same = |n: usize| self.names(n, arn);
         // (Past a few thousand sessions of one key, a forged trail's, the latest is taken:
         // looking through them all for every call of the key would take quadratic time.)
-        if same(latest)
-            || self.sessions_of(key).nth(1).is_none()
-            || self.sessions_of(key).nth(4096).is_some()
-        {
+        if same(latest) || !(2..=4096).contains(&self.sessions_of(key).take(4097).count()) {
             return Some(latest);
         }
         let own = self
@@ -200,8 +197,9 @@ impl SessionGraph {
     }
 
     /// Gives each call made with the key of a session issued twice in one second to the one
-    /// whose principal it names (pass 3 matched it on its key and `creationDate` alone, or on
-    /// its key and time when it has none).
+    /// whose principal it names: pass 3 matched a call with a `creationDate` on its key and
+    /// `creationDate` alone, through its cache (one without is resolved by its own principal
+    /// there, `session_latest_as`).
     pub(super) fn route_twins(&mut self, ing: &crate::ingest::Ingest) {
         if self.twinned.is_empty() {
             return;
@@ -212,19 +210,12 @@ impl SessionGraph {
             if !twinned.contains(&n) {
                 continue;
             }
-            let (Some(key), Some(arn)) = (ing.str(st.key), ing.str(st.principal)) else {
+            let (Some(key), Some(arn), Some(c)) =
+                (ing.str(st.key), ing.str(st.principal), st.created())
+            else {
                 continue;
             };
-            let same = |s: &usize| self.names(*s, arn);
-            let own = match st.created() {
-                Some(c) => self.near(h(key), c, 2).into_iter().find(same),
-                // The latest issued by the call's time, as pass 3 takes one without creationDate.
-                None => self
-                    .sessions_of(key)
-                    .filter(|s| same(s) && self.nodes[*s].issued_at.is_some_and(|x| x <= st.time))
-                    .max_by_key(|&s| (self.nodes[s].issued_at, std::cmp::Reverse(s))),
-            };
-            if let Some(own) = own {
+            if let Some(own) = self.near(h(key), c, 2).into_iter().find(|&s| self.names(s, arn)) {
                 self.event_node[i] = own as u32;
             }
         }

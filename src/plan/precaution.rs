@@ -352,9 +352,7 @@ pub(super) fn fit_or_managed(
         })
         .collect();
     for mut a in actions {
-        let (Some(room), Some(size)) =
-            (room(&a, iam, trail).or_else(|| over_whole(&a)), a.policy_size)
-        else {
+        let (Some(room), Some(size)) = (room(&a, iam, trail), a.policy_size) else {
             out.push(a);
             continue;
         };
@@ -407,6 +405,9 @@ pub(super) fn fit_or_managed(
                 })
         };
         let base = format!("{name}-{principal}");
+        // In the principal's partition (aws-cn, aws-us-gov, …): IAM refuses to attach a policy
+        // of another.
+        let partition = super::commands::partition_of(&arn);
         let mut made = Vec::new();
         for (k, doc) in docs.into_iter().enumerate() {
             let managed = std::iter::once(base.clone())
@@ -419,9 +420,6 @@ pub(super) fn fit_or_managed(
                 ));
             }
             named.insert((account.clone(), managed.to_ascii_lowercase()));
-            // In the principal's partition (aws-cn, aws-us-gov, …): IAM refuses to attach a
-            // policy of another.
-            let partition = super::commands::partition_of(&arn);
             let policy_arn = format!("arn:{partition}:iam::{account}:policy/{managed}");
             if !role {
                 moved.push((
@@ -505,22 +503,4 @@ pub(super) fn fit_or_managed(
         }
     }
     done
-}
-
-/// The room of an inline deny over its principal's whole inline budget (F8) where nothing
-/// else is known of the principal: none.
-fn over_whole(a: &Action) -> Option<super::room::Room> {
-    let role = match a.kind {
-        ActionKind::PutRolePolicy => true,
-        ActionKind::PutUserPolicy => false,
-        _ => return None,
-    };
-    let limit = super::inline_limit(role);
-    let size = a.policy_size?;
-    (size > limit).then(|| super::room::Room {
-        used: 0,
-        limit,
-        attached: 0,
-        why: format!("this deny has {size} characters, over the {limit} all its inline policies may hold together (F8)"),
-    })
 }

@@ -233,8 +233,8 @@ pub struct Room {
 }
 
 /// The room for the inline deny `a` on its principal, from the snapshot (if given) and the
-/// trail, whichever shows less; `None` when `a` is not an inline deny or neither source knows
-/// its principal.
+/// trail, whichever shows less; `None` when `a` is not an inline deny, or neither source knows
+/// its principal and the deny is within the whole inline budget (F8).
 pub fn room(a: &Action, iam: Option<&Iam>, trail: &TrailRooms) -> Option<Room> {
     let arn = a.principal_arn.as_deref()?;
     let deny = a.policy_name.as_deref()?;
@@ -281,7 +281,14 @@ pub fn room(a: &Action, iam: Option<&Iam>, trail: &TrailRooms) -> Option<Room> {
         .collect();
     let attached = trail.attached.get(&key).map_or(0, BTreeSet::len);
     if snapshot.is_none() && put.is_empty() && attached == 0 {
-        return None;
+        // Nothing known of the principal: room only for a deny over its whole inline budget.
+        let size = a.policy_size.filter(|&s| s > limit)?;
+        return Some(Room {
+            used: 0,
+            limit,
+            attached: 0,
+            why: format!("this deny has {size} characters, over the {limit} all its inline policies may hold together (F8)"),
+        });
     }
     let unknown: Vec<&str> =
         put.iter().filter(|(_, s)| s.is_none()).map(|(n, _)| n.as_str()).collect();

@@ -341,9 +341,7 @@ fn check_action(a: &super::Action) -> Result<(), String> {
         ActionKind::PutRolePolicy | ActionKind::PutUserPolicy | ActionKind::CreatePolicy
     );
     if let Some(name) = a.policy_name.as_deref().filter(|_| makes) {
-        let ok = (1..=128).contains(&name.len())
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
-        if !ok {
+        if !crate::escape::is_iam_policy_name(name) {
             return Err(format!(
                 "IAM refuses the policy name {:?} (1 to 128 of A-Z a-z 0-9 +=,.@_-)",
                 crate::escape::one_line(name)
@@ -671,23 +669,22 @@ impl Denies {
                         i.snapshot.user(p)?.attached.len()
                     })
                 });
+                let this = format!("managed:{arn}");
                 let planned = self.on.get(&on_key(kind, &name, &acct)).map_or(0, |m| {
-                    m.keys()
-                        .filter(|k| k.starts_with("managed:") && **k != format!("managed:{arn}"))
-                        .count()
+                    m.keys().filter(|k| k.starts_with("managed:") && **k != this).count()
                 });
                 let quota = super::precaution::ATTACHED_POLICY_QUOTA;
-                if shown.max(snap.unwrap_or(0)) + planned + 1 > quota {
+                let already = shown.max(snap.unwrap_or(0));
+                if already + planned + 1 > quota {
                     return Err(format!(
-                        "IAM would refuse it (LimitExceeded): {principal} would have more than the {quota} managed policies one principal may have attached by default (F8: {} already, {planned} attached by this plan before)",
-                        shown.max(snap.unwrap_or(0))
+                        "IAM would refuse it (LimitExceeded): {principal} would have more than the {quota} managed policies one principal may have attached by default (F8: {already} already, {planned} attached by this plan before)"
                     ));
                 }
                 match self.managed.get(&arn) {
                     Some(stmts) => {
                         let label = format!("{principal}#{arn}");
                         let v = (label, stmts.clone());
-                        self.on.entry(on_key(kind, &name, &acct)).or_default().insert(format!("managed:{arn}"), v);
+                        self.on.entry(on_key(kind, &name, &acct)).or_default().insert(this, v);
                     }
                     None => notes.push(format!(
                         "action {} attaches {}, which no earlier action of the plan creates: what it holds is unknown here, so it covers nothing",
