@@ -284,9 +284,13 @@ impl Snapshot {
         self.accounts.values().flat_map(|a| a.roles.values()).find(|r| r.id == key)
     }
 
-    /// A role by account id and name.
+    /// A role by account id and name. IAM names a role without regard to case (`Admin` and
+    /// `admin` are one role): a trail that spells it otherwise than the snapshot (a role
+    /// deleted and made again, a request's own spelling) still finds it, or the room and
+    /// quota the snapshot shows would go unseen.
     pub fn role_in(&self, account: &str, name: &str) -> Option<&Role> {
-        self.accounts.get(account)?.roles.get(name)
+        let roles = &self.accounts.get(account)?.roles;
+        roles.get(name).or_else(|| roles.values().find(|r| r.name.eq_ignore_ascii_case(name)))
     }
 
     /// A user by ARN (with or without path) or unique id (`AIDA…`).
@@ -298,9 +302,10 @@ impl Snapshot {
         self.accounts.values().flat_map(|a| a.users.values()).find(|u| u.id == key)
     }
 
-    /// A user by account id and name.
+    /// A user by account id and name, without regard to case ([`Snapshot::role_in`]).
     pub fn user_in(&self, account: &str, name: &str) -> Option<&User> {
-        self.accounts.get(account)?.users.get(name)
+        let users = &self.accounts.get(account)?.users;
+        users.get(name).or_else(|| users.values().find(|u| u.name.eq_ignore_ascii_case(name)))
     }
 
     /// Number of roles over every account.

@@ -132,6 +132,10 @@ fn loads_cli_and_api_shapes_and_merges_pages() {
     assert_eq!(r.attached, vec!["arn:aws:iam::aws:policy/ReadOnlyAccess"]);
     assert_eq!(r.boundary.as_deref(), Some("arn:aws:iam::111122223333:policy/Bound"));
     assert_eq!(s.role(&format!("arn:aws:iam::{A}:role/Api")).unwrap().arn, r.arn);
+    // IAM names without regard to case: another spelling is the same role or user.
+    assert_eq!(s.role(&format!("arn:aws:iam::{A}:role/x/API")).unwrap().arn, r.arn);
+    assert_eq!(s.user(&format!("arn:aws:iam::{A}:user/ALICE")).unwrap().name, "alice");
+    assert!(s.role_in(A, "Apis").is_none() && s.role_in(B, "api").is_none());
     assert_eq!(s.role_in(A, "AWSServiceRoleForRDS").unwrap().kind, RoleKind::ServiceLinked);
     assert_eq!(s.role_in(A, "AWSReservedSSO_Admin_0123").unwrap().kind, RoleKind::IdentityCenter);
     // F20: decided by the path, never by the name.
