@@ -561,13 +561,12 @@ fn plan(a: cli::PlanArgs) -> Result<Exit> {
     crate::diag::mark("plan done");
     let text = to_json(&p)?;
     match &a.output {
-        Some(path) => {
-            std::fs::write(path, &text).with_context(|| format!("writing {}", path.display()))?
-        }
+        Some(path) => crate::outfile::write(path, &text)
+            .with_context(|| format!("writing {}", path.display()))?,
         None => stdout_write(&text)?,
     }
     if let Some(path) = &a.script {
-        std::fs::write(path, crate::plan::render_script(&p))
+        crate::outfile::write(path, crate::plan::render_script(&p))
             .with_context(|| format!("writing {}", path.display()))?;
     }
     if a.output.is_some() && a.format == cli::TableOrJson::Json {
@@ -782,7 +781,8 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
     let sel = g.select(&seeds, &[]);
     let out = |name: &str| a.output.join(name);
     let write = |name: &str, text: &str| -> Result<()> {
-        std::fs::write(out(name), text).with_context(|| format!("writing {}", out(name).display()))
+        crate::outfile::write(&out(name), text)
+            .with_context(|| format!("writing {}", out(name).display()))
     };
     // The events first: they are read again, and a file changed since the first pass stops
     // the run before any other file of the case folder is written.
@@ -967,7 +967,8 @@ fn generate(a: cli::GenerateArgs) -> Result<Exit> {
             .with_context(|| format!("writing {}", dir.display()))?;
         if let Some(path) = &a.iam_truth {
             let text = serde_json::to_string_pretty(&truth)? + "\n";
-            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+            crate::outfile::write(path, text)
+                .with_context(|| format!("writing {}", path.display()))?;
         }
         eprintln!("trailhound: wrote the IAM snapshot under {}", dir.display());
     }

@@ -149,6 +149,7 @@ fn write_json_line(w: &mut impl Write, e: &Event, files: &[String]) -> Result<()
 pub struct TableWriter {
     path: std::path::PathBuf,
     sink: Sink,
+    pending: crate::outfile::Pending,
 }
 
 enum Sink {
@@ -164,7 +165,8 @@ impl TableWriter {
     /// Unknown extension or I/O errors; the message names the path.
     pub fn create(path: &Path) -> Result<TableWriter> {
         let format = TableFormat::from_path(path)?;
-        let file = std::fs::File::create(path)
+        // Written beside and renamed into place: never through a link at its name (SPEC §8).
+        let (file, pending) = crate::outfile::create(path)
             .with_context(|| format!("cannot create {}", path.display()))?;
         let w = BufWriter::new(file);
         let schema = events_frame(&[], &[])?.schema().clone();
@@ -180,7 +182,7 @@ impl TableWriter {
                 Sink::Parquet(Box::new(ParquetWriter::new(w).batched(&schema)?))
             }
         };
-        Ok(TableWriter { path: path.to_path_buf(), sink })
+        Ok(TableWriter { path: path.to_path_buf(), sink, pending })
     }
 
     /// Appends rows.
@@ -218,7 +220,7 @@ impl TableWriter {
                 b.finish().with_context(ctx)?;
             }
         }
-        Ok(())
+        self.pending.commit().with_context(ctx)
     }
 }
 

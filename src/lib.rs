@@ -34,6 +34,7 @@ pub mod iam;
 pub mod ingest;
 pub mod integrity;
 pub(crate) mod model;
+pub(crate) mod outfile;
 pub(crate) mod plan;
 pub mod query;
 pub mod report;

@@ -783,6 +783,60 @@ fn outputs_never_overwrite_or_pollute_the_evidence() {
 }
 
 #[test]
+fn links_planted_at_an_outputs_name_are_replaced_never_written_through() {
+    // A case folder prepared by someone else, `--script` naming a hard link into the trail,
+    // a cache whose `files` folder leads into the trail: the paths are outside the evidence,
+    // what they lead to is not.
+    let d = TempDir::new().unwrap();
+    let trail = d.path().join("trail");
+    plain_incident(&trail);
+    let logs = files_under(&trail);
+    let before: Vec<Vec<u8>> = logs.iter().map(|f| std::fs::read(f).unwrap()).collect();
+    let notes = d.path().join("notes.txt");
+    std::fs::write(&notes, b"case notes").unwrap();
+    let case = d.path().join("case");
+    std::fs::create_dir_all(&case).unwrap();
+    std::fs::hard_link(&logs[0], case.join("report.html")).unwrap();
+    std::fs::hard_link(&logs[1 % logs.len()], case.join("tainted-events.parquet")).unwrap();
+    std::os::unix::fs::symlink(&notes, case.join("plan.sh")).unwrap();
+    let o = bin()
+        .args(["investigate", "--no-progress", "-q", "--key", LEAKED, "-o"])
+        .arg(&case)
+        .arg(&trail)
+        .output()
+        .unwrap();
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&o.stderr));
+    let html = std::fs::read_to_string(case.join("report.html")).unwrap();
+    assert!(html.contains("<html"), "the case's own report is in place");
+    assert!(!std::fs::symlink_metadata(case.join("plan.sh")).unwrap().file_type().is_symlink());
+    let hard = d.path().join("hl.sh");
+    std::fs::hard_link(&logs[0], &hard).unwrap();
+    let o = bin()
+        .args(["plan", "--no-progress", "-q", "--key", LEAKED, "--script"])
+        .arg(&hard)
+        .arg(&trail)
+        .output()
+        .unwrap();
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(std::fs::read_to_string(&hard).unwrap().starts_with("#!"));
+    // The cache's `files` folder as a link into the trail: refused before anything is written.
+    let cache = d.path().join("cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    std::os::unix::fs::symlink(trail.join("AWSLogs"), cache.join("files")).unwrap();
+    let o =
+        bin().args(["scan", "--no-progress", "--cache"]).arg(&cache).arg(&trail).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("symbolic link"), "{err}");
+    // The evidence, and the file outside it a link led to, are as they were.
+    assert_eq!(files_under(&trail), logs, "no file added to the trail");
+    for (f, b) in logs.iter().zip(&before) {
+        assert_eq!(&std::fs::read(f).unwrap(), b, "{} changed", f.display());
+    }
+    assert_eq!(std::fs::read(&notes).unwrap(), b"case notes");
+}
+
+#[test]
 fn an_output_the_trail_reaches_through_a_link_is_refused() {
     // The walk follows links: a cache (or a plan) that a link inside the trail leads to would
     // be read back as evidence, and a cache so read grew with every run.

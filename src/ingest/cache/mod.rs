@@ -190,6 +190,18 @@ impl Cache {
     /// The directory cannot be created, or another cache was opened in this process.
     pub fn open(dir: &Path) -> std::io::Result<Cache> {
         std::fs::create_dir_all(dir.join("files"))?;
+        // SPEC §8: the cache's own folders and key are written into by every run; one that
+        // is a link (planted: `files -> ../trail/AWSLogs`) would put the entries wherever it
+        // leads, into the evidence too, which the check of the cache's own path cannot see.
+        for part in ["files", "runs", "digest.key"] {
+            let p = dir.join(part);
+            if std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink()) {
+                return Err(std::io::Error::other(format!(
+                    "{} is a symbolic link: the cache writes into it, so it would write wherever the link leads (remove the link, or use another --cache folder)",
+                    p.display()
+                )));
+            }
+        }
         let keys = digest_key(dir)?;
         if !crate::ingest::tape::use_keys(keys) {
             return Err(std::io::Error::other(

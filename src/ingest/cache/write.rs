@@ -193,7 +193,12 @@ impl Sealing {
             std::thread::current().id()
         ));
         let tmp = PathBuf::from(tmp.to_string_lossy().replace(['(', ')', ' '], ""));
-        let file = std::fs::File::create(&tmp)?;
+        // A new file, never one (or a link) left there: opened for writing, a link planted at
+        // this name would be written through.
+        if std::fs::symlink_metadata(&tmp).is_ok() {
+            std::fs::remove_file(&tmp)?;
+        }
+        let file = std::fs::File::options().write(true).create_new(true).open(&tmp)?;
         let seal = xxhash_rust::xxh3::Xxh3::new();
         Ok(Sealing { path: path.to_path_buf(), tmp: Some(tmp), file, seal })
     }
