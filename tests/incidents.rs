@@ -1122,6 +1122,35 @@ fn one_instance_named_by_many_launches_is_linked_once() {
     assert_eq!(launches, 200);
 }
 
+/// The leaked user key sets its own user's console password: `CreateLoginProfile` with no
+/// `userName` (IAM's default: the caller), logged without its response, so no field names
+/// the user; the attacker then signs in. The password and the console session are the
+/// attacker's, as when the response names the user (before: only the key was deactivated,
+/// the console session never denied, the password left, and `verify` said OK).
+#[test]
+fn a_password_the_leaked_user_key_set_on_its_own_user_is_the_attackers() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    s.call(&leaked, T0, "sts.amazonaws.com", "GetCallerIdentity", Value::Null);
+    s.call(
+        &leaked,
+        T0 + 30,
+        "iam.amazonaws.com",
+        "CreateLoginProfile",
+        json!({"passwordResetRequired": false}),
+    );
+    let console = s.console_login(MAIN, T0 + 120, "ci-deployer");
+    s.call(&console, T0 + 180, "iam.amazonaws.com", "ListUsers", Value::Null);
+    let d = write(&s, &[]);
+    let tainted = tainted_ids(&d, LEAKED);
+    assert!(tainted.contains(&console.node_id()), "{tainted:?}");
+    let p = plan(&d, LEAKED, "strict");
+    let user = format!("arn:aws:iam::{MAIN}:user/ci-deployer");
+    assert!(principals(&p, "put_user_policy").contains(&user), "{p}");
+    assert_eq!(actions(&p, "delete_login_profile").len(), 1, "{p}");
+    assert_eq!(verify(&d, &p).0, 0);
+}
+
 /// Root's leaked key sets root's own console password (`CreateLoginProfile` with no user
 /// name); a root console session then makes a key for user `ops`. Root's console session is
 /// the attacker's (listed unrevocable, F11) and the key it made is deactivated; the password

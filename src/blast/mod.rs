@@ -559,11 +559,17 @@ fn radius(
                             "CreateUser" => {
                                 e.response.user_name.clone().or_else(|| e.request.user_name.clone())
                             }
-                            "CreateLoginProfile" => e
+                            // Without `userName`, IAM sets the caller's own password.
+                            "CreateLoginProfile" | "UpdateLoginProfile" => e
                                 .response
                                 .login_profile_user
                                 .clone()
-                                .or_else(|| e.request.user_name.clone()),
+                                .or_else(|| e.request.user_name.clone())
+                                .or_else(|| {
+                                    (e.identity.kind.as_deref() == Some("IAMUser"))
+                                        .then(|| e.identity.user_name.clone())
+                                        .flatten()
+                                }),
                             _ => e.request.user_name.clone(),
                         },
                         role_name: e.request.role_name.clone(),

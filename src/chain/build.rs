@@ -358,9 +358,21 @@ impl SessionGraph {
             };
             // A login profile set with no user name by root (an AssumeRoot session) is root's
             // own password: the grant of the root user, named "" (the taint's root rule).
+            // Nor by an IAM user: its own (IAM's default for a login profile call without
+            // `userName`, as for CreateAccessKey); a record without its response names the
+            // user nowhere else, and the password the attacker set on it was missed
+            // (the blast's persistence entries name the user the same way).
+            let own = name.is_none()
+                && !role
+                && e.name() != "CreateUser"
+                && e.get(F::Kind) == Some("IAMUser");
             let name = match name {
                 Some(n) => n.to_string(),
                 None if !role && e.get(F::Kind) == Some("Root") => String::new(),
+                None if own => match e.get(F::UserName) {
+                    Some(n) => n.to_string(),
+                    None => continue,
+                },
                 None => continue,
             };
             let grant = g.grant_of(e, name, |p, account, name| {
@@ -370,6 +382,7 @@ impl SessionGraph {
                     format!("arn:{p}:iam::{account}:root")
                 } else {
                     e.get(F::UserArn)
+                        .or_else(|| own.then(|| e.get(F::Arn)).flatten())
                         .map(String::from)
                         .unwrap_or_else(|| format!("arn:{p}:iam::{account}:user/{name}"))
                 }
