@@ -1122,6 +1122,95 @@ fn one_instance_named_by_many_launches_is_linked_once() {
     assert_eq!(launches, 200);
 }
 
+/// The leaked key gives alice, an existing user, an SSH public key and a service-specific
+/// credential (a Bedrock API key, say), and its own user a signing certificate whose record
+/// lacks the response. Each acts as its user and no deny on `aws:TokenIssueTime` ends it: the
+/// plan deactivates the two it has ids for, and the certificate is NOT CUT (exit 1); `verify`
+/// fails a plan without a deactivation (before: review items only, and verify said OK).
+#[test]
+fn ssh_keys_and_service_credentials_the_attacker_made_are_deactivated() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let ssh = "APKAEIBAERJR2EXAMPLE";
+    let svc = "ACCAEXAMPLE123EXAMPLE";
+    s.call_full(
+        &leaked,
+        T0 + 30,
+        "iam.amazonaws.com",
+        "UploadSSHPublicKey",
+        json!({"userName": "alice", "sSHPublicKeyBody": "ssh-rsa AAAA"}),
+        json!({"sSHPublicKey": {"userName": "alice", "sSHPublicKeyId": ssh, "status": "Active"}}),
+        None,
+        "aws-cli/2.15.0",
+    );
+    s.call_full(
+        &leaked,
+        T0 + 60,
+        "iam.amazonaws.com",
+        "CreateServiceSpecificCredential",
+        json!({"userName": "alice", "serviceName": "bedrock.amazonaws.com"}),
+        json!({"serviceSpecificCredential": {"userName": "alice", "serviceSpecificCredentialId": svc, "status": "Active"}}),
+        None,
+        "aws-cli/2.15.0",
+    );
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    let of = |kind: &str| -> Vec<(String, String)> {
+        actions(&p, kind)
+            .iter()
+            .map(|a| {
+                (
+                    a["user_name"].as_str().unwrap().into(),
+                    a["credential_id"].as_str().unwrap().into(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(of("deactivate_ssh_public_key"), [("alice".to_string(), ssh.to_string())], "{p:#}");
+    assert_eq!(
+        of("deactivate_service_specific_credential"),
+        [("alice".to_string(), svc.to_string())],
+        "{p:#}"
+    );
+    let cmd = actions(&p, "deactivate_ssh_public_key")[0]["command"].as_str().unwrap().to_string();
+    assert_eq!(
+        cmd,
+        format!("aws iam update-ssh-public-key --user-name alice --ssh-public-key-id {ssh} --status Inactive")
+    );
+    assert_eq!(verify(&d, &p).0, 0);
+    // Without the deactivation of the service credential: verify fails, naming it.
+    let mut m = p.clone();
+    m["actions"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|a| a["type"] != "deactivate_service_specific_credential");
+    let (code, v) = verify(&d, &m);
+    assert_eq!(code, 1, "{v}");
+    assert!(v["keys_left_active"].to_string().contains(svc), "{v}");
+    // A signing certificate whose id the log does not show, on a user not denied everything.
+    s.call_full(
+        &leaked,
+        T0 + 90,
+        "iam.amazonaws.com",
+        "UploadSigningCertificate",
+        json!({"certificateBody": "-----BEGIN CERTIFICATE-----"}),
+        Value::Null,
+        None,
+        "aws-cli/2.15.0",
+    );
+    let d = write(&s, &[]);
+    let (code, p, _) =
+        run(&["plan", "--key", LEAKED, "--strategy", "strict", "--effective-at", CUT], &d);
+    assert_eq!(code, 1, "{p:#}");
+    assert!(
+        p["notes"].to_string().contains("NOT CUT: the signing certificate of user ci-deployer"),
+        "{p:#}"
+    );
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 1, "{v}");
+    assert!(v["keys_left_active"].to_string().contains("signing certificate"), "{v}");
+}
+
 /// The leaked user key sets its own user's console password: `CreateLoginProfile` with no
 /// `userName` (IAM's default: the caller), logged without its response, so no field names
 /// the user; the attacker then signs in. The password and the console session are the

@@ -28,6 +28,7 @@ const PERSISTENCE: &[&str] = &[
     "UpdateSAMLProvider",
     "CreateServiceSpecificCredential",
     "UploadSSHPublicKey",
+    "UploadSigningCertificate",
     "AddPermission20150331v2",
     "ImportKeyPair",
     "CreateKeyPair",
@@ -233,6 +234,20 @@ pub(super) fn persistence_of(e: &Event) -> Option<(String, String, String)> {
             format!("{}: the role's permissions boundary or settings (its longest session) changed", e.name),
             "restore the role's permissions boundary and maximum session duration (aws iam get-role shows them)".to_string(),
         ),
+        "UploadSSHPublicKey" | "CreateServiceSpecificCredential" | "UploadSigningCertificate" => {
+            let (what, cli) = match e.name.as_str() {
+                "UploadSSHPublicKey" => ("SSH public key", "ssh-public-key"),
+                "CreateServiceSpecificCredential" => {
+                    ("service-specific credential", "service-specific-credential")
+                }
+                _ => ("signing certificate", "signing-certificate"),
+            };
+            (
+                format!("user/{}", user()),
+                format!("{what} {}", r.credential_id.as_deref().unwrap_or("?")),
+                format!("deactivate and delete it (aws iam update-{cli} --status Inactive, then delete-{cli}): it acts as the user, and no deny on aws:TokenIssueTime ends it"),
+            )
+        }
         "DeleteUserPermissionsBoundary" | "PutUserPermissionsBoundary" => (
             format!("user/{}", user()),
             format!("{}: the user's permissions boundary changed", e.name),

@@ -119,6 +119,11 @@ pub struct Persistence {
     /// inline budget for the plan's deny ([`crate::plan::TrailRooms`]). Not in `blast.json`.
     #[serde(skip)]
     pub policy_size: Option<i64>,
+    /// The SSH public key, service-specific credential or signing certificate the call made
+    /// (its id from the response): a long-term credential of the user that no deny on
+    /// `aws:TokenIssueTime` ends, deactivated by the plan like an access key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential_id: Option<String>,
 }
 
 /// A hint for a responder who is not sure which key leaked.
@@ -199,6 +204,11 @@ pub type ResourceUses = BTreeMap<usize, BTreeMap<String, BTreeSet<String>>>;
 /// Stands, among a session's [`ResourceUses`], for resources its calls named that ingest did
 /// not keep in full (a record's `resources` past [`crate::ingest::raw::LIST_CAP`], an ARN
 /// cut at [`crate::ingest::raw::FIELD_CAP`]): no deny can name them, and the plan says so.
+/// Calls that give an IAM user a long-term credential other than an access key, each
+/// [`Persistence::credential_id`].
+pub const OTHER_CREDENTIALS: &[&str] =
+    &["UploadSSHPublicKey", "CreateServiceSpecificCredential", "UploadSigningCertificate"];
+
 pub const INCOMPLETE_RESOURCES: &str = "…[truncated by trailhound: resources not kept in full]";
 
 /// [`policy_resource`] of a resource as the event table holds it: a truncated ARN, or the
@@ -559,8 +569,10 @@ fn radius(
                             "CreateUser" => {
                                 e.response.user_name.clone().or_else(|| e.request.user_name.clone())
                             }
-                            // Without `userName`, IAM sets the caller's own password.
-                            "CreateLoginProfile" | "UpdateLoginProfile" => e
+                            // Without `userName`, IAM acts on the caller's own user.
+                            "CreateLoginProfile"
+                            | "UpdateLoginProfile"
+                            | "UploadSigningCertificate" => e
                                 .response
                                 .login_profile_user
                                 .clone()
@@ -578,6 +590,10 @@ fn radius(
                         policy_name: e.request.policy_name.clone(),
                         name: e.request.name.clone(),
                         policy_size: e.request.policy_size,
+                        credential_id: OTHER_CREDENTIALS
+                            .contains(&e.name.as_str())
+                            .then(|| e.response.credential_id.clone())
+                            .flatten(),
                     },
                 ));
             }

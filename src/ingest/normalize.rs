@@ -203,6 +203,12 @@ pub fn normalize(r: &RawRecord, file: u32, idx: u32) -> Result<Event, RecordReje
         if let Some(role) = p.role.get() {
             response.role_arn = role.arn.owned();
         }
+        response.credential_id = p
+            .ssh_public_key
+            .get()
+            .and_then(|k| k.id.owned())
+            .or_else(|| p.service_specific_credential.get().and_then(|c| c.id.owned()))
+            .or_else(|| p.certificate.get().and_then(|c| c.id.owned()));
         response.subject = p.subject.owned().or_else(|| p.subject_from_web_identity_token.owned());
         response.provider = p.issuer.owned().or_else(|| p.provider.owned());
         response.source_identity = p.source_identity.owned();

@@ -574,6 +574,12 @@ pub struct RawResponse<'a> {
     pub user: Obj<RawUser<'a>>,
     #[serde(borrow, default)]
     pub login_profile: Obj<RawLoginProfile<'a>>,
+    #[serde(borrow, default, rename = "sSHPublicKey")]
+    pub ssh_public_key: Obj<RawSshPublicKey<'a>>,
+    #[serde(borrow, default)]
+    pub service_specific_credential: Obj<RawServiceSpecificCredential<'a>>,
+    #[serde(borrow, default)]
+    pub certificate: Obj<RawCertificate<'a>>,
     #[serde(borrow, default)]
     pub role: Obj<RawRole<'a>>,
     #[serde(borrow, default)]
@@ -686,6 +692,27 @@ pub struct RawUser<'a> {
 pub struct RawLoginProfile<'a> {
     #[serde(borrow, default)]
     pub user_name: Str<'a>,
+}
+
+/// `responseElements.sSHPublicKey` (UploadSSHPublicKey).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct RawSshPublicKey<'a> {
+    #[serde(borrow, default, rename = "sSHPublicKeyId")]
+    pub id: Str<'a>,
+}
+
+/// `responseElements.serviceSpecificCredential` (CreateServiceSpecificCredential).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct RawServiceSpecificCredential<'a> {
+    #[serde(borrow, default, rename = "serviceSpecificCredentialId")]
+    pub id: Str<'a>,
+}
+
+/// `responseElements.certificate` (UploadSigningCertificate).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct RawCertificate<'a> {
+    #[serde(borrow, default, rename = "certificateId")]
+    pub id: Str<'a>,
 }
 
 /// `responseElements.role` (CreateRole).

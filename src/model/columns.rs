@@ -357,6 +357,13 @@ pub const COLUMNS: &[(&str, Access)] = &[
             |e, v| e.response.instance_ids = Some(v),
         ),
     ),
+    (
+        "created_credential_id",
+        Access::Str(
+            |e| e.response.credential_id.as_deref(),
+            |e, v| e.response.credential_id = Some(v),
+        ),
+    ),
 ];
 
 /// Resource ARNs are one column, joined with this separator ([`join_resources`]).

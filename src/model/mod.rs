@@ -149,6 +149,11 @@ pub struct Response {
     pub console_login: Option<String>,
     /// `instancesSet.items[].instanceId` (RunInstances): the instances launched, comma-separated.
     pub instance_ids: Option<String>,
+    /// The id of another long-term credential of an IAM user the call made:
+    /// `sSHPublicKey.sSHPublicKeyId` (UploadSSHPublicKey), `serviceSpecificCredential.
+    /// serviceSpecificCredentialId` (CreateServiceSpecificCredential), `certificate.
+    /// certificateId` (UploadSigningCertificate).
+    pub credential_id: Option<String>,
 }
 
 /// An EC2 instance id as EC2 gives them: `i-` and 8 or 17 lower-case hex digits. An instance's

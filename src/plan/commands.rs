@@ -14,6 +14,9 @@ use crate::escape::{is_account_id, is_bucket_name, is_iam_name, is_plausible_key
 /// account's block the creation comes first, as it names no principal.
 pub const ACTION_ORDER: &[ActionKind] = &[
     ActionKind::DeactivateAccessKey,
+    ActionKind::DeactivateSshPublicKey,
+    ActionKind::DeactivateServiceSpecificCredential,
+    ActionKind::DeactivateSigningCertificate,
     ActionKind::PutRolePolicy,
     ActionKind::PutUserPolicy,
     ActionKind::CreatePolicy,
@@ -80,6 +83,30 @@ pub fn expected_words(a: &Action) -> Option<Vec<String>> {
             "--status",
             "Inactive",
         ]),
+        ActionKind::DeactivateSshPublicKey
+        | ActionKind::DeactivateServiceSpecificCredential
+        | ActionKind::DeactivateSigningCertificate => {
+            let (verb, flag) = match a.kind {
+                ActionKind::DeactivateSshPublicKey => {
+                    ("update-ssh-public-key", "--ssh-public-key-id")
+                }
+                ActionKind::DeactivateServiceSpecificCredential => {
+                    ("update-service-specific-credential", "--service-specific-credential-id")
+                }
+                _ => ("update-signing-certificate", "--certificate-id"),
+            };
+            w(&[
+                "aws",
+                "iam",
+                verb,
+                "--user-name",
+                user?,
+                flag,
+                a.credential_id.as_deref()?,
+                "--status",
+                "Inactive",
+            ])
+        }
         ActionKind::DeleteAccessKey => w(&[
             "aws",
             "iam",
@@ -206,6 +233,13 @@ pub(super) fn checked(mut a: Action) -> Action {
     if let Some(k) = a.access_key_id.as_deref() {
         if !is_plausible_key_id(k) {
             why = bad("access key id", k);
+        }
+    }
+    if let Some(c) = a.credential_id.as_deref() {
+        // SSH public key (`APKA…`), service-specific credential (`ACCA…`) and signing
+        // certificate ids take the same shape as access key ids.
+        if !is_plausible_key_id(c) {
+            why = bad("credential id", c);
         }
     }
     if let Some(u) = a.user_name.as_deref() {

@@ -29,6 +29,7 @@ pub mod verify;
 
 mod commands;
 mod model;
+mod othercreds;
 mod policy;
 mod precaution;
 mod room;
@@ -616,6 +617,8 @@ pub fn build_plan_with(
     // off before DeleteUser; the room each inline deny has (F8) is judged from it below.
     let trail_rooms = TrailRooms::for_plan(ing, b, &mut notes);
     users::remove_users(b, &live_users, &user_keys, &trail_rooms, &mut handled, &mut actions);
+    let denied_all = |a: &str, u: &str| attackers.contains_key(&who(a, u));
+    othercreds::deactivate(g, b, denied_all, &mut actions, &mut notes, &mut summary);
 
     // A key made with a tainted credential whose id the logs do not show (no response in the
     // record): no action can name it, so it is cut only if its user is denied everything.

@@ -25,6 +25,10 @@ pub struct Action {
     pub user_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub access_key_id: Option<String>,
+    /// The SSH public key, service-specific credential or signing certificate to deactivate
+    /// (`deactivate_ssh_public_key`, …).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub credential_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub principal_arn: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -259,6 +263,14 @@ named_kind! {
     ActionKind {
         /// `aws iam update-access-key --status Inactive`.
         DeactivateAccessKey => "deactivate_access_key",
+        /// `aws iam update-ssh-public-key --status Inactive`: an SSH public key a tainted
+        /// credential gave a user (CodeCommit over SSH acts as the user).
+        DeactivateSshPublicKey => "deactivate_ssh_public_key",
+        /// `aws iam update-service-specific-credential --status Inactive` (CodeCommit over
+        /// HTTPS, Amazon Keyspaces, Amazon Bedrock API keys act as the user).
+        DeactivateServiceSpecificCredential => "deactivate_service_specific_credential",
+        /// `aws iam update-signing-certificate --status Inactive`.
+        DeactivateSigningCertificate => "deactivate_signing_certificate",
         /// A deny policy put on a role.
         PutRolePolicy => "put_role_policy",
         /// A deny policy put on an IAM user.
@@ -320,6 +332,12 @@ mod tests {
     fn kinds_are_written_and_read_by_their_names() {
         for (k, name) in [
             (ActionKind::DeactivateAccessKey, "deactivate_access_key"),
+            (ActionKind::DeactivateSshPublicKey, "deactivate_ssh_public_key"),
+            (
+                ActionKind::DeactivateServiceSpecificCredential,
+                "deactivate_service_specific_credential",
+            ),
+            (ActionKind::DeactivateSigningCertificate, "deactivate_signing_certificate"),
             (ActionKind::PutRolePolicy, "put_role_policy"),
             (ActionKind::PutUserPolicy, "put_user_policy"),
             (ActionKind::CreatePolicy, "create_policy"),

@@ -769,7 +769,10 @@ pub fn verify_with(
             crate::escape::one_line(s.as_str())
         );
     }
-    let b = crate::blast::blast(ing, g, &seeds, false)?;
+    // With the tainted calls read in full: the persistence they left (what blocks DeleteUser,
+    // the credentials other than keys they made, `othercreds`) is judged from them. Without,
+    // the list was empty, and an SSH key the attacker gave a user went unseen.
+    let b = crate::blast::blast_with(ing, g, &seeds, true, false)?;
     let mut notes = b.notes.clone();
     // Liveness is judged at the plan's cut-off, or now if that is later: moving the cut-off
     // into the future (by hand, or with --effective-at) must not turn a session alive now
@@ -798,6 +801,8 @@ pub fn verify_with(
         Denies { trail: super::TrailRooms::from_trail(ing, &b)?, ..Denies::default() };
     // (key, user name, account)
     let mut keys_cut: BTreeSet<String> = BTreeSet::new();
+    // The deactivations of users' other long-term credentials that IAM would take.
+    let mut others_cut: Vec<super::Action> = Vec::new();
     // What the plan removed from each user before deleting it: (account, user, what).
     let mut removed: BTreeSet<(String, String, String)> = BTreeSet::new();
     let mut key_user: BTreeMap<String, (Option<String>, Option<String>)> = BTreeMap::new();
@@ -827,6 +832,9 @@ pub fn verify_with(
             continue;
         }
         let acct = a.account_id.clone().unwrap_or_default();
+        if super::othercreds::deactivated(a).is_some() {
+            others_cut.push(a.clone());
+        }
         match a.kind {
             ActionKind::DeactivateAccessKey | ActionKind::DeleteAccessKey => {
                 if let Some(k) = &a.access_key_id {
@@ -1087,6 +1095,14 @@ pub fn verify_with(
             v.keys_left_active.push(super::unknown_key(k));
         }
     }
+    // SSH public keys, service-specific credentials, signing certificates (`othercreds`).
+    let user_cut = |a: &str, u: &str| {
+        deleted_users.contains(&(a.to_string(), u.to_string()))
+            || policies.on.get(&on_key(TargetKind::User, u, a)).is_some_and(|m| {
+                m.values().any(|(_, st)| super::policy::any_matches(st, None, None))
+            })
+    };
+    v.keys_left_active.extend(super::othercreds::left_active(g, &b, &others_cut, user_cut));
     v.ok =
         v.not_covered.is_empty() && v.keys_left_active.is_empty() && v.command_problems.is_empty();
     // A deny in an account whose logs are not in the trail is applied only by a run of plan.sh

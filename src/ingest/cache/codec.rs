@@ -408,6 +408,7 @@ fn put_response(w: &mut Writer, p: &Response) {
         source_identity,
         console_login,
         instance_ids,
+        credential_id,
     } = p;
     w.opt_str(credentials_key.as_deref());
     w.opt_i64(*credentials_expiration);
@@ -433,6 +434,7 @@ fn put_response(w: &mut Writer, p: &Response) {
         source_identity,
         console_login,
         instance_ids,
+        credential_id,
     ] {
         w.opt_str(s.as_deref());
     }
@@ -504,6 +506,7 @@ pub(crate) fn get_event(r: &mut Reader<'_>, origin: Origin) -> Option<Event> {
         source_identity: r.opt_string()?,
         console_login: r.opt_string()?,
         instance_ids: r.opt_string()?,
+        credential_id: r.opt_string()?,
     };
     let n = r.count(4)?;
     let mut resources = Vec::with_capacity(n);
@@ -782,6 +785,7 @@ mod tests {
                 source_identity: s(),
                 console_login: s(),
                 instance_ids: s(),
+                credential_id: s(),
             },
             resources: vec![s().unwrap(), String::new(), "x".repeat(70_000)],
             origin: Origin { file: 3, record: 9 },

@@ -1,0 +1,158 @@
+//! The long-term credentials of an IAM user other than its access keys that a tainted
+//! credential made: SSH public keys (`UploadSSHPublicKey`: CodeCommit over SSH),
+//! service-specific credentials (`CreateServiceSpecificCredential`: CodeCommit over HTTPS,
+//! Amazon Keyspaces, Amazon Bedrock API keys) and signing certificates
+//! (`UploadSigningCertificate`). Each acts as its user, with the user's policies, and no deny
+//! on `aws:TokenIssueTime` ends it (F5): like an access key it is deactivated by its id, which
+//! the call's response gives. One whose id the record does not show is cut only with its
+//! user (denied everything, or deleted); otherwise it is NOT CUT and `plan` exits 1. `verify`
+//! judges each the same way, from its own reading of the trail ([`left_active`]).
+//!
+//! Before, each was a review item only, and `verify` said OK while the attacker's SSH key or
+//! Bedrock API key on an existing user kept working.
+
+use super::commands::checked;
+use super::{Action, ActionKind, Summary};
+use crate::blast::{BlastRadius, OTHER_CREDENTIALS};
+use crate::chain::SessionGraph;
+use crate::escape::one_line;
+
+/// The action that deactivates what a call of `event` made, and what that is called.
+fn kind_of(event: &str) -> Option<(ActionKind, &'static str)> {
+    match event {
+        "UploadSSHPublicKey" => Some((ActionKind::DeactivateSshPublicKey, "SSH public key")),
+        "CreateServiceSpecificCredential" => {
+            Some((ActionKind::DeactivateServiceSpecificCredential, "service-specific credential"))
+        }
+        "UploadSigningCertificate" => {
+            Some((ActionKind::DeactivateSigningCertificate, "signing certificate"))
+        }
+        _ => None,
+    }
+}
+
+/// One credential a tainted credential made, still there at the end of the trail.
+struct Made<'a> {
+    account: &'a str,
+    /// Its user's name at the end of the trail (a rename since moved it).
+    user: &'a str,
+    id: Option<&'a str>,
+    kind: ActionKind,
+    what: &'static str,
+    event: String,
+}
+
+/// The credentials of [`OTHER_CREDENTIALS`] calls in `b`; those of a user deleted since went
+/// with it.
+fn made<'a>(g: &'a SessionGraph, b: &'a BlastRadius) -> Vec<Made<'a>> {
+    let mut out = Vec::new();
+    for p in b.persistence.iter().filter(|p| OTHER_CREDENTIALS.contains(&p.event_name.as_str())) {
+        let Some((kind, what)) = kind_of(&p.event_name) else { continue };
+        let (Some(account), Some(user)) = (p.account_id.as_deref(), p.user_name.as_deref()) else {
+            continue;
+        };
+        let t = p.event_time.secs();
+        if g.deleted_after(account, user, t).is_some() {
+            continue;
+        }
+        out.push(Made {
+            account,
+            user: g.user_name_now(account, user, Some(t)),
+            id: p.credential_id.as_deref(),
+            kind,
+            what,
+            event: format!("{} {}", p.event_name, one_line(&p.event_id)),
+        });
+    }
+    out
+}
+
+/// The plan's deactivations of the credentials of [`made`], and a NOT CUT note (counted in
+/// `keys_by_hand`) for each it cannot deactivate whose user `denied_all` does not cover.
+pub(super) fn deactivate(
+    g: &SessionGraph,
+    b: &BlastRadius,
+    denied_all: impl Fn(&str, &str) -> bool,
+    actions: &mut Vec<Action>,
+    notes: &mut Vec<String>,
+    summary: &mut Summary,
+) {
+    for m in made(g, b) {
+        let planned = m.id.map(|id| {
+            checked(Action {
+                kind: m.kind.clone(),
+                account_id: Some(m.account.to_string()),
+                user_name: Some(m.user.to_string()),
+                credential_id: Some(id.to_string()),
+                reason: format!(
+                    "{} {} of user {}, made by a tainted credential ({}): it acts as the user, and no deny on aws:TokenIssueTime ends it (F5)",
+                    m.what,
+                    one_line(id),
+                    one_line(m.user),
+                    m.event
+                ),
+                ..Default::default()
+            })
+        });
+        let cut = planned.as_ref().is_some_and(|a| a.kind != ActionKind::Review);
+        actions.extend(planned);
+        if !cut && !denied_all(m.account, m.user) {
+            summary.keys_by_hand += 1;
+            notes.push(format!(
+                "NOT CUT: the {} of user {} made by {} stays active until it is found and deactivated by hand (see its review item)",
+                m.what,
+                one_line(m.user),
+                m.event
+            ));
+        }
+    }
+}
+
+/// What the plan deactivates: `(account, user in lower case, id)` of each action of the
+/// kinds [`kind_of`] names.
+pub(super) fn deactivated(a: &Action) -> Option<(String, String, String)> {
+    matches!(
+        a.kind,
+        ActionKind::DeactivateSshPublicKey
+            | ActionKind::DeactivateServiceSpecificCredential
+            | ActionKind::DeactivateSigningCertificate
+    )
+    .then(|| {
+        Some((
+            a.account_id.clone()?,
+            a.user_name.as_deref()?.to_ascii_lowercase(),
+            a.credential_id.clone()?,
+        ))
+    })
+    .flatten()
+}
+
+/// The credentials of [`made`] the plan leaves active (`verify`): neither deactivated by an
+/// action of the right kind naming their user and id, nor cut with their user (`user_cut`:
+/// deleted, or denied everything).
+pub(super) fn left_active(
+    g: &SessionGraph,
+    b: &BlastRadius,
+    plan: &[Action],
+    user_cut: impl Fn(&str, &str) -> bool,
+) -> Vec<String> {
+    let done: std::collections::BTreeSet<(&str, (String, String, String))> =
+        plan.iter().filter_map(|a| Some((a.kind.as_str(), deactivated(a)?))).collect();
+    let mut left = Vec::new();
+    for m in made(g, b) {
+        let by_id = m.id.is_some_and(|id| {
+            let key = (m.account.to_string(), m.user.to_ascii_lowercase(), id.to_string());
+            done.contains(&(m.kind.as_str(), key))
+        });
+        if !by_id && !user_cut(m.account, m.user) {
+            left.push(format!(
+                "{} {} of user {} ({})",
+                m.what,
+                m.id.map_or_else(|| "(id not in the log)".into(), one_line),
+                one_line(m.user),
+                m.event
+            ));
+        }
+    }
+    left
+}
