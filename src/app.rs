@@ -556,6 +556,7 @@ fn plan(a: cli::PlanArgs) -> Result<Exit> {
     let opts = plan_options(a.strategy, effective_at, &a.input);
     let mut p =
         plan_with_snapshot(&ing, &g, (&mut b, by_target), &opts, iam.as_ref(), a.contain_reachable);
+    p.seed_principals = a.seeds.principals.iter().map(|s| s.trim().to_string()).collect();
     p.notes.extend(window_note(&g, &a.input)?);
     p.notes.extend(until_note(&a.input)?);
     crate::diag::mark("plan done");
@@ -772,6 +773,7 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
     let opts = plan_options(a.strategy, effective_at, &a.input);
     let mut p =
         plan_with_snapshot(&ing, &g, (&mut b, by_target), &opts, iam.as_ref(), a.contain_reachable);
+    p.seed_principals = a.seeds.principals.iter().map(|s| s.trim().to_string()).collect();
     p.notes.extend(window_note(&g, &a.input)?);
     p.notes.extend(until_note(&a.input)?);
     crate::diag::mark("plan done");

@@ -1211,6 +1211,38 @@ fn ssh_keys_and_service_credentials_the_attacker_made_are_deactivated() {
     assert!(v["keys_left_active"].to_string().contains("signing certificate"), "{v}");
 }
 
+/// A plan made with `--principal` for a user, then verified on a later trail where another
+/// key of that user (not in the plan's seeds) took an AdminRole session: `verify` selects the
+/// principal's credentials again on the trail it reads, and fails (before: it re-derived from
+/// the plan's keys alone and said OK).
+#[test]
+fn verify_of_a_principal_plan_follows_the_principals_other_keys_in_later_logs() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    s.call(&leaked, T0, "sts.amazonaws.com", "GetCallerIdentity", Value::Null);
+    let a = write(&s, &[]);
+    let user = format!("arn:aws:iam::{MAIN}:user/ci-deployer");
+    let (code, p, err) = run(&["plan", "--principal", &user, "--effective-at", CUT], &a);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(p["seed_principals"], json!([user]), "{p:#}");
+    let second = s.user_key(MAIN, "ci-deployer", "AKIAJCIDEPLOYER2EXAM");
+    let admin = s.assume_role(
+        &second,
+        T0 + 600,
+        &format!("arn:aws:iam::{MAIN}:role/AdminRole"),
+        "x",
+        43200,
+    );
+    s.call(&admin, T0 + 660, "iam.amazonaws.com", "ListUsers", Value::Null);
+    let b = write(&s, &[]);
+    let (code, v) = verify(&b, &p);
+    assert_eq!(code, 1, "{v:#}");
+    assert!(v["keys_left_active"].to_string().contains("AKIAJCIDEPLOYER2EXAM"), "{v:#}");
+    assert!(v["not_covered"].to_string().contains(&admin.key), "{v:#}");
+    // The same plan on its own trail: OK.
+    assert_eq!(verify(&a, &p).0, 0);
+}
+
 /// The leaked user key sets its own user's console password: `CreateLoginProfile` with no
 /// `userName` (IAM's default: the caller), logged without its response, so no field names
 /// the user; the attacker then signs in. The password and the console session are the

@@ -91,21 +91,10 @@ pub(super) fn seeds_of(
     keys: &[SeedKey],
     principals: &[String],
 ) -> Result<Vec<SeedKey>> {
-    use crate::chain::NodeKind;
     let mut seeds = keys.to_vec();
     for p in principals {
         let p = p.trim();
-        let mut found: Vec<SeedKey> = g
-            .nodes
-            .iter()
-            .filter(|n| matches!(n.kind, NodeKind::LongTermKey | NodeKind::Session))
-            .filter(|n| {
-                n.principal_arn.as_deref() == Some(p)
-                    || n.role_arn.as_deref() == Some(p)
-                    || n.user_arn.as_deref() == Some(p)
-            })
-            .map(|n| SeedKey::parse(&n.id))
-            .collect();
+        let found = g.seeds_of_principal(p);
         if found.is_empty() {
             let close = closest(p, g.nodes.iter().filter_map(|n| n.principal_arn.as_deref()));
             bail!(
@@ -114,7 +103,6 @@ pub(super) fn seeds_of(
                 if close.is_empty() { "none".to_string() } else { close.join(", ") }
             );
         }
-        found.sort();
         seeds.extend(found);
     }
     seeds.dedup();

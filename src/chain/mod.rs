@@ -439,6 +439,26 @@ impl SessionGraph {
         }
     }
 
+    /// The credentials (long-term keys and sessions) that act as `principal` (a user, role,
+    /// federated-user or session ARN), as seeds, sorted: what `--principal` selects, worked
+    /// out again by `verify` on the trail it is given (a later one may hold more of them).
+    pub fn seeds_of_principal(&self, principal: &str) -> Vec<SeedKey> {
+        let p = principal.trim();
+        let mut found: Vec<SeedKey> = self
+            .nodes
+            .iter()
+            .filter(|n| matches!(n.kind, NodeKind::LongTermKey | NodeKind::Session))
+            .filter(|n| {
+                n.principal_arn.as_deref() == Some(p)
+                    || n.role_arn.as_deref() == Some(p)
+                    || n.user_arn.as_deref() == Some(p)
+            })
+            .map(|n| SeedKey::parse(&n.id))
+            .collect();
+        found.sort();
+        found
+    }
+
     /// Children of each node (indices), in edge order.
     pub fn children(&self) -> Vec<Vec<(usize, usize)>> {
         let mut ch = vec![Vec::new(); self.nodes.len()];

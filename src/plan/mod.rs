@@ -788,6 +788,7 @@ pub fn build_plan_with(
             last_event: Time::opt(ing.span().1),
         },
         seeds: b.seeds.clone(),
+        seed_principals: Vec::new(),
         tainted: PlanTainted { credentials, events: b.events },
         actions,
         unrevocable,

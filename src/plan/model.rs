@@ -163,6 +163,11 @@ pub struct Plan {
     pub effective_at: Time,
     pub inputs: PlanInputs,
     pub seeds: Vec<String>,
+    /// The `--principal` values the plan was made for (their credentials are in `seeds`):
+    /// `verify` selects their credentials again on the trail it reads, where later logs may
+    /// show more of them (another key of the same user).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seed_principals: Vec<String>,
     pub tainted: PlanTainted,
     pub actions: Vec<Action>,
     pub unrevocable: Vec<Unrevocable>,

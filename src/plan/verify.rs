@@ -753,7 +753,26 @@ pub fn verify_with(
         anyhow::bail!("unsupported plan schema {:?} (expected {})", plan.schema, super::SCHEMA);
     }
     let eff = plan.effective_at.secs();
-    let seeds: Vec<SeedKey> = plan.seeds.iter().map(|s| SeedKey::parse(s)).collect();
+    let mut seeds: Vec<SeedKey> = plan.seeds.iter().map(|s| SeedKey::parse(s)).collect();
+    // A plan made for a principal: its credentials on this trail, which may show more of them
+    // than the plan's (another key of the same user in logs delivered since). From the plan's
+    // keys alone, a later trail's other key and the sessions it took went unjudged: OK.
+    let mut more_of_principals = Vec::new();
+    for p in &plan.seed_principals {
+        let found = g.seeds_of_principal(p);
+        if found.is_empty() {
+            anyhow::bail!(
+                "the plan's principal {} has no credential in this trail: run verify on the trail the plan was made from (or a later copy of it)",
+                crate::escape::one_line(p)
+            );
+        }
+        for s in found {
+            if !seeds.contains(&s) {
+                more_of_principals.push(s.as_str().to_string());
+                seeds.push(s);
+            }
+        }
+    }
     // The tainted set is re-derived from the plan's seeds: a seed this trail does not hold (a
     // narrower trail than the plan's, or an edited plan) would leave it short, and the run
     // would say OK about less than the plan is meant for. That is an error (exit 2), as an
@@ -774,6 +793,12 @@ pub fn verify_with(
     // the list was empty, and an SSH key the attacker gave a user went unseen.
     let b = crate::blast::blast_with(ing, g, &seeds, true, false)?;
     let mut notes = b.notes.clone();
+    if !more_of_principals.is_empty() {
+        notes.push(format!(
+            "the plan's principals act through credentials its seeds do not name, judged as tainted too: {}",
+            more_of_principals.iter().map(|s| crate::escape::one_line(s)).collect::<Vec<_>>().join(", ")
+        ));
+    }
     // Liveness is judged at the plan's cut-off, or now if that is later: moving the cut-off
     // into the future (by hand, or with --effective-at) must not turn a session alive now
     // into an "expired" one that needs no deny.
