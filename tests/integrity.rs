@@ -1734,14 +1734,27 @@ fn a_file_reached_through_an_insight_link_or_too_large_to_check_is_never_ok() {
 #[test]
 fn a_chain_that_ends_hours_before_the_rest_of_its_trail_is_not_ok() {
     for org in [false, true] {
-        chain_ends_early(org);
+        chain_cut(org, true, 3);
     }
+    // Two hours are not a delivery delay either (they passed as ok).
+    chain_cut(false, true, 2);
+}
+
+/// The same at the other end: the oldest digests of one region deleted with their log files
+/// (the first hours of the incident there). Its oldest digest names a predecessor that is not
+/// there, while the other chains of the trail start hours earlier: not ok (before: ok, with a
+/// note that the export may start mid-chain).
+#[test]
+fn a_chain_that_starts_hours_after_the_rest_of_its_trail_is_not_ok() {
+    chain_cut(false, false, 3);
+    chain_cut(true, false, 2);
 }
 
 /// [`a_chain_that_ends_hours_before_the_rest_of_its_trail_is_not_ok`] on a trail with (or
 /// without) organization-trail copies: with them, every chain of one member account is cut,
-/// and the other member's chains of the same trail show it.
-fn chain_ends_early(org: bool) {
+/// and the other member's chains of the same trail show it. `newest`: the last `n` digests are
+/// cut, else the first `n`.
+fn chain_cut(org: bool, newest: bool, n: usize) {
     let opts = DigestGenOptions { key: Some(test_key()), ..Default::default() };
     let fp = opts.fingerprint.clone();
     let (d, digests, _) = trail(63, 6, org, opts);
@@ -1751,8 +1764,8 @@ fn chain_ends_early(org: bool) {
     assert_eq!((code, v["status"].as_str()), (0, Some("ok")), "the untouched trail: {v}");
     assert!(v["not_shown"].as_array().unwrap().is_empty(), "{v}");
     assert!(v["notes"].to_string().contains("LatestDigestDeliveryTime"), "{v}");
-    // The last three digests of the first chain (with organization copies: of every chain of
-    // the first member account), their sidecars and the files they list.
+    // The last (or first) `n` digests of the first chain (with organization copies: of every
+    // chain of the first member account), their sidecars and the files they list.
     let first = if org {
         digests.iter().find(|x| x.starts_with("AWSLogs/o-")).expect("organization digests")
     } else {
@@ -1772,7 +1785,8 @@ fn chain_ends_early(org: bool) {
         let mut of_chain: Vec<&String> = digests.iter().filter(|x| chain_of(x) == *c).collect();
         of_chain.sort();
         assert!(of_chain.len() >= 5, "{of_chain:?}");
-        cut.extend(of_chain[of_chain.len() - 3..].iter().map(|x| x.to_string()));
+        let part = if newest { &of_chain[of_chain.len() - n..] } else { &of_chain[..n] };
+        cut.extend(part.iter().map(|x| x.to_string()));
     }
     for rel in &cut {
         let v: Value = serde_json::from_slice(&gunzip_file(&d.path().join(rel))).unwrap();
@@ -1788,5 +1802,6 @@ fn chain_ends_early(org: bool) {
     assert_eq!((code, v["status"].as_str()), (3, Some("unverified")), "{v}");
     let shown = v["not_shown"].to_string();
     let region = chain.rsplit('/').next().unwrap();
-    assert!(shown.contains(region) && shown.contains("3 h before"), "{v}");
+    let said = if newest { format!("{n} h before") } else { format!("{n} h after") };
+    assert!(shown.contains(region) && shown.contains(&said), "{v}");
 }

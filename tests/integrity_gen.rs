@@ -237,12 +237,15 @@ pub fn write_digests(trail_dir: &Path, o: &DigestGenOptions) -> io::Result<Diges
             .push((key, sha, span));
     }
     let mut rep = DigestGenReport { chains: groups.len(), ..Default::default() };
+    // CloudTrail writes a digest every hour for every region of a trail, log files or not:
+    // every chain spans the hours of the whole trail.
+    let hours_of_all = groups.values().flat_map(|h| h.keys().copied());
+    let (Some(first), Some(last)) = (hours_of_all.clone().min(), hours_of_all.max()) else {
+        return Ok(rep);
+    };
     for ((prefix, region), hours) in &groups {
         let account = prefix.rsplit('/').next().unwrap_or("").to_string();
         let trail = if prefix.split('/').count() > 2 { &o.org_trail } else { &o.trail };
-        let (Some(&first), Some(&last)) = (hours.keys().next(), hours.keys().next_back()) else {
-            continue;
-        };
         let mut prev: Option<(String, String, String)> = None; // (object, sha, signature)
         let mut hour = first;
         while hour <= last {

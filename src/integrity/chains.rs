@@ -366,10 +366,13 @@ fn link_problem(
     }
 }
 
-/// How far a chain may end before the newest chain of its trail and account: CloudTrail
-/// delivers a digest for every hour of every region of a trail, events or not, a little after
-/// the hour; two hours leave room for that.
-const EARLY: i64 = 7200;
+/// How far a chain may end before the newest chain of its trail and account (or start after
+/// its oldest): CloudTrail delivers a digest for every hour of every region of a trail, events
+/// or not, a little after the hour, so one region's newest digest may be delivered while
+/// another's is not yet (an hour). Two hours are not that: with a tolerance of two hours, the
+/// newest two hours of one region could be deleted with their log files and the report still
+/// said ok.
+const EARLY: i64 = 5400;
 
 /// Fills [`IntegrityReport::not_shown`] from the chains and gaps found, and says in a note
 /// what no offline check can show: the newest digests of every chain may have been deleted
@@ -393,6 +396,31 @@ pub(super) fn not_shown(rep: &mut IntegrityReport) {
         }
     }
     let mut found = Vec::new();
+    // The same at the other end: a chain whose oldest digest names a predecessor that is not
+    // among the inputs, starting hours after the other chains of its trail (an export that
+    // starts mid-chain starts every chain about then): its oldest digests and their log files
+    // may have been deleted. Before, only a note said "the export may start mid-chain", and a
+    // region whose first hours of the incident were deleted passed as ok.
+    let starts: Vec<Option<i64>> =
+        rep.chains.iter().map(|c| c.first_start.as_deref().and_then(parse_iso)).collect();
+    let mut oldest: BTreeMap<(String, &str, &str), i64> = BTreeMap::new();
+    for (c, start) in rep.chains.iter().zip(&starts) {
+        if let Some(s) = *start {
+            let o = oldest.entry((trail_of(&c.prefix), &c.trail, &c.home_region)).or_insert(s);
+            *o = (*o).min(s);
+        }
+    }
+    for (c, start) in rep.chains.iter().zip(&starts) {
+        let first = oldest.get(&(trail_of(&c.prefix), c.trail.as_str(), c.home_region.as_str()));
+        if let (false, Some(s), Some(&first)) = (c.starts_at_origin, *start, first) {
+            if s - first > EARLY {
+                found.push(format!(
+                    "{} {} (trail {}): its digests start at {}, {} h after the oldest digest of the same trail ({}), and its oldest digest names a predecessor that is not among the inputs: the oldest digests of this region and their log files may have been deleted",
+                    c.prefix, c.region, c.trail, fmt_iso(s), (s - first) / 3600, fmt_iso(first)
+                ));
+            }
+        }
+    }
     for (c, end) in rep.chains.iter().zip(&ends) {
         let top = newest.get(&(trail_of(&c.prefix), c.trail.as_str(), c.home_region.as_str()));
         if let (Some(e), Some(&top)) = (*end, top) {

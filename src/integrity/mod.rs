@@ -370,7 +370,7 @@ impl IntegrityReport {
         }
         if !self.not_shown.is_empty() {
             why.push(format!(
-                "{} chains end early or restart after a gap: digests and their log files may have been deleted there (not_shown)",
+                "{} chains end early, start late or restart after a gap: digests and their log files may have been deleted there (not_shown)",
                 self.not_shown.len()
             ));
         }
