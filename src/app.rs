@@ -12,6 +12,7 @@ use crate::time::parse_iso;
 use anyhow::{bail, Context, Result};
 use std::io::Write;
 
+mod evidence_check;
 mod links;
 use links::guard_outputs;
 mod seeds;
@@ -47,7 +48,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Export(a) => export(a),
         Command::Generate(a) => generate(a),
         Command::Investigate(a) => investigate(a),
-        Command::Integrity(a) => integrity(a),
+        Command::Integrity(a) => evidence_check::integrity(a),
         Command::Sessions(a) => sessions(a),
         Command::Blast(a) => blast(a),
         Command::Plan(a) => plan(a),
@@ -683,27 +684,6 @@ fn query(a: cli::QueryArgs) -> Result<Exit> {
     Ok(finish(&ing))
 }
 
-fn integrity(a: cli::IntegrityArgs) -> Result<Exit> {
-    let opts = crate::integrity::IntegrityOptions {
-        inputs: a.inputs.clone(),
-        public_keys: a.public_keys.clone(),
-        max_file_size: a.max_file_size,
-    };
-    let report = crate::integrity::validate(&opts)?;
-    match a.format {
-        cli::TableOrJson::Json => stdout_write(&to_json(&report)?)?,
-        cli::TableOrJson::Table => stdout_write(&crate::integrity::render_table(&report))?,
-    }
-    // 0: everything verified, signatures included; 1: something failed (with
-    // `--public-keys`, a signature that cannot be checked fails too); 3: nothing failed but
-    // no signature was checked (no `--public-keys`), so the digests are not shown to be AWS's.
-    Ok(match report.verdict() {
-        crate::integrity::Verdict::Ok => Exit::Ok,
-        crate::integrity::Verdict::Unverified => Exit::Incomplete,
-        crate::integrity::Verdict::Failed => Exit::Finding,
-    })
-}
-
 /// `plan --format json` / the `plan` part of `investigate --format json`: what a responder
 /// reads first.
 #[derive(serde::Serialize)]
@@ -802,6 +782,12 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
     write("plan.json", &to_json(&p)?)?;
     write("plan.sh", &crate::plan::render_script(&p))?;
     write("verify.json", &to_json(&v)?)?;
+    let integrity = evidence_check::of_case(&ing, &a.input.inputs, a.input.max_file_size)?;
+    let failed =
+        |r: &crate::integrity::IntegrityReport| r.verdict() == crate::integrity::Verdict::Failed;
+    if let Some(r) = &integrity {
+        write("integrity.json", &to_json(r)?)?;
+    }
     let html = crate::report::html::render_with_findings(
         &crate::report::html::ReportData {
             scan: &scan,
@@ -824,6 +810,7 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
             "last_event": b.last_event,
             "findings": b.findings,
             "plan": PlanSummary::of(&p),
+            "integrity": integrity.as_ref().map(|r| r.status.clone()),
             "verify": {
                 "ok": v.ok,
                 "verdict": v.verdict,
@@ -850,7 +837,7 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
         }
         let s = &p.summary;
         eprintln!(
-            "trailhound: case folder {}:\n  {} tainted credentials, {} tainted events, {} .. {}\n  plan: {} actions ({} policies, {} keys to deactivate); {} tainted sessions: {} covered{}, {} expired, {} unrevocable; {} collateral\n  verify: {}\n  files: scan.json sessions.dot blast.json blast.md tainted-events.parquet plan.json plan.sh verify.json report.html",
+            "trailhound: case folder {}:\n  {} tainted credentials, {} tainted events, {} .. {}\n  plan: {} actions ({} policies, {} keys to deactivate); {} tainted sessions: {} covered{}, {} expired, {} unrevocable; {} collateral\n  verify: {}\n  {}\n  files: scan.json sessions.dot blast.json blast.md tainted-events.parquet plan.json plan.sh verify.json report.html",
             a.output.display(),
             b.credentials.len(),
             b.events,
@@ -867,13 +854,16 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
             s.collateral_sessions,
             match v.verdict {
                 "FAIL" => "FAIL: see verify.json",
+                _ if integrity.as_ref().is_some_and(failed) => "OK on the evidence as given, but it does not match its digests (below): not a proof",
                 "INCOMPLETE" => "INCOMPLETE: every live tainted credential found is cut, but some input could not be read (verify.json, unread)",
                 _ => "OK: every live tainted credential is cut",
-            }
+            },
+            evidence_check::case_line(integrity.as_ref())
         );
     }
     let code = match v.verdict {
         "FAIL" => Exit::Finding,
+        _ if integrity.as_ref().is_some_and(failed) => Exit::Finding,
         "INCOMPLETE" => Exit::Incomplete,
         _ => finish_with(&ing, iam.as_ref()),
     };

@@ -1805,3 +1805,47 @@ fn chain_cut(org: bool, newest: bool, n: usize) {
     let said = if newest { format!("{n} h before") } else { format!("{n} h after") };
     assert!(shown.contains(region) && shown.contains(&said), "{v}");
 }
+
+/// `investigate` on an export whose digests sit beside its logs checks them: one log file
+/// rewritten after delivery (a record removed, the file still valid) makes the case say
+/// integrity FAILED, write `integrity.json` and exit 1, where it said "verify: OK" and never
+/// mentioned the digests. Untouched, the case says the status it has without keys.
+#[test]
+fn investigate_checks_the_digests_among_its_inputs() {
+    let (d, _, _) = trail(7, 4, false, DigestGenOptions::default());
+    let investigate = |d: &Path| {
+        let out = TempDir::new().unwrap();
+        let case = out.path().join("case");
+        let o = bin()
+            .args(["investigate", "--no-progress", "--key", trailhound::gen::LEAKED_KEY, "-o"])
+            .arg(&case)
+            .arg(d)
+            .output()
+            .unwrap();
+        let status =
+            std::fs::read(case.join("integrity.json")).ok().map(|b| json(&b)["status"].clone());
+        (o.status.code().unwrap(), String::from_utf8_lossy(&o.stderr).to_string(), status)
+    };
+    let (before, err, status) = investigate(d.path());
+    assert_eq!(status, Some(Value::from("unverified")), "{err}");
+    assert!(err.contains("integrity: UNVERIFIED"), "{err}");
+    // One log file of the trail loses its last record.
+    let rel = log_files(d.path()).into_iter().next().unwrap();
+    let path = d.path().join(&rel);
+    let mut v: Value = serde_json::from_slice(&gunzip_file(&path)).unwrap();
+    let records = v["Records"].as_array_mut().unwrap();
+    assert!(records.len() > 1, "{rel}");
+    records.pop();
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut enc, &serde_json::to_vec(&v).unwrap()).unwrap();
+    std::fs::write(&path, enc.finish().unwrap()).unwrap();
+    let (after, err, status) = investigate(d.path());
+    assert_eq!(status, Some(Value::from("failed")), "{err}");
+    assert!(err.contains("integrity: FAILED"), "{err}");
+    assert_eq!(after, 1, "{err}");
+    assert_ne!(before, 1, "the untouched case does not fail: {err}");
+    // Without digests: said not checked.
+    let (_, err, status) = investigate(&d.path().join("AWSLogs/111122223333/CloudTrail"));
+    assert_eq!(status, None);
+    assert!(err.contains("integrity: not checked"), "{err}");
+}
