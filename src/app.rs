@@ -810,7 +810,7 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
             "last_event": b.last_event,
             "findings": b.findings,
             "plan": PlanSummary::of(&p),
-            "integrity": integrity.as_ref().map(|r| r.status.clone()),
+            "integrity": integrity.as_ref().map(|r| r.status),
             "verify": {
                 "ok": v.ok,
                 "verdict": v.verdict,
