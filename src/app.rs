@@ -616,7 +616,10 @@ fn verify(a: cli::VerifyArgs) -> Result<Exit> {
     let p: crate::plan::Plan = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a trailhound plan", a.plan.display()))?;
     let iam = load_iam(&a.iam, &a.input)?;
-    let mut ing = load_with(&a.input, false, true, &[])?;
+    // The plan's seeds, for the first pass to keep their calls: verify reads the tainted
+    // calls in full (their persistence), and those are most of them.
+    let seeds: Vec<SeedKey> = p.seeds.iter().map(|s| SeedKey::parse(s)).collect();
+    let mut ing = load_with(&a.input, false, true, &seeds)?;
     let mut g = crate::chain::SessionGraph::build_releasing(&mut ing)?;
     if let Some(i) = &iam {
         crate::contain::fill_role_arns(i, &mut g);
