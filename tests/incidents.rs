@@ -1243,6 +1243,29 @@ fn verify_of_a_principal_plan_follows_the_principals_other_keys_in_later_logs() 
     assert_eq!(verify(&a, &p).0, 0);
 }
 
+/// A `GetFederationToken` by the leaked user key, logged without its response: the session it
+/// made is named by no record, and is the calling user's (F7), as one named is: the user gets
+/// the deny, and the plan covers it (before: "principal unknown", NOT COVERED, exit 1).
+#[test]
+fn a_federation_token_logged_without_its_response_is_denied_on_its_caller() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    s.call(&leaked, T0, "sts.amazonaws.com", "GetCallerIdentity", Value::Null);
+    s.call(
+        &leaked,
+        T0 + 60,
+        "sts.amazonaws.com",
+        "GetFederationToken",
+        json!({"name": "bob", "durationSeconds": 43200}),
+    );
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    let user = format!("arn:aws:iam::{MAIN}:user/ci-deployer");
+    assert!(principals(&p, "put_user_policy").contains(&user), "{p:#}");
+    assert_eq!(p["summary"]["covered_sessions"], 1, "{p:#}");
+    assert_eq!(verify(&d, &p).0, 0);
+}
+
 /// The leaked user key sets its own user's console password: `CreateLoginProfile` with no
 /// `userName` (IAM's default: the caller), logged without its response, so no field names
 /// the user; the attacker then signs in. The password and the console session are the

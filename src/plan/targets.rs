@@ -122,7 +122,11 @@ pub fn attach_target(g: &SessionGraph, n: usize) -> Result<Target, Blocker> {
         }
         return Ok(Target { kind: TargetKind::Role, name, arn: role_arn, account_id: account });
     }
-    let user_arn = if arn.contains(":federated-user/") {
+    // A GetFederationToken logged without its response made a session no record names: it is
+    // the calling user's, as one named is (it was "principal unknown", NOT COVERED).
+    let federated = arn.contains(":federated-user/")
+        || (arn.is_empty() && node.issued_by_event.as_deref() == Some("GetFederationToken"));
+    let user_arn = if federated {
         // F7: GetFederationToken sessions are denied on the IAM user that called it, known
         // from the issuing call or, without one, from the session's own sessionIssuer (SPEC §9).
         node.user_arn
