@@ -270,6 +270,7 @@ fn export(a: cli::ExportArgs) -> Result<Exit> {
                 for (p, evs) in parts {
                     if !writers.contains_key(&p) {
                         let dir = crate::export::partition_dir(&a.output, &p);
+                        links::refuse_linked_below(&a.output, &dir)?;
                         std::fs::create_dir_all(&dir)
                             .with_context(|| format!("creating {}", dir.display()))?;
                         writers.insert(

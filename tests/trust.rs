@@ -828,6 +828,19 @@ fn links_planted_at_an_outputs_name_are_replaced_never_written_through() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("symbolic link"), "{err}");
+    // A partition folder of `export --partition` planted as a link into the trail: refused.
+    let parts = d.path().join("parts");
+    std::fs::create_dir_all(&parts).unwrap();
+    std::os::unix::fs::symlink(trail.join("AWSLogs"), parts.join("account=111122223333")).unwrap();
+    let o = bin()
+        .args(["export", "--no-progress", "--partition", "-o"])
+        .arg(&parts)
+        .arg(&trail)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("symbolic link"), "{err}");
     // The evidence, and the file outside it a link led to, are as they were.
     assert_eq!(files_under(&trail), logs, "no file added to the trail");
     for (f, b) in logs.iter().zip(&before) {

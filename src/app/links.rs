@@ -108,6 +108,25 @@ pub(super) fn guard_outputs(
     Ok(())
 }
 
+/// SPEC §8: refuses a folder below `root` on the way to `dir` (an `export --partition`
+/// partition) that is a symbolic link: `create_dir_all` follows it, and a planted
+/// `account=… -> ../trail/AWSLogs/…` put the partitions' files into the evidence, read back
+/// by every later run. `guard_outputs` sees only `root`.
+pub(super) fn refuse_linked_below(root: &Path, dir: &Path) -> anyhow::Result<()> {
+    let Ok(rest) = dir.strip_prefix(root) else { return Ok(()) };
+    let mut at = root.to_path_buf();
+    for part in rest.components() {
+        at.push(part);
+        if std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
+            anyhow::bail!(
+                "refusing to write under {}: it is a symbolic link, and the files written there would land wherever it leads (remove the link, or write elsewhere)",
+                at.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 #[cfg(unix)]
 fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
     use std::os::unix::fs::MetadataExt;
