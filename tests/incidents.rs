@@ -1241,6 +1241,19 @@ fn verify_of_a_principal_plan_follows_the_principals_other_keys_in_later_logs() 
     assert!(v["not_covered"].to_string().contains(&admin.key), "{v:#}");
     // The same plan on its own trail: OK.
     assert_eq!(verify(&a, &p).0, 0);
+    // The later key's records spell the user in other capitals, with the user's unique id
+    // (as after a rename, which keeps it): still the principal's.
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    s.call(&leaked, T0, "sts.amazonaws.com", "GetCallerIdentity", Value::Null);
+    let other = s
+        .user_key(MAIN, "CI-Deployer", "AKIAJCIDEPLOYER2EXAM")
+        .with_principal_id(&leaked.principal_id);
+    s.call(&other, T0 + 600, "iam.amazonaws.com", "ListUsers", Value::Null);
+    let c = write(&s, &[]);
+    let (code, p, err) = run(&["plan", "--principal", &user, "--effective-at", CUT], &c);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(p["seeds"], json!([LEAKED, "AKIAJCIDEPLOYER2EXAM"]), "{p:#}");
 }
 
 /// A `GetFederationToken` by the leaked user key, logged without its response: the session it

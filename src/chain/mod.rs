@@ -442,17 +442,29 @@ impl SessionGraph {
     /// The credentials (long-term keys and sessions) that act as `principal` (a user, role,
     /// federated-user or session ARN), as seeds, sorted: what `--principal` selects, worked
     /// out again by `verify` on the trail it is given (a later one may hold more of them).
+    ///
+    /// IAM names users and roles without regard to case, and a user keeps its unique id
+    /// (`AIDA…`) through a rename: a credential whose ARN spells the principal otherwise, or
+    /// that acts as the same user under a later name, acts as it too (a plan for the user
+    /// missed its other key in later logs that spelled or renamed it).
     pub fn seeds_of_principal(&self, principal: &str) -> Vec<SeedKey> {
         let p = principal.trim();
-        let mut found: Vec<SeedKey> = self
-            .nodes
-            .iter()
-            .filter(|n| matches!(n.kind, NodeKind::LongTermKey | NodeKind::Session))
-            .filter(|n| {
-                n.principal_arn.as_deref() == Some(p)
-                    || n.role_arn.as_deref() == Some(p)
-                    || n.user_arn.as_deref() == Some(p)
-            })
+        let credentials = || {
+            self.nodes
+                .iter()
+                .filter(|n| matches!(n.kind, NodeKind::LongTermKey | NodeKind::Session))
+        };
+        let named = |n: &Node| {
+            [&n.principal_arn, &n.role_arn, &n.user_arn]
+                .into_iter()
+                .any(|a| a.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(p)))
+        };
+        let users: BTreeSet<&str> = credentials()
+            .filter(|n| named(n))
+            .filter_map(|n| n.userid.as_deref().filter(|u| u.starts_with("AIDA")))
+            .collect();
+        let mut found: Vec<SeedKey> = credentials()
+            .filter(|n| named(n) || n.userid.as_deref().is_some_and(|u| users.contains(u)))
             .map(|n| SeedKey::parse(&n.id))
             .collect();
         found.sort();

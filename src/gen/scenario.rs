@@ -40,6 +40,15 @@ pub struct Cred {
 }
 
 impl Cred {
+    /// The same credential, its calls written with the principal id `id` (another key of the
+    /// same user, renamed or spelled otherwise since, keeps the user's unique id).
+    pub fn with_principal_id(&self, id: &str) -> Cred {
+        let mut c = self.clone();
+        c.identity["principalId"] = Value::from(id);
+        c.principal_id = id.to_string();
+        c
+    }
+
     /// The same credential, its calls written without `sessionCredentialFromConsole` (some
     /// console calls lack it).
     pub fn unflagged(&self) -> Cred {
