@@ -1209,6 +1209,36 @@ fn ssh_keys_and_service_credentials_the_attacker_made_are_deactivated() {
     let (code, v) = verify(&d, &p);
     assert_eq!(code, 1, "{v}");
     assert!(v["keys_left_active"].to_string().contains("signing certificate"), "{v}");
+    // The attacker's own user signs in, and its console session's call carries no key (F17).
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    s.create_user(&leaked, T0, "backup");
+    s.create_login_profile(&leaked, T0 + 5, "backup");
+    let console = s.console_login(MAIN, T0 + 60, "backup");
+    s.call_full(
+        &console,
+        T0 + 90,
+        "iam.amazonaws.com",
+        "UploadSSHPublicKey",
+        json!({"userName": "alice", "sSHPublicKeyBody": "ssh-rsa AAAA"}),
+        json!({"sSHPublicKey": {"userName": "alice", "sSHPublicKeyId": ssh, "status": "Active"}}),
+        None,
+        "aws-cli/2.15.0",
+    );
+    s.edit_records(|_, r| {
+        if r["eventName"] == "UploadSSHPublicKey" {
+            r["userIdentity"].as_object_mut().unwrap().remove("accessKeyId");
+        }
+    });
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    assert_eq!(actions(&p, "deactivate_ssh_public_key").len(), 1, "{p:#}");
+    // Deactivations come before the denies.
+    let order: Vec<&str> =
+        p["actions"].as_array().unwrap().iter().map(|a| a["type"].as_str().unwrap()).collect();
+    let at = |t: &str| order.iter().position(|x| *x == t).unwrap();
+    assert!(at("deactivate_ssh_public_key") < at("put_user_policy"), "{order:?}");
+    assert_eq!(verify(&d, &p).0, 0);
 }
 
 /// A plan made with `--principal` for a user, then verified on a later trail where another

@@ -38,7 +38,9 @@ pub(super) fn rank(kind: &ActionKind) -> usize {
         | ActionKind::PutUserPolicy
         | ActionKind::CreatePolicy
         | ActionKind::AttachRolePolicy
-        | ActionKind::AttachUserPolicy => 1,
+        | ActionKind::AttachUserPolicy => {
+            ACTION_ORDER.iter().position(|x| *x == ActionKind::PutRolePolicy).unwrap_or(1)
+        }
         k => ACTION_ORDER.iter().position(|x| x == k).unwrap_or(ACTION_ORDER.len()),
     }
 }

@@ -618,7 +618,7 @@ pub fn build_plan_with(
     let trail_rooms = TrailRooms::for_plan(ing, b, &mut notes);
     users::remove_users(b, &live_users, &user_keys, &trail_rooms, &mut handled, &mut actions);
     let denied_all = |a: &str, u: &str| attackers.contains_key(&who(a, u));
-    othercreds::deactivate(g, b, denied_all, &mut actions, &mut notes, &mut summary);
+    othercreds::deactivate(g, &trail_rooms, denied_all, &mut actions, &mut notes, &mut summary);
 
     // A key made with a tainted credential whose id the logs do not show (no response in the
     // record): no action can name it, so it is cut only if its user is denied everything.

@@ -12,8 +12,7 @@
 //! Bedrock API key on an existing user kept working.
 
 use super::commands::checked;
-use super::{Action, ActionKind, Summary};
-use crate::blast::{BlastRadius, OTHER_CREDENTIALS};
+use super::{Action, ActionKind, Summary, TrailRooms};
 use crate::chain::SessionGraph;
 use crate::escape::one_line;
 
@@ -42,26 +41,24 @@ struct Made<'a> {
     event: String,
 }
 
-/// The credentials of [`OTHER_CREDENTIALS`] calls in `b`; those of a user deleted since went
-/// with it.
-fn made<'a>(g: &'a SessionGraph, b: &'a BlastRadius) -> Vec<Made<'a>> {
+/// The credentials of [`crate::blast::OTHER_CREDENTIALS`] calls the trail shows made by tainted credentials
+/// or by the attacker's users under any credential (a console session's calls may carry no
+/// key, F17: [`TrailRooms::from_trail`]); those of a user deleted since went with it.
+fn made<'a>(g: &'a SessionGraph, rooms: &'a TrailRooms) -> Vec<Made<'a>> {
     let mut out = Vec::new();
-    for p in b.persistence.iter().filter(|p| OTHER_CREDENTIALS.contains(&p.event_name.as_str())) {
-        let Some((kind, what)) = kind_of(&p.event_name) else { continue };
-        let (Some(account), Some(user)) = (p.account_id.as_deref(), p.user_name.as_deref()) else {
-            continue;
-        };
-        let t = p.event_time.secs();
-        if g.deleted_after(account, user, t).is_some() {
+    for c in &rooms.others {
+        let Some((kind, what)) = kind_of(&c.event_name) else { continue };
+        let (account, user) = (c.account.as_str(), c.user.as_str());
+        if g.deleted_after(account, user, c.time).is_some() {
             continue;
         }
         out.push(Made {
             account,
-            user: g.user_name_now(account, user, Some(t)),
-            id: p.credential_id.as_deref(),
+            user: g.user_name_now(account, user, Some(c.time)),
+            id: c.id.as_deref(),
             kind,
             what,
-            event: format!("{} {}", p.event_name, one_line(&p.event_id)),
+            event: format!("{} {}", c.event_name, one_line(&c.event_id)),
         });
     }
     out
@@ -71,13 +68,13 @@ fn made<'a>(g: &'a SessionGraph, b: &'a BlastRadius) -> Vec<Made<'a>> {
 /// `keys_by_hand`) for each it cannot deactivate whose user `denied_all` does not cover.
 pub(super) fn deactivate(
     g: &SessionGraph,
-    b: &BlastRadius,
+    rooms: &TrailRooms,
     denied_all: impl Fn(&str, &str) -> bool,
     actions: &mut Vec<Action>,
     notes: &mut Vec<String>,
     summary: &mut Summary,
 ) {
-    for m in made(g, b) {
+    for m in made(g, rooms) {
         let planned = m.id.map(|id| {
             checked(Action {
                 kind: m.kind.clone(),
@@ -132,14 +129,14 @@ pub(super) fn deactivated(a: &Action) -> Option<(String, String, String)> {
 /// deleted, or denied everything).
 pub(super) fn left_active(
     g: &SessionGraph,
-    b: &BlastRadius,
+    rooms: &TrailRooms,
     plan: &[Action],
     user_cut: impl Fn(&str, &str) -> bool,
 ) -> Vec<String> {
     let done: std::collections::BTreeSet<(&str, (String, String, String))> =
         plan.iter().filter_map(|a| Some((a.kind.as_str(), deactivated(a)?))).collect();
     let mut left = Vec::new();
-    for m in made(g, b) {
+    for m in made(g, rooms) {
         let by_id = m.id.is_some_and(|id| {
             let key = (m.account.to_string(), m.user.to_ascii_lowercase(), id.to_string());
             done.contains(&(m.kind.as_str(), key))

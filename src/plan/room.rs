@@ -42,6 +42,21 @@ pub struct TrailRooms {
     /// made one first, under the name the plan would use, would have plan.sh's attach skipped
     /// or, worse, the attacker's document attached.
     made: BTreeSet<(String, String)>,
+    /// The SSH public keys, service-specific credentials and signing certificates the calls
+    /// made (`othercreds`), the attacker's users' keyless console calls (F17) included.
+    pub(super) others: Vec<OtherCredential>,
+}
+
+/// A credential other than an access key a call made: account, user, its id when the
+/// response shows it, the call's name and event id, and its time.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct OtherCredential {
+    pub(super) account: String,
+    pub(super) user: String,
+    pub(super) id: Option<String>,
+    pub(super) event_name: String,
+    pub(super) event_id: String,
+    pub(super) time: i64,
 }
 
 impl TrailRooms {
@@ -54,6 +69,18 @@ impl TrailRooms {
             if p.event_name == "CreatePolicy" {
                 if let (Some(a), Some(n)) = (p.account_id.as_deref(), p.policy_name.as_deref()) {
                     t.made.insert((a.to_string(), n.to_ascii_lowercase()));
+                }
+            }
+            if crate::blast::OTHER_CREDENTIALS.contains(&p.event_name.as_str()) {
+                if let (Some(a), Some(u)) = (&p.account_id, &p.user_name) {
+                    t.others.push(OtherCredential {
+                        account: a.clone(),
+                        user: u.clone(),
+                        id: p.credential_id.clone(),
+                        event_name: p.event_name.clone(),
+                        event_id: p.event_id.clone(),
+                        time: p.event_time.secs(),
+                    });
                 }
             }
             let principal = (p.user_name.as_deref(), p.role_name.as_deref());
@@ -152,6 +179,23 @@ impl TrailRooms {
             return;
         }
         let q = &e.request;
+        if crate::blast::OTHER_CREDENTIALS.contains(&e.name.as_str()) {
+            // Without `userName`, IAM acts on the calling user.
+            let own = (e.identity.kind.as_deref() == Some("IAMUser"))
+                .then_some(e.identity.user_name.as_ref())
+                .flatten();
+            if let (Some(a), Some(u)) = (e.account(), q.user_name.as_ref().or(own)) {
+                self.others.push(OtherCredential {
+                    account: a.to_string(),
+                    user: u.clone(),
+                    id: e.response.credential_id.clone(),
+                    event_name: e.name.clone(),
+                    event_id: e.id.clone(),
+                    time: e.time,
+                });
+            }
+            return;
+        }
         if e.name == "CreatePolicy" {
             if let (Some(a), Some(n)) = (e.account(), q.policy_name.as_deref()) {
                 self.made.insert((a.to_string(), n.to_ascii_lowercase()));

@@ -1127,7 +1127,8 @@ pub fn verify_with(
                 m.values().any(|(_, st)| super::policy::any_matches(st, None, None))
             })
     };
-    v.keys_left_active.extend(super::othercreds::left_active(g, &b, &others_cut, user_cut));
+    let left = super::othercreds::left_active(g, &policies.trail, &others_cut, user_cut);
+    v.keys_left_active.extend(left);
     v.ok =
         v.not_covered.is_empty() && v.keys_left_active.is_empty() && v.command_problems.is_empty();
     // A deny in an account whose logs are not in the trail is applied only by a run of plan.sh
