@@ -201,14 +201,38 @@ pub struct BlastRadius {
 /// [`BlastRadius::resource_uses`]: credential node → recipient account → policy resources.
 pub type ResourceUses = BTreeMap<usize, BTreeMap<String, BTreeSet<String>>>;
 
-/// Stands, among a session's [`ResourceUses`], for resources its calls named that ingest did
-/// not keep in full (a record's `resources` past [`crate::ingest::raw::LIST_CAP`], an ARN
-/// cut at [`crate::ingest::raw::FIELD_CAP`]): no deny can name them, and the plan says so.
 /// Calls that give an IAM user a long-term credential other than an access key, each
 /// [`Persistence::credential_id`].
 pub const OTHER_CREDENTIALS: &[&str] =
     &["UploadSSHPublicKey", "CreateServiceSpecificCredential", "UploadSigningCertificate"];
 
+/// The IAM user an IAM call acted on, as the plan's clean-up names it
+/// ([`Persistence::user_name`]; `plan`'s reading of the users' other credentials too): from
+/// its response or request, and, for the calls IAM lets name no user, the calling IAM user.
+pub fn user_acted_on(e: &Event) -> Option<String> {
+    let q = &e.request;
+    let caller =
+        || (e.identity.kind.as_deref() == Some("IAMUser")).then(|| e.identity.user_name.clone())?;
+    match e.name.as_str() {
+        "CreateAccessKey" => e
+            .response
+            .access_key_user
+            .clone()
+            .or_else(|| q.user_name.clone())
+            .or_else(|| e.identity.user_name.clone()),
+        "CreateUser" => e.response.user_name.clone().or_else(|| q.user_name.clone()),
+        // Without `userName`, IAM acts on the caller's own user.
+        "CreateLoginProfile" | "UpdateLoginProfile" => {
+            e.response.login_profile_user.clone().or_else(|| q.user_name.clone()).or_else(caller)
+        }
+        n if OTHER_CREDENTIALS.contains(&n) => q.user_name.clone().or_else(caller),
+        _ => q.user_name.clone(),
+    }
+}
+
+/// Stands, among a session's [`ResourceUses`], for resources its calls named that ingest did
+/// not keep in full (a record's `resources` past [`crate::ingest::raw::LIST_CAP`], an ARN
+/// cut at [`crate::ingest::raw::FIELD_CAP`]): no deny can name them, and the plan says so.
 pub const INCOMPLETE_RESOURCES: &str = "…[truncated by trailhound: resources not kept in full]";
 
 /// [`policy_resource`] of a resource as the event table holds it: a truncated ARN, or the
@@ -559,31 +583,7 @@ fn radius(
                         detail,
                         follow_up,
                         by_access_key: e.identity.access_key_id.clone(),
-                        user_name: match e.name.as_str() {
-                            "CreateAccessKey" => e
-                                .response
-                                .access_key_user
-                                .clone()
-                                .or_else(|| e.request.user_name.clone())
-                                .or_else(|| e.identity.user_name.clone()),
-                            "CreateUser" => {
-                                e.response.user_name.clone().or_else(|| e.request.user_name.clone())
-                            }
-                            // Without `userName`, IAM acts on the caller's own user.
-                            "CreateLoginProfile"
-                            | "UpdateLoginProfile"
-                            | "UploadSigningCertificate" => e
-                                .response
-                                .login_profile_user
-                                .clone()
-                                .or_else(|| e.request.user_name.clone())
-                                .or_else(|| {
-                                    (e.identity.kind.as_deref() == Some("IAMUser"))
-                                        .then(|| e.identity.user_name.clone())
-                                        .flatten()
-                                }),
-                            _ => e.request.user_name.clone(),
-                        },
+                        user_name: user_acted_on(&e),
                         role_name: e.request.role_name.clone(),
                         group_name: e.request.group_name.clone(),
                         policy_arn: e.request.policy_arn.clone(),

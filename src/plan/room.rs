@@ -180,14 +180,10 @@ impl TrailRooms {
         }
         let q = &e.request;
         if crate::blast::OTHER_CREDENTIALS.contains(&e.name.as_str()) {
-            // Without `userName`, IAM acts on the calling user.
-            let own = (e.identity.kind.as_deref() == Some("IAMUser"))
-                .then_some(e.identity.user_name.as_ref())
-                .flatten();
-            if let (Some(a), Some(u)) = (e.account(), q.user_name.as_ref().or(own)) {
+            if let (Some(a), Some(u)) = (e.account(), crate::blast::user_acted_on(e)) {
                 self.others.push(OtherCredential {
                     account: a.to_string(),
-                    user: u.clone(),
+                    user: u,
                     id: e.response.credential_id.clone(),
                     event_name: e.name.clone(),
                     event_id: e.id.clone(),
