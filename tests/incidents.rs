@@ -3561,16 +3561,16 @@ fn the_snapshot_decides_the_managed_parts_quota_and_names() {
     assert!(actions(&without, "attach_role_policy").len() >= 2, "{without:#}");
     let path = d.path().join("plan.json");
     std::fs::write(&path, serde_json::to_vec_pretty(&without).unwrap()).unwrap();
-    let args = [
-        "verify",
-        "--format",
-        "json",
-        "--plan",
-        path.to_str().unwrap(),
-        "--iam",
-        nine.to_str().unwrap(),
-    ];
-    let (code, v, _) = run(&args, &d);
+    // `verify --format json` of the plan at `plan` with the snapshot files `iams`.
+    let verify_iam = |plan: &std::path::Path, iams: &[&std::path::Path]| {
+        let mut args = vec!["verify", "--format", "json", "--plan", plan.to_str().unwrap()];
+        for i in iams {
+            args.extend(["--iam", i.to_str().unwrap()]);
+        }
+        let (code, v, _) = run(&args, &d);
+        (code, v)
+    };
+    let (code, v) = verify_iam(&path, &[&nine]);
     assert_eq!(code, 1, "{v:#}");
     assert!(v["command_problems"].to_string().contains("managed policies"), "{v:#}");
     // Names taken: the parts go past them.
@@ -3582,16 +3582,7 @@ fn the_snapshot_decides_the_managed_parts_quota_and_names() {
         actions(&p, "create_policy").iter().map(|a| a["policy_name"].as_str().unwrap()).collect();
     assert!(!names.contains(&base) && !names.contains(&format!("{base}-2").as_str()), "{names:?}");
     // and verify refuses a create of a name the snapshot shows.
-    let args = [
-        "verify",
-        "--format",
-        "json",
-        "--plan",
-        path.to_str().unwrap(),
-        "--iam",
-        taken.to_str().unwrap(),
-    ];
-    let (code, v, _) = run(&args, &d);
+    let (code, v) = verify_iam(&path, &[&taken]);
     assert_eq!(code, 1, "{v:#}");
     assert!(v["command_problems"].to_string().contains("EntityAlreadyExists"), "{v:#}");
     // A snapshot part that cannot be read: INCOMPLETE, not OK.
@@ -3599,18 +3590,7 @@ fn the_snapshot_decides_the_managed_parts_quota_and_names() {
     std::fs::write(&broken, b"{\"RoleDetailList\": [").unwrap();
     let good = d.path().join("plan-taken.json");
     std::fs::write(&good, serde_json::to_vec_pretty(&p).unwrap()).unwrap();
-    let args = [
-        "verify",
-        "--format",
-        "json",
-        "--plan",
-        good.to_str().unwrap(),
-        "--iam",
-        taken.to_str().unwrap(),
-        "--iam",
-        broken.to_str().unwrap(),
-    ];
-    let (code, v, _) = run(&args, &d);
+    let (code, v) = verify_iam(&good, &[&taken, &broken]);
     assert_eq!(code, 3, "{v:#}");
     assert_eq!((&v["ok"], &v["verdict"]), (&json!(false), &json!("INCOMPLETE")), "{v:#}");
 }

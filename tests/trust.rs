@@ -799,32 +799,23 @@ fn links_planted_at_an_outputs_name_are_replaced_never_written_through() {
     std::fs::hard_link(&logs[0], case.join("report.html")).unwrap();
     std::fs::hard_link(&logs[1 % logs.len()], case.join("tainted-events.parquet")).unwrap();
     std::os::unix::fs::symlink(&notes, case.join("plan.sh")).unwrap();
-    let o = bin()
-        .args(["investigate", "--no-progress", "-q", "--key", LEAKED, "-o"])
-        .arg(&case)
-        .arg(&trail)
-        .output()
-        .unwrap();
+    // `args`, then the output `out`, over the trail.
+    let run = |args: &[&str], out: &Path| bin().args(args).arg(out).arg(&trail).output().unwrap();
+    let o = run(&["investigate", "--no-progress", "-q", "--key", LEAKED, "-o"], &case);
     assert!(matches!(o.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&o.stderr));
     let html = std::fs::read_to_string(case.join("report.html")).unwrap();
     assert!(html.contains("<html"), "the case's own report is in place");
     assert!(!std::fs::symlink_metadata(case.join("plan.sh")).unwrap().file_type().is_symlink());
     let hard = d.path().join("hl.sh");
     std::fs::hard_link(&logs[0], &hard).unwrap();
-    let o = bin()
-        .args(["plan", "--no-progress", "-q", "--key", LEAKED, "--script"])
-        .arg(&hard)
-        .arg(&trail)
-        .output()
-        .unwrap();
+    let o = run(&["plan", "--no-progress", "-q", "--key", LEAKED, "--script"], &hard);
     assert!(matches!(o.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(std::fs::read_to_string(&hard).unwrap().starts_with("#!"));
     // The cache's `files` folder as a link into the trail: refused before anything is written.
     let cache = d.path().join("cache");
     std::fs::create_dir_all(&cache).unwrap();
     std::os::unix::fs::symlink(trail.join("AWSLogs"), cache.join("files")).unwrap();
-    let o =
-        bin().args(["scan", "--no-progress", "--cache"]).arg(&cache).arg(&trail).output().unwrap();
+    let o = run(&["scan", "--no-progress", "--cache"], &cache);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("symbolic link"), "{err}");
@@ -832,12 +823,7 @@ fn links_planted_at_an_outputs_name_are_replaced_never_written_through() {
     let parts = d.path().join("parts");
     std::fs::create_dir_all(&parts).unwrap();
     std::os::unix::fs::symlink(trail.join("AWSLogs"), parts.join("account=111122223333")).unwrap();
-    let o = bin()
-        .args(["export", "--no-progress", "--partition", "-o"])
-        .arg(&parts)
-        .arg(&trail)
-        .output()
-        .unwrap();
+    let o = run(&["export", "--no-progress", "--partition", "-o"], &parts);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("symbolic link"), "{err}");
