@@ -220,6 +220,13 @@ pub fn content_digest(r: &RawRecord) -> (u64, u32) {
                 d.s(i.get().map_or(&Str(None), |i| &i.instance_id));
             }
         }
+        // The id of an SSH key, service-specific credential or signing certificate the call
+        // made: the plan deactivates it by this id, so a copy of the event under the same
+        // `eventID` that names another id is an evidence conflict, not a duplicate.
+        d.tag = 390;
+        d.s(p.ssh_public_key.get().map_or(&Str(None), |x| &x.id));
+        d.s(p.service_specific_credential.get().map_or(&Str(None), |x| &x.id));
+        d.s(p.certificate.get().map_or(&Str(None), |x| &x.id));
     }
     d.tag = 400;
     if let Some(list) = &r.resources.0 {
@@ -335,6 +342,7 @@ pub fn event_digest(e: &Event) -> u64 {
         &p.source_identity,
         &p.console_login,
         &p.instance_ids,
+        &p.credential_id,
     ] {
         s(&mut d, v);
     }
@@ -410,5 +418,24 @@ mod tests {
         let moved =
             REC.replace("\"roleSessionName\":\"s\"", "\"roleSessionName\":\"\",\"name\":\"s\"");
         assert_ne!(a, digest_of(&moved));
+        // The id of the other credential a call made (what the plan deactivates) counts.
+        for (field, inner) in [
+            ("sSHPublicKey", "sSHPublicKeyId"),
+            ("serviceSpecificCredential", "serviceSpecificCredentialId"),
+            ("certificate", "certificateId"),
+        ] {
+            let with = |id: &str| {
+                REC.replace(
+                    "\"responseElements\":{",
+                    &format!("\"responseElements\":{{\"{field}\":{{\"{inner}\":\"{id}\"}},"),
+                )
+            };
+            assert_ne!(
+                digest_of(&with("APKAEXAMPLE1")),
+                digest_of(&with("APKAEXAMPLE2")),
+                "{field}"
+            );
+            assert_ne!(a, digest_of(&with("APKAEXAMPLE1")), "{field}");
+        }
     }
 }

@@ -194,7 +194,7 @@ impl Row<'_> {
         d.flag(None); // MFA
         d.flag(Some(self.from_console));
         d.skip(18 + 3); // the request's strings, duration, policy size and new user name
-        d.skip(17 + 2); // the response's strings, expiration and key creation date
+        d.skip(18 + 2); // the response's strings, expiration and key creation date
         d.finish()
     }
 }
