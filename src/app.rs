@@ -787,8 +787,8 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
     write("plan.sh", &crate::plan::render_script(&p))?;
     write("verify.json", &to_json(&v)?)?;
     let integrity = evidence_check::of_case(&ing, &a.input.inputs, a.input.max_file_size)?;
-    let failed =
-        |r: &crate::integrity::IntegrityReport| r.verdict() == crate::integrity::Verdict::Failed;
+    let failed = integrity.as_ref().is_some_and(evidence_check::failed);
+    let integrity_line = evidence_check::case_line(integrity.as_ref());
     if let Some(r) = &integrity {
         write("integrity.json", &to_json(r)?)?;
     }
@@ -799,6 +799,7 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
             blast: &b,
             plan: &p,
             verify: &v,
+            integrity: (&integrity_line, failed),
         },
         &b.findings,
     );
@@ -856,18 +857,13 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
             s.expired_sessions,
             s.unrevocable_sessions,
             s.collateral_sessions,
-            match v.verdict {
-                "FAIL" => "FAIL: see verify.json",
-                _ if integrity.as_ref().is_some_and(failed) => "OK on the evidence as given, but it does not match its digests (below): not a proof",
-                "INCOMPLETE" => "INCOMPLETE: every live tainted credential found is cut, but some input could not be read (verify.json, unread)",
-                _ => "OK: every live tainted credential is cut",
-            },
-            evidence_check::case_line(integrity.as_ref())
+            evidence_check::verify_line(v.verdict, integrity.as_ref()),
+            integrity_line
         );
     }
     let code = match v.verdict {
         "FAIL" => Exit::Finding,
-        _ if integrity.as_ref().is_some_and(failed) => Exit::Finding,
+        _ if failed => Exit::Finding,
         "INCOMPLETE" => Exit::Incomplete,
         _ => finish_with(&ing, iam.as_ref()),
     };

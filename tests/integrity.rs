@@ -1822,11 +1822,20 @@ fn investigate_checks_the_digests_among_its_inputs() {
             .arg(d)
             .output()
             .unwrap();
-        let status =
-            std::fs::read(case.join("integrity.json")).ok().map(|b| json(&b)["status"].clone());
-        (o.status.code().unwrap(), String::from_utf8_lossy(&o.stderr).to_string(), status)
+        let integrity = std::fs::read(case.join("integrity.json")).ok().map(|b| json(&b));
+        let html = std::fs::read_to_string(case.join("report.html")).unwrap();
+        let status = integrity.as_ref().map(|v| v["status"].clone());
+        (
+            o.status.code().unwrap(),
+            String::from_utf8_lossy(&o.stderr).to_string(),
+            status,
+            html,
+            integrity,
+        )
     };
-    let (before, err, status) = investigate(d.path());
+    let (before, err, status, html, _) = investigate(d.path());
+    assert!(html.contains("integrity: UNVERIFIED"), "the report says it too");
+    assert!(html.contains("PLAN VERIFIED"));
     assert_eq!(status, Some(Value::from("unverified")), "{err}");
     assert!(err.contains("integrity: UNVERIFIED"), "{err}");
     // One log file of the trail loses its last record.
@@ -1839,13 +1848,28 @@ fn investigate_checks_the_digests_among_its_inputs() {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     std::io::Write::write_all(&mut enc, &serde_json::to_vec(&v).unwrap()).unwrap();
     std::fs::write(&path, enc.finish().unwrap()).unwrap();
-    let (after, err, status) = investigate(d.path());
+    let (after, err, status, html, _) = investigate(d.path());
     assert_eq!(status, Some(Value::from("failed")), "{err}");
     assert!(err.contains("integrity: FAILED"), "{err}");
+    assert!(err.contains("verify: OK on the evidence as given, but it does not match"), "{err}");
     assert_eq!(after, 1, "{err}");
     assert_ne!(before, 1, "the untouched case does not fail: {err}");
-    // Without digests: said not checked.
-    let (_, err, status) = investigate(&d.path().join("AWSLogs/111122223333/CloudTrail"));
+    assert!(html.contains("EVIDENCE ALTERED") && !html.contains("PLAN VERIFIED"));
+    // Given as the account's `CloudTrail` folder, or one region's, without the digests: those
+    // beside it, where CloudTrail writes them, are read.
+    let account = d.path().join("AWSLogs/111122223333");
+    let region = std::fs::read_dir(account.join("CloudTrail")).unwrap().next().unwrap().unwrap();
+    for input in [account.join("CloudTrail"), region.path()] {
+        let (code, err, status, _, integrity) = investigate(&input);
+        assert_eq!(status, Some(Value::from("failed")), "{}: {err}", input.display());
+        assert_eq!(code, 1, "{err}");
+        let notes = integrity.unwrap()["notes"].to_string();
+        assert!(notes.contains("CloudTrail-Digest") && notes.contains("beside"), "{notes}");
+    }
+    // Without digests: said not checked, here and in the report.
+    std::fs::remove_dir_all(account.join("CloudTrail-Digest")).unwrap();
+    let (_, err, status, html, _) = investigate(&account.join("CloudTrail"));
     assert_eq!(status, None);
     assert!(err.contains("integrity: not checked"), "{err}");
+    assert!(html.contains("integrity: not checked"));
 }

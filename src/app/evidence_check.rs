@@ -9,6 +9,7 @@
 
 use super::{cli, stdout_write, to_json, Exit};
 use anyhow::Result;
+use std::path::{Path, PathBuf};
 
 pub(super) fn integrity(a: cli::IntegrityArgs) -> Result<Exit> {
     let opts = crate::integrity::IntegrityOptions {
@@ -31,21 +32,83 @@ pub(super) fn integrity(a: cli::IntegrityArgs) -> Result<Exit> {
     })
 }
 
-/// The integrity of a case's inputs, when they hold digest files (`None` otherwise).
+/// The integrity of a case's inputs, when they hold digest files or an input is a trail's
+/// `CloudTrail` folder with digests beside it (`None` otherwise).
 pub(super) fn of_case(
     ing: &crate::ingest::Ingest,
-    inputs: &[std::path::PathBuf],
+    inputs: &[PathBuf],
     max_file_size: u64,
 ) -> Result<Option<crate::integrity::IntegrityReport>> {
-    if !ing.problems.iter().any(|p| p.reason == "digest") {
+    let mut beside: Vec<PathBuf> = inputs.iter().filter_map(|i| digests_beside(i)).collect();
+    beside.retain(|d| !inputs.contains(d));
+    beside.sort();
+    beside.dedup();
+    if beside.is_empty() && !ing.problems.iter().any(|p| p.reason == "digest") {
         return Ok(None);
     }
     let opts = crate::integrity::IntegrityOptions {
-        inputs: inputs.to_vec(),
+        inputs: inputs.iter().chain(&beside).cloned().collect(),
         public_keys: None,
         max_file_size,
     };
-    Ok(Some(crate::integrity::validate(&opts)?))
+    let mut r = crate::integrity::validate(&opts)?;
+    for d in &beside {
+        r.notes.push(format!(
+            "digests read from {}, beside the log files given (CloudTrail writes them there)",
+            crate::escape::one_line(&d.display().to_string())
+        ));
+    }
+    Ok(Some(r))
+}
+
+/// The `CloudTrail-Digest` folder beside an input given as an account's `…/CloudTrail`
+/// folder or one region's `…/CloudTrail/REGION`, when there is one: CloudTrail writes the
+/// digests of `AWSLogs/ACCOUNT/CloudTrail/REGION/…` under `AWSLogs/ACCOUNT/CloudTrail-Digest/
+/// REGION/…`, so a case made from the log folder alone checked none. (Not deeper: a day's
+/// digests list files delivered in their hour, whose folder may be the day before, so a
+/// day's folder against its digests' folder reads as files missing.)
+fn digests_beside(input: &Path) -> Option<PathBuf> {
+    let of = |p: &Path| {
+        let parts: Vec<_> = p.components().collect();
+        let at = parts.iter().rposition(|c| c.as_os_str() == "CloudTrail")?;
+        if parts.len() - at > 2 {
+            return None;
+        }
+        let mut d: PathBuf = parts[..at].iter().collect();
+        d.push("CloudTrail-Digest");
+        d.extend(&parts[at + 1..]);
+        d.is_dir().then_some(d)
+    };
+    if !input.is_dir() {
+        return None;
+    }
+    // As given, else as the file system names it (an input of `.` inside the folder).
+    of(input).or_else(|| of(&std::fs::canonicalize(input).ok()?))
+}
+
+/// The evidence does not match its digests.
+pub(super) fn failed(r: &crate::integrity::IntegrityReport) -> bool {
+    r.verdict() == crate::integrity::Verdict::Failed
+}
+
+/// What the case summary says of `verify`'s verdict, given what the digests showed: an OK
+/// over logs that do not match their digests is no proof, and one over logs some of which no
+/// digest covers (or where digests may have been deleted) is an OK on those logs as given.
+pub(super) fn verify_line(
+    verdict: &str,
+    r: Option<&crate::integrity::IntegrityReport>,
+) -> &'static str {
+    let partly_unproven =
+        |r: &crate::integrity::IntegrityReport| r.uncovered_total > 0 || !r.not_shown.is_empty();
+    match verdict {
+        "FAIL" => "FAIL: see verify.json",
+        _ if r.is_some_and(failed) => {
+            "OK on the evidence as given, but it does not match its digests (below): not a proof"
+        }
+        "INCOMPLETE" => "INCOMPLETE: every live tainted credential found is cut, but some input could not be read (verify.json, unread)",
+        _ if r.is_some_and(partly_unproven) => "OK on the evidence as given, but its digests do not cover all of it (below): what they do not cover is not proven",
+        _ => "OK: every live tainted credential is cut",
+    }
 }
 
 /// The line of the case summary that says what the integrity check found.
@@ -57,5 +120,27 @@ pub(super) fn case_line(r: Option<&crate::integrity::IntegrityReport>) -> String
     match r.verdict() {
         crate::integrity::Verdict::Failed => format!("{first}: the evidence does not match its digests, so the plan and verify judge altered evidence (integrity.json)"),
         _ => format!("{first} (integrity.json)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::verify_line;
+    use crate::integrity::IntegrityReport;
+
+    #[test]
+    fn an_ok_over_logs_the_digests_do_not_all_cover_says_so() {
+        let mut r = IntegrityReport { digests: 3, ..Default::default() };
+        let plain = "OK: every live tainted credential is cut";
+        assert_eq!(verify_line("OK", Some(&r)), plain);
+        assert_eq!(verify_line("OK", None), plain);
+        r.uncovered_total = 2;
+        assert!(verify_line("OK", Some(&r)).contains("do not cover all of it"));
+        r.uncovered_total = 0;
+        r.not_shown.push("a chain ends early".into());
+        assert!(verify_line("OK", Some(&r)).contains("do not cover all of it"));
+        r.mismatched_total = 1;
+        assert!(verify_line("OK", Some(&r)).contains("not a proof"));
+        assert_eq!(verify_line("FAIL", Some(&r)), "FAIL: see verify.json");
     }
 }

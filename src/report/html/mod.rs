@@ -68,6 +68,10 @@ pub struct ReportData<'a> {
     pub plan: &'a Plan,
     /// The offline verification of the plan.
     pub verify: &'a Verification,
+    /// What the check of the evidence against its CloudTrail digests found, in one line (or
+    /// that it was not checked), and whether the evidence failed it: then the plan and its
+    /// verification judge altered evidence, and the header says so instead of "verified".
+    pub integrity: (&'a str, bool),
 }
 
 /// Children drawn under one credential before the rest collapse into a "+N more" node.
@@ -392,7 +396,10 @@ Parquet and shell files next to this report</footer>\n</main>\n<script>{SCRIPT}<
 
 fn header(o: &mut String, cx: &Ctx) {
     let (d, b, v, p) = (cx.d, cx.d.blast, cx.d.verify, cx.d.plan);
-    let verdict = if v.verdict == "INCOMPLETE" {
+    let verdict = if d.integrity.1 && v.verdict != "FAIL" {
+        "<span class=\"verdict fail\">EVIDENCE ALTERED: the logs do not match their digests</span>"
+            .to_string()
+    } else if v.verdict == "INCOMPLETE" {
         "<span class=\"verdict fail\">INPUT INCOMPLETE: verified over what was read only</span>"
             .to_string()
     } else if v.verdict == "OK" {
@@ -422,7 +429,8 @@ fn header(o: &mut String, cx: &Ctx) {
         }
         _ => "no tainted events".into(),
     };
-    w!(o, " · tainted activity {span}</div>\n<div class=\"cards\">\n");
+    w!(o, " · tainted activity {span}</div>\n");
+    w!(o, "<div class=\"sub\">{}</div>\n<div class=\"cards\">\n", clip(d.integrity.0, 400));
     let sessions = b.credentials.iter().filter(|c| c.kind == NodeKind::Session).count();
     let keys = b.credentials.iter().filter(|c| c.kind == NodeKind::LongTermKey).count();
     let live = p.tainted.credentials.iter().filter(|c| c.status == CredentialStatus::Live).count();
