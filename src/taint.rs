@@ -54,8 +54,10 @@ pub struct AttackerUser {
 }
 
 /// When the user `u` the attacker controls was deleted after it last made it (`made`: the
-/// time of each user's last tainted `CreateUser`; without one, `u.since`), under any of its
-/// names.
+/// time of each user's last tainted `CreateUser`; without one, `u.since`), under the name it
+/// had at the time: a `DeleteUser` of an earlier name after the user was renamed from it, or of
+/// its present name before it was renamed to it, deletes another user (the attacker renames
+/// `evil` to `evil2`, makes a new `evil` and deletes that one: `evil2` lives on).
 fn deleted_at<'g>(
     g: &'g SessionGraph,
     u: &AttackerUser,
@@ -66,9 +68,35 @@ fn deleted_at<'g>(
     }
     let who = (u.account_id.clone(), u.user_name.to_ascii_lowercase());
     let made = made.get(&who).copied().unwrap_or(u.since.secs());
-    std::iter::once(&u.user_name)
+    let acct = &u.account_id;
+    if u.renamed_from.is_empty() {
+        return g.deleted_after(acct, &u.user_name, made);
+    }
+    // The name the user had at `made`: of its names, the one whose renames from then on end
+    // at its present name through the most steps.
+    let origin = std::iter::once(&u.user_name)
         .chain(&u.renamed_from)
-        .filter_map(|n| g.deleted_after(&u.account_id, n, made))
+        .map(|n| (n, g.renames_of(acct, n, Some(made))))
+        .filter(|(n, r)| {
+            r.last()
+                .map_or(n.as_str(), |r| crate::chain::renamed_to(r))
+                .eq_ignore_ascii_case(&u.user_name)
+        })
+        .max_by_key(|(_, r)| r.len());
+    let Some((origin, renames)) = origin else {
+        return g.deleted_after(acct, &u.user_name, made);
+    };
+    // Each name over the time the user had it: `[from, until)`.
+    let mut spans = Vec::with_capacity(renames.len() + 1);
+    let (mut name, mut from) = (origin.as_str(), made);
+    for r in &renames {
+        spans.push((name, from, r.time));
+        (name, from) = (crate::chain::renamed_to(r), r.time);
+    }
+    spans.push((name, from, i64::MAX));
+    spans
+        .into_iter()
+        .filter_map(|(n, from, until)| g.deleted_after(acct, n, from).filter(|d| d.time < until))
         .min_by_key(|d| d.time)
 }
 

@@ -3683,3 +3683,78 @@ fn launched(n: usize) -> (Scenario, Cred, String) {
     }
     (s, leaked, role)
 }
+
+/// Calls of IAM's names made to other services touch no IAM user (a review reproduced both
+/// with plan and verify OK): the leaked key makes Identity Center user `bob` (identity store
+/// `CreateUser`) while an unrelated IAM user `bob` uses its key; and it makes IAM user `evil`
+/// with a password, then a Transfer Family SFTP user `evil`, which it deletes (Transfer
+/// `DeleteUser`), after which IAM user `evil` signs in and makes a key. Before, IAM user
+/// `bob` was the attacker's (plan.sh deactivated, then deleted, its key and the user) and
+/// IAM user `evil` was deleted (its password, console session and key left alone).
+#[test]
+fn calls_of_iam_names_to_other_services_make_and_remove_no_iam_user() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let store = json!({"identityStoreId": "d-1234567890", "userName": "bob", "displayName": "Bob"});
+    s.call(&leaked, T0, "identitystore.amazonaws.com", "CreateUser", store);
+    let bob = s.user_key(MAIN, "bob", "AKIAI44QH8DHBEXAMPLE");
+    s.call(&bob, T0 + 600, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.create_user(&leaked, T0 + 10, "evil");
+    s.create_login_profile(&leaked, T0 + 20, "evil");
+    let sftp = json!({"serverId": "s-01234567890abcdef", "userName": "evil"});
+    s.call(&leaked, T0 + 30, "transfer.amazonaws.com", "CreateUser", sftp.clone());
+    s.call(&leaked, T0 + 40, "transfer.amazonaws.com", "DeleteUser", sftp);
+    let console = s.console_login(MAIN, T0 + 120, "evil");
+    let made = s.create_access_key(&console, T0 + 180, Some("evil"));
+    s.call(&made, T0 + 240, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let d = write(&s, &[]);
+    let tainted = tainted_ids(&d, LEAKED);
+    assert!(!tainted.contains(&bob.key), "{tainted:?}");
+    assert!(tainted.contains(&console.node_id()) && tainted.contains(&made.key), "{tainted:?}");
+    let p = plan(&d, LEAKED, "strict");
+    let user = |n: &str| format!("arn:aws:iam::{MAIN}:user/{n}");
+    assert!(!deactivated(&p).contains(&bob.key.as_str()), "{p}");
+    assert!(actions(&p, "delete_user").iter().all(|a| a["user_name"] != "bob"), "{p}");
+    assert!(deactivated(&p).contains(&made.key.as_str()), "{p}");
+    assert!(principals(&p, "put_user_policy").contains(&user("evil")), "{p}");
+    assert_eq!(actions(&p, "delete_login_profile").len(), 1, "{p}");
+    assert_eq!(verify(&d, &p).0, 0);
+}
+
+/// The attacker renames its user `evil` to `evil2`, makes another user `evil` and deletes that
+/// one: the deletion is not `evil2`'s (a review reproduced it with plan and verify OK, `evil2`
+/// "deleted", its password and console session left alone). A deletion of the name the user
+/// had at the time still counts.
+#[test]
+fn deleting_a_users_old_name_after_a_rename_deletes_another_user() {
+    let build = |delete_before_rename: bool| {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        s.create_user(&leaked, T0, "evil");
+        s.create_login_profile(&leaked, T0 + 10, "evil");
+        let del = json!({"userName": "evil"});
+        if delete_before_rename {
+            s.call(&leaked, T0 + 20, "iam.amazonaws.com", "DeleteUser", del.clone());
+        }
+        let rename = json!({"userName": "evil", "newUserName": "evil2"});
+        s.call(&leaked, T0 + 30, "iam.amazonaws.com", "UpdateUser", rename);
+        s.create_user(&leaked, T0 + 40, "evil");
+        if !delete_before_rename {
+            s.call(&leaked, T0 + 50, "iam.amazonaws.com", "DeleteUser", del);
+        }
+        let console = s.console_login(MAIN, T0 + 120, "evil2");
+        s.call(&console, T0 + 130, "iam.amazonaws.com", "ListUsers", Value::Null);
+        (write(&s, &[]), console)
+    };
+    let (d, console) = build(false);
+    assert!(tainted_ids(&d, LEAKED).contains(&console.node_id()));
+    let p = plan(&d, LEAKED, "strict");
+    let evil2 = format!("arn:aws:iam::{MAIN}:user/evil2");
+    assert!(principals(&p, "put_user_policy").contains(&evil2), "{p}");
+    assert!(actions(&p, "delete_login_profile").iter().any(|a| a["user_name"] == "evil2"), "{p}");
+    assert_eq!(verify(&d, &p).0, 0);
+    // Deleted under its name before the rename: the user is gone.
+    let (d, _) = build(true);
+    let p = plan(&d, LEAKED, "strict");
+    assert!(!principals(&p, "put_user_policy").contains(&evil2), "{p}");
+}

@@ -300,6 +300,29 @@ pub fn needs_detail(name: &str) -> bool {
         || name == ROLE_DELETE
 }
 
+/// [`needs_detail`] for a call of `name` logged by `source` (its `eventSource`): only the
+/// service whose call it is. Other services have calls of the same names that make or remove
+/// no IAM identity and issue no credential: IAM Identity Center's identity store and Transfer
+/// Family have `CreateUser`, `UpdateUser` and `DeleteUser`. Read as IAM's, an identity-store `CreateUser` made an IAM user of the same name
+/// the attacker's (the plan deleted it and its keys), and a Transfer `DeleteUser` marked the
+/// attacker's IAM user of the same name deleted (the plan left it alone). The service is
+/// compared without regard to ASCII case.
+pub fn is_detail(name: &str, source: &str) -> bool {
+    if !needs_detail(name) {
+        return false;
+    }
+    let service = if STS_ISSUERS.contains(&name) {
+        "sts.amazonaws.com"
+    } else if name == LAUNCHES {
+        "ec2.amazonaws.com"
+    } else if FUNCTION_CHANGES.contains(&name) {
+        "lambda.amazonaws.com"
+    } else {
+        "iam.amazonaws.com"
+    };
+    source.eq_ignore_ascii_case(service)
+}
+
 /// The call that deletes an IAM role: a role made again under its name is another role (with
 /// another role id), whose sessions are not the old one's.
 pub const ROLE_DELETE: &str = "DeleteRole";

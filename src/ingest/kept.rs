@@ -445,8 +445,13 @@ mod tests {
 
     /// A record with the given name, identity and request/response (JSON object bodies).
     fn call(id: u32, time: &str, name: &str, who: &str, req: &str, resp: &str) -> String {
+        let source = match name {
+            "AssumeRole" => "sts",
+            n if n.starts_with("UpdateFunctionCode") => "lambda",
+            _ => "x",
+        };
         format!(
-            r#"{{"eventVersion":"1.08","eventTime":"{time}","eventSource":"x.amazonaws.com","eventName":"{name}","awsRegion":"us-east-1","eventID":"00000000-0000-0000-0000-{id:012}","userIdentity":{who},"requestParameters":{req},"responseElements":{resp},"recipientAccountId":"111122223333","sourceIPAddress":"198.51.100.7"}}"#
+            r#"{{"eventVersion":"1.08","eventTime":"{time}","eventSource":"{source}.amazonaws.com","eventName":"{name}","awsRegion":"us-east-1","eventID":"00000000-0000-0000-0000-{id:012}","userIdentity":{who},"requestParameters":{req},"responseElements":{resp},"recipientAccountId":"111122223333","sourceIPAddress":"198.51.100.7"}}"#
         )
     }
 

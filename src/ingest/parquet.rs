@@ -687,6 +687,12 @@ mod tests {
                 }
                 e.time = T0 + i64::from(r);
                 e.name = names[r as usize % names.len()].to_string();
+                // An issuing call is read as one only from its own service.
+                match e.name.as_str() {
+                    "AssumeRole" => e.source = "sts.amazonaws.com".into(),
+                    "CreateUser" | "CreateAccessKey" => e.source = "iam.amazonaws.com".into(),
+                    _ => {}
+                }
                 e.id = match r % 5 {
                     0 => String::new(),
                     1 => format!("noid:9:{r}"),
@@ -849,7 +855,7 @@ mod tests {
             vec![
                 strs("event_id", &["", "b", "noid:1:1"]),
                 ms("event_time", &[Some(T0 * 1000), None, Some(T0 * 1000 + 1500)]),
-                strs("event_source", &["s3.amazonaws.com", "", ""]),
+                strs("event_source", &["s3.amazonaws.com", "", "sts.amazonaws.com"]),
                 strs("event_name", &["ListBuckets", "AssumeRole", "AssumeRole"]),
             ],
         )

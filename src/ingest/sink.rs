@@ -2,7 +2,7 @@
 //! credential's first facts, into one rayon worker's accumulator ([`ThreadAcc`]).
 
 use super::intern::{FxMap, Strings};
-use super::issuing::{for_graph, needs_detail, IssuingCall};
+use super::issuing::{for_graph, is_detail, IssuingCall};
 use super::problem::push_reject;
 use super::record_digest::{content_digest, event_digest};
 use super::table::{id128, stand_in, CredFacts, Keyed};
@@ -171,7 +171,7 @@ impl FileScan<'_> {
             region: acc.strings.opt(e.region.as_deref()),
             source: acc.strings.opt(Some(e.source.as_str()).filter(|s| !s.is_empty())),
             principal: acc.strings.opt(principal),
-            flags: if !acc.inventory_only && needs_detail(&e.name) {
+            flags: if !acc.inventory_only && is_detail(&e.name, &e.source) {
                 flags | DETAIL
             } else {
                 flags
@@ -243,7 +243,8 @@ impl parse::RecordSink for FileScan<'_> {
                 }
             }
         }
-        let detail = !acc.inventory_only && needs_detail(r.event_name.get().unwrap_or(""));
+        let detail = !acc.inventory_only
+            && is_detail(r.event_name.get().unwrap_or(""), r.event_source.get().unwrap_or(""));
         if detail || acc.events.is_some() {
             if let Ok(e) = parse::normalize(r, self.file, idx) {
                 if let Some(log) = &mut acc.events {

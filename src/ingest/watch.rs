@@ -249,7 +249,7 @@ impl Watch {
             return;
         }
         let Ok(e) = parse::normalize(r, file, idx) else { return };
-        if !e.failed() && needs_detail(&e.name) {
+        if !e.failed() && super::issuing::is_detail(&e.name, &e.source) {
             for l in leads(&e) {
                 self.learn(l);
             }
