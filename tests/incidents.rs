@@ -3758,3 +3758,76 @@ fn deleting_a_users_old_name_after_a_rename_deletes_another_user() {
     let p = plan(&d, LEAKED, "strict");
     assert!(!principals(&p, "put_user_policy").contains(&evil2), "{p}");
 }
+
+/// The leaked key's `AssumeRole` as logged names another role id for the session than the one
+/// its own calls carry (as a copy planted under another eventID, read first, does): the
+/// surgical deny is by the id
+/// AWS writes on the session's calls (`principalId`), which IAM matches (F9). Before, the deny
+/// named the planted id, which no session has, and verify said covered.
+#[test]
+fn a_surgical_deny_names_the_userid_the_sessions_own_calls_carry() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let role = format!("arn:aws:iam::{MAIN}:role/Admin");
+    let session = s.assume_role(&leaked, T0, &role, "s1", 12 * 3600);
+    s.call(&session, T0 + 60, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let real = session.principal_id.clone();
+    let fake = "AROAFAKEFAKEFAKEFAKE:s1";
+    let mut planted = None;
+    s.edit_records(|_, r| {
+        if r["eventName"] == "AssumeRole" {
+            let mut copy = r.clone();
+            copy["eventID"] = json!("00000000-0000-0000-0000-000000000000");
+            copy["responseElements"]["assumedRoleUser"]["assumedRoleId"] = json!(fake);
+            planted = Some(copy);
+        }
+    });
+    let planted = planted.unwrap();
+    s.edit_records(|_, r| {
+        if r["eventName"] == "AssumeRole" {
+            *r = planted.clone();
+        }
+    });
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "surgical");
+    let denies = actions(&p, "put_role_policy");
+    let doc = denies.iter().map(|a| a["policy_document"].to_string()).collect::<String>();
+    assert!(doc.contains(&real) && !doc.contains(fake), "{p}");
+    assert_eq!(verify(&d, &p).0, 0);
+}
+
+/// A `DeleteUser` of the attacker's user, logged as made by an admin, after which the user's
+/// key is still used and the user signs in: IAM deletes no user that has a key, and no key
+/// outlives its user, so the record is not believed (a review reproduced it with plan and
+/// verify OK: the user "deleted", its password and console session left alone). Without the
+/// later use, the deletion stands.
+#[test]
+fn a_user_deletion_its_keys_later_use_contradicts_is_not_believed() {
+    let build = |used_after: bool| {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        s.create_user(&leaked, T0, "evil");
+        let key = s.create_access_key(&leaked, T0 + 10, Some("evil"));
+        s.create_login_profile(&leaked, T0 + 20, "evil");
+        let admin = s.user_key(MAIN, "admin", "AKIAI44QH8DHBEXAMPLE");
+        s.call(&admin, T0 + 300, "iam.amazonaws.com", "DeleteUser", json!({"userName": "evil"}));
+        let console = s.console_login(MAIN, T0 + 1200, "evil");
+        if used_after {
+            s.call(&key, T0 + 600, "s3.amazonaws.com", "ListBuckets", Value::Null);
+            s.call(&console, T0 + 1260, "iam.amazonaws.com", "ListUsers", Value::Null);
+        }
+        (write(&s, &[]), console)
+    };
+    let (d, console) = build(true);
+    assert!(tainted_ids(&d, LEAKED).contains(&console.node_id()));
+    let p = plan(&d, LEAKED, "strict");
+    let evil = format!("arn:aws:iam::{MAIN}:user/evil");
+    assert!(principals(&p, "put_user_policy").contains(&evil), "{p}");
+    assert!(actions(&p, "delete_login_profile").iter().any(|a| a["user_name"] == "evil"), "{p}");
+    assert_eq!(verify(&d, &p).0, 0);
+    let (_, g, _) = run(&["sessions", "--format", "json"], &d);
+    assert!(g["notes"].to_string().contains("not believed"), "{g}");
+    let (d, _) = build(false);
+    let p = plan(&d, LEAKED, "strict");
+    assert!(!principals(&p, "put_user_policy").contains(&evil), "{p}");
+}

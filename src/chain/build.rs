@@ -480,6 +480,8 @@ impl SessionGraph {
         );
         g.event_node = event_node;
         g.apply_tally(tally);
+        let contradicted = g.drop_contradicted_deletions();
+        g.notes.extend(contradicted);
         crate::diag::mark("graph: calls attributed");
         g.parents =
             g.first_edges().into_iter().map(|k| k.map(|k| (g.edge_nodes[k].0, k))).collect();
@@ -945,6 +947,16 @@ fn fill_from_use(n: &mut Node, id: &Use) {
             .or_else(|| n.principal_arn.as_deref().and_then(arn_account).map(Text::from));
     }
     if n.userid.is_none() {
+        n.userid = own(id.principal_id);
+    } else if n.kind == NodeKind::Session
+        && id.kind == Some("AssumedRole")
+        && id.principal_id.is_some_and(|p| n.userid.as_deref() != Some(p))
+    {
+        // F9: the `aws:userid` as AWS writes it on the session's own calls (`principalId`),
+        // over the `assumedRoleId` of the response that issued it: a copy of that call
+        // planted under another eventID (read first) named another role id, and the
+        // surgical deny by that id matched nothing, while verify, reading the same id, said
+        // covered.
         n.userid = own(id.principal_id);
     }
     // The role as AWS writes it in the session's own calls (`sessionIssuer`), over the

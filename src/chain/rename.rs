@@ -55,6 +55,59 @@ impl SessionGraph {
         }
     }
 
+    /// Drops each `DeleteUser` the trail itself contradicts: an access key of the user, made
+    /// or used before the deletion, used after it. IAM refuses to delete a user that still has
+    /// a key (DeleteConflict), and no key outlives its user, so the record is not what
+    /// happened (forged into the logs, say). Believed, it made the attacker's user gone: no
+    /// deny-all, no removal of its password, its later console sessions not tainted, and
+    /// verify said OK. Needs each credential's first and last call (after the tally). Returns
+    /// a note for each deletion dropped.
+    pub(super) fn drop_contradicted_deletions(&mut self) -> Vec<String> {
+        if self.user_deletions.is_empty() {
+            return Vec::new();
+        }
+        let mut by_user: BTreeMap<(&str, String), Vec<usize>> = BTreeMap::new();
+        for (i, d) in self.user_deletions.iter().enumerate() {
+            by_user.entry((&d.account_id, d.user_name.to_ascii_lowercase())).or_default().push(i);
+        }
+        let mut used_after: Vec<Option<&str>> = vec![None; self.user_deletions.len()];
+        for node in &self.nodes {
+            if node.kind != NodeKind::LongTermKey {
+                continue;
+            }
+            let (Some(arn), Some(first), Some(last)) =
+                (node.principal_arn.as_deref(), node.issued_at.or(node.first_seen), node.last_seen)
+            else {
+                continue;
+            };
+            let (Some(rest), Some(acct)) = (after_segment(arn, "user/"), arn_account(arn)) else {
+                continue;
+            };
+            let name = rest.rsplit('/').next().unwrap_or(rest).to_ascii_lowercase();
+            for &i in by_user.get(&(acct, name)).into_iter().flatten() {
+                let t = self.user_deletions[i].time;
+                if first < t && last > t && used_after[i].is_none() {
+                    used_after[i] = Some(node.id.as_str());
+                }
+            }
+        }
+        let mut notes = Vec::new();
+        let mut kept = Vec::with_capacity(self.user_deletions.len());
+        for (d, key) in std::mem::take(&mut self.user_deletions).into_iter().zip(used_after) {
+            match key {
+                None => kept.push(d),
+                Some(key) => notes.push(format!(
+                    "DeleteUser {} (event {}) not believed: key {} of the user, made or used before it, was used after it, which IAM does not allow (a user with a key cannot be deleted); the user is taken as still there",
+                    crate::escape::one_line(&d.user_arn),
+                    crate::escape::one_line(&d.event_id),
+                    crate::escape::one_line(key)
+                )),
+            }
+        }
+        self.user_deletions = kept;
+        notes
+    }
+
     /// The first successful `DeleteRole` of role `name` of `account` (whatever its case) made
     /// at or after `since`.
     pub fn role_deleted_after(&self, account: &str, name: &str, since: i64) -> Option<&UserGrant> {
