@@ -3831,3 +3831,33 @@ fn a_user_deletion_its_keys_later_use_contradicts_is_not_believed() {
     let p = plan(&d, LEAKED, "strict");
     assert!(!principals(&p, "put_user_policy").contains(&evil), "{p}");
 }
+
+/// Changes the leaked key makes in IAM Identity Center (a user's e-mail, an account assignment,
+/// a permission set's inline policy, a user of the identity store) lead to role sessions the
+/// taint does not follow (F20): each is a NOT FOLLOWED review item of the plan, and an identity
+/// store user is not called an IAM user. Before, none of them was in blast or the plan.
+#[test]
+fn identity_center_changes_are_review_items_not_iam_users() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let store = "identitystore.amazonaws.com";
+    s.call(&leaked, T0, store, "UpdateUser", json!({"identityStoreId": "d-1234567890"}));
+    s.call(&leaked, T0 + 10, store, "CreateUser", json!({"userName": "bob"}));
+    let sso = "sso.amazonaws.com";
+    s.call(&leaked, T0 + 20, sso, "CreateAccountAssignment", json!({"targetId": MAIN}));
+    s.call(&leaked, T0 + 30, sso, "PutInlinePolicyToPermissionSet", json!({}));
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    let reviews: Vec<String> = actions(&p, "review")
+        .iter()
+        .map(|a| a["reason"].as_str().unwrap().to_string())
+        .filter(|r| r.contains("NOT FOLLOWED") && r.contains("F20"))
+        .collect();
+    for name in
+        ["UpdateUser", "CreateUser", "CreateAccountAssignment", "PutInlinePolicyToPermissionSet"]
+    {
+        assert!(reviews.iter().any(|r| r.starts_with(name)), "{name}: {reviews:#?}");
+    }
+    let (_, b, _) = run(&["blast", "--format", "json", "--key", LEAKED], &d);
+    assert!(!b["persistence"].to_string().contains("new IAM user"), "{b}");
+}

@@ -77,15 +77,53 @@ const PERSISTENCE: &[&str] = &[
     "UpdateRole",
 ];
 
-/// Whether a successful call of this name leaves something behind ([`PERSISTENCE`], and every
-/// Lambda call that sets what a function runs, with or without its API version).
-pub(super) fn is_persistence(name: &str) -> bool {
-    PERSISTENCE.contains(&name) || crate::ingest::FUNCTION_CHANGES.contains(&name)
+/// IAM Identity Center's calls that make or change who signs in through its access portal and
+/// what they may do in each account (identity store users and groups, permission sets and
+/// their assignments): the role sessions they lead to are not in the session graph (their
+/// issuing calls are the portal's), so no deny of the plan follows them (F20).
+const IDENTITY_CENTER: &[&str] = &[
+    "CreateUser",
+    "UpdateUser",
+    "CreateGroup",
+    "UpdateGroup",
+    "CreateGroupMembership",
+    "CreateAccountAssignment",
+    "CreatePermissionSet",
+    "UpdatePermissionSet",
+    "ProvisionPermissionSet",
+    "PutInlinePolicyToPermissionSet",
+    "AttachManagedPolicyToPermissionSet",
+    "AttachCustomerManagedPolicyReferenceToPermissionSet",
+    "PutPermissionsBoundaryToPermissionSet",
+];
+
+/// A call to IAM Identity Center ([`IDENTITY_CENTER`]), by its service: an identity store's
+/// `CreateUser` is not IAM's.
+fn is_identity_center(e: &Event) -> bool {
+    matches!(
+        e.source.as_str(),
+        "identitystore.amazonaws.com" | "sso.amazonaws.com" | "sso-directory.amazonaws.com"
+    ) && IDENTITY_CENTER.contains(&e.name.as_str())
+}
+
+/// Whether a successful call leaves something behind ([`PERSISTENCE`], every Lambda call that
+/// sets what a function runs, with or without its API version, and [`IDENTITY_CENTER`]'s).
+pub(super) fn is_persistence(e: &Event) -> bool {
+    PERSISTENCE.contains(&e.name.as_str())
+        || crate::ingest::FUNCTION_CHANGES.contains(&e.name.as_str())
+        || is_identity_center(e)
 }
 
 pub(super) fn persistence_of(e: &Event) -> Option<(String, String, String)> {
     let q = &e.request;
     let r = &e.response;
+    if is_identity_center(e) {
+        return Some((
+            e.resources.first().cloned().or_else(|| q.user_name.as_ref().map(|u| format!("identity center user {u}"))).unwrap_or_else(|| format!("IAM Identity Center ({})", e.source)),
+            format!("{} ({}): who signs in through IAM Identity Center, or what they may do in each account, changed", e.name, e.source),
+            "NOT FOLLOWED by the taint: the role sessions Identity Center hands out (AWSReservedSSO_ roles) are not tainted, and no IAM deny of this plan cuts them (F20); undo the change in Identity Center (the account assignment, the permission set's policies, the user's e-mail, MFA and group memberships), then end the users' active portal sessions there".to_string(),
+        ));
+    }
     let user = || {
         q.user_name.clone().or_else(|| e.identity.user_name.clone()).unwrap_or_else(|| "?".into())
     };

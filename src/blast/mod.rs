@@ -569,7 +569,7 @@ fn radius(
             d.1 = d.1.min(e.time);
         }
         let mut persisted = false;
-        if !e.failed() && is_persistence(&e.name) {
+        if !e.failed() && is_persistence(&e) {
             if let Some((target, detail, follow_up)) = persistence_of(&e) {
                 persisted = true;
                 found.push((
