@@ -182,10 +182,20 @@ fn sessions_by_role(g: &SessionGraph) -> BTreeMap<(String, String), Vec<usize>> 
         if node.kind != NodeKind::Session || node.principal_type.as_deref() != Some("AssumedRole") {
             continue;
         }
+        // A caller of another account counts as from outside: the trail may hold only the
+        // role owner's copy of its call, whose `AWSAccount` identity can name the caller's
+        // key, so that key was a credential of the trail with nothing to taint it, and the
+        // session the attacker's account took through the trust policy it set went untainted.
         let outside = match g.parent_edge()[n] {
             None => true,
             Some((p, _)) => {
-                matches!(g.nodes[p].kind, NodeKind::ExternalIdentity | NodeKind::Service)
+                let parent = &g.nodes[p];
+                matches!(parent.kind, NodeKind::ExternalIdentity | NodeKind::Service)
+                    || parent
+                        .account_id
+                        .as_deref()
+                        .zip(node.account_id.as_deref())
+                        .is_some_and(|(a, b)| a != b)
             }
         };
         if let (true, Some((acct, name))) = (outside, role_of(g, n)) {

@@ -1312,9 +1312,17 @@ fn a_session_of_unknown_principal_is_uncovered_not_unrevocable() {
 /// an account whose logs are not in the trail (only the role owner's copy of the AssumeRole
 /// is) is the attacker's, and the plan denies it; verify agrees. A session an untainted user of
 /// the trail takes of that role afterwards is that user's, not tainted; one an outsider took
-/// before the rewrite is not the attacker's route either.
+/// before the rewrite is not the attacker's route either. The same when the role owner's copy
+/// names the outsider's key (before, that key was a credential of the trail with nothing to
+/// taint it, and the session went untainted and undenied, verify OK).
 #[test]
 fn a_session_through_a_trust_policy_the_attacker_set_is_tainted_and_denied() {
+    for named in [false, true] {
+        a_session_through_a_trust_policy_the_attacker_set(named);
+    }
+}
+
+fn a_session_through_a_trust_policy_the_attacker_set(key_in_owners_copy: bool) {
     let d = TempDir::new().unwrap();
     let trail = d.path().join("trail");
     let admin = format!("arn:aws:iam::{MAIN}:role/Admin");
@@ -1331,6 +1339,13 @@ fn a_session_through_a_trust_policy_the_attacker_set_is_tainted_and_denied() {
     let alices = s.assume_role(&alice, T0 + 140, &admin, "alice", 3600);
     s.call(&alices, T0 + 150, "s3.amazonaws.com", "ListBuckets", Value::Null);
     s.call(&before, T0 + 160, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    if key_in_owners_copy {
+        s.edit_records(|_, r| {
+            if r["userIdentity"]["type"] == "AWSAccount" {
+                r["userIdentity"]["accessKeyId"] = serde_json::json!(outsider.key);
+            }
+        });
+    }
     // The attacker's own account's logs are not in the trail.
     s.write(&trail, &[SECOND]).unwrap();
 
