@@ -94,9 +94,16 @@ fn deleted_at<'g>(
         (name, from) = (crate::chain::renamed_to(r), r.time);
     }
     spans.push((name, from, i64::MAX));
+    // A deletion in the same second as a rename into or out of the name cannot be ordered
+    // against it (a decoy made and deleted under the new name as the user took it): not
+    // believed, as it would leave the user alive and uncut if wrong.
     spans
         .into_iter()
-        .filter_map(|(n, from, until)| g.deleted_after(acct, n, from).filter(|d| d.time < until))
+        .enumerate()
+        .filter_map(|(i, (n, from, until))| {
+            let after = if i == 0 { from } else { from.saturating_add(1) };
+            g.deleted_after(acct, n, after).filter(|d| d.time < until)
+        })
         .min_by_key(|d| d.time)
 }
 
@@ -182,20 +189,20 @@ fn sessions_by_role(g: &SessionGraph) -> BTreeMap<(String, String), Vec<usize>> 
         if node.kind != NodeKind::Session || node.principal_type.as_deref() != Some("AssumedRole") {
             continue;
         }
-        // A caller of another account counts as from outside: the trail may hold only the
-        // role owner's copy of its call, whose `AWSAccount` identity can name the caller's
-        // key, so that key was a credential of the trail with nothing to taint it, and the
-        // session the attacker's account took through the trust policy it set went untainted.
+        // A caller the trail knows only from the role owner's copy of its call (an
+        // `AWSAccount` identity, no ARN) counts as from outside: that copy can name the
+        // caller's key, which was then a credential of the trail with nothing to taint it, and
+        // the session the attacker's account took through the trust policy it set went
+        // untainted. Not every caller of another account: a clean CI user whose own calls are
+        // in an organization trail made its session, and what that session did, tainted
+        // (plan.sh deleted the user its next run made).
         let outside = match g.parent_edge()[n] {
             None => true,
             Some((p, _)) => {
                 let parent = &g.nodes[p];
                 matches!(parent.kind, NodeKind::ExternalIdentity | NodeKind::Service)
-                    || parent
-                        .account_id
-                        .as_deref()
-                        .zip(node.account_id.as_deref())
-                        .is_some_and(|(a, b)| a != b)
+                    || (parent.principal_type.as_deref() == Some("AWSAccount")
+                        && parent.principal_arn.is_none())
             }
         };
         if let (true, Some((acct, name))) = (outside, role_of(g, n)) {

@@ -3757,43 +3757,58 @@ fn deleting_a_users_old_name_after_a_rename_deletes_another_user() {
     let (d, _) = build(true);
     let p = plan(&d, LEAKED, "strict");
     assert!(!principals(&p, "put_user_policy").contains(&evil2), "{p}");
-}
-
-/// The leaked key's `AssumeRole` as logged names another role id for the session than the one
-/// its own calls carry (as a copy planted under another eventID, read first, does): the
-/// surgical deny is by the id
-/// AWS writes on the session's calls (`principalId`), which IAM matches (F9). Before, the deny
-/// named the planted id, which no session has, and verify said covered.
-#[test]
-fn a_surgical_deny_names_the_userid_the_sessions_own_calls_carry() {
+    // A decoy `evil2` made and deleted in the same second as the rename: which came first
+    // cannot be told, so the deletion is not taken for the renamed user's (a second review).
     let mut s = Scenario::new();
     let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
-    let role = format!("arn:aws:iam::{MAIN}:role/Admin");
-    let session = s.assume_role(&leaked, T0, &role, "s1", 12 * 3600);
-    s.call(&session, T0 + 60, "s3.amazonaws.com", "ListBuckets", Value::Null);
-    let real = session.principal_id.clone();
-    let fake = "AROAFAKEFAKEFAKEFAKE:s1";
-    let mut planted = None;
-    s.edit_records(|_, r| {
-        if r["eventName"] == "AssumeRole" {
-            let mut copy = r.clone();
-            copy["eventID"] = json!("00000000-0000-0000-0000-000000000000");
-            copy["responseElements"]["assumedRoleUser"]["assumedRoleId"] = json!(fake);
-            planted = Some(copy);
-        }
-    });
-    let planted = planted.unwrap();
-    s.edit_records(|_, r| {
-        if r["eventName"] == "AssumeRole" {
-            *r = planted.clone();
-        }
-    });
+    s.create_user(&leaked, T0, "evil");
+    s.create_login_profile(&leaked, T0 + 10, "evil");
+    s.create_user(&leaked, T0 + 30, "evil2");
+    let rename = json!({"userName": "evil", "newUserName": "evil2"});
+    s.call(&leaked, T0 + 30, "iam.amazonaws.com", "UpdateUser", rename);
+    s.call(&leaked, T0 + 30, "iam.amazonaws.com", "DeleteUser", json!({"userName": "evil2"}));
+    let console = s.console_login(MAIN, T0 + 120, "evil2");
+    s.call(&console, T0 + 130, "iam.amazonaws.com", "ListUsers", Value::Null);
     let d = write(&s, &[]);
-    let p = plan(&d, LEAKED, "surgical");
-    let denies = actions(&p, "put_role_policy");
-    let doc = denies.iter().map(|a| a["policy_document"].to_string()).collect::<String>();
-    assert!(doc.contains(&real) && !doc.contains(fake), "{p}");
-    assert_eq!(verify(&d, &p).0, 0);
+    assert!(tainted_ids(&d, LEAKED).contains(&console.node_id()));
+    let p = plan(&d, LEAKED, "strict");
+    assert!(principals(&p, "put_user_policy").contains(&evil2), "{p}");
+}
+
+/// The role id of a session's `aws:userid` as the issuing response names it and as its first
+/// call carries it disagree (a copy of the `AssumeRole` planted under another eventID and read
+/// first, or a call planted to look first): neither is taken, and the surgical deny names the
+/// session as `*:SESSION-NAME`, which IAM matches whichever id is true (F9). Before, the deny
+/// named the planted id, which no session has, and verify said covered (two reviews, one
+/// direction each).
+#[test]
+fn a_surgical_deny_of_a_session_whose_ids_disagree_names_any_id_of_its_role() {
+    let fake = "AROAFAKEFAKEFAKEFAKE:s1";
+    for planted_response in [true, false] {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let role = format!("arn:aws:iam::{MAIN}:role/Admin");
+        let session = s.assume_role(&leaked, T0, &role, "s1", 12 * 3600);
+        if !planted_response {
+            let planted = session.with_principal_id(fake);
+            s.call(&planted, T0 + 30, "sts.amazonaws.com", "GetCallerIdentity", Value::Null);
+        }
+        s.call(&session, T0 + 60, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        if planted_response {
+            s.edit_records(|_, r| {
+                if r["eventName"] == "AssumeRole" {
+                    r["eventID"] = json!("00000000-0000-0000-0000-000000000000");
+                    r["responseElements"]["assumedRoleUser"]["assumedRoleId"] = json!(fake);
+                }
+            });
+        }
+        let d = write(&s, &[]);
+        let p = plan(&d, LEAKED, "surgical");
+        let denies = actions(&p, "put_role_policy");
+        let doc = denies.iter().map(|a| a["policy_document"].to_string()).collect::<String>();
+        assert!(doc.contains("\"*:s1\"") && !doc.contains(fake), "{planted_response}: {p}");
+        assert_eq!(verify(&d, &p).0, 0);
+    }
 }
 
 /// A `DeleteUser` of the attacker's user, logged as made by an admin, after which the user's
@@ -3803,31 +3818,44 @@ fn a_surgical_deny_names_the_userid_the_sessions_own_calls_carry() {
 /// later use, the deletion stands.
 #[test]
 fn a_user_deletion_its_keys_later_use_contradicts_is_not_believed() {
-    let build = |used_after: bool| {
+    // 0: no later use; 1: the key used and a console sign-in after it; 2: no key, only the
+    // console sign-in (a second review: still believed); 3: the sign-in after the user was
+    // made again.
+    let build = |case: u8| {
         let mut s = Scenario::new();
         let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
         s.create_user(&leaked, T0, "evil");
-        let key = s.create_access_key(&leaked, T0 + 10, Some("evil"));
+        let key = (case != 2).then(|| s.create_access_key(&leaked, T0 + 10, Some("evil")));
         s.create_login_profile(&leaked, T0 + 20, "evil");
         let admin = s.user_key(MAIN, "admin", "AKIAI44QH8DHBEXAMPLE");
         s.call(&admin, T0 + 300, "iam.amazonaws.com", "DeleteUser", json!({"userName": "evil"}));
-        let console = s.console_login(MAIN, T0 + 1200, "evil");
-        if used_after {
-            s.call(&key, T0 + 600, "s3.amazonaws.com", "ListBuckets", Value::Null);
-            s.call(&console, T0 + 1260, "iam.amazonaws.com", "ListUsers", Value::Null);
+        if case == 3 {
+            s.create_user(&admin, T0 + 900, "evil");
+        }
+        let console = (case > 0).then(|| s.console_login(MAIN, T0 + 1200, "evil"));
+        if let (1, Some(key)) = (case, &key) {
+            s.call(key, T0 + 600, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        }
+        if let Some(c) = &console {
+            s.call(c, T0 + 1260, "iam.amazonaws.com", "ListUsers", Value::Null);
         }
         (write(&s, &[]), console)
     };
-    let (d, console) = build(true);
-    assert!(tainted_ids(&d, LEAKED).contains(&console.node_id()));
-    let p = plan(&d, LEAKED, "strict");
     let evil = format!("arn:aws:iam::{MAIN}:user/evil");
-    assert!(principals(&p, "put_user_policy").contains(&evil), "{p}");
-    assert!(actions(&p, "delete_login_profile").iter().any(|a| a["user_name"] == "evil"), "{p}");
-    assert_eq!(verify(&d, &p).0, 0);
-    let (_, g, _) = run(&["sessions", "--format", "json"], &d);
-    assert!(g["notes"].to_string().contains("not believed"), "{g}");
-    let (d, _) = build(false);
+    for case in [1, 2] {
+        let (d, console) = build(case);
+        assert!(tainted_ids(&d, LEAKED).contains(&console.unwrap().node_id()), "{case}");
+        let p = plan(&d, LEAKED, "strict");
+        assert!(principals(&p, "put_user_policy").contains(&evil), "{case}: {p}");
+        let profile = actions(&p, "delete_login_profile");
+        assert!(profile.iter().any(|a| a["user_name"] == "evil"), "{case}: {p}");
+        assert_eq!(verify(&d, &p).0, 0);
+        let (_, g, _) = run(&["sessions", "--format", "json"], &d);
+        assert!(g["notes"].to_string().contains("not believed"), "{g}");
+    }
+    let (d, console) = build(3);
+    assert!(!tainted_ids(&d, LEAKED).contains(&console.unwrap().node_id()), "made again");
+    let (d, _) = build(0);
     let p = plan(&d, LEAKED, "strict");
     assert!(!principals(&p, "put_user_policy").contains(&evil), "{p}");
 }
@@ -3846,6 +3874,8 @@ fn identity_center_changes_are_review_items_not_iam_users() {
     let sso = "sso.amazonaws.com";
     s.call(&leaked, T0 + 20, sso, "CreateAccountAssignment", json!({"targetId": MAIN}));
     s.call(&leaked, T0 + 30, sso, "PutInlinePolicyToPermissionSet", json!({}));
+    let sftp = json!({"serverId": "s-01234567890abcdef", "userName": "deploy"});
+    s.call(&leaked, T0 + 40, "transfer.amazonaws.com", "CreateUser", sftp);
     let d = write(&s, &[]);
     let p = plan(&d, LEAKED, "strict");
     let reviews: Vec<String> = actions(&p, "review")
@@ -3860,4 +3890,8 @@ fn identity_center_changes_are_review_items_not_iam_users() {
     }
     let (_, b, _) = run(&["blast", "--format", "json", "--key", LEAKED], &d);
     assert!(!b["persistence"].to_string().contains("new IAM user"), "{b}");
+    // Nor a finding of an attacker-made IAM user (a second review: the findings read the
+    // name alone).
+    let findings = b["findings"].to_string();
+    assert!(!findings.contains("attacker_user") && !findings.contains("user/deploy"), "{findings}");
 }

@@ -1317,12 +1317,18 @@ fn a_session_of_unknown_principal_is_uncovered_not_unrevocable() {
 /// taint it, and the session went untainted and undenied, verify OK).
 #[test]
 fn a_session_through_a_trust_policy_the_attacker_set_is_tainted_and_denied() {
-    for named in [false, true] {
-        a_session_through_a_trust_policy_the_attacker_set(named);
+    for (named, forged_deletion) in [(false, false), (true, false), (false, true)] {
+        a_session_through_a_trust_policy_the_attacker_set(named, forged_deletion);
     }
 }
 
-fn a_session_through_a_trust_policy_the_attacker_set(key_in_owners_copy: bool) {
+/// `key_in_owners_copy`: the role owner's copy of the outsider's call names its key;
+/// `forged_deletion`: a `DeleteRole` of the role logged after the rewrite, which the role's
+/// later sessions contradict (a second review: believed, it ended the rule, verify OK).
+fn a_session_through_a_trust_policy_the_attacker_set(
+    key_in_owners_copy: bool,
+    forged_deletion: bool,
+) {
     let d = TempDir::new().unwrap();
     let trail = d.path().join("trail");
     let admin = format!("arn:aws:iam::{MAIN}:role/Admin");
@@ -1334,7 +1340,23 @@ fn a_session_through_a_trust_policy_the_attacker_set(key_in_owners_copy: bool) {
     // Named in another case than the role's ARN: IAM role names are unique regardless of case.
     let trust = serde_json::json!({"roleName": "admin", "policyDocument": "{\"Statement\":[]}"});
     s.call(&leaked, T0 + 60, "iam.amazonaws.com", "UpdateAssumeRolePolicy", trust);
+    if forged_deletion {
+        let by = s.user_key(MAIN, "admin", "AKIAJ7ADMIN000EXAMPL");
+        s.call(
+            &by,
+            T0 + 90,
+            "iam.amazonaws.com",
+            "DeleteRole",
+            serde_json::json!({"roleName": "Admin"}),
+        );
+    }
     let back_in = s.assume_role(&outsider, T0 + 120, &admin, "x", 43_200);
+    // A clean CI user of a third account whose own logs are in the trail: its session is its
+    // own (counting every caller of another account as from outside tainted it, and plan.sh
+    // then deleted the user its session made).
+    let ci = s.user_key("123456789012", "ci", "AKIAJ7CI000000EXAMPL");
+    let ci_session = s.assume_role(&ci, T0 + 125, &admin, "ci", 3600);
+    s.call(&ci_session, T0 + 126, "s3.amazonaws.com", "ListBuckets", Value::Null);
     s.call(&back_in, T0 + 130, "iam.amazonaws.com", "ListUsers", Value::Null);
     let alices = s.assume_role(&alice, T0 + 140, &admin, "alice", 3600);
     s.call(&alices, T0 + 150, "s3.amazonaws.com", "ListBuckets", Value::Null);
@@ -1362,6 +1384,7 @@ fn a_session_through_a_trust_policy_the_attacker_set(key_in_owners_copy: bool) {
         .collect();
     assert!(ids.contains(&back_in.node_id().as_str()), "{ids:?}");
     assert!(!ids.contains(&alices.node_id().as_str()), "{ids:?}");
+    assert!(!ids.contains(&ci_session.node_id().as_str()), "{ids:?}");
     assert!(!ids.contains(&before.node_id().as_str()), "{ids:?}");
     let deny = actions_for(&plan, "put_role_policy");
     assert_eq!(deny.len(), 1, "{plan}");

@@ -124,6 +124,15 @@ pub(super) fn persistence_of(e: &Event) -> Option<(String, String, String)> {
             "NOT FOLLOWED by the taint: the role sessions Identity Center hands out (AWSReservedSSO_ roles) are not tainted, and no IAM deny of this plan cuts them (F20); undo the change in Identity Center (the account assignment, the permission set's policies, the user's e-mail, MFA and group memberships), then end the users' active portal sessions there".to_string(),
         ));
     }
+    if crate::ingest::needs_detail(&e.name) && !crate::ingest::is_detail(&e.name, &e.source) {
+        // A call of an IAM or STS name made to another service (Transfer Family's
+        // `CreateUser`): not what IAM's call of the name does.
+        return Some((
+            e.resources.first().cloned().unwrap_or_else(|| e.source.clone()),
+            format!("{} ({}), not IAM's call of that name", e.name, e.source),
+            "review and undo".to_string(),
+        ));
+    }
     let user = || {
         q.user_name.clone().or_else(|| e.identity.user_name.clone()).unwrap_or_else(|| "?".into())
     };

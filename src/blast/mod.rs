@@ -114,6 +114,11 @@ pub struct Persistence {
     /// `requestParameters.name` (trail name for StopLogging/DeleteTrail/UpdateTrail).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// A call of an IAM or STS name made to another service (an identity store's or Transfer
+    /// Family's `CreateUser`): it names no IAM user, role or group, and is not IAM's call to
+    /// the findings. Not in `blast.json` (its `detail` says it).
+    #[serde(skip)]
+    pub not_iam: bool,
     /// The characters of the inline policy a `PutUserPolicy`/`PutRolePolicy` put, as F8
     /// counts them, when the record holds its document: what is left of the principal's
     /// inline budget for the plan's deny ([`crate::plan::TrailRooms`]). Not in `blast.json`.
@@ -572,6 +577,9 @@ fn radius(
         if !e.failed() && is_persistence(&e) {
             if let Some((target, detail, follow_up)) = persistence_of(&e) {
                 persisted = true;
+                let not_iam = crate::ingest::needs_detail(&e.name)
+                    && !crate::ingest::is_detail(&e.name, &e.source);
+                let iam = |v: Option<String>| v.filter(|_| !not_iam);
                 found.push((
                     pos,
                     Persistence {
@@ -583,9 +591,10 @@ fn radius(
                         detail,
                         follow_up,
                         by_access_key: e.identity.access_key_id.clone(),
-                        user_name: user_acted_on(&e),
-                        role_name: e.request.role_name.clone(),
-                        group_name: e.request.group_name.clone(),
+                        user_name: iam(user_acted_on(&e)),
+                        role_name: iam(e.request.role_name.clone()),
+                        group_name: iam(e.request.group_name.clone()),
+                        not_iam,
                         policy_arn: e.request.policy_arn.clone(),
                         policy_name: e.request.policy_name.clone(),
                         name: e.request.name.clone(),

@@ -952,12 +952,13 @@ fn fill_from_use(n: &mut Node, id: &Use) {
         && id.kind == Some("AssumedRole")
         && id.principal_id.is_some_and(|p| n.userid.as_deref() != Some(p))
     {
-        // F9: the `aws:userid` as AWS writes it on the session's own calls (`principalId`),
-        // over the `assumedRoleId` of the response that issued it: a copy of that call
-        // planted under another eventID (read first) named another role id, and the
-        // surgical deny by that id matched nothing, while verify, reading the same id, said
-        // covered.
-        n.userid = own(id.principal_id);
+        // F9: the `aws:userid` the response that issued the session names is not the one
+        // its first call carries (`principalId`): one of them was planted (a copy of the
+        // issuing call under another eventID, read first; or a call made to look first).
+        // Neither is taken: a surgical deny names the session by `*:SESSION-NAME`, any id of
+        // its role (`plan::policy::userid_pattern`), which IAM matches whichever is true;
+        // taking either one made a deny that matched nothing, verify saying covered.
+        n.userid = None;
     }
     // The role as AWS writes it in the session's own calls (`sessionIssuer`), over the
     // `roleArn` the caller wrote in its request: a path there (`aws-reserved/…`,

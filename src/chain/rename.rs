@@ -55,57 +55,113 @@ impl SessionGraph {
         }
     }
 
-    /// Drops each `DeleteUser` the trail itself contradicts: an access key of the user, made
-    /// or used before the deletion, used after it. IAM refuses to delete a user that still has
-    /// a key (DeleteConflict), and no key outlives its user, so the record is not what
-    /// happened (forged into the logs, say). Believed, it made the attacker's user gone: no
-    /// deny-all, no removal of its password, its later console sessions not tainted, and
-    /// verify said OK. Needs each credential's first and last call (after the tally). Returns
-    /// a note for each deletion dropped.
+    /// Drops each `DeleteUser` and `DeleteRole` the trail itself contradicts, so that it is
+    /// not believed: a user's access key made or used before the deletion and used after it
+    /// (IAM deletes no user that still has a key, and no key outlives its user); a credential
+    /// of the user, or a session of the role, issued after it, with no `CreateUser` or
+    /// `CreateRole` of the name logged in between (a console sign-in, a session token, a key
+    /// made, a role assumed). Such a record is not what happened (forged into the logs, say).
+    /// Believed, it made the attacker's user or the role whose trust policy it set gone: no
+    /// deny-all, no removal of the password, later sessions not tainted, and verify said OK.
+    /// Needs each credential's first and last call (after the tally). Returns a note for each
+    /// deletion dropped.
     pub(super) fn drop_contradicted_deletions(&mut self) -> Vec<String> {
-        if self.user_deletions.is_empty() {
-            return Vec::new();
-        }
-        let mut by_user: BTreeMap<(&str, String), Vec<usize>> = BTreeMap::new();
-        for (i, d) in self.user_deletions.iter().enumerate() {
-            by_user.entry((&d.account_id, d.user_name.to_ascii_lowercase())).or_default().push(i);
-        }
-        let mut used_after: Vec<Option<&str>> = vec![None; self.user_deletions.len()];
-        for node in &self.nodes {
-            if node.kind != NodeKind::LongTermKey {
+        let mut notes = Vec::new();
+        for role in [false, true] {
+            let why = self.contradicted_deletions(role);
+            if why.iter().all(Option::is_none) {
                 continue;
             }
-            let (Some(arn), Some(first), Some(last)) =
-                (node.principal_arn.as_deref(), node.issued_at.or(node.first_seen), node.last_seen)
+            let list = if role { &mut self.role_deletions } else { &mut self.user_deletions };
+            let mut kept = Vec::with_capacity(list.len());
+            for (d, why) in std::mem::take(list).into_iter().zip(why) {
+                match why {
+                    None => kept.push(d),
+                    Some(why) => notes.push(format!(
+                        "{} {} (event {}) not believed: {why}; the {} is taken as still there",
+                        if role { "DeleteRole" } else { "DeleteUser" },
+                        crate::escape::one_line(&d.user_arn),
+                        crate::escape::one_line(&d.event_id),
+                        if role { "role" } else { "user" },
+                    )),
+                }
+            }
+            *list = kept;
+        }
+        notes
+    }
+
+    /// For each user (`role`: role) deletion, why the trail contradicts it, if it does (see
+    /// [`SessionGraph::drop_contradicted_deletions`]).
+    fn contradicted_deletions(&self, role: bool) -> Vec<Option<String>> {
+        let dels = if role { &self.role_deletions } else { &self.user_deletions };
+        let mut why: Vec<Option<String>> = vec![None; dels.len()];
+        if dels.is_empty() {
+            return why;
+        }
+        let mut by_name: BTreeMap<(&str, String), Vec<usize>> = BTreeMap::new();
+        for (i, d) in dels.iter().enumerate() {
+            by_name.entry((&d.account_id, d.user_name.to_ascii_lowercase())).or_default().push(i);
+        }
+        let (grants, making) = if role {
+            (&self.role_grants, "CreateRole")
+        } else {
+            (&self.user_grants, "CreateUser")
+        };
+        let remade = |acct: &str, name: &str, after: i64, until: i64| {
+            grants.iter().any(|m| {
+                m.event_name == making
+                    && m.account_id == acct
+                    && m.user_name.eq_ignore_ascii_case(name)
+                    && m.time >= after
+                    && m.time <= until
+            })
+        };
+        for node in &self.nodes {
+            if !matches!(node.kind, NodeKind::LongTermKey | NodeKind::Session) {
+                continue;
+            }
+            let Some((acct, name)) = (if role { role_named(node) } else { user_named(node) })
             else {
                 continue;
             };
-            let (Some(rest), Some(acct)) = (after_segment(arn, "user/"), arn_account(arn)) else {
-                continue;
-            };
-            let name = rest.rsplit('/').next().unwrap_or(rest).to_ascii_lowercase();
-            for &i in by_user.get(&(acct, name)).into_iter().flatten() {
-                let t = self.user_deletions[i].time;
-                if first < t && last > t && used_after[i].is_none() {
-                    used_after[i] = Some(node.id.as_str());
+            let from = node.issued_at.or(node.first_seen);
+            let lower = name.to_ascii_lowercase();
+            // A key is matched under the name its user had at the deletion (renames followed).
+            let mut names = vec![lower.clone()];
+            if !role && !self.user_renames.is_empty() {
+                let renames = self.renames_of(acct, name, from);
+                names.extend(renames.into_iter().map(|r| renamed_to(r).to_ascii_lowercase()));
+            }
+            for n in &names {
+                for &i in by_name.get(&(acct, n.clone())).into_iter().flatten() {
+                    if why[i].is_some() {
+                        continue;
+                    }
+                    let t = dels[i].time;
+                    let kept_key = !role
+                        && node.kind == NodeKind::LongTermKey
+                        && from.is_some_and(|f| f < t)
+                        && node.last_seen.is_some_and(|l| l > t);
+                    let issued_after = node.issued_at.filter(|&at| at > t);
+                    if kept_key {
+                        why[i] = Some(format!(
+                            "key {} of the user, made or used before it, was used after it (IAM deletes no user that has a key)",
+                            crate::escape::one_line(&node.id)
+                        ));
+                    } else if let Some(at) =
+                        issued_after.filter(|&at| *n == lower && !remade(acct, name, t, at))
+                    {
+                        why[i] = Some(format!(
+                            "{} was issued to it after it ({}), with no {making} of the name logged in between",
+                            crate::escape::one_line(&node.id),
+                            crate::time::fmt_iso(at)
+                        ));
+                    }
                 }
             }
         }
-        let mut notes = Vec::new();
-        let mut kept = Vec::with_capacity(self.user_deletions.len());
-        for (d, key) in std::mem::take(&mut self.user_deletions).into_iter().zip(used_after) {
-            match key {
-                None => kept.push(d),
-                Some(key) => notes.push(format!(
-                    "DeleteUser {} (event {}) not believed: key {} of the user, made or used before it, was used after it, which IAM does not allow (a user with a key cannot be deleted); the user is taken as still there",
-                    crate::escape::one_line(&d.user_arn),
-                    crate::escape::one_line(&d.event_id),
-                    crate::escape::one_line(key)
-                )),
-            }
-        }
-        self.user_deletions = kept;
-        notes
+        why
     }
 
     /// The first successful `DeleteRole` of role `name` of `account` (whatever its case) made
@@ -194,6 +250,27 @@ fn first_deletion<'g>(
     deletions.iter().find(|d| {
         d.time >= since && d.account_id == account && d.user_name.eq_ignore_ascii_case(name)
     })
+}
+
+/// The account and name of the IAM user whose credential `node` is (its ARN's `user/…`).
+fn user_named(node: &Node) -> Option<(&str, &str)> {
+    let arn = node.principal_arn.as_deref()?;
+    let rest = after_segment(arn, "user/")?;
+    Some((arn_account(arn)?, rest.rsplit('/').next().unwrap_or(rest)))
+}
+
+/// The account and name of the role whose session `node` is.
+fn role_named(node: &Node) -> Option<(&str, &str)> {
+    if node.kind != NodeKind::Session {
+        return None;
+    }
+    if let Some(r) = node.role_arn.as_deref() {
+        let rest = after_segment(r, "role/")?;
+        return Some((arn_account(r)?, rest.rsplit('/').next().unwrap_or(rest)));
+    }
+    let arn = node.principal_arn.as_deref()?;
+    let rest = after_segment(arn, "assumed-role/")?;
+    Some((arn_account(arn)?, rest.split('/').next()?))
 }
 
 #[cfg(test)]

@@ -119,8 +119,19 @@ pub fn findings_from(
             _ => None,
         };
         let policy = p.policy_arn.as_deref().or(p.policy_name.as_deref());
-        let Some(m) = meaning(&p.event_name, policy, hint.as_deref(), false) else {
-            continue;
+        // A call of an IAM name to another service (an identity store's or Transfer Family's
+        // `CreateUser`) is not IAM's: it made no IAM user, whatever its name says.
+        let (m, target) = if p.not_iam {
+            let what = p.detail.clone();
+            (
+                Meaning { severity: Severity::Medium, kind: "persistence", what, techniques: &[] },
+                p.target.clone(),
+            )
+        } else {
+            let Some(m) = meaning(&p.event_name, policy, hint.as_deref(), false) else {
+                continue;
+            };
+            (m, target)
         };
         groups.entry((p.account_id.clone(), target)).or_default().add(
             &m,

@@ -58,8 +58,8 @@ pub(crate) use cache::{Fields as ByteFields, Reader as ByteReader, Writer as Byt
 pub use discover::{discover, InputFile, DIGEST_FOLDER, INSIGHT_FOLDER};
 pub use intern::{FxMap, StrMap, StringList, Strings};
 pub use issuing::{
-    Field as IssuingField, IssuingCall, FUNCTION_CHANGES, LAUNCHES, PROVIDER_CHANGES, ROLE_DELETE,
-    USER_DELETE, USER_RENAME,
+    is_detail, needs_detail, Field as IssuingField, IssuingCall, FUNCTION_CHANGES, LAUNCHES,
+    PROVIDER_CHANGES, ROLE_DELETE, USER_DELETE, USER_RENAME,
 };
 pub use options::{IngestOptions, DEFAULT_MAX_FILE_BYTES};
 pub use problem::{Conflict, IngestStats, Located, Problem, RecordReject, RejectReason};
