@@ -69,9 +69,6 @@ fn deleted_at<'g>(
     let who = (u.account_id.clone(), u.user_name.to_ascii_lowercase());
     let made = made.get(&who).copied().unwrap_or(u.since.secs());
     let acct = &u.account_id;
-    if u.renamed_from.is_empty() {
-        return g.deleted_after(acct, &u.user_name, made);
-    }
     // The name the user had at `made`: of its names, the one whose renames from then on end
     // at its present name through the most steps.
     let origin = std::iter::once(&u.user_name)
@@ -129,24 +126,14 @@ pub struct Taint {
 /// (`UpdateUser`) is known to IAM only by its new name ([`SessionGraph::user_name_now`]).
 pub fn user_of(g: &SessionGraph, n: usize) -> Option<(&str, &str)> {
     let node = &g.nodes[n];
-    let arn = node.principal_arn.as_deref()?;
-    let rest = crate::chain::after_segment(arn, "user/")?;
-    let name = rest.rsplit('/').next().unwrap_or(rest);
-    let acct = crate::chain::arn_account(arn)?;
+    let (acct, name) = crate::chain::user_named(node)?;
     Some((acct, g.user_name_now(acct, name, node.issued_at.or(node.first_seen))))
 }
 
 /// The account and name of the role a session belongs to (from its issuing call's role ARN,
 /// else from its assumed-role ARN).
 pub fn role_of(g: &SessionGraph, n: usize) -> Option<(&str, &str)> {
-    let node = &g.nodes[n];
-    if let Some(r) = node.role_arn.as_deref() {
-        let rest = crate::chain::after_segment(r, "role/")?;
-        return Some((crate::chain::arn_account(r)?, rest.rsplit('/').next().unwrap_or(rest)));
-    }
-    let arn = node.principal_arn.as_deref()?;
-    let rest = crate::chain::after_segment(arn, "assumed-role/")?;
-    Some((crate::chain::arn_account(arn)?, rest.split('/').next()?))
+    crate::chain::role_named(&g.nodes[n])
 }
 
 /// Passes of the taint that look for the attacker's users' credentials in every credential

@@ -114,6 +114,12 @@ pub(super) fn is_persistence(e: &Event) -> bool {
         || is_identity_center(e)
 }
 
+/// A call of an IAM or STS name made to another service (Transfer Family's or an identity
+/// store's `CreateUser`): not what IAM's call of the name does ([`crate::ingest::is_detail`]).
+pub(super) fn not_iam(e: &Event) -> bool {
+    crate::ingest::needs_detail(&e.name) && !crate::ingest::is_detail(&e.name, &e.source)
+}
+
 pub(super) fn persistence_of(e: &Event) -> Option<(String, String, String)> {
     let q = &e.request;
     let r = &e.response;
@@ -124,9 +130,7 @@ pub(super) fn persistence_of(e: &Event) -> Option<(String, String, String)> {
             "NOT FOLLOWED by the taint: the role sessions Identity Center hands out (AWSReservedSSO_ roles) are not tainted, and no IAM deny of this plan cuts them (F20); undo the change in Identity Center (the account assignment, the permission set's policies, the user's e-mail, MFA and group memberships), then end the users' active portal sessions there".to_string(),
         ));
     }
-    if crate::ingest::needs_detail(&e.name) && !crate::ingest::is_detail(&e.name, &e.source) {
-        // A call of an IAM or STS name made to another service (Transfer Family's
-        // `CreateUser`): not what IAM's call of the name does.
+    if not_iam(e) {
         return Some((
             e.resources.first().cloned().unwrap_or_else(|| e.source.clone()),
             format!("{} ({}), not IAM's call of that name", e.name, e.source),

@@ -17,7 +17,7 @@ use crate::ingest::Ingest;
 use crate::model::Event;
 pub use crate::model::SeedKey;
 use crate::time::{fmt_iso, Time};
-use classify::{is_data_read, is_persistence, persistence_of};
+use classify::{is_data_read, is_persistence, not_iam, persistence_of};
 pub use finding::{Finding, Severity};
 pub use moments::{Moment, Moments};
 pub use render::{render_markdown, render_table};
@@ -577,8 +577,7 @@ fn radius(
         if !e.failed() && is_persistence(&e) {
             if let Some((target, detail, follow_up)) = persistence_of(&e) {
                 persisted = true;
-                let not_iam = crate::ingest::needs_detail(&e.name)
-                    && !crate::ingest::is_detail(&e.name, &e.source);
+                let not_iam = not_iam(&e);
                 let iam = |v: Option<String>| v.filter(|_| !not_iam);
                 found.push((
                     pos,

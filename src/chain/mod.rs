@@ -38,7 +38,7 @@ mod usercaller;
 mod wide;
 pub use expiry::{session_expiry, stated_expiry, token_issue_time};
 pub use launch::{function_name, Workload};
-pub use rename::renamed_to;
+pub use rename::{renamed_to, role_named, user_named};
 pub use wide::{Wide, WideIndex, WideLink};
 
 use crate::ingest::{Creds, FxMap, Ingest, IssuingCall, StrMap};

@@ -99,9 +99,11 @@ impl SessionGraph {
         if dels.is_empty() {
             return why;
         }
-        let mut by_name: BTreeMap<(&str, String), Vec<usize>> = BTreeMap::new();
+        // Account, then lower-case name: looked up with a borrowed name.
+        let mut by_name: BTreeMap<&str, BTreeMap<String, Vec<usize>>> = BTreeMap::new();
         for (i, d) in dels.iter().enumerate() {
-            by_name.entry((&d.account_id, d.user_name.to_ascii_lowercase())).or_default().push(i);
+            let names = by_name.entry(&d.account_id).or_default();
+            names.entry(d.user_name.to_ascii_lowercase()).or_default().push(i);
         }
         let (grants, making) = if role {
             (&self.role_grants, "CreateRole")
@@ -117,24 +119,28 @@ impl SessionGraph {
                     && m.time <= until
             })
         };
+        let mut lower = String::new();
         for node in &self.nodes {
-            if !matches!(node.kind, NodeKind::LongTermKey | NodeKind::Session) {
-                continue;
-            }
-            let Some((acct, name)) = (if role { role_named(node) } else { user_named(node) })
-            else {
-                continue;
+            let parsed = match node.kind {
+                NodeKind::Session if role => role_named(node),
+                NodeKind::LongTermKey | NodeKind::Session if !role => user_named(node),
+                _ => None,
             };
+            let Some((acct, name)) = parsed else { continue };
+            let Some(names_here) = by_name.get(acct) else { continue };
             let from = node.issued_at.or(node.first_seen);
-            let lower = name.to_ascii_lowercase();
+            lower.clear();
+            lower.push_str(name);
+            lower.make_ascii_lowercase();
             // A key is matched under the name its user had at the deletion (renames followed).
-            let mut names = vec![lower.clone()];
-            if !role && !self.user_renames.is_empty() {
+            let renamed: Vec<String> = if !role && !self.user_renames.is_empty() {
                 let renames = self.renames_of(acct, name, from);
-                names.extend(renames.into_iter().map(|r| renamed_to(r).to_ascii_lowercase()));
-            }
-            for n in &names {
-                for &i in by_name.get(&(acct, n.clone())).into_iter().flatten() {
+                renames.into_iter().map(|r| renamed_to(r).to_ascii_lowercase()).collect()
+            } else {
+                Vec::new()
+            };
+            for n in std::iter::once(lower.as_str()).chain(renamed.iter().map(String::as_str)) {
+                for &i in names_here.get(n).into_iter().flatten() {
                     if why[i].is_some() {
                         continue;
                     }
@@ -150,7 +156,7 @@ impl SessionGraph {
                             crate::escape::one_line(&node.id)
                         ));
                     } else if let Some(at) =
-                        issued_after.filter(|&at| *n == lower && !remade(acct, name, t, at))
+                        issued_after.filter(|&at| n == lower && !remade(acct, name, t, at))
                     {
                         why[i] = Some(format!(
                             "{} was issued to it after it ({}), with no {making} of the name logged in between",
@@ -252,18 +258,18 @@ fn first_deletion<'g>(
     })
 }
 
-/// The account and name of the IAM user whose credential `node` is (its ARN's `user/…`).
-fn user_named(node: &Node) -> Option<(&str, &str)> {
+/// The account and name of the IAM user whose credential `node` is, as its ARN's `user/…`
+/// names it (the name when the credential was seen: see [`crate::taint::user_of`] for the
+/// name it has at the end of the trail).
+pub fn user_named(node: &Node) -> Option<(&str, &str)> {
     let arn = node.principal_arn.as_deref()?;
     let rest = after_segment(arn, "user/")?;
     Some((arn_account(arn)?, rest.rsplit('/').next().unwrap_or(rest)))
 }
 
-/// The account and name of the role whose session `node` is.
-fn role_named(node: &Node) -> Option<(&str, &str)> {
-    if node.kind != NodeKind::Session {
-        return None;
-    }
+/// The account and name of the role a session belongs to (from its issuing call's role ARN,
+/// else from its assumed-role ARN).
+pub fn role_named(node: &Node) -> Option<(&str, &str)> {
     if let Some(r) = node.role_arn.as_deref() {
         let rest = after_segment(r, "role/")?;
         return Some((arn_account(r)?, rest.rsplit('/').next().unwrap_or(rest)));
