@@ -3809,6 +3809,34 @@ fn a_surgical_deny_of_a_session_whose_ids_disagree_names_any_id_of_its_role() {
         assert!(doc.contains("\"*:s1\"") && !doc.contains(fake), "{planted_response}: {p}");
         assert_eq!(verify(&d, &p).0, 0);
     }
+    // A second copy of the issuing call, under another eventID, naming another role id,
+    // before or after the true one, the session used or not: the first copy's id was taken
+    // when no call followed (a review's finding), and would be when the call repeats it.
+    for (before, used) in [(true, false), (false, false), (true, true)] {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let role = format!("arn:aws:iam::{MAIN}:role/Admin");
+        let session = s.assume_role(&leaked, T0, &role, "s1", 12 * 3600);
+        s.copy_records(before, |r| {
+            let issuing = r["eventName"] == "AssumeRole";
+            if issuing {
+                r["eventID"] = json!("00000000-0000-0000-0000-000000000000");
+                r["responseElements"]["assumedRoleUser"]["assumedRoleId"] = json!(fake);
+            }
+            issuing
+        });
+        if used {
+            s.call(&session, T0 + 60, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        }
+        let d = write(&s, &[]);
+        let p = plan(&d, LEAKED, "surgical");
+        let denies = actions(&p, "put_role_policy");
+        let doc = denies.iter().map(|a| a["policy_document"].to_string()).collect::<String>();
+        assert!(doc.contains("\"*:s1\"") && !doc.contains(fake), "{before} {used}: {p}");
+        assert_eq!(verify(&d, &p).0, 0);
+        let (_, g, _) = run(&["sessions", "--format", "json"], &d);
+        assert!(g["notes"].to_string().contains("name two role ids"), "{g}");
+    }
 }
 
 /// A `DeleteUser` of the attacker's user, logged as made by an admin, after which the user's

@@ -457,6 +457,9 @@ impl SessionGraph {
         }
         drop((first_created, first_node, others));
         g.route_twins(ing);
+        for n in std::mem::take(&mut g.disputed) {
+            g.nodes[n as usize].userid = None;
+        }
         // Not read again: an owned copy of the facts is freed here.
         drop(creds);
         crate::diag::release_free_memory();

@@ -262,6 +262,9 @@ pub struct SessionGraph {
     /// While the graph is built: the sessions whose key and second were issued again to
     /// another principal (`twin.rs`), whose calls are then matched by their principal too.
     twinned: Vec<u32>,
+    /// While the graph is built: the sessions whose issuing records name different role ids
+    /// (`twin.rs`, `same_session`), whose `userid` no call may then fill in.
+    disputed: Vec<u32>,
 }
 
 /// The session nodes of one access key id, in creation order.

@@ -471,6 +471,7 @@ pub(super) fn encode_into(g: &SessionGraph, out: &mut impl Sink) {
         wide_pending: _,
         stored,
         twinned: _,
+        disputed: _,
     } = g;
     out.w().u32(FORMAT);
     out.w().u32(nodes.len() as u32);
@@ -970,6 +971,7 @@ pub(super) fn decode_kept(
         wide_pending: Vec::new(),
         stored: Some(index),
         twinned: Vec::new(),
+        disputed: Vec::new(),
     })
 }
 

@@ -19,7 +19,7 @@ impl SessionGraph {
     /// says of its session) is the same session: `n` then takes the later end. `None` when `m`
     /// is a session of another principal.
     pub(super) fn same_session(&mut self, n: usize, m: &Node, e: &IssuingCall) -> Option<usize> {
-        let node = &mut self.nodes[n];
+        let node = &self.nodes[n];
         let agree = |a: &Option<String>, b: &Option<String>| match (a, b) {
             (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
             _ => true,
@@ -35,6 +35,27 @@ impl SessionGraph {
             (Some(a), Some(b)) => Some(a.max(b)),
             _ => None,
         };
+        let disputed = match (&node.userid, &m.userid) {
+            (Some(a), Some(b))
+                if a != b && node.principal_type.as_deref() == Some("AssumedRole") =>
+            {
+                // F9: two records of one session name two role ids (one was planted under
+                // another eventID). Neither is taken, nor the id a call then carries: the
+                // surgical deny names `*:SESSION-NAME`, which IAM matches whichever is true.
+                Some(format!(
+                    "session {}: its issuing records name two role ids ({a} and {b} in event {}): neither is taken, the deny names the session under any id of its role (F9)",
+                    node.id,
+                    e.id()
+                ))
+            }
+            _ => None,
+        };
+        if let Some(note) = disputed {
+            self.notes.push(note);
+            self.nodes[n].userid = None;
+            self.disputed.push(n as u32);
+        }
+        let node = &mut self.nodes[n];
         if end != node.expires_at {
             let fmt = |t: Option<i64>| t.map_or("none".into(), crate::time::fmt_iso);
             self.notes.push(format!(

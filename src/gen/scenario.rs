@@ -845,6 +845,24 @@ impl Scenario {
         }
     }
 
+    /// Adds, beside each record written so far that `edit` returns `true` for, an edited copy
+    /// of it (before the record when `before`): a record planted under another eventID.
+    pub fn copy_records(&mut self, before: bool, mut edit: impl FnMut(&mut Value) -> bool) {
+        let mut out = Vec::with_capacity(self.records.len());
+        for (account, r) in std::mem::take(&mut self.records) {
+            let mut copy = r.clone();
+            let planted = edit(&mut copy).then(|| (account.clone(), copy));
+            if before {
+                out.extend(planted);
+                out.push((account, r));
+            } else {
+                out.push((account, r));
+                out.extend(planted);
+            }
+        }
+        self.records = out;
+    }
+
     /// A console "switch role" from the console session `from` to `role_arn` at `at`: the
     /// `SwitchRole` sign-in record (no key; `additionalEventData.SwitchFrom` names the user),
     /// and the role session the console makes, named after the user, whose issuing call is not
