@@ -63,9 +63,6 @@ fn deleted_at<'g>(
     u: &AttackerUser,
     made: &BTreeMap<(String, String), i64>,
 ) -> Option<&'g crate::chain::UserGrant> {
-    if g.user_deletions.is_empty() {
-        return None;
-    }
     let who = (u.account_id.clone(), u.user_name.to_ascii_lowercase());
     let made = made.get(&who).copied().unwrap_or(u.since.secs());
     let acct = &u.account_id;
@@ -81,7 +78,7 @@ fn deleted_at<'g>(
         })
         .max_by_key(|(_, r)| r.len());
     let Some((origin, renames)) = origin else {
-        return g.deleted_after(acct, &u.user_name, made);
+        return g.user_gone_after(acct, &u.user_name, made);
     };
     // Each name over the time the user had it: `[from, until)`.
     let mut spans = Vec::with_capacity(renames.len() + 1);
@@ -91,16 +88,12 @@ fn deleted_at<'g>(
         (name, from) = (crate::chain::renamed_to(r), r.time);
     }
     spans.push((name, from, i64::MAX));
-    // A deletion in the same second as a rename into or out of the name cannot be ordered
-    // against it (a decoy made and deleted under the new name as the user took it): not
-    // believed, as it would leave the user alive and uncut if wrong.
+    // A deletion in the same second as the making or a rename into or out of the name cannot
+    // be ordered against it (a decoy made and deleted under the new name as the user took it):
+    // not believed, as it would leave the user alive and uncut if wrong (`user_gone_after`).
     spans
         .into_iter()
-        .enumerate()
-        .filter_map(|(i, (n, from, until))| {
-            let after = if i == 0 { from } else { from.saturating_add(1) };
-            g.deleted_after(acct, n, after).filter(|d| d.time < until)
-        })
+        .filter_map(|(n, from, until)| g.user_gone_after(acct, n, from).filter(|d| d.time < until))
         .min_by_key(|d| d.time)
 }
 
@@ -360,7 +353,7 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
                 let since = roles[role];
                 // A role deleted after the attacker last set its trust policy is gone: a role
                 // made again under its name is another, whose sessions are not taken.
-                let gone = g.role_deleted_after(&role.0, &role.1, role_last[role]).map(|d| d.time);
+                let gone = g.role_gone_after(&role.0, &role.1, role_last[role]).map(|d| d.time);
                 for &n in index.get(role).into_iter().flatten() {
                     let node = &g.nodes[n];
                     let from = node.issued_at.or(node.first_seen);

@@ -2777,7 +2777,7 @@ fn a_role_deleted_since_the_attacker_set_its_trust_is_not_the_next_role_of_its_n
     let p = plan(&d, LEAKED, "strict");
     let reviews = serde_json::to_string(&actions(&p, "review")).unwrap();
     assert!(!reviews.contains("delete-role"), "{reviews}");
-    assert!(p["notes"].to_string().contains("the role was deleted since"), "{:#}", p["notes"]);
+    assert!(p["notes"].to_string().contains("the role is gone since"), "{:#}", p["notes"]);
     let (d, _, new) = build(true);
     assert!(tainted_ids(&d, LEAKED).contains(&new), "set again by the attacker");
 }
@@ -3922,4 +3922,60 @@ fn identity_center_changes_are_review_items_not_iam_users() {
     // name alone).
     let findings = b["findings"].to_string();
     assert!(!findings.contains("attacker_user") && !findings.contains("user/deploy"), "{findings}");
+}
+
+/// A deletion in the same second as the attacker's making of the name (make, delete, make
+/// again, all in one second) cannot be ordered against it, so it is not believed: a review
+/// reproduced the attacker's role (trust: its own account) and user switched off that way, the
+/// outsider's session and the console password left alone, verify OK. A user made under the
+/// attacker's user's name by someone else later shows the attacker's user gone by then (IAM
+/// makes no user over a name that is taken), deletion logged or not: the new user's console
+/// session is not the attacker's.
+#[test]
+fn a_deletion_in_the_second_the_attacker_made_the_name_is_not_believed() {
+    let iam = "iam.amazonaws.com";
+    let role = format!("arn:aws:iam::{MAIN}:role/Backdoor");
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let trust = json!({"roleName": "Backdoor", "assumeRolePolicyDocument": "{\"Statement\":[]}"});
+    s.call(&leaked, T0, iam, "CreateRole", trust.clone());
+    s.call(&leaked, T0, iam, "DeleteRole", json!({"roleName": "Backdoor"}));
+    s.call(&leaked, T0, iam, "CreateRole", trust);
+    let outsider = s.user_key(SECOND, "mallory", "AKIAI44QH8DHBEXAMPLE");
+    let back_in = s.assume_role(&outsider, T0 + 120, &role, "x", 43_200);
+    s.call(&back_in, T0 + 130, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.create_user(&leaked, T0 + 200, "evil");
+    s.call(&leaked, T0 + 200, iam, "DeleteUser", json!({"userName": "evil"}));
+    s.create_user(&leaked, T0 + 200, "evil");
+    s.create_login_profile(&leaked, T0 + 220, "evil");
+    let console = s.console_login(MAIN, T0 + 1200, "evil");
+    s.call(&console, T0 + 1260, iam, "ListUsers", Value::Null);
+    let d = write(&s, &[SECOND]);
+    let tainted = tainted_ids(&d, LEAKED);
+    assert!(tainted.contains(&back_in.node_id()), "{tainted:?}");
+    assert!(tainted.contains(&console.node_id()), "{tainted:?}");
+    let p = plan(&d, LEAKED, "strict");
+    assert!(principals(&p, "put_role_policy").contains(&role), "{p}");
+    let evil = format!("arn:aws:iam::{MAIN}:user/evil");
+    assert!(principals(&p, "put_user_policy").contains(&evil), "{p}");
+    assert!(actions(&p, "delete_login_profile").iter().any(|a| a["user_name"] == "evil"));
+    assert_eq!(verify(&d, &p).0, 0);
+
+    // Made again by an admin, the deletion not in the logs.
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    s.create_user(&leaked, T0, "evil");
+    s.create_login_profile(&leaked, T0 + 20, "evil");
+    let admin = s.user_key(MAIN, "admin", "AKIAI44QH8DHBEXAMPLE");
+    s.create_user(&admin, T0 + 600, "evil");
+    s.create_login_profile(&admin, T0 + 610, "evil");
+    let console = s.console_login(MAIN, T0 + 1200, "evil");
+    s.call(&console, T0 + 1260, iam, "ListUsers", Value::Null);
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    assert!(!tainted_ids(&d, LEAKED).contains(&console.node_id()), "{p}");
+    let p = plan(&d, LEAKED, "strict");
+    assert!(!principals(&p, "put_user_policy").contains(&evil), "{p}");
+    assert!(actions(&p, "delete_login_profile").is_empty(), "{p}");
+    assert_eq!(verify(&d, &p).0, 0);
 }

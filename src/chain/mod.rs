@@ -221,7 +221,7 @@ pub struct SessionGraph {
     pub user_renames: Vec<UserGrant>,
     /// Successful `DeleteUser` calls, by any credential, in time order (`user_name` the user
     /// deleted): a user made again under the name afterwards is another user, not the
-    /// attacker's ([`SessionGraph::deleted_after`]).
+    /// attacker's ([`SessionGraph::user_gone_after`]).
     pub user_deletions: Vec<UserGrant>,
     /// Successful `DeleteRole` calls, by any credential, in time order (`user_name` the role
     /// deleted): a role made again under the name afterwards is another role.
@@ -229,6 +229,10 @@ pub struct SessionGraph {
     /// [`SessionGraph::user_renames`] by account and lower-case old name (made when first
     /// asked).
     renames_by_name: std::sync::OnceLock<BTreeMap<(String, String), Vec<usize>>>,
+    /// The `CreateUser` (`false`) and `CreateRole` (`true`) grants by account and lower-case
+    /// name, each list in time order (made when first asked): a name made again shows the one
+    /// there before gone (`rename::first_gone`).
+    creates_by_name: std::sync::OnceLock<BTreeMap<(bool, String, String), Vec<usize>>>,
     /// For each event of the ingest (same index): the node that made it, or [`NO_NODE`]
     /// ([`SessionGraph::node_of_event`]). `u32`: one of these per event of the trail.
     event_node: Vec<u32>,

@@ -170,16 +170,60 @@ impl SessionGraph {
         why
     }
 
-    /// The first successful `DeleteRole` of role `name` of `account` (whatever its case) made
-    /// at or after `since`.
-    pub fn role_deleted_after(&self, account: &str, name: &str, since: i64) -> Option<&UserGrant> {
-        first_deletion(&self.role_deletions, account, name, since)
+    /// What shows that the role `name` of `account` (whatever its case) there at `since` is
+    /// gone ([`first_gone`]): its first `DeleteRole`, or `CreateRole` of the name, after
+    /// `since`'s second.
+    pub fn role_gone_after(&self, account: &str, name: &str, since: i64) -> Option<&UserGrant> {
+        self.first_gone(true, account, name, since)
     }
 
-    /// The first successful `DeleteUser` of user `name` of `account` (whatever its case)
-    /// made at or after `since`: the user the name meant at `since` is gone from then on.
-    pub fn deleted_after(&self, account: &str, name: &str, since: i64) -> Option<&UserGrant> {
-        first_deletion(&self.user_deletions, account, name, since)
+    /// What shows that the user `name` of `account` (whatever its case) there at `since` is
+    /// gone ([`first_gone`]): its first `DeleteUser`, or `CreateUser` of the name, after
+    /// `since`'s second. The user the name meant at `since` is gone from then on.
+    pub fn user_gone_after(&self, account: &str, name: &str, since: i64) -> Option<&UserGrant> {
+        self.first_gone(false, account, name, since)
+    }
+
+    /// The first record after `since` (a later second) that shows the user (`role`: role)
+    /// `name` of `account` (whatever its case) there at `since` gone: its deletion, or a
+    /// successful `CreateUser` (`CreateRole`) of the name (IAM makes none over a name that is
+    /// taken, so the one there at `since` was gone by then, whoever made the new one). A
+    /// deletion in the same second as `since` is not taken: it cannot be ordered against what
+    /// happened at `since` (the attacker making, deleting and making again its role or user in
+    /// one second switched its rule off, verify OK), and believed wrongly it leaves the
+    /// attacker's user or role alive and uncut.
+    fn first_gone(&self, role: bool, account: &str, name: &str, since: i64) -> Option<&UserGrant> {
+        let (deletions, grants) = if role {
+            (&self.role_deletions, &self.role_grants)
+        } else {
+            (&self.user_deletions, &self.user_grants)
+        };
+        let deleted = deletions.iter().find(|d| {
+            d.time > since && d.account_id == account && d.user_name.eq_ignore_ascii_case(name)
+        });
+        let index = self.creates_by_name.get_or_init(|| {
+            let mut m: BTreeMap<(bool, String, String), Vec<usize>> = BTreeMap::new();
+            for (role, list, making) in
+                [(false, &self.user_grants, "CreateUser"), (true, &self.role_grants, "CreateRole")]
+            {
+                for (i, gr) in list.iter().enumerate().filter(|(_, gr)| gr.event_name == making) {
+                    let key = (role, gr.account_id.clone(), gr.user_name.to_ascii_lowercase());
+                    m.entry(key).or_default().push(i);
+                }
+            }
+            for ((role, _, _), v) in &mut m {
+                let list = if *role { &self.role_grants } else { &self.user_grants };
+                v.sort_by_key(|&i| (list[i].time, i));
+            }
+            m
+        });
+        let key = (role, account.to_string(), name.to_ascii_lowercase());
+        let made =
+            index.get(&key).into_iter().flatten().map(|&i| &grants[i]).find(|m| m.time > since);
+        match (deleted, made) {
+            (Some(d), Some(m)) if m.time < d.time => Some(m),
+            (d, m) => d.or(m),
+        }
     }
 
     /// The renames that user `name` of `account`, as a call at `since` named it (`None`: at
@@ -243,19 +287,6 @@ impl SessionGraph {
             format!("{head}/{now}")
         }
     }
-}
-
-/// The first of `deletions` (in time order) of `name` in `account`, whatever its case, made at
-/// or after `since`.
-fn first_deletion<'g>(
-    deletions: &'g [UserGrant],
-    account: &str,
-    name: &str,
-    since: i64,
-) -> Option<&'g UserGrant> {
-    deletions.iter().find(|d| {
-        d.time >= since && d.account_id == account && d.user_name.eq_ignore_ascii_case(name)
-    })
 }
 
 /// The account and name of the IAM user whose credential `node` is, as its ARN's `user/…`

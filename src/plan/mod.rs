@@ -206,7 +206,7 @@ pub fn build_plan_with(
         b.attacker_users.iter().partition(|u| u.deleted.is_some());
     for u in gone {
         notes.push(format!(
-            "user {} the attacker made was deleted ({}): nothing of it is left to deny or remove, and a user made under its name after that is not taken for the attacker's",
+            "user {} the attacker made is gone ({}: deleted, or its name made again): nothing of it is left to deny or remove, and a user made under its name after that is not taken for the attacker's",
             one_line(&u.user_name),
             u.deleted.as_deref().unwrap_or("")
         ));
@@ -626,7 +626,7 @@ pub fn build_plan_with(
         // Under the user's name at the end of the trail; a user deleted since took its keys.
         let user = g.user_name_now(&k.account_id, &k.user_name, Some(k.time));
         if attackers.contains_key(&who(&k.account_id, user))
-            || g.deleted_after(&k.account_id, user, k.time).is_some()
+            || g.user_gone_after(&k.account_id, user, k.time).is_some()
         {
             continue;
         }
@@ -685,9 +685,9 @@ pub fn build_plan_with(
         // would point at whatever role holds the name now (another role, made again).
         let t = p.event_time.secs();
         if let (Some(a), Some(r)) = (p.account_id.as_deref(), p.role_name.as_deref()) {
-            if let Some(d) = g.role_deleted_after(a, r, t) {
+            if let Some(d) = g.role_gone_after(a, r, t) {
                 notes.push(format!(
-                    "{} of role {} ({}) is not reviewed: the role was deleted since ({} {} at {}), and a role made under its name after that is another",
+                    "{} of role {} ({}) is not reviewed: the role is gone since ({} {} at {}: deleted, or its name made again), and a role made under its name after that is another",
                     p.event_name,
                     one_line(r),
                     p.event_id,

@@ -49,7 +49,7 @@ fn made<'a>(g: &'a SessionGraph, rooms: &'a TrailRooms) -> Vec<Made<'a>> {
     for c in &rooms.others {
         let Some((kind, what)) = kind_of(&c.event_name) else { continue };
         let (account, user) = (c.account.as_str(), c.user.as_str());
-        if g.deleted_after(account, user, c.time).is_some() {
+        if g.user_gone_after(account, user, c.time).is_some() {
             continue;
         }
         out.push(Made {
