@@ -771,6 +771,14 @@ fn outputs_never_overwrite_or_pollute_the_evidence() {
         "symlink to the input: {}",
         String::from_utf8_lossy(&o.stderr)
     );
+    // Two outputs that are one file, however spelled (the script replaced the plan).
+    let earlier = d.path().join("p.json");
+    std::fs::write(&earlier, b"an earlier plan").unwrap();
+    let p = earlier.to_str().unwrap();
+    let other = format!("{}/sub/../p.json", d.path().display());
+    for second in [p, other.as_str()] {
+        assert_refused(&["plan", "--key", LEAKED, "-o", p, "--script", second], &trail, &earlier);
+    }
     // Beside the trail is fine.
     let ok = d.path().join("plan.json");
     let o = bin()

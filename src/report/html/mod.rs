@@ -131,6 +131,12 @@ pub(crate) fn escape_html(s: &str) -> String {
             '\'' => o.push_str("&#39;"),
             '\t' | '\n' | '\r' => o.push(c),
             c if c.is_control() => o.push('\u{FFFD}'),
+            // Bidi overrides and invisible characters from a log (`ad\u{200b}min` shown as
+            // `admin`, a U+202E turning the rest of its block around) are shown as escapes, as
+            // every other output shows them (`escape::one_line`).
+            c if crate::escape::is_unsafe_char(c) => {
+                let _ = std::fmt::Write::write_fmt(&mut o, format_args!("\\u{{{:x}}}", c as u32));
+            }
             c => o.push(c),
         }
     }
@@ -513,6 +519,7 @@ mod tests {
             "nul\u{FFFD}bell\u{FFFD}del\u{FFFD}c1\u{FFFD}"
         );
         assert_eq!(escape_html("ünïcødé ✓"), "ünïcødé ✓");
+        assert_eq!(escape_html("ad\u{200B}min \u{202E}x"), "ad\\u{200b}min \\u{202e}x");
         for s in ["<", ">", "\"", "'", "<img src=x onerror=alert(1)>", "\" onmouseover=\"x"] {
             let e = escape_html(s);
             assert!(!e.contains(['<', '>', '"', '\'']), "{s:?} → {e:?}");
