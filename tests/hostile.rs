@@ -799,3 +799,50 @@ fn parquet_copies_are_duplicates_and_never_hide_a_json_record() {
     assert_eq!(code, 0, "{v}");
     assert_eq!((v["events"].as_u64(), v["conflicts"].as_u64()), (Some(4), Some(2)), "{v}");
 }
+
+/// A file holding CloudTrail records in a shape trailhound does not read (`Records` an object
+/// or a JSON-encoded string, records in a nested array), or compressed in a way it does not
+/// open (bzip2, xz), found by walking a folder, is a failure that names the file (exit 3):
+/// a review found each skipped as "not CloudTrail" with its records lost and exit 0. A
+/// document in UTF-16 with its byte order mark (Windows PowerShell's `>`) is read. JSON
+/// that holds no record fields (a manifest) is still skipped, exit 0.
+#[test]
+fn records_in_a_shape_not_read_fail_the_file_and_utf16_is_read() {
+    let recs = format!("[{},{}]", record(&id(1), T0), record(&id(2), T1));
+    let shapes: [(&str, Vec<u8>); 5] = [
+        ("object", format!("{{\"Records\":{{\"0\":{}}}}}", record(&id(1), T0)).into_bytes()),
+        ("string", format!("{{\"Records\":{}}}", serde_json::json!(recs)).into_bytes()),
+        ("nested", format!("[{recs}]").into_bytes()),
+        ("bzip2", b"BZh91AY&SY\x00\x01".to_vec()),
+        ("xz", b"\xfd7zXZ\x00\x00\x04".to_vec()),
+    ];
+    for (name, body) in shapes {
+        let d = with_good_file();
+        let file = format!("{name}-export.json");
+        write(d.path(), &format!("exports/{file}"), &body);
+        let (code, v) = scan_dir(d.path());
+        assert_eq!(code, 3, "{name}: {v}");
+        let p = problem(&v, &file);
+        assert_eq!(p.len(), 1, "{name}: {v}");
+        assert_eq!(p[0]["severity"], "failed", "{name}: {v}");
+        assert_eq!(v["events"], 2, "the good file is still read: {v}");
+    }
+    // UTF-16, little- and big-endian, with the mark: read.
+    let text = records_file(&[(&id(3), T0), (&id(4), T1)]);
+    for little in [true, false] {
+        let d = with_good_file();
+        let mut body: Vec<u8> = if little { vec![0xFF, 0xFE] } else { vec![0xFE, 0xFF] };
+        for u in text.encode_utf16() {
+            body.extend(if little { u.to_le_bytes() } else { u.to_be_bytes() });
+        }
+        write(d.path(), "exports/utf16.json", &body);
+        let (code, v) = scan_dir(d.path());
+        assert_eq!((code, &v["events"]), (0, &serde_json::json!(4)), "{little}: {v}");
+    }
+    // A manifest: skipped, exit 0.
+    let d = with_good_file();
+    write(d.path(), "exports/manifest.json", br#"{"files":["a.json.gz"],"account":"x"}"#);
+    let (code, v) = scan_dir(d.path());
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(problem(&v, "manifest.json")[0]["severity"], "skipped", "{v}");
+}

@@ -52,13 +52,13 @@ pub(super) fn guard_outputs(
     inputs: &[std::path::PathBuf],
     outputs: &[(&str, &std::path::Path)],
 ) -> anyhow::Result<()> {
-    // Two outputs that are one file: the second written replaced the first (`plan -o p
-    // --script p` left the script where the plan was, and verify then had no plan).
+    // Two outputs at one path: the second written replaced the first (`plan -o p --script
+    // p` left the script where the plan was, and verify then had no plan). Two paths that are
+    // hard links to one file are not: each output replaces what is at its path.
     for (i, (opt_a, a)) in outputs.iter().enumerate() {
         let ra = super::resolve_path(a);
         for (opt_b, b) in &outputs[i + 1..] {
-            let rb = super::resolve_path(b);
-            if ra == rb || same_file(&ra, &rb) {
+            if ra == super::resolve_path(b) {
                 anyhow::bail!(
                     "refusing to write {opt_a} {} and {opt_b} {}: they are the same file, and the second would replace the first",
                     a.display(),

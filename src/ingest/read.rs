@@ -175,7 +175,9 @@ pub(super) fn process_file(
         (None, Err(FileError::Empty)) => {
             FileStatus::Failed("empty_file", "the file is empty".into())
         }
-        (None, Err(e @ FileError::NotJson)) if !f.explicit && !placed_as_log(&f.path) => {
+        (None, Err(e @ FileError::NotJson))
+            if !f.explicit && !placed_as_log(&f.path) && container(&st.inflated).is_none() =>
+        {
             FileStatus::Skipped("not_json", e.to_string())
         }
         (None, Err(e @ FileError::NotJson)) => FileStatus::Failed(
@@ -191,8 +193,16 @@ pub(super) fn process_file(
         (None, Err(FileError::Parquet(d))) => FileStatus::Failed("invalid_parquet", d),
         // Valid JSON that is not CloudTrail (an AWS Config snapshot, a manifest) found while
         // walking a bucket export is expected there; named explicitly it is a mistake.
-        (None, Err(e @ FileError::NotCloudTrail(_))) if !f.explicit && !named_as_log(&f.path) => {
+        (None, Err(e @ FileError::NotCloudTrail(_)))
+            if !f.explicit && !named_as_log(&f.path) && !holds_record_fields(&pristine(&st.raw, cap)) =>
+        {
             FileStatus::Skipped("not_cloudtrail", e.to_string())
+        }
+        (None, Err(e @ FileError::NotCloudTrail(_))) if holds_record_fields(&pristine(&st.raw, cap)) => {
+            FileStatus::Failed(
+                "not_cloudtrail",
+                format!("{e}; yet it holds the fields of CloudTrail records (eventTime, eventSource, eventName) in a shape trailhound does not read: reshaped or damaged evidence, whose records are not counted"),
+            )
         }
         (None, Err(e @ FileError::NotCloudTrail(_))) => {
             FileStatus::Failed("not_cloudtrail", e.to_string())
@@ -231,21 +241,64 @@ pub(super) fn parse_decoded<S: parse::RecordSink>(
         inflated.clear();
         inflated.extend_from_slice(raw);
     }
+    if let Some(text) = from_utf16(inflated) {
+        *inflated = text;
+    }
     if let Some(form) = result::detect(inflated) {
         return parse_result(inflated, form, json, sink);
     }
     let raw: &Vec<u8> = raw;
-    let mut pristine = || {
-        if gz {
-            // Deterministic: the same bytes (or the same readable part) again.
-            let mut v = Vec::new();
-            let _ = decompress::gunzip_into(raw, &mut v, cap);
-            v
-        } else {
-            raw.clone()
-        }
-    };
+    let mut pristine = || pristine(raw, cap);
     parse::parse_document_with(inflated, &mut pristine, json, sink)
+}
+
+/// The document as read (`raw`: the file's bytes), before any parse worked on it: inflated
+/// when gzip (deterministic: the same bytes, or the same readable part, again), as UTF-8.
+fn pristine(raw: &[u8], cap: u64) -> Vec<u8> {
+    let v = if decompress::is_gzip(raw) {
+        let mut v = Vec::new();
+        let _ = decompress::gunzip_into(raw, &mut v, cap);
+        v
+    } else {
+        raw.to_vec()
+    };
+    from_utf16(&v).unwrap_or(v)
+}
+
+/// A document in UTF-16 with its byte order mark (what Windows PowerShell 5.1 writes for
+/// `aws … > file.json`) as UTF-8; `None` for any other document, or one that is not valid
+/// UTF-16 (read as it is, and failed as such). Without the mark it was skipped as "neither
+/// JSON nor gzip", its records lost with exit 0.
+fn from_utf16(b: &[u8]) -> Option<Vec<u8>> {
+    let little = match b {
+        [0xFF, 0xFE, 0, 0, ..] => return None, // UTF-32
+        [0xFF, 0xFE, ..] => true,
+        [0xFE, 0xFF, ..] => false,
+        _ => return None,
+    };
+    let units = b[2..].chunks_exact(2).map(|c| {
+        let pair = [c[0], c[1]];
+        if little {
+            u16::from_le_bytes(pair)
+        } else {
+            u16::from_be_bytes(pair)
+        }
+    });
+    if b.len() % 2 != 0 {
+        return None;
+    }
+    let text: Result<String, _> = char::decode_utf16(units).collect();
+    text.ok().map(String::into_bytes)
+}
+
+/// Whether a document holds the fields of CloudTrail records (`eventTime`, `eventSource`,
+/// `eventName`, as keys or inside a string): one that is valid JSON but not in a shape
+/// trailhound reads (`Records` an object or a string, records in nested arrays) is then
+/// damaged or reshaped evidence, a failure that names the file (exit 3), not a stray file
+/// to skip with its records lost and exit 0.
+fn holds_record_fields(doc: &[u8]) -> bool {
+    let has = |w: &[u8]| doc.windows(w.len()).any(|x| x == w);
+    has(b"eventTime") && has(b"eventSource") && has(b"eventName")
 }
 
 /// A query result ([`result`]): its rows rebuilt as records, one per line, parsed as JSON
