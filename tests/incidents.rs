@@ -3979,3 +3979,46 @@ fn a_deletion_in_the_second_the_attacker_made_the_name_is_not_believed() {
     assert!(actions(&p, "delete_login_profile").is_empty(), "{p}");
     assert_eq!(verify(&d, &p).0, 0);
 }
+
+/// The leaked key assumes a role for 15 minutes, then turns the session into a console sign-in
+/// through the federation endpoint (`GetSigninToken`, the aws_consoler technique): the console
+/// session has a key of its own that no logged call issues and may live 12 hours from the
+/// sign-in. A review found it never tainted: at the cut-off the 15-minute session had expired,
+/// the plan had no deny for the role and verify said OK while the console session lived on.
+/// Whether the console session's `creationDate` is the sign-in's or the signing session's,
+/// it is tainted and denied, alive at a cut-off two hours on; a console session of the role under another session name is not
+/// the attacker's.
+#[test]
+fn a_console_session_opened_through_the_federation_endpoint_is_tainted() {
+    let role = format!("arn:aws:iam::{MAIN}:role/Ops");
+    // Two hours before the cut-off: a chained session's hour (F4) is over by then.
+    const B: i64 = T0 - 7200;
+    for same_creation in [false, true] {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let session = s.assume_role(&leaked, B, &role, "s1", 900);
+        s.call(&session, B + 60, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        s.call(&session, B + 120, "signin.amazonaws.com", "GetSigninToken", Value::Null);
+        let mut console = session.console_copy("ASIAQNZGKIQY56JQ7WML");
+        if !same_creation {
+            console.issued_at = Some(B + 125);
+        }
+        s.call(&console, B + 1200, "ec2.amazonaws.com", "DescribeInstances", Value::Null);
+        // Someone else's console session of the role, under another name, later.
+        let bob = s.user_key(MAIN, "bob", "AKIAI44QH8DHBEXAMPLE");
+        let bobs = s.assume_role(&bob, B + 30, &role, "bob", 900);
+        s.call(&bobs, B + 100, "signin.amazonaws.com", "GetSigninToken", Value::Null);
+        let mut other = bobs.console_copy("ASIAQNZGKIQY56JQ7OTH");
+        other.issued_at = Some(B + 101);
+        s.call(&other, B + 1300, "ec2.amazonaws.com", "DescribeInstances", Value::Null);
+        let d = write(&s, &[]);
+        let tainted = tainted_ids(&d, LEAKED);
+        assert!(tainted.contains(&console.node_id()), "{same_creation}: {tainted:?}");
+        assert!(!tainted.contains(&other.node_id()), "{same_creation}: {tainted:?}");
+        let p = plan(&d, LEAKED, "strict");
+        assert!(principals(&p, "put_role_policy").contains(&role), "{same_creation}: {p}");
+        assert_eq!(verify(&d, &p).0, 0);
+        let (_, g, _) = run(&["sessions", "--format", "json"], &d);
+        assert!(g["notes"].to_string().contains("federation endpoint"), "{g}");
+    }
+}

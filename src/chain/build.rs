@@ -167,6 +167,7 @@ impl SessionGraph {
         g.nodes.reserve(creds.len() + events.len());
         let unanswered = Self::link_issuing(&mut g, ing, &events);
         let launches = g.launches(ing, &events);
+        let tokens = g.signin_tokens(ing, &events);
         g.keep_unnamed_keys(&events);
         g.keep_renames_and_deletions(&events);
         crate::diag::mark("graph: edges drawn");
@@ -177,7 +178,7 @@ impl SessionGraph {
         crate::diag::release_free_memory();
         crate::diag::mark("graph: issuing events linked");
         issuing_done();
-        Self::attribute_calls(g, ing, creds, unanswered, launches)
+        Self::attribute_calls(g, ing, creds, unanswered, (launches, tokens))
     }
 
     /// Passes 1 and 2: a credential for every successful issuing call, an edge from the
@@ -402,7 +403,7 @@ impl SessionGraph {
         ing: &Ingest,
         creds: impl std::ops::Deref<Target = Creds>,
         unanswered: Vec<Unanswered>,
-        launches: super::launch::Pending,
+        (launches, tokens): (super::launch::Pending, Vec<super::signin::SigninToken>),
     ) -> SessionGraph {
         // Pass 3: attribute every call to its credential.
         // A credential resolves the same way for all its calls, except a temporary key seen
@@ -476,6 +477,7 @@ impl SessionGraph {
                 let mut more = unseen;
                 more.extend(g.link_user_callers());
                 more.extend(g.link_skewed());
+                more.extend(g.link_signin_tokens(tokens));
                 more.extend(g.link_switched());
                 more.extend(g.finish_wide());
                 g.add_notes(ing, &linked, more);

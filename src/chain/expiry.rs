@@ -71,6 +71,16 @@ fn expiry_of(g: &SessionGraph, n: usize) -> Option<i64> {
         return Some(e);
     }
     let issued = node.issued_at?;
+    // A console session opened through the federation endpoint (`signin.rs`) lives up to the
+    // longest of its type from the sign-in, whatever the life of the session that signed it:
+    // not a role chain (F4, capped at an hour).
+    let signin = g.parent_edge()[n]
+        .map(|(_, k)| &g.edges[k])
+        .filter(|e| e.inferred && e.event_name == crate::ingest::SIGNIN_TOKEN);
+    if let Some(e) = signin {
+        let end = issued.max(e.event_time).saturating_add(longest_of_type(node));
+        return believable(node, end).then_some(end);
+    }
     // Role chaining (F4) is a role assumed with a role session's credentials: an
     // `AssumedRole` parent that is not an EC2 instance profile's session (those do not count
     // as a chain link). A role assumed from a GetSessionToken, federated or instance session

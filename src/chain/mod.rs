@@ -28,6 +28,7 @@ mod launch;
 mod provider;
 mod rename;
 pub mod render;
+mod signin;
 mod skew;
 mod stored;
 mod switch;

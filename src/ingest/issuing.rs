@@ -298,6 +298,7 @@ pub fn needs_detail(name: &str) -> bool {
         || name == USER_RENAME
         || name == USER_DELETE
         || name == ROLE_DELETE
+        || name == SIGNIN_TOKEN
 }
 
 /// [`needs_detail`] for a call of `name` logged by `source` (its `eventSource`): only the
@@ -317,11 +318,18 @@ pub fn is_detail(name: &str, source: &str) -> bool {
         "ec2.amazonaws.com"
     } else if FUNCTION_CHANGES.contains(&name) {
         "lambda.amazonaws.com"
+    } else if name == SIGNIN_TOKEN {
+        "signin.amazonaws.com"
     } else {
         "iam.amazonaws.com"
     };
     source.eq_ignore_ascii_case(service)
 }
+
+/// The federation endpoint's call that turns a session's credentials into a console sign-in
+/// (`GetSigninToken`, the aws_consoler technique): the console session it opens has a key of
+/// its own, issued by no logged call, and may outlive the session that signed it (12 h).
+pub const SIGNIN_TOKEN: &str = "GetSigninToken";
 
 /// The call that deletes an IAM role: a role made again under its name is another role (with
 /// another role id), whose sessions are not the old one's.

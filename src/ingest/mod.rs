@@ -59,7 +59,7 @@ pub use discover::{discover, InputFile, DIGEST_FOLDER, INSIGHT_FOLDER};
 pub use intern::{FxMap, StrMap, StringList, Strings};
 pub use issuing::{
     is_detail, needs_detail, Field as IssuingField, IssuingCall, FUNCTION_CHANGES, LAUNCHES,
-    PROVIDER_CHANGES, ROLE_DELETE, USER_DELETE, USER_RENAME,
+    PROVIDER_CHANGES, ROLE_DELETE, SIGNIN_TOKEN, USER_DELETE, USER_RENAME,
 };
 pub use options::{IngestOptions, DEFAULT_MAX_FILE_BYTES};
 pub use problem::{Conflict, IngestStats, Located, Problem, RecordReject, RejectReason};

@@ -1,0 +1,120 @@
+//! Console sessions opened through the federation endpoint.
+//!
+//! A role session's (or a federated user's) credentials can be turned into a console sign-in:
+//! `GetSigninToken` (`signin.amazonaws.com`), signed with the session's key, then the sign-in
+//! URL (the aws_consoler technique). The console session has a key of its own that no logged
+//! call issues, carries the same principal ARN as the session that signed it, and may live up
+//! to 12 hours from the sign-in whatever the signing session's own life (the token request's
+//! `SessionDuration` is not the session's `DurationSeconds`). It was an orphan, never tainted:
+//! the leaked key assumed a role for 15 minutes, signed in to the console, and once the 15
+//! minutes were over the plan had no deny for the role while the console session lived on,
+//! verify OK. Each console session (or session whose calls say nothing of how it was made)
+//! no call issued, with the signing session's principal ARN, first seen from the sign-in on,
+//! and issued no later than the sign-in token can be used, is now linked to the session that
+//! signed it, as *inferred*: it is tainted whenever that session is, and its life is counted
+//! from the sign-in ([`super::expiry`]). A wrong match only adds taint, never removes one.
+
+use super::{NodeKind, SessionGraph};
+use crate::ingest::{Ingest, IssuingCall, IssuingField as F};
+use std::collections::BTreeMap;
+
+/// A successful `GetSigninToken` signed with a key: the credential that signed it.
+pub(super) struct SigninToken {
+    parent: usize,
+    time: i64,
+    event_id: String,
+    file: String,
+}
+
+/// How long after the call the sign-in token can be used (15 minutes), plus the clocks'
+/// slack: the console session's `creationDate` is no later than that.
+const TOKEN_USABLE: i64 = 15 * 60 + 60;
+/// How far before the call the console session's first call may lie (the records' clocks).
+const SLACK: i64 = 60;
+/// The longest a console session lasts from its sign-in.
+const CONSOLE_LIFETIME: i64 = 12 * 3600;
+
+impl SessionGraph {
+    /// The successful `GetSigninToken` calls among `events` that carry a key, with the
+    /// credential of that key (made if need be, as for any caller).
+    pub(super) fn signin_tokens(
+        &mut self,
+        ing: &Ingest,
+        events: &[IssuingCall],
+    ) -> Vec<SigninToken> {
+        let mut out = Vec::new();
+        for e in events {
+            if e.name() != crate::ingest::SIGNIN_TOKEN
+                || e.failed()
+                || e.get(F::AccessKeyId).is_none()
+            {
+                continue;
+            }
+            let parent = self.parent_of(e);
+            out.push(SigninToken {
+                parent,
+                time: e.time,
+                event_id: e.id().to_string(),
+                file: ing.file_of(e.origin).to_string(),
+            });
+        }
+        out
+    }
+
+    /// Links each orphan console session to the session whose `GetSigninToken` opened it
+    /// (module doc); returns the notes to add.
+    pub(super) fn link_signin_tokens(&mut self, tokens: Vec<SigninToken>) -> Vec<String> {
+        if tokens.is_empty() {
+            return Vec::new();
+        }
+        let incoming = self.first_edges();
+        // Orphan sessions no call issued, by lower-case principal ARN.
+        let mut orphans: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (o, n) in self.nodes.iter().enumerate() {
+            let unissued = n.issued_by_event.is_none()
+                || n.issued_by_event.as_deref() == Some("console sign-in");
+            if n.kind == NodeKind::Session && n.orphan && incoming[o].is_none() && unissued {
+                if let Some(arn) = n.principal_arn.as_deref() {
+                    orphans.entry(arn.to_ascii_lowercase()).or_default().push(o);
+                }
+            }
+        }
+        let mut links: Vec<(usize, usize, usize)> = Vec::new();
+        for (k, t) in tokens.iter().enumerate() {
+            let p = &self.nodes[t.parent];
+            let Some(arn) = p.principal_arn.as_deref() else { continue };
+            let Some(list) = orphans.get(&arn.to_ascii_lowercase()) else { continue };
+            let start = p.issued_at.or(p.first_seen);
+            for &o in list {
+                let n = &self.nodes[o];
+                let seen = n.first_seen.or(n.issued_at);
+                let in_window = seen.is_some_and(|s| s >= t.time - SLACK)
+                    && n.issued_at.is_none_or(|i| {
+                        i <= t.time + TOKEN_USABLE && start.is_none_or(|s| i >= s - SLACK)
+                    });
+                if o != t.parent && in_window && !links.iter().any(|&(_, c, _)| c == o) {
+                    links.push((t.parent, o, k));
+                }
+            }
+        }
+        let mut notes = Vec::new();
+        for (p, o, k) in links {
+            let t = &tokens[k];
+            notes.push(format!(
+                "session {} is taken as the console session {} opened through the federation endpoint (GetSigninToken, event {}; inferred: no call in the logs issued it, it carries the same principal and was first seen after the sign-in): it is tainted whenever that session is, and may live {} h from the sign-in",
+                self.nodes[o].id,
+                self.nodes[p].id,
+                crate::escape::one_line(&t.event_id),
+                CONSOLE_LIFETIME / 3600
+            ));
+            self.change_edge(
+                p,
+                o,
+                (crate::ingest::SIGNIN_TOKEN, &t.event_id, t.time, &t.file),
+                true,
+            );
+            self.nodes[o].orphan = false;
+        }
+        notes
+    }
+}
