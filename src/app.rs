@@ -602,6 +602,12 @@ fn plan(a: cli::PlanArgs) -> Result<Exit> {
             p.summary.keys_by_hand
         );
     }
+    if p.summary.users_by_hand > 0 {
+        eprintln!(
+            "trailhound: error: {} user(s) the attacker controls must be found, denied and removed by hand (review items; the NOT CUT notes say why): the logs do not tell the name each has now",
+            p.summary.users_by_hand
+        );
+    }
     if p.summary.leaves_some_uncut() {
         code = Exit::Finding;
     }

@@ -51,6 +51,12 @@ pub struct AttackerUser {
     /// The time of that `DeleteUser`.
     #[serde(skip)]
     pub deleted_at: Option<i64>,
+    /// Why the name it has now is not known, when it is not: renames in one second whose
+    /// order decides it ([`crate::chain::SessionGraph::rename_unordered`]). The plan then
+    /// neither denies it everything nor removes it under a guessed name (which may be another
+    /// user's): a NOT CUT note and review item, and verify fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_unsure: Option<String>,
 }
 
 /// When the user `u` the attacker controls was deleted after it last made it (`made`: the
@@ -327,7 +333,11 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
                 renamed_from: Vec::new(),
                 deleted: None,
                 deleted_at: None,
+                name_unsure: None,
             });
+            if e.name_unsure.is_none() {
+                e.name_unsure = g.rename_unordered(&gr.account_id, &gr.user_name, Some(gr.time));
+            }
             let mut before = gr.user_name.as_str();
             for r in &renames {
                 if !e.renamed_from.iter().any(|n| n.eq_ignore_ascii_case(before)) {

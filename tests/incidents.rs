@@ -4022,3 +4022,53 @@ fn a_console_session_opened_through_the_federation_endpoint_is_tainted() {
         assert!(g["notes"].to_string().contains("federation endpoint"), "{g}");
     }
 }
+
+/// Renames of the attacker's user in one second: the logs do not order calls within a
+/// second, and eventIDs are random, yet they ordered the renames (`evil` → `tmp` → `evil2`
+/// stopped at `tmp`: every command named a user that no longer existed, verify OK; a swap of
+/// two users' names through a third denied the clean user everything). The name the user has
+/// now is not known: the plan neither denies nor removes any user under a guessed name, leaves
+/// it to a review item and exits 1, and verify fails.
+#[test]
+fn renames_in_one_second_leave_the_users_name_to_a_review() {
+    let iam = "iam.amazonaws.com";
+    for swap in [false, true] {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        s.create_user(&leaked, T0, "evil");
+        s.create_login_profile(&leaked, T0 + 10, "evil");
+        let key = s.create_access_key(&leaked, T0 + 20, Some("evil"));
+        let steps: &[(&str, &str)] = if swap {
+            &[("evil", "tmp"), ("bob", "evil"), ("tmp", "bob")]
+        } else {
+            &[("evil", "tmp"), ("tmp", "evil2")]
+        };
+        let mut ids = Vec::new();
+        for (from, to) in steps {
+            let rename = json!({"userName": from, "newUserName": to});
+            ids.push(s.call(&leaked, T0 + 60, iam, "UpdateUser", rename));
+        }
+        // The first rename's eventID sorts last.
+        s.edit_records(|_, r| {
+            if r["eventID"] == ids[0].as_str() {
+                r["eventID"] = json!("ffffffff-5ce0-4a1e-8000-000000000000");
+            }
+        });
+        let key = s.user_key(MAIN, if swap { "bob" } else { "evil2" }, &key.key);
+        s.call(&key, T0 + 120, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        let d = write(&s, &[]);
+        let (code, p, err) =
+            run(&["plan", "--key", LEAKED, "--strategy", "strict", "--effective-at", CUT], &d);
+        assert_eq!(code, 1, "{swap}: {err}");
+        assert!(err.contains("by hand"), "{err}");
+        assert!(principals(&p, "put_user_policy").is_empty(), "{swap}: {p:#}");
+        assert!(actions(&p, "delete_user").is_empty(), "{swap}: {p:#}");
+        assert!(actions(&p, "delete_login_profile").is_empty(), "{swap}: {p:#}");
+        let reviews = serde_json::to_string(&actions(&p, "review")).unwrap();
+        assert!(reviews.contains("same second"), "{swap}: {reviews}");
+        assert_eq!(p["summary"]["users_by_hand"], 1, "{swap}: {p:#}");
+        let (code, v) = verify(&d, &p);
+        assert_eq!(code, 1, "{swap}: {v:#}");
+        assert!(v["notes"].to_string().contains("same second"), "{v:#}");
+    }
+}

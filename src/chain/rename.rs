@@ -245,22 +245,64 @@ impl SessionGraph {
         let mut out: Vec<&UserGrant> = Vec::new();
         let mut t = since.unwrap_or(i64::MIN);
         let mut at = name.to_ascii_lowercase();
-        // Each step takes a later rename than the last (or the same time, a later one in the
-        // list): at most one step per rename.
-        let mut last: Option<usize> = None;
+        // Each step takes a rename no earlier than the last, not taken yet: renames in one
+        // second are followed from name to name whatever their order in the list (their
+        // eventIDs, random, ordered them: `evil` → `tmp` → `evil2` in one second stopped at
+        // `tmp`). Which order they were made in is not known: `rename_unordered` says so.
+        let mut taken: Vec<usize> = Vec::new();
         while let Some(list) = index.get(&(account.to_string(), at.clone())) {
             let next = list
                 .iter()
                 .copied()
-                .find(|&i| self.user_renames[i].time >= t && last.is_none_or(|l| i > l));
+                .find(|&i| self.user_renames[i].time >= t && !taken.contains(&i));
             let Some(i) = next else { break };
             let r = &self.user_renames[i];
             out.push(r);
             t = r.time;
-            last = Some(i);
+            taken.push(i);
             at = renamed_to(r).to_ascii_lowercase();
         }
         out
+    }
+
+    /// Why the name user `name` of `account` (as a call at `since` named it) has at the end
+    /// of the trail is not known, if it is not: a rename it went through (`A` → `B`) shares
+    /// its second with another rename in the account from `A` or from `B`, or to `B`. Their
+    /// order decides where the user ends (`evil` → `tmp` and `tmp` → `evil2`: `evil2`, or
+    /// `tmp` if the second came first; a swap of two users' names through a third), and the
+    /// logs do not order calls within a second. An action under a guessed name may act on
+    /// another user (a swap made the plan deny the clean user everything, verify OK).
+    pub fn rename_unordered(
+        &self,
+        account: &str,
+        name: &str,
+        since: Option<i64>,
+    ) -> Option<String> {
+        let chain = self.renames_of(account, name, since);
+        for r in &chain {
+            let (from, to) = (r.user_name.as_str(), renamed_to(r));
+            let other = self.user_renames.iter().find(|o| {
+                !std::ptr::eq(*o, *r)
+                    && o.time == r.time
+                    && o.account_id == account
+                    && (o.user_name.eq_ignore_ascii_case(from)
+                        || o.user_name.eq_ignore_ascii_case(to)
+                        || renamed_to(o).eq_ignore_ascii_case(to))
+            });
+            if let Some(o) = other {
+                return Some(format!(
+                    "UpdateUser {} → {} (event {}) and {} → {} (event {}) are in the same second ({}), and their order decides the name the user has now",
+                    crate::escape::one_line(from),
+                    crate::escape::one_line(to),
+                    crate::escape::one_line(&r.event_id),
+                    crate::escape::one_line(&o.user_name),
+                    crate::escape::one_line(renamed_to(o)),
+                    crate::escape::one_line(&o.event_id),
+                    crate::time::fmt_iso(r.time)
+                ));
+            }
+        }
+        None
     }
 
     /// The name user `name` of `account`, as a call at `since` named it, has at the end of the

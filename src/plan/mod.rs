@@ -204,6 +204,27 @@ pub fn build_plan_with(
     // and a user made again under its name is not the attacker's.
     let (gone, live_users): (Vec<&crate::taint::AttackerUser>, Vec<_>) =
         b.attacker_users.iter().partition(|u| u.deleted.is_some());
+    // A user whose name now the trail cannot tell is acted on by no name (it may be another
+    // user's): a review item each, and the plan does not cut it.
+    let (unsure, live_users): (Vec<&crate::taint::AttackerUser>, Vec<_>) =
+        live_users.into_iter().partition(|u| u.name_unsure.is_some());
+    let mut unsure_reviews = Vec::new();
+    for u in unsure {
+        let why = u.name_unsure.as_deref().unwrap_or("");
+        notes.push(format!(
+            "NOT CUT: user {} the attacker controls: {why}; the plan neither denies it everything nor removes it, as the name it would act under may be another user's (see its review item)",
+            one_line(&u.user_name)
+        ));
+        unsure_reviews.push(review(
+            Some(u.account_id.clone()),
+            format!(
+                "user {} (also named {}) is the attacker's, but the name it has now is not known: {why}. Find it (aws iam list-users; compare the user ids in its CreateUser response or calls), then deny it everything and remove it as the plan does for the attacker's users",
+                one_line(&u.user_name),
+                one_line(&u.renamed_from.join(", "))
+            ),
+            &[],
+        ));
+    }
     for u in gone {
         notes.push(format!(
             "user {} the attacker made is gone ({}: deleted, or its name made again): nothing of it is left to deny or remove, and a user made under its name after that is not taken for the attacker's",
@@ -617,6 +638,8 @@ pub fn build_plan_with(
     // off before DeleteUser; the room each inline deny has (F8) is judged from it below.
     let trail_rooms = TrailRooms::for_plan(ing, b, &mut notes);
     users::remove_users(b, &live_users, &user_keys, &trail_rooms, &mut handled, &mut actions);
+    summary.users_by_hand = unsure_reviews.len() as u64;
+    actions.extend(unsure_reviews);
     let denied_all = |a: &str, u: &str| attackers.contains_key(&who(a, u));
     othercreds::deactivate(g, &trail_rooms, denied_all, &mut actions, &mut notes, &mut summary);
 

@@ -127,6 +127,11 @@ pub struct Summary {
     /// some, and `plan` then exits 1.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub keys_by_hand: u64,
+    /// Users the attacker controls whose name now the trail cannot tell (renames in one
+    /// second): neither denied everything nor removed under a guessed name, review items;
+    /// written only when there are some, and `plan` then exits 1.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub users_by_hand: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -143,7 +148,7 @@ impl Summary {
     }
     /// Whether the plan leaves some live tainted credential uncut (`plan` exits 1).
     pub fn leaves_some_uncut(&self) -> bool {
-        self.uncovered_sessions > 0 || self.keys_by_hand > 0
+        self.uncovered_sessions > 0 || self.keys_by_hand > 0 || self.users_by_hand > 0
     }
 }
 

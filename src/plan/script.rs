@@ -96,6 +96,13 @@ pub fn render_script(p: &Plan) -> String {
             p.summary.keys_by_hand
         );
     }
+    if p.summary.users_by_hand > 0 {
+        let _ = writeln!(
+            o,
+            "# WARNING: {} user(s) the attacker controls are left to review items: the logs do not tell\n# the name each has now (renames in one second). Find, deny and remove them by hand.",
+            p.summary.users_by_hand
+        );
+    }
     let _ = writeln!(o, "set -eu\necho 'Review this script, then delete this line and the exit below to run it.' >&2\nexit 1\n");
     let _ = writeln!(o, "CALLER_ACCOUNT=$(aws sts get-caller-identity --query Account --output text)\necho \"plan.sh: running the block of account $CALLER_ACCOUNT\" >&2\nRAN=no\nFAILED=\n");
     // The create_policy action making each managed policy: its attach runs only if that

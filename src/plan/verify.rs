@@ -1131,6 +1131,17 @@ pub fn verify_with(
     v.keys_left_active.extend(left);
     v.ok =
         v.not_covered.is_empty() && v.keys_left_active.is_empty() && v.command_problems.is_empty();
+    // A user of the attacker's whose name now the trail cannot tell (renames in one second):
+    // no action can be shown to act on it rather than on whoever holds that name.
+    for u in b.attacker_users.iter().filter(|u| u.deleted.is_none()) {
+        if let Some(why) = &u.name_unsure {
+            v.ok = false;
+            notes.push(format!(
+                "NOT CUT: user {} the attacker controls: {why}; no action can be shown to act on it rather than on another user",
+                crate::escape::one_line(&u.user_name)
+            ));
+        }
+    }
     // A deny in an account whose logs are not in the trail is applied only by a run of plan.sh
     // with credentials for that account (its block is skipped otherwise): say which covered
     // sessions depend on it, so that an OK is not read as "done" after one run.
