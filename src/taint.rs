@@ -84,7 +84,7 @@ fn deleted_at<'g>(
         })
         .max_by_key(|(_, r)| r.len());
     let Some((origin, renames)) = origin else {
-        return g.user_gone_after(acct, &u.user_name, made);
+        return g.name_gone_after(acct, &u.user_name, made);
     };
     // Each name over the time the user had it: `[from, until)`.
     let mut spans = Vec::with_capacity(renames.len() + 1);
@@ -99,7 +99,7 @@ fn deleted_at<'g>(
     // not believed, as it would leave the user alive and uncut if wrong (`user_gone_after`).
     spans
         .into_iter()
-        .filter_map(|(n, from, until)| g.user_gone_after(acct, n, from).filter(|d| d.time < until))
+        .filter_map(|(n, from, until)| g.name_gone_after(acct, n, from).filter(|d| d.time < until))
         .min_by_key(|d| d.time)
 }
 

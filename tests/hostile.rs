@@ -809,16 +809,21 @@ fn parquet_copies_are_duplicates_and_never_hide_a_json_record() {
 #[test]
 fn records_in_a_shape_not_read_fail_the_file_and_utf16_is_read() {
     let recs = format!("[{},{}]", record(&id(1), T0), record(&id(2), T1));
-    let shapes: [(&str, Vec<u8>); 5] = [
+    // Named neither as JSON nor as a log file: the content alone tells.
+    let shapes: [(&str, Vec<u8>); 8] = [
         ("object", format!("{{\"Records\":{{\"0\":{}}}}}", record(&id(1), T0)).into_bytes()),
         ("string", format!("{{\"Records\":{}}}", serde_json::json!(recs)).into_bytes()),
         ("nested", format!("[{recs}]").into_bytes()),
         ("bzip2", b"BZh91AY&SY\x00\x01".to_vec()),
         ("xz", b"\xfd7zXZ\x00\x00\x04".to_vec()),
+        ("lz4", b"\x04\x22\x4d\x18\x64\x40\xa7".to_vec()),
+        ("lzma", b"\x5d\x00\x00\x80\x00\xff\xff".to_vec()),
+        // Named as JSON, not JSON (compressed some other way, or damaged).
+        ("named.json", b"\x89\x01\x02 not json".to_vec()),
     ];
     for (name, body) in shapes {
         let d = with_good_file();
-        let file = format!("{name}-export.json");
+        let file = format!("{name}-export.bin");
         write(d.path(), &format!("exports/{file}"), &body);
         let (code, v) = scan_dir(d.path());
         assert_eq!(code, 3, "{name}: {v}");

@@ -3993,6 +3993,7 @@ fn a_console_session_opened_through_the_federation_endpoint_is_tainted() {
     let role = format!("arn:aws:iam::{MAIN}:role/Ops");
     // Two hours before the cut-off: a chained session's hour (F4) is over by then.
     const B: i64 = T0 - 7200;
+    let iam = "iam.amazonaws.com";
     for same_creation in [false, true] {
         let mut s = Scenario::new();
         let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
@@ -4011,12 +4012,29 @@ fn a_console_session_opened_through_the_federation_endpoint_is_tainted() {
         let mut other = bobs.console_copy("ASIAQNZGKIQY56JQ7OTH");
         other.issued_at = Some(B + 101);
         s.call(&other, B + 1300, "ec2.amazonaws.com", "DescribeInstances", Value::Null);
+        // A clean person's session of the same role and session name asked for a token a
+        // minute before the attacker's (it took the link, first come); and a console session
+        // of that name from another address, after the attacker's token, is not the attacker's
+        // (a clean person switched into the role: what it made was deleted by the plan).
+        let carol = s.user_key(MAIN, "carol", "AKIAJ7CAROL00EXAMPLE");
+        let carols = s.assume_role(&carol, B - 60, &role, "s1", 900);
+        s.call(&carols, B + 115, "signin.amazonaws.com", "GetSigninToken", Value::Null);
+        let mut elsewhere = session.console_copy("ASIAQNZGKIQY56JQ7ELS");
+        elsewhere.issued_at = Some(B + 200);
+        s.call(&elsewhere, B + 1400, iam, "CreateUser", json!({"userName": "svc-backup"}));
+        s.edit_records(|_, r| {
+            if r["userIdentity"]["accessKeyId"] == elsewhere.key.as_str() {
+                r["sourceIPAddress"] = json!("198.51.100.20");
+            }
+        });
         let d = write(&s, &[]);
         let tainted = tainted_ids(&d, LEAKED);
         assert!(tainted.contains(&console.node_id()), "{same_creation}: {tainted:?}");
         assert!(!tainted.contains(&other.node_id()), "{same_creation}: {tainted:?}");
+        assert!(!tainted.contains(&elsewhere.node_id()), "{same_creation}: {tainted:?}");
         let p = plan(&d, LEAKED, "strict");
         assert!(principals(&p, "put_role_policy").contains(&role), "{same_creation}: {p}");
+        assert!(actions(&p, "delete_user").is_empty(), "{same_creation}: {p}");
         assert_eq!(verify(&d, &p).0, 0);
         let (_, g, _) = run(&["sessions", "--format", "json"], &d);
         assert!(g["notes"].to_string().contains("federation endpoint"), "{g}");
@@ -4071,4 +4089,52 @@ fn renames_in_one_second_leave_the_users_name_to_a_review() {
         assert_eq!(code, 1, "{swap}: {v:#}");
         assert!(v["notes"].to_string().contains("same second"), "{v:#}");
     }
+}
+
+/// A rename of a clean user in the same second as the leaked key's `CreateUser` of its name:
+/// IAM made the user after the rename freed the name, or renamed the user it had just made;
+/// the logs do not tell. The plan took the rename for after the making and denied, stripped
+/// and deleted the clean user under its new name (a review's finding). The made user is left
+/// to a review item, and no action names the renamed user (the password set a second later
+/// is on whichever user is `alice` then: that one is denied everything).
+#[test]
+fn a_rename_in_the_second_a_user_is_made_leaves_it_to_a_review() {
+    let iam = "iam.amazonaws.com";
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let rename = json!({"userName": "alice", "newUserName": "alice-old"});
+    s.call(&leaked, T0 + 60, iam, "UpdateUser", rename);
+    s.create_user(&leaked, T0 + 60, "alice");
+    s.create_login_profile(&leaked, T0 + 70, "alice");
+    let d = write(&s, &[]);
+    let (code, p, err) =
+        run(&["plan", "--key", LEAKED, "--strategy", "strict", "--effective-at", CUT], &d);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(p["summary"]["users_by_hand"], 1, "{p:#}");
+    let named = serde_json::to_string(&p["actions"]).unwrap();
+    assert!(!named.contains("--user-name alice-old"), "{named}");
+    let old = format!("arn:aws:iam::{MAIN}:user/alice-old");
+    assert!(!principals(&p, "put_user_policy").contains(&old), "{p:#}");
+    assert_eq!(verify(&d, &p).0, 1);
+}
+
+/// The leaked key uploads an SSH key for a clean user, renames the user away and makes a new
+/// user under the old name: the key is on the renamed user, not gone (the `CreateUser` was
+/// taken to show the key's user gone, and verify said OK).
+#[test]
+fn an_ssh_key_follows_its_user_renamed_away_from_a_name_made_again() {
+    let iam = "iam.amazonaws.com";
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let upload = json!({"userName": "alice", "sSHPublicKeyBody": "ssh-rsa AAAA"});
+    let made = json!({"sSHPublicKey": {"userName": "alice", "sSHPublicKeyId": "APKAEIBAERJR2EXAMPLE", "status": "Active"}});
+    s.call_full(&leaked, T0, iam, "UploadSSHPublicKey", upload, made, None, "aws-cli/2.15.0");
+    let rename = json!({"userName": "alice", "newUserName": "alice-old"});
+    s.call(&leaked, T0 + 60, iam, "UpdateUser", rename);
+    s.create_user(&leaked, T0 + 120, "alice");
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    let ssh = actions(&p, "deactivate_ssh_public_key");
+    assert!(ssh.iter().any(|a| a["user_name"] == "alice-old"), "{p:#}");
+    assert_eq!(verify(&d, &p).0, 0);
 }

@@ -477,7 +477,7 @@ impl SessionGraph {
                 let mut more = unseen;
                 more.extend(g.link_user_callers());
                 more.extend(g.link_skewed());
-                more.extend(g.link_signin_tokens(tokens));
+                more.extend(g.link_signin_tokens(tokens, ing, &event_node));
                 more.extend(g.link_switched());
                 more.extend(g.finish_wide());
                 g.add_notes(ing, &linked, more);

@@ -178,9 +178,33 @@ impl SessionGraph {
     }
 
     /// What shows that the user `name` of `account` (whatever its case) there at `since` is
-    /// gone ([`first_gone`]): its first `DeleteUser`, or `CreateUser` of the name, after
-    /// `since`'s second. The user the name meant at `since` is gone from then on.
+    /// gone: its first `DeleteUser`, or `CreateUser` of the name, after `since`'s second
+    /// ([`SessionGraph::name_gone_after`]), under each name it had from then on (renames
+    /// followed): once renamed away, a deletion or a making of its old name is another
+    /// user's (the attacker renamed the user its SSH key was on and made a new user under the
+    /// old name: the key was taken as gone, verify OK). A deletion or making in the second of
+    /// a rename into or out of the name is not taken (their order is not known).
     pub fn user_gone_after(&self, account: &str, name: &str, since: i64) -> Option<&UserGrant> {
+        let renames = self.renames_of(account, name, Some(since));
+        let mut spans = Vec::with_capacity(renames.len() + 1);
+        let (mut at, mut from) = (name, since);
+        for r in &renames {
+            spans.push((at, from, r.time));
+            (at, from) = (renamed_to(r), r.time);
+        }
+        spans.push((at, from, i64::MAX));
+        spans
+            .into_iter()
+            .filter_map(|(n, from, until)| {
+                self.name_gone_after(account, n, from).filter(|d| d.time < until)
+            })
+            .min_by_key(|d| d.time)
+    }
+
+    /// What shows that the user the name `name` of `account` (whatever its case) meant at
+    /// `since` is gone, renames not followed ([`first_gone`]): its first `DeleteUser`, or
+    /// `CreateUser` of the name, after `since`'s second.
+    pub fn name_gone_after(&self, account: &str, name: &str, since: i64) -> Option<&UserGrant> {
         self.first_gone(false, account, name, since)
     }
 
@@ -279,15 +303,28 @@ impl SessionGraph {
         since: Option<i64>,
     ) -> Option<String> {
         let chain = self.renames_of(account, name, since);
+        if let Some(r) = chain.first().filter(|r| since == Some(r.time)) {
+            // The call that named the user (a `CreateUser` of the name, say) and a rename from
+            // the name in one second: was the user made, then renamed, or was another user
+            // renamed away first, freeing the name?
+            return Some(format!(
+                "UpdateUser {} → {} (event {}) is in the same second ({}) as the call that named the user, and their order decides which user the rename moved",
+                crate::escape::one_line(&r.user_name),
+                crate::escape::one_line(renamed_to(r)),
+                crate::escape::one_line(&r.event_id),
+                crate::time::fmt_iso(r.time)
+            ));
+        }
         for r in &chain {
             let (from, to) = (r.user_name.as_str(), renamed_to(r));
             let other = self.user_renames.iter().find(|o| {
+                let (of, ot) = (o.user_name.as_str(), renamed_to(o));
                 !std::ptr::eq(*o, *r)
                     && o.time == r.time
                     && o.account_id == account
-                    && (o.user_name.eq_ignore_ascii_case(from)
-                        || o.user_name.eq_ignore_ascii_case(to)
-                        || renamed_to(o).eq_ignore_ascii_case(to))
+                    && [of, ot]
+                        .iter()
+                        .any(|n| n.eq_ignore_ascii_case(from) || n.eq_ignore_ascii_case(to))
             });
             if let Some(o) = other {
                 return Some(format!(

@@ -10,9 +10,13 @@
 //! minutes were over the plan had no deny for the role while the console session lived on,
 //! verify OK. Each console session (or session whose calls say nothing of how it was made)
 //! no call issued, with the signing session's principal ARN, first seen from the sign-in on,
-//! and issued no later than the sign-in token can be used, is now linked to the session that
-//! signed it, as *inferred*: it is tainted whenever that session is, and its life is counted
-//! from the sign-in ([`super::expiry`]). A wrong match only adds taint, never removes one.
+//! issued no later than the sign-in token can be used, and called from an address of the
+//! signing session or of its call (when its calls show one), is now linked to every session
+//! that may have signed it, as *inferred*: it is tainted whenever one of them is, and its life
+//! is counted from the sign-in ([`super::expiry`]). A clean person's token taken first no
+//! longer hides the attacker's console session; a console session of the same principal from
+//! elsewhere (a person who switched into the role) is not the attacker's, whose calls the plan
+//! would otherwise take for the attacker's (a user it made was deleted).
 
 use super::{NodeKind, SessionGraph};
 use crate::ingest::{Ingest, IssuingCall, IssuingField as F};
@@ -22,6 +26,8 @@ use std::collections::BTreeMap;
 pub(super) struct SigninToken {
     parent: usize,
     time: i64,
+    /// The call's `sourceIPAddress`.
+    ip: Option<String>,
     event_id: String,
     file: String,
 }
@@ -33,6 +39,11 @@ const TOKEN_USABLE: i64 = 15 * 60 + 60;
 const SLACK: i64 = 60;
 /// The longest a console session lasts from its sign-in.
 const CONSOLE_LIFETIME: i64 = 12 * 3600;
+
+/// An address of a caller (not `AWS Internal` or a service's name).
+fn address(s: &str) -> Option<std::net::IpAddr> {
+    s.parse().ok()
+}
 
 impl SessionGraph {
     /// The successful `GetSigninToken` calls among `events` that carry a key, with the
@@ -54,6 +65,7 @@ impl SessionGraph {
             out.push(SigninToken {
                 parent,
                 time: e.time,
+                ip: e.get(F::SourceIp).map(String::from),
                 event_id: e.id().to_string(),
                 file: ing.file_of(e.origin).to_string(),
             });
@@ -61,9 +73,20 @@ impl SessionGraph {
         out
     }
 
-    /// Links each orphan console session to the session whose `GetSigninToken` opened it
-    /// (module doc); returns the notes to add.
-    pub(super) fn link_signin_tokens(&mut self, tokens: Vec<SigninToken>) -> Vec<String> {
+    /// Links each orphan console session to every session whose `GetSigninToken` may have
+    /// opened it (module doc): with the same principal ARN, first seen from the call on, made
+    /// no later than its token can be used, and called from an address of that session or of
+    /// the call (when its calls show any address): a person of the same role and session name
+    /// in the console from elsewhere (an SSO user, say) is not the attacker, and what such a
+    /// session made was removed by the plan. Several sessions may match one console session
+    /// (two people's tokens): each is linked, none wins by coming first. `event_node` gives
+    /// each call's credential (pass 3). Returns the notes to add.
+    pub(super) fn link_signin_tokens(
+        &mut self,
+        tokens: Vec<SigninToken>,
+        ing: &Ingest,
+        event_node: &[u32],
+    ) -> Vec<String> {
         if tokens.is_empty() {
             return Vec::new();
         }
@@ -79,7 +102,7 @@ impl SessionGraph {
                 }
             }
         }
-        let mut links: Vec<(usize, usize, usize)> = Vec::new();
+        let mut candidates: Vec<(usize, usize, usize)> = Vec::new();
         for (k, t) in tokens.iter().enumerate() {
             let p = &self.nodes[t.parent];
             let Some(arn) = p.principal_arn.as_deref() else { continue };
@@ -92,16 +115,45 @@ impl SessionGraph {
                     && n.issued_at.is_none_or(|i| {
                         i <= t.time + TOKEN_USABLE && start.is_none_or(|s| i >= s - SLACK)
                     });
-                if o != t.parent && in_window && !links.iter().any(|&(_, c, _)| c == o) {
-                    links.push((t.parent, o, k));
+                if o != t.parent && in_window && !candidates.contains(&(t.parent, o, k)) {
+                    candidates.push((t.parent, o, k));
                 }
             }
         }
+        if candidates.is_empty() {
+            return Vec::new();
+        }
+        // The addresses of the candidates' calls and of the signing sessions' calls.
+        let mut ips: BTreeMap<usize, std::collections::BTreeSet<std::net::IpAddr>> =
+            BTreeMap::new();
+        for &(p, o, _) in &candidates {
+            ips.entry(p).or_default();
+            ips.entry(o).or_default();
+        }
+        for (i, st) in ing.stubs.iter().enumerate() {
+            let Some(&n) = event_node.get(i) else { break };
+            if let Some(set) = ips.get_mut(&(n as usize)) {
+                set.extend(ing.str(st.ip).and_then(address));
+            }
+        }
         let mut notes = Vec::new();
-        for (p, o, k) in links {
+        for (p, o, k) in candidates {
             let t = &tokens[k];
+            let theirs = &ips[&o];
+            let from_signer = theirs.is_empty()
+                || t.ip.as_deref().and_then(address).is_some_and(|a| theirs.contains(&a))
+                || !ips[&p].is_disjoint(theirs);
+            if !from_signer {
+                notes.push(format!(
+                    "session {} has the principal of {}, which asked for a console sign-in token (GetSigninToken, event {}), but is not taken as the console session it opened: none of its calls came from an address of that session or call",
+                    self.nodes[o].id,
+                    self.nodes[p].id,
+                    crate::escape::one_line(&t.event_id),
+                ));
+                continue;
+            }
             notes.push(format!(
-                "session {} is taken as the console session {} opened through the federation endpoint (GetSigninToken, event {}; inferred: no call in the logs issued it, it carries the same principal and was first seen after the sign-in): it is tainted whenever that session is, and may live {} h from the sign-in",
+                "session {} is taken as the console session {} opened through the federation endpoint (GetSigninToken, event {}; inferred: no call in the logs issued it, it carries the same principal, was first seen after the sign-in and called from its address): it is tainted whenever that session is, and may live {} h from the sign-in",
                 self.nodes[o].id,
                 self.nodes[p].id,
                 crate::escape::one_line(&t.event_id),

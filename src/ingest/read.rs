@@ -409,14 +409,16 @@ pub fn holds_events(doc: &[u8], cap: u64) -> bool {
 }
 
 /// Whether a file found by walking a directory that is neither JSON nor gzip is placed as a log
-/// file: named `.json.gz`, named as CloudTrail names its log files (`_CloudTrail_`), or in
+/// file: named as JSON (`.json`, `.json.gz`, `.json.lz4`, `.jsonl`), named as CloudTrail names its log files (`_CloudTrail_`), or in
 /// a `CloudTrail` folder. Such a file is damaged or swapped evidence, a failure (exit 3), not
 /// a stray file to skip: a one-bit flip in a log file's gzip magic made it "neither JSON nor
 /// gzip", skipped with exit 0.
 fn placed_as_log(path: &std::path::Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_ascii_lowercase();
+    // Named as JSON, alone or followed by anything (`.json.gz`, `.json.lz4`, `.jsonl`): a
+    // JSON document damaged or compressed some way trailhound does not open.
     named_as_log(path)
-        || name.to_ascii_lowercase().ends_with(".json.gz")
+        || name.contains(".json")
         || path.parent().is_some_and(|d| d.components().any(|c| c.as_os_str() == "CloudTrail"))
 }
 
@@ -430,7 +432,7 @@ fn named_as_log(path: &std::path::Path) -> bool {
 /// What a file that is not JSON holds, when its first bytes say (a container trailhound does
 /// not open): for the failure's text.
 fn container(b: &[u8]) -> Option<&'static str> {
-    const MAGICS: [(&[u8], &str); 7] = [
+    const MAGICS: [(&[u8], &str); 11] = [
         (b"\x1f\x8b", "gzip inside the gzip layer (compressed twice)"),
         (b"\x1f", "a damaged gzip header"),
         (b"BZh", "bzip2"),
@@ -438,6 +440,10 @@ fn container(b: &[u8]) -> Option<&'static str> {
         (b"\x28\xb5\x2f\xfd", "zstd"),
         (b"PK\x03\x04", "a zip archive"),
         (b"\xff\xfe", "UTF-16 text"),
+        (b"\x04\x22\x4d\x18", "lz4"),
+        (b"\x5d\x00\x00", "lzma"),
+        (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+        (b"LZIP", "lzip"),
     ];
     if b.starts_with(b"\xfe\xff") {
         return Some("UTF-16 text");

@@ -649,7 +649,7 @@ pub fn build_plan_with(
         // Under the user's name at the end of the trail; a user deleted since took its keys.
         let user = g.user_name_now(&k.account_id, &k.user_name, Some(k.time));
         if attackers.contains_key(&who(&k.account_id, user))
-            || g.user_gone_after(&k.account_id, user, k.time).is_some()
+            || g.user_gone_after(&k.account_id, &k.user_name, k.time).is_some()
         {
             continue;
         }

@@ -1112,7 +1112,7 @@ pub fn verify_with(
         let name = g.user_name_now(&k.account_id, &k.user_name, Some(k.time));
         let user = (k.account_id.clone(), name.to_string());
         let cut = deleted_users.contains(&user)
-            || g.user_gone_after(&k.account_id, name, k.time).is_some()
+            || g.user_gone_after(&k.account_id, &k.user_name, k.time).is_some()
             || policies.on.get(&on_key(TargetKind::User, &user.1, &user.0)).is_some_and(|m| {
                 m.values().any(|(_, st)| super::policy::any_matches(st, None, None))
             });
