@@ -83,24 +83,12 @@ fn deleted_at<'g>(
                 .eq_ignore_ascii_case(&u.user_name)
         })
         .max_by_key(|(_, r)| r.len());
-    let Some((origin, renames)) = origin else {
+    let Some((origin, _)) = origin else {
         return g.name_gone_after(acct, &u.user_name, made);
     };
-    // Each name over the time the user had it: `[from, until)`.
-    let mut spans = Vec::with_capacity(renames.len() + 1);
-    let (mut name, mut from) = (origin.as_str(), made);
-    for r in &renames {
-        spans.push((name, from, r.time));
-        (name, from) = (crate::chain::renamed_to(r), r.time);
-    }
-    spans.push((name, from, i64::MAX));
-    // A deletion in the same second as the making or a rename into or out of the name cannot
-    // be ordered against it (a decoy made and deleted under the new name as the user took it):
-    // not believed, as it would leave the user alive and uncut if wrong (`user_gone_after`).
-    spans
-        .into_iter()
-        .filter_map(|(n, from, until)| g.name_gone_after(acct, n, from).filter(|d| d.time < until))
-        .min_by_key(|d| d.time)
+    // Under each name it had from `made` on (renames followed), a deletion in the same second
+    // as the making or a rename into or out of the name not believed.
+    g.user_gone_after(acct, origin, made)
 }
 
 /// The tainted credentials and the users the attacker controls.
@@ -336,7 +324,7 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
                 name_unsure: None,
             });
             if e.name_unsure.is_none() {
-                e.name_unsure = g.rename_unordered(&gr.account_id, &gr.user_name, Some(gr.time));
+                e.name_unsure = g.rename_unordered(&gr.account_id, &renames, Some(gr.time));
             }
             let mut before = gr.user_name.as_str();
             for r in &renames {

@@ -289,8 +289,9 @@ impl SessionGraph {
         out
     }
 
-    /// Why the name user `name` of `account` (as a call at `since` named it) has at the end
-    /// of the trail is not known, if it is not: a rename it went through (`A` → `B`) shares
+    /// Why the name a user of `account` has at the end of the trail is not known, if it is
+    /// not, given the renames `chain` it went through from `since` ([`SessionGraph::renames_of`]
+    /// of the name a call at `since` gave it): a rename it went through (`A` → `B`) shares
     /// its second with another rename in the account from `A` or from `B`, or to `B`. Their
     /// order decides where the user ends (`evil` → `tmp` and `tmp` → `evil2`: `evil2`, or
     /// `tmp` if the second came first; a swap of two users' names through a third), and the
@@ -299,10 +300,9 @@ impl SessionGraph {
     pub fn rename_unordered(
         &self,
         account: &str,
-        name: &str,
+        chain: &[&UserGrant],
         since: Option<i64>,
     ) -> Option<String> {
-        let chain = self.renames_of(account, name, since);
         if let Some(r) = chain.first().filter(|r| since == Some(r.time)) {
             // The call that named the user (a `CreateUser` of the name, say) and a rename from
             // the name in one second: was the user made, then renamed, or was another user
@@ -315,7 +315,7 @@ impl SessionGraph {
                 crate::time::fmt_iso(r.time)
             ));
         }
-        for r in &chain {
+        for r in chain {
             let (from, to) = (r.user_name.as_str(), renamed_to(r));
             let other = self.user_renames.iter().find(|o| {
                 let (of, ot) = (o.user_name.as_str(), renamed_to(o));

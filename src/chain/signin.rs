@@ -94,9 +94,8 @@ impl SessionGraph {
         // Orphan sessions no call issued, by lower-case principal ARN.
         let mut orphans: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (o, n) in self.nodes.iter().enumerate() {
-            let unissued = n.issued_by_event.is_none()
-                || n.issued_by_event.as_deref() == Some("console sign-in");
-            if n.kind == NodeKind::Session && n.orphan && incoming[o].is_none() && unissued {
+            let orphan = n.kind == NodeKind::Session && n.orphan && incoming[o].is_none();
+            if orphan && super::switch::maybe_console(n) {
                 if let Some(arn) = n.principal_arn.as_deref() {
                     orphans.entry(arn.to_ascii_lowercase()).or_default().push(o);
                 }
@@ -115,7 +114,7 @@ impl SessionGraph {
                     && n.issued_at.is_none_or(|i| {
                         i <= t.time + TOKEN_USABLE && start.is_none_or(|s| i >= s - SLACK)
                     });
-                if o != t.parent && in_window && !candidates.contains(&(t.parent, o, k)) {
+                if o != t.parent && in_window {
                     candidates.push((t.parent, o, k));
                 }
             }

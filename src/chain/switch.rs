@@ -35,7 +35,7 @@ fn from_console(node: &super::Node) -> bool {
 /// takes such a session of a user for a console session too): a switched session whose calls
 /// lacked the flag, or a user's console session whose calls did, was not linked, and the role
 /// session stayed untainted with plan and verify OK.
-fn maybe_console(node: &super::Node) -> bool {
+pub(super) fn maybe_console(node: &super::Node) -> bool {
     from_console(node) || (node.orphan && node.issued_by_event.is_none())
 }
 

@@ -193,19 +193,17 @@ pub(super) fn process_file(
         (None, Err(FileError::Parquet(d))) => FileStatus::Failed("invalid_parquet", d),
         // Valid JSON that is not CloudTrail (an AWS Config snapshot, a manifest) found while
         // walking a bucket export is expected there; named explicitly it is a mistake.
-        (None, Err(e @ FileError::NotCloudTrail(_)))
-            if !f.explicit && !named_as_log(&f.path) && !holds_record_fields(&pristine(&st.raw, cap)) =>
-        {
-            FileStatus::Skipped("not_cloudtrail", e.to_string())
-        }
-        (None, Err(e @ FileError::NotCloudTrail(_))) if holds_record_fields(&pristine(&st.raw, cap)) => {
-            FileStatus::Failed(
-                "not_cloudtrail",
-                format!("{e}; yet it holds the fields of CloudTrail records (eventTime, eventSource, eventName) in a shape trailhound does not read: reshaped or damaged evidence, whose records are not counted"),
-            )
-        }
         (None, Err(e @ FileError::NotCloudTrail(_))) => {
-            FileStatus::Failed("not_cloudtrail", e.to_string())
+            if holds_record_fields(&pristine(&st.raw, cap)) {
+                FileStatus::Failed(
+                    "not_cloudtrail",
+                    format!("{e}; yet it holds the fields of CloudTrail records (eventTime, eventSource, eventName) in a shape trailhound does not read: reshaped or damaged evidence, whose records are not counted"),
+                )
+            } else if !f.explicit && !named_as_log(&f.path) {
+                FileStatus::Skipped("not_cloudtrail", e.to_string())
+            } else {
+                FileStatus::Failed("not_cloudtrail", e.to_string())
+            }
         }
         (None, Err(e @ FileError::Damaged { starts_like_json, .. })) => FileStatus::Failed(
             if starts_like_json { "invalid_json" } else { "damaged_cloudtrail" },
@@ -276,6 +274,9 @@ fn from_utf16(b: &[u8]) -> Option<Vec<u8>> {
         [0xFE, 0xFF, ..] => false,
         _ => return None,
     };
+    if b.len() % 2 != 0 {
+        return None;
+    }
     let units = b[2..].chunks_exact(2).map(|c| {
         let pair = [c[0], c[1]];
         if little {
@@ -284,9 +285,6 @@ fn from_utf16(b: &[u8]) -> Option<Vec<u8>> {
             u16::from_be_bytes(pair)
         }
     });
-    if b.len() % 2 != 0 {
-        return None;
-    }
     let text: Result<String, _> = char::decode_utf16(units).collect();
     text.ok().map(String::into_bytes)
 }
