@@ -589,24 +589,9 @@ fn plan(a: cli::PlanArgs) -> Result<Exit> {
         }
     }
     let mut code = finish_with(&ing, iam.as_ref());
-    if p.summary.uncovered_sessions > 0 {
-        // Even with -q: a plan that leaves live tainted sessions alive must not look done.
-        eprintln!(
-            "trailhound: error: this plan does NOT cut {} live tainted session(s) (the NOT COVERED notes in the plan name them and say why: a cut-off not after their issue time (F14), an unknown issue time or principal, or a deny left to a review item); do not apply it as done",
-            p.summary.uncovered_sessions
-        );
-    }
-    if p.summary.keys_by_hand > 0 {
-        eprintln!(
-            "trailhound: error: {} tainted access key(s) must be deactivated by hand (review items; the NOT CUT notes name them): the plan does not do it",
-            p.summary.keys_by_hand
-        );
-    }
-    if p.summary.users_by_hand > 0 {
-        eprintln!(
-            "trailhound: error: {} user(s) the attacker controls must be found, denied and removed by hand (review items; the NOT CUT notes say why): the logs do not tell the name each has now",
-            p.summary.users_by_hand
-        );
+    // Even with -q: a plan that leaves live tainted credentials alive must not look done.
+    for m in p.summary.uncut_errors() {
+        eprintln!("trailhound: error: {m}");
     }
     if p.summary.leaves_some_uncut() {
         code = Exit::Finding;
@@ -665,6 +650,13 @@ fn verify(a: cli::VerifyArgs) -> Result<Exit> {
 /// `query`: phase 1's SQL, or phase 2's from the session graph of a phase-1 result.
 fn query(a: cli::QueryArgs) -> Result<Exit> {
     let o = crate::query::QueryOptions::from_args(&a)?;
+    if let (Some(s), false) = (o.since, a.quiet) {
+        // The stages cannot tell a result's window from the trail's: say it here.
+        eprintln!(
+            "trailhound: warning: WINDOW: --since {} leaves out every issuing call before it, and the calls that give the attacker a user or a role's trust: a session the leaked key took before it is missing from the results; query from before the leak",
+            crate::time::fmt_iso(s)
+        );
+    }
     if a.phase != 2 {
         let sql = if a.phase == 1 { crate::query::phase1(&o) } else { crate::query::phase3(&o) };
         stdout_write(&sql)?;

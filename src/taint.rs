@@ -105,6 +105,11 @@ pub struct Taint {
     /// ([`crate::chain::Wide`]), with the tainted credential that may have made it and the
     /// call's event id: `(session, credential, event id)`, in the order taken.
     pub wide: Vec<(usize, usize, String)>,
+    /// Sessions rule 3 does not take although they came after the attacker set the role's
+    /// trust policy, because the account that took them had taken the role before it did (a
+    /// partner's routine run, whose next user plan.sh deleted): with why, for the sessions
+    /// to check ([`crate::chain::Unsure`]; not tainted, not clean).
+    pub unsure: Vec<(usize, String)>,
 }
 
 /// The IAM user name of a credential node, with its account: long-term keys and sessions of
@@ -186,6 +191,14 @@ fn sessions_by_role(g: &SessionGraph) -> BTreeMap<(String, String), Vec<usize>> 
     m
 }
 
+/// The other account a session of rule 3 was issued to (its issuer an `account:…` node: the
+/// role owner's copy of the call names no more of the caller), if it was.
+fn other_account(g: &SessionGraph, n: usize) -> Option<usize> {
+    let (p, _) = g.parent_edge()[n]?;
+    let parent = &g.nodes[p];
+    (parent.kind == NodeKind::ExternalIdentity && parent.id.starts_with("account:")).then_some(p)
+}
+
 /// Computes the tainted set from seed nodes.
 ///
 /// Each pass takes the user grants made by a tainted credential (each grant once), then the
@@ -234,6 +247,7 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
     let mut role_taken = vec![false; g.role_grants.len()];
     // The sessions rule 3 may take, by role (made once, when a role first needs it).
     let mut role_sessions: Option<BTreeMap<(String, String), Vec<usize>>> = None;
+    let mut unsure: Vec<(usize, String)> = Vec::new();
     // Every user's credentials, for a chain of users past its first passes.
     let mut user_creds: Option<BTreeMap<(String, String), Vec<usize>>> = None;
     let mut user_scans = 0;
@@ -352,12 +366,31 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
                 // A role deleted after the attacker last set its trust policy is gone: a role
                 // made again under its name is another, whose sessions are not taken.
                 let gone = g.role_gone_after(&role.0, &role.1, role_last[role]).map(|d| d.time);
-                for &n in index.get(role).into_iter().flatten() {
+                let list = index.get(role).map(Vec::as_slice).unwrap_or(&[]);
+                // The other accounts that took the role before the attacker set its trust
+                // policy: it did not let them in, so their sessions since are not surely its.
+                let before: BTreeSet<usize> = list
+                    .iter()
+                    .filter(|&&n| {
+                        let node = &g.nodes[n];
+                        node.issued_at.or(node.first_seen).is_some_and(|t| t < since)
+                    })
+                    .filter_map(|&n| other_account(g, n))
+                    .collect();
+                for &n in list {
                     let node = &g.nodes[n];
                     let from = node.issued_at.or(node.first_seen);
                     let alive = gone.is_none_or(|d| from.is_some_and(|t| t < d));
                     if !reached.contains(&n) && alive && from.is_some_and(|t| t >= since) {
-                        new.push(n);
+                        match other_account(g, n).filter(|p| before.contains(p)) {
+                            Some(p) => unsure.push((n, format!(
+                                "it was issued to {} after a tainted credential set the trust policy of role {} ({}), but that account had taken the role before, so the change did not let it in: it may be that account's own routine use, or the attacker's",
+                                crate::escape::one_line(&g.nodes[p].id),
+                                crate::escape::one_line(&role.1),
+                                crate::time::fmt_iso(since)
+                            ))),
+                            None => new.push(n),
+                        }
                     }
                 }
             }
@@ -455,7 +488,7 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
         // What the new credentials issued (what `reached` issued is in it already).
         frontier = g.descendants(&new).into_iter().filter(|&n| reached.insert(n)).collect();
     }
-    let nodes = reached.into_iter().filter(|&n| is_cred(n)).collect();
+    let nodes: BTreeSet<usize> = reached.into_iter().filter(|&n| is_cred(n)).collect();
     let mut attacker_users: Vec<AttackerUser> = users.into_values().collect();
     for u in &mut attacker_users {
         u.evidence.sort();
@@ -466,7 +499,10 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
             format!("{} {} at {}", d.event_name, d.event_id, crate::time::fmt_iso(d.time))
         });
     }
-    Taint { nodes, attacker_users, attacker_roles: roles.into_keys().collect(), wide }
+    unsure.retain(|(n, _)| !nodes.contains(n));
+    unsure.sort_unstable();
+    unsure.dedup_by_key(|u| u.0);
+    Taint { nodes, attacker_users, attacker_roles: roles.into_keys().collect(), wide, unsure }
 }
 
 /// A function (`"function"`, account, name) or a SAML provider (`"provider"`, account,

@@ -2186,6 +2186,9 @@ fn a_session_issued_out_of_sight_from_the_attackers_address_is_a_review_item() {
         s.call(h, T0 + 100 + i as i64, "iam.amazonaws.com", "ListUsers", Value::Null);
     }
     s.call(&sso_session, T0 + 130, "iam.amazonaws.com", "ListUsers", Value::Null);
+    // What a suspected session issued is named with it: a deny of it alone leaves that (F5).
+    let deep = format!("arn:aws:iam::{MAIN}:role/Deep");
+    let child = s.assume_role(&hidden[0], T0 + 135, &deep, "d1", 3600);
     let other = s.call(&hers, T0 + 140, "iam.amazonaws.com", "ListUsers", Value::Null);
     s.edit_records(|_, r| {
         if r["eventID"] == *other {
@@ -2210,6 +2213,7 @@ fn a_session_issued_out_of_sight_from_the_attackers_address_is_a_review_item() {
         .collect();
     assert_eq!(suspected.len(), 21, "20 named, one for the other 2: {suspected:?}");
     assert!(suspected.iter().any(|r| r.contains("2 more role sessions")), "{suspected:?}");
+    assert!(suspected.iter().any(|r| r.contains(&child.node_id())), "{suspected:?}");
 }
 
 /// F8 limits the total of a principal's inline policies. The leaked key puts a policy of about
@@ -4032,12 +4036,67 @@ fn a_console_session_opened_through_the_federation_endpoint_is_tainted() {
         assert!(tainted.contains(&console.node_id()), "{same_creation}: {tainted:?}");
         assert!(!tainted.contains(&other.node_id()), "{same_creation}: {tainted:?}");
         assert!(!tainted.contains(&elsewhere.node_id()), "{same_creation}: {tainted:?}");
-        let p = plan(&d, LEAKED, "strict");
+        // The console session from elsewhere may still be the attacker's (or carol's): a
+        // review item, and the plan and verify say the trail does not tell.
+        let (code, p, err) =
+            run(&["plan", "--key", LEAKED, "--strategy", "strict", "--effective-at", CUT], &d);
+        assert_eq!(code, 1, "{same_creation}: {err}");
         assert!(principals(&p, "put_role_policy").contains(&role), "{same_creation}: {p}");
         assert!(actions(&p, "delete_user").is_empty(), "{same_creation}: {p}");
-        assert_eq!(verify(&d, &p).0, 0);
+        assert_eq!(p["summary"]["sessions_to_check"], 1, "{same_creation}: {p:#}");
+        let (code, v) = verify(&d, &p);
+        assert_eq!(code, 1, "{v:#}");
+        assert!(v["notes"].to_string().contains(&elsewhere.node_id()), "{v:#}");
         let (_, g, _) = run(&["sessions", "--format", "json"], &d);
         assert!(g["notes"].to_string().contains("federation endpoint"), "{g}");
+    }
+}
+
+/// A console session that may have been opened with the sign-in token of a tainted session,
+/// from another address than that session's: the tool cannot tell whether it is the
+/// attacker's. Before, it was neither tainted nor named: the 15-minute role session expired,
+/// the console session lived on (12 hours) and verify said OK. Now the plan denies it (its
+/// principal's sessions issued before the cut-off), leaves it to a review item and exits 1,
+/// without removing the user it made; verify fails, and says so when the deny is gone.
+#[test]
+fn a_console_session_the_tool_cannot_attribute_is_denied_and_left_to_a_review() {
+    let role = format!("arn:aws:iam::{MAIN}:role/Ops");
+    const B: i64 = T0 - 7200;
+    for strategy in ["strict", "surgical"] {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let session = s.assume_role(&leaked, B, &role, "s1", 900);
+        s.call(&session, B + 120, "signin.amazonaws.com", "GetSigninToken", Value::Null);
+        let mut console = session.console_copy("ASIAQNZGKIQY56JQ7ELS");
+        console.issued_at = Some(B + 200);
+        s.call(&console, B + 1400, "iam.amazonaws.com", "CreateUser", json!({"userName": "svc-x"}));
+        s.edit_records(|_, r| {
+            if r["userIdentity"]["accessKeyId"] == console.key.as_str() {
+                r["sourceIPAddress"] = json!("198.51.100.20");
+            }
+        });
+        let d = write(&s, &[]);
+        assert!(!tainted_ids(&d, LEAKED).contains(&console.node_id()));
+        let (code, p, err) =
+            run(&["plan", "--key", LEAKED, "--strategy", strategy, "--effective-at", CUT], &d);
+        assert_eq!(code, 1, "{strategy}: {err}");
+        assert!(err.contains("cannot attribute"), "{err}");
+        assert_eq!(p["summary"]["sessions_to_check"], 1, "{strategy}: {p:#}");
+        let puts = actions(&p, "put_role_policy");
+        assert_eq!(puts.len(), 1, "{strategy}: {p:#}");
+        assert!(puts[0]["collateral"].to_string().contains(&console.node_id()), "{p:#}");
+        assert!(actions(&p, "delete_user").is_empty(), "{strategy}: {p:#}");
+        let reviews = serde_json::to_string(&actions(&p, "review")).unwrap();
+        assert!(reviews.contains("asked for a console sign-in token"), "{reviews}");
+        let (code, v) = verify(&d, &p);
+        assert_eq!(code, 1, "{v:#}");
+        assert!(v["notes"].to_string().contains("the plan denies it"), "{v:#}");
+        // Without the deny, verify says the plan does not cut it.
+        let mut cut = p.clone();
+        cut["actions"].as_array_mut().unwrap().retain(|a| a["type"] != "put_role_policy");
+        let (code, v) = verify(&d, &cut);
+        assert_eq!(code, 1, "{v:#}");
+        assert!(v["notes"].to_string().contains("does NOT cut it"), "{v:#}");
     }
 }
 
@@ -4136,5 +4195,264 @@ fn an_ssh_key_follows_its_user_renamed_away_from_a_name_made_again() {
     let p = plan(&d, LEAKED, "strict");
     let ssh = actions(&p, "deactivate_ssh_public_key");
     assert!(ssh.iter().any(|a| a["user_name"] == "alice-old"), "{p:#}");
+    assert_eq!(verify(&d, &p).0, 0);
+}
+
+/// The records as the rows of a query result: CSV with the header `cols` (the columns of
+/// `trailhound query`, in its order, unless a test leaves some out), or JSON Lines.
+fn result_rows(recs: &[Value], cols: &[&str], csv: bool) -> String {
+    use trailhound::ingest::result::{Kind, COLUMNS};
+    let cell = |r: &Value, name: &str| -> Option<String> {
+        let (_, path, kind) = COLUMNS.iter().find(|c| c.0 == name)?;
+        let v = path.iter().try_fold(r, |v, p| v.get(*p))?;
+        match (v, kind) {
+            (Value::Null, _) => None,
+            (Value::String(s), Kind::Text) => Some(s.clone()),
+            (v, _) => Some(v.to_string()),
+        }
+    };
+    let mut out = String::new();
+    if csv {
+        out.push_str(&cols.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(","));
+        out.push('\n');
+    }
+    for r in recs {
+        if csv {
+            let cells: Vec<String> = cols
+                .iter()
+                .map(|c| format!("\"{}\"", cell(r, c).unwrap_or_default().replace('"', "\"\"")))
+                .collect();
+            out.push_str(&cells.join(","));
+        } else {
+            let obj: serde_json::Map<String, Value> = cols
+                .iter()
+                .filter_map(|c| Some((c.to_string(), Value::String(cell(r, c)?))))
+                .collect();
+            out.push_str(&Value::Object(obj).to_string());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Query results that lack a column, or whose form was not recognized, were read without a
+/// word or skipped: a result without `eventsource` (a hand-edited SELECT) gave a plan with no
+/// tainted session, exit 0, and verify said OK; a CSV without `eventid`, or with the `sep=,`
+/// line a spreadsheet writes, and a JSON Lines result whose first row has no `eventid` (Spark
+/// leaves null columns out) were skipped, their rows lost, exit 0. Now a result that lacks a
+/// column is read and damaged (exit 3, the file and the columns named), the spreadsheet's
+/// line and blank lines before the header are passed over, and a JSON Lines row without
+/// `eventsource` is rejected alone.
+#[test]
+fn query_results_that_lack_columns_or_hide_their_form_are_not_read_as_whole() {
+    use trailhound::ingest::result::COLUMNS;
+    let role = format!("arn:aws:iam::{MAIN}:role/Ops");
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let session = s.assume_role(&leaked, T0, &role, "s1", 7200);
+    s.call(&leaked, T0 + 30, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.call(&session, T0 + 60, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let mut recs = Vec::new();
+    s.edit_records(|_, r| recs.push(r.clone()));
+    let all: Vec<&str> = COLUMNS.iter().map(|c| c.0).collect();
+    let without = |c: &str| all.iter().copied().filter(|x| *x != c).collect::<Vec<_>>();
+    let case = |name: &str, body: String| -> (i32, Value, String) {
+        let d = TempDir::new().unwrap();
+        crate::util::write(&d.path().join("trail"), name, body.as_bytes());
+        run(&["plan", "--key", LEAKED, "--strategy", "strict", "--effective-at", CUT], &d)
+    };
+    let (code, whole, err) = case("results.csv", result_rows(&recs, &all, true));
+    assert_eq!(code, 0, "{err}");
+    assert!(principals(&whole, "put_role_policy").contains(&role), "{whole:#}");
+    let sheet = format!("\n\nsep=,\n{}", result_rows(&recs, &all, true));
+    let (code, p, err) = case("results.csv", sheet);
+    assert_eq!((code, &p["actions"]), (0, &whole["actions"]), "{err}");
+    let spark = result_rows(&recs, &without("eventid"), false);
+    let (code, p, err) = case("part-00000.json", spark);
+    assert_eq!((code, &p["actions"]), (0, &whole["actions"]), "{err}");
+    for gone in ["eventsource", "eventid", "useridentity_accesskeyid"] {
+        let (code, _, err) = case("results.csv", result_rows(&recs, &without(gone), true));
+        // Without the key column the leaked key is in no credential: a usage error (2).
+        let want = if gone == "useridentity_accesskeyid" { 2 } else { 3 };
+        assert_eq!(code, want, "{gone}: {err}");
+        assert!(err.contains("results.csv") && err.contains(gone), "{gone}: {err}");
+        // verify of the whole plan on that result: not OK.
+        if code == 3 {
+            let d = TempDir::new().unwrap();
+            let body = result_rows(&recs, &without(gone), true);
+            crate::util::write(&d.path().join("trail"), "r.csv", body.as_bytes());
+            assert_eq!(verify(&d, &whole).0, 3, "{gone}");
+        }
+    }
+    // Results from after the AssumeRole (a query run with --since): the session is in use
+    // but its issue is not in them, and the blast radius says so.
+    let late: Vec<Value> =
+        recs.iter().filter(|r| r["eventName"] != "AssumeRole").cloned().collect();
+    let d = TempDir::new().unwrap();
+    crate::util::write(&d.path().join("trail"), "r.csv", result_rows(&late, &all, true).as_bytes());
+    let (code, b, err) = run(&["blast", "--format", "json", "--key", LEAKED], &d);
+    assert_eq!(code, 0, "{err}");
+    assert!(b["notes"].to_string().contains("issued before their earliest event"), "{b:#}");
+    // The role session's call without its eventsource: that row alone is rejected.
+    let jsonl: Vec<String> = result_rows(&recs, &all, false)
+        .lines()
+        .map(|l| {
+            let mut v: Value = serde_json::from_str(l).unwrap();
+            if v["eventname"] == "ListBuckets" {
+                v.as_object_mut().unwrap().remove("eventsource");
+            }
+            v.to_string()
+        })
+        .collect();
+    let (code, _, err) = case("part-00000.json", jsonl.join("\n"));
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("no eventsource"), "{err}");
+}
+
+/// A `GetSessionToken` or `GetFederationToken` session of the leaked key's user whose issuing
+/// call is not in the trail (an STS regional endpoint in a region the trail does not record,
+/// F15), and the role session it took: neither was tainted nor named, the plan deactivated the
+/// key alone (which cuts neither, F5, F12), verify OK. Only the user's keys (or its console)
+/// make such a session: the plan now denies both on their principals (F7), leaves them to
+/// review items and exits 1, and verify fails.
+#[test]
+fn a_session_of_the_leaked_keys_user_that_no_logged_call_issued_is_denied_and_left_to_a_review() {
+    let role = format!("arn:aws:iam::{MAIN}:role/deploy");
+    let user = format!("arn:aws:iam::{MAIN}:user/ci");
+    for (federated, chain) in [(false, false), (false, true), (true, false)] {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci", LEAKED);
+        s.call(&leaked, T0 - 3600, "sts.amazonaws.com", "GetCallerIdentity", Value::Null);
+        let session = if federated {
+            s.get_federation_token(&leaked, T0, "fed", 43200)
+        } else {
+            s.get_session_token(&leaked, T0, 129_600)
+        };
+        s.drop_records(|_, r| {
+            r["eventName"] == "GetSessionToken" || r["eventName"] == "GetFederationToken"
+        });
+        s.call(&session, T0 + 60, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        let child = chain.then(|| {
+            let c = s.assume_role(&session, T0 + 120, &role, "gst-child", 43200);
+            s.call(&c, T0 + 180, "s3.amazonaws.com", "ListBuckets", Value::Null);
+            c
+        });
+        let d = write(&s, &[]);
+        let what = format!("federated {federated}, chain {chain}");
+        assert!(!tainted_ids(&d, LEAKED).contains(&session.node_id()), "{what}");
+        let (code, p, err) =
+            run(&["plan", "--key", LEAKED, "--strategy", "strict", "--effective-at", CUT], &d);
+        assert_eq!(code, 1, "{what}: {err}");
+        assert_eq!(p["summary"]["sessions_to_check"], 1 + u64::from(chain), "{what}: {p:#}");
+        assert!(principals(&p, "put_user_policy").contains(&user), "{what}: {p:#}");
+        assert_eq!(principals(&p, "put_role_policy").contains(&role), chain, "{what}: {p:#}");
+        let reviews = serde_json::to_string(&actions(&p, "review")).unwrap();
+        assert!(reviews.contains(&session.node_id()), "{what}: {reviews}");
+        let (code, v) = verify(&d, &p);
+        assert_eq!(code, 1, "{what}: {v:#}");
+        let notes = v["notes"].to_string();
+        assert!(notes.contains(&session.node_id()), "{what}: {notes}");
+        if let Some(c) = &child {
+            assert!(notes.contains(&c.node_id()), "{what}: {notes}");
+        }
+    }
+}
+
+/// A partner account that took a role routinely, before the leaked key set the role's trust
+/// policy (adding the attacker's account beside it): the partner's next run, after the change,
+/// was tainted by the trust rule and plan.sh deleted the user it made. The change did not let
+/// the partner in, so its session is one to check (denied, a review item, exit 1) and what it
+/// made is not removed; the attacker's own account's session is tainted as before.
+#[test]
+fn a_partner_that_took_the_role_before_the_attacker_set_its_trust_is_not_the_attacker() {
+    let role = format!("arn:aws:iam::{MAIN}:role/provisioner");
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let partner = s.user_key(SECOND, "deployer", "AKIAI44QH8DHBEXAMPLE");
+    let run1 = s.assume_role(&partner, T0 - 7200, &role, "run1", 3600);
+    s.call(&run1, T0 - 7100, "iam.amazonaws.com", "ListUsers", Value::Null);
+    let trust = json!({"roleName": "provisioner", "policyDocument": "{}"});
+    s.call(&leaked, T0 - 1800, "iam.amazonaws.com", "UpdateAssumeRolePolicy", trust);
+    let run2 = s.assume_role(&partner, T0, &role, "run2", 7200);
+    s.create_user(&run2, T0 + 60, "svc-billing");
+    s.create_access_key(&run2, T0 + 120, Some("svc-billing"));
+    let attacker = s.user_key(THIRD, "x", "AKIAJ7CAROL00EXAMPLE");
+    let theirs = s.assume_role(&attacker, T0 + 300, &role, "x", 7200);
+    s.call(&theirs, T0 + 360, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    // Only the role owner's logs: the callers are known by their account alone.
+    let d = write(&s, &[SECOND, THIRD]);
+    let tainted = tainted_ids(&d, LEAKED);
+    assert!(tainted.contains(&theirs.node_id()), "{tainted:?}");
+    assert!(!tainted.contains(&run2.node_id()), "{tainted:?}");
+    let (code, p, err) =
+        run(&["plan", "--key", LEAKED, "--strategy", "surgical", "--effective-at", CUT], &d);
+    assert_eq!(code, 1, "{err}");
+    assert!(actions(&p, "delete_user").is_empty(), "{p:#}");
+    assert_eq!(p["summary"]["sessions_to_check"], 1, "{p:#}");
+    let puts = actions(&p, "put_role_policy");
+    assert_eq!(puts.len(), 1, "{p:#}");
+    let doc = puts[0]["policy_document"].to_string();
+    assert!(doc.contains(":run2") && doc.contains(":x"), "{doc}");
+    let reviews = serde_json::to_string(&actions(&p, "review")).unwrap();
+    assert!(reviews.contains("had taken the role before"), "{reviews}");
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 1, "{v:#}");
+    assert!(v["notes"].to_string().contains(&run2.node_id()), "{v:#}");
+}
+
+/// Defences the leaked key took down were counted as actions and nothing more: the quarantine
+/// policy AWS attaches to an exposed key's user detached (F19), GuardDuty's detector deleted,
+/// the account taken out of its organization, a policy's default version replaced. Each is
+/// now a review item naming what changed.
+#[test]
+fn defences_the_attacker_took_down_are_review_items() {
+    let iam = "iam.amazonaws.com";
+    let quarantine = "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV3";
+    let policy = format!("arn:aws:iam::{MAIN}:policy/deploy");
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let detach = json!({"userName": "ci-deployer", "policyArn": quarantine});
+    s.call(&leaked, T0, iam, "DetachUserPolicy", detach);
+    let version = json!({"policyArn": policy, "policyDocument": "{}", "setAsDefault": true});
+    s.call(&leaked, T0 + 10, iam, "CreatePolicyVersion", version);
+    s.call(
+        &leaked,
+        T0 + 20,
+        "guardduty.amazonaws.com",
+        "DeleteDetector",
+        json!({"detectorId": "d1"}),
+    );
+    s.call(&leaked, T0 + 30, "organizations.amazonaws.com", "LeaveOrganization", Value::Null);
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    let reviews = serde_json::to_string(&actions(&p, "review")).unwrap();
+    for want in [quarantine, &policy, "DeleteDetector", "LeaveOrganization"] {
+        assert!(reviews.contains(want), "{want}: {reviews}");
+    }
+}
+
+/// A chain across accounts whose middle account's logs are missing, the first hop's record
+/// without its response (no key, no role id): the role owner's copy of the next hop names its
+/// caller `ROLEID:m1` of that account, which no credential carried, and the hop was left to
+/// the account node, untainted, plan and verify OK. It is now linked, as inferred, to the
+/// session the first hop made (its account and session name).
+#[test]
+fn a_hop_from_a_session_whose_role_id_no_record_gave_is_followed() {
+    let mid = format!("arn:aws:iam::{SECOND}:role/mid");
+    let last = format!("arn:aws:iam::{THIRD}:role/final");
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let m1 = s.assume_role(&leaked, T0, &mid, "m1", 3600);
+    s.edit_records(|_, r| {
+        if r["requestParameters"]["roleArn"] == mid.as_str() {
+            r.as_object_mut().unwrap().remove("responseElements");
+        }
+    });
+    let f1 = s.assume_role(&m1, T0 + 300, &last, "f1", 7200);
+    s.call(&f1, T0 + 360, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let d = write(&s, &[SECOND]);
+    assert!(tainted_ids(&d, LEAKED).contains(&f1.node_id()));
+    let p = plan(&d, LEAKED, "strict");
+    assert!(principals(&p, "put_role_policy").contains(&last), "{p:#}");
     assert_eq!(verify(&d, &p).0, 0);
 }

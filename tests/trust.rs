@@ -1344,7 +1344,10 @@ fn a_session_through_a_trust_policy_the_attacker_set(
     let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
     let outsider = s.user_key(SECOND, "mallory", "AKIAI44QH8DHBEXAMPLE");
     let alice = s.user_key(MAIN, "alice", "AKIAJ7ALICE000EXAMPL");
-    let before = s.assume_role(&outsider, T0 + 30, &admin, "earlier", 3600);
+    // Another account's partner took the role before the rewrite (an account that had, the
+    // rewrite did not let in: `a_partner_that_took_the_role_before…` in incidents.rs).
+    let partner = s.user_key("777788889999", "partner", "AKIAJ7PARTNER0EXAMPL");
+    let before = s.assume_role(&partner, T0 + 30, &admin, "earlier", 3600);
     // Named in another case than the role's ARN: IAM role names are unique regardless of case.
     let trust = serde_json::json!({"roleName": "admin", "policyDocument": "{\"Statement\":[]}"});
     s.call(&leaked, T0 + 60, "iam.amazonaws.com", "UpdateAssumeRolePolicy", trust);
@@ -1376,8 +1379,8 @@ fn a_session_through_a_trust_policy_the_attacker_set(
             }
         });
     }
-    // The attacker's own account's logs are not in the trail.
-    s.write(&trail, &[SECOND]).unwrap();
+    // The attacker's own account's logs are not in the trail, nor the partner's.
+    s.write(&trail, &[SECOND, "777788889999"]).unwrap();
 
     let cut = trailhound::time::fmt_iso(T0 + 600);
     let (code, plan, err, verified) =

@@ -75,6 +75,41 @@ const PERSISTENCE: &[&str] = &[
     "PutRolePermissionsBoundary",
     "PutUserPermissionsBoundary",
     "UpdateRole",
+    // Defences taken down: a deny or quarantine policy removed (AWSCompromisedKeyQuarantineV3,
+    // F19), MFA removed, detection or recording turned off, an account taken out of the
+    // organization (its service control policies no longer apply) or made in it, an identity
+    // provider or Roles Anywhere trust anchor changed, tags that grant access (ABAC) set.
+    // Counted only as actions before: a review found them silent in the plan.
+    "DetachUserPolicy",
+    "DetachRolePolicy",
+    "DetachGroupPolicy",
+    "DeleteUserPolicy",
+    "DeleteRolePolicy",
+    "DeleteGroupPolicy",
+    "DeactivateMFADevice",
+    "DeleteVirtualMFADevice",
+    "UpdateAccountPasswordPolicy",
+    "DeleteAccountPasswordPolicy",
+    "DeleteDetector",
+    "UpdateDetector",
+    "DisassociateFromMasterAccount",
+    "DisassociateFromAdministratorAccount",
+    "StopConfigurationRecorder",
+    "DeleteConfigurationRecorder",
+    "DeleteDeliveryChannel",
+    "DisableSecurityHub",
+    "DeleteFlowLogs",
+    "LeaveOrganization",
+    "RemoveAccountFromOrganization",
+    "CreateAccount",
+    "UpdateOpenIDConnectProviderThumbprint",
+    "AddClientIDToOpenIDConnectProvider",
+    "CreateTrustAnchor",
+    "UpdateTrustAnchor",
+    "TagRole",
+    "TagUser",
+    "UntagRole",
+    "UntagUser",
 ];
 
 /// IAM Identity Center's calls that make or change who signs in through its access portal and
@@ -299,6 +334,48 @@ pub(super) fn persistence_of(e: &Event) -> Option<(String, String, String)> {
                 format!("deactivate and delete it (aws iam update-{cli} --status Inactive, then delete-{cli}): it acts as the user, and no deny on aws:TokenIssueTime ends it"),
             )
         }
+        "DetachUserPolicy" | "DeleteUserPolicy" | "DetachRolePolicy" | "DeleteRolePolicy"
+        | "DetachGroupPolicy" | "DeleteGroupPolicy" => (
+            match e.name.as_str() {
+                n if n.ends_with("UserPolicy") => format!("user/{}", user()),
+                n if n.ends_with("RolePolicy") => format!("role/{}", role()),
+                _ => format!("group/{}", q.group_name.as_deref().unwrap_or("?")),
+            },
+            format!("policy {} removed", q.policy_arn.as_deref().or(q.policy_name.as_deref()).unwrap_or("?")),
+            format!(
+                "policy {} taken off: if it was a deny or quarantine policy (AWSCompromisedKeyQuarantineV3, F19, or a deny a responder put), put it back; what it held back is allowed again",
+                q.policy_arn.as_deref().or(q.policy_name.as_deref()).unwrap_or("?")
+            ),
+        ),
+        "DeactivateMFADevice" | "DeleteVirtualMFADevice" => (
+            format!("user/{}", user()),
+            "an MFA device removed".to_string(),
+            "enable MFA for the user again (and check who holds the device now)".to_string(),
+        ),
+        "DeleteDetector" | "UpdateDetector" | "DisassociateFromMasterAccount"
+        | "DisassociateFromAdministratorAccount" | "StopConfigurationRecorder"
+        | "DeleteConfigurationRecorder" | "DeleteDeliveryChannel" | "DisableSecurityHub"
+        | "DeleteFlowLogs" => (
+            e.resources.first().cloned().unwrap_or_else(|| e.source.clone()),
+            format!("{}: detection or recording turned off", e.name),
+            "turn it back on; findings and records since this call are missing".to_string(),
+        ),
+        "LeaveOrganization" | "RemoveAccountFromOrganization" | "CreateAccount" => (
+            e.resources.first().cloned().unwrap_or_else(|| e.source.clone()),
+            format!("{}: an account left, or was made in, the organization", e.name),
+            "NOT CUT by this plan: an account out of the organization is no longer held by its service control policies, and an account the attacker made has credentials of its own; bring the account back or close it, and treat a new account as the attacker's".to_string(),
+        ),
+        "UpdateOpenIDConnectProviderThumbprint" | "AddClientIDToOpenIDConnectProvider"
+        | "CreateTrustAnchor" | "UpdateTrustAnchor" => (
+            e.resources.first().cloned().unwrap_or_else(|| e.source.clone()),
+            format!("{}: an identity provider's or Roles Anywhere trust anchor's trust changed", e.name),
+            "NOT FOLLOWED by the taint: the roles that trust it may now be assumed with tokens or certificates the attacker holds; restore the thumbprints, client ids or certificate bundle, and deny the roles' sessions issued since the call (F6)".to_string(),
+        ),
+        "CreatePolicyVersion" | "SetDefaultPolicyVersion" => (
+            q.policy_arn.clone().unwrap_or_else(|| "policy ?".to_string()),
+            format!("{}: the policy's rights changed for every principal it is attached to", e.name),
+            "set the version you trust as the default again (aws iam list-policy-versions, set-default-policy-version) and delete the attacker's".to_string(),
+        ),
         "DeleteUserPermissionsBoundary" | "PutUserPermissionsBoundary" => (
             format!("user/{}", user()),
             format!("{}: the user's permissions boundary changed", e.name),

@@ -181,6 +181,10 @@ pub struct BlastRadius {
     /// Indices (into the graph) of the tainted credential nodes.
     #[serde(skip)]
     pub nodes: BTreeSet<usize>,
+    /// Sessions the taint found may be the attacker's but did not take, with why
+    /// ([`crate::taint::Taint::unsure`]): roots of the sessions to check.
+    #[serde(skip)]
+    pub unsure: Vec<(usize, String)>,
     /// The events the findings read in full, in time order: the persistence calls (what
     /// names their targets) and the failed calls (the attempts). Empty unless the events were
     /// asked for ([`BlastRadius::events_kept`]).
@@ -443,6 +447,29 @@ pub fn blast_with(
     Ok(BlastRadius { signals: [signals, suspected].concat(), ..b })
 }
 
+/// The note of an input that holds query results, with the sessions used in them but issued
+/// before their earliest event: a query run with `--since` leaves out every issuing call
+/// before it, and a session the leaked key took before it was then missing without a word
+/// (a plan with no tainted session, verify OK).
+fn results_note(ing: &Ingest, g: &SessionGraph) -> String {
+    let mut note = crate::ingest::result::NOTE.to_string();
+    let Some(first) = ing.stubs.iter().map(|s| s.time).min() else { return note };
+    let before = g
+        .nodes
+        .iter()
+        .filter(|n| {
+            n.kind == NodeKind::Session && n.orphan && n.issued_at.is_some_and(|t| t < first)
+        })
+        .count();
+    if before > 0 {
+        note.push_str(&format!(
+            "; {before} session(s) used in the results were issued before their earliest event ({}), so the calls that issued them are not in the results (a query run with --since leaves out every issuing call before it): a tainted session among them is missing from this result",
+            crate::time::fmt_iso(first)
+        ));
+    }
+    note
+}
+
 /// [`blast_with`] but for the signals.
 fn radius(
     ing: &Ingest,
@@ -454,7 +481,7 @@ fn radius(
     let mut notes = Vec::new();
     let seed_idx = seed_nodes(g, seeds, &mut notes);
     if ing.stats.shapes.contains_key("query_result") {
-        notes.push(crate::ingest::result::NOTE.to_string());
+        notes.push(results_note(ing, g));
     }
     let taint = crate::taint::taint(g, &seed_idx);
     let nodes = taint.nodes;
@@ -700,6 +727,7 @@ fn radius(
         events: event_indices.len() as u64,
         signals: Vec::new(),
         attacker_users: taint.attacker_users,
+        unsure: taint.unsure,
         evidence_window,
         unseen_tail,
         reachable: None,

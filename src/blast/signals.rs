@@ -110,6 +110,7 @@ pub(super) fn suspected(g: &SessionGraph, tainted: &BTreeSet<usize>) -> Vec<Sign
         return Vec::new();
     }
     let parent = g.parent_edge();
+    let mut children: Option<Vec<Vec<(usize, usize)>>> = None;
     let mut out = Vec::new();
     for (n, node) in g.nodes.iter().enumerate() {
         let role_session = node.principal_arn.as_deref().filter(|a| a.contains(":assumed-role/"));
@@ -147,6 +148,33 @@ pub(super) fn suspected(g: &SessionGraph, tainted: &BTreeSet<usize>) -> Vec<Sign
                 node.id,
                 shared.join(", ")
             ),
+        };
+        // What it issued (a chain on from it, F5): a deny of it alone leaves those alive.
+        let ch = children.get_or_insert_with(|| g.children());
+        let mut issued = Vec::new();
+        let mut seen = BTreeSet::from([n]);
+        let mut stack = vec![n];
+        while let Some(x) = stack.pop() {
+            for &(c, _) in &ch[x] {
+                if seen.insert(c) {
+                    stack.push(c);
+                    if !tainted.contains(&c) && g.nodes[c].kind == crate::chain::NodeKind::Session {
+                        issued.push(g.nodes[c].id.as_str());
+                    }
+                }
+            }
+        }
+        let detail = if issued.is_empty() {
+            detail
+        } else {
+            issued.sort_unstable();
+            let more = issued.len().saturating_sub(20);
+            format!(
+                "{detail}; it issued, directly or through others, {} session(s) that each need their own deny on their own role if it is not yours (F5): {}{}",
+                issued.len(),
+                issued[..issued.len() - more].join(", "),
+                if more > 0 { format!(" and {more} more") } else { String::new() }
+            )
         };
         out.push(Signal {
             kind: SUSPECTED.into(),

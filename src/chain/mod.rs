@@ -35,11 +35,13 @@ mod switch;
 mod twin;
 mod unanswered;
 mod unnamed;
+mod unsure;
 mod usercaller;
 mod wide;
 pub use expiry::{session_expiry, stated_expiry, token_issue_time};
 pub use launch::{function_name, Workload};
 pub use rename::{renamed_to, role_named, user_named};
+pub use unsure::Unsure;
 pub use wide::{Wide, WideIndex, WideLink};
 
 use crate::ingest::{Creds, FxMap, Ingest, IssuingCall, StrMap};
@@ -227,6 +229,13 @@ pub struct SessionGraph {
     /// Successful `DeleteRole` calls, by any credential, in time order (`user_name` the role
     /// deleted): a role made again under the name afterwards is another role.
     pub role_deletions: Vec<UserGrant>,
+    /// Sessions that may be console sessions a `GetSigninToken` opened but share no address
+    /// with the session that asked for the token or its call, so are not linked to it
+    /// ([`super::signin`]): `by` is the session that asked, `user_arn` the id of the session
+    /// that may be its console session, `event_id` and `time` the token call's. When the
+    /// asking session is tainted, `plan` denies such a session if it is alive and leaves it
+    /// to a review, and `verify` fails (the tool cannot tell who opened it).
+    pub unsure_consoles: Vec<UserGrant>,
     /// [`SessionGraph::user_renames`] by account and lower-case old name (made when first
     /// asked).
     renames_by_name: std::sync::OnceLock<BTreeMap<(String, String), Vec<usize>>>,

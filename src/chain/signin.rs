@@ -18,7 +18,7 @@
 //! elsewhere (a person who switched into the role) is not the attacker's, whose calls the plan
 //! would otherwise take for the attacker's (a user it made was deleted).
 
-use super::{NodeKind, SessionGraph};
+use super::{NodeKind, SessionGraph, UserGrant};
 use crate::ingest::{Ingest, IssuingCall, IssuingField as F};
 use std::collections::BTreeMap;
 
@@ -38,7 +38,7 @@ const TOKEN_USABLE: i64 = 15 * 60 + 60;
 /// How far before the call the console session's first call may lie (the records' clocks).
 const SLACK: i64 = 60;
 /// The longest a console session lasts from its sign-in.
-const CONSOLE_LIFETIME: i64 = 12 * 3600;
+pub(super) const CONSOLE_LIFETIME: i64 = 12 * 3600;
 
 /// An address of a caller (not `AWS Internal` or a service's name).
 fn address(s: &str) -> Option<std::net::IpAddr> {
@@ -144,11 +144,21 @@ impl SessionGraph {
                 || !ips[&p].is_disjoint(theirs);
             if !from_signer {
                 notes.push(format!(
-                    "session {} has the principal of {}, which asked for a console sign-in token (GetSigninToken, event {}), but is not taken as the console session it opened: none of its calls came from an address of that session or call",
+                    "session {} has the principal of {}, which asked for a console sign-in token (GetSigninToken, event {}), but is not taken as the console session it opened: none of its calls came from an address of that session or call (if that session is tainted, the plan denies this one too and leaves it to a review)",
                     self.nodes[o].id,
                     self.nodes[p].id,
                     crate::escape::one_line(&t.event_id),
                 ));
+                let n = &self.nodes[o];
+                self.unsure_consoles.push(UserGrant {
+                    user_arn: n.id.clone(),
+                    account_id: n.account_id.as_deref().unwrap_or_default().to_string(),
+                    user_name: n.principal_arn.clone().unwrap_or_default(),
+                    event_name: crate::ingest::SIGNIN_TOKEN.to_string(),
+                    event_id: t.event_id.clone(),
+                    time: t.time,
+                    by: p,
+                });
                 continue;
             }
             notes.push(format!(

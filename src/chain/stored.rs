@@ -9,7 +9,7 @@ use crate::ingest::{ByteFields as Fields, ByteReader as Reader, ByteSink as Sink
 use rayon::prelude::*;
 
 /// Bumped whenever the graph's shape or how it is built changes.
-const FORMAT: u32 = 13;
+const FORMAT: u32 = 14;
 
 const KINDS: [NodeKind; 4] =
     [NodeKind::LongTermKey, NodeKind::Session, NodeKind::ExternalIdentity, NodeKind::Service];
@@ -459,6 +459,7 @@ pub(super) fn encode_into(g: &SessionGraph, out: &mut impl Sink) {
         user_renames,
         user_deletions,
         role_deletions,
+        unsure_consoles,
         renames_by_name: _,
         creates_by_name: _,
         event_node,
@@ -522,6 +523,8 @@ pub(super) fn encode_into(g: &SessionGraph, out: &mut impl Sink) {
     out.put_all(user_deletions, put_grant);
     out.w().u32(role_deletions.len() as u32);
     out.put_all(role_deletions, put_grant);
+    out.w().u32(unsure_consoles.len() as u32);
+    out.put_all(unsure_consoles, put_grant);
     super::wide::put(out.w(), wide);
     out.w().u32(event_node.len() as u32);
     out.put_all(event_node, |w, n| w.u32(*n));
@@ -648,6 +651,7 @@ struct Rest {
     user_renames: Vec<UserGrant>,
     user_deletions: Vec<UserGrant>,
     role_deletions: Vec<UserGrant>,
+    unsure_consoles: Vec<UserGrant>,
     wide: super::Wide,
     event_node: Vec<u32>,
     edge_nodes: Vec<(usize, usize)>,
@@ -702,6 +706,11 @@ fn get_rest(b: &[u8], nn: usize, ne: usize, events: usize) -> Option<Rest> {
     for _ in 0..n {
         role_deletions.push(get_grant(&mut r, nn)?);
     }
+    let n = r.count(8)?;
+    let mut unsure_consoles = Vec::with_capacity(n);
+    for _ in 0..n {
+        unsure_consoles.push(get_grant(&mut r, nn)?);
+    }
     let wide = super::wide::get(&mut r, nn)?;
     let n = r.count(4)?;
     if n != events {
@@ -744,6 +753,7 @@ fn get_rest(b: &[u8], nn: usize, ne: usize, events: usize) -> Option<Rest> {
         user_renames,
         user_deletions,
         role_deletions,
+        unsure_consoles,
         wide,
         event_node,
         edge_nodes,
@@ -943,6 +953,7 @@ pub(super) fn decode_kept(
         user_renames,
         user_deletions,
         role_deletions,
+        unsure_consoles,
         wide,
         event_node,
         edge_nodes,
@@ -960,6 +971,7 @@ pub(super) fn decode_kept(
         user_renames,
         user_deletions,
         role_deletions,
+        unsure_consoles,
         renames_by_name: Default::default(),
         creates_by_name: Default::default(),
         event_node,

@@ -48,12 +48,42 @@ impl SessionGraph {
                 by_userid.entry(u).or_default().push(n);
             }
         }
+        // Sessions whose role id no record gave (a role assumption logged without its
+        // response, counted as the call tells it): by account and session name. A hop from
+        // such a session into an account whose logs are in the trail was left to the account
+        // node, its session untainted, plan and verify OK (a review reproduced it).
+        let mut by_name: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+        for (n, node) in self.nodes.iter().enumerate() {
+            if node.kind != NodeKind::Session || node.userid.is_some() {
+                continue;
+            }
+            let Some(arn) = node.principal_arn.as_deref() else { continue };
+            let (Some(acct), Some(name)) = (super::arn_account(arn), arn.rsplit_once('/')) else {
+                continue;
+            };
+            if arn.contains(":assumed-role/") {
+                by_name.entry((acct, name.1)).or_default().push(n);
+            }
+        }
         let mut links: Vec<(usize, usize)> = Vec::new();
         for (first, drawn, pid) in &pending {
             let (k, t, child) = (*first, self.edges[*first].event_time, self.edge_nodes[*first].1);
             let had: Vec<usize> = (k..k + drawn).map(|j| self.edge_nodes[j].0).collect();
             let start = links.len();
-            for &p in by_userid.get(pid.as_str()).into_iter().flatten() {
+            let exact = by_userid.get(pid.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+            // Only when no credential carries the id: its account (the copy's caller's) and
+            // session name.
+            let named = match (exact.is_empty(), pid.split_once(':')) {
+                (true, Some((_, name))) => had
+                    .iter()
+                    .filter_map(|&p| self.nodes[p].account_id.as_deref())
+                    .next()
+                    .and_then(|a| by_name.get(&(a, name)))
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]),
+                _ => &[],
+            };
+            for &p in exact.iter().chain(named) {
                 let could =
                     caller_window(&self.nodes[p]).is_some_and(|(lo, hi)| lo <= t && t <= hi);
                 if p != child && could && !had.contains(&p) {
@@ -79,12 +109,15 @@ impl SessionGraph {
             let mut edge = self.edges[k].clone();
             edge.parent = self.nodes[p].id.clone();
             edge.inferred = true;
+            let whose = match self.nodes[p].userid.as_deref() {
+                Some(u) => format!("whose caller id {} is that of", crate::escape::one_line(u)),
+                None => "whose caller id has the account and session name, the role id unknown (its issuing record has no response), of".to_string(),
+            };
             notes.push(format!(
-                "inferred link: {} was issued to {} (event {}), seen only in the role owner's copy of the call, whose caller id {} is that of {}: linked to it (when several credentials carry that id, each is linked: the session is tainted if any of them is). Inferred links add taint and never remove a deny",
+                "inferred link: {} was issued to {} (event {}), seen only in the role owner's copy of the call, {whose} {}: linked to it (when several credentials carry that id, each is linked: the session is tainted if any of them is). Inferred links add taint and never remove a deny",
                 edge.child,
                 self.nodes[p].id,
                 edge.event_id,
-                crate::escape::one_line(self.nodes[p].userid.as_deref().unwrap_or("")),
                 self.nodes[p].id
             ));
             self.edges.push(edge);

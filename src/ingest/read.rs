@@ -141,8 +141,11 @@ pub(super) fn process_file(
     };
     let parsed = if let Some(rows) = flat {
         out.bytes_decompressed = st.raw.len() as u64;
-        rows.map_err(FileError::Parquet)
-            .map(|(mut lines, bad)| parse_rows(&mut lines, &bad, &mut st.json, &mut sink))
+        let missing = result::parquet_missing_columns(&st.raw);
+        rows.map_err(FileError::Parquet).and_then(|(mut lines, bad)| {
+            let shape = parse_rows(&mut lines, &bad, &mut st.json, &mut sink);
+            lacking(shape, &missing, &lines)
+        })
     } else if damage.is_none() && parquet::is_parquet(&st.raw) {
         out.bytes_decompressed = st.raw.len() as u64;
         // A file going to the cache needs every row's event (`sink.acc.events`).
@@ -176,7 +179,10 @@ pub(super) fn process_file(
             FileStatus::Failed("empty_file", "the file is empty".into())
         }
         (None, Err(e @ FileError::NotJson))
-            if !f.explicit && !placed_as_log(&f.path) && container(&st.inflated).is_none() =>
+            if !f.explicit
+                && !placed_as_log(&f.path)
+                && container(&st.inflated).is_none()
+                && !holds_record_fields(&st.inflated) =>
         {
             FileStatus::Skipped("not_json", e.to_string())
         }
@@ -184,6 +190,7 @@ pub(super) fn process_file(
             "not_json",
             match container(&st.inflated) {
                 Some(what) => format!("{e}: it holds {what}, which trailhound does not open"),
+                None if holds_record_fields(&st.inflated) => format!("{e}; yet it names the fields of CloudTrail records (eventTime, eventSource, eventName): a query result or export in a form trailhound does not read, whose records are not counted"),
                 None => e.to_string(),
             },
         ),
@@ -294,8 +301,10 @@ fn from_utf16(b: &[u8]) -> Option<Vec<u8>> {
 /// trailhound reads (`Records` an object or a string, records in nested arrays) is then
 /// damaged or reshaped evidence, a failure that names the file (exit 3), not a stray file
 /// to skip with its records lost and exit 0.
+/// Any case: a query result's columns are `eventtime`, `eventsource`, `eventname` (a JSON
+/// Lines result whose first row did not look like one was skipped, its rows lost, exit 0).
 fn holds_record_fields(doc: &[u8]) -> bool {
-    let has = |w: &[u8]| doc.windows(w.len()).any(|x| x == w);
+    let has = |w: &[u8]| doc.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w));
     has(b"eventTime") && has(b"eventSource") && has(b"eventName")
 }
 
@@ -309,7 +318,28 @@ fn parse_result<S: parse::RecordSink>(
     sink: &mut S,
 ) -> Result<Shape, FileError> {
     let (mut lines, bad) = result::to_json_lines(doc, form);
-    Ok(parse_rows(&mut lines, &bad, json, sink))
+    let shape = parse_rows(&mut lines, &bad, json, sink);
+    match form {
+        result::Form::Csv => lacking(shape, &result::csv_missing_columns(doc), &lines),
+        _ => Ok(shape),
+    }
+}
+
+/// A query result whose header or schema lacks columns the queries select
+/// ([`result::missing_columns`]): its rows are read (`lines`, one per row), and the file is
+/// damaged all the same (exit 3), naming what it lacks.
+fn lacking(shape: Shape, missing: &[&str], lines: &[u8]) -> Result<Shape, FileError> {
+    if missing.is_empty() {
+        return Ok(shape);
+    }
+    Err(FileError::Damaged {
+        cause: format!(
+            "a query result without the column(s) {} that trailhound query selects: what the tool derives from them (chains, keys, sessions) is missing from its rows",
+            missing.join(", ")
+        ),
+        salvaged: lines.iter().filter(|&&b| b == b'\n').count() as u64,
+        starts_like_json: false,
+    })
 }
 
 /// The rebuilt rows of a query result (`lines`, and the rows that could not be rebuilt) into

@@ -163,19 +163,72 @@ pub fn detect(doc: &[u8]) -> Option<Form> {
         }
         let line = doc.split(|&b| b == b'\n').next().unwrap_or(doc);
         let obj: Map<String, Value> = serde_json::from_slice(line).ok()?;
-        return (obj.contains_key(EVENT_JSON)
-            || (obj.contains_key("eventtime") && obj.contains_key("eventid")))
+        // Spark leaves a null column out of its row: a first row without `eventid` is still
+        // a result (its whole file was skipped as not CloudTrail).
+        let has = |k: &str| obj.contains_key(k);
+        return (has(EVENT_JSON)
+            || (has("eventtime") && (has("eventid") || has("eventname") || has("eventsource"))))
         .then_some(Form::JsonLines);
     }
     if doc[0] == b'[' {
         return None;
     }
+    let doc = csv_body(doc);
     let end = doc.iter().position(|&b| b == b'\n').unwrap_or(doc.len());
     let mut rows = Csv { doc: &doc[..end], pos: 0, max: MAX_COLUMNS };
     let header = rows.next_row()?.ok()?;
     let has = |n: &str| header.iter().any(|h| h.trim().eq_ignore_ascii_case(n));
-    (has(EVENT_JSON) || (has("eventid") && has("eventtime") && has("eventname")))
+    // `eventid` is not required: a result without it is still one (read, and damaged for
+    // the columns it lacks, [`missing_columns`]), not a stray file to skip.
+    (has(EVENT_JSON) || (has("eventtime") && (has("eventname") || has("eventsource"))))
         .then_some(Form::Csv)
+}
+
+/// A CSV result from its header on: without the blank lines before it, or the `sep=,` line
+/// a spreadsheet writes first (either made every row a rejected one, or the file skipped).
+fn csv_body(doc: &[u8]) -> &[u8] {
+    let start = doc.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(doc.len());
+    let doc = &doc[start..];
+    if doc.len() >= 5 && doc[..4].eq_ignore_ascii_case(b"sep=") {
+        let end = doc.iter().position(|&b| b == b'\n').map_or(doc.len(), |i| i + 1);
+        if end <= 8 {
+            return csv_body(&doc[end..]);
+        }
+    }
+    doc
+}
+
+/// The columns every query of `trailhound query` selects that `names` (a CSV header, a
+/// Parquet schema) lacks, in [`COLUMNS`] order; none for a result with `eventjson` (Lake).
+/// A result without one of them is damaged for what the tool derives from it: a hand-edited
+/// SELECT without `eventsource` gave a plan with no tainted session, exit 0, verify OK.
+pub fn missing_columns<'a>(names: impl Iterator<Item = &'a str>) -> Vec<&'static str> {
+    let names: Vec<String> = names.map(|n| n.trim().to_ascii_lowercase()).collect();
+    if names.iter().any(|n| n == EVENT_JSON) {
+        return Vec::new();
+    }
+    COLUMNS.iter().map(|c| c.0).filter(|c| !names.iter().any(|n| n == c)).collect()
+}
+
+/// [`missing_columns`] of a CSV result's header.
+pub fn csv_missing_columns(doc: &[u8]) -> Vec<&'static str> {
+    let doc = csv_body(doc.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(doc));
+    let mut rows = Csv { doc, pos: 0, max: MAX_COLUMNS };
+    match rows.next_row() {
+        Some(Ok(header)) => missing_columns(header.iter().map(String::as_str)),
+        _ => Vec::new(),
+    }
+}
+
+/// The columns a Parquet result lacks ([`missing_columns`]), from its schema.
+pub fn parquet_missing_columns(data: &[u8]) -> Vec<&'static str> {
+    use polars::prelude::{ParallelStrategy, ParquetReader, SerReader};
+    let mut r =
+        ParquetReader::new(std::io::Cursor::new(data)).read_parallel(ParallelStrategy::None);
+    match r.schema() {
+        Ok(s) => missing_columns(s.iter_names().map(|n| n.as_str())),
+        Err(_) => Vec::new(),
+    }
 }
 
 /// The CloudTrail Lake column holding the event's own JSON.
@@ -227,7 +280,7 @@ pub fn to_json_lines(doc: &[u8], form: Form) -> (Vec<u8>, Vec<(u32, String)>) {
     };
     match form {
         Form::Csv => {
-            let mut rows = Csv { doc, pos: 0, max: MAX_COLUMNS };
+            let mut rows = Csv { doc: csv_body(doc), pos: 0, max: MAX_COLUMNS };
             let Some(Ok(header)) = rows.next_row() else { return (out, bad) };
             rows.max = header.len();
             let cols: Vec<Option<usize>> = header
@@ -351,6 +404,13 @@ pub fn to_json_lines(doc: &[u8], form: Form) -> (Vec<u8>, Vec<(u32, String)>) {
 fn object_row(mut obj: Map<String, Value>) -> Result<Vec<u8>, String> {
     if let Some(v) = obj.remove(EVENT_JSON) {
         return whole_event(v);
+    }
+    // A row's keys are its own (Spark leaves null columns out), but every event has these:
+    // a row without one is not the result of a query of `trailhound query`.
+    for c in ["eventtime", "eventsource", "eventname"] {
+        if obj.get(c).is_none_or(Value::is_null) {
+            return Err(format!("the row has no {c}, which every event has"));
+        }
     }
     record(obj.into_iter().filter_map(|(k, v)| {
         let c = COLUMNS.iter().position(|c| c.0 == k)?;
@@ -516,7 +576,8 @@ impl Csv<'_> {
                 loop {
                     match d.get(i) {
                         None => {
-                            err = Some("unterminated quoted field".to_string());
+                            let lines = d[self.pos..].iter().filter(|&&b| b == b'\n').count();
+                            err = Some(format!("unterminated quoted field: it runs to the end of the file, so the {lines} line break(s) after the row's start are read as part of it (the rows there are lost)"));
                             break;
                         }
                         Some(b'"') if d.get(i + 1) == Some(&b'"') => {
@@ -734,19 +795,18 @@ mod tests {
             bad.iter().any(|b| b.0 == row && b.1.starts_with(DUPLICATE))
         };
         let jl = "{\"eventid\":\"e1\",\"eventtime\":\"t\",\"eventname\":\"GetObject\",\"eventname\":\"DeleteTrail\"}\n\
-                  {\"eventid\":\"e2\",\"eventtime\":\"t\",\"eventname\":\"GetObject\"}";
+                  {\"eventid\":\"e2\",\"eventtime\":\"t\",\"eventname\":\"GetObject\",\"eventsource\":\"s3.amazonaws.com\"}";
         let (l, bad) = lines(jl, Form::JsonLines);
         assert!(twice(&bad, 0) && bad.len() == 1, "{bad:?}");
         assert!(l[1].contains("GetObject"));
         let csv = "eventid,eventtime,eventname,EventName\ne1,t,GetObject,DeleteTrail\n";
         let (_, bad) = lines(csv, Form::Csv);
         assert!(twice(&bad, 0), "{bad:?}");
-        let api = r#"{"QueryResultRows":[[{"eventid":"e1"},{"eventname":"GetObject"},{"eventname":"DeleteTrail"}],[{"eventid":"e2"}]]}"#;
+        let api = r#"{"QueryResultRows":[[{"eventid":"e1"},{"eventname":"GetObject"},{"eventname":"DeleteTrail"}],[{"eventid":"e2"},{"eventtime":"t"},{"eventsource":"s"},{"eventname":"n"}]]}"#;
         let (l, bad) = lines(api, Form::LakeApi);
         assert_eq!(l.len(), 2);
         assert!(twice(&bad, 0) && bad.len() == 1, "{bad:?}");
-        let api =
-            r#"{"QueryResultRows":[[{"eventid":"e1"}]],"QueryResultRows":[[{"eventid":"e2"}]]}"#;
+        let api = r#"{"QueryResultRows":[[{"eventid":"e1"},{"eventtime":"t"},{"eventsource":"s"},{"eventname":"n"}]],"QueryResultRows":[[{"eventid":"e2"},{"eventtime":"t"},{"eventsource":"s"},{"eventname":"n"}]]}"#;
         let (l, bad) = lines(api, Form::LakeApi);
         assert!(l[0].contains("e1") && l[1].contains("e2"), "{l:?}");
         assert!(twice(&bad, 2), "{bad:?}");
@@ -828,10 +888,10 @@ mod tests {
 
     #[test]
     fn json_lines_rows_become_records() {
-        let doc = "{\"eventid\":\"e1\",\"eventtime\":\"t\",\"readonly\":true,\"responseelements\":{\"credentials\":{\"accessKeyId\":\"ASIA\"}},\"resources\":null}\n\
+        let doc = "{\"eventid\":\"e1\",\"eventtime\":\"t\",\"eventsource\":\"s\",\"eventname\":\"n\",\"readonly\":true,\"responseelements\":{\"credentials\":{\"accessKeyId\":\"ASIA\"}},\"resources\":null}\n\
                    \n\
                    [1]\n\
-                   {\"eventid\":\"e2\",\"eventtime\":\"t\",\"requestparameters\":\"{\\n\\\"a\\\":\\n1}\"}\n";
+                   {\"eventid\":\"e2\",\"eventtime\":\"t\",\"eventsource\":\"s\",\"eventname\":\"n\",\"requestparameters\":\"{\\n\\\"a\\\":\\n1}\"}\n";
         let (l, bad) = lines(doc, Form::JsonLines);
         assert_eq!(bad.iter().map(|b| b.0).collect::<Vec<_>>(), vec![2]);
         let r: Value = serde_json::from_str(&l[0]).unwrap();

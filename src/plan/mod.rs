@@ -35,6 +35,7 @@ mod precaution;
 mod room;
 mod script;
 mod targets;
+mod tocheck;
 mod users;
 
 pub use commands::{command_is_safe, expected_words};
@@ -387,6 +388,12 @@ pub fn build_plan_with(
             launches_by_target.entry(t).or_default().push(n);
         }
     }
+    // Sessions the trail cannot attribute, that may be the attacker's: denied with their
+    // principal's tainted sessions if they may be alive, and review items (`tocheck`).
+    let to_check = tocheck::to_check(g, b, live_from);
+    for t in to_check.alive_by_target.keys() {
+        live_by_target.entry(t.clone()).or_default();
+    }
     // Every attacker-controlled user gets a deny-all policy, live sessions or not (SPEC §9).
     for &u in &live_users {
         let partition = crate::chain::arn_partition(&u.user_arn).unwrap_or("aws");
@@ -449,11 +456,13 @@ pub fn build_plan_with(
                 u.evidence.join(", ")
             );
         } else if o.strategy == Strategy::Surgical {
+            let unsure = to_check.alive_by_target.get(target).map(Vec::as_slice).unwrap_or(&[]);
             let ids: Option<Vec<String>> =
-                tainted.iter().map(|&n| userid_pattern(&g.nodes[n], None)).collect();
+                tainted.iter().chain(unsure).map(|&n| userid_pattern(&g.nodes[n], None)).collect();
             let separable = target.kind == TargetKind::Role
                 || tainted
                     .iter()
+                    .chain(unsure)
                     .all(|&n| g.nodes[n].principal_type.as_deref() == Some("FederatedUser"));
             match ids {
                 Some(mut ids) if separable => {
@@ -480,6 +489,13 @@ pub fn build_plan_with(
                     target.kind, target.name
                 )),
             }
+        }
+        if let Some(u) = to_check.alive_by_target.get(target) {
+            reason.push_str(&format!(
+                "; it also denies {} session(s) that may be the attacker's (see their review items): {}",
+                u.len(),
+                u.iter().map(|&n| g.nodes[n].id.as_str()).collect::<Vec<_>>().join(", ")
+            ));
         }
         // The statements: the deny of the live tainted sessions (none when the target is here
         // only for its launched instances), then that of the launched instances' sessions.
@@ -640,6 +656,8 @@ pub fn build_plan_with(
     users::remove_users(b, &live_users, &user_keys, &trail_rooms, &mut handled, &mut actions);
     summary.users_by_hand = unsure_reviews.len() as u64;
     actions.extend(unsure_reviews);
+    summary.sessions_to_check = to_check.sessions;
+    actions.extend(to_check.reviews);
     let denied_all = |a: &str, u: &str| attackers.contains_key(&who(a, u));
     othercreds::deactivate(g, &trail_rooms, denied_all, &mut actions, &mut notes, &mut summary);
 

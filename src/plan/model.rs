@@ -132,6 +132,11 @@ pub struct Summary {
     /// written only when there are some, and `plan` then exits 1.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub users_by_hand: u64,
+    /// Sessions the trail cannot attribute that may be the attacker's (`plan::tocheck`):
+    /// denied if they may be alive, and review items; written only when there are some, and
+    /// `plan` then exits 1.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub sessions_to_check: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -146,9 +151,43 @@ impl Summary {
             n => format!(", {n} NOT covered"),
         }
     }
+    /// What a plan that leaves something uncut says on stderr, one message each (the CLI
+    /// prints them even with `-q`).
+    pub fn uncut_errors(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.uncovered_sessions > 0 {
+            out.push(format!(
+                "this plan does NOT cut {} live tainted session(s) (the NOT COVERED notes in the plan name them and say why: a cut-off not after their issue time (F14), an unknown issue time or principal, or a deny left to a review item); do not apply it as done",
+                self.uncovered_sessions
+            ));
+        }
+        if self.keys_by_hand > 0 {
+            out.push(format!(
+                "{} tainted access key(s) must be deactivated by hand (review items; the NOT CUT notes name them): the plan does not do it",
+                self.keys_by_hand
+            ));
+        }
+        if self.users_by_hand > 0 {
+            out.push(format!(
+                "{} user(s) the attacker controls must be found, denied and removed by hand (review items; the NOT CUT notes say why): the logs do not tell the name each has now",
+                self.users_by_hand
+            ));
+        }
+        if self.sessions_to_check > 0 {
+            out.push(format!(
+                "{} session(s) the trail cannot attribute may be the attacker's (review items: sessions the trail neither links to the leaked key nor shows to be another's, and what they issued; the plan denies those that may still be valid): check them by hand",
+                self.sessions_to_check
+            ));
+        }
+        out
+    }
+
     /// Whether the plan leaves some live tainted credential uncut (`plan` exits 1).
     pub fn leaves_some_uncut(&self) -> bool {
-        self.uncovered_sessions > 0 || self.keys_by_hand > 0 || self.users_by_hand > 0
+        self.uncovered_sessions > 0
+            || self.keys_by_hand > 0
+            || self.users_by_hand > 0
+            || self.sessions_to_check > 0
     }
 }
 

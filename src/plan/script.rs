@@ -103,6 +103,13 @@ pub fn render_script(p: &Plan) -> String {
             p.summary.users_by_hand
         );
     }
+    if p.summary.sessions_to_check > 0 {
+        let _ = writeln!(
+            o,
+            "# WARNING: {} session(s) the trail cannot attribute may be the attacker's: see their review\n# items and check their calls by hand.",
+            p.summary.sessions_to_check
+        );
+    }
     let _ = writeln!(o, "set -eu\necho 'Review this script, then delete this line and the exit below to run it.' >&2\nexit 1\n");
     let _ = writeln!(o, "CALLER_ACCOUNT=$(aws sts get-caller-identity --query Account --output text)\necho \"plan.sh: running the block of account $CALLER_ACCOUNT\" >&2\nRAN=no\nFAILED=\n");
     // The create_policy action making each managed policy: its attach runs only if that

@@ -1142,6 +1142,24 @@ pub fn verify_with(
             ));
         }
     }
+    // Sessions the trail cannot attribute, that may be the attacker's (`super::tocheck`):
+    // no plan can be shown complete without a person's check.
+    for u in g.unsure_sessions(&b.nodes, &b.unsure) {
+        v.ok = false;
+        let n = &g.nodes[u.node];
+        let alive = u.valid_until.is_none_or(|x| x > live_from);
+        let cut = denied_at(u.node, n.issued_at.or(n.first_seen));
+        let state = match (alive, cut) {
+            (false, _) => "it has expired".to_string(),
+            (true, Some(by)) => format!("the plan denies it ({})", crate::escape::one_line(&by)),
+            (true, None) => "it may still be valid and the plan does NOT cut it".to_string(),
+        };
+        notes.push(format!(
+            "CHECK: session {} may be the attacker's: {}; {state}; what it did is not in the blast radius",
+            crate::escape::one_line(&n.id),
+            u.why
+        ));
+    }
     // A deny in an account whose logs are not in the trail is applied only by a run of plan.sh
     // with credentials for that account (its block is skipped otherwise): say which covered
     // sessions depend on it, so that an OK is not read as "done" after one run.

@@ -1,0 +1,146 @@
+//! Sessions the trail cannot attribute, that may be the attacker's: neither tainted nor
+//! clean. Each was a false OK when left alone (a review reproduced both):
+//!
+//! * a console session that may have been opened with a sign-in token a tainted session asked
+//!   for (`GetSigninToken`), but none of whose calls came from an address of that session or
+//!   call ([`super::signin`] links only those that did: a person of the same role and session
+//!   name in the console is not the attacker, and what such a session made was removed);
+//! * a `GetSessionToken` or `GetFederationToken` session of a user one of whose long-term keys
+//!   is tainted, with no issuing call in the trail (an STS regional endpoint or a region the
+//!   trail does not record, F15) and whose calls do not say console: only the user's keys (or
+//!   its console sign-in) make such a session, and the key may be the leaked one;
+//!
+//! and every session these issued. `plan` denies each that may still be valid (with its
+//! principal's tainted sessions: a person denied by mistake signs in again, after the
+//! cut-off, and is not denied), leaves each to a review item and exits 1; `verify` fails on
+//! them. Their calls are not in the blast radius: what they made is not removed.
+
+use super::{NodeKind, SessionGraph};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A session to check.
+pub struct Unsure {
+    /// The session.
+    pub node: usize,
+    /// The session that makes it one to check: itself, or the one it descends from.
+    pub root: usize,
+    /// Why the root may be the attacker's (one line, log text escaped).
+    pub why: String,
+    /// Until when it may be valid (`None`: no known end).
+    pub valid_until: Option<i64>,
+}
+
+impl SessionGraph {
+    /// The untainted sessions that may be the attacker's (module doc), in node order, each
+    /// once (under the first root that reaches it).
+    /// `more`: other roots with why (the taint's, [`crate::taint::Taint::unsure`]).
+    pub fn unsure_sessions(
+        &self,
+        tainted: &BTreeSet<usize>,
+        more: &[(usize, String)],
+    ) -> Vec<Unsure> {
+        let one = crate::escape::one_line;
+        let mut roots: BTreeMap<usize, (String, Option<i64>)> = BTreeMap::new();
+        for (n, why) in more.iter().filter(|(n, _)| !tainted.contains(n)) {
+            roots.entry(*n).or_insert_with(|| (why.clone(), super::session_expiry(self, *n)));
+        }
+        for t in self.unsure_consoles.iter().filter(|t| tainted.contains(&t.by)) {
+            let Some(node) = self.node(&t.user_arn).filter(|n| !tainted.contains(n)) else {
+                continue;
+            };
+            let n = &self.nodes[node];
+            // A console session lives up to 12 hours from the sign-in.
+            let from = n.issued_at.or(n.first_seen).map(|s| s.max(t.time));
+            let valid_until = match (from, super::session_expiry(self, node)) {
+                (Some(f), Some(x)) => Some(x.max(f + super::signin::CONSOLE_LIFETIME)),
+                _ => None,
+            };
+            let why = format!(
+                "tainted session {} asked for a console sign-in token (GetSigninToken, event {}, {}) and this session of the same principal followed, but none of its calls came from an address of that session or call, so the trail does not tell who opened it",
+                one(&self.nodes[t.by].id),
+                one(&t.event_id),
+                crate::time::fmt_iso(t.time)
+            );
+            roots.entry(node).or_insert((why, valid_until));
+        }
+        // The users of the tainted long-term keys, by lower-case ARN, with a key of each.
+        let mut users: BTreeMap<String, usize> = BTreeMap::new();
+        for &k in tainted {
+            let n = &self.nodes[k];
+            if n.kind == NodeKind::LongTermKey && !n.root_derived {
+                if let Some(arn) = n.principal_arn.as_deref().filter(|a| a.contains(":user/")) {
+                    users.entry(arn.to_ascii_lowercase()).or_insert(k);
+                }
+            }
+        }
+        if !users.is_empty() {
+            let parent = self.parent_edge();
+            for (i, n) in self.nodes.iter().enumerate() {
+                let user = match n.principal_type.as_deref() {
+                    Some("IAMUser") => n.principal_arn.as_deref(),
+                    Some("FederatedUser") => n.user_arn.as_deref(),
+                    _ => None,
+                };
+                let Some(&key) = user.and_then(|u| users.get(&u.to_ascii_lowercase())) else {
+                    continue;
+                };
+                let unissued = n.kind == NodeKind::Session
+                    && n.orphan
+                    && n.issued_by_event.is_none()
+                    && parent[i].is_none()
+                    && !n.root_derived;
+                if !unissued || tainted.contains(&i) || super::switch::from_console(n) {
+                    continue;
+                }
+                let why = format!(
+                    "it is a session of {} (a GetSessionToken or GetFederationToken session) with no issuing call in the trail (an STS regional endpoint or region the trail does not record, F15), and only that user's keys, tainted key {} among them, or its console sign-in make one; its calls do not say console (if it is that user's own console session, nothing is wrong)",
+                    one(user.unwrap_or("-")),
+                    one(&self.nodes[key].id)
+                );
+                roots.entry(i).or_insert((why, super::session_expiry(self, i)));
+            }
+        }
+        if roots.is_empty() {
+            return Vec::new();
+        }
+        // What the roots issued, in one walk (a forged trail may give thousands of roots):
+        // each under the root its first issuers lead to.
+        let parent = self.parent_edge();
+        let first_root = *roots.keys().next().expect("roots is not empty");
+        let root_of = |mut n: usize| {
+            for _ in 0..64 {
+                if roots.contains_key(&n) {
+                    return n;
+                }
+                match parent[n] {
+                    Some((p, _)) => n = p,
+                    None => break,
+                }
+            }
+            first_root
+        };
+        let starts: Vec<usize> = roots.keys().copied().collect();
+        let mut out = Vec::new();
+        for d in self.descendants(&starts) {
+            if tainted.contains(&d) || self.nodes[d].kind != NodeKind::Session {
+                continue;
+            }
+            let root = root_of(d);
+            let (why, valid_until) = &roots[&root];
+            out.push(if d == root {
+                Unsure { node: d, root, why: why.clone(), valid_until: *valid_until }
+            } else {
+                Unsure {
+                    node: d,
+                    root,
+                    why: format!(
+                        "it was issued, directly or through others, by session {}, of which: {why}",
+                        one(&self.nodes[root].id)
+                    ),
+                    valid_until: super::session_expiry(self, d),
+                }
+            });
+        }
+        out
+    }
+}
