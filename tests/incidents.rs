@@ -4272,8 +4272,9 @@ fn query_results_that_lack_columns_or_hide_their_form_are_not_read_as_whole() {
     assert_eq!((code, &p["actions"]), (0, &whole["actions"]), "{err}");
     for gone in ["eventsource", "eventid", "useridentity_accesskeyid"] {
         let (code, _, err) = case("results.csv", result_rows(&recs, &without(gone), true));
-        // Without the key column the leaked key is in no credential: a usage error (2).
-        let want = if gone == "useridentity_accesskeyid" { 2 } else { 3 };
+        // Without the key column (or with every row rejected for want of its eventsource) the
+        // leaked key is in no credential: a usage error (2).
+        let want = if gone == "eventid" { 3 } else { 2 };
         assert_eq!(code, want, "{gone}: {err}");
         assert!(err.contains("results.csv") && err.contains(gone), "{gone}: {err}");
         // verify of the whole plan on that result: not OK.
@@ -4293,6 +4294,31 @@ fn query_results_that_lack_columns_or_hide_their_form_are_not_read_as_whole() {
     let (code, b, err) = run(&["blast", "--format", "json", "--key", LEAKED], &d);
     assert_eq!(code, 0, "{err}");
     assert!(b["notes"].to_string().contains("issued before their earliest event"), "{b:#}");
+    // An emptied column is no column: the AssumeRole row without its eventsource is rejected.
+    let emptied = result_rows(&recs, &all, true).replace("\"sts.amazonaws.com\"", "\"\"");
+    let (code, _, err) = case("results.csv", emptied);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("no eventsource"), "{err}");
+    // JSON Lines without requestparameters: as DuckDB writes it (nulls kept), the file is
+    // damaged; as Spark does (null columns left out), the role assumption's row is rejected.
+    let cut = without("requestparameters");
+    let spark = result_rows(&recs, &cut, false);
+    let duck: Vec<String> = spark
+        .lines()
+        .map(|l| {
+            let mut v: Value = serde_json::from_str(l).unwrap();
+            for c in &cut {
+                v.as_object_mut().unwrap().entry(c.to_string()).or_insert(Value::Null);
+            }
+            v.to_string()
+        })
+        .collect();
+    let (code, _, err) = case("part-00000.json", duck.join("\n"));
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("requestparameters"), "{err}");
+    let (code, _, err) = case("part-00000.json", spark);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("which every role assumption has"), "{err}");
     // The role session's call without its eventsource: that row alone is rejected.
     let jsonl: Vec<String> = result_rows(&recs, &all, false)
         .lines()
@@ -4375,7 +4401,7 @@ fn a_partner_that_took_the_role_before_the_attacker_set_its_trust_is_not_the_att
     s.call(&leaked, T0 - 1800, "iam.amazonaws.com", "UpdateAssumeRolePolicy", trust);
     let run2 = s.assume_role(&partner, T0, &role, "run2", 7200);
     s.create_user(&run2, T0 + 60, "svc-billing");
-    s.create_access_key(&run2, T0 + 120, Some("svc-billing"));
+    let made = s.create_access_key(&run2, T0 + 120, Some("svc-billing"));
     let attacker = s.user_key(THIRD, "x", "AKIAJ7CAROL00EXAMPLE");
     let theirs = s.assume_role(&attacker, T0 + 300, &role, "x", 7200);
     s.call(&theirs, T0 + 360, "s3.amazonaws.com", "ListBuckets", Value::Null);
@@ -4388,13 +4414,15 @@ fn a_partner_that_took_the_role_before_the_attacker_set_its_trust_is_not_the_att
         run(&["plan", "--key", LEAKED, "--strategy", "surgical", "--effective-at", CUT], &d);
     assert_eq!(code, 1, "{err}");
     assert!(actions(&p, "delete_user").is_empty(), "{p:#}");
-    assert_eq!(p["summary"]["sessions_to_check"], 1, "{p:#}");
+    // The session and the key made under it (named, with how to deactivate it).
+    assert_eq!(p["summary"]["sessions_to_check"], 2, "{p:#}");
     let puts = actions(&p, "put_role_policy");
     assert_eq!(puts.len(), 1, "{p:#}");
     let doc = puts[0]["policy_document"].to_string();
     assert!(doc.contains(":run2") && doc.contains(":x"), "{doc}");
     let reviews = serde_json::to_string(&actions(&p, "review")).unwrap();
     assert!(reviews.contains("had taken the role before"), "{reviews}");
+    assert!(reviews.contains("svc-billing") && reviews.contains(&made.key), "{reviews}");
     let (code, v) = verify(&d, &p);
     assert_eq!(code, 1, "{v:#}");
     assert!(v["notes"].to_string().contains(&run2.node_id()), "{v:#}");
@@ -4423,19 +4451,24 @@ fn defences_the_attacker_took_down_are_review_items() {
         json!({"detectorId": "d1"}),
     );
     s.call(&leaked, T0 + 30, "organizations.amazonaws.com", "LeaveOrganization", Value::Null);
+    // The same name in another service is not GuardDuty's.
+    s.call(&leaked, T0 + 40, "frauddetector.amazonaws.com", "DeleteDetector", Value::Null);
     let d = write(&s, &[]);
     let p = plan(&d, LEAKED, "strict");
     let reviews = serde_json::to_string(&actions(&p, "review")).unwrap();
     for want in [quarantine, &policy, "DeleteDetector", "LeaveOrganization"] {
         assert!(reviews.contains(want), "{want}: {reviews}");
     }
+    assert!(!reviews.contains("frauddetector"), "{reviews}");
 }
 
 /// A chain across accounts whose middle account's logs are missing, the first hop's record
 /// without its response (no key, no role id): the role owner's copy of the next hop names its
 /// caller `ROLEID:m1` of that account, which no credential carried, and the hop was left to
-/// the account node, untainted, plan and verify OK. It is now linked, as inferred, to the
-/// session the first hop made (its account and session name).
+/// the account node, untainted, plan and verify OK. The name does not tell the role (a link
+/// by name tainted a clean pipeline's session of another role, and plan.sh deleted the user
+/// it made), so the hop is a session to check: denied, a review item, exit 1, verify fails;
+/// and nothing when the trail ties the caller's role id to another role.
 #[test]
 fn a_hop_from_a_session_whose_role_id_no_record_gave_is_followed() {
     let mid = format!("arn:aws:iam::{SECOND}:role/mid");
@@ -4450,9 +4483,29 @@ fn a_hop_from_a_session_whose_role_id_no_record_gave_is_followed() {
     });
     let f1 = s.assume_role(&m1, T0 + 300, &last, "f1", 7200);
     s.call(&f1, T0 + 360, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.create_user(&f1, T0 + 400, "svc-reports");
     let d = write(&s, &[SECOND]);
-    assert!(tainted_ids(&d, LEAKED).contains(&f1.node_id()));
-    let p = plan(&d, LEAKED, "strict");
+    assert!(!tainted_ids(&d, LEAKED).contains(&f1.node_id()));
+    let (code, p, err) =
+        run(&["plan", "--key", LEAKED, "--strategy", "strict", "--effective-at", CUT], &d);
+    assert_eq!(code, 1, "{err}");
     assert!(principals(&p, "put_role_policy").contains(&last), "{p:#}");
-    assert_eq!(verify(&d, &p).0, 0);
+    assert!(actions(&p, "delete_user").is_empty(), "{p:#}");
+    assert_eq!(p["summary"]["sessions_to_check"], 1, "{p:#}");
+    assert_eq!(verify(&d, &p).0, 1);
+    // The caller's role id is another role's, which the trail shows (bob's session of role
+    // pipeline): a clean pipeline session named m1, not the leaked key's, nothing to check.
+    let bob = s.user_key(MAIN, "bob", "AKIAI44QH8DHBEXAMPLE");
+    let pipe =
+        s.assume_role(&bob, T0 - 600, &format!("arn:aws:iam::{SECOND}:role/pipeline"), "p", 60);
+    let pipe_id = pipe.principal_id.split_once(':').unwrap().0.to_string();
+    s.edit_records(|_, r| {
+        if r["userIdentity"]["principalId"] == m1.principal_id.as_str() {
+            r["userIdentity"]["principalId"] = json!(format!("{pipe_id}:m1"));
+        }
+    });
+    let d = write(&s, &[SECOND]);
+    let p = plan(&d, LEAKED, "strict");
+    assert!(p["summary"]["sessions_to_check"].is_null(), "{p:#}");
+    assert!(actions(&p, "delete_user").is_empty(), "{p:#}");
 }

@@ -75,42 +75,49 @@ const PERSISTENCE: &[&str] = &[
     "PutRolePermissionsBoundary",
     "PutUserPermissionsBoundary",
     "UpdateRole",
-    // Defences taken down: a deny or quarantine policy removed (AWSCompromisedKeyQuarantineV3,
-    // F19), MFA removed, detection or recording turned off, an account taken out of the
-    // organization (its service control policies no longer apply) or made in it, an identity
-    // provider or Roles Anywhere trust anchor changed, tags that grant access (ABAC) set.
-    // Counted only as actions before: a review found them silent in the plan.
-    "DetachUserPolicy",
-    "DetachRolePolicy",
-    "DetachGroupPolicy",
-    "DeleteUserPolicy",
-    "DeleteRolePolicy",
-    "DeleteGroupPolicy",
-    "DeactivateMFADevice",
-    "DeleteVirtualMFADevice",
-    "UpdateAccountPasswordPolicy",
-    "DeleteAccountPasswordPolicy",
-    "DeleteDetector",
-    "UpdateDetector",
-    "DisassociateFromMasterAccount",
-    "DisassociateFromAdministratorAccount",
-    "StopConfigurationRecorder",
-    "DeleteConfigurationRecorder",
-    "DeleteDeliveryChannel",
-    "DisableSecurityHub",
-    "DeleteFlowLogs",
-    "LeaveOrganization",
-    "RemoveAccountFromOrganization",
-    "CreateAccount",
-    "UpdateOpenIDConnectProviderThumbprint",
-    "AddClientIDToOpenIDConnectProvider",
-    "CreateTrustAnchor",
-    "UpdateTrustAnchor",
-    "TagRole",
-    "TagUser",
-    "UntagRole",
-    "UntagUser",
 ];
+
+/// Defences taken down, by name and service (the names alone are other services' too: Fraud
+/// Detector's `DeleteDetector`, Chime's `CreateAccount`): a deny or quarantine policy removed
+/// (AWSCompromisedKeyQuarantineV3, F19), MFA removed, detection or recording turned off or
+/// changed, an account taken out of the organization (its service control policies no longer
+/// apply) or made in it, an identity provider or Roles Anywhere trust anchor changed, tags
+/// that grant access (ABAC) set. Counted only as actions before: a review found them silent in
+/// the plan.
+const DEFENCES: &[(&str, &str)] = &[
+    ("DetachUserPolicy", IAM),
+    ("DetachRolePolicy", IAM),
+    ("DetachGroupPolicy", IAM),
+    ("DeleteUserPolicy", IAM),
+    ("DeleteRolePolicy", IAM),
+    ("DeleteGroupPolicy", IAM),
+    ("DeactivateMFADevice", IAM),
+    ("DeleteVirtualMFADevice", IAM),
+    ("UpdateAccountPasswordPolicy", IAM),
+    ("DeleteAccountPasswordPolicy", IAM),
+    ("UpdateOpenIDConnectProviderThumbprint", IAM),
+    ("AddClientIDToOpenIDConnectProvider", IAM),
+    ("TagRole", IAM),
+    ("TagUser", IAM),
+    ("UntagRole", IAM),
+    ("UntagUser", IAM),
+    ("DeleteDetector", "guardduty.amazonaws.com"),
+    ("UpdateDetector", "guardduty.amazonaws.com"),
+    ("DisassociateFromMasterAccount", "guardduty.amazonaws.com"),
+    ("DisassociateFromAdministratorAccount", "guardduty.amazonaws.com"),
+    ("StopConfigurationRecorder", "config.amazonaws.com"),
+    ("DeleteConfigurationRecorder", "config.amazonaws.com"),
+    ("DeleteDeliveryChannel", "config.amazonaws.com"),
+    ("DisableSecurityHub", "securityhub.amazonaws.com"),
+    ("DeleteFlowLogs", "ec2.amazonaws.com"),
+    ("LeaveOrganization", "organizations.amazonaws.com"),
+    ("RemoveAccountFromOrganization", "organizations.amazonaws.com"),
+    ("CreateAccount", "organizations.amazonaws.com"),
+    ("CreateTrustAnchor", "rolesanywhere.amazonaws.com"),
+    ("UpdateTrustAnchor", "rolesanywhere.amazonaws.com"),
+];
+
+const IAM: &str = "iam.amazonaws.com";
 
 /// IAM Identity Center's calls that make or change who signs in through its access portal and
 /// what they may do in each account (identity store users and groups, permission sets and
@@ -147,6 +154,7 @@ pub(super) fn is_persistence(e: &Event) -> bool {
     PERSISTENCE.contains(&e.name.as_str())
         || crate::ingest::FUNCTION_CHANGES.contains(&e.name.as_str())
         || is_identity_center(e)
+        || DEFENCES.iter().any(|(n, s)| *n == e.name && *s == e.source)
 }
 
 /// A call of an IAM or STS name made to another service (Transfer Family's or an identity
@@ -357,8 +365,8 @@ pub(super) fn persistence_of(e: &Event) -> Option<(String, String, String)> {
         | "DeleteConfigurationRecorder" | "DeleteDeliveryChannel" | "DisableSecurityHub"
         | "DeleteFlowLogs" => (
             e.resources.first().cloned().unwrap_or_else(|| e.source.clone()),
-            format!("{}: detection or recording turned off", e.name),
-            "turn it back on; findings and records since this call are missing".to_string(),
+            format!("{}: detection or recording turned off or changed", e.name),
+            "check it is on as it should be (the call's requestParameters say what changed); findings and records while it was off are missing".to_string(),
         ),
         "LeaveOrganization" | "RemoveAccountFromOrganization" | "CreateAccount" => (
             e.resources.first().cloned().unwrap_or_else(|| e.source.clone()),

@@ -234,7 +234,9 @@ pub struct SessionGraph {
     /// ([`super::signin`]): `by` is the session that asked, `user_arn` the id of the session
     /// that may be its console session, `event_id` and `time` the token call's. When the
     /// asking session is tainted, `plan` denies such a session if it is alive and leaves it
-    /// to a review, and `verify` fails (the tool cannot tell who opened it).
+    /// to a review, and `verify` fails (the tool cannot tell who opened it). Also a session a
+    /// role owner's copy shows issued to a caller with the account and session name of a
+    /// session whose role id no record gave (`event_name` the issuing call's: `usercaller.rs`).
     pub unsure_consoles: Vec<UserGrant>,
     /// [`SessionGraph::user_renames`] by account and lower-case old name (made when first
     /// asked).

@@ -10,6 +10,10 @@
 //!   trail does not record, F15) and whose calls do not say console: only the user's keys (or
 //!   its console sign-in) make such a session, and the key may be the leaked one;
 //!
+//! * a session a role owner's copy of the call shows issued to a caller with the account and
+//!   session name of a tainted session whose role id no record gave (the name does not tell
+//!   the role: [`super::usercaller`]);
+//!
 //! and every session these issued. `plan` denies each that may still be valid (with its
 //! principal's tainted sessions: a person denied by mistake signs in again, after the
 //! cut-off, and is not denied), leaves each to a review item and exits 1; `verify` fails on
@@ -49,6 +53,16 @@ impl SessionGraph {
                 continue;
             };
             let n = &self.nodes[node];
+            if t.event_name != crate::ingest::SIGNIN_TOKEN {
+                let why = format!(
+                    "the role owner's copy of its {} (event {}) names a caller with the account and session name of tainted session {}, whose role id the logs do not give (its issuing record has no response), so the trail does not tell whether that session is its caller",
+                    one(&t.event_name),
+                    one(&t.event_id),
+                    one(&self.nodes[t.by].id)
+                );
+                roots.entry(node).or_insert((why, super::session_expiry(self, node)));
+                continue;
+            }
             // A console session lives up to 12 hours from the sign-in.
             let from = n.issued_at.or(n.first_seen).map(|s| s.max(t.time));
             let valid_until = match (from, super::session_expiry(self, node)) {
@@ -122,7 +136,9 @@ impl SessionGraph {
         let starts: Vec<usize> = roots.keys().copied().collect();
         let mut out = Vec::new();
         for d in self.descendants(&starts) {
-            if tainted.contains(&d) || self.nodes[d].kind != NodeKind::Session {
+            // Sessions, and the keys made under them (which no deny on a session ends).
+            let kind = self.nodes[d].kind;
+            if tainted.contains(&d) || !matches!(kind, NodeKind::Session | NodeKind::LongTermKey) {
                 continue;
             }
             let root = root_of(d);
@@ -137,7 +153,11 @@ impl SessionGraph {
                         "it was issued, directly or through others, by session {}, of which: {why}",
                         one(&self.nodes[root].id)
                     ),
-                    valid_until: super::session_expiry(self, d),
+                    valid_until: if kind == NodeKind::LongTermKey {
+                        None
+                    } else {
+                        super::session_expiry(self, d)
+                    },
                 }
             });
         }

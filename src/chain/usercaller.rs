@@ -51,7 +51,23 @@ impl SessionGraph {
         // Sessions whose role id no record gave (a role assumption logged without its
         // response, counted as the call tells it): by account and session name. A hop from
         // such a session into an account whose logs are in the trail was left to the account
-        // node, its session untainted, plan and verify OK (a review reproduced it).
+        // node, its session untainted, plan and verify OK (a review reproduced it). The name
+        // does not tell the role (sessions named `ci` are in many roles: a link tainted a
+        // clean pipeline's session and plan.sh deleted the user it made), so such a hop is
+        // one to check ([`super::unsure`]), not a link; and none where the trail ties the
+        // caller's role id to another role.
+        let mut role_of_id: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+        for node in &self.nodes {
+            if let (Some(u), Some(arn)) = (node.userid.as_deref(), node.principal_arn.as_deref()) {
+                if let (Some((id, _)), Some(role)) =
+                    (u.split_once(':'), super::after_segment(arn, "assumed-role/"))
+                {
+                    let role = role.split('/').next().unwrap_or("").to_ascii_lowercase();
+                    role_of_id.entry(id).or_default().insert(role);
+                }
+            }
+        }
+        let mut unsure: Vec<(usize, usize, usize)> = Vec::new();
         let mut by_name: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
         for (n, node) in self.nodes.iter().enumerate() {
             if node.kind != NodeKind::Session || node.userid.is_some() {
@@ -83,7 +99,24 @@ impl SessionGraph {
                     .unwrap_or(&[]),
                 _ => &[],
             };
-            for &p in exact.iter().chain(named) {
+            for &p in named {
+                let could =
+                    caller_window(&self.nodes[p]).is_some_and(|(lo, hi)| lo <= t && t <= hi);
+                let role = self.nodes[p]
+                    .principal_arn
+                    .as_deref()
+                    .and_then(|a| super::after_segment(a, "assumed-role/"))
+                    .and_then(|r| r.split('/').next())
+                    .map(str::to_ascii_lowercase);
+                let other_role = pid
+                    .split_once(':')
+                    .and_then(|(id, _)| role_of_id.get(id))
+                    .is_some_and(|roles| role.as_ref().is_none_or(|r| !roles.contains(r)));
+                if p != child && could && !other_role {
+                    unsure.push((k, p, child));
+                }
+            }
+            for &p in exact {
                 let could =
                     caller_window(&self.nodes[p]).is_some_and(|(lo, hi)| lo <= t && t <= hi);
                 if p != child && could && !had.contains(&p) {
@@ -104,20 +137,36 @@ impl SessionGraph {
             }
         }
         let mut notes = Vec::new();
+        for (k, p, child) in unsure {
+            notes.push(format!(
+                "{} was issued to {} (event {}), seen only in the role owner's copy of the call, whose caller has the account and session name of {}, a session whose role id the logs do not give (its issuing record has no response): not linked (the name does not tell the role), but a session to check if that one is tainted",
+                self.nodes[child].id,
+                self.edges[k].parent,
+                crate::escape::one_line(&self.edges[k].event_id),
+                self.nodes[p].id
+            ));
+            let n = &self.nodes[child];
+            self.unsure_consoles.push(super::UserGrant {
+                user_arn: n.id.clone(),
+                account_id: n.account_id.as_deref().unwrap_or_default().to_string(),
+                user_name: n.principal_arn.clone().unwrap_or_default(),
+                event_name: self.edges[k].event_name.clone(),
+                event_id: self.edges[k].event_id.clone(),
+                time: self.edges[k].event_time,
+                by: p,
+            });
+        }
         for (k, p) in links {
             let child = self.edge_nodes[k].1;
             let mut edge = self.edges[k].clone();
             edge.parent = self.nodes[p].id.clone();
             edge.inferred = true;
-            let whose = match self.nodes[p].userid.as_deref() {
-                Some(u) => format!("whose caller id {} is that of", crate::escape::one_line(u)),
-                None => "whose caller id has the account and session name, the role id unknown (its issuing record has no response), of".to_string(),
-            };
             notes.push(format!(
-                "inferred link: {} was issued to {} (event {}), seen only in the role owner's copy of the call, {whose} {}: linked to it (when several credentials carry that id, each is linked: the session is tainted if any of them is). Inferred links add taint and never remove a deny",
+                "inferred link: {} was issued to {} (event {}), seen only in the role owner's copy of the call, whose caller id {} is that of {}: linked to it (when several credentials carry that id, each is linked: the session is tainted if any of them is). Inferred links add taint and never remove a deny",
                 edge.child,
                 self.nodes[p].id,
                 edge.event_id,
+                crate::escape::one_line(self.nodes[p].userid.as_deref().unwrap_or("")),
                 self.nodes[p].id
             ));
             self.edges.push(edge);

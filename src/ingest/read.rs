@@ -321,7 +321,8 @@ fn parse_result<S: parse::RecordSink>(
     let shape = parse_rows(&mut lines, &bad, json, sink);
     match form {
         result::Form::Csv => lacking(shape, &result::csv_missing_columns(doc), &lines),
-        _ => Ok(shape),
+        result::Form::JsonLines => lacking(shape, &result::jsonl_missing_columns(doc), &lines),
+        result::Form::LakeApi => Ok(shape),
     }
 }
 

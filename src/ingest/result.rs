@@ -220,6 +220,33 @@ pub fn csv_missing_columns(doc: &[u8]) -> Vec<&'static str> {
     }
 }
 
+/// The columns a JSON Lines result lacks: when its writer keeps null values (some row has a
+/// `null`: DuckDB), every column of [`COLUMNS`] no row names; otherwise (Spark leaves null
+/// columns out of each row) only those every event has, which no row names.
+pub fn jsonl_missing_columns(doc: &[u8]) -> Vec<&'static str> {
+    let mut names: std::collections::BTreeSet<String> = Default::default();
+    let mut nulls = false;
+    for line in doc.split(|&b| b == b'\n') {
+        if let Ok(obj) = serde_json::from_slice::<Map<String, Value>>(line) {
+            if obj.contains_key(EVENT_JSON) {
+                return Vec::new();
+            }
+            nulls |= obj.values().any(Value::is_null);
+            names.extend(obj.into_iter().map(|(k, _)| k));
+        }
+    }
+    if names.is_empty() {
+        return Vec::new();
+    }
+    let missing = missing_columns(names.iter().map(String::as_str));
+    if nulls {
+        return missing;
+    }
+    const EVERY_EVENT: &[&str] =
+        &["eventversion", "eventtime", "eventsource", "eventname", "awsregion", "eventtype"];
+    missing.into_iter().filter(|c| EVERY_EVENT.contains(c)).collect()
+}
+
 /// The columns a Parquet result lacks ([`missing_columns`]), from its schema.
 pub fn parquet_missing_columns(data: &[u8]) -> Vec<&'static str> {
     use polars::prelude::{ParallelStrategy, ParquetReader, SerReader};
@@ -405,12 +432,14 @@ fn object_row(mut obj: Map<String, Value>) -> Result<Vec<u8>, String> {
     if let Some(v) = obj.remove(EVENT_JSON) {
         return whole_event(v);
     }
-    // A row's keys are its own (Spark leaves null columns out), but every event has these:
-    // a row without one is not the result of a query of `trailhound query`.
-    for c in ["eventtime", "eventsource", "eventname"] {
-        if obj.get(c).is_none_or(Value::is_null) {
-            return Err(format!("the row has no {c}, which every event has"));
-        }
+    // A role assumption always names its role: a row without it is a result whose SELECT
+    // left the column out (Spark leaves null columns out of a row, so the file's other rows
+    // cannot say it).
+    let named = |k: &str| obj.get(k).is_some_and(|v| !v.is_null() && v.as_str() != Some(""));
+    if obj.get("eventname").and_then(Value::as_str).is_some_and(|n| n.starts_with("AssumeRole"))
+        && !named("requestparameters")
+    {
+        return Err("the row has no requestparameters, which every role assumption has".into());
     }
     record(obj.into_iter().filter_map(|(k, v)| {
         let c = COLUMNS.iter().position(|c| c.0 == k)?;
@@ -423,8 +452,19 @@ fn object_row(mut obj: Map<String, Value>) -> Result<Vec<u8>, String> {
 fn record(vals: impl Iterator<Item = (usize, Value)>) -> Result<Vec<u8>, String> {
     let mut root = Map::new();
     let mut spliced: Vec<(&str, String)> = Vec::new();
+    // Every event has these: a row without one (the column left out, or emptied) is not the
+    // result of a query of `trailhound query` (an empty `eventsource` gave a plan with no
+    // tainted session, verify OK).
+    let mut required = [(1usize, false), (2, false), (3, false)];
+    debug_assert_eq!(
+        required.map(|(c, _)| COLUMNS[c].0),
+        ["eventtime", "eventsource", "eventname"]
+    );
     for (c, v) in vals {
         let (name, path, kind) = COLUMNS[c];
+        if let Some(r) = required.iter_mut().find(|r| r.0 == c) {
+            r.1 = !matches!(&v, Value::Null) && v.as_str().is_none_or(|s| !s.trim().is_empty());
+        }
         match kind {
             Kind::Json => {
                 let text = match v {
@@ -455,6 +495,9 @@ fn record(vals: impl Iterator<Item = (usize, Value)>) -> Result<Vec<u8>, String>
                 obj.insert((*last).to_string(), Value::String(v));
             }
         }
+    }
+    if let Some((c, _)) = required.iter().find(|r| !r.1) {
+        return Err(format!("the row has no {}, which every event has", COLUMNS[*c].0));
     }
     let mut line = serde_json::to_vec(&Value::Object(root)).map_err(|e| e.to_string())?;
     for (key, text) in spliced {
@@ -771,9 +814,9 @@ mod tests {
 
     #[test]
     fn csv_rows_become_records() {
-        let doc = "\"eventid\",\"eventtime\",\"eventname\",\"useridentity_accesskeyid\",\"requestparameters\",\"other\"\n\
-                   \"e1\",\"2024-03-11T09:00:00Z\",\"AssumeRole\",\"AKIAIOSFODNN7EXAMPLE\",\"{\"\"roleArn\"\":\"\"arn:aws:iam::111122223333:role/a,b\"\"}\",\"x\"\n\
-                   \"e2\",\"2024-03-11T09:01:00Z\",\"GetCallerIdentity\",\"\",\"\",\"\"\n";
+        let doc = "\"eventid\",\"eventtime\",\"eventname\",\"useridentity_accesskeyid\",\"requestparameters\",\"other\",\"eventsource\"\n\
+                   \"e1\",\"2024-03-11T09:00:00Z\",\"AssumeRole\",\"AKIAIOSFODNN7EXAMPLE\",\"{\"\"roleArn\"\":\"\"arn:aws:iam::111122223333:role/a,b\"\"}\",\"x\",\"sts.amazonaws.com\"\n\
+                   \"e2\",\"2024-03-11T09:01:00Z\",\"GetCallerIdentity\",\"\",\"\",\"\",\"sts.amazonaws.com\"\n";
         let (l, bad) = lines(doc, Form::Csv);
         assert!(bad.is_empty(), "{bad:?}");
         assert_eq!(l.len(), 2);
@@ -810,20 +853,23 @@ mod tests {
         let (l, bad) = lines(api, Form::LakeApi);
         assert!(l[0].contains("e1") && l[1].contains("e2"), "{l:?}");
         assert!(twice(&bad, 2), "{bad:?}");
-        let wide = format!("eventid,eventtime,eventname\ne1,t{}\ne2,t,A\n", ",".repeat(100_000));
+        let wide = format!(
+            "eventid,eventtime,eventname,eventsource\ne1,t{}\ne2,t,A,s\n",
+            ",".repeat(100_000)
+        );
         let (l, bad) = lines(&wide, Form::Csv);
         assert_eq!(bad.len(), 1, "{bad:?}");
-        assert!(bad[0].1.contains("more than 3 fields"), "{bad:?}");
+        assert!(bad[0].1.contains("more than 4 fields"), "{bad:?}");
         assert!(l[1].contains("e2"), "the next row is read");
     }
 
     #[test]
     fn bad_rows_are_rejected_alone() {
-        let doc = "eventid,eventtime,eventname,requestparameters\n\
-                   e1,t,A,\n\
+        let doc = "eventid,eventtime,eventname,requestparameters,eventsource\n\
+                   e1,t,A,,s\n\
                    e2,t\n\
-                   e3,t,A,\"{\"\"a\"\":1}, \"\"eventID\"\":\"\"x\"\"\"\n\
-                   e4,t,A,\"{}\"\n\
+                   e3,t,A,\"{\"\"a\"\":1}, \"\"eventID\"\":\"\"x\"\"\",s\n\
+                   e4,t,A,\"{}\",s\n\
                    e5,t,\"A";
         let (l, bad) = lines(doc, Form::Csv);
         assert_eq!(l.len(), 5);

@@ -390,7 +390,7 @@ pub fn build_plan_with(
     }
     // Sessions the trail cannot attribute, that may be the attacker's: denied with their
     // principal's tainted sessions if they may be alive, and review items (`tocheck`).
-    let to_check = tocheck::to_check(g, b, live_from);
+    let to_check = tocheck::to_check(g, b, live_from, effective_at);
     for t in to_check.alive_by_target.keys() {
         live_by_target.entry(t.clone()).or_default();
     }
@@ -494,7 +494,7 @@ pub fn build_plan_with(
             reason.push_str(&format!(
                 "; it also denies {} session(s) that may be the attacker's (see their review items): {}",
                 u.len(),
-                u.iter().map(|&n| g.nodes[n].id.as_str()).collect::<Vec<_>>().join(", ")
+                tocheck::listed(u.iter().map(|&n| g.nodes[n].id.as_str()))
             ));
         }
         // The statements: the deny of the live tainted sessions (none when the target is here

@@ -11,8 +11,8 @@
 use super::commands::review;
 use super::targets::{attach_target, Target};
 use crate::blast::BlastRadius;
-use crate::chain::SessionGraph;
-use crate::escape::one_line;
+use crate::chain::{NodeKind, SessionGraph};
+use crate::escape::{one_line, shell_word};
 use crate::time::fmt_iso;
 use std::collections::BTreeMap;
 
@@ -28,17 +28,38 @@ pub(super) struct ToCheck {
     pub sessions: u64,
 }
 
-pub(super) fn to_check(g: &SessionGraph, b: &BlastRadius, live_from: i64) -> ToCheck {
+/// The first [`LISTED`] ids, and how many more (a forged trail may give thousands).
+pub(super) fn listed<'a>(ids: impl ExactSizeIterator<Item = &'a str>) -> String {
+    let n = ids.len();
+    let mut s = ids.take(LISTED).collect::<Vec<_>>().join(", ");
+    if n > LISTED {
+        s.push_str(&format!(" and {} more", n - LISTED));
+    }
+    s
+}
+
+pub(super) fn to_check(
+    g: &SessionGraph,
+    b: &BlastRadius,
+    live_from: i64,
+    effective_at: i64,
+) -> ToCheck {
     let unsure = g.unsure_sessions(&b.nodes, &b.unsure);
     let mut out = ToCheck {
         alive_by_target: BTreeMap::new(),
         reviews: Vec::new(),
         sessions: unsure.len() as u64,
     };
+    // The users each made (`CreateUser`, a password set): named in its review item.
+    let mut made: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
+    for gr in &g.user_grants {
+        made.entry(gr.by).or_default().push(gr.user_name.as_str());
+    }
     for (k, u) in unsure.iter().enumerate() {
         let node = &g.nodes[u.node];
+        let key = node.kind == NodeKind::LongTermKey;
         let alive = u.valid_until.is_none_or(|x| x > live_from);
-        let target = attach_target(g, u.node).ok();
+        let target = attach_target(g, u.node).ok().filter(|_| !key);
         if let (true, Some(t)) = (alive, &target) {
             out.alive_by_target.entry(t.clone()).or_default().push(u.node);
         }
@@ -55,8 +76,18 @@ pub(super) fn to_check(g: &SessionGraph, b: &BlastRadius, live_from: i64) -> ToC
         if k >= LISTED {
             continue;
         }
+        let late = node.issued_at.or(node.first_seen).is_none_or(|t| t >= effective_at);
         let life = match (alive, &target) {
+            _ if key => format!(
+                "a long-term key no deny of a session ends (F5): if it is the attacker's, deactivate it (aws iam update-access-key --user-name {} --access-key-id {} --status Inactive)",
+                shell_word(node.user_name.as_deref().unwrap_or("USER")),
+                shell_word(node.access_key_id.as_deref().unwrap_or(&node.id))
+            ),
             (false, _) => "it has expired".to_string(),
+            (true, Some(_)) if late => format!(
+                "it may be valid until {}, and was issued at or after the cut-off (or when is not known): the plan's deny does not cut it (F14); deny it by hand",
+                u.valid_until.map_or_else(|| "no known end".to_string(), fmt_iso)
+            ),
             (true, Some(t)) => format!(
                 "it may be valid until {}: the plan denies it with the sessions of {} {} issued before the cut-off",
                 u.valid_until.map_or_else(|| "no known end".to_string(), fmt_iso),
@@ -67,10 +98,17 @@ pub(super) fn to_check(g: &SessionGraph, b: &BlastRadius, live_from: i64) -> ToC
                 "it may still be valid and its principal is unknown: deny it by hand".to_string()
             }
         };
+        let users = match made.get(&u.node) {
+            Some(names) => {
+                format!(" It made or took over user(s) {}.", one_line(&names.join(", ")))
+            }
+            None => String::new(),
+        };
         out.reviews.push(review(
             node.account_id.as_deref().map(str::to_string),
             format!(
-                "session {} ({}) may be the attacker's: {}; {life}. Check its calls (`trailhound sessions --principal` with its ARN: their addresses, user agents, what they made): if they are the attacker's, undo what it made (it is not in the blast radius) and re-run the plan",
+                "{} {} ({}) may be the attacker's: {}; {life}.{users} Check its calls (`trailhound sessions --principal` with its ARN: their addresses, user agents, what they made): if they are the attacker's, undo what it made (it is not in the blast radius) and re-run the plan",
+                if key { "access key" } else { "session" },
                 one_line(&node.id),
                 one_line(node.principal_arn.as_deref().unwrap_or("-")),
                 u.why,
