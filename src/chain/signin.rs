@@ -18,7 +18,7 @@
 //! elsewhere (a person who switched into the role) is not the attacker's, whose calls the plan
 //! would otherwise take for the attacker's (a user it made was deleted).
 
-use super::{NodeKind, SessionGraph, UserGrant};
+use super::{NodeKind, SessionGraph};
 use crate::ingest::{Ingest, IssuingCall, IssuingField as F};
 use std::collections::BTreeMap;
 
@@ -149,16 +149,8 @@ impl SessionGraph {
                     self.nodes[p].id,
                     crate::escape::one_line(&t.event_id),
                 ));
-                let n = &self.nodes[o];
-                self.unsure_consoles.push(UserGrant {
-                    user_arn: n.id.clone(),
-                    account_id: n.account_id.as_deref().unwrap_or_default().to_string(),
-                    user_name: n.principal_arn.clone().unwrap_or_default(),
-                    event_name: crate::ingest::SIGNIN_TOKEN.to_string(),
-                    event_id: t.event_id.clone(),
-                    time: t.time,
-                    by: p,
-                });
+                let name = crate::ingest::SIGNIN_TOKEN.to_string();
+                self.add_unsure(o, p, name, t.event_id.clone(), t.time);
                 continue;
             }
             notes.push(format!(

@@ -26,7 +26,7 @@ fn role_session(arn: &str) -> Option<(&str, &str)> {
     rest.rsplit_once('/')
 }
 
-pub(super) fn from_console(node: &super::Node) -> bool {
+fn from_console(node: &super::Node) -> bool {
     node.issued_by_event.as_deref() == Some("console sign-in")
 }
 

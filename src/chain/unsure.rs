@@ -35,6 +35,29 @@ pub struct Unsure {
 }
 
 impl SessionGraph {
+    /// Records that `node` may have been issued by `by` through the call `event_name`
+    /// (`event_id`, at `time`) though the trail does not link them
+    /// ([`SessionGraph::unsure_consoles`]).
+    pub(super) fn add_unsure(
+        &mut self,
+        node: usize,
+        by: usize,
+        event_name: String,
+        event_id: String,
+        time: i64,
+    ) {
+        let n = &self.nodes[node];
+        self.unsure_consoles.push(super::UserGrant {
+            user_arn: n.id.clone(),
+            account_id: n.account_id.as_deref().unwrap_or_default().to_string(),
+            user_name: n.principal_arn.clone().unwrap_or_default(),
+            event_name,
+            event_id,
+            time,
+            by,
+        });
+    }
+
     /// The untainted sessions that may be the attacker's (module doc), in node order, each
     /// once (under the first root that reaches it).
     /// `more`: other roots with why (the taint's, [`crate::taint::Taint::unsure`]).
@@ -87,9 +110,19 @@ impl SessionGraph {
                 }
             }
         }
+        let parent = self.parent_edge();
         if !users.is_empty() {
-            let parent = self.parent_edge();
             for (i, n) in self.nodes.iter().enumerate() {
+                // An unissued session first (every node is looked at), then its user. With no
+                // issuing event: not one whose calls say console (`console sign-in`) or EC2.
+                let unissued = n.kind == NodeKind::Session
+                    && n.orphan
+                    && n.issued_by_event.is_none()
+                    && parent[i].is_none()
+                    && !n.root_derived;
+                if !unissued || tainted.contains(&i) {
+                    continue;
+                }
                 let user = match n.principal_type.as_deref() {
                     Some("IAMUser") => n.principal_arn.as_deref(),
                     Some("FederatedUser") => n.user_arn.as_deref(),
@@ -98,14 +131,6 @@ impl SessionGraph {
                 let Some(&key) = user.and_then(|u| users.get(&u.to_ascii_lowercase())) else {
                     continue;
                 };
-                let unissued = n.kind == NodeKind::Session
-                    && n.orphan
-                    && n.issued_by_event.is_none()
-                    && parent[i].is_none()
-                    && !n.root_derived;
-                if !unissued || tainted.contains(&i) || super::switch::from_console(n) {
-                    continue;
-                }
                 let why = format!(
                     "it is a session of {} (a GetSessionToken or GetFederationToken session) with no issuing call in the trail (an STS regional endpoint or region the trail does not record, F15), and only that user's keys, tainted key {} among them, or its console sign-in make one; its calls do not say console (if it is that user's own console session, nothing is wrong)",
                     one(user.unwrap_or("-")),
@@ -119,7 +144,6 @@ impl SessionGraph {
         }
         // What the roots issued, in one walk (a forged trail may give thousands of roots):
         // each under the root its first issuers lead to.
-        let parent = self.parent_edge();
         let first_root = *roots.keys().next().expect("roots is not empty");
         let root_of = |mut n: usize| {
             for _ in 0..64 {

@@ -48,72 +48,19 @@ impl SessionGraph {
                 by_userid.entry(u).or_default().push(n);
             }
         }
-        // Sessions whose role id no record gave (a role assumption logged without its
-        // response, counted as the call tells it): by account and session name. A hop from
-        // such a session into an account whose logs are in the trail was left to the account
-        // node, its session untainted, plan and verify OK (a review reproduced it). The name
-        // does not tell the role (sessions named `ci` are in many roles: a link tainted a
-        // clean pipeline's session and plan.sh deleted the user it made), so such a hop is
-        // one to check ([`super::unsure`]), not a link; and none where the trail ties the
-        // caller's role id to another role.
-        let mut role_of_id: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
-        for node in &self.nodes {
-            if let (Some(u), Some(arn)) = (node.userid.as_deref(), node.principal_arn.as_deref()) {
-                if let (Some((id, _)), Some(role)) =
-                    (u.split_once(':'), super::after_segment(arn, "assumed-role/"))
-                {
-                    let role = role.split('/').next().unwrap_or("").to_ascii_lowercase();
-                    role_of_id.entry(id).or_default().insert(role);
-                }
-            }
-        }
-        let mut unsure: Vec<(usize, usize, usize)> = Vec::new();
-        let mut by_name: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
-        for (n, node) in self.nodes.iter().enumerate() {
-            if node.kind != NodeKind::Session || node.userid.is_some() {
-                continue;
-            }
-            let Some(arn) = node.principal_arn.as_deref() else { continue };
-            let (Some(acct), Some(name)) = (super::arn_account(arn), arn.rsplit_once('/')) else {
-                continue;
-            };
-            if arn.contains(":assumed-role/") {
-                by_name.entry((acct, name.1)).or_default().push(n);
-            }
-        }
         let mut links: Vec<(usize, usize)> = Vec::new();
+        // Calls whose caller id no credential carries: (first edge, caller account, id).
+        let mut by_name_wanted: Vec<(usize, String, String)> = Vec::new();
         for (first, drawn, pid) in &pending {
             let (k, t, child) = (*first, self.edges[*first].event_time, self.edge_nodes[*first].1);
             let had: Vec<usize> = (k..k + drawn).map(|j| self.edge_nodes[j].0).collect();
             let start = links.len();
             let exact = by_userid.get(pid.as_str()).map(Vec::as_slice).unwrap_or(&[]);
-            // Only when no credential carries the id: its account (the copy's caller's) and
-            // session name.
-            let named = match (exact.is_empty(), pid.split_once(':')) {
-                (true, Some((_, name))) => had
-                    .iter()
-                    .filter_map(|&p| self.nodes[p].account_id.as_deref())
-                    .next()
-                    .and_then(|a| by_name.get(&(a, name)))
-                    .map(Vec::as_slice)
-                    .unwrap_or(&[]),
-                _ => &[],
-            };
-            for &p in named {
-                let could =
-                    caller_window(&self.nodes[p]).is_some_and(|(lo, hi)| lo <= t && t <= hi);
-                let role = self.nodes[p]
-                    .principal_arn
-                    .as_deref()
-                    .and_then(|a| super::after_segment(a, "assumed-role/"))
-                    .and_then(|r| r.split('/').next())
-                    .map(str::to_ascii_lowercase);
-                let other_role = pid
-                    .split_once(':')
-                    .and_then(|(id, _)| role_of_id.get(id))
-                    .is_some_and(|roles| role.as_ref().is_none_or(|r| !roles.contains(r)));
-                if p != child && could && !other_role {
-                    unsure.push((k, p, child));
+            // No credential carries the id: matched by account and session name below.
+            if exact.is_empty() && pid.contains(':') {
+                let account = had.iter().find_map(|&p| self.nodes[p].account_id.as_deref());
+                if let Some(a) = account {
+                    by_name_wanted.push((k, a.to_string(), pid.clone()));
                 }
             }
             for &p in exact {
@@ -136,6 +83,7 @@ impl SessionGraph {
                 });
             }
         }
+        let unsure = self.callers_by_name(&by_name_wanted);
         let mut notes = Vec::new();
         for (k, p, child) in unsure {
             notes.push(format!(
@@ -145,16 +93,9 @@ impl SessionGraph {
                 crate::escape::one_line(&self.edges[k].event_id),
                 self.nodes[p].id
             ));
-            let n = &self.nodes[child];
-            self.unsure_consoles.push(super::UserGrant {
-                user_arn: n.id.clone(),
-                account_id: n.account_id.as_deref().unwrap_or_default().to_string(),
-                user_name: n.principal_arn.clone().unwrap_or_default(),
-                event_name: self.edges[k].event_name.clone(),
-                event_id: self.edges[k].event_id.clone(),
-                time: self.edges[k].event_time,
-                by: p,
-            });
+            let e = &self.edges[k];
+            let (name, id, time) = (e.event_name.clone(), e.event_id.clone(), e.event_time);
+            self.add_unsure(child, p, name, id, time);
         }
         for (k, p) in links {
             let child = self.edge_nodes[k].1;
@@ -173,5 +114,58 @@ impl SessionGraph {
             self.edge_nodes.push((p, child));
         }
         notes
+    }
+
+    /// The sessions with the account and session name of each caller id no credential
+    /// carries (`wanted`: first edge, caller account, `ROLEID:name`), whose role id no record
+    /// gave (a role assumption logged without its response, counted as the call tells it),
+    /// alive at the call: `(first edge, session, child)`. A hop from such a session into an
+    /// account whose logs are in the trail was left to the account node, its session
+    /// untainted, plan and verify OK (a review reproduced it). The name does not tell the role
+    /// (sessions named `ci` are in many roles: a link tainted a clean pipeline's session and
+    /// plan.sh deleted the user it made), so such a hop is one to check ([`super::unsure`]),
+    /// not a link; and none where the trail ties the caller's role id to another role.
+    fn callers_by_name(&self, wanted: &[(usize, String, String)]) -> Vec<(usize, usize, usize)> {
+        if wanted.is_empty() {
+            return Vec::new();
+        }
+        let ids: BTreeSet<&str> =
+            wanted.iter().filter_map(|(_, _, pid)| pid.split_once(':')).map(|(id, _)| id).collect();
+        let mut by_name: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+        // The roles the trail shows each wanted role id to be.
+        let mut role_of_id: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (n, node) in self.nodes.iter().enumerate() {
+            let Some((acct, role)) = super::role_named(node) else { continue };
+            match node.userid.as_deref().and_then(|u| u.split_once(':')) {
+                Some((id, _)) if ids.contains(id) => role_of_id.entry(id).or_default().push(role),
+                Some(_) => {}
+                None if node.kind == NodeKind::Session => {
+                    let arn =
+                        node.principal_arn.as_deref().filter(|a| a.contains(":assumed-role/"));
+                    let name = arn.and_then(|a| a.rsplit_once('/'));
+                    if let Some((_, name)) = name {
+                        by_name.entry((acct, name)).or_default().push(n);
+                    }
+                }
+                None => {}
+            }
+        }
+        let mut out = Vec::new();
+        for (k, account, pid) in wanted {
+            let Some((id, name)) = pid.split_once(':') else { continue };
+            let (t, child) = (self.edges[*k].event_time, self.edge_nodes[*k].1);
+            for &p in by_name.get(&(account.as_str(), name)).into_iter().flatten() {
+                let could =
+                    caller_window(&self.nodes[p]).is_some_and(|(lo, hi)| lo <= t && t <= hi);
+                let role = super::role_named(&self.nodes[p]).map(|(_, r)| r);
+                let other_role = role_of_id.get(id).is_some_and(|roles| {
+                    role.is_none_or(|r| !roles.iter().any(|x| x.eq_ignore_ascii_case(r)))
+                });
+                if p != child && could && !other_role {
+                    out.push((*k, p, child));
+                }
+            }
+        }
+        out
     }
 }

@@ -151,43 +151,55 @@ impl Summary {
             n => format!(", {n} NOT covered"),
         }
     }
+    /// Each kind of credential a plan can leave uncut: how many, what stderr says of them and
+    /// what plan.sh's WARNING says (`{n}` stands for the count).
+    fn uncut(&self) -> [(u64, &'static str, &'static str); 4] {
+        [
+            (
+                self.uncovered_sessions,
+                "this plan does NOT cut {n} live tainted session(s) (the NOT COVERED notes in the plan name them and say why: a cut-off not after their issue time (F14), an unknown issue time or principal, or a deny left to a review item); do not apply it as done",
+                "# WARNING: this plan does NOT cut {n} live tainted session(s). See the NOT COVERED notes in\n# the plan for why (a cut-off not after their issue time, F14; an unknown issue time or\n# principal; a deny left to a review item).",
+            ),
+            (
+                self.keys_by_hand,
+                "{n} tainted access key(s) must be deactivated by hand (review items; the NOT CUT notes name them): the plan does not do it",
+                "# WARNING: {n} tainted access key(s) are left to review items: deactivate them by hand.",
+            ),
+            (
+                self.users_by_hand,
+                "{n} user(s) the attacker controls must be found, denied and removed by hand (review items; the NOT CUT notes say why): the logs do not tell the name each has now",
+                "# WARNING: {n} user(s) the attacker controls are left to review items: the logs do not tell\n# the name each has now (renames in one second). Find, deny and remove them by hand.",
+            ),
+            (
+                self.sessions_to_check,
+                "{n} session(s) the trail cannot attribute may be the attacker's (review items: sessions the trail neither links to the leaked key nor shows to be another's, and what they issued; the plan denies those that may still be valid): check them by hand",
+                "# WARNING: {n} session(s) the trail cannot attribute may be the attacker's: see their review\n# items and check their calls by hand.",
+            ),
+        ]
+    }
+
     /// What a plan that leaves something uncut says on stderr, one message each (the CLI
     /// prints them even with `-q`).
     pub fn uncut_errors(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        if self.uncovered_sessions > 0 {
-            out.push(format!(
-                "this plan does NOT cut {} live tainted session(s) (the NOT COVERED notes in the plan name them and say why: a cut-off not after their issue time (F14), an unknown issue time or principal, or a deny left to a review item); do not apply it as done",
-                self.uncovered_sessions
-            ));
-        }
-        if self.keys_by_hand > 0 {
-            out.push(format!(
-                "{} tainted access key(s) must be deactivated by hand (review items; the NOT CUT notes name them): the plan does not do it",
-                self.keys_by_hand
-            ));
-        }
-        if self.users_by_hand > 0 {
-            out.push(format!(
-                "{} user(s) the attacker controls must be found, denied and removed by hand (review items; the NOT CUT notes say why): the logs do not tell the name each has now",
-                self.users_by_hand
-            ));
-        }
-        if self.sessions_to_check > 0 {
-            out.push(format!(
-                "{} session(s) the trail cannot attribute may be the attacker's (review items: sessions the trail neither links to the leaked key nor shows to be another's, and what they issued; the plan denies those that may still be valid): check them by hand",
-                self.sessions_to_check
-            ));
-        }
-        out
+        self.uncut()
+            .iter()
+            .filter(|u| u.0 > 0)
+            .map(|(n, e, _)| e.replace("{n}", &n.to_string()))
+            .collect()
+    }
+
+    /// The WARNING lines plan.sh opens with for what the plan leaves uncut.
+    pub fn uncut_warnings(&self) -> Vec<String> {
+        self.uncut()
+            .iter()
+            .filter(|u| u.0 > 0)
+            .map(|(n, _, w)| w.replace("{n}", &n.to_string()))
+            .collect()
     }
 
     /// Whether the plan leaves some live tainted credential uncut (`plan` exits 1).
     pub fn leaves_some_uncut(&self) -> bool {
-        self.uncovered_sessions > 0
-            || self.keys_by_hand > 0
-            || self.users_by_hand > 0
-            || self.sessions_to_check > 0
+        self.uncut().iter().any(|u| u.0 > 0)
     }
 }
 

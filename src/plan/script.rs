@@ -82,33 +82,8 @@ pub fn render_script(p: &Plan) -> String {
         "# Review every command. Run this script once with credentials for each account it names\n# ({}): each run does only the block of the account its credentials belong to.\n# Policy changes take a few minutes to apply (F14): run `trailhound verify` and watch\n# CloudTrail afterwards. The facts cited (F1-F20) are explained in docs/revocation-facts.md.",
         one_line(&accounts.join(", "))
     );
-    if p.summary.uncovered_sessions > 0 {
-        let _ = writeln!(
-            o,
-            "# WARNING: this plan does NOT cut {} live tainted session(s). See the NOT COVERED notes in\n# the plan for why (a cut-off not after their issue time, F14; an unknown issue time or\n# principal; a deny left to a review item).",
-            p.summary.uncovered_sessions
-        );
-    }
-    if p.summary.keys_by_hand > 0 {
-        let _ = writeln!(
-            o,
-            "# WARNING: {} tainted access key(s) are left to review items: deactivate them by hand.",
-            p.summary.keys_by_hand
-        );
-    }
-    if p.summary.users_by_hand > 0 {
-        let _ = writeln!(
-            o,
-            "# WARNING: {} user(s) the attacker controls are left to review items: the logs do not tell\n# the name each has now (renames in one second). Find, deny and remove them by hand.",
-            p.summary.users_by_hand
-        );
-    }
-    if p.summary.sessions_to_check > 0 {
-        let _ = writeln!(
-            o,
-            "# WARNING: {} session(s) the trail cannot attribute may be the attacker's: see their review\n# items and check their calls by hand.",
-            p.summary.sessions_to_check
-        );
+    for w in p.summary.uncut_warnings() {
+        let _ = writeln!(o, "{w}");
     }
     let _ = writeln!(o, "set -eu\necho 'Review this script, then delete this line and the exit below to run it.' >&2\nexit 1\n");
     let _ = writeln!(o, "CALLER_ACCOUNT=$(aws sts get-caller-identity --query Account --output text)\necho \"plan.sh: running the block of account $CALLER_ACCOUNT\" >&2\nRAN=no\nFAILED=\n");

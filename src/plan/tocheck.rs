@@ -17,7 +17,7 @@ use crate::time::fmt_iso;
 use std::collections::BTreeMap;
 
 /// At most this many review items one by one; the rest in one item.
-const LISTED: usize = 20;
+pub(super) const LISTED: usize = 20;
 
 /// The sessions to check: those that may be alive at `live_from`, by the principal their
 /// deny goes on (to deny with the tainted sessions), and the review items.

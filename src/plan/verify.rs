@@ -1144,34 +1144,35 @@ pub fn verify_with(
     }
     // Sessions the trail cannot attribute, that may be the attacker's (`super::tocheck`):
     // no plan can be shown complete without a person's check.
-    // Those the plan does not cut first; at most 20 named (a forged trail may give thousands).
-    let unsure_list = g.unsure_sessions(&b.nodes, &b.unsure);
-    let mut checks: Vec<(u8, String, &crate::chain::Unsure)> = unsure_list
-        .iter()
+    // Those the plan does not cut first; at most `LISTED` named (a forged trail may give
+    // thousands).
+    let mut checks: Vec<(u8, String, crate::chain::Unsure)> = g
+        .unsure_sessions(&b.nodes, &b.unsure)
+        .into_iter()
         .map(|u| {
             let n = &g.nodes[u.node];
             let alive = u.valid_until.is_none_or(|x| x > live_from);
-            match (alive, denied_at(u.node, n.issued_at.or(n.first_seen))) {
+            let (order, state) = match (alive, denied_at(u.node, n.issued_at.or(n.first_seen))) {
                 (false, _) => (2, "it has expired".to_string()),
                 (true, Some(by)) => {
                     (1, format!("the plan denies it ({})", crate::escape::one_line(&by)))
                 }
                 (true, None) => (0, "it may still be valid and the plan does NOT cut it".into()),
-            }
+            };
+            (order, state, u)
         })
-        .zip(&unsure_list)
-        .map(|((o, s), u)| (o, s, u))
         .collect();
     checks.sort_by_key(|c| (c.0, c.2.node));
-    if checks.len() > 20 {
+    let listed = super::tocheck::LISTED;
+    if checks.len() > listed {
         let uncut = checks.iter().filter(|c| c.0 == 0).count();
         notes.push(format!(
-            "CHECK: {} sessions may be the attacker's, {uncut} of them valid and NOT cut by the plan (the first 20 follow)",
+            "CHECK: {} sessions may be the attacker's, {uncut} of them valid and NOT cut by the plan (the first {listed} follow)",
             checks.len()
         ));
     }
     v.ok &= checks.is_empty();
-    for (_, state, u) in checks.into_iter().take(20) {
+    for (_, state, u) in checks.into_iter().take(listed) {
         let n = &g.nodes[u.node];
         notes.push(format!(
             "CHECK: {} {} may be the attacker's: {}; {state}; what it did is not in the blast radius",
