@@ -1139,13 +1139,40 @@ fn plan_sh_runs_end_to_end_against_aws_preconditions() {
     assert!(err.contains("FAILED (see above): the plan is not fully applied"), "{err}");
     assert_eq!(calls, described_calls(&plan, MAIN), "every action was still tried: {err}");
     assert!(!state.path().join("users/backup-admin").exists(), "{err}");
-    // A step of removing the user fails (here the login profile is already gone): the rest
-    // of the removal waits, the user keeps its deny-all policy, and the script fails.
+    // What a step of removing the user would take off is already gone (the attacker took its
+    // password and its admin policy off again after the trail showed them put, or the responder
+    // did): IAM answers NoSuchEntity, the removal goes on and the user is deleted.
     let state = state_with(&[], &[LEAKED]);
-    let login = state.path().join("users/backup-admin/login");
-    std::fs::remove_file(&login).unwrap();
-    let (ok, calls, err) = run_plan_sh(&script, "/bin/sh", &out, MAIN, Some(state.path()));
+    std::fs::remove_file(state.path().join("users/backup-admin/login")).unwrap();
+    std::fs::remove_file(
+        state
+            .path()
+            .join("users/backup-admin/attached/arn:aws:iam::aws:policy_AdministratorAccess"),
+    )
+    .unwrap();
+    let (ok, _, err) = run_plan_sh(&script, "/bin/sh", &out, MAIN, Some(state.path()));
+    assert!(ok, "{err}");
+    assert!(
+        err.contains(
+            "delete_login_profile: already gone (AWS said NoSuchEntity); the removal goes on"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("detach_user_policy: already gone"), "{err}");
+    assert!(!state.path().join("users/backup-admin").exists(), "{err}");
+    // Any other failure of a step of removing the user (LimitExceeded here; AccessDenied): the
+    // rest of the removal waits, the user keeps its deny-all policy, and the script fails.
+    let state = state_with(&[], &[LEAKED]);
+    let (ok, calls, err) = run_plan_sh_failing(
+        &script,
+        "/bin/sh",
+        &out,
+        MAIN,
+        Some(state.path()),
+        Some("delete-login-profile "),
+    );
     assert!(!ok, "{err}");
+    assert!(err.contains("An error occurred (LimitExceeded)"), "AWS's own words are shown: {err}");
     assert!(
         err.contains("delete_login_profile FAILED: the removal of this user stops here"),
         "{err}"

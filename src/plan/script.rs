@@ -241,10 +241,23 @@ pub fn render_script(p: &Plan) -> String {
                     _ => String::new(),
                 };
                 let why = failure_meaning(kind, cleanup_of.is_some());
-                let _ = writeln!(
-                    o,
-                    "if ! {text}\nthen\n  echo \"plan.sh: action [{n}] {k} FAILED: {why}\" >&2\n  FAILED=\"$FAILED {n}\"{mark}\nfi"
-                );
+                if cleanup_of.is_some() {
+                    // A step of removing a user whose object is already gone (the attacker
+                    // took the policy or password off again, the trail shows only that it was
+                    // put; the responder removed it): IAM answers NoSuchEntity, and the removal
+                    // goes on. The match is on the AWS CLI's own words, which no IAM name or
+                    // path can hold (they have no spaces).
+                    let _ = writeln!(
+                        o,
+                        "if ! TRAILHOUND_OUT=$({text} 2>&1)\nthen\n  case \"$TRAILHOUND_OUT\" in\n    *\"An error occurred (NoSuchEntity) when calling the \"*)\n      echo \"plan.sh: action [{n}] {k}: already gone (AWS said NoSuchEntity); the removal goes on\" >&2 ;;\n    *)\n      printf '%s\\n' \"$TRAILHOUND_OUT\" >&2\n      echo \"plan.sh: action [{n}] {k} FAILED: {why}\" >&2\n      FAILED=\"$FAILED {n}\"{mark_case} ;;\n  esac\nfi",
+                        mark_case = mark.replace("\n  ", "\n      "),
+                    );
+                } else {
+                    let _ = writeln!(
+                        o,
+                        "if ! {text}\nthen\n  echo \"plan.sh: action [{n}] {k} FAILED: {why}\" >&2\n  FAILED=\"$FAILED {n}\"{mark}\nfi"
+                    );
+                }
             }
             _ => {
                 let _ = writeln!(o, "{text}");

@@ -59,38 +59,62 @@ fi
 
 # [6] delete_login_profile in account 111122223333
 # user backup-admin: its console password was set by the attacker; remove it
-if ! aws iam delete-login-profile --user-name backup-admin
+if ! TRAILHOUND_OUT=$(aws iam delete-login-profile --user-name backup-admin 2>&1)
 then
-  echo "plan.sh: action [6] delete_login_profile FAILED: the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again" >&2
-  FAILED="$FAILED 6"
-  CLEANUP_FAILED_11=yes
+  case "$TRAILHOUND_OUT" in
+    *"An error occurred (NoSuchEntity) when calling the "*)
+      echo "plan.sh: action [6] delete_login_profile: already gone (AWS said NoSuchEntity); the removal goes on" >&2 ;;
+    *)
+      printf '%s\n' "$TRAILHOUND_OUT" >&2
+      echo "plan.sh: action [6] delete_login_profile FAILED: the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again" >&2
+      FAILED="$FAILED 6"
+      CLEANUP_FAILED_11=yes ;;
+  esac
 fi
 
 # [7] delete_access_key in account 111122223333
 # user backup-admin: delete its access key AKIASQ6RMNEK4TU2TFNQ (already deactivated above) before deleting the user
-if ! aws iam delete-access-key --user-name backup-admin --access-key-id AKIASQ6RMNEK4TU2TFNQ
+if ! TRAILHOUND_OUT=$(aws iam delete-access-key --user-name backup-admin --access-key-id AKIASQ6RMNEK4TU2TFNQ 2>&1)
 then
-  echo "plan.sh: action [7] delete_access_key FAILED: the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again" >&2
-  FAILED="$FAILED 7"
-  CLEANUP_FAILED_11=yes
+  case "$TRAILHOUND_OUT" in
+    *"An error occurred (NoSuchEntity) when calling the "*)
+      echo "plan.sh: action [7] delete_access_key: already gone (AWS said NoSuchEntity); the removal goes on" >&2 ;;
+    *)
+      printf '%s\n' "$TRAILHOUND_OUT" >&2
+      echo "plan.sh: action [7] delete_access_key FAILED: the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again" >&2
+      FAILED="$FAILED 7"
+      CLEANUP_FAILED_11=yes ;;
+  esac
 fi
 
 # [8] delete_access_key in account 111122223333
 # user backup-admin: delete its access key AKIASQ6RMNEKPW7PFS2M (already deactivated above) before deleting the user
-if ! aws iam delete-access-key --user-name backup-admin --access-key-id AKIASQ6RMNEKPW7PFS2M
+if ! TRAILHOUND_OUT=$(aws iam delete-access-key --user-name backup-admin --access-key-id AKIASQ6RMNEKPW7PFS2M 2>&1)
 then
-  echo "plan.sh: action [8] delete_access_key FAILED: the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again" >&2
-  FAILED="$FAILED 8"
-  CLEANUP_FAILED_11=yes
+  case "$TRAILHOUND_OUT" in
+    *"An error occurred (NoSuchEntity) when calling the "*)
+      echo "plan.sh: action [8] delete_access_key: already gone (AWS said NoSuchEntity); the removal goes on" >&2 ;;
+    *)
+      printf '%s\n' "$TRAILHOUND_OUT" >&2
+      echo "plan.sh: action [8] delete_access_key FAILED: the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again" >&2
+      FAILED="$FAILED 8"
+      CLEANUP_FAILED_11=yes ;;
+  esac
 fi
 
 # [9] detach_user_policy in account 111122223333
 # user backup-admin: detach arn:aws:iam::aws:policy/AdministratorAccess, attached by the attacker
-if ! aws iam detach-user-policy --user-name backup-admin --policy-arn arn:aws:iam::aws:policy/AdministratorAccess
+if ! TRAILHOUND_OUT=$(aws iam detach-user-policy --user-name backup-admin --policy-arn arn:aws:iam::aws:policy/AdministratorAccess 2>&1)
 then
-  echo "plan.sh: action [9] detach_user_policy FAILED: the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again" >&2
-  FAILED="$FAILED 9"
-  CLEANUP_FAILED_11=yes
+  case "$TRAILHOUND_OUT" in
+    *"An error occurred (NoSuchEntity) when calling the "*)
+      echo "plan.sh: action [9] detach_user_policy: already gone (AWS said NoSuchEntity); the removal goes on" >&2 ;;
+    *)
+      printf '%s\n' "$TRAILHOUND_OUT" >&2
+      echo "plan.sh: action [9] detach_user_policy FAILED: the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again" >&2
+      FAILED="$FAILED 9"
+      CLEANUP_FAILED_11=yes ;;
+  esac
 fi
 
 # [10] delete_user_policy in account 111122223333
@@ -99,11 +123,17 @@ if [ "${CLEANUP_FAILED_11:-}" = yes ]
 then
   echo "plan.sh: action [10] delete_user_policy SKIPPED: a step of removing this user failed above: its deny-all policy stays on" >&2
   FAILED="$FAILED 10"
-elif ! aws iam delete-user-policy --user-name backup-admin --policy-name TrailhoundDenyAll
+elif ! TRAILHOUND_OUT=$(aws iam delete-user-policy --user-name backup-admin --policy-name TrailhoundDenyAll 2>&1)
 then
-  echo "plan.sh: action [10] delete_user_policy FAILED: the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again" >&2
-  FAILED="$FAILED 10"
-  CLEANUP_FAILED_11=yes
+  case "$TRAILHOUND_OUT" in
+    *"An error occurred (NoSuchEntity) when calling the "*)
+      echo "plan.sh: action [10] delete_user_policy: already gone (AWS said NoSuchEntity); the removal goes on" >&2 ;;
+    *)
+      printf '%s\n' "$TRAILHOUND_OUT" >&2
+      echo "plan.sh: action [10] delete_user_policy FAILED: the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again" >&2
+      FAILED="$FAILED 10"
+      CLEANUP_FAILED_11=yes ;;
+  esac
 fi
 
 # [11] delete_user in account 111122223333
