@@ -62,21 +62,49 @@ pub fn fill_role_arns(iam: &Iam, g: &mut SessionGraph) -> usize {
     filled
 }
 
-/// The `--iam` arguments of a command: directories are expanded to the files in them
-/// (sorted) and the snapshot is loaded; with `strict`, the first problem is fatal.
+/// The `--iam` arguments of a command: directories are expanded to the files under them, at
+/// any depth (sorted), and the snapshot is loaded; with `strict`, the first problem is fatal.
 ///
 /// # Errors
-/// `--strict` and a problem; a directory that cannot be listed.
+/// `--strict` and a problem; a directory that cannot be listed or that holds no file.
 pub fn load_args(args: &[PathBuf], strict: bool) -> anyhow::Result<Option<Iam>> {
     let mut files = Vec::new();
     for a in args {
         if a.is_dir() {
-            let mut inside: Vec<PathBuf> = std::fs::read_dir(a)
-                .map_err(|e| anyhow::anyhow!("--iam {}: {e}", a.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file())
-                .collect();
+            // Every file under it, at any depth (one folder per account is a common layout):
+            // a snapshot left out is reach read as none.
+            let mut inside = Vec::new();
+            let mut dirs = vec![a.clone()];
+            while let Some(d) = dirs.pop() {
+                let entries = std::fs::read_dir(&d).map_err(|e| {
+                    anyhow::anyhow!(
+                        "--iam {}: {e}",
+                        crate::escape::one_line(&d.display().to_string())
+                    )
+                })?;
+                for e in entries {
+                    let p = e
+                        .map_err(|e| {
+                            anyhow::anyhow!(
+                                "--iam {}: {e}",
+                                crate::escape::one_line(&d.display().to_string())
+                            )
+                        })?
+                        .path();
+                    if p.is_dir() {
+                        dirs.push(p);
+                    } else if p.is_file() {
+                        inside.push(p);
+                    }
+                }
+            }
             inside.sort();
+            if inside.is_empty() {
+                anyhow::bail!(
+                    "--iam {}: no files in it: give the folder that holds the snapshot's files",
+                    crate::escape::one_line(&a.display().to_string())
+                );
+            }
             files.extend(inside);
         } else {
             files.push(a.clone());

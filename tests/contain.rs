@@ -490,6 +490,12 @@ fn add_backup_admin(c: &Case, sid_len: usize) {
         "UserPolicyList": [{"PolicyName": "keepalive", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{"Sid": sid, "Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}]}}],
         "Tags": []
     }));
+    // Its group, in the same page (a group a user names that the snapshot lacks is a problem).
+    v["GroupDetailList"].as_array_mut().unwrap().push(serde_json::json!({
+        "Path": "/", "GroupName": "ops", "GroupId": "AGPAIOSFODNN7OPS0001",
+        "Arn": "arn:aws:iam::111122223333:group/ops", "GroupPolicyList": [],
+        "AttachedManagedPolicies": []
+    }));
     std::fs::write(&page, serde_json::to_string(&v).unwrap()).unwrap();
     std::fs::write(
         c.iam.join("keys-backup-admin.json"),
@@ -607,4 +613,62 @@ fn an_attacker_made_user_with_its_inline_room_filled_gets_the_deny_all_as_a_mana
     assert!(o.status.success());
     let sh = std::fs::read_to_string(&script).unwrap();
     assert!(sh.contains(&format!("aws iam delete-policy --policy-arn '{arn}'")), "{sh}");
+}
+
+/// Every file of a snapshot is read, wherever it sits under `--iam DIR`; what is missing is
+/// said, never read as no reach: an empty folder is a usage error, and a page that says more
+/// follow (`IsTruncated`) without the last page among the files is a problem (exit 3).
+#[test]
+fn a_snapshot_in_folders_is_read_whole_and_one_missing_its_last_page_is_incomplete() {
+    let c = case();
+    let flat = c.dir.path().join("flat.json");
+    let o = plan(&c, &["--contain-reachable", "--iam", c.iam.to_str().unwrap()], &flat);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    // One folder per account, as a responder collecting several accounts lays it out.
+    let nested = c.dir.path().join("nested");
+    for f in std::fs::read_dir(&c.iam).unwrap() {
+        let f = f.unwrap().path();
+        let name = f.file_name().unwrap().to_str().unwrap().to_string();
+        let acct = if name.contains("444455556666") { "444455556666" } else { "111122223333" };
+        let d = nested.join(acct).join("details");
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::copy(&f, d.join(&name)).unwrap();
+    }
+    let deep = c.dir.path().join("deep.json");
+    let o = plan(&c, &["--contain-reachable", "--iam", nested.to_str().unwrap()], &deep);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let (a, b) = (read(&flat), read(&deep));
+    assert!(!a["reachable"]["roles"].as_array().unwrap().is_empty());
+    assert_eq!(a["reachable"]["roles"], b["reachable"]["roles"]);
+    assert_eq!(a["precautionary"], b["precautionary"]);
+    // A folder with no file at all: nothing to contain with, said at once.
+    let empty = c.dir.path().join("empty");
+    std::fs::create_dir_all(empty.join("111122223333")).unwrap();
+    let o = plan(&c, &["--contain-reachable", "--iam", empty.to_str().unwrap()], &deep);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no files in it"));
+    // The main account's last page left out: its first page says more follow.
+    std::fs::remove_file(c.iam.join("111122223333-2.json")).unwrap();
+    let o = plan(&c, &["--contain-reachable", "--iam", c.iam.to_str().unwrap()], &deep);
+    assert_eq!(o.status.code(), Some(3));
+    let (code, v) = verify(&c, &deep, true);
+    assert_eq!(code, 3, "{v}");
+    let err = String::from_utf8_lossy(
+        &bin()
+            .arg("plan")
+            .arg(&c.trail)
+            .args(["--key", KEY, "--effective-at", CUT, "--no-progress", "-o"])
+            .arg(&deep)
+            .args(["--contain-reachable", "--iam", c.iam.to_str().unwrap()])
+            .output()
+            .unwrap()
+            .stderr,
+    )
+    .to_string();
+    assert!(
+        err.contains("111122223333.json")
+            && err.contains("IsTruncated")
+            && err.contains("no last page of account 111122223333"),
+        "{err}"
+    );
 }

@@ -38,6 +38,13 @@ pub(super) struct Builder {
     snap: Snapshot,
     problems: Vec<SnapshotProblem>,
     pending: Vec<(PathBuf, Whom, Fact)>,
+    /// Each entity of the authorization details by kind and ARN: the file it came from and
+    /// a hash of its text, so that a second copy that differs (two snapshots of different
+    /// times, or an edited page) is a problem rather than silently losing to the first.
+    seen: BTreeMap<(&'static str, String), (PathBuf, u64)>,
+    /// The authorization-details files: whether the page says more pages follow
+    /// (`IsTruncated`), and the accounts its entities name.
+    pages: Vec<(PathBuf, bool, std::collections::BTreeSet<String>)>,
 }
 
 /// A name or ARN for a message, at most 100 characters (a hostile file may hold huge ones).
@@ -104,6 +111,38 @@ fn boundary(v: &Value) -> Option<String> {
 impl Builder {
     fn problem(&mut self, file: &Path, message: impl Into<String>) {
         self.problems.push(SnapshotProblem::new(file, message));
+    }
+
+    /// Whether `v`, the `kind` entity `arn` of `path`, is the first copy read. A later copy
+    /// with the same text is dropped quietly (the same page given twice); one that differs is
+    /// a problem naming both files, and the first copy stays (which is current cannot be told).
+    /// An AWS managed policy is the same in every account's snapshot but for AWS's own
+    /// updates between two snapshots: its copies are not compared.
+    fn first_copy(&mut self, path: &Path, kind: &'static str, arn: &str, v: &Value) -> bool {
+        let text = if arn.starts_with("arn:") && arn_parts(arn).is_some_and(|(a, _)| a == "aws") {
+            0
+        } else {
+            xxhash_rust::xxh3::xxh3_64(v.to_string().as_bytes())
+        };
+        match self.seen.get(&(kind, arn.to_string())) {
+            None => {
+                self.seen.insert((kind, arn.to_string()), (path.to_path_buf(), text));
+                true
+            }
+            Some((_, t)) if *t == text => false,
+            Some((first, _)) => {
+                let first = first.display().to_string();
+                self.problem(
+                    path,
+                    format!(
+                        "{kind} {} is also in {} with other content: snapshots of two different times, or an edited file? Give one snapshot; the first copy is used",
+                        clip(arn),
+                        clip(&first)
+                    ),
+                );
+                false
+            }
+        }
     }
 
     pub(super) fn file(&mut self, path: &Path) {
@@ -197,11 +236,30 @@ impl Builder {
     }
 
     fn authorization_details(&mut self, path: &Path, v: &Value) {
+        for k in ["UserDetailList", "GroupDetailList", "RoleDetailList", "Policies"] {
+            if v.get(k).is_some_and(|x| !x.is_array() && !x.is_null()) {
+                self.problem(path, format!("{k} is not a list: none of its entries is read"));
+            }
+        }
+        let truncated = v.get("IsTruncated").and_then(Value::as_bool) == Some(true);
+        let mut accounts = std::collections::BTreeSet::new();
+        for k in ["UserDetailList", "GroupDetailList", "RoleDetailList", "Policies"] {
+            for x in list(v, k) {
+                let acct = s(x, "Arn").and_then(arn_parts).map(|(a, _)| a);
+                if let Some(a) = acct.filter(|a| a.len() == 12) {
+                    accounts.insert(a.to_string());
+                }
+            }
+        }
+        self.pages.push((path.to_path_buf(), truncated, accounts));
         for (i, u) in list(v, "UserDetailList").iter().enumerate() {
             let (Some(arn), Some(name)) = (s(u, "Arn"), s(u, "UserName")) else {
                 self.problem(path, format!("UserDetailList[{i}]: no Arn or UserName, skipped"));
                 continue;
             };
+            if !self.first_copy(path, "user", arn, u) {
+                continue;
+            }
             let what = format!("user {}", clip(arn));
             let inline = self.inline(path, &what, u, "UserPolicyList");
             let user = User {
@@ -239,6 +297,9 @@ impl Builder {
                 self.problem(path, format!("GroupDetailList[{i}]: no Arn or GroupName, skipped"));
                 continue;
             };
+            if !self.first_copy(path, "group", arn, g) {
+                continue;
+            }
             let inline = self.inline(path, &format!("group {}", clip(arn)), g, "GroupPolicyList");
             let group = Group {
                 arn: arn.to_string(),
@@ -261,6 +322,9 @@ impl Builder {
                 self.problem(path, format!("RoleDetailList[{i}]: no Arn or RoleName, skipped"));
                 continue;
             };
+            if !self.first_copy(path, "role", arn, r) {
+                continue;
+            }
             let what = format!("role {}", clip(arn));
             let inline = self.inline(path, &what, r, "RolePolicyList");
             let (trust, _) = doc(r.get("AssumeRolePolicyDocument"));
@@ -293,7 +357,7 @@ impl Builder {
                 self.problem(path, format!("Policies[{i}]: no Arn, skipped"));
                 continue;
             };
-            if self.snap.policies.contains_key(arn) {
+            if !self.first_copy(path, "managed policy", arn, p) {
                 continue;
             }
             let default = s(p, "DefaultVersionId").unwrap_or("").to_string();
@@ -444,7 +508,86 @@ impl Builder {
         }
     }
 
+    /// Every managed policy (attached or as a permissions boundary) and group a principal
+    /// names must be in the snapshot: one left out (`--filter User Role`, a page not given)
+    /// would read as no permissions, and its reach as none. One problem per missing policy
+    /// or group, on the file of the first principal naming it.
+    fn check_references(&mut self) {
+        let mut missing: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
+        let mut want = |what: String, by: &str, kind: &'static str| {
+            let e = missing.entry(what).or_insert_with(|| (kind.to_string(), Vec::new()));
+            e.1.push(by.to_string());
+        };
+        let has = |arn: &String| self.snap.policies.contains_key(arn);
+        for a in self.snap.accounts.values() {
+            for u in a.users.values() {
+                for p in u.attached.iter().chain(&u.boundary).filter(|p| !has(p)) {
+                    want(p.clone(), &u.arn, "managed policy");
+                }
+                for g in u.groups.iter().filter(|g| !a.groups.contains_key(*g)) {
+                    want(format!("group {g} of account {}", a.id), &u.arn, "group");
+                }
+            }
+            for g in a.groups.values() {
+                for p in g.attached.iter().filter(|p| !has(p)) {
+                    want(p.clone(), &g.arn, "managed policy");
+                }
+            }
+            for r in a.roles.values() {
+                for p in r.attached.iter().chain(&r.boundary).filter(|p| !has(p)) {
+                    want(p.clone(), &r.arn, "managed policy");
+                }
+            }
+        }
+        for (what, (kind, by)) in missing {
+            let file = ["user", "role", "group"]
+                .iter()
+                .find_map(|k| self.seen.get(&(*k, by[0].clone())))
+                .map_or_else(PathBuf::new, |(f, _)| f.clone());
+            let more =
+                if by.len() > 1 { format!(" and {} more", by.len() - 1) } else { String::new() };
+            let (name, fix) = if kind == "group" {
+                (clip(&what), "its page was not given")
+            } else {
+                (format!("managed policy {}", clip(&what)), "an export filtered with --filter without LocalManagedPolicy and AWSManagedPolicy, or a page not given")
+            };
+            self.problem(
+                &file,
+                format!("{} names {name}, which is not in the snapshot ({fix}): its permissions are unknown, not none; give the whole export", clip(&by[0]), ) + &more,
+            );
+        }
+    }
+
     pub(super) fn finish(mut self) -> (Snapshot, Vec<SnapshotProblem>) {
+        // A page that says more follow (`IsTruncated`) needs the last page of its account
+        // among the files: without it, some users, roles or policies were never given and
+        // their reach would read as none. (Pages in between cannot be counted: a page does
+        // not say which marker asked for it.)
+        let pages = std::mem::take(&mut self.pages);
+        for (file, _, accounts) in pages.iter().filter(|p| p.1) {
+            let last = |a: Option<&String>| {
+                pages
+                    .iter()
+                    .any(|(_, t, acc)| !t && (acc.is_empty() || a.is_none_or(|a| acc.contains(a))))
+            };
+            let missing: Vec<&String> = accounts.iter().filter(|a| !last(Some(a))).collect();
+            if missing.is_empty() && (!accounts.is_empty() || last(None)) {
+                continue;
+            }
+            let whose = if missing.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " of account {}",
+                    missing.iter().map(|a| clip(a)).collect::<Vec<_>>().join(", ")
+                )
+            };
+            self.problem(
+                file,
+                format!("a page of get-account-authorization-details that says more pages follow (IsTruncated), and no last page{whose} is among the files: give every page (call again with --starting-token MARKER until IsTruncated is false), or let the AWS CLI paginate"),
+            );
+        }
+        self.check_references();
         let pending = std::mem::take(&mut self.pending);
         // Key lists with ids (list-access-keys) win over the credential report's slots.
         let mut with_ids: std::collections::BTreeSet<String> = Default::default();

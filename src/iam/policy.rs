@@ -421,7 +421,7 @@ impl Statement {
                 how = PrincipalMatch::Direct;
                 break;
             }
-            if v == c.account || *v == format!("arn:aws:iam::{}:root", c.account) {
+            if v == c.account || account_root(v) == Some(c.account) {
                 how = PrincipalMatch::Account;
             }
         }
@@ -493,25 +493,84 @@ pub fn glob(p: &[u8], s: &[u8]) -> bool {
     pi == p.len()
 }
 
+/// The account of an account principal `arn:PARTITION:iam::ACCOUNT:root`, in any partition
+/// (`aws`, `aws-cn`, `aws-us-gov`, …).
+pub fn account_root(v: &str) -> Option<&str> {
+    let mut it = v.splitn(6, ':');
+    let (a, _, svc, region, acct, res) =
+        (it.next()?, it.next()?, it.next()?, it.next()?, it.next()?, it.next()?);
+    (a == "arn" && svc == "iam" && region.is_empty() && res == "root").then_some(acct)
+}
+
 /// Resource ARN match: `*` alone matches anything; otherwise segment by segment (the six
-/// `arn:partition:service:region:account:resource` parts), wildcards within a segment.
+/// `arn:partition:service:region:account:resource` parts, the last holding any further
+/// colons), wildcards within a segment, except that a `*` ending a segment may match beyond
+/// its colons (AWS: "If the * wildcard is the last character of a resource ARN segment, it
+/// can expand to match beyond colon boundaries", so `arn:aws:iam::*` matches every IAM ARN).
+/// A policy variable (`${aws:username}`) is matched as `*`: what it stands for is the
+/// request's, which an offline evaluation does not know, so it matches every value it could
+/// take, never less reach.
 pub fn arn_match(pattern: &str, arn: &str) -> bool {
     if pattern == "*" {
         return true;
     }
-    let mut ps = pattern.splitn(6, ':');
-    let mut rs = arn.splitn(6, ':');
-    loop {
-        match (ps.next(), rs.next()) {
-            (None, None) => return true,
-            (Some(p), Some(r)) => {
-                if !glob(p.as_bytes(), r.as_bytes()) {
-                    return false;
-                }
+    let owned;
+    let pattern = if pattern.contains("${") {
+        owned = without_variables(pattern);
+        owned.as_str()
+    } else {
+        pattern
+    };
+    let (p, s) = (pattern.as_bytes(), arn.as_bytes());
+    // Per pattern byte: whether a `*` there may match a colon (in the resource segment, or
+    // ending its segment), and whether a `?` there may.
+    let mut colons = 0;
+    let crosses: Vec<bool> = (0..p.len())
+        .map(|i| {
+            let c = colons >= 5 || (p[i] == b'*' && (i + 1 == p.len() || p[i + 1] == b':'));
+            if p[i] == b':' {
+                colons += 1;
             }
-            _ => return false,
+            c
+        })
+        .collect();
+    // ok[j]: the pattern read so far matches the first j bytes of the ARN.
+    let mut ok = vec![false; s.len() + 1];
+    ok[0] = true;
+    for (i, &pc) in p.iter().enumerate() {
+        let mut next = vec![false; s.len() + 1];
+        if pc == b'*' {
+            let mut reach = false;
+            for j in 0..=s.len() {
+                // `*` matches nothing, or one more byte after a match.
+                reach = ok[j] || (reach && (crosses[i] || s[j - 1] != b':'));
+                next[j] = reach;
+            }
+        } else {
+            for j in 1..=s.len() {
+                let c = s[j - 1];
+                let hit = if pc == b'?' { crosses[i] || c != b':' } else { pc == c };
+                next[j] = ok[j - 1] && hit;
+            }
         }
+        ok = next;
     }
+    ok[s.len()]
+}
+
+/// `pattern` with each policy variable (`${…}`) replaced by `*` (module docs of
+/// [`arn_match`]); an unterminated `${` stays as written.
+fn without_variables(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut rest = pattern;
+    while let Some(i) = rest.find("${") {
+        let Some(end) = rest[i..].find('}') else { break };
+        out.push_str(&rest[..i]);
+        out.push('*');
+        rest = &rest[i + end + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]

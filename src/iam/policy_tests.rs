@@ -94,7 +94,26 @@ fn wildcards_in_actions_and_resources() {
     // Resource names are case sensitive.
     assert_eq!(dec(&p, "s3:GetObject", "arn:aws:s3:::Bucket/a"), Decision::NotAllowed);
     // A wildcard does not span ARN segments.
-    assert!(!arn_match("arn:aws:iam::1111*", "arn:aws:iam::111122223333:role/x"));
+    // A `*` ending a segment matches beyond its colons (AWS's Resource element docs).
+    assert!(arn_match("arn:aws:iam::1111*", "arn:aws:iam::111122223333:role/x"));
+    assert!(arn_match("arn:aws:iam::*", "arn:aws:iam::111122223333:role/x"));
+    assert!(arn_match("arn:aws:*", "arn:aws:iam::111122223333:role/x"));
+    // Elsewhere a wildcard stays within its segment.
+    assert!(!arn_match("arn:aws:iam::1*2:role/x", "arn:aws:iam::111122223333:role/x:2"));
+    assert!(!arn_match("arn:aws:i*m::111122223333:role/x", "arn:aws:iam:us:111122223333:role/x"));
+    assert!(!arn_match("arn:aws:iam::4444*", "arn:aws:iam::111122223333:role/x"));
+    assert!(!arn_match("arn:aws:iam::111122223333:role/x", "arn:aws:iam::111122223333:role/xy"));
+    // A policy variable matches whatever it could stand for.
+    assert!(arn_match(
+        "arn:aws:iam::111122223333:user/${aws:username}",
+        "arn:aws:iam::111122223333:user/alice"
+    ));
+    assert!(!arn_match(
+        "arn:aws:iam::111122223333:user/${aws:username}",
+        "arn:aws:iam::111122223333:role/alice"
+    ));
+    assert_eq!(super::account_root("arn:aws-cn:iam::111122223333:root"), Some("111122223333"));
+    assert_eq!(super::account_root("arn:aws:iam::111122223333:user/root"), None);
     assert!(arn_match("arn:aws:iam::1111*:role/*", "arn:aws:iam::111122223333:role/p/x"));
     assert!(arn_match("*", "anything"));
     assert!(glob(b"a*b*c", b"aXXbYYc") && !glob(b"a*b*c", b"aXXbYY") && glob(b"*", b""));

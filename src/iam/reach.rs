@@ -285,10 +285,7 @@ impl Snapshot {
                     idx.entry("*").or_default().push(r);
                 }
                 for v in &p.aws {
-                    let key = v
-                        .strip_prefix("arn:aws:iam::")
-                        .and_then(|x| x.strip_suffix(":root"))
-                        .unwrap_or(v);
+                    let key = super::policy::account_root(v).unwrap_or(v);
                     idx.entry(key).or_default().push(r);
                 }
             }

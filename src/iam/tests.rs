@@ -84,7 +84,8 @@ fn loads_cli_and_api_shapes_and_merges_pages() {
     page1["IsTruncated"] = json!(true);
     page1["Marker"] = json!("m1");
     let mut page2 = details(
-        vec![user(A, "alice", &[])], // repeated on the next page: the first copy is kept
+        // Repeated as it is (the same page given twice): dropped quietly.
+        vec![user(A, "alice", &[("a", allow("*", "*")), ("b", allow("s3:*", "*"))])],
         vec![
             api_role,
             role(
@@ -107,7 +108,30 @@ fn loads_cli_and_api_shapes_and_merges_pages() {
     page2["Policies"] = json!([{"PolicyName": "Bound", "Arn": format!("arn:aws:iam::{A}:policy/Bound"),
         "DefaultVersionId": "v2", "PolicyVersionList": [
             {"VersionId": "v1", "IsDefaultVersion": false, "Document": allow("*", "*")},
-            {"VersionId": "v2", "IsDefaultVersion": true, "Document": url_encode(&allow("s3:*", "*").to_string())}]}]);
+            {"VersionId": "v2", "IsDefaultVersion": true, "Document": url_encode(&allow("s3:*", "*").to_string())}]},
+        {"PolicyName": "ReadOnlyAccess", "Arn": "arn:aws:iam::aws:policy/ReadOnlyAccess",
+        "DefaultVersionId": "v1", "PolicyVersionList": [
+            {"VersionId": "v1", "IsDefaultVersion": true, "Document": allow("s3:Get*", "*")}]}]);
+    // Without the policies a principal names, the snapshot is incomplete, not "no permissions".
+    let mut no_policies = page2.clone();
+    no_policies["Policies"] = json!([]);
+    let (_, lacking, _d) = load_values(&[page1.clone(), no_policies]);
+    assert_eq!(lacking.len(), 2, "{lacking:?}");
+    assert!(lacking.iter().all(|p| p.message.contains("not in the snapshot")), "{lacking:?}");
+    // A page that says more follow needs the last page among the files.
+    let (_, alone, _d) = load_values(std::slice::from_ref(&page1));
+    assert_eq!(alone.len(), 1, "{alone:?}");
+    assert!(alone[0].message.contains("IsTruncated") && alone[0].message.contains(A), "{alone:?}");
+    // The same user with other content in another file (two snapshots of different times):
+    // a problem naming both files, the first copy used.
+    let mut later = details(vec![user(A, "alice", &[])], vec![]);
+    later["IsTruncated"] = json!(false);
+    let (s2, twice, _d) = load_values(&[page1.clone(), later]);
+    assert_eq!(twice.len(), 1, "{twice:?}");
+    assert!(
+        twice[0].message.contains("with other content") && twice[0].message.contains("f0.json")
+    );
+    assert_eq!(s2.user(&format!("arn:aws:iam::{A}:user/alice")).unwrap().inline.len(), 2);
     let (s, problems, _d) = load_values(&[page1, page2]);
     assert!(problems.is_empty(), "{problems:?}");
     assert_eq!(s.accounts.keys().collect::<Vec<_>>(), vec![A, B]);
@@ -248,6 +272,9 @@ fn damaged_and_hostile_files_give_one_problem_each_and_never_stop_the_load() {
     for i in [0, 1, 2, 3, 5, 6] {
         assert_eq!(by_file(i).len(), 1, "file {i}: {problems:?}");
     }
+    // Lists of the wrong type are not read as empty: one problem for each.
+    assert_eq!(by_file(7).len(), 2, "{problems:?}");
+    assert!(by_file(7).iter().all(|m| m.contains("is not a list")), "{problems:?}");
     assert!(
         by_file(3)[0].contains("no Arn") && by_file(3)[0].len() < 200,
         "the huge name is not echoed"
@@ -266,7 +293,6 @@ fn damaged_and_hostile_files_give_one_problem_each_and_never_stop_the_load() {
     assert_eq!(f4.len(), 2, "{f4:?}");
     assert!(f4.iter().any(|m| m.contains("trust policy unreadable")));
     assert!(f4.iter().any(|m| m.contains("\"esc\"") && m.contains("bad URL escape")));
-    assert!(by_file(7).is_empty(), "wrong-typed lists read as empty");
     assert!(by_file(8).is_empty());
     // The good file and the readable parts of the damaged one are loaded.
     assert!(s.user_in(A, "alice").is_some() && s.role_in(A, "R").is_some());
