@@ -99,14 +99,26 @@ fn contain_reachable_denies_exactly_the_reachable_unused_roles_and_verify_holds_
         .collect();
     assert_eq!(plan_used, used);
 
-    // One precautionary deny per reachable, unused role; none among the evidence's actions.
+    // One precautionary deny per reachable role that is unused, or used but without an
+    // evidence deny (its logged sessions expired before the cut-off: the unseen tail could
+    // have minted more); none among the evidence's actions.
+    let evidence_denied: BTreeSet<&str> = p["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["type"] == "put_role_policy")
+        .filter_map(|a| a["principal_arn"].as_str())
+        .collect();
+    let used_bare: BTreeSet<String> =
+        used.iter().filter(|r| !evidence_denied.contains(r.as_str())).cloned().collect();
+    assert!(!used_bare.is_empty() && used_bare.len() < used.len(), "{used_bare:?} of {used:?}");
     let pre = p["precautionary"].as_array().unwrap();
     let denied: BTreeSet<String> = pre
         .iter()
         .filter(|a| a["type"] == "put_role_policy")
         .map(|a| a["principal_arn"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(denied, unused);
+    assert_eq!(denied, unused.union(&used_bare).cloned().collect::<BTreeSet<_>>());
     assert!(pre.iter().all(|a| a["reason"].as_str().unwrap().starts_with("precaution")));
     let n = p["actions"].as_array().unwrap().len() as u64;
     assert_eq!(pre[0]["order"].as_u64(), Some(n + 1), "numbered after the evidence's actions");
@@ -137,10 +149,17 @@ fn contain_reachable_denies_exactly_the_reachable_unused_roles_and_verify_holds_
     let first_pre = sh.find("TrailhoundPrecautionRevokeOlderSessions").unwrap();
     assert!(banner < first_pre);
 
-    // verify --iam recomputes the reachable set and finds every unused role denied.
+    // verify --iam recomputes the reachable set and finds every reachable role denied, used
+    // or not (an ordinary role: every one reached here).
     let (code, v) = verify(&c, &out, true);
     assert_eq!(code, 0, "{v}");
-    assert_eq!(strings(&v["precautionary"]["reachable_roles_denied"]), unused);
+    let ordinary: BTreeSet<String> = roles
+        .iter()
+        .filter(|r| r["kind"] == "ordinary")
+        .map(|r| r["arn"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ordinary, reachable);
+    assert_eq!(strings(&v["precautionary"]["reachable_roles_denied"]), reachable);
     assert!(v["precautionary"]["reachable_roles_not_denied"].as_array().unwrap().is_empty());
 
     // Drop one precautionary deny: verify --iam names the role and fails; verify without the
@@ -671,4 +690,61 @@ fn a_snapshot_in_folders_is_read_whole_and_one_missing_its_last_page_is_incomple
             && err.contains("no last page of account 111122223333"),
         "{err}"
     );
+}
+
+/// A role the evidence shows in use is contained only by a deny of every session issued before
+/// the cut-off: a surgical plan's evidence deny names only the logged sessions, and the unseen
+/// tail could have minted more of the role. With `--contain-reachable`, each such role gets the
+/// precautionary deny (its own tainted sessions not counted as collateral), and `verify --iam`
+/// fails a plan without it.
+#[test]
+fn a_reachable_role_the_evidence_uses_is_contained_whole_even_by_a_surgical_plan() {
+    let c = case();
+    let out = c.dir.path().join("surgical.json");
+    let iam = c.iam.to_str().unwrap();
+    let args = ["--contain-reachable", "--strategy", "surgical", "--iam", iam];
+    let o = plan(&c, &args, &out);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let p = read(&out);
+    let used: BTreeSet<String> = p["reachable"]["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["used"] == true && r["kind"] == "ordinary")
+        .map(|r| r["arn"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!used.is_empty(), "{}", p["reachable"]);
+    let tainted: BTreeSet<&str> = p["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|a| a["covers"].as_array().into_iter().flatten())
+        .map(|x| x.as_str().unwrap())
+        .collect();
+    let pre = p["precautionary"].as_array().unwrap();
+    for arn in &used {
+        let deny = pre
+            .iter()
+            .find(|a| a["type"] == "put_role_policy" && a["principal_arn"] == arn.as_str())
+            .unwrap_or_else(|| panic!("no precaution on used role {arn}: {pre:?}"));
+        assert!(deny["reason"].as_str().unwrap().contains("and used in the evidence"), "{deny}");
+        for s in deny["collateral"].as_array().unwrap() {
+            assert!(!tainted.contains(s.as_str().unwrap()), "tainted {s} counted as collateral");
+        }
+    }
+    let (code, v) = verify(&c, &out, true);
+    assert_eq!(code, 0, "{v}");
+    // Without one of those precautions, verify with the snapshot names the role and fails.
+    let mut cut = p.clone();
+    let first = used.iter().next().unwrap().clone();
+    cut["precautionary"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|a| !(a["type"] == "put_role_policy" && a["principal_arn"] == first.as_str()));
+    let edited = c.dir.path().join("edited.json");
+    std::fs::write(&edited, serde_json::to_vec_pretty(&cut).unwrap()).unwrap();
+    let (code, v) = verify(&c, &edited, true);
+    assert_eq!(code, 1, "{v}");
+    let not_denied = &v["precautionary"]["reachable_roles_not_denied"];
+    assert_eq!(not_denied, &serde_json::json!([first]), "{v}");
 }

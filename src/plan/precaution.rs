@@ -4,10 +4,12 @@
 //! not one policy), and with `--contain-reachable` precautionary actions are added for what
 //! the unseen tail could have minted where no log shows it:
 //!
-//! * every reachable role that is not used in the evidence gets the AWSRevokeOlderSessions
-//!   deny (F6) under its own name ([`PRECAUTION_POLICY_NAME`]), with its collateral (every
-//!   live session of that role in the trail) counted; reachable service-linked (F6) and
-//!   Identity Center (F20) roles cannot be denied by IAM and are noted instead;
+//! * every reachable role that is not used in the evidence, or used but not denied in full by
+//!   the evidence-based actions (a surgical deny names only the logged sessions; a role whose
+//!   logged sessions all expired has none), gets the AWSRevokeOlderSessions deny (F6) under
+//!   its own name ([`PRECAUTION_POLICY_NAME`]), with its collateral (every live session of
+//!   that role in the trail) counted; reachable service-linked (F6) and Identity Center (F20)
+//!   roles cannot be denied by IAM and are noted instead;
 //! * every user whose access keys or password it could create is a review item (list its
 //!   keys and password, compare with the snapshot);
 //! * every account whose IAM policies it could change is a review item (IAM changes since the
@@ -29,6 +31,29 @@ use serde_json::json;
 
 /// Name of the precautionary deny put on reachable, unused roles.
 pub const PRECAUTION_POLICY_NAME: &str = "TrailhoundPrecautionRevokeOlderSessions";
+
+/// Whether `actions` deny every session of role `arn` issued before `cut`: an inline deny on
+/// the role, or a managed one attached to it, with a statement that matches a session issued
+/// just before the cut-off whatever its name.
+fn denies_older_sessions(actions: &[Action], arn: &str, cut: i64) -> bool {
+    let want = role_key(arn);
+    let on_role = |a: &Action| a.principal_arn.as_deref().and_then(role_key) == want;
+    let full = |doc: Option<&serde_json::Value>| {
+        doc.and_then(|d| d.get("Statement"))
+            .and_then(serde_json::Value::as_array)
+            .is_some_and(|sts| sts.iter().any(|st| statement_matches(st, Some(cut - 1), None)))
+    };
+    actions.iter().filter(|a| on_role(a)).any(|a| match a.kind {
+        ActionKind::PutRolePolicy => full(a.policy_document.as_ref()),
+        ActionKind::AttachRolePolicy => actions.iter().any(|c| {
+            c.kind == ActionKind::CreatePolicy
+                && c.policy_arn.is_some()
+                && c.policy_arn == a.policy_arn
+                && full(c.policy_document.as_ref())
+        }),
+        _ => false,
+    })
+}
 
 /// The role name at the end of a role ARN (after its path).
 fn role_name(arn: &str) -> &str {
@@ -67,7 +92,18 @@ fn apply_with(
     if contain {
         p.contain_reachable = true;
         let mut pre = Vec::new();
-        for r in reach.unused_roles() {
+        // The sessions the evidence-based actions cover: a used role's own tainted sessions
+        // are not the precaution's collateral.
+        let tainted: std::collections::BTreeSet<String> =
+            p.actions.iter().flat_map(|a| a.covers.iter().flatten().cloned()).collect();
+        for r in &reach.roles {
+            // A role the evidence shows in use is contained only by a deny of every session
+            // issued before the cut-off: a surgical deny names only the sessions the logs
+            // show, and a role whose logged sessions have all expired has no deny at all,
+            // while the unseen tail could have minted more of it.
+            if r.used && (r.kind != "ordinary" || denies_older_sessions(&p.actions, &r.arn, cut)) {
+                continue;
+            }
             if r.kind != "ordinary" {
                 p.notes.push(format!(
                     "reachable role {} is {}: no IAM policy can deny its sessions ({}); watch it instead",
@@ -86,6 +122,7 @@ fn apply_with(
                     && want.is_some()
                     && node.role_arn.as_deref().and_then(role_key) == want;
                 if of_role
+                    && !tainted.contains(node.id.as_str())
                     && session_expiry(g, n).is_none_or(|x| x > cut)
                     && statement_matches(&statement, node.issued_at, node.userid.as_deref())
                 {
@@ -103,12 +140,17 @@ fn apply_with(
                 covers: Some(Vec::new()),
                 collateral: Some(collateral),
                 reason: format!(
-                    "precaution (not evidence-based): role {} is reachable from the unseen tail ({} via {}, {} hop(s){}) but not used in the evidence; deny its sessions issued before {} in case one was minted after the last log (F6)",
+                    "precaution (not evidence-based): role {} is reachable from the unseen tail ({} via {}, {} hop(s){}) {}; deny its sessions issued before {} in case one was minted after the last log (F6)",
                     role_name(&r.arn),
                     r.from.join(", "),
                     r.via,
                     r.depth,
                     if r.certain { "" } else { ", under a condition" },
+                    if r.used {
+                        "and used in the evidence, but the plan's denies cover only the sessions the logs show"
+                    } else {
+                        "but not used in the evidence"
+                    },
                     fmt_iso(cut)
                 ),
                 ..Default::default()

@@ -178,7 +178,7 @@ fn apply_precautions(
 
 /// The verdict on the precautionary actions, given IAM's `state` once every action has run
 /// ([`apply_precautions`]) and their problems: with a snapshot, whether they deny every
-/// reachable, unused role (issue #20).
+/// sessions issued before the cut-off of every reachable role (issue #20).
 fn check_precautions(
     plan: &Plan,
     reach: Option<&crate::contain::Reachable>,
@@ -195,9 +195,14 @@ fn check_precautions(
         command_problems,
     };
     let Some(reach) = reach else { return c };
-    for r in reach.unused_roles() {
+    // Every reachable role, used in the evidence or not: a used one is contained only by a
+    // deny of every session issued before the cut-off (a surgical deny names the logged
+    // sessions alone), which its evidence deny may be.
+    for r in &reach.roles {
         if r.kind != "ordinary" {
-            c.reachable_roles_unrevocable.push(r.arn.clone());
+            if !r.used {
+                c.reachable_roles_unrevocable.push(r.arn.clone());
+            }
             continue;
         }
         // Denied: a policy on the role denies every session issued before the cut-off.
@@ -1313,7 +1318,7 @@ pub fn render_table(v: &Verification) -> String {
             c.actions,
             if c.checked_against_snapshot {
                 format!(
-                    "reachable unused roles: {} denied, {} NOT denied, {} unrevocable",
+                    "reachable roles: {} denied, {} NOT denied, {} unrevocable",
                     c.reachable_roles_denied.len(),
                     c.reachable_roles_not_denied.len(),
                     c.reachable_roles_unrevocable.len()
