@@ -189,7 +189,8 @@ pub struct UserReach {
     pub certain: bool,
     pub from: Vec<String>,
     pub via: String,
-    /// Its access key ids at snapshot time (`null`: unknown, no `list-access-keys` output).
+    /// Its access key ids at snapshot time (`null`: unknown, no `list-access-keys` output, or
+    /// only a credential report, which has no key ids).
     pub keys_at_snapshot: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub labels: Vec<String>,
@@ -326,7 +327,8 @@ pub fn reachable(
                 .snapshot
                 .user(&u.arn)
                 .and_then(|s| s.access_keys.as_ref())
-                .map(|ks| ks.iter().filter_map(|k| k.id.clone()).collect::<Vec<_>>());
+                // Keys without ids (a credential report) do not make a list of ids: unknown.
+                .and_then(|ks| ks.iter().map(|k| k.id.clone()).collect::<Option<Vec<_>>>());
             let e = users.entry(u.arn.clone()).or_insert_with(|| UserReach {
                 arn: u.arn.clone(),
                 actions: u.actions.clone(),

@@ -748,3 +748,47 @@ fn a_reachable_role_the_evidence_uses_is_contained_whole_even_by_a_surgical_plan
     let not_denied = &v["precautionary"]["reachable_roles_not_denied"];
     assert_eq!(not_denied, &serde_json::json!([first]), "{v}");
 }
+
+/// The leaked key's user may hold another key the attacker made where no log reached (an
+/// unrecorded region, F15, or after the last log): with a snapshot, each active key of that user
+/// the plan does not deactivate is a review item naming it and its deactivation, and one made
+/// once the evidence had begun says so. The leaked key itself is not named again.
+#[test]
+fn another_active_key_of_the_leaked_keys_user_in_the_snapshot_is_named_for_review() {
+    let c = case();
+    std::fs::write(
+        c.iam.join("access-keys-111122223333-ci-deployer.json"),
+        r#"{"AccessKeyMetadata": [
+            {"AccessKeyId": "AKIAIOSFODNN7EXAMPLE", "CreateDate": "2023-06-01T09:00:00Z", "Status": "Active", "UserName": "ci-deployer"},
+            {"AccessKeyId": "AKIAIOSFODNN7UNSEEN2", "CreateDate": "2024-03-11T11:40:00+00:00", "Status": "Active", "UserName": "ci-deployer"},
+            {"AccessKeyId": "AKIAIOSFODNN7OLDKEY3", "CreateDate": "2023-01-01T00:00:00Z", "Status": "Inactive", "UserName": "ci-deployer"}
+        ], "IsTruncated": false}"#,
+    )
+    .unwrap();
+    let out = c.dir.path().join("plan.json");
+    let o = plan(&c, &["--iam", c.iam.to_str().unwrap()], &out);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let p = read(&out);
+    let reviews: Vec<&Value> = p["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| {
+            a["type"] == "review"
+                && a["reason"].as_str().unwrap().contains("another active access key")
+        })
+        .collect();
+    assert_eq!(reviews.len(), 1, "{reviews:?}");
+    let r = reviews[0]["reason"].as_str().unwrap();
+    assert!(r.contains("user ci-deployer") && r.contains("AKIAIOSFODNN7UNSEEN2"), "{r}");
+    assert!(r.contains("once the evidence had begun"), "{r}");
+    assert!(reviews[0]["command"]
+        .as_str()
+        .unwrap()
+        .contains("update-access-key --user-name 'ci-deployer' --access-key-id 'AKIAIOSFODNN7UNSEEN2' --status Inactive"));
+    // Without the snapshot nothing names it: the logs never showed it.
+    let bare = c.dir.path().join("bare.json");
+    let o = plan(&c, &[], &bare);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(!std::fs::read_to_string(&bare).unwrap().contains("AKIAIOSFODNN7UNSEEN2"));
+}

@@ -82,6 +82,7 @@ fn apply_with(
     // list, so that a deny it pushes past its room is counted as newly refused.
     let before = super::room::refused(&p.actions);
     attacker_user_facts(p, iam);
+    leaked_user_keys(p, iam);
     role_ids(p, iam, g);
     let actions = std::mem::take(&mut p.actions);
     p.actions = fit_or_managed(actions, Some(iam), trail, &mut p.notes);
@@ -159,10 +160,17 @@ fn apply_with(
         for u in &reach.users {
             let name = role_name(&u.arn);
             let account = crate::chain::arn_account(&u.arn).map(str::to_string);
-            let known = match &u.keys_at_snapshot {
-                Some(k) if k.is_empty() => "it had no access keys at snapshot time".to_string(),
-                Some(k) => format!("its keys at snapshot time: {}", k.join(", ")),
-                None => "its keys at snapshot time are unknown".to_string(),
+            let slots = iam.snapshot.user(&u.arn).and_then(|s| s.access_keys.as_ref());
+            let known = match (&u.keys_at_snapshot, slots) {
+                (Some(k), _) if k.is_empty() => {
+                    "it had no access keys at snapshot time".to_string()
+                }
+                (Some(k), _) => format!("its keys at snapshot time: {}", k.join(", ")),
+                (None, Some(ks)) => format!(
+                    "the credential report shows {} access key(s) active at snapshot time, without their ids",
+                    ks.iter().filter(|k| k.status == "Active").count()
+                ),
+                (None, None) => "its keys at snapshot time are unknown".to_string(),
             };
             pre.push(review(
                 account,
@@ -297,6 +305,84 @@ fn attacker_user_facts(p: &mut Plan, iam: &Iam) {
                     ),
                     format!("aws iam delete-virtual-mfa-device --serial-number {}", shell_word(serial)),
                 ],
+            ));
+        }
+    }
+    p.actions.extend(extra);
+}
+
+/// The other access keys of each user whose key the plan deactivates (a leaked key, or one the
+/// attacker made on a user it did not create): an active key the snapshot shows and the plan
+/// does not deactivate may be the attacker's, made where no log reached (a region or trail not
+/// recorded, F15, or after the last log). Each is a review item naming the key and its
+/// deactivation; one created once the evidence had begun says so. A key the snapshot shows
+/// without its id (a credential report alone) is a review item to list the user's keys.
+fn leaked_user_keys(p: &mut Plan, iam: &Iam) {
+    let made: std::collections::BTreeSet<(&str, &str)> = p
+        .attacker_users
+        .iter()
+        .filter(|u| u.created)
+        .map(|u| (u.account_id.as_str(), u.user_name.as_str()))
+        .collect();
+    let deactivated: std::collections::BTreeSet<&str> = p
+        .actions
+        .iter()
+        .filter(|a| a.kind == ActionKind::DeactivateAccessKey)
+        .filter_map(|a| a.access_key_id.as_deref())
+        .collect();
+    let users: std::collections::BTreeSet<(&str, &str)> = p
+        .actions
+        .iter()
+        .filter(|a| a.kind == ActionKind::DeactivateAccessKey)
+        .filter_map(|a| Some((a.account_id.as_deref()?, a.user_name.as_deref()?)))
+        .filter(|u| !made.contains(u))
+        .collect();
+    let began = p.inputs.first_event.map(|t| t.0);
+    let mut extra = Vec::new();
+    for (acct, name) in users {
+        let Some(u) = iam.snapshot.user_in(acct, name) else { continue };
+        let active = u.access_keys.iter().flatten().filter(|k| k.status == "Active");
+        let mut unnamed = Vec::new();
+        for k in active {
+            let created = k.created.as_deref().and_then(crate::time::parse_iso);
+            let during = created.zip(began).is_some_and(|(c, b)| c >= b);
+            let when = match (k.created.as_deref(), during) {
+                (Some(c), true) => format!(
+                    ", created {} once the evidence had begun: the logs do not show who made it",
+                    crate::escape::one_line(c)
+                ),
+                (Some(c), false) => format!(", created {}", crate::escape::one_line(c)),
+                (None, _) => String::new(),
+            };
+            match k.id.as_deref() {
+                Some(id) if deactivated.contains(id) => {}
+                Some(id) => extra.push(review(
+                    Some(acct.to_string()),
+                    format!(
+                        "user {name}, whose key the plan deactivates, has another active access key {id} in the IAM snapshot{when}; the attacker could have made it where no log reached (F15) or after the last log: deactivate it unless its owner made it and still holds it"
+                    ),
+                    &[format!(
+                        "aws iam update-access-key --user-name {} --access-key-id {} --status Inactive",
+                        shell_word(name),
+                        shell_word(id)
+                    )],
+                )),
+                None => unnamed.push(match k.created.as_deref() {
+                    Some(c) if during => format!("one created {} (once the evidence had begun)", crate::escape::one_line(c)),
+                    Some(c) => format!("one created {}", crate::escape::one_line(c)),
+                    None => "one".to_string(),
+                }),
+            }
+        }
+        if !unnamed.is_empty() {
+            extra.push(review(
+                Some(acct.to_string()),
+                format!(
+                    "user {name}, whose key the plan deactivates, has {} active access key(s) in the IAM snapshot's credential report ({}), which names no key ids: one may be the key the plan deactivates; list its keys and deactivate every one its owner does not hold",
+                    unnamed.len(),
+                    unnamed.join("; ")
+                ),
+                &[format!("aws iam list-access-keys --user-name {}", shell_word(name))],
             ));
         }
     }
