@@ -57,6 +57,13 @@ pub struct AttackerUser {
     /// user's): a NOT CUT note and review item, and verify fails.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name_unsure: Option<String>,
+    /// Why it may not be the attacker's, when every `CreateUser` that made it was called by a
+    /// credential tainted only through an ambiguous link
+    /// ([`crate::chain::SessionGraph::by_ambiguous_link`]): the session may be a clean
+    /// one's. The plan then denies it everything and leaves its deletion to a human (a
+    /// deletion cannot be undone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made_unsure: Option<String>,
 }
 
 /// When the user `u` the attacker controls was deleted after it last made it (`made`: the
@@ -248,6 +255,8 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
     // The sessions rule 3 may take, by role (made once, when a role first needs it).
     let mut role_sessions: Option<BTreeMap<(String, String), Vec<usize>>> = None;
     let mut unsure: Vec<(usize, String)> = Vec::new();
+    // The credentials whose CreateUser calls made each attacker user.
+    let mut creators: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     // Every user's credentials, for a chain of users past its first passes.
     let mut user_creds: Option<BTreeMap<(String, String), Vec<usize>>> = None;
     let mut user_scans = 0;
@@ -336,6 +345,7 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
                 deleted: None,
                 deleted_at: None,
                 name_unsure: None,
+                made_unsure: None,
             });
             if e.name_unsure.is_none() {
                 e.name_unsure = g.rename_unordered(&gr.account_id, &renames, Some(gr.time));
@@ -351,6 +361,7 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
             e.since = e.since.min(Time(gr.time));
             e.created |= gr.event_name == "CreateUser";
             if gr.event_name == "CreateUser" {
+                creators.entry(who.clone()).or_default().push(gr.by);
                 let last = made.entry(who.clone()).or_insert(gr.time);
                 *last = (*last).max(gr.time);
                 let last = arn_from.entry(who).or_insert(k);
@@ -489,6 +500,18 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
         frontier = g.descendants(&new).into_iter().filter(|&n| reached.insert(n)).collect();
     }
     let nodes: BTreeSet<usize> = reached.into_iter().filter(|&n| is_cred(n)).collect();
+    let ambiguous = g.by_ambiguous_link(seeds);
+    if !ambiguous.is_empty() {
+        for (who, u) in users.iter_mut().filter(|(_, u)| u.created) {
+            let by = creators.get(who).map(Vec::as_slice).unwrap_or(&[]);
+            if !by.is_empty() && by.iter().all(|b| ambiguous.contains(b)) {
+                u.made_unsure = Some(format!(
+                    "it was made by {}, which the trail ties to the leaked key only through a call whose caller more than one session matches (inferred link): it may be another session's, and a user a clean session made must not be deleted",
+                    crate::escape::one_line(&g.nodes[by[0]].id)
+                ));
+            }
+        }
+    }
     let mut attacker_users: Vec<AttackerUser> = users.into_values().collect();
     for u in &mut attacker_users {
         u.evidence.sort();

@@ -4509,3 +4509,60 @@ fn a_hop_from_a_session_whose_role_id_no_record_gave_is_followed() {
     assert!(p["summary"]["sessions_to_check"].is_null(), "{p:#}");
     assert!(actions(&p, "delete_user").is_empty(), "{p:#}");
 }
+
+/// A hop seen only in the role owner's copy names its caller `ROLEID:deploy`, and two sessions
+/// alive then match: the leaked key's and a clean pipeline's, both of role Admin and named
+/// `deploy`. Each is linked and the hop is tainted (denied, its keys deactivated), but a user
+/// its session made may be the pipeline's: it is denied everything and left to a human, never
+/// deleted (a deletion cannot be undone). With the leaked key's session the only match, the
+/// user is the attacker's and is removed.
+#[test]
+fn a_user_made_through_an_ambiguous_link_is_denied_and_left_to_a_human_not_deleted() {
+    let admin = format!("arn:aws:iam::{MAIN}:role/Admin");
+    let worker = format!("arn:aws:iam::{SECOND}:role/Worker");
+    let build = |with_pipeline: bool| {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        if with_pipeline {
+            let bot = s.user_key(MAIN, "pipeline", "AKIAI44QH8DHBEXAMPLE");
+            let clean = s.assume_role(&bot, T0 - 600, &admin, "deploy", 3600);
+            s.call(&clean, T0 - 500, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        }
+        let a = s.assume_role(&leaked, T0, &admin, "deploy", 3600);
+        let w = s.assume_role(&a, T0 + 300, &worker, "w1", 3600);
+        // The caller's own copy went to a region the export lacks (F15).
+        s.drop_records(|acct, r| {
+            acct == MAIN
+                && r["eventName"] == "AssumeRole"
+                && r["requestParameters"]["roleArn"] == worker.as_str()
+        });
+        s.create_user(&w, T0 + 360, "svc-backup");
+        let k = s.create_access_key(&w, T0 + 370, Some("svc-backup"));
+        (write(&s, &[]), k)
+    };
+    let (d, key) = build(true);
+    let p = plan(&d, LEAKED, "strict");
+    assert!(principals(&p, "put_role_policy").contains(&worker), "{p:#}");
+    assert!(deactivated(&p).contains(&key.key.as_str()), "{p:#}");
+    assert!(actions(&p, "delete_user").is_empty(), "a user a clean session may have made: {p:#}");
+    assert!(actions(&p, "delete_access_key").is_empty(), "{p:#}");
+    assert!(
+        actions(&p, "put_user_policy")
+            .iter()
+            .any(|a| a["principal_arn"].as_str().is_some_and(|x| x.ends_with(":user/svc-backup"))),
+        "denied everything: {p:#}"
+    );
+    assert!(
+        actions(&p, "review").iter().any(|a| {
+            let r = a["reason"].as_str().unwrap();
+            r.contains("user svc-backup was made by a session that may be the attacker's")
+                && r.contains("more than one session matches")
+        }),
+        "{p:#}"
+    );
+    assert_eq!(verify(&d, &p).0, 0);
+    // The leaked key's session the only match: the attacker's user, removed.
+    let (d, _) = build(false);
+    let p = plan(&d, LEAKED, "strict");
+    assert_eq!(actions(&p, "delete_user").len(), 1, "{p:#}");
+}

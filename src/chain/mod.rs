@@ -504,6 +504,34 @@ impl SessionGraph {
         reach(self.nodes.len(), &self.edge_nodes, false, seeds.iter().copied())
     }
 
+    /// The nodes reached from `seeds` only through an ambiguous link: an inferred edge whose
+    /// child has another inferred parent (the role owner's copy of a call names a caller
+    /// `ROLEID:session` that two or more sessions alive then match: each is linked, and the
+    /// child is tainted if any is, but it may be the other's). These are every descendant of
+    /// such a child that the seeds do not reach along the other edges. Empty, and nothing
+    /// walked, when no edge is ambiguous.
+    pub fn by_ambiguous_link(&self, seeds: &[usize]) -> BTreeSet<usize> {
+        let mut inferred_in = BTreeMap::new();
+        for (e, &(_, c)) in self.edges.iter().zip(&self.edge_nodes) {
+            if e.inferred {
+                *inferred_in.entry(c).or_insert(0usize) += 1;
+            }
+        }
+        let ambiguous = |k: usize| {
+            self.edges[k].inferred && inferred_in.get(&self.edge_nodes[k].1).is_some_and(|&n| n > 1)
+        };
+        let children: BTreeSet<usize> =
+            (0..self.edges.len()).filter(|&k| ambiguous(k)).map(|k| self.edge_nodes[k].1).collect();
+        if children.is_empty() {
+            return BTreeSet::new();
+        }
+        let clear: Vec<(usize, usize)> =
+            (0..self.edges.len()).filter(|&k| !ambiguous(k)).map(|k| self.edge_nodes[k]).collect();
+        let sure = reach(self.nodes.len(), &clear, false, seeds.iter().copied());
+        let below = reach(self.nodes.len(), &self.edge_nodes, false, children.into_iter());
+        below.into_iter().filter(|n| !sure.contains(n)).collect()
+    }
+
     /// Every ancestor of `nodes` (nodes included).
     pub fn ancestors(&self, nodes: &BTreeSet<usize>) -> BTreeSet<usize> {
         reach(self.nodes.len(), &self.edge_nodes, true, nodes.iter().copied())

@@ -90,8 +90,10 @@ pub fn creation_date_of(r: &RawRecord) -> Option<i64> {
 /// The ARN partition of an AWS region (`cn-north-1` is in `aws-cn`, `us-gov-west-1` in
 /// `aws-us-gov`, the isolated regions in theirs); `aws` for every other (or no) region.
 fn partition_of_region(region: &str) -> &'static str {
-    const PREFIXES: [(&str, &str); 6] = [
+    const PREFIXES: [(&str, &str); 7] = [
         ("cn-", "aws-cn"),
+        // The AWS European Sovereign Cloud (its first region is eusc-de-east-1).
+        ("eusc-", "aws-eusc"),
         ("us-gov-", "aws-us-gov"),
         ("us-isob-", "aws-iso-b"),
         ("us-isof-", "aws-iso-f"),
@@ -259,4 +261,22 @@ pub fn normalize(r: &RawRecord, file: u32, idx: u32) -> Result<Event, RecordReje
         resources,
         origin: Origin { file, record: idx },
     })
+}
+
+#[cfg(test)]
+mod partition_tests {
+    #[test]
+    fn each_region_is_in_its_partition() {
+        for (region, partition) in [
+            ("us-east-1", "aws"),
+            ("", "aws"),
+            ("cn-north-1", "aws-cn"),
+            ("us-gov-west-1", "aws-us-gov"),
+            ("eusc-de-east-1", "aws-eusc"),
+            ("us-iso-east-1", "aws-iso"),
+            ("us-isob-east-1", "aws-iso-b"),
+        ] {
+            assert_eq!(super::partition_of_region(region), partition, "{region}");
+        }
+    }
 }

@@ -1,7 +1,8 @@
 //! The removal of the users the attacker made (SPEC §9), in the order `DeleteUser` requires:
 //! what the evidence shows on each (keys, console password, attached and inline policies,
 //! groups) comes off first, under the name the user has at the end of the trail; a user the
-//! attacker only took over is denied and left to a human.
+//! attacker only took over, or one made by a session tainted only through an ambiguous link
+//! (it may be a clean session's: `AttackerUser::made_unsure`), is denied and left to a human.
 
 use super::commands::{checked, review};
 use super::{Action, ActionKind, TrailRooms, BLOCKS_DELETE_USER, DENY_ALL_POLICY_NAME};
@@ -71,7 +72,7 @@ pub(super) fn remove_users(
                 ),
             )));
         }
-        if u.created {
+        if u.created && u.made_unsure.is_none() {
             for k in user_keys.get(&key).into_iter().flatten() {
                 actions.push(checked(Action {
                     access_key_id: Some(k.clone()),
@@ -141,13 +142,21 @@ pub(super) fn remove_users(
                 ),
             )));
         } else {
-            actions.push(review(
-                Some(u.account_id.clone()),
-                format!(
+            let what = match &u.made_unsure {
+                Some(why) => format!(
+                    "user {} was made by a session that may be the attacker's ({}): {why}. It is denied everything and its keys are deactivated; decide whether to delete it (find who made it: the session's source address and agent in the call) or to give it back to its owner ({DENY_ALL_POLICY_NAME} removed, keys reactivated)",
+                    u.user_name,
+                    u.evidence.join(", ")
+                ),
+                None => format!(
                     "user {} existed before the incident but the attacker set its console password ({}): it is denied everything; decide whether to delete it or to restore access to its owner (new password, keys rotated, {DENY_ALL_POLICY_NAME} removed)",
                     u.user_name,
                     u.evidence.join(", ")
                 ),
+            };
+            actions.push(review(
+                Some(u.account_id.clone()),
+                what,
                 &[format!("aws iam delete-user-policy --user-name {} --policy-name {DENY_ALL_POLICY_NAME}", shell_word(&u.user_name))],
             ));
         }
