@@ -4566,3 +4566,53 @@ fn a_user_made_through_an_ambiguous_link_is_denied_and_left_to_a_human_not_delet
     let p = plan(&d, LEAKED, "strict");
     assert_eq!(actions(&p, "delete_user").len(), 1, "{p:#}");
 }
+
+/// Holes in an account's evidence while a tainted session of it was alive are said, never read
+/// as "it did nothing there": the account's logs begin after the session was issued (its issue
+/// is known from the caller's copy), or hold no events of the region where IAM and global STS
+/// calls are recorded (F15) while other regions' logs go on.
+#[test]
+fn holes_in_an_accounts_evidence_while_a_tainted_session_lived_are_named() {
+    let role = format!("arn:aws:iam::{SECOND}:role/Ops");
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let ops = s.assume_role(&leaked, T0, &role, "ops", 3600);
+    s.call(&ops, T0 + 60, "iam.amazonaws.com", "ListUsers", Value::Null);
+    s.call(&ops, T0 + 1800, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.call(&ops, T0 + 3000, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let notes = |s: &Scenario| {
+        let d = write(s, &[]);
+        let (_, p, err) = run(&["plan", "--key", LEAKED, "--effective-at", CUT], &d);
+        assert!(p.is_object(), "{err}");
+        p["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let whole = notes(&s);
+    assert!(!whole.iter().any(|n| n.contains("F15") || n.contains("begin at")), "{whole:?}");
+    // The account's logs of its first half hour left out.
+    let mut late = s.clone();
+    late.drop_records(|acct, r| acct == SECOND && r["eventName"] != "ListBuckets");
+    let n = notes(&late);
+    assert!(
+        n.iter().any(|x| x.starts_with(&format!("logs of account {SECOND} begin at"))
+            && x.contains("collect its logs from 2024-03-11T10:00:00Z")
+            && x.contains(&ops.node_id())),
+        "{n:?}"
+    );
+    // Its logs of us-east-1 left out: only eu-west-1's are there.
+    let mut regional = s.clone();
+    regional.edit_records(|acct, r| {
+        if acct == SECOND {
+            r["awsRegion"] = json!("eu-west-1");
+        }
+    });
+    let n = notes(&regional);
+    assert!(
+        n.iter().any(|x| x.contains(&format!("logs of account {SECOND} hold no us-east-1 events"))),
+        "{n:?}"
+    );
+}

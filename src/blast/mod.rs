@@ -8,6 +8,7 @@
 
 mod classify;
 mod finding;
+mod gaps;
 mod moments;
 mod render;
 mod signals;
@@ -498,6 +499,7 @@ fn radius(
             }
         }
     }
+    gaps::evidence_gaps(ing, g, &nodes, &mut notes);
     for (a, ids) in gaps {
         notes.push(format!(
             "logs of account {a} are not in the trail: tainted credential(s) {} live there and their activity there is not visible; collect AWSLogs/{a}/ next",

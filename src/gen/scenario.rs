@@ -72,7 +72,7 @@ impl Cred {
 }
 
 /// A scenario being written.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Scenario {
     /// (account, record) in the order made.
     records: Vec<(String, Value)>,

@@ -1,0 +1,149 @@
+//! Holes in an account's evidence while a tainted session of it was alive: what it did there
+//! is not in the trail, and a blast radius that shows nothing there reads as "did nothing".
+//!
+//! Two kinds are told apart, each a note naming the account, the time to collect from and
+//! the sessions concerned (at most five by name):
+//!
+//! - **Before the logs begin.** A tainted session issued before its account's first event
+//!   (its issue is known from another account's copy of the call): its first calls are not in
+//!   the trail. The mirror of the unseen tail (SPEC §9), which is what a credential did after
+//!   the logs end.
+//! - **The region of global events.** IAM and the global STS endpoint record their calls in
+//!   one region of each partition (`us-east-1`; `cn-north-1` in China; `us-gov-west-1` in
+//!   GovCloud; F15). When an account's logs of that region are absent, or begin or end more
+//!   than [`SLACK`] inside a tainted session's life while its other regions go on, what the
+//!   session did in IAM (users, keys, policies) is not in the trail.
+//!
+//! Holes in the middle of a region's logs are not looked for: a quiet region has minutes or
+//! hours without a file, which no offline check tells from a file left out.
+
+use crate::chain::{NodeKind, SessionGraph};
+use crate::ingest::Ingest;
+use crate::time::fmt_iso;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How far inside a session's life a region's logs must begin or end to be a hole (a log
+/// file holds up to about five minutes of events, and a quiet region writes none).
+const SLACK: i64 = 900;
+
+/// The region where the partition of `arn` records IAM and global STS calls.
+fn global_region(arn: Option<&str>) -> Option<&'static str> {
+    let partition = arn.and_then(|a| a.split(':').nth(1)).unwrap_or("aws");
+    match partition {
+        "aws" => Some("us-east-1"),
+        "aws-cn" => Some("cn-north-1"),
+        "aws-us-gov" => Some("us-gov-west-1"),
+        _ => None,
+    }
+}
+
+/// Adds to `notes` the holes in the evidence of the accounts of the tainted sessions `nodes`
+/// (module docs).
+pub(super) fn evidence_gaps(
+    ing: &Ingest,
+    g: &SessionGraph,
+    nodes: &BTreeSet<usize>,
+    notes: &mut Vec<String>,
+) {
+    let spans: BTreeMap<&str, (i64, i64)> = ing
+        .account_spans()
+        .iter()
+        .filter(|a| a.events > 0)
+        .filter_map(|a| Some((ing.str(a.account)?, (a.first, a.last))))
+        .collect();
+    // Each tainted session with its account, its global region and its life.
+    let mut lives = Vec::new();
+    for &n in nodes {
+        let node = &g.nodes[n];
+        if node.kind != NodeKind::Session {
+            continue;
+        }
+        let (Some(acct), Some(start)) = (node.account_id.as_deref(), node.issued_at) else {
+            continue;
+        };
+        let Some(&span) = spans.get(acct) else { continue };
+        let end = crate::chain::session_expiry(g, n);
+        lives.push((n, acct, global_region(node.principal_arn.as_deref()), start, end, span));
+    }
+    if lives.is_empty() {
+        return;
+    }
+    // The first and last event of each wanted (account, region), in one pass over the table.
+    let wanted: BTreeSet<(&str, &str)> = lives.iter().filter_map(|l| Some((l.1, l.2?))).collect();
+    let mut region_span: BTreeMap<(&str, &str), (i64, i64)> = BTreeMap::new();
+    if !wanted.is_empty() {
+        // Only the events of the accounts wanted are looked up (an index, not a hash, for
+        // every other event of the table).
+        let mut of_account = vec![false; ing.strings.len()];
+        for (a, _) in &wanted {
+            for span in ing.account_spans() {
+                if ing.str(span.account) == Some(a) {
+                    of_account[span.account as usize] = true;
+                }
+            }
+        }
+        let mut ids: rustc_hash::FxHashMap<(u32, u32), Option<(&str, &str)>> =
+            rustc_hash::FxHashMap::default();
+        for s in &ing.stubs {
+            if !of_account.get(s.account as usize).copied().unwrap_or(false)
+                || ing.is_time_anomaly(s.time)
+            {
+                continue;
+            }
+            let key = *ids.entry((s.account, s.region)).or_insert_with(|| {
+                let k = (ing.str(s.account)?, ing.str(s.region)?);
+                wanted.contains(&k).then_some(k)
+            });
+            if let Some(k) = key {
+                let e = region_span.entry(k).or_insert((i64::MAX, i64::MIN));
+                e.0 = e.0.min(s.time);
+                e.1 = e.1.max(s.time);
+            }
+        }
+    }
+    let mut found: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
+    for (n, acct, region, start, end, (first, last)) in lives {
+        let id = g.nodes[n].id.as_str();
+        if start + SLACK < first {
+            let what = format!(
+                "logs of account {acct} begin at {}, after tainted session(s) of it were issued: what they did before is not in the trail; collect its logs from {}",
+                fmt_iso(first),
+                fmt_iso(start)
+            );
+            found.entry((acct.to_string(), what)).or_default().push(id);
+        }
+        let (Some(region), Some(end)) = (region, end) else { continue };
+        // The part of the session's life the account's logs cover.
+        let (w0, w1) = (start.max(first), end.min(last));
+        if w1 - w0 <= SLACK {
+            continue;
+        }
+        let what = match region_span.get(&(acct, region)) {
+            None => format!(
+                "logs of account {acct} hold no {region} events, where IAM and global STS calls are recorded (F15), while tainted session(s) of it were alive: what they did in IAM is not in the trail; collect the account's {region} logs"
+            ),
+            Some(&(_, rl)) if rl + SLACK < w1 => format!(
+                "logs of account {acct} in {region}, where IAM and global STS calls are recorded (F15), end at {} while its other logs go on to {} and tainted session(s) of it were alive: what they did in IAM since is not in the trail; collect its {region} logs from {}",
+                fmt_iso(rl),
+                fmt_iso(last),
+                fmt_iso(rl)
+            ),
+            Some(&(rf, _)) if rf > w0 + SLACK => format!(
+                "logs of account {acct} in {region}, where IAM and global STS calls are recorded (F15), begin at {} while its other logs begin at {} and tainted session(s) of it were alive: what they did in IAM before is not in the trail; collect its {region} logs from {}",
+                fmt_iso(rf),
+                fmt_iso(first),
+                fmt_iso(w0)
+            ),
+            _ => continue,
+        };
+        found.entry((acct.to_string(), what)).or_default().push(id);
+    }
+    for ((_, what), mut ids) in found {
+        ids.sort_unstable();
+        ids.dedup();
+        let more =
+            if ids.len() > 5 { format!(" and {} more", ids.len() - 5) } else { String::new() };
+        let shown: Vec<&str> = ids.into_iter().take(5).collect();
+        notes.push(format!("{what} ({}{more})", shown.join(", ")));
+    }
+}
