@@ -82,24 +82,30 @@ pub(super) fn evidence_gaps(
                 }
             }
         }
-        let mut ids: rustc_hash::FxHashMap<(u32, u32), Option<(&str, &str)>> =
+        // Each (account, region) pair of ids seen: the slot of its span when wanted.
+        let mut slot: rustc_hash::FxHashMap<(u32, u32), Option<usize>> =
             rustc_hash::FxHashMap::default();
+        let mut slots: Vec<((&str, &str), (i64, i64))> = Vec::new();
         for s in &ing.stubs {
             if !of_account.get(s.account as usize).copied().unwrap_or(false)
                 || ing.is_time_anomaly(s.time)
             {
                 continue;
             }
-            let key = *ids.entry((s.account, s.region)).or_insert_with(|| {
+            let k = *slot.entry((s.account, s.region)).or_insert_with(|| {
                 let k = (ing.str(s.account)?, ing.str(s.region)?);
-                wanted.contains(&k).then_some(k)
+                wanted.contains(&k).then(|| {
+                    slots.push((k, (i64::MAX, i64::MIN)));
+                    slots.len() - 1
+                })
             });
-            if let Some(k) = key {
-                let e = region_span.entry(k).or_insert((i64::MAX, i64::MIN));
+            if let Some(k) = k {
+                let e = &mut slots[k].1;
                 e.0 = e.0.min(s.time);
                 e.1 = e.1.max(s.time);
             }
         }
+        region_span.extend(slots);
     }
     let mut found: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
     for (n, acct, region, start, end, (first, last)) in lives {
