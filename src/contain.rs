@@ -63,7 +63,7 @@ pub fn fill_role_arns(iam: &Iam, g: &mut SessionGraph) -> usize {
 }
 
 /// The `--iam` arguments of a command: directories are expanded to the files under them, at
-/// any depth (sorted), and the snapshot is loaded; with `strict`, the first problem is fatal.
+/// any depth (sorted; hidden ones left out), and the snapshot is loaded; with `strict`, the first problem is fatal.
 ///
 /// # Errors
 /// `--strict` and a problem; a directory that cannot be listed or that holds no file.
@@ -91,6 +91,10 @@ pub fn load_args(args: &[PathBuf], strict: bool) -> anyhow::Result<Option<Iam>> 
                             )
                         })?
                         .path();
+                    // Hidden files and folders (`.DS_Store`, `.git`) are no snapshot's.
+                    if p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.')) {
+                        continue;
+                    }
                     if p.is_dir() {
                         dirs.push(p);
                     } else if p.is_file() {

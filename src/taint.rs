@@ -500,7 +500,7 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
         frontier = g.descendants(&new).into_iter().filter(|&n| reached.insert(n)).collect();
     }
     let nodes: BTreeSet<usize> = reached.into_iter().filter(|&n| is_cred(n)).collect();
-    let ambiguous = g.by_ambiguous_link(seeds);
+    let ambiguous = g.by_ambiguous_link(seeds, &nodes);
     if !ambiguous.is_empty() {
         for (who, u) in users.iter_mut().filter(|(_, u)| u.created) {
             let by = creators.get(who).map(Vec::as_slice).unwrap_or(&[]);

@@ -653,6 +653,8 @@ fn a_snapshot_in_folders_is_read_whole_and_one_missing_its_last_page_is_incomple
         std::fs::create_dir_all(&d).unwrap();
         std::fs::copy(&f, d.join(&name)).unwrap();
     }
+    // A desktop's hidden files are no snapshot's.
+    std::fs::write(nested.join("111122223333").join(".DS_Store"), b"\0\0\0\x01Bud1").unwrap();
     let deep = c.dir.path().join("deep.json");
     let o = plan(&c, &["--contain-reachable", "--iam", nested.to_str().unwrap()], &deep);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));

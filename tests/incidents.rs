@@ -4520,13 +4520,19 @@ fn a_hop_from_a_session_whose_role_id_no_record_gave_is_followed() {
 fn a_user_made_through_an_ambiguous_link_is_denied_and_left_to_a_human_not_deleted() {
     let admin = format!("arn:aws:iam::{MAIN}:role/Admin");
     let worker = format!("arn:aws:iam::{SECOND}:role/Worker");
-    let build = |with_pipeline: bool| {
+    // The other session that matches the caller id: a clean pipeline's, the leaked key's own
+    // (two tainted candidates are no ambiguity: the attacker's either way), or none.
+    let build = |other: Option<bool>| {
         let mut s = Scenario::new();
         let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
-        if with_pipeline {
-            let bot = s.user_key(MAIN, "pipeline", "AKIAI44QH8DHBEXAMPLE");
-            let clean = s.assume_role(&bot, T0 - 600, &admin, "deploy", 3600);
-            s.call(&clean, T0 - 500, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        if let Some(clean) = other {
+            let who = if clean {
+                s.user_key(MAIN, "pipeline", "AKIAI44QH8DHBEXAMPLE")
+            } else {
+                leaked.clone()
+            };
+            let first = s.assume_role(&who, T0 - 600, &admin, "deploy", 3600);
+            s.call(&first, T0 - 500, "s3.amazonaws.com", "ListBuckets", Value::Null);
         }
         let a = s.assume_role(&leaked, T0, &admin, "deploy", 3600);
         let w = s.assume_role(&a, T0 + 300, &worker, "w1", 3600);
@@ -4540,7 +4546,7 @@ fn a_user_made_through_an_ambiguous_link_is_denied_and_left_to_a_human_not_delet
         let k = s.create_access_key(&w, T0 + 370, Some("svc-backup"));
         (write(&s, &[]), k)
     };
-    let (d, key) = build(true);
+    let (d, key) = build(Some(true));
     let p = plan(&d, LEAKED, "strict");
     assert!(principals(&p, "put_role_policy").contains(&worker), "{p:#}");
     assert!(deactivated(&p).contains(&key.key.as_str()), "{p:#}");
@@ -4561,10 +4567,12 @@ fn a_user_made_through_an_ambiguous_link_is_denied_and_left_to_a_human_not_delet
         "{p:#}"
     );
     assert_eq!(verify(&d, &p).0, 0);
-    // The leaked key's session the only match: the attacker's user, removed.
-    let (d, _) = build(false);
-    let p = plan(&d, LEAKED, "strict");
-    assert_eq!(actions(&p, "delete_user").len(), 1, "{p:#}");
+    // The leaked key's sessions the only matches: the attacker's user, removed.
+    for other in [None, Some(false)] {
+        let (d, _) = build(other);
+        let p = plan(&d, LEAKED, "strict");
+        assert_eq!(actions(&p, "delete_user").len(), 1, "{other:?}: {p:#}");
+    }
 }
 
 /// Holes in an account's evidence while a tainted session of it was alive are said, never read
@@ -4613,6 +4621,21 @@ fn holes_in_an_accounts_evidence_while_a_tainted_session_lived_are_named() {
     let n = notes(&regional);
     assert!(
         n.iter().any(|x| x.contains(&format!("logs of account {SECOND} hold no us-east-1 events"))),
+        "{n:?}"
+    );
+    // The leaked key's own account without its us-east-1 logs: what the key did in IAM.
+    let mut keyless = s.clone();
+    keyless.edit_records(|acct, r| {
+        if acct == MAIN {
+            r["awsRegion"] = json!("eu-west-1");
+        }
+    });
+    let n = notes(&keyless);
+    assert!(
+        n.iter()
+            .any(|x| x.starts_with(&format!("logs of account {MAIN} hold no us-east-1 events"))
+                && x.contains("tainted key(s)")
+                && x.contains(LEAKED)),
         "{n:?}"
     );
 }

@@ -1105,6 +1105,24 @@ fn plan_sh_runs_end_to_end_against_aws_preconditions() {
     assert!(err.contains("delete_user FAILED: putting the deny-all policy back"), "{err}");
     assert!(state.path().join("users/backup-admin/inline/TrailhoundDenyAll").exists(), "{err}");
     assert!(err.contains("FAILED (see above): the plan is not fully applied"), "{err}");
+    // The deny-all cannot go back on either (refused here; the user deleted meanwhile,
+    // throttling): said, and the script still runs to its end instead of stopping there
+    // under `set -e` with the actions after it not run.
+    let state = fresh_state(&["arn:aws:iam::111122223333:mfa/backup-admin"]);
+    let (ok, _, err) = run_plan_sh_failing(
+        &script,
+        "/bin/sh",
+        &out,
+        MAIN,
+        Some(state.path()),
+        Some("put-user-policy "),
+    );
+    assert!(!ok, "{err}");
+    assert!(err.contains("putting the deny-all policy back FAILED"), "{err}");
+    assert!(
+        err.contains("FAILED (see above): the plan is not fully applied"),
+        "it ran to its end: {err}"
+    );
     // The leaked key already deleted by the responder: its deactivation fails, and the denies
     // after it still run; the script still ends in failure, saying why.
     let state = state_with(&[], &[]);
@@ -1154,7 +1172,7 @@ fn plan_sh_runs_end_to_end_against_aws_preconditions() {
     assert!(ok, "{err}");
     assert!(
         err.contains(
-            "delete_login_profile: already gone (AWS said NoSuchEntity); the removal goes on"
+            "delete_login_profile: already gone (AWS said NoSuchEntity, above); the removal goes on"
         ),
         "{err}"
     );

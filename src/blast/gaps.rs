@@ -12,7 +12,10 @@
 //!   one region of each partition (`us-east-1`; `cn-north-1` in China; `us-gov-west-1` in
 //!   GovCloud; F15). When an account's logs of that region are absent, or begin or end more
 //!   than [`SLACK`] inside a tainted session's life while its other regions go on, what the
-//!   session did in IAM (users, keys, policies) is not in the trail.
+//!   session did in IAM (users, keys, policies) is not in the trail, unless the region fell
+//!   quiet (which the note says: a trail cannot tell the two apart). For a tainted long-term
+//!   key (the leaked one, one the attacker made), valid through the whole evidence, only an
+//!   absent region is told.
 //!
 //! Holes in the middle of a region's logs are not looked for: a quiet region has minutes or
 //! hours without a file, which no offline check tells from a file left out.
@@ -55,15 +58,22 @@ pub(super) fn evidence_gaps(
     let mut lives = Vec::new();
     for &n in nodes {
         let node = &g.nodes[n];
-        if node.kind != NodeKind::Session {
-            continue;
-        }
-        let (Some(acct), Some(start)) = (node.account_id.as_deref(), node.issued_at) else {
-            continue;
-        };
+        let Some(acct) = node.account_id.as_deref() else { continue };
         let Some(&span) = spans.get(acct) else { continue };
-        let end = crate::chain::session_expiry(g, n);
-        lives.push((n, acct, global_region(node.principal_arn.as_deref()), start, end, span));
+        let region = global_region(node.principal_arn.as_deref());
+        match node.kind {
+            NodeKind::Session => {
+                let Some(start) = node.issued_at else { continue };
+                let end = crate::chain::session_expiry(g, n);
+                lives.push((n, acct, region, start, end, span, false));
+            }
+            // A long-term key (the leaked one, one the attacker made) lives through the whole
+            // evidence: only an absent region of global events is told for it.
+            NodeKind::LongTermKey => {
+                lives.push((n, acct, region, span.0, Some(span.1), span, true))
+            }
+            _ => {}
+        }
     }
     if lives.is_empty() {
         return;
@@ -108,9 +118,9 @@ pub(super) fn evidence_gaps(
         region_span.extend(slots);
     }
     let mut found: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
-    for (n, acct, region, start, end, (first, last)) in lives {
+    for (n, acct, region, start, end, (first, last), key) in lives {
         let id = g.nodes[n].id.as_str();
-        if start + SLACK < first {
+        if !key && start + SLACK < first {
             let what = format!(
                 "logs of account {acct} begin at {}, after tainted session(s) of it were issued: what they did before is not in the trail; collect its logs from {}",
                 fmt_iso(first),
@@ -121,21 +131,24 @@ pub(super) fn evidence_gaps(
         let (Some(region), Some(end)) = (region, end) else { continue };
         // The part of the session's life the account's logs cover.
         let (w0, w1) = (start.max(first), end.min(last));
-        if w1 - w0 <= SLACK {
+        if !key && w1 - w0 <= SLACK {
             continue;
         }
         let what = match region_span.get(&(acct, region)) {
-            None => format!(
+            None if !key => format!(
                 "logs of account {acct} hold no {region} events, where IAM and global STS calls are recorded (F15), while tainted session(s) of it were alive: what they did in IAM is not in the trail; collect the account's {region} logs"
             ),
-            Some(&(_, rl)) if rl + SLACK < w1 => format!(
-                "logs of account {acct} in {region}, where IAM and global STS calls are recorded (F15), end at {} while its other logs go on to {} and tainted session(s) of it were alive: what they did in IAM since is not in the trail; collect its {region} logs from {}",
+            None if key => format!(
+                "logs of account {acct} hold no {region} events, where IAM and global STS calls are recorded (F15), while tainted key(s) of it were valid: what they did in IAM is not in the trail; collect the account's {region} logs"
+            ),
+            Some(&(_, rl)) if !key && rl + SLACK < w1 => format!(
+                "logs of account {acct} in {region}, where IAM and global STS calls are recorded (F15), end at {} while its other logs go on to {} and tainted session(s) of it were alive: unless the region fell quiet, what they did in IAM since is not in the trail; check that every {region} log file of the account from {} was given",
                 fmt_iso(rl),
                 fmt_iso(last),
                 fmt_iso(rl)
             ),
-            Some(&(rf, _)) if rf > w0 + SLACK => format!(
-                "logs of account {acct} in {region}, where IAM and global STS calls are recorded (F15), begin at {} while its other logs begin at {} and tainted session(s) of it were alive: what they did in IAM before is not in the trail; collect its {region} logs from {}",
+            Some(&(rf, _)) if !key && rf > w0 + SLACK => format!(
+                "logs of account {acct} in {region}, where IAM and global STS calls are recorded (F15), begin at {} while its other logs begin at {} and tainted session(s) of it were alive: unless the region was quiet, what they did in IAM before is not in the trail; check that every {region} log file of the account from {} was given",
                 fmt_iso(rf),
                 fmt_iso(first),
                 fmt_iso(w0)

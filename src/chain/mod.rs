@@ -505,20 +505,25 @@ impl SessionGraph {
     }
 
     /// The nodes reached from `seeds` only through an ambiguous link: an inferred edge whose
-    /// child has another inferred parent (the role owner's copy of a call names a caller
-    /// `ROLEID:session` that two or more sessions alive then match: each is linked, and the
-    /// child is tainted if any is, but it may be the other's). These are every descendant of
-    /// such a child that the seeds do not reach along the other edges. Empty, and nothing
-    /// walked, when no edge is ambiguous.
-    pub fn by_ambiguous_link(&self, seeds: &[usize]) -> BTreeSet<usize> {
-        let mut inferred_in = BTreeMap::new();
-        for (e, &(_, c)) in self.edges.iter().zip(&self.edge_nodes) {
+    /// child has another inferred parent that is not `tainted` (the role owner's copy of a
+    /// call names a caller `ROLEID:session` that two or more sessions alive then match, one
+    /// of them clean: each is linked, and the child is tainted, but it may be the clean
+    /// one's). These are every descendant of such a child that the seeds do not reach along
+    /// the other edges. Empty, and nothing walked, when no edge is ambiguous. Two tainted
+    /// candidates are not ambiguous: the child is the attacker's either way.
+    pub fn by_ambiguous_link(&self, seeds: &[usize], tainted: &BTreeSet<usize>) -> BTreeSet<usize> {
+        let mut parents: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for (e, &(p, c)) in self.edges.iter().zip(&self.edge_nodes) {
             if e.inferred {
-                *inferred_in.entry(c).or_insert(0usize) += 1;
+                parents.entry(c).or_default().push(p);
             }
         }
         let ambiguous = |k: usize| {
-            self.edges[k].inferred && inferred_in.get(&self.edge_nodes[k].1).is_some_and(|&n| n > 1)
+            let (p, c) = self.edge_nodes[k];
+            self.edges[k].inferred
+                && parents
+                    .get(&c)
+                    .is_some_and(|ps| ps.iter().any(|&o| o != p && !tainted.contains(&o)))
         };
         let children: BTreeSet<usize> =
             (0..self.edges.len()).filter(|&k| ambiguous(k)).map(|k| self.edge_nodes[k].1).collect();

@@ -108,6 +108,76 @@ fn boundary(v: &Value) -> Option<String> {
     v.get("PermissionsBoundary").and_then(|b| s(b, "PermissionsBoundaryArn")).map(str::to_string)
 }
 
+/// A policy document as JSON whatever its form (the CLI's decoded object, the API's
+/// URL-encoded string, a JSON string), so that two exports of one moment compare equal.
+fn decoded(v: Option<&Value>) -> Value {
+    match v {
+        Some(Value::String(t)) => {
+            let text = if t.trim_start().starts_with('{') {
+                Some(t.clone())
+            } else {
+                super::policy::url_decode(t).ok()
+            };
+            text.and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or_else(|| Value::String(t.clone()))
+        }
+        Some(other) => other.clone(),
+        None => Value::Null,
+    }
+}
+
+/// What of an entity decides its reach (policies, groups, trust, path, boundary), to tell a
+/// second copy that differs in these from one that differs only in what does not
+/// (`RoleLastUsed`, tags, the form its documents are encoded in).
+fn reach_view(kind: &str, v: &Value) -> Value {
+    let policies = |k: &str| -> Value {
+        let mut out: Vec<(String, Value)> = list(v, k)
+            .iter()
+            .map(|p| {
+                (s(p, "PolicyName").unwrap_or("").to_string(), decoded(p.get("PolicyDocument")))
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        serde_json::json!(out)
+    };
+    let attached = |k: &str| serde_json::json!(names(v, k, "PolicyArn"));
+    match kind {
+        "user" => serde_json::json!([
+            v.get("Path"),
+            names_of(v, "GroupList"),
+            attached("AttachedManagedPolicies"),
+            boundary(v),
+            policies("UserPolicyList")
+        ]),
+        "group" => {
+            serde_json::json!([attached("AttachedManagedPolicies"), policies("GroupPolicyList")])
+        }
+        "role" => serde_json::json!([
+            v.get("Path"),
+            decoded(v.get("AssumeRolePolicyDocument")),
+            attached("AttachedManagedPolicies"),
+            boundary(v),
+            policies("RolePolicyList")
+        ]),
+        _ => {
+            let versions: Vec<Value> = list(v, "PolicyVersionList")
+                .iter()
+                .filter(|x| x.get("IsDefaultVersion").and_then(Value::as_bool) == Some(true))
+                .map(|x| decoded(x.get("Document")))
+                .collect();
+            serde_json::json!([v.get("DefaultVersionId"), versions])
+        }
+    }
+}
+
+/// The strings of list `k` of `v`, sorted.
+fn names_of(v: &Value, k: &str) -> Vec<String> {
+    let mut out: Vec<String> =
+        list(v, k).iter().filter_map(|x| x.as_str().map(str::to_string)).collect();
+    out.sort();
+    out
+}
+
 impl Builder {
     fn problem(&mut self, file: &Path, message: impl Into<String>) {
         self.problems.push(SnapshotProblem::new(file, message));
@@ -122,7 +192,7 @@ impl Builder {
         let text = if arn.starts_with("arn:") && arn_parts(arn).is_some_and(|(a, _)| a == "aws") {
             0
         } else {
-            xxhash_rust::xxh3::xxh3_64(v.to_string().as_bytes())
+            xxhash_rust::xxh3::xxh3_64(reach_view(kind, v).to_string().as_bytes())
         };
         match self.seen.get(&(kind, arn.to_string())) {
             None => {
@@ -241,7 +311,12 @@ impl Builder {
                 self.problem(path, format!("{k} is not a list: none of its entries is read"));
             }
         }
-        let truncated = v.get("IsTruncated").and_then(Value::as_bool) == Some(true);
+        // More pages follow: the API's `IsTruncated` (with `Marker`), a `Marker` alone, or the
+        // AWS CLI's `NextToken` (`--max-items` output carries no `IsTruncated`).
+        let token = |k: &str| s(v, k).is_some_and(|t| !t.is_empty());
+        let truncated = v.get("IsTruncated").and_then(Value::as_bool) == Some(true)
+            || token("NextToken")
+            || (token("Marker") && v.get("IsTruncated").and_then(Value::as_bool) != Some(false));
         let mut accounts = std::collections::BTreeSet::new();
         for k in ["UserDetailList", "GroupDetailList", "RoleDetailList", "Policies"] {
             for x in list(v, k) {
@@ -508,10 +583,12 @@ impl Builder {
         }
     }
 
-    /// Every managed policy (attached or as a permissions boundary) and group a principal
-    /// names must be in the snapshot: one left out (`--filter User Role`, a page not given)
-    /// would read as no permissions, and its reach as none. One problem per missing policy
-    /// or group, on the file of the first principal naming it.
+    /// Every managed policy attached to a principal, and every group a user is in, must be in
+    /// the snapshot: one left out (`--filter User Role`, a page not given) would read as no
+    /// permissions, and its reach as none. One problem per missing policy or group, on the
+    /// file of the first principal naming it. A permissions boundary is not required: an
+    /// export may leave out an AWS managed policy that is used only as a boundary, and an
+    /// unknown boundary already reads as "may allow" (more reach, never less).
     fn check_references(&mut self) {
         let mut missing: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
         let mut want = |what: String, by: &str, kind: &'static str| {
@@ -521,7 +598,7 @@ impl Builder {
         let has = |arn: &String| self.snap.policies.contains_key(arn);
         for a in self.snap.accounts.values() {
             for u in a.users.values() {
-                for p in u.attached.iter().chain(&u.boundary).filter(|p| !has(p)) {
+                for p in u.attached.iter().filter(|p| !has(p)) {
                     want(p.clone(), &u.arn, "managed policy");
                 }
                 for g in u.groups.iter().filter(|g| !a.groups.contains_key(*g)) {
@@ -534,7 +611,7 @@ impl Builder {
                 }
             }
             for r in a.roles.values() {
-                for p in r.attached.iter().chain(&r.boundary).filter(|p| !has(p)) {
+                for p in r.attached.iter().filter(|p| !has(p)) {
                     want(p.clone(), &r.arn, "managed policy");
                 }
             }
@@ -584,7 +661,7 @@ impl Builder {
             };
             self.problem(
                 file,
-                format!("a page of get-account-authorization-details that says more pages follow (IsTruncated), and no last page{whose} is among the files: give every page (call again with --starting-token MARKER until IsTruncated is false), or let the AWS CLI paginate"),
+                format!("a page of get-account-authorization-details that says more pages follow (IsTruncated, Marker or NextToken), and no last page{whose} is among the files: give every page (call again with --starting-token NEXTTOKEN, or the API's Marker, until the output has no NextToken and IsTruncated is false), or let the AWS CLI paginate (no --max-items)"),
             );
         }
         self.check_references();

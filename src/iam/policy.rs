@@ -404,9 +404,16 @@ impl Statement {
     }
 
     fn matches_resource(&self, resource: &str) -> bool {
+        // A policy variable (`${aws:username}`) stands for a value of the request, unknown
+        // offline: it is read the way that gives more reach, never less. As `*` where a match
+        // widens what the statement allows (an Allow's `Resource`, a Deny's `NotResource`), as
+        // matching nothing where a match would deny more or allow less (a Deny's `Resource`,
+        // an Allow's `NotResource`).
+        let wide = (self.effect == Effect::Allow) != self.not_resource;
+        let one = |p: &String| (wide || !p.contains("${")) && arn_match(p, resource);
         match &self.resources {
             None => true,
-            Some(rs) => rs.iter().any(|p| arn_match(p, resource)) != self.not_resource,
+            Some(rs) => rs.iter().any(one) != self.not_resource,
         }
     }
 
@@ -522,6 +529,30 @@ pub fn arn_match(pattern: &str, arn: &str) -> bool {
         pattern
     };
     let (p, s) = (pattern.as_bytes(), arn.as_bytes());
+    // The bytes before the first wildcard must be the ARN's own: most patterns part here.
+    let lit = p.iter().position(|&c| c == b'*' || c == b'?').unwrap_or(p.len());
+    if lit == p.len() {
+        return p == s;
+    }
+    if s.len() < lit || p[..lit] != s[..lit] {
+        return false;
+    }
+    // Without a `*` that ends a segment before the resource part, no wildcard may cross a
+    // colon: segment by segment, as a glob each (the resource part holds any colons left).
+    let colons_before = |i: usize| p[..i].iter().filter(|&&c| c == b':').count();
+    let crossing = (0..p.len())
+        .any(|i| p[i] == b'*' && (i + 1 == p.len() || p[i + 1] == b':') && colons_before(i) < 5);
+    if !crossing {
+        let mut ps = pattern.splitn(6, ':');
+        let mut rs = arn.splitn(6, ':');
+        loop {
+            match (ps.next(), rs.next()) {
+                (None, None) => return true,
+                (Some(a), Some(b)) if glob(a.as_bytes(), b.as_bytes()) => {}
+                _ => return false,
+            }
+        }
+    }
     // Per pattern byte: whether a `*` there may match a colon (in the resource segment, or
     // ending its segment), and whether a `?` there may.
     let mut colons = 0;
@@ -534,11 +565,12 @@ pub fn arn_match(pattern: &str, arn: &str) -> bool {
             c
         })
         .collect();
-    // ok[j]: the pattern read so far matches the first j bytes of the ARN.
+    // ok[j]: the pattern read so far matches the first j bytes of the ARN (two rows, reused).
     let mut ok = vec![false; s.len() + 1];
+    let mut next = vec![false; s.len() + 1];
     ok[0] = true;
     for (i, &pc) in p.iter().enumerate() {
-        let mut next = vec![false; s.len() + 1];
+        next.fill(false);
         if pc == b'*' {
             let mut reach = false;
             for j in 0..=s.len() {
@@ -553,7 +585,10 @@ pub fn arn_match(pattern: &str, arn: &str) -> bool {
                 next[j] = ok[j - 1] && hit;
             }
         }
-        ok = next;
+        std::mem::swap(&mut ok, &mut next);
+        if !ok.contains(&true) {
+            return false;
+        }
     }
     ok[s.len()]
 }

@@ -113,6 +113,13 @@ fn wildcards_in_actions_and_resources() {
         "arn:aws:iam::111122223333:role/alice"
     ));
     assert_eq!(super::account_root("arn:aws-cn:iam::111122223333:root"), Some("111122223333"));
+    // The literal prefix, the segments and the crossing star all part early and right.
+    assert!(!arn_match("arn:aws:iam::111122223333:role/a*", "arn:aws:iam::111122223333:user/a"));
+    assert!(arn_match("arn:aws:iam::111122223333:role/a*", "arn:aws:iam::111122223333:role/a/b:c"));
+    assert!(!arn_match("arn:aws:s3:::*", "arn:aws:iam::111122223333:role/x"));
+    assert!(arn_match("arn:aws:s3:::*", "arn:aws:s3:::bucket/key:with:colons"));
+    assert!(!arn_match("arn:aws:iam:*", "arn:aws:s3:::b"));
+    assert!(arn_match("arn:aws:iam:*", "arn:aws:iam::111122223333:role/x"));
     assert_eq!(super::account_root("arn:aws:iam::111122223333:user/root"), None);
     assert!(arn_match("arn:aws:iam::1111*:role/*", "arn:aws:iam::111122223333:role/p/x"));
     assert!(arn_match("*", "anything"));
@@ -190,4 +197,44 @@ fn documents_as_cli_objects_api_url_encoded_strings_or_json_strings() {
     assert!(Policy::from_value(&json!({"Statement": 3})).is_err());
     assert!(Policy::from_value(&json!(["x"])).is_err());
     assert!(Policy::from_value(&json!("[1]")).is_err());
+}
+
+#[test]
+fn a_policy_variable_is_read_the_way_that_gives_more_reach() {
+    // AWS's self-service example: every user's keys, but not one's own.
+    let p = pol(json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "iam:CreateAccessKey", "Resource": "arn:aws:iam::111122223333:user/*"},
+        {"Effect": "Deny", "Action": "iam:CreateAccessKey", "Resource": "arn:aws:iam::111122223333:user/${aws:username}"}
+    ]}));
+    // Whose name the variable stands for is the request's: the deny is not taken as denying
+    // alice (nor anyone), the allow stands.
+    assert_eq!(
+        dec(&p, "iam:CreateAccessKey", "arn:aws:iam::111122223333:user/alice"),
+        Decision::Allowed
+    );
+    // Allow with NotResource: the exception is not taken as excluding alice.
+    let p = pol(json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "iam:CreateAccessKey", "NotResource": "arn:aws:iam::111122223333:user/${aws:username}"}
+    ]}));
+    assert_eq!(
+        dec(&p, "iam:CreateAccessKey", "arn:aws:iam::111122223333:user/alice"),
+        Decision::Allowed
+    );
+    // Deny with NotResource: the exception is taken as wide as it could be.
+    let p = pol(json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "iam:CreateAccessKey", "Resource": "*"},
+        {"Effect": "Deny", "Action": "iam:CreateAccessKey", "NotResource": "arn:aws:iam::111122223333:user/${aws:username}"}
+    ]}));
+    assert_eq!(
+        dec(&p, "iam:CreateAccessKey", "arn:aws:iam::111122223333:user/alice"),
+        Decision::Allowed
+    );
+    // Allow with Resource: the variable as `*`.
+    let p = pol(json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "iam:CreateAccessKey", "Resource": "arn:aws:iam::111122223333:user/${aws:username}"}
+    ]}));
+    assert_eq!(
+        dec(&p, "iam:CreateAccessKey", "arn:aws:iam::111122223333:user/bob"),
+        Decision::Allowed
+    );
 }

@@ -40,9 +40,20 @@ fn write_skip(o: &mut String, var: &str, n: u32, kind: &str, why: &str, instead:
         "if [ \"${{{var}:-}}\" = yes ]\nthen\n  echo \"plan.sh: action [{n}] {kind} SKIPPED: {why}\" >&2"
     );
     if let Some(cmd) = instead {
-        let _ = writeln!(o, "  {cmd}");
+        put_back(o, n, cmd);
     }
     let _ = write!(o, "  FAILED=\"$FAILED {n}\"\nel");
+}
+
+/// Puts a user's deny-all policy back (`deny`, one command) inside a `then` branch, guarded:
+/// under `set -e` an unguarded failure (the user gone, throttling, AccessDenied) stopped the
+/// script there, before the actions after it, with another user's deny-all already off.
+fn put_back(o: &mut String, n: u32, deny: &str) {
+    use std::fmt::Write;
+    let _ = writeln!(
+        o,
+        "  if ! {{ {deny}; }}\n  then\n    echo \"plan.sh: action [{n}]: putting the deny-all policy back FAILED (see the error above): if the user still exists it has no deny-all now: put it back by hand at once\" >&2\n  fi"
+    );
 }
 
 /// The plan's actions as a reviewable shell script (nothing runs unless the reader removes
@@ -193,7 +204,7 @@ pub fn render_script(p: &Plan) -> String {
                     a.order,
                 );
                 if let Some(deny) = &deny {
-                    let _ = writeln!(o, "  {deny}");
+                    put_back(&mut o, a.order, deny);
                 }
                 let _ = writeln!(o, "  FAILED=\"$FAILED {}\"\nfi", a.order);
             }
@@ -249,7 +260,7 @@ pub fn render_script(p: &Plan) -> String {
                     // path can hold (they have no spaces).
                     let _ = writeln!(
                         o,
-                        "if ! TRAILHOUND_OUT=$({text} 2>&1)\nthen\n  case \"$TRAILHOUND_OUT\" in\n    *\"An error occurred (NoSuchEntity) when calling the \"*)\n      echo \"plan.sh: action [{n}] {k}: already gone (AWS said NoSuchEntity); the removal goes on\" >&2 ;;\n    *)\n      printf '%s\\n' \"$TRAILHOUND_OUT\" >&2\n      echo \"plan.sh: action [{n}] {k} FAILED: {why}\" >&2\n      FAILED=\"$FAILED {n}\"{mark_case} ;;\n  esac\nfi",
+                        "if ! TRAILHOUND_OUT=$({text} 2>&1)\nthen\n  case \"$TRAILHOUND_OUT\" in\n    *\"An error occurred (NoSuchEntity) when calling the \"*)\n      printf '%s\\n' \"$TRAILHOUND_OUT\" >&2\n      echo \"plan.sh: action [{n}] {k}: already gone (AWS said NoSuchEntity, above); the removal goes on\" >&2 ;;\n    *)\n      printf '%s\\n' \"$TRAILHOUND_OUT\" >&2\n      echo \"plan.sh: action [{n}] {k} FAILED: {why}\" >&2\n      FAILED=\"$FAILED {n}\"{mark_case} ;;\n  esac\nfi",
                         mark_case = mark.replace("\n  ", "\n      "),
                     );
                 } else {

@@ -63,7 +63,8 @@ if ! TRAILHOUND_OUT=$(aws iam delete-login-profile --user-name backup-admin 2>&1
 then
   case "$TRAILHOUND_OUT" in
     *"An error occurred (NoSuchEntity) when calling the "*)
-      echo "plan.sh: action [6] delete_login_profile: already gone (AWS said NoSuchEntity); the removal goes on" >&2 ;;
+      printf '%s\n' "$TRAILHOUND_OUT" >&2
+      echo "plan.sh: action [6] delete_login_profile: already gone (AWS said NoSuchEntity, above); the removal goes on" >&2 ;;
     *)
       printf '%s\n' "$TRAILHOUND_OUT" >&2
       echo "plan.sh: action [6] delete_login_profile FAILED: the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again" >&2
@@ -78,7 +79,8 @@ if ! TRAILHOUND_OUT=$(aws iam delete-access-key --user-name backup-admin --acces
 then
   case "$TRAILHOUND_OUT" in
     *"An error occurred (NoSuchEntity) when calling the "*)
-      echo "plan.sh: action [7] delete_access_key: already gone (AWS said NoSuchEntity); the removal goes on" >&2 ;;
+      printf '%s\n' "$TRAILHOUND_OUT" >&2
+      echo "plan.sh: action [7] delete_access_key: already gone (AWS said NoSuchEntity, above); the removal goes on" >&2 ;;
     *)
       printf '%s\n' "$TRAILHOUND_OUT" >&2
       echo "plan.sh: action [7] delete_access_key FAILED: the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again" >&2
@@ -93,7 +95,8 @@ if ! TRAILHOUND_OUT=$(aws iam delete-access-key --user-name backup-admin --acces
 then
   case "$TRAILHOUND_OUT" in
     *"An error occurred (NoSuchEntity) when calling the "*)
-      echo "plan.sh: action [8] delete_access_key: already gone (AWS said NoSuchEntity); the removal goes on" >&2 ;;
+      printf '%s\n' "$TRAILHOUND_OUT" >&2
+      echo "plan.sh: action [8] delete_access_key: already gone (AWS said NoSuchEntity, above); the removal goes on" >&2 ;;
     *)
       printf '%s\n' "$TRAILHOUND_OUT" >&2
       echo "plan.sh: action [8] delete_access_key FAILED: the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again" >&2
@@ -108,7 +111,8 @@ if ! TRAILHOUND_OUT=$(aws iam detach-user-policy --user-name backup-admin --poli
 then
   case "$TRAILHOUND_OUT" in
     *"An error occurred (NoSuchEntity) when calling the "*)
-      echo "plan.sh: action [9] detach_user_policy: already gone (AWS said NoSuchEntity); the removal goes on" >&2 ;;
+      printf '%s\n' "$TRAILHOUND_OUT" >&2
+      echo "plan.sh: action [9] detach_user_policy: already gone (AWS said NoSuchEntity, above); the removal goes on" >&2 ;;
     *)
       printf '%s\n' "$TRAILHOUND_OUT" >&2
       echo "plan.sh: action [9] detach_user_policy FAILED: the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again" >&2
@@ -127,7 +131,8 @@ elif ! TRAILHOUND_OUT=$(aws iam delete-user-policy --user-name backup-admin --po
 then
   case "$TRAILHOUND_OUT" in
     *"An error occurred (NoSuchEntity) when calling the "*)
-      echo "plan.sh: action [10] delete_user_policy: already gone (AWS said NoSuchEntity); the removal goes on" >&2 ;;
+      printf '%s\n' "$TRAILHOUND_OUT" >&2
+      echo "plan.sh: action [10] delete_user_policy: already gone (AWS said NoSuchEntity, above); the removal goes on" >&2 ;;
     *)
       printf '%s\n' "$TRAILHOUND_OUT" >&2
       echo "plan.sh: action [10] delete_user_policy FAILED: the removal of this user stops here and its deny-all policy stays on; the other actions still ran: fix it (see the error above) and run again" >&2
@@ -141,12 +146,18 @@ fi
 if [ "${CLEANUP_FAILED_11:-}" = yes ]
 then
   echo "plan.sh: action [11] delete_user SKIPPED: a step of removing this user failed above; putting the deny-all policy back on the user" >&2
-  aws iam put-user-policy --user-name backup-admin --policy-name TrailhoundDenyAll --policy-document '{"Statement":[{"Action":"*","Effect":"Deny","Resource":"*","Sid":"TrailhoundDenyAll"}],"Version":"2012-10-17"}'
+  if ! { aws iam put-user-policy --user-name backup-admin --policy-name TrailhoundDenyAll --policy-document '{"Statement":[{"Action":"*","Effect":"Deny","Resource":"*","Sid":"TrailhoundDenyAll"}],"Version":"2012-10-17"}'; }
+  then
+    echo "plan.sh: action [11]: putting the deny-all policy back FAILED (see the error above): if the user still exists it has no deny-all now: put it back by hand at once" >&2
+  fi
   FAILED="$FAILED 11"
 elif ! aws iam delete-user --user-name backup-admin
 then
   echo "plan.sh: action [11] delete_user FAILED: putting the deny-all policy back on the user; remove what the logs do not show (MFA devices, SSH keys, signing certificates, service-specific credentials) and run again" >&2
-  aws iam put-user-policy --user-name backup-admin --policy-name TrailhoundDenyAll --policy-document '{"Statement":[{"Action":"*","Effect":"Deny","Resource":"*","Sid":"TrailhoundDenyAll"}],"Version":"2012-10-17"}'
+  if ! { aws iam put-user-policy --user-name backup-admin --policy-name TrailhoundDenyAll --policy-document '{"Statement":[{"Action":"*","Effect":"Deny","Resource":"*","Sid":"TrailhoundDenyAll"}],"Version":"2012-10-17"}'; }
+  then
+    echo "plan.sh: action [11]: putting the deny-all policy back FAILED (see the error above): if the user still exists it has no deny-all now: put it back by hand at once" >&2
+  fi
   FAILED="$FAILED 11"
 fi
 
