@@ -25,6 +25,9 @@ use crate::ingest::Ingest;
 use crate::time::fmt_iso;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// The first and last event of something (unix seconds).
+type Span = (i64, i64);
+
 /// How far inside a session's life a region's logs must begin or end to be a hole (a log
 /// file holds up to about five minutes of events, and a quiet region writes none).
 const SLACK: i64 = 900;
@@ -48,7 +51,7 @@ pub(super) fn evidence_gaps(
     nodes: &BTreeSet<usize>,
     notes: &mut Vec<String>,
 ) {
-    let spans: BTreeMap<&str, (i64, i64)> = ing
+    let spans: BTreeMap<&str, Span> = ing
         .account_spans()
         .iter()
         .filter(|a| a.events > 0)
@@ -80,7 +83,7 @@ pub(super) fn evidence_gaps(
     }
     // The first and last event of each wanted (account, region), in one pass over the table.
     let wanted: BTreeSet<(&str, &str)> = lives.iter().filter_map(|l| Some((l.1, l.2?))).collect();
-    let mut region_span: BTreeMap<(&str, &str), (i64, i64)> = BTreeMap::new();
+    let mut region_span: BTreeMap<(&str, &str), Span> = BTreeMap::new();
     if !wanted.is_empty() {
         // Only the events of the accounts wanted are looked up (an index, not a hash, for
         // every other event of the table).
@@ -95,7 +98,7 @@ pub(super) fn evidence_gaps(
         // Each (account, region) pair of ids seen: the slot of its span when wanted.
         let mut slot: rustc_hash::FxHashMap<(u32, u32), Option<usize>> =
             rustc_hash::FxHashMap::default();
-        let mut slots: Vec<((&str, &str), (i64, i64))> = Vec::new();
+        let mut slots: Vec<((&str, &str), Span)> = Vec::new();
         for s in &ing.stubs {
             if !of_account.get(s.account as usize).copied().unwrap_or(false)
                 || ing.is_time_anomaly(s.time)
