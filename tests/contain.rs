@@ -794,3 +794,43 @@ fn another_active_key_of_the_leaked_keys_user_in_the_snapshot_is_named_for_revie
     assert_eq!(o.status.code(), Some(0));
     assert!(!std::fs::read_to_string(&bare).unwrap().contains("AKIAIOSFODNN7UNSEEN2"));
 }
+
+/// A role that the snapshot shows trusting any AWS principal with no condition is a door no
+/// deny of the plan closes for sessions issued after the cut-off: a review item names it. One
+/// with a condition (an external id, an organization) is not.
+#[test]
+fn a_role_open_to_any_principal_in_the_snapshot_is_named_for_review() {
+    let c = case();
+    let page = c.iam.join("444455556666.json");
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&page).unwrap()).unwrap();
+    let role = |name: &str, condition: Value| {
+        let mut st = serde_json::json!({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"});
+        if !condition.is_null() {
+            st["Condition"] = condition;
+        }
+        serde_json::json!({
+            "Path": "/", "RoleName": name, "RoleId": format!("AROAIOSFODNN7{:0>7}", name.len()),
+            "Arn": format!("arn:aws:iam::444455556666:role/{name}"),
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [st]},
+            "RolePolicyList": [], "AttachedManagedPolicies": []
+        })
+    };
+    let roles = v["RoleDetailList"].as_array_mut().unwrap();
+    roles.push(role("Backdoor", Value::Null));
+    roles.push(role("Vendor", serde_json::json!({"StringEquals": {"sts:ExternalId": "x1"}})));
+    std::fs::write(&page, serde_json::to_string(&v).unwrap()).unwrap();
+    let out = c.dir.path().join("plan.json");
+    let o = plan(&c, &["--iam", c.iam.to_str().unwrap()], &out);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let p = read(&out);
+    let open: Vec<&str> = p["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["type"] == "review")
+        .map(|a| a["reason"].as_str().unwrap())
+        .filter(|r| r.contains("trusts any AWS principal with no condition"))
+        .collect();
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert!(open[0].contains("arn:aws:iam::444455556666:role/Backdoor"), "{open:?}");
+}

@@ -126,7 +126,8 @@ fn decoded(v: Option<&Value>) -> Value {
     }
 }
 
-/// What of an entity decides its reach (policies, groups, trust, path, boundary), to tell a
+/// What of an entity decides its reach (its id, policies, groups, trust, path, boundary; the
+/// id because a surgical deny names sessions by it, F9), to tell a
 /// second copy that differs in these from one that differs only in what does not
 /// (`RoleLastUsed`, tags, the form its documents are encoded in).
 fn reach_view(kind: &str, v: &Value) -> Value {
@@ -143,16 +144,20 @@ fn reach_view(kind: &str, v: &Value) -> Value {
     let attached = |k: &str| serde_json::json!(names(v, k, "PolicyArn"));
     match kind {
         "user" => serde_json::json!([
+            v.get("UserId"),
             v.get("Path"),
             names_of(v, "GroupList"),
             attached("AttachedManagedPolicies"),
             boundary(v),
             policies("UserPolicyList")
         ]),
-        "group" => {
-            serde_json::json!([attached("AttachedManagedPolicies"), policies("GroupPolicyList")])
-        }
+        "group" => serde_json::json!([
+            v.get("GroupId"),
+            attached("AttachedManagedPolicies"),
+            policies("GroupPolicyList")
+        ]),
         "role" => serde_json::json!([
+            v.get("RoleId"),
             v.get("Path"),
             decoded(v.get("AssumeRolePolicyDocument")),
             attached("AttachedManagedPolicies"),
@@ -160,9 +165,14 @@ fn reach_view(kind: &str, v: &Value) -> Value {
             policies("RolePolicyList")
         ]),
         _ => {
+            // The default version, flagged or named by `DefaultVersionId`, as the parser reads it.
+            let default = s(v, "DefaultVersionId");
             let versions: Vec<Value> = list(v, "PolicyVersionList")
                 .iter()
-                .filter(|x| x.get("IsDefaultVersion").and_then(Value::as_bool) == Some(true))
+                .filter(|x| {
+                    x.get("IsDefaultVersion").and_then(Value::as_bool) == Some(true)
+                        || (default.is_some() && s(x, "VersionId") == default)
+                })
                 .map(|x| decoded(x.get("Document")))
                 .collect();
             serde_json::json!([v.get("DefaultVersionId"), versions])
@@ -641,27 +651,37 @@ impl Builder {
         // their reach would read as none. (Pages in between cannot be counted: a page does
         // not say which marker asked for it.)
         let pages = std::mem::take(&mut self.pages);
+        // A last page that names no account (only AWS managed policies: the export lists
+        // policies last) completes the export of one account, which cannot be told: each such
+        // page is counted once, and when fewer are left than accounts still lacking a last
+        // page, every page of those accounts that says more follow is a problem.
+        let named_last = |a: &String| pages.iter().any(|(_, t, acc)| !t && acc.contains(a));
+        let anonymous_last = pages.iter().filter(|(_, t, acc)| !t && acc.is_empty()).count();
+        let mut lacking: BTreeMap<&String, Vec<&PathBuf>> = BTreeMap::new();
+        let mut unnamed: Vec<&PathBuf> = Vec::new();
         for (file, _, accounts) in pages.iter().filter(|p| p.1) {
-            let last = |a: Option<&String>| {
-                pages
-                    .iter()
-                    .any(|(_, t, acc)| !t && (acc.is_empty() || a.is_none_or(|a| acc.contains(a))))
-            };
-            let missing: Vec<&String> = accounts.iter().filter(|a| !last(Some(a))).collect();
-            if missing.is_empty() && (!accounts.is_empty() || last(None)) {
-                continue;
+            if accounts.is_empty() {
+                unnamed.push(file);
             }
-            let whose = if missing.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " of account {}",
-                    missing.iter().map(|a| clip(a)).collect::<Vec<_>>().join(", ")
-                )
-            };
+            for a in accounts.iter().filter(|a| !named_last(a)) {
+                lacking.entry(a).or_default().push(file);
+            }
+        }
+        let mut bad: Vec<(&PathBuf, Option<&String>)> = Vec::new();
+        if lacking.len() > anonymous_last {
+            bad.extend(lacking.iter().flat_map(|(a, fs)| fs.iter().map(move |f| (*f, Some(*a)))));
+        }
+        // A page that names no account itself needs some last page among the files.
+        if !pages.iter().any(|p| !p.1) {
+            bad.extend(unnamed.iter().map(|f| (*f, None)));
+        }
+        bad.sort();
+        bad.dedup();
+        for (file, acct) in bad {
+            let whose = acct.map_or(String::new(), |a| format!(" of account {}", clip(a)));
             self.problem(
                 file,
-                format!("a page of get-account-authorization-details that says more pages follow (IsTruncated, Marker or NextToken), and no last page{whose} is among the files: give every page (call again with --starting-token NEXTTOKEN, or the API's Marker, until the output has no NextToken and IsTruncated is false), or let the AWS CLI paginate (no --max-items)"),
+                format!("a page of get-account-authorization-details that says more pages follow (IsTruncated, Marker or NextToken), and no last page{whose} is among the files (a last page that names no account, holding only AWS managed policies, is counted for one account only): give every page (call again with --starting-token NEXTTOKEN, or the API's Marker, until the output has no NextToken and IsTruncated is false), or let the AWS CLI paginate (no --max-items)"),
             );
         }
         self.check_references();

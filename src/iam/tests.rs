@@ -138,6 +138,23 @@ fn loads_cli_and_api_shapes_and_merges_pages() {
     api_copy["RoleDetailList"][0]["AssumeRolePolicyDocument"] = json!(trust_aws(json!(A)));
     let (_, same, _d) = load_values(&[page1.clone(), page2.clone(), api_copy]);
     assert!(same.is_empty(), "{same:?}");
+    // A role deleted and made again since (another role id: a surgical deny names sessions by
+    // it, F9) is another reach.
+    let mut recreated = page2.clone();
+    recreated["RoleDetailList"][0]["RoleId"] = json!("AROAEXAMPLEOLDID12345");
+    let (_, other, _d) = load_values(&[page1.clone(), page2.clone(), recreated]);
+    assert_eq!(other.len(), 1, "{other:?}");
+    // A last page holding only AWS managed policies names no account: it completes one
+    // account's pages, not also another's whose last page is missing.
+    let mut only_aws = details(vec![], vec![]);
+    only_aws["Policies"] = page2["Policies"].as_array().unwrap()[1..].to_vec().into();
+    let mut other_first = details(vec![], vec![role(B, "Other", "/", trust_aws(json!(A)), &[])]);
+    other_first["IsTruncated"] = json!(true);
+    other_first["Marker"] = json!("b1");
+    let (_, one_short, _d) = load_values(&[page1.clone(), only_aws.clone(), other_first]);
+    assert_eq!(one_short.len(), 2, "both accounts' first pages: {one_short:?}");
+    let (_, enough, _d) = load_values(&[page1.clone(), only_aws]);
+    assert!(enough.is_empty(), "{enough:?}");
     // The same user with other content in another file (two snapshots of different times):
     // a problem naming both files, the first copy used.
     let mut later = details(vec![user(A, "alice", &[])], vec![]);

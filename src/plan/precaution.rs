@@ -83,6 +83,7 @@ fn apply_with(
     let before = super::room::refused(&p.actions);
     attacker_user_facts(p, iam);
     leaked_user_keys(p, iam);
+    open_trust(p, iam);
     role_ids(p, iam, g);
     let actions = std::mem::take(&mut p.actions);
     p.actions = fit_or_managed(actions, Some(iam), trail, &mut p.notes);
@@ -391,6 +392,51 @@ fn leaked_user_keys(p: &mut Plan, iam: &Iam) {
         }
     }
     p.actions.extend(extra);
+}
+
+/// A role whose trust policy, in the snapshot, lets any AWS principal assume it with no
+/// condition: anyone in any account can take its sessions. Whoever set it (the attacker, in a
+/// call the trail missed: F15, or after the last log), it is a door the plan's denies do not
+/// close for sessions issued after the cut-off. Each is a review item (at most [`LISTED`]
+/// named, the rest counted) to restore the trust policy.
+///
+/// [`LISTED`]: super::tocheck::LISTED
+fn open_trust(p: &mut Plan, iam: &Iam) {
+    use crate::iam::Doc;
+    let mut open = Vec::new();
+    for a in iam.snapshot.accounts.values() {
+        for r in a.roles.values() {
+            let Doc::Ok(trust) = &r.trust else { continue };
+            let sid = trust.statements.iter().find(|st| {
+                st.effect == crate::iam::policy::Effect::Allow
+                    && !st.not_principal
+                    && st.conditions.is_empty()
+                    && st.principals.as_ref().is_some_and(|pr| pr.any)
+                    && ["sts:assumerole", "sts:assumerolewithwebidentity", "sts:assumerolewithsaml"]
+                        .iter()
+                        .any(|x| st.matches_action(x))
+            });
+            if let Some(st) = sid {
+                open.push((a.id.clone(), r.name.clone(), r.arn.clone(), st.sid.clone()));
+            }
+        }
+    }
+    let n = open.len();
+    for (acct, name, arn, sid) in open.into_iter().take(super::tocheck::LISTED) {
+        p.actions.push(review(
+            Some(acct),
+            format!(
+                "role {} trusts any AWS principal with no condition (its trust policy in the IAM snapshot, statement {}): anyone in any account can take its sessions, which no deny of this plan cuts once issued after the cut-off; if no one you know set it, the attacker may have (a call the trail does not hold): restore its trust policy{}",
+                crate::escape::one_line(&arn),
+                crate::escape::one_line(&sid),
+                if n > super::tocheck::LISTED { format!(" ({n} roles in all; the first {} named)", super::tocheck::LISTED) } else { String::new() }
+            ),
+            &[
+                format!("aws iam get-role --role-name {}", shell_word(&name)),
+                format!("aws iam update-assume-role-policy --role-name {} --policy-document file://TRUST.json", shell_word(&name)),
+            ],
+        ));
+    }
 }
 
 /// A surgical deny names each tainted session by `aws:userid` (F9). Where the evidence shows
