@@ -76,21 +76,14 @@ pub fn load_args(args: &[PathBuf], strict: bool) -> anyhow::Result<Option<Iam>> 
             let mut inside = Vec::new();
             let mut dirs = vec![a.clone()];
             while let Some(d) = dirs.pop() {
-                let entries = std::fs::read_dir(&d).map_err(|e| {
+                let failed = |e: std::io::Error| {
                     anyhow::anyhow!(
                         "--iam {}: {e}",
                         crate::escape::one_line(&d.display().to_string())
                     )
-                })?;
-                for e in entries {
-                    let p = e
-                        .map_err(|e| {
-                            anyhow::anyhow!(
-                                "--iam {}: {e}",
-                                crate::escape::one_line(&d.display().to_string())
-                            )
-                        })?
-                        .path();
+                };
+                for e in std::fs::read_dir(&d).map_err(failed)? {
+                    let p = e.map_err(failed)?.path();
                     // Hidden files and folders (`.DS_Store`, `.git`) are no snapshot's.
                     if p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.')) {
                         continue;

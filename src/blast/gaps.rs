@@ -88,12 +88,9 @@ pub(super) fn evidence_gaps(
         // Only the events of the accounts wanted are looked up (an index, not a hash, for
         // every other event of the table).
         let mut of_account = vec![false; ing.strings.len()];
-        for (a, _) in &wanted {
-            for span in ing.account_spans() {
-                if ing.str(span.account) == Some(a) {
-                    of_account[span.account as usize] = true;
-                }
-            }
+        for span in ing.account_spans() {
+            let a = ing.str(span.account);
+            of_account[span.account as usize] = wanted.iter().any(|w| Some(w.0) == a);
         }
         // Each (account, region) pair of ids seen: the slot of its span when wanted.
         let mut slot: rustc_hash::FxHashMap<(u32, u32), Option<usize>> =

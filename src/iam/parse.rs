@@ -164,20 +164,22 @@ fn reach_view(kind: &str, v: &Value) -> Value {
             boundary(v),
             policies("RolePolicyList")
         ]),
-        _ => {
-            // The default version, flagged or named by `DefaultVersionId`, as the parser reads it.
-            let default = s(v, "DefaultVersionId");
-            let versions: Vec<Value> = list(v, "PolicyVersionList")
-                .iter()
-                .filter(|x| {
-                    x.get("IsDefaultVersion").and_then(Value::as_bool) == Some(true)
-                        || (default.is_some() && s(x, "VersionId") == default)
-                })
-                .map(|x| decoded(x.get("Document")))
-                .collect();
-            serde_json::json!([v.get("DefaultVersionId"), versions])
-        }
+        _ => serde_json::json!([
+            v.get("DefaultVersionId"),
+            default_version(v).map(|x| decoded(x.get("Document")))
+        ]),
     }
+}
+
+/// The default version of a managed policy entry: the one flagged `IsDefaultVersion`, else
+/// the one `DefaultVersionId` names.
+fn default_version(p: &Value) -> Option<&Value> {
+    let default = s(p, "DefaultVersionId").unwrap_or("");
+    let versions = list(p, "PolicyVersionList");
+    versions
+        .iter()
+        .find(|x| x.get("IsDefaultVersion").and_then(Value::as_bool) == Some(true))
+        .or_else(|| versions.iter().find(|x| s(x, "VersionId") == Some(default)))
 }
 
 /// The strings of list `k` of `v`, sorted.
@@ -353,14 +355,7 @@ impl Builder {
                 name: name.to_string(),
                 path: s(u, "Path").unwrap_or("/").to_string(),
                 id: s(u, "UserId").unwrap_or("").to_string(),
-                groups: {
-                    let mut g: Vec<String> = list(u, "GroupList")
-                        .iter()
-                        .filter_map(|x| x.as_str().map(str::to_string))
-                        .collect();
-                    g.sort();
-                    g
-                },
+                groups: names_of(u, "GroupList"),
                 inline_policy_bytes: inline.iter().map(|p| p.bytes).sum(),
                 inline,
                 attached: names(u, "AttachedManagedPolicies", "PolicyArn"),
@@ -446,12 +441,7 @@ impl Builder {
                 continue;
             }
             let default = s(p, "DefaultVersionId").unwrap_or("").to_string();
-            let versions = list(p, "PolicyVersionList");
-            let ver = versions
-                .iter()
-                .find(|x| x.get("IsDefaultVersion").and_then(Value::as_bool) == Some(true))
-                .or_else(|| versions.iter().find(|x| s(x, "VersionId") == Some(default.as_str())));
-            let (d, _) = match ver {
+            let (d, _) = match default_version(p) {
                 Some(x) => doc(x.get("Document")),
                 None => (Doc::Unreadable("no default version in PolicyVersionList".into()), 0),
             };

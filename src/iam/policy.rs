@@ -537,11 +537,15 @@ pub fn arn_match(pattern: &str, arn: &str) -> bool {
     if s.len() < lit || p[..lit] != s[..lit] {
         return false;
     }
-    // Without a `*` that ends a segment before the resource part, no wildcard may cross a
-    // colon: segment by segment, as a glob each (the resource part holds any colons left).
-    let colons_before = |i: usize| p[..i].iter().filter(|&&c| c == b':').count();
-    let crossing = (0..p.len())
-        .any(|i| p[i] == b'*' && (i + 1 == p.len() || p[i + 1] == b':') && colons_before(i) < 5);
+    // A `*` ending its segment (before `:` or at the end) may match across colons.
+    let ends_segment = |i: usize| p[i] == b'*' && (i + 1 == p.len() || p[i + 1] == b':');
+    // Without such a `*` before the resource part (past the fifth colon, where any wildcard
+    // may), no wildcard crosses a colon: segment by segment, as a glob each.
+    let mut colons = 0;
+    let crossing = (0..p.len()).any(|i| {
+        colons += usize::from(p[i] == b':');
+        colons < 5 && ends_segment(i)
+    });
     if !crossing {
         let mut ps = pattern.splitn(6, ':');
         let mut rs = arn.splitn(6, ':');
@@ -553,15 +557,12 @@ pub fn arn_match(pattern: &str, arn: &str) -> bool {
             }
         }
     }
-    // Per pattern byte: whether a `*` there may match a colon (in the resource segment, or
-    // ending its segment), and whether a `?` there may.
+    // Per pattern byte: whether a wildcard there may match a colon.
     let mut colons = 0;
     let crosses: Vec<bool> = (0..p.len())
         .map(|i| {
-            let c = colons >= 5 || (p[i] == b'*' && (i + 1 == p.len() || p[i + 1] == b':'));
-            if p[i] == b':' {
-                colons += 1;
-            }
+            let c = colons >= 5 || ends_segment(i);
+            colons += usize::from(p[i] == b':');
             c
         })
         .collect();
