@@ -4639,3 +4639,47 @@ fn holes_in_an_accounts_evidence_while_a_tainted_session_lived_are_named() {
         "{n:?}"
     );
 }
+
+/// A link inferred between two candidates that are both tainted is still ambiguous when one of
+/// them is tainted only through an ambiguous link itself: that candidate may be a clean
+/// pipeline's session, so the user made below it is denied and left to a human, not deleted.
+#[test]
+fn a_user_made_below_two_ambiguous_links_is_not_deleted() {
+    let admin = format!("arn:aws:iam::{MAIN}:role/Admin");
+    let worker = format!("arn:aws:iam::{SECOND}:role/Worker");
+    let ops = format!("arn:aws:iam::{THIRD}:role/Ops");
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let pipeline = s.user_key(MAIN, "pipeline", "AKIAI44QH8DHBEXAMPLE");
+    let clean = s.assume_role(&pipeline, T0 - 600, &admin, "deploy", 3600);
+    s.call(&clean, T0 - 500, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let a = s.assume_role(&leaked, T0, &admin, "deploy", 3600);
+    // Worker session w1: its caller copy lost, so its caller is the clean session or the
+    // attacker's, both named Admin/deploy.
+    let w = s.assume_role(&a, T0 + 300, &worker, "w1", 3600);
+    // The leaked key takes a Worker session of the same name, its records whole.
+    let _ = s.assume_role(&leaked, T0 + 400, &worker, "w1", 3600);
+    // An Ops session whose caller copy is lost: either Worker/w1 may have asked for it.
+    let o = s.assume_role(&w, T0 + 500, &ops, "o1", 3600);
+    s.drop_records(|acct, r| {
+        r["eventName"] == "AssumeRole"
+            && ((acct == MAIN
+                && r["requestParameters"]["roleArn"] == worker.as_str()
+                && r["eventTime"] == "2024-03-11T10:05:00Z")
+                || (acct == SECOND && r["requestParameters"]["roleArn"] == ops.as_str()))
+    });
+    s.create_user(&o, T0 + 560, "svc-ops");
+    let key = s.create_access_key(&o, T0 + 570, Some("svc-ops"));
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    assert!(principals(&p, "put_role_policy").contains(&ops), "{p:#}");
+    assert!(deactivated(&p).contains(&key.key.as_str()), "{p:#}");
+    assert!(actions(&p, "delete_user").is_empty(), "a user a clean session may have made: {p:#}");
+    assert!(
+        actions(&p, "put_user_policy")
+            .iter()
+            .any(|a| a["principal_arn"].as_str().is_some_and(|x| x.ends_with(":user/svc-ops"))),
+        "denied everything: {p:#}"
+    );
+    assert_eq!(verify(&d, &p).0, 0);
+}

@@ -510,7 +510,8 @@ impl SessionGraph {
     /// of them clean: each is linked, and the child is tainted, but it may be the clean
     /// one's). These are every descendant of such a child that the seeds do not reach along
     /// the other edges. Empty, and nothing walked, when no edge is ambiguous. Two tainted
-    /// candidates are not ambiguous: the child is the attacker's either way.
+    /// candidates are not ambiguous (the child is the attacker's either way) unless one of
+    /// them is itself reached only through an ambiguous link.
     pub fn by_ambiguous_link(&self, seeds: &[usize], tainted: &BTreeSet<usize>) -> BTreeSet<usize> {
         let mut parents: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         for (e, &(p, c)) in self.edges.iter().zip(&self.edge_nodes) {
@@ -518,23 +519,37 @@ impl SessionGraph {
                 parents.entry(c).or_default().push(p);
             }
         }
-        let ambiguous = |k: usize| {
-            let (p, c) = self.edge_nodes[k];
-            self.edges[k].inferred
-                && parents
-                    .get(&c)
-                    .is_some_and(|ps| ps.iter().any(|&o| o != p && !tainted.contains(&o)))
-        };
-        let children: BTreeSet<usize> =
-            (0..self.edges.len()).filter(|&k| ambiguous(k)).map(|k| self.edge_nodes[k].1).collect();
-        if children.is_empty() {
-            return BTreeSet::new();
+        // A candidate tainted only through an ambiguous link is no surer than a clean one: it
+        // may itself be the clean pipeline's. So the unsure nodes grow until they hold still
+        // (each round only adds; two rounds unless such links are stacked).
+        let mut unsure = BTreeSet::new();
+        loop {
+            let ambiguous = |k: usize| {
+                let (p, c) = self.edge_nodes[k];
+                self.edges[k].inferred
+                    && parents.get(&c).is_some_and(|ps| {
+                        ps.iter().any(|&o| o != p && (!tainted.contains(&o) || unsure.contains(&o)))
+                    })
+            };
+            let children: BTreeSet<usize> = (0..self.edges.len())
+                .filter(|&k| ambiguous(k))
+                .map(|k| self.edge_nodes[k].1)
+                .collect();
+            if children.is_empty() {
+                return BTreeSet::new();
+            }
+            let clear: Vec<(usize, usize)> = (0..self.edges.len())
+                .filter(|&k| !ambiguous(k))
+                .map(|k| self.edge_nodes[k])
+                .collect();
+            let sure = reach(self.nodes.len(), &clear, false, seeds.iter().copied());
+            let below = reach(self.nodes.len(), &self.edge_nodes, false, children.into_iter());
+            let next: BTreeSet<usize> = below.into_iter().filter(|n| !sure.contains(n)).collect();
+            if next == unsure {
+                return unsure;
+            }
+            unsure = next;
         }
-        let clear: Vec<(usize, usize)> =
-            (0..self.edges.len()).filter(|&k| !ambiguous(k)).map(|k| self.edge_nodes[k]).collect();
-        let sure = reach(self.nodes.len(), &clear, false, seeds.iter().copied());
-        let below = reach(self.nodes.len(), &self.edge_nodes, false, children.into_iter());
-        below.into_iter().filter(|n| !sure.contains(n)).collect()
     }
 
     /// Every ancestor of `nodes` (nodes included).
