@@ -4683,3 +4683,95 @@ fn a_user_made_below_two_ambiguous_links_is_not_deleted() {
     );
     assert_eq!(verify(&d, &p).0, 0);
 }
+
+/// A tainted credential that resets the password of an existing user's service-specific
+/// credential, or sets an SSH key or certificate `Active` again, gives the attacker a working
+/// long-term credential as surely as one it made: each is deactivated by the id its request
+/// names, and verify fails a plan without it. Setting one `Inactive` is no such call.
+#[test]
+fn credentials_the_attacker_reset_or_set_active_again_are_deactivated() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let (svc, ssh, cert, off) = (
+        "ACCAEXAMPLE123EXAMPLE",
+        "APKAEIBAERJR2EXAMPLE",
+        "TA7SMP42TDN5Z26OBPJE7EXAMPLE",
+        "APKAOFFEXAMPLE",
+    );
+    let iam = "iam.amazonaws.com";
+    // The password is secret: a reset's response may come without the credential.
+    let reset = json!({"userName": "bob", "serviceSpecificCredentialId": svc});
+    s.call_full(
+        &leaked,
+        T0 + 30,
+        iam,
+        "ResetServiceSpecificCredential",
+        reset,
+        Value::Null,
+        None,
+        "aws-cli/2.15.0",
+    );
+    let on = json!({"userName": "carol", "sSHPublicKeyId": ssh, "status": "Active"});
+    s.call_full(
+        &leaked,
+        T0 + 60,
+        iam,
+        "UpdateSSHPublicKey",
+        on,
+        Value::Null,
+        None,
+        "aws-cli/2.15.0",
+    );
+    let on = json!({"userName": "carol", "certificateId": cert, "status": "Active"});
+    s.call_full(
+        &leaked,
+        T0 + 70,
+        iam,
+        "UpdateSigningCertificate",
+        on,
+        Value::Null,
+        None,
+        "aws-cli/2.15.0",
+    );
+    let inactive = json!({"userName": "dave", "sSHPublicKeyId": off, "status": "Inactive"});
+    s.call_full(
+        &leaked,
+        T0 + 90,
+        iam,
+        "UpdateSSHPublicKey",
+        inactive,
+        Value::Null,
+        None,
+        "aws-cli/2.15.0",
+    );
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    let ids = |kind: &str| -> Vec<String> {
+        actions(&p, kind)
+            .iter()
+            .map(|a| {
+                format!(
+                    "{}/{}",
+                    a["user_name"].as_str().unwrap(),
+                    a["credential_id"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    assert_eq!(ids("deactivate_service_specific_credential"), [format!("bob/{svc}")], "{p:#}");
+    assert_eq!(ids("deactivate_ssh_public_key"), [format!("carol/{ssh}")], "{p:#}");
+    assert_eq!(ids("deactivate_signing_certificate"), [format!("carol/{cert}")], "{p:#}");
+    let reason = actions(&p, "deactivate_service_specific_credential")[0]["reason"].to_string();
+    assert!(reason.contains("whose password was reset by a tainted credential"), "{reason}");
+    assert_eq!(verify(&d, &p).0, 0);
+    for kind in ["deactivate_service_specific_credential", "deactivate_ssh_public_key"] {
+        let mut m = p.clone();
+        m["actions"].as_array_mut().unwrap().retain(|a| a["type"] != kind);
+        let (code, v) = verify(&d, &m);
+        assert_eq!(code, 1, "{kind}: {v}");
+    }
+    let (_, b, _) = run(&["blast", "--key", LEAKED, "--format", "json"], &d);
+    let found = b["persistence"].to_string();
+    assert!(found.contains(svc) && found.contains(ssh) && found.contains(cert), "{found}");
+    assert!(!found.contains(off), "a key set Inactive is not persistence: {found}");
+}

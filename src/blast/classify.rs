@@ -152,6 +152,7 @@ fn is_identity_center(e: &Event) -> bool {
 /// sets what a function runs, with or without its API version, and [`IDENTITY_CENTER`]'s).
 pub(super) fn is_persistence(e: &Event) -> bool {
     PERSISTENCE.contains(&e.name.as_str())
+        || super::other_credential(e)
         || crate::ingest::FUNCTION_CHANGES.contains(&e.name.as_str())
         || is_identity_center(e)
         || DEFENCES.iter().any(|(n, s)| *n == e.name && *s == e.source)
@@ -328,17 +329,22 @@ pub(super) fn persistence_of(e: &Event) -> Option<(String, String, String)> {
             format!("{}: the role's permissions boundary or settings (its longest session) changed", e.name),
             "restore the role's permissions boundary and maximum session duration (aws iam get-role shows them)".to_string(),
         ),
-        "UploadSSHPublicKey" | "CreateServiceSpecificCredential" | "UploadSigningCertificate" => {
-            let (what, cli) = match e.name.as_str() {
-                "UploadSSHPublicKey" => ("SSH public key", "ssh-public-key"),
-                "CreateServiceSpecificCredential" => {
-                    ("service-specific credential", "service-specific-credential")
+        n if super::OTHER_CREDENTIALS.contains(&n) => {
+            let (what, cli) = match n {
+                "UploadSSHPublicKey" | "UpdateSSHPublicKey" => ("SSH public key", "ssh-public-key"),
+                "UploadSigningCertificate" | "UpdateSigningCertificate" => {
+                    ("signing certificate", "signing-certificate")
                 }
-                _ => ("signing certificate", "signing-certificate"),
+                _ => ("service-specific credential", "service-specific-credential"),
+            };
+            let how = match n {
+                "ResetServiceSpecificCredential" => " (its password reset)",
+                n if n.starts_with("Update") => " (set Active)",
+                _ => "",
             };
             (
                 format!("user/{}", user()),
-                format!("{what} {}", r.credential_id.as_deref().unwrap_or("?")),
+                format!("{what} {}{how}", r.credential_id.as_deref().unwrap_or("?")),
                 format!("deactivate and delete it (aws iam update-{cli} --status Inactive, then delete-{cli}): it acts as the user, and no deny on aws:TokenIssueTime ends it"),
             )
         }

@@ -212,9 +212,30 @@ pub struct BlastRadius {
 pub type ResourceUses = BTreeMap<usize, BTreeMap<String, BTreeSet<String>>>;
 
 /// Calls that give an IAM user a long-term credential other than an access key, each
-/// [`Persistence::credential_id`].
-pub const OTHER_CREDENTIALS: &[&str] =
-    &["UploadSSHPublicKey", "CreateServiceSpecificCredential", "UploadSigningCertificate"];
+/// [`Persistence::credential_id`]: made, its password reset (a new working password, as good
+/// as a new credential), or set `Active` again ([`other_credential_call`]).
+pub const OTHER_CREDENTIALS: &[&str] = &[
+    "UploadSSHPublicKey",
+    "CreateServiceSpecificCredential",
+    "UploadSigningCertificate",
+    "ResetServiceSpecificCredential",
+    "UpdateSSHPublicKey",
+    "UpdateServiceSpecificCredential",
+    "UpdateSigningCertificate",
+];
+
+/// Whether a call named `name` with the request's `status` gives a user a working credential
+/// of [`OTHER_CREDENTIALS`]: an `Update*` only when it sets the credential `Active` (setting
+/// it `Inactive` is what the plan does).
+pub fn other_credential_call(name: &str, status: Option<&str>) -> bool {
+    OTHER_CREDENTIALS.contains(&name)
+        && (!name.starts_with("Update") || status.is_some_and(|s| s.eq_ignore_ascii_case("Active")))
+}
+
+/// [`other_credential_call`] of an event.
+pub fn other_credential(e: &Event) -> bool {
+    other_credential_call(&e.name, e.request.status.as_deref())
+}
 
 /// The IAM user an IAM call acted on, as the plan's clean-up names it
 /// ([`Persistence::user_name`]; `plan`'s reading of the users' other credentials too): from
@@ -627,8 +648,7 @@ fn radius(
                         policy_name: e.request.policy_name.clone(),
                         name: e.request.name.clone(),
                         policy_size: e.request.policy_size,
-                        credential_id: OTHER_CREDENTIALS
-                            .contains(&e.name.as_str())
+                        credential_id: other_credential(&e)
                             .then(|| e.response.credential_id.clone())
                             .flatten(),
                     },

@@ -102,7 +102,11 @@ pub(super) fn meaning(
             format!("access key {} status changed", target_hint.unwrap_or("?")),
             &["T1098.001"],
         ),
-        "CreateServiceSpecificCredential" | "UploadSSHPublicKey" => m(
+        "CreateServiceSpecificCredential"
+        | "UploadSSHPublicKey"
+        | "ResetServiceSpecificCredential"
+        | "UpdateServiceSpecificCredential"
+        | "UpdateSSHPublicKey" => m(
             Severity::High,
             "persistence",
             format!("{name}: a credential outside access keys"),

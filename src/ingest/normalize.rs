@@ -217,6 +217,20 @@ pub fn normalize(r: &RawRecord, file: u32, idx: u32) -> Result<Event, RecordReje
         response.console_login = p.console_login.owned();
         response.instance_ids = p.instance_ids();
     }
+    // A reset or reactivation of an existing one names it in the request (a reset's response
+    // holds a password, which CloudTrail may leave out).
+    if response.credential_id.is_none() {
+        let status = r.request_parameters.get().and_then(|q| q.status.get());
+        let revives =
+            r.event_name.get().is_some_and(|n| crate::blast::other_credential_call(n, status));
+        if let Some(q) = r.request_parameters.get().filter(|_| revives) {
+            response.credential_id = q
+                .service_specific_credential_id
+                .owned()
+                .or_else(|| q.ssh_public_key_id.owned())
+                .or_else(|| q.certificate_id.owned());
+        }
+    }
 
     let mut resources = Vec::new();
     if let Some(list) = &r.resources.0 {

@@ -552,6 +552,14 @@ pub struct RawRequest<'a> {
     pub target_principal: Str<'a>,
     #[serde(borrow, default)]
     pub serial_number: Str<'a>,
+    /// The id of a user's other long-term credential that `Update*`/`Reset*` acts on
+    /// ([`crate::model::Response::credential_id`]).
+    #[serde(borrow, default)]
+    pub service_specific_credential_id: Str<'a>,
+    #[serde(borrow, default, rename = "sSHPublicKeyId")]
+    pub ssh_public_key_id: Str<'a>,
+    #[serde(borrow, default)]
+    pub certificate_id: Str<'a>,
     /// `UpdateSAMLProvider`'s provider (read as the request's `principal_arn`, the provider
     /// an `AssumeRoleWithSAML` names).
     #[serde(borrow, default, rename = "sAMLProviderArn")]

@@ -159,6 +159,9 @@ pub fn content_digest(r: &RawRecord) -> (u64, u32) {
             &q.target_principal,
             &q.serial_number,
             &q.saml_provider_arn,
+            &q.service_specific_credential_id,
+            &q.ssh_public_key_id,
+            &q.certificate_id,
         ] {
             d.s(s);
         }

@@ -19,11 +19,15 @@ use crate::escape::one_line;
 /// The action that deactivates what a call of `event` made, and what that is called.
 fn kind_of(event: &str) -> Option<(ActionKind, &'static str)> {
     match event {
-        "UploadSSHPublicKey" => Some((ActionKind::DeactivateSshPublicKey, "SSH public key")),
-        "CreateServiceSpecificCredential" => {
+        "UploadSSHPublicKey" | "UpdateSSHPublicKey" => {
+            Some((ActionKind::DeactivateSshPublicKey, "SSH public key"))
+        }
+        "CreateServiceSpecificCredential"
+        | "ResetServiceSpecificCredential"
+        | "UpdateServiceSpecificCredential" => {
             Some((ActionKind::DeactivateServiceSpecificCredential, "service-specific credential"))
         }
-        "UploadSigningCertificate" => {
+        "UploadSigningCertificate" | "UpdateSigningCertificate" => {
             Some((ActionKind::DeactivateSigningCertificate, "signing certificate"))
         }
         _ => None,
@@ -38,6 +42,8 @@ struct Made<'a> {
     id: Option<&'a str>,
     kind: ActionKind,
     what: &'static str,
+    /// "made", "reset" or "set Active".
+    how: &'static str,
     event: String,
 }
 
@@ -58,6 +64,11 @@ fn made<'a>(g: &'a SessionGraph, rooms: &'a TrailRooms) -> Vec<Made<'a>> {
             id: c.id.as_deref(),
             kind,
             what,
+            how: match c.event_name.as_str() {
+                "ResetServiceSpecificCredential" => "whose password was reset",
+                n if n.starts_with("Update") => "set Active again",
+                _ => "made",
+            },
             event: format!("{} {}", c.event_name, one_line(&c.event_id)),
         });
     }
@@ -82,10 +93,11 @@ pub(super) fn deactivate(
                 user_name: Some(m.user.to_string()),
                 credential_id: Some(id.to_string()),
                 reason: format!(
-                    "{} {} of user {}, made by a tainted credential ({}): it acts as the user, and no deny on aws:TokenIssueTime ends it (F5)",
+                    "{} {} of user {}, {} by a tainted credential ({}): it acts as the user, and no deny on aws:TokenIssueTime ends it (F5)",
                     m.what,
                     one_line(id),
                     one_line(m.user),
+                    m.how,
                     m.event
                 ),
                 ..Default::default()
@@ -96,9 +108,10 @@ pub(super) fn deactivate(
         if !cut && !denied_all(m.account, m.user) {
             summary.keys_by_hand += 1;
             notes.push(format!(
-                "NOT CUT: the {} of user {} made by {} stays active until it is found and deactivated by hand (see its review item)",
+                "NOT CUT: the {} of user {} {} by {} stays active until it is found and deactivated by hand (see its review item)",
                 m.what,
                 one_line(m.user),
+                m.how,
                 m.event
             ));
         }

@@ -180,6 +180,9 @@ impl TrailRooms {
         }
         let q = &e.request;
         if crate::blast::OTHER_CREDENTIALS.contains(&e.name.as_str()) {
+            if !crate::blast::other_credential(e) {
+                return;
+            }
             if let (Some(a), Some(u)) = (e.account(), crate::blast::user_acted_on(e)) {
                 self.others.push(OtherCredential {
                     account: a.to_string(),
