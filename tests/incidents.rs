@@ -4775,3 +4775,55 @@ fn credentials_the_attacker_reset_or_set_active_again_are_deactivated() {
     assert!(found.contains(svc) && found.contains(ssh) && found.contains(cert), "{found}");
     assert!(!found.contains(off), "a key set Inactive is not persistence: {found}");
 }
+
+/// A short session that asks for a console sign-in token (`GetSigninToken`), whose console
+/// session the logs never show (idle, or its calls logged with no key, F17): the console
+/// session may live 12 hours from the sign-in (36 for a federated user's), so it is counted,
+/// issued as late as the token can be used, and the plan denies its principal. Before, the
+/// 15-minute session expired and took the console session with it: no deny, verify OK.
+/// A token asked for within a quarter hour of the cut-off may open a session after it: NOT
+/// COVERED.
+#[test]
+fn a_console_sign_in_token_whose_session_the_logs_never_show_is_cut() {
+    let role = format!("arn:aws:iam::{MAIN}:role/Ops");
+    const B: i64 = T0 - 7200;
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let session = s.assume_role(&leaked, B, &role, "s1", 900);
+    s.call(&session, B + 120, "signin.amazonaws.com", "GetSigninToken", Value::Null);
+    let fed = s.get_federation_token(&leaked, B + 200, "helper", 900);
+    s.call(&fed, B + 300, "signin.amazonaws.com", "GetSigninToken", Value::Null);
+    // The evidence goes on past the cut-off.
+    let pipeline = s.user_key(MAIN, "pipeline", "AKIAI44QH8DHBEXAMPLE");
+    s.call(&pipeline, T0 + 4000, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let d = write(&s, &[]);
+    let tainted = tainted_ids(&d, LEAKED);
+    assert_eq!(
+        tainted.iter().filter(|t| t.starts_with("no-key-logged@")).count(),
+        2,
+        "{tainted:?}"
+    );
+    let p = plan(&d, LEAKED, "strict");
+    assert!(principals(&p, "put_role_policy").contains(&role), "{p:#}");
+    let user = format!("arn:aws:iam::{MAIN}:user/ci-deployer");
+    assert!(principals(&p, "put_user_policy").contains(&user), "{p:#}");
+    assert_eq!(verify(&d, &p).0, 0);
+    for kind in ["put_role_policy", "put_user_policy"] {
+        let mut m = p.clone();
+        m["actions"].as_array_mut().unwrap().retain(|a| a["type"] != kind);
+        let (code, v) = verify(&d, &m);
+        assert_eq!(code, 1, "{kind}: {v:#}");
+    }
+    // The token asked for ten minutes before the cut-off: the console session may be issued
+    // after it, which no deny on aws:TokenIssueTime reaches (F14).
+    let mut late = Scenario::new();
+    let leaked = late.user_key(MAIN, "ci-deployer", LEAKED);
+    let session = late.assume_role(&leaked, T0 + 3000, &role, "s1", 900);
+    late.call(&session, T0 + 3000, "signin.amazonaws.com", "GetSigninToken", Value::Null);
+    late.call(&leaked, T0 + 4000, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let d = write(&late, &[]);
+    let (code, p, err) =
+        run(&["plan", "--key", LEAKED, "--strategy", "strict", "--effective-at", CUT], &d);
+    assert_eq!(code, 1, "{err}");
+    assert!(p["notes"].to_string().contains("NOT COVERED"), "{p:#}");
+}

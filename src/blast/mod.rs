@@ -211,26 +211,7 @@ pub struct BlastRadius {
 /// [`BlastRadius::resource_uses`]: credential node → recipient account → policy resources.
 pub type ResourceUses = BTreeMap<usize, BTreeMap<String, BTreeSet<String>>>;
 
-/// Calls that give an IAM user a long-term credential other than an access key, each
-/// [`Persistence::credential_id`]: made, its password reset (a new working password, as good
-/// as a new credential), or set `Active` again ([`other_credential_call`]).
-pub const OTHER_CREDENTIALS: &[&str] = &[
-    "UploadSSHPublicKey",
-    "CreateServiceSpecificCredential",
-    "UploadSigningCertificate",
-    "ResetServiceSpecificCredential",
-    "UpdateSSHPublicKey",
-    "UpdateServiceSpecificCredential",
-    "UpdateSigningCertificate",
-];
-
-/// Whether a call named `name` with the request's `status` gives a user a working credential
-/// of [`OTHER_CREDENTIALS`]: an `Update*` only when it sets the credential `Active` (setting
-/// it `Inactive` is what the plan does).
-pub fn other_credential_call(name: &str, status: Option<&str>) -> bool {
-    OTHER_CREDENTIALS.contains(&name)
-        && (!name.starts_with("Update") || status.is_some_and(|s| s.eq_ignore_ascii_case("Active")))
-}
+pub use crate::model::names::{other_credential_call, OTHER_CREDENTIALS};
 
 /// [`other_credential_call`] of an event.
 pub fn other_credential(e: &Event) -> bool {

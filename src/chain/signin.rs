@@ -119,9 +119,8 @@ impl SessionGraph {
                 }
             }
         }
-        if candidates.is_empty() {
-            return Vec::new();
-        }
+        let mut notes = Vec::new();
+        let mut opened = vec![false; tokens.len()];
         // The addresses of the candidates' calls and of the signing sessions' calls.
         let mut ips: BTreeMap<usize, std::collections::BTreeSet<std::net::IpAddr>> =
             BTreeMap::new();
@@ -135,7 +134,6 @@ impl SessionGraph {
                 set.extend(ing.str(st.ip).and_then(address));
             }
         }
-        let mut notes = Vec::new();
         for (p, o, k) in candidates {
             let t = &tokens[k];
             let theirs = &ips[&o];
@@ -167,7 +165,56 @@ impl SessionGraph {
                 true,
             );
             self.nodes[o].orphan = false;
+            opened[k] = true;
+        }
+        for (t, _) in tokens.iter().zip(opened).filter(|&(_, o)| !o) {
+            self.add_unseen_console(t, &mut notes);
         }
         notes
+    }
+
+    /// The console session a sign-in token no session of the logs is taken for may have opened
+    /// (its calls not logged, or logged with no key, F17): counted as the call tells it, with
+    /// the signing session's principal, issued as late as the token can be used and alive for
+    /// the longest console life from then, linked to the signer as inferred. Without it, a
+    /// 15-minute role session that signed in to the console was judged expired with the
+    /// console session alive for 12 hours (36 for a federated user's), and the plan had no
+    /// deny for the role, verify OK.
+    fn add_unseen_console(&mut self, t: &SigninToken, notes: &mut Vec<String>) {
+        let id = format!("no-key-logged@{}:{}", crate::time::fmt_iso(t.time), t.event_id);
+        if self.by_id.contains_key(&super::h(&id)) {
+            return; // another copy of the call
+        }
+        let p = &self.nodes[t.parent];
+        if p.kind != NodeKind::Session || p.principal_arn.is_none() {
+            return;
+        }
+        let mut n = Self::blank(id, NodeKind::Session);
+        n.principal_arn = p.principal_arn.clone();
+        n.principal_type = p.principal_type.clone();
+        n.account_id = p.account_id.clone();
+        n.role_arn = p.role_arn.clone();
+        n.userid = p.userid.clone();
+        n.user_name = p.user_name.clone();
+        n.user_arn = p.user_arn.clone();
+        n.root_derived = p.root_derived;
+        n.issued_at = Some(t.time + TOKEN_USABLE);
+        n.issued_by_event = Some(crate::ingest::SIGNIN_TOKEN.into());
+        notes.push(format!(
+            "console sign-in token: session {} asked for one (GetSigninToken, event {}, {}) and no session in the logs is taken for the console session it opens: that session ({}) is counted as issued by {} at the latest and alive {} h from then",
+            p.id,
+            crate::escape::one_line(&t.event_id),
+            crate::time::fmt_iso(t.time),
+            p.principal_arn.as_deref().unwrap_or("-"),
+            crate::time::fmt_iso(t.time + TOKEN_USABLE),
+            if p.principal_type.as_deref() == Some("AssumedRole") { 12 } else { 36 },
+        ));
+        let child = self.add(n);
+        self.change_edge(
+            t.parent,
+            child,
+            (crate::ingest::SIGNIN_TOKEN, &t.event_id, t.time, &t.file),
+            true,
+        );
     }
 }

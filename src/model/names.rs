@@ -77,3 +77,24 @@ pub fn function_names(s: &str) -> Vec<(Option<&str>, &str)> {
     out.retain(|(_, n)| is_function_name(n));
     out
 }
+
+/// Calls that give an IAM user a long-term credential other than an access key, each
+/// `crate::blast::Persistence::credential_id`: made, its password reset (a new working password, as good
+/// as a new credential), or set `Active` again ([`other_credential_call`]).
+pub const OTHER_CREDENTIALS: &[&str] = &[
+    "UploadSSHPublicKey",
+    "CreateServiceSpecificCredential",
+    "UploadSigningCertificate",
+    "ResetServiceSpecificCredential",
+    "UpdateSSHPublicKey",
+    "UpdateServiceSpecificCredential",
+    "UpdateSigningCertificate",
+];
+
+/// Whether a call named `name` with the request's `status` gives a user a working credential
+/// of [`OTHER_CREDENTIALS`]: an `Update*` only when it sets the credential `Active` (setting
+/// it `Inactive` is what the plan does).
+pub fn other_credential_call(name: &str, status: Option<&str>) -> bool {
+    OTHER_CREDENTIALS.contains(&name)
+        && (!name.starts_with("Update") || status.is_some_and(|s| s.eq_ignore_ascii_case("Active")))
+}
