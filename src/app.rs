@@ -617,6 +617,14 @@ fn verify(a: cli::VerifyArgs) -> Result<Exit> {
         crate::contain::fill_role_arns(i, &mut g);
     }
     let mut v = crate::plan::verify::verify_with(&ing, &g, &p, iam.as_ref())?;
+    let script = match &a.script {
+        Some(s) => Some((
+            s.display().to_string(),
+            std::fs::read_to_string(s).with_context(|| format!("reading {}", s.display()))?,
+        )),
+        None => None,
+    };
+    v.check_inputs(&p, script.as_ref().map(|(a, b)| (a.as_str(), b.as_str())), &a.keys);
     let windows = [window_note(&g, &a.input)?, until_note(&a.input)?];
     if windows.iter().any(Option::is_some) {
         // A window that starts after the trail does leaves out issuing calls and grants, and

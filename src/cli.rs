@@ -235,6 +235,13 @@ pub struct VerifyArgs {
     /// The plan file written by `trailhound plan`.
     #[arg(long, value_name = "FILE", help_heading = "Selection")]
     pub plan: PathBuf,
+    /// The plan.sh you will run: verify fails unless it is this plan's script byte for byte.
+    #[arg(long, value_name = "FILE", help_heading = "Selection")]
+    pub script: Option<PathBuf>,
+    /// The leaked key(s) (or principals) you mean: verify fails unless they are the plan's
+    /// seeds; repeatable.
+    #[arg(long = "key", short = 'k', value_name = "ID", help_heading = "Selection")]
+    pub keys: Vec<String>,
     #[command(flatten)]
     pub input: InputArgs,
     #[command(flatten)]

@@ -79,6 +79,23 @@ fn contain_reachable_denies_exactly_the_reachable_unused_roles_and_verify_holds_
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let p: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     assert_eq!(p["contain_reachable"], true);
+    // The script, precautionary actions and all, is the plan's as verify writes it again.
+    let o = bin()
+        .arg("verify")
+        .arg("--plan")
+        .arg(&out)
+        .arg("--script")
+        .arg(&script)
+        .arg(&c.trail)
+        .args(["--iam", c.iam.to_str().unwrap(), "--format", "json", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        json(&o.stdout)["script"]["matches"],
+        true,
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
 
     // The known answer: what the leaked user could reach, minus what the attacker used.
     let reachable = strings(&c.truth["reachable_roles"]);

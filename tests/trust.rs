@@ -427,15 +427,21 @@ fn hostile_names_never_run_in_plan_sh_and_aws_gets_exactly_the_planned_arguments
                     commands_run += calls.len() - 1;
                 }
             }
-            // verify parses every command as shell words and agrees (SPEC §6).
+            // verify parses every command as shell words and agrees (SPEC §6), and finds the
+            // script as written (the runs above edit plan.sh) the plan's, byte for byte, from
+            // plan.json alone.
+            std::fs::write(out.join("as-written.sh"), &script).unwrap();
             let v = bin()
                 .args(["verify", "--no-progress", "--format", "json", "--plan"])
                 .arg(out.join("plan.json"))
+                .arg("--script")
+                .arg(out.join("as-written.sh"))
                 .arg(&trail)
                 .output()
                 .unwrap();
             let vj = json(&v.stdout);
             assert_eq!(vj["command_problems"], serde_json::json!([]), "case {case}: {vj}");
+            assert_eq!(vj["script"]["matches"], true, "case {case}: {vj}");
             // No comment line of the script carries log text past its end.
             for line in script.lines() {
                 assert!(
@@ -1628,4 +1634,66 @@ fn a_managed_deny_all_goes_back_on_when_delete_user_fails_and_its_name_is_never_
     let (code, v) = verify();
     assert_ne!(code, Some(0), "{v}");
     assert!(v["command_problems"].to_string().contains("EntityAlreadyExists"), "{v}");
+}
+
+/// verify proves plan.json, but the responder runs plan.sh: with `--script`, verify fails
+/// unless the script is this plan's byte for byte (a command taken out by hand, a script left
+/// from a run over less of the trail), and with `--key` unless the plan is for that key.
+/// Before, verify never read the script and took the plan's seeds on trust: OK for both.
+#[test]
+fn verify_holds_the_script_and_the_key_to_the_plan() {
+    let d = TempDir::new().unwrap();
+    let trail = d.path().join("trail");
+    plain_incident(&trail);
+    let out = d.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let (_, script) = plan_of(&trail, "strict", &out);
+    let verify = |script: Option<&str>, key: Option<&str>| {
+        let mut c = bin();
+        c.args(["verify", "--no-progress", "--format", "json", "--plan"])
+            .arg(out.join("plan.json"));
+        if let Some(s) = script {
+            let p = d.path().join("run-me.sh");
+            std::fs::write(&p, s).unwrap();
+            c.arg("--script").arg(p);
+        }
+        if let Some(k) = key {
+            c.args(["--key", k]);
+        }
+        let o = c.arg(&trail).output().unwrap();
+        (o.status.code(), json(&o.stdout))
+    };
+    let (code, v) = verify(Some(&script), Some(LEAKED));
+    assert_eq!(code, Some(0), "{v:#}");
+    assert_eq!(v["script"]["matches"], true);
+    let (code, v) = verify(None, None);
+    assert_eq!(code, Some(0), "{v:#}");
+    assert!(v["notes"].to_string().contains("the script was not checked"), "{v:#}");
+    // One command taken out of the script.
+    let edited: String = script
+        .lines()
+        .filter(|l| !l.contains("put-role-policy"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(edited, script);
+    let (code, v) = verify(Some(&edited), None);
+    assert_eq!(code, Some(1), "{v:#}");
+    assert_eq!(v["script"]["matches"], false);
+    assert!(v["script"]["difference"].as_str().unwrap().starts_with("line "), "{v:#}");
+    // The script of a plan over less of the trail (the files with the hop to the second
+    // account not yet in).
+    let less = d.path().join("less");
+    let out_less = d.path().join("out-less");
+    std::fs::create_dir_all(&out_less).unwrap();
+    let mut s = plain_incident(&less);
+    s.drop_records(|_, r| r["eventName"] == "AssumeRole" && r.to_string().contains(":role/Audit"));
+    std::fs::remove_dir_all(&less).unwrap();
+    s.write(&less, &[SECOND]).unwrap();
+    let (_, old) = plan_of(&less, "strict", &out_less);
+    assert_ne!(old, script);
+    assert_eq!(verify(Some(&old), None).0, Some(1));
+    // A plan for another key than the one the responder means.
+    let (code, v) = verify(Some(&script), Some("AKIAI44QH8DHBEXAMPLE"));
+    assert_eq!(code, Some(1), "{v:#}");
+    assert!(v["notes"].to_string().contains("not for the key(s) given"), "{v:#}");
 }

@@ -221,8 +221,10 @@ pub fn normalize(r: &RawRecord, file: u32, idx: u32) -> Result<Event, RecordReje
     // holds a password, which CloudTrail may leave out).
     if response.credential_id.is_none() {
         let status = r.request_parameters.get().and_then(|q| q.status.get());
-        let revives =
-            r.event_name.get().is_some_and(|n| crate::model::names::other_credential_call(n, status));
+        let revives = r
+            .event_name
+            .get()
+            .is_some_and(|n| crate::model::names::other_credential_call(n, status));
         if let Some(q) = r.request_parameters.get().filter(|_| revives) {
             response.credential_id = q
                 .service_specific_credential_id

@@ -95,6 +95,9 @@ pub struct Verification {
     /// what was read only, and the headline says INCOMPLETE rather than OK (exit 3).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unread: Option<String>,
+    /// `--script`: whether the script the responder will run is this plan's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub script: Option<ScriptCheck>,
     /// True when every live tainted credential that can be cut is cut, and every command does
     /// what its action says (precautionary ones included); for a plan made with
     /// `--contain-reachable` and verified with `--iam`, also every reachable, unused role is
@@ -124,6 +127,81 @@ impl Verification {
         self.ok = false;
         self.verdict = "FAIL";
     }
+
+    /// Holds the plan to what the responder names beside it: `script`, the path and text of
+    /// the plan.sh they will run, must be byte for byte the script of this plan as `plan
+    /// --script` writes it (verify proves plan.json, and a script edited by hand, or left
+    /// from an earlier run, would apply something else under its OK); `keys`, the leaked keys
+    /// they mean, must be the plan's seeds (a plan made for another key proves nothing of this
+    /// one). Either mismatch is a FAIL.
+    pub fn check_inputs(&mut self, plan: &Plan, script: Option<(&str, &str)>, keys: &[String]) {
+        let l = crate::escape::one_line;
+        match script {
+            Some((path, text)) => {
+                let want = super::script::render_script(plan);
+                let difference = first_difference(&want, text);
+                if let Some(d) = &difference {
+                    self.fail();
+                    self.notes.push(format!("the script {} is NOT this plan's ({d}): do not run it; write it again from this plan (trailhound plan … -o plan.json --script plan.sh) and verify both", l(path)));
+                }
+                self.script =
+                    Some(ScriptCheck { path: path.to_string(), matches: difference.is_none(), difference });
+            }
+            None => self.notes.push("the script was not checked: give it with --script plan.sh to prove that what you will run is this plan, byte for byte".into()),
+        }
+        let given: BTreeSet<&str> = keys.iter().map(|k| k.trim()).collect();
+        let seeds: BTreeSet<&str> = plan.seeds.iter().map(|k| k.trim()).collect();
+        if !keys.is_empty() && given != seeds {
+            self.fail();
+            self.notes.push(format!(
+                "the plan was made for {}, not for the key(s) given ({}): it proves nothing of them",
+                l(&plan.seeds.join(", ")),
+                l(&keys.join(", "))
+            ));
+        }
+    }
+}
+
+/// `verify --script` (issue: verify proved plan.json while the script run was never read).
+#[derive(Debug, Clone, Serialize)]
+pub struct ScriptCheck {
+    pub path: String,
+    /// The script is byte for byte the plan's.
+    pub matches: bool,
+    /// Where it first differs, when it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub difference: Option<String>,
+}
+
+/// Where `found` first differs from `want`, line by line, or `None` when they are the same bytes.
+fn first_difference(want: &str, found: &str) -> Option<String> {
+    if want == found {
+        return None;
+    }
+    let short = |s: &str| {
+        let s = crate::escape::one_line(s.trim_end_matches(['\n', '\r']));
+        match s.char_indices().nth(100) {
+            Some((i, _)) => format!("{}…", &s[..i]),
+            None => s.into_owned(),
+        }
+    };
+    let (mut w, mut f) = (want.split_inclusive('\n'), found.split_inclusive('\n'));
+    for line in 1.. {
+        match (w.next(), f.next()) {
+            (Some(a), Some(b)) if a == b => continue,
+            (Some(a), Some(b)) => {
+                return Some(format!("line {line} is `{}`, the plan's is `{}`", short(b), short(a)))
+            }
+            (Some(a), None) => {
+                return Some(format!("it ends before line {line}, the plan's `{}`", short(a)))
+            }
+            (None, Some(b)) => {
+                return Some(format!("its line {line} `{}` is not in the plan's", short(b)))
+            }
+            (None, None) => break,
+        }
+    }
+    Some("it differs".into())
 }
 
 /// What `verify` says of the precautionary actions (issue #20).
@@ -988,6 +1066,7 @@ pub fn verify_with(
         unseen_tail: b.unseen_tail.clone(),
         precautionary: None,
         unread: None,
+        script: None,
         ok: false,
         verdict: "FAIL",
         notes: Vec::new(),
@@ -1282,6 +1361,15 @@ pub fn render_table(v: &Verification) -> String {
         v.keys_left_active.len(),
         v.command_problems.len()
     );
+    let _ = writeln!(o, "  plan for: {}", l(&v.seeds.join(", ")));
+    if let Some(s) = &v.script {
+        let _ = writeln!(
+            o,
+            "  script {}: {}",
+            l(&s.path),
+            if s.matches { "this plan's, byte for byte" } else { "NOT this plan's" }
+        );
+    }
     if let Some(u) = &v.unread {
         let _ = writeln!(o, "  unread input: {}", l(u));
     }
