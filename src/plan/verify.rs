@@ -404,6 +404,102 @@ fn sids_iam_takes(doc: &serde_json::Value) -> Result<(), String> {
     Ok(())
 }
 
+/// IAM refuses the whole of an identity policy (MalformedPolicyDocument) that breaks its
+/// grammar, and then the put cuts nothing, whatever its statements say: an element the
+/// grammar does not have (a `Comment`; a `Principal`, which an identity policy must not
+/// name), a `Version` other than its two, an `Effect` other than `Allow` or `Deny`, a
+/// statement without an action or a resource, an action without its service prefix
+/// (`GetObject`), a resource that is neither `*` nor an ARN. verify had judged each statement
+/// alone and counted such a deny as cutting (a hand-edited plan.json, review of 2026-12-06).
+fn grammar_iam_takes(doc: &serde_json::Value) -> Result<(), String> {
+    use serde_json::Value;
+    let l = |v: &Value| crate::escape::one_line(&v.to_string()).into_owned();
+    let refused =
+        |why: String| Err(format!("IAM refuses the policy (MalformedPolicyDocument): {why}"));
+    let Some(top) = doc.as_object() else { return refused("it is not a JSON object".into()) };
+    if let Some(k) = top.keys().find(|k| !matches!(k.as_str(), "Version" | "Id" | "Statement")) {
+        return refused(format!(
+            "it has an element {} the policy grammar does not",
+            l(&Value::from(k.as_str()))
+        ));
+    }
+    match top.get("Version").map(Value::as_str) {
+        None | Some(Some("2012-10-17" | "2008-10-17")) => {}
+        Some(_) => return refused(format!("Version {} is not 2012-10-17", l(&top["Version"]))),
+    }
+    let statements: Vec<&Value> = match top.get("Statement") {
+        Some(Value::Array(a)) if !a.is_empty() => a.iter().collect(),
+        Some(one @ Value::Object(_)) => vec![one],
+        _ => return refused("it has no statement".into()),
+    };
+    let list = |v: &Value| -> Option<Vec<String>> {
+        match v {
+            Value::String(s) => Some(vec![s.clone()]),
+            Value::Array(a) if !a.is_empty() => {
+                a.iter().map(|x| x.as_str().map(str::to_string)).collect()
+            }
+            _ => None,
+        }
+    };
+    for st in statements {
+        let Some(st) = st.as_object() else {
+            return refused("a statement is not an object".into());
+        };
+        const KEYS: &[&str] =
+            &["Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition"];
+        if let Some(k) = st.keys().find(|k| !KEYS.contains(&k.as_str())) {
+            return refused(format!(
+                "a statement has an element {} an identity policy may not",
+                l(&Value::from(k.as_str()))
+            ));
+        }
+        if !matches!(st.get("Effect").and_then(Value::as_str), Some("Allow" | "Deny")) {
+            return refused(format!(
+                "a statement's Effect is {}",
+                l(st.get("Effect").unwrap_or(&Value::Null))
+            ));
+        }
+        for (a, b, what) in
+            [("Action", "NotAction", "action"), ("Resource", "NotResource", "resource")]
+        {
+            let values = match (st.get(a), st.get(b)) {
+                (Some(v), None) | (None, Some(v)) => list(v),
+                _ => return refused(format!("a statement must have one of {a} and {b}")),
+            };
+            let Some(values) = values else {
+                return refused(format!(
+                    "a statement's {what} is not a string or a list of strings"
+                ));
+            };
+            for v in &values {
+                let ok = v == "*"
+                    || match what {
+                        "action" => v.split_once(':').is_some_and(|(svc, name)| {
+                            !svc.is_empty()
+                                && svc.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                                && !name.is_empty()
+                                && name
+                                    .bytes()
+                                    .all(|b| b.is_ascii_alphanumeric() || b == b'*' || b == b'?')
+                        }),
+                        _ => v.starts_with("arn:"),
+                    };
+                if !ok {
+                    return refused(format!(
+                        "{} is not an {what} ({})",
+                        l(&Value::from(v.as_str())),
+                        if what == "action" { "service:Action, or *" } else { "an ARN, or *" }
+                    ));
+                }
+            }
+        }
+        if st.get("Condition").is_some_and(|c| !c.is_object()) {
+            return refused("a statement's Condition is not an object".into());
+        }
+    }
+    Ok(())
+}
+
 fn check_action(a: &super::Action) -> Result<(), String> {
     let lines = command_words(&a.command)?;
     if a.kind == ActionKind::Review {
@@ -432,6 +528,7 @@ fn check_action(a: &super::Action) -> Result<(), String> {
         }
     }
     if let Some(doc) = &a.policy_document {
+        grammar_iam_takes(doc)?;
         sids_iam_takes(doc)?;
     }
     let Some(expected) = expected_words(a) else {
@@ -1453,6 +1550,41 @@ mod tests {
     use super::*;
     use crate::gen::scenario::Scenario;
     use crate::plan::{build_plan, sessions_by_target, PlanOptions, Strategy};
+
+    /// A policy IAM would refuse whole (MalformedPolicyDocument) cuts nothing: verify finds
+    /// each break of the grammar, and takes the shapes the planner writes.
+    #[test]
+    fn a_policy_iam_refuses_for_its_grammar_is_a_command_problem() {
+        use serde_json::json;
+        let deny = super::super::policy::deny_statement("TrailhoundRevokeOlderSessions", T0, None);
+        let good = json!({"Version": "2012-10-17", "Statement": [deny.clone()]});
+        assert_eq!(grammar_iam_takes(&good), Ok(()));
+        let ok = json!({"Version": "2012-10-17", "Statement": {"Effect": "Deny", "NotAction": ["s3:Get*", "iam:List?ser*"], "NotResource": "arn:aws:s3:::b/*"}});
+        assert_eq!(grammar_iam_takes(&ok), Ok(()));
+        let with = |f: &dyn Fn(&mut serde_json::Value)| {
+            let mut d = good.clone();
+            f(&mut d);
+            grammar_iam_takes(&d).unwrap_err()
+        };
+        let bad = [
+            with(&|d| d["Comment"] = json!("approved")),
+            with(&|d| d["Version"] = json!("2012-10-18")),
+            with(&|d| d["Statement"] = json!([])),
+            with(&|d| d["Statement"][0]["Principal"] = json!("*")),
+            with(&|d| d["Statement"][0]["Effect"] = json!("deny")),
+            with(&|d| d["Statement"][0]["Action"] = json!("GetObject")),
+            with(&|d| d["Statement"][0]["Action"] = json!([])),
+            with(&|d| d["Statement"][0]["NotAction"] = json!("s3:*")),
+            with(&|d| d["Statement"][0]["Resource"] = json!("payroll-bucket")),
+            with(&|d| {
+                d["Statement"][0].as_object_mut().unwrap().remove("Resource");
+            }),
+            with(&|d| d["Statement"][0]["Condition"] = json!("x")),
+        ];
+        for e in &bad {
+            assert!(e.starts_with("IAM refuses the policy (MalformedPolicyDocument): "), "{e}");
+        }
+    }
 
     /// A managed policy the plan creates lives in its account's partition (aws-cn,
     /// aws-us-gov, …): its ARN names that partition, and an attach of a policy of another
