@@ -4827,3 +4827,41 @@ fn a_console_sign_in_token_whose_session_the_logs_never_show_is_cut() {
     assert_eq!(code, 1, "{err}");
     assert!(p["notes"].to_string().contains("NOT COVERED"), "{p:#}");
 }
+
+/// A deactivation of the leaked key under a user the logs do not show it belongs to is a
+/// guess AWS refuses unless it is right: verify does not count it (it had, OK). When the
+/// records name the user only by `userName`, the plan's deactivation under that name holds.
+#[test]
+fn a_key_deactivated_under_a_guessed_user_is_not_counted_as_cut() {
+    let build = |keep_name: bool| {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        s.call(&leaked, T0, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        s.edit_records(|_, r| {
+            let u = r["userIdentity"].as_object_mut().unwrap();
+            u.remove("arn");
+            if !keep_name {
+                u.remove("userName");
+            }
+        });
+        write(&s, &[])
+    };
+    let d = build(true);
+    let p = plan(&d, LEAKED, "strict");
+    assert_eq!(deactivated(&p), [LEAKED], "{p:#}");
+    assert_eq!(verify(&d, &p).0, 0);
+    let d = build(false);
+    let (code, p, _) =
+        run(&["plan", "--key", LEAKED, "--strategy", "strict", "--effective-at", CUT], &d);
+    assert_eq!(code, 1, "left to a review: {p:#}");
+    let mut guessed = p.clone();
+    guessed["actions"].as_array_mut().unwrap().push(json!({
+        "order": 9, "type": "deactivate_access_key", "account_id": MAIN, "user_name": "alice",
+        "access_key_id": LEAKED, "reason": "guessed",
+        "command": format!("aws iam update-access-key --user-name alice --access-key-id {LEAKED} --status Inactive"),
+    }));
+    let (code, v) = verify(&d, &guessed);
+    assert_eq!(code, 1, "{v:#}");
+    assert!(v["keys_left_active"].to_string().contains(LEAKED), "{v:#}");
+    assert!(v["notes"].to_string().contains("do not show it belongs to"), "{v:#}");
+}

@@ -1181,13 +1181,21 @@ pub fn verify_with(
                     ));
                     continue;
                 }
-                let mine = user_of(g, i);
-                // The deactivation must name this key's own user and account.
+                // The key's user as the plan reads it: its ARN's, else its records' `userName`
+                // under the name the user has at the end of the trail.
+                let mine = user_of(g, i).or_else(|| {
+                    let (a, u) = (node.account_id.as_deref()?, node.user_name.as_deref()?);
+                    let since = node.issued_at.or(node.first_seen);
+                    Some((a.to_string(), g.user_name_now(a, u, since).to_string()))
+                });
+                // The deactivation must name this key's own user and account. When the logs
+                // name no user of the key, a deactivation under any name is a guess AWS refuses
+                // unless it is right (NoSuchEntity): not shown to cut (it had been taken).
                 let right_user = key_user.get(&k).is_some_and(|(u, a)| match &mine {
                     Some((ma, mu)) => {
                         u.as_deref() == Some(mu) && a.as_deref().is_none_or(|a| a == ma)
                     }
-                    None => true,
+                    None => false,
                 });
                 let cut = (keys_cut.contains(&k) && right_user)
                     || mine.as_ref().is_some_and(|u| deleted_users.contains(u))
@@ -1196,10 +1204,15 @@ pub fn verify_with(
                     v.keys_deactivated.push(k);
                 } else {
                     if keys_cut.contains(&k) {
-                        notes.push(format!(
-                            "the plan deactivates {k} for another user than the one it belongs to ({}): AWS would refuse it",
-                            mine.map(|u| u.1).unwrap_or_default()
-                        ));
+                        notes.push(match mine {
+                            Some(u) => format!(
+                                "the plan deactivates {k} for another user than the one it belongs to ({}): AWS would refuse it",
+                                u.1
+                            ),
+                            None => format!(
+                                "the plan deactivates {k} under a user the logs do not show it belongs to (they name no user of it): AWS refuses it unless that is its user (aws iam get-access-key-last-used --access-key-id {k} names it); verify cannot show it is cut"
+                            ),
+                        });
                     }
                     if plan_unrevocable.contains(node.id.as_str()) {
                         notes.push(format!("the plan lists long-term key {k} as unrevocable; it is not (deactivate it)"));
