@@ -78,6 +78,9 @@ pub struct Verification {
     /// Untainted sessions alive at `effective_at` that the plan also denies.
     pub collateral: Vec<SessionVerdict>,
     pub keys_deactivated: Vec<String>,
+    /// Tainted keys neither deactivated nor deleted with their user, but cut by a deny-all on
+    /// their user: they stay Active in IAM, and work again if that deny is taken off.
+    pub keys_denied: Vec<String>,
     pub keys_left_active: Vec<String>,
     /// Actions whose `command` does not do exactly what the action says: not counted as done.
     pub command_problems: Vec<CommandProblem>,
@@ -1156,6 +1159,7 @@ pub fn verify_with(
         unrevocable: Vec::new(),
         collateral: Vec::new(),
         keys_deactivated: Vec::new(),
+        keys_denied: Vec::new(),
         keys_left_active: Vec::new(),
         command_problems,
         attacker_users: b.attacker_users.clone(),
@@ -1197,11 +1201,12 @@ pub fn verify_with(
                     }
                     None => false,
                 });
-                let cut = (keys_cut.contains(&k) && right_user)
-                    || mine.as_ref().is_some_and(|u| deleted_users.contains(u))
-                    || denied_by(i).is_some();
-                if cut {
+                let off = (keys_cut.contains(&k) && right_user)
+                    || mine.as_ref().is_some_and(|u| deleted_users.contains(u));
+                if off {
                     v.keys_deactivated.push(k);
+                } else if denied_by(i).is_some() {
+                    v.keys_denied.push(k);
                 } else {
                     if keys_cut.contains(&k) {
                         notes.push(match mine {
@@ -1458,7 +1463,7 @@ pub fn render_table(v: &Verification) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "{}: {} tainted sessions: {} covered, {} NOT covered, {} expired by {}, {} unrevocable; {} collateral; keys: {} deactivated, {} left active; {} command problems",
+        "{}: {} tainted sessions: {} covered, {} NOT covered, {} expired by {}, {} unrevocable; {} collateral; keys: {} deactivated, {}{} left active; {} command problems",
         v.verdict,
         v.tainted_sessions,
         v.covered.len(),
@@ -1468,6 +1473,10 @@ pub fn render_table(v: &Verification) -> String {
         v.unrevocable.len(),
         v.collateral.len(),
         v.keys_deactivated.len(),
+        match v.keys_denied.len() {
+            0 => String::new(),
+            n => format!("{n} only denied (still Active), "),
+        },
         v.keys_left_active.len(),
         v.command_problems.len()
     );
@@ -1501,6 +1510,9 @@ pub fn render_table(v: &Verification) -> String {
                 s.reason.as_deref().map(|r| format!("  ({})", l(r))).unwrap_or_default()
             );
         }
+    }
+    for k in &v.keys_denied {
+        let _ = writeln!(o, "  key only denied: {} stays Active, cut by its user's deny-all: it works again if that policy is taken off", l(k));
     }
     for k in &v.keys_left_active {
         let _ = writeln!(o, "  key left active: {}", l(k));

@@ -672,10 +672,15 @@ pub(super) fn verify_section(o: &mut String, cx: &Ctx) {
     verdict_table(o, "Covered", &v.covered, true);
     verdict_table(o, "Expired by the cut-off (no action needed)", &v.expired, false);
     verdict_table(o, "Unrevocable (acknowledged by the plan)", &v.unrevocable, false);
-    if !v.keys_deactivated.is_empty() {
-        w!(o, "<h3>Keys deactivated ({})</h3>\n<p class=\"mono\">", v.keys_deactivated.len());
-        let keys: Vec<String> =
-            v.keys_deactivated.iter().take(LONG_TABLE_ROWS).map(|k| clip(k, 80)).collect();
+    for (list, title) in [
+        (&v.keys_deactivated, "Keys deactivated"),
+        (&v.keys_denied, "Keys only denied (still Active: cut by their user's deny-all)"),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        w!(o, "<h3>{title} ({})</h3>\n<p class=\"mono\">", list.len());
+        let keys: Vec<String> = list.iter().take(LONG_TABLE_ROWS).map(|k| clip(k, 80)).collect();
         o.push_str(&keys.join(", "));
         o.push_str("</p>\n");
     }
