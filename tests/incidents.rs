@@ -4865,3 +4865,61 @@ fn a_key_deactivated_under_a_guessed_user_is_not_counted_as_cut() {
     assert!(v["keys_left_active"].to_string().contains(LEAKED), "{v:#}");
     assert!(v["notes"].to_string().contains("do not show it belongs to"), "{v:#}");
 }
+
+/// The leaked key mints a Cognito developer token (`GetOpenIdTokenForDeveloperIdentity`, good
+/// up to 24 hours): the role session assumed with it as the token's identity is tainted and
+/// denied, and what the token can still mint (the pool's roles are not in the logs) is NOT
+/// COVERED until the token's end plus a role session's life (review of 2026-12-06: nothing
+/// was tainted, verify OK). Another identity's session is not the attacker's.
+#[test]
+fn sessions_of_a_cognito_token_the_leaked_key_minted_are_tainted() {
+    let role = format!("arn:aws:iam::{MAIN}:role/cognito-auth");
+    let pool = "us-east-1:11111111-2222-3333-4444-555555555555";
+    let (mine, other) = (
+        "us-east-1:aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+        "us-east-1:ffffffff-0000-1111-2222-333333333333",
+    );
+    let cognito = "cognito-identity.amazonaws.com";
+    let build = |duration: Option<i64>| {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        s.cognito_developer_token(&leaked, T0 - 3600, pool, mine, duration);
+        let used = s.assume_role_with_web_identity(
+            cognito,
+            &role,
+            mine,
+            "CognitoIdentityCredentials",
+            T0,
+            7200,
+        );
+        s.get_object(&used, T0 + 300, MAIN, "secrets", "a.csv");
+        let theirs = s.assume_role_with_web_identity(
+            cognito,
+            &role,
+            other,
+            "CognitoIdentityCredentials",
+            T0 + 60,
+            3600,
+        );
+        s.call(&theirs, T0 + 400, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        (write(&s, &[]), used, theirs)
+    };
+    let (d, used, theirs) = build(Some(86_400));
+    let tainted = tainted_ids(&d, LEAKED);
+    assert!(tainted.contains(&used.node_id()), "{tainted:?}");
+    assert!(!tainted.contains(&theirs.node_id()), "{tainted:?}");
+    let (code, p, _) =
+        run(&["plan", "--key", LEAKED, "--strategy", "strict", "--effective-at", CUT], &d);
+    assert_eq!(code, 1, "the token outlives the cut-off: {p:#}");
+    assert!(principals(&p, "put_role_policy").contains(&role), "{p:#}");
+    assert!(p["notes"].to_string().contains("NOT COVERED"), "{p:#}");
+    assert_eq!(verify(&d, &p).0, 1);
+    // A token of 15 minutes, asked for an hour before the session: that session is not its
+    // (the token had stopped working), though what it could mint may still live.
+    let (d, used, _) = build(Some(900));
+    assert!(!tainted_ids(&d, LEAKED).contains(&used.node_id()));
+    let (code, p, _) =
+        run(&["plan", "--key", LEAKED, "--strategy", "strict", "--effective-at", CUT], &d);
+    assert_eq!(code, 1, "{p:#}");
+    assert!(actions(&p, "put_role_policy").is_empty(), "{p:#}");
+}

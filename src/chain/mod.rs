@@ -22,6 +22,7 @@
 
 mod alive;
 mod build;
+mod cognito;
 mod count;
 mod expiry;
 mod launch;

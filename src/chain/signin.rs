@@ -22,14 +22,17 @@ use super::{NodeKind, SessionGraph};
 use crate::ingest::{Ingest, IssuingCall, IssuingField as F};
 use std::collections::BTreeMap;
 
-/// A successful `GetSigninToken` signed with a key: the credential that signed it.
+/// A successful `GetSigninToken` signed with a key: the credential that signed it. Or a
+/// Cognito developer token ([`super::cognito`]).
 pub(super) struct SigninToken {
-    parent: usize,
-    time: i64,
+    pub(super) parent: usize,
+    pub(super) time: i64,
     /// The call's `sourceIPAddress`.
     ip: Option<String>,
-    event_id: String,
-    file: String,
+    pub(super) event_id: String,
+    pub(super) file: String,
+    /// For a Cognito developer token: the identity it is for and when it stops working.
+    pub(super) cognito: Option<(String, i64)>,
 }
 
 /// How long after the call the sign-in token can be used (15 minutes), plus the clocks'
@@ -55,10 +58,18 @@ impl SessionGraph {
     ) -> Vec<SigninToken> {
         let mut out = Vec::new();
         for e in events {
-            if e.name() != crate::ingest::SIGNIN_TOKEN
-                || e.failed()
-                || e.get(F::AccessKeyId).is_none()
-            {
+            let cognito = match e.name() {
+                crate::ingest::SIGNIN_TOKEN => None,
+                crate::model::names::COGNITO_DEVELOPER_TOKEN => {
+                    let Some(id) = e.get(F::Subject) else { continue };
+                    let until = e
+                        .credentials_expiration
+                        .unwrap_or(e.time.saturating_add(crate::model::names::COGNITO_TOKEN_LIFE));
+                    Some((id.to_string(), until))
+                }
+                _ => continue,
+            };
+            if e.failed() || e.get(F::AccessKeyId).is_none() {
                 continue;
             }
             let parent = self.parent_of(e);
@@ -68,6 +79,7 @@ impl SessionGraph {
                 ip: e.get(F::SourceIp).map(String::from),
                 event_id: e.id().to_string(),
                 file: ing.file_of(e.origin).to_string(),
+                cognito,
             });
         }
         out
@@ -87,8 +99,11 @@ impl SessionGraph {
         ing: &Ingest,
         event_node: &[u32],
     ) -> Vec<String> {
+        let (cognito, tokens): (Vec<SigninToken>, Vec<SigninToken>) =
+            tokens.into_iter().partition(|t| t.cognito.is_some());
+        let mut notes = self.link_cognito_tokens(cognito);
         if tokens.is_empty() {
-            return Vec::new();
+            return notes;
         }
         let incoming = self.first_edges();
         // Orphan sessions no call issued, by lower-case principal ARN.
@@ -119,7 +134,6 @@ impl SessionGraph {
                 }
             }
         }
-        let mut notes = Vec::new();
         let mut opened = vec![false; tokens.len()];
         // The addresses of the candidates' calls and of the signing sessions' calls.
         let mut ips: BTreeMap<usize, std::collections::BTreeSet<std::net::IpAddr>> =

@@ -10,6 +10,8 @@
 //! `sharedEventID`, F3). Everything is deterministic: ids come from a counter.
 
 use super::aws::{iso, us_time};
+
+mod web;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use serde_json::{json, Value};

@@ -299,6 +299,7 @@ pub fn needs_detail(name: &str) -> bool {
         || name == USER_DELETE
         || name == ROLE_DELETE
         || name == SIGNIN_TOKEN
+        || name == crate::model::names::COGNITO_DEVELOPER_TOKEN
 }
 
 /// [`needs_detail`] for a call of `name` logged by `source` (its `eventSource`): only the
@@ -320,6 +321,8 @@ pub fn is_detail(name: &str, source: &str) -> bool {
         "lambda.amazonaws.com"
     } else if name == SIGNIN_TOKEN {
         "signin.amazonaws.com"
+    } else if name == crate::model::names::COGNITO_DEVELOPER_TOKEN {
+        "cognito-identity.amazonaws.com"
     } else {
         "iam.amazonaws.com"
     };

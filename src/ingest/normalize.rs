@@ -217,6 +217,25 @@ pub fn normalize(r: &RawRecord, file: u32, idx: u32) -> Result<Event, RecordReje
         response.console_login = p.console_login.owned();
         response.instance_ids = p.instance_ids();
     }
+    // A Cognito developer token: its identity is the subject of the sessions assumed with it,
+    // and its end is when it stops minting them.
+    if r.event_name.get() == Some(crate::model::names::COGNITO_DEVELOPER_TOKEN) {
+        let q = r.request_parameters.get();
+        if response.subject.is_none() {
+            response.subject = r
+                .response_elements
+                .get()
+                .and_then(|p| p.identity_id.owned())
+                .or_else(|| q.and_then(|q| q.identity_id.owned()));
+        }
+        let life = q
+            .and_then(|q| q.token_duration.0)
+            .filter(|&d| d > 0)
+            .map_or(crate::model::names::COGNITO_TOKEN_LIFE, |d| {
+                d.min(crate::model::names::COGNITO_TOKEN_LIFE)
+            });
+        response.credentials_expiration = Some(time.saturating_add(life));
+    }
     // A reset or reactivation of an existing one names it in the request (a reset's response
     // holds a password, which CloudTrail may leave out).
     if response.credential_id.is_none() {

@@ -560,6 +560,11 @@ pub struct RawRequest<'a> {
     pub ssh_public_key_id: Str<'a>,
     #[serde(borrow, default)]
     pub certificate_id: Str<'a>,
+    /// `GetOpenIdTokenForDeveloperIdentity`'s identity and token life in seconds.
+    #[serde(borrow, default)]
+    pub identity_id: Str<'a>,
+    #[serde(default)]
+    pub token_duration: Num,
     /// `UpdateSAMLProvider`'s provider (read as the request's `principal_arn`, the provider
     /// an `AssumeRoleWithSAML` names).
     #[serde(borrow, default, rename = "sAMLProviderArn")]
@@ -598,6 +603,9 @@ pub struct RawResponse<'a> {
     pub provider: Str<'a>,
     #[serde(borrow, default)]
     pub subject_from_web_identity_token: Str<'a>,
+    /// `GetOpenIdTokenForDeveloperIdentity`'s Cognito identity ([`crate::model::names::COGNITO_DEVELOPER_TOKEN`]).
+    #[serde(borrow, default)]
+    pub identity_id: Str<'a>,
     #[serde(borrow, default)]
     pub source_identity: Str<'a>,
     #[serde(rename = "ConsoleLogin", borrow, default)]

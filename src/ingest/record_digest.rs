@@ -162,10 +162,12 @@ pub fn content_digest(r: &RawRecord) -> (u64, u32) {
             &q.service_specific_credential_id,
             &q.ssh_public_key_id,
             &q.certificate_id,
+            &q.identity_id,
         ] {
             d.s(s);
         }
         d.n(q.duration_seconds.0);
+        d.n(q.token_duration.0);
         d.n(q.policy_document.get().map(super::raw::policy_chars));
         d.s(&q.new_user_name);
     }
@@ -176,6 +178,7 @@ pub fn content_digest(r: &RawRecord) -> (u64, u32) {
             &p.issuer,
             &p.provider,
             &p.subject_from_web_identity_token,
+            &p.identity_id,
             &p.source_identity,
             &p.console_login,
         ] {

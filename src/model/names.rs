@@ -98,3 +98,12 @@ pub fn other_credential_call(name: &str, status: Option<&str>) -> bool {
     OTHER_CREDENTIALS.contains(&name)
         && (!name.starts_with("Update") || status.is_some_and(|s| s.eq_ignore_ascii_case("Active")))
 }
+
+/// Cognito's call that mints an OpenID token for a developer-authenticated identity with the
+/// developer's AWS credentials: whoever holds the token assumes the identity pool's roles as
+/// that identity (`AssumeRoleWithWebIdentity`, subject the identity id) until it expires (at
+/// most 24 hours), after the key that made it is deactivated.
+pub const COGNITO_DEVELOPER_TOKEN: &str = "GetOpenIdTokenForDeveloperIdentity";
+
+/// The longest life of a [`COGNITO_DEVELOPER_TOKEN`] token, taken when the call does not say.
+pub const COGNITO_TOKEN_LIFE: i64 = 24 * 3600;
