@@ -620,7 +620,10 @@ fn verify(a: cli::VerifyArgs) -> Result<Exit> {
     let script = match &a.script {
         Some(s) => Some((
             s.display().to_string(),
-            std::fs::read_to_string(s).with_context(|| format!("reading {}", s.display()))?,
+            String::from_utf8_lossy(
+                &std::fs::read(s).with_context(|| format!("reading {}", s.display()))?,
+            )
+            .into_owned(),
         )),
         None => None,
     };

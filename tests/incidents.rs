@@ -4712,6 +4712,17 @@ fn credentials_the_attacker_reset_or_set_active_again_are_deactivated() {
         "aws-cli/2.15.0",
     );
     let on = json!({"userName": "carol", "sSHPublicKeyId": ssh, "status": "Active"});
+    // Set Active twice: one deactivation.
+    s.call_full(
+        &leaked,
+        T0 + 50,
+        iam,
+        "UpdateSSHPublicKey",
+        on.clone(),
+        Value::Null,
+        None,
+        "aws-cli/2.15.0",
+    );
     s.call_full(
         &leaked,
         T0 + 60,

@@ -1669,6 +1669,15 @@ fn verify_holds_the_script_and_the_key_to_the_plan() {
     let (code, v) = verify(None, None);
     assert_eq!(code, Some(0), "{v:#}");
     assert!(v["notes"].to_string().contains("the script was not checked"), "{v:#}");
+    // The script as it asks to be run: its guard lines deleted, and nothing else.
+    let guard = "echo 'Review this script, then delete this line and the exit below to run it.' >&2\nexit 1\n";
+    assert!(script.contains(guard));
+    let (code, v) = verify(Some(&script.replacen(guard, "", 1)), Some(&LEAKED.to_lowercase()));
+    assert_eq!(code, Some(0), "{v:#}");
+    // Line ends changed: not the plan's, and said so.
+    let (code, v) = verify(Some(&script.replace('\n', "\r\n")), None);
+    assert_eq!(code, Some(1), "{v:#}");
+    assert!(v["script"]["difference"].as_str().unwrap().contains("sh\\r`"), "{v:#}");
     // One command taken out of the script.
     let edited: String = script
         .lines()
@@ -1696,4 +1705,54 @@ fn verify_holds_the_script_and_the_key_to_the_plan() {
     let (code, v) = verify(Some(&script), Some("AKIAI44QH8DHBEXAMPLE"));
     assert_eq!(code, Some(1), "{v:#}");
     assert!(v["notes"].to_string().contains("not for the key(s) given"), "{v:#}");
+}
+
+/// plan.json and plan.sh edited together match each other, so the evidence must back every
+/// removal and deactivation itself: deleting a user, or switching off a key, the trail does not
+/// show the attacker's is a command problem (verify had said OK, review of 2026-12-06).
+#[test]
+fn verify_fails_removals_the_evidence_does_not_back() {
+    let d = TempDir::new().unwrap();
+    let trail = d.path().join("trail");
+    plain_incident(&trail);
+    let out = d.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let (plan, _) = plan_of(&trail, "strict", &out);
+    let forged = |action: Value| {
+        let mut p = plan.clone();
+        p["actions"].as_array_mut().unwrap().push(action);
+        let f = d.path().join("forged.json");
+        std::fs::write(&f, serde_json::to_vec(&p).unwrap()).unwrap();
+        let o = bin()
+            .args(["verify", "--no-progress", "--format", "json", "--plan"])
+            .arg(&f)
+            .arg(&trail)
+            .output()
+            .unwrap();
+        (o.status.code(), json(&o.stdout))
+    };
+    let clean_user = serde_json::json!({
+        "order": 99, "type": "delete_user", "account_id": MAIN, "user_name": "alice",
+        "reason": "cleanup", "command": "aws iam delete-user --user-name alice",
+    });
+    let clean_key = serde_json::json!({
+        "order": 99, "type": "deactivate_access_key", "account_id": MAIN, "user_name": "alice",
+        "access_key_id": "AKIAI44QH8DHBEXAMPLE", "reason": "cleanup",
+        "command": "aws iam update-access-key --user-name alice --access-key-id AKIAI44QH8DHBEXAMPLE --status Inactive",
+    });
+    for action in [clean_user, clean_key] {
+        let (code, v) = forged(action.clone());
+        assert_eq!(code, Some(1), "{action}: {v:#}");
+        assert!(
+            v["command_problems"].to_string().contains("the evidence does not back it"),
+            "{v:#}"
+        );
+    }
+    // The attacker's own user, deleted again: backed.
+    let attacker = serde_json::json!({
+        "order": 99, "type": "delete_login_profile", "account_id": MAIN, "user_name": "backup-admin",
+        "reason": "again", "command": "aws iam delete-login-profile --user-name backup-admin",
+    });
+    let (_, v) = forged(attacker);
+    assert_eq!(v["command_problems"], serde_json::json!([]), "{v:#}");
 }

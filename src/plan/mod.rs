@@ -28,6 +28,7 @@
 pub mod verify;
 
 mod commands;
+mod guard;
 mod model;
 mod othercreds;
 mod policy;

@@ -52,11 +52,18 @@ struct Made<'a> {
 /// key, F17: [`TrailRooms::from_trail`]); those of a user deleted since went with it.
 fn made<'a>(g: &'a SessionGraph, rooms: &'a TrailRooms) -> Vec<Made<'a>> {
     let mut out = Vec::new();
+    // One action per credential, however many calls made or revived it.
+    let mut seen = std::collections::BTreeSet::new();
     for c in &rooms.others {
         let Some((kind, what)) = kind_of(&c.event_name) else { continue };
         let (account, user) = (c.account.as_str(), c.user.as_str());
         if g.user_gone_after(account, user, c.time).is_some() {
             continue;
+        }
+        if let Some(id) = c.id.as_deref() {
+            if !seen.insert((what, account, user.to_ascii_lowercase(), id)) {
+                continue;
+            }
         }
         out.push(Made {
             account,
@@ -116,6 +123,20 @@ pub(super) fn deactivate(
             ));
         }
     }
+}
+
+/// [`deactivated`]'s `(account, user in lower case, id)` of each credential of [`made`]:
+/// what verify lets a plan deactivate.
+pub(super) fn made_ids(
+    g: &SessionGraph,
+    rooms: &TrailRooms,
+) -> std::collections::BTreeSet<(String, String, String)> {
+    made(g, rooms)
+        .into_iter()
+        .filter_map(|m| {
+            Some((m.account.to_string(), m.user.to_ascii_lowercase(), m.id?.to_string()))
+        })
+        .collect()
 }
 
 /// What the plan deactivates: `(account, user in lower case, id)` of each action of the

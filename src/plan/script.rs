@@ -66,6 +66,10 @@ fn put_back(o: &mut String, n: u32, deny: &str) {
 /// the others are skipped with a message naming the account to run it again with. At the
 /// end, a commented rollback section removes the deny policies once the principals are
 /// cleaned up.
+/// The lines that stop plan.sh until the responder has read it and deleted them.
+pub(super) const GUARD: &str =
+    "echo 'Review this script, then delete this line and the exit below to run it.' >&2\nexit 1\n";
+
 pub fn render_script(p: &Plan) -> String {
     use std::fmt::Write;
     let mut o = String::new();
@@ -96,7 +100,7 @@ pub fn render_script(p: &Plan) -> String {
     for w in p.summary.uncut_warnings() {
         let _ = writeln!(o, "{w}");
     }
-    let _ = writeln!(o, "set -eu\necho 'Review this script, then delete this line and the exit below to run it.' >&2\nexit 1\n");
+    let _ = writeln!(o, "set -eu\n{GUARD}");
     let _ = writeln!(o, "CALLER_ACCOUNT=$(aws sts get-caller-identity --query Account --output text)\necho \"plan.sh: running the block of account $CALLER_ACCOUNT\" >&2\nRAN=no\nFAILED=\n");
     // The create_policy action making each managed policy: its attach runs only if that
     // create did (an existing policy of the name holds a document this plan did not write).

@@ -26,6 +26,7 @@
 //! only a pattern that matches every role id there (`*:session`) proves coverage. Long-term keys carry no `aws:TokenIssueTime` (F5): they are cut only by deactivation,
 //! deletion, a deny without that condition, or their user's deletion.
 
+use super::guard::{grammar_iam_takes, sids_iam_takes, Backing};
 use super::{
     attach_target, expected_words, statement_matches, ActionKind, Blocker, Plan, TargetKind,
 };
@@ -142,7 +143,11 @@ impl Verification {
         match script {
             Some((path, text)) => {
                 let want = super::script::render_script(plan);
-                let difference = first_difference(&want, text);
+                // The script as plan.sh asks to run it: its guard (the line that says to delete
+                // it, and the `exit 1` below it) taken out, and nothing else.
+                let run = want.replacen(super::script::GUARD, "", 1);
+                let difference =
+                    first_difference(&want, text).filter(|_| first_difference(&run, text).is_some());
                 if let Some(d) = &difference {
                     self.fail();
                     self.notes.push(format!("the script {} is NOT this plan's ({d}): do not run it; write it again from this plan (trailhound plan … -o plan.json --script plan.sh) and verify both", l(path)));
@@ -152,9 +157,20 @@ impl Verification {
             }
             None => self.notes.push("the script was not checked: give it with --script plan.sh to prove that what you will run is this plan, byte for byte".into()),
         }
-        let given: BTreeSet<&str> = keys.iter().map(|k| k.trim()).collect();
-        let seeds: BTreeSet<&str> = plan.seeds.iter().map(|k| k.trim()).collect();
-        if !keys.is_empty() && given != seeds {
+        // Each key (as `plan --key` reads it) or principal ARN given must be one the plan is for
+        // (a plan made for a principal holds its keys among its seeds).
+        let ours = |k: &str| {
+            let k = k.trim();
+            if k.starts_with("arn:") {
+                return plan.seed_principals.iter().any(|p| p.trim().eq_ignore_ascii_case(k));
+            }
+            let k = match k.split_once('@') {
+                Some((id, at)) => format!("{}@{at}", id.to_ascii_uppercase()),
+                None => k.to_ascii_uppercase(),
+            };
+            plan.seeds.iter().any(|s| s.trim() == k)
+        };
+        if !keys.iter().all(|k| ours(k)) {
             self.fail();
             self.notes.push(format!(
                 "the plan was made for {}, not for the key(s) given ({}): it proves nothing of them",
@@ -182,7 +198,7 @@ fn first_difference(want: &str, found: &str) -> Option<String> {
         return None;
     }
     let short = |s: &str| {
-        let s = crate::escape::one_line(s.trim_end_matches(['\n', '\r']));
+        let s = crate::escape::one_line(s.strip_suffix('\n').unwrap_or(s));
         match s.char_indices().nth(100) {
             Some((i, _)) => format!("{}…", &s[..i]),
             None => s.into_owned(),
@@ -192,6 +208,9 @@ fn first_difference(want: &str, found: &str) -> Option<String> {
     for line in 1.. {
         match (w.next(), f.next()) {
             (Some(a), Some(b)) if a == b => continue,
+            (Some(a), Some(b)) if short(a) == short(b) => {
+                return Some(format!("line {line} ends otherwise than the plan's (a carriage return, or no newline at the end)"))
+            }
             (Some(a), Some(b)) => {
                 return Some(format!("line {line} is `{}`, the plan's is `{}`", short(b), short(a)))
             }
@@ -371,133 +390,6 @@ fn check_partition(a: &super::Action, seen: &BTreeMap<&str, BTreeSet<&str>>) -> 
                 crate::escape::one_line(arn),
                 known.join(", ")
             ));
-        }
-    }
-    Ok(())
-}
-
-/// IAM refuses a policy whose statement has a `Sid` that is not a string of ASCII letters and
-/// digits, or two statements of one `Sid`: the whole put is then refused, whatever else
-/// denies.
-fn sids_iam_takes(doc: &serde_json::Value) -> Result<(), String> {
-    let statements = match doc.get("Statement") {
-        Some(serde_json::Value::Array(a)) => a.iter().collect(),
-        Some(one) => vec![one],
-        None => Vec::new(),
-    };
-    let mut seen = BTreeSet::new();
-    for st in statements {
-        let Some(sid) = st.get("Sid") else { continue };
-        match sid.as_str() {
-            Some(s) if s.bytes().all(|b| b.is_ascii_alphanumeric()) => {
-                if !seen.insert(s) {
-                    return Err(format!(
-                        "two statements have the Sid {s:?}: IAM refuses the policy"
-                    ));
-                }
-            }
-            _ => {
-                return Err(format!(
-                    "IAM refuses the Sid {}: only ASCII letters and digits",
-                    crate::escape::one_line(&sid.to_string())
-                ))
-            }
-        }
-    }
-    Ok(())
-}
-
-/// IAM refuses the whole of an identity policy (MalformedPolicyDocument) that breaks its
-/// grammar, and then the put cuts nothing, whatever its statements say: an element the
-/// grammar does not have (a `Comment`; a `Principal`, which an identity policy must not
-/// name), a `Version` other than its two, an `Effect` other than `Allow` or `Deny`, a
-/// statement without an action or a resource, an action without its service prefix
-/// (`GetObject`), a resource that is neither `*` nor an ARN. verify had judged each statement
-/// alone and counted such a deny as cutting (a hand-edited plan.json, review of 2026-12-06).
-fn grammar_iam_takes(doc: &serde_json::Value) -> Result<(), String> {
-    use serde_json::Value;
-    let l = |v: &Value| crate::escape::one_line(&v.to_string()).into_owned();
-    let refused =
-        |why: String| Err(format!("IAM refuses the policy (MalformedPolicyDocument): {why}"));
-    let Some(top) = doc.as_object() else { return refused("it is not a JSON object".into()) };
-    if let Some(k) = top.keys().find(|k| !matches!(k.as_str(), "Version" | "Id" | "Statement")) {
-        return refused(format!(
-            "it has an element {} the policy grammar does not",
-            l(&Value::from(k.as_str()))
-        ));
-    }
-    match top.get("Version").map(Value::as_str) {
-        None | Some(Some("2012-10-17" | "2008-10-17")) => {}
-        Some(_) => return refused(format!("Version {} is not 2012-10-17", l(&top["Version"]))),
-    }
-    let statements: Vec<&Value> = match top.get("Statement") {
-        Some(Value::Array(a)) if !a.is_empty() => a.iter().collect(),
-        Some(one @ Value::Object(_)) => vec![one],
-        _ => return refused("it has no statement".into()),
-    };
-    let list = |v: &Value| -> Option<Vec<String>> {
-        match v {
-            Value::String(s) => Some(vec![s.clone()]),
-            Value::Array(a) if !a.is_empty() => {
-                a.iter().map(|x| x.as_str().map(str::to_string)).collect()
-            }
-            _ => None,
-        }
-    };
-    for st in statements {
-        let Some(st) = st.as_object() else {
-            return refused("a statement is not an object".into());
-        };
-        const KEYS: &[&str] =
-            &["Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition"];
-        if let Some(k) = st.keys().find(|k| !KEYS.contains(&k.as_str())) {
-            return refused(format!(
-                "a statement has an element {} an identity policy may not",
-                l(&Value::from(k.as_str()))
-            ));
-        }
-        if !matches!(st.get("Effect").and_then(Value::as_str), Some("Allow" | "Deny")) {
-            return refused(format!(
-                "a statement's Effect is {}",
-                l(st.get("Effect").unwrap_or(&Value::Null))
-            ));
-        }
-        for (a, b, what) in
-            [("Action", "NotAction", "action"), ("Resource", "NotResource", "resource")]
-        {
-            let values = match (st.get(a), st.get(b)) {
-                (Some(v), None) | (None, Some(v)) => list(v),
-                _ => return refused(format!("a statement must have one of {a} and {b}")),
-            };
-            let Some(values) = values else {
-                return refused(format!(
-                    "a statement's {what} is not a string or a list of strings"
-                ));
-            };
-            for v in &values {
-                let ok = v == "*"
-                    || match what {
-                        "action" => v.split_once(':').is_some_and(|(svc, name)| {
-                            !svc.is_empty()
-                                && svc.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                                && !name.is_empty()
-                                && name
-                                    .bytes()
-                                    .all(|b| b.is_ascii_alphanumeric() || b == b'*' || b == b'?')
-                        }),
-                        _ => v.starts_with("arn:"),
-                    };
-                if !ok {
-                    return refused(format!(
-                        "{} is not an {what} ({})",
-                        l(&Value::from(v.as_str())),
-                        if what == "action" { "service:Action, or *" } else { "an ARN, or *" }
-                    ));
-                }
-            }
-        }
-        if st.get("Condition").is_some_and(|c| !c.is_object()) {
-            return refused("a statement's Condition is not an object".into());
         }
     }
     Ok(())
@@ -1031,9 +923,11 @@ pub fn verify_with(
         }
     }
     let partitions = account_partitions(g);
+    let backed = Backing::of(g, &b, &policies.trail);
     for a in &plan.actions {
         if let Err(problem) = check_action(a)
             .and_then(|()| check_partition(a, &partitions))
+            .and_then(|()| backed.check(a))
             .and_then(|()| policies.apply(a, iam, &mut notes))
         {
             command_problems.push(CommandProblem { order: a.order, kind: a.kind.clone(), problem });
