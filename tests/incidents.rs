@@ -4933,4 +4933,19 @@ fn sessions_of_a_cognito_token_the_leaked_key_minted_are_tainted() {
         run(&["plan", "--key", LEAKED, "--strategy", "strict", "--effective-at", CUT], &d);
     assert_eq!(code, 1, "{p:#}");
     assert!(actions(&p, "put_role_policy").is_empty(), "{p:#}");
+    // A token for a new identity whose response was not logged: nothing to link, but what it
+    // can mint is still counted (it had been dropped, verify OK).
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    s.cognito_developer_token(&leaked, T0, pool, mine, Some(86_400));
+    s.edit_records(|_, r| {
+        if r["eventName"] == "GetOpenIdTokenForDeveloperIdentity" {
+            r["responseElements"] = Value::Null;
+        }
+    });
+    let d = write(&s, &[]);
+    let (code, p, _) =
+        run(&["plan", "--key", LEAKED, "--strategy", "strict", "--effective-at", CUT], &d);
+    assert_eq!(code, 1, "{p:#}");
+    assert!(p["notes"].to_string().contains("NOT COVERED"), "{p:#}");
 }

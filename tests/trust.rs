@@ -1677,7 +1677,7 @@ fn verify_holds_the_script_and_the_key_to_the_plan() {
     // Line ends changed: not the plan's, and said so.
     let (code, v) = verify(Some(&script.replace('\n', "\r\n")), None);
     assert_eq!(code, Some(1), "{v:#}");
-    assert!(v["script"]["difference"].as_str().unwrap().contains("sh\\r`"), "{v:#}");
+    assert!(v["script"]["difference"].as_str().unwrap().contains("ends otherwise"), "{v:#}");
     // One command taken out of the script.
     let edited: String = script
         .lines()
@@ -1701,6 +1701,23 @@ fn verify_holds_the_script_and_the_key_to_the_plan() {
     let (_, old) = plan_of(&less, "strict", &out_less);
     assert_ne!(old, script);
     assert_eq!(verify(Some(&old), None).0, Some(1));
+    // A plan for one more key than the responder means (it deactivates that key too).
+    let two = d.path().join("two.json");
+    let o = bin()
+        .args(["plan", "--no-progress", "-q", "--key", LEAKED, "--key", "AKIASCEN000000000009"])
+        .args(["--effective-at", "2024-03-11T10:30:00Z", "-o"])
+        .arg(&two)
+        .arg(&trail)
+        .output()
+        .unwrap();
+    assert!(two.exists(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = bin()
+        .args(["verify", "--no-progress", "--format", "json", "--key", LEAKED, "--plan"])
+        .arg(&two)
+        .arg(&trail)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stdout));
     // A plan for another key than the one the responder means.
     let (code, v) = verify(Some(&script), Some("AKIAI44QH8DHBEXAMPLE"));
     assert_eq!(code, Some(1), "{v:#}");

@@ -46,6 +46,9 @@ impl SessionGraph {
         let mut links = Vec::new();
         for (k, t) in tokens.iter().enumerate() {
             let Some((identity, until)) = &t.cognito else { continue };
+            if identity.is_empty() {
+                continue;
+            }
             for &c in by_identity.get(identity.as_str()).map_or(&[][..], |v| v) {
                 let issued = self.nodes[c].issued_at.or(self.nodes[c].first_seen);
                 if issued.is_some_and(|i| i >= t.time - SLACK && i <= until + SLACK) {
@@ -79,7 +82,7 @@ impl SessionGraph {
             notes.push(format!(
                 "Cognito developer token: {} asked for one for identity {} (GetOpenIdTokenForDeveloperIdentity, event {}, {}), good until {}: the sessions of the identity pool's roles it can mint until then are counted as {}, of no principal the logs name, alive until {}; remove the identity (aws cognito-identity delete-identities) or deny the pool's roles (aws cognito-identity get-identity-pool-roles) by hand",
                 self.nodes[t.parent].id,
-                one_line(identity),
+                if identity.is_empty() { "(not named in the record)".into() } else { one_line(identity) },
                 one_line(&t.event_id),
                 fmt_iso(t.time),
                 fmt_iso(*until),

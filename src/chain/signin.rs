@@ -61,7 +61,9 @@ impl SessionGraph {
             let cognito = match e.name() {
                 crate::ingest::SIGNIN_TOKEN => None,
                 crate::model::names::COGNITO_DEVELOPER_TOKEN => {
-                    let Some(id) = e.get(F::Subject) else { continue };
+                    // With no identity named (a new one, its response not logged), nothing
+                    // is linked, but what the token can mint is still counted.
+                    let id = e.get(F::Subject).unwrap_or("");
                     let until = e
                         .credentials_expiration
                         .unwrap_or(e.time.saturating_add(crate::model::names::COGNITO_TOKEN_LIFE));

@@ -146,8 +146,11 @@ impl Verification {
                 // The script as plan.sh asks to run it: its guard (the line that says to delete
                 // it, and the `exit 1` below it) taken out, and nothing else.
                 let run = want.replacen(super::script::GUARD, "", 1);
+                // Told against the form the script is in (guard kept, or taken out as asked),
+                // so the first difference named is the change, not the guard.
+                let base = if text.contains(super::script::GUARD) { &want } else { &run };
                 let difference =
-                    first_difference(&want, text).filter(|_| first_difference(&run, text).is_some());
+                    first_difference(&want, text).and_then(|_| first_difference(base, text));
                 if let Some(d) = &difference {
                     self.fail();
                     self.notes.push(format!("the script {} is NOT this plan's ({d}): do not run it; write it again from this plan (trailhound plan … -o plan.json --script plan.sh) and verify both", l(path)));
@@ -157,20 +160,30 @@ impl Verification {
             }
             None => self.notes.push("the script was not checked: give it with --script plan.sh to prove that what you will run is this plan, byte for byte".into()),
         }
-        // Each key (as `plan --key` reads it) or principal ARN given must be one the plan is for
-        // (a plan made for a principal holds its keys among its seeds).
-        let ours = |k: &str| {
-            let k = k.trim();
-            if k.starts_with("arn:") {
-                return plan.seed_principals.iter().any(|p| p.trim().eq_ignore_ascii_case(k));
-            }
-            let k = match k.split_once('@') {
+        // The keys (as `plan --key` reads them) and principal ARNs given must be those the plan
+        // is for: no more, and no fewer (a plan for one more key deactivates that key too). A
+        // plan made for principals holds their keys among its seeds: the principals must be
+        // the same, and each key given one of its seeds.
+        let (given_principals, given_keys): (Vec<&String>, Vec<&String>) =
+            keys.iter().partition(|k| k.trim().starts_with("arn:"));
+        let given_keys: BTreeSet<String> = given_keys
+            .iter()
+            .map(|k| match k.trim().split_once('@') {
                 Some((id, at)) => format!("{}@{at}", id.to_ascii_uppercase()),
-                None => k.to_ascii_uppercase(),
-            };
-            plan.seeds.iter().any(|s| s.trim() == k)
+                None => k.trim().to_ascii_uppercase(),
+            })
+            .collect();
+        let lower = |v: &mut dyn Iterator<Item = &String>| -> BTreeSet<String> {
+            v.map(|p| p.trim().to_ascii_lowercase()).collect()
         };
-        if !keys.iter().all(|k| ours(k)) {
+        let seeds: BTreeSet<String> = plan.seeds.iter().map(|s| s.trim().to_string()).collect();
+        let same = if plan.seed_principals.is_empty() {
+            given_principals.is_empty() && given_keys == seeds
+        } else {
+            lower(&mut given_principals.into_iter()) == lower(&mut plan.seed_principals.iter())
+                && given_keys.is_subset(&seeds)
+        };
+        if !keys.is_empty() && !same {
             self.fail();
             self.notes.push(format!(
                 "the plan was made for {}, not for the key(s) given ({}): it proves nothing of them",
@@ -208,7 +221,7 @@ fn first_difference(want: &str, found: &str) -> Option<String> {
     for line in 1.. {
         match (w.next(), f.next()) {
             (Some(a), Some(b)) if a == b => continue,
-            (Some(a), Some(b)) if short(a) == short(b) => {
+            (Some(a), Some(b)) if a.trim_end_matches(['\n', '\r']) == b.trim_end_matches(['\n', '\r']) => {
                 return Some(format!("line {line} ends otherwise than the plan's (a carriage return, or no newline at the end)"))
             }
             (Some(a), Some(b)) => {
@@ -941,7 +954,14 @@ pub fn verify_with(
             ActionKind::DeactivateAccessKey | ActionKind::DeleteAccessKey => {
                 if let Some(k) = &a.access_key_id {
                     keys_cut.insert(k.clone());
-                    key_user.insert(k.clone(), (a.user_name.clone(), a.account_id.clone()));
+                    // The deactivation's user is the one judged (a delete may spell it in
+                    // another case, which IAM takes alike).
+                    let named = (a.user_name.clone(), a.account_id.clone());
+                    if a.kind == ActionKind::DeactivateAccessKey {
+                        key_user.insert(k.clone(), named);
+                    } else {
+                        key_user.entry(k.clone()).or_insert(named);
+                    }
                 }
             }
             ActionKind::DeleteUser => {
@@ -1091,7 +1111,8 @@ pub fn verify_with(
                 // unless it is right (NoSuchEntity): not shown to cut (it had been taken).
                 let right_user = key_user.get(&k).is_some_and(|(u, a)| match &mine {
                     Some((ma, mu)) => {
-                        u.as_deref() == Some(mu) && a.as_deref().is_none_or(|a| a == ma)
+                        u.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(mu))
+                            && a.as_deref().is_none_or(|a| a == ma)
                     }
                     None => false,
                 });
