@@ -3,8 +3,10 @@
 # seeds: AKIAIOSFODNN7EXAMPLE
 # Review every command. Run this script once with credentials for each account it names
 # (111122223333): each run does only the block of the account its credentials belong to.
-# Policy changes take a few minutes to apply (F14): run `trailhound verify` and watch
-# CloudTrail afterwards. The facts cited (F1-F20) are explained in docs/revocation-facts.md.
+# Before running it: `trailhound verify TRAIL --plan plan.json --script plan.sh --key KEY`
+# proves that this script is the plan's and that it cuts every live tainted credential.
+# Policy changes take a few minutes to apply (F14): watch CloudTrail afterwards.
+# The facts cited (F1-F20) are explained in docs/revocation-facts.md.
 set -eu
 echo 'Review this script, then delete this line and the exit below to run it.' >&2
 exit 1
