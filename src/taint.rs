@@ -66,6 +66,18 @@ pub struct AttackerUser {
     pub made_unsure: Option<String>,
 }
 
+impl AttackerUser {
+    /// Still there (not deleted since) under a name the trail is sure of: the plan acts on it.
+    pub fn live(&self) -> bool {
+        self.deleted.is_none() && self.name_unsure.is_none()
+    }
+
+    /// [`AttackerUser::live`], and surely made by the attacker: the plan removes it.
+    pub fn removable(&self) -> bool {
+        self.live() && self.created && self.made_unsure.is_none()
+    }
+}
+
 /// When the user `u` the attacker controls was deleted after it last made it (`made`: the
 /// time of each user's last tainted `CreateUser`; without one, `u.since`), under the name it
 /// had at the time: a `DeleteUser` of an earlier name after the user was renamed from it, or of

@@ -19,10 +19,7 @@ pub(super) fn check_keys(keys: &[String], quiet: bool) -> Result<Vec<SeedKey>> {
         if k.starts_with("arn:") {
             bail!("--key {}: that is an ARN, not an access key id; use --principal {} to select by principal", crate::escape::one_line(k), crate::escape::one_line(k));
         }
-        let k = match k.split_once('@') {
-            Some((id, at)) => format!("{}@{at}", id.to_ascii_uppercase()),
-            None => k.to_ascii_uppercase(),
-        };
+        let k = SeedKey::spelled(k);
         if !(quiet || k.starts_with("AKIA") || k.starts_with("ASIA")) {
             eprintln!(
                 "trailhound: warning: --key {}: not an AKIA… or ASIA… access key id",

@@ -330,13 +330,8 @@ pub(super) fn persistence_of(e: &Event) -> Option<(String, String, String)> {
             "restore the role's permissions boundary and maximum session duration (aws iam get-role shows them)".to_string(),
         ),
         n if super::OTHER_CREDENTIALS.contains(&n) => {
-            let (what, cli) = match n {
-                "UploadSSHPublicKey" | "UpdateSSHPublicKey" => ("SSH public key", "ssh-public-key"),
-                "UploadSigningCertificate" | "UpdateSigningCertificate" => {
-                    ("signing certificate", "signing-certificate")
-                }
-                _ => ("service-specific credential", "service-specific-credential"),
-            };
+            let what = crate::model::names::other_credential_what(n).unwrap_or("credential");
+            let cli = what.to_ascii_lowercase().replace(' ', "-");
             let how = match n {
                 "ResetServiceSpecificCredential" => " (its password reset)",
                 n if n.starts_with("Update") => " (set Active)",

@@ -324,10 +324,8 @@ impl SessionGraph {
                 none if none.is_empty() => vec![g.parent_of(e)],
                 some => some,
             };
-            let mut unseen = Self::blank(
-                format!("no-key-logged@{}:{}", fmt_iso(e.time), e.id()),
-                NodeKind::Session,
-            );
+            let mut unseen =
+                Self::blank(super::unanswered::unseen_id(e.time, e.id()), NodeKind::Session);
             unseen.issued_at = Some(e.time);
             unseen.issued_by_event = Some(Text::from(e.name()));
             session_facts(&mut unseen, e);

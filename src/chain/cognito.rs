@@ -70,7 +70,7 @@ impl SessionGraph {
         }
         for t in &tokens {
             let Some((identity, until)) = &t.cognito else { continue };
-            let id = format!("no-key-logged@{}:{}", fmt_iso(t.time), t.event_id);
+            let id = super::unanswered::unseen_id(t.time, &t.event_id);
             if self.by_id.contains_key(&super::h(&id)) {
                 continue; // another copy of the call
             }

@@ -197,7 +197,7 @@ impl SessionGraph {
     /// console session alive for 12 hours (36 for a federated user's), and the plan had no
     /// deny for the role, verify OK.
     fn add_unseen_console(&mut self, t: &SigninToken, notes: &mut Vec<String>) {
-        let id = format!("no-key-logged@{}:{}", crate::time::fmt_iso(t.time), t.event_id);
+        let id = super::unanswered::unseen_id(t.time, &t.event_id);
         if self.by_id.contains_key(&super::h(&id)) {
             return; // another copy of the call
         }

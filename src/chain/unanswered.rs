@@ -49,6 +49,12 @@ pub(super) fn unanswered_session(e: &IssuingCall) -> Option<(bool, String)> {
     }
 }
 
+/// The id of the session a call made that no key of the logs shows: `no-key-logged@TIME:EVENT`
+/// (a call without its response, a console sign-in token, a Cognito developer token).
+pub(super) fn unseen_id(time: i64, event_id: &str) -> String {
+    format!("no-key-logged@{}:{event_id}", fmt_iso(time))
+}
+
 impl SessionGraph {
     /// Links each successful role assumption, `GetSessionToken` or `GetFederationToken` whose
     /// response was not logged (some converted exports drop `responseElements`) to the session

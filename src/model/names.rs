@@ -99,6 +99,19 @@ pub fn other_credential_call(name: &str, status: Option<&str>) -> bool {
         && (!name.starts_with("Update") || status.is_some_and(|s| s.eq_ignore_ascii_case("Active")))
 }
 
+/// What a call of [`OTHER_CREDENTIALS`] gives a user, as the plan and the blast radius name
+/// it (the AWS CLI names it in lower case with hyphens: `update-ssh-public-key`).
+pub fn other_credential_what(name: &str) -> Option<&'static str> {
+    match name {
+        "UploadSSHPublicKey" | "UpdateSSHPublicKey" => Some("SSH public key"),
+        "CreateServiceSpecificCredential"
+        | "ResetServiceSpecificCredential"
+        | "UpdateServiceSpecificCredential" => Some("service-specific credential"),
+        "UploadSigningCertificate" | "UpdateSigningCertificate" => Some("signing certificate"),
+        _ => None,
+    }
+}
+
 /// Cognito's call that mints an OpenID token for a developer-authenticated identity with the
 /// developer's AWS credentials: whoever holds the token assumes the identity pool's roles as
 /// that identity (`AssumeRoleWithWebIdentity`, subject the identity id) until it expires (at

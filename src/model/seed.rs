@@ -23,6 +23,16 @@ impl SeedKey {
         }
     }
 
+    /// A key id as `--key` takes it (trimmed, the id in capitals; `KEY@ISSUE_TIME` keeps its
+    /// time as written): `plan` reads its keys so, and `verify --key` compares them so.
+    pub fn spelled(text: &str) -> String {
+        let k = text.trim();
+        match k.split_once('@') {
+            Some((id, at)) => format!("{}@{at}", id.to_ascii_uppercase()),
+            None => k.to_ascii_uppercase(),
+        }
+    }
+
     /// The seed as text (what `parse` reads back).
     pub fn as_str(&self) -> &str {
         match self {

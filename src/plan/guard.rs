@@ -60,13 +60,11 @@ impl Backing {
         b: &crate::blast::BlastRadius,
         rooms: &super::TrailRooms,
     ) -> Backing {
-        let live =
-            || b.attacker_users.iter().filter(|u| u.deleted.is_none() && u.name_unsure.is_none());
         let who = |u: &crate::taint::AttackerUser| {
             (u.account_id.clone(), u.user_name.to_ascii_lowercase())
         };
-        let users = live().map(who).collect();
-        let made = live().filter(|u| u.created && u.made_unsure.is_none()).map(who).collect();
+        let users = b.attacker_users.iter().filter(|u| u.live()).map(who).collect();
+        let made = b.attacker_users.iter().filter(|u| u.removable()).map(who).collect();
         let keys = b
             .nodes
             .iter()

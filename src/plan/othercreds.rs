@@ -18,20 +18,13 @@ use crate::escape::one_line;
 
 /// The action that deactivates what a call of `event` made, and what that is called.
 fn kind_of(event: &str) -> Option<(ActionKind, &'static str)> {
-    match event {
-        "UploadSSHPublicKey" | "UpdateSSHPublicKey" => {
-            Some((ActionKind::DeactivateSshPublicKey, "SSH public key"))
-        }
-        "CreateServiceSpecificCredential"
-        | "ResetServiceSpecificCredential"
-        | "UpdateServiceSpecificCredential" => {
-            Some((ActionKind::DeactivateServiceSpecificCredential, "service-specific credential"))
-        }
-        "UploadSigningCertificate" | "UpdateSigningCertificate" => {
-            Some((ActionKind::DeactivateSigningCertificate, "signing certificate"))
-        }
-        _ => None,
-    }
+    let what = crate::model::names::other_credential_what(event)?;
+    let kind = match what {
+        "SSH public key" => ActionKind::DeactivateSshPublicKey,
+        "service-specific credential" => ActionKind::DeactivateServiceSpecificCredential,
+        _ => ActionKind::DeactivateSigningCertificate,
+    };
+    Some((kind, what))
 }
 
 /// One credential a tainted credential made, still there at the end of the trail.

@@ -227,9 +227,7 @@ fn apply_with(
 /// (they must be deactivated by serial number, and a virtual one deleted).
 fn attacker_user_facts(p: &mut Plan, iam: &Iam) {
     let mut extra = Vec::new();
-    for u in p.attacker_users.iter().filter(|u| {
-        u.created && u.deleted.is_none() && u.made_unsure.is_none() && u.name_unsure.is_none()
-    }) {
+    for u in p.attacker_users.iter().filter(|u| u.removable()) {
         let Some(s) = iam.snapshot.user_in(&u.account_id, &u.user_name) else { continue };
         let mine = |a: &&Action| {
             a.account_id.as_deref() == Some(u.account_id.as_str())

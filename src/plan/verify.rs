@@ -166,13 +166,7 @@ impl Verification {
         // the same, and each key given one of its seeds.
         let (given_principals, given_keys): (Vec<&String>, Vec<&String>) =
             keys.iter().partition(|k| k.trim().starts_with("arn:"));
-        let given_keys: BTreeSet<String> = given_keys
-            .iter()
-            .map(|k| match k.trim().split_once('@') {
-                Some((id, at)) => format!("{}@{at}", id.to_ascii_uppercase()),
-                None => k.trim().to_ascii_uppercase(),
-            })
-            .collect();
+        let given_keys: BTreeSet<String> = given_keys.iter().map(|k| SeedKey::spelled(k)).collect();
         let lower = |v: &mut dyn Iterator<Item = &String>| -> BTreeSet<String> {
             v.map(|p| p.trim().to_ascii_lowercase()).collect()
         };
