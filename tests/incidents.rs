@@ -35,6 +35,15 @@ fn plan(d: &TempDir, key: &str, strategy: &str) -> Value {
     p
 }
 
+/// A plan that leaves `routes` calls of tainted credentials on routes the taint does not
+/// follow (NOT FOLLOWED review items): `plan` exits 1 and counts them.
+fn plan_with_routes(d: &TempDir, key: &str, routes: u64) -> Value {
+    let (code, p, err) = run(&["plan", "--key", key, "--effective-at", CUT], d);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(p["summary"]["routes_not_followed"], routes, "{}", p["summary"]);
+    p
+}
+
 /// `verify` of `plan` (written to a file) against the trail: exit code and JSON.
 fn verify(d: &TempDir, plan: &Value) -> (i32, Value) {
     let p = d.path().join("plan.json");
@@ -285,6 +294,14 @@ fn only_what_root_itself_minted_is_root_derived() {
     let (code, v) = verify(&d, &p);
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["unrevocable"].as_array().unwrap().len(), 3, "{v}");
+    // The table counts root's keys with the keys, not as sessions (a review found "3 tainted
+    // sessions: 1 covered, 3 unrevocable", and "0 left active" beside the leaked root key).
+    let mut o = bin();
+    o.args(["verify", "--no-progress", "--plan"]).arg(d.path().join("plan.json"));
+    let table = String::from_utf8(o.arg(d.path().join("trail")).output().unwrap().stdout).unwrap();
+    let head = table.lines().next().unwrap();
+    assert!(head.contains(" 1 unrevocable;"), "{head}");
+    assert!(head.contains("0 left active, 2 root key(s) unrevocable (still Active);"), "{head}");
     // Root's keys do not expire on their own: no end is shown for them.
     for key in [LEAKED, second.key.as_str()] {
         let found = v["unrevocable"].as_array().unwrap().iter().find(|u| u["session"] == key);
@@ -1913,7 +1930,11 @@ fn routes_the_taint_does_not_follow_are_review_items_in_the_plan() {
     let swap = json!({"instanceProfileName": "AppProfile", "roleName": "AdminRole"});
     s.call(&leaked, T0 + 80, "iam.amazonaws.com", "AddRoleToInstanceProfile", swap);
     let d = write(&s, &[]);
-    let p = plan(&d, LEAKED, "strict");
+    // None of them is cut: the plan says so and exits 1 (`unfollowed_routes_fail_…` below).
+    let args = ["plan", "--key", LEAKED, "--strategy", "strict", "--effective-at", CUT];
+    let (code, p, err) = run(&args, &d);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(p["summary"]["routes_not_followed"], 9, "{}", p["summary"]);
     let reviews: Vec<String> =
         actions(&p, "review").iter().map(|a| a["reason"].as_str().unwrap().to_string()).collect();
     for call in [
@@ -1934,6 +1955,91 @@ fn routes_the_taint_does_not_follow_are_review_items_in_the_plan() {
     }
     assert!(reviews.iter().any(|r| r.contains("instance/i-0abc1234def567891")), "{reviews:?}");
     assert!(reviews.iter().any(|r| r.contains("instance/i-0abc1234def567892")), "{reviews:?}");
+}
+
+/// A task, build or job handed a role runs what its caller chose with the role's sessions,
+/// which the service renews by itself (F21) under names the logs do not tie to the call: the
+/// taint does not follow them. A review found the leaked key's `RunTask` of an existing task
+/// definition with plan exit 0 and verify OK. Now each such call of a tainted credential is a
+/// NOT FOLLOWED review item, the plan exits 1 with a WARNING in plan.sh, and verify fails
+/// naming it; the same calls by a clean key, and a refused call, are not counted.
+#[test]
+fn unfollowed_routes_fail_the_plan_and_verify() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let clean = s.user_key(MAIN, "release-bot", "AKIAI44QH8DHBEXAMPLE");
+    let task = json!({"cluster": "prod", "taskDefinition": "billing-export:7", "overrides": {"containerOverrides": [{"name": "app", "command": ["sh", "-c", "env"]}]}});
+    s.call(&leaked, T0, "ecs.amazonaws.com", "RunTask", task.clone());
+    let build = json!({"projectName": "deploy", "buildspecOverride": "version: 0.2"});
+    s.call(&leaked, T0 + 10, "codebuild.amazonaws.com", "StartBuild", build.clone());
+    // The same names at another service are not these calls (S3 Batch Operations' CreateJob).
+    let batch = json!({"accountId": MAIN, "roleArn": format!("arn:aws:iam::{MAIN}:role/Batch")});
+    s.call(&leaked, T0 + 20, "s3.amazonaws.com", "CreateJob", batch);
+    // Refused, or by a key the leak never touched: not the attacker's.
+    let refused = json!({"jobName": "etl"});
+    s.call_full(
+        &leaked,
+        T0 + 30,
+        "glue.amazonaws.com",
+        "StartJobRun",
+        refused,
+        Value::Null,
+        Some("AccessDenied"),
+        "aws-cli/2.15.0",
+    );
+    s.call(&clean, T0 + 40, "ecs.amazonaws.com", "RunTask", task);
+    s.call(&clean, T0 + 50, "codebuild.amazonaws.com", "StartBuild", build);
+    let d = write(&s, &[]);
+    let dir = d.path().to_str().unwrap();
+    let (pj, sh) = (format!("{dir}/plan.json"), format!("{dir}/plan.sh"));
+    let args = ["plan", "--key", LEAKED, "--effective-at", CUT, "-o", &pj, "--script", &sh];
+    let (code, _, err) = run(&args, &d);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("2 call(s) of tainted credentials opened a route"), "{err}");
+    let p: Value = serde_json::from_slice(&std::fs::read(&pj).unwrap()).unwrap();
+    assert_eq!(p["summary"]["routes_not_followed"], 2, "{}", p["summary"]);
+    let reviews: Vec<&str> =
+        actions(&p, "review").iter().map(|a| a["reason"].as_str().unwrap()).collect();
+    for call in ["RunTask", "StartBuild"] {
+        let n =
+            reviews.iter().filter(|r| r.starts_with(call) && r.contains("NOT FOLLOWED")).count();
+        assert_eq!(n, 1, "{call}: {reviews:?}");
+    }
+    assert!(
+        !reviews.iter().any(|r| r.starts_with("CreateJob") || r.starts_with("StartJobRun")),
+        "{reviews:?}"
+    );
+    let script = std::fs::read_to_string(&sh).unwrap();
+    assert!(
+        script.contains("# WARNING: 2 call(s) of tainted credentials opened a route"),
+        "{script}"
+    );
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["verdict"], "FAIL", "{v}");
+    let notes: Vec<&str> =
+        v["notes"].as_array().unwrap().iter().filter_map(|n| n.as_str()).collect();
+    let named: Vec<&&str> = notes.iter().filter(|n| n.starts_with("NOT FOLLOWED:")).collect();
+    assert_eq!(named.len(), 2, "{notes:?}");
+    assert!(named.iter().all(|n| n.contains(LEAKED)), "{named:?}");
+
+    // Without the tainted calls the same trail plans and verifies clean.
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let clean = s.user_key(MAIN, "release-bot", "AKIAI44QH8DHBEXAMPLE");
+    s.call(&leaked, T0, "sts.amazonaws.com", "GetCallerIdentity", json!({}));
+    s.call(
+        &clean,
+        T0 + 40,
+        "ecs.amazonaws.com",
+        "RunTask",
+        json!({"cluster": "prod", "taskDefinition": "billing-export:7"}),
+    );
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    assert!(p["summary"].get("routes_not_followed").is_none(), "{}", p["summary"]);
+    let (code, v) = verify(&d, &p);
+    assert_eq!((code, v["verdict"].as_str()), (0, Some("OK")), "{v}");
 }
 
 /// More than 64 credentials alive with the caller's id (the attacker can make them on purpose:
@@ -3715,14 +3821,21 @@ fn calls_of_iam_names_to_other_services_make_and_remove_no_iam_user() {
     let tainted = tainted_ids(&d, LEAKED);
     assert!(!tainted.contains(&bob.key), "{tainted:?}");
     assert!(tainted.contains(&console.node_id()) && tainted.contains(&made.key), "{tainted:?}");
-    let p = plan(&d, LEAKED, "strict");
+    // The identity store's user is Identity Center's (F20): a route the taint does not follow.
+    let p = plan_with_routes(&d, LEAKED, 1);
     let user = |n: &str| format!("arn:aws:iam::{MAIN}:user/{n}");
     assert!(!deactivated(&p).contains(&bob.key.as_str()), "{p}");
     assert!(actions(&p, "delete_user").iter().all(|a| a["user_name"] != "bob"), "{p}");
     assert!(deactivated(&p).contains(&made.key.as_str()), "{p}");
     assert!(principals(&p, "put_user_policy").contains(&user("evil")), "{p}");
     assert_eq!(actions(&p, "delete_login_profile").len(), 1, "{p}");
-    assert_eq!(verify(&d, &p).0, 0);
+    // verify fails on that route alone: everything the graph holds is cut.
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 1, "{v}");
+    assert!(v["not_covered"].as_array().unwrap().is_empty(), "{v}");
+    assert!(v["keys_left_active"].as_array().unwrap().is_empty(), "{v}");
+    let notes = v["notes"].to_string();
+    assert_eq!(notes.matches("NOT FOLLOWED: CreateUser").count(), 1, "{notes}");
 }
 
 /// The attacker renames its user `evil` to `evil2`, makes another user `evil` and deletes that
@@ -3909,7 +4022,7 @@ fn identity_center_changes_are_review_items_not_iam_users() {
     let sftp = json!({"serverId": "s-01234567890abcdef", "userName": "deploy"});
     s.call(&leaked, T0 + 40, "transfer.amazonaws.com", "CreateUser", sftp);
     let d = write(&s, &[]);
-    let p = plan(&d, LEAKED, "strict");
+    let p = plan_with_routes(&d, LEAKED, 4);
     let reviews: Vec<String> = actions(&p, "review")
         .iter()
         .map(|a| a["reason"].as_str().unwrap().to_string())
@@ -4948,4 +5061,53 @@ fn sessions_of_a_cognito_token_the_leaked_key_minted_are_tainted() {
         run(&["plan", "--key", LEAKED, "--strategy", "strict", "--effective-at", CUT], &d);
     assert_eq!(code, 1, "{p:#}");
     assert!(p["notes"].to_string().contains("NOT COVERED"), "{p:#}");
+}
+
+/// A 12-hour session issued after noon ends the next day: the sessions tree and the blast
+/// table name the dates (a review found "times are UTC on 2024-03-11 … LIVE until 03:01" and
+/// "15:01–03:01"). A refused `CreateAccessKey` is one failed attempt, naming its user (it was
+/// listed twice, once as "access key ? created").
+#[test]
+fn times_of_a_session_that_ends_the_next_day_carry_its_date() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let t = T0 + 5 * 3600 + 60; // 15:01
+    let admin = format!("arn:aws:iam::{MAIN}:role/AdminRole");
+    let role = s.assume_role(&leaked, t, &admin, "evil", 43_200);
+    s.call(&role, t + 60, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let refused = json!({"userName": "admin"});
+    let iam = "iam.amazonaws.com";
+    s.call_full(
+        &leaked,
+        t + 120,
+        iam,
+        "CreateAccessKey",
+        refused,
+        Value::Null,
+        Some("AccessDenied"),
+        "aws-cli/2.15.0",
+    );
+    let d = write(&s, &[]);
+    let out = |args: &[&str]| {
+        let o = bin().args(args).arg("--no-progress").arg(d.path().join("trail")).output().unwrap();
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let tree = out(&["sessions", "--key", LEAKED]);
+    assert!(!tree.contains("times are UTC on"), "{tree}");
+    assert!(tree.contains("AssumeRole 03-11 15:01"), "{tree}");
+    let table = out(&["blast", "--key", LEAKED]);
+    assert!(table.contains("03-11 15:01–03-12 03:01"), "{table}");
+    assert!(table.contains("Attempted: CreateAccessKey on user/admin"), "{table}");
+    assert!(!table.contains("Attempted, failed"), "{table}");
+    // On one day the times stay short, the day named once.
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let role = s.assume_role(&leaked, T0, &admin, "evil", 3600);
+    s.call(&role, T0 + 60, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let d = write(&s, &[]);
+    let mut o = bin();
+    o.args(["blast", "--no-progress", "--key", LEAKED]).arg(d.path().join("trail"));
+    let table = String::from_utf8(o.output().unwrap().stdout).unwrap();
+    assert!(table.contains("credentials (times UTC on 2024-03-11: issued–expires)"), "{table}");
+    assert!(table.contains("10:00–11:00"), "{table}");
 }

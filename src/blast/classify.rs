@@ -110,6 +110,7 @@ const DEFENCES: &[(&str, &str)] = &[
     ("DeleteDeliveryChannel", "config.amazonaws.com"),
     ("DisableSecurityHub", "securityhub.amazonaws.com"),
     ("DeleteFlowLogs", "ec2.amazonaws.com"),
+    ("ModifyInstanceMetadataOptions", "ec2.amazonaws.com"),
     ("LeaveOrganization", "organizations.amazonaws.com"),
     ("RemoveAccountFromOrganization", "organizations.amazonaws.com"),
     ("CreateAccount", "organizations.amazonaws.com"),
@@ -118,6 +119,58 @@ const DEFENCES: &[(&str, &str)] = &[
 ];
 
 const IAM: &str = "iam.amazonaws.com";
+
+/// Calls that hand a service a role to run what the caller chose with (`iam:PassRole`): a task,
+/// a build, a job, a notebook, a state machine. The service takes the role's sessions itself
+/// and renews them for as long as the workload runs (F21), under names the logs do not tie to
+/// the call, so the taint does not follow them: each is a persistence finding whose follow-up
+/// says NOT FOLLOWED, and the plan and `verify` fail on it ([`NOT_FOLLOWED`]). By service: the
+/// names alone are other services' too (S3 Batch Operations' `CreateJob`, App Runner's
+/// `CreateService`).
+const HANDED_ROLE: &[(&str, &str)] = &[
+    ("RunTask", "ecs.amazonaws.com"),
+    ("StartTask", "ecs.amazonaws.com"),
+    ("CreateService", "ecs.amazonaws.com"),
+    ("UpdateService", "ecs.amazonaws.com"),
+    ("RegisterTaskDefinition", "ecs.amazonaws.com"),
+    ("SubmitJob", "batch.amazonaws.com"),
+    ("CreateProject", "codebuild.amazonaws.com"),
+    ("UpdateProject", "codebuild.amazonaws.com"),
+    ("StartBuild", "codebuild.amazonaws.com"),
+    ("StartBuildBatch", "codebuild.amazonaws.com"),
+    ("CreateDevEndpoint", "glue.amazonaws.com"),
+    ("UpdateDevEndpoint", "glue.amazonaws.com"),
+    ("CreateJob", "glue.amazonaws.com"),
+    ("UpdateJob", "glue.amazonaws.com"),
+    ("StartJobRun", "glue.amazonaws.com"),
+    ("CreateNotebookInstance", "sagemaker.amazonaws.com"),
+    ("CreatePresignedNotebookInstanceUrl", "sagemaker.amazonaws.com"),
+    ("CreateProcessingJob", "sagemaker.amazonaws.com"),
+    ("CreateTrainingJob", "sagemaker.amazonaws.com"),
+    ("CreateStateMachine", "states.amazonaws.com"),
+    ("UpdateStateMachine", "states.amazonaws.com"),
+    ("RunJobFlow", "elasticmapreduce.amazonaws.com"),
+    // Commands of the caller's choosing run on compute that already holds a role: scheduled
+    // (State Manager re-runs an association), deployed, added as a cluster step, run in a
+    // container, or a principal of any account let into a cluster (a review found each with
+    // plan exit 0 and verify OK, the instance's stolen session then making a user and key).
+    ("CreateAssociation", "ssm.amazonaws.com"),
+    ("UpdateAssociation", "ssm.amazonaws.com"),
+    ("CreateDeployment", "codedeploy.amazonaws.com"),
+    ("AddJobFlowSteps", "elasticmapreduce.amazonaws.com"),
+    ("ExecuteCommand", "ecs.amazonaws.com"),
+    ("CreateAccessEntry", "eks.amazonaws.com"),
+    ("AssociateAccessPolicy", "eks.amazonaws.com"),
+];
+
+/// How the follow-up of a route to a principal's sessions that the taint does not follow
+/// begins: the plan counts each such finding as left uncut (`plan` exits 1) and `verify`
+/// fails on it, since no plan can be shown to cut credentials the graph does not hold.
+pub const NOT_FOLLOWED: &str = "NOT FOLLOWED by the taint";
+
+fn handed_role(e: &Event) -> bool {
+    HANDED_ROLE.iter().any(|(n, s)| *n == e.name && *s == e.source)
+}
 
 /// IAM Identity Center's calls that make or change who signs in through its access portal and
 /// what they may do in each account (identity store users and groups, permission sets and
@@ -156,6 +209,7 @@ pub(super) fn is_persistence(e: &Event) -> bool {
         || crate::ingest::FUNCTION_CHANGES.contains(&e.name.as_str())
         || is_identity_center(e)
         || DEFENCES.iter().any(|(n, s)| *n == e.name && *s == e.source)
+        || handed_role(e)
 }
 
 /// A call of an IAM or STS name made to another service (Transfer Family's or an identity
@@ -172,6 +226,13 @@ pub(super) fn persistence_of(e: &Event) -> Option<(String, String, String)> {
             e.resources.first().cloned().or_else(|| q.user_name.as_ref().map(|u| format!("identity center user {u}"))).unwrap_or_else(|| format!("IAM Identity Center ({})", e.source)),
             format!("{} ({}): who signs in through IAM Identity Center, or what they may do in each account, changed", e.name, e.source),
             "NOT FOLLOWED by the taint: the role sessions Identity Center hands out (AWSReservedSSO_ roles) are not tainted, and no IAM deny of this plan cuts them (F20); undo the change in Identity Center (the account assignment, the permission set's policies, the user's e-mail, MFA and group memberships), then end the users' active portal sessions there".to_string(),
+        ));
+    }
+    if handed_role(e) {
+        return Some((
+            e.resources.first().cloned().unwrap_or_else(|| format!("{} ({})", e.name, e.source)),
+            format!("{} ({}): what the caller chose (a task, build, job, notebook, state machine, command, deployment or cluster access) runs with a role's sessions", e.name, e.source),
+            format!("{NOT_FOLLOWED}: the service or the compute takes the role's sessions itself and renews them while the workload runs (F21), and no deny of this plan names them; stop or delete what the call started, scheduled or let in (its requestParameters name it), then deny the role's sessions issued since the call (F6)"),
         ));
     }
     if not_iam(e) {
@@ -368,6 +429,11 @@ pub(super) fn persistence_of(e: &Event) -> Option<(String, String, String)> {
             e.resources.first().cloned().unwrap_or_else(|| e.source.clone()),
             format!("{}: detection or recording turned off or changed", e.name),
             "check it is on as it should be (the call's requestParameters say what changed); findings and records while it was off are missing".to_string(),
+        ),
+        "ModifyInstanceMetadataOptions" => (
+            q.instance_id.as_deref().map_or_else(|| "ec2 instances".to_string(), |i| format!("instance/{i}")),
+            "the instance metadata service's options changed (IMDSv1 allowed again, or the hop limit raised): the role's credentials are readable through a request forgery on the instance".to_string(),
+            "require IMDSv2 again (aws ec2 modify-instance-metadata-options --http-tokens required) and check the instance's role sessions for use from elsewhere".to_string(),
         ),
         "LeaveOrganization" | "RemoveAccountFromOrganization" | "CreateAccount" => (
             e.resources.first().cloned().unwrap_or_else(|| e.source.clone()),

@@ -18,6 +18,7 @@ use crate::ingest::Ingest;
 use crate::model::Event;
 pub use crate::model::SeedKey;
 use crate::time::{fmt_iso, Time};
+pub use classify::NOT_FOLLOWED;
 use classify::{is_data_read, is_persistence, not_iam, persistence_of};
 pub use finding::{Finding, Severity};
 pub use moments::{Moment, Moments};
@@ -130,6 +131,14 @@ pub struct Persistence {
     /// `aws:TokenIssueTime` ends, deactivated by the plan like an access key.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credential_id: Option<String>,
+}
+
+impl Persistence {
+    /// A route to some principal's sessions that the taint does not follow ([`NOT_FOLLOWED`]):
+    /// what it leads to is not in the graph, so no plan can be shown to cut it.
+    pub fn not_followed(&self) -> bool {
+        self.follow_up.starts_with(NOT_FOLLOWED)
+    }
 }
 
 /// A hint for a responder who is not sure which key leaked.

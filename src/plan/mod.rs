@@ -37,6 +37,7 @@ mod room;
 mod script;
 mod targets;
 mod tocheck;
+mod unfollowed;
 mod users;
 
 pub use commands::{command_is_safe, expected_words};
@@ -658,6 +659,9 @@ pub fn build_plan_with(
     summary.users_by_hand = unsure_reviews.len() as u64;
     actions.extend(unsure_reviews);
     summary.sessions_to_check = to_check.sessions;
+    let unfollowed = unfollowed::routes(b);
+    summary.routes_not_followed = unfollowed.len() as u64;
+    notes.extend(unfollowed::notes(&unfollowed));
     actions.extend(to_check.reviews);
     let denied_all = |a: &str, u: &str| attackers.contains_key(&who(a, u));
     othercreds::deactivate(g, &trail_rooms, denied_all, &mut actions, &mut notes, &mut summary);

@@ -137,6 +137,11 @@ pub struct Summary {
     /// `plan` then exits 1.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub sessions_to_check: u64,
+    /// Calls of tainted credentials that open a route to some principal's sessions that the
+    /// taint does not follow (`plan::unfollowed`): review items; written only when there are
+    /// some, and `plan` then exits 1.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub routes_not_followed: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -153,7 +158,7 @@ impl Summary {
     }
     /// Each kind of credential a plan can leave uncut: how many, what stderr says of them and
     /// what plan.sh's WARNING says (`{n}` stands for the count).
-    fn uncut(&self) -> [(u64, &'static str, &'static str); 4] {
+    fn uncut(&self) -> [(u64, &'static str, &'static str); 5] {
         [
             (
                 self.uncovered_sessions,
@@ -174,6 +179,11 @@ impl Summary {
                 self.sessions_to_check,
                 "{n} session(s) the trail cannot attribute may be the attacker's (review items: sessions the trail neither links to the leaked key nor shows to be another's, and what they issued; the plan denies those that may still be valid): check them by hand",
                 "# WARNING: {n} session(s) the trail cannot attribute may be the attacker's: see their review\n# items and check their calls by hand.",
+            ),
+            (
+                self.routes_not_followed,
+                "{n} call(s) of tainted credentials opened a route to sessions the taint does not follow (the NOT FOLLOWED notes and review items name them: commands run on an instance, a task, build or job handed a role, a stack's service role, a changed identity provider, ...): no deny of this plan cuts those sessions; close each route by hand",
+                "# WARNING: {n} call(s) of tainted credentials opened a route to sessions the taint does not\n# follow (NOT FOLLOWED review items): this plan does not cut them. Close each by hand.",
             ),
         ]
     }

@@ -53,6 +53,15 @@ pub struct SessionVerdict {
     pub reason: Option<String>,
 }
 
+/// How the reason of a root access key among [`Verification::unrevocable`] begins: a key, not a
+/// session, so the one-line summary counts it with the keys (a review found "3 tainted
+/// sessions: 1 covered, 3 unrevocable").
+const ROOT_KEY: &str = "root access key";
+
+fn is_root_key(s: &SessionVerdict) -> bool {
+    s.reason.as_deref().is_some_and(|r| r.starts_with(ROOT_KEY))
+}
+
 /// An action whose command does not do what the action says (or does more).
 #[derive(Debug, Clone, Serialize)]
 pub struct CommandProblem {
@@ -1089,7 +1098,7 @@ pub fn verify_with(
                     v.unrevocable.push(verdict(
                         i,
                         None,
-                        Some("root access key: delete it as the root user or through centralized root access (F11)".into()),
+                        Some(format!("{ROOT_KEY}: delete it as the root user or through centralized root access (F11)")),
                     ));
                     continue;
                 }
@@ -1289,6 +1298,11 @@ pub fn verify_with(
             u.why
         ));
     }
+    // Routes to sessions the taint does not follow (`super::unfollowed`): no plan can be shown
+    // to cut what they lead to.
+    let unfollowed = super::unfollowed::routes(&b);
+    v.ok &= unfollowed.is_empty();
+    notes.extend(super::unfollowed::notes(&unfollowed));
     // A deny in an account whose logs are not in the trail is applied only by a run of plan.sh
     // with credentials for that account (its block is skipped otherwise): say which covered
     // sessions depend on it, so that an OK is not read as "done" after one run.
@@ -1372,14 +1386,14 @@ pub fn render_table(v: &Verification) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "{}: {} tainted sessions: {} covered, {} NOT covered, {} expired by {}, {} unrevocable; {} collateral; keys: {} deactivated, {}{} left active; {} command problems",
+        "{}: {} tainted sessions: {} covered, {} NOT covered, {} expired by {}, {} unrevocable; {} collateral; keys: {} deactivated, {}{} left active{}; {} command problems",
         v.verdict,
         v.tainted_sessions,
         v.covered.len(),
         v.not_covered.len(),
         v.expired.len(),
         v.effective_at,
-        v.unrevocable.len(),
+        v.unrevocable.iter().filter(|s| !is_root_key(s)).count(),
         v.collateral.len(),
         v.keys_deactivated.len(),
         match v.keys_denied.len() {
@@ -1387,6 +1401,10 @@ pub fn render_table(v: &Verification) -> String {
             n => format!("{n} only denied (still Active), "),
         },
         v.keys_left_active.len(),
+        match v.unrevocable.iter().filter(|s| is_root_key(s)).count() {
+            0 => String::new(),
+            n => format!(", {n} root key(s) unrevocable (still Active)"),
+        },
         v.command_problems.len()
     );
     let _ = writeln!(o, "  plan for: {}", l(&v.seeds.join(", ")));
