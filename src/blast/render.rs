@@ -29,31 +29,61 @@ pub fn render_table(b: &BlastRadius) -> String {
     let _ = writeln!(o, "regions: {}", join(&b.regions));
     let _ = writeln!(o, "source IPs: {}", l(&group_ips(&b.source_ips)));
     let _ = writeln!(o, "user agents: {}", b.user_agents.len());
-    let _ = writeln!(o, "\ncredentials (times UTC: issued–expires)");
-    let hm = |t: &Option<Time>| {
+    // HH:MM when every time shown is on one UTC day (named once), else MM-DD HH:MM: a 12 h
+    // session issued after noon, or a 36 h one, ends on another day than it began.
+    let days: std::collections::BTreeSet<String> = b
+        .credentials
+        .iter()
+        .flat_map(|c| [c.issued_at, c.expires_at])
+        .flatten()
+        .map(|t| t.to_string().chars().take(10).collect())
+        .collect();
+    let one_day = days.len() <= 1;
+    match days.iter().next().filter(|_| one_day) {
+        Some(day) => {
+            let _ = writeln!(o, "\ncredentials (times UTC on {day}: issued–expires)");
+        }
+        None => {
+            let _ = writeln!(o, "\ncredentials (times UTC, MM-DD HH:MM: issued–expires, the expiry's date when it is another day)");
+        }
+    }
+    let day = |t: &Time| t.to_string().chars().take(10).collect::<String>();
+    let hm = |t: &Option<Time>, with_date: bool| {
         t.map_or("-".to_string(), |t| {
             let t = t.to_string();
-            t.get(11..16).map_or_else(|| t.clone(), str::to_string)
+            let clock = if with_date { t.get(5..16) } else { t.get(11..16) };
+            clock.map_or_else(|| t.clone(), |s| s.replacen('T', " ", 1))
         })
     };
+    // The widest `when` (`MM-DD HH:MM–MM-DD HH:MM`) widens the column and the line.
+    let w = if one_day { 11 } else { 23 };
     for c in &b.credentials {
         let when = if c.kind == NodeKind::LongTermKey {
-            format!("key {}", hm(&c.issued_at))
+            format!("key {}", hm(&c.issued_at, !one_day))
         } else {
-            format!("{}–{}", hm(&c.issued_at), hm(&c.expires_at))
+            let other_day = match (&c.issued_at, &c.expires_at) {
+                (Some(i), Some(x)) => day(i) != day(x),
+                _ => !one_day,
+            };
+            format!("{}–{}", hm(&c.issued_at, !one_day), hm(&c.expires_at, other_day))
         };
-        let line = format!(
-            "  {:<20}  {:<11}  {:>4} calls  {}{}",
+        let head = format!(
+            "  {:<20}  {:<w$}  {:>4} calls  ",
             l(c.access_key_id.as_deref().unwrap_or(&c.id)),
             when,
             c.events,
+        );
+        let who = format!(
+            "{}{}",
             c.principal_arn
                 .as_deref()
                 .map(crate::chain::render::short_principal)
                 .unwrap_or_else(|| "?".into()),
             c.issuing_event.as_deref().map(|e| format!(" ({})", l(e))).unwrap_or_default()
         );
-        let _ = writeln!(o, "{}", crate::chain::render::middle_ellipsis(&line, 100));
+        // Only the principal is shortened: the times and the count stay whole.
+        let room = (100 + w - 11).saturating_sub(head.chars().count()).max(24);
+        let _ = writeln!(o, "{head}{}", crate::chain::render::middle_ellipsis(&who, room));
         let new: Vec<&str> =
             c.source_ips.iter().filter(|v| v.new).map(|v| v.value.as_str()).collect();
         if !new.is_empty() {

@@ -215,6 +215,7 @@ impl SessionGraph {
                     target: e
                         .get(F::RoleArn)
                         .map(String::from)
+                        .or_else(|| e.get(F::RequestUserName).map(|u| format!("user/{u}")))
                         .or_else(|| e.get(F::ErrorMessage).and_then(target_from_error)),
                     error_code: e.get(F::ErrorCode).map(String::from),
                     file: ing.file_of(e.origin).to_string(),

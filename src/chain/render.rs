@@ -245,7 +245,12 @@ pub fn tree_with_notes(
     let mut out = String::new();
     let mut times = sel
         .iter()
-        .flat_map(|&i| [g.nodes[i].issued_at, g.nodes[i].first_seen, g.nodes[i].last_seen])
+        .flat_map(|&i| {
+            // The expiry too: a 12 h session issued after noon ends the next day, and its
+            // "LIVE until 03:01" must not read as the day the header names.
+            let n = &g.nodes[i];
+            [n.issued_at, n.first_seen, n.last_seen, super::session_expiry(g, i)]
+        })
         .flatten();
     let days: BTreeSet<String> =
         times.by_ref().map(|t| crate::time::fmt_iso(t)[..10].to_string()).collect();

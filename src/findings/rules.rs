@@ -309,9 +309,20 @@ pub(super) fn failed_attempts(
             &e.id,
         );
     }
-    // Without the events loaded: the per-action error counts.
+    let tainted: BTreeSet<&str> =
+        b.credentials.iter().filter_map(|c| c.access_key_id.as_deref()).collect();
+    // Without the events loaded: the per-action error counts, but for the names whose refused
+    // calls are each named below (an issuing call's, with its target): one refused call was
+    // listed twice, once with no target.
+    let attempted: BTreeSet<&str> = attempts
+        .iter()
+        .filter(|a| a.caller_key.as_deref().is_some_and(|k| tainted.contains(k)))
+        .map(|a| a.event_name.as_str())
+        .collect();
     if !b.events_kept {
-        for a in b.actions.iter().filter(|a| a.errors > 0) {
+        for a in
+            b.actions.iter().filter(|a| a.errors > 0 && !attempted.contains(a.event_name.as_str()))
+        {
             let Some(mut mn) = meaning(&a.event_name, None, None, true) else { continue };
             mn.severity = mn.severity.lower();
             let what = mn.what.clone();
@@ -331,8 +342,6 @@ pub(super) fn failed_attempts(
             });
         }
     }
-    let tainted: BTreeSet<&str> =
-        b.credentials.iter().filter_map(|c| c.access_key_id.as_deref()).collect();
     for a in attempts {
         if !a.caller_key.as_deref().is_some_and(|k| tainted.contains(k)) {
             continue;

@@ -305,7 +305,12 @@ fn draw_node(o: &mut String, cx: &Ctx, n: &Node, x: i64, top: i64, edge: Option<
     } else {
         match n.kind {
             NodeKind::Session => match (n.issued_at, n.expires_at) {
-                (Some(i), Some(e)) => format!("{} ev · {} → {}", n.events, short(i), hm(e)),
+                // The expiry's date when it is not the (a 12 h session issued after
+                // noon, a 36 h one): a clock time alone would read as the same day.
+                (Some(i), Some(e)) if fmt_iso(i)[..10] == fmt_iso(e)[..10] => {
+                    format!("{} ev · {} → {}", n.events, short(i), hm(e))
+                }
+                (Some(i), Some(e)) => format!("{} ev · {} → {}", n.events, short(i), short(e)),
                 (Some(i), None) => format!("{} ev · issued {}", n.events, short(i)),
                 _ => format!("{} ev", n.events),
             },
