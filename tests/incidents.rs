@@ -5111,3 +5111,90 @@ fn times_of_a_session_that_ends_the_next_day_carry_its_date() {
     assert!(table.contains("credentials (times UTC on 2024-03-11: issued–expires)"), "{table}");
     assert!(table.contains("10:00–11:00"), "{table}");
 }
+
+/// A role the leaked key made trusting another account, with AdministratorAccess attached and
+/// no session in the logs: that account can assume it again after any cut-off (F6). A review
+/// found plan exit 0, verify OK, and no deny on it. The plan now denies it everything (no
+/// condition) as it does the attacker's users, and verify fails on a plan without that deny;
+/// a role the attacker made and deleted gets none, and a session of it from outside is
+/// covered by the same deny.
+#[test]
+fn a_role_the_attacker_made_is_denied_everything_whatever_its_sessions() {
+    let iam = "iam.amazonaws.com";
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":"sts:AssumeRole"}]}"#;
+    let build = |deleted: bool, used: bool| {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        s.call(
+            &leaked,
+            T0,
+            iam,
+            "CreateRole",
+            json!({"roleName": "backup-helper", "assumeRolePolicyDocument": trust}),
+        );
+        let attach = json!({"roleName": "backup-helper", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"});
+        s.call(&leaked, T0 + 10, iam, "AttachRolePolicy", attach);
+        s.call(
+            &leaked,
+            T0 + 20,
+            iam,
+            "CreateRole",
+            json!({"roleName": "scratch", "assumeRolePolicyDocument": trust}),
+        );
+        s.call(&leaked, T0 + 30, iam, "DeleteRole", json!({"roleName": "scratch"}));
+        if deleted {
+            s.call(&leaked, T0 + 40, iam, "DeleteRole", json!({"roleName": "backup-helper"}));
+        }
+        let mut session = None;
+        if used {
+            let outsider = s.user_key(SECOND, "mallory", "AKIAI44QH8DHBEXAMPLE");
+            let role = format!("arn:aws:iam::{MAIN}:role/backup-helper");
+            let back_in = s.assume_role(&outsider, T0 + 120, &role, "x", 3600);
+            s.call(&back_in, T0 + 130, "s3.amazonaws.com", "ListBuckets", Value::Null);
+            session = Some(back_in.node_id());
+        }
+        (write(&s, &[SECOND]), session)
+    };
+    let role = format!("arn:aws:iam::{MAIN}:role/backup-helper");
+    let deny_all = |p: &Value| -> Vec<String> {
+        actions(p, "put_role_policy")
+            .iter()
+            .filter(|a| a["policy_name"] == "TrailhoundDenyAll")
+            .map(|a| a["principal_arn"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (d, _) = build(false, false);
+    let p = plan(&d, LEAKED, "strict");
+    assert_eq!(deny_all(&p), vec![role.clone()], "{p}");
+    let doc = actions(&p, "put_role_policy")[0]["policy_document"].to_string();
+    assert!(!doc.contains("Condition") && doc.contains(r#""Action":"*""#), "{doc}");
+    assert_eq!(verify(&d, &p).0, 0);
+    // The deny taken out of plan.json: verify names the role.
+    let mut edited = p.clone();
+    edited["actions"].as_array_mut().unwrap().retain(|a| a["type"] != "put_role_policy");
+    let (code, v) = verify(&d, &edited);
+    assert_eq!(code, 1, "{v}");
+    let notes = v["notes"].to_string();
+    assert!(notes.contains("NOT CUT: role backup-helper in 111122223333"), "{notes}");
+    // A deny on sessions issued before the cut-off does not cut the next one.
+    let mut older = p.clone();
+    for a in older["actions"].as_array_mut().unwrap() {
+        if a["type"] == "put_role_policy" {
+            let st = json!({"Sid": "TrailhoundRevokeOlderSessions", "Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"DateLessThan": {"aws:TokenIssueTime": CUT}}});
+            a["policy_document"]["Statement"] = json!([st]);
+        }
+    }
+    assert_eq!(verify(&d, &older).0, 1);
+    // Deleted since: nothing to deny.
+    let (d, _) = build(true, false);
+    let p = plan(&d, LEAKED, "strict");
+    assert!(deny_all(&p).is_empty(), "{p}");
+    assert_eq!(verify(&d, &p).0, 0);
+    // Used from the other account: that session is covered by the deny-all.
+    let (d, session) = build(false, true);
+    let p = plan(&d, LEAKED, "strict");
+    assert_eq!(deny_all(&p), vec![role], "{p}");
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 0, "{v}");
+    assert!(v["covered"].to_string().contains(&session.unwrap()), "{v}");
+}

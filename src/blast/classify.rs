@@ -298,7 +298,7 @@ pub(super) fn persistence_of(e: &Event) -> Option<(String, String, String)> {
         "CreateRole" => (
             format!("role/{}", role()),
             format!("new role {}", r.role_arn.as_deref().unwrap_or("")),
-            "review the trust policy, then delete the role".to_string(),
+            "the plan denies it everything (TrailhoundDenyAll): whoever its trust policy names could assume it after any cut-off; review what it did, then delete it (its policies and instance profiles first)".to_string(),
         ),
         "UpdateAssumeRolePolicy" => (
             format!("role/{}", role()),

@@ -33,6 +33,8 @@ mod model;
 mod othercreds;
 mod policy;
 mod precaution;
+mod reviews;
+mod roles;
 mod room;
 mod script;
 mod targets;
@@ -430,6 +432,13 @@ pub fn build_plan_with(
         }
     }
 
+    // Every role the attacker made, sessions or not: its trust lets in whoever it names after
+    // any cut-off (`roles`).
+    let made_roles = roles::made_roles(g, b);
+    for t in made_roles.keys() {
+        live_by_target.entry(t.clone()).or_default();
+    }
+
     // One policy per principal with a live tainted session.
     // Principals in accounts whose logs (and so, probably, IAM) are not ours.
     let mut foreign: Vec<(Target, Vec<usize>)> = Vec::new();
@@ -457,6 +466,9 @@ pub fn build_plan_with(
                 u.since,
                 u.evidence.join(", ")
             );
+        } else if let Some(m) = made_roles.get(target) {
+            (statement, reason) = roles::deny_all(target, m);
+            policy_name = DENY_ALL_POLICY_NAME;
         } else if o.strategy == Strategy::Surgical {
             let unsure = to_check.alive_by_target.get(target).map(Vec::as_slice).unwrap_or(&[]);
             let ids: Option<Vec<String>> =
@@ -723,66 +735,7 @@ pub fn build_plan_with(
         ));
     }
     // Other persistence needs a human: a review item with the suggested command commented out.
-    for p in &b.persistence {
-        if handled.contains(&p.event_id) || p.event_name == "CreateAccessKey" {
-            continue; // done above, or covered by deactivate_access_key
-        }
-        // What was done to a role deleted since went with it: a review item naming the role
-        // would point at whatever role holds the name now (another role, made again).
-        let t = p.event_time.secs();
-        if let (Some(a), Some(r)) = (p.account_id.as_deref(), p.role_name.as_deref()) {
-            if let Some(d) = g.role_gone_after(a, r, t) {
-                notes.push(format!(
-                    "{} of role {} ({}) is not reviewed: the role is gone since ({} {} at {}: deleted, or its name made again), and a role made under its name after that is another",
-                    p.event_name,
-                    one_line(r),
-                    p.event_id,
-                    d.event_name,
-                    d.event_id,
-                    fmt_iso(d.time)
-                ));
-                continue;
-            }
-        }
-        let q = |v: &Option<String>| shell_word(v.as_deref().unwrap_or("?"));
-        let suggestion: Vec<String> = match p.event_name.as_str() {
-            "AttachRolePolicy" => vec![format!("aws iam detach-role-policy --role-name {} --policy-arn {}", q(&p.role_name), q(&p.policy_arn))],
-            "PutRolePolicy" => vec![format!("aws iam delete-role-policy --role-name {} --policy-name {}", q(&p.role_name), q(&p.policy_name))],
-            "AttachUserPolicy" => vec![format!("aws iam detach-user-policy --user-name {} --policy-arn {}", q(&p.user_name), q(&p.policy_arn))],
-            "PutUserPolicy" => vec![format!("aws iam delete-user-policy --user-name {} --policy-name {}", q(&p.user_name), q(&p.policy_name))],
-            "AttachGroupPolicy" => vec![format!("aws iam detach-group-policy --group-name {} --policy-arn {}", q(&p.group_name), q(&p.policy_arn))],
-            "AddUserToGroup" => vec![format!("aws iam remove-user-from-group --user-name {} --group-name {}", q(&p.user_name), q(&p.group_name))],
-            "UpdateAssumeRolePolicy" => vec![
-                format!("aws iam get-role --role-name {} --query Role.AssumeRolePolicyDocument", q(&p.role_name)),
-                format!("aws iam update-assume-role-policy --role-name {} --policy-document file://trust-policy-before-the-incident.json", q(&p.role_name)),
-            ],
-            "CreateRole" => vec![format!("aws iam delete-role --role-name {}   # after removing its policies and instance profiles", q(&p.role_name))],
-            "EnableMFADevice" => vec![
-                format!("aws iam list-mfa-devices --user-name {}", q(&p.user_name)),
-                format!("aws iam deactivate-mfa-device --user-name {} --serial-number SERIAL_FROM_THE_LIST", q(&p.user_name)),
-            ],
-            "UploadSSHPublicKey" => vec![
-                format!("aws iam list-ssh-public-keys --user-name {}", q(&p.user_name)),
-                format!("aws iam delete-ssh-public-key --user-name {} --ssh-public-key-id ID_FROM_THE_LIST", q(&p.user_name)),
-            ],
-            "CreateServiceSpecificCredential" => vec![
-                format!("aws iam list-service-specific-credentials --user-name {}", q(&p.user_name)),
-                format!("aws iam delete-service-specific-credential --user-name {} --service-specific-credential-id ID_FROM_THE_LIST", q(&p.user_name)),
-            ],
-            "StopLogging" | "UpdateTrail" | "PutEventSelectors" | "DeleteTrail" => {
-                vec![format!("aws cloudtrail start-logging --name {}", q(&p.name))]
-            }
-            _ => Vec::new(),
-        };
-        actions.push(review(
-            p.account_id.clone(),
-            format!(
-                "{} {} at {} (event {}): {}",
-                p.event_name, p.target, p.event_time, p.event_id, p.follow_up
-            ),
-            &suggestion,
-        ));
-    }
+    reviews::persistence_reviews(g, b, &handled, &mut actions, &mut notes);
 
     // One review per distinct finding (the same change logged twice needs one look).
     let mut seen_reviews = BTreeSet::new();

@@ -1248,6 +1248,16 @@ pub fn verify_with(
     v.keys_left_active.extend(left);
     v.ok =
         v.not_covered.is_empty() && v.keys_left_active.is_empty() && v.command_problems.is_empty();
+    // A role the attacker made must be denied whatever its sessions' issue time (`roles`).
+    let role_cut = |t: &super::targets::Target| {
+        policies
+            .on
+            .get(&on_key(TargetKind::Role, &t.name, &t.account_id))
+            .is_some_and(|m| m.values().any(|(_, st)| super::policy::any_matches(st, None, None)))
+    };
+    let uncut_roles = super::roles::uncut_notes(&super::roles::made_roles(g, &b), role_cut);
+    v.ok &= uncut_roles.is_empty();
+    notes.extend(uncut_roles);
     // A user of the attacker's whose name now the trail cannot tell (renames in one second):
     // no action can be shown to act on it rather than on whoever holds that name.
     for u in b.attacker_users.iter().filter(|u| u.deleted.is_none()) {
