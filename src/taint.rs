@@ -129,6 +129,10 @@ pub struct Taint {
     /// partner's routine run, whose next user plan.sh deleted): with why, for the sessions
     /// to check ([`crate::chain::Unsure`]; not tainted, not clean).
     pub unsure: Vec<(usize, String)>,
+    /// Credentials tainted only through an ambiguous inferred link
+    /// ([`crate::chain::SessionGraph::by_ambiguous_link`]): what they made may be a clean
+    /// session's (a user is not deleted, a role's deny says so).
+    pub by_ambiguous: BTreeSet<usize>,
 }
 
 /// The IAM user name of a credential node, with its account: long-term keys and sessions of
@@ -537,7 +541,14 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
     unsure.retain(|(n, _)| !nodes.contains(n));
     unsure.sort_unstable();
     unsure.dedup_by_key(|u| u.0);
-    Taint { nodes, attacker_users, attacker_roles: roles.into_keys().collect(), wide, unsure }
+    Taint {
+        nodes,
+        attacker_users,
+        attacker_roles: roles.into_keys().collect(),
+        wide,
+        unsure,
+        by_ambiguous: ambiguous,
+    }
 }
 
 /// A function (`"function"`, account, name) or a SAML provider (`"provider"`, account,

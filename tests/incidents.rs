@@ -4783,9 +4783,23 @@ fn a_user_made_below_two_ambiguous_links_is_not_deleted() {
     });
     s.create_user(&o, T0 + 560, "svc-ops");
     let key = s.create_access_key(&o, T0 + 570, Some("svc-ops"));
+    let trust = json!({"roleName": "ops-lambda", "assumeRolePolicyDocument": "{}"});
+    s.call(&o, T0 + 580, "iam.amazonaws.com", "CreateRole", trust);
     let d = write(&s, &[]);
     let p = plan(&d, LEAKED, "strict");
     assert!(principals(&p, "put_role_policy").contains(&ops), "{p:#}");
+    // A role made there is denied everything, its reason saying it may be a clean session's
+    // and not to delete it before a check (a review found "made by a tainted credential").
+    let made = actions(&p, "put_role_policy")
+        .into_iter()
+        .find(|a| a["principal_arn"].as_str().is_some_and(|x| x.ends_with(":role/ops-lambda")))
+        .unwrap_or_else(|| panic!("{p:#}"));
+    assert_eq!(made["policy_name"], "TrailhoundDenyAll");
+    let why = made["reason"].as_str().unwrap();
+    assert!(
+        why.contains("may be a clean session's role") && why.contains("do NOT delete"),
+        "{why}"
+    );
     assert!(deactivated(&p).contains(&key.key.as_str()), "{p:#}");
     assert!(actions(&p, "delete_user").is_empty(), "a user a clean session may have made: {p:#}");
     assert!(
@@ -5197,4 +5211,76 @@ fn a_role_the_attacker_made_is_denied_everything_whatever_its_sessions() {
     let (code, v) = verify(&d, &p);
     assert_eq!(code, 0, "{v}");
     assert!(v["covered"].to_string().contains(&session.unwrap()), "{v}");
+    // The attacker filled the role's inline budget (F8) and its quota of managed policies: the
+    // deny-all cannot be put, so the plan exits 1 naming the role (it had exited 0, no session
+    // of the role being there for the room's NOT COVERED count).
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    s.call(
+        &leaked,
+        T0,
+        iam,
+        "CreateRole",
+        json!({"roleName": "backdoor", "assumeRolePolicyDocument": trust}),
+    );
+    let big = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/{}"}}]}}"#,
+        "a".repeat(10_100)
+    );
+    let put = json!({"roleName": "backdoor", "policyName": "p", "policyDocument": big});
+    s.call(&leaked, T0 + 10, iam, "PutRolePolicy", put);
+    for i in 0..10 {
+        let arn = format!("arn:aws:iam::aws:policy/ReadOnlyAccess{i}");
+        s.call(
+            &leaked,
+            T0 + 20 + i,
+            iam,
+            "AttachRolePolicy",
+            json!({"roleName": "backdoor", "policyArn": arn}),
+        );
+    }
+    let d = write(&s, &[]);
+    let (code, p, err) = run(&["plan", "--key", LEAKED, "--effective-at", CUT], &d);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(p["summary"]["roles_by_hand"], 1, "{}", p["summary"]);
+    assert!(p["notes"].to_string().contains("NOT CUT: role backdoor"), "{}", p["notes"]);
+    assert_eq!(verify(&d, &p).0, 1);
+}
+
+/// More calls that hand a service a role or run code on compute holding one (a review of the
+/// list found each with plan exit 0 and verify OK): each is NOT FOLLOWED, by its service.
+#[test]
+fn more_routes_handed_a_role_fail_the_plan() {
+    let calls = [
+        ("sagemaker.amazonaws.com", "CreatePresignedDomainUrl"),
+        ("apprunner.amazonaws.com", "CreateService"),
+        ("emr-serverless.amazonaws.com", "StartJobRun"),
+        ("ssm.amazonaws.com", "StartAutomationExecution"),
+        ("ssm.amazonaws.com", "RegisterTaskWithMaintenanceWindow"),
+        ("scheduler.amazonaws.com", "CreateSchedule"),
+        ("ecs.amazonaws.com", "CreateTaskSet"),
+        ("eks.amazonaws.com", "CreatePodIdentityAssociation"),
+        ("glue.amazonaws.com", "CreateSession"),
+        ("sagemaker.amazonaws.com", "CreateModel"),
+        ("batch.amazonaws.com", "RegisterJobDefinition"),
+        ("sagemaker.amazonaws.com", "UpdateNotebookInstanceLifecycleConfig"),
+    ];
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    for (i, (source, name)) in calls.iter().enumerate() {
+        let role = json!({"roleArn": format!("arn:aws:iam::{MAIN}:role/worker")});
+        s.call(&leaked, T0 + i as i64, source, name, role);
+    }
+    let d = write(&s, &[]);
+    let p = plan_with_routes(&d, LEAKED, calls.len() as u64);
+    let reviews: Vec<&str> =
+        actions(&p, "review").iter().map(|a| a["reason"].as_str().unwrap()).collect();
+    for (_, name) in calls {
+        assert!(
+            reviews
+                .iter()
+                .any(|r| r.starts_with(&format!("{name} arn:aws:iam::{MAIN}:role/worker"))),
+            "{name}: {reviews:?}"
+        );
+    }
 }

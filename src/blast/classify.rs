@@ -161,6 +161,30 @@ const HANDED_ROLE: &[(&str, &str)] = &[
     ("ExecuteCommand", "ecs.amazonaws.com"),
     ("CreateAccessEntry", "eks.amazonaws.com"),
     ("AssociateAccessPolicy", "eks.amazonaws.com"),
+    // More of the same, found by the review of the list: a Studio domain's URL, an App Runner
+    // service's instance role, EMR Serverless and Glue interactive sessions, SSM Automation and
+    // maintenance-window tasks, EventBridge Scheduler targets, ECS task sets, EKS Pod Identity,
+    // a SageMaker model's execution role, a Batch job definition's job role, a notebook's
+    // lifecycle configuration (run at each start with the notebook's role).
+    ("CreatePresignedDomainUrl", "sagemaker.amazonaws.com"),
+    ("CreateModel", "sagemaker.amazonaws.com"),
+    ("CreateNotebookInstanceLifecycleConfig", "sagemaker.amazonaws.com"),
+    ("UpdateNotebookInstanceLifecycleConfig", "sagemaker.amazonaws.com"),
+    ("UpdateNotebookInstance", "sagemaker.amazonaws.com"),
+    ("CreateService", "apprunner.amazonaws.com"),
+    ("UpdateService", "apprunner.amazonaws.com"),
+    ("StartJobRun", "emr-serverless.amazonaws.com"),
+    ("CreateApplication", "emr-serverless.amazonaws.com"),
+    ("CreateSession", "glue.amazonaws.com"),
+    ("StartAutomationExecution", "ssm.amazonaws.com"),
+    ("RegisterTaskWithMaintenanceWindow", "ssm.amazonaws.com"),
+    ("UpdateMaintenanceWindowTask", "ssm.amazonaws.com"),
+    ("CreateSchedule", "scheduler.amazonaws.com"),
+    ("UpdateSchedule", "scheduler.amazonaws.com"),
+    ("CreateTaskSet", "ecs.amazonaws.com"),
+    ("CreatePodIdentityAssociation", "eks.amazonaws.com"),
+    ("UpdatePodIdentityAssociation", "eks.amazonaws.com"),
+    ("RegisterJobDefinition", "batch.amazonaws.com"),
 ];
 
 /// How the follow-up of a route to a principal's sessions that the taint does not follow
@@ -230,7 +254,12 @@ pub(super) fn persistence_of(e: &Event) -> Option<(String, String, String)> {
     }
     if handed_role(e) {
         return Some((
-            e.resources.first().cloned().unwrap_or_else(|| format!("{} ({})", e.name, e.source)),
+            e.resources
+                .first()
+                .cloned()
+                .or_else(|| q.role_arn.clone())
+                .or_else(|| q.name.as_ref().map(|n| format!("{n} ({})", e.source)))
+                .unwrap_or_else(|| e.source.clone()),
             format!("{} ({}): what the caller chose (a task, build, job, notebook, state machine, command, deployment or cluster access) runs with a role's sessions", e.name, e.source),
             format!("{NOT_FOLLOWED}: the service or the compute takes the role's sessions itself and renews them while the workload runs (F21), and no deny of this plan names them; stop or delete what the call started, scheduled or let in (its requestParameters name it), then deny the role's sessions issued since the call (F6)"),
         ));

@@ -195,6 +195,10 @@ pub struct BlastRadius {
     /// ([`crate::taint::Taint::unsure`]): roots of the sessions to check.
     #[serde(skip)]
     pub unsure: Vec<(usize, String)>,
+    /// The tainted credentials reached only through an ambiguous inferred link (`taint`):
+    /// what they made may be a clean session's. Not in `blast.json`.
+    #[serde(skip)]
+    pub by_ambiguous: BTreeSet<usize>,
     /// The events the findings read in full, in time order: the persistence calls (what
     /// names their targets) and the failed calls (the attempts). Empty unless the events were
     /// asked for ([`BlastRadius::events_kept`]).
@@ -740,6 +744,7 @@ fn radius(
         signals: Vec::new(),
         attacker_users: taint.attacker_users,
         unsure: taint.unsure,
+        by_ambiguous: taint.by_ambiguous,
         evidence_window,
         unseen_tail,
         reachable: None,

@@ -258,7 +258,7 @@ pub fn build_plan_with(
                     unrevocable.push(Unrevocable {
                         credential: node.id.clone(),
                         principal_arn: node.principal_arn.clone(),
-                        reason: "root access key: delete it as the root user (Security credentials page) or through centralized root access; IAM policies cannot restrict root (F11)".into(),
+                        reason: "root access key: delete it as the root user (Security credentials page) or through centralized root access; IAM policies cannot restrict root (F11), and until it is deleted it can take new sessions of any role it may assume, which a deny on sessions issued before the cut-off does not reach".into(),
                         valid_until: None,
                     });
                 } else {
@@ -467,7 +467,7 @@ pub fn build_plan_with(
                 u.evidence.join(", ")
             );
         } else if let Some(m) = made_roles.get(target) {
-            (statement, reason) = roles::deny_all(target, m);
+            (statement, reason) = roles::deny_all(g, target, m);
             policy_name = DENY_ALL_POLICY_NAME;
         } else if o.strategy == Strategy::Surgical {
             let unsure = to_check.alive_by_target.get(target).map(Vec::as_slice).unwrap_or(&[]);
@@ -745,7 +745,9 @@ pub fn build_plan_with(
     // managed policy attached to the principal (`room`); with a snapshot, `--iam` checks again.
     actions = precaution::fit_or_managed(actions, iam, &trail_rooms, &mut notes);
     // A deny IAM will refuse for want of room (F8) covers nothing.
-    room::count_refused(&Default::default(), room::refused(&actions), &mut summary, &mut notes);
+    let refused = room::refused(&actions);
+    summary.roles_by_hand = roles::left_uncut(&made_roles, &actions, &refused.at, &mut notes);
+    room::count_refused(&Default::default(), refused, &mut summary, &mut notes);
 
     // One block per account (plan.sh runs a block only with that account's credentials);
     // blocks in the order of their most urgent action, so the account where keys are

@@ -142,6 +142,10 @@ pub struct Summary {
     /// some, and `plan` then exits 1.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub routes_not_followed: u64,
+    /// Roles the attacker made that the plan's actions leave without a deny-all IAM takes
+    /// (`plan::roles`): written only when there are some, and `plan` then exits 1.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub roles_by_hand: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -158,7 +162,7 @@ impl Summary {
     }
     /// Each kind of credential a plan can leave uncut: how many, what stderr says of them and
     /// what plan.sh's WARNING says (`{n}` stands for the count).
-    fn uncut(&self) -> [(u64, &'static str, &'static str); 5] {
+    fn uncut(&self) -> [(u64, &'static str, &'static str); 6] {
         [
             (
                 self.uncovered_sessions,
@@ -184,6 +188,11 @@ impl Summary {
                 self.routes_not_followed,
                 "{n} call(s) of tainted credentials opened a route to sessions the taint does not follow (the NOT FOLLOWED notes and review items name them: commands run on an instance, a task, build or job handed a role, a stack's service role, a changed identity provider, ...): no deny of this plan cuts those sessions; close each route by hand",
                 "# WARNING: {n} call(s) of tainted credentials opened a route to sessions the taint does not\n# follow (NOT FOLLOWED review items): this plan does not cut them. Close each by hand.",
+            ),
+            (
+                self.roles_by_hand,
+                "{n} role(s) the attacker made are left without a deny IAM takes (the NOT CUT notes name them): whoever their trust names can assume them after the cut-off; deny them everything or delete them by hand",
+                "# WARNING: {n} role(s) the attacker made are left without a deny IAM takes (NOT CUT notes):\n# deny them everything or delete them by hand.",
             ),
         ]
     }

@@ -24,6 +24,9 @@ use std::collections::BTreeMap;
 pub(crate) struct MadeRole {
     pub event_id: String,
     pub time: i64,
+    /// The node of the credential that made it, when every credential that made it is tainted
+    /// only through an ambiguous inferred link: the role may be a clean session's.
+    pub unsure: Option<usize>,
 }
 
 /// The roles tainted credentials made that are not gone since (deleted, or their name made
@@ -43,10 +46,19 @@ pub(crate) fn made_roles(g: &SessionGraph, b: &BlastRadius) -> BTreeMap<Target, 
             arn: gr.user_arn.clone(),
             account_id: gr.account_id.clone(),
         };
-        let made = MadeRole { event_id: gr.event_id.clone(), time: gr.time };
-        match out.get(&t) {
-            Some(m) if (m.time, &m.event_id) <= (made.time, &made.event_id) => {}
-            _ => {
+        let unsure = b.by_ambiguous.contains(&gr.by).then_some(gr.by);
+        let made = MadeRole { event_id: gr.event_id.clone(), time: gr.time, unsure };
+        match out.get_mut(&t) {
+            // The first CreateRole names it; it is sure when any maker is.
+            Some(m) => {
+                if made.unsure.is_none() {
+                    m.unsure = None;
+                }
+                if (made.time, &made.event_id) < (m.time, &m.event_id) {
+                    (m.time, m.event_id) = (made.time, made.event_id);
+                }
+            }
+            None => {
                 out.insert(t, made);
             }
         }
@@ -55,15 +67,25 @@ pub(crate) fn made_roles(g: &SessionGraph, b: &BlastRadius) -> BTreeMap<Target, 
 }
 
 /// The deny-all statement and the reason of the plan's policy on a role the attacker made.
-pub(super) fn deny_all(target: &Target, made: &MadeRole) -> (Value, String) {
-    (
-        json!({ "Sid": "TrailhoundDenyAll", "Effect": "Deny", "Action": "*", "Resource": "*" }),
-        format!(
+pub(super) fn deny_all(g: &SessionGraph, target: &Target, made: &MadeRole) -> (Value, String) {
+    let reason = match made.unsure {
+        None => format!(
             "role {} was made by a tainted credential ({}, {}): whoever its trust policy names can assume it again after any cut-off, so deny everything every session of it does, until it is deleted",
             target.name,
             made.event_id,
             fmt_iso(made.time)
         ),
+        Some(by) => format!(
+            "role {} was made ({}, {}) by {}, which the trail ties to the leaked key only through a call whose caller more than one session matches (inferred link): it may be a clean session's role. Denied everything until a person checks it (a deny can be taken back: delete this policy if the role is clean); do NOT delete the role before that",
+            target.name,
+            made.event_id,
+            fmt_iso(made.time),
+            one_line(&g.nodes[by].id)
+        ),
+    };
+    (
+        json!({ "Sid": "TrailhoundDenyAll", "Effect": "Deny", "Action": "*", "Resource": "*" }),
+        reason,
     )
 }
 
@@ -85,4 +107,48 @@ pub(crate) fn uncut_notes(
             )
         })
         .collect()
+}
+
+/// How many roles the attacker made the plan's own actions leave without a deny-all IAM takes
+/// (`refused`: the actions IAM refuses for want of room, F8), with a NOT CUT note each:
+/// `plan` exits 1 on them (`summary.roles_by_hand`), as `verify` fails. A role with no session
+/// in the trail has nothing for the room's NOT COVERED count to count.
+pub(super) fn left_uncut(
+    made: &BTreeMap<Target, MadeRole>,
+    actions: &[super::Action],
+    refused: &[usize],
+    notes: &mut Vec<String>,
+) -> u64 {
+    let managed: Vec<&str> = actions
+        .iter()
+        .filter(|a| a.kind == super::ActionKind::CreatePolicy)
+        .filter(|a| {
+            a.policy_document
+                .as_ref()
+                .is_some_and(|d| d.to_string().contains(super::DENY_ALL_POLICY_NAME))
+        })
+        .filter_map(|a| a.policy_arn.as_deref())
+        .collect();
+    let cuts = |t: &Target| {
+        actions.iter().enumerate().any(|(i, a)| {
+            let on = a.account_id.as_deref() == Some(t.account_id.as_str())
+                && a.principal_arn.as_deref().is_some_and(|p| {
+                    p.rsplit('/').next().is_some_and(|n| n.eq_ignore_ascii_case(&t.name))
+                });
+            let deny_all = match a.kind {
+                super::ActionKind::PutRolePolicy => {
+                    a.policy_name.as_deref() == Some(super::DENY_ALL_POLICY_NAME)
+                }
+                super::ActionKind::AttachRolePolicy => {
+                    a.policy_arn.as_deref().is_some_and(|p| managed.contains(&p))
+                }
+                _ => false,
+            };
+            on && deny_all && !refused.contains(&i)
+        })
+    };
+    let uncut = uncut_notes(made, cuts);
+    let n = uncut.len() as u64;
+    notes.extend(uncut);
+    n
 }

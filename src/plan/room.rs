@@ -378,6 +378,8 @@ pub(super) struct Refused {
     collateral: u64,
     policies: u64,
     notes: Vec<String>,
+    /// The refused actions, by their place in the list.
+    pub(super) at: Vec<usize>,
 }
 
 /// Moves what `after` refuses, beyond what `before` did (counted already), from the plan's
@@ -399,7 +401,8 @@ pub(super) fn count_refused(
 /// What `actions` leave to IAM to refuse ([`Refused`]).
 pub(super) fn refused(actions: &[Action]) -> Refused {
     let mut r = Refused::default();
-    let mut refuse = |a: &Action, why: String| {
+    let mut refuse = |i: usize, a: &Action, why: String| {
+        r.at.push(i);
         let covers = a.covers.as_ref().map_or(0, Vec::len) as u64;
         r.covers += covers;
         r.collateral += a.collateral.as_ref().map_or(0, Vec::len) as u64;
@@ -418,7 +421,7 @@ pub(super) fn refused(actions: &[Action]) -> Refused {
             .find(|m| m.kind == ActionKind::CreatePolicy && m.policy_arn.as_deref() == Some(arn))
             .and_then(|m| m.policy_size)
     };
-    for a in actions {
+    for (i, a) in actions.iter().enumerate() {
         match a.kind {
             ActionKind::PutRolePolicy | ActionKind::PutUserPolicy => {
                 let (Some(size), Some(room)) = (a.policy_size, a.policy_size_limit) else {
@@ -426,14 +429,14 @@ pub(super) fn refused(actions: &[Action]) -> Refused {
                 };
                 if size > room {
                     let why = format!("has {size} characters and its principal's other inline policies leave {room} (see the review item)");
-                    refuse(a, why);
+                    refuse(i, a, why);
                 }
             }
             ActionKind::AttachRolePolicy | ActionKind::AttachUserPolicy => {
                 let Some(size) = a.policy_arn.as_deref().and_then(managed_size) else { continue };
                 if size > MANAGED_POLICY_LIMIT {
                     let why = format!("was moved to a managed policy for want of inline room, and has {size} characters, over the {MANAGED_POLICY_LIMIT} a managed policy may hold, in a statement that cannot be split");
-                    refuse(a, why);
+                    refuse(i, a, why);
                 }
             }
             _ => {}

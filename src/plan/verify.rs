@@ -1098,7 +1098,7 @@ pub fn verify_with(
                     v.unrevocable.push(verdict(
                         i,
                         None,
-                        Some(format!("{ROOT_KEY}: delete it as the root user or through centralized root access (F11)")),
+                        Some(format!("{ROOT_KEY}: delete it as the root user or through centralized root access (F11); until then it can take new sessions of any role it may assume, which a deny on sessions issued before the cut-off does not reach")),
                     ));
                     continue;
                 }
