@@ -926,6 +926,42 @@ fn exported_parquet_is_accepted_as_input_with_the_same_results() {
     assert_eq!((code, &v["ok"]), (0, &Value::Bool(true)), "{v}");
 }
 
+/// An export another engine projected without one column of the schema (a review dropped
+/// `request_function_name`: the plan from it missed the sessions of the function the attacker
+/// changed, exit 0, verify OK): its rows are read, and the file is damaged, naming the column,
+/// so `plan` exits 3 (not 0) and `verify` says INCOMPLETE, not OK.
+#[test]
+fn an_export_without_a_column_of_its_schema_is_damaged_not_trusted() {
+    use polars::prelude::{ParquetReader, ParquetWriter, SerReader};
+    let (d, truth) = trail(41, 3);
+    let out = TempDir::new().unwrap();
+    let full = out.path().join("events.parquet");
+    bin().args(["export", "-q", "-o"]).arg(&full).arg(d.path()).assert().code(0);
+    let df = ParquetReader::new(std::fs::File::open(&full).unwrap()).finish().unwrap();
+    let cut = out.path().join("cut");
+    std::fs::create_dir(&cut).unwrap();
+    let mut df = df.drop("request_function_name").unwrap();
+    let f = std::fs::File::create(cut.join("events.parquet")).unwrap();
+    ParquetWriter::new(f).finish(&mut df).unwrap();
+    let o = bin()
+        .args(["plan", "--no-progress", "--key", LEAKED_KEY, "--effective-at"])
+        .arg(&truth.incident_end)
+        .arg(&cut)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains("without the column(s) request_function_name"), "{err}");
+    let (code, v) = verify(&cut, &o.stdout);
+    assert_eq!((code, v["verdict"].as_str()), (3, Some("INCOMPLETE")), "{v}");
+    // The whole export is read as before (the test above compares its results).
+    let (code, _, _) = plan(out.path(), "surgical", &truth.incident_end);
+    assert_eq!(code, 3, "the folder holds the damaged copy too");
+    std::fs::remove_dir_all(&cut).unwrap();
+    let (code, _, _) = plan(out.path(), "surgical", &truth.incident_end);
+    assert_eq!(code, 0);
+}
+
 #[test]
 fn an_object_key_holding_the_resource_separator_adds_no_resource_through_parquet() {
     // S3 keys are named by whoever writes the object: one holding `;arn:…` read back from the

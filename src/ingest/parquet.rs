@@ -6,9 +6,12 @@
 //! the model), so the chain, taint and plan are the same as from the original JSON.
 //!
 //! A file is recognised by content (`PAR1` at both ends), wherever it sits in the input tree.
-//! Columns are looked up by name: a missing optional column reads as null, so a projection
-//! made by another engine still works as long as it keeps `event_id`, `event_time`,
-//! `event_source` and `event_name`. A row is traced to the Parquet file and its row number,
+//! Columns are looked up by name: a file without `event_id`, `event_time`, `event_source` or
+//! `event_name` is not read; one without another column of the export schema is read, each
+//! missing column as null, and counted damaged (exit 3, `verify` INCOMPLETE) naming what it
+//! lacks: a projection made by another engine that dropped `request_function_name` or
+//! `response_instance_ids` lost the sessions of the functions and instances the attacker
+//! changed or launched, and a review found plan exit 0 and verify OK on it. A row is traced to the Parquet file and its row number,
 //! which is what the responder has in hand; the original `file`/`record` columns are not
 //! read back. Rows are read a row group (at most a slice) at a time so a large file does not
 //! become a large vector of events. The first pass (`scan`) makes an [`Event`] only of the
@@ -110,6 +113,9 @@ struct Table<'a> {
     rest: Vec<String>,
     /// Rows read at a time ([`SLICE`]; fewer in tests).
     slice: usize,
+    /// The columns of the export schema (and `resources`) the file lacks: each reads as null,
+    /// and what the tool derives from it is unknown ([`scan`]).
+    missing: Vec<&'static str>,
 }
 
 /// Rows `start..start + len` of a file: rows `skip..skip + len` of its row group `group`.
@@ -156,6 +162,7 @@ impl<'a> Table<'a> {
             .collect();
         let present = |n: &&str| schema.contains(n);
         let names = COLUMNS.iter().map(|c| c.0);
+        let missing = names.clone().chain(["resources"]).filter(|n| !present(n)).collect();
         let light = names.clone().filter(|n| is_light(n)).filter(present);
         let rest = names.filter(|n| !is_light(n)).chain(["resources"]).filter(present);
         Ok(Table {
@@ -165,6 +172,7 @@ impl<'a> Table<'a> {
             light: light.map(str::to_string).collect(),
             rest: rest.map(str::to_string).collect(),
             slice: SLICE,
+            missing,
         })
     }
 
@@ -393,8 +401,10 @@ pub(super) fn scan(
     data: &[u8],
     sink: &mut FileScan<'_>,
     full: impl Fn(&str) -> bool,
-) -> Result<u64, String> {
-    scan_table(&Table::open(data)?, sink, full)
+) -> Result<(u64, Vec<&'static str>), String> {
+    let t = Table::open(data)?;
+    let rows = scan_table(&t, sink, full)?;
+    Ok((rows, t.missing))
 }
 
 /// [`scan`] of an open table.

@@ -151,7 +151,19 @@ pub(super) fn process_file(
         // A file going to the cache needs every row's event (`sink.acc.events`).
         let every = sink.acc.events.is_some();
         let r = parquet::scan(&st.raw, &mut sink, |name| every || needs_detail(name));
-        r.map(|_| Shape::Parquet).map_err(FileError::Parquet)
+        match r {
+            Ok((_, missing)) if missing.is_empty() => Ok(Shape::Parquet),
+            // Its rows are read, and the file is damaged for what it lacks (`parquet` doc).
+            Ok((rows, missing)) => Err(FileError::Damaged {
+                cause: format!(
+                    "an exported Parquet without the column(s) {}: what the tool derives from them (chains, keys, sessions, launched instances and changed functions) is missing from its rows; keep every column of the export when filtering it (SELECT *)",
+                    missing.join(", ")
+                ),
+                salvaged: rows,
+                starts_like_json: false,
+            }),
+            Err(e) => Err(FileError::Parquet(e)),
+        }
     } else {
         let r = parse_decoded(st, cap, &mut sink);
         out.bytes_decompressed = st.inflated.len() as u64;
