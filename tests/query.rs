@@ -119,6 +119,80 @@ fn duckdb_round_trip_gives_the_direct_answer() {
     assert_eq!(strip(&run(&[t])), strip(&run(&mixed)));
 }
 
+/// Credentials the taint reaches through calls phase 1 had not selected, or that no issuing
+/// call shows: a console session a tainted role session's `GetSigninToken` opened (its own key,
+/// the session's ARN) and what it made, and the session of an instance the leaked key launched
+/// (named by the instance id, issued by EC2). A review found both missing from the query
+/// route's plan, exit 0 and verify OK, while a direct run denies them. Phase 1 now selects
+/// every call the graph is built from, and phase 2 the tainted sessions' ARNs and the
+/// sessions of what a tainted key launched or changed.
+#[test]
+fn duckdb_round_trip_follows_sign_in_tokens_and_launched_instances() {
+    use serde_json::json;
+    use trailhound::gen::scenario::Scenario;
+    const MAIN: &str = "111122223333";
+    const T0: i64 = 1_710_151_200; // 2024-03-11T10:00:00Z
+    let d = TempDir::new().unwrap();
+    let trail = d.path().join("trail");
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED_KEY);
+    let session = s.assume_role(&leaked, T0, &format!("arn:aws:iam::{MAIN}:role/Ops"), "s1", 900);
+    s.call(&session, T0 + 120, "signin.amazonaws.com", "GetSigninToken", Value::Null);
+    let mut console = session.console_copy("ASIAQNZGKIQY56JQ7ELS");
+    console.issued_at = Some(T0 + 200);
+    s.call(&console, T0 + 300, "iam.amazonaws.com", "CreateUser", json!({"userName": "svc-x"}));
+    let instance = "i-0abc1234def567890";
+    s.run_instances(&leaked, T0 + 400, "app-profile", &[instance]);
+    let app = s.instance_session(
+        &format!("arn:aws:iam::{MAIN}:role/app-role"),
+        instance,
+        T0 + 500,
+        21_600,
+    );
+    s.call(&app, T0 + 600, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.write(&trail, &[]).unwrap();
+    let t = trail.to_str().unwrap();
+    let files = format!("{t}/**/*.json.gz");
+    let res = |n: u32| d.path().join(format!("p{n}.csv")).to_str().unwrap().to_string();
+    for (phase, extra) in [
+        ("1", vec![]),
+        ("2", vec!["--from".to_string(), res(1), "-k".into(), LEAKED_KEY.into()]),
+        ("3", vec![]),
+    ] {
+        let r = res(phase.parse().unwrap());
+        let mut args = vec![
+            "query", "--engine", "duckdb", "--phase", phase, "--files", &files, "--result", &r,
+        ];
+        args.extend(extra.iter().map(String::as_str));
+        let (code, sql) = stdout_of(&args);
+        assert_eq!(code, 0, "query --phase {phase}");
+        duckdb(&sql, d.path());
+    }
+    let p2 = std::fs::read_to_string(res(2)).unwrap();
+    assert!(p2.contains(&console.key) && p2.contains(&app.key), "{p2}");
+    // The same plan and verify result. (The sessions differ only in the instance session's
+    // `issued_by_event`, which `sessionContext.ec2RoleDelivery` gives and no query column
+    // carries: README, "Left by the reviews of 2026-12-06 (morning)".)
+    let results = [res(1), res(2), res(3)];
+    let two: Vec<&str> = results.iter().map(String::as_str).collect();
+    let run = |args: &[&str], inputs: &[&str]| -> Value {
+        let (code, out) = stdout_of(&[args, inputs].concat());
+        assert_eq!(code, 0, "{args:?} {inputs:?}");
+        json(&out)
+    };
+    let p = ["plan", "-k", LEAKED_KEY, "--effective-at", "2024-03-11T12:00:00Z"];
+    let (pd, pq) = (strip(&run(&p, &[t])), strip(&run(&p, &two)));
+    for k in ["actions", "tainted", "attacker_users", "summary"] {
+        assert_eq!(pd[k], pq[k], "plan {k}");
+    }
+    let tainted = pd["tainted"].to_string();
+    assert!(tainted.contains(&console.key) && tainted.contains(&app.key), "{tainted}");
+    let plan = d.path().join("plan.json");
+    std::fs::write(&plan, serde_json::to_vec(&run(&p, &[t])).unwrap()).unwrap();
+    let v = ["verify", "--format", "json", "--plan", plan.to_str().unwrap()];
+    assert_eq!(run(&v, &two)["ok"], true);
+}
+
 /// The CloudTrail Lake SQL, run in DuckDB over a view with the columns of the documented Lake
 /// schema that it uses (`eventtime` a timestamp, `eventid`, `eventname`, `recipientaccountid`,
 /// the `useridentity` struct, and `eventjson`: the record's own JSON), its results written as

@@ -2,14 +2,17 @@
 //! organization's trail already lives (Athena, CloudTrail Lake, Spark) or on local files
 //! (DuckDB), so that trailhound reads back only the events its analysis needs.
 //!
-//! - Phase 1 selects the credential-issuing calls in the window (the names of
-//!   [`crate::ingest::IssuingCall`]: STS `AssumeRole*`, `GetSessionToken`,
-//!   `GetFederationToken`, `AssumeRoot`, IAM `CreateAccessKey`, `CreateUser`,
-//!   `CreateLoginProfile`, `UpdateLoginProfile`) and `ConsoleLogin`: the session graph is
-//!   built from these alone.
+//! - Phase 1 selects the calls the session graph is built from in the window (the names of
+//!   [`crate::ingest::needs_detail`]: STS `AssumeRole*`, `GetSessionToken`,
+//!   `GetFederationToken`, `AssumeRoot`, IAM `CreateAccessKey`, the user and role grants,
+//!   renames and deletions, launches, function and provider changes, sign-in and Cognito
+//!   tokens) and `ConsoleLogin`.
 //! - Phase 2 runs the session graph and the taint on a phase-1 result (`--from`) and selects
-//!   every event signed by a tainted access key id, or made by a user the attacker controls
-//!   (their console sessions' keys are not in any issuing call), in the same window.
+//!   every event signed by a tainted access key id, made by a user the attacker controls
+//!   (their console sessions' keys are not in any issuing call), or by a session with a
+//!   tainted session's ARN (a console session a sign-in token opened), of a role whose trust
+//!   the attacker set, or of an instance or function a tainted key launched or changed
+//!   ([`workloads`]), in the same window.
 //!
 //! Both phases select the same flat columns ([`crate::ingest::result::COLUMNS`]), named so that
 //! trailhound rebuilds each row into the record it came from; `sessions`, `blast`, `plan`,
@@ -152,8 +155,52 @@ pub fn issuing_names() -> Vec<&'static str> {
     v.push(crate::ingest::LAUNCHES);
     v.extend_from_slice(crate::ingest::FUNCTION_CHANGES);
     v.extend_from_slice(crate::ingest::PROVIDER_CHANGES);
+    // The rest of what the session graph is built from ([`crate::ingest::needs_detail`]): a
+    // review found the query route's plan without the console session a leaked key's
+    // `GetSigninToken` opened, and without what that session made, exit 0 and verify OK.
+    v.extend_from_slice(&[
+        crate::ingest::USER_RENAME,
+        crate::ingest::USER_DELETE,
+        crate::ingest::ROLE_DELETE,
+        crate::ingest::SIGNIN_TOKEN,
+        crate::model::names::COGNITO_DEVELOPER_TOKEN,
+    ]);
     v.push("ConsoleLogin");
     v
+}
+
+/// The sessions of the instances each `RunInstances` among `calls` launched and of the
+/// Lambda functions each function change set, as `(caller's access key id, ARN prefix)`: the
+/// prefix (`arn:aws%:sts::ACCOUNT:assumed-role/%/NAME`, lower case) is what phase 2 selects
+/// when the caller is tainted. Those sessions are issued by EC2 or Lambda, in no phase-1 row:
+/// a review found the query route's plan without the leaked key's instance's session (verify
+/// OK), which the direct run denies.
+pub fn workloads(calls: &[crate::ingest::IssuingCall]) -> Vec<(Option<String>, String)> {
+    use crate::ingest::IssuingField as F;
+    let mut out = Vec::new();
+    for e in calls.iter().filter(|e| !e.failed()) {
+        let acct = e.get(F::RecipientAccount).or_else(|| e.get(F::AccountId)).unwrap_or("%");
+        let key = e.get(F::AccessKeyId).map(String::from);
+        let mut push = |acct: &str, name: &str| {
+            let p = format!("arn:aws%:sts::{acct}:assumed-role/%/{name}").to_lowercase();
+            out.push((key.clone(), p));
+        };
+        if e.name() == crate::ingest::LAUNCHES {
+            for id in e.get(F::InstanceIds).unwrap_or("").split(',') {
+                if crate::model::is_instance_id(id) {
+                    push(acct, id);
+                }
+            }
+        } else if crate::ingest::FUNCTION_CHANGES.contains(&e.name()) {
+            let names = e.get(F::FunctionName).map(crate::model::names::function_names);
+            for (a, f) in names.unwrap_or_default() {
+                push(a.unwrap_or(acct), f);
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// A SQL string literal of `s` for `engine`, or `None` when `s` holds a control character.
@@ -353,8 +400,10 @@ pub fn phase1(o: &QueryOptions) -> String {
 }
 
 /// Phase 2: every event signed by one of `keys`, made by one of `users` (ARNs), or by a
-/// session whose ARN starts with one of `roles` (lower case; `_` in a role name matches any
-/// character there, which asks for more rows, never fewer).
+/// session whose ARN starts with one of `roles` (lower case: the tainted sessions' ARNs, the
+/// sessions of roles whose trust the attacker set and of what a tainted key launched or
+/// changed; `_` in a name matches any character there, which asks for more rows, never
+/// fewer).
 pub fn phase2(o: &QueryOptions, keys: &[String], users: &[String], roles: &[String]) -> String {
     let lits = |v: &[String]| -> (Vec<String>, usize) {
         let l: Vec<String> = v.iter().filter_map(|s| literal(s, o.engine)).collect();
@@ -396,7 +445,7 @@ pub fn phase2(o: &QueryOptions, keys: &[String], users: &[String], roles: &[Stri
             )
         } else {
             format!(
-                "the events of {} tainted access key id(s), {} attacker-controlled user(s) and the sessions of {} role(s) whose trust policy the attacker set",
+                "the events of {} tainted access key id(s), {} attacker-controlled user(s) and {} session ARN pattern(s) (tainted sessions, the sessions of roles whose trust policy the attacker set and of what a tainted key launched or changed)",
                 k.len(),
                 u.len(),
                 r.len()
@@ -562,11 +611,20 @@ pub(crate) fn tainted(
     );
     let users: std::collections::BTreeSet<String> =
         t.attacker_users.iter().map(|u| u.user_arn.clone()).collect();
-    let roles: std::collections::BTreeSet<String> = t
+    let mut roles: std::collections::BTreeSet<String> = t
         .attacker_roles
         .iter()
         .map(|(acct, name)| format!("arn:aws%:sts::{acct}:assumed-role/{name}/").to_lowercase())
         .collect();
+    // The ARN of each tainted role or federated session: a console session its sign-in token
+    // opened has that ARN and a key of its own that no phase-1 row shows (a review found what
+    // such a session made missing from the query route's plan, verify OK).
+    for &n in &t.nodes {
+        let arn = g.nodes[n].principal_arn.as_deref().unwrap_or("");
+        if arn.contains(":assumed-role/") || arn.contains(":federated-user/") {
+            roles.insert(arn.to_lowercase());
+        }
+    }
     (keys.into_iter().collect(), users.into_iter().collect(), roles.into_iter().collect())
 }
 
@@ -620,7 +678,7 @@ mod tests {
             ),
             "{sql}"
         );
-        assert!(sql.contains("the sessions of 1 role(s) whose trust policy the attacker set"));
+        assert!(sql.contains("and 1 session ARN pattern(s)"), "{sql}");
         let none = phase2(&opts(Engine::Athena), &[], &[], &[]);
         assert!(none.contains("WHERE (FALSE)"), "no tainted key: nothing selected: {none}");
     }
@@ -668,6 +726,13 @@ mod tests {
             assert_eq!(sql.matches(&format!(" AS \"{name}\"")).count(), 1, "{name}");
         }
         assert!(sql.contains("-- trailhound query, phase 1 (athena)"));
+        // The graph's every input, and nothing it does not read.
+        for n in issuing_names().into_iter().filter(|&n| n != "ConsoleLogin") {
+            assert!(crate::ingest::needs_detail(n), "{n}");
+        }
+        for n in ["GetSigninToken", "UpdateUser", "DeleteUser", "DeleteRole"] {
+            assert!(issuing_names().contains(&n), "{n}");
+        }
         let duck = phase1(&opts(Engine::DuckDb));
         assert!(duck.contains("read_json_objects('AWSLogs/**/*.json.gz'"));
         assert!(duck.contains(") TO 'out.csv' (HEADER, DELIMITER ',');"));

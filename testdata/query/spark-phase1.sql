@@ -70,7 +70,7 @@ SELECT
   useridentity.sessioncontext.sourceidentity AS `session_sourceidentity`,
   useridentity.sessioncontext.webidfederationdata.federatedprovider AS `session_federatedprovider`
 FROM `cloudtrail_logs`
-WHERE eventname IN ('AssumeRole', 'AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity', 'GetSessionToken', 'GetFederationToken', 'AssumeRoot', 'CreateAccessKey', 'CreateUser', 'CreateLoginProfile', 'UpdateLoginProfile', 'CreateRole', 'UpdateAssumeRolePolicy', 'RunInstances', 'CreateFunction20150331', 'CreateFunction', 'UpdateFunctionCode20150331v2', 'UpdateFunctionCode20150331', 'UpdateFunctionCode', 'UpdateFunctionConfiguration20150331v2', 'UpdateFunctionConfiguration20150331', 'UpdateFunctionConfiguration', 'UpdateSAMLProvider', 'CreateSAMLProvider', 'ConsoleLogin')
+WHERE eventname IN ('AssumeRole', 'AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity', 'GetSessionToken', 'GetFederationToken', 'AssumeRoot', 'CreateAccessKey', 'CreateUser', 'CreateLoginProfile', 'UpdateLoginProfile', 'CreateRole', 'UpdateAssumeRolePolicy', 'RunInstances', 'CreateFunction20150331', 'CreateFunction', 'UpdateFunctionCode20150331v2', 'UpdateFunctionCode20150331', 'UpdateFunctionCode', 'UpdateFunctionConfiguration20150331v2', 'UpdateFunctionConfiguration20150331', 'UpdateFunctionConfiguration', 'UpdateSAMLProvider', 'CreateSAMLProvider', 'UpdateUser', 'DeleteUser', 'DeleteRole', 'GetSigninToken', 'GetOpenIdTokenForDeveloperIdentity', 'ConsoleLogin')
   AND eventtime >= '2024-03-11T00:00:00Z'
   AND eventtime <= '2024-03-12T23:59:59Z'
 ORDER BY eventtime, eventid;
