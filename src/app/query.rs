@@ -38,16 +38,7 @@ pub(super) fn query(a: cli::QueryArgs) -> Result<Exit> {
     // A leaked key that made no issuing call is in no phase-1 row: its events are still asked.
     let g = crate::chain::SessionGraph::build_releasing(&mut ing)?;
     let seeds = seeds_of(&g, &keys, &a.principals)?;
-    let (k, u, mut r) = crate::query::tainted(&g, &seeds);
-    // The sessions of what a tainted key (or a call without a key) launched or changed.
-    r.extend(
-        workloads
-            .into_iter()
-            .filter(|(key, _)| key.as_ref().is_none_or(|x| k.contains(x)))
-            .map(|(_, p)| p),
-    );
-    r.sort();
-    r.dedup();
+    let (k, u, r) = crate::query::tainted(&g, &seeds, workloads);
     stdout_write(&crate::query::phase2(&o, &k, &u, &r))?;
     Ok(finish(&ing))
 }

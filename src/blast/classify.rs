@@ -249,7 +249,7 @@ pub(super) fn persistence_of(e: &Event) -> Option<(String, String, String)> {
         return Some((
             e.resources.first().cloned().or_else(|| q.user_name.as_ref().map(|u| format!("identity center user {u}"))).unwrap_or_else(|| format!("IAM Identity Center ({})", e.source)),
             format!("{} ({}): who signs in through IAM Identity Center, or what they may do in each account, changed", e.name, e.source),
-            "NOT FOLLOWED by the taint: the role sessions Identity Center hands out (AWSReservedSSO_ roles) are not tainted, and no IAM deny of this plan cuts them (F20); undo the change in Identity Center (the account assignment, the permission set's policies, the user's e-mail, MFA and group memberships), then end the users' active portal sessions there".to_string(),
+            format!("{NOT_FOLLOWED}: the role sessions Identity Center hands out (AWSReservedSSO_ roles) are not tainted, and no IAM deny of this plan cuts them (F20); undo the change in Identity Center (the account assignment, the permission set's policies, the user's e-mail, MFA and group memberships), then end the users' active portal sessions there"),
         ));
     }
     if handed_role(e) {
@@ -375,7 +375,7 @@ pub(super) fn persistence_of(e: &Event) -> Option<(String, String, String)> {
             } else {
                 "commands run on instances (SSM): their role's credentials are readable there".to_string()
             },
-            "NOT FOLLOWED by the taint: the instances' role sessions may be the attacker's, and the instance renews them by itself; find the instances (the call's requestParameters), deny their role's sessions by aws:userid ROLEID:i-... with no time condition (F21), and replace or remove the instance profile".to_string(),
+            format!("{NOT_FOLLOWED}: the instances' role sessions may be the attacker's, and the instance renews them by itself; find the instances (the call's requestParameters), deny their role's sessions by aws:userid ROLEID:i-... with no time condition (F21), and replace or remove the instance profile"),
         ),
         // Instances started by another route than RunInstances by the key (Auto Scaling's
         // service role, a fleet, a spot request) from a template or configuration naming an
@@ -385,27 +385,27 @@ pub(super) fn persistence_of(e: &Event) -> Option<(String, String, String)> {
         | "CreateFleet" | "RequestSpotInstances" | "RequestSpotFleet" => (
             e.resources.first().cloned().unwrap_or_else(|| format!("{} ({})", e.name, e.source)),
             "instances started by Auto Scaling, a fleet or a spot request, or the template they start from (with its instance profile)".to_string(),
-            "NOT FOLLOWED by the taint: the instances started this way carry the template's instance profile, and their role sessions, which they renew by themselves, may be the attacker's; find the instances (aws autoscaling describe-auto-scaling-groups, aws ec2 describe-fleet-instances, describe-spot-instance-requests), deny their role's sessions by aws:userid ROLEID:i-... with no time condition (F21), and delete the group, fleet, request or template version".to_string(),
+            format!("{NOT_FOLLOWED}: the instances started this way carry the template's instance profile, and their role sessions, which they renew by themselves, may be the attacker's; find the instances (aws autoscaling describe-auto-scaling-groups, aws ec2 describe-fleet-instances, describe-spot-instance-requests), deny their role's sessions by aws:userid ROLEID:i-... with no time condition (F21), and delete the group, fleet, request or template version"),
         ),
         "ModifyInstanceAttribute" | "SendSSHPublicKey" => (
             q.instance_id.as_deref().map_or_else(|| "ec2 instances".to_string(), |i| format!("instance/{i}")),
             "a way into an instance (user data run at its next start, an SSH key pushed): its role's credentials are readable there".to_string(),
-            "NOT FOLLOWED by the taint: the instance's role sessions may be the attacker's, and the instance renews them by itself; deny its role's sessions by aws:userid ROLEID:i-... with no time condition (F21), restore its user data, and replace the instance if in doubt".to_string(),
+            format!("{NOT_FOLLOWED}: the instance's role sessions may be the attacker's, and the instance renews them by itself; deny its role's sessions by aws:userid ROLEID:i-... with no time condition (F21), restore its user data, and replace the instance if in doubt"),
         ),
         "AddRoleToInstanceProfile" => (
             format!("role/{}", role()),
             "role put in an instance profile: every instance with the profile now fetches sessions of it".to_string(),
-            "NOT FOLLOWED by the taint: instances launched earlier with this profile (their renewals included, F21) now hold sessions of this role, which no deny of this plan names; find them (aws ec2 describe-iam-instance-profile-associations), deny the role's sessions by aws:userid ROLEID:i-... with no time condition (F21), and restore the profile's role".to_string(),
+            format!("{NOT_FOLLOWED}: instances launched earlier with this profile (their renewals included, F21) now hold sessions of this role, which no deny of this plan names; find them (aws ec2 describe-iam-instance-profile-associations), deny the role's sessions by aws:userid ROLEID:i-... with no time condition (F21), and restore the profile's role"),
         ),
         "SetIdentityPoolRoles" => (
             q.role_arn.clone().unwrap_or_else(|| "cognito identity pool".to_string()),
             "roles a Cognito identity pool hands out set (its authenticated or unauthenticated identities get their sessions)".to_string(),
-            "NOT FOLLOWED by the taint: sessions issued through the pool from then on (AssumeRoleWithWebIdentity by cognito-identity.amazonaws.com) may be the attacker's; restore the pool's roles (aws cognito-identity get-identity-pool-roles, set-identity-pool-roles) and deny the roles' sessions issued since the call (F6)".to_string(),
+            format!("{NOT_FOLLOWED}: sessions issued through the pool from then on (AssumeRoleWithWebIdentity by cognito-identity.amazonaws.com) may be the attacker's; restore the pool's roles (aws cognito-identity get-identity-pool-roles, set-identity-pool-roles) and deny the roles' sessions issued since the call (F6)"),
         ),
         "CreateStack" | "UpdateStack" => (
             e.resources.first().cloned().unwrap_or_else(|| "cloudformation stack".to_string()),
             "CloudFormation stack created or updated (with the service role it was handed, if any)".to_string(),
-            "NOT FOLLOWED by the taint: what CloudFormation made as the stack's service role (users, access keys, roles) is not tainted; list the stack's resources (aws cloudformation describe-stack-resources), deactivate and delete access keys and users it made, and deny the service role's sessions".to_string(),
+            format!("{NOT_FOLLOWED}: what CloudFormation made as the stack's service role (users, access keys, roles) is not tainted; list the stack's resources (aws cloudformation describe-stack-resources), deactivate and delete access keys and users it made, and deny the service role's sessions"),
         ),
         "PutBucketPolicy" | "PutBucketAcl" | "PutKeyPolicy" | "CreateGrant" | "PutResourcePolicy"
         | "ModifySnapshotAttribute" | "ModifyImageAttribute" | "ModifyDBSnapshotAttribute"
@@ -473,7 +473,7 @@ pub(super) fn persistence_of(e: &Event) -> Option<(String, String, String)> {
         | "CreateTrustAnchor" | "UpdateTrustAnchor" => (
             e.resources.first().cloned().unwrap_or_else(|| e.source.clone()),
             format!("{}: an identity provider's or Roles Anywhere trust anchor's trust changed", e.name),
-            "NOT FOLLOWED by the taint: the roles that trust it may now be assumed with tokens or certificates the attacker holds; restore the thumbprints, client ids or certificate bundle, and deny the roles' sessions issued since the call (F6)".to_string(),
+            format!("{NOT_FOLLOWED}: the roles that trust it may now be assumed with tokens or certificates the attacker holds; restore the thumbprints, client ids or certificate bundle, and deny the roles' sessions issued since the call (F6)"),
         ),
         "CreatePolicyVersion" | "SetDefaultPolicyVersion" => (
             q.policy_arn.clone().unwrap_or_else(|| "policy ?".to_string()),

@@ -31,12 +31,13 @@ pub fn render_table(b: &BlastRadius) -> String {
     let _ = writeln!(o, "user agents: {}", b.user_agents.len());
     // HH:MM when every time shown is on one UTC day (named once), else MM-DD HH:MM: a 12 h
     // session issued after noon, or a 36 h one, ends on another day than it began.
+    let day = |t: &Time| t.to_string().chars().take(10).collect::<String>();
     let days: std::collections::BTreeSet<String> = b
         .credentials
         .iter()
         .flat_map(|c| [c.issued_at, c.expires_at])
         .flatten()
-        .map(|t| t.to_string().chars().take(10).collect())
+        .map(|t| day(&t))
         .collect();
     let one_day = days.len() <= 1;
     match days.iter().next().filter(|_| one_day) {
@@ -47,7 +48,6 @@ pub fn render_table(b: &BlastRadius) -> String {
             let _ = writeln!(o, "\ncredentials (times UTC, MM-DD HH:MM: issued–expires, the expiry's date when it is another day)");
         }
     }
-    let day = |t: &Time| t.to_string().chars().take(10).collect::<String>();
     let hm = |t: &Option<Time>, with_date: bool| {
         t.map_or("-".to_string(), |t| {
             let t = t.to_string();

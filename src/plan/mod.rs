@@ -458,7 +458,7 @@ pub fn build_plan_with(
             fmt_iso(effective_at)
         );
         if let Some(u) = attacker {
-            statement = json!({ "Sid": "TrailhoundDenyAll", "Effect": "Deny", "Action": "*", "Resource": "*" });
+            statement = policy::deny_all_statement();
             policy_name = DENY_ALL_POLICY_NAME;
             reason = format!(
                 "user {} is attacker-controlled since {} ({}): deny everything it does, with any credential, sessions and long-term keys alike, until it is removed (SPEC §9)",

@@ -148,6 +148,12 @@ pub(super) fn deny_statement(sid: &str, cutoff: i64, userids: Option<&[String]>)
     json!({ "Sid": sid, "Effect": "Deny", "Action": "*", "Resource": "*", "Condition": Value::Object(cond) })
 }
 
+/// The statement of `TrailhoundDenyAll` (no condition): every session and long-term key of
+/// its principal, whenever issued, denied everything (the attacker's users and roles).
+pub(super) fn deny_all_statement() -> Value {
+    json!({ "Sid": super::DENY_ALL_POLICY_NAME, "Effect": "Deny", "Action": "*", "Resource": "*" })
+}
+
 /// The `Sid` of the statement that denies the sessions of instances a tainted credential
 /// launched ([`launch_statement`]).
 pub(super) const LAUNCH_SID: &str = "TrailhoundDenyLaunchedInstances";

@@ -17,7 +17,7 @@ use crate::blast::BlastRadius;
 use crate::chain::SessionGraph;
 use crate::escape::one_line;
 use crate::time::fmt_iso;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// The `CreateRole` that made a role the attacker's: its event id and time.
@@ -83,10 +83,7 @@ pub(super) fn deny_all(g: &SessionGraph, target: &Target, made: &MadeRole) -> (V
             one_line(&g.nodes[by].id)
         ),
     };
-    (
-        json!({ "Sid": "TrailhoundDenyAll", "Effect": "Deny", "Action": "*", "Resource": "*" }),
-        reason,
-    )
+    (super::policy::deny_all_statement(), reason)
 }
 
 /// The NOT CUT note for a role the attacker made that no deny of the plan cuts whatever its
@@ -109,42 +106,42 @@ pub(crate) fn uncut_notes(
         .collect()
 }
 
-/// How many roles the attacker made the plan's own actions leave without a deny-all IAM takes
-/// (`refused`: the actions IAM refuses for want of room, F8), with a NOT CUT note each:
-/// `plan` exits 1 on them (`summary.roles_by_hand`), as `verify` fails. A role with no session
-/// in the trail has nothing for the room's NOT COVERED count to count.
+/// How many roles the attacker made the plan's own actions leave without a deny IAM takes
+/// that matches every session of them (`refused`: the actions IAM refuses for want of room,
+/// F8; the statements judged as `verify` judges them, [`super::policy::any_matches`]), with a
+/// NOT CUT note each: `plan` exits 1 on them (`summary.roles_by_hand`), as `verify` fails. A
+/// role with no session in the trail has nothing for the room's NOT COVERED count to count.
 pub(super) fn left_uncut(
     made: &BTreeMap<Target, MadeRole>,
     actions: &[super::Action],
     refused: &[usize],
     notes: &mut Vec<String>,
 ) -> u64 {
-    let managed: Vec<&str> = actions
-        .iter()
-        .filter(|a| a.kind == super::ActionKind::CreatePolicy)
-        .filter(|a| {
-            a.policy_document
-                .as_ref()
-                .is_some_and(|d| d.to_string().contains(super::DENY_ALL_POLICY_NAME))
-        })
-        .filter_map(|a| a.policy_arn.as_deref())
-        .collect();
+    use super::ActionKind;
+    let created = |arn: &str| {
+        actions
+            .iter()
+            .find(|m| m.kind == ActionKind::CreatePolicy && m.policy_arn.as_deref() == Some(arn))
+    };
     let cuts = |t: &Target| {
         actions.iter().enumerate().any(|(i, a)| {
             let on = a.account_id.as_deref() == Some(t.account_id.as_str())
                 && a.principal_arn.as_deref().is_some_and(|p| {
                     p.rsplit('/').next().is_some_and(|n| n.eq_ignore_ascii_case(&t.name))
                 });
-            let deny_all = match a.kind {
-                super::ActionKind::PutRolePolicy => {
-                    a.policy_name.as_deref() == Some(super::DENY_ALL_POLICY_NAME)
-                }
-                super::ActionKind::AttachRolePolicy => {
-                    a.policy_arn.as_deref().is_some_and(|p| managed.contains(&p))
-                }
-                _ => false,
+            let doc = match a.kind {
+                ActionKind::PutRolePolicy => a.policy_document.as_ref(),
+                ActionKind::AttachRolePolicy => a
+                    .policy_arn
+                    .as_deref()
+                    .and_then(created)
+                    .and_then(|c| c.policy_document.as_ref()),
+                _ => None,
             };
-            on && deny_all && !refused.contains(&i)
+            let every = doc.is_some_and(|d| {
+                super::policy::any_matches(&super::verify::statements(Some(d)), None, None)
+            });
+            on && every && !refused.contains(&i)
         })
     };
     let uncut = uncut_notes(made, cuts);

@@ -8,7 +8,7 @@
 //! task renews the role's sessions for as long as it runs, and `verify` said OK).
 //!
 //! Now each such call of a tainted credential is counted as left uncut: the plan says so on
-//! stderr and in plan.sh's WARNING and exits 1 (`summary.routes_by_hand`), and `verify` fails
+//! stderr and in plan.sh's WARNING and exits 1 (`summary.routes_not_followed`), and `verify` fails
 //! with a NOT FOLLOWED note for each. They stay so on every later run over the same trail: the
 //! logs cannot show the route closed; the review item says what closes it.
 

@@ -630,7 +630,7 @@ fn left_on_user(
 /// The statements of a policy document. In a document that is not of version 2012-10-17
 /// (the one the plan writes) IAM reads `${` literally, not as the escapes and variables the
 /// offline match reads ([`super::policy::glob_match`]): such a statement proves nothing.
-fn statements(doc: Option<&serde_json::Value>) -> Vec<serde_json::Value> {
+pub(super) fn statements(doc: Option<&serde_json::Value>) -> Vec<serde_json::Value> {
     let mut v = match doc.and_then(|d| d.get("Statement")) {
         Some(serde_json::Value::Array(v)) => v.clone(),
         Some(v @ serde_json::Value::Object(_)) => vec![v.clone()],
@@ -651,6 +651,15 @@ fn on_key(kind: TargetKind, name: &str, account: &str) -> (TargetKind, String, S
 }
 
 impl Denies {
+    /// Whether a deny the plan puts on the role or user `name` of `account` matches every
+    /// session and key of it, whenever issued (no condition it could fail): what cuts the
+    /// attacker's users and roles.
+    fn deny_every_session(&self, kind: TargetKind, name: &str, account: &str) -> bool {
+        self.on
+            .get(&on_key(kind, name, account))
+            .is_some_and(|m| m.values().any(|(_, st)| super::policy::any_matches(st, None, None)))
+    }
+
     /// Applies one action whose command checked out. `Err`: IAM would refuse it (with the
     /// snapshot: an inline deny the principal's other inline policies leave no room for, F8).
     /// An attach of a policy the plan does not create adds nothing, with a note.
@@ -1230,9 +1239,7 @@ pub fn verify_with(
         let user = (k.account_id.clone(), name.to_string());
         let cut = deleted_users.contains(&user)
             || g.user_gone_after(&k.account_id, &k.user_name, k.time).is_some()
-            || policies.on.get(&on_key(TargetKind::User, &user.1, &user.0)).is_some_and(|m| {
-                m.values().any(|(_, st)| super::policy::any_matches(st, None, None))
-            });
+            || policies.deny_every_session(TargetKind::User, &user.1, &user.0);
         if !cut {
             v.keys_left_active.push(super::unknown_key(k));
         }
@@ -1240,9 +1247,7 @@ pub fn verify_with(
     // SSH public keys, service-specific credentials, signing certificates (`othercreds`).
     let user_cut = |a: &str, u: &str| {
         deleted_users.contains(&(a.to_string(), u.to_string()))
-            || policies.on.get(&on_key(TargetKind::User, u, a)).is_some_and(|m| {
-                m.values().any(|(_, st)| super::policy::any_matches(st, None, None))
-            })
+            || policies.deny_every_session(TargetKind::User, u, a)
     };
     let left = super::othercreds::left_active(g, &policies.trail, &others_cut, user_cut);
     v.keys_left_active.extend(left);
@@ -1250,10 +1255,7 @@ pub fn verify_with(
         v.not_covered.is_empty() && v.keys_left_active.is_empty() && v.command_problems.is_empty();
     // A role the attacker made must be denied whatever its sessions' issue time (`roles`).
     let role_cut = |t: &super::targets::Target| {
-        policies
-            .on
-            .get(&on_key(TargetKind::Role, &t.name, &t.account_id))
-            .is_some_and(|m| m.values().any(|(_, st)| super::policy::any_matches(st, None, None)))
+        policies.deny_every_session(TargetKind::Role, &t.name, &t.account_id)
     };
     let uncut_roles = super::roles::uncut_notes(&super::roles::made_roles(g, &b), role_cut);
     v.ok &= uncut_roles.is_empty();

@@ -596,10 +596,12 @@ fn duckdb_view(o: &QueryOptions) -> String {
 /// (`arn:aws%:sts::ACCOUNT:assumed-role/NAME/`, lower case: `aws%` for every partition, as
 /// `aws-cn` or `aws-us-gov`, which asks for more rows, never fewer) of the roles whose trust policy
 /// the attacker set, whose sessions without an issuing call in phase 1 are tainted by their
-/// use alone ([`crate::taint`], rule 3); each sorted.
+/// use alone ([`crate::taint`], rule 3), of the tainted sessions themselves, and of the
+/// `workloads` a tainted key (or a call without a key) launched or changed; each sorted.
 pub(crate) fn tainted(
     g: &crate::chain::SessionGraph,
     seeds: &[crate::model::SeedKey],
+    workloads: Vec<(Option<String>, String)>,
 ) -> (Vec<String>, Vec<String>, Vec<String>) {
     let mut notes = Vec::new();
     let idx = crate::blast::seed_nodes(g, seeds, &mut notes);
@@ -625,6 +627,13 @@ pub(crate) fn tainted(
             roles.insert(arn.to_lowercase());
         }
     }
+    // The sessions of what a tainted key (or a call without a key) launched or changed.
+    roles.extend(
+        workloads
+            .into_iter()
+            .filter(|(k, _)| k.as_ref().is_none_or(|k| keys.contains(k)))
+            .map(|(_, p)| p),
+    );
     (keys.into_iter().collect(), users.into_iter().collect(), roles.into_iter().collect())
 }
 
