@@ -5271,10 +5271,20 @@ fn more_routes_handed_a_role_fail_the_plan() {
         let role = json!({"roleArn": format!("arn:aws:iam::{MAIN}:role/worker")});
         s.call(&leaked, T0 + i as i64, source, name, role);
     }
+    // IMDSv1 allowed again on an instance: a defence taken down, a review item, not a route.
+    let imds = json!({"instanceId": "i-0abc1234def567890", "httpTokens": "optional"});
+    s.call(&leaked, T0 + 100, "ec2.amazonaws.com", "ModifyInstanceMetadataOptions", imds);
     let d = write(&s, &[]);
     let p = plan_with_routes(&d, LEAKED, calls.len() as u64);
     let reviews: Vec<&str> =
         actions(&p, "review").iter().map(|a| a["reason"].as_str().unwrap()).collect();
+    assert!(
+        reviews
+            .iter()
+            .any(|r| r.starts_with("ModifyInstanceMetadataOptions instance/i-0abc1234def567890")
+                && r.contains("require IMDSv2 again")),
+        "{reviews:?}"
+    );
     for (_, name) in calls {
         assert!(
             reviews
