@@ -1972,9 +1972,10 @@ fn unfollowed_routes_fail_the_plan_and_verify() {
     s.call(&leaked, T0, "ecs.amazonaws.com", "RunTask", task.clone());
     let build = json!({"projectName": "deploy", "buildspecOverride": "version: 0.2"});
     s.call(&leaked, T0 + 10, "codebuild.amazonaws.com", "StartBuild", build.clone());
-    // The same names at another service are not these calls (S3 Batch Operations' CreateJob).
-    let batch = json!({"accountId": MAIN, "roleArn": format!("arn:aws:iam::{MAIN}:role/Batch")});
-    s.call(&leaked, T0 + 20, "s3.amazonaws.com", "CreateJob", batch);
+    // The same names at another service are not these calls (Cloud Map's CreateService,
+    // which hands it no role).
+    let map = json!({"name": "api", "namespaceId": "ns-example1234567"});
+    s.call(&leaked, T0 + 20, "servicediscovery.amazonaws.com", "CreateService", map);
     // Refused, or by a key the leak never touched: not the attacker's.
     let refused = json!({"jobName": "etl"});
     s.call_full(
@@ -2006,7 +2007,10 @@ fn unfollowed_routes_fail_the_plan_and_verify() {
         assert_eq!(n, 1, "{call}: {reviews:?}");
     }
     assert!(
-        !reviews.iter().any(|r| r.starts_with("CreateJob") || r.starts_with("StartJobRun")),
+        !reviews
+            .iter()
+            .any(|r| r.starts_with("CreateService (servicediscovery")
+                || r.starts_with("StartJobRun")),
         "{reviews:?}"
     );
     let script = std::fs::read_to_string(&sh).unwrap();
@@ -5293,4 +5297,117 @@ fn more_routes_handed_a_role_fail_the_plan() {
             "{name}: {reviews:?}"
         );
     }
+}
+
+/// A call that hands any service a role to act with (`iam:PassRole`) is a route the taint
+/// does not follow, whatever the service calls the parameter and however deep the request
+/// holds it: the list of such calls by name ([`HANDED_ROLE`] in `blast/classify.rs`) failed
+/// open for every service it did not name (S3 Batch Operations, Transfer Family, EventBridge,
+/// Elastic Beanstalk's instance profile here: plan exit 0, verify OK). A read-only call, a
+/// refused one, one by a clean key, and strings that are not a role's ARN are not counted;
+/// a hostile role name reaches plan.sh only inside comments; the Parquet export of the same
+/// trail gives the same plan.
+#[test]
+fn a_call_that_hands_any_service_a_role_fails_the_plan() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let clean = s.user_key(MAIN, "release-bot", "AKIAI44QH8DHBEXAMPLE");
+    let role = |n: &str| format!("arn:aws:iam::{MAIN}:role/{n}");
+    let hostile = role("x$(touch /tmp/trailhound-pwned)`id`\n\u{1b}[2J");
+    // Nested two levels down, as S3 Control logs it.
+    let batch = json!({"CreateJobRequest": {"Operation": {"LambdaInvoke": {"FunctionArn": "arn:aws:lambda:us-east-1:111122223333:function:f"}}, "RoleArn": role("BatchOps"), "Priority": 10}});
+    s.call(&leaked, T0, "s3.amazonaws.com", "CreateJob", batch);
+    // An IAM name at another service (not_iam): Transfer Family's SFTP user with its role.
+    let sftp = json!({"serverId": "s-01234567890abcdef", "userName": "sftp", "role": hostile});
+    s.call(&leaked, T0 + 10, "transfer.amazonaws.com", "CreateUser", sftp);
+    // Inside an array.
+    let targets = json!({"rule": "nightly", "targets": [{"id": "1", "arn": "arn:aws:ecs:us-east-1:111122223333:cluster/prod", "roleArn": role("EventsInvoke")}]});
+    s.call(&leaked, T0 + 20, "events.amazonaws.com", "PutTargets", targets);
+    // An instance profile, as an option setting's value.
+    let env = json!({"applicationName": "web", "environmentName": "web-prod", "optionSettings": [{"namespace": "aws:autoscaling:launchconfiguration", "optionName": "IamInstanceProfile", "value": format!("arn:aws:iam::{MAIN}:instance-profile/eb-ec2")}]});
+    s.call(&leaked, T0 + 30, "elasticbeanstalk.amazonaws.com", "CreateEnvironment", env);
+    // Not counted: read-only, refused, a clean key's, and no role's ARN (a session's, a
+    // policy's, an account id that is not twelve digits, a role ARN inside a policy text).
+    let read = json!({"roleArn": role("Reader")});
+    let id = s.call(&leaked, T0 + 40, "datasync.amazonaws.com", "DescribeTask", read.clone());
+    s.mark_read_only(&id);
+    s.call_full(
+        &leaked,
+        T0 + 50,
+        "datasync.amazonaws.com",
+        "CreateTask",
+        json!({"cloudWatchLogGroupArn": "x", "roleArn": role("Refused")}),
+        Value::Null,
+        Some("AccessDenied"),
+        "aws-cli/2.15.0",
+    );
+    s.call(
+        &clean,
+        T0 + 60,
+        "events.amazonaws.com",
+        "PutTargets",
+        json!({"targets": [{"roleArn": role("CleanTarget")}]}),
+    );
+    let not_roles = json!({
+        "session": format!("arn:aws:sts::{MAIN}:assumed-role/Deploy/x"),
+        "policy": format!("arn:aws:iam::{MAIN}:policy/P"),
+        "short": "arn:aws:iam::12345:role/Short",
+        "empty": format!("arn:aws:iam::{MAIN}:role/"),
+        "text": format!("{{\"Principal\":{{\"AWS\":\"{}\"}}}}", role("InPolicyText")),
+    });
+    s.call(&leaked, T0 + 70, "kinesis.amazonaws.com", "PutRecord", not_roles);
+    let d = write(&s, &[]);
+    let dir = d.path().to_str().unwrap();
+    let (pj, sh) = (format!("{dir}/plan.json"), format!("{dir}/plan.sh"));
+    let args = ["plan", "--key", LEAKED, "--effective-at", CUT, "-o", &pj, "--script", &sh];
+    let (code, _, err) = run(&args, &d);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("4 call(s) of tainted credentials opened a route"), "{err}");
+    let p: Value = serde_json::from_slice(&std::fs::read(&pj).unwrap()).unwrap();
+    assert_eq!(p["summary"]["routes_not_followed"], 4, "{}", p["summary"]);
+    let reviews: Vec<&str> =
+        actions(&p, "review").iter().map(|a| a["reason"].as_str().unwrap()).collect();
+    for (call, named) in [
+        ("CreateJob", role("BatchOps")),
+        ("CreateUser", hostile.clone()),
+        ("PutTargets", role("EventsInvoke")),
+        ("CreateEnvironment", format!("arn:aws:iam::{MAIN}:instance-profile/eb-ec2")),
+    ] {
+        let want = format!("{call} {named} at ");
+        let n = reviews
+            .iter()
+            .filter(|r| r.starts_with(&want) && r.contains("NOT FOLLOWED by the taint"))
+            .count();
+        assert_eq!(n, 1, "{want}: {reviews:?}");
+    }
+    for absent in ["Reader", "Refused", "CleanTarget", "InPolicyText", "Short", "PutRecord"] {
+        assert!(!reviews.iter().any(|r| r.contains(absent)), "{absent}: {reviews:?}");
+    }
+    // The attacker's role name is data: in plan.sh only on comment lines, and nothing ran.
+    let script = std::fs::read_to_string(&sh).unwrap();
+    assert!(script.contains("# WARNING: 4 call(s) of tainted credentials opened a route"));
+    for line in script.lines().filter(|l| l.contains("touch") || l.contains("\u{1b}")) {
+        assert!(line.trim_start().starts_with('#'), "{line:?}");
+    }
+    assert!(!script.contains('\u{1b}'), "control characters are escaped");
+    let (code, v) = verify(&d, &p);
+    assert_eq!((code, v["verdict"].as_str()), (1, Some("FAIL")), "{v}");
+    let notes: Vec<&str> =
+        v["notes"].as_array().unwrap().iter().filter_map(|n| n.as_str()).collect();
+    assert_eq!(notes.iter().filter(|n| n.starts_with("NOT FOLLOWED:")).count(), 4, "{notes:?}");
+
+    // The same trail exported to Parquet and planned from the export: the same routes.
+    let out = TempDir::new().unwrap();
+    let parquet = out.path().join("events.parquet");
+    let o = bin().args(["export", "-q", "-o"]).arg(&parquet).arg(d.path().join("trail")).output();
+    assert_eq!(o.unwrap().status.code(), Some(0));
+    let o = bin()
+        .args(["plan", "--no-progress", "--key", LEAKED, "--effective-at", CUT])
+        .arg(&parquet)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    let q: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(q["summary"]["routes_not_followed"], 4, "{}", q["summary"]);
+    assert_eq!(q["actions"], p["actions"]);
 }

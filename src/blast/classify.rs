@@ -226,7 +226,8 @@ fn is_identity_center(e: &Event) -> bool {
 }
 
 /// Whether a successful call leaves something behind ([`PERSISTENCE`], every Lambda call that
-/// sets what a function runs, with or without its API version, and [`IDENTITY_CENTER`]'s).
+/// sets what a function runs, with or without its API version, [`IDENTITY_CENTER`]'s, and
+/// any call that hands a service a role: [`passed_role`]).
 pub(super) fn is_persistence(e: &Event) -> bool {
     PERSISTENCE.contains(&e.name.as_str())
         || super::other_credential(e)
@@ -234,6 +235,25 @@ pub(super) fn is_persistence(e: &Event) -> bool {
         || is_identity_center(e)
         || DEFENCES.iter().any(|(n, s)| *n == e.name && *s == e.source)
         || handed_role(e)
+        || passed_role(e).is_some()
+}
+
+/// The role (or instance profile) a call hands a service to act with (`iam:PassRole`): one
+/// named anywhere in its request ([`crate::model::Request::passed_role`]), by a call that is
+/// not read-only, not IAM's or STS's own (those act on the role, or are the session graph's
+/// issuing calls) and not another call the session graph follows (a launch, a function's
+/// change). No list of names holds every service that takes a role ([`HANDED_ROLE`] names the
+/// common ones, with follow-ups of their own): an unlisted one (Transfer Family's user,
+/// DataSync, Kinesis, an S3 replication rule, an EventBridge target) is caught by what its
+/// request names, so that the plan fails rather than passes on it.
+pub(super) fn passed_role(e: &Event) -> Option<&str> {
+    let role = e.request.passed_role.as_deref()?;
+    let read_only = match e.read_only {
+        Some(r) => r,
+        None => ["Get", "List", "Describe"].iter().any(|p| e.name.starts_with(p)),
+    };
+    let own = e.source == IAM || e.source == "sts.amazonaws.com";
+    (!read_only && !own && !crate::ingest::is_detail(&e.name, &e.source)).then_some(role)
 }
 
 /// A call of an IAM or STS name made to another service (Transfer Family's or an identity
@@ -243,6 +263,27 @@ pub(super) fn not_iam(e: &Event) -> bool {
 }
 
 pub(super) fn persistence_of(e: &Event) -> Option<(String, String, String)> {
+    let found = listed_persistence(e)?;
+    // A call that hands a service a role is a route the taint does not follow, unless what
+    // the call is already says the plan does not cover it.
+    match passed_role(e) {
+        Some(role) if !found.2.starts_with(NOT_FOLLOWED) && !found.2.starts_with(NOT_CUT) => {
+            Some((
+                role.to_string(),
+                format!("{} ({}): the call hands the service a role to act with ({role})", e.name, e.source),
+                format!("{NOT_FOLLOWED}: the service takes the role's sessions itself, under names the logs do not tie to this call, and renews them while what the call made runs (F21), and no deny of this plan names them; stop or delete what the call made or changed (its requestParameters name it), then deny the role's sessions issued since the call (F6)"),
+            ))
+        }
+        _ => Some(found),
+    }
+}
+
+/// How the resource-policy findings' follow-up begins: access granted on a resource, which
+/// no deny or deactivation of the plan takes back.
+const NOT_CUT: &str = "NOT CUT by this plan";
+
+/// [`persistence_of`] before a passed role is looked at.
+fn listed_persistence(e: &Event) -> Option<(String, String, String)> {
     let q = &e.request;
     let r = &e.response;
     if is_identity_center(e) {
@@ -412,7 +453,7 @@ pub(super) fn persistence_of(e: &Event) -> Option<(String, String, String)> {
         | "ModifyDBClusterSnapshotAttribute" | "SetRepositoryPolicy" | "AddPermission" => (
             e.resources.first().cloned().unwrap_or_else(|| format!("{} ({})", e.name, e.source)),
             format!("{}: a resource's policy, grants or sharing set (access it gives other principals or accounts does not go through them)", e.name),
-            "NOT CUT by this plan: access granted on the resource itself (a bucket or key policy, an ACL, a KMS grant, a secret's policy, a snapshot or image shared with another account) outlives every deny and deactivated key; read the call's requestParameters, then restore the resource's policy, revoke the grant, or stop the sharing".to_string(),
+            format!("{NOT_CUT}: access granted on the resource itself (a bucket or key policy, an ACL, a KMS grant, a secret's policy, a snapshot or image shared with another account) outlives every deny and deactivated key; read the call's requestParameters, then restore the resource's policy, revoke the grant, or stop the sharing"),
         ),
         "DeleteRolePermissionsBoundary" | "PutRolePermissionsBoundary" | "UpdateRole" => (
             format!("role/{}", role()),
@@ -467,7 +508,7 @@ pub(super) fn persistence_of(e: &Event) -> Option<(String, String, String)> {
         "LeaveOrganization" | "RemoveAccountFromOrganization" | "CreateAccount" => (
             e.resources.first().cloned().unwrap_or_else(|| e.source.clone()),
             format!("{}: an account left, or was made in, the organization", e.name),
-            "NOT CUT by this plan: an account out of the organization is no longer held by its service control policies, and an account the attacker made has credentials of its own; bring the account back or close it, and treat a new account as the attacker's".to_string(),
+            format!("{NOT_CUT}: an account out of the organization is no longer held by its service control policies, and an account the attacker made has credentials of its own; bring the account back or close it, and treat a new account as the attacker's"),
         ),
         "UpdateOpenIDConnectProviderThumbprint" | "AddClientIDToOpenIDConnectProvider"
         | "CreateTrustAnchor" | "UpdateTrustAnchor" => (

@@ -494,7 +494,12 @@ fn record_at<S: RecordSink>(nodes: &[Node<'_>], at: usize, idx: u32, sink: &mut 
         return;
     }
     match tape::from_tape::<RawRecord>(slice) {
-        Ok(r) => sink.record(Some(&r), idx),
+        Ok(mut r) => {
+            if r.request_parameters.get().is_some() {
+                r.passed_role = tape::passed_role(slice);
+            }
+            sink.record(Some(&r), idx)
+        }
         Err(TapeError::DuplicateKey(k)) => sink.unparsed(
             idx,
             RejectReason::DuplicateKey,

@@ -171,6 +171,11 @@ pub fn content_digest(r: &RawRecord) -> (u64, u32) {
         d.n(q.policy_document.get().map(super::raw::policy_chars));
         d.s(&q.new_user_name);
     }
+    // Taken from the tape, not a wire field: what any parameter of the request names.
+    if let Some(p) = r.passed_role {
+        d.tag = 250;
+        d.bytes(Some(p.as_bytes()));
+    }
     d.tag = 300;
     if let Some(p) = r.response_elements.get() {
         for s in [
@@ -329,6 +334,7 @@ pub fn event_digest(e: &Event) -> u64 {
     d.n(q.duration_seconds);
     d.n(q.policy_size);
     s(&mut d, &q.new_user_name);
+    s(&mut d, &q.passed_role);
     let p = &e.response;
     for v in [
         &p.credentials_key,

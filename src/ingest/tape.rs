@@ -266,6 +266,48 @@ pub fn elements<'t>(nodes: &'t [Node<'_>], i: usize) -> impl Iterator<Item = usi
     })
 }
 
+/// The least (in byte order) of the strings in the record's `requestParameters` (the object
+/// at the start of `nodes`), at any depth and under any key, that are a role or
+/// instance-profile ARN ([`is_role_arn`]): what the call hands a service to act with
+/// (`iam:PassRole`), whatever the service calls the parameter (`roleArn`,
+/// `executionRoleArn`, `overrides.taskRoleArn`, `ServiceRoleArn`, `iamInstanceProfile.arn`,
+/// …). Found on the tape, so no wire struct has to name each service's parameter; the least
+/// rather than the first, so that two copies of one event with their keys in another order
+/// (SPEC §8's duplicates) name the same role.
+pub fn passed_role<'de>(nodes: &[Node<'de>]) -> Option<&'de str> {
+    let (_, at) = members(nodes, 0).find(|(k, _)| *k == "requestParameters")?;
+    let end = (at + extent(nodes, at)).min(nodes.len());
+    nodes[at..end]
+        .iter()
+        .filter_map(|n| match n {
+            Node::String(s) if is_role_arn(s) => Some(*s),
+            _ => None,
+        })
+        .min()
+}
+
+/// `arn:PARTITION:iam::ACCOUNT:role/NAME` or `…:instance-profile/NAME`, with a 12-digit
+/// account and at most 2,048 characters (IAM's own limit on a role ARN in a request).
+pub fn is_role_arn(s: &str) -> bool {
+    if s.len() > 2048 || !s.starts_with("arn:") {
+        return false;
+    }
+    let mut parts = s.splitn(6, ':');
+    let (Some(_), Some(partition), Some(service), Some(region), Some(account), Some(res)) =
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    partition.starts_with("aws")
+        && service == "iam"
+        && region.is_empty()
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && ["role/", "instance-profile/"]
+            .iter()
+            .any(|p| res.strip_prefix(p).is_some_and(|n| !n.is_empty()))
+}
+
 static K: std::sync::OnceLock<[u64; 3]> = std::sync::OnceLock::new();
 
 /// The key of [`super::record_digest::content_digest`]: random per run, so nobody can
@@ -320,6 +362,48 @@ mod tests {
         let t = simd_json::to_tape_with_buffers(&mut b, &mut buf).unwrap();
         assert!(!too_deep(&t.0, 5));
         assert!(too_deep(&t.0[..], 4) || t.0.len() <= 4);
+    }
+
+    /// The role a request names is found at any depth and under any key, the same whatever
+    /// the order of the keys; only what is a role's or instance profile's ARN counts, and only
+    /// inside `requestParameters`.
+    #[test]
+    fn the_role_a_request_names_is_found_anywhere_in_it_whatever_the_order() {
+        let role = |doc: &str| {
+            let (mut b, mut buf) = tape(doc);
+            let t = simd_json::to_tape_with_buffers(&mut b, &mut buf).unwrap();
+            passed_role(&t.0).map(str::to_string)
+        };
+        let a = "arn:aws:iam::111122223333:role/service-role/A";
+        let b = "arn:aws:iam::111122223333:role/service-role/Z";
+        let one = format!(
+            r#"{{"eventName":"E","requestParameters":{{"x":[1,{{"y":{{"z":"{b}"}}}}],"roleArn":"{a}"}},"responseElements":{{"r":"arn:aws:iam::111122223333:role/0"}}}}"#
+        );
+        let other = format!(
+            r#"{{"responseElements":null,"requestParameters":{{"roleArn":"{a}","x":[{{"y":{{"z":"{b}"}}}},1]}},"eventName":"E"}}"#
+        );
+        assert_eq!(role(&one).as_deref(), Some(a), "the least, not the response's");
+        assert_eq!(role(&other).as_deref(), Some(a), "whatever the order");
+        let gov = "arn:aws-us-gov:iam::111122223333:instance-profile/B";
+        let deep = format!(r#"{{"requestParameters":{{"a":{{"b":[[{{"c":"{gov}"}}]]}}}}}}"#);
+        assert_eq!(role(&deep).as_deref(), Some(gov));
+        for not in [
+            "arn:aws:sts::111122223333:assumed-role/A/s",
+            "arn:aws:iam::111122223333:policy/P",
+            "arn:aws:iam::aws:role/A",
+            "arn:aws:iam::12345:role/A",
+            "arn:aws:iam:us-east-1:111122223333:role/A",
+            "arn:aws:iam::111122223333:role/",
+            "arn:aws:s3:::111122223333:role/A",
+            "xarn:aws:iam::111122223333:role/A",
+        ] {
+            let doc = format!(r#"{{"requestParameters":{{"k":"{not}"}}}}"#);
+            assert_eq!(role(&doc), None, "{not}");
+        }
+        assert_eq!(role(&format!(r#"{{"additionalEventData":{{"k":"{a}"}}}}"#)), None);
+        assert_eq!(role(r#"{"requestParameters":null}"#), None);
+        let long = format!("{a}{}", "x".repeat(2048));
+        assert_eq!(role(&format!(r#"{{"requestParameters":{{"k":"{long}"}}}}"#)), None);
     }
 
     #[test]

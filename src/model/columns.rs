@@ -243,6 +243,10 @@ pub const COLUMNS: &[(&str, Access)] = &[
         ),
     ),
     (
+        "request_passed_role",
+        Access::Str(|e| e.request.passed_role.as_deref(), |e, v| e.request.passed_role = Some(v)),
+    ),
+    (
         "issued_access_key_id",
         Access::Str(
             |e| e.response.credentials_key.as_deref(),

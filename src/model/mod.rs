@@ -113,6 +113,10 @@ pub struct Request {
     pub secret_id: Option<String>,
     pub instance_id: Option<String>,
     pub target_principal: Option<String>,
+    /// The first role or instance-profile ARN anywhere in `requestParameters`: what the call
+    /// hands a service to act with (`iam:PassRole`), under whatever parameter name the service
+    /// gives it (`crate::ingest::tape::passed_role`).
+    pub passed_role: Option<String>,
 }
 
 /// The `responseElements` fields used by later stages.

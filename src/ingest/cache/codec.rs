@@ -359,6 +359,7 @@ fn put_request(w: &mut Writer, q: &Request) {
         secret_id,
         instance_id,
         target_principal,
+        passed_role,
     } = q;
     w.opt_str(role_arn.as_deref());
     w.opt_str(role_session_name.as_deref());
@@ -385,6 +386,7 @@ fn put_request(w: &mut Writer, q: &Request) {
     }
     w.opt_i64(*policy_size);
     w.opt_str(new_user_name.as_deref());
+    w.opt_str(passed_role.as_deref());
 }
 
 fn put_response(w: &mut Writer, p: &Response) {
@@ -485,6 +487,7 @@ pub(crate) fn get_event(r: &mut Reader<'_>, origin: Origin) -> Option<Event> {
         target_principal: r.opt_string()?,
         policy_size: r.opt_i64()?,
         new_user_name: r.opt_string()?,
+        passed_role: r.opt_string()?,
     };
     let response = Response {
         credentials_key: r.opt_string()?,
@@ -764,6 +767,7 @@ mod tests {
                 secret_id: s(),
                 instance_id: s(),
                 target_principal: s(),
+                passed_role: s(),
             },
             response: Response {
                 credentials_key: s(),

@@ -193,7 +193,7 @@ impl Row<'_> {
         d.num(self.created);
         d.flag(None); // MFA
         d.flag(Some(self.from_console));
-        d.skip(18 + 3); // the request's strings, duration, policy size and new user name
+        d.skip(18 + 4); // the request's strings, duration, policy size, new user name, role
         d.skip(18 + 2); // the response's strings, expiration and key creation date
         d.finish()
     }
