@@ -5330,7 +5330,11 @@ fn a_call_that_hands_any_service_a_role_fails_the_plan() {
     // policy's, an account id that is not twelve digits, a role ARN inside a policy text).
     let read = json!({"roleArn": role("Reader")});
     let id = s.call(&leaked, T0 + 40, "datasync.amazonaws.com", "DescribeTask", read.clone());
-    s.mark_read_only(&id);
+    s.edit_records(|_, r| {
+        if r["eventID"] == id.as_str() {
+            r["readOnly"] = json!(true);
+        }
+    });
     s.call_full(
         &leaked,
         T0 + 50,
@@ -5410,4 +5414,70 @@ fn a_call_that_hands_any_service_a_role_fails_the_plan() {
     let q: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(q["summary"]["routes_not_followed"], 4, "{}", q["summary"]);
     assert_eq!(q["actions"], p["actions"]);
+}
+
+/// A route opened by a call of the attacker's user that carries no access key (its console
+/// session's calls may carry none, F17) belongs to no credential, so it was in no tainted
+/// credential's events: a review found an attacker-made user's keyless `RunTask` with plan
+/// exit 0 and verify OK. It now fails the plan like the leaked key's own; the same user's
+/// keyless call before the attacker had it (an existing user whose password the attacker set
+/// later), and another user's, are not counted.
+#[test]
+fn a_route_the_attackers_user_opens_without_a_key_fails_the_plan() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let task = |def: &str| json!({"cluster": "prod", "taskDefinition": def});
+    // An existing user, its own console session's RunTask before the attacker set its password.
+    let ops = s.console_login(MAIN, T0 - 600, "ops");
+    s.call(&ops, T0 - 500, "ecs.amazonaws.com", "RunTask", task("ops-before:1"));
+    s.update_login_profile(&leaked, T0, "ops");
+    s.create_user(&leaked, T0 + 10, "evil");
+    s.create_login_profile(&leaked, T0 + 20, "evil");
+    let evil = s.console_login(MAIN, T0 + 120, "evil");
+    s.call(&evil, T0 + 130, "ecs.amazonaws.com", "RunTask", task("evil-task:1"));
+    let ops_again = s.console_login(MAIN, T0 + 200, "ops");
+    s.call(&ops_again, T0 + 210, "ecs.amazonaws.com", "RunTask", task("ops-after:1"));
+    let bystander = s.console_login(MAIN, T0 + 220, "alice");
+    s.call(&bystander, T0 + 230, "ecs.amazonaws.com", "RunTask", task("alice-task:1"));
+    s.edit_records(|_, r| {
+        if r["eventName"] == "RunTask" {
+            r["userIdentity"].as_object_mut().unwrap().remove("accessKeyId");
+        }
+    });
+    let d = write(&s, &[]);
+    let p = plan_with_routes(&d, LEAKED, 2);
+    let reviews: Vec<&str> =
+        actions(&p, "review").iter().map(|a| a["reason"].as_str().unwrap()).collect();
+    let routes: Vec<&&str> =
+        reviews.iter().filter(|r| r.starts_with("RunTask") && r.contains("NOT FOLLOWED")).collect();
+    assert_eq!(routes.len(), 2, "{reviews:?}");
+    let (code, v) = verify(&d, &p);
+    assert_eq!((code, v["verdict"].as_str()), (1, Some("FAIL")), "{v}");
+    let notes: Vec<&str> =
+        v["notes"].as_array().unwrap().iter().filter_map(|n| n.as_str()).collect();
+    let named: Vec<&&str> = notes.iter().filter(|n| n.starts_with("NOT FOLLOWED:")).collect();
+    assert_eq!(named.len(), 2, "{notes:?}");
+    let blast = run(&["blast", "--key", LEAKED, "--format", "json"], &d).1;
+    let events: Vec<&str> = blast["persistence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["event_name"] == "RunTask")
+        .map(|p| p["event_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(events.len(), 2, "{events:?}");
+    // Without the keyless calls of the attacker's users, nothing is counted.
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    s.create_user(&leaked, T0 + 10, "evil");
+    let bystander = s.console_login(MAIN, T0 + 220, "alice");
+    s.call(&bystander, T0 + 230, "ecs.amazonaws.com", "RunTask", task("alice-task:1"));
+    s.edit_records(|_, r| {
+        if r["eventName"] == "RunTask" {
+            r["userIdentity"].as_object_mut().unwrap().remove("accessKeyId");
+        }
+    });
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    assert!(p["summary"].get("routes_not_followed").is_none(), "{}", p["summary"]);
 }

@@ -487,6 +487,81 @@ fn results_note(ing: &Ingest, g: &SessionGraph) -> String {
 }
 
 /// [`blast_with`] but for the signals.
+/// What a successful call leaves behind ([`is_persistence`], [`persistence_of`]).
+fn persistence_item(e: &Event) -> Option<Persistence> {
+    if e.failed() || !is_persistence(e) {
+        return None;
+    }
+    let (target, detail, follow_up) = persistence_of(e)?;
+    let not_iam = not_iam(e);
+    let iam = |v: Option<String>| v.filter(|_| !not_iam);
+    Some(Persistence {
+        event_time: Time(e.time),
+        event_name: e.name.clone(),
+        event_id: e.id.clone(),
+        account_id: e.account().map(str::to_string),
+        target,
+        detail,
+        follow_up,
+        by_access_key: e.identity.access_key_id.clone(),
+        user_name: iam(user_acted_on(e)),
+        role_name: iam(e.request.role_name.clone()),
+        group_name: iam(e.request.group_name.clone()),
+        not_iam,
+        policy_arn: e.request.policy_arn.clone(),
+        policy_name: e.request.policy_name.clone(),
+        name: e.request.name.clone(),
+        policy_size: e.request.policy_size,
+        credential_id: other_credential(e).then(|| e.response.credential_id.clone()).flatten(),
+    })
+}
+
+/// The routes not followed ([`Persistence::not_followed`]) that the attacker's users opened
+/// with calls carrying no access key (a console session's calls may carry none, F17): such a
+/// call belongs to no credential, so no tainted credential's events hold it, and a review
+/// found an attacker-made user's keyless `RunTask` with plan exit 0 and verify OK. Their
+/// calls under every name the user had, from the time it became the attacker's, read back from
+/// their files; each with its index in the table. The user's own deny (TrailhoundDenyAll)
+/// stops its sessions, not what such a call started.
+fn keyless_routes(
+    ing: &Ingest,
+    users: &[crate::taint::AttackerUser],
+    tainted: &[bool],
+    g: &SessionGraph,
+) -> anyhow::Result<Vec<(usize, Persistence)>> {
+    if users.is_empty() {
+        return Ok(Vec::new());
+    }
+    let names: BTreeMap<(&str, String), i64> = users
+        .iter()
+        .flat_map(|u| {
+            let names = std::iter::once(&u.user_name).chain(&u.renamed_from);
+            names.map(|n| ((u.account_id.as_str(), n.to_ascii_lowercase()), u.since.0))
+        })
+        .collect();
+    let wanted: Vec<usize> = (0..ing.stubs.len())
+        .filter(|&i| {
+            let s = &ing.stubs[i];
+            if s.key != crate::ingest::NONE || g.node_of_event(i).is_some_and(|n| tainted[n]) {
+                return false;
+            }
+            let arn = ing.strings.get(s.principal as usize);
+            arn.and_then(crate::iam::user_key).is_some_and(|(acct, name)| {
+                names.get(&(acct, name.to_ascii_lowercase())).is_some_and(|&t| s.time >= t)
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    if !wanted.is_empty() {
+        ing.for_each_event(&wanted, |pos, e| {
+            if let Some(p) = persistence_item(&e).filter(Persistence::not_followed) {
+                out.push((wanted[pos], p));
+            }
+        })?;
+    }
+    Ok(out)
+}
+
 fn radius(
     ing: &Ingest,
     g: &SessionGraph,
@@ -560,7 +635,7 @@ fn radius(
     let mut per_hour: BTreeMap<String, u64> = BTreeMap::new();
     let (mut moments, mut strings) = (Vec::new(), crate::ingest::Strings::default());
     let mut finding_events: Vec<(usize, Event)> = Vec::new();
-    // Persistence items with the position of their event, to restore time order.
+    // Persistence items with their event's index in the table, to restore time order.
     let mut found: Vec<(usize, Persistence)> = Vec::new();
     let wanted: &[usize] = if activity { &event_indices } else { &[] };
     let mut resource_uses = ResourceUses::new();
@@ -618,36 +693,9 @@ fn radius(
             d.1 = d.1.min(e.time);
         }
         let mut persisted = false;
-        if !e.failed() && is_persistence(&e) {
-            if let Some((target, detail, follow_up)) = persistence_of(&e) {
-                persisted = true;
-                let not_iam = not_iam(&e);
-                let iam = |v: Option<String>| v.filter(|_| !not_iam);
-                found.push((
-                    pos,
-                    Persistence {
-                        event_time: Time(e.time),
-                        event_name: e.name.clone(),
-                        event_id: e.id.clone(),
-                        account_id: e.account().map(str::to_string),
-                        target,
-                        detail,
-                        follow_up,
-                        by_access_key: e.identity.access_key_id.clone(),
-                        user_name: iam(user_acted_on(&e)),
-                        role_name: iam(e.request.role_name.clone()),
-                        group_name: iam(e.request.group_name.clone()),
-                        not_iam,
-                        policy_arn: e.request.policy_arn.clone(),
-                        policy_name: e.request.policy_name.clone(),
-                        name: e.request.name.clone(),
-                        policy_size: e.request.policy_size,
-                        credential_id: other_credential(&e)
-                            .then(|| e.response.credential_id.clone())
-                            .flatten(),
-                    },
-                ));
-            }
+        if let Some(p) = persistence_item(&e) {
+            persisted = true;
+            found.push((event_indices[pos], p));
         }
         let c = counts.entry((e.source.clone(), e.name.clone())).or_default();
         c.0 += 1;
@@ -660,7 +708,10 @@ fn radius(
             }
         }
     })?;
-    found.sort_by_key(|(pos, _)| *pos);
+    if activity {
+        found.extend(keyless_routes(ing, &taint.attacker_users, &mask, g)?);
+    }
+    found.sort_by_key(|(i, _)| *i);
     persistence.extend(found.into_iter().map(|(_, p)| p));
     finding_events.sort_by_key(|(pos, _)| *pos);
     let finding_events = finding_events.into_iter().map(|(_, e)| e).collect();

@@ -220,16 +220,6 @@ impl Scenario {
         id
     }
 
-    /// Marks the recorded call `id` read-only (`"readOnly": true`), as CloudTrail logs a
-    /// `Describe*`, `Get*` or `List*` call.
-    pub fn mark_read_only(&mut self, id: &str) {
-        for (_, r) in &mut self.records {
-            if r["eventID"] == id {
-                r["readOnly"] = json!(true);
-            }
-        }
-    }
-
     /// A plain API call made with `c`.
     pub fn call(&mut self, c: &Cred, at: i64, source: &str, name: &str, request: Value) -> String {
         self.call_full(c, at, source, name, request, Value::Null, None, "aws-cli/2.15.0")
