@@ -12,7 +12,10 @@ use crate::time::fmt_iso;
 use std::collections::BTreeSet;
 
 /// Pushes a review item for each of `b`'s persistence findings not `handled` (nor a
-/// `CreateAccessKey`, which `deactivate_access_key` covers) to `actions`.
+/// `CreateAccessKey`, which `deactivate_access_key` covers) to `actions`: one per finding,
+/// except that findings alike in all the item says (account, call, target, what to do, the
+/// suggested commands) are one item naming the first and counting the rest, so that a flood
+/// of one call (3,000 `RunTask`s) is one item, not 3 MB of plan (`blast.json` lists each).
 pub(super) fn persistence_reviews(
     g: &SessionGraph,
     b: &BlastRadius,
@@ -20,6 +23,10 @@ pub(super) fn persistence_reviews(
     actions: &mut Vec<Action>,
     notes: &mut Vec<String>,
 ) {
+    // Each item's findings: the first, how many more, the time of the last.
+    type Key = (Option<String>, String, String, String, Vec<String>);
+    let mut items: Vec<(Key, &crate::blast::Persistence, u64, String)> = Vec::new();
+    let mut index: std::collections::BTreeMap<Key, usize> = std::collections::BTreeMap::new();
     for p in &b.persistence {
         if handled.contains(&p.event_id) || p.event_name == "CreateAccessKey" {
             continue; // done above, or covered by deactivate_access_key
@@ -71,10 +78,36 @@ pub(super) fn persistence_reviews(
             }
             _ => Vec::new(),
         };
-        actions.push(review(
+        let key = (
             p.account_id.clone(),
+            p.event_name.clone(),
+            p.target.clone(),
+            p.follow_up.clone(),
+            suggestion,
+        );
+        match index.get(&key) {
+            Some(&i) => {
+                items[i].2 += 1;
+                items[i].3 = p.event_time.to_string();
+            }
+            None => {
+                index.insert(key.clone(), items.len());
+                items.push((key, p, 0, String::new()));
+            }
+        }
+    }
+    for ((account, _, _, _, suggestion), p, more, last) in items {
+        let also = if more == 0 {
+            String::new()
+        } else {
             format!(
-                "{} {} at {} (event {}): {}",
+                " and {more} more such call(s) until {last} (blast.json's persistence lists each)"
+            )
+        };
+        actions.push(review(
+            account,
+            format!(
+                "{} {} at {} (event {}){also}: {}",
                 p.event_name, p.target, p.event_time, p.event_id, p.follow_up
             ),
             &suggestion,

@@ -164,28 +164,18 @@ then
 fi
 
 # [12] review in account 111122223333
-# UpdateFunctionCode20150331v2 function orders-api at 2024-03-11T08:11:26Z (event 141e9551-0738-46b6-a7e1-e17383609d1e): restore or delete the function (code, layers, environment, role): it runs with its role's credentials, which Lambda renews by itself (F21)
-# review: UpdateFunctionCode20150331v2 function orders-api at 2024-03-11T08:11:26Z (event 141e9551-0738-46b6-a7e1-e17383609d1e): restore or delete the function (code, layers, environment, role): it runs with its role's credentials, which Lambda renews by itself (F21)
+# UpdateFunctionCode20150331v2 function orders-api at 2024-03-11T08:11:26Z (event 141e9551-0738-46b6-a7e1-e17383609d1e) and 2 more such call(s) until 2024-03-11T09:41:30Z (blast.json's persistence lists each): restore or delete the function (code, layers, environment, role): it runs with its role's credentials, which Lambda renews by itself (F21)
+# review: UpdateFunctionCode20150331v2 function orders-api at 2024-03-11T08:11:26Z (event 141e9551-0738-46b6-a7e1-e17383609d1e) and 2 more such call(s) until 2024-03-11T09:41:30Z (blast.json's persistence lists each): restore or delete the function (code, layers, environment, role): it runs with its role's credentials, which Lambda renews by itself (F21)
 :
 
 # [13] review in account 111122223333
-# UpdateFunctionCode20150331v2 function orders-api at 2024-03-11T08:57:48Z (event 08f6d149-f78b-482e-9155-15abdd741f46): restore or delete the function (code, layers, environment, role): it runs with its role's credentials, which Lambda renews by itself (F21)
-# review: UpdateFunctionCode20150331v2 function orders-api at 2024-03-11T08:57:48Z (event 08f6d149-f78b-482e-9155-15abdd741f46): restore or delete the function (code, layers, environment, role): it runs with its role's credentials, which Lambda renews by itself (F21)
-:
-
-# [14] review in account 111122223333
-# UpdateFunctionCode20150331v2 function orders-api at 2024-03-11T09:41:30Z (event bff79438-915e-4f69-b9db-b543e3f73a76): restore or delete the function (code, layers, environment, role): it runs with its role's credentials, which Lambda renews by itself (F21)
-# review: UpdateFunctionCode20150331v2 function orders-api at 2024-03-11T09:41:30Z (event bff79438-915e-4f69-b9db-b543e3f73a76): restore or delete the function (code, layers, environment, role): it runs with its role's credentials, which Lambda renews by itself (F21)
-:
-
-# [15] review in account 111122223333
 # UpdateAssumeRolePolicy role/MaintenanceRole at 2024-03-11T10:16:05Z (event 6a1e3f61-e1fd-41b4-967e-4ed94d18446e): restore the previous trust policy (who can assume the role changed)
 # review: UpdateAssumeRolePolicy role/MaintenanceRole at 2024-03-11T10:16:05Z (event 6a1e3f61-e1fd-41b4-967e-4ed94d18446e): restore the previous trust policy (who can assume the role changed)
 # aws iam get-role --role-name 'MaintenanceRole' --query Role.AssumeRolePolicyDocument
 # aws iam update-assume-role-policy --role-name 'MaintenanceRole' --policy-document file://trust-policy-before-the-incident.json
 :
 
-# [16] review in account 111122223333
+# [14] review in account 111122223333
 # PutRolePolicy role/MaintenanceRole at 2024-03-11T10:16:35Z (event ec8ea2dc-499d-4890-bc17-d20b70783170): detach or delete the policy
 # review: PutRolePolicy role/MaintenanceRole at 2024-03-11T10:16:35Z (event ec8ea2dc-499d-4890-bc17-d20b70783170): detach or delete the policy
 # aws iam delete-role-policy --role-name 'MaintenanceRole' --policy-name 'maint-ops'
