@@ -170,9 +170,8 @@ fn duckdb_round_trip_follows_sign_in_tokens_and_launched_instances() {
     }
     let p2 = std::fs::read_to_string(res(2)).unwrap();
     assert!(p2.contains(&console.key) && p2.contains(&app.key), "{p2}");
-    // The same plan and verify result. (The sessions differ only in the instance session's
-    // `issued_by_event`, which `sessionContext.ec2RoleDelivery` gives and no query column
-    // carries: README, "Left by the reviews of 2026-12-06 (morning)".)
+    // The same sessions (the instance session's `issued_by_event` included: its
+    // `sessionContext.ec2RoleDelivery` has a column since 2026-12-06), plan and verify result.
     let results = [res(1), res(2), res(3)];
     let two: Vec<&str> = results.iter().map(String::as_str).collect();
     let run = |args: &[&str], inputs: &[&str]| -> Value {
@@ -180,6 +179,10 @@ fn duckdb_round_trip_follows_sign_in_tokens_and_launched_instances() {
         assert_eq!(code, 0, "{args:?} {inputs:?}");
         json(&out)
     };
+    let s = ["sessions", "--format", "json", "-k", LEAKED_KEY];
+    let (sd, sq) = (strip(&run(&s, &[t])), strip(&run(&s, &two)));
+    assert_eq!(sd, sq);
+    assert!(sd.to_string().contains("RunInstances"), "the instance session's issuing call: {sd}");
     let p = ["plan", "-k", LEAKED_KEY, "--effective-at", "2024-03-11T12:00:00Z"];
     let (pd, pq) = (strip(&run(&p, &[t])), strip(&run(&p, &two)));
     for k in ["actions", "tainted", "attacker_users", "summary"] {

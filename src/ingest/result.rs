@@ -114,6 +114,9 @@ pub const COLUMNS: &[(&str, &[&str], Kind)] = &[
         &["userIdentity", "sessionContext", "webIdFederationData", "federatedProvider"],
         Kind::Text,
     ),
+    // An instance's role session (`ec2RoleDelivery`): what ties it to the launch that gave the
+    // instance its profile. Without it a query result's instance session had no issuing event.
+    ("session_ec2roledelivery", &["userIdentity", "sessionContext", "ec2RoleDelivery"], Kind::Text),
 ];
 
 /// The forms a query result comes in.

@@ -506,6 +506,7 @@ fn spark_view(o: &QueryOptions) -> String {
             ]),
         ),
         ("sessionissuer", issuer),
+        ("ec2roledelivery", s("userIdentity.sessionContext.ec2RoleDelivery")),
         ("sourceidentity", s("userIdentity.sessionContext.sourceIdentity")),
         (
             "webidfederationdata",
@@ -549,7 +550,7 @@ fn spark_view(o: &QueryOptions) -> String {
 fn duckdb_view(o: &QueryOptions) -> String {
     let s = |p: &str| format!("r->>'$.{p}'");
     let ui = format!(
-        "{{'type': {}, 'principalid': {}, 'arn': {}, 'accountid': {}, 'invokedby': {}, 'accesskeyid': {}, 'username': {}, 'identityprovider': {}, 'sessioncontext': {{'attributes': {{'mfaauthenticated': {}, 'creationdate': {}}}, 'sessionissuer': {{'type': {}, 'principalid': {}, 'arn': {}, 'accountid': {}, 'username': {}}}, 'sourceidentity': {}, 'webidfederationdata': {{'federatedprovider': {}}}}}}}",
+        "{{'type': {}, 'principalid': {}, 'arn': {}, 'accountid': {}, 'invokedby': {}, 'accesskeyid': {}, 'username': {}, 'identityprovider': {}, 'sessioncontext': {{'attributes': {{'mfaauthenticated': {}, 'creationdate': {}}}, 'sessionissuer': {{'type': {}, 'principalid': {}, 'arn': {}, 'accountid': {}, 'username': {}}}, 'ec2roledelivery': {}, 'sourceidentity': {}, 'webidfederationdata': {{'federatedprovider': {}}}}}}}",
         s("userIdentity.type"),
         s("userIdentity.principalId"),
         s("userIdentity.arn"),
@@ -565,6 +566,7 @@ fn duckdb_view(o: &QueryOptions) -> String {
         s("userIdentity.sessionContext.sessionIssuer.arn"),
         s("userIdentity.sessionContext.sessionIssuer.accountId"),
         s("userIdentity.sessionContext.sessionIssuer.userName"),
+        s("userIdentity.sessionContext.ec2RoleDelivery"),
         s("userIdentity.sessionContext.sourceIdentity"),
         s("userIdentity.sessionContext.webIdFederationData.federatedProvider"),
     );

@@ -37,7 +37,8 @@ SELECT
   useridentity.sessioncontext.attributes.creationdate AS "session_creationdate",
   useridentity.sessioncontext.attributes.mfaauthenticated AS "session_mfaauthenticated",
   CAST(NULL AS VARCHAR) AS "session_sourceidentity",
-  useridentity.sessioncontext.webidfederationdata.federatedprovider AS "session_federatedprovider"
+  useridentity.sessioncontext.webidfederationdata.federatedprovider AS "session_federatedprovider",
+  useridentity.sessioncontext.ec2roledelivery AS "session_ec2roledelivery"
 FROM "cloudtrail_logs_pp"
 WHERE eventname IN ('AssumeRole', 'AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity', 'GetSessionToken', 'GetFederationToken', 'AssumeRoot', 'CreateAccessKey', 'CreateUser', 'CreateLoginProfile', 'UpdateLoginProfile', 'CreateRole', 'UpdateAssumeRolePolicy', 'RunInstances', 'CreateFunction20150331', 'CreateFunction', 'UpdateFunctionCode20150331v2', 'UpdateFunctionCode20150331', 'UpdateFunctionCode', 'UpdateFunctionConfiguration20150331v2', 'UpdateFunctionConfiguration20150331', 'UpdateFunctionConfiguration', 'UpdateSAMLProvider', 'CreateSAMLProvider', 'UpdateUser', 'DeleteUser', 'DeleteRole', 'GetSigninToken', 'GetOpenIdTokenForDeveloperIdentity', 'ConsoleLogin')
   AND eventtime >= '2024-03-11T00:00:00Z'

@@ -37,7 +37,8 @@ SELECT
   useridentity.sessioncontext.attributes.creationdate AS "session_creationdate",
   useridentity.sessioncontext.attributes.mfaauthenticated AS "session_mfaauthenticated",
   CAST(NULL AS VARCHAR) AS "session_sourceidentity",
-  useridentity.sessioncontext.webidfederationdata.federatedprovider AS "session_federatedprovider"
+  useridentity.sessioncontext.webidfederationdata.federatedprovider AS "session_federatedprovider",
+  useridentity.sessioncontext.ec2roledelivery AS "session_ec2roledelivery"
 FROM "cloudtrail_logs_pp"
 WHERE (useridentity.accesskeyid IN ('AKIAIOSFODNN7EXAMPLE', 'AKIAYZ43I2OT25JVNEE4', 'AKIAYZ43I2OTVGMVNPHZ', 'ASIAGJ6MTRIP23KULQMR', 'ASIAGJ6MTRIPST674M46', 'ASIAYZ43I2OT6PQRNXOM', 'ASIAYZ43I2OTDCLKYLEX', 'ASIAYZ43I2OTGBIV2BB6', 'ASIAYZ43I2OTLPTEXYEH', 'ASIAYZ43I2OTMQA2LAEE', 'ASIAYZ43I2OTVS2NZJY5', 'ASIAYZ43I2OTWDYGALDZ', 'ASIAYZ43I2OTZHXAWFBS')
     OR useridentity.arn IN ('arn:aws:iam::111122223333:user/backup-admin')

@@ -37,7 +37,8 @@ SELECT
   useridentity.sessioncontext.attributes.creationdate AS "session_creationdate",
   useridentity.sessioncontext.attributes.mfaauthenticated AS "session_mfaauthenticated",
   CAST(NULL AS VARCHAR) AS "session_sourceidentity",
-  useridentity.sessioncontext.webidfederationdata.federatedprovider AS "session_federatedprovider"
+  useridentity.sessioncontext.webidfederationdata.federatedprovider AS "session_federatedprovider",
+  useridentity.sessioncontext.ec2roledelivery AS "session_ec2roledelivery"
 FROM "cloudtrail_logs_pp"
 JOIN (
   SELECT COALESCE(recipientaccountid, useridentity.accountid) AS end_account, min(eventtime) AS end_first, max(eventtime) AS end_last
