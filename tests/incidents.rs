@@ -5468,10 +5468,18 @@ fn a_route_the_attackers_user_opens_without_a_key_fails_the_plan() {
         .map(|p| p["event_id"].as_str().unwrap())
         .collect();
     assert_eq!(events.len(), 2, "{events:?}");
-    // Without the keyless calls of the attacker's users, nothing is counted.
+    // Without the keyless calls of the attacker's users, nothing is counted: here the
+    // attacker's `evil` is deleted, and a user an administrator made again under its name
+    // later (a review found it counted, plan 1 on every run) is not the attacker's.
     let mut s = Scenario::new();
     let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let admin = s.user_key(MAIN, "admin", "AKIAIOSFODNN7ADMIN01");
     s.create_user(&leaked, T0 + 10, "evil");
+    s.call(&leaked, T0 + 20, "iam.amazonaws.com", "DeleteUser", json!({"userName": "evil"}));
+    s.create_user(&admin, T0 + 100, "evil");
+    s.create_login_profile(&admin, T0 + 110, "evil");
+    let new_evil = s.console_login(MAIN, T0 + 200, "evil");
+    s.call(&new_evil, T0 + 210, "ecs.amazonaws.com", "RunTask", task("new-evil:1"));
     let bystander = s.console_login(MAIN, T0 + 220, "alice");
     s.call(&bystander, T0 + 230, "ecs.amazonaws.com", "RunTask", task("alice-task:1"));
     s.edit_records(|_, r| {
@@ -5520,4 +5528,49 @@ fn a_flood_of_one_route_is_one_review_item_counting_the_rest() {
     assert!(size < 100_000, "plan.json of {size} bytes");
     let (code, v) = verify(&d, &p);
     assert_eq!((code, v["verdict"].as_str()), (1, Some("FAIL")), "{v}");
+}
+
+/// What the attacker's user makes or assumes from a console session whose records carry no
+/// key (F17) is the attacker's: such a call was taken for an outside service shared by every
+/// keyless call, so a user and key made that way, a key made for another user, and a role
+/// assumed were followed by nothing (a review: plan exit 0, verify OK, none of them in the
+/// plan). Now each keyless call is its own session of the user (`no-key@EVENT`), which the
+/// taint's rule 2 reaches.
+#[test]
+fn what_the_attackers_user_makes_without_a_key_is_tainted() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    s.create_user(&leaked, T0 + 10, "evil");
+    s.create_login_profile(&leaked, T0 + 20, "evil");
+    let evil = s.console_login(MAIN, T0 + 120, "evil");
+    s.create_user(&evil, T0 + 130, "evil3");
+    let k3 = s.create_access_key(&evil, T0 + 140, Some("evil3"));
+    let alice = s.create_access_key(&evil, T0 + 150, Some("alice"));
+    let deploy = format!("arn:aws:iam::{MAIN}:role/Deploy");
+    let hop = s.assume_role(&evil, T0 + 160, &deploy, "evil-hop", 43_200);
+    s.call(&k3, T0 + 200, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.call(&alice, T0 + 210, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.call(&hop, T0 + 220, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    // A bystander's keyless call of the same kind is not the attacker's.
+    let bob = s.console_login(MAIN, T0 + 300, "bob");
+    let bobs = s.create_access_key(&bob, T0 + 310, Some("bob"));
+    s.edit_records(|_, r| {
+        let user = r["userIdentity"]["userName"].as_str().unwrap_or("");
+        if (user == "evil" || user == "bob") && r["userIdentity"]["type"] == "IAMUser" {
+            r["userIdentity"].as_object_mut().unwrap().remove("accessKeyId");
+        }
+    });
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    let keys = deactivated(&p);
+    for k in [&k3.key, &alice.key] {
+        assert!(keys.contains(&k.as_str()), "{k} deactivated: {keys:?}");
+    }
+    assert!(!keys.contains(&bobs.key.as_str()), "the bystander's key: {keys:?}");
+    assert!(principals(&p, "put_user_policy").contains(&format!("arn:aws:iam::{MAIN}:user/evil3")));
+    assert!(principals(&p, "put_role_policy").contains(&deploy), "{p:#}");
+    let tainted = tainted_ids(&d, LEAKED);
+    assert!(tainted.iter().any(|t| t.contains(&hop.key)), "{tainted:?}");
+    let (code, v) = verify(&d, &p);
+    assert_eq!((code, v["verdict"].as_str()), (0, Some("OK")), "{v}");
 }

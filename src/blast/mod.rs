@@ -520,8 +520,10 @@ fn persistence_item(e: &Event) -> Option<Persistence> {
 /// with calls carrying no access key (a console session's calls may carry none, F17): such a
 /// call belongs to no credential, so no tainted credential's events hold it, and a review
 /// found an attacker-made user's keyless `RunTask` with plan exit 0 and verify OK. Their
-/// calls under every name the user had, from the time it became the attacker's, read back from
-/// their files; each with its index in the table. The user's own deny (TrailhoundDenyAll)
+/// calls under every name the user had, from the time it became the attacker's until it was
+/// deleted, read back from their files; each with its index in the table. A user made again
+/// under one of those names by someone else after a rename or a deletion is not the
+/// attacker's. The user's own deny (TrailhoundDenyAll)
 /// stops its sessions, not what such a call started.
 fn keyless_routes(
     ing: &Ingest,
@@ -532,11 +534,20 @@ fn keyless_routes(
     if users.is_empty() {
         return Ok(Vec::new());
     }
-    let names: BTreeMap<(&str, String), i64> = users
+    // By the name each has at the end of the trail: from when it was the attacker's until it
+    // was deleted.
+    let by_name: BTreeMap<(&str, String), (i64, i64)> = users
+        .iter()
+        .map(|u| {
+            let until = u.deleted_at.unwrap_or(i64::MAX);
+            ((u.account_id.as_str(), u.user_name.to_ascii_lowercase()), (u.since.0, until))
+        })
+        .collect();
+    let names: BTreeSet<(&str, String)> = users
         .iter()
         .flat_map(|u| {
             let names = std::iter::once(&u.user_name).chain(&u.renamed_from);
-            names.map(|n| ((u.account_id.as_str(), n.to_ascii_lowercase()), u.since.0))
+            names.map(|n| (u.account_id.as_str(), n.to_ascii_lowercase()))
         })
         .collect();
     let wanted: Vec<usize> = (0..ing.stubs.len())
@@ -546,9 +557,16 @@ fn keyless_routes(
                 return false;
             }
             let arn = ing.strings.get(s.principal as usize);
-            arn.and_then(crate::iam::user_key).is_some_and(|(acct, name)| {
-                names.get(&(acct, name.to_ascii_lowercase())).is_some_and(|&t| s.time >= t)
-            })
+            let Some((acct, name)) = arn.and_then(crate::iam::user_key) else { return false };
+            if !names.contains(&(acct, name.to_ascii_lowercase())) {
+                return false;
+            }
+            // The user called that then, under its name now: another user made under an old
+            // name of the attacker's, after a rename or a deletion, is not the attacker's.
+            let now = g.user_name_now(acct, name, Some(s.time)).to_ascii_lowercase();
+            by_name
+                .get(&(acct, now))
+                .is_some_and(|&(since, until)| s.time >= since && s.time < until)
         })
         .collect();
     let mut out = Vec::new();

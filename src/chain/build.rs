@@ -722,6 +722,9 @@ impl SessionGraph {
                     e.get(F::Kind).unwrap_or(""),
                 )
             }
+            Some("IAMUser") if e.get(F::Arn).is_some_and(|a| a.contains(":user/")) => {
+                self.keyless_user(e)
+            }
             Some("AWSAccount") => {
                 let acct = e.get(F::AccountId).unwrap_or("unknown");
                 let idx = self.external(

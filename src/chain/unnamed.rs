@@ -49,6 +49,32 @@ impl SessionGraph {
     }
 }
 
+impl SessionGraph {
+    /// The session that made an IAM user's issuing call with no key (a console session's calls
+    /// may carry none, F17): one node per call (`no-key@EVENT`), the user's, first seen then.
+    /// Such calls were taken for one outside service shared by them all, so what a user the
+    /// attacker made created or assumed from its console was followed by nothing (a review: a
+    /// keyless `CreateUser` and `CreateAccessKey`, an `AssumeRole`, plan exit 0, verify OK);
+    /// now the taint's rule 2 reaches it as it reaches the user's other sessions, and rule 1
+    /// what it made. Its issue time is the call's, the latest it can be: a deny of the user's
+    /// sessions issued before a cut-off after the call covers it.
+    pub(super) fn keyless_user(&mut self, e: &IssuingCall) -> usize {
+        let id = format!("no-key@{}", e.id());
+        if let Some(i) = self.node(&id) {
+            return i;
+        }
+        let mut n = Self::blank(id, NodeKind::Session);
+        n.principal_arn = e.get(F::Arn).map(String::from);
+        n.principal_type = Some(Text::from("IAMUser"));
+        n.account_id = e.get(F::AccountId).map(Text::from);
+        n.user_name = e.get(F::UserName).map(Text::from);
+        n.userid = e.get(F::PrincipalId).map(String::from);
+        n.issued_at = Some(e.time);
+        n.orphan = true;
+        self.add(n)
+    }
+}
+
 /// The partition of the account a call was made in, as the call's own ARNs show it (the
 /// caller's first): `aws` when none names one. An ARN the plan builds for a principal of that
 /// account must name the same partition, or IAM in aws-cn or aws-us-gov refuses the policy
