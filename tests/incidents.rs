@@ -5275,11 +5275,26 @@ fn more_routes_handed_a_role_fail_the_plan() {
         let role = json!({"roleArn": format!("arn:aws:iam::{MAIN}:role/worker")});
         s.call(&leaked, T0 + i as i64, source, name, role);
     }
+    // Routes through a role the request does not name (a review: plan exit 0): a change set or
+    // stack set run with the stack's service role or the target accounts' execution role, an
+    // SSM document that existing associations run, an image that running services pull.
+    let no_role = [
+        ("cloudformation.amazonaws.com", "CreateChangeSet"),
+        ("cloudformation.amazonaws.com", "ExecuteChangeSet"),
+        ("cloudformation.amazonaws.com", "UpdateStackSet"),
+        ("cloudformation.amazonaws.com", "CreateStackInstances"),
+        ("ssm.amazonaws.com", "UpdateDocument"),
+        ("ssm.amazonaws.com", "UpdateDocumentDefaultVersion"),
+        ("ecr.amazonaws.com", "PutImage"),
+    ];
+    for (i, (source, name)) in no_role.iter().enumerate() {
+        s.call(&leaked, T0 + 50 + i as i64, source, name, json!({"name": "prod"}));
+    }
     // IMDSv1 allowed again on an instance: a defence taken down, a review item, not a route.
     let imds = json!({"instanceId": "i-0abc1234def567890", "httpTokens": "optional"});
     s.call(&leaked, T0 + 100, "ec2.amazonaws.com", "ModifyInstanceMetadataOptions", imds);
     let d = write(&s, &[]);
-    let p = plan_with_routes(&d, LEAKED, calls.len() as u64);
+    let p = plan_with_routes(&d, LEAKED, (calls.len() + no_role.len()) as u64);
     let reviews: Vec<&str> =
         actions(&p, "review").iter().map(|a| a["reason"].as_str().unwrap()).collect();
     assert!(
@@ -5313,15 +5328,16 @@ fn a_call_that_hands_any_service_a_role_fails_the_plan() {
     let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
     let clean = s.user_key(MAIN, "release-bot", "AKIAI44QH8DHBEXAMPLE");
     let role = |n: &str| format!("arn:aws:iam::{MAIN}:role/{n}");
-    let hostile = role("x$(touch /tmp/trailhound-pwned)`id`\n\u{1b}[2J");
+    // A path IAM accepts (printable ASCII) that a shell would run.
+    let hostile = role("$(touch${IFS}/tmp/trailhound-pwned)/`id`;x|y&z/evil");
     // Nested two levels down, as S3 Control logs it.
     let batch = json!({"CreateJobRequest": {"Operation": {"LambdaInvoke": {"FunctionArn": "arn:aws:lambda:us-east-1:111122223333:function:f"}}, "RoleArn": role("BatchOps"), "Priority": 10}});
     s.call(&leaked, T0, "s3.amazonaws.com", "CreateJob", batch);
     // An IAM name at another service (not_iam): Transfer Family's SFTP user with its role.
     let sftp = json!({"serverId": "s-01234567890abcdef", "userName": "sftp", "role": hostile});
     s.call(&leaked, T0 + 10, "transfer.amazonaws.com", "CreateUser", sftp);
-    // Inside an array.
-    let targets = json!({"rule": "nightly", "targets": [{"id": "1", "arn": "arn:aws:ecs:us-east-1:111122223333:cluster/prod", "roleArn": role("EventsInvoke")}]});
+    // Inside an array, beside a decoy in a tag that sorts first: both are named.
+    let targets = json!({"rule": "nightly", "tags": [{"key": "x", "value": role("AAA-decoy")}], "targets": [{"id": "1", "arn": "arn:aws:ecs:us-east-1:111122223333:cluster/prod", "roleArn": role("EventsInvoke")}]});
     s.call(&leaked, T0 + 20, "events.amazonaws.com", "PutTargets", targets);
     // An instance profile, as an option setting's value.
     let env = json!({"applicationName": "web", "environmentName": "web-prod", "optionSettings": [{"namespace": "aws:autoscaling:launchconfiguration", "optionName": "IamInstanceProfile", "value": format!("arn:aws:iam::{MAIN}:instance-profile/eb-ec2")}]});
@@ -5360,6 +5376,11 @@ fn a_call_that_hands_any_service_a_role_fails_the_plan() {
         "text": format!("{{\"Principal\":{{\"AWS\":\"{}\"}}}}", role("InPolicyText")),
     });
     s.call(&leaked, T0 + 70, "kinesis.amazonaws.com", "PutRecord", not_roles);
+    // A role's ARN stored as data (a parameter, a tag) is not a role handed to a service.
+    let param = json!({"name": "/ci/deploy-role", "value": role("StoredParam"), "type": "String"});
+    s.call(&leaked, T0 + 80, "ssm.amazonaws.com", "PutParameter", param);
+    let tags = json!({"resourcesSet": {"items": [{"resourceId": "i-0abc1234def567890"}]}, "tagSet": {"items": [{"key": "role", "value": role("StoredTag")}]}});
+    s.call(&leaked, T0 + 90, "ec2.amazonaws.com", "CreateTags", tags);
     let d = write(&s, &[]);
     let dir = d.path().to_str().unwrap();
     let (pj, sh) = (format!("{dir}/plan.json"), format!("{dir}/plan.sh"));
@@ -5374,7 +5395,7 @@ fn a_call_that_hands_any_service_a_role_fails_the_plan() {
     for (call, named) in [
         ("CreateJob", role("BatchOps")),
         ("CreateUser", hostile.clone()),
-        ("PutTargets", role("EventsInvoke")),
+        ("PutTargets", format!("{}, {}", role("AAA-decoy"), role("EventsInvoke"))),
         ("CreateEnvironment", format!("arn:aws:iam::{MAIN}:instance-profile/eb-ec2")),
     ] {
         let want = format!("{call} {named} at ");
@@ -5384,16 +5405,34 @@ fn a_call_that_hands_any_service_a_role_fails_the_plan() {
             .count();
         assert_eq!(n, 1, "{want}: {reviews:?}");
     }
-    for absent in ["Reader", "Refused", "CleanTarget", "InPolicyText", "Short", "PutRecord"] {
+    for absent in [
+        "Reader",
+        "Refused",
+        "CleanTarget",
+        "InPolicyText",
+        "Short",
+        "PutRecord",
+        "StoredParam",
+        "StoredTag",
+    ] {
         assert!(!reviews.iter().any(|r| r.contains(absent)), "{absent}: {reviews:?}");
     }
     // The attacker's role name is data: in plan.sh only on comment lines, and nothing ran.
     let script = std::fs::read_to_string(&sh).unwrap();
     assert!(script.contains("# WARNING: 4 call(s) of tainted credentials opened a route"));
-    for line in script.lines().filter(|l| l.contains("touch") || l.contains("\u{1b}")) {
+    let hits: Vec<&str> = script.lines().filter(|l| l.contains("touch")).collect();
+    assert!(!hits.is_empty(), "the role is named in plan.sh");
+    for line in hits {
         assert!(line.trim_start().starts_with('#'), "{line:?}");
     }
-    assert!(!script.contains('\u{1b}'), "control characters are escaped");
+    // Not a role's ARN by IAM's rules (a space, a control character): no route.
+    let odd = json!({"role": role("has space"), "other": role("esc\u{1b}[2J")});
+    let mut s2 = Scenario::new();
+    let leaked2 = s2.user_key(MAIN, "ci-deployer", LEAKED);
+    s2.call(&leaked2, T0, "transfer.amazonaws.com", "CreateServer", odd);
+    let d2 = write(&s2, &[]);
+    let p2 = plan(&d2, LEAKED, "strict");
+    assert!(p2["summary"].get("routes_not_followed").is_none(), "{}", p2["summary"]);
     let (code, v) = verify(&d, &p);
     assert_eq!((code, v["verdict"].as_str()), (1, Some("FAIL")), "{v}");
     let notes: Vec<&str> =
@@ -5512,16 +5551,27 @@ fn a_flood_of_one_route_is_one_review_item_counting_the_rest() {
         "PutTargets",
         json!({"targets": [{"roleArn": other}]}),
     );
+    // The same call handing another role is its own item, naming it (a review found the 21st
+    // of 21 RunTasks, with an admin role, named nowhere).
+    let admin = format!("arn:aws:iam::{MAIN}:role/AdminTaskRole");
+    let task = json!({"cluster": "prod", "taskDefinition": "miner:7", "overrides": {"taskRoleArn": admin}});
+    s.call(&leaked, T0 + 3001, "ecs.amazonaws.com", "RunTask", task);
     let d = write(&s, &[]);
-    let p = plan_with_routes(&d, LEAKED, 3001);
+    let p = plan_with_routes(&d, LEAKED, 3002);
     let reviews: Vec<&str> =
         actions(&p, "review").iter().map(|a| a["reason"].as_str().unwrap()).collect();
     let tasks: Vec<&&str> = reviews.iter().filter(|r| r.starts_with("RunTask")).collect();
-    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    assert_eq!(tasks.len(), 2, "{tasks:?}");
     assert!(
-        tasks[0].contains("and 2999 more such call(s) until 2024-03-11T10:49:59Z"),
+        tasks[0].starts_with(&format!("RunTask {role} at "))
+            && tasks[0].contains("and 2999 more such call(s) until 2024-03-11T10:49:59Z"),
         "{}",
         tasks[0]
+    );
+    assert!(
+        tasks[1].starts_with(&format!("RunTask {admin} at 2024-03-11T10:50:01Z")),
+        "{}",
+        tasks[1]
     );
     assert_eq!(reviews.iter().filter(|r| r.starts_with("PutTargets")).count(), 1, "{reviews:?}");
     let size = serde_json::to_vec(&p).unwrap().len();

@@ -185,6 +185,19 @@ const HANDED_ROLE: &[(&str, &str)] = &[
     ("CreatePodIdentityAssociation", "eks.amazonaws.com"),
     ("UpdatePodIdentityAssociation", "eks.amazonaws.com"),
     ("RegisterJobDefinition", "batch.amazonaws.com"),
+    // Run with a role the request need not name (a review: plan exit 0): a change set or stack
+    // set, run with the stack's service role or the target accounts' execution role; an SSM
+    // document that existing associations and maintenance windows run on instances; an image
+    // that running services pull and run with their task or instance role.
+    ("CreateChangeSet", "cloudformation.amazonaws.com"),
+    ("ExecuteChangeSet", "cloudformation.amazonaws.com"),
+    ("CreateStackSet", "cloudformation.amazonaws.com"),
+    ("UpdateStackSet", "cloudformation.amazonaws.com"),
+    ("CreateStackInstances", "cloudformation.amazonaws.com"),
+    ("UpdateStackInstances", "cloudformation.amazonaws.com"),
+    ("UpdateDocument", "ssm.amazonaws.com"),
+    ("UpdateDocumentDefaultVersion", "ssm.amazonaws.com"),
+    ("PutImage", "ecr.amazonaws.com"),
 ];
 
 /// How the follow-up of a route to a principal's sessions that the taint does not follow
@@ -253,8 +266,38 @@ pub(super) fn passed_role(e: &Event) -> Option<&str> {
         None => ["Get", "List", "Describe"].iter().any(|p| e.name.starts_with(p)),
     };
     let own = e.source == IAM || e.source == "sts.amazonaws.com";
-    (!read_only && !own && !crate::ingest::is_detail(&e.name, &e.source)).then_some(role)
+    let stores = STORES_DATA.contains(&e.name.as_str());
+    (!read_only && !own && !stores && !crate::ingest::is_detail(&e.name, &e.source)).then_some(role)
 }
+
+/// Calls that store what they are given as data (a tag, a parameter, a secret, an object, a
+/// message): a role's ARN among it is a value kept, not a role handed to the service (a review
+/// found a CI key's `PutParameter` of a role ARN failing the plan). What reads it back and
+/// acts on it does so with its own credentials.
+const STORES_DATA: &[&str] = &[
+    "CreateTags",
+    "DeleteTags",
+    "TagResource",
+    "UntagResource",
+    "AddTagsToResource",
+    "RemoveTagsFromResource",
+    "PutParameter",
+    "CreateSecret",
+    "PutSecretValue",
+    "UpdateSecret",
+    "PutObject",
+    "PutItem",
+    "UpdateItem",
+    "BatchWriteItem",
+    "PutRecord",
+    "PutRecords",
+    "SendMessage",
+    "SendMessageBatch",
+    "Publish",
+    "PutEvents",
+    "PutLogEvents",
+    "PutMetricData",
+];
 
 /// A call of an IAM or STS name made to another service (Transfer Family's or an identity
 /// store's `CreateUser`): not what IAM's call of the name does ([`crate::ingest::is_detail`]).
@@ -267,10 +310,11 @@ pub(super) fn persistence_of(e: &Event) -> Option<(String, String, String)> {
     // A call that hands a service a role is a route the taint does not follow, unless what
     // the call is already says the plan does not cover it.
     match passed_role(e) {
-        Some(role) if !found.2.starts_with(NOT_FOLLOWED) && !found.2.starts_with(NOT_CUT) => {
+        Some(roles) if !found.2.starts_with(NOT_FOLLOWED) && !found.2.starts_with(NOT_CUT) => {
+            let roles = roles.replace(' ', ", ");
             Some((
-                role.to_string(),
-                format!("{} ({}): the call hands the service a role to act with ({role})", e.name, e.source),
+                roles.clone(),
+                format!("{} ({}): the call hands the service a role to act with ({roles})", e.name, e.source),
                 format!("{NOT_FOLLOWED}: the service takes the role's sessions itself, under names the logs do not tie to this call, and renews them while what the call made runs (F21), and no deny of this plan names them; stop or delete what the call made or changed (its requestParameters name it), then deny the role's sessions issued since the call (F6)"),
             ))
         }
@@ -295,12 +339,18 @@ fn listed_persistence(e: &Event) -> Option<(String, String, String)> {
     }
     if handed_role(e) {
         return Some((
-            e.resources
-                .first()
-                .cloned()
-                .or_else(|| q.role_arn.clone())
-                .or_else(|| q.name.as_ref().map(|n| format!("{n} ({})", e.source)))
-                .unwrap_or_else(|| e.source.clone()),
+            // What it ran and the roles it named, so that two calls of one name with other
+            // roles are two review items, each naming its roles.
+            match (e.resources.first(), q.passed_role.as_deref()) {
+                (Some(r), Some(roles)) => format!("{r} with {}", roles.replace(' ', ", ")),
+                (Some(r), None) => r.clone(),
+                (None, Some(roles)) => roles.replace(' ', ", "),
+                (None, None) => q
+                    .role_arn
+                    .clone()
+                    .or_else(|| q.name.as_ref().map(|n| format!("{n} ({})", e.source)))
+                    .unwrap_or_else(|| e.source.clone()),
+            },
             format!("{} ({}): what the caller chose (a task, build, job, notebook, state machine, command, deployment or cluster access) runs with a role's sessions", e.name, e.source),
             format!("{NOT_FOLLOWED}: the service or the compute takes the role's sessions itself and renews them while the workload runs (F21), and no deny of this plan names them; stop or delete what the call started, scheduled or let in (its requestParameters name it), then deny the role's sessions issued since the call (F6)"),
         ));

@@ -172,7 +172,7 @@ pub fn normalize(r: &RawRecord, file: u32, idx: u32) -> Result<Event, RecordReje
             secret_id: q.secret_id.owned(),
             instance_id: q.instance_id.owned(),
             target_principal: q.target_principal.owned(),
-            passed_role: r.passed_role.map(str::to_string),
+            passed_role: (!r.passed_roles.is_empty()).then(|| r.passed_roles.join(" ")),
         };
     }
 

@@ -496,7 +496,7 @@ fn record_at<S: RecordSink>(nodes: &[Node<'_>], at: usize, idx: u32, sink: &mut 
     match tape::from_tape::<RawRecord>(slice) {
         Ok(mut r) => {
             if r.request_parameters.get().is_some() {
-                r.passed_role = tape::passed_role(slice);
+                r.passed_roles = tape::passed_roles(slice);
             }
             sink.record(Some(&r), idx)
         }

@@ -426,11 +426,11 @@ pub struct RawRecord<'a> {
     pub resources: List<Obj<RawResource<'a>>>,
     #[serde(default)]
     pub session_credential_from_console: Flag,
-    /// The first role or instance-profile ARN anywhere in `requestParameters`, at any depth
-    /// ([`super::tape::passed_role`]): not a field of the record, set by the reader from the
+    /// Every role or instance-profile ARN in `requestParameters`, at any depth, sorted
+    /// ([`super::tape::passed_roles`]): not a field of the record, set by the reader from the
     /// tape after the record is deserialized.
     #[serde(skip)]
-    pub passed_role: Option<&'a str>,
+    pub passed_roles: Vec<&'a str>,
 }
 
 /// `userIdentity` (CLOUDTRAIL.md §4).

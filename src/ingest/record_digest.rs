@@ -172,9 +172,11 @@ pub fn content_digest(r: &RawRecord) -> (u64, u32) {
         d.s(&q.new_user_name);
     }
     // Taken from the tape, not a wire field: what any parameter of the request names.
-    if let Some(p) = r.passed_role {
+    if !r.passed_roles.is_empty() {
         d.tag = 250;
-        d.bytes(Some(p.as_bytes()));
+        for p in &r.passed_roles {
+            d.bytes(Some(p.as_bytes()));
+        }
     }
     d.tag = 300;
     if let Some(p) = r.response_elements.get() {

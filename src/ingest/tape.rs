@@ -266,30 +266,37 @@ pub fn elements<'t>(nodes: &'t [Node<'_>], i: usize) -> impl Iterator<Item = usi
     })
 }
 
-/// The least (in byte order) of the strings in the record's `requestParameters` (the object
-/// at the start of `nodes`), at any depth and under any key, that are a role or
-/// instance-profile ARN ([`is_role_arn`]): what the call hands a service to act with
-/// (`iam:PassRole`), whatever the service calls the parameter (`roleArn`,
-/// `executionRoleArn`, `overrides.taskRoleArn`, `ServiceRoleArn`, `iamInstanceProfile.arn`,
-/// …). Found on the tape, so no wire struct has to name each service's parameter; the least
-/// rather than the first, so that two copies of one event with their keys in another order
-/// (SPEC §8's duplicates) name the same role.
-pub fn passed_role<'de>(nodes: &[Node<'de>]) -> Option<&'de str> {
-    let (_, at) = members(nodes, 0).find(|(k, _)| *k == "requestParameters")?;
+/// Every string in the record's `requestParameters` (the object at the start of `nodes`), at
+/// any depth and under any key, that is a role or instance-profile ARN ([`is_role_arn`]),
+/// sorted and each once: what the call hands a service to act with (`iam:PassRole`), whatever
+/// the service calls the parameter (`roleArn`, `executionRoleArn`, `overrides.taskRoleArn`,
+/// `ServiceRoleArn`, `iamInstanceProfile.arn`, …). Found on the tape, so no wire struct has to
+/// name each service's parameter; every one, sorted, so that a decoy ARN (in a tag, say) does
+/// not stand in for the role the call passes, and two copies of one event with their keys in
+/// another order (SPEC §8's duplicates) name the same roles.
+pub fn passed_roles<'de>(nodes: &[Node<'de>]) -> Vec<&'de str> {
+    let Some((_, at)) = members(nodes, 0).find(|(k, _)| *k == "requestParameters") else {
+        return Vec::new();
+    };
     let end = (at + extent(nodes, at)).min(nodes.len());
-    nodes[at..end]
+    let mut roles: Vec<&'de str> = nodes[at..end]
         .iter()
         .filter_map(|n| match n {
             Node::String(s) if is_role_arn(s) => Some(*s),
             _ => None,
         })
-        .min()
+        .collect();
+    roles.sort_unstable();
+    roles.dedup();
+    roles
 }
 
 /// `arn:PARTITION:iam::ACCOUNT:role/NAME` or `…:instance-profile/NAME`, with a 12-digit
-/// account and at most 2,048 characters (IAM's own limit on a role ARN in a request).
+/// account, at most 2,048 characters (IAM's own limit on a role ARN in a request) and none
+/// that IAM refuses in a path or name (a space, a control character, anything not ASCII), so
+/// that the roles of one call joined by spaces ([`passed_roles`]) read back apart.
 pub fn is_role_arn(s: &str) -> bool {
-    if s.len() > 2048 || !s.starts_with("arn:") {
+    if s.len() > 2048 || !s.starts_with("arn:") || !s.bytes().all(|b| b.is_ascii_graphic()) {
         return false;
     }
     let mut parts = s.splitn(6, ':');
@@ -372,7 +379,8 @@ mod tests {
         let role = |doc: &str| {
             let (mut b, mut buf) = tape(doc);
             let t = simd_json::to_tape_with_buffers(&mut b, &mut buf).unwrap();
-            passed_role(&t.0).map(str::to_string)
+            let all = passed_roles(&t.0);
+            (!all.is_empty()).then(|| all.join(" "))
         };
         let a = "arn:aws:iam::111122223333:role/service-role/A";
         let b = "arn:aws:iam::111122223333:role/service-role/Z";
@@ -382,8 +390,11 @@ mod tests {
         let other = format!(
             r#"{{"responseElements":null,"requestParameters":{{"roleArn":"{a}","x":[{{"y":{{"z":"{b}"}}}},1]}},"eventName":"E"}}"#
         );
-        assert_eq!(role(&one).as_deref(), Some(a), "the least, not the response's");
-        assert_eq!(role(&other).as_deref(), Some(a), "whatever the order");
+        let both = format!("{a} {b}");
+        assert_eq!(role(&one).as_deref(), Some(both.as_str()), "each, not the response's");
+        assert_eq!(role(&other).as_deref(), Some(both.as_str()), "whatever the order");
+        let twice = format!(r#"{{"requestParameters":{{"x":"{a}","y":["{a}"]}}}}"#);
+        assert_eq!(role(&twice).as_deref(), Some(a), "each once");
         let gov = "arn:aws-us-gov:iam::111122223333:instance-profile/B";
         let deep = format!(r#"{{"requestParameters":{{"a":{{"b":[[{{"c":"{gov}"}}]]}}}}}}"#);
         assert_eq!(role(&deep).as_deref(), Some(gov));
@@ -396,6 +407,9 @@ mod tests {
             "arn:aws:iam::111122223333:role/",
             "arn:aws:s3:::111122223333:role/A",
             "xarn:aws:iam::111122223333:role/A",
+            "arn:aws:iam::111122223333:role/A B",
+            "arn:aws:iam::111122223333:role/A\\u001b",
+            "arn:aws:iam::111122223333:role/\\u00e9",
         ] {
             let doc = format!(r#"{{"requestParameters":{{"k":"{not}"}}}}"#);
             assert_eq!(role(&doc), None, "{not}");

@@ -113,9 +113,10 @@ pub struct Request {
     pub secret_id: Option<String>,
     pub instance_id: Option<String>,
     pub target_principal: Option<String>,
-    /// The first role or instance-profile ARN anywhere in `requestParameters`: what the call
-    /// hands a service to act with (`iam:PassRole`), under whatever parameter name the service
-    /// gives it (`crate::ingest::tape::passed_role`).
+    /// Every role or instance-profile ARN in `requestParameters`, at any depth, sorted and
+    /// joined by spaces (IAM allows none in an ARN): what the call hands a service to act with
+    /// (`iam:PassRole`), under whatever parameter name the service gives it
+    /// (`crate::ingest::tape::passed_roles`).
     pub passed_role: Option<String>,
 }
 
