@@ -5290,11 +5290,17 @@ fn more_routes_handed_a_role_fail_the_plan() {
     for (i, (source, name)) in no_role.iter().enumerate() {
         s.call(&leaked, T0 + 50 + i as i64, source, name, json!({"name": "prod"}));
     }
+    // A launch whose record has no response: the graph cannot tie the instances' sessions to
+    // it (a review: an admin profile's instance, plan exit 0). With its response, the graph
+    // follows it, and it is no route.
+    s.run_instances(&leaked, T0 + 60, "admin-profile", &["i-0aaa1234def567890"]);
+    s.drop_last_response();
+    s.run_instances(&leaked, T0 + 61, "app-profile", &["i-0bbb1234def567890"]);
     // IMDSv1 allowed again on an instance: a defence taken down, a review item, not a route.
     let imds = json!({"instanceId": "i-0abc1234def567890", "httpTokens": "optional"});
     s.call(&leaked, T0 + 100, "ec2.amazonaws.com", "ModifyInstanceMetadataOptions", imds);
     let d = write(&s, &[]);
-    let p = plan_with_routes(&d, LEAKED, (calls.len() + no_role.len()) as u64);
+    let p = plan_with_routes(&d, LEAKED, (calls.len() + no_role.len() + 1) as u64);
     let reviews: Vec<&str> =
         actions(&p, "review").iter().map(|a| a["reason"].as_str().unwrap()).collect();
     assert!(

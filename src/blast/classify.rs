@@ -451,6 +451,15 @@ fn listed_persistence(e: &Event) -> Option<(String, String, String)> {
             "SAML provider re-pointed to another metadata document".to_string(),
             "restore the provider's metadata document from a copy you trust (aws iam update-saml-provider) or delete the provider: until then whoever holds the new signing key signs in to every role that trusts it, after any cut-off".to_string(),
         ),
+        // The graph ties a launched instance's role sessions to the launch by the instance ids
+        // of its response: a record without them (not logged, or cut for its size) leaves those
+        // sessions untainted, a route like any other the taint does not follow (a review: an
+        // instance with an admin profile, plan exit 0).
+        "RunInstances" if r.instance_ids.is_none() => (
+            "ec2 instances".to_string(),
+            "instances launched, their ids not in the record (no response)".to_string(),
+            format!("{NOT_FOLLOWED}: the instances' role sessions (their instance profile's) are not tied to this launch, and the instance renews them by itself (F21); find the instances (aws ec2 describe-instances, by launch time and the caller's key), deny their role's sessions by aws:userid ROLEID:i-... with no time condition, and terminate them"),
+        ),
         "RunInstances" => (
             "ec2 instances".to_string(),
             "instances launched".to_string(),
