@@ -198,6 +198,10 @@ fn sessions_by_role(g: &SessionGraph) -> BTreeMap<(String, String), Vec<usize>> 
         // untainted. Not every caller of another account: a clean CI user whose own calls are
         // in an organization trail made its session, and what that session did, tainted
         // (plan.sh deleted the user its next run made).
+        // An IAM user's call with no key (`no-key@EVENT`, F17) counts as from outside too, as
+        // it did when such calls were one outside service: nothing of the trail's credentials
+        // made it (a review found another account's user's keyless AssumeRole, through a trust
+        // policy the attacker set, left untainted once those calls became sessions).
         let outside = match g.parent_edge()[n] {
             None => true,
             Some((p, _)) => {
@@ -205,6 +209,7 @@ fn sessions_by_role(g: &SessionGraph) -> BTreeMap<(String, String), Vec<usize>> 
                 matches!(parent.kind, NodeKind::ExternalIdentity | NodeKind::Service)
                     || (parent.principal_type.as_deref() == Some("AWSAccount")
                         && parent.principal_arn.is_none())
+                    || crate::chain::keyless_session(parent)
             }
         };
         if let (true, Some((acct, name))) = (outside, role_of(g, n)) {

@@ -5629,4 +5629,40 @@ fn what_the_attackers_user_makes_without_a_key_is_tainted() {
     assert!(tainted.iter().any(|t| t.contains(&hop.key)), "{tainted:?}");
     let (code, v) = verify(&d, &p);
     assert_eq!((code, v["verdict"].as_str()), (0, Some("OK")), "{v}");
+
+    // Another account's user let in by the trust policy the attacker set, assuming the role
+    // from a keyless console session: from outside, as such a call was before it became a
+    // session of its own (the review of that change found it untainted, plan 0, verify OK).
+    // And a session the owner began before the attacker set the password (its creationDate)
+    // is the owner's: what it makes is not taken.
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let ops = format!("arn:aws:iam::{MAIN}:role/Ops");
+    let trust = json!({"roleName": "Ops", "policyDocument": "{}"});
+    s.call(&leaked, T0 + 30, "iam.amazonaws.com", "UpdateAssumeRolePolicy", trust);
+    let mallory = s.console_login(SECOND, T0 + 100, "mallory");
+    let theirs = s.assume_role(&mallory, T0 + 130, &ops, "m", 43_200);
+    s.call(&theirs, T0 + 200, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let mut owner = s.console_login(MAIN, T0 - 600, "owner");
+    owner.issued_at = Some(T0 - 600);
+    s.update_login_profile(&leaked, T0 + 300, "owner");
+    let owners = s.create_access_key(&owner, T0 + 600, Some("owner"));
+    s.edit_records(|_, r| {
+        let user = r["userIdentity"]["userName"].as_str().unwrap_or("").to_string();
+        if (user == "mallory" || user == "owner") && r["userIdentity"]["type"] == "IAMUser" {
+            r["userIdentity"].as_object_mut().unwrap().remove("accessKeyId");
+            if user == "owner" {
+                let began = json!({"attributes": {"creationDate": "2024-03-11T09:50:00Z"}});
+                r["userIdentity"]["sessionContext"] = began;
+            }
+        }
+    });
+    let d = write(&s, &[]);
+    let tainted = tainted_ids(&d, LEAKED);
+    assert!(tainted.iter().any(|t| t.contains(&theirs.key)), "{tainted:?}");
+    let p = plan(&d, LEAKED, "strict");
+    assert!(principals(&p, "put_role_policy").contains(&ops), "{p:#}");
+    assert!(!deactivated(&p).contains(&owners.key.as_str()), "the owner's key: {p:#}");
+    let (code, v) = verify(&d, &p);
+    assert_eq!((code, v["verdict"].as_str()), (0, Some("OK")), "{v}");
 }

@@ -563,10 +563,13 @@ fn keyless_routes(
             }
             // The user called that then, under its name now: another user made under an old
             // name of the attacker's, after a rename or a deletion, is not the attacker's.
+            // And by a session begun once it was (its creationDate, when the record has one):
+            // one the owner began before the attacker set the password is the owner's.
+            let begun = if s.created == crate::ingest::NO_TIME { s.time } else { s.created };
             let now = g.user_name_now(acct, name, Some(s.time)).to_ascii_lowercase();
             by_name
                 .get(&(acct, now))
-                .is_some_and(|&(since, until)| s.time >= since && s.time < until)
+                .is_some_and(|&(since, until)| begun >= since && s.time < until)
         })
         .collect();
     let mut out = Vec::new();

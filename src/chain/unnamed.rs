@@ -56,10 +56,12 @@ impl SessionGraph {
     /// attacker made created or assumed from its console was followed by nothing (a review: a
     /// keyless `CreateUser` and `CreateAccessKey`, an `AssumeRole`, plan exit 0, verify OK);
     /// now the taint's rule 2 reaches it as it reaches the user's other sessions, and rule 1
-    /// what it made. Its issue time is the call's, the latest it can be: a deny of the user's
-    /// sessions issued before a cut-off after the call covers it.
+    /// what it made. Its issue time is its `creationDate` when the record gives one, else the
+    /// call's, the latest it can be: a deny of the user's sessions issued before a cut-off
+    /// after the call covers it (a session begun before the attacker set the user's password
+    /// is the owner's, not the attacker's: a review found it taken).
     pub(super) fn keyless_user(&mut self, e: &IssuingCall) -> usize {
-        let id = format!("no-key@{}", e.id());
+        let id = format!("{KEYLESS}{}", e.id());
         if let Some(i) = self.node(&id) {
             return i;
         }
@@ -69,10 +71,19 @@ impl SessionGraph {
         n.account_id = e.get(F::AccountId).map(Text::from);
         n.user_name = e.get(F::UserName).map(Text::from);
         n.userid = e.get(F::PrincipalId).map(String::from);
-        n.issued_at = Some(e.time);
+        n.issued_at = Some(e.creation_date.filter(|&c| c <= e.time).unwrap_or(e.time));
         n.orphan = true;
         self.add(n)
     }
+}
+
+/// How the id of an IAM user's session known only by a keyless call begins
+/// ([`SessionGraph::keyless_user`]).
+const KEYLESS: &str = "no-key@";
+
+/// A session known only by an IAM user's issuing call with no key ([`SessionGraph::keyless_user`]).
+pub fn keyless_session(n: &Node) -> bool {
+    n.kind == NodeKind::Session && n.id.starts_with(KEYLESS)
 }
 
 /// The partition of the account a call was made in, as the call's own ARNs show it (the
