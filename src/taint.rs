@@ -72,6 +72,12 @@ impl AttackerUser {
         self.deleted.is_none() && self.name_unsure.is_none()
     }
 
+    /// Every name it had: the one it has now, then those before renames, oldest first. The
+    /// attacker's calls on it, and its own, name it by whichever it had then.
+    pub fn names(&self) -> impl Iterator<Item = &String> {
+        std::iter::once(&self.user_name).chain(&self.renamed_from)
+    }
+
     /// [`AttackerUser::live`], and surely made by the attacker: the plan removes it.
     pub fn removable(&self) -> bool {
         self.live() && self.created && self.made_unsure.is_none()

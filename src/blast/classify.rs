@@ -270,6 +270,12 @@ pub(super) fn passed_role(e: &Event) -> Option<&str> {
     (!read_only && !own && !stores && !crate::ingest::is_detail(&e.name, &e.source)).then_some(role)
 }
 
+/// The roles a request names ([`crate::model::Request::passed_role`], joined by spaces) as a
+/// review item lists them.
+fn listed(roles: &str) -> String {
+    roles.replace(' ', ", ")
+}
+
 /// Calls that store what they are given as data (a tag, a parameter, a secret, an object, a
 /// message): a role's ARN among it is a value kept, not a role handed to the service (a review
 /// found a CI key's `PutParameter` of a role ARN failing the plan). What reads it back and
@@ -311,7 +317,7 @@ pub(super) fn persistence_of(e: &Event) -> Option<(String, String, String)> {
     // the call is already says the plan does not cover it.
     match passed_role(e) {
         Some(roles) if !found.2.starts_with(NOT_FOLLOWED) && !found.2.starts_with(NOT_CUT) => {
-            let roles = roles.replace(' ', ", ");
+            let roles = listed(roles);
             Some((
                 roles.clone(),
                 format!("{} ({}): the call hands the service a role to act with ({roles})", e.name, e.source),
@@ -341,10 +347,10 @@ fn listed_persistence(e: &Event) -> Option<(String, String, String)> {
         return Some((
             // What it ran and the roles it named, so that two calls of one name with other
             // roles are two review items, each naming its roles.
-            match (e.resources.first(), q.passed_role.as_deref()) {
-                (Some(r), Some(roles)) => format!("{r} with {}", roles.replace(' ', ", ")),
+            match (e.resources.first(), q.passed_role.as_deref().map(listed)) {
+                (Some(r), Some(roles)) => format!("{r} with {roles}"),
                 (Some(r), None) => r.clone(),
-                (None, Some(roles)) => roles.replace(' ', ", "),
+                (None, Some(roles)) => roles,
                 (None, None) => q
                     .role_arn
                     .clone()

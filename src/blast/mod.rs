@@ -486,7 +486,6 @@ fn results_note(ing: &Ingest, g: &SessionGraph) -> String {
     note
 }
 
-/// [`blast_with`] but for the signals.
 /// What a successful call leaves behind ([`is_persistence`], [`persistence_of`]).
 fn persistence_item(e: &Event) -> Option<Persistence> {
     if e.failed() || !is_persistence(e) {
@@ -523,8 +522,8 @@ fn persistence_item(e: &Event) -> Option<Persistence> {
 /// calls under every name the user had, from the time it became the attacker's until it was
 /// deleted, read back from their files; each with its index in the table. A user made again
 /// under one of those names by someone else after a rename or a deletion is not the
-/// attacker's. The user's own deny (TrailhoundDenyAll)
-/// stops its sessions, not what such a call started.
+/// attacker's. The user's own deny (TrailhoundDenyAll) stops its sessions, not what such a
+/// call started.
 fn keyless_routes(
     ing: &Ingest,
     users: &[crate::taint::AttackerUser],
@@ -545,10 +544,7 @@ fn keyless_routes(
         .collect();
     let names: BTreeSet<(&str, String)> = users
         .iter()
-        .flat_map(|u| {
-            let names = std::iter::once(&u.user_name).chain(&u.renamed_from);
-            names.map(|n| (u.account_id.as_str(), n.to_ascii_lowercase()))
-        })
+        .flat_map(|u| u.names().map(|n| (u.account_id.as_str(), n.to_ascii_lowercase())))
         .collect();
     let wanted: Vec<usize> = (0..ing.stubs.len())
         .filter(|&i| {
@@ -583,6 +579,7 @@ fn keyless_routes(
     Ok(out)
 }
 
+/// [`blast_with`] but for the signals.
 fn radius(
     ing: &Ingest,
     g: &SessionGraph,

@@ -47,9 +47,7 @@ impl SessionGraph {
             by: self.parent_of(e),
         }
     }
-}
 
-impl SessionGraph {
     /// The session that made an IAM user's issuing call with no key (a console session's calls
     /// may carry none, F17): one node per call (`no-key@EVENT`), the user's, first seen then.
     /// Such calls were taken for one outside service shared by them all, so what a user the

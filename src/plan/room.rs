@@ -111,10 +111,7 @@ impl TrailRooms {
         let users: BTreeSet<(&str, String)> = b
             .attacker_users
             .iter()
-            .flat_map(|u| {
-                let names = std::iter::once(&u.user_name).chain(&u.renamed_from);
-                names.map(|n| (u.account_id.as_str(), n.to_ascii_lowercase()))
-            })
+            .flat_map(|u| u.names().map(|n| (u.account_id.as_str(), n.to_ascii_lowercase())))
             .collect();
         if !users.is_empty() {
             let by_user = |i: usize| {

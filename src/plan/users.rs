@@ -35,7 +35,7 @@ pub(super) fn remove_users(
     // it, and one naming the user would point at whoever holds the name now.
     for u in b.attacker_users.iter().filter(|u| u.deleted.is_some()) {
         let before = |p: &&&Persistence| u.deleted_at.is_none_or(|d| p.event_time.secs() < d);
-        for name in std::iter::once(&u.user_name).chain(&u.renamed_from) {
+        for name in u.names() {
             let done = by_user.get(&(u.account_id.as_str(), name.as_str())).into_iter().flatten();
             handled.extend(done.filter(before).map(|p| p.event_id.clone()));
         }
@@ -43,8 +43,8 @@ pub(super) fn remove_users(
     for &u in live_users {
         let key = super::who(&u.account_id, &u.user_name);
         // Under each name it had: a call before a rename named it by its old one.
-        let of_user: Vec<&Persistence> = std::iter::once(&u.user_name)
-            .chain(&u.renamed_from)
+        let of_user: Vec<&Persistence> = u
+            .names()
             .filter_map(|name| by_user.get(&(u.account_id.as_str(), name.as_str())))
             .flatten()
             .copied()
