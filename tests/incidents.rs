@@ -5251,6 +5251,65 @@ fn a_role_the_attacker_made_is_denied_everything_whatever_its_sessions() {
     assert_eq!(verify(&d, &p).0, 1);
 }
 
+/// A service that takes a role by its bare name (Data Pipeline's fields, Elastic Beanstalk's
+/// option values, a Glue crawler's `role`, a Batch compute environment's roles) is a route as much as
+/// one given an ARN: the plan and verify fail on it. A tag, an attribute or an environment
+/// variable called `Role` is not one, nor a role IAM's own call acts on.
+#[test]
+fn a_service_handed_a_role_by_its_name_fails_the_plan() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let pipeline = json!({"pipelineId": "df-0123456789ABCDEFGHIJ", "pipelineObjects": [{"id": "Default", "name": "Default", "fields": [
+        {"key": "role", "stringValue": "DataPipelineDefaultRole"},
+        {"key": "resourceRole", "stringValue": "DataPipelineDefaultResourceRole"},
+        {"key": "scheduleType", "stringValue": "ondemand"}]}]});
+    s.call(&leaked, T0, "datapipeline.amazonaws.com", "PutPipelineDefinition", pipeline);
+    let env = json!({"applicationName": "web", "environmentName": "web-prod",
+        "optionSettings": [{"namespace": "aws:autoscaling:launchconfiguration", "optionName": "IamInstanceProfile", "value": "aws-elasticbeanstalk-ec2-role"}],
+        "tags": [{"key": "Role", "value": "frontend"}]});
+    s.call(&leaked, T0 + 10, "elasticbeanstalk.amazonaws.com", "CreateEnvironment", env);
+    let crawler = json!({"name": "c", "role": "AWSGlueServiceRole-crawl", "targets": {"s3Targets": [{"path": "s3://b/"}]}});
+    s.call(&leaked, T0 + 20, "glue.amazonaws.com", "CreateCrawler", crawler);
+    let batch = json!({"computeEnvironmentName": "ce", "serviceRole": "AWSBatchServiceRole", "computeResources": {"type": "EC2", "instanceRole": "ecsInstanceRole"}});
+    s.call(&leaked, T0 + 30, "batch.amazonaws.com", "CreateComputeEnvironment", batch);
+    // Not routes: a tag, an attribute and an environment variable called Role, IAM's own call.
+    let table = json!({"tableName": "orders", "tags": [{"key": "Role", "value": "orders"}]});
+    s.call(&leaked, T0 + 40, "dynamodb.amazonaws.com", "CreateTable", table);
+    let topic = json!({"name": "t", "attributes": {"Role": "alerts"}});
+    s.call(&leaked, T0 + 50, "sns.amazonaws.com", "CreateTopic", topic);
+    let job = json!({"name": "j", "environment": [{"name": "ROLE", "value": "worker"}]});
+    s.call(&leaked, T0 + 60, "codecommit.amazonaws.com", "CreateRepository", job);
+    s.call(&leaked, T0 + 70, "iam.amazonaws.com", "GetRole", json!({"roleName": "ReadHere"}));
+    let d = write(&s, &[]);
+    let dir = d.path().to_str().unwrap();
+    let pj = format!("{dir}/plan.json");
+    let args = ["plan", "--key", LEAKED, "--effective-at", CUT, "-o", &pj];
+    let (code, _, err) = run(&args, &d);
+    assert_eq!(code, 1, "{err}");
+    let p: Value = serde_json::from_slice(&std::fs::read(&pj).unwrap()).unwrap();
+    assert_eq!(p["summary"]["routes_not_followed"], 4, "{}", p["summary"]);
+    let reviews: Vec<&str> =
+        actions(&p, "review").iter().map(|a| a["reason"].as_str().unwrap()).collect();
+    for (call, named) in [
+        ("PutPipelineDefinition", "DataPipelineDefaultResourceRole, DataPipelineDefaultRole"),
+        ("CreateEnvironment", "aws-elasticbeanstalk-ec2-role"),
+        ("CreateCrawler", "AWSGlueServiceRole-crawl"),
+        ("CreateComputeEnvironment", "AWSBatchServiceRole, ecsInstanceRole"),
+    ] {
+        let want = format!("{call} {named} at ");
+        let n = reviews
+            .iter()
+            .filter(|r| r.starts_with(&want) && r.contains("NOT FOLLOWED by the taint"))
+            .count();
+        assert_eq!(n, 1, "{want}: {reviews:?}");
+    }
+    for absent in ["frontend", "orders", "alerts", "worker", "ReadHere"] {
+        assert!(!reviews.iter().any(|r| r.contains(absent)), "{absent}: {reviews:?}");
+    }
+    let (code, v) = verify(&d, &p);
+    assert_eq!((code, v["verdict"].as_str()), (1, Some("FAIL")), "{v}");
+}
+
 /// More calls that hand a service a role or run code on compute holding one (a review of the
 /// list found each with plan exit 0 and verify OK): each is NOT FOLLOWED, by its service.
 #[test]

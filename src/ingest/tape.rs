@@ -266,14 +266,25 @@ pub fn elements<'t>(nodes: &'t [Node<'_>], i: usize) -> impl Iterator<Item = usi
     })
 }
 
-/// Every string in the record's `requestParameters` (the object at the start of `nodes`), at
-/// any depth and under any key, that is a role or instance-profile ARN ([`is_role_arn`]),
-/// sorted and each once: what the call hands a service to act with (`iam:PassRole`), whatever
-/// the service calls the parameter (`roleArn`, `executionRoleArn`, `overrides.taskRoleArn`,
-/// `ServiceRoleArn`, `iamInstanceProfile.arn`, …). Found on the tape, so no wire struct has to
-/// name each service's parameter; every one, sorted, so that a decoy ARN (in a tag, say) does
-/// not stand in for the role the call passes, and two copies of one event with their keys in
-/// another order (SPEC §8's duplicates) name the same roles.
+/// Every role or instance profile the record's `requestParameters` (the object at the start
+/// of `nodes`) names, sorted and each once: what the call hands a service to act with
+/// (`iam:PassRole`), whatever the service calls the parameter. Two ways:
+///
+/// - any string, at any depth and under any key, that is a role's or instance profile's ARN
+///   ([`is_role_arn`]): `roleArn`, `executionRoleArn`, `overrides.taskRoleArn`,
+///   `ServiceRoleArn`, `iamInstanceProfile.arn`, …, every one, so that a decoy ARN (in a tag,
+///   say) does not stand in for the role the call passes;
+/// - a role's bare name ([`is_role_name`]) where the request says it is one ([`named_roles`]):
+///   services that take a name (Glue's `role`, EMR's `serviceRole` and `jobFlowRole`, Data
+///   Pipeline's `role` and `resourceRole` fields, Elastic Beanstalk's `IamInstanceProfile` and
+///   `ServiceRole` option values, a launch template's `IamInstanceProfile.Name`). A name kept
+///   is the name as the request gives it (the role is in the account that received the call);
+///   one that an ARN of the same request already ends with is not listed twice. Not in IAM's
+///   and STS's own calls, which name the role they act on (`GetRole`, `PutRolePolicy`).
+///
+/// Found on the tape, so no wire struct has to name each service's parameter; in one order, so
+/// that two copies of one event with their keys in another order (SPEC §8's duplicates) name
+/// the same roles.
 pub fn passed_roles<'de>(nodes: &[Node<'de>]) -> Vec<&'de str> {
     let Some((_, at)) = members(nodes, 0).find(|(k, _)| *k == "requestParameters") else {
         return Vec::new();
@@ -286,9 +297,130 @@ pub fn passed_roles<'de>(nodes: &[Node<'de>]) -> Vec<&'de str> {
             _ => None,
         })
         .collect();
+    // IAM's and STS's own calls act on a role (`GetRole`'s `roleName`) rather than hand one to
+    // a service: only their ARNs are kept, as before names were read.
+    let own = members(nodes, 0).any(|(k, v)| {
+        k == "eventSource"
+            && matches!(nodes.get(v), Some(Node::String("iam.amazonaws.com" | "sts.amazonaws.com")))
+    });
+    let mut names = Vec::new();
+    if !own {
+        named_roles(nodes, at, 0, &mut names);
+    }
+    names.retain(|n| !roles.iter().any(|a| a.rsplit('/').next() == Some(*n)));
+    roles.extend(names);
     roles.sort_unstable();
     roles.dedup();
     roles
+}
+
+/// Keys whose value is what a service acts on rather than a role it is handed: tags (`{"Key":
+/// "Role", "Value": "web"}`), environment variables (`ROLE=worker`), labels, arguments,
+/// attributes and metadata of the caller's own. Their strings are not read as role names (an ARN among them
+/// still counts: [`passed_roles`]).
+fn skipped_key(k: &str) -> bool {
+    starts_ci(k, "tag")
+        || ends_ci(k, "tags")
+        || ["environment", "variable", "label", "argument", "metadata", "attribute"]
+            .iter()
+            .any(|w| contains_ci(k, w))
+}
+
+/// A key that says its value is a role or instance profile (`role`, `serviceRole`,
+/// `jobFlowRole`, `RoleName`, `roles`, `iamInstanceProfile`, `InstanceProfileName`), and not a
+/// session's name or length (`roleSessionName`).
+fn role_key(k: &str) -> bool {
+    !contains_ci(k, "session")
+        && (ends_ci(k, "role")
+            || ends_ci(k, "rolename")
+            || ends_ci(k, "roles")
+            || contains_ci(k, "instanceprofile"))
+}
+
+/// `k` begins with `w` (lower case), whatever the case of `k`; no allocation, since every key
+/// of every request is looked at.
+fn starts_ci(k: &str, w: &str) -> bool {
+    k.len() >= w.len() && k.as_bytes()[..w.len()].eq_ignore_ascii_case(w.as_bytes())
+}
+
+/// `k` ends with `w`, whatever the case of `k`.
+fn ends_ci(k: &str, w: &str) -> bool {
+    k.len() >= w.len() && k.as_bytes()[k.len() - w.len()..].eq_ignore_ascii_case(w.as_bytes())
+}
+
+/// `k` holds `w`, whatever the case of `k`.
+fn contains_ci(k: &str, w: &str) -> bool {
+    k.len() >= w.len()
+        && k.as_bytes().windows(w.len()).any(|x| x.eq_ignore_ascii_case(w.as_bytes()))
+}
+
+/// The pairs of keys by which a request names a setting and gives its value in one object:
+/// Elastic Beanstalk's option settings (`OptionName`, `Value`), Data Pipeline's fields (`key`,
+/// `stringValue`), CloudFormation's parameters (`ParameterKey`, `ParameterValue`). Not a tag's
+/// `Key` and `Value`.
+const SETTINGS: &[(&str, &str)] =
+    &[("optionname", "value"), ("key", "stringvalue"), ("parameterkey", "parametervalue")];
+
+/// The bare role names under the value at `nodes[i]` ([`passed_roles`]): a string under a
+/// [`role_key`] (or each string of an array, or an object's `name`, under one), and a setting
+/// whose name is a role key ([`SETTINGS`]); not under a [`skipped_key`]. The record is no
+/// deeper than [`MAX_DEPTH`] (checked before it is read), which bounds the recursion.
+fn named_roles<'de>(nodes: &[Node<'de>], i: usize, depth: usize, out: &mut Vec<&'de str>) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    let string = |j: usize| match nodes.get(j) {
+        Some(Node::String(s)) => Some(*s),
+        _ => None,
+    };
+    let name = |j: usize| string(j).filter(|s| is_role_name(s));
+    match nodes.get(i) {
+        Some(Node::Object { .. }) => {
+            for (setting, value) in SETTINGS {
+                let key = |want: &str| {
+                    members(nodes, i).find(|(k, _)| k.eq_ignore_ascii_case(want)).map(|(_, v)| v)
+                };
+                if let (Some(s), Some(v)) = (key(setting), key(value)) {
+                    if string(s).is_some_and(role_key) {
+                        out.extend(name(v));
+                    }
+                }
+            }
+            for (k, v) in members(nodes, i) {
+                if skipped_key(k) {
+                    continue;
+                }
+                if role_key(k) {
+                    match nodes.get(v) {
+                        Some(Node::String(_)) => out.extend(name(v)),
+                        Some(Node::Array { .. }) => out.extend(elements(nodes, v).filter_map(name)),
+                        Some(Node::Object { .. }) => out.extend(
+                            members(nodes, v)
+                                .filter(|(k, _)| k.eq_ignore_ascii_case("name"))
+                                .filter_map(|(_, j)| name(j)),
+                        ),
+                        _ => {}
+                    }
+                }
+                named_roles(nodes, v, depth + 1, out);
+            }
+        }
+        Some(Node::Array { .. }) => {
+            for j in elements(nodes, i) {
+                named_roles(nodes, j, depth + 1, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// What IAM takes as a role's or instance profile's name: 1 to 128 characters, letters, digits
+/// and `+=,.@_-` (role names stop at 64, instance profiles' at 128). No `:` or `/`, so an ARN
+/// or a path is not a name, and no space, so the roles of one call joined by spaces read back
+/// apart.
+pub fn is_role_name(s: &str) -> bool {
+    (1..=128).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
 }
 
 /// `arn:PARTITION:iam::ACCOUNT:role/NAME` or `…:instance-profile/NAME`, with a 12-digit
@@ -418,6 +550,58 @@ mod tests {
         assert_eq!(role(r#"{"requestParameters":null}"#), None);
         let long = format!("{a}{}", "x".repeat(2048));
         assert_eq!(role(&format!(r#"{{"requestParameters":{{"k":"{long}"}}}}"#)), None);
+    }
+
+    /// A role a service takes by its bare name is found where the request says it is a role:
+    /// under a key of a role (Glue, EMR, a launch template's profile), as a setting's value
+    /// (Elastic Beanstalk's options, Data Pipeline's fields); not in a tag, an environment
+    /// variable, a session's name, nor a string that is no role's name.
+    #[test]
+    fn a_role_a_request_names_by_its_bare_name_is_found_where_it_is_a_role() {
+        let roles = |params: &str| {
+            let doc = format!(r#"{{"eventName":"E","requestParameters":{params}}}"#);
+            let (mut b, mut buf) = tape(&doc);
+            let t = simd_json::to_tape_with_buffers(&mut b, &mut buf).unwrap();
+            passed_roles(&t.0).join(" ")
+        };
+        let cases = [
+            (r#"{"name":"j","role":"MyGlueRole","command":{"name":"glueetl"}}"#, "MyGlueRole"),
+            (
+                r#"{"serviceRole":"EMR_DefaultRole","jobFlowRole":"EMR_EC2_DefaultRole","name":"c"}"#,
+                "EMR_DefaultRole EMR_EC2_DefaultRole",
+            ),
+            (
+                r#"{"optionSettings":[{"namespace":"aws:autoscaling:launchconfiguration","optionName":"IamInstanceProfile","value":"aws-elasticbeanstalk-ec2-role"},{"namespace":"n","optionName":"InstanceType","value":"t3.micro"}]}"#,
+                "aws-elasticbeanstalk-ec2-role",
+            ),
+            (
+                r#"{"pipelineObjects":[{"id":"Default","fields":[{"key":"role","stringValue":"DataPipelineDefaultRole"},{"key":"resourceRole","stringValue":"DPResource"},{"key":"scheduleType","stringValue":"cron"}]}]}"#,
+                "DPResource DataPipelineDefaultRole",
+            ),
+            (r#"{"LaunchTemplateData":{"IamInstanceProfile":{"Name":"P"}}}"#, "P"),
+            (r#"{"Parameters":[{"ParameterKey":"InstanceRole","ParameterValue":"R"}]}"#, "R"),
+            (r#"{"roles":["A","B"]}"#, "A B"),
+            (
+                r#"{"roleName":"A","roleArn":"arn:aws:iam::111122223333:role/service-role/A"}"#,
+                "arn:aws:iam::111122223333:role/service-role/A",
+            ),
+            (r#"{"tags":[{"key":"Role","value":"web"}],"Tags":{"Role":"web"}}"#, ""),
+            (r#"{"tagSpecifications":[{"tags":[{"Key":"role","Value":"x"}]}]}"#, ""),
+            (r#"{"containerDefinitions":[{"environment":[{"name":"ROLE","value":"w"}]}]}"#, ""),
+            (r#"{"environment":{"variables":{"ROLE":"w"}}}"#, ""),
+            (r#"{"x":{"key":"role","value":"v"},"y":{"optionName":"Size","value":"v"}}"#, ""),
+            (r#"{"roleSessionName":"s","stage":"prod"}"#, ""),
+            (r#"{"attributes":{"Role":"alerts"},"name":"t"}"#, ""),
+            (r#"{"role":"has space","serviceRole":"a:b","jobFlowRole":"","r":"Role"}"#, ""),
+            (r#"{"role":7,"serviceRole":null,"jobFlowRole":{"arn":"p"}}"#, ""),
+        ];
+        for (params, want) in cases {
+            assert_eq!(roles(params), want, "{params}");
+        }
+        let iam = r#"{"eventSource":"iam.amazonaws.com","requestParameters":{"roleName":"A"}}"#;
+        let (mut b, mut buf) = tape(iam);
+        let t = simd_json::to_tape_with_buffers(&mut b, &mut buf).unwrap();
+        assert!(passed_roles(&t.0).is_empty(), "IAM's own call acts on the role it names");
     }
 
     #[test]

@@ -113,8 +113,9 @@ pub struct Request {
     pub secret_id: Option<String>,
     pub instance_id: Option<String>,
     pub target_principal: Option<String>,
-    /// Every role or instance-profile ARN in `requestParameters`, at any depth, sorted and
-    /// joined by spaces (IAM allows none in an ARN): what the call hands a service to act with
+    /// Every role or instance-profile ARN in `requestParameters`, at any depth, and every
+    /// bare role name where the request says it is a role's, sorted and joined by spaces (IAM
+    /// allows none in an ARN or a name): what the call hands a service to act with
     /// (`iam:PassRole`), under whatever parameter name the service gives it
     /// (`crate::ingest::tape::passed_roles`).
     pub passed_role: Option<String>,
