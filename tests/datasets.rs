@@ -166,12 +166,16 @@ fn dataset_invictus_blast_matches_an_independent_taint() {
     // Independent taint: the key, every key issued by a successful call made with a tainted
     // key (STS credentials or CreateAccessKey), and every role session issued, by a caller
     // with no access key (a service, another account), at or after a tainted credential set
-    // that role's trust policy (CreateRole, UpdateAssumeRolePolicy): to a fixed point. The
+    // that role's trust policy (CreateRole, UpdateAssumeRolePolicy): to a fixed point; and the
+    // calls with no key of the users a tainted key made or set a password for. The
     // dataset's attacker creates roles for EC2 instances and Lambda functions, whose
     // sessions the services then take.
     let raw = raw_records(&d);
     let mut tainted: BTreeSet<String> = ["AKIATFQR7NSC8Q4X20BJ".to_string()].into();
     let mut roles: BTreeMap<(String, String), String> = BTreeMap::new();
+    // Users a tainted key made or set a password or key for: their calls with no key (a
+    // console session's, F17) from then on are the attacker's too.
+    let mut users: BTreeMap<(String, String), String> = BTreeMap::new();
     let time = |r: &serde_json::Value| r["eventTime"].as_str().unwrap_or("").to_string();
     loop {
         let before = (tainted.len(), roles.len());
@@ -190,6 +194,15 @@ fn dataset_invictus_blast_matches_an_independent_taint() {
                     }
                 }
                 let name = r["eventName"].as_str().unwrap_or("");
+                if let (
+                    "CreateUser" | "CreateLoginProfile" | "UpdateLoginProfile" | "CreateAccessKey",
+                    Some(user),
+                ) = (name, r["requestParameters"]["userName"].as_str())
+                {
+                    let acct = r["recipientAccountId"].as_str().unwrap_or("").to_string();
+                    let since = users.entry((acct, user.to_string())).or_insert_with(|| time(r));
+                    *since = since.clone().min(time(r));
+                }
                 if let ("CreateRole" | "UpdateAssumeRolePolicy", Some(role)) =
                     (name, r["requestParameters"]["roleName"].as_str())
                 {
@@ -214,11 +227,26 @@ fn dataset_invictus_blast_matches_an_independent_taint() {
             break;
         }
     }
+    let keyless_of_user = |r: &serde_json::Value| {
+        let u = &r["userIdentity"];
+        let arn = u["arn"].as_str().unwrap_or("");
+        let user = (
+            arn.split(':').nth(4).unwrap_or("").to_string(),
+            arn.rsplit('/').next().unwrap_or("").to_string(),
+        );
+        u["type"] == "IAMUser"
+            && u["accessKeyId"].as_str().unwrap_or("").is_empty()
+            && users.get(&user).is_some_and(|since| time(r) >= *since)
+    };
     let ids: BTreeSet<&str> = raw
         .iter()
-        .filter(|r| r["userIdentity"]["accessKeyId"].as_str().is_some_and(|k| tainted.contains(k)))
+        .filter(|r| {
+            r["userIdentity"]["accessKeyId"].as_str().is_some_and(|k| tainted.contains(k))
+                || keyless_of_user(r)
+        })
         .map(|r| r["eventID"].as_str().unwrap())
         .collect();
+    assert!(raw.iter().any(keyless_of_user), "the attacker's user signs in to the console");
     assert_eq!(b["events"].as_u64().unwrap(), ids.len() as u64);
     let creds: BTreeSet<String> = b["credentials"]
         .as_array()

@@ -5596,6 +5596,95 @@ fn a_route_the_attackers_user_opens_without_a_key_fails_the_plan() {
     assert!(p["summary"].get("routes_not_followed").is_none(), "{}", p["summary"]);
 }
 
+/// What the attacker's user does with no key on its calls (a console session's, F17) is in the
+/// blast radius as the leaked key's own calls are: its data reads, what it changed (a review
+/// item of the plan), its share of the tainted events. The same user's keyless calls before
+/// the attacker set its password (a session the owner began), and a bystander's, are not.
+#[test]
+fn what_the_attackers_user_does_without_a_key_is_in_the_blast_radius() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let read = |b: &str| json!({"bucketName": b, "key": "2024/salaries.csv"});
+    let attach = |r: &str| json!({"roleName": r, "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"});
+    let ops = s.console_login(MAIN, T0 - 600, "ops");
+    let before = s.call(&ops, T0 - 500, "s3.amazonaws.com", "GetObject", read("ops-before"));
+    s.update_login_profile(&leaked, T0, "ops");
+    s.create_user(&leaked, T0 + 10, "evil");
+    s.create_login_profile(&leaked, T0 + 20, "evil");
+    let evil = s.console_login(MAIN, T0 + 120, "evil");
+    let mut keyless = vec![before];
+    keyless.push(s.call(&evil, T0 + 130, "s3.amazonaws.com", "GetObject", read("payroll")));
+    keyless.push(s.call(
+        &evil,
+        T0 + 140,
+        "iam.amazonaws.com",
+        "AttachRolePolicy",
+        attach("Deploy"),
+    ));
+    let ops_again = s.console_login(MAIN, T0 + 200, "ops");
+    keyless.push(s.call(&ops_again, T0 + 210, "s3.amazonaws.com", "GetObject", read("ops-after")));
+    let alice = s.console_login(MAIN, T0 + 220, "alice");
+    keyless.push(s.call(&alice, T0 + 230, "s3.amazonaws.com", "GetObject", read("alice")));
+    keyless.push(s.call(
+        &alice,
+        T0 + 240,
+        "iam.amazonaws.com",
+        "AttachRolePolicy",
+        attach("Alice"),
+    ));
+    s.edit_records(|_, r| {
+        if keyless.iter().any(|id| r["eventID"] == id.as_str()) {
+            r["userIdentity"].as_object_mut().unwrap().remove("accessKeyId");
+        }
+    });
+    let d = write(&s, &[]);
+    let (code, blast, err) = run(&["blast", "--key", LEAKED, "--format", "json"], &d);
+    assert_eq!(code, 0, "{err}");
+    let reads: Vec<&str> = blast["data_access"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["event_name"] == "GetObject")
+        .map(|a| a["resource"].as_str().unwrap())
+        .collect();
+    // ops's read after the attacker set its password is the attacker's as much as evil's.
+    let want =
+        ["arn:aws:s3:::ops-after/2024/salaries.csv", "arn:aws:s3:::payroll/2024/salaries.csv"];
+    assert_eq!(reads, want, "{blast:#}");
+    let changed: Vec<(&str, &str)> = blast["persistence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["event_name"] == "AttachRolePolicy")
+        .map(|p| (p["event_id"].as_str().unwrap(), p["target"].as_str().unwrap()))
+        .collect();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert_eq!(changed[0].0, keyless[2], "{changed:?}");
+    assert!(changed[0].1.contains("Deploy"), "{changed:?}");
+    // The users' keyless calls are tainted events (of no credential); the others are not.
+    let out = d.path().join("events.jsonl");
+    let (code, _, err) =
+        run(&["blast", "--key", LEAKED, "--events-out", out.to_str().unwrap()], &d);
+    assert_eq!(code, 0, "{err}");
+    let ids: Vec<String> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["event_id"].as_str().unwrap().into())
+        .collect();
+    for (k, id) in keyless.iter().enumerate() {
+        assert_eq!(ids.contains(id), (1..=3).contains(&k), "call {k}: {ids:?}");
+    }
+    assert_eq!(blast["events"].as_u64().unwrap(), ids.len() as u64);
+    let p = plan(&d, LEAKED, "strict");
+    let reviews: Vec<&str> =
+        actions(&p, "review").iter().map(|a| a["reason"].as_str().unwrap()).collect();
+    assert!(
+        reviews.iter().any(|r| r.starts_with("AttachRolePolicy") && r.contains("Deploy")),
+        "{reviews:?}"
+    );
+    assert!(!reviews.iter().any(|r| r.contains("Alice")), "{reviews:?}");
+}
+
 /// A flood of one route (3,000 `RunTask`s of one task definition by the leaked key) is one
 /// review item counting the rest, not 3,000 items (about 3 MB of plan.json before); every call
 /// is still counted as a route not followed, and another target is its own item.

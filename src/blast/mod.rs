@@ -515,23 +515,23 @@ fn persistence_item(e: &Event) -> Option<Persistence> {
     })
 }
 
-/// The routes not followed ([`Persistence::not_followed`]) that the attacker's users opened
-/// with calls carrying no access key (a console session's calls may carry none, F17): such a
-/// call belongs to no credential, so no tainted credential's events hold it, and a review
-/// found an attacker-made user's keyless `RunTask` with plan exit 0 and verify OK. Their
-/// calls under every name the user had, from the time it became the attacker's until it was
-/// deleted, read back from their files; each with its index in the table. A user made again
-/// under one of those names by someone else after a rename or a deletion is not the
-/// attacker's. The user's own deny (TrailhoundDenyAll) stops its sessions, not what such a
-/// call started.
-fn keyless_routes(
+/// The calls the attacker's users made with no access key (a console session's calls may
+/// carry none, F17): such a call belongs to no credential, so no tainted credential's events
+/// hold it, and a review found an attacker-made user's keyless `RunTask` with plan exit 0 and
+/// verify OK. They are tainted events as the credentials' are (the activity, data reads,
+/// persistence and routes of the blast radius, `tainted-events.parquet`), attributed to no
+/// credential. Their calls under every name the user had, from the time it became the
+/// attacker's until it was deleted; each as its index in the table. A user made again under
+/// one of those names by someone else after a rename or a deletion is not the attacker's.
+/// The user's own deny (TrailhoundDenyAll) stops its sessions, not what such a call started.
+fn keyless_calls(
     ing: &Ingest,
     users: &[crate::taint::AttackerUser],
     tainted: &[bool],
     g: &SessionGraph,
-) -> anyhow::Result<Vec<(usize, Persistence)>> {
+) -> Vec<usize> {
     if users.is_empty() {
-        return Ok(Vec::new());
+        return Vec::new();
     }
     // By the name each has at the end of the trail: from when it was the attacker's until it
     // was deleted.
@@ -546,7 +546,7 @@ fn keyless_routes(
         .iter()
         .flat_map(|u| u.names().map(|n| (u.account_id.as_str(), n.to_ascii_lowercase())))
         .collect();
-    let wanted: Vec<usize> = (0..ing.stubs.len())
+    (0..ing.stubs.len())
         .filter(|&i| {
             let s = &ing.stubs[i];
             if s.key != crate::ingest::NONE || g.node_of_event(i).is_some_and(|n| tainted[n]) {
@@ -567,16 +567,7 @@ fn keyless_routes(
                 .get(&(acct, now))
                 .is_some_and(|&(since, until)| begun >= since && s.time < until)
         })
-        .collect();
-    let mut out = Vec::new();
-    if !wanted.is_empty() {
-        ing.for_each_event(&wanted, |pos, e| {
-            if let Some(p) = persistence_item(&e).filter(Persistence::not_followed) {
-                out.push((wanted[pos], p));
-            }
-        })?;
-    }
-    Ok(out)
+        .collect()
 }
 
 /// [`blast_with`] but for the signals.
@@ -638,8 +629,14 @@ fn radius(
     for &n in &nodes {
         mask[n] = true;
     }
-    let event_indices: Vec<usize> =
+    let mut event_indices: Vec<usize> =
         (0..ing.stubs.len()).filter(|&i| g.node_of_event(i).is_some_and(|n| mask[n])).collect();
+    // With the attacker's users' keyless calls, which no tainted credential's events hold.
+    let keyless = keyless_calls(ing, &taint.attacker_users, &mask, g);
+    if !keyless.is_empty() {
+        event_indices.extend(keyless);
+        event_indices.sort_unstable();
+    }
 
     let mut per_node: BTreeMap<usize, SeenMaps> = BTreeMap::new();
     let mut accounts = BTreeMap::new();
@@ -658,7 +655,8 @@ fn radius(
     let wanted: &[usize] = if activity { &event_indices } else { &[] };
     let mut resource_uses = ResourceUses::new();
     ing.for_each_event(wanted, |pos, e| {
-        let node = g.node_of_event(event_indices[pos]);
+        // The credential's own figures: a keyless call has none tainted.
+        let node = g.node_of_event(event_indices[pos]).filter(|&n| mask[n]);
         if let (false, false, Some(a), Some(n)) =
             (e.failed(), e.resources.is_empty(), e.recipient_account.as_ref(), node)
         {
@@ -726,9 +724,6 @@ fn radius(
             }
         }
     })?;
-    if activity {
-        found.extend(keyless_routes(ing, &taint.attacker_users, &mask, g)?);
-    }
     found.sort_by_key(|(i, _)| *i);
     persistence.extend(found.into_iter().map(|(_, p)| p));
     finding_events.sort_by_key(|(pos, _)| *pos);
