@@ -5251,9 +5251,11 @@ fn a_role_the_attacker_made_is_denied_everything_whatever_its_sessions() {
     assert_eq!(verify(&d, &p).0, 1);
 }
 
-/// A service that takes a role by its bare name (Data Pipeline's fields, Elastic Beanstalk's
-/// option values, a Glue crawler's `role`, a Batch compute environment's roles) is a route as much as
-/// one given an ARN: the plan and verify fail on it. A tag, an attribute or an environment
+/// A service that takes a role by its bare name, with its path or not (Data Pipeline's fields,
+/// Elastic Beanstalk's option values, Glue's `role`, Image Builder's profile, an SSM
+/// activation's role) is a route as much as one given an ARN: the plan and verify fail on it;
+/// and a pipeline activated with a role parameter, or a launch constraint whose role is inside
+/// a JSON string, names none, but is a route all the same. A tag, an attribute or an environment
 /// variable called `Role` is not one, nor a role IAM's own call acts on.
 #[test]
 fn a_service_handed_a_role_by_its_name_fails_the_plan() {
@@ -5264,14 +5266,36 @@ fn a_service_handed_a_role_by_its_name_fails_the_plan() {
         {"key": "resourceRole", "stringValue": "DataPipelineDefaultResourceRole"},
         {"key": "scheduleType", "stringValue": "ondemand"}]}]});
     s.call(&leaked, T0, "datapipeline.amazonaws.com", "PutPipelineDefinition", pipeline);
-    let env = json!({"applicationName": "web", "environmentName": "web-prod",
-        "optionSettings": [{"namespace": "aws:autoscaling:launchconfiguration", "optionName": "IamInstanceProfile", "value": "aws-elasticbeanstalk-ec2-role"}],
+    // A parameter of the pipeline's (`#{myRole}`) given its value when it is activated.
+    let activate = json!({"pipelineId": "df-0123456789ABCDEFGHIJ", "parameterValues": [{"id": "myRole", "stringValue": "AdminRole"}]});
+    s.call(&leaked, T0 + 5, "datapipeline.amazonaws.com", "ActivatePipeline", activate);
+    let template = json!({"applicationName": "web", "templateName": "t",
+        "optionSettings": [{"namespace": "aws:autoscaling:launchconfiguration", "optionName": "IamInstanceProfile", "value": "aws-elasticbeanstalk-ec2-role"},
+            {"namespace": "aws:elasticbeanstalk:application:environment", "optionName": "SERVER_ROLE", "value": "worker"}],
         "tags": [{"key": "Role", "value": "frontend"}]});
-    s.call(&leaked, T0 + 10, "elasticbeanstalk.amazonaws.com", "CreateEnvironment", env);
-    let crawler = json!({"name": "c", "role": "AWSGlueServiceRole-crawl", "targets": {"s3Targets": [{"path": "s3://b/"}]}});
-    s.call(&leaked, T0 + 20, "glue.amazonaws.com", "CreateCrawler", crawler);
-    let batch = json!({"computeEnvironmentName": "ce", "serviceRole": "AWSBatchServiceRole", "computeResources": {"type": "EC2", "instanceRole": "ecsInstanceRole"}});
-    s.call(&leaked, T0 + 30, "batch.amazonaws.com", "CreateComputeEnvironment", batch);
+    s.call(
+        &leaked,
+        T0 + 10,
+        "elasticbeanstalk.amazonaws.com",
+        "CreateConfigurationTemplate",
+        template,
+    );
+    let transform = json!({"name": "m", "role": "AWSGlueServiceRole-ml", "inputRecordTables": []});
+    s.call(&leaked, T0 + 20, "glue.amazonaws.com", "CreateMLTransform", transform);
+    let infra = json!({"name": "i", "instanceProfileName": "ImageBuilderProfile"});
+    s.call(
+        &leaked,
+        T0 + 25,
+        "imagebuilder.amazonaws.com",
+        "CreateInfrastructureConfiguration",
+        infra,
+    );
+    // A launch constraint's role, inside a JSON string.
+    let constraint = json!({"portfolioId": "port-abc", "productId": "prod-abc", "type": "LAUNCH", "parameters": "{\"LocalRoleName\":\"AdminRole\"}"});
+    s.call(&leaked, T0 + 27, "servicecatalog.amazonaws.com", "CreateConstraint", constraint);
+    // With its path, as the service takes it.
+    let activation = json!({"iamRole": "service-role/SSMHybridRole", "registrationLimit": 10});
+    s.call(&leaked, T0 + 30, "ssm.amazonaws.com", "CreateActivation", activation);
     // Not routes: a tag, an attribute and an environment variable called Role, IAM's own call.
     let table = json!({"tableName": "orders", "tags": [{"key": "Role", "value": "orders"}]});
     s.call(&leaked, T0 + 40, "dynamodb.amazonaws.com", "CreateTable", table);
@@ -5287,14 +5311,15 @@ fn a_service_handed_a_role_by_its_name_fails_the_plan() {
     let (code, _, err) = run(&args, &d);
     assert_eq!(code, 1, "{err}");
     let p: Value = serde_json::from_slice(&std::fs::read(&pj).unwrap()).unwrap();
-    assert_eq!(p["summary"]["routes_not_followed"], 4, "{}", p["summary"]);
+    assert_eq!(p["summary"]["routes_not_followed"], 7, "{}", p["summary"]);
     let reviews: Vec<&str> =
         actions(&p, "review").iter().map(|a| a["reason"].as_str().unwrap()).collect();
     for (call, named) in [
         ("PutPipelineDefinition", "DataPipelineDefaultResourceRole, DataPipelineDefaultRole"),
-        ("CreateEnvironment", "aws-elasticbeanstalk-ec2-role"),
-        ("CreateCrawler", "AWSGlueServiceRole-crawl"),
-        ("CreateComputeEnvironment", "AWSBatchServiceRole, ecsInstanceRole"),
+        ("CreateConfigurationTemplate", "aws-elasticbeanstalk-ec2-role"),
+        ("CreateMLTransform", "AWSGlueServiceRole-ml"),
+        ("CreateInfrastructureConfiguration", "ImageBuilderProfile"),
+        ("CreateActivation", "service-role/SSMHybridRole"),
     ] {
         let want = format!("{call} {named} at ");
         let n = reviews
@@ -5303,6 +5328,8 @@ fn a_service_handed_a_role_by_its_name_fails_the_plan() {
             .count();
         assert_eq!(n, 1, "{want}: {reviews:?}");
     }
+    assert!(reviews.iter().any(|r| r.starts_with("CreateConstraint")), "{reviews:?}");
+    assert!(reviews.iter().any(|r| r.starts_with("ActivatePipeline")), "{reviews:?}");
     for absent in ["frontend", "orders", "alerts", "worker", "ReadHere"] {
         assert!(!reviews.iter().any(|r| r.contains(absent)), "{absent}: {reviews:?}");
     }

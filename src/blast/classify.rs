@@ -198,6 +198,24 @@ const HANDED_ROLE: &[(&str, &str)] = &[
     ("UpdateDocument", "ssm.amazonaws.com"),
     ("UpdateDocumentDefaultVersion", "ssm.amazonaws.com"),
     ("PutImage", "ecr.amazonaws.com"),
+    // Run with a role whatever the request names, or with one it names only by a parameter, a
+    // default or inside a JSON string (a review: plan exit 0): a Data Pipeline's `#{myRole}` parameters and their
+    // values, a Beanstalk environment's instance profile (its default, or set from the source
+    // bundle), a Batch compute environment's instance role, a Glue crawler's role.
+    ("PutPipelineDefinition", "datapipeline.amazonaws.com"),
+    ("ActivatePipeline", "datapipeline.amazonaws.com"),
+    ("CreateEnvironment", "elasticbeanstalk.amazonaws.com"),
+    ("UpdateEnvironment", "elasticbeanstalk.amazonaws.com"),
+    ("CreateComputeEnvironment", "batch.amazonaws.com"),
+    ("UpdateComputeEnvironment", "batch.amazonaws.com"),
+    ("CreateCrawler", "glue.amazonaws.com"),
+    ("UpdateCrawler", "glue.amazonaws.com"),
+    // A Service Catalog product launched with its launch constraint's role, and the constraint
+    // itself (its role is inside a JSON string of the request, which is not read).
+    ("ProvisionProduct", "servicecatalog.amazonaws.com"),
+    ("UpdateProvisionedProduct", "servicecatalog.amazonaws.com"),
+    ("CreateConstraint", "servicecatalog.amazonaws.com"),
+    ("UpdateConstraint", "servicecatalog.amazonaws.com"),
 ];
 
 /// How the follow-up of a route to a principal's sessions that the taint does not follow

@@ -299,15 +299,32 @@ pub fn passed_roles<'de>(nodes: &[Node<'de>]) -> Vec<&'de str> {
         .collect();
     // IAM's and STS's own calls act on a role (`GetRole`'s `roleName`) rather than hand one to
     // a service: only their ARNs are kept, as before names were read.
-    let own = members(nodes, 0).any(|(k, v)| {
-        k == "eventSource"
-            && matches!(nodes.get(v), Some(Node::String("iam.amazonaws.com" | "sts.amazonaws.com")))
-    });
+    let top = |key: &str| {
+        members(nodes, 0).find(|(k, _)| *k == key).and_then(|(_, v)| match nodes.get(v) {
+            Some(Node::String(s)) => Some(*s),
+            _ => None,
+        })
+    };
+    let own = matches!(top("eventSource"), Some("iam.amazonaws.com" | "sts.amazonaws.com"));
     let mut names = Vec::new();
     if !own {
         named_roles(nodes, at, 0, &mut names);
     }
-    names.retain(|n| !roles.iter().any(|a| a.rsplit('/').next() == Some(*n)));
+    if !names.is_empty() {
+        // A name is not listed again beside the ARN of the same role: one of the account that
+        // received the call (the account a bare name is of) with the same last segment (IAM's
+        // names are unique in an account whatever the path). A decoy of another account with
+        // the same name does not hide it. A set, so that a request of thousands of both costs
+        // no more than their count.
+        let account = top("recipientAccountId").unwrap_or("");
+        let last = |s: &'de str| s.rsplit('/').next().unwrap_or(s);
+        let same: std::collections::HashSet<&str> = roles
+            .iter()
+            .filter(|a| a.split(':').nth(4) == Some(account))
+            .map(|a| last(a))
+            .collect();
+        names.retain(|n| !same.contains(last(n)));
+    }
     roles.extend(names);
     roles.sort_unstable();
     roles.dedup();
@@ -316,12 +333,12 @@ pub fn passed_roles<'de>(nodes: &[Node<'de>]) -> Vec<&'de str> {
 
 /// Keys whose value is what a service acts on rather than a role it is handed: tags (`{"Key":
 /// "Role", "Value": "web"}`), environment variables (`ROLE=worker`), labels, arguments,
-/// attributes and metadata of the caller's own. Their strings are not read as role names (an ARN among them
+/// attributes, metadata and a model's chat messages (`{"role": "user"}`) of the caller's own. Their strings are not read as role names (an ARN among them
 /// still counts: [`passed_roles`]).
 fn skipped_key(k: &str) -> bool {
     starts_ci(k, "tag")
         || ends_ci(k, "tags")
-        || ["environment", "variable", "label", "argument", "metadata", "attribute"]
+        || ["environment", "variable", "label", "argument", "metadata", "attribute", "messages"]
             .iter()
             .any(|w| contains_ci(k, w))
 }
@@ -331,11 +348,17 @@ fn skipped_key(k: &str) -> bool {
 /// session's name or length (`roleSessionName`).
 fn role_key(k: &str) -> bool {
     !contains_ci(k, "session")
+        && !NOT_IAM_ROLES.iter().any(|w| ends_ci(k, w))
         && (ends_ci(k, "role")
             || ends_ci(k, "rolename")
             || ends_ci(k, "roles")
             || contains_ci(k, "instanceprofile"))
 }
+
+/// Keys ending in `Role` that name a role of another service's own, never an IAM role: a
+/// QuickSight user's `UserRole`, a Connect participant's `ParticipantRole`, an OpenSearch
+/// domain's `MasterBackendRole` (a review found each failing the plan).
+const NOT_IAM_ROLES: &[&str] = &["userrole", "participantrole", "backendrole"];
 
 /// `k` begins with `w` (lower case), whatever the case of `k`; no allocation, since every key
 /// of every request is looked at.
@@ -355,11 +378,28 @@ fn contains_ci(k: &str, w: &str) -> bool {
 }
 
 /// The pairs of keys by which a request names a setting and gives its value in one object:
-/// Elastic Beanstalk's option settings (`OptionName`, `Value`), Data Pipeline's fields (`key`,
-/// `stringValue`), CloudFormation's parameters (`ParameterKey`, `ParameterValue`). Not a tag's
-/// `Key` and `Value`.
-const SETTINGS: &[(&str, &str)] =
-    &[("optionname", "value"), ("key", "stringvalue"), ("parameterkey", "parametervalue")];
+/// Elastic Beanstalk's option settings (`OptionName`, `Value`) and Data Pipeline's fields
+/// (`key`, `stringValue`). Not a tag's `Key` and `Value`, nor CloudFormation's `ParameterKey`
+/// and `ParameterValue`: a stack's parameter called `ServerRole` is often a word of the
+/// template's (a review found CI stacks failing the plan), and what a stack launches is logged
+/// as the caller's own calls, which the graph follows.
+const SETTINGS: &[(&str, &str)] = &[("optionname", "value"), ("key", "stringvalue")];
+
+/// A setting's name that says its value is a role ([`SETTINGS`]): any that holds `Role` or
+/// `InstanceProfile` (Beanstalk's `ServiceRoleForManagedUpdates`), not a session's.
+fn role_setting(k: &str) -> bool {
+    !contains_ci(k, "session") && (contains_ci(k, "role") || contains_ci(k, "instanceprofile"))
+}
+
+/// Beanstalk's namespace of the environment variables it gives the application
+/// (`aws:elasticbeanstalk:application:environment`): a variable called `SERVER_ROLE` is the
+/// application's word, not a role.
+fn app_variables(nodes: &[Node<'_>], i: usize) -> bool {
+    members(nodes, i).any(|(k, v)| {
+        k.eq_ignore_ascii_case("namespace")
+            && matches!(nodes.get(v), Some(Node::String(n)) if ends_ci(n, "application:environment"))
+    })
+}
 
 /// The bare role names under the value at `nodes[i]` ([`passed_roles`]): a string under a
 /// [`role_key`] (or each string of an array, or an object's `name`, under one), and a setting
@@ -381,7 +421,7 @@ fn named_roles<'de>(nodes: &[Node<'de>], i: usize, depth: usize, out: &mut Vec<&
                     members(nodes, i).find(|(k, _)| k.eq_ignore_ascii_case(want)).map(|(_, v)| v)
                 };
                 if let (Some(s), Some(v)) = (key(setting), key(value)) {
-                    if string(s).is_some_and(role_key) {
+                    if string(s).is_some_and(role_setting) && !app_variables(nodes, i) {
                         out.extend(name(v));
                     }
                 }
@@ -391,6 +431,15 @@ fn named_roles<'de>(nodes: &[Node<'de>], i: usize, depth: usize, out: &mut Vec<&
                     continue;
                 }
                 if role_key(k) {
+                    // Under a bare `role`, a word in capitals is another service's own role
+                    // (WorkMail's `USER`, Grafana's `ADMIN`), not an IAM role's name.
+                    let word = |j: &usize| {
+                        (k.eq_ignore_ascii_case("role") || k.eq_ignore_ascii_case("roles"))
+                            && string(*j).is_some_and(|w| {
+                                w.bytes().all(|b| b.is_ascii_uppercase() || b == b'_')
+                            })
+                    };
+                    let name = |j: usize| name(j).filter(|_| !word(&j));
                     match nodes.get(v) {
                         Some(Node::String(_)) => out.extend(name(v)),
                         Some(Node::Array { .. }) => out.extend(elements(nodes, v).filter_map(name)),
@@ -414,13 +463,18 @@ fn named_roles<'de>(nodes: &[Node<'de>], i: usize, depth: usize, out: &mut Vec<&
     }
 }
 
-/// What IAM takes as a role's or instance profile's name: 1 to 128 characters, letters, digits
-/// and `+=,.@_-` (role names stop at 64, instance profiles' at 128). No `:` or `/`, so an ARN
-/// or a path is not a name, and no space, so the roles of one call joined by spaces read back
-/// apart.
+/// What IAM takes as a role's or instance profile's name, with its path or not: a name of
+/// letters, digits and `+=,.@_-` (role names stop at 64 characters, instance profiles' at 128),
+/// after a path of such segments, each followed by `/` (Batch takes `/service-role/Name`, Glue
+/// `service-role/Name`), at most 640 characters in all. No `:`, so an ARN is not a name, and no
+/// space, so the roles of one call joined by spaces read back apart.
 pub fn is_role_name(s: &str) -> bool {
-    (1..=128).contains(&s.len())
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+    let body = s.strip_prefix('/').unwrap_or(s);
+    (1..=640).contains(&s.len())
+        && body.split('/').all(|seg| {
+            !seg.is_empty()
+                && seg.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+        })
 }
 
 /// `arn:PARTITION:iam::ACCOUNT:role/NAME` or `…:instance-profile/NAME`, with a 12-digit
@@ -554,12 +608,14 @@ mod tests {
 
     /// A role a service takes by its bare name is found where the request says it is a role:
     /// under a key of a role (Glue, EMR, a launch template's profile), as a setting's value
-    /// (Elastic Beanstalk's options, Data Pipeline's fields); not in a tag, an environment
-    /// variable, a session's name, nor a string that is no role's name.
+    /// (Elastic Beanstalk's options, Data Pipeline's fields), with its path; not in a tag, an
+    /// environment variable, a session's name, nor a string that is no role's name.
     #[test]
     fn a_role_a_request_names_by_its_bare_name_is_found_where_it_is_a_role() {
         let roles = |params: &str| {
-            let doc = format!(r#"{{"eventName":"E","requestParameters":{params}}}"#);
+            let doc = format!(
+                r#"{{"eventName":"E","recipientAccountId":"111122223333","requestParameters":{params}}}"#
+            );
             let (mut b, mut buf) = tape(&doc);
             let t = simd_json::to_tape_with_buffers(&mut b, &mut buf).unwrap();
             passed_roles(&t.0).join(" ")
@@ -579,8 +635,7 @@ mod tests {
                 "DPResource DataPipelineDefaultRole",
             ),
             (r#"{"LaunchTemplateData":{"IamInstanceProfile":{"Name":"P"}}}"#, "P"),
-            (r#"{"Parameters":[{"ParameterKey":"InstanceRole","ParameterValue":"R"}]}"#, "R"),
-            (r#"{"roles":["A","B"]}"#, "A B"),
+            (r#"{"roles":["RoleA","RoleB","ADMIN"]}"#, "RoleA RoleB"),
             (
                 r#"{"roleName":"A","roleArn":"arn:aws:iam::111122223333:role/service-role/A"}"#,
                 "arn:aws:iam::111122223333:role/service-role/A",
@@ -592,8 +647,38 @@ mod tests {
             (r#"{"x":{"key":"role","value":"v"},"y":{"optionName":"Size","value":"v"}}"#, ""),
             (r#"{"roleSessionName":"s","stage":"prod"}"#, ""),
             (r#"{"attributes":{"Role":"alerts"},"name":"t"}"#, ""),
-            (r#"{"role":"has space","serviceRole":"a:b","jobFlowRole":"","r":"Role"}"#, ""),
+            (
+                r#"{"role":"has space","serviceRole":"a:b","jobFlowRole":"","r":"Role","instanceRole":"/"}"#,
+                "",
+            ),
             (r#"{"role":7,"serviceRole":null,"jobFlowRole":{"arn":"p"}}"#, ""),
+            // From the review: a path, a setting whose name holds Role, a decoy of another
+            // account with the same name, enum words of other services, chat messages, a
+            // stack's parameter, Beanstalk's application variables.
+            (
+                r#"{"serviceRole":"/service-role/AWSBatchServiceRole","role":"a//b"}"#,
+                "/service-role/AWSBatchServiceRole",
+            ),
+            (
+                r#"{"role":"service-role/AWSGlueServiceRole-x"}"#,
+                "service-role/AWSGlueServiceRole-x",
+            ),
+            (
+                r#"{"optionSettings":[{"namespace":"aws:elasticbeanstalk:managedactions","optionName":"ServiceRoleForManagedUpdates","value":"AdminRole"}]}"#,
+                "AdminRole",
+            ),
+            (
+                r#"{"role":"AdminRole","tags":{"owner":"arn:aws:iam::444455556666:role/AdminRole"}}"#,
+                "AdminRole arn:aws:iam::444455556666:role/AdminRole",
+            ),
+            (r#"{"role":"USER","userRole":"READER","participantRole":"CUSTOM_BOT"}"#, ""),
+            (r#"{"updateInstructionBatch":[{"role":"ADMIN"}],"messages":[{"role":"user"}]}"#, ""),
+            (r#"{"sAMLOptions":{"masterBackendRole":"admins"}}"#, ""),
+            (r#"{"parameters":[{"parameterKey":"ServerRole","parameterValue":"webserver"}]}"#, ""),
+            (
+                r#"{"optionSettings":[{"namespace":"aws:elasticbeanstalk:application:environment","optionName":"SERVER_ROLE","value":"worker"}]}"#,
+                "",
+            ),
         ];
         for (params, want) in cases {
             assert_eq!(roles(params), want, "{params}");
