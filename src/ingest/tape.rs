@@ -347,7 +347,8 @@ fn skipped_key(k: &str) -> bool {
 /// `jobFlowRole`, `RoleName`, `roles`, `iamInstanceProfile`, `InstanceProfileName`), and not a
 /// session's name or length (`roleSessionName`).
 fn role_key(k: &str) -> bool {
-    !contains_ci(k, "session")
+    (contains_ci(k, "role") || contains_ci(k, "profile"))
+        && !contains_ci(k, "session")
         && !NOT_IAM_ROLES.iter().any(|w| ends_ci(k, w))
         && (ends_ci(k, "role")
             || ends_ci(k, "rolename")
@@ -416,21 +417,23 @@ fn named_roles<'de>(nodes: &[Node<'de>], i: usize, depth: usize, out: &mut Vec<&
     let name = |j: usize| string(j).filter(|s| is_role_name(s));
     match nodes.get(i) {
         Some(Node::Object { .. }) => {
-            for (setting, value) in SETTINGS {
-                let key = |want: &str| {
-                    members(nodes, i).find(|(k, _)| k.eq_ignore_ascii_case(want)).map(|(_, v)| v)
-                };
-                if let (Some(s), Some(v)) = (key(setting), key(value)) {
-                    if string(s).is_some_and(role_setting) && !app_variables(nodes, i) {
-                        out.extend(name(v));
+            // One pass over the members (every object of every request is walked): a
+            // setting's name is noted, its value looked up only when the name is a role's.
+            let mut setting: Option<(&str, &str)> = None;
+            for (k, v) in members(nodes, i) {
+                if let Some(&(_, value)) = SETTINGS.iter().find(|(n, _)| k.eq_ignore_ascii_case(n))
+                {
+                    if let Some(s) = string(v).filter(|s| role_setting(s)) {
+                        setting = Some((s, value));
                     }
                 }
-            }
-            for (k, v) in members(nodes, i) {
-                if skipped_key(k) {
+                let container =
+                    matches!(nodes.get(v), Some(Node::Object { .. } | Node::Array { .. }));
+                let role = role_key(k);
+                if !(container || role) || skipped_key(k) {
                     continue;
                 }
-                if role_key(k) {
+                if role {
                     // Under a bare `role`, a word in capitals is another service's own role
                     // (WorkMail's `USER`, Grafana's `ADMIN`), not an IAM role's name.
                     let word = |j: &usize| {
@@ -451,7 +454,15 @@ fn named_roles<'de>(nodes: &[Node<'de>], i: usize, depth: usize, out: &mut Vec<&
                         _ => {}
                     }
                 }
-                named_roles(nodes, v, depth + 1, out);
+                if container {
+                    named_roles(nodes, v, depth + 1, out);
+                }
+            }
+            if let Some((_, value)) = setting {
+                if !app_variables(nodes, i) {
+                    let v = members(nodes, i).find(|(k, _)| k.eq_ignore_ascii_case(value));
+                    out.extend(v.and_then(|(_, v)| name(v)));
+                }
             }
         }
         Some(Node::Array { .. }) => {
