@@ -57,6 +57,21 @@ fn actions<'a>(p: &'a Value, kind: &str) -> Vec<&'a Value> {
     p["actions"].as_array().unwrap().iter().filter(|a| a["type"] == kind).collect()
 }
 
+/// The reasons the plan's review items give, in its order.
+fn review_reasons(p: &Value) -> Vec<&str> {
+    actions(p, "review").iter().map(|a| a["reason"].as_str().unwrap()).collect()
+}
+
+/// Exactly one review item is a route not followed that `call` opened, naming `named`.
+fn assert_one_route(reviews: &[&str], call: &str, named: &str) {
+    let want = format!("{call} {named} at ");
+    let n = reviews
+        .iter()
+        .filter(|r| r.starts_with(&want) && r.contains("NOT FOLLOWED by the taint"))
+        .count();
+    assert_eq!(n, 1, "{want}: {reviews:?}");
+}
+
 /// The access keys the plan deactivates.
 fn deactivated(p: &Value) -> Vec<&str> {
     actions(p, "deactivate_access_key")
@@ -1999,8 +2014,7 @@ fn unfollowed_routes_fail_the_plan_and_verify() {
     assert!(err.contains("2 call(s) of tainted credentials opened a route"), "{err}");
     let p: Value = serde_json::from_slice(&std::fs::read(&pj).unwrap()).unwrap();
     assert_eq!(p["summary"]["routes_not_followed"], 2, "{}", p["summary"]);
-    let reviews: Vec<&str> =
-        actions(&p, "review").iter().map(|a| a["reason"].as_str().unwrap()).collect();
+    let reviews = review_reasons(&p);
     for call in ["RunTask", "StartBuild"] {
         let n =
             reviews.iter().filter(|r| r.starts_with(call) && r.contains("NOT FOLLOWED")).count();
@@ -5312,8 +5326,7 @@ fn a_service_handed_a_role_by_its_name_fails_the_plan() {
     assert_eq!(code, 1, "{err}");
     let p: Value = serde_json::from_slice(&std::fs::read(&pj).unwrap()).unwrap();
     assert_eq!(p["summary"]["routes_not_followed"], 7, "{}", p["summary"]);
-    let reviews: Vec<&str> =
-        actions(&p, "review").iter().map(|a| a["reason"].as_str().unwrap()).collect();
+    let reviews = review_reasons(&p);
     for (call, named) in [
         ("PutPipelineDefinition", "DataPipelineDefaultResourceRole, DataPipelineDefaultRole"),
         ("CreateConfigurationTemplate", "aws-elasticbeanstalk-ec2-role"),
@@ -5321,12 +5334,7 @@ fn a_service_handed_a_role_by_its_name_fails_the_plan() {
         ("CreateInfrastructureConfiguration", "ImageBuilderProfile"),
         ("CreateActivation", "service-role/SSMHybridRole"),
     ] {
-        let want = format!("{call} {named} at ");
-        let n = reviews
-            .iter()
-            .filter(|r| r.starts_with(&want) && r.contains("NOT FOLLOWED by the taint"))
-            .count();
-        assert_eq!(n, 1, "{want}: {reviews:?}");
+        assert_one_route(&reviews, call, named);
     }
     assert!(reviews.iter().any(|r| r.starts_with("CreateConstraint")), "{reviews:?}");
     assert!(reviews.iter().any(|r| r.starts_with("ActivatePipeline")), "{reviews:?}");
@@ -5387,8 +5395,7 @@ fn more_routes_handed_a_role_fail_the_plan() {
     s.call(&leaked, T0 + 100, "ec2.amazonaws.com", "ModifyInstanceMetadataOptions", imds);
     let d = write(&s, &[]);
     let p = plan_with_routes(&d, LEAKED, (calls.len() + no_role.len() + 1) as u64);
-    let reviews: Vec<&str> =
-        actions(&p, "review").iter().map(|a| a["reason"].as_str().unwrap()).collect();
+    let reviews = review_reasons(&p);
     assert!(
         reviews
             .iter()
@@ -5482,20 +5489,14 @@ fn a_call_that_hands_any_service_a_role_fails_the_plan() {
     assert!(err.contains("4 call(s) of tainted credentials opened a route"), "{err}");
     let p: Value = serde_json::from_slice(&std::fs::read(&pj).unwrap()).unwrap();
     assert_eq!(p["summary"]["routes_not_followed"], 4, "{}", p["summary"]);
-    let reviews: Vec<&str> =
-        actions(&p, "review").iter().map(|a| a["reason"].as_str().unwrap()).collect();
+    let reviews = review_reasons(&p);
     for (call, named) in [
         ("CreateJob", role("BatchOps")),
         ("CreateUser", hostile.clone()),
         ("PutTargets", format!("{}, {}", role("AAA-decoy"), role("EventsInvoke"))),
         ("CreateEnvironment", format!("arn:aws:iam::{MAIN}:instance-profile/eb-ec2")),
     ] {
-        let want = format!("{call} {named} at ");
-        let n = reviews
-            .iter()
-            .filter(|r| r.starts_with(&want) && r.contains("NOT FOLLOWED by the taint"))
-            .count();
-        assert_eq!(n, 1, "{want}: {reviews:?}");
+        assert_one_route(&reviews, call, &named);
     }
     for absent in [
         "Reader",
@@ -5581,8 +5582,7 @@ fn a_route_the_attackers_user_opens_without_a_key_fails_the_plan() {
     keyless(&mut s);
     let d = write(&s, &[]);
     let p = plan_with_routes(&d, LEAKED, 2);
-    let reviews: Vec<&str> =
-        actions(&p, "review").iter().map(|a| a["reason"].as_str().unwrap()).collect();
+    let reviews = review_reasons(&p);
     // One item for the two (the same call on the same target), counting the second.
     let routes: Vec<&&str> =
         reviews.iter().filter(|r| r.starts_with("RunTask") && r.contains("NOT FOLLOWED")).collect();
@@ -5703,8 +5703,7 @@ fn what_the_attackers_user_does_without_a_key_is_in_the_blast_radius() {
     }
     assert_eq!(blast["events"].as_u64().unwrap(), ids.len() as u64);
     let p = plan(&d, LEAKED, "strict");
-    let reviews: Vec<&str> =
-        actions(&p, "review").iter().map(|a| a["reason"].as_str().unwrap()).collect();
+    let reviews = review_reasons(&p);
     assert!(
         reviews.iter().any(|r| r.starts_with("AttachRolePolicy") && r.contains("Deploy")),
         "{reviews:?}"
@@ -5739,8 +5738,7 @@ fn a_flood_of_one_route_is_one_review_item_counting_the_rest() {
     s.call(&leaked, T0 + 3001, "ecs.amazonaws.com", "RunTask", task);
     let d = write(&s, &[]);
     let p = plan_with_routes(&d, LEAKED, 3002);
-    let reviews: Vec<&str> =
-        actions(&p, "review").iter().map(|a| a["reason"].as_str().unwrap()).collect();
+    let reviews = review_reasons(&p);
     let tasks: Vec<&&str> = reviews.iter().filter(|r| r.starts_with("RunTask")).collect();
     assert_eq!(tasks.len(), 2, "{tasks:?}");
     assert!(

@@ -199,9 +199,10 @@ const HANDED_ROLE: &[(&str, &str)] = &[
     ("UpdateDocumentDefaultVersion", "ssm.amazonaws.com"),
     ("PutImage", "ecr.amazonaws.com"),
     // Run with a role whatever the request names, or with one it names only by a parameter, a
-    // default or inside a JSON string (a review: plan exit 0): a Data Pipeline's `#{myRole}` parameters and their
-    // values, a Beanstalk environment's instance profile (its default, or set from the source
-    // bundle), a Batch compute environment's instance role, a Glue crawler's role.
+    // default or inside a JSON string (a review: plan exit 0): a Data Pipeline's `#{myRole}`
+    // parameters and their values, a Beanstalk environment's instance profile (its default, or
+    // set from the source bundle), a Batch compute environment's instance role, a Glue
+    // crawler's role.
     ("PutPipelineDefinition", "datapipeline.amazonaws.com"),
     ("ActivatePipeline", "datapipeline.amazonaws.com"),
     ("CreateEnvironment", "elasticbeanstalk.amazonaws.com"),

@@ -279,8 +279,8 @@ pub fn elements<'t>(nodes: &'t [Node<'_>], i: usize) -> impl Iterator<Item = usi
 ///   Pipeline's `role` and `resourceRole` fields, Elastic Beanstalk's `IamInstanceProfile` and
 ///   `ServiceRole` option values, a launch template's `IamInstanceProfile.Name`). A name kept
 ///   is the name as the request gives it (the role is in the account that received the call);
-///   one that an ARN of the same request already ends with is not listed twice. Not in IAM's
-///   and STS's own calls, which name the role they act on (`GetRole`, `PutRolePolicy`).
+///   one that an ARN of that account in the same request ends with is not listed twice. Not in
+///   IAM's and STS's own calls, which name the role they act on (`GetRole`, `PutRolePolicy`).
 ///
 /// Found on the tape, so no wire struct has to name each service's parameter; in one order, so
 /// that two copies of one event with their keys in another order (SPEC §8's duplicates) name
@@ -299,12 +299,8 @@ pub fn passed_roles<'de>(nodes: &[Node<'de>]) -> Vec<&'de str> {
         .collect();
     // IAM's and STS's own calls act on a role (`GetRole`'s `roleName`) rather than hand one to
     // a service: only their ARNs are kept, as before names were read.
-    let top = |key: &str| {
-        members(nodes, 0).find(|(k, _)| *k == key).and_then(|(_, v)| match nodes.get(v) {
-            Some(Node::String(s)) => Some(*s),
-            _ => None,
-        })
-    };
+    let top =
+        |key: &str| members(nodes, 0).find(|(k, _)| *k == key).and_then(|(_, v)| text(nodes, v));
     let own = matches!(top("eventSource"), Some("iam.amazonaws.com" | "sts.amazonaws.com"));
     let mut names = Vec::new();
     if !own {
@@ -333,8 +329,8 @@ pub fn passed_roles<'de>(nodes: &[Node<'de>]) -> Vec<&'de str> {
 
 /// Keys whose value is what a service acts on rather than a role it is handed: tags (`{"Key":
 /// "Role", "Value": "web"}`), environment variables (`ROLE=worker`), labels, arguments,
-/// attributes, metadata and a model's chat messages (`{"role": "user"}`) of the caller's own. Their strings are not read as role names (an ARN among them
-/// still counts: [`passed_roles`]).
+/// attributes, metadata and a model's chat messages (`{"role": "user"}`) of the caller's own.
+/// Their strings are not read as role names (an ARN among them still counts: [`passed_roles`]).
 fn skipped_key(k: &str) -> bool {
     starts_ci(k, "tag")
         || ends_ci(k, "tags")
@@ -347,8 +343,7 @@ fn skipped_key(k: &str) -> bool {
 /// `jobFlowRole`, `RoleName`, `roles`, `iamInstanceProfile`, `InstanceProfileName`), and not a
 /// session's name or length (`roleSessionName`).
 fn role_key(k: &str) -> bool {
-    (contains_ci(k, "role") || contains_ci(k, "profile"))
-        && !contains_ci(k, "session")
+    mentions_role(k)
         && !NOT_IAM_ROLES.iter().any(|w| ends_ci(k, w))
         && (ends_ci(k, "role")
             || ends_ci(k, "rolename")
@@ -386,10 +381,19 @@ fn contains_ci(k: &str, w: &str) -> bool {
 /// as the caller's own calls, which the graph follows.
 const SETTINGS: &[(&str, &str)] = &[("optionname", "value"), ("key", "stringvalue")];
 
-/// A setting's name that says its value is a role ([`SETTINGS`]): any that holds `Role` or
-/// `InstanceProfile` (Beanstalk's `ServiceRoleForManagedUpdates`), not a session's.
-fn role_setting(k: &str) -> bool {
-    !contains_ci(k, "session") && (contains_ci(k, "role") || contains_ci(k, "instanceprofile"))
+/// A key or a setting's name ([`SETTINGS`]) that holds `Role` or `InstanceProfile`, and is not a
+/// session's: a setting so named says its value is a role (Beanstalk's
+/// `ServiceRoleForManagedUpdates`); a key must also end as [`role_key`] says.
+fn mentions_role(k: &str) -> bool {
+    (contains_ci(k, "role") || contains_ci(k, "instanceprofile")) && !contains_ci(k, "session")
+}
+
+/// The string at `nodes[j]`, if that is one.
+fn text<'de>(nodes: &[Node<'de>], j: usize) -> Option<&'de str> {
+    match nodes.get(j) {
+        Some(Node::String(s)) => Some(*s),
+        _ => None,
+    }
 }
 
 /// Beanstalk's namespace of the environment variables it gives the application
@@ -410,11 +414,7 @@ fn named_roles<'de>(nodes: &[Node<'de>], i: usize, depth: usize, out: &mut Vec<&
     if depth > MAX_DEPTH {
         return;
     }
-    let string = |j: usize| match nodes.get(j) {
-        Some(Node::String(s)) => Some(*s),
-        _ => None,
-    };
-    let name = |j: usize| string(j).filter(|s| is_role_name(s));
+    let name = |j: usize| text(nodes, j).filter(|s| is_role_name(s));
     match nodes.get(i) {
         Some(Node::Object { .. }) => {
             // One pass over the members (every object of every request is walked): a
@@ -423,7 +423,7 @@ fn named_roles<'de>(nodes: &[Node<'de>], i: usize, depth: usize, out: &mut Vec<&
             for (k, v) in members(nodes, i) {
                 if let Some(&(_, value)) = SETTINGS.iter().find(|(n, _)| k.eq_ignore_ascii_case(n))
                 {
-                    if let Some(s) = string(v).filter(|s| role_setting(s)) {
+                    if let Some(s) = text(nodes, v).filter(|s| mentions_role(s)) {
                         setting = Some((s, value));
                     }
                 }
@@ -436,13 +436,9 @@ fn named_roles<'de>(nodes: &[Node<'de>], i: usize, depth: usize, out: &mut Vec<&
                 if role {
                     // Under a bare `role`, a word in capitals is another service's own role
                     // (WorkMail's `USER`, Grafana's `ADMIN`), not an IAM role's name.
-                    let word = |j: &usize| {
-                        (k.eq_ignore_ascii_case("role") || k.eq_ignore_ascii_case("roles"))
-                            && string(*j).is_some_and(|w| {
-                                w.bytes().all(|b| b.is_ascii_uppercase() || b == b'_')
-                            })
-                    };
-                    let name = |j: usize| name(j).filter(|_| !word(&j));
+                    let bare = k.eq_ignore_ascii_case("role") || k.eq_ignore_ascii_case("roles");
+                    let word = |w: &str| w.bytes().all(|b| b.is_ascii_uppercase() || b == b'_');
+                    let name = |j: usize| name(j).filter(|w| !(bare && word(w)));
                     match nodes.get(v) {
                         Some(Node::String(_)) => out.extend(name(v)),
                         Some(Node::Array { .. }) => out.extend(elements(nodes, v).filter_map(name)),
