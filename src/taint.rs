@@ -567,12 +567,12 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
 type ChangeKey = (&'static str, String, String);
 
 fn change_key(gr: &crate::chain::UserGrant) -> ChangeKey {
-    let kind = if crate::ingest::FUNCTION_CHANGES.contains(&gr.event_name.as_str()) {
-        "function"
-    } else {
-        "provider"
-    };
-    (kind, gr.account_id.clone(), gr.user_name.clone())
+    // A function by its region and name (`function:REGION:NAME`): one of the same name in
+    // another region is another function.
+    if crate::ingest::FUNCTION_CHANGES.contains(&gr.event_name.as_str()) {
+        return ("function", gr.account_id.clone(), gr.user_arn.clone());
+    }
+    ("provider", gr.account_id.clone(), gr.user_name.clone())
 }
 
 /// The sessions of each function or provider: the children of the edges from its changes

@@ -248,12 +248,26 @@ fn dataset_invictus_blast_matches_an_independent_taint() {
         .collect();
     assert!(raw.iter().any(keyless_of_user), "the attacker's user signs in to the console");
     assert_eq!(b["events"].as_u64().unwrap(), ids.len() as u64);
-    let creds: BTreeSet<String> = b["credentials"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["access_key_id"].as_str().unwrap().to_string())
-        .collect();
+    // The keys, and the console sessions of those users known only by their sign-in (their
+    // calls carry no key): each a session of one of them, issued from then on.
+    let mut creds: BTreeSet<String> = BTreeSet::new();
+    let mut signins = 0;
+    for c in b["credentials"].as_array().unwrap() {
+        if let Some(k) = c["access_key_id"].as_str() {
+            creds.insert(k.to_string());
+            continue;
+        }
+        assert!(c["id"].as_str().unwrap().starts_with("no-key@"), "{c}");
+        let arn = c["principal_arn"].as_str().unwrap();
+        let user = (
+            arn.split(':').nth(4).unwrap_or("").to_string(),
+            arn.rsplit('/').next().unwrap_or("").to_string(),
+        );
+        let since = users.get(&user).unwrap_or_else(|| panic!("{c}"));
+        assert!(c["issued_at"].as_str().unwrap() >= since.as_str(), "{c}");
+        signins += 1;
+    }
+    assert!(signins >= 1, "the attacker's user's sign-in is a console session of its own");
     assert_eq!(creds, tainted);
     let persisted: BTreeSet<&str> = b["persistence"]
         .as_array()

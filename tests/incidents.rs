@@ -2257,6 +2257,138 @@ fn a_hop_from_a_session_seen_only_in_use_is_linked_through_the_role_owners_copy(
     }
 }
 
+/// The leaked key makes user `backdoor` with a console password; the attacker signs in and
+/// switches straight to AdminRole, whose session makes a key for the existing user `deploy`.
+/// The sign-in's own console session makes no call with its key (a trail of write events, a
+/// sign-in that lands on the switch), so only its `ConsoleLogin` shows it: the role session
+/// was an orphan no console session could have switched to, never tainted, and the plan
+/// exited 0 with verify OK and the new key live (a review). With the `SwitchRole` record and
+/// without it (a trail that drops sign-in records' copies elsewhere), the sign-in is a console
+/// session of its own and the switch is linked to it.
+#[test]
+fn a_role_switched_to_from_a_sign_in_with_no_call_of_its_own_is_denied() {
+    for switch_record in [true, false] {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let role = format!("arn:aws:iam::{MAIN}:role/AdminRole");
+        s.create_user(&leaked, T0 + 10, "backdoor");
+        s.create_login_profile(&leaked, T0 + 20, "backdoor");
+        let console = s.console_login(MAIN, T0 + 120, "backdoor");
+        let admin = s.switch_role(&console, T0 + 180, &role);
+        let made = s.create_access_key(&admin, T0 + 200, Some("deploy"));
+        s.call(&made, T0 + 400, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        if !switch_record {
+            s.drop_records(|_, r| r["eventName"] == "SwitchRole");
+        }
+        let d = write(&s, &[]);
+        let tainted = tainted_ids(&d, LEAKED);
+        for c in [&admin, &made] {
+            assert!(tainted.contains(&c.node_id()), "{switch_record}: {}: {tainted:?}", c.key);
+        }
+        assert!(
+            tainted.iter().any(|t| t.starts_with("no-key@")),
+            "{switch_record}: the sign-in's session: {tainted:?}"
+        );
+        for strategy in ["strict", "surgical"] {
+            let p = plan(&d, LEAKED, strategy);
+            assert!(principals(&p, "put_role_policy").contains(&role), "{strategy}: {p}");
+            assert!(deactivated(&p).contains(&made.key.as_str()), "{strategy}: {p}");
+            assert_eq!(verify(&d, &p).0, 0, "{switch_record} {strategy}");
+        }
+    }
+}
+
+/// The attacker's user `jdoe` (made with the leaked key) has a console session here. A person
+/// also called jdoe, signed in to another account (whose logs are not in the trail), switches
+/// into AdminRole here from another address and makes user `svc-backup` with a key. The
+/// console names both after the user; none of the switched session's calls came from the
+/// attacker's console session's address, so it is not taken for the attacker's (the plan
+/// deleted svc-backup and its key, exit 0, a review) but checked: AdminRole is denied with a
+/// review item, the plan exits 1, verify fails, and svc-backup is not removed. From the same
+/// address it is the attacker's switch, linked as before.
+#[test]
+fn a_switch_role_from_another_address_than_the_console_session_of_its_name_is_checked() {
+    for elsewhere in [true, false] {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let role = format!("arn:aws:iam::{MAIN}:role/AdminRole");
+        s.create_user(&leaked, T0 + 10, "jdoe");
+        s.create_login_profile(&leaked, T0 + 20, "jdoe");
+        let console = s.console_login(MAIN, T0 + 120, "jdoe");
+        s.call(&console, T0 + 130, "iam.amazonaws.com", "ListRoles", Value::Null);
+        let theirs = s.console_login(THIRD, T0 + 200, "jdoe");
+        let admin = s.switch_role(&theirs, T0 + 300, &role);
+        s.create_user(&admin, T0 + 320, "svc-backup");
+        let made = s.create_access_key(&admin, T0 + 330, Some("svc-backup"));
+        s.call(&made, T0 + 400, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        s.drop_records(|account, _| account == THIRD);
+        if elsewhere {
+            s.edit_records(|_, r| {
+                if r["userIdentity"]["accessKeyId"] == admin.key.as_str() {
+                    r["sourceIPAddress"] = Value::from("198.51.100.20");
+                }
+            });
+        }
+        let d = write(&s, &[]);
+        let tainted = tainted_ids(&d, LEAKED);
+        assert_eq!(tainted.contains(&admin.node_id()), !elsewhere, "{tainted:?}");
+        assert_eq!(tainted.contains(&made.node_id()), !elsewhere, "{tainted:?}");
+        if !elsewhere {
+            let p = plan(&d, LEAKED, "strict");
+            assert!(deactivated(&p).contains(&made.key.as_str()), "{p}");
+            continue;
+        }
+        let (code, p, err) = run(&["plan", "--key", LEAKED, "--effective-at", CUT], &d);
+        assert_eq!(code, 1, "{err}");
+        assert!(principals(&p, "put_role_policy").contains(&role), "{p}");
+        assert!(!deactivated(&p).contains(&made.key.as_str()), "{p}");
+        let removed: Vec<&str> =
+            actions(&p, "delete_user").iter().filter_map(|a| a["user_name"].as_str()).collect();
+        assert!(!removed.contains(&"svc-backup"), "{removed:?}");
+        let reviews = review_reasons(&p);
+        assert!(
+            reviews
+                .iter()
+                .any(|r| r.contains("named as a console switch-role from tainted console session")),
+            "{reviews:?}"
+        );
+        assert_eq!(verify(&d, &p).0, 1, "verify fails on the session to check");
+    }
+}
+
+/// The leaked key replaces the code of function `orders` in us-east-1. A function of the same
+/// name in eu-west-1, with a role of its own, runs sessions Lambda took there (its
+/// `AssumeRole` logged in eu-west-1): another function, not the attacker's. Its sessions were
+/// tainted and its role denied for good by `aws:userid`, plan exit 0 (a review). Now only the
+/// us-east-1 function's are; a session whose `AssumeRole` is not logged may be either's and
+/// stays the change's.
+#[test]
+fn a_function_of_the_same_name_in_another_region_is_another_function() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let role = format!("arn:aws:iam::{MAIN}:role/OrdersRole");
+    let eu_role = format!("arn:aws:iam::{MAIN}:role/OrdersRoleEU");
+    s.function_change(&leaked, T0 + 10, "UpdateFunctionCode20150331v2", "orders", Some(&role));
+    let ours = s.lambda_session(&role, "orders", T0 + 60, "us-east-1");
+    let unlogged = s.function_session(&role, "orders", T0 + 70, 3600);
+    let theirs = s.lambda_session(&eu_role, "orders", T0 + 80, "eu-west-1");
+    for (i, c) in [&ours, &unlogged, &theirs].into_iter().enumerate() {
+        s.call(c, T0 + 100 + i as i64, "dynamodb.amazonaws.com", "GetItem", Value::Null);
+    }
+    let d = write(&s, &[]);
+    let tainted = tainted_ids(&d, LEAKED);
+    assert!(tainted.contains(&ours.node_id()), "{tainted:?}");
+    assert!(tainted.contains(&unlogged.node_id()), "{tainted:?}");
+    assert!(!tainted.contains(&theirs.node_id()), "{tainted:?}");
+    for strategy in ["strict", "surgical"] {
+        let p = plan(&d, LEAKED, strategy);
+        let denied = principals(&p, "put_role_policy");
+        assert!(denied.contains(&role), "{strategy}: {denied:?}");
+        assert!(!denied.contains(&eu_role), "{strategy}: {denied:?}");
+        assert_eq!(verify(&d, &p).0, 0, "{strategy}");
+    }
+}
+
 /// A console switch-role whose calls lack `sessionCredentialFromConsole` (some console calls
 /// do), on the switched session's side or on the user's console session's side: still linked,
 /// so the role the attacker's user switched to is denied.

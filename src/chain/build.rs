@@ -477,7 +477,8 @@ impl SessionGraph {
                 more.extend(g.link_user_callers());
                 more.extend(g.link_skewed());
                 more.extend(g.link_signin_tokens(tokens, ing, &event_node));
-                more.extend(g.link_switched());
+                let login_ips = g.add_login_sessions(ing);
+                more.extend(g.link_switched(ing, &event_node, &login_ips));
                 more.extend(g.finish_wide());
                 g.add_notes(ing, &linked, more);
             },

@@ -45,6 +45,9 @@ pub(super) struct Launch {
     instance_ids: Vec<String>,
     /// A Lambda call: `instance_ids` holds the function's name.
     function: bool,
+    /// For a Lambda call: the region it was made in, the function's (a function is named
+    /// within its account and region: one of the same name elsewhere is another function).
+    region: Option<String>,
     time: i64,
     name: &'static str,
     event_id: String,
@@ -57,6 +60,9 @@ pub(super) struct Launch {
 pub(super) struct Pending {
     launches: Vec<Launch>,
     providers: super::provider::Providers,
+    /// The regions in which Lambda took a session (its `AssumeRole`, when logged), by the
+    /// session's key.
+    lambda_regions: BTreeMap<Text, Vec<Text>>,
 }
 
 /// What a workload's sessions are named by.
@@ -101,6 +107,37 @@ pub(super) fn latest_by_other(
     changes[..upto].iter().rev().copied().find(|&k| change(k).1 != node)
 }
 
+/// The regions in which Lambda took each session of a function `launches` changed whose
+/// `AssumeRole` is logged (the service's call, named by the function), by the session's key.
+fn lambda_regions(events: &[IssuingCall], launches: &[Launch]) -> BTreeMap<Text, Vec<Text>> {
+    let mut out: BTreeMap<Text, Vec<Text>> = BTreeMap::new();
+    let changed: std::collections::BTreeSet<&str> =
+        launches.iter().filter(|l| l.function).map(|l| l.instance_ids[0].as_str()).collect();
+    if changed.is_empty() {
+        return out;
+    }
+    for e in events {
+        if e.name() != "AssumeRole" || e.failed() {
+            continue;
+        }
+        let by_lambda = e.get(F::InvokedBy).is_some_and(|s| s.eq_ignore_ascii_case(LAMBDA));
+        let session = e.get(F::RoleSessionName).unwrap_or("");
+        if !by_lambda || !changed.contains(session) {
+            continue;
+        }
+        if let (Some(k), Some(r)) = (e.get(F::CredentialsKey), e.get(F::Region)) {
+            let v = out.entry(Text::from(k)).or_default();
+            if !v.iter().any(|x| x == r) {
+                v.push(Text::from(r));
+            }
+        }
+    }
+    out
+}
+
+/// The service that takes Lambda functions' sessions.
+const LAMBDA: &str = "lambda.amazonaws.com";
+
 /// The first function [`function_names`] finds in `s`.
 pub fn function_name(s: &str) -> Option<(Option<&str>, &str)> {
     function_names(s).first().copied()
@@ -110,7 +147,9 @@ impl SessionGraph {
     /// The successful launches among the issuing calls, each with the node of its caller.
     pub(super) fn launches(&mut self, ing: &Ingest, events: &[IssuingCall]) -> Pending {
         let providers = self.provider_changes(ing, events);
-        Pending { launches: self.workload_launches(ing, events), providers }
+        let launches = self.workload_launches(ing, events);
+        let lambda_regions = lambda_regions(events, &launches);
+        Pending { launches, providers, lambda_regions }
     }
 
     fn workload_launches(&mut self, ing: &Ingest, events: &[IssuingCall]) -> Vec<Launch> {
@@ -131,6 +170,7 @@ impl SessionGraph {
                         account: account.to_string(),
                         instance_ids: vec![function.to_string()],
                         function: true,
+                        region: e.get(F::Region).map(String::from),
                         time: e.time,
                         name,
                         event_id: e.id().to_string(),
@@ -156,6 +196,7 @@ impl SessionGraph {
                 account: account.to_string(),
                 instance_ids,
                 function: false,
+                region: None,
                 time: e.time,
                 name: crate::ingest::LAUNCHES,
                 event_id: e.id().to_string(),
@@ -175,7 +216,7 @@ impl SessionGraph {
             pending.launches.into_iter().partition(|l| l.function);
         self.link_instances(launches);
         // After the instances' links: a launched instance's session is no function's.
-        self.link_functions(functions);
+        self.link_functions(functions, &pending.lambda_regions);
     }
 
     fn link_instances(&mut self, launches: Vec<Launch>) {
@@ -253,11 +294,16 @@ impl SessionGraph {
     /// change a tainted credential made (an earlier change, a role or a layer, can outlive a
     /// later one), which one edge per session could not say without one per caller (a busy
     /// deployment pipeline makes a new session for every deployment).
-    fn link_functions(&mut self, functions: Vec<Launch>) {
+    ///
+    /// A function is named within its account and region: a session Lambda took in another
+    /// region than a change's (its `AssumeRole` logged there) is another function's of the
+    /// same name, not linked to it (a review found an innocent function of another region
+    /// denied for good). A session whose `AssumeRole` is not in the logs may be either's.
+    fn link_functions(&mut self, functions: Vec<Launch>, regions: &BTreeMap<Text, Vec<Text>>) {
         if functions.is_empty() {
             return;
         }
-        let lambda = self.node("service:lambda.amazonaws.com");
+        let lambda = self.node(&format!("service:{LAMBDA}"));
         let mut other = vec![false; self.nodes.len()];
         for (e, &(p, c)) in self.edges.iter().zip(&self.edge_nodes) {
             // A launch's link is no issuer: a session named by an instance id another launch
@@ -284,6 +330,18 @@ impl SessionGraph {
             let Some(name) = role_session_name(node) else { continue };
             let acct = node.principal_arn.as_deref().and_then(arn_account).unwrap_or("");
             let Some(c) = by_function.get(&(acct, name)) else { continue };
+            let taken = node.access_key_id.as_deref().and_then(|k| regions.get(k));
+            let here: Vec<usize>;
+            let c = match taken {
+                Some(taken) => {
+                    let ours = |k: &usize| {
+                        functions[*k].region.as_ref().is_none_or(|r| taken.iter().any(|t| t == r))
+                    };
+                    here = c.iter().copied().filter(ours).collect();
+                    &here
+                }
+                None => c,
+            };
             let change = |k: usize| (functions[k].time, functions[k].parent);
             if let Some(i) = latest_by_other(c, node.issued_at, n, change) {
                 links.push((i, n));
@@ -293,8 +351,13 @@ impl SessionGraph {
             self.launch_edge(&functions[i], n);
         }
         for l in functions {
+            // Named with its region: the taint tells the functions of one name apart by it.
+            let user_arn = match &l.region {
+                Some(r) => format!("function:{r}:{}", l.instance_ids[0]),
+                None => format!("function:{}", l.instance_ids[0]),
+            };
             let grant = UserGrant {
-                user_arn: format!("function:{}", l.instance_ids[0]),
+                user_arn,
                 account_id: l.account,
                 user_name: l.instance_ids[0].clone(),
                 event_name: l.name.to_string(),

@@ -44,7 +44,7 @@ const SLACK: i64 = 60;
 pub(super) const CONSOLE_LIFETIME: i64 = 12 * 3600;
 
 /// An address of a caller (not `AWS Internal` or a service's name).
-fn address(s: &str) -> Option<std::net::IpAddr> {
+pub(super) fn address(s: &str) -> Option<std::net::IpAddr> {
     s.parse().ok()
 }
 

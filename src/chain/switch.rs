@@ -8,17 +8,39 @@
 //! its password) with the leaked key, signed in and switched to an admin role kept that role
 //! session after the plan, and `verify` said OK. It is now linked, as *inferred*, to every
 //! console session alive at its start whose user name (or, for a federated console session,
-//! session name) is its session name: it is tainted whenever one of them is. A wrong match
-//! only adds taint (a deny a responder sees, with a note), never removes one.
+//! session name) is its session name: it is tainted whenever one of them is.
+//!
+//! A user's console session is known from its calls' key, or, when none of its calls is
+//! logged with one (a trail of write events, a sign-in that went straight on to a role), from
+//! its sign-in alone (`ConsoleLogin`, [`SessionGraph::add_login_sessions`]): an attacker's user
+//! that signed in and switched to a role was no console session at all, the role session
+//! stayed an orphan, and the key it made for another user was left active, plan exit 0,
+//! verify OK (a review).
+//!
+//! A console session and the sessions switched from it are one browser's: a switched session
+//! none of whose calls came from an address of the console session (when both show some) is
+//! someone else's of the same name (a person who signs in to another account and switches
+//! into this one, say), not linked: it is a session to check ([`super::unsure`]), denied with
+//! a review and a failing plan, and what it made is not removed as the attacker's (a review
+//! found such a person's new user deleted by the plan).
 
-use super::{NodeKind, SessionGraph};
-use std::collections::BTreeMap;
+use super::{NodeKind, SessionGraph, Text};
+use crate::ingest::Ingest;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 
 /// The longest console session (12 h), for a console session whose expiry is not known.
 const CONSOLE_LIFETIME: i64 = 12 * 3600;
 /// How far a switched session's start may lie before the console session it came from is
 /// first seen (the two records' clocks).
 const SLACK: i64 = 60;
+
+/// The name of the link from a console session to a role session switched from it (no record
+/// of the switch is read).
+pub(super) const SWITCH_ROLE: &str = "SwitchRole";
+
+/// How far apart a sign-in and the `creationDate` its console session's calls carry may be.
+const LOGIN_SLACK: i64 = 60;
 
 /// `(role ARN part, session name)` of an assumed-role session ARN.
 fn role_session(arn: &str) -> Option<(&str, &str)> {
@@ -65,9 +87,78 @@ pub(super) fn switch_window(node: &super::Node) -> Option<(String, i64, i64)> {
 }
 
 impl SessionGraph {
+    /// A console session for each IAM user's sign-in ([`crate::ingest::SIGN_IN`]) whose
+    /// session no node is (none of its calls logged with a key, or none with a
+    /// `creationDate` within [`LOGIN_SLACK`] of the sign-in): the user's, issued at the
+    /// sign-in, named `no-key@USER_ARN@TIME` as a user's other sessions known only by a
+    /// keyless call are `no-key@…` ([`super::keyless_session`]). The taint's rule 2 takes it
+    /// as it takes the user's other console sessions. Returns the console session of each
+    /// sign-in with the sign-in's address (the session's own calls may show none).
+    pub(super) fn add_login_sessions(&mut self, ing: &Ingest) -> Vec<(usize, IpAddr)> {
+        let flagged = |st: &&crate::ingest::Stub| st.flags & crate::ingest::SIGN_IN != 0;
+        if !ing.stubs.iter().any(|st| flagged(&st)) {
+            return Vec::new();
+        }
+        // Each user's console sessions, by issue time (a busy user has thousands).
+        let mut known: BTreeMap<String, Vec<(i64, usize)>> = BTreeMap::new();
+        for (n, node) in self.nodes.iter().enumerate() {
+            if node.kind != NodeKind::Session || !maybe_console(node) {
+                continue;
+            }
+            if let (Some(arn), Some(t)) = (node.principal_arn.as_deref(), node.issued_at) {
+                if arn.contains(":user/") {
+                    known.entry(arn.to_ascii_lowercase()).or_default().push((t, n));
+                }
+            }
+        }
+        known.values_mut().for_each(|v| v.sort_unstable());
+        // Looked up once per user (by its ARN's string number).
+        let mut of_user: crate::ingest::FxMap<u32, Option<&Vec<(i64, usize)>>> = Default::default();
+        let mut out = Vec::new();
+        for st in ing.stubs.iter().filter(flagged) {
+            let Some(arn) = ing.str(st.principal) else { continue };
+            let sessions = *of_user
+                .entry(st.principal)
+                .or_insert_with(|| known.get(&arn.to_ascii_lowercase()));
+            let seen = sessions.and_then(|v| {
+                let i = v.partition_point(|&(t, _)| t < st.time - LOGIN_SLACK);
+                v.get(i).filter(|&&(t, _)| t <= st.time + LOGIN_SLACK).map(|&(_, n)| n)
+            });
+            let n = match seen {
+                Some(n) => n,
+                None => {
+                    let mut id = format!("{}{arn}@", super::unnamed::KEYLESS);
+                    crate::time::push_iso(&mut id, st.time);
+                    match self.node(&id) {
+                        Some(n) => n,
+                        None => {
+                            let mut node = Self::blank(id, NodeKind::Session);
+                            node.principal_arn = Some(arn.to_string());
+                            node.principal_type = Some(Text::from("IAMUser"));
+                            node.account_id = crate::chain::arn_account(arn).map(Text::from);
+                            node.user_name = arn.rsplit('/').next().map(Text::from);
+                            node.issued_at = Some(st.time);
+                            node.issued_by_event = Some(Text::from("console sign-in"));
+                            node.orphan = true;
+                            self.add(node)
+                        }
+                    }
+                }
+            };
+            out.extend(ing.str(st.ip).and_then(super::signin::address).map(|ip| (n, ip)));
+        }
+        out
+    }
+
     /// Links each orphan console role session to the console sessions it may have been
-    /// switched from; returns the notes to add.
-    pub(super) fn link_switched(&mut self) -> Vec<String> {
+    /// switched from (module doc); `event_node`: each call's credential (pass 3), `login_ips`:
+    /// the sign-ins' addresses of the console sessions. Returns the notes to add.
+    pub(super) fn link_switched(
+        &mut self,
+        ing: &Ingest,
+        event_node: &[u32],
+        login_ips: &[(usize, IpAddr)],
+    ) -> Vec<String> {
         let incoming = self.first_edges();
         let orphans: Vec<usize> = (0..self.nodes.len())
             .filter(|&o| {
@@ -118,15 +209,43 @@ impl SessionGraph {
                 });
             }
         }
+        // The addresses of the linked sessions' calls, and of the sign-ins.
+        let mut ips: BTreeMap<usize, BTreeSet<IpAddr>> = BTreeMap::new();
+        for &(p, o) in &links {
+            ips.entry(p).or_default();
+            ips.entry(o).or_default();
+        }
+        if !links.is_empty() {
+            for (i, st) in ing.stubs.iter().enumerate() {
+                let Some(&n) = event_node.get(i) else { break };
+                if let Some(set) = ips.get_mut(&(n as usize)) {
+                    set.extend(ing.str(st.ip).and_then(super::signin::address));
+                }
+            }
+            for &(n, ip) in login_ips {
+                if let Some(set) = ips.get_mut(&n) {
+                    set.insert(ip);
+                }
+            }
+        }
         let mut notes = Vec::new();
         for (p, o) in links {
             let start = self.nodes[o].issued_at.unwrap_or(0);
+            let (theirs, from) = (&ips[&o], &ips[&p]);
+            if !theirs.is_empty() && !from.is_empty() && theirs.is_disjoint(from) {
+                notes.push(format!(
+                    "session {} is named as a console switch-role from {} would be, but none of its calls came from an address of that session: it is not taken as switched from it (if that session is tainted, the plan denies this one too and leaves it to a review)",
+                    self.nodes[o].id, self.nodes[p].id
+                ));
+                self.add_unsure(o, p, SWITCH_ROLE.to_string(), String::new(), start);
+                continue;
+            }
             notes.push(format!(
                 "session {} is taken as a console switch-role from {} (inferred: no call in the logs issued it, the console names a switched session after the user, and {} was a console session alive at its start): it is tainted whenever that session is",
                 self.nodes[o].id, self.nodes[p].id, self.nodes[p].id
             ));
             // No record of the switch is read: no event id, no file.
-            self.change_edge(p, o, ("SwitchRole", "", start, ""), true);
+            self.change_edge(p, o, (SWITCH_ROLE, "", start, ""), true);
             self.nodes[o].orphan = false;
         }
         notes

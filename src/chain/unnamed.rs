@@ -77,7 +77,7 @@ impl SessionGraph {
 
 /// How the id of an IAM user's session known only by a keyless call begins
 /// ([`SessionGraph::keyless_user`]).
-const KEYLESS: &str = "no-key@";
+pub(super) const KEYLESS: &str = "no-key@";
 
 /// A session known only by an IAM user's issuing call with no key ([`SessionGraph::keyless_user`]).
 pub fn keyless_session(n: &Node) -> bool {

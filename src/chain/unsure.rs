@@ -10,6 +10,9 @@
 //!   trail does not record, F15) and whose calls do not say console: only the user's keys (or
 //!   its console sign-in) make such a session, and the key may be the leaked one;
 //!
+//! * a console role session named as a switch-role from a tainted console session gives it,
+//!   none of whose calls came from an address of that session ([`super::switch`]: a person
+//!   of the same user name switching in from another account is not the attacker);
 //! * a session a role owner's copy of the call shows issued to a caller with the account and
 //!   session name of a tainted session whose role id no record gave (the name does not tell
 //!   the role: [`super::usercaller`]);
@@ -76,6 +79,14 @@ impl SessionGraph {
                 continue;
             };
             let n = &self.nodes[node];
+            if t.event_name == super::switch::SWITCH_ROLE {
+                let why = format!(
+                    "it is named as a console switch-role from tainted console session {} would be (the console names a switched session after the user), but none of its calls came from an address of that session, so the trail does not tell who switched to it",
+                    one(&self.nodes[t.by].id)
+                );
+                roots.entry(node).or_insert((why, super::session_expiry(self, node)));
+                continue;
+            }
             if t.event_name != crate::ingest::SIGNIN_TOKEN {
                 let why = format!(
                     "the role owner's copy of its {} (event {}) names a caller with the account and session name of tainted session {}, whose role id the logs do not give (its issuing record has no response), so the trail does not tell whether that session is its caller",

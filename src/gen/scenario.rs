@@ -530,6 +530,31 @@ impl Scenario {
         self.role_session(role_arn, function, at, duration, json!({}))
     }
 
+    /// [`Scenario::function_session`] (an hour) with Lambda's own `AssumeRole` logged, in
+    /// `region`: where the function runs.
+    pub fn lambda_session(&mut self, role: &str, function: &str, at: i64, region: &str) -> Cred {
+        let c = self.function_session(role, function, at, 3600);
+        let r = json!({
+            "eventVersion": "1.08",
+            "userIdentity": {"type": "AWSService", "invokedBy": "lambda.amazonaws.com"},
+            "eventTime": iso(at),
+            "eventSource": "sts.amazonaws.com",
+            "eventName": "AssumeRole",
+            "awsRegion": region,
+            "sourceIPAddress": "lambda.amazonaws.com",
+            "userAgent": "lambda.amazonaws.com",
+            "requestParameters": {"roleArn": role, "roleSessionName": function},
+            "responseElements": {"credentials": Self::credentials(&c.key, at + 3600)},
+            "eventID": self.event_id(),
+            "readOnly": true,
+            "eventType": "AwsApiCall",
+            "managementEvent": true,
+            "recipientAccountId": c.account,
+        });
+        self.records.push((c.account.clone(), r));
+        c
+    }
+
     /// [`Scenario::create_access_key`], its record written without `responseElements` (as
     /// some converted exports keep it): the key's id is seen only in its use.
     pub fn create_access_key_unanswered(

@@ -62,10 +62,13 @@ pub enum Field {
     FunctionName,
     /// `requestParameters.newUserName` (`UpdateUser`): the name a user is renamed to.
     NewUserName,
+    /// `awsRegion`: where a Lambda function a call changed runs, and where Lambda took a
+    /// function's session ([`crate::chain::SessionGraph`], F21).
+    Region,
 }
 
 /// How many [`Field`]s there are.
-pub const FIELDS: usize = Field::NewUserName as usize + 1;
+pub const FIELDS: usize = Field::Region as usize + 1;
 // One bit each in `IssuingCall::present`.
 const _: () = assert!(FIELDS <= 64);
 
@@ -260,6 +263,7 @@ pub fn for_graph(e: Event) -> IssuingCall {
         o(&p.instance_ids),
         o(&q.function_name),
         o(&q.new_user_name),
+        o(&e.region),
     ];
     // A provider made (`CreateSAMLProvider`, named by its request's `name`): the graph reads
     // the provider's ARN from the principal ARN, as it does for `UpdateSAMLProvider`.
@@ -334,6 +338,45 @@ pub fn is_detail(name: &str, source: &str) -> bool {
 /// its own, issued by no logged call, and may outlive the session that signed it (12 h).
 pub const SIGNIN_TOKEN: &str = "GetSigninToken";
 
+/// A console sign-in (`signin.amazonaws.com`). An IAM user's opens a console session with a
+/// key of its own that no logged call issues, known only by the sign-in when none of its calls
+/// is logged with that key (a trail of write events, a sign-in that went straight on to a
+/// role): each successful one is flagged in the event table ([`super::SIGN_IN`],
+/// [`signed_in`]) and the session graph counts a console session from it when it has none.
+pub const CONSOLE_LOGIN: &str = "ConsoleLogin";
+
+/// Whether a record is an IAM user's successful console sign-in: a [`CONSOLE_LOGIN`] of
+/// `signin.amazonaws.com` by an `IAMUser` with a user ARN and no error code, whose result
+/// (`responseElements.ConsoleLogin`, not an error code) is `Success`, or, not stated, comes
+/// with no error message (a query result without the response's column: a failed one says
+/// "Failed authentication").
+pub fn signed_in(
+    name: &str,
+    source: &str,
+    who: (Option<&str>, Option<&str>),
+    outcome: Outcome,
+) -> bool {
+    let (kind, arn) = who;
+    name == CONSOLE_LOGIN
+        && source.eq_ignore_ascii_case("signin.amazonaws.com")
+        && kind == Some("IAMUser")
+        && arn.is_some_and(|a| a.contains(":user/"))
+        && outcome.error_code.is_none()
+        && match outcome.result {
+            Some(r) => r.eq_ignore_ascii_case("Success"),
+            None => outcome.error_message.is_none(),
+        }
+}
+
+/// What a record says of how a call went, for [`signed_in`].
+#[derive(Clone, Copy)]
+pub struct Outcome<'a> {
+    pub error_code: Option<&'a str>,
+    pub error_message: Option<&'a str>,
+    /// `responseElements.ConsoleLogin`.
+    pub result: Option<&'a str>,
+}
+
 /// The call that deletes an IAM role: a role made again under its name is another role (with
 /// another role id), whose sessions are not the old one's.
 pub const ROLE_DELETE: &str = "DeleteRole";
@@ -368,3 +411,39 @@ pub const FUNCTION_CHANGES: &[&str] = &[
 
 /// The call whose response names instances ([`Field::InstanceIds`]).
 pub const LAUNCHES: &str = "RunInstances";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A console sign-in states its result in its response, not in an error code: it failed
+    /// when that result is not `Success`, or when there is none but an error message (a query
+    /// result without the response's column); with neither it is taken as made. Only an IAM
+    /// user's, by its user ARN, of the sign-in service, counts.
+    #[test]
+    fn a_users_console_sign_in_is_told_by_its_result_or_its_error_message() {
+        let user = (Some("IAMUser"), Some("arn:aws:iam::111122223333:user/jdoe"));
+        let cases = [
+            (Some("Success"), None, None, true),
+            (Some("success"), None, None, true),
+            (Some("Failure"), Some("Failed authentication"), None, false),
+            (Some("Failure"), None, None, false),
+            (None, Some("Failed authentication"), None, false),
+            (None, None, None, true),
+            (Some("Success"), None, Some("AccessDenied"), false),
+        ];
+        for (result, error_message, error_code, made) in cases {
+            let o = Outcome { error_code, error_message, result };
+            let got = signed_in(CONSOLE_LOGIN, "signin.amazonaws.com", user, o);
+            assert_eq!(got, made, "{result:?} {error_message:?} {error_code:?}");
+        }
+        let ok = Outcome { error_code: None, error_message: None, result: Some("Success") };
+        assert!(signed_in(CONSOLE_LOGIN, "SIGNIN.amazonaws.com", user, ok));
+        assert!(!signed_in("SwitchRole", "signin.amazonaws.com", user, ok));
+        assert!(!signed_in(CONSOLE_LOGIN, "iam.amazonaws.com", user, ok));
+        let root = (Some("Root"), Some("arn:aws:iam::111122223333:root"));
+        assert!(!signed_in(CONSOLE_LOGIN, "signin.amazonaws.com", root, ok));
+        let role = (Some("IAMUser"), Some("arn:aws:sts::111122223333:assumed-role/R/jdoe"));
+        assert!(!signed_in(CONSOLE_LOGIN, "signin.amazonaws.com", role, ok));
+    }
+}

@@ -58,14 +58,16 @@ pub(crate) use cache::{Fields as ByteFields, Reader as ByteReader, Writer as Byt
 pub use discover::{discover, InputFile, DIGEST_FOLDER, INSIGHT_FOLDER};
 pub use intern::{FxMap, StrMap, StringList, Strings};
 pub use issuing::{
-    is_detail, needs_detail, Field as IssuingField, IssuingCall, FUNCTION_CHANGES, LAUNCHES,
-    PROVIDER_CHANGES, ROLE_DELETE, SIGNIN_TOKEN, USER_DELETE, USER_RENAME,
+    is_detail, needs_detail, signed_in, Field as IssuingField, IssuingCall, Outcome, CONSOLE_LOGIN,
+    FUNCTION_CHANGES, LAUNCHES, PROVIDER_CHANGES, ROLE_DELETE, SIGNIN_TOKEN, USER_DELETE,
+    USER_RENAME,
 };
 pub use options::{IngestOptions, DEFAULT_MAX_FILE_BYTES};
 pub use problem::{Conflict, IngestStats, Located, Problem, RecordReject, RejectReason};
 pub use problem::{Severity, TimeAnomaly};
 pub use read::holds_events;
 pub use summary::report_problems;
+pub use table::SIGN_IN;
 pub use table::{id128, CredFacts, Creds, Stub, Stubs, DETAIL, FAILED, HAS_ID, INVOKED_BY};
 pub use table::{NONE, NO_TIME};
 

@@ -2,11 +2,11 @@
 //! credential's first facts, into one rayon worker's accumulator ([`ThreadAcc`]).
 
 use super::intern::{FxMap, Strings};
-use super::issuing::{for_graph, is_detail, IssuingCall};
+use super::issuing::{for_graph, is_detail, signed_in, IssuingCall, Outcome, CONSOLE_LOGIN};
 use super::problem::push_reject;
 use super::record_digest::{content_digest, event_digest};
 use super::table::{id128, stand_in, CredFacts, Keyed};
-use super::{parse, raw, RecordReject, RejectReason, Stub, FAILED, HAS_ID, INVOKED_BY};
+use super::{parse, raw, RecordReject, RejectReason, Stub, FAILED, HAS_ID, INVOKED_BY, SIGN_IN};
 use super::{DETAIL, NONE, NO_TIME};
 use crate::model::Event;
 
@@ -140,6 +140,15 @@ impl FileScan<'_> {
         if e.identity.invoked_by.is_some() {
             flags |= INVOKED_BY;
         }
+        let outcome = Outcome {
+            error_code: e.error_code.as_deref(),
+            error_message: e.error_message.as_deref(),
+            result: e.response.console_login.as_deref(),
+        };
+        let who = (e.identity.kind.as_deref(), e.identity.arn.as_deref());
+        if signed_in(&e.name, &e.source, who, outcome) {
+            flags |= SIGN_IN;
+        }
         let created = e.identity.creation_date.unwrap_or(NO_TIME);
         let acc = &mut *self.acc;
         if let Some(log) = &mut acc.events {
@@ -218,6 +227,17 @@ impl parse::RecordSink for FileScan<'_> {
         }
         if ui.and_then(|u| u.invoked_by.non_empty()).is_some() {
             flags |= INVOKED_BY;
+        }
+        if r.event_name.get() == Some(CONSOLE_LOGIN) {
+            let outcome = Outcome {
+                error_code: r.error_code.non_empty(),
+                error_message: r.error_message.non_empty(),
+                result: r.response_elements.get().and_then(|p| p.console_login.non_empty()),
+            };
+            let who = (ui.and_then(|u| u.kind.get()), ui.and_then(|u| u.arn.get()));
+            if signed_in(CONSOLE_LOGIN, r.event_source.get().unwrap_or(""), who, outcome) {
+                flags |= SIGN_IN;
+            }
         }
         let created = parse::creation_date_of(r).unwrap_or(NO_TIME);
         let key_str = ui.and_then(|u| u.access_key_id.capped());

@@ -18,6 +18,9 @@ pub const FAILED: u8 = 2;
 pub const INVOKED_BY: u8 = 4;
 /// [`Stub::flags`]: the full event is in [`Ingest::details`](super::Ingest::details).
 pub const DETAIL: u8 = 8;
+/// [`Stub::flags`]: an IAM user's successful console sign-in ([`super::issuing::signed_in`]),
+/// whose user ([`Stub::principal`]) may have a console session no call of the trail shows.
+pub const SIGN_IN: u8 = 16;
 
 /// The compact form of every unique event: what the inventory and the session graph need, with
 /// strings interned in [`Ingest::strings`](super::Ingest::strings). 56 bytes an event, so a trail

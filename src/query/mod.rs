@@ -165,7 +165,8 @@ pub fn issuing_names() -> Vec<&'static str> {
         crate::ingest::SIGNIN_TOKEN,
         crate::model::names::COGNITO_DEVELOPER_TOKEN,
     ]);
-    v.push("ConsoleLogin");
+    // And the sign-ins, flagged in the event table ([`crate::ingest::SIGN_IN`]).
+    v.push(crate::ingest::CONSOLE_LOGIN);
     v
 }
 
@@ -738,7 +739,7 @@ mod tests {
         }
         assert!(sql.contains("-- trailhound query, phase 1 (athena)"));
         // The graph's every input, and nothing it does not read.
-        for n in issuing_names().into_iter().filter(|&n| n != "ConsoleLogin") {
+        for n in issuing_names().into_iter().filter(|&n| n != crate::ingest::CONSOLE_LOGIN) {
             assert!(crate::ingest::needs_detail(n), "{n}");
         }
         for n in ["GetSigninToken", "UpdateUser", "DeleteUser", "DeleteRole"] {

@@ -609,6 +609,8 @@ mod layout {
     pub(super) const FUNCTION: [F; 1] = [F::FunctionName];
     /// Then the name an `UpdateUser` gives the user.
     pub(super) const RENAME: [F; 1] = [F::NewUserName];
+    /// Then the call's region.
+    pub(super) const REGION: [F; 1] = [F::Region];
 }
 
 /// Writes every field of an issuing call but its origin (the decoder is told where it is):
@@ -645,6 +647,7 @@ pub(super) fn put_issuing(w: &mut Writer, c: &IssuingCall) {
     run(w, &layout::LAUNCH);
     run(w, &layout::FUNCTION);
     run(w, &layout::RENAME);
+    run(w, &layout::REGION);
 }
 
 /// Reads an issuing call [`put_issuing`] wrote, found at `origin`.
@@ -687,6 +690,7 @@ pub(super) fn get_issuing<'a>(r: &mut Reader<'a>, origin: Origin) -> Option<Issu
     run(r, &layout::LAUNCH)?;
     run(r, &layout::FUNCTION)?;
     run(r, &layout::RENAME)?;
+    run(r, &layout::REGION)?;
     s[F::Id as usize] = Some(id);
     s[F::Name as usize] = Some(name);
     let mut c = IssuingCall::new(time, origin, &s);
@@ -856,6 +860,7 @@ mod tests {
             (F::InstanceIds, &p.instance_ids),
             (F::FunctionName, &q.function_name),
             (F::NewUserName, &q.new_user_name),
+            (F::Region, &e.region),
         ];
         let mut seen = [false; FIELDS];
         seen[F::Id as usize] = true;
@@ -915,6 +920,7 @@ mod tests {
         old.opt_str(p.instance_ids.as_deref());
         old.opt_str(q.function_name.as_deref());
         old.opt_str(q.new_user_name.as_deref());
+        old.opt_str(e.region.as_deref());
         assert!(w.buf == old.buf, "the cached layout");
         let mut r = Reader::new(&w.buf);
         assert_eq!(get_issuing(&mut r, c.origin), Some(c.clone()));
@@ -939,6 +945,7 @@ mod tests {
             &layout::LAUNCH,
             &layout::FUNCTION,
             &layout::RENAME,
+            &layout::REGION,
         ] {
             for &f in list {
                 seen[f as usize] += 1;

@@ -15,7 +15,7 @@ const TABLE_MAGIC: &[u8; 8] = b"THCACHEt";
 const EVENTS_MAGIC: &[u8; 8] = b"THCACHEe";
 /// Bumped whenever what an entry holds, or how the first pass computes it, changes: an entry
 /// of another format is a miss.
-const FORMAT: u32 = 10;
+const FORMAT: u32 = 11;
 
 /// What the file system says about a file: any change in it sends the file to be hashed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
