@@ -45,8 +45,8 @@ pub(super) struct Launch {
     instance_ids: Vec<String>,
     /// A Lambda call: `instance_ids` holds the function's name.
     function: bool,
-    /// For a Lambda call: the region it was made in, the function's (a function is named
-    /// within its account and region: one of the same name elsewhere is another function).
+    /// For a Lambda call: the region it was made in (lower case), the function's (a function is
+    /// named within its account and region: one of the same name elsewhere is another one).
     region: Option<String>,
     time: i64,
     name: &'static str,
@@ -126,9 +126,10 @@ fn lambda_regions(events: &[IssuingCall], launches: &[Launch]) -> BTreeMap<Text,
             continue;
         }
         if let (Some(k), Some(r)) = (e.get(F::CredentialsKey), e.get(F::Region)) {
+            let r = Text::from(r.to_ascii_lowercase());
             let v = out.entry(Text::from(k)).or_default();
-            if !v.iter().any(|x| x == r) {
-                v.push(Text::from(r));
+            if !v.contains(&r) {
+                v.push(r);
             }
         }
     }
@@ -170,7 +171,7 @@ impl SessionGraph {
                         account: account.to_string(),
                         instance_ids: vec![function.to_string()],
                         function: true,
-                        region: e.get(F::Region).map(String::from),
+                        region: e.get(F::Region).map(str::to_ascii_lowercase),
                         time: e.time,
                         name,
                         event_id: e.id().to_string(),
@@ -298,7 +299,9 @@ impl SessionGraph {
     /// A function is named within its account and region: a session Lambda took in another
     /// region than a change's (its `AssumeRole` logged there) is another function's of the
     /// same name, not linked to it (a review found an innocent function of another region
-    /// denied for good). A session whose `AssumeRole` is not in the logs may be either's.
+    /// denied for good). A session whose `AssumeRole` is not in the logs may be either's: it
+    /// is linked to the latest change before it in each region, so that another region's
+    /// later change does not hide the one of its own (the taint keys functions by region).
     fn link_functions(&mut self, functions: Vec<Launch>, regions: &BTreeMap<Text, Vec<Text>>) {
         if functions.is_empty() {
             return;
@@ -331,20 +334,30 @@ impl SessionGraph {
             let acct = node.principal_arn.as_deref().and_then(arn_account).unwrap_or("");
             let Some(c) = by_function.get(&(acct, name)) else { continue };
             let taken = node.access_key_id.as_deref().and_then(|k| regions.get(k));
-            let here: Vec<usize>;
-            let c = match taken {
-                Some(taken) => {
-                    let ours = |k: &usize| {
-                        functions[*k].region.as_ref().is_none_or(|r| taken.iter().any(|t| t == r))
-                    };
-                    here = c.iter().copied().filter(ours).collect();
-                    &here
-                }
-                None => c,
+            let region = |k: usize| functions[k].region.as_deref();
+            // The changes of the regions it may run in (all, when Lambda's call is not logged).
+            let ours: Vec<usize> = match taken {
+                Some(taken) => c
+                    .iter()
+                    .copied()
+                    .filter(|&k| region(k).is_none_or(|r| taken.iter().any(|t| t == r)))
+                    .collect(),
+                None => c.clone(),
             };
+            // The latest before it in each of those regions: a later change of another
+            // region's function of that name does not hide this one's.
             let change = |k: usize| (functions[k].time, functions[k].parent);
-            if let Some(i) = latest_by_other(c, node.issued_at, n, change) {
-                links.push((i, n));
+            let mut done: Vec<Option<&str>> = Vec::new();
+            for &k in &ours {
+                if done.contains(&region(k)) {
+                    continue;
+                }
+                done.push(region(k));
+                let of_region: Vec<usize> =
+                    ours.iter().copied().filter(|&j| region(j) == region(k)).collect();
+                if let Some(i) = latest_by_other(&of_region, node.issued_at, n, change) {
+                    links.push((i, n));
+                }
             }
         }
         for (i, n) in links {

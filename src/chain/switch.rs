@@ -39,8 +39,12 @@ const SLACK: i64 = 60;
 /// of the switch is read).
 pub(super) const SWITCH_ROLE: &str = "SwitchRole";
 
-/// How far apart a sign-in and the `creationDate` its console session's calls carry may be.
-const LOGIN_SLACK: i64 = 60;
+/// How far apart a sign-in and the `creationDate` its console session's calls carry may be
+/// (the same second, bar the two services' clocks): a session of the user issued further
+/// from the sign-in is another one, the owner's from before an attacker set the password, say
+/// (a review: with a minute, the attacker's sign-in was taken for the owner's session, and
+/// the role it switched to went untainted).
+const LOGIN_SLACK: i64 = 5;
 
 /// `(role ARN part, session name)` of an assumed-role session ARN.
 fn role_session(arn: &str) -> Option<(&str, &str)> {
@@ -140,6 +144,7 @@ impl SessionGraph {
                             node.issued_at = Some(st.time);
                             node.issued_by_event = Some(Text::from("console sign-in"));
                             node.orphan = true;
+                            node.source_ips.extend(ing.str(st.ip).map(Text::from));
                             self.add(node)
                         }
                     }
@@ -180,42 +185,36 @@ impl SessionGraph {
                 by_name.entry(name).or_default().push((p, lo, hi));
             }
         }
-        let mut links: Vec<(usize, usize)> = Vec::new();
+        // Each orphan with the console sessions it may have been switched from.
+        let mut candidates: Vec<(usize, Vec<usize>)> = Vec::new();
         for o in orphans {
             let node = &self.nodes[o];
             let (Some(arn), Some(start)) = (node.principal_arn.as_deref(), node.issued_at) else {
                 continue;
             };
             let Some((_, name)) = role_session(arn) else { continue };
-            let name = name.to_ascii_lowercase();
-            let Some(list) = by_name.get(&name) else { continue };
-            let first = links.len();
-            links.extend(
-                list.iter()
-                    .filter(|&&(p, lo, hi)| {
-                        let other = self.nodes[p].principal_arn.as_deref() != Some(arn);
-                        p != o && other && lo <= start && start <= hi
-                    })
-                    .map(|&(p, _, _)| (p, o)),
-            );
-            if links.len() - first > super::wide::EDGES_UP_TO {
-                // Too many to link each: the taint decides (`super::wide`).
-                links.truncate(first);
-                self.wide_pending.push(super::wide::Pending {
-                    key: super::wide::WideKey::Console(name),
-                    time: start,
-                    child: o,
-                    event_id: String::new(),
-                });
+            let Some(list) = by_name.get(&name.to_ascii_lowercase()) else { continue };
+            let from: Vec<usize> = list
+                .iter()
+                .filter(|&&(p, lo, hi)| {
+                    let other = self.nodes[p].principal_arn.as_deref() != Some(arn);
+                    p != o && other && lo <= start && start <= hi
+                })
+                .map(|&(p, _, _)| p)
+                .collect();
+            if !from.is_empty() {
+                candidates.push((o, from));
             }
         }
-        // The addresses of the linked sessions' calls, and of the sign-ins.
+        // The addresses of their calls, and of the sign-ins.
         let mut ips: BTreeMap<usize, BTreeSet<IpAddr>> = BTreeMap::new();
-        for &(p, o) in &links {
-            ips.entry(p).or_default();
-            ips.entry(o).or_default();
+        for (o, from) in &candidates {
+            ips.entry(*o).or_default();
+            from.iter().for_each(|&p| {
+                ips.entry(p).or_default();
+            });
         }
-        if !links.is_empty() {
+        if !candidates.is_empty() {
             for (i, st) in ing.stubs.iter().enumerate() {
                 let Some(&n) = event_node.get(i) else { break };
                 if let Some(set) = ips.get_mut(&(n as usize)) {
@@ -229,24 +228,51 @@ impl SessionGraph {
             }
         }
         let mut notes = Vec::new();
-        for (p, o) in links {
+        for (o, from) in candidates {
             let start = self.nodes[o].issued_at.unwrap_or(0);
-            let (theirs, from) = (&ips[&o], &ips[&p]);
-            if !theirs.is_empty() && !from.is_empty() && theirs.is_disjoint(from) {
+            let theirs = &ips[&o];
+            // From elsewhere: none of its calls came from an address of that session (both
+            // showing some). Checked before the count below, so that many sessions of the
+            // name do not hand the decision to the name alone.
+            let (elsewhere, linked): (Vec<usize>, Vec<usize>) = from.into_iter().partition(|p| {
+                let ours = &ips[p];
+                !theirs.is_empty() && !ours.is_empty() && theirs.is_disjoint(ours)
+            });
+            if let Some(&p) = elsewhere.first() {
                 notes.push(format!(
-                    "session {} is named as a console switch-role from {} would be, but none of its calls came from an address of that session: it is not taken as switched from it (if that session is tainted, the plan denies this one too and leaves it to a review)",
-                    self.nodes[o].id, self.nodes[p].id
+                    "session {} is named as a console switch-role from {}{} would be, but none of its calls came from an address of that session: it is not taken as switched from it (if that session is tainted, the plan denies this one too and leaves it to a review)",
+                    self.nodes[o].id,
+                    self.nodes[p].id,
+                    match elsewhere.len() {
+                        1 => String::new(),
+                        k => format!(" (or {} more console session(s) of that name)", k - 1),
+                    }
                 ));
+            }
+            for p in elsewhere {
                 self.add_unsure(o, p, SWITCH_ROLE.to_string(), String::new(), start);
+            }
+            if linked.len() > super::wide::EDGES_UP_TO {
+                // Too many to link each: the taint decides (`super::wide`).
+                let name = role_session(self.nodes[o].principal_arn.as_deref().unwrap_or(""))
+                    .map_or(String::new(), |(_, n)| n.to_ascii_lowercase());
+                self.wide_pending.push(super::wide::Pending {
+                    key: super::wide::WideKey::Console(name),
+                    time: start,
+                    child: o,
+                    event_id: String::new(),
+                });
                 continue;
             }
-            notes.push(format!(
-                "session {} is taken as a console switch-role from {} (inferred: no call in the logs issued it, the console names a switched session after the user, and {} was a console session alive at its start): it is tainted whenever that session is",
-                self.nodes[o].id, self.nodes[p].id, self.nodes[p].id
-            ));
-            // No record of the switch is read: no event id, no file.
-            self.change_edge(p, o, (SWITCH_ROLE, "", start, ""), true);
-            self.nodes[o].orphan = false;
+            for p in linked {
+                notes.push(format!(
+                    "session {} is taken as a console switch-role from {} (inferred: no call in the logs issued it, the console names a switched session after the user, and {} was a console session alive at its start): it is tainted whenever that session is",
+                    self.nodes[o].id, self.nodes[p].id, self.nodes[p].id
+                ));
+                // No record of the switch is read: no event id, no file.
+                self.change_edge(p, o, (SWITCH_ROLE, "", start, ""), true);
+                self.nodes[o].orphan = false;
+            }
         }
         notes
     }

@@ -422,7 +422,8 @@ fn scan_table(
         for (i, name) in names.iter().enumerate() {
             let name = name.unwrap_or("");
             let w = full(name);
-            if w || needs_detail(name) {
+            // A sign-in too: whether it succeeded is in its response ([`super::SIGN_IN`]).
+            if w || needs_detail(name) || name == super::CONSOLE_LOGIN {
                 slot[i] = Some(n);
                 whole[i] = w.then_some(n);
                 n += 1;
