@@ -185,59 +185,85 @@ impl SessionGraph {
                 by_name.entry(name).or_default().push((p, lo, hi));
             }
         }
-        // Each orphan with the console sessions it may have been switched from.
-        let mut candidates: Vec<(usize, Vec<usize>)> = Vec::new();
-        for o in orphans {
-            let node = &self.nodes[o];
-            let (Some(arn), Some(start)) = (node.principal_arn.as_deref(), node.issued_at) else {
-                continue;
-            };
-            let Some((_, name)) = role_session(arn) else { continue };
-            let Some(list) = by_name.get(&name.to_ascii_lowercase()) else { continue };
-            let from: Vec<usize> = list
-                .iter()
-                .filter(|&&(p, lo, hi)| {
-                    let other = self.nodes[p].principal_arn.as_deref() != Some(arn);
-                    p != o && other && lo <= start && start <= hi
+        // The console sessions each orphan may have been switched from, and the orphan, by
+        // name and time (a first walk: nothing is kept per orphan, whose candidates can be
+        // thousands each in a forged trail).
+        let (nodes, names) = (&self.nodes, &by_name);
+        let candidates = |o: usize| {
+            let node = &nodes[o];
+            let arn = node.principal_arn.as_deref();
+            let start = node.issued_at;
+            let name = arn.and_then(role_session).map(|(_, n)| n.to_ascii_lowercase());
+            let list = name.and_then(|n| names.get(&n)).map_or(&[][..], Vec::as_slice);
+            list.iter()
+                .filter(move |&&(p, lo, hi)| {
+                    let other = nodes[p].principal_arn.as_deref() != arn;
+                    p != o && other && start.is_some_and(|t| lo <= t && t <= hi)
                 })
                 .map(|&(p, _, _)| p)
-                .collect();
-            if !from.is_empty() {
-                candidates.push((o, from));
+        };
+        let mut wanted = vec![false; self.nodes.len()];
+        for &o in &orphans {
+            for p in candidates(o) {
+                wanted[p] = true;
+                wanted[o] = true;
             }
         }
         // The addresses of their calls, and of the sign-ins.
-        let mut ips: BTreeMap<usize, BTreeSet<IpAddr>> = BTreeMap::new();
-        for (o, from) in &candidates {
-            ips.entry(*o).or_default();
-            from.iter().for_each(|&p| {
-                ips.entry(p).or_default();
-            });
+        let mut ips: BTreeMap<usize, BTreeSet<IpAddr>> =
+            (0..wanted.len()).filter(|&n| wanted[n]).map(|n| (n, BTreeSet::new())).collect();
+        if ips.is_empty() {
+            return Vec::new();
         }
-        if !candidates.is_empty() {
-            for (i, st) in ing.stubs.iter().enumerate() {
-                let Some(&n) = event_node.get(i) else { break };
-                if let Some(set) = ips.get_mut(&(n as usize)) {
-                    set.extend(ing.str(st.ip).and_then(super::signin::address));
+        for (i, st) in ing.stubs.iter().enumerate() {
+            let Some(&n) = event_node.get(i) else { break };
+            if let Some(set) = ips.get_mut(&(n as usize)) {
+                set.extend(ing.str(st.ip).and_then(super::signin::address));
+            }
+        }
+        for &(n, ip) in login_ips {
+            if let Some(set) = ips.get_mut(&n) {
+                set.insert(ip);
+            }
+        }
+        // Each orphan's candidates, from its address or from elsewhere (none of its calls
+        // came from an address of that session, both showing some), told apart before the
+        // count, so that many sessions of the name do not hand the decision to the name
+        // alone; past the count, either way, the taint decides by name (`super::wide`).
+        let cap = super::wide::EDGES_UP_TO;
+        let mut decided: Vec<(usize, Vec<usize>, Vec<usize>)> = Vec::new();
+        for &o in &orphans {
+            let theirs = &ips.get(&o);
+            let (mut linked, mut elsewhere) = (Vec::new(), Vec::new());
+            for p in candidates(o) {
+                let ours = &ips[&p];
+                let apart = theirs.is_some_and(|t| !t.is_empty() && t.is_disjoint(ours));
+                let into = if apart && !ours.is_empty() { &mut elsewhere } else { &mut linked };
+                into.push(p);
+                if into.len() > cap {
+                    break;
                 }
             }
-            for &(n, ip) in login_ips {
-                if let Some(set) = ips.get_mut(&n) {
-                    set.insert(ip);
-                }
+            if linked.is_empty() && elsewhere.is_empty() {
+                continue;
             }
+            decided.push((o, linked, elsewhere));
         }
         let mut notes = Vec::new();
-        for (o, from) in candidates {
+        for (o, linked, elsewhere) in decided {
             let start = self.nodes[o].issued_at.unwrap_or(0);
-            let theirs = &ips[&o];
-            // From elsewhere: none of its calls came from an address of that session (both
-            // showing some). Checked before the count below, so that many sessions of the
-            // name do not hand the decision to the name alone.
-            let (elsewhere, linked): (Vec<usize>, Vec<usize>) = from.into_iter().partition(|p| {
-                let ours = &ips[p];
-                !theirs.is_empty() && !ours.is_empty() && theirs.is_disjoint(ours)
-            });
+            if linked.len() > cap || elsewhere.len() > cap {
+                // Too many to link each: the taint decides (`super::wide`).
+                let name = role_session(self.nodes[o].principal_arn.as_deref().unwrap_or(""))
+                    .map_or(String::new(), |(_, n)| n.to_ascii_lowercase());
+                self.wide_pending.push(super::wide::Pending {
+                    key: super::wide::WideKey::Console(name),
+                    time: start,
+                    child: o,
+                    event_id: String::new(),
+                });
+                continue;
+            }
             if let Some(&p) = elsewhere.first() {
                 notes.push(format!(
                     "session {} is named as a console switch-role from {}{} would be, but none of its calls came from an address of that session: it is not taken as switched from it (if that session is tainted, the plan denies this one too and leaves it to a review)",
@@ -251,18 +277,6 @@ impl SessionGraph {
             }
             for p in elsewhere {
                 self.add_unsure(o, p, SWITCH_ROLE.to_string(), String::new(), start);
-            }
-            if linked.len() > super::wide::EDGES_UP_TO {
-                // Too many to link each: the taint decides (`super::wide`).
-                let name = role_session(self.nodes[o].principal_arn.as_deref().unwrap_or(""))
-                    .map_or(String::new(), |(_, n)| n.to_ascii_lowercase());
-                self.wide_pending.push(super::wide::Pending {
-                    key: super::wide::WideKey::Console(name),
-                    time: start,
-                    child: o,
-                    event_id: String::new(),
-                });
-                continue;
             }
             for p in linked {
                 notes.push(format!(
