@@ -48,6 +48,21 @@ pub(super) fn address(s: &str) -> Option<std::net::IpAddr> {
     s.parse().ok()
 }
 
+/// Adds to each node's set in `ips` the addresses its calls came from; `event_node` gives each
+/// call's credential (pass 3). One walk over the calls.
+pub(super) fn call_addresses(
+    ing: &Ingest,
+    event_node: &[u32],
+    ips: &mut BTreeMap<usize, std::collections::BTreeSet<std::net::IpAddr>>,
+) {
+    for (i, st) in ing.stubs.iter().enumerate() {
+        let Some(&n) = event_node.get(i) else { break };
+        if let Some(set) = ips.get_mut(&(n as usize)) {
+            set.extend(ing.str(st.ip).and_then(address));
+        }
+    }
+}
+
 impl SessionGraph {
     /// The successful `GetSigninToken` calls among `events` that carry a key, with the
     /// credential of that key (made if need be, as for any caller).
@@ -144,12 +159,7 @@ impl SessionGraph {
             ips.entry(p).or_default();
             ips.entry(o).or_default();
         }
-        for (i, st) in ing.stubs.iter().enumerate() {
-            let Some(&n) = event_node.get(i) else { break };
-            if let Some(set) = ips.get_mut(&(n as usize)) {
-                set.extend(ing.str(st.ip).and_then(address));
-            }
-        }
+        call_addresses(ing, event_node, &mut ips);
         for (p, o, k) in candidates {
             let t = &tokens[k];
             let theirs = &ips[&o];

@@ -215,12 +215,7 @@ impl SessionGraph {
         if ips.is_empty() {
             return Vec::new();
         }
-        for (i, st) in ing.stubs.iter().enumerate() {
-            let Some(&n) = event_node.get(i) else { break };
-            if let Some(set) = ips.get_mut(&(n as usize)) {
-                set.extend(ing.str(st.ip).and_then(super::signin::address));
-            }
-        }
+        super::signin::call_addresses(ing, event_node, &mut ips);
         for &(n, ip) in login_ips {
             if let Some(set) = ips.get_mut(&n) {
                 set.insert(ip);
@@ -233,12 +228,13 @@ impl SessionGraph {
         let cap = super::wide::EDGES_UP_TO;
         let mut decided: Vec<(usize, Vec<usize>, Vec<usize>)> = Vec::new();
         for &o in &orphans {
-            let theirs = &ips.get(&o);
+            // An orphan is in `ips` when it has a candidate, and so is every candidate.
+            let Some(theirs) = ips.get(&o) else { continue };
             let (mut linked, mut elsewhere) = (Vec::new(), Vec::new());
             for p in candidates(o) {
                 let ours = &ips[&p];
-                let apart = theirs.is_some_and(|t| !t.is_empty() && t.is_disjoint(ours));
-                let into = if apart && !ours.is_empty() { &mut elsewhere } else { &mut linked };
+                let apart = !theirs.is_empty() && !ours.is_empty() && theirs.is_disjoint(ours);
+                let into = if apart { &mut elsewhere } else { &mut linked };
                 into.push(p);
                 if into.len() > cap {
                     break;
