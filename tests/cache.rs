@@ -566,9 +566,9 @@ fn reread_line(trail: &Path, cache: &Path) -> ((u64, u64), Vec<u8>) {
     let mut sum = (0, 0);
     for line in err.lines().filter(|l| l.contains("re-read:")) {
         // "re-read: N events wanted in F files, K of the files served from the first pass, S
-        // from the events kept in the cache"
+        // from the events kept in the cache, R from what this run read before"
         let nums = numbers(line);
-        assert_eq!(nums.len(), 4, "{line}");
+        assert_eq!(nums.len(), 5, "{line}");
         sum = (sum.0 + nums[1], sum.1 + nums[3]);
     }
     (sum, out)

@@ -44,6 +44,36 @@ impl KeptLog {
         self.at.is_empty()
     }
 
+    /// The encoded bytes of the events kept, with their places ([`KeptLog::push`] counts a
+    /// place as 20).
+    pub(super) fn bytes(&self) -> usize {
+        self.w.buf.len() + 20 * self.at.len()
+    }
+
+    /// Sorts the places by `(file, record)`, for [`KeptLog::events_of`] (the bytes stay).
+    pub(super) fn sort(&mut self) {
+        self.at.sort_by_key(|a| (a.file, a.record));
+    }
+
+    /// Whether every wanted record of `file` is kept (places sorted, [`KeptLog::sort`]).
+    pub(super) fn covers(&self, file: u32, want: &[(u32, usize)]) -> bool {
+        let has = |w: &(u32, usize)| {
+            self.at.binary_search_by_key(&(file, w.0), |a| (a.file, a.record)).is_ok()
+        };
+        want.iter().all(has)
+    }
+
+    /// The wanted records of `file` (`(record, position)`, sorted), decoded, when every one
+    /// of them is kept (places sorted, [`KeptLog::sort`]); `None` otherwise.
+    pub(super) fn events_of(&self, file: u32, want: &[(u32, usize)]) -> Option<Vec<Event>> {
+        let decode = |w: &(u32, usize)| {
+            let i = self.at.binary_search_by_key(&(file, w.0), |a| (a.file, a.record)).ok()?;
+            let bytes = self.w.buf.get(self.at[i].start..self.at[i].end)?;
+            get_event(&mut Reader::new(bytes), Origin { file, record: w.0 })
+        };
+        want.iter().map(decode).collect()
+    }
+
     /// Adds the events of `other` after those of `self` (taken over whole when `self` has
     /// none: a run's first re-read kept 51 MB of events at 5 GB of trail, copied while both
     /// were held).
@@ -269,6 +299,8 @@ mod tests {
         let seeded = IngestOptions { seed_keys: vec![SEED.to_string()], ..plain.clone() };
         let without = ingest(&plain).unwrap();
         let with = ingest(&seeded).unwrap();
+        // Fresh runs, for what a run that has read nothing again does.
+        let (unread, plain_unread) = (ingest(&seeded).unwrap(), ingest(&plain).unwrap());
         assert_eq!(without.kept.len(), 0);
         // Three of the seed's events survive deduplication (c.json's copy is a duplicate).
         assert_eq!(with.stats.duplicates, 1);
@@ -286,11 +318,17 @@ mod tests {
         std::fs::remove_file(d.path().join("a.json")).unwrap();
         assert_eq!(with.load_events(&all).unwrap(), loaded);
         assert!(
-            without.load_events(&all).is_err(),
+            plain_unread.load_events(&all).is_err(),
             "a.json is gone: a plain ingest must re-read it"
         );
         std::fs::remove_file(d.path().join("b.json")).unwrap();
-        assert!(with.load_events(&all).is_err(), "b.json holds another key's event: re-read");
+        assert!(unread.load_events(&all).is_err(), "b.json holds another key's event: re-read");
+        // What a run read again once, it serves again from memory (`plan` after its blast
+        // radius): b.json is not read a second time.
+        assert_eq!(with.load_events(&all).unwrap(), loaded);
+        let other: Vec<usize> =
+            all.iter().copied().filter(|&i| with.str(with.stubs[i].key) == Some(OTHER)).collect();
+        assert_eq!(with.load_events(&other).unwrap().len(), 1);
         let seed_only: Vec<usize> =
             all.iter().copied().filter(|&i| with.str(with.stubs[i].key) == Some(SEED)).collect();
         assert_eq!(with.load_events(&seed_only).unwrap().len(), 3);
@@ -323,7 +361,7 @@ mod tests {
             IngestOptions { seed_keys: vec![SEED.to_string()], max_seed_bytes: 1, ..plain.clone() };
         // One worker: the files are read in delivery order, the AssumeRole before its use.
         let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
-        let with = one.install(|| ingest(&capped)).unwrap();
+        let (with, unread) = one.install(|| (ingest(&capped).unwrap(), ingest(&capped).unwrap()));
         let without = ingest(&plain).unwrap();
         assert_eq!(with.kept.len(), 2, "the first seed event and the session's call");
         let all: Vec<usize> = (0..with.stubs.len()).collect();
@@ -332,8 +370,8 @@ mod tests {
             all.iter().copied().filter(|&i| with.str(with.stubs[i].key) == Some(SESSION)).collect();
         assert_eq!(session.len(), 1);
         std::fs::remove_file(&a).unwrap();
-        assert!(with.load_events(&all).is_err(), "the seed's file is read again: it is gone");
-        assert_eq!(with.load_events(&session).unwrap().len(), 1, "the session's call was kept");
+        assert!(unread.load_events(&all).is_err(), "the seed's file is read again: it is gone");
+        assert_eq!(unread.load_events(&session).unwrap().len(), 1, "the session's call was kept");
     }
 
     /// What a run keeps in the cache of the events its reports read ([`super::Kept::union`])
@@ -521,6 +559,9 @@ mod tests {
         // One thread: each file is read after the one CloudTrail delivered before it.
         let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
         let (without, with) = one.install(|| (ingest(&plain).unwrap(), ingest(&seeded).unwrap()));
+        // Fresh runs, for what a run that has read nothing again does.
+        let (plain_unread, unread) =
+            one.install(|| (ingest(&plain).unwrap(), ingest(&seeded).unwrap()));
         assert_eq!(without.kept.len(), 0);
         // The seed's three calls, the derived session's two, the function session's one.
         assert_eq!(with.kept.len(), 6);
@@ -537,11 +578,13 @@ mod tests {
             .unwrap();
         std::fs::remove_file(&b).unwrap();
         assert_eq!(with.load_events(&all).unwrap(), expected);
-        assert!(without.load_events(&all).is_err(), "a plain ingest re-reads every file");
-        // The mixed file holds another key's event: read again.
+        assert!(plain_unread.load_events(&all).is_err(), "a plain ingest re-reads every file");
+        // The mixed file holds another key's event: read again by a run that has not read it
+        // yet; served from memory by one that has.
         for e in std::fs::read_dir(&west).unwrap() {
             std::fs::remove_file(e.unwrap().path()).unwrap();
         }
-        assert!(with.load_events(&all).is_err());
+        assert!(unread.load_events(&all).is_err());
+        assert_eq!(with.load_events(&all).unwrap(), expected);
     }
 }

@@ -150,8 +150,10 @@ pub struct Ingest {
     /// seed keys, which may never read events again. A report (`--key`) keeps them at its
     /// re-read, with what it reads (written once, not twice).
     carry_with_table: bool,
-    /// The events this run read again for its reports, to keep beside the table with the
-    /// saved ones (with `--cache`).
+    /// The events this run read again for its reports (places sorted): they serve its later
+    /// reports' re-reads (`plan` after its blast radius, `investigate`'s Parquet file) within
+    /// [`kept::MAX_SAVED_BYTES`], and with `--cache` are kept beside the table with the saved
+    /// ones.
     read_again: std::sync::Mutex<kept::KeptLog>,
     /// What a later run needs to extend this run's table ([`extend`]), until the table is
     /// kept in the cache; only with `--cache`.

@@ -29,7 +29,8 @@ impl Ingest {
     /// loaded, twice). Events come in file order, on one thread or many.
     /// A file whose wanted events were all kept by the first pass (the seed keys' events and
     /// those of the credentials they led to, [`super::kept`], [`super::watch`]) is not read
-    /// again: they are served from memory, in the same order.
+    /// again: they are served from memory, in the same order; so is a file whose wanted
+    /// events an earlier call of this run read again (up to [`MAX_SAVED_BYTES`] of them).
     ///
     /// # Errors
     /// A file that can no longer be read the way it was the first time (changed on disk).
@@ -52,27 +53,33 @@ impl Ingest {
         for (_, want) in &mut files {
             want.sort_unstable();
         }
-        if std::env::var_os("TRAILHOUND_TIMING").is_some() {
-            let kept = files.iter().filter(|(file, want)| self.kept.covers(*file, want)).count();
-            let saved = self
-                .saved_events()
-                .map_or(0, |k| files.iter().filter(|(file, want)| k.covers(*file, want)).count());
-            crate::diag::timing(format_args!(
-                "re-read: {} events wanted in {} files, {kept} of the files served from the first pass, {saved} from the events kept in the cache",
-                stubs.len(),
-                files.len()
-            ));
-        }
-        // With `--cache`, the events an earlier run did not keep are kept for the next run
-        // (those the first pass kept too: a warm run has no first pass).
-        let keep = self.run_store.is_some();
-        let mut to_keep = vec![false; if keep { stubs.len() } else { 0 }];
-        if keep {
+        // What this run's earlier reports read again (`plan` after its blast radius, the
+        // Parquet file of `investigate`) serves the files it covers; the events read again now
+        // are kept for the later ones. With `--cache`, the events an earlier run did not keep
+        // are kept for the next run too (those the first pass kept as well: a warm run has no
+        // first pass).
+        let for_cache = self.run_store.is_some();
+        let mut to_keep = vec![false; stubs.len()];
+        {
             let saved = self.saved_events();
+            let again = self.read_again.lock().unwrap_or_else(|e| e.into_inner());
+            let (mut kept, mut from_saved, mut from_again) = (0, 0, 0);
             for (file, want) in &files {
-                if !saved.is_some_and(|k| k.covers(*file, want)) {
+                let in_kept = self.kept.covers(*file, want);
+                let in_saved = saved.is_some_and(|k| k.covers(*file, want));
+                let in_again = again.covers(*file, want);
+                (kept, from_saved) = (kept + in_kept as usize, from_saved + in_saved as usize);
+                from_again += (in_again && !in_kept && !in_saved) as usize;
+                if !in_saved && !in_again && (for_cache || !in_kept) {
                     want.iter().for_each(|w| to_keep[w.1] = true);
                 }
+            }
+            if std::env::var_os("TRAILHOUND_TIMING").is_some() {
+                crate::diag::timing(format_args!(
+                    "re-read: {} events wanted in {} files, {kept} of the files served from the first pass, {from_saved} from the events kept in the cache, {from_again} from what this run read before",
+                    stubs.len(),
+                    files.len()
+                ));
             }
         }
         // Bounded as the file is: past it, nothing more is encoded and nothing is kept.
@@ -130,14 +137,19 @@ impl Ingest {
         // this run extends, not written yet, are written with them.
         let mut all = self.read_again.lock().unwrap_or_else(|e| e.into_inner());
         let carried = self.events_carried.swap(false, std::sync::atomic::Ordering::Relaxed);
-        if !log.is_empty() || carried {
+        if for_cache && (!log.is_empty() || carried) {
             all.append(log);
+            all.sort();
             let none = Kept::default();
             match self.saved_events().unwrap_or(&none).union(&all) {
                 Some(union) => self.save_derived("events", |out| Kept::put_saved(union, out)),
                 // Over the bound: what this run read is not kept (nor held) any longer.
                 None => *all = KeptLog::default(),
             }
+        } else if !log.is_empty() && all.bytes() + log.bytes() <= MAX_SAVED_BYTES {
+            // Held for this run's later reports only, within the same bound.
+            all.append(log);
+            all.sort();
         }
         // The files' scratch buffers are gone: hand their pages back.
         crate::diag::release_free_memory();
@@ -185,6 +197,14 @@ impl Ingest {
         if self.kept.serve(file, want, &mut f)
             || self.saved_events().is_some_and(|k| k.serve(file, want, &mut f))
         {
+            return Ok(());
+        }
+        // Decoded under the lock, handed over after it.
+        let again = self.read_again.lock().unwrap_or_else(|e| e.into_inner()).events_of(file, want);
+        if let Some(events) = again {
+            for (w, e) in want.iter().zip(events) {
+                f(w.1, e);
+            }
             return Ok(());
         }
         if let Some(Some(c)) = self.cached.get(file as usize) {
