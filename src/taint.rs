@@ -374,6 +374,12 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
                 name_unsure: None,
                 made_unsure: None,
             });
+            if gr.user_name.starts_with(crate::chain::UNNAMED_USER) {
+                e.name_unsure = Some(format!(
+                    "its {} record (event {}) names no user, in its request or its response",
+                    gr.event_name, gr.event_id
+                ));
+            }
             if e.name_unsure.is_none() {
                 e.name_unsure = g.rename_unordered(&gr.account_id, &renames, Some(gr.time));
             }

@@ -515,6 +515,34 @@ fn persistence_item(e: &Event) -> Option<Persistence> {
     })
 }
 
+/// An existing access key a tainted credential set `Active` again (`UpdateAccessKey`) that
+/// signed calls after that call: the plan deactivates it (`plan::othercreds`), but what it
+/// did in between is not followed as the attacker's (the key was its owner's before, and
+/// tainting it would take the owner's older calls for the attacker's): a route not followed,
+/// so the plan exits 1 and `verify` fails until a responder has looked. A key unused since is
+/// cut by its deactivation alone; so is one tainted itself (a seed too), whose calls are.
+fn revived_keys_used(g: &SessionGraph, tainted: &[bool], persistence: &mut [Persistence]) {
+    for p in persistence.iter_mut().filter(|p| p.event_name == "UpdateAccessKey") {
+        let Some(k) = p.credential_id.as_deref() else { continue };
+        let since = p.event_time.secs();
+        let last = g
+            .node(k)
+            .filter(|&n| !tainted[n])
+            .map(|n| &g.nodes[n])
+            .filter(|n| n.kind == NodeKind::LongTermKey)
+            .and_then(|n| n.last_seen)
+            .filter(|&t| t >= since);
+        if let Some(t) = last {
+            p.follow_up = format!(
+                "{NOT_FOLLOWED}: access key {} signed calls after it was set Active again (the last at {}): what it did since is not followed as the attacker's (it was its owner's key before); the plan deactivates it; to follow what it did, run again with --key {} as well",
+                crate::escape::one_line(k),
+                fmt_iso(t),
+                crate::escape::one_line(k)
+            );
+        }
+    }
+}
+
 /// The calls the attacker's users made with no access key (a console session's calls may
 /// carry none, F17): such a call belongs to no credential, so no tainted credential's events
 /// hold it, and a review found an attacker-made user's keyless `RunTask` with plan exit 0 and
@@ -726,6 +754,7 @@ fn radius(
     })?;
     found.sort_by_key(|(i, _)| *i);
     persistence.extend(found.into_iter().map(|(_, p)| p));
+    revived_keys_used(g, &mask, &mut persistence);
     finding_events.sort_by_key(|(pos, _)| *pos);
     let finding_events = finding_events.into_iter().map(|(_, e)| e).collect();
     let moments = Moments::of(moments, strings);

@@ -368,6 +368,10 @@ impl SessionGraph {
                 && e.get(F::Kind) == Some("IAMUser");
             let name = match name {
                 Some(n) => n.to_string(),
+                // A user made whose record names it nowhere (neither request nor response: a
+                // damaged or converted record) is still made: the attacker's, under a name no
+                // IAM user can have, which the taint marks unknown (`super::UNNAMED_USER`).
+                None if e.name() == "CreateUser" => format!("{}{}", super::UNNAMED_USER, e.id()),
                 None if !role && e.get(F::Kind) == Some("Root") => String::new(),
                 None if own => match e.get(F::UserName) {
                     Some(n) => n.to_string(),

@@ -159,6 +159,13 @@ pub struct Edge {
     pub inferred: bool,
 }
 
+/// The name a [`UserGrant`] of a `CreateUser` whose record names no user is given, followed by
+/// the call's event id: `?` is in no IAM user name, so it is never taken for a real user's;
+/// the taint makes its user one whose name is not known (`AttackerUser::name_unsure`), which
+/// the plan leaves to a NOT CUT review item and `verify` fails on. Before, the grant was
+/// dropped and the user the attacker made (and signed in as) was not followed.
+pub const UNNAMED_USER: &str = "?unnamed:";
+
 /// A call that made a user the caller's: CreateUser, or a console password created or
 /// changed (CreateLoginProfile, UpdateLoginProfile). When the caller is tainted, the user is
 /// attacker-controlled from `time` on (SPEC §9).

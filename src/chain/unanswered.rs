@@ -33,6 +33,11 @@ pub(super) struct Unanswered {
 /// ([`Unanswered::session_arn`]): for the AssumeRole family its ARN, from the request (role ARN
 /// and session name); for `GetSessionToken` the caller's ARN; for `GetFederationToken` the
 /// caller's ARN as its issuer. `None` for any other call.
+///
+/// A role assumption whose record names neither the role nor the session (request and
+/// response both null) still made a session: its ARN is empty, so no session seen in use is
+/// taken for it, and it is counted with no key and no known principal (the plan cannot name
+/// what to deny: NOT COVERED). It had made none, and the plan passed with it alive.
 pub(super) fn unanswered_session(e: &IssuingCall) -> Option<(bool, String)> {
     if e.failed() || e.get(F::CredentialsKey).is_some() {
         return None;
@@ -44,7 +49,7 @@ pub(super) fn unanswered_session(e: &IssuingCall) -> Option<(bool, String)> {
             .get(F::AssumedRoleArn)
             .map(String::from)
             .or_else(|| session_arn_for_role(e.get(F::RoleArn)?, e.get(F::RoleSessionName)?))
-            .map(|arn| (false, arn)),
+            .map_or_else(|| Some((false, String::new())), |arn| Some((false, arn))),
         _ => None,
     }
 }

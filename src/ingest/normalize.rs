@@ -38,6 +38,18 @@ pub fn check(r: &RawRecord, idx: u32) -> Result<i64, RecordReject> {
     {
         return Err(reject(idx, RejectReason::Insight, "CloudTrail Insights record"));
     }
+    let top = [
+        ("userIdentity", r.user_identity.wrong),
+        ("requestParameters", r.request_parameters.wrong),
+        ("responseElements", r.response_elements.wrong),
+    ];
+    if let Some((field, Some(what))) = top.into_iter().find(|(_, w)| w.is_some()) {
+        return Err(reject(
+            idx,
+            RejectReason::WrongType,
+            &format!("{field} is {what}, not an object: the record cannot be read as CloudTrail writes it (an export that keeps it as JSON text must be converted back)"),
+        ));
+    }
     match r.event_time.get() {
         None => Err(reject(idx, RejectReason::MissingEventTime, "eventTime is missing or null")),
         Some(t) => parse_iso(t).ok_or_else(|| {
@@ -250,7 +262,12 @@ pub fn normalize(r: &RawRecord, file: u32, idx: u32) -> Result<Event, RecordReje
                 .service_specific_credential_id
                 .owned()
                 .or_else(|| q.ssh_public_key_id.owned())
-                .or_else(|| q.certificate_id.owned());
+                .or_else(|| q.certificate_id.owned())
+                .or_else(|| {
+                    (r.event_name.get() == Some("UpdateAccessKey"))
+                        .then(|| q.access_key_id.owned())
+                        .flatten()
+                });
         }
     }
 

@@ -839,11 +839,34 @@ pub(super) mod tests {
 
     #[test]
     fn lenient_fields_do_not_reject_records() {
-        let odd = r#"{"Records":[{"eventTime":"2023-07-10T11:42:36Z","eventName":"X","userIdentity":"weird","requestParameters":[1,2],"responseElements":{"credentials":5},"readOnly":"true","resources":null,"userAgent":7}]}"#;
+        let odd = r#"{"Records":[{"eventTime":"2023-07-10T11:42:36Z","eventName":"X","userIdentity":null,"requestParameters":{"roleArn":5},"responseElements":{"credentials":5},"readOnly":"true","resources":null,"userAgent":7}]}"#;
         let (_, p) = parse(odd).unwrap();
         assert_eq!(p.events.len(), 1);
         assert_eq!(p.events[0].read_only, Some(true));
         assert_eq!(p.events[0].user_agent, None);
+    }
+
+    /// `userIdentity`, `requestParameters` and `responseElements` of another type than an
+    /// object or null reject the record (SPEC §8): read as missing, they hid who called and
+    /// what the call did (a role assumption with both as JSON strings issued no session).
+    #[test]
+    fn a_call_whose_identity_request_or_response_is_not_an_object_is_rejected() {
+        let ok = r#""eventTime":"2023-07-10T11:42:36Z","eventName":"AssumeRole""#;
+        for (field, value, what) in [
+            ("userIdentity", r#""weird""#, "a string"),
+            ("requestParameters", "[1,2]", "an array"),
+            ("requestParameters", r#""{\"roleArn\":\"x\"}""#, "a string"),
+            ("responseElements", "5", "a number"),
+            ("responseElements", "true", "a boolean"),
+        ] {
+            let doc = format!(r#"{{"Records":[{{{ok},"{field}":{value}}},{{{ok}}}]}}"#);
+            let (_, p) = parse(&doc).unwrap();
+            assert_eq!(p.events.len(), 1, "{doc}");
+            assert_eq!(p.rejects.len(), 1, "{doc}");
+            let r = &p.rejects[0];
+            assert_eq!((r.record, r.reason), (0, RejectReason::WrongType), "{doc}");
+            assert!(r.detail.starts_with(&format!("{field} is {what}, not an object")), "{r:?}");
+        }
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub enum RejectReason {
     DuplicateKey,
     /// A query result row that cannot be rebuilt into a record ([`super::result`]).
     InvalidResultRow,
+    /// `userIdentity`, `requestParameters` or `responseElements` neither an object nor null
+    /// (a JSON string, say): its content cannot be read ([`super::raw::Top`]).
+    WrongType,
 }
 
 impl RejectReason {
@@ -38,6 +41,7 @@ impl RejectReason {
             RejectReason::TooDeep => "too_deep",
             RejectReason::DuplicateKey => "duplicate_key",
             RejectReason::InvalidResultRow => "invalid_result_row",
+            RejectReason::WrongType => "wrong_type",
         }
     }
 }

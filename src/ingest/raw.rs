@@ -287,6 +287,74 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
     }
 }
 
+/// A top-level object field of a record (`userIdentity`, `requestParameters`,
+/// `responseElements`): as [`Obj`], and, when the value was neither an object nor null, what
+/// it was instead. Such a record is rejected ([`super::normalize::check`], SPEC §8: a wrong
+/// type in one field): read as "no request" or "no response", a successful `AssumeRole` whose
+/// request and response were both JSON strings (as some exports write them) issued no session
+/// at all, and a `CreateLoginProfile` whose request was one was taken for the caller's own.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Top<T> {
+    obj: Obj<T>,
+    /// The JSON type the value had when it was not an object or null.
+    pub wrong: Option<&'static str>,
+}
+
+impl<T> Top<T> {
+    /// The inner value, if the field was an object.
+    pub fn get(&self) -> Option<&T> {
+        self.obj.get()
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Top<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        fn wrong<T>(what: &'static str) -> Top<T> {
+            Top { obj: Obj(None), wrong: Some(what) }
+        }
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = Top<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, a: A) -> Result<Top<T>, A::Error> {
+                let obj = T::deserialize(MapAccessDeserializer::new(a)).map(|v| Obj(Some(v)))?;
+                Ok(Top { obj, wrong: None })
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Top<T>, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(wrong("an array"))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Top<T>, E> {
+                Ok(wrong("a string"))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Top<T>, E> {
+                Ok(wrong("a boolean"))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Top<T>, E> {
+                Ok(wrong("a number"))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Top<T>, E> {
+                Ok(wrong("a number"))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Top<T>, E> {
+                Ok(wrong("a number"))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Top<T>, E> {
+                Ok(Top { obj: Obj(None), wrong: None })
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Top<T>, E> {
+                Ok(Top { obj: Obj(None), wrong: None })
+            }
+            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Top<T>, D2::Error> {
+                Top::deserialize(d)
+            }
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+}
+
 /// Most elements one [`List`] keeps (`resources` of one record): what one record may add to
 /// memory and reports is capped (SPEC §8); the rest are counted in [`List::dropped`].
 pub const LIST_CAP: usize = 256;
@@ -385,7 +453,7 @@ pub struct RawRecord<'a> {
     #[serde(borrow, default)]
     pub event_version: Str<'a>,
     #[serde(borrow, default)]
-    pub user_identity: Obj<Box<RawIdentity<'a>>>,
+    pub user_identity: Top<Box<RawIdentity<'a>>>,
     #[serde(borrow, default)]
     pub event_time: Str<'a>,
     #[serde(borrow, default)]
@@ -403,9 +471,9 @@ pub struct RawRecord<'a> {
     #[serde(borrow, default)]
     pub error_message: Str<'a>,
     #[serde(borrow, default)]
-    pub request_parameters: Obj<Box<RawRequest<'a>>>,
+    pub request_parameters: Top<Box<RawRequest<'a>>>,
     #[serde(borrow, default)]
-    pub response_elements: Obj<Box<RawResponse<'a>>>,
+    pub response_elements: Top<Box<RawResponse<'a>>>,
     #[serde(rename = "requestID", borrow, default)]
     pub request_id: Str<'a>,
     #[serde(rename = "eventID", borrow, default)]

@@ -89,6 +89,9 @@ pub const OTHER_CREDENTIALS: &[&str] = &[
     "UpdateSSHPublicKey",
     "UpdateServiceSpecificCredential",
     "UpdateSigningCertificate",
+    // An access key of an existing user set Active again: the attacker may hold its secret
+    // (an old key found with the leaked one). A new key is the session graph's (F1).
+    "UpdateAccessKey",
 ];
 
 /// Whether a call named `name` with the request's `status` gives a user a working credential
@@ -108,6 +111,7 @@ pub fn other_credential_what(name: &str) -> Option<&'static str> {
         | "ResetServiceSpecificCredential"
         | "UpdateServiceSpecificCredential" => Some("service-specific credential"),
         "UploadSigningCertificate" | "UpdateSigningCertificate" => Some("signing certificate"),
+        "UpdateAccessKey" => Some("access key"),
         _ => None,
     }
 }

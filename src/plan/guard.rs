@@ -92,7 +92,9 @@ impl Backing {
             | K::RemoveUserFromGroup => self.made.contains(&user()),
             K::DeleteLoginProfile => of_attacker(),
             K::DeactivateAccessKey => {
-                of_attacker() || a.access_key_id.as_ref().is_some_and(|k| self.keys.contains(k))
+                of_attacker()
+                    || a.access_key_id.as_ref().is_some_and(|k| self.keys.contains(k))
+                    || super::othercreds::deactivated(a).is_some_and(|d| self.others.contains(&d))
             }
             K::DeactivateSshPublicKey
             | K::DeactivateServiceSpecificCredential
@@ -116,7 +118,9 @@ impl Backing {
                     _ => "controls",
                 },
                 match a.kind {
-                    K::DeactivateAccessKey => " and the key is not tainted",
+                    K::DeactivateAccessKey => {
+                        " and the key is neither tainted nor set Active by a tainted credential"
+                    }
                     K::DeactivateSshPublicKey
                     | K::DeactivateServiceSpecificCredential
                     | K::DeactivateSigningCertificate => {

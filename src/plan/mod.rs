@@ -223,9 +223,12 @@ pub fn build_plan_with(
         unsure_reviews.push(review(
             Some(u.account_id.clone()),
             format!(
-                "user {} (also named {}) is the attacker's, but the name it has now is not known: {why}. Find it (aws iam list-users; compare the user ids in its CreateUser response or calls), then deny it everything and remove it as the plan does for the attacker's users",
+                "user {}{} is the attacker's, but the name it has now is not known: {why}. Find it (aws iam list-users; compare the user ids in its CreateUser response or calls), then deny it everything and remove it as the plan does for the attacker's users",
                 one_line(&u.user_name),
-                one_line(&u.renamed_from.join(", "))
+                match u.renamed_from.is_empty() {
+                    true => String::new(),
+                    false => format!(" (also named {})", one_line(&u.renamed_from.join(", "))),
+                }
             ),
             &[],
         ));

@@ -10,6 +10,12 @@
 //!
 //! Before, each was a review item only, and `verify` said OK while the attacker's SSH key or
 //! Bedrock API key on an existing user kept working.
+//!
+//! An existing access key set `Active` again by a tainted credential (`UpdateAccessKey`) is
+//! deactivated the same way, by the id its request names: the attacker may hold its secret
+//! (an old key leaked with the new one), and the plan had left it to a review item while
+//! `verify` said OK. The key's own calls are not followed as tainted (the key was the
+//! owner's before); what it did is in the trail under its id.
 
 use super::commands::checked;
 use super::{Action, ActionKind, Summary, TrailRooms};
@@ -22,6 +28,7 @@ fn kind_of(event: &str) -> Option<(ActionKind, &'static str)> {
     let kind = match what {
         "SSH public key" => ActionKind::DeactivateSshPublicKey,
         "service-specific credential" => ActionKind::DeactivateServiceSpecificCredential,
+        "access key" => ActionKind::DeactivateAccessKey,
         _ => ActionKind::DeactivateSigningCertificate,
     };
     Some((kind, what))
@@ -86,12 +93,21 @@ pub(super) fn deactivate(
     summary: &mut Summary,
 ) {
     for m in made(g, rooms) {
+        let key = m.kind == ActionKind::DeactivateAccessKey;
+        // A tainted key set Active again is deactivated already, as every tainted key is.
+        let done = |id: &str| {
+            actions.iter().any(|a| a.kind == m.kind && a.access_key_id.as_deref() == Some(id))
+        };
+        if key && m.id.is_some_and(done) {
+            continue;
+        }
         let planned = m.id.map(|id| {
             checked(Action {
                 kind: m.kind.clone(),
                 account_id: Some(m.account.to_string()),
                 user_name: Some(m.user.to_string()),
-                credential_id: Some(id.to_string()),
+                access_key_id: key.then(|| id.to_string()),
+                credential_id: (!key).then(|| id.to_string()),
                 reason: format!(
                     "{} {} of user {}, {} by a tainted credential ({}): it acts as the user, and no deny on aws:TokenIssueTime ends it (F5)",
                     m.what,
@@ -135,20 +151,14 @@ pub(super) fn made_ids(
 /// What the plan deactivates: `(account, user in lower case, id)` of each action of the
 /// kinds [`kind_of`] names.
 pub(super) fn deactivated(a: &Action) -> Option<(String, String, String)> {
-    matches!(
-        a.kind,
+    let id = match a.kind {
         ActionKind::DeactivateSshPublicKey
-            | ActionKind::DeactivateServiceSpecificCredential
-            | ActionKind::DeactivateSigningCertificate
-    )
-    .then(|| {
-        Some((
-            a.account_id.clone()?,
-            a.user_name.as_deref()?.to_ascii_lowercase(),
-            a.credential_id.clone()?,
-        ))
-    })
-    .flatten()
+        | ActionKind::DeactivateServiceSpecificCredential
+        | ActionKind::DeactivateSigningCertificate => a.credential_id.clone()?,
+        ActionKind::DeactivateAccessKey => a.access_key_id.clone()?,
+        _ => return None,
+    };
+    Some((a.account_id.clone()?, a.user_name.as_deref()?.to_ascii_lowercase(), id))
 }
 
 /// The credentials of [`made`] the plan leaves active (`verify`): neither deactivated by an

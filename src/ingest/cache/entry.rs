@@ -15,7 +15,7 @@ const TABLE_MAGIC: &[u8; 8] = b"THCACHEt";
 const EVENTS_MAGIC: &[u8; 8] = b"THCACHEe";
 /// Bumped whenever what an entry holds, or how the first pass computes it, changes: an entry
 /// of another format is a miss.
-const FORMAT: u32 = 11;
+const FORMAT: u32 = 12;
 
 /// What the file system says about a file: any change in it sends the file to be hashed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,7 +180,7 @@ pub(super) const SHAPES: [Shape; 9] = [
     Shape::QueryResult,
 ];
 
-pub(super) const REJECTS: [RejectReason; 8] = [
+pub(super) const REJECTS: [RejectReason; 9] = [
     RejectReason::NotARecord,
     RejectReason::Insight,
     RejectReason::MissingEventTime,
@@ -189,6 +189,7 @@ pub(super) const REJECTS: [RejectReason; 8] = [
     RejectReason::TooDeep,
     RejectReason::DuplicateKey,
     RejectReason::InvalidResultRow,
+    RejectReason::WrongType,
 ];
 
 /// Encodes what `own` (the accumulator of this one file) holds into the `.t` and `.e` parts of
