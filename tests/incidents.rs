@@ -6063,10 +6063,13 @@ fn an_old_key_the_leaked_key_set_active_again_is_deactivated() {
         k
     };
     assert_eq!(sorted(&p), [OLD, LEAKED], "{p:#}");
+    assert_eq!(p["summary"]["keys_to_deactivate"], 2, "{}", p["summary"]);
     let a = actions(&p, "deactivate_access_key")[0];
     assert_eq!(a["user_name"], "ci-deployer");
     assert!(a["reason"].as_str().unwrap().contains("set Active again"), "{a}");
-    assert_eq!(verify(&d, &p).0, 0);
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["keys_deactivated"].as_array().map(Vec::len), Some(2), "{v}");
     let mut m = p.clone();
     m["actions"].as_array_mut().unwrap().retain(|a| a["access_key_id"] != OLD);
     let (code, v) = verify(&d, &m);
@@ -6112,6 +6115,17 @@ fn a_role_assumption_whose_request_and_response_cannot_be_read_is_never_passed()
     let (code, p, err) = run(&["plan", "--key", LEAKED, "--effective-at", CUT], &d);
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("requestParameters is a string, not an object"), "{err}");
+    // So is one whose name is not a string, however readable the rest.
+    let mut named = s.clone();
+    named.edit_records(|_, r| {
+        if r["eventName"] == "AssumeRole" && is_admin(r) {
+            r["eventName"] = json!(["AssumeRole"]);
+        }
+    });
+    let (code, _, err) =
+        run(&["plan", "--key", LEAKED, "--effective-at", CUT], &write(&named, &[]));
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("eventName is an array, not a string"), "{err}");
     assert!(err.contains("(wrong_type)"), "{err}");
     let (code, v) = verify(&d, &p);
     assert_eq!((code, v["verdict"].as_str()), (3, Some("INCOMPLETE")), "{v}");

@@ -38,6 +38,12 @@ pub fn check(r: &RawRecord, idx: u32) -> Result<i64, RecordReject> {
     {
         return Err(reject(idx, RejectReason::Insight, "CloudTrail Insights record"));
     }
+    let time = match r.event_time.get() {
+        None => Err(reject(idx, RejectReason::MissingEventTime, "eventTime is missing or null")),
+        Some(t) => parse_iso(t).ok_or_else(|| {
+            reject(idx, RejectReason::BadEventTime, &format!("unparseable eventTime {t:?}"))
+        }),
+    }?;
     let top = [
         ("userIdentity", r.user_identity.wrong),
         ("requestParameters", r.request_parameters.wrong),
@@ -50,12 +56,23 @@ pub fn check(r: &RawRecord, idx: u32) -> Result<i64, RecordReject> {
             &format!("{field} is {what}, not an object: the record cannot be read as CloudTrail writes it (an export that keeps it as JSON text must be converted back)"),
         ));
     }
-    match r.event_time.get() {
-        None => Err(reject(idx, RejectReason::MissingEventTime, "eventTime is missing or null")),
-        Some(t) => parse_iso(t).ok_or_else(|| {
-            reject(idx, RejectReason::BadEventTime, &format!("unparseable eventTime {t:?}"))
-        }),
+    // What the call was: a record that does not say cannot be read as any call (an
+    // `AssumeRole` named by an array issued no session). A missing `eventSource` is let be:
+    // the calls that issue credentials are known by their name.
+    for (field, v) in [("eventName", &r.event_name), ("eventSource", &r.event_source)] {
+        let what = match (v.wrong, v.get()) {
+            (Some(what), _) => what,
+            (None, None) if field == "eventName" => "missing or null",
+            (None, _) => continue,
+        };
+        let not = if v.wrong.is_some() { ", not a string" } else { "" };
+        return Err(reject(
+            idx,
+            RejectReason::WrongType,
+            &format!("{field} is {what}{not}: the record does not say what call it is"),
+        ));
     }
+    Ok(time)
 }
 
 /// The normalized `userIdentity` of a raw record.

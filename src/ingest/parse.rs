@@ -848,7 +848,8 @@ pub(super) mod tests {
 
     /// `userIdentity`, `requestParameters` and `responseElements` of another type than an
     /// object or null reject the record (SPEC §8): read as missing, they hid who called and
-    /// what the call did (a role assumption with both as JSON strings issued no session).
+    /// what the call did (a role assumption with both as JSON strings issued no session);
+    /// so does an `eventName` that is not a string.
     #[test]
     fn a_call_whose_identity_request_or_response_is_not_an_object_is_rejected() {
         let ok = r#""eventTime":"2023-07-10T11:42:36Z","eventName":"AssumeRole""#;
@@ -866,6 +867,22 @@ pub(super) mod tests {
             let r = &p.rejects[0];
             assert_eq!((r.record, r.reason), (0, RejectReason::WrongType), "{doc}");
             assert!(r.detail.starts_with(&format!("{field} is {what}, not an object")), "{r:?}");
+        }
+        // Nor is one that does not say what call it is (an `AssumeRole` named by an array
+        // issued no session); a missing `eventSource` is let be.
+        let time = r#""eventTime":"2023-07-10T11:42:36Z""#;
+        for (fields, detail) in [
+            (r#""eventName":["AssumeRole"]"#, "eventName is an array, not a string"),
+            (r#""eventName":7"#, "eventName is a number, not a string"),
+            (r#""eventName":null"#, "eventName is missing or null"),
+            (r#""eventSource":"sts.amazonaws.com""#, "eventName is missing or null"),
+            (r#""eventName":"X","eventSource":{}"#, "eventSource is an object, not a string"),
+        ] {
+            let doc = format!(r#"{{"Records":[{{{time},{fields}}},{{{ok}}}]}}"#);
+            let (_, p) = parse(&doc).unwrap();
+            assert_eq!((p.events.len(), p.rejects.len()), (1, 1), "{doc}");
+            assert_eq!(p.rejects[0].reason, RejectReason::WrongType, "{doc}");
+            assert!(p.rejects[0].detail.starts_with(detail), "{:?}", p.rejects[0]);
         }
     }
 

@@ -41,6 +41,78 @@ impl<'a> Str<'a> {
     }
 }
 
+/// A string field that names what a record is (`eventName`, `eventSource`): as [`Str`], and,
+/// when the value was neither a string nor null, what it was instead, which rejects the record
+/// ([`super::normalize::check`], SPEC §8). Read as missing, an `AssumeRole` whose
+/// `eventName` was `["AssumeRole"]` was no role assumption at all: its session went unfollowed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Named<'a> {
+    s: Str<'a>,
+    /// The JSON type the value had when it was not a string or null.
+    pub wrong: Option<&'static str>,
+}
+
+impl<'a> std::ops::Deref for Named<'a> {
+    type Target = Str<'a>;
+    fn deref(&self) -> &Str<'a> {
+        &self.s
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Named<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(PhantomData<&'a ()>);
+        fn named<'a>(s: Option<Cow<'a, str>>, wrong: Option<&'static str>) -> Named<'a> {
+            Named { s: Str(s), wrong }
+        }
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Named<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(named(Some(Cow::Borrowed(v)), None))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(named(Some(Cow::Owned(v.to_owned())), None))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(named(Some(Cow::Owned(v)), None))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(named(None, Some("a boolean")))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(named(None, Some("a number")))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(named(None, Some("a number")))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(named(None, Some("a number")))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(named(None, None))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(named(None, None))
+            }
+            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+                Named::deserialize(d)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(named(None, Some("an array")))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(named(None, Some("an object")))
+            }
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+}
+
 /// Most bytes of one string field that ingest keeps (4 KiB): what one record may add to
 /// memory and to every report is capped (SPEC §8). CloudTrail itself truncates user agents at
 /// 1 KB and omits request and response elements over 100 KB, so a longer single field is
@@ -244,46 +316,9 @@ impl<T> Obj<T> {
 }
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
+    /// As [`Top`], whose wrong type is simply `None` here.
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<T>(PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
-            type Value = Obj<T>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, a: A) -> Result<Obj<T>, A::Error> {
-                T::deserialize(MapAccessDeserializer::new(a)).map(|v| Obj(Some(v)))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Obj<T>, A::Error> {
-                while a.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Obj(None))
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Obj<T>, E> {
-                Ok(Obj(None))
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Obj<T>, E> {
-                Ok(Obj(None))
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Obj<T>, E> {
-                Ok(Obj(None))
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Obj<T>, E> {
-                Ok(Obj(None))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Obj<T>, E> {
-                Ok(Obj(None))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Obj<T>, E> {
-                Ok(Obj(None))
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Obj<T>, E> {
-                Ok(Obj(None))
-            }
-            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Obj<T>, D2::Error> {
-                Obj::deserialize(d)
-            }
-        }
-        d.deserialize_any(V(PhantomData))
+        Top::deserialize(d).map(|t| t.obj)
     }
 }
 
@@ -457,9 +492,9 @@ pub struct RawRecord<'a> {
     #[serde(borrow, default)]
     pub event_time: Str<'a>,
     #[serde(borrow, default)]
-    pub event_source: Str<'a>,
+    pub event_source: Named<'a>,
     #[serde(borrow, default)]
-    pub event_name: Str<'a>,
+    pub event_name: Named<'a>,
     #[serde(borrow, default)]
     pub aws_region: Str<'a>,
     #[serde(rename = "sourceIPAddress", borrow, default)]

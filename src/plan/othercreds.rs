@@ -120,6 +120,9 @@ pub(super) fn deactivate(
             })
         });
         let cut = planned.as_ref().is_some_and(|a| a.kind != ActionKind::Review);
+        if cut && key {
+            summary.keys_to_deactivate += 1;
+        }
         actions.extend(planned);
         if !cut && !denied_all(m.account, m.user) {
             summary.keys_by_hand += 1;
@@ -163,21 +166,24 @@ pub(super) fn deactivated(a: &Action) -> Option<(String, String, String)> {
 
 /// The credentials of [`made`] the plan leaves active (`verify`): neither deactivated by an
 /// action of the right kind naming their user and id, nor cut with their user (`user_cut`:
-/// deleted, or denied everything).
+/// deleted, or denied everything); and the access keys set Active again that it deactivates.
 pub(super) fn left_active(
     g: &SessionGraph,
     rooms: &TrailRooms,
     plan: &[Action],
     user_cut: impl Fn(&str, &str) -> bool,
-) -> Vec<String> {
+) -> (Vec<String>, Vec<String>) {
     let done: std::collections::BTreeSet<(&str, (String, String, String))> =
         plan.iter().filter_map(|a| Some((a.kind.as_str(), deactivated(a)?))).collect();
-    let mut left = Vec::new();
+    let (mut left, mut keys) = (Vec::new(), Vec::new());
     for m in made(g, rooms) {
         let by_id = m.id.is_some_and(|id| {
             let key = (m.account.to_string(), m.user.to_ascii_lowercase(), id.to_string());
             done.contains(&(m.kind.as_str(), key))
         });
+        if let (true, ActionKind::DeactivateAccessKey, Some(id)) = (by_id, &m.kind, m.id) {
+            keys.push(id.to_string());
+        }
         if !by_id && !user_cut(m.account, m.user) {
             left.push(format!(
                 "{} {} of user {} ({})",
@@ -188,5 +194,5 @@ pub(super) fn left_active(
             ));
         }
     }
-    left
+    (left, keys)
 }

@@ -1249,8 +1249,13 @@ pub fn verify_with(
         deleted_users.contains(&(a.to_string(), u.to_string()))
             || policies.deny_every_session(TargetKind::User, u, a)
     };
-    let left = super::othercreds::left_active(g, &policies.trail, &others_cut, user_cut);
+    let (left, revived) = super::othercreds::left_active(g, &policies.trail, &others_cut, user_cut);
     v.keys_left_active.extend(left);
+    for k in revived {
+        if !v.keys_deactivated.contains(&k) {
+            v.keys_deactivated.push(k);
+        }
+    }
     v.ok =
         v.not_covered.is_empty() && v.keys_left_active.is_empty() && v.command_problems.is_empty();
     // A role the attacker made must be denied whatever its sessions' issue time (`roles`).
