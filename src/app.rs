@@ -249,13 +249,23 @@ fn export(a: cli::ExportArgs) -> Result<Exit> {
     }
     guard_outputs(&a.input.inputs, &[("-o", a.output.as_path())])?;
     let ing = load_with(&a.input, true, false, &[])?;
+    // Carried in the Parquet it writes: a plan from it is as incomplete as the logs were.
+    let incomplete = ing.incomplete().then(|| {
+        format!(
+            "exported from input of which {} file(s) failed and {} record(s) were rejected (see the export's own warnings)",
+            ing.stats.files_failed, ing.stats.rejected
+        )
+    });
     let all: Vec<usize> = (0..ing.stubs.len()).collect();
     let mut writers: std::collections::BTreeMap<
         (String, String, String),
         crate::export::TableWriter,
     > = Default::default();
-    let mut single =
-        if a.partition { None } else { Some(crate::export::TableWriter::create(&a.output)?) };
+    let mut single = if a.partition {
+        None
+    } else {
+        Some(crate::export::TableWriter::create_marked(&a.output, incomplete.as_deref())?)
+    };
     // Stubs are in time order and each file's events are close in time, so a batch re-reads
     // few files, and memory stays bounded by the batch.
     for chunk in all.chunks(EXPORT_BATCH) {
@@ -276,7 +286,10 @@ fn export(a: cli::ExportArgs) -> Result<Exit> {
                             .with_context(|| format!("creating {}", dir.display()))?;
                         writers.insert(
                             p.clone(),
-                            crate::export::TableWriter::create(&dir.join("events.parquet"))?,
+                            crate::export::TableWriter::create_marked(
+                                &dir.join("events.parquet"),
+                                incomplete.as_deref(),
+                            )?,
                         );
                     }
                     if let Some(w) = writers.get_mut(&p) {

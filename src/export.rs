@@ -145,6 +145,10 @@ fn write_json_line(w: &mut impl Write, e: &Event, files: &[String]) -> Result<()
     Ok(())
 }
 
+/// The key of a Parquet footer entry that says the table was exported from input that could
+/// not all be read, and what was not ([`TableWriter::create_marked`]).
+pub const INCOMPLETE_KEY: &str = "trailhound.incomplete";
+
 /// A table file being written in batches: Parquet row groups, CSV or JSON Lines rows.
 pub struct TableWriter {
     path: std::path::PathBuf,
@@ -164,6 +168,19 @@ impl TableWriter {
     /// # Errors
     /// Unknown extension or I/O errors; the message names the path.
     pub fn create(path: &Path) -> Result<TableWriter> {
+        Self::create_marked(path, None)
+    }
+
+    /// [`TableWriter::create`] of a table exported from input that could not all be read
+    /// (`incomplete`: what was not, said once): a Parquet file carries it in its footer
+    /// ([`INCOMPLETE_KEY`]), and reading the file back counts it damaged, so that a plan
+    /// started from it says INCOMPLETE as one from the original logs does. (A review found an
+    /// export of a trail with a cut-short gzip, or a rejected record, read back to plan exit 0
+    /// and verify OK with the lost role assumption's session alive.)
+    ///
+    /// # Errors
+    /// As [`TableWriter::create`].
+    pub fn create_marked(path: &Path, incomplete: Option<&str>) -> Result<TableWriter> {
         let format = TableFormat::from_path(path)?;
         // Written beside and renamed into place: never through a link at its name (SPEC §8).
         let (file, pending) = crate::outfile::create(path)
@@ -179,7 +196,12 @@ impl TableWriter {
                     .batched(&schema)?,
             )),
             TableFormat::Parquet => {
-                Sink::Parquet(Box::new(ParquetWriter::new(w).batched(&schema)?))
+                use polars::io::parquet::write::KeyValueMetadata;
+                let mark = incomplete.map(|why| {
+                    KeyValueMetadata::from_static(vec![(INCOMPLETE_KEY.into(), why.into())])
+                });
+                let w = ParquetWriter::new(w).with_key_value_metadata(mark);
+                Sink::Parquet(Box::new(w.batched(&schema)?))
             }
         };
         Ok(TableWriter { path: path.to_path_buf(), sink, pending })

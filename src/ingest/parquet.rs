@@ -116,6 +116,8 @@ struct Table<'a> {
     /// The columns of the export schema (and `resources`) the file lacks: each reads as null,
     /// and what the tool derives from it is unknown ([`scan`]).
     missing: Vec<&'static str>,
+    /// What its footer says the export could not read ([`crate::export::INCOMPLETE_KEY`]).
+    incomplete: Option<String>,
 }
 
 /// Rows `start..start + len` of a file: rows `skip..skip + len` of its row group `group`.
@@ -147,6 +149,9 @@ impl<'a> Table<'a> {
         }
         let meta = r.get_metadata().map_err(unreadable)?;
         let mut base: FileMetadata = (**meta).clone();
+        let incomplete = base.key_value_metadata.iter().flatten().find_map(|kv| {
+            (kv.key == crate::export::INCOMPLETE_KEY).then(|| kv.value.clone().unwrap_or_default())
+        });
         let rows = base.num_rows;
         let groups = std::mem::take(&mut base.row_groups)
             .into_iter()
@@ -173,6 +178,7 @@ impl<'a> Table<'a> {
             rest: rest.map(str::to_string).collect(),
             slice: SLICE,
             missing,
+            incomplete,
         })
     }
 
@@ -401,10 +407,10 @@ pub(super) fn scan(
     data: &[u8],
     sink: &mut FileScan<'_>,
     full: impl Fn(&str) -> bool,
-) -> Result<(u64, Vec<&'static str>), String> {
+) -> Result<(u64, Vec<&'static str>, Option<String>), String> {
     let t = Table::open(data)?;
     let rows = scan_table(&t, sink, full)?;
-    Ok((rows, t.missing))
+    Ok((rows, t.missing, t.incomplete))
 }
 
 /// [`scan`] of an open table.

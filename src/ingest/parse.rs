@@ -362,10 +362,21 @@ fn document<S: RecordSink>(
                     _ => {}
                 }
             }
-            if records.len() + events.len() > 1 {
+            // A record that also holds a "Records" or "Events" array: read as a wrapper, the
+            // record itself was lost without a word (an `AssumeRole` of the leaked key with an
+            // empty "Records" key issued no session, plan 0, verify OK). It is read as a
+            // record, its arrays as well, and the file is a failure that says so.
+            let also_record = !records.is_empty() || !events.is_empty();
+            let also_record =
+                also_record && tape::members(nodes, 0).any(|(k, _)| RECORD_KEYS.contains(&k));
+            if records.len() + events.len() > 1 || also_record {
                 // Which one counts is ambiguous (other tools keep the last, trailhound kept the
                 // first): every array is read, and the file is a failure that says so.
                 let mut salvaged = 0u64;
+                if also_record {
+                    record_at(nodes, 0, take(), sink);
+                    salvaged += 1;
+                }
                 for &v in records.iter().filter(|&&v| matches!(nodes[v], Node::Array { .. })) {
                     for at in tape::elements(nodes, v) {
                         record_at(nodes, at, take(), sink);
@@ -375,15 +386,19 @@ fn document<S: RecordSink>(
                 for &v in events.iter().filter(|&&v| matches!(nodes[v], Node::Array { .. })) {
                     salvaged += lookup_events(nodes, v, buffers, sink, &mut take);
                 }
-                return Err(FileError::Damaged {
-                    cause: format!(
+                let cause = match also_record {
+                    true => format!(
+                        "the document is a CloudTrail record and holds {} \"Records\" and {} \"Events\" keys too: whether it is a record or a wrapper is ambiguous, so it was read as a record and every array as well",
+                        records.len(),
+                        events.len()
+                    ),
+                    false => format!(
                         "the document holds {} \"Records\" and {} \"Events\" keys: which one counts is ambiguous (other tools keep the last), so every array was read",
                         records.len(),
                         events.len()
                     ),
-                    salvaged,
-                    starts_like_json: false,
-                });
+                };
+                return Err(FileError::Damaged { cause, salvaged, starts_like_json: false });
             }
             if let Some(&v) = records.first() {
                 if !matches!(nodes[v], Node::Array { .. }) {
@@ -844,6 +859,27 @@ pub(super) mod tests {
         assert_eq!(p.events.len(), 1);
         assert_eq!(p.events[0].read_only, Some(true));
         assert_eq!(p.events[0].user_agent, None);
+    }
+
+    /// A record that also holds a "Records" (or "Events") array is read as a record, its array
+    /// too, and the file is damaged: read as a wrapper, the record was lost without a word.
+    #[test]
+    fn a_record_holding_a_records_array_is_read_and_the_file_is_damaged() {
+        let rec = REC.trim_end_matches('}');
+        for (doc, arrays) in [
+            (format!(r#"{rec},"Records":[]}}"#), 0),
+            (format!(r#"{rec},"Events":[]}}"#), 0),
+            (format!(r#"{rec},"Records":[{}]}}"#, REC.replace("\"e1\"", "\"e2\"")), 1),
+        ] {
+            let mut b = doc.clone().into_bytes();
+            let mut sink = Parsed::all(0);
+            let r = parse_document(&mut b, &mut simd_json::Buffers::default(), &mut sink);
+            let Err(FileError::Damaged { cause, salvaged, .. }) = r else { panic!("{r:?}: {doc}") };
+            assert!(cause.contains("is a CloudTrail record and holds"), "{cause}");
+            assert_eq!(salvaged, 1 + arrays, "{doc}");
+            assert_eq!(sink.events.len() as u64, 1 + arrays, "{doc}");
+            assert_eq!(sink.events[0].name, "AssumeRole");
+        }
     }
 
     /// `userIdentity`, `requestParameters` and `responseElements` of another type than an
