@@ -533,11 +533,9 @@ fn revived_keys_used(g: &SessionGraph, tainted: &[bool], persistence: &mut [Pers
             .and_then(|n| n.last_seen)
             .filter(|&t| t >= since);
         if let Some(t) = last {
+            let (k, t) = (crate::escape::one_line(k), fmt_iso(t));
             p.follow_up = format!(
-                "{NOT_FOLLOWED}: access key {} signed calls after it was set Active again (the last at {}): what it did since is not followed as the attacker's (it was its owner's key before); the plan deactivates it; to follow what it did, run again with --key {} as well",
-                crate::escape::one_line(k),
-                fmt_iso(t),
-                crate::escape::one_line(k)
+                "{NOT_FOLLOWED}: access key {k} signed calls after it was set Active again (the last at {t}): what it did since is not followed as the attacker's (it was its owner's key before); the plan deactivates it; to follow what it did, run again with --key {k} as well"
             );
         }
     }

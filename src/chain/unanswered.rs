@@ -45,11 +45,13 @@ pub(super) fn unanswered_session(e: &IssuingCall) -> Option<(bool, String)> {
     match e.name() {
         "GetSessionToken" => Some((false, e.get(F::Arn)?.to_string())),
         "GetFederationToken" => Some((true, e.get(F::Arn)?.to_string())),
-        n if n.starts_with("AssumeRole") && n != "AssumeRoot" => e
-            .get(F::AssumedRoleArn)
-            .map(String::from)
-            .or_else(|| session_arn_for_role(e.get(F::RoleArn)?, e.get(F::RoleSessionName)?))
-            .map_or_else(|| Some((false, String::new())), |arn| Some((false, arn))),
+        n if n.starts_with("AssumeRole") && n != "AssumeRoot" => {
+            let arn = e
+                .get(F::AssumedRoleArn)
+                .map(String::from)
+                .or_else(|| session_arn_for_role(e.get(F::RoleArn)?, e.get(F::RoleSessionName)?));
+            Some((false, arn.unwrap_or_default()))
+        }
         _ => None,
     }
 }

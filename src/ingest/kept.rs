@@ -55,20 +55,23 @@ impl KeptLog {
         self.at.sort_by_key(|a| (a.file, a.record));
     }
 
+    /// Where `record` of `file` is kept (places sorted, [`KeptLog::sort`]).
+    fn find(&self, file: u32, record: u32) -> Option<&At> {
+        let i = self.at.binary_search_by_key(&(file, record), |a| (a.file, a.record)).ok()?;
+        Some(&self.at[i])
+    }
+
     /// Whether every wanted record of `file` is kept (places sorted, [`KeptLog::sort`]).
     pub(super) fn covers(&self, file: u32, want: &[(u32, usize)]) -> bool {
-        let has = |w: &(u32, usize)| {
-            self.at.binary_search_by_key(&(file, w.0), |a| (a.file, a.record)).is_ok()
-        };
-        want.iter().all(has)
+        want.iter().all(|w| self.find(file, w.0).is_some())
     }
 
     /// The wanted records of `file` (`(record, position)`, sorted), decoded, when every one
     /// of them is kept (places sorted, [`KeptLog::sort`]); `None` otherwise.
     pub(super) fn events_of(&self, file: u32, want: &[(u32, usize)]) -> Option<Vec<Event>> {
         let decode = |w: &(u32, usize)| {
-            let i = self.at.binary_search_by_key(&(file, w.0), |a| (a.file, a.record)).ok()?;
-            let bytes = self.w.buf.get(self.at[i].start..self.at[i].end)?;
+            let a = self.find(file, w.0)?;
+            let bytes = self.w.buf.get(a.start..a.end)?;
             get_event(&mut Reader::new(bytes), Origin { file, record: w.0 })
         };
         want.iter().map(decode).collect()

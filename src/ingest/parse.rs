@@ -354,11 +354,13 @@ fn document<S: RecordSink>(
         }
         Some(Node::Object { .. }) => {
             let (mut records, mut events, mut digest) = (Vec::new(), Vec::new(), false);
+            let mut record_fields = false;
             for (k, v) in tape::members(nodes, 0) {
                 match k {
                     "Records" => records.push(v),
                     "Events" => events.push(v),
                     "digestStartTime" | "logFiles" => digest = true,
+                    k if RECORD_KEYS.contains(&k) => record_fields = true,
                     _ => {}
                 }
             }
@@ -366,9 +368,7 @@ fn document<S: RecordSink>(
             // record itself was lost without a word (an `AssumeRole` of the leaked key with an
             // empty "Records" key issued no session, plan 0, verify OK). It is read as a
             // record, its arrays as well, and the file is a failure that says so.
-            let also_record = !records.is_empty() || !events.is_empty();
-            let also_record =
-                also_record && tape::members(nodes, 0).any(|(k, _)| RECORD_KEYS.contains(&k));
+            let also_record = record_fields && !(records.is_empty() && events.is_empty());
             if records.len() + events.len() > 1 || also_record {
                 // Which one counts is ambiguous (other tools keep the last, trailhound kept the
                 // first): every array is read, and the file is a failure that says so.
@@ -420,7 +420,7 @@ fn document<S: RecordSink>(
             }
             // Record fields first: a record with a forged `logFiles` key is a record, not a
             // digest file to skip.
-            if tape::members(nodes, 0).any(|(k, _)| RECORD_KEYS.contains(&k)) {
+            if record_fields {
                 record_at(nodes, 0, take(), sink);
                 return Ok(Shape::SingleRecord);
             }

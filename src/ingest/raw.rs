@@ -45,6 +45,10 @@ impl<'a> Str<'a> {
 /// when the value was neither a string nor null, what it was instead, which rejects the record
 /// ([`super::normalize::check`], SPEC §8). Read as missing, an `AssumeRole` whose
 /// `eventName` was `["AssumeRole"]` was no role assumption at all: its session went unfollowed.
+///
+/// Its visitor repeats [`Str`]'s with the wrong type noted. `Str` is not read through it as
+/// [`Obj`] is through [`Top`]: `Str` is every string field of every record, and reading it
+/// through `Named` cost `scan` 0.5% more instructions (callgrind, 200 MB of trail).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Named<'a> {
     s: Str<'a>,

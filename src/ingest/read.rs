@@ -90,6 +90,25 @@ pub(super) fn read_decoded(
     Ok(None)
 }
 
+/// Why an exported Parquet file is damaged: the export schema's columns it lacks, or what its
+/// footer says the export could not read, or both.
+fn parquet_damage(missing: &[&str], incomplete: Option<&str>) -> String {
+    match incomplete {
+        None => format!(
+            "an exported Parquet without the column(s) {}: what the tool derives from them (chains, keys, sessions, launched instances and changed functions) is missing from its rows; keep every column of the export when filtering it (SELECT *)",
+            missing.join(", ")
+        ),
+        Some(why) => format!(
+            "an exported Parquet whose footer says it is incomplete ({}){}: what the export could not read is not in its rows; read the original logs again",
+            crate::escape::one_line(why),
+            match missing.is_empty() {
+                true => String::new(),
+                false => format!(", and without the column(s) {}", missing.join(", ")),
+            }
+        ),
+    }
+}
+
 pub(super) fn process_file(
     f: &InputFile,
     idx: u32,
@@ -153,25 +172,10 @@ pub(super) fn process_file(
         let r = parquet::scan(&st.raw, &mut sink, |name| every || needs_detail(name));
         match r {
             Ok((_, missing, None)) if missing.is_empty() => Ok(Shape::Parquet),
-            // Its rows are read, and the file is damaged for what it lacks (`parquet` doc).
-            Ok((rows, missing, None)) => Err(FileError::Damaged {
-                cause: format!(
-                    "an exported Parquet without the column(s) {}: what the tool derives from them (chains, keys, sessions, launched instances and changed functions) is missing from its rows; keep every column of the export when filtering it (SELECT *)",
-                    missing.join(", ")
-                ),
-                salvaged: rows,
-                starts_like_json: false,
-            }),
-            // Or for what its export could not read (`export::INCOMPLETE_KEY`).
-            Ok((rows, missing, Some(why))) => Err(FileError::Damaged {
-                cause: format!(
-                    "an exported Parquet whose footer says it is incomplete ({}){}: what the export could not read is not in its rows; read the original logs again",
-                    crate::escape::one_line(&why),
-                    match missing.is_empty() {
-                        true => String::new(),
-                        false => format!(", and without the column(s) {}", missing.join(", ")),
-                    }
-                ),
+            // Its rows are read, and the file is damaged for what it lacks (`parquet` doc), or
+            // for what its export could not read (`export::INCOMPLETE_KEY`).
+            Ok((rows, missing, why)) => Err(FileError::Damaged {
+                cause: parquet_damage(&missing, why.as_deref()),
                 salvaged: rows,
                 starts_like_json: false,
             }),
