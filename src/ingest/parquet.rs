@@ -733,6 +733,36 @@ mod tests {
             .collect()
     }
 
+    /// A footer saying the export could not read all its input makes the file damaged, its
+    /// rows still read; the footer's text (a forged file's to choose) reaches the problem on
+    /// one line, its control characters escaped. A file without the mark reads clean.
+    #[test]
+    fn an_incomplete_mark_in_the_footer_is_damage_told_on_one_line() {
+        let d = tempfile::TempDir::new().unwrap();
+        let events = odd_events(4);
+        let refs: Vec<&Event> = events.iter().collect();
+        let files = ["trail/a.json.gz".to_string()];
+        let hostile = "\u{1b}[2J$(touch x)\nforged";
+        for (name, mark) in [("clean.parquet", None), ("marked.parquet", Some(hostile))] {
+            let mut w =
+                crate::export::TableWriter::create_marked(&d.path().join(name), mark).unwrap();
+            w.write(&refs, &files).unwrap();
+            w.finish().unwrap();
+        }
+        let opts = crate::ingest::IngestOptions {
+            inputs: vec![d.path().to_path_buf()],
+            ..Default::default()
+        };
+        let ing = crate::ingest::ingest(&opts).unwrap();
+        assert_eq!(ing.stats.files_failed, 1, "{:?}", ing.problems);
+        let p = &ing.problems[0];
+        assert!(p.path.ends_with("marked.parquet"), "{p:?}");
+        assert!(p.detail.contains("footer says it is incomplete"), "{p:?}");
+        assert!(p.detail.contains("\\u{1b}[2J$(touch x)\\nforged"), "{p:?}");
+        assert!(!p.detail.contains('\u{1b}') && !p.detail.contains('\n'), "{p:?}");
+        assert_eq!(ing.stats.salvaged_records, 4);
+    }
+
     /// `events` exported in row groups of `group` rows (one batch each).
     fn exported_in_groups(events: &[Event], group: usize) -> Vec<u8> {
         let d = tempfile::TempDir::new().unwrap();
