@@ -153,7 +153,20 @@ fn release<T>(v: T) {
 }
 
 /// The `--iam` snapshot of a command, its problems printed on stderr naming their files.
+/// The evidence no output may overwrite or be written into (SPEC §8): the trail and the IAM
+/// snapshot. A snapshot taken before containment cannot be taken again: `plan -o` naming a
+/// snapshot file replaced it, and a case folder written into a snapshot directory was read
+/// as snapshot files by every later run.
+fn evidence_paths(input: &InputArgs, iam: &cli::IamArgs) -> Vec<std::path::PathBuf> {
+    input.inputs.iter().chain(&iam.iam).cloned().collect()
+}
+
 fn load_iam(args: &cli::IamArgs, input: &InputArgs) -> Result<Option<crate::contain::Iam>> {
+    if let (Some(dir), false) = (&input.cache, args.iam.is_empty()) {
+        // The trail was checked when the cache was opened; the snapshot is checked here,
+        // before it (every command reads the snapshot first).
+        guard_outputs(&args.iam, &[("--cache", dir)])?;
+    }
     let iam = crate::contain::load_args(&args.iam, input.strict)?;
     if let (Some(i), false) = (&iam, input.quiet) {
         for p in &i.problems {
@@ -482,7 +495,7 @@ fn blast(a: cli::BlastArgs) -> Result<Exit> {
     let keys = check_keys(&a.seeds.keys, a.input.quiet)?;
     if let Some(p) = &a.events_out {
         crate::export::TableFormat::from_path(p)?;
-        guard_outputs(&a.input.inputs, &[("--events-out", p)])?;
+        guard_outputs(&evidence_paths(&a.input, &a.iam), &[("--events-out", p)])?;
     }
     let iam = load_iam(&a.iam, &a.input)?;
     let (ing, g) = load_graph(&a.input, &keys, false, iam.as_ref())?;
@@ -562,7 +575,7 @@ fn plan(a: cli::PlanArgs) -> Result<Exit> {
     if let Some(p) = &a.script {
         outs.push(("--script", p));
     }
-    guard_outputs(&a.input.inputs, &outs)?;
+    guard_outputs(&evidence_paths(&a.input, &a.iam), &outs)?;
     let iam = load_iam(&a.iam, &a.input)?;
     let (ing, g) = load_graph(&a.input, &keys, true, iam.as_ref())?;
     let seeds = seeds_of(&g, &keys, &a.seeds.principals)?;
@@ -707,7 +720,7 @@ impl<'a> PlanSummary<'a> {
     }
 }
 
-/// The files of an `investigate` case folder.
+/// The files of an `investigate` case folder (and [`evidence_check::INTEGRITY_FILE`]).
 const CASE_FILES: &[&str] = &[
     "scan.json",
     "sessions.dot",
@@ -724,9 +737,11 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
     let keys = check_keys(&a.seeds.keys, a.input.quiet)?;
     let effective_at = parse_time_arg("--effective-at", &a.effective_at)?;
     let case_files: Vec<std::path::PathBuf> = CASE_FILES.iter().map(|f| a.output.join(f)).collect();
+    let integrity_file = a.output.join(evidence_check::INTEGRITY_FILE);
     let mut outs: Vec<(&str, &std::path::Path)> = vec![("-o", a.output.as_path())];
     outs.extend(case_files.iter().map(|p| ("-o", p.as_path())));
-    guard_outputs(&a.input.inputs, &outs)?;
+    outs.push(("-o", integrity_file.as_path()));
+    guard_outputs(&evidence_paths(&a.input, &a.iam), &outs)?;
     let iam = load_iam(&a.iam, &a.input)?;
     let (ing, g) = load_graph(&a.input, &keys, true, iam.as_ref())?;
     let seeds = seeds_of(&g, &keys, &a.seeds.principals)?;
@@ -746,6 +761,9 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
     p.notes.extend(until_note(&a.input)?);
     crate::diag::mark("plan done");
     let v = crate::plan::verify::verify_with(&ing, &g, &p, iam.as_ref())?;
+    // Before any file of the case is written: a check that cannot run leaves the folder as
+    // it was, not part old and part new.
+    let integrity = evidence_check::of_case(&ing, &a.input.inputs, a.input.max_file_size)?;
     let scan = crate::scan::scan_report(&ing);
     let b = crate::findings::with_findings(b, &g, Some(&p));
     let sel = g.select(&seeds, &[]);
@@ -770,12 +788,9 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
     write("plan.json", &to_json(&p)?)?;
     write("plan.sh", &crate::plan::render_script(&p))?;
     write("verify.json", &to_json(&v)?)?;
-    let integrity = evidence_check::of_case(&ing, &a.input.inputs, a.input.max_file_size)?;
     let failed = integrity.as_ref().is_some_and(evidence_check::failed);
     let integrity_line = evidence_check::case_line(integrity.as_ref());
-    if let Some(r) = &integrity {
-        write("integrity.json", &to_json(r)?)?;
-    }
+    evidence_check::keep_in_case(integrity.as_ref(), &integrity_file)?;
     let html = crate::report::html::render_with_findings(
         &crate::report::html::ReportData {
             scan: &scan,
@@ -792,7 +807,7 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
     if a.format == cli::TableOrJson::Json {
         let summary = serde_json::json!({
             "case_folder": a.output.display().to_string(),
-            "files": CASE_FILES,
+            "files": CASE_FILES.iter().copied().chain(integrity.is_some().then_some(evidence_check::INTEGRITY_FILE)).collect::<Vec<_>>(),
             "tainted_credentials": b.credentials.len(),
             "tainted_events": b.events,
             "first_event": b.first_event,

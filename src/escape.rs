@@ -55,27 +55,32 @@ pub fn shell_arg(s: &str) -> Cow<'_, str> {
 /// True for characters that must never be written raw to a one-line context: C0 and C1
 /// controls (newline, carriage return, escape, …), DEL, the Unicode line and paragraph
 /// separators, the bidirectional overrides that can make text read differently than it is,
-/// and the characters that show nothing (zero-width spaces and joiners, the soft hyphen,
-/// fillers, tag characters): with them, two different names (`admin` and `ad\u{200b}min`) looked
-/// the same in a tree or a plan.
+/// and the characters that show nothing (Unicode's `Default_Ignorable_Code_Point`: zero-width
+/// spaces and joiners, the soft hyphen, fillers, variation selectors, the deprecated format
+/// characters, tag characters): with them, two different names (`admin` and `ad\u{200b}min`)
+/// looked the same in a tree or a plan.
 pub fn is_unsafe_char(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{FEFF}')
+        || matches!(c, '\u{2028}' | '\u{2029}')
         || matches!(
             c,
             '\u{00AD}'
                 | '\u{034F}'
-                | '\u{115F}'
-                | '\u{1160}'
-                | '\u{17B4}'
-                | '\u{17B5}'
-                | '\u{180E}'
-                | '\u{200B}'..='\u{200D}'
-                | '\u{2060}'..='\u{2064}'
+                | '\u{061C}'
+                | '\u{115F}'..='\u{1160}'
+                | '\u{17B4}'..='\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
                 | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
                 | '\u{FFA0}'
-                | '\u{E0000}'..='\u{E007F}'
+                | '\u{FFF0}'..='\u{FFFB}'
+                | '\u{1BCA0}'..='\u{1BCA3}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0000}'..='\u{E0FFF}'
         )
 }
 
@@ -351,6 +356,12 @@ mod tests {
         assert_eq!(one_line("\u{1b}[2J"), "\\u{1b}[2J");
         assert_eq!(one_line("x\u{202E}y"), "x\\u{202e}y");
         assert_eq!(one_line("ad\u{200B}min"), "ad\\u{200b}min", "a zero-width space shows");
+        // The rest of Unicode's default-ignorable characters, and the interlinear annotation
+        // marks: each shows nothing, so each is shown as its escape.
+        for c in ['\u{206F}', '\u{FE0F}', '\u{E0100}', '\u{FFF9}', '\u{1D173}', '\u{180B}'] {
+            let name = format!("admin{c}");
+            assert_eq!(one_line(&name), format!("admin\\u{{{:x}}}", c as u32), "{:x}", c as u32);
+        }
         assert_eq!(one_line("a\u{AD}b\u{E0041}"), "a\\u{ad}b\\u{e0041}");
         assert!(matches!(one_line("plain text"), Cow::Borrowed(_)));
         assert_eq!(terminal("a\u{1b}b\nc"), "a\\u{1b}b\nc");

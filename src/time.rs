@@ -186,11 +186,21 @@ fn us_date_as_sts_writes_it(s: &str) -> Option<i64> {
 }
 
 /// [`parse_us_date`] of any shape it accepts.
+///
+/// Without AM or PM, an hour past 12 (or 0) reads as the 24-hour clock; an hour from 1 to 12
+/// is read as nothing: `Mar 12, 2024, 1:00:00` is 1 AM or 1 PM, and a session's end read 12
+/// hours early was believed, the session planned as over while alive (STS and IAM write
+/// AM or PM; the shape is a converter's, which dropped it or wrote 24 hours: the session is
+/// given its kind's longest life instead).
 fn parse_us_date_in_general(s: &str) -> Option<i64> {
     let cleaned: String = s.replace(", ", " ").replace(',', " ");
     let cleaned = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
     for fmt in ["%b %d %Y %I:%M:%S %p", "%B %d %Y %I:%M:%S %p", "%b %d %Y %H:%M:%S"] {
         if let Ok(dt) = NaiveDateTime::parse_from_str(&cleaned, fmt) {
+            use chrono::Timelike;
+            if fmt.ends_with("%H:%M:%S") && (1..=12).contains(&dt.hour()) {
+                return None;
+            }
             return Some(dt.and_utc().timestamp());
         }
     }
@@ -342,6 +352,12 @@ mod tests {
         assert_eq!(parse_us_date("Jul 18, 2023, 12:07:39 AM"), parse_iso("2023-07-18T00:07:39Z"));
         assert_eq!(parse_us_date("2023-07-18T00:07:39Z"), parse_iso("2023-07-18T00:07:39Z"));
         assert_eq!(parse_us_date("tomorrow"), None);
+        // Without AM or PM: the 24-hour clock where the hour says so, nothing where it may be
+        // either (1 AM or 1 PM).
+        assert_eq!(parse_us_date("Mar 12, 2024, 13:00:00"), parse_iso("2024-03-12T13:00:00Z"));
+        assert_eq!(parse_us_date("Mar 12, 2024, 0:30:00"), parse_iso("2024-03-12T00:30:00Z"));
+        assert_eq!(parse_us_date("Mar 12, 2024, 1:00:00"), None);
+        assert_eq!(parse_us_date("Mar 12, 2024, 12:00:00"), None);
     }
 
     /// The hand-written reader of the shape STS writes gives what the general one gives,

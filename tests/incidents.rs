@@ -3610,7 +3610,9 @@ fn a_session_issued_from_an_unlogged_account_at_the_attackers_address_is_a_revie
             .collect();
         let p = plan(&d, LEAKED, "strict");
         let review = actions(&p, "review").iter().any(|a| {
-            a["reason"].as_str().is_some_and(|r| r.contains("whose logs are not in the trail"))
+            a["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("whose own record of the call is not in the trail"))
         });
         if same_address {
             assert_eq!(named, vec![ops.node_id().as_str()], "{b:#}");
@@ -6222,4 +6224,149 @@ fn a_parquet_export_of_incomplete_logs_is_read_back_as_incomplete() {
             assert_eq!(code, want, "{err}");
         }
     }
+}
+
+/// The leaked key assumes `Admin/s1` for 15 minutes and uses it; later it assumes `Admin/s1`
+/// again where the trail does not record it (F15) and hops into the second account, whose
+/// logs hold only the role owner's copy of that call, naming its caller `AROA…:s1`. The only
+/// session of that id the trail shows had ended by then: the hop was left to the account
+/// node, and the session it made, with the user and key that session created, was in no part
+/// of the plan, exit 0, verify OK (a review). Now that session is one to check: its role is
+/// denied with a review item, what it made is left to a human, plan exits 1, verify fails.
+/// With the second assumption in the trail, the hop is linked to it and cut (exit 0).
+#[test]
+fn a_hop_from_a_session_over_by_then_is_checked() {
+    for logged in [false, true] {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let admin = format!("arn:aws:iam::{MAIN}:role/Admin");
+        let first = s.assume_role(&leaked, T0, &admin, "s1", 900);
+        s.call(&first, T0 + 300, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        let again = s.assume_role(&leaked, T0 + 1500, &admin, "s1", 3600);
+        let x = format!("arn:aws:iam::{SECOND}:role/XAdmin");
+        let hop = s.assume_role(&again, T0 + 1800, &x, "x1", 3600);
+        s.create_user(&hop, T0 + 2100, "svc-backup");
+        let made = s.create_access_key(&hop, T0 + 2160, Some("svc-backup"));
+        let (hop_at, again_at) =
+            (trailhound::time::fmt_iso(T0 + 1800), trailhound::time::fmt_iso(T0 + 1500));
+        s.drop_records(|account, r| {
+            let at = r["eventTime"].as_str().unwrap_or("");
+            account == MAIN
+                && r["eventName"] == "AssumeRole"
+                && (at == hop_at || (!logged && at == again_at))
+        });
+        let d = write(&s, &[]);
+        let (code, p, err) = run(&["plan", "--key", LEAKED, "--effective-at", CUT], &d);
+        let tainted = tainted_ids(&d, LEAKED);
+        if logged {
+            assert_eq!(code, 0, "{err}");
+            assert!(tainted.contains(&hop.node_id()), "{tainted:?}");
+            assert!(deactivated(&p).contains(&made.key.as_str()), "{p:#}");
+            assert_eq!(verify(&d, &p).0, 0);
+            continue;
+        }
+        assert_eq!(code, 1, "{err}");
+        assert!(!tainted.contains(&hop.node_id()), "a check, not a link: {tainted:?}");
+        assert!(principals(&p, "put_role_policy").contains(&x), "{p:#}");
+        let reviews = review_reasons(&p);
+        let check = reviews
+            .iter()
+            .find(|r| r.contains(&hop.node_id()) && r.contains("over by then"))
+            .unwrap_or_else(|| panic!("{reviews:#?}"));
+        assert!(check.contains(&first.node_id()), "{check}");
+        assert!(reviews.iter().any(|r| r.contains(&made.key)), "{reviews:#?}");
+        assert!(!deactivated(&p).contains(&made.key.as_str()), "nothing it made is removed");
+        assert!(actions(&p, "delete_user").is_empty(), "{p:#}");
+        let (code, v) = verify(&d, &p);
+        assert_eq!(code, 1, "{v:#}");
+    }
+}
+
+/// A session seen in use whose calls carry no `creationDate` (a damaged or converted export)
+/// was taken to have its issuing call's second as its `aws:TokenIssueTime`, though that runs
+/// a second or two later (F5): issued at 10:59:59 and denied `DateLessThan` 11:00:00, it was
+/// counted covered, exit 0, verify OK (a review). It now gets the allowance of a session
+/// never seen: NOT COVERED at that cut-off, covered at one past it. With its `creationDate`
+/// on its calls, the cut-off one second after the call covers it, as before.
+#[test]
+fn a_session_whose_calls_carry_no_creation_date_is_given_the_issue_skew() {
+    for with_date in [false, true] {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let role = format!("arn:aws:iam::{MAIN}:role/Late");
+        let late = s.assume_role(&leaked, T0 + 3599, &role, "l", 3600);
+        s.call(&late, T0 + 3660, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        if !with_date {
+            s.edit_records(|_, r| {
+                if r["userIdentity"]["type"] == "AssumedRole" {
+                    r["userIdentity"]["sessionContext"]["attributes"]
+                        .as_object_mut()
+                        .unwrap()
+                        .remove("creationDate");
+                }
+            });
+        }
+        let d = write(&s, &[]);
+        let at = |t: i64| trailhound::time::fmt_iso(t);
+        let (code, p, err) = run(
+            &["plan", "--key", LEAKED, "--strategy", "strict", "--effective-at", &at(T0 + 3600)],
+            &d,
+        );
+        let want = if with_date { 0 } else { 1 };
+        assert_eq!(code, want, "{err}");
+        assert_eq!(
+            p["summary"]["uncovered_sessions"].as_u64().unwrap_or(0),
+            want as u64,
+            "{}",
+            p["summary"]
+        );
+        assert_eq!(verify(&d, &p).0, want);
+        let (code, p, err) = run(
+            &["plan", "--key", LEAKED, "--strategy", "strict", "--effective-at", &at(T0 + 3602)],
+            &d,
+        );
+        assert_eq!(code, 0, "{err}");
+        assert!(principals(&p, "put_role_policy").contains(&role), "{p:#}");
+        assert_eq!(verify(&d, &p).0, 0);
+    }
+}
+
+/// A surgical deny named a session `evil\u{100}` (a forged record: no session name holds it)
+/// beside the real `evil`; IAM takes only tab, line feed, carriage return and U+0020–U+00FF
+/// in a policy document, so the put would be refused and `evil` left uncut, while plan exited
+/// 0 and verify said OK (a review). The role now gets the strict deny, with a note, and
+/// verify refuses a surgical deny holding the character.
+#[test]
+fn a_session_name_iam_refuses_in_a_policy_gets_the_strict_deny() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let role = format!("arn:aws:iam::{MAIN}:role/Admin");
+    let real = s.assume_role(&leaked, T0, &role, "evil", 7200);
+    let forged = s.assume_role(&leaked, T0 + 60, &role, "evil\u{100}", 7200);
+    s.call(&real, T0 + 120, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.call(&forged, T0 + 180, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "surgical");
+    let puts = actions(&p, "put_role_policy");
+    assert_eq!(puts.len(), 1, "{p:#}");
+    assert_eq!(puts[0]["policy_name"], "TrailhoundRevokeOlderSessions", "{p:#}");
+    assert!(!puts[0].to_string().contains('\u{100}'), "{}", puts[0]);
+    let notes = p["notes"].to_string();
+    assert!(notes.contains("U+0100") && notes.contains("strict instead"), "{notes}");
+    assert_eq!(verify(&d, &p).0, 0);
+    // The deny the planner wrote before, naming both sessions: refused, so FAIL.
+    let mut old = p.clone();
+    let doc = json!({"Version": "2012-10-17", "Statement": [{
+        "Sid": "TrailhoundRevokeTaintedSessions", "Effect": "Deny", "Action": "*", "Resource": "*",
+        "Condition": {"DateLessThan": {"aws:TokenIssueTime": CUT},
+            "StringLike": {"aws:userid": [real.principal_id.clone(), forged.principal_id.clone()]}}}]});
+    for a in old["actions"].as_array_mut().unwrap() {
+        if a["type"] == "put_role_policy" {
+            a["policy_document"] = doc.clone();
+            a["policy_name"] = json!("TrailhoundRevokeTaintedSessions");
+        }
+    }
+    let (code, v) = verify(&d, &old);
+    assert_eq!(code, 1, "{v:#}");
+    assert!(v.to_string().contains("U+0100"), "{v:#}");
 }

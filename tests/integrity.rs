@@ -1873,3 +1873,82 @@ fn investigate_checks_the_digests_among_its_inputs() {
     assert!(err.contains("integrity: not checked"), "{err}");
     assert!(html.contains("integrity: not checked"));
 }
+
+/// A region (or an account) deleted whole, its digests with its log files, breaks no other
+/// chain: integrity cannot see it offline and stays OK (a review deleted us-west-2 whole). It
+/// says so, naming every account and region chain it vouches for, so that a responder can
+/// compare them with what the trail logs; the deleted one is no longer named.
+#[test]
+fn integrity_names_the_chains_it_vouches_for_as_a_region_deleted_whole_leaves_no_trace() {
+    let opts = DigestGenOptions { key: Some(test_key()), ..Default::default() };
+    let fp = opts.fingerprint.clone();
+    let (d, _, _) = trail(21, 3, false, opts);
+    let keys = TempDir::new().unwrap();
+    write(keys.path(), &format!("{fp}.pem"), TEST_PUB_PEM.as_bytes());
+    let k = keys.path().to_str().unwrap();
+    let vouched = |v: &Value| -> String {
+        strs_plain(&v["notes"])
+            .into_iter()
+            .find(|n| n.starts_with("the digests vouch only for the"))
+            .unwrap_or_else(|| panic!("{v}"))
+    };
+    let (code, v) = run(d.path(), &["--public-keys", k]);
+    assert_eq!(code, 0, "{v}");
+    let chains = v["chains"].as_array().unwrap().clone();
+    assert!(chains.len() >= 2, "{v}");
+    let note = vouched(&v);
+    let place =
+        |c: &Value| format!("{} {}", c["prefix"].as_str().unwrap(), c["region"].as_str().unwrap());
+    for c in &chains {
+        assert!(note.contains(&place(c)), "{note}");
+    }
+    assert!(note.contains(&format!("the {} account and region chain(s)", chains.len())), "{note}");
+    // One region deleted whole: still OK (not detectable), and no longer named.
+    let gone = &chains[chains.len() - 1];
+    let (prefix, region) = (gone["prefix"].as_str().unwrap(), gone["region"].as_str().unwrap());
+    for folder in ["CloudTrail", "CloudTrail-Digest"] {
+        std::fs::remove_dir_all(d.path().join(prefix).join(folder).join(region)).unwrap();
+    }
+    let (code, v) = run(d.path(), &["--public-keys", k]);
+    assert_eq!(code, 0, "{v}");
+    let note = vouched(&v);
+    assert!(!note.contains(&place(gone)), "{note}");
+    assert!(
+        note.contains(&format!("the {} account and region chain(s)", chains.len() - 1)),
+        "{note}"
+    );
+}
+
+/// A case folder used again for a trail without digests kept the earlier case's
+/// `integrity.json` (another trail's "OK"), beside a report saying no check ran (a review):
+/// it is removed, and the summary lists it only when written.
+#[test]
+fn a_case_folder_used_again_loses_an_earlier_integrity_json() {
+    let (d, _, _) = trail(7, 4, false, DigestGenOptions::default());
+    let out = TempDir::new().unwrap();
+    let case = out.path().join("case");
+    let investigate = || {
+        let o = bin()
+            .args(["investigate", "--no-progress", "--format", "json", "--key"])
+            .arg(trailhound::gen::LEAKED_KEY)
+            .arg("-o")
+            .arg(&case)
+            .arg(d.path())
+            .output()
+            .unwrap();
+        json(&o.stdout)
+    };
+    let v = investigate();
+    assert!(case.join("integrity.json").exists());
+    assert!(v["files"].to_string().contains("integrity.json"), "{v}");
+    for account in std::fs::read_dir(d.path().join("AWSLogs")).unwrap() {
+        let digests = account.unwrap().path().join("CloudTrail-Digest");
+        if digests.exists() {
+            std::fs::remove_dir_all(digests).unwrap();
+        }
+    }
+    let v = investigate();
+    assert!(!case.join("integrity.json").exists(), "the earlier case's integrity.json is gone");
+    assert!(!v["files"].to_string().contains("integrity.json"), "{v}");
+    assert!(case.join("plan.json").exists());
+}

@@ -940,6 +940,74 @@ fn an_output_through_a_dangling_link_or_onto_standard_input_is_refused() {
     assert!(other.exists());
 }
 
+/// An `--iam` snapshot is evidence too: taken before containment, it cannot be taken again.
+/// `plan -o` naming a snapshot file replaced it, and a case folder written into a snapshot
+/// folder was read as snapshot files by every later run (a review); the cache may not go
+/// there either. And a link inside the trail to nothing yet: an output created where it
+/// points was read back through it as evidence by the next run.
+#[test]
+fn outputs_never_land_in_the_iam_snapshot_nor_where_a_dangling_link_in_the_trail_points() {
+    let d = TempDir::new().unwrap();
+    let trail = d.path().join("trail");
+    plain_incident(&trail);
+    let iam = d.path().join("iam");
+    std::fs::create_dir_all(&iam).unwrap();
+    let keys = iam.join("keys.json");
+    std::fs::write(
+        &keys,
+        r#"{"AccessKeyMetadata":[{"UserName":"ci-deployer","AccessKeyId":"AKIAIOSFODNN7EXAMPLE","Status":"Active","CreateDate":"2024-01-01T00:00:00Z"}]}"#,
+    )
+    .unwrap();
+    let (k, i) = (keys.to_str().unwrap(), iam.to_str().unwrap());
+    let case = iam.join("case");
+    assert_refused(&["plan", "--key", LEAKED, "--iam", k, "-o", k], &trail, &keys);
+    assert_refused(
+        &["plan", "--key", LEAKED, "--iam", i, "--script", &format!("{i}/p.sh")],
+        &trail,
+        &keys,
+    );
+    assert_refused(
+        &["blast", "--key", LEAKED, "--iam", i, "--events-out", &format!("{i}/e.csv")],
+        &trail,
+        &keys,
+    );
+    assert_refused(
+        &["investigate", "--key", LEAKED, "--iam", i, "-o", case.to_str().unwrap()],
+        &trail,
+        &keys,
+    );
+    assert_refused(
+        &["plan", "--key", LEAKED, "--iam", i, "--cache", &format!("{i}/cache")],
+        &trail,
+        &keys,
+    );
+    assert_eq!(std::fs::read_dir(&iam).unwrap().count(), 1, "only the snapshot is there");
+    // A link in the trail to a folder not made yet, beside the trail: an output there is
+    // refused, the cache included, and nothing is made.
+    let out = d.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let logs = files_under(&trail)[0].parent().unwrap().to_path_buf();
+    std::os::unix::fs::symlink(out.join("case"), logs.join("more")).unwrap();
+    std::os::unix::fs::symlink(out.join("cache"), logs.join("c")).unwrap();
+    let input = files_under(&trail)[0].clone();
+    assert_refused(
+        &["investigate", "--key", LEAKED, "-o", out.join("case").to_str().unwrap()],
+        &trail,
+        &input,
+    );
+    assert_refused(&["scan", "--cache", out.join("cache").to_str().unwrap()], &trail, &input);
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "nothing made");
+    // Elsewhere beside the trail: written.
+    let o = bin()
+        .args(["investigate", "--no-progress", "-q", "--key", LEAKED, "--iam", i, "-o"])
+        .arg(out.join("elsewhere"))
+        .arg(&trail)
+        .output()
+        .unwrap();
+    assert!(matches!(o.status.code(), Some(0 | 1 | 3)), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.join("elsewhere/plan.json").exists());
+}
+
 #[test]
 fn an_implausible_key_id_never_reaches_a_command() {
     let d = TempDir::new().unwrap();

@@ -87,6 +87,30 @@ fn digests_beside(input: &Path) -> Option<PathBuf> {
 }
 
 /// The evidence does not match its digests.
+/// The case folder's integrity check, written when the trail has digest files (and removed
+/// when it has none).
+pub(super) const INTEGRITY_FILE: &str = "integrity.json";
+
+/// Writes the case's integrity check to `path`; a trail without digests removes an
+/// `integrity.json` an earlier case left there (another trail's "OK", beside a report that
+/// says no check ran).
+pub(super) fn keep_in_case(
+    r: Option<&crate::integrity::IntegrityReport>,
+    path: &Path,
+) -> Result<()> {
+    use anyhow::Context as _;
+    match r {
+        Some(r) => crate::outfile::write(path, to_json(r)?)
+            .with_context(|| format!("writing {}", path.display())),
+        None => match std::fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(e).with_context(|| format!("removing the earlier case's {}", path.display()))
+            }
+            _ => Ok(()),
+        },
+    }
+}
+
 pub(super) fn failed(r: &crate::integrity::IntegrityReport) -> bool {
     r.verdict() == crate::integrity::Verdict::Failed
 }

@@ -8,7 +8,8 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// Each symbolic link under `root` (followed into linked directories, each directory once)
-/// with the canonical path it leads to. Lists directories only: no file is opened.
+/// with the canonical path it leads to (for a link to nothing yet, the path it names, its
+/// links resolved). Lists directories only: no file is opened.
 pub(super) fn linked_targets(root: &Path) -> Vec<(PathBuf, PathBuf)> {
     let mut out = Vec::new();
     let mut seen: HashSet<PathBuf> = HashSet::new();
@@ -25,7 +26,10 @@ pub(super) fn linked_targets(root: &Path) -> Vec<(PathBuf, PathBuf)> {
             if kind.is_dir() {
                 stack.push(path);
             } else if kind.is_symlink() {
-                let Ok(target) = path.canonicalize() else { continue };
+                // A link to nothing yet is where a write to it lands: an output created
+                // there later is read through the link by the next run (a case folder read
+                // back as evidence), so it counts by the path it names.
+                let target = path.canonicalize().unwrap_or_else(|_| super::resolve_path(&path));
                 if target.is_dir() {
                     stack.push(target.clone());
                 }

@@ -138,7 +138,7 @@ pub(super) fn suspected(g: &SessionGraph, tainted: &BTreeSet<usize>) -> Vec<Sign
         }
         let detail = match parent[n] {
             Some((p, _)) => format!(
-                "role session {} ({arn}) was issued to a principal of {}, whose logs are not in the trail, and called from {} that the leaked key's credentials called from: a tainted session there may have made that principal; if it is not yours, deny it",
+                "role session {} ({arn}) was issued to a principal of {}, whose own record of the call is not in the trail (that account's logs, or those of the region it called from, F15), and called from {} that the leaked key's credentials called from: a tainted session there may have made that principal; if it is not yours, deny it",
                 node.id,
                 g.nodes[p].id,
                 shared.join(", ")

@@ -18,15 +18,6 @@ fn is_issuing_name(name: &str) -> bool {
     STS_ISSUERS.contains(&name) || name == "CreateAccessKey"
 }
 
-/// Role ARN from an error message: `… on resource: arn:aws:iam::A:role/R` (failed calls have
-/// no request parameters, CLOUDTRAIL.md §5).
-fn target_from_error(msg: &str) -> Option<String> {
-    let from = msg.find("on resource:").unwrap_or(0);
-    let i = from + msg[from..].find("arn:aws")?;
-    let arn: String = msg[i..].chars().take_while(|c| !c.is_whitespace() && *c != '"').collect();
-    Some(arn.trim_end_matches(['.', ',']).to_string())
-}
-
 /// The id of a session node: `KEY@ISSUE_TIME`, built in one allocation.
 fn session_id(key: &str, t: i64) -> String {
     let mut id = String::with_capacity(key.len() + 21);
@@ -216,7 +207,7 @@ impl SessionGraph {
                         .get(F::RoleArn)
                         .map(String::from)
                         .or_else(|| e.get(F::RequestUserName).map(|u| format!("user/{u}")))
-                        .or_else(|| e.get(F::ErrorMessage).and_then(target_from_error)),
+                        .or_else(|| e.get(F::ErrorMessage).and_then(super::target_from_error)),
                     error_code: e.get(F::ErrorCode).map(String::from),
                     file: ing.file_of(e.origin).to_string(),
                 });
@@ -610,6 +601,7 @@ impl SessionGraph {
             user_name: None,
             source_ips: Vec::new(),
             root_derived: false,
+            issue_seen: false,
             user_arn: None,
         }
     }
@@ -781,6 +773,7 @@ impl SessionGraph {
                 if c > t {
                     self.nodes[n].issued_at = Some(c);
                 }
+                self.nodes[n].issue_seen = true;
             }
             return n;
         }
@@ -806,6 +799,7 @@ impl SessionGraph {
         let mut n = Self::blank(id, NodeKind::Session);
         n.access_key_id = Some(Text::from(key));
         n.issued_at = created;
+        n.issue_seen = created.is_some();
         // The calls come in time order: this is its first (the figures, later, agree), which
         // `link_skewed` reads when the `creationDate` is missing or fits no session.
         n.first_seen = Some(time);
@@ -837,7 +831,7 @@ impl SessionGraph {
                 n.principal_arn.as_deref().unwrap_or("unknown principal"),
             );
             notes.insert(if accounts.contains(acct) {
-                format!("the trail holds only the role owner's copy of calls by {who} in account {acct}, whose logs are in the trail: the caller's own copy is not (a region or trail that was not recorded, F15); the sessions it issued are linked, as inferred, to the credentials with that caller id, where the trail has them")
+                format!("the trail holds only the role owner's copy of calls by {who} in account {acct}, whose logs are in the trail: the caller's own copy is not (a region or trail that was not recorded, F15); the sessions it issued are linked, as inferred, to the credentials with that caller id alive at the call, where the trail has them (one issued to a caller id whose sessions the trail shows over by then is a session to check)")
             } else {
                 format!("chain stops at account {acct}: sessions were issued to a caller in that account ({who}) whose logs are not in the trail; add that account's logs to continue the chain")
             });

@@ -13,12 +13,13 @@ pub const SHORTEST_LIFE: i64 = 840;
 const ISSUE_SKEW: i64 = 2;
 
 /// The latest `aws:TokenIssueTime` a session may have: its issue time, which its calls'
-/// `creationDate` fixes when the trail shows it in use; for a session issued by a logged call
-/// and never seen in use, up to [`ISSUE_SKEW`] later than that call. A deny `DateLessThan` a
+/// `creationDate` fixes when the trail shows one; for a session issued by a logged call and
+/// never seen with a `creationDate` (unused, or its calls' records without one: a damaged or
+/// converted export), up to [`ISSUE_SKEW`] later than that call. A deny `DateLessThan` a
 /// cut-off one second after the call would miss it, so the plan and `verify` judge it at this
 /// time.
 pub fn token_issue_time(node: &super::Node) -> Option<i64> {
-    let unseen = node.kind == NodeKind::Session && !node.orphan && node.last_seen.is_none();
+    let unseen = node.kind == NodeKind::Session && !node.orphan && !node.issue_seen;
     node.issued_at.map(|t| if unseen { t.saturating_add(ISSUE_SKEW) } else { t })
 }
 

@@ -67,6 +67,15 @@ pub enum NodeKind {
     Service,
 }
 
+/// Role ARN from an error message: `… on resource: arn:aws:iam::A:role/R` (failed calls have
+/// no request parameters, CLOUDTRAIL.md §5).
+fn target_from_error(msg: &str) -> Option<String> {
+    let from = msg.find("on resource:").unwrap_or(0);
+    let i = from + msg[from..].find("arn:aws")?;
+    let arn: String = msg[i..].chars().take_while(|c| !c.is_whitespace() && *c != '"').collect();
+    Some(arn.trim_end_matches(['.', ',']).to_string())
+}
+
 /// A short string stored inline when it fits in 24 bytes (access key ids, account ids,
 /// principal types, event names, IP addresses): no heap allocation for most node fields, which
 /// matters with hundreds of thousands of credentials in a trail.
@@ -116,6 +125,10 @@ pub struct Node {
     /// AssumeRoot, F11): no IAM policy can deny it. What *other* credentials minted downstream
     /// (a key root created for a user, a role that user assumed) is ordinary (SPEC §9).
     pub root_derived: bool,
+    /// A call of this session carried its `creationDate` (its `aws:TokenIssueTime`, F5), so
+    /// `issued_at` is that time, not only its issuing call's ([`token_issue_time`]).
+    #[serde(skip)]
+    pub issue_seen: bool,
     /// For federated-user sessions: the IAM user (or root) that called GetFederationToken, from
     /// the issuing call or, without one, from `sessionContext.sessionIssuer` of the session's
     /// own calls (F7: the deny goes on that user).

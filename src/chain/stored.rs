@@ -9,7 +9,7 @@ use crate::ingest::{ByteFields as Fields, ByteReader as Reader, ByteSink as Sink
 use rayon::prelude::*;
 
 /// Bumped whenever the graph's shape or how it is built changes.
-const FORMAT: u32 = 14;
+const FORMAT: u32 = 15;
 
 const KINDS: [NodeKind; 4] =
     [NodeKind::LongTermKey, NodeKind::Session, NodeKind::ExternalIdentity, NodeKind::Service];
@@ -195,6 +195,7 @@ fn put_node(w: &mut Writer, at: Start, index: &crate::ingest::StrMap<&str, u32>,
         user_name: _,
         source_ips,
         root_derived,
+        issue_seen,
         user_arn: _,
     } = n;
     for r in refs(&node_fields(n), at.strings, index) {
@@ -202,7 +203,7 @@ fn put_node(w: &mut Writer, at: Start, index: &crate::ingest::StrMap<&str, u32>,
     }
     w.u8(KINDS.iter().position(|k| k == kind).unwrap_or(0) as u8);
     let times = [issued_at, expires_at, first_seen, last_seen];
-    let mut bits = u8::from(*orphan) | u8::from(*root_derived) << 1;
+    let mut bits = u8::from(*orphan) | u8::from(*root_derived) << 1 | u8::from(*issue_seen) << 6;
     for (i, t) in times.iter().enumerate() {
         bits |= u8::from(t.is_some()) << (2 + i);
     }
@@ -234,7 +235,7 @@ fn get_node(rec: &[u8], s: &Strings<'_>, lists: &[u32]) -> Option<Node> {
     }
     let kind = *KINDS.get(f.u8() as usize)?;
     let bits = f.u8();
-    if bits >> 6 != 0 {
+    if bits >> 7 != 0 {
         return None;
     }
     let mut times = [None; 4];
@@ -271,6 +272,7 @@ fn get_node(rec: &[u8], s: &Strings<'_>, lists: &[u32]) -> Option<Node> {
         user_name,
         source_ips,
         root_derived: bits & 2 == 2,
+        issue_seen: bits & 64 == 64,
         user_arn,
     })
 }

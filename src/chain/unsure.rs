@@ -16,6 +16,10 @@
 //! * a session a role owner's copy of the call shows issued to a caller with the account and
 //!   session name of a tainted session whose role id no record gave (the name does not tell
 //!   the role: [`super::usercaller`]);
+//! * a session a role owner's copy of the call shows issued to a caller with the `aws:userid`
+//!   of a tainted session the trail shows over by then, and to no credential alive then
+//!   ([`super::usercaller`]: the attacker assumed the role again where the trail does not
+//!   record it, or the stated end is wrong);
 //!
 //! and every session these issued. `plan` denies each that may still be valid (with its
 //! principal's tainted sessions: a person denied by mistake signs in again, after the
@@ -83,6 +87,20 @@ impl SessionGraph {
                 let why = format!(
                     "it is named as a console switch-role from tainted console session {} would be (the console names a switched session after the user), but none of its calls came from an address of that session, so the trail does not tell who switched to it",
                     one(&self.nodes[t.by].id)
+                );
+                roots.entry(node).or_insert((why, super::session_expiry(self, node)));
+                continue;
+            }
+            // A caller id the trail gives this role: its session was over by the call.
+            let over = self.nodes[t.by].userid.as_deref().is_some_and(|u| u.starts_with("ARO"));
+            if t.event_name != crate::ingest::SIGNIN_TOKEN && over {
+                let why = format!(
+                    "the role owner's copy of its {} (event {}) names the caller id {} of tainted session {}, which the trail shows over by then ({}), so its caller is a session of that role and name the trail does not show (an STS regional endpoint or a region the trail does not record, F15), or that session's stated end is wrong; a session of another person with that name is not told apart",
+                    one(&t.event_name),
+                    one(&t.event_id),
+                    one(self.nodes[t.by].userid.as_deref().unwrap_or_default()),
+                    one(&self.nodes[t.by].id),
+                    self.nodes[t.by].expires_at.map_or_else(|| "-".to_string(), crate::time::fmt_iso)
                 );
                 roots.entry(node).or_insert((why, super::session_expiry(self, node)));
                 continue;

@@ -429,6 +429,7 @@ mod tests {
             user_name: None,
             source_ips: ips.iter().map(|s| (*s).into()).collect(),
             root_derived: false,
+            issue_seen: true,
             user_arn: None,
         }
     }

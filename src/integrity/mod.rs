@@ -619,6 +619,22 @@ pub fn validate(o: &IntegrityOptions) -> anyhow::Result<IntegrityReport> {
             ));
         }
     }
+    if !rep.chains.is_empty() {
+        // What the chains cannot show: a region or account deleted whole (its digests with
+        // its log files) breaks no other chain. Named, so that a responder compares them with
+        // what the trail logs (a review deleted us-west-2 whole and integrity stayed OK).
+        let mut places: Vec<String> =
+            rep.chains.iter().map(|c| format!("{} {}", c.prefix, c.region)).collect();
+        places.sort();
+        places.dedup();
+        let n = places.len();
+        let shown: Vec<&str> = places.iter().take(8).map(String::as_str).collect();
+        rep.notes.push(format!(
+            "the digests vouch only for the {n} account and region chain(s) found ({}{}): a region or account whose digests and log files were all deleted leaves no trace in the others, so check that these are every region and account the trail logs (aws cloudtrail describe-trails: IsMultiRegionTrail, IsOrganizationTrail)",
+            shown.join(", "),
+            if n > shown.len() { ", …" } else { "" }
+        ));
+    }
     if rep.digests == 0 {
         rep.notes.push(
             "no digest files found: nothing could be validated (was log-file validation enabled, \

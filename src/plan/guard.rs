@@ -140,12 +140,33 @@ impl Backing {
 /// statement without an action or a resource, an action without its service prefix
 /// (`GetObject`), a resource that is neither `*` nor an ARN. verify had judged each statement
 /// alone and counted such a deny as cutting (a hand-edited plan.json, review of 2026-12-06).
+/// And a document holding a character IAM does not take ([`refused_char`]: a forged session
+/// name in a surgical deny's `aws:userid`, review of 2026-12-06, evening).
+/// The first character of `doc`'s keys and strings that IAM refuses in a policy document
+/// ([`super::policy::iam_takes_char`]).
+fn refused_char(doc: &serde_json::Value) -> Option<char> {
+    use serde_json::Value;
+    let first = |s: &str| s.chars().find(|&c| !super::policy::iam_takes_char(c));
+    match doc {
+        Value::String(s) => first(s),
+        Value::Array(a) => a.iter().find_map(refused_char),
+        Value::Object(o) => o.iter().find_map(|(k, v)| first(k).or_else(|| refused_char(v))),
+        _ => None,
+    }
+}
+
 pub(super) fn grammar_iam_takes(doc: &serde_json::Value) -> Result<(), String> {
     use serde_json::Value;
     let l = |v: &Value| crate::escape::one_line(&v.to_string()).into_owned();
     let refused =
         |why: String| Err(format!("IAM refuses the policy (MalformedPolicyDocument): {why}"));
     let Some(top) = doc.as_object() else { return refused("it is not a JSON object".into()) };
+    if let Some(c) = refused_char(doc) {
+        return refused(format!(
+            "it holds U+{:04X}, and IAM takes only tab, line feed, carriage return and U+0020 to U+00FF in a policy document",
+            c as u32
+        ));
+    }
     if let Some(k) = top.keys().find(|k| !matches!(k.as_str(), "Version" | "Id" | "Statement")) {
         return refused(format!(
             "it has an element {} the policy grammar does not",

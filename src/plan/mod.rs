@@ -481,8 +481,21 @@ pub fn build_plan_with(
                     .iter()
                     .chain(unsure)
                     .all(|&n| g.nodes[n].principal_type.as_deref() == Some("FederatedUser"));
-            match ids {
-                Some(mut ids) if separable => {
+            let refused = tainted
+                .iter()
+                .chain(unsure)
+                .find_map(|&n| policy::refused_char(&g.nodes[n]).map(|c| (n, c)));
+            match (ids, refused) {
+                (_, Some((n, c))) => {
+                    notes.push(format!(
+                        "{} {}: session {} is named with U+{:04X}, a character IAM refuses in a policy document (no real session name has it: a forged or damaged record), so no deny can name it: strict instead",
+                        target.kind,
+                        target.name,
+                        crate::escape::one_line(&g.nodes[n].id),
+                        c as u32
+                    ));
+                }
+                (Some(mut ids), None) if separable => {
                     ids.sort();
                     ids.dedup();
                     let s = deny_statement("TrailhoundRevokeTaintedSessions", effective_at, Some(&ids));

@@ -29,12 +29,33 @@ pub fn session_userid(node: &Node, role_id: Option<&str>) -> Option<String> {
 /// `*:session` (any id of the role the deny is put on). What comes from the evidence is
 /// matched literally ([`literal`]): a forged session name `*` must not widen the deny to
 /// every session of the role, nor `${*}` narrow it to a name no session has.
+///
+/// `None` too for a session whose id or name holds a character IAM refuses in a policy
+/// document ([`iam_takes_char`]): no real session name has one (a forged record), and a
+/// deny naming it would be refused whole, the real sessions it named left uncut.
 pub(super) fn userid_pattern(node: &Node, role_id: Option<&str>) -> Option<String> {
-    if let Some(u) = &node.userid {
-        return Some(literal(u));
-    }
-    let name = role_session_name(node)?;
-    Some(format!("{}:{}", role_id.map_or_else(|| "*".to_string(), literal), literal(name)))
+    let pattern = if let Some(u) = &node.userid {
+        literal(u)
+    } else {
+        let name = role_session_name(node)?;
+        format!("{}:{}", role_id.map_or_else(|| "*".to_string(), literal), literal(name))
+    };
+    pattern.chars().all(iam_takes_char).then_some(pattern)
+}
+
+/// The first character of a session's `aws:userid` (or, without one, of its session name)
+/// that IAM refuses in a policy document ([`iam_takes_char`]).
+pub(super) fn refused_char(node: &Node) -> Option<char> {
+    let text = node.userid.as_deref().or_else(|| role_session_name(node))?;
+    text.chars().find(|&c| !iam_takes_char(c))
+}
+
+/// Whether IAM takes `c` in a policy document: the `PolicyDocument` parameter of
+/// `PutRolePolicy`, `PutUserPolicy` and the like is validated as tab, line feed, carriage
+/// return and U+0020 to U+00FF only, and a document with any other character is refused
+/// whole (<https://docs.aws.amazon.com/IAM/latest/APIReference/API_PutRolePolicy.html>).
+pub fn iam_takes_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FF}')
 }
 
 /// `s` as a `StringLike` pattern that matches only `s`: IAM's escapes for the characters a

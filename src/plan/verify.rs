@@ -1549,10 +1549,21 @@ mod tests {
                 d["Statement"][0].as_object_mut().unwrap().remove("Resource");
             }),
             with(&|d| d["Statement"][0]["Condition"] = json!("x")),
+            // A character outside the set IAM takes, in a value or a key.
+            with(&|d| {
+                d["Statement"][0]["Condition"] =
+                    json!({"StringLike": {"aws:userid": ["*:evil\u{100}"]}})
+            }),
+            with(&|d| d["Statement"][0]["Condition"] = json!({"StringLike\u{2028}": {}})),
         ];
         for e in &bad {
             assert!(e.starts_with("IAM refuses the policy (MalformedPolicyDocument): "), "{e}");
         }
+        assert!(bad[bad.len() - 1].contains("U+2028"), "{}", bad[bad.len() - 1]);
+        // Latin-1 is taken: a condition's value with `é` is not refused for it.
+        let mut latin = good.clone();
+        latin["Statement"][0]["Condition"] = json!({"StringLike": {"aws:userid": ["*:caf\u{e9}"]}});
+        assert_eq!(grammar_iam_takes(&latin), Ok(()));
     }
 
     /// A managed policy the plan creates lives in its account's partition (aws-cn,
