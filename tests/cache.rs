@@ -862,3 +862,49 @@ fn entries_digested_under_another_key_are_not_trusted() {
     assert_eq!(scan(Some(&b)), cold, "a cache whose key was replaced gives the cold answer");
     assert_eq!(scan(Some(&b)), cold, "and so does the run after it");
 }
+
+/// What a file that is not CloudTrail counts as depends on how the run came to it: a damaged
+/// file reached through a link named `notes` is a stray (skipped), the same file through a
+/// link named as a log file is a damaged log (exit 3). The cache kept its verdict under the
+/// file's own path: once the link was renamed as a log file, a warm run skipped it and exited
+/// 0 where a cold run exited 3 (a review). The entry is now kept under how the run came to
+/// the file too.
+#[test]
+fn a_file_reached_under_another_name_is_judged_again() {
+    let d = TempDir::new().unwrap();
+    let trail = d.path().join("trail");
+    let mut s = trailhound::gen::scenario::Scenario::new();
+    let leaked = s.user_key("111122223333", "ci-deployer", LEAKED_KEY);
+    s.call(&leaked, 1_710_151_200, "s3.amazonaws.com", "ListBuckets", serde_json::Value::Null);
+    s.write(&trail, &[]).unwrap();
+    let outside = d.path().join("blob");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(
+        &mut gz,
+        leaked_call("e-1", "2024-03-11T10:05:00Z", "203.0.113.9").as_bytes(),
+    )
+    .unwrap();
+    let mut bytes = gz.finish().unwrap();
+    bytes[0] ^= 1; // no longer gzip: damaged
+    std::fs::write(&outside, bytes).unwrap();
+    let stray = trail.join("notes");
+    std::os::unix::fs::symlink(&outside, &stray).unwrap();
+    let cache = d.path().join("cache");
+    let scan = |cache: Option<&Path>| {
+        let mut c = bin();
+        c.args(["scan", "--format", "json", "--no-progress"]).arg(&trail);
+        if let Some(dir) = cache {
+            c.arg("--cache").arg(dir);
+        }
+        let o = c.output().unwrap();
+        (o.status.code().unwrap(), o.stdout)
+    };
+    let (code, _) = scan(Some(&cache));
+    assert_eq!(code, 0, "a stray file is skipped");
+    let logs = files_under(&trail)[0].parent().unwrap().to_path_buf();
+    let named = logs.join("111122223333_CloudTrail_us-east-1_20240311T1030Z_x.json.gz");
+    std::fs::rename(&stray, &named).unwrap();
+    let cold = scan(None);
+    assert_eq!(cold.0, 3, "a damaged log file: {}", String::from_utf8_lossy(&cold.1));
+    assert_eq!(scan(Some(&cache)), cold, "warm as cold");
+}

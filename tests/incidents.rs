@@ -6271,9 +6271,11 @@ fn a_hop_from_a_session_over_by_then_is_checked() {
         let reviews = review_reasons(&p);
         let check = reviews
             .iter()
-            .find(|r| r.contains(&hop.node_id()) && r.contains("over by then"))
+            .find(|r| {
+                r.contains(&hop.node_id()) && r.contains("names its caller only by aws:userid")
+            })
             .unwrap_or_else(|| panic!("{reviews:#?}"));
-        assert!(check.contains(&first.node_id()), "{check}");
+        assert!(check.contains(&first.principal_id), "{check}");
         assert!(reviews.iter().any(|r| r.contains(&made.key)), "{reviews:#?}");
         assert!(!deactivated(&p).contains(&made.key.as_str()), "nothing it made is removed");
         assert!(actions(&p, "delete_user").is_empty(), "{p:#}");
@@ -6369,4 +6371,91 @@ fn a_session_name_iam_refuses_in_a_policy_gets_the_strict_deny() {
     let (code, v) = verify(&d, &old);
     assert_eq!(code, 1, "{v:#}");
     assert!(v.to_string().contains("U+0100"), "{v:#}");
+}
+
+/// The rule of [`a_hop_from_a_session_over_by_then_is_checked`] whatever else carries the
+/// caller id (a review of its first version, which only looked when no session of the id was
+/// alive, and at the 64 latest before the call): a clean session of `Admin/s1` alive at the
+/// hop (the graph links the hop to it), 70 clean sessions of that id after the tainted one
+/// (over by the hop, or alive at it: too many to link each),
+/// the leaked key's `Admin/s1` issued a minute after the hop, and a second hop from the
+/// session the first one made. Each hop's session is one to check: plan exits 1, verify
+/// fails, and nothing it made is removed.
+#[test]
+fn hops_by_a_tainted_caller_id_are_checked_whatever_else_carries_it() {
+    let admin = format!("arn:aws:iam::{MAIN}:role/Admin");
+    let x = format!("arn:aws:iam::{SECOND}:role/XAdmin");
+    let y = format!("arn:aws:iam::{THIRD}:role/YAdmin");
+    for case in ["clean alive", "many over", "many alive", "tainted later", "second hop"] {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let deploy = s.user_key(MAIN, "deploy", "AKIAI44QH8DHBEXAMPLE");
+        if case == "tainted later" {
+            let late = s.assume_role(&leaked, T0 + 1860, &admin, "s1", 900);
+            s.call(&late, T0 + 1900, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        } else {
+            let first = s.assume_role(&leaked, T0, &admin, "s1", 900);
+            s.call(&first, T0 + 300, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        }
+        match case {
+            "clean alive" => {
+                let clean = s.assume_role(&deploy, T0 + 1200, &admin, "s1", 3600);
+                s.call(&clean, T0 + 1250, "s3.amazonaws.com", "ListBuckets", Value::Null);
+            }
+            // Over before the hop, after the tainted one; or alive at it, too many to link.
+            "many over" | "many alive" => {
+                let from = if case == "many over" { T0 + 10 } else { T0 + 901 };
+                for i in 0..70 {
+                    let clean = s.assume_role(&deploy, from + i * 5, &admin, "s1", 900);
+                    s.call(
+                        &clean,
+                        from + i * 5 + 2,
+                        "s3.amazonaws.com",
+                        "ListBuckets",
+                        Value::Null,
+                    );
+                }
+            }
+            _ => {}
+        }
+        // The attacker's own session of that id, assumed where the trail does not record it.
+        let again = s.assume_role(&leaked, T0 + 1500, &admin, "s1", 3600);
+        let life = if case == "second hop" { 1800 } else { 3600 };
+        let hop = s.assume_role(&again, T0 + 1800, &x, "x1", life);
+        let mut last = hop.clone();
+        if case == "second hop" {
+            // x1 hops on at its last minute, seen only in the third account's copy.
+            last = s.assume_role(&hop, T0 + 3500, &y, "y1", 3600);
+        }
+        s.create_user(&last, T0 + 3540, "svc-backup");
+        let made = s.create_access_key(&last, T0 + 3560, Some("svc-backup"));
+        let hidden = [T0 + 1500, T0 + 1800, T0 + 3500].map(trailhound::time::fmt_iso);
+        s.drop_records(|account, r| {
+            let at = r["eventTime"].as_str().unwrap_or("");
+            r["eventName"] == "AssumeRole"
+                && hidden.iter().any(|h| h == at)
+                && (account == MAIN || (account == SECOND && at == hidden[2]))
+        });
+        let d = write(&s, &[]);
+        let (code, p, err) = run(&["plan", "--key", LEAKED, "--effective-at", CUT], &d);
+        assert_eq!(code, 1, "{case}: {err}");
+        let reviews = review_reasons(&p);
+        for session in std::iter::once(&hop).chain((case == "second hop").then_some(&last)) {
+            assert!(
+                reviews.iter().any(|r| r.contains(&session.node_id())
+                    && r.contains("names its caller only by aws:userid")),
+                "{case}: {}: {reviews:#?}",
+                session.node_id()
+            );
+        }
+        let denied = principals(&p, "put_role_policy");
+        let want = if case == "second hop" { &y } else { &x };
+        assert!(denied.contains(want), "{case}: {denied:?}");
+        assert!(
+            !deactivated(&p).contains(&made.key.as_str()),
+            "{case}: nothing it made is removed"
+        );
+        assert!(actions(&p, "delete_user").is_empty(), "{case}: {p:#}");
+        assert_eq!(verify(&d, &p).0, 1, "{case}");
+    }
 }

@@ -454,3 +454,66 @@ fn athena_lake_and_spark_sql_match_the_reviewed_golden_files() {
     let (code, _) = stdout_of(&["query", "--engine", "lake"]);
     assert_eq!(code, 2);
 }
+
+/// Two false OKs of the query route (a review): phase 2 asked for the events of the users
+/// the attacker controls by their exact ARN, without a path, so the console session of
+/// `user/dev/alice` (known from a `CreateLoginProfile` naming `alice`) was left out; and with
+/// a `--principal` seed it asked only for key ids (with the placeholder `no-key` among them),
+/// never for the principal's own events, so the sessions whose keys only their own calls show
+/// were left out. Both plans exited 0 with verify OK where a direct run found more. Phase 2
+/// now asks by user name in any path, and for every IAM user a tainted credential acts as.
+#[test]
+fn duckdb_round_trip_finds_a_user_with_a_path_and_a_principal_seeds_own_sessions() {
+    use serde_json::json;
+    use trailhound::gen::scenario::Scenario;
+    const MAIN: &str = "111122223333";
+    const T0: i64 = 1_710_151_200; // 2024-03-11T10:00:00Z
+    let d = TempDir::new().unwrap();
+    let trail = d.path().join("trail");
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED_KEY);
+    s.create_login_profile(&leaked, T0 + 60, "alice");
+    let console = s.console_login(MAIN, T0 + 120, "alice");
+    s.call(&console, T0 + 180, "iam.amazonaws.com", "ListUsers", Value::Null);
+    s.call(&console, T0 + 240, "iam.amazonaws.com", "CreateAccessKey", json!({"userName": "bob"}));
+    s.edit_records(|_, r| {
+        let text = r.to_string().replace(":user/alice", ":user/dev/alice");
+        *r = serde_json::from_str(&text).unwrap();
+    });
+    s.write(&trail, &[]).unwrap();
+    let t = trail.to_str().unwrap();
+    let files = format!("{t}/**/*.json.gz");
+    let alice = format!("arn:aws:iam::{MAIN}:user/dev/alice");
+    for seed in [["-k", LEAKED_KEY], ["--principal", alice.as_str()]] {
+        let res = |n: u32| d.path().join(format!("p{n}.csv")).to_str().unwrap().to_string();
+        for (phase, extra) in [
+            ("1", vec![]),
+            ("2", vec!["--from".to_string(), res(1), seed[0].into(), seed[1].into()]),
+        ] {
+            let r = res(phase.parse().unwrap());
+            let mut args = vec![
+                "query", "--engine", "duckdb", "--phase", phase, "--files", &files, "--result", &r,
+            ];
+            args.extend(extra.iter().map(String::as_str));
+            let (code, sql) = stdout_of(&args);
+            assert_eq!(code, 0, "query --phase {phase} {seed:?}");
+            assert!(!String::from_utf8_lossy(&sql).contains("'no-key"), "{seed:?}");
+            duckdb(&sql, d.path());
+        }
+        let p2 = std::fs::read_to_string(res(2)).unwrap();
+        assert!(p2.contains(&console.key), "{seed:?}: {p2}");
+        let two = [res(1), res(2)];
+        let p = ["plan", "--effective-at", "2024-03-11T12:00:00Z", seed[0], seed[1]];
+        let run = |inputs: &[&str]| -> (i32, Value) {
+            let (code, out) = stdout_of(&[&p[..], inputs].concat());
+            (code, json(&out))
+        };
+        let ((cd, pd), (cq, pq)) = (run(&[t]), run(&[&two[0], &two[1]]));
+        assert_eq!(cd, cq, "{seed:?}");
+        let (pd, pq) = (strip(&pd), strip(&pq));
+        for k in ["actions", "tainted", "attacker_users", "summary"] {
+            assert_eq!(pd[k], pq[k], "{seed:?}: plan {k}");
+        }
+        assert!(pd["tainted"].to_string().contains(&console.key), "{seed:?}: {pd}");
+    }
+}

@@ -260,6 +260,13 @@ pub struct SessionGraph {
     /// role owner's copy shows issued to a caller with the account and session name of a
     /// session whose role id no record gave (`event_name` the issuing call's: `usercaller.rs`).
     pub unsure_consoles: Vec<UserGrant>,
+    /// Sessions a role owner's copy of the call shows issued to a caller named by its
+    /// `aws:userid` alone (`user_name`, `AROA…:name`; `by` the session issued, `event_name`
+    /// and `event_id` the call's): whoever the graph links it to, any session of that id may
+    /// have made it (the name is the caller's choice, F9), so it is one to check when a
+    /// tainted session (or one to check) carries that id and it is not tainted itself
+    /// ([`SessionGraph::unsure_sessions`]).
+    pub hops_by_id: Vec<UserGrant>,
     /// [`SessionGraph::user_renames`] by account and lower-case old name (made when first
     /// asked).
     renames_by_name: std::sync::OnceLock<BTreeMap<(String, String), Vec<usize>>>,

@@ -462,6 +462,7 @@ pub(super) fn encode_into(g: &SessionGraph, out: &mut impl Sink) {
         user_deletions,
         role_deletions,
         unsure_consoles,
+        hops_by_id,
         renames_by_name: _,
         creates_by_name: _,
         event_node,
@@ -527,6 +528,8 @@ pub(super) fn encode_into(g: &SessionGraph, out: &mut impl Sink) {
     out.put_all(role_deletions, put_grant);
     out.w().u32(unsure_consoles.len() as u32);
     out.put_all(unsure_consoles, put_grant);
+    out.w().u32(hops_by_id.len() as u32);
+    out.put_all(hops_by_id, put_grant);
     super::wide::put(out.w(), wide);
     out.w().u32(event_node.len() as u32);
     out.put_all(event_node, |w, n| w.u32(*n));
@@ -654,6 +657,7 @@ struct Rest {
     user_deletions: Vec<UserGrant>,
     role_deletions: Vec<UserGrant>,
     unsure_consoles: Vec<UserGrant>,
+    hops_by_id: Vec<UserGrant>,
     wide: super::Wide,
     event_node: Vec<u32>,
     edge_nodes: Vec<(usize, usize)>,
@@ -713,6 +717,11 @@ fn get_rest(b: &[u8], nn: usize, ne: usize, events: usize) -> Option<Rest> {
     for _ in 0..n {
         unsure_consoles.push(get_grant(&mut r, nn)?);
     }
+    let n = r.count(8)?;
+    let mut hops_by_id = Vec::with_capacity(n);
+    for _ in 0..n {
+        hops_by_id.push(get_grant(&mut r, nn)?);
+    }
     let wide = super::wide::get(&mut r, nn)?;
     let n = r.count(4)?;
     if n != events {
@@ -756,6 +765,7 @@ fn get_rest(b: &[u8], nn: usize, ne: usize, events: usize) -> Option<Rest> {
         user_deletions,
         role_deletions,
         unsure_consoles,
+        hops_by_id,
         wide,
         event_node,
         edge_nodes,
@@ -956,6 +966,7 @@ pub(super) fn decode_kept(
         user_deletions,
         role_deletions,
         unsure_consoles,
+        hops_by_id,
         wide,
         event_node,
         edge_nodes,
@@ -974,6 +985,7 @@ pub(super) fn decode_kept(
         user_deletions,
         role_deletions,
         unsure_consoles,
+        hops_by_id,
         renames_by_name: Default::default(),
         creates_by_name: Default::default(),
         event_node,

@@ -16,10 +16,12 @@
 //! * a session a role owner's copy of the call shows issued to a caller with the account and
 //!   session name of a tainted session whose role id no record gave (the name does not tell
 //!   the role: [`super::usercaller`]);
-//! * a session a role owner's copy of the call shows issued to a caller with the `aws:userid`
-//!   of a tainted session the trail shows over by then, and to no credential alive then
-//!   ([`super::usercaller`]: the attacker assumed the role again where the trail does not
-//!   record it, or the stated end is wrong);
+//! * a session a role owner's copy of the call shows issued to a caller named by an
+//!   `aws:userid` that a tainted session (or one to check) carries, which the graph linked to
+//!   no tainted session ([`SessionGraph::hops_by_id`]): a session of that role and name the
+//!   trail does not show may have made it (assumed again where the trail does not record it,
+//!   F15; or a stated end that is wrong), and the name is the caller's choice, so the id does
+//!   not tell whose it is; with chains of such hops;
 //!
 //! and every session these issued. `plan` denies each that may still be valid (with its
 //! principal's tainted sessions: a person denied by mistake signs in again, after the
@@ -65,6 +67,55 @@ impl SessionGraph {
         });
     }
 
+    /// The sessions of [`SessionGraph::hops_by_id`] whose caller id a tainted session or one
+    /// to check (a root of `roots`, or what it issued) carries, and that are not tainted: roots
+    /// too, to a fixed point (a hop from a session to check is one to check).
+    fn hops_by_tainted_id(
+        &self,
+        tainted: &BTreeSet<usize>,
+        roots: &mut BTreeMap<usize, (String, Option<i64>)>,
+    ) {
+        if self.hops_by_id.is_empty() {
+            return;
+        }
+        let one = crate::escape::one_line;
+        let userid = |n: &usize| self.nodes[*n].userid.as_deref();
+        let mut by_id: BTreeMap<&str, Vec<&super::UserGrant>> = BTreeMap::new();
+        for h in &self.hops_by_id {
+            by_id.entry(h.user_name.as_str()).or_default().push(h);
+        }
+        // The ids to look up, tainted ones first: each once, under the first reason met.
+        let mut queue: std::collections::VecDeque<(&str, bool)> =
+            tainted.iter().filter_map(userid).map(|u| (u, true)).collect();
+        let starts: Vec<usize> = roots.keys().copied().collect();
+        if !starts.is_empty() {
+            queue.extend(self.descendants(&starts).iter().filter_map(userid).map(|u| (u, false)));
+        }
+        let mut done: BTreeSet<&str> = BTreeSet::new();
+        while let Some((id, by_tainted)) = queue.pop_front() {
+            let Some(hops) = by_id.get(id).filter(|_| done.insert(id)) else { continue };
+            let mut new = Vec::new();
+            for h in hops {
+                if tainted.contains(&h.by) || roots.contains_key(&h.by) {
+                    continue;
+                }
+                let why = format!(
+                    "the role owner's copy of its {} (event {}) names its caller only by aws:userid {}, which {} carries: a session of that role and name the trail does not show may have made it (assumed again through an STS regional endpoint or a region the trail does not record, F15, or one whose stated end is wrong), and the session name is the caller's choice (F9), so the trail does not tell whose call it was",
+                    one(&h.event_name),
+                    one(&h.event_id),
+                    one(id),
+                    if by_tainted { "a tainted session" } else { "a session to check" }
+                );
+                roots.insert(h.by, (why, super::session_expiry(self, h.by)));
+                new.push(h.by);
+            }
+            // A hop from one of these (or what it issued) is one to check too.
+            if !new.is_empty() {
+                queue.extend(self.descendants(&new).iter().filter_map(userid).map(|u| (u, false)));
+            }
+        }
+    }
+
     /// The untainted sessions that may be the attacker's (module doc), in node order, each
     /// once (under the first root that reaches it).
     /// `more`: other roots with why (the taint's, [`crate::taint::Taint::unsure`]).
@@ -87,20 +138,6 @@ impl SessionGraph {
                 let why = format!(
                     "it is named as a console switch-role from tainted console session {} would be (the console names a switched session after the user), but none of its calls came from an address of that session, so the trail does not tell who switched to it",
                     one(&self.nodes[t.by].id)
-                );
-                roots.entry(node).or_insert((why, super::session_expiry(self, node)));
-                continue;
-            }
-            // A caller id the trail gives this role: its session was over by the call.
-            let over = self.nodes[t.by].userid.as_deref().is_some_and(|u| u.starts_with("ARO"));
-            if t.event_name != crate::ingest::SIGNIN_TOKEN && over {
-                let why = format!(
-                    "the role owner's copy of its {} (event {}) names the caller id {} of tainted session {}, which the trail shows over by then ({}), so its caller is a session of that role and name the trail does not show (an STS regional endpoint or a region the trail does not record, F15), or that session's stated end is wrong; a session of another person with that name is not told apart",
-                    one(&t.event_name),
-                    one(&t.event_id),
-                    one(self.nodes[t.by].userid.as_deref().unwrap_or_default()),
-                    one(&self.nodes[t.by].id),
-                    self.nodes[t.by].expires_at.map_or_else(|| "-".to_string(), crate::time::fmt_iso)
                 );
                 roots.entry(node).or_insert((why, super::session_expiry(self, node)));
                 continue;
@@ -168,6 +205,7 @@ impl SessionGraph {
                 roots.entry(i).or_insert((why, super::session_expiry(self, i)));
             }
         }
+        self.hops_by_tainted_id(tainted, &mut roots);
         if roots.is_empty() {
             return Vec::new();
         }

@@ -31,6 +31,25 @@ impl SessionGraph {
         (e.get(F::Kind) == Some("AWSAccount") && keyless).then_some(pid)
     }
 
+    /// Keeps `child` as issued by the call `(name, id, time)` to the caller `aws:userid` `pid`
+    /// ([`SessionGraph::hops_by_id`]).
+    pub(super) fn keep_hop(
+        &mut self,
+        child: usize,
+        pid: &str,
+        (name, id, time): (&str, &str, i64),
+    ) {
+        self.hops_by_id.push(super::UserGrant {
+            user_arn: self.nodes[child].id.clone(),
+            account_id: String::new(),
+            user_name: pid.to_string(),
+            event_name: name.to_string(),
+            event_id: id.to_string(),
+            time,
+            by: child,
+        });
+    }
+
     /// Adds the inferred edges from each caller's credentials to the sessions the role owner's
     /// copies of its calls show; returns the notes to add.
     pub(super) fn link_user_callers(&mut self) -> Vec<String> {
@@ -49,10 +68,9 @@ impl SessionGraph {
             }
         }
         let mut links: Vec<(usize, usize)> = Vec::new();
+        let mut hops = Vec::new();
         // Calls whose caller id no credential carries: (first edge, caller account, id).
         let mut by_name_wanted: Vec<(usize, String, String)> = Vec::new();
-        // Calls whose caller id only sessions over by then carry: (first edge, session).
-        let mut expired: Vec<(usize, usize)> = Vec::new();
         for (first, drawn, pid) in &pending {
             let (k, t, child) = (*first, self.edges[*first].event_time, self.edge_nodes[*first].1);
             let had: Vec<usize> = (k..k + drawn).map(|j| self.edge_nodes[j].0).collect();
@@ -72,25 +90,13 @@ impl SessionGraph {
                     links.push((k, p));
                 }
             }
-            // No credential of that id could have made it, and pass 2 linked none: the caller
-            // is a session of that id the trail does not show (assumed again through a
-            // regional endpoint or region the trail does not record, F15), or one whose
-            // stated end is wrong. `aws:userid` is the role's and the session name's (F9),
-            // so either may be the attacker's when one of them is tainted: a session to
-            // check, not a link (a clean session may carry the name too). The latest
-            // [`super::wide::EDGES_UP_TO`] issued before the call are kept.
-            let credential = |p: &usize| {
-                matches!(self.nodes[*p].kind, NodeKind::Session | NodeKind::LongTermKey)
-            };
-            if links.len() == start && !had.iter().any(credential) && pid.contains(':') {
-                let mut over: Vec<(i64, usize)> = exact
-                    .iter()
-                    .filter(|&&p| p != child)
-                    .filter_map(|&p| Some((self.nodes[p].issued_at.filter(|&i| i <= t)?, p)))
-                    .collect();
-                over.sort_unstable_by(|a, b| b.cmp(a));
-                over.truncate(super::wide::EDGES_UP_TO);
-                expired.extend(over.into_iter().map(|(_, p)| (k, p)));
+            // Whatever it is linked to, a session of that role and name the trail does not
+            // show may have made it (assumed again through a regional endpoint or region the
+            // trail does not record, F15; or a session whose stated end is wrong): kept by the
+            // id, for the taint to make it one to check when a tainted session carries the id
+            // (`SessionGraph::hops_by_id`).
+            if pid.contains(':') {
+                hops.push((child, pid.as_str(), k));
             }
             // Pass 2's own callers count too: they are candidates as well.
             let known = had.iter().filter(|&&p| self.nodes[p].userid.as_deref() == Some(pid));
@@ -105,22 +111,12 @@ impl SessionGraph {
                 });
             }
         }
+        for (child, pid, k) in hops {
+            let e = self.edges[k].clone();
+            self.keep_hop(child, pid, (&e.event_name, &e.event_id, e.event_time));
+        }
         let unsure = self.callers_by_name(&by_name_wanted);
         let mut notes = Vec::new();
-        for (k, p) in expired {
-            let e = &self.edges[k];
-            let child = self.edge_nodes[k].1;
-            notes.push(format!(
-                "{} was issued to {} (event {}), seen only in the role owner's copy of the call, whose caller id {} is that of {}, a session the trail shows over by then: not linked, but a session to check if that one is tainted (its caller is a session of that id the trail does not show, or that one's stated end is wrong)",
-                self.nodes[child].id,
-                e.parent,
-                crate::escape::one_line(&e.event_id),
-                crate::escape::one_line(self.nodes[p].userid.as_deref().unwrap_or("")),
-                self.nodes[p].id
-            ));
-            let (name, id, time) = (e.event_name.clone(), e.event_id.clone(), e.event_time);
-            self.add_unsure(child, p, name, id, time);
-        }
         for (k, p, child) in unsure {
             notes.push(format!(
                 "{} was issued to {} (event {}), seen only in the role owner's copy of the call, whose caller has the account and session name of {}, a session whose role id the logs do not give (its issuing record has no response): not linked (the name does not tell the role), but a session to check if that one is tainted",

@@ -15,7 +15,7 @@ const TABLE_MAGIC: &[u8; 8] = b"THCACHEt";
 const EVENTS_MAGIC: &[u8; 8] = b"THCACHEe";
 /// Bumped whenever what an entry holds, or how the first pass computes it, changes: an entry
 /// of another format is a miss.
-const FORMAT: u32 = 12;
+const FORMAT: u32 = 13;
 
 /// What the file system says about a file: any change in it sends the file to be hashed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,8 +78,10 @@ pub(super) struct Header {
     pub(super) hash: u128,
     /// The decompressed-size cap the file was read with.
     pub(super) cap: u64,
-    /// Named on the command line (what a non-CloudTrail file counts as depends on it).
-    pub(super) explicit: bool,
+    /// How the run came to the file (`read::how_found`: named on the command
+    /// line, where it lies and how it is named), on which what a file that is not CloudTrail
+    /// counts as depends (skipped, or a damaged log file).
+    pub(super) how: u8,
 }
 
 fn put_header(w: &mut Writer, h: &Header) {
@@ -90,7 +92,7 @@ fn put_header(w: &mut Writer, h: &Header) {
     h.stat.put(w);
     w.u128(h.hash);
     w.u64(h.cap);
-    w.u8(u8::from(h.explicit));
+    w.u8(h.how);
 }
 
 fn get_header(r: &mut Reader<'_>) -> Option<Header> {
@@ -103,9 +105,8 @@ fn get_header(r: &mut Reader<'_>) -> Option<Header> {
         stat: StatKey::get(r)?,
         hash: r.u128()?,
         cap: r.u64()?,
-        explicit: match r.u8()? {
-            0 => false,
-            1 => true,
+        how: match r.u8()? {
+            how @ 0..=7 => how,
             _ => return None,
         },
     })
@@ -570,7 +571,7 @@ mod tests {
             let cap = 1 << 30;
             process_file(&f, 0, None, &mut Scratch::new(), &mut own, cap);
             let stat = StatKey::of(&std::fs::metadata(&path).unwrap());
-            let h = Header { path: path.display().to_string(), stat, hash: 0, cap, explicit: true };
+            let h = Header { path: path.display().to_string(), stat, hash: 0, cap, how: 1 };
             let Some((t, _)) = encode(&h, &mut own) else { continue };
             let d = decode(&t, 0).expect("an entry just encoded decodes");
             let Some(k) = d.stubs.iter().find(|k| k.s.flags & DETAIL != 0) else { continue };

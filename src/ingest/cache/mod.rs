@@ -72,7 +72,7 @@ pub(crate) use write::Stream;
 use write::{wait_for_write_of, write_atomic, write_new};
 
 use super::discover::InputFile;
-use super::read::{process_file, Scratch};
+use super::read::{how_found, process_file, Scratch};
 use super::sink::ThreadAcc;
 use crate::model::{Event, Origin};
 use std::path::{Path, PathBuf};
@@ -285,7 +285,7 @@ impl Cache {
         let path_str = canonical.to_string_lossy();
         if let Some(bytes) = read_sealed(&table) {
             if let Some(hdr) = entry::header(&bytes) {
-                if hdr.path == path_str && hdr.cap == cap && hdr.explicit == f.explicit {
+                if hdr.path == path_str && hdr.cap == cap && hdr.how == how_found(f) {
                     let same = hdr.stat == key || {
                         // Something about the file changed: its bytes decide.
                         read_raw(&canonical, cap, &mut st.raw)
@@ -313,13 +313,8 @@ impl Cache {
         };
         let n = process_file(f, idx, None, st, &mut own, cap);
         let hash = xxhash_rust::xxh3::xxh3_128(&st.raw);
-        let hdr = entry::Header {
-            path: path_str.into_owned(),
-            stat: key,
-            hash,
-            cap,
-            explicit: f.explicit,
-        };
+        let hdr =
+            entry::Header { path: path_str.into_owned(), stat: key, hash, cap, how: how_found(f) };
         match entry::encode(&hdr, &mut own) {
             Some((t, e)) => {
                 let written = write_new(&events, &e).is_ok() && write_new(&table, &t).is_ok();
