@@ -23,12 +23,18 @@ impl SeedKey {
         }
     }
 
-    /// A key id as `--key` takes it (trimmed, the id in capitals; `KEY@ISSUE_TIME` keeps its
-    /// time as written): `plan` reads its keys so, and `verify --key` compares them so.
+    /// A key id as `--key` takes it (trimmed, the id in capitals; the time of
+    /// `KEY@ISSUE_TIME` as node ids write it, `YYYY-MM-DDTHH:MM:SSZ`, when it reads as a time:
+    /// `@…12:09:31+02:00` names the session of `@…10:09:31Z`, and had matched nothing): `plan`
+    /// reads its keys so, and `verify --key` compares them so.
     pub fn spelled(text: &str) -> String {
         let k = text.trim();
         match k.split_once('@') {
-            Some((id, at)) => format!("{}@{at}", id.to_ascii_uppercase()),
+            Some((id, at)) => {
+                let at =
+                    crate::time::parse_iso(at).map_or_else(|| at.to_string(), crate::time::fmt_iso);
+                format!("{}@{at}", id.to_ascii_uppercase())
+            }
             None => k.to_ascii_uppercase(),
         }
     }
@@ -66,5 +72,12 @@ mod tests {
         assert!(matches!(s, SeedKey::Node(_)));
         assert_eq!(s.key_id(), "ASIAEXAMPLE00000001");
         assert_eq!(s.to_string(), "ASIAEXAMPLE00000001@2024-03-11T10:00:00Z");
+        // The time as node ids write it, whatever offset it was given in; else as written.
+        for t in ["2024-03-11T12:00:00+02:00", " 2024-03-11T10:00:00Z", "2024-03-11T10:00:00.000Z"]
+        {
+            let k = format!("asiaexample00000001@{}", t.trim());
+            assert_eq!(SeedKey::spelled(&k), "ASIAEXAMPLE00000001@2024-03-11T10:00:00Z", "{t}");
+        }
+        assert_eq!(SeedKey::spelled("ASIAX@unknown"), "ASIAX@unknown");
     }
 }
