@@ -294,7 +294,8 @@ impl SessionGraph {
             if let Some(pid) = wide {
                 g.defer_wide(pid, e.time, child, e.id());
                 // Any session of the id may have made it, alive or not.
-                g.keep_hop(child, pid, (e.name(), e.id(), e.time));
+                let account = e.get(F::AccountId).unwrap_or_default();
+                g.keep_hop(child, (pid, account), (e.name(), e.id(), e.time));
             }
             edge_of_child_event.insert((child, e.time), keyed);
         }

@@ -261,8 +261,9 @@ pub struct SessionGraph {
     /// session whose role id no record gave (`event_name` the issuing call's: `usercaller.rs`).
     pub unsure_consoles: Vec<UserGrant>,
     /// Sessions a role owner's copy of the call shows issued to a caller named by its
-    /// `aws:userid` alone (`user_name`, `AROA…:name`; `by` the session issued, `event_name`
-    /// and `event_id` the call's): whoever the graph links it to, any session of that id may
+    /// `aws:userid` alone (`user_name`, `AROA…:name`; `account_id` the caller's account; `by`
+    /// the session issued, `event_name` and `event_id` the call's): whoever the graph links it
+    /// to, any session of that id may
     /// have made it (the name is the caller's choice, F9), so it is one to check when a
     /// tainted session (or one to check) carries that id and it is not tainted itself
     /// ([`SessionGraph::unsure_sessions`]).

@@ -79,21 +79,76 @@ impl SessionGraph {
             return;
         }
         let one = crate::escape::one_line;
-        let userid = |n: &usize| self.nodes[*n].userid.as_deref();
-        let mut by_id: BTreeMap<&str, Vec<&super::UserGrant>> = BTreeMap::new();
+        // Ids compared as IAM compares them: without regard to case (a converted export may
+        // write `aroa…`), blanks around them ignored.
+        let norm = |u: &str| u.trim().to_ascii_lowercase();
+        let userid = |n: &usize| self.nodes[*n].userid.as_deref().map(norm);
+        let mut by_id: BTreeMap<String, Vec<&super::UserGrant>> = BTreeMap::new();
         for h in &self.hops_by_id {
-            by_id.entry(h.user_name.as_str()).or_default().push(h);
+            by_id.entry(norm(&h.user_name)).or_default().push(h);
+        }
+        // A tainted role session whose id the trail does not tell (two records gave it two
+        // role ids, or its response lost it): by its account and session name.
+        // Not where the trail ties the caller's role id to another role (a clean pipeline's
+        // session of that name in another role is not the attacker's).
+        let mut unknown_id: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
+        for &n in tainted.iter().filter(|&&n| self.nodes[n].userid.is_none()) {
+            if let Some((acct, role)) = super::role_named(&self.nodes[n]) {
+                let arn = self.nodes[n].principal_arn.as_deref().unwrap_or_default();
+                if let Some((_, name)) = arn.rsplit_once('/') {
+                    unknown_id.entry((acct.to_string(), norm(name))).or_default().push(role);
+                }
+            }
+        }
+        let mut role_of_id: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        if !unknown_id.is_empty() {
+            for node in &self.nodes {
+                let id = node.userid.as_deref().and_then(|u| u.split_once(':')).map(|(id, _)| id);
+                if let (Some(id), Some((_, role))) = (id, super::role_named(node)) {
+                    role_of_id.entry(norm(id)).or_default().push(role);
+                }
+            }
         }
         // The ids to look up, tainted ones first: each once, under the first reason met.
-        let mut queue: std::collections::VecDeque<(&str, bool)> =
+        let mut queue: std::collections::VecDeque<(String, bool)> =
             tainted.iter().filter_map(userid).map(|u| (u, true)).collect();
+        for h in &self.hops_by_id {
+            let Some((id, name)) = h.user_name.split_once(':') else { continue };
+            let Some(roles) = unknown_id.get(&(h.account_id.clone(), norm(name))) else {
+                continue;
+            };
+            let other_role = role_of_id.get(&norm(id)).is_some_and(|known| {
+                !roles.iter().any(|r| known.iter().any(|k| k.eq_ignore_ascii_case(r)))
+            });
+            if !other_role {
+                queue.push_back((norm(&h.user_name), true));
+            }
+        }
+        // What the roots issued, each node walked once (a chain of hops walked again from
+        // every link was quadratic: 8,000 hops took 15 s and 800 MB, a review).
+        let mut kids: Option<Vec<Vec<(usize, usize)>>> = None;
+        let mut walked: BTreeSet<usize> = BTreeSet::new();
+        let mut walk =
+            |from: Vec<usize>, queue: &mut std::collections::VecDeque<(String, bool)>| {
+                let kids = kids.get_or_insert_with(|| self.children());
+                let mut stack = from;
+                while let Some(n) = stack.pop() {
+                    if walked.insert(n) {
+                        queue.extend(userid(&n).map(|u| (u, false)));
+                        stack.extend(kids[n].iter().map(|&(c, _)| c));
+                    }
+                }
+            };
         let starts: Vec<usize> = roots.keys().copied().collect();
         if !starts.is_empty() {
-            queue.extend(self.descendants(&starts).iter().filter_map(userid).map(|u| (u, false)));
+            walk(starts, &mut queue);
         }
-        let mut done: BTreeSet<&str> = BTreeSet::new();
+        let mut done: BTreeSet<String> = BTreeSet::new();
         while let Some((id, by_tainted)) = queue.pop_front() {
-            let Some(hops) = by_id.get(id).filter(|_| done.insert(id)) else { continue };
+            if !done.insert(id.clone()) {
+                continue;
+            }
+            let Some(hops) = by_id.get(&id) else { continue };
             let mut new = Vec::new();
             for h in hops {
                 if tainted.contains(&h.by) || roots.contains_key(&h.by) {
@@ -103,15 +158,15 @@ impl SessionGraph {
                     "the role owner's copy of its {} (event {}) names its caller only by aws:userid {}, which {} carries: a session of that role and name the trail does not show may have made it (assumed again through an STS regional endpoint or a region the trail does not record, F15, or one whose stated end is wrong), and the session name is the caller's choice (F9), so the trail does not tell whose call it was",
                     one(&h.event_name),
                     one(&h.event_id),
-                    one(id),
-                    if by_tainted { "a tainted session" } else { "a session to check" }
+                    one(&h.user_name),
+                    if by_tainted { "a tainted session (or its account and session name)" } else { "a session to check" }
                 );
                 roots.insert(h.by, (why, super::session_expiry(self, h.by)));
                 new.push(h.by);
             }
             // A hop from one of these (or what it issued) is one to check too.
             if !new.is_empty() {
-                queue.extend(self.descendants(&new).iter().filter_map(userid).map(|u| (u, false)));
+                walk(new, &mut queue);
             }
         }
     }

@@ -32,16 +32,16 @@ impl SessionGraph {
     }
 
     /// Keeps `child` as issued by the call `(name, id, time)` to the caller `aws:userid` `pid`
-    /// ([`SessionGraph::hops_by_id`]).
+    /// of account `account` ([`SessionGraph::hops_by_id`]).
     pub(super) fn keep_hop(
         &mut self,
         child: usize,
-        pid: &str,
+        (pid, account): (&str, &str),
         (name, id, time): (&str, &str, i64),
     ) {
         self.hops_by_id.push(super::UserGrant {
             user_arn: self.nodes[child].id.clone(),
-            account_id: String::new(),
+            account_id: account.to_string(),
             user_name: pid.to_string(),
             event_name: name.to_string(),
             event_id: id.to_string(),
@@ -96,7 +96,8 @@ impl SessionGraph {
             // id, for the taint to make it one to check when a tainted session carries the id
             // (`SessionGraph::hops_by_id`).
             if pid.contains(':') {
-                hops.push((child, pid.as_str(), k));
+                let account = had.iter().find_map(|&p| self.nodes[p].account_id.as_deref());
+                hops.push((child, pid.as_str(), k, account.unwrap_or_default().to_string()));
             }
             // Pass 2's own callers count too: they are candidates as well.
             let known = had.iter().filter(|&&p| self.nodes[p].userid.as_deref() == Some(pid));
@@ -111,9 +112,9 @@ impl SessionGraph {
                 });
             }
         }
-        for (child, pid, k) in hops {
+        for (child, pid, k, account) in hops {
             let e = self.edges[k].clone();
-            self.keep_hop(child, pid, (&e.event_name, &e.event_id, e.event_time));
+            self.keep_hop(child, (pid, &account), (&e.event_name, &e.event_id, e.event_time));
         }
         let unsure = self.callers_by_name(&by_name_wanted);
         let mut notes = Vec::new();
