@@ -87,43 +87,49 @@ impl SessionGraph {
         for h in &self.hops_by_id {
             by_id.entry(norm(&h.user_name)).or_default().push(h);
         }
-        // A tainted role session whose id the trail does not tell (two records gave it two
-        // role ids, or its response lost it): by its account and session name.
-        // Not where the trail ties the caller's role id to another role (a clean pipeline's
-        // session of that name in another role is not the attacker's).
-        let mut unknown_id: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
-        for &n in tainted.iter().filter(|&&n| self.nodes[n].userid.is_none()) {
-            if let Some((acct, role)) = super::role_named(&self.nodes[n]) {
-                let arn = self.nodes[n].principal_arn.as_deref().unwrap_or_default();
-                if let Some((_, name)) = arn.rsplit_once('/') {
-                    unknown_id.entry((acct.to_string(), norm(name))).or_default().push(role);
-                }
+        // A role session whose id the trail does not tell (two records gave it two role ids,
+        // or its response lost it): the ids of the hops by its account and session name. Not
+        // where the trail ties the hop's role id to another role (a clean pipeline's session
+        // of that name in another role is not the attacker's).
+        let mut by_name: BTreeMap<(&str, String), Vec<&super::UserGrant>> = BTreeMap::new();
+        for h in &self.hops_by_id {
+            if let Some((_, name)) = h.user_name.split_once(':') {
+                by_name.entry((h.account_id.as_str(), norm(name))).or_default().push(h);
             }
         }
-        let mut role_of_id: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-        if !unknown_id.is_empty() {
-            for node in &self.nodes {
-                let id = node.userid.as_deref().and_then(|u| u.split_once(':')).map(|(id, _)| id);
-                if let (Some(id), Some((_, role))) = (id, super::role_named(node)) {
-                    role_of_id.entry(norm(id)).or_default().push(role);
-                }
+        let role_of_id: std::cell::OnceCell<BTreeMap<String, Vec<&str>>> = Default::default();
+        let ids_of = |n: usize| -> Vec<String> {
+            if let Some(u) = userid(&n) {
+                return vec![u];
             }
-        }
+            let node = &self.nodes[n];
+            let Some((acct, role)) = super::role_named(node) else { return Vec::new() };
+            let arn = node.principal_arn.as_deref().unwrap_or_default();
+            let Some((_, name)) = arn.rsplit_once('/') else { return Vec::new() };
+            let Some(hops) = by_name.get(&(acct, norm(name))) else { return Vec::new() };
+            let known = role_of_id.get_or_init(|| {
+                let mut m: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+                for node in &self.nodes {
+                    let id = node.userid.as_deref().and_then(|u| u.split_once(':'));
+                    if let (Some((id, _)), Some((_, r))) = (id, super::role_named(node)) {
+                        m.entry(norm(id)).or_default().push(r);
+                    }
+                }
+                m
+            });
+            hops.iter()
+                .filter(|h| {
+                    let id = h.user_name.split_once(':').map_or("", |(id, _)| id);
+                    known
+                        .get(&norm(id))
+                        .is_none_or(|rs| rs.iter().any(|r| r.eq_ignore_ascii_case(role)))
+                })
+                .map(|h| norm(&h.user_name))
+                .collect()
+        };
         // The ids to look up, tainted ones first: each once, under the first reason met.
         let mut queue: std::collections::VecDeque<(String, bool)> =
-            tainted.iter().filter_map(userid).map(|u| (u, true)).collect();
-        for h in &self.hops_by_id {
-            let Some((id, name)) = h.user_name.split_once(':') else { continue };
-            let Some(roles) = unknown_id.get(&(h.account_id.clone(), norm(name))) else {
-                continue;
-            };
-            let other_role = role_of_id.get(&norm(id)).is_some_and(|known| {
-                !roles.iter().any(|r| known.iter().any(|k| k.eq_ignore_ascii_case(r)))
-            });
-            if !other_role {
-                queue.push_back((norm(&h.user_name), true));
-            }
-        }
+            tainted.iter().flat_map(|&n| ids_of(n)).map(|u| (u, true)).collect();
         // What the roots issued, each node walked once (a chain of hops walked again from
         // every link was quadratic: 8,000 hops took 15 s and 800 MB, a review).
         let mut kids: Option<Vec<Vec<(usize, usize)>>> = None;
@@ -134,7 +140,7 @@ impl SessionGraph {
                 let mut stack = from;
                 while let Some(n) = stack.pop() {
                     if walked.insert(n) {
-                        queue.extend(userid(&n).map(|u| (u, false)));
+                        queue.extend(ids_of(n).into_iter().map(|u| (u, false)));
                         stack.extend(kids[n].iter().map(|&(c, _)| c));
                     }
                 }
