@@ -152,7 +152,6 @@ fn release<T>(v: T) {
     std::mem::forget(v);
 }
 
-/// The `--iam` snapshot of a command, its problems printed on stderr naming their files.
 /// The evidence no output may overwrite or be written into (SPEC §8): the trail and the IAM
 /// snapshot. A snapshot taken before containment cannot be taken again: `plan -o` naming a
 /// snapshot file replaced it, and a case folder written into a snapshot directory was read
@@ -161,6 +160,7 @@ fn evidence_paths(input: &InputArgs, iam: &cli::IamArgs) -> Vec<std::path::PathB
     input.inputs.iter().chain(&iam.iam).cloned().collect()
 }
 
+/// The `--iam` snapshot of a command, its problems printed on stderr naming their files.
 fn load_iam(args: &cli::IamArgs, input: &InputArgs) -> Result<Option<crate::contain::Iam>> {
     if let (Some(dir), false) = (&input.cache, args.iam.is_empty()) {
         // The trail was checked when the cache was opened; the snapshot is checked here,

@@ -86,7 +86,6 @@ fn digests_beside(input: &Path) -> Option<PathBuf> {
     of(input).or_else(|| of(&std::fs::canonicalize(input).ok()?))
 }
 
-/// The evidence does not match its digests.
 /// The case folder's integrity check, written when the trail has digest files (and removed
 /// when it has none).
 pub(super) const INTEGRITY_FILE: &str = "integrity.json";
@@ -111,6 +110,7 @@ pub(super) fn keep_in_case(
     }
 }
 
+/// The evidence does not match its digests.
 pub(super) fn failed(r: &crate::integrity::IntegrityReport) -> bool {
     r.verdict() == crate::integrity::Verdict::Failed
 }

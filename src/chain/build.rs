@@ -295,7 +295,8 @@ impl SessionGraph {
                 g.defer_wide(pid, e.time, child, e.id());
                 // Any session of the id may have made it, alive or not.
                 let account = e.get(F::AccountId).unwrap_or_default();
-                g.keep_hop(child, (pid, account), (e.name(), e.id(), e.time));
+                let hop = g.hop(child, (pid, account), (e.name(), e.id(), e.time));
+                g.hops_by_id.push(hop);
             }
             edge_of_child_event.insert((child, e.time), keyed);
         }

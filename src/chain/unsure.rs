@@ -83,16 +83,14 @@ impl SessionGraph {
         // write `aroa…`), blanks around them ignored.
         let norm = |u: &str| u.trim().to_ascii_lowercase();
         let userid = |n: &usize| self.nodes[*n].userid.as_deref().map(norm);
+        // The hops by caller id; and by caller account and session name, for a role session
+        // whose id the trail does not tell (two records gave it two role ids, or its response
+        // lost it): not where the trail ties the hop's role id to another role (a clean
+        // pipeline's session of that name in another role is not the attacker's).
         let mut by_id: BTreeMap<String, Vec<&super::UserGrant>> = BTreeMap::new();
-        for h in &self.hops_by_id {
-            by_id.entry(norm(&h.user_name)).or_default().push(h);
-        }
-        // A role session whose id the trail does not tell (two records gave it two role ids,
-        // or its response lost it): the ids of the hops by its account and session name. Not
-        // where the trail ties the hop's role id to another role (a clean pipeline's session
-        // of that name in another role is not the attacker's).
         let mut by_name: BTreeMap<(&str, String), Vec<&super::UserGrant>> = BTreeMap::new();
         for h in &self.hops_by_id {
+            by_id.entry(norm(&h.user_name)).or_default().push(h);
             if let Some((_, name)) = h.user_name.split_once(':') {
                 by_name.entry((h.account_id.as_str(), norm(name))).or_default().push(h);
             }

@@ -31,15 +31,15 @@ impl SessionGraph {
         (e.get(F::Kind) == Some("AWSAccount") && keyless).then_some(pid)
     }
 
-    /// Keeps `child` as issued by the call `(name, id, time)` to the caller `aws:userid` `pid`
-    /// of account `account` ([`SessionGraph::hops_by_id`]).
-    pub(super) fn keep_hop(
-        &mut self,
+    /// `child` as issued by the call `(name, id, time)` to the caller `aws:userid` `pid` of
+    /// account `account`, as [`SessionGraph::hops_by_id`] keeps it.
+    pub(super) fn hop(
+        &self,
         child: usize,
         (pid, account): (&str, &str),
         (name, id, time): (&str, &str, i64),
-    ) {
-        self.hops_by_id.push(super::UserGrant {
+    ) -> super::UserGrant {
+        super::UserGrant {
             user_arn: self.nodes[child].id.clone(),
             account_id: account.to_string(),
             user_name: pid.to_string(),
@@ -47,7 +47,7 @@ impl SessionGraph {
             event_id: id.to_string(),
             time,
             by: child,
-        });
+        }
     }
 
     /// Adds the inferred edges from each caller's credentials to the sessions the role owner's
@@ -76,9 +76,10 @@ impl SessionGraph {
             let had: Vec<usize> = (k..k + drawn).map(|j| self.edge_nodes[j].0).collect();
             let start = links.len();
             let exact = by_userid.get(pid.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+            // The caller's account: that of the account node or sessions pass 2 drew from.
+            let account = had.iter().find_map(|&p| self.nodes[p].account_id.as_deref());
             // No credential carries the id: matched by account and session name below.
             if exact.is_empty() && pid.contains(':') {
-                let account = had.iter().find_map(|&p| self.nodes[p].account_id.as_deref());
                 if let Some(a) = account {
                     by_name_wanted.push((k, a.to_string(), pid.clone()));
                 }
@@ -96,8 +97,9 @@ impl SessionGraph {
             // id, for the taint to make it one to check when a tainted session carries the id
             // (`SessionGraph::hops_by_id`).
             if pid.contains(':') {
-                let account = had.iter().find_map(|&p| self.nodes[p].account_id.as_deref());
-                hops.push((child, pid.as_str(), k, account.unwrap_or_default().to_string()));
+                let e = &self.edges[k];
+                let call = (e.event_name.as_str(), e.event_id.as_str(), t);
+                hops.push(self.hop(child, (pid, account.unwrap_or_default()), call));
             }
             // Pass 2's own callers count too: they are candidates as well.
             let known = had.iter().filter(|&&p| self.nodes[p].userid.as_deref() == Some(pid));
@@ -112,10 +114,7 @@ impl SessionGraph {
                 });
             }
         }
-        for (child, pid, k, account) in hops {
-            let e = self.edges[k].clone();
-            self.keep_hop(child, (pid, &account), (&e.event_name, &e.event_id, e.event_time));
-        }
+        self.hops_by_id.extend(hops);
         let unsure = self.callers_by_name(&by_name_wanted);
         let mut notes = Vec::new();
         for (k, p, child) in unsure {

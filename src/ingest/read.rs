@@ -466,11 +466,6 @@ pub fn holds_events(doc: &[u8], cap: u64) -> bool {
     sink.0 > 0
 }
 
-/// Whether a file found by walking a directory that is neither JSON nor gzip is placed as a log
-/// file: named as JSON (`.json`, `.json.gz`, `.json.lz4`, `.jsonl`), named as CloudTrail names its log files (`_CloudTrail_`), or in
-/// a `CloudTrail` folder. Such a file is damaged or swapped evidence, a failure (exit 3), not
-/// a stray file to skip: a one-bit flip in a log file's gzip magic made it "neither JSON nor
-/// gzip", skipped with exit 0.
 /// How a run came to a file, as the verdict on a file that is not CloudTrail depends on it
 /// (bits: named on the command line, [`placed_as_log`], [`named_as_log`]): a cache entry is
 /// kept under it. Keyed by the file's own path alone, an entry made when a link named
@@ -483,6 +478,11 @@ pub(super) fn how_found(f: &InputFile) -> u8 {
         | u8::from(named_as_log(&f.path)) << 2
 }
 
+/// Whether a file found by walking a directory that is neither JSON nor gzip is placed as a log
+/// file: named as JSON (`.json`, `.json.gz`, `.json.lz4`, `.jsonl`), named as CloudTrail names its log files (`_CloudTrail_`), or in
+/// a `CloudTrail` folder. Such a file is damaged or swapped evidence, a failure (exit 3), not
+/// a stray file to skip: a one-bit flip in a log file's gzip magic made it "neither JSON nor
+/// gzip", skipped with exit 0.
 fn placed_as_log(path: &std::path::Path) -> bool {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_ascii_lowercase();
     // Named as JSON, alone or followed by anything (`.json.gz`, `.json.lz4`, `.jsonl`): a

@@ -133,15 +133,6 @@ impl Backing {
     }
 }
 
-/// IAM refuses the whole of an identity policy (MalformedPolicyDocument) that breaks its
-/// grammar, and then the put cuts nothing, whatever its statements say: an element the
-/// grammar does not have (a `Comment`; a `Principal`, which an identity policy must not
-/// name), a `Version` other than its two, an `Effect` other than `Allow` or `Deny`, a
-/// statement without an action or a resource, an action without its service prefix
-/// (`GetObject`), a resource that is neither `*` nor an ARN. verify had judged each statement
-/// alone and counted such a deny as cutting (a hand-edited plan.json, review of 2026-12-06).
-/// And a document holding a character IAM does not take ([`refused_char`]: a forged session
-/// name in a surgical deny's `aws:userid`, review of 2026-12-06, evening).
 /// The first character of `doc`'s keys and strings that IAM refuses in a policy document
 /// ([`super::policy::iam_takes_char`]).
 fn refused_char(doc: &serde_json::Value) -> Option<char> {
@@ -155,6 +146,15 @@ fn refused_char(doc: &serde_json::Value) -> Option<char> {
     }
 }
 
+/// IAM refuses the whole of an identity policy (MalformedPolicyDocument) that breaks its
+/// grammar, and then the put cuts nothing, whatever its statements say: an element the
+/// grammar does not have (a `Comment`; a `Principal`, which an identity policy must not
+/// name), a `Version` other than its two, an `Effect` other than `Allow` or `Deny`, a
+/// statement without an action or a resource, an action without its service prefix
+/// (`GetObject`), a resource that is neither `*` nor an ARN. verify had judged each statement
+/// alone and counted such a deny as cutting (a hand-edited plan.json, review of 2026-12-06).
+/// And a document holding a character IAM does not take ([`refused_char`]: a forged session
+/// name in a surgical deny's `aws:userid`, review of 2026-12-06, evening).
 pub(super) fn grammar_iam_takes(doc: &serde_json::Value) -> Result<(), String> {
     use serde_json::Value;
     let l = |v: &Value| crate::escape::one_line(&v.to_string()).into_owned();
