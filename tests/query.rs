@@ -33,6 +33,20 @@ fn stdout_of(args: &[&str]) -> (i32, Vec<u8>) {
     (out.status.code().unwrap(), out.stdout)
 }
 
+/// Runs `trailhound query --engine duckdb --phase PHASE` over `files` (and `extra`) in DuckDB,
+/// its result written to `dir/pPHASE.csv`; returns the SQL.
+fn duckdb_phase(files: &str, dir: &Path, phase: &str, extra: &[&str]) -> String {
+    let r = dir.join(format!("p{phase}.csv"));
+    let r = r.to_str().unwrap();
+    let mut args =
+        vec!["query", "--engine", "duckdb", "--phase", phase, "--files", files, "--result", r];
+    args.extend_from_slice(extra);
+    let (code, sql) = stdout_of(&args);
+    assert_eq!(code, 0, "query --phase {phase} {extra:?}");
+    duckdb(&sql, dir);
+    String::from_utf8(sql).unwrap()
+}
+
 /// `v` without what names the input files (`file`, `record`): a result row is traced to the
 /// result file, not to the CloudTrail file it came from.
 fn strip(v: &Value) -> Value {
@@ -154,20 +168,9 @@ fn duckdb_round_trip_follows_sign_in_tokens_and_launched_instances() {
     let t = trail.to_str().unwrap();
     let files = format!("{t}/**/*.json.gz");
     let res = |n: u32| d.path().join(format!("p{n}.csv")).to_str().unwrap().to_string();
-    for (phase, extra) in [
-        ("1", vec![]),
-        ("2", vec!["--from".to_string(), res(1), "-k".into(), LEAKED_KEY.into()]),
-        ("3", vec![]),
-    ] {
-        let r = res(phase.parse().unwrap());
-        let mut args = vec![
-            "query", "--engine", "duckdb", "--phase", phase, "--files", &files, "--result", &r,
-        ];
-        args.extend(extra.iter().map(String::as_str));
-        let (code, sql) = stdout_of(&args);
-        assert_eq!(code, 0, "query --phase {phase}");
-        duckdb(&sql, d.path());
-    }
+    duckdb_phase(&files, d.path(), "1", &[]);
+    duckdb_phase(&files, d.path(), "2", &["--from", &res(1), "-k", LEAKED_KEY]);
+    duckdb_phase(&files, d.path(), "3", &[]);
     let p2 = std::fs::read_to_string(res(2)).unwrap();
     assert!(p2.contains(&console.key) && p2.contains(&app.key), "{p2}");
     // The same sessions (the instance session's `issued_by_event` included: its
@@ -486,20 +489,9 @@ fn duckdb_round_trip_finds_a_user_with_a_path_and_a_principal_seeds_own_sessions
     let alice = format!("arn:aws:iam::{MAIN}:user/dev/alice");
     for seed in [["-k", LEAKED_KEY], ["--principal", alice.as_str()]] {
         let res = |n: u32| d.path().join(format!("p{n}.csv")).to_str().unwrap().to_string();
-        for (phase, extra) in [
-            ("1", vec![]),
-            ("2", vec!["--from".to_string(), res(1), seed[0].into(), seed[1].into()]),
-        ] {
-            let r = res(phase.parse().unwrap());
-            let mut args = vec![
-                "query", "--engine", "duckdb", "--phase", phase, "--files", &files, "--result", &r,
-            ];
-            args.extend(extra.iter().map(String::as_str));
-            let (code, sql) = stdout_of(&args);
-            assert_eq!(code, 0, "query --phase {phase} {seed:?}");
-            assert!(!String::from_utf8_lossy(&sql).contains("'no-key"), "{seed:?}");
-            duckdb(&sql, d.path());
-        }
+        duckdb_phase(&files, d.path(), "1", &[]);
+        let sql = duckdb_phase(&files, d.path(), "2", &["--from", &res(1), seed[0], seed[1]]);
+        assert!(!sql.contains("'no-key"), "{seed:?}");
         let p2 = std::fs::read_to_string(res(2)).unwrap();
         assert!(p2.contains(&console.key), "{seed:?}: {p2}");
         let two = [res(1), res(2)];
