@@ -118,9 +118,12 @@ pub fn scan_report(ing: &Ingest) -> ScanReport {
         *sources.entry(ing.str(i).unwrap_or("")).or_default() += n;
     }
     // Only counted: a hash set, not a sorted one (at 1 GB of trail, ordering 114,000 keys by
-    // their text was most of the report's time); std's keyed hash, as the keys are the logs'
-    // text (`crate::ingest::StrMap`).
-    let mut keys = std::collections::HashSet::with_capacity(key_ids.len());
+    // their text was most of the report's time); a keyed hash, as the keys are the logs' text
+    // (the one of `crate::ingest::StrMap`).
+    let mut keys = std::collections::HashSet::with_capacity_and_hasher(
+        key_ids.len(),
+        foldhash::fast::RandomState::default(),
+    );
     keys.extend(key_ids.iter().filter_map(|&k| ing.str(k)));
     let mut event_sources: Vec<SourceCount> = sources
         .into_iter()

@@ -7,8 +7,8 @@
 //! logs) took `scan` 15.7 s against 0.1 s for as many ordinary ones, every new string compared
 //! with all before it. So the interner's index switches to a keyed hash as soon as a lookup
 //! meets a run of strings of one hash ([`StringIndex`]), and the maps keyed by other strings
-//! from the logs use std's keyed SipHash ([`StrMap`]). Integer keys (string numbers, times)
-//! stay on FxHash: the numbers are handed out by the interner, in order.
+//! from the logs use a keyed hash ([`StrMap`]). Integer keys (string numbers, times) stay on
+//! FxHash: the numbers are handed out by the interner, in order.
 
 use super::NONE;
 use std::collections::HashMap;
@@ -16,10 +16,18 @@ use std::collections::HashMap;
 /// A `HashMap` with [`rustc_hash::FxHasher`].
 pub type FxMap<K, V> = HashMap<K, V, rustc_hash::FxBuildHasher>;
 
-/// A `HashMap` keyed by strings from the logs: std's SipHash with keys drawn at random for the
+/// A `HashMap` keyed by strings from the logs: foldhash with seeds drawn at random for the
 /// process, so that no log can be made of keys of one hash (see the module's documentation).
-/// Nothing iterates one of these into an output, so the random keys change no result.
-pub type StrMap<K, V> = HashMap<K, V, std::hash::RandomState>;
+/// Nothing iterates one of these into an output, so the random seeds change no result.
+///
+/// foldhash, not std's SipHash: the session graph's encoding for `--cache` looks up every
+/// repeating string of every node and edge in one of these (at 1 GB of trail, 114,000 nodes),
+/// where SipHash was a third of that step's time. foldhash claims only "minimal" resistance to
+/// hash flooding: its seeds could be worked out by someone who watches the running program's
+/// timings and adapts its input, which a log written before the run cannot do; what it keeps
+/// out is what matters here, keys colliding whatever the seed (the same choice as the event-id
+/// map of `extend.rs`).
+pub type StrMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// A string interner: each distinct string stored once, addressed by `u32`. The index is a
 /// table of positions hashed by the string they point to, so it holds no second copy of the
