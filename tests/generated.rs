@@ -928,8 +928,10 @@ fn exported_parquet_is_accepted_as_input_with_the_same_results() {
 
 /// An export another engine projected without one column of the schema (a review dropped
 /// `request_function_name`: the plan from it missed the sessions of the function the attacker
-/// changed, exit 0, verify OK): its rows are read, and the file is damaged, naming the column,
-/// so `plan` exits 3 (not 0) and `verify` says INCOMPLETE, not OK.
+/// changed, exit 0, verify OK): its rows are read, and the file is damaged, naming the column.
+/// The function change it leaves without a function is a route not followed (the trail ties
+/// no session to it), a finding that outranks the damage: `plan` exits 1 (not 0) and `verify`
+/// says FAIL, not OK.
 #[test]
 fn an_export_without_a_column_of_its_schema_is_damaged_not_trusted() {
     use polars::prelude::{ParquetReader, ParquetWriter, SerReader};
@@ -950,13 +952,16 @@ fn an_export_without_a_column_of_its_schema_is_damaged_not_trusted() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("without the column(s) request_function_name"), "{err}");
+    assert!(err.contains("route to sessions the taint does not follow"), "{err}");
     let (code, v) = verify(&cut, &o.stdout);
-    assert_eq!((code, v["verdict"].as_str()), (3, Some("INCOMPLETE")), "{v}");
+    assert_eq!((code, v["verdict"].as_str()), (1, Some("FAIL")), "{v}");
     // The whole export is read as before (the test above compares its results).
+    // The folder holds the damaged copy too: damaged (3), and its function change without a
+    // function is a route not followed, which outranks it (1).
     let (code, _, _) = plan(out.path(), "surgical", &truth.incident_end);
-    assert_eq!(code, 3, "the folder holds the damaged copy too");
+    assert_eq!(code, 1, "the folder holds the damaged copy too");
     std::fs::remove_dir_all(&cut).unwrap();
     let (code, _, _) = plan(out.path(), "surgical", &truth.incident_end);
     assert_eq!(code, 0);

@@ -5578,11 +5578,14 @@ fn more_routes_handed_a_role_fail_the_plan() {
         s.call(&leaked, T0 + 50 + i as i64, source, name, json!({"name": "prod"}));
     }
     // A launch whose record has no response: the graph cannot tie the instances' sessions to
-    // it (a review: an admin profile's instance, plan exit 0). With its response, the graph
-    // follows it, and it is no route.
+    // it (a review: an admin profile's instance, plan exit 0). With its response and the
+    // instance's session in the trail, the graph follows it, and it is no route.
     s.run_instances(&leaked, T0 + 60, "admin-profile", &["i-0aaa1234def567890"]);
     s.drop_last_response();
     s.run_instances(&leaked, T0 + 61, "app-profile", &["i-0bbb1234def567890"]);
+    let app = format!("arn:aws:iam::{MAIN}:role/app");
+    let instance = s.instance_session(&app, "i-0bbb1234def567890", T0 + 90, 3600);
+    s.call(&instance, T0 + 95, "s3.amazonaws.com", "ListBuckets", Value::Null);
     // IMDSv1 allowed again on an instance: a defence taken down, a review item, not a route.
     let imds = json!({"instanceId": "i-0abc1234def567890", "httpTokens": "optional"});
     s.call(&leaked, T0 + 100, "ec2.amazonaws.com", "ModifyInstanceMetadataOptions", imds);
@@ -6351,7 +6354,7 @@ fn a_session_name_iam_refuses_in_a_policy_gets_the_strict_deny() {
     let p = plan(&d, LEAKED, "surgical");
     let puts = actions(&p, "put_role_policy");
     assert_eq!(puts.len(), 1, "{p:#}");
-    assert_eq!(puts[0]["policy_name"], "TrailhoundRevokeOlderSessions", "{p:#}");
+    assert!(puts[0]["policy_name"].as_str().unwrap().starts_with("TrailhoundRevokeOlderSessions-"));
     assert!(!puts[0].to_string().contains('\u{100}'), "{}", puts[0]);
     let notes = p["notes"].to_string();
     assert!(notes.contains("U+0100") && notes.contains("strict instead"), "{notes}");
@@ -6511,5 +6514,249 @@ fn hops_by_a_tainted_caller_id_are_checked_whatever_else_carries_it() {
         );
         assert!(actions(&p, "delete_user").is_empty(), "{case}: {p:#}");
         assert_eq!(verify(&d, &p).0, 1, "{case}");
+    }
+}
+
+/// A function the leaked key made with an existing role (scheduled, not run before the logs
+/// end) and an instance it launched with that role's profile, neither with a session in the
+/// trail: Lambda and EC2 take the role's sessions by themselves once they run (F21), and no
+/// deny of the plan can name sessions the trail does not hold, so each is a route not followed
+/// (a review found the function with plan exit 0 and verify OK, its only trace a review item).
+/// Once a session of each is in the trail, the plan denies them by their `aws:userid` and
+/// passes.
+#[test]
+fn a_function_or_instance_whose_sessions_the_trail_lacks_is_a_route_not_followed() {
+    let admin = format!("arn:aws:iam::{MAIN}:role/AdminRole");
+    let instance = "i-0a1b2c3d4e5f60718";
+    for seen in [false, true] {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        s.function_change(&leaked, T0 + 60, "CreateFunction20150331", "backdoor", Some(&admin));
+        s.run_instances(&leaked, T0 + 70, "AdminProfile", &[instance]);
+        if seen {
+            let f = s.function_session(&admin, "backdoor", T0 + 120, 900);
+            let i = s.instance_session(&admin, instance, T0 + 130, 6 * 3600);
+            s.call(&f, T0 + 200, "s3.amazonaws.com", "ListBuckets", Value::Null);
+            s.call(&i, T0 + 210, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        }
+        let d = write(&s, &[]);
+        if seen {
+            let p = plan(&d, LEAKED, "strict");
+            let (code, v) = verify(&d, &p);
+            assert_eq!(code, 0, "{v}");
+            // New code for the function (its role kept): its next sessions are those the deny
+            // already names. But each change is judged by its own sessions (a review): those
+            // of AdminRole do not stand for the ones it takes once the key moves it to another
+            // role.
+            s.function_change(&leaked, T0 + 300, "UpdateFunctionCode20150331v2", "backdoor", None);
+            let d = write(&s, &[]);
+            assert_eq!(plan(&d, LEAKED, "strict")["summary"]["routes_not_followed"], Value::Null);
+            let other = format!("arn:aws:iam::{MAIN}:role/OtherRole");
+            let moved = "UpdateFunctionConfiguration20150331v2";
+            s.function_change(&leaked, T0 + 310, moved, "backdoor", Some(&other));
+            let d = write(&s, &[]);
+            let p = plan_with_routes(&d, LEAKED, 1);
+            assert_one_route(&review_reasons(&p), moved, "function backdoor");
+            continue;
+        }
+        let p = plan_with_routes(&d, LEAKED, 2);
+        let reviews = review_reasons(&p);
+        assert_one_route(&reviews, "CreateFunction20150331", "function backdoor");
+        assert_one_route(&reviews, "RunInstances", "ec2 instances");
+        assert!(reviews.iter().any(|r| r.contains(instance)), "{reviews:?}");
+        let (code, v) = verify(&d, &p);
+        assert_eq!(code, 1, "{v}");
+    }
+}
+
+/// Credentials other services hand out, and a way into an instance, that a tainted key set
+/// up: a Cognito identity pool opened to unauthenticated identities, a user pool's user made,
+/// an IoT certificate (which buys a role alias's sessions), an SSH key of a Transfer Family
+/// user (who acts with its role), an EC2 serial console key, and an Identity Center group
+/// membership made through the directory. No deny or deactivation of the plan ends any of
+/// them, so each is a route not followed (a review found each with plan exit 0 and verify OK).
+/// The same calls failed, or read-only ones, are not.
+#[test]
+fn credentials_other_services_hand_out_are_routes_not_followed() {
+    let calls: [(&str, &str, Value); 12] = [
+        (
+            "cognito-identity",
+            "UpdateIdentityPool",
+            json!({"identityPoolId": "us-east-1:1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d", "allowUnauthenticatedIdentities": true}),
+        ),
+        (
+            "cognito-idp",
+            "AdminCreateUser",
+            json!({"userPoolId": "us-east-1_EXAMPLE", "username": "backdoor"}),
+        ),
+        ("iot", "CreateKeysAndCertificate", json!({"setAsActive": true})),
+        (
+            "transfer",
+            "ImportSshPublicKey",
+            json!({"serverId": "s-01234567890abcdef", "userName": "sftp-user", "sshPublicKeyBody": "ssh-ed25519 AAAA"}),
+        ),
+        (
+            "ec2-instance-connect",
+            "SendSerialConsoleSSHPublicKey",
+            json!({"instanceId": "i-0f0e0d0c0b0a09080", "sSHPublicKey": "ssh-ed25519 AAAA"}),
+        ),
+        ("sso-directory", "AddMemberToGroup", json!({"groupId": "g-1234", "memberId": "u-5678"})),
+        // Found by a review of the first list.
+        ("iot", "RegisterCACertificate", json!({"allowAutoRegistration": true})),
+        (
+            "rolesanywhere",
+            "EnableTrustAnchor",
+            json!({"trustAnchorId": "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"}),
+        ),
+        ("cognito-idp", "UpdateUserPool", json!({"userPoolId": "us-east-1_EXAMPLE"})),
+        ("eks", "AssociateIdentityProviderConfig", json!({"clusterName": "prod"})),
+        (
+            "appstream",
+            "CreateStreamingURL",
+            json!({"stackName": "s", "fleetName": "f", "userId": "u"}),
+        ),
+        ("sso-directory", "CreateBearerToken", json!({"directoryId": "d-1234567890"})),
+    ];
+    for failed in [false, true] {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        for (k, (service, name, request)) in calls.iter().enumerate() {
+            let source = format!("{service}.amazonaws.com");
+            let at = T0 + 60 + k as i64;
+            let error = failed.then_some("AccessDenied");
+            s.call_full(
+                &leaked,
+                at,
+                &source,
+                name,
+                request.clone(),
+                Value::Null,
+                error,
+                "aws-cli/2.15.0",
+            );
+            s.call(&leaked, at + 100, &source, &format!("Describe{name}"), Value::Null);
+        }
+        let d = write(&s, &[]);
+        if failed {
+            let p = plan(&d, LEAKED, "strict");
+            assert!(review_reasons(&p).iter().all(|r| !r.contains("NOT FOLLOWED")), "{p}");
+            continue;
+        }
+        let p = plan_with_routes(&d, LEAKED, calls.len() as u64);
+        let reviews = review_reasons(&p);
+        for (_, name, _) in &calls {
+            let n = reviews
+                .iter()
+                .filter(|r| r.starts_with(&format!("{name} ")) && r.contains("NOT FOLLOWED"))
+                .count();
+            assert_eq!(n, 1, "{name}: {reviews:?}");
+        }
+        let (code, v) = verify(&d, &p);
+        assert_eq!(code, 1, "{v}");
+    }
+}
+
+/// Two leaked keys of one incident, planned one at a time (the second found after the first
+/// plan was applied): each key's session of Admin gets its own surgical deny. `PutRolePolicy`
+/// replaces a policy of the same name, so under one fixed name the second plan's put took away
+/// the first one's deny, while each plan's `verify` said OK (a review). Each deny's name now
+/// carries a digest of its document: the two plans' names differ, and a plan made again from
+/// the same evidence writes the same name (it replaces only its own deny).
+#[test]
+fn two_plans_for_two_keys_never_share_a_deny_name() {
+    let mut s = Scenario::new();
+    let first = s.user_key(MAIN, "ci", LEAKED);
+    let second = s.user_key(MAIN, "deployer", "AKIAI44QH8DHBEXAMPLE");
+    let role = format!("arn:aws:iam::{MAIN}:role/Admin");
+    let s1 = s.assume_role(&first, T0, &role, "s1", 12 * 3600);
+    let s2 = s.assume_role(&second, T0 + 60, &role, "s2", 12 * 3600);
+    s.call(&s1, T0 + 120, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.call(&s2, T0 + 180, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let d = write(&s, &[]);
+    for strategy in ["surgical", "strict"] {
+        let name = |key: &str| {
+            let p = plan(&d, key, strategy);
+            let puts = actions(&p, "put_role_policy");
+            assert_eq!(puts.len(), 1, "{p:#}");
+            let name = puts[0]["policy_name"].as_str().unwrap().to_string();
+            let cmd = puts[0]["command"].as_str().unwrap();
+            assert!(cmd.contains(&format!("--policy-name {name} ")), "{cmd}");
+            name
+        };
+        let (a, b) = (name(LEAKED), name("AKIAI44QH8DHBEXAMPLE"));
+        let shape = if strategy == "surgical" {
+            "TrailhoundRevokeTaintedSessions-"
+        } else {
+            "TrailhoundRevokeOlderSessions-"
+        };
+        assert!(a.starts_with(shape) && a.len() == shape.len() + 8, "{a}");
+        if strategy == "surgical" {
+            assert_ne!(a, b, "two surgical denies of other sessions share a name");
+        } else {
+            // The same deny (every session of Admin issued before the cut-off): one name.
+            assert_eq!(a, b);
+        }
+        assert_eq!(a, name(LEAKED), "a plan made again names its deny the same");
+    }
+}
+
+/// A session of the leaked key's chain that used Amazon EKS signs in to clusters with a
+/// presigned `sts:GetCallerIdentity`, which no deny stops (F22): while it may be valid the
+/// plan's deny does not keep it out of the clusters that map its role, so the plan exits 1
+/// with a review item and `verify` fails (a review found it counted covered, exit 0 and OK).
+/// The same session expired by the cut-off, or one that never called EKS, changes nothing.
+#[test]
+fn a_live_session_that_used_eks_is_not_cut_by_a_deny() {
+    let role = format!("arn:aws:iam::{MAIN}:role/Admin");
+    // An instance the leaked key launched takes the role's next sessions by itself (F21): its
+    // session that used EKS had expired by the cut-off, and the next one signs in the same way
+    // (a review of the first version, which looked at the session's own expiry alone).
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci", LEAKED);
+    s.run_instances(&leaked, T0, "AdminProfile", &["i-0a1b2c3d4e5f60718"]);
+    let inst = s.instance_session(&role, "i-0a1b2c3d4e5f60718", T0 + 60, 1800);
+    s.call(&inst, T0 + 90, "eks.amazonaws.com", "DescribeCluster", json!({"name": "prod"}));
+    let d = write(&s, &[]);
+    let (code, p, err) = run(&["plan", "--key", LEAKED, "--effective-at", CUT], &d);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(p["summary"]["eks_sessions"], 1, "{}", p["summary"]);
+    assert!(review_reasons(&p).iter().any(|r| r.contains("instance or function stops")), "{p}");
+    for (life, eks) in [(12 * 3600, true), (1800, true), (12 * 3600, false)] {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci", LEAKED);
+        let admin = s.assume_role(&leaked, T0, &role, "s1", life);
+        s.call(&admin, T0 + 60, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        if eks {
+            let err = Some("AccessDenied");
+            let req = json!({"name": "prod"});
+            s.call_full(
+                &admin,
+                T0 + 90,
+                "eks.amazonaws.com",
+                "DescribeCluster",
+                req,
+                Value::Null,
+                err,
+                "aws-cli/2.15.0",
+            );
+        }
+        let d = write(&s, &[]);
+        let (code, p, err) = run(&["plan", "--key", LEAKED, "--effective-at", CUT], &d);
+        if !(eks && life > 3600) {
+            assert_eq!(code, 0, "{err}");
+            assert!(p["summary"].get("eks_sessions").is_none(), "{}", p["summary"]);
+            assert_eq!(verify(&d, &p).0, 0);
+            continue;
+        }
+        assert_eq!(code, 1, "{err}");
+        assert_eq!(p["summary"]["eks_sessions"], 1, "{}", p["summary"]);
+        let reviews = review_reasons(&p);
+        assert!(
+            reviews.iter().any(|r| r.contains(&admin.node_id()) && r.contains("F22")),
+            "{reviews:?}"
+        );
+        let (code, v) = verify(&d, &p);
+        assert_eq!(code, 1, "{v}");
+        assert!(v.to_string().contains("NOT CUT: session"), "{v}");
     }
 }

@@ -50,6 +50,7 @@ const PERSISTENCE: &[&str] = &[
     "RequestSpotFleet",
     "ModifyInstanceAttribute",
     "SendSSHPublicKey",
+    "SendSerialConsoleSSHPublicKey",
     "SetIdentityPoolRoles",
     "AddRoleToInstanceProfile",
     "StopLogging",
@@ -116,6 +117,8 @@ const DEFENCES: &[(&str, &str)] = &[
     ("CreateAccount", "organizations.amazonaws.com"),
     ("CreateTrustAnchor", "rolesanywhere.amazonaws.com"),
     ("UpdateTrustAnchor", "rolesanywhere.amazonaws.com"),
+    ("EnableTrustAnchor", "rolesanywhere.amazonaws.com"),
+    ("EnableProfile", "rolesanywhere.amazonaws.com"),
 ];
 
 const IAM: &str = "iam.amazonaws.com";
@@ -213,6 +216,8 @@ const HANDED_ROLE: &[(&str, &str)] = &[
     ("UpdateCrawler", "glue.amazonaws.com"),
     // A Service Catalog product launched with its launch constraint's role, and the constraint
     // itself (its role is inside a JSON string of the request, which is not read).
+    // A streaming session on an AppStream fleet instance, which holds the fleet's role.
+    ("CreateStreamingURL", "appstream.amazonaws.com"),
     ("ProvisionProduct", "servicecatalog.amazonaws.com"),
     ("UpdateProvisionedProduct", "servicecatalog.amazonaws.com"),
     ("CreateConstraint", "servicecatalog.amazonaws.com"),
@@ -228,6 +233,95 @@ fn handed_role(e: &Event) -> bool {
     HANDED_ROLE.iter().any(|(n, s)| *n == e.name && *s == e.source)
 }
 
+/// Credentials other services hand out, by name and service, that the taint does not follow:
+/// each hands whoever holds it a role's sessions, or acts with one, after any cut-off (a review
+/// found each with plan exit 0 and verify OK). What each is, and what to do, is [`Route`]'s.
+const OTHER_ROUTES: &[(&str, &str, Route)] = &[
+    // Who may take an identity pool's role sessions: unauthenticated identities allowed, a
+    // provider (a user pool, a web identity provider) trusted.
+    ("CreateIdentityPool", "cognito-identity.amazonaws.com", Route::IdentityPool),
+    // (A review of the list found the ones after the first of each service's.)
+    ("UpdateIdentityPool", "cognito-identity.amazonaws.com", Route::IdentityPool),
+    // A user pool's users the attacker made or holds (a password set, attributes changed, a
+    // group, with its role, joined, an outside identity linked) sign in to the identity pools
+    // and groups that trust the user pool; the admin's own sign-in hands out its tokens.
+    ("AdminCreateUser", "cognito-idp.amazonaws.com", Route::UserPool),
+    ("AdminSetUserPassword", "cognito-idp.amazonaws.com", Route::UserPool),
+    ("AdminResetUserPassword", "cognito-idp.amazonaws.com", Route::UserPool),
+    ("AdminUpdateUserAttributes", "cognito-idp.amazonaws.com", Route::UserPool),
+    ("AdminConfirmSignUp", "cognito-idp.amazonaws.com", Route::UserPool),
+    ("AdminEnableUser", "cognito-idp.amazonaws.com", Route::UserPool),
+    ("AdminAddUserToGroup", "cognito-idp.amazonaws.com", Route::UserPool),
+    ("AdminLinkProviderForUser", "cognito-idp.amazonaws.com", Route::UserPool),
+    ("AdminInitiateAuth", "cognito-idp.amazonaws.com", Route::UserPool),
+    ("CreateIdentityProvider", "cognito-idp.amazonaws.com", Route::UserPool),
+    ("UpdateIdentityProvider", "cognito-idp.amazonaws.com", Route::UserPool),
+    ("CreateUserPoolClient", "cognito-idp.amazonaws.com", Route::UserPool),
+    ("UpdateUserPoolClient", "cognito-idp.amazonaws.com", Route::UserPool),
+    ("UpdateUserPool", "cognito-idp.amazonaws.com", Route::UserPool),
+    ("AdminRespondToAuthChallenge", "cognito-idp.amazonaws.com", Route::UserPool),
+    // A device certificate, and the IoT policy that lets it buy a role alias's sessions from
+    // the IoT credentials endpoint, for as long as the certificate is active.
+    ("CreateKeysAndCertificate", "iot.amazonaws.com", Route::Certificate),
+    ("CreateCertificateFromCsr", "iot.amazonaws.com", Route::Certificate),
+    ("RegisterCertificate", "iot.amazonaws.com", Route::Certificate),
+    ("RegisterCertificateWithoutCA", "iot.amazonaws.com", Route::Certificate),
+    ("UpdateCertificate", "iot.amazonaws.com", Route::Certificate),
+    ("AttachPolicy", "iot.amazonaws.com", Route::Certificate),
+    ("AttachPrincipalPolicy", "iot.amazonaws.com", Route::Certificate),
+    ("AttachThingPrincipal", "iot.amazonaws.com", Route::Certificate),
+    ("RegisterCACertificate", "iot.amazonaws.com", Route::Certificate),
+    // An SSH key of a Transfer Family server's user, who acts with the user's role, or the
+    // server's identity provider changed.
+    ("ImportSshPublicKey", "transfer.amazonaws.com", Route::TransferKey),
+    ("UpdateServer", "transfer.amazonaws.com", Route::TransferKey),
+    // An OIDC issuer a cluster now takes as a login: Kubernetes RBAC, not IAM, decides (F22).
+    ("AssociateIdentityProviderConfig", "eks.amazonaws.com", Route::Cluster),
+];
+
+/// What a call of [`OTHER_ROUTES`] gives.
+#[derive(Clone, Copy)]
+enum Route {
+    IdentityPool,
+    UserPool,
+    Certificate,
+    TransferKey,
+    Cluster,
+}
+
+impl Route {
+    fn of(e: &Event) -> Option<Route> {
+        OTHER_ROUTES.iter().find(|(n, s, _)| *n == e.name && *s == e.source).map(|r| r.2)
+    }
+
+    /// What changed, and the follow-up (a route not followed).
+    fn texts(self) -> (&'static str, String) {
+        let (what, undo) = match self {
+            Route::IdentityPool => (
+                "who may take a Cognito identity pool's role sessions changed (unauthenticated identities, or an identity provider, let in)",
+                "restore the pool's settings (aws cognito-identity describe-identity-pool, update-identity-pool) and deny its roles' sessions issued since the call (F6)",
+            ),
+            Route::UserPool => (
+                "a Cognito user pool's user, group, client or identity provider made or changed: who signs in to the identity pools and groups that trust the user pool (and their roles)",
+                "undo the change (disable or delete the user, reset its password, remove it from the group, delete the client or provider: aws cognito-idp), sign the user out everywhere (admin-user-global-sign-out), and deny the roles' sessions the pools issued since the call (F6)",
+            ),
+            Route::Certificate => (
+                "an IoT certificate made, activated or given a policy: its holder buys a role alias's sessions from the IoT credentials endpoint while it is active",
+                "deactivate and delete the certificate (aws iot update-certificate --new-status INACTIVE), detach the policy, and deny the role aliases' roles' sessions issued since the call (F6)",
+            ),
+            Route::TransferKey => (
+                "an SSH key added to a Transfer Family server's user, or the server's identity provider changed: whoever it lets in acts with the user's role",
+                "delete the key (aws transfer delete-ssh-public-key) or restore the server's identity provider, and check the users' roles and home directories",
+            ),
+            Route::Cluster => (
+                "an identity provider an EKS cluster takes sign-ins from associated: whoever it vouches for acts in the cluster as Kubernetes RBAC allows, whatever IAM denies (F22)",
+                "disassociate it (aws eks disassociate-identity-provider-config) and check the cluster's role bindings and audit log",
+            ),
+        };
+        (what, format!("{NOT_FOLLOWED}: the credential is the service's, not IAM's, and no deny or deactivation of this plan ends it; {undo}"))
+    }
+}
+
 /// IAM Identity Center's calls that make or change who signs in through its access portal and
 /// what they may do in each account (identity store users and groups, permission sets and
 /// their assignments): the role sessions they lead to are not in the session graph (their
@@ -238,6 +332,14 @@ const IDENTITY_CENTER: &[&str] = &[
     "CreateGroup",
     "UpdateGroup",
     "CreateGroupMembership",
+    // The console's own calls (the directory's, not the identity store's): a member added, a
+    // user's password set or the user enabled, an external SAML identity provider, a SCIM
+    // provisioning token.
+    "AddMemberToGroup",
+    "UpdatePassword",
+    "EnableUser",
+    "CreateExternalIdPConfigurationForDirectory",
+    "CreateBearerToken",
     "CreateAccountAssignment",
     "CreatePermissionSet",
     "UpdatePermissionSet",
@@ -265,6 +367,7 @@ pub(super) fn is_persistence(e: &Event) -> bool {
         || super::other_credential(e)
         || crate::ingest::FUNCTION_CHANGES.contains(&e.name.as_str())
         || is_identity_center(e)
+        || Route::of(e).is_some()
         || DEFENCES.iter().any(|(n, s)| *n == e.name && *s == e.source)
         || handed_role(e)
         || passed_role(e).is_some()
@@ -361,6 +464,16 @@ fn listed_persistence(e: &Event) -> Option<(String, String, String)> {
             format!("{} ({}): who signs in through IAM Identity Center, or what they may do in each account, changed", e.name, e.source),
             format!("{NOT_FOLLOWED}: the role sessions Identity Center hands out (AWSReservedSSO_ roles) are not tainted, and no IAM deny of this plan cuts them (F20); undo the change in Identity Center (the account assignment, the permission set's policies, the user's e-mail, MFA and group memberships), then end the users' active portal sessions there"),
         ));
+    }
+    if let Some(route) = Route::of(e) {
+        let (what, follow) = route.texts();
+        let target = e
+            .resources
+            .first()
+            .cloned()
+            .or_else(|| q.user_name.as_ref().map(|u| format!("user {u} ({})", e.source)))
+            .unwrap_or_else(|| e.source.clone());
+        return Some((target, format!("{} ({}): {what}", e.name, e.source), follow));
     }
     if handed_role(e) {
         return Some((
@@ -512,7 +625,7 @@ fn listed_persistence(e: &Event) -> Option<(String, String, String)> {
             "instances started by Auto Scaling, a fleet or a spot request, or the template they start from (with its instance profile)".to_string(),
             format!("{NOT_FOLLOWED}: the instances started this way carry the template's instance profile, and their role sessions, which they renew by themselves, may be the attacker's; find the instances (aws autoscaling describe-auto-scaling-groups, aws ec2 describe-fleet-instances, describe-spot-instance-requests), deny their role's sessions by aws:userid ROLEID:i-... with no time condition (F21), and delete the group, fleet, request or template version"),
         ),
-        "ModifyInstanceAttribute" | "SendSSHPublicKey" => (
+        "ModifyInstanceAttribute" | "SendSSHPublicKey" | "SendSerialConsoleSSHPublicKey" => (
             q.instance_id.as_deref().map_or_else(|| "ec2 instances".to_string(), |i| format!("instance/{i}")),
             "a way into an instance (user data run at its next start, an SSH key pushed): its role's credentials are readable there".to_string(),
             format!("{NOT_FOLLOWED}: the instance's role sessions may be the attacker's, and the instance renews them by itself; deny its role's sessions by aws:userid ROLEID:i-... with no time condition (F21), restore its user data, and replace the instance if in doubt"),
@@ -595,7 +708,7 @@ fn listed_persistence(e: &Event) -> Option<(String, String, String)> {
             format!("{NOT_CUT}: an account out of the organization is no longer held by its service control policies, and an account the attacker made has credentials of its own; bring the account back or close it, and treat a new account as the attacker's"),
         ),
         "UpdateOpenIDConnectProviderThumbprint" | "AddClientIDToOpenIDConnectProvider"
-        | "CreateTrustAnchor" | "UpdateTrustAnchor" => (
+        | "CreateTrustAnchor" | "UpdateTrustAnchor" | "EnableTrustAnchor" | "EnableProfile" => (
             e.resources.first().cloned().unwrap_or_else(|| e.source.clone()),
             format!("{}: an identity provider's or Roles Anywhere trust anchor's trust changed", e.name),
             format!("{NOT_FOLLOWED}: the roles that trust it may now be assumed with tokens or certificates the attacker holds; restore the thumbprints, client ids or certificate bundle, and deny the roles' sessions issued since the call (F6)"),

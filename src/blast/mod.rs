@@ -12,6 +12,7 @@ mod gaps;
 mod moments;
 mod render;
 mod signals;
+mod workload;
 
 use crate::chain::{NodeKind, SessionGraph};
 use crate::ingest::Ingest;
@@ -219,6 +220,10 @@ pub struct BlastRadius {
     /// resources, most of the 300,000-call flood's peak).
     #[serde(skip)]
     pub resource_uses: ResourceUses,
+    /// The tainted credentials that made a call to Amazon EKS, failed ones included
+    /// (`plan::eks`, F22).
+    #[serde(skip)]
+    pub eks_users: BTreeSet<usize>,
 }
 
 /// [`BlastRadius::resource_uses`]: credential node → recipient account → policy resources.
@@ -680,6 +685,8 @@ fn radius(
     let mut found: Vec<(usize, Persistence)> = Vec::new();
     let wanted: &[usize] = if activity { &event_indices } else { &[] };
     let mut resource_uses = ResourceUses::new();
+    let mut eks_users = BTreeSet::new();
+    let mut workloads = Vec::new();
     ing.for_each_event(wanted, |pos, e| {
         // The credential's own figures: a keyless call has none tainted.
         let node = g.node_of_event(event_indices[pos]).filter(|&n| mask[n]);
@@ -698,6 +705,9 @@ fn radius(
             }
         }
         if let Some(n) = node {
+            if e.source == "eks.amazonaws.com" {
+                eks_users.insert(n);
+            }
             let m = per_node.entry(n).or_default();
             if let Some(v) = e.source_ip.as_deref() {
                 sight(&mut m.ips, v, e.time);
@@ -736,6 +746,7 @@ fn radius(
         }
         let mut persisted = false;
         if let Some(p) = persistence_item(&e) {
+            workloads.extend(workload::Call::of(&e, found.len()));
             persisted = true;
             found.push((event_indices[pos], p));
         }
@@ -750,6 +761,9 @@ fn radius(
             }
         }
     })?;
+    for (at, follow_up) in workload::Linked::of(g, &mask).judge(&workloads) {
+        found[at].1.follow_up = follow_up;
+    }
     found.sort_by_key(|(i, _)| *i);
     persistence.extend(found.into_iter().map(|(_, p)| p));
     revived_keys_used(g, &mask, &mut persistence);
@@ -846,6 +860,7 @@ fn radius(
         events_kept: keep_events,
         moments,
         resource_uses,
+        eks_users,
     })
 }
 

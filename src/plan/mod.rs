@@ -28,6 +28,7 @@
 pub mod verify;
 
 mod commands;
+mod eks;
 mod guard;
 mod model;
 mod othercreds;
@@ -91,10 +92,39 @@ pub fn inline_limit(role: bool) -> usize {
         USER_POLICY_LIMIT
     }
 }
-/// Policy name used by the strict strategy.
+/// Policy name used by the strict strategy, before its digest ([`deny_name`]).
 pub const STRICT_POLICY_NAME: &str = "TrailhoundRevokeOlderSessions";
-/// Policy name used by the surgical strategy.
+/// Policy name used by the surgical strategy, before its digest ([`deny_name`]).
 pub const SURGICAL_POLICY_NAME: &str = "TrailhoundRevokeTaintedSessions";
+
+/// The name of an inline deny of the strict or surgical shape: the shape's name, a dash, and
+/// eight hex digits of the SHA-256 of the policy document as first planned. `PutRolePolicy`
+/// and `PutUserPolicy` replace a policy of the same name, so under one fixed name a second
+/// plan (for a second leaked key, or with another cut-off) replaced the first plan's deny when
+/// applied after it, leaving the first plan's sessions un-denied while each plan's `verify`
+/// said OK (a review). A plan made again from the same evidence writes the same name and
+/// replaces only its own deny; denies of different content are kept side by side. What an
+/// earlier plan's deny takes of the principal's inline room (F8) is counted from the IAM
+/// snapshot, as any other policy's (the trail's puts counted are the tainted credentials').
+fn deny_name(shape: &str, doc: &serde_json::Value) -> String {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(doc.to_string().as_bytes());
+    format!("{shape}-{:02x}{:02x}{:02x}{:02x}", d[0], d[1], d[2], d[3])
+}
+
+/// The shape's name of a deny [`deny_name`] named (the name itself otherwise).
+pub(super) fn shape_name(name: &str) -> &str {
+    match name.rsplit_once('-') {
+        Some((shape, d))
+            if (shape == STRICT_POLICY_NAME || shape == SURGICAL_POLICY_NAME)
+                && d.len() == 8
+                && d.bytes().all(|b| b.is_ascii_hexdigit()) =>
+        {
+            shape
+        }
+        _ => name,
+    }
+}
 
 /// Persistence calls on a user that make `DeleteUser` fail (DeleteConflict) until undone, and
 /// that the plan cannot undo by name from the evidence alone.
@@ -641,7 +671,11 @@ pub fn build_plan_with(
             },
             account_id: Some(target.account_id.clone()),
             principal_arn: Some(target.arn.clone()),
-            policy_name: Some(policy_name.into()),
+            policy_name: Some(if policy_name == DENY_ALL_POLICY_NAME {
+                policy_name.to_string()
+            } else {
+                deny_name(policy_name, &doc)
+            }),
             policy_document: Some(doc),
             policy_size: Some(size),
             policy_size_limit: Some(limit),
@@ -690,6 +724,10 @@ pub fn build_plan_with(
     let unfollowed = unfollowed::routes(b);
     summary.routes_not_followed = unfollowed.len() as u64;
     notes.extend(unfollowed::notes(&unfollowed));
+    let eks = eks::left(g, b, live_from);
+    summary.eks_sessions = eks.len() as u64;
+    notes.extend(eks::notes(g, &eks));
+    actions.extend(eks::reviews(g, &eks));
     actions.extend(to_check.reviews);
     let denied_all = |a: &str, u: &str| attackers.contains_key(&who(a, u));
     othercreds::deactivate(g, &trail_rooms, denied_all, &mut actions, &mut notes, &mut summary);

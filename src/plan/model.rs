@@ -146,6 +146,10 @@ pub struct Summary {
     /// (`plan::roles`): written only when there are some, and `plan` then exits 1.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub roles_by_hand: u64,
+    /// Live tainted sessions that used Amazon EKS, whose sign-in no deny stops (F22,
+    /// `plan::eks`): review items; written only when there are some, and `plan` then exits 1.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub eks_sessions: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -162,7 +166,7 @@ impl Summary {
     }
     /// Each kind of credential a plan can leave uncut: how many, what stderr says of them and
     /// what plan.sh's WARNING says (`{n}` stands for the count).
-    fn uncut(&self) -> [(u64, &'static str, &'static str); 6] {
+    fn uncut(&self) -> [(u64, &'static str, &'static str); 7] {
         [
             (
                 self.uncovered_sessions,
@@ -193,6 +197,11 @@ impl Summary {
                 self.roles_by_hand,
                 "{n} role(s) the attacker made are left without a deny IAM takes (the NOT CUT notes name them): whoever their trust names can assume them after the cut-off; deny them everything or delete them by hand",
                 "# WARNING: {n} role(s) the attacker made are left without a deny IAM takes (NOT CUT notes):\n# deny them everything or delete them by hand.",
+            ),
+            (
+                self.eks_sessions,
+                "{n} live tainted session(s) used Amazon EKS, whose sign-in (a presigned sts:GetCallerIdentity) no deny stops (F22; the NOT CUT notes and review items name them): remove their principals' access to the clusters by hand, or wait until they expire",
+                "# WARNING: {n} live tainted session(s) used Amazon EKS: no deny stops their sign-in to a\n# cluster (F22). Remove their principals' cluster access by hand (review items).",
             ),
         ]
     }

@@ -443,7 +443,7 @@ fn open_trust(p: &mut Plan, iam: &Iam) {
 fn role_ids(p: &mut Plan, iam: &Iam, g: &SessionGraph) {
     let surgical = |a: &Action| {
         a.kind == ActionKind::PutRolePolicy
-            && a.policy_name.as_deref() == Some(super::SURGICAL_POLICY_NAME)
+            && a.policy_name.as_deref().map(super::shape_name) == Some(super::SURGICAL_POLICY_NAME)
     };
     if !p.actions.iter().any(surgical) {
         return;
@@ -538,7 +538,9 @@ pub(super) fn fit_or_managed(
         }
         let arn = a.principal_arn.clone().unwrap_or_default();
         let principal = role_name(&arn).to_string();
-        let name = a.policy_name.clone().unwrap_or_default();
+        // The managed policy takes the shape's name (`TrailhoundRevokeOlderSessions-ROLE`):
+        // a managed policy of a name already made is never replaced (EntityAlreadyExists).
+        let name = a.policy_name.as_deref().map(super::shape_name).unwrap_or_default().to_string();
         let role = a.kind == ActionKind::PutRolePolicy;
         let kind = if role { "role" } else { "user" };
         let full =

@@ -94,7 +94,7 @@ pub fn render_script(p: &Plan) -> String {
     };
     let _ = writeln!(
         o,
-        "# Review every command. Run this script once with credentials for each account it names\n# ({}): each run does only the block of the account its credentials belong to.\n# Before running it: `trailhound verify TRAIL --plan plan.json --script plan.sh --key KEY`\n# proves that this script is the plan's and that it cuts every live tainted credential.\n# Policy changes take a few minutes to apply (F14): watch CloudTrail afterwards.\n# The facts cited (F1-F20) are explained in docs/revocation-facts.md.",
+        "# Review every command. Run this script once with credentials for each account it names\n# ({}): each run does only the block of the account its credentials belong to.\n# Before running it: `trailhound verify TRAIL --plan plan.json --script plan.sh --key KEY`\n# proves that this script is the plan's and that it cuts every live tainted credential.\n# Policy changes take a few minutes to apply (F14): watch CloudTrail afterwards.\n# The facts cited (F1-F22) are explained in docs/revocation-facts.md.",
         one_line(&accounts.join(", "))
     );
     for w in p.summary.uncut_warnings() {

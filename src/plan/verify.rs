@@ -1320,6 +1320,10 @@ pub fn verify_with(
     let unfollowed = super::unfollowed::routes(&b);
     v.ok &= unfollowed.is_empty();
     notes.extend(super::unfollowed::notes(&unfollowed));
+    // Sessions that used EKS, whose sign-in no deny stops (F22, `super::eks`).
+    let eks = super::eks::left(g, &b, live_from);
+    v.ok &= eks.is_empty();
+    notes.extend(super::eks::notes(g, &eks));
     // A deny in an account whose logs are not in the trail is applied only by a run of plan.sh
     // with credentials for that account (its block is skipped otherwise): say which covered
     // sessions depend on it, so that an OK is not read as "done" after one run.
@@ -1737,10 +1741,10 @@ mod tests {
         assert_eq!(v.keys_deactivated, vec![LEAKED.to_string()]);
         assert!(v.keys_left_active.is_empty());
         let admin = v.covered.iter().find(|s| s.session == inc.admin).unwrap();
-        assert_eq!(
-            admin.denied_by.as_deref(),
-            Some("arn:aws:iam::111122223333:role/Admin#TrailhoundRevokeOlderSessions")
-        );
+        let by = admin.denied_by.as_deref().unwrap();
+        let name = by.strip_prefix("arn:aws:iam::111122223333:role/Admin#").unwrap();
+        assert_eq!(super::super::shape_name(name), super::super::STRICT_POLICY_NAME, "{by}");
+        assert_ne!(name, super::super::STRICT_POLICY_NAME, "{by}");
     }
 
     #[test]

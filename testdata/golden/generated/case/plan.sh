@@ -6,7 +6,7 @@
 # Before running it: `trailhound verify TRAIL --plan plan.json --script plan.sh --key KEY`
 # proves that this script is the plan's and that it cuts every live tainted credential.
 # Policy changes take a few minutes to apply (F14): watch CloudTrail afterwards.
-# The facts cited (F1-F20) are explained in docs/revocation-facts.md.
+# The facts cited (F1-F22) are explained in docs/revocation-facts.md.
 set -eu
 echo 'Review this script, then delete this line and the exit below to run it.' >&2
 exit 1
@@ -45,7 +45,7 @@ fi
 
 # [4] put_role_policy in account 111122223333
 # Lambda function(s) orders-api whose code or configuration a tainted credential set run with role orders-api-exec-role: deny every session of them by aws:userid (F9), with no time condition, because Lambda fetches new credentials for the function by itself (F21)
-if ! aws iam put-role-policy --role-name orders-api-exec-role --policy-name TrailhoundRevokeOlderSessions --policy-document '{"Statement":[{"Action":"*","Condition":{"StringLike":{"aws:userid":["AROASQ6RMNEKIB77TJMJS:orders-api"]}},"Effect":"Deny","Resource":"*","Sid":"TrailhoundDenyChangedFunctions"}],"Version":"2012-10-17"}'
+if ! aws iam put-role-policy --role-name orders-api-exec-role --policy-name TrailhoundRevokeOlderSessions-b74b4c60 --policy-document '{"Statement":[{"Action":"*","Condition":{"StringLike":{"aws:userid":["AROASQ6RMNEKIB77TJMJS:orders-api"]}},"Effect":"Deny","Resource":"*","Sid":"TrailhoundDenyChangedFunctions"}],"Version":"2012-10-17"}'
 then
   echo "plan.sh: action [4] put_role_policy FAILED: the tainted sessions this deny covers are NOT cut; the actions after it still ran: fix it (see the error above) and run again" >&2
   FAILED="$FAILED 4"
@@ -199,4 +199,4 @@ fi
 # ----- rollback -----
 # The deny policies need not stay forever: once every tainted session has expired and the
 # principals are cleaned up (keys rotated, trust and permissions reviewed), remove them with:
-#   [account 111122223333] aws iam delete-role-policy --role-name 'orders-api-exec-role' --policy-name 'TrailhoundRevokeOlderSessions'
+#   [account 111122223333] aws iam delete-role-policy --role-name 'orders-api-exec-role' --policy-name 'TrailhoundRevokeOlderSessions-b74b4c60'

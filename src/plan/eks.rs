@@ -1,0 +1,99 @@
+//! Live tainted sessions that used Amazon EKS, which no deny of the plan keeps out (F22).
+//!
+//! A Kubernetes client signs in to an EKS cluster with a token that is a presigned
+//! `sts:GetCallerIdentity` request; the cluster runs it to learn who the caller is, and its
+//! access entries (or `aws-auth` ConfigMap) and Kubernetes RBAC, not IAM, decide what the
+//! caller may do. `GetCallerIdentity` answers whatever policy denies it, so a session the
+//! plan denies everything still signs in to every cluster that maps its role or user, until
+//! it expires. A review found such a session counted as covered, with plan exit 0 and
+//! `verify` OK.
+//!
+//! Each tainted session that made an EKS call (any, failed ones included: signing in needs
+//! no EKS permission) and may still be valid after the cut-off is a review item: the plan
+//! exits 1 (`summary.eks_sessions`) and `verify` fails, until a responder has removed its
+//! principal from the clusters' access or the session has expired. A session that never
+//! called EKS can still make such a token offline (and other systems take the same kind of
+//! login, HashiCorp Vault's AWS auth among them); docs F22 says so, and the README lists it.
+
+use super::commands::review;
+use super::Action;
+use crate::blast::BlastRadius;
+use crate::chain::{session_expiry, NodeKind, SessionGraph};
+use crate::escape::one_line;
+use crate::time::fmt_iso;
+
+/// How long a session that used EKS can still sign in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Until {
+    /// Until it expires, at this time when the logs give it.
+    Expiry(Option<i64>),
+    /// For as long as the instance or function it is a session of runs: EC2 and Lambda take
+    /// the next session of the role by themselves (F21), and each signs in as this one did.
+    Renewed,
+}
+
+/// The tainted sessions that used EKS and may be valid after `live_from`, in node order: a
+/// session of an instance or a function, whatever its own expiry (a review found one that had
+/// expired before the cut-off while its instance kept renewing: exit 0).
+pub(crate) fn left(g: &SessionGraph, b: &BlastRadius, live_from: i64) -> Vec<(usize, Until)> {
+    let renewed = g.launched_sessions();
+    b.eks_users
+        .iter()
+        .filter(|&&n| g.nodes[n].kind == NodeKind::Session)
+        .map(|&n| match renewed.contains_key(&n) {
+            true => (n, Until::Renewed),
+            false => (n, Until::Expiry(session_expiry(g, n))),
+        })
+        .filter(|&(_, u)| match u {
+            Until::Renewed => true,
+            Until::Expiry(x) => x.is_none_or(|x| x > live_from),
+        })
+        .collect()
+}
+
+/// What is left of one, as its NOT CUT note and review item say it.
+fn text(g: &SessionGraph, n: usize, until: Until) -> String {
+    let until = match until {
+        Until::Expiry(Some(t)) => fmt_iso(t),
+        Until::Expiry(None) => "its expiry, which the logs do not give".to_string(),
+        Until::Renewed => "its instance or function stops (it takes the role's next sessions by itself, F21: terminate or restore it)".to_string(),
+    };
+    format!(
+        "session {} used Amazon EKS: an EKS sign-in token is a presigned sts:GetCallerIdentity, which no deny stops (F22), so it still signs in to every cluster whose access entries or aws-auth ConfigMap map its principal, until {until}",
+        one_line(&g.nodes[n].id)
+    )
+}
+
+/// A NOT CUT note each.
+pub(crate) fn notes(g: &SessionGraph, left: &[(usize, Until)]) -> Vec<String> {
+    left.iter().map(|&(n, until)| format!("NOT CUT: {}", text(g, n, until))).collect()
+}
+
+/// A review item each, with the commands that find and remove the access.
+pub(super) fn reviews(g: &SessionGraph, left: &[(usize, Until)]) -> Vec<Action> {
+    left.iter()
+        .map(|&(n, until)| {
+            let node = &g.nodes[n];
+            // An access entry names an IAM role or user: a session's role, or the user a
+            // GetSessionToken or federated session is of.
+            let principal = node
+                .role_arn
+                .as_deref()
+                .or(node.user_arn.as_deref())
+                .or(node.principal_arn.as_deref())
+                .unwrap_or("?");
+            review(
+                node.account_id.as_ref().map(|a| a.to_string()),
+                format!(
+                    "{}; remove its principal's access to the clusters it can reach (or have each cluster's owner do it), then check the clusters' audit logs for what it did",
+                    text(g, n, until)
+                ),
+                &[
+                    "aws eks list-clusters; aws eks list-access-entries --cluster-name CLUSTER".to_string(),
+                    format!("aws eks delete-access-entry --cluster-name CLUSTER --principal-arn {}", one_line(principal)),
+                    "kubectl -n kube-system edit configmap aws-auth   # clusters that map IAM principals there".to_string(),
+                ],
+            )
+        })
+        .collect()
+}
