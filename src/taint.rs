@@ -208,8 +208,17 @@ fn sessions_by_role(g: &SessionGraph) -> BTreeMap<(String, String), Vec<usize>> 
         // it did when such calls were one outside service: nothing of the trail's credentials
         // made it (a review found another account's user's keyless AssumeRole, through a trust
         // policy the attacker set, left untainted once those calls became sessions).
+        // A console switch the graph guessed from names alone (an inferred `SwitchRole` link:
+        // no address told the two apart) is no evidence the trail's credential made it (a
+        // review: the attacker's own user of another account, named as a clean user of it,
+        // switched into the role whose trust it set, and was attributed to the clean user).
         let outside = match g.parent_edge()[n] {
             None => true,
+            Some((_, k))
+                if g.edges[k].inferred && g.edges[k].event_name == crate::chain::SWITCH_ROLE =>
+            {
+                true
+            }
             Some((p, _)) => {
                 let parent = &g.nodes[p];
                 matches!(parent.kind, NodeKind::ExternalIdentity | NodeKind::Service)

@@ -6578,7 +6578,7 @@ fn a_function_or_instance_whose_sessions_the_trail_lacks_is_a_route_not_followed
 /// The same calls failed, or read-only ones, are not.
 #[test]
 fn credentials_other_services_hand_out_are_routes_not_followed() {
-    let calls: [(&str, &str, Value); 12] = [
+    let calls: [(&str, &str, Value); 15] = [
         (
             "cognito-identity",
             "UpdateIdentityPool",
@@ -6616,6 +6616,19 @@ fn credentials_other_services_hand_out_are_routes_not_followed() {
             json!({"stackName": "s", "fleetName": "f", "userId": "u"}),
         ),
         ("sso-directory", "CreateBearerToken", json!({"directoryId": "d-1234567890"})),
+        // And by a review of console and federated sign-ins: an OIDC provider made (again)
+        // under a URL roles trust, Identity Center's identity source re-pointed.
+        (
+            "iam",
+            "CreateOpenIDConnectProvider",
+            json!({"url": "https://auth.example.com", "clientIDList": ["attacker"]}),
+        ),
+        (
+            "sso-directory",
+            "UpdateExternalIdPConfigurationForDirectory",
+            json!({"directoryId": "d-1234567890"}),
+        ),
+        ("sso", "AssociateDirectory", json!({"directoryId": "d-1234567890"})),
     ];
     for failed in [false, true] {
         let mut s = Scenario::new();

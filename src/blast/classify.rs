@@ -339,6 +339,13 @@ const IDENTITY_CENTER: &[&str] = &[
     "UpdatePassword",
     "EnableUser",
     "CreateExternalIdPConfigurationForDirectory",
+    "UpdateExternalIdPConfigurationForDirectory",
+    "EnableExternalIdPConfigurationForDirectory",
+    "DisableExternalIdPConfigurationForDirectory",
+    "DeleteExternalIdPConfigurationForDirectory",
+    "AssociateDirectory",
+    "DisassociateDirectory",
+    "UpdateUserName",
     "CreateBearerToken",
     "CreateAccountAssignment",
     "CreatePermissionSet",
@@ -707,8 +714,10 @@ fn listed_persistence(e: &Event) -> Option<(String, String, String)> {
             format!("{}: an account left, or was made in, the organization", e.name),
             format!("{NOT_CUT}: an account out of the organization is no longer held by its service control policies, and an account the attacker made has credentials of its own; bring the account back or close it, and treat a new account as the attacker's"),
         ),
+        // A provider made (again) under a URL roles already trust is the same as one re-pointed
+        // (a review: made again by the key, its web identity sessions untainted, exit 0).
         "UpdateOpenIDConnectProviderThumbprint" | "AddClientIDToOpenIDConnectProvider"
-        | "CreateTrustAnchor" | "UpdateTrustAnchor" | "EnableTrustAnchor" | "EnableProfile" => (
+        | "CreateOpenIDConnectProvider" | "CreateTrustAnchor" | "UpdateTrustAnchor" | "EnableTrustAnchor" | "EnableProfile" => (
             e.resources.first().cloned().unwrap_or_else(|| e.source.clone()),
             format!("{}: an identity provider's or Roles Anywhere trust anchor's trust changed", e.name),
             format!("{NOT_FOLLOWED}: the roles that trust it may now be assumed with tokens or certificates the attacker holds; restore the thumbprints, client ids or certificate bundle, and deny the roles' sessions issued since the call (F6)"),

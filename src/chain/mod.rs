@@ -42,6 +42,7 @@ mod wide;
 pub use expiry::{session_expiry, stated_expiry, token_issue_time};
 pub use launch::{function_name, Workload};
 pub use rename::{renamed_to, role_named, user_named};
+pub use switch::SWITCH_ROLE;
 pub use unnamed::keyless_session;
 pub use unsure::Unsure;
 pub use wide::{Wide, WideIndex, WideLink};

@@ -37,7 +37,7 @@ const SLACK: i64 = 60;
 
 /// The name of the link from a console session to a role session switched from it (no record
 /// of the switch is read).
-pub(super) const SWITCH_ROLE: &str = "SwitchRole";
+pub const SWITCH_ROLE: &str = "SwitchRole";
 
 /// How far apart a sign-in and the `creationDate` its console session's calls carry may be
 /// (the same second, bar the two services' clocks): a session of the user issued further
