@@ -6773,3 +6773,40 @@ fn a_live_session_that_used_eks_is_not_cut_by_a_deny() {
         assert!(v.to_string().contains("NOT CUT: session"), "{v}");
     }
 }
+
+/// The leaked key opens AdminRole's trust to another account. A user of that account, named
+/// after a clean console user of this one (`mallory`, signed in an hour before), switches into
+/// AdminRole in the console; its own sign-in and the switch are logged in its account only,
+/// and its calls here show no address (`AWS Internal`). The graph links the switched session
+/// to the clean console session by the name alone (an inferred `SwitchRole` link), which made
+/// it the clean user's and exempt from the trust-policy rule: untainted, no deny, exit 0 and
+/// verify OK (a review). A link guessed from a name is no evidence of who made the session:
+/// it counts as from outside, so the trust rule taints it and AdminRole is denied.
+#[test]
+fn a_switch_guessed_from_a_clean_users_name_does_not_exempt_a_role_whose_trust_the_key_set() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let role = format!("arn:aws:iam::{MAIN}:role/AdminRole");
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{THIRD}:root")}, "Action": "sts:AssumeRole"}]});
+    let request = json!({"roleName": "AdminRole", "policyDocument": trust.to_string()});
+    s.call(&leaked, T0 + 10, "iam.amazonaws.com", "UpdateAssumeRolePolicy", request);
+    let clean = s.console_login(MAIN, T0 - 3600, "mallory");
+    s.call(&clean, T0 - 3540, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let theirs = s.console_login(THIRD, T0 + 1100, "mallory");
+    let admin = s.switch_role(&theirs, T0 + 1200, &role);
+    s.call(&admin, T0 + 1260, "iam.amazonaws.com", "ListUsers", Value::Null);
+    s.drop_records(|account, _| account == THIRD);
+    s.edit_records(|_, r| {
+        if r["userIdentity"]["accessKeyId"] == admin.key.as_str() {
+            r["sourceIPAddress"] = Value::from("AWS Internal");
+        }
+    });
+    let d = write(&s, &[]);
+    let tainted = tainted_ids(&d, LEAKED);
+    assert!(tainted.contains(&admin.node_id()), "{}: {tainted:?}", admin.node_id());
+    assert!(!tainted.contains(&clean.node_id()), "{tainted:?}");
+    let p = plan(&d, LEAKED, "strict");
+    assert!(principals(&p, "put_role_policy").contains(&role), "{p}");
+    assert_eq!(verify(&d, &p).0, 0);
+}
