@@ -21,6 +21,7 @@ use crate::blast::BlastRadius;
 use crate::chain::{session_expiry, NodeKind, SessionGraph};
 use crate::escape::one_line;
 use crate::time::fmt_iso;
+use std::collections::BTreeMap;
 
 /// How long a session that used EKS can still sign in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,9 +35,14 @@ pub(crate) enum Until {
 
 /// The tainted sessions that used EKS and may be valid after `live_from`, in node order: a
 /// session of an instance or a function, whatever its own expiry (a review found one that had
-/// expired before the cut-off while its instance kept renewing: exit 0).
-pub(crate) fn left(g: &SessionGraph, b: &BlastRadius, live_from: i64) -> Vec<(usize, Until)> {
-    let renewed = g.launched_sessions();
+/// expired before the cut-off while its instance kept renewing: exit 0). `renewed` is
+/// [`SessionGraph::launched_sessions`], which the caller has already worked out.
+pub(crate) fn left<V>(
+    g: &SessionGraph,
+    b: &BlastRadius,
+    live_from: i64,
+    renewed: &BTreeMap<usize, V>,
+) -> Vec<(usize, Until)> {
     b.eks_users
         .iter()
         .filter(|&&n| g.nodes[n].kind == NodeKind::Session)

@@ -724,7 +724,7 @@ pub fn build_plan_with(
     let unfollowed = unfollowed::routes(b);
     summary.routes_not_followed = unfollowed.len() as u64;
     notes.extend(unfollowed::notes(&unfollowed));
-    let eks = eks::left(g, b, live_from);
+    let eks = eks::left(g, b, live_from, &launched);
     summary.eks_sessions = eks.len() as u64;
     notes.extend(eks::notes(g, &eks));
     actions.extend(eks::reviews(g, &eks));

@@ -1321,7 +1321,7 @@ pub fn verify_with(
     v.ok &= unfollowed.is_empty();
     notes.extend(super::unfollowed::notes(&unfollowed));
     // Sessions that used EKS, whose sign-in no deny stops (F22, `super::eks`).
-    let eks = super::eks::left(g, &b, live_from);
+    let eks = super::eks::left(g, &b, live_from, &launched);
     v.ok &= eks.is_empty();
     notes.extend(super::eks::notes(g, &eks));
     // A deny in an account whose logs are not in the trail is applied only by a run of plan.sh
