@@ -126,6 +126,9 @@ pub struct Taint {
     /// The roles whose trust policy the attacker set (rule 3): account and role name in lower
     /// case (IAM role names are unique regardless of case), sorted.
     pub attacker_roles: Vec<(String, String)>,
+    /// The accounts whose root console password the attacker set (from an `AssumeRoot`
+    /// session), with when: root's console sessions begun since are the attacker's. Sorted.
+    pub attacker_roots: Vec<(String, i64)>,
     /// Sessions tainted through a call too many credentials may have made to link each
     /// ([`crate::chain::Wide`]), with the tainted credential that may have made it and the
     /// call's event id: `(session, credential, event id)`, in the order taken.
@@ -571,6 +574,7 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
         nodes,
         attacker_users,
         attacker_roles: roles.into_keys().collect(),
+        attacker_roots: roots.into_iter().collect(),
         wide,
         unsure,
         by_ambiguous: ambiguous,

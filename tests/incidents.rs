@@ -1405,6 +1405,61 @@ fn a_root_password_the_attacker_set_taints_roots_console_sessions() {
     assert_eq!(verify(&d, &p).0, 0);
 }
 
+/// The same with root's console calls logged with no key (F17): they were one outside service
+/// shared by every keyless root call, so the user and key root's console made after the
+/// attacker set root's password were in no part of the plan (a review: plan exit 0, verify
+/// OK). Now each is a session of root that the root rule takes when begun since the password
+/// was set, and root's other keyless calls since are in the blast radius (here a `RunTask`, a
+/// route not followed). The owner's keyless root session begun before is not the attacker's.
+#[test]
+fn what_roots_console_makes_without_a_key_after_the_attacker_set_its_password_is_cut() {
+    let mut s = Scenario::new();
+    let root = s.root_key(MAIN, LEAKED);
+    let before = s.root_console_login(MAIN, T0 - 600);
+    let owners = s.create_access_key(&before, T0 - 500, Some("backup"));
+    let own = json!({"passwordResetRequired": false});
+    s.call(&root, T0 + 30, "iam.amazonaws.com", "CreateLoginProfile", own);
+    let console = s.root_console_login(MAIN, T0 + 120);
+    s.create_user(&console, T0 + 150, "mallory");
+    let made = s.create_access_key(&console, T0 + 180, Some("mallory"));
+    s.call(&made, T0 + 240, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let task = json!({"cluster": "prod", "taskDefinition": "root-task:1"});
+    s.call(&console, T0 + 260, "ecs.amazonaws.com", "RunTask", task);
+    let (mine, theirs) = (console.key.clone(), before.key.clone());
+    s.edit_records(|_, r| {
+        let k = r["userIdentity"]["accessKeyId"].as_str().unwrap_or("").to_string();
+        if k == mine || k == theirs {
+            r["userIdentity"].as_object_mut().unwrap().remove("accessKeyId");
+        }
+    });
+    let d = write(&s, &[]);
+    let tainted = tainted_ids(&d, LEAKED);
+    assert!(tainted.contains(&made.key), "{tainted:?}");
+    assert!(!tainted.contains(&owners.key), "{tainted:?}");
+    let p = plan_with_routes(&d, LEAKED, 1);
+    let keys = deactivated(&p);
+    assert!(keys.contains(&made.key.as_str()), "{p:#}");
+    assert!(!keys.contains(&owners.key.as_str()), "the owner's key: {p:#}");
+    let mallory = format!("arn:aws:iam::{MAIN}:user/mallory");
+    assert!(principals(&p, "put_user_policy").contains(&mallory), "{p:#}");
+    let reviews = review_reasons(&p);
+    let routes = reviews.iter().filter(|r| r.starts_with("RunTask") && r.contains("NOT FOLLOWED"));
+    assert_eq!(routes.count(), 1, "{reviews:?}");
+    let blast = run(&["blast", "--key", LEAKED, "--format", "json"], &d).1;
+    let runs = blast["persistence"].as_array().unwrap().iter();
+    assert_eq!(runs.filter(|p| p["event_name"] == "RunTask").count(), 1, "{blast:#}");
+    let (code, v) = verify(&d, &p);
+    assert_eq!((code, v["verdict"].as_str()), (1, Some("FAIL")), "{v}");
+
+    // Without the route, the plan cuts the rest: exit 0, verify OK.
+    s.drop_records(|_, r| r["eventName"] == "RunTask");
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    assert!(deactivated(&p).contains(&made.key.as_str()), "{p:#}");
+    let (code, v) = verify(&d, &p);
+    assert_eq!((code, v["verdict"].as_str()), (0, Some("OK")), "{v}");
+}
+
 /// The leaked key replaces the code of an existing Lambda function (`UpdateFunctionCode`,
 /// naming it by ARN) and creates another with an existing role (`CreateFunction`). Lambda
 /// takes the functions' role sessions itself (not in the logs) and names them by the function:

@@ -555,13 +555,16 @@ fn revived_keys_used(g: &SessionGraph, tainted: &[bool], persistence: &mut [Pers
 /// attacker's until it was deleted; each as its index in the table. A user made again under
 /// one of those names by someone else after a rename or a deletion is not the attacker's.
 /// The user's own deny (TrailhoundDenyAll) stops its sessions, not what such a call started.
+/// Root's keyless calls too, in an account whose root password the attacker set, by a console
+/// session begun since (a review: root's console launched and created with nothing of it in
+/// the blast radius).
 fn keyless_calls(
     ing: &Ingest,
-    users: &[crate::taint::AttackerUser],
+    (users, roots): (&[crate::taint::AttackerUser], &[(String, i64)]),
     tainted: &[bool],
     g: &SessionGraph,
 ) -> Vec<usize> {
-    if users.is_empty() {
+    if users.is_empty() && roots.is_empty() {
         return Vec::new();
     }
     // By the name each has at the end of the trail: from when it was the attacker's until it
@@ -584,6 +587,11 @@ fn keyless_calls(
                 return false;
             }
             let arn = ing.strings.get(s.principal as usize);
+            let begun = if s.created == crate::ingest::NO_TIME { s.time } else { s.created };
+            if let Some(root) = arn.filter(|a| a.ends_with(":root")) {
+                let acct = crate::chain::arn_account(root);
+                return roots.iter().any(|(a, since)| Some(a.as_str()) == acct && begun >= *since);
+            }
             let Some((acct, name)) = arn.and_then(crate::iam::user_key) else { return false };
             if !names.contains(&(acct, name.to_ascii_lowercase())) {
                 return false;
@@ -592,7 +600,6 @@ fn keyless_calls(
             // name of the attacker's, after a rename or a deletion, is not the attacker's.
             // And by a session begun once it was (its creationDate, when the record has one):
             // one the owner began before the attacker set the password is the owner's.
-            let begun = if s.created == crate::ingest::NO_TIME { s.time } else { s.created };
             let now = g.user_name_now(acct, name, Some(s.time)).to_ascii_lowercase();
             by_name
                 .get(&(acct, now))
@@ -663,7 +670,7 @@ fn radius(
     let mut event_indices: Vec<usize> =
         (0..ing.stubs.len()).filter(|&i| g.node_of_event(i).is_some_and(|n| mask[n])).collect();
     // With the attacker's users' keyless calls, which no tainted credential's events hold.
-    let keyless = keyless_calls(ing, &taint.attacker_users, &mask, g);
+    let keyless = keyless_calls(ing, (&taint.attacker_users, &taint.attacker_roots), &mask, g);
     if !keyless.is_empty() {
         event_indices.extend(keyless);
         event_indices.sort_unstable();

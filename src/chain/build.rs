@@ -726,6 +726,10 @@ impl SessionGraph {
             Some("IAMUser") if e.get(F::Arn).is_some_and(|a| a.contains(":user/")) => {
                 self.keyless_user(e)
             }
+            // Root's console calls carry no key either (F17): root's own session, as a user's.
+            Some("Root") if e.get(F::Arn).is_some_and(|a| a.ends_with(":root")) => {
+                self.keyless_user(e)
+            }
             Some("AWSAccount") => {
                 let acct = e.get(F::AccountId).unwrap_or("unknown");
                 let idx = self.external(

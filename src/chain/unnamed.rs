@@ -58,6 +58,12 @@ impl SessionGraph {
     /// call's, the latest it can be: a deny of the user's sessions issued before a cut-off
     /// after the call covers it (a session begun before the attacker set the user's password
     /// is the owner's, not the attacker's: a review found it taken).
+    ///
+    /// Root's keyless calls are sessions of root the same way (`principal_type` `Root`): they
+    /// were one outside service too, so once the leaked key had set root's password
+    /// (`AssumeRoot`, `CreateLoginProfile`) the user and key root's console then made were in
+    /// no part of the plan (a review: plan exit 0, verify OK). The taint's root rule takes
+    /// those begun once the password was set.
     pub(super) fn keyless_user(&mut self, e: &IssuingCall) -> usize {
         let id = format!("{KEYLESS}{}", e.id());
         if let Some(i) = self.node(&id) {
@@ -65,9 +71,10 @@ impl SessionGraph {
         }
         let mut n = Self::blank(id, NodeKind::Session);
         n.principal_arn = e.get(F::Arn).map(String::from);
-        n.principal_type = Some(Text::from("IAMUser"));
+        let root = e.get(F::Kind) == Some("Root");
+        n.principal_type = Some(Text::from(if root { "Root" } else { "IAMUser" }));
         n.account_id = e.get(F::AccountId).map(Text::from);
-        n.user_name = e.get(F::UserName).map(Text::from);
+        n.user_name = e.get(F::UserName).filter(|_| !root).map(Text::from);
         n.userid = e.get(F::PrincipalId).map(String::from);
         n.issued_at = Some(e.creation_date.filter(|&c| c <= e.time).unwrap_or(e.time));
         n.orphan = true;
