@@ -1460,6 +1460,74 @@ fn what_roots_console_makes_without_a_key_after_the_attacker_set_its_password_is
     assert_eq!((code, v["verdict"].as_str()), (0, Some("OK")), "{v}");
 }
 
+/// A tainted credential that stops its account's logging, deletes the trail, points it
+/// elsewhere or changes what it records has cut off the evidence itself: what it did after is
+/// in no log the responder will have (a review: a live session stopped the trail, then made a
+/// user and key; plan 0, verify OK with the key live). Each is a route not followed: plan exit
+/// 1, verify FAIL. A refused attempt leaves logging as it was: a review item, plan 0.
+#[test]
+fn a_tainted_credential_that_turns_logging_off_fails_the_plan() {
+    let calls = [
+        ("StopLogging", json!({"name": "main-trail"})),
+        ("DeleteTrail", json!({"name": "main-trail"})),
+        ("UpdateTrail", json!({"name": "main-trail", "s3BucketName": "elsewhere-logs"})),
+        ("PutEventSelectors", json!({"trailName": "main-trail", "eventSelectors": []})),
+    ];
+    for (name, request) in calls {
+        for refused in [false, true] {
+            let mut s = Scenario::new();
+            let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+            let (src, ua) = ("cloudtrail.amazonaws.com", "aws-cli/2.15.0");
+            let error = refused.then_some("AccessDenied");
+            s.call_full(&leaked, T0 + 60, src, name, request.clone(), Value::Null, error, ua);
+            let d = write(&s, &[]);
+            if refused {
+                let p = plan(&d, LEAKED, "strict");
+                assert_eq!(verify(&d, &p).0, 0, "{name} refused");
+                continue;
+            }
+            let p = plan_with_routes(&d, LEAKED, 1);
+            let reviews = review_reasons(&p);
+            let route = reviews
+                .iter()
+                .find(|r| r.starts_with(name) && r.contains("NOT FOLLOWED"))
+                .unwrap_or_else(|| panic!("{name}: {reviews:?}"));
+            assert!(route.contains("logging may have stopped"), "{route}");
+            let (code, v) = verify(&d, &p);
+            assert_eq!((code, v["verdict"].as_str()), (1, Some("FAIL")), "{name}: {v}");
+        }
+    }
+}
+
+/// The leaked key takes a root session (`AssumeRoot`) in an account whose logs the trail
+/// lacks: what it did there with root's task policy (root's password set) is unseen, and
+/// root's console sessions after it are beyond any deny (F11). A route not followed (a review:
+/// plan 0 and verify OK, with no item at all). With that account's logs, the root session's
+/// calls are followed as root's, and nothing is left unfollowed.
+#[test]
+fn a_root_session_taken_in_an_account_without_logs_is_a_route_not_followed() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let clean = s.user_key(SECOND, "auditor", "AKIAI44QH8DHBEXAMPLE");
+    s.call(&clean, T0 + 10, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let task = json!({"arn": "arn:aws:iam::aws:policy/root-task/IAMCreateRootUserPassword"});
+    let request = json!({"targetPrincipal": SECOND, "taskPolicyArn": task});
+    s.call(&leaked, T0 + 60, "sts.amazonaws.com", "AssumeRoot", request);
+    let d = write(&s, &[SECOND]);
+    let p = plan_with_routes(&d, LEAKED, 1);
+    let reviews = review_reasons(&p);
+    let want = format!("AssumeRoot root of account {SECOND}");
+    assert!(
+        reviews.iter().any(|r| r.starts_with(&want) && r.contains("NOT FOLLOWED")),
+        "{reviews:?}"
+    );
+    let (code, v) = verify(&d, &p);
+    assert_eq!((code, v["verdict"].as_str()), (1, Some("FAIL")), "{v}");
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    assert_eq!(verify(&d, &p).0, 0);
+}
+
 /// The leaked key replaces the code of an existing Lambda function (`UpdateFunctionCode`,
 /// naming it by ARN) and creates another with an existing role (`CreateFunction`). Lambda
 /// takes the functions' role sessions itself (not in the logs) and names them by the function:

@@ -229,6 +229,32 @@ const HANDED_ROLE: &[(&str, &str)] = &[
 /// fails on it, since no plan can be shown to cut credentials the graph does not hold.
 pub const NOT_FOLLOWED: &str = "NOT FOLLOWED by the taint";
 
+/// A root session taken (`AssumeRoot`) in an account whose logs the trail lacks: what it did
+/// with root's task policy (root's password set, root's credentials deleted, a bucket's or
+/// queue's policy removed) is in none of them, and root's console sessions after a password it
+/// set are the attacker's, which no deny cuts (F11). A route not followed (a review: the
+/// leaked key's `AssumeRoot` with `IAMCreateRootUserPassword` into such an account, plan 0 and
+/// verify OK with no item at all). With the account's logs, its calls are followed as root's.
+pub(super) fn unseen_root(
+    e: &Event,
+    accounts: &std::collections::BTreeSet<&str>,
+) -> Option<(String, String, String)> {
+    if e.name != "AssumeRoot" || e.source != "sts.amazonaws.com" {
+        return None;
+    }
+    let target = e.request.target_principal.as_deref().unwrap_or("?");
+    let account = crate::chain::arn_account(target).unwrap_or(target);
+    let account = if crate::escape::is_account_id(account) { account } else { "?" };
+    if accounts.contains(account) {
+        return None;
+    }
+    Some((
+        format!("root of account {account}"),
+        "root session taken (AssumeRoot) in an account whose logs are not in the trail".to_string(),
+        format!("{NOT_FOLLOWED}: what the root session did there (with its task policy: root's password set, root's credentials deleted, a bucket's or queue's policy removed) is not in these logs; collect AWSLogs/{account}/ and run again, or check root there yourself (its password and access keys, MFA) and, if its password was set, reset it (F11)"),
+    ))
+}
+
 fn handed_role(e: &Event) -> bool {
     HANDED_ROLE.iter().any(|(n, s)| *n == e.name && *s == e.source)
 }
@@ -570,10 +596,17 @@ fn listed_persistence(e: &Event) -> Option<(String, String, String)> {
             "trust policy changed".to_string(),
             "restore the previous trust policy (who can assume the role changed)".to_string(),
         ),
+        // The evidence itself cut off: what the tainted credentials did once logging stopped,
+        // went elsewhere or left out management events is in no log the responder will ever
+        // have, so no plan made from these can be shown to cut it (a review: a live session
+        // stopped its account's trail, then made a user and key; plan 0, verify OK with the
+        // key live). A route not followed, whatever the change: an attacker's UpdateTrail or
+        // event selectors are never read as harmless. `PutEventSelectors` names its trail
+        // `trailName`, which the request model does not keep: the record's resource instead.
         "StopLogging" | "DeleteTrail" | "PutEventSelectors" | "UpdateTrail" => (
-            format!("trail {}", q.name.as_deref().unwrap_or("?")),
+            format!("trail {}", q.name.as_deref().or(e.resources.first().map(String::as_str)).unwrap_or("?")),
             "logging tampered with".to_string(),
-            "restore logging; activity after this point may be missing from the trail".to_string(),
+            format!("{NOT_FOLLOWED}: logging may have stopped here (or gone elsewhere, or left out management events): what the tainted credentials did after it is not in these logs and will not be, so no plan made from them can be shown to cut it; restore logging, then look in IAM itself for what was made since (aws iam generate-credential-report, list-users, list-access-keys, list-roles and their trust policies; or run again with --iam on a fresh snapshot), deactivate or delete what the attacker made, and deny the sessions issued since (F6)"),
         ),
         name if crate::ingest::FUNCTION_CHANGES.contains(&name) => (
             format!(

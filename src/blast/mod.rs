@@ -491,12 +491,14 @@ fn results_note(ing: &Ingest, g: &SessionGraph) -> String {
     note
 }
 
-/// What a successful call leaves behind ([`is_persistence`], [`persistence_of`]).
-fn persistence_item(e: &Event) -> Option<Persistence> {
-    if e.failed() || !is_persistence(e) {
+/// What a successful call leaves behind ([`is_persistence`], [`persistence_of`]), or a root
+/// session taken in an account whose logs the trail lacks ([`classify::unseen_root`]).
+fn persistence_item(e: &Event, accounts: &BTreeSet<&str>) -> Option<Persistence> {
+    if e.failed() {
         return None;
     }
-    let (target, detail, follow_up) = persistence_of(e)?;
+    let (target, detail, follow_up) =
+        if is_persistence(e) { persistence_of(e)? } else { classify::unseen_root(e, accounts)? };
     let not_iam = not_iam(e);
     let iam = |v: Option<String>| v.filter(|_| !not_iam);
     Some(Persistence {
@@ -752,7 +754,7 @@ fn radius(
             d.1 = d.1.min(e.time);
         }
         let mut persisted = false;
-        if let Some(p) = persistence_item(&e) {
+        if let Some(p) = persistence_item(&e, &trail_accounts) {
             workloads.extend(workload::Call::of(&e, found.len()));
             persisted = true;
             found.push((event_indices[pos], p));

@@ -8,7 +8,7 @@
 # Policy changes take a few minutes to apply (F14): watch CloudTrail afterwards.
 # The facts cited (F1-F22) are explained in docs/revocation-facts.md.
 # WARNING: 1 tainted access key(s) are left to review items: deactivate them by hand.
-# WARNING: 1 call(s) of tainted credentials opened a route to sessions the taint does not
+# WARNING: 2 call(s) of tainted credentials opened a route to sessions the taint does not
 # follow (NOT FOLLOWED review items): this plan does not cut them. Close each by hand.
 set -eu
 echo 'Review this script, then delete this line and the exit below to run it.' >&2
@@ -76,8 +76,8 @@ fi
 :
 
 # [11] review in account 111122223333
-# StopLogging trail <script>alert(1)</script> at 2024-03-11T10:02:30Z (event 00000015-5ce0-4a1e-8000-000000000015): restore logging; activity after this point may be missing from the trail
-# review: StopLogging trail <script>alert(1)</script> at 2024-03-11T10:02:30Z (event 00000015-5ce0-4a1e-8000-000000000015): restore logging; activity after this point may be missing from the trail
+# StopLogging trail <script>alert(1)</script> at 2024-03-11T10:02:30Z (event 00000015-5ce0-4a1e-8000-000000000015): NOT FOLLOWED by the taint: logging may have stopped here (or gone elsewhere, or left out management events): what the tainted credentials did after it is not in these logs and will not be, so no plan made from them can be shown to cut it; restore logging, then look in IAM itself for what was made since (aws iam generate-credential-report, list-users, list-access-keys, list-roles and their trust policies; or run again with --iam on a fresh snapshot), deactivate or delete what the attacker made, and deny the sessions issued since (F6)
+# review: StopLogging trail <script>alert(1)</script> at 2024-03-11T10:02:30Z (event 00000015-5ce0-4a1e-8000-000000000015): NOT FOLLOWED by the taint: logging may have stopped here (or gone elsewhere, or left out management events): what the tainted credentials did after it is not in these logs and will not be, so no plan made from them can be shown to cut it; restore logging, then look in IAM itself for what was made since (aws iam generate-credential-report, list-users, list-access-keys, list-roles and their trust policies; or run again with --iam on a fresh snapshot), deactivate or delete what the attacker made, and deny the sessions issued since (F6)
 # aws cloudtrail start-logging --name '<script>alert(1)</script>'
 :
 
