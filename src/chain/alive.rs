@@ -61,6 +61,11 @@ impl UseridSessions {
         self.list.push((node, issued_at, expires_at));
     }
 
+    /// No session at all.
+    pub(super) fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
     /// Indexes a long list; call once all sessions are pushed.
     pub(super) fn seal(&mut self) {
         if self.list.len() <= WALKED_UP_TO {

@@ -58,15 +58,26 @@ impl SessionGraph {
             return Vec::new();
         }
         let wanted: BTreeSet<&str> = pending.iter().map(|(_, _, pid)| pid.as_str()).collect();
-        let mut by_userid: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        // Each id's credentials, indexed by when each could have called ([`caller_window`]):
+        // walking all of them for each copy was O(copies × credentials), which an attacker's
+        // many sessions of one user, each hop logged only in the role owner's copy, made
+        // minutes of a run (a review: 60,000 of each, 27 s).
+        let mut by_userid: BTreeMap<&str, super::alive::UseridSessions> = BTreeMap::new();
         for (n, node) in self.nodes.iter().enumerate() {
             if !matches!(node.kind, NodeKind::LongTermKey | NodeKind::Session) {
                 continue;
             }
             if let Some(u) = node.userid.as_deref().filter(|u| wanted.contains(u)) {
-                by_userid.entry(u).or_default().push(n);
+                // `alive_at` takes those issued at or before a time that end after it; one
+                // with no window (a session with no issue time) is never taken, but is there.
+                let (lo, end) = match caller_window(node) {
+                    Some((lo, hi)) => (Some(lo), (hi != i64::MAX).then(|| hi.saturating_add(1))),
+                    None => (None, None),
+                };
+                by_userid.entry(u).or_default().push(n, lo, end);
             }
         }
+        by_userid.values_mut().for_each(super::alive::UseridSessions::seal);
         let mut links: Vec<(usize, usize)> = Vec::new();
         let mut hops = Vec::new();
         // Calls whose caller id no credential carries: (first edge, caller account, id).
@@ -75,19 +86,22 @@ impl SessionGraph {
             let (k, t, child) = (*first, self.edges[*first].event_time, self.edge_nodes[*first].1);
             let had: Vec<usize> = (k..k + drawn).map(|j| self.edge_nodes[j].0).collect();
             let start = links.len();
-            let exact = by_userid.get(pid.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+            let exact = by_userid.get(pid.as_str());
             // The caller's account: that of the account node or sessions pass 2 drew from.
             let account = had.iter().find_map(|&p| self.nodes[p].account_id.as_deref());
             // No credential carries the id: matched by account and session name below.
-            if exact.is_empty() && pid.contains(':') {
+            if exact.is_none_or(|e| e.is_empty()) && pid.contains(':') {
                 if let Some(a) = account {
                     by_name_wanted.push((k, a.to_string(), pid.clone()));
                 }
             }
-            for &p in exact {
-                let could =
-                    caller_window(&self.nodes[p]).is_some_and(|(lo, hi)| lo <= t && t <= hi);
-                if p != child && could && !had.contains(&p) {
+            // Enough of them to tell more than EDGES_UP_TO apart from the child and pass 2's
+            // own callers, in the order of the nodes, as a walk of them all finds them.
+            let most = super::wide::EDGES_UP_TO + had.len() + 2;
+            let mut could = exact.map(|e| e.alive_at(t, most)).unwrap_or_default();
+            could.sort_unstable();
+            for p in could {
+                if p != child && !had.contains(&p) {
                     links.push((k, p));
                 }
             }
