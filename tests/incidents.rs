@@ -1528,6 +1528,67 @@ fn a_root_session_taken_in_an_account_without_logs_is_a_route_not_followed() {
     assert_eq!(verify(&d, &p).0, 0);
 }
 
+/// The leaked key's role session sets a source identity (`SourceIdentity` on `AssumeRole`) and
+/// hops through an STS endpoint the trail does not record (F15) into an administrator role of
+/// another account, whose calls carry that source identity (it survives chaining and cannot be
+/// changed, F4) and make a key. Neither the session nor the key was tainted or named: plan 0,
+/// verify OK (a review). Now the session is one to check: denied, its key named, plan exit 1,
+/// verify FAIL. Not one to check: a session carrying another source identity, and one that
+/// began before the tainted session carrying it.
+#[test]
+fn a_hidden_hop_carrying_a_tainted_source_identity_is_a_session_to_check() {
+    let deploy = format!("arn:aws:iam::{MAIN}:role/DeployRole");
+    let admin = format!("arn:aws:iam::{SECOND}:role/XAdmin");
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let alice = s.user_key(MAIN, "alice", "AKIAI44QH8DHBEXAMPLE");
+    let early = s.assume_role(&alice, T0 - 600, &deploy, "early", 3600);
+    let hop0 = s.assume_role(&early, T0 - 500, &admin, "early-hop", 3600);
+    s.call(&hop0, T0 - 400, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let first = s.assume_role(&leaked, T0 + 60, &deploy, "build", 3600);
+    let hop = s.assume_role(&first, T0 + 120, &admin, "build-1", 3600);
+    let made = s.create_access_key(&hop, T0 + 180, Some("backup-svc"));
+    s.call(&made, T0 + 240, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let other = s.assume_role(&alice, T0 + 300, &admin, "nightly", 3600);
+    s.call(&other, T0 + 360, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let ci = |c: &Cred| (c.key.clone(), "ci-bot");
+    let tagged = [ci(&first), ci(&hop), ci(&early), ci(&hop0), (other.key.clone(), "nightly")];
+    let (first_key, hops) = (first.key.clone(), [hop.key.clone(), hop0.key.clone()]);
+    s.edit_records(|_, r| {
+        let resp = r["responseElements"]["credentials"]["accessKeyId"].as_str().map(String::from);
+        // The hops into XAdmin were made where the trail does not record them.
+        if r["eventName"] == "AssumeRole" && resp.as_ref().is_some_and(|k| hops.contains(k)) {
+            r["eventName"] = json!("DroppedBelow");
+            return;
+        }
+        if resp.as_deref() == Some(first_key.as_str()) {
+            r["requestParameters"]["sourceIdentity"] = json!("ci-bot");
+        }
+        let key = r["userIdentity"]["accessKeyId"].as_str().unwrap_or("").to_string();
+        if let Some((_, v)) = tagged.iter().find(|(k, _)| *k == key) {
+            r["userIdentity"]["sessionContext"]["sourceIdentity"] = json!(v);
+        }
+    });
+    s.drop_records(|_, r| r["eventName"] == "DroppedBelow");
+    let d = write(&s, &[]);
+    let (code, p, err) = run(&["plan", "--key", LEAKED, "--effective-at", CUT], &d);
+    assert_eq!(code, 1, "{err}");
+    // The hop and the key made under it.
+    assert_eq!(p["summary"]["sessions_to_check"], 2, "{p:#}");
+    assert!(principals(&p, "put_role_policy").contains(&admin), "{p:#}");
+    let reviews = review_reasons(&p);
+    let checked: Vec<&&str> =
+        reviews.iter().filter(|r| r.contains("carries the source identity")).collect();
+    assert_eq!(checked.len(), 2, "{reviews:?}");
+    assert!(checked.iter().any(|r| r.starts_with(&format!("session {}", hop.node_id()))));
+    assert!(checked.iter().any(|r| r.starts_with(&format!("access key {}", made.key))));
+    for c in [&hop0, &other] {
+        assert!(!checked.iter().any(|r| r.contains(&c.key)), "{}: {checked:?}", c.key);
+    }
+    let (code, v) = verify(&d, &p);
+    assert_eq!((code, v["verdict"].as_str()), (1, Some("FAIL")), "{v}");
+}
+
 /// The leaked key replaces the code of an existing Lambda function (`UpdateFunctionCode`,
 /// naming it by ARN) and creates another with an existing role (`CreateFunction`). Lambda
 /// takes the functions' role sessions itself (not in the logs) and names them by the function:

@@ -5,6 +5,7 @@
 
 use super::alive::UseridSessions;
 use super::expiry::SHORTEST_LIFE;
+use super::facts::{fill_from_use, session_facts};
 use super::unanswered::{unanswered_session, Unanswered};
 use super::*;
 use crate::ingest::IssuingField as F;
@@ -607,6 +608,7 @@ impl SessionGraph {
             root_derived: false,
             issue_seen: false,
             user_arn: None,
+            source_identity: None,
         }
     }
 
@@ -895,106 +897,5 @@ impl SessionGraph {
             }
         }
         self.notes = notes.into_iter().collect();
-    }
-}
-
-/// What an issuing call tells about the session it made: its principal, account and ids.
-fn session_facts(n: &mut Node, e: &IssuingCall) {
-    match e.name() {
-        "GetSessionToken" => {
-            // F7/F9: the session acts as the calling user (or root) itself.
-            n.principal_arn = e.get(F::Arn).map(String::from);
-            n.principal_type = e.get(F::Kind).map(Text::from);
-            n.account_id = e.get(F::AccountId).map(Text::from);
-            n.userid = e.get(F::PrincipalId).map(String::from);
-            n.user_name = e.get(F::UserName).map(Text::from);
-            n.root_derived = e.get(F::Kind) == Some("Root");
-        }
-        "GetFederationToken" => {
-            n.principal_arn = e.get(F::FederatedUserArn).map(String::from);
-            n.principal_type = Some("FederatedUser".into());
-            n.account_id = e.get(F::AccountId).map(Text::from);
-            n.userid = e.get(F::FederatedUserId).map(String::from);
-            n.user_name = e.get(F::UserName).map(Text::from);
-            n.user_arn = e.get(F::Arn).map(String::from);
-            n.root_derived = e.get(F::Kind) == Some("Root");
-        }
-        "AssumeRoot" => {
-            let target = e.get(F::TargetPrincipal);
-            let p = super::unnamed::call_partition(e);
-            n.principal_arn = target.map(|t| format!("arn:{p}:iam::{t}:root"));
-            n.principal_type = Some("Root".into());
-            n.account_id = target.map(Text::from);
-            n.root_derived = true;
-        }
-        _ => {
-            n.role_arn = e.get(F::RoleArn).map(String::from);
-            n.principal_arn = e.get(F::AssumedRoleArn).map(String::from).or_else(|| {
-                let role = e.get(F::RoleArn)?;
-                let s = e.get(F::RoleSessionName)?;
-                session_arn_for_role(role, s)
-            });
-            n.principal_type = Some("AssumedRole".into());
-            n.account_id = e
-                .get(F::RoleArn)
-                .and_then(arn_account)
-                .or_else(|| n.principal_arn.as_deref().and_then(arn_account))
-                .map(Text::from);
-            n.userid = e.get(F::AssumedRoleId).map(String::from);
-        }
-    }
-}
-
-/// Fills what a call tells about its credential (principal, account, ids) where unknown.
-fn fill_from_use(n: &mut Node, id: &Use) {
-    let own = |v: Option<&str>| v.map(str::to_string);
-    let short = |v: Option<&str>| v.map(Text::from);
-    if n.principal_arn.is_none() {
-        n.principal_arn = own(id.arn);
-    }
-    if n.principal_type.is_none() {
-        n.principal_type = short(id.kind)
-            .or_else(|| n.principal_arn.as_deref().and_then(principal_type_of).map(Text::from));
-    }
-    if n.account_id.is_none() {
-        n.account_id = short(id.account_id)
-            .or_else(|| n.principal_arn.as_deref().and_then(arn_account).map(Text::from));
-    }
-    if n.userid.is_none() {
-        n.userid = own(id.principal_id);
-    } else if n.kind == NodeKind::Session
-        && id.kind == Some("AssumedRole")
-        && id.principal_id.is_some_and(|p| n.userid.as_deref() != Some(p))
-    {
-        // F9: the `aws:userid` the response that issued the session names is not the one
-        // its first call carries (`principalId`): one of them was planted (a copy of the
-        // issuing call under another eventID, read first; or a call made to look first).
-        // Neither is taken: a surgical deny names the session by `*:SESSION-NAME`, any id of
-        // its role (`plan::policy::userid_pattern`), which IAM matches whichever is true;
-        // taking either one made a deny that matched nothing, verify saying covered.
-        n.userid = None;
-    }
-    // The role as AWS writes it in the session's own calls (`sessionIssuer`), over the
-    // `roleArn` the caller wrote in its request: a path there (`aws-reserved/…`,
-    // `aws-service-role/…`) must not make a session unrevocable that its calls show is not.
-    if id.issuer_kind == Some("Role")
-        && id.issuer_arn.is_some_and(|a| n.role_arn.as_deref().is_none_or(|r| r != a))
-    {
-        n.role_arn = own(id.issuer_arn);
-    }
-    if n.user_name.is_none() && id.kind == Some("IAMUser") {
-        n.user_name = short(id.user_name);
-    }
-    if n.kind == NodeKind::LongTermKey && id.kind == Some("Root") {
-        n.root_derived = true;
-    }
-    if id.kind == Some("FederatedUser") && n.kind == NodeKind::Session {
-        // SPEC §9: a federated session seen only in use still names the user who minted it.
-        if n.user_arn.is_none() && matches!(id.issuer_kind, Some("IAMUser") | Some("Root")) {
-            n.user_arn = own(id.issuer_arn);
-        }
-        if id.issuer_kind == Some("Root") {
-            n.root_derived = true;
-        }
     }
 }

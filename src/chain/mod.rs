@@ -25,6 +25,7 @@ mod build;
 mod cognito;
 mod count;
 mod expiry;
+mod facts;
 mod launch;
 mod provider;
 mod rename;
@@ -135,6 +136,11 @@ pub struct Node {
     /// own calls (F7: the deny goes on that user).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_arn: Option<String>,
+    /// The source identity the session carries (`sessionContext.sourceIdentity` of its calls,
+    /// else the `sourceIdentity` its `AssumeRole` set): once set, every session chained from
+    /// it carries the same (F4), which the caller cannot change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_identity: Option<Text>,
 }
 
 fn is_zero(n: &u64) -> bool {

@@ -129,7 +129,7 @@ impl<'a> Strings<'a> {
 }
 
 /// A node as a fixed-size record, so that records decode in parallel.
-const NODE_BYTES: usize = 10 * 4 + 2 + 4 * 8 + 2 * 8 + 2 * 4;
+const NODE_BYTES: usize = 11 * 4 + 2 + 4 * 8 + 2 * 8 + 2 * 4;
 /// An edge as a fixed-size record.
 const EDGE_BYTES: usize = 5 * 4 + 8 + 2 * 4 + 1;
 
@@ -142,7 +142,7 @@ struct Start {
 }
 
 /// The strings of `n`, in the order of its record.
-fn node_fields(n: &Node) -> [Field<'_>; 10] {
+fn node_fields(n: &Node) -> [Field<'_>; 11] {
     [
         Field::Own(Some(&n.id)),
         Field::Own(n.access_key_id.as_deref()),
@@ -150,6 +150,7 @@ fn node_fields(n: &Node) -> [Field<'_>; 10] {
         Field::Shared(n.account_id.as_deref()),
         Field::Shared(n.issued_by_event.as_deref()),
         Field::Shared(n.user_name.as_deref()),
+        Field::Shared(n.source_identity.as_deref()),
         Field::Shared(n.principal_arn.as_deref()),
         Field::Shared(n.role_arn.as_deref()),
         Field::Shared(n.userid.as_deref()),
@@ -197,6 +198,7 @@ fn put_node(w: &mut Writer, at: Start, index: &crate::ingest::StrMap<&str, u32>,
         root_derived,
         issue_seen,
         user_arn: _,
+        source_identity: _,
     } = n;
     for r in refs(&node_fields(n), at.strings, index) {
         w.u32(r);
@@ -225,7 +227,7 @@ fn list(lists: &[u32], start: u32, len: u32) -> Option<&[u32]> {
 fn get_node(rec: &[u8], s: &Strings<'_>, lists: &[u32]) -> Option<Node> {
     let mut f = Fields(rec);
     let id = s.get(f.u32())?.to_string();
-    let mut short = [None, None, None, None, None];
+    let mut short = [None, None, None, None, None, None];
     for v in &mut short {
         *v = s.opt(f.u32())?.map(Text::from);
     }
@@ -249,7 +251,8 @@ fn get_node(rec: &[u8], s: &Strings<'_>, lists: &[u32]) -> Option<Node> {
         .iter()
         .map(|&r| s.get(r).map(Text::from))
         .collect::<Option<Vec<_>>>()?;
-    let [access_key_id, principal_type, account_id, issued_by_event, user_name] = short;
+    let [access_key_id, principal_type, account_id, issued_by_event, user_name, source_identity] =
+        short;
     let [principal_arn, role_arn, userid, user_arn] = own;
     let [issued_at, expires_at, first_seen, last_seen] = times;
     Some(Node {
@@ -274,6 +277,7 @@ fn get_node(rec: &[u8], s: &Strings<'_>, lists: &[u32]) -> Option<Node> {
         root_derived: bits & 2 == 2,
         issue_seen: bits & 64 == 64,
         user_arn,
+        source_identity,
     })
 }
 

@@ -67,6 +67,53 @@ impl SessionGraph {
         });
     }
 
+    /// Adds to `roots` the sessions no call in the trail issued that carry the source identity
+    /// of a tainted session and began after it: a source identity survives role chaining and
+    /// its holder cannot change it (F4), so such a session may have been chained from it
+    /// through an STS endpoint or region the trail does not record (F15). A review: the leaked
+    /// key's role session, its `SourceIdentity` set, hopped through an unrecorded region into
+    /// an administrator role of another account, whose calls (a user and a key made) carried
+    /// it; neither tainted nor named, plan 0 and verify OK. Not a link: the source identity is
+    /// the caller's choice, and the same value may be a clean pipeline's.
+    fn by_tainted_source(
+        &self,
+        tainted: &BTreeSet<usize>,
+        parent: &[Option<(usize, usize)>],
+        roots: &mut BTreeMap<usize, (String, Option<i64>)>,
+    ) {
+        // Each source identity with the tainted session carrying it that began first.
+        let mut sources: BTreeMap<&str, (i64, usize)> = BTreeMap::new();
+        for &k in tainted {
+            let n = &self.nodes[k];
+            let Some(s) = n.source_identity.as_deref() else { continue };
+            let from = n.issued_at.or(n.first_seen).unwrap_or(i64::MIN);
+            let e = sources.entry(s).or_insert((from, k));
+            if from < e.0 {
+                *e = (from, k);
+            }
+        }
+        if sources.is_empty() {
+            return;
+        }
+        for (i, n) in self.nodes.iter().enumerate() {
+            if n.kind != NodeKind::Session || parent[i].is_some() || tainted.contains(&i) {
+                continue;
+            }
+            let Some(s) = n.source_identity.as_deref() else { continue };
+            let Some(&(since, by)) = sources.get(s) else { continue };
+            if n.issued_at.or(n.first_seen).is_some_and(|t| t < since) {
+                continue;
+            }
+            let one = crate::escape::one_line;
+            let why = format!(
+                "it carries the source identity {} that tainted session {} carries, and no call in the trail issued it (an STS regional endpoint or region the trail does not record, F15): a source identity survives role chaining and its holder cannot change it (F4), so it may have been chained from that session; the value is the caller's choice, so it may also be a clean session's",
+                one(s),
+                one(&self.nodes[by].id)
+            );
+            roots.entry(i).or_insert((why, super::session_expiry(self, i)));
+        }
+    }
+
     /// The sessions of [`SessionGraph::hops_by_id`] whose caller id a tainted session or one
     /// to check (a root of `roots`, or what it issued) carries, and that are not tainted: roots
     /// too, to a fixed point (a hop from a session to check is one to check).
@@ -264,6 +311,7 @@ impl SessionGraph {
                 roots.entry(i).or_insert((why, super::session_expiry(self, i)));
             }
         }
+        self.by_tainted_source(tainted, parent, &mut roots);
         self.hops_by_tainted_id(tainted, &mut roots);
         if roots.is_empty() {
             return Vec::new();

@@ -431,6 +431,7 @@ mod tests {
             root_derived: false,
             issue_seen: true,
             user_arn: None,
+            source_identity: None,
         }
     }
 

@@ -65,10 +65,15 @@ pub enum Field {
     /// `awsRegion`: where a Lambda function a call changed runs, and where Lambda took a
     /// function's session ([`crate::chain::SessionGraph`], F21).
     Region,
+    /// `userIdentity.sessionContext.sourceIdentity` of the caller (F4).
+    SourceIdentity,
+    /// `requestParameters.sourceIdentity`: the source identity an `AssumeRole` sets, which
+    /// every session chained from the one it issues carries (F4).
+    RequestSourceIdentity,
 }
 
 /// How many [`Field`]s there are.
-pub const FIELDS: usize = Field::Region as usize + 1;
+pub const FIELDS: usize = Field::RequestSourceIdentity as usize + 1;
 // One bit each in `IssuingCall::present`.
 const _: () = assert!(FIELDS <= 64);
 
@@ -210,6 +215,7 @@ impl IssuingCall {
             user_name: self.get(Field::UserName),
             issuer_kind: self.get(Field::IssuerKind),
             issuer_arn: self.get(Field::IssuerArn),
+            source_identity: self.get(Field::SourceIdentity),
             from_console: self.from_console,
             ec2_instance: self.get(Field::Ec2RoleDelivery).is_some(),
         }
@@ -264,6 +270,8 @@ pub fn for_graph(e: Event) -> IssuingCall {
         o(&q.function_name),
         o(&q.new_user_name),
         o(&e.region),
+        o(&i.source_identity),
+        o(&q.source_identity),
     ];
     // A provider made (`CreateSAMLProvider`, named by its request's `name`): the graph reads
     // the provider's ARN from the principal ARN, as it does for `UpdateSAMLProvider`.

@@ -249,6 +249,7 @@ impl Ingest {
             user_name: s(f.user_name),
             issuer_kind: s(f.issuer_kind),
             issuer_arn: s(f.issuer_arn),
+            source_identity: s(f.source_identity),
             from_console: f.from_console,
             ec2_instance: f.ec2_instance,
         }

@@ -36,7 +36,7 @@ pub const REQUIRED: [&str; 4] = ["event_id", "event_time", "event_source", "even
 /// The columns the first pass needs for every row (the stub, the credential facts, F5
 /// `session_created`); the other columns are only converted for rows that need the full
 /// event (`full` in [`read`]).
-const LIGHT: [&str; 20] = [
+const LIGHT: [&str; 21] = [
     "event_id",
     "event_time",
     "event_source",
@@ -55,6 +55,7 @@ const LIGHT: [&str; 20] = [
     "session_issuer_type",
     "session_issuer_arn",
     "session_created",
+    "source_identity",
     "ec2_role_delivery",
     "session_credential_from_console",
 ];

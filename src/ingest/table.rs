@@ -193,6 +193,8 @@ pub struct CredFacts {
     pub user_name: u32,
     pub issuer_kind: u32,
     pub issuer_arn: u32,
+    /// `sessionContext.sourceIdentity` (F4).
+    pub source_identity: u32,
     pub from_console: bool,
     pub ec2_instance: bool,
 }
@@ -209,6 +211,7 @@ impl CredFacts {
             user_name: NONE,
             issuer_kind: NONE,
             issuer_arn: NONE,
+            source_identity: NONE,
             from_console: r.session_credential_from_console.0 == Some(true),
             ec2_instance: false,
         };
@@ -224,6 +227,7 @@ impl CredFacts {
                     f.issuer_arn = strings.opt(iss.arn.capped().as_deref());
                 }
                 f.ec2_instance = sc.ec2_role_delivery.non_empty().is_some();
+                f.source_identity = strings.opt(sc.source_identity.capped().as_deref());
             }
         }
         f
@@ -237,6 +241,7 @@ impl CredFacts {
             user_name: strings.opt(i.user_name.as_deref()),
             issuer_kind: strings.opt(i.issuer_kind.as_deref()),
             issuer_arn: strings.opt(i.issuer_arn.as_deref()),
+            source_identity: strings.opt(i.source_identity.as_deref()),
             from_console: i.from_console,
             ec2_instance: i.ec2_role_delivery.is_some(),
         }
@@ -250,6 +255,7 @@ impl CredFacts {
             user_name: m(self.user_name),
             issuer_kind: m(self.issuer_kind),
             issuer_arn: m(self.issuer_arn),
+            source_identity: m(self.source_identity),
             ..self
         }
     }

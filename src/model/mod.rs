@@ -69,6 +69,8 @@ pub struct Use<'a> {
     pub user_name: Option<&'a str>,
     pub issuer_kind: Option<&'a str>,
     pub issuer_arn: Option<&'a str>,
+    /// `sessionContext.sourceIdentity` (F4: it survives role chaining).
+    pub source_identity: Option<&'a str>,
     pub from_console: bool,
     pub ec2_instance: bool,
 }

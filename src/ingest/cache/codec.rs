@@ -214,6 +214,7 @@ pub(super) fn put_facts(w: &mut Writer, f: &CredFacts) {
         w.u32(v);
     }
     w.u32(f.issuer_arn);
+    w.u32(f.source_identity);
     w.u8(u8::from(f.from_console));
     w.u8(u8::from(f.ec2_instance));
 }
@@ -223,7 +224,7 @@ pub(super) fn get_facts(
     r: &mut Reader<'_>,
     local: impl Fn(u32) -> Option<u32>,
 ) -> Option<CredFacts> {
-    let mut v = [0u32; 7];
+    let mut v = [0u32; 8];
     for x in &mut v {
         *x = local(r.u32()?)?;
     }
@@ -235,6 +236,7 @@ pub(super) fn get_facts(
         user_name: v[4],
         issuer_kind: v[5],
         issuer_arn: v[6],
+        source_identity: v[7],
         from_console: r.u8()? != 0,
         ec2_instance: r.u8()? != 0,
     })
@@ -611,6 +613,8 @@ mod layout {
     pub(super) const RENAME: [F; 1] = [F::NewUserName];
     /// Then the call's region.
     pub(super) const REGION: [F; 1] = [F::Region];
+    /// Then the source identity the request sets.
+    pub(super) const SOURCE: [F; 1] = [F::RequestSourceIdentity];
 }
 
 /// Writes every field of an issuing call but its origin (the decoder is told where it is):
@@ -632,9 +636,9 @@ pub(super) fn put_issuing(w: &mut Writer, c: &IssuingCall) {
         w.opt_str(None);
     }
     w.opt_i64(c.creation_date);
-    // MFA and sourceIdentity, not kept.
+    // MFA, not kept; the caller's sourceIdentity.
     w.opt_bool(None);
-    w.opt_str(None);
+    run(w, &[F::SourceIdentity]);
     run(w, &[F::Ec2RoleDelivery]);
     w.u8(u8::from(c.from_console));
     run(w, &layout::REQUEST);
@@ -648,6 +652,7 @@ pub(super) fn put_issuing(w: &mut Writer, c: &IssuingCall) {
     run(w, &layout::FUNCTION);
     run(w, &layout::RENAME);
     run(w, &layout::REGION);
+    run(w, &layout::SOURCE);
 }
 
 /// Reads an issuing call [`put_issuing`] wrote, found at `origin`.
@@ -673,7 +678,7 @@ pub(super) fn get_issuing<'a>(r: &mut Reader<'a>, origin: Origin) -> Option<Issu
     }
     let creation_date = r.opt_i64()?;
     r.opt_bool()?;
-    r.opt_str()?;
+    run(r, &[F::SourceIdentity])?;
     run(r, &[F::Ec2RoleDelivery])?;
     let from_console = match r.u8()? {
         0 => false,
@@ -691,6 +696,7 @@ pub(super) fn get_issuing<'a>(r: &mut Reader<'a>, origin: Origin) -> Option<Issu
     run(r, &layout::FUNCTION)?;
     run(r, &layout::RENAME)?;
     run(r, &layout::REGION)?;
+    run(r, &layout::SOURCE)?;
     s[F::Id as usize] = Some(id);
     s[F::Name as usize] = Some(name);
     let mut c = IssuingCall::new(time, origin, &s);
@@ -861,6 +867,8 @@ mod tests {
             (F::FunctionName, &q.function_name),
             (F::NewUserName, &q.new_user_name),
             (F::Region, &e.region),
+            (F::SourceIdentity, &i.source_identity),
+            (F::RequestSourceIdentity, &q.source_identity),
         ];
         let mut seen = [false; FIELDS];
         seen[F::Id as usize] = true;
@@ -896,7 +904,6 @@ mod tests {
             issuer_account_id: None,
             issuer_user_name: None,
             mfa_authenticated: None,
-            source_identity: None,
             ..i.clone()
         };
         put_identity(&mut old, &kept);
@@ -921,6 +928,7 @@ mod tests {
         old.opt_str(q.function_name.as_deref());
         old.opt_str(q.new_user_name.as_deref());
         old.opt_str(e.region.as_deref());
+        old.opt_str(q.source_identity.as_deref());
         assert!(w.buf == old.buf, "the cached layout");
         let mut r = Reader::new(&w.buf);
         assert_eq!(get_issuing(&mut r, c.origin), Some(c.clone()));
@@ -933,7 +941,7 @@ mod tests {
     fn the_issuing_call_layout_names_every_field_once() {
         use crate::ingest::issuing::{Field as F, FIELDS};
         let mut seen = [0u32; FIELDS];
-        let written = [F::Id, F::Name, F::Ec2RoleDelivery, F::CredentialsKey];
+        let written = [F::Id, F::Name, F::Ec2RoleDelivery, F::CredentialsKey, F::SourceIdentity];
         for list in [
             &written[..],
             &layout::CALL,
@@ -946,6 +954,7 @@ mod tests {
             &layout::FUNCTION,
             &layout::RENAME,
             &layout::REGION,
+            &layout::SOURCE,
         ] {
             for &f in list {
                 seen[f as usize] += 1;

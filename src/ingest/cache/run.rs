@@ -964,6 +964,7 @@ mod tests {
             user_name: 1,
             issuer_kind: 2,
             issuer_arn: 0,
+            source_identity: 2,
             from_console: true,
             ec2_instance: false,
         };

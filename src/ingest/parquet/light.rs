@@ -34,6 +34,7 @@ pub(super) struct Columns<'a> {
     invoked_by: Strs<'a>,
     issuer_kind: Strs<'a>,
     issuer_arn: Strs<'a>,
+    source_identity: Strs<'a>,
     created: Vec<Option<i64>>,
     ec2_role_delivery: Strs<'a>,
     from_console: Vec<Option<bool>>,
@@ -62,6 +63,7 @@ pub(super) struct Row<'a> {
     pub(super) invoked_by: Option<&'a str>,
     pub(super) issuer_kind: Option<&'a str>,
     pub(super) issuer_arn: Option<&'a str>,
+    pub(super) source_identity: Option<&'a str>,
     pub(super) created: Option<i64>,
     pub(super) ec2_role_delivery: Option<&'a str>,
     pub(super) from_console: bool,
@@ -102,6 +104,7 @@ impl<'a> Columns<'a> {
             issuer_kind: s("session_issuer_type")?,
             issuer_arn: s("session_issuer_arn")?,
             created: t("session_created")?,
+            source_identity: s("source_identity")?,
             ec2_role_delivery: s("ec2_role_delivery")?,
             from_console: match df.column("session_credential_from_console") {
                 Ok(col) => col
@@ -137,6 +140,7 @@ impl<'a> Columns<'a> {
             invoked_by: o(&self.invoked_by),
             issuer_kind: o(&self.issuer_kind),
             issuer_arn: o(&self.issuer_arn),
+            source_identity: o(&self.source_identity),
             created: self.created.get(i).copied().flatten(),
             ec2_role_delivery: o(&self.ec2_role_delivery),
             from_console: self.from_console.get(i).copied().flatten().unwrap_or(false),
@@ -188,7 +192,8 @@ impl Row<'_> {
         d.skip(1); // identity provider
         d.str(self.issuer_kind);
         d.str(self.issuer_arn);
-        d.skip(4); // issuer principal id, account id, user name; source identity
+        d.skip(3); // issuer principal id, account id, user name
+        d.str(self.source_identity);
         d.str(self.ec2_role_delivery);
         d.num(self.created);
         d.flag(None); // MFA
@@ -239,6 +244,7 @@ impl FileScan<'_> {
                         user_name: s.opt(r.user_name),
                         issuer_kind: s.opt(r.issuer_kind),
                         issuer_arn: s.opt(r.issuer_arn),
+                        source_identity: s.opt(r.source_identity),
                         from_console: r.from_console,
                         ec2_instance: r.ec2_role_delivery.is_some(),
                     };
