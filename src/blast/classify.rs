@@ -115,6 +115,12 @@ const DEFENCES: &[(&str, &str)] = &[
     ("LeaveOrganization", "organizations.amazonaws.com"),
     ("RemoveAccountFromOrganization", "organizations.amazonaws.com"),
     ("CreateAccount", "organizations.amazonaws.com"),
+    // CloudTrail's access to the organization (an organization trail stops for every member)
+    // and CloudTrail Lake's event data stores: the evidence cut off ([`blinded`]).
+    ("DisableAWSServiceAccess", "organizations.amazonaws.com"),
+    ("StopEventDataStoreIngestion", "cloudtrail.amazonaws.com"),
+    ("DeleteEventDataStore", "cloudtrail.amazonaws.com"),
+    ("UpdateEventDataStore", "cloudtrail.amazonaws.com"),
     ("CreateTrustAnchor", "rolesanywhere.amazonaws.com"),
     ("UpdateTrustAnchor", "rolesanywhere.amazonaws.com"),
     ("EnableTrustAnchor", "rolesanywhere.amazonaws.com"),
@@ -229,30 +235,49 @@ const HANDED_ROLE: &[(&str, &str)] = &[
 /// fails on it, since no plan can be shown to cut credentials the graph does not hold.
 pub const NOT_FOLLOWED: &str = "NOT FOLLOWED by the taint";
 
-/// A root session taken (`AssumeRoot`) in an account whose logs the trail lacks: what it did
-/// with root's task policy (root's password set, root's credentials deleted, a bucket's or
-/// queue's policy removed) is in none of them, and root's console sessions after a password it
-/// set are the attacker's, which no deny cuts (F11). A route not followed (a review: the
-/// leaked key's `AssumeRoot` with `IAMCreateRootUserPassword` into such an account, plan 0 and
-/// verify OK with no item at all). With the account's logs, its calls are followed as root's.
+/// A root session taken (`AssumeRoot`) whose calls the trail does not hold (`seen` false): in
+/// an account whose logs are not in the trail, or logged without its response (the session is
+/// then linked to no call), or whose calls are in a region or time the trail lacks. What it
+/// did with root's task policy (root's password set, root's credentials deleted, a bucket's
+/// or queue's policy removed) is in none of these logs, and root's console sessions after a
+/// password it set are the attacker's, which no deny cuts (F11). A route not followed
+/// (reviews: the leaked key's `AssumeRoot` with `IAMCreateRootUserPassword` into an account
+/// without logs, with some of them, or logged without its response; each plan 0 and verify
+/// OK). With the session's calls in the trail, they are followed as root's.
 pub(super) fn unseen_root(
     e: &Event,
     accounts: &std::collections::BTreeSet<&str>,
+    seen: bool,
 ) -> Option<(String, String, String)> {
-    if e.name != "AssumeRoot" || e.source != "sts.amazonaws.com" {
+    if e.name != "AssumeRoot" || e.source != "sts.amazonaws.com" || seen {
         return None;
     }
     let target = e.request.target_principal.as_deref().unwrap_or("?");
     let account = crate::chain::arn_account(target).unwrap_or(target);
     let account = if crate::escape::is_account_id(account) { account } else { "?" };
-    if accounts.contains(account) {
-        return None;
-    }
+    let (detail, next) = if accounts.contains(account) {
+        ("root session taken (AssumeRoot) whose calls are not in the trail (its record has no response, or they are in a region or time the trail does not hold)", "run again on that account's logs of its us-east-1 region (where IAM calls are logged) around the call")
+    } else {
+        (
+            "root session taken (AssumeRoot) in an account whose logs are not in the trail",
+            "collect its logs and run again",
+        )
+    };
     Some((
         format!("root of account {account}"),
-        "root session taken (AssumeRoot) in an account whose logs are not in the trail".to_string(),
-        format!("{NOT_FOLLOWED}: what the root session did there (with its task policy: root's password set, root's credentials deleted, a bucket's or queue's policy removed) is not in these logs; collect AWSLogs/{account}/ and run again, or check root there yourself (its password and access keys, MFA) and, if its password was set, reset it (F11)"),
+        detail.to_string(),
+        format!("{NOT_FOLLOWED}: what the root session did there (with its task policy: root's password set, root's credentials deleted, a bucket's or queue's policy removed) is not in these logs; {next} (AWSLogs/{account}/), or check root there yourself (its password and access keys, MFA) and, if its password was set, reset it (F11)"),
     ))
+}
+
+/// The follow-up of a call that cut off the evidence: logging stopped, re-pointed or narrowed
+/// (a trail, an organization trail's hold on an account, an event data store). What the
+/// tainted credentials did after it is in no log the responder will have (a review: a live
+/// session stopped its account's trail, then made a user and key; plan 0, verify OK with the
+/// key live). A route not followed, whatever the change: an attacker's change to logging is
+/// never read as harmless.
+fn blinded() -> String {
+    format!("{NOT_FOLLOWED}: logging may have stopped here (or gone elsewhere, or left out management events): what the tainted credentials did after it is not in these logs and will not be, so no plan made from them can be shown to cut it; restore logging, then look in IAM itself for what was made since (aws iam generate-credential-report, list-users, list-access-keys, list-roles and their trust policies; or run again with --iam on a fresh snapshot), deactivate or delete what the attacker made, and deny the sessions issued since (F6)")
 }
 
 fn handed_role(e: &Event) -> bool {
@@ -596,17 +621,21 @@ fn listed_persistence(e: &Event) -> Option<(String, String, String)> {
             "trust policy changed".to_string(),
             "restore the previous trust policy (who can assume the role changed)".to_string(),
         ),
-        // The evidence itself cut off: what the tainted credentials did once logging stopped,
-        // went elsewhere or left out management events is in no log the responder will ever
-        // have, so no plan made from these can be shown to cut it (a review: a live session
-        // stopped its account's trail, then made a user and key; plan 0, verify OK with the
-        // key live). A route not followed, whatever the change: an attacker's UpdateTrail or
-        // event selectors are never read as harmless. `PutEventSelectors` names its trail
+        // The evidence itself cut off ([`blinded`]). `PutEventSelectors` names its trail
         // `trailName`, which the request model does not keep: the record's resource instead.
         "StopLogging" | "DeleteTrail" | "PutEventSelectors" | "UpdateTrail" => (
             format!("trail {}", q.name.as_deref().or(e.resources.first().map(String::as_str)).unwrap_or("?")),
             "logging tampered with".to_string(),
-            format!("{NOT_FOLLOWED}: logging may have stopped here (or gone elsewhere, or left out management events): what the tainted credentials did after it is not in these logs and will not be, so no plan made from them can be shown to cut it; restore logging, then look in IAM itself for what was made since (aws iam generate-credential-report, list-users, list-access-keys, list-roles and their trust policies; or run again with --iam on a fresh snapshot), deactivate or delete what the attacker made, and deny the sessions issued since (F6)"),
+            blinded(),
+        ),
+        // The same by the organization or CloudTrail Lake (a review of the first fix: an
+        // account taken out of the organization, CloudTrail's organization access disabled,
+        // an event data store stopped or deleted; each plan 0, verify OK).
+        "LeaveOrganization" | "RemoveAccountFromOrganization" | "DisableAWSServiceAccess"
+        | "StopEventDataStoreIngestion" | "DeleteEventDataStore" | "UpdateEventDataStore" => (
+            e.resources.first().cloned().unwrap_or_else(|| e.source.clone()),
+            format!("{}: the organization's or CloudTrail Lake's logging of accounts changed (an account out of the organization is no longer held by its service control policies, nor logged by its organization trail)", e.name),
+            blinded(),
         ),
         name if crate::ingest::FUNCTION_CHANGES.contains(&name) => (
             format!(
@@ -742,10 +771,10 @@ fn listed_persistence(e: &Event) -> Option<(String, String, String)> {
             "the instance metadata service's options changed (IMDSv1 allowed again, or the hop limit raised): the role's credentials are readable through a request forgery on the instance".to_string(),
             "require IMDSv2 again (aws ec2 modify-instance-metadata-options --http-tokens required) and check the instance's role sessions for use from elsewhere".to_string(),
         ),
-        "LeaveOrganization" | "RemoveAccountFromOrganization" | "CreateAccount" => (
+        "CreateAccount" => (
             e.resources.first().cloned().unwrap_or_else(|| e.source.clone()),
-            format!("{}: an account left, or was made in, the organization", e.name),
-            format!("{NOT_CUT}: an account out of the organization is no longer held by its service control policies, and an account the attacker made has credentials of its own; bring the account back or close it, and treat a new account as the attacker's"),
+            format!("{}: an account was made in the organization", e.name),
+            format!("{NOT_CUT}: an account the attacker made has credentials of its own; close it, or treat it as the attacker's"),
         ),
         // A provider made (again) under a URL roles already trust is the same as one re-pointed
         // (a review: made again by the key, its web identity sessions untainted, exit 0).

@@ -492,13 +492,21 @@ fn results_note(ing: &Ingest, g: &SessionGraph) -> String {
 }
 
 /// What a successful call leaves behind ([`is_persistence`], [`persistence_of`]), or a root
-/// session taken in an account whose logs the trail lacks ([`classify::unseen_root`]).
-fn persistence_item(e: &Event, accounts: &BTreeSet<&str>) -> Option<Persistence> {
+/// session taken whose calls the trail lacks ([`classify::unseen_root`]; `roots_seen`: the
+/// `AssumeRoot` calls whose session made calls in the trail).
+fn persistence_item(
+    e: &Event,
+    accounts: &BTreeSet<&str>,
+    roots_seen: &BTreeSet<&str>,
+) -> Option<Persistence> {
     if e.failed() {
         return None;
     }
-    let (target, detail, follow_up) =
-        if is_persistence(e) { persistence_of(e)? } else { classify::unseen_root(e, accounts)? };
+    let (target, detail, follow_up) = if is_persistence(e) {
+        persistence_of(e)?
+    } else {
+        classify::unseen_root(e, accounts, roots_seen.contains(e.id.as_str()))?
+    };
     let not_iam = not_iam(e);
     let iam = |v: Option<String>| v.filter(|_| !not_iam);
     Some(Persistence {
@@ -678,6 +686,13 @@ fn radius(
         event_indices.sort_unstable();
     }
 
+    let roots_seen: BTreeSet<&str> = g
+        .edges
+        .iter()
+        .zip(&g.edge_nodes)
+        .filter(|(e, &(_, c))| e.event_name == "AssumeRoot" && g.nodes[c].events > 0)
+        .map(|(e, _)| e.event_id.as_str())
+        .collect();
     let mut per_node: BTreeMap<usize, SeenMaps> = BTreeMap::new();
     let mut accounts = BTreeMap::new();
     let mut regions = BTreeMap::new();
@@ -754,7 +769,7 @@ fn radius(
             d.1 = d.1.min(e.time);
         }
         let mut persisted = false;
-        if let Some(p) = persistence_item(&e, &trail_accounts) {
+        if let Some(p) = persistence_item(&e, &trail_accounts, &roots_seen) {
             workloads.extend(workload::Call::of(&e, found.len()));
             persisted = true;
             found.push((event_indices[pos], p));
