@@ -96,7 +96,16 @@ impl SessionGraph {
             return;
         }
         for (i, n) in self.nodes.iter().enumerate() {
-            if n.kind != NodeKind::Session || parent[i].is_some() || tainted.contains(&i) {
+            // No issuer the trail knows, or only the account a role owner's copy of the call
+            // names (its caller left out: a review found such a session passed over).
+            let unissued = match parent[i] {
+                None => true,
+                Some((p, _)) => {
+                    let p = &self.nodes[p];
+                    p.kind == NodeKind::ExternalIdentity && p.id.starts_with("account:")
+                }
+            };
+            if n.kind != NodeKind::Session || !unissued || tainted.contains(&i) {
                 continue;
             }
             let Some(s) = n.source_identity.as_deref() else { continue };
