@@ -286,6 +286,7 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
     let mut taken = vec![false; g.user_grants.len()];
     // Accounts whose root password the attacker set (a user grant named ""), from when.
     let mut roots: BTreeMap<String, i64> = BTreeMap::new();
+    let mut root_consoles: Option<Vec<usize>> = None;
     // Roles whose trust policy the attacker set, with the time it first did.
     let mut roles: BTreeMap<(String, String), i64> = BTreeMap::new();
     // And the time it last did.
@@ -475,14 +476,22 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
             after && !gone && (u.created || console_session(node))
         };
         if roots_changed {
-            for (n, node) in g.nodes.iter().enumerate() {
+            // Root's console sessions, found once: a pass per change of a root's time walked
+            // every node again (a review: thousands of users, each setting root's password
+            // earlier than the one before, made the taint quadratic).
+            let consoles = root_consoles.get_or_insert_with(|| {
+                (0..g.nodes.len())
+                    .filter(|&n| {
+                        let node = &g.nodes[n];
+                        node.principal_type.as_deref() == Some("Root") && console_session(node)
+                    })
+                    .collect::<Vec<usize>>()
+            });
+            for &n in consoles.iter() {
+                let node = &g.nodes[n];
                 let from = node.issued_at.or(node.first_seen);
                 let since = node.account_id.as_deref().and_then(|a| roots.get(a));
-                if node.principal_type.as_deref() == Some("Root")
-                    && console_session(node)
-                    && !reached.contains(&n)
-                    && from.zip(since).is_some_and(|(t, s)| t >= *s)
-                {
+                if !reached.contains(&n) && from.zip(since).is_some_and(|(t, s)| t >= *s) {
                     new.push(n);
                 }
             }

@@ -760,21 +760,20 @@ impl Denies {
                 // trail shows tainted credentials attached, or the snapshot shows, and this
                 // plan's own attaches before this one count.
                 let role = kind == TargetKind::Role;
-                let shown = self.trail.attached_to(&acct, role, &name);
                 let snap = iam.and_then(|i| {
                     let p = a.principal_arn.as_deref()?;
                     Some(if role {
-                        i.snapshot.role(p)?.attached.len()
+                        &i.snapshot.role(p)?.attached[..]
                     } else {
-                        i.snapshot.user(p)?.attached.len()
+                        &i.snapshot.user(p)?.attached[..]
                     })
                 });
+                let already = self.trail.attached_with(&acct, role, &name, snap.unwrap_or(&[]));
                 let this = format!("managed:{arn}");
                 let planned = self.on.get(&on_key(kind, &name, &acct)).map_or(0, |m| {
                     m.keys().filter(|k| k.starts_with("managed:") && **k != this).count()
                 });
                 let quota = super::precaution::ATTACHED_POLICY_QUOTA;
-                let already = shown.max(snap.unwrap_or(0));
                 if already + planned + 1 > quota {
                     return Err(format!(
                         "IAM would refuse it (LimitExceeded): {principal} would have more than the {quota} managed policies one principal may have attached by default (F8: {already} already, {planned} attached by this plan before)"
@@ -949,6 +948,7 @@ pub fn verify_with(
     }
     let partitions = account_partitions(g);
     let backed = Backing::of(g, &b, &policies.trail);
+    let deny_alls = super::script::DenyAlls::of(&plan.actions);
     for a in &plan.actions {
         if let Err(problem) = check_action(a)
             .and_then(|()| check_partition(a, &partitions))
@@ -997,9 +997,10 @@ pub fn verify_with(
                     } else {
                         // plan.sh puts the user's deny-all back when DeleteUser fails: judged
                         // as it leaves the user.
-                        let back = plan
-                            .actions
+                        let back = deny_alls
+                            .of_user(a)
                             .iter()
+                            .copied()
                             .find(|d| d.order < a.order && super::script::is_deny_all_of(d, a));
                         let then = match back {
                             Some(d) if policies.apply(d, iam, &mut notes).is_ok() => {
