@@ -83,8 +83,8 @@ fn read(path: &Path) -> Result<Vec<u8>, String> {
 /// Parses a document value; `bytes` is the size of its JSON text.
 fn doc(v: Option<&Value>) -> (Doc, usize) {
     let Some(v) = v else { return (Doc::Unreadable("no policy document".into()), 0) };
-    // F8: characters, whitespace not counted.
-    let size = |t: &str| t.chars().filter(|c| !c.is_whitespace()).count();
+    // F8: characters, whitespace not counted, as the trail's puts are counted.
+    let size = |t: &str| usize::try_from(crate::ingest::raw::policy_chars(t)).unwrap_or(usize::MAX);
     let bytes = match v {
         Value::String(t) if t.trim_start().starts_with('{') => size(t),
         Value::String(t) => super::policy::url_decode(t).map_or(size(t), |d| size(&d)),

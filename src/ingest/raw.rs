@@ -193,9 +193,13 @@ impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
 
 /// The characters of a policy document as F8 counts them against an entity's inline policy
 /// budget: whitespace is not counted. Only ASCII whitespace is left out here, so that a
-/// document with other blanks is counted at least as large as IAM counts it.
+/// document with other blanks is counted at least as large as IAM counts it; and a character
+/// outside ASCII counts as its UTF-8 bytes (IAM's refusal speaks of bytes), never fewer. The
+/// IAM snapshot's documents are counted the same way (a review: its loader left out every
+/// Unicode blank, and 9,950 no-break spaces hid a full budget).
 pub fn policy_chars(doc: &str) -> i64 {
-    let n = doc.chars().filter(|c| !matches!(c, ' ' | '\t' | '\n' | '\r')).count();
+    let n: usize =
+        doc.chars().filter(|c| !matches!(c, ' ' | '\t' | '\n' | '\r')).map(char::len_utf8).sum();
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
