@@ -144,11 +144,6 @@ impl TrailRooms {
         (inline.collect(), attached.collect())
     }
 
-    /// How many managed policies the calls attached to the role (or user) `name` in `account`.
-    pub fn attached_to(&self, account: &str, role: bool, name: &str) -> usize {
-        self.attached_with(account, role, name, &[])
-    }
-
     /// How many managed policies are attached to the role (or user) `name` in `account`: those
     /// the calls attached and those of `snapshot` (its attached policies' ARNs), each once. A
     /// snapshot taken before an attach the trail shows does not hold it, and one taken after
@@ -311,14 +306,13 @@ pub fn room(a: &Action, iam: Option<&Iam>, trail: &TrailRooms) -> Option<Room> {
     });
     let snap_inline = || snap_lists.into_iter().flat_map(|(i, _)| i).filter(|x| x.name != deny);
     let snap_attached: &[String] = snap_lists.map_or(&[], |(_, a)| a);
-    let snapshot =
-        snap_lists.map(|_| (snap_inline().map(|x| x.bytes).sum::<usize>(), snap_attached.len()));
+    // What the snapshot's inline policies use, when it shows the principal.
+    let snap_used: Option<usize> = snap_lists.map(|_| snap_inline().map(|x| x.bytes).sum());
     let account = a.account_id.clone().unwrap_or_default();
     if trail.unnamed.contains(&(account.clone(), role)) {
-        let snap_used = snapshot.map_or(0, |s| s.0);
         let name = arn.rsplit('/').next().unwrap_or("");
         return Some(Room {
-            used: limit.max(snap_used),
+            used: limit.max(snap_used.unwrap_or(0)),
             limit,
             attached: trail.attached_with(&account, role, name, snap_attached),
             why: format!(
@@ -339,7 +333,7 @@ pub fn room(a: &Action, iam: Option<&Iam>, trail: &TrailRooms) -> Option<Room> {
         .map(|(n, s)| (n, *s))
         .collect();
     let attached = trail.attached_with(&key.0, role, &key.2, snap_attached);
-    if snapshot.is_none() && put.is_empty() && attached == 0 {
+    if snap_used.is_none() && put.is_empty() && attached == 0 {
         // Nothing known of the principal: room only for a deny over its whole inline budget.
         let size = a.policy_size.filter(|&s| s > limit)?;
         return Some(Room {
@@ -356,8 +350,8 @@ pub fn room(a: &Action, iam: Option<&Iam>, trail: &TrailRooms) -> Option<Room> {
     } else {
         limit
     };
-    let snap_used = snapshot.map_or(0, |s| s.0);
-    let why = if snapshot.is_some() && snap_used >= from_trail {
+    let (shown, snap_used) = (snap_used.is_some(), snap_used.unwrap_or(0));
+    let why = if shown && snap_used >= from_trail {
         format!("its inline policies already use {snap_used} of {limit} characters (F8, per the IAM snapshot)")
     } else if !unknown.is_empty() {
         format!(
@@ -387,7 +381,7 @@ pub fn room(a: &Action, iam: Option<&Iam>, trail: &TrailRooms) -> Option<Room> {
         *e = (*e).max(size.unwrap_or(limit));
     }
     let used = by_name.values().fold(0usize, |a, &b| a.saturating_add(b));
-    let why = if snapshot.is_some() && !put.is_empty() && used > snap_used.max(from_trail) {
+    let why = if shown && !put.is_empty() && used > snap_used.max(from_trail) {
         format!("{why}; with the IAM snapshot's own, {used} of {limit} (F8)")
     } else {
         why
