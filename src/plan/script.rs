@@ -177,9 +177,10 @@ pub fn render_script(p: &Plan) -> String {
             ActionKind::DeleteUserPolicy => {
                 a.policy_name.as_deref() == Some(super::DENY_ALL_POLICY_NAME)
             }
-            ActionKind::DetachUserPolicy => deny_alls.of_user(a).iter().any(|put| {
-                is_deny_all_of(put, a) && put.policy_arn.is_some() && put.policy_arn == a.policy_arn
-            }),
+            ActionKind::DetachUserPolicy => deny_alls
+                .of_user(a)
+                .iter()
+                .any(|put| put.policy_arn.is_some() && put.policy_arn == a.policy_arn),
             _ => false,
         };
         match (&a.kind, wrap) {
@@ -389,24 +390,29 @@ pub fn render_script(p: &Plan) -> String {
 /// The command that puts the deny-all policy on the user `delete_user` action `d` deletes,
 /// when the plan has it (and it is a plain command).
 fn deny_all_of(p: &Plan, deny_alls: &DenyAlls<'_>, d: &super::Action) -> Option<String> {
-    let a = deny_alls.of_user(d).iter().copied().find(|a| is_deny_all_of(a, d))?;
+    let a = *deny_alls.of_user(d).first()?;
     let c = a.command.as_str();
     if !command_is_safe(c) || c.contains('\n') {
         return None;
     }
     // A managed deny-all goes back on only if its create_policy ran: a policy of that name
-    // that the plan did not make holds a document it did not write.
-    let made = p.actions.iter().find(|m| {
-        m.kind == ActionKind::CreatePolicy && m.policy_arn.is_some() && m.policy_arn == a.policy_arn
-    });
-    Some(match (a.kind == ActionKind::AttachUserPolicy, made) {
-        (true, Some(m)) => format!("[ \"${{CREATE_FAILED_{}:-}}\" = yes ] || {c}", m.order),
-        _ => c.to_string(),
+    // that the plan did not make holds a document it did not write. (Looked for only then: an
+    // inline one's search of every action was again per removed user.)
+    let made = (a.kind == ActionKind::AttachUserPolicy)
+        .then(|| {
+            p.actions.iter().find(|m| {
+                m.kind == ActionKind::CreatePolicy
+                    && m.policy_arn.is_some()
+                    && m.policy_arn == a.policy_arn
+            })
+        })
+        .flatten();
+    Some(match made {
+        Some(m) => format!("[ \"${{CREATE_FAILED_{}:-}}\" = yes ] || {c}", m.order),
+        None => c.to_string(),
     })
 }
 
-/// Whether `a` puts the deny-all policy on the user that `d` (an action on a user) acts on:
-/// inline, or as the managed policy it became where the user's inline room was used up (F8).
 /// The plan's deny-all actions on users, by account and user name, in plan order: asked for
 /// each of a user's removal steps, a search of every action was quadratic in the users
 /// removed (a review: 16,000 attacker-made users, 11 s of plan and more of verify).
@@ -424,7 +430,10 @@ impl<'p> DenyAlls<'p> {
         DenyAlls(m)
     }
 
-    /// The deny-all actions on the user of `d` ([`is_deny_all_of`]), in plan order.
+    /// The actions that put the deny-all policy on the user that `d` (an action on a user)
+    /// acts on, in plan order: inline, or as the managed policy it became where the user's
+    /// inline room was used up (F8). Same account, and the last segment of the deny's
+    /// principal ARN is `d`'s user name.
     pub(super) fn of_user<'s>(&'s self, d: &'p super::Action) -> &'s [&'p super::Action] {
         let key = (d.account_id.as_deref(), d.user_name.as_deref());
         self.0.get(&key).map_or(&[], Vec::as_slice)
@@ -441,11 +450,4 @@ fn is_deny_all(a: &super::Action) -> bool {
         }
         _ => false,
     }
-}
-
-pub(super) fn is_deny_all_of(a: &super::Action, d: &super::Action) -> bool {
-    is_deny_all(a)
-        && a.account_id == d.account_id
-        && a.principal_arn.as_deref().and_then(|arn| arn.rsplit('/').next())
-            == d.user_name.as_deref()
 }

@@ -997,11 +997,7 @@ pub fn verify_with(
                     } else {
                         // plan.sh puts the user's deny-all back when DeleteUser fails: judged
                         // as it leaves the user.
-                        let back = deny_alls
-                            .of_user(a)
-                            .iter()
-                            .copied()
-                            .find(|d| d.order < a.order && super::script::is_deny_all_of(d, a));
+                        let back = deny_alls.of_user(a).iter().copied().find(|d| d.order < a.order);
                         let then = match back {
                             Some(d) if policies.apply(d, iam, &mut notes).is_ok() => {
                                 format!("plan.sh then puts its deny-all (action {}) back", d.order)
