@@ -146,8 +146,12 @@ pub struct PrincipalReach {
     pub principal: String,
     /// The unseen-tail credentials acting as it.
     pub credentials: Vec<String>,
-    /// False when the snapshot does not hold it (its reach is unknown).
+    /// False when the snapshot does not hold it (its reach is unknown, unless `upper_bound`).
     pub in_snapshot: bool,
+    /// Not in the snapshot, but its account is: reach taken as that of a principal allowed
+    /// everything there (a user made after the snapshot was taken).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub upper_bound: bool,
     pub roles: usize,
     pub users: usize,
     /// Accounts whose IAM policies it could change.
@@ -359,11 +363,16 @@ pub fn reachable(
             .collect();
         let unused =
             r.roles.iter().filter(|x| !role_key(&x.arn).is_some_and(|k| used.contains(&k))).count();
-        let reason = if !r.found {
+        let reason = if !r.found && !r.upper_bound {
             "its principal is not in the IAM snapshot: its rights are unknown; it may have minted credentials after the last event".to_string()
         } else {
             let mut s = format!(
-                "per the IAM snapshot it could assume {} role(s) ({unused} not used in the evidence) and create credentials of {} user(s)",
+                "{} it could assume {} role(s) ({unused} not used in the evidence) and create credentials of {} user(s)",
+                if r.upper_bound {
+                    "its principal is not in the IAM snapshot (made after it was taken?): taken as allowed everything in its account, at most"
+                } else {
+                    "per the IAM snapshot"
+                },
                 r.roles.len(),
                 r.users.len()
             );
@@ -383,6 +392,7 @@ pub fn reachable(
             principal: p.clone(),
             credentials: tails.iter().map(|&i| tail[i].credential.clone()).collect(),
             in_snapshot: r.found,
+            upper_bound: r.upper_bound,
             roles: r.roles.len(),
             users: r.users.len(),
             policy_change_accounts: change_accounts,

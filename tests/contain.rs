@@ -851,3 +851,80 @@ fn a_role_open_to_any_principal_in_the_snapshot_is_named_for_review() {
     assert_eq!(open.len(), 1, "{open:?}");
     assert!(open[0].contains("arn:aws:iam::444455556666:role/Backdoor"), "{open:?}");
 }
+
+/// A snapshot that does not hold the unseen tail's account (another account's export, a page
+/// left out) cannot tell what it could reach: `--contain-reachable` contains none of it, so
+/// the plan says so (a review item per principal, exit 1) and `verify --iam` fails, rather
+/// than "0 reachable roles, OK". A principal missing from a snapshot that holds its account
+/// (a user made after it was taken) is taken as allowed everything there: contained.
+#[test]
+fn a_snapshot_without_the_unseen_tails_account_contains_nothing_and_fails() {
+    let c = case();
+    // The control: every principal of the tail in the snapshot or in an account it holds.
+    let out = c.dir.path().join("plan-all.json");
+    let o = plan(&c, &["--contain-reachable", "--iam", c.iam.to_str().unwrap()], &out);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let p = read(&out);
+    let principals = p["reachable"]["principals"].as_array().unwrap();
+    let made = principals
+        .iter()
+        .find(|x| x["principal"] == "arn:aws:iam::111122223333:user/backup-admin")
+        .expect("the attacker's user is in the unseen tail");
+    assert_eq!(
+        (made["in_snapshot"].as_bool(), made["upper_bound"].as_bool()),
+        (Some(false), Some(true))
+    );
+    assert!(p["summary"].get("uncontained_principals").is_none());
+
+    // The main account's pages left out: only the second account's export remains.
+    for f in std::fs::read_dir(&c.iam).unwrap() {
+        let f = f.unwrap().path();
+        if f.file_name().unwrap().to_str().unwrap().contains("111122223333") {
+            std::fs::remove_file(f).unwrap();
+        }
+    }
+    let out = c.dir.path().join("plan.json");
+    let script = c.dir.path().join("plan.sh");
+    let o = plan(
+        &c,
+        &[
+            "--contain-reachable",
+            "--iam",
+            c.iam.to_str().unwrap(),
+            "--script",
+            script.to_str().unwrap(),
+        ],
+        &out,
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("not in the IAM snapshot"), "{stderr}");
+    let p = read(&out);
+    let missing: Vec<&Value> = p["reachable"]["principals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["in_snapshot"] == false && x.get("upper_bound").is_none())
+        .collect();
+    assert!(!missing.is_empty());
+    assert_eq!(p["summary"]["uncontained_principals"].as_u64(), Some(missing.len() as u64));
+    let reviews: Vec<&str> = p["precautionary"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["reason"].as_str())
+        .filter(|r| r.starts_with("precaution NOT made"))
+        .collect();
+    assert_eq!(reviews.len(), missing.len(), "{reviews:?}");
+    for m in &missing {
+        let arn = m["principal"].as_str().unwrap();
+        assert!(reviews.iter().any(|r| r.contains(arn)), "{arn}: {reviews:?}");
+    }
+    assert!(std::fs::read_to_string(&script).unwrap().contains("# WARNING: "));
+    let (code, v) = verify(&c, &out, true);
+    assert_eq!(code, 1, "{v}");
+    let not_in = strings(&v["precautionary"]["principals_not_in_snapshot"]);
+    let want: BTreeSet<String> =
+        missing.iter().map(|m| m["principal"].as_str().unwrap().to_string()).collect();
+    assert_eq!(not_in, want);
+}

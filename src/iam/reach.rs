@@ -58,6 +58,9 @@ pub struct Reach {
     pub principal: String,
     /// Whether the principal is in the snapshot (if not, everything else is empty).
     pub found: bool,
+    /// Not in the snapshot, but its account is: the reach is that of a principal allowed
+    /// everything there (an upper bound, every entry uncertain).
+    pub upper_bound: bool,
     /// Roles it could assume, directly or through other roles; sorted by ARN.
     pub roles: Vec<ReachedRole>,
     /// Users whose credentials it (or a reached role) could create; sorted by ARN.
@@ -269,6 +272,33 @@ impl Snapshot {
         })
     }
 
+    /// A principal the snapshot does not hold, in an account it does hold (a user the
+    /// attacker made after the snapshot was taken): its own policies are unknown, so it is
+    /// taken as allowed everything, never certain. `None` for an account the snapshot lacks.
+    fn unknown_node(&self, arn: &str) -> Option<Node<'static>> {
+        static ALL: std::sync::OnceLock<Policy> = std::sync::OnceLock::new();
+        let (account, _) = arn_parts(arn)?;
+        if !self.accounts.contains_key(account) {
+            return None;
+        }
+        let all = ALL.get_or_init(|| {
+            let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [
+                {"Sid": "UnknownPrincipalUpperBound", "Effect": "Allow", "Action": "*", "Resource": "*"}
+            ]});
+            Policy::from_value(&doc).expect("a valid policy")
+        });
+        Some(Node {
+            arn: arn.to_string(),
+            account: account.to_string(),
+            id: arn.to_string(),
+            identity: vec![("not in the snapshot: taken as allowed everything".to_string(), all)],
+            boundary: None,
+            boundary_unknown: false,
+            certain: false,
+            depth: 0,
+        })
+    }
+
     /// Roles whose trust policy could name a caller, by the key it names them with (ARN,
     /// unique id, account id, `*`); roles with `NotPrincipal` under `""`.
     fn trust_index(&self) -> BTreeMap<&str, Vec<&Role>> {
@@ -303,12 +333,27 @@ impl Snapshot {
                 .to_string(),
         );
         let mut out = Reach { principal: principal_arn.to_string(), ..Reach::default() };
-        let Some(start) = self.node(principal_arn, &mut notes) else {
-            notes.insert(format!("{principal_arn} is not in the snapshot"));
-            out.notes = notes.into_iter().collect();
-            return out;
+        let start = match self.node(principal_arn, &mut notes) {
+            Some(start) => {
+                out.found = true;
+                start
+            }
+            None => match self.unknown_node(principal_arn) {
+                Some(start) => {
+                    out.upper_bound = true;
+                    notes.insert(format!(
+                        "{principal_arn} is not in the snapshot (made or renamed after it was taken?): evaluated as if its policies allowed everything in account {}, an upper bound",
+                        start.account
+                    ));
+                    start
+                }
+                None => {
+                    notes.insert(format!("{principal_arn} is not in the snapshot"));
+                    out.notes = notes.into_iter().collect();
+                    return out;
+                }
+            },
         };
-        out.found = true;
         let unreadable_trust = self
             .accounts
             .values()

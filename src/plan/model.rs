@@ -150,6 +150,12 @@ pub struct Summary {
     /// `plan::eks`): review items; written only when there are some, and `plan` then exits 1.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub eks_sessions: u64,
+    /// With `--contain-reachable`: principals of the unseen tail the IAM snapshot does not
+    /// hold (another account's export, a missing page), so what they could reach is unknown
+    /// and nothing of it is contained (`plan::precaution`): review items; written only when
+    /// there are some, and `plan` then exits 1.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub uncontained_principals: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -166,7 +172,7 @@ impl Summary {
     }
     /// Each kind of credential a plan can leave uncut: how many, what stderr says of them and
     /// what plan.sh's WARNING says (`{n}` stands for the count).
-    fn uncut(&self) -> [(u64, &'static str, &'static str); 7] {
+    fn uncut(&self) -> [(u64, &'static str, &'static str); 8] {
         [
             (
                 self.uncovered_sessions,
@@ -202,6 +208,11 @@ impl Summary {
                 self.eks_sessions,
                 "{n} live tainted session(s) used Amazon EKS, whose sign-in (a presigned sts:GetCallerIdentity) no deny stops (F22; the NOT CUT notes and review items name them): remove their principals' access to the clusters by hand, or wait until they expire",
                 "# WARNING: {n} live tainted session(s) used Amazon EKS: no deny stops their sign-in to a\n# cluster (F22). Remove their principals' cluster access by hand (review items).",
+            ),
+            (
+                self.uncontained_principals,
+                "{n} principal(s) of the unseen tail are not in the IAM snapshot, so --contain-reachable could not contain what they could reach (the precautionary review items name them and their accounts): add those accounts' get-account-authorization-details to --iam and plan again",
+                "# WARNING: {n} principal(s) of the unseen tail are not in the IAM snapshot: what they could\n# reach is NOT contained (precautionary review items). Add their accounts to --iam and plan again.",
             ),
         ]
     }

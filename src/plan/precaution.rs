@@ -186,6 +186,28 @@ fn apply_with(
                 ],
             ));
         }
+        // A principal whose account the snapshot does not hold (another account's export, a
+        // page left out; one the account holds is taken as allowed everything there, an
+        // upper bound, `iam::reach`): what it could reach is unknown, so nothing of it is contained; saying "0 reachable"
+        // would read as contained. The plan exits 1 until the snapshot holds it.
+        for pr in reach.principals.iter().filter(|pr| !pr.in_snapshot && !pr.upper_bound) {
+            let account = arn_account(&pr.principal).map(str::to_string);
+            let acct = account.clone().unwrap_or_else(|| "?".into());
+            pre.push(review(
+                account,
+                format!(
+                    "precaution NOT made: {} (unseen tail: {}) is not in the IAM snapshot, so what it could reach in account {acct} or beyond is unknown and --contain-reachable contains none of it; collect that account's IAM snapshot and plan again",
+                    pr.principal,
+                    pr.credentials.join(", ")
+                ),
+                &[format!(
+                    "aws iam get-account-authorization-details --output json > iam/{}.json   # with credentials for account {}",
+                    shell_word(&acct),
+                    shell_word(&acct)
+                )],
+            ));
+            p.summary.uncontained_principals += 1;
+        }
         let since = p
             .evidence_window
             .iter()

@@ -256,6 +256,10 @@ pub struct PrecautionCheck {
     pub reachable_roles_not_denied: Vec<String>,
     /// Reachable roles no IAM policy can deny (service-linked, F6; Identity Center, F20).
     pub reachable_roles_unrevocable: Vec<String>,
+    /// Principals of the unseen tail the snapshot does not hold: what they could reach is
+    /// unknown, so a plan made with `--contain-reachable` cannot have contained it (fails).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub principals_not_in_snapshot: Vec<String>,
     /// Precautionary actions whose command does not do what the action says, or that do more
     /// than deny or review.
     pub command_problems: Vec<CommandProblem>,
@@ -308,9 +312,16 @@ fn check_precautions(
         reachable_roles_denied: Vec::new(),
         reachable_roles_not_denied: Vec::new(),
         reachable_roles_unrevocable: Vec::new(),
+        principals_not_in_snapshot: Vec::new(),
         command_problems,
     };
     let Some(reach) = reach else { return c };
+    c.principals_not_in_snapshot = reach
+        .principals
+        .iter()
+        .filter(|p| !p.in_snapshot && !p.upper_bound)
+        .map(|p| p.principal.clone())
+        .collect();
     // Every reachable role, used in the evidence or not: a used one is contained only by a
     // deny of every session issued before the cut-off (a surgical deny names the logged
     // sessions alone), which its evidence deny may be.
@@ -1339,27 +1350,39 @@ pub fn verify_with(
     }
     // F8 limits the total of a principal's inline policies, which only the snapshot shows:
     // without it, an inline deny that fits alone may still be refused (LimitExceeded).
-    if iam.is_none()
-        && !v.covered.is_empty()
+    // A snapshot that does not hold the principal (another account's export) shows none of
+    // its other policies either: as if there were none.
+    let unseen = |a: &&super::Action| match (iam, a.principal_arn.as_deref()) {
+        (None, _) => true,
+        (Some(i), Some(arn)) => i.snapshot.role(arn).is_none() && i.snapshot.user(arn).is_none(),
+        (Some(i), None) => match (a.account_id.as_deref(), a.user_name.as_deref()) {
+            (Some(acct), Some(u)) => i.snapshot.user_in(acct, u).is_none(),
+            _ => true,
+        },
+    };
+    if !v.covered.is_empty()
         && plan
             .actions
             .iter()
+            .filter(unseen)
             .any(|a| matches!(a.kind, ActionKind::PutRolePolicy | ActionKind::PutUserPolicy))
     {
-        notes.push("each inline deny was checked against F8's limit and the inline policies the trail shows tainted credentials put on its principal: IAM counts the principal's other inline policies too, which only an IAM snapshot shows (give verify --iam); a deny IAM refuses makes plan.sh report it and exit 1".into());
+        notes.push("each inline deny was checked against F8's limit and the inline policies the trail shows tainted credentials put on its principal: IAM counts the principal's other inline policies too, which only an IAM snapshot holding the principal shows (give verify --iam with its account's snapshot); a deny IAM refuses makes plan.sh report it and exit 1".into());
     }
     // Likewise the managed policies: the quota of 10 attached counts those attached before
     // the trail or by others, and a name taken by someone else makes create-policy fail.
-    if iam.is_none()
-        && !v.covered.is_empty()
-        && plan.actions.iter().any(|a| a.kind == ActionKind::CreatePolicy)
-    {
-        notes.push("each managed deny was checked against F8's quota of 10 managed policies attached and the names and attaches the trail shows tainted credentials made: IAM counts the policies attached before the trail or by others, and refuses a policy name already taken (EntityAlreadyExists), which only an IAM snapshot shows (give verify --iam); plan.sh reports a refused create or attach and exits 1".into());
+    let managed = |a: &super::Action| match iam {
+        None => a.kind == ActionKind::CreatePolicy,
+        Some(_) => matches!(a.kind, ActionKind::AttachRolePolicy | ActionKind::AttachUserPolicy),
+    };
+    if !v.covered.is_empty() && plan.actions.iter().filter(unseen).any(managed) {
+        notes.push("each managed deny was checked against F8's quota of 10 managed policies attached and the names and attaches the trail shows tainted credentials made: IAM counts the policies attached before the trail or by others, and refuses a policy name already taken (EntityAlreadyExists), which only an IAM snapshot holding the principal shows (give verify --iam with its account's snapshot); plan.sh reports a refused create or attach and exits 1".into());
     }
     let reach = iam.map(|i| crate::contain::reachable(i, g, &b.nodes, &mut v.unseen_tail));
     if reach.is_some() || !plan.precautionary.is_empty() || plan.contain_reachable {
         let c = check_precautions(plan, reach.as_ref(), &policies, precaution_problems, eff);
-        let contained = !plan.contain_reachable || c.reachable_roles_not_denied.is_empty();
+        let contained = !plan.contain_reachable
+            || (c.reachable_roles_not_denied.is_empty() && c.principals_not_in_snapshot.is_empty());
         v.ok &= c.command_problems.is_empty() && contained;
         if plan.contain_reachable && !c.checked_against_snapshot {
             notes.push("the plan contains what the unseen tail could reach (--contain-reachable): give verify the same --iam snapshot to check that every reachable role is denied".into());
@@ -1473,10 +1496,14 @@ pub fn render_table(v: &Verification) -> String {
             c.actions,
             if c.checked_against_snapshot {
                 format!(
-                    "reachable roles: {} denied, {} NOT denied, {} unrevocable",
+                    "reachable roles: {} denied, {} NOT denied, {} unrevocable{}",
                     c.reachable_roles_denied.len(),
                     c.reachable_roles_not_denied.len(),
-                    c.reachable_roles_unrevocable.len()
+                    c.reachable_roles_unrevocable.len(),
+                    match c.principals_not_in_snapshot.len() {
+                        0 => String::new(),
+                        n => format!("; {n} principal(s) of the unseen tail NOT in the snapshot (their reach unknown)"),
+                    }
                 )
             } else {
                 "not held against a snapshot (no --iam)".to_string()
@@ -1487,6 +1514,13 @@ pub fn render_table(v: &Verification) -> String {
         }
         for r in &c.reachable_roles_unrevocable {
             let _ = writeln!(o, "  reachable role no IAM policy can deny: {}", l(r));
+        }
+        for p in &c.principals_not_in_snapshot {
+            let _ = writeln!(
+                o,
+                "  principal NOT in the IAM snapshot (what it could reach is unknown): {}",
+                l(p)
+            );
         }
         for p in &c.command_problems {
             let _ = writeln!(
