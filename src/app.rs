@@ -559,10 +559,12 @@ fn window_note(g: &crate::chain::SessionGraph, a: &InputArgs) -> Result<Option<S
 /// notes that say the evidence ends before the cut-off mean the option, not missing logs.
 fn until_note(a: &InputArgs) -> Result<Option<String>> {
     let Some(until) = parse_time_arg("--until", &a.until)? else { return Ok(None) };
-    Ok(Some(format!(
+    let note = format!(
         "WINDOW: --until {} leaves out the events after it: where the notes say the evidence ends before the cut-off, or what live tainted credentials did since is not in the logs, it is this option that leaves them out; run again without --until before applying",
         crate::time::fmt_iso(until)
-    )))
+    );
+    eprintln!("trailhound: warning: {note}");
+    Ok(Some(note))
 }
 
 fn plan(a: cli::PlanArgs) -> Result<Exit> {
@@ -656,16 +658,7 @@ fn verify(a: cli::VerifyArgs) -> Result<Exit> {
     };
     v.check_inputs(&p, script.as_ref().map(|(a, b)| (a.as_str(), b.as_str())), &a.keys);
     let windows = [window_note(&g, &a.input)?, until_note(&a.input)?];
-    if windows.iter().any(Option::is_some) {
-        // A window that starts after the trail does leaves out issuing calls and grants, and
-        // the sessions issued before it that it does not show in use; one that ends before it
-        // leaves out what live tainted credentials minted after it (a key, a session), which
-        // is in the logs: what verify re-derives is short by them, so it cannot show the plan
-        // cuts every one. Never OK.
-        v.fail();
-        v.notes.extend(windows.into_iter().flatten());
-        v.notes.push("NOT VERIFIED: verify over a window (--since, --until) cannot show that the plan cuts every tainted credential; run it again without them".into());
-    }
+    not_verified_in_window(&mut v, windows.into_iter().flatten().collect());
     match a.format {
         cli::TableOrJson::Json => stdout_write(&to_json(&v)?)?,
         cli::TableOrJson::Table if use_colour() => {
@@ -683,6 +676,20 @@ fn verify(a: cli::VerifyArgs) -> Result<Exit> {
     release(v);
     release(ing);
     Ok(code)
+}
+
+/// A window that starts after the trail does leaves out issuing calls and grants, and the
+/// sessions issued before it that it does not show in use; one that ends before it leaves out
+/// what live tainted credentials minted after it (a key, a session), which is in the logs:
+/// what verify re-derives is short by them, so it cannot show the plan cuts every one. Never
+/// OK, in `verify` as in `investigate`'s verify.json. `windows`: the WINDOW notes.
+fn not_verified_in_window(v: &mut crate::plan::verify::Verification, windows: Vec<String>) {
+    if windows.is_empty() {
+        return;
+    }
+    v.fail();
+    v.notes.extend(windows);
+    v.notes.push("NOT VERIFIED: verify over a window (--since, --until) cannot show that the plan cuts every tainted credential; run it again without them".into());
 }
 
 /// `plan --format json` / the `plan` part of `investigate --format json`: what a responder
@@ -757,10 +764,12 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
     let mut p =
         plan_with_snapshot(&ing, &g, (&mut b, by_target), &opts, iam.as_ref(), a.contain_reachable);
     p.seed_principals = a.seeds.principals.iter().map(|s| s.trim().to_string()).collect();
-    p.notes.extend(window_note(&g, &a.input)?);
-    p.notes.extend(until_note(&a.input)?);
+    let windows: Vec<String> =
+        [window_note(&g, &a.input)?, until_note(&a.input)?].into_iter().flatten().collect();
+    p.notes.extend(windows.iter().cloned());
     crate::diag::mark("plan done");
-    let v = crate::plan::verify::verify_with(&ing, &g, &p, iam.as_ref())?;
+    let mut v = crate::plan::verify::verify_with(&ing, &g, &p, iam.as_ref())?;
+    not_verified_in_window(&mut v, windows);
     // Before any file of the case is written: a check that cannot run leaves the folder as
     // it was, not part old and part new.
     let integrity = evidence_check::of_case(&ing, &a.input.inputs, a.input.max_file_size)?;

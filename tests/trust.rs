@@ -1564,6 +1564,48 @@ fn a_window_that_leaves_out_an_issuing_call_says_so() {
     );
 }
 
+/// `investigate` verifies the plan it writes: over a window (`--since`, `--until`) that
+/// verify is never OK either (it said "verify: OK" and exited 0 while the session minted
+/// before `--since`, or the key made after `--until`, was left alive). Both windows print
+/// their WARNING on stderr.
+#[test]
+fn investigate_over_a_window_is_not_verified() {
+    let d = TempDir::new().unwrap();
+    let trail = d.path().join("trail");
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let admin = s.assume_role(&leaked, T0, &format!("arn:aws:iam::{MAIN}:role/Admin"), "a", 43_200);
+    s.call(&leaked, T0 + 400, "sts.amazonaws.com", "GetCallerIdentity", Value::Null);
+    s.call(&admin, T0 + 420, "iam.amazonaws.com", "ListUsers", Value::Null);
+    s.create_access_key(&admin, T0 + 900, Some("bob"));
+    s.write(&trail, &[]).unwrap();
+    let cut = trailhound::time::fmt_iso(T0 + 3600);
+    let run = |window: &[&str], case: &str| {
+        let o = bin()
+            .args(["investigate", "--no-progress", "--format", "json", "--key", LEAKED])
+            .args(["--effective-at", cut.as_str()])
+            .args(window)
+            .arg("-o")
+            .arg(d.path().join(case))
+            .arg(&trail)
+            .output()
+            .unwrap();
+        let v = json(&std::fs::read(d.path().join(case).join("verify.json")).unwrap());
+        (o.status.code(), v, String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let (code, v, err) = run(&[], "whole");
+    assert_eq!((code, v["verdict"].as_str()), (Some(0), Some("OK")), "{err}");
+    let since = trailhound::time::fmt_iso(T0 + 300);
+    let until = trailhound::time::fmt_iso(T0 + 600);
+    for (opt, at) in [("--since", &since), ("--until", &until)] {
+        let (code, v, err) = run(&[opt, at.as_str()], &format!("case{opt}"));
+        assert_eq!(code, Some(1), "{opt}: {err}");
+        assert_eq!(v["verdict"], "FAIL", "{opt}: {v}");
+        assert!(v["notes"].to_string().contains("NOT VERIFIED: verify over a window"), "{v}");
+        assert!(err.contains(&format!("warning: WINDOW: {opt} {at}")), "{opt}: {err}");
+    }
+}
+
 /// Rule 3 over several passes: each backdoored role's session backdoors the next role, whose
 /// session the outsider then takes; every hop is tainted and denied.
 #[test]
