@@ -199,6 +199,61 @@ fn duckdb_round_trip_follows_sign_in_tokens_and_launched_instances() {
     assert_eq!(run(&v, &two)["ok"], true);
 }
 
+/// Session names an attacker forged (STS refuses them, an edited log does not): a control
+/// character, an invisible one, a letter whose lower case differs between Unicode's full
+/// mapping and the engines' simple one, a backslash. Each console session a sign-in token of
+/// such a session opened was asked for by no phase-2 pattern (left out, written as `\u{…}`
+/// text, or lower-cased apart), so the query route's plan missed what it made, exit 0. Now
+/// each is selected, and the query route's plan is the direct one.
+#[test]
+fn duckdb_round_trip_selects_sessions_whatever_their_names_hold() {
+    use serde_json::json;
+    use trailhound::gen::scenario::Scenario;
+    const MAIN: &str = "111122223333";
+    const T0: i64 = 1_710_151_200; // 2024-03-11T10:00:00Z
+    let d = TempDir::new().unwrap();
+    let trail = d.path().join("trail");
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED_KEY);
+    let names = ["nu\u{0}l", "new\nline", "zw\u{200b}sp", "\u{130}stanbul", "back\\slash"];
+    let mut consoles = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let at = T0 + 1000 * i as i64;
+        let role = format!("arn:aws:iam::{MAIN}:role/Ops{i}");
+        let session = s.assume_role(&leaked, at, &role, name, 3600);
+        s.call(&session, at + 120, "signin.amazonaws.com", "GetSigninToken", Value::Null);
+        let mut console = session.console_copy(&format!("ASIAQNZGKIQY56JQ7EL{i}"));
+        console.issued_at = Some(at + 200);
+        let user = json!({"userName": format!("svc-{i}")});
+        s.call(&console, at + 300, "iam.amazonaws.com", "CreateUser", user);
+        consoles.push(console.key.clone());
+    }
+    s.write(&trail, &[]).unwrap();
+    let t = trail.to_str().unwrap();
+    let files = format!("{t}/**/*.json.gz");
+    let res = |n: u32| d.path().join(format!("p{n}.csv")).to_str().unwrap().to_string();
+    duckdb_phase(&files, d.path(), "1", &[]);
+    let sql = duckdb_phase(&files, d.path(), "2", &["--from", &res(1), "-k", LEAKED_KEY]);
+    assert!(!sql.contains("left out"), "{sql}");
+    let p2 = std::fs::read_to_string(res(2)).unwrap();
+    for k in &consoles {
+        assert!(p2.contains(k.as_str()), "{k}: {sql}");
+    }
+    let p = ["plan", "-k", LEAKED_KEY, "--effective-at", "2024-03-11T12:00:00Z"];
+    let run = |inputs: &[&str]| -> Value {
+        let (code, out) = stdout_of(&[&p[..], inputs].concat());
+        assert!(code == 0 || code == 1, "{inputs:?}");
+        strip(&json(&out))
+    };
+    let (pd, pq) = (run(&[t]), run(&[&res(1), &res(2)]));
+    for k in ["actions", "tainted", "attacker_users", "summary"] {
+        assert_eq!(pd[k], pq[k], "plan {k}");
+    }
+    for k in &consoles {
+        assert!(pd["tainted"].to_string().contains(k.as_str()), "{k}");
+    }
+}
+
 /// The CloudTrail Lake SQL, run in DuckDB over a view with the columns of the documented Lake
 /// schema that it uses (`eventtime` a timestamp, `eventid`, `eventname`, `recipientaccountid`,
 /// the `useridentity` struct, and `eventjson`: the record's own JSON), its results written as

@@ -61,8 +61,9 @@
 //!   schema and checks the round trip against a direct run; no live Lake run was made.
 //!
 //! Every value taken from the evidence (key ids, ARNs) appears in the SQL only inside a
-//! string literal, escaped for the engine ([`literal`]); one holding a control character is
-//! left out and counted in a comment.
+//! string literal, escaped for the engine ([`literal`]). ARNs are `LIKE` patterns of printable
+//! ASCII alone ([`like_pattern`]: anything else matches as `%`); a key id is letters and
+//! digits, and one holding a control character would be left out and counted in a comment.
 
 use crate::ingest::result::{Kind, COLUMNS};
 use crate::model::names::{ROLE_GRANTS, STS_ISSUERS, USER_GRANTS};
@@ -183,7 +184,7 @@ pub fn workloads(calls: &[crate::ingest::IssuingCall]) -> Vec<(Option<String>, S
         let acct = e.get(F::RecipientAccount).or_else(|| e.get(F::AccountId)).unwrap_or("%");
         let key = e.get(F::AccessKeyId).map(String::from);
         let mut push = |acct: &str, name: &str| {
-            let p = format!("arn:aws%:sts::{acct}:assumed-role/%/{name}").to_lowercase();
+            let p = format!("arn:aws%:sts::{acct}:assumed-role/%/{name}");
             out.push((key.clone(), p));
         };
         if e.name() == crate::ingest::LAUNCHES {
@@ -407,7 +408,7 @@ pub fn phase1(o: &QueryOptions) -> String {
 /// exited 0 with verify OK where a direct run failed (a review). A pattern asks for more rows,
 /// never fewer.
 fn user_pattern(arn: &str) -> String {
-    let lower = arn.to_lowercase();
+    let lower = like_pattern(arn);
     match (lower.split_once(":iam::"), lower.rsplit_once('/')) {
         (Some((_, rest)), Some((_, name))) if rest.contains(":user/") => {
             let account = rest.split(':').next().unwrap_or_default();
@@ -415,6 +416,31 @@ fn user_pattern(arn: &str) -> String {
         }
         _ => lower,
     }
+}
+
+/// A `LIKE` pattern of `s` (compared with `lower(…)` of the column) that every engine reads
+/// alike and that matches at least what `s` names: ASCII letters lower-cased one by one (on
+/// those the engines' `lower()` and Rust's agree), and each run of anything else that is not
+/// printable ASCII as `%`: a control character (left out before, with only a comment to say
+/// so), a non-ASCII one (Rust lower-cases `İ` to two characters where the engines' simple
+/// mapping gives one), an invisible one (which the SQL's output rewrote as `\u{…}` text
+/// inside the literal) and the backslash (Spark's default `LIKE` escape, with which
+/// `back\slash` failed the statement and `x\_y` matched only `x_y`). Each asked for none of
+/// the session's rows, so the query route's plan missed what it did, exit 0 (a review); a
+/// `%` asks for more rows, never fewer.
+fn like_pattern(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let c = if (c.is_ascii_graphic() || c == ' ') && c != '\\' {
+            c.to_ascii_lowercase()
+        } else {
+            '%'
+        };
+        if !(c == '%' && out.ends_with('%')) {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Phase 2: every event signed by one of `keys`, made by one of `users` (ARNs), or by a
@@ -430,7 +456,7 @@ pub fn phase2(o: &QueryOptions, keys: &[String], users: &[String], roles: &[Stri
     };
     let (k, dk) = lits(keys);
     let (u, du) = lits(&users.iter().map(|a| user_pattern(a)).collect::<Vec<_>>());
-    let patterns: Vec<String> = roles.iter().map(|r| format!("{r}%")).collect();
+    let patterns: Vec<String> = roles.iter().map(|r| like_pattern(&format!("{r}%"))).collect();
     let (r, dr) = lits(&patterns);
     let mut any = Vec::new();
     if !k.is_empty() {
@@ -649,7 +675,7 @@ pub(crate) fn tainted(
     let mut roles: std::collections::BTreeSet<String> = t
         .attacker_roles
         .iter()
-        .map(|(acct, name)| format!("arn:aws%:sts::{acct}:assumed-role/{name}/").to_lowercase())
+        .map(|(acct, name)| format!("arn:aws%:sts::{acct}:assumed-role/{name}/"))
         .collect();
     // The ARN of each tainted role or federated session: a console session its sign-in token
     // opened has that ARN and a key of its own that no phase-1 row shows (a review found what
@@ -657,7 +683,7 @@ pub(crate) fn tainted(
     for &n in &t.nodes {
         let arn = g.nodes[n].principal_arn.as_deref().unwrap_or("");
         if arn.contains(":assumed-role/") || arn.contains(":federated-user/") {
-            roles.insert(arn.to_lowercase());
+            roles.insert(arn.to_string());
         }
     }
     // The sessions of what a tainted key (or a call without a key) launched or changed.
