@@ -606,8 +606,8 @@ fn plan(a: cli::PlanArgs) -> Result<Exit> {
     } else if !a.input.quiet && a.output.is_some() {
         let s = &p.summary;
         eprintln!(
-            "trailhound: plan: {} actions, {} policies; {} tainted sessions: {} covered{}, {} expired, {} unrevocable; {} collateral; {} keys to deactivate",
-            p.actions.len(), s.policies, s.tainted_sessions, s.covered_sessions, s.not_covered_text(),
+            "trailhound: plan: {} actions{}, {} policies; {} tainted sessions: {} covered{}, {} expired, {} unrevocable; {} collateral; {} keys to deactivate",
+            p.actions.len(), precautionary_text(&p), s.policies, s.tainted_sessions, s.covered_sessions, s.not_covered_text(),
             s.expired_sessions, s.unrevocable_sessions, s.collateral_sessions, s.keys_to_deactivate
         );
         if !p.unseen_tail.is_empty() {
@@ -700,6 +700,9 @@ struct PlanSummary<'a> {
     strategy: crate::plan::Strategy,
     actions: usize,
     actions_by_type: std::collections::BTreeMap<&'a str, usize>,
+    /// `--contain-reachable`'s actions, which plan.sh runs after `actions` (not counted there).
+    #[serde(skip_serializing_if = "is_zero_usize")]
+    precautionary: usize,
     summary: &'a crate::plan::Summary,
     unrevocable: &'a [crate::plan::Unrevocable],
     attacker_users: usize,
@@ -718,12 +721,25 @@ impl<'a> PlanSummary<'a> {
             strategy: p.strategy,
             actions: p.actions.len(),
             actions_by_type: by,
+            precautionary: p.precautionary.len(),
             summary: &p.summary,
             unrevocable: &p.unrevocable,
             attacker_users: p.attacker_users.len(),
             unseen_tail: p.unseen_tail.len(),
             notes: &p.notes,
         }
+    }
+}
+
+fn is_zero_usize(n: &usize) -> bool {
+    *n == 0
+}
+
+/// `", +N precautionary"` after an action count, or nothing.
+fn precautionary_text(p: &crate::plan::Plan) -> String {
+    match p.precautionary.len() {
+        0 => String::new(),
+        n => format!(" (+{n} precautionary)"),
     }
 }
 
@@ -850,13 +866,14 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
         }
         let s = &p.summary;
         eprintln!(
-            "trailhound: case folder {}:\n  {} tainted credentials, {} tainted events, {} .. {}\n  plan: {} actions ({} policies, {} keys to deactivate); {} tainted sessions: {} covered{}, {} expired, {} unrevocable; {} collateral\n  verify: {}\n  {}\n  files: scan.json sessions.dot blast.json blast.md tainted-events.parquet plan.json plan.sh verify.json report.html",
+            "trailhound: case folder {}:\n  {} tainted credentials, {} tainted events, {} .. {}\n  plan: {} actions{} ({} policies, {} keys to deactivate); {} tainted sessions: {} covered{}, {} expired, {} unrevocable; {} collateral\n  verify: {}\n  {}\n  files: scan.json sessions.dot blast.json blast.md tainted-events.parquet plan.json plan.sh verify.json report.html",
             a.output.display(),
             b.credentials.len(),
             b.events,
             crate::time::fmt_or(b.first_event, "-"),
             crate::time::fmt_or(b.last_event, "-"),
             p.actions.len(),
+            precautionary_text(&p),
             s.policies,
             s.keys_to_deactivate,
             s.tainted_sessions,

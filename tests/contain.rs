@@ -928,3 +928,47 @@ fn a_snapshot_without_the_unseen_tails_account_contains_nothing_and_fails() {
         missing.iter().map(|m| m["principal"].as_str().unwrap().to_string()).collect();
     assert_eq!(not_in, want);
 }
+
+/// The precautionary denies cut untainted live sessions too: every summary counts them (plan
+/// JSON and `--format json`, stderr, blast's next step), as verify does. They said "0
+/// collateral" and "N actions" of a plan.sh that went on to cut production sessions.
+#[test]
+fn the_precautions_collateral_is_in_every_summary_as_verify_counts_it() {
+    let c = case();
+    let out = c.dir.path().join("plan.json");
+    let o = bin()
+        .arg("plan")
+        .arg(&c.trail)
+        .args(["--key", KEY, "--effective-at", CUT, "--format", "json", "-o"])
+        .arg(&out)
+        .args(["--contain-reachable", "--iam", c.iam.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let short = json(&o.stdout);
+    let p = read(&out);
+    let ids = |list: &Value| -> BTreeSet<String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|a| a["collateral"].as_array().cloned().unwrap_or_default())
+            .map(|c| c.as_str().unwrap().to_string())
+            .collect()
+    };
+    let evidence = ids(&p["actions"]);
+    let all: BTreeSet<String> = evidence.union(&ids(&p["precautionary"])).cloned().collect();
+    assert!(all.len() > evidence.len(), "the precautions cut more: {all:?}");
+    assert_eq!(p["summary"]["collateral_sessions"].as_u64(), Some(all.len() as u64));
+    assert_eq!(short["summary"]["collateral_sessions"], p["summary"]["collateral_sessions"]);
+    let pre = p["precautionary"].as_array().unwrap().len();
+    assert_eq!(short["precautionary"].as_u64(), Some(pre as u64));
+    let (code, v) = verify(&c, &out, true);
+    assert_eq!(code, 0, "{v}");
+    let verified: BTreeSet<String> = v["collateral"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["session"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(verified, all);
+}

@@ -32,8 +32,12 @@ pub(super) fn leaked_key(b: &BlastRadius, plan: Option<&Plan>, out: &mut Vec<Fin
             let live =
                 p.tainted.credentials.iter().filter(|c| c.status == CredentialStatus::Live).count();
             format!(
-                "apply the revocation plan (plan.sh, {} actions) after checking it: {} live tainted session(s) to deny, {} key(s) to deactivate",
+                "apply the revocation plan (plan.sh, {} actions{}) after checking it: {} live tainted session(s) to deny, {} key(s) to deactivate",
                 p.actions.len(),
+                match p.precautionary.len() {
+                    0 => String::new(),
+                    n => format!(" and {n} precautionary ones, {} collateral session(s) in all", p.summary.collateral_sessions),
+                },
                 live,
                 p.summary.keys_to_deactivate
             )

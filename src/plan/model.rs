@@ -114,6 +114,8 @@ pub struct Summary {
     pub tainted_sessions: u64,
     pub covered_sessions: u64,
     pub expired_sessions: u64,
+    /// Untainted sessions alive at the cut-off that plan.sh denies: the evidence-based
+    /// actions' and the precautionary ones' (`--contain-reachable`), each session once.
     pub collateral_sessions: u64,
     pub unrevocable_sessions: u64,
     pub keys_to_deactivate: u64,

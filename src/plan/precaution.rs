@@ -236,6 +236,24 @@ fn apply_with(
             a.order = first + i as u32;
         }
         p.precautionary = pre;
+        // plan.sh runs them too: the untainted live sessions only they deny are collateral of
+        // this plan (verify counts them so), or every summary said "0 collateral" of a
+        // precaution that cuts a production session.
+        let known: std::collections::BTreeSet<&str> = p
+            .actions
+            .iter()
+            .flat_map(|a| a.collateral.iter().flatten())
+            .map(String::as_str)
+            .collect();
+        let more: std::collections::BTreeSet<&str> = p
+            .precautionary
+            .iter()
+            .filter(|a| a.kind != ActionKind::Review)
+            .flat_map(|a| a.collateral.iter().flatten())
+            .map(String::as_str)
+            .filter(|c| !known.contains(c))
+            .collect();
+        p.summary.collateral_sessions += more.len() as u64;
     }
     p.reachable = Some(reach);
     p.notes.sort();
