@@ -461,7 +461,12 @@ fn sessions(a: cli::SessionsArgs) -> Result<Exit> {
     let keys = check_keys(&a.keys, a.input.quiet)?;
     let iam = load_iam(&a.iam, &a.input)?;
     let (ing, g) = load_graph(&a.input, &keys, false, iam.as_ref())?;
-    let sel = crate::blast::with_taint(&g, &keys, g.select(&keys, &a.principals));
+    // A principal's credentials seed the taint as in blast and plan (a `--principal` that
+    // matches nothing is a usage error there too): selected without it, the tree left out
+    // what the attacker's users did, which `sessions --key` of the same credential shows.
+    let seeds =
+        if a.principals.is_empty() { keys.clone() } else { seeds_of(&g, &keys, &a.principals)? };
+    let sel = crate::blast::with_taint(&g, &seeds, g.select(&keys, &a.principals));
     let reach = iam.as_ref().map(|i| crate::contain::reachable_of_selection(i, &ing, &g, &sel));
     let mut text = match a.format {
         cli::GraphFormat::Json => match &reach {

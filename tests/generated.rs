@@ -669,7 +669,7 @@ fn generated_sessions_render_as_tree_dot_and_mermaid() {
         let out = bin().args(["sessions", "--collapse", "2"]).arg(d.path()).output().unwrap();
         String::from_utf8(out.stdout).unwrap()
     };
-    assert!(all.contains("more sessions of"), "collapsed siblings");
+    assert!(all.contains("more EXPIRED sessions of"), "collapsed siblings");
 }
 
 #[test]

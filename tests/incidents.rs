@@ -7072,3 +7072,73 @@ fn a_switch_guessed_from_a_clean_users_name_does_not_exempt_a_role_whose_trust_t
     assert!(principals(&p, "put_role_policy").contains(&role), "{p}");
     assert_eq!(verify(&d, &p).0, 0);
 }
+
+/// The `sessions` tree folds a principal's sessions beyond `--collapse` into "… N more", but
+/// never a live one: by position, the one live session of a role after eight expired ones was
+/// folded away, although the plan covers it.
+#[test]
+fn the_sessions_tree_never_folds_a_live_session() {
+    let d = TempDir::new().unwrap();
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let role = format!("arn:aws:iam::{MAIN}:role/AdminRole");
+    let mut short = Vec::new();
+    for i in 0..9 {
+        short.push(s.assume_role(&leaked, T0 + 60 * i, &role, &format!("s{i}"), 900));
+    }
+    let live = s.assume_role(&leaked, T0 + 600, &role, "long", 43_200);
+    s.call(&live, T0 + 700, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.write(&d.path().join("trail"), &[]).unwrap();
+    // "Now" after the short sessions ended, while the long one lives.
+    let o = bin()
+        .env("SOURCE_DATE_EPOCH", (T0 + 3600).to_string())
+        .args(["sessions", "--no-progress", "--key", LEAKED, "--collapse", "2"])
+        .arg(d.path().join("trail"))
+        .output()
+        .unwrap();
+    let tree = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(o.status.code(), Some(0), "{tree}");
+    let line = tree.lines().find(|l| l.contains(&live.key)).unwrap_or_else(|| panic!("{tree}"));
+    assert!(line.contains("LIVE until"), "{line}");
+    assert!(tree.contains("… 7 more EXPIRED sessions of"), "the 9 expired, 2 shown: {tree}");
+}
+
+/// `sessions --principal` selects as `blast --principal` does: the taint from the principal's
+/// credentials (the user the attacker made, its console session and what that assumed), and
+/// a principal that matches nothing is a usage error (exit 2), not an empty tree.
+#[test]
+fn sessions_of_a_principal_follow_the_taint_as_blast_does() {
+    let d = TempDir::new().unwrap();
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    s.create_user(&leaked, T0, "mallory");
+    s.create_login_profile(&leaked, T0 + 60, "mallory");
+    let console = s.console_login(MAIN, T0 + 120, "mallory");
+    s.call(&console, T0 + 150, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let role = format!("arn:aws:iam::{MAIN}:role/RoleC");
+    let hop = s.assume_role(&console, T0 + 200, &role, "mal", 3600);
+    s.call(&hop, T0 + 260, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.write(&d.path().join("trail"), &[]).unwrap();
+    let ids = |v: &Value, list: &str| -> Vec<String> {
+        let mut ids: Vec<String> = v[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let user = format!("arn:aws:iam::{MAIN}:user/ci-deployer");
+    let (code, sessions, err) = run(&["sessions", "--format", "json", "--principal", &user], &d);
+    assert_eq!(code, 0, "{err}");
+    let (code, blast, err) = run(&["blast", "--format", "json", "--principal", &user], &d);
+    assert_eq!(code, 0, "{err}");
+    let shown = ids(&sessions, "nodes");
+    assert!(shown.contains(&hop.node_id()), "{shown:?}");
+    assert_eq!(shown, ids(&blast, "credentials"));
+    let nobody = format!("arn:aws:iam::{MAIN}:user/nobody");
+    let (code, _, err) = run(&["sessions", "--principal", &nobody], &d);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no credential in the evidence acts as this principal"), "{err}");
+}

@@ -269,7 +269,7 @@ pub fn tree_with_notes(
     let mut orphans_by_principal: BTreeMap<String, usize> = BTreeMap::new();
     let mut visited = BTreeSet::new();
     for r in roots {
-        if g.nodes[r].orphan && ch[r].is_empty() {
+        if g.nodes[r].orphan && ch[r].is_empty() && expired(g, r, clock) {
             let k = group_key(g, r);
             let c = orphans_by_principal.entry(k.clone()).or_default();
             *c += 1;
@@ -284,7 +284,7 @@ pub fn tree_with_notes(
         if n > collapse {
             let _ = writeln!(
                 out,
-                "… and {} more sessions of {} with no issuing event in the logs",
+                "… and {} more EXPIRED sessions of {} with no issuing event in the logs",
                 n - collapse,
                 one_line(&p)
             );
@@ -319,6 +319,14 @@ pub fn tree_with_notes(
         }
     }
     out
+}
+
+/// Whether node `i` is a session that had expired by the tree's clock: only those are folded
+/// into "… N more" lines. A live one (or one whose end is unknown) is always shown: folding
+/// by position hid the one live session of a role behind eight expired ones.
+fn expired(g: &SessionGraph, i: usize, clock: Clock) -> bool {
+    g.nodes[i].kind == NodeKind::Session
+        && super::session_expiry(g, i).is_some_and(|u| u <= clock.now)
 }
 
 /// How many levels a chain is indented by in the text tree. A deeper session's line is not
@@ -363,7 +371,7 @@ fn walk(
             let k = group_key(g, c);
             let cnt = per_group.entry(k.clone()).or_default();
             *cnt += 1;
-            if *cnt > collapse && ch[c].is_empty() {
+            if *cnt > collapse && ch[c].is_empty() && expired(g, c, clock) {
                 *hidden.entry(k).or_default() += 1;
             } else {
                 shown.push((c, e));
@@ -378,8 +386,11 @@ fn walk(
             let prefix = &f.prefix;
             for (k, (group, count)) in f.hidden.iter().enumerate() {
                 let branch = if f.shown.len() + k + 1 == total { "└─ " } else { "├─ " };
-                let _ =
-                    writeln!(out, "{prefix}{branch}… {count} more sessions of {}", one_line(group));
+                let _ = writeln!(
+                    out,
+                    "{prefix}{branch}… {count} more EXPIRED sessions of {}",
+                    one_line(group)
+                );
             }
             stack.pop();
             continue;
