@@ -496,9 +496,23 @@ fn transitive_reach_across_accounts_with_a_cycle_users_policy_changes_and_flags(
     // Deterministic.
     let again = s.reach(&ua);
     assert_eq!(arns(&again), arns(&r));
-    // Unknown principal.
-    let none = s.reach("arn:aws:iam::111122223333:user/ghost");
-    assert!(!none.found && none.roles.is_empty());
+    // A principal the snapshot lacks, in an account it holds (a user made after it): taken as
+    // allowed everything there, an upper bound: at least what the admin reaches, none certain.
+    let ghost = s.reach("arn:aws:iam::111122223333:user/ghost");
+    assert!(!ghost.found && ghost.upper_bound);
+    assert!(
+        !ghost.roles.is_empty() && ghost.roles.iter().all(|x| !x.certain),
+        "{:?}",
+        arns(&ghost)
+    );
+    assert!(ghost.policy_changes.iter().any(|c| c.account == A), "{:?}", ghost.policy_changes);
+    assert!(ghost
+        .notes
+        .iter()
+        .any(|n| n.contains("not in the snapshot") && n.contains("upper bound")));
+    // In an account the snapshot does not hold: unknown, nothing reached.
+    let none = s.reach("arn:aws:iam::123456789012:user/ghost");
+    assert!(!none.found && !none.upper_bound && none.roles.is_empty());
     assert!(none.notes.iter().any(|n| n.contains("not in the snapshot")));
 }
 
