@@ -593,8 +593,10 @@ fn plan(a: cli::PlanArgs) -> Result<Exit> {
     let mut p =
         plan_with_snapshot(&ing, &g, (&mut b, by_target), &opts, iam.as_ref(), a.contain_reachable);
     p.seed_principals = a.seeds.principals.iter().map(|s| s.trim().to_string()).collect();
-    p.notes.extend(window_note(&g, &a.input)?);
-    p.notes.extend(until_note(&a.input)?);
+    let windows: Vec<String> =
+        [window_note(&g, &a.input)?, until_note(&a.input)?].into_iter().flatten().collect();
+    let windowed = !windows.is_empty();
+    p.notes.extend(windows);
     crate::diag::mark("plan done");
     let text = to_json(&p)?;
     match &a.output {
@@ -628,6 +630,12 @@ fn plan(a: cli::PlanArgs) -> Result<Exit> {
         eprintln!("trailhound: error: {m}");
     }
     if p.summary.leaves_some_uncut() {
+        code = Exit::Finding;
+    }
+    // Over a window the plan cannot show it cuts every tainted credential (verify and
+    // investigate say NOT VERIFIED): it must not look done either.
+    if windowed {
+        eprintln!("trailhound: error: this plan was made over a window (--since, --until): what the logs outside it show is not in it; plan again without them before applying it");
         code = Exit::Finding;
     }
     release(b);

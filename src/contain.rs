@@ -279,11 +279,19 @@ pub fn reachable(
     tainted: &BTreeSet<usize>,
     tail: &mut [TailRisk],
 ) -> Reachable {
-    let used: BTreeSet<(&str, &str)> = tainted
-        .iter()
-        .filter(|&&n| g.nodes[n].kind == NodeKind::Session)
-        .filter_map(|&n| g.nodes[n].role_arn.as_deref().and_then(role_key))
-        .collect();
+    // A session's role: its role ARN, or the role its assumed-role ARN names.
+    let role_of = |n: usize| {
+        let node = &g.nodes[n];
+        (node.kind == NodeKind::Session)
+            .then(|| {
+                node.role_arn
+                    .as_deref()
+                    .or(node.principal_arn.as_deref().filter(|a| a.contains(":assumed-role/")))
+            })
+            .flatten()
+    };
+    let used: BTreeSet<(&str, &str)> =
+        tainted.iter().filter_map(|&n| role_of(n).and_then(role_key)).collect();
     let mut notes: BTreeSet<String> = BTreeSet::new();
     let mut by_principal: BTreeMap<String, (Vec<usize>, Vec<String>)> = BTreeMap::new();
     for (i, t) in tail.iter().enumerate() {
@@ -297,6 +305,43 @@ pub fn reachable(
             Err(why) => {
                 notes.insert(why);
             }
+        }
+    }
+    // Roles the evidence shows in use that the snapshot does not hold (an account left out, an
+    // older export): the tail could assume them again, and what they reach the snapshot cannot
+    // say. Each is evaluated as a principal of its own (allowed everything where its account
+    // is in the snapshot, else not contained) and listed as a used role, which the precaution
+    // denies whole unless the evidence's actions do (a review: a role the leaked key assumed,
+    // missing from the snapshot, was neither denied nor counted, plan 0 and verify OK).
+    let mut missing: BTreeMap<String, RoleReach> = BTreeMap::new();
+    if !by_principal.is_empty() {
+        for &n in tainted {
+            let Some(arn) = role_of(n) else { continue };
+            let Some((account, name)) = role_key(arn) else { continue };
+            if iam.snapshot.role_in(account, name).is_some() {
+                continue;
+            }
+            let partition = arn.split(':').nth(1).unwrap_or("aws");
+            let path = arn
+                .split_once(":role/")
+                .map(|(_, rest)| {
+                    rest.rsplit_once('/').map_or("/".to_string(), |(p, _)| format!("/{p}/"))
+                })
+                .unwrap_or_else(|| "/".to_string());
+            let role_arn = format!("arn:{partition}:iam::{account}:role{path}{name}");
+            by_principal.entry(role_arn.clone()).or_default();
+            missing.entry(role_arn.clone()).or_insert_with(|| RoleReach {
+                arn: role_arn,
+                account_id: account.to_string(),
+                kind: kind_name(RoleKind::of(&path)).into(),
+                used: true,
+                certain: true,
+                from: Vec::new(),
+                via: "the evidence (not in the IAM snapshot)".into(),
+                depth: 0,
+                reasons: Vec::new(),
+                labels: vec!["not in the IAM snapshot".into()],
+            });
         }
     }
     let mut principals = Vec::new();
@@ -398,6 +443,9 @@ pub fn reachable(
             policy_change_accounts: change_accounts,
             labels: labels.clone(),
         });
+    }
+    for (arn, r) in missing {
+        roles.entry(arn).or_insert(r);
     }
     let mut roles: Vec<RoleReach> = roles.into_values().collect();
     for r in &mut roles {

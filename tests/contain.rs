@@ -972,3 +972,55 @@ fn the_precautions_collateral_is_in_every_summary_as_verify_counts_it() {
         .collect();
     assert_eq!(verified, all);
 }
+
+/// A role the evidence shows in use that the snapshot lacks: the tail could assume it again
+/// and what it reaches the snapshot cannot say. In an account the snapshot holds it is
+/// evaluated as allowed everything there and denied whole (precaution); in one it does not
+/// hold, it is not contained (exit 1, verify fails). Both were "0 NOT denied", plan 0 and
+/// verify OK.
+#[test]
+fn a_used_role_the_snapshot_lacks_is_denied_whole_or_fails_the_containment() {
+    let c = case();
+    // The main account's export without DeployRole (made or renamed after it was taken).
+    let page = c.iam.join("111122223333-2.json");
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&page).unwrap()).unwrap();
+    v["RoleDetailList"].as_array_mut().unwrap().retain(|r| r["RoleName"] != "DeployRole");
+    std::fs::write(&page, serde_json::to_string(&v).unwrap()).unwrap();
+    let deploy = "arn:aws:iam::111122223333:role/ci/DeployRole";
+    let out = c.dir.path().join("plan.json");
+    let o = plan(&c, &["--contain-reachable", "--iam", c.iam.to_str().unwrap()], &out);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let p = read(&out);
+    let role = p["reachable"]["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["arn"] == deploy)
+        .unwrap_or_else(|| panic!("{}", p["reachable"]["roles"]));
+    assert_eq!(role["used"], true);
+    let principal = p["reachable"]["principals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["principal"] == deploy)
+        .expect("evaluated on its own");
+    assert_eq!(principal["upper_bound"], true);
+    let (code, v) = verify(&c, &out, true);
+    assert_eq!(code, 0, "{v}");
+    assert!(strings(&v["precautionary"]["reachable_roles_denied"]).contains(deploy), "{v}");
+
+    // The second account's export left out: its used roles are not contained.
+    std::fs::remove_file(c.iam.join("444455556666.json")).unwrap();
+    let o = plan(&c, &["--contain-reachable", "--iam", c.iam.to_str().unwrap()], &out);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    let p = read(&out);
+    let reviews = p["precautionary"].to_string();
+    for used in [
+        "arn:aws:iam::444455556666:role/CrossAccountAudit",
+        "arn:aws:iam::444455556666:role/DataReader",
+    ] {
+        assert!(reviews.contains(&format!("precaution NOT made: {used}")), "{used}: {reviews}");
+    }
+    let (code, v) = verify(&c, &out, true);
+    assert_eq!(code, 1, "{v}");
+}

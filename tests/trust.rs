@@ -1603,6 +1603,16 @@ fn investigate_over_a_window_is_not_verified() {
         assert_eq!(v["verdict"], "FAIL", "{opt}: {v}");
         assert!(v["notes"].to_string().contains("NOT VERIFIED: verify over a window"), "{v}");
         assert!(err.contains(&format!("warning: WINDOW: {opt} {at}")), "{opt}: {err}");
+        // plan over the same window must not look done either.
+        let o = bin()
+            .args(["plan", "--no-progress", "-q", "--key", LEAKED, "--effective-at", cut.as_str()])
+            .args([opt, at.as_str()])
+            .arg(&trail)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{opt}: {err}");
+        assert!(err.contains("this plan was made over a window"), "{err}");
     }
 }
 

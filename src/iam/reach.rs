@@ -281,6 +281,12 @@ impl Snapshot {
         if !self.accounts.contains_key(account) {
             return None;
         }
+        // A role's session stands for its role: a trust naming the role's ARN must find it.
+        let role =
+            super::role_key(arn).filter(|_| arn.contains(":assumed-role/")).map(|(a, name)| {
+                format!("arn:{}:iam::{a}:role/{name}", arn.split(':').nth(1).unwrap_or("aws"))
+            });
+        let arn = role.as_deref().unwrap_or(arn);
         let all = ALL.get_or_init(|| {
             let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [
                 {"Sid": "UnknownPrincipalUpperBound", "Effect": "Allow", "Action": "*", "Resource": "*"}

@@ -573,3 +573,18 @@ fn reach_serializes_to_json_for_the_report() {
     assert_eq!(v["roles"][0]["labels"][0], "service-linked role (cannot be edited)");
     assert_eq!(v["found"], true);
 }
+
+/// A session of a role the snapshot lacks (in an account it holds) is evaluated as its role:
+/// a trust naming the role's ARN finds it (keyed by the session's ARN, it did not).
+#[test]
+fn a_missing_roles_session_is_bounded_as_its_role() {
+    let ghost_role = format!("arn:aws:iam::{A}:role/Ghost");
+    let roles = vec![
+        role(B, "TrustsGhost", "/", trust_aws(json!(ghost_role)), &[]),
+        role(B, "TrustsNobody", "/", trust_aws(json!(format!("arn:aws:iam::{A}:role/Other"))), &[]),
+    ];
+    let (s, _, _d) = load_values(&[details(vec![user(A, "u", &[])], roles)]);
+    let r = s.reach(&format!("arn:aws:sts::{A}:assumed-role/Ghost/s1"));
+    assert!(!r.found && r.upper_bound);
+    assert_eq!(arns(&r), vec![format!("arn:aws:iam::{B}:role/TrustsGhost")]);
+}

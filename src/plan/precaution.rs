@@ -126,7 +126,12 @@ fn apply_with(
                 if of_role
                     && !tainted.contains(node.id.as_str())
                     && session_expiry(g, n).is_none_or(|x| x > cut)
-                    && statement_matches(&statement, node.issued_at, node.userid.as_deref())
+                    // Calls without `creationDate`: issued before the first (as verify reads it).
+                    && statement_matches(
+                        &statement,
+                        node.issued_at.or(node.first_seen),
+                        node.userid.as_deref(),
+                    )
                 {
                     collateral.push(node.id.clone());
                 }
@@ -196,9 +201,13 @@ fn apply_with(
             pre.push(review(
                 account,
                 format!(
-                    "precaution NOT made: {} (unseen tail: {}) is not in the IAM snapshot, so what it could reach in account {acct} or beyond is unknown and --contain-reachable contains none of it; collect that account's IAM snapshot and plan again",
+                    "precaution NOT made: {} ({}) is not in the IAM snapshot, so what it could reach in account {acct} or beyond is unknown and --contain-reachable contains none of it; collect that account's IAM snapshot and plan again",
                     pr.principal,
-                    pr.credentials.join(", ")
+                    if pr.credentials.is_empty() {
+                        "a role the evidence shows in use".to_string()
+                    } else {
+                        format!("unseen tail: {}", pr.credentials.join(", "))
+                    }
                 ),
                 &[format!(
                     "aws iam get-account-authorization-details --output json > iam/{}.json   # with credentials for account {}",
