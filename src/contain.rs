@@ -271,6 +271,19 @@ fn principal_of(g: &SessionGraph, n: usize) -> Result<(String, Option<String>), 
     }
 }
 
+/// Whether the trail shows role `name` of `account` deleted, and not made again since.
+fn deleted(g: &SessionGraph, account: &str, name: &str) -> bool {
+    let same = |a: &str, n: &str| a == account && n.eq_ignore_ascii_case(name);
+    let Some(gone) =
+        g.role_deletions.iter().filter(|d| same(&d.account_id, &d.user_name)).map(|d| d.time).max()
+    else {
+        return false;
+    };
+    !g.role_grants.iter().any(|c| {
+        c.event_name == "CreateRole" && c.time >= gone && same(&c.account_id, &c.user_name)
+    })
+}
+
 /// What the unseen tail could reach through `iam` (module docs); each entry of `tail` gets the
 /// snapshot's answer as its reason.
 pub fn reachable(
@@ -307,49 +320,88 @@ pub fn reachable(
             }
         }
     }
-    // Roles the evidence shows in use that the snapshot does not hold (an account left out, an
-    // older export): the tail could assume them again, and what they reach the snapshot cannot
-    // say. Each is evaluated as a principal of its own (allowed everything where its account
-    // is in the snapshot, else not contained) and listed as a used role, which the precaution
-    // denies whole unless the evidence's actions do (a review: a role the leaked key assumed,
-    // missing from the snapshot, was neither denied nor counted, plan 0 and verify OK).
+    // Every principal of the tail, evaluated. Then the roles the evidence shows in use that
+    // none of them reaches through the snapshot: the snapshot lacks the role (an account left
+    // out, an older export) or does not let the tail in (an older export, before the attacker
+    // changed the role's trust), yet the logs show a tainted credential assumed it, so the tail
+    // could again. Each is evaluated as a principal of its own (allowed everything where its
+    // account is held but it is not, `iam::reach`; not contained where its account is not) and
+    // listed as a used role, which the precaution denies whole unless the evidence's actions
+    // do (reviews: such roles were neither denied nor counted, plan 0 and verify OK). A role
+    // the trail shows deleted (and not made again since) has nothing left to deny.
+    let mut evaluated: Vec<(String, Vec<usize>, Vec<String>, crate::iam::Reach)> = by_principal
+        .into_iter()
+        .map(|(p, (tails, labels))| {
+            let r = iam.snapshot.reach(&p);
+            (p, tails, labels, r)
+        })
+        .collect();
     let mut missing: BTreeMap<String, RoleReach> = BTreeMap::new();
-    if !by_principal.is_empty() {
+    if !evaluated.is_empty() {
+        let reached: BTreeSet<(String, String)> = evaluated
+            .iter()
+            .flat_map(|e| e.3.roles.iter())
+            .filter_map(|x| role_key(&x.arn))
+            .map(|(a, n)| (a.to_string(), n.to_ascii_lowercase()))
+            .collect();
         for &n in tainted {
             let Some(arn) = role_of(n) else { continue };
             let Some((account, name)) = role_key(arn) else { continue };
-            if iam.snapshot.role_in(account, name).is_some() {
+            if reached.contains(&(account.to_string(), name.to_ascii_lowercase()))
+                || deleted(g, account, name)
+            {
                 continue;
             }
             let partition = arn.split(':').nth(1).unwrap_or("aws");
-            let path = arn
-                .split_once(":role/")
-                .map(|(_, rest)| {
-                    rest.rsplit_once('/').map_or("/".to_string(), |(p, _)| format!("/{p}/"))
-                })
-                .unwrap_or_else(|| "/".to_string());
-            let role_arn = format!("arn:{partition}:iam::{account}:role{path}{name}");
-            by_principal.entry(role_arn.clone()).or_default();
-            missing.entry(role_arn.clone()).or_insert_with(|| RoleReach {
-                arn: role_arn,
-                account_id: account.to_string(),
-                kind: kind_name(RoleKind::of(&path)).into(),
-                used: true,
-                certain: true,
-                from: Vec::new(),
-                via: "the evidence (not in the IAM snapshot)".into(),
-                depth: 0,
-                reasons: Vec::new(),
-                labels: vec!["not in the IAM snapshot".into()],
-            });
+            let held = iam.snapshot.role_in(account, name);
+            let path = match held {
+                Some(r) => r.path.clone(),
+                None => arn
+                    .split_once(":role/")
+                    .map(|(_, rest)| {
+                        rest.rsplit_once('/').map_or("/".to_string(), |(p, _)| format!("/{p}/"))
+                    })
+                    .unwrap_or_else(|| "/".to_string()),
+            };
+            let role_arn = match held {
+                Some(r) => r.arn.clone(),
+                None => format!("arn:{partition}:iam::{account}:role{path}{name}"),
+            };
+            if missing.contains_key(&role_arn) || evaluated.iter().any(|e| e.0 == role_arn) {
+                continue;
+            }
+            missing.insert(
+                role_arn.clone(),
+                RoleReach {
+                    arn: role_arn.clone(),
+                    account_id: account.to_string(),
+                    kind: kind_name(held.map_or(RoleKind::of(&path), |r| r.kind)).into(),
+                    used: true,
+                    certain: true,
+                    from: Vec::new(),
+                    via: if held.is_some() {
+                        "the evidence (the IAM snapshot does not let the tail in)".into()
+                    } else {
+                        "the evidence (not in the IAM snapshot)".into()
+                    },
+                    depth: 0,
+                    reasons: Vec::new(),
+                    labels: vec![if held.is_some() {
+                        "used in the evidence, not reachable per the IAM snapshot".into()
+                    } else {
+                        "not in the IAM snapshot".into()
+                    }],
+                },
+            );
+            let r = iam.snapshot.reach(&role_arn);
+            evaluated.push((role_arn, Vec::new(), Vec::new(), r));
         }
     }
     let mut principals = Vec::new();
     let mut roles: BTreeMap<String, RoleReach> = BTreeMap::new();
     let mut users: BTreeMap<String, UserReach> = BTreeMap::new();
     let mut changes: BTreeMap<String, ChangeReach> = BTreeMap::new();
-    for (p, (tails, labels)) in &by_principal {
-        let r = iam.snapshot.reach(p);
+    for (p, tails, labels, r) in &evaluated {
         notes.extend(r.notes.iter().cloned());
         for x in &r.roles {
             let is_used = role_key(&x.arn).is_some_and(|k| used.contains(&k));

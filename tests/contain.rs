@@ -1024,3 +1024,49 @@ fn a_used_role_the_snapshot_lacks_is_denied_whole_or_fails_the_containment() {
     let (code, v) = verify(&c, &out, true);
     assert_eq!(code, 1, "{v}");
 }
+
+/// A role the evidence shows in use that the snapshot holds but does not let the tail into (an
+/// export from before the attacker changed its trust) is denied whole all the same: the logs
+/// show a tainted credential assumed it, so the tail could again. And an account export that
+/// holds no role list (`--filter`) is a snapshot problem, not "no roles" (exit 3).
+#[test]
+fn a_used_role_the_snapshot_keeps_out_is_denied_and_a_filtered_export_is_incomplete() {
+    let c = case();
+    let page = c.iam.join("111122223333-2.json");
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&page).unwrap()).unwrap();
+    let deploy = "arn:aws:iam::111122223333:role/ci/DeployRole";
+    for r in v["RoleDetailList"].as_array_mut().unwrap() {
+        if r["RoleName"] == "DeployRole" {
+            r["AssumeRolePolicyDocument"] = serde_json::json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/nobody"}, "Action": "sts:AssumeRole"}]});
+        }
+    }
+    std::fs::write(&page, serde_json::to_string(&v).unwrap()).unwrap();
+    let out = c.dir.path().join("plan.json");
+    let o = plan(&c, &["--contain-reachable", "--iam", c.iam.to_str().unwrap()], &out);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let p = read(&out);
+    let role = p["reachable"]["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["arn"] == deploy)
+        .unwrap_or_else(|| panic!("{}", p["reachable"]["roles"]));
+    assert_eq!(role["used"], true, "{role}");
+    let (code, v) = verify(&c, &out, true);
+    assert_eq!(code, 0, "{v}");
+    assert!(strings(&v["precautionary"]["reachable_roles_denied"]).contains(deploy), "{v}");
+
+    // The main account exported without its role list.
+    for f in ["111122223333.json", "111122223333-2.json"] {
+        let page = c.iam.join(f);
+        let mut v: Value = serde_json::from_slice(&std::fs::read(&page).unwrap()).unwrap();
+        v.as_object_mut().unwrap().remove("RoleDetailList");
+        std::fs::write(&page, serde_json::to_string(&v).unwrap()).unwrap();
+    }
+    let o = plan(&c, &["--contain-reachable", "--iam", c.iam.to_str().unwrap()], &out);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    let problems = read(&out)["reachable"]["problems"].to_string();
+    assert!(problems.contains("hold no RoleDetailList"), "{problems}");
+}

@@ -45,6 +45,10 @@ pub(super) struct Builder {
     /// The authorization-details files: whether the page says more pages follow
     /// (`IsTruncated`), and the accounts its entities name.
     pages: Vec<(PathBuf, bool, std::collections::BTreeSet<String>)>,
+    /// Per account its entities name: which of the user and role lists its pages hold, and
+    /// its first file. An export made with `--filter` (or a page of one list lost) lacks a
+    /// list, and what it would have listed is unknown, not none.
+    lists: BTreeMap<String, (std::collections::BTreeSet<&'static str>, PathBuf)>,
 }
 
 /// A name or ARN for a message, at most 100 characters (a hostile file may hold huge ones).
@@ -335,6 +339,17 @@ impl Builder {
                 let acct = s(x, "Arn").and_then(arn_parts).map(|(a, _)| a);
                 if let Some(a) = acct.filter(|a| a.len() == 12) {
                     accounts.insert(a.to_string());
+                }
+            }
+        }
+        for a in &accounts {
+            let e = self
+                .lists
+                .entry(a.clone())
+                .or_insert_with(|| (Default::default(), path.to_path_buf()));
+            for k in ["UserDetailList", "RoleDetailList"] {
+                if v.get(k).is_some_and(Value::is_array) {
+                    e.0.insert(k);
                 }
             }
         }
@@ -673,6 +688,18 @@ impl Builder {
                 file,
                 format!("a page of get-account-authorization-details that says more pages follow (IsTruncated, Marker or NextToken), and no last page{whose} is among the files (a last page that names no account, holding only AWS managed policies, is counted for one account only): give every page (call again with --starting-token NEXTTOKEN, or the API's Marker, until the output has no NextToken and IsTruncated is false), or let the AWS CLI paginate (no --max-items)"),
             );
+        }
+        // An account whose pages hold no user list or no role list (an export made with
+        // `--filter`): its roles read as none, and what the unseen tail could reach there as
+        // nothing to contain (a review: the precautionary denies of two roles were lost, plan
+        // 0 and verify OK).
+        for (acct, (have, file)) in std::mem::take(&mut self.lists) {
+            for k in ["UserDetailList", "RoleDetailList"].iter().filter(|k| !have.contains(*k)) {
+                self.problem(
+                    &file,
+                    format!("the get-account-authorization-details pages of account {} hold no {k} (an export made with --filter, or a page lost): what it lists is unknown, not none; give the whole export (no --filter)", clip(&acct)),
+                );
+            }
         }
         self.check_references();
         let pending = std::mem::take(&mut self.pending);

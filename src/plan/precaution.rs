@@ -103,7 +103,7 @@ fn apply_with(
             // issued before the cut-off: a surgical deny names only the sessions the logs
             // show, and a role whose logged sessions have all expired has no deny at all,
             // while the unseen tail could have minted more of it.
-            if r.used && (r.kind != "ordinary" || denies_older_sessions(&p.actions, &r.arn, cut)) {
+            if r.used && r.kind == "ordinary" && denies_older_sessions(&p.actions, &r.arn, cut) {
                 continue;
             }
             if r.kind != "ordinary" {
