@@ -7142,3 +7142,45 @@ fn sessions_of_a_principal_follow_the_taint_as_blast_does() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("no credential in the evidence acts as this principal"), "{err}");
 }
+
+/// `--contain-reachable`: a role the leaked key used that the trail then shows deleted (and a
+/// snapshot taken after rightly lacks) gets no deny, which IAM would refuse (NoSuchEntity)
+/// and plan.sh would report as failed; the live key is still deactivated, and a role the
+/// snapshot shows reachable still denied.
+#[test]
+fn a_used_role_the_trail_shows_deleted_gets_no_precautionary_deny() {
+    let d = TempDir::new().unwrap();
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let temp = s.assume_role(&leaked, T0, &format!("arn:aws:iam::{MAIN}:role/temp"), "t", 900);
+    s.call(&temp, T0 + 60, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.call(&leaked, T0 + 1200, "iam.amazonaws.com", "DeleteRole", json!({"roleName": "temp"}));
+    s.call(&leaked, T0 + 1500, "sts.amazonaws.com", "GetCallerIdentity", Value::Null);
+    s.write(&d.path().join("trail"), &[]).unwrap();
+    let allow = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]});
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{MAIN}:root")}, "Action": "sts:AssumeRole"}]});
+    let snapshot = json!({
+        "UserDetailList": [{"UserName": "ci-deployer", "Path": "/", "UserId": "AIDAEXAMPLECI0000001",
+            "Arn": format!("arn:aws:iam::{MAIN}:user/ci-deployer"), "GroupList": [],
+            "UserPolicyList": [{"PolicyName": "assume", "PolicyDocument": allow}], "AttachedManagedPolicies": []}],
+        "GroupDetailList": [], "Policies": [], "IsTruncated": false,
+        "RoleDetailList": [{"RoleName": "ops", "Path": "/", "RoleId": "AROAEXAMPLEOPS000001",
+            "Arn": format!("arn:aws:iam::{MAIN}:role/ops"), "AssumeRolePolicyDocument": trust,
+            "RolePolicyList": [], "AttachedManagedPolicies": []}],
+    });
+    let iam = d.path().join("iam.json");
+    std::fs::write(&iam, snapshot.to_string()).unwrap();
+    let cut = trailhound::time::fmt_iso(T0 + 1800);
+    let args = ["plan", "--key", LEAKED, "--effective-at", &cut, "--contain-reachable", "--iam"];
+    let (code, p, err) = run(&[&args[..], &[iam.to_str().unwrap()]].concat(), &d);
+    assert_eq!(code, 0, "{err}");
+    let denied: Vec<&str> = p["precautionary"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["type"] == "put_role_policy")
+        .filter_map(|a| a["principal_arn"].as_str())
+        .collect();
+    assert_eq!(denied, [format!("arn:aws:iam::{MAIN}:role/ops")], "{}", p["precautionary"]);
+    assert_eq!(deactivated(&p), [LEAKED]);
+}
