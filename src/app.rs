@@ -17,7 +17,7 @@ mod links;
 mod query;
 mod window;
 use links::guard_outputs;
-use window::{not_verified_in_window, until_note, window_note};
+use window::{not_verified_in_window, window_notes};
 mod seeds;
 use seeds::{check_keys, require_keys, seeds_of};
 
@@ -559,8 +559,7 @@ fn plan(a: cli::PlanArgs) -> Result<Exit> {
     let mut p =
         plan_with_snapshot(&ing, &g, (&mut b, by_target), &opts, iam.as_ref(), a.contain_reachable);
     p.seed_principals = a.seeds.principals.iter().map(|s| s.trim().to_string()).collect();
-    let windows: Vec<String> =
-        [window_note(&g, &a.input)?, until_note(&a.input)?].into_iter().flatten().collect();
+    let windows = window_notes(&g, &a.input)?;
     let windowed = !windows.is_empty();
     p.notes.extend(windows);
     crate::diag::mark("plan done");
@@ -636,8 +635,7 @@ fn verify(a: cli::VerifyArgs) -> Result<Exit> {
         None => None,
     };
     v.check_inputs(&p, script.as_ref().map(|(a, b)| (a.as_str(), b.as_str())), &a.keys);
-    let windows = [window_note(&g, &a.input)?, until_note(&a.input)?];
-    not_verified_in_window(&mut v, windows.into_iter().flatten().collect());
+    not_verified_in_window(&mut v, window_notes(&g, &a.input)?);
     match a.format {
         cli::TableOrJson::Json => stdout_write(&to_json(&v)?)?,
         cli::TableOrJson::Table if use_colour() => {
@@ -745,8 +743,7 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
     let mut p =
         plan_with_snapshot(&ing, &g, (&mut b, by_target), &opts, iam.as_ref(), a.contain_reachable);
     p.seed_principals = a.seeds.principals.iter().map(|s| s.trim().to_string()).collect();
-    let windows: Vec<String> =
-        [window_note(&g, &a.input)?, until_note(&a.input)?].into_iter().flatten().collect();
+    let windows = window_notes(&g, &a.input)?;
     p.notes.extend(windows.iter().cloned());
     crate::diag::mark("plan done");
     let mut v = crate::plan::verify::verify_with(&ing, &g, &p, iam.as_ref())?;

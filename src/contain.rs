@@ -303,8 +303,13 @@ pub fn reachable(
             })
             .flatten()
     };
-    let used: BTreeSet<(&str, &str)> =
-        tainted.iter().filter_map(|&n| role_of(n).and_then(role_key)).collect();
+    // Each role the evidence shows in use, once: `(account, name)` to the first ARN naming it.
+    let mut used: BTreeMap<(&str, &str), &str> = BTreeMap::new();
+    for arn in tainted.iter().filter_map(|&n| role_of(n)) {
+        if let Some(k) = role_key(arn) {
+            used.entry(k).or_insert(arn);
+        }
+    }
     let mut notes: BTreeSet<String> = BTreeSet::new();
     let mut by_principal: BTreeMap<String, (Vec<usize>, Vec<String>)> = BTreeMap::new();
     for (i, t) in tail.iter().enumerate() {
@@ -344,15 +349,13 @@ pub fn reachable(
             .filter_map(|x| role_key(&x.arn))
             .map(|(a, n)| (a.to_string(), n.to_ascii_lowercase()))
             .collect();
-        for &n in tainted {
-            let Some(arn) = role_of(n) else { continue };
-            let Some((account, name)) = role_key(arn) else { continue };
+        for (&(account, name), &arn) in &used {
             if reached.contains(&(account.to_string(), name.to_ascii_lowercase()))
                 || deleted(g, account, name)
             {
                 continue;
             }
-            let partition = arn.split(':').nth(1).unwrap_or("aws");
+            let partition = crate::chain::arn_partition(arn).unwrap_or("aws");
             let held = iam.snapshot.role_in(account, name);
             let path = match held {
                 Some(r) => r.path.clone(),
@@ -404,7 +407,7 @@ pub fn reachable(
     for (p, tails, labels, r) in &evaluated {
         notes.extend(r.notes.iter().cloned());
         for x in &r.roles {
-            let is_used = role_key(&x.arn).is_some_and(|k| used.contains(&k));
+            let is_used = role_key(&x.arn).is_some_and(|k| used.contains_key(&k));
             let e = roles.entry(x.arn.clone()).or_insert_with(|| RoleReach {
                 arn: x.arn.clone(),
                 account_id: x.account.clone(),
@@ -458,8 +461,11 @@ pub fn reachable(
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let unused =
-            r.roles.iter().filter(|x| !role_key(&x.arn).is_some_and(|k| used.contains(&k))).count();
+        let unused = r
+            .roles
+            .iter()
+            .filter(|x| !role_key(&x.arn).is_some_and(|k| used.contains_key(&k)))
+            .count();
         let reason = if !r.found && !r.upper_bound {
             "its principal is not in the IAM snapshot: its rights are unknown; it may have minted credentials after the last event".to_string()
         } else {

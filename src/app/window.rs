@@ -3,12 +3,18 @@
 
 use super::*;
 
+/// The WINDOW notes of `--since` and `--until` (each also said on stderr), for the plan's
+/// notes and [`not_verified_in_window`]; empty without a window.
+pub(super) fn window_notes(g: &crate::chain::SessionGraph, a: &InputArgs) -> Result<Vec<String>> {
+    Ok([window_note(g, a)?, until_note(a)?].into_iter().flatten().collect())
+}
+
 /// With `--since`: what the window leaves out. Every issuing call before it is gone, and with
 /// them the calls that give the attacker a user or a role's trust: a session used in the
 /// window but issued before it has no known issuer, and a grant made before it taints
 /// nothing. So a plan (or a verification) of a window may miss live tainted sessions that one
 /// over the whole trail finds. Said on stderr too, even with `-q`.
-pub(super) fn window_note(g: &crate::chain::SessionGraph, a: &InputArgs) -> Result<Option<String>> {
+fn window_note(g: &crate::chain::SessionGraph, a: &InputArgs) -> Result<Option<String>> {
     let Some(since) = parse_time_arg("--since", &a.since)? else { return Ok(None) };
     let before = g
         .nodes
@@ -29,7 +35,7 @@ pub(super) fn window_note(g: &crate::chain::SessionGraph, a: &InputArgs) -> Resu
 
 /// With `--until`: the events after it are in the logs but left out by the option, so the
 /// notes that say the evidence ends before the cut-off mean the option, not missing logs.
-pub(super) fn until_note(a: &InputArgs) -> Result<Option<String>> {
+fn until_note(a: &InputArgs) -> Result<Option<String>> {
     let Some(until) = parse_time_arg("--until", &a.until)? else { return Ok(None) };
     let note = format!(
         "WINDOW: --until {} leaves out the events after it: where the notes say the evidence ends before the cut-off, or what live tainted credentials did since is not in the logs, it is this option that leaves them out; run again without --until before applying",

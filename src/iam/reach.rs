@@ -284,7 +284,10 @@ impl Snapshot {
         // A role's session stands for its role: a trust naming the role's ARN must find it.
         let role =
             super::role_key(arn).filter(|_| arn.contains(":assumed-role/")).map(|(a, name)| {
-                format!("arn:{}:iam::{a}:role/{name}", arn.split(':').nth(1).unwrap_or("aws"))
+                format!(
+                    "arn:{}:iam::{a}:role/{name}",
+                    crate::chain::arn_partition(arn).unwrap_or("aws")
+                )
             });
         let arn = role.as_deref().unwrap_or(arn);
         let all = ALL.get_or_init(|| {

@@ -193,8 +193,9 @@ fn apply_with(
         }
         // A principal whose account the snapshot does not hold (another account's export, a
         // page left out; one the account holds is taken as allowed everything there, an
-        // upper bound, `iam::reach`): what it could reach is unknown, so nothing of it is contained; saying "0 reachable"
-        // would read as contained. The plan exits 1 until the snapshot holds it.
+        // upper bound, `iam::reach`): what it could reach is unknown, so nothing of it is
+        // contained; saying "0 reachable" would read as contained. The plan exits 1 until the
+        // snapshot holds it.
         for pr in reach.principals.iter().filter(|pr| !pr.in_snapshot && !pr.upper_bound) {
             let account = arn_account(&pr.principal).map(str::to_string);
             let acct = account.clone().unwrap_or_else(|| "?".into());
