@@ -435,7 +435,11 @@ fn blast_for_plan(
 ) -> Result<(crate::blast::BlastRadius, crate::plan::SessionsByTarget)> {
     let (b, by_target) = rayon::join(
         || crate::blast::blast_with(ing, g, seeds, true, keep_events),
-        || crate::plan::sessions_by_target(g),
+        || {
+            let t = crate::plan::sessions_by_target(g);
+            crate::diag::mark("plan: sessions by target");
+            t
+        },
     );
     Ok((b?, by_target))
 }

@@ -460,8 +460,14 @@ pub fn blast_with(
     // longer of the two, starts first, here: `plan` runs this beside its sessions by target,
     // and a radius queued behind the signals waited for one of them to end (a sixth of a
     // `plan` over a filled cache at 1 GB).
-    let (b, signals) =
-        rayon::join(|| radius(ing, g, seeds, activity, keep_events), || signals(ing, g));
+    let (b, signals) = rayon::join(
+        || radius(ing, g, seeds, activity, keep_events),
+        || {
+            let s = signals(ing, g);
+            crate::diag::mark("blast: signals");
+            s
+        },
+    );
     let b = b?;
     // The sessions suspected from the tainted credentials' addresses need the taint.
     let suspected = signals::suspected(g, &b.nodes);
@@ -632,6 +638,7 @@ fn radius(
         notes.push(results_note(ing, g));
     }
     let taint = crate::taint::taint(g, &seed_idx);
+    crate::diag::mark("blast: tainted");
     let nodes = taint.nodes;
     let evidence_window = crate::taint::evidence_window(ing);
     let unseen_tail = crate::taint::unseen_tail(g, &nodes, &evidence_window, |n| {
@@ -785,6 +792,7 @@ fn radius(
             }
         }
     })?;
+    crate::diag::mark("blast: events read back");
     for (at, follow_up) in workload::Linked::of(g, &mask).judge(&workloads) {
         found[at].1.follow_up = follow_up;
     }
