@@ -49,7 +49,9 @@ pub fn load(files: &[PathBuf]) -> Option<Iam> {
 pub fn fill_role_arns(iam: &Iam, g: &mut SessionGraph) -> usize {
     let mut filled = 0;
     for n in g.nodes.iter_mut().filter(|n| n.kind == NodeKind::Session && n.role_arn.is_none()) {
-        let Some(arn) = n.principal_arn.as_deref().filter(|a| a.contains(":assumed-role/")) else {
+        let Some(arn) =
+            n.principal_arn.as_deref().filter(|a| crate::chain::arn_is(a, "assumed-role/"))
+        else {
             continue;
         };
         let want = role_key(arn);
@@ -264,7 +266,11 @@ fn principal_of(g: &SessionGraph, n: usize) -> Result<(String, Option<String>), 
         }
     }
     match &node.principal_arn {
-        Some(p) if p.contains(":user/") || p.contains(":assumed-role/") || p.contains(":role/") => {
+        Some(p)
+            if crate::chain::arn_is(p, "user/")
+                || crate::chain::arn_is(p, "assumed-role/")
+                || crate::chain::arn_is(p, "role/") =>
+        {
             Ok((p.clone(), None))
         }
         _ => Err(format!("{}: the principal it acts as is not known from the logs", node.id)),
@@ -297,9 +303,10 @@ pub fn reachable(
         let node = &g.nodes[n];
         (node.kind == NodeKind::Session)
             .then(|| {
-                node.role_arn
+                node.role_arn.as_deref().or(node
+                    .principal_arn
                     .as_deref()
-                    .or(node.principal_arn.as_deref().filter(|a| a.contains(":assumed-role/")))
+                    .filter(|a| crate::chain::arn_is(a, "assumed-role/")))
             })
             .flatten()
     };
@@ -359,9 +366,8 @@ pub fn reachable(
             let held = iam.snapshot.role_in(account, name);
             let path = match held {
                 Some(r) => r.path.clone(),
-                None => arn
-                    .split_once(":role/")
-                    .map(|(_, rest)| {
+                None => crate::chain::after_segment(arn, "role/")
+                    .map(|rest| {
                         rest.rsplit_once('/').map_or("/".to_string(), |(p, _)| format!("/{p}/"))
                     })
                     .unwrap_or_else(|| "/".to_string()),

@@ -791,12 +791,9 @@ mod tests {
             "arn:aws:iam::1:user/x:user/eve",
             "arn:aws-cn:sts::1:assumed-role/R/s",
         ] {
-            // The resource (after the fifth colon) when it starts with `seg`, up to a further
-            // `:seg`.
-            let reference = |seg: &str| {
-                let resource = arn.splitn(6, ':').nth(5)?;
-                resource.strip_prefix(seg)?.split(format!(":{seg}").as_str()).next()
-            };
+            // The resource (after the fifth colon) when it starts with `seg`, to its end (a
+            // path may hold `:user/`).
+            let reference = |seg: &str| arn.splitn(6, ':').nth(5)?.strip_prefix(seg);
             for seg in ["user/", "assumed-role/"] {
                 assert_eq!(crate::chain::after_segment(arn, seg), reference(seg), "{arn:?} {seg}");
             }

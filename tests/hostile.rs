@@ -520,6 +520,15 @@ fn json_that_is_not_cloudtrail_is_skipped_in_a_walk_and_fails_when_named() {
         scan_json(&[d.path().join("AWSLogs").to_str().unwrap(), named.to_str().unwrap()]);
     assert_eq!(code, 3, "{v}");
     assert_eq!(problem(&v, "ground_truth.json")[0]["severity"], "failed");
+    // Named after the directory that holds it, or before: the same failure (the walk found it
+    // first and the name given after was dropped as a second sight of the file: exit 0).
+    let manifest = d.path().join("AWSLogs/111122223333/CloudTrail/manifest.json");
+    let (dir, manifest) = (d.path().to_str().unwrap(), manifest.to_str().unwrap());
+    for args in [[dir, manifest], [manifest, dir]] {
+        let (code, v) = scan_json(&args);
+        assert_eq!(code, 3, "{args:?}: {v}");
+        assert_eq!(problem(&v, "manifest.json")[0]["severity"], "failed", "{args:?}");
+    }
 }
 
 #[test]

@@ -404,6 +404,118 @@ fn an_attacker_made_user_its_console_session_and_its_key_are_tainted_and_removed
     );
 }
 
+/// Rewrites `from` as `to` in every string of every record so far (a path put in the ARNs).
+fn rewrite(s: &mut Scenario, from: &str, to: &str) {
+    s.edit_records(|_, r| {
+        let text = serde_json::to_string(&*r).unwrap().replace(from, to);
+        *r = serde_json::from_str(&text).unwrap();
+    });
+}
+
+/// An IAM path may hold `:user/` (any character from `!` to `~`): the name of a user (or
+/// role) is the last segment of its ARN, never the text before a later `:user/`. A review:
+/// the attacker's user `backdoor` made under the path `/x:user/y/` read as user `x`, so its
+/// console session and the role it assumed were not tainted (verify OK, the role's session
+/// alive); a user moved to `/ci-deployer:user/x/` read as the leaked key's own user, and its
+/// session's deny went on `ci-deployer`.
+#[test]
+fn a_path_holding_user_names_no_other_user() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    s.create_user(&leaked, T0 + 60, "backdoor");
+    s.create_login_profile(&leaked, T0 + 70, "backdoor");
+    let console = s.console_login(MAIN, T0 + 300, "backdoor");
+    let admin = s.assume_role(
+        &console,
+        T0 + 360,
+        &format!("arn:aws:iam::{MAIN}:role/AdminRole"),
+        "b",
+        3600,
+    );
+    s.call(&admin, T0 + 400, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    // A user the leaked key makes a key for, whose ARN's path names the leaked key's user.
+    let key = s.create_access_key(&leaked, T0 + 500, Some("ops-admin"));
+    let gst = s.get_session_token(&key, T0 + 600, 12 * 3600);
+    s.call(&gst, T0 + 660, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    rewrite(&mut s, "user/backdoor", "user/x:user/y/backdoor");
+    rewrite(&mut s, "user/ops-admin", "user/ci-deployer:user/x/ops-admin");
+    let d = write(&s, &[]);
+    let tainted = tainted_ids(&d, LEAKED);
+    for c in [&console, &admin, &gst] {
+        assert!(tainted.contains(&c.node_id()), "{} not tainted: {tainted:?}", c.node_id());
+    }
+    let p = plan(&d, LEAKED, "strict");
+    let covering = |id: &str| -> Vec<String> {
+        p["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["covers"].as_array().is_some_and(|c| c.iter().any(|x| x == id)))
+            .map(|a| a["principal_arn"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(covering(&admin.node_id()), [format!("arn:aws:iam::{MAIN}:role/AdminRole")]);
+    assert_eq!(
+        covering(&gst.node_id()),
+        [format!("arn:aws:iam::{MAIN}:user/ci-deployer:user/x/ops-admin")],
+        "{p}"
+    );
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 0, "{v}");
+    let covered: Vec<&str> =
+        v["covered"].as_array().unwrap().iter().filter_map(|c| c["session"].as_str()).collect();
+    for c in [&console, &admin, &gst] {
+        assert!(covered.contains(&c.node_id().as_str()), "{}: {v}", c.node_id());
+    }
+}
+
+/// A credential's facts come from its earliest call, not from the call stored first: a later
+/// call whose `sessionIssuer` names another role (a service-linked one, or root), stored first
+/// in its file, gave the session that role, and the same records in another order another
+/// plan (a review: the session listed unrevocable, nothing denied, verify OK).
+#[test]
+fn a_sessions_facts_do_not_depend_on_the_order_its_calls_are_stored_in() {
+    let role_a = format!("arn:aws:iam::{MAIN}:role/RoleA");
+    let odd_issuers = [
+        format!("arn:aws:iam::{MAIN}:role/aws-service-role/ops.amazonaws.com/RoleZ"),
+        format!("arn:aws:iam::{MAIN}:role/RoleZ"),
+    ];
+    for odd_issuer in &odd_issuers {
+        let mut plans = Vec::new();
+        for odd_first in [true, false] {
+            let mut s = Scenario::new();
+            let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+            let a = s.assume_role(&leaked, T0 + 60, &role_a, "s", 3600);
+            // The call at 10:06:40 names the odd issuer; stored first or second.
+            let times = if odd_first { [T0 + 400, T0 + 300] } else { [T0 + 300, T0 + 400] };
+            for at in times {
+                s.call(&a, at, "s3.amazonaws.com", "ListBuckets", Value::Null);
+            }
+            s.edit_records(|_, r| {
+                if r["eventTime"] == "2024-03-11T10:06:40Z" {
+                    r["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] = json!(odd_issuer);
+                }
+            });
+            let d = write(&s, &[]);
+            let p = plan(&d, LEAKED, "strict");
+            let denied: Vec<String> = actions(&p, "put_role_policy")
+                .iter()
+                .filter(|x| {
+                    x["covers"]
+                        .as_array()
+                        .is_some_and(|c| c.iter().any(|i| i == a.node_id().as_str()))
+                })
+                .map(|x| x["principal_arn"].as_str().unwrap().to_string())
+                .collect();
+            assert_eq!(denied, [role_a.clone()], "{odd_issuer}, odd call first {odd_first}: {p}");
+            let (code, v) = verify(&d, &p);
+            assert_eq!(code, 0, "{v}");
+            plans.push(p["actions"].clone());
+        }
+        assert_eq!(plans[0], plans[1], "{odd_issuer}");
+    }
+}
+
 #[test]
 fn a_taken_over_user_is_denied_but_not_deleted() {
     let mut s = Scenario::new();

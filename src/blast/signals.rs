@@ -19,7 +19,7 @@ pub(super) fn signals(ing: &Ingest, g: &SessionGraph) -> Vec<Signal> {
         node.issued_by_event.as_deref() == Some("EC2 instance profile")
             || node.principal_arn.as_deref().is_some_and(|a| {
                 a.rsplit('/').next().is_some_and(|s| s.starts_with("i-"))
-                    && a.contains(":assumed-role/")
+                    && crate::chain::arn_is(a, "assumed-role/")
             })
             || parent[n].is_some_and(|(p, _)| g.nodes[p].id == "service:ec2.amazonaws.com")
     };
@@ -113,7 +113,8 @@ pub(super) fn suspected(g: &SessionGraph, tainted: &BTreeSet<usize>) -> Vec<Sign
     let mut children: Option<Vec<Vec<(usize, usize)>>> = None;
     let mut out = Vec::new();
     for (n, node) in g.nodes.iter().enumerate() {
-        let role_session = node.principal_arn.as_deref().filter(|a| a.contains(":assumed-role/"));
+        let role_session =
+            node.principal_arn.as_deref().filter(|a| crate::chain::arn_is(a, "assumed-role/"));
         let from_unlogged = parent[n].is_some_and(|(p, _)| g.nodes[p].id.starts_with("account:"));
         let unissued = node.orphan && node.issued_by_event.is_none() && parent[n].is_none();
         let (Some(arn), true) = (role_session, unissued || from_unlogged) else {
@@ -122,7 +123,7 @@ pub(super) fn suspected(g: &SessionGraph, tainted: &BTreeSet<usize>) -> Vec<Sign
         // IAM Identity Center and service-linked roles: their sessions come from the SSO
         // sign-in or the service, never from a key (and a shared office address would name
         // every one of them).
-        let role = arn.split_once(":assumed-role/").map_or("", |(_, r)| r);
+        let role = crate::chain::after_segment(arn, "assumed-role/").unwrap_or("");
         if node.kind != crate::chain::NodeKind::Session
             || tainted.contains(&n)
             || arn.rsplit('/').next().is_some_and(|s| s.starts_with("i-"))

@@ -725,7 +725,7 @@ impl SessionGraph {
                     e.get(F::Kind).unwrap_or(""),
                 )
             }
-            Some("IAMUser") if e.get(F::Arn).is_some_and(|a| a.contains(":user/")) => {
+            Some("IAMUser") if e.get(F::Arn).is_some_and(|a| crate::chain::arn_is(a, "user/")) => {
                 self.keyless_user(e)
             }
             // Root's console calls carry no key either (F17): root's own session, as a user's.

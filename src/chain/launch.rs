@@ -405,7 +405,7 @@ impl SessionGraph {
 /// The session name of a role session (`…:assumed-role/ROLE/NAME`).
 fn session_name(node: &Node) -> Option<&str> {
     let arn = node.principal_arn.as_deref().filter(|_| node.kind == NodeKind::Session)?;
-    arn.contains(":assumed-role/").then(|| arn.rsplit('/').next()).flatten()
+    crate::chain::arn_is(arn, "assumed-role/").then(|| arn.rsplit('/').next()).flatten()
 }
 
 /// The session name of a role session when it is one a Lambda function could have.

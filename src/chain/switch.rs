@@ -48,7 +48,7 @@ const LOGIN_SLACK: i64 = 5;
 
 /// `(role ARN part, session name)` of an assumed-role session ARN.
 fn role_session(arn: &str) -> Option<(&str, &str)> {
-    let rest = arn.split_once(":assumed-role/")?.1;
+    let rest = super::after_segment(arn, "assumed-role/")?;
     rest.rsplit_once('/')
 }
 
@@ -78,7 +78,7 @@ pub(super) fn switch_window(node: &super::Node) -> Option<(String, i64, i64)> {
     // unflagged, it is as likely a CLI session of the same person (SSO names both alike).
     let (name, role) = match role_session(arn) {
         Some((_, session)) if from_console(node) => (session, true),
-        None if arn.contains(":user/") && maybe_console(node) => {
+        None if crate::chain::arn_is(arn, "user/") && maybe_console(node) => {
             (arn.rsplit('/').next().unwrap_or(""), false)
         }
         _ => return None,
@@ -110,7 +110,7 @@ impl SessionGraph {
                 continue;
             }
             if let (Some(arn), Some(t)) = (node.principal_arn.as_deref(), node.issued_at) {
-                if arn.contains(":user/") {
+                if crate::chain::arn_is(arn, "user/") {
                     known.entry(arn.to_ascii_lowercase()).or_default().push((t, n));
                 }
             }

@@ -286,7 +286,9 @@ impl SessionGraph {
         for &k in tainted {
             let n = &self.nodes[k];
             if n.kind == NodeKind::LongTermKey && !n.root_derived {
-                if let Some(arn) = n.principal_arn.as_deref().filter(|a| a.contains(":user/")) {
+                if let Some(arn) =
+                    n.principal_arn.as_deref().filter(|a| crate::chain::arn_is(a, "user/"))
+                {
                     users.entry(arn.to_ascii_lowercase()).or_insert(k);
                 }
             }

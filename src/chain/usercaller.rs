@@ -186,8 +186,10 @@ impl SessionGraph {
                 Some((id, _)) if ids.contains(id) => role_of_id.entry(id).or_default().push(role),
                 Some(_) => {}
                 None if node.kind == NodeKind::Session => {
-                    let arn =
-                        node.principal_arn.as_deref().filter(|a| a.contains(":assumed-role/"));
+                    let arn = node
+                        .principal_arn
+                        .as_deref()
+                        .filter(|a| crate::chain::arn_is(a, "assumed-role/"));
                     let name = arn.and_then(|a| a.rsplit_once('/'));
                     if let Some((_, name)) = name {
                         by_name.entry((acct, name)).or_default().push(n);

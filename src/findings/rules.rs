@@ -359,11 +359,11 @@ pub(super) fn failed_attempts(
         let last = |rest: &str| rest.rsplit('/').next().unwrap_or(rest).to_string();
         let target = match (
             full.starts_with("arn:"),
-            full.split_once(":role/"),
-            full.split_once(":user/"),
+            crate::chain::after_segment(&full, "role/"),
+            crate::chain::after_segment(&full, "user/"),
         ) {
-            (true, Some((_, rest)), _) => format!("role/{}", last(rest)),
-            (true, None, Some((_, rest))) => format!("user/{}", last(rest)),
+            (true, Some(rest), _) => format!("role/{}", last(rest)),
+            (true, None, Some(rest)) => format!("user/{}", last(rest)),
             _ => full.clone(),
         };
         let mn = Meaning {

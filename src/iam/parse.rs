@@ -556,7 +556,7 @@ impl Builder {
                 self.problem(path, format!("credential report line {}: too few fields", i + 2));
                 continue;
             };
-            if !arn.contains(":user/") {
+            if !crate::chain::arn_is(arn, "user/") {
                 continue; // `<root_account>`
             }
             let flag = |c: usize| match f.get(c).copied() {

@@ -282,13 +282,14 @@ impl Snapshot {
             return None;
         }
         // A role's session stands for its role: a trust naming the role's ARN must find it.
-        let role =
-            super::role_key(arn).filter(|_| arn.contains(":assumed-role/")).map(|(a, name)| {
+        let role = super::role_key(arn).filter(|_| crate::chain::arn_is(arn, "assumed-role/")).map(
+            |(a, name)| {
                 format!(
                     "arn:{}:iam::{a}:role/{name}",
                     crate::chain::arn_partition(arn).unwrap_or("aws")
                 )
-            });
+            },
+        );
         let arn = role.as_deref().unwrap_or(arn);
         let all = ALL.get_or_init(|| {
             let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [

@@ -58,6 +58,18 @@ pub(super) fn discover_stat(
             Ok(m) => {
                 if seen_files.insert(file_key(input, &m)) {
                     files.push((InputFile { path: input.clone(), explicit: true }, Some(m)));
+                } else {
+                    // Found before (in a directory given earlier, or under another name): named
+                    // now, so a file that is not CloudTrail fails the run whatever the order of
+                    // the arguments (SPEC §8; `plan t t/manifest.json` exited 0 and
+                    // `plan t/manifest.json t` 3, a review).
+                    let key = file_key(input, &m);
+                    let same = |(f, fm): &&mut (InputFile, Option<std::fs::Metadata>)| {
+                        fm.as_ref().is_some_and(|fm| file_key(&f.path, fm) == key)
+                    };
+                    if let Some(f) = files.iter_mut().find(same) {
+                        f.0.explicit = true;
+                    }
                 }
             }
         }

@@ -145,6 +145,7 @@ pub(super) fn process_file(
     out.bytes_read = st.raw.len() as u64;
     // Roll back what a file added if it turns out unusable as a whole.
     let marks = (acc.stubs.len(), acc.details.len());
+    acc.replaced.clear();
     let mut sink = FileScan {
         file: idx,
         acc: &mut *acc,
@@ -255,7 +256,11 @@ pub(super) fn process_file(
         // it is reported as failed, so its records must not be counted either.
         acc.stubs.truncate(marks.0);
         acc.details.truncate(marks.1);
-        acc.creds.retain(|_, (o, _)| o.0 != idx);
+        acc.creds.retain(|_, (o, _)| o.1 != idx);
+        // With what its records replaced, as it was before the file (the first copy logged).
+        for (key, old) in acc.replaced.drain(..).rev() {
+            acc.creds.insert(key, old);
+        }
     }
     acc.files.push(out);
     st.raw.len() as u64

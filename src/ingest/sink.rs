@@ -45,8 +45,11 @@ pub(super) struct ThreadAcc {
     pub(super) strings: Strings,
     pub(super) stubs: Vec<Keyed>,
     pub(super) details: Vec<IssuingCall>,
-    /// First call (lowest file, record) of each credential.
+    /// First call (earliest, then lowest file, record) of each credential.
     pub(super) creds: FirstFacts,
+    /// The entries of `creds` the file being read replaced, as they were: put back if the
+    /// file fails as a whole (`read.rs`), which drops what it said.
+    pub(super) replaced: Vec<((u32, i64), (CallAt, CredFacts))>,
     pub(super) files: Vec<FileOutcome>,
     /// Which records to keep in full ([`super::watch`]), when there are seed keys
     /// ([`IngestOptions::seed_keys`](super::IngestOptions::seed_keys)).
@@ -75,12 +78,18 @@ impl Default for Recent {
     }
 }
 
-/// Each credential `(key, creationDate)` with where its first call is `(file, record)` and
-/// what that call said.
-pub(super) type FirstFacts = FxMap<(u32, i64), ((u32, u32), CredFacts)>;
+/// Each credential `(key, creationDate)` with where its first call is ([`CallAt`]) and what
+/// that call said.
+pub(super) type FirstFacts = FxMap<(u32, i64), (CallAt, CredFacts)>;
 
-/// Where a credential's first call is: `((key, created), (file, record))`.
-pub(crate) type FirstCall = ((u32, i64), (u32, u32));
+/// When and where a call is: `(eventTime, file, record)`. A credential's first call is its
+/// earliest, the place breaking a tie only: the first in storage order gave a session the role
+/// (or the root issuer) a later call's `sessionIssuer` named when that record came first in its
+/// file, and the same records in another order another plan (a review).
+pub(crate) type CallAt = (i64, u32, u32);
+
+/// Where a credential's first call is: `((key, created), (time, file, record))`.
+pub(crate) type FirstCall = ((u32, i64), CallAt);
 
 /// Each credential's first facts without where they were said, and, when `keep`, where each
 /// first call is (sorted by credential), for [`super::Growable::first_calls`].
@@ -93,18 +102,33 @@ pub(super) fn split_first(creds: FirstFacts, keep: bool) -> (super::Creds, Vec<F
     (creds.into_iter().map(|(k, (_, v))| (k, v)).collect(), first_calls)
 }
 
-/// Records what a credential's call at `here` said unless an earlier call (lower file, record)
-/// is already recorded: each credential keeps its first call's facts.
-pub(super) fn keep_first(
-    creds: &mut FirstFacts,
-    key: (u32, i64),
-    here: (u32, u32),
-    facts: CredFacts,
-) {
+/// Records what a credential's call at `here` said unless an earlier call (earlier time, else
+/// lower file, record) is already recorded: each credential keeps its first call's facts.
+pub(super) fn keep_first(creds: &mut FirstFacts, key: (u32, i64), here: CallAt, facts: CredFacts) {
     match creds.get(&key) {
         Some((o, _)) if *o <= here => {}
         _ => {
             creds.insert(key, (here, facts));
+        }
+    }
+}
+
+impl ThreadAcc {
+    /// Records what the call at `here` of credential `key` says (`facts`, asked only then)
+    /// unless an earlier call of it is recorded ([`keep_first`]); what it replaces is kept in
+    /// [`ThreadAcc::replaced`].
+    pub(super) fn first_call(
+        &mut self,
+        key: (u32, i64),
+        here: CallAt,
+        facts: impl FnOnce(&mut Strings) -> CredFacts,
+    ) {
+        if self.creds.get(&key).is_some_and(|(o, _)| *o <= here) {
+            return;
+        }
+        let facts = facts(&mut self.strings);
+        if let Some(old) = self.creds.insert(key, (here, facts)) {
+            self.replaced.push((key, old));
         }
     }
 }
@@ -159,14 +183,8 @@ impl FileScan<'_> {
         }
         let key = acc.strings.opt(e.identity.access_key_id.as_deref());
         if key != NONE && !acc.inventory_only {
-            let here = (self.file, idx);
-            match acc.creds.get(&(key, created)) {
-                Some((o, _)) if *o <= here => {}
-                _ => {
-                    let facts = CredFacts::of_identity(&e.identity, &mut acc.strings);
-                    acc.creds.insert((key, created), (here, facts));
-                }
-            }
+            let here = (e.time, self.file, idx);
+            acc.first_call((key, created), here, |s| CredFacts::of_identity(&e.identity, s));
         }
         let principal = e.identity.arn.as_deref().or(e.identity.principal_id.as_deref());
         let stub = Stub {
@@ -254,14 +272,8 @@ impl parse::RecordSink for FileScan<'_> {
             w.keep(&mut acc.kept, key_str.as_deref(), arn.as_deref(), ids, r, self.file, idx);
         }
         if key != NONE && !acc.inventory_only {
-            let here = (self.file, idx);
-            match acc.creds.get(&(key, created)) {
-                Some((o, _)) if *o <= here => {}
-                _ => {
-                    let facts = CredFacts::of(r, arn_id, &mut acc.strings);
-                    acc.creds.insert((key, created), (here, facts));
-                }
-            }
+            let here = (time, self.file, idx);
+            acc.first_call((key, created), here, |s| CredFacts::of(r, arn_id, s));
         }
         let detail = !acc.inventory_only
             && is_detail(r.event_name.get().unwrap_or(""), r.event_source.get().unwrap_or(""));

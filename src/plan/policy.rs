@@ -14,7 +14,7 @@ const UNKNOWN_ROLE_ID: &str = "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
 /// The session name of an assumed-role session's ARN.
 fn role_session_name(node: &Node) -> Option<&str> {
     let arn = node.principal_arn.as_deref()?;
-    arn.contains(":assumed-role/").then(|| arn.rsplit('/').next()).flatten()
+    crate::chain::arn_is(arn, "assumed-role/").then(|| arn.rsplit('/').next()).flatten()
 }
 
 /// The `aws:userid` a session's requests carry (F9), for evaluating a deny offline: the one

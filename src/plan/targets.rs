@@ -91,7 +91,7 @@ pub enum Blocker {
 /// `/aws-reserved/sso.amazonaws.com/` (F20). Decided by the path in the role's ARN, never by a
 /// name prefix: anyone who can create roles can name one `AWSReservedSSO_…` (SPEC §6).
 pub fn role_blocker(role_arn: &str) -> Option<Blocker> {
-    let path = role_arn.split(":role/").nth(1)?;
+    let path = crate::chain::after_segment(role_arn, "role/")?;
     if path.starts_with("aws-service-role/") {
         Some(Blocker::ServiceLinkedRole)
     } else if path.starts_with("aws-reserved/sso.amazonaws.com/") {
@@ -124,7 +124,7 @@ pub fn attach_target(g: &SessionGraph, n: usize) -> Result<Target, Blocker> {
     }
     // A GetFederationToken logged without its response made a session no record names: it is
     // the calling user's, as one named is (it was "principal unknown", NOT COVERED).
-    let federated = arn.contains(":federated-user/")
+    let federated = crate::chain::arn_is(arn, "federated-user/")
         || (arn.is_empty() && node.issued_by_event.as_deref() == Some("GetFederationToken"));
     let user_arn = if federated {
         // F7: GetFederationToken sessions are denied on the IAM user that called it, known
@@ -139,11 +139,12 @@ pub fn attach_target(g: &SessionGraph, n: usize) -> Result<Target, Blocker> {
     if user_arn.ends_with(":root") {
         return Err(Blocker::Root);
     }
-    if user_arn.split(":user/").nth(1).is_some() {
+    if crate::chain::after_segment(&user_arn, "user/").is_some() {
         // Under the name the user has at the end of the trail (`UpdateUser`): IAM knows a
-        // renamed user by no other.
+        // renamed user by no other. The name is the last segment: a path may hold `:user/`
+        // (`user/ci-deployer:user/x/ops-admin` is user `ops-admin`, not `ci-deployer`).
         let user_arn = g.user_arn_now(&user_arn, node.issued_at.or(node.first_seen));
-        let rest = user_arn.split(":user/").nth(1).unwrap_or("");
+        let rest = crate::chain::after_segment(&user_arn, "user/").unwrap_or("");
         let name = rest.rsplit('/').next().unwrap_or(rest).to_string();
         let account = arn_account(&user_arn).unwrap_or("").to_string();
         return Ok(Target { kind: TargetKind::User, name, arn: user_arn, account_id: account });

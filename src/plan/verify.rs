@@ -523,13 +523,9 @@ fn check_action(a: &super::Action) -> Result<(), String> {
     }
     if let Some(kind) = principal_kind(&a.kind) {
         let arn = a.principal_arn.as_deref().unwrap_or("");
-        let want = if kind == TargetKind::Role { ":role/" } else { ":user/" };
-        if !arn.contains(want) {
-            return Err(format!(
-                "{} on {arn}, which is not a {}",
-                a.kind,
-                &want[1..want.len() - 1]
-            ));
+        let want = if kind == TargetKind::Role { "role/" } else { "user/" };
+        if !crate::chain::arn_is(arn, want) {
+            return Err(format!("{} on {arn}, which is not a {}", a.kind, &want[..want.len() - 1]));
         }
         if arn_account(arn) != a.account_id.as_deref() {
             return Err(format!(

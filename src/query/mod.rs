@@ -410,7 +410,9 @@ pub fn phase1(o: &QueryOptions) -> String {
 fn user_pattern(arn: &str) -> String {
     let lower = like_pattern(arn);
     match (lower.split_once(":iam::"), lower.rsplit_once('/')) {
-        (Some((_, rest)), Some((_, name))) if rest.contains(":user/") => {
+        (Some((_, rest)), Some((_, name)))
+            if rest.split_once(':').is_some_and(|(_, r)| r.starts_with("user/")) =>
+        {
             let account = rest.split(':').next().unwrap_or_default();
             format!("arn:aws%:iam::{account}:user/%{name}")
         }
@@ -630,11 +632,45 @@ fn duckdb_view(o: &QueryOptions) -> String {
             .to_string(),
     );
     format!(
-        "CREATE OR REPLACE TEMP VIEW {} AS\nWITH records AS (\n  SELECT unnest(json_transform(json->'$.Records', '[\"JSON\"]')) AS r\n  FROM read_json_objects({}, format = 'auto', maximum_object_size = 1073741824)\n)\nSELECT\n{}\nFROM records;\n",
+        "CREATE OR REPLACE TEMP VIEW {} AS\nWITH records AS (\n  SELECT unnest(json_transform(json->'$.Records', '[\"JSON\"]')) AS r\n  FROM read_json_objects({}, format = 'auto', maximum_object_size = 1073741824)\n),\nchecked AS (\n  SELECT r FROM records\n  WHERE CASE WHEN {} THEN error({}) ELSE true END\n)\nSELECT\n{}\nFROM checked;\n",
         ident_for(&o.table, o.engine),
         literal(&o.files, o.engine).unwrap_or_else(|| "'AWSLogs/**/*.json.gz'".into()),
+        duckdb_key_twice(),
+        DUCKDB_KEY_TWICE_ERROR,
         cols.join(",\n")
     )
+}
+
+/// The objects of a record whose fields the DuckDB view picks out one by one: DuckDB keeps a
+/// key written twice (a forged record: `responseElements` twice, a decoy first) and its path
+/// lookups return the first copy, where trailhound's own reader rejects the record (SPEC §8).
+/// The objects selected whole as JSON text (`requestParameters`, `responseElements`, …) keep
+/// both copies and are rejected when trailhound reads the result.
+const DUCKDB_PICKED: [&str; 6] = [
+    "r",
+    "r->'$.userIdentity'",
+    "r->'$.userIdentity.sessionContext'",
+    "r->'$.userIdentity.sessionContext.attributes'",
+    "r->'$.userIdentity.sessionContext.sessionIssuer'",
+    "r->'$.userIdentity.sessionContext.webIdFederationData'",
+];
+
+/// Stops the query (DuckDB's `error`) at a record with a key written twice: a result that
+/// read one copy of it would be silently other than what a direct run reads.
+const DUCKDB_KEY_TWICE_ERROR: &str = "'trailhound: the CloudTrail record ' || coalesce(regexp_replace(r->>'$.eventID', '[^A-Za-z0-9-]', '?', 'g'), 'without an eventID') || ' has a key written twice in one object (a damaged or forged record: DuckDB reads one copy); run trailhound on these files directly, which rejects the record and names its file'";
+
+/// Whether a record has a key written twice in an object the view picks fields from (or in
+/// one of its `resources`).
+fn duckdb_key_twice() -> String {
+    let twice = |o: &str| {
+        format!("coalesce(len(json_keys({o})) <> len(list_distinct(json_keys({o}))), false)")
+    };
+    let mut any: Vec<String> = DUCKDB_PICKED.iter().map(|o| twice(o)).collect();
+    any.push(format!(
+        "coalesce(list_bool_or(list_transform(json_transform(r->'$.resources', '[\"JSON\"]'), lambda x: {})), false)",
+        twice("x")
+    ));
+    any.join(" OR ")
 }
 
 /// What to ask phase 2 for: the access key ids (the seeds' and every tainted credential's),
@@ -670,7 +706,11 @@ pub(crate) fn tainted(
     let mut users: std::collections::BTreeSet<String> =
         t.attacker_users.iter().map(|u| u.user_arn.clone()).collect();
     users.extend(t.nodes.iter().filter_map(|&n| {
-        g.nodes[n].principal_arn.as_deref().filter(|a| a.contains(":user/")).map(String::from)
+        g.nodes[n]
+            .principal_arn
+            .as_deref()
+            .filter(|a| crate::chain::arn_is(a, "user/"))
+            .map(String::from)
     }));
     let mut roles: std::collections::BTreeSet<String> = t
         .attacker_roles
@@ -682,7 +722,9 @@ pub(crate) fn tainted(
     // such a session made missing from the query route's plan, verify OK).
     for &n in &t.nodes {
         let arn = g.nodes[n].principal_arn.as_deref().unwrap_or("");
-        if arn.contains(":assumed-role/") || arn.contains(":federated-user/") {
+        if crate::chain::arn_is(arn, "assumed-role/")
+            || crate::chain::arn_is(arn, "federated-user/")
+        {
             roles.insert(arn.to_string());
         }
     }

@@ -15,7 +15,7 @@ const TABLE_MAGIC: &[u8; 8] = b"THCACHEt";
 const EVENTS_MAGIC: &[u8; 8] = b"THCACHEe";
 /// Bumped whenever what an entry holds, or how the first pass computes it, changes: an entry
 /// of another format is a miss.
-const FORMAT: u32 = 13;
+const FORMAT: u32 = 14;
 
 /// What the file system says about a file: any change in it sends the file to be hashed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -250,9 +250,10 @@ pub(super) fn encode(h: &Header, own: &mut ThreadAcc) -> Option<(Vec<u8>, Vec<u8
     let mut creds: Vec<_> = own.creds.iter().collect();
     creds.sort_unstable_by_key(|(k, _)| **k);
     w.u32(creds.len() as u32);
-    for ((key, created), ((_, record), f)) in creds {
+    for ((key, created), ((time, _, record), f)) in creds {
         w.u32(*key);
         w.i64(*created);
+        w.i64(*time);
         w.u32(*record);
         put_facts(&mut w, f);
     }
@@ -289,7 +290,8 @@ struct Decoded<'a> {
     rejects: Vec<RecordReject>,
     strings: Vec<&'a str>,
     stubs: Vec<Keyed>,
-    creds: Vec<((u32, i64), u32, CredFacts)>,
+    /// `((key, created), (time, record), facts)`.
+    creds: Vec<((u32, i64), (i64, u32), CredFacts)>,
     details: Vec<Event>,
 }
 
@@ -354,14 +356,15 @@ fn decode(bytes: &[u8], file: u32) -> Option<Decoded<'_>> {
         }
         stubs.push(Keyed { id, digest, s });
     }
-    let n = r.count(46)?;
+    let n = r.count(54)?;
     let mut creds = Vec::with_capacity(n);
     for _ in 0..n {
         let key = local(r.u32()?)?;
         let created = r.i64()?;
+        let time = r.i64()?;
         let record = r.u32()?;
         let facts = get_facts(&mut r, local)?;
-        creds.push(((key, created), record, facts));
+        creds.push(((key, created), (time, record), facts));
     }
     let n = r.count(8)?;
     let mut details = Vec::with_capacity(n);
@@ -397,8 +400,8 @@ pub(super) fn absorb(bytes: &[u8], file: u32, acc: &mut ThreadAcc) -> bool {
         s: Stub { flags: if full { s.flags } else { s.flags & !DETAIL }, ..s.remap(m) },
     }));
     if full {
-        for ((k, created), record, facts) in d.creds {
-            keep_first(&mut acc.creds, (m(k), created), (file, record), facts.remap(m));
+        for ((k, created), (time, record), facts) in d.creds {
+            keep_first(&mut acc.creds, (m(k), created), (time, file, record), facts.remap(m));
         }
         acc.details.extend(d.details.into_iter().map(for_graph));
     }

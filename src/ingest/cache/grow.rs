@@ -48,9 +48,10 @@ impl Cache {
         out.put_fixed(&grow.ids, |id| id.to_le_bytes());
         out.put_fixed(&grow.digests, |d| d.to_le_bytes());
         out.w.u32(grow.first_calls.len() as u32);
-        out.put_all(&grow.first_calls, |w, &((key, created), (file, record))| {
+        out.put_all(&grow.first_calls, |w, &((key, created), (time, file, record))| {
             w.u32(key);
             w.i64(created);
+            w.i64(time);
             w.u32(file);
             w.u32(record);
         });
@@ -137,7 +138,7 @@ impl Cache {
             .collect();
         grow.release(part);
         // Each credential's first call, in the order of their keys as the facts are.
-        let n = r.count(20)?;
+        let n = r.count(28)?;
         if n != creds.len() {
             return None;
         }
@@ -147,8 +148,8 @@ impl Cache {
             if (r.u32()?, r.i64()?) != k {
                 return None;
             }
-            let origin = (r.u32()?, r.u32()?);
-            if origin.0 as usize >= map.len() {
+            let origin = (r.i64()?, r.u32()?, r.u32()?);
+            if origin.1 as usize >= map.len() {
                 return None;
             }
             first.insert(k, (origin, facts));

@@ -26,7 +26,7 @@ use std::path::PathBuf;
 
 const MAGIC: &[u8; 8] = b"THCACHEr";
 const DERIVED_MAGIC: &[u8; 8] = b"THCACHEd";
-const FORMAT: u32 = 13;
+const FORMAT: u32 = 14;
 /// Bytes of one stub in the table (time, created, file, record, six strings, flags).
 /// A stub as it is in memory ([`Stub`] is `repr(C)`): the run's table is read in place.
 const STUB_BYTES: usize = std::mem::size_of::<Stub>();

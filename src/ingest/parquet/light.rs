@@ -228,30 +228,24 @@ impl FileScan<'_> {
         let created = r.created.unwrap_or(NO_TIME);
         let digest = r.digest(self.file);
         let acc = &mut *self.acc;
-        let s = &mut acc.strings;
-        let key = s.opt(r.access_key_id);
+        let key = acc.strings.opt(r.access_key_id);
         if key != NONE && !acc.inventory_only {
-            let here = (self.file, idx);
-            match acc.creds.get(&(key, created)) {
-                Some((o, _)) if *o <= here => {}
-                _ => {
-                    // Interned in `CredFacts::of_identity`'s order.
-                    let facts = CredFacts {
-                        kind: s.opt(r.kind),
-                        arn: s.opt(r.arn),
-                        account_id: s.opt(r.account_id),
-                        principal_id: s.opt(r.principal_id),
-                        user_name: s.opt(r.user_name),
-                        issuer_kind: s.opt(r.issuer_kind),
-                        issuer_arn: s.opt(r.issuer_arn),
-                        source_identity: s.opt(r.source_identity),
-                        from_console: r.from_console,
-                        ec2_instance: r.ec2_role_delivery.is_some(),
-                    };
-                    acc.creds.insert((key, created), (here, facts));
-                }
-            }
+            let here = (r.time, self.file, idx);
+            // Interned in `CredFacts::of_identity`'s order.
+            acc.first_call((key, created), here, |s| CredFacts {
+                kind: s.opt(r.kind),
+                arn: s.opt(r.arn),
+                account_id: s.opt(r.account_id),
+                principal_id: s.opt(r.principal_id),
+                user_name: s.opt(r.user_name),
+                issuer_kind: s.opt(r.issuer_kind),
+                issuer_arn: s.opt(r.issuer_arn),
+                source_identity: s.opt(r.source_identity),
+                from_console: r.from_console,
+                ec2_instance: r.ec2_role_delivery.is_some(),
+            });
         }
+        let s = &mut acc.strings;
         let stub = Stub {
             time: r.time,
             created,
