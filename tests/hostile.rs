@@ -809,6 +809,27 @@ fn parquet_copies_are_duplicates_and_never_hide_a_json_record() {
     assert_eq!((v["events"].as_u64(), v["conflicts"].as_u64()), (Some(4), Some(2)), "{v}");
 }
 
+/// One event written by its log file and by an export that spells its time otherwise
+/// (`.000Z`) is one event, a duplicate: read as an evidence conflict, both copies were kept
+/// and every tainted event counted twice (a review). A time that differs is a conflict still.
+#[test]
+fn one_event_with_its_time_spelled_otherwise_is_a_duplicate() {
+    let d = TempDir::new().unwrap();
+    let file = |t: &str| gz(format!("{{\"Records\":[{}]}}", record(&id(1), t)).as_bytes());
+    write(d.path(), "a.json.gz", &file("2024-03-11T09:00:00Z"));
+    write(d.path(), "b.json.gz", &file("2024-03-11T09:00:00.000Z"));
+    write(d.path(), "c.json.gz", &file("2024-03-11T09:00:00+00:00"));
+    let (code, v) = scan_dir(d.path());
+    assert_eq!(code, 0, "{v}");
+    let counts =
+        |v: &Value| (v["events"].as_u64(), v["duplicates"].as_u64(), v["conflicts"].as_u64());
+    assert_eq!(counts(&v), (Some(1), Some(2), Some(0)), "{v}");
+    write(d.path(), "d.json.gz", &file("2024-03-11T09:00:01Z"));
+    let (code, v) = scan_dir(d.path());
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(counts(&v), (Some(2), Some(2), Some(1)), "{v}");
+}
+
 /// A file holding CloudTrail records in a shape trailhound does not read (`Records` an object
 /// or a JSON-encoded string, records in a nested array), or compressed in a way it does not
 /// open (bzip2, xz), found by walking a folder, is a failure that names the file (exit 3):

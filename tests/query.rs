@@ -564,3 +564,47 @@ fn duckdb_round_trip_finds_a_user_with_a_path_and_a_principal_seeds_own_sessions
         assert!(pd["tainted"].to_string().contains(&console.key), "{seed:?}: {pd}");
     }
 }
+
+/// A record with a key written twice (`responseElements` twice, a decoy first; or in its
+/// `userIdentity`) stops the DuckDB query with an error naming it: DuckDB reads the first
+/// copy and the direct read rejects the record, so a result that went on would silently be
+/// other than what a direct run reads (a review: the round trip's plan missed the session the
+/// second copy issued, exit 0). The same file without the second copy runs.
+#[test]
+fn duckdb_stops_at_a_record_with_a_key_written_twice() {
+    let rec = record("14141414-0000-0000-0000-000000000001", "2024-03-11T09:00:00Z");
+    for twice in [
+        rec.replace(
+            r#""responseElements":null"#,
+            r#""responseElements":{"credentials":{"accessKeyId":"ASIADECOY"}},"responseElements":null"#,
+        ),
+        rec.replace(r#""userName":"alice""#, r#""userName":"alice","userName":"bob""#),
+        rec.replace(r#""eventName":"DescribeInstances""#, r#""eventName":"X","eventName":"Y""#),
+    ] {
+        assert_ne!(twice, rec);
+        for (body, fails) in [(&rec, false), (&twice, true)] {
+            let d = TempDir::new().unwrap();
+            let dir = d.path().join("AWSLogs/111122223333/CloudTrail/us-east-1/2024/03/11");
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("a.json"), format!("{{\"Records\":[{body}]}}")).unwrap();
+            let files = format!("{}/AWSLogs/**/*.json", d.path().display());
+            let r = d.path().join("p1.csv");
+            let args = ["query", "--engine", "duckdb", "--phase", "1", "--files", &files];
+            let (code, sql) = stdout_of(&[&args[..], &["--result", r.to_str().unwrap()]].concat());
+            assert_eq!(code, 0);
+            std::fs::write(d.path().join("q.sql"), &sql).unwrap();
+            let out = std::process::Command::new("python3")
+                .arg("-c")
+                .arg("import duckdb, sys; duckdb.connect().execute(open(sys.argv[1]).read())")
+                .arg(d.path().join("q.sql"))
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(!out.status.success(), fails, "{body}: {err}");
+            if fails {
+                assert!(err.contains("has a key written twice"), "{err}");
+                assert!(err.contains("14141414-0000-0000-0000-000000000001"), "{err}");
+            }
+        }
+    }
+}

@@ -368,7 +368,7 @@ pub fn signed_in(
     name == CONSOLE_LOGIN
         && source.eq_ignore_ascii_case("signin.amazonaws.com")
         && kind == Some("IAMUser")
-        && arn.is_some_and(|a| crate::chain::arn_is(a, "user/"))
+        && arn.is_some_and(|a| crate::model::arn::arn_is(a, "user/"))
         && outcome.error_code.is_none()
         && match outcome.result {
             Some(r) => r.eq_ignore_ascii_case("Success"),

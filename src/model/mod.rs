@@ -7,6 +7,7 @@
 //! `requestParameters`/`responseElements`. Every event remembers where it came from
 //! ([`Origin`]) so any finding can be traced back to a file and record.
 
+pub mod arn;
 mod columns;
 pub mod names;
 mod seed;
