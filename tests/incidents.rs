@@ -507,12 +507,92 @@ fn a_sessions_facts_do_not_depend_on_the_order_its_calls_are_stored_in() {
                 })
                 .map(|x| x["principal_arn"].as_str().unwrap().to_string())
                 .collect();
-            assert_eq!(denied, [role_a.clone()], "{odd_issuer}, odd call first {odd_first}: {p}");
+            assert_eq!(denied, [role_a.as_str()], "{odd_issuer}, odd call first {odd_first}: {p}");
             let (code, v) = verify(&d, &p);
             assert_eq!(code, 0, "{v}");
             plans.push(p["actions"].clone());
         }
         assert_eq!(plans[0], plans[1], "{odd_issuer}");
+    }
+}
+
+/// Two calls of one session in one second (CloudTrail's times are whole seconds), naming two
+/// issuers, in two files: the plan is the same whichever file holds which (the earlier by
+/// `eventID`), where the file that sorted first decided it (a review).
+#[test]
+fn calls_of_one_second_in_two_files_give_one_plan_whichever_file_holds_which() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let a = s.assume_role(&leaked, T0 + 60, &format!("arn:aws:iam::{MAIN}:role/RoleA"), "s", 3600);
+    s.call(&a, T0 + 300, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.call(&a, T0 + 300, "s3.amazonaws.com", "ListObjects", Value::Null);
+    s.edit_records(|_, r| {
+        if r["eventName"] == "ListObjects" {
+            r["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] =
+                json!(format!("arn:aws:iam::{MAIN}:role/RoleZ"));
+        }
+    });
+    let d = write(&s, &[]);
+    let file = crate::util::files_under(&d.path().join("trail"))[0].clone();
+    let mut text = Vec::new();
+    trailhound::ingest::decompress::gunzip_into(
+        &std::fs::read(&file).unwrap(),
+        &mut text,
+        u64::MAX,
+    )
+    .unwrap();
+    let v: Value = serde_json::from_slice(&text).unwrap();
+    let (calls, rest): (Vec<Value>, Vec<Value>) = v["Records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .cloned()
+        .partition(|r| r["eventTime"] == "2024-03-11T10:05:00Z");
+    assert_eq!(calls.len(), 2);
+    let dir = format!("trail/AWSLogs/{MAIN}/CloudTrail/us-east-1/2024/03/11");
+    let records = |r: &[Value]| crate::util::gz(json!({ "Records": r }).to_string().as_bytes());
+    let mut plans = Vec::new();
+    for (first, second) in [(0, 1), (1, 0)] {
+        let t = TempDir::new().unwrap();
+        crate::util::write(t.path(), &format!("{dir}/{MAIN}_rest.json.gz"), &records(&rest));
+        let one = std::slice::from_ref(&calls[first]);
+        crate::util::write(t.path(), &format!("{dir}/{MAIN}_aaaa.json.gz"), &records(one));
+        let other = std::slice::from_ref(&calls[second]);
+        crate::util::write(t.path(), &format!("{dir}/{MAIN}_bbbb.json.gz"), &records(other));
+        plans.push(plan(&t, LEAKED, "strict")["actions"].clone());
+    }
+    assert_eq!(plans[0], plans[1]);
+}
+
+/// An access key's user is the one its own calls name (AWS writes their `userIdentity`),
+/// whichever of two copies of its `CreateAccessKey` (same `eventID` and second, one planted
+/// naming another user) comes first: the copy in the file that sorted first named the user,
+/// and the plan deactivated the key under a name IAM would refuse, verify OK (a review).
+#[test]
+fn an_access_keys_user_is_the_one_its_own_calls_name() {
+    for planted_first in [true, false] {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let key = s.create_access_key(&leaked, T0 + 60, Some("backup-admin"));
+        s.call(&key, T0 + 120, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        s.copy_records(planted_first, |r| {
+            if r["eventName"] != "CreateAccessKey" {
+                return false;
+            }
+            let text = serde_json::to_string(&*r).unwrap().replace("backup-admin", "svc-admin");
+            *r = serde_json::from_str(&text).unwrap();
+            true
+        });
+        let d = write(&s, &[]);
+        let p = plan(&d, LEAKED, "strict");
+        let users: Vec<&str> = actions(&p, "deactivate_access_key")
+            .iter()
+            .filter(|a| a["access_key_id"] == key.key.as_str())
+            .map(|a| a["user_name"].as_str().unwrap_or(""))
+            .collect();
+        assert_eq!(users, ["backup-admin"], "planted first {planted_first}: {p}");
+        let (code, v) = verify(&d, &p);
+        assert_eq!(code, 0, "{v}");
     }
 }
 

@@ -566,7 +566,7 @@ fn duckdb_round_trip_finds_a_user_with_a_path_and_a_principal_seeds_own_sessions
 }
 
 /// A record with a key written twice (`responseElements` twice, a decoy first; or in its
-/// `userIdentity`) stops the DuckDB query with an error naming it: DuckDB reads the first
+/// `userIdentity`), or a file with `Records` twice, stops the DuckDB query with an error naming it: DuckDB reads the first
 /// copy and the direct read rejects the record, so a result that went on would silently be
 /// other than what a direct run reads (a review: the round trip's plan missed the session the
 /// second copy issued, exit 0). The same file without the second copy runs.
@@ -582,11 +582,14 @@ fn duckdb_stops_at_a_record_with_a_key_written_twice() {
         rec.replace(r#""eventName":"DescribeInstances""#, r#""eventName":"X","eventName":"Y""#),
     ] {
         assert_ne!(twice, rec);
-        for (body, fails) in [(&rec, false), (&twice, true)] {
+        let (one, two) = (format!("{{\"Records\":[{rec}]}}"), format!("{{\"Records\":[{twice}]}}"));
+        // The file's own `Records` twice: DuckDB reads the first array.
+        let doubled = format!("{{\"Records\":[{rec}],\"Records\":[{twice}]}}");
+        for (body, fails) in [(&one, false), (&two, true), (&doubled, true)] {
             let d = TempDir::new().unwrap();
             let dir = d.path().join("AWSLogs/111122223333/CloudTrail/us-east-1/2024/03/11");
             std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(dir.join("a.json"), format!("{{\"Records\":[{body}]}}")).unwrap();
+            std::fs::write(dir.join("a.json"), body).unwrap();
             let files = format!("{}/AWSLogs/**/*.json", d.path().display());
             let r = d.path().join("p1.csv");
             let args = ["query", "--engine", "duckdb", "--phase", "1", "--files", &files];
@@ -603,7 +606,8 @@ fn duckdb_stops_at_a_record_with_a_key_written_twice() {
             assert_eq!(!out.status.success(), fails, "{body}: {err}");
             if fails {
                 assert!(err.contains("has a key written twice"), "{err}");
-                assert!(err.contains("14141414-0000-0000-0000-000000000001"), "{err}");
+                let named = if body == &doubled { "a.json" } else { "14141414-0000-0000-0000-000000000001" };
+                assert!(err.contains(named), "{body}: {err}");
             }
         }
     }

@@ -219,7 +219,7 @@ pub(super) fn extend(
     }
     let mut first = old_creds;
     for (_, (o, _)) in first.iter_mut() {
-        o.1 = map[o.1 as usize];
+        o.2 = map[o.2 as usize];
     }
     for ((k, c), (o, facts)) in creds {
         keep_first(&mut first, (m(k), c), o, facts.remap(m));

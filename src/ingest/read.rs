@@ -256,11 +256,7 @@ pub(super) fn process_file(
         // it is reported as failed, so its records must not be counted either.
         acc.stubs.truncate(marks.0);
         acc.details.truncate(marks.1);
-        acc.creds.retain(|_, (o, _)| o.1 != idx);
-        // With what its records replaced, as it was before the file (the first copy logged).
-        for (key, old) in acc.replaced.drain(..).rev() {
-            acc.creds.insert(key, old);
-        }
+        acc.forget_file(idx);
     }
     acc.files.push(out);
     st.raw.len() as u64

@@ -82,13 +82,26 @@ impl Default for Recent {
 /// that call said.
 pub(super) type FirstFacts = FxMap<(u32, i64), (CallAt, CredFacts)>;
 
-/// When and where a call is: `(eventTime, file, record)`. A credential's first call is its
-/// earliest, the place breaking a tie only: the first in storage order gave a session the role
-/// (or the root issuer) a later call's `sessionIssuer` named when that record came first in its
-/// file, and the same records in another order another plan (a review).
-pub(crate) type CallAt = (i64, u32, u32);
+/// When and where a call is: `(eventTime, eventID, file, record)` (the id as
+/// [`super::table::id128`] numbers it). A credential's first call is its earliest, of those in
+/// one second the one with the lowest id, the place breaking a tie only between copies of one
+/// event: the first in storage order gave a session the role (or the root issuer) a later
+/// call's `sessionIssuer` named when that record came first in its file, and the same records
+/// in another order another plan (a review); so did two calls of one second in two files.
+pub(crate) type CallAt = (i64, u128, u32, u32);
 
-/// Where a credential's first call is: `((key, created), (time, file, record))`.
+/// The id of a call in its [`CallAt`]: its `eventID`'s number, or 0 for a record without one
+/// (whose stand-in id names its place, which file and record already say, in this run's
+/// numbering: a cached or extended run numbers the files otherwise).
+pub(crate) fn call_id(flags: u8, id: u128) -> u128 {
+    if flags & HAS_ID != 0 {
+        id
+    } else {
+        0
+    }
+}
+
+/// Where a credential's first call is: `((key, created), (time, id, file, record))`.
 pub(crate) type FirstCall = ((u32, i64), CallAt);
 
 /// Each credential's first facts without where they were said, and, when `keep`, where each
@@ -127,8 +140,23 @@ impl ThreadAcc {
             return;
         }
         let facts = facts(&mut self.strings);
-        if let Some(old) = self.creds.insert(key, (here, facts)) {
-            self.replaced.push((key, old));
+        match self.creds.insert(key, (here, facts)) {
+            // One the same file said is dropped with it, never put back (a review: a Parquet
+            // file in descending time order that failed half-way put back its own rows).
+            Some(old) if old.0 .2 != here.2 => self.replaced.push((key, old)),
+            _ => {}
+        }
+    }
+}
+
+impl ThreadAcc {
+    /// Drops what file `file` (the one being read) said of the credentials, and puts back
+    /// what it replaced, as it was before the file.
+    pub(super) fn forget_file(&mut self, file: u32) {
+        self.creds.retain(|_, (o, _)| o.2 != file);
+        // The first copy logged of a key is what it was before the file: put back last.
+        for (key, old) in self.replaced.drain(..).rev() {
+            self.creds.insert(key, old);
         }
     }
 }
@@ -183,7 +211,7 @@ impl FileScan<'_> {
         }
         let key = acc.strings.opt(e.identity.access_key_id.as_deref());
         if key != NONE && !acc.inventory_only {
-            let here = (e.time, self.file, idx);
+            let here = (e.time, call_id(flags, id), self.file, idx);
             acc.first_call((key, created), here, |s| CredFacts::of_identity(&e.identity, s));
         }
         let principal = e.identity.arn.as_deref().or(e.identity.principal_id.as_deref());
@@ -272,7 +300,7 @@ impl parse::RecordSink for FileScan<'_> {
             w.keep(&mut acc.kept, key_str.as_deref(), arn.as_deref(), ids, r, self.file, idx);
         }
         if key != NONE && !acc.inventory_only {
-            let here = (time, self.file, idx);
+            let here = (time, call_id(flags, id), self.file, idx);
             acc.first_call((key, created), here, |s| CredFacts::of(r, arn_id, s));
         }
         let detail = !acc.inventory_only
@@ -318,5 +346,50 @@ impl parse::RecordSink for FileScan<'_> {
         !self.rejects.is_empty()
             && self.kept == 0
             && self.rejects.iter().all(|r| r.reason == RejectReason::NotARecord)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CredFacts, ThreadAcc};
+
+    /// A file that fails half-way leaves the credentials' first calls as they were before it:
+    /// its rows in descending time replaced one another (a review: the rollback put back the
+    /// file's own earlier row, which then beat the good file's call).
+    #[test]
+    fn a_failed_file_leaves_the_first_calls_as_they_were() {
+        let mut acc = ThreadAcc::default();
+        let f = |arn: u32| CredFacts {
+            kind: 0,
+            arn,
+            account_id: 0,
+            principal_id: 0,
+            user_name: 0,
+            issuer_kind: 0,
+            issuer_arn: 0,
+            source_identity: 0,
+            from_console: false,
+            ec2_instance: false,
+        };
+        let facts = |arn: u32| move |_: &mut super::Strings| f(arn);
+        let key = (7, 100);
+        acc.first_call(key, (1_000, 5, 0, 3), facts(1)); // the good file 0's call
+        acc.replaced.clear(); // file 1 begins
+        acc.first_call(key, (900, 6, 1, 0), facts(2));
+        acc.first_call(key, (800, 7, 1, 1), facts(3));
+        acc.first_call(key, (700, 8, 1, 2), facts(4));
+        assert_eq!(acc.creds[&key].1.arn, 4);
+        acc.forget_file(1);
+        assert_eq!(acc.creds[&key], ((1_000, 5, 0, 3), f(1)));
+        // A key only the failed file named is gone, its earlier rows too: a good file read
+        // after it has the key's first call.
+        acc.replaced.clear();
+        acc.first_call((9, 0), (900, 1, 2, 0), facts(5));
+        acc.first_call((9, 0), (800, 2, 2, 1), facts(6));
+        acc.forget_file(2);
+        assert!(!acc.creds.contains_key(&(9, 0)));
+        acc.replaced.clear();
+        acc.first_call((9, 0), (1_000, 3, 3, 0), facts(7));
+        assert_eq!(acc.creds[&(9, 0)].1.arn, 7);
     }
 }

@@ -632,8 +632,10 @@ fn duckdb_view(o: &QueryOptions) -> String {
             .to_string(),
     );
     format!(
-        "CREATE OR REPLACE TEMP VIEW {} AS\nWITH records AS (\n  SELECT unnest(json_transform(json->'$.Records', '[\"JSON\"]')) AS r\n  FROM read_json_objects({}, format = 'auto', maximum_object_size = 1073741824)\n),\nchecked AS (\n  SELECT r FROM records\n  WHERE CASE WHEN {} THEN error({}) ELSE true END\n)\nSELECT\n{}\nFROM checked;\n",
+        "CREATE OR REPLACE TEMP VIEW {} AS\nWITH records AS (\n  SELECT unnest(CASE WHEN {} THEN error({}) ELSE json_transform(json->'$.Records', '[\"JSON\"]') END) AS r\n  FROM read_json_objects({}, format = 'auto', filename = true, maximum_object_size = 1073741824)\n),\nchecked AS (\n  SELECT r FROM records\n  WHERE CASE WHEN {} THEN error({}) ELSE true END\n)\nSELECT\n{}\nFROM checked;\n",
         ident_for(&o.table, o.engine),
+        twice_in("json"),
+        DUCKDB_FILE_KEY_TWICE_ERROR,
         literal(&o.files, o.engine).unwrap_or_else(|| "'AWSLogs/**/*.json.gz'".into()),
         duckdb_key_twice(),
         DUCKDB_KEY_TWICE_ERROR,
@@ -659,12 +661,19 @@ const DUCKDB_PICKED: [&str; 6] = [
 /// read one copy of it would be silently other than what a direct run reads.
 const DUCKDB_KEY_TWICE_ERROR: &str = "'trailhound: the CloudTrail record ' || coalesce(regexp_replace(r->>'$.eventID', '[^A-Za-z0-9-]', '?', 'g'), 'without an eventID') || ' has a key written twice in one object (a damaged or forged record: DuckDB reads one copy); run trailhound on these files directly, which rejects the record and names its file'";
 
+/// The same for a file whose own object has a key written twice (`"Records"` twice: DuckDB
+/// reads the first array, a direct read both, a review).
+const DUCKDB_FILE_KEY_TWICE_ERROR: &str = "'trailhound: the CloudTrail file ' || regexp_replace(filename, '[^A-Za-z0-9._/-]', '?', 'g') || ' has a key written twice in its top-level object (a damaged or forged file: DuckDB reads one copy); run trailhound on these files directly'";
+
+/// Whether the JSON object `o` has a key written twice.
+fn twice_in(o: &str) -> String {
+    format!("coalesce(len(json_keys({o})) <> len(list_distinct(json_keys({o}))), false)")
+}
+
 /// Whether a record has a key written twice in an object the view picks fields from (or in
 /// one of its `resources`).
 fn duckdb_key_twice() -> String {
-    let twice = |o: &str| {
-        format!("coalesce(len(json_keys({o})) <> len(list_distinct(json_keys({o}))), false)")
-    };
+    let twice = twice_in;
     let mut any: Vec<String> = DUCKDB_PICKED.iter().map(|o| twice(o)).collect();
     any.push(format!(
         "coalesce(list_bool_or(list_transform(json_transform(r->'$.resources', '[\"JSON\"]'), lambda x: {})), false)",

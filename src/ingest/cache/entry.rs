@@ -250,10 +250,11 @@ pub(super) fn encode(h: &Header, own: &mut ThreadAcc) -> Option<(Vec<u8>, Vec<u8
     let mut creds: Vec<_> = own.creds.iter().collect();
     creds.sort_unstable_by_key(|(k, _)| **k);
     w.u32(creds.len() as u32);
-    for ((key, created), ((time, _, record), f)) in creds {
+    for ((key, created), ((time, id, _, record), f)) in creds {
         w.u32(*key);
         w.i64(*created);
         w.i64(*time);
+        w.u128(*id);
         w.u32(*record);
         put_facts(&mut w, f);
     }
@@ -282,6 +283,9 @@ pub(super) fn encode(h: &Header, own: &mut ThreadAcc) -> Option<(Vec<u8>, Vec<u8
     Some((w.buf, e.buf))
 }
 
+/// A credential's first call in a file entry: `(time, eventID's number, record)`.
+type EntryCall = (i64, u128, u32);
+
 /// A decoded `.t` entry, with strings still borrowed from its bytes.
 struct Decoded<'a> {
     status: FileStatus,
@@ -290,8 +294,8 @@ struct Decoded<'a> {
     rejects: Vec<RecordReject>,
     strings: Vec<&'a str>,
     stubs: Vec<Keyed>,
-    /// `((key, created), (time, record), facts)`.
-    creds: Vec<((u32, i64), (i64, u32), CredFacts)>,
+    /// `((key, created), (time, id, record), facts)`.
+    creds: Vec<((u32, i64), EntryCall, CredFacts)>,
     details: Vec<Event>,
 }
 
@@ -356,15 +360,16 @@ fn decode(bytes: &[u8], file: u32) -> Option<Decoded<'_>> {
         }
         stubs.push(Keyed { id, digest, s });
     }
-    let n = r.count(54)?;
+    let n = r.count(70)?;
     let mut creds = Vec::with_capacity(n);
     for _ in 0..n {
         let key = local(r.u32()?)?;
         let created = r.i64()?;
         let time = r.i64()?;
+        let id = r.u128()?;
         let record = r.u32()?;
         let facts = get_facts(&mut r, local)?;
-        creds.push(((key, created), (time, record), facts));
+        creds.push(((key, created), (time, id, record), facts));
     }
     let n = r.count(8)?;
     let mut details = Vec::with_capacity(n);
@@ -400,8 +405,9 @@ pub(super) fn absorb(bytes: &[u8], file: u32, acc: &mut ThreadAcc) -> bool {
         s: Stub { flags: if full { s.flags } else { s.flags & !DETAIL }, ..s.remap(m) },
     }));
     if full {
-        for ((k, created), (time, record), facts) in d.creds {
-            keep_first(&mut acc.creds, (m(k), created), (time, file, record), facts.remap(m));
+        for ((k, created), (time, id, record), facts) in d.creds {
+            let here = (time, id, file, record);
+            keep_first(&mut acc.creds, (m(k), created), here, facts.remap(m));
         }
         acc.details.extend(d.details.into_iter().map(for_graph));
     }

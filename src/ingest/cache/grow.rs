@@ -48,10 +48,11 @@ impl Cache {
         out.put_fixed(&grow.ids, |id| id.to_le_bytes());
         out.put_fixed(&grow.digests, |d| d.to_le_bytes());
         out.w.u32(grow.first_calls.len() as u32);
-        out.put_all(&grow.first_calls, |w, &((key, created), (time, file, record))| {
+        out.put_all(&grow.first_calls, |w, &((key, created), (time, id, file, record))| {
             w.u32(key);
             w.i64(created);
             w.i64(time);
+            w.u128(id);
             w.u32(file);
             w.u32(record);
         });
@@ -138,7 +139,7 @@ impl Cache {
             .collect();
         grow.release(part);
         // Each credential's first call, in the order of their keys as the facts are.
-        let n = r.count(28)?;
+        let n = r.count(44)?;
         if n != creds.len() {
             return None;
         }
@@ -148,8 +149,8 @@ impl Cache {
             if (r.u32()?, r.i64()?) != k {
                 return None;
             }
-            let origin = (r.i64()?, r.u32()?, r.u32()?);
-            if origin.1 as usize >= map.len() {
+            let origin = (r.i64()?, r.u128()?, r.u32()?, r.u32()?);
+            if origin.2 as usize >= map.len() {
                 return None;
             }
             first.insert(k, (origin, facts));

@@ -230,7 +230,7 @@ impl FileScan<'_> {
         let acc = &mut *self.acc;
         let key = acc.strings.opt(r.access_key_id);
         if key != NONE && !acc.inventory_only {
-            let here = (r.time, self.file, idx);
+            let here = (r.time, crate::ingest::sink::call_id(flags, id), self.file, idx);
             // Interned in `CredFacts::of_identity`'s order.
             acc.first_call((key, created), here, |s| CredFacts {
                 kind: s.opt(r.kind),
