@@ -564,38 +564,6 @@ fn calls_of_one_second_in_two_files_give_one_plan_whichever_file_holds_which() {
     assert_eq!(plans[0], plans[1]);
 }
 
-/// An access key's user is the one its own calls name (AWS writes their `userIdentity`),
-/// whichever of two copies of its `CreateAccessKey` (same `eventID` and second, one planted
-/// naming another user) comes first: the copy in the file that sorted first named the user,
-/// and the plan deactivated the key under a name IAM would refuse, verify OK (a review).
-#[test]
-fn an_access_keys_user_is_the_one_its_own_calls_name() {
-    for planted_first in [true, false] {
-        let mut s = Scenario::new();
-        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
-        let key = s.create_access_key(&leaked, T0 + 60, Some("backup-admin"));
-        s.call(&key, T0 + 120, "s3.amazonaws.com", "ListBuckets", Value::Null);
-        s.copy_records(planted_first, |r| {
-            if r["eventName"] != "CreateAccessKey" {
-                return false;
-            }
-            let text = serde_json::to_string(&*r).unwrap().replace("backup-admin", "svc-admin");
-            *r = serde_json::from_str(&text).unwrap();
-            true
-        });
-        let d = write(&s, &[]);
-        let p = plan(&d, LEAKED, "strict");
-        let users: Vec<&str> = actions(&p, "deactivate_access_key")
-            .iter()
-            .filter(|a| a["access_key_id"] == key.key.as_str())
-            .map(|a| a["user_name"].as_str().unwrap_or(""))
-            .collect();
-        assert_eq!(users, ["backup-admin"], "planted first {planted_first}: {p}");
-        let (code, v) = verify(&d, &p);
-        assert_eq!(code, 0, "{v}");
-    }
-}
-
 #[test]
 fn a_taken_over_user_is_denied_but_not_deleted() {
     let mut s = Scenario::new();

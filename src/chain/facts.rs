@@ -60,19 +60,6 @@ pub(super) fn fill_from_use(n: &mut Node, id: &Use) {
     let short = |v: Option<&str>| v.map(Text::from);
     if n.principal_arn.is_none() {
         n.principal_arn = own(id.arn);
-    } else if n.kind == NodeKind::LongTermKey
-        && id.kind == Some("IAMUser")
-        && id.arn.is_some_and(|a| n.principal_arn.as_deref() != Some(a))
-    {
-        // An access key's user as AWS writes it in the key's own (earliest) call, over the
-        // user a `CreateAccessKey` record named: two copies of that record naming two users
-        // (one planted) gave the key the user of the copy in the file that sorts first, and
-        // the plan deactivated it under a name IAM would refuse (a review; verify OK).
-        n.principal_arn = own(id.arn);
-        n.user_name = short(id.user_name).or_else(|| {
-            let rest = id.arn.and_then(|a| crate::model::arn::after_segment(a, "user/"))?;
-            rest.rsplit('/').next().map(Text::from)
-        });
     }
     if n.principal_type.is_none() {
         n.principal_type = short(id.kind)
