@@ -280,6 +280,23 @@ fn fill_admin_role(c: &Case, attached: usize) {
     assert!(hit, "AdminRole is in the snapshot");
 }
 
+/// `plan --contain-reachable` of `c` with its snapshot (exit 0): the plan file, the plan, and
+/// the entry of `role` (an ARN) among the roles it says the unseen tail reaches.
+fn contained_role(c: &Case, role: &str) -> (std::path::PathBuf, Value, Value) {
+    let out = c.dir.path().join("plan.json");
+    let o = plan(c, &["--contain-reachable", "--iam", c.iam.to_str().unwrap()], &out);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let p = read(&out);
+    let entry = p["reachable"]["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["arn"] == role)
+        .cloned()
+        .unwrap_or_else(|| panic!("{}", p["reachable"]["roles"]));
+    (out, p, entry)
+}
+
 fn read(p: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
 }
@@ -987,16 +1004,7 @@ fn a_used_role_the_snapshot_lacks_is_denied_whole_or_fails_the_containment() {
     v["RoleDetailList"].as_array_mut().unwrap().retain(|r| r["RoleName"] != "DeployRole");
     std::fs::write(&page, serde_json::to_string(&v).unwrap()).unwrap();
     let deploy = "arn:aws:iam::111122223333:role/ci/DeployRole";
-    let out = c.dir.path().join("plan.json");
-    let o = plan(&c, &["--contain-reachable", "--iam", c.iam.to_str().unwrap()], &out);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    let p = read(&out);
-    let role = p["reachable"]["roles"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["arn"] == deploy)
-        .unwrap_or_else(|| panic!("{}", p["reachable"]["roles"]));
+    let (out, p, role) = contained_role(&c, deploy);
     assert_eq!(role["used"], true);
     let principal = p["reachable"]["principals"]
         .as_array()
@@ -1042,16 +1050,7 @@ fn a_used_role_the_snapshot_keeps_out_is_denied_and_a_filtered_export_is_incompl
         }
     }
     std::fs::write(&page, serde_json::to_string(&v).unwrap()).unwrap();
-    let out = c.dir.path().join("plan.json");
-    let o = plan(&c, &["--contain-reachable", "--iam", c.iam.to_str().unwrap()], &out);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    let p = read(&out);
-    let role = p["reachable"]["roles"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["arn"] == deploy)
-        .unwrap_or_else(|| panic!("{}", p["reachable"]["roles"]));
+    let (out, _, role) = contained_role(&c, deploy);
     assert_eq!(role["used"], true, "{role}");
     let (code, v) = verify(&c, &out, true);
     assert_eq!(code, 0, "{v}");

@@ -45,7 +45,7 @@ pub(super) struct ThreadAcc {
     pub(super) strings: Strings,
     pub(super) stubs: Vec<Keyed>,
     pub(super) details: Vec<IssuingCall>,
-    /// First call (earliest, then lowest file, record) of each credential.
+    /// First call ([`CallAt`]: earliest, then lowest eventID, file, record) of each credential.
     pub(super) creds: FirstFacts,
     /// The entries of `creds` the file being read replaced, as they were: put back if the
     /// file fails as a whole (`read.rs`), which drops what it said.
@@ -115,8 +115,8 @@ pub(super) fn split_first(creds: FirstFacts, keep: bool) -> (super::Creds, Vec<F
     (creds.into_iter().map(|(k, (_, v))| (k, v)).collect(), first_calls)
 }
 
-/// Records what a credential's call at `here` said unless an earlier call (earlier time, else
-/// lower file, record) is already recorded: each credential keeps its first call's facts.
+/// Records what a credential's call at `here` said unless an earlier call (in [`CallAt`]
+/// order) is already recorded: each credential keeps its first call's facts.
 pub(super) fn keep_first(creds: &mut FirstFacts, key: (u32, i64), here: CallAt, facts: CredFacts) {
     match creds.get(&key) {
         Some((o, _)) if *o <= here => {}
@@ -147,9 +147,7 @@ impl ThreadAcc {
             _ => {}
         }
     }
-}
 
-impl ThreadAcc {
     /// Drops what file `file` (the one being read) said of the credentials, and puts back
     /// what it replaced, as it was before the file.
     pub(super) fn forget_file(&mut self, file: u32) {

@@ -673,11 +673,10 @@ fn twice_in(o: &str) -> String {
 /// Whether a record has a key written twice in an object the view picks fields from (or in
 /// one of its `resources`).
 fn duckdb_key_twice() -> String {
-    let twice = twice_in;
-    let mut any: Vec<String> = DUCKDB_PICKED.iter().map(|o| twice(o)).collect();
+    let mut any: Vec<String> = DUCKDB_PICKED.iter().map(|o| twice_in(o)).collect();
     any.push(format!(
         "coalesce(list_bool_or(list_transform(json_transform(r->'$.resources', '[\"JSON\"]'), lambda x: {})), false)",
-        twice("x")
+        twice_in("x")
     ));
     any.join(" OR ")
 }
