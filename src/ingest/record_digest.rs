@@ -64,13 +64,16 @@ impl Digest {
     #[inline]
     fn t(&mut self, s: &Str, parse: fn(&str) -> Option<i64>) {
         match s.get().and_then(parse) {
-            Some(v) => {
-                let mut b = [b'T'; 9];
-                b[1..].copy_from_slice(&v.to_le_bytes());
-                self.bytes(Some(&b));
-            }
+            Some(v) => self.second(v),
             None => self.s(s),
         }
+    }
+    /// A time read as the second `v` ([`Digest::t`]).
+    #[inline]
+    fn second(&mut self, v: i64) {
+        let mut b = [b'T'; 9];
+        b[1..].copy_from_slice(&v.to_le_bytes());
+        self.bytes(Some(&b));
     }
     #[inline]
     fn n(&mut self, v: Option<i64>) {
@@ -93,11 +96,12 @@ impl Digest {
 /// record's read values: cheap next to parsing it. Also returns how many of those values
 /// ingest truncates or leaves out: strings longer than [`super::raw::FIELD_CAP`] bytes and
 /// `resources` entries past [`super::raw::LIST_CAP`] (what one record may add to memory and
-/// reports is capped, SPEC §8).
-pub fn content_digest(r: &RawRecord) -> (u64, u32) {
+/// reports is capped, SPEC §8). `time` is the record's `eventTime` as the record's check
+/// ([`super::normalize::check`]) parsed it: counted by the second it names, not parsed again.
+pub fn content_digest(r: &RawRecord, time: i64) -> (u64, u32) {
     let mut d = Digest { h: 0, k: tape::keys(), tag: 0, oversized: 0 };
     d.s(&r.event_version);
-    d.t(&r.event_time, crate::time::parse_iso);
+    d.second(time);
     for s in [
         &r.event_source,
         &r.event_name,
@@ -423,7 +427,8 @@ mod tests {
         let t =
             simd_json::to_tape_with_buffers(&mut b, &mut simd_json::Buffers::default()).unwrap();
         let r = tape::from_tape::<RawRecord>(&t.0).unwrap();
-        content_digest(&r).0
+        let time = r.event_time.get().and_then(crate::time::parse_iso).unwrap();
+        content_digest(&r, time).0
     }
 
     #[test]

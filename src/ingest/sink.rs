@@ -254,7 +254,7 @@ impl parse::RecordSink for FileScan<'_> {
             }
         };
         self.kept += 1;
-        let (digest, oversized) = content_digest(r);
+        let (digest, oversized) = content_digest(r, time);
         self.truncated += u64::from(oversized);
         let ui = r.user_identity.get();
         let mut flags = 0u8;
