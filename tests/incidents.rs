@@ -7344,3 +7344,139 @@ fn a_used_role_the_trail_shows_deleted_gets_no_precautionary_deny() {
     assert_eq!(denied, [format!("arn:aws:iam::{MAIN}:role/ops")], "{}", p["precautionary"]);
     assert_eq!(deactivated(&p), [LEAKED]);
 }
+
+/// Two records of one `CreateAccessKey` (same eventID and second: a copy planted beside the
+/// true one, before or after it) name two users of the key made. Before, the copy read first
+/// named the key's user: the plan deactivated it under the planted name (IAM answers
+/// NoSuchEntity, the key stays active) and verify said OK. Now neither is taken: the
+/// deactivation is a review item naming both users, and verify fails the plan (the key left
+/// active) unless it deactivates the key under each of them (a hand-edited plan).
+#[test]
+fn a_key_whose_making_records_name_two_users_is_left_to_a_review_and_fails_verify() {
+    let one = |planted: Option<bool>| {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let made = s.create_access_key(&leaked, T0 + 60, Some("ops-admin"));
+        s.call(&made, T0 + 120, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        if let Some(before) = planted {
+            s.copy_records(before, |r| {
+                let making = r["eventName"] == "CreateAccessKey";
+                if making {
+                    r["requestParameters"]["userName"] = json!("decoy");
+                    r["responseElements"]["accessKey"]["userName"] = json!("decoy");
+                }
+                making
+            });
+        }
+        let key = made.key.clone();
+        (write(&s, &[]), key)
+    };
+    // Without the copy: deactivated under its user.
+    let (d, key) = one(None);
+    let p = plan(&d, LEAKED, "strict");
+    let under: Vec<_> = actions(&p, "deactivate_access_key")
+        .iter()
+        .map(|a| (a["access_key_id"].as_str().unwrap(), a["user_name"].as_str().unwrap()))
+        .collect();
+    assert!(under.contains(&(key.as_str(), "ops-admin")), "{under:?}");
+    assert_eq!(verify(&d, &p).0, 0);
+
+    let mut plans = Vec::new();
+    for before in [true, false] {
+        let (d, key) = one(Some(before));
+        let (code, p, err) = run(&["plan", "--key", LEAKED, "--effective-at", CUT], &d);
+        assert_eq!(code, 1, "{before}: {err}");
+        assert!(!deactivated(&p).contains(&key.as_str()), "{before}: {p}");
+        let reasons = review_reasons(&p);
+        let r = reasons.iter().find(|r| r.contains(&key)).expect("a review of the key");
+        assert!(r.contains("ops-admin") && r.contains("decoy"), "{r}");
+        let (code, v) = verify(&d, &p);
+        assert_eq!(code, 1, "{v}");
+        assert!(v["keys_left_active"].as_array().unwrap().contains(&json!(key)), "{v}");
+        // Deactivated under both names, one of which is its user: cut.
+        let mut edited = p.clone();
+        let acts = edited["actions"].as_array_mut().unwrap();
+        for user in ["ops-admin", "decoy"] {
+            let mut a = acts
+                .iter()
+                .find(|a| a["type"] == "deactivate_access_key" && a["access_key_id"] == LEAKED)
+                .unwrap()
+                .clone();
+            let cmd = format!(
+                "aws iam update-access-key --user-name {user} --access-key-id {key} --status Inactive"
+            );
+            a["user_name"] = json!(user);
+            a["access_key_id"] = json!(key);
+            a["command"] = json!(cmd);
+            a["order"] = json!(acts.len() + 1);
+            acts.push(a);
+        }
+        let (code, v) = verify(&d, &edited);
+        assert!(v["keys_deactivated"].as_array().unwrap().contains(&json!(key)), "{v}");
+        assert!(!v["keys_left_active"].as_array().unwrap().contains(&json!(key)), "{v}");
+        assert_eq!(code, 0, "{v}");
+        plans.push(serde_json::to_string(&p["actions"]).unwrap());
+    }
+    assert_eq!(plans[0], plans[1], "the copies' order decides nothing");
+}
+
+/// A `DeleteUser` of the attacker's user that IAM refused (DeleteConflict: the user still had
+/// its console password), and a copy of it (same eventID and second) without the error,
+/// planted before or after it. Before, the user was taken as deleted in either order: the
+/// plan dropped its deny-all, the password's removal and the user's deletion, and verify said
+/// OK with the password the attacker set still there. Now the deletion is not believed (the
+/// user is still contained), and verify fails a plan that neither denies the attacker's user
+/// everything nor removes it, whatever the plan says of it.
+#[test]
+fn a_deletion_one_copy_says_failed_is_not_believed_and_verify_wants_the_attackers_user_cut() {
+    let build = |planted: Option<bool>| {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        s.create_user(&leaked, T0, "backdoor");
+        s.create_login_profile(&leaked, T0 + 10, "backdoor");
+        s.call_full(
+            &leaked,
+            T0 + 20,
+            "iam.amazonaws.com",
+            "DeleteUser",
+            json!({"userName": "backdoor"}),
+            Value::Null,
+            Some("DeleteConflictException"),
+            "aws-cli/2.15.0",
+        );
+        if let Some(before) = planted {
+            s.copy_records(before, |r| {
+                let del = r["eventName"] == "DeleteUser";
+                if del {
+                    let o = r.as_object_mut().unwrap();
+                    o.remove("errorCode");
+                    o.remove("errorMessage");
+                }
+                del
+            });
+        }
+        write(&s, &[])
+    };
+    let backdoor = format!("arn:aws:iam::{MAIN}:user/backdoor");
+    let mut honest = None;
+    for planted in [None, Some(true), Some(false)] {
+        let d = build(planted);
+        let p = plan(&d, LEAKED, "strict");
+        assert!(principals(&p, "put_user_policy").contains(&backdoor), "{planted:?}: {p:#}");
+        assert_eq!(actions(&p, "delete_login_profile").len(), 1, "{planted:?}: {p:#}");
+        assert_eq!(actions(&p, "delete_user").len(), 1, "{planted:?}: {p:#}");
+        assert!(p["attacker_users"][0].get("deleted").is_none(), "{planted:?}: {p:#}");
+        assert_eq!(verify(&d, &p).0, 0, "{planted:?}");
+        honest.get_or_insert((d, p));
+    }
+    // The honest trail's plan without the user's deny-all and removal: verify fails it.
+    let (d, mut p) = honest.unwrap();
+    p["actions"].as_array_mut().unwrap().retain(|a| {
+        let user = a["user_name"] == "backdoor" || a["principal_arn"] == json!(backdoor);
+        !(user && a["type"] != "deactivate_access_key")
+    });
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 1, "{v:#}");
+    let notes = v["notes"].to_string();
+    assert!(notes.contains("NOT CUT: user backdoor"), "{notes}");
+}

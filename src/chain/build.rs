@@ -623,6 +623,27 @@ impl SessionGraph {
                 .or_else(|| e.get(F::RequestUserName))
                 .or_else(|| e.get(F::UserName))
                 .map(String::from);
+            if let (Some(u), Some(prev)) = (&user, &self.nodes[idx].user_name) {
+                let prev_acct = self.nodes[idx].account_id.as_deref();
+                let other_acct =
+                    matches!((prev_acct, acct.as_deref()), (Some(p), Some(a)) if p != a);
+                if !prev.eq_ignore_ascii_case(u) || other_acct {
+                    // A key id belongs to one user: one of the two records is false (F16
+                    // does not apply to long-term keys), and which one the logs cannot tell.
+                    let a =
+                        acct.clone().or_else(|| prev_acct.map(str::to_string)).unwrap_or_default();
+                    let p = super::unnamed::call_partition(e);
+                    self.key_owner_claims.push(UserGrant {
+                        user_arn: format!("arn:{p}:iam::{a}:user/{u}"),
+                        account_id: a,
+                        user_name: u.clone(),
+                        event_name: e.name().to_string(),
+                        event_id: e.id().to_string(),
+                        time: e.time,
+                        by: idx,
+                    });
+                }
+            }
             let n = &mut self.nodes[idx];
             n.issued_at = Some(e.access_key_created.unwrap_or(e.time));
             n.issued_by_event = Some(Text::from(e.name()));

@@ -275,6 +275,15 @@ pub struct SessionGraph {
     /// tainted session (or one to check) carries that id and it is not tainted itself
     /// ([`SessionGraph::unsure_sessions`]).
     pub hops_by_id: Vec<UserGrant>,
+    /// Access keys whose making records disagree on their user: a `CreateAccessKey` record
+    /// (a copy of the same event planted beside it, or another call naming the same key id)
+    /// that names another user than the key's node holds, from the first record in
+    /// `(time, eventID, file, record)` order (`by` the key's node, `user_name` and
+    /// `account_id` the other user, `user_arn` its ARN, the record's event and time). A key
+    /// id belongs to one user, so one of the records is false and the logs cannot tell which:
+    /// `plan` leaves the deactivation to a review naming every user, and `verify` counts the
+    /// key cut only when it is deactivated under each of them.
+    pub key_owner_claims: Vec<UserGrant>,
     /// [`SessionGraph::user_renames`] by account and lower-case old name (made when first
     /// asked).
     renames_by_name: std::sync::OnceLock<BTreeMap<(String, String), Vec<usize>>>,

@@ -15,11 +15,41 @@ pub fn renamed_to(r: &UserGrant) -> &str {
     r.user_arn.rsplit('/').next().unwrap_or("")
 }
 
+/// The `(event name, eventID)` of each `DeleteUser` or `DeleteRole` whose records (copies of
+/// one event: same eventID) disagree: one failed and another did not, or they name two
+/// principals. One of them is false (a copy planted beside a refused deletion) and the logs
+/// cannot tell which: the deletion is not believed, so the user or role is still acted on (an
+/// action on one that is gone fails with NoSuchEntity; a user believed gone kept the
+/// attacker's password and policies, and verify said OK).
+fn disputed_deletions(events: &[IssuingCall]) -> BTreeSet<(&str, &str)> {
+    // (name, id) → (some copy failed, some succeeded, the principal the first names, two named)
+    let mut seen: BTreeMap<(&str, &str), (bool, bool, Option<&str>, bool)> = BTreeMap::new();
+    for e in events {
+        let role = e.name() == crate::ingest::ROLE_DELETE;
+        if !(role || e.name() == crate::ingest::USER_DELETE) || e.id().is_empty() {
+            continue;
+        }
+        let name = if role { e.get(F::RequestRoleName) } else { e.get(F::RequestUserName) };
+        let s = seen.entry((e.name(), e.id())).or_insert((false, false, name, false));
+        if e.failed() {
+            s.0 = true;
+        } else {
+            s.1 = true;
+        }
+        s.3 |= !name.unwrap_or("").eq_ignore_ascii_case(s.2.unwrap_or(""));
+    }
+    seen.into_iter()
+        .filter(|(_, (failed, ok, _, two))| (*failed && *ok) || *two)
+        .map(|(k, _)| k)
+        .collect()
+}
+
 impl SessionGraph {
     /// Keeps each successful `UpdateUser` among `events` that gives a user a new name, and each
     /// successful `DeleteUser` and `DeleteRole`, in time order, with the node of the credential
     /// that made it.
     pub(super) fn keep_renames_and_deletions(&mut self, events: &[IssuingCall]) {
+        let disputed = disputed_deletions(events);
         for e in events {
             let role = e.name() == crate::ingest::ROLE_DELETE;
             if (role || e.name() == crate::ingest::USER_DELETE) && !e.failed() {
@@ -27,6 +57,17 @@ impl SessionGraph {
                 let Some(user) = name.filter(|u| !u.is_empty()) else {
                     continue;
                 };
+                if disputed.contains(&(e.name(), e.id())) {
+                    self.notes.push(format!(
+                        "{} {} (event {}) not believed: another record of the same event (same eventID) says it failed or names another {}; the {} is taken as still there (an evidence conflict)",
+                        e.name(),
+                        crate::escape::one_line(user),
+                        crate::escape::one_line(e.id()),
+                        if role { "role" } else { "user" },
+                        if role { "role" } else { "user" },
+                    ));
+                    continue;
+                }
                 let kind = if role { "role" } else { "user" };
                 let d = self.grant_of(e, user.to_string(), |p, a, u| {
                     format!("arn:{p}:iam::{a}:{kind}/{u}")

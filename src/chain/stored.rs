@@ -9,7 +9,7 @@ use crate::ingest::{ByteFields as Fields, ByteReader as Reader, ByteSink as Sink
 use rayon::prelude::*;
 
 /// Bumped whenever the graph's shape or how it is built changes.
-const FORMAT: u32 = 16;
+const FORMAT: u32 = 17;
 
 const KINDS: [NodeKind; 4] =
     [NodeKind::LongTermKey, NodeKind::Session, NodeKind::ExternalIdentity, NodeKind::Service];
@@ -382,6 +382,16 @@ fn put_grant(w: &mut Writer, g: &UserGrant) {
     w.u64(*by as u64);
 }
 
+/// A list of grants written as its length and [`put_grant`] each.
+fn get_grants(r: &mut Reader<'_>, nodes: usize) -> Option<Vec<UserGrant>> {
+    let n = r.count(8)?;
+    let mut v = Vec::with_capacity(n);
+    for _ in 0..n {
+        v.push(get_grant(r, nodes)?);
+    }
+    Some(v)
+}
+
 fn get_grant(r: &mut Reader<'_>, nodes: usize) -> Option<UserGrant> {
     Some(UserGrant {
         user_arn: r.str()?.to_string(),
@@ -467,6 +477,7 @@ pub(super) fn encode_into(g: &SessionGraph, out: &mut impl Sink) {
         role_deletions,
         unsure_consoles,
         hops_by_id,
+        key_owner_claims,
         renames_by_name: _,
         creates_by_name: _,
         event_node,
@@ -534,6 +545,8 @@ pub(super) fn encode_into(g: &SessionGraph, out: &mut impl Sink) {
     out.put_all(unsure_consoles, put_grant);
     out.w().u32(hops_by_id.len() as u32);
     out.put_all(hops_by_id, put_grant);
+    out.w().u32(key_owner_claims.len() as u32);
+    out.put_all(key_owner_claims, put_grant);
     super::wide::put(out.w(), wide);
     out.w().u32(event_node.len() as u32);
     out.put_all(event_node, |w, n| w.u32(*n));
@@ -662,6 +675,7 @@ struct Rest {
     role_deletions: Vec<UserGrant>,
     unsure_consoles: Vec<UserGrant>,
     hops_by_id: Vec<UserGrant>,
+    key_owner_claims: Vec<UserGrant>,
     wide: super::Wide,
     event_node: Vec<u32>,
     edge_nodes: Vec<(usize, usize)>,
@@ -681,51 +695,16 @@ fn get_rest(b: &[u8], nn: usize, ne: usize, events: usize) -> Option<Rest> {
     for _ in 0..n {
         notes.push(r.str()?.to_string());
     }
-    let n = r.count(8)?;
-    let mut user_grants = Vec::with_capacity(n);
-    for _ in 0..n {
-        user_grants.push(get_grant(&mut r, nn)?);
-    }
-    let n = r.count(8)?;
-    let mut role_grants = Vec::with_capacity(n);
-    for _ in 0..n {
-        role_grants.push(get_grant(&mut r, nn)?);
-    }
-    let n = r.count(8)?;
-    let mut unnamed_keys = Vec::with_capacity(n);
-    for _ in 0..n {
-        unnamed_keys.push(get_grant(&mut r, nn)?);
-    }
-    let n = r.count(8)?;
-    let mut change_grants = Vec::with_capacity(n);
-    for _ in 0..n {
-        change_grants.push(get_grant(&mut r, nn)?);
-    }
-    let n = r.count(8)?;
-    let mut user_renames = Vec::with_capacity(n);
-    for _ in 0..n {
-        user_renames.push(get_grant(&mut r, nn)?);
-    }
-    let n = r.count(8)?;
-    let mut user_deletions = Vec::with_capacity(n);
-    for _ in 0..n {
-        user_deletions.push(get_grant(&mut r, nn)?);
-    }
-    let n = r.count(8)?;
-    let mut role_deletions = Vec::with_capacity(n);
-    for _ in 0..n {
-        role_deletions.push(get_grant(&mut r, nn)?);
-    }
-    let n = r.count(8)?;
-    let mut unsure_consoles = Vec::with_capacity(n);
-    for _ in 0..n {
-        unsure_consoles.push(get_grant(&mut r, nn)?);
-    }
-    let n = r.count(8)?;
-    let mut hops_by_id = Vec::with_capacity(n);
-    for _ in 0..n {
-        hops_by_id.push(get_grant(&mut r, nn)?);
-    }
+    let user_grants = get_grants(&mut r, nn)?;
+    let role_grants = get_grants(&mut r, nn)?;
+    let unnamed_keys = get_grants(&mut r, nn)?;
+    let change_grants = get_grants(&mut r, nn)?;
+    let user_renames = get_grants(&mut r, nn)?;
+    let user_deletions = get_grants(&mut r, nn)?;
+    let role_deletions = get_grants(&mut r, nn)?;
+    let unsure_consoles = get_grants(&mut r, nn)?;
+    let hops_by_id = get_grants(&mut r, nn)?;
+    let key_owner_claims = get_grants(&mut r, nn)?;
     let wide = super::wide::get(&mut r, nn)?;
     let n = r.count(4)?;
     if n != events {
@@ -770,6 +749,7 @@ fn get_rest(b: &[u8], nn: usize, ne: usize, events: usize) -> Option<Rest> {
         role_deletions,
         unsure_consoles,
         hops_by_id,
+        key_owner_claims,
         wide,
         event_node,
         edge_nodes,
@@ -971,6 +951,7 @@ pub(super) fn decode_kept(
         role_deletions,
         unsure_consoles,
         hops_by_id,
+        key_owner_claims,
         wide,
         event_node,
         edge_nodes,
@@ -990,6 +971,7 @@ pub(super) fn decode_kept(
         role_deletions,
         unsure_consoles,
         hops_by_id,
+        key_owner_claims,
         renames_by_name: Default::default(),
         creates_by_name: Default::default(),
         event_node,

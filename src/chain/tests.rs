@@ -209,7 +209,7 @@ fn graph_text(g: &SessionGraph) -> String {
         }
     };
     format!(
-        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{ids:?}\n{keys:?}",
+        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{ids:?}\n{keys:?}",
         g.nodes,
         g.edges,
         g.attempts,
@@ -217,6 +217,7 @@ fn graph_text(g: &SessionGraph) -> String {
         g.user_grants,
         g.role_grants,
         g.unnamed_keys,
+        g.key_owner_claims,
         g.change_grants,
         g.wide,
         g.event_node,
@@ -252,6 +253,14 @@ fn a_stored_graph_reads_back_equal_and_damage_is_a_miss_not_a_panic() {
         "aws-cli/2.15.0",
     );
     s.create_access_key_unanswered(&leaked, T0 + 170, Some("carol"));
+    // A copy of the key's making (same eventID) naming another user of it.
+    s.copy_records(false, |r| {
+        let making = r["eventName"] == "CreateAccessKey" && r["responseElements"].is_object();
+        if making {
+            r["responseElements"]["accessKey"]["userName"] = serde_json::json!("decoy");
+        }
+        making
+    });
     let instance = "i-0a1b2c3d4e5f60718";
     s.run_instances(&leaked, T0 + 175, "AppProfile", &[instance]);
     let role = format!("arn:aws:iam::{MAIN}:role/AppRole");
@@ -261,6 +270,7 @@ fn a_stored_graph_reads_back_equal_and_damage_is_a_miss_not_a_panic() {
     assert!(!g.edges.is_empty() && !g.attempts.is_empty() && !g.user_grants.is_empty());
     assert!(g.edges.iter().any(|e| !e.other_copies.is_empty()), "an F3 copy is stored too");
     assert_eq!(g.unnamed_keys.len(), 1, "the key made without its id is stored too");
+    assert_eq!(g.key_owner_claims.len(), 1, "and the other user a copy names for a key");
     assert!(g.edges.iter().any(|e| e.event_name == "RunInstances"), "and the launch's edge");
 
     let bytes = super::stored::encode(&g);

@@ -280,6 +280,12 @@ pub fn build_plan_with(
     // Long-term keys of attacker-made users, to delete before the user.
     let mut user_keys: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
 
+    // The other users the making records of each key name (`key_owner_claims`), by node.
+    let mut claimed: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    for c in &g.key_owner_claims {
+        let name = g.user_name_now(&c.account_id, &c.user_name, Some(c.time)).to_string();
+        claimed.entry(c.by).or_default().push(name);
+    }
     for &n in &b.nodes {
         let node = &g.nodes[n];
         let mut status = CredentialStatus::Live;
@@ -312,7 +318,16 @@ pub fn build_plan_with(
                         (Some(a), Some(u)) if a != u => Some((a.clone(), u.clone())),
                         _ => None,
                     };
-                    let user = if two_names.is_some() { None } else { from_arn.or(named) };
+                    // Making records that name other users of the key (a copy of the
+                    // CreateAccessKey planted beside it): every name, in name order (which
+                    // record came first decides nothing).
+                    let mut names: Vec<String> = from_arn.iter().chain(&named).cloned().collect();
+                    names.extend(claimed.get(&n).into_iter().flatten().cloned());
+                    names.sort_by_key(|u| (u.to_ascii_lowercase(), u.clone()));
+                    names.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+                    let disputed = claimed.contains_key(&n) && names.len() > 1;
+                    let user =
+                        if two_names.is_some() || disputed { None } else { from_arn.or(named) };
                     let key = node.access_key_id.as_deref().unwrap_or(&node.id).to_string();
                     let account = node.account_id.as_deref().map(str::to_string);
                     let why = if b.seeds.contains(&key) {
@@ -335,6 +350,15 @@ pub fn build_plan_with(
                             reason,
                             ..Default::default()
                         }),
+                        None if disputed => review(
+                            account,
+                            format!(
+                                "deactivate access key {key} by hand: copies of the record of its making (CreateAccessKey, same eventID) or another such record name {} users of it ({}); a key belongs to one user, so some record is false (an evidence conflict: `trailhound integrity` finds files CloudTrail did not deliver); check with `aws iam get-access-key-last-used --access-key-id {key}` which user it belongs to, or run each command (IAM refuses the others with NoSuchEntity) ({reason})",
+                                names.len(),
+                                names.iter().map(|u| one_line(u)).collect::<Vec<_>>().join(", "),
+                            ),
+                            &names.iter().map(|name| format!("aws iam update-access-key --user-name {} --access-key-id {} --status Inactive", shell_word(name), shell_word(&key))).collect::<Vec<_>>(),
+                        ),
                         None => match &two_names {
                             Some((a, u)) => review(
                                 account,

@@ -937,6 +937,8 @@ pub fn verify_with(
     // What the plan removed from each user before deleting it: (account, user, what).
     let mut removed: BTreeSet<(String, String, String)> = BTreeSet::new();
     let mut key_user: BTreeMap<String, (Option<String>, Option<String>)> = BTreeMap::new();
+    // Every (user, account) the plan deactivates or deletes each key under.
+    let mut key_named: BTreeMap<String, Vec<(Option<String>, Option<String>)>> = BTreeMap::new();
     let mut deleted_users: BTreeSet<(String, String)> = BTreeSet::new();
     // The long-term keys the evidence shows for each user, gathered once (a plan may delete
     // many users, and a forged trail may hold many keys).
@@ -976,6 +978,7 @@ pub fn verify_with(
                     // The deactivation's user is the one judged (a delete may spell it in
                     // another case, which IAM takes alike).
                     let named = (a.user_name.clone(), a.account_id.clone());
+                    key_named.entry(k.clone()).or_default().push(named.clone());
                     if a.kind == ActionKind::DeactivateAccessKey {
                         key_user.insert(k.clone(), named);
                     } else {
@@ -1102,6 +1105,12 @@ pub fn verify_with(
         verdict: "FAIL",
         notes: Vec::new(),
     };
+    // The other users the making records of each key name, by node: (account, name now).
+    let mut claimed: BTreeMap<usize, Vec<(String, String)>> = BTreeMap::new();
+    for c in &g.key_owner_claims {
+        let name = g.user_name_now(&c.account_id, &c.user_name, Some(c.time)).to_string();
+        claimed.entry(c.by).or_default().push((c.account_id.clone(), name));
+    }
     for (i, node) in g.nodes.iter().enumerate() {
         let tainted = b.nodes.contains(&i);
         match node.kind {
@@ -1134,12 +1143,37 @@ pub fn verify_with(
                 });
                 let off = (keys_cut.contains(&k) && right_user)
                     || mine.as_ref().is_some_and(|u| deleted_users.contains(u));
+                // Making records that name other users of the key (`key_owner_claims`): the
+                // logs cannot tell which is its user, so it is cut only when the plan
+                // deactivates it (or deletes the user) under each of them too.
+                let others = claimed.get(&i).map(Vec::as_slice).unwrap_or_default();
+                let under = |(a, u): &(String, String)| {
+                    deleted_users.contains(&(a.clone(), u.clone()))
+                        || key_named.get(&k).is_some_and(|v| {
+                            v.iter().any(|(nu, na)| {
+                                nu.as_deref().is_some_and(|nu| nu.eq_ignore_ascii_case(u))
+                                    && na.as_deref().is_none_or(|na| na == a)
+                            })
+                        })
+                };
+                let others_cut = others.iter().all(under);
+                let off = match &mine {
+                    Some(m) if !others.is_empty() => others_cut && under(m),
+                    _ => off && others_cut,
+                };
                 if off {
                     v.keys_deactivated.push(k);
                 } else if denied_by(i).is_some() {
                     v.keys_denied.push(k);
                 } else {
-                    if keys_cut.contains(&k) {
+                    if !others_cut {
+                        let names: Vec<_> =
+                            others.iter().map(|(_, u)| crate::escape::one_line(u)).collect();
+                        notes.push(format!(
+                            "the records of the making of {k} name other users of it too ({}): the logs cannot tell which one it belongs to, so it is cut only when deactivated under each",
+                            names.join(", ")
+                        ));
+                    } else if keys_cut.contains(&k) {
                         notes.push(match mine {
                             Some(u) => format!(
                                 "the plan deactivates {k} for another user than the one it belongs to ({}): AWS would refuse it",
@@ -1277,6 +1311,23 @@ pub fn verify_with(
             notes.push(format!(
                 "NOT CUT: user {} the attacker controls: {why}; no action can be shown to act on it rather than on another user",
                 crate::escape::one_line(&u.user_name)
+            ));
+            continue;
+        }
+        // A user the attacker made or set the console password of is theirs after any
+        // cut-off (a new sign-in, a new key): it must be denied everything or removed,
+        // whatever the plan says of it (SPEC §9).
+        let (acct, name) = (u.account_id.clone(), u.user_name.clone());
+        if !policies.deny_every_session(TargetKind::User, &name, &acct)
+            && !deleted_users.contains(&(acct, name))
+        {
+            v.ok = false;
+            notes.push(format!(
+                "NOT CUT: user {} in {} the attacker controls (since {}: {}) is neither denied everything nor removed by the plan: the password or keys the attacker set let them sign in or make new credentials after any cut-off",
+                crate::escape::one_line(&u.user_name),
+                u.account_id,
+                crate::time::fmt_iso(u.since.0),
+                crate::escape::one_line(&u.evidence.join(", ")),
             ));
         }
     }
