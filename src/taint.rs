@@ -154,6 +154,24 @@ pub fn user_of(g: &SessionGraph, n: usize) -> Option<(&str, &str)> {
     Some((acct, g.user_name_now(acct, name, node.issued_at.or(node.first_seen))))
 }
 
+/// The `CreateUser` events (by eventID) whose records name two users (in any case-insensitive
+/// sense, or two accounts), with the users they name (`account:name`, sorted).
+fn disputed_makings(g: &SessionGraph) -> BTreeMap<&str, Vec<String>> {
+    let mut named: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for gr in g.user_grants.iter().filter(|gr| gr.event_name == "CreateUser") {
+        if gr.event_id.is_empty() {
+            continue;
+        }
+        let who = format!("{}:{}", gr.account_id, gr.user_name.to_ascii_lowercase());
+        named.entry(gr.event_id.as_str()).or_default().insert(who);
+    }
+    named
+        .into_iter()
+        .filter(|(_, n)| n.len() > 1)
+        .map(|(id, n)| (id, n.into_iter().collect()))
+        .collect()
+}
+
 /// The account and name of the role a session belongs to (from its issuing call's role ARN,
 /// else from its assumed-role ARN).
 pub fn role_of(g: &SessionGraph, n: usize) -> Option<(&str, &str)> {
@@ -564,6 +582,53 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
                     crate::escape::one_line(&g.nodes[by[0]].id)
                 ));
             }
+        }
+    }
+    // A user some copy of its CreateUser names and another copy of the same event (same
+    // eventID) does not: one of the records is false (a copy planted to name a user who was
+    // there before) and the logs cannot tell which, so neither user is deleted (a deletion
+    // cannot be undone); both are denied everything, and a person decides.
+    let disputed = disputed_makings(g);
+    if !disputed.is_empty() {
+        for u in users.values_mut().filter(|u| u.created && u.made_unsure.is_none()) {
+            let twice = u.evidence.iter().find_map(|e| {
+                let id = e.strip_prefix("CreateUser ")?;
+                disputed.get(id).map(|names| (id, names))
+            });
+            if let Some((id, names)) = twice {
+                u.made_unsure = Some(format!(
+                    "copies of its CreateUser record (event {}) name {} users ({}): one is false (an evidence conflict) and the logs cannot tell which, so it may be a user who was there before",
+                    crate::escape::one_line(id),
+                    names.len(),
+                    crate::escape::one_line(&names.join(", "))
+                ));
+            }
+        }
+    }
+    // A user a credential of which was in use before the attacker's (last) CreateUser of its
+    // name, with no deletion of the name in between: IAM refuses to make a user whose name is
+    // taken (EntityAlreadyExists), so that record is not what happened (forged), and the user
+    // may be one who was there before: denied everything, not deleted.
+    for (who, u) in users.iter_mut().filter(|(_, u)| u.created && u.made_unsure.is_none()) {
+        let Some(&at) = made.get(who) else { continue };
+        let index = user_creds.get_or_insert_with(|| creds_by_user(g));
+        let earlier = index.get(who).into_iter().flatten().find_map(|&n| {
+            let node = &g.nodes[n];
+            let t = node.issued_at.into_iter().chain(node.first_seen).min()?;
+            let gone = g.user_deletions.iter().any(|d| {
+                d.account_id == who.0
+                    && d.user_name.eq_ignore_ascii_case(&who.1)
+                    && (t..=at).contains(&d.time)
+            });
+            (t < at && !gone).then_some((n, t))
+        });
+        if let Some((n, t)) = earlier {
+            u.made_unsure = Some(format!(
+                "its credential {} was in use at {}, before the CreateUser of its name at {} (IAM makes no user whose name is taken): that record may be forged and the user one who was there before",
+                crate::escape::one_line(&g.nodes[n].id),
+                crate::time::fmt_iso(t),
+                crate::time::fmt_iso(at)
+            ));
         }
     }
     let mut attacker_users: Vec<AttackerUser> = users.into_values().collect();

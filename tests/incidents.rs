@@ -7480,3 +7480,75 @@ fn a_deletion_one_copy_says_failed_is_not_believed_and_verify_wants_the_attacker
     let notes = v["notes"].to_string();
     assert!(notes.contains("NOT CUT: user backdoor"), "{notes}");
 }
+
+/// The attacker's `CreateUser backdoor` and a copy of it (same eventID and second, planted
+/// before or after it) naming `alice`, a user who was there before. Before, both users were
+/// the attacker's made users in either order: the plan denied `alice` everything and deleted
+/// her, and verify said OK with no collateral. Now neither is deleted (a deletion cannot be
+/// undone): both are denied everything and left to a review that names the two users.
+#[test]
+fn a_user_a_copy_of_the_creation_names_is_denied_but_not_deleted() {
+    let mut plans = Vec::new();
+    for before in [true, false] {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let alice = s.user_key(MAIN, "alice", "AKIAI44QH8DHBEXAMPLE");
+        s.call(&alice, T0 - 3600, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        s.create_user(&leaked, T0, "backdoor");
+        s.copy_records(before, |r| {
+            let making = r["eventName"] == "CreateUser";
+            if making {
+                r["requestParameters"]["userName"] = json!("alice");
+                r["responseElements"]["user"]["userName"] = json!("alice");
+                r["responseElements"]["user"]["arn"] =
+                    json!(format!("arn:aws:iam::{MAIN}:user/alice"));
+            }
+            making
+        });
+        let d = write(&s, &[]);
+        let p = plan(&d, LEAKED, "strict");
+        assert!(actions(&p, "delete_user").is_empty(), "{before}: {p:#}");
+        let denied = principals(&p, "put_user_policy");
+        assert!(denied.contains(&format!("arn:aws:iam::{MAIN}:user/backdoor")), "{denied:?}");
+        let reasons = review_reasons(&p).join("\n");
+        for user in ["backdoor", "alice"] {
+            let r = format!("user {user} was made by a session that may be the attacker's");
+            assert!(
+                reasons.contains(&r) && reasons.contains("copies of its CreateUser"),
+                "{reasons}"
+            );
+        }
+        assert_eq!(verify(&d, &p).0, 0);
+        plans.push(serde_json::to_string(&p["actions"]).unwrap());
+    }
+    assert_eq!(plans[0], plans[1], "the copies' order decides nothing");
+}
+
+/// A `CreateUser alice` by the leaked key (a record of its own, forged), where `alice`'s key
+/// was in use an hour before: IAM makes no user whose name is taken, so she may be a user
+/// who was there before. Before, the plan deleted her (verify OK). Now she is denied
+/// everything and left to a review, not deleted; a user the attacker really made (no earlier
+/// use) is still deleted.
+#[test]
+fn a_user_in_use_before_its_creation_is_denied_but_not_deleted() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let alice = s.user_key(MAIN, "alice", "AKIAI44QH8DHBEXAMPLE");
+    s.call(&alice, T0 - 3600, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    s.create_user(&leaked, T0, "alice");
+    s.create_user(&leaked, T0 + 10, "backdoor");
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    let deleted: Vec<_> =
+        actions(&p, "delete_user").iter().map(|a| a["user_name"].clone()).collect();
+    assert_eq!(deleted, [json!("backdoor")], "{p:#}");
+    let denied = principals(&p, "put_user_policy");
+    assert!(denied.contains(&format!("arn:aws:iam::{MAIN}:user/alice")), "{denied:?}");
+    let reasons = review_reasons(&p).join("\n");
+    assert!(
+        reasons.contains("user alice was made by")
+            && reasons.contains("AKIAI44QH8DHBEXAMPLE was in use at"),
+        "{reasons}"
+    );
+    assert_eq!(verify(&d, &p).0, 0);
+}
