@@ -22,26 +22,34 @@ pub fn renamed_to(r: &UserGrant) -> &str {
 /// action on one that is gone fails with NoSuchEntity; a user believed gone kept the
 /// attacker's password and policies, and verify said OK).
 fn disputed_deletions(events: &[IssuingCall]) -> BTreeSet<(&str, &str)> {
-    // (name, id) → (some copy failed, some succeeded, the principal the first names, two named)
-    let mut seen: BTreeMap<(&str, &str), (bool, bool, Option<&str>, bool)> = BTreeMap::new();
+    /// What the copies of one deletion say.
+    struct Copies<'a> {
+        failed: bool,
+        ok: bool,
+        first: Option<&'a str>,
+        two_named: bool,
+    }
+    let mut seen: BTreeMap<(&str, &str), Copies<'_>> = BTreeMap::new();
     for e in events {
         let role = e.name() == crate::ingest::ROLE_DELETE;
         if !(role || e.name() == crate::ingest::USER_DELETE) || e.id().is_empty() {
             continue;
         }
         let name = if role { e.get(F::RequestRoleName) } else { e.get(F::RequestUserName) };
-        let s = seen.entry((e.name(), e.id())).or_insert((false, false, name, false));
+        let c = seen.entry((e.name(), e.id())).or_insert(Copies {
+            failed: false,
+            ok: false,
+            first: name,
+            two_named: false,
+        });
         if e.failed() {
-            s.0 = true;
+            c.failed = true;
         } else {
-            s.1 = true;
+            c.ok = true;
         }
-        s.3 |= !name.unwrap_or("").eq_ignore_ascii_case(s.2.unwrap_or(""));
+        c.two_named |= !name.unwrap_or("").eq_ignore_ascii_case(c.first.unwrap_or(""));
     }
-    seen.into_iter()
-        .filter(|(_, (failed, ok, _, two))| (*failed && *ok) || *two)
-        .map(|(k, _)| k)
-        .collect()
+    seen.into_iter().filter(|(_, c)| (c.failed && c.ok) || c.two_named).map(|(k, _)| k).collect()
 }
 
 impl SessionGraph {

@@ -39,6 +39,9 @@ use crate::time::{fmt_or, Time};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// A user name and account an action names (either may be absent).
+type UserAccount = (Option<String>, Option<String>);
+
 /// One session in the verification report.
 #[derive(Debug, Clone, Serialize)]
 pub struct SessionVerdict {
@@ -938,7 +941,7 @@ pub fn verify_with(
     let mut removed: BTreeSet<(String, String, String)> = BTreeSet::new();
     let mut key_user: BTreeMap<String, (Option<String>, Option<String>)> = BTreeMap::new();
     // Every (user, account) the plan deactivates or deletes each key under.
-    let mut key_named: BTreeMap<String, Vec<(Option<String>, Option<String>)>> = BTreeMap::new();
+    let mut key_named: BTreeMap<String, Vec<UserAccount>> = BTreeMap::new();
     let mut deleted_users: BTreeSet<(String, String)> = BTreeSet::new();
     // The long-term keys the evidence shows for each user, gathered once (a plan may delete
     // many users, and a forged trail may hold many keys).
