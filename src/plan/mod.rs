@@ -722,6 +722,14 @@ pub fn build_plan_with(
                 ));
             }
             summary.uncovered_sessions += covering;
+            // An attacker's user left without its deny-all (verify fails the plan on it).
+            if target.kind == TargetKind::User && policy_name == DENY_ALL_POLICY_NAME {
+                summary.users_by_hand += 1;
+                notes.push(format!(
+                    "NOT CUT: user {} the attacker controls is not denied everything: its deny-all could not be planned (see its review item); until it is done by hand, the password or keys the attacker set let them back in",
+                    crate::escape::one_line(&target.name)
+                ));
+            }
         } else {
             summary.covered_sessions += covering;
             summary.collateral_sessions += collateral_n;
@@ -742,7 +750,7 @@ pub fn build_plan_with(
     // off before DeleteUser; the room each inline deny has (F8) is judged from it below.
     let trail_rooms = TrailRooms::for_plan(ing, b, &mut notes);
     users::remove_users(b, &live_users, &user_keys, &trail_rooms, &mut handled, &mut actions);
-    summary.users_by_hand = unsure_reviews.len() as u64;
+    summary.users_by_hand += unsure_reviews.len() as u64;
     actions.extend(unsure_reviews);
     summary.sessions_to_check = to_check.sessions;
     let unfollowed = unfollowed::routes(b);

@@ -188,8 +188,8 @@ impl Summary {
             ),
             (
                 self.users_by_hand,
-                "{n} user(s) the attacker controls must be found, denied and removed by hand (review items; the NOT CUT notes say why): the logs do not tell the name each has now",
-                "# WARNING: {n} user(s) the attacker controls are left to review items: the logs do not tell\n# the name each has now (renames in one second). Find, deny and remove them by hand.",
+                "{n} user(s) the attacker controls must be found, denied and removed by hand (review items; the NOT CUT notes say why: the logs do not tell the name one has now, or its name is not one IAM takes)",
+                "# WARNING: {n} user(s) the attacker controls are left to review items (the NOT CUT notes say\n# why: renames in one second, or a name IAM would not take). Find, deny and remove them by hand.",
             ),
             (
                 self.sessions_to_check,
