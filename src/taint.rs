@@ -154,6 +154,12 @@ pub fn user_of(g: &SessionGraph, n: usize) -> Option<(&str, &str)> {
     Some((acct, g.user_name_now(acct, name, node.issued_at.or(node.first_seen))))
 }
 
+/// How much earlier than the `CreateUser` of its name a user's credential may show in use
+/// and still be the new user's: a key's `createDate` and the call's `eventTime` are taken
+/// on different clocks, a second or so apart (a user the attacker made was otherwise left
+/// undeleted).
+const MADE_SKEW: i64 = 60;
+
 /// The `CreateUser` events (by eventID) whose records name two users (in any case-insensitive
 /// sense, or two accounts), with the users they name (`account:name`, sorted).
 fn disputed_makings(g: &SessionGraph) -> BTreeMap<&str, Vec<String>> {
@@ -606,7 +612,7 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
         }
     }
     // A user a credential of which was in use before the attacker's (last) CreateUser of its
-    // name, with no deletion of the name in between: IAM refuses to make a user whose name is
+    // name (by more than `MADE_SKEW`), with no deletion of the name in between: IAM refuses to make a user whose name is
     // taken (EntityAlreadyExists), so that record is not what happened (forged), and the user
     // may be one who was there before: denied everything, not deleted.
     for (who, u) in users.iter_mut().filter(|(_, u)| u.created && u.made_unsure.is_none()) {
@@ -620,7 +626,7 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
                     && d.user_name.eq_ignore_ascii_case(&who.1)
                     && (t..=at).contains(&d.time)
             });
-            (t < at && !gone).then_some((n, t))
+            (t < at - MADE_SKEW && !gone).then_some((n, t))
         });
         if let Some((n, t)) = earlier {
             u.made_unsure = Some(format!(

@@ -5307,7 +5307,7 @@ fn a_user_made_through_an_ambiguous_link_is_denied_and_left_to_a_human_not_delet
     assert!(
         actions(&p, "review").iter().any(|a| {
             let r = a["reason"].as_str().unwrap();
-            r.contains("user svc-backup was made by a session that may be the attacker's")
+            r.contains("user svc-backup may not be one the attacker made")
                 && r.contains("more than one session matches")
         }),
         "{p:#}"
@@ -7512,7 +7512,7 @@ fn a_user_a_copy_of_the_creation_names_is_denied_but_not_deleted() {
         assert!(denied.contains(&format!("arn:aws:iam::{MAIN}:user/backdoor")), "{denied:?}");
         let reasons = review_reasons(&p).join("\n");
         for user in ["backdoor", "alice"] {
-            let r = format!("user {user} was made by a session that may be the attacker's");
+            let r = format!("user {user} may not be one the attacker made");
             assert!(
                 reasons.contains(&r) && reasons.contains("copies of its CreateUser"),
                 "{reasons}"
@@ -7546,9 +7546,79 @@ fn a_user_in_use_before_its_creation_is_denied_but_not_deleted() {
     assert!(denied.contains(&format!("arn:aws:iam::{MAIN}:user/alice")), "{denied:?}");
     let reasons = review_reasons(&p).join("\n");
     assert!(
-        reasons.contains("user alice was made by")
+        reasons.contains("user alice may not be one the attacker made")
             && reasons.contains("AKIAI44QH8DHBEXAMPLE was in use at"),
         "{reasons}"
     );
     assert_eq!(verify(&d, &p).0, 0);
+}
+
+/// A copy of a role session's first call (same eventID and second) whose `userIdentity`
+/// names another role (`AuditRole`) than the `AssumeRole` that issued the session, planted
+/// in front of the true record or after it. Before, read first it moved the session's deny to
+/// `AuditRole` (verify failed that plan, but the plan followed the file order). A role is
+/// never renamed: a call naming another role than the issuing call gives the session no new
+/// role, only the path of its own.
+#[test]
+fn a_call_naming_another_role_than_the_sessions_issuing_call_does_not_move_its_deny() {
+    let mut plans = Vec::new();
+    for before in [true, false] {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let role = format!("arn:aws:iam::{MAIN}:role/AdminRole");
+        let session = s.assume_role(&leaked, T0, &role, "ci", 12 * 3600);
+        s.call(&session, T0 + 60, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        s.copy_records(before, |r| {
+            let first = r["eventName"] == "ListBuckets";
+            if first {
+                let who = r["userIdentity"].to_string().replace("AdminRole", "AuditRole");
+                r["userIdentity"] = serde_json::from_str(&who).unwrap();
+            }
+            first
+        });
+        let d = write(&s, &[]);
+        let p = plan(&d, LEAKED, "strict");
+        let denied = principals(&p, "put_role_policy");
+        assert_eq!(denied, std::slice::from_ref(&role), "{before}: {p:#}");
+        assert_eq!(verify(&d, &p).0, 0, "{before}");
+        plans.push(serde_json::to_string(&p["actions"]).unwrap());
+    }
+    assert_eq!(plans[0], plans[1], "the copies' order decides nothing");
+}
+
+/// The attacker makes a key for `alice` (a user who was there before); a planted copy of the
+/// `CreateAccessKey` names `backdoor`, the attacker's own user (denied everything by the
+/// plan), or the same user in another account. The deny-all on `backdoor` does not reach a
+/// key of `alice`'s, and a user of another account is another user: the key is left to a
+/// review and verify fails the plan in either order (before, verify counted the key
+/// "denied" by backdoor's deny-all, or the plan deactivated it in the other account).
+#[test]
+fn a_key_another_record_gives_to_a_denied_user_or_another_account_is_not_cut_by_that() {
+    for (other, account) in [("backdoor", MAIN), ("alice", THIRD)] {
+        for before in [true, false] {
+            let mut s = Scenario::new();
+            let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+            s.create_user(&leaked, T0, "backdoor");
+            s.create_login_profile(&leaked, T0 + 10, "backdoor");
+            let made = s.create_access_key(&leaked, T0 + 60, Some("alice"));
+            s.call(&made, T0 + 120, "s3.amazonaws.com", "ListBuckets", Value::Null);
+            s.copy_records(before, |r| {
+                let making = r["eventName"] == "CreateAccessKey";
+                if making {
+                    r["requestParameters"]["userName"] = json!(other);
+                    r["responseElements"]["accessKey"]["userName"] = json!(other);
+                    r["recipientAccountId"] = json!(account);
+                }
+                making
+            });
+            let d = write(&s, &[]);
+            let (code, p, err) = run(&["plan", "--key", LEAKED, "--effective-at", CUT], &d);
+            assert_eq!(code, 1, "{other} {before}: {err}");
+            assert!(!deactivated(&p).contains(&made.key.as_str()), "{other} {before}: {p:#}");
+            let (code, v) = verify(&d, &p);
+            assert_eq!(code, 1, "{other} {before}: {v:#}");
+            let left = v["keys_left_active"].as_array().unwrap();
+            assert!(left.contains(&json!(made.key)), "{other} {before}: {v:#}");
+        }
+    }
 }

@@ -86,8 +86,16 @@ pub(super) fn fill_from_use(n: &mut Node, id: &Use) {
     // The role as AWS writes it in the session's own calls (`sessionIssuer`), over the
     // `roleArn` the caller wrote in its request: a path there (`aws-reserved/…`,
     // `aws-service-role/…`) must not make a session unrevocable that its calls show is not.
+    // Only a path, though: a role is never renamed, so a call naming another role (or
+    // account) than the call that issued the session is not the session's (a copy of its
+    // first call planted to move the deny to a role of the attacker's choosing; read first,
+    // it did, and which file sorted first decided the plan).
     if id.issuer_kind == Some("Role")
-        && id.issuer_arn.is_some_and(|a| n.role_arn.as_deref().is_none_or(|r| r != a))
+        && id.issuer_arn.is_some_and(|a| {
+            n.role_arn
+                .as_deref()
+                .is_none_or(|r| r != a && (role_id(r).is_none() || role_id(r) == role_id(a)))
+        })
     {
         n.role_arn = own(id.issuer_arn);
     }
@@ -109,4 +117,10 @@ pub(super) fn fill_from_use(n: &mut Node, id: &Use) {
             n.root_derived = true;
         }
     }
+}
+
+/// A role ARN's account and lower-case name (its last segment), without its path.
+fn role_id(arn: &str) -> Option<(&str, String)> {
+    let rest = crate::model::arn::after_segment(arn, "role/")?;
+    Some((arn_account(arn)?, rest.rsplit('/').next().unwrap_or(rest).to_ascii_lowercase()))
 }

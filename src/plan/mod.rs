@@ -281,10 +281,10 @@ pub fn build_plan_with(
     let mut user_keys: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
 
     // The other users the making records of each key name (`key_owner_claims`), by node.
-    let mut claimed: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    let mut claimed: BTreeMap<usize, Vec<(String, String)>> = BTreeMap::new();
     for c in &g.key_owner_claims {
         let name = g.user_name_now(&c.account_id, &c.user_name, Some(c.time)).to_string();
-        claimed.entry(c.by).or_default().push(name);
+        claimed.entry(c.by).or_default().push((name, c.account_id.clone()));
     }
     for &n in &b.nodes {
         let node = &g.nodes[n];
@@ -321,10 +321,13 @@ pub fn build_plan_with(
                     // Making records that name other users of the key (a copy of the
                     // CreateAccessKey planted beside it): every name, in name order (which
                     // record came first decides nothing).
-                    let mut names: Vec<String> = from_arn.iter().chain(&named).cloned().collect();
+                    // A user of another account is another user.
+                    let home = node.account_id.as_deref().unwrap_or("").to_string();
+                    let mut names: Vec<(String, String)> =
+                        from_arn.iter().chain(&named).map(|u| (u.clone(), home.clone())).collect();
                     names.extend(claimed.get(&n).into_iter().flatten().cloned());
-                    names.sort_by_key(|u| (u.to_ascii_lowercase(), u.clone()));
-                    names.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+                    names.sort_by_key(|(u, a)| (u.to_ascii_lowercase(), a.clone(), u.clone()));
+                    names.dedup_by(|x, y| x.0.eq_ignore_ascii_case(&y.0) && x.1 == y.1);
                     let disputed = claimed.contains_key(&n) && names.len() > 1;
                     let user =
                         if two_names.is_some() || disputed { None } else { from_arn.or(named) };
@@ -355,9 +358,13 @@ pub fn build_plan_with(
                             format!(
                                 "deactivate access key {key} by hand: copies of the record of its making (CreateAccessKey, same eventID) or another such record name {} users of it ({}); a key belongs to one user, so some record is false (an evidence conflict: `trailhound integrity` finds files CloudTrail did not deliver); check with `aws iam get-access-key-last-used --access-key-id {key}` which user it belongs to, or run each command (IAM refuses the others with NoSuchEntity) ({reason})",
                                 names.len(),
-                                names.iter().map(|u| one_line(u)).collect::<Vec<_>>().join(", "),
+                                names
+                                    .iter()
+                                    .map(|(u, a)| if *a == home { one_line(u).to_string() } else { format!("{} in account {}", one_line(u), one_line(a)) })
+                                    .collect::<Vec<_>>()
+                                    .join(", "),
                             ),
-                            &names.iter().map(|name| format!("aws iam update-access-key --user-name {} --access-key-id {} --status Inactive", shell_word(name), shell_word(&key))).collect::<Vec<_>>(),
+                            &names.iter().map(|(name, a)| format!("aws iam update-access-key --user-name {} --access-key-id {} --status Inactive{}", shell_word(name), shell_word(&key), if *a == home { String::new() } else { format!(" (with credentials of account {})", one_line(a)) })).collect::<Vec<_>>(),
                         ),
                         None => match &two_names {
                             Some((a, u)) => review(

@@ -144,7 +144,7 @@ pub(super) fn remove_users(
         } else {
             let what = match &u.made_unsure {
                 Some(why) => format!(
-                    "user {} was made by a session that may be the attacker's ({}): {why}. It is denied everything and its keys are deactivated; decide whether to delete it (find who made it: the session's source address and agent in the call) or to give it back to its owner ({DENY_ALL_POLICY_NAME} removed, keys reactivated)",
+                    "user {} may not be one the attacker made ({}): {why}. It is denied everything and its keys are deactivated; decide whether to delete it (find who made it: the source address and agent in the call) or to give it back to its owner ({DENY_ALL_POLICY_NAME} removed, keys reactivated)",
                     u.user_name,
                     u.evidence.join(", ")
                 ),

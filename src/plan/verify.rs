@@ -1164,9 +1164,17 @@ pub fn verify_with(
                     Some(m) if !others.is_empty() => others_cut && under(m),
                     _ => off && others_cut,
                 };
+                // Denied only when every user its making records name is denied everything:
+                // the deny on the first one does not reach the key if it is another's.
+                let all_denied = || {
+                    others
+                        .iter()
+                        .chain(mine.as_ref())
+                        .all(|(a, u)| policies.deny_every_session(TargetKind::User, u, a))
+                };
                 if off {
                     v.keys_deactivated.push(k);
-                } else if denied_by(i).is_some() {
+                } else if denied_by(i).is_some() && (others.is_empty() || all_denied()) {
                     v.keys_denied.push(k);
                 } else {
                     if !others_cut {
