@@ -109,8 +109,17 @@ pub fn attach_target(g: &SessionGraph, n: usize) -> Result<Target, Blocker> {
     }
     let arn = node.principal_arn.as_deref().unwrap_or("");
     if let Some(rest) = crate::chain::after_segment(arn, "assumed-role/") {
-        let name = rest.split('/').next().unwrap_or("").to_string();
-        let account = arn_account(arn).unwrap_or("").to_string();
+        // The role the deny goes on is the one its ARN names (the issuing call's, with the
+        // path its calls give): a session ARN naming another role (a planted copy of the
+        // response) made a second target whose put carried the first one's name, the second
+        // put replacing the first.
+        let (account, name) = match crate::chain::role_named(node) {
+            Some((a, n)) if node.role_arn.is_some() => (a.to_string(), n.to_string()),
+            _ => (
+                arn_account(arn).unwrap_or("").to_string(),
+                rest.split('/').next().unwrap_or("").to_string(),
+            ),
+        };
         // Built in the session's own partition: in aws-cn or aws-us-gov no role is
         // `arn:aws:`, and a policy attached by such an ARN is refused.
         let role_arn = node.role_arn.clone().unwrap_or_else(|| {
