@@ -4677,9 +4677,8 @@ fn identity_center_changes_are_review_items_not_iam_users() {
 /// again, all in one second) cannot be ordered against it, so it is not believed: a review
 /// reproduced the attacker's role (trust: its own account) and user switched off that way, the
 /// outsider's session and the console password left alone, verify OK. A user made under the
-/// attacker's user's name by someone else later shows the attacker's user gone by then (IAM
-/// makes no user over a name that is taken), deletion logged or not: the new user's console
-/// session is not the attacker's.
+/// attacker's user's name by someone else later, with no deletion logged between, no longer
+/// shows the attacker's user gone (below).
 #[test]
 fn a_deletion_in_the_second_the_attacker_made_the_name_is_not_believed() {
     let iam = "iam.amazonaws.com";
@@ -4720,13 +4719,19 @@ fn a_deletion_in_the_second_the_attacker_made_the_name_is_not_believed() {
     s.create_login_profile(&admin, T0 + 610, "evil");
     let console = s.console_login(MAIN, T0 + 1200, "evil");
     s.call(&console, T0 + 1260, iam, "ListUsers", Value::Null);
+    // Since the fourth session's review: without the deletion in the logs, the second
+    // CreateUser does not show the attacker's user gone (a copy of the attacker's own, or a
+    // record forged under a new eventID, did the same and left the attacker's user uncut with
+    // verify OK): the name is still the attacker's, its console session tainted and denied,
+    // and the graph says why (a deny that may reach the new user: collateral to check).
     let d = write(&s, &[]);
+    assert!(tainted_ids(&d, LEAKED).contains(&console.node_id()));
     let p = plan(&d, LEAKED, "strict");
-    assert!(!tainted_ids(&d, LEAKED).contains(&console.node_id()), "{p}");
-    let p = plan(&d, LEAKED, "strict");
-    assert!(!principals(&p, "put_user_policy").contains(&evil), "{p}");
-    assert!(actions(&p, "delete_login_profile").is_empty(), "{p}");
+    assert!(principals(&p, "put_user_policy").contains(&evil), "{p}");
     assert_eq!(verify(&d, &p).0, 0);
+    let (_, sessions, _) = run(&["sessions", "--format", "json"], &d);
+    let notes = sessions["notes"].to_string();
+    assert!(notes.contains("with no deletion of it logged in between"), "{notes}");
 }
 
 /// The leaked key assumes a role for 15 minutes, then turns the session into a console sign-in
@@ -7620,5 +7625,60 @@ fn a_key_another_record_gives_to_a_denied_user_or_another_account_is_not_cut_by_
             let left = v["keys_left_active"].as_array().unwrap();
             assert!(left.contains(&json!(made.key)), "{other} {before}: {v:#}");
         }
+    }
+}
+
+/// A copy of the attacker's `CreateUser backdoor` (or `CreateRole`) made to look like another
+/// user's call a second later (same eventID), or forged under a new eventID: before, any
+/// successful making of the name after the attacker's showed the attacker's user or role gone
+/// (IAM makes none over a taken name), so the plan dropped its deny-all and the password's
+/// removal, and verify said OK. Without a deletion logged in between, the attacker's one is
+/// still taken to be there.
+#[test]
+fn a_later_making_of_the_attackers_name_without_a_deletion_does_not_free_it() {
+    let alice_key = "AKIAI44QH8DHBEXAMPLE";
+    for forged in [false, true] {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let alice = s.user_key(MAIN, "alice", alice_key);
+        s.call(&alice, T0 - 600, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        s.create_user(&leaked, T0, "backdoor");
+        let iam = "iam.amazonaws.com";
+        let trust =
+            json!({"roleName": "EvilRole", "assumeRolePolicyDocument": "{\"Statement\":[]}"});
+        s.call(&leaked, T0 + 5, iam, "CreateRole", trust);
+        s.create_login_profile(&leaked, T0 + 10, "backdoor");
+        let console = s.console_login(MAIN, T0 + 1200, "backdoor");
+        s.call(&console, T0 + 1260, iam, "ListUsers", Value::Null);
+        s.copy_records(false, |r| {
+            let making = r["eventName"] == "CreateUser" || r["eventName"] == "CreateRole";
+            if making {
+                let who = r["userIdentity"]
+                    .to_string()
+                    .replace("ci-deployer", "alice")
+                    .replace(LEAKED, alice_key);
+                r["userIdentity"] = serde_json::from_str(&who).unwrap();
+                let t = r["eventTime"]
+                    .as_str()
+                    .unwrap()
+                    .replace(":00Z", ":01Z")
+                    .replace(":05Z", ":06Z");
+                r["eventTime"] = json!(t);
+                if forged {
+                    let id = r["eventID"].as_str().unwrap().replace('0', "f");
+                    r["eventID"] = json!(id);
+                }
+            }
+            making
+        });
+        let d = write(&s, &[]);
+        assert!(tainted_ids(&d, LEAKED).contains(&console.node_id()), "{forged}");
+        let p = plan(&d, LEAKED, "strict");
+        let users = principals(&p, "put_user_policy");
+        assert!(users.contains(&format!("arn:aws:iam::{MAIN}:user/backdoor")), "{forged}: {p:#}");
+        let roles = principals(&p, "put_role_policy");
+        assert!(roles.contains(&format!("arn:aws:iam::{MAIN}:role/EvilRole")), "{forged}: {p:#}");
+        assert!(actions(&p, "delete_login_profile").iter().any(|a| a["user_name"] == "backdoor"));
+        assert_eq!(verify(&d, &p).0, 0, "{forged}");
     }
 }

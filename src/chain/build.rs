@@ -162,6 +162,7 @@ impl SessionGraph {
         let tokens = g.signin_tokens(ing, &events);
         g.keep_unnamed_keys(&events);
         g.keep_renames_and_deletions(&events);
+        g.note_makings_over_taken_names();
         crate::diag::mark("graph: edges drawn");
         // The issuing calls are not read again: an owned copy is freed here (a shared one
         // once the run's writer is done with it too).

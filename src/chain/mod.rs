@@ -287,10 +287,6 @@ pub struct SessionGraph {
     /// [`SessionGraph::user_renames`] by account and lower-case old name (made when first
     /// asked).
     renames_by_name: std::sync::OnceLock<BTreeMap<(String, String), Vec<usize>>>,
-    /// The `CreateUser` (`false`) and `CreateRole` (`true`) grants by account and lower-case
-    /// name, each list in time order (made when first asked): a name made again shows the one
-    /// there before gone (`rename::first_gone`).
-    creates_by_name: std::sync::OnceLock<BTreeMap<(bool, String, String), Vec<usize>>>,
     /// For each event of the ingest (same index): the node that made it, or [`NO_NODE`]
     /// ([`SessionGraph::node_of_event`]). `u32`: one of these per event of the trail.
     event_node: Vec<u32>,

@@ -104,6 +104,64 @@ impl SessionGraph {
         }
     }
 
+    /// A note for each `CreateUser` (`CreateRole`) of a name made before with no deletion of
+    /// it logged in between (the first 20, then a count): IAM makes none over a name that is
+    /// taken, so the deletion is not in these logs or the record is false, and the principal
+    /// made first is still taken to be there ([`SessionGraph::first_gone`]): a deny on the
+    /// new one is collateral to check.
+    pub(super) fn note_makings_over_taken_names(&mut self) {
+        const LISTED: usize = 20;
+        let mut notes = Vec::new();
+        let mut more = 0usize;
+        for role in [false, true] {
+            let (grants, deletions, making) = if role {
+                (&self.role_grants, &self.role_deletions, "CreateRole")
+            } else {
+                (&self.user_grants, &self.user_deletions, "CreateUser")
+            };
+            let mut made: BTreeMap<(&str, String), &UserGrant> = BTreeMap::new();
+            let mut list: Vec<&UserGrant> =
+                grants.iter().filter(|g| g.event_name == making).collect();
+            list.sort_by(|a, b| (a.time, &a.event_id).cmp(&(b.time, &b.event_id)));
+            for gr in list {
+                let key = (gr.account_id.as_str(), gr.user_name.to_ascii_lowercase());
+                if let Some(prev) = made.get(&key) {
+                    let gone = deletions.iter().any(|d| {
+                        d.account_id == gr.account_id
+                            && d.user_name.eq_ignore_ascii_case(&gr.user_name)
+                            && d.time >= prev.time
+                            && d.time <= gr.time
+                    });
+                    if !gone && prev.time < gr.time {
+                        if notes.len() < LISTED {
+                            notes.push(format!(
+                                "{making} {} in {} at {} (event {}) names a {} made before at {} (event {}) with no deletion of it logged in between: IAM makes none over a name that is taken, so the deletion is not in these logs or the record is false; the {} made first is taken to be still there (a deny on it may reach the new one: check)",
+                                crate::escape::one_line(&gr.user_name),
+                                gr.account_id,
+                                crate::time::fmt_iso(gr.time),
+                                crate::escape::one_line(&gr.event_id),
+                                if role { "role" } else { "user" },
+                                crate::time::fmt_iso(prev.time),
+                                crate::escape::one_line(&prev.event_id),
+                                if role { "role" } else { "user" },
+                            ));
+                        } else {
+                            more += 1;
+                        }
+                        continue;
+                    }
+                }
+                made.insert(key, gr);
+            }
+        }
+        if more > 0 {
+            notes.push(format!(
+                "{more} more makings of a name made before, with no deletion logged in between"
+            ));
+        }
+        self.notes.extend(notes);
+    }
+
     /// Drops each `DeleteUser` and `DeleteRole` the trail itself contradicts, so that it is
     /// not believed: a user's access key made or used before the deletion and used after it
     /// (IAM deletes no user that still has a key, and no key outlives its user); a credential
@@ -258,45 +316,22 @@ impl SessionGraph {
     }
 
     /// The first record after `since` (a later second) that shows the user (`role`: role)
-    /// `name` of `account` (whatever its case) there at `since` gone: its deletion, or a
-    /// successful `CreateUser` (`CreateRole`) of the name (IAM makes none over a name that is
-    /// taken, so the one there at `since` was gone by then, whoever made the new one). A
-    /// deletion in the same second as `since` is not taken: it cannot be ordered against what
-    /// happened at `since` (the attacker making, deleting and making again its role or user in
-    /// one second switched its rule off, verify OK), and believed wrongly it leaves the
-    /// attacker's user or role alive and uncut.
+    /// `name` of `account` (whatever its case) there at `since` gone: its deletion. A
+    /// successful `CreateUser` (`CreateRole`) of the name with no deletion logged before it is
+    /// not taken alone: IAM makes none over a name that is taken, so either the deletion is not
+    /// in these logs or the record is false (a copy of the attacker's own making naming another
+    /// caller, or one forged under a new eventID, made the attacker's role or user "gone": no
+    /// deny-all, verify OK). The one there at `since` is then still taken to be there (a deny
+    /// on a new principal of the name is collateral, not a credential left alive). A deletion
+    /// in the same second as `since` is not taken: it cannot be ordered against what happened
+    /// at `since` (the attacker making, deleting and making again its role or user in one
+    /// second switched its rule off, verify OK), and believed wrongly it leaves the attacker's
+    /// user or role alive and uncut.
     fn first_gone(&self, role: bool, account: &str, name: &str, since: i64) -> Option<&UserGrant> {
-        let (deletions, grants) = if role {
-            (&self.role_deletions, &self.role_grants)
-        } else {
-            (&self.user_deletions, &self.user_grants)
-        };
-        let deleted = deletions.iter().find(|d| {
+        let deletions = if role { &self.role_deletions } else { &self.user_deletions };
+        deletions.iter().find(|d| {
             d.time > since && d.account_id == account && d.user_name.eq_ignore_ascii_case(name)
-        });
-        let index = self.creates_by_name.get_or_init(|| {
-            let mut m: BTreeMap<(bool, String, String), Vec<usize>> = BTreeMap::new();
-            for (role, list, making) in
-                [(false, &self.user_grants, "CreateUser"), (true, &self.role_grants, "CreateRole")]
-            {
-                for (i, gr) in list.iter().enumerate().filter(|(_, gr)| gr.event_name == making) {
-                    let key = (role, gr.account_id.clone(), gr.user_name.to_ascii_lowercase());
-                    m.entry(key).or_default().push(i);
-                }
-            }
-            for ((role, _, _), v) in &mut m {
-                let list = if *role { &self.role_grants } else { &self.user_grants };
-                v.sort_by_key(|&i| (list[i].time, i));
-            }
-            m
-        });
-        let key = (role, account.to_string(), name.to_ascii_lowercase());
-        let made =
-            index.get(&key).into_iter().flatten().map(|&i| &grants[i]).find(|m| m.time > since);
-        match (deleted, made) {
-            (Some(d), Some(m)) if m.time < d.time => Some(m),
-            (d, m) => d.or(m),
-        }
+        })
     }
 
     /// The renames that user `name` of `account`, as a call at `since` named it (`None`: at
