@@ -7682,3 +7682,33 @@ fn a_later_making_of_the_attackers_name_without_a_deletion_does_not_free_it() {
         assert_eq!(verify(&d, &p).0, 0, "{forged}");
     }
 }
+
+/// A copy of a SAML sign-in through the provider the attacker re-pointed (same eventID)
+/// naming another provider, in front of the true record or after it: before, the last copy
+/// read named the sign-in's provider, so a copy read last unlinked the attacker's sign-in (no
+/// deny, verify OK). Every provider its records name now links it.
+#[test]
+fn a_copy_of_a_saml_sign_in_naming_another_provider_does_not_unlink_it() {
+    for before in [true, false] {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let okta = format!("arn:aws:iam::{MAIN}:saml-provider/CorpOkta");
+        let other = format!("arn:aws:iam::{MAIN}:saml-provider/PartnerIdP");
+        let admin = format!("arn:aws:iam::{MAIN}:role/AdminRole");
+        s.update_saml_provider(&leaked, T0 + 60, &okta);
+        let after = s.assume_role_with_saml(&okta, &admin, "mallory", T0 + 120, 4 * 3600);
+        s.call(&after, T0 + 300, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        s.copy_records(before, |r| {
+            let sign_in = r["eventName"] == "AssumeRoleWithSAML";
+            if sign_in {
+                r["requestParameters"]["principalArn"] = json!(other);
+            }
+            sign_in
+        });
+        let d = write(&s, &[]);
+        assert!(tainted_ids(&d, LEAKED).contains(&after.node_id()), "{before}");
+        let p = plan(&d, LEAKED, "strict");
+        assert_eq!(principals(&p, "put_role_policy"), std::slice::from_ref(&admin), "{before}");
+        assert_eq!(verify(&d, &p).0, 0, "{before}");
+    }
+}

@@ -30,8 +30,10 @@ const CONSOLE_WINDOW: i64 = 60;
 pub(super) struct Providers {
     /// (provider, caller node, time, event name, event id, file).
     changes: Vec<(Provider, usize, i64, &'static str, String, String)>,
-    /// The provider of each successful `AssumeRoleWithSAML`, by its eventID.
-    sign_ins: std::collections::HashMap<String, Provider>,
+    /// The providers of each successful `AssumeRoleWithSAML`, by its eventID: every one its
+    /// records name (a copy of the record naming another provider, read last, unlinked the
+    /// attacker's sign-in through the changed one, and which file sorted last decided it).
+    sign_ins: std::collections::HashMap<String, Vec<Provider>>,
 }
 
 /// The provider an ARN `arn:PARTITION:iam::ACCOUNT:saml-provider/NAME` names.
@@ -56,11 +58,14 @@ impl SessionGraph {
             p.changes.push((provider, self.parent_of(e), e.time, name, e.id().to_string(), file));
         }
         if !p.changes.is_empty() {
-            p.sign_ins = events
-                .iter()
-                .filter(|e| e.name() == "AssumeRoleWithSAML" && !e.failed())
-                .filter_map(|e| Some((e.id().to_string(), provider_of(e.get(F::PrincipalArn)?)?)))
-                .collect();
+            for e in events.iter().filter(|e| e.name() == "AssumeRoleWithSAML" && !e.failed()) {
+                if let Some(provider) = e.get(F::PrincipalArn).and_then(provider_of) {
+                    let named = p.sign_ins.entry(e.id().to_string()).or_default();
+                    if !named.contains(&provider) {
+                        named.push(provider);
+                    }
+                }
+            }
         }
         p
     }
@@ -78,11 +83,11 @@ impl SessionGraph {
             if edge.event_name != "AssumeRoleWithSAML" {
                 continue;
             }
-            let Some(c) = p.sign_ins.get(&edge.event_id).and_then(|k| by_provider.get(k)) else {
-                continue;
-            };
-            if let Some(i) = latest_by_other(c, Some(edge.event_time), child, change) {
-                links.push((i, child, false));
+            let named = p.sign_ins.get(&edge.event_id).map(Vec::as_slice).unwrap_or_default();
+            for c in named.iter().filter_map(|k| by_provider.get(k)) {
+                if let Some(i) = latest_by_other(c, Some(edge.event_time), child, change) {
+                    links.push((i, child, false));
+                }
             }
         }
         links.sort_unstable();
