@@ -219,8 +219,17 @@ fn console_session(node: &crate::chain::Node) -> bool {
 /// role's trust policy.
 fn sessions_by_role(g: &SessionGraph) -> BTreeMap<(String, String), Vec<usize>> {
     let mut m: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
-    for n in 0..g.nodes.len() {
-        let node = &g.nodes[n];
+    // Whether any record issuing each node came from outside (below): a session two records
+    // give to two callers (a copy of its issuing call naming a clean key, read first, or one
+    // forged under a new eventID) is from outside if either says so; its first edge alone let
+    // the copy take the attacker's session out of the rule (no deny, verify OK).
+    let mut from_outside: Vec<Option<bool>> = vec![None; g.nodes.len()];
+    for (k, &(p, c)) in g.edge_nodes.iter().enumerate() {
+        let o = edge_from_outside(g, k, p);
+        let seen = &mut from_outside[c];
+        *seen = Some(seen.unwrap_or(false) || o);
+    }
+    for (n, (node, outside)) in g.nodes.iter().zip(from_outside).enumerate() {
         if node.kind != NodeKind::Session || node.principal_type.as_deref() != Some("AssumedRole") {
             continue;
         }
@@ -239,26 +248,24 @@ fn sessions_by_role(g: &SessionGraph) -> BTreeMap<(String, String), Vec<usize>> 
         // no address told the two apart) is no evidence the trail's credential made it (a
         // review: the attacker's own user of another account, named as a clean user of it,
         // switched into the role whose trust it set, and was attributed to the clean user).
-        let outside = match g.parent_edge()[n] {
-            None => true,
-            Some((_, k))
-                if g.edges[k].inferred && g.edges[k].event_name == crate::chain::SWITCH_ROLE =>
-            {
-                true
-            }
-            Some((p, _)) => {
-                let parent = &g.nodes[p];
-                matches!(parent.kind, NodeKind::ExternalIdentity | NodeKind::Service)
-                    || (parent.principal_type.as_deref() == Some("AWSAccount")
-                        && parent.principal_arn.is_none())
-                    || crate::chain::keyless_session(parent)
-            }
-        };
-        if let (true, Some((acct, name))) = (outside, role_of(g, n)) {
+        if let (true, Some((acct, name))) = (outside.unwrap_or(true), role_of(g, n)) {
             m.entry((acct.to_string(), name.to_ascii_lowercase())).or_default().push(n);
         }
     }
     m
+}
+
+/// Whether edge `k` from node `p` shows its session issued from outside the trail's
+/// credentials ([`sessions_by_role`]).
+fn edge_from_outside(g: &SessionGraph, k: usize, p: usize) -> bool {
+    if g.edges[k].inferred && g.edges[k].event_name == crate::chain::SWITCH_ROLE {
+        return true;
+    }
+    let parent = &g.nodes[p];
+    matches!(parent.kind, NodeKind::ExternalIdentity | NodeKind::Service)
+        || (parent.principal_type.as_deref() == Some("AWSAccount")
+            && parent.principal_arn.is_none())
+        || crate::chain::keyless_session(parent)
 }
 
 /// The other account a session of rule 3 was issued to (its issuer an `account:…` node: the

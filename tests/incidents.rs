@@ -7712,3 +7712,44 @@ fn a_copy_of_a_saml_sign_in_naming_another_provider_does_not_unlink_it() {
         assert_eq!(verify(&d, &p).0, 0, "{before}");
     }
 }
+
+/// After the leaked key set a role's trust policy, another account's session of the role is
+/// the attacker's (rule 3, only the role owner's `AWSAccount` record of the call). A copy of
+/// that record (same eventID) naming a clean user's key as the caller, read first, made the
+/// session that user's: no deny, verify OK; read after, it was denied. Both records are now
+/// drawn as its issuers, so the rule takes it in either order.
+#[test]
+fn a_copy_naming_a_clean_caller_does_not_take_a_session_out_of_the_trust_rule() {
+    let role = format!("arn:aws:iam::{MAIN}:role/ProdRole");
+    for before in [true, false] {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let alice = s.user_key(MAIN, "alice", "AKIAI44QH8DHBEXAMPLE");
+        s.call(&alice, T0 - 600, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        let trust = json!({"roleName": "ProdRole", "policyDocument": "{}"});
+        s.call(&leaked, T0, "iam.amazonaws.com", "UpdateAssumeRolePolicy", trust);
+        let attacker = s.user_key(THIRD, "x", "AKIAJ7CAROL00EXAMPLE");
+        let theirs = s.assume_role(&attacker, T0 + 300, &role, "x", 12 * 3600);
+        s.call(&theirs, T0 + 360, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        let mut alice_id = Value::Null;
+        s.edit_records(|_, r| {
+            if r["userIdentity"]["userName"] == "alice" {
+                alice_id = r["userIdentity"].clone();
+            }
+        });
+        s.copy_records(before, |r| {
+            let owner_copy =
+                r["eventName"] == "AssumeRole" && r["userIdentity"]["type"] == "AWSAccount";
+            if owner_copy {
+                r["userIdentity"] = alice_id.clone();
+                r.as_object_mut().unwrap().remove("sharedEventID");
+            }
+            owner_copy
+        });
+        let d = write(&s, &[THIRD]);
+        assert!(tainted_ids(&d, LEAKED).contains(&theirs.node_id()), "{before}");
+        let p = plan(&d, LEAKED, "strict");
+        assert!(principals(&p, "put_role_policy").contains(&role), "{before}: {p:#}");
+        assert_eq!(verify(&d, &p).0, 0, "{before}");
+    }
+}

@@ -247,6 +247,8 @@ impl SessionGraph {
             .collect();
         // (child, issue time) → the callers' credentials that drew an edge to it, by their key.
         let mut edge_of_child_event: FxMap<(usize, i64), Vec<usize>> = FxMap::default();
+        // (child, eventID) of each record drawn with its caller's key.
+        let mut keyed_records: rustc_hash::FxHashSet<(usize, &str)> = Default::default();
         for &(i, child) in &issuing {
             let e = &events[i];
             // Prefer the copy that carries the caller's key; skip the others as evidence.
@@ -259,7 +261,11 @@ impl SessionGraph {
                 // Another record of the session with another caller's key (one key id issued
                 // to two callers, F16, or a record planted before the real one): either may
                 // have issued it, so each is drawn as its issuer (`twin.rs`).
-                let Some(parent) = g.second_caller(e, drawn) else { continue };
+                let copy = keyed_records.contains(&(child, e.id()));
+                let Some(parent) = g.second_caller(e, drawn, copy) else { continue };
+                if e.get(F::AccessKeyId).is_some() {
+                    keyed_records.insert((child, e.id()));
+                }
                 g.draw(ing, e, (parent, child), Vec::new(), false);
                 edge_of_child_event.entry((child, e.time)).or_default().push(parent);
                 continue;
@@ -299,6 +305,9 @@ impl SessionGraph {
                 let account = e.get(F::AccountId).unwrap_or_default();
                 let hop = g.hop(child, (pid, account), (e.name(), e.id(), e.time));
                 g.hops_by_id.push(hop);
+            }
+            if !keyed.is_empty() {
+                keyed_records.insert((child, e.id()));
             }
             edge_of_child_event.insert((child, e.time), keyed);
         }

@@ -143,9 +143,19 @@ impl SessionGraph {
     /// The credential of `e`'s caller when it is not one of `drawn` (the callers' credentials
     /// already drawn as issuers of the session `e` names): another caller of one session.
     /// `None` when `e` names no caller's key, or no keyed caller was drawn (a role owner's copy
-    /// of a cross-account call names none, and its edge was drawn otherwise).
-    pub(super) fn second_caller(&mut self, e: &IssuingCall, drawn: &[usize]) -> Option<usize> {
-        e.get(F::AccessKeyId)?;
+    /// of a cross-account call names none, and its edge was drawn otherwise), unless `copy`:
+    /// a record of the same event (same eventID) was drawn with a caller's key, so the two
+    /// disagree on the caller (one is false: a copy naming a clean key, read first, took the
+    /// outside caller's session out of the trust rule) and each is drawn as its issuer.
+    pub(super) fn second_caller(
+        &mut self,
+        e: &IssuingCall,
+        drawn: &[usize],
+        copy: bool,
+    ) -> Option<usize> {
+        if e.get(F::AccessKeyId).is_none() && !copy {
+            return None;
+        }
         if drawn.is_empty() {
             return None;
         }
