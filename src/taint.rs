@@ -619,9 +619,10 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
         }
     }
     // A user a credential of which was in use before the attacker's (last) CreateUser of its
-    // name (by more than `MADE_SKEW`), with no deletion of the name in between: IAM refuses to make a user whose name is
-    // taken (EntityAlreadyExists), so that record is not what happened (forged), and the user
-    // may be one who was there before: denied everything, not deleted.
+    // name (by more than `MADE_SKEW`), with no deletion of the name in between: IAM refuses
+    // to make a user whose name is taken (EntityAlreadyExists), so that record is not what
+    // happened (forged), and the user may be one who was there before: denied everything,
+    // not deleted.
     for (who, u) in users.iter_mut().filter(|(_, u)| u.created && u.made_unsure.is_none()) {
         let Some(&at) = made.get(who) else { continue };
         let index = user_creds.get_or_insert_with(|| creds_by_user(g));

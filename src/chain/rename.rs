@@ -65,18 +65,16 @@ impl SessionGraph {
                 let Some(user) = name.filter(|u| !u.is_empty()) else {
                     continue;
                 };
+                let kind = if role { "role" } else { "user" };
                 if disputed.contains(&(e.name(), e.id())) {
                     self.notes.push(format!(
-                        "{} {} (event {}) not believed: another record of the same event (same eventID) says it failed or names another {}; the {} is taken as still there (an evidence conflict)",
+                        "{} {} (event {}) not believed: another record of the same event (same eventID) says it failed or names another {kind}; the {kind} is taken as still there (an evidence conflict)",
                         e.name(),
                         crate::escape::one_line(user),
                         crate::escape::one_line(e.id()),
-                        if role { "role" } else { "user" },
-                        if role { "role" } else { "user" },
                     ));
                     continue;
                 }
-                let kind = if role { "role" } else { "user" };
                 let d = self.grant_of(e, user.to_string(), |p, a, u| {
                     format!("arn:{p}:iam::{a}:{kind}/{u}")
                 });
