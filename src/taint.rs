@@ -636,7 +636,28 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
             });
             (t < at - MADE_SKEW && !gone).then_some((n, t))
         });
-        if let Some((n, t)) = earlier {
+        // The name made again after it (by anyone) with no deletion logged in between: the
+        // deletion may be missing from these logs (the user there now another's, which a
+        // deletion would destroy) or that record false (the attacker's user then still
+        // there, and denied everything either way).
+        let again = g.user_grants.iter().find(|gr| {
+            gr.event_name == "CreateUser"
+                && gr.time > at
+                && gr.account_id == who.0
+                && gr.user_name.eq_ignore_ascii_case(&who.1)
+                && !g.user_deletions.iter().any(|d| {
+                    d.account_id == who.0
+                        && d.user_name.eq_ignore_ascii_case(&who.1)
+                        && (at..=gr.time).contains(&d.time)
+                })
+        });
+        if let Some(gr) = again {
+            u.made_unsure = Some(format!(
+                "its name was made again at {} (CreateUser {}) with no deletion of it logged in between: the deletion may be missing from these logs, so the user there now may be another's, or that record is false",
+                crate::time::fmt_iso(gr.time),
+                crate::escape::one_line(&gr.event_id)
+            ));
+        } else if let Some((n, t)) = earlier {
             u.made_unsure = Some(format!(
                 "its credential {} was in use at {}, before the CreateUser of its name at {} (IAM makes no user whose name is taken): that record may be forged and the user one who was there before",
                 crate::escape::one_line(&g.nodes[n].id),
