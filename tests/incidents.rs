@@ -7725,7 +7725,7 @@ fn a_copy_of_a_saml_sign_in_naming_another_provider_does_not_unlink_it() {
 #[test]
 fn a_copy_naming_a_clean_caller_does_not_take_a_session_out_of_the_trust_rule() {
     let role = format!("arn:aws:iam::{MAIN}:role/ProdRole");
-    for before in [true, false] {
+    for (before, keep_shared) in [(true, false), (false, false), (true, true), (false, true)] {
         let mut s = Scenario::new();
         let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
         let alice = s.user_key(MAIN, "alice", "AKIAI44QH8DHBEXAMPLE");
@@ -7746,14 +7746,17 @@ fn a_copy_naming_a_clean_caller_does_not_take_a_session_out_of_the_trust_rule() 
                 r["eventName"] == "AssumeRole" && r["userIdentity"]["type"] == "AWSAccount";
             if owner_copy {
                 r["userIdentity"] = alice_id.clone();
-                r.as_object_mut().unwrap().remove("sharedEventID");
+                if !keep_shared {
+                    r.as_object_mut().unwrap().remove("sharedEventID");
+                }
             }
             owner_copy
         });
         let d = write(&s, &[THIRD]);
-        assert!(tainted_ids(&d, LEAKED).contains(&theirs.node_id()), "{before}");
+        let case = format!("{before} {keep_shared}");
+        assert!(tainted_ids(&d, LEAKED).contains(&theirs.node_id()), "{case}");
         let p = plan(&d, LEAKED, "strict");
-        assert!(principals(&p, "put_role_policy").contains(&role), "{before}: {p:#}");
-        assert_eq!(verify(&d, &p).0, 0, "{before}");
+        assert!(principals(&p, "put_role_policy").contains(&role), "{case}: {p:#}");
+        assert_eq!(verify(&d, &p).0, 0, "{case}");
     }
 }

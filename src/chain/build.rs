@@ -251,9 +251,13 @@ impl SessionGraph {
         let mut keyed_records: rustc_hash::FxHashSet<(usize, &str)> = Default::default();
         for &(i, child) in &issuing {
             let e = &events[i];
-            // Prefer the copy that carries the caller's key; skip the others as evidence.
+            // Prefer the copy that carries the caller's key; skip the others as evidence. Not
+            // a record of the drawing copy's own event (same eventID: the caller's and the
+            // role owner's copies have two): the two disagree on the caller (a copy naming a
+            // clean key planted beside the owner's, keeping its sharedEventID, was chosen to
+            // draw and took the session out of the trust rule), so it is drawn too.
             if let Some(&Some(d)) = e.get(F::SharedEventId).and_then(|sid| drawing.get(sid)) {
-                if d != i {
+                if d != i && events[d].id() != e.id() {
                     continue;
                 }
             }
