@@ -625,17 +625,14 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
     // not deleted.
     for (who, u) in users.iter_mut().filter(|(_, u)| u.created && u.made_unsure.is_none()) {
         let Some(&at) = made.get(who) else { continue };
-        let index = user_creds.get_or_insert_with(|| creds_by_user(g));
-        let earlier = index.get(who).into_iter().flatten().find_map(|&n| {
-            let node = &g.nodes[n];
-            let t = node.issued_at.into_iter().chain(node.first_seen).min()?;
-            let gone = g.user_deletions.iter().any(|d| {
+        // A deletion of the name logged between two times (both included).
+        let deleted = |from: i64, to: i64| {
+            g.user_deletions.iter().any(|d| {
                 d.account_id == who.0
                     && d.user_name.eq_ignore_ascii_case(&who.1)
-                    && (t..=at).contains(&d.time)
-            });
-            (t < at - MADE_SKEW && !gone).then_some((n, t))
-        });
+                    && (from..=to).contains(&d.time)
+            })
+        };
         // The name made again after it (by anyone) with no deletion logged in between: the
         // deletion may be missing from these logs (the user there now another's, which a
         // deletion would destroy) or that record false (the attacker's user then still
@@ -645,11 +642,7 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
                 && gr.time > at
                 && gr.account_id == who.0
                 && gr.user_name.eq_ignore_ascii_case(&who.1)
-                && !g.user_deletions.iter().any(|d| {
-                    d.account_id == who.0
-                        && d.user_name.eq_ignore_ascii_case(&who.1)
-                        && (at..=gr.time).contains(&d.time)
-                })
+                && !deleted(at, gr.time)
         });
         if let Some(gr) = again {
             u.made_unsure = Some(format!(
@@ -657,7 +650,15 @@ pub fn taint(g: &SessionGraph, seeds: &[usize]) -> Taint {
                 crate::time::fmt_iso(gr.time),
                 crate::escape::one_line(&gr.event_id)
             ));
-        } else if let Some((n, t)) = earlier {
+            continue;
+        }
+        let index = user_creds.get_or_insert_with(|| creds_by_user(g));
+        let earlier = index.get(who).into_iter().flatten().find_map(|&n| {
+            let node = &g.nodes[n];
+            let t = node.issued_at.into_iter().chain(node.first_seen).min()?;
+            (t < at - MADE_SKEW && !deleted(t, at)).then_some((n, t))
+        });
+        if let Some((n, t)) = earlier {
             u.made_unsure = Some(format!(
                 "its credential {} was in use at {}, before the CreateUser of its name at {} (IAM makes no user whose name is taken): that record may be forged and the user one who was there before",
                 crate::escape::one_line(&g.nodes[n].id),

@@ -92,9 +92,14 @@ pub(super) fn fill_from_use(n: &mut Node, id: &Use) {
     // it did, and which file sorted first decided the plan).
     if id.issuer_kind == Some("Role")
         && id.issuer_arn.is_some_and(|a| {
-            n.role_arn
-                .as_deref()
-                .is_none_or(|r| r != a && (role_id(r).is_none() || role_id(r) == role_id(a)))
+            n.role_arn.as_deref().is_none_or(|r| {
+                r != a
+                    && match (super::rename::role_arn_named(r), super::rename::role_arn_named(a)) {
+                        (None, _) => true,
+                        (Some((ra, rn)), Some((aa, an))) => ra == aa && rn.eq_ignore_ascii_case(an),
+                        (Some(_), None) => false,
+                    }
+            })
         })
     {
         n.role_arn = own(id.issuer_arn);
@@ -117,10 +122,4 @@ pub(super) fn fill_from_use(n: &mut Node, id: &Use) {
             n.root_derived = true;
         }
     }
-}
-
-/// A role ARN's account and lower-case name (its last segment), without its path.
-fn role_id(arn: &str) -> Option<(&str, String)> {
-    let rest = crate::model::arn::after_segment(arn, "role/")?;
-    Some((arn_account(arn)?, rest.rsplit('/').next().unwrap_or(rest).to_ascii_lowercase()))
 }

@@ -15,6 +15,16 @@ pub fn renamed_to(r: &UserGrant) -> &str {
     r.user_arn.rsplit('/').next().unwrap_or("")
 }
 
+/// Whether `e` is a `DeleteRole` (`true`) or a `DeleteUser` (`false`), with the name its
+/// request gives; `None` for any other call.
+fn deletion_of(e: &IssuingCall) -> Option<(bool, Option<&str>)> {
+    let role = e.name() == crate::ingest::ROLE_DELETE;
+    if !role && e.name() != crate::ingest::USER_DELETE {
+        return None;
+    }
+    Some((role, if role { e.get(F::RequestRoleName) } else { e.get(F::RequestUserName) }))
+}
+
 /// The `(event name, eventID)` of each `DeleteUser` or `DeleteRole` whose records (copies of
 /// one event: same eventID) disagree: one failed and another did not, or they name two
 /// principals. One of them is false (a copy planted beside a refused deletion) and the logs
@@ -30,12 +40,8 @@ fn disputed_deletions(events: &[IssuingCall]) -> BTreeSet<(&str, &str)> {
         two_named: bool,
     }
     let mut seen: BTreeMap<(&str, &str), Copies<'_>> = BTreeMap::new();
-    for e in events {
-        let role = e.name() == crate::ingest::ROLE_DELETE;
-        if !(role || e.name() == crate::ingest::USER_DELETE) || e.id().is_empty() {
-            continue;
-        }
-        let name = if role { e.get(F::RequestRoleName) } else { e.get(F::RequestUserName) };
+    for e in events.iter().filter(|e| !e.id().is_empty()) {
+        let Some((_, name)) = deletion_of(e) else { continue };
         let c = seen.entry((e.name(), e.id())).or_insert(Copies {
             failed: false,
             ok: false,
@@ -59,9 +65,7 @@ impl SessionGraph {
     pub(super) fn keep_renames_and_deletions(&mut self, events: &[IssuingCall]) {
         let disputed = disputed_deletions(events);
         for e in events {
-            let role = e.name() == crate::ingest::ROLE_DELETE;
-            if (role || e.name() == crate::ingest::USER_DELETE) && !e.failed() {
-                let name = if role { e.get(F::RequestRoleName) } else { e.get(F::RequestUserName) };
+            if let Some((role, name)) = deletion_of(e).filter(|_| !e.failed()) {
                 let Some(user) = name.filter(|u| !u.is_empty()) else {
                     continue;
                 };
@@ -435,6 +439,17 @@ impl SessionGraph {
         self.renames_of(account, name, since).last().map_or(name, |r| renamed_to(r))
     }
 
+    /// The other users the making records of each key name ([`SessionGraph::key_owner_claims`]),
+    /// by the key's node: `(account, name)` under the name each has at the end of the trail.
+    pub fn key_owner_claims_by_key(&self) -> BTreeMap<usize, Vec<(String, String)>> {
+        let mut claimed: BTreeMap<usize, Vec<(String, String)>> = BTreeMap::new();
+        for c in &self.key_owner_claims {
+            let name = self.user_name_now(&c.account_id, &c.user_name, Some(c.time)).to_string();
+            claimed.entry(c.by).or_default().push((c.account_id.clone(), name));
+        }
+        claimed
+    }
+
     /// `arn` (a user's ARN) with its last segment, the user's name, replaced by the name the
     /// user has at the end of the trail; `arn` itself when it was not renamed.
     pub fn user_arn_now(&self, arn: &str, since: Option<i64>) -> String {
@@ -461,10 +476,15 @@ pub fn user_named(node: &Node) -> Option<(&str, &str)> {
 
 /// The account and name of the role a session belongs to (from its issuing call's role ARN,
 /// else from its assumed-role ARN).
+/// The account and name (its last segment, without the path) of a role ARN.
+pub fn role_arn_named(arn: &str) -> Option<(&str, &str)> {
+    let rest = after_segment(arn, "role/")?;
+    Some((arn_account(arn)?, rest.rsplit('/').next().unwrap_or(rest)))
+}
+
 pub fn role_named(node: &Node) -> Option<(&str, &str)> {
     if let Some(r) = node.role_arn.as_deref() {
-        let rest = after_segment(r, "role/")?;
-        return Some((arn_account(r)?, rest.rsplit('/').next().unwrap_or(rest)));
+        return role_arn_named(r);
     }
     let arn = node.principal_arn.as_deref()?;
     let rest = after_segment(arn, "assumed-role/")?;

@@ -280,12 +280,8 @@ pub fn build_plan_with(
     // Long-term keys of attacker-made users, to delete before the user.
     let mut user_keys: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
 
-    // The other users the making records of each key name (`key_owner_claims`), by node.
-    let mut claimed: BTreeMap<usize, Vec<(String, String)>> = BTreeMap::new();
-    for c in &g.key_owner_claims {
-        let name = g.user_name_now(&c.account_id, &c.user_name, Some(c.time)).to_string();
-        claimed.entry(c.by).or_default().push((name, c.account_id.clone()));
-    }
+    // The other users the making records of each key name, by node: (account, name).
+    let claimed = g.key_owner_claims_by_key();
     for &n in &b.nodes {
         let node = &g.nodes[n];
         let mut status = CredentialStatus::Live;
@@ -325,7 +321,9 @@ pub fn build_plan_with(
                     let home = node.account_id.as_deref().unwrap_or("").to_string();
                     let mut names: Vec<(String, String)> =
                         from_arn.iter().chain(&named).map(|u| (u.clone(), home.clone())).collect();
-                    names.extend(claimed.get(&n).into_iter().flatten().cloned());
+                    names.extend(
+                        claimed.get(&n).into_iter().flatten().map(|(a, u)| (u.clone(), a.clone())),
+                    );
                     names.sort_by_key(|(u, a)| (u.to_ascii_lowercase(), a.clone(), u.clone()));
                     names.dedup_by(|x, y| x.0.eq_ignore_ascii_case(&y.0) && x.1 == y.1);
                     let disputed = claimed.contains_key(&n) && names.len() > 1;

@@ -114,8 +114,8 @@ pub fn attach_target(g: &SessionGraph, n: usize) -> Result<Target, Blocker> {
         // response) made a second target whose put carried the first one's name, the second
         // put replacing the first.
         let (account, name) = match crate::chain::role_named(node) {
-            Some((a, n)) if node.role_arn.is_some() => (a.to_string(), n.to_string()),
-            _ => (
+            Some((a, n)) => (a.to_string(), n.to_string()),
+            None => (
                 arn_account(arn).unwrap_or("").to_string(),
                 rest.split('/').next().unwrap_or("").to_string(),
             ),

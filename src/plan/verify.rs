@@ -1109,11 +1109,7 @@ pub fn verify_with(
         notes: Vec::new(),
     };
     // The other users the making records of each key name, by node: (account, name now).
-    let mut claimed: BTreeMap<usize, Vec<(String, String)>> = BTreeMap::new();
-    for c in &g.key_owner_claims {
-        let name = g.user_name_now(&c.account_id, &c.user_name, Some(c.time)).to_string();
-        claimed.entry(c.by).or_default().push((c.account_id.clone(), name));
-    }
+    let claimed = g.key_owner_claims_by_key();
     for (i, node) in g.nodes.iter().enumerate() {
         let tainted = b.nodes.contains(&i);
         match node.kind {
