@@ -158,7 +158,7 @@ pub fn user_of(g: &SessionGraph, n: usize) -> Option<(&str, &str)> {
 /// and still be the new user's: a key's `createDate` and the call's `eventTime` are taken
 /// on different clocks, a second or so apart (a user the attacker made was otherwise left
 /// undeleted).
-const MADE_SKEW: i64 = 60;
+pub(crate) const MADE_SKEW: i64 = 60;
 
 /// The `CreateUser` events (by eventID) whose records name two users (in any case-insensitive
 /// sense, or two accounts), with the users they name (`account:name`, sorted).

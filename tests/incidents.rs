@@ -7760,3 +7760,60 @@ fn a_copy_naming_a_clean_caller_does_not_take_a_session_out_of_the_trust_rule() 
         assert_eq!(verify(&d, &p).0, 0, "{case}");
     }
 }
+
+/// A copy of the attacker's `CreateRole` (same eventID) naming `ProdRole`, a role in use an
+/// hour before, in front of the true record or after it, and a `CreateRole ProdRole` forged
+/// under its own eventID: before, `ProdRole` got the attacker's-role deny-all with a reason
+/// saying the attacker made it and a review item advising its deletion (the production role's
+/// sessions denied, plan exit 0). Each role such a record may not have made is still denied
+/// everything (a deny can be taken back), with a review item saying why and not to delete it
+/// before checking; a role only the attacker's records name keeps its own review.
+#[test]
+fn a_role_a_copy_of_the_creation_names_is_left_to_a_review() {
+    let iam = "iam.amazonaws.com";
+    let make = |s: &mut Scenario, by: &Cred, at: i64, name: &str| {
+        let q = json!({"roleName": name, "assumeRolePolicyDocument": "{\"Statement\":[]}"});
+        s.call(by, at, iam, "CreateRole", q);
+    };
+    let mut plans = Vec::new();
+    for (case, before) in [("copy", true), ("copy", false), ("forged", false)] {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let alice = s.user_key(MAIN, "alice", "AKIAI44QH8DHBEXAMPLE");
+        let prod = format!("arn:aws:iam::{MAIN}:role/ProdRole");
+        let alices = s.assume_role(&alice, T0 - 3600, &prod, "alice", 43200);
+        s.call(&alices, T0 - 3590, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        make(&mut s, &leaked, T0, "EvilRole");
+        if case == "copy" {
+            s.copy_records(before, |r| {
+                let making = r["eventName"] == "CreateRole";
+                if making {
+                    r["requestParameters"]["roleName"] = json!("ProdRole");
+                }
+                making
+            });
+        } else {
+            make(&mut s, &leaked, T0 + 60, "ProdRole");
+        }
+        let d = write(&s, &[]);
+        let p = plan(&d, LEAKED, "strict");
+        let denied = principals(&p, "put_role_policy");
+        assert!(denied.contains(&format!("arn:aws:iam::{MAIN}:role/EvilRole")), "{denied:?}");
+        assert!(denied.contains(&prod), "{case} {before}: {denied:?}");
+        let reasons = review_reasons(&p).join("\n");
+        assert!(reasons.contains("role ProdRole may not be one the attacker made"), "{reasons}");
+        let why = if case == "copy" { "copies of its CreateRole" } else { "was in use at" };
+        assert!(reasons.contains(why), "{case}: {reasons}");
+        // No review advises deleting ProdRole; EvilRole's advises it only when no copy
+        // disputes it.
+        assert!(!reasons.contains("CreateRole role/ProdRole"), "{reasons}");
+        let evil_disputed = reasons.contains("role EvilRole may not be one the attacker made");
+        assert_eq!(evil_disputed, case == "copy", "{reasons}");
+        assert_eq!(reasons.contains("CreateRole role/EvilRole"), case != "copy", "{reasons}");
+        assert_eq!(verify(&d, &p).0, 0);
+        if case == "copy" {
+            plans.push(serde_json::to_string(&p["actions"]).unwrap());
+        }
+    }
+    assert_eq!(plans[0], plans[1], "the copies' order decides nothing");
+}

@@ -27,6 +27,10 @@ pub(crate) struct MadeRole {
     /// The node of the credential that made it, when every credential that made it is tainted
     /// only through an ambiguous inferred link: the role may be a clean session's.
     pub unsure: Option<usize>,
+    /// Why the role named may not be the one the attacker made, when the trail says so
+    /// ([`contested`]): it is denied everything all the same (a deny can be taken back), and
+    /// a review item says not to delete it before a person checks.
+    pub contested: Option<String>,
 }
 
 /// The roles tainted credentials made that are not gone since (deleted, or their name made
@@ -47,7 +51,8 @@ pub(crate) fn made_roles(g: &SessionGraph, b: &BlastRadius) -> BTreeMap<Target, 
             account_id: gr.account_id.clone(),
         };
         let unsure = b.by_ambiguous.contains(&gr.by).then_some(gr.by);
-        let made = MadeRole { event_id: gr.event_id.clone(), time: gr.time, unsure };
+        let made =
+            MadeRole { event_id: gr.event_id.clone(), time: gr.time, unsure, contested: None };
         match out.get_mut(&t) {
             // The first CreateRole names it; it is sure when any maker is.
             Some(m) => {
@@ -63,11 +68,119 @@ pub(crate) fn made_roles(g: &SessionGraph, b: &BlastRadius) -> BTreeMap<Target, 
             }
         }
     }
+    if !out.is_empty() {
+        let mut uses = None;
+        for (t, m) in out.iter_mut() {
+            m.contested = contested(g, b, t, m, &mut uses);
+        }
+    }
     out
+}
+
+/// The times each role's sessions show in use (issue or first call) with the session, by
+/// account and lower-case role name.
+fn uses_by_role(g: &SessionGraph) -> BTreeMap<(String, String), Vec<(i64, usize)>> {
+    let mut out: BTreeMap<(String, String), Vec<(i64, usize)>> = BTreeMap::new();
+    for (n, node) in g.nodes.iter().enumerate() {
+        if node.kind != crate::chain::NodeKind::Session {
+            continue;
+        }
+        let Some((acct, name)) = crate::chain::role_named(node) else { continue };
+        let Some(t) = node.issued_at.into_iter().chain(node.first_seen).min() else { continue };
+        out.entry((acct.to_string(), name.to_ascii_lowercase())).or_default().push((t, n));
+    }
+    out
+}
+
+/// Why the role `t` a tainted `CreateRole` names may be another than the attacker made (the
+/// rules [`crate::taint`] applies to users, for roles; a review found a copy of the attacker's
+/// `CreateRole` naming a production role got it a deny-all with no review item): copies of
+/// one such event (one eventID) name two roles, so one is false and the logs cannot tell
+/// which; or the name was made before (another `CreateRole`) or a session of the role was in
+/// use more than [`crate::taint::MADE_SKEW`] before, with no deletion of the name logged in
+/// between (IAM makes no role whose name is taken: the record is forged, or the deletion
+/// missing); or the name was made again later with no deletion logged in between (the role
+/// there now may be another's).
+fn contested(
+    g: &SessionGraph,
+    b: &BlastRadius,
+    t: &Target,
+    m: &MadeRole,
+    uses: &mut Option<BTreeMap<(String, String), Vec<(i64, usize)>>>,
+) -> Option<String> {
+    let same = |acct: &str, name: &str| acct == t.account_id && name.eq_ignore_ascii_case(&t.name);
+    let makings = || g.role_grants.iter().filter(|gr| gr.event_name == "CreateRole");
+    // The tainted makings of the name (the attacker may have made it more than once).
+    let own: Vec<&crate::chain::UserGrant> = makings()
+        .filter(|gr| same(&gr.account_id, &gr.user_name) && b.nodes.contains(&gr.by))
+        .collect();
+    let ids: Vec<&str> =
+        own.iter().map(|gr| gr.event_id.as_str()).filter(|id| !id.is_empty()).collect();
+    let mut others: Vec<String> = makings()
+        .filter(|gr| ids.contains(&gr.event_id.as_str()) && !same(&gr.account_id, &gr.user_name))
+        .map(|gr| format!("{}:{}", gr.account_id, gr.user_name))
+        .collect();
+    if !others.is_empty() {
+        others.sort();
+        others.dedup();
+        return Some(format!(
+            "copies of its CreateRole record (event {}) also name {}: one is false (an evidence conflict) and the logs cannot tell which, so it may be a role that was there before",
+            one_line(&m.event_id),
+            one_line(&others.join(", "))
+        ));
+    }
+    let deleted = |from: i64, to: i64| {
+        g.role_deletions
+            .iter()
+            .any(|d| same(&d.account_id, &d.user_name) && (from..=to).contains(&d.time))
+    };
+    let last = own.iter().map(|gr| gr.time).max().unwrap_or(m.time);
+    let other = |gr: &&crate::chain::UserGrant| {
+        same(&gr.account_id, &gr.user_name) && !ids.contains(&gr.event_id.as_str())
+    };
+    if let Some(gr) = makings().filter(other).find(|gr| gr.time > last && !deleted(last, gr.time)) {
+        return Some(format!(
+            "its name was made again at {} (CreateRole {}) with no deletion of it logged in between: the deletion may be missing from these logs, so the role there now may be another's, or that record is false",
+            fmt_iso(gr.time),
+            one_line(&gr.event_id)
+        ));
+    }
+    if let Some(gr) = makings()
+        .filter(other)
+        .find(|gr| gr.time < m.time - crate::taint::MADE_SKEW && !deleted(gr.time, m.time))
+    {
+        return Some(format!(
+            "its name was made before, at {} (CreateRole {}), with no deletion of it logged in between (IAM makes no role whose name is taken): the attacker's record may be forged and the role one that was there before",
+            fmt_iso(gr.time),
+            one_line(&gr.event_id)
+        ));
+    }
+    let uses = uses.get_or_insert_with(|| uses_by_role(g));
+    let before = uses
+        .get(&(t.account_id.clone(), t.name.to_ascii_lowercase()))?
+        .iter()
+        .filter(|&&(at, _)| at < m.time - crate::taint::MADE_SKEW && !deleted(at, m.time))
+        .min()?;
+    let &(at, n) = before;
+    Some(format!(
+        "its session {} was in use at {}, before the CreateRole of its name at {} (IAM makes no role whose name is taken): that record may be forged and the role one that was there before",
+        one_line(&g.nodes[n].id),
+        fmt_iso(at),
+        fmt_iso(m.time)
+    ))
 }
 
 /// The deny-all statement and the reason of the plan's policy on a role the attacker made.
 pub(super) fn deny_all(g: &SessionGraph, target: &Target, made: &MadeRole) -> (Value, String) {
+    if let Some(why) = &made.contested {
+        let reason = format!(
+            "role {} may not be one the attacker made ({}, {}): {why}. Denied everything until a person checks it (a deny can be taken back: delete this policy if the role is clean); do NOT delete the role before that",
+            target.name,
+            made.event_id,
+            fmt_iso(made.time)
+        );
+        return (super::policy::deny_all_statement(), reason);
+    }
     let reason = match made.unsure {
         None => format!(
             "role {} was made by a tainted credential ({}, {}): whoever its trust policy names can assume it again after any cut-off, so deny everything every session of it does, until it is deleted",
@@ -148,4 +261,41 @@ pub(super) fn left_uncut(
     let n = uncut.len() as u64;
     notes.extend(uncut);
     n
+}
+
+/// A review item for each role the attacker's `CreateRole` may not have made
+/// ([`MadeRole::contested`]), in place of the review of its `CreateRole`s (which advises the
+/// role's deletion: not before a person checks it), whose event ids go to `handled`.
+pub(super) fn contested_reviews(
+    g: &SessionGraph,
+    b: &BlastRadius,
+    made: &BTreeMap<Target, MadeRole>,
+    handled: &mut std::collections::BTreeSet<String>,
+    actions: &mut Vec<super::Action>,
+) {
+    for (t, m) in made {
+        let Some(why) = &m.contested else { continue };
+        for gr in g.role_grants.iter().filter(|gr| gr.event_name == "CreateRole") {
+            let named = gr.account_id == t.account_id && gr.user_name.eq_ignore_ascii_case(&t.name);
+            if named && b.nodes.contains(&gr.by) {
+                handled.insert(gr.event_id.clone());
+            }
+        }
+        actions.push(super::commands::review(
+            Some(t.account_id.clone()),
+            format!(
+                "role {} may not be one the attacker made (CreateRole {} at {}): {why}. It is denied everything ({}); find who made it (the source address and agent of the call) and decide whether to delete it or to give it back to its owner ({} removed)",
+                t.name,
+                m.event_id,
+                fmt_iso(m.time),
+                super::DENY_ALL_POLICY_NAME,
+                super::DENY_ALL_POLICY_NAME
+            ),
+            &[format!(
+                "aws iam delete-role-policy --role-name {} --policy-name {}",
+                crate::escape::shell_word(&t.name),
+                super::DENY_ALL_POLICY_NAME
+            )],
+        ));
+    }
 }
