@@ -7817,3 +7817,79 @@ fn a_role_a_copy_of_the_creation_names_is_left_to_a_review() {
     }
     assert_eq!(plans[0], plans[1], "the copies' order decides nothing");
 }
+
+/// The leaked key's own session of another role, named after an instance the attacker
+/// launched (whose own sessions the trail lacks): before, it was taken for the instance's
+/// session, the launch's deny went on that role and the instance's role was never named
+/// (plan 0, verify OK). A session a credential's own call issued is no instance's: the launch
+/// is still a route not followed.
+#[test]
+fn a_session_a_caller_named_after_an_instance_is_not_the_instances() {
+    let instance = "i-0a1b2c3d4e5f60718";
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    s.run_instances(&leaked, T0 + 60, "WebProfile", &[instance]);
+    let ro = format!("arn:aws:iam::{MAIN}:role/ReadOnlyRole");
+    let decoy = s.assume_role(&leaked, T0 + 300, &ro, instance, 3600);
+    s.call(&decoy, T0 + 330, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let d = write(&s, &[]);
+    let p = plan_with_routes(&d, LEAKED, 1);
+    assert_one_route(&review_reasons(&p), "RunInstances", "ec2 instances");
+    assert_eq!(verify(&d, &p).0, 1);
+    // The instance's own session (EC2's, named by it) is still tied to the launch.
+    let web = format!("arn:aws:iam::{MAIN}:role/WebRole");
+    let own = s.instance_session(&web, instance, T0 + 120, 6 * 3600);
+    s.call(&own, T0 + 400, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let d = write(&s, &[]);
+    assert!(tainted_ids(&d, LEAKED).contains(&own.node_id()));
+    let p = plan(&d, LEAKED, "strict");
+    assert_eq!(p["summary"]["routes_not_followed"], Value::Null, "{p:#}");
+    assert_eq!(verify(&d, &p).0, 0);
+}
+
+/// A change that set a function's role, whose request also names another role's ARN (in its
+/// `description`), where the function's tainted session is of that other role: before, that
+/// session stood for the change (plan 0, verify OK) and the role the function now runs with
+/// was never named. Every role the request names must have a tainted session of the function.
+#[test]
+fn a_role_arn_elsewhere_in_a_function_change_does_not_stand_for_its_role() {
+    let prod = format!("arn:aws:iam::{MAIN}:role/ProdRole");
+    let admin = format!("arn:aws:iam::{MAIN}:role/LambdaAdmin");
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    s.function_change(&leaked, T0 + 60, "CreateFunction20150331", "backdoor", Some(&prod));
+    let f = s.function_session(&prod, "backdoor", T0 + 120, 900);
+    s.call(&f, T0 + 200, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let moved = "UpdateFunctionConfiguration20150331v2";
+    s.function_change(&leaked, T0 + 300, moved, "backdoor", Some(&admin));
+    s.edit_records(|_, r| {
+        if r["eventName"] == moved {
+            r["requestParameters"]["description"] = json!(prod.clone());
+        }
+    });
+    let d = write(&s, &[]);
+    let p = plan_with_routes(&d, LEAKED, 1);
+    assert_one_route(&review_reasons(&p), moved, "function backdoor");
+    assert_eq!(verify(&d, &p).0, 1);
+}
+
+/// Trust-policy and password calls of tainted credentials whose records name no role or
+/// user (the request null): before, each was dropped (a `role/?` review item, plan 0, verify
+/// OK) though the role's outside session, or the user's console sign-in, followed. Each is now
+/// a NOT CUT item: plan exits 1 and verify fails.
+#[test]
+fn a_trust_or_password_change_whose_record_names_nothing_is_not_cut() {
+    let admin = format!("arn:aws:iam::{MAIN}:role/AdminRole");
+    for event in ["UpdateAssumeRolePolicy", "CreateRole", "UpdateLoginProfile"] {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let adm = s.assume_role(&leaked, T0, &admin, "ci", 3600);
+        s.call(&adm, T0 + 60, "iam.amazonaws.com", event, Value::Null);
+        let d = write(&s, &[]);
+        let (code, p, err) = run(&["plan", "--key", LEAKED, "--effective-at", CUT], &d);
+        assert_eq!(code, 1, "{event}: {err}");
+        assert!(p["notes"].to_string().contains("NOT CUT"), "{event}: {p:#}");
+        let (code, v) = verify(&d, &p);
+        assert_eq!(code, 1, "{event}: {v}");
+    }
+}

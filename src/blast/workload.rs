@@ -185,7 +185,17 @@ impl<'g> Linked<'g> {
                 role_changes().filter(|d| d.time <= c.time).max_by_key(|d| d.time).map(|d| &d.roles)
             };
             let reached = match roles {
-                Some(roles) => self.functions.iter().filter(ours).any(|s| roles.contains(&s.role)),
+                // Every role the request names: the record's request may name roles that are
+                // not the function's (a review put ProdRole's ARN in the `description` of a
+                // change that set the function's role to another: ProdRole's tainted session
+                // of the function was taken for it, verify OK), and which is the function's
+                // role is not kept apart from them.
+                Some(roles) => {
+                    !roles.is_empty()
+                        && roles
+                            .iter()
+                            .all(|r| self.functions.iter().filter(ours).any(|s| &s.role == r))
+                }
                 // Not known: a session of the function issued after the change and before the
                 // next change of its role.
                 None => {

@@ -227,7 +227,21 @@ impl SessionGraph {
         // (account, instance id) -> its sessions. Keyed SipHash: the names are the logs'.
         let mut by_instance: std::collections::HashMap<(&str, &str), Vec<usize>> =
             std::collections::HashMap::new();
+        // A session a credential's own call issued (an `AssumeRole` whose session name the
+        // caller chose) is not an instance's, whatever it is named: EC2 takes an instance's
+        // sessions itself, as a service. A review found the leaked key's own session of
+        // another role, named after the launched instance, taken for it: the launch's deny
+        // went on that role and the instance's role was never named (verify OK).
+        let mut by_credential = vec![false; self.nodes.len()];
+        for &(p, c) in &self.edge_nodes {
+            if matches!(self.nodes[p].kind, NodeKind::LongTermKey | NodeKind::Session) {
+                by_credential[c] = true;
+            }
+        }
         for (n, node) in self.nodes.iter().enumerate() {
+            if by_credential[n] {
+                continue;
+            }
             if let Some(id) = instance_session(node) {
                 let acct = node.principal_arn.as_deref().and_then(arn_account).unwrap_or("");
                 by_instance.entry((acct, id)).or_default().push(n);

@@ -179,7 +179,8 @@ pub struct Edge {
     pub inferred: bool,
 }
 
-/// The name a [`UserGrant`] of a `CreateUser` whose record names no user is given, followed by
+/// The name a [`UserGrant`] of a `CreateUser` whose record names no user (or of any other
+/// user or role grant whose record names neither the user nor the role) is given, followed by
 /// the call's event id: `?` is in no IAM user name, so it is never taken for a real user's;
 /// the taint makes its user one whose name is not known (`AttackerUser::name_unsure`), which
 /// the plan leaves to a NOT CUT review item and `verify` fails on. Before, the grant was

@@ -842,6 +842,9 @@ pub fn build_plan_with(
     // A deny IAM will refuse for want of room (F8) covers nothing.
     let refused = room::refused(&actions);
     summary.roles_by_hand = roles::left_uncut(&made_roles, &actions, &refused.at, &mut notes);
+    let unnamed = roles::unnamed_notes(g, b);
+    summary.roles_by_hand += unnamed.len() as u64;
+    notes.extend(unnamed);
     room::count_refused(&Default::default(), refused, &mut summary, &mut notes);
 
     // One block per account (plan.sh runs a block only with that account's credentials);

@@ -38,8 +38,12 @@ pub(crate) struct MadeRole {
 pub(crate) fn made_roles(g: &SessionGraph, b: &BlastRadius) -> BTreeMap<Target, MadeRole> {
     let mut out: BTreeMap<Target, MadeRole> = BTreeMap::new();
     for gr in &g.role_grants {
-        if gr.event_name != "CreateRole" || !b.nodes.contains(&gr.by) || gr.user_name.is_empty() {
-            continue;
+        if gr.event_name != "CreateRole"
+            || !b.nodes.contains(&gr.by)
+            || gr.user_name.is_empty()
+            || gr.user_name.starts_with(crate::chain::UNNAMED_USER)
+        {
+            continue; // a role its record does not name: `unnamed_notes`
         }
         if g.role_gone_after(&gr.account_id, &gr.user_name, gr.time).is_some() {
             continue;
@@ -298,4 +302,26 @@ pub(super) fn contested_reviews(
             )],
         ));
     }
+}
+
+/// A NOT CUT note for each trust-policy call of a tainted credential (`CreateRole`,
+/// `UpdateAssumeRolePolicy`) whose record names no role ([`crate::chain::UNNAMED_USER`]):
+/// whoever the trust policy it set names can assume that role after any cut-off, and no
+/// action can name a role the logs do not. `plan` counts them in `roles_by_hand` (exit 1) and
+/// `verify` fails on them.
+pub(crate) fn unnamed_notes(g: &SessionGraph, b: &BlastRadius) -> Vec<String> {
+    g.role_grants
+        .iter()
+        .filter(|gr| gr.user_name.starts_with(crate::chain::UNNAMED_USER) && b.nodes.contains(&gr.by))
+        .map(|gr| {
+            format!(
+                "NOT CUT: a tainted credential's {} in {} (event {}, {}) names no role in its request: whoever the trust policy it set names can assume that role after any cut-off, and no action can name a role the logs do not; find it (aws iam list-roles: its trust policy, its creation or last change at that time) and put {} on it",
+                one_line(&gr.event_name),
+                gr.account_id,
+                one_line(&gr.event_id),
+                fmt_iso(gr.time),
+                super::DENY_ALL_POLICY_NAME
+            )
+        })
+        .collect()
 }

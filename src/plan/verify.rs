@@ -1310,6 +1310,9 @@ pub fn verify_with(
     let uncut_roles = super::roles::uncut_notes(&super::roles::made_roles(g, &b), role_cut);
     v.ok &= uncut_roles.is_empty();
     notes.extend(uncut_roles);
+    let unnamed = super::roles::unnamed_notes(g, &b);
+    v.ok &= unnamed.is_empty();
+    notes.extend(unnamed);
     // A user of the attacker's whose name now the trail cannot tell (renames in one second):
     // no action can be shown to act on it rather than on whoever holds that name.
     for u in b.attacker_users.iter().filter(|u| u.deleted.is_none()) {
