@@ -7893,3 +7893,192 @@ fn a_trust_or_password_change_whose_record_names_nothing_is_not_cut() {
         assert_eq!(code, 1, "{event}: {v}");
     }
 }
+
+/// The `userIdentity` of the first record `c` signed.
+fn identity_of(s: &mut Scenario, c: &Cred) -> Value {
+    let mut found = Value::Null;
+    s.edit_records(|_, r| {
+        if found.is_null() && r["userIdentity"]["accessKeyId"] == c.key.as_str() {
+            found = r["userIdentity"].clone();
+        }
+    });
+    found
+}
+
+/// A copy of the leaked user's 12-hour `AssumeRole` (same eventID, or a new one) naming a role
+/// session as its caller and stating no expiration, read first: before, the session's life
+/// was taken from the first caller drawn, a role session, so capped at an hour (F4), judged
+/// expired at the cut-off, and its role had no deny (plan 0, verify OK). The cap holds only
+/// when every caller drawn is a role session.
+#[test]
+fn a_copy_naming_a_role_session_as_caller_does_not_cap_a_users_session_at_an_hour() {
+    let admin = format!("arn:aws:iam::{MAIN}:role/AdminRole");
+    for forged in [false, true] {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let bob = s.user_key(MAIN, "bob", "AKIAI44QH8DHBEXAMPLE");
+        let ops = s.assume_role(
+            &bob,
+            T0 - 7800,
+            &format!("arn:aws:iam::{MAIN}:role/OpsRole"),
+            "bob",
+            43200,
+        );
+        s.call(&ops, T0 - 7790, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        let session = s.assume_role(&leaked, T0 - 7200, &admin, "ci", 43200);
+        s.call(&session, T0 - 7140, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        let caller = identity_of(&mut s, &ops);
+        s.copy_records(true, |r| {
+            let copy = r["eventName"] == "AssumeRole" && r["requestParameters"]["roleArn"] == admin;
+            if copy {
+                r["userIdentity"] = caller.clone();
+                r["responseElements"]["credentials"].as_object_mut().unwrap().remove("expiration");
+                if forged {
+                    r["eventID"] = json!("00000000-0000-4000-8000-000000000001");
+                }
+            }
+            copy
+        });
+        let d = write(&s, &[]);
+        assert!(tainted_ids(&d, LEAKED).contains(&session.node_id()), "{forged}");
+        let p = plan(&d, LEAKED, "strict");
+        assert!(principals(&p, "put_role_policy").contains(&admin), "{forged}: {p:#}");
+        assert_eq!(verify(&d, &p).0, 0, "{forged}");
+    }
+}
+
+/// One call of an IAM user's federated session (`GetFederationToken`, logged) naming root as
+/// its issuer, forged or a copy of its first call read first: before, the session became
+/// "minted by root", unrevocable, and its user's deny was dropped (plan 0, verify OK). Only a
+/// session no logged call issued takes root from its calls.
+#[test]
+fn a_call_naming_root_as_issuer_does_not_make_a_users_federated_session_roots() {
+    let user = format!("arn:aws:iam::{MAIN}:user/ci-deployer");
+    for forged in [false, true] {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let fed = s.get_federation_token(&leaked, T0 - 3000, "contractor", 36 * 3600);
+        s.call(&fed, T0 - 2940, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        s.copy_records(true, |r| {
+            let copy = r["userIdentity"]["accessKeyId"] == fed.key.as_str();
+            if copy {
+                r["userIdentity"]["sessionContext"]["sessionIssuer"]["type"] = json!("Root");
+                if forged {
+                    r["eventID"] = json!("00000000-0000-4000-8000-000000000002");
+                    let created = r["userIdentity"]["sessionContext"]["attributes"]["creationDate"]
+                        .as_str()
+                        .unwrap()
+                        .replace(":00Z", ":01Z");
+                    r["userIdentity"]["sessionContext"]["attributes"]["creationDate"] =
+                        json!(created);
+                }
+            }
+            copy
+        });
+        let d = write(&s, &[]);
+        let p = plan(&d, LEAKED, "strict");
+        assert!(principals(&p, "put_user_policy").contains(&user), "{forged}: {p:#}");
+        assert_eq!(p["summary"]["unrevocable_sessions"], 0, "{forged}: {p:#}");
+        assert_eq!(verify(&d, &p).0, 0, "{forged}");
+    }
+}
+
+/// A forged `DeleteUser` of the attacker's user the trail contradicts: in the second its key
+/// was made (the key used later), or a second after its console sign-in whose calls go on for
+/// 50 minutes. Before, each was believed: the user's deny-all, password removal and deletion
+/// were dropped (plan 0, verify OK).
+#[test]
+fn a_deletion_the_users_later_use_contradicts_is_not_believed() {
+    let admin = format!("arn:aws:iam::{MAIN}:role/AdminRole");
+    for case in ["key", "console"] {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let adm = s.assume_role(&leaked, T0 - 3600, &admin, "ci", 43200);
+        s.create_user(&adm, T0 - 3500, "evil");
+        s.create_login_profile(&adm, T0 - 3490, "evil");
+        let deleted_at = if case == "key" {
+            let key = s.create_access_key(&adm, T0 - 3480, Some("evil"));
+            s.call(&key, T0 - 1200, "s3.amazonaws.com", "ListBuckets", Value::Null);
+            T0 - 3480
+        } else {
+            let console = s.console_login(MAIN, T0 - 1200, "evil");
+            s.call(&console, T0 - 1100, "iam.amazonaws.com", "ListUsers", Value::Null);
+            s.call(&console, T0 + 1800, "iam.amazonaws.com", "ListRoles", Value::Null);
+            T0 - 1199
+        };
+        let alice = s.user_key(MAIN, "alice", "AKIAI44QH8DHBEXAMPLE");
+        s.call(&alice, deleted_at, "iam.amazonaws.com", "DeleteUser", json!({"userName": "evil"}));
+        let d = write(&s, &[]);
+        let p = plan(&d, LEAKED, "strict");
+        let deleted: Vec<_> =
+            actions(&p, "delete_user").iter().map(|a| a["user_name"].clone()).collect();
+        assert_eq!(deleted, [json!("evil")], "{case}: {p:#}");
+        assert!(
+            actions(&p, "delete_login_profile").iter().any(|a| a["user_name"] == "evil"),
+            "{case}"
+        );
+        assert_eq!(verify(&d, &p).0, 0, "{case}");
+    }
+}
+
+/// A copy of a tainted session's `GetSigninToken` (same eventID) signed by a clean session,
+/// read first: before, the console session no record shows was the first signer's, the
+/// tainted role's deny was dropped (plan 0, verify OK). Each signer a copy names now gets one.
+#[test]
+fn a_copy_of_a_signin_token_call_by_a_clean_session_does_not_take_the_console_session() {
+    let billing = format!("arn:aws:iam::{MAIN}:role/BillingAdmin");
+    let prod = format!("arn:aws:iam::{MAIN}:role/ProdRole");
+    const B: i64 = T0 - 7200;
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let alice = s.user_key(MAIN, "alice", "AKIAI44QH8DHBEXAMPLE");
+    let clean = s.assume_role(&alice, B - 600, &prod, "alice", 43200);
+    s.call(&clean, B - 590, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let session = s.assume_role(&leaked, B, &billing, "s1", 900);
+    s.call(&session, B + 120, "signin.amazonaws.com", "GetSigninToken", Value::Null);
+    let signer = identity_of(&mut s, &clean);
+    s.copy_records(true, |r| {
+        let copy = r["eventName"] == "GetSigninToken";
+        if copy {
+            r["userIdentity"] = signer.clone();
+        }
+        copy
+    });
+    let d = write(&s, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    assert!(principals(&p, "put_role_policy").contains(&billing), "{p:#}");
+    assert_eq!(verify(&d, &p).0, 0);
+}
+
+/// A copy of the leaked key's Cognito developer token call (same eventID) saying the token
+/// lasts 60 seconds, or naming a clean caller, read first: before, the token was over (or the
+/// clean caller's) and what it could mint uncounted (plan 0, verify OK). Each copy's caller
+/// is drawn, and the token lasts as long as any copy says.
+#[test]
+fn a_copy_of_a_cognito_token_call_does_not_end_it_or_give_it_away() {
+    let pool = "us-east-1:11111111-2222-3333-4444-555555555555";
+    let mine = "us-east-1:aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
+    for case in ["short", "clean caller"] {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let alice = s.user_key(MAIN, "alice", "AKIAI44QH8DHBEXAMPLE");
+        s.call(&alice, T0 - 50_000, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        s.cognito_developer_token(&leaked, T0 - 50_000, pool, mine, Some(86_400));
+        let other = identity_of(&mut s, &alice);
+        s.copy_records(true, |r| {
+            let copy = r["eventName"] == "GetOpenIdTokenForDeveloperIdentity";
+            if copy && case == "short" {
+                r["requestParameters"]["tokenDuration"] = json!(60);
+            } else if copy {
+                r["userIdentity"] = other.clone();
+            }
+            copy
+        });
+        let d = write(&s, &[]);
+        let (code, p, _) =
+            run(&["plan", "--key", LEAKED, "--strategy", "strict", "--effective-at", CUT], &d);
+        assert_eq!(code, 1, "{case}: the token outlives the cut-off: {p:#}");
+        assert!(p["notes"].to_string().contains("NOT COVERED"), "{case}: {p:#}");
+        assert_eq!(verify(&d, &p).0, 1, "{case}");
+    }
+}

@@ -71,8 +71,20 @@ impl SessionGraph {
         for t in &tokens {
             let Some((identity, until)) = &t.cognito else { continue };
             let id = super::unanswered::unseen_id(t.time, &t.event_id);
-            if self.by_id.contains_key(&super::h(&id)) {
-                continue; // another copy of the call
+            if let Some(&k) = self.by_id.get(&super::h(&id)) {
+                // Another copy of the call: the token lives as long as any copy says, and
+                // each caller a copy names is drawn as its maker (a review planted a copy with
+                // a 60-second token, or another caller, in a file read first: the token was
+                // taken as over, or the clean caller's, verify OK).
+                let k = k as usize;
+                let end = until.saturating_add(LONGEST_ROLE_SESSION);
+                let node = &mut self.nodes[k];
+                node.expires_at = Some(node.expires_at.map_or(end, |e| e.max(end)));
+                if !self.edge_nodes.iter().any(|&(p, c)| c == k && p == t.parent) {
+                    let name = crate::model::names::COGNITO_DEVELOPER_TOKEN;
+                    self.change_edge(t.parent, k, (name, &t.event_id, t.time, &t.file), true);
+                }
+                continue;
             }
             let mut n = Self::blank(id, NodeKind::Session);
             n.principal_type = Some("WebIdentityUser".into());

@@ -89,16 +89,21 @@ fn expiry_of(g: &SessionGraph, n: usize) -> Option<i64> {
     // 12-hour session "expired", and no deny was planned for it. A parent of unknown type is
     // not taken for a role session (the longer life is the one that keeps a deny); nor is one
     // named like an instance (`…/i-0abc…`), as instance profile sessions are.
-    let parent_is_session = g.parent_edge()[n].is_some_and(|(p, _)| {
-        let parent = &g.nodes[p];
-        let from_ec2 = parent.issued_by_event.as_deref() == Some("EC2 instance profile")
-            || g.parent_edge()[p]
-                .is_some_and(|(q, _)| g.nodes[q].id == "service:ec2.amazonaws.com")
-            || parent.principal_arn.as_deref().is_some_and(named_like_an_instance);
-        parent.kind == NodeKind::Session
-            && parent.principal_type.as_deref() == Some("AssumedRole")
-            && !from_ec2
-    });
+    // Every issuer: records naming two callers are each drawn, and the first drawn (a
+    // record planted in a file read first, naming a role session) capped a user's 12-hour
+    // session at an hour, planned as expired (a review; verify OK).
+    let parents = g.parents_of_node(n);
+    let parent_is_session = !parents.is_empty()
+        && parents.iter().all(|&p| {
+            let parent = &g.nodes[p];
+            let from_ec2 = parent.issued_by_event.as_deref() == Some("EC2 instance profile")
+                || g.parent_edge()[p]
+                    .is_some_and(|(q, _)| g.nodes[q].id == "service:ec2.amazonaws.com")
+                || parent.principal_arn.as_deref().is_some_and(named_like_an_instance);
+            parent.kind == NodeKind::Session
+                && parent.principal_type.as_deref() == Some("AssumedRole")
+                && !from_ec2
+        });
     let max = match node.issued_by_event.as_deref() {
         Some("AssumeRoot") => 900,
         _ if node.root_derived => 3600,

@@ -118,7 +118,11 @@ pub(super) fn fill_from_use(n: &mut Node, id: &Use) {
         if n.user_arn.is_none() && matches!(id.issuer_kind, Some("IAMUser") | Some("Root")) {
             n.user_arn = own(id.issuer_arn);
         }
-        if id.issuer_kind == Some("Root") {
+        // Root-derived only when no issuing call says who made it: a session whose
+        // GetFederationToken is in the logs is its caller's (`issue_child`), and one call
+        // naming root as its issuer (forged, or a copy of its first call) made an IAM user's
+        // session "minted by root", unrevocable, its user's deny dropped (a review; verify OK).
+        if id.issuer_kind == Some("Root") && n.orphan {
             n.root_derived = true;
         }
     }

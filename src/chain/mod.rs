@@ -288,6 +288,9 @@ pub struct SessionGraph {
     /// [`SessionGraph::user_renames`] by account and lower-case old name (made when first
     /// asked).
     renames_by_name: std::sync::OnceLock<BTreeMap<(String, String), Vec<usize>>>,
+    /// Every parent of each node that has more than one (made when first asked:
+    /// [`SessionGraph::parents_of_node`]).
+    many_parents: std::sync::OnceLock<BTreeMap<usize, Vec<usize>>>,
     /// For each event of the ingest (same index): the node that made it, or [`NO_NODE`]
     /// ([`SessionGraph::node_of_event`]). `u32`: one of these per event of the trail.
     event_node: Vec<u32>,
@@ -583,6 +586,34 @@ impl SessionGraph {
     /// The issuer of each node (first incoming edge), as (parent node, edge index).
     pub fn parent_edge(&self) -> &[Option<(usize, usize)>] {
         &self.parents
+    }
+
+    /// Every node an edge into `n` comes from, the first issuer first: one record of a
+    /// session's issuing call may name one caller and another record (a copy, or one forged)
+    /// another, and each is drawn (`second_caller`). What a session's issuer decides about it
+    /// (its longest life, F4) must hold for each of them.
+    pub fn parents_of_node(&self, n: usize) -> Vec<usize> {
+        let many = self.many_parents.get_or_init(|| {
+            let mut all: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+            let mut first: Vec<Option<usize>> = vec![None; self.nodes.len()];
+            for &(p, c) in &self.edge_nodes {
+                match first[c] {
+                    None => first[c] = Some(p),
+                    Some(f) if f != p => {
+                        let v = all.entry(c).or_insert_with(|| vec![f]);
+                        if !v.contains(&p) {
+                            v.push(p);
+                        }
+                    }
+                    Some(_) => {}
+                }
+            }
+            all
+        });
+        match many.get(&n) {
+            Some(v) => v.clone(),
+            None => self.parents[n].map(|(p, _)| p).into_iter().collect(),
+        }
     }
 }
 

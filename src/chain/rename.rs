@@ -25,6 +25,10 @@ fn deletion_of(e: &IssuingCall) -> Option<(bool, Option<&str>)> {
     Some((role, if role { e.get(F::RequestRoleName) } else { e.get(F::RequestUserName) }))
 }
 
+/// How long after a user's or role's deletion a session of it may still show a call and the
+/// deletion be believed: the logging services' clocks (SigV4 allows five minutes).
+const USED_AFTER_DELETION: i64 = 300;
+
 /// The `(event name, eventID)` of each `DeleteUser` or `DeleteRole` whose records (copies of
 /// one event: same eventID) disagree: one failed and another did not, or they name two
 /// principals. One of them is false (a copy planted beside a refused deletion) and the logs
@@ -254,15 +258,36 @@ impl SessionGraph {
                         continue;
                     }
                     let t = dels[i].time;
+                    // A key made before the deletion, or in its second or after it with no
+                    // making of the name logged since (IAM makes no key for a user that is
+                    // not there), used after it (a review: a forged deletion in the second of
+                    // the key's making, or with a copy moving the key's making after it, was
+                    // believed though the key was used later).
                     let kept_key = !role
                         && node.kind == NodeKind::LongTermKey
-                        && from.is_some_and(|f| f < t)
+                        && from.is_some_and(|f| f < t || (n == lower && !remade(acct, name, t, f)))
                         && node.last_seen.is_some_and(|l| l > t);
-                    let issued_after = node.issued_at.filter(|&at| at > t);
+                    // A session issued in the deletion's second or after it; or one issued
+                    // before it and still in use well after it (its user's or role's
+                    // permissions went with it), with no making of the name logged in
+                    // between (a review: a forged deletion a second after the attacker's
+                    // user signed in to the console, whose calls went on for 50 minutes).
+                    let issued_after = node.issued_at.filter(|&at| at >= t);
+                    let used_after = (node.kind == NodeKind::Session && n == lower)
+                        .then_some(node.last_seen)
+                        .flatten()
+                        .filter(|&l| l > t + USED_AFTER_DELETION && !remade(acct, name, t, l));
                     if kept_key {
                         why[i] = Some(format!(
                             "key {} of the user, made or used before it, was used after it (IAM deletes no user that has a key)",
                             crate::escape::one_line(&node.id)
+                        ));
+                    } else if let Some(l) = used_after {
+                        why[i] = Some(format!(
+                            "{} of the {} was still in use at {}, after it, with no {making} of the name logged in between",
+                            crate::escape::one_line(&node.id),
+                            if role { "role" } else { "user" },
+                            crate::time::fmt_iso(l)
                         ));
                     } else if let Some(at) =
                         issued_after.filter(|&at| n == lower && !remade(acct, name, t, at))

@@ -207,14 +207,25 @@ impl SessionGraph {
     /// console session alive for 12 hours (36 for a federated user's), and the plan had no
     /// deny for the role, verify OK.
     fn add_unseen_console(&mut self, t: &SigninToken, notes: &mut Vec<String>) {
-        let id = super::unanswered::unseen_id(t.time, &t.event_id);
-        if self.by_id.contains_key(&super::h(&id)) {
-            return; // another copy of the call
-        }
+        let mut id = super::unanswered::unseen_id(t.time, &t.event_id);
         let p = &self.nodes[t.parent];
         if p.kind != NodeKind::Session || p.principal_arn.is_none() {
             return;
         }
+        if let Some(&k) = self.by_id.get(&super::h(&id)) {
+            // Another copy of the call: the same console session, unless it names another
+            // signer. Then each signer gets its own (a review planted a copy signed by a clean
+            // session in a file read first: the console session became the clean one's and
+            // the tainted role's deny was dropped, verify OK).
+            if self.nodes[k as usize].principal_arn == p.principal_arn {
+                return;
+            }
+            id = format!("{id}@{}", p.principal_arn.as_deref().unwrap_or_default());
+            if self.by_id.contains_key(&super::h(&id)) {
+                return;
+            }
+        }
+        let p = &self.nodes[t.parent];
         let mut n = Self::blank(id, NodeKind::Session);
         n.principal_arn = p.principal_arn.clone();
         n.principal_type = p.principal_type.clone();
