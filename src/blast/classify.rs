@@ -114,13 +114,19 @@ const DEFENCES: &[(&str, &str)] = &[
     ("ModifyInstanceMetadataOptions", "ec2.amazonaws.com"),
     ("LeaveOrganization", "organizations.amazonaws.com"),
     ("RemoveAccountFromOrganization", "organizations.amazonaws.com"),
-    ("CreateAccount", "organizations.amazonaws.com"),
     // CloudTrail's access to the organization (an organization trail stops for every member)
     // and CloudTrail Lake's event data stores: the evidence cut off ([`blinded`]).
     ("DisableAWSServiceAccess", "organizations.amazonaws.com"),
     ("StopEventDataStoreIngestion", "cloudtrail.amazonaws.com"),
     ("DeleteEventDataStore", "cloudtrail.amazonaws.com"),
     ("UpdateEventDataStore", "cloudtrail.amazonaws.com"),
+    // A service control policy taken off, rewritten or deleted; a resource shared with
+    // another account through RAM (a review found each silent in the plan).
+    ("DetachPolicy", "organizations.amazonaws.com"),
+    ("UpdatePolicy", "organizations.amazonaws.com"),
+    ("DeletePolicy", "organizations.amazonaws.com"),
+    ("CreateResourceShare", "ram.amazonaws.com"),
+    ("AssociateResourceShare", "ram.amazonaws.com"),
     ("CreateTrustAnchor", "rolesanywhere.amazonaws.com"),
     ("UpdateTrustAnchor", "rolesanywhere.amazonaws.com"),
     ("EnableTrustAnchor", "rolesanywhere.amazonaws.com"),
@@ -328,6 +334,24 @@ const OTHER_ROUTES: &[(&str, &str, Route)] = &[
     ("UpdateServer", "transfer.amazonaws.com", Route::TransferKey),
     // An OIDC issuer a cluster now takes as a login: Kubernetes RBAC, not IAM, decides (F22).
     ("AssociateIdentityProviderConfig", "eks.amazonaws.com", Route::Cluster),
+    // An account let into the organization, made in it, or made its delegated administrator
+    // for a service (Identity Center, StackSets: what it then does is logged in its own trail
+    // only), or a service given the organization's access (a review found each with plan
+    // exit 0 and verify OK).
+    ("RegisterDelegatedAdministrator", "organizations.amazonaws.com", Route::Organization),
+    ("InviteAccountToOrganization", "organizations.amazonaws.com", Route::Organization),
+    ("CreateAccount", "organizations.amazonaws.com", Route::Organization),
+    ("EnableAWSServiceAccess", "organizations.amazonaws.com", Route::Organization),
+    // A certificate issued by (or the right to issue from) a private CA, which a Roles
+    // Anywhere trust anchor may trust; a revocation list deleted or turned off, or a profile's
+    // limits changed.
+    ("IssueCertificate", "acm-pca.amazonaws.com", Route::PrivateCa),
+    ("PutPolicy", "acm-pca.amazonaws.com", Route::PrivateCa),
+    ("CreatePermission", "acm-pca.amazonaws.com", Route::PrivateCa),
+    ("ImportCertificateAuthorityCertificate", "acm-pca.amazonaws.com", Route::PrivateCa),
+    ("DeleteCrl", "rolesanywhere.amazonaws.com", Route::PrivateCa),
+    ("DisableCrl", "rolesanywhere.amazonaws.com", Route::PrivateCa),
+    ("UpdateProfile", "rolesanywhere.amazonaws.com", Route::PrivateCa),
 ];
 
 /// What a call of [`OTHER_ROUTES`] gives.
@@ -338,6 +362,8 @@ enum Route {
     Certificate,
     TransferKey,
     Cluster,
+    Organization,
+    PrivateCa,
 }
 
 impl Route {
@@ -367,6 +393,14 @@ impl Route {
             Route::Cluster => (
                 "an identity provider an EKS cluster takes sign-ins from associated: whoever it vouches for acts in the cluster as Kubernetes RBAC allows, whatever IAM denies (F22)",
                 "disassociate it (aws eks disassociate-identity-provider-config) and check the cluster's role bindings and audit log",
+            ),
+            Route::Organization => (
+                "an account made in or let into the organization, made a delegated administrator, or a service given the organization's access: what that account or service does next is logged in its own trail, not in these logs",
+                "close or remove the account (aws organizations close-account, remove-account-from-organization), deregister the delegated administrator (deregister-delegated-administrator) or disable the service's access, and look in that account's own logs",
+            ),
+            Route::PrivateCa => (
+                "a certificate issued from a private CA, the right to issue from one given, or a Roles Anywhere revocation list or profile changed: whoever holds a certificate a trust anchor trusts takes its profiles' role sessions",
+                "revoke the certificates issued since (aws acm-pca revoke-certificate), restore the CA's policy and permissions and the revocation list or profile, and deny the profiles' roles' sessions issued since the call (F6)",
             ),
         };
         (what, format!("{NOT_FOLLOWED}: the credential is the service's, not IAM's, and no deny or deactivation of this plan ends it; {undo}"))
@@ -406,6 +440,16 @@ const IDENTITY_CENTER: &[&str] = &[
     "AttachManagedPolicyToPermissionSet",
     "AttachCustomerManagedPolicyReferenceToPermissionSet",
     "PutPermissionsBoundaryToPermissionSet",
+    // What held a permission set back taken off, the attributes access is decided by changed,
+    // an outside token issuer trusted (a review found each silent in the plan).
+    "DeleteInlinePolicyFromPermissionSet",
+    "DetachManagedPolicyFromPermissionSet",
+    "DetachCustomerManagedPolicyReferenceFromPermissionSet",
+    "DeletePermissionsBoundaryFromPermissionSet",
+    "UpdateInstanceAccessControlAttributeConfiguration",
+    "CreateInstanceAccessControlAttributeConfiguration",
+    "CreateTrustedTokenIssuer",
+    "UpdateTrustedTokenIssuer",
 ];
 
 /// A call to IAM Identity Center ([`IDENTITY_CENTER`]), by its service: an identity store's
@@ -766,15 +810,20 @@ fn listed_persistence(e: &Event) -> Option<(String, String, String)> {
             format!("{}: detection or recording turned off or changed", e.name),
             "check it is on as it should be (the call's requestParameters say what changed); findings and records while it was off are missing".to_string(),
         ),
+        "DetachPolicy" | "UpdatePolicy" | "DeletePolicy" if e.source == "organizations.amazonaws.com" => (
+            e.resources.first().cloned().unwrap_or_else(|| e.source.clone()),
+            format!("{}: an organization policy (a service control policy) taken off, rewritten or deleted", e.name),
+            "put the policy back as it was (aws organizations describe-policy, list-targets-for-policy): what it held back in every account it applied to is allowed again".to_string(),
+        ),
+        "CreateResourceShare" | "AssociateResourceShare" => (
+            e.resources.first().cloned().unwrap_or_else(|| e.source.clone()),
+            format!("{}: resources shared through AWS RAM (with another account, perhaps outside the organization)", e.name),
+            "check who the share lets in (aws ram get-resource-share-associations) and delete the share or the principals the attacker added".to_string(),
+        ),
         "ModifyInstanceMetadataOptions" => (
             q.instance_id.as_deref().map_or_else(|| "ec2 instances".to_string(), |i| format!("instance/{i}")),
             "the instance metadata service's options changed (IMDSv1 allowed again, or the hop limit raised): the role's credentials are readable through a request forgery on the instance".to_string(),
             "require IMDSv2 again (aws ec2 modify-instance-metadata-options --http-tokens required) and check the instance's role sessions for use from elsewhere".to_string(),
-        ),
-        "CreateAccount" => (
-            e.resources.first().cloned().unwrap_or_else(|| e.source.clone()),
-            format!("{}: an account was made in the organization", e.name),
-            format!("{NOT_CUT}: an account the attacker made has credentials of its own; close it, or treat it as the attacker's"),
         ),
         // A provider made (again) under a URL roles already trust is the same as one re-pointed
         // (a review: made again by the key, its web identity sessions untainted, exit 0).

@@ -381,6 +381,7 @@ impl SessionGraph {
                 // A user made whose record names it nowhere (neither request nor response: a
                 // damaged or converted record) is still made: the attacker's, under a name no
                 // IAM user can have, which the taint marks unknown (`super::UNNAMED_USER`).
+                None if e.name() == "CreateUser" => format!("{}{}", super::UNNAMED_USER, e.id()),
                 None if !role && e.get(F::Kind) == Some("Root") => String::new(),
                 None if own && e.get(F::UserName).is_some() => {
                     e.get(F::UserName).unwrap_or_default().to_string()
@@ -503,7 +504,7 @@ impl SessionGraph {
         );
         g.event_node = event_node;
         g.apply_tally(tally);
-        let contradicted = g.drop_contradicted_deletions();
+        let contradicted = g.drop_contradicted_deletions(ing);
         g.notes.extend(contradicted);
         crate::diag::mark("graph: calls attributed");
         g.parents =

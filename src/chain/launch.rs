@@ -227,19 +227,22 @@ impl SessionGraph {
         // (account, instance id) -> its sessions. Keyed SipHash: the names are the logs'.
         let mut by_instance: std::collections::HashMap<(&str, &str), Vec<usize>> =
             std::collections::HashMap::new();
-        // A session a credential's own call issued (an `AssumeRole` whose session name the
-        // caller chose) is not an instance's, whatever it is named: EC2 takes an instance's
-        // sessions itself, as a service. A review found the leaked key's own session of
-        // another role, named after the launched instance, taken for it: the launch's deny
-        // went on that role and the instance's role was never named (verify OK).
-        let mut by_credential = vec![false; self.nodes.len()];
+        // A session anyone but EC2 issued (an `AssumeRole` whose session name the caller
+        // chose: a credential of the trail, an outside account, a provider) is not an
+        // instance's, whatever it is named: EC2 takes an instance's sessions itself, as a
+        // service (as `link_functions` takes Lambda's). A review found the leaked key's own
+        // session of another role, named after the launched instance, taken for it (the
+        // launch's deny went on that role and the instance's role was never named, verify
+        // OK), and then one an outside account took through a trust policy the key opened.
+        let ec2 = self.node("service:ec2.amazonaws.com");
+        let mut other = vec![false; self.nodes.len()];
         for &(p, c) in &self.edge_nodes {
-            if matches!(self.nodes[p].kind, NodeKind::LongTermKey | NodeKind::Session) {
-                by_credential[c] = true;
+            if Some(p) != ec2 {
+                other[c] = true;
             }
         }
         for (n, node) in self.nodes.iter().enumerate() {
-            if by_credential[n] {
+            if other[n] {
                 continue;
             }
             if let Some(id) = instance_session(node) {

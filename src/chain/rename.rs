@@ -178,10 +178,28 @@ impl SessionGraph {
     /// deny-all, no removal of the password, later sessions not tainted, and verify said OK.
     /// Needs each credential's first and last call (after the tally). Returns a note for each
     /// deletion dropped.
-    pub(super) fn drop_contradicted_deletions(&mut self) -> Vec<String> {
+    pub(super) fn drop_contradicted_deletions(
+        &mut self,
+        ing: &crate::ingest::Ingest,
+    ) -> Vec<String> {
         let mut notes = Vec::new();
+        if self.user_deletions.is_empty() && self.role_deletions.is_empty() {
+            return notes;
+        }
+        // Each credential's last call that succeeded: a call refused after a deletion (the
+        // user's permissions went with it) shows nothing there (a review: a real deletion
+        // whose user's console session kept trying, every call refused, was not believed).
+        let mut last_ok: Vec<Option<i64>> = vec![None; self.nodes.len()];
+        for (i, st) in ing.stubs.iter().enumerate() {
+            let n = self.event_node.get(i).copied().unwrap_or(super::NO_NODE);
+            if n == super::NO_NODE || st.flags & crate::ingest::FAILED != 0 {
+                continue;
+            }
+            let l = &mut last_ok[n as usize];
+            *l = Some(l.map_or(st.time, |t| t.max(st.time)));
+        }
         for role in [false, true] {
-            let why = self.contradicted_deletions(role);
+            let why = self.contradicted_deletions(role, &last_ok);
             if why.iter().all(Option::is_none) {
                 continue;
             }
@@ -206,7 +224,7 @@ impl SessionGraph {
 
     /// For each user (`role`: role) deletion, why the trail contradicts it, if it does (see
     /// [`SessionGraph::drop_contradicted_deletions`]).
-    fn contradicted_deletions(&self, role: bool) -> Vec<Option<String>> {
+    fn contradicted_deletions(&self, role: bool, last_ok: &[Option<i64>]) -> Vec<Option<String>> {
         let dels = if role { &self.role_deletions } else { &self.user_deletions };
         let mut why: Vec<Option<String>> = vec![None; dels.len()];
         if dels.is_empty() {
@@ -233,7 +251,7 @@ impl SessionGraph {
             })
         };
         let mut lower = String::new();
-        for node in &self.nodes {
+        for (k, node) in self.nodes.iter().enumerate() {
             let parsed = match node.kind {
                 NodeKind::Session if role => role_named(node),
                 NodeKind::LongTermKey | NodeKind::Session if !role => user_named(node),
@@ -266,7 +284,7 @@ impl SessionGraph {
                     let kept_key = !role
                         && node.kind == NodeKind::LongTermKey
                         && from.is_some_and(|f| f < t || (n == lower && !remade(acct, name, t, f)))
-                        && node.last_seen.is_some_and(|l| l > t);
+                        && last_ok[k].is_some_and(|l| l > t);
                     // A session issued in the deletion's second or after it; or one issued
                     // before it and still in use well after it (its user's or role's
                     // permissions went with it), with no making of the name logged in
@@ -274,7 +292,7 @@ impl SessionGraph {
                     // user signed in to the console, whose calls went on for 50 minutes).
                     let issued_after = node.issued_at.filter(|&at| at >= t);
                     let used_after = (node.kind == NodeKind::Session && n == lower)
-                        .then_some(node.last_seen)
+                        .then_some(last_ok[k])
                         .flatten()
                         .filter(|&l| l > t + USED_AFTER_DELETION && !remade(acct, name, t, l));
                     if kept_key {

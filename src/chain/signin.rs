@@ -213,11 +213,17 @@ impl SessionGraph {
             return;
         }
         if let Some(&k) = self.by_id.get(&super::h(&id)) {
-            // Another copy of the call: the same console session, unless it names another
-            // signer. Then each signer gets its own (a review planted a copy signed by a clean
-            // session in a file read first: the console session became the clean one's and
-            // the tainted role's deny was dropped, verify OK).
-            if self.nodes[k as usize].principal_arn == p.principal_arn {
+            // Another copy of the call. A review planted a copy signed by a clean session in
+            // a file read first: the console session became the clean one's and the tainted
+            // role's deny was dropped (verify OK). A signer of the same principal is drawn as
+            // another issuer of the same console session (a clean session of the same role and
+            // session name: one of the two made it); another principal's gets its own.
+            let k = k as usize;
+            if self.nodes[k].principal_arn == p.principal_arn {
+                if !self.edge_nodes.iter().any(|&(q, c)| c == k && q == t.parent) {
+                    let name = crate::ingest::SIGNIN_TOKEN;
+                    self.change_edge(t.parent, k, (name, &t.event_id, t.time, &t.file), true);
+                }
                 return;
             }
             id = format!("{id}@{}", p.principal_arn.as_deref().unwrap_or_default());
