@@ -8246,3 +8246,42 @@ fn calls_refused_after_a_deletion_do_not_contradict_it() {
     let (_, g, _) = run(&["sessions", "--format", "json"], &d);
     assert!(!g["notes"].to_string().contains("not believed"), "{g}");
 }
+
+/// One record of the leaked user key's calls saying root signed it (a copy of its first call
+/// read first, or a forged call earlier than the others): before, the key was "root's access
+/// key", listed unrevocable and never deactivated (plan 0, verify OK). And the other way
+/// round: a root key with one earlier record naming a user. A key is one principal's and the
+/// logs cannot tell which: it is left to a review item with each remedy, and verify fails.
+#[test]
+fn a_key_whose_calls_name_root_and_a_user_is_left_to_a_review() {
+    for root_first in [false, true] {
+        let mut s = Scenario::new();
+        let leaked = if root_first {
+            s.root_key(MAIN, LEAKED)
+        } else {
+            s.user_key(MAIN, "ci-deployer", LEAKED)
+        };
+        s.call(&leaked, T0 - 3000, "sts.amazonaws.com", "GetCallerIdentity", Value::Null);
+        s.call(&leaked, T0 - 2000, "s3.amazonaws.com", "ListBuckets", Value::Null);
+        let other = if root_first {
+            json!({"type": "IAMUser", "principalId": "AIDAJQABLZS4A3QDU576Q", "arn": format!("arn:aws:iam::{MAIN}:user/ci-deployer"), "accountId": MAIN, "userName": "ci-deployer", "accessKeyId": LEAKED})
+        } else {
+            json!({"type": "Root", "principalId": MAIN, "arn": format!("arn:aws:iam::{MAIN}:root"), "accountId": MAIN, "accessKeyId": LEAKED})
+        };
+        s.copy_records(true, |r| {
+            let copy = r["eventName"] == "GetCallerIdentity";
+            if copy {
+                r["userIdentity"] = other.clone();
+            }
+            copy
+        });
+        let d = write(&s, &[]);
+        let (code, p, err) = run(&["plan", "--key", LEAKED, "--effective-at", CUT], &d);
+        assert_eq!(code, 1, "{root_first}: {err}");
+        let reasons = review_reasons(&p).join("\n");
+        assert!(reasons.contains(&format!("deactivate access key {LEAKED} by hand")), "{reasons}");
+        assert!(reasons.contains("root of account"), "{reasons}");
+        let (code, v) = verify(&d, &p);
+        assert_eq!(code, 1, "{root_first}: {v}");
+    }
+}

@@ -476,6 +476,7 @@ impl SessionGraph {
         }
         drop((first_created, first_node, others));
         g.route_twins(ing);
+        g.dispute_root_keys(ing);
         for n in std::mem::take(&mut g.disputed) {
             g.nodes[n as usize].userid = None;
         }

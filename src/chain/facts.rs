@@ -127,3 +127,76 @@ pub(super) fn fill_from_use(n: &mut Node, id: &Use) {
         }
     }
 }
+
+impl SessionGraph {
+    /// Long-term keys whose calls name root and an IAM user (one a record forged or planted
+    /// read first: a review made the leaked user key "root's", listed unrevocable and never
+    /// deactivated, plan 0 and verify OK; the same record the other way round would have the
+    /// plan deactivate a root key under a user IAM does not know). A key is one principal's,
+    /// and the logs cannot tell which: the key is taken as the user's (deactivated under its
+    /// name) and root is kept as another claim on it ([`SessionGraph::key_owner_claims`], user
+    /// name ""), so that the plan leaves the key to a review item and verify never counts it cut.
+    /// One pass over the calls, comparing string numbers; the strings only where they differ.
+    pub(super) fn dispute_root_keys(&mut self, ing: &Ingest) {
+        let mut first: Vec<u32> = vec![crate::ingest::NONE; self.nodes.len()];
+        // Per key node whose calls name more than one principal: (first root call, first user
+        // ARN), as the calls come (in time order).
+        let mut seen: BTreeMap<usize, (Option<i64>, Option<String>)> = BTreeMap::new();
+        for (i, st) in ing.stubs.iter().enumerate() {
+            let n = self.event_node.get(i).copied().unwrap_or(NO_NODE);
+            if n == NO_NODE || st.principal == crate::ingest::NONE {
+                continue;
+            }
+            let n = n as usize;
+            if self.nodes[n].kind != NodeKind::LongTermKey {
+                continue;
+            }
+            let f = &mut first[n];
+            if *f == crate::ingest::NONE {
+                *f = st.principal;
+            }
+            if *f == st.principal && !seen.contains_key(&n) {
+                continue;
+            }
+            let Some(p) = ing.str(st.principal) else { continue };
+            let e = seen.entry(n).or_default();
+            if p.ends_with(":root") {
+                e.0.get_or_insert(st.time);
+            } else if after_segment(p, "user/").is_some() {
+                e.1.get_or_insert_with(|| p.to_string());
+            }
+            // The first principal too, once the key shows a second.
+            if let Some(q) = ing.str(*f).filter(|_| *f != st.principal) {
+                if q.ends_with(":root") {
+                    e.0.get_or_insert(st.time);
+                } else if after_segment(q, "user/").is_some() {
+                    e.1.get_or_insert_with(|| q.to_string());
+                }
+            }
+        }
+        for (n, (root, user)) in seen {
+            let (Some(time), Some(user)) = (root, user) else { continue };
+            let Some(account) = arn_account(&user).map(str::to_string) else { continue };
+            let node = &mut self.nodes[n];
+            node.root_derived = false;
+            node.principal_type = Some(Text::from("IAMUser"));
+            node.user_name = after_segment(&user, "user/")
+                .map(|r| Text::from(r.rsplit('/').next().unwrap_or(r)));
+            node.principal_arn = Some(user.clone());
+            self.notes.push(format!(
+                "access key {}: its calls name root and user {} as its principal (one record is false): taken as the user's, and left to a review with root's claim on it",
+                crate::escape::one_line(&node.id),
+                crate::escape::one_line(&user)
+            ));
+            self.key_owner_claims.push(UserGrant {
+                user_arn: format!("arn:aws:iam::{account}:root"),
+                account_id: account,
+                user_name: String::new(),
+                event_name: "a call as root".to_string(),
+                event_id: String::new(),
+                time,
+                by: n,
+            });
+        }
+    }
+}

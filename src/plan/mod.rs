@@ -358,11 +358,11 @@ pub fn build_plan_with(
                                 names.len(),
                                 names
                                     .iter()
-                                    .map(|(u, a)| if *a == home { one_line(u).to_string() } else { format!("{} in account {}", one_line(u), one_line(a)) })
+                                    .map(|(u, a)| if u.is_empty() { format!("root of account {}", one_line(a)) } else if *a == home { one_line(u).to_string() } else { format!("{} in account {}", one_line(u), one_line(a)) })
                                     .collect::<Vec<_>>()
                                     .join(", "),
                             ),
-                            &names.iter().map(|(name, a)| format!("aws iam update-access-key --user-name {} --access-key-id {} --status Inactive{}", shell_word(name), shell_word(&key), if *a == home { String::new() } else { format!(" (with credentials of account {})", one_line(a)) })).collect::<Vec<_>>(),
+                            &names.iter().map(|(name, a)| if name.is_empty() { format!("if it is root's key (account {}): delete it as the root user (Security credentials page) or through centralized root access; no IAM policy restricts root (F11)", one_line(a)) } else { format!("aws iam update-access-key --user-name {} --access-key-id {} --status Inactive{}", shell_word(name), shell_word(&key), if *a == home { String::new() } else { format!(" (with credentials of account {})", one_line(a)) }) }).collect::<Vec<_>>(),
                         ),
                         None => match &two_names {
                             Some((a, u)) => review(

@@ -1174,8 +1174,16 @@ pub fn verify_with(
                     v.keys_denied.push(k);
                 } else {
                     if !others_cut {
-                        let names: Vec<_> =
-                            others.iter().map(|(_, u)| crate::escape::one_line(u)).collect();
+                        let names: Vec<_> = others
+                            .iter()
+                            .map(|(_, u)| {
+                                if u.is_empty() {
+                                    "root".into()
+                                } else {
+                                    crate::escape::one_line(u)
+                                }
+                            })
+                            .collect();
                         notes.push(format!(
                             "the records of the making of {k} name other users of it too ({}): the logs cannot tell which one it belongs to, so it is cut only when deactivated under each",
                             names.join(", ")
