@@ -127,6 +127,34 @@ const DEFENCES: &[(&str, &str)] = &[
     ("DeletePolicy", "organizations.amazonaws.com"),
     ("CreateResourceShare", "ram.amazonaws.com"),
     ("AssociateResourceShare", "ram.amazonaws.com"),
+    // (A review of those: the same families.)
+    ("DisablePolicyType", "organizations.amazonaws.com"),
+    ("AttachPolicy", "organizations.amazonaws.com"),
+    ("MoveAccount", "organizations.amazonaws.com"),
+    ("UpdateResourceShare", "ram.amazonaws.com"),
+    ("AssociateResourceSharePermission", "ram.amazonaws.com"),
+    ("EnableSharingWithAwsOrganization", "ram.amazonaws.com"),
+    // Resource policies and shares that let another account or anyone in (a review of
+    // resource policies found each silent in the plan): a review item each.
+    ("PutAccessPointPolicy", "s3.amazonaws.com"),
+    ("PutObjectAcl", "s3.amazonaws.com"),
+    ("DeleteBucketPublicAccessBlock", "s3.amazonaws.com"),
+    ("DeletePublicAccessBlock", "s3.amazonaws.com"),
+    ("SetQueueAttributes", "sqs.amazonaws.com"),
+    ("SetTopicAttributes", "sns.amazonaws.com"),
+    ("ReplicateKey", "kms.amazonaws.com"),
+    ("AddLayerVersionPermission20181031", "lambda.amazonaws.com"),
+    ("CreateFunctionUrlConfig20211031", "lambda.amazonaws.com"),
+    ("UpdateFunctionUrlConfig20211031", "lambda.amazonaws.com"),
+    ("PutPermission", "events.amazonaws.com"),
+    ("PutFileSystemPolicy", "elasticfilesystem.amazonaws.com"),
+    ("PutBackupVaultAccessPolicy", "backup.amazonaws.com"),
+    ("ModifyDocumentPermission", "ssm.amazonaws.com"),
+    ("AuthorizeSnapshotAccess", "redshift.amazonaws.com"),
+    ("SetVaultAccessPolicy", "glacier.amazonaws.com"),
+    ("PutDestinationPolicy", "logs.amazonaws.com"),
+    ("UpdateRestApi", "apigateway.amazonaws.com"),
+    ("UpdateDomainConfig", "es.amazonaws.com"),
     ("CreateTrustAnchor", "rolesanywhere.amazonaws.com"),
     ("UpdateTrustAnchor", "rolesanywhere.amazonaws.com"),
     ("EnableTrustAnchor", "rolesanywhere.amazonaws.com"),
@@ -342,6 +370,19 @@ const OTHER_ROUTES: &[(&str, &str, Route)] = &[
     ("InviteAccountToOrganization", "organizations.amazonaws.com", Route::Organization),
     ("CreateAccount", "organizations.amazonaws.com", Route::Organization),
     ("EnableAWSServiceAccess", "organizations.amazonaws.com", Route::Organization),
+    ("AcceptHandshake", "organizations.amazonaws.com", Route::Organization),
+    // S3 Access Grants: a grantee (another account's user or role, a directory identity)
+    // asks S3 for data access and gets a session of the location's role (a review: plan 0).
+    ("PutAccessGrantsInstanceResourcePolicy", "s3.amazonaws.com", Route::AccessGrants),
+    ("CreateAccessGrant", "s3.amazonaws.com", Route::AccessGrants),
+    ("CreateAccessGrantsLocation", "s3.amazonaws.com", Route::AccessGrants),
+    ("UpdateAccessGrantsLocation", "s3.amazonaws.com", Route::AccessGrants),
+    ("AssociateAccessGrantsIdentityCenter", "s3.amazonaws.com", Route::AccessGrants),
+    // A registry or repository another account may push to or replicate into: what runs
+    // its images (tasks, functions, pods) runs with their roles (as a tainted `PutImage`).
+    ("SetRepositoryPolicy", "ecr.amazonaws.com", Route::Registry),
+    ("PutRegistryPolicy", "ecr.amazonaws.com", Route::Registry),
+    ("PutReplicationConfiguration", "ecr.amazonaws.com", Route::Registry),
     // A certificate issued by (or the right to issue from) a private CA, which a Roles
     // Anywhere trust anchor may trust; a revocation list deleted or turned off, or a profile's
     // limits changed.
@@ -349,6 +390,11 @@ const OTHER_ROUTES: &[(&str, &str, Route)] = &[
     ("PutPolicy", "acm-pca.amazonaws.com", Route::PrivateCa),
     ("CreatePermission", "acm-pca.amazonaws.com", Route::PrivateCa),
     ("ImportCertificateAuthorityCertificate", "acm-pca.amazonaws.com", Route::PrivateCa),
+    ("CreateCertificateAuthority", "acm-pca.amazonaws.com", Route::PrivateCa),
+    ("UpdateCertificateAuthority", "acm-pca.amazonaws.com", Route::PrivateCa),
+    ("RestoreCertificateAuthority", "acm-pca.amazonaws.com", Route::PrivateCa),
+    ("UpdateCrl", "rolesanywhere.amazonaws.com", Route::PrivateCa),
+    ("PutAttributeMapping", "rolesanywhere.amazonaws.com", Route::PrivateCa),
     ("DeleteCrl", "rolesanywhere.amazonaws.com", Route::PrivateCa),
     ("DisableCrl", "rolesanywhere.amazonaws.com", Route::PrivateCa),
     ("UpdateProfile", "rolesanywhere.amazonaws.com", Route::PrivateCa),
@@ -364,6 +410,8 @@ enum Route {
     Cluster,
     Organization,
     PrivateCa,
+    AccessGrants,
+    Registry,
 }
 
 impl Route {
@@ -397,6 +445,14 @@ impl Route {
             Route::Organization => (
                 "an account made in or let into the organization, made a delegated administrator, or a service given the organization's access: what that account or service does next is logged in its own trail, not in these logs",
                 "close or remove the account (aws organizations close-account, remove-account-from-organization), deregister the delegated administrator (deregister-delegated-administrator) or disable the service's access, and look in that account's own logs",
+            ),
+            Route::AccessGrants => (
+                "S3 Access Grants changed (who may ask for data access, a grant, or a location and its role): a grantee gets sessions of the location's role from S3 whenever it asks",
+                "delete the grants and resource policy the attacker made (aws s3control list-access-grants, delete-access-grant, delete-access-grants-instance-resource-policy) and deny the locations' roles' sessions issued since the call (F6)",
+            ),
+            Route::Registry => (
+                "an ECR repository's or registry's policy or replication changed: another account may push or replicate images that tasks, functions and pods then run with their roles",
+                "restore the policies and replication (aws ecr get-repository-policy, get-registry-policy, describe-registry), check the images pushed since, and deny the roles' sessions of what ran them since the call (F6)",
             ),
             Route::PrivateCa => (
                 "a certificate issued from a private CA, the right to issue from one given, or a Roles Anywhere revocation list or profile changed: whoever holds a certificate a trust anchor trusts takes its profiles' role sessions",
@@ -450,6 +506,14 @@ const IDENTITY_CENTER: &[&str] = &[
     "CreateInstanceAccessControlAttributeConfiguration",
     "CreateTrustedTokenIssuer",
     "UpdateTrustedTokenIssuer",
+    "CreateApplication",
+    "CreateApplicationAssignment",
+    "PutApplicationGrant",
+    "PutApplicationAuthenticationMethod",
+    "PutApplicationAccessScope",
+    "CreateInstance",
+    "CompleteVirtualMfaDeviceRegistration",
+    "DeleteMfaDeviceForUser",
 ];
 
 /// A call to IAM Identity Center ([`IDENTITY_CENTER`]), by its service: an identity store's
@@ -810,12 +874,16 @@ fn listed_persistence(e: &Event) -> Option<(String, String, String)> {
             format!("{}: detection or recording turned off or changed", e.name),
             "check it is on as it should be (the call's requestParameters say what changed); findings and records while it was off are missing".to_string(),
         ),
-        "DetachPolicy" | "UpdatePolicy" | "DeletePolicy" if e.source == "organizations.amazonaws.com" => (
+        "DetachPolicy" | "UpdatePolicy" | "DeletePolicy" | "DisablePolicyType" | "AttachPolicy"
+        | "MoveAccount"
+            if e.source == "organizations.amazonaws.com" =>
+        (
             e.resources.first().cloned().unwrap_or_else(|| e.source.clone()),
-            format!("{}: an organization policy (a service control policy) taken off, rewritten or deleted", e.name),
+            format!("{}: an organization policy (a service control policy) taken off, rewritten, deleted, attached or turned off, or an account moved", e.name),
             "put the policy back as it was (aws organizations describe-policy, list-targets-for-policy): what it held back in every account it applied to is allowed again".to_string(),
         ),
-        "CreateResourceShare" | "AssociateResourceShare" => (
+        "CreateResourceShare" | "AssociateResourceShare" | "UpdateResourceShare"
+        | "AssociateResourceSharePermission" | "EnableSharingWithAwsOrganization" => (
             e.resources.first().cloned().unwrap_or_else(|| e.source.clone()),
             format!("{}: resources shared through AWS RAM (with another account, perhaps outside the organization)", e.name),
             "check who the share lets in (aws ram get-resource-share-associations) and delete the share or the principals the attacker added".to_string(),

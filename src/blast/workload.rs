@@ -185,19 +185,20 @@ impl<'g> Linked<'g> {
                 role_changes().filter(|d| d.time <= c.time).max_by_key(|d| d.time).map(|d| &d.roles)
             };
             let reached = match roles {
-                // A tainted session of the function with a role the request names, issued at
-                // or after the change; or, for a session from before it, one for every role
-                // the request names. The request may name roles that are not the function's
-                // (a review put ProdRole's ARN in the `description` of a change that set the
-                // function's role to another: the function's earlier tainted ProdRole session
-                // was taken for it, verify OK; a role ARN in its `environment` is the one the
-                // code assumes), and which is the function's role is not kept apart from them.
+                // A tainted session of the function for every role the request names: the
+                // request may name roles that are not the function's (a review put ProdRole's
+                // ARN in the `description` of a change that set the function's role to
+                // another, and the function's earlier tainted ProdRole session was taken for
+                // it, verify OK; a later review linked a session of a role named in the
+                // function's `environment`, issued after the change), and which one is the
+                // function's role is not kept apart from them. A role ARN the code is given
+                // (an environment variable) so holds the change unfollowed until a session of
+                // the function with that role shows: a route not followed, which fails closed.
                 Some(roles) => {
-                    let mine = || self.functions.iter().filter(ours);
-                    let since = mine()
-                        .any(|s| roles.contains(&s.role) && s.issued.is_some_and(|t| t >= c.time));
-                    let each = roles.iter().all(|r| mine().any(|s| &s.role == r));
-                    !roles.is_empty() && (since || each)
+                    !roles.is_empty()
+                        && roles
+                            .iter()
+                            .all(|r| self.functions.iter().filter(ours).any(|s| &s.role == r))
                 }
                 // Not known: a session of the function issued after the change and before the
                 // next change of its role.

@@ -138,45 +138,75 @@ impl SessionGraph {
     /// name ""), so that the plan leaves the key to a review item and verify never counts it cut.
     /// One pass over the calls, comparing string numbers; the strings only where they differ.
     pub(super) fn dispute_root_keys(&mut self, ing: &Ingest) {
+        // What a call's principal (its ARN, else its principal id) says of the key: root's
+        // (`…:root`, or root's principal id, the account id) with its account, or a user's.
+        enum Says {
+            Root(String),
+            User(String),
+            Other,
+        }
+        let says = |p: &str| {
+            if let Some(acct) = p.strip_suffix(":root").and_then(arn_account) {
+                Says::Root(acct.to_string())
+            } else if p.len() == 12 && p.bytes().all(|b| b.is_ascii_digit()) {
+                Says::Root(p.to_string())
+            } else if after_segment(p, "user/").is_some() {
+                Says::User(p.to_string())
+            } else {
+                Says::Other
+            }
+        };
         let mut first: Vec<u32> = vec![crate::ingest::NONE; self.nodes.len()];
-        // Per key node whose calls name more than one principal: (first root call, first user
-        // ARN), as the calls come (in time order).
-        let mut seen: BTreeMap<usize, (Option<i64>, Option<String>)> = BTreeMap::new();
+        // Per key node: (first root claim: time and account, first user ARN). A key taken as
+        // root's (its first call's `type`) counts as a root claim of its own account, whatever
+        // its calls' ARNs say (a review: a copy with `type` Root and the user's ARN).
+        let mut seen: BTreeMap<usize, (Option<(i64, String)>, Option<String>)> = BTreeMap::new();
+        let note = |seen: &mut BTreeMap<usize, (Option<(i64, String)>, Option<String>)>,
+                    n: usize,
+                    t: i64,
+                    what: Says| {
+            let e = seen.entry(n).or_default();
+            match what {
+                Says::Root(a) => {
+                    e.0.get_or_insert((t, a));
+                }
+                Says::User(u) => {
+                    e.1.get_or_insert(u);
+                }
+                Says::Other => {}
+            }
+        };
         for (i, st) in ing.stubs.iter().enumerate() {
             let n = self.event_node.get(i).copied().unwrap_or(NO_NODE);
             if n == NO_NODE || st.principal == crate::ingest::NONE {
                 continue;
             }
             let n = n as usize;
-            if self.nodes[n].kind != NodeKind::LongTermKey {
+            let node = &self.nodes[n];
+            if node.kind != NodeKind::LongTermKey {
                 continue;
             }
             let f = &mut first[n];
             if *f == crate::ingest::NONE {
                 *f = st.principal;
-            }
-            if *f == st.principal && !seen.contains_key(&n) {
+                if node.root_derived || node.principal_type.as_deref() == Some("Root") {
+                    let acct = node.account_id.as_deref().unwrap_or_default().to_string();
+                    note(&mut seen, n, st.time, Says::Root(acct));
+                }
+                if let Some(p) = ing.str(st.principal) {
+                    note(&mut seen, n, st.time, says(p));
+                }
                 continue;
             }
-            let Some(p) = ing.str(st.principal) else { continue };
-            let e = seen.entry(n).or_default();
-            if p.ends_with(":root") {
-                e.0.get_or_insert(st.time);
-            } else if after_segment(p, "user/").is_some() {
-                e.1.get_or_insert_with(|| p.to_string());
+            if *f == st.principal {
+                continue;
             }
-            // The first principal too, once the key shows a second.
-            if let Some(q) = ing.str(*f).filter(|_| *f != st.principal) {
-                if q.ends_with(":root") {
-                    e.0.get_or_insert(st.time);
-                } else if after_segment(q, "user/").is_some() {
-                    e.1.get_or_insert_with(|| q.to_string());
-                }
+            if let Some(p) = ing.str(st.principal) {
+                note(&mut seen, n, st.time, says(p));
             }
         }
         for (n, (root, user)) in seen {
-            let (Some(time), Some(user)) = (root, user) else { continue };
-            let Some(account) = arn_account(&user).map(str::to_string) else { continue };
+            let (Some((time, account)), Some(user)) = (root, user) else { continue };
             let node = &mut self.nodes[n];
             node.root_derived = false;
             node.principal_type = Some(Text::from("IAMUser"));

@@ -236,13 +236,22 @@ impl SessionGraph {
         // OK), and then one an outside account took through a trust policy the key opened.
         let ec2 = self.node("service:ec2.amazonaws.com");
         let mut other = vec![false; self.nodes.len()];
+        let mut from_ec2 = vec![false; self.nodes.len()];
         for &(p, c) in &self.edge_nodes {
             if Some(p) != ec2 {
                 other[c] = true;
+            } else {
+                from_ec2[c] = true;
             }
         }
+        let edges_in = |n: usize| from_ec2[n];
         for (n, node) in self.nodes.iter().enumerate() {
-            if other[n] {
+            // And one no logged call issued must carry EC2's mark in its calls
+            // (`ec2RoleDelivery`): a session whose `AssumeRole` went through a region the
+            // trail lacks is named as its caller chose (a review of the first fix).
+            let ec2_issued = edges_in(n);
+            let marked = node.issued_by_event.as_deref() == Some("EC2 instance profile");
+            if other[n] || !(ec2_issued || marked) {
                 continue;
             }
             if let Some(id) = instance_session(node) {

@@ -25,6 +25,30 @@ fn deletion_of(e: &IssuingCall) -> Option<(bool, Option<&str>)> {
     Some((role, if role { e.get(F::RequestRoleName) } else { e.get(F::RequestUserName) }))
 }
 
+/// An error code that says the caller was refused (not authenticated, or not allowed): what a
+/// deleted user's or role's credentials get.
+fn is_refusal(code: &str) -> bool {
+    let code = code.strip_prefix("Client.").unwrap_or(code);
+    code.starts_with("AccessDenied")
+        || matches!(
+            code,
+            "UnauthorizedOperation"
+                | "UnauthorizedAccess"
+                | "Unauthorized"
+                | "Forbidden"
+                | "AuthFailure"
+                | "InvalidClientTokenId"
+                | "InvalidAccessKeyId"
+                | "SignatureDoesNotMatch"
+                | "ExpiredToken"
+                | "ExpiredTokenException"
+                | "InvalidToken"
+                | "UnrecognizedClientException"
+                | "NotAuthorized"
+                | "NotAuthorizedException"
+        )
+}
+
 /// How long after a user's or role's deletion a session of it may still show a call and the
 /// deletion be believed: the logging services' clocks (SigV4 allows five minutes).
 const USED_AFTER_DELETION: i64 = 300;
@@ -189,14 +213,58 @@ impl SessionGraph {
         // Each credential's last call that succeeded: a call refused after a deletion (the
         // user's permissions went with it) shows nothing there (a review: a real deletion
         // whose user's console session kept trying, every call refused, was not believed).
+        // Only a refusal shows that: a call that failed for another reason (NoSuchEntity on
+        // another name, a dry run) was made by a caller IAM still knew and allowed (a review
+        // hid its use behind such errors after a forged deletion). The failed calls of the
+        // credentials of a deleted name, after the first such deletion, are read back for
+        // their error code; one that cannot be read counts as use.
+        let first_deletion = |node: &Node| {
+            let named = match node.kind {
+                NodeKind::Session => role_named(node).or_else(|| user_named(node)),
+                NodeKind::LongTermKey => user_named(node),
+                _ => None,
+            };
+            let (acct, name) = named?;
+            self.user_deletions
+                .iter()
+                .chain(&self.role_deletions)
+                .filter(|d| d.account_id == acct && d.user_name.eq_ignore_ascii_case(name))
+                .map(|d| d.time)
+                .min()
+        };
         let mut last_ok: Vec<Option<i64>> = vec![None; self.nodes.len()];
+        let mut since: BTreeMap<usize, Option<i64>> = BTreeMap::new();
+        let mut failed: Vec<usize> = Vec::new();
         for (i, st) in ing.stubs.iter().enumerate() {
             let n = self.event_node.get(i).copied().unwrap_or(super::NO_NODE);
-            if n == super::NO_NODE || st.flags & crate::ingest::FAILED != 0 {
+            if n == super::NO_NODE {
                 continue;
             }
-            let l = &mut last_ok[n as usize];
+            let n = n as usize;
+            if st.flags & crate::ingest::FAILED != 0 {
+                let from = *since.entry(n).or_insert_with(|| first_deletion(&self.nodes[n]));
+                if from.is_some_and(|d| st.time > d) {
+                    failed.push(i);
+                }
+                continue;
+            }
+            let l = &mut last_ok[n];
             *l = Some(l.map_or(st.time, |t| t.max(st.time)));
+        }
+        if !failed.is_empty() {
+            let mut used: Vec<(usize, i64)> = Vec::new();
+            let read = ing.for_each_event(&failed, |pos, e| {
+                if !e.error_code.as_deref().is_some_and(is_refusal) {
+                    used.push((failed[pos], e.time));
+                }
+            });
+            if read.is_err() {
+                used = failed.iter().map(|&i| (i, ing.stubs[i].time)).collect();
+            }
+            for (i, t) in used {
+                let l = &mut last_ok[self.event_node[i] as usize];
+                *l = Some(l.map_or(t, |x| x.max(t)));
+            }
         }
         for role in [false, true] {
             let why = self.contradicted_deletions(role, &last_ok);

@@ -218,16 +218,21 @@ impl SessionGraph {
             // role's deny was dropped (verify OK). A signer of the same principal is drawn as
             // another issuer of the same console session (a clean session of the same role and
             // session name: one of the two made it); another principal's gets its own.
-            let k = k as usize;
-            if self.nodes[k].principal_arn == p.principal_arn {
+            let mut k = k as usize;
+            if self.nodes[k].principal_arn != p.principal_arn {
+                id = format!("{id}@{}", p.principal_arn.as_deref().unwrap_or_default());
+                match self.by_id.get(&super::h(&id)) {
+                    Some(&o) => k = o as usize,
+                    None => k = usize::MAX,
+                }
+            }
+            // (A review planted two copies, of another principal's and of a clean session of
+            // the same principal, read first: the true record found both ids taken.)
+            if k != usize::MAX {
                 if !self.edge_nodes.iter().any(|&(q, c)| c == k && q == t.parent) {
                     let name = crate::ingest::SIGNIN_TOKEN;
                     self.change_edge(t.parent, k, (name, &t.event_id, t.time, &t.file), true);
                 }
-                return;
-            }
-            id = format!("{id}@{}", p.principal_arn.as_deref().unwrap_or_default());
-            if self.by_id.contains_key(&super::h(&id)) {
                 return;
             }
         }

@@ -103,3 +103,47 @@ pub(super) fn reviews(g: &SessionGraph, left: &[(usize, Until)]) -> Vec<Action> 
         })
         .collect()
 }
+
+/// The tainted credentials that used Amazon EKS and are not in `left` (expired by the cut-off,
+/// long-term keys the plan deactivates), in node order: what they did inside a cluster
+/// (kubectl: pods, service accounts, role bindings) is in its audit log, not in CloudTrail, and
+/// a workload they started takes its role's sessions (IRSA, EKS Pod Identity) by itself for
+/// as long as it runs (F21, F22). A review found an expired session's `DescribeCluster`
+/// followed by a pod's role sessions reading secrets from the attacker's address: plan 0,
+/// verify OK. Each is a route not followed: `plan` exits 1 and `verify` fails.
+pub(crate) fn inside(b: &BlastRadius, left: &[(usize, Until)]) -> Vec<usize> {
+    b.eks_users.iter().copied().filter(|n| !left.iter().any(|(m, _)| m == n)).collect()
+}
+
+/// A NOT FOLLOWED note each for [`inside`].
+pub(crate) fn inside_notes(g: &SessionGraph, inside: &[usize]) -> Vec<String> {
+    inside
+        .iter()
+        .map(|&n| {
+            format!(
+                "{}: {} {} used Amazon EKS: what it did inside the clusters (kubectl: pods, service accounts, role bindings) is in their audit logs, not in CloudTrail, and a workload it started takes its role's sessions (IRSA, EKS Pod Identity) by itself for as long as it runs (F21, F22); read the clusters' audit logs for what it made, remove it, and deny the roles' sessions issued since",
+                crate::blast::NOT_FOLLOWED,
+                if g.nodes[n].kind == NodeKind::LongTermKey { "access key" } else { "session" },
+                one_line(&g.nodes[n].id)
+            )
+        })
+        .collect()
+}
+
+/// A review item each for [`inside`], with the commands that find what it may have made.
+pub(super) fn inside_reviews(g: &SessionGraph, inside: &[usize]) -> Vec<Action> {
+    inside
+        .iter()
+        .zip(inside_notes(g, inside))
+        .map(|(&n, note)| {
+            review(
+                g.nodes[n].account_id.as_ref().map(|a| a.to_string()),
+                note,
+                &[
+                    "aws eks list-clusters; aws eks list-pod-identity-associations --cluster-name CLUSTER".to_string(),
+                    "kubectl get pods,serviceaccounts,rolebindings,clusterrolebindings -A   # what it made: the cluster's audit log says who".to_string(),
+                ],
+            )
+        })
+        .collect()
+}

@@ -768,6 +768,10 @@ pub fn build_plan_with(
     let eks = eks::left(g, b, live_from, &launched);
     summary.eks_sessions = eks.len() as u64;
     notes.extend(eks::notes(g, &eks));
+    let inside = eks::inside(b, &eks);
+    summary.routes_not_followed += inside.len() as u64;
+    notes.extend(eks::inside_notes(g, &inside));
+    actions.extend(eks::inside_reviews(g, &inside));
     actions.extend(eks::reviews(g, &eks));
     actions.extend(to_check.reviews);
     let denied_all = |a: &str, u: &str| attackers.contains_key(&who(a, u));

@@ -1397,6 +1397,9 @@ pub fn verify_with(
     let eks = super::eks::left(g, &b, live_from, &launched);
     v.ok &= eks.is_empty();
     notes.extend(super::eks::notes(g, &eks));
+    let inside = super::eks::inside(&b, &eks);
+    v.ok &= inside.is_empty();
+    notes.extend(super::eks::inside_notes(g, &inside));
     // A deny in an account whose logs are not in the trail is applied only by a run of plan.sh
     // with credentials for that account (its block is skipped otherwise): say which covered
     // sessions depend on it, so that an OK is not read as "done" after one run.
