@@ -8394,7 +8394,7 @@ fn two_signin_token_copies_do_not_take_the_console_session() {
     s.call(&other, B - 490, "s3.amazonaws.com", "ListBuckets", Value::Null);
     let session = s.assume_role(&leaked, B, &billing, "ci2", 900);
     s.call(&session, B + 120, "signin.amazonaws.com", "GetSigninToken", Value::Null);
-    for signer in [identity_of(&mut s, &same), identity_of(&mut s, &other)] {
+    for signer in [identity_of(&mut s, &other), identity_of(&mut s, &same)] {
         s.copy_records(true, |r| {
             let copy = r["eventName"] == "GetSigninToken"
                 && r["userIdentity"]["accessKeyId"] == session.key.as_str();
