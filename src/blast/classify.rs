@@ -370,7 +370,7 @@ const OTHER_ROUTES: &[(&str, &str, Route)] = &[
     ("InviteAccountToOrganization", "organizations.amazonaws.com", Route::Organization),
     ("CreateAccount", "organizations.amazonaws.com", Route::Organization),
     ("EnableAWSServiceAccess", "organizations.amazonaws.com", Route::Organization),
-    ("AcceptHandshake", "organizations.amazonaws.com", Route::Organization),
+    ("AcceptHandshake", "organizations.amazonaws.com", Route::JoinedOrganization),
     // S3 Access Grants: a grantee (another account's user or role, a directory identity)
     // asks S3 for data access and gets a session of the location's role (a review: plan 0).
     ("PutAccessGrantsInstanceResourcePolicy", "s3.amazonaws.com", Route::AccessGrants),
@@ -409,6 +409,7 @@ enum Route {
     TransferKey,
     Cluster,
     Organization,
+    JoinedOrganization,
     PrivateCa,
     AccessGrants,
     Registry,
@@ -445,6 +446,10 @@ impl Route {
             Route::Organization => (
                 "an account made in or let into the organization, made a delegated administrator, or a service given the organization's access: what that account or service does next is logged in its own trail, not in these logs",
                 "close or remove the account (aws organizations close-account, remove-account-from-organization), deregister the delegated administrator (deregister-delegated-administrator) or disable the service's access, and look in that account's own logs",
+            ),
+            Route::JoinedOrganization => (
+                "this account accepted a handshake: it joined another organization (perhaps the attacker's), whose management account, service control policies and delegated administrators now reach into it (OrganizationAccountAccessRole, if made)",
+                "leave that organization if it is not yours (aws organizations leave-organization, after describe-organization), check the roles that trust its management account, and deny their sessions issued since the call (F6)",
             ),
             Route::AccessGrants => (
                 "S3 Access Grants changed (who may ask for data access, a grant, or a location and its role): a grantee gets sessions of the location's role from S3 whenever it asks",
@@ -880,7 +885,7 @@ fn listed_persistence(e: &Event) -> Option<(String, String, String)> {
         (
             e.resources.first().cloned().unwrap_or_else(|| e.source.clone()),
             format!("{}: an organization policy (a service control policy) taken off, rewritten, deleted, attached or turned off, or an account moved", e.name),
-            "put the policy back as it was (aws organizations describe-policy, list-targets-for-policy): what it held back in every account it applied to is allowed again".to_string(),
+            "put the organization's policies and accounts back as they were (aws organizations describe-policy, list-targets-for-policy, list-policies-for-target): a policy taken off or rewritten allows again what it held back, one attached or an account moved changes what every account under it may do".to_string(),
         ),
         "CreateResourceShare" | "AssociateResourceShare" | "UpdateResourceShare"
         | "AssociateResourceSharePermission" | "EnableSharingWithAwsOrganization" => (

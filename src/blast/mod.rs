@@ -224,6 +224,11 @@ pub struct BlastRadius {
     /// (`plan::eks`, F22).
     #[serde(skip)]
     pub eks_users: BTreeSet<usize>,
+    /// Of those, the ones with a call that succeeded other than listing the clusters (a
+    /// cluster's endpoint learned, or the cluster changed): what they did inside a cluster is
+    /// not in CloudTrail (`plan::eks::inside`).
+    #[serde(skip)]
+    pub eks_reached: BTreeSet<usize>,
 }
 
 /// [`BlastRadius::resource_uses`]: credential node → recipient account → policy resources.
@@ -717,6 +722,7 @@ fn radius(
     let wanted: &[usize] = if activity { &event_indices } else { &[] };
     let mut resource_uses = ResourceUses::new();
     let mut eks_users = BTreeSet::new();
+    let mut eks_reached = BTreeSet::new();
     let mut workloads = Vec::new();
     ing.for_each_event(wanted, |pos, e| {
         // The credential's own figures: a keyless call has none tainted.
@@ -738,6 +744,9 @@ fn radius(
         if let Some(n) = node {
             if e.source == "eks.amazonaws.com" {
                 eks_users.insert(n);
+                if !e.failed() && !e.name.starts_with("List") {
+                    eks_reached.insert(n);
+                }
             }
             let m = per_node.entry(n).or_default();
             if let Some(v) = e.source_ip.as_deref() {
@@ -770,7 +779,16 @@ fn radius(
             }
         }
         if !e.failed() && is_data_read(&e) {
-            let res = e.resources.first().map(String::as_str).unwrap_or(e.source.as_str());
+            // A secret's or parameter's read names it in its request when its record has no
+            // `resources` (GetSecretValue's do not): a review found three secrets read shown
+            // as one resource, the service, under "rotate every secret read".
+            let named = match e.source.as_str() {
+                "secretsmanager.amazonaws.com" => e.request.secret_id.as_deref(),
+                "ssm.amazonaws.com" => e.request.name.as_deref(),
+                _ => None,
+            };
+            let res =
+                e.resources.first().map(String::as_str).or(named).unwrap_or(e.source.as_str());
             let d = data.entry((e.name.clone(), res.to_string())).or_insert((0, e.time));
             d.0 += 1;
             d.1 = d.1.min(e.time);
@@ -893,6 +911,7 @@ fn radius(
         moments,
         resource_uses,
         eks_users,
+        eks_reached,
     })
 }
 

@@ -27,8 +27,21 @@ fn deletion_of(e: &IssuingCall) -> Option<(bool, Option<&str>)> {
 
 /// An error code that says the caller was refused (not authenticated, or not allowed): what a
 /// deleted user's or role's credentials get.
-fn is_refusal(code: &str) -> bool {
+/// For a long-term key, only a failed authentication: IAM deletes no user that has a key, and
+/// a deleted key is not known at all, so a key refused for want of permission (AccessDenied:
+/// it was authenticated) shows its user there (a review).
+fn is_refusal(code: &str, long_term: bool) -> bool {
     let code = code.strip_prefix("Client.").unwrap_or(code);
+    if long_term {
+        return matches!(
+            code,
+            "InvalidClientTokenId"
+                | "InvalidAccessKeyId"
+                | "SignatureDoesNotMatch"
+                | "AuthFailure"
+                | "UnrecognizedClientException"
+        );
+    }
     code.starts_with("AccessDenied")
         || matches!(
             code,
@@ -254,7 +267,9 @@ impl SessionGraph {
         if !failed.is_empty() {
             let mut used: Vec<(usize, i64)> = Vec::new();
             let read = ing.for_each_event(&failed, |pos, e| {
-                if !e.error_code.as_deref().is_some_and(is_refusal) {
+                let n = self.event_node[failed[pos]] as usize;
+                let long_term = self.nodes[n].kind == NodeKind::LongTermKey;
+                if !e.error_code.as_deref().is_some_and(|c| is_refusal(c, long_term)) {
                     used.push((failed[pos], e.time));
                 }
             });

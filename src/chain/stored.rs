@@ -9,7 +9,7 @@ use crate::ingest::{ByteFields as Fields, ByteReader as Reader, ByteSink as Sink
 use rayon::prelude::*;
 
 /// Bumped whenever the graph's shape or how it is built changes.
-const FORMAT: u32 = 17;
+const FORMAT: u32 = 18;
 
 const KINDS: [NodeKind; 4] =
     [NodeKind::LongTermKey, NodeKind::Session, NodeKind::ExternalIdentity, NodeKind::Service];

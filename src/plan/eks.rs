@@ -104,15 +104,17 @@ pub(super) fn reviews(g: &SessionGraph, left: &[(usize, Until)]) -> Vec<Action> 
         .collect()
 }
 
-/// The tainted credentials that used Amazon EKS and are not in `left` (expired by the cut-off,
-/// long-term keys the plan deactivates), in node order: what they did inside a cluster
+/// The tainted credentials that used Amazon EKS (a call that succeeded, other than listing the
+/// clusters: a refused `ListClusters` is ordinary enumeration, a review found it failing every
+/// verify) and are not in `left` (expired by the cut-off, long-term keys the plan
+/// deactivates), in node order: what they did inside a cluster
 /// (kubectl: pods, service accounts, role bindings) is in its audit log, not in CloudTrail, and
 /// a workload they started takes its role's sessions (IRSA, EKS Pod Identity) by itself for
 /// as long as it runs (F21, F22). A review found an expired session's `DescribeCluster`
 /// followed by a pod's role sessions reading secrets from the attacker's address: plan 0,
 /// verify OK. Each is a route not followed: `plan` exits 1 and `verify` fails.
 pub(crate) fn inside(b: &BlastRadius, left: &[(usize, Until)]) -> Vec<usize> {
-    b.eks_users.iter().copied().filter(|n| !left.iter().any(|(m, _)| m == n)).collect()
+    b.eks_reached.iter().copied().filter(|n| !left.iter().any(|(m, _)| m == n)).collect()
 }
 
 /// A NOT FOLLOWED note each for [`inside`].

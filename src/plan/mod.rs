@@ -354,7 +354,8 @@ pub fn build_plan_with(
                         None if disputed => review(
                             account,
                             format!(
-                                "deactivate access key {key} by hand: copies of the record of its making (CreateAccessKey, same eventID) or another such record name {} users of it ({}); a key belongs to one user, so some record is false (an evidence conflict: `trailhound integrity` finds files CloudTrail did not deliver); check with `aws iam get-access-key-last-used --access-key-id {key}` which user it belongs to, or run each command (IAM refuses the others with NoSuchEntity) ({reason})",
+                                "deactivate access key {key} by hand: {} name {} users of it ({}); a key belongs to one user, so some record is false (an evidence conflict: `trailhound integrity` finds files CloudTrail did not deliver); check with `aws iam get-access-key-last-used --access-key-id {key}` which user it belongs to, or run each command (IAM refuses the others with NoSuchEntity) ({reason})",
+                                if names.iter().any(|(u, _)| u.is_empty()) { "its calls (as root and as a user)" } else { "copies of the record of its making (CreateAccessKey, same eventID) or another such record" },
                                 names.len(),
                                 names
                                     .iter()
