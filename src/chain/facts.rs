@@ -128,6 +128,9 @@ pub(super) fn fill_from_use(n: &mut Node, id: &Use) {
     }
 }
 
+/// What a key's calls claim of it: the first root claim (time, account), the first user ARN.
+type Claims = (Option<(i64, String)>, Option<String>);
+
 impl SessionGraph {
     /// Long-term keys whose calls name root and an IAM user (one a record forged or planted
     /// read first: a review made the leaked user key "root's", listed unrevocable and never
@@ -160,8 +163,8 @@ impl SessionGraph {
         // Per key node: (first root claim: time and account, first user ARN). A key taken as
         // root's (its first call's `type`) counts as a root claim of its own account, whatever
         // its calls' ARNs say (a review: a copy with `type` Root and the user's ARN).
-        let mut seen: BTreeMap<usize, (Option<(i64, String)>, Option<String>)> = BTreeMap::new();
-        let note = |seen: &mut BTreeMap<usize, (Option<(i64, String)>, Option<String>)>,
+        let mut seen: BTreeMap<usize, Claims> = BTreeMap::new();
+        let note = |seen: &mut BTreeMap<usize, Claims>,
                     n: usize,
                     t: i64,
                     what: Says| {

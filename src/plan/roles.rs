@@ -81,10 +81,14 @@ pub(crate) fn made_roles(g: &SessionGraph, b: &BlastRadius) -> BTreeMap<Target, 
     out
 }
 
+/// By account and lower-case role name: when each session of the role shows in use, and the
+/// session.
+type RoleUses = BTreeMap<(String, String), Vec<(i64, usize)>>;
+
 /// The times each role's sessions show in use (issue or first call) with the session, by
 /// account and lower-case role name.
-fn uses_by_role(g: &SessionGraph) -> BTreeMap<(String, String), Vec<(i64, usize)>> {
-    let mut out: BTreeMap<(String, String), Vec<(i64, usize)>> = BTreeMap::new();
+fn uses_by_role(g: &SessionGraph) -> RoleUses {
+    let mut out: RoleUses = BTreeMap::new();
     for (n, node) in g.nodes.iter().enumerate() {
         if node.kind != crate::chain::NodeKind::Session {
             continue;
@@ -110,7 +114,7 @@ fn contested(
     b: &BlastRadius,
     t: &Target,
     m: &MadeRole,
-    uses: &mut Option<BTreeMap<(String, String), Vec<(i64, usize)>>>,
+    uses: &mut Option<RoleUses>,
 ) -> Option<String> {
     let same = |acct: &str, name: &str| acct == t.account_id && name.eq_ignore_ascii_case(&t.name);
     let makings = || g.role_grants.iter().filter(|gr| gr.event_name == "CreateRole");
