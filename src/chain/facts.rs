@@ -164,10 +164,7 @@ impl SessionGraph {
         // root's (its first call's `type`) counts as a root claim of its own account, whatever
         // its calls' ARNs say (a review: a copy with `type` Root and the user's ARN).
         let mut seen: BTreeMap<usize, Claims> = BTreeMap::new();
-        let note = |seen: &mut BTreeMap<usize, Claims>,
-                    n: usize,
-                    t: i64,
-                    what: Says| {
+        let note = |seen: &mut BTreeMap<usize, Claims>, n: usize, t: i64, what: Says| {
             let e = seen.entry(n).or_default();
             match what {
                 Says::Root(a) => {
