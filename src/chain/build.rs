@@ -383,16 +383,16 @@ impl SessionGraph {
                 // IAM user can have, which the taint marks unknown (`super::UNNAMED_USER`).
                 None if e.name() == "CreateUser" => format!("{}{}", super::UNNAMED_USER, e.id()),
                 None if !role && e.get(F::Kind) == Some("Root") => String::new(),
-                None if own && e.get(F::UserName).is_some() => {
-                    e.get(F::UserName).unwrap_or_default().to_string()
-                }
                 // Nor does any other grant that succeeded: the role whose trust policy was set
                 // (or that was made), or the user whose password a session (not the user
                 // itself) set, is one the record does not say (a review: such records by the
                 // attacker's sessions were dropped, the role's outside session and the user's
                 // console sign-in not followed, verify OK). The plan cannot act on it: it is
                 // left to a NOT CUT item, which verify fails on.
-                None => format!("{}{}", super::UNNAMED_USER, e.id()),
+                None => match e.get(F::UserName).filter(|_| own) {
+                    Some(n) => n.to_string(),
+                    None => format!("{}{}", super::UNNAMED_USER, e.id()),
+                },
             };
             let grant = g.grant_of(e, name, |p, account, name| {
                 if role {

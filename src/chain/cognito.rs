@@ -68,6 +68,9 @@ impl SessionGraph {
             let name = crate::model::names::COGNITO_DEVELOPER_TOKEN;
             self.change_edge(t.parent, c, (name, &t.event_id, t.time, &t.file), true);
         }
+        // (caller, token node) of each edge drawn to a token's node below: copies of one call
+        // are looked up here, not in every edge of the graph (a flood of copies).
+        let mut drawn: rustc_hash::FxHashSet<(usize, usize)> = Default::default();
         for t in &tokens {
             let Some((identity, until)) = &t.cognito else { continue };
             let id = super::unanswered::unseen_id(t.time, &t.event_id);
@@ -80,7 +83,7 @@ impl SessionGraph {
                 let end = until.saturating_add(LONGEST_ROLE_SESSION);
                 let node = &mut self.nodes[k];
                 node.expires_at = Some(node.expires_at.map_or(end, |e| e.max(end)));
-                if !self.edge_nodes.iter().any(|&(p, c)| c == k && p == t.parent) {
+                if drawn.insert((t.parent, k)) {
                     let name = crate::model::names::COGNITO_DEVELOPER_TOKEN;
                     self.change_edge(t.parent, k, (name, &t.event_id, t.time, &t.file), true);
                 }
@@ -104,6 +107,7 @@ impl SessionGraph {
             let child = self.add(n);
             let name = crate::model::names::COGNITO_DEVELOPER_TOKEN;
             self.change_edge(t.parent, child, (name, &t.event_id, t.time, &t.file), true);
+            drawn.insert((t.parent, child));
         }
         notes
     }

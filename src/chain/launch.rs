@@ -234,24 +234,13 @@ impl SessionGraph {
         // session of another role, named after the launched instance, taken for it (the
         // launch's deny went on that role and the instance's role was never named, verify
         // OK), and then one an outside account took through a trust policy the key opened.
-        let ec2 = self.node("service:ec2.amazonaws.com");
-        let mut other = vec![false; self.nodes.len()];
-        let mut from_ec2 = vec![false; self.nodes.len()];
-        for &(p, c) in &self.edge_nodes {
-            if Some(p) != ec2 {
-                other[c] = true;
-            } else {
-                from_ec2[c] = true;
-            }
-        }
-        let edges_in = |n: usize| from_ec2[n];
+        let (other, from_ec2) = self.issued_by_other_than("service:ec2.amazonaws.com");
         for (n, node) in self.nodes.iter().enumerate() {
             // And one no logged call issued must carry EC2's mark in its calls
             // (`ec2RoleDelivery`): a session whose `AssumeRole` went through a region the
             // trail lacks is named as its caller chose (a review of the first fix).
-            let ec2_issued = edges_in(n);
             let marked = node.issued_by_event.as_deref() == Some("EC2 instance profile");
-            if other[n] || !(ec2_issued || marked) {
+            if other[n] || !(from_ec2[n] || marked) {
                 continue;
             }
             if let Some(id) = instance_session(node) {
@@ -284,6 +273,27 @@ impl SessionGraph {
         for (i, child) in links {
             self.launch_edge(&launches[i], child);
         }
+    }
+
+    /// By node: whether an edge into it comes from anything but the service node `service`
+    /// (a credential, an outside identity, another service), and whether one comes from
+    /// `service`. A launch's link is no issuer: a session named by an instance id another
+    /// launch named can be a function's of that name (the instance's own carry EC2's mark).
+    fn issued_by_other_than(&self, service: &str) -> (Vec<bool>, Vec<bool>) {
+        let service = self.node(service).filter(|&s| self.nodes[s].kind == NodeKind::Service);
+        let mut other = vec![false; self.nodes.len()];
+        let mut from_service = vec![false; self.nodes.len()];
+        for (e, &(p, c)) in self.edges.iter().zip(&self.edge_nodes) {
+            if e.event_name == crate::ingest::LAUNCHES {
+                continue;
+            }
+            if Some(p) == service {
+                from_service[c] = true;
+            } else {
+                other[c] = true;
+            }
+        }
+        (other, from_service)
     }
 
     fn launch_edge(&mut self, l: &Launch, child: usize) {
@@ -332,18 +342,7 @@ impl SessionGraph {
         if functions.is_empty() {
             return;
         }
-        let lambda = self.node(&format!("service:{LAMBDA}"));
-        let mut other = vec![false; self.nodes.len()];
-        for (e, &(p, c)) in self.edges.iter().zip(&self.edge_nodes) {
-            // A launch's link is no issuer: a session named by an instance id another launch
-            // named can be a function's of that name (the instance's own carry EC2's mark).
-            if e.event_name == crate::ingest::LAUNCHES {
-                continue;
-            }
-            if self.nodes[p].kind != NodeKind::Service || Some(p) != lambda {
-                other[c] = true;
-            }
-        }
+        let (other, _) = self.issued_by_other_than(&format!("service:{LAMBDA}"));
         let by_function = in_time_order(
             functions.iter().map(|l| ((l.account.as_str(), l.instance_ids[0].as_str()), l.time)),
         );

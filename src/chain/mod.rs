@@ -595,17 +595,14 @@ impl SessionGraph {
     pub fn parents_of_node(&self, n: usize) -> Vec<usize> {
         let many = self.many_parents.get_or_init(|| {
             let mut all: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-            let mut first: Vec<Option<usize>> = vec![None; self.nodes.len()];
             for &(p, c) in &self.edge_nodes {
-                match first[c] {
-                    None => first[c] = Some(p),
-                    Some(f) if f != p => {
-                        let v = all.entry(c).or_insert_with(|| vec![f]);
-                        if !v.contains(&p) {
-                            v.push(p);
-                        }
+                // The first issuer is `parents`' (the first edge into the node).
+                let Some((first, _)) = self.parents[c] else { continue };
+                if first != p {
+                    let v = all.entry(c).or_insert_with(|| vec![first]);
+                    if !v.contains(&p) {
+                        v.push(p);
                     }
-                    Some(_) => {}
                 }
             }
             all

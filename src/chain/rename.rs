@@ -25,41 +25,37 @@ fn deletion_of(e: &IssuingCall) -> Option<(bool, Option<&str>)> {
     Some((role, if role { e.get(F::RequestRoleName) } else { e.get(F::RequestUserName) }))
 }
 
-/// An error code that says the caller was refused (not authenticated, or not allowed): what a
-/// deleted user's or role's credentials get.
-/// For a long-term key, only a failed authentication: IAM deletes no user that has a key, and
-/// a deleted key is not known at all, so a key refused for want of permission (AccessDenied:
-/// it was authenticated) shows its user there (a review).
+/// An error code that says the caller was refused: what a deleted user's or role's credentials
+/// get. For a session, not authenticated or not allowed; for a long-term key, only not
+/// authenticated: IAM deletes no user that has a key, and a deleted key is not known at all, so
+/// a key refused for want of permission (AccessDenied: it was authenticated) shows its user
+/// there (a review).
 fn is_refusal(code: &str, long_term: bool) -> bool {
     let code = code.strip_prefix("Client.").unwrap_or(code);
-    if long_term {
-        return matches!(
-            code,
-            "InvalidClientTokenId"
-                | "InvalidAccessKeyId"
-                | "SignatureDoesNotMatch"
-                | "AuthFailure"
-                | "UnrecognizedClientException"
-        );
-    }
-    code.starts_with("AccessDenied")
-        || matches!(
-            code,
-            "UnauthorizedOperation"
-                | "UnauthorizedAccess"
-                | "Unauthorized"
-                | "Forbidden"
-                | "AuthFailure"
-                | "InvalidClientTokenId"
-                | "InvalidAccessKeyId"
-                | "SignatureDoesNotMatch"
-                | "ExpiredToken"
-                | "ExpiredTokenException"
-                | "InvalidToken"
-                | "UnrecognizedClientException"
-                | "NotAuthorized"
-                | "NotAuthorizedException"
-        )
+    let unauthenticated = matches!(
+        code,
+        "InvalidClientTokenId"
+            | "InvalidAccessKeyId"
+            | "SignatureDoesNotMatch"
+            | "AuthFailure"
+            | "UnrecognizedClientException"
+    );
+    let not_allowed = || {
+        code.starts_with("AccessDenied")
+            || matches!(
+                code,
+                "UnauthorizedOperation"
+                    | "UnauthorizedAccess"
+                    | "Unauthorized"
+                    | "Forbidden"
+                    | "ExpiredToken"
+                    | "ExpiredTokenException"
+                    | "InvalidToken"
+                    | "NotAuthorized"
+                    | "NotAuthorizedException"
+            )
+    };
+    unauthenticated || (!long_term && not_allowed())
 }
 
 /// How long after a user's or role's deletion a session of it may still show a call and the
@@ -231,6 +227,13 @@ impl SessionGraph {
         // hid its use behind such errors after a forged deletion). The failed calls of the
         // credentials of a deleted name, after the first such deletion, are read back for
         // their error code; one that cannot be read counts as use.
+        // The first deletion of each name (user or role), by account and lower-case name.
+        let mut firsts: BTreeMap<(&str, String), i64> = BTreeMap::new();
+        for d in self.user_deletions.iter().chain(&self.role_deletions) {
+            let t =
+                firsts.entry((&d.account_id, d.user_name.to_ascii_lowercase())).or_insert(d.time);
+            *t = (*t).min(d.time);
+        }
         let first_deletion = |node: &Node| {
             let named = match node.kind {
                 NodeKind::Session => role_named(node).or_else(|| user_named(node)),
@@ -238,12 +241,7 @@ impl SessionGraph {
                 _ => None,
             };
             let (acct, name) = named?;
-            self.user_deletions
-                .iter()
-                .chain(&self.role_deletions)
-                .filter(|d| d.account_id == acct && d.user_name.eq_ignore_ascii_case(name))
-                .map(|d| d.time)
-                .min()
+            firsts.get(&(acct, name.to_ascii_lowercase())).copied()
         };
         let mut last_ok: Vec<Option<i64>> = vec![None; self.nodes.len()];
         let mut since: BTreeMap<usize, Option<i64>> = BTreeMap::new();
@@ -600,14 +598,14 @@ pub fn user_named(node: &Node) -> Option<(&str, &str)> {
     Some((arn_account(arn)?, rest.rsplit('/').next().unwrap_or(rest)))
 }
 
-/// The account and name of the role a session belongs to (from its issuing call's role ARN,
-/// else from its assumed-role ARN).
 /// The account and name (its last segment, without the path) of a role ARN.
 pub fn role_arn_named(arn: &str) -> Option<(&str, &str)> {
     let rest = after_segment(arn, "role/")?;
     Some((arn_account(arn)?, rest.rsplit('/').next().unwrap_or(rest)))
 }
 
+/// The account and name of the role a session belongs to (from its issuing call's role ARN,
+/// else from its assumed-role ARN).
 pub fn role_named(node: &Node) -> Option<(&str, &str)> {
     if let Some(r) = node.role_arn.as_deref() {
         return role_arn_named(r);

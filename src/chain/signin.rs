@@ -193,8 +193,9 @@ impl SessionGraph {
             self.nodes[o].orphan = false;
             opened[k] = true;
         }
+        let mut drawn = Default::default();
         for (t, _) in tokens.iter().zip(opened).filter(|&(_, o)| !o) {
-            self.add_unseen_console(t, &mut notes);
+            self.add_unseen_console(t, &mut drawn, &mut notes);
         }
         notes
     }
@@ -206,35 +207,38 @@ impl SessionGraph {
     /// 15-minute role session that signed in to the console was judged expired with the
     /// console session alive for 12 hours (36 for a federated user's), and the plan had no
     /// deny for the role, verify OK.
-    fn add_unseen_console(&mut self, t: &SigninToken, notes: &mut Vec<String>) {
+    ///
+    /// `drawn`: (signer, console node) of each edge drawn here, where copies of one call are
+    /// looked up (not in every edge of the graph: a flood of copies).
+    fn add_unseen_console(
+        &mut self,
+        t: &SigninToken,
+        drawn: &mut rustc_hash::FxHashSet<(usize, usize)>,
+        notes: &mut Vec<String>,
+    ) {
         let mut id = super::unanswered::unseen_id(t.time, &t.event_id);
         let p = &self.nodes[t.parent];
         if p.kind != NodeKind::Session || p.principal_arn.is_none() {
             return;
         }
-        if let Some(&k) = self.by_id.get(&super::h(&id)) {
-            // Another copy of the call. A review planted a copy signed by a clean session in
-            // a file read first: the console session became the clean one's and the tainted
-            // role's deny was dropped (verify OK). A signer of the same principal is drawn as
-            // another issuer of the same console session (a clean session of the same role and
-            // session name: one of the two made it); another principal's gets its own.
-            let mut k = k as usize;
-            if self.nodes[k].principal_arn != p.principal_arn {
-                id = format!("{id}@{}", p.principal_arn.as_deref().unwrap_or_default());
-                match self.by_id.get(&super::h(&id)) {
-                    Some(&o) => k = o as usize,
-                    None => k = usize::MAX,
-                }
+        // Another copy of the call. A review planted a copy signed by a clean session in a file
+        // read first: the console session became the clean one's and the tainted role's deny
+        // was dropped (verify OK). A signer of the same principal is drawn as another issuer of
+        // the same console session (a clean session of the same role and session name: one of
+        // the two made it); another principal's gets its own (and a review planted two copies,
+        // of another principal's and of a clean session of the same principal, read first:
+        // the true record found both ids taken).
+        let mut copy = self.by_id.get(&super::h(&id)).map(|&k| k as usize);
+        if copy.is_some_and(|k| self.nodes[k].principal_arn != p.principal_arn) {
+            id = format!("{id}@{}", p.principal_arn.as_deref().unwrap_or_default());
+            copy = self.by_id.get(&super::h(&id)).map(|&k| k as usize);
+        }
+        if let Some(k) = copy {
+            if drawn.insert((t.parent, k)) {
+                let name = crate::ingest::SIGNIN_TOKEN;
+                self.change_edge(t.parent, k, (name, &t.event_id, t.time, &t.file), true);
             }
-            // (A review planted two copies, of another principal's and of a clean session of
-            // the same principal, read first: the true record found both ids taken.)
-            if k != usize::MAX {
-                if !self.edge_nodes.iter().any(|&(q, c)| c == k && q == t.parent) {
-                    let name = crate::ingest::SIGNIN_TOKEN;
-                    self.change_edge(t.parent, k, (name, &t.event_id, t.time, &t.file), true);
-                }
-                return;
-            }
+            return;
         }
         let p = &self.nodes[t.parent];
         let mut n = Self::blank(id, NodeKind::Session);
@@ -264,5 +268,6 @@ impl SessionGraph {
             (crate::ingest::SIGNIN_TOKEN, &t.event_id, t.time, &t.file),
             true,
         );
+        drawn.insert((t.parent, child));
     }
 }

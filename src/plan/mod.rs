@@ -759,7 +759,7 @@ pub fn build_plan_with(
     // A role the attacker's CreateRole may not have made (`roles::contested`): denied all the
     // same (above), and its deletion, which the CreateRole's review item would advise, left
     // to a person who checks it first.
-    roles::contested_reviews(g, b, &made_roles, &mut handled, &mut actions);
+    roles::contested_reviews(&made_roles, &mut handled, &mut actions);
     summary.users_by_hand += unsure_reviews.len() as u64;
     actions.extend(unsure_reviews);
     summary.sessions_to_check = to_check.sessions;

@@ -14,7 +14,7 @@
 
 use super::targets::{Target, TargetKind};
 use crate::blast::BlastRadius;
-use crate::chain::SessionGraph;
+use crate::chain::{SessionGraph, UserGrant};
 use crate::escape::one_line;
 use crate::time::fmt_iso;
 use serde_json::Value;
@@ -31,6 +31,35 @@ pub(crate) struct MadeRole {
     /// ([`contested`]): it is denied everything all the same (a deny can be taken back), and
     /// a review item says not to delete it before a person checks.
     pub contested: Option<String>,
+    /// The event ids of every tainted `CreateRole` of its name (whose review items a
+    /// contested role's own replaces).
+    pub made_ids: Vec<String>,
+}
+
+/// The `CreateRole` grants by account and lower-case role name, and by event id: what
+/// [`contested`] looks up for each role made, once (a forged flood of makings made every role
+/// walk every grant).
+struct Makings<'g> {
+    by_name: BTreeMap<(String, String), Vec<&'g UserGrant>>,
+    by_event: BTreeMap<&'g str, Vec<&'g UserGrant>>,
+}
+
+impl<'g> Makings<'g> {
+    fn of(g: &'g SessionGraph) -> Self {
+        let mut m = Makings { by_name: BTreeMap::new(), by_event: BTreeMap::new() };
+        for gr in g.role_grants.iter().filter(|gr| gr.event_name == "CreateRole") {
+            let key = (gr.account_id.clone(), gr.user_name.to_ascii_lowercase());
+            m.by_name.entry(key).or_default().push(gr);
+            m.by_event.entry(gr.event_id.as_str()).or_default().push(gr);
+        }
+        m
+    }
+
+    /// The makings of role `t`'s name.
+    fn of_name(&self, t: &Target) -> &[&'g UserGrant] {
+        let key = (t.account_id.clone(), t.name.to_ascii_lowercase());
+        self.by_name.get(&key).map(Vec::as_slice).unwrap_or_default()
+    }
 }
 
 /// The roles tainted credentials made that are not gone since (deleted, or their name made
@@ -55,8 +84,13 @@ pub(crate) fn made_roles(g: &SessionGraph, b: &BlastRadius) -> BTreeMap<Target, 
             account_id: gr.account_id.clone(),
         };
         let unsure = b.by_ambiguous.contains(&gr.by).then_some(gr.by);
-        let made =
-            MadeRole { event_id: gr.event_id.clone(), time: gr.time, unsure, contested: None };
+        let made = MadeRole {
+            event_id: gr.event_id.clone(),
+            time: gr.time,
+            unsure,
+            contested: None,
+            made_ids: Vec::new(),
+        };
         match out.get_mut(&t) {
             // The first CreateRole names it; it is sure when any maker is.
             Some(m) => {
@@ -73,9 +107,12 @@ pub(crate) fn made_roles(g: &SessionGraph, b: &BlastRadius) -> BTreeMap<Target, 
         }
     }
     if !out.is_empty() {
+        let makings = Makings::of(g);
         let mut uses = None;
         for (t, m) in out.iter_mut() {
-            m.contested = contested(g, b, t, m, &mut uses);
+            let own = makings.of_name(t).iter().filter(|gr| b.nodes.contains(&gr.by));
+            m.made_ids = own.map(|gr| gr.event_id.clone()).collect();
+            m.contested = contested(g, &makings, t, m, &mut uses);
         }
     }
     out
@@ -111,21 +148,20 @@ fn uses_by_role(g: &SessionGraph) -> RoleUses {
 /// there now may be another's).
 fn contested(
     g: &SessionGraph,
-    b: &BlastRadius,
+    makings: &Makings,
     t: &Target,
     m: &MadeRole,
     uses: &mut Option<RoleUses>,
 ) -> Option<String> {
     let same = |acct: &str, name: &str| acct == t.account_id && name.eq_ignore_ascii_case(&t.name);
-    let makings = || g.role_grants.iter().filter(|gr| gr.event_name == "CreateRole");
+    let named = makings.of_name(t);
     // The tainted makings of the name (the attacker may have made it more than once).
-    let own: Vec<&crate::chain::UserGrant> = makings()
-        .filter(|gr| same(&gr.account_id, &gr.user_name) && b.nodes.contains(&gr.by))
-        .collect();
     let ids: Vec<&str> =
-        own.iter().map(|gr| gr.event_id.as_str()).filter(|id| !id.is_empty()).collect();
-    let mut others: Vec<String> = makings()
-        .filter(|gr| ids.contains(&gr.event_id.as_str()) && !same(&gr.account_id, &gr.user_name))
+        m.made_ids.iter().map(String::as_str).filter(|id| !id.is_empty()).collect();
+    let mut others: Vec<String> = ids
+        .iter()
+        .flat_map(|id| makings.by_event.get(id).map(Vec::as_slice).unwrap_or_default())
+        .filter(|gr| !same(&gr.account_id, &gr.user_name))
         .map(|gr| format!("{}:{}", gr.account_id, gr.user_name))
         .collect();
     if !others.is_empty() {
@@ -142,20 +178,18 @@ fn contested(
             .iter()
             .any(|d| same(&d.account_id, &d.user_name) && (from..=to).contains(&d.time))
     };
-    let last = own.iter().map(|gr| gr.time).max().unwrap_or(m.time);
-    let other = |gr: &&crate::chain::UserGrant| {
-        same(&gr.account_id, &gr.user_name) && !ids.contains(&gr.event_id.as_str())
-    };
-    if let Some(gr) = makings().filter(other).find(|gr| gr.time > last && !deleted(last, gr.time)) {
+    let own = || named.iter().filter(|gr| m.made_ids.contains(&gr.event_id));
+    let last = own().map(|gr| gr.time).max().unwrap_or(m.time);
+    let other = || named.iter().filter(|gr| !ids.contains(&gr.event_id.as_str()));
+    if let Some(gr) = other().find(|gr| gr.time > last && !deleted(last, gr.time)) {
         return Some(format!(
             "its name was made again at {} (CreateRole {}) with no deletion of it logged in between: the deletion may be missing from these logs, so the role there now may be another's, or that record is false",
             fmt_iso(gr.time),
             one_line(&gr.event_id)
         ));
     }
-    if let Some(gr) = makings()
-        .filter(other)
-        .find(|gr| gr.time < m.time - crate::taint::MADE_SKEW && !deleted(gr.time, m.time))
+    if let Some(gr) =
+        other().find(|gr| gr.time < m.time - crate::taint::MADE_SKEW && !deleted(gr.time, m.time))
     {
         return Some(format!(
             "its name was made before, at {} (CreateRole {}), with no deletion of it logged in between (IAM makes no role whose name is taken): the attacker's record may be forged and the role one that was there before",
@@ -275,20 +309,13 @@ pub(super) fn left_uncut(
 /// ([`MadeRole::contested`]), in place of the review of its `CreateRole`s (which advises the
 /// role's deletion: not before a person checks it), whose event ids go to `handled`.
 pub(super) fn contested_reviews(
-    g: &SessionGraph,
-    b: &BlastRadius,
     made: &BTreeMap<Target, MadeRole>,
     handled: &mut std::collections::BTreeSet<String>,
     actions: &mut Vec<super::Action>,
 ) {
     for (t, m) in made {
         let Some(why) = &m.contested else { continue };
-        for gr in g.role_grants.iter().filter(|gr| gr.event_name == "CreateRole") {
-            let named = gr.account_id == t.account_id && gr.user_name.eq_ignore_ascii_case(&t.name);
-            if named && b.nodes.contains(&gr.by) {
-                handled.insert(gr.event_id.clone());
-            }
-        }
+        handled.extend(m.made_ids.iter().cloned());
         actions.push(super::commands::review(
             Some(t.account_id.clone()),
             format!(
