@@ -5416,6 +5416,75 @@ fn holes_in_an_accounts_evidence_while_a_tainted_session_lived_are_named() {
     );
 }
 
+/// A region a tainted session made calls in, whose logs stop while the session is still valid
+/// and the account's other logs go on, is named (a review: a role chained through that
+/// region's STS endpoint leaves its record there alone, F15, and the cut went unsaid while
+/// the same cut in the region of global events was told).
+#[test]
+fn a_region_a_tainted_session_worked_in_whose_logs_stop_is_named() {
+    let role = format!("arn:aws:iam::{SECOND}:role/Ops");
+    let build = |eu_goes_on: bool| {
+        let mut s = Scenario::new();
+        let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+        let ops = s.assume_role(&leaked, T0, &role, "ops", 3600);
+        let monitor_key = s.new_key("AKIA");
+        let monitor = s.user_key(SECOND, "monitor", &monitor_key);
+        let mut in_eu = vec![
+            s.call(&ops, T0 + 600, "ec2.amazonaws.com", "DescribeInstances", Value::Null),
+            s.call(&ops, T0 + 1200, "ec2.amazonaws.com", "DescribeInstances", Value::Null),
+        ];
+        for t in (0..=3300).step_by(300) {
+            let id = s.call(&monitor, T0 + t, "ec2.amazonaws.com", "DescribeRegions", Value::Null);
+            if t <= 1200 || (eu_goes_on && t == 3300) {
+                in_eu.push(id);
+            }
+        }
+        s.edit_records(|_, r| {
+            if in_eu.iter().any(|id| r["eventID"] == json!(id)) {
+                r["awsRegion"] = json!("eu-west-1");
+            }
+        });
+        (s, ops)
+    };
+    let notes = |s: &Scenario| {
+        let d = write(s, &[]);
+        let (_, p, err) = run(&["plan", "--key", LEAKED, "--effective-at", CUT], &d);
+        assert!(p.is_object(), "{err}");
+        p["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let (cut, ops) = build(false);
+    let n = notes(&cut);
+    assert!(
+        n.iter().any(|x| x.starts_with(&format!(
+            "logs of account {SECOND} in eu-west-1, where tainted session(s) of it made calls, end at 2024-03-11T10:20:00Z"
+        )) && x.contains(&ops.node_id())),
+        "{n:?}"
+    );
+    // The region's logs go on while the session lives: nothing to say.
+    let (whole, _) = build(true);
+    let n = notes(&whole);
+    assert!(!n.iter().any(|x| x.contains("eu-west-1")), "{n:?}");
+    // An isolated partition's trail without the region of its global events: said as for the
+    // commercial partition's (a review found no note at all there).
+    let mut iso = whole.clone();
+    iso.edit_records(|_, r| {
+        let text = r.to_string().replace("arn:aws:", "arn:aws-iso:");
+        *r = serde_json::from_str(&text).unwrap();
+        r["awsRegion"] = json!("us-iso-west-1");
+    });
+    let n = notes(&iso);
+    assert!(
+        n.iter()
+            .any(|x| x.contains(&format!("logs of account {SECOND} hold no us-iso-east-1 events"))),
+        "{n:?}"
+    );
+}
+
 /// A link inferred between two candidates that are both tainted is still ambiguous when one of
 /// them is tainted only through an ambiguous link itself: that candidate may be a clean
 /// pipeline's session, so the user made below it is denied and left to a human, not deleted.

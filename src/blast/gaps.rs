@@ -17,6 +17,14 @@
 //!   key (the leaked one, one the attacker made), valid through the whole evidence, only an
 //!   absent region is told.
 //!
+//! - **A region the session worked in.** A call to a regional STS endpoint is recorded only in
+//!   that region (F15): a role chained from the session there leaves its `AssumeRole` in that
+//!   region's logs alone. When an account's logs of a region where a tainted session made
+//!   calls end more than [`SLACK`] before the session's life (as the account's other logs
+//!   cover it) is over, what it did there since is not in the trail, unless it stopped working
+//!   there (a review found a session's region cut short with no word, while the same cut in
+//!   the region of global events was told).
+//!
 //! Holes in the middle of a region's logs are not looked for: a quiet region has minutes or
 //! hours without a file, which no offline check tells from a file left out.
 
@@ -39,6 +47,13 @@ fn global_region(arn: Option<&str>) -> Option<&'static str> {
         "aws" => Some("us-east-1"),
         "aws-cn" => Some("cn-north-1"),
         "aws-us-gov" => Some("us-gov-west-1"),
+        // The isolated and sovereign partitions (their IAM endpoints' signing regions, as the
+        // AWS SDKs' endpoint data give them): a review found them without any note.
+        "aws-iso" => Some("us-iso-east-1"),
+        "aws-iso-b" => Some("us-isob-east-1"),
+        "aws-iso-e" => Some("eu-isoe-west-1"),
+        "aws-iso-f" => Some("us-isof-south-1"),
+        "aws-eusc" => Some("eusc-de-east-1"),
         _ => None,
     }
 }
@@ -81,8 +96,27 @@ pub(super) fn evidence_gaps(
     if lives.is_empty() {
         return;
     }
+    // The regions each tainted session made calls in (by string number), in one pass.
+    let mut worked: BTreeMap<usize, BTreeSet<u32>> = BTreeMap::new();
+    let mut is_session = vec![false; g.nodes.len()];
+    for l in lives.iter().filter(|l| !l.6) {
+        is_session[l.0] = true;
+    }
+    for (i, s) in ing.stubs.iter().enumerate() {
+        if let Some(n) = g.node_of_event(i).filter(|&n| is_session.get(n) == Some(&true)) {
+            worked.entry(n).or_default().insert(s.region);
+        }
+    }
+    let worked: BTreeMap<usize, BTreeSet<&str>> = worked
+        .into_iter()
+        .map(|(n, rs)| (n, rs.into_iter().filter_map(|r| ing.str(r)).collect()))
+        .collect();
     // The first and last event of each wanted (account, region), in one pass over the table.
-    let wanted: BTreeSet<(&str, &str)> = lives.iter().filter_map(|l| Some((l.1, l.2?))).collect();
+    let mut wanted: BTreeSet<(&str, &str)> =
+        lives.iter().filter_map(|l| Some((l.1, l.2?))).collect();
+    for l in &lives {
+        wanted.extend(worked.get(&l.0).into_iter().flatten().map(|&r| (l.1, r)));
+    }
     let mut region_span: BTreeMap<(&str, &str), Span> = BTreeMap::new();
     if !wanted.is_empty() {
         // Only the events of the accounts wanted are looked up (an index, not a hash, for
@@ -128,9 +162,24 @@ pub(super) fn evidence_gaps(
             );
             found.entry((acct.to_string(), what)).or_default().push(id);
         }
-        let (Some(region), Some(end)) = (region, end) else { continue };
+        let Some(end) = end else { continue };
         // The part of the session's life the account's logs cover.
         let (w0, w1) = (start.max(first), end.min(last));
+        // The regions it worked in, other than that of global events: their logs must go on
+        // while it lived.
+        for &r in worked.get(&n).into_iter().flatten().filter(|&&r| Some(r) != region) {
+            let Some(&(_, rl)) = region_span.get(&(acct, r)) else { continue };
+            if rl + SLACK < w1 {
+                let what = format!(
+                    "logs of account {acct} in {r}, where tainted session(s) of it made calls, end at {} while its other logs go on to {} and those sessions were still valid: unless they stopped working there, what they did in {r} since is not in the trail (a role assumed through that region's STS endpoint is recorded only there, F15); check that every {r} log file of the account from {} was given",
+                    fmt_iso(rl),
+                    fmt_iso(last),
+                    fmt_iso(rl)
+                );
+                found.entry((acct.to_string(), what)).or_default().push(id);
+            }
+        }
+        let Some(region) = region else { continue };
         if !key && w1 - w0 <= SLACK {
             continue;
         }
