@@ -848,7 +848,7 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
             s.expired_sessions,
             s.unrevocable_sessions,
             s.collateral_sessions,
-            evidence_check::verify_line(v.verdict, integrity.as_ref()),
+            evidence_check::verify_line(v.verdict, integrity.as_ref(), v.unrevocable.len()),
             integrity_line
         );
     }

@@ -981,3 +981,51 @@ fn a_flood_of_calls_signed_by_the_leaked_key_fills_the_case_folder_in_time_order
     assert!(html.contains("<svg id=\"timeline-svg\""), "timeline drawn");
     assert!(html.contains("GetObject"), "the calls named on the timeline");
 }
+
+/// A leaked root key: no IAM policy cuts it or the sessions root minted with it (F11), so
+/// the case folder never says every live tainted credential is cut (a review: `investigate`
+/// said "OK: every live tainted credential is cut", `report.html` "PLAN VERIFIED", and the
+/// critical finding's next step "apply the plan, 0 actions", while the key and two sessions
+/// it minted stayed valid).
+#[test]
+fn a_leaked_root_key_is_never_reported_as_cut() {
+    use trailhound::gen::scenario::Scenario;
+    const MAIN: &str = "111122223333";
+    const T0: i64 = 1_710_151_200; // 2024-03-11T10:00:00Z
+    let mut s = Scenario::new();
+    let root = s.root_key(MAIN, LEAKED_KEY);
+    let session = s.get_session_token(&root, T0, 3600);
+    s.call(&session, T0 + 60, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let d = TempDir::new().unwrap();
+    s.write(&d.path().join("trail"), &[]).unwrap();
+    let case = d.path().join("case");
+    let o = bin()
+        .arg("investigate")
+        .arg(d.path().join("trail"))
+        .args(["--key", LEAKED_KEY, "--effective-at", "2024-03-11T10:30:00Z", "--no-progress"])
+        .arg("-o")
+        .arg(&case)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    let verify = read_json(&case.join("verify.json"));
+    assert_eq!(verify["ok"], json!(true), "{out}");
+    let unrevocable = verify["unrevocable"].as_array().unwrap().len();
+    assert_eq!(unrevocable, 2, "the root key and its live session: {verify:#}");
+    assert!(!out.contains("every live tainted credential is cut"), "{out}");
+    assert!(
+        out.contains(&format!("verify: OK for what IAM can cut, but some are NOT cut: {unrevocable} live tainted credential(s) no IAM policy can cut stay valid")),
+        "{out}"
+    );
+    let html = std::fs::read_to_string(case.join("report.html")).unwrap();
+    assert!(!html.contains("PLAN VERIFIED</span>"), "badge");
+    assert!(html.contains("PLAN VERIFIED FOR WHAT IAM CAN CUT: 2 unrevocable still valid"));
+    assert!(!html.contains("OK: every live tainted credential is cut"));
+    assert!(html.contains("root access key: delete it as the root user"), "the remedy is shown");
+    let plan = read_json(&case.join("plan.json"));
+    assert_eq!(plan["unrevocable"].as_array().map(Vec::len), Some(2), "{plan:#}");
+    assert!(
+        html.contains("2 tainted credential(s) no IAM policy can cut stay valid after it"),
+        "the next step names the plan's unrevocable"
+    );
+}

@@ -121,17 +121,27 @@ pub(super) fn failed(r: &crate::integrity::IntegrityReport) -> bool {
 pub(super) fn verify_line(
     verdict: &str,
     r: Option<&crate::integrity::IntegrityReport>,
-) -> &'static str {
+    unrevocable: usize,
+) -> String {
     let partly_unproven =
         |r: &crate::integrity::IntegrityReport| r.uncovered_total > 0 || !r.not_shown.is_empty();
-    match verdict {
-        "FAIL" => "FAIL: see verify.json",
+    let line = match verdict {
+        "FAIL" => return "FAIL: see verify.json".to_string(),
         _ if r.is_some_and(failed) => {
             "OK on the evidence as given, but it does not match its digests (below): not a proof"
         }
         "INCOMPLETE" => "INCOMPLETE: every live tainted credential found is cut, but some input could not be read (verify.json, unread)",
         _ if r.is_some_and(partly_unproven) => "OK on the evidence as given, but its digests do not cover all of it (below): what they do not cover is not proven",
+        _ if unrevocable > 0 => {
+            return format!("OK for what IAM can cut, but {} NOT cut: {unrevocable} live tainted credential(s) no IAM policy can cut stay valid (unrevocable: verify.json gives each one's remedy)", if unrevocable == 1 { "one is" } else { "some are" });
+        }
         _ => "OK: every live tainted credential is cut",
+    };
+    // A leaked root key, or what root minted, stays valid whatever the plan does (F11): an
+    // "every credential is cut" beside it was read as contained (a review).
+    match unrevocable {
+        0 => line.to_string(),
+        n => format!("{line}; {n} live tainted credential(s) no IAM policy can cut stay valid (unrevocable: verify.json gives each one's remedy)"),
     }
 }
 
@@ -156,15 +166,23 @@ mod tests {
     fn an_ok_over_logs_the_digests_do_not_all_cover_says_so() {
         let mut r = IntegrityReport { digests: 3, ..Default::default() };
         let plain = "OK: every live tainted credential is cut";
-        assert_eq!(verify_line("OK", Some(&r)), plain);
-        assert_eq!(verify_line("OK", None), plain);
+        assert_eq!(verify_line("OK", Some(&r), 0), plain);
+        assert_eq!(verify_line("OK", None, 0), plain);
+        // A live credential no IAM policy can cut (a leaked root key) is never "every ... cut".
+        let root = verify_line("OK", None, 3);
+        assert!(
+            root.starts_with("OK for what IAM can cut, but some are NOT cut: 3 live"),
+            "{root}"
+        );
+        assert!(verify_line("INCOMPLETE", None, 1).ends_with("1 live tainted credential(s) no IAM policy can cut stay valid (unrevocable: verify.json gives each one's remedy)"));
+        assert_eq!(verify_line("FAIL", None, 2), "FAIL: see verify.json");
         r.uncovered_total = 2;
-        assert!(verify_line("OK", Some(&r)).contains("do not cover all of it"));
+        assert!(verify_line("OK", Some(&r), 0).contains("do not cover all of it"));
         r.uncovered_total = 0;
         r.not_shown.push("a chain ends early".into());
-        assert!(verify_line("OK", Some(&r)).contains("do not cover all of it"));
+        assert!(verify_line("OK", Some(&r), 0).contains("do not cover all of it"));
         r.mismatched_total = 1;
-        assert!(verify_line("OK", Some(&r)).contains("not a proof"));
-        assert_eq!(verify_line("FAIL", Some(&r)), "FAIL: see verify.json");
+        assert!(verify_line("OK", Some(&r), 0).contains("not a proof"));
+        assert_eq!(verify_line("FAIL", Some(&r), 0), "FAIL: see verify.json");
     }
 }

@@ -21,9 +21,10 @@
 //!   that region (F15): a role chained from the session there leaves its `AssumeRole` in that
 //!   region's logs alone. When an account's logs of a region where a tainted session made
 //!   calls end more than [`SLACK`] before the session's life (as the account's other logs
-//!   cover it) is over, what it did there since is not in the trail, unless it stopped working
-//!   there (a review found a session's region cut short with no word, while the same cut in
-//!   the region of global events was told).
+//!   cover it) is over, while it was still working there (its last call there within
+//!   [`SLACK`] of their end), what it did there since is not in the trail, unless it stopped
+//!   working there (a review found a session's region cut short with no word, while the same
+//!   cut in the region of global events was told).
 //!
 //! Holes in the middle of a region's logs are not looked for: a quiet region has minutes or
 //! hours without a file, which no offline check tells from a file left out.
@@ -96,26 +97,28 @@ pub(super) fn evidence_gaps(
     if lives.is_empty() {
         return;
     }
-    // The regions each tainted session made calls in (by string number), in one pass.
-    let mut worked: BTreeMap<usize, BTreeSet<u32>> = BTreeMap::new();
+    // The regions each tainted session made calls in (by string number), with its last call
+    // there, in one pass.
+    let mut worked: BTreeMap<usize, BTreeMap<u32, i64>> = BTreeMap::new();
     let mut is_session = vec![false; g.nodes.len()];
     for l in lives.iter().filter(|l| !l.6) {
         is_session[l.0] = true;
     }
     for (i, s) in ing.stubs.iter().enumerate() {
         if let Some(n) = g.node_of_event(i).filter(|&n| is_session.get(n) == Some(&true)) {
-            worked.entry(n).or_default().insert(s.region);
+            let last = worked.entry(n).or_default().entry(s.region).or_insert(s.time);
+            *last = (*last).max(s.time);
         }
     }
-    let worked: BTreeMap<usize, BTreeSet<&str>> = worked
+    let worked: BTreeMap<usize, BTreeMap<&str, i64>> = worked
         .into_iter()
-        .map(|(n, rs)| (n, rs.into_iter().filter_map(|r| ing.str(r)).collect()))
+        .map(|(n, rs)| (n, rs.into_iter().filter_map(|(r, t)| Some((ing.str(r)?, t))).collect()))
         .collect();
     // The first and last event of each wanted (account, region), in one pass over the table.
     let mut wanted: BTreeSet<(&str, &str)> =
         lives.iter().filter_map(|l| Some((l.1, l.2?))).collect();
     for l in &lives {
-        wanted.extend(worked.get(&l.0).into_iter().flatten().map(|&r| (l.1, r)));
+        wanted.extend(worked.get(&l.0).into_iter().flatten().map(|(&r, _)| (l.1, r)));
     }
     let mut region_span: BTreeMap<(&str, &str), Span> = BTreeMap::new();
     if !wanted.is_empty() {
@@ -165,11 +168,16 @@ pub(super) fn evidence_gaps(
         let Some(end) = end else { continue };
         // The part of the session's life the account's logs cover.
         let (w0, w1) = (start.max(first), end.min(last));
-        // The regions it worked in, other than that of global events: their logs must go on
-        // while it lived.
-        for &r in worked.get(&n).into_iter().flatten().filter(|&&r| Some(r) != region) {
+        // The regions it was still working in when their logs end (its last call there
+        // within [`SLACK`] of their end), other than that of global events, while it lived on
+        // and the account's other logs went on. A session that stopped calling in a region
+        // well before the region's logs end is not told: what it may have done there later is
+        // no more hidden than what it may have done in a region it never used.
+        for (&r, &worked_until) in
+            worked.get(&n).into_iter().flatten().filter(|(&r, _)| Some(r) != region)
+        {
             let Some(&(_, rl)) = region_span.get(&(acct, r)) else { continue };
-            if rl + SLACK < w1 {
+            if rl + SLACK < w1 && worked_until + SLACK >= rl {
                 let what = format!(
                     "logs of account {acct} in {r}, where tainted session(s) of it made calls, end at {} while its other logs go on to {} and those sessions were still valid: unless they stopped working there, what they did in {r} since is not in the trail (a role assumed through that region's STS endpoint is recorded only there, F15); check that every {r} log file of the account from {} was given",
                     fmt_iso(rl),

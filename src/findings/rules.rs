@@ -40,7 +40,12 @@ pub(super) fn leaked_key(b: &BlastRadius, plan: Option<&Plan>, out: &mut Vec<Fin
                 },
                 live,
                 p.summary.keys_to_deactivate
-            )
+            ) + &match p.unrevocable.len() {
+                // Root's own key and what root minted stay valid whatever plan.sh does (F11):
+                // "apply the plan, 0 actions" read as contained (a review).
+                0 => String::new(),
+                n => format!("; {n} tainted credential(s) no IAM policy can cut stay valid after it (plan.json's unrevocable: act on each one's remedy, e.g. delete a root key as the root user)"),
+            }
         }
         None => "run trailhound plan with the same --key to cut every live credential".into(),
     };

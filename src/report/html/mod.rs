@@ -408,6 +408,11 @@ fn header(o: &mut String, cx: &Ctx) {
     } else if v.verdict == "INCOMPLETE" {
         "<span class=\"verdict fail\">INPUT INCOMPLETE: verified over what was read only</span>"
             .to_string()
+    } else if v.verdict == "OK" && !v.unrevocable.is_empty() {
+        format!(
+            "<span class=\"verdict fail\">PLAN VERIFIED FOR WHAT IAM CAN CUT: {} unrevocable still valid</span>",
+            v.unrevocable.len()
+        )
     } else if v.verdict == "OK" {
         "<span class=\"verdict ok\">PLAN VERIFIED</span>".to_string()
     } else {

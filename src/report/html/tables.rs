@@ -582,15 +582,20 @@ pub(super) fn plan_section(o: &mut String, cx: &Ctx) {
     o.push_str("</section>\n");
 }
 
-fn verdict_table(o: &mut String, title: &str, list: &[SessionVerdict], by: bool) {
+/// The last column of a table of verdicts, when it has one: its heading and its text.
+type Column = (&'static str, fn(&SessionVerdict) -> Option<&str>);
+
+/// Who denies each session ([`SessionVerdict::denied_by`]).
+const DENIED_BY: Option<Column> = Some(("Denied by", |s| s.denied_by.as_deref()));
+
+fn verdict_table(o: &mut String, title: &str, list: &[SessionVerdict], last: Option<Column>) {
     if list.is_empty() {
         return;
     }
     w!(o, "<h3>{title} ({})</h3>\n", list.len());
-    if by {
-        table_head(o, &["Session", "Principal", "Issued", "Valid until", "Denied by"]);
-    } else {
-        table_head(o, &["Session", "Principal", "Issued", "Valid until"]);
+    match last {
+        Some((head, _)) => table_head(o, &["Session", "Principal", "Issued", "Valid until", head]),
+        None => table_head(o, &["Session", "Principal", "Issued", "Valid until"]),
     }
     for s in list.iter().take(LONG_TABLE_ROWS) {
         w!(
@@ -601,11 +606,11 @@ fn verdict_table(o: &mut String, title: &str, list: &[SessionVerdict], by: bool)
             opt_time(s.issued_at),
             opt_time(s.valid_until)
         );
-        if by {
+        if let Some((_, text)) = last {
             w!(
                 o,
                 "<td class=\"wrap\">{}</td>",
-                s.denied_by.as_deref().map_or_else(|| "–".into(), |x| brk(&clip(x, 140)))
+                text(s).map_or_else(|| "–".into(), |x| brk(&clip(x, 400)))
             );
         }
         o.push_str("</tr>\n");
@@ -623,6 +628,14 @@ pub(super) fn verify_section(o: &mut String, cx: &Ctx) {
             "<div class=\"banner fail\">INCOMPLETE: every live tainted credential found is cut by the plan at {}, but {}</div>\n",
             escape_html(&v.effective_at.to_string()),
             escape_html(unread)
+        );
+    } else if v.verdict == "OK" && !v.unrevocable.is_empty() {
+        // Root's own key and what root minted stay valid whatever the plan does (F11).
+        w!(
+            o,
+            "<div class=\"banner fail\">OK for what IAM can cut at {}, but {} live tainted credential(s) no IAM policy can cut stay valid: see \"Unrevocable\" below for each one's remedy.</div>\n",
+            escape_html(&v.effective_at.to_string()),
+            v.unrevocable.len()
         );
     } else if v.verdict == "OK" {
         w!(
@@ -651,12 +664,12 @@ pub(super) fn verify_section(o: &mut String, cx: &Ctx) {
     cell(o, v.covered.len(), "covered", false);
     cell(o, v.not_covered.len(), "not covered", !v.not_covered.is_empty());
     cell(o, v.expired.len(), "expired by the cut-off", false);
-    cell(o, v.unrevocable.len(), "unrevocable", false);
+    cell(o, v.unrevocable.len(), "unrevocable (NOT cut)", !v.unrevocable.is_empty());
     cell(o, v.collateral.len(), "collateral", false);
     cell(o, v.keys_deactivated.len(), "keys deactivated", false);
     cell(o, v.keys_left_active.len(), "keys left active", !v.keys_left_active.is_empty());
     o.push_str("</div>\n");
-    verdict_table(o, "NOT covered: still alive after the plan", &v.not_covered, false);
+    verdict_table(o, "NOT covered: still alive after the plan", &v.not_covered, None);
     if !v.keys_left_active.is_empty() {
         w!(
             o,
@@ -668,10 +681,15 @@ pub(super) fn verify_section(o: &mut String, cx: &Ctx) {
         }
         o.push_str("</ul>\n");
     }
-    verdict_table(o, "Collateral: untainted sessions the plan also cuts", &v.collateral, true);
-    verdict_table(o, "Covered", &v.covered, true);
-    verdict_table(o, "Expired by the cut-off (no action needed)", &v.expired, false);
-    verdict_table(o, "Unrevocable (acknowledged by the plan)", &v.unrevocable, false);
+    verdict_table(o, "Collateral: untainted sessions the plan also cuts", &v.collateral, DENIED_BY);
+    verdict_table(o, "Covered", &v.covered, DENIED_BY);
+    verdict_table(o, "Expired by the cut-off (no action needed)", &v.expired, None);
+    verdict_table(
+        o,
+        "Unrevocable: still valid, no IAM policy can cut them",
+        &v.unrevocable,
+        Some(("Why, and the remedy", |s| s.reason.as_deref())),
+    );
     for (list, title) in [
         (&v.keys_deactivated, "Keys deactivated"),
         (&v.keys_denied, "Keys only denied (still Active: cut by their user's deny-all)"),
