@@ -2900,6 +2900,57 @@ fn a_session_issued_out_of_sight_from_the_attackers_address_is_a_review_item() {
     assert!(suspected.iter().any(|r| r.contains(&child.node_id())), "{suspected:?}");
 }
 
+/// A suspected session (no issuing call in the trail, called from the leaked key's address)
+/// that made a user with a password and a key: a deny of the session, all its review item
+/// offered, leaves the user and the key valid, and nothing in the plan acted on them (a
+/// review: plan exit 0 and verify OK with the admin user's key in use). Now a session to
+/// check: plan exits 1, verify fails, and both name what it made.
+#[test]
+fn a_suspected_session_that_made_a_user_and_a_key_is_a_session_to_check() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    s.call(&leaked, T0, "iam.amazonaws.com", "ListRoles", Value::Null);
+    let admin = format!("arn:aws:iam::{MAIN}:role/Admin");
+    let hidden = s.assume_role(&leaked, T0 + 10, &admin, "x", 3600);
+    s.drop_records(|_, r| r["eventName"] == "AssumeRole");
+    s.call(&hidden, T0 + 60, "iam.amazonaws.com", "ListUsers", Value::Null);
+    let quiet = s.clone();
+    s.create_user(&hidden, T0 + 120, "backdoor");
+    s.create_login_profile(&hidden, T0 + 130, "backdoor");
+    let key = s.create_access_key(&hidden, T0 + 140, Some("backdoor"));
+    s.call(&key, T0 + 600, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let d = write(&s, &[]);
+    let (code, p, err) = run(&["plan", "--key", LEAKED, "--effective-at", CUT], &d);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(p["summary"]["sessions_to_check"], 1, "{}", p["summary"]);
+    let check = p["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n.as_str())
+        .find(|n| n.starts_with(&format!("CHECK: session {}", hidden.node_id())))
+        .unwrap_or_else(|| panic!("{p:#}"));
+    assert!(check.contains(&format!("access key {} of", key.key)), "{check}");
+    assert!(
+        check.contains(&format!("user arn:aws:iam::{MAIN}:user/backdoor (CreateUser")),
+        "{check}"
+    );
+    assert!(check.contains("(CreateLoginProfile"), "{check}");
+    let review = review_reasons(&p)
+        .into_iter()
+        .find(|r| r.starts_with("SUSPECTED"))
+        .unwrap_or_else(|| panic!("{p:#}"));
+    assert!(review.contains(&key.key), "{review}");
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 1, "{v:#}");
+    assert!(v["notes"].to_string().contains(&format!("CHECK: session {}", hidden.node_id())));
+    // The same session that made nothing: a review item only, as before.
+    let d = write(&quiet, &[]);
+    let p = plan(&d, LEAKED, "strict");
+    assert!(review_reasons(&p).iter().any(|r| r.starts_with("SUSPECTED")), "{p:#}");
+    assert_eq!(verify(&d, &p).0, 0);
+}
+
 /// F8 limits the total of a principal's inline policies. The leaked key puts a policy of about
 /// 1,990 characters (pretty-printed: whitespace does not count) on its own user, and the
 /// attacker's role session puts one on AdminRole whose record does not hold its document. An

@@ -26,7 +26,7 @@ pub use moments::{Moment, Moments};
 pub use render::{render_markdown, render_table};
 use serde::Serialize;
 use signals::signals;
-pub use signals::SUSPECTED;
+pub use signals::{suspect_made_note, suspects_made, SUSPECTED};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A tainted credential (`credentials[]` in the JSON).

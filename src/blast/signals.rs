@@ -165,6 +165,15 @@ pub(super) fn suspected(g: &SessionGraph, tainted: &BTreeSet<usize>) -> Vec<Sign
                 }
             }
         }
+        let made = made_by(g, tainted, &seen);
+        let detail = if made.is_empty() {
+            detail
+        } else {
+            format!(
+                "{detail}; it made, directly or through what it issued, what a deny of its sessions leaves valid, and which is the attacker's if it is: {}",
+                made.join("; ")
+            )
+        };
         let detail = if issued.is_empty() {
             detail
         } else {
@@ -185,4 +194,84 @@ pub(super) fn suspected(g: &SessionGraph, tainted: &BTreeSet<usize>) -> Vec<Sign
         });
     }
     out
+}
+
+/// What the untainted credentials among `nodes` made that outlives every deny of a session: the
+/// access keys they created (F1) and the users and roles they made, gave a password or whose
+/// trust they set (the session graph's grants), as a review lists them, sorted.
+fn made_by(g: &SessionGraph, tainted: &BTreeSet<usize>, nodes: &BTreeSet<usize>) -> Vec<String> {
+    let mine = |n: &usize| nodes.contains(n) && !tainted.contains(n);
+    let mut made: Vec<String> = nodes
+        .iter()
+        .filter(|n| mine(n) && g.nodes[**n].kind == crate::chain::NodeKind::LongTermKey)
+        .map(|&n| {
+            let k = &g.nodes[n];
+            format!(
+                "access key {} of {}",
+                k.access_key_id.as_deref().unwrap_or(&k.id),
+                k.principal_arn.as_deref().or(k.user_name.as_deref()).unwrap_or("?")
+            )
+        })
+        .collect();
+    for (what, grants) in [("user", &g.user_grants), ("role", &g.role_grants)] {
+        made.extend(grants.iter().filter(|gr| mine(&gr.by)).map(|gr| {
+            format!(
+                "{what} {} ({} at {})",
+                gr.user_arn,
+                gr.event_name,
+                crate::time::fmt_iso(gr.time)
+            )
+        }));
+    }
+    made.sort_unstable();
+    made.dedup();
+    made
+}
+
+/// The suspected sessions ([`suspected`]'s signals in `b`) that made, directly or through the
+/// untainted sessions they issued, keys, users or roles ([`made_by`]), with what each made.
+/// Denying the session (what its review item offers) leaves those valid, and the plan does not
+/// act on them: a review found such a session's admin user and key alive with plan exit 0 and
+/// verify OK. Each is a session to check: `plan` exits 1 and `verify` fails until a person
+/// decides.
+pub fn suspects_made(g: &SessionGraph, b: &super::BlastRadius) -> Vec<(usize, Vec<String>)> {
+    let suspects: Vec<usize> = b
+        .signals
+        .iter()
+        .filter(|s| s.kind == SUSPECTED)
+        .filter_map(|s| g.node(&s.credential))
+        .collect();
+    if suspects.is_empty() {
+        return Vec::new();
+    }
+    let ch = g.children();
+    let mut out = Vec::new();
+    for n in suspects {
+        let mut seen = BTreeSet::from([n]);
+        let mut stack = vec![n];
+        while let Some(x) = stack.pop() {
+            for &(c, _) in &ch[x] {
+                if seen.insert(c) {
+                    stack.push(c);
+                }
+            }
+        }
+        let made = made_by(g, &b.nodes, &seen);
+        if !made.is_empty() {
+            out.push((n, made));
+        }
+    }
+    out
+}
+
+/// The CHECK note of a suspected session that made what `made` lists ([`suspects_made`]).
+pub fn suspect_made_note(g: &SessionGraph, n: usize, made: &[String]) -> String {
+    const LISTED: usize = 10;
+    let more = made.len().saturating_sub(LISTED);
+    format!(
+        "CHECK: session {} has no issuing call in the trail linked to the leaked key but called from its addresses (SUSPECTED), and it made what a deny of its sessions leaves valid: {}{}; if it is not yours, these are the attacker's: deactivate the keys, contain and remove the users, and undo the roles' trust, by hand (the plan does not act on them)",
+        crate::escape::one_line(&g.nodes[n].id),
+        crate::escape::one_line(&made[..made.len() - more].join("; ")),
+        if more > 0 { format!(" and {more} more") } else { String::new() }
+    )
 }
