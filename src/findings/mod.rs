@@ -477,4 +477,24 @@ mod tests {
         assert_eq!(serde_json::to_string(&Severity::Critical).unwrap(), "\"critical\"");
         assert_eq!(Severity::Medium.as_str(), "medium");
     }
+
+    /// A data-read finding names each resource whole (a review: `payroll/0.csv` shown as
+    /// `0.csv`, the secret `prod/db` as `db`, the service as a resource).
+    #[test]
+    fn data_reads_name_the_whole_resource() {
+        for (r, shown) in [
+            ("arn:aws:s3:::payroll-bucket/payroll/0.csv", "payroll-bucket/payroll/0.csv"),
+            ("arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/db-AbCdEf", "prod/db-AbCdEf"),
+            ("prod/db", "prod/db"),
+            ("arn:aws:ssm:us-east-1:111122223333:parameter/prod/api-key", "/prod/api-key"),
+            ("/prod/db-password", "/prod/db-password"),
+            ("arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab", "key/1234abcd-12ab"),
+            (
+                "secretsmanager.amazonaws.com",
+                "(not named in the records of secretsmanager.amazonaws.com: see their requestParameters)",
+            ),
+        ] {
+            assert_eq!(super::rules::shown_resource(r), shown, "{r}");
+        }
+    }
 }

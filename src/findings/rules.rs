@@ -177,9 +177,14 @@ pub(super) fn data_read(b: &BlastRadius, out: &mut Vec<Finding>) {
             "kms" => (Severity::Medium, vec!["T1552"], "review what the decrypted data protects"),
             _ => (Severity::Medium, vec!["T1530"], "review the data read"),
         };
-        let sample: Vec<&str> = res
+        // An object by its key: the title names its bucket.
+        let sample: Vec<String> = res
             .iter()
-            .map(|r| r.rsplit(['/', ':']).find(|x| !x.is_empty()).unwrap_or(r))
+            .map(|r| shown_resource(r))
+            .map(|r| match (what, r.split_once('/')) {
+                ("s3", Some((_, key))) if !key.is_empty() => key.to_string(),
+                _ => r,
+            })
             .take(5)
             .collect();
         out.push(Finding {
@@ -201,6 +206,24 @@ pub(super) fn data_read(b: &BlastRadius, out: &mut Vec<Finding>) {
             failed: false,
         });
     }
+}
+
+/// A resource read as a data-read finding lists it: the whole name, not its last segment (a
+/// review: `payroll/0.csv` shown as `0.csv`, the secret `prod/db` as `db`). An ARN is cut to
+/// its resource (`bucket/key` of an object, the secret's or parameter's name, `key/ID`); a
+/// service's name (a read whose record names no resource: `BatchGetSecretValue`,
+/// `GetParameters`, `GetParametersByPath`) says so, for it is no resource read.
+pub(super) fn shown_resource(r: &str) -> String {
+    if r.ends_with(".amazonaws.com") && !r.contains(['/', ':']) {
+        return format!("(not named in the records of {r}: see their requestParameters)");
+    }
+    let Some(rest) = r.strip_prefix("arn:") else { return r.to_string() };
+    let resource = rest.splitn(5, ':').nth(4).unwrap_or(rest);
+    let resource = resource
+        .strip_prefix("secret:")
+        .or_else(|| resource.strip_prefix("parameter").filter(|p| p.starts_with('/')))
+        .unwrap_or(resource);
+    resource.to_string()
 }
 
 /// Tainted credentials still valid when their account's evidence ends, per account.
