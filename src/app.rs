@@ -757,7 +757,16 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
     let integrity = evidence_check::of_case(&ing, &a.input.inputs, a.input.max_file_size)?;
     let scan = crate::scan::scan_report(&ing);
     let b = crate::findings::with_findings(b, &g, Some(&p));
-    let sel = g.select(&seeds, &[]);
+    // The seeds' lineage and every tainted credential beyond it, with the chain to it, as
+    // `sessions --key` draws them: a session tainted through an attacker-made user (its
+    // console sign-in) has no issuing edge from the seeds, and the case's graph left it out
+    // while the report counted it (a review).
+    let mut sel = g.select(&seeds, &[]);
+    let beyond: std::collections::BTreeSet<usize> =
+        b.nodes.iter().copied().filter(|n| !sel.contains(n)).collect();
+    if !beyond.is_empty() {
+        sel.extend(g.ancestors(&beyond));
+    }
     let out = |name: &str| a.output.join(name);
     let write = |name: &str, text: &str| -> Result<()> {
         crate::outfile::write(&out(name), text)

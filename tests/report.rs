@@ -1029,3 +1029,35 @@ fn a_leaked_root_key_is_never_reported_as_cut() {
         "the next step names the plan's unrevocable"
     );
 }
+
+/// Every tainted credential is in the case's drawn chain: a console session of a user the
+/// attacker made has no issuing edge from the leaked key, and `sessions.dot` and the report's
+/// graph left it out while the report counted it (a review).
+#[test]
+fn the_case_graph_holds_every_tainted_credential() {
+    use trailhound::gen::scenario::Scenario;
+    const MAIN: &str = "111122223333";
+    const T0: i64 = 1_710_151_200; // 2024-03-11T10:00:00Z
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED_KEY);
+    s.create_user(&leaked, T0, "backdoor");
+    s.create_login_profile(&leaked, T0 + 10, "backdoor");
+    let console = s.console_login(MAIN, T0 + 60, "backdoor");
+    s.call(&console, T0 + 120, "s3.amazonaws.com", "ListBuckets", Value::Null);
+    let d = TempDir::new().unwrap();
+    s.write(&d.path().join("trail"), &[]).unwrap();
+    let case = d.path().join("case");
+    investigate(&d.path().join("trail"), LEAKED_KEY, "2024-03-11T10:30:00Z", &case);
+    let blast = read_json(&case.join("blast.json"));
+    let tainted = strs(&blast, "credentials", "id");
+    assert!(tainted.contains(console.node_id().as_str()), "{blast:#}");
+    let dot = std::fs::read_to_string(case.join("sessions.dot")).unwrap();
+    for c in &tainted {
+        assert!(dot.contains(&format!("\"{c}\"")), "{c} missing from sessions.dot:\n{dot}");
+    }
+    let html = std::fs::read_to_string(case.join("report.html")).unwrap();
+    assert!(
+        html.contains(&format!("{} credentials and", tainted.len())),
+        "the report's graph draws every tainted credential"
+    );
+}
