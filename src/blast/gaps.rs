@@ -17,14 +17,15 @@
 //!   key (the leaked one, one the attacker made), valid through the whole evidence, only an
 //!   absent region is told.
 //!
-//! - **A region the session worked in.** A call to a regional STS endpoint is recorded only in
-//!   that region (F15): a role chained from the session there leaves its `AssumeRole` in that
-//!   region's logs alone. When an account's logs of a region where a tainted session made
-//!   calls end more than [`SLACK`] before the session's life (as the account's other logs
-//!   cover it) is over, while it was still working there (its last call there within
-//!   [`SLACK`] of their end), what it did there since is not in the trail, unless it stopped
-//!   working there (a review found a session's region cut short with no word, while the same
-//!   cut in the region of global events was told).
+//! - **A region the credential worked in.** A call to a regional STS endpoint is recorded only
+//!   in that region (F15): a role assumed there leaves its `AssumeRole` in that region's logs
+//!   alone. When an account's logs of a region where a tainted credential (a session, or a
+//!   long-term key) made calls end more than [`SLACK`] before its life (as the account's other
+//!   logs cover it) is over, while it was still working there (its last call there within
+//!   [`SLACK`] of their end) and something untainted was logged there up to then, what it did
+//!   there since is not in the trail, unless it stopped working there (a review found a
+//!   session's region cut short with no word, while the same cut in the region of global
+//!   events was told).
 //!
 //! Holes in the middle of a region's logs are not looked for: a quiet region has minutes or
 //! hours without a file, which no offline check tells from a file left out.
@@ -97,22 +98,38 @@ pub(super) fn evidence_gaps(
     if lives.is_empty() {
         return;
     }
-    // The regions each tainted session made calls in (by string number), with its last call
-    // there, in one pass.
+    // The regions each tainted credential made calls in (by string number), with its last
+    // call there, and the last call there of anything untainted (what shows the region's logs
+    // going on while it worked), in one pass. Not over query results: they hold the tainted
+    // credentials' events and each account's first and last, not where each region's logs end.
+    let query_results = ing.stats.shapes.contains_key("query_result");
     let mut worked: BTreeMap<usize, BTreeMap<u32, i64>> = BTreeMap::new();
-    let mut is_session = vec![false; g.nodes.len()];
-    for l in lives.iter().filter(|l| !l.6) {
-        is_session[l.0] = true;
+    let mut others: rustc_hash::FxHashMap<(u32, u32), i64> = Default::default();
+    let mut watched = vec![false; g.nodes.len()];
+    for l in lives.iter().filter(|_| !query_results) {
+        watched[l.0] = true;
     }
-    for (i, s) in ing.stubs.iter().enumerate() {
-        if let Some(n) = g.node_of_event(i).filter(|&n| is_session.get(n) == Some(&true)) {
-            let last = worked.entry(n).or_default().entry(s.region).or_insert(s.time);
-            *last = (*last).max(s.time);
+    if !query_results {
+        for (i, s) in ing.stubs.iter().enumerate() {
+            match g.node_of_event(i) {
+                Some(n) if watched.get(n) == Some(&true) => {
+                    let last = worked.entry(n).or_default().entry(s.region).or_insert(s.time);
+                    *last = (*last).max(s.time);
+                }
+                _ => {
+                    let last = others.entry((s.account, s.region)).or_insert(s.time);
+                    *last = (*last).max(s.time);
+                }
+            }
         }
     }
     let worked: BTreeMap<usize, BTreeMap<&str, i64>> = worked
         .into_iter()
         .map(|(n, rs)| (n, rs.into_iter().filter_map(|(r, t)| Some((ing.str(r)?, t))).collect()))
+        .collect();
+    let others: BTreeMap<(&str, &str), i64> = others
+        .into_iter()
+        .filter_map(|((a, r), t)| Some(((ing.str(a)?, ing.str(r)?), t)))
         .collect();
     // The first and last event of each wanted (account, region), in one pass over the table.
     let mut wanted: BTreeSet<(&str, &str)> =
@@ -170,16 +187,20 @@ pub(super) fn evidence_gaps(
         let (w0, w1) = (start.max(first), end.min(last));
         // The regions it was still working in when their logs end (its last call there
         // within [`SLACK`] of their end), other than that of global events, while it lived on
-        // and the account's other logs went on. A session that stopped calling in a region
-        // well before the region's logs end is not told: what it may have done there later is
-        // no more hidden than what it may have done in a region it never used.
+        // and the account's other logs went on, where something untainted was logged too up
+        // to then (a region nobody else uses ends with the credential's own last call there:
+        // a review found a sweep of one call in each region named every region). A credential
+        // that stopped calling in a region well before the region's logs end is not told:
+        // what it may have done there later is no more hidden than what it may have done in a
+        // region it never used.
         for (&r, &worked_until) in
             worked.get(&n).into_iter().flatten().filter(|(&r, _)| Some(r) != region)
         {
             let Some(&(_, rl)) = region_span.get(&(acct, r)) else { continue };
-            if rl + SLACK < w1 && worked_until + SLACK >= rl {
+            let busy = others.get(&(acct, r)).is_some_and(|&t| t + SLACK >= worked_until);
+            if rl + SLACK < w1 && worked_until + SLACK >= rl && busy {
                 let what = format!(
-                    "logs of account {acct} in {r}, where tainted session(s) of it made calls, end at {} while its other logs go on to {} and those sessions were still valid: unless they stopped working there, what they did in {r} since is not in the trail (a role assumed through that region's STS endpoint is recorded only there, F15); check that every {r} log file of the account from {} was given",
+                    "logs of account {acct} in {r}, where tainted credential(s) of it made calls, end at {} while its other logs go on to {} and those credentials were still valid: unless they stopped working there, what they did in {r} since is not in the trail (a role assumed through that region's STS endpoint is recorded only there, F15); check that every {r} log file of the account from {} was given",
                     fmt_iso(rl),
                     fmt_iso(last),
                     fmt_iso(rl)

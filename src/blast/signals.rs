@@ -201,9 +201,25 @@ pub(super) fn suspected(g: &SessionGraph, tainted: &BTreeSet<usize>) -> Vec<Sign
 /// trust they set (the session graph's grants), as a review lists them, sorted.
 fn made_by(g: &SessionGraph, tainted: &BTreeSet<usize>, nodes: &BTreeSet<usize>) -> Vec<String> {
     let mine = |n: &usize| nodes.contains(n) && !tainted.contains(n);
+    // A user deleted since (with its keys: IAM deletes no user that has one) is not left.
+    let gone = |account: Option<&str>, user: Option<&str>, since: Option<i64>| {
+        let (Some(a), Some(u), Some(t)) = (account, user, since) else { return false };
+        g.user_gone_after(a, u, t).is_some()
+    };
     let mut made: Vec<String> = nodes
         .iter()
         .filter(|n| mine(n) && g.nodes[**n].kind == crate::chain::NodeKind::LongTermKey)
+        .filter(|&&n| {
+            let k = &g.nodes[n];
+            let user = k.user_name.as_deref().or_else(|| {
+                k.principal_arn.as_deref().and_then(|a| crate::chain::after_segment(a, "user/"))
+            });
+            !gone(
+                k.account_id.as_deref(),
+                user.map(|u| u.rsplit('/').next().unwrap_or(u)),
+                k.issued_at.or(k.first_seen),
+            )
+        })
         .map(|&n| {
             let k = &g.nodes[n];
             format!(
@@ -213,8 +229,13 @@ fn made_by(g: &SessionGraph, tainted: &BTreeSet<usize>, nodes: &BTreeSet<usize>)
             )
         })
         .collect();
-    for (what, grants) in [("user", &g.user_grants), ("role", &g.role_grants)] {
-        made.extend(grants.iter().filter(|gr| mine(&gr.by)).map(|gr| {
+    let users = g.user_grants.iter().filter(|gr| {
+        !gone(Some(gr.account_id.as_str()), Some(gr.user_name.as_str()), Some(gr.time))
+    });
+    for (what, grants) in
+        [("user", users.collect::<Vec<_>>()), ("role", g.role_grants.iter().collect())]
+    {
+        made.extend(grants.into_iter().filter(|gr| mine(&gr.by)).map(|gr| {
             format!(
                 "{what} {} ({} at {})",
                 gr.user_arn,
@@ -229,11 +250,14 @@ fn made_by(g: &SessionGraph, tainted: &BTreeSet<usize>, nodes: &BTreeSet<usize>)
 }
 
 /// The suspected sessions ([`suspected`]'s signals in `b`) that made, directly or through the
-/// untainted sessions they issued, keys, users or roles ([`made_by`]), with what each made.
-/// Denying the session (what its review item offers) leaves those valid, and the plan does not
-/// act on them: a review found such a session's admin user and key alive with plan exit 0 and
-/// verify OK. Each is a session to check: `plan` exits 1 and `verify` fails until a person
-/// decides.
+/// untainted sessions they issued, keys, users or roles ([`made_by`]) still there at the end
+/// of the trail, with what each made. Denying the session (what its review item offered) leaves
+/// those valid, and the plan does not act on them: a review found such a session's admin user
+/// and key alive, the review item silent on them. Each is named in the session's review item
+/// and in a note. Not a failure: the address shared with the leaked key may be a NAT its own
+/// legitimate calls went through, where a clean admin's session made a role or a user (a
+/// review of a first version that failed plan and verify on them found that on an ordinary
+/// incident); the session is not tainted, for the same reason.
 pub fn suspects_made(g: &SessionGraph, b: &super::BlastRadius) -> Vec<(usize, Vec<String>)> {
     let suspects: Vec<usize> = b
         .signals
@@ -244,14 +268,18 @@ pub fn suspects_made(g: &SessionGraph, b: &super::BlastRadius) -> Vec<(usize, Ve
     if suspects.is_empty() {
         return Vec::new();
     }
+    // The sessions to check already (`crate::chain::Unsure`): their review items name what
+    // they made, and they count once.
+    let unsure: BTreeSet<usize> =
+        g.unsure_sessions(&b.nodes, &b.unsure).iter().map(|u| u.node).collect();
     let ch = g.children();
     let mut out = Vec::new();
-    for n in suspects {
+    for n in suspects.into_iter().filter(|n| !unsure.contains(n)) {
         let mut seen = BTreeSet::from([n]);
         let mut stack = vec![n];
         while let Some(x) = stack.pop() {
             for &(c, _) in &ch[x] {
-                if seen.insert(c) {
+                if !unsure.contains(&c) && seen.insert(c) {
                     stack.push(c);
                 }
             }
@@ -264,12 +292,12 @@ pub fn suspects_made(g: &SessionGraph, b: &super::BlastRadius) -> Vec<(usize, Ve
     out
 }
 
-/// The CHECK note of a suspected session that made what `made` lists ([`suspects_made`]).
+/// The note of a suspected session that made what `made` lists ([`suspects_made`]).
 pub fn suspect_made_note(g: &SessionGraph, n: usize, made: &[String]) -> String {
     const LISTED: usize = 10;
     let more = made.len().saturating_sub(LISTED);
     format!(
-        "CHECK: session {} has no issuing call in the trail linked to the leaked key but called from its addresses (SUSPECTED), and it made what a deny of its sessions leaves valid: {}{}; if it is not yours, these are the attacker's: deactivate the keys, contain and remove the users, and undo the roles' trust, by hand (the plan does not act on them)",
+        "SUSPECTED session {} (no issuing call in the trail, called from an address of the leaked key's credentials) made what a deny of its sessions leaves valid: {}{}; if it is not yours, these are the attacker's and this plan does NOT act on them: deactivate the keys, contain and remove the users, and undo the roles' trust by hand (see its review item)",
         crate::escape::one_line(&g.nodes[n].id),
         crate::escape::one_line(&made[..made.len() - more].join("; ")),
         if more > 0 { format!(" and {more} more") } else { String::new() }

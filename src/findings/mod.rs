@@ -486,7 +486,8 @@ mod tests {
             ("arn:aws:s3:::payroll-bucket/payroll/0.csv", "payroll-bucket/payroll/0.csv"),
             ("arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/db-AbCdEf", "prod/db-AbCdEf"),
             ("prod/db", "prod/db"),
-            ("arn:aws:ssm:us-east-1:111122223333:parameter/prod/api-key", "/prod/api-key"),
+            ("arn:aws:ssm:us-east-1:111122223333:parameter/prod/api-key", "parameter/prod/api-key"),
+            ("arn:aws-us-gov:s3:::gov-payroll/hr/1.csv", "gov-payroll/hr/1.csv"),
             ("/prod/db-password", "/prod/db-password"),
             ("arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab", "key/1234abcd-12ab"),
             (

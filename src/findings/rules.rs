@@ -144,10 +144,13 @@ pub(super) fn data_read(b: &BlastRadius, out: &mut Vec<Finding>) {
     for d in &b.data_access {
         let (target, what) = match d.event_name.as_str() {
             "GetObject" => {
+                // Of any partition (a review: each object of a GovCloud bucket was a finding
+                // of its own).
                 let bucket = d
                     .resource
-                    .strip_prefix("arn:aws:s3:::")
-                    .map(|r| r.split('/').next().unwrap_or(r))
+                    .strip_prefix("arn:")
+                    .and_then(|r| r.split_once(":s3:::"))
+                    .map(|(_, r)| r.split('/').next().unwrap_or(r))
                     .unwrap_or(&d.resource);
                 (format!("bucket/{bucket}"), "s3")
             }
@@ -210,7 +213,7 @@ pub(super) fn data_read(b: &BlastRadius, out: &mut Vec<Finding>) {
 
 /// A resource read as a data-read finding lists it: the whole name, not its last segment (a
 /// review: `payroll/0.csv` shown as `0.csv`, the secret `prod/db` as `db`). An ARN is cut to
-/// its resource (`bucket/key` of an object, the secret's or parameter's name, `key/ID`); a
+/// its resource (`bucket/key` of an object, the secret's name, `parameter/NAME`, `key/ID`); a
 /// service's name (a read whose record names no resource: `BatchGetSecretValue`,
 /// `GetParameters`, `GetParametersByPath`) says so, for it is no resource read.
 pub(super) fn shown_resource(r: &str) -> String {
@@ -219,11 +222,8 @@ pub(super) fn shown_resource(r: &str) -> String {
     }
     let Some(rest) = r.strip_prefix("arn:") else { return r.to_string() };
     let resource = rest.splitn(5, ':').nth(4).unwrap_or(rest);
-    let resource = resource
-        .strip_prefix("secret:")
-        .or_else(|| resource.strip_prefix("parameter").filter(|p| p.starts_with('/')))
-        .unwrap_or(resource);
-    resource.to_string()
+    // (A parameter's ARN does not say whether its name begins with `/`: left as it is.)
+    resource.strip_prefix("secret:").unwrap_or(resource).to_string()
 }
 
 /// Tainted credentials still valid when their account's evidence ends, per account.

@@ -837,7 +837,6 @@ pub fn build_plan_with(
     // A suspected session that made keys, users or roles: a deny of it (what its review item
     // offers) leaves them valid, and nothing here acts on them (`suspects_made`).
     let suspects_made = crate::blast::suspects_made(g, b);
-    summary.sessions_to_check += suspects_made.len() as u64;
     notes
         .extend(suspects_made.iter().map(|(n, made)| crate::blast::suspect_made_note(g, *n, made)));
     // Other persistence needs a human: a review item with the suggested command commented out.
