@@ -1013,6 +1013,7 @@ fn a_leaked_root_key_is_never_reported_as_cut() {
     let unrevocable = verify["unrevocable"].as_array().unwrap().len();
     assert_eq!(unrevocable, 2, "the root key and its live session: {verify:#}");
     assert!(!out.contains("every live tainted credential is cut"), "{out}");
+    assert!(out.contains("1 root key(s) unrevocable (still Active"), "{out}");
     assert!(
         out.contains(&format!("verify: OK for what IAM can cut, but some are NOT cut: {unrevocable} live tainted credential(s) no IAM policy can cut stay valid")),
         "{out}"

@@ -141,7 +141,10 @@ pub(super) fn verify_line(
     // "every credential is cut" beside it was read as contained (a review).
     match unrevocable {
         0 => line.to_string(),
-        n => format!("{line}; {n} live tainted credential(s) no IAM policy can cut stay valid (unrevocable: verify.json gives each one's remedy)"),
+        n => format!(
+            "{}; {n} live tainted credential(s) no IAM policy can cut stay valid (unrevocable: verify.json gives each one's remedy)",
+            line.replace("every live tainted credential found is cut", "every live tainted credential found that IAM can cut is cut")
+        ),
     }
 }
 
@@ -174,7 +177,14 @@ mod tests {
             root.starts_with("OK for what IAM can cut, but some are NOT cut: 3 live"),
             "{root}"
         );
-        assert!(verify_line("INCOMPLETE", None, 1).ends_with("1 live tainted credential(s) no IAM policy can cut stay valid (unrevocable: verify.json gives each one's remedy)"));
+        let incomplete = verify_line("INCOMPLETE", None, 1);
+        assert!(
+            incomplete.starts_with(
+                "INCOMPLETE: every live tainted credential found that IAM can cut is cut, but"
+            ),
+            "{incomplete}"
+        );
+        assert!(incomplete.ends_with("1 live tainted credential(s) no IAM policy can cut stay valid (unrevocable: verify.json gives each one's remedy)"));
         assert_eq!(verify_line("FAIL", None, 2), "FAIL: see verify.json");
         r.uncovered_total = 2;
         assert!(verify_line("OK", Some(&r), 0).contains("do not cover all of it"));

@@ -47,6 +47,10 @@ pub(super) fn leaked_key(b: &BlastRadius, plan: Option<&Plan>, out: &mut Vec<Fin
                 n => format!("; {n} tainted credential(s) no IAM policy can cut stay valid after it (plan.json's unrevocable: act on each one's remedy, e.g. delete a root key as the root user)"),
             }
         }
+        // A root key, and the sessions root minted with it, only the root user can end (F11).
+        None if b.credentials.iter().any(|c| c.principal_type.as_deref() == Some("Root")) => {
+            "run trailhound plan with the same --key to cut every live credential IAM can cut; root's own key, and the sessions root minted with it, only the root user can end (F11)".into()
+        }
         None => "run trailhound plan with the same --key to cut every live credential".into(),
     };
     out.push(Finding {

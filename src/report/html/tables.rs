@@ -625,9 +625,14 @@ pub(super) fn verify_section(o: &mut String, cx: &Ctx) {
     if let ("INCOMPLETE", Some(unread)) = (v.verdict, &v.unread) {
         w!(
             o,
-            "<div class=\"banner fail\">INCOMPLETE: every live tainted credential found is cut by the plan at {}, but {}</div>\n",
+            "<div class=\"banner fail\">INCOMPLETE: every live tainted credential found{} is cut by the plan at {}, but {}{}</div>\n",
+            if v.unrevocable.is_empty() { "" } else { " that IAM can cut" },
             escape_html(&v.effective_at.to_string()),
-            escape_html(unread)
+            escape_html(unread),
+            match v.unrevocable.len() {
+                0 => String::new(),
+                n => format!("; {n} live tainted credential(s) no IAM policy can cut stay valid (see \"Unrevocable\" below)"),
+            }
         );
     } else if v.verdict == "OK" && !v.unrevocable.is_empty() {
         // Root's own key and what root minted stay valid whatever the plan does (F11).
