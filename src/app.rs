@@ -771,12 +771,7 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
     // `sessions --key` draws them: a session tainted through an attacker-made user (its
     // console sign-in) has no issuing edge from the seeds, and the case's graph left it out
     // while the report counted it (a review).
-    let mut sel = g.select(&seeds, &[]);
-    let beyond: std::collections::BTreeSet<usize> =
-        b.nodes.iter().copied().filter(|n| !sel.contains(n)).collect();
-    if !beyond.is_empty() {
-        sel.extend(g.ancestors(&beyond));
-    }
+    let sel = crate::blast::with_tainted(&g, g.select(&seeds, &[]), &b.nodes);
     let out = |name: &str| a.output.join(name);
     let write = |name: &str, text: &str| -> Result<()> {
         crate::outfile::write(&out(name), text)

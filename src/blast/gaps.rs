@@ -22,10 +22,11 @@
 //!   alone. When an account's logs of a region where a tainted credential (a session, or a
 //!   long-term key) made calls end more than [`SLACK`] before its life (as the account's other
 //!   logs cover it) is over, while it was still working there (its last call there within
-//!   [`SLACK`] of their end) and something untainted was logged there up to then, what it did
+//!   [`SLACK`] of their end), something untainted was logged there up to then, and the
+//!   silence at the end is more than three times the region's longest before it, what it did
 //!   there since is not in the trail, unless it stopped working there (a review found a
 //!   session's region cut short with no word, while the same cut in the region of global
-//!   events was told).
+//!   events was told). For a long-term key, the region of global events is looked at so too.
 //!
 //! Holes in the middle of a region's logs are not looked for: a quiet region has minutes or
 //! hours without a file, which no offline check tells from a file left out.
@@ -138,6 +139,9 @@ pub(super) fn evidence_gaps(
         wanted.extend(worked.get(&l.0).into_iter().flatten().map(|(&r, _)| (l.1, r)));
     }
     let mut region_span: BTreeMap<(&str, &str), Span> = BTreeMap::new();
+    // The longest silence between two events of each wanted (account, region) (the table is
+    // in time order): how quiet the region is on its own.
+    let mut region_gap: BTreeMap<(&str, &str), i64> = BTreeMap::new();
     if !wanted.is_empty() {
         // Only the events of the accounts wanted are looked up (an index, not a hash, for
         // every other event of the table).
@@ -149,7 +153,7 @@ pub(super) fn evidence_gaps(
         // Each (account, region) pair of ids seen: the slot of its span when wanted.
         let mut slot: rustc_hash::FxHashMap<(u32, u32), Option<usize>> =
             rustc_hash::FxHashMap::default();
-        let mut slots: Vec<((&str, &str), Span)> = Vec::new();
+        let mut slots: Vec<((&str, &str), Span, i64)> = Vec::new();
         for s in &ing.stubs {
             if !of_account.get(s.account as usize).copied().unwrap_or(false)
                 || ing.is_time_anomaly(s.time)
@@ -159,17 +163,23 @@ pub(super) fn evidence_gaps(
             let k = *slot.entry((s.account, s.region)).or_insert_with(|| {
                 let k = (ing.str(s.account)?, ing.str(s.region)?);
                 wanted.contains(&k).then(|| {
-                    slots.push((k, (i64::MAX, i64::MIN)));
+                    slots.push((k, (i64::MAX, i64::MIN), 0));
                     slots.len() - 1
                 })
             });
             if let Some(k) = k {
-                let e = &mut slots[k].1;
+                let (_, e, gap) = &mut slots[k];
+                if e.1 != i64::MIN {
+                    *gap = (*gap).max(s.time - e.1);
+                }
                 e.0 = e.0.min(s.time);
                 e.1 = e.1.max(s.time);
             }
         }
-        region_span.extend(slots);
+        for (k, span, gap) in slots {
+            region_span.insert(k, span);
+            region_gap.insert(k, gap);
+        }
     }
     let mut found: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
     for (n, acct, region, start, end, (first, last), key) in lives {
@@ -193,12 +203,19 @@ pub(super) fn evidence_gaps(
         // that stopped calling in a region well before the region's logs end is not told:
         // what it may have done there later is no more hidden than what it may have done in a
         // region it never used.
+        // The region of global events is told by its own rule below for a session; for a
+        // long-term key that rule tells only an absent region, so it is looked at here too.
         for (&r, &worked_until) in
-            worked.get(&n).into_iter().flatten().filter(|(&r, _)| Some(r) != region)
+            worked.get(&n).into_iter().flatten().filter(|(&r, _)| key || Some(r) != region)
         {
             let Some(&(_, rl)) = region_span.get(&(acct, r)) else { continue };
             let busy = others.get(&(acct, r)).is_some_and(|&t| t + SLACK >= worked_until);
-            if rl + SLACK < w1 && worked_until + SLACK >= rl && busy {
+            // Quieter at its end than it ever was before: three times its longest silence (a
+            // review found regions of a dozen events in two hours, silent up to 24 and 47
+            // minutes at a time, named for 26 and 52 minutes without an event at their end).
+            let silence = w1 - rl;
+            let unusual = silence > 3 * region_gap.get(&(acct, r)).copied().unwrap_or(0);
+            if silence > SLACK && unusual && worked_until + SLACK >= rl && busy {
                 let what = format!(
                     "logs of account {acct} in {r}, where tainted credential(s) of it made calls, end at {} while its other logs go on to {} and those credentials were still valid: unless they stopped working there, what they did in {r} since is not in the trail (a role assumed through that region's STS endpoint is recorded only there, F15); check that every {r} log file of the account from {} was given",
                     fmt_iso(rl),

@@ -374,14 +374,22 @@ pub fn seed_nodes(g: &SessionGraph, seeds: &[SeedKey], notes: &mut Vec<String>) 
 pub fn with_taint(
     g: &SessionGraph,
     keys: &[crate::model::SeedKey],
-    mut sel: BTreeSet<usize>,
+    sel: BTreeSet<usize>,
 ) -> BTreeSet<usize> {
     if keys.is_empty() {
         return sel;
     }
     let seeds = seed_nodes(g, keys, &mut Vec::new());
-    let beyond: BTreeSet<usize> =
-        crate::taint::taint(g, &seeds).nodes.into_iter().filter(|n| !sel.contains(n)).collect();
+    with_tainted(g, sel, &crate::taint::taint(g, &seeds).nodes)
+}
+
+/// `sel` with every node of `tainted` it lacks and the chain to each.
+pub fn with_tainted(
+    g: &SessionGraph,
+    mut sel: BTreeSet<usize>,
+    tainted: &BTreeSet<usize>,
+) -> BTreeSet<usize> {
+    let beyond: BTreeSet<usize> = tainted.iter().copied().filter(|n| !sel.contains(n)).collect();
     if !beyond.is_empty() {
         sel.extend(g.ancestors(&beyond));
     }

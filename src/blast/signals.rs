@@ -232,9 +232,11 @@ fn made_by(g: &SessionGraph, tainted: &BTreeSet<usize>, nodes: &BTreeSet<usize>)
     let users = g.user_grants.iter().filter(|gr| {
         !gone(Some(gr.account_id.as_str()), Some(gr.user_name.as_str()), Some(gr.time))
     });
-    for (what, grants) in
-        [("user", users.collect::<Vec<_>>()), ("role", g.role_grants.iter().collect())]
-    {
+    let roles = g
+        .role_grants
+        .iter()
+        .filter(|gr| g.role_gone_after(&gr.account_id, &gr.user_name, gr.time).is_none());
+    for (what, grants) in [("user", users.collect::<Vec<_>>()), ("role", roles.collect())] {
         made.extend(grants.into_iter().filter(|gr| mine(&gr.by)).map(|gr| {
             format!(
                 "{what} {} ({} at {})",

@@ -105,7 +105,7 @@ pub fn findings_from(
     let events: BTreeMap<&str, &Event> =
         b.finding_events.iter().map(|e| (e.id.as_str(), e)).collect();
 
-    leaked_key(b, plan, &mut out);
+    leaked_key(b, nodes, plan, &mut out);
 
     // Persistence, grouped by target.
     let mut groups: BTreeMap<Key, Group> = BTreeMap::new();

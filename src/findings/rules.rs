@@ -12,7 +12,12 @@ use crate::time::Time;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The seed keys were used: the headline, with what the plan does about it.
-pub(super) fn leaked_key(b: &BlastRadius, plan: Option<&Plan>, out: &mut Vec<Finding>) {
+pub(super) fn leaked_key(
+    b: &BlastRadius,
+    nodes: &[&crate::chain::Node],
+    plan: Option<&Plan>,
+    out: &mut Vec<Finding>,
+) {
     if b.credentials.is_empty() {
         return;
     }
@@ -47,9 +52,19 @@ pub(super) fn leaked_key(b: &BlastRadius, plan: Option<&Plan>, out: &mut Vec<Fin
                 n => format!("; {n} tainted credential(s) no IAM policy can cut stay valid after it (plan.json's unrevocable: act on each one's remedy, e.g. delete a root key as the root user)"),
             }
         }
-        // A root key, and the sessions root minted with it, only the root user can end (F11).
-        None if b.credentials.iter().any(|c| c.principal_type.as_deref() == Some("Root")) => {
-            "run trailhound plan with the same --key to cut every live credential IAM can cut; root's own key, and the sessions root minted with it, only the root user can end (F11)".into()
+        // A root key, and the sessions root minted with it, only the root user can end (F11);
+        // no policy of the account reaches a service-linked role's or an Identity Center
+        // role's sessions either (F6, F20).
+        None if b.credentials.iter().any(|c| c.principal_type.as_deref() == Some("Root"))
+            || nodes.iter().any(|n| {
+                // By the role's path, as the plan tells them apart (`plan::targets`).
+                n.role_arn.as_deref().is_some_and(|a| {
+                    a.contains(":role/aws-service-role/")
+                        || a.contains(":role/aws-reserved/sso.amazonaws.com/")
+                }) && b.credentials.iter().any(|c| c.id == n.id)
+            }) =>
+        {
+            "run trailhound plan with the same --key to cut every live credential IAM can cut; root's own key and the sessions root minted (F11), and the sessions of service-linked and Identity Center roles (F6, F20), no policy of the account cuts".into()
         }
         None => "run trailhound plan with the same --key to cut every live credential".into(),
     };
