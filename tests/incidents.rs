@@ -53,6 +53,14 @@ fn verify(d: &TempDir, plan: &Value) -> (i32, Value) {
     (code, v)
 }
 
+/// The notes of a plan of the leaked key over `s` at the cut-off (whatever its exit code).
+fn plan_notes(s: &Scenario) -> Vec<String> {
+    let d = write(s, &[]);
+    let (_, p, err) = run(&["plan", "--key", LEAKED, "--effective-at", CUT], &d);
+    assert!(p.is_object(), "{err}");
+    p["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap().to_string()).collect()
+}
+
 fn actions<'a>(p: &'a Value, kind: &str) -> Vec<&'a Value> {
     p["actions"].as_array().unwrap().iter().filter(|a| a["type"] == kind).collect()
 }
@@ -5433,23 +5441,13 @@ fn holes_in_an_accounts_evidence_while_a_tainted_session_lived_are_named() {
     s.call(&ops, T0 + 60, "iam.amazonaws.com", "ListUsers", Value::Null);
     s.call(&ops, T0 + 1800, "s3.amazonaws.com", "ListBuckets", Value::Null);
     s.call(&ops, T0 + 3000, "s3.amazonaws.com", "ListBuckets", Value::Null);
-    let notes = |s: &Scenario| {
-        let d = write(s, &[]);
-        let (_, p, err) = run(&["plan", "--key", LEAKED, "--effective-at", CUT], &d);
-        assert!(p.is_object(), "{err}");
-        p["notes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|n| n.as_str().unwrap().to_string())
-            .collect::<Vec<_>>()
-    };
-    let whole = notes(&s);
+
+    let whole = plan_notes(&s);
     assert!(!whole.iter().any(|n| n.contains("F15") || n.contains("begin at")), "{whole:?}");
     // The account's logs of its first half hour left out.
     let mut late = s.clone();
     late.drop_records(|acct, r| acct == SECOND && r["eventName"] != "ListBuckets");
-    let n = notes(&late);
+    let n = plan_notes(&late);
     assert!(
         n.iter().any(|x| x.starts_with(&format!("logs of account {SECOND} begin at"))
             && x.contains("collect its logs from 2024-03-11T10:00:00Z")
@@ -5463,7 +5461,7 @@ fn holes_in_an_accounts_evidence_while_a_tainted_session_lived_are_named() {
             r["awsRegion"] = json!("eu-west-1");
         }
     });
-    let n = notes(&regional);
+    let n = plan_notes(&regional);
     assert!(
         n.iter().any(|x| x.contains(&format!("logs of account {SECOND} hold no us-east-1 events"))),
         "{n:?}"
@@ -5475,7 +5473,7 @@ fn holes_in_an_accounts_evidence_while_a_tainted_session_lived_are_named() {
             r["awsRegion"] = json!("eu-west-1");
         }
     });
-    let n = notes(&keyless);
+    let n = plan_notes(&keyless);
     assert!(
         n.iter()
             .any(|x| x.starts_with(&format!("logs of account {MAIN} hold no us-east-1 events"))
@@ -5533,19 +5531,9 @@ fn a_region_a_tainted_session_worked_in_whose_logs_stop_is_named() {
         });
         (s, ops)
     };
-    let notes = |s: &Scenario| {
-        let d = write(s, &[]);
-        let (_, p, err) = run(&["plan", "--key", LEAKED, "--effective-at", CUT], &d);
-        assert!(p.is_object(), "{err}");
-        p["notes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|n| n.as_str().unwrap().to_string())
-            .collect::<Vec<_>>()
-    };
+
     let (cut, ops) = build(false, false);
-    let n = notes(&cut);
+    let n = plan_notes(&cut);
     assert!(!n.iter().any(|x| x.contains("ap-south-1")), "{n:?}");
     assert!(
         n.iter().any(|x| x.starts_with(&format!(
@@ -5555,12 +5543,12 @@ fn a_region_a_tainted_session_worked_in_whose_logs_stop_is_named() {
     );
     // The region's logs go on while the session lives: nothing to say.
     let (whole, _) = build(true, false);
-    let n = notes(&whole);
+    let n = plan_notes(&whole);
     assert!(!n.iter().any(|x| x.contains("eu-west-1")), "{n:?}");
     // A region that is often silent that long on its own: its quiet end tells nothing (a
     // review found generated trails' quiet regions named).
     let (quiet, _) = build(false, true);
-    let n = notes(&quiet);
+    let n = plan_notes(&quiet);
     assert!(!n.iter().any(|x| x.contains("eu-west-1")), "{n:?}");
     // The leaked key itself working in the region of global events up to a cut there: the
     // rule for that region tells a key only when the region is absent (a review).
@@ -5582,7 +5570,7 @@ fn a_region_a_tainted_session_worked_in_whose_logs_stop_is_named() {
             r["awsRegion"] = json!("eu-west-1");
         }
     });
-    let n = notes(&keyed);
+    let n = plan_notes(&keyed);
     assert!(
         n.iter().any(|x| x.starts_with(&format!(
             "logs of account {MAIN} in us-east-1, where tainted credential(s) of it made calls, end at 2024-03-11T10:20:00Z"
@@ -5597,7 +5585,7 @@ fn a_region_a_tainted_session_worked_in_whose_logs_stop_is_named() {
         *r = serde_json::from_str(&text).unwrap();
         r["awsRegion"] = json!("us-iso-west-1");
     });
-    let n = notes(&iso);
+    let n = plan_notes(&iso);
     assert!(
         n.iter()
             .any(|x| x.contains(&format!("logs of account {SECOND} hold no us-iso-east-1 events"))),
