@@ -111,16 +111,30 @@ pub(super) fn evidence_gaps(
         watched[l.0] = true;
     }
     if !query_results {
+        // The credential's calls logged in its own account's logs (a copy in another
+        // account's says nothing of this one's region), and as untainted only the calls of a
+        // caller of its own: a service's (`invokedBy`), which a tainted call may have set off,
+        // shows nothing of the region's own traffic (a review: an attacker's launch in an
+        // unused region, followed by the service's calls, read as a busy region).
+        let of_account = |n: usize, s: &crate::ingest::Stub| {
+            g.nodes[n].account_id.as_deref().is_some_and(|a| ing.str(s.account) == Some(a))
+        };
         for (i, s) in ing.stubs.iter().enumerate() {
+            if ing.is_time_anomaly(s.time) {
+                continue;
+            }
             match g.node_of_event(i) {
                 Some(n) if watched.get(n) == Some(&true) => {
-                    let last = worked.entry(n).or_default().entry(s.region).or_insert(s.time);
-                    *last = (*last).max(s.time);
+                    if of_account(n, s) {
+                        let last = worked.entry(n).or_default().entry(s.region).or_insert(s.time);
+                        *last = (*last).max(s.time);
+                    }
                 }
-                _ => {
+                Some(_) if s.flags & crate::ingest::INVOKED_BY == 0 => {
                     let last = others.entry((s.account, s.region)).or_insert(s.time);
                     *last = (*last).max(s.time);
                 }
+                _ => {}
             }
         }
     }
