@@ -124,12 +124,11 @@ pub(super) fn evidence_gaps(
                 continue;
             }
             match g.node_of_event(i) {
-                Some(n) if watched.get(n) == Some(&true) => {
-                    if of_account(n, s) {
-                        let last = worked.entry(n).or_default().entry(s.region).or_insert(s.time);
-                        *last = (*last).max(s.time);
-                    }
+                Some(n) if watched.get(n) == Some(&true) && of_account(n, s) => {
+                    let last = worked.entry(n).or_default().entry(s.region).or_insert(s.time);
+                    *last = (*last).max(s.time);
                 }
+                Some(n) if watched.get(n) == Some(&true) => {}
                 Some(_) if s.flags & crate::ingest::INVOKED_BY == 0 => {
                     let last = others.entry((s.account, s.region)).or_insert(s.time);
                     *last = (*last).max(s.time);
