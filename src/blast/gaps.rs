@@ -39,6 +39,15 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The first and last event of something (unix seconds).
 type Span = (i64, i64);
 
+/// What one pass over the table says of an account's logs of one region.
+struct RegionLog {
+    span: Span,
+    /// The longest silence between two of its events.
+    gap: i64,
+    /// The last call of anything untainted there, by a caller of its own (not a service's).
+    others: Option<i64>,
+}
+
 /// How far inside a session's life a region's logs must begin or end to be a hole (a log
 /// file holds up to about five minutes of events, and a quiet region writes none).
 const SLACK: i64 = 900;
@@ -99,101 +108,67 @@ pub(super) fn evidence_gaps(
     if lives.is_empty() {
         return;
     }
-    // The regions each tainted credential made calls in (by string number), with its last
-    // call there, and the last call there of anything untainted (what shows the region's logs
-    // going on while it worked), in one pass. Not over query results: they hold the tainted
-    // credentials' events and each account's first and last, not where each region's logs end.
+    // One pass over the table's events of the accounts of `lives` (an index, not a hash, for
+    // every other event), time anomalies left out:
+    // - of each (account, region), its first and last event, its longest silence (the table is
+    //   in time order: how quiet the region is on its own), and the last call of anything
+    //   untainted by a caller of its own (what shows the region's logs going on while a
+    //   credential worked there): a service's call (`invokedBy`), which a tainted call may
+    //   have set off, shows nothing of the region's own traffic (a review: an attacker's
+    //   launch in an unused region, followed by the service's calls, read as a busy region);
+    // - of each tainted credential, the regions it made calls in, in its own account's logs (a
+    //   copy in another account's says nothing of this one's regions), with its last call
+    //   there. Not over query results: they hold the tainted credentials' events and each
+    //   account's first and last, not where each region's logs end.
     let query_results = ing.stats.shapes.contains_key("query_result");
-    let mut worked: BTreeMap<usize, BTreeMap<u32, i64>> = BTreeMap::new();
-    let mut others: rustc_hash::FxHashMap<(u32, u32), i64> = Default::default();
+    let mut of_account = vec![false; ing.strings.len()];
+    for span in ing.account_spans() {
+        let a = ing.str(span.account);
+        of_account[span.account as usize] = lives.iter().any(|l| Some(l.1) == a);
+    }
     let mut watched = vec![false; g.nodes.len()];
     for l in lives.iter().filter(|_| !query_results) {
         watched[l.0] = true;
     }
-    if !query_results {
-        // The credential's calls logged in its own account's logs (a copy in another
-        // account's says nothing of this one's region), and as untainted only the calls of a
-        // caller of its own: a service's (`invokedBy`), which a tainted call may have set off,
-        // shows nothing of the region's own traffic (a review: an attacker's launch in an
-        // unused region, followed by the service's calls, read as a busy region).
-        let of_account = |n: usize, s: &crate::ingest::Stub| {
-            g.nodes[n].account_id.as_deref().is_some_and(|a| ing.str(s.account) == Some(a))
-        };
-        for (i, s) in ing.stubs.iter().enumerate() {
-            if ing.is_time_anomaly(s.time) {
-                continue;
+    let mut logs: rustc_hash::FxHashMap<(u32, u32), RegionLog> = Default::default();
+    let mut worked: BTreeMap<usize, BTreeMap<u32, i64>> = BTreeMap::new();
+    for (i, s) in ing.stubs.iter().enumerate() {
+        if !of_account.get(s.account as usize).copied().unwrap_or(false)
+            || ing.is_time_anomaly(s.time)
+        {
+            continue;
+        }
+        let log = logs.entry((s.account, s.region)).or_insert(RegionLog {
+            span: (s.time, s.time),
+            gap: 0,
+            others: None,
+        });
+        log.gap = log.gap.max(s.time - log.span.1);
+        log.span = (log.span.0.min(s.time), log.span.1.max(s.time));
+        if query_results {
+            continue;
+        }
+        let mine = |n: usize| g.nodes[n].account_id.as_deref() == ing.str(s.account);
+        match g.node_of_event(i) {
+            Some(n) if watched[n] && mine(n) => {
+                let last = worked.entry(n).or_default().entry(s.region).or_insert(s.time);
+                *last = (*last).max(s.time);
             }
-            match g.node_of_event(i) {
-                Some(n) if watched.get(n) == Some(&true) && of_account(n, s) => {
-                    let last = worked.entry(n).or_default().entry(s.region).or_insert(s.time);
-                    *last = (*last).max(s.time);
-                }
-                Some(n) if watched.get(n) == Some(&true) => {}
-                Some(_) if s.flags & crate::ingest::INVOKED_BY == 0 => {
-                    let last = others.entry((s.account, s.region)).or_insert(s.time);
-                    *last = (*last).max(s.time);
-                }
-                _ => {}
+            Some(n) if watched[n] => {}
+            Some(_) if s.flags & crate::ingest::INVOKED_BY == 0 => {
+                log.others = Some(log.others.map_or(s.time, |t| t.max(s.time)));
             }
+            _ => {}
         }
     }
+    let logs: BTreeMap<(&str, &str), RegionLog> = logs
+        .into_iter()
+        .filter_map(|((a, r), log)| Some(((ing.str(a)?, ing.str(r)?), log)))
+        .collect();
     let worked: BTreeMap<usize, BTreeMap<&str, i64>> = worked
         .into_iter()
         .map(|(n, rs)| (n, rs.into_iter().filter_map(|(r, t)| Some((ing.str(r)?, t))).collect()))
         .collect();
-    let others: BTreeMap<(&str, &str), i64> = others
-        .into_iter()
-        .filter_map(|((a, r), t)| Some(((ing.str(a)?, ing.str(r)?), t)))
-        .collect();
-    // The first and last event of each wanted (account, region), in one pass over the table.
-    let mut wanted: BTreeSet<(&str, &str)> =
-        lives.iter().filter_map(|l| Some((l.1, l.2?))).collect();
-    for l in &lives {
-        wanted.extend(worked.get(&l.0).into_iter().flatten().map(|(&r, _)| (l.1, r)));
-    }
-    let mut region_span: BTreeMap<(&str, &str), Span> = BTreeMap::new();
-    // The longest silence between two events of each wanted (account, region) (the table is
-    // in time order): how quiet the region is on its own.
-    let mut region_gap: BTreeMap<(&str, &str), i64> = BTreeMap::new();
-    if !wanted.is_empty() {
-        // Only the events of the accounts wanted are looked up (an index, not a hash, for
-        // every other event of the table).
-        let mut of_account = vec![false; ing.strings.len()];
-        for span in ing.account_spans() {
-            let a = ing.str(span.account);
-            of_account[span.account as usize] = wanted.iter().any(|w| Some(w.0) == a);
-        }
-        // Each (account, region) pair of ids seen: the slot of its span when wanted.
-        let mut slot: rustc_hash::FxHashMap<(u32, u32), Option<usize>> =
-            rustc_hash::FxHashMap::default();
-        let mut slots: Vec<((&str, &str), Span, i64)> = Vec::new();
-        for s in &ing.stubs {
-            if !of_account.get(s.account as usize).copied().unwrap_or(false)
-                || ing.is_time_anomaly(s.time)
-            {
-                continue;
-            }
-            let k = *slot.entry((s.account, s.region)).or_insert_with(|| {
-                let k = (ing.str(s.account)?, ing.str(s.region)?);
-                wanted.contains(&k).then(|| {
-                    slots.push((k, (i64::MAX, i64::MIN), 0));
-                    slots.len() - 1
-                })
-            });
-            if let Some(k) = k {
-                let (_, e, gap) = &mut slots[k];
-                if e.1 != i64::MIN {
-                    *gap = (*gap).max(s.time - e.1);
-                }
-                e.0 = e.0.min(s.time);
-                e.1 = e.1.max(s.time);
-            }
-        }
-        for (k, span, gap) in slots {
-            region_span.insert(k, span);
-            region_gap.insert(k, gap);
-        }
-    }
     let mut found: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
     for (n, acct, region, start, end, (first, last), key) in lives {
         let id = g.nodes[n].id.as_str();
@@ -221,13 +196,14 @@ pub(super) fn evidence_gaps(
         for (&r, &worked_until) in
             worked.get(&n).into_iter().flatten().filter(|(&r, _)| key || Some(r) != region)
         {
-            let Some(&(_, rl)) = region_span.get(&(acct, r)) else { continue };
-            let busy = others.get(&(acct, r)).is_some_and(|&t| t + SLACK >= worked_until);
+            let Some(log) = logs.get(&(acct, r)) else { continue };
+            let rl = log.span.1;
+            let busy = log.others.is_some_and(|t| t + SLACK >= worked_until);
             // Quieter at its end than it ever was before: three times its longest silence (a
             // review found regions of a dozen events in two hours, silent up to 24 and 47
             // minutes at a time, named for 26 and 52 minutes without an event at their end).
             let silence = w1 - rl;
-            let unusual = silence > 3 * region_gap.get(&(acct, r)).copied().unwrap_or(0);
+            let unusual = silence > 3 * log.gap;
             if silence > SLACK && unusual && worked_until + SLACK >= rl && busy {
                 let what = format!(
                     "logs of account {acct} in {r}, where tainted credential(s) of it made calls, end at {} while its other logs go on to {} and those credentials were still valid: unless they stopped working there, what they did in {r} since is not in the trail (a role assumed through that region's STS endpoint is recorded only there, F15); check that every {r} log file of the account from {} was given",
@@ -242,7 +218,7 @@ pub(super) fn evidence_gaps(
         if !key && w1 - w0 <= SLACK {
             continue;
         }
-        let what = match region_span.get(&(acct, region)) {
+        let what = match logs.get(&(acct, region)).map(|log| &log.span) {
             None if !key => format!(
                 "logs of account {acct} hold no {region} events, where IAM and global STS calls are recorded (F15), while tainted session(s) of it were alive: what they did in IAM is not in the trail; collect the account's {region} logs"
             ),
