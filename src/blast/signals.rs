@@ -152,19 +152,13 @@ pub(super) fn suspected(g: &SessionGraph, tainted: &BTreeSet<usize>) -> Vec<Sign
         };
         // What it issued (a chain on from it, F5): a deny of it alone leaves those alive.
         let ch = children.get_or_insert_with(|| g.children());
-        let mut issued = Vec::new();
-        let mut seen = BTreeSet::from([n]);
-        let mut stack = vec![n];
-        while let Some(x) = stack.pop() {
-            for &(c, _) in &ch[x] {
-                if seen.insert(c) {
-                    stack.push(c);
-                    if !tainted.contains(&c) && g.nodes[c].kind == crate::chain::NodeKind::Session {
-                        issued.push(g.nodes[c].id.as_str());
-                    }
-                }
-            }
-        }
+        let seen = issued_from(ch, n, |_| false);
+        let mut issued: Vec<&str> = seen
+            .iter()
+            .filter(|&&c| c != n && !tainted.contains(&c))
+            .filter(|&&c| g.nodes[c].kind == crate::chain::NodeKind::Session)
+            .map(|&c| g.nodes[c].id.as_str())
+            .collect();
         let made = made_by(g, tainted, &seen);
         let detail = if made.is_empty() {
             detail
@@ -196,6 +190,25 @@ pub(super) fn suspected(g: &SessionGraph, tainted: &BTreeSet<usize>) -> Vec<Sign
     out
 }
 
+/// `n` and every credential it issued, directly or through others, along the graph's
+/// `children` ([`SessionGraph::children`]), not going into those `skip` says.
+fn issued_from(
+    children: &[Vec<(usize, usize)>],
+    n: usize,
+    skip: impl Fn(usize) -> bool,
+) -> BTreeSet<usize> {
+    let mut seen = BTreeSet::from([n]);
+    let mut stack = vec![n];
+    while let Some(x) = stack.pop() {
+        for &(c, _) in &children[x] {
+            if !skip(c) && seen.insert(c) {
+                stack.push(c);
+            }
+        }
+    }
+    seen
+}
+
 /// What the untainted credentials among `nodes` made that outlives every deny of a session: the
 /// access keys they created (F1) and the users and roles they made, gave a password or whose
 /// trust they set (the session graph's grants), as a review lists them, sorted.
@@ -210,15 +223,13 @@ fn made_by(g: &SessionGraph, tainted: &BTreeSet<usize>, nodes: &BTreeSet<usize>)
         .iter()
         .filter(|n| mine(n) && g.nodes[**n].kind == crate::chain::NodeKind::LongTermKey)
         .filter(|&&n| {
+            // The key's user as the plan reads it (its ARN's), else its records' `userName`.
             let k = &g.nodes[n];
-            let user = k.user_name.as_deref().or_else(|| {
-                k.principal_arn.as_deref().and_then(|a| crate::chain::after_segment(a, "user/"))
-            });
-            !gone(
-                k.account_id.as_deref(),
-                user.map(|u| u.rsplit('/').next().unwrap_or(u)),
-                k.issued_at.or(k.first_seen),
-            )
+            let (account, user) = match crate::chain::user_named(k) {
+                Some((a, u)) => (Some(a), Some(u)),
+                None => (k.account_id.as_deref(), k.user_name.as_deref()),
+            };
+            !gone(account, user, k.issued_at.or(k.first_seen))
         })
         .map(|&n| {
             let k = &g.nodes[n];
@@ -277,15 +288,7 @@ pub fn suspects_made(g: &SessionGraph, b: &super::BlastRadius) -> Vec<(usize, Ve
     let ch = g.children();
     let mut out = Vec::new();
     for n in suspects.into_iter().filter(|n| !unsure.contains(n)) {
-        let mut seen = BTreeSet::from([n]);
-        let mut stack = vec![n];
-        while let Some(x) = stack.pop() {
-            for &(c, _) in &ch[x] {
-                if !unsure.contains(&c) && seen.insert(c) {
-                    stack.push(c);
-                }
-            }
-        }
+        let seen = issued_from(&ch, n, |c| unsure.contains(&c));
         let made = made_by(g, &b.nodes, &seen);
         if !made.is_empty() {
             out.push((n, made));
