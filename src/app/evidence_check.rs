@@ -125,26 +125,27 @@ pub(super) fn verify_line(
 ) -> String {
     let partly_unproven =
         |r: &crate::integrity::IntegrityReport| r.uncovered_total > 0 || !r.not_shown.is_empty();
+    // A leaked root key, or what root minted, stays valid whatever the plan does (F11): an
+    // "every credential is cut" beside it was read as contained (a review).
+    let found_cut = match unrevocable {
+        0 => "every live tainted credential found is cut",
+        _ => "every live tainted credential found that IAM can cut is cut",
+    };
     let line = match verdict {
         "FAIL" => return "FAIL: see verify.json".to_string(),
         _ if r.is_some_and(failed) => {
-            "OK on the evidence as given, but it does not match its digests (below): not a proof"
+            "OK on the evidence as given, but it does not match its digests (below): not a proof".to_string()
         }
-        "INCOMPLETE" => "INCOMPLETE: every live tainted credential found is cut, but some input could not be read (verify.json, unread)",
-        _ if r.is_some_and(partly_unproven) => "OK on the evidence as given, but its digests do not cover all of it (below): what they do not cover is not proven",
+        "INCOMPLETE" => format!("INCOMPLETE: {found_cut}, but some input could not be read (verify.json, unread)"),
+        _ if r.is_some_and(partly_unproven) => "OK on the evidence as given, but its digests do not cover all of it (below): what they do not cover is not proven".to_string(),
         _ if unrevocable > 0 => {
             return format!("OK for what IAM can cut, but {} NOT cut: {unrevocable} live tainted credential(s) no IAM policy can cut stay valid (unrevocable: verify.json gives each one's remedy)", if unrevocable == 1 { "one is" } else { "some are" });
         }
-        _ => "OK: every live tainted credential is cut",
+        _ => "OK: every live tainted credential is cut".to_string(),
     };
-    // A leaked root key, or what root minted, stays valid whatever the plan does (F11): an
-    // "every credential is cut" beside it was read as contained (a review).
     match unrevocable {
-        0 => line.to_string(),
-        n => format!(
-            "{}; {n} live tainted credential(s) no IAM policy can cut stay valid (unrevocable: verify.json gives each one's remedy)",
-            line.replace("every live tainted credential found is cut", "every live tainted credential found that IAM can cut is cut")
-        ),
+        0 => line,
+        n => format!("{line}; {n} live tainted credential(s) no IAM policy can cut stay valid (unrevocable: verify.json gives each one's remedy)"),
     }
 }
 

@@ -57,11 +57,9 @@ pub(super) fn leaked_key(
         // role's sessions either (F6, F20).
         None if b.credentials.iter().any(|c| c.principal_type.as_deref() == Some("Root"))
             || nodes.iter().any(|n| {
-                // By the role's path, as the plan tells them apart (`plan::targets`).
-                n.role_arn.as_deref().is_some_and(|a| {
-                    a.contains(":role/aws-service-role/")
-                        || a.contains(":role/aws-reserved/sso.amazonaws.com/")
-                }) && b.credentials.iter().any(|c| c.id == n.id)
+                // By the role's path, as the plan tells them apart.
+                n.role_arn.as_deref().and_then(crate::plan::role_blocker).is_some()
+                    && b.credentials.iter().any(|c| c.id == n.id)
             }) =>
         {
             "run trailhound plan with the same --key to cut every live credential IAM can cut; root's own key and the sessions root minted (F11), and the sessions of service-linked and Identity Center roles (F6, F20), no policy of the account cuts".into()

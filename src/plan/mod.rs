@@ -53,8 +53,8 @@ pub use precaution::apply as apply_snapshot;
 pub use room::TrailRooms;
 pub use script::render_script;
 pub use targets::{
-    attach_target, blocker_reason, sessions_by_target, Blocker, SessionsByTarget, Target,
-    TargetKind,
+    attach_target, blocker_reason, role_blocker, sessions_by_target, Blocker, SessionsByTarget,
+    Target, TargetKind,
 };
 
 use crate::blast::BlastRadius;
