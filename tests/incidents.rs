@@ -55,8 +55,12 @@ fn verify(d: &TempDir, plan: &Value) -> (i32, Value) {
 
 /// The notes of a plan of the leaked key over `s` at the cut-off (whatever its exit code).
 fn plan_notes(s: &Scenario) -> Vec<String> {
-    let d = write(s, &[]);
-    let (_, p, err) = run(&["plan", "--key", LEAKED, "--effective-at", CUT], &d);
+    plan_notes_in(&write(s, &[]))
+}
+
+/// [`plan_notes`] over the trail written in `d`.
+fn plan_notes_in(d: &TempDir) -> Vec<String> {
+    let (_, p, err) = run(&["plan", "--key", LEAKED, "--effective-at", CUT], d);
     assert!(p.is_object(), "{err}");
     p["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap().to_string()).collect()
 }
@@ -5579,13 +5583,9 @@ fn a_region_a_tainted_session_worked_in_whose_logs_stop_is_named() {
     );
     // An isolated partition's trail without the region of its global events: said as for the
     // commercial partition's (a review found no note at all there).
-    let mut iso = whole.clone();
-    iso.edit_records(|_, r| {
-        let text = r.to_string().replace("arn:aws:", "arn:aws-iso:");
-        *r = serde_json::from_str(&text).unwrap();
-        r["awsRegion"] = json!("us-iso-west-1");
-    });
-    let n = plan_notes(&iso);
+    let iso = write(&whole, &[]);
+    into_partition(&iso, "aws-iso", "us-iso-west-1");
+    let n = plan_notes_in(&iso);
     assert!(
         n.iter()
             .any(|x| x.contains(&format!("logs of account {SECOND} hold no us-iso-east-1 events"))),
@@ -8677,12 +8677,8 @@ fn objects_read_from_one_bucket_are_one_finding_in_any_partition() {
     for (i, key) in ["hr/1.csv", "hr/2.csv", "payroll/0.csv"].iter().enumerate() {
         s.get_object(&leaked, T0 + i as i64, MAIN, "gov-payroll", key);
     }
-    s.edit_records(|_, r| {
-        let text = r.to_string().replace("arn:aws:", "arn:aws-us-gov:");
-        *r = serde_json::from_str(&text).unwrap();
-        r["awsRegion"] = json!("us-gov-west-1");
-    });
     let d = write(&s, &[]);
+    into_partition(&d, "aws-us-gov", "us-gov-west-1");
     let (_, b, err) = run(&["blast", "--key", LEAKED, "--format", "json"], &d);
     let reads: Vec<&Value> = b["findings"]
         .as_array()
