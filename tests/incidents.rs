@@ -8667,6 +8667,47 @@ fn the_secrets_and_parameters_read_are_named() {
     }
 }
 
+/// Parameters read several at a time (`GetParameters`' `names`) or by path
+/// (`GetParametersByPath`) are each named by the blast and its finding: before, those reads
+/// said "not named in the records", and the responder told to "rotate every credential stored
+/// in the parameters read" had none to rotate (a gap the reviews of 2026-12-07 left). Another
+/// service's `names` or `path` (an IAM user's path) names nothing read.
+#[test]
+fn parameters_read_several_at_a_time_or_by_path_are_each_named() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    let names = json!({"names": ["/prod/db-password", "/prod/stripe-key"], "withDecryption": true});
+    s.call(&leaked, T0, "ssm.amazonaws.com", "GetParameters", names);
+    let path = json!({"path": "/prod/payments/", "recursive": true, "withDecryption": true});
+    s.call(&leaked, T0 + 5, "ssm.amazonaws.com", "GetParametersByPath", path);
+    let d = write(&s, &[]);
+    let (_, b, err) = run(&["blast", "--key", LEAKED, "--format", "json"], &d);
+    let read: Vec<&str> = b["data_access"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{err}"))
+        .iter()
+        .filter_map(|a| a["resource"].as_str())
+        .collect();
+    assert_eq!(read, ["/prod/db-password", "/prod/stripe-key", "/prod/payments/*"], "{b:#}");
+    let finding = b["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["title"] == "Data read: SSM parameters")
+        .unwrap_or_else(|| panic!("{b:#}"));
+    let detail = finding["detail"].as_str().unwrap();
+    assert_eq!(
+        detail, "3 read(s) of 3 resource(s): /prod/db-password, /prod/payments/*, /prod/stripe-key",
+        "{finding:#}"
+    );
+    // The request names what was read in the exported table too.
+    let out = tempfile::tempdir().unwrap();
+    let csv = out.path().join("events.csv");
+    run(&["export", "-o", csv.to_str().unwrap()], &d);
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.contains("/prod/db-password /prod/stripe-key"), "{text}");
+}
+
 /// The objects read from one bucket are one finding whatever the partition (a review: each
 /// object of a GovCloud bucket was a finding of its own, titled by its whole ARN), and each is
 /// named by its whole key.

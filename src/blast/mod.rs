@@ -549,6 +549,32 @@ fn persistence_item(
     })
 }
 
+/// What a data read read, one entry per resource: the record's first resource; else what its
+/// request names (a secret's id; a parameter's name, each of `GetParameters`' names, and
+/// `GetParametersByPath`'s path as `PATH/*`: [`crate::model::Request::name`]); else the
+/// service, which the findings show as "not named". Before, a read of three secrets showed
+/// as one resource, the service (a review), and so did every `GetParameters` of several.
+fn data_read(e: &Event) -> Vec<String> {
+    if let Some(r) = e.resources.first() {
+        return vec![r.clone()];
+    }
+    let named: Vec<String> = match (e.source.as_str(), e.request.name.as_deref()) {
+        ("secretsmanager.amazonaws.com", _) => e.request.secret_id.iter().cloned().collect(),
+        ("ssm.amazonaws.com", Some(path)) if e.name == "GetParametersByPath" => {
+            vec![format!("{}/*", path.trim_end_matches('/'))]
+        }
+        ("ssm.amazonaws.com", Some(names)) => {
+            names.split(' ').filter(|n| !n.is_empty()).map(String::from).collect()
+        }
+        _ => Vec::new(),
+    };
+    if named.is_empty() {
+        vec![e.source.clone()]
+    } else {
+        named
+    }
+}
+
 /// An existing access key a tainted credential set `Active` again (`UpdateAccessKey`) that
 /// signed calls after that call: the plan deactivates it (`plan::othercreds`), but what it
 /// did in between is not followed as the attacker's (the key was its owner's before, and
@@ -790,16 +816,11 @@ fn radius(
             // A secret's or parameter's read names it in its request when its record has no
             // `resources` (GetSecretValue's do not): a review found three secrets read shown
             // as one resource, the service, under "rotate every secret read".
-            let named = match e.source.as_str() {
-                "secretsmanager.amazonaws.com" => e.request.secret_id.as_deref(),
-                "ssm.amazonaws.com" => e.request.name.as_deref(),
-                _ => None,
-            };
-            let res =
-                e.resources.first().map(String::as_str).or(named).unwrap_or(e.source.as_str());
-            let d = data.entry((e.name.clone(), res.to_string())).or_insert((0, e.time));
-            d.0 += 1;
-            d.1 = d.1.min(e.time);
+            for res in data_read(&e) {
+                let d = data.entry((e.name.clone(), res)).or_insert((0, e.time));
+                d.0 += 1;
+                d.1 = d.1.min(e.time);
+            }
         }
         let mut persisted = false;
         if let Some(p) = persistence_item(&e, &trail_accounts, &roots_seen) {

@@ -492,7 +492,11 @@ mod tests {
             ("arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab", "key/1234abcd-12ab"),
             (
                 "secretsmanager.amazonaws.com",
-                "(not named in the records of secretsmanager.amazonaws.com: see their requestParameters)",
+                "(not named in the records of secretsmanager.amazonaws.com: each secret a BatchGetSecretValue returned has a GetSecretValue record of its own, listed here when the trail holds it)",
+            ),
+            (
+                "kms.amazonaws.com",
+                "(not named in the records of kms.amazonaws.com: see their requestParameters)",
             ),
         ] {
             assert_eq!(super::rules::shown_resource(r), shown, "{r}");

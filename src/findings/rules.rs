@@ -231,9 +231,14 @@ pub(super) fn data_read(b: &BlastRadius, out: &mut Vec<Finding>) {
 /// A resource read as a data-read finding lists it: the whole name, not its last segment (a
 /// review: `payroll/0.csv` shown as `0.csv`, the secret `prod/db` as `db`). An ARN is cut to
 /// its resource (`bucket/key` of an object, the secret's name, `parameter/NAME`, `key/ID`); a
-/// service's name (a read whose record names no resource: `BatchGetSecretValue`,
-/// `GetParameters`, `GetParametersByPath`) says so, for it is no resource read.
+/// service's name (a read whose record names no resource, as a `BatchGetSecretValue` by
+/// filters) says so, for it is no resource read. Secrets Manager logs a `GetSecretValue` of
+/// its own for each secret a `BatchGetSecretValue` returns (AWS's API reference): those name
+/// the secrets.
 pub(super) fn shown_resource(r: &str) -> String {
+    if r == "secretsmanager.amazonaws.com" {
+        return format!("(not named in the records of {r}: each secret a BatchGetSecretValue returned has a GetSecretValue record of its own, listed here when the trail holds it)");
+    }
     if r.ends_with(".amazonaws.com") && !r.contains(['/', ':']) {
         return format!("(not named in the records of {r}: see their requestParameters)");
     }

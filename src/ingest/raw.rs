@@ -632,6 +632,12 @@ pub struct RawRequest<'a> {
     pub user_name: Str<'a>,
     #[serde(borrow, default)]
     pub name: Str<'a>,
+    /// SSM `GetParameters`' parameter names ([`RawRequest::parameters_read`]).
+    #[serde(borrow, default)]
+    pub names: List<Str<'a>>,
+    /// SSM `GetParametersByPath`'s path ([`RawRequest::parameters_read`]).
+    #[serde(borrow, default)]
+    pub path: Str<'a>,
     #[serde(borrow, default)]
     pub source_identity: Str<'a>,
     #[serde(borrow, default)]
@@ -744,6 +750,28 @@ pub struct RawInstancesSet<'a> {
 pub struct RawInstance<'a> {
     #[serde(borrow, default)]
     pub instance_id: Str<'a>,
+}
+
+impl RawRequest<'_> {
+    /// What an SSM read that has no `name` names in its request, kept as the request's `name`
+    /// ([`crate::model::Request::name`]): `GetParameters`' `names` joined by spaces (a
+    /// parameter's name or ARN has none) and `GetParametersByPath`'s `path`. The blast's
+    /// data-read findings list each parameter (a review: those reads said "not named in the
+    /// records", and the responder told to rotate every parameter read had none to rotate).
+    /// Other services' `names` and `path` (an IAM user's path) are not names of what was read.
+    pub fn parameters_read(&self, source: Option<&str>, event: Option<&str>) -> Option<String> {
+        if source != Some("ssm.amazonaws.com") {
+            return None;
+        }
+        match event? {
+            "GetParameters" => {
+                let names: Vec<_> = self.names.0.as_ref()?.iter().filter_map(Str::capped).collect();
+                (!names.is_empty()).then(|| names.join(" "))
+            }
+            "GetParametersByPath" => self.path.owned(),
+            _ => None,
+        }
+    }
 }
 
 impl RawResponse<'_> {

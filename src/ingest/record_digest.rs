@@ -189,6 +189,10 @@ pub fn content_digest(r: &RawRecord, time: i64) -> (u64, u32) {
         d.n(q.token_duration.0);
         d.n(q.policy_document.get().map(super::raw::policy_chars));
         d.s(&q.new_user_name);
+        d.s(&q.path);
+        for n in q.names.0.iter().flatten() {
+            d.s(n);
+        }
     }
     // Taken from the tape, not a wire field: what any parameter of the request names.
     if !r.passed_roles.is_empty() {

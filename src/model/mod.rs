@@ -93,7 +93,9 @@ pub struct Request {
     pub role_session_name: Option<String>,
     pub duration_seconds: Option<i64>,
     pub user_name: Option<String>,
-    /// GetFederationToken `name`, also generic `name` parameters.
+    /// GetFederationToken `name`, also generic `name` parameters; for SSM `GetParameters` and
+    /// `GetParametersByPath`, the names read joined by spaces, or the path
+    /// (`crate::ingest::raw::RawRequest::parameters_read`).
     pub name: Option<String>,
     pub source_identity: Option<String>,
     /// AssumeRoleWithSAML `principalArn` (the SAML provider), or the provider an
