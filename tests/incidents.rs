@@ -8667,6 +8667,45 @@ fn the_secrets_and_parameters_read_are_named() {
     }
 }
 
+/// `verify -k ARN` of a plan made for that principal and another key fails: the plan
+/// deactivates that key too (a review: a plan for a user's ARN and a colleague's innocent key
+/// passed `verify -k ARN`, which checked only that the keys given were among the plan's).
+#[test]
+fn verify_of_a_principal_fails_a_plan_made_for_one_more_key() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    s.call(&leaked, T0, "sts.amazonaws.com", "GetCallerIdentity", json!({}));
+    let alice = s.user_key(MAIN, "alice", "AKIAQQQQALICEKEY0001");
+    s.call(&alice, T0 + 60, "s3.amazonaws.com", "ListBuckets", json!({}));
+    let d = write(&s, &[]);
+    let user = format!("arn:aws:iam::{MAIN}:user/ci-deployer");
+    let plan = d.path().join("plan.json");
+    let (_, _, err) = run(
+        &["plan", "--principal", &user, "--key", "AKIAQQQQALICEKEY0001", "--effective-at", CUT]
+            .into_iter()
+            .chain(["-o", plan.to_str().unwrap()])
+            .collect::<Vec<_>>(),
+        &d,
+    );
+    assert!(plan.exists(), "{err}");
+    let check = |given: &[&str]| {
+        let mut args = vec!["verify", "--format", "json", "--plan", plan.to_str().unwrap()];
+        for g in given {
+            args.extend(["--key", g]);
+        }
+        let (code, v, err) = run(&args, &d);
+        assert!(v.is_object(), "{err}");
+        (code, v["notes"].to_string())
+    };
+    let (code, notes) = check(&[&user]);
+    assert_eq!(code, 1, "{notes}");
+    assert!(notes.contains("not for the key(s) given"), "{notes}");
+    let (code, notes) = check(&[&user, "AKIAQQQQALICEKEY0001"]);
+    assert_eq!(code, 0, "the principal and the key the plan was made for: {notes}");
+    let (code, notes) = check(&[&user, LEAKED]);
+    assert_eq!(code, 1, "{notes}");
+}
+
 /// Parameters read several at a time (`GetParameters`' `names`) or by path
 /// (`GetParametersByPath`) are each named by the blast and its finding: before, those reads
 /// said "not named in the records", and the responder told to "rotate every credential stored

@@ -124,6 +124,10 @@ pub struct Verification {
     /// wrong over what was read, but some input could not be: exit 3).
     pub verdict: &'static str,
     pub notes: Vec<String>,
+    /// The keys the plan's principals act through on this trail ([`SessionGraph::seeds_of_principal`]):
+    /// with the keys given, what the plan's seeds may be ([`Verification::check_inputs`]).
+    #[serde(skip)]
+    principal_keys: BTreeSet<String>,
 }
 
 impl Verification {
@@ -175,7 +179,9 @@ impl Verification {
         // The keys (as `plan --key` reads them) and principal ARNs given must be those the plan
         // is for: no more, and no fewer (a plan for one more key deactivates that key too). A
         // plan made for principals holds their keys among its seeds: the principals must be
-        // the same, and each key given one of its seeds.
+        // the same, each key given one of its seeds, and each of its seeds a key given or one
+        // the principals act through on this trail (a review: a plan made for a user's ARN and
+        // a colleague's innocent key passed `verify -k ARN`, which deactivated that key too).
         let (given_principals, given_keys): (Vec<&String>, Vec<&String>) =
             keys.iter().partition(|k| k.trim().starts_with("arn:"));
         let given_keys: BTreeSet<String> = given_keys.iter().map(|k| SeedKey::spelled(k)).collect();
@@ -188,6 +194,7 @@ impl Verification {
         } else {
             lower(&mut given_principals.into_iter()) == lower(&mut plan.seed_principals.iter())
                 && given_keys.is_subset(&seeds)
+                && seeds.iter().all(|s| given_keys.contains(s) || self.principal_keys.contains(s))
         };
         if !keys.is_empty() && !same {
             self.fail();
@@ -867,8 +874,10 @@ pub fn verify_with(
     // than the plan's (another key of the same user in logs delivered since). From the plan's
     // keys alone, a later trail's other key and the sessions it took went unjudged: OK.
     let mut more_of_principals = Vec::new();
+    let mut principal_keys = BTreeSet::new();
     for p in &plan.seed_principals {
         let found = g.seeds_of_principal(p);
+        principal_keys.extend(found.iter().map(|s| s.as_str().to_string()));
         if found.is_empty() {
             anyhow::bail!(
                 "the plan's principal {} has no credential in this trail: run verify on the trail the plan was made from (or a later copy of it)",
@@ -1107,6 +1116,7 @@ pub fn verify_with(
         ok: false,
         verdict: "FAIL",
         notes: Vec::new(),
+        principal_keys,
     };
     // The other users the making records of each key name, by node: (account, name now).
     let claimed = g.key_owner_claims_by_key();
