@@ -1069,3 +1069,90 @@ fn a_used_role_the_snapshot_keeps_out_is_denied_and_a_filtered_export_is_incompl
     let problems = read(&out)["reachable"]["problems"].to_string();
     assert!(problems.contains("hold no RoleDetailList"), "{problems}");
 }
+
+/// One role's inline policies share its budget (F8) with every inline deny the plan puts on
+/// it: with `--strategy surgical`, a used and reachable role gets the evidence's deny and a
+/// precautionary one. A review padded the role's policies in the snapshot so that either deny
+/// fitted, not both: each was held to the room alone, plan.sh's second put was refused
+/// (LimitExceeded), and `verify --iam` said OK.
+#[test]
+fn the_plans_inline_denies_on_one_role_share_its_room() {
+    let c = case();
+    let iam = c.iam.to_str().unwrap();
+    let args = ["--contain-reachable", "--iam", iam, "--strategy", "surgical"];
+    let first = c.dir.path().join("first.json");
+    let o = plan(&c, &args, &first);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let inline = |p: &Value, list: &str| -> Vec<(String, u64, u64)> {
+        p[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["type"] == "put_role_policy")
+            .map(|a| {
+                let n = |k: &str| a[k].as_u64().unwrap();
+                (
+                    a["principal_arn"].as_str().unwrap().to_string(),
+                    n("policy_size"),
+                    n("policy_size_limit"),
+                )
+            })
+            .collect()
+    };
+    let p = read(&first);
+    let pre = inline(&p, "precautionary");
+    let (role, (a, room), b) = inline(&p, "actions")
+        .into_iter()
+        .find_map(|(r, a, room)| {
+            pre.iter().find(|(q, ..)| *q == r).map(|&(_, b, _)| (r.clone(), (a, room), b))
+        })
+        .expect("a role with the evidence's deny and a precautionary one, both inline");
+    // Another inline policy on the role in the snapshot: room left for either deny, not both.
+    let name = role.rsplit('/').next().unwrap().to_string();
+    let doc = |sid: usize| serde_json::json!({"Version": "2012-10-17", "Statement": [{"Sid": "x".repeat(sid), "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]});
+    let pad = room - (a + b - 1);
+    let sid = pad as usize - serde_json::to_string(&doc(0)).unwrap().len();
+    assert_eq!(serde_json::to_string(&doc(sid)).unwrap().len() as u64, pad);
+    let mut hit = false;
+    for f in files_under(&c.iam) {
+        let mut v: Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+        let Some(roles) = v.get_mut("RoleDetailList").and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for r in roles.iter_mut().filter(|r| r["Arn"] == role.as_str()) {
+            let policy = serde_json::json!({"PolicyName": "legacy", "PolicyDocument": doc(sid)});
+            r["RolePolicyList"].as_array_mut().unwrap().push(policy);
+            hit = true;
+        }
+        std::fs::write(&f, serde_json::to_string(&v).unwrap()).unwrap();
+    }
+    assert!(hit, "{name} is in the snapshot");
+    // The plan made with that snapshot: at most the room inline on the role, the precaution
+    // made a managed policy, and verify --iam holds it.
+    let second = c.dir.path().join("second.json");
+    let o = plan(&c, &args, &second);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let q = read(&second);
+    let on_role: u64 = ["actions", "precautionary"]
+        .iter()
+        .flat_map(|l| inline(&q, l))
+        .filter(|(r, ..)| *r == role)
+        .map(|(_, s, _)| s)
+        .sum();
+    assert!(on_role < a + b, "{on_role} of {} left on {name}", a + b - 1);
+    assert!(
+        q["precautionary"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["type"] == "attach_role_policy" && x["principal_arn"] == role.as_str()),
+        "{:#}",
+        q["precautionary"]
+    );
+    let (code, v) = verify(&c, &second, true);
+    assert_eq!(code, 0, "{:#}", v["notes"]);
+    // The first plan, applied over that snapshot, is refused its second put.
+    let (code, v) = verify(&c, &first, true);
+    assert_eq!(code, 1, "{v:#}");
+    assert!(v.to_string().contains("of the plan's other inline policies on it"), "{v:#}");
+}

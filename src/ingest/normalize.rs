@@ -184,9 +184,10 @@ pub fn normalize(r: &RawRecord, file: u32, idx: u32) -> Result<Event, RecordReje
             role_session_name: q.role_session_name.owned(),
             duration_seconds: q.duration_seconds.0,
             user_name: q.user_name.owned(),
-            name: q.name.owned().or_else(|| {
-                q.parameters_read(r.event_source.get(), r.event_name.get())
-            }),
+            name: q
+                .name
+                .owned()
+                .or_else(|| q.parameters_read(r.event_source.get(), r.event_name.get())),
             source_identity: q.source_identity.owned(),
             principal_arn: q.principal_arn.owned().or_else(|| q.saml_provider_arn.owned()),
             role_name: q.role_name.owned(),

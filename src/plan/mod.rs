@@ -848,7 +848,7 @@ pub fn build_plan_with(
 
     // An inline deny where the attacker's own inline policies leave it no room (F8) becomes a
     // managed policy attached to the principal (`room`); with a snapshot, `--iam` checks again.
-    actions = precaution::fit_or_managed(actions, iam, &trail_rooms, &mut notes);
+    actions = precaution::fit_or_managed(actions, &[], iam, &trail_rooms, &mut notes);
     // A deny IAM will refuse for want of room (F8) covers nothing.
     let refused = room::refused(&actions);
     summary.roles_by_hand = roles::left_uncut(&made_roles, &actions, &refused.at, &mut notes);

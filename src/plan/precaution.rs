@@ -86,7 +86,7 @@ fn apply_with(
     open_trust(p, iam);
     role_ids(p, iam, g);
     let actions = std::mem::take(&mut p.actions);
-    p.actions = fit_or_managed(actions, Some(iam), trail, &mut p.notes);
+    p.actions = fit_or_managed(actions, &[], Some(iam), trail, &mut p.notes);
     let after = super::room::refused(&p.actions);
     super::room::count_refused(&before, after, &mut p.summary, &mut p.notes);
     // Both may add actions: back in running order (a no-op when they added none).
@@ -240,7 +240,7 @@ fn apply_with(
                 )],
             ));
         }
-        let mut pre = fit_or_managed(pre, Some(iam), trail, &mut p.notes);
+        let mut pre = fit_or_managed(pre, &p.actions, Some(iam), trail, &mut p.notes);
         let first = p.actions.len() as u32 + 1;
         for (i, a) in pre.iter_mut().enumerate() {
             a.order = first + i as u32;
@@ -556,13 +556,40 @@ pub(super) const ATTACHED_POLICY_QUOTA: usize = 10;
 /// sessions: IAM evaluates attached and inline policies alike. When the principal also has the
 /// default quota of managed policies attached, the inline deny stays with a review item (the
 /// quota may have been raised).
+///
+/// `earlier` are the plan's actions that run before these (the evidence's, for the
+/// precautionary ones): an inline deny shares its principal's budget with the plan's other
+/// inline policies on it (a review: the evidence's deny and a precautionary one on one role
+/// were each held to the room alone, and IAM refused the second).
 pub(super) fn fit_or_managed(
     actions: Vec<Action>,
+    earlier: &[Action],
     iam: Option<&Iam>,
     trail: &TrailRooms,
     notes: &mut Vec<String>,
 ) -> Vec<Action> {
     let mut out = Vec::with_capacity(actions.len());
+    // (role, account, lower-case principal name) → the plan's inline policies on it so far:
+    // name → characters.
+    type Inline = std::collections::BTreeMap<
+        (bool, String, String),
+        std::collections::BTreeMap<String, usize>,
+    >;
+    let principal_key = |a: &Action| {
+        let role = match a.kind {
+            ActionKind::PutRolePolicy => true,
+            ActionKind::PutUserPolicy => false,
+            _ => return None,
+        };
+        let name = role_name(a.principal_arn.as_deref()?).to_ascii_lowercase();
+        Some((role, a.account_id.clone().unwrap_or_default(), name))
+    };
+    let mut inline: Inline = Default::default();
+    for a in earlier {
+        if let (Some(k), Some(n), Some(size)) = (principal_key(a), &a.policy_name, a.policy_size) {
+            inline.entry(k).or_default().insert(n.clone(), size);
+        }
+    }
     // (account, user, inline name) → the managed policy that replaced it.
     let mut moved: Vec<(Option<String>, String, String, String)> = Vec::new();
     // (account, lower-case name) of the managed policies made here: a role and a user of one
@@ -580,12 +607,28 @@ pub(super) fn fit_or_managed(
             out.push(a);
             continue;
         };
-        let (used, limit, attached) = (room.used, room.limit, room.attached);
+        let mine = principal_key(&a).map(|k| inline.entry(k).or_default());
+        let this = a.policy_name.clone().unwrap_or_default();
+        let planned: usize = mine
+            .as_ref()
+            .map_or(0, |m| m.iter().filter(|(n, _)| **n != this).map(|(_, s)| *s).sum());
+        let (used, limit, attached) =
+            (room.used.saturating_add(planned), room.limit, room.attached);
         a.policy_size_limit = Some(limit.saturating_sub(used));
         if size + used <= limit {
+            if let Some(m) = mine {
+                m.insert(this, size);
+            }
             out.push(a);
             continue;
         }
+        let room = super::room::Room {
+            why: match planned {
+                0 => room.why,
+                n => format!("{} (and this plan's other inline denies on it take {n})", room.why),
+            },
+            ..room
+        };
         let arn = a.principal_arn.clone().unwrap_or_default();
         let principal = role_name(&arn).to_string();
         // The managed policy takes the shape's name (`TrailhoundRevokeOlderSessions-ROLE`):

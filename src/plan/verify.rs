@@ -560,6 +560,11 @@ struct Denies {
     on: BTreeMap<(TargetKind, String, String), PolicySet>,
     /// Managed policies created by the plan: ARN → statements.
     managed: BTreeMap<String, Vec<serde_json::Value>>,
+    /// The characters of each inline policy the plan has put so far, by principal (as
+    /// [`Denies::on`]) and policy name: one principal's inline policies share its budget (F8),
+    /// those the plan puts too (a review: an evidence deny and a precautionary one on one role
+    /// were each held to the room alone, and IAM refused the second).
+    inline: BTreeMap<(TargetKind, String, String), BTreeMap<String, usize>>,
     /// The inline policies the trail shows tainted credentials put (F8's room, with the
     /// snapshot's).
     trail: super::TrailRooms,
@@ -710,22 +715,31 @@ impl Denies {
             ActionKind::PutRolePolicy | ActionKind::PutUserPolicy => {
                 let kind = principal_kind(&a.kind).unwrap_or(TargetKind::User);
                 let size = a.policy_document.as_ref().map(super::policy_size).unwrap_or(0);
+                let pname = a.policy_name.clone().unwrap_or_default();
+                // The plan's own other inline policies on the principal, put before this one.
+                let mine = self.inline.entry(on_key(kind, &name, &acct)).or_default();
+                let planned: usize =
+                    mine.iter().filter(|(n, _)| **n != pname).map(|(_, s)| *s).sum();
+                let also = match planned {
+                    0 => String::new(),
+                    n => format!(" beside the {n} of the plan's other inline policies on it"),
+                };
                 // Over the principal's whole inline budget whatever else it holds (F8).
                 let limit = super::inline_limit(kind == TargetKind::Role);
-                if size > limit {
+                if size.saturating_add(planned) > limit {
                     return Err(format!(
-                        "IAM would refuse it (LimitExceeded): this deny has {size} characters, over the {limit} that all inline policies of {principal} may hold together (F8)"
+                        "IAM would refuse it (LimitExceeded): this deny has {size} characters{also}, over the {limit} that all inline policies of {principal} may hold together (F8)"
                     ));
                 }
                 if let Some(room) = super::room::room(a, iam, &self.trail) {
-                    if room.used.saturating_add(size) > room.limit {
+                    if room.used.saturating_add(planned).saturating_add(size) > room.limit {
                         return Err(format!(
-                            "IAM would refuse it: this deny has {size} characters and for {principal} {}",
+                            "IAM would refuse it: this deny has {size} characters{also}, and for {principal} {}",
                             room.why
                         ));
                     }
                 }
-                let pname = a.policy_name.clone().unwrap_or_default();
+                mine.insert(pname.clone(), size);
                 let label = format!("{principal}#{pname}");
                 let stmts = statements(a.policy_document.as_ref());
                 // A put with the same policy name replaces the earlier one.
@@ -812,6 +826,9 @@ impl Denies {
             ActionKind::DeleteUserPolicy => {
                 if let (Some(u), Some(p)) = (&a.user_name, &a.policy_name) {
                     if let Some(m) = self.on.get_mut(&on_key(TargetKind::User, u, &acct)) {
+                        m.remove(p);
+                    }
+                    if let Some(m) = self.inline.get_mut(&on_key(TargetKind::User, u, &acct)) {
                         m.remove(p);
                     }
                 }
