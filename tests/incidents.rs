@@ -935,8 +935,8 @@ fn verify_refuses_a_trail_without_the_plans_seeds() {
 #[test]
 fn a_precautionary_action_that_replaces_an_evidence_deny_is_judged_by_what_it_leaves() {
     // plan.sh runs the precautionary actions last: one with the same policy name on the same
-    // role replaces the evidence-based deny in IAM. Here it keeps the name and shape but
-    // moves the cut-off to 2000: it denies nothing, and AdminRole's session is not cut.
+    // role replaces the evidence-based deny in IAM. Here it keeps the name and the cut-off but
+    // narrows the deny to another session's aws:userid: AdminRole's session is not cut.
     let (s, admin, _) = two_roles();
     let d = write(&s, &[]);
     let p = plan(&d, LEAKED, "strict");
@@ -945,8 +945,14 @@ fn a_precautionary_action_that_replaces_an_evidence_deny_is_judged_by_what_it_le
         .find(|a| a["principal_arn"].as_str().unwrap().ends_with("role/AdminRole"))
         .unwrap()
         .clone();
-    let text = serde_json::to_string(&deny).unwrap().replace(CUT, "2000-01-01T00:00:00Z");
-    let mut weak: Value = serde_json::from_str(&text).unwrap();
+    let mut weak = deny.clone();
+    let before = serde_json::to_string(&deny["policy_document"]).unwrap();
+    weak["policy_document"]["Statement"][0]["Condition"]["StringLike"] =
+        json!({"aws:userid": "*:someone-else"});
+    let after = serde_json::to_string(&weak["policy_document"]).unwrap();
+    let command = deny["command"].as_str().unwrap();
+    assert!(command.contains(&before), "{command}");
+    weak["command"] = command.replace(&before, &after).into();
     weak["order"] = json!(p["actions"].as_array().unwrap().len() + 1);
     let mut edited = p.clone();
     edited["precautionary"] = json!([weak]);
@@ -961,6 +967,17 @@ fn a_precautionary_action_that_replaces_an_evidence_deny_is_judged_by_what_it_le
     assert_eq!(missed, [admin.as_str()], "{v}");
     // Its command itself checks out: the replacement, not the command, is what fails.
     assert_eq!(v["command_problems"].as_array().map_or(0, Vec::len), 0, "{v}");
+    assert_eq!(v["precautionary"]["command_problems"], json!([]), "{v}");
+    // One that moves the cut-off to 2000 is a deny the planner never writes: not applied, a
+    // command problem.
+    let text = serde_json::to_string(&deny).unwrap().replace(CUT, "2000-01-01T00:00:00Z");
+    let mut early: Value = serde_json::from_str(&text).unwrap();
+    early["order"] = json!(p["actions"].as_array().unwrap().len() + 1);
+    edited["precautionary"] = json!([early]);
+    let (code, v) = verify(&d, &edited);
+    assert_eq!(code, 1, "{v}");
+    let problems = v["precautionary"]["command_problems"].to_string();
+    assert!(problems.contains("earlier than the plan's cut-off"), "{problems}");
 }
 
 #[test]

@@ -1893,3 +1893,104 @@ fn verify_fails_removals_the_evidence_does_not_back() {
     let (_, v) = forged(attacker);
     assert_eq!(v["command_problems"], serde_json::json!([]), "{v:#}");
 }
+
+/// plan.json and plan.sh edited together match each other, so verify holds every deny to
+/// what the planner writes ([`DenyShapes`](../src/plan/guard.rs)): a review added a deny of
+/// every session of a clean role whenever issued, and moved every cut-off to 2030, and verify
+/// said OK, though plan.sh would refuse every new session of those roles (for good, or until
+/// 2030) and the collateral counted none of them. An `Allow`, a wider `aws:userid` with no
+/// time, and a condition verify does not know are refused too.
+#[test]
+fn verify_fails_denies_the_planner_never_writes() {
+    let d = TempDir::new().unwrap();
+    let trail = d.path().join("trail");
+    plain_incident(&trail);
+    let out = d.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let (plan, _) = plan_of(&trail, "strict", &out);
+    let verify = |p: &Value| {
+        let f = d.path().join("edited.json");
+        std::fs::write(&f, serde_json::to_vec(p).unwrap()).unwrap();
+        let o = bin()
+            .args(["verify", "--no-progress", "--format", "json", "--plan"])
+            .arg(&f)
+            .arg(&trail)
+            .output()
+            .unwrap();
+        (o.status.code(), json(&o.stdout))
+    };
+    assert_eq!(verify(&plan).0, Some(0), "the plan as written");
+    let deny = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| {
+            a["type"] == "put_role_policy" && a["principal_arn"].to_string().contains("AdminRole")
+        })
+        .cloned()
+        .expect("the deny on AdminRole");
+    // The deny, its document and its command changed together, and put on `role`.
+    let put = |role: &str, statement: Value| {
+        let mut a = deny.clone();
+        let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [statement]});
+        let name = a["policy_name"].as_str().unwrap().to_string();
+        a["order"] = 99.into();
+        a["principal_arn"] = format!("arn:aws:iam::{MAIN}:role/{role}").into();
+        a["command"] = format!(
+            "aws iam put-role-policy --role-name {role} --policy-name {name} --policy-document '{}'",
+            serde_json::to_string(&doc).unwrap()
+        )
+        .into();
+        a["policy_document"] = doc;
+        a
+    };
+    let statement = |condition: Value| {
+        let mut s =
+            serde_json::json!({"Sid": "X", "Effect": "Deny", "Action": "*", "Resource": "*"});
+        if !condition.is_null() {
+            s["Condition"] = condition;
+        }
+        s
+    };
+    let before = |t: &str| serde_json::json!({"DateLessThan": {"aws:TokenIssueTime": t}});
+    let edits = [
+        ("OrgAccess", statement(Value::Null), "whenever issued (no condition)"),
+        ("AdminRole", statement(before("2030-01-01T00:00:00Z")), "not before the plan's cut-off"),
+        (
+            "AdminRole",
+            serde_json::json!({"Sid": "X", "Effect": "Allow", "Action": "*", "Resource": "*"}),
+            "is not a Deny",
+        ),
+        (
+            "AdminRole",
+            statement(serde_json::json!({"StringLike": {"aws:userid": "*:*"}})),
+            "names no session of an instance",
+        ),
+        (
+            "AdminRole",
+            statement(
+                serde_json::json!({"DateGreaterThan": {"aws:CurrentTime": "2024-01-01T00:00:00Z"}}),
+            ),
+            "has the condition DateGreaterThan",
+        ),
+    ];
+    for (role, st, why) in edits {
+        let mut p = plan.clone();
+        p["actions"].as_array_mut().unwrap().push(put(role, st.clone()));
+        let (code, v) = verify(&p);
+        assert_eq!(code, Some(1), "{st}: {v:#}");
+        let problems = v["command_problems"].to_string();
+        assert!(
+            problems.contains(why) && problems.contains("a deny the planner never writes"),
+            "{st}: {problems}"
+        );
+    }
+    // The planner's own shape on another role: a deny of the sessions issued before the
+    // cut-off is collateral at most, never a problem.
+    let mut p = plan.clone();
+    let t = plan["effective_at"].as_str().unwrap();
+    p["actions"].as_array_mut().unwrap().push(put("OrgAccess", statement(before(t))));
+    let (code, v) = verify(&p);
+    assert_eq!(v["command_problems"], serde_json::json!([]), "{v:#}");
+    assert_eq!(code, Some(0), "{v:#}");
+}

@@ -3,6 +3,7 @@
 //! deactivation (a plan.json edited by hand, with its plan.sh, must not switch off or delete
 //! what the trail does not show the attacker's).
 
+use super::targets::TargetKind;
 use super::ActionKind;
 use crate::chain::{NodeKind, SessionGraph};
 use std::collections::BTreeSet;
@@ -248,4 +249,142 @@ pub(super) fn grammar_iam_takes(doc: &serde_json::Value) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The deny statements the planner writes, which `verify` holds every deny of a plan to (a
+/// review: plan.json and plan.sh edited together, one adding a deny of every session of a
+/// clean role whenever issued, the other moving every cut-off to 2030, matched each other and
+/// verify said OK, though plan.sh would refuse every new session of those roles, until 2030
+/// or for good, and the collateral counted none of them):
+///
+/// - a deny of the sessions issued before the plan's cut-off (`DateLessThan`
+///   `aws:TokenIssueTime` at exactly its `effective_at`), of every session of the principal
+///   or of those `StringLike` `aws:userid` names;
+/// - a deny of everything, with no condition, on a user the attacker controls or a role it
+///   made, as verify derives them (SPEC §9);
+/// - a deny with no time condition of the sessions `aws:userid` names, each of an instance a
+///   tainted credential launched or a function it changed (F21).
+///
+/// Anything else (an `Allow`, another time, another condition) is a command problem.
+pub(super) struct DenyShapes {
+    cut: i64,
+    /// (kind, lower-case name, account) of the users and roles denied everything.
+    everything: BTreeSet<(TargetKind, String, String)>,
+    /// The session names of the tainted sessions of launched instances and changed functions.
+    launched: BTreeSet<String>,
+}
+
+impl DenyShapes {
+    pub(super) fn of(g: &SessionGraph, b: &crate::blast::BlastRadius, cut: i64) -> DenyShapes {
+        let key = |kind, name: &str, account: &str| {
+            (kind, name.to_ascii_lowercase(), account.to_string())
+        };
+        let mut everything: BTreeSet<_> = b
+            .attacker_users
+            .iter()
+            .map(|u| key(TargetKind::User, &u.user_name, &u.account_id))
+            .collect();
+        everything.extend(
+            super::roles::made_roles(g, b).into_keys().map(|t| key(t.kind, &t.name, &t.account_id)),
+        );
+        let launched = g
+            .launched_sessions()
+            .into_keys()
+            .filter(|n| b.nodes.contains(n))
+            .filter_map(|n| {
+                let node = &g.nodes[n];
+                match &node.userid {
+                    Some(u) => u.split_once(':').map(|(_, s)| s.to_string()),
+                    None => super::policy::role_session_name(node).map(str::to_string),
+                }
+            })
+            .collect();
+        DenyShapes { cut, everything, launched }
+    }
+
+    /// Whether each of `statements`, put on `kind` `name` of `account`, is one the planner
+    /// writes there.
+    pub(super) fn check(
+        &self,
+        (kind, name, account): (TargetKind, &str, &str),
+        statements: &[serde_json::Value],
+    ) -> Result<(), String> {
+        use serde_json::Value;
+        let l = |v: &Value| crate::escape::one_line(&v.to_string()).into_owned();
+        let who = format!("{kind} {}", crate::escape::one_line(name));
+        let never = |why: String| {
+            Err(format!("{why}: a deny the planner never writes (a plan.json edited by hand?)"))
+        };
+        for st in statements {
+            if st.get("Effect").and_then(Value::as_str) != Some("Deny") {
+                return never(format!("a statement on {who} is not a Deny"));
+            }
+            let Some(cond) = st.get("Condition") else {
+                let key = (kind, name.to_ascii_lowercase(), account.to_string());
+                if self.everything.contains(&key) {
+                    continue;
+                }
+                return never(format!("it denies every session and key of {who} whenever issued (no condition), but the evidence shows it neither a user the attacker controls nor a role it made: every new session of it would be refused, which no collateral counts"));
+            };
+            let Some(cond) = cond.as_object() else {
+                return never(format!("a condition on {who} is not an object"));
+            };
+            let mut before = None;
+            let mut userids = None;
+            for (op, kv) in cond {
+                let kv = kv.as_object().filter(|kv| kv.len() == 1);
+                match (op.as_str(), kv.and_then(|kv| kv.iter().next())) {
+                    ("DateLessThan", Some((k, v))) if k == "aws:TokenIssueTime" => before = Some(v),
+                    ("StringLike", Some((k, v))) if k == "aws:userid" => userids = Some(v),
+                    _ => {
+                        return never(format!(
+                            "a statement on {who} has the condition {} {}",
+                            crate::escape::one_line(op),
+                            l(&cond[op])
+                        ))
+                    }
+                }
+            }
+            match (before, userids) {
+                (Some(t), _) => {
+                    let at = t.as_str().and_then(super::policy::iam_date);
+                    if at != Some(self.cut) {
+                        let cut = crate::time::fmt_iso(self.cut);
+                        return never(match at {
+                            Some(at) if at < self.cut => format!(
+                                "it denies only the sessions of {who} issued before {}, earlier than the plan's cut-off {cut}",
+                                l(t)
+                            ),
+                            _ => format!(
+                                "it denies the sessions of {who} issued before {}, not before the plan's cut-off {cut}: those issued after the cut-off would be refused too, which no collateral counts",
+                                l(t)
+                            ),
+                        });
+                    }
+                }
+                (None, Some(ids)) => {
+                    let list: Vec<&Value> = match ids {
+                        Value::Array(a) => a.iter().collect(),
+                        one => vec![one],
+                    };
+                    for p in list {
+                        let session = p
+                            .as_str()
+                            .and_then(|p| p.split_once(':'))
+                            .and_then(|(_, s)| super::policy::exact_text(s));
+                        if !session.is_some_and(|s| self.launched.contains(&s)) {
+                            return never(format!(
+                                "it denies the sessions of {who} whose aws:userid is like {} whenever issued (no time condition), but that names no session of an instance a tainted credential launched or a function it changed (F21)",
+                                l(p)
+                            ));
+                        }
+                    }
+                }
+                (None, None) => {
+                    return never(format!("a statement on {who} has an empty condition"))
+                }
+            }
+        }
+        Ok(())
+    }
 }

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 const UNKNOWN_ROLE_ID: &str = "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
 
 /// The session name of an assumed-role session's ARN.
-fn role_session_name(node: &Node) -> Option<&str> {
+pub(super) fn role_session_name(node: &Node) -> Option<&str> {
     let arn = node.principal_arn.as_deref()?;
     crate::chain::arn_is(arn, "assumed-role/").then(|| arn.rsplit('/').next()).flatten()
 }
@@ -264,7 +264,7 @@ pub fn statement_matches(statement: &Value, issued: Option<i64>, userid: Option<
 /// `YYYY-MM-DDThh:mm:ssZ`). Any other form (a space for the `T`, no zone, the basic form that
 /// a lenient parser also reads) proves nothing: IAM may refuse the policy or never match it,
 /// so a hand-edited date fails closed.
-fn iam_date(v: &str) -> Option<i64> {
+pub(super) fn iam_date(v: &str) -> Option<i64> {
     let b = v.as_bytes();
     let shape = b.len() == 20
         && b.iter().enumerate().all(|(i, &c)| match i {
@@ -308,6 +308,18 @@ fn glob_parse(pattern: &str) -> Option<Vec<Glob>> {
         rest = &rest[c.len_utf8()..];
     }
     Some(out)
+}
+
+/// The text a `StringLike` pattern matches when it matches exactly one (no `*` or `?`, no
+/// policy variable): `${*}`, `${?}` and `${$}` read as the character.
+pub(super) fn exact_text(pattern: &str) -> Option<String> {
+    glob_parse(pattern)?
+        .into_iter()
+        .map(|g| match g {
+            Glob::Char(c) => Some(c),
+            Glob::Any | Glob::One => None,
+        })
+        .collect()
 }
 
 /// IAM `StringLike` matching: `*` any run, `?` one character, `${*}`, `${?}` and `${$}` the

@@ -26,7 +26,7 @@
 //! only a pattern that matches every role id there (`*:session`) proves coverage. Long-term keys carry no `aws:TokenIssueTime` (F5): they are cut only by deactivation,
 //! deletion, a deny without that condition, or their user's deletion.
 
-use super::guard::{grammar_iam_takes, sids_iam_takes, Backing};
+use super::guard::{grammar_iam_takes, sids_iam_takes, Backing, DenyShapes};
 use super::{
     attach_target, expected_words, statement_matches, ActionKind, Blocker, Plan, TargetKind,
 };
@@ -568,6 +568,8 @@ struct Denies {
     /// The inline policies the trail shows tainted credentials put (F8's room, with the
     /// snapshot's).
     trail: super::TrailRooms,
+    /// What each deny is held to ([`DenyShapes`]).
+    shapes: Option<DenyShapes>,
 }
 
 /// What an action removes from its user, as [`left_on_user`] names it; `None` for an action
@@ -739,9 +741,12 @@ impl Denies {
                         ));
                     }
                 }
+                let stmts = statements(a.policy_document.as_ref());
+                if let Some(shapes) = &self.shapes {
+                    shapes.check((kind, &name, &acct), &stmts)?;
+                }
                 mine.insert(pname.clone(), size);
                 let label = format!("{principal}#{pname}");
-                let stmts = statements(a.policy_document.as_ref());
                 // A put with the same policy name replaces the earlier one.
                 self.on
                     .entry(on_key(kind, &name, &acct))
@@ -812,6 +817,9 @@ impl Denies {
                 }
                 match self.managed.get(&arn) {
                     Some(stmts) => {
+                        if let Some(shapes) = &self.shapes {
+                            shapes.check((kind, &name, &acct), stmts)?;
+                        }
                         let label = format!("{principal}#{arn}");
                         let v = (label, stmts.clone());
                         self.on.entry(on_key(kind, &name, &acct)).or_default().insert(this, v);
@@ -957,8 +965,11 @@ pub fn verify_with(
 
     // The state IAM is in once the plan's actions (those whose command checks out) have run.
     let mut command_problems = Vec::new();
-    let mut policies =
-        Denies { trail: super::TrailRooms::from_trail(ing, &b)?, ..Denies::default() };
+    let mut policies = Denies {
+        trail: super::TrailRooms::from_trail(ing, &b)?,
+        shapes: Some(DenyShapes::of(g, &b, eff)),
+        ..Denies::default()
+    };
     // (key, user name, account)
     let mut keys_cut: BTreeSet<String> = BTreeSet::new();
     // The deactivations of users' other long-term credentials that IAM would take.
