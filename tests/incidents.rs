@@ -8684,6 +8684,65 @@ fn the_secrets_and_parameters_read_are_named() {
     }
 }
 
+/// `--principal` with the name a user had before the trail shows it renamed selects the
+/// renamed user's credentials (a review: the leaked key renamed its user, and the plan by the
+/// old name missed it); a name two users had (one renamed or deleted, another made under it)
+/// is refused, naming both users' keys: before, the later user alone was seeded, its key cut
+/// as "leaked key", and the leaked key left active under its new name; plan and verify OK.
+#[test]
+fn a_principal_named_before_a_rename_is_the_renamed_user_and_a_name_two_users_had_is_refused() {
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    s.call(&leaked, T0, "sts.amazonaws.com", "GetCallerIdentity", json!({}));
+    let rename = json!({"userName": "ci-deployer", "newUserName": "svc"});
+    s.call(&leaked, T0 + 60, "iam.amazonaws.com", "UpdateUser", rename);
+    let admin =
+        s.assume_role(&leaked, T0 + 120, &format!("arn:aws:iam::{MAIN}:role/AdminRole"), "x", 3600);
+    s.call(&admin, T0 + 180, "iam.amazonaws.com", "ListUsers", json!({}));
+    // The key's calls after the rename name the user by its new name.
+    let renamed = |s: &mut Scenario| {
+        s.edit_records(|_, r| {
+            let after = r["eventTime"].as_str().is_some_and(|t| t > "2024-03-11T10:01:00Z");
+            if after && r["userIdentity"]["accessKeyId"] == LEAKED {
+                r["userIdentity"]["arn"] = format!("arn:aws:iam::{MAIN}:user/svc").into();
+                r["userIdentity"]["userName"] = "svc".into();
+            }
+        })
+    };
+    renamed(&mut s);
+    let user = format!("arn:aws:iam::{MAIN}:user/ci-deployer");
+    let d = write(&s, &[]);
+    let (code, p, err) = run(&["plan", "--principal", &user, "--effective-at", CUT], &d);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(p["seeds"], json!([LEAKED]), "{p:#}");
+    let keys: Vec<&Value> = actions(&p, "deactivate_access_key");
+    assert!(keys.iter().any(|a| a["access_key_id"] == LEAKED), "{p:#}");
+    // A user made later under the old name, with its own unique id and key.
+    let newer = "AKIAQQQQNEWCIKEY0001";
+    let again = s.user_key(MAIN, "ci-deployer", newer);
+    s.call(&again, T0 + 600, "s3.amazonaws.com", "ListBuckets", json!({}));
+    s.edit_records(|_, r| {
+        if r["userIdentity"]["accessKeyId"] == newer {
+            r["userIdentity"]["principalId"] = "AIDAQQQQNEWCIDEPLOY2".into();
+        }
+    });
+    let d = write(&s, &[]);
+    for cmd in ["plan", "blast"] {
+        let (code, _, err) = run(&[cmd, "--principal", &user], &d);
+        assert_eq!(code, 2, "{cmd}: {err}");
+        assert!(
+            err.contains("was the name of 2 different users")
+                && err.contains(LEAKED)
+                && err.contains(newer),
+            "{cmd}: {err}"
+        );
+    }
+    // The leaked key itself still plans.
+    let (code, p, err) = run(&["plan", "--key", LEAKED, "--effective-at", CUT], &d);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(p["seeds"], json!([LEAKED]));
+}
+
 /// `verify -k ARN` of a plan made for that principal and another key fails: the plan
 /// deactivates that key too (a review: a plan for a user's ARN and a colleague's innocent key
 /// passed `verify -k ARN`, which checked only that the keys given were among the plan's).

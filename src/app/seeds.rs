@@ -91,7 +91,9 @@ pub(super) fn seeds_of(
     let mut seeds = keys.to_vec();
     for p in principals {
         let p = p.trim();
-        let found = g.seeds_of_principal(p);
+        let found = g
+            .seeds_of_principal(p)
+            .map_err(|e| anyhow::anyhow!("--principal {}: {e}", crate::escape::one_line(p)))?;
         if found.is_empty() {
             let close = closest(p, g.nodes.iter().filter_map(|n| n.principal_arn.as_deref()));
             bail!(

@@ -491,29 +491,71 @@ impl SessionGraph {
     /// IAM names users and roles without regard to case, and a user keeps its unique id
     /// (`AIDA…`) through a rename: a credential whose ARN spells the principal otherwise, or
     /// that acts as the same user under a later name, acts as it too (a plan for the user
-    /// missed its other key in later logs that spelled or renamed it).
-    pub fn seeds_of_principal(&self, principal: &str) -> Vec<SeedKey> {
+    /// missed its other key in later logs that spelled or renamed it). So does one of a user
+    /// the trail shows renamed from the principal's name (`UpdateUser`): a review seeded a
+    /// plan by the leaked user's name after the leaked key had renamed it, and the plan missed
+    /// the key.
+    ///
+    /// # Errors
+    /// The name was two users' in the trail (two unique ids: a user renamed or deleted, and
+    /// another made under its name): which one is meant is the responder's to say (a review:
+    /// the user made later was seeded alone, its key cut as the leaked one, and the leaked
+    /// key left active under its new name; both OK).
+    pub fn seeds_of_principal(&self, principal: &str) -> Result<Vec<SeedKey>, String> {
         let p = principal.trim();
         let credentials = || {
             self.nodes
                 .iter()
                 .filter(|n| matches!(n.kind, NodeKind::LongTermKey | NodeKind::Session))
         };
+        // The principal, and the ARNs the renames from its name gave it (users only).
+        let mut arns = vec![p.to_string()];
+        if let (Some(account), Some((head, name))) = (arn_account(p), p.rsplit_once('/')) {
+            if after_segment(p, "user/").is_some() {
+                arns.extend(
+                    self.renames_of(account, name, None)
+                        .into_iter()
+                        .map(|r| format!("{head}/{}", rename::renamed_to(r))),
+                );
+            }
+        }
         let named = |n: &Node| {
-            [&n.principal_arn, &n.role_arn, &n.user_arn]
-                .into_iter()
-                .any(|a| a.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(p)))
+            [&n.principal_arn, &n.role_arn, &n.user_arn].into_iter().any(|a| {
+                a.as_deref().is_some_and(|a| arns.iter().any(|p| a.eq_ignore_ascii_case(p)))
+            })
         };
         let users: BTreeSet<&str> = credentials()
             .filter(|n| named(n))
             .filter_map(|n| n.userid.as_deref().filter(|u| u.starts_with("AIDA")))
             .collect();
+        if users.len() > 1 {
+            let of = |u: &str| {
+                let mut keys: Vec<&str> = credentials()
+                    .filter(|n| n.kind == NodeKind::LongTermKey && n.userid.as_deref() == Some(u))
+                    .filter_map(|n| n.access_key_id.as_deref())
+                    .collect();
+                keys.sort_unstable();
+                keys.dedup();
+                format!(
+                    "{} (key{} {})",
+                    crate::escape::one_line(u),
+                    if keys.len() == 1 { "" } else { "s" },
+                    if keys.is_empty() { "none seen".to_string() } else { keys.join(", ") }
+                )
+            };
+            return Err(format!(
+                "{} was the name of {} different users in this trail (renamed, or deleted and made again): {}; say which with --key (the leaked key)",
+                crate::escape::one_line(p),
+                users.len(),
+                users.iter().map(|u| of(u)).collect::<Vec<_>>().join("; ")
+            ));
+        }
         let mut found: Vec<SeedKey> = credentials()
             .filter(|n| named(n) || n.userid.as_deref().is_some_and(|u| users.contains(u)))
             .map(|n| SeedKey::parse(&n.id))
             .collect();
         found.sort();
-        found
+        Ok(found)
     }
 
     /// Children of each node (indices), in edge order.

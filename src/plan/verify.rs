@@ -901,7 +901,9 @@ pub fn verify_with(
     let mut more_of_principals = Vec::new();
     let mut principal_keys = BTreeSet::new();
     for p in &plan.seed_principals {
-        let found = g.seeds_of_principal(p);
+        let found = g.seeds_of_principal(p).map_err(|e| {
+            anyhow::anyhow!("the plan's principal {}: {e}", crate::escape::one_line(p))
+        })?;
         principal_keys.extend(found.iter().map(|s| s.as_str().to_string()));
         if found.is_empty() {
             anyhow::bail!(
