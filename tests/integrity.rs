@@ -1874,6 +1874,36 @@ fn investigate_checks_the_digests_among_its_inputs() {
     assert!(html.contains("integrity: not checked"));
 }
 
+/// `investigate` given part of the trail on standard input (`-`) beside the export says its
+/// records are not proven by the digests (UNVERIFIED, `-` among the files no digest lists),
+/// not that the evidence was altered: a review saw "EVIDENCE ALTERED" and exit 1, every
+/// listed file matching, because `-` was taken for a file that could not be read.
+#[test]
+fn investigate_with_standard_input_says_it_is_not_proven_not_altered() {
+    let (d, _, _) = trail(7, 2, false, DigestGenOptions::default());
+    let rel = log_files(d.path()).into_iter().next().unwrap();
+    let piped = gunzip_file(&d.path().join(&rel));
+    let out = TempDir::new().unwrap();
+    let case = out.path().join("case");
+    let o = bin()
+        .args(["investigate", "--no-progress", "--key", trailhound::gen::LEAKED_KEY, "-o"])
+        .arg(&case)
+        .arg(d.path())
+        .arg("-")
+        .write_stdin(piped)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    let integrity = json(&std::fs::read(case.join("integrity.json")).unwrap());
+    assert_eq!(integrity["status"], "unverified", "{err}");
+    assert_eq!(integrity["problems"], serde_json::json!([]), "{integrity:#}");
+    assert!(strs(&integrity, "uncovered", "path").contains(&"-".to_string()), "{integrity:#}");
+    assert!(err.contains("its digests do not cover all of it"), "{err}");
+    assert_ne!(o.status.code(), Some(1), "{err}");
+    let html = std::fs::read_to_string(case.join("report.html")).unwrap();
+    assert!(!html.contains("EVIDENCE ALTERED"));
+}
+
 /// A region (or an account) deleted whole, its digests with its log files, breaks no other
 /// chain: integrity cannot see it offline and stays OK (a review deleted us-west-2 whole). It
 /// says so, naming every account and region chain it vouches for, so that a responder can
