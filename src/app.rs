@@ -410,9 +410,8 @@ fn load_graph(
 
 /// The planner's options from the command line (shared by `plan` and `investigate`).
 fn plan_options(
-    strategy: cli::Strategy,
-    effective_at: Option<i64>,
-    input: &InputArgs,
+    (strategy, effective_at): (cli::Strategy, Option<i64>),
+    (input, principals): (&InputArgs, &[String]),
 ) -> crate::plan::PlanOptions {
     crate::plan::PlanOptions {
         strategy: match strategy {
@@ -422,6 +421,7 @@ fn plan_options(
         effective_at,
         now: crate::time::now(),
         input_paths: input.inputs.iter().map(|p| p.display().to_string()).collect(),
+        principals: principals.to_vec(),
     }
 }
 
@@ -559,7 +559,7 @@ fn plan(a: cli::PlanArgs) -> Result<Exit> {
     // The plan reads the tainted calls' resources, not the events in full (memory: SPEC §7).
     let (mut b, by_target) = blast_for_plan(&ing, &g, &seeds, false)?;
     crate::diag::mark("blast done");
-    let opts = plan_options(a.strategy, effective_at, &a.input);
+    let opts = plan_options((a.strategy, effective_at), (&a.input, &a.seeds.principals));
     let mut p =
         plan_with_snapshot(&ing, &g, (&mut b, by_target), &opts, iam.as_ref(), a.contain_reachable);
     p.seed_principals = a.seeds.principals.iter().map(|s| s.trim().to_string()).collect();
@@ -753,7 +753,7 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
     // with them: 1.75 GB for 300,000 `GetObject` calls signed by the leaked key.
     let (mut b, by_target) = blast_for_plan(&ing, &g, &seeds, true)?;
     crate::diag::mark("blast done");
-    let opts = plan_options(a.strategy, effective_at, &a.input);
+    let opts = plan_options((a.strategy, effective_at), (&a.input, &a.seeds.principals));
     let mut p =
         plan_with_snapshot(&ing, &g, (&mut b, by_target), &opts, iam.as_ref(), a.contain_reachable);
     p.seed_principals = a.seeds.principals.iter().map(|s| s.trim().to_string()).collect();

@@ -8743,6 +8743,44 @@ fn a_principal_named_before_a_rename_is_the_renamed_user_and_a_name_two_users_ha
     assert_eq!(p["seeds"], json!([LEAKED]));
 }
 
+/// A plan seeded by a user's ARN cuts its keys and denies its sessions, but the user's console
+/// password (it signed in) and an access key the trail does not show (a federation token's
+/// issuer, F13) stay valid after any cut-off: NOT CUT review items, `plan` exits 1 and
+/// `verify` fails (a review: both said OK). Seeded by the key alone, neither is the plan's.
+#[test]
+fn a_principal_users_password_and_unseen_key_are_not_cut_by_its_plan() {
+    let mut s = Scenario::new();
+    let ops = s.user_key(MAIN, "ops", LEAKED);
+    s.call(&ops, T0, "sts.amazonaws.com", "GetCallerIdentity", json!({}));
+    let console = s.console_login(MAIN, T0 + 600, "ops");
+    s.call(&console, T0 + 610, "s3.amazonaws.com", "ListBuckets", json!({}));
+    let other = s.user_key(MAIN, "ops", "AKIAQQQQOPSOTHERKEY1");
+    let fed = s.get_federation_token(&other, T0 + 900, "contractor", 3600);
+    s.call(&fed, T0 + 910, "s3.amazonaws.com", "ListBuckets", json!({}));
+    // The federation token's own record is not in the trail, nor any call of its key.
+    s.drop_records(|_, r| r["userIdentity"]["accessKeyId"] == "AKIAQQQQOPSOTHERKEY1");
+    let d = write(&s, &[]);
+    let user = format!("arn:aws:iam::{MAIN}:user/ops");
+    let (code, p, err) = run(&["plan", "--principal", &user, "--effective-at", CUT], &d);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(p["summary"]["principal_credentials_by_hand"], 2, "{:#}", p["summary"]);
+    let reviews = review_reasons(&p).join("\n");
+    assert!(reviews.contains("the console password of user ops"), "{reviews}");
+    assert!(
+        reviews
+            .contains("an access key of user ops (the --principal) that the trail does not show"),
+        "{reviews}"
+    );
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 1, "{v:#}");
+    let notes = v["notes"].to_string();
+    assert!(notes.contains("NOT CUT: the console password of user ops"), "{notes}");
+    // Seeded by the key alone: neither is the plan's (the federated session is one to check).
+    let (_, p, err) = run(&["plan", "--key", LEAKED, "--effective-at", CUT], &d);
+    assert!(p.is_object(), "{err}");
+    assert!(p["summary"].get("principal_credentials_by_hand").is_none(), "{:#}", p["summary"]);
+}
+
 /// `verify -k ARN` of a plan made for that principal and another key fails: the plan
 /// deactivates that key too (a review: a plan for a user's ARN and a colleague's innocent key
 /// passed `verify -k ARN`, which checked only that the keys given were among the plan's).

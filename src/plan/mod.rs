@@ -34,6 +34,7 @@ mod model;
 mod othercreds;
 mod policy;
 mod precaution;
+mod principals;
 mod reviews;
 mod roles;
 mod room;
@@ -148,6 +149,9 @@ pub struct PlanOptions {
     pub now: i64,
     /// The INPUT paths as given, recorded in the plan.
     pub input_paths: Vec<String>,
+    /// The `--principal` ARNs: a user's credentials the trail shows and no action cuts are
+    /// NOT CUT review items (`principals`).
+    pub principals: Vec<String>,
 }
 
 /// Builds the plan, given every session of the graph by the target that would cut it
@@ -777,6 +781,8 @@ pub fn build_plan_with(
     actions.extend(to_check.reviews);
     let denied_all = |a: &str, u: &str| attackers.contains_key(&who(a, u));
     othercreds::deactivate(g, &trail_rooms, denied_all, &mut actions, &mut notes, &mut summary);
+    summary.principal_credentials_by_hand =
+        principals::reviews(g, &o.principals, denied_all, &mut actions, &mut notes);
 
     // A key made with a tainted credential whose id the logs do not show (no response in the
     // record): no action can name it, so it is cut only if its user is denied everything.

@@ -158,6 +158,11 @@ pub struct Summary {
     /// there are some, and `plan` then exits 1.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub uncontained_principals: u64,
+    /// The console password and unseen access keys of a user given as `--principal` that
+    /// the trail shows and no action cuts (`plan::principals`): review items; written only
+    /// when there are some, and `plan` then exits 1.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub principal_credentials_by_hand: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -174,7 +179,7 @@ impl Summary {
     }
     /// Each kind of credential a plan can leave uncut: how many, what stderr says of them and
     /// what plan.sh's WARNING says (`{n}` stands for the count).
-    fn uncut(&self) -> [(u64, &'static str, &'static str); 8] {
+    fn uncut(&self) -> [(u64, &'static str, &'static str); 9] {
         [
             (
                 self.uncovered_sessions,
@@ -215,6 +220,11 @@ impl Summary {
                 self.uncontained_principals,
                 "{n} principal(s) of the unseen tail are not in the IAM snapshot, so --contain-reachable could not contain what they could reach (the precautionary review items name them and their accounts): add those accounts' get-account-authorization-details to --iam and plan again",
                 "# WARNING: {n} principal(s) of the unseen tail are not in the IAM snapshot: what they could\n# reach is NOT contained (precautionary review items). Add their accounts to --iam and plan again.",
+            ),
+            (
+                self.principal_credentials_by_hand,
+                "{n} credential(s) of a user given as --principal that the trail shows (a console password it signed in with, an access key it does not show) are not cut by any action (the NOT CUT notes and review items name them): delete the password and deactivate every key of the user by hand",
+                "# WARNING: {n} credential(s) of a --principal user (its console password, a key the trail\n# does not show) are NOT cut by this script (review items): remove them by hand.",
             ),
         ]
     }

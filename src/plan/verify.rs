@@ -1389,6 +1389,14 @@ pub fn verify_with(
             ));
         }
     }
+    // A --principal user's console password and keys the trail does not show
+    // (`super::principals`): cut only with the user.
+    for l in super::principals::left(g, &plan.seed_principals) {
+        if !user_cut(&l.account, &l.user) {
+            v.ok = false;
+            notes.push(format!("NOT CUT: {}", l.what));
+        }
+    }
     // Sessions the trail cannot attribute, that may be the attacker's (`super::tocheck`):
     // no plan can be shown complete without a person's check.
     // Those the plan does not cut first; at most `LISTED` named (a forged trail may give
@@ -1798,7 +1806,13 @@ mod tests {
 
     /// Plan options for `strategy`, built at `T0 + 100`, no cut-off given.
     fn options(strategy: Strategy) -> PlanOptions {
-        PlanOptions { strategy, effective_at: None, now: T0 + 100, input_paths: Vec::new() }
+        PlanOptions {
+            strategy,
+            effective_at: None,
+            now: T0 + 100,
+            input_paths: Vec::new(),
+            principals: Vec::new(),
+        }
     }
 
     /// The strict plan for the leaked key, built at `T0 + 100`.
