@@ -19,7 +19,9 @@ const MAX_FILE_BYTES: u64 = 1 << 30;
 
 /// A per-user fact from an output other than authorization details.
 enum Fact {
-    Keys(Vec<KeyMeta>),
+    /// A user's keys, and whether a list-access-keys page says more follow (`IsTruncated`,
+    /// `Marker`; `None` for the credential report's slots).
+    Keys(Vec<KeyMeta>, Option<bool>),
     LoginProfile(bool),
     Mfa(Vec<String>),
     MfaActive(bool),
@@ -480,6 +482,11 @@ impl Builder {
 
     fn access_keys(&mut self, path: &Path, v: &Value) {
         let mut by_user: BTreeMap<String, Vec<KeyMeta>> = BTreeMap::new();
+        // A page after which more follow (a review: a first page alone was taken for the
+        // user's every key, and a second key the attacker held went unnamed).
+        let token = |k: &str| s(v, k).is_some_and(|t| !t.is_empty());
+        let more = v.get("IsTruncated").and_then(Value::as_bool) == Some(true)
+            || (token("Marker") && v.get("IsTruncated").and_then(Value::as_bool) != Some(false));
         let items = list(v, "AccessKeyMetadata");
         if items.is_empty() {
             return self.problem(
@@ -499,7 +506,7 @@ impl Builder {
             });
         }
         for (user, keys) in by_user {
-            self.pending.push((path.to_path_buf(), Whom::Name(user), Fact::Keys(keys)));
+            self.pending.push((path.to_path_buf(), Whom::Name(user), Fact::Keys(keys, Some(more))));
         }
     }
 
@@ -593,7 +600,7 @@ impl Builder {
                         _ => {}
                     }
                 }
-                self.pending.push((path.to_path_buf(), Whom::Arn(arn), Fact::Keys(keys)));
+                self.pending.push((path.to_path_buf(), Whom::Arn(arn), Fact::Keys(keys, None)));
             }
         }
     }
@@ -647,6 +654,61 @@ impl Builder {
                 &file,
                 format!("{} names {name}, which is not in the snapshot ({fix}): its permissions are unknown, not none; give the whole export", clip(&by[0]), ) + &more,
             );
+        }
+    }
+
+    /// The keys a user's list-access-keys leaves out, as unnamed active keys (which the plan's
+    /// review item of the leaked user's other keys names): those after a page that says more
+    /// follow when no last page is among the files, and the active keys the credential
+    /// report counts beyond those listed (two snapshots taken at different times: the list
+    /// had won silently over the report, and the attacker's second key went unnamed). Each is
+    /// a snapshot problem too.
+    fn keys_left_out(
+        &mut self,
+        listed: &std::collections::BTreeSet<String>,
+        slots: &BTreeMap<String, (PathBuf, Vec<KeyMeta>)>,
+        (more, last): (&BTreeMap<String, PathBuf>, &std::collections::BTreeSet<String>),
+    ) {
+        let unknown = || KeyMeta { id: None, status: "Active".into(), created: None };
+        for key in listed {
+            let Some((acct, name)) = key.split_once('/') else { continue };
+            let mut left: Vec<KeyMeta> = Vec::new();
+            if let Some(file) = more.get(key).filter(|_| !last.contains(key)) {
+                self.problem(
+                    file,
+                    format!("list-access-keys of user {} says more keys follow (IsTruncated, Marker) and no last page is among the files: its other keys are unknown, taken as one more active key; give every page (or let the AWS CLI paginate)", clip(name)),
+                );
+                left.push(unknown());
+            }
+            let Some(u) = self.snap.accounts.get(acct).and_then(|a| a.users.get(name)) else {
+                continue;
+            };
+            let list = u.access_keys.as_deref().unwrap_or_default();
+            let active = |k: &&KeyMeta| k.status == "Active";
+            let (report_file, report) = match slots.get(key) {
+                Some((f, r)) => (Some(f), r.as_slice()),
+                None => (None, &[][..]),
+            };
+            let listed_active = list.iter().filter(active).count();
+            let reported = report.iter().filter(active).count();
+            if let Some(file) = report_file.filter(|_| reported > listed_active + left.len()) {
+                let message = format!("the credential report shows {reported} active access key(s) of user {}, list-access-keys lists {listed_active}: the two were taken at different times; the keys the list lacks are taken as unnamed active keys (list the user's keys again)", clip(name));
+                self.problems.push(SnapshotProblem::new(file, message));
+                // The report's active slots whose rotation time no listed key was created at.
+                let at = |k: &KeyMeta| k.created.as_deref().and_then(crate::time::parse_iso);
+                let extra = report
+                    .iter()
+                    .filter(active)
+                    .filter(|r| at(r).is_none() || !list.iter().any(|k| at(k) == at(r)));
+                let want = reported - listed_active - left.len();
+                left.extend(extra.cloned().take(want));
+                while left.len() < reported - listed_active {
+                    left.push(unknown());
+                }
+            }
+            if let Some(u) = self.snap.accounts.get_mut(acct).and_then(|a| a.users.get_mut(name)) {
+                u.access_keys.get_or_insert_with(Vec::new).extend(left);
+            }
         }
     }
 
@@ -705,6 +767,11 @@ impl Builder {
         let pending = std::mem::take(&mut self.pending);
         // Key lists with ids (list-access-keys) win over the credential report's slots.
         let mut with_ids: std::collections::BTreeSet<String> = Default::default();
+        // Per user ("ACCOUNT/NAME"): the report's slots, the list pages that say more follow
+        // (with a file of them), and whether a last page was seen.
+        let mut slots: BTreeMap<String, (PathBuf, Vec<KeyMeta>)> = BTreeMap::new();
+        let mut more: BTreeMap<String, PathBuf> = BTreeMap::new();
+        let mut last: std::collections::BTreeSet<String> = Default::default();
         for (file, whom, fact) in pending {
             let found: Vec<(String, String)> = match &whom {
                 Whom::Arn(arn) => self
@@ -742,7 +809,18 @@ impl Builder {
                 continue;
             };
             match fact {
-                Fact::Keys(k) => {
+                Fact::Keys(k, page) => {
+                    match page {
+                        None => {
+                            slots.insert(key.clone(), (file.clone(), k.clone()));
+                        }
+                        Some(true) => {
+                            more.entry(key.clone()).or_insert_with(|| file.clone());
+                        }
+                        Some(false) => {
+                            last.insert(key.clone());
+                        }
+                    }
                     let has_ids = k.iter().any(|m| m.id.is_some());
                     if has_ids || !with_ids.contains(&key) {
                         if has_ids && with_ids.contains(&key) {
@@ -773,6 +851,7 @@ impl Builder {
                 Fact::MfaActive(b) => u.mfa_active = Some(b),
             }
         }
+        self.keys_left_out(&with_ids, &slots, (&more, &last));
         (self.snap, self.problems)
     }
 }

@@ -429,7 +429,7 @@ fn leaked_user_keys(p: &mut Plan, iam: &Iam) {
             extra.push(review(
                 Some(acct.to_string()),
                 format!(
-                    "user {name}, whose key the plan deactivates, has {} active access key(s) in the IAM snapshot's credential report ({}), which names no key ids: one may be the key the plan deactivates; list its keys and deactivate every one its owner does not hold",
+                    "user {name}, whose key the plan deactivates, has {} active access key(s) in the IAM snapshot without their ids (its credential report's, or past a page of list-access-keys that says more follow: {}): one may be the key the plan deactivates; list its keys and deactivate every one its owner does not hold",
                     unnamed.len(),
                     unnamed.join("; ")
                 ),
