@@ -1874,6 +1874,52 @@ fn investigate_checks_the_digests_among_its_inputs() {
     assert!(html.contains("integrity: not checked"));
 }
 
+/// Chains that name different buckets (`digestS3Bucket`) leave the status at best
+/// UNVERIFIED, naming the buckets, and each chain shows its bucket: a review copied a whole
+/// chain of another account's bucket, log files and digests signed with the region's key
+/// (CloudTrail's keys are per region, not per account), into the export, and got OK.
+#[test]
+fn chains_of_two_buckets_are_not_ok() {
+    let signed = DigestGenOptions { key: Some(test_key()), ..Default::default() };
+    let fp = signed.fingerprint.clone();
+    let (d, _, _) = trail(7, 2, false, signed.clone());
+    let keys = TempDir::new().unwrap();
+    write(keys.path(), &format!("{fp}.pem"), TEST_PUB_PEM.as_bytes());
+    let with_keys = ["--public-keys", keys.path().to_str().unwrap()];
+    let (acct, other) = ("444455556666", "123456789012");
+    // A copy of one account's logs as another account's, digested in another bucket and
+    // signed with the same (regional) key.
+    let foreign = TempDir::new().unwrap();
+    for rel in log_files(d.path()).into_iter().filter(|r| r.contains(acct)) {
+        let to = foreign.path().join(rel.replace(acct, other));
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(d.path().join(&rel), &to).unwrap();
+    }
+    let bucket = DigestGenOptions { bucket: "attacker-owned-bucket".into(), ..signed };
+    assert!(!write_digests(foreign.path(), &bucket).unwrap().digests.is_empty());
+    let (code, clean) = run(d.path(), &with_keys);
+    assert_eq!((code, clean["status"].as_str()), (0, Some("ok")), "{clean:#}");
+    assert_eq!(clean.get("buckets"), None, "{clean:#}");
+    let ours = clean["chains"][0]["bucket"].clone();
+    assert_eq!(ours, "trailhound-example-trail-bucket");
+    for f in crate::util::files_under(foreign.path()) {
+        let to = d.path().join(f.strip_prefix(foreign.path()).unwrap());
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(&f, &to).unwrap();
+    }
+    let (code, v) = run(d.path(), &with_keys);
+    assert_eq!((code, v["status"].as_str()), (3, Some("unverified")), "{v:#}");
+    assert_eq!(v["buckets"], serde_json::json!(["attacker-owned-bucket", ours]), "{v:#}");
+    assert_eq!(v["mismatched_total"], 0);
+    let table = bin().arg("integrity").arg(d.path()).args(with_keys).output().unwrap();
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains("the chains name 2 buckets")
+            && table.contains(", bucket attacker-owned-bucket)"),
+        "{table}"
+    );
+}
+
 /// `investigate` given part of the trail on standard input (`-`) beside the export says its
 /// records are not proven by the digests (UNVERIFIED, `-` among the files no digest lists),
 /// not that the evidence was altered: a review saw "EVIDENCE ALTERED" and exit 1, every

@@ -179,6 +179,17 @@ pub(super) fn check_chains(digests: &[DigestEntry], rep: &mut IntegrityReport) -
             region: ck.region.clone(),
             trail: ck.trail.clone(),
             home_region: ck.home_region.clone(),
+            bucket: {
+                let mut n: BTreeMap<&str, usize> = BTreeMap::new();
+                for &i in idx.iter() {
+                    if let Some(b) = digests[i].doc.bucket.as_deref() {
+                        *n.entry(b).or_default() += 1;
+                    }
+                }
+                n.into_iter()
+                    .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
+                    .map(|(b, _)| b.to_string())
+            },
             digests: idx.len() as u64,
             first_start: None,
             last_end: None,

@@ -192,6 +192,9 @@ pub struct ChainSummary {
     pub trail: String,
     /// The trail's home region (from the digest file name).
     pub home_region: String,
+    /// The bucket its digests name (`digestS3Bucket`; the most named).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
     /// Digests in the chain.
     pub digests: u64,
     /// Earliest `digestStartTime`.
@@ -309,6 +312,13 @@ pub struct IntegrityReport {
     /// their log files may have been deleted, which nothing offline can show either way. Each
     /// keeps the status from ok.
     pub not_shown: Vec<String>,
+    /// The buckets the chains name (`digestS3Bucket`), when they name more than one: a chain of
+    /// another bucket than the trail's may be another account's logs, validly signed
+    /// (CloudTrail signs with each region's key, not an account's), copied into the export (a
+    /// review planted a whole signed chain of another account's bucket and got OK). The status
+    /// is then at best unverified.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub buckets: Vec<String>,
     /// Files that could not be used.
     pub problems: Vec<IntegrityProblem>,
     /// What was not checked and why, and other remarks.
@@ -344,6 +354,7 @@ impl IntegrityReport {
         } else if self.signatures_unverified()
             || self.uncovered_total > 0
             || !self.not_shown.is_empty()
+            || !self.buckets.is_empty()
         {
             Verdict::Unverified
         } else {
@@ -366,6 +377,13 @@ impl IntegrityReport {
             why.push(format!(
                 "{} log files that no digest lists: their content is not proven",
                 self.uncovered_total
+            ));
+        }
+        if !self.buckets.is_empty() {
+            why.push(format!(
+                "the chains name {} buckets ({}): a chain of a bucket that is not your trail's may be another account's signed logs copied in; check each against aws cloudtrail describe-trails",
+                self.buckets.len(),
+                self.buckets.iter().map(|b| crate::escape::one_line(b)).collect::<Vec<_>>().join(", ")
             ));
         }
         if !self.not_shown.is_empty() {
@@ -663,6 +681,11 @@ pub fn validate(o: &IntegrityOptions) -> anyhow::Result<IntegrityReport> {
     rep.bad_signatures.sort();
     rep.unverifiable_signatures.sort();
     rep.chains.sort();
+    let buckets: std::collections::BTreeSet<&String> =
+        rep.chains.iter().filter_map(|c| c.bucket.as_ref()).collect();
+    if buckets.len() > 1 {
+        rep.buckets = buckets.into_iter().cloned().collect();
+    }
     rep.problems.sort();
     rep.problems.dedup();
     rep.status = rep.verdict();

@@ -44,11 +44,12 @@ pub fn render_table(r: &IntegrityReport) -> String {
     for c in &r.chains {
         let _ = writeln!(
             s,
-            "chain {} {} {} (home {}): {} digests, {} → {}{}",
+            "chain {} {} {} (home {}{}): {} digests, {} → {}{}",
             l(&c.prefix),
             l(&c.region),
             l(&c.trail),
             l(&c.home_region),
+            c.bucket.as_deref().map(|b| format!(", bucket {}", l(b))).unwrap_or_default(),
             c.digests,
             l(c.first_start.as_deref().unwrap_or("?")),
             l(c.last_end.as_deref().unwrap_or("?")),
