@@ -491,7 +491,9 @@ pub fn reachable(
                     change_accounts.join(", ")
                 ));
             }
-            s.push_str(": what it did with them after the last event is not in the logs");
+            // What the reach does not follow (docs/iam-snapshot.md): a review read "0 role(s)"
+            // of a session that could pass a role to a Lambda function it made.
+            s.push_str(": what it did with them after the last event is not in the logs (routes through a service are not counted: a role passed to a function, instance or stack it makes, a function's code it changes, a user's service-specific credentials or SSH keys; docs/iam-snapshot.md)");
             s
         };
         for &i in tails {
