@@ -8743,42 +8743,66 @@ fn a_principal_named_before_a_rename_is_the_renamed_user_and_a_name_two_users_ha
     assert_eq!(p["seeds"], json!([LEAKED]));
 }
 
-/// A plan seeded by a user's ARN cuts its keys and denies its sessions, but the user's console
-/// password (it signed in) and an access key the trail does not show (a federation token's
-/// issuer, F13) stay valid after any cut-off: NOT CUT review items, `plan` exits 1 and
-/// `verify` fails (a review: both said OK). Seeded by the key alone, neither is the plan's.
+/// A plan seeded by a user's ARN cuts its keys and denies its sessions, but a deny on
+/// `aws:TokenIssueTime` leaves the user's console password (it signed in) and a key of it
+/// the trail does not name (a federation token's issuer, F13, when the trail shows no key of
+/// the user) valid after any cut-off (a review: plan and verify said OK). The plan removes
+/// the password (`delete_login_profile`), which verify holds it to; the unseen key is a NOT
+/// CUT review item: `plan` exits 1 and `verify` fails.
 #[test]
-fn a_principal_users_password_and_unseen_key_are_not_cut_by_its_plan() {
+fn a_principal_users_password_is_removed_and_an_unseen_key_is_not_cut() {
+    let user = format!("arn:aws:iam::{MAIN}:user/ops");
+    // The user's key is in the trail and it signed in: the password is removed, all cut.
     let mut s = Scenario::new();
     let ops = s.user_key(MAIN, "ops", LEAKED);
     s.call(&ops, T0, "sts.amazonaws.com", "GetCallerIdentity", json!({}));
     let console = s.console_login(MAIN, T0 + 600, "ops");
     s.call(&console, T0 + 610, "s3.amazonaws.com", "ListBuckets", json!({}));
-    let other = s.user_key(MAIN, "ops", "AKIAQQQQOPSOTHERKEY1");
-    let fed = s.get_federation_token(&other, T0 + 900, "contractor", 3600);
+    let d = write(&s, &[]);
+    let (code, p, err) = run(&["plan", "--principal", &user, "--effective-at", CUT], &d);
+    assert_eq!(code, 0, "{err}");
+    let removed: Vec<&Value> = actions(&p, "delete_login_profile");
+    assert_eq!(removed.len(), 1, "{p:#}");
+    assert_eq!(removed[0]["user_name"], "ops");
+    assert!(removed[0]["reason"].as_str().unwrap().contains("console password of user ops"));
+    let (code, v) = verify(&d, &p);
+    assert_eq!(code, 0, "{v:#}");
+    // Without that action, verify says the password is not cut.
+    let mut edited = p.clone();
+    edited["actions"].as_array_mut().unwrap().retain(|a| a["type"] != "delete_login_profile");
+    let (code, v) = verify(&d, &edited);
+    assert_eq!(code, 1, "{v:#}");
+    assert!(v["notes"].to_string().contains("NOT CUT: the console password of user ops"), "{v:#}");
+    // Seeded by the key alone, the password is not the plan's.
+    let (code, p, err) = run(&["plan", "--key", LEAKED, "--effective-at", CUT], &d);
+    assert_eq!(code, 0, "{err}");
+    assert!(actions(&p, "delete_login_profile").is_empty(), "{p:#}");
+
+    // The user shows no key in the trail, only a federation token (its record not in the
+    // trail either) and a sign-in.
+    let mut s = Scenario::new();
+    let console = s.console_login(MAIN, T0 + 600, "ops");
+    s.call(&console, T0 + 610, "s3.amazonaws.com", "ListBuckets", json!({}));
+    let hidden = s.user_key(MAIN, "ops", "AKIAQQQQOPSOTHERKEY1");
+    let fed = s.get_federation_token(&hidden, T0 + 900, "contractor", 3600);
     s.call(&fed, T0 + 910, "s3.amazonaws.com", "ListBuckets", json!({}));
-    // The federation token's own record is not in the trail, nor any call of its key.
     s.drop_records(|_, r| r["userIdentity"]["accessKeyId"] == "AKIAQQQQOPSOTHERKEY1");
     let d = write(&s, &[]);
-    let user = format!("arn:aws:iam::{MAIN}:user/ops");
     let (code, p, err) = run(&["plan", "--principal", &user, "--effective-at", CUT], &d);
     assert_eq!(code, 1, "{err}");
-    assert_eq!(p["summary"]["principal_credentials_by_hand"], 2, "{:#}", p["summary"]);
+    assert_eq!(p["summary"]["principal_credentials_by_hand"], 1, "{:#}", p["summary"]);
     let reviews = review_reasons(&p).join("\n");
-    assert!(reviews.contains("the console password of user ops"), "{reviews}");
     assert!(
         reviews
             .contains("an access key of user ops (the --principal) that the trail does not show"),
         "{reviews}"
     );
+    assert_eq!(actions(&p, "delete_login_profile").len(), 1, "{p:#}");
     let (code, v) = verify(&d, &p);
     assert_eq!(code, 1, "{v:#}");
     let notes = v["notes"].to_string();
-    assert!(notes.contains("NOT CUT: the console password of user ops"), "{notes}");
-    // Seeded by the key alone: neither is the plan's (the federated session is one to check).
-    let (_, p, err) = run(&["plan", "--key", LEAKED, "--effective-at", CUT], &d);
-    assert!(p.is_object(), "{err}");
-    assert!(p["summary"].get("principal_credentials_by_hand").is_none(), "{:#}", p["summary"]);
+    assert!(notes.contains("NOT CUT: an access key of user ops"), "{notes}");
+    assert!(!notes.contains("NOT CUT: the console password"), "{notes}");
 }
 
 /// `verify -k ARN` of a plan made for that principal and another key fails: the plan

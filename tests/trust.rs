@@ -1993,4 +1993,14 @@ fn verify_fails_denies_the_planner_never_writes() {
     let (code, v) = verify(&p);
     assert_eq!(v["command_problems"], serde_json::json!([]), "{v:#}");
     assert_eq!(code, Some(0), "{v:#}");
+    // The same deny under another policy's name replaces that policy in IAM (a guardrail).
+    let mut p = plan.clone();
+    let mut renamed = put("OrgAccess", statement(before(t)));
+    let name = renamed["policy_name"].as_str().unwrap().to_string();
+    renamed["command"] = renamed["command"].as_str().unwrap().replace(&name, "guardrail").into();
+    renamed["policy_name"] = "guardrail".into();
+    p["actions"].as_array_mut().unwrap().push(renamed);
+    let (code, v) = verify(&p);
+    assert_eq!(code, Some(1), "{v:#}");
+    assert!(v["command_problems"].to_string().contains("a name the planner never gives"), "{v:#}");
 }

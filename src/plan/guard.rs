@@ -53,6 +53,9 @@ pub(super) struct Backing {
     keys: BTreeSet<String>,
     /// `othercreds::deactivated` of each credential tainted credentials made or revived.
     others: BTreeSet<(String, String, String)>,
+    /// (account, user in lower case) of each `--principal` user whose console sign-in the
+    /// trail shows (`super::principals`): the plan removes its password.
+    passwords: BTreeSet<(String, String)>,
 }
 
 impl Backing {
@@ -60,6 +63,7 @@ impl Backing {
         g: &SessionGraph,
         b: &crate::blast::BlastRadius,
         rooms: &super::TrailRooms,
+        principals: &[String],
     ) -> Backing {
         let who = |u: &crate::taint::AttackerUser| {
             (u.account_id.clone(), u.user_name.to_ascii_lowercase())
@@ -73,7 +77,12 @@ impl Backing {
             .filter_map(|&n| g.nodes[n].access_key_id.as_deref().map(str::to_string))
             .collect();
         let others = super::othercreds::made_ids(g, rooms);
-        Backing { users, made, keys, others }
+        let passwords = super::principals::left(g, principals)
+            .into_iter()
+            .filter(|l| l.password)
+            .map(|l| (l.account, l.user.to_ascii_lowercase()))
+            .collect();
+        Backing { users, made, keys, others, passwords }
     }
 
     pub(super) fn check(&self, a: &super::Action) -> Result<(), String> {
@@ -91,7 +100,7 @@ impl Backing {
             | K::DetachUserPolicy
             | K::DeleteUserPolicy
             | K::RemoveUserFromGroup => self.made.contains(&user()),
-            K::DeleteLoginProfile => of_attacker(),
+            K::DeleteLoginProfile => of_attacker() || self.passwords.contains(&user()),
             K::DeactivateAccessKey => {
                 of_attacker()
                     || a.access_key_id.as_ref().is_some_and(|k| self.keys.contains(k))
@@ -284,8 +293,14 @@ impl DenyShapes {
             .iter()
             .map(|u| key(TargetKind::User, &u.user_name, &u.account_id))
             .collect();
+        // Every role a tainted credential made, gone since or not: a plan made before the
+        // role's deletion denies it everything, and verify over later logs must not call that
+        // deny a hand edit (a review).
         everything.extend(
-            super::roles::made_roles(g, b).into_keys().map(|t| key(t.kind, &t.name, &t.account_id)),
+            g.role_grants
+                .iter()
+                .filter(|gr| gr.event_name == "CreateRole" && b.nodes.contains(&gr.by))
+                .map(|gr| key(TargetKind::Role, &gr.user_name, &gr.account_id)),
         );
         let launched = g
             .launched_sessions()

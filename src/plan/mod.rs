@@ -782,7 +782,7 @@ pub fn build_plan_with(
     let denied_all = |a: &str, u: &str| attackers.contains_key(&who(a, u));
     othercreds::deactivate(g, &trail_rooms, denied_all, &mut actions, &mut notes, &mut summary);
     summary.principal_credentials_by_hand =
-        principals::reviews(g, &o.principals, denied_all, &mut actions, &mut notes);
+        principals::actions(g, &o.principals, denied_all, &mut actions, &mut notes);
 
     // A key made with a tainted credential whose id the logs do not show (no response in the
     // record): no action can name it, so it is cut only if its user is denied everything.

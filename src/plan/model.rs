@@ -158,9 +158,9 @@ pub struct Summary {
     /// there are some, and `plan` then exits 1.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub uncontained_principals: u64,
-    /// The console password and unseen access keys of a user given as `--principal` that
-    /// the trail shows and no action cuts (`plan::principals`): review items; written only
-    /// when there are some, and `plan` then exits 1.
+    /// Access keys of a user given as `--principal` that the trail shows exist but does not
+    /// name (`plan::principals`): review items; written only when there are some, and
+    /// `plan` then exits 1.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub principal_credentials_by_hand: u64,
 }
@@ -223,8 +223,8 @@ impl Summary {
             ),
             (
                 self.principal_credentials_by_hand,
-                "{n} credential(s) of a user given as --principal that the trail shows (a console password it signed in with, an access key it does not show) are not cut by any action (the NOT CUT notes and review items name them): delete the password and deactivate every key of the user by hand",
-                "# WARNING: {n} credential(s) of a --principal user (its console password, a key the trail\n# does not show) are NOT cut by this script (review items): remove them by hand.",
+                "{n} access key(s) of a user given as --principal that the trail shows exist but does not name are not cut by any action (the NOT CUT notes and review items name them): deactivate every key of the user by hand",
+                "# WARNING: {n} access key(s) of a --principal user that the trail does not name are NOT cut\n# by this script (review items): deactivate them by hand.",
             ),
         ]
     }

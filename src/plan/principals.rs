@@ -1,16 +1,16 @@
-//! The credentials of an IAM user given as `--principal` that the trail shows exist and no
-//! action of the plan cuts. Seeding a plan by a user's ARN says the user is compromised: its
-//! keys are deactivated and its sessions denied, but a console sign-in of the user shows a
-//! password that signs in again after any cut-off, and a federation token or
-//! `GetSessionToken` session whose issuing key the trail does not show proves a long-term key
-//! of the user that no action names (F13: only a user's long-term credentials call those).
-//! Neither is touched by a deny on `aws:TokenIssueTime` (F5, F6). A review seeded a plan by
-//! such a user: plan and verify said OK, and both stayed valid. Each is now a NOT CUT review
-//! item (`plan` exits 1) and a NOT CUT note of `verify` (FAIL), unless the plan denies the
-//! user everything or deletes it.
+//! The credentials of an IAM user given as `--principal` that the trail shows exist and a
+//! deny on `aws:TokenIssueTime` does not cut (F5, F6). Seeding a plan by a user's ARN says the
+//! user is compromised: its keys are deactivated and its sessions denied, but a console
+//! sign-in of the user shows a password that signs in again after any cut-off, and a
+//! federation token or `GetSessionToken` session of a user none of whose keys the trail shows
+//! proves a long-term key that no action names (F13: only a user's long-term credentials call
+//! those). A review seeded a plan by such a user: plan and verify said OK, and both stayed
+//! valid. The password is now removed by the plan (`delete_login_profile`); the key is a NOT
+//! CUT review item (`plan` exits 1) and a NOT CUT note of `verify` (FAIL), unless the plan
+//! denies the user everything or deletes it.
 
-use super::commands::review;
-use super::model::Action;
+use super::commands::{checked, review};
+use super::model::{Action, ActionKind};
 use crate::chain::{after_segment, arn_account, NodeKind, SessionGraph};
 use crate::escape::{one_line, shell_word};
 use crate::time::fmt_iso;
@@ -21,6 +21,8 @@ pub(super) struct Left {
     pub account: String,
     /// The user's name at the end of the trail.
     pub user: String,
+    /// The console password (else an access key the trail does not show).
+    pub password: bool,
     /// What it is and what shows it, for the notes.
     pub what: String,
     /// The commands a person runs.
@@ -62,7 +64,8 @@ pub(super) fn left(g: &SessionGraph, principals: &[String]) -> Vec<Left> {
             }
             let by_token = matches!(issued, Some("GetFederationToken" | "GetSessionToken"))
                 || (issued.is_none() && federated);
-            if by_token && !g.parent_edge()[n].is_some_and(|(k, _)| keys.contains(&k)) {
+            // Only when the trail shows no key of the user: one it shows may have issued it.
+            if by_token && keys.is_empty() {
                 unseen = earlier(unseen, n);
             }
         }
@@ -74,8 +77,9 @@ pub(super) fn left(g: &SessionGraph, principals: &[String]) -> Vec<Left> {
             out.push(Left {
                 account: account.to_string(),
                 user: user.clone(),
+                password: true,
                 what: format!(
-                    "the console password of user {} (the --principal; it signed in at {}): a deny on aws:TokenIssueTime does not stop a new sign-in (F5, F6); delete or reset it",
+                    "the console password of user {} (the --principal; it signed in at {}): a deny on aws:TokenIssueTime does not stop a new sign-in (F5, F6)",
                     one_line(&user),
                     at(n)
                 ),
@@ -86,6 +90,7 @@ pub(super) fn left(g: &SessionGraph, principals: &[String]) -> Vec<Left> {
             out.push(Left {
                 account: account.to_string(),
                 user: user.clone(),
+                password: false,
                 what: format!(
                     "an access key of user {} (the --principal) that the trail does not show: only a user's long-term key calls {} (F13), which issued {} at {}; list the user's keys and deactivate every one",
                     one_line(&user),
@@ -100,9 +105,9 @@ pub(super) fn left(g: &SessionGraph, principals: &[String]) -> Vec<Left> {
     out
 }
 
-/// The review items of [`left`] that the plan does not cut with the user (`denied_all`):
-/// their notes, and how many.
-pub(super) fn reviews(
+/// The actions for [`left`] that the plan does not cut with the user (`denied_all`): the
+/// password's removal, and a review item for each key (their notes, and how many).
+pub(super) fn actions(
     g: &SessionGraph,
     principals: &[String],
     denied_all: impl Fn(&str, &str) -> bool,
@@ -111,6 +116,19 @@ pub(super) fn reviews(
 ) -> u64 {
     let mut n = 0;
     for l in left(g, principals).into_iter().filter(|l| !denied_all(&l.account, &l.user)) {
+        if l.password {
+            actions.push(checked(Action {
+                kind: ActionKind::DeleteLoginProfile,
+                account_id: Some(l.account),
+                user_name: Some(l.user),
+                reason: format!(
+                    "{}: remove it (the owner can be given a new one once the incident is over)",
+                    l.what
+                ),
+                ..Default::default()
+            }));
+            continue;
+        }
         n += 1;
         notes.push(format!("NOT CUT: {}", l.what));
         actions.push(review(Some(l.account), format!("NOT CUT: {}", l.what), &l.commands));

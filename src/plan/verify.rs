@@ -285,15 +285,12 @@ fn apply_precautions(
     iam: Option<&crate::contain::Iam>,
 ) -> Vec<CommandProblem> {
     let mut problems = Vec::new();
-    let mut ignored = Vec::new();
     for a in &plan.precautionary {
         let problem = match a.kind {
             ActionKind::PutRolePolicy
             | ActionKind::CreatePolicy
             | ActionKind::AttachRolePolicy
-            | ActionKind::Review => {
-                check_action(a).and_then(|()| state.apply(a, iam, &mut ignored)).err()
-            }
+            | ActionKind::Review => check_action(a).and_then(|()| state.apply(a, iam)).err(),
             _ => Some(
                 "a precautionary action may only deny sessions of a role or ask for a review"
                     .into(),
@@ -685,13 +682,13 @@ impl Denies {
     }
 
     /// Applies one action whose command checked out. `Err`: IAM would refuse it (with the
-    /// snapshot: an inline deny the principal's other inline policies leave no room for, F8).
-    /// An attach of a policy the plan does not create adds nothing, with a note.
+    /// snapshot: an inline deny the principal's other inline policies leave no room for, F8),
+    /// or the planner never writes it ([`DenyShapes`]; an attach of a policy the plan does not
+    /// create).
     fn apply(
         &mut self,
         a: &super::Action,
         iam: Option<&crate::contain::Iam>,
-        notes: &mut Vec<String>,
     ) -> Result<(), String> {
         let acct = a.account_id.clone().unwrap_or_default();
         let principal = a.principal_arn.as_deref().unwrap_or("");
@@ -743,6 +740,15 @@ impl Denies {
                 }
                 let stmts = statements(a.policy_document.as_ref());
                 if let Some(shapes) = &self.shapes {
+                    // A put replaces the principal's inline policy of that name: the planner
+                    // names its own `Trailhound…` (a review renamed a deny after a guardrail
+                    // the role held, which IAM would have replaced).
+                    if !pname.starts_with("Trailhound") {
+                        return Err(format!(
+                            "it puts the inline policy {}, a name the planner never gives (its are Trailhound…): IAM replaces the principal's policy of that name (a plan.json edited by hand?)",
+                            crate::escape::one_line(&pname)
+                        ));
+                    }
                     shapes.check((kind, &name, &acct), &stmts)?;
                 }
                 mine.insert(pname.clone(), size);
@@ -824,11 +830,15 @@ impl Denies {
                         let v = (label, stmts.clone());
                         self.on.entry(on_key(kind, &name, &acct)).or_default().insert(this, v);
                     }
-                    None => notes.push(format!(
-                        "action {} attaches {}, which no earlier action of the plan creates: what it holds is unknown here, so it covers nothing",
-                        a.order,
-                        crate::escape::one_line(&arn)
-                    )),
+                    // The planner attaches only the policies it creates: any other (an
+                    // existing one may allow anything) is a hand edit (a review: an attach
+                    // of an admin policy verified OK, with a note that it covered nothing).
+                    None => {
+                        return Err(format!(
+                            "it attaches {}, which no earlier action of the plan creates: the planner attaches only the deny policies it creates (an existing policy may allow anything; a plan.json edited by hand?)",
+                            crate::escape::one_line(&arn)
+                        ))
+                    }
                 }
             }
             ActionKind::DeleteUserPolicy => {
@@ -998,13 +1008,13 @@ pub fn verify_with(
         }
     }
     let partitions = account_partitions(g);
-    let backed = Backing::of(g, &b, &policies.trail);
+    let backed = Backing::of(g, &b, &policies.trail, &plan.seed_principals);
     let deny_alls = super::script::DenyAlls::of(&plan.actions);
     for a in &plan.actions {
         if let Err(problem) = check_action(a)
             .and_then(|()| check_partition(a, &partitions))
             .and_then(|()| backed.check(a))
-            .and_then(|()| policies.apply(a, iam, &mut notes))
+            .and_then(|()| policies.apply(a, iam))
         {
             command_problems.push(CommandProblem { order: a.order, kind: a.kind.clone(), problem });
             continue;
@@ -1051,7 +1061,7 @@ pub fn verify_with(
                         // as it leaves the user.
                         let back = deny_alls.of_user(a).iter().copied().find(|d| d.order < a.order);
                         let then = match back {
-                            Some(d) if policies.apply(d, iam, &mut notes).is_ok() => {
+                            Some(d) if policies.apply(d, iam).is_ok() => {
                                 format!("plan.sh then puts its deny-all (action {}) back", d.order)
                             }
                             _ => "and the user is left without a deny-all".to_string(),
@@ -1392,7 +1402,11 @@ pub fn verify_with(
     // A --principal user's console password and keys the trail does not show
     // (`super::principals`): cut only with the user.
     for l in super::principals::left(g, &plan.seed_principals) {
-        if !user_cut(&l.account, &l.user) {
+        let password_removed = l.password
+            && removed.iter().any(|(a, u, what)| {
+                *a == l.account && u.eq_ignore_ascii_case(&l.user) && what == "console password"
+            });
+        if !user_cut(&l.account, &l.user) && !password_removed {
             v.ok = false;
             notes.push(format!("NOT CUT: {}", l.what));
         }
