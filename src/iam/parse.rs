@@ -689,20 +689,24 @@ impl Builder {
                 Some((f, r)) => (Some(f), r.as_slice()),
                 None => (None, &[][..]),
             };
-            let listed_active = list.iter().filter(active).count();
-            let reported = report.iter().filter(active).count();
-            if let Some(file) = report_file.filter(|_| reported > listed_active + left.len()) {
-                let message = format!("the credential report shows {reported} active access key(s) of user {}, list-access-keys lists {listed_active}: the two were taken at different times; the keys the list lacks are taken as unnamed active keys (list the user's keys again)", clip(name));
+            // The report's active slots no listed key is (the same creation time, whatever
+            // its status now: a key deactivated since the report, which AWS caches for up to
+            // four hours, is one the list holds as Inactive); a slot without a time counts
+            // against the listed keys none of those matched.
+            let at = |k: &KeyMeta| k.created.as_deref().and_then(crate::time::parse_iso);
+            let (timed, untimed): (Vec<&KeyMeta>, Vec<&KeyMeta>) =
+                report.iter().filter(|k| k.status == "Active").partition(|k| at(k).is_some());
+            let unmatched: Vec<&KeyMeta> =
+                timed.into_iter().filter(|r| !list.iter().any(|k| at(k) == at(r))).collect();
+            let spare = list.iter().filter(|k| report.iter().all(|r| at(r) != at(k))).count();
+            let unknown_slots = untimed.len().saturating_sub(spare);
+            let lacking = unmatched.len() + unknown_slots;
+            if let Some(file) = report_file.filter(|_| lacking > left.len()) {
+                let message = format!("the credential report shows {lacking} active access key(s) of user {} that list-access-keys does not list: the two were taken at different times; they are taken as unnamed active keys (list the user's keys again)", clip(name));
                 self.problems.push(SnapshotProblem::new(file, message));
-                // The report's active slots whose rotation time no listed key was created at.
-                let at = |k: &KeyMeta| k.created.as_deref().and_then(crate::time::parse_iso);
-                let extra = report
-                    .iter()
-                    .filter(active)
-                    .filter(|r| at(r).is_none() || !list.iter().any(|k| at(k) == at(r)));
-                let want = reported - listed_active - left.len();
-                left.extend(extra.cloned().take(want));
-                while left.len() < reported - listed_active {
+                let before = left.len();
+                left.extend(unmatched.into_iter().cloned());
+                while left.len() < before + lacking {
                     left.push(unknown());
                 }
             }

@@ -596,21 +596,28 @@ fn a_missing_roles_session_is_bounded_as_its_role() {
 /// problem; before, the list won silently and the attacker's second key went unnamed.
 #[test]
 fn keys_a_users_list_leaves_out_are_unnamed_active_keys_and_problems() {
-    let auth =
-        details(vec![user(A, "alice", &[]), user(A, "bob", &[]), user(A, "dan", &[])], vec![]);
+    let auth = details(
+        vec![user(A, "alice", &[]), user(A, "bob", &[]), user(A, "dan", &[]), user(A, "erin", &[])],
+        vec![],
+    );
     let key = |u: &str, id: &str, at: &str| json!({"UserName": u, "AccessKeyId": id, "Status": "Active", "CreateDate": at});
     let alice = json!({"AccessKeyMetadata": [key("alice", "AKIAEXAMPLEALICE0001", "2024-01-01T00:00:00Z")], "IsTruncated": false});
     let bob = json!({"AccessKeyMetadata": [key("bob", "AKIAEXAMPLEBOB000001", "2024-01-01T00:00:00Z")], "IsTruncated": true, "Marker": "next"});
     let dan1 = json!({"AccessKeyMetadata": [key("dan", "AKIAEXAMPLEDAN000001", "2024-01-01T00:00:00Z")], "IsTruncated": true, "Marker": "next"});
     let dan2 = json!({"AccessKeyMetadata": [key("dan", "AKIAEXAMPLEDAN000002", "2024-02-01T00:00:00Z")], "IsTruncated": false});
+    // Deactivated since the (cached) report was made: the report's active slot is that key.
+    let mut erin = key("erin", "AKIAEXAMPLEERIN00001", "2024-01-01T00:00:00Z");
+    erin["Status"] = "Inactive".into();
+    let erin = json!({"AccessKeyMetadata": [erin], "IsTruncated": false});
     let csv = format!(
         "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated\n\
-alice,arn:aws:iam::{A}:user/alice,2020-01-01T00:00:00+00:00,false,N/A,N/A,N/A,false,true,2024-01-01T00:00:00+00:00,N/A,N/A,N/A,true,2024-03-11T09:45:00+00:00,N/A,N/A,N/A,false,N/A,false,N/A\n"
+alice,arn:aws:iam::{A}:user/alice,2020-01-01T00:00:00+00:00,false,N/A,N/A,N/A,false,true,2024-01-01T00:00:00+00:00,N/A,N/A,N/A,true,2024-03-11T09:45:00+00:00,N/A,N/A,N/A,false,N/A,false,N/A\n\
+erin,arn:aws:iam::{A}:user/erin,2020-01-01T00:00:00+00:00,false,N/A,N/A,N/A,false,true,2024-01-01T00:00:00+00:00,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n"
     );
     use base64::Engine;
     let report = json!({"Content": base64::engine::general_purpose::STANDARD.encode(&csv),
         "ReportFormat": "text/csv", "GeneratedTime": "2024-03-11T12:00:00Z"});
-    let (s, problems, _d) = load_values(&[auth, alice, bob, dan1, dan2, report]);
+    let (s, problems, _d) = load_values(&[auth, alice, bob, dan1, dan2, report, erin]);
     let keys = |u: &str| -> Vec<(Option<String>, String)> {
         s.user_in(A, u)
             .unwrap()
@@ -630,6 +637,11 @@ alice,arn:aws:iam::{A}:user/alice,2020-01-01T00:00:00+00:00,false,N/A,N/A,N/A,fa
         [active(Some("AKIAEXAMPLEDAN000001")), active(Some("AKIAEXAMPLEDAN000002"))],
         "every page given: nothing left out"
     );
+    assert_eq!(
+        keys("erin"),
+        [(Some("AKIAEXAMPLEERIN00001".to_string()), "Inactive".to_string())],
+        "the report's active slot is the key deactivated since"
+    );
     let msgs: Vec<String> =
         problems.iter().map(|p| format!("{}: {}", p.file.display(), p.message)).collect();
     assert_eq!(problems.len(), 2, "{msgs:?}");
@@ -638,8 +650,8 @@ alice,arn:aws:iam::{A}:user/alice,2020-01-01T00:00:00+00:00,false,N/A,N/A,N/A,fa
         "{msgs:?}"
     );
     assert!(
-        msgs.iter()
-            .any(|m| m.contains("f5.json") && m.contains("shows 2 active access key(s) of user")),
+        msgs.iter().any(|m| m.contains("f5.json")
+            && m.contains("shows 1 active access key(s) of user alice that")),
         "{msgs:?}"
     );
 }
