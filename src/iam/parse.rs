@@ -684,7 +684,6 @@ impl Builder {
                 continue;
             };
             let list = u.access_keys.as_deref().unwrap_or_default();
-            let active = |k: &&KeyMeta| k.status == "Active";
             let (report_file, report) = match slots.get(key) {
                 Some((f, r)) => (Some(f), r.as_slice()),
                 None => (None, &[][..]),
