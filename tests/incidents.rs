@@ -8695,7 +8695,7 @@ fn a_principal_named_before_a_rename_is_the_renamed_user_and_a_name_two_users_ha
     let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
     s.call(&leaked, T0, "sts.amazonaws.com", "GetCallerIdentity", json!({}));
     let rename = json!({"userName": "ci-deployer", "newUserName": "svc"});
-    s.call(&leaked, T0 + 60, "iam.amazonaws.com", "UpdateUser", rename);
+    s.call(&leaked, T0 + 60, "iam.amazonaws.com", "UpdateUser", rename.clone());
     let admin =
         s.assume_role(&leaked, T0 + 120, &format!("arn:aws:iam::{MAIN}:role/AdminRole"), "x", 3600);
     s.call(&admin, T0 + 180, "iam.amazonaws.com", "ListUsers", json!({}));
@@ -8739,6 +8739,33 @@ fn a_principal_named_before_a_rename_is_the_renamed_user_and_a_name_two_users_ha
     }
     // The leaked key itself still plans.
     let (code, p, err) = run(&["plan", "--key", LEAKED, "--effective-at", CUT], &d);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(p["seeds"], json!([LEAKED]));
+
+    // Another user renamed to the old name (not made under it) holds it too.
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    s.call(&leaked, T0, "sts.amazonaws.com", "GetCallerIdentity", json!({}));
+    s.call(&leaked, T0 + 60, "iam.amazonaws.com", "UpdateUser", rename.clone());
+    let alice = s.user_key(MAIN, "alice", "AKIAQQQQALICEKEY0001");
+    s.call(&alice, T0 + 90, "s3.amazonaws.com", "ListBuckets", json!({}));
+    let into = json!({"userName": "alice", "newUserName": "ci-deployer"});
+    s.call(&alice, T0 + 120, "iam.amazonaws.com", "UpdateUser", into);
+    s.call(&alice, T0 + 180, "s3.amazonaws.com", "ListBuckets", json!({}));
+    renamed(&mut s);
+    s.edit_records(|_, r| {
+        let after = r["eventTime"].as_str().is_some_and(|t| t > "2024-03-11T10:02:00Z");
+        if after && r["userIdentity"]["accessKeyId"] == "AKIAQQQQALICEKEY0001" {
+            r["userIdentity"]["arn"] = format!("arn:aws:iam::{MAIN}:user/ci-deployer").into();
+        }
+    });
+    let d = write(&s, &[]);
+    let (code, _, err) = run(&["plan", "--principal", &user, "--effective-at", CUT], &d);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("AKIAQQQQALICEKEY0001") && err.contains(LEAKED), "{err}");
+    // The new name is the leaked user's alone.
+    let svc = format!("arn:aws:iam::{MAIN}:user/svc");
+    let (code, p, err) = run(&["plan", "--principal", &svc, "--effective-at", CUT], &d);
     assert_eq!(code, 0, "{err}");
     assert_eq!(p["seeds"], json!([LEAKED]));
 }

@@ -510,6 +510,7 @@ impl SessionGraph {
         };
         // The principal, and the ARNs the renames from its name gave it (users only).
         let mut arns = vec![p.to_string()];
+        let mut into: Vec<(String, i64)> = Vec::new();
         if let (Some(account), Some((head, name))) = (arn_account(p), p.rsplit_once('/')) {
             if after_segment(p, "user/").is_some() {
                 arns.extend(
@@ -517,11 +518,28 @@ impl SessionGraph {
                         .into_iter()
                         .map(|r| format!("{head}/{}", rename::renamed_to(r))),
                 );
+                // And a user renamed to the name: its credentials seen under its earlier name
+                // before the rename (a review: another user renamed to the leaked user's old
+                // name was not seen as a second holder of it).
+                into.extend(
+                    self.user_renames
+                        .iter()
+                        .filter(|r| {
+                            r.account_id == account
+                                && rename::renamed_to(r).eq_ignore_ascii_case(name)
+                        })
+                        .map(|r| (format!("{head}/{}", r.user_name), r.time)),
+                );
             }
         }
         let named = |n: &Node| {
             [&n.principal_arn, &n.role_arn, &n.user_arn].into_iter().any(|a| {
-                a.as_deref().is_some_and(|a| arns.iter().any(|p| a.eq_ignore_ascii_case(p)))
+                a.as_deref().is_some_and(|a| {
+                    arns.iter().any(|p| a.eq_ignore_ascii_case(p))
+                        || into.iter().any(|(p, t)| {
+                            a.eq_ignore_ascii_case(p) && n.first_seen.is_some_and(|f| f <= *t)
+                        })
+                })
             })
         };
         let users: BTreeSet<&str> = credentials()
