@@ -1948,6 +1948,17 @@ fn investigate_with_standard_input_says_it_is_not_proven_not_altered() {
     assert_ne!(o.status.code(), Some(1), "{err}");
     let html = std::fs::read_to_string(case.join("report.html")).unwrap();
     assert!(!html.contains("EVIDENCE ALTERED"));
+    // A pipe given by its name (`/dev/stdin`, `<(zcat f)`) is not proven either.
+    let o = bin()
+        .arg("integrity")
+        .arg(d.path())
+        .arg("/dev/stdin")
+        .args(["--format", "json"])
+        .write_stdin(gunzip_file(&d.path().join(&rel)))
+        .output()
+        .unwrap();
+    let v = json(&o.stdout);
+    assert!(strs(&v, "uncovered", "path").contains(&"/dev/stdin".to_string()), "{v:#}");
 }
 
 /// A region (or an account) deleted whole, its digests with its log files, breaks no other
