@@ -609,9 +609,12 @@ pub(super) fn fit_or_managed(
         };
         let mine = principal_key(&a).map(|k| inline.entry(k).or_default());
         let this = a.policy_name.clone().unwrap_or_default();
-        let planned: usize = mine
-            .as_ref()
-            .map_or(0, |m| m.iter().filter(|(n, _)| **n != this).map(|(_, s)| *s).sum());
+        let planned: usize = mine.as_ref().map_or(0, |m| {
+            m.iter()
+                .filter(|(n, _)| **n != this && !super::room::in_snapshot(&a, iam, n))
+                .map(|(_, s)| *s)
+                .sum()
+        });
         let (used, limit, attached) =
             (room.used.saturating_add(planned), room.limit, room.attached);
         a.policy_size_limit = Some(limit.saturating_sub(used));

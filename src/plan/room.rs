@@ -284,6 +284,19 @@ pub struct Room {
     pub why: String,
 }
 
+/// Whether the IAM snapshot shows an inline policy named `name` on `a`'s principal (already in
+/// [`Room::used`]: the plan's put of that name replaces it, so it is not counted twice, as a
+/// snapshot taken after plan.sh ran shows the plan's own denies).
+pub fn in_snapshot(a: &Action, iam: Option<&Iam>, name: &str) -> bool {
+    let Some(arn) = a.principal_arn.as_deref() else { return false };
+    let inline = iam.and_then(|i| match a.kind {
+        ActionKind::PutRolePolicy => i.snapshot.role(arn).map(|r| &r.inline[..]),
+        ActionKind::PutUserPolicy => i.snapshot.user(arn).map(|u| &u.inline[..]),
+        _ => None,
+    });
+    inline.is_some_and(|list| list.iter().any(|x| x.name == name))
+}
+
 /// The room for the inline deny `a` on its principal, from the snapshot (if given) and the
 /// trail, whichever shows less; `None` when `a` is not an inline deny, or neither source knows
 /// its principal and the deny is within the whole inline budget (F8).

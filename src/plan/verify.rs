@@ -717,8 +717,11 @@ impl Denies {
                 let pname = a.policy_name.clone().unwrap_or_default();
                 // The plan's own other inline policies on the principal, put before this one.
                 let mine = self.inline.entry(on_key(kind, &name, &acct)).or_default();
-                let planned: usize =
-                    mine.iter().filter(|(n, _)| **n != pname).map(|(_, s)| *s).sum();
+                let planned: usize = mine
+                    .iter()
+                    .filter(|(n, _)| **n != pname && !super::room::in_snapshot(a, iam, n))
+                    .map(|(_, s)| *s)
+                    .sum();
                 let also = match planned {
                     0 => String::new(),
                     n => format!(" beside the {n} of the plan's other inline policies on it"),
