@@ -8805,6 +8805,23 @@ fn a_principal_users_password_is_removed_and_an_unseen_key_is_not_cut() {
     assert_eq!(code, 0, "{err}");
     assert!(actions(&p, "delete_login_profile").is_empty(), "{p:#}");
 
+    // An older user of the name was renamed away before this one was made: the password
+    // removed is the principal's, not the renamed user's (a review: `alice-archived`'s was).
+    let mut s = Scenario::new();
+    let admin = s.user_key(MAIN, "admin", "AKIAQQQQADMINKEY0001");
+    let away = json!({"userName": "ops", "newUserName": "ops-archived"});
+    s.call(&admin, T0 - 3600, "iam.amazonaws.com", "UpdateUser", away);
+    let ops = s.user_key(MAIN, "ops", LEAKED);
+    s.call(&ops, T0, "sts.amazonaws.com", "GetCallerIdentity", json!({}));
+    let console = s.console_login(MAIN, T0 + 600, "ops");
+    s.call(&console, T0 + 610, "s3.amazonaws.com", "ListBuckets", json!({}));
+    let d = write(&s, &[]);
+    let (code, p, err) = run(&["plan", "--principal", &user, "--effective-at", CUT], &d);
+    assert_eq!(code, 0, "{err}");
+    let removed: Vec<&Value> = actions(&p, "delete_login_profile");
+    assert_eq!(removed.len(), 1, "{p:#}");
+    assert_eq!(removed[0]["user_name"], "ops", "{p:#}");
+
     // The user shows no key in the trail, only a federation token (its record not in the
     // trail either) and a sign-in.
     let mut s = Scenario::new();

@@ -1993,6 +1993,31 @@ fn verify_fails_denies_the_planner_never_writes() {
     let (code, v) = verify(&p);
     assert_eq!(v["command_problems"], serde_json::json!([]), "{v:#}");
     assert_eq!(code, Some(0), "{v:#}");
+    // Under Version 2008-10-17 (or none) IAM reads `${…}` as itself: an Allow holding one is
+    // still a statement the planner never writes (a review slipped admin rights past the
+    // checks that way).
+    for version in [Some("2008-10-17"), None] {
+        let mut p = plan.clone();
+        let mut a = put("AdminRole", statement(before(t)));
+        let name = a["policy_name"].as_str().unwrap().to_string();
+        let mut doc = serde_json::json!({"Statement": [
+            statement(before(t)),
+            {"Sid": "Y", "Effect": "Allow", "Action": "*", "Resource": ["*", "arn:aws:s3:::${y}"]}
+        ]});
+        if let Some(v) = version {
+            doc["Version"] = v.into();
+        }
+        a["command"] = format!(
+            "aws iam put-role-policy --role-name AdminRole --policy-name {name} --policy-document '{}'",
+            serde_json::to_string(&doc).unwrap()
+        )
+        .into();
+        a["policy_document"] = doc;
+        p["actions"].as_array_mut().unwrap().push(a);
+        let (code, v) = verify(&p);
+        assert_eq!(code, Some(1), "{version:?}: {v:#}");
+        assert!(v["command_problems"].to_string().contains("Version is not 2012-10-17"), "{v:#}");
+    }
     // The same deny under another policy's name replaces that policy in IAM (a guardrail).
     let mut p = plan.clone();
     let mut renamed = put("OrgAccess", statement(before(t)));

@@ -317,6 +317,16 @@ impl DenyShapes {
         DenyShapes { cut, everything, launched }
     }
 
+    /// The planner writes `Version` 2012-10-17 alone: under another (or none), IAM reads a
+    /// `${…}` as itself, which `statements` takes as proving nothing and a review used to slip
+    /// an `Allow` past these checks.
+    pub(super) fn version(&self, doc: Option<&serde_json::Value>) -> Result<(), String> {
+        match doc.and_then(|d| d.get("Version")).and_then(serde_json::Value::as_str) {
+            Some("2012-10-17") => Ok(()),
+            _ => Err("its policy document's Version is not 2012-10-17, the only one the planner writes (a plan.json edited by hand?)".into()),
+        }
+    }
+
     /// Whether each of `statements`, put on `kind` `name` of `account`, is one the planner
     /// writes there.
     pub(super) fn check(

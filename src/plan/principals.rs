@@ -69,8 +69,13 @@ pub(super) fn left(g: &SessionGraph, principals: &[String]) -> Vec<Left> {
                 unseen = earlier(unseen, n);
             }
         }
+        // The name now of the user as its credentials were first seen: renames before it
+        // are another user's (a review: an old user renamed away from the name before the
+        // principal was made had its password deleted instead).
+        let since =
+            nodes.iter().filter_map(|&n| g.nodes[n].first_seen.or(g.nodes[n].issued_at)).min();
         let name = named.rsplit('/').next().unwrap_or(named);
-        let user = g.user_name_now(account, name, None).to_string();
+        let user = g.user_name_now(account, name, since).to_string();
         let at = |n: usize| fmt_iso(g.nodes[n].issued_at.unwrap_or_default());
         let u = shell_word(&user);
         if let Some(n) = signed_in {

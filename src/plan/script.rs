@@ -258,7 +258,14 @@ pub fn render_script(p: &Plan) -> String {
                     _ => String::new(),
                 };
                 let why = failure_meaning(kind, cleanup_of.is_some());
-                if cleanup_of.is_some() {
+                // A console password already gone is cut: removing it again is no failure (a
+                // review: a second run of plan.sh, or a password an admin had deleted, made
+                // every run end "not fully applied").
+                let gone = match cleanup_of {
+                    Some(_) => "the removal goes on",
+                    None => "the user has no console password",
+                };
+                if cleanup_of.is_some() || *kind == ActionKind::DeleteLoginProfile {
                     // A step of removing a user whose object is already gone (the attacker
                     // took the policy or password off again, the trail shows only that it was
                     // put; the responder removed it): IAM answers NoSuchEntity, and the removal
@@ -266,7 +273,7 @@ pub fn render_script(p: &Plan) -> String {
                     // path can hold (they have no spaces).
                     let _ = writeln!(
                         o,
-                        "if ! TRAILHOUND_OUT=$({text} 2>&1)\nthen\n  case \"$TRAILHOUND_OUT\" in\n    *\"An error occurred (NoSuchEntity) when calling the \"*)\n      printf '%s\\n' \"$TRAILHOUND_OUT\" >&2\n      echo \"plan.sh: action [{n}] {k}: already gone (AWS said NoSuchEntity, above); the removal goes on\" >&2 ;;\n    *)\n      printf '%s\\n' \"$TRAILHOUND_OUT\" >&2\n      echo \"plan.sh: action [{n}] {k} FAILED: {why}\" >&2\n      FAILED=\"$FAILED {n}\"{mark_case} ;;\n  esac\nfi",
+                        "if ! TRAILHOUND_OUT=$({text} 2>&1)\nthen\n  case \"$TRAILHOUND_OUT\" in\n    *\"An error occurred (NoSuchEntity) when calling the \"*)\n      printf '%s\\n' \"$TRAILHOUND_OUT\" >&2\n      echo \"plan.sh: action [{n}] {k}: already gone (AWS said NoSuchEntity, above); {gone}\" >&2 ;;\n    *)\n      printf '%s\\n' \"$TRAILHOUND_OUT\" >&2\n      echo \"plan.sh: action [{n}] {k} FAILED: {why}\" >&2\n      FAILED=\"$FAILED {n}\"{mark_case} ;;\n  esac\nfi",
                         mark_case = mark.replace("\n  ", "\n      "),
                     );
                 } else {

@@ -557,6 +557,8 @@ struct Denies {
     on: BTreeMap<(TargetKind, String, String), PolicySet>,
     /// Managed policies created by the plan: ARN → statements.
     managed: BTreeMap<String, Vec<serde_json::Value>>,
+    /// The same, every statement ([`all_statements`]): what [`DenyShapes`] checks.
+    managed_all: BTreeMap<String, Vec<serde_json::Value>>,
     /// The characters of each inline policy the plan has put so far, by principal (as
     /// [`Denies::on`]) and policy name: one principal's inline policies share its budget (F8),
     /// those the plan puts too (a review: an evidence deny and a precautionary one on one role
@@ -651,6 +653,15 @@ fn left_on_user(
 /// The statements of a policy document. In a document that is not of version 2012-10-17
 /// (the one the plan writes) IAM reads `${` literally, not as the escapes and variables the
 /// offline match reads ([`super::policy::glob_match`]): such a statement proves nothing.
+/// Every statement of a policy document, as IAM reads it (one, or a list).
+fn all_statements(doc: Option<&serde_json::Value>) -> Vec<serde_json::Value> {
+    match doc.and_then(|d| d.get("Statement")) {
+        Some(serde_json::Value::Array(v)) => v.clone(),
+        Some(v @ serde_json::Value::Object(_)) => vec![v.clone()],
+        _ => Vec::new(),
+    }
+}
+
 pub(super) fn statements(doc: Option<&serde_json::Value>) -> Vec<serde_json::Value> {
     let mut v = match doc.and_then(|d| d.get("Statement")) {
         Some(serde_json::Value::Array(v)) => v.clone(),
@@ -743,6 +754,7 @@ impl Denies {
                 }
                 let stmts = statements(a.policy_document.as_ref());
                 if let Some(shapes) = &self.shapes {
+                    shapes.version(a.policy_document.as_ref())?;
                     // A put replaces the principal's inline policy of that name: the planner
                     // names its own `Trailhound…` (a review renamed a deny after a guardrail
                     // the role held, which IAM would have replaced).
@@ -752,7 +764,9 @@ impl Denies {
                             crate::escape::one_line(&pname)
                         ));
                     }
-                    shapes.check((kind, &name, &acct), &stmts)?;
+                    // Every statement, those `statements` leaves out as proving nothing too.
+                    shapes
+                        .check((kind, &name, &acct), &all_statements(a.policy_document.as_ref()))?;
                 }
                 mine.insert(pname.clone(), size);
                 let label = format!("{principal}#{pname}");
@@ -794,8 +808,13 @@ impl Denies {
                         crate::escape::one_line(name.unwrap_or(""))
                     ));
                 }
+                if let Some(shapes) = &self.shapes {
+                    shapes.version(a.policy_document.as_ref())?;
+                }
                 if let Some(arn) = &a.policy_arn {
                     self.managed.insert(arn.clone(), statements(a.policy_document.as_ref()));
+                    self.managed_all
+                        .insert(arn.clone(), all_statements(a.policy_document.as_ref()));
                 }
             }
             ActionKind::AttachRolePolicy | ActionKind::AttachUserPolicy => {
@@ -826,8 +845,8 @@ impl Denies {
                 }
                 match self.managed.get(&arn) {
                     Some(stmts) => {
-                        if let Some(shapes) = &self.shapes {
-                            shapes.check((kind, &name, &acct), stmts)?;
+                        if let (Some(shapes), Some(all)) = (&self.shapes, self.managed_all.get(&arn)) {
+                            shapes.check((kind, &name, &acct), all)?;
                         }
                         let label = format!("{principal}#{arn}");
                         let v = (label, stmts.clone());
