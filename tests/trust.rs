@@ -1844,6 +1844,20 @@ fn verify_holds_the_script_and_the_key_to_the_plan() {
     assert!(v["notes"].to_string().contains("not for the key(s) given"), "{v:#}");
 }
 
+/// `verify --format json` of the plan `p` (written beside `trail`, as a plan.json edited by
+/// hand) over `trail`: exit code and JSON.
+fn verify_edited(trail: &Path, p: &Value) -> (Option<i32>, Value) {
+    let f = trail.with_file_name("edited.json");
+    std::fs::write(&f, serde_json::to_vec(p).unwrap()).unwrap();
+    let o = bin()
+        .args(["verify", "--no-progress", "--format", "json", "--plan"])
+        .arg(&f)
+        .arg(trail)
+        .output()
+        .unwrap();
+    (o.status.code(), json(&o.stdout))
+}
+
 /// plan.json and plan.sh edited together match each other, so the evidence must back every
 /// removal and deactivation itself: deleting a user, or switching off a key, the trail does not
 /// show the attacker's is a command problem (verify had said OK, review of 2026-12-06).
@@ -1858,15 +1872,7 @@ fn verify_fails_removals_the_evidence_does_not_back() {
     let forged = |action: Value| {
         let mut p = plan.clone();
         p["actions"].as_array_mut().unwrap().push(action);
-        let f = d.path().join("forged.json");
-        std::fs::write(&f, serde_json::to_vec(&p).unwrap()).unwrap();
-        let o = bin()
-            .args(["verify", "--no-progress", "--format", "json", "--plan"])
-            .arg(&f)
-            .arg(&trail)
-            .output()
-            .unwrap();
-        (o.status.code(), json(&o.stdout))
+        verify_edited(&trail, &p)
     };
     let clean_user = serde_json::json!({
         "order": 99, "type": "delete_user", "account_id": MAIN, "user_name": "alice",
@@ -1908,17 +1914,7 @@ fn verify_fails_denies_the_planner_never_writes() {
     let out = d.path().join("out");
     std::fs::create_dir_all(&out).unwrap();
     let (plan, _) = plan_of(&trail, "strict", &out);
-    let verify = |p: &Value| {
-        let f = d.path().join("edited.json");
-        std::fs::write(&f, serde_json::to_vec(p).unwrap()).unwrap();
-        let o = bin()
-            .args(["verify", "--no-progress", "--format", "json", "--plan"])
-            .arg(&f)
-            .arg(&trail)
-            .output()
-            .unwrap();
-        (o.status.code(), json(&o.stdout))
-    };
+    let verify = |p: &Value| verify_edited(&trail, p);
     assert_eq!(verify(&plan).0, Some(0), "the plan as written");
     let deny = plan["actions"]
         .as_array()

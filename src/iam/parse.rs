@@ -329,12 +329,9 @@ impl Builder {
                 self.problem(path, format!("{k} is not a list: none of its entries is read"));
             }
         }
-        // More pages follow: the API's `IsTruncated` (with `Marker`), a `Marker` alone, or the
-        // AWS CLI's `NextToken` (`--max-items` output carries no `IsTruncated`).
-        let token = |k: &str| s(v, k).is_some_and(|t| !t.is_empty());
-        let truncated = v.get("IsTruncated").and_then(Value::as_bool) == Some(true)
-            || token("NextToken")
-            || (token("Marker") && v.get("IsTruncated").and_then(Value::as_bool) != Some(false));
+        // More pages follow ([`more_pages`]), or the AWS CLI's `NextToken` (`--max-items`
+        // output carries no `IsTruncated`).
+        let truncated = more_pages(v) || s(v, "NextToken").is_some_and(|t| !t.is_empty());
         let mut accounts = std::collections::BTreeSet::new();
         for k in ["UserDetailList", "GroupDetailList", "RoleDetailList", "Policies"] {
             for x in list(v, k) {
@@ -484,9 +481,7 @@ impl Builder {
         let mut by_user: BTreeMap<String, Vec<KeyMeta>> = BTreeMap::new();
         // A page after which more follow (a review: a first page alone was taken for the
         // user's every key, and a second key the attacker held went unnamed).
-        let token = |k: &str| s(v, k).is_some_and(|t| !t.is_empty());
-        let more = v.get("IsTruncated").and_then(Value::as_bool) == Some(true)
-            || (token("Marker") && v.get("IsTruncated").and_then(Value::as_bool) != Some(false));
+        let more = more_pages(v);
         let items = list(v, "AccessKeyMetadata");
         if items.is_empty() {
             return self.problem(
@@ -857,6 +852,14 @@ impl Builder {
         self.keys_left_out(&with_ids, &slots, (&more, &last));
         (self.snap, self.problems)
     }
+}
+
+/// Whether an IAM API page says more pages follow: `IsTruncated`, or a `Marker` that
+/// `IsTruncated` does not deny.
+fn more_pages(v: &Value) -> bool {
+    let truncated = v.get("IsTruncated").and_then(Value::as_bool);
+    truncated == Some(true)
+        || (s(v, "Marker").is_some_and(|t| !t.is_empty()) && truncated != Some(false))
 }
 
 #[cfg(test)]

@@ -63,7 +63,7 @@ impl Backing {
         g: &SessionGraph,
         b: &crate::blast::BlastRadius,
         rooms: &super::TrailRooms,
-        principals: &[String],
+        principal_left: &[super::principals::Left],
     ) -> Backing {
         let who = |u: &crate::taint::AttackerUser| {
             (u.account_id.clone(), u.user_name.to_ascii_lowercase())
@@ -77,10 +77,10 @@ impl Backing {
             .filter_map(|&n| g.nodes[n].access_key_id.as_deref().map(str::to_string))
             .collect();
         let others = super::othercreds::made_ids(g, rooms);
-        let passwords = super::principals::left(g, principals)
-            .into_iter()
+        let passwords = principal_left
+            .iter()
             .filter(|l| l.password)
-            .map(|l| (l.account, l.user.to_ascii_lowercase()))
+            .map(|l| (l.account.clone(), l.user.to_ascii_lowercase()))
             .collect();
         Backing { users, made, keys, others, passwords }
     }
@@ -277,7 +277,7 @@ pub(super) fn grammar_iam_takes(doc: &serde_json::Value) -> Result<(), String> {
 /// Anything else (an `Allow`, another time, another condition) is a command problem.
 pub(super) struct DenyShapes {
     cut: i64,
-    /// (kind, lower-case name, account) of the users and roles denied everything.
+    /// The users and roles denied everything, keyed as `verify::on_key` keys them.
     everything: BTreeSet<(TargetKind, String, String)>,
     /// The session names of the tainted sessions of launched instances and changed functions.
     launched: BTreeSet<String>,
@@ -285,9 +285,7 @@ pub(super) struct DenyShapes {
 
 impl DenyShapes {
     pub(super) fn of(g: &SessionGraph, b: &crate::blast::BlastRadius, cut: i64) -> DenyShapes {
-        let key = |kind, name: &str, account: &str| {
-            (kind, name.to_ascii_lowercase(), account.to_string())
-        };
+        let key = super::verify::on_key;
         let mut everything: BTreeSet<_> = b
             .attacker_users
             .iter()
@@ -345,8 +343,7 @@ impl DenyShapes {
                 return never(format!("a statement on {who} is not a Deny"));
             }
             let Some(cond) = st.get("Condition") else {
-                let key = (kind, name.to_ascii_lowercase(), account.to_string());
-                if self.everything.contains(&key) {
+                if self.everything.contains(&super::verify::on_key(kind, name, account)) {
                     continue;
                 }
                 return never(format!("it denies every session and key of {who} whenever issued (no condition), but the evidence shows it neither a user the attacker controls nor a role it made: every new session of it would be refused, which no collateral counts"));

@@ -678,7 +678,7 @@ pub(super) fn statements(doc: Option<&serde_json::Value>) -> Vec<serde_json::Val
 /// The key of a principal's policies in [`Denies::on`]: IAM names a role or user without
 /// regard to case (`Admin` and `admin` are one role), so a put on either spelling replaces a
 /// put of the same policy name on the other.
-fn on_key(kind: TargetKind, name: &str, account: &str) -> (TargetKind, String, String) {
+pub(super) fn on_key(kind: TargetKind, name: &str, account: &str) -> (TargetKind, String, String) {
     (kind, name.to_ascii_lowercase(), account.to_string())
 }
 
@@ -1030,7 +1030,10 @@ pub fn verify_with(
         }
     }
     let partitions = account_partitions(g);
-    let backed = Backing::of(g, &b, &policies.trail, &plan.seed_principals);
+    // A --principal user's credentials a deny does not cut (`super::principals`): what the
+    // plan may remove, and, after the actions, what it left.
+    let principal_left = super::principals::left(g, &plan.seed_principals);
+    let backed = Backing::of(g, &b, &policies.trail, &principal_left);
     let deny_alls = super::script::DenyAlls::of(&plan.actions);
     for a in &plan.actions {
         if let Err(problem) = check_action(a)
@@ -1423,7 +1426,7 @@ pub fn verify_with(
     }
     // A --principal user's console password and keys the trail does not show
     // (`super::principals`): cut only with the user.
-    for l in super::principals::left(g, &plan.seed_principals) {
+    for l in principal_left {
         let password_removed = l.password
             && removed.iter().any(|(a, u, what)| {
                 *a == l.account && u.eq_ignore_ascii_case(&l.user) && what == "console password"
