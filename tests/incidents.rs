@@ -8768,6 +8768,36 @@ fn a_principal_named_before_a_rename_is_the_renamed_user_and_a_name_two_users_ha
     let (code, p, err) = run(&["plan", "--principal", &svc, "--effective-at", CUT], &d);
     assert_eq!(code, 0, "{err}");
     assert_eq!(p["seeds"], json!([LEAKED]));
+
+    // Renamed to it through a name between, under which the trail shows none of its calls.
+    let mut s = Scenario::new();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    s.call(&leaked, T0, "sts.amazonaws.com", "GetCallerIdentity", json!({}));
+    s.call(&leaked, T0 + 60, "iam.amazonaws.com", "UpdateUser", rename);
+    let alice = s.user_key(MAIN, "alice", "AKIAQQQQALICEKEY0001");
+    s.call(&alice, T0 + 90, "s3.amazonaws.com", "ListBuckets", json!({}));
+    let hop = json!({"userName": "alice", "newUserName": "mid"});
+    s.call(&alice, T0 + 100, "iam.amazonaws.com", "UpdateUser", hop);
+    let into = json!({"userName": "mid", "newUserName": "ci-deployer"});
+    s.call(&alice, T0 + 120, "iam.amazonaws.com", "UpdateUser", into);
+    s.call(&alice, T0 + 180, "s3.amazonaws.com", "ListBuckets", json!({}));
+    renamed(&mut s);
+    s.edit_records(|_, r| {
+        let t = r["eventTime"].as_str().unwrap_or("").to_string();
+        if r["userIdentity"]["accessKeyId"] == "AKIAQQQQALICEKEY0001" {
+            let name = match t.as_str() {
+                t if t > "2024-03-11T10:02:00Z" => "ci-deployer",
+                t if t > "2024-03-11T10:01:40Z" => "mid",
+                _ => "alice",
+            };
+            r["userIdentity"]["arn"] = format!("arn:aws:iam::{MAIN}:user/{name}").into();
+            r["userIdentity"]["userName"] = name.into();
+        }
+    });
+    let d = write(&s, &[]);
+    let (code, _, err) = run(&["plan", "--principal", &user, "--effective-at", CUT], &d);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("AKIAQQQQALICEKEY0001") && err.contains(LEAKED), "{err}");
 }
 
 /// A plan seeded by a user's ARN cuts its keys and denies its sessions, but a deny on

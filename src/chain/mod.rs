@@ -518,18 +518,28 @@ impl SessionGraph {
                         .into_iter()
                         .map(|r| format!("{head}/{}", rename::renamed_to(r))),
                 );
-                // And a user renamed to the name: its credentials seen under its earlier name
-                // before the rename (a review: another user renamed to the leaked user's old
-                // name was not seen as a second holder of it).
-                into.extend(
-                    self.user_renames
-                        .iter()
-                        .filter(|r| {
-                            r.account_id == account
-                                && rename::renamed_to(r).eq_ignore_ascii_case(name)
-                        })
-                        .map(|r| (format!("{head}/{}", r.user_name), r.time)),
-                );
+                // And a user renamed to the name: its credentials seen under its earlier names
+                // before each rename (a review: another user renamed to the leaked user's old
+                // name was not seen as a second holder of it; nor, later, one renamed to it
+                // through a name between, whose credentials the trail shows under the first).
+                // Followed back rename by rename, each no later than the one after it; each
+                // rename taken once (a forged trail may rename in a circle).
+                let mut taken = vec![false; self.user_renames.len()];
+                let mut names: Vec<(String, i64)> = vec![(name.to_string(), i64::MAX)];
+                while let Some((to, before)) = names.pop() {
+                    for (i, r) in self.user_renames.iter().enumerate() {
+                        if taken[i]
+                            || r.account_id != account
+                            || r.time > before
+                            || !rename::renamed_to(r).eq_ignore_ascii_case(&to)
+                        {
+                            continue;
+                        }
+                        taken[i] = true;
+                        into.push((format!("{head}/{}", r.user_name), r.time));
+                        names.push((r.user_name.clone(), r.time));
+                    }
+                }
             }
         }
         let named = |n: &Node| {

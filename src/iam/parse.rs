@@ -329,9 +329,7 @@ impl Builder {
                 self.problem(path, format!("{k} is not a list: none of its entries is read"));
             }
         }
-        // More pages follow ([`more_pages`]), or the AWS CLI's `NextToken` (`--max-items`
-        // output carries no `IsTruncated`).
-        let truncated = more_pages(v) || s(v, "NextToken").is_some_and(|t| !t.is_empty());
+        let truncated = more_pages(v);
         let mut accounts = std::collections::BTreeSet::new();
         for k in ["UserDetailList", "GroupDetailList", "RoleDetailList", "Policies"] {
             for x in list(v, k) {
@@ -671,7 +669,7 @@ impl Builder {
             if let Some(file) = more.get(key).filter(|_| !last.contains(key)) {
                 self.problem(
                     file,
-                    format!("list-access-keys of user {} says more keys follow (IsTruncated, Marker) and no last page is among the files: its other keys are unknown, taken as one more active key; give every page (or let the AWS CLI paginate)", clip(name)),
+                    format!("list-access-keys of user {} says more keys follow (IsTruncated, Marker or NextToken) and no last page is among the files: its other keys are unknown, taken as one more active key; give every page (or let the AWS CLI paginate)", clip(name)),
                 );
                 left.push(unknown());
             }
@@ -854,12 +852,14 @@ impl Builder {
     }
 }
 
-/// Whether an IAM API page says more pages follow: `IsTruncated`, or a `Marker` that
-/// `IsTruncated` does not deny.
+/// Whether an IAM API page says more pages follow: `IsTruncated`, a `Marker` that
+/// `IsTruncated` does not deny, or the AWS CLI's `NextToken` (its `--max-items` output carries
+/// no `IsTruncated`; a list-access-keys page with one was taken for the user's every key).
 fn more_pages(v: &Value) -> bool {
     let truncated = v.get("IsTruncated").and_then(Value::as_bool);
     truncated == Some(true)
         || (s(v, "Marker").is_some_and(|t| !t.is_empty()) && truncated != Some(false))
+        || s(v, "NextToken").is_some_and(|t| !t.is_empty())
 }
 
 #[cfg(test)]

@@ -597,7 +597,13 @@ fn a_missing_roles_session_is_bounded_as_its_role() {
 #[test]
 fn keys_a_users_list_leaves_out_are_unnamed_active_keys_and_problems() {
     let auth = details(
-        vec![user(A, "alice", &[]), user(A, "bob", &[]), user(A, "dan", &[]), user(A, "erin", &[])],
+        vec![
+            user(A, "alice", &[]),
+            user(A, "bob", &[]),
+            user(A, "dan", &[]),
+            user(A, "erin", &[]),
+            user(A, "finn", &[]),
+        ],
         vec![],
     );
     let key = |u: &str, id: &str, at: &str| json!({"UserName": u, "AccessKeyId": id, "Status": "Active", "CreateDate": at});
@@ -609,6 +615,8 @@ fn keys_a_users_list_leaves_out_are_unnamed_active_keys_and_problems() {
     let mut erin = key("erin", "AKIAEXAMPLEERIN00001", "2024-01-01T00:00:00Z");
     erin["Status"] = "Inactive".into();
     let erin = json!({"AccessKeyMetadata": [erin], "IsTruncated": false});
+    // The AWS CLI's `--max-items` page: a `NextToken`, no `IsTruncated`.
+    let finn = json!({"AccessKeyMetadata": [key("finn", "AKIAEXAMPLEFINN00001", "2024-01-01T00:00:00Z")], "NextToken": "eyJNYXJrZXIiOiBudWxsfQ=="});
     let csv = format!(
         "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated\n\
 alice,arn:aws:iam::{A}:user/alice,2020-01-01T00:00:00+00:00,false,N/A,N/A,N/A,false,true,2024-01-01T00:00:00+00:00,N/A,N/A,N/A,true,2024-03-11T09:45:00+00:00,N/A,N/A,N/A,false,N/A,false,N/A\n\
@@ -617,7 +625,7 @@ erin,arn:aws:iam::{A}:user/erin,2020-01-01T00:00:00+00:00,false,N/A,N/A,N/A,fals
     use base64::Engine;
     let report = json!({"Content": base64::engine::general_purpose::STANDARD.encode(&csv),
         "ReportFormat": "text/csv", "GeneratedTime": "2024-03-11T12:00:00Z"});
-    let (s, problems, _d) = load_values(&[auth, alice, bob, dan1, dan2, report, erin]);
+    let (s, problems, _d) = load_values(&[auth, alice, bob, dan1, dan2, report, erin, finn]);
     let keys = |u: &str| -> Vec<(Option<String>, String)> {
         s.user_in(A, u)
             .unwrap()
@@ -642,9 +650,14 @@ erin,arn:aws:iam::{A}:user/erin,2020-01-01T00:00:00+00:00,false,N/A,N/A,N/A,fals
         [(Some("AKIAEXAMPLEERIN00001".to_string()), "Inactive".to_string())],
         "the report's active slot is the key deactivated since"
     );
+    assert_eq!(keys("finn"), [active(Some("AKIAEXAMPLEFINN00001")), active(None)]);
     let msgs: Vec<String> =
         problems.iter().map(|p| format!("{}: {}", p.file.display(), p.message)).collect();
-    assert_eq!(problems.len(), 2, "{msgs:?}");
+    assert_eq!(problems.len(), 3, "{msgs:?}");
+    assert!(
+        msgs.iter().any(|m| m.contains("f7.json") && m.contains("user finn says more keys follow")),
+        "{msgs:?}"
+    );
     assert!(
         msgs.iter().any(|m| m.contains("f2.json") && m.contains("more keys follow")),
         "{msgs:?}"
