@@ -149,11 +149,29 @@ fn write_json_line(w: &mut impl Write, e: &Event, files: &[String]) -> Result<()
 /// not all be read, and what was not ([`TableWriter::create_marked`]).
 pub const INCOMPLETE_KEY: &str = "trailhound.incomplete";
 
+/// The column an incomplete export's Parquet rows carry beside the footer's
+/// [`INCOMPLETE_KEY`], holding the same text on every row: an engine that selects rows from
+/// the export (DuckDB's `COPY (SELECT * …) TO`) writes no footer entries of its own, and a
+/// plan on its selection from a damaged export said OK (a review). A complete export has no
+/// such column.
+pub const INCOMPLETE_COLUMN: &str = "trailhound_incomplete";
+
+/// `df` with the [`INCOMPLETE_COLUMN`] of `mark`, when there is one.
+fn marked(mut df: DataFrame, mark: Option<&str>) -> Result<DataFrame> {
+    if let Some(why) = mark {
+        let n = df.height();
+        df.with_column(Column::new(INCOMPLETE_COLUMN.into(), vec![why; n]))?;
+    }
+    Ok(df)
+}
+
 /// A table file being written in batches: Parquet row groups, CSV or JSON Lines rows.
 pub struct TableWriter {
     path: std::path::PathBuf,
     sink: Sink,
     pending: crate::outfile::Pending,
+    /// What the input lacked, for a Parquet file's rows ([`INCOMPLETE_COLUMN`]).
+    mark: Option<String>,
 }
 
 enum Sink {
@@ -186,7 +204,9 @@ impl TableWriter {
         let (file, pending) = crate::outfile::create(path)
             .with_context(|| format!("cannot create {}", path.display()))?;
         let w = BufWriter::new(file);
-        let schema = events_frame(&[], &[])?.schema().clone();
+        let parquet = matches!(format, TableFormat::Parquet);
+        let mark = incomplete.filter(|_| parquet).map(String::from);
+        let schema = marked(events_frame(&[], &[])?, mark.as_deref())?.schema().clone();
         let sink = match format {
             TableFormat::JsonLines => Sink::Lines(w),
             TableFormat::Csv => Sink::Csv(Box::new(
@@ -204,7 +224,7 @@ impl TableWriter {
                 Sink::Parquet(Box::new(w.batched(&schema)?))
             }
         };
-        Ok(TableWriter { path: path.to_path_buf(), sink, pending })
+        Ok(TableWriter { path: path.to_path_buf(), sink, pending, mark })
     }
 
     /// Appends rows.
@@ -222,7 +242,8 @@ impl TableWriter {
             Sink::Csv(b) => b.write_batch(&frame(events, files, true)?).with_context(ctx)?,
             Sink::Parquet(b) => {
                 if !events.is_empty() {
-                    b.write_batch(&events_frame(events, files)?).with_context(ctx)?
+                    let df = marked(events_frame(events, files)?, self.mark.as_deref())?;
+                    b.write_batch(&df).with_context(ctx)?
                 }
             }
         }

@@ -6746,6 +6746,100 @@ fn an_old_key_the_leaked_key_set_active_again_is_deactivated() {
     assert_eq!(verify(&d, &p).0, 0);
 }
 
+/// A record that does not say who made the call (no `userIdentity`, or null), or whose
+/// nested objects the graph reads are JSON text or arrays (CloudTrail Lake's and some SIEMs'
+/// `map<string,string>` shape), or whose key ids are not strings, is rejected: read as a call
+/// by nobody, the leaked key's role assumption lost the role's chain, and read as "no key
+/// made", the attacker's `CreateAccessKey` left its key active, plan and verify OK on that
+/// evidence (a review). Each run exits 3 naming the field, and verify says INCOMPLETE.
+#[test]
+fn records_whose_caller_or_issued_credentials_cannot_be_read_are_rejected() {
+    let (mut s, _, _) = two_roles();
+    let leaked = s.user_key(MAIN, "ci-deployer", LEAKED);
+    s.create_access_key(&leaked, T0 + 400, Some("ci-deployer"));
+    let admin_role = format!("arn:aws:iam::{MAIN}:role/AdminRole");
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, &str, Edit)> = vec![
+        (
+            "AssumeRole",
+            "userIdentity is missing or null",
+            Box::new(|r| r["userIdentity"] = Value::Null),
+        ),
+        (
+            "AssumeRole",
+            "userIdentity is missing or null",
+            Box::new(|r| {
+                r.as_object_mut().unwrap().remove("userIdentity");
+            }),
+        ),
+        (
+            "AssumeRole",
+            "responseElements.credentials is a string",
+            Box::new(|r| {
+                let c = r["responseElements"]["credentials"].to_string();
+                r["responseElements"]["credentials"] = c.into();
+            }),
+        ),
+        (
+            "AssumeRole",
+            "userIdentity.accessKeyId is an array",
+            Box::new(|r| {
+                let k = r["userIdentity"]["accessKeyId"].clone();
+                r["userIdentity"]["accessKeyId"] = json!([k]);
+            }),
+        ),
+        (
+            "CreateAccessKey",
+            "responseElements.accessKey is a string",
+            Box::new(|r| {
+                let k = r["responseElements"]["accessKey"].to_string();
+                r["responseElements"]["accessKey"] = k.into();
+            }),
+        ),
+        (
+            "CreateAccessKey",
+            "responseElements.accessKey.accessKeyId is an array",
+            Box::new(|r| {
+                let k = r["responseElements"]["accessKey"]["accessKeyId"].clone();
+                r["responseElements"]["accessKey"]["accessKeyId"] = json!([k]);
+            }),
+        ),
+        (
+            "ListBuckets",
+            "userIdentity.sessionContext is a string",
+            Box::new(|r| {
+                let c = r["userIdentity"]["sessionContext"].to_string();
+                r["userIdentity"]["sessionContext"] = c.into();
+            }),
+        ),
+    ];
+    let (code, good, err) = run(&["plan", "--key", LEAKED, "--effective-at", CUT], &write(&s, &[]));
+    assert_eq!(code, 0, "{err}");
+    for (name, said, edit) in &cases {
+        let mut bad = s.clone();
+        let mut edited = 0;
+        bad.edit_records(|_, r| {
+            let ours =
+                *name != "AssumeRole" || r["requestParameters"]["roleArn"] == admin_role.as_str();
+            let session = *name != "ListBuckets" || r["userIdentity"]["type"] == "AssumedRole";
+            if r["eventName"] == *name && ours && session && edited == 0 {
+                edit(r);
+                edited += 1;
+            }
+        });
+        assert_eq!(edited, 1, "{name}");
+        let d = write(&bad, &[]);
+        let (code, p, err) = run(&["plan", "--key", LEAKED, "--effective-at", CUT], &d);
+        assert_eq!(code, 3, "{said}: {err}");
+        assert!(err.contains(said) && err.contains("(wrong_type)"), "{said}: {err}");
+        let (code, v) = verify(&d, &p);
+        assert_eq!((code, v["verdict"].as_str()), (3, Some("INCOMPLETE")), "{said}: {v}");
+        // The plan of the intact evidence still verifies over it: nothing is passed that the
+        // intact evidence would fail.
+        assert_ne!(verify(&d, &good).0, 0, "{said}");
+    }
+}
+
 /// A role assumption of the leaked key whose request and response are JSON strings (as some
 /// exports keep them) is rejected (SPEC §8, a wrong type in one field): read as a call with
 /// neither, it had made no session, and the plan passed with the role's session alive. The
@@ -6869,11 +6963,43 @@ fn a_parquet_export_of_incomplete_logs_is_read_back_as_incomplete() {
             let (code, err) = from(&out, &pa);
             assert_eq!(code, want, "{err}");
             if broken {
-                assert!(err.contains("footer says it is incomplete"), "{err}");
+                assert!(err.contains("says it is incomplete"), "{err}");
             }
             let (code, err) = from(&out, &["verify", "--plan", p.to_str().unwrap()]);
             assert_eq!(code, want, "{err}");
         }
+    }
+}
+
+/// The case's own exports in CSV and JSON Lines (which trailhound does not read back), found
+/// in a folder beside evidence it does read, fail the run naming each (exit 3): a walk
+/// skipped them as stray files, and the plan of what else the folder held passed (a review).
+#[test]
+fn the_cases_own_csv_and_json_lines_exports_in_a_folder_are_not_skipped() {
+    let (s, _, _) = two_roles();
+    let d = write(&s, &[]);
+    let trail = d.path().join("trail");
+    let folder = d.path().join("exports");
+    std::fs::create_dir_all(&folder).unwrap();
+    for name in ["case.csv", "case.jsonl"] {
+        let mut cmd = bin();
+        let o = cmd.args(["export", "--no-progress", "-q", "-o"]).arg(folder.join(name));
+        let o = o.arg(&trail).output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{o:?}");
+    }
+    // Beside them, one record the tool reads (the leaked key's first call).
+    let first = files_under(&trail).into_iter().next().unwrap();
+    std::fs::copy(&first, folder.join("one.json.gz")).unwrap();
+    let mut cmd = bin();
+    let o = cmd.args(["plan", "--no-progress", "--key", LEAKED, "--effective-at", CUT]);
+    let o = o.arg(&folder).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    for name in ["case.csv", "case.jsonl"] {
+        assert!(
+            err.contains(name) && err.contains("names the fields of CloudTrail records"),
+            "{name}: {err}"
+        );
     }
 }
 

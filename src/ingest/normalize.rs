@@ -56,6 +56,29 @@ pub fn check(r: &RawRecord, idx: u32) -> Result<i64, RecordReject> {
             &format!("{field} is {what}, not an object: the record cannot be read as CloudTrail writes it (an export that keeps it as JSON text must be converted back)"),
         ));
     }
+    // The calls the session graph reads in full, but Lambda's (whose `role` is a string).
+    let (name, source) = (r.event_name.get().unwrap_or(""), r.event_source.get().unwrap_or(""));
+    let response = super::issuing::is_detail(name, source)
+        && !source.eq_ignore_ascii_case("lambda.amazonaws.com");
+    if let Some((field, what)) = r.nested_wrong(response) {
+        return Err(reject(
+            idx,
+            RejectReason::WrongType,
+            &format!("{field} is {what}, not an object: the record cannot be read as CloudTrail writes it (an export that keeps it as JSON text must be converted back)"),
+        ));
+    }
+    // Who made the call: a record that does not say (no `userIdentity`, or null) would be a
+    // call by nobody (a review: the leaked key's `AssumeRole` without it lost the role's
+    // whole chain from the taint, and plan and verify said OK on that evidence). CloudTrail
+    // writes one on every record but Insights' (rejected above); a service's own event says
+    // `invokedBy`.
+    if r.user_identity.get().is_none() {
+        return Err(reject(
+            idx,
+            RejectReason::WrongType,
+            "userIdentity is missing or null: the record does not say who made the call",
+        ));
+    }
     // What the call was: a record that does not say cannot be read as any call (an
     // `AssumeRole` named by an array issued no session). A missing `eventSource` is let be:
     // the calls that issue credentials are known by their name.

@@ -130,6 +130,23 @@ struct Chunk {
     len: usize,
 }
 
+/// What an incomplete export's rows say it lacked ([`crate::export::INCOMPLETE_COLUMN`]),
+/// when the file has that column (`has`): rows an engine selected from such an export, whose
+/// footer entry it did not copy. The column alone says it: its text is the first a row holds.
+fn marked_rows(data: &[u8], has: bool) -> Option<String> {
+    if !has {
+        return None;
+    }
+    let col = crate::export::INCOMPLETE_COLUMN;
+    let said =
+        reader(data).with_columns(Some(vec![col.to_string()])).finish().ok().and_then(|df| {
+            let c = df.column(col).ok()?.str().ok()?.clone();
+            let first = c.iter().flatten().next().map(String::from);
+            first
+        });
+    Some(said.unwrap_or_else(|| format!("its rows carry the column {col}")))
+}
+
 fn reader(data: &[u8]) -> ParquetReader<std::io::Cursor<&[u8]>> {
     // Files are already read in parallel, one per worker: no second level of threads.
     ParquetReader::new(std::io::Cursor::new(data))
@@ -150,9 +167,15 @@ impl<'a> Table<'a> {
         }
         let meta = r.get_metadata().map_err(unreadable)?;
         let mut base: FileMetadata = (**meta).clone();
-        let incomplete = base.key_value_metadata.iter().flatten().find_map(|kv| {
-            (kv.key == crate::export::INCOMPLETE_KEY).then(|| kv.value.clone().unwrap_or_default())
-        });
+        let incomplete = base
+            .key_value_metadata
+            .iter()
+            .flatten()
+            .find_map(|kv| {
+                (kv.key == crate::export::INCOMPLETE_KEY)
+                    .then(|| kv.value.clone().unwrap_or_default())
+            })
+            .or_else(|| marked_rows(data, schema.contains(crate::export::INCOMPLETE_COLUMN)));
         let rows = base.num_rows;
         let groups = std::mem::take(&mut base.row_groups)
             .into_iter()
@@ -758,10 +781,42 @@ mod tests {
         assert_eq!(ing.stats.files_failed, 1, "{:?}", ing.problems);
         let p = &ing.problems[0];
         assert!(p.path.ends_with("marked.parquet"), "{p:?}");
-        assert!(p.detail.contains("footer says it is incomplete"), "{p:?}");
+        assert!(p.detail.contains("says it is incomplete"), "{p:?}");
         assert!(p.detail.contains("\\u{1b}[2J$(touch x)\\nforged"), "{p:?}");
         assert!(!p.detail.contains('\u{1b}') && !p.detail.contains('\n'), "{p:?}");
         assert_eq!(ing.stats.salvaged_records, 4);
+        use polars::prelude::{Column, ParquetWriter};
+        // Rows an engine selected from the marked export (`COPY (SELECT *) TO`): the column
+        // without the footer entry says it all the same.
+        let e = tempfile::TempDir::new().unwrap();
+        let marked = crate::ingest::ingest(&crate::ingest::IngestOptions {
+            inputs: vec![d.path().join("marked.parquet")],
+            ..Default::default()
+        })
+        .unwrap();
+        let mut df = crate::export::events_frame(&refs, &files).unwrap();
+        let col = crate::export::INCOMPLETE_COLUMN;
+        df.with_column(Column::new(col.into(), vec!["gzip_truncated: a.json.gz"; 4])).unwrap();
+        let f = std::fs::File::create(e.path().join("selected.parquet")).unwrap();
+        ParquetWriter::new(f).finish(&mut df).unwrap();
+        let opts = crate::ingest::IngestOptions {
+            inputs: vec![e.path().to_path_buf()],
+            ..Default::default()
+        };
+        let ing = crate::ingest::ingest(&opts).unwrap();
+        assert_eq!(ing.stats.files_failed, 1, "{:?}", ing.problems);
+        assert!(
+            ing.problems[0].detail.contains("(gzip_truncated: a.json.gz)"),
+            "{:?}",
+            ing.problems
+        );
+        assert_eq!(ing.stats.salvaged_records, 4);
+        // The export itself marks its rows too.
+        assert_eq!(marked.stats.files_failed, 1);
+        let pq = std::fs::read(d.path().join("marked.parquet")).unwrap();
+        let t = Table::open(&pq).unwrap();
+        assert!(t.rest.iter().chain(&t.light).all(|c| c != col));
+        assert!(marked_rows(&pq, true).is_some_and(|m| m.contains("forged")));
     }
 
     /// `events` exported in row groups of `group` rows (one batch each).

@@ -854,7 +854,7 @@ pub(super) mod tests {
 
     #[test]
     fn lenient_fields_do_not_reject_records() {
-        let odd = r#"{"Records":[{"eventTime":"2023-07-10T11:42:36Z","eventName":"X","userIdentity":null,"requestParameters":{"roleArn":5},"responseElements":{"credentials":5},"readOnly":"true","resources":null,"userAgent":7}]}"#;
+        let odd = r#"{"Records":[{"eventTime":"2023-07-10T11:42:36Z","eventName":"X","userIdentity":{"accountId":5},"requestParameters":{"roleArn":5},"responseElements":{"credentials":5},"readOnly":"true","resources":null,"userAgent":7}]}"#;
         let (_, p) = parse(odd).unwrap();
         assert_eq!(p.events.len(), 1);
         assert_eq!(p.events[0].read_only, Some(true));
@@ -888,7 +888,8 @@ pub(super) mod tests {
     /// so does an `eventName` that is not a string.
     #[test]
     fn a_call_whose_identity_request_or_response_is_not_an_object_is_rejected() {
-        let ok = r#""eventTime":"2023-07-10T11:42:36Z","eventName":"AssumeRole""#;
+        let base = r#""eventTime":"2023-07-10T11:42:36Z","eventName":"AssumeRole""#;
+        let ok = format!(r#"{base},"userIdentity":{{}}"#);
         for (field, value, what) in [
             ("userIdentity", r#""weird""#, "a string"),
             ("requestParameters", "[1,2]", "an array"),
@@ -896,7 +897,8 @@ pub(super) mod tests {
             ("responseElements", "5", "a number"),
             ("responseElements", "true", "a boolean"),
         ] {
-            let doc = format!(r#"{{"Records":[{{{ok},"{field}":{value}}},{{{ok}}}]}}"#);
+            let first = if field == "userIdentity" { base } else { &ok };
+            let doc = format!(r#"{{"Records":[{{{first},"{field}":{value}}},{{{ok}}}]}}"#);
             let (_, p) = parse(&doc).unwrap();
             assert_eq!(p.events.len(), 1, "{doc}");
             assert_eq!(p.rejects.len(), 1, "{doc}");
@@ -906,7 +908,7 @@ pub(super) mod tests {
         }
         // Nor is one that does not say what call it is (an `AssumeRole` named by an array
         // issued no session); a missing `eventSource` is let be.
-        let time = r#""eventTime":"2023-07-10T11:42:36Z""#;
+        let time = r#""eventTime":"2023-07-10T11:42:36Z","userIdentity":{}"#;
         for (fields, detail) in [
             (r#""eventName":["AssumeRole"]"#, "eventName is an array, not a string"),
             (r#""eventName":7"#, "eventName is a number, not a string"),
@@ -919,6 +921,14 @@ pub(super) mod tests {
             assert_eq!((p.events.len(), p.rejects.len()), (1, 1), "{doc}");
             assert_eq!(p.rejects[0].reason, RejectReason::WrongType, "{doc}");
             assert!(p.rejects[0].detail.starts_with(detail), "{:?}", p.rejects[0]);
+        }
+        // Nor one that does not say who made the call.
+        for who in ["", r#","userIdentity":null"#] {
+            let doc = format!(r#"{{"Records":[{{{base}{who}}},{{{ok}}}]}}"#);
+            let (_, p) = parse(&doc).unwrap();
+            assert_eq!((p.events.len(), p.rejects.len()), (1, 1), "{doc}");
+            assert_eq!(p.rejects[0].reason, RejectReason::WrongType, "{doc}");
+            assert!(p.rejects[0].detail.starts_with("userIdentity is missing or null"), "{doc}");
         }
     }
 

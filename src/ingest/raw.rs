@@ -557,7 +557,7 @@ pub struct RawIdentity<'a> {
     #[serde(borrow, default)]
     pub account_id: Str<'a>,
     #[serde(borrow, default)]
-    pub access_key_id: Str<'a>,
+    pub access_key_id: Named<'a>,
     #[serde(borrow, default)]
     pub user_name: Str<'a>,
     #[serde(borrow, default)]
@@ -565,7 +565,7 @@ pub struct RawIdentity<'a> {
     #[serde(borrow, default)]
     pub identity_provider: Str<'a>,
     #[serde(borrow, default)]
-    pub session_context: Obj<RawSessionContext<'a>>,
+    pub session_context: Top<RawSessionContext<'a>>,
 }
 
 /// `userIdentity.sessionContext`.
@@ -573,9 +573,9 @@ pub struct RawIdentity<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct RawSessionContext<'a> {
     #[serde(borrow, default)]
-    pub session_issuer: Obj<RawIssuer<'a>>,
+    pub session_issuer: Top<RawIssuer<'a>>,
     #[serde(borrow, default)]
-    pub attributes: Obj<RawAttributes<'a>>,
+    pub attributes: Top<RawAttributes<'a>>,
     #[serde(borrow, default)]
     pub source_identity: Str<'a>,
     #[serde(borrow, default)]
@@ -698,25 +698,25 @@ pub struct RawRequest<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct RawResponse<'a> {
     #[serde(borrow, default)]
-    pub credentials: Obj<RawCredentials<'a>>,
+    pub credentials: Top<RawCredentials<'a>>,
     #[serde(borrow, default)]
-    pub assumed_role_user: Obj<RawAssumedRoleUser<'a>>,
+    pub assumed_role_user: Top<RawAssumedRoleUser<'a>>,
     #[serde(borrow, default)]
-    pub federated_user: Obj<RawFederatedUser<'a>>,
+    pub federated_user: Top<RawFederatedUser<'a>>,
     #[serde(borrow, default)]
-    pub access_key: Obj<RawAccessKey<'a>>,
+    pub access_key: Top<RawAccessKey<'a>>,
     #[serde(borrow, default)]
-    pub user: Obj<RawUser<'a>>,
+    pub user: Top<RawUser<'a>>,
     #[serde(borrow, default)]
-    pub login_profile: Obj<RawLoginProfile<'a>>,
+    pub login_profile: Top<RawLoginProfile<'a>>,
     #[serde(borrow, default, rename = "sSHPublicKey")]
-    pub ssh_public_key: Obj<RawSshPublicKey<'a>>,
+    pub ssh_public_key: Top<RawSshPublicKey<'a>>,
     #[serde(borrow, default)]
-    pub service_specific_credential: Obj<RawServiceSpecificCredential<'a>>,
+    pub service_specific_credential: Top<RawServiceSpecificCredential<'a>>,
     #[serde(borrow, default)]
-    pub certificate: Obj<RawCertificate<'a>>,
+    pub certificate: Top<RawCertificate<'a>>,
     #[serde(borrow, default)]
-    pub role: Obj<RawRole<'a>>,
+    pub role: Top<RawRole<'a>>,
     #[serde(borrow, default)]
     pub subject: Str<'a>,
     #[serde(borrow, default)]
@@ -733,7 +733,7 @@ pub struct RawResponse<'a> {
     #[serde(rename = "ConsoleLogin", borrow, default)]
     pub console_login: Str<'a>,
     #[serde(borrow, default)]
-    pub instances_set: Obj<RawInstancesSet<'a>>,
+    pub instances_set: Top<RawInstancesSet<'a>>,
 }
 
 /// `responseElements.instancesSet` (EC2 `RunInstances`): the instances launched.
@@ -750,6 +750,62 @@ pub struct RawInstancesSet<'a> {
 pub struct RawInstance<'a> {
     #[serde(borrow, default)]
     pub instance_id: Str<'a>,
+}
+
+impl RawRecord<'_> {
+    /// The first object nested in `userIdentity` or `responseElements` that holds another
+    /// JSON type (a string, as CloudTrail Lake's and some SIEMs' `map<string,string>` shape
+    /// keeps nested objects as JSON text, or an array): `(path, what it is)`. Read as absent,
+    /// a `CreateAccessKey` whose `accessKey` was JSON text made no key, and a session's
+    /// `sessionContext` as text lost its `creationDate` (a review: the attacker's key was
+    /// never deactivated, and plan and verify said OK): such a record is rejected
+    /// ([`super::normalize::check`]). `responseElements` is looked at only when `response`:
+    /// for the calls whose response the session graph reads (Lambda's `role` is an ARN string).
+    pub fn nested_wrong(&self, response: bool) -> Option<(&'static str, &'static str)> {
+        if let Some(u) = self.user_identity.get() {
+            if let Some(w) = u.access_key_id.wrong {
+                return Some(("userIdentity.accessKeyId", w));
+            }
+            let sc = &u.session_context;
+            if let Some(w) = sc.wrong {
+                return Some(("userIdentity.sessionContext", w));
+            }
+            if let Some(sc) = sc.get() {
+                let parts = [
+                    ("userIdentity.sessionContext.sessionIssuer", sc.session_issuer.wrong),
+                    ("userIdentity.sessionContext.attributes", sc.attributes.wrong),
+                ];
+                if let Some((path, Some(w))) = parts.into_iter().find(|(_, w)| w.is_some()) {
+                    return Some((path, w));
+                }
+            }
+        }
+        let r = self.response_elements.get().filter(|_| response)?;
+        let parts = [
+            ("responseElements.credentials", r.credentials.wrong),
+            ("responseElements.assumedRoleUser", r.assumed_role_user.wrong),
+            ("responseElements.federatedUser", r.federated_user.wrong),
+            ("responseElements.accessKey", r.access_key.wrong),
+            ("responseElements.user", r.user.wrong),
+            ("responseElements.loginProfile", r.login_profile.wrong),
+            ("responseElements.sSHPublicKey", r.ssh_public_key.wrong),
+            ("responseElements.serviceSpecificCredential", r.service_specific_credential.wrong),
+            ("responseElements.certificate", r.certificate.wrong),
+            ("responseElements.role", r.role.wrong),
+            ("responseElements.instancesSet", r.instances_set.wrong),
+        ];
+        let keys = [
+            (
+                "responseElements.credentials.accessKeyId",
+                r.credentials.get().and_then(|c| c.access_key_id.wrong),
+            ),
+            (
+                "responseElements.accessKey.accessKeyId",
+                r.access_key.get().and_then(|k| k.access_key_id.wrong),
+            ),
+        ];
+        parts.into_iter().chain(keys).find_map(|(path, w)| w.map(|w| (path, w)))
+    }
 }
 
 impl RawRequest<'_> {
@@ -795,7 +851,7 @@ impl RawResponse<'_> {
 #[serde(rename_all = "camelCase")]
 pub struct RawCredentials<'a> {
     #[serde(borrow, default)]
-    pub access_key_id: Str<'a>,
+    pub access_key_id: Named<'a>,
     #[serde(borrow, default)]
     pub expiration: Str<'a>,
 }
@@ -825,7 +881,7 @@ pub struct RawFederatedUser<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct RawAccessKey<'a> {
     #[serde(borrow, default)]
-    pub access_key_id: Str<'a>,
+    pub access_key_id: Named<'a>,
     #[serde(borrow, default)]
     pub user_name: Str<'a>,
     #[serde(borrow, default)]

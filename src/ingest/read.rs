@@ -99,7 +99,7 @@ fn parquet_damage(missing: &[&str], incomplete: Option<&str>) -> String {
             missing.join(", ")
         ),
         Some(why) => format!(
-            "an exported Parquet whose footer says it is incomplete ({}){}: what the export could not read is not in its rows; read the original logs again",
+            "an exported Parquet whose footer (or rows' trailhound_incomplete column) says it is incomplete ({}){}: what the export could not read is not in its rows; read the original logs again",
             crate::escape::one_line(why),
             match missing.is_empty() {
                 true => String::new(),
@@ -333,9 +333,13 @@ fn from_utf16(b: &[u8]) -> Option<Vec<u8>> {
 /// to skip with its records lost and exit 0.
 /// Any case: a query result's columns are `eventtime`, `eventsource`, `eventname` (a JSON
 /// Lines result whose first row did not look like one was skipped, its rows lost, exit 0).
+/// Or `event_time`, `event_source`, `event_name`: the columns of `trailhound export`'s CSV
+/// and JSON Lines, which a walk skipped as stray files (a review: a folder of the case's
+/// exports planned on what else it held, exit 0, verify OK).
 fn holds_record_fields(doc: &[u8]) -> bool {
     let has = |w: &[u8]| doc.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w));
-    has(b"eventTime") && has(b"eventSource") && has(b"eventName")
+    (has(b"eventTime") && has(b"eventSource") && has(b"eventName"))
+        || (has(b"event_time") && has(b"event_source") && has(b"event_name"))
 }
 
 /// A query result ([`result`]): its rows rebuilt as records, one per line, parsed as JSON
