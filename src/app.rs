@@ -110,7 +110,7 @@ fn load_keeping(
     let cache = match &a.cache {
         Some(dir) => {
             // SPEC §8: the cache is an output like any other, never written into the evidence.
-            guard_outputs(&a.inputs, &[("--cache", dir)])?;
+            links::guard_cache(&a.inputs, dir)?;
             let c = ingest::Cache::open(dir)
                 .with_context(|| format!("cannot use --cache {}", dir.display()))?;
             Some(std::sync::Arc::new(c))
@@ -167,7 +167,7 @@ fn load_iam(args: &cli::IamArgs, input: &InputArgs) -> Result<Option<crate::cont
     if let (Some(dir), false) = (&input.cache, args.iam.is_empty()) {
         // The trail was checked when the cache was opened; the snapshot is checked here,
         // before it (every command reads the snapshot first).
-        guard_outputs(&args.iam, &[("--cache", dir)])?;
+        links::guard_cache(&args.iam, dir)?;
     }
     let iam = crate::contain::load_args(&args.iam, input.strict)?;
     if let (Some(i), false) = (&iam, input.quiet) {
@@ -622,7 +622,7 @@ fn verify(a: cli::VerifyArgs) -> Result<Exit> {
     // The plan's seeds, for the first pass to keep their calls: verify reads the tainted
     // calls in full (their persistence), and those are most of them.
     let seeds: Vec<SeedKey> = p.seeds.iter().map(|s| SeedKey::parse(s)).collect();
-    let mut ing = load_with(&a.input, false, true, &seeds)?;
+    let mut ing = load_with(&evidence_check::uncached(&a.input), false, true, &seeds)?;
     let mut g = crate::chain::SessionGraph::build_releasing(&mut ing)?;
     if let Some(i) = &iam {
         crate::contain::fill_role_arns(i, &mut g);

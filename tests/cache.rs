@@ -668,6 +668,90 @@ fn the_cache_never_goes_inside_the_evidence() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("--cache") && err.contains("evidence"), "{err}");
     assert!(!inside.exists(), "nothing was created");
+    // Nor the folders it writes in: a trail given as `CASE/files` (or `CASE/runs`) with
+    // `--cache CASE` had the cache's entries written into it (a review).
+    let case = TempDir::new().unwrap();
+    for sub in ["files", "runs"] {
+        let trail = case.path().join(sub);
+        copy_dir(d.path(), &trail);
+        let before = std::fs::read_dir(&trail).unwrap().count();
+        let mut cmd = bin();
+        let o = cmd.args(["scan", "--no-progress", "--cache"]).arg(case.path()).arg(&trail);
+        let o = o.output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{sub}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("--cache") && err.contains("evidence"), "{sub}: {err}");
+        assert_eq!(std::fs::read_dir(&trail).unwrap().count(), before, "{sub}");
+        std::fs::remove_dir_all(&trail).unwrap();
+    }
+    // Old runs are removed, but only the cache's own files: a user's notes named like a run
+    // and its parts stay.
+    let cache = case.path().join("c");
+    std::fs::create_dir_all(cache.join("runs")).unwrap();
+    let notes = ["incident-42-notes-from-analyst-A.r", "incident-42-notes-from-analyst-A.md"];
+    for n in notes {
+        std::fs::write(cache.join("runs").join(n), "my notes").unwrap();
+    }
+    // More runs than the cache keeps (`KEPT_RUNS`, 4): the oldest are removed.
+    for hour in 10..16 {
+        let until = format!("2024-03-11T{hour}:00:00Z");
+        let mut cmd = bin();
+        let o = cmd.args(["scan", "--no-progress", "-q", "--until", &until, "--cache"]);
+        let o = o.arg(&cache).arg(d.path()).output().unwrap();
+        assert!(o.status.code().is_some_and(|c| [0, 1, 3].contains(&c)), "{o:?}");
+    }
+    for n in notes {
+        assert!(cache.join("runs").join(n).exists(), "{n} removed");
+    }
+}
+
+/// `verify` is the plan's auditor: it reads the evidence itself, never the cache the runs
+/// that made the plan filled (a review re-sealed a forged cached event: the warm plan left a
+/// live session undenied, and `verify --cache` said OK over it). With `--cache` it says so,
+/// reads nothing from it and writes nothing to it, and gives a cold verify's answer.
+#[test]
+fn verify_never_takes_its_answer_from_the_cache() {
+    let (d, _) = trail();
+    let work = TempDir::new().unwrap();
+    let plan = work.path().join("plan.json");
+    let cache = work.path().join("cache");
+    let mut cmd = bin();
+    cmd.args(["plan", "--no-progress", "-q", "--key", LEAKED_KEY, "-o"]).arg(&plan);
+    let o = cmd.arg(d.path()).arg("--cache").arg(&cache).output().unwrap();
+    assert!(o.status.code().is_some_and(|c| [0, 1, 3].contains(&c)), "{o:?}");
+    let before = files_under(&cache).len();
+    let verify = |cache: Option<&Path>| {
+        let mut cmd = bin();
+        cmd.args(["verify", "--no-progress", "--format", "json", "--plan"]).arg(&plan);
+        if let Some(c) = cache {
+            cmd.arg("--cache").arg(c);
+        }
+        cmd.arg(d.path()).output().unwrap()
+    };
+    let cold = verify(None);
+    let fresh = work.path().join("never-made");
+    for c in [&cache, &fresh] {
+        let o = verify(Some(c));
+        assert_eq!(o.status.code(), cold.status.code());
+        assert_eq!(o.stdout, cold.stdout);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("verify reads the evidence itself: --cache is not used"), "{err}");
+    }
+    assert!(!fresh.exists(), "verify made a cache");
+    assert_eq!(files_under(&cache).len(), before, "verify wrote to the cache");
+}
+
+/// Copies a directory tree (files and folders).
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
 }
 
 #[test]

@@ -11,6 +11,18 @@ use super::{cli, stdout_write, to_json, Exit};
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 
+/// `verify`'s input options: the evidence, never `--cache`. The cache is the working state
+/// of the runs that made the plan, sealed against damage, not against a hand that can write
+/// it: a review edited one cached event, sealed it again, and the warm `plan` left a live
+/// session undenied while `verify --cache` said OK (a cold verify said FAIL). An auditor does
+/// not take its answer from the state of what it audits (SPEC §6).
+pub(super) fn uncached(input: &cli::InputArgs) -> cli::InputArgs {
+    if input.cache.is_some() && !input.quiet {
+        eprintln!("trailhound: verify reads the evidence itself: --cache is not used (the cache is the working state of the runs that made the plan, not evidence)");
+    }
+    cli::InputArgs { cache: None, ..input.clone() }
+}
+
 pub(super) fn integrity(a: cli::IntegrityArgs) -> Result<Exit> {
     let opts = crate::integrity::IntegrityOptions {
         inputs: a.inputs.clone(),

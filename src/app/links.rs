@@ -127,6 +127,16 @@ pub(super) fn guard_outputs(
     Ok(())
 }
 
+/// [`guard_outputs`] of `--cache DIR`: the directory and what the cache writes in it (its
+/// `files/` and `runs/` folders, `digest.key`). A trail given as `DIR/files` with `--cache
+/// DIR` had the cache's entries written into the evidence, and read back (and cached) as
+/// inputs by every later run (a review).
+pub(super) fn guard_cache(inputs: &[PathBuf], dir: &Path) -> anyhow::Result<()> {
+    let parts = [dir.to_path_buf(), dir.join("files"), dir.join("runs"), dir.join("digest.key")];
+    let outputs: Vec<(&str, &Path)> = parts.iter().map(|p| ("--cache", p.as_path())).collect();
+    guard_outputs(inputs, &outputs)
+}
+
 /// SPEC §8: refuses a folder below `root` on the way to `dir` (an `export --partition`
 /// partition) that is a symbolic link: `create_dir_all` follows it, and a planted
 /// `account=… -> ../trail/AWSLogs/…` put the partitions' files into the evidence, read back

@@ -122,24 +122,29 @@ fn digest_key(dir: &Path) -> std::io::Result<[u64; 3]> {
 /// nothing else: `--cache` may have been pointed at a directory that holds other things, and
 /// files being written (`.tmp…`) are another run's.
 fn remove_entries(dir: &Path) {
-    const PARTS: [&str; 7] = ["t", "e", "r", "inputs", "graph", "files", "grow"];
     for sub in ["files", "runs"] {
         let Ok(list) = std::fs::read_dir(dir.join(sub)) else { continue };
         for e in list.flatten() {
-            let name = e.file_name();
-            let named = name.to_str().and_then(|n| n.split_once('.')).is_some_and(|(h, ext)| {
-                h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()) && PARTS.contains(&ext)
-            });
-            let ours = named && e.file_type().is_ok_and(|t| t.is_file()) && {
-                use std::io::Read;
-                let mut magic = [0u8; 7];
-                std::fs::File::open(e.path()).and_then(|mut f| f.read_exact(&mut magic)).is_ok()
-                    && &magic == b"THCACHE"
-            };
-            if ours {
+            if is_ours(&e) {
                 let _ = std::fs::remove_file(e.path());
             }
         }
+    }
+}
+
+/// Whether a directory entry is one of the cache's own files: a file named `<32 hex
+/// digits>.<part>` for one of the parts it writes, starting with its magic bytes.
+pub(super) fn is_ours(e: &std::fs::DirEntry) -> bool {
+    const PARTS: [&str; 8] = ["t", "e", "r", "inputs", "graph", "files", "grow", "events"];
+    let name = e.file_name();
+    let named = name.to_str().and_then(|n| n.split_once('.')).is_some_and(|(h, ext)| {
+        h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()) && PARTS.contains(&ext)
+    });
+    named && e.file_type().is_ok_and(|t| t.is_file()) && {
+        use std::io::Read;
+        let mut magic = [0u8; 7];
+        std::fs::File::open(e.path()).and_then(|mut f| f.read_exact(&mut magic)).is_ok()
+            && &magic == b"THCACHE"
     }
 }
 

@@ -418,11 +418,13 @@ impl Cache {
         let mut used: Vec<(std::time::SystemTime, String)> = Vec::new();
         let mut all: Vec<(String, PathBuf)> = Vec::new();
         for e in dir.flatten() {
+            // Only the cache's own files (a review: a user's `<32 characters>.md` beside a
+            // `.r` of the same name was removed with the runs).
+            if !super::is_ours(&e) {
+                continue; // not a run file, or one being written (`.tmp…`)
+            }
             let name = e.file_name().to_string_lossy().into_owned();
             let Some((key, ext)) = name.split_once('.') else { continue };
-            if key.len() != 32 || ext.contains("tmp") {
-                continue; // not a run file, or one being written
-            }
             if ext == "r" {
                 let t = e.metadata().and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH);
                 used.push((t, key.to_string()));
