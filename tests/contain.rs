@@ -1155,4 +1155,38 @@ fn the_plans_inline_denies_on_one_role_share_its_room() {
     let (code, v) = verify(&c, &first, true);
     assert_eq!(code, 1, "{v:#}");
     assert!(v.to_string().contains("of the plan's other inline policies on it"), "{v:#}");
+    // With room for both denies and nothing more, a snapshot taken after the plan's script
+    // ran holds both under the plan's own names: putting them again replaces them, their
+    // room is not counted twice (verify had refused the applied plan, over the room).
+    let c = case();
+    let add = |policies: Vec<Value>| {
+        for f in files_under(&c.iam) {
+            let mut v: Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+            let Some(roles) = v.get_mut("RoleDetailList").and_then(Value::as_array_mut) else {
+                continue;
+            };
+            for r in roles.iter_mut().filter(|r| r["Arn"] == role.as_str()) {
+                r["RolePolicyList"].as_array_mut().unwrap().extend(policies.iter().cloned());
+            }
+            std::fs::write(&f, serde_json::to_string(&v).unwrap()).unwrap();
+        }
+    };
+    add(vec![serde_json::json!({"PolicyName": "legacy", "PolicyDocument": doc(sid - 1)})]);
+    let iam = c.iam.to_str().unwrap();
+    let args = ["--contain-reachable", "--iam", iam, "--strategy", "surgical"];
+    let third = c.dir.path().join("third.json");
+    let o = plan(&c, &args, &third);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let t = read(&third);
+    let puts: Vec<Value> = ["actions", "precautionary"]
+        .iter()
+        .flat_map(|l| t[*l].as_array().unwrap().iter())
+        .filter(|a| a["type"] == "put_role_policy" && a["principal_arn"] == role.as_str())
+        .map(|a| serde_json::json!({"PolicyName": a["policy_name"], "PolicyDocument": a["policy_document"]}))
+        .collect();
+    assert_eq!(puts.len(), 2, "both fit: {:#}", t["precautionary"]);
+    assert_eq!(verify(&c, &third, true).0, 0);
+    add(puts);
+    let (code, v) = verify(&c, &third, true);
+    assert_eq!(code, 0, "after the script ran: {:#}", v["notes"]);
 }
