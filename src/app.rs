@@ -762,6 +762,7 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
     crate::diag::mark("plan done");
     let mut v = crate::plan::verify::verify_with(&ing, &g, &p, iam.as_ref())?;
     not_verified_in_window(&mut v, windows);
+    evidence_check::over_cache(&mut v, a.input.cache.is_some());
     // Before any file of the case is written: a check that cannot run leaves the folder as
     // it was, not part old and part new.
     let integrity = evidence_check::of_case(&ing, &a.input.inputs, a.input.max_file_size)?;
@@ -863,7 +864,7 @@ fn investigate(a: cli::InvestigateArgs) -> Result<Exit> {
             s.expired_sessions,
             s.unrevocable_sessions,
             s.collateral_sessions,
-            evidence_check::verify_line(v.verdict, integrity.as_ref(), v.unrevocable.len()),
+            evidence_check::cached_line(&v, integrity.as_ref(), a.input.cache.is_some()),
             integrity_line
         );
     }

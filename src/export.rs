@@ -149,15 +149,18 @@ fn write_json_line(w: &mut impl Write, e: &Event, files: &[String]) -> Result<()
 /// not all be read, and what was not ([`TableWriter::create_marked`]).
 pub const INCOMPLETE_KEY: &str = "trailhound.incomplete";
 
-/// The column an incomplete export's Parquet rows carry beside the footer's
-/// [`INCOMPLETE_KEY`], holding the same text on every row: an engine that selects rows from
-/// the export (DuckDB's `COPY (SELECT * …) TO`) writes no footer entries of its own, and a
-/// plan on its selection from a damaged export said OK (a review). A complete export has no
-/// such column.
+/// The column every exported Parquet row carries beside the footer's [`INCOMPLETE_KEY`]: null
+/// in an export of input read whole, else what was not read, on every row. An engine that
+/// selects rows from the export (DuckDB's `COPY (SELECT * …) TO`) writes no footer entries of
+/// its own, and a plan on its selection from a damaged export said OK (a review); nor may the
+/// mark be a column only incomplete exports have: DuckDB takes the columns of several files
+/// from the first, and a complete export read first dropped it. A file without the column
+/// is read but counted damaged, as one without any other column of the export.
 pub const INCOMPLETE_COLUMN: &str = "trailhound_incomplete";
 
-/// `df` with the [`INCOMPLETE_COLUMN`] of `mark`, when there is one.
-fn marked(mut df: DataFrame, mark: Option<&str>) -> Result<DataFrame> {
+/// `df` with the [`INCOMPLETE_COLUMN`] of `mark` (`None` for a Parquet export of input read
+/// whole: the column holds nulls; `Some(None)`: not Parquet, no column).
+fn marked(mut df: DataFrame, mark: Option<Option<&str>>) -> Result<DataFrame> {
     if let Some(why) = mark {
         let n = df.height();
         df.with_column(Column::new(INCOMPLETE_COLUMN.into(), vec![why; n]))?;
@@ -170,8 +173,8 @@ pub struct TableWriter {
     path: std::path::PathBuf,
     sink: Sink,
     pending: crate::outfile::Pending,
-    /// What the input lacked, for a Parquet file's rows ([`INCOMPLETE_COLUMN`]).
-    mark: Option<String>,
+    /// A Parquet file's [`INCOMPLETE_COLUMN`]: what the input lacked, if anything.
+    mark: Option<Option<String>>,
 }
 
 enum Sink {
@@ -205,8 +208,9 @@ impl TableWriter {
             .with_context(|| format!("cannot create {}", path.display()))?;
         let w = BufWriter::new(file);
         let parquet = matches!(format, TableFormat::Parquet);
-        let mark = incomplete.filter(|_| parquet).map(String::from);
-        let schema = marked(events_frame(&[], &[])?, mark.as_deref())?.schema().clone();
+        let mark = parquet.then(|| incomplete.map(String::from));
+        let as_ref = mark.as_ref().map(Option::as_deref);
+        let schema = marked(events_frame(&[], &[])?, as_ref)?.schema().clone();
         let sink = match format {
             TableFormat::JsonLines => Sink::Lines(w),
             TableFormat::Csv => Sink::Csv(Box::new(
@@ -242,7 +246,8 @@ impl TableWriter {
             Sink::Csv(b) => b.write_batch(&frame(events, files, true)?).with_context(ctx)?,
             Sink::Parquet(b) => {
                 if !events.is_empty() {
-                    let df = marked(events_frame(events, files)?, self.mark.as_deref())?;
+                    let mark = self.mark.as_ref().map(Option::as_deref);
+                    let df = marked(events_frame(events, files)?, mark)?;
                     b.write_batch(&df).with_context(ctx)?
                 }
             }

@@ -739,6 +739,16 @@ fn verify_never_takes_its_answer_from_the_cache() {
     }
     assert!(!fresh.exists(), "verify made a cache");
     assert_eq!(files_under(&cache).len(), before, "verify wrote to the cache");
+    // `investigate --cache` checks its plan over what the cache held, and says so.
+    let case = work.path().join("case");
+    let mut cmd = bin();
+    cmd.args(["investigate", "--no-progress", "--key", LEAKED_KEY, "-o"]).arg(&case);
+    let o = cmd.arg(d.path()).arg("--cache").arg(&cache).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("not the independent proof; run `trailhound verify`"), "{err}");
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(case.join("verify.json")).unwrap()).unwrap();
+    assert!(v["notes"][0].as_str().unwrap().starts_with("checked over --cache"), "{v}");
 }
 
 /// Copies a directory tree (files and folders).

@@ -6812,6 +6812,42 @@ fn records_whose_caller_or_issued_credentials_cannot_be_read_are_rejected() {
                 r["userIdentity"]["sessionContext"] = c.into();
             }),
         ),
+        (
+            "AssumeRole",
+            "userIdentity names no caller",
+            Box::new(|r| {
+                r["userIdentity"] = json!({"type": "IAMUser"});
+            }),
+        ),
+        (
+            "CreateAccessKey",
+            "eventSource is missing or empty",
+            Box::new(|r| {
+                r.as_object_mut().unwrap().remove("eventSource");
+            }),
+        ),
+        (
+            "AssumeRole",
+            "eventSource \"sts.amazonaws.com \" is not a service name",
+            Box::new(|r| {
+                r["eventSource"] = "sts.amazonaws.com ".into();
+            }),
+        ),
+        (
+            "AssumeRole",
+            "eventName \"assumeRole\" is not as CloudTrail writes it",
+            Box::new(|r| {
+                r["eventName"] = "assumeRole".into();
+            }),
+        ),
+        (
+            "AssumeRole",
+            "requestParameters.roleArn is an array, not a string",
+            Box::new(|r| {
+                let a = r["requestParameters"]["roleArn"].clone();
+                r["requestParameters"]["roleArn"] = json!([a]);
+            }),
+        ),
     ];
     let (code, good, err) = run(&["plan", "--key", LEAKED, "--effective-at", CUT], &write(&s, &[]));
     assert_eq!(code, 0, "{err}");
@@ -6987,9 +7023,14 @@ fn the_cases_own_csv_and_json_lines_exports_in_a_folder_are_not_skipped() {
         let o = o.arg(&trail).output().unwrap();
         assert_eq!(o.status.code(), Some(0), "{o:?}");
     }
-    // Beside them, one record the tool reads (the leaked key's first call).
+    // Beside them, one record the tool reads (the leaked key's first call), and the case's
+    // blast.json, which names `event_time` and is no evidence: skipped, not failed.
     let first = files_under(&trail).into_iter().next().unwrap();
     std::fs::copy(&first, folder.join("one.json.gz")).unwrap();
+    let (_, mut blast, _) = run(&["blast", "--key", LEAKED, "--format", "json"], &d);
+    blast["tainted_events"] = json!([{"event_id": "e1", "event_time": "2024-03-11T10:01:00Z",
+        "event_source": "sts.amazonaws.com", "event_name": "AssumeRole"}]);
+    std::fs::write(folder.join("blast.json"), blast.to_string()).unwrap();
     let mut cmd = bin();
     let o = cmd.args(["plan", "--no-progress", "--key", LEAKED, "--effective-at", CUT]);
     let o = o.arg(&folder).output().unwrap();
@@ -7001,6 +7042,8 @@ fn the_cases_own_csv_and_json_lines_exports_in_a_folder_are_not_skipped() {
             "{name}: {err}"
         );
     }
+    assert!(err.contains("skipped: ") && err.contains("blast.json"), "{err}");
+    assert!(!err.contains("blast.json: valid JSON but not CloudTrail; yet"), "{err}");
 }
 
 /// The leaked key assumes `Admin/s1` for 15 minutes and uses it; later it assumes `Admin/s1`

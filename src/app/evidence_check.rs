@@ -130,6 +130,31 @@ pub(super) fn failed(r: &crate::integrity::IntegrityReport) -> bool {
 /// What the case summary says of `verify`'s verdict, given what the digests showed: an OK
 /// over logs that do not match their digests is no proof, and one over logs some of which no
 /// digest covers (or where digests may have been deleted) is an OK on those logs as given.
+/// `investigate --cache`: its check of the plan read the event table the cache held, as the
+/// plan did, so it is not the independent proof `verify` gives (which never reads a cache,
+/// [`uncached`]): said in verify.json's notes and on the verify line (a review: a re-sealed
+/// cache dropped a deny and the case said "verify: OK" as if proven).
+pub(super) fn over_cache(v: &mut crate::plan::verify::Verification, cached: bool) {
+    if cached {
+        v.notes.insert(0, format!("{CACHED}; run `trailhound verify`, which reads the evidence itself, for the independent proof"));
+    }
+}
+
+const CACHED: &str = "checked over --cache (the event table the cache held, as the plan was made), not over the evidence read again";
+
+/// [`verify_line`] of `v`, said to be over the cache when `cached` ([`over_cache`]).
+pub(super) fn cached_line(
+    v: &crate::plan::verify::Verification,
+    r: Option<&crate::integrity::IntegrityReport>,
+    cached: bool,
+) -> String {
+    let line = verify_line(v.verdict, r, v.unrevocable.len());
+    match cached {
+        true => format!("{line} [{CACHED}: not the independent proof; run `trailhound verify`]"),
+        false => line,
+    }
+}
+
 pub(super) fn verify_line(
     verdict: &str,
     r: Option<&crate::integrity::IntegrityReport>,

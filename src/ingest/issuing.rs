@@ -314,6 +314,39 @@ pub fn needs_detail(name: &str) -> bool {
         || name == crate::model::names::COGNITO_DEVELOPER_TOKEN
 }
 
+/// The [`needs_detail`] name that `name` is but for ASCII case and surrounding spaces (a
+/// damaged or forged record: CloudTrail writes event names exactly), or `None`. Asked only of
+/// names that do not start with an upper-case letter followed by a lower-case one, or that
+/// hold spaces at either end: every other name is looked up exactly.
+pub fn damaged_detail_name(name: &str) -> Option<&'static str> {
+    let b = name.as_bytes();
+    let plain = name.trim() == name
+        && b.first().is_some_and(u8::is_ascii_uppercase)
+        && b.get(1).is_some_and(u8::is_ascii_lowercase);
+    if plain {
+        return None;
+    }
+    let t = name.trim();
+    let singles = [
+        "CreateAccessKey",
+        LAUNCHES,
+        USER_RENAME,
+        USER_DELETE,
+        ROLE_DELETE,
+        SIGNIN_TOKEN,
+        crate::model::names::COGNITO_DEVELOPER_TOKEN,
+    ];
+    STS_ISSUERS
+        .iter()
+        .chain(USER_GRANTS)
+        .chain(ROLE_GRANTS)
+        .chain(FUNCTION_CHANGES)
+        .chain(PROVIDER_CHANGES)
+        .chain(singles.iter())
+        .copied()
+        .find(|n| *n != name && n.eq_ignore_ascii_case(t))
+}
+
 /// [`needs_detail`] for a call of `name` logged by `source` (its `eventSource`): only the
 /// service whose call it is. Other services have calls of the same names that make or remove
 /// no IAM identity and issue no credential: IAM Identity Center's identity store and Transfer

@@ -58,13 +58,43 @@ pub fn check(r: &RawRecord, idx: u32) -> Result<i64, RecordReject> {
     }
     // The calls the session graph reads in full, but Lambda's (whose `role` is a string).
     let (name, source) = (r.event_name.get().unwrap_or(""), r.event_source.get().unwrap_or(""));
-    let response = super::issuing::is_detail(name, source)
-        && !source.eq_ignore_ascii_case("lambda.amazonaws.com");
-    if let Some((field, what)) = r.nested_wrong(response) {
+    let detail = super::issuing::is_detail(name, source);
+    let response = detail && !source.eq_ignore_ascii_case("lambda.amazonaws.com");
+    // A call the session graph reads whose record cannot say so (a review): its service not
+    // said or spaced (it is known only by its service, `is_detail`), its name another's but
+    // for case or spaces; or its caller not named at all (`userIdentity` `{}`: a call by
+    // nobody). Each dropped the chain it made, and plan and verify said OK.
+    let damaged = if super::issuing::needs_detail(name) {
+        match r.event_source.get() {
+            None | Some("") => Some(format!(
+                "eventSource is missing or empty on this {name} call: the service it was made to is not known"
+            )),
+            Some(s) if s.trim() != s => Some(format!(
+                "eventSource {s:?} is not a service name as CloudTrail writes it"
+            )),
+            _ => None,
+        }
+    } else {
+        super::issuing::damaged_detail_name(name)
+            .map(|n| format!("eventName {name:?} is not as CloudTrail writes it ({n})"))
+    };
+    let nobody = detail
+        && r.user_identity.get().is_some_and(|u| {
+            [&u.arn, &u.principal_id, &u.invoked_by, &u.identity_provider, &u.user_name]
+                .iter()
+                .all(|f| f.non_empty().is_none())
+                && u.access_key_id.non_empty().is_none()
+        });
+    if let Some(why) = damaged.or_else(|| {
+        nobody.then(|| format!("userIdentity names no caller (no arn, principalId, accessKeyId, invokedBy) on this {name} call"))
+    }) {
+        return Err(reject(idx, RejectReason::WrongType, &why));
+    }
+    if let Some((field, what, not)) = r.nested_wrong(response) {
         return Err(reject(
             idx,
             RejectReason::WrongType,
-            &format!("{field} is {what}, not an object: the record cannot be read as CloudTrail writes it (an export that keeps it as JSON text must be converted back)"),
+            &format!("{field} is {what}, not {not}: the record cannot be read as CloudTrail writes it (an export that keeps it as JSON text must be converted back)"),
         ));
     }
     // Who made the call: a record that does not say (no `userIdentity`, or null) would be a

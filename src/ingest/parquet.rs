@@ -130,21 +130,26 @@ struct Chunk {
     len: usize,
 }
 
-/// What an incomplete export's rows say it lacked ([`crate::export::INCOMPLETE_COLUMN`]),
-/// when the file has that column (`has`): rows an engine selected from such an export, whose
-/// footer entry it did not copy. The column alone says it: its text is the first a row holds.
+/// What an incomplete export's rows say it lacked ([`crate::export::INCOMPLETE_COLUMN`]): the
+/// first text a row holds, when the file has that column (`has`): rows an engine selected from
+/// such an export, whose footer entry it did not copy. A column that cannot be read as text
+/// says the file is incomplete too.
 fn marked_rows(data: &[u8], has: bool) -> Option<String> {
     if !has {
         return None;
     }
     let col = crate::export::INCOMPLETE_COLUMN;
-    let said =
-        reader(data).with_columns(Some(vec![col.to_string()])).finish().ok().and_then(|df| {
-            let c = df.column(col).ok()?.str().ok()?.clone();
-            let first = c.iter().flatten().next().map(String::from);
-            first
-        });
-    Some(said.unwrap_or_else(|| format!("its rows carry the column {col}")))
+    let df = reader(data).with_columns(Some(vec![col.to_string()])).finish();
+    let unreadable = || Some(format!("its column {col} cannot be read as text"));
+    let Ok(df) = df else { return unreadable() };
+    let Ok(c) = df.column(col) else { return unreadable() };
+    // Nulls only (an engine may type such a column as nulls): an export read whole.
+    if c.null_count() == c.len() {
+        return None;
+    }
+    let Ok(c) = c.str() else { return unreadable() };
+    let first = c.iter().flatten().find(|t| !t.is_empty()).map(String::from);
+    first
 }
 
 fn reader(data: &[u8]) -> ParquetReader<std::io::Cursor<&[u8]>> {
@@ -191,7 +196,8 @@ impl<'a> Table<'a> {
             .collect();
         let present = |n: &&str| schema.contains(n);
         let names = COLUMNS.iter().map(|c| c.0);
-        let missing = names.clone().chain(["resources"]).filter(|n| !present(n)).collect();
+        let marker = crate::export::INCOMPLETE_COLUMN;
+        let missing = names.clone().chain(["resources", marker]).filter(|n| !present(n)).collect();
         let light = names.clone().filter(|n| is_light(n)).filter(present);
         let rest = names.filter(|n| !is_light(n)).chain(["resources"]).filter(present);
         Ok(Table {
@@ -811,6 +817,16 @@ mod tests {
             ing.problems
         );
         assert_eq!(ing.stats.salvaged_records, 4);
+        // A file without the column (an older export, or one a selection dropped it from) is
+        // damaged, naming it: a complete export carries the column, of nulls.
+        let mut df = crate::export::events_frame(&refs, &files).unwrap();
+        let f = std::fs::File::create(e.path().join("selected.parquet")).unwrap();
+        ParquetWriter::new(f).finish(&mut df).unwrap();
+        let ing = crate::ingest::ingest(&opts).unwrap();
+        assert_eq!(ing.stats.files_failed, 1, "{:?}", ing.problems);
+        assert!(ing.problems[0].detail.contains(col), "{:?}", ing.problems);
+        let clean = std::fs::read(d.path().join("clean.parquet")).unwrap();
+        assert_eq!(marked_rows(&clean, true), None);
         // The export itself marks its rows too.
         assert_eq!(marked.stats.files_failed, 1);
         let pq = std::fs::read(d.path().join("marked.parquet")).unwrap();

@@ -888,8 +888,8 @@ pub(super) mod tests {
     /// so does an `eventName` that is not a string.
     #[test]
     fn a_call_whose_identity_request_or_response_is_not_an_object_is_rejected() {
-        let base = r#""eventTime":"2023-07-10T11:42:36Z","eventName":"AssumeRole""#;
-        let ok = format!(r#"{base},"userIdentity":{{}}"#);
+        let base = r#""eventTime":"2023-07-10T11:42:36Z","eventName":"AssumeRole","eventSource":"sts.amazonaws.com""#;
+        let ok = format!(r#"{base},"userIdentity":{{"arn":"arn:aws:iam::111122223333:user/u"}}"#);
         for (field, value, what) in [
             ("userIdentity", r#""weird""#, "a string"),
             ("requestParameters", "[1,2]", "an array"),

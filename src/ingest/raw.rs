@@ -623,13 +623,13 @@ pub struct RawWebId<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct RawRequest<'a> {
     #[serde(borrow, default)]
-    pub role_arn: Str<'a>,
+    pub role_arn: Named<'a>,
     #[serde(borrow, default)]
-    pub role_session_name: Str<'a>,
+    pub role_session_name: Named<'a>,
     #[serde(default)]
     pub duration_seconds: Num,
     #[serde(borrow, default)]
-    pub user_name: Str<'a>,
+    pub user_name: Named<'a>,
     #[serde(borrow, default)]
     pub name: Str<'a>,
     /// SSM `GetParameters`' parameter names ([`RawRequest::parameters_read`]).
@@ -643,7 +643,7 @@ pub struct RawRequest<'a> {
     #[serde(borrow, default)]
     pub principal_arn: Str<'a>,
     #[serde(borrow, default)]
-    pub role_name: Str<'a>,
+    pub role_name: Named<'a>,
     #[serde(borrow, default)]
     pub policy_arn: Str<'a>,
     #[serde(borrow, default)]
@@ -653,7 +653,7 @@ pub struct RawRequest<'a> {
     pub policy_document: Str<'a>,
     /// `UpdateUser`'s new name.
     #[serde(borrow, default)]
-    pub new_user_name: Str<'a>,
+    pub new_user_name: Named<'a>,
     #[serde(borrow, default)]
     pub group_name: Str<'a>,
     #[serde(borrow, default)]
@@ -759,16 +759,22 @@ impl RawRecord<'_> {
     /// a `CreateAccessKey` whose `accessKey` was JSON text made no key, and a session's
     /// `sessionContext` as text lost its `creationDate` (a review: the attacker's key was
     /// never deactivated, and plan and verify said OK): such a record is rejected
-    /// ([`super::normalize::check`]). `responseElements` is looked at only when `response`:
+    /// ([`super::normalize::check`]). So is a name in `requestParameters` that is not a string
+    /// (an `UpdateUser` whose `newUserName` was an array lost the rename). `requestParameters`
+    /// and `responseElements` are looked at only when `response`:
     /// for the calls whose response the session graph reads (Lambda's `role` is an ARN string).
-    pub fn nested_wrong(&self, response: bool) -> Option<(&'static str, &'static str)> {
+    /// Returns `(path, what it is, what it should be)`.
+    pub fn nested_wrong(
+        &self,
+        response: bool,
+    ) -> Option<(&'static str, &'static str, &'static str)> {
         if let Some(u) = self.user_identity.get() {
             if let Some(w) = u.access_key_id.wrong {
-                return Some(("userIdentity.accessKeyId", w));
+                return Some(("userIdentity.accessKeyId", w, "a string"));
             }
             let sc = &u.session_context;
             if let Some(w) = sc.wrong {
-                return Some(("userIdentity.sessionContext", w));
+                return Some(("userIdentity.sessionContext", w, "an object"));
             }
             if let Some(sc) = sc.get() {
                 let parts = [
@@ -776,8 +782,20 @@ impl RawRecord<'_> {
                     ("userIdentity.sessionContext.attributes", sc.attributes.wrong),
                 ];
                 if let Some((path, Some(w))) = parts.into_iter().find(|(_, w)| w.is_some()) {
-                    return Some((path, w));
+                    return Some((path, w, "an object"));
                 }
+            }
+        }
+        if let Some(q) = self.request_parameters.get().filter(|_| response) {
+            let names = [
+                ("requestParameters.roleArn", q.role_arn.wrong),
+                ("requestParameters.roleSessionName", q.role_session_name.wrong),
+                ("requestParameters.userName", q.user_name.wrong),
+                ("requestParameters.roleName", q.role_name.wrong),
+                ("requestParameters.newUserName", q.new_user_name.wrong),
+            ];
+            if let Some((path, Some(w))) = names.into_iter().find(|(_, w)| w.is_some()) {
+                return Some((path, w, "a string"));
             }
         }
         let r = self.response_elements.get().filter(|_| response)?;
@@ -804,7 +822,8 @@ impl RawRecord<'_> {
                 r.access_key.get().and_then(|k| k.access_key_id.wrong),
             ),
         ];
-        parts.into_iter().chain(keys).find_map(|(path, w)| w.map(|w| (path, w)))
+        let object = parts.into_iter().find_map(|(path, w)| w.map(|w| (path, w, "an object")));
+        object.or_else(|| keys.into_iter().find_map(|(path, w)| w.map(|w| (path, w, "a string"))))
     }
 }
 

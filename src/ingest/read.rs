@@ -333,13 +333,16 @@ fn from_utf16(b: &[u8]) -> Option<Vec<u8>> {
 /// to skip with its records lost and exit 0.
 /// Any case: a query result's columns are `eventtime`, `eventsource`, `eventname` (a JSON
 /// Lines result whose first row did not look like one was skipped, its rows lost, exit 0).
-/// Or `event_time`, `event_source`, `event_name`: the columns of `trailhound export`'s CSV
-/// and JSON Lines, which a walk skipped as stray files (a review: a folder of the case's
-/// exports planned on what else it held, exit 0, verify OK).
+/// Or a `trailhound export` CSV or JSON Lines file (its header, or first row, starts with the
+/// export's first columns), which a walk skipped as stray files (a review: a folder of the
+/// case's exports planned on what else it held, exit 0, verify OK). Not any file that names
+/// `event_time`: a case's `blast.json` does, and is not evidence.
 fn holds_record_fields(doc: &[u8]) -> bool {
     let has = |w: &[u8]| doc.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w));
+    let start = doc.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(doc);
     (has(b"eventTime") && has(b"eventSource") && has(b"eventName"))
-        || (has(b"event_time") && has(b"event_source") && has(b"event_name"))
+        || start.starts_with(b"event_id,event_time,")
+        || start.starts_with(br#"{"event_id":"#)
 }
 
 /// A query result ([`result`]): its rows rebuilt as records, one per line, parsed as JSON
