@@ -6828,9 +6828,16 @@ fn records_whose_caller_or_issued_credentials_cannot_be_read_are_rejected() {
         ),
         (
             "AssumeRole",
-            "eventSource \"sts.amazonaws.com \" is not a service name",
+            "eventSource \"sts.amazonaws.com \" is not the service of AssumeRole",
             Box::new(|r| {
                 r["eventSource"] = "sts.amazonaws.com ".into();
+            }),
+        ),
+        (
+            "CreateAccessKey",
+            "eventSource \"sts.amazonaws.com\" is not the service",
+            Box::new(|r| {
+                r["eventSource"] = "sts.amazonaws.com".into();
             }),
         ),
         (
@@ -6838,6 +6845,20 @@ fn records_whose_caller_or_issued_credentials_cannot_be_read_are_rejected() {
             "eventName \"assumeRole\" is not as CloudTrail writes it",
             Box::new(|r| {
                 r["eventName"] = "assumeRole".into();
+            }),
+        ),
+        (
+            "CreateAccessKey",
+            "eventName \"CreateAccesskey\" is not as CloudTrail",
+            Box::new(|r| {
+                r["eventName"] = "CreateAccesskey".into();
+            }),
+        ),
+        (
+            "AssumeRole",
+            "holds characters no API operation name has",
+            Box::new(|r| {
+                r["eventName"] = "Assume\u{0420}ole".into();
             }),
         ),
         (
@@ -7023,6 +7044,16 @@ fn the_cases_own_csv_and_json_lines_exports_in_a_folder_are_not_skipped() {
         let o = o.arg(&trail).output().unwrap();
         assert_eq!(o.status.code(), Some(0), "{o:?}");
     }
+    // Re-saved by other tools: keys sorted (serde_json's maps), the header quoted, in
+    // capitals, `;` between.
+    let lines = std::fs::read_to_string(folder.join("case.jsonl")).unwrap();
+    let sorted: Vec<String> =
+        lines.lines().map(|l| serde_json::from_str::<Value>(l).unwrap().to_string()).collect();
+    std::fs::write(folder.join("sorted.jsonl"), sorted.join("\n")).unwrap();
+    let csv = std::fs::read_to_string(folder.join("case.csv")).unwrap();
+    let (head, rows) = csv.split_once('\n').unwrap();
+    let head: Vec<String> = head.split(',').map(|c| format!("\"{}\"", c.to_uppercase())).collect();
+    std::fs::write(folder.join("semi.csv"), format!("{}\n{rows}", head.join(";"))).unwrap();
     // Beside them, one record the tool reads (the leaked key's first call), and the case's
     // blast.json, which names `event_time` and is no evidence: skipped, not failed.
     let first = files_under(&trail).into_iter().next().unwrap();
@@ -7036,11 +7067,9 @@ fn the_cases_own_csv_and_json_lines_exports_in_a_folder_are_not_skipped() {
     let o = o.arg(&folder).output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(3), "{err}");
-    for name in ["case.csv", "case.jsonl"] {
-        assert!(
-            err.contains(name) && err.contains("names the fields of CloudTrail records"),
-            "{name}: {err}"
-        );
+    for name in ["case.csv", "case.jsonl", "sorted.jsonl", "semi.csv"] {
+        let line = err.lines().find(|l| l.contains(&format!("/{name}: "))).unwrap_or_default();
+        assert!(line.contains("the fields of CloudTrail records"), "{name}: {err}");
     }
     assert!(err.contains("skipped: ") && err.contains("blast.json"), "{err}");
     assert!(!err.contains("blast.json: valid JSON but not CloudTrail; yet"), "{err}");

@@ -314,19 +314,8 @@ pub fn needs_detail(name: &str) -> bool {
         || name == crate::model::names::COGNITO_DEVELOPER_TOKEN
 }
 
-/// The [`needs_detail`] name that `name` is but for ASCII case and surrounding spaces (a
-/// damaged or forged record: CloudTrail writes event names exactly), or `None`. Asked only of
-/// names that do not start with an upper-case letter followed by a lower-case one, or that
-/// hold spaces at either end: every other name is looked up exactly.
-pub fn damaged_detail_name(name: &str) -> Option<&'static str> {
-    let b = name.as_bytes();
-    let plain = name.trim() == name
-        && b.first().is_some_and(u8::is_ascii_uppercase)
-        && b.get(1).is_some_and(u8::is_ascii_lowercase);
-    if plain {
-        return None;
-    }
-    let t = name.trim();
+/// Every [`needs_detail`] name.
+fn detail_names() -> impl Iterator<Item = &'static str> {
     let singles = [
         "CreateAccessKey",
         LAUNCHES,
@@ -342,9 +331,63 @@ pub fn damaged_detail_name(name: &str) -> Option<&'static str> {
         .chain(ROLE_GRANTS)
         .chain(FUNCTION_CHANGES)
         .chain(PROVIDER_CHANGES)
-        .chain(singles.iter())
         .copied()
-        .find(|n| *n != name && n.eq_ignore_ascii_case(t))
+        .chain(singles)
+}
+
+/// The [`needs_detail`] names other services have calls of too (Identity Center's identity
+/// store, Transfer Family, ...): one of those by another service is that service's.
+const SHARED_NAMES: [&str; 5] =
+    ["CreateUser", "UpdateUser", "DeleteUser", "CreateRole", "DeleteRole"];
+
+/// Why a record of a call named `name` made to `source` (its `eventName` and `eventSource`)
+/// cannot be read as CloudTrail writes it, when it may be a call the session graph reads, or
+/// `None`. The graph knows such a call by its name and service (a review: each of these lost
+/// the chain or key it made, and plan and verify said OK):
+/// - one of those names with no service, or a service that is not its own (`iam.amazonaws.con`,
+///   `sts.amazonaws.com` on `CreateAccessKey`), but a plausible other service's for a name
+///   other services share;
+/// - a name that is one of those but for ASCII case and spaces (`assumeRole`, `AssumeROLE`,
+///   `AssumeRole `);
+/// - a name holding what no API operation name holds (controls, anything not ASCII: a
+///   zero-width space or a Cyrillic letter made `AssumeRole` another name).
+pub fn detail_damage(name: &str, source: Option<&str>) -> Option<String> {
+    if needs_detail(name) {
+        let Some(s) = source.filter(|s| !s.is_empty()) else {
+            return Some(format!(
+                "eventSource is missing or empty on this {name} call: the service it was made to is not known"
+            ));
+        };
+        if is_detail(name, s) {
+            return None;
+        }
+        let host = s.strip_suffix(".amazonaws.com").unwrap_or("");
+        let plausible = !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.".contains(&b));
+        if plausible && SHARED_NAMES.contains(&name) {
+            return None;
+        }
+        return Some(format!(
+            "eventSource {s:?} is not the service of {name}: the call cannot be told from the one it names"
+        ));
+    }
+    if name.bytes().any(|b| !b.is_ascii() || b.is_ascii_control()) {
+        return Some(format!("eventName {name:?} holds characters no API operation name has"));
+    }
+    // Spaces anywhere (`Assume Role`, `AssumeRole `) taken out first: rare, so copied only then.
+    let spaced = name.contains(' ').then(|| name.replace(' ', ""));
+    let bare = spaced.as_deref().unwrap_or(name);
+    static LENGTHS: std::sync::OnceLock<u128> = std::sync::OnceLock::new();
+    let lengths =
+        *LENGTHS.get_or_init(|| detail_names().fold(0, |m, n| m | 1u128 << n.len().min(127)));
+    if lengths & (1u128 << bare.len().min(127)) == 0 {
+        return None;
+    }
+    detail_names()
+        .find(|n| n.eq_ignore_ascii_case(bare))
+        .map(|n| format!("eventName {name:?} is not as CloudTrail writes it ({n})"))
 }
 
 /// [`needs_detail`] for a call of `name` logged by `source` (its `eventSource`): only the

@@ -64,20 +64,7 @@ pub fn check(r: &RawRecord, idx: u32) -> Result<i64, RecordReject> {
     // said or spaced (it is known only by its service, `is_detail`), its name another's but
     // for case or spaces; or its caller not named at all (`userIdentity` `{}`: a call by
     // nobody). Each dropped the chain it made, and plan and verify said OK.
-    let damaged = if super::issuing::needs_detail(name) {
-        match r.event_source.get() {
-            None | Some("") => Some(format!(
-                "eventSource is missing or empty on this {name} call: the service it was made to is not known"
-            )),
-            Some(s) if s.trim() != s => Some(format!(
-                "eventSource {s:?} is not a service name as CloudTrail writes it"
-            )),
-            _ => None,
-        }
-    } else {
-        super::issuing::damaged_detail_name(name)
-            .map(|n| format!("eventName {name:?} is not as CloudTrail writes it ({n})"))
-    };
+    let damaged = super::issuing::detail_damage(name, r.event_source.get());
     let nobody = detail
         && r.user_identity.get().is_some_and(|u| {
             [&u.arn, &u.principal_id, &u.invoked_by, &u.identity_provider, &u.user_name]

@@ -417,7 +417,14 @@ fn read_table(
             .collect();
         let (evs, has_time) = events(t, c, from, file, &light, &slot, &whole)?;
         for (e, ok) in evs.into_iter().zip(has_time) {
-            each(if ok { Ok(named(e)) } else { Err(no_time(e.origin.record)) });
+            each(match (ok, event_damage(&e)) {
+                (false, _) => Err(no_time(e.origin.record)),
+                (true, Some(detail)) => {
+                    let (record, reason) = (e.origin.record, RejectReason::WrongType);
+                    Err(RecordReject { record, reason, detail, more: 0 })
+                }
+                (true, None) => Ok(named(e)),
+            });
         }
     }
     Ok(t.rows as u64)
@@ -479,12 +486,48 @@ fn scan_table(
                     sink.records += 1;
                     super::problem::push_reject(&mut sink.rejects, no_time(record));
                 }
-                (Some(_), Some(e)) => sink.event(named(e)),
-                (Some(row), None) => sink.parquet_row(&row),
+                (Some(row), e) => match (row_damage(&row), e) {
+                    (Some(detail), _) => {
+                        sink.records += 1;
+                        let reason = RejectReason::WrongType;
+                        let rej = RecordReject { record, reason, detail, more: 0 };
+                        super::problem::push_reject(&mut sink.rejects, rej);
+                    }
+                    (None, Some(e)) => sink.event(named(e)),
+                    (None, None) => sink.parquet_row(&row),
+                },
             }
         }
     }
     Ok(t.rows as u64)
+}
+
+/// Why a row cannot be read as the call it names, as [`super::normalize::check`] says of a
+/// JSON record: an issuing call's service missing or not its own, a name that is one but for
+/// case, or no caller column naming who made a call the session graph reads (the Parquet form
+/// of `userIdentity` `{}`). A review edited rows of an export so: each lost the chain or key
+/// it made, plan and verify OK, where the same damage in JSON was rejected.
+fn row_damage(r: &light::Row<'_>) -> Option<String> {
+    let callers = [r.arn, r.principal_id, r.access_key_id, r.invoked_by, r.user_name];
+    damage(r.name, r.source, callers.iter().all(|f| f.is_none_or(str::is_empty)))
+}
+
+/// [`row_damage`] of a row read whole ([`read`]: the same rows rejected).
+fn event_damage(e: &Event) -> Option<String> {
+    let i = &e.identity;
+    let callers = [&i.arn, &i.principal_id, &i.access_key_id, &i.invoked_by, &i.user_name];
+    damage(&e.name, &e.source, callers.iter().all(|f| f.as_deref().is_none_or(str::is_empty)))
+}
+
+/// [`row_damage`] of a call `name` to `source` whose caller columns are all empty (`nobody`).
+fn damage(name: &str, source: &str, nobody: bool) -> Option<String> {
+    let said = Some(source).filter(|s| !s.is_empty());
+    if let Some(why) = super::issuing::detail_damage(name, said) {
+        return Some(why);
+    }
+    (nobody && super::issuing::is_detail(name, source)).then(|| {
+        format!("no caller column (principal_arn, principal_id, access_key_id, invoked_by, user_name) names who made this {name} call")
+    })
 }
 
 #[cfg(test)]
@@ -734,11 +777,17 @@ mod tests {
                 }
                 e.time = T0 + i64::from(r);
                 e.name = names[r as usize % names.len()].to_string();
-                // An issuing call is read as one only from its own service.
+                // An issuing call is read as one only from its own service, and names who
+                // made it (else its row is rejected, `row_damage`).
                 match e.name.as_str() {
                     "AssumeRole" => e.source = "sts.amazonaws.com".into(),
                     "CreateUser" | "CreateAccessKey" => e.source = "iam.amazonaws.com".into(),
                     _ => {}
+                }
+                if needs_detail(&e.name)
+                    && e.identity.principal_id.as_deref().is_none_or(str::is_empty)
+                {
+                    e.identity.principal_id = Some(format!("AIDAODD{r}"));
                 }
                 e.id = match r % 5 {
                     0 => String::new(),
@@ -976,6 +1025,7 @@ mod tests {
                 ms("event_time", &[Some(T0 * 1000), None, Some(T0 * 1000 + 1500)]),
                 strs("event_source", &["s3.amazonaws.com", "", "sts.amazonaws.com"]),
                 strs("event_name", &["ListBuckets", "AssumeRole", "AssumeRole"]),
+                strs("principal_arn", &["", "", "arn:aws:iam::111122223333:user/u"]),
             ],
         )
         .unwrap();
@@ -1027,6 +1077,44 @@ mod tests {
         let df = DataFrame::new(1, vec![strs("event_id", &["a"])]).unwrap();
         let err = scan(&parquet_of(df), &mut fs, needs_detail).unwrap_err();
         assert!(err.starts_with("Parquet without a event_time column"), "{err}");
+    }
+
+    /// An issuing call's row whose service is missing or not its own, whose name is one but
+    /// for case, or whose caller columns are all empty is rejected, as its JSON record is (a
+    /// review edited exported rows so, and the chain or key each made was lost, plan and
+    /// verify OK). Another call's row without a caller is kept.
+    #[test]
+    fn rows_that_cannot_be_read_as_the_call_they_name_are_rejected() {
+        let iam = "iam.amazonaws.com";
+        let df = DataFrame::new(
+            5,
+            vec![
+                strs("event_id", &["a", "b", "c", "d", "e"]),
+                ms("event_time", &[Some(T0 * 1000); 5]),
+                strs("event_source", &["", "sts.amazonaws.com", iam, iam, "s3.amazonaws.com"]),
+                strs(
+                    "event_name",
+                    &[
+                        "CreateAccessKey",
+                        "CreateAccessKey",
+                        "createAccessKey",
+                        "CreateAccessKey",
+                        "ListBuckets",
+                    ],
+                ),
+                strs("principal_arn", &["arn:x", "arn:x", "arn:x", "", ""]),
+            ],
+        )
+        .unwrap();
+        let data = parquet_of(df);
+        let t = Table::open(&data).unwrap();
+        let p = first_pass(&t, false, needs_detail, true);
+        let rejected: Vec<(u32, RejectReason)> =
+            p.rejects.iter().map(|r| (r.record, r.reason)).collect();
+        let wrong = RejectReason::WrongType;
+        assert_eq!(rejected, [(0, wrong), (1, wrong), (2, wrong), (3, wrong)], "{:?}", p.rejects);
+        assert_eq!((p.records, p.kept), (5, 1));
+        assert!(p.rejects[3].detail.starts_with("no caller column"), "{:?}", p.rejects[3]);
     }
 
     #[test]

@@ -333,16 +333,33 @@ fn from_utf16(b: &[u8]) -> Option<Vec<u8>> {
 /// to skip with its records lost and exit 0.
 /// Any case: a query result's columns are `eventtime`, `eventsource`, `eventname` (a JSON
 /// Lines result whose first row did not look like one was skipped, its rows lost, exit 0).
-/// Or a `trailhound export` CSV or JSON Lines file (its header, or first row, starts with the
-/// export's first columns), which a walk skipped as stray files (a review: a folder of the
+/// Or a `trailhound export` CSV or JSON Lines file ([`export_header`]), which a walk skipped
+/// as stray files (a review: a folder of the
 /// case's exports planned on what else it held, exit 0, verify OK). Not any file that names
 /// `event_time`: a case's `blast.json` does, and is not evidence.
 fn holds_record_fields(doc: &[u8]) -> bool {
     let has = |w: &[u8]| doc.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w));
-    let start = doc.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(doc);
-    (has(b"eventTime") && has(b"eventSource") && has(b"eventName"))
-        || start.starts_with(b"event_id,event_time,")
-        || start.starts_with(br#"{"event_id":"#)
+    (has(b"eventTime") && has(b"eventSource") && has(b"eventName")) || export_header(doc)
+}
+
+/// Whether a document's first line names the export's key columns (`event_id`, `event_time`,
+/// `event_source`, `event_name`, in any case and order): a CSV header (any of `,` `;` tab `|`
+/// between, quoted or not) or a JSON Lines row with those keys at its top. A review re-saved
+/// the export with its keys sorted, its header quoted or in capitals, `;` between: skipped.
+fn export_header(doc: &[u8]) -> bool {
+    const KEYS: [&str; 4] = ["event_id", "event_time", "event_source", "event_name"];
+    let doc = doc.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(doc);
+    let line = doc.split(|&b| b == b'\n').next().unwrap_or_default();
+    let line = String::from_utf8_lossy(line).trim().to_ascii_lowercase();
+    if line.starts_with('{') {
+        return serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&line)
+            .is_ok_and(|row| KEYS.iter().all(|k| row.contains_key(*k)));
+    }
+    let cells: Vec<&str> = line
+        .split([',', ';', '\t', '|'])
+        .map(|c| c.trim().trim_matches(|c| c == '"' || c == '\''))
+        .collect();
+    KEYS.iter().all(|k| cells.contains(k))
 }
 
 /// A query result ([`result`]): its rows rebuilt as records, one per line, parsed as JSON
