@@ -158,13 +158,11 @@ pub const INCOMPLETE_KEY: &str = "trailhound.incomplete";
 /// is read but counted damaged, as one without any other column of the export.
 pub const INCOMPLETE_COLUMN: &str = "trailhound_incomplete";
 
-/// `df` with the [`INCOMPLETE_COLUMN`] of `mark` (`None` for a Parquet export of input read
-/// whole: the column holds nulls; `Some(None)`: not Parquet, no column).
-fn marked(mut df: DataFrame, mark: Option<Option<&str>>) -> Result<DataFrame> {
-    if let Some(why) = mark {
-        let n = df.height();
-        df.with_column(Column::new(INCOMPLETE_COLUMN.into(), vec![why; n]))?;
-    }
+/// `df` with the [`INCOMPLETE_COLUMN`] saying `why` on every row (nulls for `None`: an export
+/// of input read whole).
+fn marked(mut df: DataFrame, why: Option<&str>) -> Result<DataFrame> {
+    let n = df.height();
+    df.with_column(Column::new(INCOMPLETE_COLUMN.into(), vec![why; n]))?;
     Ok(df)
 }
 
@@ -173,12 +171,14 @@ pub struct TableWriter {
     path: std::path::PathBuf,
     sink: Sink,
     pending: crate::outfile::Pending,
-    /// A Parquet file's [`INCOMPLETE_COLUMN`]: what the input lacked, if anything.
-    mark: Option<Option<String>>,
 }
 
 enum Sink {
-    Parquet(Box<polars::io::parquet::write::BatchedWriter<BufWriter<std::fs::File>>>),
+    /// The writer, and what the input lacked (every row's [`INCOMPLETE_COLUMN`]).
+    Parquet(
+        Box<polars::io::parquet::write::BatchedWriter<BufWriter<std::fs::File>>>,
+        Option<String>,
+    ),
     Csv(Box<polars::io::csv::write::BatchedWriter<BufWriter<std::fs::File>>>),
     Lines(BufWriter<std::fs::File>),
 }
@@ -207,17 +207,14 @@ impl TableWriter {
         let (file, pending) = crate::outfile::create(path)
             .with_context(|| format!("cannot create {}", path.display()))?;
         let w = BufWriter::new(file);
-        let parquet = matches!(format, TableFormat::Parquet);
-        let mark = parquet.then(|| incomplete.map(String::from));
-        let as_ref = mark.as_ref().map(Option::as_deref);
-        let schema = marked(events_frame(&[], &[])?, as_ref)?.schema().clone();
+        let empty = events_frame(&[], &[])?;
         let sink = match format {
             TableFormat::JsonLines => Sink::Lines(w),
             TableFormat::Csv => Sink::Csv(Box::new(
                 CsvWriter::new(w)
                     .include_header(true)
                     .with_datetime_format(Some("%Y-%m-%dT%H:%M:%SZ".into()))
-                    .batched(&schema)?,
+                    .batched(empty.schema())?,
             )),
             TableFormat::Parquet => {
                 use polars::io::parquet::write::KeyValueMetadata;
@@ -225,10 +222,11 @@ impl TableWriter {
                     KeyValueMetadata::from_static(vec![(INCOMPLETE_KEY.into(), why.into())])
                 });
                 let w = ParquetWriter::new(w).with_key_value_metadata(mark);
-                Sink::Parquet(Box::new(w.batched(&schema)?))
+                let schema = marked(empty, incomplete)?.schema().clone();
+                Sink::Parquet(Box::new(w.batched(&schema)?), incomplete.map(String::from))
             }
         };
-        Ok(TableWriter { path: path.to_path_buf(), sink, pending, mark })
+        Ok(TableWriter { path: path.to_path_buf(), sink, pending })
     }
 
     /// Appends rows.
@@ -244,10 +242,9 @@ impl TableWriter {
                 }
             }
             Sink::Csv(b) => b.write_batch(&frame(events, files, true)?).with_context(ctx)?,
-            Sink::Parquet(b) => {
+            Sink::Parquet(b, why) => {
                 if !events.is_empty() {
-                    let mark = self.mark.as_ref().map(Option::as_deref);
-                    let df = marked(events_frame(events, files)?, mark)?;
+                    let df = marked(events_frame(events, files)?, why.as_deref())?;
                     b.write_batch(&df).with_context(ctx)?
                 }
             }
@@ -264,7 +261,7 @@ impl TableWriter {
         match self.sink {
             Sink::Lines(mut w) => w.flush().with_context(ctx)?,
             Sink::Csv(mut b) => b.finish().with_context(ctx)?,
-            Sink::Parquet(b) => {
+            Sink::Parquet(b, _) => {
                 b.finish().with_context(ctx)?;
             }
         }

@@ -97,8 +97,8 @@ pub fn check(r: &RawRecord, idx: u32) -> Result<i64, RecordReject> {
         ));
     }
     // What the call was: a record that does not say cannot be read as any call (an
-    // `AssumeRole` named by an array issued no session). A missing `eventSource` is let be:
-    // the calls that issue credentials are known by their name.
+    // `AssumeRole` named by an array issued no session). A missing `eventSource` is let be
+    // here: that of a call the session graph reads was refused above (`detail_damage`).
     for (field, v) in [("eventName", &r.event_name), ("eventSource", &r.event_source)] {
         let what = match (v.wrong, v.get()) {
             (Some(what), _) => what,

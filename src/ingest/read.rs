@@ -334,9 +334,9 @@ fn from_utf16(b: &[u8]) -> Option<Vec<u8>> {
 /// Any case: a query result's columns are `eventtime`, `eventsource`, `eventname` (a JSON
 /// Lines result whose first row did not look like one was skipped, its rows lost, exit 0).
 /// Or a `trailhound export` CSV or JSON Lines file ([`export_header`]), which a walk skipped
-/// as stray files (a review: a folder of the
-/// case's exports planned on what else it held, exit 0, verify OK). Not any file that names
-/// `event_time`: a case's `blast.json` does, and is not evidence.
+/// as stray files (a review: a folder of the case's exports planned on what else it held,
+/// exit 0, verify OK). Not any file that names `event_time`: a case's `blast.json` does, and
+/// is not evidence.
 fn holds_record_fields(doc: &[u8]) -> bool {
     let has = |w: &[u8]| doc.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w));
     (has(b"eventTime") && has(b"eventSource") && has(b"eventName")) || export_header(doc)

@@ -132,20 +132,25 @@ fn remove_entries(dir: &Path) {
     }
 }
 
-/// Whether a directory entry is one of the cache's own files: a file named `<32 hex
-/// digits>.<part>` for one of the parts it writes, starting with its magic bytes.
+/// Whether a directory entry is one of the cache's own files: a file named as one
+/// ([`is_named`]), starting with its magic bytes (the file is opened: ask [`is_named`] first
+/// where a name is enough).
 pub(super) fn is_ours(e: &std::fs::DirEntry) -> bool {
-    const PARTS: [&str; 8] = ["t", "e", "r", "inputs", "graph", "files", "grow", "events"];
-    let name = e.file_name();
-    let named = name.to_str().and_then(|n| n.split_once('.')).is_some_and(|(h, ext)| {
-        h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()) && PARTS.contains(&ext)
-    });
-    named && e.file_type().is_ok_and(|t| t.is_file()) && {
+    e.file_name().to_str().is_some_and(is_named) && e.file_type().is_ok_and(|t| t.is_file()) && {
         use std::io::Read;
         let mut magic = [0u8; 7];
         std::fs::File::open(e.path()).and_then(|mut f| f.read_exact(&mut magic)).is_ok()
             && &magic == b"THCACHE"
     }
+}
+
+/// Whether a file name is one the cache gives its files: `<32 hex digits>.<part>` for one of
+/// the parts it writes.
+pub(super) fn is_named(name: &str) -> bool {
+    const PARTS: [&str; 8] = ["t", "e", "r", "inputs", "graph", "files", "grow", "events"];
+    name.split_once('.').is_some_and(|(h, ext)| {
+        h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()) && PARTS.contains(&ext)
+    })
 }
 
 /// The three keys of `digest.key`.

@@ -416,20 +416,24 @@ impl Cache {
     fn prune_runs(&self, newest: u128) {
         let Ok(dir) = std::fs::read_dir(self.dir.join("runs")) else { return };
         let mut used: Vec<(std::time::SystemTime, String)> = Vec::new();
-        let mut all: Vec<(String, PathBuf)> = Vec::new();
+        let mut all: Vec<(String, std::fs::DirEntry)> = Vec::new();
         for e in dir.flatten() {
             // Only the cache's own files (a review: a user's `<32 characters>.md` beside a
-            // `.r` of the same name was removed with the runs).
-            if !super::is_ours(&e) {
-                continue; // not a run file, or one being written (`.tmp…`)
-            }
+            // `.r` of the same name was removed with the runs): named as one here (not a run
+            // file, or one being written, `.tmp…`, is not), and opened to see its magic bytes
+            // only where it counts, a run's table (`.r`) or a file about to be removed.
             let name = e.file_name().to_string_lossy().into_owned();
-            let Some((key, ext)) = name.split_once('.') else { continue };
+            let Some((key, ext)) = name.split_once('.').filter(|_| super::is_named(&name)) else {
+                continue;
+            };
             if ext == "r" {
+                if !super::is_ours(&e) {
+                    continue;
+                }
                 let t = e.metadata().and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH);
                 used.push((t, key.to_string()));
             }
-            all.push((key.to_string(), e.path()));
+            all.push((key.to_string(), e));
         }
         used.sort_unstable_by(|a, b| b.cmp(a));
         let newest = format!("{newest:032x}");
@@ -442,11 +446,11 @@ impl Cache {
             .collect();
         let listed: std::collections::HashSet<&str> =
             used.iter().map(|(_, k)| k.as_str()).collect();
-        for (key, path) in &all {
+        for (key, e) in &all {
             // Parts whose table (`.r`) is not there are left alone: another run sharing the
             // cache may be writing that run's parts now, its table last.
-            if listed.contains(key.as_str()) && !keep.contains(key.as_str()) {
-                let _ = std::fs::remove_file(path);
+            if listed.contains(key.as_str()) && !keep.contains(key.as_str()) && super::is_ours(e) {
+                let _ = std::fs::remove_file(e.path());
             }
         }
     }
